@@ -1,0 +1,141 @@
+// The gate: the only way to personal data. In one transaction it resolves the
+// resource, asks the policy, runs the work if allowed, and appends the audit
+// event; if the event cannot be written the whole transaction, and so the
+// access, is undone. Denials are audited too, then answered 404 or 403.
+import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { KarteiError } from '../errors.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { decide, type Action, type Principal } from './policy.ts';
+import { resolve, type Resolved, type ResourceRef } from './resolve.ts';
+
+export interface GateContext {
+  readonly tx: Tx;
+  readonly principal: Principal;
+  readonly target: Resolved;
+  readonly now: string;
+  /** Details for the audit event (free text is encrypted, `detail` must be non-personal). */
+  audit: {
+    reason?: string;
+    detail?: Record<string, string | number | boolean>;
+    personId?: string;
+    resourceId?: string;
+    /** Files a list or search showed: each gets its own event, so a citizen's access report names it. */
+    hits?: { personId: string; departmentId: string }[];
+  };
+}
+
+export class Gate {
+  constructor(
+    private readonly store: Store,
+    private readonly auditLog: AuditLog,
+  ) {}
+
+  async run<T>(principal: Principal, action: Action, ref: ResourceRef, work: (ctx: GateContext) => Promise<T>): Promise<T> {
+    const now = new Date().toISOString();
+    let denial: KarteiError | undefined;
+    let audited: GateContext['audit'] = {};
+    let resolved: Resolved | null = null;
+    try {
+      const result = await inTenant(this.store, principal.tenantId, async (tx) => {
+        const target = (resolved = await resolve(tx, principal, ref, now));
+        const decision = target ? decide(principal, action, target.resource) : 'hidden';
+        if (decision !== 'allow') {
+          denial = new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden');
+          await this.record(tx, principal, action, ref, target, 'denied', {});
+          return undefined;
+        }
+        const ctx: GateContext = { tx, principal, target: target!, now, audit: {} };
+        audited = ctx.audit;
+        const value = await work(ctx);
+        await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
+        for (const hit of ctx.audit.hits ?? []) {
+          const shown: Resolved = { resource: { kind: 'tenant' }, resourceId: hit.personId, ...hit };
+          await this.record(tx, principal, action, { kind: 'person', personId: hit.personId }, shown, 'allowed', {});
+        }
+        return value;
+      });
+      if (denial) throw denial;
+      return result as T;
+    } catch (e) {
+      if (e === denial) throw e;
+      await this.recordError(principal, action, ref, resolved, audited, e);
+      throw e;
+    }
+  }
+
+  private record(
+    tx: Tx,
+    p: Principal,
+    action: Action,
+    ref: ResourceRef,
+    target: Resolved | null | undefined,
+    outcome: 'allowed' | 'denied',
+    extra: GateContext['audit'],
+  ) {
+    return this.auditLog
+      .append(tx, {
+        tenantId: p.tenantId,
+        actorId: p.userId,
+        action,
+        resourceType: ref.kind,
+        resourceId: extra.resourceId ?? target?.resourceId ?? refId(ref),
+        personId: extra.personId ?? target?.personId ?? null,
+        departmentId: target?.departmentId ?? null,
+        outcome,
+        reason: extra.reason,
+        detail: extra.detail,
+      })
+      .catch((e: unknown) => {
+        throw new AuditWriteError(e);
+      });
+  }
+
+  /** The work failed and was rolled back; record that it was attempted. */
+  private async recordError(
+    p: Principal,
+    action: Action,
+    ref: ResourceRef,
+    target: Resolved | null,
+    extra: GateContext['audit'],
+    e: unknown,
+  ) {
+    if (e instanceof AuditWriteError) return;
+    const code = e instanceof KarteiError ? e.code : 'internal-error';
+    try {
+      await inTenant(this.store, p.tenantId, (tx) =>
+        this.auditLog.append(tx, {
+          tenantId: p.tenantId,
+          actorId: p.userId,
+          action,
+          resourceType: ref.kind,
+          resourceId: target?.resourceId ?? refId(ref),
+          personId: extra.personId ?? target?.personId ?? null,
+          departmentId: target?.departmentId ?? null,
+          outcome: 'error',
+          detail: { code },
+        }),
+      );
+    } catch {
+      // The request fails anyway and nothing was accessed.
+    }
+  }
+}
+
+/** The audit event could not be written: the access is undone and refused. */
+export class AuditWriteError extends KarteiError {
+  constructor(override readonly cause: unknown) {
+    super('audit-unavailable');
+  }
+}
+
+function refId(ref: ResourceRef): string | null {
+  switch (ref.kind) {
+    case 'person': return ref.personId;
+    case 'record': return ref.recordId;
+    case 'share': return ref.shareId;
+    case 'review': return ref.reviewId;
+    case 'department': return ref.departmentId;
+    case 'user': return ref.userId;
+    case 'tenant': return null;
+  }
+}

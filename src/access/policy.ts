@@ -1,0 +1,154 @@
+// The access policy: a pure function of (principal, action, resource) and a
+// table. Anything the table does not grant is denied. A file the caller has
+// no relation to is `hidden` (answered like a missing one); a file it may
+// know about but not act on this way is `forbidden`.
+
+export const DEPARTMENT_ROLES = ['clerk', 'physician', 'head'] as const;
+export const TENANT_ROLES = ['admin', 'dpo'] as const;
+export type DepartmentRole = (typeof DEPARTMENT_ROLES)[number];
+export type TenantRole = (typeof TENANT_ROLES)[number];
+export type Sensitivity = 'normal' | 'restricted';
+
+export interface Membership {
+  departmentId: string;
+  role: DepartmentRole;
+}
+
+export interface Principal {
+  userId: string;
+  tenantId: string;
+  tenantRoles: TenantRole[];
+  memberships: Membership[];
+}
+
+export type Decision = 'allow' | 'forbidden' | 'hidden';
+
+/** What the gate knows about a person's file when it decides. */
+export interface FileFacts {
+  kind: 'file';
+  departmentId: string;
+  /** Departments the file is shared with right now. */
+  sharedWith: string[];
+  /** The caller holds an unexpired break-glass grant for this file. */
+  breakGlass: boolean;
+  /** Sensitivity of the record(s) touched; `normal` for the person itself. */
+  sensitivity: Sensitivity;
+}
+
+export type Resource =
+  | FileFacts
+  /** A department something is created in. */
+  | { kind: 'department'; departmentId: string }
+  /** The tenant as a whole: administration, search, audit, reviews. */
+  | { kind: 'tenant' }
+  /** A user account administered by an admin. */
+  | { kind: 'user'; userId: string }
+  /** A break-glass event under review. */
+  | { kind: 'review'; departmentId: string };
+
+type Roles = readonly DepartmentRole[];
+const ALL: Roles = DEPARTMENT_ROLES;
+const SENIOR: Roles = ['physician', 'head'];
+const HEAD: Roles = ['head'];
+const NONE: Roles = [];
+
+/**
+ * Which department roles may do what to a file, by the caller's relation to
+ * it: member of the owning department, member of a department it is shared
+ * with, or holder of a break-glass grant. `restricted` lists the roles that
+ * may do it to restricted content; `dpo` lets the data-protection officer do
+ * it without any relation.
+ */
+export const FILE_RULES = {
+  'person.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
+  'person.update': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  'record.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
+  'record.create': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  'record.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: SENIOR, dpo: false },
+  'record.versions': { owner: ALL, share: ALL, breakGlass: ALL, restricted: SENIOR, dpo: false },
+  'record.update': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  'record.delete': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  'file.share': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  'share.revoke': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
+} as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
+
+export type FileAction = keyof typeof FILE_RULES;
+
+/** Actions on the tenant or a department rather than on one file. */
+export const OTHER_ACTIONS = [
+  'person.create',
+  'person.search',
+  'person.break-glass',
+  'admin.department.create',
+  'admin.department.list',
+  'admin.user.create',
+  'admin.user.list',
+  'admin.user.update',
+  'admin.user.update-access',
+  'admin.user.reset-mfa',
+  'audit.read',
+  'review.list',
+  'review.decide',
+] as const;
+
+export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
+
+export const isFileAction = (a: string): a is FileAction => a in FILE_RULES;
+
+const rank = (r: DepartmentRole) => DEPARTMENT_ROLES.indexOf(r);
+const best = (roles: DepartmentRole[]) =>
+  roles.length === 0 ? undefined : roles.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+
+function decideFile(p: Principal, action: FileAction, f: FileFacts): Decision {
+  const rule = FILE_RULES[action];
+  const roleIn = (depts: string[]) => best(p.memberships.filter((m) => depts.includes(m.departmentId)).map((m) => m.role));
+  const relations: [DepartmentRole | undefined, Roles][] = [
+    [roleIn([f.departmentId]), rule.owner],
+    [roleIn(f.sharedWith), rule.share],
+    [f.breakGlass ? best(p.memberships.map((m) => m.role)) : undefined, rule.breakGlass],
+  ];
+  const isDpo = rule.dpo && p.tenantRoles.includes('dpo');
+  const related = relations.some(([role]) => role !== undefined);
+  if (!related && !isDpo) return 'hidden';
+  if (isDpo) return 'allow';
+  const permitted = relations.some(
+    ([role, allowed]) =>
+      role !== undefined && allowed.includes(role) && (f.sensitivity === 'normal' || rule.restricted.includes(role)),
+  );
+  return permitted ? 'allow' : 'forbidden';
+}
+
+export function decide(p: Principal, action: Action, r: Resource): Decision {
+  if (isFileAction(action)) return r.kind === 'file' ? decideFile(p, action, r) : 'forbidden';
+  const member = p.memberships.length > 0;
+  const admin = p.tenantRoles.includes('admin');
+  const dpo = p.tenantRoles.includes('dpo');
+  const heads = p.memberships.some((m) => m.role === 'head');
+  switch (action) {
+    case 'person.create':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
+    case 'person.search':
+      return member ? 'allow' : 'forbidden';
+    case 'person.break-glass':
+      // Any department member, never a pure admin or DPO; hidden like the file itself otherwise.
+      return r.kind === 'file' && member ? 'allow' : 'hidden';
+    case 'admin.department.create':
+    case 'admin.department.list':
+    case 'admin.user.create':
+    case 'admin.user.list':
+    case 'admin.user.update':
+    case 'admin.user.reset-mfa':
+      return admin ? 'allow' : 'forbidden';
+    case 'admin.user.update-access':
+      // Separation of duties: nobody grants roles or memberships to themselves.
+      return admin && r.kind === 'user' && r.userId !== p.userId ? 'allow' : 'forbidden';
+    case 'audit.read':
+    case 'review.list':
+      return dpo || heads ? 'allow' : 'forbidden';
+    case 'review.decide':
+      if (r.kind !== 'review') return 'forbidden';
+      if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
+      return 'hidden';
+  }
+}

@@ -1,0 +1,103 @@
+// Appends events to a tenant's chain inside the caller's transaction, so an
+// event and the access it records commit or fail together. Checkpoints are
+// signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer.
+import { sql } from 'kysely';
+import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { sealField, openField } from '../vault/keyring.ts';
+import { chainHash, GENESIS_HASH, type ChainedFields } from './chain.ts';
+import type { CheckpointSigner } from './signing-key.ts';
+import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+
+export const CHECKPOINT_EVERY = 1000;
+
+export type Outcome = 'allowed' | 'denied' | 'error';
+
+export interface AuditEvent {
+  tenantId: string;
+  actorId: string | null;
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  personId?: string | null;
+  departmentId?: string | null;
+  outcome: Outcome;
+  /** Free text (break-glass or share reason): may be personal, so stored encrypted. */
+  reason?: string | null;
+  /** Non-personal facts, e.g. a result count. */
+  detail?: Record<string, string | number | boolean>;
+}
+
+export class AuditLog {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly signer: CheckpointSigner,
+  ) {}
+
+  /** Starts a tenant's chain; called once when the tenant is created. */
+  async startChain(tx: Tx, tenantId: string): Promise<void> {
+    await tx.insertInto('audit_heads').values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH }).execute();
+  }
+
+  async append(tx: Tx, e: AuditEvent): Promise<number> {
+    let q = tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', e.tenantId);
+    if (this.store.dialect === 'postgres') q = q.forUpdate();
+    const head = await q.executeTakeFirstOrThrow();
+    const seq = head.seq + 1;
+    const fields: ChainedFields = {
+      tenant_id: e.tenantId,
+      seq,
+      at: new Date().toISOString(),
+      actor_id: e.actorId,
+      action: e.action,
+      resource_type: e.resourceType,
+      resource_id: e.resourceId ?? null,
+      person_id: e.personId ?? null,
+      department_id: e.departmentId ?? null,
+      outcome: e.outcome,
+      reason_enc: e.reason ? sealField(await this.keyring.tenantKey(tx, e.tenantId), reasonBinding(e.tenantId, seq), e.reason) : null,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+    };
+    const hash = chainHash(head.hash, fields);
+    await tx.insertInto('audit_events').values({ ...fields, prev_hash: head.hash, hash }).execute();
+    await tx.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', e.tenantId).execute();
+    if (seq % CHECKPOINT_EVERY === 0) await this.writeCheckpoint(tx, e.tenantId, seq, hash);
+    return seq;
+  }
+
+  async decryptReason(tx: Tx, tenantId: string, seq: number, blob: Buffer | null): Promise<string | null> {
+    if (!blob) return null;
+    return openField<string>(await this.keyring.tenantKey(tx, tenantId), reasonBinding(tenantId, seq), blob);
+  }
+
+  /** Signs the head of every tenant's chain that moved since its last checkpoint. */
+  async checkpointAll(): Promise<void> {
+    for (const id of await chainIds(this.store)) {
+      await inTenant(this.store, id, async (tx) => {
+        const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', id).executeTakeFirst();
+        if (!head || head.seq === 0) return;
+        const last = await tx
+          .selectFrom('audit_checkpoints')
+          .select(sql<number>`max(seq)`.as('seq'))
+          .where('tenant_id', '=', id)
+          .executeTakeFirst();
+        if ((last?.seq ?? 0) < head.seq) await this.writeCheckpoint(tx, id, head.seq, head.hash);
+      });
+    }
+  }
+
+  private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string) {
+    const at = new Date().toISOString();
+    const signature = this.signer.sign({ tenantId, seq, hash, at });
+    await tx.insertInto('audit_checkpoints').values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature }).execute();
+  }
+}
+
+/** Every audit chain: the deployment's, then one per tenant. */
+export async function chainIds(store: Store): Promise<string[]> {
+  const tenants = await store.db.selectFrom('tenants').select('id').orderBy('id').execute();
+  return [DEPLOYMENT_CHAIN, ...tenants.map((t) => t.id)];
+}
+
+const reasonBinding = (tenantId: string, seq: number) => ({ tenantId, table: 'audit_events', rowId: String(seq), field: 'reason' });

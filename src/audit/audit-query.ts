@@ -1,0 +1,61 @@
+// Reading the audit log: the DPO sees the tenant's whole log, a head the
+// events about its own departments' files. Newest first, paged by sequence.
+import type { Tx } from '../db/connect.ts';
+import type { Principal } from '../access/policy.ts';
+import type { AuditLog } from './audit-log.ts';
+
+export interface AuditFilter {
+  personId?: string;
+  actorId?: string;
+  action?: string;
+  outcome?: 'allowed' | 'denied' | 'error';
+  from?: string;
+  to?: string;
+  before?: number;
+  limit: number;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actorId: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  personId: string | null;
+  outcome: string;
+  reason: string | null;
+}
+
+/** What a principal may read of the log: everything (DPO) or its headed departments' files. */
+export function auditScope(p: Principal): 'all' | string[] {
+  return p.tenantRoles.includes('dpo') ? 'all' : p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
+}
+
+export async function queryAudit(tx: Tx, log: AuditLog, tenantId: string, scope: 'all' | string[], f: AuditFilter): Promise<AuditEntry[]> {
+  let q = tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
+  if (scope !== 'all') q = q.where('department_id', 'in', scope.length ? scope : ['']).where('person_id', 'is not', null);
+  if (f.personId) q = q.where('person_id', '=', f.personId);
+  if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+  if (f.action) q = q.where('action', '=', f.action);
+  if (f.outcome) q = q.where('outcome', '=', f.outcome);
+  if (f.from) q = q.where('at', '>=', f.from);
+  if (f.to) q = q.where('at', '<=', f.to);
+  if (f.before) q = q.where('seq', '<', f.before);
+  const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
+  const out: AuditEntry[] = [];
+  for (const r of rows) {
+    out.push({
+      seq: r.seq,
+      at: r.at,
+      actorId: r.actor_id,
+      action: r.action,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      personId: r.person_id,
+      outcome: r.outcome,
+      reason: await log.decryptReason(tx, tenantId, r.seq, r.reason_enc),
+    });
+  }
+  return out;
+}

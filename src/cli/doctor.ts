@@ -1,0 +1,79 @@
+// The security report: every weakness of this installation that Kartei can
+// see, most severe first, each with its fix. Grows with every feature.
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
+import type { Services } from '../services.ts';
+import { keyFileProblems } from '../vault/key-file.ts';
+import { verifyAudit } from '../audit/verify.ts';
+import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface Finding {
+  severity: Severity;
+  title: string;
+  fix: string;
+}
+
+/** Checks that need no database: configuration and files. */
+export function configFindings(config: Config): Finding[] {
+  const out: Finding[] = [];
+  try {
+    checkStartable(config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    out.push({ severity: 'critical', title: e.message, fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.' });
+  }
+  for (const p of keyFileProblems(config.keyDir)) {
+    out.push({ severity: 'critical', title: `Key material readable by others: ${p}`, fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*` });
+  }
+  if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
+    out.push({ severity: 'high', title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
+  }
+  if (isLoopback(config.host) && !config.tls) {
+    out.push({ severity: 'info', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
+  }
+  return out;
+}
+
+export async function databaseFindings(s: Services): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const db = s.store.db;
+  if (!(await isSetUp(s.store))) {
+    const pending = fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE));
+    out.push({ severity: 'medium', title: 'First-run setup has not been completed', fix: pending ? 'Open the setup link the server printed, or restart the server for a new one.' : 'Start the server to get a setup link.' });
+  }
+  const noMfa = await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null).executeTakeFirst();
+  if (Number(noMfa?.n ?? 0) > 0) {
+    out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
+  }
+  const audit = await verifyAudit(s.store, s.signer);
+  if (!audit.ok) {
+    out.push({ severity: 'critical', title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
+  } else if (audit.unsignedTail > 0) {
+    out.push({ severity: 'info', title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`, fix: 'The running server signs a checkpoint every minute.' });
+  }
+  if (s.store.dialect === 'postgres') {
+    const url = new URL(s.config.databaseUrl!);
+    const admin = new URL(s.config.databaseAdminUrl!);
+    if (url.username === admin.username) {
+      out.push({ severity: 'critical', title: 'The application connects to PostgreSQL as the schema owner', fix: 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).' });
+    }
+    if (!['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') && !isLoopback(url.hostname)) {
+      out.push({ severity: 'critical', title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
+    }
+  }
+  return out;
+}
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+}
+
+export function formatFindings(findings: Finding[]): string {
+  if (findings.length === 0) return 'No findings.\n';
+  return findings.map((f) => `[${f.severity.toUpperCase()}] ${f.title}\n    fix: ${f.fix}\n`).join('');
+}

@@ -1,0 +1,102 @@
+// The `kartei` command: serve, audit verify, doctor.
+import { checkStartable, ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { createServices, type Services } from '../services.ts';
+import { buildApp } from '../http/app.ts';
+import { issueSetupToken } from '../identity/setup.ts';
+import { verifyAudit } from '../audit/verify.ts';
+import { KeyFileError } from '../vault/key-file.ts';
+import { configFindings, databaseFindings, formatFindings, sortFindings } from './doctor.ts';
+import { progressBar } from './progress.ts';
+
+const CHECKPOINT_INTERVAL_MS = 60_000;
+
+const USAGE = `usage: kartei <command>
+  serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
+  audit verify    recompute the audit chains and their signatures
+  doctor          print the security report; exit 1 on a critical finding
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, sub] = argv;
+  try {
+    const config = loadConfig();
+    if (cmd === 'serve') return await serve(config);
+    if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
+    if (cmd === 'doctor') return await doctor(config);
+    process.stderr.write(USAGE);
+    return 2;
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof KeyFileError) {
+      process.stderr.write(`kartei: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function withServices(config: Config, run: (s: Services) => Promise<number>): Promise<number> {
+  const bar = progressBar('migrations');
+  const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
+  try {
+    return await run(s);
+  } finally {
+    await s.close();
+  }
+}
+
+async function auditVerify(s: Services): Promise<number> {
+  const bar = progressBar('verifying audit events');
+  const started = performance.now();
+  const r = await verifyAudit(s.store, s.signer, bar.update);
+  bar.done();
+  const secs = (performance.now() - started) / 1000;
+  if (!r.ok) {
+    process.stdout.write(`audit chain BROKEN: tenant ${r.tenantId}, first bad sequence number ${r.seq}: ${r.problem}\n`);
+    return 1;
+  }
+  process.stdout.write(`audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`);
+  return 0;
+}
+
+async function doctor(config: Config): Promise<number> {
+  const findings = configFindings(config);
+  try {
+    findings.push(...(await withServicesFindings(config)));
+  } catch (e) {
+    findings.push({ severity: 'critical', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
+  }
+  const sorted = sortFindings(findings);
+  process.stdout.write(formatFindings(sorted));
+  return sorted.some((f) => f.severity === 'critical') ? 1 : 0;
+}
+
+async function withServicesFindings(config: Config) {
+  let out: Awaited<ReturnType<typeof databaseFindings>> = [];
+  await withServices(config, async (s) => {
+    out = await databaseFindings(s);
+    return 0;
+  });
+  return out;
+}
+
+async function serve(config: Config): Promise<number> {
+  checkStartable(config);
+  const bar = progressBar('migrations');
+  const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
+  const app = await buildApp(s);
+  await app.listen({ host: config.host, port: config.port });
+  const token = await issueSetupToken(s.store, config.dataDir);
+  if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
+  const timer = setInterval(() => s.audit.checkpointAll().catch((e) => app.log.error({ err: e }, 'checkpoint failed')), CHECKPOINT_INTERVAL_MS);
+  return new Promise<number>((resolve) => {
+    const stop = async () => {
+      clearInterval(timer);
+      await app.close();
+      await s.audit.checkpointAll();
+      await s.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

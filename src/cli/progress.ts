@@ -1,0 +1,15 @@
+// Progress of long operations, shown only on a terminal so logs stay clean.
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr) {
+  if (!stream.isTTY) return { update: (_done: number, _total: number) => {}, done: () => {} };
+  let last = 0;
+  return {
+    update(done: number, total: number) {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
+      stream.write(`\r${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${pct}%)`);
+    },
+    done: () => stream.write('\n'),
+  };
+}

@@ -1,0 +1,75 @@
+// Opens the database: embedded SQLite (WAL, durable commits) in the data
+// directory, or PostgreSQL when a URL is configured. Every access to tenant
+// rows runs inside `inTenant`, which on PostgreSQL sets the row-level-security
+// wall for the transaction.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import { migrate, type MigrationProgress } from './migrations.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  /** The SQLite file, for tests and the doctor; absent on PostgreSQL. */
+  file?: string;
+  close(): Promise<void>;
+}
+
+// bigint columns (audit sequence numbers, counts) as numbers: they stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface OpenOptions {
+  dataDir: string;
+  databaseUrl?: string;
+  databaseAdminUrl?: string;
+  progress?: MigrationProgress;
+}
+
+export async function openStore(opts: OpenOptions): Promise<Store> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.databaseAdminUrl ?? opts.databaseUrl, opts.progress);
+  return openSqlite(opts.dataDir, opts.progress);
+}
+
+async function openSqlite(dataDir: string, progress?: MigrationProgress): Promise<Store> {
+  const file = path.join(dataDir, 'kartei.sqlite');
+  // Created owner-only; SQLite gives its WAL and shared-memory files the same mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const native = new SQLite(file);
+  native.pragma('journal_mode = WAL');
+  native.pragma('synchronous = FULL');
+  native.pragma('foreign_keys = ON');
+  native.pragma('secure_delete = ON');
+  native.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  await migrate(db, 'sqlite', { progress });
+  return { db, dialect: 'sqlite', file, close: () => db.destroy() };
+}
+
+async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
+  const appUser = new URL(appUrl).username;
+  const adminUser = new URL(adminUrl).username;
+  const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }) });
+  try {
+    await migrate(admin, 'postgres', { appRole: appUser !== adminUser ? appUser : undefined, progress });
+  } finally {
+    await admin.destroy();
+  }
+  const pool = new pg.Pool({ connectionString: appUrl, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** Runs `work` in one transaction confined to one tenant's rows. */
+export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return store.db.transaction().execute(async (tx) => {
+    if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
+    return work(tx);
+  });
+}

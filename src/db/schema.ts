@@ -1,0 +1,247 @@
+// The database schema as Kysely sees it. Columns ending in `_enc` hold vault
+// ciphertext (never plaintext); `*_index` / `digest` hold keyed blind indexes.
+// Timestamps are ISO-8601 UTC strings so that both dialects compare them alike.
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface SetupTokenTable {
+  id: number;
+  token_hash: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface DepartmentsTable {
+  id: string;
+  tenant_id: string;
+  code: string;
+  name: string;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  username_index: string;
+  username_enc: Buffer;
+  display_name_enc: Buffer;
+  password_hash: string;
+  totp_secret_enc: Buffer | null;
+  totp_last_step: number;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TenantRolesTable {
+  user_id: string;
+  tenant_id: string;
+  role: string;
+}
+
+export interface MembershipsTable {
+  user_id: string;
+  tenant_id: string;
+  department_id: string;
+  role: string;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  csrf_hash: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface LoginChallengesTable {
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  kind: string;
+  secret_enc: Buffer | null;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  subject: string;
+  at: string;
+}
+
+export interface DataKeysTable {
+  id: string;
+  tenant_id: string;
+  scope: string;
+  owner_id: string;
+  wrapped: Buffer;
+  created_at: string;
+  destroyed_at: string | null;
+}
+
+export interface PersonsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+export interface PersonVersionsTable {
+  person_id: string;
+  version: number;
+  tenant_id: string;
+  data_enc: Buffer;
+  created_at: string;
+  created_by: string;
+}
+
+export interface PersonIndexTable {
+  tenant_id: string;
+  person_id: string;
+  kind: string;
+  digest: string;
+}
+
+export interface RecordsTable {
+  id: string;
+  tenant_id: string;
+  person_id: string;
+  type: string;
+  sensitivity: string;
+  version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  deleted_at: string | null;
+  deleted_by: string | null;
+  delete_reason_enc: Buffer | null;
+  retain_until: string | null;
+}
+
+export interface RecordVersionsTable {
+  record_id: string;
+  version: number;
+  tenant_id: string;
+  sensitivity: string;
+  content_enc: Buffer;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SharesTable {
+  id: string;
+  tenant_id: string;
+  person_id: string;
+  from_department_id: string;
+  to_department_id: string;
+  purpose_enc: Buffer;
+  until: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
+export interface BreakGlassTable {
+  id: string;
+  tenant_id: string;
+  person_id: string;
+  department_id: string;
+  user_id: string;
+  reason_enc: Buffer;
+  created_at: string;
+  expires_at: string;
+  decision: string | null;
+  comment_enc: Buffer | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+}
+
+export interface AuditEventsTable {
+  tenant_id: string;
+  seq: number;
+  at: string;
+  actor_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  person_id: string | null;
+  department_id: string | null;
+  outcome: string;
+  reason_enc: Buffer | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: number;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  tenant_id: string;
+  seq: number;
+  hash: string;
+  at: string;
+  key_id: string;
+  signature: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  setup_token: SetupTokenTable;
+  departments: DepartmentsTable;
+  users: UsersTable;
+  tenant_roles: TenantRolesTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  login_challenges: LoginChallengesTable;
+  login_failures: LoginFailuresTable;
+  data_keys: DataKeysTable;
+  persons: PersonsTable;
+  person_versions: PersonVersionsTable;
+  person_index: PersonIndexTable;
+  records: RecordsTable;
+  record_versions: RecordVersionsTable;
+  shares: SharesTable;
+  break_glass: BreakGlassTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+}
+
+/**
+ * The audit chain of events no tenant can be named for (a failed login with an
+ * unknown name, a wrong setup token). It is verified like every tenant's.
+ */
+export const DEPLOYMENT_CHAIN = 'deployment';
+
+/** Tables whose rows belong to one tenant; PostgreSQL walls them with row-level security. */
+export const TENANT_TABLES = [
+  'departments',
+  'data_keys',
+  'persons',
+  'person_versions',
+  'person_index',
+  'records',
+  'record_versions',
+  'shares',
+  'break_glass',
+  'audit_events',
+  'audit_heads',
+  'audit_checkpoints',
+] as const;

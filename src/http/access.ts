@@ -1,0 +1,82 @@
+// Every route declares what it does and to what. The server refuses to start
+// with a route that does not; a request is authenticated (and CSRF-checked)
+// before its handler runs; a handler reaches the gate only with an action it
+// declared.
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { Action } from '../access/policy.ts';
+import type { GateContext } from '../access/gate.ts';
+import type { ResourceKind, ResourceRef } from '../access/resolve.ts';
+import { authenticate, csrfMatches, type Authenticated } from '../identity/sessions.ts';
+import { KarteiError } from '../errors.ts';
+import type { Services } from '../services.ts';
+
+export const SESSION_COOKIE = 'kartei_session';
+
+export type AccessDeclaration =
+  /** Reaches data only through the gate, with these actions on this kind of resource. */
+  | { actions: readonly Action[]; resource: ResourceKind }
+  /** Needs a session but touches only the caller's own session or identity. */
+  | { self: string }
+  /** No session (setup, login, health); says why it may be public. */
+  | { public: string };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: AccessDeclaration;
+  }
+  interface FastifyRequest {
+    auth: Authenticated | null;
+  }
+}
+
+export class UndeclaredRouteError extends Error {}
+
+export function assertDeclared(route: RouteOptions): void {
+  const a = route.config?.access;
+  const ok =
+    a !== undefined &&
+    (('actions' in a && a.actions.length > 0 && !!a.resource) || ('self' in a && !!a.self) || ('public' in a && !!a.public));
+  if (!ok) {
+    throw new UndeclaredRouteError(`Route ${route.method} ${route.url} does not declare its action and resource (config.access); refusing to start`);
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function registerAccess(app: FastifyInstance, services: Services): void {
+  app.decorateRequest('auth', null);
+  app.addHook('onRoute', (route) => assertDeclared(route));
+  app.addHook('onRequest', async (req) => {
+    const access = req.routeOptions.config?.access;
+    if (!access) throw new KarteiError('not-found'); // Fastify's own 404 route
+    if ('public' in access) return;
+    const token = req.cookies[SESSION_COOKIE];
+    const auth = token ? await authenticate(services.store.db, token) : null;
+    if (!auth) throw new KarteiError('unauthenticated');
+    if (!SAFE_METHODS.has(req.method) && !csrfMatches(auth, req.headers['x-csrf-token'] as string | undefined)) {
+      throw new KarteiError('csrf-missing', 'Send the X-CSRF-Token header returned at login');
+    }
+    req.auth = auth;
+  });
+}
+
+/** The authenticated principal of a non-public route. */
+export function principalOf(req: FastifyRequest) {
+  if (!req.auth) throw new KarteiError('unauthenticated');
+  return req.auth.principal;
+}
+
+/** Runs `work` through the gate with one of the actions this route declared. */
+export function gated<T>(
+  services: Services,
+  req: FastifyRequest,
+  action: Action,
+  ref: ResourceRef,
+  work: (ctx: GateContext) => Promise<T>,
+): Promise<T> {
+  const access = req.routeOptions.config?.access;
+  if (!access || !('actions' in access) || !access.actions.includes(action) || access.resource !== ref.kind) {
+    throw new Error(`route ${req.routeOptions.url} used undeclared ${action} on ${ref.kind}`);
+  }
+  return services.gate.run(principalOf(req), action, ref, work);
+}

@@ -1,0 +1,86 @@
+// The HTTP server: Fastify with zod validation at the edge, security headers,
+// one error renderer, and the access declarations enforced on every route.
+import fs from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Services } from '../services.ts';
+import { KarteiError } from '../errors.ts';
+import { createLogger } from './logger.ts';
+import { errorHandler, sendProblem } from './problem.ts';
+import { registerAccess } from './access.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { authRoutes } from './routes/auth.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { personRoutes } from './routes/persons.ts';
+import { recordRoutes } from './routes/records.ts';
+import { sharingRoutes } from './routes/sharing.ts';
+import { auditRoutes } from './routes/audit.ts';
+
+export const BODY_LIMIT = 256 * 1024;
+
+export type App = FastifyInstance;
+
+export interface AppOptions {
+  /** Extra routes, e.g. the benchmark's; they must declare their access like any other. */
+  extraRoutes?: (app: FastifyInstance) => void;
+  logger?: boolean;
+}
+
+export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
+  }) as unknown as FastifyInstance; // routes add the zod type provider themselves
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_req, reply) => sendProblem(reply, new KarteiError('not-found')));
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    hsts: config.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Kartei', version: '0.1.0', description: 'Records and image archive of a public health office' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kartei_session' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  registerAccess(app, services);
+
+  opsRoutes(app);
+  authRoutes(app, services);
+  adminRoutes(app, services);
+  personRoutes(app, services);
+  recordRoutes(app, services);
+  sharingRoutes(app, services);
+  auditRoutes(app, services);
+  opts.extraRoutes?.(app);
+  await app.ready();
+  return app;
+}

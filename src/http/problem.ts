@@ -1,0 +1,80 @@
+// Renders every error once, as RFC 9457 problem+json. Known errors keep their
+// code and status; validation errors name the field; anything unexpected is
+// a bare 500 whose details go only to the log, never to the client.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ERROR_CATALOGUE, KarteiError, problemType, type ErrorCode } from '../errors.ts';
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: { keys?: string[] };
+}
+
+function fieldOf(context: string | undefined, issue: ValidationIssue): string {
+  const parts = (issue.instancePath ?? '').split('/').filter(Boolean);
+  if (issue.keyword === 'unrecognized_keys' && issue.params?.keys?.[0]) parts.push(issue.params.keys[0]);
+  const path = parts.join('.');
+  return context === 'body' || !context ? path || 'body' : path ? `${context}.${path}` : context;
+}
+
+function fromZodIssues(issues: ValidationIssue[], context?: string): KarteiError {
+  const first = issues[0] ?? {};
+  const field = fieldOf(context, first);
+  const message = first.keyword === 'unrecognized_keys' ? 'unknown field' : (first.message ?? 'invalid');
+  return new KarteiError('validation-failed', `${field}: ${message}`, { field });
+}
+
+/** Maps anything thrown to a KarteiError; unknown errors become internal-error. */
+export function toKarteiError(err: unknown): KarteiError {
+  if (err instanceof KarteiError) return err;
+  if (err instanceof ZodError) {
+    return fromZodIssues(
+      err.issues.map((i) => ({
+        instancePath: '/' + i.path.join('/'),
+        message: i.message,
+        keyword: i.code,
+        params: { keys: 'keys' in i ? (i.keys as string[]) : undefined },
+      })),
+    );
+  }
+  const fe = err as FastifyError & { validationContext?: string };
+  if (hasZodFastifySchemaValidationErrors(fe)) return fromZodIssues(fe.validation as ValidationIssue[], fe.validationContext);
+  if (fe.validation) return new KarteiError('validation-failed', `${fe.validationContext ?? 'body'}: ${fe.message}`);
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new KarteiError('malformed-json', 'body: not valid JSON', { field: 'body' });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new KarteiError('payload-too-large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new KarteiError('unsupported-media-type', 'Send application/json');
+    case 'FST_ERR_RATE_LIMIT_EXCEEDED':
+      return new KarteiError('rate-limited');
+  }
+  if (fe instanceof SyntaxError) return new KarteiError('malformed-json', 'body: not valid JSON', { field: 'body' });
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).find((c) => ERROR_CATALOGUE[c].status === fe.statusCode);
+    if (code) return new KarteiError(code);
+  }
+  return new KarteiError('internal-error');
+}
+
+export function sendProblem(reply: FastifyReply, e: KarteiError) {
+  return reply
+    .code(e.status)
+    .type('application/problem+json')
+    .send({ type: problemType(e.code), title: e.title, status: e.status, detail: e.detail ?? e.title, code: e.code, ...e.extra });
+}
+
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
+  const e = toKarteiError(err);
+  if (e.status >= 500) {
+    // Log the class and code only: messages of driver errors can quote data.
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    req.log.error({ err: { type: (cause as Error)?.constructor?.name, code: (cause as { code?: unknown })?.code }, problem: e.code }, 'request failed');
+  }
+  return sendProblem(reply, e);
+}

@@ -1,0 +1,122 @@
+// Tenant administration: departments and staff accounts. Grants no access to
+// any file's contents; nobody changes their own roles or memberships.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { KarteiError } from '../../errors.ts';
+import { createUser, getUser, listUsers, setAccess, userBinding } from '../../identity/users.ts';
+import { revokeUserSessions } from '../../identity/sessions.ts';
+import { sealField } from '../../vault/keyring.ts';
+import { gated } from '../access.ts';
+import { displayName, idParams, memberships, password, tenantRoles, username } from '../schemas.ts';
+
+export function adminRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tenant = { kind: 'tenant' } as const;
+
+  r.post(
+    '/api/admin/departments',
+    {
+      config: { access: { actions: ['admin.department.create'], resource: 'tenant' } },
+      schema: {
+        body: z.strictObject({
+          code: z.string().trim().min(1).max(32).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+          name: z.string().trim().min(1).max(200),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const id = await gated(s, req, 'admin.department.create', tenant, async (ctx) => {
+        const tenantId = ctx.principal.tenantId;
+        const taken = await ctx.tx.selectFrom('departments').select('id').where('tenant_id', '=', tenantId).where('code', '=', req.body.code).executeTakeFirst();
+        if (taken) throw new KarteiError('conflict', 'code: a department with this code exists', { field: 'code' });
+        const deptId = randomUUID();
+        await ctx.tx.insertInto('departments').values({ id: deptId, tenant_id: tenantId, code: req.body.code, name: req.body.name, created_at: ctx.now }).execute();
+        await s.keyring.createDepartmentKey(ctx.tx, tenantId, deptId);
+        ctx.audit.resourceId = deptId;
+        return deptId;
+      });
+      return reply.code(201).send({ id });
+    },
+  );
+
+  r.get('/api/admin/departments', { config: { access: { actions: ['admin.department.list'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'admin.department.list', tenant, (ctx) =>
+      ctx.tx.selectFrom('departments').select(['id', 'code', 'name']).where('tenant_id', '=', ctx.principal.tenantId).orderBy('code').execute(),
+    ),
+  );
+
+  r.post(
+    '/api/admin/users',
+    {
+      config: { access: { actions: ['admin.user.create'], resource: 'tenant' } },
+      schema: { body: z.strictObject({ username, displayName, password, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }) },
+    },
+    async (req, reply) => {
+      const id = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
+        const office = await ctx.tx.selectFrom('tenants').select('name').where('id', '=', ctx.principal.tenantId).executeTakeFirstOrThrow();
+        const userId = await createUser(ctx.tx, s.keyring, ctx.principal.tenantId, req.body, office.name);
+        ctx.audit.resourceId = userId;
+        ctx.audit.detail = accessSummary(req.body);
+        return userId;
+      });
+      return reply.code(201).send({ id });
+    },
+  );
+
+  r.get('/api/admin/users', { config: { access: { actions: ['admin.user.list'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'admin.user.list', tenant, (ctx) => listUsers(ctx.tx, s.keyring, ctx.principal.tenantId)),
+  );
+
+  r.patch(
+    '/api/admin/users/:id',
+    {
+      config: { access: { actions: ['admin.user.update', 'admin.user.update-access'], resource: 'user' } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ displayName: displayName.optional(), active: z.boolean().optional(), tenantRoles: tenantRoles.optional(), memberships: memberships.optional() }),
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const changesAccess = b.tenantRoles !== undefined || b.memberships !== undefined || b.active !== undefined;
+      const action = changesAccess ? 'admin.user.update-access' : 'admin.user.update';
+      return gated(s, req, action, { kind: 'user', userId: req.params.id }, async (ctx) => {
+        const tenantId = ctx.principal.tenantId;
+        const userId = req.params.id;
+        const set: { updated_at: string; display_name_enc?: Buffer; active?: number } = { updated_at: ctx.now };
+        if (b.displayName !== undefined) {
+          set.display_name_enc = sealField(await s.keyring.tenantKey(ctx.tx, tenantId), userBinding(tenantId, userId, 'display_name'), b.displayName);
+        }
+        if (b.active !== undefined) set.active = b.active ? 1 : 0;
+        await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
+        await setAccess(ctx.tx, tenantId, userId, b.tenantRoles, b.memberships);
+        if (b.active === false) await revokeUserSessions(ctx.tx, userId);
+        ctx.audit.detail = { ...accessSummary(b), ...(b.active !== undefined ? { active: b.active } : {}) };
+        return getUser(ctx.tx, s.keyring, tenantId, userId);
+      });
+    },
+  );
+
+  r.post(
+    '/api/admin/users/:id/reset-mfa',
+    { config: { access: { actions: ['admin.user.reset-mfa'], resource: 'user' } }, schema: { params: idParams } },
+    async (req, reply) => {
+      await gated(s, req, 'admin.user.reset-mfa', { kind: 'user', userId: req.params.id }, async (ctx) => {
+        await ctx.tx.updateTable('users').set({ totp_secret_enc: null, updated_at: ctx.now }).where('id', '=', req.params.id).execute();
+        await revokeUserSessions(ctx.tx, req.params.id);
+      });
+      return reply.code(204).send();
+    },
+  );
+}
+
+/** Which roles and memberships were granted, for the audit event (ids only). */
+function accessSummary(b: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] }) {
+  const out: Record<string, string> = {};
+  if (b.tenantRoles) out.tenantRoles = b.tenantRoles.join(',');
+  if (b.memberships) out.memberships = b.memberships.map((m) => `${m.departmentId}:${m.role}`).join(',');
+  return out;
+}

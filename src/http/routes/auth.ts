@@ -1,0 +1,72 @@
+// First-run setup, login with a second factor, logout, and who-am-I.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { inTenant } from '../../db/connect.ts';
+import { ABSOLUTE_MS, revokeSession } from '../../identity/sessions.ts';
+import { listUsers } from '../../identity/users.ts';
+import { SESSION_COOKIE, principalOf } from '../access.ts';
+import { displayName, password, username } from '../schemas.ts';
+
+export function authRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const secure = !!s.config.tls;
+
+  r.post(
+    '/api/setup',
+    {
+      config: { access: { public: 'first-run setup, guarded by the one-time token' } },
+      schema: {
+        body: z.strictObject({
+          token: z.string().min(1).max(200),
+          tenant: z.strictObject({ name: z.string().trim().min(2).max(200) }),
+          admin: z.strictObject({ username, password, displayName }),
+        }),
+      },
+    },
+    async (req, reply) => reply.code(201).send(await s.setup.run(req.body)),
+  );
+
+  r.post(
+    '/api/auth/login',
+    {
+      config: { access: { public: 'login, throttled and audited' } },
+      schema: { body: z.strictObject({ username: z.string().min(1).max(200), password }) },
+    },
+    async (req) => s.login.password(req.body.username, req.body.password, req.ip),
+  );
+
+  r.post(
+    '/api/auth/mfa',
+    {
+      config: { access: { public: 'second login step, guarded by the login challenge' } },
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(12) }) },
+    },
+    async (req, reply) => {
+      const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
+      setSessionCookie(reply, done.token, secure);
+      return { user: done.user, csrfToken: done.csrfToken };
+    },
+  );
+
+  r.post('/api/auth/logout', { config: { access: { self: 'ends the own session' } } }, async (req, reply) => {
+    const p = principalOf(req);
+    await inTenant(s.store, p.tenantId, async (tx) => {
+      await revokeSession(tx, req.auth!.tokenHash);
+      await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.logout', resourceType: 'session', outcome: 'allowed' });
+    });
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+    return reply.code(204).send();
+  });
+
+  r.get('/api/me', { config: { access: { self: 'the own identity and roles' } } }, async (req) => {
+    const p = principalOf(req);
+    const [me] = await inTenant(s.store, p.tenantId, (tx) => listUsers(tx, s.keyring, p.tenantId, [p.userId]));
+    return { id: p.userId, username: me!.username, displayName: me!.displayName, tenantRoles: p.tenantRoles, memberships: p.memberships };
+  });
+}
+
+function setSessionCookie(reply: FastifyReply, token: string, secure: boolean) {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure, maxAge: ABSOLUTE_MS / 1000 });
+}

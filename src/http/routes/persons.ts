@@ -1,0 +1,136 @@
+// Persons' files: create, search, read, edit; and from a file, its records,
+// shares, emergency access and access log.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { personData } from '../../records/persons.ts';
+import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
+import { MIN_REASON } from '../../records/break-glass.ts';
+import { queryAudit } from '../../audit/audit-query.ts';
+import { gated } from '../access.ts';
+import { id, idParams, reason, sensitivity, version } from '../schemas.ts';
+import { auditQuery } from './audit.ts';
+
+export const SEARCH_LIMIT = 50;
+
+const personListItem = (p: { id: string; departmentId: string; familyName: string; givenName: string; birthDate: string }) => ({
+  id: p.id,
+  departmentId: p.departmentId,
+  familyName: p.familyName,
+  givenName: p.givenName,
+  birthDate: p.birthDate,
+});
+
+export function personRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/api/persons',
+    {
+      config: { access: { actions: ['person.create'], resource: 'department' } },
+      schema: { body: personData.extend({ departmentId: id }) },
+    },
+    async (req, reply) => {
+      const { departmentId, ...data } = req.body;
+      const personId = await gated(s, req, 'person.create', { kind: 'department', departmentId }, (ctx) => s.persons.create(ctx, departmentId, data));
+      return reply.code(201).send({ id: personId });
+    },
+  );
+
+  r.get(
+    '/api/persons',
+    {
+      config: { access: { actions: ['person.search'], resource: 'tenant' } },
+      schema: { querystring: z.strictObject({ q: z.string().trim().min(2).max(200) }) },
+    },
+    async (req) =>
+      gated(s, req, 'person.search', { kind: 'tenant' }, async (ctx) => {
+        const found = await s.persons.search(ctx, req.query.q, SEARCH_LIMIT);
+        ctx.audit.detail = { results: found.length };
+        ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
+        return found.map(personListItem);
+      }),
+  );
+
+  r.get('/api/persons/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+    gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, (ctx) => s.persons.get(ctx, req.params.id)),
+  );
+
+  r.patch(
+    '/api/persons/:id',
+    {
+      config: { access: { actions: ['person.update'], resource: 'person' } },
+      schema: { params: idParams, body: personData.partial().extend({ version }) },
+    },
+    async (req) => {
+      const { version: v, ...patch } = req.body;
+      return gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, (ctx) => s.persons.update(ctx, req.params.id, v, patch));
+    },
+  );
+
+  const recordBody = z.discriminatedUnion(
+    'type',
+    recordTypeNames.map((type) => z.strictObject({ type: z.literal(type), sensitivity, content: RECORD_TYPES[type].content })) as unknown as [
+      z.ZodObject,
+      ...z.ZodObject[],
+    ],
+  );
+
+  r.post(
+    '/api/persons/:id/records',
+    {
+      config: { access: { actions: ['record.create'], resource: 'person' } },
+      schema: { params: idParams, body: recordBody },
+    },
+    async (req, reply) => {
+      const body = req.body as { type: (typeof recordTypeNames)[number]; sensitivity: 'normal' | 'restricted'; content: unknown };
+      const recordId = await gated(s, req, 'record.create', { kind: 'person', personId: req.params.id, sensitivity: body.sensitivity }, (ctx) =>
+        s.records.create(ctx, req.params.id, body),
+      );
+      return reply.code(201).send({ id: recordId });
+    },
+  );
+
+  r.get('/api/persons/:id/records', { config: { access: { actions: ['record.list'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+    gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) => s.records.list(ctx, req.params.id)),
+  );
+
+  r.post(
+    '/api/persons/:id/break-glass',
+    {
+      config: { access: { actions: ['person.break-glass'], resource: 'person' } },
+      schema: { params: idParams, body: z.strictObject({ reason: reason(MIN_REASON) }) },
+    },
+    async (req) =>
+      gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) => s.breakGlass.open(ctx, req.params.id, req.body.reason)),
+  );
+
+  r.post(
+    '/api/persons/:id/shares',
+    {
+      config: { access: { actions: ['file.share'], resource: 'person' } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ departmentId: id, purpose: reason(5), until: z.iso.datetime({ offset: true }).or(z.iso.date()) }),
+      },
+    },
+    async (req, reply) => {
+      const shareId = await gated(s, req, 'file.share', { kind: 'person', personId: req.params.id }, (ctx) => s.sharing.share(ctx, req.params.id, req.body));
+      return reply.code(201).send({ id: shareId });
+    },
+  );
+
+  r.get(
+    '/api/persons/:id/access-log',
+    {
+      config: { access: { actions: ['person.access-log'], resource: 'person' } },
+      schema: { params: idParams, querystring: auditQuery.omit({ personId: true }) },
+    },
+    async (req) =>
+      gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
+        // The gate allowed this file's log as a whole: its owning head or the DPO.
+        queryAudit(ctx.tx, s.audit, ctx.principal.tenantId, 'all', { ...req.query, personId: req.params.id }),
+      ),
+  );
+}

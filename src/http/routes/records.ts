@@ -1,0 +1,44 @@
+// One record: read, edit on top of a known version, its versions, delete with a reason.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { gated } from '../access.ts';
+import { idParams, reason, sensitivity, version } from '../schemas.ts';
+
+export function recordRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const ref = (recordId: string, sens?: 'normal' | 'restricted') => ({ kind: 'record' as const, recordId, sensitivity: sens });
+
+  r.get('/api/records/:id', { config: { access: { actions: ['record.read'], resource: 'record' } }, schema: { params: idParams } }, async (req) =>
+    gated(s, req, 'record.read', ref(req.params.id), (ctx) => s.records.get(ctx, req.params.id)),
+  );
+
+  r.put(
+    '/api/records/:id',
+    {
+      config: { access: { actions: ['record.update'], resource: 'record' } },
+      schema: { params: idParams, body: z.strictObject({ content: z.unknown(), sensitivity: sensitivity.optional(), version }) },
+    },
+    async (req) =>
+      gated(s, req, 'record.update', ref(req.params.id, req.body.sensitivity), (ctx) => s.records.update(ctx, req.params.id, req.body)),
+  );
+
+  r.get(
+    '/api/records/:id/versions',
+    { config: { access: { actions: ['record.versions'], resource: 'record' } }, schema: { params: idParams } },
+    async (req) => gated(s, req, 'record.versions', ref(req.params.id), (ctx) => s.records.versions(ctx, req.params.id)),
+  );
+
+  r.delete(
+    '/api/records/:id',
+    {
+      config: { access: { actions: ['record.delete'], resource: 'record' } },
+      schema: { params: idParams, body: z.strictObject({ reason: reason(5) }) },
+    },
+    async (req, reply) => {
+      await gated(s, req, 'record.delete', ref(req.params.id), (ctx) => s.records.remove(ctx, req.params.id, req.body.reason));
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,36 @@
+// Ending a share, and the review queue of emergency accesses.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { gated } from '../access.ts';
+import { idParams } from '../schemas.ts';
+
+export function sharingRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.delete('/api/shares/:id', { config: { access: { actions: ['share.revoke'], resource: 'share' } }, schema: { params: idParams } }, async (req, reply) => {
+    await gated(s, req, 'share.revoke', { kind: 'share', shareId: req.params.id }, (ctx) => s.sharing.revoke(ctx, req.params.id));
+    return reply.code(204).send();
+  });
+
+  r.get('/api/reviews', { config: { access: { actions: ['review.list'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'review.list', { kind: 'tenant' }, async (ctx) => {
+      const items = await s.breakGlass.openReviews(ctx.tx, ctx.principal);
+      ctx.audit.detail = { count: items.length };
+      return items;
+    }),
+  );
+
+  r.post(
+    '/api/reviews/:id',
+    {
+      config: { access: { actions: ['review.decide'], resource: 'review' } },
+      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['justified', 'unjustified']), comment: z.string().trim().max(2_000) }) },
+    },
+    async (req) =>
+      gated(s, req, 'review.decide', { kind: 'review', reviewId: req.params.id }, (ctx) =>
+        s.breakGlass.decide(ctx, req.params.id, req.body.decision, req.body.comment),
+      ),
+  );
+}

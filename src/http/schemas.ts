@@ -1,0 +1,16 @@
+// Shapes shared by several routes, validated at the edge.
+import { z } from 'zod';
+import { DEPARTMENT_ROLES, TENANT_ROLES } from '../access/policy.ts';
+import { MAX_LENGTH } from '../identity/passwords.ts';
+
+export const id = z.string().min(1).max(64);
+export const idParams = z.strictObject({ id });
+export const username = z.string().trim().min(3).max(64).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+export const password = z.string().min(1).max(MAX_LENGTH);
+export const displayName = z.string().trim().min(1).max(200);
+export const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
+export const tenantRoles = z.array(z.enum(TENANT_ROLES)).max(TENANT_ROLES.length);
+export const memberships = z.array(membership).max(50);
+export const sensitivity = z.enum(['normal', 'restricted']);
+export const version = z.number().int().positive();
+export const reason = (min: number) => z.string().trim().min(min).max(2_000);

@@ -1,0 +1,89 @@
+// Server-side sessions. The cookie carries a random token; the database holds
+// only its hash. Sessions end when idle for 30 minutes, 12 hours after login,
+// at logout, and when the account is deactivated.
+import type { Db, Tx } from '../db/connect.ts';
+import type { DepartmentRole, Principal, TenantRole } from '../access/policy.ts';
+import { newToken, sameHash, tokenHash } from './tokens.ts';
+
+export const IDLE_MS = 30 * 60_000;
+export const ABSOLUTE_MS = 12 * 3_600_000;
+/** last_seen_at is refreshed at most this often, to keep reads from writing. */
+const TOUCH_MS = 30_000;
+
+export interface Session {
+  token: string;
+  csrfToken: string;
+}
+
+export async function createSession(tx: Tx | Db, tenantId: string, userId: string, now = new Date()): Promise<Session> {
+  const token = newToken();
+  const csrfToken = newToken();
+  await tx
+    .insertInto('sessions')
+    .values({
+      token_hash: tokenHash(token),
+      tenant_id: tenantId,
+      user_id: userId,
+      csrf_hash: tokenHash(csrfToken),
+      created_at: now.toISOString(),
+      last_seen_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + ABSOLUTE_MS).toISOString(),
+      revoked_at: null,
+    })
+    .execute();
+  return { token, csrfToken };
+}
+
+export interface Authenticated {
+  principal: Principal;
+  tokenHash: string;
+  csrfHash: string;
+}
+
+/** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
+export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
+  const hash = tokenHash(token);
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.tenant_id', 'sessions.user_id', 'sessions.csrf_hash', 'sessions.last_seen_at', 'sessions.expires_at'])
+    .where('sessions.token_hash', '=', hash)
+    .where('sessions.revoked_at', 'is', null)
+    .where('users.active', '=', 1)
+    .executeTakeFirst();
+  if (!row) return null;
+  const t = now.getTime();
+  if (Date.parse(row.expires_at) <= t || Date.parse(row.last_seen_at) + IDLE_MS <= t) return null;
+  if (Date.parse(row.last_seen_at) + TOUCH_MS <= t) {
+    await db.updateTable('sessions').set({ last_seen_at: now.toISOString() }).where('token_hash', '=', hash).execute();
+  }
+  return { principal: await loadPrincipal(db, row.tenant_id, row.user_id), tokenHash: hash, csrfHash: row.csrf_hash };
+}
+
+export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
+
+export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
+  const [roles, memberships] = await Promise.all([
+    db.selectFrom('tenant_roles').select('role').where('user_id', '=', userId).execute(),
+    db.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute(),
+  ]);
+  return {
+    userId,
+    tenantId,
+    tenantRoles: roles.map((r) => r.role as TenantRole),
+    memberships: memberships.map((m) => ({ departmentId: m.department_id, role: m.role as DepartmentRole })),
+  };
+}
+
+export async function revokeSession(db: Db | Tx, hash: string, now = new Date()): Promise<void> {
+  await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('token_hash', '=', hash).execute();
+}
+
+export async function revokeUserSessions(db: Db | Tx, userId: string, now = new Date()): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: now.toISOString() })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}

@@ -1,0 +1,155 @@
+// Persons' files. Identifying data is stored only encrypted under the
+// person's own key, one immutable row per version; search goes through blind
+// indexes. Every function takes a GateContext: it cannot be called before the
+// gate has decided and will audit.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { GateContext } from '../access/gate.ts';
+import type { Tx } from '../db/connect.ts';
+import { KarteiError } from '../errors.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField, sealField } from '../vault/keyring.ts';
+import { personDigests, queryDigests } from '../vault/blind-index.ts';
+
+const isoDate = z.iso.date();
+
+export const personData = z.strictObject({
+  familyName: z.string().trim().min(1).max(200),
+  givenName: z.string().trim().min(1).max(200),
+  birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), 'must not lie in the future'),
+  sex: z.enum(['female', 'male', 'diverse', 'unknown']).optional(),
+  address: z
+    .strictObject({
+      street: z.string().max(200).optional(),
+      postalCode: z.string().max(20).optional(),
+      city: z.string().max(200).optional(),
+      country: z.string().max(100).optional(),
+    })
+    .optional(),
+});
+export type PersonData = z.infer<typeof personData>;
+
+export interface PersonView extends PersonData {
+  id: string;
+  departmentId: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const dataBinding = (tenantId: string, personId: string, version: number) => ({
+  tenantId,
+  table: 'person_versions',
+  rowId: `${personId}:${version}`,
+  field: 'data',
+});
+
+export class Persons {
+  constructor(private readonly keyring: Keyring) {}
+
+  async create(ctx: GateContext, departmentId: string, data: PersonData): Promise<string> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const id = randomUUID();
+    await tx
+      .insertInto('persons')
+      .values({ id, tenant_id: tenantId, department_id: departmentId, version: 1, created_at: ctx.now, created_by: principal.userId, updated_at: ctx.now })
+      .execute();
+    await this.keyring.createPersonKey(tx, tenantId, departmentId, id);
+    await this.writeVersion(ctx, id, departmentId, 1, data);
+    ctx.audit.personId = id;
+    ctx.audit.resourceId = id;
+    return id;
+  }
+
+  async get(ctx: GateContext, personId: string): Promise<PersonView> {
+    const { tx, principal } = ctx;
+    const p = await tx.selectFrom('persons').selectAll().where('id', '=', personId).where('tenant_id', '=', principal.tenantId).executeTakeFirstOrThrow();
+    const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
+    return { id: p.id, departmentId: p.department_id, ...data, version: p.version, createdAt: p.created_at, updatedAt: p.updated_at };
+  }
+
+  /** Applies a change on top of `version`; a stale version answers 409 with the current one. */
+  async update(ctx: GateContext, personId: string, version: number, patch: Partial<PersonData>): Promise<PersonView> {
+    const current = await this.get(ctx, personId);
+    if (current.version !== version) throw stale(current.version);
+    const { id: _i, departmentId, version: _v, createdAt: _c, updatedAt: _u, ...data } = current;
+    const next = personData.parse({ ...data, ...patch });
+    const moved = await ctx.tx
+      .updateTable('persons')
+      .set({ version: version + 1, updated_at: ctx.now })
+      .where('id', '=', personId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw stale(version + 1);
+    await this.writeVersion(ctx, personId, departmentId, version + 1, next);
+    return { ...current, ...next, version: version + 1, updatedAt: ctx.now };
+  }
+
+  /** Files the caller may see whose names or birth date match every word of `q`. */
+  async search(ctx: GateContext, q: string, limit: number): Promise<PersonView[]> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const key = await this.keyring.indexKey(tx, tenantId);
+    const terms = q.split(/\s+/).filter(Boolean);
+    let ids: Set<string> | undefined;
+    for (const term of terms) {
+      const digests = queryDigests(key, term);
+      if (digests.length === 0) continue;
+      const rows = await tx.selectFrom('person_index').select('person_id').distinct().where('tenant_id', '=', tenantId).where('digest', 'in', digests).execute();
+      const found = new Set(rows.map((r) => r.person_id));
+      ids = ids ? new Set([...ids].filter((id) => found.has(id))) : found;
+      if (ids.size === 0) break;
+    }
+    if (!ids || ids.size === 0) return [];
+    const depts = principal.memberships.map((m) => m.departmentId);
+    const visible = await tx
+      .selectFrom('persons')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', [...ids])
+      .where((eb) =>
+        eb.or([
+          eb('department_id', 'in', depts),
+          eb(
+            'id',
+            'in',
+            eb.selectFrom('shares').select('person_id').where('to_department_id', 'in', depts).where('revoked_at', 'is', null).where('until', '>', ctx.now),
+          ),
+          eb('id', 'in', eb.selectFrom('break_glass').select('person_id').where('user_id', '=', principal.userId).where('expires_at', '>', ctx.now)),
+        ]),
+      )
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    const out: PersonView[] = [];
+    for (const p of visible) {
+      const data = await this.readVersion(tx, tenantId, p.department_id, p.id, p.version);
+      out.push({ id: p.id, departmentId: p.department_id, ...data, version: p.version, createdAt: p.created_at, updatedAt: p.updated_at });
+    }
+    return out;
+  }
+
+  private async writeVersion(ctx: GateContext, personId: string, departmentId: string, version: number, data: PersonData) {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const key = await this.keyring.personKey(tx, tenantId, departmentId, personId);
+    await tx
+      .insertInto('person_versions')
+      .values({ person_id: personId, version, tenant_id: tenantId, data_enc: sealField(key, dataBinding(tenantId, personId, version), data), created_at: ctx.now, created_by: principal.userId })
+      .execute();
+    await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
+    const indexKey = await this.keyring.indexKey(tx, tenantId);
+    const rows = personDigests(indexKey, data).map((d) => ({ tenant_id: tenantId, person_id: personId, kind: d.kind, digest: d.digest }));
+    await tx.insertInto('person_index').values(rows).execute();
+  }
+
+  private async readVersion(tx: Tx, tenantId: string, departmentId: string, personId: string, version: number): Promise<PersonData> {
+    const row = await tx.selectFrom('person_versions').select('data_enc').where('person_id', '=', personId).where('version', '=', version).executeTakeFirstOrThrow();
+    const key = await this.keyring.personKey(tx, tenantId, departmentId, personId);
+    return openField<PersonData>(key, dataBinding(tenantId, personId, version), row.data_enc);
+  }
+}
+
+export const stale = (current: number) =>
+  new KarteiError('stale-version', `version: the resource is at version ${current}`, { field: 'version', currentVersion: current });

@@ -1,0 +1,62 @@
+// Each record type has its own content schema and retention period. Unknown
+// types and content that does not fit are refused with the field named.
+import { z } from 'zod';
+
+const text = (max = 20_000) => z.string().trim().min(1).max(max);
+const date = z.iso.date();
+const icd10 = z.string().regex(/^[A-Z]\d{2}(\.\d{1,2})?$/, 'an ICD-10 code like A15.0');
+
+export const RECORD_TYPES = {
+  note: {
+    retentionYears: 10,
+    content: z.strictObject({ text: text() }),
+  },
+  examination: {
+    retentionYears: 10,
+    content: z.strictObject({
+      date,
+      reason: text(500),
+      findings: text(),
+      diagnoses: z.array(icd10).max(20).optional(),
+    }),
+  },
+  notification: {
+    retentionYears: 10,
+    content: z.strictObject({
+      disease: text(200),
+      icd10: icd10.optional(),
+      legalBasis: z.enum(['§6 IfSG', '§7 IfSG']),
+      reportedAt: date,
+      reporter: text(500).optional(),
+      labConfirmed: z.boolean(),
+      notes: text().optional(),
+    }),
+  },
+  'expert-opinion': {
+    retentionYears: 10,
+    content: z.strictObject({
+      question: text(2_000),
+      requestedBy: text(500),
+      opinion: text(50_000),
+      date,
+    }),
+  },
+  'tb-screening': {
+    retentionYears: 10,
+    content: z.strictObject({
+      date,
+      method: z.enum(['chest-x-ray', 'igra', 'tuberculin-skin-test', 'sputum']),
+      result: z.enum(['pending', 'negative', 'positive', 'inconclusive']),
+      notes: text().optional(),
+    }),
+  },
+} as const;
+
+export type RecordType = keyof typeof RECORD_TYPES;
+export const recordTypeNames = Object.keys(RECORD_TYPES) as [RecordType, ...RecordType[]];
+
+export function retainUntil(type: RecordType, from: Date): string {
+  const d = new Date(from);
+  d.setUTCFullYear(d.getUTCFullYear() + RECORD_TYPES[type].retentionYears);
+  return d.toISOString();
+}

@@ -1,0 +1,59 @@
+// Sharing a file with another department, for a purpose and a period. The
+// receiving department reads (never edits) until the share ends by itself.
+import { randomUUID } from 'node:crypto';
+import type { GateContext } from '../access/gate.ts';
+import { KarteiError } from '../errors.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { sealField } from '../vault/keyring.ts';
+
+export const MAX_SHARE_DAYS = 366;
+
+export class Sharing {
+  constructor(private readonly keyring: Keyring) {}
+
+  async share(ctx: GateContext, personId: string, input: { departmentId: string; purpose: string; until: string }): Promise<string> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const until = new Date(input.until);
+    if (until.getTime() <= Date.parse(ctx.now)) invalid('until', 'must lie in the future');
+    if (until.getTime() > Date.parse(ctx.now) + MAX_SHARE_DAYS * 86_400_000) invalid('until', `at most ${MAX_SHARE_DAYS} days ahead`);
+    if (input.departmentId === ctx.target.departmentId) invalid('departmentId', 'the file already belongs to this department');
+    const dept = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (!dept) invalid('departmentId', 'no such department');
+    const id = randomUUID();
+    const key = await this.keyring.tenantKey(tx, tenantId);
+    await tx
+      .insertInto('shares')
+      .values({
+        id,
+        tenant_id: tenantId,
+        person_id: personId,
+        from_department_id: ctx.target.departmentId!,
+        to_department_id: input.departmentId,
+        purpose_enc: sealField(key, { tenantId, table: 'shares', rowId: id, field: 'purpose' }, input.purpose),
+        until: until.toISOString(),
+        created_at: ctx.now,
+        created_by: principal.userId,
+        revoked_at: null,
+        revoked_by: null,
+      })
+      .execute();
+    ctx.audit.resourceId = id;
+    ctx.audit.reason = input.purpose;
+    ctx.audit.detail = { toDepartmentId: input.departmentId, until: until.toISOString() };
+    return id;
+  }
+
+  async revoke(ctx: GateContext, shareId: string): Promise<void> {
+    await ctx.tx
+      .updateTable('shares')
+      .set({ revoked_at: ctx.now, revoked_by: ctx.principal.userId })
+      .where('id', '=', shareId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+}
+
+function invalid(field: string, message: string): never {
+  throw new KarteiError('validation-failed', `${field}: ${message}`, { field });
+}

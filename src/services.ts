@@ -1,0 +1,63 @@
+// Wires the parts together once per process: store, keys, audit, gate and
+// the domain services that only the gate's context can drive.
+import fs from 'node:fs';
+import type { Config } from './config/config.ts';
+import { openStore, type Store } from './db/connect.ts';
+import type { MigrationProgress } from './db/migrations.ts';
+import { Keyring } from './vault/keyring.ts';
+import { ensureKeyDir } from './vault/key-file.ts';
+import { CheckpointSigner } from './audit/signing-key.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { Gate } from './access/gate.ts';
+import { Login } from './identity/login.ts';
+import { Setup } from './identity/setup.ts';
+import { Persons } from './records/persons.ts';
+import { Records } from './records/records.ts';
+import { Sharing } from './records/sharing.ts';
+import { BreakGlass } from './records/break-glass.ts';
+
+export interface Services {
+  config: Config;
+  store: Store;
+  keyring: Keyring;
+  signer: CheckpointSigner;
+  audit: AuditLog;
+  gate: Gate;
+  login: Login;
+  setup: Setup;
+  persons: Persons;
+  records: Records;
+  sharing: Sharing;
+  breakGlass: BreakGlass;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  progress?: MigrationProgress;
+  /** The login clock (TOTP time steps); tests move it forward. */
+  clock?: () => number;
+}
+
+export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
+  ensureKeyDir(config.keyDir);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const keyring = Keyring.fromKeyDir(config.keyDir);
+  const signer = CheckpointSigner.fromKeyDir(config.keyDir);
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseAdminUrl: config.databaseAdminUrl, progress: opts.progress });
+  const audit = new AuditLog(store, keyring, signer);
+  return {
+    config,
+    store,
+    keyring,
+    signer,
+    audit,
+    gate: new Gate(store, audit),
+    login: new Login(store, keyring, audit, opts.clock),
+    setup: new Setup(store, keyring, audit, config.dataDir),
+    persons: new Persons(keyring),
+    records: new Records(keyring),
+    sharing: new Sharing(keyring),
+    breakGlass: new BreakGlass(keyring),
+    close: () => store.close(),
+  };
+}

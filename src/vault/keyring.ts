@@ -1,0 +1,114 @@
+// The key hierarchy. A master key in the key directory wraps one key per
+// tenant; the tenant key wraps one key per department; a department key wraps
+// one key per person, so a person's file can be crypto-shredded by destroying
+// one small row. Wrapped keys live in the database; unwrapped ones only in
+// memory. Every wrap is bound to its scope and owner like any other field.
+import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Tx } from '../db/connect.ts';
+import { bindingBytes, open, seal, type Binding } from './aead.ts';
+import { readOrCreateSecret } from './key-file.ts';
+import { digest } from './blind-index.ts';
+
+export type KeyScope = 'tenant' | 'department' | 'person';
+
+const now = () => new Date().toISOString();
+
+export const MASTER_KEY_FILE = 'master.key';
+
+export class Keyring {
+  private readonly cache = new Map<string, Buffer>();
+  private readonly globalKey: Buffer;
+
+  constructor(private readonly master: Buffer, private readonly maxCached = 20_000) {
+    this.globalKey = derive(master, 'kartei/deployment-index');
+  }
+
+  static fromKeyDir(keyDir: string): Keyring {
+    return new Keyring(readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32)));
+  }
+
+  /** Deployment-wide blind index (a login names no tenant): login names, client addresses. */
+  globalIndex(kind: 'username' | 'address', value: string): string {
+    return digest(this.globalKey, kind, value.normalize('NFC').toLowerCase());
+  }
+
+  async createTenantKey(tx: Tx, tenantId: string): Promise<void> {
+    await this.create(tx, tenantId, 'tenant', tenantId, this.master);
+  }
+
+  async createDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<void> {
+    await this.create(tx, tenantId, 'department', departmentId, await this.tenantKey(tx, tenantId));
+  }
+
+  async createPersonKey(tx: Tx, tenantId: string, departmentId: string, personId: string): Promise<void> {
+    await this.create(tx, tenantId, 'person', personId, await this.departmentKey(tx, tenantId, departmentId));
+  }
+
+  tenantKey(tx: Tx, tenantId: string): Promise<Buffer> {
+    return this.unwrap(tx, tenantId, 'tenant', tenantId, async () => this.master);
+  }
+
+  departmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<Buffer> {
+    return this.unwrap(tx, tenantId, 'department', departmentId, () => this.tenantKey(tx, tenantId));
+  }
+
+  personKey(tx: Tx, tenantId: string, departmentId: string, personId: string): Promise<Buffer> {
+    return this.unwrap(tx, tenantId, 'person', personId, () => this.departmentKey(tx, tenantId, departmentId));
+  }
+
+  /** The tenant's blind-index key, derived so that it never encrypts anything. */
+  async indexKey(tx: Tx, tenantId: string): Promise<Buffer> {
+    return derive(await this.tenantKey(tx, tenantId), 'kartei/blind-index');
+  }
+
+  private async create(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: Buffer) {
+    const key = randomBytes(32);
+    const wrapped = seal(parent, key, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    await tx
+      .insertInto('data_keys')
+      .values({ id: randomUUID(), tenant_id: tenantId, scope, owner_id: ownerId, wrapped, created_at: now(), destroyed_at: null })
+      .execute();
+    this.remember(`${scope}:${ownerId}`, key);
+  }
+
+  private async unwrap(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: () => Promise<Buffer>) {
+    const id = `${scope}:${ownerId}`;
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const row = await tx
+      .selectFrom('data_keys')
+      .select(['wrapped', 'destroyed_at'])
+      .where('scope', '=', scope)
+      .where('owner_id', '=', ownerId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
+    const key = open(await parent(), row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    this.remember(id, key);
+    return key;
+  }
+
+  private remember(id: string, key: Buffer) {
+    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(id, key);
+  }
+}
+
+const wrapBinding = (tenantId: string, scope: KeyScope, ownerId: string): Binding => ({
+  tenantId,
+  table: 'data_keys',
+  rowId: `${scope}:${ownerId}`,
+  field: 'wrapped',
+});
+
+function derive(key: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+}
+
+/** Encrypts and decrypts one field under a given key, bound to where it is stored. */
+export const sealField = (key: Buffer, b: Binding, value: unknown): Buffer =>
+  seal(key, Buffer.from(JSON.stringify(value), 'utf8'), bindingBytes(b));
+
+export const openField = <T>(key: Buffer, b: Binding, blob: Buffer): T =>
+  JSON.parse(open(key, blob, bindingBytes(b)).toString('utf8')) as T;

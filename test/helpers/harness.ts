@@ -1,0 +1,201 @@
+// Test harness: a fresh installation per test (SQLite in a temp dir, or a
+// fresh PostgreSQL database with its own least-privilege app role when
+// KARTEI_TEST_PG names an admin URL), driven through Fastify's inject.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import * as OTPAuth from 'otpauth';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { buildApp, type AppOptions } from '../../src/http/app.ts';
+import { issueSetupToken } from '../../src/identity/setup.ts';
+
+export const PG_ADMIN = process.env.KARTEI_TEST_PG;
+export const DIALECT = PG_ADMIN ? 'postgres' : 'sqlite';
+
+/** A password the strength estimator accepts; distinct per call. */
+export const strongPassword = () => `Trommel-Wiesel-Kompass-${randomBytes(4).toString('hex')}`;
+
+export interface Harness {
+  dir: string;
+  config: Config;
+  services: Services;
+  app: FastifyInstance;
+  /** The login clock: tests move it forward by whole TOTP steps. */
+  clock: { now: number };
+  close(): Promise<void>;
+}
+
+async function freshPostgres(): Promise<{ databaseUrl: string; databaseAdminUrl: string }> {
+  const admin = new URL(PG_ADMIN!);
+  const name = `kt_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: PG_ADMIN });
+  await client.connect();
+  try {
+    await client.query(`CREATE ROLE ${name}_app LOGIN`);
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = (user: string) => {
+    const u = new URL(admin);
+    u.username = user;
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+  return { databaseUrl: url(`${name}_app`), databaseAdminUrl: url(admin.username) };
+}
+
+export async function startHarness(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<Harness> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
+  const db = PG_ADMIN ? await freshPostgres() : {};
+  const config = {
+    ...loadConfig({ KARTEI_DATA_DIR: path.join(dir, 'data'), KARTEI_KEY_DIR: path.join(dir, 'keys'), KARTEI_LOG_LEVEL: 'silent', ...opts.env }),
+    ...db,
+  };
+  const clock = { now: Date.now() };
+  const services = await createServices(config, { clock: () => clock.now });
+  const app = await buildApp(services, { logger: false, ...opts });
+  return {
+    dir,
+    config,
+    services,
+    app,
+    clock,
+    async close() {
+      await app.close();
+      await services.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: LightMyRequestResponse['headers'];
+}
+
+/** A browser-like client: keeps the session cookie and sends the CSRF token. */
+export class Client {
+  cookie?: string;
+  csrf?: string;
+  constructor(readonly h: Harness) {}
+
+  async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    const res = await this.h.app.inject({
+      method: method as 'GET',
+      url,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}),
+        ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
+        ...headers,
+      },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
+    if (setCookie) this.cookie = setCookie.value || undefined;
+    const text = res.body;
+    return { status: res.statusCode, body: text ? safeJson(text) : undefined, headers: res.headers };
+  }
+
+  get = (url: string) => this.call('GET', url);
+  post = (url: string, body?: unknown) => this.call('POST', url, body ?? {});
+  put = (url: string, body: unknown) => this.call('PUT', url, body);
+  patch = (url: string, body: unknown) => this.call('PATCH', url, body);
+  del = (url: string, body?: unknown) => this.call('DELETE', url, body);
+}
+
+function safeJson(text: string) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export const totpCode = (secret: string, at: number) =>
+  new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), period: 30 }).generate({ timestamp: at });
+
+/** Secrets of enrolled users, so later logins can produce codes. */
+const secrets = new Map<string, string>();
+
+/** Logs in through both steps, enrolling TOTP if needed; moves the clock one step so codes never repeat. */
+export async function login(h: Harness, username: string, password: string): Promise<Client> {
+  const c = new Client(h);
+  const first = await c.post('/api/auth/login', { username, password });
+  if (first.status !== 200) throw new Error(`login ${username}: ${first.status} ${JSON.stringify(first.body)}`);
+  if (first.body.mfa === 'enroll') secrets.set(`${h.dir}:${username}`, first.body.totp.secret);
+  h.clock.now += 30_000;
+  const code = totpCode(secrets.get(`${h.dir}:${username}`)!, h.clock.now);
+  const second = await c.post('/api/auth/mfa', { challenge: first.body.challenge, code });
+  if (second.status !== 200) throw new Error(`mfa ${username}: ${second.status} ${JSON.stringify(second.body)}`);
+  c.csrf = second.body.csrfToken;
+  return c;
+}
+
+export interface Tenant {
+  h: Harness;
+  admin: Client;
+  adminId: string;
+  tenantId: string;
+  departments: Record<string, string>;
+  /** Creates a user with these memberships/roles and returns a logged-in client. */
+  user(spec: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] }): Promise<Client & { id: string }>;
+}
+
+let userSeq = 0;
+
+/** Sets up the installation, logs in its admin and creates departments. */
+export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF', 'TB', 'SPDI']): Promise<Tenant> {
+  const token = await issueSetupToken(h.services.store, h.config.dataDir);
+  const adminPassword = strongPassword();
+  const anon = new Client(h);
+  const setup = await anon.post('/api/setup', {
+    token,
+    tenant: { name: 'Gesundheitsamt Musterstadt' },
+    admin: { username: 'admin', password: adminPassword, displayName: 'Ada Admin' },
+  });
+  if (setup.status !== 201) throw new Error(`setup: ${setup.status} ${JSON.stringify(setup.body)}`);
+  const admin = await login(h, 'admin', adminPassword);
+  const departments: Record<string, string> = {};
+  for (const code of departmentCodes) {
+    const r = await admin.post('/api/admin/departments', { code, name: `Abteilung ${code}` });
+    if (r.status !== 201) throw new Error(`department ${code}: ${r.status} ${JSON.stringify(r.body)}`);
+    departments[code] = r.body.id;
+  }
+  return {
+    h,
+    admin,
+    adminId: setup.body.adminId,
+    tenantId: setup.body.tenantId,
+    departments,
+    async user(spec) {
+      const username = `user${++userSeq}`;
+      const password = strongPassword();
+      const r = await admin.post('/api/admin/users', {
+        username,
+        displayName: `Staff ${userSeq}`,
+        password,
+        tenantRoles: spec.tenantRoles ?? [],
+        memberships: spec.memberships ?? [],
+      });
+      if (r.status !== 201) throw new Error(`user: ${r.status} ${JSON.stringify(r.body)}`);
+      const c = await login(h, username, password);
+      return Object.assign(c, { id: r.body.id as string });
+    },
+  };
+}
+
+export const samplePerson = (departmentId: string, familyName = 'Quastenberg') => ({
+  departmentId,
+  familyName,
+  givenName: 'Hannelore',
+  birthDate: '1961-04-17',
+  sex: 'female',
+  address: { street: 'Lindenallee 12', postalCode: '12345', city: 'Musterstadt' },
+});
