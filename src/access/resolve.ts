@@ -1,5 +1,6 @@
 // Loads what the policy needs to know about a resource, inside the gate's
 // transaction, so the decision and the access see the same rows.
+import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
 
@@ -28,29 +29,37 @@ const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
 /** Returns null when the resource does not exist in the caller's tenant. */
 export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: string): Promise<Resolved | null> {
   switch (ref.kind) {
-    case 'person':
-      return fileOf(tx, p, ref.personId, ref.personId, now, ref.sensitivity ?? 'normal');
+    case 'person': {
+      const person = await tx
+        .selectFrom('persons')
+        .select(['id as person_id', 'department_id'])
+        .where('id', '=', ref.personId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return person ? fileOf(tx, p, person, ref.personId, now, ref.sensitivity ?? 'normal') : null;
+    }
     case 'record': {
       const rec = await tx
         .selectFrom('records')
-        .select(['person_id', 'sensitivity'])
-        .where('id', '=', ref.recordId)
-        .where('tenant_id', '=', p.tenantId)
-        .where('deleted_at', 'is', null)
+        .innerJoin('persons', 'persons.id', 'records.person_id')
+        .select(['records.person_id', 'records.sensitivity', 'persons.department_id'])
+        .where('records.id', '=', ref.recordId)
+        .where('records.tenant_id', '=', p.tenantId)
+        .where('records.deleted_at', 'is', null)
         .executeTakeFirst();
       if (!rec) return null;
-      const s = maxSensitivity(rec.sensitivity as Sensitivity, ref.sensitivity);
-      return fileOf(tx, p, rec.person_id, ref.recordId, now, s);
+      return fileOf(tx, p, rec, ref.recordId, now, maxSensitivity(rec.sensitivity as Sensitivity, ref.sensitivity));
     }
     case 'share': {
       const share = await tx
         .selectFrom('shares')
-        .select('person_id')
-        .where('id', '=', ref.shareId)
-        .where('tenant_id', '=', p.tenantId)
-        .where('revoked_at', 'is', null)
+        .innerJoin('persons', 'persons.id', 'shares.person_id')
+        .select(['shares.person_id', 'persons.department_id'])
+        .where('shares.id', '=', ref.shareId)
+        .where('shares.tenant_id', '=', p.tenantId)
+        .where('shares.revoked_at', 'is', null)
         .executeTakeFirst();
-      return share ? fileOf(tx, p, share.person_id, ref.shareId, now, 'normal') : null;
+      return share ? fileOf(tx, p, share, ref.shareId, now, 'normal') : null;
     }
     case 'review': {
       const bg = await tx
@@ -83,41 +92,36 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
   }
 }
 
+/** Completes a file's facts: the departments it is shared with now, and the caller's break-glass grant. */
 async function fileOf(
   tx: Tx,
   p: Principal,
-  personId: string,
+  file: { person_id: string; department_id: string },
   resourceId: string,
   now: string,
   sensitivity: Sensitivity,
-): Promise<Resolved | null> {
-  const person = await tx
-    .selectFrom('persons')
-    .select('department_id')
-    .where('id', '=', personId)
-    .where('tenant_id', '=', p.tenantId)
-    .executeTakeFirst();
-  if (!person) return null;
-  const shares = await tx
+): Promise<Resolved> {
+  const grants = await tx
     .selectFrom('shares')
-    .select('to_department_id')
-    .where('person_id', '=', personId)
+    .select(['to_department_id as department_id', sql<number>`0`.as('break_glass')])
+    .where('person_id', '=', file.person_id)
     .where('revoked_at', 'is', null)
     .where('until', '>', now)
+    .unionAll(
+      tx
+        .selectFrom('break_glass')
+        .select(['department_id', sql<number>`1`.as('break_glass')])
+        .where('person_id', '=', file.person_id)
+        .where('user_id', '=', p.userId)
+        .where('expires_at', '>', now),
+    )
     .execute();
-  const grant = await tx
-    .selectFrom('break_glass')
-    .select('id')
-    .where('person_id', '=', personId)
-    .where('user_id', '=', p.userId)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
   const facts: FileFacts = {
     kind: 'file',
-    departmentId: person.department_id,
-    sharedWith: shares.map((s) => s.to_department_id),
-    breakGlass: grant !== undefined,
+    departmentId: file.department_id,
+    sharedWith: grants.filter((g) => Number(g.break_glass) === 0).map((g) => g.department_id),
+    breakGlass: grants.some((g) => Number(g.break_glass) === 1),
     sensitivity,
   };
-  return { resource: facts, resourceId, personId, departmentId: person.department_id };
+  return { resource: facts, resourceId, personId: file.person_id, departmentId: file.department_id };
 }

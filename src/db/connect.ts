@@ -6,19 +6,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { GroupCommitter } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrations.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
-export type Tx = Transaction<Database>;
+/** A connection inside a transaction (Kysely's Transaction, or the group committer's connection). */
+export type Tx = Kysely<Database>;
 
 export interface Store {
   db: Db;
   dialect: Dialect;
   /** The SQLite file, for tests and the doctor; absent on PostgreSQL. */
   file?: string;
+  /** SQLite only: concurrent transactions share one durable commit. */
+  committer?: GroupCommitter;
   close(): Promise<void>;
 }
 
@@ -47,9 +51,9 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   native.pragma('foreign_keys = ON');
   native.pragma('secure_delete = ON');
   native.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
   await migrate(db, 'sqlite', { progress });
-  return { db, dialect: 'sqlite', file, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', file, committer: new GroupCommitter(db), close: () => db.destroy() };
 }
 
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
@@ -66,8 +70,29 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
+/**
+ * Kysely prepares every query anew; preparing costs as much as running a small
+ * query, so statements are kept per SQL text (the text never holds values).
+ */
+function cachingStatements(native: SQLite.Database) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => native.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        if (cache.size >= 2_000) cache.clear();
+        stmt = native.prepare(text);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 /** Runs `work` in one transaction confined to one tenant's rows. */
 export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (store.committer) return store.committer.run(work);
   return store.db.transaction().execute(async (tx) => {
     if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
     return work(tx);

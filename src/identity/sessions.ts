@@ -1,6 +1,7 @@
 // Server-side sessions. The cookie carries a random token; the database holds
 // only its hash. Sessions end when idle for 30 minutes, 12 hours after login,
 // at logout, and when the account is deactivated.
+import { sql } from 'kysely';
 import type { Db, Tx } from '../db/connect.ts';
 import type { DepartmentRole, Principal, TenantRole } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
@@ -63,15 +64,20 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
 export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
 
 export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
-  const [roles, memberships] = await Promise.all([
-    db.selectFrom('tenant_roles').select('role').where('user_id', '=', userId).execute(),
-    db.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute(),
-  ]);
+  // One round trip: tenant roles (no department) and memberships together.
+  const rows = await db
+    .selectFrom('tenant_roles')
+    .select(['role', sql<string | null>`null`.as('department_id')])
+    .where('user_id', '=', userId)
+    .unionAll(db.selectFrom('memberships').select(['role', 'department_id']).where('user_id', '=', userId))
+    .execute();
   return {
     userId,
     tenantId,
-    tenantRoles: roles.map((r) => r.role as TenantRole),
-    memberships: memberships.map((m) => ({ departmentId: m.department_id, role: m.role as DepartmentRole })),
+    tenantRoles: rows.filter((r) => r.department_id === null).map((r) => r.role as TenantRole),
+    memberships: rows
+      .filter((r) => r.department_id !== null)
+      .map((r) => ({ departmentId: r.department_id!, role: r.role as DepartmentRole })),
   };
 }
 

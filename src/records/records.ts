@@ -86,10 +86,16 @@ export class Records {
 
   async get(ctx: GateContext, recordId: string): Promise<RecordView> {
     const { tx, principal } = ctx;
-    const r = await tx.selectFrom('records').selectAll().where('id', '=', recordId).where('tenant_id', '=', principal.tenantId).executeTakeFirstOrThrow();
-    const v = await tx.selectFrom('record_versions').select('content_enc').where('record_id', '=', recordId).where('version', '=', r.version).executeTakeFirstOrThrow();
+    const r = await tx
+      .selectFrom('records')
+      .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
+      .selectAll('records')
+      .select('record_versions.content_enc')
+      .where('records.id', '=', recordId)
+      .where('records.tenant_id', '=', principal.tenantId)
+      .executeTakeFirstOrThrow();
     const key = await this.personKey(ctx, r.person_id);
-    return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version), v.content_enc) };
+    return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version), r.content_enc) };
   }
 
   async update(ctx: GateContext, recordId: string, input: { content: unknown; sensitivity?: Sensitivity; version: number }) {

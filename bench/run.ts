@@ -1,0 +1,136 @@
+// `npm run bench`: measures, in one run on this machine, side by side:
+//  1. gated GET /api/records/:id against the ungated floor route (autocannon, 50 connections),
+//  2. search by surname over BENCH_PERSONS persons (p50),
+//  3. resident memory of the server at idle and under load,
+//  4. audit appends per second (single writer, each durable) and `audit verify` events per second.
+// Appends the figures with date and commit to bench/RESULTS.md.
+import { spawn, execSync } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import autocannon from 'autocannon';
+import { startHarness } from '../test/helpers/harness.ts';
+import { inTenant } from '../src/db/connect.ts';
+import { verifyAudit } from '../src/audit/verify.ts';
+import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = 50;
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(url: string, headers: Record<string, string>, connections: number, seconds = SECONDS): Promise<Load> {
+  const r = await autocannon({ url, headers, connections, duration: seconds });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+const rssOf = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function httpBench() {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      readline.createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+    });
+    const info = JSON.parse(line);
+    const base = `http://127.0.0.1:${info.port}`;
+    const auth = { cookie: `kartei_session=${info.cookie}` };
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleRss = rssOf(info.pid);
+    // Warm up both paths, then alternate so drift on a shared machine hits both alike.
+    await load(`${base}/api/records/${info.recordId}`, auth, CONNECTIONS, 2);
+    await load(`${base}/bench/bare/${info.recordId}`, {}, CONNECTIONS, 2);
+    const gated: Load[] = [];
+    const bare: Load[] = [];
+    let loadRss = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const g = load(`${base}/api/records/${info.recordId}`, auth, CONNECTIONS);
+      const sampler = setInterval(() => (loadRss = Math.max(loadRss, rssOf(info.pid))), 500);
+      gated.push(await g);
+      clearInterval(sampler);
+      bare.push(await load(`${base}/bench/bare/${info.recordId}`, {}, CONNECTIONS));
+    }
+    const search = await load(`${base}/api/persons?q=Quasstenberg`, auth, 1, 5);
+    const searchCommon = await load(`${base}/api/persons?q=Zimmermann`, auth, 1, 5);
+    return { info, idleRss, loadRss, gated, bare, search, searchCommon };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function auditBench() {
+  const h = await startHarness();
+  try {
+    const store = h.services.store;
+    const append = (tx: Parameters<Parameters<typeof inTenant>[2]>[0], i: number) =>
+      h.services.audit.append(tx, { tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'bench.append', resourceType: 'bench', resourceId: String(i), outcome: 'allowed' });
+    // Single writer, one durable commit per event.
+    const n = Number(process.env.BENCH_APPENDS ?? 5_000);
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) await inTenant(store, DEPLOYMENT_CHAIN, (tx) => append(tx, i));
+    const durablePerSec = n / ((performance.now() - t0) / 1000);
+    // Group commit: 100 events per transaction, as concurrent requests could share a commit.
+    t0 = performance.now();
+    for (let i = 0; i < n; i += 100) await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => { for (let j = 0; j < 100; j++) await append(tx, i + j); });
+    const groupedPerSec = n / ((performance.now() - t0) / 1000);
+    // Fill to the verify size in large transactions, then verify.
+    const total = Number(process.env.BENCH_VERIFY_EVENTS ?? 300_000);
+    for (let i = 2 * n; i < total; i += 10_000) {
+      await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => { for (let j = 0; j < 10_000 && i + j < total; j++) await append(tx, i + j); });
+    }
+    t0 = performance.now();
+    const v = await verifyAudit(store, h.services.signer);
+    const verifySecs = (performance.now() - t0) / 1000;
+    if (!v.ok) throw new Error('verify failed in the benchmark');
+    return { n, durablePerSec, groupedPerSec, verified: v.count, verifyPerSec: v.count / verifySecs };
+  } finally {
+    await h.close();
+  }
+}
+
+const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const http = await httpBench();
+const audit = await auditBench();
+const g = median(http.gated.map((x) => x.rps));
+const b = median(http.bare.map((x) => x.rps));
+const gp99 = median(http.gated.map((x) => x.p99));
+const commit = execSync('git rev-parse --short HEAD').toString().trim();
+const dirty = execSync('git status --porcelain').toString().trim() ? ' (uncommitted changes)' : '';
+const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
+
+const report = `
+## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}
+
+Node ${process.version}, ${http.info.cpus} cores, SQLite (WAL, synchronous=FULL), ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s; request logging off for both routes.
+
+| measure | result | goal | |
+|---|---|---|---|
+| gated \`GET /api/records/:id\` (authenticated, authorised, audited, decrypted) | ${fmt(g)} req/s (rounds: ${http.gated.map((x) => fmt(x.rps)).join(', ')}), p50 ${http.gated.map((x) => x.p50).join('/')} ms, p99 ${http.gated.map((x) => x.p99).join('/')} ms | ≥ 50 % of bare, p99 < 25 ms | ${ok(g / b >= 0.5 && gp99 < 25)} |
+| bare read of the same row (ungated floor) | ${fmt(b)} req/s (rounds: ${http.bare.map((x) => fmt(x.rps)).join(', ')}), p99 ${http.bare.map((x) => x.p99).join('/')} ms | — | |
+| ratio gated / bare | **${fmt((100 * g) / b, 1)} %** | ≥ 50 % | ${ok(g / b >= 0.5)} |
+| search by surname over ${fmt(http.info.seedPersons)} persons, 1 connection (phonetic match, 1 hit) | p50 ${http.search.p50} ms, p99 ${http.search.p99} ms, ${fmt(http.search.rps)} req/s | p50 < 10 ms | ${ok(http.search.p50 < 10)} |
+| same, a common surname (${'Zimmermann'}: 50 hits shown, each audited) | p50 ${http.searchCommon.p50} ms, p99 ${http.searchCommon.p99} ms | — | |
+| audit appends, single writer, one durable commit each | ${fmt(audit.durablePerSec)} /s (${fmt(audit.n)} events) | ≥ 10,000 /s | ${ok(audit.durablePerSec >= 10_000)} |
+| audit appends, 100 per commit | ${fmt(audit.groupedPerSec)} /s | — | |
+| \`audit verify\` | ${fmt(audit.verifyPerSec)} events/s over ${fmt(audit.verified)} events | ≥ 1,000,000 /s | ${ok(audit.verifyPerSec >= 1_000_000)} |
+| server RSS idle / under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
+| seeding ${fmt(http.info.seedPersons)} persons (1,000 per audited transaction) | ${fmt(http.info.seedSeconds, 1)} s; data directory ${fmt(http.info.dataBytes / 1048576, 1)} MiB | — | |
+| errors / non-2xx during load | gated ${http.gated.reduce((n, x) => n + x.errors, 0)}, bare ${http.bare.reduce((n, x) => n + x.errors, 0)}, search ${http.search.errors} | 0 | |
+`;
+
+const file = 'bench/RESULTS.md';
+if (!fs.existsSync(file)) fs.writeFileSync(file, '# Benchmark results\n\nWritten by `npm run bench`; newest last. Each run measures both sides of a ratio in the same run.\n');
+fs.appendFileSync(file, report);
+process.stdout.write(report);
