@@ -1,17 +1,28 @@
-// Recomputes every tenant's chain and checks every signed checkpoint. Names
-// the first sequence number that does not hold: an edited, inserted or
-// removed row breaks the hash links; a truncated tail disagrees with the head
-// or with a signed checkpoint; a rewritten chain has no valid signatures.
+// Recomputes every chain and checks every signed checkpoint. Names the first
+// sequence number that does not hold: an edited, inserted or removed row
+// breaks the hash links; a truncated tail disagrees with the head or with a
+// signed checkpoint; a rewritten chain has no valid signatures.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { sql } from 'kysely';
 import { inTenant, type Store } from '../db/connect.ts';
-import { chainHash, GENESIS_HASH } from './chain.ts';
+import { GENESIS_HASH } from './chain.ts';
 import { chainIds } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
+import { verifyRange, type RangeResult, type RangeTask } from './verify-range.ts';
 
-const BATCH = 20_000;
+/** Below this many events a chain is verified on the calling thread. */
+const PARALLEL_FROM = 100_000;
 
 export type VerifyResult =
   | { ok: true; count: number; unsignedTail: number }
   | { ok: false; count: number; tenantId: string; seq: number; problem: string };
+
+interface ChainState {
+  head: { seq: number; hash: string } | undefined;
+  lastSeq: number;
+  checkpoints: { seq: number; hash: string; at: string; signature: string }[];
+}
 
 export async function verifyAudit(
   store: Store,
@@ -19,72 +30,71 @@ export async function verifyAudit(
   progress?: (checked: number, total: number) => void,
 ): Promise<VerifyResult> {
   const chains = await chainIds(store);
+  const states = new Map<string, ChainState>();
+  for (const id of chains) states.set(id, await chainState(store, id));
+  const total = [...states.values()].reduce((n, s) => n + s.lastSeq, 0);
   let count = 0;
   let unsignedTail = 0;
-  const total = await countAll(store, chains);
+  const tick = (rows: number) => {
+    count += rows;
+    progress?.(count, total);
+  };
   for (const tenantId of chains) {
-    const r = await inTenant(store, tenantId, async (tx) => {
-      const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).executeTakeFirst();
-      const checkpoints = await tx
-        .selectFrom('audit_checkpoints')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .orderBy('seq')
-        .execute();
-      const signed = new Map<number, string>();
-      for (const c of checkpoints) {
-        if (!signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature)) {
-          return fail(tenantId, c.seq, 'checkpoint signature does not verify');
-        }
-        signed.set(c.seq, c.hash);
-      }
-      let prev = GENESIS_HASH;
-      let expected = 1;
-      for (;;) {
-        const rows = await tx
-          .selectFrom('audit_events')
-          .selectAll()
-          .where('tenant_id', '=', tenantId)
-          .where('seq', '>=', expected)
-          .orderBy('seq')
-          .limit(BATCH)
-          .execute();
-        for (const row of rows) {
-          if (row.seq !== expected) return fail(tenantId, expected, 'event missing');
-          if (row.prev_hash !== prev) return fail(tenantId, row.seq, 'link to previous event broken');
-          const { prev_hash: _p, hash, ...fields } = row;
-          const computed = chainHash(prev, fields);
-          if (computed !== hash) return fail(tenantId, row.seq, 'event altered');
-          const c = signed.get(row.seq);
-          if (c !== undefined && c !== hash) return fail(tenantId, row.seq, 'event differs from signed checkpoint');
-          prev = hash;
-          expected++;
-        }
-        count += rows.length;
-        progress?.(count, total);
-        if (rows.length < BATCH) break;
-      }
-      const last = expected - 1;
-      const lastSigned = checkpoints.at(-1)?.seq ?? 0;
-      if (lastSigned > last) return fail(tenantId, last + 1, 'events missing before a signed checkpoint');
-      if (!head || head.seq !== last || head.hash !== prev) return fail(tenantId, last + 1, 'chain head disagrees with the events');
-      unsignedTail += last - lastSigned;
-      return null;
-    });
-    if (r) return { ...r, count };
+    const state = states.get(tenantId)!;
+    const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, count, tenantId, seq, problem });
+    for (const c of state.checkpoints) {
+      if (!signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature)) return fail(c.seq, 'checkpoint signature does not verify');
+    }
+    const results = await verifyRanges(store, tenantId, state, tick);
+    // Stitch: each range must start where the previous one ended.
+    let prev = GENESIS_HASH;
+    for (const r of results) {
+      if (r.result.firstPrev !== null && r.result.firstPrev !== prev) return fail(r.task.from, 'link to previous event broken');
+      if (r.result.bad) return fail(r.result.bad.seq, r.result.bad.problem);
+      prev = r.result.lastHash ?? prev;
+    }
+    const lastSigned = state.checkpoints.at(-1)?.seq ?? 0;
+    if (lastSigned > state.lastSeq) return fail(state.lastSeq + 1, 'events missing before a signed checkpoint');
+    if (!state.head || state.head.seq !== state.lastSeq || state.head.hash !== prev) return fail(state.lastSeq + 1, 'chain head disagrees with the events');
+    unsignedTail += state.lastSeq - lastSigned;
   }
   return { ok: true, count, unsignedTail };
 }
 
-const fail = (tenantId: string, seq: number, problem: string) => ({ ok: false as const, tenantId, seq, problem });
+function chainState(store: Store, tenantId: string): Promise<ChainState> {
+  return inTenant(store, tenantId, async (tx) => {
+    const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).executeTakeFirst();
+    const last = await tx.selectFrom('audit_events').select(sql<number | null>`max(seq)`.as('seq')).where('tenant_id', '=', tenantId).executeTakeFirst();
+    const checkpoints = await tx.selectFrom('audit_checkpoints').select(['seq', 'hash', 'at', 'signature']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+    return { head, lastSeq: Number(last?.seq ?? 0), checkpoints };
+  });
+}
 
-async function countAll(store: Store, tenantIds: string[]): Promise<number> {
-  let n = 0;
-  for (const id of tenantIds) {
-    n += await inTenant(store, id, async (tx) => {
-      const h = await tx.selectFrom('audit_heads').select('seq').where('tenant_id', '=', id).executeTakeFirst();
-      return h?.seq ?? 0;
-    });
+async function verifyRanges(store: Store, tenantId: string, state: ChainState, tick: (rows: number) => void) {
+  const source: RangeTask['source'] = store.file ? { dialect: 'sqlite', file: store.file } : { dialect: 'postgres', url: store.url! };
+  const n = state.lastSeq;
+  const parts = n >= PARALLEL_FROM ? Math.min(os.availableParallelism(), 8) : 1;
+  const size = Math.ceil(n / parts) || 1;
+  const tasks: RangeTask[] = [];
+  for (let from = 1; from <= Math.max(n, 1); from += size) {
+    const to = Math.min(n, from + size - 1);
+    tasks.push({ source, tenantId, from, to, checkpoints: state.checkpoints.filter((c) => c.seq >= from && c.seq <= to).map((c) => [c.seq, c.hash]) });
   }
-  return n;
+  const run = (task: RangeTask) => (parts === 1 ? verifyRange(task, tick) : inWorker(task, tick));
+  return Promise.all(tasks.map(async (task) => ({ task, result: await run(task) })));
+}
+
+function inWorker(task: RangeTask, tick: (rows: number) => void): Promise<RangeResult> {
+  return new Promise((resolve, reject) => {
+    // Workers do not inherit the TypeScript loader the process was started with: register it first.
+    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); })`;
+    const worker = new Worker(boot, { eval: true, workerData: task });
+    worker.on('message', (m: { progress?: number; result?: RangeResult }) => {
+      if (m.progress) tick(m.progress);
+      if (m.result) resolve(m.result);
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`verify worker exited ${code}`)));
+  });
 }

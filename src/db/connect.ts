@@ -21,6 +21,8 @@ export interface Store {
   dialect: Dialect;
   /** The SQLite file, for tests and the doctor; absent on PostgreSQL. */
   file?: string;
+  /** PostgreSQL only: the app role's URL, for verification workers. */
+  url?: string;
   /** SQLite only: concurrent transactions share one durable commit. */
   committer?: GroupCommitter;
   close(): Promise<void>;
@@ -67,7 +69,7 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   }
   const pool = new pg.Pool({ connectionString: appUrl, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', url: appUrl, close: () => db.destroy() };
 }
 
 /**
