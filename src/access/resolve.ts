@@ -2,6 +2,7 @@
 // transaction, so the decision and the access see the same rows.
 import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
+import { prepared } from '../db/prepared.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
 
 export type ResourceRef =
@@ -26,27 +27,47 @@ export interface Resolved {
 const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
   s.includes('restricted') ? 'restricted' : 'normal';
 
+const personFile = prepared((db, personId: string, tenantId: string) =>
+  db.selectFrom('persons').select(['id as person_id', 'department_id']).where('id', '=', personId).where('tenant_id', '=', tenantId),
+);
+
+const recordFile = prepared((db, recordId: string, tenantId: string) =>
+  db
+    .selectFrom('records')
+    .innerJoin('persons', 'persons.id', 'records.person_id')
+    .select(['records.person_id', 'records.sensitivity', 'persons.department_id'])
+    .where('records.id', '=', recordId)
+    .where('records.tenant_id', '=', tenantId)
+    .where('records.deleted_at', 'is', null),
+);
+
+/** Live shares of a file, and the caller's unexpired break-glass grant, in one round trip. */
+const grantsOf = prepared((db, personId: string, now: string, userId: string) =>
+  db
+    .selectFrom('shares')
+    .select(['to_department_id as department_id', sql<number>`0`.as('break_glass')])
+    .where('person_id', '=', personId)
+    .where('revoked_at', 'is', null)
+    .where('until', '>', now)
+    .unionAll(
+      db
+        .selectFrom('break_glass')
+        .select(['department_id', sql<number>`1`.as('break_glass')])
+        .where('person_id', '=', personId)
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now),
+    ),
+);
+
 /** Returns null when the resource does not exist in the caller's tenant. */
 export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: string): Promise<Resolved | null> {
   switch (ref.kind) {
     case 'person': {
-      const person = await tx
-        .selectFrom('persons')
-        .select(['id as person_id', 'department_id'])
-        .where('id', '=', ref.personId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
+      const [person] = await personFile(tx, ref.personId, p.tenantId);
       return person ? fileOf(tx, p, person, ref.personId, now, ref.sensitivity ?? 'normal') : null;
     }
     case 'record': {
-      const rec = await tx
-        .selectFrom('records')
-        .innerJoin('persons', 'persons.id', 'records.person_id')
-        .select(['records.person_id', 'records.sensitivity', 'persons.department_id'])
-        .where('records.id', '=', ref.recordId)
-        .where('records.tenant_id', '=', p.tenantId)
-        .where('records.deleted_at', 'is', null)
-        .executeTakeFirst();
+      const [rec] = await recordFile(tx, ref.recordId, p.tenantId);
       if (!rec) return null;
       return fileOf(tx, p, rec, ref.recordId, now, maxSensitivity(rec.sensitivity as Sensitivity, ref.sensitivity));
     }
@@ -101,21 +122,7 @@ async function fileOf(
   now: string,
   sensitivity: Sensitivity,
 ): Promise<Resolved> {
-  const grants = await tx
-    .selectFrom('shares')
-    .select(['to_department_id as department_id', sql<number>`0`.as('break_glass')])
-    .where('person_id', '=', file.person_id)
-    .where('revoked_at', 'is', null)
-    .where('until', '>', now)
-    .unionAll(
-      tx
-        .selectFrom('break_glass')
-        .select(['department_id', sql<number>`1`.as('break_glass')])
-        .where('person_id', '=', file.person_id)
-        .where('user_id', '=', p.userId)
-        .where('expires_at', '>', now),
-    )
-    .execute();
+  const grants = await grantsOf(tx, file.person_id, now, p.userId);
   const facts: FileFacts = {
     kind: 'file',
     departmentId: file.department_id,

@@ -2,6 +2,7 @@
 // event and the access it records commit or fail together. Checkpoints are
 // signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer.
 import { sql } from 'kysely';
+import { prepared } from '../db/prepared.ts';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField, openField } from '../vault/keyring.ts';
@@ -28,6 +29,33 @@ export interface AuditEvent {
   detail?: Record<string, string | number | boolean>;
 }
 
+const chainHead = prepared((db, tenantId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId));
+// Serialises appends to one chain across connections (and app instances) on PostgreSQL.
+const headForUpdate = prepared((db, tenantId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).forUpdate());
+const moveHead = prepared((db, seq: number, hash: string, tenantId: string) =>
+  db.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', tenantId),
+);
+const insertEvent = prepared(
+  (
+    db,
+    tenant_id: string,
+    seq: number,
+    at: string,
+    actor_id: string | null,
+    action: string,
+    resource_type: string,
+    resource_id: string | null,
+    person_id: string | null,
+    department_id: string | null,
+    outcome: string,
+    reason_enc: Buffer | null,
+    detail: string | null,
+    prev_hash: string,
+    hash: string,
+  ) =>
+    db.insertInto('audit_events').values({ tenant_id, seq, at, actor_id, action, resource_type, resource_id, person_id, department_id, outcome, reason_enc, detail, prev_hash, hash }),
+);
+
 export class AuditLog {
   constructor(
     private readonly store: Store,
@@ -41,9 +69,8 @@ export class AuditLog {
   }
 
   async append(tx: Tx, e: AuditEvent): Promise<number> {
-    let q = tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', e.tenantId);
-    if (this.store.dialect === 'postgres') q = q.forUpdate();
-    const head = await q.executeTakeFirstOrThrow();
+    const [head] = await (this.store.dialect === 'postgres' ? headForUpdate : chainHead)(tx, e.tenantId);
+    if (!head) throw new Error(`no audit chain for ${e.tenantId}`);
     const seq = head.seq + 1;
     const fields: ChainedFields = {
       tenant_id: e.tenantId,
@@ -60,8 +87,8 @@ export class AuditLog {
       detail: e.detail ? JSON.stringify(e.detail) : null,
     };
     const hash = chainHash(head.hash, fields);
-    await tx.insertInto('audit_events').values({ ...fields, prev_hash: head.hash, hash }).execute();
-    await tx.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', e.tenantId).execute();
+    await insertEvent(tx, fields.tenant_id, fields.seq, fields.at, fields.actor_id, fields.action, fields.resource_type, fields.resource_id, fields.person_id, fields.department_id, fields.outcome, fields.reason_enc, fields.detail, head.hash, hash);
+    await moveHead(tx, seq, hash, e.tenantId);
     if (seq % CHECKPOINT_EVERY === 0) await this.writeCheckpoint(tx, e.tenantId, seq, hash);
     return seq;
   }

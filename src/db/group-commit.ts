@@ -27,14 +27,20 @@ export class GroupCommitter {
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      if (!this.draining) {
+        this.draining = true;
+        // Let the requests that arrived with this one reach the queue first, so they share the commit.
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
   private async drain() {
-    this.draining = true;
     try {
-      while (this.queue.length > 0) await this.db.connection().execute((conn) => this.batch(conn));
+      while (this.queue.length > 0) {
+        await this.db.connection().execute((conn) => this.batch(conn));
+        if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+      }
     } finally {
       this.draining = false;
     }

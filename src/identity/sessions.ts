@@ -3,6 +3,7 @@
 // at logout, and when the account is deactivated.
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/connect.ts';
+import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
 
@@ -42,16 +43,19 @@ export interface Authenticated {
 }
 
 /** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
-export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
-  const hash = tokenHash(token);
-  const row = await db
+const sessionByHash = prepared((db, hash: string) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select(['sessions.tenant_id', 'sessions.user_id', 'sessions.csrf_hash', 'sessions.last_seen_at', 'sessions.expires_at'])
     .where('sessions.token_hash', '=', hash)
     .where('sessions.revoked_at', 'is', null)
-    .where('users.active', '=', 1)
-    .executeTakeFirst();
+    .where('users.active', '=', 1),
+);
+
+export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
+  const hash = tokenHash(token);
+  const [row] = await sessionByHash(db, hash);
   if (!row) return null;
   const t = now.getTime();
   if (Date.parse(row.expires_at) <= t || Date.parse(row.last_seen_at) + IDLE_MS <= t) return null;
@@ -63,14 +67,17 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
 
 export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
 
-export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
-  // One round trip: tenant roles (no department) and memberships together.
-  const rows = await db
+// One round trip: tenant roles (no department) and memberships together.
+const rolesOf = prepared((db, userId: string) =>
+  db
     .selectFrom('tenant_roles')
     .select(['role', sql<string | null>`null`.as('department_id')])
     .where('user_id', '=', userId)
-    .unionAll(db.selectFrom('memberships').select(['role', 'department_id']).where('user_id', '=', userId))
-    .execute();
+    .unionAll(db.selectFrom('memberships').select(['role', 'department_id']).where('user_id', '=', userId)),
+);
+
+export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
+  const rows = await rolesOf(db, userId);
   return {
     userId,
     tenantId,

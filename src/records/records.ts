@@ -10,6 +10,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
 import { stale } from './persons.ts';
+import { prepared } from '../db/prepared.ts';
 
 export interface RecordSummary {
   id: string;
@@ -41,6 +42,16 @@ export function parseContent(type: RecordType, content: unknown): unknown {
   const field = ['content', ...issue.path.map(String)].join('.');
   throw new KarteiError('validation-failed', `${field}: ${issue.message}`, { field });
 }
+
+const currentRecord = prepared((db, recordId: string, tenantId: string) =>
+  db
+    .selectFrom('records')
+    .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
+    .selectAll('records')
+    .select('record_versions.content_enc')
+    .where('records.id', '=', recordId)
+    .where('records.tenant_id', '=', tenantId),
+);
 
 export class Records {
   constructor(private readonly keyring: Keyring) {}
@@ -86,14 +97,8 @@ export class Records {
 
   async get(ctx: GateContext, recordId: string): Promise<RecordView> {
     const { tx, principal } = ctx;
-    const r = await tx
-      .selectFrom('records')
-      .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
-      .selectAll('records')
-      .select('record_versions.content_enc')
-      .where('records.id', '=', recordId)
-      .where('records.tenant_id', '=', principal.tenantId)
-      .executeTakeFirstOrThrow();
+    const [r] = await currentRecord(tx, recordId, principal.tenantId);
+    if (!r) throw new KarteiError('not-found');
     const key = await this.personKey(ctx, r.person_id);
     return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version), r.content_enc) };
   }
