@@ -1,6 +1,5 @@
 // Loads what the policy needs to know about a resource, inside the gate's
 // transaction, so the decision and the access see the same rows.
-import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
@@ -27,60 +26,54 @@ export interface Resolved {
 const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
   s.includes('restricted') ? 'restricted' : 'normal';
 
-const personFile = prepared((db, personId: string, tenantId: string) =>
-  db.selectFrom('persons').select(['id as person_id', 'department_id']).where('id', '=', personId).where('tenant_id', '=', tenantId),
+/**
+ * A file with its live shares and the caller's unexpired break-glass grant,
+ * in one round trip: one row per (share × grant), at least one per file.
+ */
+const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
+  db
+    .selectFrom('persons')
+    .leftJoin('shares', (j) => j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now))
+    .leftJoin('break_glass', (j) =>
+      j.onRef('break_glass.person_id', '=', 'persons.id').on('break_glass.user_id', '=', userId).on('break_glass.expires_at', '>', now),
+    )
+    .select(['persons.id as person_id', 'persons.department_id', 'shares.to_department_id', 'break_glass.id as grant_id'])
+    .where('persons.id', '=', personId)
+    .where('persons.tenant_id', '=', tenantId),
 );
 
-const recordFile = prepared((db, recordId: string, tenantId: string) =>
+const recordFile = prepared((db, recordId: string, tenantId: string, now: string, userId: string) =>
   db
     .selectFrom('records')
     .innerJoin('persons', 'persons.id', 'records.person_id')
-    .select(['records.person_id', 'records.sensitivity', 'persons.department_id'])
+    .leftJoin('shares', (j) => j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now))
+    .leftJoin('break_glass', (j) =>
+      j.onRef('break_glass.person_id', '=', 'persons.id').on('break_glass.user_id', '=', userId).on('break_glass.expires_at', '>', now),
+    )
+    .select(['records.person_id', 'records.sensitivity', 'persons.department_id', 'shares.to_department_id', 'break_glass.id as grant_id'])
     .where('records.id', '=', recordId)
     .where('records.tenant_id', '=', tenantId)
     .where('records.deleted_at', 'is', null),
 );
 
-/** Live shares of a file, and the caller's unexpired break-glass grant, in one round trip. */
-const grantsOf = prepared((db, personId: string, now: string, userId: string) =>
-  db
-    .selectFrom('shares')
-    .select(['to_department_id as department_id', sql<number>`0`.as('break_glass')])
-    .where('person_id', '=', personId)
-    .where('revoked_at', 'is', null)
-    .where('until', '>', now)
-    .unionAll(
-      db
-        .selectFrom('break_glass')
-        .select(['department_id', sql<number>`1`.as('break_glass')])
-        .where('person_id', '=', personId)
-        .where('user_id', '=', userId)
-        .where('expires_at', '>', now),
-    ),
-);
-
 /** Returns null when the resource does not exist in the caller's tenant. */
 export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: string): Promise<Resolved | null> {
   switch (ref.kind) {
-    case 'person': {
-      const [person] = await personFile(tx, ref.personId, p.tenantId);
-      return person ? fileOf(tx, p, person, ref.personId, now, ref.sensitivity ?? 'normal') : null;
-    }
+    case 'person':
+      return fileOf(await personFile(tx, ref.personId, p.tenantId, now, p.userId), ref.personId, ref.sensitivity ?? 'normal');
     case 'record': {
-      const [rec] = await recordFile(tx, ref.recordId, p.tenantId);
-      if (!rec) return null;
-      return fileOf(tx, p, rec, ref.recordId, now, maxSensitivity(rec.sensitivity as Sensitivity, ref.sensitivity));
+      const rows = await recordFile(tx, ref.recordId, p.tenantId, now, p.userId);
+      return fileOf(rows, ref.recordId, maxSensitivity(rows[0]?.sensitivity as Sensitivity, ref.sensitivity));
     }
     case 'share': {
       const share = await tx
         .selectFrom('shares')
-        .innerJoin('persons', 'persons.id', 'shares.person_id')
-        .select(['shares.person_id', 'persons.department_id'])
-        .where('shares.id', '=', ref.shareId)
-        .where('shares.tenant_id', '=', p.tenantId)
-        .where('shares.revoked_at', 'is', null)
+        .select('person_id')
+        .where('id', '=', ref.shareId)
+        .where('tenant_id', '=', p.tenantId)
+        .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      return share ? fileOf(tx, p, share, ref.shareId, now, 'normal') : null;
+      return share ? fileOf(await personFile(tx, share.person_id, p.tenantId, now, p.userId), ref.shareId, 'normal') : null;
     }
     case 'review': {
       const bg = await tx
@@ -113,21 +106,19 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
   }
 }
 
-/** Completes a file's facts: the departments it is shared with now, and the caller's break-glass grant. */
-async function fileOf(
-  tx: Tx,
-  p: Principal,
-  file: { person_id: string; department_id: string },
+/** The file's facts from its (share × grant) rows; null when there are none, i.e. no such file. */
+function fileOf(
+  rows: { person_id: string; department_id: string; to_department_id: string | null; grant_id: string | null }[],
   resourceId: string,
-  now: string,
   sensitivity: Sensitivity,
-): Promise<Resolved> {
-  const grants = await grantsOf(tx, file.person_id, now, p.userId);
+): Resolved | null {
+  const file = rows[0];
+  if (!file) return null;
   const facts: FileFacts = {
     kind: 'file',
     departmentId: file.department_id,
-    sharedWith: grants.filter((g) => Number(g.break_glass) === 0).map((g) => g.department_id),
-    breakGlass: grants.some((g) => Number(g.break_glass) === 1),
+    sharedWith: [...new Set(rows.flatMap((r) => (r.to_department_id ? [r.to_department_id] : [])))],
+    breakGlass: rows.some((r) => r.grant_id !== null),
     sensitivity,
   };
   return { resource: facts, resourceId, personId: file.person_id, departmentId: file.department_id };

@@ -2,7 +2,6 @@
 // one error renderer, and the access declarations enforced on every route.
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -11,6 +10,7 @@ import { KarteiError } from '../errors.ts';
 import { createLogger } from './logger.ts';
 import { errorHandler, sendProblem } from './problem.ts';
 import { registerAccess } from './access.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -42,27 +42,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => sendProblem(reply, new KarteiError('not-found')));
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    hsts: config.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
-  });
-  app.addHook('onSend', async (_req, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  registerSecurityHeaders(app, !!config.tls);
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

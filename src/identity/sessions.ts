@@ -43,11 +43,23 @@ export interface Authenticated {
 }
 
 /** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
+/** A live session of an active user with its roles and memberships: one row per (role × membership). */
 const sessionByHash = prepared((db, hash: string) =>
   db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.tenant_id', 'sessions.user_id', 'sessions.csrf_hash', 'sessions.last_seen_at', 'sessions.expires_at'])
+    .leftJoin('tenant_roles', 'tenant_roles.user_id', 'sessions.user_id')
+    .leftJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+    .select([
+      'sessions.tenant_id',
+      'sessions.user_id',
+      'sessions.csrf_hash',
+      'sessions.last_seen_at',
+      'sessions.expires_at',
+      'tenant_roles.role as tenant_role',
+      'memberships.department_id',
+      'memberships.role as department_role',
+    ])
     .where('sessions.token_hash', '=', hash)
     .where('sessions.revoked_at', 'is', null)
     .where('users.active', '=', 1),
@@ -55,14 +67,21 @@ const sessionByHash = prepared((db, hash: string) =>
 
 export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
   const hash = tokenHash(token);
-  const [row] = await sessionByHash(db, hash);
+  const rows = await sessionByHash(db, hash);
+  const row = rows[0];
   if (!row) return null;
   const t = now.getTime();
   if (Date.parse(row.expires_at) <= t || Date.parse(row.last_seen_at) + IDLE_MS <= t) return null;
   if (Date.parse(row.last_seen_at) + TOUCH_MS <= t) {
     await db.updateTable('sessions').set({ last_seen_at: now.toISOString() }).where('token_hash', '=', hash).execute();
   }
-  return { principal: await loadPrincipal(db, row.tenant_id, row.user_id), tokenHash: hash, csrfHash: row.csrf_hash };
+  const principal = toPrincipal(
+    row.tenant_id,
+    row.user_id,
+    rows.map((r) => r.tenant_role),
+    rows.map((r) => (r.department_id ? { departmentId: r.department_id, role: r.department_role! } : null)),
+  );
+  return { principal, tokenHash: hash, csrfHash: row.csrf_hash };
 }
 
 export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
@@ -78,13 +97,28 @@ const rolesOf = prepared((db, userId: string) =>
 
 export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
   const rows = await rolesOf(db, userId);
+  return toPrincipal(
+    tenantId,
+    userId,
+    rows.map((r) => (r.department_id === null ? r.role : null)),
+    rows.map((r) => (r.department_id !== null ? { departmentId: r.department_id, role: r.role } : null)),
+  );
+}
+
+/** Builds a principal from role and membership lists that may hold nulls and repeats (rows of joins). */
+function toPrincipal(
+  tenantId: string,
+  userId: string,
+  roles: (string | null)[],
+  memberships: ({ departmentId: string; role: string } | null)[],
+): Principal {
+  const byDept = new Map<string, DepartmentRole>();
+  for (const m of memberships) if (m) byDept.set(m.departmentId, m.role as DepartmentRole);
   return {
     userId,
     tenantId,
-    tenantRoles: rows.filter((r) => r.department_id === null).map((r) => r.role as TenantRole),
-    memberships: rows
-      .filter((r) => r.department_id !== null)
-      .map((r) => ({ departmentId: r.department_id!, role: r.role as DepartmentRole })),
+    tenantRoles: [...new Set(roles.filter((r): r is string => r !== null))] as TenantRole[],
+    memberships: [...byDept].map(([departmentId, role]) => ({ departmentId, role })),
   };
 }
 
