@@ -5,6 +5,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
+import { inTenant } from '../db/connect.ts';
 import { keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
@@ -46,6 +47,10 @@ export async function databaseFindings(s: Services): Promise<Finding[]> {
     const pending = fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE));
     out.push({ severity: 'medium', title: 'First-run setup has not been completed', fix: pending ? 'Open the setup link the server printed, or restart the server for a new one.' : 'Start the server to get a setup link.' });
   }
+  if ((await isSetUp(s.store)) && fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE))) {
+    out.push({ severity: 'high', title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
+  }
+  out.push(...(await separationFindings(s)));
   const noMfa = await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null).executeTakeFirst();
   if (Number(noMfa?.n ?? 0) > 0) {
     out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
@@ -65,6 +70,46 @@ export async function databaseFindings(s: Services): Promise<Finding[]> {
     if (!['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') && !isLoopback(url.hostname)) {
       out.push({ severity: 'critical', title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
     }
+  }
+  return out;
+}
+
+/** Who holds which tenant role: separation of duties and the DPO's review work. */
+async function separationFindings(s: Services): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const db = s.store.db;
+  const roles = await db
+    .selectFrom('tenant_roles')
+    .innerJoin('users', 'users.id', 'tenant_roles.user_id')
+    .select(['tenant_roles.user_id', 'tenant_roles.role', 'tenant_roles.tenant_id'])
+    .where('users.active', '=', 1)
+    .execute();
+  const members = new Set((await db.selectFrom('memberships').select('user_id').execute()).map((m) => m.user_id));
+  const mixed = roles.filter((r) => r.role === 'admin' && members.has(r.user_id)).length;
+  if (mixed > 0) {
+    out.push({ severity: 'medium', title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
+  }
+  const tenants = await db.selectFrom('tenants').select('id').execute();
+  for (const t of tenants) {
+    if (!roles.some((r) => r.tenant_id === t.id && r.role === 'dpo')) {
+      out.push({ severity: 'medium', title: 'No data-protection officer account', fix: 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.' });
+    }
+  }
+  const stale = await Promise.all(
+    tenants.map((t) =>
+      inTenant(s.store, t.id, (tx) =>
+        tx
+          .selectFrom('break_glass')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('decision', 'is', null)
+          .where('created_at', '<', new Date(Date.now() - 7 * 86_400_000).toISOString())
+          .executeTakeFirst(),
+      ),
+    ),
+  );
+  const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
+  if (waiting > 0) {
+    out.push({ severity: 'medium', title: `${waiting} emergency access(es) unreviewed for more than 7 days`, fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).' });
   }
   return out;
 }

@@ -2,6 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 
 export function opsRoutes(app: FastifyInstance) {
-  app.get('/healthz', { config: { access: { public: 'liveness probe, no data' } }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: { public: 'liveness probe, no data' } } }, async () => ({ status: 'ok' }));
   app.get('/api/openapi.json', { config: { access: { public: 'API description, no data' } }, schema: { hide: true } }, async () => app.swagger());
 }
