@@ -91,40 +91,44 @@ export class Persons {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
-    const terms = q.split(/\s+/).filter(Boolean);
-    let ids: Set<string> | undefined;
-    for (const term of terms) {
-      const digests = queryDigests(key, term);
-      if (digests.length === 0) continue;
-      const rows = await tx.selectFrom('person_index').select('person_id').distinct().where('tenant_id', '=', tenantId).where('digest', 'in', digests).execute();
-      const found = new Set(rows.map((r) => r.person_id));
-      ids = ids ? new Set([...ids].filter((id) => found.has(id))) : found;
-      if (ids.size === 0) break;
-    }
-    if (!ids || ids.size === 0) return [];
+    const termDigests = q
+      .split(/\s+/)
+      .map((term) => queryDigests(key, term))
+      .filter((d) => d.length > 0);
+    if (termDigests.length === 0) return [];
     const depts = principal.memberships.map((m) => m.departmentId);
-    const visible = await tx
+    // One query: every word must match some index entry, and the file must be visible.
+    let query = tx
       .selectFrom('persons')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', 'in', [...ids])
+      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .selectAll('persons')
+      .select('person_versions.data_enc')
+      .where('persons.tenant_id', '=', tenantId);
+    for (const digests of termDigests) {
+      query = query.where('persons.id', 'in', (eb) =>
+        eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests),
+      );
+    }
+    const visible = await query
       .where((eb) =>
         eb.or([
-          eb('department_id', 'in', depts),
+          eb('persons.department_id', 'in', depts),
           eb(
-            'id',
+            'persons.id',
             'in',
             eb.selectFrom('shares').select('person_id').where('to_department_id', 'in', depts).where('revoked_at', 'is', null).where('until', '>', ctx.now),
           ),
-          eb('id', 'in', eb.selectFrom('break_glass').select('person_id').where('user_id', '=', principal.userId).where('expires_at', '>', ctx.now)),
+          eb('persons.id', 'in', eb.selectFrom('break_glass').select('person_id').where('user_id', '=', principal.userId).where('expires_at', '>', ctx.now)),
         ]),
       )
-      .orderBy('id')
+      .orderBy('persons.id')
       .limit(limit)
       .execute();
+    await this.keyring.preloadPersonKeys(tx, tenantId, visible.map((p) => ({ departmentId: p.department_id, personId: p.id })));
     const out: PersonView[] = [];
     for (const p of visible) {
-      const data = await this.readVersion(tx, tenantId, p.department_id, p.id, p.version);
+      const key = await this.keyring.personKey(tx, tenantId, p.department_id, p.id);
+      const data = openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc);
       out.push({ id: p.id, departmentId: p.department_id, ...data, version: p.version, createdAt: p.created_at, updatedAt: p.updated_at });
     }
     return out;

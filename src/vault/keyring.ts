@@ -57,6 +57,25 @@ export class Keyring {
     return this.unwrap(tx, tenantId, 'person', personId, () => this.departmentKey(tx, tenantId, departmentId));
   }
 
+  /** Unwraps the keys of many persons with one query (search results). */
+  async preloadPersonKeys(tx: Tx, tenantId: string, files: { departmentId: string; personId: string }[]): Promise<void> {
+    const missing = files.filter((f) => !this.cache.has(`person:${f.personId}`));
+    if (missing.length === 0) return;
+    const rows = await tx
+      .selectFrom('data_keys')
+      .select(['owner_id', 'wrapped'])
+      .where('scope', '=', 'person')
+      .where('tenant_id', '=', tenantId)
+      .where('destroyed_at', 'is', null)
+      .where('owner_id', 'in', missing.map((f) => f.personId))
+      .execute();
+    const deptOf = new Map(missing.map((f) => [f.personId, f.departmentId]));
+    for (const row of rows) {
+      const parent = await this.departmentKey(tx, tenantId, deptOf.get(row.owner_id)!);
+      this.remember(`person:${row.owner_id}`, open(parent, row.wrapped, bindingBytes(wrapBinding(tenantId, 'person', row.owner_id))));
+    }
+  }
+
   /** The tenant's blind-index key, derived so that it never encrypts anything. */
   async indexKey(tx: Tx, tenantId: string): Promise<Buffer> {
     return derive(await this.tenantKey(tx, tenantId), 'kartei/blind-index');
