@@ -131,7 +131,8 @@ function core(dialect: Dialect): Migration {
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('digest', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('person_index_lookup').on('person_index').columns(['tenant_id', 'digest']).execute();
+      // Covering: a search reads person ids from the index alone, already in order.
+      await db.schema.createIndex('person_index_lookup').on('person_index').columns(['tenant_id', 'digest', 'person_id']).execute();
       await db.schema.createIndex('person_index_person').on('person_index').column('person_id').execute();
       await db.schema
         .createTable('records')
