@@ -8,7 +8,7 @@ import { spawn, execSync } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { startHarness } from '../test/helpers/harness.ts';
+import { DIALECT, startHarness } from '../test/helpers/harness.ts';
 import { inTenant } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
@@ -80,9 +80,14 @@ async function auditBench() {
     let t0 = performance.now();
     for (let i = 0; i < n; i++) await inTenant(store, DEPLOYMENT_CHAIN, (tx) => append(tx, i));
     const durablePerSec = n / ((performance.now() - t0) / 1000);
-    // Group commit: 100 events per transaction, as concurrent requests could share a commit.
+    // 50 concurrent appenders, each waiting for its own event to be durable: the group
+    // committer lets them share commits, as concurrent requests do in the server.
     t0 = performance.now();
-    for (let i = 0; i < n; i += 100) await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => { for (let j = 0; j < 100; j++) await append(tx, i + j); });
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, w) => {
+        for (let i = w; i < n; i += 50) await inTenant(store, DEPLOYMENT_CHAIN, (tx) => append(tx, n + i));
+      }),
+    );
     const groupedPerSec = n / ((performance.now() - t0) / 1000);
     // Fill to the verify size in large transactions, then verify.
     const total = Number(process.env.BENCH_VERIFY_EVENTS ?? 300_000);
@@ -113,7 +118,7 @@ const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}
 
-Node ${process.version}, ${http.info.cpus} cores, SQLite (WAL, synchronous=FULL), ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s; request logging off for both routes.
+Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLite (WAL, synchronous=FULL, group commit)' : 'PostgreSQL 15 (throwaway cluster, fsync off)'}, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s; request logging off for both routes.
 
 | measure | result | goal | |
 |---|---|---|---|
@@ -122,8 +127,8 @@ Node ${process.version}, ${http.info.cpus} cores, SQLite (WAL, synchronous=FULL)
 | ratio gated / bare | **${fmt((100 * g) / b, 1)} %** | ≥ 50 % | ${ok(g / b >= 0.5)} |
 | search by surname over ${fmt(http.info.seedPersons)} persons, 1 connection (phonetic match, 1 hit) | p50 ${http.search.p50} ms, p99 ${http.search.p99} ms, ${fmt(http.search.rps)} req/s | p50 < 10 ms | ${ok(http.search.p50 < 10)} |
 | same, a common surname (${'Zimmermann'}: 50 hits shown, each audited) | p50 ${http.searchCommon.p50} ms, p99 ${http.searchCommon.p99} ms | — | |
-| audit appends, single writer, one durable commit each | ${fmt(audit.durablePerSec)} /s (${fmt(audit.n)} events) | ≥ 10,000 /s | ${ok(audit.durablePerSec >= 10_000)} |
-| audit appends, 100 per commit | ${fmt(audit.groupedPerSec)} /s | — | |
+| audit appends, one writer, each waiting for its own durable commit (fsync-bound) | ${fmt(audit.durablePerSec)} /s (${fmt(audit.n)} events) | ≥ 10,000 /s | ${ok(audit.durablePerSec >= 10_000)} |
+| audit appends, 50 concurrent appenders, each awaiting its own durable commit (group commit) | ${fmt(audit.groupedPerSec)} /s | ≥ 10,000 /s | ${ok(audit.groupedPerSec >= 10_000)} |
 | \`audit verify\` | ${fmt(audit.verifyPerSec)} events/s over ${fmt(audit.verified)} events | ≥ 1,000,000 /s | ${ok(audit.verifyPerSec >= 1_000_000)} |
 | server RSS idle / under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
 | seeding ${fmt(http.info.seedPersons)} persons (1,000 per audited transaction) | ${fmt(http.info.seedSeconds, 1)} s; data directory ${fmt(http.info.dataBytes / 1048576, 1)} MiB | — | |
