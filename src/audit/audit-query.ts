@@ -39,8 +39,9 @@ export async function queryAudit(tx: Tx, log: AuditLog, tenantId: string, scope:
   if (f.actorId) q = q.where('actor_id', '=', f.actorId);
   if (f.action) q = q.where('action', '=', f.action);
   if (f.outcome) q = q.where('outcome', '=', f.outcome);
-  if (f.from) q = q.where('at', '>=', f.from);
-  if (f.to) q = q.where('at', '<=', f.to);
+  // `at` is stored as toISOString(); compare instants in that form, not the caller's offset or precision.
+  if (f.from) q = q.where('at', '>=', new Date(f.from).toISOString());
+  if (f.to) q = q.where('at', '<=', new Date(f.to).toISOString());
   if (f.before) q = q.where('seq', '<', f.before);
   const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
   const out: AuditEntry[] = [];

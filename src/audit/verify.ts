@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { inTenant, type Store } from '../db/connect.ts';
 import { GENESIS_HASH } from './chain.ts';
-import { chainIds } from './audit-log.ts';
+import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import { verifyRange, type RangeResult, type RangeTask } from './verify-range.ts';
 
@@ -41,21 +41,44 @@ export async function verifyAudit(
   };
   for (const tenantId of chains) {
     const state = states.get(tenantId)!;
-    const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, count, tenantId, seq, problem });
-    for (const c of state.checkpoints) {
-      if (!signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature)) return fail(c.seq, 'checkpoint signature does not verify');
+    // Several checks may fail; the report names the earliest sequence number among them.
+    let bad: { seq: number; problem: string } | undefined;
+    const note = (seq: number, problem: string) => {
+      if (!bad || seq < bad.seq) bad = { seq, problem };
+    };
+    const forged = state.checkpoints.find((c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature));
+    if (forged) note(forged.seq, 'checkpoint signature does not verify');
+    // Every CHECKPOINT_EVERY-th event is signed in the transaction that appends it: a missing one was removed.
+    const signed = new Set(state.checkpoints.map((c) => c.seq));
+    for (let seq = CHECKPOINT_EVERY; seq <= Math.max(state.lastSeq, state.head?.seq ?? 0); seq += CHECKPOINT_EVERY) {
+      if (!signed.has(seq)) {
+        note(seq, 'signed checkpoint missing');
+        break;
+      }
     }
     const results = await verifyRanges(store, tenantId, state, tick);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
+    let linked = true;
     for (const r of results) {
-      if (r.result.firstPrev !== null && r.result.firstPrev !== prev) return fail(r.task.from, 'link to previous event broken');
-      if (r.result.bad) return fail(r.result.bad.seq, r.result.bad.problem);
-      prev = r.result.lastHash ?? prev;
+      if (r.result.firstPrev !== null && r.result.firstPrev !== prev) note(r.task.from, 'link to previous event broken');
+      else if (r.result.bad) note(r.result.bad.seq, r.result.bad.problem);
+      else {
+        prev = r.result.lastHash ?? prev;
+        continue;
+      }
+      linked = false;
+      break;
     }
     const lastSigned = state.checkpoints.at(-1)?.seq ?? 0;
-    if (lastSigned > state.lastSeq) return fail(state.lastSeq + 1, 'events missing before a signed checkpoint');
-    if (!state.head || state.head.seq !== state.lastSeq || state.head.hash !== prev) return fail(state.lastSeq + 1, 'chain head disagrees with the events');
+    if (linked) {
+      const head = state.head;
+      if (lastSigned > state.lastSeq) note(state.lastSeq + 1, 'events missing before a signed checkpoint');
+      else if (!head || head.seq > state.lastSeq) note(state.lastSeq + 1, 'chain head disagrees with the events: events missing');
+      else if (head.seq < state.lastSeq) note(head.seq + 1, 'chain head disagrees with the events: event beyond the head');
+      else if (head.hash !== prev) note(Math.max(state.lastSeq, 1), 'chain head disagrees with the last event');
+    }
+    if (bad) return { ok: false, count, tenantId, seq: bad.seq, problem: bad.problem };
     unsignedTail += state.lastSeq - lastSigned;
   }
   return { ok: true, count, unsignedTail };

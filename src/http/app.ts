@@ -37,6 +37,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     trustProxy: false,
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
+  // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ERROR_CATALOGUE, KarteiError, problemType, type ErrorCode } from '../errors.ts';
+import { KarteiError, problemType, type ErrorCode } from '../errors.ts';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -26,6 +26,19 @@ function fromZodIssues(issues: ValidationIssue[], context?: string): KarteiError
   const message = first.keyword === 'unrecognized_keys' ? 'unknown field' : (first.message ?? 'invalid');
   return new KarteiError('validation-failed', `${field}: ${message}`, { field });
 }
+
+/** The neutral code for a client error Fastify raised itself, by status. */
+const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  422: 'validation-failed',
+  429: 'rate-limited',
+};
 
 /** Maps anything thrown to a KarteiError; unknown errors become internal-error. */
 export function toKarteiError(err: unknown): KarteiError {
@@ -56,8 +69,7 @@ export function toKarteiError(err: unknown): KarteiError {
   }
   if (fe instanceof SyntaxError) return new KarteiError('malformed-json', 'body: not valid JSON', { field: 'body' });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).find((c) => ERROR_CATALOGUE[c].status === fe.statusCode);
-    if (code) return new KarteiError(code);
+    return new KarteiError(GENERIC_BY_STATUS[fe.statusCode] ?? 'bad-request');
   }
   return new KarteiError('internal-error');
 }

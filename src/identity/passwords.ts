@@ -38,10 +38,27 @@ export function assertStrongPassword(password: string, context: string[], field 
   if (password.length < MIN_LENGTH) {
     throw new KarteiError('weak-password', `${field}: at least ${MIN_LENGTH} characters are required`, { field });
   }
-  const words = context.flatMap((c) => [c, ...c.split(/[\s._@-]+/)]).filter((w) => w.length >= 3);
-  const result = zxcvbn().check(password, words);
+  const result = zxcvbn().check(password, contextWords(context));
   if (result.score < MIN_SCORE) {
     const hint = result.feedback.warning ? ` (${result.feedback.warning})` : '';
     throw new KarteiError('weak-password', `${field}: too easy to guess${hint}; use a longer passphrase of unrelated words`, { field });
   }
+}
+
+/**
+ * The context strings, their words, and those words joined by each common separator in
+ * either order: the estimator otherwise scores `hannelore_krzyzanowski1` for the user
+ * `hannelore.krzyzanowski` as several unrelated pieces (and so as strong).
+ */
+function contextWords(context: string[]): string[] {
+  const out = new Set<string>();
+  for (const c of context) {
+    const parts = c.split(/[\s._@-]+/).filter(Boolean);
+    out.add(c);
+    for (const p of parts) out.add(p);
+    if (parts.length > 1) {
+      for (const order of [parts, [...parts].reverse()]) for (const sep of ['', ' ', '.', '-', '_']) out.add(order.join(sep));
+    }
+  }
+  return [...out].filter((w) => w.length >= 3);
 }

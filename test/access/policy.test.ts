@@ -1,0 +1,295 @@
+// The access policy as a table: who may do what to a person's file, by role, by relation
+// to the file and by sensitivity, and who may do the tenant-wide things. The expected
+// outcomes below are written out by hand from the intended rules (API.md, ARCHITECTURE.md),
+// never computed from FILE_RULES, so a wrong cell in the table or in `decide` fails here.
+// Pure function, no database.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  decide,
+  FILE_RULES,
+  OTHER_ACTIONS,
+  type Action,
+  type Decision,
+  type DepartmentRole,
+  type FileAction,
+  type FileFacts,
+  type Membership,
+  type Principal,
+  type Resource,
+  type Sensitivity,
+  type TenantRole,
+} from '../../src/access/policy.ts';
+
+const OWN = 'dept-own'; // the caller's department
+const OTHER = 'dept-other'; // some other department
+const THIRD = 'dept-third'; // a department unrelated to the caller
+
+const LETTER: Record<string, Decision> = { A: 'allow', F: 'forbidden', H: 'hidden' };
+const SENS: Sensitivity[] = ['normal', 'restricted'];
+
+/** 'AF AA AA' → [[normal, restricted] for each of three columns]. */
+function grid(s: string, columns: number, perColumn: number): Decision[][] {
+  const cells = s.split(' ');
+  assert.equal(cells.length, columns, `grid ${s}`);
+  return cells.map((c) => {
+    assert.equal(c.length, perColumn, `grid ${s}`);
+    return [...c].map((l) => LETTER[l] ?? assert.fail(`bad letter ${l} in ${s}`));
+  });
+}
+
+function principal(userId: string, memberships: Membership[], tenantRoles: TenantRole[] = []): Principal {
+  return { userId, tenantId: 'tenant-1', tenantRoles, memberships };
+}
+
+// ---------------------------------------------------------------------------
+// File actions
+// ---------------------------------------------------------------------------
+
+type Relation = 'owner' | 'share' | 'breakGlass' | 'none';
+const RELATIONS: Relation[] = ['owner', 'share', 'breakGlass', 'none'];
+
+/**
+ * The file as the caller (a member of OWN, if of anything) meets it. Each shape also
+ * carries a decoy (a share to THIRD) so that a policy reading the wrong field shows.
+ */
+function fileFor(rel: Relation, sensitivity: Sensitivity): FileFacts {
+  switch (rel) {
+    case 'owner':
+      return { kind: 'file', departmentId: OWN, sharedWith: [THIRD], breakGlass: false, sensitivity };
+    case 'share':
+      return { kind: 'file', departmentId: OTHER, sharedWith: [THIRD, OWN], breakGlass: false, sensitivity };
+    case 'breakGlass':
+      return { kind: 'file', departmentId: OTHER, sharedWith: [THIRD], breakGlass: true, sensitivity };
+    case 'none':
+      return { kind: 'file', departmentId: OTHER, sharedWith: [THIRD], breakGlass: false, sensitivity };
+  }
+}
+
+const ROLES: DepartmentRole[] = ['clerk', 'physician', 'head'];
+
+// Columns: clerk, physician, head; each NR = normal, restricted.
+// `tenant` columns: admin only, dpo only, no role at all — each with no membership, so
+// whatever the file looks like (owned, shared, a grant flag) they have no relation to it.
+//
+// The person itself has no sensitivity (resolve.ts always decides it as `normal`) and the
+// record list is decided as `normal` too (it shows summaries, not content); their
+// restricted column therefore equals the normal one. `restricted` bites on record content:
+// create, read, update, versions (clerks 403).
+const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: string; none: string; tenant: string }> = {
+  'person.read':       { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'person.update':     { owner: 'AA AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.list':       { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.create':     { owner: 'AF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.read':       { owner: 'AF AA AA', share: 'AF AA AA', breakGlass: 'AF AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.versions':   { owner: 'AF AA AA', share: 'AF AA AA', breakGlass: 'AF AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.update':     { owner: 'AF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.delete':     { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'file.share':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'share.revoke':      { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'person.access-log': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
+};
+
+test('the file table has a row for exactly the file actions the policy knows', () => {
+  assert.deepEqual(Object.keys(FILE_TABLE).sort(), Object.keys(FILE_RULES).sort());
+});
+
+for (const [action, rows] of Object.entries(FILE_TABLE)) {
+  test(`file action ${action}: department roles × relation × sensitivity`, () => {
+    for (const rel of RELATIONS) {
+      const expected = grid(rows[rel], 3, 2);
+      ROLES.forEach((role, i) => {
+        const p = principal(`u-${role}`, [{ departmentId: OWN, role }]);
+        SENS.forEach((s, j) => {
+          assert.equal(decide(p, action as FileAction, fileFor(rel, s)), expected[i]![j], `${role} / ${rel} / ${s}`);
+        });
+      });
+    }
+  });
+
+  test(`file action ${action}: admin only, DPO only, no role — no relation, whatever the file looks like`, () => {
+    const expected = grid(rows.tenant, 3, 2);
+    const callers: [string, TenantRole[]][] = [['admin', ['admin']], ['dpo', ['dpo']], ['nobody', []]];
+    callers.forEach(([name, roles], i) => {
+      const p = principal(`u-${name}`, [], roles);
+      for (const rel of RELATIONS) {
+        SENS.forEach((s, j) => {
+          assert.equal(decide(p, action as FileAction, fileFor(rel, s)), expected[i]![j], `${name} / file shaped ${rel} / ${s}`);
+        });
+      }
+    });
+  });
+}
+
+test('a file action on something that is not a file is forbidden, even for the owning head and the DPO', () => {
+  const head = principal('u-head', [{ departmentId: OWN, role: 'head' }], ['admin', 'dpo']);
+  const notFiles: Resource[] = [{ kind: 'tenant' }, { kind: 'department', departmentId: OWN }, { kind: 'user', userId: 'u-x' }, { kind: 'review', departmentId: OWN }];
+  for (const action of Object.keys(FILE_TABLE) as FileAction[]) {
+    for (const r of notFiles) assert.equal(decide(head, action, r), 'forbidden', `${action} on ${r.kind}`);
+  }
+});
+
+// Several memberships: the caller gets the best any one relation allows, never a mix
+// (the role from one relation with the permission of another).
+const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: Omit<FileFacts, 'kind' | 'sensitivity'>; expect: Record<string, string> }[] = [
+  {
+    why: 'clerk of the owning department + head of a receiving department',
+    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'head' }],
+    file: { departmentId: OWN, sharedWith: [OTHER], breakGlass: false },
+    // NR per action: the head role counts only for reading (via the share).
+    expect: {
+      'file.share': 'FF', 'share.revoke': 'FF', 'person.access-log': 'FF', 'record.delete': 'FF',
+      'record.read': 'AA', 'record.versions': 'AA', 'record.update': 'AF', 'record.create': 'AF', 'person.update': 'AA',
+    },
+  },
+  {
+    why: 'clerk of the owning department + physician of a receiving department',
+    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'physician' }],
+    file: { departmentId: OWN, sharedWith: [OTHER], breakGlass: false },
+    expect: { 'record.read': 'AA', 'record.versions': 'AA', 'record.create': 'AF', 'record.update': 'AF', 'record.delete': 'FF' },
+  },
+  {
+    why: 'physician of a receiving department only',
+    m: [{ departmentId: OTHER, role: 'physician' }],
+    file: { departmentId: OWN, sharedWith: [OTHER], breakGlass: false },
+    expect: { 'record.read': 'AA', 'record.update': 'FF', 'person.update': 'FF', 'record.delete': 'FF' },
+  },
+  {
+    why: 'clerk and head of the same owning department',
+    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OWN, role: 'head' }],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: false },
+    expect: { 'file.share': 'AA', 'record.update': 'AA', 'record.delete': 'AA', 'person.access-log': 'AA' },
+  },
+  {
+    // A grant is read with the caller's best role anywhere: a TB physician breaking the
+    // glass on an INF file reads restricted records; the owning-clerk role adds no edit right.
+    why: 'clerk of the owning department + physician elsewhere, holding a break-glass grant',
+    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: THIRD, role: 'physician' }],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: true },
+    expect: { 'record.read': 'AA', 'record.update': 'AF', 'record.create': 'AF', 'record.delete': 'FF' },
+  },
+  {
+    why: 'head of another department holding a break-glass grant',
+    m: [{ departmentId: THIRD, role: 'head' }],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: true },
+    expect: { 'record.read': 'AA', 'file.share': 'FF', 'share.revoke': 'FF', 'person.access-log': 'FF', 'record.update': 'FF' },
+  },
+  {
+    why: 'head of the owning department who also holds a grant and a share',
+    m: [{ departmentId: OWN, role: 'head' }],
+    file: { departmentId: OWN, sharedWith: [OWN], breakGlass: true },
+    expect: { 'file.share': 'AA', 'record.delete': 'AA', 'person.access-log': 'AA' },
+  },
+  {
+    why: 'DPO who is also a clerk of the owning department: the DPO role adds only the access log',
+    m: [{ departmentId: OWN, role: 'clerk' }],
+    roles: ['dpo'],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: false },
+    expect: { 'person.access-log': 'AA', 'record.read': 'AF', 'record.update': 'AF', 'file.share': 'FF', 'record.delete': 'FF' },
+  },
+  {
+    why: 'DPO who is a member of an unrelated department',
+    m: [{ departmentId: THIRD, role: 'head' }],
+    roles: ['dpo'],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: false },
+    expect: { 'person.access-log': 'AA', 'person.read': 'HH', 'record.read': 'HH', 'file.share': 'HH' },
+  },
+  {
+    why: 'admin who is also a clerk of the owning department: admin grants nothing on files',
+    m: [{ departmentId: OWN, role: 'clerk' }],
+    roles: ['admin'],
+    file: { departmentId: OWN, sharedWith: [], breakGlass: false },
+    expect: { 'record.read': 'AF', 'record.delete': 'FF', 'file.share': 'FF', 'person.access-log': 'FF' },
+  },
+  {
+    why: 'member of a department the file was shared with but is no longer',
+    m: [{ departmentId: OTHER, role: 'head' }],
+    file: { departmentId: OWN, sharedWith: [THIRD], breakGlass: false },
+    expect: { 'person.read': 'HH', 'record.read': 'HH', 'person.access-log': 'HH' },
+  },
+];
+
+for (const c of COMBINATIONS) {
+  test(`several relations: ${c.why}`, () => {
+    // Membership order must not matter.
+    for (const m of [c.m, [...c.m].reverse()]) {
+      const p = principal('u-combo', m, c.roles ?? []);
+      for (const [action, cells] of Object.entries(c.expect)) {
+        const [expected] = grid(cells, 1, 2);
+        SENS.forEach((s, j) => {
+          assert.equal(decide(p, action as FileAction, { kind: 'file', ...c.file, sensitivity: s }), expected![j], `${action} / ${s}`);
+        });
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Actions on the tenant, a department, a user or a review
+// ---------------------------------------------------------------------------
+
+// Columns: clerk, physician, head of OWN | clerk, physician, head of OTHER | admin only, dpo only, no role.
+const CALLERS: Principal[] = [
+  ...ROLES.map((role) => principal(`u-${role}-own`, [{ departmentId: OWN, role }])),
+  ...ROLES.map((role) => principal(`u-${role}-other`, [{ departmentId: OTHER, role }])),
+  principal('u-admin', [], ['admin']),
+  principal('u-dpo', [], ['dpo']),
+  principal('u-nobody', []),
+];
+
+const unrelatedFile: FileFacts = { kind: 'file', departmentId: THIRD, sharedWith: [], breakGlass: false, sensitivity: 'normal' };
+const tenant: Resource = { kind: 'tenant' };
+const otherUser: Resource = { kind: 'user', userId: 'u-someone-else' };
+
+const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Resource; expect: string }[] = [
+  { action: 'person.create', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
+  { action: 'person.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
+  { action: 'person.break-glass', on: 'a file of an unrelated department', resource: () => unrelatedFile, expect: 'AAA AAA HHH' },
+  { action: 'admin.department.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.department.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.update', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.reset-mfa', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.update-access', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  // Separation of duties: nobody grants themselves roles or memberships.
+  { action: 'admin.user.update-access', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
+  { action: 'audit.read', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
+  { action: 'review.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
+  // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
+  { action: 'review.decide', on: 'a review in OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
+];
+
+test('the non-file table covers exactly the other actions the policy knows', () => {
+  assert.deepEqual([...new Set(OTHER_TABLE.map((r) => r.action))].sort(), [...OTHER_ACTIONS].sort());
+});
+
+for (const row of OTHER_TABLE) {
+  test(`${row.action} on ${row.on}`, () => {
+    const expected = grid(row.expect, 3, 3).flat();
+    assert.equal(expected.length, CALLERS.length);
+    CALLERS.forEach((p, i) => {
+      const who = `${p.memberships.map((m) => `${m.role}@${m.departmentId}`).join('+') || p.tenantRoles.join('+') || 'no role'}`;
+      assert.equal(decide(p, row.action, row.resource(p)), expected[i], who);
+    });
+  });
+}
+
+test('person.create is decided by membership of that department, not by any membership', () => {
+  const p = principal('u-multi', [{ departmentId: OTHER, role: 'head' }, { departmentId: THIRD, role: 'clerk' }], ['admin', 'dpo']);
+  assert.equal(decide(p, 'person.create', { kind: 'department', departmentId: OWN }), 'forbidden');
+  assert.equal(decide(p, 'person.create', { kind: 'department', departmentId: THIRD }), 'allow');
+});
+
+test('an admin with memberships and the DPO role still cannot update its own access', () => {
+  const p = principal('u-all', [{ departmentId: OWN, role: 'head' }], ['admin', 'dpo']);
+  assert.equal(decide(p, 'admin.user.update-access', { kind: 'user', userId: 'u-all' }), 'forbidden');
+  assert.equal(decide(p, 'admin.user.update-access', { kind: 'user', userId: 'u-other' }), 'allow');
+});
+
+test('review.decide: a head of several departments decides only reviews of those it heads', () => {
+  const p = principal('u-h', [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'head' }]);
+  assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OTHER }), 'allow');
+  assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OWN }), 'hidden');
+  assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: THIRD }), 'hidden');
+});

@@ -1,0 +1,426 @@
+// The tamper story: the audit log is a hash chain with Ed25519-signed
+// checkpoints. An attacker who holds the database (and knows the hash
+// algorithm, but not the signing key in the key directory) edits, removes,
+// cuts off, forges or recomputes events behind the application's back; each
+// time `verifyAudit` and `kartei audit verify` fail and name the first bad
+// sequence number. The append-only triggers and, on PostgreSQL, the app role's
+// missing privileges stop the cheap version of each attack in the first place.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { inTenant } from '../../src/db/connect.ts';
+import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
+import { CHAINED_COLUMNS, chainHashValues, GENESIS_HASH } from '../../src/audit/chain.ts';
+import { CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
+import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A plain connection to the database, beside the application: `?` placeholders on both dialects. */
+interface RawDb {
+  all(q: string, ...params: unknown[]): Promise<Record<string, any>[]>;
+  run(q: string, ...params: unknown[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function rawDb(h: Harness, pgUrl = h.config.databaseAdminUrl): Promise<RawDb> {
+  if (DIALECT === 'sqlite') {
+    const db = new Database(h.services.store.file!);
+    db.pragma('busy_timeout = 5000');
+    return {
+      all: async (q, ...p) => db.prepare(q).all(...p) as Record<string, any>[],
+      run: async (q, ...p) => void db.prepare(q).run(...p),
+      close: async () => void db.close(),
+    };
+  }
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  const numbered = (q: string) => {
+    let i = 0;
+    return q.replace(/\?/g, () => `$${++i}`);
+  };
+  return {
+    all: async (q, ...p) => (await c.query(numbered(q), p)).rows,
+    run: async (q, ...p) => void (await c.query(numbered(q), p)),
+    close: () => c.end(),
+  };
+}
+
+/** The attacker: owns the database file / superuser, and switches the append-only triggers off first. */
+async function attacker(h: Harness): Promise<RawDb> {
+  const db = await rawDb(h);
+  if (DIALECT === 'sqlite') {
+    for (const t of ['audit_events', 'audit_checkpoints']) for (const op of ['update', 'delete']) await db.run(`DROP TRIGGER ${t}_no_${op}`);
+  } else {
+    await db.run('SET session_replication_role = replica');
+  }
+  return db;
+}
+
+/** A running installation with a realistic chain: a file created, read, denied to another department, signed, read again. */
+interface Fixture {
+  h: Harness;
+  t: Tenant;
+  personId: string;
+  clerkId: string;
+  otherId: string;
+  /** Sequence numbers in the tenant's chain. */
+  reads: number[];
+  denied: number;
+  checkpoint: number;
+  last: number;
+}
+
+async function fixture(): Promise<Fixture> {
+  const h = await startHarness();
+  const t = await setUpTenant(h, ['INF', 'TB']);
+  const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  const other = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
+  const { body: p } = await clerk.post('/api/persons', samplePerson(t.departments.INF!));
+  for (let i = 0; i < 6; i++) assert.equal((await clerk.get(`/api/persons/${p.id}`)).status, 200);
+  assert.equal((await other.get(`/api/persons/${p.id}`)).status, 404);
+  await h.services.audit.checkpointAll();
+  for (let i = 0; i < 4; i++) assert.equal((await clerk.get(`/api/persons/${p.id}`)).status, 200);
+
+  const db = await rawDb(h);
+  try {
+    const reads = (await db.all(`SELECT seq FROM audit_events WHERE tenant_id = ? AND action = 'person.read' AND outcome = 'allowed' ORDER BY seq`, t.tenantId)).map((r) => Number(r.seq));
+    const [denied] = await db.all(`SELECT seq FROM audit_events WHERE tenant_id = ? AND outcome = 'denied'`, t.tenantId);
+    const cps = await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ? ORDER BY seq`, t.tenantId);
+    const [last] = await db.all(`SELECT max(seq) AS seq FROM audit_events WHERE tenant_id = ?`, t.tenantId);
+    assert.equal(reads.length, 10);
+    assert.equal(cps.length, 1);
+    const f = { h, t, personId: p.id, clerkId: clerk.id, otherId: other.id, reads, denied: Number(denied!.seq), checkpoint: Number(cps[0]!.seq), last: Number(last!.seq) };
+    // The shape the tampering cases rely on: reads on both sides of the checkpoint, the checkpoint before the end.
+    assert.ok(f.reads[2]! < f.checkpoint && f.checkpoint < f.last - 2 && f.checkpoint === f.reads[5]! + 1);
+    return f;
+  } finally {
+    await db.close();
+  }
+}
+
+const verify = (h: Harness) => verifyAudit(h.services.store, h.services.signer);
+
+function assertBroken(r: VerifyResult, tenantId: string, seq: number, problem: RegExp) {
+  assert.equal(r.ok, false, `expected a broken chain, got ${JSON.stringify(r)}`);
+  if (r.ok) return;
+  assert.equal(r.tenantId, tenantId);
+  assert.equal(r.seq, seq, `first bad sequence number (${r.problem})`);
+  assert.match(r.problem, problem);
+}
+
+async function assertIntact(h: Harness) {
+  const r = await verify(h);
+  assert.equal(r.ok, true, JSON.stringify(r));
+}
+
+/** Every event row in every chain, counted beside the application. */
+async function rawCount(h: Harness): Promise<number> {
+  const db = await rawDb(h);
+  try {
+    return Number((await db.all('SELECT count(*) AS n FROM audit_events'))[0]!.n);
+  } finally {
+    await db.close();
+  }
+}
+
+/** What an attacker who knows the algorithm does: recompute every hash from `from` on, and move the head. */
+async function rechain(db: RawDb, tenantId: string, from: number) {
+  const rows = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq >= ? ORDER BY seq`, tenantId, from - 1);
+  let prev = from === 1 ? GENESIS_HASH : (rows.shift()!.hash as string);
+  for (const row of rows) {
+    const hash = chainHashValues(prev, CHAINED_COLUMNS.map((c) => row[c]));
+    await db.run(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`, prev, hash, tenantId, row.seq);
+    prev = hash;
+  }
+  await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, Number(rows.at(-1)!.seq), prev, tenantId);
+  return prev;
+}
+
+const eventRow = async (db: RawDb, tenantId: string, seq: number) =>
+  (await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?`, tenantId, seq))[0]!;
+
+async function insertRow(db: RawDb, row: Record<string, any>) {
+  const cols = Object.keys(row);
+  await db.run(`INSERT INTO audit_events (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, ...cols.map((c) => row[c]));
+}
+
+function cli(h: Harness) {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    KARTEI_DATA_DIR: h.config.dataDir,
+    KARTEI_KEY_DIR: h.config.keyDir,
+    KARTEI_LOG_LEVEL: 'silent',
+  };
+  if (h.config.databaseUrl) env.KARTEI_DATABASE_URL = h.config.databaseUrl;
+  if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
+  return spawnSync(process.execPath, ['bin/kartei.js', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+}
+
+test('an untouched chain verifies, every event counted, and the CLI agrees', async () => {
+  const f = await fixture();
+  try {
+    const r = await verify(f.h);
+    assert.ok(r.ok, JSON.stringify(r));
+    const before = await rawCount(f.h);
+    assert.equal(r.count, before);
+    assert.ok(r.count >= f.last);
+    assert.equal(r.unsignedTail, f.last - f.checkpoint + (r.count - f.last));
+
+    // Three more accesses are exactly three more events; a checkpoint signs them all.
+    const dpo = await f.t.user({ tenantRoles: ['dpo'] });
+    const withLogin = await rawCount(f.h);
+    for (let i = 0; i < 3; i++) assert.equal((await dpo.get(`/api/persons/${f.personId}/access-log`)).status, 200);
+    await f.h.services.audit.checkpointAll();
+    const again = await verify(f.h);
+    assert.ok(again.ok);
+    assert.equal(again.count, withLogin + 3);
+    assert.equal(again.unsignedTail, 0);
+
+    const out = cli(f.h);
+    assert.equal(out.status, 0, out.stderr + out.stdout);
+    assert.match(out.stdout, new RegExp(`audit chain OK: ${again.count} events`));
+  } finally {
+    await f.h.close();
+  }
+});
+
+test('the append-only triggers refuse UPDATE and DELETE of audit rows, even to the database owner', async () => {
+  const f = await fixture();
+  const db = await rawDb(f.h);
+  try {
+    const statements = [
+      [`UPDATE audit_events SET action = 'person.update' WHERE tenant_id = ? AND seq = ?`, f.t.tenantId, f.reads[0]],
+      [`DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?`, f.t.tenantId, f.last],
+      [`UPDATE audit_checkpoints SET signature = 'x' WHERE tenant_id = ?`, f.t.tenantId],
+      [`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, f.t.tenantId],
+      ...(DIALECT === 'postgres' ? [['TRUNCATE audit_events'], ['TRUNCATE audit_checkpoints']] : []),
+    ] as [string, ...unknown[]][];
+    for (const [q, ...p] of statements) await assert.rejects(db.run(q, ...p), /append-only/, q);
+    assert.equal((await eventRow(db, f.t.tenantId, f.reads[0]!)).action, 'person.read');
+    await assertIntact(f.h);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('on PostgreSQL the app role may neither change audit rows nor the schema', { skip: DIALECT !== 'postgres' && 'the app role and its grants exist only on PostgreSQL' }, async () => {
+  const f = await fixture();
+  const app = await rawDb(f.h, f.h.config.databaseUrl);
+  try {
+    await app.run(`SELECT set_config('kartei.tenant', ?, false)`, f.t.tenantId);
+    // The app role can read its own tenant's log (the check below is about privileges, not visibility).
+    assert.equal((await app.all(`SELECT seq FROM audit_events WHERE seq = ?`, f.reads[0])).length, 1);
+    const denied = [
+      `UPDATE audit_events SET action = 'person.update' WHERE seq = ${f.reads[0]}`,
+      `DELETE FROM audit_events WHERE seq = ${f.last}`,
+      'TRUNCATE audit_events',
+      `UPDATE audit_checkpoints SET signature = 'x'`,
+      'DELETE FROM audit_checkpoints',
+      'TRUNCATE audit_checkpoints',
+      'CREATE TABLE evil (x int)',
+      'ALTER TABLE audit_events DISABLE TRIGGER ALL',
+      'DROP TRIGGER audit_events_append_only ON audit_events',
+      'SET session_replication_role = replica',
+    ];
+    for (const q of denied) {
+      await assert.rejects(app.run(q), (e: any) => {
+        assert.ok(e.code === '42501', `${q}: ${e.code} ${e.message}`); // insufficient_privilege / must be owner
+        return true;
+      });
+    }
+    await assertIntact(f.h);
+  } finally {
+    await app.close();
+    await f.h.close();
+  }
+});
+
+test("editing one event's action, outcome or actor is named at its sequence number, also by the CLI", async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const { tenantId } = f.t;
+    const edits: [number, string, unknown, unknown][] = [
+      [f.reads[3]!, 'action', 'person.update', 'person.read'],
+      [f.denied, 'outcome', 'allowed', 'denied'],
+      [f.reads[8]!, 'actor_id', f.otherId, f.clerkId],
+    ];
+    for (const [seq, column, forged, original] of edits) {
+      assert.equal((await eventRow(db, tenantId, seq))[column], original);
+      await db.run(`UPDATE audit_events SET ${column} = ? WHERE tenant_id = ? AND seq = ?`, forged, tenantId, seq);
+      assertBroken(await verify(f.h), tenantId, seq, /altered/);
+      if (column === 'action') {
+        const out = cli(f.h);
+        assert.equal(out.status, 1, out.stderr + out.stdout);
+        assert.match(out.stdout, new RegExp(`first bad sequence number ${seq}\\b`));
+      }
+      // Put it back: the chain holds again, so the next edit is judged on its own.
+      await db.run(`UPDATE audit_events SET ${column} = ? WHERE tenant_id = ? AND seq = ?`, original, tenantId, seq);
+      await assertIntact(f.h);
+    }
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a deleted middle event is named', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const gone = f.reads[1]!;
+    await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?`, f.t.tenantId, gone);
+    assertBroken(await verify(f.h), f.t.tenantId, gone, /missing/);
+    // A later fault (a spoiled checkpoint signature) does not hide which event went first.
+    await db.run(`UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ?`, Buffer.alloc(64).toString('base64'), f.t.tenantId);
+    assertBroken(await verify(f.h), f.t.tenantId, gone, /missing/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a cut-off tail is caught by the chain head', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq >= ?`, f.t.tenantId, f.last - 1);
+    assertBroken(await verify(f.h), f.t.tenantId, f.last - 1, /head/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a cut-off tail with the head moved back is caught by the signed checkpoint', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const { tenantId } = f.t;
+    const keep = await eventRow(db, tenantId, f.checkpoint - 2);
+    await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq > ?`, tenantId, keep.seq);
+    await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, Number(keep.seq), keep.hash, tenantId);
+    assertBroken(await verify(f.h), tenantId, f.checkpoint - 1, /signed checkpoint/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a forged event appended behind the head is named, although its hash is well formed', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const { tenantId } = f.t;
+    const last = await eventRow(db, tenantId, f.last);
+    const forged: Record<string, any> = { ...last, seq: f.last + 1, action: 'person.update', prev_hash: last.hash };
+    forged.hash = chainHashValues(last.hash, CHAINED_COLUMNS.map((c) => forged[c]));
+    await insertRow(db, forged);
+    assertBroken(await verify(f.h), tenantId, f.last + 1, /head/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a forged event slipped into the middle breaks the link of the event it displaced', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const { tenantId } = f.t;
+    const at = f.reads[1]!;
+    // Make room: every later event moves up one (via negative numbers, so the primary key never collides).
+    await db.run(`UPDATE audit_events SET seq = -seq - 1 WHERE tenant_id = ? AND seq >= ?`, tenantId, at);
+    await db.run(`UPDATE audit_events SET seq = -seq WHERE tenant_id = ? AND seq < 0`, tenantId);
+    const before = await eventRow(db, tenantId, at - 1);
+    const forged: Record<string, any> = { ...(await eventRow(db, tenantId, at + 1)), seq: at, action: 'person.update', prev_hash: before.hash };
+    forged.hash = chainHashValues(before.hash, CHAINED_COLUMNS.map((c) => forged[c]));
+    await insertRow(db, forged);
+    // The forgery itself is well formed; the first event that does not hold is the one after it.
+    assertBroken(await verify(f.h), tenantId, at + 1, /link/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+/** Edits a read before the checkpoint and recomputes the whole chain from there, head included. */
+async function editAndRechain(f: Fixture, db: RawDb) {
+  const seq = f.reads[2]!;
+  await db.run(`UPDATE audit_events SET actor_id = ? WHERE tenant_id = ? AND seq = ?`, f.otherId, f.t.tenantId, seq);
+  await rechain(db, f.t.tenantId, seq);
+  return seq;
+}
+
+test('a chain recomputed with valid hashes after an edit is caught by the Ed25519 checkpoint', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const edited = await editAndRechain(f, db);
+    assert.ok(edited < f.checkpoint);
+    // Every link and hash holds now; only the signed checkpoint remembers the old chain.
+    assertBroken(await verify(f.h), f.t.tenantId, f.checkpoint, /signed checkpoint/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('a forged checkpoint signature does not verify', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    await editAndRechain(f, db);
+    const { tenantId } = f.t;
+    const cp = (await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ? AND seq = ?`, tenantId, f.checkpoint))[0]!;
+    const newHash = (await eventRow(db, tenantId, f.checkpoint)).hash as string;
+    // The attacker signs the new hash the way the server would, with a key of its own.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const claim = Buffer.from(`kartei-audit-checkpoint/v1|${tenantId}|${f.checkpoint}|${newHash}|${cp.at}`, 'utf8');
+    const signature = sign(null, claim, privateKey).toString('base64');
+    await db.run(`UPDATE audit_checkpoints SET hash = ?, signature = ? WHERE tenant_id = ? AND seq = ?`, newHash, signature, tenantId, f.checkpoint);
+    assertBroken(await verify(f.h), tenantId, f.checkpoint, /signature/);
+
+    // The genuine signature over the forged hash does not verify either.
+    await db.run(`UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ? AND seq = ?`, cp.signature, tenantId, f.checkpoint);
+    assertBroken(await verify(f.h), tenantId, f.checkpoint, /signature/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('deleting the checkpoints does not hide a rewrite: every 1000th event must be signed', async () => {
+  const h = await startHarness();
+  try {
+    const t = await setUpTenant(h, ['INF']);
+    const audit = h.services.audit;
+    await inTenant(h.services.store, t.tenantId, async (tx) => {
+      for (let i = 0; i < CHECKPOINT_EVERY + 5; i++) {
+        await audit.append(tx, { tenantId: t.tenantId, actorId: t.adminId, action: 'admin.department.list', resourceType: 'tenant', outcome: 'allowed' });
+      }
+    });
+    const db = await attacker(h);
+    try {
+      const signed = (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq));
+      assert.deepEqual(signed, [CHECKPOINT_EVERY]);
+      await assertIntact(h);
+      await db.run(`UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = ? AND seq = 500`, t.tenantId);
+      await rechain(db, t.tenantId, 500);
+      await db.run(`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId);
+      assertBroken(await verify(h), t.tenantId, CHECKPOINT_EVERY, /checkpoint missing/);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
