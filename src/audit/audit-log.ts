@@ -1,13 +1,13 @@
 // Appends events to a tenant's chain inside the caller's transaction, so an
 // event and the access it records commit or fail together. Checkpoints are
 // signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer.
-import { sql } from 'kysely';
 import { prepared } from '../db/prepared.ts';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField, openField } from '../vault/keyring.ts';
 import { chainHash, GENESIS_HASH, type ChainedFields } from './chain.ts';
 import type { CheckpointSigner } from './signing-key.ts';
+import type { WitnessedHead } from './witness.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
@@ -98,26 +98,36 @@ export class AuditLog {
     return openField<string>(await this.keyring.tenantKey(tx, tenantId), reasonBinding(tenantId, seq), blob);
   }
 
-  /** Signs the head of every tenant's chain that moved since its last checkpoint. */
+  /**
+   * Signs the head of every chain that moved since its last checkpoint, then
+   * records the signed heads in the witness file outside the database.
+   */
   async checkpointAll(): Promise<void> {
+    const heads: Record<string, WitnessedHead> = {};
     for (const id of await chainIds(this.store)) {
-      await inTenant(this.store, id, async (tx) => {
-        const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', id).executeTakeFirst();
-        if (!head || head.seq === 0) return;
+      const head = await inTenant(this.store, id, async (tx) => {
+        const [head] = await chainHead(tx, id);
+        if (!head || head.seq === 0) return undefined;
         const last = await tx
           .selectFrom('audit_checkpoints')
-          .select(sql<number>`max(seq)`.as('seq'))
+          .select(['seq', 'at'])
           .where('tenant_id', '=', id)
+          .orderBy('seq', 'desc')
+          .limit(1)
           .executeTakeFirst();
-        if ((last?.seq ?? 0) < head.seq) await this.writeCheckpoint(tx, id, head.seq, head.hash);
+        if (last && last.seq >= head.seq) return { ...head, at: last.at };
+        return { ...head, at: await this.writeCheckpoint(tx, id, head.seq, head.hash) };
       });
+      if (head) heads[id] = head;
     }
+    this.signer.witness?.record(heads);
   }
 
-  private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string) {
+  private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string): Promise<string> {
     const at = new Date().toISOString();
     const signature = this.signer.sign({ tenantId, seq, hash, at });
     await tx.insertInto('audit_checkpoints').values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature }).execute();
+    return at;
   }
 }
 

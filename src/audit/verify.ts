@@ -30,6 +30,7 @@ export async function verifyAudit(
   progress?: (checked: number, total: number) => void,
 ): Promise<VerifyResult> {
   const chains = await chainIds(store);
+  const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
   for (const id of chains) states.set(id, await chainState(store, id));
   const total = [...states.values()].reduce((n, s) => n + s.lastSeq, 0);
@@ -56,7 +57,12 @@ export async function verifyAudit(
         break;
       }
     }
-    const results = await verifyRanges(store, tenantId, state, tick);
+    // Hashes that must hold: the signed checkpoints, and the head witnessed outside the database.
+    const witnessed = witness[tenantId];
+    const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
+    if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
+    if (witnessed && witnessed.seq > state.lastSeq) note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
+    const results = await verifyRanges(store, tenantId, state.lastSeq, pinned, tick);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
@@ -93,15 +99,14 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
   });
 }
 
-async function verifyRanges(store: Store, tenantId: string, state: ChainState, tick: (rows: number) => void) {
+async function verifyRanges(store: Store, tenantId: string, n: number, pinned: [number, string][], tick: (rows: number) => void) {
   const source: RangeTask['source'] = store.file ? { dialect: 'sqlite', file: store.file } : { dialect: 'postgres', url: store.url! };
-  const n = state.lastSeq;
   const parts = n >= PARALLEL_FROM ? Math.min(os.availableParallelism(), 8) : 1;
   const size = Math.ceil(n / parts) || 1;
   const tasks: RangeTask[] = [];
   for (let from = 1; from <= Math.max(n, 1); from += size) {
     const to = Math.min(n, from + size - 1);
-    tasks.push({ source, tenantId, from, to, checkpoints: state.checkpoints.filter((c) => c.seq >= from && c.seq <= to).map((c) => [c.seq, c.hash]) });
+    tasks.push({ source, tenantId, from, to, checkpoints: pinned.filter(([seq]) => seq >= from && seq <= to) });
   }
   const run = (task: RangeTask) => (parts === 1 ? verifyRange(task, tick) : inWorker(task, tick));
   return Promise.all(tasks.map(async (task) => ({ task, result: await run(task) })));

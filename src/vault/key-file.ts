@@ -16,10 +16,13 @@ export function ensureKeyDir(keyDir: string): void {
 /** Reads the secret at `file`, creating it with `create()` if absent. */
 export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
   ensureKeyDir(path.dirname(file));
-  try {
-    fs.writeFileSync(file, create(), { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  if (!fs.existsSync(file)) {
+    try {
+      fs.writeFileSync(file, create(), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      // Another process created it first: use theirs.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
   }
   return readSecret(file);
 }

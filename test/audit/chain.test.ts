@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -308,7 +309,7 @@ test('a cut-off tail with the head moved back is caught by the signed checkpoint
     const keep = await eventRow(db, tenantId, f.checkpoint - 2);
     await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq > ?`, tenantId, keep.seq);
     await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, Number(keep.seq), keep.hash, tenantId);
-    assertBroken(await verify(f.h), tenantId, f.checkpoint - 1, /signed checkpoint/);
+    assertBroken(await verify(f.h), tenantId, f.checkpoint - 1, /signed checkpoint|witnessed outside the database/);
   } finally {
     await db.close();
     await f.h.close();
@@ -422,5 +423,38 @@ test('deleting the checkpoints does not hide a rewrite: every 1000th event must 
     }
   } finally {
     await h.close();
+  }
+});
+
+test('the head witnessed in the key directory catches a rewrite whose checkpoints were deleted', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    // checkpointAll in the fixture wrote the witness outside the database.
+    const witness = JSON.parse(fs.readFileSync(path.join(f.h.config.keyDir, 'audit-witness.json'), 'utf8')).chains[f.t.tenantId];
+    assert.equal(witness.seq, f.checkpoint);
+    const edited = await editAndRechain(f, db);
+    await db.run(`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, f.t.tenantId);
+    assert.ok(edited < f.checkpoint && f.last < CHECKPOINT_EVERY, 'no every-1000th checkpoint can help here');
+    assertBroken(await verify(f.h), f.t.tenantId, f.checkpoint, /signed checkpoint/);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('the witnessed head catches a tail cut below it, checkpoints and head row removed too', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  try {
+    const cut = f.checkpoint - 2;
+    await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq > ?`, f.t.tenantId, cut);
+    await db.run(`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, f.t.tenantId);
+    const last = await eventRow(db, f.t.tenantId, cut);
+    await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, cut, last.hash, f.t.tenantId);
+    assertBroken(await verify(f.h), f.t.tenantId, cut + 1, /witnessed outside the database/);
+  } finally {
+    await db.close();
+    await f.h.close();
   }
 });

@@ -16,7 +16,7 @@ import { PG_ADMIN } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
-const TIMEOUT_MS = 20_000;
+const TIMEOUT_MS = 60_000;
 
 const dirs: string[] = [];
 after(() => {
@@ -160,7 +160,7 @@ function findings(stdout: string) {
 }
 
 // Each case is its own processes and directories, so they run side by side.
-describe('kartei CLI', { concurrency: true }, () => {
+describe('kartei CLI', { concurrency: 2 }, () => {
   test('serve on a non-loopback address without TLS exits non-zero, saying why, before it listens', async () => {
     const port = await freePort();
     const inst = await install({ KARTEI_LISTEN: `0.0.0.0:${port}` });
