@@ -1,4 +1,7 @@
 // The `kartei` command: serve, audit verify, doctor.
+import fs from 'node:fs';
+import path from 'node:path';
+import { MASTER_KEY_FILE } from '../vault/keyring.ts';
 import { checkStartable, ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { createServices, type Services } from '../services.ts';
 import { buildApp } from '../http/app.ts';
@@ -61,7 +64,9 @@ async function auditVerify(s: Services): Promise<number> {
 async function doctor(config: Config): Promise<number> {
   const findings = configFindings(config);
   try {
-    findings.push(...(await withServicesFindings(config)));
+    // The doctor only looks: it creates no keys and no database.
+    if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE))) findings.push(...(await withServicesFindings(config)));
+    else findings.push({ severity: 'info', title: 'Not initialised yet: no master key', fix: 'Start the server once (npm start); it creates the keys and the database.' });
   } catch (e) {
     findings.push({ severity: 'critical', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
   }

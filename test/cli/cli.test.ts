@@ -13,6 +13,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PG_ADMIN } from '../helpers/harness.ts';
+import { createServices } from '../../src/services.ts';
+import { loadConfig } from '../../src/config/config.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
@@ -145,6 +147,12 @@ async function serveProbing(env: Record<string, string>, port: number, stopWhen?
   }
 }
 
+/** What the first start does to an installation: keys, database, migrations. */
+async function initialise(env: Record<string, string>) {
+  const s = await createServices(loadConfig(env));
+  await s.close();
+}
+
 const FINDING = /^\[(CRITICAL|HIGH|MEDIUM|LOW|INFO)\] (.*)$/;
 const ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
 
@@ -225,6 +233,12 @@ describe('kartei CLI', { concurrency: 2 }, () => {
 
   test('doctor on a fresh installation: findings most severe first, nothing critical, exit 0', async () => {
     const inst = await install();
+    // Before the first start the doctor only looks: it creates no keys and no database.
+    const before = await kartei(['doctor'], inst.env);
+    assert.equal(before.code, 0, before.stdout + before.stderr);
+    assert.ok(findings(before.stdout).some((x) => x.severity === 'INFO' && /not initialised/i.test(x.title)), before.stdout);
+    assert.equal(fs.existsSync(inst.keyDir), false);
+    await initialise(inst.env);
     const r = await kartei(['doctor'], inst.env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const f = findings(r.stdout);
@@ -234,13 +248,13 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     assert.ok(f.some((x) => x.severity === 'INFO' && /loopback/i.test(x.title)), r.stdout);
     // Every finding comes with its fix.
     assert.equal(r.stdout.match(/^ {4}fix: \S/gm)?.length, f.length, r.stdout);
-    // The keys the doctor's first run created are owner-only.
+    // The keys the first start created are owner-only.
     assert.equal(fs.statSync(path.join(inst.keyDir, 'master.key')).mode & 0o777, 0o600);
   });
 
   test('doctor exits 1 when the key file is readable by others, critical finding first', async () => {
     const inst = await install();
-    assert.equal((await kartei(['doctor'], inst.env)).code, 0); // creates the keys
+    await initialise(inst.env);
     const keyFile = path.join(inst.keyDir, 'master.key');
     fs.chmodSync(keyFile, 0o644);
     fs.chmodSync(inst.dataDir, 0o755); // a lesser finding, to see the order
