@@ -11,8 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { PG_ADMIN } from '../helpers/harness.ts';
+import { PG_ADMIN, freePort, freshPostgresEnv } from '../helpers/harness.ts';
 import { createServices } from '../../src/services.ts';
 import { loadConfig } from '../../src/config/config.ts';
 
@@ -24,26 +23,6 @@ const dirs: string[] = [];
 after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-/** A fresh PostgreSQL database with its own app role, as the harness makes one. */
-async function freshPostgres(): Promise<Record<string, string>> {
-  const name = `kt_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(`CREATE ROLE ${name}_app LOGIN`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = (user: string) => {
-    const u = new URL(PG_ADMIN!);
-    u.username = user;
-    u.pathname = `/${name}`;
-    return u.toString();
-  };
-  return { KARTEI_DATABASE_URL: url(`${name}_app`), KARTEI_DATABASE_ADMIN_URL: url(new URL(PG_ADMIN!).username) };
-}
 
 interface Install {
   dir: string;
@@ -65,21 +44,10 @@ async function install(extra: Record<string, string> = {}): Promise<Install> {
     KARTEI_KEY_DIR: keyDir,
     KARTEI_LOG_LEVEL: 'silent',
     KARTEI_LISTEN: `127.0.0.1:${await freePort()}`,
-    ...(PG_ADMIN ? await freshPostgres() : {}),
+    ...(PG_ADMIN ? await freshPostgresEnv() : {}),
     ...extra,
   };
   return { dir, dataDir, keyDir, env };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs one command to its end (killed after TIMEOUT_MS); async, so cases can run side by side. */

@@ -7,11 +7,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import * as OTPAuth from 'otpauth';
 import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
@@ -19,7 +16,7 @@ import { inTenant } from '../../src/db/connect.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import type { Principal } from '../../src/access/policy.ts';
 import { SETUP_TOKEN_FILE } from '../../src/identity/setup.ts';
-import { PG_ADMIN, strongPassword } from '../helpers/harness.ts';
+import { PG_ADMIN, freePort, freshPostgresEnv, strongPassword } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
@@ -34,36 +31,6 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function freshPostgres(): Promise<Record<string, string>> {
-  const name = `kt_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(`CREATE ROLE ${name}_app LOGIN`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = (user: string) => {
-    const u = new URL(PG_ADMIN!);
-    u.username = user;
-    u.pathname = `/${name}`;
-    return u.toString();
-  };
-  return { KARTEI_DATABASE_URL: url(`${name}_app`), KARTEI_DATABASE_ADMIN_URL: url(new URL(PG_ADMIN!).username) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -154,7 +121,7 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',
-    ...(PG_ADMIN ? await freshPostgres() : {}),
+    ...(PG_ADMIN ? await freshPostgresEnv() : {}),
   };
 
   // --- First run: set up through HTTP, as an office would.

@@ -2,6 +2,7 @@
 // fresh PostgreSQL database with its own least-privilege app role when
 // KARTEI_TEST_PG names an admin URL), driven through Fastify's inject.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +30,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function freshPostgres(): Promise<{ databaseUrl: string; databaseAdminUrl: string }> {
+/** A fresh PostgreSQL database with its own least-privilege app role. */
+export async function freshPostgres(): Promise<{ databaseUrl: string; databaseAdminUrl: string }> {
   const admin = new URL(PG_ADMIN!);
   const name = `kt_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: PG_ADMIN });
@@ -47,6 +49,24 @@ async function freshPostgres(): Promise<{ databaseUrl: string; databaseAdminUrl:
     return u.toString();
   };
   return { databaseUrl: url(`${name}_app`), databaseAdminUrl: url(admin.username) };
+}
+
+/** The same, as the environment a spawned `kartei` process reads. */
+export async function freshPostgresEnv(): Promise<Record<string, string>> {
+  const db = await freshPostgres();
+  return { KARTEI_DATABASE_URL: db.databaseUrl, KARTEI_DATABASE_ADMIN_URL: db.databaseAdminUrl };
+}
+
+/** A loopback port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 export async function startHarness(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<Harness> {

@@ -9,16 +9,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { issueSetupToken, SETUP_TOKEN_FILE } from '../../src/identity/setup.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
-import { Client, PG_ADMIN, login, startHarness, strongPassword, type Harness } from '../helpers/harness.ts';
+import { Client, PG_ADMIN, freePort, freshPostgresEnv, login, startHarness, strongPassword, type Harness } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OFFICE = 'Gesundheitsamt Quastenbergheim';
@@ -171,37 +169,6 @@ test('once set up, every further setup answers 409, with the used token or any o
 // ---------------------------------------------------------------------------
 // `kartei serve` as a process.
 
-/** A fresh PostgreSQL database with its own app role, as the harness makes one. */
-async function freshPostgres(): Promise<Record<string, string>> {
-  const name = `kt_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(`CREATE ROLE ${name}_app LOGIN`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = (user: string) => {
-    const u = new URL(PG_ADMIN!);
-    u.username = user;
-    u.pathname = `/${name}`;
-    return u.toString();
-  };
-  return { KARTEI_DATABASE_URL: url(`${name}_app`), KARTEI_DATABASE_ADMIN_URL: url(new URL(PG_ADMIN!).username) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 interface Served {
   child: ChildProcess;
   stdout: () => string;
@@ -257,7 +224,7 @@ test('`kartei serve` on an empty store prints one setup line whose token is the 
     KARTEI_DATA_DIR: dataDir,
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',
-    ...(PG_ADMIN ? await freshPostgres() : {}),
+    ...(PG_ADMIN ? await freshPostgresEnv() : {}),
   };
   let first: Served | undefined;
   let second: Served | undefined;
