@@ -112,7 +112,7 @@ const g = median(http.gated.map((x) => x.rps));
 const b = median(http.bare.map((x) => x.rps));
 const gp99 = median(http.gated.map((x) => x.p99));
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-const dirty = execSync('git status --porcelain').toString().trim() ? ' (uncommitted changes)' : '';
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
 const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
 
 const report = `
