@@ -53,9 +53,8 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   native.pragma('foreign_keys = ON');
   native.pragma('secure_delete = ON');
   native.pragma('busy_timeout = 5000');
-  // A larger page cache and memory-mapped reads: the gated read path touches a dozen b-trees.
+  // A larger page cache: the gated read path touches a dozen b-trees.
   native.pragma('cache_size = -65536');
-  native.pragma('mmap_size = 1073741824');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
   await migrate(db, 'sqlite', { progress });
   return { db, dialect: 'sqlite', file, committer: new GroupCommitter(db), close: () => db.destroy() };
