@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { DEPARTMENT_ROLES, TENANT_ROLES } from '../access/policy.ts';
 import { MAX_LENGTH } from '../identity/passwords.ts';
 
-export const id = z.string().min(1).max(64);
+/** PostgreSQL text cannot hold NUL: text stored as such refuses it here (422), not in the driver (500). */
+export const NO_NUL = [/^[^\0]*$/, 'must not contain NUL characters'] as const;
+export const id = z.string().min(1).max(64).regex(...NO_NUL);
 export const idParams = z.strictObject({ id });
 export const username = z.string().trim().min(3).max(64).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
 export const password = z.string().min(1).max(MAX_LENGTH);

@@ -9,7 +9,7 @@ import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
-import { personDigests, queryDigests } from '../vault/blind-index.ts';
+import { normaliseName, personDigests, queryDigests } from '../vault/blind-index.ts';
 
 const isoDate = z.iso.date();
 
@@ -91,11 +91,17 @@ export class Persons {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
-    const termDigests = q
+    // A term that normalises to several words ("Meyer-Schmidt") matches as a whole
+    // name or word by word, as the index splits names: else no exact full name
+    // with such a term in it ("Meyer-Schmidt von Berg") could be found.
+    const terms = q
       .split(/\s+/)
-      .map((term) => queryDigests(key, term))
-      .filter((d) => d.length > 0);
-    if (termDigests.length === 0) return [];
+      .map((term) => {
+        const words = /^[\d.-]+$/.test(term) ? [] : normaliseName(term).split(' ');
+        return { whole: queryDigests(key, term), words: words.length > 1 ? words.map((w) => queryDigests(key, w)) : [] };
+      })
+      .filter((t) => t.whole.length > 0);
+    if (terms.length === 0) return [];
     const depts = principal.memberships.map((m) => m.departmentId);
     // One query: every word must match some index entry, and the file must be visible.
     let query = tx
@@ -104,10 +110,12 @@ export class Persons {
       .selectAll('persons')
       .select('person_versions.data_enc')
       .where('persons.tenant_id', '=', tenantId);
-    for (const digests of termDigests) {
-      query = query.where('persons.id', 'in', (eb) =>
-        eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests),
-      );
+    for (const term of terms) {
+      query = query.where((eb) => {
+        const matches = (digests: string[]) =>
+          eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
+        return term.words.length ? eb.or([matches(term.whole), eb.and(term.words.map(matches))]) : matches(term.whole);
+      });
     }
     const visible = await query
       .where((eb) =>

@@ -1,10 +1,12 @@
 // Attack stories against the gate: the wrong department, the wrong role, the
-// administrator and the DPO, sharing and break-the-glass at their edges, and
-// rows tampered with behind the application's back.
+// administrator and the DPO, sharing and break-the-glass at their edges, rows
+// tampered with behind the application's back, and another tenant's rows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { inTenant } from '../../src/db/connect.ts';
-import { startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { DIALECT, startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -16,6 +18,8 @@ let infHead: Client & { id: string };
 let spdiHead: Client & { id: string };
 let dpo: Client & { id: string };
 let person: string;
+/** An INF file with the same surname, so the stranger's search has something to find. */
+let infPerson: string;
 let normalRecord: string;
 let restrictedRecord: string;
 
@@ -37,6 +41,7 @@ before(async () => {
     tbPhysician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity, content: { text } });
   normalRecord = (await rec('normal', 'Röntgen-Termin vereinbart')).body.id;
   restrictedRecord = (await rec('restricted', 'Psychiatrischer Befund, vertraulich')).body.id;
+  infPerson = (await infClerk.post('/api/persons', { ...samplePerson(d.INF!, 'Kowalczyk'), givenName: 'Zbigniew' })).body.id;
 });
 after(() => h.close());
 
@@ -64,18 +69,29 @@ test('another department gets 404 on every file route, exactly like a file that 
     const real = await infClerk.call(method, url, body);
     const missing = await infClerk.call(method, url.replace(person, MISSING).replace(normalRecord, MISSING), body);
     assert.equal(real.status, 404, `${method} ${url}`);
+    assert.equal(missing.status, real.status, `${method} ${url}`);
+    assert.equal(real.headers['content-type'], missing.headers['content-type'], `${method} ${url}`);
     assert.equal(withoutIds(real.body), withoutIds(missing.body), `${method} ${url}`);
   }
-  const search = await infClerk.get('/api/persons?q=Kowalczyk');
-  assert.deepEqual(search.body, []);
+  // Search finds the department's own Kowalczyk, never the TB one, by name or birth date.
+  for (const q of ['Kowalczyk', 'Kowaltschik', '1961-04-17']) {
+    const search = await infClerk.get(`/api/persons?q=${q}`);
+    assert.deepEqual(search.body.map((p: any) => p.id), [infPerson], q);
+  }
   const denied = await inTenant(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('audit_events').selectAll().where('seq', '>', before).where('actor_id', '=', infClerk.id).where('outcome', '=', 'denied').execute(),
   );
-  // Ten routes on the real file; the ones on the missing ids are audited too but name no person.
-  assert.equal(denied.filter((e) => e.person_id === person).length, 10);
+  // Ten routes on the real file, each denial naming the person; the ones on the missing ids are audited too but name no person.
+  const onFile = denied.filter((e) => e.person_id === person);
+  assert.equal(onFile.length, 10);
+  assert.equal(new Set(onFile.map((e) => e.action)).size, 10, JSON.stringify(onFile.map((e) => e.action)));
+  // The DPO sees the same denials through the API.
+  const viaApi = await dpo.get(`/api/audit?personId=${person}&actorId=${infClerk.id}&outcome=denied`);
+  assert.equal(viaApi.body.length, 10);
   // Nothing changed.
   assert.equal((await tbPhysician.get(`/api/persons/${person}`)).body.version, 1);
   assert.equal((await tbPhysician.get(`/api/records/${normalRecord}`)).body.version, 1);
+  assert.deepEqual(new Set((await tbPhysician.get(`/api/persons/${person}/records`)).body.map((r: any) => r.id)), new Set([normalRecord, restrictedRecord]));
 });
 
 test('a clerk of the owning department sees a restricted record listed but may not read, edit or write restricted content', async () => {
@@ -86,12 +102,27 @@ test('a clerk of the owning department sees a restricted record listed but may n
   assert.equal((await tbClerk.get(`/api/records/${restrictedRecord}/versions`)).status, 403);
   assert.equal((await tbClerk.put(`/api/records/${restrictedRecord}`, { content: { text: 'überschrieben' }, version: 1 })).status, 403);
   assert.equal((await tbClerk.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'x' } })).status, 403);
-  // Nor downgrade a normal record's edit into restricted, nor delete.
+  // Nor raise a normal record to restricted (it would then be content the clerk wrote but may not see), nor delete.
   assert.equal((await tbClerk.put(`/api/records/${normalRecord}`, { content: { text: 'x' }, sensitivity: 'restricted', version: 1 })).status, 403);
   assert.equal((await tbClerk.del(`/api/records/${normalRecord}`, { reason: 'Aufräumen' })).status, 403);
-  // The normal record is the clerk's to read and edit.
-  assert.equal((await tbClerk.get(`/api/records/${normalRecord}`)).body.content.text, 'Röntgen-Termin vereinbart');
-  assert.equal((await tbPhysician.get(`/api/records/${restrictedRecord}`)).body.content.text, 'Psychiatrischer Befund, vertraulich');
+  assert.equal((await tbClerk.del(`/api/records/${restrictedRecord}`, { reason: 'Aufräumen' })).status, 403);
+  // Nothing the clerk tried took effect; the normal record is the clerk's to read.
+  const restricted = await tbPhysician.get(`/api/records/${restrictedRecord}`);
+  assert.deepEqual([restricted.body.content.text, restricted.body.version], ['Psychiatrischer Befund, vertraulich', 1]);
+  const normal = await tbClerk.get(`/api/records/${normalRecord}`);
+  assert.deepEqual([normal.body.content.text, normal.body.sensitivity, normal.body.version], ['Röntgen-Termin vereinbart', 'normal', 1]);
+  assert.equal((await tbPhysician.get(`/api/persons/${person}/records`)).body.length, 2);
+
+  // What the clerk may not delete, a physician may.
+  const spare = await tbPhysician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Doppelt angelegt' } });
+  assert.equal((await tbClerk.del(`/api/records/${spare.body.id}`, { reason: 'Doppelt angelegt' })).status, 403);
+  assert.equal((await tbClerk.get(`/api/records/${spare.body.id}`)).status, 200);
+  assert.equal((await tbPhysician.del(`/api/records/${spare.body.id}`, { reason: 'Doppelt angelegt' })).status, 204);
+  assert.equal((await tbClerk.get(`/api/records/${spare.body.id}`)).status, 404);
+
+  // Each of the eight refusals is audited as denied, naming the file.
+  const denials = await dpo.get(`/api/audit?actorId=${tbClerk.id}&personId=${person}&outcome=denied`);
+  assert.equal(denials.body.length, 8);
 });
 
 test('administrator and DPO read no contents; the admin cannot grant itself access, and the attempt is audited', async () => {
@@ -113,15 +144,20 @@ test('administrator and DPO read no contents; the admin cannot grant itself acce
   assert.deepEqual([me.body.tenantRoles, me.body.memberships], [['admin'], []]);
   const attempts = await dpo.get(`/api/audit?actorId=${t.adminId}&action=admin.user.update-access&outcome=denied`);
   assert.equal(attempts.body.length, 3);
-  // Granting someone else is the admin's job.
-  const grant = await t.admin.patch(`/api/admin/users/${infClerk.id}`, {
+  // Granting someone else is the admin's job, and it takes effect at the next request.
+  const newcomer = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  assert.equal((await newcomer.get(`/api/persons/${person}`)).status, 404);
+  const grant = await t.admin.patch(`/api/admin/users/${newcomer.id}`, {
     memberships: [
       { departmentId: t.departments.INF, role: 'clerk' },
-      { departmentId: t.departments.SPDI, role: 'clerk' },
+      { departmentId: t.departments.TB, role: 'clerk' },
     ],
   });
   assert.equal(grant.status, 200);
   assert.equal(grant.body.memberships.length, 2);
+  assert.equal((await newcomer.get(`/api/persons/${person}`)).status, 200);
+  const granted = await dpo.get(`/api/audit?actorId=${t.adminId}&action=admin.user.update-access&outcome=allowed`);
+  assert.equal(granted.body.length, 1);
 });
 
 test('a share lets the receiving department read, never edit, until it is revoked or runs out', async () => {
@@ -141,27 +177,39 @@ test('a share lets the receiving department read, never edit, until it is revoke
   const share = await tbHead.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Kontaktpersonenermittlung', until });
   assert.equal(share.status, 201);
 
-  assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
-  assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).status, 200);
+  assert.equal((await infClerk.get(`/api/persons/${person}`)).body.familyName, 'Kowalczyk');
+  assert.deepEqual(new Set((await infClerk.get(`/api/persons/${person}/records`)).body.map((r: any) => r.id)), new Set([normalRecord, restrictedRecord]));
+  assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).body.content.text, 'Röntgen-Termin vereinbart');
   assert.equal((await infClerk.get(`/api/records/${restrictedRecord}`)).status, 403);
-  assert.equal((await infPhysician.get(`/api/records/${restrictedRecord}`)).status, 200);
-  assert.deepEqual((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [person]);
+  assert.equal((await infPhysician.get(`/api/records/${restrictedRecord}`)).body.content.text, 'Psychiatrischer Befund, vertraulich');
+  assert.deepEqual(new Set((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id)), new Set([person, infPerson]));
   assert.equal((await infClerk.patch(`/api/persons/${person}`, { givenName: 'X', version: 1 })).status, 403);
   assert.equal((await infClerk.put(`/api/records/${normalRecord}`, { content: { text: 'x' }, version: 1 })).status, 403);
   assert.equal((await infClerk.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x' } })).status, 403);
-  // A third department still sees nothing, and the receiver cannot end the share.
+  assert.equal((await infPhysician.put(`/api/records/${normalRecord}`, { content: { text: 'x' }, version: 1 })).status, 403);
+  // A third department still sees nothing, not even the share; the receiver cannot end it.
   assert.equal((await spdiHead.get(`/api/persons/${person}`)).status, 404);
+  const strangerDel = await spdiHead.del(`/api/shares/${share.body.id}`);
+  const missingDel = await spdiHead.del(`/api/shares/${MISSING}`);
+  assert.equal(strangerDel.status, 404);
+  assert.equal(withoutIds(strangerDel.body), withoutIds(missingDel.body));
   assert.equal((await infHead.del(`/api/shares/${share.body.id}`)).status, 403);
+  assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
 
   assert.equal((await tbHead.del(`/api/shares/${share.body.id}`)).status, 204);
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 404);
+  assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).status, 404);
+  assert.deepEqual((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [infPerson]);
 
   const again = await tbHead.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Nachermittlung', until });
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  const [ran] = await inTenant(h.services.store, t.tenantId, (tx) =>
     tx.updateTable('shares').set({ until: new Date(Date.now() - 1000).toISOString() }).where('id', '=', again.body.id).execute(),
   );
+  assert.equal(Number(ran!.numUpdatedRows), 1);
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 404);
+  assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).status, 404);
+  assert.deepEqual((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [infPerson]);
 });
 
 test('break the glass: a written reason, sixty minutes of reading, flagged for the right reviewers, reviewed once', async () => {
@@ -177,8 +225,13 @@ test('break the glass: a written reason, sixty minutes of reading, flagged for t
   assert.equal(glass.status, 200);
   const minutes = (Date.parse(glass.body.expiresAt) - Date.now()) / 60_000;
   assert.ok(minutes > 58 && minutes <= 60, String(minutes));
-  assert.equal((await spdiHead.get(`/api/records/${restrictedRecord}`)).status, 200);
+  assert.equal((await spdiHead.get(`/api/persons/${person}`)).body.familyName, 'Kowalczyk');
+  assert.equal((await spdiHead.get(`/api/records/${restrictedRecord}`)).body.content.text, 'Psychiatrischer Befund, vertraulich');
+  // Reading only: no edits, no new records, and no other file opens with it.
   assert.equal((await spdiHead.put(`/api/records/${normalRecord}`, { content: { text: 'x' }, version: 1 })).status, 403);
+  assert.equal((await spdiHead.patch(`/api/persons/${person}`, { givenName: 'X', version: 1 })).status, 403);
+  assert.equal((await spdiHead.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x' } })).status, 403);
+  assert.equal((await spdiHead.get(`/api/persons/${infPerson}`)).status, 404);
 
   const forDpo = (await dpo.get('/api/reviews')).body.filter((r: any) => r.personId === person);
   const forOwner = (await tbHead.get('/api/reviews')).body.filter((r: any) => r.personId === person);
@@ -198,10 +251,14 @@ test('break the glass: a written reason, sixty minutes of reading, flagged for t
   assert.equal((await dpo.post(`/api/reviews/${id}`, { decision: 'unjustified', comment: 'zweites Mal' })).status, 409);
   assert.deepEqual((await dpo.get('/api/reviews')).body.filter((r: any) => r.id === id), []);
 
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  // A review does not end the grant; its expiry does.
+  assert.equal((await spdiHead.get(`/api/persons/${person}`)).status, 200);
+  const [ran] = await inTenant(h.services.store, t.tenantId, (tx) =>
     tx.updateTable('break_glass').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', id).execute(),
   );
+  assert.equal(Number(ran!.numUpdatedRows), 1);
   assert.equal((await spdiHead.get(`/api/persons/${person}`)).status, 404);
+  assert.equal((await spdiHead.get(`/api/records/${restrictedRecord}`)).status, 404);
 });
 
 test('nobody reviews their own emergency access', async () => {
@@ -211,6 +268,57 @@ test('nobody reviews their own emergency access', async () => {
   const mine = (await infDpoHead.get('/api/reviews')).body.find((r: any) => r.userId === infDpoHead.id);
   const r = await infDpoHead.post(`/api/reviews/${mine.id}`, { decision: 'justified', comment: 'passt' });
   assert.equal(r.status, 403);
+  // The refusal is about the reviewer, not the event: another DPO may decide it.
+  assert.equal((await dpo.post(`/api/reviews/${mine.id}`, { decision: 'unjustified', comment: 'keine Zuständigkeit' })).status, 200);
+});
+
+test('rows of another tenant stay out of sight, even when they point at this tenant\'s department and file', async () => {
+  const store = h.services.store;
+  const tenantB = randomUUID();
+  const bPerson = randomUUID();
+  const bRecord = randomUUID();
+  const now = new Date().toISOString();
+  // What the attacker copies: this tenant's search digests and ciphertexts for Kowalczyk.
+  const [index, pv, rv] = await inTenant(store, t.tenantId, async (tx) => [
+    await tx.selectFrom('person_index').select(['kind', 'digest']).where('person_id', '=', person).execute(),
+    await tx.selectFrom('person_versions').select('data_enc').where('person_id', '=', person).executeTakeFirstOrThrow(),
+    await tx.selectFrom('record_versions').select('content_enc').where('record_id', '=', normalRecord).executeTakeFirstOrThrow(),
+  ] as const);
+  // A second tenant's rows: a file in *this* tenant's TB department, and a record hung on this tenant's file.
+  await inTenant(store, tenantB, async (tx) => {
+    await tx.insertInto('tenants').values({ id: tenantB, name: 'Nachbaramt', created_at: now }).execute();
+    const common = { tenant_id: tenantB, version: 1, created_at: now, created_by: tbPhysician.id, updated_at: now };
+    await tx.insertInto('persons').values({ ...common, id: bPerson, department_id: t.departments.TB! }).execute();
+    await tx.insertInto('person_versions').values({ person_id: bPerson, version: 1, tenant_id: tenantB, data_enc: pv.data_enc, created_at: now, created_by: tbPhysician.id }).execute();
+    await tx.insertInto('person_index').values(index.map((i) => ({ ...i, tenant_id: tenantB, person_id: bPerson }))).execute();
+    await tx
+      .insertInto('records')
+      .values({ ...common, id: bRecord, person_id: person, type: 'note', sensitivity: 'normal', deleted_at: null, deleted_by: null, delete_reason_enc: null, retain_until: null })
+      .execute();
+    await tx.insertInto('record_versions').values({ record_id: bRecord, version: 1, tenant_id: tenantB, sensitivity: 'normal', content_enc: rv.content_enc, created_at: now, created_by: tbPhysician.id }).execute();
+  });
+
+  // Through the API the other tenant's rows do not exist: same 404 as an unknown id, not a failed decryption.
+  for (const url of [`/api/persons/${bPerson}`, `/api/persons/${bPerson}/records`, `/api/records/${bRecord}`, `/api/records/${bRecord}/versions`]) {
+    const r = await tbPhysician.get(url);
+    const missing = await tbPhysician.get(url.replace(bPerson, MISSING).replace(bRecord, MISSING));
+    assert.equal(r.status, 404, url);
+    assert.equal(withoutIds(r.body), withoutIds(missing.body), url);
+  }
+  assert.deepEqual((await tbPhysician.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [person]);
+  assert.ok(!(await tbPhysician.get(`/api/persons/${person}/records`)).body.some((r: any) => r.id === bRecord));
+
+  if (DIALECT === 'postgres') {
+    // The row-level-security wall, under the application's own role: a query that
+    // forgets the tenant condition still sees only the tenant of its transaction,
+    // and one outside any tenant sees nothing.
+    const count = (tenant: string | null, table: 'persons' | 'records') => {
+      const q = (db: any) => sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where id in (${bPerson}, ${bRecord}, ${person})`.execute(db);
+      return (tenant ? inTenant(store, tenant, q) : q(store.db)).then((r: any) => r.rows[0].n as number);
+    };
+    assert.deepEqual([await count(t.tenantId, 'persons'), await count(tenantB, 'persons'), await count(null, 'persons')], [1, 1, 0]);
+    assert.deepEqual([await count(t.tenantId, 'records'), await count(tenantB, 'records'), await count(null, 'records')], [0, 1, 0]);
+  }
 });
 
 test('ciphertexts swapped or moved behind the back of the application never show another row', async () => {
@@ -228,24 +336,37 @@ test('ciphertexts swapped or moved behind the back of the application never show
   });
   for (const id of [ownRec.id, otherRec.id]) {
     const r = await tbPhysician.get(`/api/records/${id}`);
-    assert.equal(r.status, 500);
-    assert.equal(r.body.code, 'internal-error');
-    assert.ok(!JSON.stringify(r.body).includes('Geheim'));
+    assertOpaqueFailure(r, ['Geheim']);
   }
+  // The failed reads are on the record as errors, naming the file.
+  const errors = await dpo.get(`/api/audit?actorId=${tbPhysician.id}&action=record.read&outcome=error`);
+  assert.deepEqual(errors.body.map((e: any) => e.personId), [other.id, other.id]);
   // Another person's identity copied onto this file does not decrypt either.
   const data = await inTenant(store, t.tenantId, (tx) =>
     tx.selectFrom('person_versions').select('data_enc').where('person_id', '=', person).executeTakeFirstOrThrow(),
   );
   await inTenant(store, t.tenantId, (tx) => tx.updateTable('person_versions').set({ data_enc: data.data_enc }).where('person_id', '=', other.id).execute());
-  const p = await tbPhysician.get(`/api/persons/${other.id}`);
-  assert.equal(p.status, 500);
-  assert.ok(!JSON.stringify(p.body).includes('Kowalczyk'));
-  // Moving a restricted record into a file the attacker's department can see reveals nothing.
-  await inTenant(store, t.tenantId, (tx) => tx.updateTable('records').set({ person_id: other.id, sensitivity: 'normal' }).where('id', '=', restrictedRecord).execute());
-  const moved = await tbClerk.get(`/api/records/${restrictedRecord}`);
-  assert.notEqual(moved.status, 200);
-  assert.ok(!JSON.stringify(moved.body).includes('Psychiatrisch'));
+  assertOpaqueFailure(await tbPhysician.get(`/api/persons/${other.id}`), ['Kowalczyk', 'Lindenallee']);
+  // Nor does search hand it out.
+  assertOpaqueFailure(await tbPhysician.get('/api/persons?q=Nowak'), ['Kowalczyk', 'Lindenallee']);
+
+  // Moving a TB record (restricted, marked normal on the way) into a file of the
+  // attacker's own department: the attacker may now ask for it, but it opens under
+  // the wrong person's key and reveals nothing.
+  await inTenant(store, t.tenantId, (tx) =>
+    tx.updateTable('records').set({ person_id: infPerson, sensitivity: 'normal' }).where('id', '=', restrictedRecord).execute(),
+  );
+  assert.ok((await infClerk.get(`/api/persons/${infPerson}/records`)).body.some((r: any) => r.id === restrictedRecord));
+  assertOpaqueFailure(await infClerk.get(`/api/records/${restrictedRecord}`), ['Psychiatrisch']);
 });
+
+/** A tampered row answers a bare 5xx problem, with none of the plaintext we planted. */
+function assertOpaqueFailure(r: { status: number; body: any; headers: Record<string, unknown> }, secrets: string[]) {
+  assert.ok(r.status >= 500 && r.status < 600, `status ${r.status}: ${JSON.stringify(r.body)}`);
+  assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
+  assert.equal(r.body.code, 'internal-error');
+  for (const secret of secrets) assert.ok(!JSON.stringify(r.body).includes(secret), secret);
+}
 
 async function auditCount(): Promise<number> {
   const row = await inTenant(h.services.store, t.tenantId, (tx) =>

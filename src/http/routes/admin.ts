@@ -10,7 +10,7 @@ import { createUser, getUser, listUsers, setAccess, userBinding } from '../../id
 import { revokeUserSessions } from '../../identity/sessions.ts';
 import { sealField } from '../../vault/keyring.ts';
 import { gated } from '../access.ts';
-import { displayName, idParams, memberships, password, tenantRoles, username } from '../schemas.ts';
+import { displayName, idParams, memberships, NO_NUL, password, tenantRoles, username } from '../schemas.ts';
 
 export function adminRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -23,7 +23,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       schema: {
         body: z.strictObject({
           code: z.string().trim().min(1).max(32).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
-          name: z.string().trim().min(1).max(200),
+          name: z.string().trim().min(1).max(200).regex(...NO_NUL),
         }),
       },
     },

@@ -5,12 +5,12 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { auditScope, queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
-import { id } from '../schemas.ts';
+import { id, NO_NUL } from '../schemas.ts';
 
 export const auditQuery = z.strictObject({
   personId: id.optional(),
   actorId: id.optional(),
-  action: z.string().max(64).optional(),
+  action: z.string().max(64).regex(...NO_NUL).optional(),
   outcome: z.enum(['allowed', 'denied', 'error']).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),

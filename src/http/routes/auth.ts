@@ -7,7 +7,7 @@ import { inTenant } from '../../db/connect.ts';
 import { ABSOLUTE_MS, revokeSession } from '../../identity/sessions.ts';
 import { listUsers } from '../../identity/users.ts';
 import { SESSION_COOKIE, principalOf } from '../access.ts';
-import { displayName, password, username } from '../schemas.ts';
+import { displayName, NO_NUL, password, username } from '../schemas.ts';
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -20,7 +20,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       schema: {
         body: z.strictObject({
           token: z.string().min(1).max(200),
-          tenant: z.strictObject({ name: z.string().trim().min(2).max(200) }),
+          tenant: z.strictObject({ name: z.string().trim().min(2).max(200).regex(...NO_NUL) }),
           admin: z.strictObject({ username, password, displayName }),
         }),
       },
