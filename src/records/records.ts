@@ -27,11 +27,15 @@ export interface RecordView extends RecordSummary {
   content: unknown;
 }
 
-const contentBinding = (tenantId: string, recordId: string, version: number) => ({
+/**
+ * The sensitivity label is part of the binding: relabelling a restricted record
+ * as normal in the database makes its content undecryptable instead of readable.
+ */
+const contentBinding = (tenantId: string, recordId: string, version: number, sensitivity: string) => ({
   tenantId,
   table: 'record_versions',
   rowId: `${recordId}:${version}`,
-  field: 'content',
+  field: `content:${sensitivity}`,
 });
 
 /** Validates content against its type's schema; the error names the field under `content`. */
@@ -100,7 +104,7 @@ export class Records {
     const [r] = await currentRecord(tx, recordId, principal.tenantId);
     if (!r) throw new KarteiError('not-found');
     const key = await this.personKey(ctx, r.person_id);
-    return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version), r.content_enc) };
+    return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version, r.sensitivity), r.content_enc) };
   }
 
   async update(ctx: GateContext, recordId: string, input: { content: unknown; sensitivity?: Sensitivity; version: number }) {
@@ -163,7 +167,7 @@ export class Records {
         version,
         tenant_id: principal.tenantId,
         sensitivity,
-        content_enc: sealField(key, contentBinding(principal.tenantId, recordId, version), content),
+        content_enc: sealField(key, contentBinding(principal.tenantId, recordId, version, sensitivity), content),
         created_at: ctx.now,
         created_by: principal.userId,
       })

@@ -360,6 +360,21 @@ test('ciphertexts swapped or moved behind the back of the application never show
   assertOpaqueFailure(await infClerk.get(`/api/records/${restrictedRecord}`), ['Psychiatrisch']);
 });
 
+test('relabelling a restricted record as normal in the database opens nothing to a clerk', async () => {
+  const { body: rec } = await tbPhysician.post(`/api/persons/${person}/records`, {
+    type: 'note',
+    sensitivity: 'restricted',
+    content: { text: 'Kindeswohlgefährdung, Meldung vom Jugendamt' },
+  });
+  assert.equal((await tbClerk.get(`/api/records/${rec.id}`)).status, 403);
+  await inTenant(h.services.store, t.tenantId, async (tx) => {
+    await tx.updateTable('records').set({ sensitivity: 'normal' }).where('id', '=', rec.id).execute();
+    await tx.updateTable('record_versions').set({ sensitivity: 'normal' }).where('record_id', '=', rec.id).execute();
+  });
+  // The policy now lets the clerk ask, but the label is bound into the ciphertext.
+  assertOpaqueFailure(await tbClerk.get(`/api/records/${rec.id}`), ['Kindeswohl', 'Jugendamt']);
+});
+
 /** A tampered row answers a bare 5xx problem, with none of the plaintext we planted. */
 function assertOpaqueFailure(r: { status: number; body: any; headers: Record<string, unknown> }, secrets: string[]) {
   assert.ok(r.status >= 500 && r.status < 600, `status ${r.status}: ${JSON.stringify(r.body)}`);
