@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startHarness, setUpTenant, samplePerson } from '../test/helpers/harness.ts';
 import { inTenant } from '../src/db/connect.ts';
-import { loadPrincipal } from '../src/identity/sessions.ts';
+import { authenticate } from '../src/identity/sessions.ts';
 
 const seedPersons = Number(process.env.BENCH_PERSONS ?? 100_000);
 const SURNAMES = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger'];
@@ -34,7 +34,7 @@ const { body: record } = await physician.post(`/api/persons/${person.id}/records
 });
 
 // Seed persons in batches through the gate (one audited transaction per batch).
-const principal = await loadPrincipal(h.services.store.db, t.tenantId, physician.id);
+const { principal } = (await authenticate(h.services.store.db, physician.cookie!))!;
 const started = Date.now();
 for (let done = 0; done < seedPersons; done += 1000) {
   await h.services.gate.run(principal, 'person.create', { kind: 'department', departmentId: t.departments.TB! }, async (ctx) => {

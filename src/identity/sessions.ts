@@ -1,7 +1,6 @@
 // Server-side sessions. The cookie carries a random token; the database holds
 // only its hash. Sessions end when idle for 30 minutes, 12 hours after login,
 // at logout, and when the account is deactivated.
-import { sql } from 'kysely';
 import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole } from '../access/policy.ts';
@@ -75,49 +74,23 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
   if (Date.parse(row.last_seen_at) + TOUCH_MS <= t) {
     await db.updateTable('sessions').set({ last_seen_at: now.toISOString() }).where('token_hash', '=', hash).execute();
   }
-  const principal = toPrincipal(
-    row.tenant_id,
-    row.user_id,
-    rows.map((r) => r.tenant_role),
-    rows.map((r) => (r.department_id ? { departmentId: r.department_id, role: r.department_role! } : null)),
-  );
-  return { principal, tokenHash: hash, csrfHash: row.csrf_hash };
+  return { principal: toPrincipal(row.tenant_id, row.user_id, rows), tokenHash: hash, csrfHash: row.csrf_hash };
 }
 
 export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
 
-// One round trip: tenant roles (no department) and memberships together.
-const rolesOf = prepared((db, userId: string) =>
-  db
-    .selectFrom('tenant_roles')
-    .select(['role', sql<string | null>`null`.as('department_id')])
-    .where('user_id', '=', userId)
-    .unionAll(db.selectFrom('memberships').select(['role', 'department_id']).where('user_id', '=', userId)),
-);
-
-export async function loadPrincipal(db: Db | Tx, tenantId: string, userId: string): Promise<Principal> {
-  const rows = await rolesOf(db, userId);
-  return toPrincipal(
-    tenantId,
-    userId,
-    rows.map((r) => (r.department_id === null ? r.role : null)),
-    rows.map((r) => (r.department_id !== null ? { departmentId: r.department_id, role: r.role } : null)),
-  );
-}
-
-/** Builds a principal from role and membership lists that may hold nulls and repeats (rows of joins). */
+/** Builds a principal from the (role × membership) rows of the session query, which repeat and hold nulls. */
 function toPrincipal(
   tenantId: string,
   userId: string,
-  roles: (string | null)[],
-  memberships: ({ departmentId: string; role: string } | null)[],
+  rows: { tenant_role: string | null; department_id: string | null; department_role: string | null }[],
 ): Principal {
   const byDept = new Map<string, DepartmentRole>();
-  for (const m of memberships) if (m) byDept.set(m.departmentId, m.role as DepartmentRole);
+  for (const r of rows) if (r.department_id) byDept.set(r.department_id, r.department_role as DepartmentRole);
   return {
     userId,
     tenantId,
-    tenantRoles: [...new Set(roles.filter((r): r is string => r !== null))] as TenantRole[],
+    tenantRoles: [...new Set(rows.flatMap((r) => (r.tenant_role ? [r.tenant_role as TenantRole] : [])))],
     memberships: [...byDept].map(([departmentId, role]) => ({ departmentId, role })),
   };
 }

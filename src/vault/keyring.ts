@@ -71,8 +71,7 @@ export class Keyring {
       .execute();
     const deptOf = new Map(missing.map((f) => [f.personId, f.departmentId]));
     for (const row of rows) {
-      const parent = await this.departmentKey(tx, tenantId, deptOf.get(row.owner_id)!);
-      this.remember(`person:${row.owner_id}`, open(parent, row.wrapped, bindingBytes(wrapBinding(tenantId, 'person', row.owner_id))));
+      this.adopt(tenantId, 'person', row.owner_id, await this.departmentKey(tx, tenantId, deptOf.get(row.owner_id)!), row.wrapped);
     }
   }
 
@@ -103,8 +102,13 @@ export class Keyring {
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
-    const key = open(await parent(), row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
-    this.remember(id, key);
+    return this.adopt(tenantId, scope, ownerId, await parent(), row.wrapped);
+  }
+
+  /** Unwraps a stored key under its parent and keeps it in memory. */
+  private adopt(tenantId: string, scope: KeyScope, ownerId: string, parent: Buffer, wrapped: Buffer): Buffer {
+    const key = open(parent, wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    this.remember(`${scope}:${ownerId}`, key);
     return key;
   }
 
