@@ -136,6 +136,7 @@ function refId(ref: ResourceRef): string | null {
     case 'review': return ref.reviewId;
     case 'department': return ref.departmentId;
     case 'user': return ref.userId;
+    case 'device': return ref.deviceId;
     case 'tenant': return null;
   }
 }

@@ -14,11 +14,23 @@ export interface Membership {
   role: DepartmentRole;
 }
 
+export const DEVICE_PERMISSIONS = ['store', 'find', 'retrieve'] as const;
+export type DevicePermission = (typeof DEVICE_PERMISSIONS)[number];
+
+/** A registered DICOM device acting through the image archive; it belongs to one department. */
+export interface DeviceIdentity {
+  departmentId: string;
+  permissions: DevicePermission[];
+}
+
 export interface Principal {
+  /** The acting user, or the acting device's registry id. */
   userId: string;
   tenantId: string;
   tenantRoles: TenantRole[];
   memberships: Membership[];
+  /** Set only for a DICOM device: devices hold no roles and no memberships. */
+  device?: DeviceIdentity;
 }
 
 export type Decision = 'allow' | 'forbidden' | 'hidden';
@@ -87,6 +99,13 @@ export const OTHER_ACTIONS = [
   'admin.user.update',
   'admin.user.update-access',
   'admin.user.reset-mfa',
+  'admin.device.create',
+  'admin.device.list',
+  'admin.device.remove',
+  'dicom.echo',
+  'dicom.store',
+  'dicom.find',
+  'dicom.retrieve',
   'audit.read',
   'review.list',
   'review.decide',
@@ -139,7 +158,18 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'admin.user.list':
     case 'admin.user.update':
     case 'admin.user.reset-mfa':
+    case 'admin.device.create':
+    case 'admin.device.list':
+    case 'admin.device.remove':
       return admin ? 'allow' : 'forbidden';
+    case 'dicom.echo':
+      return p.device && r.kind === 'tenant' ? 'allow' : 'forbidden';
+    case 'dicom.store':
+      return deviceMay(p, 'store', r);
+    case 'dicom.find':
+      return deviceMay(p, 'find', r);
+    case 'dicom.retrieve':
+      return deviceMay(p, 'retrieve', r);
     case 'admin.user.update-access':
       // Separation of duties: nobody grants roles or memberships to themselves.
       return admin && r.kind === 'user' && r.userId !== p.userId ? 'allow' : 'forbidden';
@@ -151,4 +181,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
       return 'hidden';
   }
+}
+
+/** A device acts only in its own department, and only with the permissions it was registered with. */
+function deviceMay(p: Principal, permission: DevicePermission, r: Resource): Decision {
+  if (!p.device || r.kind !== 'department' || r.departmentId !== p.device.departmentId) return 'forbidden';
+  return p.device.permissions.includes(permission) ? 'allow' : 'forbidden';
 }

@@ -11,6 +11,7 @@ export type ResourceRef =
   | { kind: 'review'; reviewId: string }
   | { kind: 'department'; departmentId: string }
   | { kind: 'user'; userId: string }
+  | { kind: 'device'; deviceId: string }
   | { kind: 'tenant' };
 
 export type ResourceKind = ResourceRef['kind'];
@@ -100,6 +101,16 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
       return user ? { resource: ref, resourceId: ref.userId, personId: null, departmentId: null } : null;
+    }
+    case 'device': {
+      const device = await tx
+        .selectFrom('devices')
+        .select('department_id')
+        .where('id', '=', ref.deviceId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      // Administered by the tenant's admins, whatever department it serves.
+      return device ? { resource: { kind: 'tenant' }, resourceId: ref.deviceId, personId: null, departmentId: device.department_id } : null;
     }
     case 'tenant':
       return { resource: ref, resourceId: null, personId: null, departmentId: null };

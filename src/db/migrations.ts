@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { DEPLOYMENT_CHAIN, TENANT_TABLES } from './schema.ts';
+import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, IMAGING_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -267,12 +267,13 @@ async function appendOnly(db: Kysely<any>, dialect: Dialect, tables: string[]) {
 }
 
 /**
- * PostgreSQL only: the application's role gets data access without DDL, no
- * UPDATE/DELETE on the audit tables, and row-level security walls every
- * tenant table by the transaction's `kartei.tenant` setting.
+ * PostgreSQL only: row-level security walls each tenant table by the
+ * transaction's `kartei.tenant` setting, and the application's role gets data
+ * access without DDL and without UPDATE/DELETE on the audit tables. Run again
+ * by every migration that adds tables, so the grants cover them.
  */
-async function postgresWalls(db: Kysely<any>, appRole: string | undefined) {
-  for (const t of TENANT_TABLES) {
+async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole: string | undefined) {
+  for (const t of tables) {
     await sql.raw(`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`).execute(db);
     await sql
       .raw(
@@ -293,6 +294,34 @@ async function postgresWalls(db: Kysely<any>, appRole: string | undefined) {
   await sql`REVOKE SELECT ON kysely_migration, kysely_migration_lock FROM ${role}`.execute(db);
 }
 
+/**
+ * The image archive: registered DICOM devices. A device is looked up by its
+ * AE title before any tenant is known (like a login), so AE titles are unique
+ * across the deployment and the table is not walled by tenant.
+ */
+function imaging(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('department_id', 'text', (c) => c.notNull().references('departments.id'))
+        .addColumn('ae_title', 'text', (c) => c.notNull().unique())
+        .addColumn('permissions', 'text', (c) => c.notNull())
+        .addColumn('cert_fingerprint', 'text')
+        .addColumn('cert_subject', 'text')
+        .addColumn('cert_expires_at', 'text')
+        .addColumn('host', 'text')
+        .addColumn('port', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+      if (dialect === 'postgres') await postgresWalls(db, IMAGING_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -304,8 +333,9 @@ export async function migrate(
 ): Promise<void> {
   const migrations: Record<string, Migration> = { '001-core': core(dialect) };
   if (dialect === 'postgres') {
-    migrations['002-postgres-walls'] = { up: (db) => postgresWalls(db, opts.appRole) };
+    migrations['002-postgres-walls'] = { up: (db) => postgresWalls(db, CORE_TENANT_TABLES, opts.appRole) };
   }
+  migrations['003-imaging'] = imaging(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -201,7 +201,26 @@ export interface AuditCheckpointsTable {
   signature: string;
 }
 
+export interface DevicesTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  ae_title: string;
+  /** Comma-separated: store, find, retrieve. */
+  permissions: string;
+  /** SHA-256 fingerprint of the pinned client certificate (colon-separated hex, as Node prints it). */
+  cert_fingerprint: string | null;
+  cert_subject: string | null;
+  cert_expires_at: string | null;
+  /** Address associations must come from (loopback setups), and with `port`, where C-MOVE sends to. */
+  host: string | null;
+  port: number | null;
+  created_at: string;
+  created_by: string;
+}
+
 export interface Database {
+  devices: DevicesTable;
   tenants: TenantsTable;
   setup_token: SetupTokenTable;
   departments: DepartmentsTable;
@@ -231,7 +250,7 @@ export interface Database {
 export const DEPLOYMENT_CHAIN = 'deployment';
 
 /** Tables whose rows belong to one tenant; PostgreSQL walls them with row-level security. */
-export const TENANT_TABLES = [
+export const CORE_TENANT_TABLES = [
   'departments',
   'data_keys',
   'persons',
@@ -245,3 +264,6 @@ export const TENANT_TABLES = [
   'audit_heads',
   'audit_checkpoints',
 ] as const;
+
+/** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
+export const IMAGING_TENANT_TABLES = [] as const satisfies readonly string[];

@@ -18,6 +18,7 @@ import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { deviceRoutes } from './routes/devices.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -62,6 +63,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   recordRoutes(app, services);
   sharingRoutes(app, services);
   auditRoutes(app, services);
+  deviceRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

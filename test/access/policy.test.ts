@@ -12,6 +12,7 @@ import {
   type Action,
   type Decision,
   type DepartmentRole,
+  type DevicePermission,
   type FileAction,
   type FileFacts,
   type Membership,
@@ -254,6 +255,14 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.user.update-access', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   // Separation of duties: nobody grants themselves roles or memberships.
   { action: 'admin.user.update-access', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
+  { action: 'admin.device.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.device.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.device.remove', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  // DICOM services are for registered devices only; no person, whatever its roles, acts as one.
+  { action: 'dicom.echo', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FFF' },
+  { action: 'dicom.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
+  { action: 'dicom.find', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
+  { action: 'dicom.retrieve', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
   { action: 'audit.read', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   { action: 'review.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
@@ -292,4 +301,53 @@ test('review.decide: a head of several departments decides only reviews of those
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OTHER }), 'allow');
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OWN }), 'hidden');
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: THIRD }), 'hidden');
+});
+
+// ---------------------------------------------------------------------------
+// DICOM devices
+// ---------------------------------------------------------------------------
+
+const device = (permissions: DevicePermission[]): Principal => ({
+  userId: 'device-1',
+  tenantId: 'tenant-1',
+  tenantRoles: [],
+  memberships: [],
+  device: { departmentId: OWN, permissions },
+});
+
+// Columns: the device's own department OWN, another department OTHER, the tenant.
+// Each cell's letters: a device with no permission, store only, find only, retrieve only, all three.
+const PERMISSION_SETS: DevicePermission[][] = [[], ['store'], ['find'], ['retrieve'], ['store', 'find', 'retrieve']];
+const DEVICE_TABLE: Record<string, { own: string; other: string; tenant: string }> = {
+  'dicom.echo':     { own: 'FFFFF', other: 'FFFFF', tenant: 'AAAAA' },
+  'dicom.store':    { own: 'FAFFA', other: 'FFFFF', tenant: 'FFFFF' },
+  'dicom.find':     { own: 'FFAFA', other: 'FFFFF', tenant: 'FFFFF' },
+  'dicom.retrieve': { own: 'FFFAA', other: 'FFFFF', tenant: 'FFFFF' },
+};
+
+for (const [action, cells] of Object.entries(DEVICE_TABLE)) {
+  test(`device ${action}: permissions × department`, () => {
+    const on: [string, Resource][] = [
+      [cells.own, { kind: 'department', departmentId: OWN }],
+      [cells.other, { kind: 'department', departmentId: OTHER }],
+      [cells.tenant, tenant],
+    ];
+    for (const [letters, r] of on) {
+      const [expected] = grid(letters, 1, PERMISSION_SETS.length);
+      PERMISSION_SETS.forEach((perms, i) => {
+        assert.equal(decide(device(perms), action as Action, r), expected![i], `${perms.join('+') || 'none'} on ${JSON.stringify(r)}`);
+      });
+    }
+  });
+}
+
+test('a device with every permission is refused everything a person may do', () => {
+  const d = device(['store', 'find', 'retrieve']);
+  const ownFile: FileFacts = { kind: 'file', departmentId: OWN, sharedWith: [OWN], breakGlass: true, sensitivity: 'normal' };
+  for (const action of Object.keys(FILE_RULES) as FileAction[]) assert.notEqual(decide(d, action, ownFile), 'allow', action);
+  for (const action of OTHER_ACTIONS.filter((a) => !a.startsWith('dicom.'))) {
+    for (const r of [tenant, { kind: 'department', departmentId: OWN } as Resource, ownFile, otherUser]) {
+      assert.notEqual(decide(d, action, r), 'allow', `${action} on ${r.kind}`);
+    }
+  }
 });

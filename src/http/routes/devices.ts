@@ -1,0 +1,43 @@
+// The DICOM device registry, administered by tenant admins.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import type { Services } from '../../services.ts';
+import { DEVICE_PERMISSIONS } from '../../access/policy.ts';
+import { AE_TITLE, listDevices, registerDevice, removeDevice } from '../../imaging/devices.ts';
+import { gated } from '../access.ts';
+import { id, idParams } from '../schemas.ts';
+
+const deviceBody = z.strictObject({
+  aeTitle: z.string().trim().regex(AE_TITLE, '1 to 16 characters, no backslash or control characters'),
+  departmentId: id,
+  permissions: z.array(z.enum(DEVICE_PERMISSIONS)).min(1).max(DEVICE_PERMISSIONS.length),
+  certificate: z.string().max(20_000).optional(),
+  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', 'an IP address').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+});
+
+export function deviceRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tenant = { kind: 'tenant' } as const;
+
+  r.post('/api/admin/devices', { config: { access: { actions: ['admin.device.create'], resource: 'tenant' } }, schema: { body: deviceBody } }, async (req, reply) => {
+    const deviceId = await gated(s, req, 'admin.device.create', tenant, async (ctx) => {
+      const created = await registerDevice(ctx.tx, ctx.principal.tenantId, ctx.principal.userId, req.body, ctx.now);
+      ctx.audit.resourceId = created;
+      ctx.audit.detail = { aeTitle: req.body.aeTitle, departmentId: req.body.departmentId, permissions: req.body.permissions.join(','), certificate: !!req.body.certificate };
+      return created;
+    });
+    return reply.code(201).send({ id: deviceId });
+  });
+
+  r.get('/api/admin/devices', { config: { access: { actions: ['admin.device.list'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx.tx, ctx.principal.tenantId)),
+  );
+
+  r.delete('/api/admin/devices/:id', { config: { access: { actions: ['admin.device.remove'], resource: 'device' } }, schema: { params: idParams } }, async (req, reply) => {
+    await gated(s, req, 'admin.device.remove', { kind: 'device', deviceId: req.params.id }, (ctx) => removeDevice(ctx.tx, ctx.principal.tenantId, req.params.id));
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,146 @@
+// The registry of DICOM devices: who may open an association, from where or
+// with which certificate, for which department, to do what. Registered by a
+// tenant admin (through the gate); looked up by calling AE title when an
+// association arrives, before any tenant is known.
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Db, Tx } from '../db/connect.ts';
+import type { DevicesTable } from '../db/schema.ts';
+import { DEVICE_PERMISSIONS, type DevicePermission, type Principal } from '../access/policy.ts';
+import { isLoopback } from '../config/config.ts';
+import { KarteiError } from '../errors.ts';
+
+export interface DeviceInput {
+  aeTitle: string;
+  departmentId: string;
+  permissions: DevicePermission[];
+  /** PEM of the device's client certificate; its SHA-256 fingerprint is pinned. */
+  certificate?: string;
+  /** Where associations come from (loopback setups without certificates), and with `port` where C-MOVE sends to. */
+  host?: string;
+  port?: number;
+}
+
+export interface Device {
+  id: string;
+  aeTitle: string;
+  departmentId: string;
+  permissions: DevicePermission[];
+  certificate: { fingerprint256: string; subject: string; validTo: string } | null;
+  host: string | null;
+  port: number | null;
+  createdAt: string;
+}
+
+/** AE title per PS3.5 (VR AE): 1–16 characters, no backslash or control characters, spaces not significant. */
+export const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/;
+
+export async function registerDevice(tx: Tx, tenantId: string, createdBy: string, input: DeviceInput, now: string): Promise<string> {
+  const cert = input.certificate ? parseCertificate(input.certificate) : null;
+  if (!cert && !input.host) {
+    throw new KarteiError('validation-failed', 'certificate: a device needs a client certificate, or a loopback host', { field: 'certificate' });
+  }
+  if (!cert && input.host && !isLoopback(input.host)) {
+    throw new KarteiError('validation-failed', 'host: without a certificate, only a loopback host can be trusted', { field: 'host' });
+  }
+  const department = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  if (!department) throw new KarteiError('validation-failed', 'departmentId: no such department', { field: 'departmentId' });
+  const taken = await tx.selectFrom('devices').select('id').where('ae_title', '=', input.aeTitle).executeTakeFirst();
+  if (taken) throw new KarteiError('conflict', 'aeTitle: a device with this AE title is registered', { field: 'aeTitle' });
+  const id = randomUUID();
+  await tx
+    .insertInto('devices')
+    .values({
+      id,
+      tenant_id: tenantId,
+      department_id: input.departmentId,
+      ae_title: input.aeTitle,
+      permissions: [...new Set(input.permissions)].sort().join(','),
+      cert_fingerprint: cert?.fingerprint256 ?? null,
+      cert_subject: cert?.subject ?? null,
+      cert_expires_at: cert?.validTo ?? null,
+      host: input.host ?? null,
+      port: input.port ?? null,
+      created_at: now,
+      created_by: createdBy,
+    })
+    .execute();
+  return id;
+}
+
+export async function listDevices(tx: Tx, tenantId: string): Promise<Device[]> {
+  const rows = await tx.selectFrom('devices').selectAll().where('tenant_id', '=', tenantId).orderBy('ae_title').execute();
+  return rows.map(toDevice);
+}
+
+/** Removes a device of this tenant; false if there is none. */
+export async function removeDevice(tx: Tx, tenantId: string, id: string): Promise<boolean> {
+  const r = await tx.deleteFrom('devices').where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** What an association presents about its caller. */
+export interface Caller {
+  callingAeTitle: string;
+  remoteAddress: string;
+  /** SHA-256 fingerprint of the verified client certificate; absent on a plain (loopback) listener. */
+  certificateFingerprint?: string;
+}
+
+export type Identification =
+  | { ok: true; device: Device; tenantId: string; principal: Principal }
+  | { ok: false; why: 'unknown-ae' | 'wrong-certificate' | 'certificate-required' | 'wrong-host'; tenantId: string | null; deviceId: string | null };
+
+/**
+ * Recognises a device by calling AE title and proves it: by its pinned
+ * certificate over TLS, or by its loopback host on a plain listener. A device
+ * registered with a certificate is never accepted without it.
+ */
+export async function identifyDevice(db: Db, caller: Caller): Promise<Identification> {
+  const row = await db.selectFrom('devices').selectAll().where('ae_title', '=', caller.callingAeTitle).executeTakeFirst();
+  if (!row) return { ok: false, why: 'unknown-ae', tenantId: null, deviceId: null };
+  const fail = (why: 'wrong-certificate' | 'certificate-required' | 'wrong-host') => ({ ok: false as const, why, tenantId: row.tenant_id, deviceId: row.id });
+  if (row.cert_fingerprint) {
+    if (!caller.certificateFingerprint) return fail('certificate-required');
+    if (caller.certificateFingerprint !== row.cert_fingerprint) return fail('wrong-certificate');
+  } else if (caller.certificateFingerprint) {
+    return fail('wrong-certificate');
+  } else if (!row.host || normaliseAddress(row.host) !== normaliseAddress(caller.remoteAddress)) {
+    return fail('wrong-host');
+  }
+  const device = toDevice(row);
+  return {
+    ok: true,
+    device,
+    tenantId: row.tenant_id,
+    principal: { userId: row.id, tenantId: row.tenant_id, tenantRoles: [], memberships: [], device: { departmentId: row.department_id, permissions: device.permissions } },
+  };
+}
+
+function parseCertificate(pem: string) {
+  try {
+    const cert = new X509Certificate(pem);
+    return { fingerprint256: cert.fingerprint256, subject: cert.subject.replace(/\n/g, ', '), validTo: new Date(cert.validTo).toISOString() };
+  } catch {
+    throw new KarteiError('validation-failed', 'certificate: not a PEM-encoded X.509 certificate', { field: 'certificate' });
+  }
+}
+
+/** '::ffff:127.0.0.1' and '127.0.0.1' are one host; 'localhost' is the IPv4 loopback. */
+function normaliseAddress(a: string): string {
+  const v4 = a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+  return v4 === 'localhost' ? '127.0.0.1' : v4.toLowerCase();
+}
+
+function toDevice(row: DevicesTable): Device {
+  return {
+    id: row.id,
+    aeTitle: row.ae_title,
+    departmentId: row.department_id,
+    permissions: row.permissions.split(',').filter((p): p is DevicePermission => (DEVICE_PERMISSIONS as readonly string[]).includes(p)),
+    certificate: row.cert_fingerprint ? { fingerprint256: row.cert_fingerprint, subject: row.cert_subject ?? '', validTo: row.cert_expires_at ?? '' } : null,
+    host: row.host,
+    port: row.port,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,129 @@
+// The DICOM device registry: only tenant admins register devices; a device
+// proves itself by its pinned certificate or, without one, by its loopback
+// host; every refusal names why. Registration, listing and removal are audited.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { identifyDevice } from '../../src/imaging/devices.ts';
+import { inTenant } from '../../src/db/connect.ts';
+import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
+import { testCertificate } from '../helpers/certificates.ts';
+
+let h: Harness;
+let t: Tenant;
+const certA = testCertificate('MODALITY-A');
+const certB = testCertificate('MODALITY-B');
+
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h, ['TB', 'INF']);
+});
+after(() => h.close());
+
+const device = (over: Record<string, unknown> = {}) => ({ aeTitle: 'CT_TB_1', departmentId: t.departments.TB, permissions: ['store'], ...over });
+
+test('an admin registers, lists and removes devices; each step is audited', async () => {
+  const created = await t.admin.post('/api/admin/devices', device({ aeTitle: 'XR_TB_1', certificate: certA.cert, permissions: ['store', 'find'] }));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const local = await t.admin.post('/api/admin/devices', device({ aeTitle: 'WS_LOCAL', host: '127.0.0.1', permissions: ['find', 'retrieve'] }));
+  assert.equal(local.status, 201);
+
+  const list = await t.admin.get('/api/admin/devices');
+  assert.equal(list.status, 200);
+  const xr = list.body.find((d: { aeTitle: string }) => d.aeTitle === 'XR_TB_1');
+  assert.deepEqual(xr.permissions, ['find', 'store']);
+  assert.equal(xr.certificate.fingerprint256, certA.fingerprint256);
+  assert.match(xr.certificate.subject, /MODALITY-A/);
+  assert.equal(list.body.find((d: { aeTitle: string }) => d.aeTitle === 'WS_LOCAL').host, '127.0.0.1');
+
+  assert.equal((await t.admin.del(`/api/admin/devices/${local.body.id}`)).status, 204);
+  assert.equal((await t.admin.del(`/api/admin/devices/${local.body.id}`)).status, 404, 'already gone');
+  const names = (await t.admin.get('/api/admin/devices')).body.map((d: { aeTitle: string }) => d.aeTitle);
+  assert.deepEqual(names, ['XR_TB_1']);
+
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+  const audit = (await dpo.get('/api/audit?action=admin.device.create')).body;
+  assert.ok(audit.some((e: { resourceId: string; outcome: string }) => e.resourceId === created.body.id && e.outcome === 'allowed'));
+  const removed = (await dpo.get('/api/audit?action=admin.device.remove')).body;
+  assert.deepEqual(removed.map((e: { outcome: string }) => e.outcome).sort(), ['allowed', 'denied']);
+});
+
+test('only admins administer devices: department heads and the DPO are refused', async () => {
+  const head = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+  for (const c of [head, dpo]) {
+    assert.equal((await c.post('/api/admin/devices', device({ aeTitle: 'SNEAKY', host: '127.0.0.1' }))).status, 403);
+    assert.equal((await c.get('/api/admin/devices')).status, 403);
+  }
+  const list = (await t.admin.get('/api/admin/devices')).body.map((d: { aeTitle: string }) => d.aeTitle);
+  assert.ok(!list.includes('SNEAKY'));
+});
+
+test('bad registrations are refused naming the field, and nothing is written', async () => {
+  const before = (await t.admin.get('/api/admin/devices')).body.length;
+  const cases: [Record<string, unknown>, number, string][] = [
+    [device({ certificate: 'not a certificate' }), 422, 'certificate'],
+    [device({ host: '10.1.2.3' }), 422, 'host'],
+    [device({}), 422, 'certificate'],
+    [device({ host: 'not-an-ip' }), 422, 'host'],
+    [device({ aeTitle: 'BACK\\SLASH', host: '127.0.0.1' }), 422, 'aeTitle'],
+    [device({ aeTitle: 'SEVENTEEN_CHARS_X', host: '127.0.0.1' }), 422, 'aeTitle'],
+    [device({ permissions: ['delete'], host: '127.0.0.1' }), 422, 'permissions.0'],
+    [device({ permissions: [], host: '127.0.0.1' }), 422, 'permissions'],
+    [device({ departmentId: 'no-such-department', host: '127.0.0.1' }), 422, 'departmentId'],
+    [device({ host: '127.0.0.1', port: 70000 }), 422, 'port'],
+    [device({ host: '127.0.0.1', extra: 1 }), 422, 'extra'],
+    [device({ aeTitle: 'XR_TB_1', host: '127.0.0.1' }), 409, 'aeTitle'],
+  ];
+  for (const [body, status, field] of cases) {
+    const r = await t.admin.post('/api/admin/devices', body);
+    assert.equal(r.status, status, `${JSON.stringify(body)} → ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.field, field, JSON.stringify(r.body));
+  }
+  assert.equal((await t.admin.get('/api/admin/devices')).body.length, before);
+});
+
+test('a device proves itself: pinned certificate over TLS, loopback host without one', async () => {
+  await t.admin.post('/api/admin/devices', device({ aeTitle: 'LOOPBACK_SCU', host: '127.0.0.1' }));
+  const db = h.services.store.db;
+  const ok = await identifyDevice(db, { callingAeTitle: 'XR_TB_1', remoteAddress: '10.0.0.5', certificateFingerprint: certA.fingerprint256 });
+  assert.ok(ok.ok);
+  assert.equal(ok.principal.device?.departmentId, t.departments.TB);
+  assert.deepEqual(ok.principal.memberships, []);
+  assert.deepEqual(ok.principal.tenantRoles, []);
+
+  const why = async (c: Parameters<typeof identifyDevice>[1]) => {
+    const r = await identifyDevice(db, c);
+    return r.ok ? 'ok' : r.why;
+  };
+  assert.equal(await why({ callingAeTitle: 'XR_TB_1', remoteAddress: '127.0.0.1' }), 'certificate-required', 'a certificate device over a plain connection');
+  assert.equal(await why({ callingAeTitle: 'XR_TB_1', remoteAddress: '127.0.0.1', certificateFingerprint: certB.fingerprint256 }), 'wrong-certificate');
+  assert.equal(await why({ callingAeTitle: 'NOBODY', remoteAddress: '127.0.0.1' }), 'unknown-ae');
+  assert.equal(await why({ callingAeTitle: 'xr_tb_1', remoteAddress: '127.0.0.1', certificateFingerprint: certA.fingerprint256 }), 'unknown-ae', 'AE titles are case-sensitive');
+  assert.equal(await why({ callingAeTitle: 'LOOPBACK_SCU', remoteAddress: '127.0.0.1' }), 'ok');
+  assert.equal(await why({ callingAeTitle: 'LOOPBACK_SCU', remoteAddress: '::ffff:127.0.0.1' }), 'ok');
+  assert.equal(await why({ callingAeTitle: 'LOOPBACK_SCU', remoteAddress: '127.0.0.2' }), 'wrong-host');
+  assert.equal(await why({ callingAeTitle: 'LOOPBACK_SCU', remoteAddress: '127.0.0.1', certificateFingerprint: certA.fingerprint256 }), 'wrong-certificate');
+});
+
+test('devices and departments of another tenant in the same deployment are out of reach', async () => {
+  const now = new Date().toISOString();
+  const [tenantB, deptB, deviceB] = ['tenant-b', 'dept-b', 'device-b'];
+  await inTenant(h.services.store, tenantB, async (tx) => {
+    await tx.insertInto('tenants').values({ id: tenantB, name: 'Nachbaramt', created_at: now }).execute();
+    await tx.insertInto('departments').values({ id: deptB, tenant_id: tenantB, code: 'TB', name: 'TB B', created_at: now }).execute();
+    await tx
+      .insertInto('devices')
+      .values({ id: deviceB, tenant_id: tenantB, department_id: deptB, ae_title: 'THEIRS', permissions: 'store', cert_fingerprint: null, cert_subject: null, cert_expires_at: null, host: '127.0.0.1', port: null, created_at: now, created_by: 'x' })
+      .execute();
+  });
+  assert.ok(!(await t.admin.get('/api/admin/devices')).body.some((d: { aeTitle: string }) => d.aeTitle === 'THEIRS'));
+  const gone = await t.admin.del(`/api/admin/devices/${deviceB}`);
+  const missing = await t.admin.del('/api/admin/devices/00000000-0000-0000-0000-000000000000');
+  assert.equal(gone.status, 404);
+  assert.equal(gone.body.detail, missing.body.detail);
+  const intoTheirs = await t.admin.post('/api/admin/devices', device({ aeTitle: 'INTO_B', host: '127.0.0.1', departmentId: deptB }));
+  assert.equal(intoTheirs.status, 422);
+  assert.equal(intoTheirs.body.field, 'departmentId');
+  const still = await inTenant(h.services.store, tenantB, (tx) => tx.selectFrom('devices').select('id').where('id', '=', deviceB).executeTakeFirst());
+  assert.ok(still, 'the other tenant\'s device is untouched');
+});
