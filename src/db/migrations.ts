@@ -295,9 +295,10 @@ async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole
 }
 
 /**
- * The image archive: registered DICOM devices. A device is looked up by its
- * AE title before any tenant is known (like a login), so AE titles are unique
- * across the deployment and the table is not walled by tenant.
+ * The image archive: registered DICOM devices and personal API tokens for
+ * DICOMweb and scripts. Both are looked up before any tenant is known (like a
+ * login), so neither is walled by tenant, and AE titles are unique across the
+ * deployment.
  */
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
@@ -317,6 +318,19 @@ function imaging(dialect: Dialect, appRole: string | undefined): Migration {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('created_by', 'text', (c) => c.notNull())
         .execute();
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_tokens_user').on('api_tokens').column('user_id').execute();
       if (dialect === 'postgres') await postgresWalls(db, IMAGING_TENANT_TABLES, appRole);
     },
   };

@@ -219,8 +219,21 @@ export interface DevicesTable {
   created_by: string;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
+  api_tokens: ApiTokensTable;
   tenants: TenantsTable;
   setup_token: SetupTokenTable;
   departments: DepartmentsTable;

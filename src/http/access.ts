@@ -7,6 +7,7 @@ import type { Action } from '../access/policy.ts';
 import type { GateContext } from '../access/gate.ts';
 import type { ResourceKind, ResourceRef } from '../access/resolve.ts';
 import { authenticate, csrfMatches, type Authenticated } from '../identity/sessions.ts';
+import { authenticateApiToken } from '../identity/api-tokens.ts';
 import { KarteiError } from '../errors.ts';
 import type { Services } from '../services.ts';
 
@@ -50,14 +51,21 @@ export function registerAccess(app: FastifyInstance, services: Services): void {
     const access = req.routeOptions.config?.access;
     if (!access) throw new KarteiError('not-found'); // Fastify's own 404 route
     if ('public' in access) return;
-    const token = req.cookies[SESSION_COOKIE];
-    const auth = token ? await authenticate(services.store.db, token) : null;
+    const auth = await authenticateRequest(services, req);
     if (!auth) throw new KarteiError('unauthenticated');
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(auth, req.headers['x-csrf-token'] as string | undefined)) {
       throw new KarteiError('csrf-missing', 'Send the X-CSRF-Token header returned at login');
     }
     req.auth = auth;
   });
+}
+
+/** A bearer API token if the request carries one, else the session cookie. */
+function authenticateRequest(services: Services, req: FastifyRequest): Promise<Authenticated | null> | null {
+  const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer) return authenticateApiToken(services.store.db, bearer);
+  const token = req.cookies[SESSION_COOKIE];
+  return token ? authenticate(services.store.db, token) : null;
 }
 
 /** The authenticated principal of a non-public route. */

@@ -19,6 +19,7 @@ import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -50,7 +51,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await app.register(swagger, {
     openapi: {
       info: { title: 'Kartei', version: '0.1.0', description: 'Records and image archive of a public health office' },
-      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kartei_session' } } },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kartei_session' }, apiToken: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
   });
@@ -64,6 +65,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   sharingRoutes(app, services);
   auditRoutes(app, services);
   deviceRoutes(app, services);
+  apiTokenRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

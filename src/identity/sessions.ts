@@ -38,10 +38,10 @@ export async function createSession(tx: Tx | Db, tenantId: string, userId: strin
 export interface Authenticated {
   principal: Principal;
   tokenHash: string;
-  csrfHash: string;
+  /** Null for an API token: a bearer header is not sent by the browser on its own, so there is nothing to forge. */
+  csrfHash: string | null;
 }
 
-/** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
 /** A live session of an active user with its roles and memberships: one row per (role × membership). */
 const sessionByHash = prepared((db, hash: string) =>
   db
@@ -64,6 +64,7 @@ const sessionByHash = prepared((db, hash: string) =>
     .where('users.active', '=', 1),
 );
 
+/** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
 export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
   const hash = tokenHash(token);
   const rows = await sessionByHash(db, hash);
@@ -77,10 +78,10 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
   return { principal: toPrincipal(row.tenant_id, row.user_id, rows), tokenHash: hash, csrfHash: row.csrf_hash };
 }
 
-export const csrfMatches = (a: Authenticated, header: string | undefined) => !!header && sameHash(header, a.csrfHash);
+export const csrfMatches = (a: Authenticated, header: string | undefined) => a.csrfHash === null || (!!header && sameHash(header, a.csrfHash));
 
-/** Builds a principal from the (role × membership) rows of the session query, which repeat and hold nulls. */
-function toPrincipal(
+/** Builds a principal from the (role × membership) rows of a session or token query, which repeat and hold nulls. */
+export function toPrincipal(
   tenantId: string,
   userId: string,
   rows: { tenant_role: string | null; department_id: string | null; department_role: string | null }[],

@@ -8,6 +8,7 @@ import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { createUser, getUser, listUsers, setAccess, userBinding } from '../../identity/users.ts';
 import { revokeUserSessions } from '../../identity/sessions.ts';
+import { revokeUserApiTokens } from '../../identity/api-tokens.ts';
 import { sealField } from '../../vault/keyring.ts';
 import { gated } from '../access.ts';
 import { displayName, idParams, memberships, NO_NUL, password, tenantRoles, username } from '../schemas.ts';
@@ -93,7 +94,10 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
         await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
         await setAccess(ctx.tx, tenantId, userId, b.tenantRoles, b.memberships);
-        if (b.active === false) await revokeUserSessions(ctx.tx, userId);
+        if (b.active === false) {
+          await revokeUserSessions(ctx.tx, userId);
+          await revokeUserApiTokens(ctx.tx, userId);
+        }
         ctx.audit.detail = { ...accessSummary(b), ...(b.active !== undefined ? { active: b.active } : {}) };
         return getUser(ctx.tx, s.keyring, tenantId, userId);
       });
@@ -107,6 +111,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       await gated(s, req, 'admin.user.reset-mfa', { kind: 'user', userId: req.params.id }, async (ctx) => {
         await ctx.tx.updateTable('users').set({ totp_secret_enc: null, updated_at: ctx.now }).where('id', '=', req.params.id).execute();
         await revokeUserSessions(ctx.tx, req.params.id);
+        await revokeUserApiTokens(ctx.tx, req.params.id);
       });
       return reply.code(204).send();
     },
