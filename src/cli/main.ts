@@ -10,6 +10,7 @@ import { verifyAudit } from '../audit/verify.ts';
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, formatFindings, sortFindings } from './doctor.ts';
 import { progressBar } from './progress.ts';
+import { CliError, devicesCommand } from './devices.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -17,19 +18,21 @@ const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
   audit verify    recompute the audit chains and their signatures
   doctor          print the security report; exit 1 on a critical finding
+  devices ...     register, list and remove DICOM devices through the running server's API
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, sub] = argv;
+  const [cmd, sub, ...rest] = argv;
   try {
     const config = loadConfig();
     if (cmd === 'serve') return await serve(config);
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
     if (cmd === 'doctor') return await doctor(config);
+    if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof KeyFileError) {
+    if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError) {
       process.stderr.write(`kartei: ${e.message}\n`);
       return 1;
     }
