@@ -1,0 +1,190 @@
+// Sealed files under one root directory (DICOM instances and other large
+// blobs). A file is written under a temporary name beside its final one and
+// renamed into place only on commit, after its bytes and the rename are on
+// disk, so a crash or an abort never leaves a partial file under a final name.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline, Writable, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ChunkSealer, createOpenStream, readLayout, readPlainRange } from './stream-aead.ts';
+
+const SEGMENT = /^[A-Za-z0-9_.-]+$/;
+const TMP_MARK = '.tmp-';
+const READ_SIZE = 1024 * 1024;
+
+export interface SealedWrite {
+  /** Plaintext goes in. */
+  stream: Writable;
+  /** Ends the stream, syncs the file and renames it into place; size and SHA-256 are of the plaintext. */
+  commit(): Promise<{ size: number; sha256: string }>;
+  /** Discards everything written; nothing appears under the final name. */
+  abort(): Promise<void>;
+}
+
+export class SealedFiles {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  create(relPath: string, key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): SealedWrite {
+    const file = this.resolve(relPath);
+    const writer = new SealingWriter(file, `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`, new ChunkSealer(key, aad, opts.chunkSize));
+    return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
+  }
+
+  /** The plaintext; errors with a DecryptionError at the first chunk that does not authenticate. */
+  openRead(relPath: string, key: Buffer, aad: Buffer): Readable {
+    const file = this.resolve(relPath);
+    const plain = createOpenStream(key, aad);
+    // Errors of either stream reach the caller through `plain`.
+    pipeline(fs.createReadStream(file, { highWaterMark: READ_SIZE }), plain, () => {});
+    return plain;
+  }
+
+  async readRange(relPath: string, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
+    return this.withFile(relPath, (fh) => readPlainRange(fh, key, aad, start, length));
+  }
+
+  /** From the file's size and header, without the key, so not authenticated. */
+  async plainSize(relPath: string): Promise<number> {
+    return this.withFile(relPath, async (fh) => (await readLayout(fh)).plainSize);
+  }
+
+  async remove(relPath: string): Promise<void> {
+    const file = this.resolve(relPath);
+    await fsp.unlink(file);
+    await syncDir(path.dirname(file));
+  }
+
+  private async withFile<T>(relPath: string, work: (fh: fsp.FileHandle) => Promise<T>): Promise<T> {
+    const fh = await fsp.open(this.resolve(relPath), 'r');
+    try {
+      return await work(fh);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Plain relative names only, none that could be taken for a temporary file. */
+  private resolve(relPath: string): string {
+    const parts = relPath.split('/');
+    if (!parts.every((p) => SEGMENT.test(p) && p !== '.' && p !== '..' && !p.includes(TMP_MARK))) {
+      throw new Error(`invalid sealed file path ${JSON.stringify(relPath)}`);
+    }
+    return path.join(this.root, ...parts);
+  }
+}
+
+class SealingWriter extends Writable {
+  private fh: fsp.FileHandle | undefined;
+  /** The topmost directory this write created, whose parent must be synced too. */
+  private made: string | undefined;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private writing = Promise.resolve();
+  private committing: Promise<{ size: number; sha256: string }> | undefined;
+  private aborted = false;
+
+  constructor(private readonly file: string, private readonly tmp: string, private readonly sealer: ChunkSealer) {
+    super();
+  }
+
+  override _construct(done: (err?: Error | null) => void) {
+    fsp
+      .mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 })
+      .then((made) => {
+        this.made = made;
+        return fsp.open(this.tmp, 'wx', 0o600);
+      })
+      .then((fh) => {
+        this.fh = fh;
+        done();
+      }, done);
+  }
+
+  /** Seals while the previous write is still on its way to disk; one write in flight at most. */
+  override _write(data: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void) {
+    let out: Buffer[];
+    try {
+      this.hash.update(data);
+      this.size += data.length;
+      out = this.sealer.update(data);
+    } catch (e) {
+      return done(e as Error);
+    }
+    this.writing.then(() => {
+      this.writing = this.append(out);
+      // Handled here, reported by the next write or by _final.
+      this.writing.catch(() => {});
+      done();
+    }, done);
+  }
+
+  override _final(done: (err?: Error | null) => void) {
+    this.writing
+      .then(() => this.append(this.sealer.final()))
+      .then(() => this.fh!.sync())
+      .then(() => done(), done);
+  }
+
+  /** A write that did not finish takes its temporary file with it. */
+  override _destroy(err: Error | null, done: (err?: Error | null) => void) {
+    const finishedOk = this.writableFinished;
+    (async () => {
+      await this.fh?.close();
+      if (!finishedOk) await fsp.rm(this.tmp, { force: true });
+    })().then(
+      () => done(err),
+      (e: Error) => done(err ?? e),
+    );
+  }
+
+  commit(): Promise<{ size: number; sha256: string }> {
+    return (this.committing ??= this.moveIntoPlace());
+  }
+
+  async abort(): Promise<void> {
+    if (this.committing) return void (await this.committing.catch(() => {}));
+    this.aborted = true;
+    this.destroy();
+    await finished(this).catch(() => {});
+    await fsp.rm(this.tmp, { force: true });
+  }
+
+  private async moveIntoPlace() {
+    try {
+      if (this.aborted) throw new Error('sealed write was aborted');
+      if (!this.writableEnded && !this.destroyed) this.end();
+      await finished(this);
+      await fsp.rename(this.tmp, this.file);
+      const top = this.made ? path.dirname(this.made) : path.dirname(this.file);
+      for (let dir = path.dirname(this.file); ; dir = path.dirname(dir)) {
+        await syncDir(dir);
+        if (dir === top) break;
+      }
+      return { size: this.size, sha256: this.hash.digest('hex') };
+    } catch (e) {
+      await fsp.rm(this.tmp, { force: true });
+      throw e;
+    }
+  }
+
+  private async append(out: Buffer[]) {
+    if (out.length === 0) return;
+    const { bytesWritten } = await this.fh!.writev(out);
+    if (bytesWritten !== out.reduce((n, b) => n + b.length, 0)) throw new Error(`short write to ${this.tmp}`);
+  }
+}
+
+async function syncDir(dir: string) {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,343 @@
+// Streaming AES-256-GCM for blobs too large to hold in memory (DICOM instances),
+// in the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár; as in Tink's
+// AesGcmHkdfStreaming). The plaintext is cut into fixed-size chunks, each sealed
+// on its own, so a reader can stop early or decrypt only the chunks it needs.
+// The IV of every chunk names its position and whether it is the last one, so
+// reordered, repeated, dropped, truncated or appended chunks fail to open. A
+// random salt per file derives a fresh key for it, so IVs never repeat under a
+// key however many files share the caller's key.
+//
+// Layout: header ‖ chunk₀ ‖ … ‖ chunkₙ₋₁ with n ≥ 1, each chunk = ciphertext ‖ tag.
+//   header = magic "KSTR" ‖ version 1 ‖ chunk size (u32 BE) ‖ salt (32) ‖ nonce prefix (7)
+//   key    = HKDF-SHA256(caller key, salt, "kartei/stream-aead/v1")
+//   IV     = nonce prefix ‖ chunk index (u32 BE) ‖ 1 if last chunk else 0
+//   AAD    = header ‖ caller's associated data (the header has a fixed length)
+// Every chunk but the last holds exactly `chunk size` plaintext bytes; the last
+// holds 0 to `chunk size` (an empty plaintext is one empty last chunk).
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { Transform } from 'node:stream';
+import { DecryptionError } from './aead.ts';
+
+const MAGIC = Buffer.from('KSTR', 'latin1');
+const VERSION = 1;
+const SALT_LEN = 32;
+const PREFIX_LEN = 7;
+const TAG_LEN = 16;
+export const HEADER_LEN = MAGIC.length + 1 + 4 + SALT_LEN + PREFIX_LEN;
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+export const MIN_CHUNK_SIZE = 16;
+/** Bounds what an unauthenticated header can make a reader allocate. */
+export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+const MAX_CHUNKS = 2 ** 32;
+
+/** One file's derived key, nonce prefix and per-chunk associated data. */
+interface FileKey {
+  key: Buffer;
+  prefix: Buffer;
+  aad: Buffer;
+  chunkSize: number;
+}
+
+function checkChunkSize(n: number): void {
+  if (!Number.isInteger(n) || n < MIN_CHUNK_SIZE || n > MAX_CHUNK_SIZE) {
+    throw new RangeError(`chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}`);
+  }
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== 32) throw new RangeError('stream key must be 32 bytes');
+}
+
+function fileKey(key: Buffer, aad: Buffer, header: Buffer): FileKey {
+  const salt = header.subarray(MAGIC.length + 5, MAGIC.length + 5 + SALT_LEN);
+  return {
+    key: Buffer.from(hkdfSync('sha256', key, salt, 'kartei/stream-aead/v1', 32)),
+    prefix: header.subarray(HEADER_LEN - PREFIX_LEN),
+    aad: Buffer.concat([header, aad]),
+    chunkSize: header.readUInt32BE(MAGIC.length + 1),
+  };
+}
+
+/** The chunk size a header declares; refuses unknown formats before anything is derived from it. */
+function parseHeader(header: Buffer): number {
+  if (header.length < HEADER_LEN || !header.subarray(0, MAGIC.length).equals(MAGIC) || header[MAGIC.length] !== VERSION) {
+    throw new DecryptionError('unknown sealed stream format');
+  }
+  const chunkSize = header.readUInt32BE(MAGIC.length + 1);
+  if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) throw new DecryptionError('sealed stream declares an invalid chunk size');
+  return chunkSize;
+}
+
+function chunkIv(f: FileKey, index: number, last: boolean): Buffer {
+  if (index >= MAX_CHUNKS) throw new RangeError('sealed stream has too many chunks for its chunk size');
+  const iv = Buffer.allocUnsafe(12);
+  f.prefix.copy(iv, 0);
+  iv.writeUInt32BE(index, PREFIX_LEN);
+  iv[11] = last ? 1 : 0;
+  return iv;
+}
+
+function sealChunk(f: FileKey, index: number, last: boolean, plain: Buffer, out: Buffer[]): void {
+  const cipher = createCipheriv('aes-256-gcm', f.key, chunkIv(f, index, last));
+  cipher.setAAD(f.aad);
+  if (plain.length > 0) out.push(cipher.update(plain));
+  cipher.final();
+  out.push(cipher.getAuthTag());
+}
+
+/** The plaintext of one chunk (ciphertext ‖ tag), returned only once its tag has been checked. */
+function openChunk(f: FileKey, index: number, last: boolean, sealed: Buffer): Buffer {
+  if (sealed.length < TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  const body = sealed.length - TAG_LEN;
+  const decipher = createDecipheriv('aes-256-gcm', f.key, chunkIv(f, index, last));
+  decipher.setAAD(f.aad);
+  decipher.setAuthTag(sealed.subarray(body));
+  try {
+    const plain = decipher.update(sealed.subarray(0, body));
+    decipher.final();
+    return plain;
+  } catch {
+    throw new DecryptionError(`sealed stream chunk ${index} does not authenticate for this key and binding`);
+  }
+}
+
+/**
+ * Seals plaintext of any length written in pieces of any size. A full chunk is
+ * held back until more input shows it is not the last; input longer than a
+ * chunk is sealed straight from the caller's buffer without copying.
+ */
+export class ChunkSealer {
+  private readonly file: FileKey;
+  private readonly pending: Buffer;
+  private fill = 0;
+  private index = 0;
+  private headerOut = false;
+
+  constructor(key: Buffer, aad: Buffer, chunkSize = DEFAULT_CHUNK_SIZE) {
+    checkKey(key);
+    checkChunkSize(chunkSize);
+    const header = Buffer.alloc(HEADER_LEN);
+    MAGIC.copy(header, 0);
+    header[MAGIC.length] = VERSION;
+    header.writeUInt32BE(chunkSize, MAGIC.length + 1);
+    randomBytes(SALT_LEN + PREFIX_LEN).copy(header, MAGIC.length + 5);
+    this.file = fileKey(key, aad, header);
+    this.pending = Buffer.allocUnsafe(chunkSize);
+  }
+
+  /** Sealed bytes that are ready; the caller may reuse `data` once this returns. */
+  update(data: Buffer): Buffer[] {
+    const out = this.start();
+    const size = this.file.chunkSize;
+    let off = 0;
+    while (off < data.length) {
+      if (this.fill === size) {
+        this.seal(this.pending, false, out);
+        this.fill = 0;
+      }
+      if (this.fill === 0 && data.length - off > size) {
+        this.seal(data.subarray(off, off + size), false, out);
+        off += size;
+        continue;
+      }
+      const n = data.copy(this.pending, this.fill, off, Math.min(data.length, off + size - this.fill));
+      this.fill += n;
+      off += n;
+    }
+    return out;
+  }
+
+  /** The last chunk (and the header, if nothing was written). */
+  final(): Buffer[] {
+    const out = this.start();
+    this.seal(this.pending.subarray(0, this.fill), true, out);
+    this.fill = 0;
+    return out;
+  }
+
+  private start(): Buffer[] {
+    if (this.headerOut) return [];
+    this.headerOut = true;
+    return [this.file.aad.subarray(0, HEADER_LEN)];
+  }
+
+  private seal(plain: Buffer, last: boolean, out: Buffer[]) {
+    sealChunk(this.file, this.index++, last, plain, out);
+  }
+}
+
+/**
+ * Opens a sealed stream read in pieces of any size. The last chunk is known only
+ * at the end of input, so one full chunk is held back until more input arrives.
+ */
+export class ChunkOpener {
+  private readonly header = Buffer.alloc(HEADER_LEN);
+  private file: FileKey | undefined;
+  private pending = Buffer.alloc(0);
+  private fill = 0;
+  private index = 0;
+
+  constructor(private readonly key: Buffer, private readonly aad: Buffer) {
+    checkKey(key);
+  }
+
+  /** Plaintext of every chunk that is complete, authenticated and known not to be the last. */
+  update(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let off = 0;
+    while (off < data.length) {
+      if (!this.file) {
+        const n = data.copy(this.header, this.fill, off, Math.min(data.length, off + HEADER_LEN - this.fill));
+        this.fill += n;
+        off += n;
+        if (this.fill === HEADER_LEN) this.begin();
+        continue;
+      }
+      const size = this.file.chunkSize + TAG_LEN;
+      if (this.fill === size) {
+        out.push(this.open(this.pending, false));
+        this.fill = 0;
+      }
+      if (this.fill === 0 && data.length - off > size) {
+        out.push(this.open(data.subarray(off, off + size), false));
+        off += size;
+        continue;
+      }
+      const n = data.copy(this.pending, this.fill, off, Math.min(data.length, off + size - this.fill));
+      this.fill += n;
+      off += n;
+    }
+    return out;
+  }
+
+  /** The last chunk's plaintext; throws if the input ended anywhere but after a last chunk. */
+  final(): Buffer[] {
+    if (!this.file) throw new DecryptionError('sealed stream is truncated');
+    const plain = this.open(this.pending.subarray(0, this.fill), true);
+    return plain.length > 0 ? [plain] : [];
+  }
+
+  private begin() {
+    const chunkSize = parseHeader(this.header);
+    this.file = fileKey(this.key, this.aad, this.header);
+    this.pending = Buffer.allocUnsafe(chunkSize + TAG_LEN);
+    this.fill = 0;
+  }
+
+  private open(sealed: Buffer, last: boolean): Buffer {
+    return openChunk(this.file!, this.index++, last, sealed);
+  }
+}
+
+/** Plaintext in, sealed stream out. */
+export function createSealStream(key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): Transform {
+  const sealer = new ChunkSealer(key, aad, opts.chunkSize);
+  return transform(
+    (data) => sealer.update(data),
+    () => sealer.final(),
+  );
+}
+
+/** Sealed stream in, plaintext out; errors with a DecryptionError at the first chunk that does not authenticate. */
+export function createOpenStream(key: Buffer, aad: Buffer): Transform {
+  const opener = new ChunkOpener(key, aad);
+  return transform(
+    (data) => opener.update(data),
+    () => opener.final(),
+  );
+}
+
+function transform(update: (data: Buffer) => Buffer[], final: () => Buffer[]): Transform {
+  return new Transform({
+    transform(data: Buffer, _enc, done) {
+      try {
+        for (const b of update(data)) this.push(b);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+    flush(done) {
+      try {
+        for (const b of final()) this.push(b);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+  });
+}
+
+/** Bytes a plaintext of `plainSize` occupies once sealed. */
+export function sealedSize(plainSize: number, chunkSize = DEFAULT_CHUNK_SIZE): number {
+  return HEADER_LEN + plainSize + TAG_LEN * Math.max(1, Math.ceil(plainSize / chunkSize));
+}
+
+type Fd = number | fs.promises.FileHandle;
+
+const readFd = promisify(fs.read);
+const fstatFd = promisify(fs.fstat);
+
+/** Exactly `length` bytes at `position`; a short read means the file changed or was cut. */
+async function readAt(fd: Fd, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } =
+      typeof fd === 'number' ? await readFd(fd, buf, got, length - got, position + got) : await fd.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) throw new DecryptionError('sealed stream is truncated');
+    got += bytesRead;
+  }
+  return buf;
+}
+
+export interface SealedLayout {
+  header: Buffer;
+  chunkSize: number;
+  chunks: number;
+  sealedSize: number;
+  /** From the file's size, not authenticated: a read that reaches the last chunk authenticates it. */
+  plainSize: number;
+}
+
+/** Chunk size, chunk count and plaintext size of a sealed file, from its header and size (no key needed). */
+export async function readLayout(fd: Fd): Promise<SealedLayout> {
+  const size = (typeof fd === 'number' ? await fstatFd(fd) : await fd.stat()).size;
+  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  const header = await readAt(fd, HEADER_LEN, 0);
+  const chunkSize = parseHeader(header);
+  const body = size - HEADER_LEN;
+  const chunks = Math.ceil(body / (chunkSize + TAG_LEN));
+  if (body - (chunks - 1) * (chunkSize + TAG_LEN) < TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  return { header, chunkSize, chunks, sealedSize: size, plainSize: body - chunks * TAG_LEN };
+}
+
+/**
+ * Plaintext bytes [start, start + length) of a sealed file, decrypting only the
+ * chunks that cover them. Each chunk read is authenticated at its position and
+ * as last or not by the file's size, so a cut or extended file fails wherever a
+ * read reaches its end.
+ */
+export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
+  checkKey(key);
+  const layout = await readLayout(fd);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > layout.plainSize) {
+    throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
+  }
+  const result = Buffer.allocUnsafe(length);
+  if (length === 0) return result;
+  const file = fileKey(key, aad, layout.header);
+  const seg = layout.chunkSize + TAG_LEN;
+  const first = Math.floor(start / layout.chunkSize);
+  const last = Math.floor((start + length - 1) / layout.chunkSize);
+  const from = HEADER_LEN + first * seg;
+  const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
+  for (let i = first; i <= last; i++) {
+    const plain = openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg));
+    const chunkStart = i * layout.chunkSize;
+    plain.copy(result, Math.max(0, chunkStart - start), Math.max(0, start - chunkStart), Math.min(plain.length, start + length - chunkStart));
+  }
+  return result;
+}

@@ -1,0 +1,201 @@
+// Sealed files: what goes in comes out, whole or in ranges; the stored bytes
+// show no plaintext; files and directories are the owner's alone; a file
+// appears under its name only on commit, never after an abort, a failed source
+// or a crash; paths that could leave the root are refused.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { bindingBytes, DecryptionError } from '../../src/vault/aead.ts';
+import { sealedSize } from '../../src/vault/stream-aead.ts';
+import { SealedFiles } from '../../src/vault/sealed-files.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-sealed-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const key = randomBytes(32);
+const aad = bindingBytes({ tenantId: 't1', table: 'instances', rowId: 'i1', field: 'blob' });
+
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+function* pieces(buf: Buffer, max: number) {
+  for (let off = 0; off < buf.length; ) {
+    const n = Math.min(buf.length - off, randomInt(1, max + 1));
+    yield buf.subarray(off, off + n);
+    off += n;
+  }
+}
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const got: Buffer[] = [];
+  for await (const b of r) got.push(b as Buffer);
+  return Buffer.concat(got);
+}
+
+async function store(files: SealedFiles, relPath: string, plain: Buffer, chunkSize?: number) {
+  const w = files.create(relPath, key, aad, { chunkSize });
+  await pipeline(Readable.from(pieces(plain, 500_000)), w.stream);
+  return w.commit();
+}
+
+test('what is written comes back whole and in ranges; size and digest are of the plaintext; modes are 0600 and 0700', async () => {
+  const root = path.join(tmp, 'round', 'blobs');
+  const files = new SealedFiles(root);
+  const plain = randomBytes(3 * 1024 * 1024 + 17);
+  const result = await store(files, 'studies/1.2.840/series-7/instance.dcm', plain, 4096);
+  assert.deepEqual(result, { size: plain.length, sha256: createHash('sha256').update(plain).digest('hex') });
+  assert.deepEqual(await readAll(files.openRead('studies/1.2.840/series-7/instance.dcm', key, aad)), plain);
+  assert.equal(await files.plainSize('studies/1.2.840/series-7/instance.dcm'), plain.length);
+  for (const [start, length] of [[0, 10], [4095, 2], [4096, 4096], [plain.length - 1, 1], [1_000_000, 300_000]] as const) {
+    assert.deepEqual(await files.readRange('studies/1.2.840/series-7/instance.dcm', key, aad, start, length), plain.subarray(start, start + length));
+  }
+
+  const stored = filesUnder(root);
+  assert.deepEqual(stored, [path.join(root, 'studies/1.2.840/series-7/instance.dcm')], 'no temporary file is left');
+  assert.equal(fs.statSync(stored[0]!).size, sealedSize(plain.length, 4096));
+  assert.equal(fs.statSync(stored[0]!).mode & 0o777, 0o600);
+  for (const dir of [root, path.join(root, 'studies'), path.join(root, 'studies/1.2.840'), path.join(root, 'studies/1.2.840/series-7')]) {
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700, dir);
+  }
+
+  const empty = await store(files, 'empty', Buffer.alloc(0));
+  assert.equal(empty.size, 0);
+  assert.deepEqual(await readAll(files.openRead('empty', key, aad)), Buffer.alloc(0));
+  assert.equal(await files.plainSize('empty'), 0);
+
+  await files.remove('empty');
+  assert.equal(fs.existsSync(path.join(root, 'empty')), false);
+  await assert.rejects(files.plainSize('empty'), { code: 'ENOENT' });
+});
+
+test('the stored file shows no plaintext: a name written all through it is found nowhere under the root', async () => {
+  const root = path.join(tmp, 'scan');
+  const files = new SealedFiles(root);
+  const marker = 'Patientin Hannelore Quastenberg, geb. 12.03.1961';
+  const plain = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `${i}: ${marker}\n`).join(''), 'utf8');
+  assert.ok(plain.includes('Quastenberg'), 'the control: the plaintext holds the marker');
+  await store(files, 'report.txt', plain);
+  const needles = ['Quastenberg', 'quastenberg', 'Hannelore', '12.03.1961'].flatMap((s) => [Buffer.from(s, 'utf8'), Buffer.from(s, 'utf16le')]);
+  for (const f of filesUnder(root)) {
+    const bytes = fs.readFileSync(f);
+    for (const n of needles) assert.equal(bytes.includes(n), false, `${n.toString()} in ${f}`);
+  }
+});
+
+test('a file appears only on commit: abort and a failing source leave nothing, and an overwrite is all or nothing', async () => {
+  const root = path.join(tmp, 'atomic');
+  const files = new SealedFiles(root);
+  const dir = path.join(root, 'a');
+
+  const aborted = files.create('a/one', key, aad);
+  await pipeline(Readable.from(pieces(randomBytes(1_000_000), 100_000)), aborted.stream);
+  assert.deepEqual(fs.readdirSync(dir).length, 1, 'the temporary file exists before commit');
+  assert.equal(fs.existsSync(path.join(dir, 'one')), false, 'but not the final one');
+  await aborted.abort();
+  assert.deepEqual(fs.readdirSync(dir), []);
+  await assert.rejects(aborted.commit(), /aborted/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+
+  const untouched = files.create('a/two', key, aad);
+  await untouched.abort();
+  assert.deepEqual(fs.readdirSync(dir), []);
+
+  const failing = files.create('a/three', key, aad);
+  async function* broken() {
+    yield randomBytes(300_000);
+    throw new Error('client went away');
+  }
+  await assert.rejects(pipeline(broken(), failing.stream), /client went away/);
+  await assert.rejects(failing.commit());
+  assert.deepEqual(fs.readdirSync(dir), []);
+
+  const v1 = randomBytes(100_000);
+  const v2 = randomBytes(200_000);
+  await store(files, 'a/four', v1);
+  const replacing = files.create('a/four', key, aad);
+  replacing.stream.write(v2);
+  assert.deepEqual(await readAll(files.openRead('a/four', key, aad)), v1, 'the old file until commit');
+  await replacing.commit();
+  assert.deepEqual(await readAll(files.openRead('a/four', key, aad)), v2);
+  assert.deepEqual(fs.readdirSync(dir), ['four']);
+  assert.deepEqual(await replacing.commit(), { size: v2.length, sha256: createHash('sha256').update(v2).digest('hex') }, 'commit answers again');
+  await replacing.abort();
+  assert.deepEqual(await readAll(files.openRead('a/four', key, aad)), v2, 'abort after commit changes nothing');
+});
+
+test('a process killed before commit leaves no file under the final name', () => {
+  const root = path.join(tmp, 'crash');
+  const module = new URL('../../src/vault/sealed-files.ts', import.meta.url).href;
+  const script = `
+    import { SealedFiles } from ${JSON.stringify(module)};
+    const w = new SealedFiles(process.env.ROOT).create('x/crashed.dcm', Buffer.alloc(32, 7), Buffer.from('aad'));
+    w.stream.write(Buffer.alloc(4 * 1024 * 1024, 0x41), () => process.kill(process.pid, 'SIGKILL'));
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ROOT: root }, encoding: 'utf8' });
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const left = fs.readdirSync(path.join(root, 'x'));
+  assert.equal(left.length, 1, 'the write got as far as its temporary file');
+  assert.match(left[0]!, /^crashed\.dcm\.tmp-[0-9a-f]+$/);
+  assert.equal(fs.existsSync(path.join(root, 'x', 'crashed.dcm')), false);
+});
+
+test('a stored file that was altered, cut or read with another binding fails to read', async () => {
+  const root = path.join(tmp, 'tamper');
+  const files = new SealedFiles(root);
+  const plain = randomBytes(1_000_000);
+  await store(files, 'f', plain, 65_536);
+  const file = path.join(root, 'f');
+  const good = fs.readFileSync(file);
+
+  const bad = Buffer.from(good);
+  bad[600_000]! ^= 1;
+  fs.writeFileSync(file, bad);
+  const opened = files.openRead('f', key, aad);
+  const got: Buffer[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const b of opened) got.push(b as Buffer);
+    })(),
+    DecryptionError,
+  );
+  const out = Buffer.concat(got);
+  assert.ok(out.length < 600_000 && out.equals(plain.subarray(0, out.length)), 'only authenticated chunks before the altered one');
+  assert.deepEqual(await files.readRange('f', key, aad, 0, 100), plain.subarray(0, 100));
+  await assert.rejects(files.readRange('f', key, aad, 590_000, 100), DecryptionError);
+
+  fs.writeFileSync(file, good.subarray(0, good.length - 70_000));
+  await assert.rejects(readAll(files.openRead('f', key, aad)), DecryptionError);
+
+  fs.writeFileSync(file, good);
+  await assert.rejects(readAll(files.openRead('f', key, Buffer.from('another binding'))), DecryptionError);
+  await assert.rejects(readAll(files.openRead('missing', key, aad)), { code: 'ENOENT' });
+  assert.deepEqual(await readAll(files.openRead('f', key, aad)), plain);
+});
+
+test('paths that could leave the root or pass for a temporary file are refused', async () => {
+  const files = new SealedFiles(path.join(tmp, 'paths'));
+  const bad = ['', '/etc/passwd', '..', '../x', 'a/../../x', 'a/..', './a', 'a/./b', 'a//b', 'a/', 'a\\b', 'a b', 'ä', 'a\0b', 'x.tmp-0011', 'a/b.tmp-x/c'];
+  for (const p of bad) {
+    assert.throws(() => files.create(p, key, aad), /invalid sealed file path/, JSON.stringify(p));
+    assert.throws(() => files.openRead(p, key, aad), /invalid sealed file path/, JSON.stringify(p));
+    await assert.rejects(files.readRange(p, key, aad, 0, 1), /invalid sealed file path/, JSON.stringify(p));
+    await assert.rejects(files.plainSize(p), /invalid sealed file path/, JSON.stringify(p));
+    await assert.rejects(files.remove(p), /invalid sealed file path/, JSON.stringify(p));
+  }
+  assert.equal(fs.existsSync(path.join(tmp, 'paths')), false, 'nothing was created');
+  for (const p of ['a', 'A-Z_0.9', '1.2.840.10008/x.dcm', '...', '.hidden']) {
+    const w = files.create(p, key, aad);
+    await w.abort();
+  }
+});
