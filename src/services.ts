@@ -15,6 +15,8 @@ import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
+import { SealedFiles } from './vault/sealed-files.ts';
+import path from 'node:path';
 
 export interface Services {
   config: Config;
@@ -29,6 +31,8 @@ export interface Services {
   records: Records;
   sharing: Sharing;
   breakGlass: BreakGlass;
+  /** Stored DICOM instances, sealed with their department's key. */
+  images: SealedFiles;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     records: new Records(keyring),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
+    images: new SealedFiles(path.join(config.dataDir, 'images')),
     close: () => store.close(),
   };
 }

@@ -34,6 +34,9 @@ export function configFindings(config: Config): Finding[] {
   if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
     out.push({ severity: 'high', title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
   }
+  if (config.dicom && !config.dicom.tls) {
+    out.push({ severity: 'info', title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
+  }
   if (isLoopback(config.host) && !config.tls) {
     out.push({ severity: 'info', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
   }
@@ -51,6 +54,7 @@ export async function databaseFindings(s: Services): Promise<Finding[]> {
     out.push({ severity: 'high', title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
   }
   out.push(...(await separationFindings(s)));
+  out.push(...(await deviceFindings(s)));
   const noMfa = await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null).executeTakeFirst();
   if (Number(noMfa?.n ?? 0) > 0) {
     out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
@@ -110,6 +114,23 @@ async function separationFindings(s: Services): Promise<Finding[]> {
   const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
   if (waiting > 0) {
     out.push({ severity: 'medium', title: `${waiting} emergency access(es) unreviewed for more than 7 days`, fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).' });
+  }
+  return out;
+}
+
+/** Registered DICOM devices: how they prove themselves, and certificates about to lapse. */
+async function deviceFindings(s: Services): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const devices = await s.store.db.selectFrom('devices').select(['ae_title', 'cert_fingerprint', 'cert_expires_at']).execute();
+  const byHost = devices.filter((d) => !d.cert_fingerprint).map((d) => d.ae_title);
+  if (byHost.length > 0) {
+    out.push({ severity: 'low', title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`, fix: 'Fine for programs on this host; register devices on the network with their client certificate.' });
+  }
+  const now = Date.now();
+  for (const d of devices.filter((x) => x.cert_expires_at)) {
+    const left = Date.parse(d.cert_expires_at!) - now;
+    if (left <= 0) out.push({ severity: 'high', title: `The certificate of DICOM device ${d.ae_title} has expired`, fix: 'Register the device again with its renewed certificate (kartei devices remove / add).' });
+    else if (left < 30 * 86_400_000) out.push({ severity: 'medium', title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`, fix: 'Renew it on the device and register the new certificate.' });
   }
   return out;
 }

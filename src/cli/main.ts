@@ -11,6 +11,7 @@ import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, formatFindings, sortFindings } from './doctor.ts';
 import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './devices.ts';
+import { startDimseListener } from '../imaging/dimse/listener.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -93,12 +94,15 @@ async function serve(config: Config): Promise<number> {
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
   await app.listen({ host: config.host, port: config.port });
+  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, aeTitle: config.dicom.aeTitle, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
+  if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
   const token = await issueSetupToken(s.store, config.dataDir);
   if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
   const timer = setInterval(() => s.audit.checkpointAll().catch((e) => app.log.error({ err: e }, 'checkpoint failed')), CHECKPOINT_INTERVAL_MS);
   return new Promise<number>((resolve) => {
     const stop = async () => {
       clearInterval(timer);
+      await dicom?.close();
       await app.close();
       await s.audit.checkpointAll();
       await s.close();

@@ -2,6 +2,7 @@
 // contract: loopback listener, ./data and ./keys, SQLite.
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { AE_TITLE } from '../imaging/dicom/uids.ts';
 
 export interface Config {
   host: string;
@@ -16,16 +17,27 @@ export interface Config {
   /** Public base URL used in the printed setup link. */
   publicUrl: string;
   logLevel: string;
+  /** The DICOM (DIMSE) listener; null when switched off with KARTEI_DICOM_LISTEN=off. */
+  dicom: DicomConfig | null;
+}
+
+export interface DicomConfig {
+  host: string;
+  port: number;
+  /** The called AE title associations must name. */
+  aeTitle: string;
+  /** Server certificate, key, and the CA that signs device certificates: client certificates are required. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export class ConfigError extends Error {}
 
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  if (!m) throw new ConfigError(`KARTEI_LISTEN must look like HOST:PORT (got "${value}")`);
+  if (!m) throw new ConfigError(`${name} must look like HOST:PORT (got "${value}")`);
   const host = (m[1] ?? m[2])!;
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw new ConfigError(`KARTEI_LISTEN port out of range: ${port}`);
+  if (port < 1 || port > 65535) throw new ConfigError(`${name} port out of range: ${port}`);
   return { host, port };
 }
 
@@ -53,7 +65,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls,
     publicUrl: env.KARTEI_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
+    dicom: loadDicomConfig(env),
   };
+}
+
+function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
+  const listen = env.KARTEI_DICOM_LISTEN ?? '127.0.0.1:11112';
+  if (listen === 'off') return null;
+  const { host, port } = parseListen(listen, 'KARTEI_DICOM_LISTEN');
+  const aeTitle = (env.KARTEI_DICOM_AET ?? 'KARTEI').trim();
+  if (!AE_TITLE.test(aeTitle)) throw new ConfigError(`KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "${aeTitle}")`);
+  const [cert, key, ca] = [env.KARTEI_DICOM_TLS_CERT, env.KARTEI_DICOM_TLS_KEY, env.KARTEI_DICOM_TLS_CA];
+  if ((cert || key || ca) && !(cert && key && ca)) {
+    throw new ConfigError('DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)');
+  }
+  const tls = cert && key && ca ? { certFile: path.resolve(cert), keyFile: path.resolve(key), caFile: path.resolve(ca) } : undefined;
+  return { host, port, aeTitle, tls };
 }
 
 /** Refusals that must happen before any socket is opened. */
@@ -62,6 +89,12 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to listen on ${config.host}: a listener beyond loopback needs TLS ` +
         `(set KARTEI_TLS_CERT and KARTEI_TLS_KEY, or listen on 127.0.0.1).`,
+    );
+  }
+  if (config.dicom && !isLoopback(config.dicom.host) && !config.dicom.tls) {
+    throw new ConfigError(
+      `Refusing to listen for DICOM on ${config.dicom.host}: beyond loopback the DICOM listener needs TLS with client certificates ` +
+        `(set KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA, or KARTEI_DICOM_LISTEN=127.0.0.1:11112).`,
     );
   }
   const rel = path.relative(config.dataDir, config.keyDir);

@@ -231,7 +231,74 @@ export interface ApiTokensTable {
   revoked_at: string | null;
 }
 
+export interface StudiesTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  study_uid: string;
+  /** The person's file the study belongs to, once linked. */
+  person_id: string | null;
+  /** Patient name, ID, birth date and sex as received (department key). */
+  patient_enc: Buffer;
+  /** Accession number, study ID, description, referring physician (department key). */
+  study_enc: Buffer;
+  study_date: string | null;
+  study_time: string | null;
+  /** Backslash-separated modalities of its series. */
+  modalities: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StudyIndexTable {
+  tenant_id: string;
+  study_id: string;
+  kind: string;
+  digest: string;
+}
+
+export interface SeriesTable {
+  id: string;
+  tenant_id: string;
+  study_id: string;
+  series_uid: string;
+  modality: string | null;
+  series_number: number | null;
+  /** Series description, body part (department key). */
+  series_enc: Buffer;
+  created_at: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  study_id: string;
+  series_id: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  instance_number: number | null;
+  rows: number | null;
+  columns: number | null;
+  frames: number | null;
+  bits_allocated: number | null;
+  /** Where the pixel data value starts in the stored file, and its length (null: undefined length). */
+  pixel_offset: number | null;
+  pixel_length: number | null;
+  /** Path of the sealed Part 10 file under the blob root. */
+  file: string;
+  size: number;
+  sha256: string;
+  received_from: string;
+  created_at: string;
+}
+
 export interface Database {
+  studies: StudiesTable;
+  study_index: StudyIndexTable;
+  series: SeriesTable;
+  instances: InstancesTable;
   devices: DevicesTable;
   api_tokens: ApiTokensTable;
   tenants: TenantsTable;
@@ -279,4 +346,4 @@ export const CORE_TENANT_TABLES = [
 ] as const;
 
 /** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
-export const IMAGING_TENANT_TABLES = [] as const satisfies readonly string[];
+export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'instances'] as const;

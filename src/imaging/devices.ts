@@ -32,9 +32,6 @@ export interface Device {
   createdAt: string;
 }
 
-/** AE title per PS3.5 (VR AE): 1–16 characters, no backslash or control characters, spaces not significant. */
-export const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/;
-
 export async function registerDevice(tx: Tx, tenantId: string, createdBy: string, input: DeviceInput, now: string): Promise<string> {
   const cert = input.certificate ? parseCertificate(input.certificate) : null;
   if (!cert && !input.host) {

@@ -4,7 +4,8 @@
 import { createHmac } from 'node:crypto';
 import { koelnerPhonetik } from './koelner-phonetik.ts';
 
-export type IndexKind = 'family' | 'given' | 'phonetic' | 'birth';
+/** Person and study digests; studies add the patient ID and accession number. */
+export type IndexKind = 'family' | 'given' | 'phonetic' | 'birth' | 'patient-id' | 'accession';
 
 /** Case, accents and spacing do not matter for equality of names. */
 export function normaliseName(value: string): string {

@@ -44,6 +44,7 @@ async function install(extra: Record<string, string> = {}): Promise<Install> {
     KARTEI_KEY_DIR: keyDir,
     KARTEI_LOG_LEVEL: 'silent',
     KARTEI_LISTEN: `127.0.0.1:${await freePort()}`,
+    KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`,
     ...(PG_ADMIN ? await freshPostgresEnv() : {}),
     ...extra,
   };

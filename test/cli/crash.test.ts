@@ -44,7 +44,7 @@ interface Server {
 /** Starts `kartei serve` and waits until /healthz answers. */
 async function serve(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}` }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));

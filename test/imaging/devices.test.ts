@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { identifyDevice } from '../../src/imaging/devices.ts';
 import { inTenant } from '../../src/db/connect.ts';
+import { databaseFindings } from '../../src/cli/doctor.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 
@@ -126,4 +127,13 @@ test('devices and departments of another tenant in the same deployment are out o
   assert.equal(intoTheirs.body.field, 'departmentId');
   const still = await inTenant(h.services.store, tenantB, (tx) => tx.selectFrom('devices').select('id').where('id', '=', deviceB).executeTakeFirst());
   assert.ok(still, 'the other tenant\'s device is untouched');
+});
+
+test('the doctor names devices trusted by host only and certificates about to lapse', async () => {
+  const titles = (await databaseFindings(h.services)).map((f) => `${f.severity}: ${f.title}`);
+  assert.ok(titles.some((x) => /^low: .*loopback host only: .*LOOPBACK_SCU/.test(x)), titles.join('\n'));
+  assert.ok(titles.some((x) => x === 'medium: The certificate of DICOM device XR_TB_1 expires within 30 days'), titles.join('\n'));
+  await h.services.store.db.updateTable('devices').set({ cert_expires_at: new Date(Date.now() - 1000).toISOString() }).where('ae_title', '=', 'XR_TB_1').execute();
+  const after = (await databaseFindings(h.services)).map((f) => `${f.severity}: ${f.title}`);
+  assert.ok(after.includes('high: The certificate of DICOM device XR_TB_1 has expired'), after.join('\n'));
 });

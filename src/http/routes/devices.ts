@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import type { Services } from '../../services.ts';
 import { DEVICE_PERMISSIONS } from '../../access/policy.ts';
-import { AE_TITLE, listDevices, registerDevice, removeDevice } from '../../imaging/devices.ts';
+import { listDevices, registerDevice, removeDevice } from '../../imaging/devices.ts';
+import { AE_TITLE } from '../../imaging/dicom/uids.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
 

@@ -1,0 +1,48 @@
+// What every PDU shares (PS3.8 §9.3): a 6-byte header of type, reserved byte
+// and big-endian body length, and the error that makes us abort the
+// association when a peer's bytes break the protocol.
+
+export const PduType = {
+  AssociateRq: 0x01,
+  AssociateAc: 0x02,
+  AssociateRj: 0x03,
+  PData: 0x04,
+  ReleaseRq: 0x05,
+  ReleaseRp: 0x06,
+  Abort: 0x07,
+} as const;
+
+export const PDU_HEADER_LENGTH = 6;
+
+/** A-ABORT source (PS3.8 Table 9-26); 1 is reserved. */
+export const AbortSource = { ServiceUser: 0, ServiceProvider: 2 } as const;
+
+/** A-ABORT reason when the service provider aborts; 3 is reserved. */
+export const AbortReason = {
+  NotSpecified: 0,
+  UnrecognizedPdu: 1,
+  UnexpectedPdu: 2,
+  UnrecognizedPduParameter: 4,
+  UnexpectedPduParameter: 5,
+  InvalidPduParameterValue: 6,
+} as const;
+export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];
+
+/** The peer broke PS3.8; answer with A-ABORT(service-provider, `abortReason`) and close. */
+export class PduError extends Error {
+  constructor(
+    message: string,
+    readonly abortReason: AbortReason,
+  ) {
+    super(message);
+  }
+}
+
+export function framePdu(type: number, body: Buffer): Buffer {
+  const pdu = Buffer.allocUnsafe(PDU_HEADER_LENGTH + body.length);
+  pdu[0] = type;
+  pdu[1] = 0;
+  pdu.writeUInt32BE(body.length, 2);
+  body.copy(pdu, PDU_HEADER_LENGTH);
+  return pdu;
+}

@@ -1,0 +1,192 @@
+// One association, from A-ASSOCIATE-RQ to release or abort. The caller is
+// identified as a registered device (pinned certificate or loopback host)
+// before anything is negotiated; refusals are audited. Messages are handled
+// strictly one after another, and the socket is read only as fast as each
+// dataset reaches the disk.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { inTenant } from '../../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
+import { identifyDevice } from '../devices.ts';
+import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
+import { CommandError, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
+import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
+import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
+import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
+import { isStorageSopClass, TransferSyntax, VERIFICATION } from '../dicom/uids.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
+import type { AssociationScope } from './association-scope.ts';
+import type { DimseService, MessageHandler } from './services.ts';
+import type { DimseListenerOptions } from './listener.ts';
+
+/** The largest P-DATA-TF PDU we accept: large PDUs mean fewer headers per megabyte. */
+export const OUR_MAX_PDU_LENGTH = 1 << 20;
+
+/** Transfer syntaxes we accept, best first; datasets are stored as received, so compressed ones are welcome. */
+const TRANSFER_SYNTAXES = [
+  TransferSyntax.ExplicitVrLittleEndian,
+  TransferSyntax.ImplicitVrLittleEndian,
+  TransferSyntax.JpegBaseline,
+  TransferSyntax.JpegExtended,
+  TransferSyntax.JpegLossless,
+  TransferSyntax.JpegLosslessSv1,
+  TransferSyntax.JpegLsLossless,
+  TransferSyntax.JpegLsNearLossless,
+  TransferSyntax.Jpeg2000Lossless,
+  TransferSyntax.Jpeg2000,
+  TransferSyntax.RleLossless,
+];
+
+interface Message {
+  contextId: number;
+  handler: MessageHandler;
+}
+
+export class AssociationHandler {
+  private readonly reader = new PduReader(OUR_MAX_PDU_LENGTH);
+  private scope: AssociationScope | undefined;
+  private peerMaxPdu = 0;
+  private commandParts: Buffer[] = [];
+  private message: Message | undefined;
+  private done = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: DimseListenerOptions,
+    private readonly services: ReadonlyMap<number, DimseService>,
+  ) {}
+
+  async run(): Promise<void> {
+    try {
+      for await (const chunk of this.socket) {
+        for (const pdu of this.reader.push(chunk as Buffer)) {
+          await this.onPdu(pdu);
+          if (this.done) return;
+        }
+      }
+    } catch (e) {
+      this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
+      if (!(e instanceof PduError) && !(e instanceof CommandError)) this.opts.log?.(e);
+    } finally {
+      await this.message?.handler.end().catch(() => undefined);
+      this.socket.destroy();
+    }
+  }
+
+  private async onPdu(pdu: Pdu) {
+    switch (pdu.type) {
+      case 'associate-rq':
+        if (this.scope) return this.abort(AbortReason.UnexpectedPdu);
+        return this.associate(pdu.rq);
+      case 'p-data':
+        if (!this.scope) return this.abort(AbortReason.UnexpectedPdu);
+        for (const pdv of pdu.pdvs) await this.onPdv(pdv);
+        return;
+      case 'release-rq':
+        this.socket.end(encodeReleaseRp());
+        this.done = true;
+        return;
+      case 'abort':
+        this.done = true;
+        return;
+      default:
+        return this.abort(AbortReason.UnexpectedPdu);
+    }
+  }
+
+  private async associate(rq: AssociateRq) {
+    const { services } = this.opts;
+    const tls = this.socket as TLSSocket;
+    const certificateFingerprint = tls.encrypted ? tls.getPeerCertificate()?.fingerprint256 : undefined;
+    const caller = { callingAeTitle: rq.callingAeTitle, remoteAddress: this.socket.remoteAddress ?? '', certificateFingerprint };
+    const who = await identifyDevice(services.store.db, caller);
+    const calledOk = rq.calledAeTitle === this.opts.aeTitle;
+    if (!who.ok || !calledOk) {
+      const why = !who.ok ? who.why : 'wrong-called-ae';
+      await this.auditAssociation(who.ok ? who.tenantId : who.tenantId ?? DEPLOYMENT_CHAIN, who.ok ? who.device.id : who.deviceId, 'denied', { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why });
+      const reason = why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
+      this.socket.end(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
+      this.done = true;
+      return;
+    }
+    const negotiated = negotiate(rq, {
+      acceptedAbstractSyntaxes: (uid) => uid === VERIFICATION || isStorageSopClass(uid),
+      transferSyntaxPreference: (abstractSyntax) => (abstractSyntax === VERIFICATION ? TRANSFER_SYNTAXES.slice(0, 2) : TRANSFER_SYNTAXES),
+      ourMaxPduLength: OUR_MAX_PDU_LENGTH,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    });
+    if (!negotiated.accepted) {
+      this.socket.end(encodeAssociateRj(negotiated.rj));
+      this.done = true;
+      return;
+    }
+    await this.auditAssociation(who.tenantId, who.device.id, 'allowed', { callingAe: rq.callingAeTitle, tls: !!certificateFingerprint, contexts: negotiated.contexts.size });
+    this.peerMaxPdu = rq.maxPduLength;
+    this.scope = this.scopeFor(who, rq.callingAeTitle, negotiated.contexts);
+    this.socket.write(encodeAssociateAc(negotiated.ac));
+  }
+
+  private scopeFor(device: AssociationScope['device'], callingAeTitle: string, contexts: Map<number, AcceptedContext>): AssociationScope {
+    return {
+      services: this.opts.services,
+      device,
+      callingAeTitle,
+      contexts,
+      send: (contextId: number, command: Command, dataset?: Buffer) => {
+        this.socket.cork();
+        for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), this.peerMaxPdu)) this.socket.write(b);
+        if (dataset) for (const b of pDataPdus(contextId, false, dataset, this.peerMaxPdu)) this.socket.write(b);
+        process.nextTick(() => this.socket.uncork());
+      },
+    };
+  }
+
+  private async onPdv(pdv: Pdv) {
+    if (!this.scope!.contexts.has(pdv.contextId)) throw new PduError('PDV on a presentation context that was not accepted', AbortReason.InvalidPduParameterValue);
+    if (pdv.isCommand) {
+      if (this.message) throw new PduError('command while a dataset was expected', AbortReason.UnexpectedPdu);
+      this.commandParts.push(pdv.data);
+      if (pdv.isLast) await this.onCommand(pdv.contextId, decodeCommand(Buffer.concat(this.commandParts)));
+      return;
+    }
+    const message = this.message;
+    if (!message || message.contextId !== pdv.contextId) throw new PduError('dataset without its command', AbortReason.UnexpectedPdu);
+    await message.handler.data(pdv.data);
+    if (pdv.isLast) {
+      this.message = undefined;
+      await message.handler.end();
+    }
+  }
+
+  private async onCommand(contextId: number, command: Command) {
+    this.commandParts = [];
+    const service = this.services.get(command.commandField);
+    const handler: MessageHandler = service ? service.start(this.scope!, command, contextId) : unsupported(this.scope!, command, contextId);
+    if (command.hasDataset) this.message = { contextId, handler };
+    else await handler.end();
+  }
+
+  private async auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
+    const { services } = this.opts;
+    await inTenant(services.store, tenantId, (tx) =>
+      services.audit.append(tx, { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome, detail }),
+    );
+  }
+
+  private abort(reason: number) {
+    if (this.done) return;
+    this.done = true;
+    this.socket.end(encodeAbort(AbortSource.ServiceProvider, reason));
+  }
+}
+
+/** A request no service answers: its dataset is dropped and the answer says so. */
+function unsupported(scope: AssociationScope, command: Command, contextId: number): MessageHandler {
+  return {
+    data() {},
+    async end() {
+      scope.send(contextId, { commandField: command.commandField | 0x8000, hasDataset: false, messageIdBeingRespondedTo: command.messageId, status: Status.UnrecognizedOperation });
+    },
+  };
+}

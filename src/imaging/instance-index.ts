@@ -1,0 +1,204 @@
+// Indexes a received instance inside the gate's transaction: its study and
+// series (created on first sight), the instance row, the study's blind-index
+// digests, and the link to the person's file in the same department when
+// exactly one person matches by name and birth date.
+import { randomUUID } from 'node:crypto';
+import type { GateContext } from '../access/gate.ts';
+import type { Tx } from '../db/connect.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { sealField } from '../vault/keyring.ts';
+import { digest, personDigests } from '../vault/blind-index.ts';
+import { Tag } from './dicom/tags.ts';
+import { parsePersonName } from './dicom/text.ts';
+import { numberValue, textValue, type Dataset } from './dicom/values.ts';
+import type { PixelDataPosition } from './dicom/dataset-scanner.ts';
+
+/** What the archive keeps of one received instance. */
+export interface InstanceFacts {
+  id: string;
+  departmentId: string;
+  deviceId: string;
+  transferSyntaxUid: string;
+  elements: Dataset;
+  /** Where the pixel data value starts in the stored file (past the Part 10 header). */
+  pixelData?: PixelDataPosition;
+  file: string;
+  size: number;
+  sha256: string;
+}
+
+export interface Indexed {
+  instanceId: string;
+  studyId: string;
+  personId: string | null;
+  /** The SOP instance was already stored in this department: the first copy is kept. */
+  duplicate: boolean;
+}
+
+export const studyBinding = (tenantId: string, studyId: string, field: 'patient' | 'study') => ({ tenantId, table: 'studies', rowId: studyId, field });
+export const seriesBinding = (tenantId: string, seriesId: string) => ({ tenantId, table: 'series', rowId: seriesId, field: 'series' });
+export const instanceFileBinding = (tenantId: string, instanceId: string) => ({ tenantId, table: 'instances', rowId: instanceId, field: 'file' });
+
+/** DICOM DA (YYYYMMDD) as ISO; undefined for anything else. */
+export const isoDate = (da: string | undefined) => (da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : undefined);
+
+export async function indexInstance(ctx: GateContext, keyring: Keyring, f: InstanceFacts): Promise<Indexed> {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
+  const el = f.elements;
+  const sopInstanceUid = textValue(el, Tag.SopInstanceUid)!;
+  const existing = await tx
+    .selectFrom('instances')
+    .innerJoin('studies', 'studies.id', 'instances.study_id')
+    .select(['instances.id', 'instances.study_id', 'studies.person_id'])
+    .where('instances.department_id', '=', f.departmentId)
+    .where('instances.sop_instance_uid', '=', sopInstanceUid)
+    .executeTakeFirst();
+  if (existing) return { instanceId: existing.id, studyId: existing.study_id, personId: existing.person_id, duplicate: true };
+
+  const key = await keyring.departmentKey(tx, tenantId, f.departmentId);
+  const study = await findOrCreateStudy(ctx, keyring, key, f);
+  const seriesId = await findOrCreateSeries(ctx, key, study.id, el);
+  await tx
+    .insertInto('instances')
+    .values({
+      id: f.id,
+      tenant_id: tenantId,
+      department_id: f.departmentId,
+      study_id: study.id,
+      series_id: seriesId,
+      sop_instance_uid: sopInstanceUid,
+      sop_class_uid: textValue(el, Tag.SopClassUid)!,
+      transfer_syntax_uid: f.transferSyntaxUid,
+      instance_number: numberValue(el, Tag.InstanceNumber) ?? null,
+      rows: numberValue(el, Tag.Rows) ?? null,
+      columns: numberValue(el, Tag.Columns) ?? null,
+      frames: numberValue(el, Tag.NumberOfFrames) ?? null,
+      bits_allocated: numberValue(el, Tag.BitsAllocated) ?? null,
+      pixel_offset: f.pixelData?.offset ?? null,
+      pixel_length: f.pixelData?.length ?? null,
+      file: f.file,
+      size: f.size,
+      sha256: f.sha256,
+      received_from: f.deviceId,
+      created_at: ctx.now,
+    })
+    .execute();
+  return { instanceId: f.id, studyId: study.id, personId: study.personId, duplicate: false };
+}
+
+async function findOrCreateStudy(ctx: GateContext, keyring: Keyring, key: Buffer, f: InstanceFacts): Promise<{ id: string; personId: string | null }> {
+  const { tx, now } = ctx;
+  const tenantId = ctx.principal.tenantId;
+  const el = f.elements;
+  const studyUid = textValue(el, Tag.StudyInstanceUid)!;
+  const modality = textValue(el, Tag.Modality) ?? '';
+  const found = await tx
+    .selectFrom('studies')
+    .select(['id', 'person_id', 'modalities'])
+    .where('department_id', '=', f.departmentId)
+    .where('study_uid', '=', studyUid)
+    .executeTakeFirst();
+  if (found) {
+    const modalities = found.modalities ? found.modalities.split('\\') : [];
+    if (modality && !modalities.includes(modality)) {
+      await tx.updateTable('studies').set({ modalities: [...modalities, modality].join('\\'), updated_at: now }).where('id', '=', found.id).execute();
+    }
+    return { id: found.id, personId: found.person_id };
+  }
+  const id = randomUUID();
+  const patient = {
+    name: textValue(el, Tag.PatientName) ?? '',
+    id: textValue(el, Tag.PatientId) ?? '',
+    birthDate: textValue(el, Tag.PatientBirthDate) ?? '',
+    sex: textValue(el, Tag.PatientSex) ?? '',
+  };
+  const study = {
+    accessionNumber: textValue(el, Tag.AccessionNumber) ?? '',
+    studyId: textValue(el, Tag.StudyId) ?? '',
+    description: textValue(el, Tag.StudyDescription) ?? '',
+    referringPhysicianName: textValue(el, Tag.ReferringPhysicianName) ?? '',
+  };
+  const indexKey = await keyring.indexKey(tx, tenantId);
+  const digests = studyDigests(indexKey, patient, study.accessionNumber);
+  const personId = await matchingPerson(tx, tenantId, f.departmentId, digests);
+  await tx
+    .insertInto('studies')
+    .values({
+      id,
+      tenant_id: tenantId,
+      department_id: f.departmentId,
+      study_uid: studyUid,
+      person_id: personId,
+      patient_enc: sealField(key, studyBinding(tenantId, id, 'patient'), patient),
+      study_enc: sealField(key, studyBinding(tenantId, id, 'study'), study),
+      study_date: textValue(el, Tag.StudyDate) ?? null,
+      study_time: textValue(el, Tag.StudyTime) ?? null,
+      modalities: modality,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  if (digests.length > 0) {
+    await tx.insertInto('study_index').values(digests.map((d) => ({ tenant_id: tenantId, study_id: id, kind: d.kind, digest: d.digest }))).execute();
+  }
+  return { id, personId };
+}
+
+async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string, el: Dataset): Promise<string> {
+  const seriesUid = textValue(el, Tag.SeriesInstanceUid)!;
+  const found = await ctx.tx.selectFrom('series').select('id').where('study_id', '=', studyId).where('series_uid', '=', seriesUid).executeTakeFirst();
+  if (found) return found.id;
+  const id = randomUUID();
+  const tenantId = ctx.principal.tenantId;
+  await ctx.tx
+    .insertInto('series')
+    .values({
+      id,
+      tenant_id: tenantId,
+      study_id: studyId,
+      series_uid: seriesUid,
+      modality: textValue(el, Tag.Modality) ?? null,
+      series_number: numberValue(el, Tag.SeriesNumber) ?? null,
+      series_enc: sealField(key, seriesBinding(tenantId, id), {
+        description: textValue(el, Tag.SeriesDescription) ?? '',
+        bodyPart: textValue(el, Tag.BodyPartExamined) ?? '',
+      }),
+      created_at: ctx.now,
+    })
+    .execute();
+  return id;
+}
+
+/**
+ * The study's digests under the tenant's index key: the same kinds as a
+ * person's (so a study and a file match on equal digests), plus patient ID and
+ * accession number.
+ */
+export function studyDigests(indexKey: Buffer, patient: { name: string; id: string; birthDate: string }, accessionNumber: string) {
+  const name = parsePersonName(patient.name).alphabetic;
+  const out = personDigests(indexKey, { familyName: name.family, givenName: name.given, birthDate: isoDate(patient.birthDate) ?? '' });
+  if (patient.id) out.push({ kind: 'patient-id', digest: digest(indexKey, 'patient-id', patient.id.trim()) });
+  if (accessionNumber) out.push({ kind: 'accession', digest: digest(indexKey, 'accession', accessionNumber.trim()) });
+  return out.filter((d) => d.digest);
+}
+
+/** The one person of the department whose exact family name and birth date equal the study's, else null. */
+async function matchingPerson(tx: Tx, tenantId: string, departmentId: string, digests: { kind: string; digest: string }[]): Promise<string | null> {
+  const family = digests.find((d) => d.kind === 'family');
+  const birth = digests.find((d) => d.kind === 'birth');
+  if (!family || !birth) return null;
+  const rows = await tx
+    .selectFrom('person_index as f')
+    .innerJoin('person_index as b', 'b.person_id', 'f.person_id')
+    .innerJoin('persons', 'persons.id', 'f.person_id')
+    .select('f.person_id')
+    .where('f.tenant_id', '=', tenantId)
+    .where('f.digest', '=', family.digest)
+    .where('b.digest', '=', birth.digest)
+    .where('persons.department_id', '=', departmentId)
+    .limit(2)
+    .execute();
+  return rows.length === 1 ? rows[0]!.person_id : null;
+}
+

@@ -1,0 +1,171 @@
+// The DICOM listener against DCMTK's own clients: a registered device echoes
+// and stores; the stored file is the sent dataset byte for byte behind a Part
+// 10 header, sealed (no name, no pixel bytes on disk); unknown AEs, wrong
+// called AEs, wrong hosts and devices without the permission are refused and
+// audited; over TLS only the pinned certificate gets in.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { inTenant } from '../../src/db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
+import { bindingBytes } from '../../src/vault/aead.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
+import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
+import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/services.ts';
+import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
+import { makeInstance } from '../helpers/dicom-files.ts';
+import { testCa, testCertificate } from '../helpers/certificates.ts';
+
+let h: Harness;
+let t: Tenant;
+let plain: DimseListener;
+let secure: DimseListener;
+const modality = testCertificate('CT-TB-TLS');
+const stranger = testCertificate('STRANGER');
+const server = testCertificate('localhost');
+
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h, ['TB', 'INF']);
+  const add = async (body: Record<string, unknown>) => {
+    const r = await t.admin.post('/api/admin/devices', { departmentId: t.departments.TB, ...body });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  };
+  await add({ aeTitle: 'STORESCU', permissions: ['store'], host: '127.0.0.1' });
+  await add({ aeTitle: 'FINDONLY', permissions: ['find'], host: '127.0.0.1' });
+  await add({ aeTitle: 'ELSEWHERE', permissions: ['store'], host: '127.0.0.2' });
+  await add({ aeTitle: 'CT_TLS', permissions: ['store'], certificate: modality.cert });
+  const opts = { services: h.services, aeTitle: 'KARTEI' };
+  plain = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, opts);
+  secure = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile } },
+    opts,
+  );
+});
+after(async () => {
+  await plain?.close();
+  await secure?.close();
+  await h.close();
+});
+
+function dcmtk(tool: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(tool, args, { env: { ...process.env, TCP_NODELAY: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+const at = (l: DimseListener, aet: string, called = 'KARTEI') => ['-aet', aet, '-aec', called, '127.0.0.1', String(l.port)];
+
+async function auditRows(tenantId: string, action: string) {
+  return inTenant(h.services.store, tenantId, (tx) => tx.selectFrom('audit_events').selectAll().where('action', '=', action).where('tenant_id', '=', tenantId).orderBy('seq').execute());
+}
+
+function writeFile(name: string, bytes: Buffer) {
+  const file = path.join(h.dir, name);
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+test('a registered device echoes; strangers, wrong called AEs and wrong hosts are refused and audited', async () => {
+  assert.equal((await dcmtk('echoscu', at(plain, 'STORESCU'))).code, 0);
+  assert.notEqual((await dcmtk('echoscu', at(plain, 'NOBODY'))).code, 0);
+  assert.notEqual((await dcmtk('echoscu', at(plain, 'STORESCU', 'SOMEONE_ELSE'))).code, 0);
+  assert.notEqual((await dcmtk('echoscu', at(plain, 'ELSEWHERE'))).code, 0, 'registered for another host');
+  assert.notEqual((await dcmtk('echoscu', at(plain, 'CT_TLS'))).code, 0, 'a certificate device without its certificate');
+
+  const tenantEvents = await auditRows(t.tenantId, 'dicom.associate');
+  const whys = tenantEvents.filter((e) => e.outcome === 'denied').map((e) => JSON.parse(e.detail!).why).sort();
+  assert.deepEqual(whys, ['certificate-required', 'wrong-called-ae', 'wrong-host']);
+  assert.ok(tenantEvents.some((e) => e.outcome === 'allowed'));
+  const unknown = await auditRows(DEPLOYMENT_CHAIN, 'dicom.associate');
+  assert.ok(unknown.some((e) => JSON.parse(e.detail!).callingAe === 'NOBODY' && e.outcome === 'denied'));
+  assert.equal((await auditRows(t.tenantId, 'dicom.echo')).length, 1);
+});
+
+test('storescu stores an instance: indexed, linked to the file, byte for byte behind a Part 10 header, sealed on disk', async () => {
+  const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
+  const person = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Müller'));
+  // storescu sends sequences with explicit lengths whatever the file has; with such a file
+  // what it sends is the file's dataset, so byte equality with the file is the test.
+  const sent = makeInstance({ patientName: 'Müller^Hannelore', characterSet: 'ISO_IR 100', birthDate: '19610417', patientId: 'PID-4711', rows: 64, columns: 64, undefinedLengthSequences: false });
+  const file = writeFile('ct.dcm', sent.file);
+  const r = await dcmtk('storescu', [...at(plain, 'STORESCU'), file]);
+  assert.equal(r.code, 0, r.out);
+
+  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('instances').innerJoin('studies', 'studies.id', 'instances.study_id').selectAll('instances').select('studies.person_id').where('sop_instance_uid', '=', sent.sopInstanceUid).executeTakeFirstOrThrow(),
+  );
+  assert.equal(row.person_id, person.body.id, 'linked by name and birth date');
+  assert.equal(row.rows, 64);
+  const stored = await streamToBuffer(h.services.images.openRead(row.file, await deptKey(), bindingBytes(instanceFileBinding(t.tenantId, row.id))));
+  assert.ok(stored.subarray(stored.length - sent.dataset.length).equals(sent.dataset), 'the dataset exactly as sent');
+  const pixels = sent.dataset.subarray(sent.dataset.length - sent.pixelDataLength);
+  assert.ok(stored.subarray(row.pixel_offset!, row.pixel_offset! + row.pixel_length!).equals(pixels), 'the pixel offset points at the pixels');
+  const roundTrip = writeFile('stored.dcm', stored);
+  const dataset = (dump: string) => dump.slice(dump.indexOf('# Dicom-Data-Set'));
+  const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', file]), dcmtk('dcmdump', ['+L', roundTrip])]);
+  assert.equal(dataset(b.out), dataset(a.out), 'dcmdump +L of the dataset is the same');
+
+  const onDisk = fs.readFileSync(path.join(h.config.dataDir, 'images', row.file));
+  assert.ok(!onDisk.includes(Buffer.from('M\xfcller', 'latin1')) && !onDisk.includes(Buffer.from('PID-4711')), 'no patient name or ID in the file');
+  assert.ok(!onDisk.includes(pixels.subarray(0, 64)), 'no pixel bytes in the file');
+  const events = await auditRows(t.tenantId, 'dicom.store');
+  assert.equal(events.at(-1)!.outcome, 'allowed');
+  assert.equal(events.at(-1)!.person_id, person.body.id);
+});
+
+test('a device without the store permission and a dataset that cannot be indexed are refused; nothing is kept', async () => {
+  const count = () => inTenant(h.services.store, t.tenantId, async (tx) => (await tx.selectFrom('instances').select('id').execute()).length);
+  const before = await count();
+  const images = path.join(h.config.dataDir, 'images');
+  const files = () => (fs.existsSync(images) ? fs.readdirSync(images, { recursive: true }).filter((f) => String(f).includes('.dcm')).length : 0);
+  const filesBefore = files();
+
+  const refused = await dcmtk('storescu', ['-v', ...at(plain, 'FINDONLY'), writeFile('a.dcm', makeInstance().file)]);
+  assert.match(refused.out, /Status: 0x124\b/, refused.out);
+  const denied = (await auditRows(t.tenantId, 'dicom.store')).filter((e) => e.outcome === 'denied');
+  assert.equal(denied.length, 1, JSON.stringify(denied));
+
+  // A dataset whose Study Instance UID is not a UID cannot be indexed: refused whole.
+  const bad = makeInstance();
+  const forged = Buffer.from(bad.file);
+  const uidAt = forged.indexOf(Buffer.from(bad.studyInstanceUid, 'latin1'));
+  assert.ok(uidAt > 0);
+  forged.write('2.25.X', uidAt, 'latin1');
+  const mismatched = await dcmtk('storescu', ['-v', ...at(plain, 'STORESCU'), writeFile('forged.dcm', forged)]);
+  assert.match(mismatched.out, /DataSetDoesNotMatchSOPClass/, mismatched.out);
+
+  assert.equal(await count(), before);
+  assert.equal(files(), filesBefore, 'no file left behind');
+});
+
+test('over TLS only the device with the pinned certificate is let in', async () => {
+  const tls = (cert: { keyFile: string; certFile: string }) => ['+tls', cert.keyFile, cert.certFile, '+cf', testCa().certFile];
+  const ok = await dcmtk('storescu', [...tls(modality), ...at(secure, 'CT_TLS'), writeFile('tls.dcm', makeInstance().file)]);
+  assert.equal(ok.code, 0, ok.out);
+  assert.notEqual((await dcmtk('echoscu', [...tls(stranger), ...at(secure, 'CT_TLS')])).code, 0, 'another certificate from the same CA');
+  assert.notEqual((await dcmtk('echoscu', at(secure, 'CT_TLS'))).code, 0, 'no TLS at all');
+  assert.notEqual((await dcmtk('echoscu', [...tls(modality), ...at(secure, 'STORESCU')])).code, 0, 'a loopback-host device over TLS with someone else\'s certificate');
+  const denied = (await auditRows(t.tenantId, 'dicom.associate')).filter((e) => e.outcome === 'denied').map((e) => JSON.parse(e.detail!).why);
+  assert.ok(denied.includes('wrong-certificate'));
+});
+
+test('a DIMSE service that does not declare its action and resource stops the listener from starting', async () => {
+  const undeclared = { ...cEcho, access: undefined } as unknown as DimseService;
+  await assert.rejects(startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI' }, [undeclared]), UndeclaredServiceError);
+});
+
+async function deptKey() {
+  return inTenant(h.services.store, t.tenantId, (tx) => h.services.keyring.departmentKey(tx, t.tenantId, t.departments.TB!));
+}
+
+async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
