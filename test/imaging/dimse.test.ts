@@ -144,6 +144,39 @@ test('a device without the store permission and a dataset that cannot be indexed
   assert.equal(files(), filesBefore, 'no file left behind');
 });
 
+test('findscu finds the department\'s studies by patient ID, name and level; another department\'s device finds nothing', async () => {
+  const sent = makeInstance({ patientName: 'Kowalczyk^Zofia', birthDate: '19800202', patientId: 'PID-FIND-1', rows: 8, columns: 8, modality: 'CR' });
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), writeFile('find.dcm', sent.file)])).code, 0);
+  const find = (aet: string, level: string, keys: string[], root = '-S') =>
+    dcmtk('findscu', ['-v', root, ...at(plain, aet), '-k', `QueryRetrieveLevel=${level}`, ...keys.flatMap((k) => ['-k', k])]);
+  const byId = await find('FINDONLY', 'STUDY', ['PatientID=PID-FIND-1', 'PatientName', 'StudyInstanceUID', 'ModalitiesInStudy', 'NumberOfStudyRelatedInstances']);
+  assert.equal(byId.code, 0, byId.out);
+  assert.match(byId.out, /Kowalczyk\^Zofia/);
+  assert.ok(byId.out.includes(sent.studyInstanceUid));
+  assert.match(byId.out, /\(0020,1208\) IS \[1 ?\]/);
+  assert.equal((byId.out.match(/Find Response: \d+ \(Pending\)/g) ?? []).length, 1, byId.out);
+
+  const byName = await find('FINDONLY', 'STUDY', ['PatientName=KOWALCZYK', 'PatientID']);
+  assert.match(byName.out, /PID-FIND-1/, 'family names match case-insensitively through the blind index');
+  const wild = await find('FINDONLY', 'STUDY', ['PatientName=Kowal*', 'PatientID']);
+  assert.match(wild.out, /PID-FIND-1/);
+  const images = await find('FINDONLY', 'IMAGE', [`StudyInstanceUID=${sent.studyInstanceUid}`, `SeriesInstanceUID=${sent.seriesInstanceUid}`, 'SOPInstanceUID']);
+  assert.ok(images.out.includes(sent.sopInstanceUid), images.out);
+  const patients = await find('FINDONLY', 'PATIENT', ['PatientID=PID-FIND-1', 'NumberOfPatientRelatedStudies'], '-P');
+  assert.match(patients.out, /\(0020,1200\) IS \[1 ?\]/, patients.out);
+
+  const r = await t.admin.post('/api/admin/devices', { aeTitle: 'INF_FIND', departmentId: t.departments.INF, permissions: ['find'], host: '127.0.0.1' });
+  assert.equal(r.status, 201);
+  const elsewhere = await find('INF_FIND', 'STUDY', ['PatientID=PID-FIND-1', 'PatientName']);
+  assert.equal((elsewhere.out.match(/\(Pending\)/g) ?? []).length, 0, 'another department\'s device finds nothing');
+  const noFind = await find('STORESCU', 'STUDY', ['PatientID=PID-FIND-1']);
+  assert.doesNotMatch(noFind.out, /\(Pending\)/);
+  assert.match(noFind.out, /Final Find Response \(Unknown Status: 0x124\)/);
+  const events = await auditRows(t.tenantId, 'dicom.find');
+  assert.ok(events.some((e) => e.outcome === 'denied'), 'the store-only device\'s query is a denial');
+  assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1));
+});
+
 test('over TLS only the device with the pinned certificate is let in', async () => {
   const tls = (cert: { keyFile: string; certFile: string }) => ['+tls', cert.keyFile, cert.certFile, '+cf', testCa().certFile];
   const ok = await dcmtk('storescu', [...tls(modality), ...at(secure, 'CT_TLS'), writeFile('tls.dcm', makeInstance().file)]);

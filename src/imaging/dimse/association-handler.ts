@@ -13,7 +13,7 @@ import { CommandError, decodeCommand, encodeCommand, Status, type Command } from
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
-import { isStorageSopClass, TransferSyntax, VERIFICATION } from '../dicom/uids.ts';
+import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
 import type { DimseService, MessageHandler } from './services.ts';
@@ -110,8 +110,9 @@ export class AssociationHandler {
       return;
     }
     const negotiated = negotiate(rq, {
-      acceptedAbstractSyntaxes: (uid) => uid === VERIFICATION || isStorageSopClass(uid),
-      transferSyntaxPreference: (abstractSyntax) => (abstractSyntax === VERIFICATION ? TRANSFER_SYNTAXES.slice(0, 2) : TRANSFER_SYNTAXES),
+      acceptedAbstractSyntaxes: (uid) => [...this.services.values()].some((s) => s.sopClasses(uid)),
+      // Only storage keeps datasets as they come; everything else is read by us, uncompressed.
+      transferSyntaxPreference: (abstractSyntax) => (isStorageSopClass(abstractSyntax) ? TRANSFER_SYNTAXES : TRANSFER_SYNTAXES.slice(0, 2)),
       ourMaxPduLength: OUR_MAX_PDU_LENGTH,
       implementationClassUid: IMPLEMENTATION_CLASS_UID,
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,

@@ -24,6 +24,7 @@ import type { SealedWrite } from '../../vault/sealed-files.ts';
 export const cStore: DimseService = {
   command: CommandField.CStoreRq,
   access: { action: 'dicom.store', resource: 'department' },
+  sopClasses: isStorageSopClass,
   start: (scope, command, contextId) => new StoreOperation(scope, command, contextId),
 };
 

@@ -11,8 +11,9 @@ import { AssociationHandler } from './association-handler.ts';
 import { assertDeclaredService, type DimseService } from './services.ts';
 import { cEcho } from './c-echo.ts';
 import { cStore } from './c-store.ts';
+import { cFind } from './c-find.ts';
 
-export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore];
+export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;

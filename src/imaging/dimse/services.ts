@@ -17,6 +17,8 @@ export interface DimseService {
   command: number;
   /** What it does, to the device's own department (`department`) or to nothing in particular (`tenant`). */
   access: { action: Action; resource: 'tenant' | 'department' };
+  /** The abstract syntaxes (SOP classes) it serves; negotiation accepts their union. */
+  sopClasses: (uid: string) => boolean;
   start(scope: AssociationScope, command: Command, contextId: number): MessageHandler;
 }
 

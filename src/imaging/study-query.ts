@@ -1,0 +1,179 @@
+// Finds studies, series and instances of one department for C-FIND (and
+// later QIDO-RS). Exact patient IDs, family names and accession numbers match
+// through their blind-index digests, UIDs, dates and modalities in clear;
+// patterns with wildcards are matched on the decrypted values of the
+// candidates that the exact keys leave.
+import type { Tx } from '../db/connect.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField } from '../vault/keyring.ts';
+import { digest, normaliseName } from '../vault/blind-index.ts';
+import { parsePersonName } from './dicom/text.ts';
+import { seriesBinding, studyBinding } from './instance-index.ts';
+
+export interface StudyQuery {
+  patientId?: string;
+  patientName?: string;
+  studyUids?: string[];
+  accessionNumber?: string;
+  /** DICOM range matching on DA: `YYYYMMDD`, `A-B`, `-B`, `A-`. */
+  studyDate?: string;
+  modality?: string;
+  seriesUids?: string[];
+  sopInstanceUids?: string[];
+}
+
+export interface Patient {
+  name: string;
+  id: string;
+  birthDate: string;
+  sex: string;
+}
+
+export interface StudyMatch {
+  id: string;
+  studyUid: string;
+  personId: string | null;
+  patient: Patient;
+  study: { accessionNumber: string; studyId: string; description: string; referringPhysicianName: string };
+  studyDate: string | null;
+  studyTime: string | null;
+  modalities: string[];
+  seriesCount: number;
+  instanceCount: number;
+}
+
+export interface SeriesMatch {
+  id: string;
+  study: StudyMatch;
+  seriesUid: string;
+  modality: string | null;
+  seriesNumber: number | null;
+  description: string;
+  bodyPart: string;
+  instanceCount: number;
+}
+
+export interface InstanceMatch {
+  series: SeriesMatch;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  instanceNumber: number | null;
+  rows: number | null;
+  columns: number | null;
+  frames: number | null;
+}
+
+const isPattern = (v: string) => /[*?]/.test(v);
+/** Empty and `*` match everything (PS3.4 C.2.2.2.3). */
+const constrains = (v: string | undefined): v is string => !!v && v !== '*';
+
+/** DICOM wildcard matching: `*` any run of characters, `?` one. */
+function wildcard(pattern: string, value: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`, 's').test(value);
+}
+
+/**
+ * A person-name key matches when each of its non-empty components (family,
+ * given, middle) matches the value's, exactly or by wildcard, ignoring case
+ * and accents as the blind index does: `MÜLLER` finds `Müller^Hannelore`.
+ */
+function nameMatches(query: string, value: string): boolean {
+  const q = parsePersonName(query).alphabetic;
+  const v = parsePersonName(value).alphabetic;
+  const keepWildcards = (s: string) => normaliseName(s.replace(/\*/g, ' x2a ').replace(/\?/g, ' x3f ')).replace(/ ?x2a ?/g, '*').replace(/ ?x3f ?/g, '?');
+  return (['family', 'given', 'middle'] as const).every((c) => !q[c] || q[c] === '*' || wildcard(keepWildcards(q[c]), normaliseName(v[c])));
+}
+
+export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, q: StudyQuery, limit: number): Promise<StudyMatch[]> {
+  const indexKey = await keyring.indexKey(tx, tenantId);
+  let query = tx
+    .selectFrom('studies')
+    .select(['id', 'study_uid', 'person_id', 'patient_enc', 'study_enc', 'study_date', 'study_time', 'modalities'])
+    .where('tenant_id', '=', tenantId)
+    .where('department_id', '=', departmentId);
+  const byDigest = (kind: 'patient-id' | 'family' | 'accession', value: string) => {
+    query = query.where('id', 'in', tx.selectFrom('study_index').select('study_id').where('tenant_id', '=', tenantId).where('digest', '=', digest(indexKey, kind, value)));
+  };
+  if (constrains(q.patientId) && !isPattern(q.patientId)) byDigest('patient-id', q.patientId.trim());
+  if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber)) byDigest('accession', q.accessionNumber.trim());
+  const family = q.patientName ? parsePersonName(q.patientName).alphabetic.family : '';
+  if (constrains(q.patientName) && family && !isPattern(family)) byDigest('family', normaliseName(family));
+  if (q.studyUids?.length) query = query.where('study_uid', 'in', q.studyUids);
+  if (constrains(q.studyDate)) {
+    const [from, to] = q.studyDate.includes('-') ? q.studyDate.split('-') : [q.studyDate, q.studyDate];
+    if (from) query = query.where('study_date', '>=', from);
+    if (to) query = query.where('study_date', '<=', to);
+  }
+  if (constrains(q.modality)) {
+    query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('modality', '=', q.modality));
+  }
+  if (q.seriesUids?.length) query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('series_uid', 'in', q.seriesUids));
+  if (q.sopInstanceUids?.length) query = query.where('id', 'in', tx.selectFrom('instances').select('study_id').where('department_id', '=', departmentId).where('sop_instance_uid', 'in', q.sopInstanceUids));
+  const rows = await query.orderBy('study_date', 'desc').orderBy('id').execute();
+
+  const key = await keyring.departmentKey(tx, tenantId, departmentId);
+  const out: StudyMatch[] = [];
+  for (const r of rows) {
+    const patient = openField<Patient>(key, studyBinding(tenantId, r.id, 'patient'), r.patient_enc);
+    const study = openField<StudyMatch['study']>(key, studyBinding(tenantId, r.id, 'study'), r.study_enc);
+    if (constrains(q.patientName) && !nameMatches(q.patientName, patient.name)) continue;
+    if (constrains(q.patientId) && isPattern(q.patientId) && !wildcard(q.patientId, patient.id)) continue;
+    if (constrains(q.accessionNumber) && isPattern(q.accessionNumber) && !wildcard(q.accessionNumber, study.accessionNumber)) continue;
+    out.push({ id: r.id, studyUid: r.study_uid, personId: r.person_id, patient, study, studyDate: r.study_date, studyTime: r.study_time, modalities: r.modalities ? r.modalities.split('\\') : [], seriesCount: 0, instanceCount: 0 });
+    if (out.length >= limit) break;
+  }
+  await countStudyContents(tx, out);
+  return out;
+}
+
+async function countStudyContents(tx: Tx, studies: StudyMatch[]) {
+  if (studies.length === 0) return;
+  const byId = new Map(studies.map((s) => [s.id, s]));
+  const counts = await tx
+    .selectFrom('instances')
+    .select(['study_id', (eb) => eb.fn.count<number>('id').as('instances'), (eb) => eb.fn.count<number>('series_id').distinct().as('series')])
+    .where('study_id', 'in', [...byId.keys()])
+    .groupBy('study_id')
+    .execute();
+  for (const c of counts) Object.assign(byId.get(c.study_id)!, { instanceCount: Number(c.instances), seriesCount: Number(c.series) });
+}
+
+export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, studies: StudyMatch[], q: StudyQuery): Promise<SeriesMatch[]> {
+  if (studies.length === 0) return [];
+  const byId = new Map(studies.map((s) => [s.id, s]));
+  let query = tx
+    .selectFrom('series')
+    .leftJoin('instances', 'instances.series_id', 'series.id')
+    .select(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc', (eb) => eb.fn.count<number>('instances.id').as('instances')])
+    .where('series.study_id', 'in', [...byId.keys()])
+    .groupBy(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc']);
+  if (q.seriesUids?.length) query = query.where('series.series_uid', 'in', q.seriesUids);
+  if (constrains(q.modality)) query = query.where('series.modality', '=', q.modality);
+  const rows = await query.orderBy('series.series_number').execute();
+  const key = await keyring.departmentKey(tx, tenantId, departmentId);
+  return rows.map((r) => {
+    const s = openField<{ description: string; bodyPart: string }>(key, seriesBinding(tenantId, r.id), r.series_enc);
+    return { id: r.id, study: byId.get(r.study_id)!, seriesUid: r.series_uid, modality: r.modality, seriesNumber: r.series_number, description: s.description, bodyPart: s.bodyPart, instanceCount: Number(r.instances) };
+  });
+}
+
+export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery): Promise<InstanceMatch[]> {
+  if (series.length === 0) return [];
+  const byId = new Map(series.map((s) => [s.id, s]));
+  let query = tx
+    .selectFrom('instances')
+    .select(['series_id', 'sop_instance_uid', 'sop_class_uid', 'instance_number', 'rows', 'columns', 'frames'])
+    .where('series_id', 'in', [...byId.keys()]);
+  if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
+  const rows = await query.orderBy('series_id').orderBy('instance_number').execute();
+  return rows.map((r) => ({
+    series: byId.get(r.series_id)!,
+    sopInstanceUid: r.sop_instance_uid,
+    sopClassUid: r.sop_class_uid,
+    instanceNumber: r.instance_number,
+    rows: r.rows,
+    columns: r.columns,
+    frames: r.frames,
+  }));
+}
