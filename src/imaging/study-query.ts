@@ -54,7 +54,11 @@ export interface SeriesMatch {
 }
 
 export interface InstanceMatch {
+  id: string;
   series: SeriesMatch;
+  transferSyntaxUid: string;
+  /** The sealed Part 10 file under the image root. */
+  file: string;
   sopInstanceUid: string;
   sopClassUid: string;
   instanceNumber: number | null;
@@ -163,12 +167,15 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
   const byId = new Map(series.map((s) => [s.id, s]));
   let query = tx
     .selectFrom('instances')
-    .select(['series_id', 'sop_instance_uid', 'sop_class_uid', 'instance_number', 'rows', 'columns', 'frames'])
+    .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames'])
     .where('series_id', 'in', [...byId.keys()]);
   if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
   const rows = await query.orderBy('series_id').orderBy('instance_number').execute();
   return rows.map((r) => ({
+    id: r.id,
     series: byId.get(r.series_id)!,
+    transferSyntaxUid: r.transfer_syntax_uid,
+    file: r.file,
     sopInstanceUid: r.sop_instance_uid,
     sopClassUid: r.sop_class_uid,
     instanceNumber: r.instance_number,

@@ -177,6 +177,47 @@ test('findscu finds the department\'s studies by patient ID, name and level; ano
   assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1));
 });
 
+test('getscu retrieves a study: the instances come back as they were stored; other departments and devices without the permission get nothing', async () => {
+  const r = await t.admin.post('/api/admin/devices', { aeTitle: 'GETTER', departmentId: t.departments.TB, permissions: ['retrieve'], host: '127.0.0.1' });
+  assert.equal(r.status, 201);
+  const study = makeInstance({ patientName: 'Nowak^Jan', patientId: 'PID-GET-1', rows: 32, columns: 32, undefinedLengthSequences: false });
+  const second = makeInstance({ patientName: 'Nowak^Jan', patientId: 'PID-GET-1', rows: 32, columns: 32, studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: study.seriesInstanceUid, instanceNumber: 2, undefinedLengthSequences: false });
+  const sentFiles = [writeFile('get1.dcm', study.file), writeFile('get2.dcm', second.file)];
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), ...sentFiles])).code, 0);
+
+  const get = async (aet: string) => {
+    const out = fs.mkdtempSync(path.join(h.dir, 'get-'));
+    const run = await dcmtk('getscu', ['-v', '-S', ...at(plain, aet), '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${study.studyInstanceUid}`, '-od', out]);
+    return { run, files: fs.readdirSync(out).map((f) => path.join(out, f)) };
+  };
+  const got = await get('GETTER');
+  assert.equal(got.run.code, 0, got.run.out);
+  assert.equal(got.files.length, 2, got.run.out);
+  // getscu's file writer re-encodes sequences with undefined lengths; everything else must be identical.
+  const dataset = (dump: string) =>
+    dump
+      .slice(dump.indexOf('# Dicom-Data-Set'))
+      .split('\n')
+      .filter((l) => !l.includes('Delimitation'))
+      .map((l) => l.replace(/\((Sequence|Item) with (explicit|undefined) length (#=\d+)\)\s+#\s*[\du/l]+,/, '$1 $3'))
+      .join('\n');
+  for (const [i, inst] of [study, second].entries()) {
+    const received = got.files.find((f) => path.basename(f).includes(inst.sopInstanceUid))!;
+    assert.ok(received, `instance ${i} came back`);
+    const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', sentFiles[i]!]), dcmtk('dcmdump', ['+L', received])]);
+    assert.equal(dataset(b.out), dataset(a.out), 'dcmdump +L of the retrieved instance equals the sent one');
+  }
+
+  assert.equal((await get('FINDONLY')).files.length, 0);
+  const infGet = await t.admin.post('/api/admin/devices', { aeTitle: 'INF_GET', departmentId: t.departments.INF, permissions: ['retrieve'], host: '127.0.0.1' });
+  assert.equal(infGet.status, 201);
+  assert.equal((await get('INF_GET')).files.length, 0, 'another department\'s device retrieves nothing');
+  const events = await auditRows(t.tenantId, 'dicom.retrieve');
+  assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).instances === 2));
+  assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).instances === 0));
+  assert.ok(events.some((e) => e.outcome === 'denied'));
+});
+
 test('over TLS only the device with the pinned certificate is let in', async () => {
   const tls = (cert: { keyFile: string; certFile: string }) => ['+tls', cert.keyFile, cert.certFile, '+cf', testCa().certFile];
   const ok = await dcmtk('storescu', [...tls(modality), ...at(secure, 'CT_TLS'), writeFile('tls.dcm', makeInstance().file)]);

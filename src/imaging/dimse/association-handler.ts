@@ -3,6 +3,7 @@
 // before anything is negotiated; refusals are audited. Messages are handled
 // strictly one after another, and the socket is read only as fast as each
 // dataset reaches the disk.
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { inTenant } from '../../db/connect.ts';
@@ -11,7 +12,7 @@ import { identifyDevice } from '../devices.ts';
 import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
 import { CommandError, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
-import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
+import { encodeAbort, encodeReleaseRp, pDataPdus, PDataWriter, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
@@ -48,6 +49,10 @@ export class AssociationHandler {
   private peerMaxPdu = 0;
   private commandParts: Buffer[] = [];
   private message: Message | undefined;
+  /** A service running alongside further messages (C-GET), and the responses it waits for. */
+  private background: Promise<void> | undefined;
+  private readonly awaiting = new Map<number, (response: Command) => void>();
+  private lastMessageId = 0;
   private done = false;
 
   constructor(
@@ -69,6 +74,8 @@ export class AssociationHandler {
       if (!(e instanceof PduError) && !(e instanceof CommandError)) this.opts.log?.(e);
     } finally {
       await this.message?.handler.end().catch(() => undefined);
+      for (const [id, resolve] of this.awaiting) resolve({ commandField: 0, hasDataset: false, messageIdBeingRespondedTo: id, status: Status.ProcessingFailure });
+      await this.background;
       this.socket.destroy();
     }
   }
@@ -83,6 +90,7 @@ export class AssociationHandler {
         for (const pdv of pdu.pdvs) await this.onPdv(pdv);
         return;
       case 'release-rq':
+        await this.background;
         this.socket.end(encodeReleaseRp());
         this.done = true;
         return;
@@ -124,21 +132,36 @@ export class AssociationHandler {
     }
     await this.auditAssociation(who.tenantId, who.device.id, 'allowed', { callingAe: rq.callingAeTitle, tls: !!certificateFingerprint, contexts: negotiated.contexts.size });
     this.peerMaxPdu = rq.maxPduLength;
-    this.scope = this.scopeFor(who, rq.callingAeTitle, negotiated.contexts);
+    this.scope = this.scopeFor(who, rq.callingAeTitle, negotiated.contexts, negotiated.ac.roleSelections);
     this.socket.write(encodeAssociateAc(negotiated.ac));
   }
 
-  private scopeFor(device: AssociationScope['device'], callingAeTitle: string, contexts: Map<number, AcceptedContext>): AssociationScope {
+  private scopeFor(device: AssociationScope['device'], callingAeTitle: string, contexts: Map<number, AcceptedContext>, roles: AssociationScope['roles']): AssociationScope {
+    const { services } = this.opts;
+    const departmentId = device.principal.device!.departmentId;
     return {
-      services: this.opts.services,
+      services,
       device,
       callingAeTitle,
       contexts,
+      roles,
+      departmentKey: () => inTenant(services.store, device.tenantId, (tx) => services.keyring.departmentKey(tx, device.tenantId, departmentId)),
       send: (contextId: number, command: Command, dataset?: Buffer) => {
         this.socket.cork();
         for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), this.peerMaxPdu)) this.socket.write(b);
         if (dataset) for (const b of pDataPdus(contextId, false, dataset, this.peerMaxPdu)) this.socket.write(b);
         process.nextTick(() => this.socket.uncork());
+      },
+      request: async (contextId: number, command: Command, dataset: AsyncIterable<Buffer>) => {
+        const messageId = (this.lastMessageId = (this.lastMessageId % 0xffff) + 1);
+        const answered = new Promise<Command>((resolve) => this.awaiting.set(messageId, resolve));
+        for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, messageId, hasDataset: true }), this.peerMaxPdu)) this.socket.write(b);
+        const writer = new PDataWriter(contextId, false, this.peerMaxPdu);
+        for await (const chunk of dataset) {
+          for (const b of writer.push(chunk)) if (!this.socket.write(b)) await once(this.socket, 'drain');
+        }
+        for (const b of writer.end()) this.socket.write(b);
+        return answered;
       },
     };
   }
@@ -162,10 +185,24 @@ export class AssociationHandler {
 
   private async onCommand(contextId: number, command: Command) {
     this.commandParts = [];
+    if (command.commandField & 0x8000) {
+      // A response to one of our sub-operations.
+      const resolve = this.awaiting.get(command.messageIdBeingRespondedTo ?? -1);
+      if (!resolve) throw new PduError('response to nothing we asked', AbortReason.UnexpectedPdu);
+      this.awaiting.delete(command.messageIdBeingRespondedTo!);
+      return resolve(command);
+    }
     const service = this.services.get(command.commandField);
     const handler: MessageHandler = service ? service.start(this.scope!, command, contextId) : unsupported(this.scope!, command, contextId);
-    if (command.hasDataset) this.message = { contextId, handler };
-    else await handler.end();
+    const finish = service?.alongside ? () => this.runAlongside(handler) : () => handler.end();
+    if (command.hasDataset) this.message = { contextId, handler: { data: (c) => handler.data(c), end: finish } };
+    else await finish();
+  }
+
+  /** One operation at a time runs alongside (no asynchronous operations are negotiated). */
+  private async runAlongside(handler: MessageHandler) {
+    if (this.background) throw new PduError('a second retrieval before the first ended', AbortReason.UnexpectedPdu);
+    this.background = handler.end().catch((e) => this.opts.log?.(e)).finally(() => (this.background = undefined));
   }
 
   private async auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {

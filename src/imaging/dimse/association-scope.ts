@@ -3,6 +3,7 @@
 import type { Services } from '../../services.ts';
 import type { Identification } from '../devices.ts';
 import type { AcceptedContext } from '../dicom/negotiation.ts';
+import type { RoleSelection } from '../dicom/association.ts';
 import type { Command } from '../dicom/command.ts';
 
 export interface AssociationScope {
@@ -10,6 +11,12 @@ export interface AssociationScope {
   device: Extract<Identification, { ok: true }>;
   callingAeTitle: string;
   contexts: ReadonlyMap<number, AcceptedContext>;
+  /** Roles granted per SOP class, from the requester's side (C-GET: it plays SCP for storage). */
+  roles: ReadonlyMap<string, RoleSelection>;
+  /** The device's department key, to seal and open its images. */
+  departmentKey(): Promise<Buffer>;
   /** Sends a response command (and dataset) on a presentation context. */
   send(contextId: number, command: Command, dataset?: Buffer): void;
+  /** Sends a request of our own (a C-STORE sub-operation), its dataset streamed, and waits for the peer's response. */
+  request(contextId: number, command: Command, dataset: AsyncIterable<Buffer>): Promise<Command>;
 }

@@ -5,23 +5,20 @@
 // gets an event of its own for the access report.
 import { KarteiError } from '../../errors.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
-import { readDataset } from '../dicom/dataset-reader.ts';
 import { writeDataset, type WriteElement, type WriteValue } from '../dicom/dataset-writer.ts';
 import { SPECIFIC_CHARACTER_SET } from '../dicom/element-header.ts';
 import { Tag, vrOf } from '../dicom/tags.ts';
-import { datasetLayout, QueryRetrieveSopClass } from '../dicom/uids.ts';
-import { textValue, type Dataset } from '../dicom/values.ts';
-import { findInstances, findSeries, findStudies, type InstanceMatch, type SeriesMatch, type StudyMatch, type StudyQuery } from '../study-query.ts';
-import { gatedService, type DimseService, type MessageHandler } from './services.ts';
+import { QueryRetrieveSopClass } from '../dicom/uids.ts';
+import type { Dataset } from '../dicom/values.ts';
+import { findInstances, findSeries, findStudies, type InstanceMatch, type SeriesMatch, type StudyMatch } from '../study-query.ts';
+import { gatedService, type DimseService } from './services.ts';
+import { IdentifierMessage, queryOf, type Level } from './identifier-message.ts';
 import type { AssociationScope } from './association-scope.ts';
 
 const FIND_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootFind, QueryRetrieveSopClass.StudyRootFind]);
-/** Identifiers are a few hundred bytes; this bounds what a query may make us buffer. */
-const MAX_IDENTIFIER = 64 * 1024;
 /** Matches beyond this are not sent; the answer says so. */
 export const MAX_MATCHES = 5_000;
 
-type Level = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
 type Values = Map<number, WriteValue>;
 
 export const cFind: DimseService = {
@@ -31,38 +28,12 @@ export const cFind: DimseService = {
   start: (scope, command, contextId) => new FindOperation(scope, command, contextId),
 };
 
-class FindOperation implements MessageHandler {
-  private parts: Buffer[] = [];
-  private size = 0;
-
-  constructor(
-    private readonly scope: AssociationScope,
-    private readonly command: Command,
-    private readonly contextId: number,
-  ) {}
-
-  data(chunk: Buffer) {
-    this.size += chunk.length;
-    if (this.size <= MAX_IDENTIFIER) this.parts.push(chunk);
+class FindOperation extends IdentifierMessage {
+  constructor(scope: AssociationScope, command: Command, contextId: number) {
+    super(scope, command, contextId, FIND_CLASSES, CommandField.CFindRsp);
   }
 
-  async end() {
-    const context = this.scope.contexts.get(this.contextId)!;
-    const encoding = datasetLayout(context.transferSyntax);
-    if (!FIND_CLASSES.has(this.command.affectedSopClassUid ?? '') || context.abstractSyntax !== this.command.affectedSopClassUid) {
-      return this.answer(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
-    }
-    if (this.size > MAX_IDENTIFIER || (encoding !== 'implicit-le' && encoding !== 'explicit-le')) return this.answer(Status.OutOfResources, 'identifier too large');
-    let identifier: Dataset;
-    try {
-      identifier = readDataset(Buffer.concat(this.parts), encoding);
-    } catch {
-      return this.answer(Status.CannotUnderstand, 'identifier cannot be read');
-    }
-    const level = textValue(identifier, Tag.QueryRetrieveLevel) as Level | undefined;
-    if (!level || !['PATIENT', 'STUDY', 'SERIES', 'IMAGE'].includes(level)) return this.answer(Status.CannotUnderstand, 'missing or unknown QueryRetrieveLevel');
-    if (level === 'PATIENT' && this.command.affectedSopClassUid !== QueryRetrieveSopClass.PatientRootFind) return this.answer(Status.CannotUnderstand, 'PATIENT level needs Patient Root');
-
+  protected async run(identifier: Dataset, level: Level, encoding: 'implicit-le' | 'explicit-le') {
     let results: Values[];
     try {
       results = await gatedService(this.scope, cFind, async (ctx) => {
@@ -72,12 +43,11 @@ class FindOperation implements MessageHandler {
         const studies = await findStudies(ctx.tx, keyring, tenantId, device.departmentId, q, MAX_MATCHES);
         const found = await valuesAt(level, studies, (s) => findSeries(ctx.tx, keyring, tenantId, device.departmentId, s, q), (s) => findInstances(ctx.tx, s, q));
         ctx.audit.detail = { level, matches: found.length };
-        ctx.audit.hits = [...new Set(studies.flatMap((s) => (s.personId ? [s.personId] : [])))].map((personId) => ({ personId, departmentId: device.departmentId }));
+        ctx.audit.hits = linkedFiles(studies, device.departmentId);
         return found.slice(0, MAX_MATCHES);
       });
     } catch (e) {
-      if (e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found')) return this.answer(Status.NotAuthorized, 'this device may not query');
-      return this.answer(Status.UnableToProcess, 'query failed');
+      return this.answer(refusalStatus(e), 'query refused or failed');
     }
     const requested = [...identifier.keys()].filter((t) => t !== SPECIFIC_CHARACTER_SET && t !== Tag.QueryRetrieveLevel);
     for (const values of results) {
@@ -87,41 +57,14 @@ class FindOperation implements MessageHandler {
     }
     this.answer(Status.Success, '');
   }
-
-  private answer(status: number, comment: string, dataset?: Buffer) {
-    this.scope.send(
-      this.contextId,
-      {
-        commandField: CommandField.CFindRsp,
-        hasDataset: !!dataset,
-        affectedSopClassUid: this.command.affectedSopClassUid,
-        messageIdBeingRespondedTo: this.command.messageId,
-        status,
-        ...(comment ? { errorComment: comment.slice(0, 64) } : {}),
-      },
-      dataset,
-    );
-  }
 }
 
-/** The identifier's matching keys (non-empty values; sequences are not matched). */
-function queryOf(id: Dataset): StudyQuery {
-  const text = (tag: number) => textValue(id, tag);
-  const list = (tag: number) => {
-    const v = id.get(tag)?.value;
-    return Array.isArray(v) && v.length > 0 ? (v as string[]) : undefined;
-  };
-  return {
-    patientId: text(Tag.PatientId),
-    patientName: text(Tag.PatientName),
-    studyUids: list(Tag.StudyInstanceUid),
-    accessionNumber: text(Tag.AccessionNumber),
-    studyDate: text(Tag.StudyDate),
-    modality: text(Tag.Modality) ?? text(Tag.ModalitiesInStudy),
-    seriesUids: list(Tag.SeriesInstanceUid),
-    sopInstanceUids: list(Tag.SopInstanceUid),
-  };
-}
+/** The persons' files a query or retrieval showed, each audited on its own for the access report. */
+export const linkedFiles = (studies: StudyMatch[], departmentId: string) =>
+  [...new Set(studies.flatMap((s) => (s.personId ? [s.personId] : [])))].map((personId) => ({ personId, departmentId }));
+
+/** A denial by the gate is "not authorized"; anything else a processing failure. */
+export const refusalStatus = (e: unknown) => (e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found') ? Status.NotAuthorized : Status.UnableToProcess);
 
 const patientValues = (s: StudyMatch): Values =>
   new Map<number, WriteValue>([

@@ -6,7 +6,6 @@
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { decide } from '../../access/policy.ts';
-import { inTenant } from '../../db/connect.ts';
 import { KarteiError } from '../../errors.ts';
 import { bindingBytes } from '../../vault/aead.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
@@ -62,11 +61,9 @@ class StoreOperation implements MessageHandler {
   }
 
   private async open(sopClass: string, instance: string) {
-    const { services } = this.scope;
-    const files = services.images;
     const tenantId = this.scope.device.tenantId;
-    const key = await inTenant(services.store, tenantId, (tx) => services.keyring.departmentKey(tx, tenantId, this.departmentId));
-    this.write = files.create(this.file, key, bindingBytes(instanceFileBinding(tenantId, this.id)));
+    const key = await this.scope.departmentKey();
+    this.write = this.scope.services.images.create(this.file, key, bindingBytes(instanceFileBinding(tenantId, this.id)));
     this.write.stream.write(
       part10Header({
         mediaStorageSopClassUid: sopClass,

@@ -12,8 +12,9 @@ import { assertDeclaredService, type DimseService } from './services.ts';
 import { cEcho } from './c-echo.ts';
 import { cStore } from './c-store.ts';
 import { cFind } from './c-find.ts';
+import { cGet } from './c-get.ts';
 
-export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind];
+export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cGet];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;

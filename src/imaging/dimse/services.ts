@@ -19,6 +19,8 @@ export interface DimseService {
   access: { action: Action; resource: 'tenant' | 'department' };
   /** The abstract syntaxes (SOP classes) it serves; negotiation accepts their union. */
   sopClasses: (uid: string) => boolean;
+  /** Keeps running while further messages arrive (C-GET awaits the responses to its sub-operations). */
+  alongside?: boolean;
   start(scope: AssociationScope, command: Command, contextId: number): MessageHandler;
 }
 
