@@ -20,6 +20,10 @@ import type { AssociationScope } from './association-scope.ts';
 import type { DimseService, MessageHandler } from './services.ts';
 import type { DimseListenerOptions } from './listener.ts';
 
+/** How long a connection may take to send its A-ASSOCIATE-RQ. */
+const ASSOCIATION_TIMEOUT_MS = 30_000;
+const CLOSE_GRACE_MS = 5_000;
+
 /** The largest P-DATA-TF PDU we accept: large PDUs mean fewer headers per megabyte. */
 export const OUR_MAX_PDU_LENGTH = 1 << 20;
 
@@ -53,6 +57,7 @@ export class AssociationHandler {
   private background: Promise<void> | undefined;
   private readonly awaiting = new Map<number, (response: Command) => void>();
   private lastMessageId = 0;
+  private artim: NodeJS.Timeout | undefined;
   private done = false;
 
   constructor(
@@ -62,22 +67,41 @@ export class AssociationHandler {
   ) {}
 
   async run(): Promise<void> {
+    // PS3.8's ARTIM: an association request must arrive soon after the connection.
+    this.artim = setTimeout(() => this.socket.destroy(), this.opts.associationTimeoutMs ?? ASSOCIATION_TIMEOUT_MS);
+    this.socket.once('close', () => clearTimeout(this.artim));
     try {
       for await (const chunk of this.socket) {
-        for (const pdu of this.reader.push(chunk as Buffer)) {
-          await this.onPdu(pdu);
-          if (this.done) return;
-        }
+        await this.consume(chunk as Buffer);
+        if (this.done) return;
       }
-    } catch (e) {
-      this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
-      if (!(e instanceof PduError) && !(e instanceof CommandError)) this.opts.log?.(e);
+    } catch {
+      // The connection failed or was cut (reset, timeout): the association ends here.
     } finally {
       await this.message?.handler.end().catch(() => undefined);
       for (const [id, resolve] of this.awaiting) resolve({ commandField: 0, hasDataset: false, messageIdBeingRespondedTo: id, status: Status.ProcessingFailure });
       await this.background;
-      this.socket.destroy();
+      this.close();
     }
+  }
+
+  /** Handles the PDUs a chunk completes; a protocol error is answered with A-ABORT inside the loop, so it gets out. */
+  private async consume(chunk: Buffer) {
+    try {
+      for (const pdu of this.reader.push(chunk)) {
+        await this.onPdu(pdu);
+        if (this.done) return;
+      }
+    } catch (e) {
+      await this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
+      if (!(e instanceof PduError) && !(e instanceof CommandError)) this.opts.log?.(e);
+    }
+  }
+
+  /** Lets what was written (an A-ABORT, an A-RELEASE-RP) reach the peer, then lets go of the socket. */
+  private close() {
+    if (!this.socket.writableEnded) this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private async onPdu(pdu: Pdu) {
@@ -91,9 +115,7 @@ export class AssociationHandler {
         return;
       case 'release-rq':
         await this.background;
-        this.socket.end(encodeReleaseRp());
-        this.done = true;
-        return;
+        return this.last(encodeReleaseRp());
       case 'abort':
         this.done = true;
         return;
@@ -113,9 +135,7 @@ export class AssociationHandler {
       const why = !who.ok ? who.why : 'wrong-called-ae';
       await this.auditAssociation(who.ok ? who.tenantId : who.tenantId ?? DEPLOYMENT_CHAIN, who.ok ? who.device.id : who.deviceId, 'denied', { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why });
       const reason = why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
-      this.socket.end(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
-      this.done = true;
-      return;
+      return this.last(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
     }
     const negotiated = negotiate(rq, {
       acceptedAbstractSyntaxes: (uid) => [...this.services.values()].some((s) => s.sopClasses(uid)),
@@ -126,13 +146,12 @@ export class AssociationHandler {
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     });
     if (!negotiated.accepted) {
-      this.socket.end(encodeAssociateRj(negotiated.rj));
-      this.done = true;
-      return;
+      return this.last(encodeAssociateRj(negotiated.rj));
     }
     await this.auditAssociation(who.tenantId, who.device.id, 'allowed', { callingAe: rq.callingAeTitle, tls: !!certificateFingerprint, contexts: negotiated.contexts.size });
     this.peerMaxPdu = rq.maxPduLength;
     this.scope = this.scopeFor(who, rq.callingAeTitle, negotiated.contexts, negotiated.ac.roleSelections);
+    clearTimeout(this.artim);
     this.socket.write(encodeAssociateAc(negotiated.ac));
   }
 
@@ -213,9 +232,18 @@ export class AssociationHandler {
   }
 
   private abort(reason: number) {
-    if (this.done) return;
+    return this.last(encodeAbort(AbortSource.ServiceProvider, reason));
+  }
+
+  /**
+   * Sends the association's last PDU and waits until it is handed to the
+   * network: leaving the read loop destroys the socket, and with it anything
+   * still queued.
+   */
+  private last(pdu: Buffer): Promise<void> {
+    if (this.done) return Promise.resolve();
     this.done = true;
-    this.socket.end(encodeAbort(AbortSource.ServiceProvider, reason));
+    return new Promise((resolve) => this.socket.end(pdu, () => resolve()));
   }
 }
 

@@ -22,6 +22,8 @@ const IDLE_MS = 120_000;
 export interface DimseListenerOptions {
   services: Services;
   aeTitle: string;
+  /** How long a new connection may take to ask for an association (default 30 s). */
+  associationTimeoutMs?: number;
   log?: (e: unknown) => void;
 }
 
