@@ -83,6 +83,8 @@ export const FILE_RULES = {
   'file.share': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
   'share.revoke': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
   'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
+  'study.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
+  'study.link': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;

@@ -20,6 +20,7 @@ import { sharingRoutes } from './routes/sharing.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
+import { studyRoutes } from './routes/studies.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -66,6 +67,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   auditRoutes(app, services);
   deviceRoutes(app, services);
   apiTokenRoutes(app, services);
+  studyRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

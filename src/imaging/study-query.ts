@@ -11,6 +11,8 @@ import { parsePersonName } from './dicom/text.ts';
 import { seriesBinding, studyBinding } from './instance-index.ts';
 
 export interface StudyQuery {
+  /** The studies linked to one person's file. */
+  personId?: string;
   patientId?: string;
   patientName?: string;
   studyUids?: string[];
@@ -103,6 +105,7 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
   if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber)) byDigest('accession', q.accessionNumber.trim());
   const family = q.patientName ? parsePersonName(q.patientName).alphabetic.family : '';
   if (constrains(q.patientName) && family && !isPattern(family)) byDigest('family', normaliseName(family));
+  if (q.personId) query = query.where('person_id', '=', q.personId);
   if (q.studyUids?.length) query = query.where('study_uid', 'in', q.studyUids);
   if (constrains(q.studyDate)) {
     const [from, to] = q.studyDate.includes('-') ? q.studyDate.split('-') : [q.studyDate, q.studyDate];

@@ -218,6 +218,37 @@ test('getscu retrieves a study: the instances come back as they were stored; oth
   assert.ok(events.some((e) => e.outcome === 'denied'));
 });
 
+test('staff see a file\'s studies and link a study by hand, within the policy', async () => {
+  const sent = makeInstance({ patientName: 'Unbekannt^Ohne', patientId: 'PID-LINK', birthDate: '20010101', modality: 'DX', rows: 8, columns: 8 });
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), writeFile('link.dcm', sent.file)])).code, 0);
+  const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
+  const clerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
+  const infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
+  const { body: person } = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Lindqvist'));
+  const { body: other } = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Andersson'));
+  assert.deepEqual((await physician.get(`/api/persons/${person.id}/studies`)).body, [], 'not linked: the names differ');
+
+  assert.equal((await infHead.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`)).status, 404, 'another department: hidden');
+  const bad = await clerk.post(`/api/persons/${person.id}/studies/not-a-uid`);
+  assert.equal(bad.status, 422);
+  assert.equal(bad.body.field, 'params.studyUid');
+  assert.equal((await clerk.post(`/api/persons/${person.id}/studies/1.2.3.999`)).status, 404);
+  const linked = await clerk.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`);
+  assert.equal(linked.status, 200, JSON.stringify(linked.body));
+  assert.equal((await clerk.post(`/api/persons/${other.id}/studies/${sent.studyInstanceUid}`)).status, 409, 'one study, one file');
+
+  const list = await physician.get(`/api/persons/${person.id}/studies`);
+  assert.deepEqual(list.body.map((x: { studyUid: string; modalities: string[]; instanceCount: number }) => [x.studyUid, x.modalities, x.instanceCount]), [[sent.studyInstanceUid, ['DX'], 1]]);
+  assert.equal((await infHead.get(`/api/persons/${person.id}/studies`)).status, 404);
+
+  const head = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
+  await head.post(`/api/persons/${person.id}/shares`, { departmentId: t.departments.INF, purpose: 'Umgebungsuntersuchung', until: new Date(Date.now() + 86_400_000).toISOString() });
+  assert.equal((await infHead.get(`/api/persons/${person.id}/studies`)).body.length, 1, 'a share shows the images');
+  assert.equal((await infHead.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`)).status, 403, 'but links nothing');
+  const log = (await head.get(`/api/persons/${person.id}/access-log`)).body.map((e: { action: string; actorId: string }) => `${e.action}:${e.actorId === infHead.id ? 'inf' : 'tb'}`);
+  for (const e of ['study.link:tb', 'study.list:inf', 'study.list:tb']) assert.ok(log.includes(e), `${e} in ${log}`);
+});
+
 test('over TLS only the device with the pinned certificate is let in', async () => {
   const tls = (cert: { keyFile: string; certFile: string }) => ['+tls', cert.keyFile, cert.certFile, '+cf', testCa().certFile];
   const ok = await dcmtk('storescu', [...tls(modality), ...at(secure, 'CT_TLS'), writeFile('tls.dcm', makeInstance().file)]);
