@@ -94,7 +94,7 @@ async function serve(config: Config): Promise<number> {
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
   await app.listen({ host: config.host, port: config.port });
-  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, aeTitle: config.dicom.aeTitle, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
+  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, aeTitle: config.dicom.aeTitle, tls: config.dicom.tls, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
   if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
   const token = await issueSetupToken(s.store, config.dataDir);
   if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);

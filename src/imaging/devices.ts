@@ -76,6 +76,12 @@ export async function removeDevice(tx: Tx, tenantId: string, id: string): Promis
   return Number(r.numDeletedRows) > 0;
 }
 
+/** A device of this tenant by AE title (a C-MOVE destination), or undefined. */
+export async function deviceByAeTitle(tx: Tx, tenantId: string, aeTitle: string): Promise<Device | undefined> {
+  const row = await tx.selectFrom('devices').selectAll().where('tenant_id', '=', tenantId).where('ae_title', '=', aeTitle).executeTakeFirst();
+  return row && toDevice(row);
+}
+
 /** What an association presents about its caller. */
 export interface Caller {
   callingAeTitle: string;

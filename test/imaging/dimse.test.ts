@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { execFile, spawn } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
@@ -248,6 +249,57 @@ test('staff see a file\'s studies and link a study by hand, within the policy', 
   const log = (await head.get(`/api/persons/${person.id}/access-log`)).body.map((e: { action: string; actorId: string }) => `${e.action}:${e.actorId === infHead.id ? 'inf' : 'tb'}`);
   for (const e of ['study.link:tb', 'study.list:inf', 'study.list:tb']) assert.ok(log.includes(e), `${e} in ${log}`);
 });
+
+test('movescu moves a study to a registered destination only; storescp receives it as stored', async () => {
+  const destPort = await freePort();
+  const inbox = fs.mkdtempSync(path.join(h.dir, 'inbox-'));
+  const storescp = spawn('storescp', ['-aet', 'DEST', '-od', inbox, String(destPort)], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore' });
+  try {
+    const add = (body: Record<string, unknown>) => t.admin.post('/api/admin/devices', { departmentId: t.departments.TB, host: '127.0.0.1', ...body });
+    assert.equal((await add({ aeTitle: 'MOVER', permissions: ['retrieve'] })).status, 201);
+    assert.equal((await add({ aeTitle: 'DEST', permissions: ['retrieve'], port: destPort })).status, 201);
+    assert.equal((await add({ aeTitle: 'NO_RECEIVE', permissions: ['find'], port: destPort })).status, 201);
+    assert.equal((await t.admin.post('/api/admin/devices', { aeTitle: 'INF_DEST', departmentId: t.departments.INF, host: '127.0.0.1', permissions: ['retrieve'], port: destPort })).status, 201);
+    const sent = makeInstance({ patientName: 'Berg^Ida', patientId: 'PID-MOVE', rows: 16, columns: 16, undefinedLengthSequences: false });
+    const file = writeFile('move.dcm', sent.file);
+    assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), file])).code, 0);
+    await waitForPort(destPort);
+
+    const move = (dest: string) => dcmtk('movescu', ['-v', '-S', ...at(plain, 'MOVER'), '-aem', dest, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${sent.studyInstanceUid}`]);
+    const moved = await move('DEST');
+    assert.equal(moved.code, 0, moved.out);
+    const received = fs.readdirSync(inbox);
+    assert.equal(received.length, 1, moved.out);
+    const dataset = (dump: string) => dump.slice(dump.indexOf('# Dicom-Data-Set'));
+    const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', file]), dcmtk('dcmdump', ['+L', path.join(inbox, received[0]!)])]);
+    assert.equal(dataset(b.out), dataset(a.out));
+
+    for (const dest of ['NO_RECEIVE', 'INF_DEST', 'UNKNOWN_AE', 'STORESCU']) {
+      const refused = await move(dest);
+      assert.match(refused.out, /MoveDestinationUnknown|0xa801/i, `${dest}: ${refused.out}`);
+    }
+    assert.equal(fs.readdirSync(inbox).length, 1, 'nothing reached the destination for the refused moves');
+    const events = await auditRows(t.tenantId, 'dicom.retrieve');
+    assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).destination === 'DEST'));
+    assert.equal(events.filter((e) => e.outcome === 'denied' && JSON.parse(e.detail ?? '{}').why).length, 4);
+  } finally {
+    storescp.kill();
+  }
+});
+
+function waitForPort(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tryOnce = () => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('error', () => (Date.now() - started > 10_000 ? reject(new Error('storescp did not start')) : setTimeout(tryOnce, 100)));
+    };
+    tryOnce();
+  });
+}
 
 test('over TLS only the device with the pinned certificate is let in', async () => {
   const tls = (cert: { keyFile: string; certFile: string }) => ['+tls', cert.keyFile, cert.certFile, '+cf', testCa().certFile];

@@ -162,6 +162,8 @@ export class AssociationHandler {
       services,
       device,
       callingAeTitle,
+      aeTitle: this.opts.aeTitle,
+      tls: this.opts.tls,
       contexts,
       roles,
       departmentKey: () => inTenant(services.store, device.tenantId, (tx) => services.keyring.departmentKey(tx, device.tenantId, departmentId)),

@@ -1,6 +1,7 @@
 // What a service sees of the association it runs in: the identified device,
 // the negotiated presentation contexts, and a way to answer.
 import type { Services } from '../../services.ts';
+import type { DicomConfig } from '../../config/config.ts';
 import type { Identification } from '../devices.ts';
 import type { AcceptedContext } from '../dicom/negotiation.ts';
 import type { RoleSelection } from '../dicom/association.ts';
@@ -10,6 +11,9 @@ export interface AssociationScope {
   services: Services;
   device: Extract<Identification, { ok: true }>;
   callingAeTitle: string;
+  /** Our own AE title, and our TLS material for associations we open (C-MOVE). */
+  aeTitle: string;
+  tls?: DicomConfig['tls'];
   contexts: ReadonlyMap<number, AcceptedContext>;
   /** Roles granted per SOP class, from the requester's side (C-GET: it plays SCP for storage). */
   roles: ReadonlyMap<string, RoleSelection>;

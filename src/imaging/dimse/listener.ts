@@ -13,8 +13,9 @@ import { cEcho } from './c-echo.ts';
 import { cStore } from './c-store.ts';
 import { cFind } from './c-find.ts';
 import { cGet } from './c-get.ts';
+import { cMove } from './c-move.ts';
 
-export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cGet];
+export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
@@ -22,6 +23,8 @@ const IDLE_MS = 120_000;
 export interface DimseListenerOptions {
   services: Services;
   aeTitle: string;
+  /** Our TLS material, also presented when we connect to a move destination. */
+  tls?: DicomConfig['tls'];
   /** How long a new connection may take to ask for an association (default 30 s). */
   associationTimeoutMs?: number;
   log?: (e: unknown) => void;

@@ -1,0 +1,87 @@
+// C-MOVE: the instances go to a registered destination — a device of the
+// same department that may receive images (`retrieve`) and has a host and
+// port — over a new association of ours. An unknown or ineligible
+// destination is refused (A801) and the refusal audited; no address the
+// registry does not hold is ever contacted.
+import { inTenant } from '../../db/connect.ts';
+import { CommandField, Status, type Command } from '../dicom/command.ts';
+import { QueryRetrieveSopClass } from '../dicom/uids.ts';
+import { deviceByAeTitle, type Device } from '../devices.ts';
+import type { InstanceMatch } from '../study-query.ts';
+import { RetrieveOperation } from './retrieve-operation.ts';
+import { StoreScu } from './store-scu.ts';
+import type { DimseService } from './services.ts';
+import type { AssociationScope } from './association-scope.ts';
+
+const MOVE_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootMove, QueryRetrieveSopClass.StudyRootMove]);
+
+export const cMove: DimseService = {
+  command: CommandField.CMoveRq,
+  access: { action: 'dicom.retrieve', resource: 'department' },
+  sopClasses: (uid) => MOVE_CLASSES.has(uid),
+  start: (scope, command, contextId) => new MoveOperation(scope, command, contextId),
+};
+
+class MoveOperation extends RetrieveOperation {
+  protected readonly service = cMove;
+  private scu: StoreScu | undefined;
+  private target: Device | undefined;
+
+  constructor(scope: AssociationScope, command: Command, contextId: number) {
+    super(scope, command, contextId, MOVE_CLASSES, CommandField.CMoveRsp);
+  }
+
+  protected override auditDetail() {
+    return { destination: this.command.moveDestination ?? '' };
+  }
+
+  protected override async precheck() {
+    this.target = await this.destination();
+    if (this.target) return undefined;
+    await this.auditRefusedDestination();
+    return Status.MoveDestinationUnknown;
+  }
+
+  protected async prepare(instances: InstanceMatch[]) {
+    if (instances.length === 0) return undefined;
+    try {
+      this.scu = await StoreScu.open(this.target!, { aeTitle: this.scope.aeTitle, tls: this.scope.tls }, instances.map((i) => ({ sopClass: i.sopClassUid, transferSyntax: i.transferSyntaxUid })));
+      return undefined;
+    } catch {
+      return Status.UnableToProcess;
+    }
+  }
+
+  /** The destination if it is registered in this department, may receive images and can be reached. */
+  private async destination(): Promise<Device | undefined> {
+    const { services, device } = this.scope;
+    const d = await inTenant(services.store, device.tenantId, (tx) => deviceByAeTitle(tx, device.tenantId, this.command.moveDestination ?? ''));
+    const eligible = d && d.departmentId === device.principal.device!.departmentId && d.permissions.includes('retrieve') && d.host && d.port;
+    return eligible ? d : undefined;
+  }
+
+  private auditRefusedDestination() {
+    const { services, device } = this.scope;
+    const departmentId = device.principal.device!.departmentId;
+    return inTenant(services.store, device.tenantId, (tx) =>
+      services.audit.append(tx, {
+        tenantId: device.tenantId,
+        actorId: device.device.id,
+        action: 'dicom.retrieve',
+        resourceType: 'department',
+        resourceId: departmentId,
+        departmentId,
+        outcome: 'denied',
+        detail: { destination: this.command.moveDestination ?? '', why: 'not a registered destination of this department' },
+      }),
+    );
+  }
+
+  protected deliver(instance: InstanceMatch, dataset: AsyncIterable<Buffer>) {
+    return this.scu!.store(instance.sopClassUid, instance.sopInstanceUid, instance.transferSyntaxUid, dataset);
+  }
+
+  protected async done() {
+    await this.scu?.release();
+  }
+}

@@ -1,0 +1,92 @@
+// What C-GET and C-MOVE share: the identifier names studies, series or
+// instances of the device's department; the retrieval is decided and audited
+// (instance count, linked files) before the first byte leaves; then each
+// instance is delivered — back on the association (C-GET) or to the move
+// destination (C-MOVE) — streamed from its sealed file as it was stored,
+// with a pending response after each and the counts in the final one.
+import { bindingBytes } from '../../vault/aead.ts';
+import { Status, type Command } from '../dicom/command.ts';
+import { parsePart10Header } from '../dicom/part10.ts';
+import type { Dataset } from '../dicom/values.ts';
+import { instanceFileBinding } from '../instance-index.ts';
+import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
+import { linkedFiles, MAX_MATCHES, refusalStatus } from './c-find.ts';
+import { IdentifierMessage, queryOf, type Level } from './identifier-message.ts';
+import { gatedService, type DimseService } from './services.ts';
+
+export abstract class RetrieveOperation extends IdentifierMessage {
+  protected abstract readonly service: DimseService;
+
+  /** Audit details of the delivery, e.g. its destination. */
+  protected auditDetail(): Record<string, string> {
+    return {};
+  }
+
+  /** Checks made before anything is looked up (C-MOVE: the destination); a status refuses the request. */
+  protected async precheck(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  /** Gets ready to deliver these instances; a status ends the retrieval before anything is sent. */
+  protected abstract prepare(instances: InstanceMatch[]): Promise<number | undefined>;
+  protected abstract deliver(instance: InstanceMatch, dataset: AsyncIterable<Buffer>): Promise<number>;
+  protected abstract done(): Promise<void>;
+
+  protected async run(identifier: Dataset, level: Level) {
+    const early = await this.precheck();
+    if (early !== undefined) return this.answer(early, 'refused');
+    let instances: InstanceMatch[];
+    try {
+      instances = await gatedService(this.scope, this.service, async (ctx) => {
+        const { tenantId, device } = { tenantId: ctx.principal.tenantId, device: ctx.principal.device! };
+        const { keyring } = this.scope.services;
+        const q = queryOf(identifier);
+        const studies = await findStudies(ctx.tx, keyring, tenantId, device.departmentId, q, MAX_MATCHES);
+        const found = await findInstances(ctx.tx, await findSeries(ctx.tx, keyring, tenantId, device.departmentId, studies, q), q);
+        ctx.audit.detail = { level, instances: found.length, ...this.auditDetail() };
+        ctx.audit.hits = linkedFiles(studies, device.departmentId);
+        return found;
+      });
+    } catch (e) {
+      return this.answer(refusalStatus(e), 'retrieval refused or failed');
+    }
+    const refused = await this.prepare(instances);
+    if (refused !== undefined) return this.answer(refused, 'cannot deliver');
+    const key = await this.scope.departmentKey();
+    const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
+    try {
+      for (const instance of instances) {
+        counts.remainingSuboperations!--;
+        const file = this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id)));
+        const status = await this.deliver(instance, datasetOf(file))
+          .catch(() => Status.ProcessingFailure)
+          .finally(() => file.destroy());
+        if (status === Status.Success) counts.completedSuboperations!++;
+        else if ((status & 0xf000) === 0xb000) counts.warningSuboperations!++;
+        else counts.failedSuboperations!++;
+        if (counts.remainingSuboperations! > 0) this.answer(Status.Pending, '', undefined, counts);
+      }
+    } finally {
+      await this.done();
+    }
+    const failed = counts.failedSuboperations! + counts.warningSuboperations! > 0;
+    this.answer(failed ? Status.SubOperationsCompleteWithFailures : Status.Success, failed ? 'some instances were not taken' : '', undefined, { ...counts, remainingSuboperations: undefined });
+  }
+}
+
+/** The dataset of a stored Part 10 file: everything after its meta information. */
+async function* datasetOf(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let head = Buffer.alloc(0);
+  let started = false;
+  for await (const chunk of file) {
+    if (started) {
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    const parsed = parsePart10Header(head);
+    if (!parsed) continue;
+    started = true;
+    if (head.length > parsed.datasetOffset) yield head.subarray(parsed.datasetOffset);
+  }
+}

@@ -1,0 +1,137 @@
+// Our side of an outgoing association, for C-MOVE: we connect to a
+// registered destination (over TLS with our certificate when the destination
+// has one pinned, checking its fingerprint; else only to its loopback host),
+// propose what we are about to send, and send instances as C-STORE requests,
+// one at a time, each answered before the next.
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
+import { CommandField, decodeCommand, encodeCommand, Priority, Status, type Command } from '../dicom/command.ts';
+import { encodeReleaseRq, pDataPdus, PDataWriter, PduReader, type Pdu } from '../dicom/pdu.ts';
+import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
+import type { DicomConfig } from '../../config/config.ts';
+import type { Device } from '../devices.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
+import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
+
+const TIMEOUT_MS = 30_000;
+
+export class StoreScuError extends Error {}
+
+export class StoreScu {
+  private readonly reader = new PduReader(OUR_MAX_PDU_LENGTH);
+  private readonly pending: Pdu[] = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private contexts = new Map<string, number>();
+  private peerMaxPdu = 0;
+  private messageId = 0;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new StoreScuError('destination timed out')));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.pending.push(...this.reader.push(chunk));
+      } catch (e) {
+        this.failure = e as Error;
+        socket.destroy();
+      }
+      this.wake?.();
+    });
+    socket.on('error', (e) => (this.failure ??= e));
+    socket.on('close', () => {
+      this.failure ??= new StoreScuError('destination closed the connection');
+      this.wake?.();
+    });
+  }
+
+  /** Opens an association to `device` offering each (SOP class, transfer syntax) we will send. */
+  static async open(device: Device, ours: { aeTitle: string; tls?: DicomConfig['tls'] }, offers: { sopClass: string; transferSyntax: string }[]): Promise<StoreScu> {
+    if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
+    const socket = device.certificate
+      ? tls.connect({
+          host: device.host,
+          port: device.port,
+          minVersion: 'TLSv1.2',
+          ...(ours.tls ? { cert: fs.readFileSync(ours.tls.certFile), key: fs.readFileSync(ours.tls.keyFile), ca: fs.readFileSync(ours.tls.caFile) } : {}),
+          // The destination is known by its pinned certificate, not by a host name.
+          checkServerIdentity: (_host, cert) => (cert.fingerprint256 === device.certificate!.fingerprint256 ? undefined : new StoreScuError('destination certificate is not the registered one')),
+        })
+      : net.connect({ host: device.host, port: device.port });
+    await once(socket, device.certificate ? 'secureConnect' : 'connect');
+    const scu = new StoreScu(socket);
+    const unique = [...new Map(offers.map((o) => [`${o.sopClass} ${o.transferSyntax}`, o])).values()];
+    if (unique.length > 128) throw new StoreScuError('more than 128 kinds of instance in one move');
+    const rq = encodeAssociateRq({
+      protocolVersion: 1,
+      calledAeTitle: device.aeTitle,
+      callingAeTitle: ours.aeTitle,
+      applicationContext: APPLICATION_CONTEXT,
+      presentationContexts: unique.map((o, i) => ({ id: 2 * i + 1, abstractSyntax: o.sopClass, transferSyntaxes: [o.transferSyntax] })),
+      maxPduLength: OUR_MAX_PDU_LENGTH,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      roleSelections: new Map(),
+    });
+    socket.write(rq);
+    const answer = await scu.next();
+    if (answer.type !== 'associate-ac') {
+      socket.destroy();
+      throw new StoreScuError(answer.type === 'associate-rj' ? 'destination rejected the association' : `unexpected ${answer.type}`);
+    }
+    scu.accept(answer.ac, unique);
+    return scu;
+  }
+
+  private accept(ac: AssociateAc, offered: { sopClass: string; transferSyntax: string }[]) {
+    this.peerMaxPdu = ac.maxPduLength;
+    for (const pc of ac.presentationContexts) {
+      const o = offered[(pc.id - 1) / 2];
+      if (o && pc.result === ContextResult.Acceptance) this.contexts.set(`${o.sopClass} ${o.transferSyntax}`, pc.id);
+    }
+  }
+
+  /** Sends one instance; its dataset is streamed. Returns the destination's status. */
+  async store(sopClass: string, sopInstance: string, transferSyntax: string, dataset: AsyncIterable<Buffer>): Promise<number> {
+    const contextId = this.contexts.get(`${sopClass} ${transferSyntax}`);
+    if (contextId === undefined) return Status.SopClassNotSupported;
+    const command: Command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance, messageId: ++this.messageId, priority: Priority.Medium };
+    for (const b of pDataPdus(contextId, true, encodeCommand(command), this.peerMaxPdu)) this.socket.write(b);
+    const writer = new PDataWriter(contextId, false, this.peerMaxPdu);
+    for await (const chunk of dataset) {
+      for (const b of writer.push(chunk)) if (!this.socket.write(b)) await once(this.socket, 'drain');
+    }
+    for (const b of writer.end()) this.socket.write(b);
+    const parts: Buffer[] = [];
+    for (;;) {
+      const pdu = await this.next();
+      if (pdu.type !== 'p-data') throw new StoreScuError(`unexpected ${pdu.type} from the destination`);
+      for (const pdv of pdu.pdvs) {
+        parts.push(pdv.data);
+        if (pdv.isCommand && pdv.isLast) return decodeCommand(Buffer.concat(parts)).status ?? Status.ProcessingFailure;
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    this.socket.write(encodeReleaseRq());
+    await this.next().catch(() => undefined);
+    this.socket.destroy();
+  }
+
+  abort() {
+    this.socket.destroy();
+  }
+
+  private async next(): Promise<Pdu> {
+    while (this.pending.length === 0) {
+      if (this.failure) throw this.failure;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    return this.pending.shift()!;
+  }
+}
