@@ -1,0 +1,218 @@
+// `npm run bench:dicom`: Kartei's DICOM listener against Orthanc, side by side, in one run on
+// this machine, with the same DCMTK clients for both:
+//  1. C-STORE ingest of the corpus (bench/dicom/corpus.ts: 500 CT 512² + 12 CR 2048²) with 1
+//     and with 4 associations, without TLS (loopback) and with TLS (client certificates on
+//     both sides); every ingest into a fresh, empty server (new harness / new Orthanc);
+//  2. C-ECHO latency (echoscu: process start + association + one round trip);
+//  3. memory: the RSS of this process (which hosts Kartei) sampled during the 4-association
+//     ingests, and Orthanc's peak RSS (VmHWM) in the same rounds.
+// Rounds alternate (and within a round, which system goes first alternates per measure), so
+// noise from other work on the machine hits both. Appends the figures to bench/RESULTS.md.
+//
+// Environment: BENCH_DICOM_ROUNDS (default 2), BENCH_DICOM_ECHO_RUNS (per round and system,
+// default 20), BENCH_DICOM_NO_RESULTS=1 (print only, do not append), BENCH_DICOM_LIMIT=n (smoke
+// test with the first n files and some CR ones; never appended).
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { CommandField } from '../../src/imaging/dicom/command.ts';
+import { DIMSE_SERVICES } from '../../src/imaging/dimse/listener.ts';
+import { DEFAULT_CORPUS, generateCorpus } from './corpus.ts';
+import { echoLatency, latencyStats, MB, runTool, storeFiles, type DicomTarget, type StoreResult } from './dcmtk.ts';
+import { benchTls, clientTls, DIALECT, startKarteiDicom } from './kartei.ts';
+import { orthancStatistics, startOrthanc } from './orthanc.ts';
+
+const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 2);
+const ECHO_RUNS = Number(process.env.BENCH_DICOM_ECHO_RUNS ?? 20);
+/** storescu's largest send PDU; Orthanc is told the same as its MaximumPduLength (Kartei accepts up to 1 MiB). */
+const PDU = 131072;
+const STORESCU_ARGS = ['--max-send-pdu', String(PDU)];
+const CALLING_AET = 'KARTEIBENCH';
+const RSS_SAMPLE_MS = 100;
+
+type System = 'kartei' | 'orthanc';
+interface Measure {
+  key: string;
+  associations: number;
+  tls: boolean;
+  echo?: boolean;
+  memory?: boolean;
+}
+const MEASURES: Measure[] = [
+  { key: 'plain-1', associations: 1, tls: false, echo: true },
+  { key: 'plain-4', associations: 4, tls: false, memory: true },
+  { key: 'tls-1', associations: 1, tls: true },
+  { key: 'tls-4', associations: 4, tls: true, memory: true },
+];
+
+interface Ingest {
+  store: StoreResult;
+  stored: number;
+  /** MB: Kartei: peak RSS of this process during the ingest, and just before it; Orthanc: VmHWM of its process. */
+  peakRss: number;
+  rssBefore?: number;
+  echo?: number[];
+}
+
+const log = (s: string) => process.stderr.write(`[bench:dicom ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
+const procStatus = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+
+const corpus = await generateCorpus();
+const LIMIT = Number(process.env.BENCH_DICOM_LIMIT ?? 0);
+const files = LIMIT ? [...corpus.instances.slice(0, LIMIT), ...corpus.instances.slice(-2)].map((i) => i.file) : corpus.instances.map((i) => i.file);
+const totalBytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+log(`corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${corpus.generated ? `generated in ${fmt(corpus.seconds, 1)} s` : 'cached'}) in ${corpus.dir}`);
+const tls = benchTls();
+
+async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
+  const ms: number[] = [];
+  // One unmeasured run first (page cache, dictionary), then one process per measured run.
+  await echoLatency(target, 1);
+  for (let i = 0; i < runs; i++) ms.push((await echoLatency(target, 1)).p50);
+  return ms;
+}
+
+// A full collection before each Kartei ingest, so garbage left by the previous round's
+// (closed) installation does not count against this one. No --expose-gc in the npm script:
+// the flag is set at run time and `gc` taken from a fresh context.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+async function karteiIngest(m: Measure): Promise<Ingest> {
+  const k = await startKarteiDicom({ callingAet: CALLING_AET, tls: m.tls });
+  try {
+    gc();
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), RSS_SAMPLE_MS);
+    let store: StoreResult;
+    try {
+      store = await storeFiles(k.target, files, { associations: m.associations, extraArgs: STORESCU_ARGS });
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const stored = await k.countInstances();
+    const echo = m.echo ? await echoRuns(k.target, ECHO_RUNS) : undefined;
+    return { store, stored, peakRss: peak / MB, rssBefore: rssBefore / MB, ...(echo ? { echo } : {}) };
+  } finally {
+    await k.close();
+  }
+}
+
+let orthancVersion = '?';
+let orthancLoopbackOnly = false;
+async function orthancIngest(m: Measure): Promise<Ingest> {
+  const o = await startOrthanc({
+    callingAet: CALLING_AET,
+    maximumPduLength: PDU,
+    ...(m.tls ? { tls: { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile } } : {}),
+  });
+  orthancVersion = o.version;
+  orthancLoopbackOnly = o.loopbackOnly;
+  try {
+    const target: DicomTarget = { ...o.target, ...(m.tls ? { tls: clientTls(tls) } : {}) };
+    const store = await storeFiles(target, files, { associations: m.associations, extraArgs: STORESCU_ARGS });
+    const stored = (await orthancStatistics(o)).CountInstances;
+    const peakRss = procStatus(o.pid, 'VmHWM') / MB;
+    const echo = m.echo ? await echoRuns(target, ECHO_RUNS) : undefined;
+    return { store, stored, peakRss, ...(echo ? { echo } : {}) };
+  } finally {
+    await o.stop();
+  }
+}
+
+const results: Record<string, Record<System, Ingest[]>> = Object.fromEntries(MEASURES.map((m) => [m.key, { kartei: [], orthanc: [] }]));
+const loadStart = os.loadavg();
+const started = performance.now();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [i, m] of MEASURES.entries()) {
+    const order: System[] = (r + i) % 2 === 0 ? ['kartei', 'orthanc'] : ['orthanc', 'kartei'];
+    for (const sys of order) {
+      const x = sys === 'kartei' ? await karteiIngest(m) : await orthancIngest(m);
+      if (x.stored !== files.length) throw new Error(`${sys} ${m.key}: ${x.stored} of ${files.length} instances stored`);
+      results[m.key]![sys].push(x);
+      log(`round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} ${sys.padEnd(7)} ${fmt(x.store.instancesPerSec, 1)} inst/s, ${fmt(x.store.mbPerSec, 1)} MB/s (${fmt(x.store.seconds, 1)} s), peak RSS ${fmt(x.peakRss)} MB${x.echo ? `, echo p50 ${fmt(latencyStats(x.echo).p50, 1)} ms` : ''}`);
+    }
+  }
+}
+const minutes = (performance.now() - started) / 60_000;
+const loadEnd = os.loadavg();
+
+// ---------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------
+
+const best = (xs: Ingest[]) => xs.reduce((a, b) => (b.store.mbPerSec > a.store.mbPerSec ? b : a));
+const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
+const shortfalls: string[] = [];
+
+const label = (m: Measure) => `C-STORE ingest, ${m.associations} association${m.associations > 1 ? 's' : ''} in parallel, ${m.tls ? 'TLS (client certificates)' : 'no TLS (loopback)'}`;
+const storeCell = (xs: Ingest[]) => {
+  const b = best(xs).store;
+  return `${fmt(b.instancesPerSec)} inst/s, ${fmt(b.mbPerSec, 1)} MB/s (rounds: ${xs.map((x) => fmt(x.store.mbPerSec, 1)).join(', ')} MB/s)`;
+};
+const rows: string[] = [];
+for (const m of MEASURES) {
+  const k = results[m.key]!.kartei;
+  const o = results[m.key]!.orthanc;
+  const ratio = best(k).store.mbPerSec / best(o).store.mbPerSec;
+  rows.push(`| ${label(m)} | ${storeCell(k)} | ${storeCell(o)} | **${fmt(ratio, 2)}×** | ≥ 2× | ${ok(ratio >= 2)} |`);
+  if (ratio < 2) shortfalls.push(`${label(m)}: Kartei reaches ${fmt(ratio, 2)}× Orthanc, goal ≥ 2×.`);
+}
+const echoK = latencyStats(results['plain-1']!.kartei.flatMap((x) => x.echo ?? []));
+const echoO = latencyStats(results['plain-1']!.orthanc.flatMap((x) => x.echo ?? []));
+rows.push(
+  `| C-ECHO, echoscu per run (process start + association + 1 round trip), no TLS | p50 ${fmt(echoK.p50, 1)} ms, p95 ${fmt(echoK.p95, 1)} ms (${echoK.runs} runs) | p50 ${fmt(echoO.p50, 1)} ms, p95 ${fmt(echoO.p95, 1)} ms (${echoO.runs} runs) | ${fmt(echoK.p50 / echoO.p50, 2)}× (p50; lower is better) | — | |`,
+);
+for (const m of MEASURES.filter((x) => x.memory)) {
+  const k = results[m.key]!.kartei;
+  const o = results[m.key]!.orthanc;
+  const peakK = Math.max(...k.map((x) => x.peakRss));
+  const peakO = Math.max(...o.map((x) => x.peakRss));
+  rows.push(
+    `| peak RSS during the ${m.associations}-association ingest, ${m.tls ? 'TLS' : 'no TLS'} (Kartei: this whole process, sampled every ${RSS_SAMPLE_MS} ms; Orthanc: VmHWM) | ${fmt(peakK)} MB (rounds: ${k.map((x) => `${fmt(x.peakRss)}`).join(', ')}; before the ingest ${k.map((x) => fmt(x.rssBefore!)).join(', ')}) | ${fmt(peakO)} MB (rounds: ${o.map((x) => fmt(x.peakRss)).join(', ')}) | ${fmt(peakK / peakO, 2)}× | Kartei < 300 MB | ${ok(peakK < 300)} |`,
+  );
+  if (peakK >= 300) shortfalls.push(`Memory: Kartei's process peaked at ${fmt(peakK)} MB during the ${m.associations}-association ${m.tls ? 'TLS ' : ''}ingest, goal < 300 MB.`);
+}
+rows.push(`| instances stored (every ingest checked against the server's own count) | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | | all | meets goal |`);
+
+const implemented = new Set(DIMSE_SERVICES.map((s) => s.command));
+const dimse = (name: string, cmd: number) =>
+  implemented.has(cmd) ? `${name}: implemented in Kartei, not measured by this benchmark yet.` : `${name}: not implemented in Kartei yet.`;
+const notMeasured = [
+  dimse('C-FIND', CommandField.CFindRq),
+  dimse('C-GET', CommandField.CGetRq),
+  dimse('C-MOVE', CommandField.CMoveRq),
+  'QIDO-RS: not implemented in Kartei yet.',
+  'WADO-RS: not implemented in Kartei yet.',
+];
+
+const commit = execSync('git rev-parse --short HEAD').toString().trim();
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
+const dcmtkVersion = /v(\d+\.\d+\.\d+)/.exec((await runTool('storescu', ['--version'])).stdout)?.[1] ?? '?';
+const cpu = os.cpus()[0]?.model.trim() ?? '?';
+const la = (l: number[]) => l.map((x) => fmt(x, 1)).join('/');
+const c = DEFAULT_CORPUS;
+
+const report = `
+## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — DICOM, Kartei vs Orthanc — commit ${commit}${dirty}
+
+Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end (other jobs on the machine); ${fmt(minutes, 1)} min. ${ROUNDS} alternating rounds: every measure runs on both systems each round (which goes first alternates), each ingest into a fresh, empty server (Kartei: a new installation in the bench process, after a full GC); the best round counts, all rounds are listed.
+Corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${c.ct.patients * c.ct.studiesPerPatient * c.ct.seriesPerStudy * c.ct.imagesPerSeries} CT ${c.ct.rows}×${c.ct.columns}, ${c.cr.images} CR ${c.cr.rows}×${c.cr.columns}, 16 bit, Explicit VR Little Endian), sent by DCMTK ${dcmtkVersion} \`storescu -R ${STORESCU_ARGS.join(' ')}\`, one process per association, files dealt round-robin; TCP_NODELAY on.
+Kartei: listener in the bench process, ${DIALECT === 'sqlite' ? 'SQLite (WAL, synchronous=FULL)' : 'PostgreSQL'}, every instance sealed (AES-256-GCM), fsynced, indexed and audited. Orthanc ${orthancVersion}: Debian package as a user process, SQLite index, \`SyncStorageArea: true\` (fsync per file), no compression, \`DicomThreadsCount: 4\`, authentication on, only the bench AE allowed${orthancLoopbackOnly ? ', bound to loopback' : ''}. Max PDU: storescu \`--max-send-pdu ${PDU}\` for both, Orthanc \`MaximumPduLength: ${PDU}\` (Kartei accepts up to 1 MiB), so both receive ${PDU}-byte PDUs. TLS: the same throwaway CA, server and client certificates (P-256) for both, client certificates required.
+
+| measure | Kartei | Orthanc ${orthancVersion} | Kartei / Orthanc | goal | |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Falls short / not measured yet:
+${[...shortfalls, ...notMeasured].map((s) => `- ${s}`).join('\n')}
+`;
+
+const file = 'bench/RESULTS.md';
+if (!process.env.BENCH_DICOM_NO_RESULTS && !LIMIT) fs.appendFileSync(file, report);
+process.stdout.write(report);
