@@ -113,8 +113,15 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
   assert.equal(dataset(b.out), dataset(a.out), 'dcmdump +L of the dataset is the same');
 
   const onDisk = fs.readFileSync(path.join(h.config.dataDir, 'images', row.file));
-  assert.ok(!onDisk.includes(Buffer.from('M\xfcller', 'latin1')) && !onDisk.includes(Buffer.from('PID-4711')), 'no patient name or ID in the file');
   assert.ok(!onDisk.includes(pixels.subarray(0, 64)), 'no pixel bytes in the file');
+  // Nothing in the data directory — image files, database, WAL — shows the patient's name or ID.
+  const secrets = [Buffer.from('M\xfcller', 'latin1'), Buffer.from('Müller', 'utf8'), Buffer.from('Hannelore'), Buffer.from('PID-4711')];
+  for (const f of fs.readdirSync(h.config.dataDir, { recursive: true }).map(String)) {
+    const full = path.join(h.config.dataDir, f);
+    if (!fs.statSync(full).isFile()) continue;
+    const bytes = fs.readFileSync(full);
+    for (const secret of secrets) assert.ok(!bytes.includes(secret), `${secret.toString('latin1')} readable in ${f}`);
+  }
   const events = await auditRows(t.tenantId, 'dicom.store');
   assert.equal(events.at(-1)!.outcome, 'allowed');
   assert.equal(events.at(-1)!.person_id, person.body.id);
