@@ -20,7 +20,7 @@ const log = (s: string) => process.stdout.write(s + '\n');
 
 let t0 = performance.now();
 const corpus = await generateCorpus();
-log(`corpus: ${corpus.instances.length} instances, ${fmt(corpus.totalBytes / 1e6)} MB in ${corpus.dir}, generator ${corpus.generator} (${corpus.generated ? `generated in ${fmt(corpus.seconds, 1)} s` : 'cached'})`);
+log(`corpus: ${corpus.instances.length} instances, ${fmt(corpus.totalBytes / 1e6)} MB in ${corpus.dir} (${corpus.generated ? `generated in ${fmt(corpus.seconds, 1)} s` : 'cached'})`);
 const thin = await generateThinCorpus({ count: Math.max(0, FILL - corpus.instances.length) });
 log(`thin: ${thin.instances.length} instances, ${thin.patientIds.length} patients (${thin.generated ? `generated in ${fmt(thin.seconds, 1)} s` : 'cached'}); setup ${fmt((performance.now() - t0) / 1000, 1)} s`);
 const files = corpus.instances.map((i) => i.file);
