@@ -104,14 +104,55 @@ function openChunk(f: FileKey, index: number, last: boolean, sealed: Buffer): Bu
 }
 
 /**
+ * Cuts input arriving in pieces of any size into chunks of one size. A full
+ * chunk is handed on only once more input shows it is not the last (the last
+ * chunk is sealed and opened differently); whole chunks inside a piece are
+ * handed on as slices of it, without copying. A handed-on chunk is valid only
+ * during the callback.
+ */
+class HeldBackChunks {
+  private readonly pending: Buffer;
+  private fill = 0;
+
+  constructor(private readonly size: number) {
+    this.pending = Buffer.allocUnsafe(size);
+  }
+
+  push(data: Buffer, from: number, chunk: (c: Buffer) => void): void {
+    const size = this.size;
+    let off = from;
+    while (off < data.length) {
+      if (this.fill === size) {
+        chunk(this.pending);
+        this.fill = 0;
+      }
+      if (this.fill === 0 && data.length - off > size) {
+        chunk(data.subarray(off, off + size));
+        off += size;
+        continue;
+      }
+      const n = data.copy(this.pending, this.fill, off, Math.min(data.length, off + size - this.fill));
+      this.fill += n;
+      off += n;
+    }
+  }
+
+  /** What is held back: the last chunk (possibly empty). */
+  rest(): Buffer {
+    const last = this.pending.subarray(0, this.fill);
+    this.fill = 0;
+    return last;
+  }
+}
+
+/**
  * Seals plaintext of any length written in pieces of any size. A full chunk is
  * held back until more input shows it is not the last; input longer than a
  * chunk is sealed straight from the caller's buffer without copying.
  */
 export class ChunkSealer {
   private readonly file: FileKey;
-  private readonly pending: Buffer;
-  private fill = 0;
+  private readonly chunks: HeldBackChunks;
   private index = 0;
   private headerOut = false;
 
@@ -124,36 +165,20 @@ export class ChunkSealer {
     header.writeUInt32BE(chunkSize, MAGIC.length + 1);
     randomBytes(SALT_LEN + PREFIX_LEN).copy(header, MAGIC.length + 5);
     this.file = fileKey(key, aad, header);
-    this.pending = Buffer.allocUnsafe(chunkSize);
+    this.chunks = new HeldBackChunks(chunkSize);
   }
 
   /** Sealed bytes that are ready; the caller may reuse `data` once this returns. */
   update(data: Buffer): Buffer[] {
     const out = this.start();
-    const size = this.file.chunkSize;
-    let off = 0;
-    while (off < data.length) {
-      if (this.fill === size) {
-        this.seal(this.pending, false, out);
-        this.fill = 0;
-      }
-      if (this.fill === 0 && data.length - off > size) {
-        this.seal(data.subarray(off, off + size), false, out);
-        off += size;
-        continue;
-      }
-      const n = data.copy(this.pending, this.fill, off, Math.min(data.length, off + size - this.fill));
-      this.fill += n;
-      off += n;
-    }
+    this.chunks.push(data, 0, (chunk) => this.seal(chunk, false, out));
     return out;
   }
 
   /** The last chunk (and the header, if nothing was written). */
   final(): Buffer[] {
     const out = this.start();
-    this.seal(this.pending.subarray(0, this.fill), true, out);
-    this.fill = 0;
+    this.seal(this.chunks.rest(), true, out);
     return out;
   }
 
@@ -174,9 +199,9 @@ export class ChunkSealer {
  */
 export class ChunkOpener {
   private readonly header = Buffer.alloc(HEADER_LEN);
+  private headerFill = 0;
   private file: FileKey | undefined;
-  private pending = Buffer.alloc(0);
-  private fill = 0;
+  private chunks: HeldBackChunks | undefined;
   private index = 0;
 
   constructor(private readonly key: Buffer, private readonly aad: Buffer) {
@@ -187,43 +212,27 @@ export class ChunkOpener {
   update(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let off = 0;
-    while (off < data.length) {
-      if (!this.file) {
-        const n = data.copy(this.header, this.fill, off, Math.min(data.length, off + HEADER_LEN - this.fill));
-        this.fill += n;
-        off += n;
-        if (this.fill === HEADER_LEN) this.begin();
-        continue;
-      }
-      const size = this.file.chunkSize + TAG_LEN;
-      if (this.fill === size) {
-        out.push(this.open(this.pending, false));
-        this.fill = 0;
-      }
-      if (this.fill === 0 && data.length - off > size) {
-        out.push(this.open(data.subarray(off, off + size), false));
-        off += size;
-        continue;
-      }
-      const n = data.copy(this.pending, this.fill, off, Math.min(data.length, off + size - this.fill));
-      this.fill += n;
-      off += n;
+    if (!this.chunks) {
+      off = data.copy(this.header, this.headerFill, 0, Math.min(data.length, HEADER_LEN - this.headerFill));
+      this.headerFill += off;
+      if (this.headerFill < HEADER_LEN) return out;
+      this.begin();
     }
+    this.chunks!.push(data, off, (chunk) => out.push(this.open(chunk, false)));
     return out;
   }
 
   /** The last chunk's plaintext; throws if the input ended anywhere but after a last chunk. */
   final(): Buffer[] {
-    if (!this.file) throw new DecryptionError('sealed stream is truncated');
-    const plain = this.open(this.pending.subarray(0, this.fill), true);
+    if (!this.chunks) throw new DecryptionError('sealed stream is truncated');
+    const plain = this.open(this.chunks.rest(), true);
     return plain.length > 0 ? [plain] : [];
   }
 
   private begin() {
     const chunkSize = parseHeader(this.header);
     this.file = fileKey(this.key, this.aad, this.header);
-    this.pending = Buffer.allocUnsafe(chunkSize + TAG_LEN);
-    this.fill = 0;
+    this.chunks = new HeldBackChunks(chunkSize + TAG_LEN);
   }
 
   private open(sealed: Buffer, last: boolean): Buffer {

@@ -317,6 +317,8 @@ test('over TLS only the device with the pinned certificate is let in', async () 
   assert.notEqual((await dcmtk('echoscu', [...tls(modality), ...at(secure, 'STORESCU')])).code, 0, 'a loopback-host device over TLS with someone else\'s certificate');
   const denied = (await auditRows(t.tenantId, 'dicom.associate')).filter((e) => e.outcome === 'denied').map((e) => JSON.parse(e.detail!).why);
   assert.ok(denied.includes('wrong-certificate'));
+  const handshakes = (await auditRows(DEPLOYMENT_CHAIN, 'dicom.associate')).filter((e) => JSON.parse(e.detail!).why === 'tls-handshake-failed');
+  assert.ok(handshakes.length >= 1, 'a caller that fails the TLS handshake is audited too');
 });
 
 test('a DIMSE service that does not declare its action and resource stops the listener from starting', async () => {

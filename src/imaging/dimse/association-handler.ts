@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { inTenant } from '../../db/connect.ts';
+import type { Services } from '../../services.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { identifyDevice } from '../devices.ts';
 import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
@@ -158,6 +159,8 @@ export class AssociationHandler {
   private scopeFor(device: AssociationScope['device'], callingAeTitle: string, contexts: Map<number, AcceptedContext>, roles: AssociationScope['roles']): AssociationScope {
     const { services } = this.opts;
     const departmentId = device.principal.device!.departmentId;
+    // Fetched once per association: every stored or retrieved instance needs it.
+    let key: Promise<Buffer> | undefined;
     return {
       services,
       device,
@@ -166,7 +169,7 @@ export class AssociationHandler {
       tls: this.opts.tls,
       contexts,
       roles,
-      departmentKey: () => inTenant(services.store, device.tenantId, (tx) => services.keyring.departmentKey(tx, device.tenantId, departmentId)),
+      departmentKey: () => (key ??= inTenant(services.store, device.tenantId, (tx) => services.keyring.departmentKey(tx, device.tenantId, departmentId))),
       send: (contextId: number, command: Command, dataset?: Buffer) => {
         this.socket.cork();
         for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), this.peerMaxPdu)) this.socket.write(b);
@@ -226,11 +229,8 @@ export class AssociationHandler {
     this.background = handler.end().catch((e) => this.opts.log?.(e)).finally(() => (this.background = undefined));
   }
 
-  private async auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
-    const { services } = this.opts;
-    await inTenant(services.store, tenantId, (tx) =>
-      services.audit.append(tx, { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome, detail }),
-    );
+  private auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
+    return auditAssociation(this.opts.services, tenantId, deviceId, outcome, detail);
   }
 
   private abort(reason: number) {
@@ -247,6 +247,13 @@ export class AssociationHandler {
     this.done = true;
     return new Promise((resolve) => this.socket.end(pdu, () => resolve()));
   }
+}
+
+/** An association accepted or refused, on the device's tenant chain (the deployment's when no device is known). */
+export function auditAssociation(services: Services, tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
+  return inTenant(services.store, tenantId, (tx) =>
+    services.audit.append(tx, { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome, detail }),
+  );
 }
 
 /** A request no service answers: its dataset is dropped and the answer says so. */
