@@ -256,7 +256,7 @@ test('`kartei serve` on an empty store prints one setup line whose token is the 
     // Restarted on the same store: no setup line, no token file.
     second = serve(env);
     await waitFor(second, healthy(port));
-    // serve issues the token right after it starts listening: give it time to print one.
+    // serve prints the link once both listeners are up: give it time to print one.
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(second.stdout(), '');
     assert.ok(!fs.existsSync(file));
