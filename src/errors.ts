@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'not-acceptable': { status: 406, title: 'Not acceptable' },
   'already-set-up': { status: 409, title: 'Already set up' },
   conflict: { status: 409, title: 'Conflict' },
   'stale-version': { status: 409, title: 'The resource was changed by someone else' },

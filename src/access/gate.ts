@@ -137,6 +137,7 @@ function refId(ref: ResourceRef): string | null {
     case 'department': return ref.departmentId;
     case 'user': return ref.userId;
     case 'device': return ref.deviceId;
+    case 'study': return ref.studyUid;
     case 'tenant': return null;
   }
 }

@@ -85,6 +85,8 @@ export const FILE_RULES = {
   'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'study.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
   'study.link': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  /** A study's images and metadata (DICOMweb); an unlinked study counts as a file of its department with no shares. */
+  'study.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;
@@ -94,6 +96,8 @@ export const OTHER_ACTIONS = [
   'person.create',
   'person.search',
   'person.break-glass',
+  'study.search',
+  'study.store',
   'admin.department.create',
   'admin.department.list',
   'admin.user.create',
@@ -148,8 +152,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
   const heads = p.memberships.some((m) => m.role === 'head');
   switch (action) {
     case 'person.create':
+    case 'study.store':
       return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
     case 'person.search':
+    case 'study.search':
       return member ? 'allow' : 'forbidden';
     case 'person.break-glass':
       // Any department member, never a pure admin or DPO; hidden like the file itself otherwise.

@@ -12,6 +12,8 @@ export type ResourceRef =
   | { kind: 'department'; departmentId: string }
   | { kind: 'user'; userId: string }
   | { kind: 'device'; deviceId: string }
+  /** A study of the image archive, named by its Study Instance UID. */
+  | { kind: 'study'; studyUid: string }
   | { kind: 'tenant' };
 
 export type ResourceKind = ResourceRef['kind'];
@@ -112,9 +114,39 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       // Administered by the tenant's admins, whatever department it serves.
       return device ? { resource: { kind: 'tenant' }, resourceId: ref.deviceId, personId: null, departmentId: device.department_id } : null;
     }
+    case 'study':
+      return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return { resource: ref, resourceId: null, personId: null, departmentId: null };
   }
+}
+
+/**
+ * A study is decided as the file it is linked to; an unlinked one as a file
+ * of its department that is shared with no one. The same UID may have
+ * arrived in several departments: the copy meant is the one in a department
+ * of the caller's, else one the caller reaches through a share or a grant.
+ */
+async function studyOf(tx: Tx, p: Principal, studyUid: string, now: string): Promise<Resolved | null> {
+  const copies = await tx
+    .selectFrom('studies')
+    .select(['id', 'department_id', 'person_id'])
+    .where('tenant_id', '=', p.tenantId)
+    .where('study_uid', '=', studyUid)
+    .orderBy('id')
+    .execute();
+  const resolved = await Promise.all(
+    copies.map(async (c): Promise<Resolved | null> => {
+      // Linked only ever to a file of the study's own department (instance-index.ts, routes/studies.ts).
+      if (c.person_id) return fileOf(await personFile(tx, c.person_id, p.tenantId, now, p.userId), c.id, 'normal');
+      const facts: FileFacts = { kind: 'file', departmentId: c.department_id, sharedWith: [], breakGlass: false, sensitivity: 'normal' };
+      return { resource: facts, resourceId: c.id, personId: null, departmentId: c.department_id };
+    }),
+  );
+  const mine = new Set(p.memberships.map((m) => m.departmentId));
+  const reached = (r: Resolved) => r.resource.kind === 'file' && (r.resource.breakGlass || r.resource.sharedWith.some((d) => mine.has(d)));
+  const found = resolved.filter((r): r is Resolved => r !== null);
+  return found.find((r) => mine.has(r.departmentId!)) ?? found.find(reached) ?? found[0] ?? null;
 }
 
 /** The file's facts from its (share × grant) rows; null when there are none, i.e. no such file. */

@@ -21,6 +21,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { studyRoutes } from './routes/studies.ts';
+import { qidoRoutes } from './routes/dicomweb-qido.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -68,6 +69,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   deviceRoutes(app, services);
   apiTokenRoutes(app, services);
   studyRoutes(app, services);
+  qidoRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

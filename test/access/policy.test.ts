@@ -92,6 +92,8 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   // A file's images: seen by whoever may see the file; linked to it by its own department only.
   'study.list':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
   'study.link':        { owner: 'AA AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  // Images and metadata through DICOMweb: like the file itself, never for an admin or the DPO.
+  'study.read':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -248,6 +250,9 @@ const otherUser: Resource = { kind: 'user', userId: 'u-someone-else' };
 const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Resource; expect: string }[] = [
   { action: 'person.create', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
   { action: 'person.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
+  // DICOMweb: searches run over the caller's own departments; storing needs membership of the target department.
+  { action: 'study.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
+  { action: 'study.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
   { action: 'person.break-glass', on: 'a file of an unrelated department', resource: () => unrelatedFile, expect: 'AAA AAA HHH' },
   { action: 'admin.department.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.department.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },

@@ -97,6 +97,8 @@ export interface Reply {
   status: number;
   body: any;
   headers: LightMyRequestResponse['headers'];
+  /** The body's bytes, for answers that are not JSON. */
+  raw: Buffer;
 }
 
 /** A browser-like client: keeps the session cookie and sends the CSRF token. */
@@ -120,7 +122,7 @@ export class Client {
     const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
     if (setCookie) this.cookie = setCookie.value || undefined;
     const text = res.body;
-    return { status: res.statusCode, body: text ? safeJson(text) : undefined, headers: res.headers };
+    return { status: res.statusCode, body: text ? safeJson(text) : undefined, headers: res.headers, raw: res.rawPayload };
   }
 
   get = (url: string) => this.call('GET', url);

@@ -132,7 +132,7 @@ test('a handler that calls gated() with an action or resource it did not declare
   try {
     const call = async (url: string): Promise<Reply> => {
       const r = await app.inject({ url, headers: { cookie: `kartei_session=${clerk.cookie}` } });
-      return { status: r.statusCode, body: JSON.parse(r.body), headers: r.headers };
+      return { status: r.statusCode, body: JSON.parse(r.body), headers: r.headers, raw: r.rawPayload };
     };
     const auditCount = () =>
       inTenant(h.services.store, t.tenantId, async (tx) =>

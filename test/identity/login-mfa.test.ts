@@ -51,7 +51,7 @@ class Browser extends Client {
     this.last = res;
     const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
     if (setCookie) this.cookie = setCookie.value || undefined;
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers };
+    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers, raw: res.rawPayload };
   }
 }
 

@@ -7,9 +7,9 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { findStudies } from '../../imaging/study-query.ts';
-import { isValidUid } from '../../imaging/dicom/uids.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
+import { uid } from './dicomweb-params.ts';
 
 /** More studies than a file plausibly has; bounds the answer. */
 const MAX_STUDIES = 1_000;
@@ -36,7 +36,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/studies/:studyUid',
     {
       config: { access: { actions: ['study.link'], resource: 'person' } },
-      schema: { params: z.strictObject({ id, studyUid: z.string().max(64).refine(isValidUid, 'not a DICOM UID') }) },
+      schema: { params: z.strictObject({ id, studyUid: uid }) },
     },
     async (req) =>
       gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {

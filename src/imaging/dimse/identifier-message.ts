@@ -8,13 +8,13 @@ import { Tag } from '../dicom/tags.ts';
 import { datasetLayout, QueryRetrieveSopClass } from '../dicom/uids.ts';
 import { textValue, type Dataset } from '../dicom/values.ts';
 import type { StudyQuery } from '../study-query.ts';
+import type { Level } from '../match-attributes.ts';
 import type { AssociationScope } from './association-scope.ts';
 import type { MessageHandler } from './services.ts';
 
 /** Identifiers are a few hundred bytes; this bounds what a request may make us buffer. */
 const MAX_IDENTIFIER = 64 * 1024;
 
-export type Level = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
 const LEVELS: readonly string[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
 const PATIENT_ROOT = new Set<string>([QueryRetrieveSopClass.PatientRootFind, QueryRetrieveSopClass.PatientRootGet, QueryRetrieveSopClass.PatientRootMove]);
 

@@ -11,7 +11,8 @@ import type { Dataset } from '../dicom/values.ts';
 import { instanceFileBinding } from '../instance-index.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
 import { linkedFiles, MAX_MATCHES, refusalStatus } from './c-find.ts';
-import { IdentifierMessage, queryOf, type Level } from './identifier-message.ts';
+import { IdentifierMessage, queryOf } from './identifier-message.ts';
+import type { Level } from '../match-attributes.ts';
 import { gatedService, type DimseService } from './services.ts';
 
 export abstract class RetrieveOperation extends IdentifierMessage {

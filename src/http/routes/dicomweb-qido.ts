@@ -1,0 +1,77 @@
+// QIDO-RS (PS3.18 10.6): searches for studies, series and instances. A
+// search over all studies runs in the caller's own departments only; a
+// search inside one study is decided like reading that study (its file's
+// shares and grants count). Each search is audited with its match count and
+// each person's file it showed gets an event of its own.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import type { GateContext } from '../../access/gate.ts';
+import { findInstances, findSeries, findStudies, type StudyQuery } from '../../imaging/study-query.ts';
+import { valuesAt, type Level } from '../../imaging/match-attributes.ts';
+import { linkedFiles, MAX_MATCHES } from '../../imaging/dimse/c-find.ts';
+import { valuesToJson } from '../../imaging/dicomweb/dicom-json.ts';
+import { parseQidoQuery, type QidoSearch } from '../../imaging/dicomweb/qido-query.ts';
+import { negotiate } from '../../imaging/dicomweb/media-types.ts';
+import { gated } from '../access.ts';
+import { studyParams, seriesParams } from './dicomweb-params.ts';
+
+const query = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+const SEARCH = { actions: ['study.search'], resource: 'tenant' } as const;
+const WITHIN = { actions: ['study.read'], resource: 'study' } as const;
+
+/** Matches of one department at a level, with the files they showed. */
+async function search(s: Services, ctx: GateContext, departmentId: string, level: Level, q: StudyQuery) {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
+  const studies = await findStudies(tx, s.keyring, tenantId, departmentId, q, MAX_MATCHES);
+  const values = await valuesAt(level, studies, (st) => findSeries(tx, s.keyring, tenantId, departmentId, st, q), (se) => findInstances(tx, se, q));
+  return { values, files: linkedFiles(studies, departmentId) };
+}
+
+async function answer(s: Services, ctx: GateContext, departments: string[], level: Level, { query: q, limit, offset }: QidoSearch) {
+  const found = [];
+  for (const departmentId of departments) {
+    const { values, files } = await search(s, ctx, departmentId, level, q);
+    found.push(...values);
+    (ctx.audit.hits ??= []).push(...files);
+  }
+  ctx.audit.detail = { level, matches: found.length };
+  return found.slice(offset, offset + limit).map(valuesToJson);
+}
+
+function send(reply: FastifyReply, body: unknown[]) {
+  return reply.type('application/dicom+json').send(JSON.stringify(body));
+}
+
+const accept = (headers: { accept?: string }) => negotiate(headers.accept, ['application/dicom+json', 'application/json'] as const);
+
+export function qidoRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const levels: [string, Level][] = [['studies', 'STUDY'], ['series', 'SERIES'], ['instances', 'IMAGE']];
+
+  for (const [path, level] of levels) {
+    r.get(`/dicom-web/${path}`, { config: { access: SEARCH }, schema: { querystring: query } }, async (req, reply) => {
+      accept(req.headers);
+      const wanted = parseQidoQuery(req.query);
+      const body = await gated(s, req, 'study.search', { kind: 'tenant' }, (ctx) =>
+        answer(s, ctx, [...new Set(ctx.principal.memberships.map((m) => m.departmentId))], level, wanted),
+      );
+      return send(reply, body);
+    });
+  }
+
+  type WithinRequest = FastifyRequest<{ Params: { study: string; series?: string }; Querystring: z.infer<typeof query> }>;
+  const within = (level: Level) => async (req: WithinRequest, reply: FastifyReply) => {
+    accept(req.headers);
+    const wanted = parseQidoQuery(req.query);
+    wanted.query.studyUids = [req.params.study];
+    if (req.params.series) wanted.query.seriesUids = [req.params.series];
+    const body = await gated(s, req, 'study.read', { kind: 'study', studyUid: req.params.study }, (ctx) => answer(s, ctx, [ctx.target.departmentId!], level, wanted));
+    return send(reply, body);
+  };
+  r.get('/dicom-web/studies/:study/series', { config: { access: WITHIN }, schema: { params: studyParams, querystring: query } }, within('SERIES'));
+  r.get('/dicom-web/studies/:study/instances', { config: { access: WITHIN }, schema: { params: studyParams, querystring: query } }, within('IMAGE'));
+  r.get('/dicom-web/studies/:study/series/:series/instances', { config: { access: WITHIN }, schema: { params: seriesParams, querystring: query } }, within('IMAGE'));
+}

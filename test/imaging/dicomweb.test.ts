@@ -1,0 +1,157 @@
+// DICOMweb under /dicom-web, walked as the people who use it: images arrive
+// from a modality (storescu); staff of the department find them (QIDO-RS)
+// and retrieve them (WADO-RS); staff of another department find nothing and
+// are answered 404 for a study they name, until the file is shared with them;
+// an admin searches nothing; no login answers 401; every access is audited.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { inTenant } from '../../src/db/connect.ts';
+import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import { startHarness, setUpTenant, samplePerson, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { makeInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
+
+let h: Harness;
+let t: Tenant;
+let listener: DimseListener;
+let tbClerk: Client & { id: string };
+let infHead: Client & { id: string };
+let tbHead: Client & { id: string };
+let personId: string;
+/** Three CT images of the person's file, one series; and an unlinked CR study of a stranger. */
+const linked: TestInstance[] = [];
+let unlinked: TestInstance;
+
+function storescu(files: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('storescu', ['-aet', 'MODALITY', '-aec', 'KARTEI', '127.0.0.1', String(listener.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } }, (err, stdout, stderr) =>
+      err ? reject(new Error(stdout + stderr)) : resolve(stdout),
+    );
+  });
+}
+
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h, ['TB', 'INF']);
+  const device = await t.admin.post('/api/admin/devices', { aeTitle: 'MODALITY', departmentId: t.departments.TB, permissions: ['store'], host: '127.0.0.1' });
+  assert.equal(device.status, 201);
+  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI' });
+  tbClerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
+  infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
+  tbHead = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
+  personId = (await tbClerk.post('/api/persons', samplePerson(t.departments.TB!, 'Quastenberg'))).body.id;
+
+  const study = newUid();
+  const series = newUid();
+  for (let i = 1; i <= 3; i++) {
+    linked.push(makeInstance({ patientName: 'Quastenberg^Hannelore', birthDate: '19610417', patientId: 'PID-1', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i, rows: 32, columns: 32, modality: 'CT', undefinedLengthSequences: false }));
+  }
+  unlinked = makeInstance({ patientName: 'Fremd^Otto', birthDate: '19500101', patientId: 'PID-2', modality: 'CR', rows: 16, columns: 16, undefinedLengthSequences: false });
+  const files = [...linked, unlinked].map((inst, i) => {
+    const file = path.join(h.dir, `wado-${i}.dcm`);
+    fs.writeFileSync(file, inst.file);
+    return file;
+  });
+  await storescu(files);
+});
+after(async () => {
+  await listener?.close();
+  await h.close();
+});
+
+const tag = (json: Record<string, { Value?: unknown[] }>, t: string) => json[t]?.Value?.[0];
+const studyUids = (body: Record<string, { Value?: unknown[] }>[]) => body.map((s) => tag(s, '0020000D')).sort();
+
+async function audit(action: string) {
+  return inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', t.tenantId).where('action', '=', action).orderBy('seq').execute());
+}
+
+test('QIDO-RS without a login answers 401; with a session or an API token the department finds its studies', async () => {
+  const anon = new Client(h);
+  assert.equal((await anon.get('/dicom-web/studies')).status, 401);
+  assert.equal((await anon.call('GET', '/dicom-web/studies', undefined, { authorization: 'Bearer kt_not-a-token' })).status, 401);
+
+  const r = await tbClerk.get('/dicom-web/studies');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.match(String(r.headers['content-type']), /^application\/dicom\+json/);
+  assert.deepEqual(studyUids(r.body), [linked[0]!.studyInstanceUid, unlinked.studyInstanceUid].sort());
+  const ct = r.body.find((s: Record<string, { Value?: unknown[] }>) => tag(s, '0020000D') === linked[0]!.studyInstanceUid);
+  assert.deepEqual(tag(ct, '00100010'), { Alphabetic: 'Quastenberg^Hannelore' });
+  assert.equal(tag(ct, '00201208'), 3, 'number of study related instances');
+  assert.deepEqual(ct['00080061'].Value, ['CT']);
+
+  const token = await tbClerk.post('/api/auth/tokens', { name: 'viewer', expiresInDays: 1 });
+  const bearer = await new Client(h).call('GET', '/dicom-web/studies?PatientID=PID-2', undefined, { authorization: `Bearer ${token.body.token}` });
+  assert.equal(bearer.status, 200);
+  assert.deepEqual(studyUids(bearer.body), [unlinked.studyInstanceUid]);
+});
+
+test('QIDO-RS matching: names with wildcards and accents, UID lists, dates, levels, limit and offset', async () => {
+  const uids = async (url: string) => {
+    const r = await tbClerk.get(url);
+    assert.equal(r.status, 200, `${url}: ${JSON.stringify(r.body)}`);
+    return r.body as Record<string, { Value?: unknown[] }>[];
+  };
+  assert.deepEqual(studyUids(await uids('/dicom-web/studies?PatientName=quasten*')), [linked[0]!.studyInstanceUid]);
+  assert.deepEqual(studyUids(await uids('/dicom-web/studies?00100010=QUASTENBERG')), [linked[0]!.studyInstanceUid]);
+  assert.deepEqual(studyUids(await uids('/dicom-web/studies?PatientName=Nobody')), []);
+  assert.deepEqual(studyUids(await uids(`/dicom-web/studies?StudyInstanceUID=${linked[0]!.studyInstanceUid},${unlinked.studyInstanceUid}`)), studyUids(await uids('/dicom-web/studies')));
+  assert.deepEqual(studyUids(await uids('/dicom-web/studies?ModalitiesInStudy=CR')), [unlinked.studyInstanceUid]);
+  assert.equal((await uids('/dicom-web/studies?StudyDate=19000101-19000102')).length, 0);
+
+  const series = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/series`);
+  assert.deepEqual(series.map((s) => tag(s, '0020000E')), [linked[0]!.seriesInstanceUid]);
+  assert.equal(tag(series[0]!, '00201209'), 3);
+  const instances = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}/instances`);
+  assert.deepEqual(instances.map((i) => tag(i, '00080018')), linked.map((i) => i.sopInstanceUid));
+  assert.equal(tag(instances[0]!, '00280010'), 32);
+  const paged = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/instances?limit=1&offset=1`);
+  assert.deepEqual(paged.map((i) => tag(i, '00080018')), [linked[1]!.sopInstanceUid]);
+  assert.equal((await uids(`/dicom-web/instances?SOPInstanceUID=${unlinked.sopInstanceUid}`)).length, 1);
+  assert.equal((await uids('/dicom-web/series?Modality=CT')).length, 1);
+});
+
+test('QIDO-RS refuses what it cannot match, naming the field; an Accept it cannot serve is 406', async () => {
+  for (const [query, field] of [
+    ['PatientWeight=70', 'PatientWeight'],
+    ['StudyInstanceUID=1.2.abc', 'StudyInstanceUID'],
+    ['StudyDate=yesterday', 'StudyDate'],
+    ['limit=0', 'limit'],
+    ['fuzzymatching=true', 'fuzzymatching'],
+    ['PatientID=a&PatientID=b', 'PatientID'],
+  ]) {
+    const r = await tbClerk.get(`/dicom-web/studies?${query}`);
+    assert.equal(r.status, 400, query);
+    assert.equal(r.body.field, field, query);
+  }
+  const xml = await tbClerk.call('GET', '/dicom-web/studies', undefined, { accept: 'application/dicom+xml' });
+  assert.equal(xml.status, 406);
+  assert.equal((await tbClerk.get('/dicom-web/studies/not-a-uid/series')).status, 422);
+});
+
+test('another department finds nothing and is answered 404 for a named study, until the file is shared; an admin searches nothing', async () => {
+  const study = linked[0]!.studyInstanceUid;
+  assert.deepEqual((await infHead.get('/dicom-web/studies')).body, []);
+  assert.equal((await infHead.get(`/dicom-web/studies/${study}/series`)).status, 404);
+  assert.equal((await infHead.get(`/dicom-web/studies/${unlinked.studyInstanceUid}/series`)).status, 404);
+  assert.equal((await infHead.get(`/dicom-web/studies/${newUid()}/series`)).status, 404, 'hidden is answered like missing');
+  assert.equal((await t.admin.get('/dicom-web/studies')).status, 403);
+  assert.equal((await t.admin.get(`/dicom-web/studies/${study}/series`)).status, 404);
+
+  const share = await tbHead.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'Umgebungsuntersuchung', until: new Date(h.clock.now + 86_400_000).toISOString() });
+  assert.equal(share.status, 201, JSON.stringify(share.body));
+  const shared = await infHead.get(`/dicom-web/studies/${study}/series`);
+  assert.equal(shared.status, 200);
+  assert.equal(shared.body.length, 1);
+  assert.equal((await infHead.get(`/dicom-web/studies/${unlinked.studyInstanceUid}/series`)).status, 404, 'the unlinked study stays with its department');
+  assert.equal((await tbHead.del(`/api/shares/${share.body.id}`)).status, 204);
+  assert.equal((await infHead.get(`/dicom-web/studies/${study}/series`)).status, 404);
+
+  const reads = await audit('study.read');
+  assert.ok(reads.some((e) => e.actor_id === infHead.id && e.outcome === 'denied'));
+  assert.ok(reads.some((e) => e.actor_id === infHead.id && e.outcome === 'allowed' && e.person_id === personId));
+  const searches = await audit('study.search');
+  assert.ok(searches.some((e) => e.actor_id === tbClerk.id && e.person_id === personId), 'a search that showed the file is in its access report');
+});
