@@ -22,6 +22,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { qidoRoutes } from './routes/dicomweb-qido.ts';
+import { wadoRoutes } from './routes/dicomweb-wado.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -70,6 +71,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   apiTokenRoutes(app, services);
   studyRoutes(app, services);
   qidoRoutes(app, services);
+  wadoRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

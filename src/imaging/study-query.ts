@@ -67,6 +67,9 @@ export interface InstanceMatch {
   rows: number | null;
   columns: number | null;
   frames: number | null;
+  /** Where the pixel data value lies in the stored file; null without pixel data. */
+  pixelOffset: number | null;
+  pixelLength: number | null;
 }
 
 const isPattern = (v: string) => /[*?]/.test(v);
@@ -170,7 +173,7 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
   const byId = new Map(series.map((s) => [s.id, s]));
   let query = tx
     .selectFrom('instances')
-    .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames'])
+    .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'pixel_offset', 'pixel_length'])
     .where('series_id', 'in', [...byId.keys()]);
   if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
   const rows = await query.orderBy('series_id').orderBy('instance_number').execute();
@@ -185,5 +188,7 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
     rows: r.rows,
     columns: r.columns,
     frames: r.frames,
+    pixelOffset: r.pixel_offset,
+    pixelLength: r.pixel_length,
   }));
 }

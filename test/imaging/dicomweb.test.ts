@@ -155,3 +155,94 @@ test('another department finds nothing and is answered 404 for a named study, un
   const searches = await audit('study.search');
   assert.ok(searches.some((e) => e.actor_id === tbClerk.id && e.person_id === personId), 'a search that showed the file is in its access report');
 });
+
+/** The parts of a multipart/related body, each its headers and bytes. */
+function parts(r: { headers: Record<string, unknown>; raw: Buffer }): { type: string; body: Buffer }[] {
+  const boundary = /boundary="?([^";]+)"?/.exec(String(r.headers['content-type']))![1]!;
+  const out = [];
+  let at = r.raw.indexOf(`--${boundary}\r\n`);
+  while (at >= 0) {
+    const headEnd = r.raw.indexOf('\r\n\r\n', at);
+    const head = r.raw.subarray(at, headEnd).toString();
+    const next = r.raw.indexOf(`\r\n--${boundary}`, headEnd);
+    out.push({ type: /Content-Type: (.*)/i.exec(head)![1]!.trim(), body: r.raw.subarray(headEnd + 4, next) });
+    at = r.raw.indexOf(`--${boundary}\r\n`, next + 2);
+  }
+  assert.ok(r.raw.subarray(-`--${boundary}--\r\n`.length).equals(Buffer.from(`--${boundary}--\r\n`)), 'closing boundary');
+  return out;
+}
+
+const instanceUrl = (i: TestInstance) => `/dicom-web/studies/${i.studyInstanceUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}`;
+const DICOM = { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
+
+test('WADO-RS sends an instance, a series and a study as stored: the dataset byte for byte as it arrived', async () => {
+  const one = await tbClerk.call('GET', instanceUrl(linked[1]!), undefined, DICOM);
+  assert.equal(one.status, 200, one.raw.toString());
+  assert.match(String(one.headers['content-type']), /^multipart\/related; type="application\/dicom"; boundary=/);
+  const [file] = parts(one);
+  assert.match(file!.type, /^application\/dicom; transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+  assert.equal(file!.body.subarray(128, 132).toString(), 'DICM');
+  assert.ok(file!.body.subarray(file!.body.length - linked[1]!.dataset.length).equals(linked[1]!.dataset));
+
+  const study = await tbClerk.call('GET', `/dicom-web/studies/${linked[0]!.studyInstanceUid}`, undefined, { accept: 'multipart/related; type="application/dicom"' });
+  assert.equal(parts(study).length, 3);
+  const series = await tbClerk.call('GET', `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}`, undefined, {});
+  assert.equal(series.status, 200, 'no Accept header takes the default');
+  assert.equal(parts(series).length, 3);
+
+  const reads = (await audit('study.read')).filter((e) => e.actor_id === tbClerk.id && e.outcome === 'allowed');
+  assert.deepEqual(reads.slice(-3).map((e) => JSON.parse(e.detail!).instances), [1, 3, 3]);
+  assert.ok(reads.slice(-3).every((e) => e.person_id === personId), 'the retrievals are in the file\'s access report');
+});
+
+test('WADO-RS metadata is DICOM JSON of the stored attributes, pixel data by reference', async () => {
+  const r = await tbClerk.get(`${instanceUrl(linked[0]!)}/metadata`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [json] = r.body;
+  assert.deepEqual(tag(json, '00100010'), { Alphabetic: 'Quastenberg^Hannelore' });
+  assert.equal(tag(json, '00080018'), linked[0]!.sopInstanceUid);
+  assert.equal(tag(json, '00280010'), 32);
+  assert.equal(json['7FE00010'].BulkDataURI, `${instanceUrl(linked[0]!)}/frames/1`);
+  assert.equal(json['7FE00010'].InlineBinary, undefined);
+  const study = await tbClerk.get(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/metadata`);
+  assert.deepEqual(study.body.map((j: Record<string, { Value?: unknown[] }>) => tag(j, '00200013')).sort(), [1, 2, 3]);
+});
+
+test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG, windowed as asked', async () => {
+  const inst = linked[2]!;
+  const frames = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  assert.equal(frames.status, 200, frames.raw.toString());
+  const [frame] = parts(frames);
+  assert.ok(frame!.body.equals(inst.dataset.subarray(inst.dataset.length - inst.pixelDataLength)));
+  assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
+
+  const png = await tbClerk.call('GET', `${instanceUrl(inst)}/rendered`, undefined, { accept: 'image/png' });
+  assert.equal(png.status, 200, png.raw.toString());
+  assert.equal(png.headers['content-type'], 'image/png');
+  assert.equal(png.headers['cache-control'], 'no-store');
+  const sharp = (await import('sharp')).default;
+  const meta = await sharp(png.raw).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
+  const narrow = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1/rendered?window=100,10`, undefined, { accept: 'image/png' });
+  const grey = async (b: Buffer) => (await sharp(b).greyscale().raw().toBuffer());
+  assert.ok(!(await grey(narrow.raw)).equals(await grey(png.raw)), 'another window, another picture');
+  const jpeg = await tbClerk.call('GET', `${instanceUrl(inst)}/rendered?quality=80`, undefined, { accept: 'image/jpeg' });
+  assert.equal((await sharp(jpeg.raw).metadata()).format, 'jpeg');
+  assert.equal((await tbClerk.get(`${instanceUrl(inst)}/rendered?window=wide`)).status, 422);
+});
+
+test('WADO-RS: another department, an admin and a wrong UID get 404; what cannot be sent is 406; all audited', async () => {
+  for (const c of [infHead, t.admin]) {
+    assert.equal((await c.get(instanceUrl(linked[0]!))).status, 404);
+    assert.equal((await c.get(`${instanceUrl(linked[0]!)}/metadata`)).status, 404);
+    assert.equal((await c.get(`${instanceUrl(unlinked)}/rendered`)).status, 404);
+  }
+  const wrongSeries = `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${unlinked.seriesInstanceUid}`;
+  assert.equal((await tbClerk.get(wrongSeries)).status, 404, 'a series of another study');
+  assert.equal((await tbClerk.call('GET', instanceUrl(linked[0]!), undefined, { accept: 'text/html' })).status, 406);
+  const jpegSyntax = await tbClerk.call('GET', instanceUrl(linked[0]!), undefined, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50' });
+  assert.equal(jpegSyntax.status, 406);
+  assert.match(jpegSyntax.body.detail, /does not transcode/);
+  const denied = (await audit('study.read')).filter((e) => e.outcome === 'denied' && e.actor_id === t.adminId);
+  assert.ok(denied.length >= 3);
+});

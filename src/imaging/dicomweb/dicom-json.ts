@@ -1,7 +1,7 @@
 // The DICOM JSON model (PS3.18 F.2): what QIDO-RS and WADO-RS metadata
 // answer. Keys are the tags as eight hex digits, values lists by VR: person
 // names as {Alphabetic, Ideographic, Phonetic}, IS/DS as numbers, binary
-// values inline in base64 unless they are bulk data, sent as a URI.
+// values inline in base64 (pixel data is left to the caller, as a URI).
 import type { WriteValue } from '../dicom/dataset-writer.ts';
 import { vrOf } from '../dicom/tags.ts';
 import type { Dataset, Element } from '../dicom/values.ts';
@@ -61,28 +61,23 @@ export function valuesToJson(values: Values): DicomJson {
   return out;
 }
 
-/**
- * A dataset read by dataset-reader.ts as DICOM JSON; `bulkData` names the URI
- * of an element sent by reference (pixel data), undefined to send it inline.
- */
-export function datasetToJson(ds: Dataset, bulkData: (tag: number) => string | undefined = () => undefined): DicomJson {
+/** A dataset read by dataset-reader.ts as DICOM JSON, binary values inline. */
+export function datasetToJson(ds: Dataset): DicomJson {
   const out: DicomJson = {};
   for (const tag of [...ds.keys()].sort((a, b) => a - b)) {
     // Group lengths are deprecated and say nothing in JSON.
     if ((tag & 0xffff) === 0) continue;
-    out[jsonTag(tag)] = elementToJson(tag, ds.get(tag)!, bulkData);
+    out[jsonTag(tag)] = elementToJson(ds.get(tag)!);
   }
   return out;
 }
 
-function elementToJson(tag: number, el: Element, bulkData: (tag: number) => string | undefined): JsonAttribute {
+function elementToJson(el: Element): JsonAttribute {
   if (el.vr === 'SQ') {
     const items = el.value as Dataset[];
     return attribute('SQ', items.length ? items.map((item) => datasetToJson(item)) : undefined);
   }
   if (BINARY_VRS.has(el.vr) || Buffer.isBuffer(el.value)) {
-    const uri = bulkData(tag);
-    if (uri) return { vr: el.vr, BulkDataURI: uri };
     const bytes = Buffer.isBuffer(el.value) ? el.value : el.raw;
     return bytes.length ? { vr: el.vr, InlineBinary: bytes.toString('base64') } : { vr: el.vr };
   }

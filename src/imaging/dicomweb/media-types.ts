@@ -39,3 +39,10 @@ export function negotiate<T extends string>(header: string | undefined, offered:
   }
   throw new KarteiError('not-acceptable', `Accept: this resource is sent as ${offered.join(' or ')}`, { field: 'Accept' });
 }
+
+/** The range under which a multipart/related answer of `partType` parts is accepted; 406 otherwise. */
+export function acceptMultipart(header: string | undefined, partType: string): MediaRange {
+  const hit = parseAccept(header).find((r) => covers(r.type, 'multipart/related') && (!r.params.type || r.params.type.toLowerCase() === partType));
+  if (!hit) throw new KarteiError('not-acceptable', `Accept: this resource is sent as multipart/related; type="${partType}"`, { field: 'Accept' });
+  return hit;
+}

@@ -1,0 +1,117 @@
+// WADO-RS (PS3.18 10.4): a study, series or instance as the stored Part 10
+// files, their metadata as DICOM JSON, uncompressed frames, and rendered
+// PNG/JPEG for the viewer. Every retrieval is `study.read` on the study,
+// decided and audited (with its instance count) before the first byte
+// leaves; the files are then streamed outside the transaction.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { KarteiError } from '../../errors.ts';
+import { findInstances, findSeries, findStudies, type InstanceMatch, type StudyQuery } from '../../imaging/study-query.ts';
+import { isNative, openInstance, pixelModule, readAttributes, readFrame, type SealedInstance } from '../../imaging/stored-instance.ts';
+import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
+import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
+import { multipartRelated, type Multipart } from '../../imaging/dicomweb/multipart.ts';
+import { renderFrame, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
+import { Tag } from '../../imaging/dicom/tags.ts';
+import { gated } from '../access.ts';
+import { instanceParams, seriesParams, studyParams } from './dicomweb-params.ts';
+
+const READ = { actions: ['study.read'], resource: 'study' } as const;
+const frameList = z.string().max(2_000).regex(/^[1-9]\d{0,6}(,[1-9]\d{0,6})*$/, 'frame numbers from 1, separated by commas');
+const frameParams = instanceParams.extend({ frames: frameList });
+const renderQuery = z.strictObject({
+  window: z.string().regex(/^-?\d+(\.\d+)?,\d+(\.\d+)?(,linear)?$/i, 'center,width[,linear]').optional(),
+  quality: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+type Target = { study: string; series?: string; instance?: string };
+
+/** Decides and audits the retrieval, and hands back what to stream: the instances and the key to open them. */
+function retrieval(s: Services, req: FastifyRequest, t: Target, what: string) {
+  return gated(s, req, 'study.read', { kind: 'study', studyUid: t.study }, async (ctx) => {
+    const tenantId = ctx.principal.tenantId;
+    const departmentId = ctx.target.departmentId!;
+    const q: StudyQuery = { studyUids: [t.study], seriesUids: t.series ? [t.series] : undefined, sopInstanceUids: t.instance ? [t.instance] : undefined };
+    const studies = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, q, 1);
+    const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, s.keyring, tenantId, departmentId, studies, q), q);
+    if (instances.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
+    ctx.audit.detail = { what, instances: instances.length };
+    const key = await s.keyring.departmentKey(ctx.tx, tenantId, departmentId);
+    return instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
+  });
+}
+
+const send = (reply: FastifyReply, m: Multipart) => reply.type(m.contentType).send(m.stream);
+
+const instanceUri = (i: InstanceMatch) => `/dicom-web/studies/${i.series.study.studyUid}/series/${i.series.seriesUid}/instances/${i.sopInstanceUid}`;
+
+async function* metadata(sealed: SealedInstance[]) {
+  for (const s of sealed) {
+    const ds = await readAttributes(s);
+    const json = datasetToJson(ds);
+    if (s.instance.pixelOffset !== null) {
+      // The pixel data is bulk data: sent by reference, as the instance's frames.
+      const px = pixelModule(ds);
+      const frames = Array.from({ length: px.frames }, (_, i) => i + 1).join(',');
+      json[jsonTag(Tag.PixelData)] = { vr: px.bitsAllocated > 8 && isNative(s.instance.transferSyntaxUid) ? 'OW' : 'OB', BulkDataURI: `${instanceUri(s.instance)}/frames/${frames}` };
+    }
+    yield json;
+  }
+}
+
+export function wadoRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  const instances = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
+    const range = acceptMultipart(req.headers.accept, 'application/dicom');
+    const sealed = await retrieval(s, req, req.params, 'instances');
+    const syntax = range.params['transfer-syntax'];
+    if (syntax && syntax !== '*' && sealed.some((x) => x.instance.transferSyntaxUid !== syntax)) {
+      throw new KarteiError('not-acceptable', 'transfer-syntax: instances are sent as stored (use transfer-syntax=*); the archive does not transcode', { field: 'Accept' });
+    }
+    return send(reply, multipartRelated('application/dicom', sealed.map((x) => ({ contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`, body: openInstance(x) }))));
+  };
+  r.get('/dicom-web/studies/:study', { config: { access: READ }, schema: { params: studyParams } }, instances);
+  r.get('/dicom-web/studies/:study/series/:series', { config: { access: READ }, schema: { params: seriesParams } }, instances);
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance', { config: { access: READ }, schema: { params: instanceParams } }, instances);
+
+  const meta = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
+    negotiate(req.headers.accept, ['application/dicom+json', 'application/json'] as const);
+    const sealed = await retrieval(s, req, req.params, 'metadata');
+    const out = [];
+    for await (const json of metadata(sealed)) out.push(json);
+    return reply.type('application/dicom+json').send(JSON.stringify(out));
+  };
+  r.get('/dicom-web/studies/:study/metadata', { config: { access: READ }, schema: { params: studyParams } }, meta);
+  r.get('/dicom-web/studies/:study/series/:series/metadata', { config: { access: READ }, schema: { params: seriesParams } }, meta);
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/metadata', { config: { access: READ }, schema: { params: instanceParams } }, meta);
+
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: READ }, schema: { params: frameParams } }, async (req, reply) => {
+    acceptMultipart(req.headers.accept, 'application/octet-stream');
+    const [sealed] = await retrieval(s, req, req.params, 'frames');
+    const px = pixelModule(await readAttributes(sealed!));
+    const frames = [];
+    for (const n of req.params.frames.split(',').map(Number)) frames.push(await readFrame(sealed!, px, n));
+    return send(reply, multipartRelated('application/octet-stream', frames.map((body) => ({ contentType: 'application/octet-stream', body }))));
+  });
+
+  const rendered = async (req: FastifyRequest<{ Params: Target & { frames?: string }; Querystring: z.infer<typeof renderQuery> }>, reply: FastifyReply) => {
+    const type = negotiate(req.headers.accept, RENDERED_TYPES);
+    const [sealed] = await retrieval(s, req, req.params, 'rendered');
+    if (!isNative(sealed!.instance.transferSyntaxUid)) throw new KarteiError('not-acceptable', 'rendering of compressed instances is not supported yet; retrieve the instance');
+    const ds = await readAttributes(sealed!);
+    const px = pixelModule(ds);
+    const frame = await readFrame(sealed!, px, req.params.frames ? Number(req.params.frames) : 1);
+    const [center, width] = req.query.window?.split(',').map(Number) ?? [];
+    const image = await renderFrame(ds, px, frame, { type, quality: req.query.quality, window: width ? { center: center!, width } : undefined });
+    return reply.type(type).send(image);
+  };
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/rendered', { config: { access: READ }, schema: { params: instanceParams, querystring: renderQuery } }, rendered);
+  r.get(
+    '/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames/rendered',
+    { config: { access: READ }, schema: { params: instanceParams.extend({ frames: z.string().regex(/^[1-9]\d{0,6}$/, 'one frame number from 1') }), querystring: renderQuery } },
+    rendered,
+  );
+}

@@ -1,0 +1,100 @@
+// Rendered frames (PS3.18 8.3.5.1): uncompressed pixel data turned into an
+// 8-bit PNG or JPEG for the viewer. Grey images go through the modality LUT
+// (rescale slope and intercept) and a linear VOI window (PS3.3 C.11.2.1.2):
+// the one asked for, else the dataset's first, else the frame's range.
+// MONOCHROME1 is inverted; 8-bit RGB is passed through.
+import sharp from 'sharp';
+import { KarteiError } from '../../errors.ts';
+import { Tag } from '../dicom/tags.ts';
+import { numberValue, textValue, type Dataset } from '../dicom/values.ts';
+import type { PixelModule } from '../stored-instance.ts';
+
+export const RENDERED_TYPES = ['image/png', 'image/jpeg'] as const;
+export type RenderedType = (typeof RENDERED_TYPES)[number];
+
+export interface Window {
+  center: number;
+  width: number;
+}
+
+export interface RenderOptions {
+  type: RenderedType;
+  window?: Window;
+  /** JPEG quality, 1–100. */
+  quality?: number;
+}
+
+/** The stored value of each pixel, as the stored bits and sign say. */
+function storedValues(ds: Dataset, px: PixelModule, frame: Buffer): Int32Array {
+  const count = px.rows * px.columns;
+  const out = new Int32Array(count);
+  const bitsStored = numberValue(ds, Tag.BitsStored) ?? px.bitsAllocated;
+  const signed = numberValue(ds, Tag.PixelRepresentation) === 1;
+  const mask = 2 ** bitsStored - 1;
+  const signBit = 2 ** (bitsStored - 1);
+  for (let i = 0; i < count; i++) {
+    let v = px.bitsAllocated === 16 ? frame.readUInt16LE(i * 2) & mask : frame[i]! & mask;
+    if (signed && v >= signBit) v -= 2 ** bitsStored;
+    out[i] = v;
+  }
+  return out;
+}
+
+function windowOf(ds: Dataset, values: Int32Array, slope: number, intercept: number): Window {
+  const center = numberValue(ds, Tag.WindowCenter);
+  const width = numberValue(ds, Tag.WindowWidth);
+  if (center !== undefined && width !== undefined && width >= 1) return { center, width };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const lo = min * slope + intercept;
+  const hi = max * slope + intercept;
+  return { center: (lo + hi) / 2, width: Math.max(1, hi - lo + 1) };
+}
+
+/** One output byte per grey pixel: modality LUT, then the linear VOI window. */
+function greyscale(ds: Dataset, px: PixelModule, frame: Buffer, asked: Window | undefined): Buffer {
+  const values = storedValues(ds, px, frame);
+  const slope = numberValue(ds, Tag.RescaleSlope) ?? 1;
+  const intercept = numberValue(ds, Tag.RescaleIntercept) ?? 0;
+  const { center, width } = asked ?? windowOf(ds, values, slope, intercept);
+  const invert = textValue(ds, Tag.PhotometricInterpretation) === 'MONOCHROME1';
+  const low = center - 0.5 - (width - 1) / 2;
+  const high = center - 0.5 + (width - 1) / 2;
+  const out = Buffer.allocUnsafe(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]! * slope + intercept;
+    const y = x <= low ? 0 : x > high ? 255 : Math.round(((x - (center - 0.5)) / (width - 1) + 0.5) * 255);
+    out[i] = invert ? 255 - y : y;
+  }
+  return out;
+}
+
+/** 8-bit RGB, colour-by-plane rearranged to colour-by-pixel. */
+function rgb(ds: Dataset, px: PixelModule, frame: Buffer): Buffer {
+  if (numberValue(ds, Tag.PlanarConfiguration) !== 1) return frame;
+  const n = px.rows * px.columns;
+  const out = Buffer.allocUnsafe(n * 3);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = frame[c * n + i]!;
+  return out;
+}
+
+export async function renderFrame(ds: Dataset, px: PixelModule, frame: Buffer, o: RenderOptions): Promise<Buffer> {
+  const photometric = textValue(ds, Tag.PhotometricInterpretation) ?? 'MONOCHROME2';
+  let pixels: Buffer;
+  let channels: 1 | 3;
+  if (px.samplesPerPixel === 1 && photometric.startsWith('MONOCHROME') && (px.bitsAllocated === 8 || px.bitsAllocated === 16)) {
+    pixels = greyscale(ds, px, frame, o.window);
+    channels = 1;
+  } else if (px.samplesPerPixel === 3 && photometric === 'RGB' && px.bitsAllocated === 8) {
+    pixels = rgb(ds, px, frame);
+    channels = 3;
+  } else {
+    throw new KarteiError('not-acceptable', `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`);
+  }
+  const image = sharp(pixels, { raw: { width: px.columns, height: px.rows, channels } });
+  return (o.type === 'image/png' ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: o.quality ?? 90 })).toBuffer();
+}
