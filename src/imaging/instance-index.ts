@@ -17,7 +17,8 @@ import type { PixelDataPosition } from './dicom/dataset-scanner.ts';
 export interface InstanceFacts {
   id: string;
   departmentId: string;
-  deviceId: string;
+  /** The device or user it came from. */
+  receivedFrom: string;
   transferSyntaxUid: string;
   elements: Dataset;
   /** Where the pixel data value starts in the stored file (past the Part 10 header). */
@@ -80,7 +81,7 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
       file: f.file,
       size: f.size,
       sha256: f.sha256,
-      received_from: f.deviceId,
+      received_from: f.receivedFrom,
       created_at: ctx.now,
     })
     .execute();

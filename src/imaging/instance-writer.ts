@@ -1,0 +1,92 @@
+// Writing one received instance, whether it comes by C-STORE or STOW-RS: the
+// dataset streams to a sealed file behind our Part 10 header, byte for byte
+// as received, while a scanner picks out what the index needs. `close` checks
+// the dataset against what its sender said it is and commits the file; the
+// caller then indexes it through the gate, and `discard`s it on any failure,
+// so nothing is left on disk that the index does not know.
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { bindingBytes } from '../vault/aead.ts';
+import type { SealedFiles, SealedWrite } from '../vault/sealed-files.ts';
+import { DatasetScanner } from './dicom/dataset-scanner.ts';
+import { part10Header, type FileMeta } from './dicom/part10.ts';
+import { INDEXED_TAGS, Tag } from './dicom/tags.ts';
+import { isValidUid } from './dicom/uids.ts';
+import { textValue, type Dataset } from './dicom/values.ts';
+import { instanceFileBinding, type InstanceFacts } from './instance-index.ts';
+
+/** The dataset is not the instance its sender announced, or lacks what the index needs. */
+export class InstanceMismatch extends Error {}
+
+export interface InstanceTarget {
+  images: SealedFiles;
+  tenantId: string;
+  departmentId: string;
+  /** The department's key. */
+  key: Buffer;
+  /** The Part 10 header to store before the dataset: what the sender said the instance is. */
+  meta: FileMeta;
+  /** The device or user it comes from. */
+  receivedFrom: string;
+}
+
+export class InstanceWriter {
+  readonly id = randomUUID();
+  readonly file: string;
+  private readonly scanner: DatasetScanner;
+  private write: SealedWrite | undefined;
+  private committed = false;
+
+  /** Throws DatasetError for a transfer syntax the scanner cannot read. */
+  constructor(private readonly t: InstanceTarget) {
+    this.scanner = new DatasetScanner(t.meta.transferSyntaxUid, INDEXED_TAGS);
+    this.file = `${t.tenantId}/${t.departmentId}/${this.id.slice(0, 2)}/${this.id}.dcm`;
+    this.write = t.images.create(this.file, t.key, bindingBytes(instanceFileBinding(t.tenantId, this.id)));
+    this.write.stream.write(part10Header(t.meta));
+  }
+
+  /** Throws DatasetError when the bytes are not a readable dataset. */
+  async push(chunk: Buffer) {
+    this.scanner.push(chunk);
+    if (!this.write!.stream.write(chunk)) await once(this.write!.stream, 'drain');
+  }
+
+  /** Checks the whole dataset and commits the file; throws DatasetError or InstanceMismatch. */
+  async close(): Promise<InstanceFacts> {
+    const scanned = this.scanner.end();
+    const why = mismatch(scanned.elements, this.t.meta);
+    if (why) throw new InstanceMismatch(why);
+    const { size, sha256 } = await this.write!.commit();
+    this.committed = true;
+    const header = size - scanned.length;
+    return {
+      id: this.id,
+      departmentId: this.t.departmentId,
+      receivedFrom: this.t.receivedFrom,
+      transferSyntaxUid: this.t.meta.transferSyntaxUid,
+      elements: scanned.elements,
+      pixelData: scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
+      file: this.file,
+      size,
+      sha256,
+    };
+  }
+
+  /** Leaves nothing behind: the unfinished file, or the committed one the index did not take. */
+  async discard() {
+    const write = this.write;
+    this.write = undefined;
+    if (this.committed) await this.t.images.remove(this.file).catch(() => undefined);
+    else await write?.abort().catch(() => undefined);
+  }
+}
+
+/** Why the dataset does not fit what its sender announced, if it does not. */
+function mismatch(el: Dataset, meta: FileMeta): string | undefined {
+  if (textValue(el, Tag.SopInstanceUid) !== meta.mediaStorageSopInstanceUid) return 'SOP Instance UID differs from the announced one';
+  if (textValue(el, Tag.SopClassUid) !== meta.mediaStorageSopClassUid) return 'SOP Class UID differs from the announced one';
+  for (const [tag, name] of [[Tag.StudyInstanceUid, 'Study'], [Tag.SeriesInstanceUid, 'Series']] as const) {
+    if (!isValidUid(textValue(el, tag) ?? '')) return `missing or invalid ${name} Instance UID`;
+  }
+  return undefined;
+}
