@@ -23,6 +23,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { qidoRoutes } from './routes/dicomweb-qido.ts';
 import { wadoRoutes } from './routes/dicomweb-wado.ts';
+import { stowRoutes } from './routes/dicomweb-stow.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -72,6 +73,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   studyRoutes(app, services);
   qidoRoutes(app, services);
   wadoRoutes(app, services);
+  stowRoutes(app, services);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

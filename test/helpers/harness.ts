@@ -117,7 +117,7 @@ export class Client {
         ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
         ...headers,
       },
-      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      payload: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
     const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
     if (setCookie) this.cookie = setCookie.value || undefined;

@@ -246,3 +246,84 @@ test('WADO-RS: another department, an admin and a wrong UID get 404; what cannot
   const denied = (await audit('study.read')).filter((e) => e.outcome === 'denied' && e.actor_id === t.adminId);
   assert.ok(denied.length >= 3);
 });
+
+/** A STOW-RS body: each part a Part 10 file (or whatever bytes a test sends). */
+function stowBody(files: Buffer[], boundary = 'kartei-test-boundary'): { body: Buffer; headers: Record<string, string> } {
+  const chunks = files.flatMap((f) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), f, Buffer.from('\r\n')]);
+  return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } };
+}
+
+const stow = (c: Client, url: string, files: Buffer[], extra: Record<string, string> = {}) => {
+  const { body, headers } = stowBody(files);
+  return c.call('POST', url, body, { ...headers, ...extra });
+};
+
+async function storedCount() {
+  return inTenant(h.services.store, t.tenantId, async (tx) => (await tx.selectFrom('instances').select('id').execute()).length);
+}
+
+test('STOW-RS stores instances into the caller\'s department: found, retrieved byte for byte, audited', async () => {
+  const a = makeInstance({ patientName: 'Stow^Stefan', patientId: 'PID-S', rows: 16, columns: 16 });
+  const b = makeInstance({ patientName: 'Stow^Stefan', patientId: 'PID-S', studyInstanceUid: a.studyInstanceUid, seriesInstanceUid: a.seriesInstanceUid, syntax: 'implicit', rows: 16, columns: 16 });
+  const r = await stow(tbClerk, '/dicom-web/studies', [a.file, b.file]);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const refs = r.body['00081199'].Value.map((v: Record<string, { Value: string[] }>) => v['00081155']!.Value[0]);
+  assert.deepEqual(refs, [a.sopInstanceUid, b.sopInstanceUid]);
+  assert.equal(r.body['00081198'].Value, undefined, 'no failures');
+
+  const found = await tbClerk.get(`/dicom-web/studies?PatientID=PID-S`);
+  assert.equal(tag(found.body[0], '00201208'), 2);
+  const back = parts(await tbClerk.get(instanceUrl(b)));
+  assert.ok(back[0]!.body.subarray(back[0]!.body.length - b.dataset.length).equals(b.dataset), 'the dataset as it was sent');
+  assert.match(back[0]!.type, /transfer-syntax=1\.2\.840\.10008\.1\.2$/);
+  const stores = (await audit('study.store')).filter((e) => e.actor_id === tbClerk.id && e.outcome === 'allowed');
+  assert.equal(stores.length, 2);
+});
+
+test('STOW-RS reports each instance it could not store and why; keeps none of them', async () => {
+  const before = await storedCount();
+  const good = makeInstance({ rows: 8, columns: 8 });
+  const notDicom = Buffer.from('this is not a DICOM file at all, just text padded out to look long enough'.repeat(4));
+  const unknownClass = makeInstance({ sopClassUid: '1.2.3.4.5.6.7', rows: 8, columns: 8 });
+  const truncated = makeInstance({ rows: 8, columns: 8 });
+  const r = await stow(tbClerk, '/dicom-web/studies', [good.file, notDicom, unknownClass.file, truncated.file.subarray(0, truncated.file.length - 40)]);
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const reasons = r.body['00081198'].Value.map((v: Record<string, { Value: unknown[] }>) => v['00081197']!.Value[0]);
+  assert.deepEqual(reasons, [0xc000, 0x0122, 0xc000]);
+  assert.equal(await storedCount(), before + 1, 'only the good one');
+
+  const other = makeInstance({ rows: 8, columns: 8 });
+  const wrongStudy = await stow(tbClerk, `/dicom-web/studies/${linked[0]!.studyInstanceUid}`, [other.file]);
+  assert.equal(wrongStudy.status, 409, 'an instance of another study than the path names');
+  assert.equal(wrongStudy.body['00081198'].Value[0]['00081197'].Value[0], 0xa900);
+  assert.equal(await storedCount(), before + 1);
+  const images = path.join(h.config.dataDir, 'images');
+  const onDisk = fs.readdirSync(images, { recursive: true }).filter((f) => String(f).endsWith('.dcm')).length;
+  assert.equal(onDisk, await storedCount(), 'no file without its index row');
+});
+
+test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media type and a body cut short', async () => {
+  const inst = makeInstance({ rows: 8, columns: 8 });
+  const before = await storedCount();
+  const foreign = await stow(infHead, `/dicom-web/studies?department=${t.departments.TB}`, [inst.file]);
+  assert.equal(foreign.status, 403);
+  assert.ok((await audit('study.store')).some((e) => e.actor_id === infHead.id && e.outcome === 'denied'));
+  const both = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }, { departmentId: t.departments.INF!, role: 'clerk' }] });
+  const unnamed = await stow(both, '/dicom-web/studies', [inst.file]);
+  assert.equal(unnamed.status, 422);
+  assert.equal(unnamed.body.field, 'department');
+  const noCsrf = await stow(tbClerk, '/dicom-web/studies', [inst.file], { 'x-csrf-token': 'wrong' });
+  assert.equal(noCsrf.status, 403);
+  assert.equal(noCsrf.body.code, 'csrf-missing');
+  const json = await tbClerk.call('POST', '/dicom-web/studies', { not: 'dicom' });
+  assert.equal(json.status, 415);
+  const { body, headers } = stowBody([inst.file]);
+  const cut = await tbClerk.call('POST', '/dicom-web/studies', body.subarray(0, body.length - 300), headers);
+  assert.equal(cut.status, 400);
+  assert.equal(await storedCount(), before, 'nothing stored');
+
+  const token = await tbClerk.post('/api/auth/tokens', { name: 'uploader', expiresInDays: 1 });
+  const bearer = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${token.body.token}` });
+  assert.equal(bearer.status, 200, 'a token needs no CSRF header');
+  assert.equal(await storedCount(), before + 1);
+});
