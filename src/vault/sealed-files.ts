@@ -3,16 +3,14 @@
 // renamed into place only on commit, after its bytes and the rename are on
 // disk, so a crash or an abort never leaves a partial file under a final name.
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline, Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ChunkSealer, createOpenStream, readLayout, readPlainRange } from './stream-aead.ts';
+import { ChunkSealer, readLayout, readPlainChunks, readPlainRange } from './stream-aead.ts';
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const TMP_MARK = '.tmp-';
-const READ_SIZE = 1024 * 1024;
 
 export interface SealedWrite {
   /** Plaintext goes in. */
@@ -39,10 +37,15 @@ export class SealedFiles {
   /** The plaintext; errors with a DecryptionError at the first chunk that does not authenticate. */
   openRead(relPath: string, key: Buffer, aad: Buffer): Readable {
     const file = this.resolve(relPath);
-    const plain = createOpenStream(key, aad);
-    // Errors of either stream reach the caller through `plain`.
-    pipeline(fs.createReadStream(file, { highWaterMark: READ_SIZE }), plain, () => {});
-    return plain;
+    async function* chunks() {
+      const fh = await fsp.open(file, 'r');
+      try {
+        yield* readPlainChunks(fh, key, aad);
+      } finally {
+        await fh.close();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
   }
 
   async readRange(relPath: string, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
