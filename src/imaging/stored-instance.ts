@@ -2,7 +2,6 @@
 // its attributes without the pixel data (only the bytes before it are
 // decrypted), and single frames of uncompressed pixel data by offset. The
 // key has been fetched through the gate; these functions only read.
-import type { Readable } from 'node:stream';
 import { bindingBytes } from '../vault/aead.ts';
 import type { SealedFiles } from '../vault/sealed-files.ts';
 import { KarteiError } from '../errors.ts';
@@ -24,7 +23,7 @@ export interface SealedInstance {
 const aad = (s: SealedInstance) => bindingBytes(instanceFileBinding(s.tenantId, s.instance.id));
 
 /** The stored Part 10 file, decrypted as it streams. */
-export const openInstance = (s: SealedInstance): Readable => s.images.openRead(s.instance.file, s.key, aad(s));
+export const openInstance = (s: SealedInstance): AsyncGenerator<Buffer> => s.images.openRead(s.instance.file, s.key, aad(s));
 
 /** The dataset up to (not including) the pixel data element. */
 export async function readAttributes(s: SealedInstance): Promise<Dataset> {

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ChunkSealer, readLayout, readPlainChunks, readPlainRange } from './stream-aead.ts';
 
@@ -34,18 +34,21 @@ export class SealedFiles {
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
 
-  /** The plaintext; errors with a DecryptionError at the first chunk that does not authenticate. */
-  openRead(relPath: string, key: Buffer, aad: Buffer): Readable {
+  /**
+   * The plaintext, chunk by chunk; throws a DecryptionError at the first chunk
+   * that does not authenticate. The file is closed when the reading ends or
+   * the caller stops (`return()`).
+   */
+  openRead(relPath: string, key: Buffer, aad: Buffer): AsyncGenerator<Buffer> {
     const file = this.resolve(relPath);
-    async function* chunks() {
+    return (async function* () {
       const fh = await fsp.open(file, 'r');
       try {
         yield* readPlainChunks(fh, key, aad);
       } finally {
         await fh.close();
       }
-    }
-    return Readable.from(chunks(), { objectMode: false });
+    })();
   }
 
   async readRange(relPath: string, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {

@@ -19,6 +19,11 @@ import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dim
 import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
+import { DimseClient } from '../helpers/dimse-client.ts';
+import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
+import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
+import { Tag } from '../../src/imaging/dicom/tags.ts';
+import { QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -185,6 +190,54 @@ test('findscu finds the department\'s studies by patient ID, name and level; ano
   assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1));
 });
 
+test('a C-CANCEL stops a C-FIND between its pending responses; the final response says Cancel', async () => {
+  const study = makeInstance({ patientId: 'PID-CANCEL', rows: 8, columns: 8 });
+  const more = [2, 3, 4].map((n) => makeInstance({ patientId: 'PID-CANCEL', rows: 8, columns: 8, studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: study.seriesInstanceUid, instanceNumber: n }));
+  const files = [study, ...more].map((inst, i) => writeFile(`cancel${i}.dcm`, inst.file));
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), ...files])).code, 0);
+  const find = (extra: string[]) =>
+    dcmtk('findscu', ['-v', '-S', ...at(plain, 'FINDONLY'), ...extra, '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${study.studyInstanceUid}`, '-k', 'SOPInstanceUID']);
+  const all = await find([]);
+  assert.equal((all.out.match(/\(Pending\)/g) ?? []).length, 4, all.out);
+  const cancelled = await find(['--cancel', '1']);
+  assert.equal(cancelled.code, 0, cancelled.out);
+  assert.ok((cancelled.out.match(/\(Pending\)/g) ?? []).length < 4, cancelled.out);
+  assert.match(cancelled.out, /Final Find Response \(Cancel/, cancelled.out);
+  assert.equal((await find([])).code, 0, 'the server keeps serving');
+});
+
+test('a C-CANCEL stops a C-GET between sub-operations; the final response says Cancel and counts what was not sent', async () => {
+  const r = await t.admin.post('/api/admin/devices', { aeTitle: 'CANCELGET', departmentId: t.departments.TB, permissions: ['retrieve'], host: '127.0.0.1' });
+  assert.equal(r.status, 201);
+  const first = makeInstance({ patientId: 'PID-CANCEL-GET', rows: 8, columns: 8 });
+  const rest = [2, 3].map((n) => makeInstance({ patientId: 'PID-CANCEL-GET', rows: 8, columns: 8, studyInstanceUid: first.studyInstanceUid, seriesInstanceUid: first.seriesInstanceUid, instanceNumber: n }));
+  const files = [first, ...rest].map((inst, i) => writeFile(`cancel-get${i}.dcm`, inst.file));
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), ...files])).code, 0);
+
+  const c = await DimseClient.associate(plain.port, {
+    calling: 'CANCELGET',
+    called: 'KARTEI',
+    contexts: [
+      { id: 1, abstractSyntax: QueryRetrieveSopClass.StudyRootGet, transferSyntax: TransferSyntax.ExplicitVrLittleEndian },
+      { id: 3, abstractSyntax: first.sopClassUid, transferSyntax: first.transferSyntax },
+    ],
+    roles: new Map([[first.sopClassUid, { scu: false, scp: true }]]),
+  });
+  const identifier = writeDataset([{ tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' }, { tag: Tag.StudyInstanceUid, vr: 'UI', value: first.studyInstanceUid }], { encoding: 'explicit-le' });
+  c.send(1, { commandField: CommandField.CGetRq, hasDataset: true, affectedSopClassUid: QueryRetrieveSopClass.StudyRootGet, messageId: 7, priority: 0 }, identifier);
+  const sub = await c.next();
+  assert.equal(sub.command.commandField, CommandField.CStoreRq);
+  c.send(1, { commandField: CommandField.CCancelRq, hasDataset: false, messageIdBeingRespondedTo: 7 });
+  c.send(sub.contextId, { commandField: CommandField.CStoreRsp, hasDataset: false, messageIdBeingRespondedTo: sub.command.messageId, affectedSopClassUid: sub.command.affectedSopClassUid, affectedSopInstanceUid: sub.command.affectedSopInstanceUid, status: Status.Success });
+  let final = await c.next();
+  while (final.command.status === Status.Pending) final = await c.next();
+  assert.equal(final.command.commandField, CommandField.CGetRsp);
+  assert.equal(final.command.status, Status.Cancel);
+  assert.equal(final.command.completedSuboperations, 1);
+  assert.equal(final.command.remainingSuboperations, 2);
+  await c.release();
+});
+
 test('getscu retrieves a study: the instances come back as they were stored; other departments and devices without the permission get nothing', async () => {
   const r = await t.admin.post('/api/admin/devices', { aeTitle: 'GETTER', departmentId: t.departments.TB, permissions: ['retrieve'], host: '127.0.0.1' });
   assert.equal(r.status, 201);
@@ -330,7 +383,7 @@ async function deptKey() {
   return inTenant(h.services.store, t.tenantId, (tx) => h.services.keyring.departmentKey(tx, t.tenantId, t.departments.TB!));
 }
 
-async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
+async function streamToBuffer(s: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of s) parts.push(c as Buffer);
   return Buffer.concat(parts);

@@ -37,7 +37,7 @@ function* pieces(buf: Buffer, max: number) {
   }
 }
 
-async function readAll(r: Readable): Promise<Buffer> {
+async function readAll(r: AsyncIterable<Buffer>): Promise<Buffer> {
   const got: Buffer[] = [];
   for await (const b of r) got.push(b as Buffer);
   return Buffer.concat(got);

@@ -11,7 +11,7 @@ import type { Services } from '../../services.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { identifyDevice } from '../devices.ts';
 import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
-import { CommandError, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
+import { CommandError, CommandField, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PDataWriter, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
@@ -55,7 +55,8 @@ export class AssociationHandler {
   private commandParts: Buffer[] = [];
   private message: Message | undefined;
   /** A service running alongside further messages (C-GET), and the responses it waits for. */
-  private background: Promise<void> | undefined;
+  /** The query or retrieval running alongside, if any: its request's message ID, so a C-CANCEL can reach it. */
+  private background: { messageId: number; handler: MessageHandler; done: Promise<void> } | undefined;
   private readonly awaiting = new Map<number, (response: Command) => void>();
   private lastMessageId = 0;
   private artim: NodeJS.Timeout | undefined;
@@ -81,7 +82,7 @@ export class AssociationHandler {
     } finally {
       await this.message?.handler.end().catch(() => undefined);
       for (const [id, resolve] of this.awaiting) resolve({ commandField: 0, hasDataset: false, messageIdBeingRespondedTo: id, status: Status.ProcessingFailure });
-      await this.background;
+      await this.background?.done;
       this.close();
     }
   }
@@ -115,7 +116,7 @@ export class AssociationHandler {
         for (const pdv of pdu.pdvs) await this.onPdv(pdv);
         return;
       case 'release-rq':
-        await this.background;
+        await this.background?.done;
         return this.last(encodeReleaseRp());
       case 'abort':
         this.done = true;
@@ -216,17 +217,24 @@ export class AssociationHandler {
       this.awaiting.delete(command.messageIdBeingRespondedTo!);
       return resolve(command);
     }
+    if (command.commandField === CommandField.CCancelRq) {
+      // No answer of its own: the cancelled operation ends with status Cancel. A late cancel finds nothing.
+      const running = this.background;
+      if (running && running.messageId === command.messageIdBeingRespondedTo) running.handler.cancel?.();
+      return;
+    }
     const service = this.services.get(command.commandField);
     const handler: MessageHandler = service ? service.start(this.scope!, command, contextId) : unsupported(this.scope!, command, contextId);
-    const finish = service?.alongside ? () => this.runAlongside(handler) : () => handler.end();
+    const finish = service?.alongside ? () => this.runAlongside(command.messageId ?? -1, handler) : () => handler.end();
     if (command.hasDataset) this.message = { contextId, handler: { data: (c) => handler.data(c), end: finish } };
     else await finish();
   }
 
   /** One operation at a time runs alongside (no asynchronous operations are negotiated). */
-  private async runAlongside(handler: MessageHandler) {
-    if (this.background) throw new PduError('a second retrieval before the first ended', AbortReason.UnexpectedPdu);
-    this.background = handler.end().catch((e) => this.opts.log?.(e)).finally(() => (this.background = undefined));
+  private async runAlongside(messageId: number, handler: MessageHandler) {
+    if (this.background) throw new PduError('a second query or retrieval before the first ended', AbortReason.UnexpectedPdu);
+    const done = handler.end().catch((e) => this.opts.log?.(e)).finally(() => (this.background = undefined));
+    this.background = { messageId, handler, done };
   }
 
   private auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {

@@ -24,6 +24,8 @@ export const cFind: DimseService = {
   command: CommandField.CFindRq,
   access: { action: 'dicom.find', resource: 'department' },
   sopClasses: (uid) => FIND_CLASSES.has(uid),
+  // Alongside, so that a C-CANCEL can arrive between the pending responses.
+  alongside: true,
   start: (scope, command, contextId) => new FindOperation(scope, command, contextId),
 };
 
@@ -50,6 +52,9 @@ class FindOperation extends IdentifierMessage {
     }
     const requested = [...identifier.keys()].filter((t) => t !== SPECIFIC_CHARACTER_SET && t !== Tag.QueryRetrieveLevel);
     for (const values of results) {
+      // Let the association read what arrived meanwhile (a C-CANCEL) before the next response.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.cancelled) return this.answer(Status.Cancel, '');
       const elements: WriteElement[] = [{ tag: Tag.QueryRetrieveLevel, vr: 'CS', value: level }];
       for (const tag of requested) elements.push({ tag, vr: identifier.get(tag)!.vr === 'UN' ? (vrOf(tag) ?? 'UN') : identifier.get(tag)!.vr, value: values.get(tag) ?? null });
       this.answer(Status.Pending, '', writeDataset(elements, { encoding }));

@@ -19,6 +19,8 @@ export const cMove: DimseService = {
   command: CommandField.CMoveRq,
   access: { action: 'dicom.retrieve', resource: 'department' },
   sopClasses: (uid) => MOVE_CLASSES.has(uid),
+  // Alongside, so that a C-CANCEL can stop it between instances.
+  alongside: true,
   start: (scope, command, contextId) => new MoveOperation(scope, command, contextId),
 };
 

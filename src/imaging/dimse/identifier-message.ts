@@ -21,6 +21,8 @@ const PATIENT_ROOT = new Set<string>([QueryRetrieveSopClass.PatientRootFind, Que
 export abstract class IdentifierMessage implements MessageHandler {
   private parts: Buffer[] = [];
   private size = 0;
+  /** A C-CANCEL for this request arrived. */
+  protected cancelled = false;
 
   constructor(
     protected readonly scope: AssociationScope,
@@ -33,6 +35,10 @@ export abstract class IdentifierMessage implements MessageHandler {
   data(chunk: Buffer) {
     this.size += chunk.length;
     if (this.size <= MAX_IDENTIFIER) this.parts.push(chunk);
+  }
+
+  cancel() {
+    this.cancelled = true;
   }
 
   async end() {

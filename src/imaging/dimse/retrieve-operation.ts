@@ -57,11 +57,12 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
     try {
       for (const instance of instances) {
+        if (this.cancelled) break;
         counts.remainingSuboperations!--;
         const file = this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id)));
         const status = await this.deliver(instance, datasetOf(file))
           .catch(() => Status.ProcessingFailure)
-          .finally(() => file.destroy());
+          .finally(() => file.return(undefined));
         if (status === Status.Success) counts.completedSuboperations!++;
         else if ((status & 0xf000) === 0xb000) counts.warningSuboperations!++;
         else counts.failedSuboperations!++;
@@ -70,6 +71,7 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     } finally {
       await this.done();
     }
+    if (this.cancelled) return this.answer(Status.Cancel, '', undefined, counts);
     const failed = counts.failedSuboperations! + counts.warningSuboperations! > 0;
     this.answer(failed ? Status.SubOperationsCompleteWithFailures : Status.Success, failed ? 'some instances were not taken' : '', undefined, { ...counts, remainingSuboperations: undefined });
   }

@@ -10,6 +10,8 @@ import type { AssociationScope } from './association-scope.ts';
 export interface MessageHandler {
   data(chunk: Buffer): Promise<void> | void;
   end(): Promise<void>;
+  /** A C-CANCEL for this request arrived: stop, and end with status Cancel (only operations that run alongside). */
+  cancel?(): void;
 }
 
 export interface DimseService {
@@ -19,7 +21,7 @@ export interface DimseService {
   access: { action: Action; resource: 'tenant' | 'department' };
   /** The abstract syntaxes (SOP classes) it serves; negotiation accepts their union. */
   sopClasses: (uid: string) => boolean;
-  /** Keeps running while further messages arrive (C-GET awaits the responses to its sub-operations). */
+  /** Keeps running while further messages arrive: C-GET awaits the responses to its sub-operations, and a C-CANCEL may stop any of them. */
   alongside?: boolean;
   start(scope: AssociationScope, command: Command, contextId: number): MessageHandler;
 }

@@ -1,0 +1,100 @@
+// A bare DIMSE requester for tests that DCMTK's tools cannot drive (getscu and
+// movescu have no C-CANCEL): it associates with the given contexts and roles,
+// sends commands and datasets, and hands back whole messages as they arrive.
+import net from 'node:net';
+import { encodeAssociateRq, type RoleSelection } from '../../src/imaging/dicom/association.ts';
+import { decodeCommand, encodeCommand, type Command } from '../../src/imaging/dicom/command.ts';
+import { encodeReleaseRq, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
+import { APPLICATION_CONTEXT } from '../../src/imaging/dicom/uids.ts';
+
+export interface Message {
+  contextId: number;
+  command: Command;
+  dataset?: Buffer;
+}
+
+export class DimseClient {
+  private readonly reader = new PduReader(1 << 20);
+  private readonly pdus: Pdu[] = [];
+  private waiting: (() => void) | undefined;
+  private commandParts: Buffer[] = [];
+  private datasetParts: Buffer[] = [];
+  private pending: { contextId: number; command: Command } | undefined;
+  readonly messages: Message[] = [];
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (d) => {
+      this.pdus.push(...this.reader.push(d));
+      this.waiting?.();
+    });
+    socket.on('close', () => this.waiting?.());
+    socket.on('error', () => undefined);
+  }
+
+  static async associate(port: number, o: { calling: string; called: string; contexts: { id: number; abstractSyntax: string; transferSyntax: string }[]; roles?: Map<string, RoleSelection> }) {
+    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    await new Promise((r) => socket.once('connect', r));
+    const c = new DimseClient(socket);
+    socket.write(
+      encodeAssociateRq({
+        protocolVersion: 1,
+        calledAeTitle: o.called,
+        callingAeTitle: o.calling,
+        applicationContext: APPLICATION_CONTEXT,
+        presentationContexts: o.contexts.map((x) => ({ id: x.id, abstractSyntax: x.abstractSyntax, transferSyntaxes: [x.transferSyntax] })),
+        maxPduLength: 1 << 20,
+        implementationClassUid: '1.2.826.0.1.3680043.10.1234.9',
+        roleSelections: o.roles ?? new Map(),
+      }),
+    );
+    const answer = await c.nextPdu();
+    if (answer.type !== 'associate-ac') throw new Error(`association not accepted: ${answer.type}`);
+    return c;
+  }
+
+  private async nextPdu(): Promise<Pdu> {
+    for (;;) {
+      const pdu = this.pdus.shift();
+      if (pdu) return pdu;
+      if (this.socket.destroyed) throw new Error('connection closed');
+      await new Promise<void>((r) => (this.waiting = r));
+    }
+  }
+
+  send(contextId: number, command: Command, dataset?: Buffer) {
+    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), 1 << 20)) this.socket.write(b);
+    if (dataset) for (const b of pDataPdus(contextId, false, dataset, 1 << 20)) this.socket.write(b);
+  }
+
+  /** The next whole message (command and, if it has one, its dataset). */
+  async next(): Promise<Message> {
+    for (;;) {
+      const pdu = await this.nextPdu();
+      if (pdu.type !== 'p-data') throw new Error(`unexpected ${pdu.type}`);
+      for (const pdv of pdu.pdvs) {
+        if (pdv.isCommand) {
+          this.commandParts.push(pdv.data);
+          if (!pdv.isLast) continue;
+          const command = decodeCommand(Buffer.concat(this.commandParts));
+          this.commandParts = [];
+          if (command.hasDataset) this.pending = { contextId: pdv.contextId, command };
+          else this.messages.push({ contextId: pdv.contextId, command });
+        } else {
+          this.datasetParts.push(pdv.data);
+          if (!pdv.isLast) continue;
+          this.messages.push({ ...this.pending!, dataset: Buffer.concat(this.datasetParts) });
+          this.datasetParts = [];
+          this.pending = undefined;
+        }
+      }
+      const m = this.messages.shift();
+      if (m) return m;
+    }
+  }
+
+  async release() {
+    this.socket.write(encodeReleaseRq());
+    await this.nextPdu().catch(() => undefined);
+    this.socket.destroy();
+  }
+}
