@@ -50,7 +50,7 @@ export async function startKarteiDicom(opts: { callingAet: string; aeTitle?: str
     if (r.status !== 201) throw new Error(`registering the bench device: ${r.status} ${JSON.stringify(r.body)}`);
     listener = await startDimseListener(
       { host: '127.0.0.1', port: await freePort(), aeTitle, ...(tls ? { tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } } : {}) },
-      { services: h.services, aeTitle },
+      { services: h.services },
     );
     const l = listener;
     return {

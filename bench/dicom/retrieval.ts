@@ -54,7 +54,7 @@ async function kartei(): Promise<Side> {
   if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
   const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
   const token = await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 });
-  const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI' });
+  const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
   const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     target: { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: CALLING_AET },

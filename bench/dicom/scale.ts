@@ -93,7 +93,7 @@ const fillSeconds = (performance.now() - fillStart) / 1000;
 log(`filled ${fmt(written)} instances in ${fmt(studies)} studies in ${fmt(fillSeconds)} s`);
 
 // ---- Measure ----------------------------------------------------------------------------
-const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI' });
+const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
 const base = `${await h.app.listen({ host: '127.0.0.1', port: 0 })}/dicom-web`;
 const target = { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: 'SCALEBENCH' };
 const probe = Math.floor(studies / STUDIES_PER_PATIENT / 2);

@@ -96,7 +96,7 @@ async function serve(config: Config): Promise<number> {
   // Issued before anything listens: once the server answers, the token exists.
   const token = await issueSetupToken(s.store, config.dataDir);
   await app.listen({ host: config.host, port: config.port });
-  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, aeTitle: config.dicom.aeTitle, tls: config.dicom.tls, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
+  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
   if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
   if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
   const timer = setInterval(() => s.audit.checkpointAll().catch((e) => app.log.error({ err: e }, 'checkpoint failed')), CHECKPOINT_INTERVAL_MS);

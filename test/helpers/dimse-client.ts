@@ -1,7 +1,9 @@
-// A bare DIMSE requester for tests that DCMTK's tools cannot drive (getscu and
-// movescu have no C-CANCEL): it associates with the given contexts and roles,
+// A bare DIMSE requester for tests that DCMTK 3.6.7's tools cannot drive (getscu
+// and movescu have no C-CANCEL and no TLS): it associates with the given contexts and roles,
 // sends commands and datasets, and hands back whole messages as they arrive.
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { encodeAssociateRq, type RoleSelection } from '../../src/imaging/dicom/association.ts';
 import { decodeCommand, encodeCommand, type Command } from '../../src/imaging/dicom/command.ts';
 import { encodeReleaseRq, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
@@ -31,9 +33,21 @@ export class DimseClient {
     socket.on('error', () => undefined);
   }
 
-  static async associate(port: number, o: { calling: string; called: string; contexts: { id: number; abstractSyntax: string; transferSyntax: string }[]; roles?: Map<string, RoleSelection> }) {
-    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
-    await new Promise((r) => socket.once('connect', r));
+  static async associate(
+    port: number,
+    o: {
+      calling: string;
+      called: string;
+      contexts: { id: number; abstractSyntax: string; transferSyntax: string }[];
+      roles?: Map<string, RoleSelection>;
+      /** Our certificate and key, and the CA the server's certificate must chain to (PEM files). */
+      tls?: { certFile: string; keyFile: string; caFile: string };
+    },
+  ) {
+    const socket = o.tls
+      ? tls.connect({ host: '127.0.0.1', port, cert: fs.readFileSync(o.tls.certFile), key: fs.readFileSync(o.tls.keyFile), ca: fs.readFileSync(o.tls.caFile) })
+      : net.connect({ host: '127.0.0.1', port, noDelay: true });
+    await new Promise((r) => socket.once(o.tls ? 'secureConnect' : 'connect', r));
     const c = new DimseClient(socket);
     socket.write(
       encodeAssociateRq({

@@ -37,7 +37,7 @@ before(async () => {
   t = await setUpTenant(h, ['TB', 'INF']);
   const device = await t.admin.post('/api/admin/devices', { aeTitle: 'MODALITY', departmentId: t.departments.TB, permissions: ['store'], host: '127.0.0.1' });
   assert.equal(device.status, 201);
-  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI' });
+  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
   tbClerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
   infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
   tbHead = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });

@@ -26,7 +26,7 @@ before(async () => {
   t = await setUpTenant(h, ['TB']);
   const r = await t.admin.post('/api/admin/devices', { aeTitle: 'FUZZER', departmentId: t.departments.TB, permissions: ['store'], host: '127.0.0.1' });
   assert.equal(r.status, 201);
-  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, aeTitle: 'KARTEI', associationTimeoutMs: 2_000 });
+  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, associationTimeoutMs: 2_000 });
 });
 after(async () => {
   await listener?.close();

@@ -19,6 +19,7 @@ import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
 import type { DimseService, MessageHandler } from './services.ts';
+import type { DicomConfig } from '../../config/config.ts';
 import type { DimseListenerOptions } from './listener.ts';
 
 /** How long a connection may take to send its A-ASSOCIATE-RQ. */
@@ -64,7 +65,7 @@ export class AssociationHandler {
 
   constructor(
     private readonly socket: Socket,
-    private readonly opts: DimseListenerOptions,
+    private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls'] },
     private readonly services: ReadonlyMap<number, DimseService>,
   ) {}
 

@@ -23,9 +23,6 @@ const IDLE_MS = 120_000;
 
 export interface DimseListenerOptions {
   services: Services;
-  aeTitle: string;
-  /** Our TLS material, also presented when we connect to a move destination. */
-  tls?: DicomConfig['tls'];
   /** How long a new connection may take to ask for an association (default 30 s). */
   associationTimeoutMs?: number;
   log?: (e: unknown) => void;
@@ -46,7 +43,8 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
     socket.setNoDelay(true);
     socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    void new AssociationHandler(socket, opts, byCommand).run();
+    // Our AE title, and our TLS material, which we also present when we connect to a move destination.
+    void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls }, byCommand).run();
   };
   const server = config.tls
     ? tls.createServer(
