@@ -300,6 +300,14 @@ async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole
  * login), so neither is walled by tenant, and AE titles are unique across the
  * deployment.
  */
+/** Lookups by UID alone: a study named in a DICOMweb path (any department), a series named in a query. */
+const imagingLookups: Migration = {
+  async up(db) {
+    await db.schema.createIndex('studies_tenant_uid').on('studies').columns(['tenant_id', 'study_uid']).execute();
+    await db.schema.createIndex('series_by_uid').on('series').column('series_uid').execute();
+  },
+};
+
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -426,6 +434,7 @@ export async function migrate(
     migrations['002-postgres-walls'] = { up: (db) => postgresWalls(db, CORE_TENANT_TABLES, opts.appRole) };
   }
   migrations['003-imaging'] = imaging(dialect, opts.appRole);
+  migrations['004-imaging-lookups'] = imagingLookups;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -94,20 +94,62 @@ function nameMatches(query: string, value: string): boolean {
   return (['family', 'given', 'middle'] as const).every((c) => !q[c] || q[c] === '*' || wildcard(keepWildcards(q[c]), normaliseName(v[c])));
 }
 
-export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, q: StudyQuery, limit: number): Promise<StudyMatch[]> {
+/** Longer candidate lists stay subqueries (bound parameters are limited). */
+const MAX_ID_LIST = 5_000;
+
+/**
+ * The studies the selective keys allow — exact patient ID, family name and
+ * accession number through their digests, series and instance UIDs — as a
+ * list of ids (undefined: no such key). Resolved first, so that the studies
+ * are then read by primary key whatever the planner knows of the tables'
+ * sizes. Digests that match more studies than a list may hold come back as a
+ * subquery instead.
+ */
+async function candidateStudies(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, q: StudyQuery) {
+  let ids: string[] | undefined;
+  const narrow = (found: string[]) => {
+    ids = ids ? found.filter((id) => ids!.includes(id)) : [...new Set(found)];
+  };
+  const wanted: string[] = [];
   const indexKey = await keyring.indexKey(tx, tenantId);
+  if (constrains(q.patientId) && !isPattern(q.patientId)) wanted.push(digest(indexKey, 'patient-id', q.patientId.trim()));
+  if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber)) wanted.push(digest(indexKey, 'accession', q.accessionNumber.trim()));
+  const family = q.patientName ? parsePersonName(q.patientName).alphabetic.family : '';
+  if (constrains(q.patientName) && family && !isPattern(family)) wanted.push(digest(indexKey, 'family', normaliseName(family)));
+  const byDigests = () =>
+    tx
+      .selectFrom('study_index')
+      .select('study_id')
+      .where('tenant_id', '=', tenantId)
+      .where('digest', 'in', wanted)
+      .groupBy('study_id')
+      .having((eb) => eb.fn.count('digest'), '=', wanted.length);
+  let wide: ReturnType<typeof byDigests> | undefined;
+  if (wanted.length > 0) {
+    const rows = await byDigests().limit(MAX_ID_LIST + 1).execute();
+    if (rows.length > MAX_ID_LIST) wide = byDigests();
+    else narrow(rows.map((r) => r.study_id));
+  }
+  if (q.seriesUids?.length) {
+    narrow((await tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('series_uid', 'in', q.seriesUids).execute()).map((r) => r.study_id));
+  }
+  if (q.sopInstanceUids?.length) {
+    const rows = await tx.selectFrom('instances').select('study_id').where('department_id', '=', departmentId).where('sop_instance_uid', 'in', q.sopInstanceUids).execute();
+    narrow(rows.map((r) => r.study_id));
+  }
+  return { ids, wide };
+}
+
+export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, q: StudyQuery, limit: number): Promise<StudyMatch[]> {
+  const candidates = await candidateStudies(tx, keyring, tenantId, departmentId, q);
+  if (candidates.ids?.length === 0) return [];
   let query = tx
     .selectFrom('studies')
     .select(['id', 'study_uid', 'person_id', 'patient_enc', 'study_enc', 'study_date', 'study_time', 'modalities'])
     .where('tenant_id', '=', tenantId)
     .where('department_id', '=', departmentId);
-  const byDigest = (kind: 'patient-id' | 'family' | 'accession', value: string) => {
-    query = query.where('id', 'in', tx.selectFrom('study_index').select('study_id').where('tenant_id', '=', tenantId).where('digest', '=', digest(indexKey, kind, value)));
-  };
-  if (constrains(q.patientId) && !isPattern(q.patientId)) byDigest('patient-id', q.patientId.trim());
-  if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber)) byDigest('accession', q.accessionNumber.trim());
-  const family = q.patientName ? parsePersonName(q.patientName).alphabetic.family : '';
-  if (constrains(q.patientName) && family && !isPattern(family)) byDigest('family', normaliseName(family));
+  if (candidates.ids) query = query.where('id', 'in', candidates.ids);
+  if (candidates.wide) query = query.where('id', 'in', candidates.wide);
   if (q.personId) query = query.where('person_id', '=', q.personId);
   if (q.studyUids?.length) query = query.where('study_uid', 'in', q.studyUids);
   if (constrains(q.studyDate)) {
@@ -118,8 +160,6 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
   if (constrains(q.modality)) {
     query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('modality', '=', q.modality));
   }
-  if (q.seriesUids?.length) query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('series_uid', 'in', q.seriesUids));
-  if (q.sopInstanceUids?.length) query = query.where('id', 'in', tx.selectFrom('instances').select('study_id').where('department_id', '=', departmentId).where('sop_instance_uid', 'in', q.sopInstanceUids));
   const rows = await query.orderBy('study_date', 'desc').orderBy('id').execute();
 
   const key = await keyring.departmentKey(tx, tenantId, departmentId);
