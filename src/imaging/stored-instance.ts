@@ -60,16 +60,82 @@ export function pixelModule(ds: Dataset): PixelModule {
 const NATIVE = new Set<string>([TransferSyntax.ImplicitVrLittleEndian, TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ExplicitVrBigEndian]);
 export const isNative = (transferSyntaxUid: string) => NATIVE.has(transferSyntaxUid);
 
-/** Frame `n` (1-based) of uncompressed pixel data, little endian. */
+/** The media type a frame of this transfer syntax is sent as (PS3.18 8.7.3.3.2). */
+const FRAME_TYPES: Record<string, string> = {
+  [TransferSyntax.JpegBaseline]: 'image/jpeg',
+  [TransferSyntax.JpegExtended]: 'image/jpeg',
+  [TransferSyntax.JpegLossless]: 'image/jpeg',
+  [TransferSyntax.JpegLosslessSv1]: 'image/jpeg',
+  [TransferSyntax.JpegLsLossless]: 'image/jls',
+  [TransferSyntax.JpegLsNearLossless]: 'image/jls',
+  [TransferSyntax.Jpeg2000Lossless]: 'image/jp2',
+  [TransferSyntax.Jpeg2000]: 'image/jp2',
+  [TransferSyntax.HtJpeg2000Lossless]: 'image/jphc',
+  [TransferSyntax.HtJpeg2000LosslessRpcl]: 'image/jphc',
+  [TransferSyntax.HtJpeg2000]: 'image/jphc',
+};
+
+/** `application/octet-stream` for native and RLE pixel data, else the image type of the compression. */
+export const frameMediaType = (transferSyntaxUid: string) => FRAME_TYPES[transferSyntaxUid] ?? 'application/octet-stream';
+
+/**
+ * Frame `n` (1-based): native pixel data read by offset and sent little
+ * endian; encapsulated pixel data as the frame's compressed bytes, as stored.
+ */
 export async function readFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
   const { instance } = s;
-  if (instance.pixelOffset === null || instance.pixelLength === null) throw new KarteiError('not-found', 'the instance has no pixel data');
-  if (!isNative(instance.transferSyntaxUid)) throw new KarteiError('not-acceptable', 'frames of compressed instances are not sent yet; retrieve the instance');
-  if (px.bitsAllocated % 8 !== 0) throw new KarteiError('not-acceptable', `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`);
+  if (instance.pixelOffset === null) throw new KarteiError('not-found', 'the instance has no pixel data');
   if (!(n >= 1 && n <= px.frames)) throw new KarteiError('not-found', `frame ${n}: the instance has ${px.frames}`, { field: 'frames' });
+  if (!isNative(instance.transferSyntaxUid)) return encapsulatedFrame(s, px, n);
+  if (px.bitsAllocated % 8 !== 0) throw new KarteiError('not-acceptable', `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`);
   const size = px.rows * px.columns * px.samplesPerPixel * (px.bitsAllocated / 8);
-  if (size * n > instance.pixelLength) throw new Error('stored pixel data shorter than its attributes say');
+  if (instance.pixelLength === null || size * n > instance.pixelLength) throw new Error('stored pixel data shorter than its attributes say');
   const frame = await s.images.readRange(instance.file, s.key, aad(s), instance.pixelOffset + size * (n - 1), size);
   // Frames leave in little endian, whatever the (retired) big-endian syntax stored.
   return instance.transferSyntaxUid === TransferSyntax.ExplicitVrBigEndian && px.bitsAllocated === 16 ? frame.swap16() : frame;
+}
+
+/** More items than any real encapsulated pixel data has: the walk stops there. */
+const MAX_ITEMS = 100_000;
+const ITEM_TAG = 0xfffee000;
+const SEQUENCE_DELIMITER_TAG = 0xfffee0dd;
+
+/** The items of encapsulated pixel data (PS3.5 A.4): where each value lies in the stored file. */
+async function pixelItems(s: SealedInstance): Promise<{ at: number; length: number }[]> {
+  const read = (at: number, length: number) => s.images.readRange(s.instance.file, s.key, aad(s), at, length);
+  const end = await s.images.plainSize(s.instance.file);
+  const items = [];
+  for (let at = s.instance.pixelOffset!; items.length < MAX_ITEMS && at + 8 <= end; ) {
+    const h = await read(at, 8);
+    const tag = h.readUInt16LE(0) * 0x10000 + h.readUInt16LE(2);
+    if (tag === SEQUENCE_DELIMITER_TAG) return items;
+    const length = h.readUInt32LE(4);
+    if (tag !== ITEM_TAG || at + 8 + length > end) break;
+    items.push({ at: at + 8, length });
+    at += 8 + length;
+  }
+  throw new Error('stored encapsulated pixel data is malformed');
+}
+
+/**
+ * Frame `n` of encapsulated pixel data: all fragments of a single frame; else
+ * by the Basic Offset Table, or one fragment per frame when it is empty.
+ */
+async function encapsulatedFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
+  const read = (item: { at: number; length: number }) => s.images.readRange(s.instance.file, s.key, aad(s), item.at, item.length);
+  const [table, ...fragments] = await pixelItems(s);
+  if (!table || fragments.length === 0) throw new Error('stored encapsulated pixel data has no fragments');
+  let parts = fragments;
+  if (px.frames > 1) {
+    if (table.length >= 4 * px.frames) {
+      const offsets = await read(table);
+      // Offsets count from the first fragment's item tag.
+      const base = fragments[0]!.at - 8;
+      const start = offsets.readUInt32LE(4 * (n - 1));
+      const next = n < px.frames ? offsets.readUInt32LE(4 * n) : Infinity;
+      parts = fragments.filter((f) => f.at - 8 - base >= start && f.at - 8 - base < next);
+    } else if (fragments.length === px.frames) parts = [fragments[n - 1]!];
+    else throw new KarteiError('not-acceptable', 'the frames of this instance cannot be told apart (no offset table); retrieve the instance');
+  }
+  return Buffer.concat(await Promise.all(parts.map(read)));
 }

@@ -168,3 +168,32 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
     pixelDataLength: pixels.length,
   };
 }
+
+/**
+ * An instance in JPEG Baseline: the attributes of an 8-bit `makeInstance`, its
+ * pixel data replaced by encapsulated pixel data (an empty Basic Offset Table,
+ * then the given JPEG bytes as one fragment per frame).
+ */
+export function makeJpegInstance(jpegFrames: Buffer[], o: InstanceOptions = {}): TestInstance {
+  const plain = makeInstance({ ...o, bitsAllocated: 8, frames: jpegFrames.length, syntax: 'explicit' });
+  const attributes = plain.dataset.subarray(0, plain.dataset.length - plain.pixelDataLength - 12);
+  const item = (value: Buffer) => {
+    const padded = value.length % 2 ? Buffer.concat([value, Buffer.of(0)]) : value;
+    const h = Buffer.alloc(8);
+    h.writeUInt16LE(0xfffe, 0);
+    h.writeUInt16LE(0xe000, 2);
+    h.writeUInt32LE(padded.length, 4);
+    return Buffer.concat([h, padded]);
+  };
+  const pixelHeader = Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+  const delimiter = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+  const pixels = Buffer.concat([item(Buffer.alloc(0)), ...jpegFrames.map(item), delimiter]);
+  const dataset = Buffer.concat([attributes, pixelHeader, pixels]);
+  const header = part10Header({
+    mediaStorageSopClassUid: plain.sopClassUid,
+    mediaStorageSopInstanceUid: plain.sopInstanceUid,
+    transferSyntaxUid: TransferSyntax.JpegBaseline,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+  });
+  return { ...plain, file: Buffer.concat([header, dataset]), dataset, transferSyntax: TransferSyntax.JpegBaseline, pixelDataLength: pixels.length };
+}

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
-import { makeInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
+import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -326,4 +326,33 @@ test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media
   const bearer = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${token.body.token}` });
   assert.equal(bearer.status, 200, 'a token needs no CSRF header');
   assert.equal(await storedCount(), before + 1);
+});
+
+test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame its own; rendered frames are decoded', async () => {
+  const sharp = (await import('sharp')).default;
+  const grey = (level: number) => sharp(Buffer.alloc(16 * 16, level), { raw: { width: 16, height: 16, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+  const jpegs = [await grey(30), await grey(200)];
+  const inst = makeJpegInstance(jpegs, { rows: 16, columns: 16 });
+  const stored = await stow(tbClerk, '/dicom-web/studies', [inst.file]);
+  assert.equal(stored.status, 200, JSON.stringify(stored.body));
+
+  for (const [i, jpeg] of jpegs.entries()) {
+    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${i + 1}`, undefined, { accept: 'multipart/related; type="image/jpeg"' });
+    assert.equal(r.status, 200, r.raw.toString());
+    const [frame] = parts(r);
+    assert.equal(frame!.type, 'image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50');
+    assert.ok(frame!.body.subarray(0, jpeg.length).equals(jpeg), `frame ${i + 1} is its own JPEG`);
+  }
+  assert.equal((await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' })).status, 406, 'no transcoding');
+
+  // The stored values go through the modality LUT (intercept −1024): 200 → −824, the centre of this window; 30 → −994, below it.
+  const render = async (frame: number) => {
+    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${frame}/rendered?window=-824,256`, undefined, { accept: 'image/png' });
+    assert.equal(r.status, 200, r.raw.toString());
+    const pixels = await sharp(r.raw).greyscale().raw().toBuffer();
+    assert.equal(pixels.length, 16 * 16);
+    return pixels[100]!;
+  };
+  assert.ok(Math.abs((await render(2)) - 128) <= 8, 'frame 2 decoded: mid grey');
+  assert.equal(await render(1), 0, 'frame 1 decoded: below the window');
 });

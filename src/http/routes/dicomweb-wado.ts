@@ -9,11 +9,11 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch, type StudyQuery } from '../../imaging/study-query.ts';
-import { isNative, openInstance, pixelModule, readAttributes, readFrame, type SealedInstance } from '../../imaging/stored-instance.ts';
+import { frameMediaType, isNative, openInstance, pixelModule, readAttributes, readFrame, type SealedInstance } from '../../imaging/stored-instance.ts';
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
 import { multipartRelated, type Multipart } from '../../imaging/dicomweb/multipart.ts';
-import { renderFrame, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
+import { nativeFrame, renderFrame, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { gated } from '../access.ts';
 import { instanceParams, seriesParams, studyParams } from './dicomweb-params.ts';
@@ -28,8 +28,12 @@ const renderQuery = z.strictObject({
 
 type Target = { study: string; series?: string; instance?: string };
 
-/** Decides and audits the retrieval, and hands back what to stream: the instances and the key to open them. */
-function retrieval(s: Services, req: FastifyRequest, t: Target, what: string) {
+/**
+ * Decides and audits the retrieval, and hands back what to stream: the
+ * instances and the key to open them. `check` refuses, before the audit
+ * says it was sent, what cannot be sent as asked.
+ */
+function retrieval(s: Services, req: FastifyRequest, t: Target, what: string, check: (found: InstanceMatch[]) => void = () => undefined) {
   return gated(s, req, 'study.read', { kind: 'study', studyUid: t.study }, async (ctx) => {
     const tenantId = ctx.principal.tenantId;
     const departmentId = ctx.target.departmentId!;
@@ -37,6 +41,7 @@ function retrieval(s: Services, req: FastifyRequest, t: Target, what: string) {
     const studies = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, q, 1);
     const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, s.keyring, tenantId, departmentId, studies, q), q);
     if (instances.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
+    check(instances);
     ctx.audit.detail = { what, instances: instances.length };
     const key = await s.keyring.departmentKey(ctx.tx, tenantId, departmentId);
     return instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
@@ -65,12 +70,12 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   const instances = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
-    const range = acceptMultipart(req.headers.accept, 'application/dicom');
-    const sealed = await retrieval(s, req, req.params, 'instances');
-    const syntax = range.params['transfer-syntax'];
-    if (syntax && syntax !== '*' && sealed.some((x) => x.instance.transferSyntaxUid !== syntax)) {
-      throw new KarteiError('not-acceptable', 'transfer-syntax: instances are sent as stored (use transfer-syntax=*); the archive does not transcode', { field: 'Accept' });
-    }
+    const syntax = acceptMultipart(req.headers.accept, 'application/dicom').params['transfer-syntax'];
+    const sealed = await retrieval(s, req, req.params, 'instances', (found) => {
+      if (syntax && syntax !== '*' && found.some((i) => i.transferSyntaxUid !== syntax)) {
+        throw new KarteiError('not-acceptable', 'transfer-syntax: instances are sent as stored (use transfer-syntax=*); the archive does not transcode', { field: 'Accept' });
+      }
+    });
     return send(reply, multipartRelated('application/dicom', sealed.map((x) => ({ contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`, body: openInstance(x) }))));
   };
   r.get('/dicom-web/studies/:study', { config: { access: READ }, schema: { params: studyParams } }, instances);
@@ -89,21 +94,21 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
   r.get('/dicom-web/studies/:study/series/:series/instances/:instance/metadata', { config: { access: READ }, schema: { params: instanceParams } }, meta);
 
   r.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: READ }, schema: { params: frameParams } }, async (req, reply) => {
-    acceptMultipart(req.headers.accept, 'application/octet-stream');
-    const [sealed] = await retrieval(s, req, req.params, 'frames');
+    let type = '';
+    const [sealed] = await retrieval(s, req, req.params, 'frames', ([i]) => void acceptMultipart(req.headers.accept, (type = frameMediaType(i!.transferSyntaxUid))));
     const px = pixelModule(await readAttributes(sealed!));
     const frames = [];
     for (const n of req.params.frames.split(',').map(Number)) frames.push(await readFrame(sealed!, px, n));
-    return send(reply, multipartRelated('application/octet-stream', frames.map((body) => ({ contentType: 'application/octet-stream', body }))));
+    const contentType = `${type}; transfer-syntax=${sealed!.instance.transferSyntaxUid}`;
+    return send(reply, multipartRelated(type, frames.map((body) => ({ contentType, body }))));
   });
 
   const rendered = async (req: FastifyRequest<{ Params: Target & { frames?: string }; Querystring: z.infer<typeof renderQuery> }>, reply: FastifyReply) => {
     const type = negotiate(req.headers.accept, RENDERED_TYPES);
     const [sealed] = await retrieval(s, req, req.params, 'rendered');
-    if (!isNative(sealed!.instance.transferSyntaxUid)) throw new KarteiError('not-acceptable', 'rendering of compressed instances is not supported yet; retrieve the instance');
     const ds = await readAttributes(sealed!);
     const px = pixelModule(ds);
-    const frame = await readFrame(sealed!, px, req.params.frames ? Number(req.params.frames) : 1);
+    const frame = await nativeFrame(sealed!.instance.transferSyntaxUid, px, await readFrame(sealed!, px, req.params.frames ? Number(req.params.frames) : 1));
     const [center, width] = req.query.window?.split(',').map(Number) ?? [];
     const image = await renderFrame(ds, px, frame, { type, quality: req.query.quality, window: width ? { center: center!, width } : undefined });
     return reply.type(type).send(image);

@@ -1,5 +1,5 @@
-// Rendered frames (PS3.18 8.3.5.1): uncompressed pixel data turned into an
-// 8-bit PNG or JPEG for the viewer. Grey images go through the modality LUT
+// Rendered frames (PS3.18 8.3.5.1): uncompressed (or 8-bit JPEG, decoded)
+// pixel data turned into an 8-bit PNG or JPEG for the viewer. Grey images go through the modality LUT
 // (rescale slope and intercept) and a linear VOI window (PS3.3 C.11.2.1.2):
 // the one asked for, else the dataset's first, else the frame's range.
 // MONOCHROME1 is inverted; 8-bit RGB is passed through.
@@ -7,7 +7,8 @@ import sharp from 'sharp';
 import { KarteiError } from '../../errors.ts';
 import { Tag } from '../dicom/tags.ts';
 import { numberValue, textValue, type Dataset } from '../dicom/values.ts';
-import type { PixelModule } from '../stored-instance.ts';
+import { isNative, type PixelModule } from '../stored-instance.ts';
+import { TransferSyntax } from '../dicom/uids.ts';
 
 export const RENDERED_TYPES = ['image/png', 'image/jpeg'] as const;
 export type RenderedType = (typeof RENDERED_TYPES)[number];
@@ -80,6 +81,19 @@ function rgb(ds: Dataset, px: PixelModule, frame: Buffer): Buffer {
   const out = Buffer.allocUnsafe(n * 3);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = frame[c * n + i]!;
   return out;
+}
+
+/** JPEG processes sharp (libjpeg) decodes: 8-bit baseline and extended. */
+const DECODABLE = new Set<string>([TransferSyntax.JpegBaseline, TransferSyntax.JpegExtended]);
+
+/** A frame as native pixels: as read when uncompressed, decoded when it is 8-bit JPEG; 406 otherwise. */
+export async function nativeFrame(transferSyntaxUid: string, px: PixelModule, frame: Buffer): Promise<Buffer> {
+  if (isNative(transferSyntaxUid)) return frame;
+  if (!DECODABLE.has(transferSyntaxUid) || px.bitsAllocated !== 8) {
+    throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
+  }
+  const decoded = sharp(frame);
+  return (px.samplesPerPixel === 1 ? decoded.toColourspace('b-w') : decoded.toColourspace('srgb')).raw().toBuffer();
 }
 
 export async function renderFrame(ds: Dataset, px: PixelModule, frame: Buffer, o: RenderOptions): Promise<Buffer> {
