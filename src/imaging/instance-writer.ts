@@ -1,17 +1,21 @@
 // Writing one received instance, whether it comes by C-STORE or STOW-RS: the
 // dataset streams to a sealed file behind our Part 10 header, byte for byte
-// as received, while a scanner picks out what the index needs. `close` checks
+// as received (deflated ones too), while a scanner picks out what the index
+// needs (from the inflated bytes, for a deflated dataset). `close` checks
 // the dataset against what its sender said it is and commits the file; the
 // caller then indexes it through the gate, and `discard`s it on any failure,
 // so nothing is left on disk that the index does not know.
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import zlib from 'node:zlib';
+import { finished } from 'node:stream/promises';
 import { bindingBytes } from '../vault/aead.ts';
 import type { SealedFiles, SealedWrite } from '../vault/sealed-files.ts';
 import { DatasetScanner } from './dicom/dataset-scanner.ts';
 import { part10Header, type FileMeta } from './dicom/part10.ts';
 import { INDEXED_TAGS, Tag } from './dicom/tags.ts';
-import { isValidUid } from './dicom/uids.ts';
+import { datasetLayout, isValidUid, TransferSyntax } from './dicom/uids.ts';
+import { DatasetError } from './dicom/element-header.ts';
 import { textValue, type Dataset } from './dicom/values.ts';
 import { instanceFileBinding, type InstanceFacts } from './instance-index.ts';
 
@@ -30,29 +34,63 @@ export interface InstanceTarget {
   receivedFrom: string;
 }
 
+/** The most a deflated dataset may inflate to: a dataset's lengths are 32-bit. */
+const MAX_INFLATED = 2 ** 32;
+
 export class InstanceWriter {
   readonly id = randomUUID();
   readonly file: string;
   private readonly scanner: DatasetScanner;
+  /** Deflated datasets are stored as received and scanned as they inflate. */
+  private readonly inflater: zlib.InflateRaw | undefined;
+  private inflateError: Error | undefined;
   private write: SealedWrite | undefined;
   private committed = false;
 
   /** Throws DatasetError for a transfer syntax the scanner cannot read. */
   constructor(private readonly t: InstanceTarget) {
-    this.scanner = new DatasetScanner(t.meta.transferSyntaxUid, INDEXED_TAGS);
+    const deflated = datasetLayout(t.meta.transferSyntaxUid) === 'deflated';
+    this.scanner = new DatasetScanner(deflated ? TransferSyntax.ExplicitVrLittleEndian : t.meta.transferSyntaxUid, INDEXED_TAGS);
+    if (deflated) this.inflater = this.inflate();
     this.file = `${t.tenantId}/${t.departmentId}/${this.id.slice(0, 2)}/${this.id}.dcm`;
     this.write = t.images.create(this.file, t.key, bindingBytes(instanceFileBinding(t.tenantId, this.id)));
     this.write.stream.write(part10Header(t.meta));
   }
 
+  private inflate(): zlib.InflateRaw {
+    const inflater = zlib.createInflateRaw();
+    let inflated = 0;
+    inflater.on('data', (d: Buffer) => {
+      if (this.inflateError) return;
+      inflated += d.length;
+      try {
+        if (inflated > MAX_INFLATED) throw new DatasetError('malformed', 'deflated dataset inflates beyond 4 GiB');
+        this.scanner.push(d);
+      } catch (e) {
+        this.inflateError = e as Error;
+        inflater.destroy();
+      }
+    });
+    inflater.on('error', (e) => (this.inflateError ??= new DatasetError('malformed', `deflated dataset cannot be inflated: ${e.message}`)));
+    return inflater;
+  }
+
   /** Throws DatasetError when the bytes are not a readable dataset. */
   async push(chunk: Buffer) {
-    this.scanner.push(chunk);
+    if (this.inflater) {
+      if (this.inflateError) throw this.inflateError;
+      if (!this.inflater.write(chunk)) await once(this.inflater, 'drain');
+    } else this.scanner.push(chunk);
     if (!this.write!.stream.write(chunk)) await once(this.write!.stream, 'drain');
   }
 
   /** Checks the whole dataset and commits the file; throws DatasetError or InstanceMismatch. */
   async close(): Promise<InstanceFacts> {
+    if (this.inflater) {
+      this.inflater.end();
+      await finished(this.inflater).catch(() => undefined);
+      if (this.inflateError) throw this.inflateError;
+    }
     const scanned = this.scanner.end();
     const why = mismatch(scanned.elements, this.t.meta);
     if (why) throw new InstanceMismatch(why);
@@ -65,7 +103,8 @@ export class InstanceWriter {
       receivedFrom: this.t.receivedFrom,
       transferSyntaxUid: this.t.meta.transferSyntaxUid,
       elements: scanned.elements,
-      pixelData: scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
+      // In a deflated file the pixel data has no byte position of its own.
+      pixelData: this.inflater ? undefined : scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
       file: this.file,
       size,
       sha256,
@@ -74,6 +113,7 @@ export class InstanceWriter {
 
   /** Leaves nothing behind: the unfinished file, or the committed one the index did not take. */
   async discard() {
+    this.inflater?.destroy();
     const write = this.write;
     this.write = undefined;
     if (this.committed) await this.t.images.remove(this.file).catch(() => undefined);

@@ -4,6 +4,7 @@
 // key has been fetched through the gate; these functions only read.
 import { bindingBytes } from '../vault/aead.ts';
 import type { SealedFiles } from '../vault/sealed-files.ts';
+import zlib from 'node:zlib';
 import { KarteiError } from '../errors.ts';
 import { readDataset } from './dicom/dataset-reader.ts';
 import { parsePart10Header } from './dicom/part10.ts';
@@ -25,17 +26,38 @@ const aad = (s: SealedInstance) => bindingBytes(instanceFileBinding(s.tenantId, 
 /** The stored Part 10 file, decrypted as it streams. */
 export const openInstance = (s: SealedInstance): AsyncGenerator<Buffer> => s.images.openRead(s.instance.file, s.key, aad(s));
 
+/** A deflated dataset is inflated whole to be read; this bounds what that may cost. */
+const MAX_INFLATED_ATTRIBUTES = 256 * 1024 * 1024;
+
 /** The dataset up to (not including) the pixel data element. */
 export async function readAttributes(s: SealedInstance): Promise<Dataset> {
   const { instance } = s;
   const layout = datasetLayout(instance.transferSyntaxUid);
-  if (!layout || layout === 'deflated') throw new KarteiError('not-acceptable', 'the stored transfer syntax cannot be read');
+  if (!layout) throw new KarteiError('not-acceptable', 'the stored transfer syntax cannot be read');
+  if (layout === 'deflated') return readDeflatedAttributes(s);
   // The pixel data element's header: tag, VR, reserved, 4-byte length (explicit) or tag and length (implicit).
   const end = instance.pixelOffset === null ? await s.images.plainSize(instance.file) : instance.pixelOffset - (layout === 'implicit-le' ? 8 : 12);
   const head = await s.images.readRange(instance.file, s.key, aad(s), 0, end);
   const part10 = parsePart10Header(head);
   if (!part10) throw new Error('stored instance without a complete Part 10 header');
   return readDataset(head.subarray(part10.datasetOffset), layout);
+}
+
+async function readDeflatedAttributes(s: SealedInstance): Promise<Dataset> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of openInstance(s)) chunks.push(chunk);
+  const file = Buffer.concat(chunks);
+  const part10 = parsePart10Header(file);
+  if (!part10) throw new Error('stored instance without a complete Part 10 header');
+  let inflated: Buffer;
+  try {
+    inflated = zlib.inflateRawSync(file.subarray(part10.datasetOffset), { maxOutputLength: MAX_INFLATED_ATTRIBUTES });
+  } catch {
+    throw new KarteiError('not-acceptable', 'this deflated instance is too large to read here; retrieve the instance');
+  }
+  const ds = readDataset(inflated, 'explicit-le');
+  for (const tag of ds.keys()) if (tag >= Tag.PixelData) ds.delete(tag);
+  return ds;
 }
 
 export interface PixelModule {
@@ -84,6 +106,7 @@ export const frameMediaType = (transferSyntaxUid: string) => FRAME_TYPES[transfe
  */
 export async function readFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
   const { instance } = s;
+  if (datasetLayout(instance.transferSyntaxUid) === 'deflated') throw new KarteiError('not-acceptable', 'frames of deflated instances are not sent; retrieve the instance');
   if (instance.pixelOffset === null) throw new KarteiError('not-found', 'the instance has no pixel data');
   if (!(n >= 1 && n <= px.frames)) throw new KarteiError('not-found', `frame ${n}: the instance has ${px.frames}`, { field: 'frames' });
   if (!isNative(instance.transferSyntaxUid)) return encapsulatedFrame(s, px, n);

@@ -12,6 +12,9 @@ import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
+import { randomBytes } from 'node:crypto';
+import { part10Header } from '../../src/imaging/dicom/part10.ts';
+import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -286,10 +289,13 @@ test('STOW-RS reports each instance it could not store and why; keeps none of th
   const notDicom = Buffer.from('this is not a DICOM file at all, just text padded out to look long enough'.repeat(4));
   const unknownClass = makeInstance({ sopClassUid: '1.2.3.4.5.6.7', rows: 8, columns: 8 });
   const truncated = makeInstance({ rows: 8, columns: 8 });
-  const r = await stow(tbClerk, '/dicom-web/studies', [good.file, notDicom, unknownClass.file, truncated.file.subarray(0, truncated.file.length - 40)]);
+  // Announced as deflated, but the dataset is not a deflate stream.
+  const notDeflated = makeInstance({ rows: 8, columns: 8 });
+  const header = part10Header({ mediaStorageSopClassUid: notDeflated.sopClassUid, mediaStorageSopInstanceUid: notDeflated.sopInstanceUid, transferSyntaxUid: TransferSyntax.DeflatedExplicitVrLittleEndian, implementationClassUid: '1.2.3' });
+  const r = await stow(tbClerk, '/dicom-web/studies', [good.file, notDicom, unknownClass.file, truncated.file.subarray(0, truncated.file.length - 40), Buffer.concat([header, randomBytes(500)])]);
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const reasons = r.body['00081198'].Value.map((v: Record<string, { Value: unknown[] }>) => v['00081197']!.Value[0]);
-  assert.deepEqual(reasons, [0xc000, 0x0122, 0xc000]);
+  assert.deepEqual(reasons, [0xc000, 0x0122, 0xc000, 0xc000]);
   assert.equal(await storedCount(), before + 1, 'only the good one');
 
   const other = makeInstance({ rows: 8, columns: 8 });

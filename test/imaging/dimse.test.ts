@@ -190,6 +190,32 @@ test('findscu finds the department\'s studies by patient ID, name and level; ano
   assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1));
 });
 
+test('a deflated instance is stored as it came, indexed from its inflated attributes, and read back', async () => {
+  const sent = makeInstance({ patientName: 'Zlib^Zora', patientId: 'PID-DEFLATE', rows: 16, columns: 16, pixels: 'gradient' });
+  const plainFile = writeFile('deflate-src.dcm', sent.file);
+  const deflatedFile = path.join(h.dir, 'deflated.dcm');
+  assert.equal((await dcmtk('dcmconv', ['+td', plainFile, deflatedFile])).code, 0);
+  const stored = await dcmtk('storescu', ['-xd', ...at(plain, 'STORESCU'), deflatedFile]);
+  assert.equal(stored.code, 0, stored.out);
+  const row = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').selectAll().where('sop_instance_uid', '=', sent.sopInstanceUid).executeTakeFirstOrThrow());
+  assert.equal(row.transfer_syntax_uid, TransferSyntax.DeflatedExplicitVrLittleEndian);
+  assert.equal(row.rows, 16, 'indexed from the inflated dataset');
+
+  const staff = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
+  const url = `/dicom-web/studies/${sent.studyInstanceUid}/series/${sent.seriesInstanceUid}/instances/${sent.sopInstanceUid}`;
+  const meta = await staff.get(`${url}/metadata`);
+  assert.equal(meta.status, 200, JSON.stringify(meta.body));
+  assert.deepEqual(meta.body[0]['00100020'].Value, ['PID-DEFLATE']);
+  assert.equal((await staff.get(`${url}/frames/1`)).status, 406);
+  const back = await staff.call('GET', url, undefined, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+  const boundary = /boundary=(\S+)/.exec(String(back.headers['content-type']))![1]!;
+  const body = back.raw.subarray(back.raw.indexOf('\r\n\r\n') + 4, back.raw.lastIndexOf(`\r\n--${boundary}--`));
+  const dataset = (dump: string) => dump.slice(dump.indexOf('# Dicom-Data-Set'));
+  const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', deflatedFile]), dcmtk('dcmdump', ['+L', writeFile('deflated-back.dcm', body)])]);
+  assert.match(b.out, /Deflated Explicit VR Little Endian[\s\S]*PID-DEFLATE/, b.out);
+  assert.equal(dataset(b.out), dataset(a.out), 'the same dataset comes back');
+});
+
 test('a C-CANCEL stops a C-FIND before its next pending response; the final response says Cancel', async () => {
   const study = makeInstance({ patientId: 'PID-CANCEL', rows: 8, columns: 8 });
   const more = [2, 3, 4].map((n) => makeInstance({ patientId: 'PID-CANCEL', rows: 8, columns: 8, studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: study.seriesInstanceUid, instanceNumber: n }));

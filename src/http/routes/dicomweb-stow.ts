@@ -90,7 +90,7 @@ class StowPart implements PartHandler {
       const { mediaStorageSopClassUid: sopClass, mediaStorageSopInstanceUid: instance, transferSyntaxUid: syntax } = parsed.meta;
       const layout = datasetLayout(syntax);
       if (!isStorageSopClass(sopClass)) this.failure = Status.SopClassNotSupported;
-      else if (!isValidUid(instance) || !layout || layout === 'deflated') this.failure = Status.CannotUnderstand;
+      else if (!isValidUid(instance) || !layout) this.failure = Status.CannotUnderstand;
       else {
         this.writer = this.begin(parsed.meta);
         await this.writer.push(head.subarray(parsed.datasetOffset));

@@ -42,6 +42,7 @@ const TRANSFER_SYNTAXES = [
   TransferSyntax.Jpeg2000Lossless,
   TransferSyntax.Jpeg2000,
   TransferSyntax.RleLossless,
+  TransferSyntax.DeflatedExplicitVrLittleEndian,
 ];
 
 interface Message {
