@@ -40,6 +40,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   const app = Fastify({
     loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel),
     bodyLimit: BODY_LIMIT,
+    // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
+    maxParamLength: 1_024,
     trustProxy: false,
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves

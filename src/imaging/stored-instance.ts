@@ -4,6 +4,7 @@
 // key has been fetched through the gate; these functions only read.
 import { bindingBytes } from '../vault/aead.ts';
 import type { SealedFiles } from '../vault/sealed-files.ts';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { KarteiError } from '../errors.ts';
 import { readDataset } from './dicom/dataset-reader.ts';
@@ -28,6 +29,7 @@ export const openInstance = (s: SealedInstance): AsyncGenerator<Buffer> => s.ima
 
 /** A deflated dataset is inflated whole to be read; this bounds what that may cost. */
 const MAX_INFLATED_ATTRIBUTES = 256 * 1024 * 1024;
+const inflateRaw = promisify(zlib.inflateRaw);
 
 /** The dataset up to (not including) the pixel data element. */
 export async function readAttributes(s: SealedInstance): Promise<Dataset> {
@@ -44,6 +46,9 @@ export async function readAttributes(s: SealedInstance): Promise<Dataset> {
 }
 
 async function readDeflatedAttributes(s: SealedInstance): Promise<Dataset> {
+  if ((await s.images.plainSize(s.instance.file)) > MAX_INFLATED_ATTRIBUTES / 4) {
+    throw new KarteiError('not-acceptable', 'this deflated instance is too large to read here; retrieve the instance');
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of openInstance(s)) chunks.push(chunk);
   const file = Buffer.concat(chunks);
@@ -51,9 +56,10 @@ async function readDeflatedAttributes(s: SealedInstance): Promise<Dataset> {
   if (!part10) throw new Error('stored instance without a complete Part 10 header');
   let inflated: Buffer;
   try {
-    inflated = zlib.inflateRawSync(file.subarray(part10.datasetOffset), { maxOutputLength: MAX_INFLATED_ATTRIBUTES });
-  } catch {
-    throw new KarteiError('not-acceptable', 'this deflated instance is too large to read here; retrieve the instance');
+    inflated = await inflateRaw(file.subarray(part10.datasetOffset), { maxOutputLength: MAX_INFLATED_ATTRIBUTES });
+  } catch (e) {
+    const tooLarge = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new KarteiError('not-acceptable', tooLarge ? 'this deflated instance inflates beyond what is read here; retrieve the instance' : 'the stored deflated dataset cannot be inflated');
   }
   const ds = readDataset(inflated, 'explicit-le');
   for (const tag of ds.keys()) if (tag >= Tag.PixelData) ds.delete(tag);
@@ -68,14 +74,24 @@ export interface PixelModule {
   frames: number;
 }
 
+/** More frames, or larger ones, than any real instance has: such attributes are not believed. */
+export const MAX_FRAMES = 100_000;
+const MAX_FRAME_PIXELS = 2 ** 28;
+
+/** The image pixel module; 406 when its values are out of any plausible range (they come from the sender). */
 export function pixelModule(ds: Dataset): PixelModule {
-  return {
+  const px = {
     rows: numberValue(ds, Tag.Rows) ?? 0,
     columns: numberValue(ds, Tag.Columns) ?? 0,
     samplesPerPixel: numberValue(ds, Tag.SamplesPerPixel) ?? 1,
     bitsAllocated: numberValue(ds, Tag.BitsAllocated) ?? 0,
     frames: numberValue(ds, Tag.NumberOfFrames) ?? 1,
   };
+  const whole = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
+  if (!whole(px.frames, MAX_FRAMES) || !whole(px.rows, 65535) || !whole(px.columns, 65535) || px.rows * px.columns > MAX_FRAME_PIXELS || ![1, 3, 4].includes(px.samplesPerPixel) || !whole(px.bitsAllocated, 64)) {
+    throw new KarteiError('not-acceptable', 'the image pixel attributes of this instance are out of range; retrieve the instance');
+  }
+  return px;
 }
 
 /** Native (uncompressed) transfer syntaxes: pixel data is a plain array of frames. */
@@ -100,36 +116,60 @@ const FRAME_TYPES: Record<string, string> = {
 /** `application/octet-stream` for native and RLE pixel data, else the image type of the compression. */
 export const frameMediaType = (transferSyntaxUid: string) => FRAME_TYPES[transferSyntaxUid] ?? 'application/octet-stream';
 
-/**
- * Frame `n` (1-based): native pixel data read by offset and sent little
- * endian; encapsulated pixel data as the frame's compressed bytes, as stored.
- */
-export async function readFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
+/** Refuses frames this instance does not have, or cannot send by themselves. */
+export function assertFrames(s: SealedInstance, px: PixelModule, numbers: number[]): void {
   const { instance } = s;
   if (datasetLayout(instance.transferSyntaxUid) === 'deflated') throw new KarteiError('not-acceptable', 'frames of deflated instances are not sent; retrieve the instance');
   if (instance.pixelOffset === null) throw new KarteiError('not-found', 'the instance has no pixel data');
-  if (!(n >= 1 && n <= px.frames)) throw new KarteiError('not-found', `frame ${n}: the instance has ${px.frames}`, { field: 'frames' });
-  if (!isNative(instance.transferSyntaxUid)) return encapsulatedFrame(s, px, n);
-  if (px.bitsAllocated % 8 !== 0) throw new KarteiError('not-acceptable', `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`);
+  const beyond = numbers.find((n) => !(n >= 1 && n <= px.frames));
+  if (beyond !== undefined) throw new KarteiError('not-found', `frames: frame ${beyond} of ${px.frames}`, { field: 'frames' });
+  if (isNative(instance.transferSyntaxUid) && px.bitsAllocated % 8 !== 0) throw new KarteiError('not-acceptable', `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`);
+}
+
+/**
+ * Frames `numbers` (1-based): native pixel data read by offset and sent
+ * little endian; encapsulated pixel data as each frame's compressed bytes, as
+ * stored (its items walked once for all of them).
+ */
+export async function readFrames(s: SealedInstance, px: PixelModule, numbers: number[]): Promise<Buffer[]> {
+  const { instance } = s;
+  assertFrames(s, px, numbers);
+  if (isNative(instance.transferSyntaxUid)) return Promise.all(numbers.map((n) => uncompressedFrame(s, px, n)));
+  const items = await pixelItems(s);
+  return Promise.all(numbers.map((n) => encapsulatedFrame(s, px, items, n)));
+}
+
+async function uncompressedFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
+  const { instance } = s;
   const size = px.rows * px.columns * px.samplesPerPixel * (px.bitsAllocated / 8);
-  if (instance.pixelLength === null || size * n > instance.pixelLength) throw new Error('stored pixel data shorter than its attributes say');
-  const frame = await s.images.readRange(instance.file, s.key, aad(s), instance.pixelOffset + size * (n - 1), size);
+  if (instance.pixelLength === null || size * n > instance.pixelLength) throw new KarteiError('not-acceptable', 'the pixel data is shorter than the attributes say; retrieve the instance');
+  const frame = await s.images.readRange(instance.file, s.key, aad(s), instance.pixelOffset! + size * (n - 1), size);
   // Frames leave in little endian, whatever the (retired) big-endian syntax stored.
   return instance.transferSyntaxUid === TransferSyntax.ExplicitVrBigEndian && px.bitsAllocated === 16 ? frame.swap16() : frame;
 }
 
 /** More items than any real encapsulated pixel data has: the walk stops there. */
-const MAX_ITEMS = 100_000;
+const MAX_ITEMS = 2 * MAX_FRAMES;
+/** Item headers are read a block at a time: one decryption for many small items. */
+const ITEM_BLOCK = 256 * 1024;
 const ITEM_TAG = 0xfffee000;
 const SEQUENCE_DELIMITER_TAG = 0xfffee0dd;
 
 /** The items of encapsulated pixel data (PS3.5 A.4): where each value lies in the stored file. */
 async function pixelItems(s: SealedInstance): Promise<{ at: number; length: number }[]> {
-  const read = (at: number, length: number) => s.images.readRange(s.instance.file, s.key, aad(s), at, length);
   const end = await s.images.plainSize(s.instance.file);
+  let block: Buffer = Buffer.alloc(0);
+  let blockAt = 0;
+  const header = async (at: number) => {
+    if (at + 8 > blockAt + block.length) {
+      blockAt = at;
+      block = await s.images.readRange(s.instance.file, s.key, aad(s), at, Math.min(ITEM_BLOCK, end - at));
+    }
+    return block.subarray(at - blockAt, at - blockAt + 8);
+  };
   const items = [];
   for (let at = s.instance.pixelOffset!; items.length < MAX_ITEMS && at + 8 <= end; ) {
-    const h = await read(at, 8);
+    const h = await header(at);
     const tag = h.readUInt16LE(0) * 0x10000 + h.readUInt16LE(2);
     if (tag === SEQUENCE_DELIMITER_TAG) return items;
     const length = h.readUInt32LE(4);
@@ -144,9 +184,9 @@ async function pixelItems(s: SealedInstance): Promise<{ at: number; length: numb
  * Frame `n` of encapsulated pixel data: all fragments of a single frame; else
  * by the Basic Offset Table, or one fragment per frame when it is empty.
  */
-async function encapsulatedFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
+async function encapsulatedFrame(s: SealedInstance, px: PixelModule, items: { at: number; length: number }[], n: number): Promise<Buffer> {
   const read = (item: { at: number; length: number }) => s.images.readRange(s.instance.file, s.key, aad(s), item.at, item.length);
-  const [table, ...fragments] = await pixelItems(s);
+  const [table, ...fragments] = items;
   if (!table || fragments.length === 0) throw new Error('stored encapsulated pixel data has no fragments');
   let parts = fragments;
   if (px.frames > 1) {

@@ -76,10 +76,32 @@ const isPattern = (v: string) => /[*?]/.test(v);
 /** Empty and `*` match everything (PS3.4 C.2.2.2.3). */
 const constrains = (v: string | undefined): v is string => !!v && v !== '*';
 
-/** DICOM wildcard matching: `*` any run of characters, `?` one. */
-function wildcard(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 's').test(value);
+/**
+ * DICOM wildcard matching: `*` any run of characters, `?` one. Greedy with
+ * one backtrack point (the last `*`), so time is at most pattern × value,
+ * never exponential, whatever a stored value and a query pattern look like.
+ */
+export function wildcard(pattern: string, value: string): boolean {
+  const p = [...pattern];
+  const v = [...value];
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let resume = 0;
+  while (j < v.length) {
+    if (i < p.length && (p[i] === '?' || (p[i] !== '*' && p[i] === v[j]))) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      resume = j;
+    } else if (star >= 0) {
+      i = star + 1;
+      j = ++resume;
+    } else return false;
+  }
+  while (i < p.length && p[i] === '*') i++;
+  return i === p.length;
 }
 
 /**
@@ -93,6 +115,9 @@ function nameMatches(query: string, value: string): boolean {
   const keepWildcards = (s: string) => normaliseName(s.replace(/\*/g, ' x2a ').replace(/\?/g, ' x3f ')).replace(/ ?x2a ?/g, '*').replace(/ ?x3f ?/g, '?');
   return (['family', 'given', 'middle'] as const).every((c) => !q[c] || q[c] === '*' || wildcard(keepWildcards(q[c]), normaliseName(v[c])));
 }
+
+/** Studies decrypted for one query that matches names or patterns on decrypted values. */
+const MAX_CANDIDATES = 20_000;
 
 /** Longer candidate lists stay subqueries (bound parameters are limited). */
 const MAX_ID_LIST = 5_000;
@@ -160,7 +185,9 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
   if (constrains(q.modality)) {
     query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('modality', '=', q.modality));
   }
-  const rows = await query.orderBy('study_date', 'desc').orderBy('id').execute();
+  // Matched on decrypted values afterwards, a pattern needs more candidates than it keeps; bounded all the same.
+  const postFiltered = constrains(q.patientName) || (constrains(q.patientId) && isPattern(q.patientId)) || (constrains(q.accessionNumber) && isPattern(q.accessionNumber));
+  const rows = await query.orderBy('study_date', 'desc').orderBy('id').limit(postFiltered ? MAX_CANDIDATES : limit).execute();
 
   const key = await keyring.departmentKey(tx, tenantId, departmentId);
   const out: StudyMatch[] = [];
@@ -177,30 +204,44 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
   return out;
 }
 
+/** Bound parameters per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535. */
+const IN_BATCH = 1_000;
+
+/** Runs `query` over `ids` in batches of IN_BATCH and concatenates the rows. */
+async function inBatches<T>(ids: string[], query: (batch: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < ids.length; i += IN_BATCH) out.push(...(await query(ids.slice(i, i + IN_BATCH))));
+  return out;
+}
+
 async function countStudyContents(tx: Tx, studies: StudyMatch[]) {
   if (studies.length === 0) return;
   const byId = new Map(studies.map((s) => [s.id, s]));
-  const counts = await tx
-    .selectFrom('instances')
-    .select(['study_id', (eb) => eb.fn.count<number>('id').as('instances'), (eb) => eb.fn.count<number>('series_id').distinct().as('series')])
-    .where('study_id', 'in', [...byId.keys()])
-    .groupBy('study_id')
-    .execute();
+  const counts = await inBatches([...byId.keys()], (batch) =>
+    tx
+      .selectFrom('instances')
+      .select(['study_id', (eb) => eb.fn.count<number>('id').as('instances'), (eb) => eb.fn.count<number>('series_id').distinct().as('series')])
+      .where('study_id', 'in', batch)
+      .groupBy('study_id')
+      .execute(),
+  );
   for (const c of counts) Object.assign(byId.get(c.study_id)!, { instanceCount: Number(c.instances), seriesCount: Number(c.series) });
 }
 
 export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, studies: StudyMatch[], q: StudyQuery): Promise<SeriesMatch[]> {
   if (studies.length === 0) return [];
   const byId = new Map(studies.map((s) => [s.id, s]));
-  let query = tx
-    .selectFrom('series')
-    .leftJoin('instances', 'instances.series_id', 'series.id')
-    .select(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc', (eb) => eb.fn.count<number>('instances.id').as('instances')])
-    .where('series.study_id', 'in', [...byId.keys()])
-    .groupBy(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc']);
-  if (q.seriesUids?.length) query = query.where('series.series_uid', 'in', q.seriesUids);
-  if (constrains(q.modality)) query = query.where('series.modality', '=', q.modality);
-  const rows = await query.orderBy('series.series_number').execute();
+  const rows = await inBatches([...byId.keys()], (batch) => {
+    let query = tx
+      .selectFrom('series')
+      .leftJoin('instances', 'instances.series_id', 'series.id')
+      .select(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc', (eb) => eb.fn.count<number>('instances.id').as('instances')])
+      .where('series.study_id', 'in', batch)
+      .groupBy(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc']);
+    if (q.seriesUids?.length) query = query.where('series.series_uid', 'in', q.seriesUids);
+    if (constrains(q.modality)) query = query.where('series.modality', '=', q.modality);
+    return query.orderBy('series.series_number').execute();
+  });
   const key = await keyring.departmentKey(tx, tenantId, departmentId);
   return rows.map((r) => {
     const s = openField<{ description: string; bodyPart: string }>(key, seriesBinding(tenantId, r.id), r.series_enc);
@@ -211,12 +252,14 @@ export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, dep
 export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery): Promise<InstanceMatch[]> {
   if (series.length === 0) return [];
   const byId = new Map(series.map((s) => [s.id, s]));
-  let query = tx
-    .selectFrom('instances')
-    .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'pixel_offset', 'pixel_length'])
-    .where('series_id', 'in', [...byId.keys()]);
-  if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
-  const rows = await query.orderBy('series_id').orderBy('instance_number').execute();
+  const rows = await inBatches([...byId.keys()], (batch) => {
+    let query = tx
+      .selectFrom('instances')
+      .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'pixel_offset', 'pixel_length'])
+      .where('series_id', 'in', batch);
+    if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
+    return query.orderBy('series_id').orderBy('instance_number').execute();
+  });
   return rows.map((r) => ({
     id: r.id,
     series: byId.get(r.series_id)!,

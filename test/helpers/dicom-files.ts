@@ -27,6 +27,8 @@ export interface InstanceOptions {
   columns?: number;
   bitsAllocated?: 8 | 16;
   frames?: number;
+  /** NumberOfFrames as written, whatever the pixel data holds (for lying senders). */
+  claimedFrames?: number;
   pixels?: 'random' | 'gradient';
   /** Seed of the pseudo-random pixels. */
   seed?: number;
@@ -131,7 +133,7 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
     { tag: Tag.InstanceNumber, vr: 'IS', value: o.instanceNumber ?? 1 },
     { tag: Tag.SamplesPerPixel, vr: 'US', value: 1 },
     { tag: Tag.PhotometricInterpretation, vr: 'CS', value: 'MONOCHROME2' },
-    ...(frames > 1 ? [{ tag: Tag.NumberOfFrames, vr: 'IS', value: frames }] : []),
+    ...(frames > 1 || o.claimedFrames ? [{ tag: Tag.NumberOfFrames, vr: 'IS', value: o.claimedFrames ?? frames }] : []),
     { tag: Tag.Rows, vr: 'US', value: rows },
     { tag: Tag.Columns, vr: 'US', value: columns },
     { tag: Tag.BitsAllocated, vr: 'US', value: bits },

@@ -124,6 +124,8 @@ test('QIDO-RS refuses what it cannot match, naming the field; an Accept it canno
     ['limit=0', 'limit'],
     ['fuzzymatching=true', 'fuzzymatching'],
     ['PatientID=a&PatientID=b', 'PatientID'],
+    ['constructor=x', 'constructor'],
+    ['toString=1', 'toString'],
   ]) {
     const r = await tbClerk.get(`/dicom-web/studies?${query}`);
     assert.equal(r.status, 400, query);
@@ -361,4 +363,33 @@ test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame i
   };
   assert.ok(Math.abs((await render(2)) - 128) <= 8, 'frame 2 decoded: mid grey');
   assert.equal(await render(1), 0, 'frame 1 decoded: below the window');
+});
+
+test('WADO-RS under lying attributes and greedy requests: no crash, bounded work, refusals audited as such', async () => {
+  const liar = makeInstance({ rows: 8, columns: 8, claimedFrames: 999_999_999 });
+  assert.equal((await stow(tbClerk, '/dicom-web/studies', [liar.file])).status, 200);
+  const meta = await tbClerk.get(`${instanceUrl(liar)}/metadata`);
+  assert.equal(meta.status, 200, 'metadata of a lying instance is still sent');
+  assert.equal(meta.body[0]['7FE00010'].BulkDataURI, instanceUrl(liar), 'too many frames to name: the instance itself');
+  assert.equal((await tbClerk.get(`${instanceUrl(liar)}/frames/1`)).status, 406);
+  assert.equal((await tbClerk.get(`${instanceUrl(liar)}/rendered`)).status, 406);
+
+  const many = Array.from({ length: 101 }, (_, i) => i + 1).join(',');
+  assert.equal((await tbClerk.get(`${instanceUrl(linked[0]!)}/frames/${many}`)).status, 422);
+  const repeated = await tbClerk.call('GET', `${instanceUrl(linked[0]!)}/frames/${Array(100).fill(1).join(',')}`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  assert.equal(parts(repeated).length, 1, 'a frame asked for twice is sent once');
+
+  assert.equal((await tbClerk.get(`${instanceUrl(linked[0]!)}/frames/2`)).status, 404);
+  const last = (await audit('study.read')).filter((e) => e.actor_id === tbClerk.id).at(-1)!;
+  assert.equal(last.outcome, 'error', 'a frame the instance does not have is not audited as sent');
+});
+
+test('a QIDO-RS search puts into access reports only the files its page shows', async () => {
+  const reported = async () => (await audit('study.search')).filter((e) => e.actor_id === tbClerk.id && e.person_id === personId).length;
+  const before = await reported();
+  assert.equal((await tbClerk.get('/dicom-web/studies?PatientID=PID-2')).body.length, 1);
+  assert.equal((await tbClerk.get('/dicom-web/studies?PatientID=PID-1&offset=1')).body.length, 0);
+  assert.equal(await reported(), before, 'neither page showed the file');
+  assert.equal((await tbClerk.get('/dicom-web/studies?PatientID=PID-1&limit=1')).body.length, 1);
+  assert.equal(await reported(), before + 1);
 });

@@ -10,7 +10,8 @@ import type { Services } from '../../services.ts';
 import type { GateContext } from '../../access/gate.ts';
 import { findInstances, findSeries, findStudies, type StudyQuery } from '../../imaging/study-query.ts';
 import { valuesAt, type Level } from '../../imaging/match-attributes.ts';
-import { linkedFiles, MAX_MATCHES } from '../../imaging/dimse/c-find.ts';
+import { MAX_MATCHES } from '../../imaging/dimse/c-find.ts';
+import { Tag } from '../../imaging/dicom/tags.ts';
 import { valuesToJson } from '../../imaging/dicomweb/dicom-json.ts';
 import { parseQidoQuery, type QidoSearch } from '../../imaging/dicomweb/qido-query.ts';
 import { negotiate } from '../../imaging/dicomweb/media-types.ts';
@@ -21,24 +22,26 @@ const query = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 const SEARCH = { actions: ['study.search'], resource: 'tenant' } as const;
 const WITHIN = { actions: ['study.read'], resource: 'study' } as const;
 
-/** Matches of one department at a level, with the files they showed. */
-async function search(s: Services, ctx: GateContext, departmentId: string, level: Level, q: StudyQuery) {
+/** Matches of one department at a level, each with the file (if any) its study is linked to. */
+async function search(s: Services, ctx: GateContext, departmentId: string, level: Level, q: StudyQuery, enough: number) {
   const { tx } = ctx;
   const tenantId = ctx.principal.tenantId;
-  const studies = await findStudies(tx, s.keyring, tenantId, departmentId, q, MAX_MATCHES);
+  // At study level a page needs no more studies than it shows; below, a study may hold many matches.
+  const studies = await findStudies(tx, s.keyring, tenantId, departmentId, q, level === 'STUDY' ? Math.min(enough, MAX_MATCHES) : MAX_MATCHES);
   const values = await valuesAt(level, studies, (st) => findSeries(tx, s.keyring, tenantId, departmentId, st, q), (se) => findInstances(tx, se, q));
-  return { values, files: linkedFiles(studies, departmentId) };
+  const fileOf = new Map(studies.map((st) => [st.studyUid, st.personId]));
+  return values.map((v) => ({ v, personId: fileOf.get(v.get(Tag.StudyInstanceUid) as string) ?? null, departmentId }));
 }
 
+/** The page asked for; only the files it shows go into their access reports. */
 async function answer(s: Services, ctx: GateContext, departments: string[], level: Level, { query: q, limit, offset }: QidoSearch) {
   const found = [];
-  for (const departmentId of departments) {
-    const { values, files } = await search(s, ctx, departmentId, level, q);
-    found.push(...values);
-    (ctx.audit.hits ??= []).push(...files);
-  }
-  ctx.audit.detail = { level, matches: found.length };
-  return found.slice(offset, offset + limit).map(valuesToJson);
+  for (const departmentId of departments) found.push(...(await search(s, ctx, departmentId, level, q, offset + limit)));
+  const page = found.slice(offset, offset + limit);
+  const shown = new Map(page.flatMap((m) => (m.personId ? [[m.personId, m.departmentId] as const] : [])));
+  ctx.audit.hits = [...shown].map(([personId, departmentId]) => ({ personId, departmentId }));
+  ctx.audit.detail = { level, matches: found.length, shown: page.length };
+  return page.map((m) => valuesToJson(m.v));
 }
 
 function send(reply: FastifyReply, body: unknown[]) {

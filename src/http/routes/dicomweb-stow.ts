@@ -28,6 +28,8 @@ import { studyParams } from './dicomweb-params.ts';
 const STORE = { actions: ['study.store'], resource: 'department' } as const;
 /** A Part 10 header longer than this is not one. */
 const MAX_PART10_HEADER = 64 * 1024;
+/** Instances in one request; the answer lists each. */
+const MAX_PARTS = 10_000;
 
 interface Outcome {
   sopClassUid: string;
@@ -63,6 +65,8 @@ function departmentOf(req: FastifyRequest, named: string | undefined): string {
 class StowPart implements PartHandler {
   private head: Buffer[] = [];
   private headSize = 0;
+  /** The header is parsed again only when the buffered bytes have doubled: linear however small the chunks. */
+  private parseAt = 512;
   private writer: InstanceWriter | undefined;
   private meta: FileMeta | undefined;
   private failure: number | undefined;
@@ -79,6 +83,8 @@ class StowPart implements PartHandler {
       if (this.writer) return await this.writer.push(chunk);
       this.head.push(chunk);
       this.headSize += chunk.length;
+      if (this.headSize < this.parseAt && this.headSize <= MAX_PART10_HEADER) return;
+      this.parseAt = this.headSize * 2;
       const head = Buffer.concat(this.head);
       const parsed = parsePart10Header(head);
       if (!parsed) {
@@ -101,6 +107,11 @@ class StowPart implements PartHandler {
   }
 
   async end() {
+    // A file shorter than the point where its header was to be parsed next.
+    if (!this.writer && this.failure === undefined && this.headSize > 0) {
+      this.parseAt = 0;
+      await this.data(Buffer.alloc(0));
+    }
     const meta = this.meta;
     if (this.failure === undefined && this.writer && meta) {
       this.outcomes.push(await this.commit(this.writer, meta));
@@ -183,7 +194,10 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
       }
     };
     const outcomes: Outcome[] = [];
-    const reader = new MultipartReader(boundary, () => new StowPart(begin, commit, outcomes));
+    const reader = new MultipartReader(boundary, () => {
+      if (outcomes.length >= MAX_PARTS) throw new KarteiError('payload-too-large', `body: at most ${MAX_PARTS} instances per request`, { field: 'body' });
+      return new StowPart(begin, commit, outcomes);
+    });
     try {
       for await (const chunk of req.body as AsyncIterable<Buffer>) await reader.push(chunk);
     } catch (e) {

@@ -1,25 +1,34 @@
 // WADO-RS (PS3.18 10.4): a study, series or instance as the stored Part 10
-// files, their metadata as DICOM JSON, uncompressed frames, and rendered
-// PNG/JPEG for the viewer. Every retrieval is `study.read` on the study,
-// decided and audited (with its instance count) before the first byte
-// leaves; the files are then streamed outside the transaction.
+// files, their metadata as DICOM JSON, frames, and rendered PNG/JPEG for the
+// viewer. Every retrieval is `study.read` on the study, decided and audited
+// (with its instance count) before the first byte leaves; what the request
+// asks is checked inside that decision, so a refusal is audited as one; the
+// bytes are then read and sent outside the transaction.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch, type StudyQuery } from '../../imaging/study-query.ts';
-import { frameMediaType, isNative, openInstance, pixelModule, readAttributes, readFrame, type SealedInstance } from '../../imaging/stored-instance.ts';
+import { assertFrames, frameMediaType, isNative, openInstance, pixelModule, readAttributes, readFrames, type SealedInstance } from '../../imaging/stored-instance.ts';
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
 import { multipartRelated, type Multipart } from '../../imaging/dicomweb/multipart.ts';
-import { nativeFrame, renderFrame, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
+import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
+import { numberValue } from '../../imaging/dicom/values.ts';
 import { gated } from '../access.ts';
 import { instanceParams, seriesParams, studyParams } from './dicomweb-params.ts';
 
 const READ = { actions: ['study.read'], resource: 'study' } as const;
-const frameList = z.string().max(2_000).regex(/^[1-9]\d{0,6}(,[1-9]\d{0,6})*$/, 'frame numbers from 1, separated by commas');
+/** Frames one request may ask for. */
+const MAX_FRAMES_PER_REQUEST = 100;
+const frameList = z
+  .string()
+  .max(1_000)
+  .regex(/^[1-9]\d{0,6}(,[1-9]\d{0,6})*$/, 'frame numbers from 1, separated by commas')
+  .transform((v) => [...new Set(v.split(',').map(Number))])
+  .refine((list) => list.length <= MAX_FRAMES_PER_REQUEST, `at most ${MAX_FRAMES_PER_REQUEST} frames`);
 const frameParams = instanceParams.extend({ frames: frameList });
 const renderQuery = z.strictObject({
   window: z.string().regex(/^-?\d+(\.\d+)?,\d+(\.\d+)?(,linear)?$/i, 'center,width[,linear]').optional(),
@@ -29,11 +38,11 @@ const renderQuery = z.strictObject({
 type Target = { study: string; series?: string; instance?: string };
 
 /**
- * Decides and audits the retrieval, and hands back what to stream: the
- * instances and the key to open them. `check` refuses, before the audit
- * says it was sent, what cannot be sent as asked.
+ * Decides and audits the retrieval, and hands back the instances with the key
+ * to open them, and what `prepare` found out about them: it refuses, inside
+ * the decision, what cannot be sent as asked.
  */
-function retrieval(s: Services, req: FastifyRequest, t: Target, what: string, check: (found: InstanceMatch[]) => void = () => undefined) {
+function retrieval<T>(s: Services, req: FastifyRequest, t: Target, what: string, prepare: (sealed: SealedInstance[]) => Promise<T> | T) {
   return gated(s, req, 'study.read', { kind: 'study', studyUid: t.study }, async (ctx) => {
     const tenantId = ctx.principal.tenantId;
     const departmentId = ctx.target.departmentId!;
@@ -41,11 +50,18 @@ function retrieval(s: Services, req: FastifyRequest, t: Target, what: string, ch
     const studies = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, q, 1);
     const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, s.keyring, tenantId, departmentId, studies, q), q);
     if (instances.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
-    check(instances);
-    ctx.audit.detail = { what, instances: instances.length };
     const key = await s.keyring.departmentKey(ctx.tx, tenantId, departmentId);
-    return instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
+    const sealed = instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
+    const prepared = await prepare(sealed);
+    ctx.audit.detail = { what, instances: instances.length };
+    return { sealed, prepared };
   });
+}
+
+/** A single instance's attributes and pixel module, read inside the decision. */
+async function pixelsOf(sealed: SealedInstance[]) {
+  const ds = await readAttributes(sealed[0]!);
+  return { ds, px: pixelModule(ds) };
 }
 
 const send = (reply: FastifyReply, m: Multipart) => reply.type(m.contentType).send(m.stream);
@@ -57,10 +73,10 @@ async function* metadata(sealed: SealedInstance[]) {
     const ds = await readAttributes(s);
     const json = datasetToJson(ds);
     if (s.instance.pixelOffset !== null) {
-      // The pixel data is bulk data: sent by reference, as the instance's frames.
-      const px = pixelModule(ds);
-      const frames = Array.from({ length: px.frames }, (_, i) => i + 1).join(',');
-      json[jsonTag(Tag.PixelData)] = { vr: px.bitsAllocated > 8 && isNative(s.instance.transferSyntaxUid) ? 'OW' : 'OB', BulkDataURI: `${instanceUri(s.instance)}/frames/${frames}` };
+      // The pixel data is bulk data, sent by reference: its frames, or the instance when they are too many to name.
+      const frames = s.instance.frames ?? 1;
+      const uri = frames <= MAX_FRAMES_PER_REQUEST ? `${instanceUri(s.instance)}/frames/${Array.from({ length: frames }, (_, i) => i + 1).join(',')}` : instanceUri(s.instance);
+      json[jsonTag(Tag.PixelData)] = { vr: (numberValue(ds, Tag.BitsAllocated) ?? 8) > 8 && isNative(s.instance.transferSyntaxUid) ? 'OW' : 'OB', BulkDataURI: uri };
     }
     yield json;
   }
@@ -71,8 +87,8 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
 
   const instances = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
     const syntax = acceptMultipart(req.headers.accept, 'application/dicom').params['transfer-syntax'];
-    const sealed = await retrieval(s, req, req.params, 'instances', (found) => {
-      if (syntax && syntax !== '*' && found.some((i) => i.transferSyntaxUid !== syntax)) {
+    const { sealed } = await retrieval(s, req, req.params, 'instances', (found) => {
+      if (syntax && syntax !== '*' && found.some((x) => x.instance.transferSyntaxUid !== syntax)) {
         throw new KarteiError('not-acceptable', 'transfer-syntax: instances are sent as stored (use transfer-syntax=*); the archive does not transcode', { field: 'Accept' });
       }
     });
@@ -84,7 +100,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
 
   const meta = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
     negotiate(req.headers.accept, ['application/dicom+json', 'application/json'] as const);
-    const sealed = await retrieval(s, req, req.params, 'metadata');
+    const { sealed } = await retrieval(s, req, req.params, 'metadata', () => undefined);
     const out = [];
     for await (const json of metadata(sealed)) out.push(json);
     return reply.type('application/dicom+json').send(JSON.stringify(out));
@@ -94,23 +110,31 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
   r.get('/dicom-web/studies/:study/series/:series/instances/:instance/metadata', { config: { access: READ }, schema: { params: instanceParams } }, meta);
 
   r.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: READ }, schema: { params: frameParams } }, async (req, reply) => {
-    let type = '';
-    const [sealed] = await retrieval(s, req, req.params, 'frames', ([i]) => void acceptMultipart(req.headers.accept, (type = frameMediaType(i!.transferSyntaxUid))));
-    const px = pixelModule(await readAttributes(sealed!));
-    const frames = [];
-    for (const n of req.params.frames.split(',').map(Number)) frames.push(await readFrame(sealed!, px, n));
-    const contentType = `${type}; transfer-syntax=${sealed!.instance.transferSyntaxUid}`;
-    return send(reply, multipartRelated(type, frames.map((body) => ({ contentType, body }))));
+    const { sealed, prepared } = await retrieval(s, req, req.params, 'frames', async (found) => {
+      const type = frameMediaType(found[0]!.instance.transferSyntaxUid);
+      acceptMultipart(req.headers.accept, type);
+      const { px } = await pixelsOf(found);
+      assertFrames(found[0]!, px, req.params.frames);
+      return { type, px };
+    });
+    const frames = await readFrames(sealed[0]!, prepared.px, req.params.frames);
+    const contentType = `${prepared.type}; transfer-syntax=${sealed[0]!.instance.transferSyntaxUid}`;
+    return send(reply, multipartRelated(prepared.type, frames.map((body) => ({ contentType, body }))));
   });
 
   const rendered = async (req: FastifyRequest<{ Params: Target & { frames?: string }; Querystring: z.infer<typeof renderQuery> }>, reply: FastifyReply) => {
     const type = negotiate(req.headers.accept, RENDERED_TYPES);
-    const [sealed] = await retrieval(s, req, req.params, 'rendered');
-    const ds = await readAttributes(sealed!);
-    const px = pixelModule(ds);
-    const frame = await nativeFrame(sealed!.instance.transferSyntaxUid, px, await readFrame(sealed!, px, req.params.frames ? Number(req.params.frames) : 1));
+    const n = req.params.frames ? Number(req.params.frames) : 1;
+    const { sealed, prepared } = await retrieval(s, req, req.params, 'rendered', async (found) => {
+      const { ds, px } = await pixelsOf(found);
+      assertFrames(found[0]!, px, [n]);
+      renderKind(ds, px, found[0]!.instance.transferSyntaxUid);
+      return { ds, px };
+    });
+    const { ds, px } = prepared;
+    const [frame] = await readFrames(sealed[0]!, px, [n]);
     const [center, width] = req.query.window?.split(',').map(Number) ?? [];
-    const image = await renderFrame(ds, px, frame, { type, quality: req.query.quality, window: width ? { center: center!, width } : undefined });
+    const image = await renderFrame(ds, px, sealed[0]!.instance.transferSyntaxUid, frame!, { type, quality: req.query.quality, window: width ? { center: center!, width } : undefined });
     return reply.type(type).send(image);
   };
   r.get('/dicom-web/studies/:study/series/:series/instances/:instance/rendered', { config: { access: READ }, schema: { params: instanceParams, querystring: renderQuery } }, rendered);

@@ -34,6 +34,10 @@ const UID_KEYS: Record<string, UidKey> = {
 /** Accepted and answered with the default attributes of each level, which the archive always returns. */
 const IGNORED = new Set(['includefield']);
 
+/** A key's entry by keyword or tag (hex, any case); own entries only, so `constructor` is no key. */
+const lookup = <T>(map: Record<string, T>, field: string): T | undefined =>
+  Object.hasOwn(map, field) ? map[field] : Object.hasOwn(map, field.toUpperCase()) ? map[field.toUpperCase()] : undefined;
+
 const DATE_RANGE = /^(\d{8})?(-(\d{8})?)?$/;
 
 const refuse = (field: string, why: string) => new KarteiError('bad-request', `${field}: ${why}`, { field });
@@ -56,26 +60,27 @@ export function parseQidoQuery(params: Record<string, string | string[] | undefi
   let offset = 0;
   for (const [field, value] of Object.entries(params)) {
     if (value === undefined) continue;
-    const upper = field.toUpperCase();
+    const textKey = lookup(TEXT_KEYS, field);
+    const uidKey = lookup(UID_KEYS, field);
     if (field === 'limit') limit = count(field, value, 1, QIDO_MAX_RESULTS);
     else if (field === 'offset') offset = count(field, value, 0, 1e9);
     else if (field === 'fuzzymatching') {
       if (single(field, value) !== 'false') throw refuse(field, 'fuzzy matching is not supported');
     } else if (IGNORED.has(field)) continue;
-    else if (TEXT_KEYS[field] ?? TEXT_KEYS[upper]) {
+    else if (textKey) {
       const text = single(field, value);
       if (text.length > 64) throw refuse(field, 'longer than 64 characters');
-      const key = (TEXT_KEYS[field] ?? TEXT_KEYS[upper])!;
+      const key = textKey;
       if (key === 'studyDate' && !DATE_RANGE.test(text)) throw refuse(field, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD');
       if (query[key] !== undefined && query[key] !== text) throw refuse(field, 'given twice with different values');
       query[key] = text;
-    } else if (UID_KEYS[field] ?? UID_KEYS[upper]) {
+    } else if (uidKey) {
       // UID list matching: several UIDs separated by commas or backslashes (PS3.18 8.3.4.1).
       const uids = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(/[,\\]/));
       if (uids.length > 100) throw refuse(field, 'more than 100 UIDs');
       const bad = uids.find((u) => !isValidUid(u));
       if (bad !== undefined) throw refuse(field, 'not a DICOM UID');
-      query[(UID_KEYS[field] ?? UID_KEYS[upper])!] = uids;
+      query[uidKey] = uids;
     } else throw refuse(field, 'not a supported query key');
   }
   return { query, limit, offset };

@@ -85,30 +85,35 @@ function rgb(ds: Dataset, px: PixelModule, frame: Buffer): Buffer {
 
 /** JPEG processes sharp (libjpeg) decodes: 8-bit baseline and extended. */
 const DECODABLE = new Set<string>([TransferSyntax.JpegBaseline, TransferSyntax.JpegExtended]);
+/** Colour a JPEG decoder hands back as RGB. */
+const JPEG_COLOUR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422']);
 
-/** A frame as native pixels: as read when uncompressed, decoded when it is 8-bit JPEG; 406 otherwise. */
-export async function nativeFrame(transferSyntaxUid: string, px: PixelModule, frame: Buffer): Promise<Buffer> {
-  if (isNative(transferSyntaxUid)) return frame;
-  if (!DECODABLE.has(transferSyntaxUid) || px.bitsAllocated !== 8) {
-    throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
-  }
-  const decoded = sharp(frame);
-  return (px.samplesPerPixel === 1 ? decoded.toColourspace('b-w') : decoded.toColourspace('srgb')).raw().toBuffer();
+type Kind = 'grey' | 'rgb';
+
+/** What the frame renders as; 406 for what this renderer cannot do, checked before anything is read. */
+export function renderKind(ds: Dataset, px: PixelModule, transferSyntaxUid: string): Kind {
+  const photometric = textValue(ds, Tag.PhotometricInterpretation) ?? 'MONOCHROME2';
+  const jpeg = DECODABLE.has(transferSyntaxUid) && px.bitsAllocated === 8;
+  if (!isNative(transferSyntaxUid) && !jpeg) throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
+  if (px.samplesPerPixel === 1 && photometric.startsWith('MONOCHROME') && (px.bitsAllocated === 8 || px.bitsAllocated === 16)) return 'grey';
+  if (px.samplesPerPixel === 3 && px.bitsAllocated === 8 && (photometric === 'RGB' || (jpeg && JPEG_COLOUR.has(photometric)))) return 'rgb';
+  throw new KarteiError('not-acceptable', `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`);
 }
 
-export async function renderFrame(ds: Dataset, px: PixelModule, frame: Buffer, o: RenderOptions): Promise<Buffer> {
-  const photometric = textValue(ds, Tag.PhotometricInterpretation) ?? 'MONOCHROME2';
-  let pixels: Buffer;
-  let channels: 1 | 3;
-  if (px.samplesPerPixel === 1 && photometric.startsWith('MONOCHROME') && (px.bitsAllocated === 8 || px.bitsAllocated === 16)) {
-    pixels = greyscale(ds, px, frame, o.window);
-    channels = 1;
-  } else if (px.samplesPerPixel === 3 && photometric === 'RGB' && px.bitsAllocated === 8) {
-    pixels = rgb(ds, px, frame);
-    channels = 3;
-  } else {
-    throw new KarteiError('not-acceptable', `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`);
-  }
-  const image = sharp(pixels, { raw: { width: px.columns, height: px.rows, channels } });
+/** The frame's pixels: as read when uncompressed; decoded when JPEG, if it is the size the attributes say. */
+async function pixelsOf(px: PixelModule, transferSyntaxUid: string, frame: Buffer): Promise<Buffer> {
+  if (isNative(transferSyntaxUid)) return frame;
+  const decoder = sharp(frame, { limitInputPixels: px.rows * px.columns });
+  const { width, height } = await decoder.metadata().catch(() => ({ width: 0, height: 0 }));
+  if (width !== px.columns || height !== px.rows) throw new KarteiError('not-acceptable', 'the compressed frame is not the size its attributes say; retrieve the instance');
+  return (px.samplesPerPixel === 1 ? decoder.toColourspace('b-w') : decoder.toColourspace('srgb')).raw().toBuffer();
+}
+
+export async function renderFrame(ds: Dataset, px: PixelModule, transferSyntaxUid: string, frame: Buffer, o: RenderOptions): Promise<Buffer> {
+  const kind = renderKind(ds, px, transferSyntaxUid);
+  const raw = await pixelsOf(px, transferSyntaxUid, frame);
+  // A decoder hands back colour by pixel, whatever the planar configuration said of the stored bytes.
+  const pixels = kind === 'grey' ? greyscale(ds, px, raw, o.window) : isNative(transferSyntaxUid) ? rgb(ds, px, raw) : raw;
+  const image = sharp(pixels, { raw: { width: px.columns, height: px.rows, channels: kind === 'grey' ? 1 : 3 } });
   return (o.type === 'image/png' ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: o.quality ?? 90 })).toBuffer();
 }
