@@ -24,6 +24,7 @@ import { studyRoutes } from './routes/studies.ts';
 import { qidoRoutes } from './routes/dicomweb-qido.ts';
 import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
+import { webAppRoutes } from './web-app.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -76,6 +77,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   qidoRoutes(app, services);
   wadoRoutes(app, services);
   stowRoutes(app, services);
+  webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();
   return app;

@@ -59,7 +59,7 @@ test('the problem documents the server sends agree with the page', async () => {
   const anon = new Client(h);
   const sent = [
     await anon.get('/api/me'),
-    await anon.get('/no-such-route'),
+    await anon.get('/api/no-such-route'),
     await anon.call('POST', '/api/auth/login', '{"username":', { 'content-type': 'application/json' }),
     await anon.call('POST', '/api/auth/login', 'x', { 'content-type': 'text/plain' }),
     await anon.post('/api/auth/login', { username: 'x', password: 'y', extra: true }),

@@ -63,7 +63,17 @@ const CONTRACT: [string, string][] = [
 ];
 
 /** The routes no session guards: exactly these, each for a stated reason. */
-const PUBLIC = ['GET /healthz', 'GET /api/openapi.json', 'POST /api/setup', 'POST /api/auth/login', 'POST /api/auth/mfa'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /api/openapi.json',
+  'POST /api/setup',
+  'POST /api/auth/login',
+  'POST /api/auth/mfa',
+  // The web application's page and code: the same bytes for everyone, no data.
+  'GET /',
+  'GET /*',
+  'GET /assets/*',
+];
 
 /** Every (method, url) of an app, read from Fastify's own route tree. */
 function registeredRoutes(app: FastifyInstance): { method: string; url: string }[] {

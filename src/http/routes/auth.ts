@@ -60,10 +60,18 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     return reply.code(204).send();
   });
 
-  r.get('/api/me', { config: { access: { self: 'the own identity and roles' } } }, async (req) => {
+  // The office's departments come along (codes and names, no personal data): the web
+  // application labels files and offers share targets with them.
+  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments' } } }, async (req) => {
     const p = principalOf(req);
-    const [me] = await inTenant(s.store, p.tenantId, (tx) => listUsers(tx, s.keyring, p.tenantId, [p.userId]));
-    return { id: p.userId, username: me!.username, displayName: me!.displayName, tenantRoles: p.tenantRoles, memberships: p.memberships };
+    const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
+      Promise.all([
+        listUsers(tx, s.keyring, p.tenantId, [p.userId]),
+        tx.selectFrom('departments').select(['id', 'code', 'name']).where('tenant_id', '=', p.tenantId).orderBy('code').execute(),
+      ]),
+    );
+    const user = me[0]!;
+    return { id: p.userId, username: user.username, displayName: user.displayName, tenantRoles: p.tenantRoles, memberships: p.memberships, departments };
   });
 }
 

@@ -1,0 +1,275 @@
+// The web application end to end in Chromium: first run, administration, a
+// physician's file work, the expired session that keeps the form, and what a
+// clerk of the same department, a clerk of another department and an
+// administrator do not see. German by default; axe-core on every screen.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureWebBuild } from '../../scripts/build-web.ts';
+import { issueSetupToken } from '../../src/identity/setup.ts';
+import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
+import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
+
+let h: Harness;
+let browser: Browser;
+let base: string;
+const secrets = new Map<string, string>();
+const passwords = new Map<string, string>();
+let personId = '';
+
+before(async () => {
+  await ensureWebBuild();
+  h = await startHarness();
+  const port = await freePort();
+  await h.app.listen({ host: '127.0.0.1', port });
+  base = `http://127.0.0.1:${port}`;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+/** A fresh browser context (no cookies, no storage) and a page in it, watched for errors. */
+async function open(path: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  await page.goto(base + path);
+  return { context, page, problems };
+}
+
+/** The next TOTP code: the server's clock moves one step, so no code is used twice. */
+function nextCode(username: string): string {
+  h.clock.now += 30_000;
+  return totpCode(secrets.get(username)!, h.clock.now);
+}
+
+/** Answers the second-factor step, reading the secret off the screen when enrolling. */
+async function secondFactor(page: Page, username: string): Promise<void> {
+  const secret = page.locator('code.secret');
+  await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).waitFor();
+  if (await secret.isVisible()) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
+  await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).fill(nextCode(username));
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+}
+
+/** Signs in with the keyboard alone: autofocus, typing, Tab and Enter. */
+async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByRole('heading', { name: 'Kartei' }).waitFor();
+  await page.getByLabel('Benutzername').focus(); // where autofocus puts it on a fresh page
+  await page.keyboard.type(username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(passwords.get(username)!);
+  await page.keyboard.press('Enter');
+  await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).waitFor();
+  const secret = page.locator('code.secret');
+  if (await secret.isVisible()) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
+  await page.keyboard.type(nextCode(username));
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Abmelden' }).waitFor();
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Abmelden' }).click();
+  await page.getByRole('heading', { name: 'Kartei' }).waitFor();
+}
+
+test('first run: the setup link leads through office, administrator, second factor and departments', async () => {
+  const token = await issueSetupToken(h.services.store, h.config.dataDir);
+  const { context, page, problems } = await open(`/setup#token=${token}`);
+  await page.getByRole('heading', { name: 'Kartei einrichten' }).waitFor();
+  await checkScreen(page, '01-setup-office');
+  await page.getByLabel('Name des Amtes').fill('Gesundheitsamt Musterstadt');
+  await page.getByRole('button', { name: 'Weiter' }).click();
+
+  // A guessable password: the server's refusal appears next to the password field, nothing typed is lost.
+  await page.getByLabel('Name', { exact: true }).fill('Ada Admin');
+  await page.getByLabel('Benutzername').fill('admin');
+  await page.getByLabel('Passwort', { exact: true }).fill('Passwort123!');
+  await page.getByLabel('Passwort wiederholen').fill('Passwort123!');
+  await page.getByRole('button', { name: 'Konto anlegen' }).click();
+  const pw = page.getByLabel('Passwort', { exact: true });
+  await page.locator('.field-invalid .field-error').waitFor();
+  assert.equal(await pw.getAttribute('aria-invalid'), 'true');
+  assert.match((await page.locator('.field-invalid').textContent())!, /too easy to guess/);
+  assert.equal(await page.getByLabel('Benutzername').inputValue(), 'admin');
+  await checkScreen(page, '02-setup-admin-weak-password');
+
+  passwords.set('admin', strongPassword());
+  await pw.fill(passwords.get('admin')!);
+  await page.getByLabel('Passwort wiederholen').fill(passwords.get('admin')!);
+  await page.getByText('Stark genug.').waitFor();
+  await page.getByRole('button', { name: 'Konto anlegen' }).click();
+  await page.getByRole('img', { name: 'QR-Code zur Einrichtung des zweiten Faktors' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the used token leaves the address bar');
+  await checkScreen(page, '03-setup-totp');
+  await secondFactor(page, 'admin');
+
+  await page.getByRole('checkbox', { name: 'Tuberkulosefürsorge' }).waitFor();
+  for (const name of ['Infektionsschutz', 'Amtsärztlicher Dienst', 'Kinder- und Jugendgesundheitsdienst', 'Sozialpsychiatrischer Dienst', 'Hygiene und Umwelt']) {
+    assert.equal(await page.getByRole('checkbox', { name }).isChecked(), true, name);
+  }
+  await checkScreen(page, '04-setup-departments');
+  await page.getByRole('button', { name: 'Abteilungen anlegen' }).click();
+  await page.getByRole('button', { name: 'Zur Verwaltung' }).click();
+  await page.getByRole('cell', { name: 'Tuberkulosefürsorge' }).waitFor();
+  await checkScreen(page, '05-admin-departments');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the administrator creates staff and sees no files', async () => {
+  const { context, page, problems } = await open('/');
+  await checkScreen(page, '06-login');
+  await signIn(page, 'admin');
+  await page.getByRole('link', { name: 'Benutzer' }).click();
+  const staff: [string, string, string, string][] = [
+    ['Petra Physician', 'petra', 'Infektionsschutz', 'physician'],
+    ['Clara Clerk', 'clara', 'Infektionsschutz', 'clerk'],
+    ['Tobias Tuberkulose', 'tobias', 'Tuberkulosefürsorge', 'clerk'],
+  ];
+  for (const [name, username, department, role] of staff) {
+    passwords.set(username, strongPassword());
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Benutzername').fill(username);
+    await page.getByLabel('Erstes Passwort').fill(passwords.get(username)!);
+    await page.getByLabel(department, { exact: true }).selectOption(role);
+    await page.getByRole('button', { name: 'Benutzer anlegen' }).click();
+    await page.getByRole('status').filter({ hasText: `${name} wurde angelegt` }).waitFor();
+    await page.getByRole('cell', { name: username, exact: true }).waitFor();
+  }
+  await checkScreen(page, '07-admin-users');
+  assert.equal(await page.getByRole('link', { name: 'Personen' }).count(), 0, 'no person search for an administrator');
+  assert.deepEqual(problems, []);
+  await signOut(page);
+  await context.close();
+});
+
+test('a physician creates a file and records; field errors stay beside their fields; an edit keeps a version', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'petra');
+  await page.getByRole('heading', { name: 'Personen' }).waitFor();
+  await checkScreen(page, '08-person-search');
+  await page.getByRole('link', { name: 'Neue Person' }).click();
+  await page.getByLabel('Nachname').fill('Quastenberg');
+  await page.getByLabel('Vorname').fill('Hannelore');
+  await page.getByLabel('Geburtsdatum').fill('2099-01-01');
+  await page.getByLabel('Straße und Hausnummer (optional)').fill('Lindenallee 12');
+  await page.getByRole('button', { name: 'Akte anlegen' }).click();
+  await page.locator('.field-invalid').filter({ hasText: 'Geburtsdatum' }).getByText('must not lie in the future').waitFor();
+  assert.equal(await page.getByLabel('Nachname').inputValue(), 'Quastenberg');
+  await checkScreen(page, '09-person-new-error');
+  await page.getByLabel('Geburtsdatum').fill('1961-04-17');
+  await page.getByRole('button', { name: 'Akte anlegen' }).click();
+  await page.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  personId = new URL(page.url()).pathname.split('/').pop()!;
+
+  await page.getByRole('button', { name: 'Neuer Eintrag' }).click();
+  await page.getByLabel('Art des Eintrags').selectOption('examination');
+  await page.getByLabel('Anlass').fill('Umgebungsuntersuchung');
+  await page.getByLabel('Befund').fill('Rundherd im rechten Oberlappen');
+  await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('XYZ');
+  await page.getByLabel('Schutzstufe').selectOption('restricted');
+  await page.getByRole('button', { name: 'Speichern' }).click();
+  await page.locator('.field-invalid').filter({ hasText: 'Diagnosen' }).getByText(/ICD-10 code/).waitFor();
+  assert.equal(await page.getByLabel('Befund').inputValue(), 'Rundherd im rechten Oberlappen');
+  await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('A15.0');
+  await page.getByRole('button', { name: 'Speichern' }).click();
+  await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
+  await page.locator('.badge.restricted').waitFor();
+  await checkScreen(page, '10-person-file');
+
+  await page.getByRole('region', { name: 'Untersuchung' }).getByRole('link').click();
+  await page.getByText('Rundherd im rechten Oberlappen').waitFor();
+  await page.getByRole('button', { name: 'Bearbeiten' }).click();
+  await page.getByLabel('Befund').fill('Rundherd im rechten Oberlappen, Verlaufskontrolle in 3 Monaten');
+  await page.getByRole('button', { name: 'Speichern' }).click();
+  await page.getByText('Verlaufskontrolle in 3 Monaten').waitFor();
+  await page.getByRole('cell', { name: '2', exact: true }).waitFor();
+  assert.equal(await page.locator('table tbody tr').count(), 2, 'two versions');
+  await checkScreen(page, '11-record');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an ended session asks to sign in again and then saves what was typed', async () => {
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'petra');
+  await page.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  await page.getByRole('button', { name: 'Neuer Eintrag' }).click();
+  await page.getByLabel('Text').fill('Telefonat mit der Hausärztin, Befund besprochen');
+  await context.clearCookies(); // the session is gone, as after the idle timeout
+  await page.getByRole('button', { name: 'Speichern' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Bitte erneut anmelden' });
+  await dialog.waitFor();
+  await checkScreen(page, '12-relogin');
+  await dialog.getByLabel('Passwort').fill(passwords.get('petra')!);
+  await dialog.getByRole('button', { name: 'Weiter' }).click();
+  await dialog.getByLabel('Code aus der Authenticator-App').fill(nextCode('petra'));
+  await dialog.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByRole('heading', { name: 'Notiz (1)' }).waitFor();
+  assert.equal(await dialog.count(), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a clerk of the department finds the file phonetically and sees the restricted record marked, not opened', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'clara');
+  await page.getByLabel('Nachname').fill('Quastenburg');
+  await page.getByRole('button', { name: 'Suchen' }).click();
+  await page.getByRole('link', { name: 'Quastenberg, Hannelore' }).click();
+  await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
+  const exam = page.getByRole('region', { name: 'Untersuchung' });
+  assert.equal(await exam.getByRole('link').count(), 0, 'no link to restricted content for a clerk');
+  await exam.getByText('Vertraulich: nur für ärztliches Personal').waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Notiz' }).getByRole('link').count(), 1);
+  await checkScreen(page, '13-clerk-file');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a clerk of another department finds nothing, and the file by its address is "not found"', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'tobias');
+  await page.getByLabel('Nachname').fill('Quastenberg');
+  await page.getByRole('button', { name: 'Suchen' }).click();
+  await page.getByText('Keine Akte gefunden.').waitFor();
+  await page.goto(`${base}/persons/${personId}`);
+  await page.getByText('Nicht gefunden – oder Sie haben keinen Zugriff darauf.').waitFor();
+  assert.equal(await page.getByText('Hannelore').count(), 0);
+  await checkScreen(page, '14-other-department');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an administrator opening a file by its address sees nothing of it', async () => {
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'admin');
+  await page.getByText('Nicht gefunden – oder Sie haben keinen Zugriff darauf.').waitFor();
+  assert.equal(await page.getByText('Quastenberg').count(), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('idle: a warning five minutes before the server ends the session; English on request', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  await page.clock.install();
+  await page.goto(base + '/');
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByLabel('Username').waitFor();
+  await page.getByRole('button', { name: 'Deutsch' }).click();
+  await signIn(page, 'clara');
+  await page.clock.fastForward('25:30');
+  const dialog = page.getByRole('dialog', { name: 'Sitzung läuft bald ab' });
+  await dialog.waitFor();
+  await checkScreen(page, '15-idle-warning');
+  await dialog.getByRole('button', { name: 'Angemeldet bleiben' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+  await context.close();
+});

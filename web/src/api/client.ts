@@ -1,0 +1,80 @@
+// The API client: JSON in and out, the CSRF header on every state change, and
+// problem+json turned into an ApiError that names the field. A 401 in a running
+// session asks the user to sign in again and then repeats the request, so a
+// form's content survives an expired session.
+
+export interface Problem {
+  status: number;
+  code: string;
+  title: string;
+  detail: string;
+  field?: string;
+  [extra: string]: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+  get status(): number {
+    return this.problem.status;
+  }
+  get code(): string {
+    return this.problem.code;
+  }
+  get field(): string | undefined {
+    return this.problem.field;
+  }
+}
+
+// Per tab, like the session it belongs to; the session cookie itself is HttpOnly.
+const CSRF_KEY = 'kartei.csrf';
+
+export function setCsrfToken(token: string | null): void {
+  if (token) sessionStorage.setItem(CSRF_KEY, token);
+  else sessionStorage.removeItem(CSRF_KEY);
+}
+
+export function hasCsrfToken(): boolean {
+  return sessionStorage.getItem(CSRF_KEY) !== null;
+}
+
+let reauthenticate: (() => Promise<void>) | null = null;
+let lastActivity = Date.now();
+
+/** Installed by the signed-in shell: resolves once the user has signed in again. */
+export function onSessionExpired(handler: (() => Promise<void>) | null): void {
+  reauthenticate = handler;
+}
+
+/** When the server last saw this session (for the idle warning). */
+export function lastApiActivity(): number {
+  return lastActivity;
+}
+
+const SAFE = new Set(['GET', 'HEAD']);
+
+export async function api<T>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const csrf = sessionStorage.getItem(CSRF_KEY);
+  if (!SAFE.has(method) && csrf) headers['x-csrf-token'] = csrf;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (res.status === 401 && retry && reauthenticate && !path.startsWith('/api/auth/') && path !== '/api/setup') {
+    await reauthenticate();
+    return api<T>(method, path, body, false);
+  }
+  if (!res.ok) throw new ApiError(await problemOf(res));
+  if (!path.startsWith('/api/auth/')) lastActivity = Date.now();
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+async function problemOf(res: Response): Promise<Problem> {
+  try {
+    const p = (await res.json()) as Partial<Problem>;
+    return { title: res.statusText, detail: res.statusText, code: 'unknown', ...p, status: res.status };
+  } catch {
+    return { status: res.status, code: 'unknown', title: res.statusText, detail: res.statusText };
+  }
+}

@@ -1,0 +1,86 @@
+// The shapes the web application reads from the API (see /api/openapi.json).
+
+export type DepartmentRole = 'clerk' | 'physician' | 'head';
+export type TenantRole = 'admin' | 'dpo';
+export type Sensitivity = 'normal' | 'restricted';
+
+export interface Department {
+  id: string;
+  code: string;
+  name: string;
+}
+
+export interface Membership {
+  departmentId: string;
+  role: DepartmentRole;
+}
+
+export interface Me {
+  id: string;
+  username: string;
+  displayName: string;
+  tenantRoles: TenantRole[];
+  memberships: Membership[];
+  departments: Department[];
+}
+
+export interface LoginStep {
+  mfa: 'totp' | 'enroll';
+  challenge: string;
+  totp?: { secret: string; uri: string };
+}
+
+export interface PersonListItem {
+  id: string;
+  departmentId: string;
+  familyName: string;
+  givenName: string;
+  birthDate: string;
+}
+
+export interface Address {
+  street?: string;
+  postalCode?: string;
+  city?: string;
+  country?: string;
+}
+
+export interface Person extends PersonListItem {
+  sex?: 'female' | 'male' | 'diverse' | 'unknown';
+  address?: Address;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RecordSummary {
+  id: string;
+  personId: string;
+  type: string;
+  sensitivity: Sensitivity;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+}
+
+export interface RecordView extends RecordSummary {
+  content: Record<string, unknown>;
+}
+
+export interface RecordVersion {
+  version: number;
+  sensitivity: Sensitivity;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface UserView {
+  id: string;
+  username: string;
+  displayName: string;
+  active: boolean;
+  mfaEnrolled: boolean;
+  tenantRoles: TenantRole[];
+  memberships: Membership[];
+}

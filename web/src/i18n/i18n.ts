@@ -1,0 +1,58 @@
+// The one i18n layer: every string the user sees comes from a dictionary here.
+// German is the default; English is selectable and kept complete by its type.
+import { useSyncExternalStore } from 'react';
+import { de, type Messages } from './de.ts';
+
+export type Lang = 'de' | 'en';
+export type MessageKey = keyof Messages;
+
+const LANG_KEY = 'kartei.lang';
+const loaded: Partial<Record<Lang, Messages>> = { de };
+let lang: Lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'de';
+const listeners = new Set<() => void>();
+
+async function load(l: Lang): Promise<void> {
+  if (!loaded[l]) loaded[l] = (await import('./en.ts')).en;
+}
+
+/** Loads the chosen language before the first render. */
+export async function initI18n(): Promise<void> {
+  await load(lang);
+  document.documentElement.lang = lang;
+}
+
+export async function setLang(l: Lang): Promise<void> {
+  await load(l);
+  lang = l;
+  localStorage.setItem(LANG_KEY, l);
+  document.documentElement.lang = l;
+  for (const f of listeners) f();
+}
+
+export function currentLang(): Lang {
+  return lang;
+}
+
+/** The message for `key`, with `{name}` placeholders filled from `params`. */
+export function t(key: MessageKey, params?: Record<string, string | number>): string {
+  const text = (loaded[lang] ?? de)[key] ?? key;
+  return params ? text.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m)) : text;
+}
+
+/** Re-renders the caller when the language changes; returns `t`. */
+export function useT(): typeof t {
+  useSyncExternalStore(
+    (f) => (listeners.add(f), () => listeners.delete(f)),
+    () => lang,
+  );
+  return t;
+}
+
+export function formatDate(iso: string): string {
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T00:00:00`) : new Date(iso);
+  return d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB');
+}
+
+export function formatDateTime(iso: string): string {
+  return new Date(iso).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
+}

@@ -1,0 +1,21 @@
+// Administration: departments and users. An administrator manages who may do
+// what; no screen here shows a person's file or a record.
+import { Link, usePath } from '../../router.tsx';
+import { useT } from '../../i18n/i18n.ts';
+import { Departments } from './departments.tsx';
+import { Users } from './users.tsx';
+
+export default function AdminScreen() {
+  const t = useT();
+  const path = usePath();
+  return (
+    <section>
+      <h1>{t('admin.title')}</h1>
+      <nav aria-label={t('admin.title')} className="tabs">
+        <Link to="/admin">{t('admin.departments')}</Link>
+        <Link to="/admin/users">{t('admin.users')}</Link>
+      </nav>
+      {path === '/admin/users' ? <Users /> : <Departments />}
+    </section>
+  );
+}

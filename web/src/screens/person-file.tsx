@@ -1,0 +1,180 @@
+// A person's file: the person, the records by type (restricted ones marked and,
+// for clerks, not opened), a new record, and editing the person.
+import { useState } from 'react';
+import { api, ApiError } from '../api/client.ts';
+import type { Person, RecordSummary } from '../api/types.ts';
+import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
+import { Link } from '../router.tsx';
+import { departmentName, useSession } from '../session.tsx';
+import { FormError, SelectField, useForm } from '../ui/form.tsx';
+import { Loaded, useLoad } from '../ui/load.tsx';
+import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
+import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/record-fields.ts';
+import { PersonFields, personBody, personValues } from './person-fields.tsx';
+
+export function PersonFile({ personId }: { personId: string }) {
+  const person = useLoad(() => api<Person>('GET', `/api/persons/${personId}`), [personId]);
+  const records = useLoad(() => api<RecordSummary[]>('GET', `/api/persons/${personId}/records`), [personId]);
+  return (
+    <Loaded state={person}>
+      {(p) => (
+        <>
+          <PersonHeader person={p} onSaved={person.reload} />
+          <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void }) {
+  const t = useT();
+  const { me } = useSession();
+  const [editing, setEditing] = useState(false);
+  const form = useForm(personValues(person));
+  const stale = form.error instanceof ApiError && form.error.code === 'stale-version';
+  const sex = person.sex ? t(`sex.${person.sex}`) : '—';
+  const address = [person.address?.street, [person.address?.postalCode, person.address?.city].filter(Boolean).join(' ')].filter(Boolean).join(', ');
+  return (
+    <section aria-labelledby="person-title">
+      <div className="heading-row">
+        <h1 id="person-title">
+          {person.familyName}, {person.givenName}
+        </h1>
+        {!editing && (
+          <button type="button" onClick={() => setEditing(true)}>
+            {t('person.edit')}
+          </button>
+        )}
+      </div>
+      {!editing ? (
+        <dl className="facts">
+          <dt>{t('person.birthDate')}</dt>
+          <dd>{formatDate(person.birthDate)}</dd>
+          <dt>{t('person.sex')}</dt>
+          <dd>{sex}</dd>
+          <dt>{t('person.address')}</dt>
+          <dd>{address || '—'}</dd>
+          <dt>{t('person.department')}</dt>
+          <dd>{departmentName(me, person.departmentId)}</dd>
+        </dl>
+      ) : (
+        <form
+          noValidate
+          className="stacked"
+          onSubmit={form.onSubmit(async (v) => {
+            await api('PATCH', `/api/persons/${person.id}`, { ...personBody(v), version: person.version });
+            setEditing(false);
+            onSaved();
+          })}
+        >
+          <PersonFields form={form} />
+          {stale ? (
+            <p role="alert" className="form-error">
+              {t('error.staleVersion')}
+            </p>
+          ) : (
+            <FormError form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address']} />
+          )}
+          <div className="actions">
+            <button type="submit" className="primary" disabled={form.busy}>
+              {t('common.save')}
+            </button>
+            <button type="button" onClick={() => setEditing(false)}>
+              {t('common.cancel')}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Records({ person, records, onCreated }: { person: Person; records: RecordSummary[]; onCreated: () => void }) {
+  const t = useT();
+  const { me } = useSession();
+  const [adding, setAdding] = useState(false);
+  const clerk = me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'clerk');
+  const byType = RECORD_TYPES.map((type) => ({ type, items: records.filter((r) => r.type === type) })).filter((g) => g.items.length > 0);
+  return (
+    <section aria-labelledby="records-title">
+      <div className="heading-row">
+        <h2 id="records-title">{t('records.title')}</h2>
+        {!adding && (
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            {t('records.new')}
+          </button>
+        )}
+      </div>
+      {adding && (
+        <NewRecord
+          personId={person.id}
+          onDone={() => {
+            setAdding(false);
+            onCreated();
+          }}
+          onCancel={() => setAdding(false)}
+        />
+      )}
+      {records.length === 0 && <p>{t('records.none')}</p>}
+      {byType.map((g) => (
+        <section key={g.type} aria-label={t(typeLabel(g.type))}>
+          <h3>
+            {t(typeLabel(g.type))} <span className="count">({g.items.length})</span>
+          </h3>
+          <ul className="records">
+            {g.items.map((r) => (
+              <li key={r.id}>
+                {r.sensitivity === 'restricted' && clerk ? (
+                  <span>{formatDateTime(r.createdAt)}</span>
+                ) : (
+                  <Link to={`/records/${r.id}`}>{formatDateTime(r.createdAt)}</Link>
+                )}
+                {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
+                {r.sensitivity === 'restricted' && clerk && <span className="hint"> {t('record.restrictedForClerks')}</span>}
+                {r.version > 1 && <span className="hint"> {t('record.versionN', { n: r.version })}</span>}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </section>
+  );
+}
+
+function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: () => void; onCancel: () => void }) {
+  const t = useT();
+  const [type, setType] = useState(RECORD_TYPES[0]!);
+  const form = useForm<RecordFormValues>({ sensitivity: 'normal', fields: emptyValues(type) });
+  return (
+    <form
+      noValidate
+      className="stacked panel"
+      aria-label={t('records.new')}
+      onSubmit={form.onSubmit(async (v) => {
+        await api('POST', `/api/persons/${personId}/records`, { type, sensitivity: v.sensitivity, content: contentOf(type, v.fields) });
+        onDone();
+      })}
+    >
+      <SelectField
+        label={t('record.type')}
+        value={type}
+        onChange={(x) => {
+          setType(x);
+          form.set('fields', emptyValues(x));
+        }}
+        options={RECORD_TYPES.map((x) => ({ value: x, label: t(typeLabel(x)) }))}
+      />
+      <RecordFields type={type} form={form} />
+      <FormError form={form} fields={['content', 'sensitivity']} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={form.busy}>
+          {t('common.save')}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}

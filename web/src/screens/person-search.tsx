@@ -1,0 +1,70 @@
+// Search the files of one's own departments by surname, exact or sounding alike.
+import { useState } from 'react';
+import { api } from '../api/client.ts';
+import type { PersonListItem } from '../api/types.ts';
+import { formatDate, useT } from '../i18n/i18n.ts';
+import { Link } from '../router.tsx';
+import { departmentName, isMember, useSession } from '../session.tsx';
+import { FormError, TextField, useForm } from '../ui/form.tsx';
+
+// Kept in memory only (never in the address bar or browser storage) for the way back from a file.
+let last: { q: string; results: PersonListItem[] | null } = { q: '', results: null };
+
+export function PersonSearch() {
+  const t = useT();
+  const { me } = useSession();
+  const form = useForm({ q: last.q });
+  const [results, setResults] = useState(last.results);
+
+  const search = form.onSubmit(async ({ q }) => {
+    const found = await api<PersonListItem[]>('GET', `/api/persons?q=${encodeURIComponent(q.trim())}`);
+    last = { q, results: found };
+    setResults(found);
+  });
+
+  return (
+    <section>
+      <div className="heading-row">
+        <h1>{t('persons.title')}</h1>
+        {isMember(me) && (
+          <Link to="/persons/new" className="button primary">
+            {t('persons.new')}
+          </Link>
+        )}
+      </div>
+      <form role="search" className="inline-form" noValidate onSubmit={search}>
+        <TextField label={t('persons.query')} type="search" value={form.values.q} onChange={(v) => form.set('q', v)} hint={t('persons.queryHint')} autoFocus error={form.fieldError('q')} />
+        <button type="submit" className="primary" disabled={form.busy || form.values.q.trim().length < 2}>
+          {t('persons.search')}
+        </button>
+      </form>
+      <FormError form={form} fields={['q']} />
+      {results && results.length === 0 && <p role="status">{t('persons.none')}</p>}
+      {results && results.length > 0 && (
+        <table>
+          <caption className="visually-hidden">{t('persons.results', { n: results.length })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('person.name')}</th>
+              <th scope="col">{t('person.birthDate')}</th>
+              <th scope="col">{t('person.department')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {results.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  <Link to={`/persons/${p.id}`}>
+                    {p.familyName}, {p.givenName}
+                  </Link>
+                </td>
+                <td>{formatDate(p.birthDate)}</td>
+                <td>{departmentName(me, p.departmentId)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

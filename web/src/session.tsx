@@ -1,0 +1,20 @@
+// The signed-in user, shared by every screen.
+import { createContext, useContext } from 'react';
+import type { Department, Me } from './api/types.ts';
+
+export const SessionContext = createContext<{ me: Me; reload: () => Promise<void> } | null>(null);
+
+export function useSession(): { me: Me; reload: () => Promise<void> } {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error('useSession outside the signed-in shell');
+  return s;
+}
+
+export function departmentName(me: Me, id: string): string {
+  const d: Department | undefined = me.departments.find((x) => x.id === id);
+  return d ? d.name : id;
+}
+
+export const isMember = (me: Me) => me.memberships.length > 0;
+export const isAdmin = (me: Me) => me.tenantRoles.includes('admin');
+export const isDpo = (me: Me) => me.tenantRoles.includes('dpo');

@@ -1,0 +1,142 @@
+// The signed-in frame: navigation by role, the idle warning, the re-login
+// dialog of an expired session (the screen underneath keeps what was typed),
+// and the routes.
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
+import { api, lastApiActivity, onSessionExpired, setCsrfToken } from './api/client.ts';
+import type { Me } from './api/types.ts';
+import { useT } from './i18n/i18n.ts';
+import { Link, match, navigate, usePath } from './router.tsx';
+import { SessionContext, isAdmin, isMember } from './session.tsx';
+import { LanguageSwitch } from './ui/language-switch.tsx';
+import { LoginForm } from './screens/login-form.tsx';
+import { PersonSearch } from './screens/person-search.tsx';
+import { PersonNew } from './screens/person-new.tsx';
+import { PersonFile } from './screens/person-file.tsx';
+import { RecordScreen } from './screens/record-screen.tsx';
+
+const AdminScreen = lazy(() => import('./screens/admin/admin-screen.tsx'));
+
+/** The server ends a session idle for 30 minutes; warn 5 minutes before. */
+const IDLE_MS = 30 * 60_000;
+const WARN_MS = 25 * 60_000;
+
+export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
+  const t = useT();
+  const path = usePath();
+  const relogin = useRelogin();
+  const idle = useIdleWarning();
+
+  useEffect(() => {
+    if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : '/persons', true);
+  }, [path, me]);
+
+  const logout = async () => {
+    await api('POST', '/api/auth/logout').catch(() => undefined);
+    setCsrfToken(null);
+    // A fresh page: nothing read during the session stays in this tab's memory.
+    location.replace('/');
+  };
+
+  return (
+    <SessionContext.Provider value={{ me, reload }}>
+      <a className="skip" href="#main">
+        {t('nav.skip')}
+      </a>
+      <header className="top">
+        <span className="brand">{t('app.name')}</span>
+        <nav aria-label={t('nav.main')}>
+          {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
+          {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
+        </nav>
+        <span className="who">{me.displayName}</span>
+        <LanguageSwitch />
+        <button type="button" onClick={() => void logout()}>
+          {t('nav.logout')}
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>{route(path, me)}</Suspense>
+      </main>
+      {idle.warn && (
+        <Dialog title={t('idle.title')}>
+          <p>{t('idle.text', { minutes: Math.max(1, Math.ceil(idle.left / 60_000)) })}</p>
+          <div className="actions">
+            <button type="button" className="primary" autoFocus onClick={() => void api('GET', '/api/me').then(idle.dismiss)}>
+              {t('idle.stay')}
+            </button>
+            <button type="button" onClick={() => void logout()}>
+              {t('nav.logout')}
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {relogin.open && (
+        <Dialog title={t('relogin.title')}>
+          <p>{t('relogin.text')}</p>
+          <LoginForm username={me.username} onDone={relogin.done} />
+        </Dialog>
+      )}
+    </SessionContext.Provider>
+  );
+}
+
+function route(path: string, me: Me): ReactNode {
+  let m: Record<string, string> | null;
+  if (path === '/persons') return <PersonSearch />;
+  if (path === '/persons/new') return <PersonNew />;
+  if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
+  if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
+  if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
+  return <NotFound />;
+}
+
+function NotFound() {
+  const t = useT();
+  return (
+    <section>
+      <h1>{t('notFound.title')}</h1>
+      <p>{t('notFound.text')}</p>
+    </section>
+  );
+}
+
+/** A modal dialog: focus stays inside, Escape does not dismiss it. */
+export function Dialog({ title, children }: { title: string; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby="dialog-title" onCancel={(e) => e.preventDefault()}>
+      <h2 id="dialog-title">{title}</h2>
+      {children}
+    </dialog>
+  );
+}
+
+/** Opens the re-login dialog when a request meets an ended session; the request repeats afterwards. */
+function useRelogin() {
+  const [waiting, setWaiting] = useState<(() => void)[]>([]);
+  useEffect(() => {
+    onSessionExpired(() => new Promise<void>((resolve) => setWaiting((w) => [...w, resolve])));
+    return () => onSessionExpired(null);
+  }, []);
+  return {
+    open: waiting.length > 0,
+    done: () => {
+      for (const resolve of waiting) resolve();
+      setWaiting([]);
+    },
+  };
+}
+
+function useIdleWarning() {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  const idleFor = now - lastApiActivity();
+  return { warn: idleFor >= WARN_MS && idleFor < IDLE_MS, left: IDLE_MS - idleFor, dismiss: () => setNow(Date.now()) };
+}
