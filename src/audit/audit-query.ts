@@ -3,6 +3,8 @@
 import type { Tx } from '../db/connect.ts';
 import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { displayNames } from '../identity/users.ts';
 
 export interface AuditFilter {
   personId?: string;
@@ -19,6 +21,8 @@ export interface AuditEntry {
   seq: number;
   at: string;
   actorId: string | null;
+  /** The actor's display name, when the actor is a user of the office. */
+  actorName: string | null;
   action: string;
   resourceType: string;
   resourceId: string | null;
@@ -32,7 +36,7 @@ export function auditScope(p: Principal): 'all' | string[] {
   return p.tenantRoles.includes('dpo') ? 'all' : p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
 }
 
-export async function queryAudit(tx: Tx, log: AuditLog, tenantId: string, scope: 'all' | string[], f: AuditFilter): Promise<AuditEntry[]> {
+export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenantId: string, scope: 'all' | string[], f: AuditFilter): Promise<AuditEntry[]> {
   let q = tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
   if (scope !== 'all') q = q.where('department_id', 'in', scope.length ? scope : ['']).where('person_id', 'is not', null);
   if (f.personId) q = q.where('person_id', '=', f.personId);
@@ -44,12 +48,14 @@ export async function queryAudit(tx: Tx, log: AuditLog, tenantId: string, scope:
   if (f.to) q = q.where('at', '<=', new Date(f.to).toISOString());
   if (f.before) q = q.where('seq', '<', f.before);
   const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
+  const names = await displayNames(tx, keyring, tenantId, rows.map((r) => r.actor_id));
   const out: AuditEntry[] = [];
   for (const r of rows) {
     out.push({
       seq: r.seq,
       at: r.at,
       actorId: r.actor_id,
+      actorName: (r.actor_id && names.get(r.actor_id)) ?? null,
       action: r.action,
       resourceType: r.resource_type,
       resourceId: r.resource_id,

@@ -108,6 +108,13 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
   }));
 }
 
+/** Display names by user id, for showing who did what (audit log, reviews). */
+export async function displayNames(tx: Tx, keyring: Keyring, tenantId: string, ids: (string | null)[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter((x): x is string => !!x))];
+  if (unique.length === 0) return new Map();
+  return new Map((await listUsers(tx, keyring, tenantId, unique)).map((u) => [u.id, u.displayName]));
+}
+
 export async function getUser(tx: Tx, keyring: Keyring, tenantId: string, id: string): Promise<UserView> {
   const [user] = await listUsers(tx, keyring, tenantId, [id]);
   if (!user) throw new KarteiError('not-found');

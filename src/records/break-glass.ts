@@ -8,6 +8,7 @@ import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
+import { displayNames } from '../identity/users.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 export const MIN_REASON = 20;
@@ -20,6 +21,7 @@ export interface ReviewItem {
   personId: string;
   departmentId: string;
   userId: string;
+  userName: string | null;
   reason: string;
   createdAt: string;
   expiresAt: string;
@@ -65,11 +67,13 @@ export class BreakGlass {
     }
     const rows = await q.execute();
     const key = await this.keyring.tenantKey(tx, p.tenantId);
+    const names = await displayNames(tx, this.keyring, p.tenantId, rows.map((r) => r.user_id));
     return rows.map((r) => ({
       id: r.id,
       personId: r.person_id,
       departmentId: r.department_id,
       userId: r.user_id,
+      userName: names.get(r.user_id) ?? null,
       reason: openField<string>(key, reasonBinding(p.tenantId, r.id), r.reason_enc),
       createdAt: r.created_at,
       expiresAt: r.expires_at,

@@ -143,6 +143,11 @@ test('every access to a file is on the record, with action, outcome, actor and p
   // The free-text reasons are in the log (encrypted at rest, shown to the DPO).
   const bg = ok(200)(await dpo.get('/api/audit?action=person.break-glass'));
   assert.deepEqual(bg.map((e: any) => [e.personId, e.reason]), [[P2, reason]]);
+  // Who did it, by name: the DPO reads the log without an administrator's user list.
+  const tbClerkName = (await tbClerk.get('/api/me')).body.displayName;
+  assert.deepEqual(bg.map((e: any) => [e.actorId, e.actorName]), [[tbClerk.id, tbClerkName]]);
+  const review = (await dpo.get('/api/reviews')).body.find((r: any) => r.personId === P2);
+  assert.deepEqual([review.userId, review.userName, review.reason], [tbClerk.id, tbClerkName, reason]);
   const share = ok(200)(await dpo.get('/api/audit?action=file.share'));
   assert.deepEqual(share.map((e: any) => [e.personId, e.reason]), [[P, purpose]]);
   const del = ok(200)(await dpo.get(`/api/audit?action=record.delete&outcome=allowed`));

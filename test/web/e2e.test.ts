@@ -4,13 +4,20 @@
 // administrator do not see. German by default; axe-core on every screen.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
+import { Client, freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
+import { makeInstance, newUid } from '../helpers/dicom-files.ts';
+import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 let h: Harness;
+let dimse: DimseListener;
 let browser: Browser;
 let base: string;
 const secrets = new Map<string, string>();
@@ -23,11 +30,13 @@ before(async () => {
   const port = await freePort();
   await h.app.listen({ host: '127.0.0.1', port });
   base = `http://127.0.0.1:${port}`;
+  dimse = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
+  await dimse?.close();
   await h?.close();
 });
 
@@ -129,18 +138,29 @@ test('the administrator creates staff and sees no files', async () => {
     ['Petra Physician', 'petra', 'Infektionsschutz', 'physician'],
     ['Clara Clerk', 'clara', 'Infektionsschutz', 'clerk'],
     ['Tobias Tuberkulose', 'tobias', 'Tuberkulosefürsorge', 'clerk'],
+    ['Dora Datenschutz', 'dora', '', 'dpo'],
   ];
   for (const [name, username, department, role] of staff) {
     passwords.set(username, strongPassword());
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Benutzername').fill(username);
     await page.getByLabel('Erstes Passwort').fill(passwords.get(username)!);
-    await page.getByLabel(department, { exact: true }).selectOption(role);
+    if (role === 'dpo') await page.getByRole('checkbox', { name: 'Datenschutz' }).check();
+    else await page.getByLabel(department, { exact: true }).selectOption(role);
     await page.getByRole('button', { name: 'Benutzer anlegen' }).click();
     await page.getByRole('status').filter({ hasText: `${name} wurde angelegt` }).waitFor();
     await page.getByRole('cell', { name: username, exact: true }).waitFor();
   }
   await checkScreen(page, '07-admin-users');
+
+  // The CT scanner stand-in (DCMTK's storescu on this machine) may store into Infektionsschutz.
+  await page.getByRole('link', { name: 'Geräte' }).click();
+  await page.getByLabel('AE-Titel').fill('STORESCU');
+  await page.getByLabel('Abteilung').selectOption({ label: 'Infektionsschutz' });
+  await page.getByLabel('Loopback-Adresse (optional)').fill('127.0.0.1');
+  await page.getByRole('button', { name: 'Gerät eintragen' }).click();
+  await page.getByRole('cell', { name: 'STORESCU', exact: true }).waitFor();
+  await checkScreen(page, '07b-admin-devices');
   assert.equal(await page.getByRole('link', { name: 'Personen' }).count(), 0, 'no person search for an administrator');
   assert.deepEqual(problems, []);
   await signOut(page);
@@ -190,6 +210,61 @@ test('a physician creates a file and records; field errors stay beside their fie
   await page.getByRole('cell', { name: '2', exact: true }).waitFor();
   assert.equal(await page.locator('table tbody tr').count(), 2, 'two versions');
   await checkScreen(page, '11-record');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a CT series stored with storescu appears in the file and scrolls, windows and pans in the viewer', async () => {
+  const dir = fs.mkdtempSync(path.join(h.dir, 'ct-'));
+  const study = newUid();
+  const series = newUid();
+  const files = Array.from({ length: 24 }, (_, i) => {
+    const ct = makeInstance({ patientName: 'Quastenberg^Hannelore', birthDate: '19610417', modality: 'CT', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 512, columns: 512, pixels: 'gradient', undefinedLengthSequences: false });
+    const file = path.join(dir, `ct${i}.dcm`);
+    fs.writeFileSync(file, ct.file);
+    return file;
+  });
+  await promisify(execFile)('storescu', ['-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } });
+
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'petra');
+  await page.getByRole('heading', { name: 'Bilder' }).waitFor();
+  await page.getByRole('region', { name: 'Bilder' }).getByRole('link').click();
+  await page.getByRole('img', { name: /Bild 1 von 24/ }).waitFor();
+  const stage = page.locator('.stage');
+  const canvas = page.locator('.stage canvas');
+  // Drawn: the canvas has the frame's size and pixels that are not all one grey.
+  await page.waitForFunction(() => {
+    const c = document.querySelector<HTMLCanvasElement>('.stage canvas');
+    if (!c || c.width !== 512) return false;
+    const d = c.getContext('2d')!.getImageData(0, 0, 512, 512).data;
+    return d.some((v, i) => i % 4 === 0 && v !== d[0]);
+  });
+  await page.getByText('24 geladen').waitFor();
+
+  await page.getByRole('button', { name: 'Lunge' }).click();
+  assert.equal(await canvas.getAttribute('data-window'), '-600,1500');
+  await stage.focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await canvas.getAttribute('data-index'), '2');
+  const box = (await stage.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 100);
+  await page.getByRole('img', { name: /Bild 4 von 24/ }).waitFor();
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 50, box.y + box.height / 2 + 20, { steps: 5 });
+  await page.mouse.up();
+  assert.notEqual(await canvas.getAttribute('data-window'), '-600,1500', 'dragging sets the window');
+  await page.getByRole('button', { name: 'Verschieben' }).click();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2, { steps: 3 });
+  await page.mouse.up();
+  assert.match((await canvas.evaluate((c) => (c as HTMLCanvasElement).style.transform))!, /translate\(40px, 0px\)/);
+  await page.keyboard.press('End');
+  await page.getByRole('img', { name: /Bild 24 von 24/ }).waitFor();
+  await checkScreen(page, '11b-viewer');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -270,6 +345,44 @@ test('idle: a warning five minutes before the server ends the session; English o
   await checkScreen(page, '15-idle-warning');
   await dialog.getByRole('button', { name: 'Angemeldet bleiben' }).click();
   await dialog.waitFor({ state: 'detached' });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the DPO finds every access in the log, decides an emergency access with a comment, and prints a file\'s access report', async () => {
+  // The TB clerk opens the file in an emergency (through the API: the web form for it comes later).
+  const tobias = new Client(h);
+  const step = await tobias.post('/api/auth/login', { username: 'tobias', password: passwords.get('tobias') });
+  const done = await tobias.post('/api/auth/mfa', { challenge: step.body.challenge, code: nextCode('tobias') });
+  tobias.csrf = done.body.csrfToken;
+  assert.equal((await tobias.post(`/api/persons/${personId}/break-glass`, { reason: 'Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig' })).status, 200);
+
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'dora');
+  await page.getByRole('heading', { name: 'Datenschutz' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Personen' }).count(), 0);
+  await page.getByLabel('Aktion').fill('record.read');
+  await page.getByRole('button', { name: 'Anzeigen' }).click();
+  await page.getByRole('cell', { name: 'Petra Physician' }).first().waitFor();
+  assert.equal(await page.getByRole('cell', { name: 'record.read' }).count() > 0, true);
+  await checkScreen(page, '16-dpo-audit-log');
+
+  await page.getByRole('link', { name: 'Notfallzugriffe prüfen' }).click();
+  const review = page.getByRole('form', { name: 'Notfallzugriff von Tobias Tuberkulose' });
+  await review.getByText('Patientin bewusstlos in der Notaufnahme').waitFor();
+  await checkScreen(page, '17-dpo-reviews');
+  await review.getByLabel('Kommentar').fill('Keine Behandlung durch die TB-Fürsorge; Rücksprache mit der Leitung');
+  await review.getByRole('button', { name: 'Nicht gerechtfertigt' }).click();
+  await page.getByText('Keine offenen Notfallzugriffe.').waitFor();
+
+  await page.goto(`${base}/audit/persons/${personId}`);
+  await page.getByRole('heading', { name: /Zugriffsbericht zu einer Akte/ }).waitFor();
+  for (const action of ['person.create', 'record.create', 'record.update', 'person.break-glass', 'review.decide']) {
+    await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+  }
+  await page.getByRole('cell', { name: 'Tobias Tuberkulose' }).first().waitFor();
+  await page.getByRole('button', { name: 'Drucken' }).waitFor();
+  await checkScreen(page, '18-dpo-access-report');
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -18,3 +18,5 @@ export function departmentName(me: Me, id: string): string {
 export const isMember = (me: Me) => me.memberships.length > 0;
 export const isAdmin = (me: Me) => me.tenantRoles.includes('admin');
 export const isDpo = (me: Me) => me.tenantRoles.includes('dpo');
+/** The DPO reads the whole log; a head the log of its departments' files. */
+export const readsAudit = (me: Me) => isDpo(me) || me.memberships.some((m) => m.role === 'head');

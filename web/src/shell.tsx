@@ -6,7 +6,7 @@ import { api, lastApiActivity, onSessionExpired, setCsrfToken } from './api/clie
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
-import { SessionContext, isAdmin, isMember } from './session.tsx';
+import { SessionContext, isAdmin, isDpo, isMember, readsAudit } from './session.tsx';
 import { LanguageSwitch } from './ui/language-switch.tsx';
 import { LoginForm } from './screens/login-form.tsx';
 import { PersonSearch } from './screens/person-search.tsx';
@@ -15,6 +15,8 @@ import { PersonFile } from './screens/person-file.tsx';
 import { RecordScreen } from './screens/record-screen.tsx';
 
 const AdminScreen = lazy(() => import('./screens/admin/admin-screen.tsx'));
+const AuditScreen = lazy(() => import('./screens/audit/audit-screen.tsx'));
+const ViewerScreen = lazy(() => import('./viewer/viewer-screen.tsx'));
 
 /** The server ends a session idle for 30 minutes; warn 5 minutes before. */
 const IDLE_MS = 30 * 60_000;
@@ -27,7 +29,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
   const idle = useIdleWarning();
 
   useEffect(() => {
-    if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : '/persons', true);
+    if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : isDpo(me) ? '/audit' : '/persons', true);
   }, [path, me]);
 
   const logout = async () => {
@@ -47,6 +49,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
         <nav aria-label={t('nav.main')}>
           {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
           {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
+          {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
         </nav>
         <span className="who">{me.displayName}</span>
         <LanguageSwitch />
@@ -84,9 +87,11 @@ function route(path: string, me: Me): ReactNode {
   let m: Record<string, string> | null;
   if (path === '/persons') return <PersonSearch />;
   if (path === '/persons/new') return <PersonNew />;
+  if ((m = match('/persons/:id/studies/:study', path))) return <ViewerScreen key={m.study} personId={m.id!} studyUid={m.study!} />;
   if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
   if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
+  if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
   return <NotFound />;
 }
 

@@ -22,7 +22,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/api/audit', { config: { access: { actions: ['audit.read'], resource: 'tenant' } }, schema: { querystring: auditQuery } }, async (req) =>
     gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-      const rows = await queryAudit(ctx.tx, s.audit, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
+      const rows = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
       ctx.audit.detail = { count: rows.length };
       return rows;
     }),

@@ -75,6 +75,26 @@ export interface RecordVersion {
   createdBy: string;
 }
 
+export interface Device {
+  id: string;
+  aeTitle: string;
+  departmentId: string;
+  permissions: ('store' | 'find' | 'retrieve')[];
+  certificate: { fingerprint256: string; subject: string; validTo: string } | null;
+  host: string | null;
+  port: number | null;
+  createdAt: string;
+}
+
+export interface StudySummary {
+  studyUid: string;
+  studyDate: string | null;
+  description: string | null;
+  modalities: string[];
+  seriesCount: number;
+  instanceCount: number;
+}
+
 export interface UserView {
   id: string;
   username: string;
@@ -83,4 +103,29 @@ export interface UserView {
   mfaEnrolled: boolean;
   tenantRoles: TenantRole[];
   memberships: Membership[];
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actorId: string | null;
+  /** The actor's display name, when the actor is a user of the office. */
+  actorName: string | null;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  personId: string | null;
+  outcome: 'allowed' | 'denied' | 'error';
+  reason: string | null;
+}
+
+export interface Review {
+  id: string;
+  personId: string;
+  departmentId: string;
+  userId: string;
+  userName: string | null;
+  reason: string;
+  createdAt: string;
+  expiresAt: string;
 }

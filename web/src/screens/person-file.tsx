@@ -2,7 +2,7 @@
 // for clerks, not opened), a new record, and editing the person.
 import { useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
-import type { Person, RecordSummary } from '../api/types.ts';
+import type { Person, RecordSummary, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
@@ -15,12 +15,14 @@ import { PersonFields, personBody, personValues } from './person-fields.tsx';
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<Person>('GET', `/api/persons/${personId}`), [personId]);
   const records = useLoad(() => api<RecordSummary[]>('GET', `/api/persons/${personId}/records`), [personId]);
+  const studies = useLoad(() => api<StudySummary[]>('GET', `/api/persons/${personId}/studies`), [personId]);
   return (
     <Loaded state={person}>
       {(p) => (
         <>
           <PersonHeader person={p} onSaved={person.reload} />
           <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
+          <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} />}</Loaded>
         </>
       )}
     </Loaded>
@@ -176,5 +178,28 @@ function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: (
         </button>
       </div>
     </form>
+  );
+}
+
+function Studies({ personId, studies }: { personId: string; studies: StudySummary[] }) {
+  const t = useT();
+  return (
+    <section aria-labelledby="studies-title">
+      <h2 id="studies-title">{t('studies.title')}</h2>
+      {studies.length === 0 ? (
+        <p>{t('studies.none')}</p>
+      ) : (
+        <ul className="records">
+          {studies.map((s) => (
+            <li key={s.studyUid}>
+              <Link to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`}>
+                {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} · {s.description || s.modalities.join(', ')}
+              </Link>
+              <span className="hint">{t('studies.counts', { series: s.seriesCount, images: s.instanceCount })}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }

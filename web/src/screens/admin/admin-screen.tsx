@@ -4,6 +4,7 @@ import { Link, usePath } from '../../router.tsx';
 import { useT } from '../../i18n/i18n.ts';
 import { Departments } from './departments.tsx';
 import { Users } from './users.tsx';
+import { Devices } from './devices.tsx';
 
 export default function AdminScreen() {
   const t = useT();
@@ -14,8 +15,9 @@ export default function AdminScreen() {
       <nav aria-label={t('admin.title')} className="tabs">
         <Link to="/admin">{t('admin.departments')}</Link>
         <Link to="/admin/users">{t('admin.users')}</Link>
+        <Link to="/admin/devices">{t('admin.devices')}</Link>
       </nav>
-      {path === '/admin/users' ? <Users /> : <Departments />}
+      {path === '/admin/users' ? <Users /> : path === '/admin/devices' ? <Devices /> : <Departments />}
     </section>
   );
 }

@@ -1,0 +1,24 @@
+// The data-protection office (and department heads, for their own departments'
+// files): the access log with filters, the break-the-glass review queue, and one
+// person's access report ready to print for a request under Art. 15 GDPR.
+import { Link, match, usePath } from '../../router.tsx';
+import { useT } from '../../i18n/i18n.ts';
+import { AuditLog } from './audit-log.tsx';
+import { Reviews } from './reviews.tsx';
+import { AccessReport } from './access-report.tsx';
+
+export default function AuditScreen() {
+  const t = useT();
+  const path = usePath();
+  const report = match('/audit/persons/:id', path);
+  return (
+    <section>
+      <h1 className="no-print">{t('audit.title')}</h1>
+      <nav aria-label={t('audit.title')} className="tabs no-print">
+        <Link to="/audit">{t('audit.log')}</Link>
+        <Link to="/audit/reviews">{t('audit.reviews')}</Link>
+      </nav>
+      {report ? <AccessReport personId={report.id!} /> : path === '/audit/reviews' ? <Reviews /> : <AuditLog />}
+    </section>
+  );
+}

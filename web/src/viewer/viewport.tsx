@@ -1,0 +1,203 @@
+// One series on a canvas: wheel and keys scroll through the images, dragging
+// sets the window (or pans or zooms, by the chosen tool), presets set the usual
+// CT windows. Frames load in the background, nearest to the current one first.
+import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useT } from '../i18n/i18n.ts';
+import { fetchFrame, type Frame, type Image } from './dicomweb.ts';
+import { PRESETS, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
+
+type Tool = 'window' | 'pan' | 'zoom';
+const PARALLEL = 6;
+
+export function Viewport({ images }: { images: Image[] }) {
+  const t = useT();
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const frames = useRef(new Map<number, Frame>());
+  const [loaded, setLoaded] = useState(0);
+  const [index, setIndex] = useState(0);
+  const [win, setWin] = useState<Window | null>(images[0]?.window ?? null);
+  const [view, setView] = useState({ zoom: 1, x: 0, y: 0 });
+  const [tool, setTool] = useState<Tool>('window');
+  const [error, setError] = useState<string | null>(null);
+  const drag = useRef<{ x: number; y: number; win: Window | null; view: typeof view } | null>(null);
+  const lut = useRef<{ key: string; table: ReturnType<typeof windowLut> } | null>(null);
+  const want = useRef(0);
+  want.current = index;
+
+  // Background loading, nearest first, a few at a time.
+  useEffect(() => {
+    let live = true;
+    const queue = images.map((_, i) => i);
+    const take = () => {
+      queue.sort((a, b) => Math.abs(a - want.current) - Math.abs(b - want.current));
+      return queue.shift();
+    };
+    const worker = async () => {
+      for (let i = take(); i !== undefined && live; i = take()) {
+        try {
+          frames.current.set(i, await fetchFrame(images[i]!.frameUrl));
+          if (live) setLoaded((n) => n + 1);
+        } catch (e) {
+          if (live) setError(e instanceof Error ? e.message : String(e));
+        }
+      }
+    };
+    for (let k = 0; k < PARALLEL; k++) void worker();
+    return () => {
+      live = false;
+    };
+  }, [images]);
+
+  // Draw the current image whenever it, its window or its arrival changes.
+  const frame = frames.current.get(index);
+  const image = images[index];
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c || !frame || !image) return;
+    const ctx = c.getContext('2d')!;
+    if (frame.kind === 'bitmap') {
+      c.width = frame.bitmap.width;
+      c.height = frame.bitmap.height;
+      ctx.drawImage(frame.bitmap, 0, 0);
+      return;
+    }
+    const info = image.info;
+    const values = storedValues(frame.data, info);
+    const w = win ?? fullRange(values, info);
+    if (!win) setWin(w);
+    const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
+    if (lut.current?.key !== key) lut.current = { key, table: windowLut(info, w) };
+    if (c.width !== info.columns || c.height !== info.rows) {
+      c.width = info.columns;
+      c.height = info.rows;
+    }
+    const out = ctx.createImageData(info.columns, info.rows);
+    paint(values, info, lut.current.table, out.data);
+    ctx.putImageData(out, 0, 0);
+  }, [frame, image, win]);
+
+  // The transform lives in the CSSOM, which the Content Security Policy allows.
+  useEffect(() => {
+    if (canvas.current) canvas.current.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
+  }, [view]);
+
+  // Wheel scrolling needs a non-passive listener to keep the page still.
+  useEffect(() => {
+    const c = canvas.current?.parentElement;
+    if (!c) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      setIndex((i) => Math.min(images.length - 1, Math.max(0, i + Math.sign(e.deltaY))));
+    };
+    c.addEventListener('wheel', onWheel, { passive: false });
+    return () => c.removeEventListener('wheel', onWheel);
+  }, [images.length]);
+
+  const step = (d: number) => setIndex((i) => Math.min(images.length - 1, Math.max(0, i + d)));
+  const zoomBy = (f: number) => setView((v) => ({ ...v, zoom: Math.min(16, Math.max(0.25, v.zoom * f)) }));
+  const onKey = (e: KeyboardEvent) => {
+    const pan = 20;
+    const keys: Record<string, () => void> = {
+      ArrowDown: () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y + pan })) : step(1)),
+      ArrowUp: () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y - pan })) : step(-1)),
+      ArrowRight: () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x + pan })) : step(1)),
+      ArrowLeft: () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x - pan })) : step(-1)),
+      PageDown: () => step(10),
+      PageUp: () => step(-10),
+      Home: () => setIndex(0),
+      End: () => setIndex(images.length - 1),
+      '+': () => zoomBy(1.25),
+      '-': () => zoomBy(0.8),
+      '0': () => setView({ zoom: 1, x: 0, y: 0 }),
+    };
+    const f = keys[e.key];
+    if (f) {
+      e.preventDefault();
+      f();
+    }
+  };
+
+  const onPointerDown = (e: PointerEvent) => {
+    e.currentTarget.setPointerCapture(e.pointerId);
+    drag.current = { x: e.clientX, y: e.clientY, win, view };
+  };
+  const onPointerMove = (e: PointerEvent) => {
+    const d = drag.current;
+    if (!d) return;
+    const dx = e.clientX - d.x;
+    const dy = e.clientY - d.y;
+    if (tool === 'window' && d.win) setWin({ center: Math.round(d.win.center + dy * 2), width: Math.max(1, Math.round(d.win.width + dx * 4)) });
+    if (tool === 'pan') setView({ ...d.view, x: d.view.x + dx, y: d.view.y + dy });
+    if (tool === 'zoom') setView({ ...d.view, zoom: Math.min(16, Math.max(0.25, d.view.zoom * Math.exp(-dy / 200))) });
+  };
+  const onPointerUp = () => {
+    drag.current = null;
+  };
+
+  const tools: [Tool, string][] = [
+    ['window', t('viewer.toolWindow')],
+    ['pan', t('viewer.toolPan')],
+    ['zoom', t('viewer.toolZoom')],
+  ];
+  const presets: [keyof typeof PRESETS, string][] = [
+    ['lung', t('viewer.presetLung')],
+    ['bone', t('viewer.presetBone')],
+    ['softTissue', t('viewer.presetSoftTissue')],
+  ];
+  return (
+    <div className="viewer">
+      <div className="toolbar" role="toolbar" aria-label={t('viewer.tools')}>
+        {tools.map(([k, label]) => (
+          <button key={k} type="button" aria-pressed={tool === k} onClick={() => setTool(k)}>
+            {label}
+          </button>
+        ))}
+        <span className="sep" />
+        {presets.map(([k, label]) => (
+          <button key={k} type="button" onClick={() => setWin(PRESETS[k])}>
+            {label}
+          </button>
+        ))}
+        <button type="button" onClick={() => setWin(images[index]?.window ?? null)}>
+          {t('viewer.presetDefault')}
+        </button>
+        <button type="button" onClick={() => setView({ zoom: 1, x: 0, y: 0 })}>
+          {t('viewer.reset')}
+        </button>
+      </div>
+      <div
+        className={`stage tool-${tool}`}
+        tabIndex={0}
+        role="img"
+        aria-label={t('viewer.imageOf', { n: index + 1, total: images.length })}
+        aria-describedby="viewer-keys"
+        onKeyDown={onKey}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={onPointerUp}
+        onPointerCancel={onPointerUp}
+      >
+        <canvas ref={canvas} data-index={index} data-window={win ? `${win.center},${win.width}` : ''} />
+        {!frame && <span className="overlay center">{t('common.loading')}</span>}
+      </div>
+      <p className="viewer-status" aria-live="polite">
+        {t('viewer.status', {
+          n: index + 1,
+          total: images.length,
+          center: win ? Math.round(win.center) : '–',
+          width: win ? Math.round(win.width) : '–',
+          zoom: Math.round(view.zoom * 100),
+          loaded,
+        })}
+      </p>
+      <p id="viewer-keys" className="hint">
+        {t('viewer.keys')}
+      </p>
+      {error && (
+        <p role="alert" className="form-error">
+          {t('viewer.frameError')}
+        </p>
+      )}
+    </div>
+  );
+}
