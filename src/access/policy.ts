@@ -95,6 +95,7 @@ export type FileAction = keyof typeof FILE_RULES;
 export const OTHER_ACTIONS = [
   'person.create',
   'person.search',
+  'person.emergency-search',
   'person.break-glass',
   'study.search',
   'study.store',
@@ -115,6 +116,8 @@ export const OTHER_ACTIONS = [
   'audit.read',
   'review.list',
   'review.decide',
+  'audit.status',
+  'system.security-report',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -155,7 +158,9 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'study.store':
       return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
     case 'person.search':
+    case 'person.emergency-search':
     case 'study.search':
+      // The emergency search (other departments' files, with a reason) is for whoever may break the glass.
       return member ? 'allow' : 'forbidden';
     case 'person.break-glass':
       // Any department member, never a pure admin or DPO; hidden like the file itself otherwise.
@@ -184,6 +189,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'audit.read':
     case 'review.list':
       return dpo || heads ? 'allow' : 'forbidden';
+    case 'audit.status':
+      return dpo ? 'allow' : 'forbidden';
+    case 'system.security-report':
+      return admin || dpo ? 'allow' : 'forbidden';
     case 'review.decide':
       if (r.kind !== 'review') return 'forbidden';
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';

@@ -28,8 +28,10 @@ export async function verifyAudit(
   store: Store,
   signer: CheckpointSigner,
   progress?: (checked: number, total: number) => void,
+  /** Only these chains (a tenant's own, for its DPO); all by default. */
+  only?: string[],
 ): Promise<VerifyResult> {
-  const chains = await chainIds(store);
+  const chains = (await chainIds(store)).filter((id) => !only || only.includes(id));
   const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
   for (const id of chains) states.set(id, await chainState(store, id));

@@ -25,6 +25,7 @@ import { qidoRoutes } from './routes/dicomweb-qido.ts';
 import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
+import { securityReportRoutes } from './routes/security-report.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -77,6 +78,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   qidoRoutes(app, services);
   wadoRoutes(app, services);
   stowRoutes(app, services);
+  securityReportRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

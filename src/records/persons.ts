@@ -87,7 +87,11 @@ export class Persons {
   }
 
   /** Files the caller may see whose names or birth date match every word of `q`. */
-  async search(ctx: GateContext, q: string, limit: number): Promise<PersonView[]> {
+  /**
+   * Files whose surname matches `q`: those the caller may see, or (`elsewhere`, the
+   * emergency search before breaking the glass) those of the departments it is not in.
+   */
+  async search(ctx: GateContext, q: string, limit: number, scope: 'visible' | 'elsewhere' = 'visible'): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
@@ -119,7 +123,7 @@ export class Persons {
     }
     const visible = await query
       .where((eb) =>
-        eb.or([
+        scope === 'elsewhere' ? eb('persons.department_id', 'not in', depts.length ? depts : ['']) : eb.or([
           eb('persons.department_id', 'in', depts),
           eb(
             'persons.id',

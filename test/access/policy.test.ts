@@ -253,6 +253,7 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   // DICOMweb: searches run over the caller's own departments; storing needs membership of the target department.
   { action: 'study.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
   { action: 'study.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
+  { action: 'person.emergency-search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
   { action: 'person.break-glass', on: 'a file of an unrelated department', resource: () => unrelatedFile, expect: 'AAA AAA HHH' },
   { action: 'admin.department.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.department.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
@@ -273,6 +274,9 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'dicom.retrieve', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
   { action: 'audit.read', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   { action: 'review.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
+  // The chain's state is the DPO's; the security report is for those who run the installation and those who oversee it.
+  { action: 'audit.status', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
+  { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
   // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
   { action: 'review.decide', on: 'a review in OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
 ];

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import { Client, freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
+import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, newUid } from '../helpers/dicom-files.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
@@ -139,6 +139,7 @@ test('the administrator creates staff and sees no files', async () => {
     ['Clara Clerk', 'clara', 'Infektionsschutz', 'clerk'],
     ['Tobias Tuberkulose', 'tobias', 'Tuberkulosefürsorge', 'clerk'],
     ['Dora Datenschutz', 'dora', '', 'dpo'],
+    ['Hanna Head', 'hanna', 'Infektionsschutz', 'head'],
   ];
   for (const [name, username, department, role] of staff) {
     passwords.set(username, strongPassword());
@@ -349,28 +350,44 @@ test('idle: a warning five minutes before the server ends the session; English o
   await context.close();
 });
 
-test('the DPO finds every access in the log, decides an emergency access with a comment, and prints a file\'s access report', async () => {
-  // The TB clerk opens the file in an emergency (through the API: the web form for it comes later).
-  const tobias = new Client(h);
-  const step = await tobias.post('/api/auth/login', { username: 'tobias', password: passwords.get('tobias') });
-  const done = await tobias.post('/api/auth/mfa', { challenge: step.body.challenge, code: nextCode('tobias') });
-  tobias.csrf = done.body.csrfToken;
-  assert.equal((await tobias.post(`/api/persons/${personId}/break-glass`, { reason: 'Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig' })).status, 200);
+test('a clerk of another department breaks the glass from the search, with a reason, and sees the time left', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'tobias');
+  await page.getByLabel('Nachname').fill('Quastenberg');
+  await page.getByRole('button', { name: 'Suchen' }).click();
+  await page.getByText('Keine Akte gefunden.').waitFor();
+  await page.getByRole('button', { name: /Notfallzugriff/ }).click();
+  const search = page.getByRole('button', { name: '„Quastenberg“ in allen Abteilungen suchen' });
+  await page.getByLabel('Begründung').fill('zu kurz');
+  assert.equal(await search.isDisabled(), true, 'no search without a reason of 20 characters');
+  await page.getByLabel('Begründung').fill('Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig');
+  await search.click();
+  await checkScreen(page, '16a-emergency-search');
+  await page.getByRole('button', { name: 'Quastenberg, Hannelore im Notfall öffnen' }).click();
+  await page.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  await page.getByText(/Notfallzugriff: noch etwa (59|60) Minuten\. Dieser Zugriff wird geprüft\./).waitFor();
+  await checkScreen(page, '16b-emergency-file');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
 
+test('the DPO finds every access in the log, decides an emergency access with a comment, and prints a file\'s access report', async () => {
   const { context, page, problems } = await open('/');
   await signIn(page, 'dora');
+  await page.getByRole('button', { name: 'Kette jetzt prüfen' }).click();
+  await page.getByText(/Die Kette ist unversehrt: geprüft bis Nr\. \d+/).waitFor();
   await page.getByRole('heading', { name: 'Datenschutz' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'Personen' }).count(), 0);
   await page.getByLabel('Aktion').fill('record.read');
   await page.getByRole('button', { name: 'Anzeigen' }).click();
   await page.getByRole('cell', { name: 'Petra Physician' }).first().waitFor();
   assert.equal(await page.getByRole('cell', { name: 'record.read' }).count() > 0, true);
-  await checkScreen(page, '16-dpo-audit-log');
+  await checkScreen(page, '17-dpo-audit-log');
 
   await page.getByRole('link', { name: 'Notfallzugriffe prüfen' }).click();
   const review = page.getByRole('form', { name: 'Notfallzugriff von Tobias Tuberkulose' });
   await review.getByText('Patientin bewusstlos in der Notaufnahme').waitFor();
-  await checkScreen(page, '17-dpo-reviews');
+  await checkScreen(page, '17b-dpo-reviews');
   await review.getByLabel('Kommentar').fill('Keine Behandlung durch die TB-Fürsorge; Rücksprache mit der Leitung');
   await review.getByRole('button', { name: 'Nicht gerechtfertigt' }).click();
   await page.getByText('Keine offenen Notfallzugriffe.').waitFor();
@@ -383,6 +400,38 @@ test('the DPO finds every access in the log, decides an emergency access with a 
   await page.getByRole('cell', { name: 'Tobias Tuberkulose' }).first().waitFor();
   await page.getByRole('button', { name: 'Drucken' }).waitFor();
   await checkScreen(page, '18-dpo-access-report');
+
+  await page.getByRole('link', { name: 'Sicherheit' }).click();
+  await page.getByRole('heading', { name: 'Sicherheitsbericht' }).waitFor();
+  await page.locator('ol.findings li').first().waitFor();
+  await checkScreen(page, '19-security-report');
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('a head shares the file with another department for a purpose and a period; a user keeps a personal API token', async () => {
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'hanna');
+  await page.getByRole('button', { name: 'Akte freigeben …' }).click();
+  await page.getByLabel('Abteilung', { exact: true }).selectOption({ label: 'Tuberkulosefürsorge' });
+  await page.getByLabel('Zweck').fill('Umgebungsuntersuchung');
+  await page.getByRole('button', { name: 'Freigeben', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'Freigegeben für Tuberkulosefürsorge' }).waitFor();
+  await checkScreen(page, '20-share');
+
+  await page.getByRole('link', { name: 'Mein Konto' }).click();
+  await page.getByLabel('Bezeichnung').fill('Befundarbeitsplatz');
+  await page.getByRole('button', { name: 'Token erzeugen' }).click();
+  const token = (await page.locator('[role=status] code.secret').textContent())!;
+  assert.match(token, /^kt_/);
+  await page.getByRole('cell', { name: 'Befundarbeitsplatz', exact: true }).waitFor();
+  await checkScreen(page, '21-api-tokens');
+  const res = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  await page.getByRole('button', { name: '„Befundarbeitsplatz“ widerrufen' }).click();
+  await page.getByText('Keine Tokens.').waitFor();
+  assert.equal((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+  assert.deepEqual(problems, []);
+  await context.close();
+
 });

@@ -9,6 +9,7 @@ import { Link, match, navigate, usePath } from './router.tsx';
 import { SessionContext, isAdmin, isDpo, isMember, readsAudit } from './session.tsx';
 import { LanguageSwitch } from './ui/language-switch.tsx';
 import { LoginForm } from './screens/login-form.tsx';
+import { viewerComponent } from './viewer/load-viewer.ts';
 import { PersonSearch } from './screens/person-search.tsx';
 import { PersonNew } from './screens/person-new.tsx';
 import { PersonFile } from './screens/person-file.tsx';
@@ -16,7 +17,8 @@ import { RecordScreen } from './screens/record-screen.tsx';
 
 const AdminScreen = lazy(() => import('./screens/admin/admin-screen.tsx'));
 const AuditScreen = lazy(() => import('./screens/audit/audit-screen.tsx'));
-const ViewerScreen = lazy(() => import('./viewer/viewer-screen.tsx'));
+const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
+const SecurityScreen = lazy(() => import('./screens/security-screen.tsx'));
 
 /** The server ends a session idle for 30 minutes; warn 5 minutes before. */
 const IDLE_MS = 30 * 60_000;
@@ -50,6 +52,8 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
           {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
           {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
           {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
+          {(isAdmin(me) || isDpo(me)) && <Link to="/security">{t('nav.security')}</Link>}
+          <Link to="/account">{t('nav.account')}</Link>
         </nav>
         <span className="who">{me.displayName}</span>
         <LanguageSwitch />
@@ -87,11 +91,16 @@ function route(path: string, me: Me): ReactNode {
   let m: Record<string, string> | null;
   if (path === '/persons') return <PersonSearch />;
   if (path === '/persons/new') return <PersonNew />;
-  if ((m = match('/persons/:id/studies/:study', path))) return <ViewerScreen key={m.study} personId={m.id!} studyUid={m.study!} />;
+  if ((m = match('/persons/:id/studies/:study', path))) {
+    const Viewer = viewerComponent();
+    return <Viewer key={m.study} personId={m.id!} studyUid={m.study!} />;
+  }
   if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
   if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
   if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
+  if (path === '/security' && (isAdmin(me) || isDpo(me))) return <SecurityScreen />;
+  if (path === '/account') return <AccountScreen />;
   return <NotFound />;
 }
 

@@ -4,6 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { auditScope, queryAudit } from '../../audit/audit-query.ts';
+import { verifyAudit } from '../../audit/verify.ts';
+import { inTenant } from '../../db/connect.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
 
@@ -20,6 +22,23 @@ export const auditQuery = z.strictObject({
 
 export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
+
+  // The chain of the caller's office, checked now (after the request is on the record: the
+  // check reads the whole chain and must not run inside the request's transaction), and its
+  // last signed checkpoint.
+  r.get('/api/audit/status', { config: { access: { actions: ['audit.status'], resource: 'tenant' } } }, async (req) => {
+    const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
+    const result = await verifyAudit(s.store, s.signer, undefined, [tenantId]);
+    const checkpoint = await inTenant(s.store, tenantId, (tx) =>
+      tx.selectFrom('audit_checkpoints').select(['seq', 'at']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst(),
+    );
+    return {
+      ok: result.ok,
+      verifiedUpTo: result.ok ? result.count : result.seq - 1,
+      firstBad: result.ok ? null : { seq: result.seq, problem: result.problem },
+      lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
+    };
+  });
   r.get('/api/audit', { config: { access: { actions: ['audit.read'], resource: 'tenant' } }, schema: { querystring: auditQuery } }, async (req) =>
     gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
       const rows = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);

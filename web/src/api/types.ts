@@ -105,6 +105,27 @@ export interface UserView {
   memberships: Membership[];
 }
 
+export interface ApiToken {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface Finding {
+  severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  title: string;
+  fix: string;
+}
+
+export interface AuditStatus {
+  ok: boolean;
+  verifiedUpTo: number;
+  firstBad: { seq: number; problem: string } | null;
+  lastCheckpoint: { seq: number; at: string } | null;
+}
+
 export interface AuditEntry {
   seq: number;
   at: string;

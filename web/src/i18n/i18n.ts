@@ -48,8 +48,10 @@ export function useT(): typeof t {
   return t;
 }
 
+/** A date as ISO (`2024-03-01`, or an instant) or as DICOM writes it (`20240301`). */
 export function formatDate(iso: string): string {
-  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T00:00:00`) : new Date(iso);
+  const day = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(iso);
+  const d = day ? new Date(`${day[1]}-${day[2]}-${day[3]}T00:00:00`) : new Date(iso);
   return d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB');
 }
 

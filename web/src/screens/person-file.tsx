@@ -1,8 +1,8 @@
 // A person's file: the person, the records by type (restricted ones marked and,
 // for clerks, not opened), a new record, and editing the person.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
-import type { Person, RecordSummary, StudySummary } from '../api/types.ts';
+import type { Me, Person, RecordSummary, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
@@ -11,6 +11,9 @@ import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/record-fields.ts';
 import { PersonFields, personBody, personValues } from './person-fields.tsx';
+import { EmergencyBanner } from './emergency-access.tsx';
+import { ShareFile } from './share-file.tsx';
+import { preloadViewer } from '../viewer/load-viewer.ts';
 
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<Person>('GET', `/api/persons/${personId}`), [personId]);
@@ -20,7 +23,9 @@ export function PersonFile({ personId }: { personId: string }) {
     <Loaded state={person}>
       {(p) => (
         <>
+          <EmergencyBanner personId={p.id} />
           <PersonHeader person={p} onSaved={person.reload} />
+          <ShareFile person={p} />
           <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
           <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} />}</Loaded>
         </>
@@ -28,6 +33,9 @@ export function PersonFile({ personId }: { personId: string }) {
     </Loaded>
   );
 }
+
+/** Editing is for the owning department; a share or a break-glass grant only reads. */
+const ownsFile = (me: Me, person: Person) => me.memberships.some((m) => m.departmentId === person.departmentId);
 
 function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void }) {
   const t = useT();
@@ -43,7 +51,7 @@ function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void
         <h1 id="person-title">
           {person.familyName}, {person.givenName}
         </h1>
-        {!editing && (
+        {!editing && ownsFile(me, person) && (
           <button type="button" onClick={() => setEditing(true)}>
             {t('person.edit')}
           </button>
@@ -102,7 +110,7 @@ function Records({ person, records, onCreated }: { person: Person; records: Reco
     <section aria-labelledby="records-title">
       <div className="heading-row">
         <h2 id="records-title">{t('records.title')}</h2>
-        {!adding && (
+        {!adding && ownsFile(me, person) && (
           <button type="button" className="primary" onClick={() => setAdding(true)}>
             {t('records.new')}
           </button>
@@ -183,6 +191,9 @@ function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: (
 
 function Studies({ personId, studies }: { personId: string; studies: StudySummary[] }) {
   const t = useT();
+  useEffect(() => {
+    if (studies.length > 0) void preloadViewer();
+  }, [studies.length]);
   return (
     <section aria-labelledby="studies-title">
       <h2 id="studies-title">{t('studies.title')}</h2>

@@ -6,6 +6,7 @@ import { formatDate, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, isMember, useSession } from '../session.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { EmergencyAccess } from './emergency-access.tsx';
 
 // Kept in memory only (never in the address bar or browser storage) for the way back from a file.
 let last: { q: string; results: PersonListItem[] | null } = { q: '', results: null };
@@ -40,6 +41,7 @@ export function PersonSearch() {
       </form>
       <FormError form={form} fields={['q']} />
       {results && results.length === 0 && <p role="status">{t('persons.none')}</p>}
+      {results && isMember(me) && <EmergencyAccess key={last.q} q={last.q} />}
       {results && results.length > 0 && (
         <table>
           <caption className="visually-hidden">{t('persons.results', { n: results.length })}</caption>

@@ -3,6 +3,7 @@
 // (the server says no-store); frames live in this page's memory only.
 import { ApiError, type Problem } from '../api/client.ts';
 import type { PixelInfo } from './pixels.ts';
+import { firstPart } from './multipart.ts';
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -25,61 +26,82 @@ async function get(url: string, accept: string): Promise<Response> {
   return res;
 }
 
+export interface Instance {
+  sopUid: string;
+  number: number;
+  frameUrl: string;
+  metadataUrl: string;
+}
+
 export interface Series {
   uid: string;
   number: number;
   modality: string;
   description: string;
-  instances: number;
+  instances: Instance[];
 }
 
-export async function studySeries(study: string): Promise<Series[]> {
-  const list = (await (await get(`/dicom-web/studies/${encodeURIComponent(study)}/series`, 'application/dicom+json')).json()) as DicomJson[];
-  return list
-    .map((ds) => ({
-      uid: str(ds, '0020000E'),
-      number: num(ds, '00200011', 0),
-      modality: str(ds, '00080060'),
-      description: str(ds, '0008103E'),
-      instances: num(ds, '00201209', 0),
-    }))
-    .sort((a, b) => a.number - b.number);
-}
-
-export interface Image {
-  sopUid: string;
-  number: number;
+/** What drawing an instance needs besides its pixels. */
+export interface ImageMeta {
   info: PixelInfo;
   window: { center: number; width: number } | null;
-  frameUrl: string;
 }
 
-export async function seriesImages(study: string, series: string): Promise<Image[]> {
-  const base = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}`;
-  const list = (await (await get(`${base}/metadata`, 'application/dicom+json')).json()) as DicomJson[];
-  return list
-    .map((ds) => {
-      const sopUid = str(ds, '00080018');
-      const center = num(ds, '00281050', NaN);
-      const width = num(ds, '00281051', NaN);
-      return {
-        sopUid,
-        number: num(ds, '00200013', 0),
-        info: {
-          rows: num(ds, '00280010', 0),
-          columns: num(ds, '00280011', 0),
-          bitsAllocated: num(ds, '00280100', 16),
-          pixelRepresentation: num(ds, '00280103', 0),
-          samplesPerPixel: num(ds, '00280002', 1),
-          photometric: str(ds, '00280004') || 'MONOCHROME2',
-          slope: num(ds, '00281053', 1),
-          intercept: num(ds, '00281052', 0),
-        },
-        window: Number.isFinite(center) && Number.isFinite(width) && width > 0 ? { center, width } : null,
-        frameUrl: `${base}/instances/${encodeURIComponent(sopUid)}/frames/1`,
-      };
-    })
-    .sort((a, b) => a.number - b.number);
+const PAGE = 1_000; // the archive's most matches per QIDO answer
+
+/**
+ * A study's series with their instances in order, from one search at instance level
+ * (each match carries its series' attributes): the index answers it, no file is opened.
+ */
+export async function studyIndex(study: string): Promise<Series[]> {
+  const base = `/dicom-web/studies/${encodeURIComponent(study)}`;
+  const matches: DicomJson[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const page = (await (await get(`${base}/instances?limit=${PAGE}&offset=${offset}`, 'application/dicom+json')).json()) as DicomJson[];
+    matches.push(...page);
+    if (page.length < PAGE) break;
+  }
+  const series = new Map<string, Series>();
+  for (const ds of matches) {
+    const uid = str(ds, '0020000E');
+    let s = series.get(uid);
+    if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), instances: [] }));
+    const uri = `${base}/series/${encodeURIComponent(uid)}/instances/${encodeURIComponent(str(ds, '00080018'))}`;
+    s.instances.push({ sopUid: str(ds, '00080018'), number: num(ds, '00200013', 0), frameUrl: `${uri}/frames/1`, metadataUrl: `${uri}/metadata` });
+  }
+  for (const s of series.values()) s.instances.sort((x, y) => x.number - y.number);
+  return [...series.values()].sort((x, y) => x.number - y.number);
+}
+
+function metaOf(ds: DicomJson): ImageMeta {
+  const center = num(ds, '00281050', NaN);
+  const width = num(ds, '00281051', NaN);
+  return {
+    info: {
+      rows: num(ds, '00280010', 0),
+      columns: num(ds, '00280011', 0),
+      bitsAllocated: num(ds, '00280100', 16),
+      pixelRepresentation: num(ds, '00280103', 0),
+      samplesPerPixel: num(ds, '00280002', 1),
+      photometric: str(ds, '00280004') || 'MONOCHROME2',
+      slope: num(ds, '00281053', 1),
+      intercept: num(ds, '00281052', 0),
+    },
+    window: Number.isFinite(center) && Number.isFinite(width) && width > 0 ? { center, width } : null,
+  };
+}
+
+/** One instance's metadata: enough to draw the first image while the series' metadata loads. */
+export async function instanceMeta(instance: Instance): Promise<ImageMeta> {
+  const [ds] = (await (await get(instance.metadataUrl, 'application/dicom+json')).json()) as DicomJson[];
+  return metaOf(ds ?? {});
+}
+
+/** Every instance's metadata of a series, by SOP Instance UID. */
+export async function seriesMeta(study: string, series: string): Promise<Map<string, ImageMeta>> {
+  const url = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/metadata`;
+  const list = (await (await get(url, 'application/dicom+json')).json()) as DicomJson[];
+  return new Map(list.map((ds) => [str(ds, '00080018'), metaOf(ds)]));
 }
 
 export type Frame = { kind: 'raw'; data: ArrayBuffer } | { kind: 'bitmap'; bitmap: ImageBitmap };
@@ -95,23 +117,4 @@ export async function fetchFrame(url: string): Promise<Frame> {
   const part = firstPart(body, boundary);
   if (/image\/jpeg/i.test(part.contentType)) return { kind: 'bitmap', bitmap: await createImageBitmap(new Blob([part.body as BlobPart], { type: 'image/jpeg' })) };
   return { kind: 'raw', data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
-}
-
-function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i <= hay.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-/** The first part of a multipart/related body: its content type and bytes. */
-export function firstPart(body: Uint8Array, boundary: string): { contentType: string; body: Uint8Array } {
-  const enc = new TextEncoder();
-  const start = indexOf(body, enc.encode(`--${boundary}`), 0);
-  const headersEnd = indexOf(body, enc.encode('\r\n\r\n'), start);
-  if (start < 0 || headersEnd < 0) throw new Error('malformed multipart frame answer');
-  const headers = new TextDecoder().decode(body.subarray(start, headersEnd));
-  const end = indexOf(body, enc.encode(`\r\n--${boundary}`), headersEnd + 4);
-  return { contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? '', body: body.subarray(headersEnd + 4, end < 0 ? body.length : end) };
 }

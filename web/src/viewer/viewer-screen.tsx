@@ -3,12 +3,12 @@ import { useState } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
-import { seriesImages, studySeries } from './dicomweb.ts';
+import { studyIndex } from './dicomweb.ts';
 import { Viewport } from './viewport.tsx';
 
 export default function ViewerScreen({ personId, studyUid }: { personId: string; studyUid: string }) {
   const t = useT();
-  const series = useLoad(() => studySeries(studyUid), [studyUid]);
+  const series = useLoad(() => studyIndex(studyUid), [studyUid]);
   const [chosen, setChosen] = useState<string | null>(null);
   return (
     <section>
@@ -18,7 +18,7 @@ export default function ViewerScreen({ personId, studyUid }: { personId: string;
       <h1>{t('viewer.title')}</h1>
       <Loaded state={series}>
         {(list) => {
-          const current = chosen ?? list[0]?.uid ?? null;
+          const current = list.find((s) => s.uid === chosen) ?? list[0];
           return (
             <div className="viewer-layout">
               <nav aria-label={t('viewer.series')} className="series-list">
@@ -26,24 +26,19 @@ export default function ViewerScreen({ personId, studyUid }: { personId: string;
                 <ul>
                   {list.map((s) => (
                     <li key={s.uid}>
-                      <button type="button" aria-pressed={s.uid === current} onClick={() => setChosen(s.uid)}>
+                      <button type="button" aria-pressed={s.uid === current?.uid} onClick={() => setChosen(s.uid)}>
                         {s.number ? `${s.number}: ` : ''}
-                        {s.description || s.modality} ({t('viewer.images', { n: s.instances })})
+                        {s.description || s.modality} ({t('viewer.images', { n: s.instances.length })})
                       </button>
                     </li>
                   ))}
                 </ul>
               </nav>
-              {current && <SeriesView key={current} studyUid={studyUid} seriesUid={current} />}
+              {current && <Viewport key={current.uid} studyUid={studyUid} seriesUid={current.uid} images={current.instances} />}
             </div>
           );
         }}
       </Loaded>
     </section>
   );
-}
-
-function SeriesView({ studyUid, seriesUid }: { studyUid: string; seriesUid: string }) {
-  const images = useLoad(() => seriesImages(studyUid, seriesUid), [studyUid, seriesUid]);
-  return <Loaded state={images}>{(list) => <Viewport images={list} />}</Loaded>;
 }

@@ -3,19 +3,21 @@
 // CT windows. Frames load in the background, nearest to the current one first.
 import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
-import { fetchFrame, type Frame, type Image } from './dicomweb.ts';
+import { fetchFrame, instanceMeta, seriesMeta, type Frame, type ImageMeta, type Instance } from './dicomweb.ts';
 import { PRESETS, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
 const PARALLEL = 6;
 
-export function Viewport({ images }: { images: Image[] }) {
+export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: Instance[] }) {
   const t = useT();
   const canvas = useRef<HTMLCanvasElement>(null);
   const frames = useRef(new Map<number, Frame>());
+  const metas = useRef(new Map<string, ImageMeta>());
+  const [, setMetaCount] = useState(0);
   const [loaded, setLoaded] = useState(0);
   const [index, setIndex] = useState(0);
-  const [win, setWin] = useState<Window | null>(images[0]?.window ?? null);
+  const [win, setWin] = useState<Window | null>(null);
   const [view, setView] = useState({ zoom: 1, x: 0, y: 0 });
   const [tool, setTool] = useState<Tool>('window');
   const [error, setError] = useState<string | null>(null);
@@ -23,6 +25,25 @@ export function Viewport({ images }: { images: Image[] }) {
   const lut = useRef<{ key: string; table: ReturnType<typeof windowLut> } | null>(null);
   const want = useRef(0);
   want.current = index;
+
+  // Metadata: the first instance's at once (to draw it early), then the whole series'.
+  useEffect(() => {
+    let live = true;
+    const first = images[0];
+    const keep = (entries: [string, ImageMeta][]) => {
+      if (!live) return;
+      for (const [uid, m] of entries) metas.current.set(uid, m);
+      setMetaCount(metas.current.size);
+    };
+    const fail = (e: unknown) => live && setError(String(e));
+    // The series' metadata reads every instance's header: after the first one, not beside it.
+    void (first ? instanceMeta(first).then((m) => keep([[first.sopUid, m]])) : Promise.resolve())
+      .then(() => seriesMeta(studyUid, seriesUid))
+      .then((all) => keep([...all]), fail);
+    return () => {
+      live = false;
+    };
+  }, [images, studyUid, seriesUid]);
 
   // Background loading, nearest first, a few at a time.
   useEffect(() => {
@@ -32,17 +53,22 @@ export function Viewport({ images }: { images: Image[] }) {
       queue.sort((a, b) => Math.abs(a - want.current) - Math.abs(b - want.current));
       return queue.shift();
     };
-    const worker = async () => {
-      for (let i = take(); i !== undefined && live; i = take()) {
-        try {
-          frames.current.set(i, await fetchFrame(images[i]!.frameUrl));
-          if (live) setLoaded((n) => n + 1);
-        } catch (e) {
-          if (live) setError(e instanceof Error ? e.message : String(e));
-        }
+    const load = async (i: number) => {
+      try {
+        frames.current.set(i, await fetchFrame(images[i]!.frameUrl));
+        if (live) setLoaded((n) => n + 1);
+      } catch (e) {
+        if (live) setError(e instanceof Error ? e.message : String(e));
       }
     };
-    for (let k = 0; k < PARALLEL; k++) void worker();
+    const worker = async () => {
+      for (let i = take(); i !== undefined && live; i = take()) await load(i);
+    };
+    // The shown frame alone first (on two cores, company would slow it), then the rest in parallel.
+    const first = take();
+    void (first === undefined ? Promise.resolve() : load(first)).then(() => {
+      for (let k = 0; k < PARALLEL && live; k++) void worker();
+    });
     return () => {
       live = false;
     };
@@ -50,10 +76,10 @@ export function Viewport({ images }: { images: Image[] }) {
 
   // Draw the current image whenever it, its window or its arrival changes.
   const frame = frames.current.get(index);
-  const image = images[index];
+  const meta = images[index] && metas.current.get(images[index].sopUid);
   useEffect(() => {
     const c = canvas.current;
-    if (!c || !frame || !image) return;
+    if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
     if (frame.kind === 'bitmap') {
       c.width = frame.bitmap.width;
@@ -61,9 +87,9 @@ export function Viewport({ images }: { images: Image[] }) {
       ctx.drawImage(frame.bitmap, 0, 0);
       return;
     }
-    const info = image.info;
+    const info = meta.info;
     const values = storedValues(frame.data, info);
-    const w = win ?? fullRange(values, info);
+    const w = win ?? meta.window ?? fullRange(values, info);
     if (!win) setWin(w);
     const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
     if (lut.current?.key !== key) lut.current = { key, table: windowLut(info, w) };
@@ -74,7 +100,7 @@ export function Viewport({ images }: { images: Image[] }) {
     const out = ctx.createImageData(info.columns, info.rows);
     paint(values, info, lut.current.table, out.data);
     ctx.putImageData(out, 0, 0);
-  }, [frame, image, win]);
+  }, [frame, meta, win]);
 
   // The transform lives in the CSSOM, which the Content Security Policy allows.
   useEffect(() => {
@@ -158,7 +184,7 @@ export function Viewport({ images }: { images: Image[] }) {
             {label}
           </button>
         ))}
-        <button type="button" onClick={() => setWin(images[index]?.window ?? null)}>
+        <button type="button" onClick={() => setWin(meta?.window ?? null)}>
           {t('viewer.presetDefault')}
         </button>
         <button type="button" onClick={() => setView({ zoom: 1, x: 0, y: 0 })}>
@@ -178,7 +204,7 @@ export function Viewport({ images }: { images: Image[] }) {
         onPointerCancel={onPointerUp}
       >
         <canvas ref={canvas} data-index={index} data-window={win ? `${win.center},${win.width}` : ''} />
-        {!frame && <span className="overlay center">{t('common.loading')}</span>}
+        {!(frame && meta) && <span className="overlay center">{t('common.loading')}</span>}
       </div>
       <p className="viewer-status" aria-live="polite">
         {t('viewer.status', {

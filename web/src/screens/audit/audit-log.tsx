@@ -4,6 +4,8 @@ import type { AuditEntry } from '../../api/types.ts';
 import { useT } from '../../i18n/i18n.ts';
 import { FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
 import { AuditTable } from './audit-table.tsx';
+import { ChainStatus } from './chain-status.tsx';
+import { isDpo, useSession } from '../../session.tsx';
 
 const PAGE = 100;
 
@@ -27,6 +29,7 @@ function queryOf(f: Filter, before?: number): string {
 
 export function AuditLog() {
   const t = useT();
+  const { me } = useSession();
   const form = useForm<Filter>({ action: '', outcome: '', from: '', to: '' });
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
   const [more, setMore] = useState(false);
@@ -37,6 +40,7 @@ export function AuditLog() {
   };
   return (
     <>
+      {isDpo(me) && <ChainStatus />}
       <form className="filters" noValidate onSubmit={form.onSubmit((f) => load(f))} aria-label={t('audit.filters')}>
         <TextField label={t('audit.action')} value={form.values.action} onChange={(x) => form.set('action', x)} hint={t('audit.actionHint')} error={form.fieldError('action')} />
         <SelectField

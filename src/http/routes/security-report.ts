@@ -1,0 +1,15 @@
+// The security report of `kartei doctor` for the web application: administrators
+// run the installation, the data-protection officer oversees it. Findings name
+// configuration and counts, never personal data.
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.ts';
+import { configFindings, databaseFindings, sortFindings } from '../../cli/doctor.ts';
+import { gated } from '../access.ts';
+
+export function securityReportRoutes(app: FastifyInstance, s: Services) {
+  app.get('/api/security-report', { config: { access: { actions: ['system.security-report'], resource: 'tenant' } } }, async (req) => {
+    // On the record first; the checks (the audit chain among them) then run outside the request's transaction.
+    await gated(s, req, 'system.security-report', { kind: 'tenant' }, async () => undefined);
+    return sortFindings([...configFindings(s.config), ...(await databaseFindings(s))]);
+  });
+}

@@ -1,0 +1,44 @@
+// What the DPO and administrators see of the installation itself: the audit
+// chain's state (DPO) and the security report (administrators and the DPO).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
+import { SEVERITIES } from '../../src/cli/doctor.ts';
+
+let h: Harness;
+let t: Tenant;
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h);
+});
+after(() => h.close());
+
+test('the security report: for administrators and the DPO, most severe first, each finding with its fix', async () => {
+  const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  assert.equal((await clerk.get('/api/security-report')).status, 403);
+  const before = await t.admin.get('/api/security-report');
+  assert.equal(before.status, 200);
+  assert.ok(before.body.some((f: { title: string }) => f.title === 'No data-protection officer account'));
+  const rank = before.body.map((f: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(f.severity));
+  assert.deepEqual(rank, [...rank].sort((a: number, b: number) => a - b));
+  for (const f of before.body) assert.ok(f.fix.length > 0, f.title);
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+  const after = await dpo.get('/api/security-report');
+  assert.equal(after.status, 200);
+  assert.ok(!after.body.some((f: { title: string }) => f.title === 'No data-protection officer account'), 'the finding goes once there is a DPO');
+});
+
+test('the audit chain status: the DPO sees it verified up to the newest event; nobody else sees it', async () => {
+  const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  await clerk.post('/api/persons', samplePerson(t.departments.INF!));
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+  for (const who of [clerk, t.admin]) assert.equal((await who.get('/api/audit/status')).status, 403);
+  const r = await dpo.get('/api/audit/status');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.ok, true);
+  assert.equal(r.body.firstBad, null);
+  const newest = (await dpo.get('/api/audit?limit=1')).body[0].seq;
+  // The status request itself is on the record before the check runs.
+  assert.ok(r.body.verifiedUpTo >= newest - 1 && r.body.verifiedUpTo <= newest, `${r.body.verifiedUpTo} vs ${newest}`);
+  assert.ok(r.body.lastCheckpoint === null || r.body.lastCheckpoint.seq <= r.body.verifiedUpTo);
+});

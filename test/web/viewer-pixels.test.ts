@@ -1,0 +1,52 @@
+// The viewer's arithmetic, outside the browser: the VOI window of PS3.3
+// C.11.2.1.2 with the modality rescale, and the frame taken out of its multipart answer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fullRange, paint, storedValues, windowLut, type PixelInfo } from '../../web/src/viewer/pixels.ts';
+import { firstPart } from '../../web/src/viewer/multipart.ts';
+
+const ct: PixelInfo = { rows: 1, columns: 4, bitsAllocated: 16, pixelRepresentation: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', slope: 1, intercept: -1024 };
+
+function grey(values: number[], info: PixelInfo, center: number, width: number): number[] {
+  const stored = storedValues(new Int16Array(values).buffer, info);
+  const out = new Uint8ClampedArray(values.length * 4);
+  paint(stored, { ...info, columns: values.length }, windowLut(info, { center, width }), out);
+  return [...out].filter((_, i) => i % 4 === 0);
+}
+
+test('window: below the window black, above white, the centre mid-grey; rescale applied first', () => {
+  // Stored 0 is -1024 HU (air), 1064 is 40 HU, 2000 is 976 HU; soft tissue window 40/400.
+  const [air, centre, bone, edge] = grey([0, 1064, 2000, 1064 - 200], ct, 40, 400);
+  assert.equal(air, 0);
+  assert.equal(bone, 255);
+  assert.ok(Math.abs(centre! - 128) <= 1, String(centre));
+  assert.ok(edge! <= 1, String(edge));
+});
+
+test('window: signed values below zero, and MONOCHROME1 inverts', () => {
+  assert.deepEqual(grey([-2000, 3000], { ...ct, intercept: 0 }, 0, 100), [0, 255]);
+  assert.deepEqual(grey([-2000, 3000], { ...ct, intercept: 0, photometric: 'MONOCHROME1' }, 0, 100), [255, 0]);
+});
+
+test('window: a width of 1 or less is a threshold, never a division by zero', () => {
+  const g = grey([1023, 1024, 1025], ct, 0, 0);
+  assert.ok(g.every((v) => v === 0 || v === 255), String(g));
+});
+
+test('full range spans the frame\'s values in modality units', () => {
+  const info = { ...ct, columns: 3 };
+  assert.deepEqual(fullRange(storedValues(new Int16Array([0, 500, 1000]).buffer, info), info), { center: -524, width: 1000 });
+});
+
+test('the first part of a multipart answer: its type and exactly its bytes, CRLFs inside kept', () => {
+  const payload = Buffer.from([0x0d, 0x0a, 0x2d, 0x2d, 1, 2, 3]);
+  const body = Buffer.concat([
+    Buffer.from('--B1\r\nContent-Type: application/octet-stream\r\n\r\n'),
+    payload,
+    Buffer.from('\r\n--B1--\r\n'),
+  ]);
+  const part = firstPart(new Uint8Array(body), 'B1');
+  assert.equal(part.contentType, 'application/octet-stream');
+  assert.deepEqual([...part.body], [...payload]);
+  assert.throws(() => firstPart(new Uint8Array(Buffer.from('no parts here')), 'B1'));
+});

@@ -1,0 +1,52 @@
+// A department head shares a file with another department for a purpose and a
+// period; the receiving department reads it, does not edit it, until then.
+import { useState } from 'react';
+import { api } from '../api/client.ts';
+import type { Person } from '../api/types.ts';
+import { formatDate, useT } from '../i18n/i18n.ts';
+import { departmentName, useSession } from '../session.tsx';
+import { FormError, SelectField, TextField, useForm } from '../ui/form.tsx';
+
+export function ShareFile({ person }: { person: Person }) {
+  const t = useT();
+  const { me } = useSession();
+  const others = me.departments.filter((d) => d.id !== person.departmentId);
+  const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  const form = useForm({ departmentId: others[0]?.id ?? '', purpose: '', until: inAMonth });
+  const [done, setDone] = useState<string | null>(null);
+  const [open, setOpen] = useState(false);
+  if (!me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'head') || others.length === 0) return null;
+  if (!open) {
+    return (
+      <button type="button" onClick={() => setOpen(true)}>
+        {t('share.offer')}
+      </button>
+    );
+  }
+  return (
+    <form
+      noValidate
+      className="stacked panel"
+      aria-labelledby="share-title"
+      onSubmit={form.onSubmit(async (v) => {
+        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: new Date(`${v.until}T23:59:59`).toISOString() });
+        setDone(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
+      })}
+    >
+      <h2 id="share-title">{t('share.title')}</h2>
+      {done && <p role="status">{done}</p>}
+      <SelectField label={t('share.department')} value={form.values.departmentId} onChange={(x) => form.set('departmentId', x)} options={others.map((d) => ({ value: d.id, label: d.name }))} error={form.fieldError('departmentId')} />
+      <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} error={form.fieldError('purpose')} required />
+      <TextField label={t('share.until')} type="date" value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
+      <FormError form={form} fields={['departmentId', 'purpose', 'until']} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={form.busy}>
+          {t('share.submit')}
+        </button>
+        <button type="button" onClick={() => setOpen(false)}>
+          {t('common.cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}
