@@ -1,5 +1,6 @@
 // Reading the audit log: the DPO sees the tenant's whole log, a head the
 // events about its own departments' files. Newest first, paged by sequence.
+import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
 import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
@@ -65,4 +66,26 @@ export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenant
     });
   }
   return out;
+}
+
+export interface AccessCount {
+  /** The UTC day, YYYY-MM-DD. */
+  day: string;
+  departmentId: string | null;
+  count: number;
+}
+
+/** Events about persons' files per UTC day and owning department, within the caller's scope. */
+export async function accessCounts(tx: Tx, tenantId: string, scope: 'all' | string[], from: string, to: string): Promise<AccessCount[]> {
+  const day = sql<string>`substr(at, 1, 10)`;
+  let q = tx
+    .selectFrom('audit_events')
+    .select([day.as('day'), 'department_id', sql<number | string>`count(*)`.as('n')])
+    .where('tenant_id', '=', tenantId)
+    .where('person_id', 'is not', null)
+    .where('at', '>=', new Date(from).toISOString())
+    .where('at', '<=', new Date(to).toISOString());
+  if (scope !== 'all') q = q.where('department_id', 'in', scope.length ? scope : ['']);
+  const rows = await q.groupBy([day, 'department_id']).orderBy(day).execute();
+  return rows.map((r) => ({ day: r.day, departmentId: r.department_id, count: Number(r.n) }));
 }

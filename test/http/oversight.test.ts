@@ -42,3 +42,33 @@ test('the audit chain status: the DPO sees it verified up to the newest event; n
   assert.ok(r.body.verifiedUpTo >= newest - 1 && r.body.verifiedUpTo <= newest, `${r.body.verifiedUpTo} vs ${newest}`);
   assert.ok(r.body.lastCheckpoint === null || r.body.lastCheckpoint.seq <= r.body.verifiedUpTo);
 });
+
+test('accesses per day and department: the DPO sees every department, a head its own, a clerk nothing', async () => {
+  const infClerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  const tbClerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
+  const inf = (await infClerk.post('/api/persons', samplePerson(t.departments.INF!, 'Statistik'))).body.id;
+  await infClerk.get(`/api/persons/${inf}`);
+  await infClerk.get(`/api/persons/${inf}`);
+  const tb = (await tbClerk.post('/api/persons', samplePerson(t.departments.TB!, 'Statistik'))).body.id;
+  await tbClerk.get(`/api/persons/${tb}`);
+  const from = new Date(Date.now() - 86_400_000).toISOString();
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const today = new Date().toISOString().slice(0, 10);
+  const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+  const all = await dpo.get(`/api/audit/stats?${range}`);
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  const count = (rows: { day: string; departmentId: string; count: number }[], dept: string) => rows.find((r) => r.day === today && r.departmentId === dept)?.count ?? 0;
+  const infAll = count(all.body, t.departments.INF!);
+  assert.ok(infAll >= 3, `INF ${infAll}`); // create + two reads (and earlier tests' events)
+  assert.ok(count(all.body, t.departments.TB!) >= 2);
+
+  const head = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
+  const own = (await head.get(`/api/audit/stats?${range}`)).body;
+  assert.equal(count(own, t.departments.TB!), 0, 'a head sees no other department');
+  assert.ok(count(own, t.departments.INF!) >= 3);
+  assert.equal((await infClerk.get(`/api/audit/stats?${range}`)).status, 403);
+  const missing = await dpo.get('/api/audit/stats');
+  assert.equal(missing.status, 422);
+});

@@ -401,6 +401,15 @@ test('the DPO finds every access in the log, decides an emergency access with a 
   await page.getByRole('button', { name: 'Drucken' }).waitFor();
   await checkScreen(page, '18-dpo-access-report');
 
+  await page.goto(`${base}/audit/overview`);
+  await page.getByRole('heading', { name: /Zugriffe auf Akten je Tag und Abteilung/ }).waitFor();
+  const chart = page.getByRole('img', { name: /^\d+ Zugriffe in 30 Tagen/ });
+  await chart.waitFor();
+  assert.ok(Number((await chart.getAttribute('aria-label'))!.split(' ')[0]) > 10);
+  await page.locator('.legend').getByText('Infektionsschutz').waitFor();
+  assert.ok((await page.locator('svg.chart rect').count()) >= 1);
+  await checkScreen(page, '18b-dpo-chart');
+
   await page.getByRole('link', { name: 'Sicherheit' }).click();
   await page.getByRole('heading', { name: 'Sicherheitsbericht' }).waitFor();
   await page.locator('ol.findings li').first().waitFor();

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { auditScope, queryAudit } from '../../audit/audit-query.ts';
+import { accessCounts, auditScope, queryAudit } from '../../audit/audit-query.ts';
 import { verifyAudit } from '../../audit/verify.ts';
 import { inTenant } from '../../db/connect.ts';
 import { gated } from '../access.ts';
@@ -22,6 +22,21 @@ export const auditQuery = z.strictObject({
 
 export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
+
+  // Accesses to files per day and department, for the DPO's chart (heads: their departments).
+  r.get(
+    '/api/audit/stats',
+    {
+      config: { access: { actions: ['audit.read'], resource: 'tenant' } },
+      schema: { querystring: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }) },
+    },
+    async (req) =>
+      gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
+        const rows = await accessCounts(ctx.tx, ctx.principal.tenantId, auditScope(ctx.principal), req.query.from, req.query.to);
+        ctx.audit.detail = { stats: true, rows: rows.length };
+        return rows;
+      }),
+  );
 
   // The chain of the caller's office, checked now (after the request is on the record: the
   // check reads the whole chain and must not run inside the request's transaction), and its

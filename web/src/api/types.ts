@@ -126,6 +126,12 @@ export interface AuditStatus {
   lastCheckpoint: { seq: number; at: string } | null;
 }
 
+export interface AccessCount {
+  day: string;
+  departmentId: string | null;
+  count: number;
+}
+
 export interface AuditEntry {
   seq: number;
   at: string;

@@ -319,6 +319,12 @@ export const de = {
   'share.until': 'Bis einschließlich',
   'share.submit': 'Freigeben',
   'share.done': 'Freigegeben für {department} bis {until}. Die Abteilung kann die Akte lesen, nicht ändern.',
+  'audit.overview': 'Übersicht',
+  'chart.title': 'Zugriffe auf Akten je Tag und Abteilung (letzte {n} Tage)',
+  'chart.summary': '{n} Zugriffe in {days} Tagen, gestapelt nach Abteilung',
+  'chart.noDepartment': 'ohne Abteilung',
+  'chart.asTable': 'Als Tabelle',
+  'chart.day': 'Tag (UTC)',
 };
 
 export type Messages = Record<keyof typeof de, string>;

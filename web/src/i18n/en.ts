@@ -321,4 +321,10 @@ export const en: Messages = {
   'share.until': 'Until (inclusive)',
   'share.submit': 'Share',
   'share.done': 'Shared with {department} until {until}. The department can read the file, not change it.',
+  'audit.overview': 'Overview',
+  'chart.title': 'Accesses to files per day and department (last {n} days)',
+  'chart.summary': '{n} accesses in {days} days, stacked by department',
+  'chart.noDepartment': 'no department',
+  'chart.asTable': 'As a table',
+  'chart.day': 'Day (UTC)',
 };

@@ -1,12 +1,12 @@
 // A person's file: the person, the records by type (restricted ones marked and,
 // for clerks, not opened), a new record, and editing the person.
 import { useEffect, useState } from 'react';
-import { api, ApiError } from '../api/client.ts';
+import { api } from '../api/client.ts';
 import type { Me, Person, RecordSummary, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
-import { FormError, SelectField, useForm } from '../ui/form.tsx';
+import { SaveOrCancel, SelectField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/record-fields.ts';
@@ -42,7 +42,6 @@ function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void
   const { me } = useSession();
   const [editing, setEditing] = useState(false);
   const form = useForm(personValues(person));
-  const stale = form.error instanceof ApiError && form.error.code === 'stale-version';
   const sex = person.sex ? t(`sex.${person.sex}`) : '—';
   const address = [person.address?.street, [person.address?.postalCode, person.address?.city].filter(Boolean).join(' ')].filter(Boolean).join(', ');
   return (
@@ -79,21 +78,7 @@ function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void
           })}
         >
           <PersonFields form={form} />
-          {stale ? (
-            <p role="alert" className="form-error">
-              {t('error.staleVersion')}
-            </p>
-          ) : (
-            <FormError form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address']} />
-          )}
-          <div className="actions">
-            <button type="submit" className="primary" disabled={form.busy}>
-              {t('common.save')}
-            </button>
-            <button type="button" onClick={() => setEditing(false)}>
-              {t('common.cancel')}
-            </button>
-          </div>
+          <SaveOrCancel form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address']} onCancel={() => setEditing(false)} />
         </form>
       )}
     </section>
@@ -176,15 +161,7 @@ function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: (
         options={RECORD_TYPES.map((x) => ({ value: x, label: t(typeLabel(x)) }))}
       />
       <RecordFields type={type} form={form} />
-      <FormError form={form} fields={['content', 'sensitivity']} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={form.busy}>
-          {t('common.save')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <SaveOrCancel form={form} fields={['content', 'sensitivity']} onCancel={onCancel} />
     </form>
   );
 }

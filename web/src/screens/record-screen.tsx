@@ -5,7 +5,7 @@ import { api, ApiError } from '../api/client.ts';
 import type { RecordVersion, RecordView } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
-import { FormError, useForm } from '../ui/form.tsx';
+import { SaveOrCancel, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_FORMS, contentOf, fieldLabel, optionLabel, typeLabel, valuesOf } from '../records/record-fields.ts';
@@ -105,9 +105,7 @@ function RecordContent({ record }: { record: RecordView }) {
 }
 
 function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: () => void; onCancel: () => void }) {
-  const t = useT();
   const form = useForm<RecordFormValues>({ sensitivity: record.sensitivity, fields: valuesOf(record.type, record.content) });
-  const stale = form.error instanceof ApiError && form.error.code === 'stale-version';
   return (
     <form
       noValidate
@@ -118,21 +116,7 @@ function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: 
       })}
     >
       <RecordFields type={record.type} form={form} />
-      {stale ? (
-        <p role="alert" className="form-error">
-          {t('error.staleVersion')}
-        </p>
-      ) : (
-        <FormError form={form} fields={['content', 'sensitivity']} />
-      )}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={form.busy}>
-          {t('common.save')}
-        </button>
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <SaveOrCancel form={form} fields={['content', 'sensitivity']} onCancel={onCancel} />
     </form>
   );
 }

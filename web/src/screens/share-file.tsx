@@ -5,7 +5,7 @@ import { api } from '../api/client.ts';
 import type { Person } from '../api/types.ts';
 import { formatDate, useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
-import { FormError, SelectField, TextField, useForm } from '../ui/form.tsx';
+import { SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
 
 export function ShareFile({ person }: { person: Person }) {
   const t = useT();
@@ -38,15 +38,7 @@ export function ShareFile({ person }: { person: Person }) {
       <SelectField label={t('share.department')} value={form.values.departmentId} onChange={(x) => form.set('departmentId', x)} options={others.map((d) => ({ value: d.id, label: d.name }))} error={form.fieldError('departmentId')} />
       <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} error={form.fieldError('purpose')} required />
       <TextField label={t('share.until')} type="date" value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
-      <FormError form={form} fields={['departmentId', 'purpose', 'until']} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={form.busy}>
-          {t('share.submit')}
-        </button>
-        <button type="button" onClick={() => setOpen(false)}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <SaveOrCancel form={form} fields={['departmentId', 'purpose', 'until']} onCancel={() => setOpen(false)} submitLabel={t('share.submit')} />
     </form>
   );
 }

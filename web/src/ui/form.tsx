@@ -75,6 +75,31 @@ export function errorTitle(t: ReturnType<typeof useT>, e: ApiError): string {
   return s === key ? e.problem.title : s;
 }
 
+/** The end of an edit form: its errors (a stale version explained) and Save / Cancel. */
+export function SaveOrCancel({ form, fields, onCancel, submitLabel }: { form: Pick<FormState<unknown>, 'error' | 'fieldError' | 'busy'>; fields: string[]; onCancel: () => void; submitLabel?: string }) {
+  const t = useT();
+  const stale = form.error instanceof ApiError && form.error.code === 'stale-version';
+  return (
+    <>
+      {stale ? (
+        <p role="alert" className="form-error">
+          {t('error.staleVersion')}
+        </p>
+      ) : (
+        <FormError form={form} fields={fields} />
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={form.busy}>
+          {submitLabel ?? t('common.save')}
+        </button>
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
+      </div>
+    </>
+  );
+}
+
 interface FieldProps {
   label: string;
   error?: string;

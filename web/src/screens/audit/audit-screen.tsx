@@ -6,6 +6,7 @@ import { useT } from '../../i18n/i18n.ts';
 import { AuditLog } from './audit-log.tsx';
 import { Reviews } from './reviews.tsx';
 import { AccessReport } from './access-report.tsx';
+import { AccessChart } from './access-chart.tsx';
 
 export default function AuditScreen() {
   const t = useT();
@@ -17,8 +18,9 @@ export default function AuditScreen() {
       <nav aria-label={t('audit.title')} className="tabs no-print">
         <Link to="/audit">{t('audit.log')}</Link>
         <Link to="/audit/reviews">{t('audit.reviews')}</Link>
+        <Link to="/audit/overview">{t('audit.overview')}</Link>
       </nav>
-      {report ? <AccessReport personId={report.id!} /> : path === '/audit/reviews' ? <Reviews /> : <AuditLog />}
+      {report ? <AccessReport personId={report.id!} /> : path === '/audit/reviews' ? <Reviews /> : path === '/audit/overview' ? <AccessChart /> : <AuditLog />}
     </section>
   );
 }
