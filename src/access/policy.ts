@@ -82,6 +82,8 @@ export const FILE_RULES = {
   'record.delete': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   'file.share': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
   'share.revoke': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  /** A file's live shares: for the head who manages them, and the DPO who oversees them. */
+  'share.list': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'study.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
   'study.link': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
-import { sealField } from '../vault/keyring.ts';
+import { openField, sealField } from '../vault/keyring.ts';
 
 export const MAX_SHARE_DAYS = 366;
 
@@ -42,6 +42,28 @@ export class Sharing {
     ctx.audit.reason = input.purpose;
     ctx.audit.detail = { toDepartmentId: input.departmentId, until: until.toISOString() };
     return id;
+  }
+
+  /** The file's shares that have neither ended nor been revoked. */
+  async list(ctx: GateContext, personId: string) {
+    const tenantId = ctx.principal.tenantId;
+    const rows = await ctx.tx
+      .selectFrom('shares')
+      .select(['id', 'to_department_id', 'purpose_enc', 'until', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', personId)
+      .where('revoked_at', 'is', null)
+      .where('until', '>', ctx.now)
+      .orderBy('created_at')
+      .execute();
+    const key = await this.keyring.tenantKey(ctx.tx, tenantId);
+    return rows.map((r) => ({
+      id: r.id,
+      departmentId: r.to_department_id,
+      purpose: openField<string>(key, { tenantId, table: 'shares', rowId: r.id, field: 'purpose' }, r.purpose_enc),
+      until: r.until,
+      createdAt: r.created_at,
+    }));
   }
 
   async revoke(ctx: GateContext, shareId: string): Promise<void> {

@@ -88,6 +88,7 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   'record.delete':     { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   'file.share':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   'share.revoke':      { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'share.list':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
   'person.access-log': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
   // A file's images: seen by whoever may see the file; linked to it by its own department only.
   'study.list':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },

@@ -195,8 +195,14 @@ test('a share lets the receiving department read, never edit, until it is revoke
   assert.equal(withoutIds(strangerDel.body), withoutIds(missingDel.body));
   assert.equal((await infHead.del(`/api/shares/${share.body.id}`)).status, 403);
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
+  // The owning head sees the live share with its purpose; the receiver and a third department do not.
+  const listed = await tbHead.get(`/api/persons/${person}/shares`);
+  assert.deepEqual(listed.body.map((x: any) => [x.id, x.departmentId, x.purpose]), [[share.body.id, t.departments.INF, 'Kontaktpersonenermittlung']]);
+  assert.equal((await infHead.get(`/api/persons/${person}/shares`)).status, 403);
+  assert.equal((await spdiHead.get(`/api/persons/${person}/shares`)).status, 404);
 
   assert.equal((await tbHead.del(`/api/shares/${share.body.id}`)).status, 204);
+  assert.deepEqual((await tbHead.get(`/api/persons/${person}/shares`)).body, [], 'a revoked share is no longer listed');
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 404);
   assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).status, 404);
   assert.deepEqual((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [infPerson]);

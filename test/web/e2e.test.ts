@@ -426,7 +426,10 @@ test('a head shares the file with another department for a purpose and a period;
   await page.getByLabel('Zweck').fill('Umgebungsuntersuchung');
   await page.getByRole('button', { name: 'Freigeben', exact: true }).click();
   await page.getByRole('status').filter({ hasText: 'Freigegeben für Tuberkulosefürsorge' }).waitFor();
+  await page.getByText(/Tuberkulosefürsorge: Umgebungsuntersuchung \(bis /).waitFor();
   await checkScreen(page, '20-share');
+  await page.getByRole('button', { name: 'Freigabe für Tuberkulosefürsorge beenden' }).click();
+  await page.getByRole('heading', { name: 'Freigaben dieser Akte' }).waitFor({ state: 'detached' });
 
   await page.getByRole('link', { name: 'Mein Konto' }).click();
   await page.getByLabel('Bezeichnung').fill('Befundarbeitsplatz');

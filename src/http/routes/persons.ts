@@ -141,6 +141,10 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
+  r.get('/api/persons/:id/shares', { config: { access: { actions: ['share.list'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+    gated(s, req, 'share.list', { kind: 'person', personId: req.params.id }, (ctx) => s.sharing.list(ctx, req.params.id)),
+  );
+
   r.get(
     '/api/persons/:id/access-log',
     {

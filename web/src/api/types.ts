@@ -126,6 +126,14 @@ export interface AuditStatus {
   lastCheckpoint: { seq: number; at: string } | null;
 }
 
+export interface Share {
+  id: string;
+  departmentId: string;
+  purpose: string;
+  until: string;
+  createdAt: string;
+}
+
 export interface AccessCount {
   day: string;
   departmentId: string | null;

@@ -325,6 +325,9 @@ export const de = {
   'chart.noDepartment': 'ohne Abteilung',
   'chart.asTable': 'Als Tabelle',
   'chart.day': 'Tag (UTC)',
+  'share.live': 'Freigaben dieser Akte',
+  'share.item': '{department}: {purpose} (bis {until})',
+  'share.revoke': 'Freigabe für {department} beenden',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -327,4 +327,7 @@ export const en: Messages = {
   'chart.noDepartment': 'no department',
   'chart.asTable': 'As a table',
   'chart.day': 'Day (UTC)',
+  'share.live': 'Shares of this file',
+  'share.item': '{department}: {purpose} (until {until})',
+  'share.revoke': 'End the share with {department}',
 };

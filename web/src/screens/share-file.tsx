@@ -2,28 +2,65 @@
 // period; the receiving department reads it, does not edit it, until then.
 import { useState } from 'react';
 import { api } from '../api/client.ts';
-import type { Person } from '../api/types.ts';
+import type { Person, Share } from '../api/types.ts';
 import { formatDate, useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
-import { SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
+import { FormError, SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
+import { Loaded, useLoad } from '../ui/load.tsx';
 
 export function ShareFile({ person }: { person: Person }) {
+  const { me } = useSession();
+  if (!me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'head')) return null;
+  return <Shares person={person} />;
+}
+
+/** The file's live shares, each revocable, and a new one behind a button. */
+function Shares({ person }: { person: Person }) {
   const t = useT();
   const { me } = useSession();
+  const shares = useLoad(() => api<Share[]>('GET', `/api/persons/${person.id}/shares`), [person.id]);
+  const revoke = useForm({});
   const others = me.departments.filter((d) => d.id !== person.departmentId);
   const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
   const form = useForm({ departmentId: others[0]?.id ?? '', purpose: '', until: inAMonth });
   const [done, setDone] = useState<string | null>(null);
   const [open, setOpen] = useState(false);
-  if (!me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'head') || others.length === 0) return null;
+  const list = (
+    <Loaded state={shares}>
+      {(live) =>
+        live.length > 0 && (
+          <section aria-labelledby="shares-title">
+            <h2 id="shares-title">{t('share.live')}</h2>
+            <ul className="records">
+              {live.map((x) => (
+                <li key={x.id}>
+                  <span>{t('share.item', { department: departmentName(me, x.departmentId), purpose: x.purpose, until: formatDate(x.until) })}</span>
+                  <button type="button" onClick={revoke.onSubmit(async () => (await api('DELETE', `/api/shares/${x.id}`), shares.reload()))}>
+                    {t('share.revoke', { department: departmentName(me, x.departmentId) })}
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <FormError form={revoke} fields={[]} />
+          </section>
+        )
+      }
+    </Loaded>
+  );
+  if (others.length === 0) return list;
   if (!open) {
     return (
-      <button type="button" onClick={() => setOpen(true)}>
-        {t('share.offer')}
-      </button>
+      <>
+        {list}
+        <button type="button" onClick={() => setOpen(true)}>
+          {t('share.offer')}
+        </button>
+      </>
     );
   }
   return (
+    <>
+    {list}
     <form
       noValidate
       className="stacked panel"
@@ -31,6 +68,7 @@ export function ShareFile({ person }: { person: Person }) {
       onSubmit={form.onSubmit(async (v) => {
         await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: new Date(`${v.until}T23:59:59`).toISOString() });
         setDone(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
+        shares.reload();
       })}
     >
       <h2 id="share-title">{t('share.title')}</h2>
@@ -40,5 +78,6 @@ export function ShareFile({ person }: { person: Person }) {
       <TextField label={t('share.until')} type="date" value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
       <SaveOrCancel form={form} fields={['departmentId', 'purpose', 'until']} onCancel={() => setOpen(false)} submitLabel={t('share.submit')} />
     </form>
+    </>
   );
 }
