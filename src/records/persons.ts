@@ -86,10 +86,10 @@ export class Persons {
     return { ...current, ...next, version: version + 1, updatedAt: ctx.now };
   }
 
-  /** Files the caller may see whose names or birth date match every word of `q`. */
   /**
-   * Files whose surname matches `q`: those the caller may see, or (`elsewhere`, the
-   * emergency search before breaking the glass) those of the departments it is not in.
+   * Files whose names or birth date match every word of `q`: those the caller may see, or
+   * (`elsewhere`, the emergency search before breaking the glass) those of the departments
+   * it is not in.
    */
   async search(ctx: GateContext, q: string, limit: number, scope: 'visible' | 'elsewhere' = 'visible'): Promise<PersonView[]> {
     const { tx, principal } = ctx;

@@ -8,6 +8,8 @@ import { openField, sealField } from '../vault/keyring.ts';
 
 export const MAX_SHARE_DAYS = 366;
 
+const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
+
 export class Sharing {
   constructor(private readonly keyring: Keyring) {}
 
@@ -30,7 +32,7 @@ export class Sharing {
         person_id: personId,
         from_department_id: ctx.target.departmentId!,
         to_department_id: input.departmentId,
-        purpose_enc: sealField(key, { tenantId, table: 'shares', rowId: id, field: 'purpose' }, input.purpose),
+        purpose_enc: sealField(key, purposeBinding(tenantId, id), input.purpose),
         until: until.toISOString(),
         created_at: ctx.now,
         created_by: principal.userId,
@@ -60,7 +62,7 @@ export class Sharing {
     return rows.map((r) => ({
       id: r.id,
       departmentId: r.to_department_id,
-      purpose: openField<string>(key, { tenantId, table: 'shares', rowId: r.id, field: 'purpose' }, r.purpose_enc),
+      purpose: openField<string>(key, purposeBinding(tenantId, r.id), r.purpose_enc),
       until: r.until,
       createdAt: r.created_at,
     }));

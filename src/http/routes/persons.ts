@@ -55,7 +55,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       }),
   );
 
-  // Before breaking the glass: files of the departments the caller is not in, by surname,
+  // Before breaking the glass: files of the departments the caller is not in, by name or birth date,
   // with the reason stated up front (audited with it, and each file shown named in the log).
   r.post(
     '/api/persons/emergency-search',

@@ -54,20 +54,26 @@ export function lastApiActivity(): number {
 
 const SAFE = new Set(['GET', 'HEAD']);
 
-export async function api<T>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+/** One request in the session: the answer if it succeeded, else an ApiError; for any media type. */
+export async function request(method: string, path: string, o: { body?: unknown; accept?: string } = {}, retry = true): Promise<Response> {
+  const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
+  if (o.body !== undefined) headers['content-type'] = 'application/json';
   const csrf = sessionStorage.getItem(CSRF_KEY);
   if (!SAFE.has(method) && csrf) headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), credentials: 'same-origin' });
   if (res.status === 401 && retry && reauthenticate && !path.startsWith('/api/auth/') && path !== '/api/setup') {
     await reauthenticate();
-    return api<T>(method, path, body, false);
+    return request(method, path, o, false);
   }
   if (!res.ok) throw new ApiError(await problemOf(res));
   if (!path.startsWith('/api/auth/')) lastActivity = Date.now();
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  return res;
+}
+
+/** A JSON request; 204 answers undefined. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await request(method, path, { body });
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 async function problemOf(res: Response): Promise<Problem> {

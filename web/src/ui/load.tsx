@@ -8,7 +8,7 @@ import { errorTitle } from './form.tsx';
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: unknown }>({});
   const [n, setN] = useState(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // The caller names what the load depends on, as with useEffect.
   const run = useCallback(load, deps);
   useEffect(() => {
     let live = true;

@@ -1,7 +1,8 @@
-// What the viewer asks of the archive: series of a study (QIDO-RS), a series'
-// metadata and one frame at a time (WADO-RS). Answers are never cached
+// What the viewer asks of the archive: a study's series and instances (QIDO-RS),
+// metadata and one frame at a time (WADO-RS), through the session's request (an
+// ended session asks to sign in again, as everywhere). Answers are never cached
 // (the server says no-store); frames live in this page's memory only.
-import { ApiError, type Problem } from '../api/client.ts';
+import { request } from '../api/client.ts';
 import type { PixelInfo } from './pixels.ts';
 import { firstPart } from './multipart.ts';
 
@@ -17,14 +18,7 @@ const num = (ds: DicomJson, tag: string, fallback: number): number => {
   return Number.isFinite(v) ? v : fallback;
 };
 
-async function get(url: string, accept: string): Promise<Response> {
-  const res = await fetch(url, { headers: { accept }, credentials: 'same-origin' });
-  if (!res.ok) {
-    const p = (await res.json().catch(() => ({}))) as Partial<Problem>;
-    throw new ApiError({ code: 'unknown', title: res.statusText, detail: res.statusText, ...p, status: res.status });
-  }
-  return res;
-}
+const get = (url: string, accept: string) => request('GET', url, { accept });
 
 export interface Instance {
   sopUid: string;
