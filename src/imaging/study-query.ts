@@ -3,6 +3,7 @@
 // through their blind-index digests, UIDs, dates and modalities in clear;
 // patterns with wildcards are matched on the decrypted values of the
 // candidates that the exact keys leave.
+import { sql } from 'kysely';
 import type { Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
@@ -226,6 +227,48 @@ async function countStudyContents(tx: Tx, studies: StudyMatch[]) {
       .execute(),
   );
   for (const c of counts) Object.assign(byId.get(c.study_id)!, { instanceCount: Number(c.instances), seriesCount: Number(c.series) });
+}
+
+export interface ImageRef {
+  seriesUid: string;
+  sopInstanceUid: string;
+}
+
+/**
+ * Each study's first image as the viewer orders them (lowest series number, then
+ * lowest instance number; a missing number counts as 0), so that a client can
+ * start loading it while it asks for the rest of the study.
+ */
+export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<string, ImageRef>> {
+  const series = await inBatches(studyIds, (batch) => tx.selectFrom('series').select(['id', 'study_id', 'series_uid', 'series_number']).where('study_id', 'in', batch).execute());
+  const first = new Map<string, (typeof series)[number]>();
+  for (const s of series) {
+    const f = first.get(s.study_id);
+    if (!f || (s.series_number ?? 0) < (f.series_number ?? 0)) first.set(s.study_id, s);
+  }
+  const instances = await inBatches([...first.values()].map((s) => s.id), (batch) =>
+    tx
+      .selectFrom('series')
+      .select((eb) => [
+        'series.id',
+        eb
+          .selectFrom('instances')
+          .select('sop_instance_uid')
+          .whereRef('instances.series_id', '=', 'series.id')
+          .orderBy(sql`coalesce(instance_number, 0)`)
+          .limit(1)
+          .as('sop'),
+      ])
+      .where('series.id', 'in', batch)
+      .execute(),
+  );
+  const sopBySeries = new Map(instances.map((r) => [r.id, r.sop]));
+  const out = new Map<string, ImageRef>();
+  for (const [studyId, s] of first) {
+    const sop = sopBySeries.get(s.id);
+    if (sop) out.set(studyId, { seriesUid: s.series_uid, sopInstanceUid: sop });
+  }
+  return out;
 }
 
 export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, studies: StudyMatch[], q: StudyQuery): Promise<SeriesMatch[]> {

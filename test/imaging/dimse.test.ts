@@ -311,8 +311,10 @@ test('getscu retrieves a study: the instances come back as they were stored; oth
 });
 
 test('staff see a file\'s studies and link a study by hand, within the policy', async () => {
-  const sent = makeInstance({ patientName: 'Unbekannt^Ohne', patientId: 'PID-LINK', birthDate: '20010101', modality: 'DX', rows: 8, columns: 8 });
-  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), writeFile('link.dcm', sent.file)])).code, 0);
+  const sent = makeInstance({ patientName: 'Unbekannt^Ohne', patientId: 'PID-LINK', birthDate: '20010101', modality: 'DX', rows: 8, columns: 8, instanceNumber: 2 });
+  // Stored after it, numbered before it: the study's first image.
+  const first = makeInstance({ patientName: 'Unbekannt^Ohne', patientId: 'PID-LINK', birthDate: '20010101', modality: 'DX', rows: 8, columns: 8, instanceNumber: 1, studyInstanceUid: sent.studyInstanceUid, seriesInstanceUid: sent.seriesInstanceUid });
+  assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), writeFile('link.dcm', sent.file), writeFile('link-1.dcm', first.file)])).code, 0);
   const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
   const clerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
   const infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
@@ -330,7 +332,8 @@ test('staff see a file\'s studies and link a study by hand, within the policy', 
   assert.equal((await clerk.post(`/api/persons/${other.id}/studies/${sent.studyInstanceUid}`)).status, 409, 'one study, one file');
 
   const list = await physician.get(`/api/persons/${person.id}/studies`);
-  assert.deepEqual(list.body.map((x: { studyUid: string; modalities: string[]; instanceCount: number }) => [x.studyUid, x.modalities, x.instanceCount]), [[sent.studyInstanceUid, ['DX'], 1]]);
+  assert.deepEqual(list.body.map((x: { studyUid: string; modalities: string[]; instanceCount: number }) => [x.studyUid, x.modalities, x.instanceCount]), [[sent.studyInstanceUid, ['DX'], 2]]);
+  assert.deepEqual(list.body[0].firstImage, { seriesUid: sent.seriesInstanceUid, sopInstanceUid: first.sopInstanceUid });
   assert.equal((await infHead.get(`/api/persons/${person.id}/studies`)).status, 404);
 
   const head = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });

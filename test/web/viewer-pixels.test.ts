@@ -50,3 +50,25 @@ test('the first part of a multipart answer: its type and exactly its bytes, CRLF
   assert.deepEqual([...part.body], [...payload]);
   assert.throws(() => firstPart(new Uint8Array(Buffer.from('no parts here')), 'B1'));
 });
+
+test('the lookup table equals the window applied to every stored value, for rising, falling and fractional rescales', () => {
+  for (const info of [ct, { ...ct, pixelRepresentation: 0 }, { ...ct, slope: 0.37, intercept: -3 }, { ...ct, slope: -2 }, { ...ct, bitsAllocated: 8, pixelRepresentation: 0 }, { ...ct, photometric: 'MONOCHROME1' }]) {
+    for (const w of [{ center: 40, width: 400 }, { center: -600, width: 1_500 }, { center: 0, width: 1 }, { center: 1e6, width: 10 }]) {
+      const { lut, offset } = windowLut(info, w);
+      const width = Math.max(1, w.width);
+      for (let i = 0; i < lut.length; i++) {
+        const x = (i - offset) * info.slope + info.intercept;
+        const y = x <= w.center - 0.5 - (width - 1) / 2 ? 0 : x > w.center - 0.5 + (width - 1) / 2 ? 255 : Math.round(((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255);
+        const expected = info.photometric === 'MONOCHROME1' ? 255 - y : y;
+        if ((lut[i]! & 0xff) !== expected) assert.fail(`${JSON.stringify({ info, w, i })}: ${lut[i]! & 0xff} ≠ ${expected}`);
+      }
+    }
+  }
+});
+
+test('a frame shorter than rows × columns paints the rest as stored value 0', () => {
+  const info = { ...ct, columns: 3 };
+  const out = new Uint8ClampedArray(12);
+  paint(storedValues(new Int16Array([2000]).buffer, info), info, windowLut(info, { center: 40, width: 400 }), out);
+  assert.deepEqual([...out], [255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255]);
+});

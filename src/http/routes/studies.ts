@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { findStudies } from '../../imaging/study-query.ts';
+import { findStudies, firstImages } from '../../imaging/study-query.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
 import { uid } from './dicomweb-params.ts';
@@ -21,6 +21,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
     gated(s, req, 'study.list', { kind: 'person', personId: req.params.id }, async (ctx) => {
       const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, ctx.target.departmentId!, { personId: req.params.id }, MAX_STUDIES);
       ctx.audit.detail = { count: studies.length };
+      const first = await firstImages(ctx.tx, studies.map((st) => st.id));
       return studies.map((st) => ({
         studyUid: st.studyUid,
         studyDate: st.studyDate,
@@ -28,6 +29,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
         modalities: st.modalities,
         seriesCount: st.seriesCount,
         instanceCount: st.instanceCount,
+        firstImage: first.get(st.id) ?? null,
       }));
     }),
   );

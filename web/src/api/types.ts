@@ -93,6 +93,8 @@ export interface StudySummary {
   modalities: string[];
   seriesCount: number;
   instanceCount: number;
+  /** What the viewer shows first: the lowest-numbered series' lowest-numbered image. */
+  firstImage: { seriesUid: string; sopInstanceUid: string } | null;
 }
 
 export interface UserView {

@@ -13,7 +13,7 @@ import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/reco
 import { PersonFields, personBody, personValues } from './person-fields.tsx';
 import { EmergencyBanner } from './emergency-access.tsx';
 import { ShareFile } from './share-file.tsx';
-import { preloadViewer } from '../viewer/load-viewer.ts';
+import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
 
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<Person>('GET', `/api/persons/${personId}`), [personId]);
@@ -166,6 +166,12 @@ function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: (
   );
 }
 
+/** Opening a study: its first image starts loading with the click, not after the viewer's first answer. */
+const openStudy = (s: StudySummary) => {
+  const first = s.firstImage;
+  if (first) withViewer((m) => m.prefetchFirstImage(s.studyUid, first));
+};
+
 function Studies({ personId, studies }: { personId: string; studies: StudySummary[] }) {
   const t = useT();
   useEffect(() => {
@@ -180,7 +186,7 @@ function Studies({ personId, studies }: { personId: string; studies: StudySummar
         <ul className="records">
           {studies.map((s) => (
             <li key={s.studyUid}>
-              <Link to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`}>
+              <Link to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`} onNavigate={() => openStudy(s)}>
                 {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} · {s.description || s.modalities.join(', ')}
               </Link>
               <span className="hint">{t('studies.counts', { series: s.seriesCount, images: s.instanceCount })}</span>

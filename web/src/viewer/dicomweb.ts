@@ -41,6 +41,45 @@ export interface ImageMeta {
   window: { center: number; width: number } | null;
 }
 
+function instanceAt(study: string, series: string, sop: string, number: number): Instance {
+  const uri = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(sop)}`;
+  return { sopUid: sop, number, frameUrl: `${uri}/frames/1`, metadataUrl: `${uri}/metadata` };
+}
+
+/** Answers asked for before the viewer needs them, each taken once (then asked anew). */
+const ahead = new Map<string, Promise<unknown>>();
+
+function once<T>(url: string, load: () => Promise<T>): Promise<T> {
+  const early = ahead.get(url) as Promise<T> | undefined;
+  ahead.delete(url);
+  return early ?? load();
+}
+
+/** The study whose first image is loading ahead, that image, and when it has arrived (or failed). */
+let early: { study: string; seriesUid: string; instance: Instance; settled: Promise<unknown> } | undefined;
+
+/**
+ * Starts loading a study's first image (its frame and metadata) on the click that
+ * opens the study, so that the viewer can show it before it knows the rest of the study.
+ */
+export function prefetchFirstImage(study: string, ref: { seriesUid: string; sopInstanceUid: string }): void {
+  ahead.clear();
+  const instance = instanceAt(study, ref.seriesUid, ref.sopInstanceUid, 0);
+  const loads: Promise<unknown>[] = [loadFrame(instance.frameUrl), loadInstanceMeta(instance)];
+  ahead.set(instance.frameUrl, loads[0]!);
+  ahead.set(instance.metadataUrl, loads[1]!);
+  // Failures are for whoever takes the answer; nobody may, so none goes unhandled.
+  for (const p of loads) p.catch(() => undefined);
+  early = { study, seriesUid: ref.seriesUid, instance, settled: Promise.allSettled(loads) };
+}
+
+/** The first image loading ahead for this study, taken once. */
+export function firstImageAhead(study: string): typeof early {
+  const e = early?.study === study ? early : undefined;
+  early = undefined;
+  return e;
+}
+
 const PAGE = 1_000; // the archive's most matches per QIDO answer
 
 /**
@@ -60,8 +99,7 @@ export async function studyIndex(study: string): Promise<Series[]> {
     const uid = str(ds, '0020000E');
     let s = series.get(uid);
     if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), instances: [] }));
-    const uri = `${base}/series/${encodeURIComponent(uid)}/instances/${encodeURIComponent(str(ds, '00080018'))}`;
-    s.instances.push({ sopUid: str(ds, '00080018'), number: num(ds, '00200013', 0), frameUrl: `${uri}/frames/1`, metadataUrl: `${uri}/metadata` });
+    s.instances.push(instanceAt(study, uid, str(ds, '00080018'), num(ds, '00200013', 0)));
   }
   for (const s of series.values()) s.instances.sort((x, y) => x.number - y.number);
   return [...series.values()].sort((x, y) => x.number - y.number);
@@ -86,7 +124,9 @@ function metaOf(ds: DicomJson): ImageMeta {
 }
 
 /** One instance's metadata: enough to draw the first image while the series' metadata loads. */
-export async function instanceMeta(instance: Instance): Promise<ImageMeta> {
+export const instanceMeta = (instance: Instance): Promise<ImageMeta> => once(instance.metadataUrl, () => loadInstanceMeta(instance));
+
+async function loadInstanceMeta(instance: Instance): Promise<ImageMeta> {
   const [ds] = (await (await get(instance.metadataUrl, 'application/dicom+json')).json()) as DicomJson[];
   return metaOf(ds ?? {});
 }
@@ -103,7 +143,9 @@ export type Frame = { kind: 'raw'; data: ArrayBuffer } | { kind: 'bitmap'; bitma
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream", multipart/related; type="image/jpeg"';
 
 /** The first frame of an instance: stored values, or a decoded image when the archive holds it compressed. */
-export async function fetchFrame(url: string): Promise<Frame> {
+export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
+
+async function loadFrame(url: string): Promise<Frame> {
   const res = await get(url, FRAME_ACCEPT);
   const boundary = /boundary="?([^";]+)"?/i.exec(res.headers.get('content-type') ?? '')?.[1];
   const body = new Uint8Array(await res.arrayBuffer());

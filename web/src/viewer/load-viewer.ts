@@ -12,3 +12,9 @@ const LazyViewer = lazy(preloadViewer);
 
 /** The viewer component: the module itself once loaded, else a lazy stand-in. */
 export const viewerComponent = () => loaded?.default ?? LazyViewer;
+
+/** Runs `f` with the viewer's module: at once when it is loaded (before a navigation renders the viewer), else once it is. */
+export function withViewer(f: (m: ViewerModule) => void): void {
+  if (loaded) f(loaded);
+  else void preloadViewer().then(f);
+}

@@ -1,9 +1,11 @@
 // The first part of a multipart/related answer (a WADO-RS frame), without a parser library.
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i <= hay.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
+  // The typed array's own indexOf finds candidates for the first byte natively; a frame is ~0.5 MB.
+  for (let i = hay.indexOf(needle[0]!, from); i >= 0 && i <= hay.length - needle.length; i = hay.indexOf(needle[0]!, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
   }
   return -1;
 }

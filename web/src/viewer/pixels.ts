@@ -23,31 +23,41 @@ export function storedValues(buf: ArrayBuffer, info: PixelInfo): Uint8Array | Ui
   const n = info.rows * info.columns * info.samplesPerPixel;
   if (info.bitsAllocated === 8) return new Uint8Array(buf, 0, Math.min(n, buf.byteLength));
   const count = Math.min(n, buf.byteLength >> 1);
-  // A fresh copy when unaligned: typed arrays need an even offset.
-  return info.pixelRepresentation === 1 ? new Int16Array(buf.slice(0, count * 2)) : new Uint16Array(buf.slice(0, count * 2));
+  // A view, not a copy: the frame's buffer starts at offset 0, so it is aligned.
+  return info.pixelRepresentation === 1 ? new Int16Array(buf, 0, count) : new Uint16Array(buf, 0, count);
 }
 
-/** For each possible stored value, its grey level in this window. */
-export function windowLut(info: PixelInfo, w: Window): { lut: Uint8Array; offset: number } {
+/** Byte order of this machine: a packed RGBA pixel is written as one 32-bit word. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const rgba = (g: number) => (LITTLE_ENDIAN ? (0xff000000 | (g << 16) | (g << 8) | g) >>> 0 : ((g << 24) | (g << 16) | (g << 8) | 0xff) >>> 0);
+
+/** For each possible stored value, its opaque grey pixel (RGBA packed in a word) in this window. */
+export function windowLut(info: PixelInfo, w: Window): { lut: Uint32Array; offset: number } {
   const signed = info.pixelRepresentation === 1;
   const size = info.bitsAllocated === 8 ? 256 : 65_536;
   const offset = signed && size === 65_536 ? 32_768 : 0;
-  const lut = new Uint8Array(size);
+  const lut = new Uint32Array(size);
   const width = Math.max(1, w.width);
   const low = w.center - 0.5 - (width - 1) / 2;
   const high = w.center - 0.5 + (width - 1) / 2;
   const invert = info.photometric === 'MONOCHROME1';
-  for (let i = 0; i < size; i++) {
+  const pixel = (i: number) => {
     const x = (i - offset) * info.slope + info.intercept;
-    let y = x <= low ? 0 : x > high ? 255 : ((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255;
-    y = Math.round(Math.min(255, Math.max(0, y)));
-    lut[i] = invert ? 255 - y : y;
-  }
+    const y = x <= low ? 0 : x > high ? 255 : Math.round(Math.min(255, Math.max(0, ((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255)));
+    return rgba(invert ? 255 - y : y);
+  };
+  // With a rising rescale, values below the window's first stored value are all black
+  // and above its last all white: fill those, compute only the window's few hundred.
+  const first = info.slope > 0 ? Math.min(size - 1, Math.max(0, Math.floor((low - info.intercept) / info.slope + offset))) : 0;
+  const last = info.slope > 0 ? Math.min(size - 1, Math.max(0, Math.ceil((high - info.intercept) / info.slope + offset))) : size - 1;
+  lut.fill(pixel(0), 0, first);
+  for (let i = first; i <= last; i++) lut[i] = pixel(i);
+  lut.fill(pixel(size - 1), last + 1);
   return { lut, offset };
 }
 
 /** Fills `out` (RGBA, rows × columns) from the stored values. */
-export function paint(values: Uint8Array | Uint16Array | Int16Array, info: PixelInfo, table: { lut: Uint8Array; offset: number }, out: Uint8ClampedArray): void {
+export function paint(values: Uint8Array | Uint16Array | Int16Array, info: PixelInfo, table: { lut: Uint32Array; offset: number }, out: Uint8ClampedArray): void {
   const n = info.rows * info.columns;
   if (info.samplesPerPixel === 3) {
     for (let i = 0, o = 0; i < n; i++, o += 4) {
@@ -58,14 +68,12 @@ export function paint(values: Uint8Array | Uint16Array | Int16Array, info: Pixel
     }
     return;
   }
+  // One word per pixel: a quarter of the writes of filling the bytes one by one.
   const { lut, offset } = table;
-  for (let i = 0, o = 0; i < n; i++, o += 4) {
-    const g = lut[(values[i] ?? 0) + offset]!;
-    out[o] = g;
-    out[o + 1] = g;
-    out[o + 2] = g;
-    out[o + 3] = 255;
-  }
+  const words = new Uint32Array(out.buffer, out.byteOffset, n);
+  const m = Math.min(n, values.length);
+  for (let i = 0; i < m; i++) words[i] = lut[values[i]! + offset]!;
+  words.fill(lut[offset]!, m);
 }
 
 /** A window that spans the frame's values, when the instance names none. */

@@ -1,21 +1,32 @@
 // One series on a canvas: wheel and keys scroll through the images, dragging
 // sets the window (or pans or zooms, by the chosen tool), presets set the usual
 // CT windows. Frames load in the background, nearest to the current one first.
-import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { fetchFrame, instanceMeta, seriesMeta, type Frame, type ImageMeta, type Instance } from './dicomweb.ts';
 import { PRESETS, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
+
+/** A promise and its resolve (Promise.withResolvers, which older browsers lack). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Runs `f` once the browser has painted what the page shows now. */
+const afterPaint = (f: () => void) => requestAnimationFrame(() => setTimeout(f));
 const PARALLEL = 6;
 
 export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: Instance[] }) {
   const t = useT();
   const canvas = useRef<HTMLCanvasElement>(null);
-  const frames = useRef(new Map<number, Frame>());
+  // By SOP Instance UID: the list of images grows once the study's search has answered.
+  const frames = useRef(new Map<string, Frame>());
   const metas = useRef(new Map<string, ImageMeta>());
   const [, setMetaCount] = useState(0);
-  const [loaded, setLoaded] = useState(0);
+  const [, setArrivals] = useState(0);
   const [index, setIndex] = useState(0);
   const [win, setWin] = useState<Window | null>(null);
   const [view, setView] = useState({ zoom: 1, x: 0, y: 0 });
@@ -23,8 +34,11 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
   const [error, setError] = useState<string | null>(null);
   const drag = useRef<{ x: number; y: number; win: Window | null; view: typeof view } | null>(null);
   const lut = useRef<{ key: string; table: ReturnType<typeof windowLut> } | null>(null);
+  const drawn = useRef<{ frame?: Frame; key?: string }>({});
   const want = useRef(0);
   want.current = index;
+  // The first image alone first: on two cores, anything loading beside it slows it down.
+  const [firstShown] = useState(signal);
 
   // Metadata: the first instance's at once (to draw it early), then the whole series'.
   useEffect(() => {
@@ -35,49 +49,56 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
       for (const [uid, m] of entries) metas.current.set(uid, m);
       setMetaCount(metas.current.size);
     };
-    const fail = (e: unknown) => live && setError(String(e));
-    // The series' metadata reads every instance's header: after the first one, not beside it.
-    void (first ? instanceMeta(first).then((m) => keep([[first.sopUid, m]])) : Promise.resolve())
-      .then(() => seriesMeta(studyUid, seriesUid))
+    const fail = (e: unknown) => {
+      if (live) setError(String(e));
+      firstShown.resolve();
+    };
+    const firstMeta = !first || metas.current.has(first.sopUid) ? Promise.resolve() : instanceMeta(first).then((m) => keep([[first.sopUid, m]]));
+    // The series' metadata reads every instance's header: after the first image is shown, not beside it.
+    void firstMeta
+      .then(() => firstShown.promise)
+      .then(() => (live && images.some((i) => !metas.current.has(i.sopUid)) ? seriesMeta(studyUid, seriesUid) : new Map<string, ImageMeta>()))
       .then((all) => keep([...all]), fail);
     return () => {
       live = false;
     };
-  }, [images, studyUid, seriesUid]);
+  }, [images, studyUid, seriesUid, firstShown]);
 
   // Background loading, nearest first, a few at a time.
   useEffect(() => {
     let live = true;
-    const queue = images.map((_, i) => i);
+    const queue = images.flatMap((image, i) => (frames.current.has(image.sopUid) ? [] : [i]));
     const take = () => {
       queue.sort((a, b) => Math.abs(a - want.current) - Math.abs(b - want.current));
       return queue.shift();
     };
     const load = async (i: number) => {
       try {
-        frames.current.set(i, await fetchFrame(images[i]!.frameUrl));
-        if (live) setLoaded((n) => n + 1);
+        frames.current.set(images[i]!.sopUid, await fetchFrame(images[i]!.frameUrl));
+        if (live) setArrivals((n) => n + 1);
       } catch (e) {
         if (live) setError(e instanceof Error ? e.message : String(e));
+        firstShown.resolve(); // nothing to wait for
       }
     };
     const worker = async () => {
       for (let i = take(); i !== undefined && live; i = take()) await load(i);
     };
-    // The shown frame alone first (on two cores, company would slow it), then the rest in parallel.
     const first = take();
-    void (first === undefined ? Promise.resolve() : load(first)).then(() => {
+    void (first === undefined ? Promise.resolve() : load(first).then(() => firstShown.promise)).then(() => {
       for (let k = 0; k < PARALLEL && live; k++) void worker();
     });
     return () => {
       live = false;
     };
-  }, [images]);
+  }, [images, firstShown]);
 
-  // Draw the current image whenever it, its window or its arrival changes.
-  const frame = frames.current.get(index);
+  // Draw the current image whenever it, its window or its arrival changes: before
+  // the browser paints the update, not a frame later.
+  const frame = images[index] && frames.current.get(images[index].sopUid);
+  const loaded = images.filter((i) => frames.current.has(i.sopUid)).length;
   const meta = images[index] && metas.current.get(images[index].sopUid);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const c = canvas.current;
     if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
@@ -85,13 +106,15 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
       c.width = frame.bitmap.width;
       c.height = frame.bitmap.height;
       ctx.drawImage(frame.bitmap, 0, 0);
+      afterPaint(firstShown.resolve);
       return;
     }
     const info = meta.info;
     const values = storedValues(frame.data, info);
     const w = win ?? meta.window ?? fullRange(values, info);
-    if (!win) setWin(w);
     const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
+    // Showing the window it chose re-runs this effect: the canvas already shows that.
+    if (drawn.current.frame === frame && drawn.current.key === key) return;
     if (lut.current?.key !== key) lut.current = { key, table: windowLut(info, w) };
     if (c.width !== info.columns || c.height !== info.rows) {
       c.width = info.columns;
@@ -100,7 +123,10 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
     const out = ctx.createImageData(info.columns, info.rows);
     paint(values, info, lut.current.table, out.data);
     ctx.putImageData(out, 0, 0);
-  }, [frame, meta, win]);
+    drawn.current = { frame, key };
+    afterPaint(firstShown.resolve);
+    if (!win) setWin(w);
+  }, [frame, meta, win, firstShown]);
 
   // The transform lives in the CSSOM, which the Content Security Policy allows.
   useEffect(() => {
