@@ -36,6 +36,22 @@ function mainBundle(): { gzip: number; raw: number; files: string[] } {
   return { gzip, raw, files };
 }
 
+/**
+ * Times from the next click to the first animation frame in which `done` (a JavaScript
+ * expression) holds, checked inside the page by a loop installed before the click, so that
+ * the harness's own script (which Playwright injects on first use) runs outside the measure.
+ */
+async function timeFromClick(page: Page, done: string, click: () => Promise<void>): Promise<number> {
+  await page.evaluate(`document.addEventListener('click', () => {
+    const t0 = performance.now();
+    const check = () => (${done}) ? (window.__elapsed = performance.now() - t0) : requestAnimationFrame(check);
+    requestAnimationFrame(check);
+  }, { capture: true, once: true })`);
+  await click();
+  const elapsed = await page.waitForFunction('window.__elapsed', undefined, { timeout: 60_000 });
+  return (await elapsed.jsonValue()) as number;
+}
+
 await ensureWebBuild();
 const h = await startHarness();
 const port = await freePort();
@@ -105,10 +121,7 @@ try {
     await page.getByRole('button', { name: 'Suchen' }).click();
     const link = page.getByRole('link', { name: 'Benchmarker, Hannelore' });
     await link.waitFor();
-    await page.evaluate(() => document.addEventListener('click', () => ((window as unknown as { t0: number }).t0 = performance.now()), { capture: true, once: true }));
-    await link.click();
-    const ms = await page.waitForFunction((n) => document.querySelectorAll('ul.records li').length >= n && performance.now() - (window as unknown as { t0: number }).t0, RECORDS, { polling: 'raf' });
-    fileOpen.push((await ms.jsonValue()) as number);
+    fileOpen.push(await timeFromClick(page, `document.querySelectorAll('ul.records li').length >= ${RECORDS}`, () => link.click()));
     await page.context().close();
   }
 
@@ -119,20 +132,11 @@ try {
     const page = await signedIn(physician);
     await page.goto(`${base}/persons/${personId}`);
     const link = page.getByRole('region', { name: 'Bilder' }).getByRole('link');
-    await link.waitFor();
-    await page.evaluate(() => document.addEventListener('click', () => ((window as unknown as { t0: number }).t0 = performance.now()), { capture: true, once: true }));
-    await link.click();
-    const drawn = await page.waitForFunction(
-      () => {
-        const c = document.querySelector<HTMLCanvasElement>('.stage canvas');
-        if (!c || c.width !== 512) return false;
-        const d = c.getContext('2d')!.getImageData(0, 0, 512, 1).data;
-        return d.some((v, k) => k % 4 === 0 && v !== d[0]) && performance.now() - (window as unknown as { t0: number }).t0;
-      },
-      undefined,
-      { polling: 'raf' },
-    );
-    firstFrame.push((await drawn.jsonValue()) as number);
+    // Clicked once the file is complete and the page quiet, as a person would.
+    await page.locator('ul.records li').nth(RECORDS - 1).waitFor();
+    await page.waitForLoadState('networkidle');
+    const drawn = `((c) => c && c.width === 512 && ((d) => d.some((v, k) => k % 4 === 0 && v !== d[0]))(c.getContext('2d').getImageData(0, 0, 512, 1).data))(document.querySelector('.stage canvas'))`;
+    firstFrame.push(await timeFromClick(page, drawn, () => link.click()));
     await page.getByText(`${IMAGES} geladen`).waitFor({ timeout: 60_000 });
     const seconds = await page.evaluate(async (n) => {
       const stage = document.querySelector<HTMLElement>('.stage')!;
@@ -160,14 +164,14 @@ try {
   const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty} — web application
 
-\`npm run bench:web\`: Node ${process.version}, ${chromium} headless, SQLite, server and browser on the same 2 cores; ${RUNS} runs each, fresh browser context per run (nothing cached; API answers are no-store). Times are taken inside the page (\`performance.now()\`), polled once per animation frame.
+\`npm run bench:web\`: Node ${process.version}, ${chromium} headless, SQLite, server and browser on the same 2 cores; ${RUNS} runs each, fresh browser context per run (nothing cached; API answers are no-store). Times are taken inside the page (\`performance.now()\`) from the click to the first animation frame that shows the result, by a check installed before the click.
 
 | measure | result (median; runs) | goal | |
 |---|---|---|---|
 | login page: navigation → first contentful paint | ${fmt(median(loginFcp))} ms (${runs(loginFcp)}); the heading in the DOM at ${fmt(median(loginPaint))} ms (${runs(loginPaint)}) | < 500 ms | ${ok(Math.max(median(loginFcp), median(loginPaint)) < 500)} |
 | main bundle (${bundle.files.length} files index.html loads), gzip | ${fmt(bundle.gzip / 1024, 1)} kB (${fmt(bundle.raw / 1024, 1)} kB raw) | < 250 kB | ${ok(bundle.gzip < 250 * 1024)} |
 | a person's file with ${RECORDS} records: click on the search hit → all records shown | ${fmt(median(fileOpen))} ms (${runs(fileOpen)}) | < 300 ms | ${ok(median(fileOpen) < 300)} |
-| viewer: click on the study → first 512 × 512 CT frame drawn (the study's instances, then the first one's metadata and frame) | ${fmt(median(firstFrame))} ms (${runs(firstFrame)}) | < 100 ms | ${ok(median(firstFrame) < 100)} |
+| viewer: click on the study (the file with its ${RECORDS} records shown, the page quiet) → first 512 × 512 CT frame drawn (its frame and metadata, asked for with the click; then the study's instances) | ${fmt(median(firstFrame))} ms (${runs(firstFrame)}) | < 100 ms | ${ok(median(firstFrame) < 100)} |
 | viewer: scrolling ${IMAGES} images, one key press per shown frame | ${fmt(median(fps), 1)} frames/s (${fps.map((x) => fmt(x, 1)).join(', ')}) | ≥ 20 /s | ${ok(median(fps) >= 20)} |
 `;
   fs.appendFileSync('bench/RESULTS.md', report);
