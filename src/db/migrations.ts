@@ -294,12 +294,6 @@ async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole
   await sql`REVOKE SELECT ON kysely_migration, kysely_migration_lock FROM ${role}`.execute(db);
 }
 
-/**
- * The image archive: registered DICOM devices and personal API tokens for
- * DICOMweb and scripts. Both are looked up before any tenant is known (like a
- * login), so neither is walled by tenant, and AE titles are unique across the
- * deployment.
- */
 /** Lookups by UID alone: a study named in a DICOMweb path (any department), a series named in a query. */
 const imagingLookups: Migration = {
   async up(db) {
@@ -308,6 +302,23 @@ const imagingLookups: Migration = {
   },
 };
 
+/**
+ * Samples per pixel beside rows, columns, frames and bits allocated: with them the
+ * index alone locates a frame, so a frame is read without first reading the
+ * instance's attributes. Instances indexed before this leave it empty and are read as before.
+ */
+const instanceSamples: Migration = {
+  async up(db) {
+    await db.schema.alterTable('instances').addColumn('samples_per_pixel', 'integer').execute();
+  },
+};
+
+/**
+ * The image archive: registered DICOM devices and personal API tokens for
+ * DICOMweb and scripts. Both are looked up before any tenant is known (like a
+ * login), so neither is walled by tenant, and AE titles are unique across the
+ * deployment.
+ */
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
     async up(db: Kysely<any>) {
@@ -435,6 +446,7 @@ export async function migrate(
   }
   migrations['003-imaging'] = imaging(dialect, opts.appRole);
   migrations['004-imaging-lookups'] = imagingLookups;
+  migrations['005-instance-samples'] = instanceSamples;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

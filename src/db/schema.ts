@@ -283,6 +283,8 @@ export interface InstancesTable {
   columns: number | null;
   frames: number | null;
   bits_allocated: number | null;
+  /** Null for instances indexed before it was recorded. */
+  samples_per_pixel: number | null;
   /** Where the pixel data value starts in the stored file, and its length (null: undefined length). */
   pixel_offset: number | null;
   pixel_length: number | null;

@@ -76,6 +76,7 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
       columns: numberValue(el, Tag.Columns) ?? null,
       frames: numberValue(el, Tag.NumberOfFrames) ?? null,
       bits_allocated: numberValue(el, Tag.BitsAllocated) ?? null,
+      samples_per_pixel: numberValue(el, Tag.SamplesPerPixel) ?? null,
       pixel_offset: f.pixelData?.offset ?? null,
       pixel_length: f.pixelData?.length ?? null,
       file: f.file,

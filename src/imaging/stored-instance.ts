@@ -80,13 +80,26 @@ const MAX_FRAME_PIXELS = 2 ** 28;
 
 /** The image pixel module; 406 when its values are out of any plausible range (they come from the sender). */
 export function pixelModule(ds: Dataset): PixelModule {
-  const px = {
+  return plausible({
     rows: numberValue(ds, Tag.Rows) ?? 0,
     columns: numberValue(ds, Tag.Columns) ?? 0,
     samplesPerPixel: numberValue(ds, Tag.SamplesPerPixel) ?? 1,
     bitsAllocated: numberValue(ds, Tag.BitsAllocated) ?? 0,
     frames: numberValue(ds, Tag.NumberOfFrames) ?? 1,
-  };
+  });
+}
+
+/**
+ * The same from the index, which recorded these attributes at ingest: no file is
+ * read. Null when the index lacks one of them (indexed before it recorded samples
+ * per pixel, or not sent), so that the caller reads the attributes instead.
+ */
+export function indexedPixelModule(i: InstanceMatch): PixelModule | null {
+  if (i.rows === null || i.columns === null || i.bitsAllocated === null || i.samplesPerPixel === null) return null;
+  return plausible({ rows: i.rows, columns: i.columns, samplesPerPixel: i.samplesPerPixel, bitsAllocated: i.bitsAllocated, frames: i.frames ?? 1 });
+}
+
+function plausible(px: PixelModule): PixelModule {
   const whole = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
   if (!whole(px.frames, MAX_FRAMES) || !whole(px.rows, 65535) || !whole(px.columns, 65535) || px.rows * px.columns > MAX_FRAME_PIXELS || ![1, 3, 4].includes(px.samplesPerPixel) || !whole(px.bitsAllocated, 64)) {
     throw new KarteiError('not-acceptable', 'the image pixel attributes of this instance are out of range; retrieve the instance');

@@ -68,6 +68,8 @@ export interface InstanceMatch {
   rows: number | null;
   columns: number | null;
   frames: number | null;
+  bitsAllocated: number | null;
+  samplesPerPixel: number | null;
   /** Where the pixel data value lies in the stored file; null without pixel data. */
   pixelOffset: number | null;
   pixelLength: number | null;
@@ -298,7 +300,7 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
   const rows = await inBatches([...byId.keys()], (batch) => {
     let query = tx
       .selectFrom('instances')
-      .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'pixel_offset', 'pixel_length'])
+      .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'bits_allocated', 'samples_per_pixel', 'pixel_offset', 'pixel_length'])
       .where('series_id', 'in', batch);
     if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
     return query.orderBy('series_id').orderBy('instance_number').execute();
@@ -314,6 +316,8 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
     rows: r.rows,
     columns: r.columns,
     frames: r.frames,
+    bitsAllocated: r.bits_allocated,
+    samplesPerPixel: r.samples_per_pixel,
     pixelOffset: r.pixel_offset,
     pixelLength: r.pixel_length,
   }));

@@ -220,6 +220,13 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   const [frame] = parts(frames);
   assert.ok(frame!.body.equals(inst.dataset.subarray(inst.dataset.length - inst.pixelDataLength)));
   assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
+  // The index locates the frame; an instance indexed before it recorded samples per pixel is read as before.
+  const indexed = () => inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select('samples_per_pixel').where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow());
+  assert.equal((await indexed()).samples_per_pixel, 1);
+  await inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('instances').set({ samples_per_pixel: null }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute());
+  const older = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  assert.ok(parts(older)[0]!.body.equals(frame!.body));
+  assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
 
   const png = await tbClerk.call('GET', `${instanceUrl(inst)}/rendered`, undefined, { accept: 'image/png' });
   assert.equal(png.status, 200, png.raw.toString());

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch, type StudyQuery } from '../../imaging/study-query.ts';
-import { assertFrames, frameMediaType, isNative, openInstance, pixelModule, readAttributes, readFrames, type SealedInstance } from '../../imaging/stored-instance.ts';
+import { assertFrames, frameMediaType, indexedPixelModule, isNative, openInstance, pixelModule, readAttributes, readFrames, type SealedInstance } from '../../imaging/stored-instance.ts';
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
 import { multipartRelated, type Multipart } from '../../imaging/dicomweb/multipart.ts';
@@ -113,7 +113,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
     const { sealed, prepared } = await retrieval(s, req, req.params, 'frames', async (found) => {
       const type = frameMediaType(found[0]!.instance.transferSyntaxUid);
       acceptMultipart(req.headers.accept, type);
-      const { px } = await pixelsOf(found);
+      const px = indexedPixelModule(found[0]!.instance) ?? (await pixelsOf(found)).px;
       assertFrames(found[0]!, px, req.params.frames);
       return { type, px };
     });
