@@ -13,6 +13,8 @@ export interface GateContext {
   readonly principal: Principal;
   readonly target: Resolved;
   readonly now: string;
+  /** Whether the policy allows `action` on this same resource: what a screen may offer. It accesses nothing. */
+  may(action: Action): boolean;
   /** Details for the audit event (free text is encrypted, `detail` must be non-personal). */
   audit: {
     reason?: string;
@@ -44,7 +46,7 @@ export class Gate {
           await this.record(tx, principal, action, ref, target, 'denied', {});
           return undefined;
         }
-        const ctx: GateContext = { tx, principal, target: target!, now, audit: {} };
+        const ctx: GateContext = { tx, principal, target: target!, now, audit: {}, may: (a) => decide(principal, a, target!.resource) === 'allow' };
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);

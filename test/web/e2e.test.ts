@@ -302,6 +302,7 @@ test('a clerk of the department finds the file phonetically and sees the restric
   assert.equal(await exam.getByRole('link').count(), 0, 'no link to restricted content for a clerk');
   await exam.getByText('Vertraulich: nur für ärztliches Personal').waitFor();
   assert.equal(await page.getByRole('region', { name: 'Notiz' }).getByRole('link').count(), 1);
+  assert.equal(await page.getByRole('button', { name: 'Personendaten bearbeiten' }).count(), 1, 'the owning department edits');
   await checkScreen(page, '13-clerk-file');
   assert.deepEqual(problems, []);
   await context.close();
@@ -367,6 +368,13 @@ test('a clerk of another department breaks the glass from the search, with a rea
   await page.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
   await page.getByText(/Notfallzugriff: noch etwa (59|60) Minuten\. Dieser Zugriff wird geprüft\./).waitFor();
   await checkScreen(page, '16b-emergency-file');
+  // A broken glass reads: nothing offers a change the server would refuse.
+  assert.equal(await page.getByRole('button', { name: 'Personendaten bearbeiten' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Neuer Eintrag' }).count(), 0);
+  await page.getByRole('region', { name: 'Notiz' }).getByRole('link').first().click();
+  await page.getByRole('heading', { level: 1, name: /^Notiz · / }).waitFor();
+  await page.getByRole('heading', { name: 'Versionen' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Bearbeiten' }).count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -11,7 +11,10 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
   const ref = (recordId: string, sens?: 'normal' | 'restricted') => ({ kind: 'record' as const, recordId, sensitivity: sens });
 
   r.get('/api/records/:id', { config: { access: { actions: ['record.read'], resource: 'record' } }, schema: { params: idParams } }, async (req) =>
-    gated(s, req, 'record.read', ref(req.params.id), (ctx) => s.records.get(ctx, req.params.id)),
+    gated(s, req, 'record.read', ref(req.params.id), async (ctx) => ({
+      ...(await s.records.get(ctx, req.params.id)),
+      permissions: { update: ctx.may('record.update'), delete: ctx.may('record.delete') },
+    })),
   );
 
   r.put(

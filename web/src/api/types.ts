@@ -53,6 +53,11 @@ export interface Person extends PersonListItem {
   updatedAt: string;
 }
 
+/** A person's file as its page shows it: with what the caller may do to it, as the policy decides. */
+export interface PersonFileView extends Person {
+  permissions: { update: boolean; createRecord: boolean; share: boolean };
+}
+
 export interface RecordSummary {
   id: string;
   personId: string;
@@ -66,6 +71,7 @@ export interface RecordSummary {
 
 export interface RecordView extends RecordSummary {
   content: Record<string, unknown>;
+  permissions: { update: boolean; delete: boolean };
 }
 
 export interface RecordVersion {

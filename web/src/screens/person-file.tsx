@@ -2,7 +2,7 @@
 // for clerks, not opened), a new record, and editing the person.
 import { useEffect, useState } from 'react';
 import { api } from '../api/client.ts';
-import type { Me, Person, RecordSummary, StudySummary } from '../api/types.ts';
+import type { PersonFileView, RecordSummary, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
@@ -16,7 +16,7 @@ import { ShareFile } from './share-file.tsx';
 import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
 
 export function PersonFile({ personId }: { personId: string }) {
-  const person = useLoad(() => api<Person>('GET', `/api/persons/${personId}`), [personId]);
+  const person = useLoad(() => api<PersonFileView>('GET', `/api/persons/${personId}`), [personId]);
   const records = useLoad(() => api<RecordSummary[]>('GET', `/api/persons/${personId}/records`), [personId]);
   const studies = useLoad(() => api<StudySummary[]>('GET', `/api/persons/${personId}/studies`), [personId]);
   return (
@@ -34,10 +34,7 @@ export function PersonFile({ personId }: { personId: string }) {
   );
 }
 
-/** Editing is for the owning department; a share or a break-glass grant only reads. */
-const ownsFile = (me: Me, person: Person) => me.memberships.some((m) => m.departmentId === person.departmentId);
-
-function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void }) {
+function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: () => void }) {
   const t = useT();
   const { me } = useSession();
   const [editing, setEditing] = useState(false);
@@ -50,7 +47,7 @@ function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void
         <h1 id="person-title">
           {person.familyName}, {person.givenName}
         </h1>
-        {!editing && ownsFile(me, person) && (
+        {!editing && person.permissions.update && (
           <button type="button" onClick={() => setEditing(true)}>
             {t('person.edit')}
           </button>
@@ -85,7 +82,7 @@ function PersonHeader({ person, onSaved }: { person: Person; onSaved: () => void
   );
 }
 
-function Records({ person, records, onCreated }: { person: Person; records: RecordSummary[]; onCreated: () => void }) {
+function Records({ person, records, onCreated }: { person: PersonFileView; records: RecordSummary[]; onCreated: () => void }) {
   const t = useT();
   const { me } = useSession();
   const [adding, setAdding] = useState(false);
@@ -95,7 +92,7 @@ function Records({ person, records, onCreated }: { person: Person; records: Reco
     <section aria-labelledby="records-title">
       <div className="heading-row">
         <h2 id="records-title">{t('records.title')}</h2>
-        {!adding && ownsFile(me, person) && (
+        {!adding && person.permissions.createRecord && (
           <button type="button" className="primary" onClick={() => setAdding(true)}>
             {t('records.new')}
           </button>

@@ -34,7 +34,7 @@ export function RecordScreen({ recordId }: { recordId: string }) {
               {t(typeLabel(r.type))} · {formatDateTime(r.createdAt)}
             </h1>
             {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
-            {!editing && (
+            {!editing && r.permissions.update && (
               <button type="button" onClick={() => setEditing(true)}>
                 {t('record.edit')}
               </button>

@@ -2,16 +2,14 @@
 // period; the receiving department reads it, does not edit it, until then.
 import { useState } from 'react';
 import { api } from '../api/client.ts';
-import type { Person, Share } from '../api/types.ts';
+import type { Person, PersonFileView, Share } from '../api/types.ts';
 import { formatDate, useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
 import { FormError, SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 
-export function ShareFile({ person }: { person: Person }) {
-  const { me } = useSession();
-  if (!me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'head')) return null;
-  return <Shares person={person} />;
+export function ShareFile({ person }: { person: PersonFileView }) {
+  return person.permissions.share ? <Shares person={person} /> : null;
 }
 
 /** The file's live shares, each revocable, and a new one behind a button. */
