@@ -322,6 +322,24 @@ test('a clerk of another department finds nothing, and the file by its address i
   await context.close();
 });
 
+test('a second tab shares the session without signing in again; signing out in one ends the other\'s view', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'clara');
+  const second = await context.newPage();
+  const secondProblems = watchPage(second);
+  await second.goto(`${base}/persons/${personId}`);
+  await second.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  // It may change things too: its requests carry the session's CSRF token.
+  await second.getByRole('button', { name: 'Personendaten bearbeiten' }).click();
+  await second.getByRole('button', { name: 'Speichern' }).click();
+  await second.getByRole('button', { name: 'Personendaten bearbeiten' }).waitFor();
+  await signOut(page);
+  await second.getByRole('heading', { name: 'Kartei' }).waitFor();
+  assert.equal(await second.getByText('Quastenberg').count(), 0, 'the file is gone from the other tab');
+  assert.deepEqual([...problems, ...secondProblems], []);
+  await context.close();
+});
+
 test('an administrator opening a file by its address sees nothing of it', async () => {
   const { context, page, problems } = await open(`/persons/${personId}`);
   await signIn(page, 'admin');

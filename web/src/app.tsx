@@ -1,7 +1,9 @@
 // The application: the setup wizard on first run, the login screen without a
-// session, and the signed-in shell with its screens otherwise.
-import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, hasCsrfToken } from './api/client.ts';
+// session, and the signed-in shell with its screens otherwise. It follows the
+// browser's other tabs: their login signs this one in, their logout ends it.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError } from './api/client.ts';
+import { csrfToken, followOtherTabs } from './api/csrf-token.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { navigate, usePath } from './router.tsx';
@@ -13,11 +15,16 @@ export function App() {
   const t = useT();
   const path = usePath();
   const [me, setMe] = useState<Me | null | 'loading'>('loading');
+  const signedInAs = useRef<string | null>(null);
 
   const reload = useCallback(async () => {
     try {
-      // Without this tab's CSRF token the session could read but not change anything: sign in again.
-      setMe(hasCsrfToken() ? await api<Me>('GET', '/api/me') : null);
+      // Without the CSRF token the session could read but not change anything: sign in again.
+      const next = csrfToken() ? await api<Me>('GET', '/api/me') : null;
+      // Someone else signed in in another tab: a fresh page, so nothing of this user's stays.
+      if (next && signedInAs.current && next.id !== signedInAs.current) return location.replace('/');
+      signedInAs.current = next?.id ?? null;
+      setMe(next);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setMe(null);
       else throw e;
@@ -28,6 +35,7 @@ export function App() {
   useEffect(() => {
     if (!onSetup) void reload();
   }, [reload, onSetup]);
+  useEffect(() => followOtherTabs((token) => (token ? void reload() : location.replace('/'))), [reload]);
 
   if (onSetup) return <SetupWizard onFinished={() => void reload().then(() => navigate('/admin', true))} />;
   if (me === 'loading') return <p className="loading">{t('common.loading')}</p>;

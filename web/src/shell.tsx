@@ -2,7 +2,8 @@
 // dialog of an expired session (the screen underneath keeps what was typed),
 // and the routes.
 import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, lastApiActivity, onSessionExpired, setCsrfToken } from './api/client.ts';
+import { api, lastApiActivity, onSessionExpired } from './api/client.ts';
+import { setCsrfToken } from './api/csrf-token.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
@@ -36,7 +37,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
 
   const logout = async () => {
     await api('POST', '/api/auth/logout').catch(() => undefined);
-    setCsrfToken(null);
+    setCsrfToken(null); // and the other tabs end their view too
     // A fresh page: nothing read during the session stays in this tab's memory.
     location.replace('/');
   };

@@ -2,6 +2,7 @@
 // problem+json turned into an ApiError that names the field. A 401 in a running
 // session asks the user to sign in again and then repeats the request, so a
 // form's content survives an expired session.
+import { csrfToken } from './csrf-token.ts';
 
 export interface Problem {
   status: number;
@@ -27,18 +28,6 @@ export class ApiError extends Error {
   }
 }
 
-// Per tab, like the session it belongs to; the session cookie itself is HttpOnly.
-const CSRF_KEY = 'kartei.csrf';
-
-export function setCsrfToken(token: string | null): void {
-  if (token) sessionStorage.setItem(CSRF_KEY, token);
-  else sessionStorage.removeItem(CSRF_KEY);
-}
-
-export function hasCsrfToken(): boolean {
-  return sessionStorage.getItem(CSRF_KEY) !== null;
-}
-
 let reauthenticate: (() => Promise<void>) | null = null;
 let lastActivity = Date.now();
 
@@ -58,7 +47,7 @@ const SAFE = new Set(['GET', 'HEAD']);
 export async function request(method: string, path: string, o: { body?: unknown; accept?: string } = {}, retry = true): Promise<Response> {
   const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
   if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const csrf = sessionStorage.getItem(CSRF_KEY);
+  const csrf = csrfToken();
   if (!SAFE.has(method) && csrf) headers['x-csrf-token'] = csrf;
   const res = await fetch(path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), credentials: 'same-origin' });
   if (res.status === 401 && retry && reauthenticate && !path.startsWith('/api/auth/') && path !== '/api/setup') {
