@@ -28,12 +28,60 @@ export function watchPage(page: Page): string[] {
   return problems;
 }
 
+/** Most Tab stops a screen may have before the walk gives up. */
+const MAX_TAB_STOPS = 200;
+
+/**
+ * Walks the screen with the Tab key as a keyboard user would: every visible
+ * control must be reached, and each must show that it has the focus (an outline
+ * or a ring). The focus is put back where it was.
+ */
+async function checkKeyboard(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __kbd: { before: Element | null; last: Element | null; reached: Set<Element>; unseen: string[] } };
+    w.__kbd = { before: document.activeElement, last: null, reached: new Set(), unseen: [] };
+    (document.activeElement as HTMLElement | null)?.blur();
+  });
+  // From wherever the walk starts it goes on past the end and round again, until a control comes back.
+  for (let i = 0, outside = 0; i < MAX_TAB_STOPS && outside < 5; i++) {
+    await page.keyboard.press('Tab');
+    const step = await page.evaluate(() => {
+      const w = window as unknown as { __kbd: { last: Element | null; reached: Set<Element>; unseen: string[] } };
+      const el = document.activeElement;
+      if (!el || el === document.body) return 'out';
+      // A date field takes several Tabs (day, month, year): the same control again is not yet the way round.
+      if (el === w.__kbd.last) return 'next';
+      w.__kbd.last = el;
+      if (w.__kbd.reached.has(el)) return 'again';
+      w.__kbd.reached.add(el);
+      const style = getComputedStyle(el);
+      const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
+      if (!ring) w.__kbd.unseen.push(el.outerHTML.slice(0, 120));
+      return 'next';
+    });
+    if (step === 'again') break;
+    outside = step === 'out' ? outside + 1 : 0;
+  }
+  const { unreached, unseen } = await page.evaluate(() => {
+    const w = window as unknown as { __kbd: { before: Element | null; reached: Set<Element>; unseen: string[] } };
+    // Under a modal dialog only the dialog can be reached, by design.
+    const scope = document.querySelector('dialog:modal') ?? document;
+    const controls = [...scope.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex="0"]')];
+    const unreached = controls.filter((el) => el.checkVisibility() && !w.__kbd.reached.has(el)).map((el) => el.outerHTML.slice(0, 120));
+    (w.__kbd.before as HTMLElement | null)?.focus?.();
+    return { unreached, unseen: w.__kbd.unseen };
+  });
+  assert.deepEqual(unreached, [], `${name}: controls the Tab key does not reach`);
+  assert.deepEqual(unseen, [], `${name}: controls that do not show the focus`);
+}
+
 /**
  * Runs axe-core in the page (through the debugging protocol, so the page's own
  * Content Security Policy stays in force) and fails on any serious or critical
- * violation; saves a screenshot under test-results/.
+ * violation; walks the controls with the keyboard; saves a screenshot under test-results/.
  */
 export async function checkScreen(page: Page, name: string): Promise<void> {
+  await checkKeyboard(page, name);
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
