@@ -13,7 +13,7 @@ import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
 import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
-import { makeInstance, newUid } from '../helpers/dicom-files.ts';
+import { makeInstance, makeJpegInstance, newUid } from '../helpers/dicom-files.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 let h: Harness;
@@ -266,6 +266,36 @@ test('a CT series stored with storescu appears in the file and scrolls, windows 
   await page.keyboard.press('End');
   await page.getByRole('img', { name: /Bild 24 von 24/ }).waitFor();
   await checkScreen(page, '11b-viewer');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a multi-frame JPEG instance: each frame is an image of the series, and the window applies to it', async () => {
+  const sharp = (await import('sharp')).default;
+  const levels = [30, 120, 200];
+  const jpegs = await Promise.all(levels.map((level) => sharp(Buffer.alloc(64 * 64, level), { raw: { width: 64, height: 64, channels: 1 } }).jpeg({ quality: 95 }).toBuffer()));
+  const clip = makeJpegInstance(jpegs, { patientName: 'Quastenberg^Hannelore', birthDate: '19610417', modality: 'US', rows: 64, columns: 64 });
+  const file = path.join(fs.mkdtempSync(path.join(h.dir, 'us-')), 'clip.dcm');
+  fs.writeFileSync(file, clip.file);
+  await promisify(execFile)('storescu', ['-xy', '-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), file], { env: { ...process.env, TCP_NODELAY: '1' } });
+
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'petra');
+  // The study of one instance (its three frames are three images).
+  await page.getByRole('region', { name: 'Bilder' }).getByRole('listitem').filter({ hasText: '1 Bild(er)' }).getByRole('link').click();
+  await page.getByRole('img', { name: /Bild 1 von 3/ }).waitFor();
+  await page.getByText('3 geladen').waitFor();
+  const centre = () => page.evaluate(() => document.querySelector<HTMLCanvasElement>('.stage canvas')!.getContext('2d')!.getImageData(32, 32, 1, 1).data[0]);
+  await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('.stage canvas')?.width === 64);
+  assert.equal(await centre(), 0, 'stored 30 is -994 HU: black in the instance\'s soft-tissue window');
+  // In the lung window (-600/1500) stored 30 (-994 HU) is grey 60, stored 200 (-824 HU) grey 90.
+  const near = (grey: number) => page.waitForFunction((g) => Math.abs(document.querySelector<HTMLCanvasElement>('.stage canvas')!.getContext('2d')!.getImageData(32, 32, 1, 1).data[0]! - g) <= 4, grey, { timeout: 5_000 });
+  await page.getByRole('button', { name: 'Lunge' }).click();
+  await near(60);
+  await page.locator('.stage').focus();
+  await page.keyboard.press('End');
+  await page.getByRole('img', { name: /Bild 3 von 3/ }).waitFor();
+  await near(90);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -2,7 +2,7 @@
 // C.11.2.1.2 with the modality rescale, and the frame taken out of its multipart answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullRange, paint, storedValues, windowLut, type PixelInfo } from '../../web/src/viewer/pixels.ts';
+import { decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo } from '../../web/src/viewer/pixels.ts';
 import { firstPart } from '../../web/src/viewer/multipart.ts';
 
 const ct: PixelInfo = { rows: 1, columns: 4, bitsAllocated: 16, pixelRepresentation: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', slope: 1, intercept: -1024 };
@@ -71,4 +71,24 @@ test('a frame shorter than rows × columns paints the rest as stored value 0', (
   const out = new Uint8ClampedArray(12);
   paint(storedValues(new Int16Array([2000]).buffer, info), info, windowLut(info, { center: 40, width: 400 }), out);
   assert.deepEqual([...out], [255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255]);
+});
+
+test('a decoded JPEG: grey pixels become one 8-bit sample each and are windowed with the instance\'s rescale; colour keeps three', () => {
+  const rgba = new Uint8ClampedArray([30, 30, 30, 255, 200, 200, 200, 255]);
+  const grey = samplesOf(rgba);
+  assert.deepEqual([grey.samples, ...grey.data], [1, 30, 200]);
+  const info = decodedInfo({ ...ct, columns: 2, bitsAllocated: 16, pixelRepresentation: 1 }, grey.samples);
+  assert.deepEqual([info.bitsAllocated, info.pixelRepresentation, info.samplesPerPixel, info.photometric, info.intercept], [8, 0, 1, 'MONOCHROME2', -1024]);
+  // 30 → -994 HU: black in a soft-tissue window, dark grey in a lung window.
+  const shown = (w: { center: number; width: number }) => {
+    const out = new Uint8ClampedArray(8);
+    paint(storedValues(grey.data.buffer as ArrayBuffer, info), info, windowLut(info, w), out);
+    return out[0];
+  };
+  assert.equal(shown({ center: 40, width: 400 }), 0);
+  assert.ok(Math.abs(shown({ center: -600, width: 1_500 })! - 60) <= 1);
+
+  const colour = samplesOf(new Uint8ClampedArray([255, 0, 0, 255, 0, 0, 255, 255]));
+  assert.deepEqual([colour.samples, ...colour.data], [3, 255, 0, 0, 0, 0, 255]);
+  assert.equal(decodedInfo(ct, 3).photometric, 'RGB');
 });

@@ -3,8 +3,8 @@
 // ended session asks to sign in again, as everywhere). Answers are never cached
 // (the server says no-store); frames live in this page's memory only.
 import { request } from '../api/client.ts';
-import type { PixelInfo } from './pixels.ts';
 import { firstPart } from './multipart.ts';
+import { samplesOf, type PixelInfo } from './pixels.ts';
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -20,9 +20,13 @@ const num = (ds: DicomJson, tag: string, fallback: number): number => {
 
 const get = (url: string, accept: string) => request('GET', url, { accept });
 
-export interface Instance {
+/** One image of a series: a frame of an instance (each frame of a multi-frame instance is its own image). */
+export interface SeriesImage {
+  /** Unique in the series: the SOP Instance UID and the frame number. */
+  key: string;
   sopUid: string;
   number: number;
+  frame: number;
   frameUrl: string;
   metadataUrl: string;
 }
@@ -32,7 +36,7 @@ export interface Series {
   number: number;
   modality: string;
   description: string;
-  instances: Instance[];
+  images: SeriesImage[];
 }
 
 /** What drawing an instance needs besides its pixels. */
@@ -41,9 +45,10 @@ export interface ImageMeta {
   window: { center: number; width: number } | null;
 }
 
-function instanceAt(study: string, series: string, sop: string, number: number): Instance {
+/** An instance's images, one per frame. */
+function imagesOf(study: string, series: string, sop: string, number: number, frames: number): SeriesImage[] {
   const uri = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(sop)}`;
-  return { sopUid: sop, number, frameUrl: `${uri}/frames/1`, metadataUrl: `${uri}/metadata` };
+  return Array.from({ length: Math.max(1, frames) }, (_, i) => ({ key: `${sop}#${i + 1}`, sopUid: sop, number, frame: i + 1, frameUrl: `${uri}/frames/${i + 1}`, metadataUrl: `${uri}/metadata` }));
 }
 
 /** Answers asked for before the viewer needs them, each taken once (then asked anew). */
@@ -56,7 +61,7 @@ function once<T>(url: string, load: () => Promise<T>): Promise<T> {
 }
 
 /** The study whose first image is loading ahead, that image, and when it has arrived (or failed). */
-let early: { study: string; seriesUid: string; instance: Instance; settled: Promise<unknown> } | undefined;
+let early: { study: string; seriesUid: string; image: SeriesImage; settled: Promise<unknown> } | undefined;
 
 /**
  * Starts loading a study's first image (its frame and metadata) on the click that
@@ -64,13 +69,13 @@ let early: { study: string; seriesUid: string; instance: Instance; settled: Prom
  */
 export function prefetchFirstImage(study: string, ref: { seriesUid: string; sopInstanceUid: string }): void {
   ahead.clear();
-  const instance = instanceAt(study, ref.seriesUid, ref.sopInstanceUid, 0);
-  const loads: Promise<unknown>[] = [loadFrame(instance.frameUrl), loadInstanceMeta(instance)];
-  ahead.set(instance.frameUrl, loads[0]!);
-  ahead.set(instance.metadataUrl, loads[1]!);
+  const image = imagesOf(study, ref.seriesUid, ref.sopInstanceUid, 0, 1)[0]!;
+  const loads: Promise<unknown>[] = [loadFrame(image.frameUrl), loadInstanceMeta(image)];
+  ahead.set(image.frameUrl, loads[0]!);
+  ahead.set(image.metadataUrl, loads[1]!);
   // Failures are for whoever takes the answer; nobody may, so none goes unhandled.
   for (const p of loads) p.catch(() => undefined);
-  early = { study, seriesUid: ref.seriesUid, instance, settled: Promise.allSettled(loads) };
+  early = { study, seriesUid: ref.seriesUid, image, settled: Promise.allSettled(loads) };
 }
 
 /** The first image loading ahead for this study, taken once. */
@@ -98,10 +103,10 @@ export async function studyIndex(study: string): Promise<Series[]> {
   for (const ds of matches) {
     const uid = str(ds, '0020000E');
     let s = series.get(uid);
-    if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), instances: [] }));
-    s.instances.push(instanceAt(study, uid, str(ds, '00080018'), num(ds, '00200013', 0)));
+    if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), images: [] }));
+    s.images.push(...imagesOf(study, uid, str(ds, '00080018'), num(ds, '00200013', 0), num(ds, '00280008', 1)));
   }
-  for (const s of series.values()) s.instances.sort((x, y) => x.number - y.number);
+  for (const s of series.values()) s.images.sort((x, y) => x.number - y.number || x.frame - y.frame);
   return [...series.values()].sort((x, y) => x.number - y.number);
 }
 
@@ -124,10 +129,10 @@ function metaOf(ds: DicomJson): ImageMeta {
 }
 
 /** One instance's metadata: enough to draw the first image while the series' metadata loads. */
-export const instanceMeta = (instance: Instance): Promise<ImageMeta> => once(instance.metadataUrl, () => loadInstanceMeta(instance));
+export const instanceMeta = (image: SeriesImage): Promise<ImageMeta> => once(image.metadataUrl, () => loadInstanceMeta(image));
 
-async function loadInstanceMeta(instance: Instance): Promise<ImageMeta> {
-  const [ds] = (await (await get(instance.metadataUrl, 'application/dicom+json')).json()) as DicomJson[];
+async function loadInstanceMeta(image: SeriesImage): Promise<ImageMeta> {
+  const [ds] = (await (await get(image.metadataUrl, 'application/dicom+json')).json()) as DicomJson[];
   return metaOf(ds ?? {});
 }
 
@@ -138,11 +143,16 @@ export async function seriesMeta(study: string, series: string): Promise<Map<str
   return new Map(list.map((ds) => [str(ds, '00080018'), metaOf(ds)]));
 }
 
-export type Frame = { kind: 'raw'; data: ArrayBuffer } | { kind: 'bitmap'; bitmap: ImageBitmap };
+/**
+ * A frame's values: as stored, or, when the archive holds it as JPEG, as the
+ * browser decoded it (8 bits, one sample when grey, else three) — so that a
+ * grey JPEG is windowed like any other frame.
+ */
+export type Frame = { data: ArrayBuffer; decoded?: { samples: 1 | 3 } };
 
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream", multipart/related; type="image/jpeg"';
 
-/** The first frame of an instance: stored values, or a decoded image when the archive holds it compressed. */
+/** One frame of an instance, by its WADO-RS URL. */
 export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
 
 async function loadFrame(url: string): Promise<Frame> {
@@ -151,6 +161,16 @@ async function loadFrame(url: string): Promise<Frame> {
   const body = new Uint8Array(await res.arrayBuffer());
   if (!boundary) throw new Error('frame answer without a multipart boundary');
   const part = firstPart(body, boundary);
-  if (/image\/jpeg/i.test(part.contentType)) return { kind: 'bitmap', bitmap: await createImageBitmap(new Blob([part.body as BlobPart], { type: 'image/jpeg' })) };
-  return { kind: 'raw', data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
+  if (/image\/jpeg/i.test(part.contentType)) return decodeJpeg(part.body);
+  return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
+}
+
+async function decodeJpeg(jpeg: Uint8Array): Promise<Frame> {
+  const bitmap = await createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data, samples } = samplesOf(ctx.getImageData(0, 0, canvas.width, canvas.height).data);
+  return { data: data.buffer as ArrayBuffer, decoded: { samples } };
 }

@@ -17,7 +17,7 @@ export default function ViewerScreen({ personId, studyUid }: { personId: string;
   const series = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => studyIndex(studyUid)), [studyUid, early]);
   const [chosen, setChosen] = useState<string | null>(null);
   const list = series.data;
-  const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early && { uid: early.seriesUid, instances: [early.instance] };
+  const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early && { uid: early.seriesUid, images: [early.image] };
   return (
     <section>
       <p>
@@ -36,7 +36,7 @@ export default function ViewerScreen({ personId, studyUid }: { personId: string;
                   <li key={s.uid}>
                     <button type="button" aria-pressed={s.uid === current?.uid} onClick={() => setChosen(s.uid)}>
                       {s.number ? `${s.number}: ` : ''}
-                      {s.description || s.modality} ({t('viewer.images', { n: s.instances.length })})
+                      {s.description || s.modality} ({t('viewer.images', { n: s.images.length })})
                     </button>
                   </li>
                 ))}
@@ -45,7 +45,7 @@ export default function ViewerScreen({ personId, studyUid }: { personId: string;
               <p className="loading">{t('common.loading')}</p>
             )}
           </nav>
-          {current && <Viewport key={current.uid} studyUid={studyUid} seriesUid={current.uid} images={current.instances} />}
+          {current && <Viewport key={current.uid} studyUid={studyUid} seriesUid={current.uid} images={current.images} />}
         </div>
       )}
     </section>

@@ -3,8 +3,8 @@
 // CT windows. Frames load in the background, nearest to the current one first.
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
-import { fetchFrame, instanceMeta, seriesMeta, type Frame, type ImageMeta, type Instance } from './dicomweb.ts';
-import { PRESETS, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
+import { fetchFrame, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
+import { PRESETS, decodedInfo, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
 
@@ -19,10 +19,10 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
 const afterPaint = (f: () => void) => requestAnimationFrame(() => setTimeout(f));
 const PARALLEL = 6;
 
-export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: Instance[] }) {
+export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: SeriesImage[] }) {
   const t = useT();
   const canvas = useRef<HTMLCanvasElement>(null);
-  // By SOP Instance UID: the list of images grows once the study's search has answered.
+  // By image key: the list of images grows once the study's search has answered.
   const frames = useRef(new Map<string, Frame>());
   const metas = useRef(new Map<string, ImageMeta>());
   const [, setMetaCount] = useState(0);
@@ -67,14 +67,14 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
   // Background loading, nearest first, a few at a time.
   useEffect(() => {
     let live = true;
-    const queue = images.flatMap((image, i) => (frames.current.has(image.sopUid) ? [] : [i]));
+    const queue = images.flatMap((image, i) => (frames.current.has(image.key) ? [] : [i]));
     const take = () => {
       queue.sort((a, b) => Math.abs(a - want.current) - Math.abs(b - want.current));
       return queue.shift();
     };
     const load = async (i: number) => {
       try {
-        frames.current.set(images[i]!.sopUid, await fetchFrame(images[i]!.frameUrl));
+        frames.current.set(images[i]!.key, await fetchFrame(images[i]!.frameUrl));
         if (live) setArrivals((n) => n + 1);
       } catch (e) {
         if (live) setError(e instanceof Error ? e.message : String(e));
@@ -95,21 +95,14 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
 
   // Draw the current image whenever it, its window or its arrival changes: before
   // the browser paints the update, not a frame later.
-  const frame = images[index] && frames.current.get(images[index].sopUid);
-  const loaded = images.filter((i) => frames.current.has(i.sopUid)).length;
+  const frame = images[index] && frames.current.get(images[index].key);
+  const loaded = images.filter((i) => frames.current.has(i.key)).length;
   const meta = images[index] && metas.current.get(images[index].sopUid);
   useLayoutEffect(() => {
     const c = canvas.current;
     if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
-    if (frame.kind === 'bitmap') {
-      c.width = frame.bitmap.width;
-      c.height = frame.bitmap.height;
-      ctx.drawImage(frame.bitmap, 0, 0);
-      afterPaint(firstShown.resolve);
-      return;
-    }
-    const info = meta.info;
+    const info = frame.decoded ? decodedInfo(meta.info, frame.decoded.samples) : meta.info;
     const values = storedValues(frame.data, info);
     const w = win ?? meta.window ?? fullRange(values, info);
     const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
