@@ -51,13 +51,11 @@ export class GroupCommitter {
     await sql`begin immediate`.execute(conn);
     for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
       const job = this.queue.shift()!;
-      const tj = performance.now();
       await sql`savepoint job`.execute(conn);
       try {
         const value = await job.work(conn);
         await sql`release job`.execute(conn);
         pending.push({ job, value });
-        (globalThis as any).__jobMs?.push(performance.now() - tj);
       } catch (e) {
         await sql`rollback to job`.execute(conn);
         await sql`release job`.execute(conn);
@@ -65,9 +63,7 @@ export class GroupCommitter {
       }
     }
     try {
-      const tc = performance.now();
       await sql`commit`.execute(conn);
-      (globalThis as any).__commitMs?.push(performance.now() - tc);
     } catch (e) {
       await sql`rollback`.execute(conn).catch(() => {});
       for (const p of pending) p.job.reject(e);
