@@ -127,25 +127,33 @@ export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
 export const isFileAction = (a: string): a is FileAction => a in FILE_RULES;
 
 const rank = (r: DepartmentRole) => DEPARTMENT_ROLES.indexOf(r);
-const best = (roles: DepartmentRole[]) =>
-  roles.length === 0 ? undefined : roles.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+const higher = (a: DepartmentRole | undefined, b: DepartmentRole) => (a === undefined || rank(b) > rank(a) ? b : a);
 
+/** Whether `role`, held through one relation, may do what `allowed` lists, to content of this sensitivity. */
+function permits(role: DepartmentRole | undefined, allowed: Roles, restricted: Roles, sensitivity: Sensitivity): boolean {
+  return role !== undefined && allowed.includes(role) && (sensitivity === 'normal' || restricted.includes(role));
+}
+
+// Plain loops, no closures: every gated request decides at least once.
 function decideFile(p: Principal, action: FileAction, f: FileFacts): Decision {
   const rule = FILE_RULES[action];
-  const roleIn = (depts: string[]) => best(p.memberships.filter((m) => depts.includes(m.departmentId)).map((m) => m.role));
-  const relations: [DepartmentRole | undefined, Roles][] = [
-    [roleIn([f.departmentId]), rule.owner],
-    [roleIn(f.sharedWith), rule.share],
-    [f.breakGlass ? best(p.memberships.map((m) => m.role)) : undefined, rule.breakGlass],
-  ];
+  // The caller's highest role through each relation: owning department, a share, any membership (for a break-glass grant).
+  let owner: DepartmentRole | undefined;
+  let share: DepartmentRole | undefined;
+  let any: DepartmentRole | undefined;
+  for (const m of p.memberships) {
+    if (m.departmentId === f.departmentId) owner = higher(owner, m.role);
+    if (f.sharedWith.includes(m.departmentId)) share = higher(share, m.role);
+    any = higher(any, m.role);
+  }
+  const glass = f.breakGlass ? any : undefined;
   const isDpo = rule.dpo && p.tenantRoles.includes('dpo');
-  const related = relations.some(([role]) => role !== undefined);
-  if (!related && !isDpo) return 'hidden';
+  if (owner === undefined && share === undefined && glass === undefined && !isDpo) return 'hidden';
   if (isDpo) return 'allow';
-  const permitted = relations.some(
-    ([role, allowed]) =>
-      role !== undefined && allowed.includes(role) && (f.sensitivity === 'normal' || rule.restricted.includes(role)),
-  );
+  const permitted =
+    permits(owner, rule.owner, rule.restricted, f.sensitivity) ||
+    permits(share, rule.share, rule.restricted, f.sensitivity) ||
+    permits(glass, rule.breakGlass, rule.restricted, f.sensitivity);
   return permitted ? 'allow' : 'forbidden';
 }
 

@@ -1,9 +1,10 @@
 // Bearer secrets (session, challenge, setup, CSRF) are random and only their
 // SHA-256 is stored, so a database copy cannot be replayed.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const newToken = () => randomBytes(32).toString('base64url');
-export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+// One-shot hashing: every authenticated request hashes its token.
+export const tokenHash = (token: string) => hash('sha256', token, 'hex');
 
 export function sameHash(token: string, expectedHash: string): boolean {
   const a = Buffer.from(tokenHash(token), 'hex');
