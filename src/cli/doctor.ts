@@ -43,7 +43,12 @@ export function configFindings(config: Config): Finding[] {
   return out;
 }
 
-export async function databaseFindings(s: Services): Promise<Finding[]> {
+/**
+ * Findings from the database. `tenantId` limits them to one office (the web
+ * application's security report): its roles, devices, accounts and audit chain;
+ * without it (`kartei doctor`) they cover the whole installation.
+ */
+export async function databaseFindings(s: Services, tenantId?: string): Promise<Finding[]> {
   const out: Finding[] = [];
   const db = s.store.db;
   if (!(await isSetUp(s.store))) {
@@ -53,13 +58,15 @@ export async function databaseFindings(s: Services): Promise<Finding[]> {
   if ((await isSetUp(s.store)) && fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE))) {
     out.push({ severity: 'high', title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
   }
-  out.push(...(await separationFindings(s)));
-  out.push(...(await deviceFindings(s)));
-  const noMfa = await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null).executeTakeFirst();
+  out.push(...(await separationFindings(s, tenantId)));
+  out.push(...(await deviceFindings(s, tenantId)));
+  let users = db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null);
+  if (tenantId) users = users.where('tenant_id', '=', tenantId);
+  const noMfa = await users.executeTakeFirst();
   if (Number(noMfa?.n ?? 0) > 0) {
     out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
   }
-  const audit = await verifyAudit(s.store, s.signer);
+  const audit = await verifyAudit(s.store, s.signer, undefined, tenantId ? [tenantId] : undefined);
   if (!audit.ok) {
     out.push({ severity: 'critical', title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
   } else if (audit.unsignedTail > 0) {
@@ -79,21 +86,22 @@ export async function databaseFindings(s: Services): Promise<Finding[]> {
 }
 
 /** Who holds which tenant role: separation of duties and the DPO's review work. */
-async function separationFindings(s: Services): Promise<Finding[]> {
+async function separationFindings(s: Services, tenantId?: string): Promise<Finding[]> {
   const out: Finding[] = [];
   const db = s.store.db;
-  const roles = await db
+  let roleQuery = db
     .selectFrom('tenant_roles')
     .innerJoin('users', 'users.id', 'tenant_roles.user_id')
     .select(['tenant_roles.user_id', 'tenant_roles.role', 'tenant_roles.tenant_id'])
-    .where('users.active', '=', 1)
-    .execute();
+    .where('users.active', '=', 1);
+  if (tenantId) roleQuery = roleQuery.where('tenant_roles.tenant_id', '=', tenantId);
+  const roles = await roleQuery.execute();
   const members = new Set((await db.selectFrom('memberships').select('user_id').execute()).map((m) => m.user_id));
   const mixed = roles.filter((r) => r.role === 'admin' && members.has(r.user_id)).length;
   if (mixed > 0) {
     out.push({ severity: 'medium', title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
   }
-  const tenants = await db.selectFrom('tenants').select('id').execute();
+  const tenants = tenantId ? [{ id: tenantId }] : await db.selectFrom('tenants').select('id').execute();
   for (const t of tenants) {
     if (!roles.some((r) => r.tenant_id === t.id && r.role === 'dpo')) {
       out.push({ severity: 'medium', title: 'No data-protection officer account', fix: 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.' });
@@ -119,9 +127,11 @@ async function separationFindings(s: Services): Promise<Finding[]> {
 }
 
 /** Registered DICOM devices: how they prove themselves, and certificates about to lapse. */
-async function deviceFindings(s: Services): Promise<Finding[]> {
+async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]> {
   const out: Finding[] = [];
-  const devices = await s.store.db.selectFrom('devices').select(['ae_title', 'cert_fingerprint', 'cert_expires_at']).execute();
+  let query = s.store.db.selectFrom('devices').select(['ae_title', 'cert_fingerprint', 'cert_expires_at']);
+  if (tenantId) query = query.where('tenant_id', '=', tenantId);
+  const devices = await query.execute();
   const byHost = devices.filter((d) => !d.cert_fingerprint).map((d) => d.ae_title);
   if (byHost.length > 0) {
     out.push({ severity: 'low', title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`, fix: 'Fine for programs on this host; register devices on the network with their client certificate.' });

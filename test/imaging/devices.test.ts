@@ -137,3 +137,12 @@ test('the doctor names devices trusted by host only and certificates about to la
   const after = (await databaseFindings(h.services)).map((f) => `${f.severity}: ${f.title}`);
   assert.ok(after.includes('high: The certificate of DICOM device XR_TB_1 has expired'), after.join('\n'));
 });
+
+test('the web application\'s security report names this office\'s devices only; the doctor names all', async () => {
+  assert.ok((await databaseFindings(h.services)).some((f) => f.title.includes('THEIRS')), 'kartei doctor covers the installation');
+  const report = await t.admin.get('/api/security-report');
+  assert.equal(report.status, 200);
+  const titles = report.body.map((f: { title: string }) => f.title);
+  assert.ok(titles.some((x: string) => x.includes('LOOPBACK_SCU')), titles.join('\n'));
+  assert.ok(!titles.some((x: string) => x.includes('THEIRS')), 'another office\'s device stays out of this office\'s report');
+});
