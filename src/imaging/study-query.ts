@@ -238,15 +238,17 @@ export interface ImageRef {
 
 /**
  * Each study's first image as the viewer orders them (lowest series number, then
- * lowest instance number; a missing number counts as 0), so that a client can
- * start loading it while it asks for the rest of the study.
+ * lowest instance number; a missing number counts as 0, ties go to the lower
+ * UID), so that a client can start loading it while it asks for the rest of the study.
  */
 export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<string, ImageRef>> {
   const series = await inBatches(studyIds, (batch) => tx.selectFrom('series').select(['id', 'study_id', 'series_uid', 'series_number']).where('study_id', 'in', batch).execute());
   const first = new Map<string, (typeof series)[number]>();
   for (const s of series) {
     const f = first.get(s.study_id);
-    if (!f || (s.series_number ?? 0) < (f.series_number ?? 0)) first.set(s.study_id, s);
+    const n = s.series_number ?? 0;
+    const fn = f ? (f.series_number ?? 0) : 0;
+    if (!f || n < fn || (n === fn && s.series_uid < f.series_uid)) first.set(s.study_id, s);
   }
   const instances = await inBatches([...first.values()].map((s) => s.id), (batch) =>
     tx
@@ -258,6 +260,7 @@ export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<strin
           .select('sop_instance_uid')
           .whereRef('instances.series_id', '=', 'series.id')
           .orderBy(sql`coalesce(instance_number, 0)`)
+          .orderBy('sop_instance_uid')
           .limit(1)
           .as('sop'),
       ])

@@ -223,6 +223,13 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   // The index locates the frame; an instance indexed before it recorded samples per pixel is read as before.
   const indexed = () => inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select('samples_per_pixel').where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow());
   assert.equal((await indexed()).samples_per_pixel, 1);
+  // Seen by what the index says: one row fewer there, one row shorter the frame.
+  const setRows = (rows: number) => inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('instances').set({ rows }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute());
+  const { rows, columns } = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select(['rows', 'columns']).where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow());
+  await setRows(rows! - 1);
+  const short = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  assert.equal(parts(short)[0]!.body.length, frame!.body.length - columns! * 2);
+  await setRows(rows!);
   await inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('instances').set({ samples_per_pixel: null }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute());
   const older = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
   assert.ok(parts(older)[0]!.body.equals(frame!.body));

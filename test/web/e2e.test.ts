@@ -281,10 +281,13 @@ test('a multi-frame JPEG instance: each frame is an image of the series, and the
 
   const { context, page, problems } = await open(`/persons/${personId}`);
   await signIn(page, 'petra');
+  const frameRequests: string[] = [];
+  page.on('request', (r) => void (r.url().includes('/frames/') && frameRequests.push(r.url().replace(/.*\/frames\//, ''))));
   // The study of one instance (its three frames are three images).
   await page.getByRole('region', { name: 'Bilder' }).getByRole('listitem').filter({ hasText: '1 Bild(er)' }).getByRole('link').click();
   await page.getByRole('img', { name: /Bild 1 von 3/ }).waitFor();
   await page.getByText('3 geladen').waitFor();
+  assert.deepEqual(frameRequests, ['1', '2,3'], 'the shown frame first, then the instance\'s other frames in one request');
   const centre = () => page.evaluate(() => document.querySelector<HTMLCanvasElement>('.stage canvas')!.getContext('2d')!.getImageData(32, 32, 1, 1).data[0]);
   await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('.stage canvas')?.width === 64);
   assert.equal(await centre(), 0, 'stored 30 is -994 HU: black in the instance\'s soft-tissue window');

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo } from '../../web/src/viewer/pixels.ts';
-import { firstPart } from '../../web/src/viewer/multipart.ts';
+import { parts } from '../../web/src/viewer/multipart.ts';
 
 const ct: PixelInfo = { rows: 1, columns: 4, bitsAllocated: 16, pixelRepresentation: 1, samplesPerPixel: 1, photometric: 'MONOCHROME2', slope: 1, intercept: -1024 };
 
@@ -38,17 +38,22 @@ test('full range spans the frame\'s values in modality units', () => {
   assert.deepEqual(fullRange(storedValues(new Int16Array([0, 500, 1000]).buffer, info), info), { center: -524, width: 1000 });
 });
 
-test('the first part of a multipart answer: its type and exactly its bytes, CRLFs inside kept', () => {
+test('the parts of a multipart answer: each one\'s type and exactly its bytes, CRLFs inside kept', () => {
   const payload = Buffer.from([0x0d, 0x0a, 0x2d, 0x2d, 1, 2, 3]);
+  const second = Buffer.from([9, 8, 7]);
   const body = Buffer.concat([
     Buffer.from('--B1\r\nContent-Type: application/octet-stream\r\n\r\n'),
     payload,
+    Buffer.from('\r\n--B1\r\nContent-Type: image/jpeg\r\n\r\n'),
+    second,
     Buffer.from('\r\n--B1--\r\n'),
   ]);
-  const part = firstPart(new Uint8Array(body), 'B1');
-  assert.equal(part.contentType, 'application/octet-stream');
-  assert.deepEqual([...part.body], [...payload]);
-  assert.throws(() => firstPart(new Uint8Array(Buffer.from('no parts here')), 'B1'));
+  const got = parts(new Uint8Array(body), 'B1');
+  assert.deepEqual(got.map((p) => p.contentType), ['application/octet-stream', 'image/jpeg']);
+  assert.deepEqual([...got[0]!.body], [...payload]);
+  assert.deepEqual([...got[1]!.body], [...second]);
+  assert.throws(() => parts(new Uint8Array(Buffer.from('no parts here')), 'B1'));
+  assert.throws(() => parts(new Uint8Array(body.subarray(0, body.length - 12)), 'B1'), /cut short/);
 });
 
 test('the lookup table equals the window applied to every stored value, for rising, falling and fractional rescales', () => {
@@ -60,7 +65,9 @@ test('the lookup table equals the window applied to every stored value, for risi
         const x = (i - offset) * info.slope + info.intercept;
         const y = x <= w.center - 0.5 - (width - 1) / 2 ? 0 : x > w.center - 0.5 + (width - 1) / 2 ? 255 : Math.round(((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255);
         const expected = info.photometric === 'MONOCHROME1' ? 255 - y : y;
-        if ((lut[i]! & 0xff) !== expected) assert.fail(`${JSON.stringify({ info, w, i })}: ${lut[i]! & 0xff} ≠ ${expected}`);
+        // The whole packed pixel: grey in red, green and blue, opaque (little endian: the bytes R, G, B, A).
+        const word = (0xff000000 | (expected << 16) | (expected << 8) | expected) >>> 0;
+        if (lut[i] !== word) assert.fail(`${JSON.stringify({ info, w, i })}: ${lut[i]!.toString(16)} ≠ ${word.toString(16)}`);
       }
     }
   }
@@ -73,22 +80,23 @@ test('a frame shorter than rows × columns paints the rest as stored value 0', (
   assert.deepEqual([...out], [255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255]);
 });
 
-test('a decoded JPEG: grey pixels become one 8-bit sample each and are windowed with the instance\'s rescale; colour keeps three', () => {
+test('a decoded JPEG: as many 8-bit samples as the instance has, grey ones windowed with its rescale, colour shown as RGB', () => {
   const rgba = new Uint8ClampedArray([30, 30, 30, 255, 200, 200, 200, 255]);
-  const grey = samplesOf(rgba);
-  assert.deepEqual([grey.samples, ...grey.data], [1, 30, 200]);
-  const info = decodedInfo({ ...ct, columns: 2, bitsAllocated: 16, pixelRepresentation: 1 }, grey.samples);
+  const info = decodedInfo({ ...ct, columns: 2, bitsAllocated: 16, pixelRepresentation: 1 });
   assert.deepEqual([info.bitsAllocated, info.pixelRepresentation, info.samplesPerPixel, info.photometric, info.intercept], [8, 0, 1, 'MONOCHROME2', -1024]);
+  const grey = samplesOf(rgba, 1);
+  assert.deepEqual([...grey], [30, 200]);
   // 30 → -994 HU: black in a soft-tissue window, dark grey in a lung window.
   const shown = (w: { center: number; width: number }) => {
     const out = new Uint8ClampedArray(8);
-    paint(storedValues(grey.data.buffer as ArrayBuffer, info), info, windowLut(info, w), out);
+    paint(storedValues(grey.buffer as ArrayBuffer, info), info, windowLut(info, w), out);
     return out[0];
   };
   assert.equal(shown({ center: 40, width: 400 }), 0);
   assert.ok(Math.abs(shown({ center: -600, width: 1_500 })! - 60) <= 1);
 
-  const colour = samplesOf(new Uint8ClampedArray([255, 0, 0, 255, 0, 0, 255, 255]));
-  assert.deepEqual([colour.samples, ...colour.data], [3, 255, 0, 0, 0, 0, 255]);
-  assert.equal(decodedInfo(ct, 3).photometric, 'RGB');
+  // A colour instance stays colour even where its pixels happen to be grey.
+  const colour = decodedInfo({ ...ct, samplesPerPixel: 3, photometric: 'YBR_FULL_422' });
+  assert.deepEqual([colour.samplesPerPixel, colour.photometric], [3, 'RGB']);
+  assert.deepEqual([...samplesOf(rgba, colour.samplesPerPixel)], [30, 30, 30, 200, 200, 200]);
 });

@@ -3,8 +3,8 @@
 // ended session asks to sign in again, as everywhere). Answers are never cached
 // (the server says no-store); frames live in this page's memory only.
 import { request } from '../api/client.ts';
-import { firstPart } from './multipart.ts';
-import { samplesOf, type PixelInfo } from './pixels.ts';
+import { parts } from './multipart.ts';
+import type { PixelInfo } from './pixels.ts';
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -27,6 +27,7 @@ export interface SeriesImage {
   sopUid: string;
   number: number;
   frame: number;
+  instanceUrl: string;
   frameUrl: string;
   metadataUrl: string;
 }
@@ -45,16 +46,27 @@ export interface ImageMeta {
   window: { center: number; width: number } | null;
 }
 
+/** The most frames an instance is believed to have (the archive's own bound); NumberOfFrames comes from the sender. */
+const MAX_FRAMES = 100_000;
+
 /** An instance's images, one per frame. */
 function imagesOf(study: string, series: string, sop: string, number: number, frames: number): SeriesImage[] {
   const uri = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(sop)}`;
-  return Array.from({ length: Math.max(1, frames) }, (_, i) => ({ key: `${sop}#${i + 1}`, sopUid: sop, number, frame: i + 1, frameUrl: `${uri}/frames/${i + 1}`, metadataUrl: `${uri}/metadata` }));
+  const n = Number.isInteger(frames) && frames >= 1 && frames <= MAX_FRAMES ? frames : 1;
+  return Array.from({ length: n }, (_, i) => ({ key: `${sop}#${i + 1}`, sopUid: sop, number, frame: i + 1, instanceUrl: uri, frameUrl: `${uri}/frames/${i + 1}`, metadataUrl: `${uri}/metadata` }));
 }
 
-/** Answers asked for before the viewer needs them, each taken once (then asked anew). */
+/**
+ * Answers asked for before the viewer needs them, each taken once (then asked
+ * anew), and only for a few seconds: one left unused (the user went back) is
+ * dropped rather than shown later without asking the server again.
+ */
 const ahead = new Map<string, Promise<unknown>>();
+const AHEAD_MS = 10_000;
+let aheadAt = 0;
 
 function once<T>(url: string, load: () => Promise<T>): Promise<T> {
+  if (Date.now() - aheadAt > AHEAD_MS) ahead.clear();
   const early = ahead.get(url) as Promise<T> | undefined;
   ahead.delete(url);
   return early ?? load();
@@ -69,6 +81,7 @@ let early: { study: string; seriesUid: string; image: SeriesImage; settled: Prom
  */
 export function prefetchFirstImage(study: string, ref: { seriesUid: string; sopInstanceUid: string }): void {
   ahead.clear();
+  aheadAt = Date.now();
   const image = imagesOf(study, ref.seriesUid, ref.sopInstanceUid, 0, 1)[0]!;
   const loads: Promise<unknown>[] = [loadFrame(image.frameUrl), loadInstanceMeta(image)];
   ahead.set(image.frameUrl, loads[0]!);
@@ -80,12 +93,14 @@ export function prefetchFirstImage(study: string, ref: { seriesUid: string; sopI
 
 /** The first image loading ahead for this study, taken once. */
 export function firstImageAhead(study: string): typeof early {
-  const e = early?.study === study ? early : undefined;
+  const e = early?.study === study && Date.now() - aheadAt <= AHEAD_MS ? early : undefined;
   early = undefined;
   return e;
 }
 
 const PAGE = 1_000; // the archive's most matches per QIDO answer
+
+const byUid = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * A study's series with their instances in order, from one search at instance level
@@ -106,8 +121,9 @@ export async function studyIndex(study: string): Promise<Series[]> {
     if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), images: [] }));
     s.images.push(...imagesOf(study, uid, str(ds, '00080018'), num(ds, '00200013', 0), num(ds, '00280008', 1)));
   }
-  for (const s of series.values()) s.images.sort((x, y) => x.number - y.number || x.frame - y.frame);
-  return [...series.values()].sort((x, y) => x.number - y.number);
+  // Ties (or no numbers) ordered by UID, as the server picks a study's first image.
+  for (const s of series.values()) s.images.sort((x, y) => x.number - y.number || byUid(x.sopUid, y.sopUid) || x.frame - y.frame);
+  return [...series.values()].sort((x, y) => x.number - y.number || byUid(x.uid, y.uid));
 }
 
 function metaOf(ds: DicomJson): ImageMeta {
@@ -144,33 +160,46 @@ export async function seriesMeta(study: string, series: string): Promise<Map<str
 }
 
 /**
- * A frame's values: as stored, or, when the archive holds it as JPEG, as the
- * browser decoded it (8 bits, one sample when grey, else three) — so that a
- * grey JPEG is windowed like any other frame.
+ * A frame's values as stored, or, when the archive holds it as JPEG, the image
+ * the browser decoded (RGBA), which the viewer turns into samples by the
+ * instance's samples per pixel: a grey JPEG is then windowed like any frame.
  */
-export type Frame = { data: ArrayBuffer; decoded?: { samples: 1 | 3 } };
+export type Frame = { data: ArrayBuffer } | { rgba: Uint8ClampedArray };
 
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream", multipart/related; type="image/jpeg"';
 
 /** One frame of an instance, by its WADO-RS URL. */
 export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
 
-async function loadFrame(url: string): Promise<Frame> {
+/** Several frames of one instance in one request (one decision, one audit event), in their order. */
+export async function fetchFrames(images: SeriesImage[]): Promise<Frame[]> {
+  if (images.length === 1) return [await fetchFrame(images[0]!.frameUrl)];
+  const frames = await loadFrames(`${images[0]!.instanceUrl}/frames/${images.map((i) => i.frame).join(',')}`);
+  if (frames.length !== images.length) throw new Error(`asked for ${images.length} frames, got ${frames.length}`);
+  return frames;
+}
+
+const loadFrame = async (url: string): Promise<Frame> => (await loadFrames(url))[0]!;
+
+async function loadFrames(url: string): Promise<Frame[]> {
   const res = await get(url, FRAME_ACCEPT);
   const boundary = /boundary="?([^";]+)"?/i.exec(res.headers.get('content-type') ?? '')?.[1];
   const body = new Uint8Array(await res.arrayBuffer());
   if (!boundary) throw new Error('frame answer without a multipart boundary');
-  const part = firstPart(body, boundary);
-  if (/image\/jpeg/i.test(part.contentType)) return decodeJpeg(part.body);
-  return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
+  return Promise.all(
+    parts(body, boundary).map(async (part) => {
+      if (/image\/jpeg/i.test(part.contentType)) return { rgba: await decodeJpeg(part.body) };
+      return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
+    }),
+  );
 }
 
-async function decodeJpeg(jpeg: Uint8Array): Promise<Frame> {
-  const bitmap = await createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }));
+async function decodeJpeg(jpeg: Uint8Array): Promise<Uint8ClampedArray> {
+  // The stored values, not a colour-managed rendering of them.
+  const bitmap = await createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }), { colorSpaceConversion: 'none' });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const { data, samples } = samplesOf(ctx.getImageData(0, 0, canvas.width, canvas.height).data);
-  return { data: data.buffer as ArrayBuffer, decoded: { samples } };
+  return ctx.getImageData(0, 0, canvas.width, canvas.height).data;
 }

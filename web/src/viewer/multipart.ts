@@ -1,4 +1,4 @@
-// The first part of a multipart/related answer (a WADO-RS frame), without a parser library.
+// The parts of a multipart/related answer (WADO-RS frames), without a parser library.
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   // The typed array's own indexOf finds candidates for the first byte natively; a frame is ~0.5 MB.
@@ -10,13 +10,25 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
-/** The first part of a multipart/related body: its content type and bytes. */
-export function firstPart(body: Uint8Array, boundary: string): { contentType: string; body: Uint8Array } {
+/** The parts of a multipart/related body (WADO-RS frames), in order: each one's content type and bytes. */
+export function parts(body: Uint8Array, boundary: string): { contentType: string; body: Uint8Array }[] {
   const enc = new TextEncoder();
-  const start = indexOf(body, enc.encode(`--${boundary}`), 0);
-  const headersEnd = indexOf(body, enc.encode('\r\n\r\n'), start);
-  if (start < 0 || headersEnd < 0) throw new Error('malformed multipart frame answer');
-  const headers = new TextDecoder().decode(body.subarray(start, headersEnd));
-  const end = indexOf(body, enc.encode(`\r\n--${boundary}`), headersEnd + 4);
-  return { contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? '', body: body.subarray(headersEnd + 4, end < 0 ? body.length : end) };
+  const delimiter = enc.encode(`\r\n--${boundary}`);
+  const out: { contentType: string; body: Uint8Array }[] = [];
+  let start = indexOf(body, enc.encode(`--${boundary}`), 0);
+  if (start < 0) throw new Error('malformed multipart frame answer');
+  for (;;) {
+    const lineEnd = start + delimiter.length - 2;
+    // `--` after the boundary closes the body.
+    if (body[lineEnd] === 0x2d && body[lineEnd + 1] === 0x2d) break;
+    const headersEnd = indexOf(body, enc.encode('\r\n\r\n'), lineEnd);
+    if (headersEnd < 0) throw new Error('malformed multipart frame answer');
+    const headers = new TextDecoder().decode(body.subarray(lineEnd, headersEnd));
+    const end = indexOf(body, delimiter, headersEnd + 4);
+    if (end < 0) throw new Error('multipart frame answer cut short');
+    out.push({ contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? '', body: body.subarray(headersEnd + 4, end) });
+    start = end + 2;
+  }
+  if (out.length === 0) throw new Error('multipart frame answer without parts');
+  return out;
 }

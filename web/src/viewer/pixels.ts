@@ -91,24 +91,22 @@ export function fullRange(values: Uint8Array | Uint16Array | Int16Array, info: P
   return { center: (lo + hi) / 2, width: Math.max(1, hi - lo) };
 }
 
-/** A decoded image's RGBA as the values a frame would hold: one sample per pixel when it is grey, else three. */
-export function samplesOf(rgba: Uint8ClampedArray): { data: Uint8Array; samples: 1 | 3 } {
+/** A decoded image's RGBA as the values a frame of the instance holds: one sample per pixel (its red), or three. */
+export function samplesOf(rgba: Uint8ClampedArray, samples: number): Uint8Array {
+  const per = samples === 1 ? 1 : 3;
   const n = rgba.length >> 2;
-  let grey = true;
-  for (let i = 0; i < rgba.length && grey; i += 4) grey = rgba[i] === rgba[i + 1] && rgba[i] === rgba[i + 2];
-  const samples = grey ? 1 : 3;
-  const data = new Uint8Array(n * samples);
-  for (let i = 0, o = 0; i < n; i++) for (let k = 0; k < samples; k++) data[o++] = rgba[i * 4 + k]!;
-  return { data, samples };
+  const data = new Uint8Array(n * per);
+  for (let i = 0, o = 0; i < n; i++) for (let k = 0; k < per; k++) data[o++] = rgba[i * 4 + k]!;
+  return data;
 }
 
 /** What the values of a decoded frame are: 8 bits, unsigned; RGB when in colour. */
-export const decodedInfo = (info: PixelInfo, samples: 1 | 3): PixelInfo => ({
+export const decodedInfo = (info: PixelInfo): PixelInfo => ({
   ...info,
   bitsAllocated: 8,
   pixelRepresentation: 0,
-  samplesPerPixel: samples,
-  photometric: samples === 3 ? 'RGB' : info.photometric,
+  samplesPerPixel: info.samplesPerPixel === 1 ? 1 : 3,
+  photometric: info.samplesPerPixel === 1 ? info.photometric : 'RGB',
 });
 
 /** The usual CT windows in Hounsfield units. */

@@ -12,12 +12,16 @@ export { prefetchFirstImage } from './dicomweb.ts';
 
 export default function ViewerScreen({ personId, studyUid }: { personId: string; studyUid: string }) {
   const t = useT();
-  const [early] = useState(() => firstImageAhead(studyUid));
+  // Kept as one object: a new images list on every render would make the viewport start over.
+  const [early] = useState(() => {
+    const e = firstImageAhead(studyUid);
+    return e && { settled: e.settled, series: { uid: e.seriesUid, images: [e.image] } };
+  });
   // On two cores the study's search beside the first image would slow that image down.
   const series = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => studyIndex(studyUid)), [studyUid, early]);
   const [chosen, setChosen] = useState<string | null>(null);
   const list = series.data;
-  const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early && { uid: early.seriesUid, images: [early.image] };
+  const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early?.series;
   return (
     <section>
       <p>

@@ -3,8 +3,8 @@
 // CT windows. Frames load in the background, nearest to the current one first.
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
-import { fetchFrame, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
-import { PRESETS, decodedInfo, fullRange, paint, storedValues, windowLut, type Window } from './pixels.ts';
+import { fetchFrames, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
+import { PRESETS, decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
 
@@ -17,7 +17,20 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
 
 /** Runs `f` once the browser has painted what the page shows now. */
 const afterPaint = (f: () => void) => requestAnimationFrame(() => setTimeout(f));
+/** How long the rest waits for the first image at most (a hidden tab paints nothing; the user may have scrolled on). */
+const FIRST_IMAGE_WAIT_MS = 150;
 const PARALLEL = 6;
+/** Frames of one instance asked for together: one request, one decision, one audit event. */
+const FRAMES_PER_REQUEST = 20;
+
+/** A frame's values and what they are: stored ones as the instance says, a decoded JPEG as 8-bit samples. */
+function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Array>) {
+  if ('data' in frame) return { info, values: storedValues(frame.data, info) };
+  const shown = decodedInfo(info);
+  let values = decoded.get(frame);
+  if (!values) decoded.set(frame, (values = samplesOf(frame.rgba, shown.samplesPerPixel)));
+  return { info: shown, values };
+}
 
 export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: SeriesImage[] }) {
   const t = useT();
@@ -35,6 +48,7 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
   const drag = useRef<{ x: number; y: number; win: Window | null; view: typeof view } | null>(null);
   const lut = useRef<{ key: string; table: ReturnType<typeof windowLut> } | null>(null);
   const drawn = useRef<{ frame?: Frame; key?: string }>({});
+  const decoded = useRef(new WeakMap<Frame, Uint8Array>());
   const want = useRef(0);
   want.current = index;
   // The first image alone first: on two cores, anything loading beside it slows it down.
@@ -64,17 +78,26 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
     };
   }, [images, studyUid, seriesUid, firstShown]);
 
-  // Background loading, nearest first, a few at a time.
+  // Background loading, nearest first, a few requests at a time; frames of one instance together.
   useEffect(() => {
     let live = true;
+    setError(null);
     const queue = images.flatMap((image, i) => (frames.current.has(image.key) ? [] : [i]));
-    const take = () => {
+    const nearest = () => {
       queue.sort((a, b) => Math.abs(a - want.current) - Math.abs(b - want.current));
       return queue.shift();
     };
-    const load = async (i: number) => {
+    const take = (): number[] => {
+      const first = nearest();
+      if (first === undefined) return [];
+      const same = queue.filter((j) => images[j]!.sopUid === images[first]!.sopUid).slice(0, FRAMES_PER_REQUEST - 1);
+      for (const j of same) queue.splice(queue.indexOf(j), 1);
+      return [first, ...same];
+    };
+    const load = async (batch: number[]) => {
       try {
-        frames.current.set(images[i]!.key, await fetchFrame(images[i]!.frameUrl));
+        const got = await fetchFrames(batch.map((i) => images[i]!));
+        batch.forEach((i, k) => frames.current.set(images[i]!.key, got[k]!));
         if (live) setArrivals((n) => n + 1);
       } catch (e) {
         if (live) setError(e instanceof Error ? e.message : String(e));
@@ -82,10 +105,16 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
       }
     };
     const worker = async () => {
-      for (let i = take(); i !== undefined && live; i = take()) await load(i);
+      for (let batch = take(); batch.length > 0 && live; batch = take()) await load(batch);
     };
-    const first = take();
-    void (first === undefined ? Promise.resolve() : load(first).then(() => firstShown.promise)).then(() => {
+    // The shown image alone first (unless it is here already); the rest once it is on screen, or after a short wait at most.
+    const current = images[want.current];
+    const first = current && !frames.current.has(current.key) ? nearest() : undefined;
+    const shown = () => {
+      setTimeout(firstShown.resolve, FIRST_IMAGE_WAIT_MS);
+      return firstShown.promise;
+    };
+    void (first === undefined ? Promise.resolve() : load([first]).then(shown)).then(() => {
       for (let k = 0; k < PARALLEL && live; k++) void worker();
     });
     return () => {
@@ -102,8 +131,7 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
     const c = canvas.current;
     if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
-    const info = frame.decoded ? decodedInfo(meta.info, frame.decoded.samples) : meta.info;
-    const values = storedValues(frame.data, info);
+    const { info, values } = valuesOf(frame, meta.info, decoded.current);
     const w = win ?? meta.window ?? fullRange(values, info);
     const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
     // Showing the window it chose re-runs this effect: the canvas already shows that.
