@@ -48,7 +48,8 @@ async function timeFromClick(page: Page, done: string, click: () => Promise<void
     requestAnimationFrame(check);
   }, { capture: true, once: true })`);
   await click();
-  const elapsed = await page.waitForFunction('window.__elapsed', undefined, { timeout: 60_000 });
+  // A function, not a string: Playwright would evaluate a string with eval, which the page's CSP refuses.
+  const elapsed = await page.waitForFunction(() => (window as unknown as { __elapsed?: number }).__elapsed, undefined, { timeout: 60_000 });
   return (await elapsed.jsonValue()) as number;
 }
 
