@@ -373,6 +373,30 @@ test('a second tab shares the session without signing in again; signing out in o
   await context.close();
 });
 
+test('work in one tab keeps another from warning that the session ends', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  await context.clock.install();
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  await page.goto(base + '/');
+  await signIn(page, 'clara');
+  const other = await context.newPage();
+  await other.goto(`${base}/persons/${personId}`);
+  await other.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  await context.clock.fastForward('20:00');
+  // Twenty minutes on, the file is opened again in the other tab: the session is in use.
+  await other.reload();
+  await other.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
+  await context.clock.fastForward('06:00');
+  const warning = page.getByRole('dialog', { name: 'Sitzung läuft bald ab' });
+  await page.waitForTimeout(300);
+  assert.equal(await warning.count(), 0, 'twenty-six minutes without a request in this tab, six in the session');
+  await context.clock.fastForward('20:00');
+  await warning.waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('an administrator opening a file by its address sees nothing of it', async () => {
   const { context, page, problems } = await open(`/persons/${personId}`);
   await signIn(page, 'admin');

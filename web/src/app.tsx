@@ -3,7 +3,7 @@
 // browser's other tabs: their login signs this one in, their logout ends it.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from './api/client.ts';
-import { csrfToken, followOtherTabs } from './api/csrf-token.ts';
+import { csrfToken, followOtherTabs } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { navigate, usePath } from './router.tsx';

@@ -2,8 +2,8 @@
 // dialog of an expired session (the screen underneath keeps what was typed),
 // and the routes.
 import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, lastApiActivity, onSessionExpired } from './api/client.ts';
-import { setCsrfToken } from './api/csrf-token.ts';
+import { api, onSessionExpired } from './api/client.ts';
+import { lastSessionActivity, setCsrfToken } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
@@ -152,6 +152,6 @@ function useIdleWarning() {
     const timer = setInterval(() => setNow(Date.now()), 10_000);
     return () => clearInterval(timer);
   }, []);
-  const idleFor = now - lastApiActivity();
+  const idleFor = now - lastSessionActivity();
   return { warn: idleFor >= WARN_MS && idleFor < IDLE_MS, left: IDLE_MS - idleFor, dismiss: () => setNow(Date.now()) };
 }

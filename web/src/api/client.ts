@@ -2,7 +2,7 @@
 // problem+json turned into an ApiError that names the field. A 401 in a running
 // session asks the user to sign in again and then repeats the request, so a
 // form's content survives an expired session.
-import { csrfToken } from './csrf-token.ts';
+import { csrfToken, noteActivity } from './tab-session.ts';
 
 export interface Problem {
   status: number;
@@ -29,16 +29,10 @@ export class ApiError extends Error {
 }
 
 let reauthenticate: (() => Promise<void>) | null = null;
-let lastActivity = Date.now();
 
 /** Installed by the signed-in shell: resolves once the user has signed in again. */
 export function onSessionExpired(handler: (() => Promise<void>) | null): void {
   reauthenticate = handler;
-}
-
-/** When the server last saw this session (for the idle warning). */
-export function lastApiActivity(): number {
-  return lastActivity;
 }
 
 const SAFE = new Set(['GET', 'HEAD']);
@@ -55,7 +49,7 @@ export async function request(method: string, path: string, o: { body?: unknown;
     return request(method, path, o, false);
   }
   if (!res.ok) throw new ApiError(await problemOf(res));
-  if (!path.startsWith('/api/auth/')) lastActivity = Date.now();
+  if (!path.startsWith('/api/auth/')) noteActivity();
   return res;
 }
 

@@ -2,7 +2,7 @@
 // login screen, by the setup wizard and by the re-login dialog of an expired session.
 import { useState } from 'react';
 import { api } from '../api/client.ts';
-import { setCsrfToken } from '../api/csrf-token.ts';
+import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
 import { useT } from '../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
