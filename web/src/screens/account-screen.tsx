@@ -6,6 +6,7 @@ import type { ApiToken } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
+import { Table } from '../ui/table.tsx';
 
 export default function AccountScreen() {
   const t = useT();
@@ -25,36 +26,25 @@ export default function AccountScreen() {
         </div>
       )}
       <Loaded state={list}>
-        {(tokens) =>
-          tokens.length === 0 ? (
-            <p>{t('tokens.none')}</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('tokens.name')}</th>
-                  <th scope="col">{t('tokens.expires')}</th>
-                  <th scope="col">{t('tokens.lastUsed')}</th>
-                  <th scope="col">{t('common.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>{formatDate(k.expiresAt)}</td>
-                    <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : '—'}</td>
-                    <td>
-                      <button type="button" onClick={revoke.onSubmit(async () => (await api('DELETE', `/api/auth/tokens/${k.id}`), list.reload()))}>
-                        {t('tokens.revoke', { name: k.name })}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+        {(tokens) => (
+          <Table
+            items={tokens}
+            none={t('tokens.none')}
+            headers={[t('tokens.name'), t('tokens.expires'), t('tokens.lastUsed'), t('common.actions')]}
+            row={(k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>{formatDate(k.expiresAt)}</td>
+                <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : '—'}</td>
+                <td>
+                  <button type="button" onClick={revoke.onSubmit(async () => (await api('DELETE', `/api/auth/tokens/${k.id}`), list.reload()))}>
+                    {t('tokens.revoke', { name: k.name })}
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
       </Loaded>
       <FormError form={revoke} fields={[]} />
       <form

@@ -7,6 +7,7 @@ import { Link } from '../router.tsx';
 import { departmentName, isMember, useSession } from '../session.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { EmergencyAccess } from './emergency-access.tsx';
+import { Table } from '../ui/table.tsx';
 
 // Kept in memory only (never in the address bar or browser storage) for the way back from a file.
 let last: { q: string; results: PersonListItem[] | null } = { q: '', results: null };
@@ -43,29 +44,22 @@ export function PersonSearch() {
       {results && results.length === 0 && <p role="status">{t('persons.none')}</p>}
       {results && isMember(me) && <EmergencyAccess key={last.q} q={last.q} />}
       {results && results.length > 0 && (
-        <table>
-          <caption className="visually-hidden">{t('persons.results', { n: results.length })}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('person.name')}</th>
-              <th scope="col">{t('person.birthDate')}</th>
-              <th scope="col">{t('person.department')}</th>
+        <Table
+          items={results}
+          caption={t('persons.results', { n: results.length })}
+          headers={[t('person.name'), t('person.birthDate'), t('person.department')]}
+          row={(p) => (
+            <tr key={p.id}>
+              <td>
+                <Link to={`/persons/${p.id}`}>
+                  {p.familyName}, {p.givenName}
+                </Link>
+              </td>
+              <td>{formatDate(p.birthDate)}</td>
+              <td>{departmentName(me, p.departmentId)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {results.map((p) => (
-              <tr key={p.id}>
-                <td>
-                  <Link to={`/persons/${p.id}`}>
-                    {p.familyName}, {p.givenName}
-                  </Link>
-                </td>
-                <td>{formatDate(p.birthDate)}</td>
-                <td>{departmentName(me, p.departmentId)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       )}
     </section>
   );

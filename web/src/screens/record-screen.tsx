@@ -9,6 +9,7 @@ import { SaveOrCancel, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_FORMS, contentOf, fieldLabel, optionLabel, typeLabel, valuesOf } from '../records/record-fields.ts';
+import { Table } from '../ui/table.tsx';
 
 export function RecordScreen({ recordId }: { recordId: string }) {
   const t = useT();
@@ -56,24 +57,17 @@ export function RecordScreen({ recordId }: { recordId: string }) {
           <h2>{t('record.versions')}</h2>
           <Loaded state={versions}>
             {(vs) => (
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('record.version')}</th>
-                    <th scope="col">{t('record.changedAt')}</th>
-                    <th scope="col">{t('record.sensitivity')}</th>
+              <Table
+                items={vs}
+                headers={[t('record.version'), t('record.changedAt'), t('record.sensitivity')]}
+                row={(v) => (
+                  <tr key={v.version}>
+                    <td>{v.version}</td>
+                    <td>{formatDateTime(v.createdAt)}</td>
+                    <td>{t(`sensitivity.${v.sensitivity}`)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {vs.map((v) => (
-                    <tr key={v.version}>
-                      <td>{v.version}</td>
-                      <td>{formatDateTime(v.createdAt)}</td>
-                      <td>{t(`sensitivity.${v.sensitivity}`)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                )}
+              />
             )}
           </Loaded>
         </article>

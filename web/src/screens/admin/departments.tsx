@@ -4,6 +4,7 @@ import { useT } from '../../i18n/i18n.ts';
 import { useSession } from '../../session.tsx';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
+import { Table } from '../../ui/table.tsx';
 
 export function Departments() {
   const t = useT();
@@ -14,28 +15,19 @@ export function Departments() {
     <>
       <h2>{t('admin.departments')}</h2>
       <Loaded state={list}>
-        {(ds) =>
-          ds.length === 0 ? (
-            <p>{t('admin.noDepartments')}</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('department.code')}</th>
-                  <th scope="col">{t('department.name')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {ds.map((d) => (
-                  <tr key={d.id}>
-                    <td>{d.code}</td>
-                    <td>{d.name}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+        {(ds) => (
+          <Table
+            items={ds}
+            none={t('admin.noDepartments')}
+            headers={[t('department.code'), t('department.name')]}
+            row={(d) => (
+              <tr key={d.id}>
+                <td>{d.code}</td>
+                <td>{d.name}</td>
+              </tr>
+            )}
+          />
+        )}
       </Loaded>
       <form
         noValidate

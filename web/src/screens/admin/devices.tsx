@@ -7,6 +7,7 @@ import { formatDate, useT } from '../../i18n/i18n.ts';
 import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, Field, FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
+import { Table } from '../../ui/table.tsx';
 
 const PERMISSIONS = ['store', 'find', 'retrieve'] as const;
 
@@ -22,42 +23,30 @@ export function Devices() {
     <>
       <h2>{t('admin.devices')}</h2>
       <Loaded state={list}>
-        {(devices) =>
-          devices.length === 0 ? (
-            <p>{t('device.none')}</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('device.aeTitle')}</th>
-                  <th scope="col">{t('person.department')}</th>
-                  <th scope="col">{t('device.permissions')}</th>
-                  <th scope="col">{t('device.proof')}</th>
-                  <th scope="col">{t('common.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {devices.map((d) => (
-                  <tr key={d.id}>
-                    <td>{d.aeTitle}</td>
-                    <td>{departmentName(me, d.departmentId)}</td>
-                    <td>{d.permissions.map((p) => t(`device.permission.${p}`)).join(', ')}</td>
-                    <td>
-                      {d.certificate
-                        ? t('device.certificateUntil', { subject: d.certificate.subject, until: formatDate(d.certificate.validTo) })
-                        : t('device.loopbackHost', { host: d.host ?? '' })}
-                    </td>
-                    <td>
-                      <button type="button" onClick={remove.onSubmit(async () => (await api('DELETE', `/api/admin/devices/${d.id}`), list.reload()))}>
-                        {t('device.remove', { ae: d.aeTitle })}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+        {(devices) => (
+          <Table
+            items={devices}
+            none={t('device.none')}
+            headers={[t('device.aeTitle'), t('person.department'), t('device.permissions'), t('device.proof'), t('common.actions')]}
+            row={(d) => (
+              <tr key={d.id}>
+                <td>{d.aeTitle}</td>
+                <td>{departmentName(me, d.departmentId)}</td>
+                <td>{d.permissions.map((p) => t(`device.permission.${p}`)).join(', ')}</td>
+                <td>
+                  {d.certificate
+                    ? t('device.certificateUntil', { subject: d.certificate.subject, until: formatDate(d.certificate.validTo) })
+                    : t('device.loopbackHost', { host: d.host ?? '' })}
+                </td>
+                <td>
+                  <button type="button" onClick={remove.onSubmit(async () => (await api('DELETE', `/api/admin/devices/${d.id}`), list.reload()))}>
+                    {t('device.remove', { ae: d.aeTitle })}
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
       </Loaded>
       <FormError form={remove} fields={[]} />
       <form

@@ -8,6 +8,7 @@ import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, FormError, SelectField, TextField, useForm, type FormState } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { NewPasswordField } from '../../ui/password-field.tsx';
+import { Table } from '../../ui/table.tsx';
 
 interface Access {
   tenantRoles: TenantRole[];
@@ -34,22 +35,11 @@ export function Users() {
       <h2>{t('admin.users')}</h2>
       <Loaded state={list}>
         {(users) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('user.displayName')}</th>
-                <th scope="col">{t('user.username')}</th>
-                <th scope="col">{t('user.access')}</th>
-                <th scope="col">{t('user.status')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <UserRow key={u.id} user={u} editing={editing === u.id} onEdit={() => setEditing(editing === u.id ? null : u.id)} onChanged={list.reload} />
-              ))}
-            </tbody>
-          </table>
+          <Table
+            items={users}
+            headers={[t('user.displayName'), t('user.username'), t('user.access'), t('user.status'), t('common.actions')]}
+            row={(u) => <UserRow key={u.id} user={u} editing={editing === u.id} onEdit={() => setEditing(editing === u.id ? null : u.id)} onChanged={list.reload} />}
+          />
         )}
       </Loaded>
       <NewUser onCreated={list.reload} />

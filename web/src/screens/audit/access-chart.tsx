@@ -6,6 +6,7 @@ import type { AccessCount } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
 import { departmentName, useSession } from '../../session.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
+import { Table } from '../../ui/table.tsx';
 
 const DAYS = 30;
 const COLOURS = ['#0b5394', '#b45f06', '#38761d', '#741b47', '#134f5c', '#7f6000', '#5b0f00', '#20124d'];
@@ -73,30 +74,18 @@ export function AccessChart() {
               </ul>
               <details>
                 <summary>{t('chart.asTable')}</summary>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('chart.day')}</th>
+                <Table
+                  items={days.filter((_, i) => totals[i]! > 0)}
+                  headers={[t('chart.day'), ...depts.map(label)]}
+                  row={(day) => (
+                    <tr key={day}>
+                      <th scope="row">{formatDate(day)}</th>
                       {depts.map((dept) => (
-                        <th scope="col" key={dept}>
-                          {label(dept)}
-                        </th>
+                        <td key={dept}>{at(day, dept)}</td>
                       ))}
                     </tr>
-                  </thead>
-                  <tbody>
-                    {days
-                      .filter((_, i) => totals[i]! > 0)
-                      .map((day) => (
-                        <tr key={day}>
-                          <th scope="row">{formatDate(day)}</th>
-                          {depts.map((dept) => (
-                            <td key={dept}>{at(day, dept)}</td>
-                          ))}
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
+                  )}
+                />
               </details>
             </>
           );
