@@ -6,6 +6,7 @@ import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
+import type { AccessCount, AuditEntry } from '../http/answers.ts';
 
 export interface AuditFilter {
   personId?: string;
@@ -16,20 +17,6 @@ export interface AuditFilter {
   to?: string;
   before?: number;
   limit: number;
-}
-
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actorId: string | null;
-  /** The actor's display name, when the actor is a user of the office. */
-  actorName: string | null;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  personId: string | null;
-  outcome: string;
-  reason: string | null;
 }
 
 /** What a principal may read of the log: everything (DPO) or its headed departments' files. */
@@ -61,18 +48,11 @@ export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenant
       resourceType: r.resource_type,
       resourceId: r.resource_id,
       personId: r.person_id,
-      outcome: r.outcome,
+      outcome: r.outcome as AuditEntry['outcome'],
       reason: await log.decryptReason(tx, tenantId, r.seq, r.reason_enc),
     });
   }
   return out;
-}
-
-export interface AccessCount {
-  /** The UTC day, YYYY-MM-DD. */
-  day: string;
-  departmentId: string | null;
-  count: number;
 }
 
 /** Events about persons' files per UTC day and owning department, within the caller's scope. */

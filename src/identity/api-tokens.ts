@@ -7,18 +7,11 @@ import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { toPrincipal, type Authenticated } from './sessions.ts';
+import type { ApiToken } from '../http/answers.ts';
 
 export const TOKEN_PREFIX = 'kt_';
 export const MAX_TOKEN_DAYS = 365;
 const TOUCH_MS = 60_000;
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string;
-  lastUsedAt: string | null;
-}
 
 export async function createApiToken(tx: Tx, tenantId: string, userId: string, name: string, expiresInDays: number, now: Date): Promise<{ id: string; token: string; expiresAt: string }> {
   const token = TOKEN_PREFIX + newToken();

@@ -9,23 +9,13 @@ import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
+import type { ReviewItem } from '../http/answers.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 export const MIN_REASON = 20;
 
 const reasonBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'reason' });
 const commentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'comment' });
-
-export interface ReviewItem {
-  id: string;
-  personId: string;
-  departmentId: string;
-  userId: string;
-  userName: string | null;
-  reason: string;
-  createdAt: string;
-  expiresAt: string;
-}
 
 export class BreakGlass {
   constructor(private readonly keyring: Keyring) {}

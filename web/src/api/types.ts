@@ -113,14 +113,6 @@ export interface UserView {
   memberships: Membership[];
 }
 
-export interface ApiToken {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string;
-  lastUsedAt: string | null;
-}
-
 export interface Finding {
   severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
   title: string;
@@ -142,33 +134,5 @@ export interface Share {
   createdAt: string;
 }
 
-export interface AccessCount {
-  day: string;
-  departmentId: string | null;
-  count: number;
-}
-
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actorId: string | null;
-  /** The actor's display name, when the actor is a user of the office. */
-  actorName: string | null;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  personId: string | null;
-  outcome: 'allowed' | 'denied' | 'error';
-  reason: string | null;
-}
-
-export interface Review {
-  id: string;
-  personId: string;
-  departmentId: string;
-  userId: string;
-  userName: string | null;
-  reason: string;
-  createdAt: string;
-  expiresAt: string;
-}
+// Shapes the server defines for both sides.
+export type { AccessCount, ApiToken, AuditEntry, ReviewItem as Review } from '../../../src/http/answers.ts';
