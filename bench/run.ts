@@ -2,15 +2,19 @@
 //  1. gated GET /api/records/:id against the ungated floor route (autocannon, 50 connections),
 //  2. search by surname over BENCH_PERSONS persons (p50),
 //  3. resident memory of the server at idle and under load,
-//  4. audit appends per second (single writer, each durable) and `audit verify` events per second.
+//  4. audit appends per second (single writer, each durable) and `audit verify` events per second,
+//     each beside its floor on this machine (the disk's fsync rate; reading the rows without hashing).
 // Appends the figures with date and commit to bench/RESULTS.md.
 import { spawn, execSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { DIALECT, startHarness } from '../test/helpers/harness.ts';
 import { inTenant } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
+import { CHAINED_COLUMNS } from '../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -98,9 +102,51 @@ async function auditBench() {
     const v = await verifyAudit(store, h.services.signer);
     const verifySecs = (performance.now() - t0) / 1000;
     if (!v.ok) throw new Error('verify failed in the benchmark');
-    return { n, durablePerSec, groupedPerSec, verified: v.count, verifyPerSec: v.count / verifySecs };
+    return {
+      n,
+      durablePerSec,
+      groupedPerSec,
+      verified: v.count,
+      verifyPerSec: v.count / verifySecs,
+      syncsPerSec: store.file ? syncsPerSec(path.dirname(store.file)) : undefined,
+      readPerSec: store.file ? readPerSec(store.file, total) : undefined,
+    };
   } finally {
     await h.close();
+  }
+}
+
+/** The disk's ceiling for one writer that waits for each commit: 4 KiB written and fdatasync'ed in place, in the data directory. */
+function syncsPerSec(dir: string, n = 2_000): number {
+  const file = path.join(dir, 'bench-sync-probe');
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    const page = Buffer.alloc(4096, 1);
+    for (let i = 0; i < 64; i++) fs.writeSync(fd, page, 0, page.length, i * page.length);
+    fs.fdatasyncSync(fd);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      fs.writeSync(fd, page, 0, page.length, (i % 64) * page.length);
+      fs.fdatasyncSync(fd);
+    }
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file);
+  }
+}
+
+/** The floor under `audit verify`: reading the same rows on one thread, without hashing them. */
+function readPerSec(file: string, n: number): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT ${[...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ')} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`).raw();
+    let read = 0;
+    const t0 = performance.now();
+    for (let lo = 1; lo <= n; lo += 2_000) read += rows.all(DEPLOYMENT_CHAIN, lo, lo + 1_999).length;
+    return read / ((performance.now() - t0) / 1000);
+  } finally {
+    db.close();
   }
 }
 
@@ -128,8 +174,10 @@ Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLi
 | search by surname over ${fmt(http.info.seedPersons)} persons, 1 connection (phonetic match, 1 hit) | p50 ${http.search.p50} ms, p99 ${http.search.p99} ms, ${fmt(http.search.rps)} req/s | p50 < 10 ms | ${ok(http.search.p50 < 10)} |
 | same, a common surname (${'Zimmermann'}: 50 hits shown, each audited) | p50 ${http.searchCommon.p50} ms, p99 ${http.searchCommon.p99} ms | — | |
 | audit appends, one writer, each waiting for its own durable commit (fsync-bound) | ${fmt(audit.durablePerSec)} /s (${fmt(audit.n)} events) | ≥ 10,000 /s | ${ok(audit.durablePerSec >= 10_000)} |
+| the disk's ceiling for that: 4 KiB written and fdatasync'ed in place in the data directory, one after another | ${audit.syncsPerSec ? `${fmt(audit.syncsPerSec)} /s` : '— (the database is on PostgreSQL)'} | — | |
 | audit appends, 50 concurrent appenders, each awaiting its own durable commit (group commit) | ${fmt(audit.groupedPerSec)} /s | ≥ 10,000 /s | ${ok(audit.groupedPerSec >= 10_000)} |
 | \`audit verify\` | ${fmt(audit.verifyPerSec)} events/s over ${fmt(audit.verified)} events | ≥ 1,000,000 /s | ${ok(audit.verifyPerSec >= 1_000_000)} |
+| the floor under that: reading the same rows on one thread, no hashing | ${audit.readPerSec ? `${fmt(audit.readPerSec)} rows/s` : '— (the database is on PostgreSQL)'} | — | |
 | server RSS idle / under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
 | seeding ${fmt(http.info.seedPersons)} persons (1,000 per audited transaction) | ${fmt(http.info.seedSeconds, 1)} s; data directory ${fmt(http.info.dataBytes / 1048576, 1)} MiB | — | |
 | errors / non-2xx during load | gated ${http.gated.reduce((n, x) => n + x.errors, 0)}, bare ${http.bare.reduce((n, x) => n + x.errors, 0)}, search ${http.search.errors} | 0 | |

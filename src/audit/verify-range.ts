@@ -1,6 +1,8 @@
-// Verifies one contiguous range of a chain. Ranges are independent because
-// every row stores its predecessor's hash, so a long chain is checked on all
-// cores at once and the ranges are stitched together afterwards.
+// Verifies contiguous ranges of a chain. Ranges are independent because
+// every row stores its predecessor's hash, so a long chain is cut into chunks
+// that all cores claim from a shared counter, and the chunks are stitched
+// together afterwards. Claiming, not a fixed split, keeps a core busy while
+// another is still starting.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { CHAINED_COLUMNS, chainHashValues } from './chain.ts';
@@ -25,7 +27,37 @@ const COLUMNS = [...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ');
 const SEQ = CHAINED_COLUMNS.indexOf('seq');
 const PREV = CHAINED_COLUMNS.length;
 const HASH = PREV + 1;
-const BATCH = 20_000;
+// Small batches keep each batch's rows in the young generation: 20,000 cost ~30 % more in GC here.
+const BATCH = 2_000;
+
+/** A chain of `n` events cut into chunks of `size`, and the signed hashes within it. */
+export interface ChunkPlan {
+  source: RangeTask['source'];
+  tenantId: string;
+  n: number;
+  size: number;
+  checkpoints: [number, string][];
+}
+
+export const chunkCount = (plan: ChunkPlan) => Math.max(1, Math.ceil(plan.n / plan.size));
+
+export function chunkTask(plan: ChunkPlan, i: number): RangeTask {
+  const from = 1 + i * plan.size;
+  const to = Math.min(plan.n, from + plan.size - 1);
+  return { source: plan.source, tenantId: plan.tenantId, from, to, checkpoints: plan.checkpoints.filter(([seq]) => seq >= from && seq <= to) };
+}
+
+/** Verifies chunks until none is left to claim; `next` is shared by every thread verifying this plan. */
+export async function verifyChunks(
+  plan: ChunkPlan,
+  next: Int32Array,
+  done: (chunk: number, result: RangeResult) => void,
+  progress?: (rows: number) => void,
+): Promise<void> {
+  for (let i = Atomics.add(next, 0, 1); i < chunkCount(plan); i = Atomics.add(next, 0, 1)) {
+    done(i, await verifyRange(chunkTask(plan, i), progress));
+  }
+}
 
 class RangeVerifier {
   readonly result: RangeResult = { count: 0, firstPrev: null, lastHash: null };

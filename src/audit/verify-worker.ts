@@ -1,6 +1,7 @@
-// Worker-thread entry: verifies the range it is given and reports back.
+// Worker-thread entry: claims and verifies chunks of a chain and reports each.
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyRange, type RangeTask } from './verify-range.ts';
+import { verifyChunks, type ChunkPlan } from './verify-range.ts';
 
-const result = await verifyRange(workerData as RangeTask, (rows) => parentPort!.postMessage({ progress: rows }));
-parentPort!.postMessage({ result });
+const { plan, next } = workerData as { plan: ChunkPlan; next: Int32Array };
+await verifyChunks(plan, next, (chunk, result) => parentPort!.postMessage({ chunk, result }), (rows) => parentPort!.postMessage({ progress: rows }));
+parentPort!.postMessage({ finished: true });

@@ -9,10 +9,10 @@ import { inTenant, type Store } from '../db/connect.ts';
 import { GENESIS_HASH } from './chain.ts';
 import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
-import { verifyRange, type RangeResult, type RangeTask } from './verify-range.ts';
+import { chunkTask, verifyChunks, type ChunkPlan, type RangeResult, type RangeTask } from './verify-range.ts';
 
-/** Below this many events a chain is verified on the calling thread. */
-const PARALLEL_FROM = 100_000;
+/** Below `parallelFrom` events a chain is verified on the calling thread; chunks are ~0.1 s of one core's work here. */
+const SPLIT = { parallelFrom: 100_000, chunk: 25_000 };
 
 export type VerifyResult =
   | { ok: true; count: number; unsignedTail: number }
@@ -24,13 +24,18 @@ interface ChainState {
   checkpoints: { seq: number; hash: string; at: string; signature: string }[];
 }
 
-export async function verifyAudit(
-  store: Store,
-  signer: CheckpointSigner,
-  progress?: (checked: number, total: number) => void,
+export interface VerifyOptions {
+  progress?: (checked: number, total: number) => void;
   /** Only these chains (a tenant's own, for its DPO); all by default. */
-  only?: string[],
-): Promise<VerifyResult> {
+  only?: string[];
+  /**
+   * How a chain is cut for the worker threads. Tests use small chunks, all
+   * verified in workers (`workersOnly`), to exercise the workers and the stitching.
+   */
+  split?: { parallelFrom: number; chunk: number; workersOnly?: boolean };
+}
+
+export async function verifyAudit(store: Store, signer: CheckpointSigner, { progress, only, split = SPLIT }: VerifyOptions = {}): Promise<VerifyResult> {
   const chains = (await chainIds(store)).filter((id) => !only || only.includes(id));
   const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
@@ -64,7 +69,7 @@ export async function verifyAudit(
     const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     if (witnessed && witnessed.seq > state.lastSeq) note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
-    const results = await verifyRanges(store, tenantId, state.lastSeq, pinned, tick);
+    const results = await verifyRanges(store, tenantId, state.lastSeq, pinned, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
@@ -101,30 +106,38 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
   });
 }
 
-async function verifyRanges(store: Store, tenantId: string, n: number, pinned: [number, string][], tick: (rows: number) => void) {
+async function verifyRanges(
+  store: Store,
+  tenantId: string,
+  n: number,
+  checkpoints: [number, string][],
+  tick: (rows: number) => void,
+  split: NonNullable<VerifyOptions['split']>,
+) {
   const source: RangeTask['source'] = store.file ? { dialect: 'sqlite', file: store.file } : { dialect: 'postgres', url: store.url! };
-  const parts = n >= PARALLEL_FROM ? Math.min(os.availableParallelism(), 8) : 1;
-  const size = Math.ceil(n / parts) || 1;
-  const tasks: RangeTask[] = [];
-  for (let from = 1; from <= Math.max(n, 1); from += size) {
-    const to = Math.min(n, from + size - 1);
-    tasks.push({ source, tenantId, from, to, checkpoints: pinned.filter(([seq]) => seq >= from && seq <= to) });
-  }
-  const run = (task: RangeTask) => (parts === 1 ? verifyRange(task, tick) : inWorker(task, tick));
-  return Promise.all(tasks.map(async (task) => ({ task, result: await run(task) })));
+  const threads = n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
+  const plan: ChunkPlan = { source, tenantId, n, size: threads === 1 ? Math.max(n, 1) : split.chunk, checkpoints };
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const results: { task: RangeTask; result: RangeResult }[] = [];
+  const done = (chunk: number, result: RangeResult) => (results[chunk] = { task: chunkTask(plan, chunk), result });
+  // This thread claims chunks too, while the workers start (~0.2 s each here).
+  const workers = Array.from({ length: threads - 1 }, () => inWorker(plan, next, done, tick));
+  await Promise.all([split.workersOnly ? undefined : verifyChunks(plan, next, done, tick), ...workers]);
+  return results;
 }
 
-function inWorker(task: RangeTask, tick: (rows: number) => void): Promise<RangeResult> {
+function inWorker(plan: ChunkPlan, next: Int32Array, done: (chunk: number, result: RangeResult) => void, tick: (rows: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     // Workers do not inherit the TypeScript loader the process was started with: register it first.
     const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
       .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: task });
-    worker.on('message', (m: { progress?: number; result?: RangeResult }) => {
+    const worker = new Worker(boot, { eval: true, workerData: { plan, next } });
+    worker.on('message', (m: { progress?: number; chunk?: number; result?: RangeResult; finished?: true }) => {
       if (m.progress) tick(m.progress);
-      if (m.result) resolve(m.result);
+      if (m.result) done(m.chunk!, m.result);
+      if (m.finished) resolve();
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => code !== 0 && reject(new Error(`verify worker exited ${code}`)));
+    worker.once('exit', () => reject(new Error('verify worker stopped before it finished')));
   });
 }

@@ -66,7 +66,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   if (Number(noMfa?.n ?? 0) > 0) {
     out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
   }
-  const audit = await verifyAudit(s.store, s.signer, undefined, tenantId ? [tenantId] : undefined);
+  const audit = await verifyAudit(s.store, s.signer, { only: tenantId ? [tenantId] : undefined });
   if (!audit.ok) {
     out.push({ severity: 'critical', title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
   } else if (audit.unsignedTail > 0) {

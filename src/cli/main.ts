@@ -54,7 +54,7 @@ async function withServices(config: Config, run: (s: Services) => Promise<number
 async function auditVerify(s: Services): Promise<number> {
   const bar = progressBar('verifying audit events');
   const started = performance.now();
-  const r = await verifyAudit(s.store, s.signer, bar.update);
+  const r = await verifyAudit(s.store, s.signer, { progress: bar.update });
   bar.done();
   const secs = (performance.now() - started) / 1000;
   if (!r.ok) {

@@ -43,7 +43,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
   // last signed checkpoint.
   r.get('/api/audit/status', { config: { access: { actions: ['audit.status'], resource: 'tenant' } } }, async (req) => {
     const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
-    const result = await verifyAudit(s.store, s.signer, undefined, [tenantId]);
+    const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
     const checkpoint = await inTenant(s.store, tenantId, (tx) =>
       tx.selectFrom('audit_checkpoints').select(['seq', 'at']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst(),
     );
