@@ -23,14 +23,16 @@ export interface SealedWrite {
 
 export class SealedFiles {
   private readonly root: string;
+  private readonly dirs: DurableDirs;
 
   constructor(root: string) {
     this.root = path.resolve(root);
+    this.dirs = new DurableDirs(this.root);
   }
 
   create(relPath: string, key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): SealedWrite {
     const file = this.resolve(relPath);
-    const writer = new SealingWriter(file, `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`, new ChunkSealer(key, aad, opts.chunkSize));
+    const writer = new SealingWriter(file, `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`, new ChunkSealer(key, aad, opts.chunkSize), this.dirs);
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
 
@@ -85,26 +87,72 @@ export class SealedFiles {
   }
 }
 
+/**
+ * The directories whose entries this process has made durable. A write into
+ * one of them needs no mkdir and, after its rename, a sync of that directory
+ * alone. A directory new to the process is synced with the parents of what
+ * mkdir made; one it found already there, with every parent up to the root,
+ * once (a crashed process may have made it without syncing).
+ */
+class DurableDirs {
+  private readonly known = new Set<string>();
+  /** Per directory not yet known: the topmost directory mkdir made for it, or null if it was there. */
+  private readonly made = new Map<string, string | null>();
+
+  constructor(private readonly root: string) {}
+
+  async prepare(dir: string): Promise<void> {
+    if (this.known.has(dir)) return;
+    const made = await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (made || !this.made.has(dir)) this.made.set(dir, made ?? null);
+  }
+
+  /** After a rename into `dir`: makes the new entry, and `dir`'s own if it is new to us, durable. */
+  async synced(dir: string): Promise<void> {
+    await syncDir(dir);
+    if (this.known.has(dir)) return;
+    const made = this.made.get(dir);
+    const top = made ? path.dirname(made) : path.dirname(this.root);
+    for (let d = dir; d !== top; ) {
+      d = path.dirname(d);
+      await syncDir(d);
+    }
+    this.known.add(dir);
+    this.made.delete(dir);
+  }
+
+  /** A directory removed behind our back is made again by the next write. */
+  forget(dir: string) {
+    this.known.delete(dir);
+    this.made.delete(dir);
+  }
+}
+
 class SealingWriter extends Writable {
   private fh: fsp.FileHandle | undefined;
-  /** The topmost directory this write created, whose parent must be synced too. */
-  private made: string | undefined;
   private readonly hash = createHash('sha256');
   private size = 0;
   private writing = Promise.resolve();
   private committing: Promise<{ size: number; sha256: string }> | undefined;
   private aborted = false;
 
-  constructor(private readonly file: string, private readonly tmp: string, private readonly sealer: ChunkSealer) {
+  constructor(
+    private readonly file: string,
+    private readonly tmp: string,
+    private readonly sealer: ChunkSealer,
+    private readonly dirs: DurableDirs,
+  ) {
     super();
   }
 
   override _construct(done: (err?: Error | null) => void) {
-    fsp
-      .mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 })
-      .then((made) => {
-        this.made = made;
-        return fsp.open(this.tmp, 'wx', 0o600);
+    const dir = path.dirname(this.file);
+    const open = () => this.dirs.prepare(dir).then(() => fsp.open(this.tmp, 'wx', 0o600));
+    open()
+      .catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+        this.dirs.forget(dir);
+        return open();
       })
       .then((fh) => {
         this.fh = fh;
@@ -167,11 +215,7 @@ class SealingWriter extends Writable {
       if (!this.writableEnded && !this.destroyed) this.end();
       await finished(this);
       await fsp.rename(this.tmp, this.file);
-      const top = this.made ? path.dirname(this.made) : path.dirname(this.file);
-      for (let dir = path.dirname(this.file); ; dir = path.dirname(dir)) {
-        await syncDir(dir);
-        if (dir === top) break;
-      }
+      await this.dirs.synced(path.dirname(this.file));
       return { size: this.size, sha256: this.hash.digest('hex') };
     } catch (e) {
       await fsp.rm(this.tmp, { force: true });

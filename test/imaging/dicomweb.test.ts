@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
@@ -198,6 +199,46 @@ test('WADO-RS sends an instance, a series and a study as stored: the dataset byt
   const reads = (await audit('study.read')).filter((e) => e.actor_id === tbClerk.id && e.outcome === 'allowed');
   assert.deepEqual(reads.slice(-3).map((e) => JSON.parse(e.detail!).instances), [1, 3, 3]);
   assert.ok(reads.slice(-3).every((e) => e.person_id === personId), 'the retrievals are in the file\'s access report');
+});
+
+test('a WADO-RS client that goes away mid-study leaves no stored file open', async () => {
+  const study = newUid();
+  const series = newUid();
+  const files = Array.from({ length: 16 }, (_, i) => {
+    const inst = makeInstance({ patientName: 'Abwesend^Anna', birthDate: '19700101', patientId: 'PID-GONE', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 512, columns: 512, modality: 'CT', seed: i + 1, undefinedLengthSequences: false });
+    const file = path.join(h.dir, `gone-${i}.dcm`);
+    fs.writeFileSync(file, inst.file);
+    return file;
+  });
+  await storescu(files);
+  const images = path.join(h.config.dataDir, 'images');
+  const openImages = () =>
+    fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(images);
+      } catch {
+        return false;
+      }
+    }).length;
+  const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const whileStalled = await new Promise<number>((resolve, reject) => {
+    const req = http.get(`${base}/dicom-web/studies/${study}`, { headers: { cookie: `kartei_session=${tbClerk.cookie}`, ...DICOM } }, (res) => {
+      assert.equal(res.statusCode, 200);
+      // Read one chunk, then stop reading: 8 MB do not fit in the socket's buffers, so the server stalls mid-study.
+      res.once('data', () => {
+        res.pause();
+        setTimeout(() => {
+          const open = openImages();
+          req.destroy();
+          resolve(open);
+        }, 300);
+      });
+    });
+    req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+  });
+  assert.ok(whileStalled >= 1, 'stalled mid-study, the server holds the file it is sending');
+  for (let i = 0; i < 50 && openImages() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(openImages(), 0, 'every file it opened, the one being sent and the one read ahead, is closed');
 });
 
 test('WADO-RS metadata is DICOM JSON of the stored attributes, pixel data by reference', async () => {

@@ -150,6 +150,19 @@ test('a process killed before commit leaves no file under the final name', () =>
   assert.equal(fs.existsSync(path.join(root, 'x', 'crashed.dcm')), false);
 });
 
+test("a directory removed behind the writer's back is made again by the next write", async () => {
+  const root = path.join(tmp, 'dirs');
+  const files = new SealedFiles(root);
+  const one = randomBytes(10_000);
+  await store(files, 'd/e/one', one);
+  // The writer now knows d/e; take it away, as an operator cleaning up might.
+  fs.rmSync(path.join(root, 'd'), { recursive: true });
+  const two = randomBytes(10_000);
+  await store(files, 'd/e/two', two);
+  assert.deepEqual(await readAll(files.openRead('d/e/two', key, aad)), two);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'd', 'e')), ['two']);
+});
+
 test('a stored file that was altered, cut or read with another binding fails to read', async () => {
   const root = path.join(tmp, 'tamper');
   const files = new SealedFiles(root);

@@ -2,6 +2,7 @@
 // each part streamed as it is read, so a study never sits in memory whole.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { ReadAhead } from '../read-ahead.ts';
 
 export interface Part {
   contentType: string;
@@ -13,16 +14,26 @@ export interface Multipart {
   stream: Readable;
 }
 
-export function multipartRelated(type: string, parts: AsyncIterable<Part> | Iterable<Part>): Multipart {
+export function multipartRelated(type: string, parts: Iterable<Part>): Multipart {
   const boundary = randomBytes(18).toString('base64url');
   async function* body() {
-    for await (const part of parts) {
-      yield Buffer.from(`--${boundary}\r\nContent-Type: ${part.contentType}\r\n\r\n`);
-      if (Buffer.isBuffer(part.body)) yield part.body;
-      else yield* part.body;
-      yield Buffer.from('\r\n');
+    const list = [...parts];
+    // Each part's body is read one chunk ahead, and the next part's first chunk while this one is sent:
+    // opening and reading a file then overlaps with decrypting and writing the one before.
+    const bodies = list.map((p) => (Buffer.isBuffer(p.body) ? undefined : new ReadAhead(p.body)));
+    try {
+      for (let i = 0; i < list.length; i++) {
+        bodies[i + 1]?.start();
+        yield Buffer.from(`--${boundary}\r\nContent-Type: ${list[i]!.contentType}\r\n\r\n`);
+        yield* bodies[i] ?? [list[i]!.body as Buffer];
+        yield Buffer.from('\r\n');
+      }
+      yield Buffer.from(`--${boundary}--\r\n`);
+    } finally {
+      // A client that goes away leaves started parts behind: they close their files.
+      await Promise.all(bodies.map((b) => b?.stop()));
     }
-    yield Buffer.from(`--${boundary}--\r\n`);
   }
   return { contentType: `multipart/related; type="${type}"; boundary=${boundary}`, stream: Readable.from(body(), { objectMode: false }) };
 }
+

@@ -9,6 +9,7 @@ import { Status, type Command } from '../dicom/command.ts';
 import { parsePart10Header } from '../dicom/part10.ts';
 import type { Dataset } from '../dicom/values.ts';
 import { instanceFileBinding } from '../instance-index.ts';
+import { ReadAhead } from '../read-ahead.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
 import { linkedFiles, MAX_MATCHES, refusalStatus } from './c-find.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
@@ -55,20 +56,29 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     if (refused !== undefined) return this.answer(refused, 'cannot deliver');
     const key = await this.scope.departmentKey();
     const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
+    const open = (i: number) => {
+      const instance = instances[i];
+      return instance && new ReadAhead(this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id))));
+    };
+    // The next instance is read while this one is sent and its response awaited.
+    let next = open(0);
     try {
-      for (const instance of instances) {
+      for (let i = 0; i < instances.length; i++) {
         if (this.cancelled) break;
         counts.remainingSuboperations!--;
-        const file = this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id)));
-        const status = await this.deliver(instance, datasetOf(file))
+        const file = next!;
+        next = open(i + 1);
+        next?.start();
+        const status = await this.deliver(instances[i]!, datasetOf(file))
           .catch(() => Status.ProcessingFailure)
-          .finally(() => file.return(undefined));
+          .finally(() => file.stop());
         if (status === Status.Success) counts.completedSuboperations!++;
         else if ((status & 0xf000) === 0xb000) counts.warningSuboperations!++;
         else counts.failedSuboperations!++;
         if (counts.remainingSuboperations! > 0) this.answer(Status.Pending, '', undefined, counts);
       }
     } finally {
+      await next?.stop();
       await this.done();
     }
     if (this.cancelled) return this.answer(Status.Cancel, '', undefined, counts);
