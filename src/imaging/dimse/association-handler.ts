@@ -3,7 +3,6 @@
 // before anything is negotiated; refusals are audited. Messages are handled
 // strictly one after another, and the socket is read only as fast as each
 // dataset reaches the disk.
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { inTenant } from '../../db/connect.ts';
@@ -13,11 +12,12 @@ import { identifyDevice } from '../devices.ts';
 import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
 import { CommandError, CommandField, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
-import { encodeAbort, encodeReleaseRp, pDataPdus, PDataWriter, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
+import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
+import { sendMessage } from './send-message.ts';
 import type { DimseService, MessageHandler } from './services.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { DimseListenerOptions } from './listener.ts';
@@ -182,12 +182,7 @@ export class AssociationHandler {
       request: async (contextId: number, command: Command, dataset: AsyncIterable<Buffer>) => {
         const messageId = (this.lastMessageId = (this.lastMessageId % 0xffff) + 1);
         const answered = new Promise<Command>((resolve) => this.awaiting.set(messageId, resolve));
-        for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, messageId, hasDataset: true }), this.peerMaxPdu)) this.socket.write(b);
-        const writer = new PDataWriter(contextId, false, this.peerMaxPdu);
-        for await (const chunk of dataset) {
-          for (const b of writer.push(chunk)) if (!this.socket.write(b)) await once(this.socket, 'drain');
-        }
-        for (const b of writer.end()) this.socket.write(b);
+        await sendMessage(this.socket, contextId, encodeCommand({ ...command, messageId, hasDataset: true }), dataset, this.peerMaxPdu);
         return answered;
       },
     };

@@ -9,12 +9,13 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
 import { CommandField, decodeCommand, encodeCommand, Priority, Status, type Command } from '../dicom/command.ts';
-import { encodeReleaseRq, pDataPdus, PDataWriter, PduReader, type Pdu } from '../dicom/pdu.ts';
+import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../devices.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
+import { sendMessage } from './send-message.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -99,12 +100,7 @@ export class StoreScu {
     const contextId = this.contexts.get(`${sopClass} ${transferSyntax}`);
     if (contextId === undefined) return Status.SopClassNotSupported;
     const command: Command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance, messageId: ++this.messageId, priority: Priority.Medium };
-    for (const b of pDataPdus(contextId, true, encodeCommand(command), this.peerMaxPdu)) this.socket.write(b);
-    const writer = new PDataWriter(contextId, false, this.peerMaxPdu);
-    for await (const chunk of dataset) {
-      for (const b of writer.push(chunk)) if (!this.socket.write(b)) await once(this.socket, 'drain');
-    }
-    for (const b of writer.end()) this.socket.write(b);
+    await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
     const parts: Buffer[] = [];
     for (;;) {
       const pdu = await this.next();
