@@ -1,38 +1,65 @@
 // Reading a stored instance waits on the disk (open, read, close on the
 // thread pool) while the event loop has nothing else to do for that request.
-// Started early, the next instance's first chunk is read and decrypted while
-// the one before is still being sent.
+// Started early, the next instance is read and decrypted while the one before
+// is still being sent, or (C-GET, C-MOVE) while its response is awaited.
 
-/** An async source read one chunk ahead of its consumer, once started. */
+/** How far ahead of its consumer a source is read: a whole CT instance and then some. */
+const AHEAD_BYTES = 1024 * 1024;
+
+/** An async source read ahead of its consumer, up to AHEAD_BYTES, once started. */
 export class ReadAhead implements AsyncIterable<Buffer> {
   private readonly it: AsyncIterator<Buffer>;
-  private pending: Promise<IteratorResult<Buffer>> | undefined;
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private reading: Promise<void> | undefined;
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
 
   constructor(source: AsyncIterable<Buffer>) {
     this.it = source[Symbol.asyncIterator]();
   }
 
+  /** Reads on until AHEAD_BYTES wait for the consumer, the source ends or fails, or `stop`. */
   start() {
-    if (this.pending) return;
-    this.pending = this.it.next();
-    // A failure is raised where the chunk is consumed.
-    this.pending.catch(() => {});
+    if (this.reading || this.ended || this.failure || this.stopped || this.queued >= AHEAD_BYTES) return;
+    this.reading = this.it.next().then(
+      (r) => {
+        if (r.done) this.ended = true;
+        else {
+          this.queue.push(r.value);
+          this.queued += r.value.length;
+        }
+      },
+      // Raised where the consumer reaches it, after the chunks read before it.
+      (error: unknown) => void (this.failure = { error }),
+    );
+    void this.reading.then(() => {
+      this.reading = undefined;
+      this.wake?.();
+      this.start();
+    });
   }
 
   async *[Symbol.asyncIterator]() {
     for (;;) {
       this.start();
-      const r = await this.pending!;
-      this.pending = undefined;
-      if (r.done) return;
-      this.start();
-      yield r.value;
+      const chunk = this.queue.shift();
+      if (chunk) {
+        this.queued -= chunk.length;
+        this.start();
+        yield chunk;
+      } else if (this.failure) throw this.failure.error;
+      else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
   /** Ends the source (closing what it opened), after the read in flight. */
   async stop() {
-    await this.pending?.catch(() => {});
+    this.stopped = true;
+    await this.reading;
     await this.it.return?.();
   }
 }

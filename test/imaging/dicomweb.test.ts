@@ -204,8 +204,9 @@ test('WADO-RS sends an instance, a series and a study as stored: the dataset byt
 test('a WADO-RS client that goes away mid-study leaves no stored file open', async () => {
   const study = newUid();
   const series = newUid();
-  const files = Array.from({ length: 16 }, (_, i) => {
-    const inst = makeInstance({ patientName: 'Abwesend^Anna', birthDate: '19700101', patientId: 'PID-GONE', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 512, columns: 512, modality: 'CT', seed: i + 1, undefinedLengthSequences: false });
+  // 2 MB each: larger than what the server reads ahead of the socket, so a file is open when it stalls.
+  const files = Array.from({ length: 6 }, (_, i) => {
+    const inst = makeInstance({ patientName: 'Abwesend^Anna', birthDate: '19700101', patientId: 'PID-GONE', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 1024, columns: 1024, modality: 'CT', seed: i + 1, undefinedLengthSequences: false });
     const file = path.join(h.dir, `gone-${i}.dcm`);
     fs.writeFileSync(file, inst.file);
     return file;
@@ -224,7 +225,7 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
   const whileStalled = await new Promise<number>((resolve, reject) => {
     const req = http.get(`${base}/dicom-web/studies/${study}`, { headers: { cookie: `kartei_session=${tbClerk.cookie}`, ...DICOM } }, (res) => {
       assert.equal(res.statusCode, 200);
-      // Read one chunk, then stop reading: 8 MB do not fit in the socket's buffers, so the server stalls mid-study.
+      // Read one chunk, then stop reading: 12 MB do not fit in the socket's buffers, so the server stalls mid-study.
       res.once('data', () => {
         res.pause();
         setTimeout(() => {
