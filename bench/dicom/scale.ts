@@ -76,7 +76,7 @@ for (let first = 0; first < studies; first += BATCH_STUDIES) {
         id: randomUUID(), tenant_id: tenantId, department_id: departmentId, study_id: id, series_id: seriesId,
         sop_instance_uid: uid('scale', 'instance', s, i), sop_class_uid: CT, transfer_syntax_uid: '1.2.840.10008.1.2.1',
         instance_number: i + 1, rows: 1, columns: 1, frames: null, bits_allocated: 16, pixel_offset: null, pixel_length: null,
-        file: `${tenantId}/${departmentId}/none/${s}-${i}.dcm`, size: 0, sha256: '', received_from: 'bench-fill', created_at: now,
+        file: `${tenantId}/${departmentId}/none/${s}-${i}.dcm`, size: 0, received_from: 'bench-fill', created_at: now,
       });
     }
   }

@@ -314,6 +314,17 @@ const instanceSamples: Migration = {
 };
 
 /**
+ * Instances no longer keep the SHA-256 of their plaintext file: in clear in the
+ * database it let anyone holding a copy confirm that a known image is stored
+ * here, and nothing read it (the sealed file authenticates every chunk).
+ */
+const instanceNoPlainDigest: Migration = {
+  async up(db) {
+    await db.schema.alterTable('instances').dropColumn('sha256').execute();
+  },
+};
+
+/**
  * The image archive: registered DICOM devices and personal API tokens for
  * DICOMweb and scripts. Both are looked up before any tenant is known (like a
  * login), so neither is walled by tenant, and AE titles are unique across the
@@ -447,6 +458,7 @@ export async function migrate(
   migrations['003-imaging'] = imaging(dialect, opts.appRole);
   migrations['004-imaging-lookups'] = imagingLookups;
   migrations['005-instance-samples'] = instanceSamples;
+  migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

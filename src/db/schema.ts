@@ -291,7 +291,6 @@ export interface InstancesTable {
   /** Path of the sealed Part 10 file under the blob root. */
   file: string;
   size: number;
-  sha256: string;
   received_from: string;
   created_at: string;
 }

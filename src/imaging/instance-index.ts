@@ -25,7 +25,6 @@ export interface InstanceFacts {
   pixelData?: PixelDataPosition;
   file: string;
   size: number;
-  sha256: string;
 }
 
 export interface Indexed {
@@ -81,7 +80,6 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
       pixel_length: f.pixelData?.length ?? null,
       file: f.file,
       size: f.size,
-      sha256: f.sha256,
       received_from: f.receivedFrom,
       created_at: ctx.now,
     })

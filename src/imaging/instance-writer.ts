@@ -94,7 +94,7 @@ export class InstanceWriter {
     const scanned = this.scanner.end();
     const why = mismatch(scanned.elements, this.t.meta);
     if (why) throw new InstanceMismatch(why);
-    const { size, sha256 } = await this.write!.commit();
+    const { size } = await this.write!.commit();
     this.committed = true;
     const header = size - scanned.length;
     return {
@@ -107,7 +107,6 @@ export class InstanceWriter {
       pixelData: this.inflater ? undefined : scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
       file: this.file,
       size,
-      sha256,
     };
   }
 

@@ -2,7 +2,7 @@
 // blobs). A file is written under a temporary name beside its final one and
 // renamed into place only on commit, after its bytes and the rename are on
 // disk, so a crash or an abort never leaves a partial file under a final name.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,8 +15,8 @@ const TMP_MARK = '.tmp-';
 export interface SealedWrite {
   /** Plaintext goes in. */
   stream: Writable;
-  /** Ends the stream, syncs the file and renames it into place; size and SHA-256 are of the plaintext. */
-  commit(): Promise<{ size: number; sha256: string }>;
+  /** Ends the stream, syncs the file and renames it into place; the size is the plaintext's. */
+  commit(): Promise<{ size: number }>;
   /** Discards everything written; nothing appears under the final name. */
   abort(): Promise<void>;
 }
@@ -130,10 +130,9 @@ class DurableDirs {
 
 class SealingWriter extends Writable {
   private fh: fsp.FileHandle | undefined;
-  private readonly hash = createHash('sha256');
   private size = 0;
   private writing = Promise.resolve();
-  private committing: Promise<{ size: number; sha256: string }> | undefined;
+  private committing: Promise<{ size: number }> | undefined;
   private aborted = false;
 
   constructor(
@@ -164,7 +163,6 @@ class SealingWriter extends Writable {
   override _write(data: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void) {
     let out: Buffer[];
     try {
-      this.hash.update(data);
       this.size += data.length;
       out = this.sealer.update(data);
     } catch (e) {
@@ -197,7 +195,7 @@ class SealingWriter extends Writable {
     );
   }
 
-  commit(): Promise<{ size: number; sha256: string }> {
+  commit(): Promise<{ size: number }> {
     return (this.committing ??= this.moveIntoPlace());
   }
 
@@ -216,7 +214,7 @@ class SealingWriter extends Writable {
       await finished(this);
       await fsp.rename(this.tmp, this.file);
       await this.dirs.synced(path.dirname(this.file));
-      return { size: this.size, sha256: this.hash.digest('hex') };
+      return { size: this.size };
     } catch (e) {
       await fsp.rm(this.tmp, { force: true });
       throw e;

@@ -5,6 +5,7 @@
 // audited; over TLS only the pinned certificate gets in.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
@@ -119,8 +120,10 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
 
   const onDisk = fs.readFileSync(path.join(h.config.dataDir, 'images', row.file));
   assert.ok(!onDisk.includes(pixels.subarray(0, 64)), 'no pixel bytes in the file');
-  // Nothing in the data directory — image files, database, WAL — shows the patient's name or ID.
-  const secrets = [Buffer.from('M\xfcller', 'latin1'), Buffer.from('Müller', 'utf8'), Buffer.from('Hannelore'), Buffer.from('PID-4711')];
+  // Nothing in the data directory — image files, database, WAL — shows the patient's name or ID,
+  // nor a digest of the image that would confirm a known file is stored here.
+  const digest = createHash('sha256').update(stored).digest();
+  const secrets = [Buffer.from('M\xfcller', 'latin1'), Buffer.from('Müller', 'utf8'), Buffer.from('Hannelore'), Buffer.from('PID-4711'), digest, Buffer.from(digest.toString('hex'))];
   for (const f of fs.readdirSync(h.config.dataDir, { recursive: true }).map(String)) {
     const full = path.join(h.config.dataDir, f);
     if (!fs.statSync(full).isFile()) continue;

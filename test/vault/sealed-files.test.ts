@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bindingBytes, DecryptionError } from '../../src/vault/aead.ts';
@@ -49,12 +49,12 @@ async function store(files: SealedFiles, relPath: string, plain: Buffer, chunkSi
   return w.commit();
 }
 
-test('what is written comes back whole and in ranges; size and digest are of the plaintext; modes are 0600 and 0700', async () => {
+test('what is written comes back whole and in ranges; the size is the plaintext\'s; modes are 0600 and 0700', async () => {
   const root = path.join(tmp, 'round', 'blobs');
   const files = new SealedFiles(root);
   const plain = randomBytes(3 * 1024 * 1024 + 17);
   const result = await store(files, 'studies/1.2.840/series-7/instance.dcm', plain, 4096);
-  assert.deepEqual(result, { size: plain.length, sha256: createHash('sha256').update(plain).digest('hex') });
+  assert.deepEqual(result, { size: plain.length });
   assert.deepEqual(await readAll(files.openRead('studies/1.2.840/series-7/instance.dcm', key, aad)), plain);
   assert.equal(await files.plainSize('studies/1.2.840/series-7/instance.dcm'), plain.length);
   for (const [start, length] of [[0, 10], [4095, 2], [4096, 4096], [plain.length - 1, 1], [1_000_000, 300_000]] as const) {
@@ -129,7 +129,7 @@ test('a file appears only on commit: abort and a failing source leave nothing, a
   await replacing.commit();
   assert.deepEqual(await readAll(files.openRead('a/four', key, aad)), v2);
   assert.deepEqual(fs.readdirSync(dir), ['four']);
-  assert.deepEqual(await replacing.commit(), { size: v2.length, sha256: createHash('sha256').update(v2).digest('hex') }, 'commit answers again');
+  assert.deepEqual(await replacing.commit(), { size: v2.length }, 'commit answers again');
   await replacing.abort();
   assert.deepEqual(await readAll(files.openRead('a/four', key, aad)), v2, 'abort after commit changes nothing');
 });
