@@ -314,6 +314,17 @@ const instanceSamples: Migration = {
 };
 
 /**
+ * The audit statistics ask for a period: without an index on the time, each
+ * request read every event of the office, and on SQLite the whole server
+ * waited for it.
+ */
+const auditEventsByTime: Migration = {
+  async up(db) {
+    await db.schema.createIndex('audit_events_at').on('audit_events').columns(['tenant_id', 'at']).execute();
+  },
+};
+
+/**
  * Instances no longer keep the SHA-256 of their plaintext file: in clear in the
  * database it let anyone holding a copy confirm that a known image is stored
  * here, and nothing read it (the sealed file authenticates every chunk).
@@ -459,6 +470,7 @@ export async function migrate(
   migrations['004-imaging-lookups'] = imagingLookups;
   migrations['005-instance-samples'] = instanceSamples;
   migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
+  migrations['007-audit-events-by-time'] = auditEventsByTime;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();
