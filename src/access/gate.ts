@@ -5,7 +5,7 @@
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { decide, type Action, type Principal } from './policy.ts';
+import { decide, type Action, type Principal, type Resource, type Sensitivity } from './policy.ts';
 import { resolve, type Resolved, type ResourceRef } from './resolve.ts';
 
 export interface GateContext {
@@ -13,8 +13,11 @@ export interface GateContext {
   readonly principal: Principal;
   readonly target: Resolved;
   readonly now: string;
-  /** Whether the policy allows `action` on this same resource: what a screen may offer. It accesses nothing. */
-  may(action: Action): boolean;
+  /**
+   * Whether the policy allows `action` on this same resource (for a file: at
+   * `sensitivity`, if given): what a screen may offer. It accesses nothing.
+   */
+  may(action: Action, sensitivity?: Sensitivity): boolean;
   /** Details for the audit event (free text is encrypted, `detail` must be non-personal). */
   audit: {
     reason?: string;
@@ -46,7 +49,7 @@ export class Gate {
           await this.record(tx, principal, action, ref, target, 'denied', {});
           return undefined;
         }
-        const ctx: GateContext = { tx, principal, target: target!, now, audit: {}, may: (a) => decide(principal, a, target!.resource) === 'allow' };
+        const ctx: GateContext = { tx, principal, target: target!, now, audit: {}, may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow' };
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
@@ -129,6 +132,8 @@ export class AuditWriteError extends KarteiError {
     super('audit-unavailable');
   }
 }
+
+const atSensitivity = (r: Resource, sensitivity: Sensitivity | undefined): Resource => (sensitivity && r.kind === 'file' ? { ...r, sensitivity } : r);
 
 function refId(ref: ResourceRef): string | null {
   switch (ref.kind) {

@@ -76,7 +76,13 @@ export function personRoutes(app: FastifyInstance, s: Services) {
   r.get('/api/persons/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
     gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
       ...(await s.persons.get(ctx, req.params.id)),
-      permissions: { update: ctx.may('person.update'), createRecord: ctx.may('record.create'), share: ctx.may('file.share') },
+      permissions: {
+        update: ctx.may('person.update'),
+        createRecord: ctx.may('record.create'),
+        createRestrictedRecord: ctx.may('record.create', 'restricted'),
+        readRestricted: ctx.may('record.read', 'restricted'),
+        share: ctx.may('file.share'),
+      },
     })),
   );
 

@@ -13,7 +13,7 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
   r.get('/api/records/:id', { config: { access: { actions: ['record.read'], resource: 'record' } }, schema: { params: idParams } }, async (req) =>
     gated(s, req, 'record.read', ref(req.params.id), async (ctx) => ({
       ...(await s.records.get(ctx, req.params.id)),
-      permissions: { update: ctx.may('record.update'), delete: ctx.may('record.delete') },
+      permissions: { update: ctx.may('record.update'), restrict: ctx.may('record.update', 'restricted'), delete: ctx.may('record.delete') },
     })),
   );
 

@@ -55,7 +55,8 @@ export interface Person extends PersonListItem {
 
 /** A person's file as its page shows it: with what the caller may do to it, as the policy decides. */
 export interface PersonFileView extends Person {
-  permissions: { update: boolean; createRecord: boolean; share: boolean };
+  /** What the policy allows the caller here, so that a screen offers only that. */
+  permissions: { update: boolean; createRecord: boolean; createRestrictedRecord: boolean; readRestricted: boolean; share: boolean };
 }
 
 export interface RecordSummary {
@@ -71,7 +72,8 @@ export interface RecordSummary {
 
 export interface RecordView extends RecordSummary {
   content: Record<string, unknown>;
-  permissions: { update: boolean; delete: boolean };
+  /** `restrict`: may mark this record restricted. */
+  permissions: { update: boolean; restrict: boolean; delete: boolean };
 }
 
 export interface RecordVersion {

@@ -9,7 +9,8 @@ export interface RecordFormValues {
   fields: FormValues;
 }
 
-export function RecordFields({ type, form }: { type: string; form: FormState<RecordFormValues> }) {
+/** `restrictedAllowed`: the policy lets the caller mark this record restricted; otherwise only normal is offered. */
+export function RecordFields({ type, form, restrictedAllowed }: { type: string; form: FormState<RecordFormValues>; restrictedAllowed: boolean }) {
   const t = useT();
   const { fields } = form.values;
   const setField = (name: string, v: string | boolean) => form.set('fields', { ...fields, [name]: v });
@@ -51,7 +52,7 @@ export function RecordFields({ type, form }: { type: string; form: FormState<Rec
         onChange={(v) => form.set('sensitivity', v)}
         options={[
           { value: 'normal', label: t('sensitivity.normal') },
-          { value: 'restricted', label: t('sensitivity.restricted') },
+          ...(restrictedAllowed || form.values.sensitivity === 'restricted' ? [{ value: 'restricted' as const, label: t('sensitivity.restricted') }] : []),
         ]}
         error={form.fieldError('sensitivity')}
       />

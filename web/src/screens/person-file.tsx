@@ -84,9 +84,9 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
 
 function Records({ person, records, onCreated }: { person: PersonFileView; records: RecordSummary[]; onCreated: () => void }) {
   const t = useT();
-  const { me } = useSession();
   const [adding, setAdding] = useState(false);
-  const clerk = me.memberships.some((m) => m.departmentId === person.departmentId && m.role === 'clerk');
+  // Restricted records this caller may not open are listed, not linked (the server would refuse them).
+  const closed = !person.permissions.readRestricted;
   const byType = RECORD_TYPES.map((type) => ({ type, items: records.filter((r) => r.type === type) })).filter((g) => g.items.length > 0);
   return (
     <section aria-labelledby="records-title">
@@ -101,6 +101,7 @@ function Records({ person, records, onCreated }: { person: PersonFileView; recor
       {adding && (
         <NewRecord
           personId={person.id}
+          restrictedAllowed={person.permissions.createRestrictedRecord}
           onDone={() => {
             setAdding(false);
             onCreated();
@@ -117,13 +118,13 @@ function Records({ person, records, onCreated }: { person: PersonFileView; recor
           <ul className="records">
             {g.items.map((r) => (
               <li key={r.id}>
-                {r.sensitivity === 'restricted' && clerk ? (
+                {r.sensitivity === 'restricted' && closed ? (
                   <span>{formatDateTime(r.createdAt)}</span>
                 ) : (
                   <Link to={`/records/${r.id}`}>{formatDateTime(r.createdAt)}</Link>
                 )}
                 {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
-                {r.sensitivity === 'restricted' && clerk && <span className="hint"> {t('record.restrictedForClerks')}</span>}
+                {r.sensitivity === 'restricted' && closed && <span className="hint"> {t('record.restrictedForClerks')}</span>}
                 {r.version > 1 && <span className="hint"> {t('record.versionN', { n: r.version })}</span>}
               </li>
             ))}
@@ -134,7 +135,7 @@ function Records({ person, records, onCreated }: { person: PersonFileView; recor
   );
 }
 
-function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: () => void; onCancel: () => void }) {
+function NewRecord({ personId, restrictedAllowed, onDone, onCancel }: { personId: string; restrictedAllowed: boolean; onDone: () => void; onCancel: () => void }) {
   const t = useT();
   const [type, setType] = useState(RECORD_TYPES[0]!);
   const form = useForm<RecordFormValues>({ sensitivity: 'normal', fields: emptyValues(type) });
@@ -157,7 +158,7 @@ function NewRecord({ personId, onDone, onCancel }: { personId: string; onDone: (
         }}
         options={RECORD_TYPES.map((x) => ({ value: x, label: t(typeLabel(x)) }))}
       />
-      <RecordFields type={type} form={form} />
+      <RecordFields type={type} form={form} restrictedAllowed={restrictedAllowed} />
       <SaveOrCancel form={form} fields={['content', 'sensitivity']} onCancel={onCancel} />
     </form>
   );

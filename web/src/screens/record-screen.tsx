@@ -109,7 +109,7 @@ function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: 
         onDone();
       })}
     >
-      <RecordFields type={record.type} form={form} />
+      <RecordFields type={record.type} form={form} restrictedAllowed={record.permissions.restrict} />
       <SaveOrCancel form={form} fields={['content', 'sensitivity']} onCancel={onCancel} />
     </form>
   );
