@@ -8,7 +8,7 @@ import { buildApp } from '../http/app.ts';
 import { issueSetupToken } from '../identity/setup.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { KeyFileError } from '../vault/key-file.ts';
-import { configFindings, databaseFindings, formatFindings, sortFindings } from './doctor.ts';
+import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './devices.ts';
 import { startDimseListener } from '../imaging/dimse/listener.ts';
@@ -112,4 +112,9 @@ async function serve(config: Config): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+function formatFindings(findings: Finding[]): string {
+  if (findings.length === 0) return 'No findings.\n';
+  return findings.map((f) => `[${f.severity.toUpperCase()}] ${f.title}\n    fix: ${f.fix}\n`).join('');
 }

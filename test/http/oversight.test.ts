@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 import { accessCountsQuery } from '../../src/audit/audit-query.ts';
-import { SEVERITIES } from '../../src/cli/doctor.ts';
+import { SEVERITIES } from '../../src/ops/security-findings.ts';
 
 let h: Harness;
 let t: Tenant;

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { identifyDevice } from '../../src/imaging/devices.ts';
 import { inTenant } from '../../src/db/connect.ts';
-import { databaseFindings } from '../../src/cli/doctor.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 

@@ -3,7 +3,7 @@
 // configuration and counts, never personal data, and only the caller's office.
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.ts';
-import { configFindings, databaseFindings, sortFindings } from '../../cli/doctor.ts';
+import { configFindings, databaseFindings, sortFindings } from '../../ops/security-findings.ts';
 import { gated } from '../access.ts';
 
 export function securityReportRoutes(app: FastifyInstance, s: Services) {

@@ -1,5 +1,7 @@
 // The security report: every weakness of this installation that Kartei can
 // see, most severe first, each with its fix. Grows with every feature.
+// `kartei doctor` prints it; administrators and the DPO see their office's part
+// in the web application (`GET /api/security-report`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -147,9 +149,4 @@ async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]
 
 export function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
-}
-
-export function formatFindings(findings: Finding[]): string {
-  if (findings.length === 0) return 'No findings.\n';
-  return findings.map((f) => `[${f.severity.toUpperCase()}] ${f.title}\n    fix: ${f.fix}\n`).join('');
 }
