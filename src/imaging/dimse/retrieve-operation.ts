@@ -89,14 +89,14 @@ export abstract class RetrieveOperation extends IdentifierMessage {
 
 /** The dataset of a stored Part 10 file: everything after its meta information. */
 async function* datasetOf(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let head = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let started = false;
   for await (const chunk of file) {
     if (started) {
       yield chunk;
       continue;
     }
-    head = Buffer.concat([head, chunk]);
+    head = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;
     const parsed = parsePart10Header(head);
     if (!parsed) continue;
     started = true;
