@@ -337,6 +337,10 @@ test('a clerk of the department finds the file phonetically and sees the restric
   assert.equal(await page.getByRole('region', { name: 'Notiz' }).getByRole('link').count(), 1);
   assert.equal(await page.getByRole('button', { name: 'Personendaten bearbeiten' }).count(), 1, 'the owning department edits');
   await checkScreen(page, '13-clerk-file');
+  // A clerk may write records, but not restricted ones: the form does not offer it.
+  await page.getByRole('button', { name: 'Neuer Eintrag' }).click();
+  assert.deepEqual(await page.getByLabel('Schutzstufe').locator('option').allTextContents(), ['normal']);
+  await page.getByRole('button', { name: 'Abbrechen' }).click();
   assert.deepEqual(problems, []);
   await context.close();
 });
