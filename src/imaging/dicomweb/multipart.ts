@@ -18,8 +18,8 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
   const boundary = randomBytes(18).toString('base64url');
   async function* body() {
     const list = [...parts];
-    // Each part's body is read one chunk ahead, and the next part's first chunk while this one is sent:
-    // opening and reading a file then overlaps with decrypting and writing the one before.
+    // Each part's body is read ahead of the socket (read-ahead.ts), and the next part starts while this one
+    // is sent: opening and reading a file then overlaps with writing the one before.
     const bodies = list.map((p) => (Buffer.isBuffer(p.body) ? undefined : new ReadAhead(p.body)));
     try {
       for (let i = 0; i < list.length; i++) {
@@ -36,4 +36,3 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
   }
   return { contentType: `multipart/related; type="${type}"; boundary=${boundary}`, stream: Readable.from(body(), { objectMode: false }) };
 }
-
