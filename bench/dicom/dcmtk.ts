@@ -7,8 +7,13 @@
 // movescu have no TLS options at all, so getStudy() refuses a TLS target.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RetrieveJob, RetrieveOutcome } from './retrieve-client.ts';
 
 export interface DicomTarget {
   host: string;
@@ -250,6 +255,64 @@ export async function getStudy(target: DicomTarget, studyUid: string, opts: { ou
   }
 }
 
+/**
+ * C-GET or C-MOVE of a study by the bench's own requester (retrieve-client.ts), a process of its
+ * own like getscu, but able to use TLS. Its time is taken inside it, from the association
+ * request to the final response, so its process start (~0.5 s under tsx) does not count.
+ */
+export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJob, 'op' | 'studyUid' | 'storage' | 'outDir' | 'destination'>): Promise<RetrieveOutcome> {
+  const full: RetrieveJob = {
+    ...job,
+    port: target.port,
+    calledAet: target.calledAet,
+    callingAet: target.callingAet,
+    ...(target.tls ? { tls: { certFile: target.tls.cert, keyFile: target.tls.key, caFile: target.tls.ca } } : {}),
+  };
+  const r = await runTool(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./retrieve-client.ts', import.meta.url)), JSON.stringify(full)]);
+  if (r.code !== 0) throw new Error(`retrieve client exited ${r.code}:\n${r.stderr.slice(0, 2_000)}`);
+  const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RetrieveOutcome;
+  if (outcome.status !== 0 || outcome.failed > 0) throw new Error(`${job.op} of study ${job.studyUid}: status 0x${outcome.status.toString(16)}, ${outcome.failed} failed`);
+  return outcome;
+}
+
+export interface StoreScp {
+  aet: string;
+  port: number;
+  /** Files received since the last take(), then removed. */
+  take(): { instances: number; bytes: number };
+  stop(): void;
+}
+
+/** storescp as a C-MOVE destination on loopback (TLS with a client certificate required, if given). */
+export async function startStoreScp(aet: string, port: number, tls?: { cert: string; key: string; ca: string }): Promise<StoreScp> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-storescp-'));
+  const args = ['-aet', aet, ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []), '-od', dir, String(port)];
+  const child = spawn('storescp', args, { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+  for (const deadline = Date.now() + 10_000; !(await listening()); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`storescp did not listen on ${port}`);
+  }
+  return {
+    aet,
+    port,
+    take() {
+      const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+      const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+      for (const f of files) fs.rmSync(f);
+      return { instances: files.length, bytes };
+    },
+    stop() {
+      child.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // HTTP: QIDO-RS / WADO-RS
 // ---------------------------------------------------------------------------------------
@@ -270,19 +333,43 @@ export interface HttpResponse {
   body?: Buffer;
 }
 
-/** One GET; reads the whole body (counting bytes; kept only with keepBody). */
-export async function httpGet(url: string, headers: Record<string, string>, opts: { accept?: string; keepBody?: boolean } = {}): Promise<HttpResponse> {
-  const t0 = performance.now();
-  const r = await fetch(url, { headers: { ...headers, ...(opts.accept ? { accept: opts.accept } : {}) } });
-  let bytes = 0;
-  const chunks: Buffer[] = [];
-  if (r.body) {
-    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.byteLength;
-      if (opts.keepBody) chunks.push(Buffer.from(chunk));
-    }
+/** Keep-alive agents, one per scheme and trusted CA. */
+const agents = new Map<string, http.Agent>();
+function agentFor(url: URL, ca: string | undefined): http.Agent {
+  const key = `${url.protocol}${ca ?? ''}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca: fs.readFileSync(ca) } : {}) }) : new http.Agent({ keepAlive: true });
+    agents.set(key, agent);
   }
-  return { status: r.status, contentType: r.headers.get('content-type') ?? '', bytes, ms: performance.now() - t0, ...(opts.keepBody ? { body: Buffer.concat(chunks) } : {}) };
+  return agent;
+}
+
+export interface HttpOptions {
+  accept?: string;
+  /** The CA (PEM file) an https:// server's certificate must chain to. */
+  ca?: string;
+}
+
+/** One GET on a keep-alive connection; reads the whole body (counting bytes; kept only with keepBody). */
+export function httpGet(url: string, headers: Record<string, string>, opts: HttpOptions & { keepBody?: boolean } = {}): Promise<HttpResponse> {
+  const t0 = performance.now();
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? https : http).get(u, { headers: { ...headers, ...(opts.accept ? { accept: opts.accept } : {}) }, agent: agentFor(u, opts.ca) }, (res) => {
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (opts.keepBody) chunks.push(chunk);
+      });
+      res.once('error', reject);
+      res.once('end', () =>
+        resolve({ status: res.statusCode!, contentType: res.headers['content-type'] ?? '', bytes, ms: performance.now() - t0, ...(opts.keepBody ? { body: Buffer.concat(chunks) } : {}) }),
+      );
+    });
+    req.once('error', reject);
+  });
 }
 
 export interface HttpTiming extends LatencyStats {
@@ -291,7 +378,7 @@ export interface HttpTiming extends LatencyStats {
 }
 
 /** Latency of `runs` sequential GETs on one keep-alive connection after `warmup` unmeasured ones; throws on non-2xx. */
-export async function timeHttp(url: string, headers: Record<string, string>, runs: number, opts: { accept?: string; warmup?: number } = {}): Promise<HttpTiming> {
+export async function timeHttp(url: string, headers: Record<string, string>, runs: number, opts: HttpOptions & { warmup?: number } = {}): Promise<HttpTiming> {
   const ms: number[] = [];
   let last: HttpResponse | undefined;
   for (let i = -(opts.warmup ?? 2); i < runs; i++) {
@@ -303,10 +390,10 @@ export async function timeHttp(url: string, headers: Record<string, string>, run
 }
 
 /** QIDO-RS GET {dicomWebBase}/studies?PatientID=…; returns latency and the number of studies in the last answer. */
-export async function qidoStudiesByPatientId(dicomWebBase: string, headers: Record<string, string>, patientId: string, runs: number) {
+export async function qidoStudiesByPatientId(dicomWebBase: string, headers: Record<string, string>, patientId: string, runs: number, opts: { ca?: string } = {}) {
   const url = `${dicomWebBase}/studies?PatientID=${encodeURIComponent(patientId)}`;
-  const timing = await timeHttp(url, headers, runs, { accept: ACCEPT_DICOM_JSON });
-  const last = await httpGet(url, headers, { accept: ACCEPT_DICOM_JSON, keepBody: true });
+  const timing = await timeHttp(url, headers, runs, { accept: ACCEPT_DICOM_JSON, ca: opts.ca });
+  const last = await httpGet(url, headers, { accept: ACCEPT_DICOM_JSON, keepBody: true, ca: opts.ca });
   const matches = last.bytes ? (JSON.parse(last.body!.toString('utf8')) as unknown[]).length : 0;
   return { ...timing, matches };
 }
@@ -325,20 +412,20 @@ export interface ThroughputResult {
  * One GET by curl, a process of its own, so that the client's work does not share the bench
  * process (where Kartei runs) with the server; the body is counted and dropped.
  */
-export async function curlGet(url: string, headers: Record<string, string>, accept: string): Promise<HttpResponse> {
-  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total} %{content_type}', '-H', `accept: ${accept}`, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+export async function curlGet(url: string, headers: Record<string, string>, accept: string, opts: { ca?: string } = {}): Promise<HttpResponse> {
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total} %{content_type}', ...(opts.ca ? ['--cacert', opts.ca] : []), '-H', `accept: ${accept}`, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
   const r = await runTool('curl', args);
   const [status, bytes, seconds, ...type] = r.stdout.trim().split(' ');
   return { status: Number(status), bytes: Number(bytes), ms: Number(seconds) * 1000, contentType: type.join(' ') };
 }
 
 /** WADO-RS of a whole study as multipart/related; type="application/dicom" (curl), `runs` times after one warm-up. */
-export async function wadoStudy(dicomWebBase: string, headers: Record<string, string>, studyUid: string, runs = 3): Promise<ThroughputResult> {
+export async function wadoStudy(dicomWebBase: string, headers: Record<string, string>, studyUid: string, runs = 3, opts: { ca?: string } = {}): Promise<ThroughputResult> {
   const url = `${dicomWebBase}/studies/${studyUid}`;
   const seconds: number[] = [];
   let last: HttpResponse | undefined;
   for (let i = -1; i < runs; i++) {
-    last = await curlGet(url, headers, ACCEPT_MULTIPART_DICOM);
+    last = await curlGet(url, headers, ACCEPT_MULTIPART_DICOM, opts);
     if (last.status !== 200) throw new Error(`GET ${url}: HTTP ${last.status}`);
     if (i >= 0) seconds.push(last.ms / 1000);
   }

@@ -37,6 +37,8 @@ export interface OrthancOptions {
   dicomThreads?: number;
   /** DICOM TLS on the DIMSE port (PEM files); clients must then present a certificate signed by `ca`. */
   tls?: { cert: string; key: string; ca: string };
+  /** C-MOVE destinations Orthanc may send to (storescp on loopback), over DICOM TLS if `tls`. */
+  destinations?: { aet: string; port: number; tls?: boolean }[];
   /** Extra top-level configuration entries, merged last. */
   extraConfig?: Record<string, unknown>;
   /** Keep the temporary directory (configuration, log, storage) after stop(). */
@@ -240,6 +242,12 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
     OrthancPeersInDatabase: false,
     DicomModalities: {
       bench: { AET: callingAet, Host: '127.0.0.1', Port: unusedModalityPort, AllowEcho: true, AllowStore: true, AllowFind: true, AllowGet: true, AllowMove: true, AllowFindWorklist: false, AllowStorageCommitment: false },
+      ...Object.fromEntries(
+        (opts.destinations ?? []).map((d, i) => [
+          `destination${i}`,
+          { AET: d.aet, Host: '127.0.0.1', Port: d.port, UseDicomTls: !!d.tls, AllowEcho: false, AllowStore: false, AllowFind: false, AllowGet: false, AllowMove: false, AllowFindWorklist: false, AllowStorageCommitment: false },
+        ]),
+      ),
     },
     OrthancPeers: {},
     MaximumPduLength: opts.maximumPduLength ?? 16384,

@@ -4,26 +4,32 @@
 //  1. C-FIND by PatientID at STUDY level: findscu per run (process + association + query), and
 //     the server's cost per query without the client (findscu --repeat, difference per query);
 //  2. QIDO-RS GET /studies?PatientID=… on one keep-alive connection;
-//  3. WADO-RS of one CT study (multipart/related, all its instances);
-//  4. C-GET of the same study with getscu.
-// C-FIND runs again over TLS with client certificates (a second Kartei listener on the same
-// archive; a second Orthanc, filled the same way, since Orthanc's DICOM port is either TLS or
-// not). The rest without TLS: DCMTK 3.6.7's getscu has no TLS, and the DICOMweb rows run over
-// HTTP on loopback. Kartei: the DIMSE listeners and the HTTP server in this process, a staff
-// user's API token; Orthanc with its DICOMweb plugin and HTTP basic auth. Appends the figures
-// to bench/RESULTS.md.
+//  3. WADO-RS of one CT study (multipart/related, all its instances) with curl;
+//  4. C-GET of the same study with getscu;
+//  5. C-MOVE of the same study to a storescp.
+// Each runs again with TLS: DIMSE over TLS with client certificates (a second Kartei listener on
+// the same archive; a second Orthanc, filled the same way, since Orthanc's DICOM port is either
+// TLS or not), DICOMweb over HTTPS (a second Kartei HTTP server on the same services; Debian's
+// Orthanc crashes on HTTPS here, so its plain HTTP stands in). DCMTK 3.6.7's getscu and movescu have no TLS: C-GET over TLS and every C-MOVE use
+// the bench's own requester (retrieve-client.ts), a process of its own, against both.
+// Kartei: the DIMSE listeners and the HTTP servers in this process, a staff user's API token;
+// Orthanc with its DICOMweb plugin and HTTP basic auth. Appends the figures to bench/RESULTS.md.
 //
 // Environment: BENCH_DICOM_ROUNDS (default 3), BENCH_DICOM_FIND_RUNS (default 20),
 // BENCH_DICOM_FILL (default 5,500), BENCH_DICOM_NO_RESULTS=1 (print only).
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
+import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { testCertificate } from '../../test/helpers/certificates.ts';
 import { startHarness, setUpTenant, freePort, DIALECT } from '../../test/helpers/harness.ts';
 import { generateCorpus, generateThinCorpus } from './corpus.ts';
 import {
-  bearerAuth, findByPatientId, findPerQuery, getStudy, MB, qidoStudiesByPatientId, storeFiles, wadoStudy, type DicomTarget,
+  bearerAuth, findByPatientId, findPerQuery, getStudy, MB, qidoStudiesByPatientId, retrieveByClient, startStoreScp, storeFiles, wadoStudy, type DicomTarget, type StoreScp,
 } from './dcmtk.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 import { benchTls, clientTls } from './kartei.ts';
@@ -35,6 +41,10 @@ const CALLING_AET = 'KARTEIBENCH';
 /** The bench AE over TLS, known by its certificate (a device has a certificate or a host, not both). */
 const TLS_AET = 'BENCHTLS';
 const tls = benchTls();
+/** The C-MOVE destinations, registered with both archives: one storescp without TLS, one with. */
+const destCert = testCertificate('BENCHDEST');
+const moveDest = await startStoreScp('BENCHDEST', await freePort());
+const moveDestTls = await startStoreScp('BENCHDESTTLS', await freePort(), { cert: destCert.certFile, key: destCert.keyFile, ca: tls.caFile });
 
 const log = (s: string) => process.stderr.write(`[bench:dicom-retrieval ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -44,6 +54,8 @@ const thin = await generateThinCorpus({ count: Math.max(0, FILL - corpus.instanc
 const files = [...corpus.instances, ...thin.instances].map((i) => i.file);
 // The study to retrieve: the largest CT study; the patient to find: its patient.
 const study = corpus.studies.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+/** What a C-GET requester must offer to take: the study's SOP classes, as stored (Explicit VR Little Endian). */
+const storage = [...new Set(corpus.instances.filter((i) => i.studyUid === study.studyUid).map((i) => i.sopClassUid))].map((sopClassUid) => ({ sopClassUid, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }));
 log(`archive fill: ${files.length} instances; retrieving study ${study.studyUid} (${study.instances} instances, ${fmt(study.bytes / MB)} MB); finding PatientID ${study.patientId}`);
 
 interface Side {
@@ -52,6 +64,8 @@ interface Side {
   tlsTarget: DicomTarget;
   dicomWeb: string;
   auth: Record<string, string>;
+  /** DICOMweb over HTTPS: its base, authorisation, and the CA its certificate chains to. */
+  secureWeb: { base: string; auth: Record<string, string>; ca?: string };
   count(): Promise<number>;
   close(): Promise<void>;
 }
@@ -63,37 +77,52 @@ async function kartei(): Promise<Side> {
   if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
   const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
   const token = await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 });
-  const tlsDevice = await t.admin.post('/api/admin/devices', { aeTitle: TLS_AET, departmentId: t.departments.RAD, permissions: ['find'], certificate: tls.client.cert });
-  if (tlsDevice.status !== 201) throw new Error(`TLS device: ${JSON.stringify(tlsDevice.body)}`);
+  const devices = [
+    { aeTitle: TLS_AET, departmentId: t.departments.RAD, permissions: ['find', 'retrieve'], certificate: tls.client.cert },
+    { aeTitle: moveDest.aet, departmentId: t.departments.RAD, permissions: ['retrieve'], host: '127.0.0.1', port: moveDest.port },
+    { aeTitle: moveDestTls.aet, departmentId: t.departments.RAD, permissions: ['retrieve'], certificate: destCert.cert, host: '127.0.0.1', port: moveDestTls.port },
+  ];
+  for (const d of devices) {
+    const r = await t.admin.post('/api/admin/devices', d);
+    if (r.status !== 201) throw new Error(`device ${d.aeTitle}: ${JSON.stringify(r.body)}`);
+  }
   const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
   const tlsListener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } },
     { services: h.services },
   );
   const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  // The same services behind a second HTTP server with TLS, as `kartei serve` runs with a certificate.
+  const secureApp = await buildApp({ ...h.services, config: { ...h.services.config, tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile } } }, { logger: false });
+  const secureAddress = await secureApp.listen({ host: '127.0.0.1', port: 0 });
   return {
     target: { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: CALLING_AET },
     tlsTarget: { host: '127.0.0.1', port: tlsListener.port, calledAet: 'KARTEI', callingAet: TLS_AET, tls: clientTls(tls) },
     dicomWeb: `${address}/dicom-web`,
     auth: bearerAuth(token.body.token),
+    secureWeb: { base: `${secureAddress}/dicom-web`, auth: bearerAuth(token.body.token), ca: tls.caFile },
     count: () => inTenant(h.services.store, t.tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
     async close() {
       await listener.close();
       await tlsListener.close();
+      await secureApp.close();
       await h.close();
     },
   };
 }
 
 async function orthanc(): Promise<Side & { version: string; fillTls(files: string[]): Promise<number> }> {
-  const o = await startOrthanc({ callingAet: CALLING_AET });
-  const secure = await startOrthanc({ callingAet: TLS_AET, tls: { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile } });
+  const o = await startOrthanc({ callingAet: CALLING_AET, destinations: [{ aet: moveDest.aet, port: moveDest.port }] });
+  const secure = await startOrthanc({ callingAet: TLS_AET, tls: { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile }, destinations: [{ aet: moveDestTls.aet, port: moveDestTls.port, tls: true }] });
   const tlsTarget: DicomTarget = { ...secure.target, tls: clientTls(tls) };
   return {
     target: o.target,
     tlsTarget,
     dicomWeb: o.dicomWebUrl,
     auth: o.authHeaders,
+    // Debian's Orthanc 1.10.1 (civetweb 1.15, OpenSSL 3) dies with SIGSEGV on its first HTTPS
+    // connection on this machine: its HTTPS rows are measured against its plain HTTP.
+    secureWeb: { base: o.dicomWebUrl, auth: o.authHeaders },
     version: o.version,
     count: async () => (await orthancStatistics(o)).CountInstances,
     async fillTls(files: string[]) {
@@ -127,9 +156,34 @@ interface Round {
   findRunTls: number;
   findServerTls: number;
   qido: number;
+  qidoTls: number;
   wado: number;
+  wadoTls: number;
   cget: number;
-  matches: { find: number; qido: number; wadoBytes: number; cgetInstances: number };
+  cgetTls: number;
+  move: number;
+  moveTls: number;
+  matches: { find: number; qido: number; wadoBytes: number; cgetInstances: number; tlsInstances: number; movedInstances: number };
+}
+
+/** C-GET by the bench's requester (over TLS here): MB/s of the datasets it received. */
+async function getByClient(target: DicomTarget) {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-get-'));
+  try {
+    const r = await retrieveByClient(target, { op: 'get', studyUid: study.studyUid, storage, outDir });
+    return { instances: r.instances, mbPerSec: r.bytes / MB / (r.ms / 1000) };
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/** C-MOVE to a storescp: MB/s of the files it wrote, by the time the final response arrived. */
+async function moveTo(target: DicomTarget, destination: StoreScp) {
+  destination.take();
+  const r = await retrieveByClient(target, { op: 'move', studyUid: study.studyUid, storage: [], destination: destination.aet });
+  const got = destination.take();
+  if (got.instances !== r.completed) throw new Error(`C-MOVE to ${destination.aet}: ${r.completed} reported, ${got.instances} received`);
+  return { instances: got.instances, mbPerSec: got.bytes / MB / (r.ms / 1000) };
 }
 const rounds: Record<System, Round[]> = { kartei: [], orthanc: [] };
 const loadStart = os.loadavg();
@@ -143,24 +197,43 @@ for (let r = 0; r < ROUNDS; r++) {
     const findTls = await findByPatientId(side.tlsTarget, study.patientId, FIND_RUNS);
     const perQueryTls = await findPerQuery(side.tlsTarget, study.patientId, { repeats: 20, rounds: 3 });
     const qido = await qidoStudiesByPatientId(side.dicomWeb, side.auth, study.patientId, FIND_RUNS);
+    const qidoTls = await qidoStudiesByPatientId(side.secureWeb.base, side.secureWeb.auth, study.patientId, FIND_RUNS, side.secureWeb);
     const wado = await wadoStudy(side.dicomWeb, side.auth, study.studyUid, 2);
+    const wadoTls = await wadoStudy(side.secureWeb.base, side.secureWeb.auth, study.studyUid, 2, side.secureWeb);
     const cget = await getStudy(side.target, study.studyUid);
+    const cgetTls = await getByClient(side.tlsTarget);
+    const move = await moveTo(side.target, moveDest);
+    const moveTls = await moveTo(side.tlsTarget, moveDestTls);
     rounds[sys].push({
       findRun: find.p50,
       findServer: perQuery.perQueryMs,
       findRunTls: findTls.p50,
       findServerTls: perQueryTls.perQueryMs,
       qido: qido.p50,
+      qidoTls: qidoTls.p50,
       wado: wado.mbPerSec,
+      wadoTls: wadoTls.mbPerSec,
       cget: cget.mbPerSec,
-      matches: { find: find.matches, qido: qido.matches, wadoBytes: wado.bytes, cgetInstances: cget.instances },
+      cgetTls: cgetTls.mbPerSec,
+      move: move.mbPerSec,
+      moveTls: moveTls.mbPerSec,
+      matches: {
+        find: Math.min(find.matches, findTls.matches),
+        qido: Math.min(qido.matches, qidoTls.matches),
+        wadoBytes: Math.min(wado.bytes, wadoTls.bytes),
+        cgetInstances: cget.instances,
+        tlsInstances: cgetTls.instances,
+        movedInstances: Math.min(move.instances, moveTls.instances),
+      },
     });
-    log(`round ${r + 1}/${ROUNDS} ${sys.padEnd(7)} findscu p50 ${fmt(find.p50, 1)} ms (server ${fmt(perQuery.perQueryMs, 2)} ms/query, ${find.matches} matches; TLS ${fmt(findTls.p50, 1)} ms, server ${fmt(perQueryTls.perQueryMs, 2)} ms/query), QIDO p50 ${fmt(qido.p50, 1)} ms (${qido.matches}), WADO ${fmt(wado.mbPerSec)} MB/s, C-GET ${fmt(cget.mbPerSec)} MB/s (${cget.instances} instances)`);
+    log(`round ${r + 1}/${ROUNDS} ${sys.padEnd(7)} findscu p50 ${fmt(find.p50, 1)} ms (server ${fmt(perQuery.perQueryMs, 2)} ms/query, ${find.matches} matches; TLS ${fmt(findTls.p50, 1)} ms, server ${fmt(perQueryTls.perQueryMs, 2)} ms/query), QIDO p50 ${fmt(qido.p50, 1)} ms (${qido.matches}; HTTPS ${fmt(qidoTls.p50, 1)}), WADO ${fmt(wado.mbPerSec)} MB/s (HTTPS ${fmt(wadoTls.mbPerSec)}), C-GET ${fmt(cget.mbPerSec)} MB/s (${cget.instances} instances; TLS ${fmt(cgetTls.mbPerSec)}), C-MOVE ${fmt(move.mbPerSec)} MB/s (TLS ${fmt(moveTls.mbPerSec)})`);
   }
 }
 const minutes = (performance.now() - started) / 60_000;
 const loadEnd = os.loadavg();
 for (const side of Object.values(sides)) await side.close();
+moveDest.stop();
+moveDestTls.stop();
 
 // ---------------------------------------------------------------------------------------
 // Report: latencies take the median over rounds (lower is better), throughputs the best round.
@@ -191,10 +264,18 @@ latencyRow('C-FIND, the server\'s time per query (findscu --repeat 21 minus 1, p
 latencyRow(`C-FIND as above, TLS with client certificates, findscu per run (${FIND_RUNS} runs per round, p50)`, (x) => x.findRunTls, '≤ Orthanc');
 latencyRow('C-FIND, TLS, the server\'s time per query (findscu --repeat 21 minus 1, per query)', (x) => x.findServerTls, '≤ Orthanc');
 latencyRow(`QIDO-RS /studies?PatientID=… (keep-alive, ${FIND_RUNS} requests per round, p50)`, (x) => x.qido, '≤ Orthanc');
-throughputRow(`WADO-RS of the study (${study.instances} instances, ${fmt(study.bytes / MB)} MB, multipart/related)`, (x) => x.wado);
+latencyRow(`QIDO-RS as above over HTTPS (keep-alive, ${FIND_RUNS} requests per round, p50)`, (x) => x.qidoTls, '≤ Orthanc');
+throughputRow(`WADO-RS of the study (${study.instances} instances, ${fmt(study.bytes / MB)} MB, multipart/related; curl)`, (x) => x.wado);
+throughputRow('WADO-RS of the study over HTTPS (curl)', (x) => x.wadoTls);
 throughputRow('C-GET of the study (getscu, files written to a temp dir)', (x) => x.cget);
+throughputRow('C-GET of the study over TLS with client certificates (the bench\'s requester, datasets written to a temp dir; association to final response)', (x) => x.cgetTls);
+throughputRow('C-MOVE of the study to a storescp (the bench\'s requester; association to final response, MB the storescp wrote)', (x) => x.move);
+throughputRow('C-MOVE as above, both associations over TLS with client certificates', (x) => x.moveTls);
 const m = (xs: Round[]) => xs[0]!.matches;
-rows.push(`| answers (checked) | ${m(k).find} C-FIND / ${m(k).qido} QIDO matches, ${fmt(m(k).wadoBytes / MB)} MB WADO, ${m(k).cgetInstances} C-GET instances | ${m(o).find} / ${m(o).qido}, ${fmt(m(o).wadoBytes / MB)} MB, ${m(o).cgetInstances} | | same | ${ok(m(k).find === m(o).find && m(k).qido === m(o).qido && m(k).cgetInstances === m(o).cgetInstances)} |`);
+const answers = (x: Round['matches']) => `${x.find} C-FIND / ${x.qido} QIDO matches, ${fmt(x.wadoBytes / MB)} MB WADO, ${x.cgetInstances} / ${x.tlsInstances} C-GET instances (getscu / TLS), ${x.movedInstances} moved`;
+// The multipart bodies differ by their boundaries: WADO-RS is checked by the server's own count of instances instead.
+const sameAnswers = (['find', 'qido', 'cgetInstances', 'tlsInstances', 'movedInstances'] as const).every((key) => m(k)[key] === m(o)[key] && m(k)[key] > 0);
+rows.push(`| answers (checked; with and without TLS alike) | ${answers(m(k))} | ${answers(m(o))} | | same | ${ok(sameAnswers)} |`);
 
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
 const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
@@ -202,14 +283,14 @@ const la = (l: number[]) => l.map((x) => fmt(x, 1)).join('/');
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — DICOM queries and retrieval, Kartei vs Orthanc — commit ${commit}${dirty}
 
-Node ${process.version}, ${os.cpus().length} cores; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end; ${fmt(minutes, 1)} min of measuring after an untimed fill. Both archives hold the same ${files.length} instances (${corpus.instances.length} of the ingest corpus, ${thin.instances.length} thin ones of ${thin.patientIds.length} patients). ${ROUNDS} alternating rounds. C-FIND also over TLS (client certificates required, the same throwaway CA, server and client certificates for both; a second Orthanc holds the same instances); everything else without TLS on loopback (DCMTK 3.6.7's getscu has no TLS; the DICOMweb rows use HTTP). Kartei: ${DIALECT === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, patient attributes encrypted and matched through blind indexes, every query and retrieval audited, WADO-RS authenticated with a staff API token. Orthanc ${orthancVersion} with the DICOMweb plugin, HTTP basic auth, \`StorageAccessOnFind: Always\` (its default). TCP_NODELAY on for DCMTK.
+Node ${process.version}, ${os.cpus().length} cores; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end; ${fmt(minutes, 1)} min of measuring after an untimed fill. Both archives hold the same ${files.length} instances (${corpus.instances.length} of the ingest corpus, ${thin.instances.length} thin ones of ${thin.patientIds.length} patients). ${ROUNDS} alternating rounds. Every measure also with TLS (client certificates required on DIMSE, the same throwaway CA, server and client certificates for both; a second Orthanc holds the same instances; Kartei's second listener and HTTPS server share the first ones' archive). **Orthanc's HTTPS rows are its plain HTTP**: Debian's Orthanc 1.10.1 (civetweb 1.15, OpenSSL 3.0) dies with SIGSEGV on its first HTTPS connection here (a NULL function call in a civetweb worker), so Kartei with TLS is compared with Orthanc without. C-GET over TLS and C-MOVE by the bench's own requester (DCMTK 3.6.7's getscu and movescu have no TLS), a process of its own, timed from its association request to the final response; C-MOVE destinations are storescp processes registered with both. Kartei: ${DIALECT === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, patient attributes encrypted and matched through blind indexes, every query and retrieval audited, WADO-RS authenticated with a staff API token. Orthanc ${orthancVersion} with the DICOMweb plugin, HTTP basic auth, \`StorageAccessOnFind: Always\` (its default). TCP_NODELAY on for DCMTK.
 
 | measure | Kartei | Orthanc ${orthancVersion} | Kartei / Orthanc | goal | |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Falls short / not measured yet:
-${[...shortfalls, 'C-FIND and QIDO-RS at 1,000,000 indexed instances: by `npm run bench:dicom-scale` (its own entries).', 'QIDO-RS and WADO-RS over HTTPS, C-GET over TLS (no TLS in DCMTK 3.6.7\'s getscu), C-MOVE: not measured yet.'].map((s) => `- ${s}`).join('\n')}
+${[...shortfalls, 'C-FIND and QIDO-RS at 1,000,000 indexed instances: by `npm run bench:dicom-scale` (its own entries).'].map((s) => `- ${s}`).join('\n')}
 `;
 if (!process.env.BENCH_DICOM_NO_RESULTS) fs.appendFileSync('bench/RESULTS.md', report);
 process.stdout.write(report);
