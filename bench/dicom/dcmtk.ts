@@ -275,6 +275,14 @@ export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJo
   return outcome;
 }
 
+/** Whether something accepts connections on this loopback port now. */
+export const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
 export interface StoreScp {
   aet: string;
   port: number;
@@ -288,13 +296,7 @@ export async function startStoreScp(aet: string, port: number, tls?: { cert: str
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-storescp-'));
   const args = ['-aet', aet, ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []), '-od', dir, String(port)];
   const child = spawn('storescp', args, { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
-  const listening = () =>
-    new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-  for (const deadline = Date.now() + 10_000; !(await listening()); await new Promise((r) => setTimeout(r, 50))) {
+  for (const deadline = Date.now() + 10_000; !(await portOpen(port)); await new Promise((r) => setTimeout(r, 50))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`storescp did not listen on ${port}`);
   }
   return {

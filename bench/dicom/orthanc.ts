@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultCacheRoot } from './corpus.ts';
-import type { DicomTarget } from './dcmtk.ts';
+import { portOpen, type DicomTarget } from './dcmtk.ts';
 
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
 const DICOMWEB_PLUGIN_CANDIDATES = ['/usr/share/orthanc/plugins/libOrthancDicomWeb.so', '/usr/lib/orthanc/libOrthancDicomWeb.so.1.7'];
@@ -163,12 +163,6 @@ async function waitUntilAnswering(child: ChildProcess, httpPort: number, dicomPo
   const deadline = Date.now() + timeoutMs;
   let exited: number | string | null = null;
   child.once('exit', (code, signal) => (exited = code ?? signal));
-  const portOpen = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
   while (Date.now() < deadline) {
     if (exited !== null) throw new Error(`Orthanc exited (${exited}) while starting; log:\n${tail(logFile)}`);
     try {
