@@ -421,16 +421,19 @@ export async function curlGet(url: string, headers: Record<string, string>, acce
   return { status: Number(status), bytes: Number(bytes), ms: Number(seconds) * 1000, contentType: type.join(' ') };
 }
 
-/** WADO-RS of a whole study as multipart/related; type="application/dicom" (curl), `runs` times after one warm-up. */
-export async function wadoStudy(dicomWebBase: string, headers: Record<string, string>, studyUid: string, runs = 3, opts: { ca?: string } = {}): Promise<ThroughputResult> {
-  const url = `${dicomWebBase}/studies/${studyUid}`;
+/** MB/s of a GET by curl: the median of `runs` runs after one warm-up. */
+export async function curlThroughput(url: string, headers: Record<string, string>, accept: string, runs: number, opts: { ca?: string } = {}): Promise<ThroughputResult> {
   const seconds: number[] = [];
   let last: HttpResponse | undefined;
   for (let i = -1; i < runs; i++) {
-    last = await curlGet(url, headers, ACCEPT_MULTIPART_DICOM, opts);
+    last = await curlGet(url, headers, accept, opts);
     if (last.status !== 200) throw new Error(`GET ${url}: HTTP ${last.status}`);
     if (i >= 0) seconds.push(last.ms / 1000);
   }
   const median = [...seconds].sort((a, b) => a - b)[Math.floor(seconds.length / 2)]!;
   return { bytes: last!.bytes, seconds, mbPerSec: last!.bytes / MB / median, status: last!.status, contentType: last!.contentType };
 }
+
+/** WADO-RS of a whole study as multipart/related; type="application/dicom" (curl), `runs` times after one warm-up. */
+export const wadoStudy = (dicomWebBase: string, headers: Record<string, string>, studyUid: string, runs = 3, opts: { ca?: string } = {}) =>
+  curlThroughput(`${dicomWebBase}/studies/${studyUid}`, headers, ACCEPT_MULTIPART_DICOM, runs, opts);

@@ -6,7 +6,9 @@
 //  2. QIDO-RS GET /studies?PatientID=… on one keep-alive connection;
 //  3. WADO-RS of one CT study (multipart/related, all its instances) with curl;
 //  4. C-GET of the same study with getscu;
-//  5. C-MOVE of the same study to a storescp.
+//  5. C-MOVE of the same study to a storescp;
+// and, as the floor under WADO-RS, a bare Node HTTP server sending the same stored files,
+// decrypted and as sealed on disk.
 // Each runs again with TLS: DIMSE over TLS with client certificates (a second Kartei listener on
 // the same archive; a second Orthanc, filled the same way, since Orthanc's DICOM port is either
 // TLS or not), DICOMweb over HTTPS (a second Kartei HTTP server on the same services; Debian's
@@ -18,18 +20,22 @@
 // Environment: BENCH_DICOM_ROUNDS (default 3), BENCH_DICOM_FIND_RUNS (default 20),
 // BENCH_DICOM_FILL (default 5,500), BENCH_DICOM_NO_RESULTS=1 (print only).
 import { execSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { inTenant } from '../../src/db/connect.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
+import { bindingBytes } from '../../src/vault/aead.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { testCertificate } from '../../test/helpers/certificates.ts';
-import { startHarness, setUpTenant, freePort, DIALECT } from '../../test/helpers/harness.ts';
+import { startHarness, setUpTenant, freePort, DIALECT, type Harness } from '../../test/helpers/harness.ts';
 import { generateCorpus, generateThinCorpus } from './corpus.ts';
 import {
-  bearerAuth, findByPatientId, findPerQuery, getStudy, MB, qidoStudiesByPatientId, retrieveByClient, startStoreScp, storeFiles, wadoStudy, type DicomTarget, type StoreScp,
+  bearerAuth, curlThroughput, findByPatientId, findPerQuery, getStudy, MB, qidoStudiesByPatientId, retrieveByClient, startStoreScp, storeFiles, wadoStudy, type DicomTarget, type StoreScp,
 } from './dcmtk.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 import { benchTls, clientTls } from './kartei.ts';
@@ -70,9 +76,39 @@ interface Side {
   close(): Promise<void>;
 }
 
-async function kartei(): Promise<Side> {
+/**
+ * The floor under WADO-RS on this machine: a bare Node HTTP server in this process that sends
+ * the study's stored instances one after another, decrypted as Kartei stores them
+ * (`/decrypted`) or as the sealed bytes on disk (`/sealed`), with no gate, audit, routing or
+ * multipart framing. What Node itself gets from reading, decrypting and writing to a socket.
+ */
+async function startFloor(h: Harness, tenantId: string, departmentId: string): Promise<Floor> {
+  const { key, instances } = await inTenant(h.services.store, tenantId, async (tx) => ({
+    key: await h.services.keyring.departmentKey(tx, tenantId, departmentId),
+    instances: await tx.selectFrom('instances').innerJoin('studies', 'studies.id', 'instances.study_id').select(['instances.id', 'instances.file']).where('studies.study_uid', '=', study.studyUid).execute(),
+  }));
+  const images = path.join(h.config.dataDir, 'images');
+  const server = http.createServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    for (const i of instances) {
+      const source = req.url === '/sealed' ? fs.createReadStream(path.join(images, i.file), { highWaterMark: 1024 * 1024 }) : h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
+      for await (const chunk of source) if (!res.write(chunk)) await once(res, 'drain');
+    }
+    res.end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+interface Floor {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
   const h = await startHarness();
   const t = await setUpTenant(h, ['RAD']);
+  let floor: Floor | undefined;
   const device = await t.admin.post('/api/admin/devices', { aeTitle: CALLING_AET, departmentId: t.departments.RAD, permissions: ['store', 'find', 'retrieve'], host: '127.0.0.1' });
   if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
   const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
@@ -102,7 +138,9 @@ async function kartei(): Promise<Side> {
     auth: bearerAuth(token.body.token),
     secureWeb: { base: `${secureAddress}/dicom-web`, auth: bearerAuth(token.body.token), ca: tls.caFile },
     count: () => inTenant(h.services.store, t.tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
+    startFloor: async () => (floor = await startFloor(h, t.tenantId, t.departments.RAD!)),
     async close() {
+      await floor?.close();
       await listener.close();
       await tlsListener.close();
       await secureApp.close();
@@ -138,7 +176,8 @@ async function orthanc(): Promise<Side & { version: string; fillTls(files: strin
 
 type System = 'kartei' | 'orthanc';
 const orthancSide = await orthanc();
-const sides: Record<System, Side> = { kartei: await kartei(), orthanc: orthancSide };
+const karteiSide = await kartei();
+const sides: Record<System, Side> = { kartei: karteiSide, orthanc: orthancSide };
 const orthancVersion = orthancSide.version;
 const fillStart = performance.now();
 for (const [name, side] of Object.entries(sides)) {
@@ -146,6 +185,7 @@ for (const [name, side] of Object.entries(sides)) {
   const n = await side.count();
   if (n !== files.length) throw new Error(`${name}: ${n} of ${files.length} instances stored`);
 }
+const floor = await karteiSide.startFloor();
 const secureCount = await orthancSide.fillTls(files);
 if (secureCount !== files.length) throw new Error(`orthanc over TLS: ${secureCount} of ${files.length} instances stored`);
 log(`both filled in ${fmt((performance.now() - fillStart) / 1000)} s`);
@@ -188,8 +228,13 @@ async function moveTo(target: DicomTarget, destination: StoreScp) {
 const rounds: Record<System, Round[]> = { kartei: [], orthanc: [] };
 const loadStart = os.loadavg();
 const started = performance.now();
+/** Per round: the floor server's MB/s, decrypting and sending the sealed bytes as they are. */
+const floors: { decrypted: number; sealed: number; bytes: number }[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const order: System[] = r % 2 === 0 ? ['kartei', 'orthanc'] : ['orthanc', 'kartei'];
+  const decrypted = await curlThroughput(`${floor.url}/decrypted`, {}, '*/*', 2);
+  const sealed = await curlThroughput(`${floor.url}/sealed`, {}, '*/*', 2);
+  floors.push({ decrypted: decrypted.mbPerSec, sealed: sealed.mbPerSec, bytes: decrypted.bytes });
   for (const sys of order) {
     const side = sides[sys];
     const find = await findByPatientId(side.target, study.patientId, FIND_RUNS);
@@ -271,6 +316,12 @@ throughputRow('C-GET of the study (getscu, files written to a temp dir)', (x) =>
 throughputRow('C-GET of the study over TLS with client certificates (the bench\'s requester, datasets written to a temp dir; association to final response)', (x) => x.cgetTls);
 throughputRow('C-MOVE of the study to a storescp (the bench\'s requester; association to final response, MB the storescp wrote)', (x) => x.move);
 throughputRow('C-MOVE as above, both associations over TLS with client certificates', (x) => x.moveTls);
+const floorRow = (what: string, pick: (x: (typeof floors)[number]) => number) => {
+  const best = Math.max(...floors.map(pick));
+  rows.push(`| ${what} | ${fmt(best)} MB/s (rounds: ${floors.map((x) => fmt(pick(x))).join(', ')}) | | ${fmt(best / Math.max(...o.map((x) => x.wado)), 2)}× of Orthanc's WADO-RS | — | |`);
+};
+floorRow(`floor under WADO-RS: a bare Node HTTP server in the bench process reads, decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, no gate, audit or multipart (curl)`, (x) => x.decrypted);
+floorRow('the same server sending the sealed files as they are on disk, without decrypting', (x) => x.sealed);
 const m = (xs: Round[]) => xs[0]!.matches;
 const answers = (x: Round['matches']) => `${x.find} C-FIND / ${x.qido} QIDO matches, ${fmt(x.wadoBytes / MB)} MB WADO, ${x.cgetInstances} / ${x.tlsInstances} C-GET instances (getscu / TLS), ${x.movedInstances} moved`;
 // The multipart bodies differ by their boundaries: WADO-RS is checked by the server's own count of instances instead.
