@@ -6,7 +6,7 @@
 //  2. C-ECHO latency (echoscu: process start + association + one round trip);
 //  3. memory: the RSS of this process (which hosts Kartei) sampled during the 4-association
 //     ingests, and Orthanc's peak RSS (VmHWM) in the same rounds;
-//  4. the disk's floors under one association's ingest (durabilityFloors below).
+//  4. the disk's floors under one association's ingest (durabilityFloors below), after the rest.
 // Rounds alternate (and within a round, which system goes first alternates per measure), so
 // noise from other work on the machine hits both. Appends the figures to bench/RESULTS.md.
 //
@@ -202,8 +202,11 @@ for (let r = 0; r < ROUNDS; r++) {
       log(`round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} ${sys.padEnd(7)} ${fmt(x.store.instancesPerSec, 1)} inst/s, ${fmt(x.store.mbPerSec, 1)} MB/s (${fmt(x.store.seconds, 1)} s), peak RSS ${fmt(x.peakRss)} MB${x.echo ? `, echo p50 ${fmt(latencyStats(x.echo).p50, 1)} ms` : ''}`);
     }
   }
+}
+// After every ingest: reading the corpus here must not raise the RSS measured above.
+for (let r = 0; r < ROUNDS; r++) {
   floors.push(durabilityFloors());
-  log(`round ${r + 1}/${ROUNDS} disk floors: new files ${fmt(floors.at(-1)!.files.mbPerSec, 1)} MB/s, appended ${fmt(floors.at(-1)!.appended.mbPerSec, 1)} MB/s`);
+  log(`disk floors ${r + 1}/${ROUNDS}: new files ${fmt(floors.at(-1)!.files.mbPerSec, 1)} MB/s, appended ${fmt(floors.at(-1)!.appended.mbPerSec, 1)} MB/s`);
 }
 const minutes = (performance.now() - started) / 60_000;
 const loadEnd = os.loadavg();
