@@ -2,7 +2,12 @@
 // durable commit costs an fsync; requests that arrive together therefore run
 // one after another inside one transaction, each in its own savepoint, and
 // share a single commit. A request whose work fails is rolled back to its
-// savepoint alone; no request is answered before the commit that holds it.
+// savepoint alone; no request is answered before the commit that holds it is
+// on disk. The commit itself does not sync (synchronous=NORMAL): `durable`
+// syncs the write-ahead log on the thread pool afterwards, so the event loop
+// keeps serving (and the next batch runs) during the fsync. A batch is answered
+// only after a sync that began after its commit, which also covers every
+// commit before it: nothing a caller is told rests on data not yet on disk.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
@@ -20,6 +25,8 @@ export class GroupCommitter {
 
   constructor(
     private readonly db: Conn,
+    /** Makes every commit so far durable (syncs the write-ahead log). */
+    private readonly durable: () => Promise<void>,
     /** Bounds how long other (autocommit) queries wait for the connection. */
     private readonly maxBatch = 64,
   ) {}
@@ -38,7 +45,9 @@ export class GroupCommitter {
   private async drain() {
     try {
       while (this.queue.length > 0) {
-        await this.db.connection().execute((conn) => this.batch(conn));
+        const committed = await this.db.connection().execute((conn) => this.batch(conn));
+        // The next batch runs while this one's sync is on its way.
+        void this.answerWhenDurable(committed);
         if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
@@ -46,7 +55,19 @@ export class GroupCommitter {
     }
   }
 
-  private async batch(conn: Conn) {
+  private async answerWhenDurable(committed: { job: Job; value: unknown }[]) {
+    if (committed.length === 0) return;
+    try {
+      await this.durable();
+    } catch (e) {
+      for (const p of committed) p.job.reject(e);
+      return;
+    }
+    for (const p of committed) p.job.resolve(p.value);
+  }
+
+  /** Runs a batch and commits it; returns the jobs to answer once the commit is durable. */
+  private async batch(conn: Conn): Promise<{ job: Job; value: unknown }[]> {
     const pending: { job: Job; value: unknown }[] = [];
     await sql`begin immediate`.execute(conn);
     for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
@@ -67,8 +88,8 @@ export class GroupCommitter {
     } catch (e) {
       await sql`rollback`.execute(conn).catch(() => {});
       for (const p of pending) p.job.reject(e);
-      return;
+      return [];
     }
-    for (const p of pending) p.job.resolve(p.value);
+    return pending;
   }
 }

@@ -25,7 +25,8 @@ export async function issueSetupToken(store: Store, dataDir: string): Promise<st
   if (await isSetUp(store)) return null;
   const token = newToken();
   const expires = new Date(Date.now() + SETUP_TTL_MS).toISOString();
-  await store.db.transaction().execute(async (tx) => {
+  // Durable before the link is shown: through the group committer on SQLite.
+  await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => {
     await tx.deleteFrom('setup_token').execute();
     await tx.insertInto('setup_token').values({ id: 1, token_hash: tokenHash(token), expires_at: expires, used_at: null }).execute();
   });

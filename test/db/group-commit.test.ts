@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { openStore } from '../../src/db/connect.ts';
+import { GroupCommitter } from '../../src/db/group-commit.ts';
+import { walSync } from '../../src/db/wal-sync.ts';
 import { DIALECT } from '../helpers/harness.ts';
 
 const skip = DIALECT !== 'sqlite' ? 'group commit is the SQLite store only; PostgreSQL commits per transaction' : false;
@@ -77,5 +79,62 @@ test('a job is answered only after its batch committed', { skip }, async () => {
   other.close();
   assert.equal(committedWhenAnswered, 1);
   await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A committer whose syncs wait until the test lets each one finish (or fail). */
+function heldSyncs(store: Awaited<ReturnType<typeof freshStore>>['store']) {
+  const syncs: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  const committer = new GroupCommitter(store.db, () => new Promise<void>((resolve, reject) => syncs.push({ resolve, reject })));
+  return { committer, syncs };
+}
+
+const turns = async (n = 20) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+const rowCount = async (store: Awaited<ReturnType<typeof freshStore>>['store']) =>
+  Number((await sql<{ n: number }>`select count(*) as n from t`.execute(store.db)).rows[0]!.n);
+
+test('a committed job is answered only once the log is synced after its commit', { skip }, async () => {
+  const { store, dir } = await freshStore();
+  const { committer, syncs } = heldSyncs(store);
+  let answered = false;
+  const job = committer.run(async (tx) => sql`insert into t (id, v) values (1, 'x')`.execute(tx)).then(() => (answered = true));
+  await turns();
+  assert.equal(await rowCount(store), 1, 'committed');
+  assert.equal(syncs.length, 1, 'a sync was started after the commit');
+  assert.equal(answered, false, 'not answered while the sync is on its way');
+  syncs[0]!.resolve();
+  await job;
+  assert.equal(answered, true);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the next batch runs while the one before waits for its sync; a failed sync fails only its own jobs', { skip }, async () => {
+  const { store, dir } = await freshStore();
+  const { committer, syncs } = heldSyncs(store);
+  const first = committer.run(async (tx) => sql`insert into t (id, v) values (1, 'first')`.execute(tx));
+  await turns();
+  const second = committer.run(async (tx) => sql`insert into t (id, v) values (2, 'second')`.execute(tx));
+  await turns();
+  assert.equal(await rowCount(store), 2, 'the second batch committed while the first one\'s sync was pending');
+  assert.equal(syncs.length, 2);
+  syncs[0]!.reject(new Error('fdatasync: EIO'));
+  syncs[1]!.resolve();
+  await assert.rejects(first, /EIO/);
+  await second;
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the log sync waits for the log to exist and then syncs it', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-wal-'));
+  const wal = walSync(path.join(dir, 'x.sqlite-wal'));
+  await assert.rejects(wal.sync(), { code: 'ENOENT' });
+  fs.writeFileSync(path.join(dir, 'x.sqlite-wal'), 'frames');
+  await wal.sync();
+  await wal.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
