@@ -11,15 +11,28 @@ export const MAX_LENGTH = 256;
 /** zxcvbn score 4: estimated at least 10^10 guesses. */
 export const MIN_SCORE = 4;
 
+/**
+ * The built estimator holds ~70 MB of ranked dictionaries, and passwords are set rarely: it is
+ * let go after this long unused and built again (~0.4 s) when next needed.
+ */
+export const ESTIMATOR_IDLE_MS = 5 * 60_000;
 let estimator: ZxcvbnFactory | undefined;
+let release: ReturnType<typeof setTimeout> | undefined;
 function zxcvbn(): ZxcvbnFactory {
   estimator ??= new ZxcvbnFactory({
     dictionary: { ...common.dictionary, ...en.dictionary, ...de.dictionary },
     graphs: common.adjacencyGraphs,
     translations: en.translations,
   });
+  clearTimeout(release);
+  release = setTimeout(() => (estimator = undefined), ESTIMATOR_IDLE_MS);
+  // In Node the timer must not keep a finished process alive (browsers have no unref).
+  (release as { unref?: () => void }).unref?.();
   return estimator;
 }
+
+/** Whether the dictionaries are held in memory now. */
+export const estimatorLoaded = () => estimator !== undefined;
 
 export interface Strength {
   /** 0 (guessed at once) … 4 (strong enough); a password shorter than MIN_LENGTH scores 0. */

@@ -2,10 +2,11 @@
 // and the strength check refuses what an attacker would try first (German and
 // English favourites, the user's own name or the office's name with digits)
 // while accepting long passphrases of unrelated words.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KarteiError } from '../../src/errors.ts';
 import { assertStrongPassword, hashPassword, verifyPassword, MIN_LENGTH } from '../../src/identity/passwords.ts';
+import { ESTIMATOR_IDLE_MS, estimatorLoaded, passwordStrength } from '../../src/identity/password-strength.ts';
 
 const USER = 'hannelore.krzyzanowski';
 const DISPLAY = 'Hannelore Krzyzanowski';
@@ -110,5 +111,23 @@ test('long passphrases of unrelated words are accepted, in German and English', 
     'Quastenbergheim Schwalbe Nudelholz Regen',
   ]) {
     assert.equal(refusal(p), undefined, `${p} must be accepted`);
+  }
+});
+
+test("the estimator's dictionaries are let go after a while unused, and the verdict stays the same", () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const before = passwordStrength('Hannelore1234!', CONTEXT);
+    assert.equal(estimatorLoaded(), true);
+    mock.timers.tick(ESTIMATOR_IDLE_MS - 1_000);
+    passwordStrength('Trommel-Wiesel-Kompass-Laterne', CONTEXT);
+    mock.timers.tick(ESTIMATOR_IDLE_MS - 1_000);
+    assert.equal(estimatorLoaded(), true, 'each use keeps it another while');
+    mock.timers.tick(1_000);
+    assert.equal(estimatorLoaded(), false, 'released when unused for the whole while');
+    assert.deepEqual(passwordStrength('Hannelore1234!', CONTEXT), before, 'built again, the same verdict');
+    assert.equal(estimatorLoaded(), true);
+  } finally {
+    mock.timers.reset();
   }
 });
