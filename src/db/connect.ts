@@ -73,7 +73,6 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   };
 }
 
-
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
