@@ -98,9 +98,8 @@ async function serve(config: Config): Promise<number> {
   await app.listen({ host: config.host, port: config.port });
   const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
   if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
-  if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
   const timer = setInterval(() => s.audit.checkpointAll().catch((e) => app.log.error({ err: e }, 'checkpoint failed')), CHECKPOINT_INTERVAL_MS);
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     const stop = async () => {
       clearInterval(timer);
       await dicom?.close();
@@ -112,6 +111,9 @@ async function serve(config: Config): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // Printed once a stop request is handled: whoever reads the link may stop the server at once.
+  if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
+  return stopped;
 }
 
 function formatFindings(findings: Finding[]): string {

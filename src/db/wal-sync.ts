@@ -2,7 +2,8 @@
 // synchronous=FULL does inside every commit, without holding up the event
 // loop meanwhile. The group committer calls it after each commit and answers
 // no one before it returns. fsync flushes the file, whichever descriptor asks,
-// so a read-only descriptor of our own will do.
+// so a read-only descriptor of our own will do. Commits that come while a sync
+// is running share the next one, so at most one waits behind the one running.
 import fsp from 'node:fs/promises';
 
 export interface WalSync {
@@ -20,13 +21,41 @@ export function walSync(walFile: string): WalSync {
       throw e;
     }));
   return {
-    async sync() {
-      await (await open()).datasync();
-    },
+    sync: coalesced(async () => (await open()).datasync()),
     async close() {
       const h = await handle?.catch(() => undefined);
       handle = undefined;
       await h?.close();
     },
+  };
+}
+
+/**
+ * A sync that callers share: one that arrives while a sync runs waits for the
+ * next one, which starts after the running one ends and so after the caller's
+ * own writes; all who arrive meanwhile wait for that same next one.
+ */
+export function coalesced(sync: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = () => {
+    const p = sync();
+    running = p;
+    const clear = () => {
+      if (running === p) running = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+  return () => {
+    if (!running) return start();
+    next ??= running.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      next = undefined;
+      return start();
+    });
+    return next;
   };
 }

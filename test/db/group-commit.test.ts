@@ -9,7 +9,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { openStore } from '../../src/db/connect.ts';
 import { GroupCommitter } from '../../src/db/group-commit.ts';
-import { walSync } from '../../src/db/wal-sync.ts';
+import { coalesced, walSync } from '../../src/db/wal-sync.ts';
 import { DIALECT } from '../helpers/harness.ts';
 
 const skip = DIALECT !== 'sqlite' ? 'group commit is the SQLite store only; PostgreSQL commits per transaction' : false;
@@ -137,4 +137,31 @@ test('the log sync waits for the log to exist and then syncs it', { skip }, asyn
   await wal.sync();
   await wal.close();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('callers that arrive while a sync runs share the next one, which starts after the running one ends', async () => {
+  const started: { at: number; finish: (e?: Error) => void }[] = [];
+  let clock = 0;
+  const sync = coalesced(() => new Promise<void>((resolve, reject) => started.push({ at: clock++, finish: (e) => (e ? reject(e) : resolve()) })));
+  const first = sync();
+  const arrivedAt = clock++;
+  const late = [sync(), sync(), sync()];
+  await turns(5);
+  assert.equal(started.length, 1, 'no second sync while the first runs');
+  started[0]!.finish(new Error('EIO'));
+  await assert.rejects(first, /EIO/);
+  await turns(5);
+  assert.equal(started.length, 2, 'one more sync for all three late callers');
+  assert.ok(started[1]!.at > arrivedAt, 'and it began after they arrived');
+  let done = 0;
+  for (const p of late) void p.then(() => done++);
+  await turns(5);
+  assert.equal(done, 0, 'they wait for it');
+  started[1]!.finish();
+  await Promise.all(late);
+  assert.equal(done, 3);
+  const idle = sync();
+  assert.equal(started.length, 3, 'with none running, a caller starts a sync at once');
+  started[2]!.finish();
+  await idle;
 });
