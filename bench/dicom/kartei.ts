@@ -38,13 +38,14 @@ export interface KarteiDicom {
   close(): Promise<void>;
 }
 
-export async function startKarteiDicom(opts: { callingAet: string; aeTitle?: string; tls?: boolean }): Promise<KarteiDicom> {
+/** `tls`: true for this process's bench certificates, or the certificates to use (from another process). */
+export async function startKarteiDicom(opts: { callingAet: string; aeTitle?: string; tls?: boolean | BenchTls }): Promise<KarteiDicom> {
   const aeTitle = opts.aeTitle ?? 'KARTEI';
   const h = await startHarness();
   let listener: { port: number; close(): Promise<void> } | undefined;
   try {
     const t = await setUpTenant(h, ['RAD']);
-    const tls = opts.tls ? benchTls() : undefined;
+    const tls = opts.tls === true ? benchTls() : opts.tls || undefined;
     const device = { aeTitle: opts.callingAet, departmentId: t.departments.RAD, permissions: ['store'], ...(tls ? { certificate: tls.client.cert } : { host: '127.0.0.1' }) };
     const r = await t.admin.post('/api/admin/devices', device);
     if (r.status !== 201) throw new Error(`registering the bench device: ${r.status} ${JSON.stringify(r.body)}`);

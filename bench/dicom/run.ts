@@ -4,8 +4,8 @@
 //     and with 4 associations, without TLS (loopback) and with TLS (client certificates on
 //     both sides); every ingest into a fresh, empty server (new harness / new Orthanc);
 //  2. C-ECHO latency (echoscu: process start + association + one round trip);
-//  3. memory: the RSS of this process (which hosts Kartei) sampled during the 4-association
-//     ingests, and Orthanc's peak RSS (VmHWM) in the same rounds;
+//  3. memory: the RSS of Kartei's server process (kartei-server.ts) sampled during the
+//     4-association ingests, and Orthanc's peak RSS (VmHWM) in the same rounds;
 //  4. the disk's floors under one association's ingest (durabilityFloors below), after the rest.
 // Rounds alternate (and within a round, which system goes first alternates per measure), so
 // noise from other work on the machine hits both. Appends the figures to bench/RESULTS.md.
@@ -13,15 +13,15 @@
 // Environment: BENCH_DICOM_ROUNDS (default 2), BENCH_DICOM_ECHO_RUNS (per round and system,
 // default 20), BENCH_DICOM_NO_RESULTS=1 (print only, do not append), BENCH_DICOM_LIMIT=n (smoke
 // test with the first n files and some CR ones; never appended).
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import readline from 'node:readline';
 import { DEFAULT_CORPUS, generateCorpus } from './corpus.ts';
 import { echoLatency, latencyStats, MB, runTool, storeFiles, type DicomTarget, type StoreResult } from './dcmtk.ts';
-import { benchTls, clientTls, DIALECT, startKarteiDicom } from './kartei.ts';
+import { benchTls, clientTls, DIALECT } from './kartei.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 
 const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 2);
@@ -50,7 +50,7 @@ const MEASURES: Measure[] = [
 interface Ingest {
   store: StoreResult;
   stored: number;
-  /** MB: Kartei: peak RSS of this process during the ingest, and just before it; Orthanc: VmHWM of its process. */
+  /** MB: Kartei: peak RSS of its server process during the ingest, and just before it; Orthanc: VmHWM of its process. */
   peakRss: number;
   rssBefore?: number;
   echo?: number[];
@@ -75,31 +75,52 @@ async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
   return ms;
 }
 
-// A full collection before each Kartei ingest, so garbage left by the previous round's
-// (closed) installation does not count against this one. No --expose-gc in the npm script:
-// the flag is set at run time and `gc` taken from a fresh context.
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+/** Kartei's listener in a process of its own (kartei-server.ts), a fresh installation per ingest, like each Orthanc. */
+async function startKarteiServer(m: Measure) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`Kartei's bench server exited (${child.exitCode ?? child.signalCode})`);
+    return r.value as string;
+  };
+  const { port } = JSON.parse(await nextLine()) as { port: number };
+  const target: DicomTarget = { host: '127.0.0.1', port, calledAet: 'KARTEI', callingAet: CALLING_AET, ...(m.tls ? { tls: clientTls(tls) } : {}) };
+  return {
+    target,
+    pid: child.pid!,
+    async count() {
+      child.stdin!.write('count\n');
+      return Number(await nextLine());
+    },
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 async function karteiIngest(m: Measure): Promise<Ingest> {
-  const k = await startKarteiDicom({ callingAet: CALLING_AET, tls: m.tls });
+  const k = await startKarteiServer(m);
   try {
-    gc();
-    const rssBefore = process.memoryUsage().rss;
+    const rssBefore = procStatus(k.pid, 'VmRSS');
     let peak = rssBefore;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), RSS_SAMPLE_MS);
+    const sampler = setInterval(() => (peak = Math.max(peak, procStatus(k.pid, 'VmRSS'))), RSS_SAMPLE_MS);
     let store: StoreResult;
     try {
       store = await storeFiles(k.target, files, { associations: m.associations, extraArgs: STORESCU_ARGS });
     } finally {
       clearInterval(sampler);
     }
-    peak = Math.max(peak, process.memoryUsage().rss);
-    const stored = await k.countInstances();
+    peak = Math.max(peak, procStatus(k.pid, 'VmRSS'));
+    const stored = await k.count();
     const echo = m.echo ? await echoRuns(k.target, ECHO_RUNS) : undefined;
     return { store, stored, peakRss: peak / MB, rssBefore: rssBefore / MB, ...(echo ? { echo } : {}) };
   } finally {
-    await k.close();
+    await k.stop();
   }
 }
 
@@ -243,9 +264,9 @@ for (const m of MEASURES.filter((x) => x.memory)) {
   const peakK = Math.max(...k.map((x) => x.peakRss));
   const peakO = Math.max(...o.map((x) => x.peakRss));
   rows.push(
-    `| peak RSS during the ${m.associations}-association ingest, ${m.tls ? 'TLS' : 'no TLS'} (Kartei: this whole process, sampled every ${RSS_SAMPLE_MS} ms; Orthanc: VmHWM) | ${fmt(peakK)} MB (rounds: ${k.map((x) => `${fmt(x.peakRss)}`).join(', ')}; before the ingest ${k.map((x) => fmt(x.rssBefore!)).join(', ')}) | ${fmt(peakO)} MB (rounds: ${o.map((x) => fmt(x.peakRss)).join(', ')}) | ${fmt(peakK / peakO, 2)}× | Kartei < 300 MB | ${ok(peakK < 300)} |`,
+    `| peak RSS during the ${m.associations}-association ingest, ${m.tls ? 'TLS' : 'no TLS'} (Kartei: its server process, sampled every ${RSS_SAMPLE_MS} ms; Orthanc: VmHWM) | ${fmt(peakK)} MB (rounds: ${k.map((x) => `${fmt(x.peakRss)}`).join(', ')}; before the ingest ${k.map((x) => fmt(x.rssBefore!)).join(', ')}) | ${fmt(peakO)} MB (rounds: ${o.map((x) => fmt(x.peakRss)).join(', ')}) | ${fmt(peakK / peakO, 2)}× | Kartei < 300 MB | ${ok(peakK < 300)} |`,
   );
-  if (peakK >= 300) shortfalls.push(`Memory: Kartei's process peaked at ${fmt(peakK)} MB during the ${m.associations}-association ${m.tls ? 'TLS ' : ''}ingest, goal < 300 MB.`);
+  if (peakK >= 300) shortfalls.push(`Memory: Kartei's server process peaked at ${fmt(peakK)} MB during the ${m.associations}-association ${m.tls ? 'TLS ' : ''}ingest, goal < 300 MB.`);
 }
 const orthancOne = best(results['plain-1']!.orthanc).store.mbPerSec;
 for (const [kind, what] of [
@@ -269,9 +290,9 @@ const c = DEFAULT_CORPUS;
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — DICOM, Kartei vs Orthanc — commit ${commit}${dirty}
 
-Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end (other jobs on the machine); ${fmt(minutes, 1)} min. ${ROUNDS} alternating rounds: every measure runs on both systems each round (which goes first alternates), each ingest into a fresh, empty server (Kartei: a new installation in the bench process, after a full GC); the best round counts, all rounds are listed.
+Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end (other jobs on the machine); ${fmt(minutes, 1)} min. ${ROUNDS} alternating rounds: every measure runs on both systems each round (which goes first alternates), each ingest into a fresh, empty server (Kartei: a new installation in a process of its own); the best round counts, all rounds are listed.
 Corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${c.ct.patients * c.ct.studiesPerPatient * c.ct.seriesPerStudy * c.ct.imagesPerSeries} CT ${c.ct.rows}×${c.ct.columns}, ${c.cr.images} CR ${c.cr.rows}×${c.cr.columns}, 16 bit, Explicit VR Little Endian), sent by DCMTK ${dcmtkVersion} \`storescu -R ${STORESCU_ARGS.join(' ')}\`, one process per association, files dealt round-robin; TCP_NODELAY on.
-Kartei: listener in the bench process, ${DIALECT === 'sqlite' ? 'SQLite (WAL; each commit answered after an fdatasync of the WAL)' : 'PostgreSQL'}, every instance sealed (AES-256-GCM), fsynced, indexed and audited. Orthanc ${orthancVersion}: Debian package as a user process, SQLite index, \`SyncStorageArea: true\` (fsync per file), no compression, \`DicomThreadsCount: 4\`, authentication on, only the bench AE allowed${orthancLoopbackOnly ? ', bound to loopback' : ''}. Max PDU: storescu \`--max-send-pdu ${PDU}\` for both, Orthanc \`MaximumPduLength: ${PDU}\` (Kartei accepts up to 1 MiB), so both receive ${PDU}-byte PDUs. TLS: the same throwaway CA, server and client certificates (P-256) for both, client certificates required.
+Kartei: listener in a server process of its own (\`bench/dicom/kartei-server.ts\`; its installation was set up through the API just before, so the password estimator's dictionaries are still held), ${DIALECT === 'sqlite' ? 'SQLite (WAL; each commit answered after an fdatasync of the WAL)' : 'PostgreSQL'}, every instance sealed (AES-256-GCM), fsynced, indexed and audited. Orthanc ${orthancVersion}: Debian package as a user process, SQLite index, \`SyncStorageArea: true\` (fsync per file), no compression, \`DicomThreadsCount: 4\`, authentication on, only the bench AE allowed${orthancLoopbackOnly ? ', bound to loopback' : ''}. Max PDU: storescu \`--max-send-pdu ${PDU}\` for both, Orthanc \`MaximumPduLength: ${PDU}\` (Kartei accepts up to 1 MiB), so both receive ${PDU}-byte PDUs. TLS: the same throwaway CA, server and client certificates (P-256) for both, client certificates required.
 
 | measure | Kartei | Orthanc ${orthancVersion} | Kartei / Orthanc | goal | |
 |---|---|---|---|---|---|
