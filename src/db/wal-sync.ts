@@ -47,15 +47,12 @@ export function coalesced(sync: () => Promise<void>): () => Promise<void> {
     p.then(clear, clear);
     return p;
   };
+  const again = () => {
+    next = undefined;
+    return start();
+  };
   return () => {
     if (!running) return start();
-    next ??= running.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      next = undefined;
-      return start();
-    });
-    return next;
+    return (next ??= running.then(again, again));
   };
 }
