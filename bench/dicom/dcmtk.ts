@@ -291,10 +291,15 @@ export interface StoreScp {
   stop(): void;
 }
 
-/** storescp as a C-MOVE destination on loopback (TLS with a client certificate required, if given). */
-export async function startStoreScp(aet: string, port: number, tls?: { cert: string; key: string; ca: string }): Promise<StoreScp> {
+/**
+ * storescp on loopback (TLS with a client certificate required, if given): a C-MOVE destination,
+ * or with `ignore` a sink that reads every dataset and stores nothing, one process per association.
+ */
+export async function startStoreScp(aet: string, port: number, tls?: { cert: string; key: string; ca: string }, opts: { ignore?: boolean; maxPdu?: number } = {}): Promise<StoreScp> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-storescp-'));
-  const args = ['-aet', aet, ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []), '-od', dir, String(port)];
+  const sink = opts.ignore ? ['--ignore', '--fork'] : [];
+  const pdu = opts.maxPdu ? ['--max-pdu', String(opts.maxPdu)] : [];
+  const args = ['-aet', aet, ...sink, ...pdu, ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []), '-od', dir, String(port)];
   const child = spawn('storescp', args, { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   for (const deadline = Date.now() + 10_000; !(await portOpen(port)); await new Promise((r) => setTimeout(r, 50))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`storescp did not listen on ${port}`);
