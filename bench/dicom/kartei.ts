@@ -5,7 +5,7 @@
 // audit log are always on in Kartei.
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, freePort, DIALECT, type Harness } from '../../test/helpers/harness.ts';
+import { startHarness, setUpTenant, freePort, DIALECT, type Harness, type Installation } from '../../test/helpers/harness.ts';
 import { testCa, testCertificate, type TestCert } from '../../test/helpers/certificates.ts';
 import type { DicomTarget } from './dcmtk.ts';
 
@@ -38,17 +38,52 @@ export interface KarteiDicom {
   close(): Promise<void>;
 }
 
-/** `tls`: true for this process's bench certificates, or the certificates to use (from another process). */
-export async function startKarteiDicom(opts: { callingAet: string; aeTitle?: string; tls?: boolean | BenchTls }): Promise<KarteiDicom> {
-  const aeTitle = opts.aeTitle ?? 'KARTEI';
+interface KarteiDicomOptions {
+  callingAet: string;
+  aeTitle?: string;
+  /** true for this process's bench certificates, or the certificates to use (from another process). */
+  tls?: boolean | BenchTls;
+}
+
+/** An installation set up for the bench, left on disk for another process to serve. */
+export interface KarteiSetUp {
+  installation: Installation;
+  tenantId: string;
+}
+
+const tlsOf = (opts: KarteiDicomOptions) => (opts.tls === true ? benchTls() : opts.tls || undefined);
+
+/** The tenant with its department RAD, and the bench AE registered in it as a device allowed to store. */
+async function setUpBench(h: Harness, opts: KarteiDicomOptions): Promise<string> {
+  const t = await setUpTenant(h, ['RAD']);
+  const tls = tlsOf(opts);
+  const device = { aeTitle: opts.callingAet, departmentId: t.departments.RAD, permissions: ['store'], ...(tls ? { certificate: tls.client.cert } : { host: '127.0.0.1' }) };
+  const r = await t.admin.post('/api/admin/devices', device);
+  if (r.status !== 201) throw new Error(`registering the bench device: ${r.status} ${JSON.stringify(r.body)}`);
+  return t.tenantId;
+}
+
+/** Sets an installation up and stops, leaving it for `startKarteiDicom({ reopen })`. */
+export async function setUpKarteiDicom(opts: KarteiDicomOptions): Promise<KarteiSetUp> {
   const h = await startHarness();
+  try {
+    const tenantId = await setUpBench(h, opts);
+    await h.stop();
+    return { installation: h.installation, tenantId };
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+}
+
+/** A fresh installation serving DICOM, or with `reopen` one set up before (by another process). */
+export async function startKarteiDicom(opts: KarteiDicomOptions & { reopen?: KarteiSetUp }): Promise<KarteiDicom> {
+  const aeTitle = opts.aeTitle ?? 'KARTEI';
+  const h = await startHarness(opts.reopen ? { reopen: opts.reopen.installation } : {});
   let listener: { port: number; close(): Promise<void> } | undefined;
   try {
-    const t = await setUpTenant(h, ['RAD']);
-    const tls = opts.tls === true ? benchTls() : opts.tls || undefined;
-    const device = { aeTitle: opts.callingAet, departmentId: t.departments.RAD, permissions: ['store'], ...(tls ? { certificate: tls.client.cert } : { host: '127.0.0.1' }) };
-    const r = await t.admin.post('/api/admin/devices', device);
-    if (r.status !== 201) throw new Error(`registering the bench device: ${r.status} ${JSON.stringify(r.body)}`);
+    const tenantId = opts.reopen?.tenantId ?? (await setUpBench(h, opts));
+    const tls = tlsOf(opts);
     listener = await startDimseListener(
       { host: '127.0.0.1', port: await freePort(), aeTitle, ...(tls ? { tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } } : {}) },
       { services: h.services },
@@ -56,10 +91,10 @@ export async function startKarteiDicom(opts: { callingAet: string; aeTitle?: str
     const l = listener;
     return {
       h,
-      tenantId: t.tenantId,
+      tenantId,
       target: { host: '127.0.0.1', port: l.port, calledAet: aeTitle, callingAet: opts.callingAet, ...(tls ? { tls: clientTls(tls) } : {}) },
       countInstances: () =>
-        inTenant(h.services.store, t.tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
+        inTenant(h.services.store, tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
       async close() {
         await l.close();
         await h.close();

@@ -2,7 +2,8 @@
 // with German and English dictionaries) that also knows the user's own words.
 import { hash, verify } from '@node-rs/argon2';
 import { KarteiError } from '../errors.ts';
-import { MIN_LENGTH, passwordStrength } from './password-strength.ts';
+import { MIN_LENGTH } from './password-strength.ts';
+import { passwordStrength } from './password-estimator.ts';
 
 const ARGON2ID = 2; // Algorithm.Argon2id; a const enum, not importable under isolatedModules
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };

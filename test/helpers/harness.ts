@@ -20,13 +20,23 @@ export const DIALECT = PG_ADMIN ? 'postgres' : 'sqlite';
 /** A password the strength estimator accepts; distinct per call. */
 export const strongPassword = () => `Trommel-Wiesel-Kompass-${randomBytes(4).toString('hex')}`;
 
+/** Where an installation lives: enough for another process to open it again (a restart). */
+export interface Installation {
+  dir: string;
+  database: { databaseUrl?: string; databaseAdminUrl?: string };
+}
+
 export interface Harness {
   dir: string;
+  installation: Installation;
   config: Config;
   services: Services;
   app: FastifyInstance;
   /** The login clock: tests move it forward by whole TOTP steps. */
   clock: { now: number };
+  /** Stops the server and leaves the installation in place. */
+  stop(): Promise<void>;
+  /** Stops the server and removes the installation's files. */
   close(): Promise<void>;
 }
 
@@ -69,9 +79,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startHarness(opts: AppOptions & { env?: Record<string, string> } = {}): Promise<Harness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
-  const db = PG_ADMIN ? await freshPostgres() : {};
+/** A fresh installation, or with `reopen` one that another harness stopped. */
+export async function startHarness(opts: AppOptions & { env?: Record<string, string>; reopen?: Installation } = {}): Promise<Harness> {
+  const dir = opts.reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
+  const db = opts.reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
   const config = {
     ...loadConfig({ KARTEI_DATA_DIR: path.join(dir, 'data'), KARTEI_KEY_DIR: path.join(dir, 'keys'), KARTEI_LOG_LEVEL: 'silent', ...opts.env }),
     ...db,
@@ -79,15 +90,20 @@ export async function startHarness(opts: AppOptions & { env?: Record<string, str
   const clock = { now: Date.now() };
   const services = await createServices(config, { clock: () => clock.now });
   const app = await buildApp(services, { logger: false, ...opts });
+  const stop = async () => {
+    await app.close();
+    await services.close();
+  };
   return {
     dir,
+    installation: { dir, database: db },
     config,
     services,
     app,
     clock,
+    stop,
     async close() {
-      await app.close();
-      await services.close();
+      await stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

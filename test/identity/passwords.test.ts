@@ -2,11 +2,12 @@
 // and the strength check refuses what an attacker would try first (German and
 // English favourites, the user's own name or the office's name with digits)
 // while accepting long passphrases of unrelated words.
+import { execFileSync } from 'node:child_process';
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KarteiError } from '../../src/errors.ts';
 import { assertStrongPassword, hashPassword, verifyPassword, MIN_LENGTH } from '../../src/identity/passwords.ts';
-import { ESTIMATOR_IDLE_MS, estimatorLoaded, passwordStrength } from '../../src/identity/password-strength.ts';
+import { ESTIMATOR_IDLE_MS, estimatorLoaded, passwordStrength } from '../../src/identity/password-estimator.ts';
 
 const USER = 'hannelore.krzyzanowski';
 const DISPLAY = 'Hannelore Krzyzanowski';
@@ -112,6 +113,21 @@ test('long passphrases of unrelated words are accepted, in German and English', 
   ]) {
     assert.equal(refusal(p), undefined, `${p} must be accepted`);
   }
+});
+
+test('starting the server does not load the estimator: only setting a password does', () => {
+  // A process of its own: this file's tests load the estimator themselves.
+  const probe = `
+    import { createRequire } from 'node:module';
+    await import('./src/services.ts');
+    await import('./src/http/app.ts');
+    await import('./src/cli/main.ts');
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((id) => id.includes('/@zxcvbn-ts/'));
+    const before = loaded();
+    (await import('./src/identity/passwords.ts')).assertStrongPassword('Trommel-Wiesel-Kompass-Laterne', []);
+    process.stdout.write(JSON.stringify({ before, after: loaded() }));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), { before: false, after: true });
 });
 
 test("the estimator's dictionaries are let go after a while unused, and the verdict stays the same", () => {

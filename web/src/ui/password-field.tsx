@@ -4,9 +4,9 @@ import { useEffect, useState } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { TextField } from './form.tsx';
 
-type Estimator = typeof import('../../../src/identity/password-strength.ts');
+type Estimator = typeof import('./password-estimator.ts');
 let estimator: Promise<Estimator> | undefined;
-const loadEstimator = () => (estimator ??= import('../../../src/identity/password-strength.ts'));
+const loadEstimator = () => (estimator ??= import('./password-estimator.ts'));
 
 interface Props {
   label: string;

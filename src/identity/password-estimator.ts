@@ -1,0 +1,45 @@
+// The server's strength estimator, held only while passwords are being set:
+// its dictionaries take ~60 MB once loaded and ~70 MB more once built, and
+// passwords are set rarely. They are loaded with require, not import (whose
+// modules stay for good), and after a while unused they are dropped from
+// require's cache with everything built from them, so the memory is given back.
+import { createRequire } from 'node:module';
+import { estimatorOf, strengthWith, type Estimator, type EstimatorModules, type Strength } from './password-strength.ts';
+
+/** How long the estimator is kept after its last use; building it again takes ~0.5 s. */
+export const ESTIMATOR_IDLE_MS = 5 * 60_000;
+const PACKAGES = '/node_modules/@zxcvbn-ts/';
+
+let estimator: Estimator | undefined;
+let release: ReturnType<typeof setTimeout> | undefined;
+
+function load(): Estimator {
+  // A require of its own per load: the modules it loads are its children, dropped with it.
+  const require = createRequire(import.meta.url);
+  const modules: EstimatorModules = {
+    core: require('@zxcvbn-ts/core'),
+    common: require('@zxcvbn-ts/language-common'),
+    en: require('@zxcvbn-ts/language-en'),
+    de: require('@zxcvbn-ts/language-de'),
+  };
+  return estimatorOf(modules);
+}
+
+function unload() {
+  estimator = undefined;
+  const cache = createRequire(import.meta.url).cache;
+  for (const id of Object.keys(cache)) if (id.includes(PACKAGES)) delete cache[id];
+}
+
+function held(): Estimator {
+  estimator ??= load();
+  clearTimeout(release);
+  release = setTimeout(unload, ESTIMATOR_IDLE_MS);
+  release.unref();
+  return estimator;
+}
+
+/** Whether the dictionaries are loaded now: held by the estimator or by require's cache. */
+export const estimatorLoaded = () => estimator !== undefined || Object.keys(createRequire(import.meta.url).cache).some((id) => id.includes(PACKAGES));
+
+export const passwordStrength = (password: string, context: string[]): Strength => strengthWith(held, password, context);
