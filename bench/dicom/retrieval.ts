@@ -8,7 +8,7 @@
 //  4. C-GET of the same study with getscu;
 //  5. C-MOVE of the same study to a storescp;
 // and, as the floor under WADO-RS, a bare Node HTTP server sending the same stored files,
-// decrypted and as sealed on disk.
+// decrypted, as sealed on disk, and from memory.
 // Each runs again with TLS: DIMSE over TLS with client certificates (a second Kartei listener on
 // the same archive; a second Orthanc, filled the same way, since Orthanc's DICOM port is either
 // TLS or not), DICOMweb over HTTPS (a second Kartei HTTP server on the same services; Debian's
@@ -22,6 +22,7 @@
 import { execSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,8 +80,9 @@ interface Side {
 /**
  * The floor under WADO-RS on this machine: a bare Node HTTP server in this process that sends
  * the study's stored instances one after another, decrypted as Kartei stores them
- * (`/decrypted`) or as the sealed bytes on disk (`/sealed`), with no gate, audit, routing or
- * multipart framing. What Node itself gets from reading, decrypting and writing to a socket.
+ * (`/decrypted`), as the sealed bytes on disk (`/sealed`, read a MiB at a time), or from memory
+ * (`/memory`, the plaintext read once beforehand), with no gate, audit, routing or multipart
+ * framing. What Node itself gets from reading, decrypting and writing to a socket, step by step.
  */
 async function startFloor(h: Harness, tenantId: string, departmentId: string): Promise<Floor> {
   const { key, instances } = await inTenant(h.services.store, tenantId, async (tx) => ({
@@ -88,18 +90,36 @@ async function startFloor(h: Harness, tenantId: string, departmentId: string): P
     instances: await tx.selectFrom('instances').innerJoin('studies', 'studies.id', 'instances.study_id').select(['instances.id', 'instances.file']).where('studies.study_uid', '=', study.studyUid).execute(),
   }));
   const images = path.join(h.config.dataDir, 'images');
+  const decrypted = (i: (typeof instances)[number]) => h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
+  const inMemory: Buffer[] = [];
+  for (const i of instances) for await (const chunk of decrypted(i)) inMemory.push(chunk);
   const server = http.createServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    for (const i of instances) {
-      const source = req.url === '/sealed' ? fs.createReadStream(path.join(images, i.file), { highWaterMark: 1024 * 1024 }) : h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
-      for await (const chunk of source) if (!res.write(chunk)) await once(res, 'drain');
-    }
+    const send = async (chunks: AsyncIterable<Buffer> | Iterable<Buffer>) => {
+      for await (const chunk of chunks) if (!res.write(chunk)) await once(res, 'drain');
+    };
+    if (req.url === '/memory') await send(inMemory);
+    else for (const i of instances) await send(req.url === '/sealed' ? readFile(path.join(images, i.file)) : decrypted(i));
     res.end();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => server.close(() => r())) };
 }
+/** A file a MiB at a time, each read into a buffer of its own (the socket may still hold the last). */
+async function* readFile(file: string): AsyncGenerator<Buffer> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.allocUnsafe(MB) });
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 interface Floor {
   url: string;
   close(): Promise<void>;
@@ -228,13 +248,14 @@ async function moveTo(target: DicomTarget, destination: StoreScp) {
 const rounds: Record<System, Round[]> = { kartei: [], orthanc: [] };
 const loadStart = os.loadavg();
 const started = performance.now();
-/** Per round: the floor server's MB/s, decrypting and sending the sealed bytes as they are. */
-const floors: { decrypted: number; sealed: number; bytes: number }[] = [];
+/** Per round: the floor server's MB/s, decrypting, sending the sealed bytes as they are, and from memory. */
+const floors: { decrypted: number; sealed: number; memory: number; bytes: number }[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const order: System[] = r % 2 === 0 ? ['kartei', 'orthanc'] : ['orthanc', 'kartei'];
   const decrypted = await curlThroughput(`${floor.url}/decrypted`, {}, '*/*', 2);
   const sealed = await curlThroughput(`${floor.url}/sealed`, {}, '*/*', 2);
-  floors.push({ decrypted: decrypted.mbPerSec, sealed: sealed.mbPerSec, bytes: decrypted.bytes });
+  const memory = await curlThroughput(`${floor.url}/memory`, {}, '*/*', 2);
+  floors.push({ decrypted: decrypted.mbPerSec, sealed: sealed.mbPerSec, memory: memory.mbPerSec, bytes: decrypted.bytes });
   for (const sys of order) {
     const side = sides[sys];
     const find = await findByPatientId(side.target, study.patientId, FIND_RUNS);
@@ -321,7 +342,8 @@ const floorRow = (what: string, pick: (x: (typeof floors)[number]) => number) =>
   rows.push(`| ${what} | ${fmt(best)} MB/s (rounds: ${floors.map((x) => fmt(pick(x))).join(', ')}) | | ${fmt(best / Math.max(...o.map((x) => x.wado)), 2)}× of Orthanc's WADO-RS | — | |`);
 };
 floorRow(`floor under WADO-RS: a bare Node HTTP server in the bench process reads, decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, no gate, audit or multipart (curl)`, (x) => x.decrypted);
-floorRow('the same server sending the sealed files as they are on disk, without decrypting', (x) => x.sealed);
+floorRow('the same server sending the sealed files as they are on disk, without decrypting (a MiB per read)', (x) => x.sealed);
+floorRow('the same server sending the study from memory (read and decrypted beforehand): what Node\'s HTTP and curl manage here', (x) => x.memory);
 const m = (xs: Round[]) => xs[0]!.matches;
 const answers = (x: Round['matches']) => `${x.find} C-FIND / ${x.qido} QIDO matches, ${fmt(x.wadoBytes / MB)} MB WADO, ${x.cgetInstances} / ${x.tlsInstances} C-GET instances (getscu / TLS), ${x.movedInstances} moved`;
 // The multipart bodies differ by their boundaries: WADO-RS is checked by the server's own count of instances instead.
