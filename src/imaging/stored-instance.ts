@@ -113,6 +113,7 @@ export const isNative = (transferSyntaxUid: string) => NATIVE.has(transferSyntax
 
 /** The media type a frame of this transfer syntax is sent as (PS3.18 8.7.3.3.2). */
 const FRAME_TYPES: Record<string, string> = {
+  [TransferSyntax.RleLossless]: 'image/x-dicom-rle',
   [TransferSyntax.JpegBaseline]: 'image/jpeg',
   [TransferSyntax.JpegExtended]: 'image/jpeg',
   [TransferSyntax.JpegLossless]: 'image/jpeg',

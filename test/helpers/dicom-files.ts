@@ -22,6 +22,8 @@ export interface InstanceOptions {
   seriesInstanceUid?: string;
   sopInstanceUid?: string;
   modality?: string;
+  /** Default: Thorax. */
+  studyDescription?: string;
   instanceNumber?: number;
   rows?: number;
   columns?: number;
@@ -103,7 +105,7 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
     { tag: Tag.AccessionNumber, vr: 'SH', value: 'ACC0001' },
     { tag: Tag.Modality, vr: 'CS', value: o.modality ?? 'CT' },
     { tag: Tag.ReferringPhysicianName, vr: 'PN', value: 'Hausarzt^Heinz' },
-    { tag: Tag.StudyDescription, vr: 'LO', value: 'Thorax' },
+    { tag: Tag.StudyDescription, vr: 'LO', value: o.studyDescription ?? 'Thorax' },
     { tag: Tag.SeriesDescription, vr: 'LO', value: 'Thorax 1.0 axial' },
     {
       tag: Tag.ReferencedImageSequence,

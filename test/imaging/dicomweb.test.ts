@@ -7,8 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -419,6 +421,39 @@ test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame i
   };
   assert.ok(Math.abs((await render(2)) - 128) <= 8, 'frame 2 decoded: mid grey');
   assert.equal(await render(1), 0, 'frame 1 decoded: below the window');
+});
+
+test('WADO-RS of an RLE instance (DCMTK dcmcrle): frames as stored, rendered like its uncompressed twin', async () => {
+  const sharp = (await import('sharp')).default;
+  const shape = { rows: 48, columns: 40, pixels: 'gradient' as const };
+  const plain = makeInstance(shape);
+  const twin = makeInstance(shape);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-rle-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'plain.dcm'), twin.file);
+    await promisify(execFile)('dcmcrle', [path.join(dir, 'plain.dcm'), path.join(dir, 'rle.dcm')]);
+    const rle = { ...twin, file: fs.readFileSync(path.join(dir, 'rle.dcm')) };
+    for (const i of [plain, rle]) assert.equal((await stow(tbClerk, '/dicom-web/studies', [i.file])).status, 200);
+
+    const frames = await tbClerk.call('GET', `${instanceUrl(rle)}/frames/1`, undefined, { accept: 'multipart/related; type="image/x-dicom-rle"' });
+    assert.equal(frames.status, 200, frames.raw.toString());
+    const [frame] = parts(frames);
+    assert.equal(frame!.type, `image/x-dicom-rle; transfer-syntax=${TransferSyntax.RleLossless}`);
+    assert.ok(rle.file.includes(frame!.body), 'the frame is the stored RLE fragment');
+    assert.equal(frame!.body.readUInt32LE(0), 2, 'two byte planes for 16 bits');
+
+    const rendered = async (i: TestInstance) => {
+      const r = await tbClerk.call('GET', `${instanceUrl(i)}/rendered?window=1000,2000`, undefined, { accept: 'image/png' });
+      assert.equal(r.status, 200, r.raw.toString());
+      return sharp(r.raw).greyscale().raw().toBuffer();
+    };
+    const [fromPlain, fromRle] = [await rendered(plain), await rendered(rle)];
+    assert.equal(fromRle.length, 48 * 40);
+    assert.ok(new Set(fromRle).size > 10, 'a gradient, not a flat picture');
+    assert.ok(fromRle.equals(fromPlain), 'decoded to the same pixels as the uncompressed twin');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('WADO-RS under lying attributes and greedy requests: no crash, bounded work, refusals audited as such', async () => {

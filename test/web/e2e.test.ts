@@ -13,7 +13,7 @@ import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
 import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
-import { makeInstance, makeJpegInstance, newUid } from '../helpers/dicom-files.ts';
+import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 let h: Harness;
@@ -299,6 +299,36 @@ test('a multi-frame JPEG instance: each frame is an image of the series, and the
   await page.keyboard.press('End');
   await page.getByRole('img', { name: /Bild 3 von 3/ }).waitFor();
   await near(90);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an RLE instance is drawn like its uncompressed twin', async () => {
+  const shape = { patientName: 'Quastenberg^Hannelore', birthDate: '19610417', modality: 'DX', rows: 48, columns: 40, pixels: 'gradient' as const };
+  const dir = fs.mkdtempSync(path.join(h.dir, 'dx-'));
+  const file = (name: string, i: TestInstance) => (fs.writeFileSync(path.join(dir, name), i.file), path.join(dir, name));
+  const plain = file('plain.dcm', makeInstance({ ...shape, studyDescription: 'Hand unkomprimiert' }));
+  const twin = file('twin.dcm', makeInstance({ ...shape, studyDescription: 'Hand RLE' }));
+  const run = promisify(execFile);
+  await run('dcmcrle', [twin, path.join(dir, 'rle.dcm')]);
+  const store = (options: string[], f: string) => run('storescu', [...options, '-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), f], { env: { ...process.env, TCP_NODELAY: '1' } });
+  await store([], plain);
+  await store(['-xr'], path.join(dir, 'rle.dcm'));
+
+  const { context, page, problems } = await open(`/persons/${personId}`);
+  await signIn(page, 'petra');
+  const drawn = async (description: string) => {
+    await page.goto(`${base}/persons/${personId}`);
+    await page.getByRole('region', { name: 'Bilder' }).getByRole('listitem').filter({ hasText: description }).getByRole('link').click();
+    await page.getByRole('img', { name: /Bild 1 von 1/ }).waitFor();
+    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('.stage canvas')?.width === 40);
+    return page.evaluate(() => [...document.querySelector<HTMLCanvasElement>('.stage canvas')!.getContext('2d')!.getImageData(0, 0, 40, 48).data]);
+  };
+  const fromPlain = await drawn('Hand unkomprimiert');
+  const fromRle = await drawn('Hand RLE');
+  assert.ok(new Set(fromRle).size > 10, 'a gradient, not a flat picture');
+  assert.deepEqual(fromRle, fromPlain, 'decoded in the browser to the same picture');
+  assert.equal(await page.getByRole('alert').count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -160,13 +160,15 @@ export async function seriesMeta(study: string, series: string): Promise<Map<str
 }
 
 /**
- * A frame's values as stored, or, when the archive holds it as JPEG, the image
- * the browser decoded (RGBA), which the viewer turns into samples by the
- * instance's samples per pixel: a grey JPEG is then windowed like any frame.
+ * A frame's values as stored; when the archive holds it as RLE, the compressed
+ * bytes (the viewer decodes them once it knows the instance's pixel module); or,
+ * when it holds it as JPEG, the image the browser decoded (RGBA), which the viewer
+ * turns into samples by the instance's samples per pixel: a grey JPEG is then
+ * windowed like any frame.
  */
-export type Frame = { data: ArrayBuffer } | { rgba: Uint8ClampedArray };
+export type Frame = { data: ArrayBuffer } | { rle: Uint8Array } | { rgba: Uint8ClampedArray };
 
-const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream", multipart/related; type="image/jpeg"';
+const FRAME_ACCEPT = ['application/octet-stream', 'image/x-dicom-rle', 'image/jpeg'].map((t) => `multipart/related; type="${t}"`).join(', ');
 
 /** One frame of an instance, by its WADO-RS URL. */
 export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
@@ -189,6 +191,7 @@ async function loadFrames(url: string): Promise<Frame[]> {
   return Promise.all(
     parts(body, boundary).map(async (part) => {
       if (/image\/jpeg/i.test(part.contentType)) return { rgba: await decodeJpeg(part.body) };
+      if (/image\/x-dicom-rle/i.test(part.contentType)) return { rle: part.body };
       return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
     }),
   );

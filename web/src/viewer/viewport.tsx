@@ -4,6 +4,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { fetchFrames, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
+import { decodeRleFrame } from '../../../src/imaging/dicom/rle.ts';
 import { PRESETS, decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
@@ -23,9 +24,18 @@ const PARALLEL = 6;
 /** Frames of one instance asked for together: one request, one decision, one audit event. */
 const FRAMES_PER_REQUEST = 20;
 
-/** A frame's values and what they are: stored ones as the instance says, a decoded JPEG as 8-bit samples. */
+/**
+ * A frame's values and what they are: stored ones as the instance says (an RLE frame decoded
+ * to them first), a decoded JPEG as 8-bit samples. Throws RleError for a malformed RLE frame.
+ */
 function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Array>) {
   if ('data' in frame) return { info, values: storedValues(frame.data, info) };
+  if ('rle' in frame) {
+    let bytes = decoded.get(frame);
+    if (!bytes) decoded.set(frame, (bytes = decodeRleFrame(frame.rle, info)));
+    // A buffer of its own, from offset 0: aligned for 16-bit views.
+    return { info, values: storedValues(bytes.buffer as ArrayBuffer, info) };
+  }
   const shown = decodedInfo(info);
   let values = decoded.get(frame);
   if (!values) decoded.set(frame, (values = samplesOf(frame.rgba, shown.samplesPerPixel)));
@@ -131,7 +141,14 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
     const c = canvas.current;
     if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
-    const { info, values } = valuesOf(frame, meta.info, decoded.current);
+    let shown;
+    try {
+      shown = valuesOf(frame, meta.info, decoded.current);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    const { info, values } = shown;
     const w = win ?? meta.window ?? fullRange(values, info);
     const key = `${w.center}/${w.width}/${info.bitsAllocated}/${info.pixelRepresentation}/${info.slope}/${info.intercept}/${info.photometric}`;
     // Showing the window it chose re-runs this effect: the canvas already shows that.
