@@ -10,10 +10,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const web = path.join(root, 'web');
 const STAMP = path.join(WEB_DIST, '.source-hash');
 
-/** Everything the bundle is made of: the web sources, the shared estimator, the locked dependencies. */
+/**
+ * Everything the bundle can be made of: the web sources, the server's sources (the web
+ * application imports some of them: the estimator, the answer types, the frame decoders),
+ * the locked dependencies.
+ */
 function sourceHash(): string {
   const h = crypto.createHash('sha256');
-  const files = [path.join(web, 'index.html'), path.join(web, 'vite.config.ts'), path.join(root, 'package-lock.json'), path.join(root, 'src/identity/password-strength.ts')];
+  const files = [path.join(web, 'index.html'), path.join(web, 'vite.config.ts'), path.join(root, 'package-lock.json')];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
@@ -22,6 +26,7 @@ function sourceHash(): string {
     }
   };
   walk(path.join(web, 'src'));
+  walk(path.join(root, 'src'));
   for (const f of files.sort()) h.update(path.relative(root, f)).update('\0').update(fs.readFileSync(f)).update('\0');
   return h.digest('hex');
 }

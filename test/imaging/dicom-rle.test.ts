@@ -4,7 +4,8 @@
 // is checked against in dicomweb.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRleFrame, RleError } from '../../src/imaging/dicom/rle.ts';
+import { decodeRleFrame } from '../../src/imaging/dicom/rle.ts';
+import { FrameDecodeError } from '../../src/imaging/dicom/frame-error.ts';
 
 /** A frame of these segments behind the 64-byte header. */
 function rleFrame(segments: number[][]): Buffer {
@@ -39,7 +40,7 @@ test('RGB: one segment per colour, returned colour by pixel', () => {
 
 test('malformed frames are refused with what is wrong, never read or written out of bounds', () => {
   const grey = { rows: 2, columns: 2, samplesPerPixel: 1, bitsAllocated: 8 };
-  const refused = (frame: Buffer, why: RegExp, f = grey) => assert.throws(() => decodeRleFrame(frame, f), (e) => e instanceof RleError && why.test(e.message));
+  const refused = (frame: Buffer, why: RegExp, f = grey) => assert.throws(() => decodeRleFrame(frame, f), (e) => e instanceof FrameDecodeError && why.test(e.message));
   refused(rleFrame([[3, 1, 2, 3, 4], [3, 1, 2, 3, 4]]), /2 segments, its attributes call for 1/);
   refused(rleFrame([[3, 1, 2]]), /literal run overruns/);
   refused(rleFrame([[5, 1, 2, 3, 4, 5, 6]]), /literal run overruns/, grey);

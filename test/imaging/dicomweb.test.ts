@@ -423,38 +423,46 @@ test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame i
   assert.equal(await render(1), 0, 'frame 1 decoded: below the window');
 });
 
-test('WADO-RS of an RLE instance (DCMTK dcmcrle): frames as stored, rendered like its uncompressed twin', async () => {
-  const sharp = (await import('sharp')).default;
-  const shape = { rows: 48, columns: 40, pixels: 'gradient' as const };
-  const plain = makeInstance(shape);
-  const twin = makeInstance(shape);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-rle-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'plain.dcm'), twin.file);
-    await promisify(execFile)('dcmcrle', [path.join(dir, 'plain.dcm'), path.join(dir, 'rle.dcm')]);
-    const rle = { ...twin, file: fs.readFileSync(path.join(dir, 'rle.dcm')) };
-    for (const i of [plain, rle]) assert.equal((await stow(tbClerk, '/dicom-web/studies', [i.file])).status, 200);
+// Compressed by DCMTK's own encoders; each instance has an uncompressed twin of the same pixels.
+const COMPRESSIONS = [
+  { name: 'RLE Lossless', tool: ['dcmcrle'], syntax: TransferSyntax.RleLossless, type: 'image/x-dicom-rle' },
+  { name: 'JPEG Lossless SV1', tool: ['dcmcjpeg', '+e1'], syntax: TransferSyntax.JpegLosslessSv1, type: 'image/jpeg' },
+  { name: 'JPEG Lossless, predictor 7', tool: ['dcmcjpeg', '+el', '+sv', '7'], syntax: TransferSyntax.JpegLossless, type: 'image/jpeg' },
+];
 
-    const frames = await tbClerk.call('GET', `${instanceUrl(rle)}/frames/1`, undefined, { accept: 'multipart/related; type="image/x-dicom-rle"' });
-    assert.equal(frames.status, 200, frames.raw.toString());
-    const [frame] = parts(frames);
-    assert.equal(frame!.type, `image/x-dicom-rle; transfer-syntax=${TransferSyntax.RleLossless}`);
-    assert.ok(rle.file.includes(frame!.body), 'the frame is the stored RLE fragment');
-    assert.equal(frame!.body.readUInt32LE(0), 2, 'two byte planes for 16 bits');
+for (const c of COMPRESSIONS) {
+  test(`WADO-RS of a ${c.name} instance (DCMTK ${c.tool[0]}): frames as stored, rendered like its uncompressed twin`, async () => {
+    const sharp = (await import('sharp')).default;
+    const shape = { rows: 48, columns: 40, pixels: 'gradient' as const };
+    const plain = makeInstance(shape);
+    const twin = makeInstance(shape);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-codec-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'plain.dcm'), twin.file);
+      await promisify(execFile)(c.tool[0]!, [...c.tool.slice(1), path.join(dir, 'plain.dcm'), path.join(dir, 'compressed.dcm')]);
+      const compressed = { ...twin, file: fs.readFileSync(path.join(dir, 'compressed.dcm')) };
+      for (const i of [plain, compressed]) assert.equal((await stow(tbClerk, '/dicom-web/studies', [i.file])).status, 200);
 
-    const rendered = async (i: TestInstance) => {
-      const r = await tbClerk.call('GET', `${instanceUrl(i)}/rendered?window=1000,2000`, undefined, { accept: 'image/png' });
-      assert.equal(r.status, 200, r.raw.toString());
-      return sharp(r.raw).greyscale().raw().toBuffer();
-    };
-    const [fromPlain, fromRle] = [await rendered(plain), await rendered(rle)];
-    assert.equal(fromRle.length, 48 * 40);
-    assert.ok(new Set(fromRle).size > 10, 'a gradient, not a flat picture');
-    assert.ok(fromRle.equals(fromPlain), 'decoded to the same pixels as the uncompressed twin');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+      const frames = await tbClerk.call('GET', `${instanceUrl(compressed)}/frames/1`, undefined, { accept: `multipart/related; type="${c.type}"` });
+      assert.equal(frames.status, 200, frames.raw.toString());
+      const [frame] = parts(frames);
+      assert.equal(frame!.type, `${c.type}; transfer-syntax=${c.syntax}`);
+      assert.ok(compressed.file.includes(frame!.body), 'the frame is the stored fragment');
+
+      const rendered = async (i: TestInstance) => {
+        const r = await tbClerk.call('GET', `${instanceUrl(i)}/rendered?window=1000,2000`, undefined, { accept: 'image/png' });
+        assert.equal(r.status, 200, r.raw.toString());
+        return sharp(r.raw).greyscale().raw().toBuffer();
+      };
+      const [fromPlain, fromCompressed] = [await rendered(plain), await rendered(compressed)];
+      assert.equal(fromCompressed.length, 48 * 40);
+      assert.ok(new Set(fromCompressed).size > 10, 'a gradient, not a flat picture');
+      assert.ok(fromCompressed.equals(fromPlain), 'decoded to the same pixels as the uncompressed twin');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('WADO-RS under lying attributes and greedy requests: no crash, bounded work, refusals audited as such', async () => {
   const liar = makeInstance({ rows: 8, columns: 8, claimedFrames: 999_999_999 });

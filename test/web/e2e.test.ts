@@ -13,7 +13,7 @@ import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
 import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
-import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
+import { makeInstance, makeJpegInstance, newUid } from '../helpers/dicom-files.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 let h: Harness;
@@ -303,17 +303,21 @@ test('a multi-frame JPEG instance: each frame is an image of the series, and the
   await context.close();
 });
 
-test('an RLE instance is drawn like its uncompressed twin', async () => {
+test('RLE and JPEG Lossless instances are drawn like their uncompressed twin', async () => {
   const shape = { patientName: 'Quastenberg^Hannelore', birthDate: '19610417', modality: 'DX', rows: 48, columns: 40, pixels: 'gradient' as const };
   const dir = fs.mkdtempSync(path.join(h.dir, 'dx-'));
-  const file = (name: string, i: TestInstance) => (fs.writeFileSync(path.join(dir, name), i.file), path.join(dir, name));
-  const plain = file('plain.dcm', makeInstance({ ...shape, studyDescription: 'Hand unkomprimiert' }));
-  const twin = file('twin.dcm', makeInstance({ ...shape, studyDescription: 'Hand RLE' }));
   const run = promisify(execFile);
-  await run('dcmcrle', [twin, path.join(dir, 'rle.dcm')]);
   const store = (options: string[], f: string) => run('storescu', [...options, '-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), f], { env: { ...process.env, TCP_NODELAY: '1' } });
-  await store([], plain);
-  await store(['-xr'], path.join(dir, 'rle.dcm'));
+  /** An instance of the gradient, compressed by a DCMTK tool (if any) and stored proposing its transfer syntax. */
+  const stored = async (description: string, tool: string[], propose: string[]) => {
+    const file = path.join(dir, `${description}.dcm`);
+    fs.writeFileSync(file, makeInstance({ ...shape, studyDescription: description }).file);
+    if (tool.length) await run(tool[0]!, [...tool.slice(1), file, `${file}.c`]);
+    await store(propose, tool.length ? `${file}.c` : file);
+  };
+  await stored('Hand unkomprimiert', [], []);
+  await stored('Hand RLE', ['dcmcrle'], ['-xr']);
+  await stored('Hand JPEG verlustfrei', ['dcmcjpeg', '+e1'], ['-xs']);
 
   const { context, page, problems } = await open(`/persons/${personId}`);
   await signIn(page, 'petra');
@@ -325,10 +329,11 @@ test('an RLE instance is drawn like its uncompressed twin', async () => {
     return page.evaluate(() => [...document.querySelector<HTMLCanvasElement>('.stage canvas')!.getContext('2d')!.getImageData(0, 0, 40, 48).data]);
   };
   const fromPlain = await drawn('Hand unkomprimiert');
-  const fromRle = await drawn('Hand RLE');
-  assert.ok(new Set(fromRle).size > 10, 'a gradient, not a flat picture');
-  assert.deepEqual(fromRle, fromPlain, 'decoded in the browser to the same picture');
-  assert.equal(await page.getByRole('alert').count(), 0);
+  assert.ok(new Set(fromPlain).size > 10, 'a gradient, not a flat picture');
+  for (const description of ['Hand RLE', 'Hand JPEG verlustfrei']) {
+    assert.deepEqual(await drawn(description), fromPlain, `${description}: decoded in the browser to the same picture`);
+    assert.equal(await page.getByRole('alert').count(), 0);
+  }
   assert.deepEqual(problems, []);
   await context.close();
 });

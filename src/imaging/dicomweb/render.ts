@@ -1,5 +1,5 @@
 // Rendered frames (PS3.18 8.3.5.1): uncompressed pixel data (or decoded: RLE
-// Lossless, 8-bit JPEG) turned into an 8-bit PNG or JPEG for the viewer. Grey images go through the modality LUT
+// Lossless, JPEG Lossless, 8-bit JPEG) turned into an 8-bit PNG or JPEG for the viewer. Grey images go through the modality LUT
 // (rescale slope and intercept) and a linear VOI window (PS3.3 C.11.2.1.2):
 // the one asked for, else the dataset's first, else the frame's range.
 // MONOCHROME1 is inverted; 8-bit RGB is passed through.
@@ -9,7 +9,8 @@ import { Tag } from '../dicom/tags.ts';
 import { numberValue, textValue, type Dataset } from '../dicom/values.ts';
 import { isNative, type PixelModule } from '../stored-instance.ts';
 import { TransferSyntax } from '../dicom/uids.ts';
-import { decodeRleFrame, RleError } from '../dicom/rle.ts';
+import { FRAME_DECODERS } from '../dicom/frame-decoders.ts';
+import { FrameDecodeError } from '../dicom/frame-error.ts';
 
 export const RENDERED_TYPES = ['image/png', 'image/jpeg'] as const;
 export type RenderedType = (typeof RENDERED_TYPES)[number];
@@ -95,7 +96,7 @@ type Kind = 'grey' | 'rgb';
 export function renderKind(ds: Dataset, px: PixelModule, transferSyntaxUid: string): Kind {
   const photometric = textValue(ds, Tag.PhotometricInterpretation) ?? 'MONOCHROME2';
   const jpeg = DECODABLE.has(transferSyntaxUid) && px.bitsAllocated === 8;
-  if (!isNative(transferSyntaxUid) && !jpeg && transferSyntaxUid !== TransferSyntax.RleLossless) throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
+  if (!isNative(transferSyntaxUid) && !jpeg && !FRAME_DECODERS[transferSyntaxUid]) throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
   if (px.samplesPerPixel === 1 && photometric.startsWith('MONOCHROME') && (px.bitsAllocated === 8 || px.bitsAllocated === 16)) return 'grey';
   if (px.samplesPerPixel === 3 && px.bitsAllocated === 8 && (photometric === 'RGB' || (jpeg && JPEG_COLOUR.has(photometric)))) return 'rgb';
   throw new KarteiError('not-acceptable', `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`);
@@ -104,12 +105,13 @@ export function renderKind(ds: Dataset, px: PixelModule, transferSyntaxUid: stri
 /** The frame's pixels: as read when uncompressed; decoded when compressed, if it is the size the attributes say. */
 async function pixelsOf(px: PixelModule, transferSyntaxUid: string, frame: Buffer): Promise<Buffer> {
   if (isNative(transferSyntaxUid)) return frame;
-  if (transferSyntaxUid === TransferSyntax.RleLossless) {
+  const decode = FRAME_DECODERS[transferSyntaxUid];
+  if (decode) {
     try {
-      const pixels = decodeRleFrame(frame, px);
+      const pixels = decode(frame, px);
       return Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length);
     } catch (e) {
-      if (e instanceof RleError) throw new KarteiError('not-acceptable', `${e.message}; retrieve the instance`);
+      if (e instanceof FrameDecodeError) throw new KarteiError('not-acceptable', `${e.message}; retrieve the instance`);
       throw e;
     }
   }

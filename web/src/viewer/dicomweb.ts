@@ -5,6 +5,7 @@
 import { request } from '../api/client.ts';
 import { parts } from './multipart.ts';
 import type { PixelInfo } from './pixels.ts';
+import { FRAME_DECODERS } from '../../../src/imaging/dicom/frame-decoders.ts';
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -160,13 +161,13 @@ export async function seriesMeta(study: string, series: string): Promise<Map<str
 }
 
 /**
- * A frame's values as stored; when the archive holds it as RLE, the compressed
- * bytes (the viewer decodes them once it knows the instance's pixel module); or,
- * when it holds it as JPEG, the image the browser decoded (RGBA), which the viewer
- * turns into samples by the instance's samples per pixel: a grey JPEG is then
- * windowed like any frame.
+ * A frame's values as stored; when the archive holds it in a compression the
+ * server's decoders know (RLE, JPEG Lossless), the compressed bytes, decoded
+ * once the instance's pixel module is known; or, for other JPEG, the image the
+ * browser decoded (RGBA), which the viewer turns into samples by the instance's
+ * samples per pixel: a grey JPEG is then windowed like any frame.
  */
-export type Frame = { data: ArrayBuffer } | { rle: Uint8Array } | { rgba: Uint8ClampedArray };
+export type Frame = { data: ArrayBuffer } | { compressed: Uint8Array; syntax: string } | { rgba: Uint8ClampedArray };
 
 const FRAME_ACCEPT = ['application/octet-stream', 'image/x-dicom-rle', 'image/jpeg'].map((t) => `multipart/related; type="${t}"`).join(', ');
 
@@ -190,8 +191,9 @@ async function loadFrames(url: string): Promise<Frame[]> {
   if (!boundary) throw new Error('frame answer without a multipart boundary');
   return Promise.all(
     parts(body, boundary).map(async (part) => {
+      const syntax = /transfer-syntax=([\d.]+)/i.exec(part.contentType)?.[1] ?? '';
+      if (FRAME_DECODERS[syntax]) return { compressed: part.body, syntax };
       if (/image\/jpeg/i.test(part.contentType)) return { rgba: await decodeJpeg(part.body) };
-      if (/image\/x-dicom-rle/i.test(part.contentType)) return { rle: part.body };
       return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
     }),
   );

@@ -4,7 +4,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { fetchFrames, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
-import { decodeRleFrame } from '../../../src/imaging/dicom/rle.ts';
+import { FRAME_DECODERS } from '../../../src/imaging/dicom/frame-decoders.ts';
 import { PRESETS, decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo, type Window } from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
@@ -25,14 +25,15 @@ const PARALLEL = 6;
 const FRAMES_PER_REQUEST = 20;
 
 /**
- * A frame's values and what they are: stored ones as the instance says (an RLE frame decoded
- * to them first), a decoded JPEG as 8-bit samples. Throws RleError for a malformed RLE frame.
+ * A frame's values and what they are: stored ones as the instance says (a compressed frame
+ * decoded to them first, once), a browser-decoded JPEG as 8-bit samples. Throws
+ * FrameDecodeError for a compressed frame that is not what its attributes say.
  */
 function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Array>) {
   if ('data' in frame) return { info, values: storedValues(frame.data, info) };
-  if ('rle' in frame) {
+  if ('compressed' in frame) {
     let bytes = decoded.get(frame);
-    if (!bytes) decoded.set(frame, (bytes = decodeRleFrame(frame.rle, info)));
+    if (!bytes) decoded.set(frame, (bytes = FRAME_DECODERS[frame.syntax]!(frame.compressed, info)));
     // A buffer of its own, from offset 0: aligned for 16-bit views.
     return { info, values: storedValues(bytes.buffer as ArrayBuffer, info) };
   }
