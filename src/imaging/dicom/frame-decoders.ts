@@ -5,6 +5,7 @@ import { decodeJpegLosslessFrame } from './jpeg-lossless.ts';
 import { decodeRleFrame, type FrameShape } from './rle.ts';
 import { TransferSyntax } from './uids.ts';
 
+/** The frame's pixels in a buffer of their own from offset 0 (the viewer lays 16-bit views over it); throws FrameDecodeError. */
 export type FrameDecoder = (frame: Uint8Array, f: FrameShape) => Uint8Array;
 
 export const FRAME_DECODERS: Readonly<Record<string, FrameDecoder>> = {

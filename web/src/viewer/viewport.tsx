@@ -34,7 +34,7 @@ function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Ar
   if ('compressed' in frame) {
     let bytes = decoded.get(frame);
     if (!bytes) decoded.set(frame, (bytes = FRAME_DECODERS[frame.syntax]!(frame.compressed, info)));
-    // A buffer of its own, from offset 0: aligned for 16-bit views.
+    // A buffer of its own from offset 0 (FrameDecoder's promise): aligned for 16-bit views.
     return { info, values: storedValues(bytes.buffer as ArrayBuffer, info) };
   }
   const shown = decodedInfo(info);
