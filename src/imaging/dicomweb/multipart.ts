@@ -14,16 +14,23 @@ export interface Multipart {
   stream: Readable;
 }
 
+/**
+ * Parts read ahead while one is sent: enough that opening and reading files (a few thread-pool
+ * round trips each) never leaves the socket waiting. Each holds at most read-ahead.ts's AHEAD_BYTES.
+ * Measured side by side on a 53 MB study: three ahead sent it ~10–16 % faster than one.
+ */
+const PARTS_AHEAD = 3;
+
 export function multipartRelated(type: string, parts: Iterable<Part>): Multipart {
   const boundary = randomBytes(18).toString('base64url');
   async function* body() {
     const list = [...parts];
-    // Each part's body is read ahead of the socket (read-ahead.ts), and the next part starts while this one
-    // is sent: opening and reading a file then overlaps with writing the one before.
+    // Each part's body is read ahead of the socket (read-ahead.ts), and the next parts start while this one
+    // is sent: opening and reading files then overlaps with writing the one before.
     const bodies = list.map((p) => (Buffer.isBuffer(p.body) ? undefined : new ReadAhead(p.body)));
     try {
       for (let i = 0; i < list.length; i++) {
-        bodies[i + 1]?.start();
+        for (let k = 1; k <= PARTS_AHEAD; k++) bodies[i + k]?.start();
         yield Buffer.from(`--${boundary}\r\nContent-Type: ${list[i]!.contentType}\r\n\r\n`);
         yield* bodies[i] ?? [list[i]!.body as Buffer];
         yield Buffer.from('\r\n');
