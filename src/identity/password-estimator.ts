@@ -25,10 +25,16 @@ function load(): Estimator {
   return estimatorOf(modules);
 }
 
+/** require's cache, and the ids of the estimator's modules in it. */
+function cached() {
+  const cache = createRequire(import.meta.url).cache;
+  return { cache, ids: Object.keys(cache).filter((id) => id.includes(PACKAGES)) };
+}
+
 function unload() {
   estimator = undefined;
-  const cache = createRequire(import.meta.url).cache;
-  for (const id of Object.keys(cache)) if (id.includes(PACKAGES)) delete cache[id];
+  const { cache, ids } = cached();
+  for (const id of ids) delete cache[id];
 }
 
 function held(): Estimator {
@@ -40,6 +46,6 @@ function held(): Estimator {
 }
 
 /** Whether the dictionaries are loaded now: held by the estimator or by require's cache. */
-export const estimatorLoaded = () => estimator !== undefined || Object.keys(createRequire(import.meta.url).cache).some((id) => id.includes(PACKAGES));
+export const estimatorLoaded = () => estimator !== undefined || cached().ids.length > 0;
 
 export const passwordStrength = (password: string, context: string[]): Strength => strengthWith(held, password, context);
