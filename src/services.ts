@@ -11,6 +11,8 @@ import { AuditLog } from './audit/audit-log.ts';
 import { Gate } from './access/gate.ts';
 import { Login } from './identity/login.ts';
 import { Setup } from './identity/setup.ts';
+import { Enrolment } from './identity/enrolment.ts';
+import { OwnPassword } from './identity/own-password.ts';
 import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
@@ -27,6 +29,8 @@ export interface Services {
   gate: Gate;
   login: Login;
   setup: Setup;
+  enrolment: Enrolment;
+  ownPassword: OwnPassword;
   persons: Persons;
   records: Records;
   sharing: Sharing;
@@ -58,6 +62,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     gate: new Gate(store, audit),
     login: new Login(store, keyring, audit, opts.clock),
     setup: new Setup(store, keyring, audit, config.dataDir),
+    enrolment: new Enrolment(store, keyring, audit),
+    ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
     persons: new Persons(keyring),
     records: new Records(keyring),
     sharing: new Sharing(keyring),

@@ -143,6 +143,7 @@ function refId(ref: ResourceRef): string | null {
     case 'review': return ref.reviewId;
     case 'department': return ref.departmentId;
     case 'user': return ref.userId;
+    case 'approval': return ref.approvalId;
     case 'device': return ref.deviceId;
     case 'study': return ref.studyUid;
     case 'tenant': return null;

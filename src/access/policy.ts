@@ -56,7 +56,25 @@ export type Resource =
   /** A user account administered by an admin. */
   | { kind: 'user'; userId: string }
   /** A break-glass event under review. */
-  | { kind: 'review'; departmentId: string };
+  | { kind: 'review'; departmentId: string }
+  /** A grant or a reset link waiting for a second account's approval. */
+  | ApprovalFacts;
+
+/** What the gate knows about a pending approval when it decides. */
+export interface ApprovalFacts {
+  kind: 'approval';
+  /** A membership in a department, a tenant role, or a reset link for lost credentials. */
+  grant: 'membership' | 'role' | 'enrolment';
+  /** The account the grant or link is for. */
+  subjectId: string;
+  requestedBy: string;
+  /** The department of a membership. */
+  departmentId: string | null;
+  /** Whether that department has a head (who then decides, not the DPO). */
+  departmentHasHead: boolean;
+  /** The departments the subject is a member of (their heads may approve a reset link). */
+  subjectDepartments: string[];
+}
 
 type Roles = readonly DepartmentRole[];
 const ALL: Roles = DEPARTMENT_ROLES;
@@ -107,7 +125,10 @@ export const OTHER_ACTIONS = [
   'admin.user.list',
   'admin.user.update',
   'admin.user.update-access',
-  'admin.user.reset-mfa',
+  'admin.user.enrolment-request',
+  'admin.user.enrolment-issue',
+  'approval.list',
+  'approval.decide',
   'admin.device.create',
   'admin.device.list',
   'admin.device.remove',
@@ -180,7 +201,7 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'admin.user.create':
     case 'admin.user.list':
     case 'admin.user.update':
-    case 'admin.user.reset-mfa':
+    case 'admin.user.enrolment-issue':
     case 'admin.device.create':
     case 'admin.device.list':
     case 'admin.device.remove':
@@ -194,8 +215,13 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'dicom.retrieve':
       return deviceMay(p, 'retrieve', r);
     case 'admin.user.update-access':
-      // Separation of duties: nobody grants roles or memberships to themselves.
+    case 'admin.user.enrolment-request':
+      // Separation of duties: nobody grants roles or memberships to themselves, nor asks for their own reset link.
       return admin && r.kind === 'user' && r.userId !== p.userId ? 'allow' : 'forbidden';
+    case 'approval.list':
+      return admin || dpo || heads ? 'allow' : 'forbidden';
+    case 'approval.decide':
+      return r.kind === 'approval' ? decideApproval(p, r) : 'forbidden';
     case 'audit.read':
     case 'review.list':
       return dpo || heads ? 'allow' : 'forbidden';
@@ -208,6 +234,32 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
       return 'hidden';
   }
+}
+
+/**
+ * Who may approve a grant or a reset link: a membership by the department's
+ * head (by a DPO while it has none), a tenant role by another admin or a DPO,
+ * a reset link by another admin or a head of one of the account's departments.
+ * Never the account that asked, nor the account it is for.
+ */
+function decideApproval(p: Principal, r: ApprovalFacts): Decision {
+  const admin = p.tenantRoles.includes('admin');
+  const dpo = p.tenantRoles.includes('dpo');
+  const headOf = (departmentId: string | null) => p.memberships.some((m) => m.role === 'head' && m.departmentId === departmentId);
+  let judge: boolean;
+  switch (r.grant) {
+    case 'membership':
+      judge = r.departmentHasHead ? headOf(r.departmentId) : dpo;
+      break;
+    case 'role':
+      judge = admin || dpo;
+      break;
+    case 'enrolment':
+      judge = admin || r.subjectDepartments.some(headOf);
+      break;
+  }
+  if (!judge) return 'hidden';
+  return p.userId === r.requestedBy || p.userId === r.subjectId ? 'forbidden' : 'allow';
 }
 
 /** A device acts only in its own department, and only with the permissions it was registered with. */

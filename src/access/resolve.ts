@@ -3,6 +3,7 @@
 import type { Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
+import { approvalFacts } from './approval-facts.ts';
 
 export type ResourceRef =
   | { kind: 'person'; personId: string; sensitivity?: Sensitivity }
@@ -11,6 +12,7 @@ export type ResourceRef =
   | { kind: 'review'; reviewId: string }
   | { kind: 'department'; departmentId: string }
   | { kind: 'user'; userId: string }
+  | { kind: 'approval'; approvalId: string }
   | { kind: 'device'; deviceId: string }
   /** A study of the image archive, named by its Study Instance UID. */
   | { kind: 'study'; studyUid: string }
@@ -103,6 +105,10 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
       return user ? { resource: ref, resourceId: ref.userId, personId: null, departmentId: null } : null;
+    }
+    case 'approval': {
+      const facts = await approvalFacts(tx, p.tenantId, ref.approvalId);
+      return facts ? { resource: facts, resourceId: ref.approvalId, personId: null, departmentId: facts.departmentId } : null;
     }
     case 'device': {
       const device = await tx

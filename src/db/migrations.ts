@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, IMAGING_TENANT_TABLES } from './schema.ts';
+import { ACCOUNT_TENANT_TABLES, CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, IMAGING_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -453,6 +453,66 @@ async function imageIndex(db: Kysely<any>, dialect: Dialect) {
   await db.schema.createIndex('instances_study').on('instances').column('study_id').execute();
 }
 
+/**
+ * Nobody but the person knows their credentials: accounts are enrolled by a
+ * one-time link (the person sets the password), grants of access wait for a
+ * second account's approval, and recovery codes stand in for a lost second
+ * factor. `password_origin` says who chose the password: accounts from before
+ * this change had theirs chosen by an administrator (`admin`), except the
+ * office's first administrator, who chose it at setup (`self`).
+ */
+function accounts(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('users').addColumn('password_origin', 'text', (c) => c.notNull().defaultTo('admin')).execute();
+      await db.schema.alterTable('users').addColumn('credentials_reset_at', 'text').execute();
+      await db.schema.alterTable('users').addColumn('reset_notice', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`UPDATE users SET password_origin = 'self' WHERE id IN (SELECT actor_id FROM audit_events WHERE action = 'setup.run' AND outcome = 'allowed')`.execute(db);
+      // Looked up by the link's token before the office is known, like a login challenge: not walled by tenant.
+      await db.schema
+        .createTable('enrolments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('approval_id', 'text')
+        .addColumn('token_hash', 'text', (c) => c.unique())
+        .addColumn('expires_at', 'text')
+        .addColumn('used_at', 'text')
+        .addColumn('cancelled_at', 'text')
+        .execute();
+      await db.schema.createIndex('enrolments_user').on('enrolments').column('user_id').execute();
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('department_id', 'text')
+        .addColumn('role', 'text')
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'text')
+        .execute();
+      await db.schema.createIndex('approvals_state').on('approvals').columns(['tenant_id', 'state']).execute();
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
+      if (dialect === 'postgres') await postgresWalls(db, ACCOUNT_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -471,6 +531,7 @@ export async function migrate(
   migrations['005-instance-samples'] = instanceSamples;
   migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
   migrations['007-audit-events-by-time'] = auditEventsByTime;
+  migrations['012-accounts'] = accounts(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -36,6 +36,53 @@ export interface UsersTable {
   active: number;
   created_at: string;
   updated_at: string;
+  /** Who chose the password: `self`, `admin` (from before enrolment links; a critical finding) or `none` (not enrolled yet). */
+  password_origin: string;
+  /** When the credentials were last replaced through a reset link. */
+  credentials_reset_at: string | null;
+  /** 1 until the person has been told, at a login, that their credentials were reset. */
+  reset_notice: number;
+}
+
+export interface EnrolmentsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  /** `initial` (a new account) or `reset` (a lost password or second factor). */
+  purpose: string;
+  requested_by: string;
+  requested_at: string;
+  /** A reset waits for this approval; an initial enrolment has none. */
+  approval_id: string | null;
+  /** Hash of the link's token; null until the link is issued. */
+  token_hash: string | null;
+  expires_at: string | null;
+  used_at: string | null;
+  cancelled_at: string | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  tenant_id: string;
+  /** `membership`, `role` or `enrolment`. */
+  kind: string;
+  user_id: string;
+  department_id: string | null;
+  role: string | null;
+  requested_by: string;
+  requested_at: string;
+  /** `pending`, `approved`, `rejected`, `withdrawn`, or `exempt` (the office's first DPO, flagged to every DPO after it). */
+  state: string;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+export interface RecoveryCodesTable {
+  code_hash: string;
+  tenant_id: string;
+  user_id: string;
+  created_at: string;
+  used_at: string | null;
 }
 
 export interface TenantRolesTable {
@@ -322,6 +369,9 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  enrolments: EnrolmentsTable;
+  approvals: ApprovalsTable;
+  recovery_codes: RecoveryCodesTable;
 }
 
 /**
@@ -345,6 +395,9 @@ export const CORE_TENANT_TABLES = [
   'audit_heads',
   'audit_checkpoints',
 ] as const;
+
+/** The account lifecycle's tenant tables (enrolment links are looked up before a tenant is known). */
+export const ACCOUNT_TENANT_TABLES = ['approvals', 'recovery_codes'] as const;
 
 /** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
 export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'instances'] as const;

@@ -14,6 +14,7 @@ import { registerSecurityHeaders } from './security-headers.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { accountRoutes } from './routes/accounts.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
@@ -68,6 +69,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   opsRoutes(app);
   authRoutes(app, services);
   adminRoutes(app, services);
+  accountRoutes(app, services);
   personRoutes(app, services);
   recordRoutes(app, services);
   sharingRoutes(app, services);

@@ -13,6 +13,7 @@ import { newToken, tokenHash } from './tokens.ts';
 import { createSession, type Session } from './sessions.ts';
 import { assertNotThrottled, clearAccountFailures, recordFailure, type Subjects } from './throttle.ts';
 import { userBinding } from './users.ts';
+import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
 export const TOTP_ISSUER = 'Kartei';
@@ -23,6 +24,10 @@ export type LoginStep =
 
 export interface LoggedIn extends Session {
   user: { id: string; username: string; displayName: string };
+  /** Shown once, when the second factor has just been enrolled. */
+  recoveryCodes?: string[];
+  /** Set at the first login after the credentials were replaced through a reset link. */
+  credentialsReset?: { at: string };
 }
 
 const challengeBinding = (tenantId: string, hash: string) => ({ tenantId, table: 'login_challenges', rowId: hash, field: 'secret' });
@@ -50,7 +55,8 @@ export class Login {
       .select(['id', 'tenant_id', 'password_hash', 'active', 'totp_secret_enc'])
       .where('username_index', '=', usernameIndex)
       .executeTakeFirst();
-    const ok = await verifyPassword(user?.password_hash ?? (await decoyHash()), password);
+    // An account not enrolled yet has no password (an empty hash): it is verified against the decoy, and fails.
+    const ok = (await verifyPassword(user?.password_hash || (await decoyHash()), password)) && !!user?.password_hash;
     if (!user || !ok || user.active !== 1) {
       await this.fail(subjects, user ? { tenantId: user.tenant_id, userId: user.id } : undefined, 'password');
       throw new KarteiError('invalid-credentials');
@@ -95,6 +101,8 @@ export class Login {
         'users.username_enc',
         'users.display_name_enc',
         'users.active',
+        'users.reset_notice',
+        'users.credentials_reset_at',
       ])
       .where('login_challenges.token_hash', '=', hash)
       .executeTakeFirst();
@@ -106,30 +114,40 @@ export class Login {
     await assertNotThrottled(this.store.db, subjects);
     const result = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
-      const secret =
-        row.kind === 'enroll'
-          ? openField<string>(key, challengeBinding(tenantId, hash), row.secret_enc!)
-          : openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), row.totp_secret_enc!);
-      const step = matchTotp(secret, code, this.clock());
-      if (step === null || step <= row.totp_last_step) return null;
+      const now = new Date().toISOString();
+      // A challenge issued before the second factor was reset has nothing to check against.
+      if (row.kind === 'totp' && row.totp_secret_enc === null) return null;
       // Both updates are conditional so that a concurrent replay of the same code or challenge loses.
-      const used = await tx
-        .updateTable('login_challenges')
-        .set({ used_at: new Date().toISOString() })
-        .where('token_hash', '=', hash)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      const stepped = await tx
-        .updateTable('users')
-        .set({
-          totp_last_step: step,
-          ...(row.kind === 'enroll' ? { totp_secret_enc: sealField(key, userBinding(tenantId, userId, 'totp_secret'), secret) } : {}),
-          updated_at: new Date().toISOString(),
-        })
-        .where('id', '=', userId)
-        .where('totp_last_step', '<', step)
-        .executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1 || Number(stepped.numUpdatedRows) !== 1) return null;
+      const useChallenge = async () =>
+        Number((await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
+      let mfa: string;
+      if (row.kind === 'totp' && RECOVERY_CODE.test(code.trim().toLowerCase())) {
+        if (!(await spendRecoveryCode(tx, userId, code, now)) || !(await useChallenge())) return null;
+        mfa = 'recovery-code';
+      } else {
+        const secret =
+          row.kind === 'enroll'
+            ? openField<string>(key, challengeBinding(tenantId, hash), row.secret_enc!)
+            : openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), row.totp_secret_enc!);
+        const step = matchTotp(secret, code, this.clock());
+        if (step === null || step <= row.totp_last_step) return null;
+        const used = await useChallenge();
+        const stepped = await tx
+          .updateTable('users')
+          .set({
+            totp_last_step: step,
+            ...(row.kind === 'enroll' ? { totp_secret_enc: sealField(key, userBinding(tenantId, userId, 'totp_secret'), secret) } : {}),
+            updated_at: now,
+          })
+          .where('id', '=', userId)
+          .where('totp_last_step', '<', step)
+          .executeTakeFirst();
+        if (!used || Number(stepped.numUpdatedRows) !== 1) return null;
+        mfa = row.kind === 'enroll' ? 'enrolled' : 'totp';
+      }
+      const recoveryCodes = row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, now) : undefined;
+      const credentialsReset = row.reset_notice === 1 && row.credentials_reset_at ? { at: row.credentials_reset_at } : undefined;
+      if (credentialsReset) await tx.updateTable('users').set({ reset_notice: 0 }).where('id', '=', userId).execute();
       const session = await createSession(tx, tenantId, userId);
       await this.audit.append(tx, {
         tenantId,
@@ -137,18 +155,18 @@ export class Login {
         action: 'auth.login',
         resourceType: 'session',
         outcome: 'allowed',
-        detail: row.kind === 'enroll' ? { mfa: 'enrolled' } : { mfa: 'totp' },
+        detail: { mfa },
       });
       const username = openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc);
       const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc);
-      return { session, user: { id: userId, username, displayName } };
+      return { session, user: { id: userId, username, displayName }, recoveryCodes, credentialsReset };
     });
     if (!result) {
       await this.fail(subjects, { tenantId, userId }, 'mfa');
       throw new KarteiError('invalid-mfa-code');
     }
     await clearAccountFailures(this.store.db, subjects);
-    return { ...result.session, user: result.user };
+    return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
   }
 
   private async fail(subjects: Subjects, who: { tenantId: string; userId: string } | undefined, stage: string) {

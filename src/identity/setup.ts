@@ -73,7 +73,9 @@ export class Setup {
       await tx.insertInto('tenants').values({ id: tenantId, name: input.tenant.name, created_at: new Date().toISOString() }).execute();
       await this.keyring.createTenantKey(tx, tenantId);
       await this.audit.startChain(tx, tenantId);
-      const id = await createUser(tx, this.keyring, tenantId, { ...input.admin, tenantRoles: ['admin'], memberships: [] }, input.tenant.name);
+      // The office's first administrator chooses their own password here, and needs no second account's approval.
+      const id = await createUser(tx, this.keyring, tenantId, input.admin, input.tenant.name);
+      await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
       await this.audit.append(tx, { tenantId, actorId: id, action: 'setup.run', resourceType: 'tenant', resourceId: tenantId, outcome: 'allowed' });
       await this.audit.append(tx, { tenantId, actorId: id, action: 'admin.user.create', resourceType: 'user', resourceId: id, outcome: 'allowed', detail: { roles: 'admin' } });
       return id;

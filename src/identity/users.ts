@@ -11,10 +11,15 @@ import { assertStrongPassword, hashPassword } from './passwords.ts';
 export interface NewUser {
   username: string;
   displayName: string;
-  password: string;
-  tenantRoles: TenantRole[];
-  memberships: Membership[];
+  /**
+   * Only at first-run setup, where the person chooses it. Every other account
+   * is created without one and enrolled by a one-time link (enrolment.ts).
+   */
+  password?: string;
 }
+
+/** Who chose an account's password: the person, an administrator (accounts from before enrolment links), or nobody yet. */
+export type PasswordOrigin = 'self' | 'admin' | 'none';
 
 export interface UserView {
   id: string;
@@ -22,6 +27,7 @@ export interface UserView {
   displayName: string;
   active: boolean;
   mfaEnrolled: boolean;
+  passwordOrigin: PasswordOrigin;
   tenantRoles: TenantRole[];
   memberships: Membership[];
 }
@@ -29,11 +35,10 @@ export interface UserView {
 export const userBinding = (tenantId: string, userId: string, field: string) => ({ tenantId, table: 'users', rowId: userId, field });
 
 export async function createUser(tx: Tx, keyring: Keyring, tenantId: string, u: NewUser, officeName: string): Promise<string> {
-  assertStrongPassword(u.password, [u.username, u.displayName, officeName]);
+  if (u.password !== undefined) assertStrongPassword(u.password, [u.username, u.displayName, officeName]);
   const usernameIndex = keyring.globalIndex('username', u.username);
   const taken = await tx.selectFrom('users').select('id').where('username_index', '=', usernameIndex).executeTakeFirst();
   if (taken) throw new KarteiError('conflict', 'username: already taken', { field: 'username' });
-  await assertDepartments(tx, tenantId, u.memberships);
   const id = randomUUID();
   const key = await keyring.tenantKey(tx, tenantId);
   const now = new Date().toISOString();
@@ -45,7 +50,11 @@ export async function createUser(tx: Tx, keyring: Keyring, tenantId: string, u: 
       username_index: usernameIndex,
       username_enc: sealField(key, userBinding(tenantId, id, 'username'), u.username),
       display_name_enc: sealField(key, userBinding(tenantId, id, 'display_name'), u.displayName),
-      password_hash: await hashPassword(u.password),
+      // No password until the person sets one: an empty hash matches nothing (login.ts).
+      password_hash: u.password !== undefined ? await hashPassword(u.password) : '',
+      password_origin: u.password !== undefined ? 'self' : 'none',
+      credentials_reset_at: null,
+      reset_notice: 0,
       totp_secret_enc: null,
       totp_last_step: 0,
       active: 1,
@@ -53,37 +62,7 @@ export async function createUser(tx: Tx, keyring: Keyring, tenantId: string, u: 
       updated_at: now,
     })
     .execute();
-  await setAccess(tx, tenantId, id, u.tenantRoles, u.memberships);
   return id;
-}
-
-export async function setAccess(tx: Tx, tenantId: string, userId: string, roles?: TenantRole[], memberships?: Membership[]) {
-  if (roles) {
-    await tx.deleteFrom('tenant_roles').where('user_id', '=', userId).execute();
-    for (const role of new Set(roles)) {
-      await tx.insertInto('tenant_roles').values({ user_id: userId, tenant_id: tenantId, role }).execute();
-    }
-  }
-  if (memberships) {
-    await assertDepartments(tx, tenantId, memberships);
-    await tx.deleteFrom('memberships').where('user_id', '=', userId).execute();
-    const byDept = new Map(memberships.map((m) => [m.departmentId, m.role]));
-    for (const [departmentId, role] of byDept) {
-      await tx.insertInto('memberships').values({ user_id: userId, tenant_id: tenantId, department_id: departmentId, role }).execute();
-    }
-  }
-}
-
-async function assertDepartments(tx: Tx, tenantId: string, memberships: Membership[]) {
-  for (const [i, m] of memberships.entries()) {
-    const dept = await tx
-      .selectFrom('departments')
-      .select('id')
-      .where('id', '=', m.departmentId)
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst();
-    if (!dept) throw new KarteiError('validation-failed', `memberships.${i}.departmentId: no such department`, { field: `memberships.${i}.departmentId` });
-  }
 }
 
 export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?: string[]): Promise<UserView[]> {
@@ -101,6 +80,7 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
     displayName: openField<string>(key, userBinding(tenantId, u.id, 'display_name'), u.display_name_enc),
     active: u.active === 1,
     mfaEnrolled: u.totp_secret_enc !== null,
+    passwordOrigin: u.password_origin as PasswordOrigin,
     tenantRoles: roles.filter((r) => r.user_id === u.id).map((r) => r.role as TenantRole),
     memberships: memberships
       .filter((m) => m.user_id === u.id)

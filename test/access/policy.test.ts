@@ -247,6 +247,16 @@ const CALLERS: Principal[] = [
 const unrelatedFile: FileFacts = { kind: 'file', departmentId: THIRD, sharedWith: [], breakGlass: false, sensitivity: 'normal' };
 const tenant: Resource = { kind: 'tenant' };
 const otherUser: Resource = { kind: 'user', userId: 'u-someone-else' };
+const approval = (grant: 'membership' | 'role' | 'enrolment', over: Partial<Extract<Resource, { kind: 'approval' }>> = {}): Resource => ({
+  kind: 'approval',
+  grant,
+  subjectId: 'u-someone-else',
+  requestedBy: 'u-another-admin',
+  departmentId: OWN,
+  departmentHasHead: false,
+  subjectDepartments: [OWN],
+  ...over,
+});
 
 const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Resource; expect: string }[] = [
   { action: 'person.create', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
@@ -261,7 +271,19 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.user.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.user.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.user.update', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
-  { action: 'admin.user.reset-mfa', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  // A reset link for lost credentials: asked for by an admin for someone else, and fetched once approved.
+  { action: 'admin.user.enrolment-request', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  { action: 'admin.user.enrolment-request', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
+  { action: 'admin.user.enrolment-issue', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  { action: 'approval.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA AAF' },
+  // A second account approves: a membership by the department's head, by a DPO while it has none.
+  { action: 'approval.decide', on: 'a membership in OWN, which has a head', resource: () => approval('membership', { departmentHasHead: true }), expect: 'HHA HHH HHH' },
+  { action: 'approval.decide', on: 'a membership in OWN, which has no head', resource: () => approval('membership'), expect: 'HHH HHH HAH' },
+  { action: 'approval.decide', on: 'a tenant role', resource: () => approval('role', { departmentId: null }), expect: 'HHH HHH AAH' },
+  { action: 'approval.decide', on: 'a reset link for a member of OWN', resource: () => approval('enrolment', { departmentId: null }), expect: 'HHA HHH AHH' },
+  // Never by the account that asked, nor by the account it is for.
+  { action: 'approval.decide', on: 'a tenant role the caller asked for', resource: (p) => approval('role', { departmentId: null, requestedBy: p.userId }), expect: 'HHH HHH FFH' },
+  { action: 'approval.decide', on: 'a grant for the caller itself', resource: (p) => approval('membership', { subjectId: p.userId, departmentHasHead: true }), expect: 'HHF HHH HHH' },
   { action: 'admin.user.update-access', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   // Separation of duties: nobody grants themselves roles or memberships.
   { action: 'admin.user.update-access', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },

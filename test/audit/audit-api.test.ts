@@ -156,10 +156,13 @@ test('every access to a file is on the record, with action, outcome, actor and p
 
 test('a login and a failed login are on the record', async () => {
   const password = strongPassword();
-  const { value: created } = await expectEvents(() => t.admin.post('/api/admin/users', { username: 'auditlogin', displayName: 'Lotte Login', password, tenantRoles: [], memberships: [] }), [
+  const { value: created } = await expectEvents(() => t.admin.post('/api/admin/users', { username: 'auditlogin', displayName: 'Lotte Login', tenantRoles: [], memberships: [] }), [
     { action: 'admin.user.create', outcome: 'allowed', actorId: t.adminId, personId: null },
   ]);
   const uid = ok(201)(created).id;
+  await expectEvents(async () => ok(204)(await h.app.inject({ method: 'POST', url: '/api/auth/enrol', payload: { token: created.body.enrolment.token, password } }).then((x) => ({ status: x.statusCode, body: undefined }))), [
+    { action: 'auth.enrol', outcome: 'allowed', actorId: uid, personId: null },
+  ]);
   await expectEvents(() => login(h, 'auditlogin', password), [{ action: 'auth.login', outcome: 'allowed', actorId: uid, personId: null }]);
   await expectEvents(async () => ok(401)(await h.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'auditlogin', password: 'falsch-falsch-falsch' } }).then((x) => ({ status: x.statusCode, body: x.json() }))), [
     { action: 'auth.login-failed', outcome: 'denied', actorId: uid, personId: null },

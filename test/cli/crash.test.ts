@@ -137,12 +137,17 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
   const tenantId: string = setup.tenantId;
   const admin = await login(first.base, 'admin', adminPassword);
   const { id: departmentId } = await expect(201, admin.post('/api/admin/departments', { code: 'INF', name: 'Infektionsschutz' }), 'department');
-  const clerkPassword = strongPassword();
-  const { id: clerkId } = await expect(
-    201,
-    admin.post('/api/admin/users', { username: 'clerk', displayName: 'Clara Clerk', password: clerkPassword, memberships: [{ departmentId, role: 'clerk' }] }),
-    'clerk',
-  );
+  // Accounts as an office makes them: each person sets the password with the link; the first DPO approves the clerk's membership.
+  const enrolled = async (username: string, displayName: string, access: object) => {
+    const created = await expect(201, admin.post('/api/admin/users', { username, displayName, ...access }), username);
+    const password = strongPassword();
+    await expect(204, new Http(first.base).post('/api/auth/enrol', { token: created.enrolment.token, password }), `enrol ${username}`);
+    return { id: created.id as string, password };
+  };
+  const dpoAccount = await enrolled('dpo', 'Dora Datenschutz', { tenantRoles: ['dpo'] });
+  const { id: clerkId, password: clerkPassword } = await enrolled('clerk', 'Clara Clerk', { memberships: [{ departmentId, role: 'clerk' }] });
+  const dpo = await login(first.base, 'dpo', dpoAccount.password);
+  for (const a of await expect(200, dpo.get('/api/approvals'), 'approvals')) await expect(200, dpo.post(`/api/approvals/${a.id}`, { decision: 'approve' }), 'approve');
   const clerk = await login(first.base, 'clerk', clerkPassword);
 
   const seeds: string[] = [];

@@ -176,20 +176,39 @@ export async function login(h: Harness, username: string, password: string): Pro
   return c;
 }
 
+export interface AccessSpec {
+  tenantRoles?: string[];
+  memberships?: { departmentId: string; role: string }[];
+}
+
+export interface Account {
+  id: string;
+  username: string;
+  displayName: string;
+  password: string;
+}
+
 export interface Tenant {
   h: Harness;
   admin: Client;
   adminId: string;
   tenantId: string;
   departments: Record<string, string>;
-  /** Creates a user with these memberships/roles and returns a logged-in client. */
-  user(spec: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] }): Promise<Client & { id: string }>;
+  /**
+   * Creates a user through an enrolment link, has their grants approved by a
+   * second account (creating a DPO for that if needed), and returns a logged-in client.
+   */
+  user(spec: AccessSpec): Promise<Client & Account>;
+  /** A reset link asked for by the admin, approved by a second admin, used with a new password (returned). */
+  resetCredentials(userId: string, username: string): Promise<string>;
+  /** The same, without logging in: an enrolled account whose grants are approved. */
+  account(spec: AccessSpec, names?: { username?: string; displayName?: string; password?: string }): Promise<Account>;
 }
 
 let userSeq = 0;
 
 /** Sets up the installation, logs in its admin and creates departments. */
-export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF', 'TB', 'SPDI']): Promise<Tenant> {
+export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF', 'TB', 'SPDI'], opts: { approverDpo?: boolean } = {}): Promise<Tenant> {
   const token = await issueSetupToken(h.services.store, h.config.dataDir);
   const adminPassword = strongPassword();
   const anon = new Client(h);
@@ -206,26 +225,73 @@ export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF'
     if (r.status !== 201) throw new Error(`department ${code}: ${r.status} ${JSON.stringify(r.body)}`);
     departments[code] = r.body.id;
   }
+  // Grants wait for a second account: the harness approves them as the office would,
+  // a department's head for its department, a DPO where there is no head yet and for roles.
+  const heads = new Map<string, Client>();
+  let dpo: (Client & { id: string }) | undefined;
+  const approvers = () => [...new Set([...heads.values(), ...(dpo ? [dpo] : [])])];
+  const approveAll = async (userId: string) => {
+    for (let round = 0; round < 3; round++) {
+      for (const approver of approvers()) {
+        const list = await approver.get('/api/approvals');
+        for (const a of list.body as { id: string; userId: string; state: string }[]) {
+          if (a.userId !== userId || a.state !== 'pending') continue;
+          const d = await approver.post(`/api/approvals/${a.id}`, { decision: 'approve' });
+          if (d.status !== 200) throw new Error(`approve: ${d.status} ${JSON.stringify(d.body)}`);
+        }
+      }
+      const users = await admin.get('/api/admin/users');
+      const me = (users.body as { id: string; memberships: { state: string }[]; pendingRoles: unknown[] }[]).find((u) => u.id === userId)!;
+      if (!me.memberships.some((m) => m.state === 'pending') && me.pendingRoles.length === 0) return;
+      // A grant nobody may approve yet: the office's first DPO (granted at once) approves it.
+      if (!dpo || dpo.id === userId) dpo = await create({ tenantRoles: ['dpo'] }, 'Dora Datenschutz (harness)');
+    }
+    throw new Error(`grants of ${userId} still pending`);
+  };
+  const account = async (spec: AccessSpec, names: { username?: string; displayName?: string; password?: string } = {}) => {
+    const username = names.username ?? `user${++userSeq}`;
+    const displayName = names.displayName ?? `Staff ${userSeq}`;
+    const r = await admin.post('/api/admin/users', { username, displayName, tenantRoles: spec.tenantRoles ?? [], memberships: spec.memberships ?? [] });
+    if (r.status !== 201) throw new Error(`user: ${r.status} ${JSON.stringify(r.body)}`);
+    const password = names.password ?? strongPassword();
+    const e = await new Client(h).post('/api/auth/enrol', { token: r.body.enrolment.token, password });
+    if (e.status !== 204) throw new Error(`enrol: ${e.status} ${JSON.stringify(e.body)}`);
+    const a = { id: r.body.id as string, username, displayName, password };
+    await approveAll(a.id);
+    return a;
+  };
+  const create = async (spec: AccessSpec, displayName?: string) => {
+    const a = await account(spec, { displayName });
+    const c = Object.assign(await login(h, a.username, a.password), a);
+    if (!dpo && spec.tenantRoles?.includes('dpo')) dpo = c;
+    for (const m of spec.memberships ?? []) if (m.role === 'head' && !heads.has(m.departmentId)) heads.set(m.departmentId, c);
+    return c;
+  };
+  let secondAdmin: Client | undefined;
+  const resetCredentials = async (userId: string, username: string) => {
+    const asked = await admin.post(`/api/admin/users/${userId}/enrolment`);
+    if (asked.status !== 201) throw new Error(`reset: ${asked.status} ${JSON.stringify(asked.body)}`);
+    secondAdmin ??= await create({ tenantRoles: ['admin'] }, 'Zweite Verwaltung (harness)');
+    const ok = await secondAdmin.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' });
+    if (ok.status !== 200) throw new Error(`approve reset: ${ok.status} ${JSON.stringify(ok.body)}`);
+    const link = await admin.get(`/api/admin/users/${userId}/enrolment`);
+    const password = strongPassword();
+    const e = await new Client(h).post('/api/auth/enrol', { token: link.body.token, password });
+    if (e.status !== 204) throw new Error(`enrol: ${e.status} ${JSON.stringify(e.body)}`);
+    secrets.delete(`${h.dir}:${username}`);
+    return password;
+  };
+  // The office's first DPO (granted at once), who approves what no head may yet; a test that needs an office without one says so.
+  if (opts.approverDpo !== false) dpo = await create({ tenantRoles: ['dpo'] }, 'Dora Datenschutz (harness)');
   return {
     h,
     admin,
+    resetCredentials,
     adminId: setup.body.adminId,
     tenantId: setup.body.tenantId,
     departments,
-    async user(spec) {
-      const username = `user${++userSeq}`;
-      const password = strongPassword();
-      const r = await admin.post('/api/admin/users', {
-        username,
-        displayName: `Staff ${userSeq}`,
-        password,
-        tenantRoles: spec.tenantRoles ?? [],
-        memberships: spec.memberships ?? [],
-      });
-      if (r.status !== 201) throw new Error(`user: ${r.status} ${JSON.stringify(r.body)}`);
-      const c = await login(h, username, password);
-      return Object.assign(c, { id: r.body.id as string });
-    },
+    user: (spec) => create(spec),
+    account,
   };
 }
 

@@ -41,7 +41,12 @@ const CONTRACT: [string, string][] = [
   ['post', '/api/admin/users'],
   ['get', '/api/admin/users'],
   ['patch', '/api/admin/users/{id}'],
-  ['post', '/api/admin/users/{id}/reset-mfa'],
+  ['post', '/api/auth/enrol'],
+  ['post', '/api/admin/users/{id}/enrolment'],
+  ['get', '/api/admin/users/{id}/enrolment'],
+  ['post', '/api/me/password'],
+  ['get', '/api/approvals'],
+  ['post', '/api/approvals/{id}'],
   ['post', '/api/persons'],
   ['get', '/api/persons'],
   ['get', '/api/persons/{id}'],
@@ -69,6 +74,8 @@ const PUBLIC = [
   'POST /api/setup',
   'POST /api/auth/login',
   'POST /api/auth/mfa',
+  // Sets the own password with a one-time enrolment link (its 256-bit token is the guard).
+  'POST /api/auth/enrol',
   // The web application's page and code: the same bytes for everyone, no data.
   'GET /',
   'GET /*',

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenant } from '../../src/db/connect.ts';
-import { startHarness, setUpTenant, samplePerson, strongPassword, Client, login, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, samplePerson, Client, login, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -66,9 +66,8 @@ test('a token cannot mint or list beyond itself, and wrong tokens are refused al
 });
 
 test('revoked, expired, deactivated and reset tokens stop working', async () => {
-  const password = strongPassword();
-  const created = await t.admin.post('/api/admin/users', { username: 'roentgen', displayName: 'W. C. Röntgen', password, memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
-  const physician = await login(h, 'roentgen', password);
+  const created = { body: await t.account({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] }, { username: 'roentgen', displayName: 'W. C. Röntgen' }) };
+  const physician = await login(h, 'roentgen', created.body.password);
   const mint = async (c: Client, name: string) => (await c.post('/api/auth/tokens', { name, expiresInDays: 7 })).body as { id: string; token: string };
   const works = async (token: string) => (await bearer(token).get('/api/me')).status;
 
@@ -87,7 +86,7 @@ test('revoked, expired, deactivated and reset tokens stop working', async () => 
 
   // A reset second factor revokes every token for good: re-enrolling does not revive them.
   const reset = await mint(physician, 'reset');
-  assert.equal((await t.admin.post(`/api/admin/users/${created.body.id}/reset-mfa`)).status, 204);
+  const password = await t.resetCredentials(created.body.id, 'roentgen');
   assert.equal(await works(reset.token), 401);
   const relogged = await login(h, 'roentgen', password);
   assert.equal(await works(reset.token), 401);

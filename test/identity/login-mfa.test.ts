@@ -70,18 +70,7 @@ interface Account {
 
 let accountSeq = 0;
 async function newAccount(spec: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] } = {}): Promise<Account> {
-  const username = `mfa${++accountSeq}`;
-  const password = strongPassword();
-  const displayName = `Login Test ${accountSeq}`;
-  const r = await t.admin.post('/api/admin/users', {
-    username,
-    displayName,
-    password,
-    tenantRoles: spec.tenantRoles ?? [],
-    memberships: spec.memberships ?? [],
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { id: r.body.id, username, displayName, password };
+  return t.account(spec, { username: `mfa${++accountSeq}`, displayName: `Login Test ${accountSeq}` });
 }
 
 /** A code of a fresh time step: the clock moves 30 s first. */
@@ -395,16 +384,32 @@ test('sessions end after 30 idle minutes and 12 hours after login, whatever the 
   assert.equal((await c.get('/api/me')).status, 401);
 });
 
-test('an admin resetting MFA ends the sessions and makes the user enrol a new secret', async () => {
+test('a reset link, approved by a second account, ends the old password, second factor and sessions; the person is told at the next login', async () => {
   const a = await newAccount();
   const b = await signIn(a);
   const oldSecret = a.secret!;
-  const reset = await t.admin.post(`/api/admin/users/${a.id}/reset-mfa`);
-  assert.equal(reset.status, 204);
+  const asked = await t.admin.post(`/api/admin/users/${a.id}/enrolment`);
+  assert.equal(asked.status, 201, JSON.stringify(asked.body));
+  // Alone, the administrator gets no link: it waits, and approving it oneself is refused.
+  assert.equal((await t.admin.get(`/api/admin/users/${a.id}/enrolment`)).body.code, 'approval-pending');
+  assert.equal((await t.admin.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 403);
+  assert.equal((await b.get('/api/me')).status, 200, 'nothing changed before the link is used');
+  const second = await t.user({ tenantRoles: ['admin'] });
+  assert.equal((await second.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 200);
+  // Only the admin who asked fetches the link; the approver does not.
+  assert.equal((await second.get(`/api/admin/users/${a.id}/enrolment`)).status, 404);
+  const link = await t.admin.get(`/api/admin/users/${a.id}/enrolment`);
+  assert.equal(link.status, 200);
+  assert.match(link.body.url, /\/enrol#token=/);
+  const newPassword = strongPassword();
+  assert.equal((await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: newPassword })).status, 204);
   assert.equal((await b.get('/api/me')).status, 401, 'the session ended');
+  assert.equal((await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status, 401, 'the old password is void');
+  // The link is spent.
+  assert.equal((await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: strongPassword() })).status, 401);
 
   const b2 = new Browser(h, freshIp());
-  const step = await b2.post('/api/auth/login', { username: a.username, password: a.password });
+  const step = await b2.post('/api/auth/login', { username: a.username, password: newPassword });
   assert.equal(step.status, 200);
   assert.equal(step.body.mfa, 'enroll');
   assert.notEqual(step.body.totp.secret, oldSecret);
@@ -412,11 +417,21 @@ test('an admin resetting MFA ends the sessions and makes the user enrol a new se
   assert.equal((await b2.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(oldSecret) })).status, 401);
   const ok = await b2.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(step.body.totp.secret) });
   assert.equal(ok.status, 200);
-  // Not being an admin, the user cannot reset its own factor (an attacker with a session could otherwise re-enrol).
+  assert.ok(ok.body.credentialsReset?.at, 'the person is told that the credentials were reset');
+  assert.equal(ok.body.recoveryCodes.length, 10);
+  // Not being an admin, the user cannot ask for a link of its own (an attacker with a session could otherwise re-enrol).
   b2.csrf = ok.body.csrfToken;
-  const self = await b2.post(`/api/admin/users/${a.id}/reset-mfa`);
+  const self = await b2.post(`/api/admin/users/${a.id}/enrolment`);
   assert.ok(self.status === 403 || self.status === 404, `self reset: ${self.status}`);
   assert.equal((await b2.get('/api/me')).status, 200, 'and its session lives on');
+  // Told once only.
+  a.password = newPassword;
+  a.secret = step.body.totp.secret;
+  const again = new Browser(h, freshIp());
+  const s1 = await again.post('/api/auth/login', { username: a.username, password: a.password });
+  const s2 = await again.post('/api/auth/mfa', { challenge: s1.body.challenge, code: freshCode(a.secret!) });
+  assert.equal(s2.status, 200);
+  assert.equal(s2.body.credentialsReset, undefined);
 });
 
 test('deactivating a user ends its sessions and refuses its logins; no challenge survives either', async () => {
@@ -483,7 +498,7 @@ test('every login, failed login and logout is in the audit log', async () => {
   assert.equal(log.status, 200);
   assert.deepEqual(
     log.body.filter((e: any) => e.action.startsWith('auth.')).map((e: any) => [e.action, e.outcome]),
-    [['auth.logout', 'allowed'], ['auth.login-failed', 'denied'], ['auth.login', 'allowed'], ['auth.login-failed', 'denied']],
+    [['auth.logout', 'allowed'], ['auth.login-failed', 'denied'], ['auth.login', 'allowed'], ['auth.login-failed', 'denied'], ['auth.enrol', 'allowed']],
   );
   for (const action of ['auth.login', 'auth.login-failed', 'auth.logout']) {
     const r = await dpo.get(`/api/audit?action=${action}&actorId=${a.id}`);

@@ -100,7 +100,7 @@ before(async () => {
   ok(201)(await head.post(`/api/persons/${pid}/shares`, { departmentId: TB, purpose: 'Umgebungsuntersuchung Flamingostrasse', until: new Date(Date.now() + 86_400_000).toISOString() }));
 
   // A member of staff with a distinctive name and password logs in by hand, so its TOTP secret and tokens are known.
-  ok(201)(await t.admin.post('/api/admin/users', { ...staff, tenantRoles: [], memberships: [{ departmentId: TB, role: 'clerk' }] }));
+  await t.account({ memberships: [{ departmentId: TB!, role: 'clerk' }] }, { ...staff });
   const c = new Client(h);
   const first = ok(200)(await c.post('/api/auth/login', { username: staff.username, password: staff.password }));
   h.clock.now += 30_000;

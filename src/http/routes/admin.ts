@@ -1,17 +1,21 @@
 // Tenant administration: departments and staff accounts. Grants no access to
-// any file's contents; nobody changes their own roles or memberships.
+// any file's contents; nobody changes their own roles or memberships, and
+// what an administrator grants waits for a second account (identity/approvals.ts).
+// Accounts get no password from here: the person sets it with an enrolment link.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { createUser, getUser, listUsers, setAccess, userBinding } from '../../identity/users.ts';
+import { createUser, getUser, listUsers, userBinding } from '../../identity/users.ts';
+import { requestAccess, withPending, type GrantRequest } from '../../identity/approvals.ts';
+import { issueLink, startEnrolment } from '../../identity/enrolment.ts';
 import { revokeUserSessions } from '../../identity/sessions.ts';
 import { revokeUserApiTokens } from '../../identity/api-tokens.ts';
 import { sealField } from '../../vault/keyring.ts';
 import { gated } from '../access.ts';
-import { displayName, idParams, memberships, NO_NUL, password, tenantRoles, username } from '../schemas.ts';
+import { displayName, idParams, memberships, NO_NUL, tenantRoles, username } from '../schemas.ts';
 
 export function adminRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -53,22 +57,27 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     '/api/admin/users',
     {
       config: { access: { actions: ['admin.user.create'], resource: 'tenant' } },
-      schema: { body: z.strictObject({ username, displayName, password, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }) },
+      // No password: the person chooses it with the enrolment link (a `password` member answers 422).
+      schema: { body: z.strictObject({ username, displayName, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }) },
     },
     async (req, reply) => {
-      const id = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
-        const office = await ctx.tx.selectFrom('tenants').select('name').where('id', '=', ctx.principal.tenantId).executeTakeFirstOrThrow();
-        const userId = await createUser(ctx.tx, s.keyring, ctx.principal.tenantId, req.body, office.name);
+      const created = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
+        const tenantId = ctx.principal.tenantId;
+        const office = await ctx.tx.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirstOrThrow();
+        const userId = await createUser(ctx.tx, s.keyring, tenantId, req.body, office.name);
+        const grants = await requestAccess(ctx, userId, req.body.tenantRoles, req.body.memberships);
+        const enrolmentId = await startEnrolment(ctx.tx, tenantId, userId, ctx.principal.userId, 'initial', null, ctx.now);
+        const enrolment = await issueLink(ctx.tx, enrolmentId, s.config.publicUrl);
         ctx.audit.resourceId = userId;
-        ctx.audit.detail = accessSummary(req.body);
-        return userId;
+        ctx.audit.detail = { ...accessSummary(req.body), ...grantSummary(grants) };
+        return { id: userId, enrolment, pendingApprovals: grants.pending };
       });
-      return reply.code(201).send({ id });
+      return reply.code(201).send(created);
     },
   );
 
   r.get('/api/admin/users', { config: { access: { actions: ['admin.user.list'], resource: 'tenant' } } }, async (req) =>
-    gated(s, req, 'admin.user.list', tenant, (ctx) => listUsers(ctx.tx, s.keyring, ctx.principal.tenantId)),
+    gated(s, req, 'admin.user.list', tenant, async (ctx) => withPending(ctx.tx, ctx.principal.tenantId, await listUsers(ctx.tx, s.keyring, ctx.principal.tenantId))),
   );
 
   r.patch(
@@ -93,27 +102,15 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
         }
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
         await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
-        await setAccess(ctx.tx, tenantId, userId, b.tenantRoles, b.memberships);
+        // What is taken away goes at once; what is added waits for a second account's approval.
+        const grants = await requestAccess(ctx, userId, b.tenantRoles, b.memberships);
         if (b.active === false) {
           await revokeUserSessions(ctx.tx, userId);
           await revokeUserApiTokens(ctx.tx, userId);
         }
-        ctx.audit.detail = { ...accessSummary(b), ...(b.active !== undefined ? { active: b.active } : {}) };
-        return getUser(ctx.tx, s.keyring, tenantId, userId);
+        ctx.audit.detail = { ...accessSummary(b), ...grantSummary(grants), ...(b.active !== undefined ? { active: b.active } : {}) };
+        return withPending(ctx.tx, tenantId, await getUser(ctx.tx, s.keyring, tenantId, userId));
       });
-    },
-  );
-
-  r.post(
-    '/api/admin/users/:id/reset-mfa',
-    { config: { access: { actions: ['admin.user.reset-mfa'], resource: 'user' } }, schema: { params: idParams } },
-    async (req, reply) => {
-      await gated(s, req, 'admin.user.reset-mfa', { kind: 'user', userId: req.params.id }, async (ctx) => {
-        await ctx.tx.updateTable('users').set({ totp_secret_enc: null, updated_at: ctx.now }).where('id', '=', req.params.id).execute();
-        await revokeUserSessions(ctx.tx, req.params.id);
-        await revokeUserApiTokens(ctx.tx, req.params.id);
-      });
-      return reply.code(204).send();
     },
   );
 }
@@ -124,4 +121,9 @@ function accessSummary(b: { tenantRoles?: string[]; memberships?: { departmentId
   if (b.tenantRoles) out.tenantRoles = b.tenantRoles.join(',');
   if (b.memberships) out.memberships = b.memberships.map((m) => `${m.departmentId}:${m.role}`).join(',');
   return out;
+}
+
+/** What waits for approval and what took effect at once, for the audit event. */
+function grantSummary(g: GrantRequest) {
+  return { pendingApprovals: g.pending.length, ...g.applied };
 }

@@ -41,12 +41,13 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     '/api/auth/mfa',
     {
       config: { access: { public: 'second login step, guarded by the login challenge' } },
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(12) }) },
+      // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20) }) },
     },
     async (req, reply) => {
       const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
       setSessionCookie(reply, done.token, secure);
-      return { user: done.user, csrfToken: done.csrfToken };
+      return { user: done.user, csrfToken: done.csrfToken, ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}), ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
     },
   );
 

@@ -1,0 +1,81 @@
+// The account lifecycle: enrolment links (the person sets their password),
+// changing one's own password, reset links for lost credentials, and the
+// approvals a second account gives to grants and resets.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { decideApproval, listDecidable, requestEnrolmentApproval } from '../../identity/approvals.ts';
+import { issueApprovedLink, startEnrolment } from '../../identity/enrolment.ts';
+import { gated, principalOf } from '../access.ts';
+import { idParams, password } from '../schemas.ts';
+
+export function accountRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/api/auth/enrol',
+    {
+      config: { access: { public: 'sets the own password with a one-time enrolment link, guarded by its token' } },
+      schema: { body: z.strictObject({ token: z.string().min(1).max(200), password }) },
+    },
+    async (req, reply) => {
+      await s.enrolment.redeem(req.body.token, req.body.password);
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/api/me/password',
+    {
+      config: { access: { self: 'changes the own password, with the current one and a second-factor code' } },
+      schema: { body: z.strictObject({ currentPassword: password, newPassword: password, code: z.string().min(1).max(12) }) },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      await s.ownPassword.change(p.tenantId, p.userId, req.auth!.tokenHash, req.body, req.ip);
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/api/admin/users/:id/enrolment',
+    { config: { access: { actions: ['admin.user.enrolment-request'], resource: 'user' } }, schema: { params: idParams } },
+    async (req, reply) => {
+      const approvalId = await gated(s, req, 'admin.user.enrolment-request', { kind: 'user', userId: req.params.id }, async (ctx) => {
+        const approvalId = await requestEnrolmentApproval(ctx, req.params.id);
+        await startEnrolment(ctx.tx, ctx.principal.tenantId, req.params.id, ctx.principal.userId, 'reset', approvalId, ctx.now);
+        ctx.audit.detail = { approvalId };
+        return approvalId;
+      });
+      return reply.code(201).send({ approvalId });
+    },
+  );
+
+  r.get(
+    '/api/admin/users/:id/enrolment',
+    { config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } }, schema: { params: idParams } },
+    async (req) => gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) => issueApprovedLink(ctx, req.params.id, s.config.publicUrl)),
+  );
+
+  r.get('/api/approvals', { config: { access: { actions: ['approval.list'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'approval.list', { kind: 'tenant' }, async (ctx) => {
+      const items = await listDecidable(ctx);
+      ctx.audit.detail = { count: items.length };
+      return items;
+    }),
+  );
+
+  r.post(
+    '/api/approvals/:id',
+    {
+      config: { access: { actions: ['approval.decide'], resource: 'approval' } },
+      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['approve', 'reject']) }) },
+    },
+    async (req) =>
+      gated(s, req, 'approval.decide', { kind: 'approval', approvalId: req.params.id }, async (ctx) => {
+        const decided = await decideApproval(ctx, req.params.id, req.body.decision);
+        return { id: req.params.id, ...decided };
+      }),
+  );
+}

@@ -1,0 +1,135 @@
+// Enrolment links: the only way an account gets a password. A new account
+// gets a one-time link at once; a lost password or second factor gets one
+// only after a second account approved it (approvals.ts). The person opens
+// the link and chooses the password; the second factor follows at the first
+// login. Using a reset link ends the old password, second factors, recovery
+// codes, sessions and API tokens. Only the link's hash is stored, and a link
+// is issued afresh (the earlier one void) each time it is fetched.
+import { randomUUID } from 'node:crypto';
+import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { KarteiError } from '../errors.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { GateContext } from '../access/gate.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField } from '../vault/keyring.ts';
+import { assertStrongPassword, hashPassword } from './passwords.ts';
+import { newToken, tokenHash } from './tokens.ts';
+import { revokeUserSessions } from './sessions.ts';
+import { revokeUserApiTokens } from './api-tokens.ts';
+import { userBinding } from './users.ts';
+
+export const ENROLMENT_TTL_MS = 72 * 3_600_000;
+
+export type EnrolmentPurpose = 'initial' | 'reset';
+
+export interface EnrolmentLink {
+  token: string;
+  url: string;
+  expiresAt: string;
+}
+
+/** Starts an enrolment for the user; any earlier one that is still open is void. */
+export async function startEnrolment(tx: Tx, tenantId: string, userId: string, requestedBy: string, purpose: EnrolmentPurpose, approvalId: string | null, now: string): Promise<string> {
+  await cancelOpen(tx, userId, now);
+  const id = randomUUID();
+  await tx
+    .insertInto('enrolments')
+    .values({ id, tenant_id: tenantId, user_id: userId, purpose, requested_by: requestedBy, requested_at: now, approval_id: approvalId, token_hash: null, expires_at: null, used_at: null, cancelled_at: null })
+    .execute();
+  return id;
+}
+
+/** A fresh link for this enrolment; a link issued before for it stops working. */
+export async function issueLink(tx: Tx, enrolmentId: string, publicUrl: string, now = Date.now()): Promise<EnrolmentLink> {
+  const token = newToken();
+  const expiresAt = new Date(now + ENROLMENT_TTL_MS).toISOString();
+  await tx.updateTable('enrolments').set({ token_hash: tokenHash(token), expires_at: expiresAt }).where('id', '=', enrolmentId).execute();
+  return { token, url: `${publicUrl}/enrol#token=${token}`, expiresAt };
+}
+
+/**
+ * The reset link the calling administrator asked for, once a second account
+ * approved it: 404 when there is none of theirs, 409 while it waits.
+ */
+export async function issueApprovedLink(ctx: GateContext, userId: string, publicUrl: string): Promise<EnrolmentLink> {
+  const row = await ctx.tx
+    .selectFrom('enrolments')
+    .leftJoin('approvals', 'approvals.id', 'enrolments.approval_id')
+    .select(['enrolments.id', 'approvals.state'])
+    .where('enrolments.user_id', '=', userId)
+    .where('enrolments.tenant_id', '=', ctx.principal.tenantId)
+    .where('enrolments.purpose', '=', 'reset')
+    .where('enrolments.requested_by', '=', ctx.principal.userId)
+    .where('enrolments.used_at', 'is', null)
+    .where('enrolments.cancelled_at', 'is', null)
+    .executeTakeFirst();
+  if (!row || row.state === 'rejected' || row.state === 'withdrawn') throw new KarteiError('not-found');
+  if (row.state !== 'approved') throw new KarteiError('approval-pending', 'The reset link is waiting for a second person\'s approval');
+  ctx.audit.detail = { purpose: 'reset' };
+  return issueLink(ctx.tx, row.id, publicUrl);
+}
+
+async function cancelOpen(tx: Tx, userId: string, now: string) {
+  await tx.updateTable('enrolments').set({ cancelled_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).where('cancelled_at', 'is', null).execute();
+}
+
+/** Redeeming a link: the person sets their password. Public, guarded by the link's 256-bit token. */
+export class Enrolment {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async redeem(token: string, password: string): Promise<void> {
+    const hash = tokenHash(token);
+    const row = await this.store.db
+      .selectFrom('enrolments')
+      .innerJoin('users', 'users.id', 'enrolments.user_id')
+      .innerJoin('tenants', 'tenants.id', 'enrolments.tenant_id')
+      .select(['enrolments.id', 'enrolments.tenant_id', 'enrolments.user_id', 'enrolments.purpose', 'enrolments.expires_at', 'enrolments.used_at', 'enrolments.cancelled_at', 'users.active', 'users.username_enc', 'users.display_name_enc', 'tenants.name as office'])
+      .where('enrolments.token_hash', '=', hash)
+      .executeTakeFirst();
+    if (!row || row.used_at || row.cancelled_at || !row.expires_at || Date.parse(row.expires_at) <= Date.now() || row.active !== 1) {
+      throw new KarteiError('invalid-enrolment-link');
+    }
+    const { tenant_id: tenantId, user_id: userId } = row;
+    const words = await inTenant(this.store, tenantId, async (tx) => {
+      const key = await this.keyring.tenantKey(tx, tenantId);
+      return [openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc), openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc)];
+    });
+    // Checked before anything is written, so a weak password leaves the link valid.
+    assertStrongPassword(password, [...words, row.office]);
+    const passwordHash = await hashPassword(password);
+    await inTenant(this.store, tenantId, async (tx) => {
+      const now = new Date().toISOString();
+      const spent = await tx
+        .updateTable('enrolments')
+        .set({ used_at: now })
+        .where('id', '=', row.id)
+        .where('token_hash', '=', hash)
+        .where('used_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(spent.numUpdatedRows) !== 1) throw new KarteiError('invalid-enrolment-link');
+      const reset = row.purpose === 'reset';
+      await tx
+        .updateTable('users')
+        .set({
+          password_hash: passwordHash,
+          password_origin: 'self',
+          // The second factor is enrolled anew at the next login.
+          totp_secret_enc: null,
+          updated_at: now,
+          ...(reset ? { credentials_reset_at: now, reset_notice: 1 } : {}),
+        })
+        .where('id', '=', userId)
+        .execute();
+      await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+      await tx.deleteFrom('login_challenges').where('user_id', '=', userId).execute();
+      await revokeUserSessions(tx, userId);
+      await revokeUserApiTokens(tx, userId);
+      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.enrol', resourceType: 'user', resourceId: userId, outcome: 'allowed', detail: { purpose: row.purpose } });
+    });
+  }
+}

@@ -1,0 +1,72 @@
+// A person changes their own password: the current password and a current
+// second-factor code are both required, so a session left open on a shared
+// screen is not enough. Failures count against the account like failed logins
+// (so the current password cannot be guessed through this route either); the
+// other sessions of the account end, the one in use stays.
+import { inTenant, type Store } from '../db/connect.ts';
+import { KarteiError } from '../errors.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField } from '../vault/keyring.ts';
+import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
+import { matchTotp } from './totp.ts';
+import { assertNotThrottled, recordFailure } from './throttle.ts';
+import { userBinding } from './users.ts';
+
+export interface PasswordChange {
+  currentPassword: string;
+  newPassword: string;
+  code: string;
+}
+
+export class OwnPassword {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditLog,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async change(tenantId: string, userId: string, sessionHash: string, input: PasswordChange, address: string): Promise<void> {
+    const user = await this.store.db
+      .selectFrom('users')
+      .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
+      .select(['users.username_index', 'users.username_enc', 'users.display_name_enc', 'users.password_hash', 'users.totp_secret_enc', 'users.totp_last_step', 'tenants.name as office'])
+      .where('users.id', '=', userId)
+      .executeTakeFirstOrThrow();
+    const subjects = { account: `account:${user.username_index}`, address: `address:${this.keyring.globalIndex('address', address)}` };
+    await assertNotThrottled(this.store.db, subjects);
+    const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
+    const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
+    const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
+    const step = secret ? matchTotp(secret, input.code, this.clock()) : null;
+    if (!passwordOk || step === null || step <= user.totp_last_step) {
+      await recordFailure(this.store.db, subjects);
+      await inTenant(this.store, tenantId, (tx) =>
+        this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'denied' }),
+      );
+      // One answer for either being wrong: a session alone does not tell which.
+      throw new KarteiError('validation-failed', 'currentPassword: the current password or the code is wrong', { field: 'currentPassword' });
+    }
+    const username = openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc);
+    const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc);
+    assertStrongPassword(input.newPassword, [username, displayName, user.office], 'newPassword');
+    if (input.newPassword === input.currentPassword) {
+      throw new KarteiError('validation-failed', 'newPassword: must differ from the current password', { field: 'newPassword' });
+    }
+    const passwordHash = await hashPassword(input.newPassword);
+    await inTenant(this.store, tenantId, async (tx) => {
+      const now = new Date().toISOString();
+      // Conditional on the code's time step, so the same code cannot serve twice.
+      const stepped = await tx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, password_origin: 'self', totp_last_step: step, updated_at: now })
+        .where('id', '=', userId)
+        .where('totp_last_step', '<', step)
+        .executeTakeFirst();
+      if (Number(stepped.numUpdatedRows) !== 1) throw new KarteiError('validation-failed', 'code: this code has been used already; wait for the next one', { field: 'code' });
+      await tx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
+      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'allowed' });
+    });
+  }
+}
