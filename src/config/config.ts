@@ -19,6 +19,11 @@ export interface Config {
   logLevel: string;
   /** The DICOM (DIMSE) listener; null when switched off with KARTEI_DICOM_LISTEN=off. */
   dicom: DicomConfig | null;
+  /**
+   * Reverse proxies (addresses and CIDR ranges) whose X-Forwarded-For names the
+   * client: the login throttle counts that address. Empty: the header is ignored.
+   */
+  trustedProxies: string[];
 }
 
 export interface DicomConfig {
@@ -66,7 +71,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.KARTEI_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
     dicom: loadDicomConfig(env),
+    trustedProxies: parseTrustedProxies(env.KARTEI_TRUSTED_PROXY),
   };
+}
+
+/** `10.0.0.5, 10.1.0.0/16, fd00::/8`: addresses and CIDR ranges, nothing else (no names, no `*`). */
+export function parseTrustedProxies(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((entry) => {
+    const item = entry.trim();
+    const [address, prefix, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(`KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`);
+    }
+    return item;
+  });
 }
 
 function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {

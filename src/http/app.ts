@@ -44,7 +44,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
     maxParamLength: 1_024,
-    trustProxy: false,
+    // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
   // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
