@@ -336,6 +336,33 @@ const instanceNoPlainDigest: Migration = {
 };
 
 /**
+ * Login throttling that holds under concurrency (issue 13): one counter row per
+ * subject (account, address, or an account at an address it has logged in from),
+ * moved by a single conditional upsert before a password or code is checked,
+ * replaces the failure log that was counted before and written after. A login
+ * challenge counts its codes. Deployment-wide like the users it protects: a
+ * login names no tenant, so no row-level wall. Times are milliseconds.
+ */
+function throttle(dialect: Dialect, appRole: string | undefined): Migration {
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.dropTable('login_failures').execute();
+      await db.schema
+        .createTable('login_throttle')
+        .addColumn('subject', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_failure_at', big, (c) => c.notNull())
+        .addColumn('window_started_at', big, (c) => c.notNull())
+        .addColumn('trusted_until', big, (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('login_challenges').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      if (dialect === 'postgres') await postgresWalls(db, [], appRole);
+    },
+  };
+}
+
+/**
  * The image archive: registered DICOM devices and personal API tokens for
  * DICOMweb and scripts. Both are looked up before any tenant is known (like a
  * login), so neither is walled by tenant, and AE titles are unique across the
@@ -471,6 +498,7 @@ export async function migrate(
   migrations['005-instance-samples'] = instanceSamples;
   migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
   migrations['007-audit-events-by-time'] = auditEventsByTime;
+  migrations['008-throttle-counters'] = throttle(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -1,6 +1,7 @@
 // The database schema as Kysely sees it. Columns ending in `_enc` hold vault
 // ciphertext (never plaintext); `*_index` / `digest` hold keyed blind indexes.
-// Timestamps are ISO-8601 UTC strings so that both dialects compare them alike.
+// Timestamps are ISO-8601 UTC strings so that both dialects compare them alike
+// (the login throttle's counters alone keep milliseconds, for arithmetic in SQL).
 import type { Generated } from 'kysely';
 
 export interface TenantsTable {
@@ -70,12 +71,17 @@ export interface LoginChallengesTable {
   secret_enc: Buffer | null;
   expires_at: string;
   used_at: string | null;
+  /** Codes tried on this challenge (it dies at 5). */
+  attempts: Generated<number>;
 }
 
-export interface LoginFailuresTable {
-  id: Generated<number>;
+/** One throttle counter per blind-indexed subject (src/identity/throttle.ts); times in ms since the epoch. */
+export interface LoginThrottleTable {
   subject: string;
-  at: string;
+  failures: number;
+  last_failure_at: number;
+  window_started_at: number;
+  trusted_until: number;
 }
 
 export interface DataKeysTable {
@@ -310,7 +316,7 @@ export interface Database {
   memberships: MembershipsTable;
   sessions: SessionsTable;
   login_challenges: LoginChallengesTable;
-  login_failures: LoginFailuresTable;
+  login_throttle: LoginThrottleTable;
   data_keys: DataKeysTable;
   persons: PersonsTable;
   person_versions: PersonVersionsTable;
