@@ -75,7 +75,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** `10.0.0.5, 10.1.0.0/16, fd00::/8`: addresses and CIDR ranges, nothing else (no names, no `*`). */
+/**
+ * `10.0.0.5, 10.1.0.0/16, fd00::/8`: addresses and CIDR ranges, nothing else (no
+ * names, no `*`, no `/0`: trusting every sender lets any client pick its address).
+ */
 export function parseTrustedProxies(value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return [];
   return value.split(',').map((entry) => {
@@ -83,7 +86,7 @@ export function parseTrustedProxies(value: string | undefined): string[] {
     const [address, prefix, ...rest] = item.split('/');
     const family = isIP(address ?? '');
     const bits = family === 4 ? 32 : 128;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits);
     if (family === 0 || !prefixOk || rest.length > 0) {
       throw new ConfigError(`KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`);
     }

@@ -63,7 +63,7 @@ test('KARTEI_TRUSTED_PROXY: the forwarded address counts, but only from that pro
 test('KARTEI_TRUSTED_PROXY is parsed as addresses and CIDR ranges; anything else refuses to start', () => {
   assert.deepEqual(loadConfig({}).trustedProxies, []);
   assert.deepEqual(loadConfig({ KARTEI_TRUSTED_PROXY: ' 10.0.0.1, 10.1.0.0/16 ,::1, fd00::/8 ' }).trustedProxies, ['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8']);
-  for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0.1/', '*', 'true', '10.0.0.1,,']) {
+  for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0.1/', '*', 'true', '10.0.0.1,,', '0.0.0.0/0', '::/0']) {
     assert.throws(() => loadConfig({ KARTEI_TRUSTED_PROXY: bad }), ConfigError, bad);
   }
 });
