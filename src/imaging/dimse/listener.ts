@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Services } from '../../services.ts';
 import { AssociationHandler, auditAssociation } from './association-handler.ts';
+import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { assertDeclaredService, type DimseService } from './services.ts';
 import { cEcho } from './c-echo.ts';
@@ -54,7 +55,7 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
           ca: fs.readFileSync(config.tls.caFile),
           requestCert: true,
           rejectUnauthorized: true,
-          minVersion: 'TLSv1.2',
+          ...TLS_SERVER_POLICY,
         },
         accept,
       )

@@ -13,6 +13,7 @@ import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../devices.ts';
+import { TLS_POLICY } from '../../config/tls-policy.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
 import { sendMessage } from './send-message.ts';
@@ -56,7 +57,7 @@ export class StoreScu {
       ? tls.connect({
           host: device.host,
           port: device.port,
-          minVersion: 'TLSv1.2',
+          ...TLS_POLICY,
           ...(ours.tls ? { cert: fs.readFileSync(ours.tls.certFile), key: fs.readFileSync(ours.tls.keyFile), ca: fs.readFileSync(ours.tls.caFile) } : {}),
           // The destination is known by its pinned certificate, not by a host name.
           checkServerIdentity: (_host, cert) => (cert.fingerprint256 === device.certificate!.fingerprint256 ? undefined : new StoreScuError('destination certificate is not the registered one')),
