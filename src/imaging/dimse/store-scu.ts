@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
-import { CommandField, decodeCommand, encodeCommand, Priority, Status, type Command } from '../dicom/command.ts';
+import { CommandField, decodeCommand, encodeCommand, MAX_COMMAND_LENGTH, Priority, Status, type Command } from '../dicom/command.ts';
 import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
@@ -19,6 +19,8 @@ import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
 import { sendMessage } from './send-message.ts';
 
 const TIMEOUT_MS = 30_000;
+/** A destination answers each C-STORE with one small response: more PDUs waiting than this is a flood, not an answer. */
+const MAX_PENDING_PDUS = 16;
 
 export class StoreScuError extends Error {}
 
@@ -37,6 +39,7 @@ export class StoreScu {
     socket.on('data', (chunk: Buffer) => {
       try {
         this.pending.push(...this.reader.push(chunk));
+        if (this.pending.length > MAX_PENDING_PDUS) throw new StoreScuError('destination sends PDUs nobody asked for');
       } catch (e) {
         this.failure = e as Error;
         socket.destroy();
@@ -103,10 +106,15 @@ export class StoreScu {
     const command: Command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance, messageId: ++this.messageId, priority: Priority.Medium };
     await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
     const parts: Buffer[] = [];
+    let size = 0;
     for (;;) {
       const pdu = await this.next();
       if (pdu.type !== 'p-data') throw new StoreScuError(`unexpected ${pdu.type} from the destination`);
       for (const pdv of pdu.pdvs) {
+        if (!pdv.isCommand || (size += pdv.data.length) > MAX_COMMAND_LENGTH) {
+          this.socket.destroy();
+          throw new StoreScuError(pdv.isCommand ? 'response command set over its limit' : 'a dataset in answer to a C-STORE');
+        }
         parts.push(pdv.data);
         if (pdv.isCommand && pdv.isLast) return decodeCommand(Buffer.concat(parts)).status ?? Status.ProcessingFailure;
       }
