@@ -107,8 +107,9 @@ export class AssociationHandler {
         if (this.done) return;
       }
     } catch (e) {
-      await this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
+      // Audited before the A-ABORT leaves (the socket is not read meanwhile): when the peer sees it, it is on record.
       if (e instanceof LimitExceeded) await this.auditLimit(e);
+      await this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
       if (e instanceof LimitExceeded || (!(e instanceof PduError) && !(e instanceof CommandError))) this.opts.log?.(e);
     }
   }
