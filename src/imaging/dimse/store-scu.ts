@@ -4,7 +4,7 @@
 // propose what we are about to send, and send instances as C-STORE requests,
 // one at a time, each answered before the next.
 import fs from 'node:fs';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
@@ -14,6 +14,7 @@ import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../devices.ts';
 import { TLS_POLICY } from '../../config/tls-policy.ts';
+import { isLoopback } from '../../config/config.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
 import { sendMessage } from './send-message.ts';
@@ -23,6 +24,17 @@ const TIMEOUT_MS = 30_000;
 const MAX_PENDING_PDUS = 16;
 
 export class StoreScuError extends Error {}
+
+/**
+ * Whether we may connect to `device` where it is registered: an IP address (or `localhost`), not
+ * a name whose answer could change; without a pinned certificate only a loopback one, since then
+ * nothing else proves who answers.
+ */
+export function reachableDestination(device: Pick<Device, 'host' | 'certificate'>): boolean {
+  const host = device.host ?? '';
+  if (isIP(host) === 0 && host !== 'localhost') return false;
+  return !!device.certificate || isLoopback(host);
+}
 
 export class StoreScu {
   private readonly reader = new PduReader(OUR_MAX_PDU_LENGTH);
@@ -56,6 +68,7 @@ export class StoreScu {
   /** Opens an association to `device` offering each (SOP class, transfer syntax) we will send. */
   static async open(device: Device, ours: { aeTitle: string; tls?: DicomConfig['tls'] }, offers: { sopClass: string; transferSyntax: string }[]): Promise<StoreScu> {
     if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
+    if (!reachableDestination(device)) throw new StoreScuError('destination is neither on loopback nor known by a pinned certificate');
     const socket = device.certificate
       ? tls.connect({
           host: device.host,
