@@ -33,6 +33,9 @@ export interface DicomConfig {
   aeTitle: string;
   /** Server certificate, key, and the CA that signs device certificates: client certificates are required. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Associations held at once per calling device and per remote address (defaults 8 and 16). */
+  maxAssociationsPerDevice?: number;
+  maxAssociationsPerAddress?: number;
 }
 
 export class ConfigError extends Error {}
@@ -105,7 +108,21 @@ function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
     throw new ConfigError('DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)');
   }
   const tls = cert && key && ca ? { certFile: path.resolve(cert), keyFile: path.resolve(key), caFile: path.resolve(ca) } : undefined;
-  return { host, port, aeTitle, tls };
+  return {
+    host,
+    port,
+    aeTitle,
+    tls,
+    maxAssociationsPerDevice: positiveInteger(env, 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_DEVICE'),
+    maxAssociationsPerAddress: positiveInteger(env, 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_ADDRESS'),
+  };
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < 1) throw new ConfigError(`${name} must be a whole number from 1 (got "${v}")`);
+  return Number(v);
 }
 
 /** Refusals that must happen before any socket is opened. */

@@ -325,6 +325,54 @@ const auditEventsByTime: Migration = {
 };
 
 /**
+ * AE titles unique per office, not across the deployment: a registration that
+ * collided with another office's AE title told that office's device existed.
+ * What identifies a calling device is its AE title with its proof
+ * (`identity_key`: `cert:<fingerprint>` or `host:<loopback address>`), and that
+ * pair stays unique across the deployment. SQLite cannot drop a column's UNIQUE,
+ * so there the table is rebuilt (nothing references it).
+ */
+function devicesPerTenant(dialect: Dialect): Migration {
+  // As `identityKey` in imaging/devices.ts computes it.
+  const identity = sql`CASE WHEN cert_fingerprint IS NOT NULL THEN 'cert:' || cert_fingerprint
+    WHEN host = 'localhost' THEN 'host:127.0.0.1'
+    WHEN host LIKE '::ffff:%.%' THEN 'host:' || substr(host, 8)
+    ELSE 'host:' || lower(host) END`;
+  return {
+    async up(db: Kysely<any>) {
+      if (dialect === 'postgres') {
+        await sql`ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_ae_title_key`.execute(db);
+        await db.schema.alterTable('devices').addColumn('identity_key', 'text').execute();
+        await sql`UPDATE devices SET identity_key = ${identity}`.execute(db);
+      } else {
+        await db.schema
+          .createTable('devices_010')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+          .addColumn('department_id', 'text', (c) => c.notNull().references('departments.id'))
+          .addColumn('ae_title', 'text', (c) => c.notNull())
+          .addColumn('permissions', 'text', (c) => c.notNull())
+          .addColumn('cert_fingerprint', 'text')
+          .addColumn('cert_subject', 'text')
+          .addColumn('cert_expires_at', 'text')
+          .addColumn('host', 'text')
+          .addColumn('port', 'integer')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('identity_key', 'text')
+          .execute();
+        await sql`INSERT INTO devices_010 (id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, identity_key)
+          SELECT id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, ${identity} FROM devices`.execute(db);
+        await db.schema.dropTable('devices').execute();
+        await db.schema.alterTable('devices_010').renameTo('devices').execute();
+      }
+      await db.schema.createIndex('devices_tenant_ae_title').unique().on('devices').columns(['tenant_id', 'ae_title']).execute();
+      await db.schema.createIndex('devices_identity').unique().on('devices').columns(['ae_title', 'identity_key']).execute();
+    },
+  };
+}
+
+/**
  * Instances no longer keep the SHA-256 of their plaintext file: in clear in the
  * database it let anyone holding a copy confirm that a known image is stored
  * here, and nothing read it (the sealed file authenticates every chunk).
@@ -366,7 +414,7 @@ function throttle(dialect: Dialect, appRole: string | undefined): Migration {
  * The image archive: registered DICOM devices and personal API tokens for
  * DICOMweb and scripts. Both are looked up before any tenant is known (like a
  * login), so neither is walled by tenant, and AE titles are unique across the
- * deployment.
+ * deployment (per office since migration 010).
  */
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
@@ -499,6 +547,7 @@ export async function migrate(
   migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
   migrations['007-audit-events-by-time'] = auditEventsByTime;
   migrations['008-throttle-counters'] = throttle(dialect, opts.appRole);
+  migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

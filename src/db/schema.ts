@@ -221,6 +221,11 @@ export interface DevicesTable {
   /** Address associations must come from (loopback setups), and with `port`, where C-MOVE sends to. */
   host: string | null;
   port: number | null;
+  /**
+   * `cert:<fingerprint>` or `host:<normalised loopback address>`: with the AE title, what identifies
+   * the device across the deployment (unique together; migration 010). Set at registration.
+   */
+  identity_key: string | null;
   created_at: string;
   created_by: string;
 }

@@ -26,6 +26,7 @@ import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
+import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -46,7 +47,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     maxParamLength: 1_024,
     // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
+    https: config.tls ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
   // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
   app.removeContentTypeParser('text/plain');
