@@ -38,6 +38,7 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
     });
   return (
     <form className="panel" noValidate aria-label={t(search ? 'review.ofSearch' : 'review.of', { name: who })} onSubmit={decide('justified')}>
+      <h3>{t(search ? 'review.ofSearch' : 'review.of', { name: who })}</h3>
       <dl className="facts">
         <dt>{t('review.who')}</dt>
         <dd>{who}</dd>
