@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { EMERGENCY_SEARCHES_PER_HOUR } from '../../src/records/emergency-search.ts';
+import { inTenant } from '../../src/db/connect.ts';
 
 type User = Client & { id: string };
 let h: Harness;
@@ -160,6 +161,14 @@ test('the search is an emergency access: audited with its reason and each file s
   // A search that found nothing is on the record too.
   const none = await search(c, { familyName: 'Niemandsland', birthDate: BORN, reason });
   assert.ok((await dpo.get('/api/reviews')).body.some((x: { id: string; results: number }) => x.id === none.body.searchId && x.results === 0));
+  // Left unreviewed for more than a week, it is in the security report's alert to the DPO, like a grant.
+  const alert = (await dpo.get('/api/security-report')).body.find((f: { title: string }) => /unreviewed for more than 7 days/.test(f.title));
+  assert.equal(alert, undefined);
+  await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx.updateTable('emergency_searches').set({ created_at: new Date(Date.now() - 8 * 86_400_000).toISOString() }).where('id', '=', none.body.searchId).execute(),
+  );
+  const late = (await dpo.get('/api/security-report')).body.find((f: { title: string }) => /unreviewed for more than 7 days/.test(f.title));
+  assert.match(late?.title ?? '', /^1 emergency access/);
   // Found unjustified, its handles open nothing any more.
   assert.equal((await dpo.post(`/api/reviews/${r.body.searchId}`, { decision: 'unjustified', comment: 'Kein Notfall erkennbar' })).status, 200);
   assert.equal((await c.post(`/api/emergency-hits/${r.body.hits[0].handle}/break-glass`, { reason })).status, 404);
