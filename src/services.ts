@@ -15,6 +15,7 @@ import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
+import { EmergencySearch } from './records/emergency-search.ts';
 import { SealedFiles } from './vault/sealed-files.ts';
 import path from 'node:path';
 
@@ -31,6 +32,7 @@ export interface Services {
   records: Records;
   sharing: Sharing;
   breakGlass: BreakGlass;
+  emergencySearch: EmergencySearch;
   /** Stored DICOM instances, sealed with their department's key. */
   images: SealedFiles;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const signer = CheckpointSigner.fromKeyDir(config.keyDir);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseAdminUrl: config.databaseAdminUrl, progress: opts.progress });
   const audit = new AuditLog(store, keyring, signer);
+  const persons = new Persons(keyring);
   return {
     config,
     store,
@@ -58,10 +61,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     gate: new Gate(store, audit),
     login: new Login(store, keyring, audit, opts.clock),
     setup: new Setup(store, keyring, audit, config.dataDir),
-    persons: new Persons(keyring),
+    persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
+    emergencySearch: new EmergencySearch(keyring, persons, store.dialect),
     images: new SealedFiles(path.join(config.dataDir, 'images')),
     close: () => store.close(),
   };

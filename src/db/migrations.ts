@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, IMAGING_TENANT_TABLES } from './schema.ts';
+import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -528,6 +528,50 @@ async function imageIndex(db: Kysely<any>, dialect: Dialect) {
   await db.schema.createIndex('instances_study').on('instances').column('study_id').execute();
 }
 
+/**
+ * Issue 13: the emergency search is an emergency access of its own, reviewed like
+ * breaking the glass and limited per user (its rows are what the limit counts); the
+ * files it showed are reached only through opaque handles of the caller's. A running
+ * break-glass grant can be ended early (revoked by a head or the DPO, or by an
+ * "unjustified" review).
+ */
+function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
+      await db.schema.alterTable('break_glass').addColumn('revoked_at', 'text').execute();
+      await db.schema.alterTable('break_glass').addColumn('revoked_by', 'text').execute();
+      await db.schema
+        .createTable('emergency_searches')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('reason_enc', bin, (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('results', 'integer', (c) => c.notNull())
+        .addColumn('decision', 'text')
+        .addColumn('comment_enc', bin)
+        .addColumn('reviewed_by', 'text')
+        .addColumn('reviewed_at', 'text')
+        .execute();
+      await db.schema.createIndex('emergency_searches_user').on('emergency_searches').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema
+        .createTable('emergency_hits')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('search_id', 'text', (c) => c.notNull().references('emergency_searches.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'text', (c) => c.notNull().references('persons.id'))
+        .addColumn('department_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('emergency_hits_search').on('emergency_hits').column('search_id').execute();
+      if (dialect === 'postgres') await postgresWalls(db, EMERGENCY_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -548,6 +592,7 @@ export async function migrate(
   migrations['007-audit-events-by-time'] = auditEventsByTime;
   migrations['008-throttle-counters'] = throttle(dialect, opts.appRole);
   migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
+  migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -173,6 +173,40 @@ export interface BreakGlassTable {
   comment_enc: Buffer | null;
   reviewed_by: string | null;
   reviewed_at: string | null;
+  /** Migration 011: the grant ended early by a head or the DPO, or by an "unjustified" review (expires_at then moved to that time). */
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
+/**
+ * Migration 011: an emergency search (files of other departments by family name
+ * and birth date, with a reason). It is an emergency access of its own: it waits
+ * for the DPO's review, and its rows count the caller's searches for the rate limit.
+ */
+export interface EmergencySearchesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  reason_enc: Buffer;
+  created_at: string;
+  /** Until then the hits' handles open the glass. */
+  expires_at: string;
+  results: number;
+  decision: string | null;
+  comment_enc: Buffer | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+}
+
+/** Migration 011: one file an emergency search showed, behind an opaque handle (the row id) for its caller only. */
+export interface EmergencyHitsTable {
+  id: string;
+  tenant_id: string;
+  search_id: string;
+  user_id: string;
+  person_id: string;
+  department_id: string;
+  expires_at: string;
 }
 
 export interface AuditEventsTable {
@@ -330,6 +364,8 @@ export interface Database {
   record_versions: RecordVersionsTable;
   shares: SharesTable;
   break_glass: BreakGlassTable;
+  emergency_searches: EmergencySearchesTable;
+  emergency_hits: EmergencyHitsTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   audit_checkpoints: AuditCheckpointsTable;
@@ -359,3 +395,6 @@ export const CORE_TENANT_TABLES = [
 
 /** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
 export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'instances'] as const;
+
+/** Migration 011's tenant tables: the emergency search and the files it showed. */
+export const EMERGENCY_TENANT_TABLES = ['emergency_searches', 'emergency_hits'] as const;

@@ -112,14 +112,15 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   }
   const stale = await Promise.all(
     tenants.map((t) =>
-      inTenant(s.store, t.id, (tx) =>
-        tx
-          .selectFrom('break_glass')
-          .select(sql<number>`count(*)`.as('n'))
-          .where('decision', 'is', null)
-          .where('created_at', '<', new Date(Date.now() - 7 * 86_400_000).toISOString())
-          .executeTakeFirst(),
-      ),
+      // Break-glass grants and emergency searches alike wait for a decision.
+      inTenant(s.store, t.id, async (tx) => {
+        const before = new Date(Date.now() - 7 * 86_400_000).toISOString();
+        const count = async (table: 'break_glass' | 'emergency_searches') =>
+          Number(
+            (await tx.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('decision', 'is', null).where('created_at', '<', before).executeTakeFirst())?.n ?? 0,
+          );
+        return { n: (await count('break_glass')) + (await count('emergency_searches')) };
+      }),
     ),
   );
   const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
