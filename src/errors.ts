@@ -38,6 +38,8 @@ export class KarteiError extends Error {
     readonly detail?: string,
     /** Extra members of the problem document (e.g. the current version on 409). */
     readonly extra?: Record<string, unknown>,
+    /** Response headers that belong to the refusal (e.g. Retry-After on 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail ?? ERROR_CATALOGUE[code].title);
     this.status = ERROR_CATALOGUE[code].status;

@@ -17,6 +17,7 @@ import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
+import { EmergencySearch } from './records/emergency-search.ts';
 import { SealedFiles } from './vault/sealed-files.ts';
 import path from 'node:path';
 
@@ -35,6 +36,7 @@ export interface Services {
   records: Records;
   sharing: Sharing;
   breakGlass: BreakGlass;
+  emergencySearch: EmergencySearch;
   /** Stored DICOM instances, sealed with their department's key. */
   images: SealedFiles;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const signer = CheckpointSigner.fromKeyDir(config.keyDir);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseAdminUrl: config.databaseAdminUrl, progress: opts.progress });
   const audit = new AuditLog(store, keyring, signer);
+  const persons = new Persons(keyring);
   return {
     config,
     store,
@@ -64,10 +67,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     setup: new Setup(store, keyring, audit, config.dataDir),
     enrolment: new Enrolment(store, keyring, audit),
     ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
-    persons: new Persons(keyring),
+    persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
+    emergencySearch: new EmergencySearch(keyring, persons, store.dialect),
     images: new SealedFiles(path.join(config.dataDir, 'images')),
     close: () => store.close(),
   };

@@ -141,6 +141,7 @@ function refId(ref: ResourceRef): string | null {
     case 'record': return ref.recordId;
     case 'share': return ref.shareId;
     case 'review': return ref.reviewId;
+    case 'emergency-hit': return ref.hitId;
     case 'department': return ref.departmentId;
     case 'user': return ref.userId;
     case 'approval': return ref.approvalId;

@@ -55,8 +55,12 @@ export type Resource =
   | { kind: 'tenant' }
   /** A user account administered by an admin. */
   | { kind: 'user'; userId: string }
-  /** A break-glass event under review. */
-  | { kind: 'review'; departmentId: string }
+  /**
+   * An emergency access under review: a break-glass grant (in the owning department of the
+   * file it opened), or an emergency search (`departmentId` null: it belongs to no department,
+   * and only the DPO reviews it).
+   */
+  | { kind: 'review'; departmentId: string | null }
   /** A grant or a reset link waiting for a second account's approval. */
   | ApprovalFacts;
 
@@ -139,6 +143,7 @@ export const OTHER_ACTIONS = [
   'audit.read',
   'review.list',
   'review.decide',
+  'break-glass.revoke',
   'audit.status',
   'system.security-report',
 ] as const;
@@ -230,6 +235,8 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'system.security-report':
       return admin || dpo ? 'allow' : 'forbidden';
     case 'review.decide':
+    case 'break-glass.revoke':
+      // Deciding a review and ending a running grant early: the DPO, or the head of the department whose file was opened.
       if (r.kind !== 'review') return 'forbidden';
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
       return 'hidden';

@@ -10,6 +10,8 @@ export type ResourceRef =
   | { kind: 'record'; recordId: string; sensitivity?: Sensitivity }
   | { kind: 'share'; shareId: string }
   | { kind: 'review'; reviewId: string }
+  /** A file an emergency search showed the caller, named by the hit's opaque handle (the caller's own, unexpired). */
+  | { kind: 'emergency-hit'; hitId: string }
   | { kind: 'department'; departmentId: string }
   | { kind: 'user'; userId: string }
   | { kind: 'approval'; approvalId: string }
@@ -87,13 +89,28 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('id', '=', ref.reviewId)
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
-      if (!bg) return null;
-      return {
-        resource: { kind: 'review', departmentId: bg.department_id },
-        resourceId: ref.reviewId,
-        personId: bg.person_id,
-        departmentId: bg.department_id,
-      };
+      if (bg) {
+        return {
+          resource: { kind: 'review', departmentId: bg.department_id },
+          resourceId: ref.reviewId,
+          personId: bg.person_id,
+          departmentId: bg.department_id,
+        };
+      }
+      // An emergency search: of no department and no one file (the files it showed are in its own audit events).
+      const search = await tx.selectFrom('emergency_searches').select('id').where('id', '=', ref.reviewId).where('tenant_id', '=', p.tenantId).executeTakeFirst();
+      return search ? { resource: { kind: 'review', departmentId: null }, resourceId: ref.reviewId, personId: null, departmentId: null } : null;
+    }
+    case 'emergency-hit': {
+      const hit = await tx
+        .selectFrom('emergency_hits')
+        .select('person_id')
+        .where('id', '=', ref.hitId)
+        .where('tenant_id', '=', p.tenantId)
+        .where('user_id', '=', p.userId)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return hit ? fileOf(await personFile(tx, hit.person_id, p.tenantId, now, p.userId), ref.hitId, 'normal') : null;
     }
     case 'department':
       return { resource: ref, resourceId: ref.departmentId, personId: null, departmentId: ref.departmentId };

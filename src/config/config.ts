@@ -19,6 +19,11 @@ export interface Config {
   logLevel: string;
   /** The DICOM (DIMSE) listener; null when switched off with KARTEI_DICOM_LISTEN=off. */
   dicom: DicomConfig | null;
+  /**
+   * Reverse proxies (addresses and CIDR ranges) whose X-Forwarded-For names the
+   * client: the login throttle counts that address. Empty: the header is ignored.
+   */
+  trustedProxies: string[];
 }
 
 export interface DicomConfig {
@@ -28,6 +33,9 @@ export interface DicomConfig {
   aeTitle: string;
   /** Server certificate, key, and the CA that signs device certificates: client certificates are required. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Associations held at once per calling device and per remote address (defaults 8 and 16). */
+  maxAssociationsPerDevice?: number;
+  maxAssociationsPerAddress?: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,7 +74,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.KARTEI_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
     dicom: loadDicomConfig(env),
+    trustedProxies: parseTrustedProxies(env.KARTEI_TRUSTED_PROXY),
   };
+}
+
+/**
+ * `10.0.0.5, 10.1.0.0/16, fd00::/8`: addresses and CIDR ranges, nothing else (no
+ * names, no `*`, no `/0`: trusting every sender lets any client pick its address).
+ */
+export function parseTrustedProxies(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((entry) => {
+    const item = entry.trim();
+    const [address, prefix, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(`KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`);
+    }
+    return item;
+  });
 }
 
 function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
@@ -80,7 +108,21 @@ function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
     throw new ConfigError('DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)');
   }
   const tls = cert && key && ca ? { certFile: path.resolve(cert), keyFile: path.resolve(key), caFile: path.resolve(ca) } : undefined;
-  return { host, port, aeTitle, tls };
+  return {
+    host,
+    port,
+    aeTitle,
+    tls,
+    maxAssociationsPerDevice: positiveInteger(env, 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_DEVICE'),
+    maxAssociationsPerAddress: positiveInteger(env, 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_ADDRESS'),
+  };
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < 1) throw new ConfigError(`${name} must be a whole number from 1 (got "${v}")`);
+  return Number(v);
 }
 
 /** Refusals that must happen before any socket is opened. */

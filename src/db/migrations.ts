@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { ACCOUNT_TENANT_TABLES, CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, IMAGING_TENANT_TABLES } from './schema.ts';
+import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -325,6 +325,54 @@ const auditEventsByTime: Migration = {
 };
 
 /**
+ * AE titles unique per office, not across the deployment: a registration that
+ * collided with another office's AE title told that office's device existed.
+ * What identifies a calling device is its AE title with its proof
+ * (`identity_key`: `cert:<fingerprint>` or `host:<loopback address>`), and that
+ * pair stays unique across the deployment. SQLite cannot drop a column's UNIQUE,
+ * so there the table is rebuilt (nothing references it).
+ */
+function devicesPerTenant(dialect: Dialect): Migration {
+  // As `identityKey` in imaging/devices.ts computes it.
+  const identity = sql`CASE WHEN cert_fingerprint IS NOT NULL THEN 'cert:' || cert_fingerprint
+    WHEN host = 'localhost' THEN 'host:127.0.0.1'
+    WHEN host LIKE '::ffff:%.%' THEN 'host:' || substr(host, 8)
+    ELSE 'host:' || lower(host) END`;
+  return {
+    async up(db: Kysely<any>) {
+      if (dialect === 'postgres') {
+        await sql`ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_ae_title_key`.execute(db);
+        await db.schema.alterTable('devices').addColumn('identity_key', 'text').execute();
+        await sql`UPDATE devices SET identity_key = ${identity}`.execute(db);
+      } else {
+        await db.schema
+          .createTable('devices_010')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+          .addColumn('department_id', 'text', (c) => c.notNull().references('departments.id'))
+          .addColumn('ae_title', 'text', (c) => c.notNull())
+          .addColumn('permissions', 'text', (c) => c.notNull())
+          .addColumn('cert_fingerprint', 'text')
+          .addColumn('cert_subject', 'text')
+          .addColumn('cert_expires_at', 'text')
+          .addColumn('host', 'text')
+          .addColumn('port', 'integer')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('identity_key', 'text')
+          .execute();
+        await sql`INSERT INTO devices_010 (id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, identity_key)
+          SELECT id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, ${identity} FROM devices`.execute(db);
+        await db.schema.dropTable('devices').execute();
+        await db.schema.alterTable('devices_010').renameTo('devices').execute();
+      }
+      await db.schema.createIndex('devices_tenant_ae_title').unique().on('devices').columns(['tenant_id', 'ae_title']).execute();
+      await db.schema.createIndex('devices_identity').unique().on('devices').columns(['ae_title', 'identity_key']).execute();
+    },
+  };
+}
+
+/**
  * Instances no longer keep the SHA-256 of their plaintext file: in clear in the
  * database it let anyone holding a copy confirm that a known image is stored
  * here, and nothing read it (the sealed file authenticates every chunk).
@@ -336,10 +384,37 @@ const instanceNoPlainDigest: Migration = {
 };
 
 /**
+ * Login throttling that holds under concurrency (issue 13): one counter row per
+ * subject (account, address, or an account at an address it has logged in from),
+ * moved by a single conditional upsert before a password or code is checked,
+ * replaces the failure log that was counted before and written after. A login
+ * challenge counts its codes. Deployment-wide like the users it protects: a
+ * login names no tenant, so no row-level wall. Times are milliseconds.
+ */
+function throttle(dialect: Dialect, appRole: string | undefined): Migration {
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.dropTable('login_failures').execute();
+      await db.schema
+        .createTable('login_throttle')
+        .addColumn('subject', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_failure_at', big, (c) => c.notNull())
+        .addColumn('window_started_at', big, (c) => c.notNull())
+        .addColumn('trusted_until', big, (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('login_challenges').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      if (dialect === 'postgres') await postgresWalls(db, [], appRole);
+    },
+  };
+}
+
+/**
  * The image archive: registered DICOM devices and personal API tokens for
  * DICOMweb and scripts. Both are looked up before any tenant is known (like a
  * login), so neither is walled by tenant, and AE titles are unique across the
- * deployment.
+ * deployment (per office since migration 010).
  */
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
@@ -513,6 +588,50 @@ function accounts(dialect: Dialect, appRole: string | undefined): Migration {
   };
 }
 
+/**
+ * Issue 13: the emergency search is an emergency access of its own, reviewed like
+ * breaking the glass and limited per user (its rows are what the limit counts); the
+ * files it showed are reached only through opaque handles of the caller's. A running
+ * break-glass grant can be ended early (revoked by a head or the DPO, or by an
+ * "unjustified" review).
+ */
+function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
+      await db.schema.alterTable('break_glass').addColumn('revoked_at', 'text').execute();
+      await db.schema.alterTable('break_glass').addColumn('revoked_by', 'text').execute();
+      await db.schema
+        .createTable('emergency_searches')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('reason_enc', bin, (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('results', 'integer', (c) => c.notNull())
+        .addColumn('decision', 'text')
+        .addColumn('comment_enc', bin)
+        .addColumn('reviewed_by', 'text')
+        .addColumn('reviewed_at', 'text')
+        .execute();
+      await db.schema.createIndex('emergency_searches_user').on('emergency_searches').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema
+        .createTable('emergency_hits')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('search_id', 'text', (c) => c.notNull().references('emergency_searches.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('person_id', 'text', (c) => c.notNull().references('persons.id'))
+        .addColumn('department_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('emergency_hits_search').on('emergency_hits').column('search_id').execute();
+      if (dialect === 'postgres') await postgresWalls(db, EMERGENCY_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -531,6 +650,9 @@ export async function migrate(
   migrations['005-instance-samples'] = instanceSamples;
   migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
   migrations['007-audit-events-by-time'] = auditEventsByTime;
+  migrations['008-throttle-counters'] = throttle(dialect, opts.appRole);
+  migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
+  migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
   migrations['012-accounts'] = accounts(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;

@@ -1,6 +1,7 @@
 // The database schema as Kysely sees it. Columns ending in `_enc` hold vault
 // ciphertext (never plaintext); `*_index` / `digest` hold keyed blind indexes.
-// Timestamps are ISO-8601 UTC strings so that both dialects compare them alike.
+// Timestamps are ISO-8601 UTC strings so that both dialects compare them alike
+// (the login throttle's counters alone keep milliseconds, for arithmetic in SQL).
 import type { Generated } from 'kysely';
 
 export interface TenantsTable {
@@ -117,12 +118,17 @@ export interface LoginChallengesTable {
   secret_enc: Buffer | null;
   expires_at: string;
   used_at: string | null;
+  /** Codes tried on this challenge (it dies at 5). */
+  attempts: Generated<number>;
 }
 
-export interface LoginFailuresTable {
-  id: Generated<number>;
+/** One throttle counter per blind-indexed subject (src/identity/throttle.ts); times in ms since the epoch. */
+export interface LoginThrottleTable {
   subject: string;
-  at: string;
+  failures: number;
+  last_failure_at: number;
+  window_started_at: number;
+  trusted_until: number;
 }
 
 export interface DataKeysTable {
@@ -214,6 +220,40 @@ export interface BreakGlassTable {
   comment_enc: Buffer | null;
   reviewed_by: string | null;
   reviewed_at: string | null;
+  /** Migration 011: the grant ended early by a head or the DPO, or by an "unjustified" review (expires_at then moved to that time). */
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
+/**
+ * Migration 011: an emergency search (files of other departments by family name
+ * and birth date, with a reason). It is an emergency access of its own: it waits
+ * for the DPO's review, and its rows count the caller's searches for the rate limit.
+ */
+export interface EmergencySearchesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  reason_enc: Buffer;
+  created_at: string;
+  /** Until then the hits' handles open the glass. */
+  expires_at: string;
+  results: number;
+  decision: string | null;
+  comment_enc: Buffer | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+}
+
+/** Migration 011: one file an emergency search showed, behind an opaque handle (the row id) for its caller only. */
+export interface EmergencyHitsTable {
+  id: string;
+  tenant_id: string;
+  search_id: string;
+  user_id: string;
+  person_id: string;
+  department_id: string;
+  expires_at: string;
 }
 
 export interface AuditEventsTable {
@@ -262,6 +302,11 @@ export interface DevicesTable {
   /** Address associations must come from (loopback setups), and with `port`, where C-MOVE sends to. */
   host: string | null;
   port: number | null;
+  /**
+   * `cert:<fingerprint>` or `host:<normalised loopback address>`: with the AE title, what identifies
+   * the device across the deployment (unique together; migration 010). Set at registration.
+   */
+  identity_key: string | null;
   created_at: string;
   created_by: string;
 }
@@ -357,7 +402,7 @@ export interface Database {
   memberships: MembershipsTable;
   sessions: SessionsTable;
   login_challenges: LoginChallengesTable;
-  login_failures: LoginFailuresTable;
+  login_throttle: LoginThrottleTable;
   data_keys: DataKeysTable;
   persons: PersonsTable;
   person_versions: PersonVersionsTable;
@@ -366,6 +411,8 @@ export interface Database {
   record_versions: RecordVersionsTable;
   shares: SharesTable;
   break_glass: BreakGlassTable;
+  emergency_searches: EmergencySearchesTable;
+  emergency_hits: EmergencyHitsTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   audit_checkpoints: AuditCheckpointsTable;
@@ -401,3 +448,6 @@ export const ACCOUNT_TENANT_TABLES = ['approvals', 'recovery_codes'] as const;
 
 /** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
 export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'instances'] as const;
+
+/** Migration 011's tenant tables: the emergency search and the files it showed. */
+export const EMERGENCY_TENANT_TABLES = ['emergency_searches', 'emergency_hits'] as const;

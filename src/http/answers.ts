@@ -22,16 +22,48 @@ export interface AccessCount {
   count: number;
 }
 
-/** An emergency access waiting for review. */
+/** An emergency access waiting for review: a file opened by breaking the glass, or an emergency search. */
 export interface ReviewItem {
   id: string;
-  personId: string;
-  departmentId: string;
+  kind: 'break-glass' | 'emergency-search';
+  /** The file opened (break-glass); null for a search. */
+  personId: string | null;
+  /** The owning department of the file opened (break-glass); null for a search. */
+  departmentId: string | null;
   userId: string;
   userName: string | null;
   reason: string;
   createdAt: string;
+  /** When the grant (or the search's hit handles) ends or ended. */
   expiresAt: string;
+  /** When a head or the DPO ended the grant early (break-glass), else null. */
+  revokedAt: string | null;
+  /** Search only: how many files it showed, and which. */
+  results?: number;
+  shownPersonIds?: string[];
+}
+
+/**
+ * One file an emergency search found (src/records/emergency-search.ts says why this and
+ * no more): an opaque handle that breaks the glass for this caller only, for a few minutes;
+ * the given name's first letter, to tell two hits apart; whether the family name matched
+ * as typed or only as it sounds.
+ */
+export interface EmergencyHit {
+  handle: string;
+  givenNameInitial: string;
+  match: 'exact' | 'phonetic';
+}
+
+/** The answer of an emergency search. */
+export interface EmergencySearchAnswer {
+  /** The search's review id (it waits for the DPO's review). */
+  searchId: string;
+  hits: EmergencyHit[];
+  /** Until then the handles break the glass. */
+  handlesExpireAt: string;
+  /** Emergency searches the caller has left in this hour. */
+  searchesLeft: number;
 }
 
 export interface ApiToken {

@@ -27,6 +27,7 @@ import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
+import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -45,8 +46,9 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
     maxParamLength: 1_024,
-    trustProxy: false,
-    https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' } : null,
+    // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    https: config.tls ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
   // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
   app.removeContentTypeParser('text/plain');

@@ -75,6 +75,7 @@ export function toKarteiError(err: unknown): KarteiError {
 }
 
 export function sendProblem(reply: FastifyReply, e: KarteiError) {
+  if (e.headers) reply.headers(e.headers);
   return reply
     .code(e.status)
     .type('application/problem+json')

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DEPARTMENT_ROLES, TENANT_ROLES } from '../access/policy.ts';
 import { MAX_LENGTH } from '../identity/passwords.ts';
+import { MIN_REASON, reasonProblem } from '../records/reason-text.ts';
 
 /** PostgreSQL text cannot hold NUL: text stored as such refuses it here (422), not in the driver (500). */
 export const NO_NUL = [/^[^\0]*$/, 'must not contain NUL characters'] as const;
@@ -16,3 +17,17 @@ export const memberships = z.array(membership).max(50);
 export const sensitivity = z.enum(['normal', 'restricted']);
 export const version = z.number().int().positive();
 export const reason = (min: number) => z.string().trim().min(min).max(2_000);
+
+/**
+ * A reason or purpose a reviewer can judge (break-glass, emergency search, share):
+ * at least `min` characters of real text, see src/records/reason-text.ts.
+ */
+export const reasonText = (min = MIN_REASON) =>
+  z
+    .string()
+    .trim()
+    .max(2_000)
+    .superRefine((v, ctx) => {
+      const problem = reasonProblem(v, min);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });

@@ -1,6 +1,7 @@
 // Login in two steps: password, then a TOTP code (enrolled at the first login).
-// Unknown names and wrong passwords look the same and take the same time;
-// every failure counts against the account and the client address.
+// Unknown names and wrong passwords look the same and take the same time.
+// Every attempt is counted before it is checked (throttle.ts says against what);
+// a refused one answers 429 with Retry-After and is audited.
 import { inTenant, type Store } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
@@ -11,11 +12,23 @@ import { decoyHash, verifyPassword } from './passwords.ts';
 import { matchTotp, newTotpSecret, totpUri } from './totp.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { createSession, type Session } from './sessions.ts';
-import { assertNotThrottled, clearAccountFailures, recordFailure, type Subjects } from './throttle.ts';
+import {
+  countChallengeCode,
+  countersFor,
+  subjectsOf,
+  credit,
+  prune,
+  rateLimited,
+  reserve,
+  succeeded,
+  uncountChallengeCode,
+  type Subjects,
+} from './throttle.ts';
 import { userBinding } from './users.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
 export const TOTP_ISSUER = 'Kartei';
 
 export type LoginStep =
@@ -30,6 +43,9 @@ export interface LoggedIn extends Session {
   credentialsReset?: { at: string };
 }
 
+type Who = { tenantId: string; userId: string };
+type Stage = 'password' | 'mfa';
+
 const challengeBinding = (tenantId: string, hash: string) => ({ tenantId, table: 'login_challenges', rowId: hash, field: 'secret' });
 
 export class Login {
@@ -37,30 +53,47 @@ export class Login {
     private readonly store: Store,
     private readonly keyring: Keyring,
     private readonly audit: AuditLog,
-    /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps. */
+    /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps and throttle waits. */
     private readonly clock: () => number = Date.now,
   ) {}
 
+  private prunedAt = 0;
+
   private subjects(usernameIndex: string, address: string): Subjects {
-    return { account: `account:${usernameIndex}`, address: `address:${this.keyring.globalIndex('address', address)}` };
+    return subjectsOf(this.keyring, usernameIndex, address);
   }
 
   async password(username: string, password: string, address: string): Promise<LoginStep> {
     const db = this.store.db;
+    const now = this.clock();
     const usernameIndex = this.keyring.globalIndex('username', username);
     const subjects = this.subjects(usernameIndex, address);
-    await assertNotThrottled(db, subjects);
-    const user = await db
-      .selectFrom('users')
-      .select(['id', 'tenant_id', 'password_hash', 'active', 'totp_secret_enc'])
-      .where('username_index', '=', usernameIndex)
-      .executeTakeFirst();
+    const [user, counters] = await Promise.all([
+      db
+        .selectFrom('users')
+        .select(['id', 'tenant_id', 'password_hash', 'active', 'totp_secret_enc'])
+        .where('username_index', '=', usernameIndex)
+        .executeTakeFirst(),
+      countersFor(db, subjects, now),
+    ]);
+    const who = user ? { tenantId: user.tenant_id, userId: user.id } : undefined;
+    const reserved = await reserve(db, counters, now);
+    if (!reserved.ok) {
+      await this.throttled(who, 'password');
+      throw rateLimited(reserved.retryAfterMs);
+    }
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      await prune(db, now);
+    }
     // An account not enrolled yet has no password (an empty hash): it is verified against the decoy, and fails.
     const ok = (await verifyPassword(user?.password_hash || (await decoyHash()), password)) && !!user?.password_hash;
     if (!user || !ok || user.active !== 1) {
-      await this.fail(subjects, user ? { tenantId: user.tenant_id, userId: user.id } : undefined, 'password');
+      await this.fail(who, 'password');
       throw new KarteiError('invalid-credentials');
     }
+    // The address counts failures only; the account's reservation stays, for the first code.
+    await credit(db, counters.filter((c) => c.kind === 'window'));
     const challenge = newToken();
     const hash = tokenHash(challenge);
     const secret = user.totp_secret_enc ? null : newTotpSecret();
@@ -110,19 +143,36 @@ export class Login {
       throw new KarteiError('invalid-mfa-code', 'The login challenge is unknown, used or expired; log in again');
     }
     const { tenant_id: tenantId, user_id: userId } = row;
+    const who = { tenantId, userId };
+    const now = this.clock();
     const subjects = this.subjects(row.username_index, address);
-    await assertNotThrottled(this.store.db, subjects);
+    const attempt = await countChallengeCode(this.store.db, hash);
+    if (attempt === null) {
+      await this.throttled(who, 'mfa');
+      throw new KarteiError('rate-limited', 'Too many wrong codes for this login; log in again');
+    }
+    // The first code spends the password step's reservation; every further one is reserved like a password.
+    const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
+    if (attempt > 1) {
+      const reserved = await reserve(this.store.db, counters, now);
+      if (!reserved.ok) {
+        await uncountChallengeCode(this.store.db, hash);
+        await this.throttled(who, 'mfa');
+        throw rateLimited(reserved.retryAfterMs);
+      }
+    }
     const result = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
-      const now = new Date().toISOString();
+      const at = new Date().toISOString();
       // A challenge issued before the second factor was reset has nothing to check against.
       if (row.kind === 'totp' && row.totp_secret_enc === null) return null;
       // Both updates are conditional so that a concurrent replay of the same code or challenge loses.
       const useChallenge = async () =>
-        Number((await tx.updateTable('login_challenges').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
+        Number((await tx.updateTable('login_challenges').set({ used_at: at }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
       let mfa: string;
       if (row.kind === 'totp' && RECOVERY_CODE.test(code.trim().toLowerCase())) {
-        if (!(await spendRecoveryCode(tx, userId, code, now)) || !(await useChallenge())) return null;
+        // A recovery code given at enrolment stands in for the TOTP code, once.
+        if (!(await spendRecoveryCode(tx, userId, code, at)) || !(await useChallenge())) return null;
         mfa = 'recovery-code';
       } else {
         const secret =
@@ -137,7 +187,7 @@ export class Login {
           .set({
             totp_last_step: step,
             ...(row.kind === 'enroll' ? { totp_secret_enc: sealField(key, userBinding(tenantId, userId, 'totp_secret'), secret) } : {}),
-            updated_at: now,
+            updated_at: at,
           })
           .where('id', '=', userId)
           .where('totp_last_step', '<', step)
@@ -145,7 +195,8 @@ export class Login {
         if (!used || Number(stepped.numUpdatedRows) !== 1) return null;
         mfa = row.kind === 'enroll' ? 'enrolled' : 'totp';
       }
-      const recoveryCodes = row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, now) : undefined;
+      await succeeded(tx, counters, subjects, now);
+      const recoveryCodes = row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, at) : undefined;
       const credentialsReset = row.reset_notice === 1 && row.credentials_reset_at ? { at: row.credentials_reset_at } : undefined;
       if (credentialsReset) await tx.updateTable('users').set({ reset_notice: 0 }).where('id', '=', userId).execute();
       const session = await createSession(tx, tenantId, userId);
@@ -162,25 +213,26 @@ export class Login {
       return { session, user: { id: userId, username, displayName }, recoveryCodes, credentialsReset };
     });
     if (!result) {
-      await this.fail(subjects, { tenantId, userId }, 'mfa');
+      await this.fail(who, 'mfa');
       throw new KarteiError('invalid-mfa-code');
     }
-    await clearAccountFailures(this.store.db, subjects);
     return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
   }
 
-  private async fail(subjects: Subjects, who: { tenantId: string; userId: string } | undefined, stage: string) {
-    await recordFailure(this.store.db, subjects);
+  /** A checked attempt that failed (already counted when it was reserved). */
+  private fail(who: Who | undefined, stage: Stage) {
+    return this.deny(who, 'auth.login-failed', stage);
+  }
+
+  /** An attempt refused unchecked: one event each, before the 429 leaves. */
+  private throttled(who: Who | undefined, stage: Stage) {
+    return this.deny(who, 'auth.login-throttled', stage);
+  }
+
+  private async deny(who: Who | undefined, action: string, stage: Stage) {
     const tenantId = who?.tenantId ?? DEPLOYMENT_CHAIN;
     await inTenant(this.store, tenantId, (tx) =>
-      this.audit.append(tx, {
-        tenantId,
-        actorId: who?.userId ?? null,
-        action: 'auth.login-failed',
-        resourceType: 'session',
-        outcome: 'denied',
-        detail: { stage },
-      }),
+      this.audit.append(tx, { tenantId, actorId: who?.userId ?? null, action, resourceType: 'session', outcome: 'denied', detail: { stage } }),
     );
   }
 }

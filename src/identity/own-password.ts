@@ -10,7 +10,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { matchTotp } from './totp.ts';
-import { assertNotThrottled, recordFailure } from './throttle.ts';
+import { countersFor, credit, rateLimited, reserve, subjectsOf } from './throttle.ts';
 import { userBinding } from './users.ts';
 
 export interface PasswordChange {
@@ -34,20 +34,24 @@ export class OwnPassword {
       .select(['users.username_index', 'users.username_enc', 'users.display_name_enc', 'users.password_hash', 'users.totp_secret_enc', 'users.totp_last_step', 'tenants.name as office'])
       .where('users.id', '=', userId)
       .executeTakeFirstOrThrow();
-    const subjects = { account: `account:${user.username_index}`, address: `address:${this.keyring.globalIndex('address', address)}` };
-    await assertNotThrottled(this.store.db, subjects);
+    // Counted before checked, against the account (or the account at this address) like a login.
+    const now = this.clock();
+    const counters = (await countersFor(this.store.db, subjectsOf(this.keyring, user.username_index, address), now)).filter((c) => c.kind === 'streak');
+    const reserved = await reserve(this.store.db, counters, now);
+    if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
     const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
     const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
     const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
     const step = secret ? matchTotp(secret, input.code, this.clock()) : null;
     if (!passwordOk || step === null || step <= user.totp_last_step) {
-      await recordFailure(this.store.db, subjects);
       await inTenant(this.store, tenantId, (tx) =>
         this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'denied' }),
       );
       // One answer for either being wrong: a session alone does not tell which.
       throw new KarteiError('validation-failed', 'currentPassword: the current password or the code is wrong', { field: 'currentPassword' });
     }
+    // Both proven: the attempt is given back.
+    await credit(this.store.db, counters);
     const username = openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc);
     const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc);
     assertStrongPassword(input.newPassword, [username, displayName, user.office], 'newPassword');

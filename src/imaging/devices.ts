@@ -32,6 +32,14 @@ export interface Device {
   createdAt: string;
 }
 
+/** The one answer to every registration that collides with a registered device. */
+export const REGISTRATION_CONFLICT = 'aeTitle: this AE title is taken in this office, or a device with this AE title and this certificate (or loopback host) is registered';
+
+/** What proves a device when it calls: its pinned certificate, else its loopback host. */
+export function identityKey(certFingerprint: string | null, host: string | null): string {
+  return certFingerprint ? `cert:${certFingerprint}` : `host:${normaliseAddress(host ?? '')}`;
+}
+
 export async function registerDevice(tx: Tx, tenantId: string, createdBy: string, input: DeviceInput, now: string): Promise<string> {
   const cert = input.certificate ? parseCertificate(input.certificate) : null;
   if (!cert && !input.host) {
@@ -42,8 +50,18 @@ export async function registerDevice(tx: Tx, tenantId: string, createdBy: string
   }
   const department = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
   if (!department) throw new KarteiError('validation-failed', 'departmentId: no such department', { field: 'departmentId' });
-  const taken = await tx.selectFrom('devices').select('id').where('ae_title', '=', input.aeTitle).executeTakeFirst();
-  if (taken) throw new KarteiError('conflict', 'aeTitle: a device with this AE title is registered', { field: 'aeTitle' });
+  // AE titles are unique per office (a C-MOVE destination is named by its AE title within its office).
+  // What identifies a calling device across the deployment is its AE title with its proof — the
+  // pinned certificate, or the loopback host — and that pair is unique across the deployment. Both
+  // conflicts get the same answer, so it never tells whether another office uses an AE title.
+  const identity = identityKey(cert?.fingerprint256 ?? null, input.host ?? null);
+  const taken = await tx
+    .selectFrom('devices')
+    .select('id')
+    .where('ae_title', '=', input.aeTitle)
+    .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('identity_key', '=', identity)]))
+    .executeTakeFirst();
+  if (taken) throw new KarteiError('conflict', REGISTRATION_CONFLICT, { field: 'aeTitle' });
   const id = randomUUID();
   await tx
     .insertInto('devices')
@@ -58,6 +76,7 @@ export async function registerDevice(tx: Tx, tenantId: string, createdBy: string
       cert_expires_at: cert?.validTo ?? null,
       host: input.host ?? null,
       port: input.port ?? null,
+      identity_key: identity,
       created_at: now,
       created_by: createdBy,
     })
@@ -97,19 +116,19 @@ export type Identification =
 /**
  * Recognises a device by calling AE title and proves it: by its pinned
  * certificate over TLS, or by its loopback host on a plain listener. A device
- * registered with a certificate is never accepted without it.
+ * registered with a certificate is never accepted without it, one registered
+ * without is never accepted with one.
  */
 export async function identifyDevice(db: Db, caller: Caller): Promise<Identification> {
-  const row = await db.selectFrom('devices').selectAll().where('ae_title', '=', caller.callingAeTitle).executeTakeFirst();
-  if (!row) return { ok: false, why: 'unknown-ae', tenantId: null, deviceId: null };
-  const fail = (why: 'wrong-certificate' | 'certificate-required' | 'wrong-host') => ({ ok: false as const, why, tenantId: row.tenant_id, deviceId: row.id });
-  if (row.cert_fingerprint) {
-    if (!caller.certificateFingerprint) return fail('certificate-required');
-    if (caller.certificateFingerprint !== row.cert_fingerprint) return fail('wrong-certificate');
-  } else if (caller.certificateFingerprint) {
-    return fail('wrong-certificate');
-  } else if (!row.host || normaliseAddress(row.host) !== normaliseAddress(caller.remoteAddress)) {
-    return fail('wrong-host');
+  // Every office may use an AE title; the caller's proof picks the one device (unique across the deployment).
+  const rows = await db.selectFrom('devices').selectAll().where('ae_title', '=', caller.callingAeTitle).execute();
+  const row = rows.find((r) => (r.cert_fingerprint ? r.cert_fingerprint === caller.certificateFingerprint : !caller.certificateFingerprint && !!r.host && normaliseAddress(r.host) === normaliseAddress(caller.remoteAddress)));
+  if (!row) {
+    if (rows.length === 0) return { ok: false, why: 'unknown-ae', tenantId: null, deviceId: null };
+    const why = caller.certificateFingerprint ? 'wrong-certificate' : rows.some((r) => r.cert_fingerprint) ? 'certificate-required' : 'wrong-host';
+    // With one device of that AE title the failure is its office's to see; with several, the deployment's.
+    const [only] = rows.length === 1 ? rows : [];
+    return { ok: false, why, tenantId: only?.tenant_id ?? null, deviceId: only?.id ?? null };
   }
   const device = toDevice(row);
   return {
@@ -130,7 +149,7 @@ function parseCertificate(pem: string) {
 }
 
 /** '::ffff:127.0.0.1' and '127.0.0.1' are one host; 'localhost' is the IPv4 loopback. */
-function normaliseAddress(a: string): string {
+export function normaliseAddress(a: string): string {
   const v4 = a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
   return v4 === 'localhost' ? '127.0.0.1' : v4.toLowerCase();
 }

@@ -3,6 +3,7 @@
 // `kartei doctor` prints it; administrators and the DPO see their office's part
 // in the web application (`GET /api/security-report`).
 import fs from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
@@ -21,9 +22,9 @@ export interface Finding {
   fix: string;
 }
 
-/** Checks that need no database: configuration and files. */
-export function configFindings(config: Config): Finding[] {
-  const out: Finding[] = [];
+/** Checks that need no database: configuration and files (certificates judged at `now`). */
+export function configFindings(config: Config, now = Date.now()): Finding[] {
+  const out: Finding[] = [...certificateFindings(config, now)];
   try {
     checkStartable(config);
   } catch (e) {
@@ -111,14 +112,15 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   }
   const stale = await Promise.all(
     tenants.map((t) =>
-      inTenant(s.store, t.id, (tx) =>
-        tx
-          .selectFrom('break_glass')
-          .select(sql<number>`count(*)`.as('n'))
-          .where('decision', 'is', null)
-          .where('created_at', '<', new Date(Date.now() - 7 * 86_400_000).toISOString())
-          .executeTakeFirst(),
-      ),
+      // Break-glass grants and emergency searches alike wait for a decision.
+      inTenant(s.store, t.id, async (tx) => {
+        const before = new Date(Date.now() - 7 * 86_400_000).toISOString();
+        const count = async (table: 'break_glass' | 'emergency_searches') =>
+          Number(
+            (await tx.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('decision', 'is', null).where('created_at', '<', before).executeTakeFirst())?.n ?? 0,
+          );
+        return { n: (await count('break_glass')) + (await count('emergency_searches')) };
+      }),
     ),
   );
   const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
@@ -145,6 +147,57 @@ async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]
     else if (left < 30 * 86_400_000) out.push({ severity: 'medium', title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`, fix: 'Renew it on the device and register the new certificate.' });
   }
   return out;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The certificates our listeners present, and the CA that signs device certificates:
+ * expiry (critical when expired or within 14 days, medium within 30) and key size after
+ * BSI TR-02102-2 (RSA: at least 3000 bits, under 2048 critical; elliptic curves: at least 250 bits).
+ */
+export function certificateFindings(config: Config, now = Date.now()): Finding[] {
+  const files: [string, string][] = [];
+  if (config.tls) files.push(['HTTPS server certificate', config.tls.certFile]);
+  if (config.dicom?.tls) files.push(['DICOM server certificate', config.dicom.tls.certFile], ['DICOM device CA certificate', config.dicom.tls.caFile]);
+  const out: Finding[] = [];
+  for (const [what, file] of files) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(fs.readFileSync(file));
+    } catch {
+      out.push({ severity: 'critical', title: `The ${what} (${file}) cannot be read as a PEM certificate`, fix: 'Point the setting at the PEM file of the certificate; the server will not start without it.' });
+      continue;
+    }
+    out.push(...judgeCertificate(what, cert, now));
+  }
+  return out;
+}
+
+/** One certificate's expiry and key size. */
+export function judgeCertificate(what: string, cert: X509Certificate, now = Date.now()): Finding[] {
+  const out: Finding[] = [];
+  const renew = `Renew the ${what} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.`;
+  const left = Date.parse(cert.validTo) - now;
+  if (left <= 0) out.push({ severity: 'critical', title: `The ${what} expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}`, fix: renew });
+  else if (left < 14 * DAY_MS) out.push({ severity: 'critical', title: `The ${what} expires within 14 days (${new Date(cert.validTo).toISOString().slice(0, 10)})`, fix: renew });
+  else if (left < 30 * DAY_MS) out.push({ severity: 'medium', title: `The ${what} expires within 30 days (${new Date(cert.validTo).toISOString().slice(0, 10)})`, fix: renew });
+  const key = cert.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'dsa') {
+    const bits = details.modulusLength ?? 0;
+    if (bits < 2048) out.push({ severity: 'critical', title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)`, fix: renew });
+    else if (bits < 3000) out.push({ severity: 'medium', title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102 recommends at least 3000 bits)`, fix: renew });
+  } else if (key.asymmetricKeyType === 'ec') {
+    const bits = curveBits(details.namedCurve ?? '');
+    if (bits < 250) out.push({ severity: 'critical', title: `The ${what} has an elliptic-curve key on ${details.namedCurve ?? 'an unnamed curve'} (BSI TR-02102: at least 250 bits)`, fix: renew });
+  }
+  return out;
+}
+
+/** The size of a named curve from its name (prime256v1, secp384r1, brainpoolP256r1…); 0 when unknown. */
+function curveBits(name: string): number {
+  return Number(/(\d{3})/.exec(name)?.[1] ?? 0);
 }
 
 export function sortFindings(findings: Finding[]): Finding[] {

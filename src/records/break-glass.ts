@@ -1,6 +1,10 @@
 // Emergency access ("break the glass"): a department member opens a file it
 // cannot otherwise see, with a written reason, for a short time. Every such
-// event waits for review by the DPO or the owning department's head.
+// event waits for review by the DPO or the owning department's head, and so
+// does every emergency search (src/records/emergency-search.ts; the DPO's only).
+// A review that finds an access unjustified ends it at once; the owning head and
+// the DPO can also end a running one early (revoke). An ended grant stays on
+// record: `expires_at` moves to the moment it ended, `revoked_at/by` say why.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
@@ -12,15 +16,18 @@ import { displayNames } from '../identity/users.ts';
 import type { ReviewItem } from '../http/answers.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
-export const MIN_REASON = 20;
+export { MIN_REASON } from './reason-text.ts';
 
 const reasonBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'reason' });
 const commentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'comment' });
+const searchReasonBinding = (tenantId: string, id: string) => ({ tenantId, table: 'emergency_searches', rowId: id, field: 'reason' });
+const searchCommentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'emergency_searches', rowId: id, field: 'comment' });
 
 export class BreakGlass {
   constructor(private readonly keyring: Keyring) {}
 
-  async open(ctx: GateContext, personId: string, reason: string): Promise<{ expiresAt: string }> {
+  /** `viaSearch`: the emergency search whose hit handle opened it. */
+  async open(ctx: GateContext, personId: string, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const id = randomUUID();
@@ -44,46 +51,141 @@ export class BreakGlass {
       })
       .execute();
     ctx.audit.reason = reason;
-    ctx.audit.detail = { reviewId: id, flagged: true, expiresAt };
+    ctx.audit.detail = { reviewId: id, flagged: true, expiresAt, ...(viaSearch ? { searchId: viaSearch } : {}) };
     return { expiresAt };
   }
 
-  /** Open events: all for the DPO, the own departments' for a head. */
+  /** Open events: all for the DPO (break-glass grants and emergency searches), the own departments' grants for a head. */
   async openReviews(tx: Tx, p: Principal): Promise<ReviewItem[]> {
+    const dpo = p.tenantRoles.includes('dpo');
     let q = tx.selectFrom('break_glass').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is', null).orderBy('created_at');
-    if (!p.tenantRoles.includes('dpo')) {
+    if (!dpo) {
       const heads = p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
       q = q.where('department_id', 'in', heads.length ? heads : ['']);
     }
     const rows = await q.execute();
+    const searches = dpo
+      ? await tx.selectFrom('emergency_searches').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is', null).orderBy('created_at').execute()
+      : [];
+    const shown = new Map<string, string[]>();
+    if (searches.length) {
+      const hits = await tx
+        .selectFrom('emergency_hits')
+        .select(['search_id', 'person_id'])
+        .where('tenant_id', '=', p.tenantId)
+        .where('search_id', 'in', searches.map((x) => x.id))
+        .orderBy('person_id')
+        .execute();
+      for (const h of hits) shown.set(h.search_id, [...(shown.get(h.search_id) ?? []), h.person_id]);
+    }
     const key = await this.keyring.tenantKey(tx, p.tenantId);
-    const names = await displayNames(tx, this.keyring, p.tenantId, rows.map((r) => r.user_id));
-    return rows.map((r) => ({
-      id: r.id,
-      personId: r.person_id,
-      departmentId: r.department_id,
-      userId: r.user_id,
-      userName: names.get(r.user_id) ?? null,
-      reason: openField<string>(key, reasonBinding(p.tenantId, r.id), r.reason_enc),
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-    }));
+    const names = await displayNames(tx, this.keyring, p.tenantId, [...rows.map((r) => r.user_id), ...searches.map((r) => r.user_id)]);
+    const items: ReviewItem[] = [
+      ...rows.map((r): ReviewItem => ({
+        id: r.id,
+        kind: 'break-glass',
+        personId: r.person_id,
+        departmentId: r.department_id,
+        userId: r.user_id,
+        userName: names.get(r.user_id) ?? null,
+        reason: openField<string>(key, reasonBinding(p.tenantId, r.id), r.reason_enc),
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        revokedAt: r.revoked_at,
+      })),
+      ...searches.map((r): ReviewItem => ({
+        id: r.id,
+        kind: 'emergency-search',
+        personId: null,
+        departmentId: null,
+        userId: r.user_id,
+        userName: names.get(r.user_id) ?? null,
+        reason: openField<string>(key, searchReasonBinding(p.tenantId, r.id), r.reason_enc),
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        revokedAt: null,
+        results: r.results,
+        shownPersonIds: shown.get(r.id) ?? [],
+      })),
+    ];
+    return items.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
+  /**
+   * Decides an emergency access. "unjustified" ends it at once if it still runs: the
+   * grant (the grantee's next read is 404), or the search's hit handles.
+   */
   async decide(ctx: GateContext, id: string, decision: 'justified' | 'unjustified', comment: string) {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
-    const row = await tx.selectFrom('break_glass').select(['user_id', 'decision']).where('id', '=', id).executeTakeFirstOrThrow();
+    const key = await this.keyring.tenantKey(tx, tenantId);
+    const grant = await tx.selectFrom('break_glass').select(['user_id', 'decision', 'expires_at']).where('id', '=', id).executeTakeFirst();
+    const search = grant ? undefined : await tx.selectFrom('emergency_searches').select(['user_id', 'decision', 'expires_at']).where('id', '=', id).executeTakeFirst();
+    const row = grant ?? search;
+    if (!row) throw new KarteiError('not-found');
     if (row.user_id === principal.userId) throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
     if (row.decision) throw new KarteiError('conflict', 'This event has been reviewed already');
-    const key = await this.keyring.tenantKey(tx, tenantId);
-    await tx
-      .updateTable('break_glass')
-      .set({ decision, comment_enc: sealField(key, commentBinding(tenantId, id), comment), reviewed_by: principal.userId, reviewed_at: ctx.now })
-      .where('id', '=', id)
-      .where('decision', 'is', null)
-      .execute();
-    ctx.audit.detail = { decision };
-    return { id, decision, reviewedAt: ctx.now };
+    const ended = decision === 'unjustified' && row.expires_at > ctx.now;
+    if (grant) {
+      await tx
+        .updateTable('break_glass')
+        .set({
+          decision,
+          comment_enc: sealField(key, commentBinding(tenantId, id), comment),
+          reviewed_by: principal.userId,
+          reviewed_at: ctx.now,
+          ...(ended ? { expires_at: ctx.now, revoked_at: ctx.now, revoked_by: principal.userId } : {}),
+        })
+        .where('id', '=', id)
+        .where('decision', 'is', null)
+        .execute();
+    } else {
+      await tx
+        .updateTable('emergency_searches')
+        .set({
+          decision,
+          comment_enc: sealField(key, searchCommentBinding(tenantId, id), comment),
+          reviewed_by: principal.userId,
+          reviewed_at: ctx.now,
+          ...(ended ? { expires_at: ctx.now } : {}),
+        })
+        .where('id', '=', id)
+        .where('decision', 'is', null)
+        .execute();
+      if (ended) await endHits(tx, id, ctx.now);
+    }
+    ctx.audit.detail = { decision, kind: grant ? 'break-glass' : 'emergency-search', ...(ended ? { ended: true } : {}) };
+    return { id, decision, reviewedAt: ctx.now, ...(ended ? { endedAt: ctx.now } : {}) };
+  }
+
+  /**
+   * Ends a running emergency access now (the owning head or the DPO; the gate decided):
+   * a grant, whose holder's next read of the file is 404, or a search's hit handles.
+   * One that has already ended answers 409. The review stays open.
+   */
+  async revoke(ctx: GateContext, id: string): Promise<void> {
+    const { tx, principal } = ctx;
+    const grant = await tx.selectFrom('break_glass').select(['expires_at']).where('id', '=', id).executeTakeFirst();
+    if (grant) {
+      const moved = await tx
+        .updateTable('break_glass')
+        .set({ expires_at: ctx.now, revoked_at: ctx.now, revoked_by: principal.userId })
+        .where('id', '=', id)
+        .where('expires_at', '>', ctx.now)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This emergency access has ended already');
+      ctx.audit.detail = { kind: 'break-glass', grantedUntil: grant.expires_at };
+      return;
+    }
+    const moved = await tx.updateTable('emergency_searches').set({ expires_at: ctx.now }).where('id', '=', id).where('expires_at', '>', ctx.now).executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This emergency access has ended already');
+    await endHits(tx, id, ctx.now);
+    ctx.audit.detail = { kind: 'emergency-search' };
   }
 }
+
+/** A search's handles open nothing from `now` on. */
+const endHits = (tx: Tx, searchId: string, now: string) =>
+  tx.updateTable('emergency_hits').set({ expires_at: now }).where('search_id', '=', searchId).where('expires_at', '>', now).execute();
+
+export { searchReasonBinding };

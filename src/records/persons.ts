@@ -9,7 +9,10 @@ import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
-import { normaliseName, personDigests, queryDigests } from '../vault/blind-index.ts';
+import { digest, normaliseName, personDigests, queryDigests } from '../vault/blind-index.ts';
+import { koelnerPhonetik } from '../vault/koelner-phonetik.ts';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database } from '../db/schema.ts';
 
 const isoDate = z.iso.date();
 
@@ -86,12 +89,8 @@ export class Persons {
     return { ...current, ...next, version: version + 1, updatedAt: ctx.now };
   }
 
-  /**
-   * Files whose names or birth date match every word of `q`: those the caller may see, or
-   * (`elsewhere`, the emergency search before breaking the glass) those of the departments
-   * it is not in.
-   */
-  async search(ctx: GateContext, q: string, limit: number, scope: 'visible' | 'elsewhere' = 'visible'): Promise<PersonView[]> {
+  /** Files the caller may see whose names or birth date match every word of `q`. */
+  async search(ctx: GateContext, q: string, limit: number): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
@@ -123,7 +122,7 @@ export class Persons {
     }
     const visible = await query
       .where((eb) =>
-        scope === 'elsewhere' ? eb('persons.department_id', 'not in', depts.length ? depts : ['']) : eb.or([
+        eb.or([
           eb('persons.department_id', 'in', depts),
           eb(
             'persons.id',
@@ -136,6 +135,43 @@ export class Persons {
       .orderBy('persons.id')
       .limit(limit)
       .execute();
+    return this.decrypt(tx, tenantId, visible);
+  }
+
+  /**
+   * The emergency search (src/records/emergency-search.ts): files of the departments the
+   * caller is not in whose birth date is `birthDate` and whose family name has every word
+   * of `familyName`, exactly or as it sounds (Kölner Phonetik). Given names do not match.
+   */
+  async findElsewhere(ctx: GateContext, familyName: string, birthDate: string, limit: number): Promise<PersonView[]> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const key = await this.keyring.indexKey(tx, tenantId);
+    const words = normaliseName(familyName).split(' ').filter(Boolean);
+    if (words.length === 0) return [];
+    const depts = principal.memberships.map((m) => m.departmentId);
+    const having = (digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
+      eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
+    let query = tx
+      .selectFrom('persons')
+      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .selectAll('persons')
+      .select('person_versions.data_enc')
+      .where('persons.tenant_id', '=', tenantId)
+      .where('persons.department_id', 'not in', depts.length ? depts : [''])
+      .where(having([digest(key, 'birth', birthDate)]));
+    for (const word of words) {
+      const code = koelnerPhonetik(word);
+      query = query.where(having([digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]));
+    }
+    return this.decrypt(tx, tenantId, await query.orderBy('persons.id').limit(limit).execute());
+  }
+
+  private async decrypt(
+    tx: Tx,
+    tenantId: string,
+    visible: { id: string; department_id: string; version: number; data_enc: Buffer; created_at: string; updated_at: string }[],
+  ): Promise<PersonView[]> {
     await this.keyring.preloadPersonKeys(tx, tenantId, visible.map((p) => ({ departmentId: p.department_id, personId: p.id })));
     const out: PersonView[] = [];
     for (const p of visible) {

@@ -130,7 +130,7 @@ for (const [action, rows] of Object.entries(FILE_TABLE)) {
 
 test('a file action on something that is not a file is forbidden, even for the owning head and the DPO', () => {
   const head = principal('u-head', [{ departmentId: OWN, role: 'head' }], ['admin', 'dpo']);
-  const notFiles: Resource[] = [{ kind: 'tenant' }, { kind: 'department', departmentId: OWN }, { kind: 'user', userId: 'u-x' }, { kind: 'review', departmentId: OWN }];
+  const notFiles: Resource[] = [{ kind: 'tenant' }, { kind: 'department', departmentId: OWN }, { kind: 'user', userId: 'u-x' }, { kind: 'review', departmentId: OWN }, { kind: 'review', departmentId: null }];
   for (const action of Object.keys(FILE_TABLE) as FileAction[]) {
     for (const r of notFiles) assert.equal(decide(head, action, r), 'forbidden', `${action} on ${r.kind}`);
   }
@@ -302,6 +302,11 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
   // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
   { action: 'review.decide', on: 'a review in OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
+  // An emergency search belongs to no department: only the DPO knows of it and decides it.
+  { action: 'review.decide', on: 'an emergency search\'s review', resource: () => ({ kind: 'review', departmentId: null }), expect: 'HHH HHH HAH' },
+  // Ending a running grant early: the head of the file's department and the DPO, like deciding it.
+  { action: 'break-glass.revoke', on: 'a grant to a file of OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
+  { action: 'break-glass.revoke', on: 'an emergency search', resource: () => ({ kind: 'review', departmentId: null }), expect: 'HHH HHH HAH' },
 ];
 
 test('the non-file table covers exactly the other actions the policy knows', () => {

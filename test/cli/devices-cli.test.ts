@@ -56,7 +56,7 @@ test('an administrator registers, lists and removes a device from the command li
   assert.match(list.stdout, new RegExp(`${id}\\s+CR_TB_2\\s+${t.departments.TB}\\s+find,store\\s+certificate`));
   const dup = await kartei(['add', '--ae', 'CR_TB_2', '--department', 'TB', '--permissions', 'store', '--host', '127.0.0.1'], adminToken);
   assert.equal(dup.code, 1);
-  assert.match(dup.stderr, /409 aeTitle: a device with this AE title is registered/);
+  assert.match(dup.stderr, /409 aeTitle: this AE title is taken in this office/);
   assert.equal((await kartei(['remove', id], adminToken)).code, 0);
   assert.doesNotMatch((await kartei(['list'], adminToken)).stdout, /CR_TB_2/);
   const dpo = await t.user({ tenantRoles: ['dpo'] });

@@ -61,7 +61,7 @@ test('hostile ids in paths answer 404, never 500 and never another file', async 
       ['GET', `/api/persons/${e}/records`],
       ['POST', `/api/persons/${e}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x' } }],
       ['GET', `/api/persons/${e}/access-log`],
-      ['POST', `/api/persons/${e}/shares`, { departmentId: t.departments.TB, purpose: 'Amtshilfe', until: new Date(Date.now() + 86_400_000).toISOString() }],
+      ['POST', `/api/persons/${e}/shares`, { departmentId: t.departments.TB, purpose: 'Amtshilfe für das Ordnungsamt', until: new Date(Date.now() + 86_400_000).toISOString() }],
       ['POST', `/api/persons/${e}/break-glass`, { reason: 'Akute Gefahr, Rettungsdienst fragt an' }],
       ['GET', `/api/records/${e}`],
       ['PUT', `/api/records/${e}`, { content: { text: 'x' }, version: 1 }],

@@ -30,13 +30,18 @@ export function testCa(): { certFile: string; keyFile: string; cert: string } {
   return { ...ca, cert: fs.readFileSync(ca.certFile, 'utf8') };
 }
 
-/** A certificate signed by the test CA, for `localhost`/127.0.0.1 (servers) or a device name. */
-export function testCertificate(name: string): TestCert {
+/**
+ * A certificate signed by the test CA, for `localhost`/127.0.0.1 (servers) or a device name:
+ * by default an EC P-256 key valid for 2 days; `key` as `rsa:BITS` or `ec:CURVE`.
+ */
+export function testCertificate(name: string, o: { days?: number; key?: string } = {}): TestCert {
   const c = testCa();
   const base = name.replace(/[^A-Za-z0-9_-]/g, '_');
+  const [kind, size] = (o.key ?? 'ec:P-256').split(':') as [string, string];
+  const newKey = kind === 'rsa' ? ['-newkey', `rsa:${size}`] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${size}`];
   fs.writeFileSync(path.join(dir, `${base}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${base}.key`, '-out', `${base}.csr`);
-  openssl('x509', '-req', '-in', `${base}.csr`, '-CA', c.certFile, '-CAkey', c.keyFile, '-CAcreateserial', '-days', '2', '-extfile', `${base}.ext`, '-out', `${base}.crt`);
+  openssl('req', ...newKey, '-nodes', '-subj', `/CN=${name}`, '-keyout', `${base}.key`, '-out', `${base}.csr`);
+  openssl('x509', '-req', '-in', `${base}.csr`, '-CA', c.certFile, '-CAkey', c.keyFile, '-CAcreateserial', '-days', String(o.days ?? 2), '-extfile', `${base}.ext`, '-out', `${base}.crt`);
   const certFile = path.join(dir, `${base}.crt`);
   const keyFile = path.join(dir, `${base}.key`);
   const cert = fs.readFileSync(certFile, 'utf8');

@@ -53,7 +53,7 @@ function fileRoutes(personId: string, recordId: string): [string, string, unknow
     ['GET', `/api/persons/${personId}/records`],
     ['POST', `/api/persons/${personId}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x' } }],
     ['GET', `/api/persons/${personId}/access-log`],
-    ['POST', `/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'Amtshilfe', until: '2030-01-01' }],
+    ['POST', `/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'Amtshilfe für das Ordnungsamt', until: '2030-01-01' }],
     ['GET', `/api/records/${recordId}`],
     ['PUT', `/api/records/${recordId}`, { content: { text: 'x' }, version: 1 }],
     ['GET', `/api/records/${recordId}/versions`],
@@ -166,12 +166,12 @@ test('administrator and DPO read no contents; the admin cannot grant itself acce
 
 test('a share lets the receiving department read, never edit, until it is revoked or runs out', async () => {
   const infPhysician = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'physician' }] });
-  assert.equal((await tbClerk.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Amtshilfe', until: '2030-01-01' })).status, 403);
+  assert.equal((await tbClerk.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Amtshilfe für das Ordnungsamt', until: '2030-01-01' })).status, 403);
   const until = new Date(Date.now() + 7 * 86_400_000).toISOString();
   const bad = [
-    [{ departmentId: MISSING, purpose: 'Kontaktpersonen', until }, 'departmentId'],
-    [{ departmentId: t.departments.INF, purpose: 'Kontaktpersonen', until: '2020-01-01' }, 'until'],
-    [{ departmentId: t.departments.TB, purpose: 'Kontaktpersonen', until }, 'departmentId'],
+    [{ departmentId: MISSING, purpose: 'Kontaktpersonen ermitteln und informieren', until }, 'departmentId'],
+    [{ departmentId: t.departments.INF, purpose: 'Kontaktpersonen ermitteln und informieren', until: '2020-01-01' }, 'until'],
+    [{ departmentId: t.departments.TB, purpose: 'Kontaktpersonen ermitteln und informieren', until }, 'departmentId'],
   ] as const;
   for (const [body, field] of bad) {
     const r = await tbHead.post(`/api/persons/${person}/shares`, body);
@@ -211,7 +211,7 @@ test('a share lets the receiving department read, never edit, until it is revoke
   assert.equal((await infClerk.get(`/api/records/${normalRecord}`)).status, 404);
   assert.deepEqual((await infClerk.get('/api/persons?q=Kowalczyk')).body.map((p: any) => p.id), [infPerson]);
 
-  const again = await tbHead.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Nachermittlung', until });
+  const again = await tbHead.post(`/api/persons/${person}/shares`, { departmentId: t.departments.INF, purpose: 'Nachermittlung im Umfeld der Familie', until });
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
   const [ran] = await inTenant(h.services.store, t.tenantId, (tx) =>
     tx.updateTable('shares').set({ until: new Date(Date.now() - 1000).toISOString() }).where('id', '=', again.body.id).execute(),

@@ -216,6 +216,20 @@ test('every contract route is described in the OpenAPI document, served without 
   for (const id of [t.tenantId, t.adminId, ...Object.values(t.departments)]) assert.ok(!text.includes(id), `openapi.json contains ${id}`);
 });
 
+test('the emergency routes beyond the contract are declared and described too', async () => {
+  const r = await new Client(h).get('/api/openapi.json');
+  for (const [method, path] of [
+    ['post', '/api/persons/emergency-search'],
+    ['post', '/api/emergency-hits/{id}/break-glass'],
+    ['delete', '/api/break-glass/{id}'],
+  ] as const) {
+    assert.ok(r.body.paths?.[path]?.[method], `${method.toUpperCase()} ${path} missing from openapi.json`);
+    assert.ok(seen.has(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`) || registeredRoutes(h.app).some((x) => x.method === method.toUpperCase() && x.url === path.replace(/\{(\w+)\}/g, ':$1')));
+  }
+  const search = r.body.paths['/api/persons/emergency-search'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual([...search.required].sort(), ['birthDate', 'familyName', 'reason']);
+});
+
 test('security headers are on every response: success, refusal, error and unknown route', async () => {
   const anon = new Client(h);
   const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });

@@ -3,7 +3,7 @@
 // host; every refusal names why. Registration, listing and removal are audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { identifyDevice } from '../../src/imaging/devices.ts';
+import { identifyDevice, registerDevice } from '../../src/imaging/devices.ts';
 import { inTenant } from '../../src/db/connect.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -13,6 +13,7 @@ let h: Harness;
 let t: Tenant;
 const certA = testCertificate('MODALITY-A');
 const certB = testCertificate('MODALITY-B');
+const certC = testCertificate('MODALITY-C');
 
 before(async () => {
   h = await startHarness();
@@ -145,4 +146,42 @@ test('the web application\'s security report names this office\'s devices only; 
   const titles = report.body.map((f: { title: string }) => f.title);
   assert.ok(titles.some((x: string) => x.includes('LOOPBACK_SCU')), titles.join('\n'));
   assert.ok(!titles.some((x: string) => x.includes('THEIRS')), 'another office\'s device stays out of this office\'s report');
+});
+
+test('an AE title another office uses is no conflict and does not show: AE titles are unique per office, a device is identified by AE title with its proof', async () => {
+  // Another office in the same deployment, with devices registered through the registry itself.
+  const now = new Date().toISOString();
+  const [tenantC, deptC] = ['tenant-c', 'dept-c'];
+  const theirs = await inTenant(h.services.store, tenantC, async (tx) => {
+    await tx.insertInto('tenants').values({ id: tenantC, name: 'Drittamt', created_at: now }).execute();
+    await tx.insertInto('departments').values({ id: deptC, tenant_id: tenantC, code: 'TB', name: 'TB C', created_at: now }).execute();
+    const cert = await registerDevice(tx, tenantC, 'x', { aeTitle: 'CT_SHARED', departmentId: deptC, permissions: ['store'], certificate: certB.cert }, now);
+    const loop = await registerDevice(tx, tenantC, 'x', { aeTitle: 'LOOP_SHARED', departmentId: deptC, permissions: ['store'], host: '127.0.0.1' }, now);
+    return { cert, loop };
+  });
+  // The same AE title with this office's own certificate, or its own loopback host: registered.
+  const mine = await t.admin.post('/api/admin/devices', device({ aeTitle: 'CT_SHARED', certificate: certA.cert }));
+  assert.equal(mine.status, 201, JSON.stringify(mine.body));
+  assert.equal((await t.admin.post('/api/admin/devices', device({ aeTitle: 'LOOP_SHARED', host: '127.0.0.2' }))).status, 201);
+
+  // Each caller reaches its own office's device.
+  const a = await identifyDevice(h.services.store.db, { callingAeTitle: 'CT_SHARED', remoteAddress: '10.0.0.5', certificateFingerprint: certA.fingerprint256 });
+  const c = await identifyDevice(h.services.store.db, { callingAeTitle: 'CT_SHARED', remoteAddress: '10.0.0.6', certificateFingerprint: certB.fingerprint256 });
+  assert.ok(a.ok && a.tenantId === t.tenantId && a.device.id === mine.body.id);
+  assert.ok(c.ok && c.tenantId === tenantC && c.device.id === theirs.cert);
+  const l = await identifyDevice(h.services.store.db, { callingAeTitle: 'LOOP_SHARED', remoteAddress: '127.0.0.1' });
+  assert.ok(l.ok && l.device.id === theirs.loop);
+  // A stranger's certificate with a shared AE title: refused, audited on the deployment's chain, not on either office's.
+  const stranger = await identifyDevice(h.services.store.db, { callingAeTitle: 'CT_SHARED', remoteAddress: '10.0.0.7', certificateFingerprint: certC.fingerprint256 });
+  assert.ok(!stranger.ok && stranger.why === 'wrong-certificate' && stranger.tenantId === null);
+
+  // Every collision answers alike: the AE title taken in this office, or the AE title with a
+  // certificate (or loopback host) registered anywhere. Nothing tells the two apart.
+  const ownTaken = await t.admin.post('/api/admin/devices', device({ aeTitle: 'CT_SHARED', certificate: certC.cert }));
+  const theirIdentity = await t.admin.post('/api/admin/devices', device({ aeTitle: 'CT_SHARED', certificate: certB.cert }));
+  const theirLoopback = await t.admin.post('/api/admin/devices', device({ aeTitle: 'LOOP_SHARED', host: '127.0.0.1' }));
+  for (const r of [ownTaken, theirIdentity, theirLoopback]) assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.deepEqual(theirIdentity.body, ownTaken.body);
+  assert.deepEqual(theirLoopback.body, ownTaken.body);
+  assert.ok(!(await t.admin.get('/api/admin/devices')).body.some((d: { id: string }) => d.id === theirs.cert || d.id === theirs.loop));
 });

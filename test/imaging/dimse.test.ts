@@ -15,6 +15,7 @@ import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import { registerDevice } from '../../src/imaging/devices.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
 import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/services.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -357,6 +358,24 @@ test('movescu moves a study to a registered destination only; storescp receives 
     assert.equal((await add({ aeTitle: 'DEST', permissions: ['retrieve'], port: destPort })).status, 201);
     assert.equal((await add({ aeTitle: 'NO_RECEIVE', permissions: ['find'], port: destPort })).status, 201);
     assert.equal((await t.admin.post('/api/admin/devices', { aeTitle: 'INF_DEST', departmentId: t.departments.INF, host: '127.0.0.1', permissions: ['retrieve'], port: destPort })).status, 201);
+    // A destination row whose host was changed behind the registry's back to an address on the network, without a certificate.
+    assert.equal((await add({ aeTitle: 'TAMPERED', permissions: ['retrieve'], port: destPort })).status, 201);
+    await h.services.store.db.updateTable('devices').set({ host: '192.0.2.10' }).where('ae_title', '=', 'TAMPERED').execute();
+    // Another office registers a destination of the same AE title, elsewhere: a move never reaches it.
+    const elsewhere = net.createServer((socket) => {
+      reachedElsewhere++;
+      socket.destroy();
+    });
+    let reachedElsewhere = 0;
+    const elsewherePort = await freePort();
+    await new Promise<void>((r) => elsewhere.listen(elsewherePort, '127.0.0.1', () => r()));
+    const now = new Date().toISOString();
+    await inTenant(h.services.store, 'tenant-move-b', async (tx) => {
+      await tx.insertInto('tenants').values({ id: 'tenant-move-b', name: 'Nachbaramt', created_at: now }).execute();
+      await tx.insertInto('departments').values({ id: 'dept-move-b', tenant_id: 'tenant-move-b', code: 'TB', name: 'TB', created_at: now }).execute();
+      await registerDevice(tx, 'tenant-move-b', 'x', { aeTitle: 'DEST', departmentId: 'dept-move-b', permissions: ['retrieve'], certificate: testCertificate('DEST-B').cert, host: '127.0.0.1', port: elsewherePort }, now);
+      await registerDevice(tx, 'tenant-move-b', 'x', { aeTitle: 'B_ONLY', departmentId: 'dept-move-b', permissions: ['retrieve'], host: '127.0.0.9', port: elsewherePort }, now);
+    });
     const sent = makeInstance({ patientName: 'Berg^Ida', patientId: 'PID-MOVE', rows: 16, columns: 16, undefinedLengthSequences: false });
     const file = writeFile('move.dcm', sent.file);
     assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), file])).code, 0);
@@ -371,14 +390,16 @@ test('movescu moves a study to a registered destination only; storescp receives 
     const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', file]), dcmtk('dcmdump', ['+L', path.join(inbox, received[0]!)])]);
     assert.equal(dataset(b.out), dataset(a.out));
 
-    for (const dest of ['NO_RECEIVE', 'INF_DEST', 'UNKNOWN_AE', 'STORESCU']) {
+    for (const dest of ['NO_RECEIVE', 'INF_DEST', 'UNKNOWN_AE', 'STORESCU', 'TAMPERED', 'B_ONLY']) {
       const refused = await move(dest);
       assert.match(refused.out, /MoveDestinationUnknown|0xa801/i, `${dest}: ${refused.out}`);
     }
     assert.equal(fs.readdirSync(inbox).length, 1, 'nothing reached the destination for the refused moves');
+    assert.equal(reachedElsewhere, 0, 'the other office\'s destination of the same AE title was never contacted');
+    elsewhere.close();
     const events = await auditRows(t.tenantId, 'dicom.retrieve');
     assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).destination === 'DEST'));
-    assert.equal(events.filter((e) => e.outcome === 'denied' && JSON.parse(e.detail ?? '{}').why).length, 4);
+    assert.equal(events.filter((e) => e.outcome === 'denied' && JSON.parse(e.detail ?? '{}').why).length, 6);
   } finally {
     storescp.kill();
   }

@@ -473,12 +473,23 @@ test('a clerk of another department breaks the glass from the search, with a rea
   await page.getByText('Keine Akte gefunden.').waitFor();
   await page.getByRole('button', { name: /Notfallzugriff/ }).click();
   const search = page.getByRole('button', { name: '„Quastenberg“ in allen Abteilungen suchen' });
+  assert.equal(await page.getByLabel('Familienname').inputValue(), 'Quastenberg', 'the family name is taken from the search');
+  await page.getByLabel('Begründung').fill('Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig');
+  assert.equal(await search.isDisabled(), true, 'no search without the full birth date');
+  await page.getByLabel('Geburtsdatum').fill('1961-04-17');
   await page.getByLabel('Begründung').fill('zu kurz');
   assert.equal(await search.isDisabled(), true, 'no search without a reason of 20 characters');
+  await page.getByLabel('Begründung').fill('aaaaaaaaaaaaaaaaaaaa');
+  await page.getByText('Bitte in Worten begründen').waitFor();
+  assert.equal(await search.isDisabled(), true, 'twenty times the same letter is no reason');
   await page.getByLabel('Begründung').fill('Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig');
   await search.click();
+  await page.getByText('Treffer: 1. Noch 4 Notfallsuchen in dieser Stunde.').waitFor();
+  // The answer tells the hit apart, and nothing more: no department, no full name or birth date.
+  const panel = (await page.locator('section.emergency').textContent())!;
+  for (const secret of ['Infektionsschutz', 'Hannelore', '17.04.1961']) assert.ok(!panel.includes(secret), `the emergency search shows ${secret}`);
   await checkScreen(page, '16a-emergency-search');
-  await page.getByRole('button', { name: 'Quastenberg, Hannelore im Notfall öffnen' }).click();
+  await page.getByRole('button', { name: 'Treffer 1: Vorname H…, Nachname wie eingegeben – im Notfall öffnen' }).click();
   await page.getByRole('heading', { name: 'Quastenberg, Hannelore' }).waitFor();
   await page.getByText(/Notfallzugriff: noch etwa (59|60) Minuten\. Dieser Zugriff wird geprüft\./).waitFor();
   await checkScreen(page, '16b-emergency-file');
@@ -507,16 +518,25 @@ test('the DPO finds every access in the log, decides an emergency access with a 
   await checkScreen(page, '17-dpo-audit-log');
 
   await page.getByRole('link', { name: 'Notfallzugriffe prüfen' }).click();
+  // The search that found the file waits for review as well as the opening.
+  const searched = page.getByRole('form', { name: 'Notfallsuche von Tobias Tuberkulose' });
+  await searched.getByRole('link', { name: 'Akte 1' }).waitFor();
   const review = page.getByRole('form', { name: 'Notfallzugriff von Tobias Tuberkulose' });
   await review.getByText('Patientin bewusstlos in der Notaufnahme').waitFor();
   await checkScreen(page, '17b-dpo-reviews');
+  // A running grant can be ended at once; the review stays.
+  await review.getByRole('button', { name: 'Zugriff sofort beenden' }).click();
+  await review.getByText(/Vorzeitig beendet am/).waitFor();
+  assert.equal(await review.getByRole('button', { name: 'Zugriff sofort beenden' }).count(), 0);
   await review.getByLabel('Kommentar').fill('Keine Behandlung durch die TB-Fürsorge; Rücksprache mit der Leitung');
   await review.getByRole('button', { name: 'Nicht gerechtfertigt' }).click();
+  await searched.getByLabel('Kommentar').fill('Suche im Zusammenhang mit dem Zugriff oben');
+  await searched.getByRole('button', { name: 'Nicht gerechtfertigt' }).click();
   await page.getByText('Keine offenen Notfallzugriffe.').waitFor();
 
   await page.goto(`${base}/audit/persons/${personId}`);
   await page.getByRole('heading', { name: /Zugriffsbericht zu einer Akte/ }).waitFor();
-  for (const action of ['person.create', 'record.create', 'record.update', 'person.break-glass', 'review.decide']) {
+  for (const action of ['person.create', 'record.create', 'record.update', 'person.emergency-search', 'person.break-glass', 'break-glass.revoke', 'review.decide']) {
     await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
   }
   await page.getByRole('cell', { name: 'Tobias Tuberkulose' }).first().waitFor();

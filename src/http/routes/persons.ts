@@ -6,15 +6,13 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { personData } from '../../records/persons.ts';
 import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
-import { MIN_REASON } from '../../records/break-glass.ts';
+import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
-import { id, idParams, reason, sensitivity, version } from '../schemas.ts';
+import { id, idParams, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
 
 export const SEARCH_LIMIT = 50;
-/** An emergency search shows few files of other departments: enough to pick the one meant. */
-export const EMERGENCY_LIMIT = 10;
 
 const personListItem = (p: { id: string; departmentId: string; familyName: string; givenName: string; birthDate: string }) => ({
   id: p.id,
@@ -55,21 +53,39 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       }),
   );
 
-  // Before breaking the glass: files of the departments the caller is not in, by name or birth date,
-  // with the reason stated up front (audited with it, and each file shown named in the log).
+  // Before breaking the glass: a file of a department the caller is not in, by family name AND
+  // full birth date, with the reason stated up front. An emergency access of its own (reviewed,
+  // rate-limited); it answers opaque handles, not files (src/records/emergency-search.ts says why).
   r.post(
     '/api/persons/emergency-search',
     {
       config: { access: { actions: ['person.emergency-search'], resource: 'tenant' } },
-      schema: { body: z.strictObject({ q: z.string().trim().min(2).max(200), reason: reason(MIN_REASON) }) },
+      schema: {
+        body: z.strictObject({
+          familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
+          birthDate: z.iso.date(),
+          reason: reasonText(MIN_REASON),
+        }),
+      },
     },
     async (req) =>
-      gated(s, req, 'person.emergency-search', { kind: 'tenant' }, async (ctx) => {
-        const found = await s.persons.search(ctx, req.body.q, EMERGENCY_LIMIT, 'elsewhere');
-        ctx.audit.reason = req.body.reason;
-        ctx.audit.detail = { results: found.length };
-        ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
-        return found.map(personListItem);
+      gated(s, req, 'person.emergency-search', { kind: 'tenant' }, (ctx) =>
+        s.emergencySearch.search(ctx, req.body.familyName, req.body.birthDate, req.body.reason),
+      ),
+  );
+
+  // Breaking the glass for a file an emergency search showed, by its handle: the caller's own, for a few minutes.
+  r.post(
+    '/api/emergency-hits/:id/break-glass',
+    {
+      config: { access: { actions: ['person.break-glass'], resource: 'emergency-hit' } },
+      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }) },
+    },
+    async (req) =>
+      gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
+        const personId = ctx.target.personId!;
+        const search = await ctx.tx.selectFrom('emergency_hits').select('search_id').where('id', '=', req.params.id).executeTakeFirstOrThrow();
+        return { personId, ...(await s.breakGlass.open(ctx, personId, req.body.reason, search.search_id)) };
       }),
   );
 
@@ -129,7 +145,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/break-glass',
     {
       config: { access: { actions: ['person.break-glass'], resource: 'person' } },
-      schema: { params: idParams, body: z.strictObject({ reason: reason(MIN_REASON) }) },
+      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }) },
     },
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) => s.breakGlass.open(ctx, req.params.id, req.body.reason)),
@@ -141,7 +157,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['file.share'], resource: 'person' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ departmentId: id, purpose: reason(5), until: z.iso.datetime({ offset: true }).or(z.iso.date()) }),
+        body: z.strictObject({ departmentId: id, purpose: reasonText(MIN_REASON), until: z.iso.datetime({ offset: true }).or(z.iso.date()) }),
       },
     },
     async (req, reply) => {

@@ -1,4 +1,4 @@
-// Ending a share, and the review queue of emergency accesses.
+// Ending a share, and the review queue of emergency accesses (deciding them, ending a running one).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -32,5 +32,16 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
       gated(s, req, 'review.decide', { kind: 'review', reviewId: req.params.id }, (ctx) =>
         s.breakGlass.decide(ctx, req.params.id, req.body.decision, req.body.comment),
       ),
+  );
+
+  // Ends a running emergency access now: the owning department's head or the DPO. The grantee's next
+  // read of the file is 404 (a search's handles open nothing more); the review stays open.
+  r.delete(
+    '/api/break-glass/:id',
+    { config: { access: { actions: ['break-glass.revoke'], resource: 'review' } }, schema: { params: idParams } },
+    async (req, reply) => {
+      await gated(s, req, 'break-glass.revoke', { kind: 'review', reviewId: req.params.id }, (ctx) => s.breakGlass.revoke(ctx, req.params.id));
+      return reply.code(204).send();
+    },
   );
 }

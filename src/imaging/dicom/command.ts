@@ -110,8 +110,8 @@ const FIELDS: readonly [Field, number, string][] = [
 const GROUP_LENGTH = 0x00000000;
 const DATA_SET_TYPE = 0x00000800;
 const NO_DATASET = 0x0101;
-/** A command set is a few hundred bytes; ErrorComment (LO) is the longest free value. */
-const MAX_COMMAND_LENGTH = 4096;
+/** A command set is a few hundred bytes; ErrorComment (LO) is the longest free value. A peer's fragments beyond this end the association. */
+export const MAX_COMMAND_LENGTH = 4096;
 
 const VRS = new Map<number, string>([[GROUP_LENGTH, 'UL'], [DATA_SET_TYPE, 'US'], ...FIELDS.map(([, tag, vr]) => [tag, vr] as [number, string])]);
 

@@ -38,6 +38,23 @@ export class PduError extends Error {
   }
 }
 
+/**
+ * The peer sent more than we hold for it (a PDU's claimed length, a command set,
+ * an identifier…): abort, like a protocol error, and record which limit it was.
+ */
+export class LimitExceeded extends PduError {
+  constructor(
+    /** Which limit: 'pdu-length', 'command-set', 'identifier', … */
+    readonly limit: string,
+    /** The limit in bytes, and how many the peer had sent or announced when it was crossed. */
+    readonly max: number,
+    readonly size: number,
+    abortReason: AbortReason = AbortReason.NotSpecified,
+  ) {
+    super(`${limit} of ${size} bytes or more, over the limit of ${max}`, abortReason);
+  }
+}
+
 export function framePdu(type: number, body: Buffer): Buffer {
   const pdu = Buffer.allocUnsafe(PDU_HEADER_LENGTH + body.length);
   pdu[0] = type;

@@ -7,7 +7,7 @@
 import {
   parseAssociateAc, parseAssociateRj, parseAssociateRq, type AssociateAc, type AssociateRj, type AssociateRq,
 } from './association.ts';
-import { AbortReason, framePdu, PDU_HEADER_LENGTH, PduError, PduType } from './pdu-frame.ts';
+import { AbortReason, framePdu, LimitExceeded, PDU_HEADER_LENGTH, PduError, PduType } from './pdu-frame.ts';
 
 /** A presentation data value: one fragment of a command or dataset. */
 export interface Pdv {
@@ -72,8 +72,10 @@ export class PduReader {
     const type = head[0]!;
     const length = head.readUInt32BE(2);
     if (type < PduType.AssociateRq || type > PduType.Abort) throw new PduError(`unknown PDU type 0x${type.toString(16)}`, AbortReason.UnrecognizedPdu);
-    const limit = type === PduType.PData ? this.#maxPduLength : type <= PduType.AssociateRj ? MAX_ASSOCIATE_PDU_LENGTH : 4;
-    if (length > limit) throw new PduError(`PDU of type ${type} with ${length} bytes, over the limit of ${limit}`, AbortReason.InvalidPduParameterValue);
+    if (type >= PduType.ReleaseRq && length > 4) throw new PduError(`PDU of type ${type} with ${length} bytes instead of 4`, AbortReason.InvalidPduParameterValue);
+    // A length beyond what we announced (P-DATA) or hold (A-ASSOCIATE) is refused before any of its body is kept.
+    const limit = type === PduType.PData ? this.#maxPduLength : MAX_ASSOCIATE_PDU_LENGTH;
+    if (length > limit) throw new LimitExceeded('pdu-length', limit, length, AbortReason.InvalidPduParameterValue);
     const total = PDU_HEADER_LENGTH + length;
     return this.#buffered < total ? undefined : this.#take(total, true);
   }

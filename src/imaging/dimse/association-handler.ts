@@ -10,10 +10,10 @@ import type { Services } from '../../services.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { identifyDevice } from '../devices.ts';
 import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
-import { CommandError, CommandField, decodeCommand, encodeCommand, Status, type Command } from '../dicom/command.ts';
+import { CommandError, CommandField, decodeCommand, encodeCommand, MAX_COMMAND_LENGTH, Status, type Command } from '../dicom/command.ts';
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
-import { AbortReason, AbortSource, PduError } from '../dicom/pdu-frame.ts';
+import { AbortReason, AbortSource, LimitExceeded, PduError } from '../dicom/pdu-frame.ts';
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
@@ -21,6 +21,10 @@ import { sendMessage } from './send-message.ts';
 import type { DimseService, MessageHandler } from './services.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { DimseListenerOptions } from './listener.ts';
+import type { AssociationLimits, Release } from './association-limits.ts';
+
+/** The answer when a device or an address holds as many associations as it may (PS3.8 Table 9-21). */
+export const LOCAL_LIMIT_EXCEEDED = { result: RejectResult.Transient, source: RejectSource.Presentation, reason: RejectReason.LocalLimitExceeded };
 
 /** How long a connection may take to send its A-ASSOCIATE-RQ. */
 const ASSOCIATION_TIMEOUT_MS = 30_000;
@@ -55,6 +59,7 @@ export class AssociationHandler {
   private scope: AssociationScope | undefined;
   private peerMaxPdu = 0;
   private commandParts: Buffer[] = [];
+  private commandBytes = 0;
   private message: Message | undefined;
   /** A service running alongside further messages (C-GET), and the responses it waits for. */
   /** The query or retrieval running alongside, if any: its request's message ID, so a C-CANCEL can reach it. */
@@ -63,17 +68,22 @@ export class AssociationHandler {
   private lastMessageId = 0;
   private artim: NodeJS.Timeout | undefined;
   private done = false;
+  /** Gives back this association's place among its device's (see AssociationLimits). */
+  private releaseDevice: Release | undefined;
 
   constructor(
     private readonly socket: Socket,
-    private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls'] },
+    private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits },
     private readonly services: ReadonlyMap<number, DimseService>,
   ) {}
 
   async run(): Promise<void> {
     // PS3.8's ARTIM: an association request must arrive soon after the connection.
     this.artim = setTimeout(() => this.socket.destroy(), this.opts.associationTimeoutMs ?? ASSOCIATION_TIMEOUT_MS);
-    this.socket.once('close', () => clearTimeout(this.artim));
+    this.socket.once('close', () => {
+      clearTimeout(this.artim);
+      this.releaseDevice?.();
+    });
     try {
       for await (const chunk of this.socket) {
         await this.consume(chunk as Buffer);
@@ -97,9 +107,20 @@ export class AssociationHandler {
         if (this.done) return;
       }
     } catch (e) {
+      // Audited before the A-ABORT leaves (the socket is not read meanwhile): when the peer sees it, it is on record.
+      if (e instanceof LimitExceeded) await this.auditLimit(e);
       await this.abort(e instanceof PduError ? e.abortReason : AbortReason.NotSpecified);
-      if (!(e instanceof PduError) && !(e instanceof CommandError)) this.opts.log?.(e);
+      if (e instanceof LimitExceeded || (!(e instanceof PduError) && !(e instanceof CommandError))) this.opts.log?.(e);
     }
+  }
+
+  /** A peer that sent more than a limit allows was aborted: on its tenant's chain once it is known, else the deployment's. */
+  private async auditLimit(e: LimitExceeded) {
+    const device = this.scope?.device;
+    const detail = { why: 'limit-exceeded', limit: e.limit, max: e.max, size: e.size, ...(this.scope ? { callingAe: this.scope.callingAeTitle } : {}) };
+    await inTenant(this.opts.services.store, device?.tenantId ?? DEPLOYMENT_CHAIN, (tx) =>
+      this.opts.services.audit.append(tx, { tenantId: device?.tenantId ?? DEPLOYMENT_CHAIN, actorId: device?.device.id ?? null, action: 'dicom.abort', resourceType: 'association', outcome: 'denied', detail }),
+    ).catch((err) => this.opts.log?.(err));
   }
 
   /** Lets what was written (an A-ABORT, an A-RELEASE-RP) reach the peer, then lets go of the socket. */
@@ -141,6 +162,14 @@ export class AssociationHandler {
       const reason = why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
       return this.last(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
     }
+    const place = this.opts.limits ? this.opts.limits.claimDevice(who.device.id) : () => undefined;
+    if (!place) {
+      await this.auditAssociation(who.tenantId, who.device.id, 'denied', { callingAe: rq.callingAeTitle, why: 'too-many-associations', limit: 'device', max: this.opts.limits!.perDevice });
+      this.opts.log?.(new Error(`DICOM association of ${rq.callingAeTitle} refused: ${this.opts.limits!.perDevice} associations held`));
+      return this.last(encodeAssociateRj(LOCAL_LIMIT_EXCEEDED));
+    }
+    this.releaseDevice = place;
+    if (this.socket.destroyed) place();
     const negotiated = negotiate(rq, {
       acceptedAbstractSyntaxes: (uid) => [...this.services.values()].some((s) => s.sopClasses(uid)),
       // Only storage keeps datasets as they come; everything else is read by us, uncompressed.
@@ -150,6 +179,7 @@ export class AssociationHandler {
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     });
     if (!negotiated.accepted) {
+      place();
       return this.last(encodeAssociateRj(negotiated.rj));
     }
     await this.auditAssociation(who.tenantId, who.device.id, 'allowed', { callingAe: rq.callingAeTitle, tls: !!certificateFingerprint, contexts: negotiated.contexts.size });
@@ -192,6 +222,9 @@ export class AssociationHandler {
     if (!this.scope!.contexts.has(pdv.contextId)) throw new PduError('PDV on a presentation context that was not accepted', AbortReason.InvalidPduParameterValue);
     if (pdv.isCommand) {
       if (this.message) throw new PduError('command while a dataset was expected', AbortReason.UnexpectedPdu);
+      // A command set is small: fragments beyond its limit end the association instead of piling up.
+      this.commandBytes += pdv.data.length;
+      if (this.commandBytes > MAX_COMMAND_LENGTH) throw new LimitExceeded('command-set', MAX_COMMAND_LENGTH, this.commandBytes);
       this.commandParts.push(pdv.data);
       if (pdv.isLast) await this.onCommand(pdv.contextId, decodeCommand(Buffer.concat(this.commandParts)));
       return;
@@ -207,6 +240,7 @@ export class AssociationHandler {
 
   private async onCommand(contextId: number, command: Command) {
     this.commandParts = [];
+    this.commandBytes = 0;
     if (command.commandField & 0x8000) {
       // A response to one of our sub-operations.
       const resolve = this.awaiting.get(command.messageIdBeingRespondedTo ?? -1);

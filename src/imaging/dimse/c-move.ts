@@ -9,7 +9,7 @@ import { QueryRetrieveSopClass } from '../dicom/uids.ts';
 import { deviceByAeTitle, type Device } from '../devices.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
-import { StoreScu } from './store-scu.ts';
+import { reachableDestination, StoreScu } from './store-scu.ts';
 import type { DimseService } from './services.ts';
 import type { AssociationScope } from './association-scope.ts';
 
@@ -54,11 +54,15 @@ class MoveOperation extends RetrieveOperation {
     }
   }
 
-  /** The destination if it is registered in this department, may receive images and can be reached. */
+  /**
+   * The destination if it is registered in this office and department, may receive images and
+   * can be reached where it is registered: at its address (never a name to resolve), over TLS to
+   * its pinned certificate, or without one only on loopback.
+   */
   private async destination(): Promise<Device | undefined> {
     const { services, device } = this.scope;
     const d = await inTenant(services.store, device.tenantId, (tx) => deviceByAeTitle(tx, device.tenantId, this.command.moveDestination ?? ''));
-    const eligible = d && d.departmentId === device.principal.device!.departmentId && d.permissions.includes('retrieve') && d.host && d.port;
+    const eligible = d && d.departmentId === device.principal.device!.departmentId && d.permissions.includes('retrieve') && d.port && reachableDestination(d);
     return eligible ? d : undefined;
   }
 

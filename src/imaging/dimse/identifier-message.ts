@@ -3,6 +3,7 @@
 // classes. It is buffered (bounded), read, its level checked, and handed to
 // the operation; every refusal is a DIMSE status with a comment.
 import { Status, type Command } from '../dicom/command.ts';
+import { LimitExceeded } from '../dicom/pdu-frame.ts';
 import { readDataset } from '../dicom/dataset-reader.ts';
 import { Tag } from '../dicom/tags.ts';
 import { datasetLayout, QueryRetrieveSopClass } from '../dicom/uids.ts';
@@ -12,8 +13,11 @@ import type { Level } from '../match-attributes.ts';
 import type { AssociationScope } from './association-scope.ts';
 import type { MessageHandler } from './services.ts';
 
-/** Identifiers are a few hundred bytes; this bounds what a request may make us buffer. */
-const MAX_IDENTIFIER = 64 * 1024;
+/**
+ * Identifiers are a few hundred bytes, a list of instance UIDs to retrieve some
+ * kilobytes; a request sending more than this ends its association (A-ABORT).
+ */
+export const MAX_IDENTIFIER = 1024 * 1024;
 
 const LEVELS: readonly string[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
 const PATIENT_ROOT = new Set<string>([QueryRetrieveSopClass.PatientRootFind, QueryRetrieveSopClass.PatientRootGet, QueryRetrieveSopClass.PatientRootMove]);
@@ -34,7 +38,8 @@ export abstract class IdentifierMessage implements MessageHandler {
 
   data(chunk: Buffer) {
     this.size += chunk.length;
-    if (this.size <= MAX_IDENTIFIER) this.parts.push(chunk);
+    if (this.size > MAX_IDENTIFIER) throw new LimitExceeded('identifier', MAX_IDENTIFIER, this.size);
+    this.parts.push(chunk);
   }
 
   cancel() {
@@ -42,11 +47,12 @@ export abstract class IdentifierMessage implements MessageHandler {
   }
 
   async end() {
+    // Over the limit, the association was aborted: nothing to answer.
+    if (this.size > MAX_IDENTIFIER) return;
     const context = this.scope.contexts.get(this.contextId)!;
     const encoding = datasetLayout(context.transferSyntax);
     const sopClass = this.command.affectedSopClassUid ?? '';
     if (!this.sopClasses.has(sopClass) || context.abstractSyntax !== sopClass) return this.answer(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
-    if (this.size > MAX_IDENTIFIER) return this.answer(Status.OutOfResources, 'identifier too large');
     if (encoding !== 'implicit-le' && encoding !== 'explicit-le') return this.answer(Status.CannotUnderstand, 'identifier transfer syntax not supported');
     let identifier: Dataset;
     try {

@@ -7,7 +7,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Services } from '../../services.ts';
-import { AssociationHandler, auditAssociation } from './association-handler.ts';
+import { AssociationHandler, auditAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
+import { AssociationLimits } from './association-limits.ts';
+import { encodeAssociateRj } from '../dicom/association.ts';
+import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { assertDeclaredService, type DimseService } from './services.ts';
 import { cEcho } from './c-echo.ts';
@@ -20,6 +23,8 @@ export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cG
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
+/** Refusals for one address over its limit are audited once in this span (the rest are only counted). */
+const REFUSAL_AUDIT_MS = 60_000;
 
 export interface DimseListenerOptions {
   services: Services;
@@ -37,14 +42,40 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
   services.forEach(assertDeclaredService);
   const byCommand = new Map(services.map((s) => [s.command, s]));
   const sockets = new Set<net.Socket>();
+  const limits = new AssociationLimits(config.maxAssociationsPerDevice, config.maxAssociationsPerAddress);
+  const refusals = new Map<string, { since: number; count: number }>();
   const accept = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
     socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
+    const address = socket.remoteAddress ?? '';
+    const release = limits.claimAddress(address);
+    if (!release) {
+      // Refused before a byte is read: a connection over its address's limit holds nothing.
+      socket.end(encodeAssociateRj(LOCAL_LIMIT_EXCEEDED));
+      setTimeout(() => socket.destroy(), 5_000).unref();
+      auditAddressRefusal(address);
+      return;
+    }
+    socket.once('close', release);
     // Our AE title, and our TLS material, which we also present when we connect to a move destination.
-    void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls }, byCommand).run();
+    void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls, limits }, byCommand).run();
+  };
+  /** On the deployment chain (no device is known yet), once a minute per address, with the number refused since. */
+  const auditAddressRefusal = (address: string) => {
+    const now = Date.now();
+    const seen = refusals.get(address);
+    if (seen && now - seen.since < REFUSAL_AUDIT_MS) {
+      seen.count++;
+      return;
+    }
+    refusals.set(address, { since: now, count: 0 });
+    for (const [a, r] of refusals) if (now - r.since >= REFUSAL_AUDIT_MS) refusals.delete(a);
+    const detail = { why: 'too-many-associations', limit: 'address', max: limits.perAddress, remoteAddress: address, refusedBefore: seen?.count ?? 0 };
+    opts.log?.(new Error(`DICOM connection from ${address} refused: ${limits.perAddress} associations held`));
+    void auditAssociation(opts.services, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
   };
   const server = config.tls
     ? tls.createServer(
@@ -54,7 +85,7 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
           ca: fs.readFileSync(config.tls.caFile),
           requestCert: true,
           rejectUnauthorized: true,
-          minVersion: 'TLSv1.2',
+          ...TLS_SERVER_POLICY,
         },
         accept,
       )

@@ -4,22 +4,37 @@
 // propose what we are about to send, and send instances as C-STORE requests,
 // one at a time, each answered before the next.
 import fs from 'node:fs';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
-import { CommandField, decodeCommand, encodeCommand, Priority, Status, type Command } from '../dicom/command.ts';
+import { CommandField, decodeCommand, encodeCommand, MAX_COMMAND_LENGTH, Priority, Status, type Command } from '../dicom/command.ts';
 import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../devices.ts';
+import { TLS_POLICY } from '../../config/tls-policy.ts';
+import { isLoopback } from '../../config/config.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
 import { sendMessage } from './send-message.ts';
 
 const TIMEOUT_MS = 30_000;
+/** A destination answers each C-STORE with one small response: more PDUs waiting than this is a flood, not an answer. */
+const MAX_PENDING_PDUS = 16;
 
 export class StoreScuError extends Error {}
+
+/**
+ * Whether we may connect to `device` where it is registered: an IP address (or `localhost`), not
+ * a name whose answer could change; without a pinned certificate only a loopback one, since then
+ * nothing else proves who answers.
+ */
+export function reachableDestination(device: Pick<Device, 'host' | 'certificate'>): boolean {
+  const host = device.host ?? '';
+  if (isIP(host) === 0 && host !== 'localhost') return false;
+  return !!device.certificate || isLoopback(host);
+}
 
 export class StoreScu {
   private readonly reader = new PduReader(OUR_MAX_PDU_LENGTH);
@@ -36,6 +51,7 @@ export class StoreScu {
     socket.on('data', (chunk: Buffer) => {
       try {
         this.pending.push(...this.reader.push(chunk));
+        if (this.pending.length > MAX_PENDING_PDUS) throw new StoreScuError('destination sends PDUs nobody asked for');
       } catch (e) {
         this.failure = e as Error;
         socket.destroy();
@@ -52,11 +68,12 @@ export class StoreScu {
   /** Opens an association to `device` offering each (SOP class, transfer syntax) we will send. */
   static async open(device: Device, ours: { aeTitle: string; tls?: DicomConfig['tls'] }, offers: { sopClass: string; transferSyntax: string }[]): Promise<StoreScu> {
     if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
+    if (!reachableDestination(device)) throw new StoreScuError('destination is neither on loopback nor known by a pinned certificate');
     const socket = device.certificate
       ? tls.connect({
           host: device.host,
           port: device.port,
-          minVersion: 'TLSv1.2',
+          ...TLS_POLICY,
           ...(ours.tls ? { cert: fs.readFileSync(ours.tls.certFile), key: fs.readFileSync(ours.tls.keyFile), ca: fs.readFileSync(ours.tls.caFile) } : {}),
           // The destination is known by its pinned certificate, not by a host name.
           checkServerIdentity: (_host, cert) => (cert.fingerprint256 === device.certificate!.fingerprint256 ? undefined : new StoreScuError('destination certificate is not the registered one')),
@@ -102,10 +119,15 @@ export class StoreScu {
     const command: Command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance, messageId: ++this.messageId, priority: Priority.Medium };
     await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
     const parts: Buffer[] = [];
+    let size = 0;
     for (;;) {
       const pdu = await this.next();
       if (pdu.type !== 'p-data') throw new StoreScuError(`unexpected ${pdu.type} from the destination`);
       for (const pdv of pdu.pdvs) {
+        if (!pdv.isCommand || (size += pdv.data.length) > MAX_COMMAND_LENGTH) {
+          this.socket.destroy();
+          throw new StoreScuError(pdv.isCommand ? 'response command set over its limit' : 'a dataset in answer to a C-STORE');
+        }
         parts.push(pdv.data);
         if (pdv.isCommand && pdv.isLast) return decodeCommand(Buffer.concat(parts)).status ?? Status.ProcessingFailure;
       }

@@ -137,4 +137,4 @@ export interface Share {
 }
 
 // Shapes the server defines for both sides.
-export type { AccessCount, ApiToken, AuditEntry, ReviewItem as Review } from '../../../src/http/answers.ts';
+export type { AccessCount, ApiToken, AuditEntry, EmergencyHit, EmergencySearchAnswer, ReviewItem as Review } from '../../../src/http/answers.ts';

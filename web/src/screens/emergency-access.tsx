@@ -1,27 +1,34 @@
-// Break the glass: a file of another department, found by surname with a stated
-// reason, opened for 60 minutes. Both the search and the opening are audited with
-// the reason, and the opening goes to the review queue of the department's head
-// and the data-protection officer.
+// Break the glass: a file of another department, found by family name AND birth date
+// with a stated reason, opened for 60 minutes. The search is an emergency access of its
+// own (audited with the reason, reviewed by the data-protection officer, a few per hour);
+// it answers no more than tells the hits apart: the given name's first letter and whether
+// the family name matched as typed or only as it sounds, never the department. Opening
+// one goes to the review queue of its department's head and the data-protection officer.
 import { useState } from 'react';
 import { api } from '../api/client.ts';
-import type { PersonListItem } from '../api/types.ts';
-import { formatDate, useT } from '../i18n/i18n.ts';
+import type { EmergencySearchAnswer } from '../api/types.ts';
+import { useT } from '../i18n/i18n.ts';
 import { navigate } from '../router.tsx';
-import { departmentName, useSession } from '../session.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { MIN_REASON, reasonProblem } from '../../../src/records/reason-text.ts';
 
 /** Grants opened in this page: person id → end of the grant (memory only). */
 export const grants = new Map<string, string>();
 
-const MIN_REASON = 20;
+/** The ordinary search's words, as a first guess at the family name (a date is not one). */
+const nameOf = (q: string) =>
+  q
+    .trim()
+    .split(/\s+/)
+    .filter((w) => !/^[\d.-]+$/.test(w))
+    .join(' ');
 
 export function EmergencyAccess({ q }: { q: string }) {
   const t = useT();
-  const { me } = useSession();
   const [open, setOpen] = useState(false);
-  const form = useForm({ reason: '' });
+  const form = useForm({ familyName: nameOf(q), birthDate: '', reason: '' });
   const opening = useForm({});
-  const [found, setFound] = useState<PersonListItem[] | null>(null);
+  const [found, setFound] = useState<EmergencySearchAnswer | null>(null);
   if (!open) {
     return (
       <p>
@@ -31,7 +38,10 @@ export function EmergencyAccess({ q }: { q: string }) {
       </p>
     );
   }
-  const reason = form.values.reason;
+  const { familyName, birthDate, reason } = form.values;
+  const left = Math.max(0, MIN_REASON - reason.trim().length);
+  const notText = left === 0 && reasonProblem(reason) !== null;
+  const ready = familyName.trim().length >= 2 && /^\d{4}-\d{2}-\d{2}$/.test(birthDate) && reasonProblem(reason) === null;
   return (
     <section className="panel emergency" aria-labelledby="emergency-title">
       <h2 id="emergency-title">{t('emergency.title')}</h2>
@@ -39,43 +49,52 @@ export function EmergencyAccess({ q }: { q: string }) {
       <form
         noValidate
         className="stacked"
-        onSubmit={form.onSubmit(async (v) => setFound(await api<PersonListItem[]>('POST', '/api/persons/emergency-search', { q: q.trim(), reason: v.reason })))}
+        onSubmit={form.onSubmit(async (v) =>
+          setFound(await api<EmergencySearchAnswer>('POST', '/api/persons/emergency-search', { familyName: v.familyName.trim(), birthDate: v.birthDate, reason: v.reason })),
+        )}
       >
+        <TextField label={t('emergency.familyName')} value={familyName} onChange={(x) => form.set('familyName', x)} required error={form.fieldError('familyName')} />
+        <TextField label={t('emergency.birthDate')} type="date" value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
         <TextField
           label={t('emergency.reason')}
           value={reason}
           onChange={(x) => form.set('reason', x)}
           multiline
           required
-          hint={t('emergency.reasonHint', { n: MIN_REASON, left: Math.max(0, MIN_REASON - reason.trim().length) })}
+          hint={notText ? t('emergency.reasonNotText') : t('emergency.reasonHint', { n: MIN_REASON, left })}
           error={form.fieldError('reason')}
         />
-        <FormError form={form} fields={['reason', 'q']} />
-        <button type="submit" className="primary" disabled={form.busy || reason.trim().length < MIN_REASON || q.trim().length < 2}>
-          {t('emergency.search', { q: q.trim() })}
+        <FormError form={form} fields={['familyName', 'birthDate', 'reason']} />
+        <button type="submit" className="primary" disabled={form.busy || !ready}>
+          {t('emergency.search', { q: familyName.trim() })}
         </button>
       </form>
-      {found && found.length === 0 && <p role="status">{t('persons.none')}</p>}
-      {found && found.length > 0 && (
+      {found && (
+        <p role="status">
+          {found.hits.length === 0 ? t('persons.none') : t('emergency.found', { n: found.hits.length })} {t('emergency.left', { n: found.searchesLeft })}
+        </p>
+      )}
+      {found && found.hits.length > 0 && (
         <ul className="records">
-          {found.map((p) => (
-            <li key={p.id}>
-              <span>
-                {p.familyName}, {p.givenName} · {formatDate(p.birthDate)} · {departmentName(me, p.departmentId)}
-              </span>
-              <button
-                type="button"
-                className="danger"
-                onClick={opening.onSubmit(async () => {
-                  const r = await api<{ expiresAt: string }>('POST', `/api/persons/${p.id}/break-glass`, { reason });
-                  grants.set(p.id, r.expiresAt);
-                  navigate(`/persons/${p.id}`);
-                })}
-              >
-                {t('emergency.open', { name: `${p.familyName}, ${p.givenName}` })}
-              </button>
-            </li>
-          ))}
+          {found.hits.map((hit, i) => {
+            const label = t(hit.match === 'exact' ? 'emergency.hitExact' : 'emergency.hitPhonetic', { n: i + 1, initial: hit.givenNameInitial });
+            return (
+              <li key={hit.handle}>
+                <span>{label}</span>
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={opening.onSubmit(async () => {
+                    const r = await api<{ personId: string; expiresAt: string }>('POST', `/api/emergency-hits/${hit.handle}/break-glass`, { reason });
+                    grants.set(r.personId, r.expiresAt);
+                    navigate(`/persons/${r.personId}`);
+                  })}
+                >
+                  {t('emergency.open', { name: label })}
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
       <FormError form={opening} fields={[]} />

@@ -7,6 +7,7 @@ import { formatDate, useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
 import { FormError, SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
+import { MIN_REASON } from '../../../src/records/reason-text.ts';
 
 export function ShareFile({ person }: { person: PersonFileView }) {
   return person.permissions.share ? <Shares person={person} /> : null;
@@ -72,7 +73,7 @@ function Shares({ person }: { person: Person }) {
       <h2 id="share-title">{t('share.title')}</h2>
       {done && <p role="status">{done}</p>}
       <SelectField label={t('share.department')} value={form.values.departmentId} onChange={(x) => form.set('departmentId', x)} options={others.map((d) => ({ value: d.id, label: d.name }))} error={form.fieldError('departmentId')} />
-      <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} error={form.fieldError('purpose')} required />
+      <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} hint={t('share.purposeHint', { n: MIN_REASON })} error={form.fieldError('purpose')} required />
       <TextField label={t('share.until')} type="date" value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
       <SaveOrCancel form={form} fields={['departmentId', 'purpose', 'until']} onCancel={() => setOpen(false)} submitLabel={t('share.submit')} />
     </form>

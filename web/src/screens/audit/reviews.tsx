@@ -6,7 +6,11 @@ import { departmentName, useSession } from '../../session.tsx';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 
-/** Open break-the-glass accesses, each decided with a comment (the decision is audited too). */
+/**
+ * Open emergency accesses (files opened by breaking the glass, and emergency searches),
+ * each decided with a comment (the decision is audited too). A grant still running can be
+ * ended at once; "not justified" ends it as well.
+ */
 export function Reviews() {
   const t = useT();
   const list = useLoad(() => api<Review[]>('GET', '/api/reviews'), []);
@@ -14,40 +18,69 @@ export function Reviews() {
     <>
       <h2>{t('audit.reviews')}</h2>
       <p>{t('review.intro')}</p>
-      <Loaded state={list}>{(items) => (items.length === 0 ? <p role="status">{t('review.none')}</p> : items.map((r) => <ReviewItem key={r.id} review={r} onDecided={list.reload} />))}</Loaded>
+      <Loaded state={list}>{(items) => (items.length === 0 ? <p role="status">{t('review.none')}</p> : items.map((r) => <ReviewItem key={r.id} review={r} onChanged={list.reload} />))}</Loaded>
     </>
   );
 }
 
-function ReviewItem({ review, onDecided }: { review: Review; onDecided: () => void }) {
+function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => void }) {
   const t = useT();
   const { me } = useSession();
   const form = useForm({ comment: '' });
+  const revoking = useForm({});
+  const who = review.userName ?? review.userId;
+  const search = review.kind === 'emergency-search';
+  const running = !search && !review.revokedAt && Date.parse(review.expiresAt) > Date.now();
   const decide = (decision: 'justified' | 'unjustified') =>
     form.onSubmit(async (v) => {
       await api('POST', `/api/reviews/${review.id}`, { decision, comment: v.comment });
-      onDecided();
+      onChanged();
     });
   return (
-    <form className="panel" noValidate aria-label={t('review.of', { name: review.userName ?? review.userId })} onSubmit={decide('justified')}>
+    <form className="panel" noValidate aria-label={t(search ? 'review.ofSearch' : 'review.of', { name: who })} onSubmit={decide('justified')}>
+      <h3>{t(search ? 'review.ofSearch' : 'review.of', { name: who })}</h3>
       <dl className="facts">
         <dt>{t('review.who')}</dt>
-        <dd>{review.userName ?? review.userId}</dd>
+        <dd>{who}</dd>
         <dt>{t('review.when')}</dt>
         <dd>
           {formatDateTime(review.createdAt)} – {formatDateTime(review.expiresAt)}
+          {review.revokedAt && <> · {t('review.revoked', { at: formatDateTime(review.revokedAt) })}</>}
         </dd>
-        <dt>{t('person.department')}</dt>
-        <dd>{departmentName(me, review.departmentId)}</dd>
+        {!search && review.departmentId && (
+          <>
+            <dt>{t('person.department')}</dt>
+            <dd>{departmentName(me, review.departmentId)}</dd>
+          </>
+        )}
         <dt>{t('audit.reason')}</dt>
         <dd className="long">{review.reason}</dd>
-        <dt>{t('audit.file')}</dt>
-        <dd>
-          <Link to={`/audit/persons/${review.personId}`}>{t('audit.report')}</Link>
-        </dd>
+        {search ? (
+          <>
+            <dt>{t('review.results')}</dt>
+            <dd>
+              {(review.shownPersonIds ?? []).length === 0
+                ? t('review.noResults')
+                : (review.shownPersonIds ?? []).map((id, i) => (
+                    <span key={id}>
+                      {i > 0 && ' · '}
+                      <Link to={`/audit/persons/${id}`}>{t('review.fileN', { n: i + 1 })}</Link>
+                    </span>
+                  ))}
+            </dd>
+          </>
+        ) : (
+          <>
+            <dt>{t('audit.file')}</dt>
+            <dd>
+              <Link to={`/audit/persons/${review.personId}`}>{t('audit.report')}</Link>
+            </dd>
+          </>
+        )}
       </dl>
       <TextField label={t('review.comment')} value={form.values.comment} onChange={(x) => form.set('comment', x)} multiline error={form.fieldError('comment')} />
       <FormError form={form} fields={['comment']} />
+      <FormError form={revoking} fields={[]} />
       <div className="actions">
         <button type="submit" className="primary" disabled={form.busy}>
           {t('review.justified')}
@@ -55,6 +88,19 @@ function ReviewItem({ review, onDecided }: { review: Review; onDecided: () => vo
         <button type="button" disabled={form.busy} onClick={decide('unjustified')}>
           {t('review.unjustified')}
         </button>
+        {running && (
+          <button
+            type="button"
+            className="danger"
+            disabled={revoking.busy}
+            onClick={revoking.onSubmit(async () => {
+              await api('DELETE', `/api/break-glass/${review.id}`);
+              onChanged();
+            })}
+          >
+            {t('review.revoke')}
+          </button>
+        )}
       </div>
     </form>
   );
