@@ -9,7 +9,8 @@ import { decide, type ApprovalFacts, type DepartmentRole, type Membership, type 
 import { factsOf } from '../access/approval-facts.ts';
 import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
-import type { UserView } from './users.ts';
+import { displayNames, type UserView } from './users.ts';
+import type { Keyring } from '../vault/keyring.ts';
 
 export type ApprovalKind = ApprovalFacts['grant'];
 
@@ -23,6 +24,9 @@ export interface ApprovalView {
   requestedAt: string;
   /** `pending`, or `exempt`: the office's first DPO, granted without approval and shown to the DPOs after it. */
   state: 'pending' | 'exempt';
+  /** Display names of the account and of whoever asked, so the approver knows whom it concerns. */
+  userName: string;
+  requestedByName: string;
 }
 
 /** What an administrator asked for, for the audit event and the answer. */
@@ -96,7 +100,7 @@ export async function requestEnrolmentApproval(ctx: GateContext, userId: string)
 }
 
 /** The open approvals the caller may decide, oldest first. */
-export async function listDecidable(ctx: GateContext): Promise<ApprovalView[]> {
+export async function listDecidable(ctx: GateContext, keyring: Keyring): Promise<ApprovalView[]> {
   const rows = await ctx.tx
     .selectFrom('approvals')
     .select(['id', 'kind', 'user_id', 'department_id', 'role', 'requested_by', 'requested_at', 'state'])
@@ -105,9 +109,9 @@ export async function listDecidable(ctx: GateContext): Promise<ApprovalView[]> {
     .orderBy('requested_at')
     .execute();
   const facts = await factsOf(ctx.tx, ctx.principal.tenantId, rows);
-  return rows
-    .filter((_, i) => decide(ctx.principal, 'approval.decide', facts[i]!) === 'allow')
-    .map((r) => ({
+  const mine = rows.filter((_, i) => decide(ctx.principal, 'approval.decide', facts[i]!) === 'allow');
+  const names = await displayNames(ctx.tx, keyring, ctx.principal.tenantId, mine.flatMap((r) => [r.user_id, r.requested_by]));
+  return mine.map((r) => ({
       id: r.id,
       kind: r.kind as ApprovalKind,
       userId: r.user_id,
@@ -116,6 +120,8 @@ export async function listDecidable(ctx: GateContext): Promise<ApprovalView[]> {
       requestedBy: r.requested_by,
       requestedAt: r.requested_at,
       state: r.state as ApprovalView['state'],
+      userName: names.get(r.user_id) ?? '—',
+      requestedByName: names.get(r.requested_by) ?? '—',
     }));
 }
 

@@ -60,7 +60,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
 
   r.get('/api/approvals', { config: { access: { actions: ['approval.list'], resource: 'tenant' } } }, async (req) =>
     gated(s, req, 'approval.list', { kind: 'tenant' }, async (ctx) => {
-      const items = await listDecidable(ctx);
+      const items = await listDecidable(ctx, s.keyring);
       ctx.audit.detail = { count: items.length };
       return items;
     }),

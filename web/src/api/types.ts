@@ -111,8 +111,31 @@ export interface UserView {
   displayName: string;
   active: boolean;
   mfaEnrolled: boolean;
+  /** Who chose the password: the person, an administrator (before enrolment links), or nobody yet. */
+  passwordOrigin: 'self' | 'admin' | 'none';
   tenantRoles: TenantRole[];
-  memberships: Membership[];
+  /** Memberships waiting for a second account's approval have `state: 'pending'` and grant nothing. */
+  memberships: (Membership & { state: 'active' | 'pending' })[];
+  pendingRoles: { role: TenantRole; state: 'pending' }[];
+}
+
+export interface EnrolmentLink {
+  token: string;
+  url: string;
+  expiresAt: string;
+}
+
+export interface Approval {
+  id: string;
+  kind: 'membership' | 'role' | 'enrolment';
+  userId: string;
+  departmentId?: string;
+  role: string | null;
+  requestedBy: string;
+  requestedAt: string;
+  state: 'pending' | 'exempt';
+  userName: string;
+  requestedByName: string;
 }
 
 export interface Finding {
