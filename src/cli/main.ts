@@ -93,6 +93,7 @@ async function serve(config: Config): Promise<number> {
   const bar = progressBar('migrations');
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
+  s.audit.alarm = (chain, r) => app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
   // Issued before anything listens: once the server answers, the token exists.
   const token = await issueSetupToken(s.store, config.dataDir);
   await app.listen({ host: config.host, port: config.port });
