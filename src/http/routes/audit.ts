@@ -54,7 +54,18 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
     };
   });
-  r.get('/api/audit', { config: { access: { actions: ['audit.read'], resource: 'tenant' } }, schema: { querystring: auditQuery } }, async (req) =>
+  r.get(
+    '/api/audit',
+    {
+      config: { access: { actions: ['audit.read'], resource: 'tenant' } },
+      schema: {
+        querystring: auditQuery,
+        description:
+          'The audit log, newest first: [{seq, at, actorId, actorName, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
+          '`detail` holds the non-personal facts of an event (ids, role names, counts, codes), e.g. the roles and memberships a grant gave or revoked, or null.',
+      },
+    },
+    async (req) =>
     gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
       const rows = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
       ctx.audit.detail = { count: rows.length };
