@@ -11,6 +11,7 @@ import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import type { Refusal, WitnessedHead } from './witness.ts';
 import { verifyTail } from './verify-tail.ts';
+import { auditableId } from './audit-ids.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
@@ -92,9 +93,10 @@ export class AuditLog {
       actor_id: e.actorId,
       action: e.action,
       resource_type: e.resourceType,
-      resource_id: e.resourceId ?? null,
-      person_id: e.personId ?? null,
-      department_id: e.departmentId ?? null,
+      // Ids that came from input and are not ids are kept only as keyed hashes.
+      resource_id: auditableId(this.keyring, e.resourceId),
+      person_id: auditableId(this.keyring, e.personId),
+      department_id: auditableId(this.keyring, e.departmentId),
       outcome: e.outcome,
       reason_enc: e.reason ? sealField(await this.keyring.tenantKey(tx, e.tenantId), reasonBinding(e.tenantId, seq), e.reason) : null,
       detail: e.detail ? JSON.stringify(e.detail) : null,

@@ -18,7 +18,7 @@ export function normaliseName(value: string): string {
     .trim();
 }
 
-export function digest(key: Buffer, kind: IndexKind | 'username' | 'address', value: string): string {
+export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'audit-input', value: string): string {
   return createHmac('sha256', key).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
 }
 

@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenant } from '../../src/db/connect.ts';
-import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { Client, startHarness, setUpTenant, strongPassword, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -42,4 +41,65 @@ test('the DPO sees what each grant, revocation and second-factor reset gave or t
   assert.deepEqual(about('admin.user.reset-mfa').detail, { mfa: 'reset', sessionsEnded: true, apiTokensRevoked: true });
   // Every entry carries the field; events without facts say null.
   assert.ok(log.body.every((e: any) => 'detail' in e));
+});
+
+/** The same session as `u`, in a client that does not send the CSRF header (what a forged cross-site request carries). */
+function withoutCsrf(u: Client): Client {
+  const c = new Client(h);
+  c.cookie = u.cookie;
+  return c;
+}
+
+test('a state-changing request without the CSRF token is refused and on the record, with the caller and the route', async () => {
+  const { INF } = t.departments as Record<string, string>;
+  const forged = withoutCsrf(clerk);
+  const r = await forged.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg', givenName: 'Hannelore', birthDate: '1961-04-17' });
+  assert.equal(r.status, 403);
+  const log = await dpo.get('/api/audit?action=request.refused&limit=5');
+  const e = log.body.find((x: any) => x.actorId === clerk.id && x.detail?.code === 'csrf-missing');
+  assert.ok(e, JSON.stringify(log.body));
+  assert.equal(e.outcome, 'denied');
+  assert.deepEqual(e.detail, { code: 'csrf-missing', method: 'POST', route: '/api/persons' });
+  // Nothing was created.
+  assert.equal((await clerk.get('/api/persons?q=Quastenberg')).body.length, 0);
+});
+
+test('bodies a data route refuses (invalid, malformed, too large) are on the record, without their content', async () => {
+  const { INF } = t.departments as Record<string, string>;
+  const invalid = await clerk.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg', givenName: 'Hannelore', birthDate: 'gestern' });
+  assert.equal(invalid.status, 422);
+  const malformed = await clerk.call('POST', '/api/persons', '{"familyName": "Quastenberg",');
+  assert.equal(malformed.status, 400);
+  const large = await clerk.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg'.repeat(30_000), givenName: 'H', birthDate: '1961-04-17' });
+  assert.equal(large.status, 413);
+  const log = await dpo.get('/api/audit?action=request.refused&limit=20');
+  const codes = log.body.filter((x: any) => x.actorId === clerk.id).map((x: any) => x.detail.code);
+  for (const code of ['validation-failed', 'malformed-json', 'payload-too-large']) assert.ok(codes.includes(code), `${code} in ${codes}`);
+  const events = await storedEvents(t.tenantId);
+  assert.ok(!JSON.stringify(events).includes('Quastenberg'), 'no refused content in the log');
+});
+
+test('text in the place of an id reaches the log only as a keyed hash', async () => {
+  const typed = 'Mustermann-Erika-1964';
+  assert.equal((await clerk.get(`/api/persons/${typed}`)).status, 404);
+  assert.equal((await clerk.get(`/api/records/${typed}`)).status, 404);
+  assert.equal((await clerk.post('/api/persons', { departmentId: typed, familyName: 'Muster', givenName: 'Erika', birthDate: '1964-08-12' })).status, 403);
+  // A DICOMweb study "UID" that is none.
+  const study = await clerk.get(`/dicom-web/studies/${typed}/metadata`);
+  assert.ok(study.status === 404 || study.status === 422 || study.status === 400, String(study.status));
+  const again = await clerk.get(`/api/persons/${typed}`);
+  assert.equal(again.status, 404);
+  const events = await storedEvents(t.tenantId);
+  assert.ok(!JSON.stringify(events).includes('Mustermann'), 'the typed text is nowhere in the stored events');
+  const denials = events.filter((e) => e.action === 'person.read' && e.outcome === 'denied' && e.actor_id === clerk.id);
+  assert.equal(denials.length, 2);
+  // The same text gives the same hash, so the DPO can follow repeated attempts.
+  assert.match(denials[0]!.resource_id!, /^hmac:[0-9a-f]{32}$/);
+  assert.equal(denials[1]!.resource_id, denials[0]!.resource_id);
+  const created = events.find((e) => e.action === 'person.create' && e.actor_id === clerk.id && e.outcome === 'denied');
+  assert.match(created?.department_id ?? '', /^hmac:/);
+  // A well-formed id stays readable.
+  const unknown = '6f1c1f4e-8a43-4b6e-9c59-0b7f0d5c2a11';
+  assert.equal((await clerk.get(`/api/persons/${unknown}`)).status, 404);
+  assert.equal((await storedEvents(t.tenantId)).at(-1)!.resource_id, unknown);
 });
