@@ -66,6 +66,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     images: new SealedFiles(path.join(config.dataDir, 'images')),
-    close: () => store.close(),
+    close: async () => {
+      // Attempts counted but not yet written go on the record before the store closes.
+      await audit.attempts.flush(true);
+      await store.close();
+    },
   };
 }

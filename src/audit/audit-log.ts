@@ -12,6 +12,7 @@ import type { CheckpointSigner } from './signing-key.ts';
 import type { Refusal, WitnessedHead } from './witness.ts';
 import { verifyTail } from './verify-tail.ts';
 import { auditableId } from './audit-ids.ts';
+import { AttemptLog } from './attempts.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
@@ -70,12 +71,19 @@ const stderrAlarm: CheckpointAlarm = (chainId, r) =>
 export class AuditLog {
   /** Where a refused checkpoint is reported (the server sets its logger's fatal level). */
   alarm: CheckpointAlarm = stderrAlarm;
+  /** Unauthenticated attempts, aggregated per source and minute (`attempts.ts`). */
+  readonly attempts: AttemptLog;
 
   constructor(
     private readonly store: Store,
     private readonly keyring: Keyring,
     private readonly signer: CheckpointSigner,
-  ) {}
+  ) {
+    this.attempts = new AttemptLog(
+      async (e) => void (await inTenant(store, e.tenantId, (tx) => this.append(tx, e))),
+      (address) => keyring.globalIndex('address', address),
+    );
+  }
 
   /** Starts a tenant's chain; called once when the tenant is created. */
   async startChain(tx: Tx, tenantId: string): Promise<void> {

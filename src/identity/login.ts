@@ -52,7 +52,7 @@ export class Login {
       .executeTakeFirst();
     const ok = await verifyPassword(user?.password_hash ?? (await decoyHash()), password);
     if (!user || !ok || user.active !== 1) {
-      await this.fail(subjects, user ? { tenantId: user.tenant_id, userId: user.id } : undefined, 'password');
+      await this.fail(subjects, user ? { tenantId: user.tenant_id, userId: user.id } : undefined, 'password', address);
       throw new KarteiError('invalid-credentials');
     }
     const challenge = newToken();
@@ -144,25 +144,27 @@ export class Login {
       return { session, user: { id: userId, username, displayName } };
     });
     if (!result) {
-      await this.fail(subjects, { tenantId, userId }, 'mfa');
+      await this.fail(subjects, { tenantId, userId }, 'mfa', address);
       throw new KarteiError('invalid-mfa-code');
     }
     await clearAccountFailures(this.store.db, subjects);
     return { ...result.session, user: result.user };
   }
 
-  private async fail(subjects: Subjects, who: { tenantId: string; userId: string } | undefined, stage: string) {
+  /** Counts the failure for the throttle and puts it on the record, aggregated per address and minute. */
+  private async fail(subjects: Subjects, who: { tenantId: string; userId: string } | undefined, stage: string, address: string) {
     await recordFailure(this.store.db, subjects);
-    const tenantId = who?.tenantId ?? DEPLOYMENT_CHAIN;
-    await inTenant(this.store, tenantId, (tx) =>
-      this.audit.append(tx, {
-        tenantId,
+    await this.audit.attempts.record(
+      {
+        tenantId: who?.tenantId ?? DEPLOYMENT_CHAIN,
         actorId: who?.userId ?? null,
         action: 'auth.login-failed',
         resourceType: 'session',
         outcome: 'denied',
         detail: { stage },
-      }),
+      },
+      address,
+      stage,
     );
   }
 }
