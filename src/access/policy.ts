@@ -56,7 +56,9 @@ export type Resource =
   /** A user account administered by an admin. */
   | { kind: 'user'; userId: string }
   /** A break-glass event under review. */
-  | { kind: 'review'; departmentId: string };
+  | { kind: 'review'; departmentId: string }
+  /** The installation as a whole, and how many offices share it. */
+  | { kind: 'installation'; offices: number };
 
 type Roles = readonly DepartmentRole[];
 const ALL: Roles = DEPARTMENT_ROLES;
@@ -120,6 +122,7 @@ export const OTHER_ACTIONS = [
   'review.decide',
   'audit.status',
   'system.security-report',
+  'audit.read-installation',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -203,6 +206,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
       return dpo ? 'allow' : 'forbidden';
     case 'system.security-report':
       return admin || dpo ? 'allow' : 'forbidden';
+    case 'audit.read-installation':
+      // The installation's own chain (failed logins with unknown names, refused DICOM callers) names no
+      // office: the office's DPO and admin see it only where the installation is theirs alone; otherwise the operator (CLI).
+      return (admin || dpo) && r.kind === 'installation' && r.offices === 1 ? 'allow' : 'forbidden';
     case 'review.decide':
       if (r.kind !== 'review') return 'forbidden';
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';

@@ -103,3 +103,34 @@ test('text in the place of an id reaches the log only as a keyed hash', async ()
   assert.equal((await clerk.get(`/api/persons/${unknown}`)).status, 404);
   assert.equal((await storedEvents(t.tenantId)).at(-1)!.resource_id, unknown);
 });
+
+test("a failed login with an unknown name is visible to the office's DPO and admin of a single-office installation, not to staff", async () => {
+  const anon = new Client(h);
+  const r = await anon.post('/api/auth/login', { username: 'niemand-hier', password: 'Nicht-das-Passwort-42' });
+  assert.equal(r.status, 401);
+  for (const reader of [dpo, t.admin]) {
+    const log = await reader.get('/api/audit/installation?action=auth.login-failed');
+    assert.equal(log.status, 200, JSON.stringify(log.body));
+    const e = log.body[0];
+    assert.equal(e.outcome, 'denied');
+    assert.equal(e.actorId, null);
+    assert.equal(e.detail.stage, 'password');
+    assert.match(e.detail.source, /^[0-9a-f]{32}$/, 'the address as a keyed hash');
+    assert.ok(!JSON.stringify(log.body).includes('niemand-hier'), 'the name typed is not on the record');
+  }
+  assert.equal((await clerk.get('/api/audit/installation')).status, 403);
+  // The reading itself is on the office's record.
+  const mine = await dpo.get('/api/audit?action=audit.read-installation');
+  assert.ok(mine.body.some((e: any) => e.actorId === dpo.id && e.outcome === 'allowed'));
+});
+
+test("once several offices share the installation, its chain is no office's to read", async () => {
+  const other = 'tenant-zwei';
+  await inTenant(h.services.store, other, async (tx) => {
+    await tx.insertInto('tenants').values({ id: other, name: 'Nachbaramt', created_at: new Date().toISOString() }).execute();
+    await h.services.audit.startChain(tx, other);
+  });
+  for (const reader of [dpo, t.admin]) assert.equal((await reader.get('/api/audit/installation')).status, 403);
+  const denied = await dpo.get('/api/audit?action=audit.read-installation&outcome=denied');
+  assert.ok(denied.body.some((e: any) => e.actorId === dpo.id));
+});
