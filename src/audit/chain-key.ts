@@ -4,9 +4,8 @@
 // chain's head at that moment: those events were linked with plain SHA-256
 // and still verify as such; every later event of every chain needs the key.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { readOrCreateSecret, readSecret } from '../vault/key-file.ts';
+import { readOrCreateSecret } from '../vault/key-file.ts';
 import type { ChainKeying } from './chain.ts';
 
 export const CHAIN_KEY_FILE = 'audit-chain.key';
@@ -17,18 +16,12 @@ interface ChainKeyFile {
   legacyUntil: Record<string, number>;
 }
 
-/** Reads the chain key, creating it (with `heads()` as the legacy boundary) when absent. */
+/** Reads the chain key, creating it (with `heads` as the end of the plain SHA-256 links) when absent. */
 export function chainKeyFromKeyDir(keyDir: string, heads: Record<string, number>): ChainKeying {
   const raw = readOrCreateSecret(path.join(keyDir, CHAIN_KEY_FILE), () =>
     Buffer.from(JSON.stringify({ v: 1, key: randomBytes(32).toString('base64'), legacyUntil: heads } satisfies ChainKeyFile)),
   );
   return parse(raw);
-}
-
-/** Reads an existing chain key; undefined when there is none. */
-export function readChainKey(keyDir: string): ChainKeying | undefined {
-  const file = path.join(keyDir, CHAIN_KEY_FILE);
-  return fs.existsSync(file) ? parse(readSecret(file)) : undefined;
 }
 
 function parse(raw: Buffer): ChainKeying {
