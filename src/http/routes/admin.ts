@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { createUser, getUser, listUsers, setAccess, userBinding } from '../../identity/users.ts';
+import { createUser, getUser, listUsers, setAccess, userBinding, type UserView } from '../../identity/users.ts';
 import { revokeUserSessions } from '../../identity/sessions.ts';
 import { revokeUserApiTokens } from '../../identity/api-tokens.ts';
 import { sealField } from '../../vault/keyring.ts';
@@ -92,14 +92,16 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
           set.display_name_enc = sealField(await s.keyring.tenantKey(ctx.tx, tenantId), userBinding(tenantId, userId, 'display_name'), b.displayName);
         }
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
+        const before = changesAccess ? await getUser(ctx.tx, s.keyring, tenantId, userId) : undefined;
         await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
         await setAccess(ctx.tx, tenantId, userId, b.tenantRoles, b.memberships);
         if (b.active === false) {
           await revokeUserSessions(ctx.tx, userId);
           await revokeUserApiTokens(ctx.tx, userId);
         }
-        ctx.audit.detail = { ...accessSummary(b), ...(b.active !== undefined ? { active: b.active } : {}) };
-        return getUser(ctx.tx, s.keyring, tenantId, userId);
+        const after = await getUser(ctx.tx, s.keyring, tenantId, userId);
+        ctx.audit.detail = { ...accessSummary(b), ...(b.active !== undefined ? { active: b.active } : {}), ...(before ? accessChange(before, after) : {}) };
+        return after;
       });
     },
   );
@@ -112,10 +114,25 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
         await ctx.tx.updateTable('users').set({ totp_secret_enc: null, updated_at: ctx.now }).where('id', '=', req.params.id).execute();
         await revokeUserSessions(ctx.tx, req.params.id);
         await revokeUserApiTokens(ctx.tx, req.params.id);
+        ctx.audit.detail = { mfa: 'reset', sessionsEnded: true, apiTokensRevoked: true };
       });
       return reply.code(204).send();
     },
   );
+}
+
+/** What an access change granted and revoked, compared with before (ids and role names only), for the DPO. */
+function accessChange(before: UserView, after: UserView) {
+  const m = (u: UserView) => u.memberships.map((x) => `${x.departmentId}:${x.role}`);
+  const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).join(',');
+  const out: Record<string, string> = {};
+  const granted = { tenantRoles: diff(after.tenantRoles, before.tenantRoles), memberships: diff(m(after), m(before)) };
+  const revoked = { tenantRoles: diff(before.tenantRoles, after.tenantRoles), memberships: diff(m(before), m(after)) };
+  if (granted.tenantRoles) out.grantedRoles = granted.tenantRoles;
+  if (granted.memberships) out.grantedMemberships = granted.memberships;
+  if (revoked.tenantRoles) out.revokedRoles = revoked.tenantRoles;
+  if (revoked.memberships) out.revokedMemberships = revoked.memberships;
+  return out;
 }
 
 /** Which roles and memberships were granted, for the audit event (ids only). */
