@@ -7,7 +7,8 @@ import type { MigrationProgress } from './db/migrations.ts';
 import { Keyring } from './vault/keyring.ts';
 import { ensureKeyDir } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';
-import { AuditLog } from './audit/audit-log.ts';
+import { AuditLog, chainHeads } from './audit/audit-log.ts';
+import { CHAIN_KEY_FILE } from './audit/chain-key.ts';
 import { Gate } from './access/gate.ts';
 import { Login } from './identity/login.ts';
 import { Setup } from './identity/setup.ts';
@@ -52,8 +53,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   ensureKeyDir(config.keyDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const keyring = Keyring.fromKeyDir(config.keyDir);
-  const signer = CheckpointSigner.fromKeyDir(config.keyDir);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseAdminUrl: config.databaseAdminUrl, progress: opts.progress });
+  // The chain heads are read only when the chain key is created now: they end the plain SHA-256 links.
+  const heads = fs.existsSync(path.join(config.keyDir, CHAIN_KEY_FILE)) ? {} : await chainHeads(store);
+  const signer = CheckpointSigner.fromKeyDir(config.keyDir, heads);
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   return {
@@ -73,6 +76,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons, store.dialect),
     images: new SealedFiles(path.join(config.dataDir, 'images')),
-    close: () => store.close(),
+    close: async () => {
+      // Attempts counted but not yet written go on the record before the store closes.
+      await audit.attempts.flush(true);
+      await store.close();
+    },
   };
 }

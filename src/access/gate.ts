@@ -148,5 +148,6 @@ function refId(ref: ResourceRef): string | null {
     case 'device': return ref.deviceId;
     case 'study': return ref.studyUid;
     case 'tenant': return null;
+    case 'installation': return null;
   }
 }

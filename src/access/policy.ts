@@ -61,6 +61,8 @@ export type Resource =
    * and only the DPO reviews it).
    */
   | { kind: 'review'; departmentId: string | null }
+  /** The installation as a whole, and how many offices share it. */
+  | { kind: 'installation'; offices: number }
   /** A grant or a reset link waiting for a second account's approval. */
   | ApprovalFacts;
 
@@ -146,6 +148,7 @@ export const OTHER_ACTIONS = [
   'break-glass.revoke',
   'audit.status',
   'system.security-report',
+  'audit.read-installation',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -234,6 +237,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
       return dpo ? 'allow' : 'forbidden';
     case 'system.security-report':
       return admin || dpo ? 'allow' : 'forbidden';
+    case 'audit.read-installation':
+      // The installation's own chain (failed logins with unknown names, refused DICOM callers) names no
+      // office: the office's DPO and admin see it only where the installation is theirs alone; otherwise the operator (CLI).
+      return (admin || dpo) && r.kind === 'installation' && r.offices === 1 ? 'allow' : 'forbidden';
     case 'review.decide':
     case 'break-glass.revoke':
       // Deciding a review and ending a running grant early: the DPO, or the head of the department whose file was opened.

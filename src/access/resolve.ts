@@ -18,7 +18,9 @@ export type ResourceRef =
   | { kind: 'device'; deviceId: string }
   /** A study of the image archive, named by its Study Instance UID. */
   | { kind: 'study'; studyUid: string }
-  | { kind: 'tenant' };
+  | { kind: 'tenant' }
+  /** The installation itself (its own audit chain): how many offices it serves decides who may see it. */
+  | { kind: 'installation' };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -141,6 +143,10 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return { resource: ref, resourceId: null, personId: null, departmentId: null };
+    case 'installation': {
+      const row = await tx.selectFrom('tenants').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      return { resource: { kind: 'installation', offices: Number(row?.n ?? 0) }, resourceId: null, personId: null, departmentId: null };
+    }
   }
 }
 

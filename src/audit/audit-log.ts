@@ -1,13 +1,18 @@
 // Appends events to a tenant's chain inside the caller's transaction, so an
 // event and the access it records commit or fail together. Checkpoints are
-// signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer.
+// signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer, each
+// only after the events since the last one have verified (`verify-tail.ts`);
+// a chain that does not verify is left unsigned and raises the alarm.
 import { prepared } from '../db/prepared.ts';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField, openField } from '../vault/keyring.ts';
-import { chainHash, GENESIS_HASH, type ChainedFields } from './chain.ts';
+import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
 import type { CheckpointSigner } from './signing-key.ts';
-import type { WitnessedHead } from './witness.ts';
+import type { Refusal, WitnessedHead } from './witness.ts';
+import { verifyTail } from './verify-tail.ts';
+import { auditableId } from './audit-ids.ts';
+import { AttemptLog } from './attempts.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
@@ -56,12 +61,29 @@ const insertEvent = prepared(
     db.insertInto('audit_events').values({ tenant_id, seq, at, actor_id, action, resource_type, resource_id, person_id, department_id, outcome, reason_enc, detail, prev_hash, hash }),
 );
 
+/** Told when a checkpoint was not signed because the chain did not verify. */
+export type CheckpointAlarm = (chainId: string, refusal: Refusal) => void;
+
+/** Until the server wires its logger in: one line on stderr, never silent. */
+const stderrAlarm: CheckpointAlarm = (chainId, r) =>
+  void process.stderr.write(`${JSON.stringify({ level: 'critical', msg: 'audit checkpoint refused: the chain does not verify', chain: chainId, seq: r.seq, problem: r.problem })}\n`);
+
 export class AuditLog {
+  /** Where a refused checkpoint is reported (the server sets its logger's fatal level). */
+  alarm: CheckpointAlarm = stderrAlarm;
+  /** Unauthenticated attempts, aggregated per source and minute (`attempts.ts`). */
+  readonly attempts: AttemptLog;
+
   constructor(
     private readonly store: Store,
     private readonly keyring: Keyring,
     private readonly signer: CheckpointSigner,
-  ) {}
+  ) {
+    this.attempts = new AttemptLog(
+      async (e) => void (await inTenant(store, e.tenantId, (tx) => this.append(tx, e))),
+      (address) => keyring.globalIndex('address', address),
+    );
+  }
 
   /** Starts a tenant's chain; called once when the tenant is created. */
   async startChain(tx: Tx, tenantId: string): Promise<void> {
@@ -79,17 +101,18 @@ export class AuditLog {
       actor_id: e.actorId,
       action: e.action,
       resource_type: e.resourceType,
-      resource_id: e.resourceId ?? null,
-      person_id: e.personId ?? null,
-      department_id: e.departmentId ?? null,
+      // Ids that came from input and are not ids are kept only as keyed hashes.
+      resource_id: auditableId(this.keyring, e.resourceId),
+      person_id: auditableId(this.keyring, e.personId),
+      department_id: auditableId(this.keyring, e.departmentId),
       outcome: e.outcome,
       reason_enc: e.reason ? sealField(await this.keyring.tenantKey(tx, e.tenantId), reasonBinding(e.tenantId, seq), e.reason) : null,
       detail: e.detail ? JSON.stringify(e.detail) : null,
     };
-    const hash = chainHash(head.hash, fields);
+    const hash = link(this.signer.chainKey, head.hash, fields);
     await insertEvent(tx, fields.tenant_id, fields.seq, fields.at, fields.actor_id, fields.action, fields.resource_type, fields.resource_id, fields.person_id, fields.department_id, fields.outcome, fields.reason_enc, fields.detail, head.hash, hash);
     await moveHead(tx, seq, hash, e.tenantId);
-    if (seq % CHECKPOINT_EVERY === 0) await this.writeCheckpoint(tx, e.tenantId, seq, hash);
+    if (seq % CHECKPOINT_EVERY === 0) await this.checkpoint(tx, e.tenantId, { seq, hash });
     return seq;
   }
 
@@ -116,11 +139,22 @@ export class AuditLog {
           .limit(1)
           .executeTakeFirst();
         if (last && last.seq >= head.seq) return { ...head, at: last.at };
-        return { ...head, at: await this.writeCheckpoint(tx, id, head.seq, head.hash) };
+        const at = await this.checkpoint(tx, id, head);
+        return at ? { ...head, at } : undefined;
       });
       if (head) heads[id] = head;
     }
     this.signer.witness?.record(heads);
+  }
+
+  /** Signs `head` if the events since the last checkpoint verify; else records the refusal. Returns the signing time. */
+  private async checkpoint(tx: Tx, chainId: string, head: { seq: number; hash: string }): Promise<string | undefined> {
+    const checked = await verifyTail(tx, this.signer, chainId, head);
+    if (checked.ok) return this.writeCheckpoint(tx, chainId, head.seq, head.hash);
+    const refusal: Refusal = { seq: checked.seq, problem: checked.problem, at: new Date().toISOString() };
+    this.signer.witness?.refuse(chainId, refusal);
+    this.alarm(chainId, refusal);
+    return undefined;
   }
 
   private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string): Promise<string> {
@@ -135,6 +169,16 @@ export class AuditLog {
 export async function chainIds(store: Store): Promise<string[]> {
   const tenants = await store.db.selectFrom('tenants').select('id').orderBy('id').execute();
   return [DEPLOYMENT_CHAIN, ...tenants.map((t) => t.id)];
+}
+
+/** Each chain's head sequence number. */
+export async function chainHeads(store: Store): Promise<Record<string, number>> {
+  const heads: Record<string, number> = {};
+  for (const id of await chainIds(store)) {
+    const [head] = await inTenant(store, id, (tx) => chainHead(tx, id));
+    heads[id] = Number(head?.seq ?? 0);
+  }
+  return heads;
 }
 
 const reasonBinding = (tenantId: string, seq: number) => ({ tenantId, table: 'audit_events', rowId: String(seq), field: 'reason' });

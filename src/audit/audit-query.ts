@@ -50,6 +50,7 @@ export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenant
       personId: r.person_id,
       outcome: r.outcome as AuditEntry['outcome'],
       reason: await log.decryptReason(tx, tenantId, r.seq, r.reason_enc),
+      detail: r.detail ? (JSON.parse(r.detail) as AuditEntry['detail']) : null,
     });
   }
   return out;

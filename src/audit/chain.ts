@@ -1,8 +1,14 @@
-// The hash chain: each event's hash covers the previous hash and the event as
+// The hash chain: each event's link covers the previous link and the event as
 // stored (ciphertext included), so verification needs no decryption key. The
 // canonical form length-prefixes every field, so no value can be confused
 // with a field boundary and nothing needs escaping.
-import { hash } from 'node:crypto';
+//
+// A link is HMAC-SHA-256 under the chain key in the key directory
+// (`chain-key.ts`), so whoever can write the database but not read the key
+// directory cannot make a link that verifies. Events written before the chain
+// key existed keep their plain SHA-256 links: their last sequence number per
+// chain was fixed in the key file when it was created (`legacyUntil`).
+import { createHmac, hash } from 'node:crypto';
 import type { AuditEventsTable } from '../db/schema.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -27,6 +33,14 @@ export const CHAINED_COLUMNS = [
 
 export type ChainedValue = string | number | Uint8Array | null;
 
+/** What links need from the key directory (plain data, so it can be handed to worker threads). */
+export interface ChainKeying {
+  /** The HMAC key of the links. */
+  key: Uint8Array;
+  /** Per chain, the last sequence number written with a plain SHA-256 link (before the key existed). */
+  legacyUntil: Record<string, number>;
+}
+
 /** The canonical form of the first CHAINED_COLUMNS.length values (a row may carry more). */
 export function canonicalValues(values: readonly unknown[]): string {
   let out = '';
@@ -41,8 +55,18 @@ export function canonicalValues(values: readonly unknown[]): string {
   return out;
 }
 
-export const chainHashValues = (prevHash: string, values: readonly unknown[]): string =>
-  hash('sha256', `${prevHash}\n${canonicalValues(values)}`, 'hex');
+const TENANT = CHAINED_COLUMNS.indexOf('tenant_id');
+const SEQ = CHAINED_COLUMNS.indexOf('seq');
 
-export const chainHash = (prevHash: string, e: ChainedFields): string =>
-  chainHashValues(prevHash, CHAINED_COLUMNS.map((c) => e[c]));
+/** Whether the event at `seq` of `chainId` was linked before the chain key existed. */
+export const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean => seq <= (k.legacyUntil[chainId] ?? 0);
+
+/** The link of an event given as its chained values in canonical order. */
+export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {
+  const material = `${prevHash}\n${canonicalValues(values)}`;
+  if (isLegacyLink(k, values[TENANT] as string, Number(values[SEQ]))) return hash('sha256', material, 'hex');
+  return createHmac('sha256', k.key).update(material).digest('hex');
+}
+
+export const link = (k: ChainKeying, prevHash: string, e: ChainedFields): string =>
+  linkValues(k, prevHash, CHAINED_COLUMNS.map((c) => e[c]));

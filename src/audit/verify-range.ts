@@ -5,11 +5,13 @@
 // another is still starting.
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { CHAINED_COLUMNS, chainHashValues } from './chain.ts';
+import { CHAINED_COLUMNS, linkValues, type ChainKeying } from './chain.ts';
 
 export interface RangeTask {
   source: { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
   tenantId: string;
+  /** The chain key (handed to worker threads in their workerData, never through the database). */
+  keying: ChainKeying;
   from: number;
   to: number;
   /** Signed checkpoints in this range: seq → hash. */
@@ -34,6 +36,7 @@ const BATCH = 2_000;
 export interface ChunkPlan {
   source: RangeTask['source'];
   tenantId: string;
+  keying: ChainKeying;
   n: number;
   size: number;
   checkpoints: [number, string][];
@@ -44,7 +47,7 @@ export const chunkCount = (plan: ChunkPlan) => Math.max(1, Math.ceil(plan.n / pl
 export function chunkTask(plan: ChunkPlan, i: number): RangeTask {
   const from = 1 + i * plan.size;
   const to = Math.min(plan.n, from + plan.size - 1);
-  return { source: plan.source, tenantId: plan.tenantId, from, to, checkpoints: plan.checkpoints.filter(([seq]) => seq >= from && seq <= to) };
+  return { source: plan.source, tenantId: plan.tenantId, keying: plan.keying, from, to, checkpoints: plan.checkpoints.filter(([seq]) => seq >= from && seq <= to) };
 }
 
 /** Verifies chunks until none is left to claim; `next` is shared by every thread verifying this plan. */
@@ -63,9 +66,11 @@ class RangeVerifier {
   readonly result: RangeResult = { count: 0, firstPrev: null, lastHash: null };
   private expected: number;
   private readonly signed: Map<number, string>;
+  private readonly keying: ChainKeying;
 
   constructor(task: RangeTask) {
     this.expected = task.from;
+    this.keying = task.keying;
     this.signed = new Map(task.checkpoints);
   }
 
@@ -78,7 +83,7 @@ class RangeVerifier {
     if (seq !== this.expected) return this.fail(this.expected, 'event missing');
     if (r.lastHash === null) r.firstPrev = prev;
     else if (prev !== r.lastHash) return this.fail(seq, 'link to previous event broken');
-    if (chainHashValues(prev, row) !== stored) return this.fail(seq, 'event altered');
+    if (linkValues(this.keying, prev, row) !== stored) return this.fail(seq, 'event altered');
     const signed = this.signed.get(seq);
     if (signed !== undefined && signed !== stored) return this.fail(seq, 'event differs from signed checkpoint');
     r.lastHash = stored;

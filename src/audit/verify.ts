@@ -1,7 +1,8 @@
 // Recomputes every chain and checks every signed checkpoint. Names the first
 // sequence number that does not hold: an edited, inserted or removed row
 // breaks the hash links; a truncated tail disagrees with the head or with a
-// signed checkpoint; a rewritten chain has no valid signatures.
+// signed checkpoint; a rewritten chain has no valid signatures; an event made
+// without the chain key from the key directory has no valid link.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
@@ -69,7 +70,7 @@ export async function verifyAudit(store: Store, signer: CheckpointSigner, { prog
     const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     if (witnessed && witnessed.seq > state.lastSeq) note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
-    const results = await verifyRanges(store, tenantId, state.lastSeq, pinned, tick, split);
+    const results = await verifyRanges(store, signer, tenantId, state.lastSeq, pinned, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
@@ -108,6 +109,7 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
 
 async function verifyRanges(
   store: Store,
+  signer: CheckpointSigner,
   tenantId: string,
   n: number,
   checkpoints: [number, string][],
@@ -116,7 +118,7 @@ async function verifyRanges(
 ) {
   const source: RangeTask['source'] = store.file ? { dialect: 'sqlite', file: store.file } : { dialect: 'postgres', url: store.url! };
   const threads = n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
-  const plan: ChunkPlan = { source, tenantId, n, size: threads === 1 ? Math.max(n, 1) : split.chunk, checkpoints };
+  const plan: ChunkPlan = { source, tenantId, keying: signer.chainKey, n, size: threads === 1 ? Math.max(n, 1) : split.chunk, checkpoints };
   const next = new Int32Array(new SharedArrayBuffer(4));
   const results: { task: RangeTask; result: RangeResult }[] = [];
   const done = (chunk: number, result: RangeResult) => (results[chunk] = { task: chunkTask(plan, chunk), result });

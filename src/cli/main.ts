@@ -93,17 +93,27 @@ async function serve(config: Config): Promise<number> {
   const bar = progressBar('migrations');
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
+  s.audit.alarm = (chain, r) => app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
   // Issued before anything listens: once the server answers, the token exists.
   const token = await issueSetupToken(s.store, config.dataDir);
   await app.listen({ host: config.host, port: config.port });
   const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
   if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
-  const timer = setInterval(() => s.audit.checkpointAll().catch((e) => app.log.error({ err: e }, 'checkpoint failed')), CHECKPOINT_INTERVAL_MS);
+  // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
+  const timer = setInterval(
+    () =>
+      s.audit.attempts
+        .flush()
+        .then(() => s.audit.checkpointAll())
+        .catch((e) => app.log.error({ err: e }, 'checkpoint failed')),
+    CHECKPOINT_INTERVAL_MS,
+  );
   const stopped = new Promise<number>((resolve) => {
     const stop = async () => {
       clearInterval(timer);
       await dicom?.close();
       await app.close();
+      await s.audit.attempts.flush(true);
       await s.audit.checkpointAll();
       await s.close();
       resolve(0);

@@ -10,6 +10,7 @@ import { authenticate, csrfMatches, type Authenticated } from '../identity/sessi
 import { authenticateApiToken } from '../identity/api-tokens.ts';
 import { KarteiError } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { auditRefusedRequest } from './refused-requests.ts';
 
 export const SESSION_COOKIE = 'kartei_session';
 
@@ -54,6 +55,7 @@ export function registerAccess(app: FastifyInstance, services: Services): void {
     const auth = await authenticateRequest(services, req);
     if (!auth) throw new KarteiError('unauthenticated');
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(auth, req.headers['x-csrf-token'] as string | undefined)) {
+      await auditRefusedRequest(services, req, 'csrf-missing', auth.principal);
       throw new KarteiError('csrf-missing', 'Send the X-CSRF-Token header returned at login');
     }
     req.auth = auth;

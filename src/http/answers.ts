@@ -13,6 +13,11 @@ export interface AuditEntry {
   personId: string | null;
   outcome: 'allowed' | 'denied' | 'error';
   reason: string | null;
+  /**
+   * Non-personal facts of the event (ids, role names, counts, codes), e.g. the
+   * roles and memberships a grant gave or took, a result count, a refusal's code.
+   */
+  detail: Record<string, string | number | boolean> | null;
 }
 
 export interface AccessCount {

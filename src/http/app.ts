@@ -8,7 +8,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Services } from '../services.ts';
 import { KarteiError } from '../errors.ts';
 import { createLogger } from './logger.ts';
-import { errorHandler, sendProblem } from './problem.ts';
+import { errorHandler, sendProblem, toKarteiError } from './problem.ts';
+import { auditRefusedRequest, refusedInput } from './refused-requests.ts';
 import { registerAccess } from './access.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -54,7 +55,17 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(async (err, req, reply) => {
+    // Input a data route refused before its handler ran is on the record; if it cannot be, the answer says so.
+    if (refusedInput(err) && req.auth) {
+      try {
+        await auditRefusedRequest(services, req, toKarteiError(err).code);
+      } catch (e) {
+        return sendProblem(reply, toKarteiError(e));
+      }
+    }
+    return errorHandler(err, req, reply);
+  });
   app.setNotFoundHandler((_req, reply) => sendProblem(reply, new KarteiError('not-found')));
 
   registerSecurityHeaders(app, !!config.tls);

@@ -33,7 +33,7 @@ export interface ApprovalView {
 export interface GrantRequest {
   /** Approval ids of the grants now waiting. */
   pending: string[];
-  /** Roles and memberships granted at once (only the first DPO) or taken away. */
+  /** Granted at once: only the office's first DPO. */
   applied: Record<string, string>;
 }
 
@@ -57,7 +57,6 @@ export async function requestAccess(
     for (const role of held) {
       if (!wanted.has(role as TenantRole)) {
         await tx.deleteFrom('tenant_roles').where('user_id', '=', userId).where('role', '=', role).execute();
-        out.applied[`revoked:${role}`] = role;
       }
     }
     await withdraw(tx, tenantId, userId, 'role', (r) => !wanted.has(r.role as TenantRole) || held.has(r.role!));
@@ -78,10 +77,9 @@ export async function requestAccess(
     const held = new Map(
       (await tx.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute()).map((m) => [m.department_id, m.role as DepartmentRole]),
     );
-    for (const [departmentId, role] of held) {
+    for (const departmentId of held.keys()) {
       if (!wanted.has(departmentId)) {
         await tx.deleteFrom('memberships').where('user_id', '=', userId).where('department_id', '=', departmentId).execute();
-        out.applied[`revoked:${departmentId}`] = role;
       }
     }
     await withdraw(tx, tenantId, userId, 'membership', (r) => wanted.get(r.department_id!) !== r.role || held.get(r.department_id!) === r.role);

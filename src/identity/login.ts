@@ -79,7 +79,7 @@ export class Login {
     const who = user ? { tenantId: user.tenant_id, userId: user.id } : undefined;
     const reserved = await reserve(db, counters, now);
     if (!reserved.ok) {
-      await this.throttled(who, 'password');
+      await this.throttled(who, 'password', address);
       throw rateLimited(reserved.retryAfterMs);
     }
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
@@ -89,7 +89,7 @@ export class Login {
     // An account not enrolled yet has no password (an empty hash): it is verified against the decoy, and fails.
     const ok = (await verifyPassword(user?.password_hash || (await decoyHash()), password)) && !!user?.password_hash;
     if (!user || !ok || user.active !== 1) {
-      await this.fail(who, 'password');
+      await this.fail(who, 'password', address);
       throw new KarteiError('invalid-credentials');
     }
     // The address counts failures only; the account's reservation stays, for the first code.
@@ -148,7 +148,7 @@ export class Login {
     const subjects = this.subjects(row.username_index, address);
     const attempt = await countChallengeCode(this.store.db, hash);
     if (attempt === null) {
-      await this.throttled(who, 'mfa');
+      await this.throttled(who, 'mfa', address);
       throw new KarteiError('rate-limited', 'Too many wrong codes for this login; log in again');
     }
     // The first code spends the password step's reservation; every further one is reserved like a password.
@@ -157,7 +157,7 @@ export class Login {
       const reserved = await reserve(this.store.db, counters, now);
       if (!reserved.ok) {
         await uncountChallengeCode(this.store.db, hash);
-        await this.throttled(who, 'mfa');
+        await this.throttled(who, 'mfa', address);
         throw rateLimited(reserved.retryAfterMs);
       }
     }
@@ -213,26 +213,28 @@ export class Login {
       return { session, user: { id: userId, username, displayName }, recoveryCodes, credentialsReset };
     });
     if (!result) {
-      await this.fail(who, 'mfa');
+      await this.fail(who, 'mfa', address);
       throw new KarteiError('invalid-mfa-code');
     }
     return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
   }
 
   /** A checked attempt that failed (already counted when it was reserved). */
-  private fail(who: Who | undefined, stage: Stage) {
-    return this.deny(who, 'auth.login-failed', stage);
+  private fail(who: Who | undefined, stage: Stage, address: string) {
+    return this.deny(who, 'auth.login-failed', stage, address);
   }
 
-  /** An attempt refused unchecked: one event each, before the 429 leaves. */
-  private throttled(who: Who | undefined, stage: Stage) {
-    return this.deny(who, 'auth.login-throttled', stage);
+  /** An attempt refused unchecked, before the 429 leaves. */
+  private throttled(who: Who | undefined, stage: Stage, address: string) {
+    return this.deny(who, 'auth.login-throttled', stage, address);
   }
 
-  private async deny(who: Who | undefined, action: string, stage: Stage) {
-    const tenantId = who?.tenantId ?? DEPLOYMENT_CHAIN;
-    await inTenant(this.store, tenantId, (tx) =>
-      this.audit.append(tx, { tenantId, actorId: who?.userId ?? null, action, resourceType: 'session', outcome: 'denied', detail: { stage } }),
+  /** On the record, aggregated per address and minute (audit/attempts), so a flood cannot fill the disk. */
+  private async deny(who: Who | undefined, action: string, stage: Stage, address: string) {
+    await this.audit.attempts.record(
+      { tenantId: who?.tenantId ?? DEPLOYMENT_CHAIN, actorId: who?.userId ?? null, action, resourceType: 'session', outcome: 'denied', detail: { stage } },
+      address,
+      stage,
     );
   }
 }

@@ -50,13 +50,11 @@ export class Setup {
     private readonly dataDir: string,
   ) {}
 
-  async run(input: SetupInput): Promise<{ tenantId: string; adminId: string }> {
+  async run(input: SetupInput, address?: string): Promise<{ tenantId: string; adminId: string }> {
     if (await isSetUp(this.store)) throw new KarteiError('already-set-up');
     const row = await this.store.db.selectFrom('setup_token').selectAll().where('id', '=', 1).executeTakeFirst();
     if (!row || row.used_at || Date.parse(row.expires_at) <= Date.now() || !sameHash(input.token, row.token_hash)) {
-      await inTenant(this.store, DEPLOYMENT_CHAIN, (tx) =>
-        this.audit.append(tx, { tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'setup.run', resourceType: 'tenant', outcome: 'denied' }),
-      );
+      await this.audit.attempts.record({ tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'setup.run', resourceType: 'tenant', outcome: 'denied' }, address);
       throw new KarteiError('invalid-setup-token');
     }
     // Checked before anything is written, so a weak password leaves the token valid.

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { inTenant } from '../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
@@ -74,6 +75,15 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     out.push({ severity: 'critical', title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
   } else if (audit.unsignedTail > 0) {
     out.push({ severity: 'info', title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`, fix: 'The running server signs a checkpoint every minute.' });
+  }
+  // Recorded in the key directory by the server when the events since the last checkpoint did not verify.
+  for (const [chain, r] of Object.entries(s.signer.witness?.refusals() ?? {})) {
+    if (tenantId && chain !== tenantId) continue;
+    out.push({
+      severity: 'critical',
+      title: `Audit checkpoint refused at ${r.at}: ${chain === DEPLOYMENT_CHAIN ? "the installation's chain" : `the chain of office ${chain}`} does not verify from sequence ${r.seq} (${r.problem})`,
+      fix: 'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run `kartei audit verify`. The server signs no checkpoint of this chain until it verifies again.',
+    });
   }
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);

@@ -28,8 +28,8 @@ export class Keyring {
     return new Keyring(readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32)));
   }
 
-  /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address. */
-  globalIndex(kind: 'username' | 'address' | 'login-pair', value: string): string {
+  /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address, ids in audit events that are not ids. */
+  globalIndex(kind: 'username' | 'address' | 'login-pair' | 'audit-input', value: string): string {
     return digest(this.globalKey, kind, value.normalize('NFC').toLowerCase());
   }
 

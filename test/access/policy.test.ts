@@ -300,6 +300,9 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   // The chain's state is the DPO's; the security report is for those who run the installation and those who oversee it.
   { action: 'audit.status', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
+  // The installation's own chain: its single office's admin and DPO; nobody's where several offices share it.
+  { action: 'audit.read-installation', on: 'a single-office installation', resource: () => ({ kind: 'installation', offices: 1 }), expect: 'FFF FFF AAF' },
+  { action: 'audit.read-installation', on: 'a shared installation', resource: () => ({ kind: 'installation', offices: 2 }), expect: 'FFF FFF FFF' },
   // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
   { action: 'review.decide', on: 'a review in OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
   // An emergency search belongs to no department: only the DPO knows of it and decides it.

@@ -1,14 +1,16 @@
-// The tamper story: the audit log is a hash chain with Ed25519-signed
-// checkpoints. An attacker who holds the database (and knows the hash
-// algorithm, but not the signing key in the key directory) edits, removes,
-// cuts off, forges or recomputes events behind the application's back; each
-// time `verifyAudit` and `kartei audit verify` fail and name the first bad
-// sequence number. The append-only triggers and, on PostgreSQL, the app role's
+// The tamper story: the audit log is a chain of HMAC links with Ed25519-signed
+// checkpoints. An attacker who holds the database (and knows the algorithms,
+// but not the chain key or the signing key in the key directory) edits,
+// removes, cuts off, forges or recomputes events behind the application's
+// back; each time `verifyAudit` and `kartei audit verify` fail and name the
+// first bad sequence number. Some cases grant the attacker the chain key as
+// well (`stolen`), to show that the signed checkpoints and the witnessed heads
+// still hold on their own. The append-only triggers and, on PostgreSQL, the app role's
 // missing privileges stop the cheap version of each attack in the first place.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +18,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { inTenant } from '../../src/db/connect.ts';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
-import { CHAINED_COLUMNS, chainHashValues, GENESIS_HASH } from '../../src/audit/chain.ts';
+import { CHAINED_COLUMNS, canonicalValues, linkValues, GENESIS_HASH, type ChainKeying } from '../../src/audit/chain.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 
@@ -138,12 +141,18 @@ async function rawCount(h: Harness): Promise<number> {
   }
 }
 
-/** What an attacker who knows the algorithm does: recompute every hash from `from` on, and move the head. */
-async function rechain(db: RawDb, tenantId: string, from: number) {
+/** The chain key, as an attacker who has also stolen it from the key directory holds it. */
+const stolen = (h: Harness): ChainKeying => h.services.signer.chainKey;
+
+/** A link as computed with `key`. */
+const forgedLink = (key: ChainKeying, prev: string, row: Record<string, any>) => linkValues(key, prev, CHAINED_COLUMNS.map((c) => row[c]));
+
+/** What an attacker who holds the chain key does: recompute every link from `from` on, and move the head. */
+async function rechain(db: RawDb, key: ChainKeying, tenantId: string, from: number) {
   const rows = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq >= ? ORDER BY seq`, tenantId, from - 1);
   let prev = from === 1 ? GENESIS_HASH : (rows.shift()!.hash as string);
   for (const row of rows) {
-    const hash = chainHashValues(prev, CHAINED_COLUMNS.map((c) => row[c]));
+    const hash = forgedLink(key, prev, row);
     await db.run(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`, prev, hash, tenantId, row.seq);
     prev = hash;
   }
@@ -324,14 +333,14 @@ test('a cut-off tail with the head moved back is caught by the signed checkpoint
   }
 });
 
-test('a forged event appended behind the head is named, although its hash is well formed', async () => {
+test('a forged event appended behind the head is named, although its link is made with the stolen chain key', async () => {
   const f = await fixture();
   const db = await attacker(f.h);
   try {
     const { tenantId } = f.t;
     const last = await eventRow(db, tenantId, f.last);
     const forged: Record<string, any> = { ...last, seq: f.last + 1, action: 'person.update', prev_hash: last.hash };
-    forged.hash = chainHashValues(last.hash, CHAINED_COLUMNS.map((c) => forged[c]));
+    forged.hash = forgedLink(stolen(f.h), last.hash, forged);
     await insertRow(db, forged);
     assertBroken(await verify(f.h), tenantId, f.last + 1, /head/);
   } finally {
@@ -351,7 +360,7 @@ test('a forged event slipped into the middle breaks the link of the event it dis
     await db.run(`UPDATE audit_events SET seq = -seq WHERE tenant_id = ? AND seq < 0`, tenantId);
     const before = await eventRow(db, tenantId, at - 1);
     const forged: Record<string, any> = { ...(await eventRow(db, tenantId, at + 1)), seq: at, action: 'person.update', prev_hash: before.hash };
-    forged.hash = chainHashValues(before.hash, CHAINED_COLUMNS.map((c) => forged[c]));
+    forged.hash = forgedLink(stolen(f.h), before.hash, forged);
     await insertRow(db, forged);
     // The forgery itself is well formed; the first event that does not hold is the one after it.
     assertBroken(await verify(f.h), tenantId, at + 1, /link/);
@@ -361,15 +370,15 @@ test('a forged event slipped into the middle breaks the link of the event it dis
   }
 });
 
-/** Edits a read before the checkpoint and recomputes the whole chain from there, head included. */
+/** Edits a read before the checkpoint and recomputes the whole chain from there with the stolen chain key, head included. */
 async function editAndRechain(f: Fixture, db: RawDb) {
   const seq = f.reads[2]!;
   await db.run(`UPDATE audit_events SET actor_id = ? WHERE tenant_id = ? AND seq = ?`, f.otherId, f.t.tenantId, seq);
-  await rechain(db, f.t.tenantId, seq);
+  await rechain(db, stolen(f.h), f.t.tenantId, seq);
   return seq;
 }
 
-test('a chain recomputed with valid hashes after an edit is caught by the Ed25519 checkpoint', async () => {
+test('a chain recomputed with valid links (stolen chain key) after an edit is caught by the Ed25519 checkpoint', async () => {
   const f = await fixture();
   const db = await attacker(f.h);
   try {
@@ -423,7 +432,7 @@ test('deleting the checkpoints does not hide a rewrite: every 1000th event must 
       assert.deepEqual(signed, [CHECKPOINT_EVERY]);
       await assertIntact(h);
       await db.run(`UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = ? AND seq = 500`, t.tenantId);
-      await rechain(db, t.tenantId, 500);
+      await rechain(db, stolen(h), t.tenantId, 500);
       await db.run(`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId);
       assertBroken(await verify(h), t.tenantId, CHECKPOINT_EVERY, /checkpoint missing/);
     } finally {
@@ -464,5 +473,153 @@ test('the witnessed head catches a tail cut below it, checkpoints and head row r
   } finally {
     await db.close();
     await f.h.close();
+  }
+});
+
+/** The link the code before the chain key computed (and what an attacker without the key can compute): plain SHA-256. */
+const sha256Link = (prev: string, row: Record<string, any>) =>
+  createHash('sha256').update(`${prev}\n${canonicalValues(CHAINED_COLUMNS.map((c) => row[c]))}`).digest('hex');
+
+const checkpointCount = async (db: RawDb, tenantId: string) =>
+  Number((await db.all(`SELECT count(*) AS n FROM audit_checkpoints WHERE tenant_id = ?`, tenantId))[0]!.n);
+
+const witnessFile = (h: Harness) => JSON.parse(fs.readFileSync(path.join(h.config.keyDir, 'audit-witness.json'), 'utf8'));
+
+test('a database writer without the chain key appends a well-formed event at the tail and moves the head: no checkpoint signs it, verify names it', async () => {
+  const f = await fixture();
+  const db = await attacker(f.h);
+  const alarms: { chain: string; seq: number }[] = [];
+  f.h.services.audit.alarm = (chain, r) => alarms.push({ chain, seq: r.seq });
+  try {
+    const { tenantId } = f.t;
+    const forgedSeq = f.last + 1;
+    // Two forgeries of one event: the old link (plain SHA-256), and an HMAC under a key the attacker made up.
+    const guesses: [string, (prev: string, row: Record<string, any>) => string][] = [
+      ['sha-256', sha256Link],
+      ['own key', (prev, row) => forgedLink({ key: randomBytes(32), legacyUntil: {} }, prev, row)],
+    ];
+    for (const [name, make] of guesses) {
+      const last = await eventRow(db, tenantId, f.last);
+      // The other department's clerk "read" the file: an alibi or an accusation, written behind Kartei's back.
+      const forged: Record<string, any> = { ...last, seq: forgedSeq, actor_id: f.otherId, outcome: 'allowed', prev_hash: last.hash };
+      forged.hash = make(last.hash, forged);
+      await insertRow(db, forged);
+      await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, forgedSeq, forged.hash, tenantId);
+
+      const before = await checkpointCount(db, tenantId);
+      await f.h.services.audit.checkpointAll();
+      assert.equal(await checkpointCount(db, tenantId), before, `${name}: no checkpoint signs the forged tail`);
+      assert.deepEqual(alarms.at(-1), { chain: tenantId, seq: forgedSeq }, `${name}: the refusal is reported`);
+      const w = witnessFile(f.h);
+      assert.equal(w.chains[tenantId].seq, f.checkpoint, `${name}: the witness keeps the last verified head`);
+      assert.equal(w.refused[tenantId].seq, forgedSeq);
+
+      assertBroken(await verify(f.h), tenantId, forgedSeq, /altered/);
+      const out = cli(f.h);
+      assert.equal(out.status, 1, out.stderr + out.stdout);
+      assert.match(out.stdout, new RegExp(`first bad sequence number ${forgedSeq}\\b`));
+      const findings = await databaseFindings(f.h.services);
+      assert.ok(findings.some((x) => x.severity === 'critical' && /checkpoint refused/.test(x.title) && x.title.includes(`sequence ${forgedSeq}`)), JSON.stringify(findings));
+
+      // Undone for the next guess.
+      await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?`, tenantId, forgedSeq);
+      await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, f.last, last.hash, tenantId);
+    }
+    // Untouched again: the next checkpoint signs, and the refusal is cleared.
+    await f.h.services.audit.checkpointAll();
+    assert.equal(witnessFile(f.h).refused[tenantId], undefined);
+    assert.ok(!(await databaseFindings(f.h.services)).some((x) => /checkpoint refused/.test(x.title)));
+    await assertIntact(f.h);
+  } finally {
+    await db.close();
+    await f.h.close();
+  }
+});
+
+test('the checkpoint of every 1000th event is not signed over a forged event before it', async () => {
+  const h = await startHarness();
+  const alarms: number[] = [];
+  h.services.audit.alarm = (_chain, r) => alarms.push(r.seq);
+  try {
+    const t = await setUpTenant(h, ['INF']);
+    const audit = h.services.audit;
+    const event = { tenantId: t.tenantId, actorId: t.adminId, action: 'admin.department.list', resourceType: 'tenant', outcome: 'allowed' } as const;
+    const head = await inTenant(h.services.store, t.tenantId, async (tx) => {
+      let seq = 0;
+      while (seq < CHECKPOINT_EVERY - 10) seq = await audit.append(tx, event);
+      return seq;
+    });
+    const db = await attacker(h);
+    try {
+      const last = await eventRow(db, t.tenantId, head);
+      const forged: Record<string, any> = { ...last, seq: head + 1, action: 'person.read', prev_hash: last.hash };
+      forged.hash = sha256Link(last.hash, forged);
+      await insertRow(db, forged);
+      await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, head + 1, forged.hash, t.tenantId);
+      // The server goes on appending; the 1000th event would be signed in the same transaction.
+      await inTenant(h.services.store, t.tenantId, async (tx) => {
+        for (let i = 0; i < 20; i++) await audit.append(tx, event);
+      });
+      assert.deepEqual((await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq)), []);
+      assert.deepEqual(alarms, [head + 1]);
+      assertBroken(await verify(h), t.tenantId, head + 1, /altered/);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+test('a chain written before the chain key existed (plain SHA-256 links) still verifies; later events need the key', async () => {
+  const old = await startHarness();
+  const { tenantId, personId } = await (async () => {
+    // The code before the chain key: every link plain SHA-256.
+    const legacy: ChainKeying = { key: randomBytes(32), legacyUntil: new Proxy({}, { get: () => Number.MAX_SAFE_INTEGER }) };
+    (old.services.signer as { chainKey: ChainKeying }).chainKey = legacy;
+    const t = await setUpTenant(old, ['INF']);
+    const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+    const { body: p } = await clerk.post('/api/persons', samplePerson(t.departments.INF!));
+    assert.equal((await clerk.get(`/api/persons/${p.id}`)).status, 200);
+    await old.services.audit.checkpointAll();
+    return { tenantId: t.tenantId, personId: p.id as string };
+  })();
+  await old.stop();
+  fs.rmSync(path.join(old.config.keyDir, 'audit-chain.key'));
+
+  const h = await startHarness({ reopen: old.installation });
+  const db = await attacker(h);
+  try {
+    const rows = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? ORDER BY seq`, tenantId);
+    const legacyEnd = Number(rows.at(-1)!.seq);
+    for (const r of rows) assert.equal(r.hash, sha256Link(r.prev_hash, r), `event ${r.seq} has the old link`);
+    // The new key file, 0600, records where the old links end.
+    const keyFile = path.join(h.config.keyDir, 'audit-chain.key');
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(fs.readFileSync(keyFile, 'utf8')).legacyUntil[tenantId], legacyEnd);
+    await assertIntact(h);
+
+    // New events are linked with the key, and checkpoints sign them.
+    await inTenant(h.services.store, tenantId, (tx) =>
+      h.services.audit.append(tx, { tenantId, actorId: null, action: 'person.read', resourceType: 'person', resourceId: personId, personId, outcome: 'allowed' }),
+    );
+    const [fresh] = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?`, tenantId, legacyEnd + 1);
+    assert.notEqual(fresh!.hash, sha256Link(fresh!.prev_hash, fresh!), 'a new event is not linked with plain SHA-256');
+    const before = await checkpointCount(db, tenantId);
+    await h.services.audit.checkpointAll();
+    assert.equal(await checkpointCount(db, tenantId), before + 1);
+    await assertIntact(h);
+    const ok = cli(h);
+    assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+
+    // An old-style link after the upgrade is a forgery.
+    const forged: Record<string, any> = { ...fresh, seq: legacyEnd + 2, prev_hash: fresh!.hash };
+    forged.hash = sha256Link(fresh!.hash, forged);
+    await insertRow(db, forged);
+    await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, legacyEnd + 2, forged.hash, tenantId);
+    assertBroken(await verify(h), tenantId, legacyEnd + 2, /altered/);
+  } finally {
+    await db.close();
+    await h.close();
   }
 });

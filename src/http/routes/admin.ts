@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { createUser, getUser, listUsers, userBinding } from '../../identity/users.ts';
+import { createUser, getUser, listUsers, userBinding, type UserView } from '../../identity/users.ts';
 import { requestAccess, withPending, type GrantRequest } from '../../identity/approvals.ts';
 import { issueLink, startEnrolment } from '../../identity/enrolment.ts';
 import { revokeUserSessions } from '../../identity/sessions.ts';
@@ -101,6 +101,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
           set.display_name_enc = sealField(await s.keyring.tenantKey(ctx.tx, tenantId), userBinding(tenantId, userId, 'display_name'), b.displayName);
         }
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
+        const before = changesAccess ? await getUser(ctx.tx, s.keyring, tenantId, userId) : undefined;
         await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
         // What is taken away goes at once; what is added waits for a second account's approval.
         const grants = await requestAccess(ctx, userId, b.tenantRoles, b.memberships);
@@ -108,11 +109,26 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
           await revokeUserSessions(ctx.tx, userId);
           await revokeUserApiTokens(ctx.tx, userId);
         }
-        ctx.audit.detail = { ...accessSummary(b), ...grantSummary(grants), ...(b.active !== undefined ? { active: b.active } : {}) };
-        return withPending(ctx.tx, tenantId, await getUser(ctx.tx, s.keyring, tenantId, userId));
+        const after = await getUser(ctx.tx, s.keyring, tenantId, userId);
+        ctx.audit.detail = { ...accessSummary(b), ...grantSummary(grants), ...(b.active !== undefined ? { active: b.active } : {}), ...(before ? accessChange(before, after) : {}) };
+        return withPending(ctx.tx, tenantId, after);
       });
     },
   );
+}
+
+/** What an access change granted and revoked, compared with before (ids and role names only), for the DPO. */
+function accessChange(before: UserView, after: UserView) {
+  const m = (u: UserView) => u.memberships.map((x) => `${x.departmentId}:${x.role}`);
+  const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).join(',');
+  const out: Record<string, string> = {};
+  const granted = { tenantRoles: diff(after.tenantRoles, before.tenantRoles), memberships: diff(m(after), m(before)) };
+  const revoked = { tenantRoles: diff(before.tenantRoles, after.tenantRoles), memberships: diff(m(before), m(after)) };
+  if (granted.tenantRoles) out.grantedRoles = granted.tenantRoles;
+  if (granted.memberships) out.grantedMemberships = granted.memberships;
+  if (revoked.tenantRoles) out.revokedRoles = revoked.tenantRoles;
+  if (revoked.memberships) out.revokedMemberships = revoked.memberships;
+  return out;
 }
 
 /** Which roles and memberships were granted, for the audit event (ids only). */

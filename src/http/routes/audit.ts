@@ -6,6 +6,7 @@ import type { Services } from '../../services.ts';
 import { accessCounts, auditScope, queryAudit } from '../../audit/audit-query.ts';
 import { verifyAudit } from '../../audit/verify.ts';
 import { inTenant } from '../../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
 
@@ -20,8 +21,34 @@ export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 
+/** The installation's chain names no persons: the same filters but `personId`. */
+export const installationAuditQuery = auditQuery.omit({ personId: true });
+
 export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
+
+  // The installation's own chain: failed logins with unknown names, wrong setup tokens, refused DICOM
+  // callers and TLS handshakes. The DPO and admin of a single-office installation only; with several
+  // offices it belongs to none of them (the operator reads it with `kartei audit verify` and the database).
+  r.get(
+    '/api/audit/installation',
+    {
+      config: { access: { actions: ['audit.read-installation'], resource: 'installation' } },
+      schema: {
+        querystring: installationAuditQuery,
+        description:
+          "The installation's own audit chain, newest first, in the shape of GET /api/audit. For the DPO and admin of a " +
+          'single-office installation; 403 where several offices share the installation.',
+      },
+    },
+    async (req) => {
+      // On the record first (in the office's chain); the installation's chain is read in a transaction of its own.
+      await gated(s, req, 'audit.read-installation', { kind: 'installation' }, async (ctx) => {
+        ctx.audit.detail = { chain: DEPLOYMENT_CHAIN };
+      });
+      return inTenant(s.store, DEPLOYMENT_CHAIN, (tx) => queryAudit(tx, s.audit, s.keyring, DEPLOYMENT_CHAIN, 'all', req.query));
+    },
+  );
 
   // Accesses to files per day and department, for the DPO's chart (heads: their departments).
   r.get(
@@ -54,7 +81,18 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
     };
   });
-  r.get('/api/audit', { config: { access: { actions: ['audit.read'], resource: 'tenant' } }, schema: { querystring: auditQuery } }, async (req) =>
+  r.get(
+    '/api/audit',
+    {
+      config: { access: { actions: ['audit.read'], resource: 'tenant' } },
+      schema: {
+        querystring: auditQuery,
+        description:
+          'The audit log, newest first: [{seq, at, actorId, actorName, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
+          '`detail` holds the non-personal facts of an event (ids, role names, counts, codes), e.g. the roles and memberships a grant gave or revoked, or null.',
+      },
+    },
+    async (req) =>
     gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
       const rows = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
       ctx.audit.detail = { count: rows.length };

@@ -25,7 +25,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
         }),
       },
     },
-    async (req, reply) => reply.code(201).send(await s.setup.run(req.body)),
+    async (req, reply) => reply.code(201).send(await s.setup.run(req.body, req.ip)),
   );
 
   r.post(

@@ -158,7 +158,7 @@ export class AssociationHandler {
     const calledOk = rq.calledAeTitle === this.opts.aeTitle;
     if (!who.ok || !calledOk) {
       const why = !who.ok ? who.why : 'wrong-called-ae';
-      await this.auditAssociation(who.ok ? who.tenantId : who.tenantId ?? DEPLOYMENT_CHAIN, who.ok ? who.device.id : who.deviceId, 'denied', { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why });
+      await auditRefusedAssociation(services, who.ok ? who.tenantId : who.tenantId ?? DEPLOYMENT_CHAIN, who.ok ? who.device.id : who.deviceId, { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why }, this.socket.remoteAddress);
       const reason = why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
       return this.last(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
     }
@@ -293,6 +293,11 @@ export function auditAssociation(services: Services, tenantId: string, deviceId:
   return inTenant(services.store, tenantId, (tx) =>
     services.audit.append(tx, { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome, detail }),
   );
+}
+
+/** A refused association or TLS handshake: aggregated per source and minute, so a flood cannot fill the disk. */
+export function auditRefusedAssociation(services: Services, tenantId: string, deviceId: string | null, detail: { why: string } & Record<string, string | number | boolean>, address: string | undefined) {
+  return services.audit.attempts.record({ tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome: 'denied', detail }, address, detail.why);
 }
 
 /** A request no service answers: its dataset is dropped and the answer says so. */

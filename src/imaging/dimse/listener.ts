@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Services } from '../../services.ts';
-import { AssociationHandler, auditAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
+import { AssociationHandler, auditAssociation, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
@@ -91,7 +91,9 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
       )
     : net.createServer(accept);
   // A caller without a certificate from our CA never reaches an association: its refusal is audited here.
-  server.on('tlsClientError', () => void auditAssociation(opts.services, DEPLOYMENT_CHAIN, null, 'denied', { why: 'tls-handshake-failed' }).catch((e) => opts.log?.(e)));
+  server.on('tlsClientError', (_err, socket) =>
+    void auditRefusedAssociation(opts.services, DEPLOYMENT_CHAIN, null, { why: 'tls-handshake-failed' }, socket?.remoteAddress).catch((e) => opts.log?.(e)),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -219,6 +219,7 @@ export const de = {
   'audit.older': 'Ältere laden',
   'audit.file': 'Akte',
   'audit.reason': 'Begründung',
+  'audit.detail': 'Einzelheiten',
   'audit.report': 'Zugriffsbericht',
   'audit.reportTitle': 'Zugriffsbericht zu einer Akte (Art. 15 DSGVO)',
   'audit.reportFile': 'Akte',

@@ -221,6 +221,7 @@ export const en: Messages = {
   'audit.older': 'Load older',
   'audit.file': 'File',
   'audit.reason': 'Reason',
+  'audit.detail': 'Details',
   'audit.report': 'Access report',
   'audit.reportTitle': 'Access report for a file (Art. 15 GDPR)',
   'audit.reportFile': 'File',

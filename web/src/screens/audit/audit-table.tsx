@@ -9,7 +9,7 @@ export function AuditTable({ entries, withPerson }: { entries: AuditEntry[]; wit
   return (
     <Table
       items={entries}
-      headers={[t('audit.seq'), t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.outcome'), ...(withPerson ? [t('audit.file')] : []), t('audit.reason')]}
+      headers={[t('audit.seq'), t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.outcome'), ...(withPerson ? [t('audit.file')] : []), t('audit.reason'), t('audit.detail')]}
       row={(e) => (
         <tr key={e.seq} className={e.outcome === 'allowed' ? undefined : 'flagged'}>
           <td>{e.seq}</td>
@@ -21,8 +21,15 @@ export function AuditTable({ entries, withPerson }: { entries: AuditEntry[]; wit
           <td>{t(`outcome.${e.outcome}`)}</td>
           {withPerson && <td>{e.personId ? <Link to={`/audit/persons/${e.personId}`}>{t('audit.report')}</Link> : '—'}</td>}
           <td>{e.reason ?? ''}</td>
+          <td>{e.detail ? <code>{detailText(e.detail)}</code> : ''}</td>
         </tr>
       )}
     />
   );
 }
+
+/** An event's non-personal facts as `key=value` pairs, for instance `grantedRoles=dpo`. */
+const detailText = (d: NonNullable<AuditEntry['detail']>) =>
+  Object.entries(d)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' · ');

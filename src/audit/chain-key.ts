@@ -1,0 +1,32 @@
+// The chain key: the HMAC key of the audit chain's links, in the key directory
+// (`audit-chain.key`, 0600), never in the database. The file is written once,
+// at the first start that has no chain key, together with each existing
+// chain's head at that moment: those events were linked with plain SHA-256
+// and still verify as such; every later event of every chain needs the key.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { readOrCreateSecret } from '../vault/key-file.ts';
+import type { ChainKeying } from './chain.ts';
+
+export const CHAIN_KEY_FILE = 'audit-chain.key';
+
+interface ChainKeyFile {
+  v: 1;
+  key: string;
+  legacyUntil: Record<string, number>;
+}
+
+/** Reads the chain key, creating it (with `heads` as the end of the plain SHA-256 links) when absent. */
+export function chainKeyFromKeyDir(keyDir: string, heads: Record<string, number>): ChainKeying {
+  const raw = readOrCreateSecret(path.join(keyDir, CHAIN_KEY_FILE), () =>
+    Buffer.from(JSON.stringify({ v: 1, key: randomBytes(32).toString('base64'), legacyUntil: heads } satisfies ChainKeyFile)),
+  );
+  return parse(raw);
+}
+
+function parse(raw: Buffer): ChainKeying {
+  const f = JSON.parse(raw.toString('utf8')) as ChainKeyFile;
+  const key = Buffer.from(f.key, 'base64');
+  if (f.v !== 1 || key.length !== 32) throw new Error(`${CHAIN_KEY_FILE} is not a Kartei chain key`);
+  return { key, legacyUntil: f.legacyUntil ?? {} };
+}

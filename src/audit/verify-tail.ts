@@ -1,0 +1,54 @@
+// Before a checkpoint is signed, the events it would vouch for are checked:
+// every event since the last signed checkpoint (whose own signature must
+// hold), in the signing transaction. A checkpoint then only ever signs a
+// chain the server has verified; what does not verify stays unsigned.
+import type { Tx } from '../db/connect.ts';
+import { CHAINED_COLUMNS, GENESIS_HASH, linkValues } from './chain.ts';
+import type { CheckpointSigner } from './signing-key.ts';
+
+export type TailResult = { ok: true; from: number } | { ok: false; seq: number; problem: string };
+
+const BATCH = 2_000;
+
+export async function verifyTail(tx: Tx, signer: CheckpointSigner, chainId: string, head: { seq: number; hash: string }): Promise<TailResult> {
+  const last = await tx
+    .selectFrom('audit_checkpoints')
+    .select(['seq', 'hash', 'at', 'signature'])
+    .where('tenant_id', '=', chainId)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  let expected = 1;
+  let prev = GENESIS_HASH;
+  if (last) {
+    const seq = Number(last.seq);
+    if (!signer.verify({ tenantId: chainId, seq, hash: last.hash, at: last.at }, last.signature)) {
+      return { ok: false, seq, problem: 'last checkpoint signature does not verify' };
+    }
+    expected = seq + 1;
+    prev = last.hash;
+  }
+  const from = expected - 1;
+  if (head.seq < from) return { ok: false, seq: head.seq + 1, problem: 'chain head behind the last signed checkpoint' };
+  for (let lo = expected; lo <= head.seq; lo += BATCH) {
+    const rows = await tx
+      .selectFrom('audit_events')
+      .select([...CHAINED_COLUMNS, 'prev_hash', 'hash'])
+      .where('tenant_id', '=', chainId)
+      .where('seq', '>=', lo)
+      .where('seq', '<=', Math.min(head.seq, lo + BATCH - 1))
+      .orderBy('seq')
+      .execute();
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      if (seq !== expected) return { ok: false, seq: expected, problem: 'event missing' };
+      if (row.prev_hash !== prev) return { ok: false, seq, problem: 'link to previous event broken' };
+      if (linkValues(signer.chainKey, prev, CHAINED_COLUMNS.map((c) => row[c])) !== row.hash) return { ok: false, seq, problem: 'event altered or made without the chain key' };
+      prev = row.hash;
+      expected++;
+    }
+    if (expected <= Math.min(head.seq, lo + BATCH - 1)) return { ok: false, seq: expected, problem: 'event missing' };
+  }
+  if (prev !== head.hash) return { ok: false, seq: Math.max(head.seq, 1), problem: 'chain head disagrees with the last event' };
+  return { ok: true, from };
+}
