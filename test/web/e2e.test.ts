@@ -59,9 +59,19 @@ function nextCode(username: string): string {
 async function secondFactor(page: Page, username: string): Promise<void> {
   const secret = page.locator('code.secret');
   await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).waitFor();
-  if (await secret.isVisible()) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
+  const enrolling = await secret.isVisible();
+  if (enrolling) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
   await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).fill(nextCode(username));
   await page.getByRole('button', { name: 'Anmelden' }).click();
+  if (enrolling) await keepRecoveryCodes(page);
+}
+
+/** After enrolling the second factor, the recovery codes are shown once: ten of them, then on. */
+async function keepRecoveryCodes(page: Page): Promise<void> {
+  await page.getByRole('heading', { name: 'Ihre Wiederherstellungscodes' }).waitFor();
+  assert.equal(await page.locator('.recovery-codes li').count(), 10);
+  for (const c of await page.locator('.recovery-codes code').allTextContents()) assert.match(c, /^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$/);
+  await page.getByRole('button', { name: 'Ich habe die Codes aufbewahrt' }).click();
 }
 
 /** Signs in with the keyboard alone: autofocus, typing, Tab and Enter. */
@@ -74,9 +84,11 @@ async function signIn(page: Page, username: string): Promise<void> {
   await page.keyboard.press('Enter');
   await page.getByLabel(/Code (zur Bestätigung|aus der Authenticator-App)/).waitFor();
   const secret = page.locator('code.secret');
-  if (await secret.isVisible()) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
+  const enrolling = await secret.isVisible();
+  if (enrolling) secrets.set(username, (await secret.textContent())!.replace(/\s/g, ''));
   await page.keyboard.type(nextCode(username));
   await page.keyboard.press('Enter');
+  if (enrolling) await keepRecoveryCodes(page);
   await page.getByRole('button', { name: 'Abmelden' }).waitFor();
 }
 
@@ -141,17 +153,23 @@ test('the administrator creates staff and sees no files', async () => {
     ['Dora Datenschutz', 'dora', '', 'dpo'],
     ['Hanna Head', 'hanna', 'Infektionsschutz', 'head'],
   ];
+  const links = new Map<string, string>();
   for (const [name, username, department, role] of staff) {
-    passwords.set(username, strongPassword());
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Benutzername').fill(username);
-    await page.getByLabel('Erstes Passwort').fill(passwords.get(username)!);
+    // No password field: the person chooses it with the one-time link.
+    assert.equal(await page.getByLabel('Erstes Passwort').count(), 0);
     if (role === 'dpo') await page.getByRole('checkbox', { name: 'Datenschutz' }).check();
     else await page.getByLabel(department, { exact: true }).selectOption(role);
     await page.getByRole('button', { name: 'Benutzer anlegen' }).click();
     await page.getByRole('status').filter({ hasText: `${name} wurde angelegt` }).waitFor();
+    const link = (await page.getByRole('status').filter({ hasText: `Einrichtungslink für ${name}` }).locator('code.secret').textContent())!;
+    assert.match(link, /\/enrol#token=/);
+    links.set(username, link);
     await page.getByRole('cell', { name: username, exact: true }).waitFor();
   }
+  // What waits for approval shows as such, and grants nothing yet.
+  await page.getByRole('cell', { name: /Infektionsschutz: Ärztlicher Dienst \(wartet auf Freigabe\)/ }).waitFor();
   await checkScreen(page, '07-admin-users');
 
   // The CT scanner stand-in (DCMTK's storescu on this machine) may store into Infektionsschutz.
@@ -163,6 +181,47 @@ test('the administrator creates staff and sees no files', async () => {
   await page.getByRole('cell', { name: 'STORESCU', exact: true }).waitFor();
   await checkScreen(page, '07b-admin-devices');
   assert.equal(await page.getByRole('link', { name: 'Personen' }).count(), 0, 'no person search for an administrator');
+  assert.deepEqual(problems, []);
+  await signOut(page);
+  await context.close();
+
+  // Each person opens their link and chooses the password.
+  for (const [username, link] of links) {
+    const enrol = await open(new URL(link).pathname + new URL(link).hash);
+    await enrol.page.getByRole('heading', { name: 'Zugang einrichten' }).waitFor();
+    if (username === 'petra') {
+      // A guessable password is refused beside its field, and the link stays valid.
+      await enrol.page.getByLabel('Passwort', { exact: true }).fill('Passwort123!');
+      await enrol.page.getByLabel('Passwort wiederholen').fill('Passwort123!');
+      await enrol.page.getByRole('button', { name: 'Passwort festlegen' }).click();
+      await enrol.page.locator('.field-invalid .field-error').waitFor();
+      assert.equal(await enrol.page.getByLabel('Passwort', { exact: true }).getAttribute('aria-invalid'), 'true');
+      await checkScreen(enrol.page, '07c-enrol-weak-password');
+    }
+    passwords.set(username, strongPassword());
+    await enrol.page.getByLabel('Passwort', { exact: true }).fill(passwords.get(username)!);
+    await enrol.page.getByLabel('Passwort wiederholen').fill(passwords.get(username)!);
+    await enrol.page.getByRole('button', { name: 'Passwort festlegen' }).click();
+    await enrol.page.getByRole('status').filter({ hasText: 'Ihr Passwort ist festgelegt' }).waitFor();
+    assert.equal(new URL(enrol.page.url()).hash, '', 'the used link leaves the address bar');
+    assert.deepEqual(enrol.problems, []);
+    await enrol.context.close();
+  }
+});
+
+test('the office\'s first DPO approves the memberships, none of which applied before', async () => {
+  const { context, page, problems } = await open('/');
+  await signIn(page, 'dora');
+  await page.getByRole('link', { name: 'Freigaben' }).click();
+  await page.getByRole('heading', { name: 'Freigaben' }).waitFor();
+  await page.getByRole('cell', { name: 'Petra Physician', exact: true }).waitFor();
+  await checkScreen(page, '07d-approvals');
+  // Oldest first; each decision takes the row away.
+  for (const name of ['Petra Physician', 'Clara Clerk', 'Tobias Tuberkulose', 'Hanna Head']) {
+    await page.getByRole('group', { name: `Entscheidung für ${name}` }).getByRole('button', { name: 'Zustimmen' }).click();
+    await page.getByRole('cell', { name, exact: true }).waitFor({ state: 'detached' });
+  }
+  await page.getByText('Nichts wartet auf Ihre Freigabe.').waitFor();
   assert.deepEqual(problems, []);
   await signOut(page);
   await context.close();

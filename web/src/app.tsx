@@ -9,6 +9,7 @@ import { useT } from './i18n/i18n.ts';
 import { navigate, usePath } from './router.tsx';
 import { SetupWizard } from './screens/setup-wizard.tsx';
 import { LoginScreen } from './screens/login-screen.tsx';
+import { EnrolScreen } from './screens/enrol-screen.tsx';
 import { Shell } from './shell.tsx';
 
 export function App() {
@@ -32,11 +33,14 @@ export function App() {
   }, []);
 
   const onSetup = path === '/setup';
+  // The enrolment link's page needs no session, and shows none.
+  const onEnrol = path === '/enrol';
   useEffect(() => {
-    if (!onSetup) void reload();
-  }, [reload, onSetup]);
+    if (!onSetup && !onEnrol) void reload();
+  }, [reload, onSetup, onEnrol]);
   useEffect(() => followOtherTabs((token) => (token ? void reload() : location.replace('/'))), [reload]);
 
+  if (onEnrol) return <EnrolScreen />;
   if (onSetup) return <SetupWizard onFinished={() => void reload().then(() => navigate('/admin', true))} />;
   if (me === 'loading') return <p className="loading">{t('common.loading')}</p>;
   if (!me) return <LoginScreen onSignedIn={() => void reload()} />;

@@ -20,3 +20,5 @@ export const isAdmin = (me: Me) => me.tenantRoles.includes('admin');
 export const isDpo = (me: Me) => me.tenantRoles.includes('dpo');
 /** The DPO reads the whole log; a head the log of its departments' files. */
 export const readsAudit = (me: Me) => isDpo(me) || me.memberships.some((m) => m.role === 'head');
+/** Who may be asked to approve a grant or a reset link: admins, DPOs and heads. */
+export const approves = (me: Me) => isAdmin(me) || isDpo(me) || me.memberships.some((m) => m.role === 'head');

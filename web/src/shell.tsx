@@ -7,7 +7,7 @@ import { lastSessionActivity, setCsrfToken } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
-import { SessionContext, isAdmin, isDpo, isMember, readsAudit } from './session.tsx';
+import { SessionContext, approves, isAdmin, isDpo, isMember, readsAudit } from './session.tsx';
 import { LanguageSwitch } from './ui/language-switch.tsx';
 import { LoginForm } from './screens/login-form.tsx';
 import { viewerComponent } from './viewer/load-viewer.ts';
@@ -20,6 +20,7 @@ const AdminScreen = lazy(() => import('./screens/admin/admin-screen.tsx'));
 const AuditScreen = lazy(() => import('./screens/audit/audit-screen.tsx'));
 const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
 const SecurityScreen = lazy(() => import('./screens/security-screen.tsx'));
+const ApprovalsScreen = lazy(() => import('./screens/approvals-screen.tsx'));
 
 /** The server ends a session idle for 30 minutes; warn 5 minutes before. */
 const IDLE_MS = 30 * 60_000;
@@ -53,6 +54,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
           {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
           {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
           {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
+          {approves(me) && <Link to="/approvals">{t('nav.approvals')}</Link>}
           {(isAdmin(me) || isDpo(me)) && <Link to="/security">{t('nav.security')}</Link>}
           <Link to="/account">{t('nav.account')}</Link>
         </nav>
@@ -101,6 +103,7 @@ function route(path: string, me: Me): ReactNode {
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
   if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
   if (path === '/security' && (isAdmin(me) || isDpo(me))) return <SecurityScreen />;
+  if (path === '/approvals' && approves(me)) return <ApprovalsScreen />;
   if (path === '/account') return <AccountScreen />;
   return <NotFound />;
 }

@@ -1,5 +1,6 @@
-// The own account: personal API tokens for scripts and DICOMweb clients. A new
-// token is shown once; the server keeps only its hash.
+// The own account: changing the own password (with the current one and a
+// code of the second factor), and personal API tokens for scripts and
+// DICOMweb clients. A new token is shown once; the server keeps only its hash.
 import { useState } from 'react';
 import { api } from '../api/client.ts';
 import type { ApiToken } from '../api/types.ts';
@@ -7,6 +8,8 @@ import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { Table } from '../ui/table.tsx';
+import { NewPasswordField } from '../ui/password-field.tsx';
+import { useSession } from '../session.tsx';
 
 export default function AccountScreen() {
   const t = useT();
@@ -17,6 +20,7 @@ export default function AccountScreen() {
   return (
     <section>
       <h1>{t('account.title')}</h1>
+      <ChangePassword />
       <h2>{t('tokens.title')}</h2>
       <p>{t('tokens.intro')}</p>
       {created && (
@@ -67,5 +71,41 @@ export default function AccountScreen() {
         </button>
       </form>
     </section>
+  );
+}
+
+function ChangePassword() {
+  const t = useT();
+  const { me } = useSession();
+  const blank = { currentPassword: '', newPassword: '', repeat: '', code: '' };
+  const form = useForm(blank);
+  const [mismatch, setMismatch] = useState(false);
+  const [changed, setChanged] = useState(false);
+  const v = form.values;
+  return (
+    <form
+      noValidate
+      className="stacked panel"
+      aria-labelledby="change-password"
+      onSubmit={form.onSubmit(async (x) => {
+        setChanged(false);
+        setMismatch(x.newPassword !== x.repeat);
+        if (x.newPassword !== x.repeat) return;
+        await api('POST', '/api/me/password', { currentPassword: x.currentPassword, newPassword: x.newPassword, code: x.code.replace(/\s/g, '') });
+        form.reset(blank);
+        setChanged(true);
+      })}
+    >
+      <h2 id="change-password">{t('password.change')}</h2>
+      {changed && <p role="status">{t('password.changed')}</p>}
+      <TextField label={t('password.current')} type="password" autoComplete="current-password" value={v.currentPassword} onChange={(x) => form.set('currentPassword', x)} error={form.fieldError('currentPassword')} required />
+      <NewPasswordField label={t('password.new')} value={v.newPassword} onChange={(x) => form.set('newPassword', x)} context={[me.username, me.displayName]} error={form.fieldError('newPassword')} />
+      <TextField label={t('user.passwordRepeat')} type="password" autoComplete="new-password" value={v.repeat} onChange={(x) => form.set('repeat', x)} error={mismatch ? t('user.passwordMismatch') : undefined} required />
+      <TextField label={t('mfa.code')} value={v.code} onChange={(x) => form.set('code', x)} autoComplete="one-time-code" inputMode="numeric" error={form.fieldError('code')} hint={t('mfa.codeHint')} required />
+      <FormError form={form} fields={['currentPassword', 'newPassword', 'code']} />
+      <button type="submit" className="primary" disabled={form.busy}>
+        {t('password.change')}
+      </button>
+    </form>
   );
 }

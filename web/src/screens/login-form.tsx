@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { api } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
-import { useT } from '../i18n/i18n.ts';
+import { formatDateTime, useT } from '../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { TotpEnrolment } from '../ui/totp-enrolment.tsx';
 
@@ -21,6 +21,36 @@ export function LoginForm({ username, start, onDone }: Props) {
   const [step, setStep] = useState<LoginStep | null>(start ?? null);
   const creds = useForm({ username: username ?? '', password: '' });
   const mfa = useForm({ code: '' });
+  // Shown once after the second step: fresh recovery codes, or that the credentials were reset.
+  const [after, setAfter] = useState<{ recoveryCodes?: string[]; credentialsReset?: { at: string } } | null>(null);
+
+  if (after) {
+    return (
+      <div className="login-form">
+        {after.credentialsReset && (
+          <p role="alert" className="notice">
+            {t('login.credentialsReset', { at: formatDateTime(after.credentialsReset.at) })}
+          </p>
+        )}
+        {after.recoveryCodes && (
+          <section className="panel" aria-labelledby="recovery-codes">
+            <h2 id="recovery-codes">{t('mfa.recoveryTitle')}</h2>
+            <p>{t('mfa.recoveryText')}</p>
+            <ul className="recovery-codes">
+              {after.recoveryCodes.map((c) => (
+                <li key={c}>
+                  <code>{c}</code>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        <button type="button" className="primary" autoFocus onClick={onDone}>
+          {after.recoveryCodes ? t('mfa.recoveryDone') : t('common.next')}
+        </button>
+      </div>
+    );
+  }
 
   if (!step) {
     return (
@@ -60,9 +90,10 @@ export function LoginForm({ username, start, onDone }: Props) {
       className="login-form"
       noValidate
       onSubmit={mfa.onSubmit(async (v) => {
-        const done = await api<{ csrfToken: string }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') });
+        const done = await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') });
         setCsrfToken(done.csrfToken);
-        onDone();
+        if (done.recoveryCodes || done.credentialsReset) setAfter(done);
+        else onDone();
       })}
     >
       {step.mfa === 'enroll' && step.totp && <TotpEnrolment uri={step.totp.uri} secret={step.totp.secret} />}
@@ -71,10 +102,10 @@ export function LoginForm({ username, start, onDone }: Props) {
         value={mfa.values.code}
         onChange={(v) => mfa.set('code', v)}
         autoComplete="one-time-code"
-        inputMode="numeric"
+        inputMode={step.mfa === 'enroll' ? 'numeric' : 'text'}
         autoFocus
         required
-        hint={t('mfa.codeHint')}
+        hint={step.mfa === 'enroll' ? t('mfa.codeHint') : t('mfa.codeHintRecovery')}
       />
       <FormError form={mfa} fields={[]} />
       <div className="actions">

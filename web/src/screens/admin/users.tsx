@@ -1,13 +1,15 @@
-// Users: create with roles and memberships, change access, deactivate, reset
-// the second factor. The server refuses an administrator changing its own access.
+// Users: create with roles and memberships (the person gets a one-time
+// enrolment link and sets the password; what is granted waits for a second
+// account's approval), change access, deactivate, and re-enrol lost
+// credentials (a reset link, once a second person approved it). The server
+// refuses an administrator changing its own access.
 import { useState } from 'react';
 import { api } from '../../api/client.ts';
-import type { Department, DepartmentRole, Membership, TenantRole, UserView } from '../../api/types.ts';
-import { useT } from '../../i18n/i18n.ts';
+import type { Department, DepartmentRole, EnrolmentLink, Membership, TenantRole, UserView } from '../../api/types.ts';
+import { formatDateTime, useT } from '../../i18n/i18n.ts';
 import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, FormError, SelectField, TextField, useForm, type FormState } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
-import { NewPasswordField } from '../../ui/password-field.tsx';
 import { Table } from '../../ui/table.tsx';
 
 interface Access {
@@ -21,10 +23,23 @@ const membershipsOf = (a: Access): Membership[] =>
     .filter(([, role]) => role !== '')
     .map(([departmentId, role]) => ({ departmentId, role: role as DepartmentRole }));
 
+/** What the user holds or waits for: the form starts from what was last asked for. */
 const accessOf = (u?: UserView): Access => ({
-  tenantRoles: u?.tenantRoles ?? [],
-  roles: Object.fromEntries((u?.memberships ?? []).map((m) => [m.departmentId, m.role])),
+  tenantRoles: [...(u?.tenantRoles ?? []), ...(u?.pendingRoles ?? []).map((p) => p.role)],
+  roles: Object.fromEntries([...(u?.memberships ?? []).filter((m) => m.state === 'active'), ...(u?.memberships ?? []).filter((m) => m.state === 'pending')].map((m) => [m.departmentId, m.role])),
 });
+
+/** A one-time link to hand over; shown once. */
+export function EnrolmentLinkPanel({ name, link }: { name: string; link: EnrolmentLink }) {
+  const t = useT();
+  return (
+    <div className="panel" role="status">
+      <h4>{t('link.title', { name })}</h4>
+      <p>{t('link.text', { until: formatDateTime(link.expiresAt) })}</p>
+      <code className="secret">{link.url}</code>
+    </div>
+  );
+}
 
 export function Users() {
   const t = useT();
@@ -52,7 +67,15 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
   const { me } = useSession();
   const form = useForm(accessOf(user));
   const act = useForm({});
-  const access = [...user.tenantRoles.map((r) => t(`tenantRole.${r}`)), ...user.memberships.map((m) => `${departmentName(me, m.departmentId)}: ${t(`role.${m.role}`)}`)];
+  const [resetAsked, setResetAsked] = useState(false);
+  const [link, setLink] = useState<EnrolmentLink | null>(null);
+  const pending = ` (${t('user.pending')})`;
+  const access = [
+    ...user.tenantRoles.map((r) => t(`tenantRole.${r}`)),
+    ...user.pendingRoles.map((p) => t(`tenantRole.${p.role}`) + pending),
+    ...user.memberships.map((m) => `${departmentName(me, m.departmentId)}: ${t(`role.${m.role}`)}${m.state === 'pending' ? pending : ''}`),
+  ];
+  const self = user.id === me.id;
   return (
     <>
       <tr>
@@ -61,19 +84,37 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
         <td>{access.join('; ') || '—'}</td>
         <td>
           {user.active ? t('user.active') : t('user.inactive')}
-          {user.active && !user.mfaEnrolled && ` · ${t('user.mfaPending')}`}
+          {user.passwordOrigin === 'none' && ` · ${t('user.notEnrolled')}`}
+          {user.passwordOrigin !== 'none' && user.active && !user.mfaEnrolled && ` · ${t('user.mfaPending')}`}
+          {user.passwordOrigin === 'admin' && ` · ${t('user.passwordByAdmin')}`}
         </td>
         <td>
           <form className="row-actions" noValidate onSubmit={(e) => e.preventDefault()} aria-label={t('user.actionsFor', { name: user.displayName })}>
-            <button type="button" onClick={onEdit} aria-expanded={editing}>
-              {t('user.editAccess')}
-            </button>
-            <button type="button" onClick={act.onSubmit(async () => (await api('PATCH', `/api/admin/users/${user.id}`, { active: !user.active }), onChanged()))}>
-              {user.active ? t('user.deactivate') : t('user.activate')}
-            </button>
-            <button type="button" onClick={act.onSubmit(async () => (await api('POST', `/api/admin/users/${user.id}/reset-mfa`), onChanged()))}>
-              {t('user.resetMfa')}
-            </button>
+            {!self && (
+              <>
+                <button type="button" onClick={onEdit} aria-expanded={editing}>
+                  {t('user.editAccess')}
+                </button>
+                <button type="button" onClick={act.onSubmit(async () => (await api('PATCH', `/api/admin/users/${user.id}`, { active: !user.active }), onChanged()))}>
+                  {user.active ? t('user.deactivate') : t('user.activate')}
+                </button>
+                <button
+                  type="button"
+                  onClick={act.onSubmit(async () => {
+                    if (!confirm(t('user.resetConfirm', { name: user.displayName }))) return;
+                    await api('POST', `/api/admin/users/${user.id}/enrolment`);
+                    setResetAsked(true);
+                  })}
+                >
+                  {t('user.resetMfa')}
+                </button>
+                <button type="button" onClick={act.onSubmit(async () => setLink(await api<EnrolmentLink>('GET', `/api/admin/users/${user.id}/enrolment`)))}>
+                  {t('user.fetchLink')}
+                </button>
+              </>
+            )}
+            {resetAsked && !link && <p role="status">{t('user.resetAsked')}</p>}
+            {link && <EnrolmentLinkPanel name={user.displayName} link={link} />}
             <FormError form={act} fields={[]} />
           </form>
         </td>
@@ -139,9 +180,9 @@ function AccessFields({ form, departments }: { form: Pick<FormState<Access>, 'va
 function NewUser({ onCreated }: { onCreated: () => void }) {
   const t = useT();
   const { me } = useSession();
-  const blank = { displayName: '', username: '', password: '', ...accessOf() };
+  const blank = { displayName: '', username: '', ...accessOf() };
   const form = useForm(blank);
-  const [created, setCreated] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ name: string; enrolment: EnrolmentLink; pending: number } | null>(null);
   const v = form.values;
   return (
     <form
@@ -149,19 +190,24 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
       className="stacked panel"
       aria-labelledby="new-user"
       onSubmit={form.onSubmit(async (x) => {
-        await api('POST', '/api/admin/users', { username: x.username, displayName: x.displayName, password: x.password, tenantRoles: x.tenantRoles, memberships: membershipsOf(x) });
-        setCreated(x.displayName);
+        const r = await api<{ enrolment: EnrolmentLink; pendingApprovals: string[] }>('POST', '/api/admin/users', { username: x.username, displayName: x.displayName, tenantRoles: x.tenantRoles, memberships: membershipsOf(x) });
+        setCreated({ name: x.displayName, enrolment: r.enrolment, pending: r.pendingApprovals.length });
         form.reset(blank);
         onCreated();
       })}
     >
       <h3 id="new-user">{t('admin.newUser')}</h3>
-      {created && <p role="status">{t('admin.userCreated', { name: created })}</p>}
+      {created && (
+        <>
+          <p role="status">{t('admin.userCreated', { name: created.name })}</p>
+          {created.pending > 0 && <p>{t('user.grantsPending')}</p>}
+          <EnrolmentLinkPanel name={created.name} link={created.enrolment} />
+        </>
+      )}
       <TextField label={t('user.displayName')} value={v.displayName} onChange={(x) => form.set('displayName', x)} error={form.fieldError('displayName')} required />
       <TextField label={t('user.username')} value={v.username} onChange={(x) => form.set('username', x)} error={form.fieldError('username')} autoComplete="off" required />
-      <NewPasswordField label={t('user.initialPassword')} value={v.password} onChange={(x) => form.set('password', x)} context={[v.username, v.displayName]} error={form.fieldError('password')} />
       <AccessFields form={form} departments={me.departments} />
-      <FormError form={form} fields={['displayName', 'username', 'password', 'tenantRoles', 'memberships']} />
+      <FormError form={form} fields={['displayName', 'username', 'tenantRoles', 'memberships']} />
       <button type="submit" className="primary" disabled={form.busy}>
         {t('admin.createUser')}
       </button>
