@@ -10,7 +10,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { matchTotp } from './totp.ts';
-import { countersFor, credit, rateLimited, reserve, subjectsOf } from './throttle.ts';
+import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 
 export interface PasswordChange {
@@ -36,7 +36,8 @@ export class OwnPassword {
       .executeTakeFirstOrThrow();
     // Counted before checked, against the account (or the account at this address) like a login.
     const now = this.clock();
-    const counters = (await countersFor(this.store.db, subjectsOf(this.keyring, user.username_index, address), now)).filter((c) => c.kind === 'streak');
+    const subjects = subjectsOf(this.keyring, user.username_index, address);
+    const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
     const reserved = await reserve(this.store.db, counters, now);
     if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
     const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
@@ -50,8 +51,6 @@ export class OwnPassword {
       // One answer for either being wrong: a session alone does not tell which.
       throw new KarteiError('validation-failed', 'currentPassword: the current password or the code is wrong', { field: 'currentPassword' });
     }
-    // Both proven: the attempt is given back.
-    await credit(this.store.db, counters);
     const username = openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc);
     const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc);
     assertStrongPassword(input.newPassword, [username, displayName, user.office], 'newPassword');
@@ -60,17 +59,19 @@ export class OwnPassword {
     }
     const passwordHash = await hashPassword(input.newPassword);
     await inTenant(this.store, tenantId, async (tx) => {
-      const now = new Date().toISOString();
+      const at = new Date().toISOString();
       // Conditional on the code's time step, so the same code cannot serve twice.
       const stepped = await tx
         .updateTable('users')
-        .set({ password_hash: passwordHash, password_origin: 'self', totp_last_step: step, updated_at: now })
+        .set({ password_hash: passwordHash, password_origin: 'self', totp_last_step: step, updated_at: at })
         .where('id', '=', userId)
         .where('totp_last_step', '<', step)
         .executeTakeFirst();
       if (Number(stepped.numUpdatedRows) !== 1) throw new KarteiError('validation-failed', 'code: this code has been used already; wait for the next one', { field: 'code' });
-      await tx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
+      await tx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
       await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'allowed' });
+      // Both proven, like a completed login: the streak of failures ends.
+      await succeeded(tx, counters, subjects, now);
     });
   }
 }

@@ -114,6 +114,17 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   if (mixed > 0) {
     out.push({ severity: 'medium', title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
   }
+  // Passwords an administrator chose (accounts from before enrolment links): someone besides the person knows them.
+  let adminKnown = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('active', '=', 1).where('password_origin', '=', 'admin');
+  if (tenantId) adminKnown = adminKnown.where('tenant_id', '=', tenantId);
+  const known = Number((await adminKnown.executeTakeFirst())?.n ?? 0);
+  if (known > 0) {
+    out.push({
+      severity: 'critical',
+      title: `${known} active account(s) still hold a password an administrator chose`,
+      fix: 'For each, ask for a reset link (Benutzer → Zugang neu einrichten), have it approved by a second person, and hand it over: the person then chooses their own password and second factor. The users list marks these accounts.',
+    });
+  }
   const tenants = tenantId ? [{ id: tenantId }] : await db.selectFrom('tenants').select('id').execute();
   for (const t of tenants) {
     if (!roles.some((r) => r.tenant_id === t.id && r.role === 'dpo')) {

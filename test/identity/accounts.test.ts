@@ -1,0 +1,283 @@
+// Nobody but the person knows their credentials (issue 13), attacked the way an
+// administrator gone rogue would: setting a password, redeeming or racing an
+// enrolment link, granting a shadow account access, approving the own request,
+// taking over an account through a reset; a session thief changing the
+// password; racing approvals and recovery codes. Each of these worked, or had
+// no guard, before enrolment links and approvals.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import { inTenant } from '../../src/db/connect.ts';
+import { tokenHash } from '../../src/identity/tokens.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
+import { Client, samplePerson, setUpTenant, startHarness, strongPassword, totpCode, type Harness, type Reply, type Tenant } from '../helpers/harness.ts';
+
+let h: Harness;
+let t: Tenant;
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h, ['INF', 'TB', 'SPDI']);
+});
+let t2: Harness | undefined;
+after(async () => {
+  await h.close();
+  await t2?.close();
+});
+
+/** A client at an address of its own, so throttling in one test decides nothing in another. */
+class At extends Client {
+  constructor(
+    h: Harness,
+    readonly ip: string,
+  ) {
+    super(h);
+  }
+  override async call(method: string, url: string, body?: unknown): Promise<Reply> {
+    const res: LightMyRequestResponse = await this.h.app.inject({
+      method: method as 'GET',
+      url,
+      remoteAddress: this.ip,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}), ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const set = res.cookies.find((c) => c.name === 'kartei_session');
+    if (set) this.cookie = set.value || undefined;
+    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers, raw: res.rawPayload };
+  }
+}
+let ipSeq = 0;
+const freshIp = () => `203.0.113.${++ipSeq}`;
+
+/** A code of a fresh time step. */
+function freshCode(secret: string, on: Harness = h): string {
+  on.clock.now += 30_000;
+  return totpCode(secret, on.clock.now);
+}
+
+/** Both login steps (enrolling the second factor if asked); returns the client, the TOTP secret and any recovery codes. */
+const signIn = (username: string, password: string, secret?: string) => signInAt(h, username, password, secret);
+async function signInAt(h: Harness, username: string, password: string, secret?: string) {
+  const c = new At(h, freshIp());
+  const first = await c.post('/api/auth/login', { username, password });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const s = first.body.mfa === 'enroll' ? (first.body.totp.secret as string) : secret!;
+  const second = await c.post('/api/auth/mfa', { challenge: first.body.challenge, code: freshCode(s, h) });
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+  c.csrf = second.body.csrfToken;
+  return { c, secret: s, recoveryCodes: second.body.recoveryCodes as string[] | undefined };
+}
+
+const approvalsOf = async (who: Client, userId: string) => ((await who.get('/api/approvals')).body as { id: string; userId: string; kind: string }[]).filter((a) => a.userId === userId);
+
+test('an administrator cannot set a password: the field is refused, and a new account has none until the person enrols', async () => {
+  const refused = await t.admin.post('/api/admin/users', { username: 'mitpasswort', displayName: 'Mit Passwort', password: strongPassword(), tenantRoles: [], memberships: [] });
+  assert.equal(refused.status, 422);
+  const created = await t.admin.post('/api/admin/users', { username: 'ohnepasswort', displayName: 'Ohne Passwort', tenantRoles: [], memberships: [] });
+  assert.equal(created.status, 201);
+  assert.match(created.body.enrolment.url, /\/enrol#token=[\w-]{43}$/);
+  assert.ok(Date.parse(created.body.enrolment.expiresAt) - Date.now() > 71 * 3_600_000, 'valid for 72 hours');
+  // Nothing the admin could guess logs in: the account has no password at all.
+  for (const password of ['', ' ', created.body.enrolment.token, 'ohnepasswort']) {
+    assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: 'ohnepasswort', password: password || 'x' })).status, 401);
+  }
+  // The database holds the link's hash only.
+  const row = await h.services.store.db.selectFrom('enrolments').selectAll().where('user_id', '=', created.body.id).executeTakeFirstOrThrow();
+  assert.equal(row.token_hash, tokenHash(created.body.enrolment.token));
+  assert.ok(!JSON.stringify(row).includes(created.body.enrolment.token));
+  const users = await t.admin.get('/api/admin/users');
+  assert.equal(users.body.find((u: { id: string }) => u.id === created.body.id).passwordOrigin, 'none');
+});
+
+test('an enrolment link: a weak password leaves it valid; 20 parallel redemptions set one password; it is spent, expires, and a newer link voids it', async () => {
+  const created = await t.admin.post('/api/admin/users', { username: 'einmalig', displayName: 'Erna Einmalig', tenantRoles: [], memberships: [] });
+  const token = created.body.enrolment.token as string;
+  const anon = new At(h, freshIp());
+  const weak = await anon.post('/api/auth/enrol', { token, password: 'Einmalig2024!' });
+  assert.equal(weak.status, 422);
+  assert.equal(weak.body.code, 'weak-password');
+  const passwords = Array.from({ length: 20 }, () => strongPassword());
+  const replies = await Promise.all(passwords.map((password) => new At(h, freshIp()).post('/api/auth/enrol', { token, password })));
+  const won = replies.map((r, i) => [r.status, i] as const).filter(([s]) => s === 204);
+  assert.equal(won.length, 1, JSON.stringify(replies.map((r) => r.status)));
+  assert.ok(replies.every((r) => r.status === 204 || r.body.code === 'invalid-enrolment-link'));
+  // Only the winner's password logs in.
+  const winner = passwords[won[0]![1]]!;
+  assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: 'einmalig', password: winner })).status, 200);
+  assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: 'einmalig', password: passwords[(won[0]![1] + 1) % 20] })).status, 401);
+  assert.equal((await anon.post('/api/auth/enrol', { token, password: strongPassword() })).status, 401, 'spent');
+
+  // Expired: a link older than its 72 hours is refused.
+  const late = await t.admin.post('/api/admin/users', { username: 'verspaetet', displayName: 'Vera Verspätet', tenantRoles: [], memberships: [] });
+  await h.services.store.db.updateTable('enrolments').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('user_id', '=', late.body.id).execute();
+  assert.equal((await anon.post('/api/auth/enrol', { token: late.body.enrolment.token, password: strongPassword() })).body.code, 'invalid-enrolment-link');
+  assert.equal((await anon.post('/api/auth/enrol', { token: 'x'.repeat(43), password: strongPassword() })).status, 401);
+});
+
+test('no shadow account: a membership the admin grants gives nothing until the department\'s head approves; the admin, a DPO and another admin cannot', async () => {
+  const SPDI = t.departments.SPDI!;
+  const head = await t.user({ memberships: [{ departmentId: SPDI, role: 'head' }] });
+  const file = await head.post('/api/persons', samplePerson(SPDI, 'Geheimnisvoll'));
+  assert.equal(file.status, 201);
+  const secondAdmin = await t.user({ tenantRoles: ['admin'] });
+  const dpo = await t.user({ tenantRoles: ['dpo'] });
+
+  const created = await t.admin.post('/api/admin/users', { username: 'schatten', displayName: 'Schatten', tenantRoles: [], memberships: [{ departmentId: SPDI, role: 'head' }] });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.pendingApprovals.length, 1);
+  const password = strongPassword();
+  assert.equal((await new At(h, freshIp()).post('/api/auth/enrol', { token: created.body.enrolment.token, password })).status, 204);
+  const shadow = (await signIn('schatten', password)).c;
+  assert.deepEqual((await shadow.get('/api/me')).body.memberships, [], 'a pending grant grants nothing');
+  assert.equal((await shadow.get(`/api/persons/${file.body.id}`)).status, 404);
+  assert.equal((await shadow.get('/api/persons?q=Geheimnisvoll')).status, 403);
+  const listed = (await t.admin.get('/api/admin/users')).body.find((u: { id: string }) => u.id === created.body.id);
+  assert.deepEqual(listed.memberships, [{ departmentId: SPDI, role: 'head', state: 'pending' }]);
+
+  const [approvalId] = created.body.pendingApprovals as string[];
+  // Not for the admin who asked, nor a DPO where the department has a head, nor another admin: not theirs to see.
+  assert.equal((await t.admin.post(`/api/approvals/${approvalId}`, { decision: 'approve' })).status, 404);
+  assert.equal((await dpo.post(`/api/approvals/${approvalId}`, { decision: 'approve' })).status, 404);
+  assert.equal((await secondAdmin.post(`/api/approvals/${approvalId}`, { decision: 'approve' })).status, 404);
+  assert.deepEqual(await approvalsOf(dpo, created.body.id), []);
+  assert.deepEqual(await approvalsOf(t.admin, created.body.id), []);
+  // Nor the account it is for, whatever it holds.
+  assert.equal((await shadow.post(`/api/approvals/${approvalId}`, { decision: 'approve' })).status, 404);
+  assert.equal((await shadow.get(`/api/persons/${file.body.id}`)).status, 404);
+
+  // The head decides; twenty parallel decisions: exactly one counts.
+  assert.equal((await approvalsOf(head, created.body.id)).length, 1);
+  const decisions = await Promise.all(Array.from({ length: 20 }, () => head.post(`/api/approvals/${approvalId}`, { decision: 'approve' })));
+  assert.equal(decisions.filter((d) => d.status === 200).length, 1, JSON.stringify(decisions.map((d) => d.status)));
+  assert.ok(decisions.every((d) => d.status === 200 || d.status === 404 || d.status === 409));
+  assert.equal((await shadow.get(`/api/persons/${file.body.id}`)).status, 200);
+});
+
+test('tenant roles wait for another admin or a DPO; the first DPO is granted at once and flagged to the DPOs after it, who may withdraw it', async () => {
+  // An office without a DPO yet: an installation of its own.
+  const h2 = await startHarness();
+  t2 = h2;
+  const fresh = await setUpTenant(h2, ['INF'], { approverDpo: false });
+  const first = await fresh.admin.post('/api/admin/users', { username: 'erstedsb', displayName: 'Erste Datenschutz', tenantRoles: ['dpo'], memberships: [] });
+  assert.deepEqual(first.body.pendingApprovals, [], 'the office has no DPO yet: granted at once');
+  const wannabe = await fresh.admin.post('/api/admin/users', { username: 'zweiteadmin', displayName: 'Zweite Admin', tenantRoles: ['admin'], memberships: [] });
+  assert.equal(wannabe.body.pendingApprovals.length, 1);
+  const users = (await fresh.admin.get('/api/admin/users')).body as { id: string; tenantRoles: string[]; pendingRoles: { role: string }[] }[];
+  assert.deepEqual(users.find((u) => u.id === wannabe.body.id)!.tenantRoles, []);
+  assert.deepEqual(users.find((u) => u.id === wannabe.body.id)!.pendingRoles, [{ role: 'admin', state: 'pending' }]);
+  assert.equal((await fresh.admin.post(`/api/approvals/${wannabe.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 403, 'not by the admin who asked');
+
+  // The first DPO enrols and approves the second DPO's role (no admin can approve a role it asked for).
+  const enrolled = async (created: Reply) => {
+    const password = strongPassword();
+    assert.equal((await new At(h2, freshIp()).post('/api/auth/enrol', { token: created.body.enrolment.token, password })).status, 204);
+    return password;
+  };
+  const firstDpo = (await signInAt(h2, 'erstedsb', await enrolled(first))).c;
+  const second = await fresh.admin.post('/api/admin/users', { username: 'zweitedsb', displayName: 'Zweite Datenschutz', tenantRoles: ['dpo'], memberships: [] });
+  assert.equal((await firstDpo.post(`/api/approvals/${second.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 200);
+  const secondDpo = (await signInAt(h2, 'zweitedsb', await enrolled(second))).c;
+  const flagged = (await secondDpo.get('/api/approvals')).body.find((a: { userId: string }) => a.userId === first.body.id);
+  assert.equal(flagged.state, 'exempt');
+  assert.equal(flagged.role, 'dpo');
+  assert.equal((await secondDpo.post(`/api/approvals/${flagged.id}`, { decision: 'reject' })).status, 200);
+  const after = (await fresh.admin.get('/api/admin/users')).body.find((u: { id: string }) => u.id === first.body.id);
+  assert.deepEqual(after.tenantRoles, [], 'withdrawn');
+  // The admin role: a DPO approves.
+  assert.equal((await secondDpo.post(`/api/approvals/${wannabe.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 200);
+  assert.deepEqual((await fresh.admin.get('/api/admin/users')).body.find((u: { id: string }) => u.id === wannabe.body.id).tenantRoles, ['admin']);
+});
+
+test('a reset link: approved only by another admin or a head of the account\'s department, fetched only by the admin who asked', async () => {
+  const INF = t.departments.INF!;
+  const TB = t.departments.TB!;
+  const infHead = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
+  const tbHead = await t.user({ memberships: [{ departmentId: TB, role: 'head' }] });
+  const victim = await t.account({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const { c: session, recoveryCodes } = await signIn(victim.username, victim.password);
+  assert.equal(recoveryCodes!.length, 10);
+  const token = (await session.post('/api/auth/tokens', { name: 'skript', expiresInDays: 7 })).body.token as string;
+
+  const asked = await t.admin.post(`/api/admin/users/${victim.id}/enrolment`);
+  assert.equal(asked.status, 201);
+  assert.equal((await t.admin.get(`/api/admin/users/${victim.id}/enrolment`)).status, 409);
+  assert.equal((await tbHead.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 404, 'a head of another department');
+  assert.equal((await session.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 404, 'the account itself');
+  assert.equal((await infHead.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 200);
+  const link = await t.admin.get(`/api/admin/users/${victim.id}/enrolment`);
+  assert.equal(link.status, 200);
+  // Fetched again, it is a new link: the first one no longer works.
+  const again = await t.admin.get(`/api/admin/users/${victim.id}/enrolment`);
+  const anon = new At(h, freshIp());
+  assert.equal((await anon.post('/api/auth/enrol', { token: link.body.token, password: strongPassword() })).status, 401);
+  const newPassword = strongPassword();
+  assert.equal((await anon.post('/api/auth/enrol', { token: again.body.token, password: newPassword })).status, 204);
+
+  // Everything of before is void: the session, the API token, the password, the second factor's recovery codes.
+  assert.equal((await session.get('/api/me')).status, 401);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401);
+  assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: victim.username, password: victim.password })).status, 401);
+  const step = await new At(h, freshIp()).post('/api/auth/login', { username: victim.username, password: newPassword });
+  assert.equal(step.body.mfa, 'enroll');
+  assert.equal((await h.services.store.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', victim.id).execute()).length, 0);
+  // No one asked: no link to fetch.
+  assert.equal((await t.admin.get(`/api/admin/users/${infHead.id}/enrolment`)).status, 404);
+});
+
+test('changing the own password needs the current one and a fresh code; guesses through it are throttled; other sessions end', async () => {
+  const a = await t.account({});
+  const first = await signIn(a.username, a.password);
+  const other = await signIn(a.username, a.password, first.secret);
+  const newPassword = strongPassword();
+  const wrongPassword = await first.c.post('/api/me/password', { currentPassword: 'Falsch-Falsch-Falsch-1', newPassword, code: freshCode(first.secret) });
+  assert.equal(wrongPassword.status, 422);
+  assert.equal(wrongPassword.body.field, 'currentPassword');
+  const wrongCode = await first.c.post('/api/me/password', { currentPassword: a.password, newPassword, code: '000000' });
+  assert.equal(wrongCode.status, 422);
+  assert.deepEqual(wrongCode.body, { ...wrongPassword.body }, 'one answer, whichever was wrong');
+  // A session thief guessing the current password in parallel: at most the free attempts are checked.
+  const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => first.c.post('/api/me/password', { currentPassword: `Rate-Mal-${i}-Kennwort`, newPassword, code: '123456' })));
+  assert.ok(guesses.filter((g) => g.status === 422).length <= 5, JSON.stringify(guesses.map((g) => g.status)));
+  assert.ok(guesses.some((g) => g.status === 429));
+  // After the wait, the owner changes it.
+  h.clock.now += 16 * 60_000;
+  const code = freshCode(first.secret);
+  const ok = await first.c.post('/api/me/password', { currentPassword: a.password, newPassword, code });
+  assert.equal(ok.status, 204, JSON.stringify(ok.body));
+  assert.equal((await first.c.get('/api/me')).status, 200, 'this session lives on');
+  assert.equal((await other.c.get('/api/me')).status, 401, 'the other ended');
+  assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status, 401);
+  assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: newPassword })).status, 200);
+  // The same code does not serve twice.
+  const replay = await first.c.post('/api/me/password', { currentPassword: newPassword, newPassword: strongPassword(), code });
+  assert.equal(replay.status, 422);
+});
+
+test('a recovery code stands in for the second factor once; ten parallel logins with one code get one session', async () => {
+  const a = await t.account({});
+  const { recoveryCodes } = await signIn(a.username, a.password);
+  const code = recoveryCodes![0]!;
+  const other = recoveryCodes![1]!;
+  const challenges = await Promise.all(Array.from({ length: 10 }, async () => {
+    const c = new At(h, freshIp());
+    const r = await c.post('/api/auth/login', { username: a.username, password: a.password });
+    return { c, challenge: r.body.challenge as string };
+  }));
+  const replies = await Promise.all(challenges.map(({ c, challenge }) => c.post('/api/auth/mfa', { challenge, code: code!.toUpperCase() })));
+  assert.equal(replies.filter((r) => r.status === 200).length, 1, JSON.stringify(replies.map((r) => r.status)));
+  const later = new At(h, freshIp());
+  const step = await later.post('/api/auth/login', { username: a.username, password: a.password });
+  assert.equal((await later.post('/api/auth/mfa', { challenge: step.body.challenge, code })).status, 401, 'spent');
+  assert.equal((await later.post('/api/auth/mfa', { challenge: step.body.challenge, code: other })).status, 200);
+  const events = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('audit_events').select('detail').where('actor_id', '=', a.id).where('action', '=', 'auth.login').execute());
+  assert.equal(events.filter((e) => JSON.parse(e.detail!).mfa === 'recovery-code').length, 2);
+});
+
+test('kartei doctor: an account whose password an administrator chose (from before enrolment links) is critical until it is re-enrolled', async () => {
+  const a = await t.account({});
+  const critical = async () => (await databaseFindings(h.services, t.tenantId)).filter((f) => f.severity === 'critical' && /password an administrator chose/.test(f.title));
+  assert.deepEqual(await critical(), []);
+  await h.services.store.db.updateTable('users').set({ password_origin: 'admin' }).where('id', '=', a.id).execute();
+  assert.match((await critical())[0]!.title, /^1 active account/);
+  await t.resetCredentials(a.id, a.username);
+  assert.deepEqual(await critical(), []);
+});
