@@ -9,6 +9,7 @@ import { decideApproval, listDecidable, requestEnrolmentApproval } from '../../i
 import { issueApprovedLink, startEnrolment } from '../../identity/enrolment.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, password } from '../schemas.ts';
+import { KarteiError } from '../../errors.ts';
 
 export function accountRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -33,6 +34,8 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const p = principalOf(req);
+      // A script's API token never changes the password of the person it belongs to.
+      if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'A password is changed in a signed-in session, not with an API token');
       await s.ownPassword.change(p.tenantId, p.userId, req.auth!.tokenHash, req.body, req.ip);
       return reply.code(204).send();
     },
