@@ -135,6 +135,8 @@ export const OTHER_ACTIONS = [
   'admin.user.enrolment-issue',
   'approval.list',
   'approval.decide',
+  'department.settings.read',
+  'department.settings.update',
   'admin.device.create',
   'admin.device.list',
   'admin.device.remove',
@@ -226,6 +228,10 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'admin.user.enrolment-request':
       // Separation of duties: nobody grants roles or memberships to themselves, nor asks for their own reset link.
       return admin && r.kind === 'user' && r.userId !== p.userId ? 'allow' : 'forbidden';
+    case 'department.settings.read':
+    case 'department.settings.update':
+      // A department's own rules are its head's to set.
+      return r.kind === 'department' && p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
     case 'approval.list':
       return admin || dpo || heads ? 'allow' : 'forbidden';
     case 'approval.decide':

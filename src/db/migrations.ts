@@ -632,6 +632,16 @@ function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migrati
   };
 }
 
+/**
+ * A department may hide its restricted records entirely from members who may
+ * not read them (clerks): not even their type and dates are listed. Issue 13.
+ */
+const restrictedListing: Migration = {
+  async up(db) {
+    await db.schema.alterTable('departments').addColumn('restricted_listing', 'text', (c) => c.notNull().defaultTo('shown')).execute();
+  },
+};
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -654,6 +664,7 @@ export async function migrate(
   migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
   migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
   migrations['012-accounts'] = accounts(dialect, opts.appRole);
+  migrations['016-restricted-listing'] = restrictedListing;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -23,6 +23,8 @@ export interface DepartmentsTable {
   code: string;
   name: string;
   created_at: string;
+  /** `shown`, or `hidden`: members who may not read the department's restricted records do not see them listed at all (type and dates included). */
+  restricted_listing: Generated<string>;
 }
 
 export interface UsersTable {

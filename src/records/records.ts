@@ -11,6 +11,7 @@ import { openField, sealField } from '../vault/keyring.ts';
 import { RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
 import { stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
+import type { Tx } from '../db/connect.ts';
 
 export interface RecordSummary {
   id: string;
@@ -87,14 +88,17 @@ export class Records {
   }
 
   async list(ctx: GateContext, personId: string): Promise<RecordSummary[]> {
-    const rows = await ctx.tx
+    let q = ctx.tx
       .selectFrom('records')
       .selectAll()
       .where('person_id', '=', personId)
       .where('tenant_id', '=', ctx.principal.tenantId)
-      .where('deleted_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .execute();
+      .where('deleted_at', 'is', null);
+    // Where the owning department says so, who may not read restricted records does not see them listed at all.
+    if (!ctx.may('record.read', 'restricted') && (await restrictedListing(ctx.tx, ctx.target.departmentId!)) === 'hidden') {
+      q = q.where('sensitivity', '=', 'normal');
+    }
+    const rows = await q.orderBy('created_at', 'desc').execute();
     ctx.audit.detail = { count: rows.length };
     return rows.map(summary);
   }
@@ -186,4 +190,10 @@ function summary(r: { id: string; person_id: string; type: string; sensitivity: 
     createdBy: r.created_by,
     updatedAt: r.updated_at,
   };
+}
+
+/** A department's setting for listing restricted records to members who may not read them. */
+export async function restrictedListing(tx: Tx, departmentId: string): Promise<'shown' | 'hidden'> {
+  const row = await tx.selectFrom('departments').select('restricted_listing').where('id', '=', departmentId).executeTakeFirst();
+  return row?.restricted_listing === 'hidden' ? 'hidden' : 'shown';
 }

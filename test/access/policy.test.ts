@@ -275,6 +275,9 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.user.enrolment-request', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   { action: 'admin.user.enrolment-request', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
   { action: 'admin.user.enrolment-issue', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
+  // A department's own rules: its head only.
+  { action: 'department.settings.read', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFA FFF FFF' },
+  { action: 'department.settings.update', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFA FFF FFF' },
   { action: 'approval.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA AAF' },
   // A second account approves: a membership by the department's head, by a DPO while it has none.
   { action: 'approval.decide', on: 'a membership in OWN, which has a head', resource: () => approval('membership', { departmentHasHead: true }), expect: 'HHA HHH HHH' },

@@ -384,6 +384,11 @@ export const de = {
   'mfa.recoveryDone': 'Ich habe die Codes aufbewahrt',
   'mfa.codeHintRecovery': 'Sechs Ziffern aus der App, oder ein Wiederherstellungscode (xxxx-xxxx-xxxx); jeder gilt nur einmal.',
   'login.credentialsReset': 'Ihr Zugang wurde am {at} neu eingerichtet (Passwort und zweiter Faktor). Waren Sie das nicht, wenden Sie sich sofort an den Datenschutz.',
+  'deptSettings.title': 'Regeln meiner Abteilungen',
+  'deptSettings.intro': 'Eingeschränkte Einträge (z. B. Kriseninterventionen) können Sachbearbeitende ohnehin nicht öffnen. Hier legen Sie fest, ob sie diese Einträge in der Akte überhaupt sehen – mit Art und Datum – oder gar nicht.',
+  'deptSettings.shown': 'Eingeschränkte Einträge markiert auflisten',
+  'deptSettings.hidden': 'Eingeschränkte Einträge für Sachbearbeitung ganz ausblenden',
+  'deptSettings.saved': 'Gespeichert.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -386,4 +386,9 @@ export const en: Messages = {
   'mfa.recoveryDone': 'I have kept the codes',
   'mfa.codeHintRecovery': 'Six digits from the app, or a recovery code (xxxx-xxxx-xxxx); each works once.',
   'login.credentialsReset': 'Your access was re-enrolled on {at} (password and second factor). If that was not you, contact data protection at once.',
+  'deptSettings.title': 'Rules of my departments',
+  'deptSettings.intro': 'Clerks cannot open restricted records (e.g. crisis interventions) anyway. Here you decide whether they see them listed in the file at all – with type and date – or not.',
+  'deptSettings.shown': 'List restricted records, marked',
+  'deptSettings.hidden': 'Hide restricted records from clerks entirely',
+  'deptSettings.saved': 'Saved.',
 };

@@ -10,6 +10,7 @@ import { Loaded, useLoad } from '../ui/load.tsx';
 import { Table } from '../ui/table.tsx';
 import { NewPasswordField } from '../ui/password-field.tsx';
 import { useSession } from '../session.tsx';
+import { DepartmentSettings } from './department-settings.tsx';
 
 export default function AccountScreen() {
   const t = useT();
@@ -21,6 +22,7 @@ export default function AccountScreen() {
     <section>
       <h1>{t('account.title')}</h1>
       <ChangePassword />
+      <DepartmentSettings />
       <h2>{t('tokens.title')}</h2>
       <p>{t('tokens.intro')}</p>
       {created && (

@@ -1,0 +1,37 @@
+// A department's own rules, set by its head: whether members who may not read
+// its restricted records (clerks) see them listed at all. Hidden, a file's
+// list shows them neither their type nor their dates.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { restrictedListing } from '../../records/records.ts';
+import { gated } from '../access.ts';
+import { idParams } from '../schemas.ts';
+
+export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/api/departments/:id/settings',
+    { config: { access: { actions: ['department.settings.read'], resource: 'department' } }, schema: { params: idParams } },
+    async (req) =>
+      gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, async (ctx) => ({
+        restrictedListing: await restrictedListing(ctx.tx, req.params.id),
+      })),
+  );
+
+  r.put(
+    '/api/departments/:id/settings',
+    {
+      config: { access: { actions: ['department.settings.update'], resource: 'department' } },
+      schema: { params: idParams, body: z.strictObject({ restrictedListing: z.enum(['shown', 'hidden']) }) },
+    },
+    async (req) =>
+      gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
+        await ctx.tx.updateTable('departments').set({ restricted_listing: req.body.restrictedListing }).where('id', '=', req.params.id).where('tenant_id', '=', ctx.principal.tenantId).execute();
+        ctx.audit.detail = { restrictedListing: req.body.restrictedListing };
+        return { restrictedListing: req.body.restrictedListing };
+      }),
+  );
+}
