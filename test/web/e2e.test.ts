@@ -222,6 +222,14 @@ test('the office\'s first DPO approves the memberships, none of which applied be
     await page.getByRole('cell', { name, exact: true }).waitFor({ state: 'detached' });
   }
   await page.getByText('Nichts wartet auf Ihre Freigabe.').waitFor();
+
+  // A login with a name nobody has lands on the installation's chain, which this single office's DPO reads.
+  const unknown = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'niemand-hier', password: 'Irgendein-Passwort-1' }) });
+  assert.equal(unknown.status, 401);
+  await page.getByRole('link', { name: 'Datenschutz' }).click();
+  await page.getByRole('link', { name: 'Installation' }).click();
+  await page.getByRole('cell', { name: 'auth.login-failed' }).first().waitFor();
+  await checkScreen(page, '07e-installation-log');
   assert.deepEqual(problems, []);
   await signOut(page);
   await context.close();

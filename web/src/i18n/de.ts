@@ -389,6 +389,9 @@ export const de = {
   'deptSettings.shown': 'Eingeschränkte Einträge markiert auflisten',
   'deptSettings.hidden': 'Eingeschränkte Einträge für Sachbearbeitung ganz ausblenden',
   'deptSettings.saved': 'Gespeichert.',
+  'audit.installation': 'Installation',
+  'audit.installationIntro': 'Ereignisse, die keinem Konto des Amts zugeordnet werden können: Anmeldeversuche mit unbekanntem Namen, falsche Einrichtungs-Token, abgewiesene DICOM-Verbindungen und TLS-Handshakes. Wiederholungen einer Quelle werden je Minute zusammengefasst (count).',
+  'audit.installationShared': 'Mehrere Ämter teilen diese Installation; dieses Protokoll liest der Betrieb.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

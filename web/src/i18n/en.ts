@@ -391,4 +391,7 @@ export const en: Messages = {
   'deptSettings.shown': 'List restricted records, marked',
   'deptSettings.hidden': 'Hide restricted records from clerks entirely',
   'deptSettings.saved': 'Saved.',
+  'audit.installation': 'Installation',
+  'audit.installationIntro': 'Events no account of the office can be named for: sign-in attempts with unknown names, wrong setup tokens, refused DICOM connections and TLS handshakes. Repeats from one source are summed up per minute (count).',
+  'audit.installationShared': 'Several offices share this installation; its operator reads this log.',
 };

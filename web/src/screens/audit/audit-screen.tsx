@@ -7,10 +7,13 @@ import { AuditLog } from './audit-log.tsx';
 import { Reviews } from './reviews.tsx';
 import { AccessReport } from './access-report.tsx';
 import { AccessChart } from './access-chart.tsx';
+import { InstallationLog } from './installation-log.tsx';
+import { isDpo, useSession } from '../../session.tsx';
 
 export default function AuditScreen() {
   const t = useT();
   const path = usePath();
+  const { me } = useSession();
   const report = match('/audit/persons/:id', path);
   return (
     <section>
@@ -19,8 +22,19 @@ export default function AuditScreen() {
         <Link to="/audit">{t('audit.log')}</Link>
         <Link to="/audit/reviews">{t('audit.reviews')}</Link>
         <Link to="/audit/overview">{t('audit.overview')}</Link>
+        {isDpo(me) && <Link to="/audit/installation">{t('audit.installation')}</Link>}
       </nav>
-      {report ? <AccessReport personId={report.id!} /> : path === '/audit/reviews' ? <Reviews /> : path === '/audit/overview' ? <AccessChart /> : <AuditLog />}
+      {report ? (
+        <AccessReport personId={report.id!} />
+      ) : path === '/audit/reviews' ? (
+        <Reviews />
+      ) : path === '/audit/overview' ? (
+        <AccessChart />
+      ) : path === '/audit/installation' && isDpo(me) ? (
+        <InstallationLog />
+      ) : (
+        <AuditLog />
+      )}
     </section>
   );
 }
