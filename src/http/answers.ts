@@ -78,3 +78,27 @@ export interface ApiToken {
   expiresAt: string;
   lastUsedAt: string | null;
 }
+
+/** A grant or reset link waiting for the caller's approval (`GET /api/approvals`). */
+export interface ApprovalView {
+  id: string;
+  /** A membership in a department, a tenant role, or a reset link for lost credentials. */
+  kind: 'membership' | 'role' | 'enrolment';
+  userId: string;
+  departmentId?: string;
+  role: string | null;
+  requestedBy: string;
+  requestedAt: string;
+  /** `pending`, or `exempt`: the office's first DPO, granted without approval and shown to the DPOs after it. */
+  state: 'pending' | 'exempt';
+  /** Display names of the account and of whoever asked, so the approver knows whom it concerns. */
+  userName: string;
+  requestedByName: string;
+}
+
+/** A one-time enrolment link, shown once (`POST /api/admin/users`, `GET /api/admin/users/:id/enrolment`). */
+export interface EnrolmentLink {
+  token: string;
+  url: string;
+  expiresAt: string;
+}

@@ -5,29 +5,16 @@
 // exception: granted at once, and flagged to every DPO after it.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import { decide, type ApprovalFacts, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
+import { decide, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
 import { factsOf } from '../access/approval-facts.ts';
 import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
+import type { ApprovalView } from '../http/answers.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
-export type ApprovalKind = ApprovalFacts['grant'];
+export type ApprovalKind = ApprovalView['kind'];
 
-export interface ApprovalView {
-  id: string;
-  kind: ApprovalKind;
-  userId: string;
-  departmentId?: string;
-  role: string | null;
-  requestedBy: string;
-  requestedAt: string;
-  /** `pending`, or `exempt`: the office's first DPO, granted without approval and shown to the DPOs after it. */
-  state: 'pending' | 'exempt';
-  /** Display names of the account and of whoever asked, so the approver knows whom it concerns. */
-  userName: string;
-  requestedByName: string;
-}
 
 /** What an administrator asked for, for the audit event and the answer. */
 export interface GrantRequest {

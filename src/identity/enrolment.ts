@@ -17,16 +17,12 @@ import { newToken, tokenHash } from './tokens.ts';
 import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
+import type { EnrolmentLink } from '../http/answers.ts';
 
 export const ENROLMENT_TTL_MS = 72 * 3_600_000;
 
 export type EnrolmentPurpose = 'initial' | 'reset';
 
-export interface EnrolmentLink {
-  token: string;
-  url: string;
-  expiresAt: string;
-}
 
 /** Starts an enrolment for the user; any earlier one that is still open is void. */
 export async function startEnrolment(tx: Tx, tenantId: string, userId: string, requestedBy: string, purpose: EnrolmentPurpose, approvalId: string | null, now: string): Promise<string> {

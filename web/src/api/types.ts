@@ -119,24 +119,6 @@ export interface UserView {
   pendingRoles: { role: TenantRole; state: 'pending' }[];
 }
 
-export interface EnrolmentLink {
-  token: string;
-  url: string;
-  expiresAt: string;
-}
-
-export interface Approval {
-  id: string;
-  kind: 'membership' | 'role' | 'enrolment';
-  userId: string;
-  departmentId?: string;
-  role: string | null;
-  requestedBy: string;
-  requestedAt: string;
-  state: 'pending' | 'exempt';
-  userName: string;
-  requestedByName: string;
-}
 
 export interface Finding {
   severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
@@ -160,4 +142,4 @@ export interface Share {
 }
 
 // Shapes the server defines for both sides.
-export type { AccessCount, ApiToken, AuditEntry, EmergencyHit, EmergencySearchAnswer, ReviewItem as Review } from '../../../src/http/answers.ts';
+export type { AccessCount, ApiToken, ApprovalView as Approval, AuditEntry, EmergencyHit, EmergencySearchAnswer, EnrolmentLink, ReviewItem as Review } from '../../../src/http/answers.ts';
