@@ -121,12 +121,17 @@ export interface Reply {
 export class Client {
   cookie?: string;
   csrf?: string;
-  constructor(readonly h: Harness) {}
+  constructor(
+    readonly h: Harness,
+    /** The client's address (loopback if not given): tests that provoke throttling use one of their own. */
+    readonly ip?: string,
+  ) {}
 
   async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const res = await this.h.app.inject({
       method: method as 'GET',
       url,
+      ...(this.ip ? { remoteAddress: this.ip } : {}),
       headers: {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}),

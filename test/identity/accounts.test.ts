@@ -6,7 +6,6 @@
 // no guard, before enrolment links and approvals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { inTenant } from '../../src/db/connect.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
@@ -25,26 +24,7 @@ after(async () => {
 });
 
 /** A client at an address of its own, so throttling in one test decides nothing in another. */
-class At extends Client {
-  constructor(
-    h: Harness,
-    readonly ip: string,
-  ) {
-    super(h);
-  }
-  override async call(method: string, url: string, body?: unknown): Promise<Reply> {
-    const res: LightMyRequestResponse = await this.h.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: this.ip,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}), ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const set = res.cookies.find((c) => c.name === 'kartei_session');
-    if (set) this.cookie = set.value || undefined;
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers, raw: res.rawPayload };
-  }
-}
+const At = Client;
 let ipSeq = 0;
 const freshIp = () => `203.0.113.${++ipSeq}`;
 

@@ -29,11 +29,8 @@ after(() => h.close());
  */
 class Browser extends Client {
   last?: LightMyRequestResponse;
-  constructor(
-    h: Harness,
-    readonly ip: string,
-  ) {
-    super(h);
+  constructor(h: Harness, ip: string) {
+    super(h, ip);
   }
 
   override async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
