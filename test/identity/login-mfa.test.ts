@@ -29,7 +29,10 @@ after(() => h.close());
  */
 class Browser extends Client {
   last?: LightMyRequestResponse;
-  constructor(h: Harness, ip: string) {
+  constructor(
+    h: Harness,
+    override readonly ip: string,
+  ) {
     super(h, ip);
   }
 
