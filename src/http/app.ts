@@ -47,7 +47,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel),
     bodyLimit: BODY_LIMIT,
     // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
-    maxParamLength: 1_024,
+    routerOptions: { maxParamLength: 1_024 },
     // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     https: config.tls ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,

@@ -52,9 +52,12 @@ export function useT(): typeof t {
 export function formatDate(iso: string): string {
   const day = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(iso);
   const d = day ? new Date(`${day[1]}-${day[2]}-${day[3]}T00:00:00`) : new Date(iso);
-  return d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB');
+  return d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB', DAY);
 }
 
+/** One way everywhere, with four-digit years: 04.12.2026 18:40 (German), 04/12/2026, 18:40 (English). */
 export function formatDateTime(iso: string): string {
-  return new Date(iso).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
+  return new Date(iso).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { ...DAY, hour: '2-digit', minute: '2-digit' }).replace(/^(\d{2}\.\d{2}\.\d{4}),/, '$1');
 }
+
+const DAY = { day: '2-digit', month: '2-digit', year: 'numeric' } as const;
