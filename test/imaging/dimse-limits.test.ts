@@ -14,6 +14,7 @@ import { APPLICATION_CONTEXT, QueryRetrieveSopClass, TransferSyntax } from '../.
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { RejectReason, RejectResult, RejectSource } from '../../src/imaging/dicom/association.ts';
 import { startHarness, setUpTenant, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
+import { testCa, testCertificate } from '../helpers/certificates.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -231,5 +232,28 @@ test('connections from one address beyond its limit are refused before they send
     assert.equal(events.at(-1)!.max, 4);
   } finally {
     await small.close();
+  }
+});
+
+test('over TLS, connections that never finish the handshake count against their address too: beyond the limit they are closed at once', async () => {
+  const server = testCertificate('localhost');
+  const tlsListener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', maxAssociationsPerAddress: 2, tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile } },
+    { services: h.services, log: () => undefined },
+  );
+  const sockets: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const s = net.connect(tlsListener.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      sockets.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const open = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
+    assert.ok(open <= 2, `${open} of 50 silent connections held open (limit 2 per address)`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await tlsListener.close();
+    await h.services.audit.attempts.flush(true);
   }
 });

@@ -23,6 +23,10 @@ export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cG
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
+/** How long a caller may take for the TLS handshake. */
+const HANDSHAKE_MS = 10_000;
+/** Connections the listener holds at all, whoever the callers are. */
+const MAX_CONNECTIONS = 1_024;
 /** Refusals for one address over its limit are audited once in this span (the rest are only counted). */
 const REFUSAL_AUDIT_MS = 60_000;
 
@@ -44,22 +48,37 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
   const sockets = new Set<net.Socket>();
   const limits = new AssociationLimits(config.maxAssociationsPerDevice, config.maxAssociationsPerAddress);
   const refusals = new Map<string, { since: number; count: number }>();
-  const accept = (socket: net.Socket) => {
+  /**
+   * Every connection counts against its address from the moment it is accepted — over TLS
+   * before the handshake, so callers that never finish one cannot hold connections unbounded.
+   */
+  const admit = (socket: net.Socket): boolean => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.setNoDelay(true);
-    socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     const address = socket.remoteAddress ?? '';
     const release = limits.claimAddress(address);
     if (!release) {
+      auditAddressRefusal(address);
+      return false;
+    }
+    socket.once('close', release);
+    return true;
+  };
+  const accept = (socket: net.Socket) => {
+    if (!config.tls && !admit(socket)) {
       // Refused before a byte is read: a connection over its address's limit holds nothing.
       socket.end(encodeAssociateRj(LOCAL_LIMIT_EXCEEDED));
       setTimeout(() => socket.destroy(), 5_000).unref();
-      auditAddressRefusal(address);
       return;
     }
-    socket.once('close', release);
+    if (config.tls) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    socket.setNoDelay(true);
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
     // Our AE title, and our TLS material, which we also present when we connect to a move destination.
     void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls, limits }, byCommand).run();
   };
@@ -85,11 +104,20 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
           ca: fs.readFileSync(config.tls.caFile),
           requestCert: true,
           rejectUnauthorized: true,
+          // A handshake not finished by then ends (Node's default waits 120 s).
+          handshakeTimeout: HANDSHAKE_MS,
           ...TLS_SERVER_POLICY,
         },
         accept,
       )
     : net.createServer(accept);
+  server.maxConnections = MAX_CONNECTIONS;
+  if (config.tls) {
+    // The raw connection, before any TLS: over its address's limit it is closed at once (nothing to answer in clear).
+    server.on('connection', (raw: net.Socket) => {
+      if (!admit(raw)) raw.destroy();
+    });
+  }
   // A caller without a certificate from our CA never reaches an association: its refusal is audited here.
   server.on('tlsClientError', (_err, socket) =>
     void auditRefusedAssociation(opts.services, DEPLOYMENT_CHAIN, null, { why: 'tls-handshake-failed' }, socket?.remoteAddress).catch((e) => opts.log?.(e)),
