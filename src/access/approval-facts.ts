@@ -10,13 +10,14 @@ export interface ApprovalRow {
   user_id: string;
   department_id: string | null;
   requested_by: string;
+  state: string;
 }
 
 /** Facts for one open approval (pending, or the first DPO's flagged exemption); undefined when there is none. */
 export async function approvalFacts(tx: Tx, tenantId: string, approvalId: string): Promise<ApprovalFacts | undefined> {
   const row = await tx
     .selectFrom('approvals')
-    .select(['id', 'kind', 'user_id', 'department_id', 'requested_by'])
+    .select(['id', 'kind', 'user_id', 'department_id', 'requested_by', 'state'])
     .where('id', '=', approvalId)
     .where('tenant_id', '=', tenantId)
     .where('state', 'in', ['pending', 'exempt'])
@@ -38,5 +39,6 @@ export async function factsOf(tx: Tx, tenantId: string, rows: ApprovalRow[]): Pr
     departmentId: r.department_id,
     departmentHasHead: r.department_id !== null && headed.has(r.department_id),
     subjectDepartments: members.filter((m) => m.user_id === r.user_id).map((m) => m.department_id),
+    exempt: r.state === 'exempt',
   }));
 }

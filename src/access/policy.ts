@@ -80,6 +80,8 @@ export interface ApprovalFacts {
   departmentHasHead: boolean;
   /** The departments the subject is a member of (their heads may approve a reset link). */
   subjectDepartments: string[];
+  /** The office's first DPO, granted without approval: only another DPO confirms or withdraws it. */
+  exempt: boolean;
 }
 
 type Roles = readonly DepartmentRole[];
@@ -272,7 +274,7 @@ function decideApproval(p: Principal, r: ApprovalFacts): Decision {
       judge = r.departmentHasHead ? headOf(r.departmentId) : dpo;
       break;
     case 'role':
-      judge = admin || dpo;
+      judge = r.exempt ? dpo : admin || dpo;
       break;
     case 'enrolment':
       judge = admin || r.subjectDepartments.some(headOf);

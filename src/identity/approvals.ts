@@ -5,12 +5,13 @@
 // exception: granted at once, and flagged to every DPO after it.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import { decide, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
+import { decide, DEPARTMENT_ROLES, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
 import { factsOf } from '../access/approval-facts.ts';
 import type { Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
 import type { ApprovalView } from '../http/answers.ts';
+import { cancelOpenResets } from './enrolment.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
 export type ApprovalKind = ApprovalView['kind'];
@@ -43,13 +44,15 @@ export async function requestAccess(
     const held = new Set((await tx.selectFrom('tenant_roles').select('role').where('user_id', '=', userId).execute()).map((r) => r.role));
     for (const role of held) {
       if (!wanted.has(role as TenantRole)) {
+        // The office's oversight cannot be taken away by one admin: another DPO must be there first.
+        if (role === 'dpo') await assertNotLastDpo(tx, tenantId, userId);
         await tx.deleteFrom('tenant_roles').where('user_id', '=', userId).where('role', '=', role).execute();
       }
     }
     await withdraw(tx, tenantId, userId, 'role', (r) => !wanted.has(r.role as TenantRole) || held.has(r.role!));
     for (const role of wanted) {
       if (held.has(role) || (await openRequest(tx, tenantId, userId, 'role', null, role))) continue;
-      if (role === 'dpo' && !(await officeHasDpo(tx, tenantId))) {
+      if (role === 'dpo' && !(await officeEverHadDpo(tx, tenantId))) {
         await tx.insertInto('tenant_roles').values({ user_id: userId, tenant_id: tenantId, role }).execute();
         await insertApproval(ctx, 'role', userId, null, role, 'exempt');
         out.applied.firstDpo = userId;
@@ -64,9 +67,14 @@ export async function requestAccess(
     const held = new Map(
       (await tx.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute()).map((m) => [m.department_id, m.role as DepartmentRole]),
     );
-    for (const departmentId of held.keys()) {
-      if (!wanted.has(departmentId)) {
+    for (const [departmentId, role] of held) {
+      const lower = wanted.get(departmentId);
+      if (lower === undefined) {
         await tx.deleteFrom('memberships').where('user_id', '=', userId).where('department_id', '=', departmentId).execute();
+      } else if (DEPARTMENT_ROLES.indexOf(lower) < DEPARTMENT_ROLES.indexOf(role)) {
+        // A lower role takes access away: at once, like a removal (a raise waits for approval).
+        await tx.updateTable('memberships').set({ role: lower }).where('user_id', '=', userId).where('department_id', '=', departmentId).execute();
+        held.set(departmentId, lower);
       }
     }
     await withdraw(tx, tenantId, userId, 'membership', (r) => wanted.get(r.department_id!) !== r.role || held.get(r.department_id!) === r.role);
@@ -141,6 +149,8 @@ export async function decideApproval(ctx: GateContext, approvalId: string, decis
     .executeTakeFirst();
   if (Number(done.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'decision: this approval has already been decided');
   const userId = row.user_id;
+  // A reset link approved for the account as it was does not carry over to its new access.
+  if (decision === 'approve' && row.kind !== 'enrolment') await cancelOpenResets(tx, userId, ctx.now);
   if (row.kind === 'membership' && decision === 'approve') {
     await tx.deleteFrom('memberships').where('user_id', '=', userId).where('department_id', '=', row.department_id!).execute();
     await tx.insertInto('memberships').values({ user_id: userId, tenant_id: ctx.principal.tenantId, department_id: row.department_id!, role: row.role! }).execute();
@@ -187,8 +197,37 @@ async function withdraw(tx: Tx, tenantId: string, userId: string, kind: Approval
   if (ids.length) await tx.updateTable('approvals').set({ state: 'withdrawn' }).where('id', 'in', ids).execute();
 }
 
-async function officeHasDpo(tx: Tx, tenantId: string) {
-  return (await tx.selectFrom('tenant_roles').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'dpo').executeTakeFirst()) !== undefined;
+/**
+ * Whether the office has ever had a DPO: the exemption is for the very first one only. Asking
+ * "has one now" would let an admin remove the DPO and then appoint one of their own at once.
+ */
+async function officeEverHadDpo(tx: Tx, tenantId: string) {
+  const now = await tx.selectFrom('tenant_roles').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'dpo').executeTakeFirst();
+  if (now) return true;
+  const before = await tx
+    .selectFrom('approvals')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', 'role')
+    .where('role', '=', 'dpo')
+    .where('state', 'in', ['approved', 'exempt', 'rejected'])
+    .executeTakeFirst();
+  return before !== undefined;
+}
+
+/** Refuses to leave the office without an active DPO (by removing the role, or deactivating its holder). */
+export async function assertNotLastDpo(tx: Tx, tenantId: string, userId: string) {
+  const others = await tx
+    .selectFrom('tenant_roles')
+    .innerJoin('users', 'users.id', 'tenant_roles.user_id')
+    .select('users.id')
+    .where('tenant_roles.tenant_id', '=', tenantId)
+    .where('tenant_roles.role', '=', 'dpo')
+    .where('users.active', '=', 1)
+    .where('users.id', '!=', userId)
+    .executeTakeFirst();
+  const isDpo = await tx.selectFrom('tenant_roles').select('user_id').where('user_id', '=', userId).where('role', '=', 'dpo').executeTakeFirst();
+  if (isDpo && !others) throw new KarteiError('conflict', 'tenantRoles: the office\'s last data-protection officer keeps the role; appoint another first', { field: 'tenantRoles' });
 }
 
 async function assertDepartments(tx: Tx, tenantId: string, memberships: Membership[]) {

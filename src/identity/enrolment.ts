@@ -20,6 +20,8 @@ import { userBinding } from './users.ts';
 import type { EnrolmentLink } from '../http/answers.ts';
 
 export const ENROLMENT_TTL_MS = 72 * 3_600_000;
+/** An approved reset link must be fetched within this time of its approval, or it is asked for anew. */
+export const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
 
 export type EnrolmentPurpose = 'initial' | 'reset';
 
@@ -51,7 +53,7 @@ export async function issueApprovedLink(ctx: GateContext, userId: string, public
   const row = await ctx.tx
     .selectFrom('enrolments')
     .leftJoin('approvals', 'approvals.id', 'enrolments.approval_id')
-    .select(['enrolments.id', 'approvals.state'])
+    .select(['enrolments.id', 'approvals.state', 'approvals.decided_at'])
     .where('enrolments.user_id', '=', userId)
     .where('enrolments.tenant_id', '=', ctx.principal.tenantId)
     .where('enrolments.purpose', '=', 'reset')
@@ -61,8 +63,19 @@ export async function issueApprovedLink(ctx: GateContext, userId: string, public
     .executeTakeFirst();
   if (!row || row.state === 'rejected' || row.state === 'withdrawn') throw new KarteiError('not-found');
   if (row.state !== 'approved') throw new KarteiError('approval-pending', 'The reset link is waiting for a second person\'s approval');
+  // An approval is for the account as it was then: it goes stale.
+  if (Date.parse(row.decided_at!) + RESET_APPROVAL_TTL_MS <= Date.now()) throw new KarteiError('not-found');
   ctx.audit.detail = { purpose: 'reset' };
   return issueLink(ctx.tx, row.id, publicUrl);
+}
+
+/**
+ * Voids a reset link that is asked for, approved or issued but not used: when the account
+ * gains access (the approval was for the account as it was), or its owner proves to hold
+ * the credentials after all (changes the password).
+ */
+export async function cancelOpenResets(tx: Tx, userId: string, now: string) {
+  await tx.updateTable('enrolments').set({ cancelled_at: now }).where('user_id', '=', userId).where('purpose', '=', 'reset').where('used_at', 'is', null).where('cancelled_at', 'is', null).execute();
 }
 
 async function cancelOpen(tx: Tx, userId: string, now: string) {

@@ -2,7 +2,7 @@
 // second-factor code are both required, so a session left open on a shared
 // screen is not enough. Failures count against the account like failed logins
 // (so the current password cannot be guessed through this route either); the
-// other sessions of the account end, the one in use stays.
+// other sessions and all API tokens of the account end, the session in use stays.
 import { inTenant, type Store } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -12,6 +12,8 @@ import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.
 import { matchTotp } from './totp.ts';
 import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
+import { revokeUserApiTokens } from './api-tokens.ts';
+import { cancelOpenResets } from './enrolment.ts';
 
 export interface PasswordChange {
   currentPassword: string;
@@ -69,6 +71,9 @@ export class OwnPassword {
         .executeTakeFirst();
       if (Number(stepped.numUpdatedRows) !== 1) throw new KarteiError('validation-failed', 'code: this code has been used already; wait for the next one', { field: 'code' });
       await tx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
+      // A token minted with a stolen session must not outlive the password change that answers the theft.
+      await revokeUserApiTokens(tx, userId);
+      await cancelOpenResets(tx, userId, at);
       await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'allowed' });
       // Both proven, like a completed login: the streak of failures ends.
       await succeeded(tx, counters, subjects, now);

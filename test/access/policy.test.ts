@@ -255,6 +255,7 @@ const approval = (grant: 'membership' | 'role' | 'enrolment', over: Partial<Extr
   departmentId: OWN,
   departmentHasHead: false,
   subjectDepartments: [OWN],
+  exempt: false,
   ...over,
 });
 
@@ -283,6 +284,8 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'approval.decide', on: 'a membership in OWN, which has a head', resource: () => approval('membership', { departmentHasHead: true }), expect: 'HHA HHH HHH' },
   { action: 'approval.decide', on: 'a membership in OWN, which has no head', resource: () => approval('membership'), expect: 'HHH HHH HAH' },
   { action: 'approval.decide', on: 'a tenant role', resource: () => approval('role', { departmentId: null }), expect: 'HHH HHH AAH' },
+  // The first DPO's exemption is another DPO's to confirm or withdraw, never an admin's.
+  { action: 'approval.decide', on: 'the first DPO\'s exemption', resource: () => approval('role', { departmentId: null, exempt: true }), expect: 'HHH HHH HAH' },
   { action: 'approval.decide', on: 'a reset link for a member of OWN', resource: () => approval('enrolment', { departmentId: null }), expect: 'HHA HHH AHH' },
   // Never by the account that asked, nor by the account it is for.
   { action: 'approval.decide', on: 'a tenant role the caller asked for', resource: (p) => approval('role', { departmentId: null, requestedBy: p.userId }), expect: 'HHH HHH FFH' },

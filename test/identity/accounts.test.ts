@@ -207,6 +207,8 @@ test('changing the own password needs the current one and a fresh code; guesses 
   const a = await t.account({});
   const first = await signIn(a.username, a.password);
   const other = await signIn(a.username, a.password, first.secret);
+  // A thief with the session mints a token for later.
+  const stolen = (await other.c.post('/api/auth/tokens', { name: 'dieb', expiresInDays: 30 })).body.token as string;
   const newPassword = strongPassword();
   const wrongPassword = await first.c.post('/api/me/password', { currentPassword: 'Falsch-Falsch-Falsch-1', newPassword, code: freshCode(first.secret) });
   assert.equal(wrongPassword.status, 422);
@@ -225,6 +227,7 @@ test('changing the own password needs the current one and a fresh code; guesses 
   assert.equal(ok.status, 204, JSON.stringify(ok.body));
   assert.equal((await first.c.get('/api/me')).status, 200, 'this session lives on');
   assert.equal((await other.c.get('/api/me')).status, 401, 'the other ended');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${stolen}` } })).statusCode, 401, 'and so did the tokens');
   assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status, 401);
   assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: newPassword })).status, 200);
   // Not with an API token, even knowing both.
@@ -264,4 +267,75 @@ test('kartei doctor: an account whose password an administrator chose (from befo
   assert.match((await critical())[0]!.title, /^1 active account/);
   await t.resetCredentials(a.id, a.username);
   assert.deepEqual(await critical(), []);
+});
+
+test('one admin alone cannot put a DPO of their own in place: the last DPO keeps the role, a later DPO waits for approval, an exemption is a DPO\'s to decide', async () => {
+  const h3 = await startHarness();
+  try {
+    const office = await setUpTenant(h3, ['SPDI'], { approverDpo: false });
+    const enrol = async (created: Reply) => {
+      const password = strongPassword();
+      assert.equal((await new At(h3, freshIp()).post('/api/auth/enrol', { token: created.body.enrolment.token, password })).status, 204);
+      return password;
+    };
+    const first = await office.admin.post('/api/admin/users', { username: 'dsb1', displayName: 'DSB Eins', tenantRoles: ['dpo'], memberships: [] });
+    assert.deepEqual(first.body.pendingApprovals, []);
+    const dpo1 = (await signInAt(h3, 'dsb1', await enrol(first))).c;
+    // The attack: strip the real DPO, then the next DPO would count as "the first".
+    const strip = await office.admin.patch(`/api/admin/users/${first.body.id}`, { tenantRoles: [] });
+    assert.equal(strip.status, 409);
+    assert.equal((await office.admin.patch(`/api/admin/users/${first.body.id}`, { active: false })).status, 409);
+    const shadow = await office.admin.post('/api/admin/users', { username: 'schattendsb', displayName: 'Schatten DSB', tenantRoles: ['dpo'], memberships: [] });
+    assert.equal(shadow.body.pendingApprovals.length, 1, 'a DPO is there: the next one waits');
+    // A second admin (approved by the DPO) cannot decide the first DPO's exemption.
+    const admin2 = await office.admin.post('/api/admin/users', { username: 'admin2', displayName: 'Admin Zwei', tenantRoles: ['admin'], memberships: [] });
+    assert.equal((await dpo1.post(`/api/approvals/${admin2.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 200);
+    const second = (await signInAt(h3, 'admin2', await enrol(admin2))).c;
+    const exemption = (await h3.services.store.db.selectFrom('approvals').select('id').where('user_id', '=', first.body.id).where('state', '=', 'exempt').executeTakeFirstOrThrow()).id;
+    assert.equal((await second.post(`/api/approvals/${exemption}`, { decision: 'approve' })).status, 404);
+    assert.equal((await second.post(`/api/approvals/${shadow.body.pendingApprovals[0]}`, { decision: 'reject' })).status, 200);
+    // With a second DPO approved, the first may lose the role; an office that had DPOs never gets an exemption again.
+    const dpo2 = await office.admin.post('/api/admin/users', { username: 'dsb2', displayName: 'DSB Zwei', tenantRoles: ['dpo'], memberships: [] });
+    assert.equal((await dpo1.post(`/api/approvals/${dpo2.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 200);
+    assert.equal((await office.admin.patch(`/api/admin/users/${first.body.id}`, { tenantRoles: [] })).status, 200);
+    assert.equal((await office.admin.patch(`/api/admin/users/${dpo2.body.id}`, { tenantRoles: [] })).status, 409);
+  } finally {
+    await h3.close();
+  }
+});
+
+test('a lower role takes access away at once: a physician demoted to clerk reads no restricted record, a sole head demoted loses the head\'s powers', async () => {
+  const TB = t.departments.TB!;
+  const head = await t.user({ memberships: [{ departmentId: TB, role: 'head' }] });
+  const physician = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
+  const person = (await physician.post('/api/persons', samplePerson(TB, 'Herabgestuft'))).body.id as string;
+  const record = (await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Verdacht auf offene Tuberkulose' } })).body.id as string;
+  const demoted = await t.admin.patch(`/api/admin/users/${physician.id}`, { memberships: [{ departmentId: TB, role: 'clerk' }] });
+  assert.deepEqual(demoted.body.memberships, [{ departmentId: TB, role: 'clerk', state: 'active' }]);
+  assert.equal((await physician.get(`/api/records/${record}`)).status, 403);
+  const headDemoted = await t.admin.patch(`/api/admin/users/${head.id}`, { memberships: [{ departmentId: TB, role: 'clerk' }] });
+  assert.deepEqual(headDemoted.body.memberships, [{ departmentId: TB, role: 'clerk', state: 'active' }]);
+  assert.equal((await head.put(`/api/departments/${TB}/settings`, { restrictedListing: 'hidden' })).status, 403);
+});
+
+test('an approved reset link goes stale: after 72 hours, and when the account has gained access since', async () => {
+  const INF = t.departments.INF!;
+  const SPDI = t.departments.SPDI!;
+  const infHead = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
+  const spdiHead = await t.user({ memberships: [{ departmentId: SPDI, role: 'head' }] });
+  const clerk = await t.account({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const approveReset = async () => {
+    const asked = await t.admin.post(`/api/admin/users/${clerk.id}/enrolment`);
+    assert.equal((await infHead.post(`/api/approvals/${asked.body.approvalId}`, { decision: 'approve' })).status, 200);
+    return asked.body.approvalId as string;
+  };
+  // Approved for an INF clerk; then the clerk becomes an SPDI physician: the old approval does not carry over.
+  await approveReset();
+  const grant = await t.admin.patch(`/api/admin/users/${clerk.id}`, { memberships: [{ departmentId: INF, role: 'clerk' }, { departmentId: SPDI, role: 'physician' }] });
+  assert.equal((await spdiHead.post(`/api/approvals/${grant.body.memberships && (await approvalsOf(spdiHead, clerk.id))[0]!.id}`, { decision: 'approve' })).status, 200);
+  assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
+  // Approved, but not fetched within 72 hours.
+  const approvalId = await approveReset();
+  await h.services.store.db.updateTable('approvals').set({ decided_at: new Date(Date.now() - 73 * 3_600_000).toISOString() }).where('id', '=', approvalId).execute();
+  assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
 });

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
 import { createUser, getUser, listUsers, userBinding, type UserView } from '../../identity/users.ts';
-import { requestAccess, withPending, type GrantRequest } from '../../identity/approvals.ts';
+import { assertNotLastDpo, requestAccess, withPending, type GrantRequest } from '../../identity/approvals.ts';
 import { issueLink, startEnrolment } from '../../identity/enrolment.ts';
 import { revokeUserSessions } from '../../identity/sessions.ts';
 import { revokeUserApiTokens } from '../../identity/api-tokens.ts';
@@ -100,6 +100,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
         if (b.displayName !== undefined) {
           set.display_name_enc = sealField(await s.keyring.tenantKey(ctx.tx, tenantId), userBinding(tenantId, userId, 'display_name'), b.displayName);
         }
+        if (b.active === false) await assertNotLastDpo(ctx.tx, tenantId, userId);
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
         const before = changesAccess ? await getUser(ctx.tx, s.keyring, tenantId, userId) : undefined;
         await ctx.tx.updateTable('users').set(set).where('id', '=', userId).execute();
