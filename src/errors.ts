@@ -10,6 +10,8 @@ export const ERROR_CATALOGUE = {
   'invalid-mfa-code': { status: 401, title: 'Invalid or reused code' },
   'invalid-setup-token': { status: 401, title: 'Invalid, expired or used setup token' },
   'invalid-enrolment-link': { status: 401, title: 'Invalid, expired or used enrolment link' },
+  'sso-failed': { status: 401, title: 'Single sign-on failed' },
+  'sso-not-linked': { status: 403, title: 'This identity is not linked to a Kartei account' },
   'csrf-missing': { status: 403, title: 'Missing or wrong CSRF token' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },

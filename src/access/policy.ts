@@ -142,6 +142,8 @@ export const OTHER_ACTIONS = [
   'admin.device.create',
   'admin.device.list',
   'admin.device.remove',
+  'admin.sso.read',
+  'admin.sso.update',
   'dicom.echo',
   'dicom.store',
   'dicom.find',
@@ -217,6 +219,8 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
     case 'admin.device.create':
     case 'admin.device.list':
     case 'admin.device.remove':
+    case 'admin.sso.read':
+    case 'admin.sso.update':
       return admin ? 'allow' : 'forbidden';
     case 'dicom.echo':
       return p.device && r.kind === 'tenant' ? 'allow' : 'forbidden';

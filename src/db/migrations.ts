@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES } from './schema.ts';
+import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES, SSO_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -642,6 +642,58 @@ const restrictedListing: Migration = {
   },
 };
 
+/**
+ * Issue 13: single sign-on with the district's OpenID provider, per office. See
+ * src/identity/sso.ts. The configuration and started sign-ons are read before an
+ * office is known (not walled); linked identities are a tenant table.
+ */
+function oidc(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
+      await db.schema.alterTable('login_challenges').addColumn('via', 'text').execute();
+      await db.schema
+        .createTable('sso_configs')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey().references('tenants.id'))
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('client_secret_enc', bin, (c) => c.notNull())
+        .addColumn('subject_claim', 'text', (c) => c.notNull())
+        .addColumn('acr_values', 'text', (c) => c.notNull())
+        .addColumn('amr_values', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sso_logins')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('browser_hash', 'text', (c) => c.notNull())
+        .addColumn('secrets_enc', bin, (c) => c.notNull())
+        .addColumn('link_user_id', 'text', (c) => c.references('users.id'))
+        .addColumn('link_session_hash', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .addColumn('session_hash', 'text')
+        .addColumn('handover_enc', bin)
+        .addColumn('handed_over_at', 'text')
+        .execute();
+      await db.schema.createIndex('sso_logins_session').on('sso_logins').column('session_hash').execute();
+      await db.schema.createIndex('sso_logins_expiry').on('sso_logins').column('expires_at').execute();
+      await db.schema
+        .createTable('sso_identities')
+        .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('subject_index', 'text', (c) => c.notNull().unique())
+        .addColumn('linked_at', 'text', (c) => c.notNull())
+        .execute();
+      if (dialect === 'postgres') await postgresWalls(db, SSO_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -664,6 +716,7 @@ export async function migrate(
   migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
   migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
   migrations['012-accounts'] = accounts(dialect, opts.appRole);
+  migrations['014-oidc'] = oidc(dialect, opts.appRole);
   migrations['016-restricted-listing'] = restrictedListing;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;

@@ -122,6 +122,8 @@ export interface LoginChallengesTable {
   used_at: string | null;
   /** Codes tried on this challenge (it dies at 5). */
   attempts: Generated<number>;
+  /** `sso` when the challenge follows a single sign-on whose identity provider did not prove a second factor. */
+  via: string | null;
 }
 
 /** One throttle counter per blind-indexed subject (src/identity/throttle.ts); times in ms since the epoch. */
@@ -421,6 +423,63 @@ export interface Database {
   enrolments: EnrolmentsTable;
   approvals: ApprovalsTable;
   recovery_codes: RecoveryCodesTable;
+  sso_configs: SsoConfigsTable;
+  sso_logins: SsoLoginsTable;
+  sso_identities: SsoIdentitiesTable;
+}
+
+/**
+ * An office's single sign-on with its district's OpenID provider (migration 014).
+ * Read before an office is known (the public "is there SSO" answer, a start
+ * without `office`): not walled by tenant. The client secret is sealed with the
+ * tenant key.
+ */
+export interface SsoConfigsTable {
+  tenant_id: string;
+  issuer: string;
+  client_id: string;
+  client_secret_enc: Buffer;
+  /** The ID token claim that names the person stably (`sub` unless configured). */
+  subject_claim: string;
+  /** JSON arrays: an `acr` of the first or any `amr` of the second proves the provider's second factor. */
+  acr_values: string;
+  amr_values: string;
+  enabled: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+/**
+ * One started sign-on (or link): looked up by the hash of its `state` at the
+ * callback, before an office is known, so not walled by tenant. Single-use,
+ * 10 minutes. The PKCE verifier and nonce are sealed under a key derived from
+ * the browser's binding cookie, so neither the database alone nor another
+ * browser can complete it.
+ */
+export interface SsoLoginsTable {
+  state_hash: string;
+  tenant_id: string;
+  browser_hash: string;
+  secrets_enc: Buffer;
+  /** Set when a signed-in user links their identity; null for a sign-on. */
+  link_user_id: string | null;
+  /** The session that asked for the link: it must still be live at the callback. */
+  link_session_hash: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  /** After a sign-on that needed no Kartei code: the session it made, and its CSRF token (sealed) until fetched once. */
+  session_hash: string | null;
+  handover_enc: Buffer | null;
+  handed_over_at: string | null;
+}
+
+/** A Kartei account's identity at the office's provider: a keyed hash of (office, issuer, claim, value). */
+export interface SsoIdentitiesTable {
+  user_id: string;
+  tenant_id: string;
+  subject_index: string;
+  linked_at: string;
 }
 
 /**
@@ -453,3 +512,6 @@ export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'insta
 
 /** Migration 011's tenant tables: the emergency search and the files it showed. */
 export const EMERGENCY_TENANT_TABLES = ['emergency_searches', 'emergency_hits'] as const;
+
+/** Migration 014's tenant table: linked identities (the configuration and started sign-ons are read before an office is known). */
+export const SSO_TENANT_TABLES = ['sso_identities'] as const;

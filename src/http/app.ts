@@ -17,6 +17,7 @@ import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { departmentSettingsRoutes } from './routes/department-settings.ts';
+import { ssoRoutes } from './routes/sso.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
@@ -85,6 +86,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   adminRoutes(app, services);
   accountRoutes(app, services);
   departmentSettingsRoutes(app, services);
+  ssoRoutes(app, services);
   personRoutes(app, services);
   recordRoutes(app, services);
   sharingRoutes(app, services);

@@ -136,6 +136,8 @@ export class Enrolment {
         .execute();
       await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
       await tx.deleteFrom('login_challenges').where('user_id', '=', userId).execute();
+      // A linked single sign-on identity is a credential too: linked again after signing in.
+      await tx.deleteFrom('sso_identities').where('user_id', '=', userId).execute();
       await revokeUserSessions(tx, userId);
       await revokeUserApiTokens(tx, userId);
       await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.enrol', resourceType: 'user', resourceId: userId, outcome: 'allowed', detail: { purpose: row.purpose } });

@@ -109,6 +109,7 @@ export class Login {
           secret_enc: secret ? sealField(key, challengeBinding(user.tenant_id, hash), secret) : null,
           expires_at: new Date(Date.now() + CHALLENGE_MS).toISOString(),
           used_at: null,
+          via: null,
         })
         .execute();
     });
@@ -128,6 +129,7 @@ export class Login {
         'login_challenges.secret_enc',
         'login_challenges.expires_at',
         'login_challenges.used_at',
+        'login_challenges.via',
         'users.totp_secret_enc',
         'users.totp_last_step',
         'users.username_index',
@@ -206,7 +208,8 @@ export class Login {
         action: 'auth.login',
         resourceType: 'session',
         outcome: 'allowed',
-        detail: { mfa },
+        // After a single sign-on whose provider proved no second factor, Kartei's code was it.
+        detail: row.via ? { mfa, via: row.via } : { mfa },
       });
       const username = openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc);
       const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc);

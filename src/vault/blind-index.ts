@@ -18,7 +18,7 @@ export function normaliseName(value: string): string {
     .trim();
 }
 
-export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input', value: string): string {
+export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject', value: string): string {
   return createHmac('sha256', key).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
 }
 

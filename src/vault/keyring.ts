@@ -33,6 +33,14 @@ export class Keyring {
     return digest(this.globalKey, kind, value.normalize('NFC').toLowerCase());
   }
 
+  /**
+   * A linked single sign-on identity: office, issuer, claim name and value, exactly as
+   * given (subjects are case-sensitive), so a subject of one office or issuer never matches another's.
+   */
+  ssoSubjectIndex(tenantId: string, issuer: string, claim: string, value: string): string {
+    return digest(this.globalKey, 'sso-subject', JSON.stringify([tenantId, issuer, claim, value]));
+  }
+
   async createTenantKey(tx: Tx, tenantId: string): Promise<void> {
     await this.create(tx, tenantId, 'tenant', tenantId, this.master);
   }

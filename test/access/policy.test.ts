@@ -296,6 +296,9 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.device.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.device.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.device.remove', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  // The office's single sign-on configuration: its admins only (audited; the secret is never answered).
+  { action: 'admin.sso.read', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.sso.update', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   // DICOM services are for registered devices only; no person, whatever its roles, acts as one.
   { action: 'dicom.echo', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FFF' },
   { action: 'dicom.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },

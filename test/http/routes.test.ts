@@ -76,6 +76,11 @@ const PUBLIC = [
   'POST /api/auth/mfa',
   // Sets the own password with a one-time enrolment link (its 256-bit token is the guard).
   'POST /api/auth/enrol',
+  // Single sign-on: whether it exists (one boolean), its start (a single-use, browser-bound flow) and the
+  // provider's redirect back (guarded by the state, the browser cookie, PKCE and the ID token).
+  'GET /api/auth/sso',
+  'GET /api/auth/sso/start',
+  'GET /api/auth/sso/callback',
   // The web application's page and code: the same bytes for everyone, no data.
   'GET /',
   'GET /*',

@@ -10,6 +10,7 @@ import { navigate, usePath } from './router.tsx';
 import { SetupWizard } from './screens/setup-wizard.tsx';
 import { LoginScreen } from './screens/login-screen.tsx';
 import { EnrolScreen } from './screens/enrol-screen.tsx';
+import { SsoScreen } from './screens/sso-screen.tsx';
 import { Shell } from './shell.tsx';
 
 export function App() {
@@ -35,12 +36,15 @@ export function App() {
   const onSetup = path === '/setup';
   // The enrolment link's page needs no session, and shows none.
   const onEnrol = path === '/enrol';
+  // The end of a single sign-on: it takes over the new session's CSRF token itself.
+  const onSso = path === '/sso';
   useEffect(() => {
-    if (!onSetup && !onEnrol) void reload();
-  }, [reload, onSetup, onEnrol]);
+    if (!onSetup && !onEnrol && !onSso) void reload();
+  }, [reload, onSetup, onEnrol, onSso]);
   useEffect(() => followOtherTabs((token) => (token ? void reload() : location.replace('/'))), [reload]);
 
   if (onEnrol) return <EnrolScreen />;
+  if (onSso) return <SsoScreen />;
   if (onSetup) return <SetupWizard onFinished={() => void reload().then(() => navigate('/admin', true))} />;
   if (me === 'loading') return <p className="loading">{t('common.loading')}</p>;
   if (!me) return <LoginScreen onSignedIn={() => void reload()} />;

@@ -23,6 +23,7 @@ export default function AccountScreen() {
       <h1>{t('account.title')}</h1>
       <ChangePassword />
       <DepartmentSettings />
+      <DistrictAccount />
       <h2>{t('tokens.title')}</h2>
       <p>{t('tokens.intro')}</p>
       {created && (
@@ -109,5 +110,50 @@ function ChangePassword() {
         {t('password.change')}
       </button>
     </form>
+  );
+}
+
+/** Linking the own identity at the office's provider (single sign-on), with a current code; shown only where the office offers it. */
+function DistrictAccount() {
+  const t = useT();
+  const state = useLoad(() => api<{ linked: boolean; linkedAt?: string; available: boolean }>('GET', '/api/me/sso'), []);
+  const form = useForm({ code: '' });
+  const unlink = useForm({});
+  const [justLinked] = useState(() => location.hash === '#sso=linked');
+  return (
+    <Loaded state={state}>
+      {(s) =>
+        !s.available && !s.linked ? null : (
+          <section className="panel" aria-labelledby="district-account">
+            <h2 id="district-account">{t('sso.accountTitle')}</h2>
+            {justLinked && s.linked && <p role="status">{t('sso.justLinked')}</p>}
+            {s.linked ? (
+              <form noValidate onSubmit={unlink.onSubmit(async () => {
+                await api('DELETE', '/api/me/sso');
+                state.reload();
+              })}>
+                <p>{t('sso.accountLinked', { at: formatDateTime(s.linkedAt!) })}</p>
+                <FormError form={unlink} fields={[]} />
+                <button type="submit" disabled={unlink.busy}>{t('sso.unlink')}</button>
+              </form>
+            ) : (
+              <form
+                noValidate
+                className="stacked"
+                onSubmit={form.onSubmit(async (v) => {
+                  const r = await api<{ redirectTo: string }>('POST', '/api/me/sso', { code: v.code.replace(/\s/g, '') });
+                  location.assign(r.redirectTo);
+                })}
+              >
+                <p>{t('sso.accountNotLinked')}</p>
+                <TextField label={t('mfa.code')} value={form.values.code} onChange={(x) => form.set('code', x)} autoComplete="one-time-code" inputMode="numeric" error={form.fieldError('code')} required />
+                <FormError form={form} fields={['code']} />
+                <button type="submit" className="primary" disabled={form.busy}>{t('sso.link')}</button>
+              </form>
+            )}
+          </section>
+        )
+      }
+    </Loaded>
   );
 }

@@ -5,6 +5,7 @@ import { useT } from '../../i18n/i18n.ts';
 import { Departments } from './departments.tsx';
 import { Users } from './users.tsx';
 import { Devices } from './devices.tsx';
+import { SsoSettingsForm } from './sso.tsx';
 
 export default function AdminScreen() {
   const t = useT();
@@ -16,8 +17,9 @@ export default function AdminScreen() {
         <Link to="/admin">{t('admin.departments')}</Link>
         <Link to="/admin/users">{t('admin.users')}</Link>
         <Link to="/admin/devices">{t('admin.devices')}</Link>
+        <Link to="/admin/sso">{t('sso.adminTab')}</Link>
       </nav>
-      {path === '/admin/users' ? <Users /> : path === '/admin/devices' ? <Devices /> : <Departments />}
+      {path === '/admin/users' ? <Users /> : path === '/admin/devices' ? <Devices /> : path === '/admin/sso' ? <SsoSettingsForm /> : <Departments />}
     </section>
   );
 }

@@ -1,0 +1,138 @@
+// Single sign-on with the office's OpenID provider (src/identity/sso.ts says how
+// it is made safe): whether it exists, the start and the callback of a sign-on,
+// the one-time hand-over of the new session's CSRF token, linking the own
+// identity, and the office's configuration for its admins.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.ts';
+import { KarteiError } from '../../errors.ts';
+import { ABSOLUTE_MS } from '../../identity/sessions.ts';
+import { issuerProblem, readSsoSettings, SSO_COOKIE, SSO_COOKIE_PATH, SSO_FLOW_MS, subjectClaimProblem, writeSsoSettings } from '../../identity/sso.ts';
+import { SESSION_COOKIE, gated, principalOf } from '../access.ts';
+import { id, NO_NUL } from '../schemas.ts';
+
+const claimValue = z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export function ssoRoutes(app: FastifyInstance, s: Services) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const secure = !!s.config.tls;
+  const tenant = { kind: 'tenant' } as const;
+
+  const setBrowserCookie = (reply: FastifyReply, value: string) =>
+    reply.setCookie(SSO_COOKIE, value, { path: SSO_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure, maxAge: SSO_FLOW_MS / 1000 });
+
+  r.get('/api/auth/sso', { config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } } }, async () => ({
+    available: await s.sso.available(),
+  }));
+
+  r.get(
+    '/api/auth/sso/start',
+    {
+      config: { access: { public: 'starts a sign-on at the office\'s identity provider; a single-use, browser-bound flow' } },
+      schema: { querystring: z.strictObject({ office: id.optional() }) },
+    },
+    async (req, reply) => {
+      const started = await s.sso.start(req.query.office);
+      setBrowserCookie(reply, started.browserToken);
+      return reply.redirect(started.location, 302);
+    },
+  );
+
+  r.get(
+    '/api/auth/sso/callback',
+    { config: { access: { public: 'the identity provider\'s redirect back; guarded by the state, the browser cookie, PKCE and the ID token' } } },
+    async (req, reply) => {
+      const query = new URL(req.url, 'http://callback.invalid').searchParams;
+      const browser = req.cookies[SSO_COOKIE];
+      reply.clearCookie(SSO_COOKIE, { path: SSO_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure });
+      const web = s.config.publicUrl;
+      try {
+        const outcome = await s.sso.callback(query, browser, req.ip);
+        if (outcome.kind === 'session') {
+          reply.setCookie(SESSION_COOKIE, outcome.token, { path: '/', httpOnly: true, sameSite: 'strict', secure, maxAge: ABSOLUTE_MS / 1000 });
+          return reply.redirect(`${web}/sso`, 302);
+        }
+        if (outcome.kind === 'challenge') return reply.redirect(`${web}/sso#challenge=${outcome.challenge}`, 302);
+        return reply.redirect(`${web}/account#sso=linked`, 302);
+      } catch (e) {
+        // A person's browser gets the web application's page with the reason; an API client the problem document.
+        if (e instanceof KarteiError && wantsHtml(req)) return reply.redirect(`${web}/sso#error=${e.code}`, 302);
+        throw e;
+      }
+    },
+  );
+
+  r.get(
+    '/api/auth/sso/session',
+    { config: { access: { self: 'hands the CSRF token of a session a sign-on just made to that session, once' } } },
+    async (req) => s.sso.handover(req.auth!.tokenHash),
+  );
+
+  r.get('/api/me/sso', { config: { access: { self: 'whether the own identity at the office\'s provider is linked' } } }, async (req) => {
+    const p = principalOf(req);
+    return s.sso.linked(p.tenantId, p.userId);
+  });
+
+  r.post(
+    '/api/me/sso',
+    {
+      config: { access: { self: 'links the own identity at the office\'s provider, with a current second-factor code' } },
+      schema: { body: z.strictObject({ code: z.string().min(1).max(12) }) },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'An identity is linked in a signed-in session, not with an API token');
+      const started = await s.sso.startLink(p.tenantId, p.userId, req.auth!.tokenHash, req.body.code, req.ip);
+      setBrowserCookie(reply, started.browserToken);
+      return { redirectTo: started.location };
+    },
+  );
+
+  r.delete('/api/me/sso', { config: { access: { self: 'removes the link of the own identity at the office\'s provider' } } }, async (req, reply) => {
+    const p = principalOf(req);
+    await s.sso.unlink(p.tenantId, p.userId);
+    return reply.code(204).send();
+  });
+
+  r.get('/api/admin/sso', { config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } } }, async (req) =>
+    gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, s.sso.redirectUri)),
+  );
+
+  r.put(
+    '/api/admin/sso',
+    {
+      config: { access: { actions: ['admin.sso.update'], resource: 'tenant' } },
+      schema: {
+        body: z.strictObject({
+          issuer: z
+            .string()
+            .trim()
+            .min(1)
+            .max(500)
+            .regex(...NO_NUL)
+            .superRefine((v, c) => {
+              const problem = issuerProblem(v);
+              if (problem) c.addIssue({ code: 'custom', message: problem });
+            }),
+          clientId: z.string().trim().min(1).max(200).regex(...NO_NUL),
+          clientSecret: z.string().min(1).max(500).regex(...NO_NUL).optional(),
+          subjectClaim: z
+            .string()
+            .trim()
+            .default('sub')
+            .superRefine((v, c) => {
+              const problem = subjectClaimProblem(v);
+              if (problem) c.addIssue({ code: 'custom', message: problem });
+            }),
+          acrValues: z.array(claimValue).max(10).default([]),
+          amrValues: z.array(claimValue).max(10).default([]),
+          enabled: z.boolean().default(true),
+        }),
+      },
+    },
+    async (req) => gated(s, req, 'admin.sso.update', tenant, (ctx) => writeSsoSettings(ctx, s.keyring, req.body, s.sso.redirectUri)),
+  );
+}
+
+const wantsHtml = (req: FastifyRequest) => /text\/html/.test(req.headers.accept ?? '');
