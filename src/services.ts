@@ -14,6 +14,7 @@ import { Login } from './identity/login.ts';
 import { Setup } from './identity/setup.ts';
 import { Enrolment } from './identity/enrolment.ts';
 import { OwnPassword } from './identity/own-password.ts';
+import { Passkeys } from './identity/passkeys.ts';
 import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
@@ -33,6 +34,7 @@ export interface Services {
   setup: Setup;
   enrolment: Enrolment;
   ownPassword: OwnPassword;
+  passkeys: Passkeys;
   persons: Persons;
   records: Records;
   sharing: Sharing;
@@ -66,10 +68,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     signer,
     audit,
     gate: new Gate(store, audit),
-    login: new Login(store, keyring, audit, opts.clock),
+    login: new Login(store, keyring, audit, opts.clock, config.publicUrl),
     setup: new Setup(store, keyring, audit, config.dataDir),
     enrolment: new Enrolment(store, keyring, audit),
     ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
+    passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),

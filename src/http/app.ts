@@ -16,6 +16,7 @@ import { opsRoutes } from './routes/ops.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { passkeyRoutes } from './routes/passkeys.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
@@ -83,6 +84,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   authRoutes(app, services);
   adminRoutes(app, services);
   accountRoutes(app, services);
+  passkeyRoutes(app, services);
   personRoutes(app, services);
   recordRoutes(app, services);
   sharingRoutes(app, services);

@@ -2,7 +2,7 @@
 // gets a one-time link at once; a lost password or second factor gets one
 // only after a second account approved it (approvals.ts). The person opens
 // the link and chooses the password; the second factor follows at the first
-// login. Using a reset link ends the old password, second factors, recovery
+// login. Using a reset link ends the old password, second factors (TOTP and passkeys), recovery
 // codes, sessions and API tokens. Only the link's hash is stored, and a link
 // is issued afresh (the earlier one void) each time it is fetched.
 import { randomUUID } from 'node:crypto';
@@ -17,6 +17,7 @@ import { newToken, tokenHash } from './tokens.ts';
 import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
+import { deleteUserPasskeys } from './passkeys.ts';
 
 export const ENROLMENT_TTL_MS = 72 * 3_600_000;
 
@@ -126,6 +127,7 @@ export class Enrolment {
         .where('id', '=', userId)
         .execute();
       await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+      await deleteUserPasskeys(tx, userId);
       await tx.deleteFrom('login_challenges').where('user_id', '=', userId).execute();
       await revokeUserSessions(tx, userId);
       await revokeUserApiTokens(tx, userId);
