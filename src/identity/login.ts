@@ -26,7 +26,7 @@ import {
   type Subjects,
 } from './throttle.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { checkAssertion, loginOptions, recordAssertion, relyingParty, type RelyingParty } from './passkeys.ts';
+import { checkAssertion, findCredential, loginOptions, recordAssertion, relyingParty, type RelyingParty } from './passkeys.ts';
 import { userBinding } from './users.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -309,8 +309,9 @@ export class Login {
     const { row } = a;
     const { tenant_id: tenantId, user_id: userId } = row;
     const expected = row.webauthn_challenge;
-    // Verified outside the writing transaction (the signature check is asynchronous); the writes below are conditional.
-    const checked = expected ? await inTenant(this.store, tenantId, (tx) => checkAssertion(tx, userId, expected, response, this.rp)) : null;
+    // Read, then verified outside any transaction (the signature check is asynchronous); the writes below are conditional.
+    const credential = expected ? await inTenant(this.store, tenantId, (tx) => findCredential(tx, userId, response.id)) : undefined;
+    const checked = credential && expected ? await checkAssertion(credential, expected, response, this.rp) : null;
     const result = !checked
       ? null
       : await inTenant(this.store, tenantId, async (tx) => {

@@ -89,19 +89,29 @@ export interface CheckedAssertion {
   newCounter: number;
 }
 
-/**
- * Verifies a login assertion against the user's own credential: signature,
- * challenge, origin, RP ID, user presence and verification, counter. Null when
- * anything fails (the caller answers one 401 for all of it).
- */
-export async function checkAssertion(tx: Tx, userId: string, expectedChallenge: string, response: AuthenticationResponseJSON, rp: RelyingParty): Promise<CheckedAssertion | null> {
-  const row = await tx
+/** The user's own credential an assertion names, or undefined (another user's, or none). */
+export async function findCredential(tx: Tx, userId: string, credentialId: string) {
+  return tx
     .selectFrom('passkeys')
     .select(['id', 'credential_id', 'public_key', 'counter', 'transports'])
-    .where('credential_id', '=', response.id)
+    .where('credential_id', '=', credentialId)
     .where('user_id', '=', userId)
     .executeTakeFirst();
-  if (!row) return null;
+}
+
+/**
+ * Verifies a login assertion against that credential: signature, challenge,
+ * origin, RP ID, user presence and verification, counter. Null when anything
+ * fails (the caller answers one 401 for all of it). Outside any transaction:
+ * the signature check is asynchronous, and SQLite's committer runs
+ * transactions one after the other.
+ */
+export async function checkAssertion(
+  row: NonNullable<Awaited<ReturnType<typeof findCredential>>>,
+  expectedChallenge: string,
+  response: AuthenticationResponseJSON,
+  rp: RelyingParty,
+): Promise<CheckedAssertion | null> {
   let verified: VerifiedAuthenticationResponse;
   try {
     verified = await verifyAuthenticationResponse({

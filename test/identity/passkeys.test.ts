@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenant } from '../../src/db/connect.ts';
 import { LIMITS } from '../../src/identity/throttle.ts';
-import { Client, login, startHarness, setUpTenant, type Harness, type Tenant, type Account } from '../helpers/harness.ts';
+import { Client, DIALECT, login, startHarness, setUpTenant, type Harness, type Tenant, type Account } from '../helpers/harness.ts';
 import { SoftAuthenticator } from '../helpers/webauthn.ts';
 
 const PUBLIC_URL = 'https://kartei.gesundheitsamt.example';
@@ -262,4 +262,15 @@ test('a reset link voids the passkeys with the other credentials', async () => {
   const { step } = await passwordStep({ ...p, password });
   assert.equal(step.mfa, 'enroll');
   assert.equal(step.webauthn, undefined);
+});
+
+test('on PostgreSQL passkeys and their ceremonies are walled by office', { skip: DIALECT !== 'postgres' }, async () => {
+  const p = await person();
+  await addPasskey(p);
+  await p.session.post('/api/me/passkeys/options', { currentPassword: p.password });
+  // Outside a transaction that names the office, the application's role sees none of them.
+  assert.equal((await h.services.store.db.selectFrom('passkeys').select('id').execute()).length, 0);
+  assert.equal((await h.services.store.db.selectFrom('passkey_registrations').select('challenge_hash').execute()).length, 0);
+  const inside = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('passkeys').select('id').where('user_id', '=', p.id).execute());
+  assert.equal(inside.length, 1);
 });
