@@ -15,6 +15,7 @@ import { Setup } from './identity/setup.ts';
 import { Enrolment } from './identity/enrolment.ts';
 import { OwnPassword } from './identity/own-password.ts';
 import { Sso } from './identity/sso.ts';
+import { Passkeys } from './identity/passkeys.ts';
 import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
@@ -36,6 +37,7 @@ export interface Services {
   ownPassword: OwnPassword;
   /** Single sign-on with each office's OpenID provider. */
   sso: Sso;
+  passkeys: Passkeys;
   persons: Persons;
   records: Records;
   sharing: Sharing;
@@ -69,11 +71,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     signer,
     audit,
     gate: new Gate(store, audit),
-    login: new Login(store, keyring, audit, opts.clock),
+    login: new Login(store, keyring, audit, opts.clock, config.publicUrl),
     setup: new Setup(store, keyring, audit, config.dataDir),
     enrolment: new Enrolment(store, keyring, audit),
     ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
     sso: new Sso(store, keyring, audit, config.publicUrl, opts.clock),
+    passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),

@@ -3,7 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES, SSO_TENANT_TABLES } from './schema.ts';
+import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES, PASSKEY_TENANT_TABLES, SSO_TENANT_TABLES } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -694,6 +694,50 @@ function oidc(dialect: Dialect, appRole: string | undefined): Migration {
   };
 }
 
+/**
+ * Issue 13: passkeys (WebAuthn) as a second factor beside TOTP. A login
+ * challenge carries the WebAuthn challenge offered with it; a registration
+ * ceremony is a row of its own, bound to the user's session, used once.
+ * Both new tables are walled by tenant: they are read only once a session or a
+ * login challenge has named the office.
+ */
+function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
+      await db.schema.alterTable('login_challenges').addColumn('webauthn_challenge', 'text').execute();
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('credential_id', 'text', (c) => c.notNull().unique())
+        .addColumn('public_key', bin, (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('name_enc', bin, (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+      await db.schema
+        .createTable('passkey_registrations')
+        .addColumn('challenge_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('session_hash', 'text', (c) => c.notNull())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.createIndex('passkey_registrations_user').on('passkey_registrations').column('user_id').execute();
+      if (dialect === 'postgres') await postgresWalls(db, PASSKEY_TENANT_TABLES, appRole);
+    },
+  };
+}
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
 }
@@ -716,6 +760,7 @@ export async function migrate(
   migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
   migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
   migrations['012-accounts'] = accounts(dialect, opts.appRole);
+  migrations['013-passkeys'] = passkeys(dialect, opts.appRole);
   migrations['014-oidc'] = oidc(dialect, opts.appRole);
   migrations['016-restricted-listing'] = restrictedListing;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });

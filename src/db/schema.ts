@@ -88,6 +88,39 @@ export interface RecoveryCodesTable {
   used_at: string | null;
 }
 
+/** A WebAuthn credential of a user (src/identity/passkeys.ts): a second factor beside TOTP. */
+export interface PasskeysTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  /** The credential's id as the authenticator gives it (base64url); unique across the deployment. */
+  credential_id: string;
+  /** The COSE public key. */
+  public_key: Buffer;
+  /** The authenticator's signature counter; only moves forward (0 = the authenticator keeps none). */
+  counter: number;
+  /** The name the person gave it, sealed with the office's key. */
+  name_enc: Buffer;
+  /** JSON array of transports (usb, nfc, ble, internal, hybrid), a hint for the browser. */
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A registration ceremony under way: its challenge (hashed) is bound to the user and the session that started it. */
+export interface PasskeyRegistrationsTable {
+  challenge_hash: string;
+  tenant_id: string;
+  user_id: string;
+  session_hash: string;
+  /** The challenge itself (base64url), which the verification compares with the browser's. */
+  challenge: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface TenantRolesTable {
   user_id: string;
   tenant_id: string;
@@ -124,6 +157,8 @@ export interface LoginChallengesTable {
   attempts: Generated<number>;
   /** `sso` when the challenge follows a single sign-on whose identity provider did not prove a second factor. */
   via: string | null;
+  /** The WebAuthn challenge offered with it when the user has passkeys (base64url; a nonce, not a secret). */
+  webauthn_challenge: string | null;
 }
 
 /** One throttle counter per blind-indexed subject (src/identity/throttle.ts); times in ms since the epoch. */
@@ -426,6 +461,8 @@ export interface Database {
   sso_configs: SsoConfigsTable;
   sso_logins: SsoLoginsTable;
   sso_identities: SsoIdentitiesTable;
+  passkeys: PasskeysTable;
+  passkey_registrations: PasskeyRegistrationsTable;
 }
 
 /**
@@ -506,6 +543,9 @@ export const CORE_TENANT_TABLES = [
 
 /** The account lifecycle's tenant tables (enrolment links are looked up before a tenant is known). */
 export const ACCOUNT_TENANT_TABLES = ['approvals', 'recovery_codes'] as const;
+
+/** Passkeys and their registration ceremonies (a login reads passkeys once the challenge named the office). */
+export const PASSKEY_TENANT_TABLES = ['passkeys', 'passkey_registrations'] as const;
 
 /** The image archive's tenant tables (the device registry is looked up before a tenant is known). */
 export const IMAGING_TENANT_TABLES = ['studies', 'study_index', 'series', 'instances'] as const;

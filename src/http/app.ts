@@ -18,6 +18,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { departmentSettingsRoutes } from './routes/department-settings.ts';
 import { ssoRoutes } from './routes/sso.ts';
+import { passkeyRoutes } from './routes/passkeys.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
@@ -87,6 +88,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   accountRoutes(app, services);
   departmentSettingsRoutes(app, services);
   ssoRoutes(app, services);
+  passkeyRoutes(app, services);
   personRoutes(app, services);
   recordRoutes(app, services);
   sharingRoutes(app, services);

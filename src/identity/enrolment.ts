@@ -2,7 +2,7 @@
 // gets a one-time link at once; a lost password or second factor gets one
 // only after a second account approved it (approvals.ts). The person opens
 // the link and chooses the password; the second factor follows at the first
-// login. Using a reset link ends the old password, second factors, recovery
+// login. Using a reset link ends the old password, second factors (TOTP and passkeys), recovery
 // codes, sessions and API tokens. Only the link's hash is stored, and a link
 // is issued afresh (the earlier one void) each time it is fetched.
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
 import type { EnrolmentLink } from '../http/answers.ts';
+import { deleteUserPasskeys } from './passkeys.ts';
 
 export const ENROLMENT_TTL_MS = 72 * 3_600_000;
 /** An approved reset link must be fetched within this time of its approval, or it is asked for anew. */
@@ -135,6 +136,7 @@ export class Enrolment {
         .where('id', '=', userId)
         .execute();
       await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+      await deleteUserPasskeys(tx, userId);
       await tx.deleteFrom('login_challenges').where('user_id', '=', userId).execute();
       // A linked single sign-on identity is a credential too: linked again after signing in.
       await tx.deleteFrom('sso_identities').where('user_id', '=', userId).execute();

@@ -2,7 +2,7 @@
 // Unknown names and wrong passwords look the same and take the same time.
 // Every attempt is counted before it is checked (throttle.ts says against what);
 // a refused one answers 429 with Retry-After and is audited.
-import { inTenant, type Store } from '../db/connect.ts';
+import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -22,8 +22,11 @@ import {
   reserve,
   succeeded,
   uncountChallengeCode,
+  type Counter,
   type Subjects,
 } from './throttle.ts';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { checkAssertion, findCredential, loginOptions, recordAssertion, relyingParty, type RelyingParty } from './passkeys.ts';
 import { userBinding } from './users.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -32,7 +35,10 @@ const PRUNE_EVERY_MS = 60_000;
 export const TOTP_ISSUER = 'Kartei';
 
 export type LoginStep =
-  | { mfa: 'totp'; challenge: string }
+  // `webauthn`: the user has passkeys; an assertion goes to /api/auth/webauthn, a TOTP or recovery code still to /api/auth/mfa.
+  | { mfa: 'totp'; challenge: string; webauthn?: PublicKeyCredentialRequestOptionsJSON }
+  // An account whose second factors are passkeys only: an assertion, or a recovery code at /api/auth/mfa.
+  | { mfa: 'webauthn'; challenge: string; webauthn: PublicKeyCredentialRequestOptionsJSON }
   | { mfa: 'enroll'; challenge: string; totp: { secret: string; uri: string } };
 
 export interface LoggedIn extends Session {
@@ -44,6 +50,40 @@ export interface LoggedIn extends Session {
 }
 
 type Who = { tenantId: string; userId: string };
+
+interface ChallengeRow {
+  tenant_id: string;
+  user_id: string;
+  kind: string;
+  secret_enc: Buffer | null;
+  webauthn_challenge: string | null;
+  /** `sso` after a single sign-on whose provider proved no second factor. */
+  via: string | null;
+  totp_secret_enc: Buffer | null;
+  totp_last_step: number;
+  username_enc: Buffer;
+  display_name_enc: Buffer;
+  reset_notice: number;
+  credentials_reset_at: string | null;
+}
+
+/** A second-step attempt, counted and (after the first) reserved. */
+interface Attempt {
+  hash: string;
+  row: ChallengeRow;
+  who: Who;
+  now: number;
+  subjects: Subjects;
+  counters: Counter[];
+  address: string;
+}
+
+interface Completed {
+  session: Session;
+  user: LoggedIn['user'];
+  recoveryCodes?: string[];
+  credentialsReset?: { at: string };
+}
 type Stage = 'password' | 'mfa';
 
 const challengeBinding = (tenantId: string, hash: string) => ({ tenantId, table: 'login_challenges', rowId: hash, field: 'secret' });
@@ -55,7 +95,13 @@ export class Login {
     private readonly audit: AuditLog,
     /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps and throttle waits. */
     private readonly clock: () => number = Date.now,
-  ) {}
+    /** The installation's public address: the passkeys' origin and RP ID. */
+    publicUrl = 'http://localhost:8080',
+  ) {
+    this.rp = relyingParty(publicUrl);
+  }
+
+  private readonly rp: RelyingParty;
 
   private prunedAt = 0;
 
@@ -96,28 +142,39 @@ export class Login {
     await credit(db, counters.filter((c) => c.kind === 'window'));
     const challenge = newToken();
     const hash = tokenHash(challenge);
-    const secret = user.totp_secret_enc ? null : newTotpSecret();
-    await inTenant(this.store, user.tenant_id, async (tx) => {
+    const { secret, webauthn } = await inTenant(this.store, user.tenant_id, async (tx) => {
       const key = await this.keyring.tenantKey(tx, user.tenant_id);
+      // Passkeys are offered beside the TOTP code; a reset link deleted them with the TOTP secret.
+      const webauthn = await loginOptions(tx, user.id, this.rp);
+      const secret = user.totp_secret_enc || webauthn ? null : newTotpSecret();
       await tx
         .insertInto('login_challenges')
         .values({
           token_hash: hash,
           tenant_id: user.tenant_id,
           user_id: user.id,
-          kind: secret ? 'enroll' : 'totp',
+          kind: secret ? 'enroll' : user.totp_secret_enc ? 'totp' : 'webauthn',
           secret_enc: secret ? sealField(key, challengeBinding(user.tenant_id, hash), secret) : null,
           expires_at: new Date(Date.now() + CHALLENGE_MS).toISOString(),
           used_at: null,
           via: null,
+          webauthn_challenge: webauthn?.challenge ?? null,
         })
         .execute();
+      return { secret, webauthn };
     });
-    if (!secret) return { mfa: 'totp', challenge };
-    return { mfa: 'enroll', challenge, totp: { secret, uri: totpUri(secret, username, TOTP_ISSUER) } };
+    if (secret) return { mfa: 'enroll', challenge, totp: { secret, uri: totpUri(secret, username, TOTP_ISSUER) } };
+    if (!webauthn) return { mfa: 'totp', challenge };
+    // The contract's `mfa: "totp"` stays for an account that has TOTP; `webauthn` is the extension.
+    return user.totp_secret_enc ? { mfa: 'totp', challenge, webauthn } : { mfa: 'webauthn', challenge, webauthn };
   }
 
-  async secondFactor(challenge: string, code: string, address: string): Promise<LoggedIn> {
+  /**
+   * The common start of a second step: the challenge is live and its user
+   * active, the attempt is counted against the challenge (5 at most) and,
+   * after the first, reserved against the account like a password.
+   */
+  private async begin(challenge: string, address: string): Promise<Attempt> {
     const hash = tokenHash(challenge);
     const row = await this.store.db
       .selectFrom('login_challenges')
@@ -127,6 +184,7 @@ export class Login {
         'login_challenges.user_id',
         'login_challenges.kind',
         'login_challenges.secret_enc',
+        'login_challenges.webauthn_challenge',
         'login_challenges.expires_at',
         'login_challenges.used_at',
         'login_challenges.via',
@@ -144,8 +202,7 @@ export class Login {
     if (!row || row.used_at || Date.parse(row.expires_at) <= Date.now() || row.active !== 1) {
       throw new KarteiError('invalid-mfa-code', 'The login challenge is unknown, used or expired; log in again');
     }
-    const { tenant_id: tenantId, user_id: userId } = row;
-    const who = { tenantId, userId };
+    const who = { tenantId: row.tenant_id, userId: row.user_id };
     const now = this.clock();
     const subjects = this.subjects(row.username_index, address);
     const attempt = await countChallengeCode(this.store.db, hash);
@@ -163,27 +220,70 @@ export class Login {
         throw rateLimited(reserved.retryAfterMs);
       }
     }
+    return { hash, row, who, now, subjects, counters, address };
+  }
+
+  /** Spends the challenge; conditional, so that a concurrent replay of it loses. */
+  private async useChallenge(tx: Tx, a: Attempt, at: string): Promise<boolean> {
+    const r = await tx.updateTable('login_challenges').set({ used_at: at }).where('token_hash', '=', a.hash).where('used_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** The second factor held: the streak ends, the session starts, the login goes on the record. */
+  private async complete(tx: Tx, key: Buffer, a: Attempt, mfa: string, at: string): Promise<Completed> {
+    const { tenant_id: tenantId, user_id: userId } = a.row;
+    await succeeded(tx, a.counters, a.subjects, a.now);
+    const recoveryCodes = a.row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, at) : undefined;
+    const credentialsReset = a.row.reset_notice === 1 && a.row.credentials_reset_at ? { at: a.row.credentials_reset_at } : undefined;
+    if (credentialsReset) await tx.updateTable('users').set({ reset_notice: 0 }).where('id', '=', userId).execute();
+    const session = await createSession(tx, tenantId, userId);
+    await this.audit.append(tx, {
+      tenantId,
+      actorId: userId,
+      action: 'auth.login',
+      resourceType: 'session',
+      outcome: 'allowed',
+      // After a single sign-on whose provider proved no second factor, Kartei's own step was it.
+      detail: a.row.via ? { mfa, via: a.row.via } : { mfa },
+    });
+    const username = openField<string>(key, userBinding(tenantId, userId, 'username'), a.row.username_enc);
+    const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), a.row.display_name_enc);
+    return { session, user: { id: userId, username, displayName }, recoveryCodes, credentialsReset };
+  }
+
+  private async finish(a: Attempt, result: Completed | null): Promise<LoggedIn> {
+    if (!result) {
+      await this.fail(a.who, 'mfa', a.address);
+      throw new KarteiError('invalid-mfa-code');
+    }
+    return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
+  }
+
+  async secondFactor(challenge: string, code: string, address: string): Promise<LoggedIn> {
+    const a = await this.begin(challenge, address);
+    const { row } = a;
+    const { tenant_id: tenantId, user_id: userId } = row;
     const result = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       const at = new Date().toISOString();
       // A challenge issued before the second factor was reset has nothing to check against.
       if (row.kind === 'totp' && row.totp_secret_enc === null) return null;
-      // Both updates are conditional so that a concurrent replay of the same code or challenge loses.
-      const useChallenge = async () =>
-        Number((await tx.updateTable('login_challenges').set({ used_at: at }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
       let mfa: string;
-      if (row.kind === 'totp' && RECOVERY_CODE.test(code.trim().toLowerCase())) {
+      if ((row.kind === 'totp' || row.kind === 'webauthn') && RECOVERY_CODE.test(code.trim().toLowerCase())) {
         // A recovery code given at enrolment stands in for the TOTP code, once.
-        if (!(await spendRecoveryCode(tx, userId, code, at)) || !(await useChallenge())) return null;
+        if (!(await spendRecoveryCode(tx, userId, code, at)) || !(await this.useChallenge(tx, a, at))) return null;
         mfa = 'recovery-code';
       } else {
+        // An account with passkeys only has no TOTP secret to check a code against.
+        if (row.kind === 'webauthn') return null;
         const secret =
           row.kind === 'enroll'
-            ? openField<string>(key, challengeBinding(tenantId, hash), row.secret_enc!)
+            ? openField<string>(key, challengeBinding(tenantId, a.hash), row.secret_enc!)
             : openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), row.totp_secret_enc!);
         const step = matchTotp(secret, code, this.clock());
         if (step === null || step <= row.totp_last_step) return null;
-        const used = await useChallenge();
+        // Both updates are conditional so that a concurrent replay of the same code or challenge loses.
+        const used = await this.useChallenge(tx, a, at);
         const stepped = await tx
           .updateTable('users')
           .set({
@@ -197,29 +297,35 @@ export class Login {
         if (!used || Number(stepped.numUpdatedRows) !== 1) return null;
         mfa = row.kind === 'enroll' ? 'enrolled' : 'totp';
       }
-      await succeeded(tx, counters, subjects, now);
-      const recoveryCodes = row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, at) : undefined;
-      const credentialsReset = row.reset_notice === 1 && row.credentials_reset_at ? { at: row.credentials_reset_at } : undefined;
-      if (credentialsReset) await tx.updateTable('users').set({ reset_notice: 0 }).where('id', '=', userId).execute();
-      const session = await createSession(tx, tenantId, userId);
-      await this.audit.append(tx, {
-        tenantId,
-        actorId: userId,
-        action: 'auth.login',
-        resourceType: 'session',
-        outcome: 'allowed',
-        // After a single sign-on whose provider proved no second factor, Kartei's code was it.
-        detail: row.via ? { mfa, via: row.via } : { mfa },
-      });
-      const username = openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc);
-      const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc);
-      return { session, user: { id: userId, username, displayName }, recoveryCodes, credentialsReset };
+      return this.complete(tx, key, a, mfa, at);
     });
-    if (!result) {
-      await this.fail(who, 'mfa', address);
-      throw new KarteiError('invalid-mfa-code');
-    }
-    return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
+    return this.finish(a, result);
+  }
+
+  /**
+   * The second step with a passkey: an assertion for the WebAuthn challenge
+   * offered with this login challenge, by one of this user's own credentials.
+   * Counted like a code; the challenge is spent by a conditional update and the
+   * credential's counter moves only forward, so a replayed assertion (or a
+   * parallel second use of the challenge) fails.
+   */
+  async passkey(challenge: string, response: AuthenticationResponseJSON, address: string): Promise<LoggedIn> {
+    const a = await this.begin(challenge, address);
+    const { row } = a;
+    const { tenant_id: tenantId, user_id: userId } = row;
+    const expected = row.webauthn_challenge;
+    // Read, then verified outside any transaction (the signature check is asynchronous); the writes below are conditional.
+    const credential = expected ? await inTenant(this.store, tenantId, (tx) => findCredential(tx, userId, response.id)) : undefined;
+    const checked = credential && expected ? await checkAssertion(credential, expected, response, this.rp) : null;
+    const result = !checked
+      ? null
+      : await inTenant(this.store, tenantId, async (tx) => {
+          const at = new Date().toISOString();
+          if (!(await this.useChallenge(tx, a, at)) || !(await recordAssertion(tx, checked, at))) return null;
+          const key = await this.keyring.tenantKey(tx, tenantId);
+          return this.complete(tx, key, a, 'webauthn', at);
+        });
+    return this.finish(a, result);
   }
 
   /** A checked attempt that failed (already counted when it was reserved). */

@@ -74,6 +74,8 @@ const PUBLIC = [
   'POST /api/setup',
   'POST /api/auth/login',
   'POST /api/auth/mfa',
+  // The second login step with a passkey (issue 13), guarded by the login challenge like /api/auth/mfa.
+  'POST /api/auth/webauthn',
   // Sets the own password with a one-time enrolment link (its 256-bit token is the guard).
   'POST /api/auth/enrol',
   // Single sign-on: whether it exists (one boolean), its start (a single-use, browser-bound flow) and the

@@ -8,6 +8,7 @@ import { ABSOLUTE_MS, revokeSession } from '../../identity/sessions.ts';
 import { listUsers } from '../../identity/users.ts';
 import { SESSION_COOKIE, principalOf } from '../access.ts';
 import { displayName, NO_NUL, password, username } from '../schemas.ts';
+import { authenticationResponse } from '../webauthn-schemas.ts';
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -48,6 +49,20 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
       setSessionCookie(reply, done.token, secure);
       return { user: done.user, csrfToken: done.csrfToken, ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}), ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
+    },
+  );
+
+  r.post(
+    '/api/auth/webauthn',
+    {
+      config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
+      // response: the assertion for the `webauthn` options the password step offered.
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse }) },
+    },
+    async (req, reply) => {
+      const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
+      setSessionCookie(reply, done.token, secure);
+      return { user: done.user, csrfToken: done.csrfToken, ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
     },
   );
 

@@ -1,4 +1,5 @@
 // The shapes the web application reads from the API (see /api/openapi.json).
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 
 export type DepartmentRole = 'clerk' | 'physician' | 'head';
 export type TenantRole = 'admin' | 'dpo';
@@ -25,9 +26,19 @@ export interface Me {
 }
 
 export interface LoginStep {
-  mfa: 'totp' | 'enroll';
+  /** `webauthn`: an account whose second factors are passkeys only (a recovery code still works). */
+  mfa: 'totp' | 'enroll' | 'webauthn';
   challenge: string;
   totp?: { secret: string; uri: string };
+  /** The user has passkeys: the options for the browser's authentication ceremony (POST /api/auth/webauthn). */
+  webauthn?: PublicKeyCredentialRequestOptionsJSON;
+}
+
+export interface Passkey {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
 }
 
 export interface PersonListItem {

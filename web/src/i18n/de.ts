@@ -421,6 +421,23 @@ export const de = {
   'sso.saved': 'Gespeichert.',
   'error.sso-failed': 'Die Anmeldung über den Landkreis ist fehlgeschlagen.',
   'error.sso-not-linked': 'Dieses Landkreis-Konto ist mit keinem Kartei-Konto verknüpft.',
+  'passkey.signIn': 'Mit Passkey anmelden',
+  'passkey.orCode': 'Oder mit dem Code aus der Authenticator-App:',
+  'passkey.ceremonyFailed': 'Der Passkey wurde nicht verwendet (abgebrochen, Zeit abgelaufen oder nicht verfügbar). Bitte erneut versuchen.',
+  'passkeys.title': 'Passkeys',
+  'passkeys.intro': 'Ein Passkey ersetzt bei der Anmeldung den Code der Authenticator-App: Sie bestätigen mit Fingerabdruck, Gesichtserkennung, PIN oder Sicherheitsschlüssel. Er ist an diese Adresse gebunden und daher gegen gefälschte Anmeldeseiten geschützt.',
+  'passkeys.none': 'Noch keine Passkeys.',
+  'passkeys.name': 'Name des Passkeys',
+  'passkeys.nameHint': 'Woran Sie ihn erkennen, z. B. „Dienstlaptop“ oder „Sicherheitsschlüssel blau“',
+  'passkeys.created': 'Hinzugefügt',
+  'passkeys.lastUsed': 'Zuletzt benutzt',
+  'passkeys.add': 'Passkey hinzufügen',
+  'passkeys.passwordHint': 'Zur Bestätigung Ihr aktuelles Passwort; ein offener Bildschirm allein genügt nicht.',
+  'passkeys.added': 'Der Passkey „{name}“ wurde hinzugefügt.',
+  'passkeys.remove': '„{name}“ entfernen',
+  'passkeys.removeConfirm': 'Den Passkey „{name}“ wirklich entfernen? Mit ihm ist dann keine Anmeldung mehr möglich.',
+  'passkeys.removed': 'Der Passkey wurde entfernt.',
+  'passkeys.lastFactor': 'Das ist Ihr letzter zweiter Faktor. Fügen Sie zuerst einen anderen Passkey hinzu.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

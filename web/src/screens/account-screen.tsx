@@ -1,9 +1,13 @@
-// The own account: changing the own password (with the current one and a
-// code of the second factor), and personal API tokens for scripts and
-// DICOMweb clients. A new token is shown once; the server keeps only its hash.
+// The own account: passkeys (added after the current password, removed after
+// a confirmation, never the last second factor), changing the own password
+// (with the current one and a code of the second factor), and personal API
+// tokens for scripts and DICOMweb clients. A new token is shown once; the
+// server keeps only its hash.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
-import type { ApiToken } from '../api/types.ts';
+import { startRegistration } from '@simplewebauthn/browser';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
+import { api, ApiError } from '../api/client.ts';
+import type { ApiToken, Passkey } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
@@ -21,6 +25,7 @@ export default function AccountScreen() {
   return (
     <section>
       <h1>{t('account.title')}</h1>
+      <Passkeys />
       <ChangePassword />
       <DepartmentSettings />
       <DistrictAccount />
@@ -155,5 +160,102 @@ function DistrictAccount() {
         )
       }
     </Loaded>
+  );
+}
+
+function Passkeys() {
+  const t = useT();
+  const list = useLoad(() => api<Passkey[]>('GET', '/api/me/passkeys'), []);
+  const blank = { name: '', currentPassword: '' };
+  const form = useForm(blank);
+  const remove = useForm({});
+  const [done, setDone] = useState<string | null>(null);
+  const removeError = remove.error instanceof ApiError && remove.error.code === 'conflict' ? t('passkeys.lastFactor') : null;
+  return (
+    <section aria-labelledby="passkeys">
+      <h2 id="passkeys">{t('passkeys.title')}</h2>
+      <p>{t('passkeys.intro')}</p>
+      {done && <p role="status">{done}</p>}
+      <Loaded state={list}>
+        {(keys) => (
+          <Table
+            items={keys}
+            none={t('passkeys.none')}
+            headers={[t('passkeys.name'), t('passkeys.created'), t('passkeys.lastUsed'), t('common.actions')]}
+            row={(k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>{formatDateTime(k.createdAt)}</td>
+                <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : '—'}</td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={remove.onSubmit(async () => {
+                      setDone(null);
+                      if (!confirm(t('passkeys.removeConfirm', { name: k.name }))) return;
+                      await api('DELETE', `/api/me/passkeys/${k.id}`);
+                      setDone(t('passkeys.removed'));
+                      list.reload();
+                    })}
+                  >
+                    {t('passkeys.remove', { name: k.name })}
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
+      </Loaded>
+      {removeError ? (
+        <p role="alert" className="form-error">
+          {removeError}
+        </p>
+      ) : (
+        <FormError form={remove} fields={[]} />
+      )}
+      <form
+        noValidate
+        className="stacked panel"
+        aria-labelledby="add-passkey"
+        onSubmit={form.onSubmit(async (v) => {
+          setDone(null);
+          const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', { currentPassword: v.currentPassword });
+          let response;
+          try {
+            response = await startRegistration({ optionsJSON: options });
+          } catch {
+            // Cancelled, timed out, or this authenticator holds one of the account's passkeys already.
+            throw new Error(t('passkey.ceremonyFailed'));
+          }
+          const added = await api<Passkey>('POST', '/api/me/passkeys', { name: v.name.trim(), response });
+          form.reset(blank);
+          setDone(t('passkeys.added', { name: added.name }));
+          list.reload();
+        })}
+      >
+        <h3 id="add-passkey">{t('passkeys.add')}</h3>
+        <TextField label={t('passkeys.name')} value={form.values.name} onChange={(x) => form.set('name', x)} error={form.fieldError('name')} hint={t('passkeys.nameHint')} required />
+        <TextField
+          label={t('password.current')}
+          type="password"
+          autoComplete="current-password"
+          value={form.values.currentPassword}
+          onChange={(x) => form.set('currentPassword', x)}
+          error={form.fieldError('currentPassword')}
+          hint={t('passkeys.passwordHint')}
+          required
+        />
+        {form.error && !(form.error instanceof ApiError) ? (
+          <p role="alert" className="form-error">
+            {form.error.message}
+          </p>
+        ) : (
+          <FormError form={form} fields={['name', 'currentPassword']} />
+        )}
+        <button type="submit" className="primary" disabled={form.busy}>
+          {t('passkeys.add')}
+        </button>
+      </form>
+    </section>
   );
 }

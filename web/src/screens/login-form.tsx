@@ -1,11 +1,14 @@
-// Password, then the second factor (enrolling it on first login). Used by the
-// login screen, by the setup wizard and by the re-login dialog of an expired session.
+// Password, then the second factor (enrolling it on first login): a passkey
+// when the account has one ("Mit Passkey anmelden"), with the TOTP or recovery
+// code as the alternative. Used by the login screen, by the setup wizard and by
+// the re-login dialog of an expired session.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
+import { startAuthentication } from '@simplewebauthn/browser';
+import { api, ApiError } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
 import { formatDateTime, useT } from '../i18n/i18n.ts';
-import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { errorTitle, FormError, TextField, useForm } from '../ui/form.tsx';
 import { TotpEnrolment } from '../ui/totp-enrolment.tsx';
 
 interface Props {
@@ -21,6 +24,7 @@ export function LoginForm({ username, start, onDone }: Props) {
   const [step, setStep] = useState<LoginStep | null>(start ?? null);
   const creds = useForm({ username: username ?? '', password: '' });
   const mfa = useForm({ code: '' });
+  const passkey = useForm({});
   // Shown once after the second step: fresh recovery codes, or that the credentials were reset.
   const [after, setAfter] = useState<{ recoveryCodes?: string[]; credentialsReset?: { at: string } } | null>(null);
 
@@ -85,37 +89,74 @@ export function LoginForm({ username, start, onDone }: Props) {
     );
   }
 
+  const signedIn = (done: { csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }) => {
+    setCsrfToken(done.csrfToken);
+    if (done.recoveryCodes || done.credentialsReset) setAfter(done);
+    else onDone();
+  };
+
+  const options = step.webauthn;
   return (
-    <form
-      className="login-form"
-      noValidate
-      onSubmit={mfa.onSubmit(async (v) => {
-        const done = await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') });
-        setCsrfToken(done.csrfToken);
-        if (done.recoveryCodes || done.credentialsReset) setAfter(done);
-        else onDone();
-      })}
-    >
-      {step.mfa === 'enroll' && step.totp && <TotpEnrolment uri={step.totp.uri} secret={step.totp.secret} />}
-      <TextField
-        label={step.mfa === 'enroll' ? t('mfa.confirmCode') : t('mfa.code')}
-        value={mfa.values.code}
-        onChange={(v) => mfa.set('code', v)}
-        autoComplete="one-time-code"
-        inputMode={step.mfa === 'enroll' ? 'numeric' : 'text'}
-        autoFocus
-        required
-        hint={step.mfa === 'enroll' ? t('mfa.codeHint') : t('mfa.codeHintRecovery')}
-      />
-      <FormError form={mfa} fields={[]} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={mfa.busy}>
-          {t('login.signIn')}
-        </button>
-        <button type="button" onClick={() => setStep(null)}>
-          {t('common.back')}
-        </button>
-      </div>
-    </form>
+    <div className="login-form">
+      {options && (
+        <form
+          className="stacked"
+          noValidate
+          onSubmit={passkey.onSubmit(async () => {
+            let response;
+            try {
+              response = await startAuthentication({ optionsJSON: options });
+            } catch {
+              // Cancelled, timed out, no such authenticator here: the browser says no more than that.
+              throw new Error(t('passkey.ceremonyFailed'));
+            }
+            signedIn(await api<{ csrfToken: string; credentialsReset?: { at: string } }>('POST', '/api/auth/webauthn', { challenge: step.challenge, response }));
+          })}
+        >
+          <button type="submit" className="primary" disabled={passkey.busy} autoFocus>
+            {t('passkey.signIn')}
+          </button>
+          {passkey.error && (
+            <p role="alert" className="form-error">
+              {passkey.error instanceof ApiError ? <FormErrorText error={passkey.error} /> : passkey.error.message}
+            </p>
+          )}
+        </form>
+      )}
+      <form
+        className="stacked"
+        noValidate
+        onSubmit={mfa.onSubmit(async (v) => {
+          signedIn(await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') }));
+        })}
+      >
+        {options && <p>{t('passkey.orCode')}</p>}
+        {step.mfa === 'enroll' && step.totp && <TotpEnrolment uri={step.totp.uri} secret={step.totp.secret} />}
+        <TextField
+          label={step.mfa === 'enroll' ? t('mfa.confirmCode') : t('mfa.code')}
+          value={mfa.values.code}
+          onChange={(v) => mfa.set('code', v)}
+          autoComplete="one-time-code"
+          inputMode={step.mfa === 'enroll' ? 'numeric' : 'text'}
+          autoFocus={!options}
+          required
+          hint={step.mfa === 'enroll' ? t('mfa.codeHint') : t('mfa.codeHintRecovery')}
+        />
+        <FormError form={mfa} fields={[]} />
+        <div className="actions">
+          <button type="submit" className={options ? undefined : 'primary'} disabled={mfa.busy}>
+            {t('login.signIn')}
+          </button>
+          <button type="button" onClick={() => setStep(null)}>
+            {t('common.back')}
+          </button>
+        </div>
+      </form>
+    </div>
   );
+}
+
+function FormErrorText({ error }: { error: ApiError }) {
+  const t = useT();
+  return <>{errorTitle(t, error)}</>;
 }
