@@ -12,6 +12,7 @@ export const ERROR_CATALOGUE = {
   'invalid-enrolment-link': { status: 401, title: 'Invalid, expired or used enrolment link' },
   'csrf-missing': { status: 403, title: 'Missing or wrong CSRF token' },
   forbidden: { status: 403, title: 'Forbidden' },
+  'token-scope': { status: 403, title: 'Outside the API token\'s scope' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },

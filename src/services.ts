@@ -14,6 +14,7 @@ import { Login } from './identity/login.ts';
 import { Setup } from './identity/setup.ts';
 import { Enrolment } from './identity/enrolment.ts';
 import { OwnPassword } from './identity/own-password.ts';
+import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
@@ -33,6 +34,7 @@ export interface Services {
   setup: Setup;
   enrolment: Enrolment;
   ownPassword: OwnPassword;
+  apiTokens: ApiTokens;
   persons: Persons;
   records: Records;
   sharing: Sharing;
@@ -70,6 +72,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     setup: new Setup(store, keyring, audit, config.dataDir),
     enrolment: new Enrolment(store, keyring, audit),
     ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
+    apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),

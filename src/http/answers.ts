@@ -77,4 +77,8 @@ export interface ApiToken {
   createdAt: string;
   expiresAt: string;
   lastUsedAt: string | null;
+  /** What the token may be used for (`TOKEN_SCOPES`). */
+  scopes: string[];
+  /** Minted before scopes existed: DICOMweb only, to be replaced. */
+  legacy: boolean;
 }
