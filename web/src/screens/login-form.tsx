@@ -5,7 +5,7 @@ import { api } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
 import { formatDateTime, useT } from '../i18n/i18n.ts';
-import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { Checkbox, FormError, TextField, useForm } from '../ui/form.tsx';
 import { TotpEnrolment } from '../ui/totp-enrolment.tsx';
 
 interface Props {
@@ -21,6 +21,8 @@ export function LoginForm({ username, start, onDone }: Props) {
   const [step, setStep] = useState<LoginStep | null>(start ?? null);
   const creds = useForm({ username: username ?? '', password: '' });
   const mfa = useForm({ code: '' });
+  // Off by default: the session cookie ends with the browser unless the person asks otherwise.
+  const [remember, setRemember] = useState(false);
   // Shown once after the second step: fresh recovery codes, or that the credentials were reset.
   const [after, setAfter] = useState<{ recoveryCodes?: string[]; credentialsReset?: { at: string } } | null>(null);
 
@@ -77,6 +79,7 @@ export function LoginForm({ username, start, onDone }: Props) {
           autoFocus={username !== undefined}
           required
         />
+        <Checkbox label={t('login.remember')} checked={remember} onChange={setRemember} name="remember" />
         <FormError form={creds} fields={[]} />
         <button type="submit" className="primary" disabled={creds.busy}>
           {t('login.next')}
@@ -90,7 +93,7 @@ export function LoginForm({ username, start, onDone }: Props) {
       className="login-form"
       noValidate
       onSubmit={mfa.onSubmit(async (v) => {
-        const done = await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') });
+        const done = await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, ''), ...(remember ? { remember: true } : {}) });
         setCsrfToken(done.csrfToken);
         if (done.recoveryCodes || done.credentialsReset) setAfter(done);
         else onDone();
