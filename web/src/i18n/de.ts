@@ -285,7 +285,7 @@ export const de = {
   'nav.account': 'Mein Konto',
   'account.title': 'Mein Konto',
   'tokens.title': 'API-Tokens',
-  'tokens.intro': 'Für Skripte und DICOMweb-Programme, die in Ihrem Namen arbeiten (Authorization: Bearer …). Ein Token hat Ihre Rechte; behandeln Sie es wie ein Passwort.',
+  'tokens.intro': 'Für Skripte und DICOMweb-Programme, die in Ihrem Namen arbeiten (Authorization: Bearer …). Ein Token kann nur, wofür Sie es anlegen, und höchstens, was Sie selbst dürfen; behandeln Sie es wie ein Passwort.',
   'tokens.none': 'Keine Tokens.',
   'tokens.name': 'Bezeichnung',
   'tokens.nameHint': 'Wofür, z. B. „Befundarbeitsplatz Raum 12“',

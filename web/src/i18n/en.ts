@@ -287,7 +287,7 @@ export const en: Messages = {
   'nav.account': 'My account',
   'account.title': 'My account',
   'tokens.title': 'API tokens',
-  'tokens.intro': 'For scripts and DICOMweb programs working on your behalf (Authorization: Bearer …). A token has your rights; treat it like a password.',
+  'tokens.intro': 'For scripts and DICOMweb programs working on your behalf (Authorization: Bearer …). A token can do only what you create it for, and at most what you may do yourself; treat it like a password.',
   'tokens.none': 'No tokens.',
   'tokens.name': 'Name',
   'tokens.nameHint': 'What for, e.g. "reporting workstation room 12"',
