@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   'sso-not-linked': { status: 403, title: 'This identity is not linked to a Kartei account' },
   'csrf-missing': { status: 403, title: 'Missing or wrong CSRF token' },
   forbidden: { status: 403, title: 'Forbidden' },
+  'token-scope': { status: 403, title: 'Outside the API token\'s scope' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },

@@ -16,6 +16,7 @@ import { Enrolment } from './identity/enrolment.ts';
 import { OwnPassword } from './identity/own-password.ts';
 import { Sso } from './identity/sso.ts';
 import { Passkeys } from './identity/passkeys.ts';
+import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
@@ -38,6 +39,7 @@ export interface Services {
   /** Single sign-on with each office's OpenID provider. */
   sso: Sso;
   passkeys: Passkeys;
+  apiTokens: ApiTokens;
   persons: Persons;
   records: Records;
   sharing: Sharing;
@@ -77,6 +79,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     ownPassword: new OwnPassword(store, keyring, audit, opts.clock),
     sso: new Sso(store, keyring, audit, config.publicUrl, opts.clock),
     passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
+    apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
     records: new Records(keyring),
     sharing: new Sharing(keyring),

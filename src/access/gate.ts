@@ -5,7 +5,7 @@
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { decide, type Action, type Principal, type Resource, type Sensitivity } from './policy.ts';
+import { ACTION_SCOPE, decide, tokenCovers, type Action, type Principal, type Resource, type Sensitivity } from './policy.ts';
 import { resolve, type Resolved, type ResourceRef } from './resolve.ts';
 
 export interface GateContext {
@@ -45,8 +45,13 @@ export class Gate {
         const target = (resolved = await resolve(tx, principal, ref, now));
         const decision = target ? decide(principal, action, target.resource) : 'hidden';
         if (decision !== 'allow') {
-          denial = new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden');
-          await this.record(tx, principal, action, ref, target, 'denied', {});
+          // Forbidden for want of a scope (never hidden: that the owner may not see it either stays a 404).
+          const scope = decision === 'forbidden' && !tokenCovers(principal, action) ? ACTION_SCOPE[action] : undefined;
+          denial =
+            scope === undefined
+              ? new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden')
+              : new KarteiError('token-scope', scope ? `This API token lacks the scope ${scope}; create a token with it` : 'This is done in a signed-in session, not with an API token');
+          await this.record(tx, principal, action, ref, target, 'denied', scope === undefined ? {} : { detail: { missingScope: scope ?? 'session' } });
           return undefined;
         }
         const ctx: GateContext = { tx, principal, target: target!, now, audit: {}, may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow' };
@@ -88,7 +93,7 @@ export class Gate {
         departmentId: target?.departmentId ?? null,
         outcome,
         reason: extra.reason,
-        detail: extra.detail,
+        detail: viaOf(p, extra.detail),
       })
       .catch((e: unknown) => {
         throw new AuditWriteError(e);
@@ -117,7 +122,7 @@ export class Gate {
           personId: extra.personId ?? target?.personId ?? null,
           departmentId: target?.departmentId ?? null,
           outcome: 'error',
-          detail: { code },
+          detail: viaOf(p, { code }),
         }),
       );
     } catch {
@@ -131,6 +136,15 @@ export class AuditWriteError extends KarteiError {
   constructor(override readonly cause: unknown) {
     super('audit-unavailable');
   }
+}
+
+/**
+ * A token's use is on the record as such, with the token's id, in every event the
+ * gate writes for it (the one place all data access passes): the DPO tells a script's
+ * access from its owner's session, and which token it was.
+ */
+export function viaOf(p: Principal, detail: Record<string, string | number | boolean> | undefined): Record<string, string | number | boolean> | undefined {
+  return p.token ? { ...detail, via: 'token', tokenId: p.token.tokenId } : detail;
 }
 
 const atSensitivity = (r: Resource, sensitivity: Sensitivity | undefined): Resource => (sensitivity && r.kind === 'file' ? { ...r, sensitivity } : r);

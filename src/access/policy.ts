@@ -31,6 +31,20 @@ export interface Principal {
   memberships: Membership[];
   /** Set only for a DICOM device: devices hold no roles and no memberships. */
   device?: DeviceIdentity;
+  /** Set only when the caller authenticated with an API token: it acts only within the token's scopes. */
+  token?: TokenUse;
+}
+
+/**
+ * What an API token may be used for, a closed set. A token acts with its owner's
+ * current roles *and* only within its scopes; a session covers whatever its roles allow.
+ */
+export const TOKEN_SCOPES = ['records:read', 'records:write', 'dicomweb:read', 'dicomweb:store', 'audit:read', 'admin'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export interface TokenUse {
+  tokenId: string;
+  scopes: readonly TokenScope[];
 }
 
 export type Decision = 'allow' | 'forbidden' | 'hidden';
@@ -161,6 +175,73 @@ export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
 
 export const isFileAction = (a: string): a is FileAction => a in FILE_RULES;
 
+/**
+ * The scope a token needs for each action; `null`: never with a token. Emergency
+ * access, sharing, reviews, approvals, granting roles and issuing reset links are a
+ * person's decisions, made in a signed-in session. Every action is listed, so a new
+ * one does not compile until someone decides.
+ */
+export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
+  'person.read': 'records:read',
+  'person.search': 'records:read',
+  'record.list': 'records:read',
+  'record.read': 'records:read',
+  'record.versions': 'records:read',
+  'study.list': 'records:read',
+  'share.list': 'records:read',
+  'person.create': 'records:write',
+  'person.update': 'records:write',
+  'record.create': 'records:write',
+  'record.update': 'records:write',
+  'record.delete': 'records:write',
+  'study.link': 'records:write',
+  'study.search': 'dicomweb:read',
+  'study.read': 'dicomweb:read',
+  'study.store': 'dicomweb:store',
+  'person.access-log': 'audit:read',
+  'audit.read': 'audit:read',
+  'audit.status': 'audit:read',
+  'audit.read-installation': 'audit:read',
+  'review.list': 'audit:read',
+  'admin.department.create': 'admin',
+  'admin.department.list': 'admin',
+  'admin.user.create': 'admin',
+  'admin.user.list': 'admin',
+  'admin.user.update': 'admin',
+  'admin.device.create': 'admin',
+  'admin.device.list': 'admin',
+  'admin.device.remove': 'admin',
+  'approval.list': 'admin',
+  'system.security-report': 'admin',
+  'admin.sso.read': 'admin',
+  // A department's own rules, and the office's trust in an identity provider: a person's decision.
+  'department.settings.read': null,
+  'department.settings.update': null,
+  'admin.sso.update': null,
+  'admin.user.update-access': null,
+  'admin.user.enrolment-request': null,
+  'admin.user.enrolment-issue': null,
+  'approval.decide': null,
+  'person.emergency-search': null,
+  'person.break-glass': null,
+  'file.share': null,
+  'share.revoke': null,
+  'review.decide': null,
+  'break-glass.revoke': null,
+  // Devices are principals of their own, never tokens.
+  'dicom.echo': null,
+  'dicom.store': null,
+  'dicom.find': null,
+  'dicom.retrieve': null,
+};
+
+/** Whether the principal's token (if it used one) covers `action`; a session always does. */
+export function tokenCovers(p: Principal, action: Action): boolean {
+  if (!p.token) return true;
+  const scope = ACTION_SCOPE[action];
+  return scope !== null && p.token.scopes.includes(scope);
+}
+
 const rank = (r: DepartmentRole) => DEPARTMENT_ROLES.indexOf(r);
 const higher = (a: DepartmentRole | undefined, b: DepartmentRole) => (a === undefined || rank(b) > rank(a) ? b : a);
 
@@ -192,7 +273,17 @@ function decideFile(p: Principal, action: FileAction, f: FileFacts): Decision {
   return permitted ? 'allow' : 'forbidden';
 }
 
+/**
+ * The decision: what the roles allow, and for a token only within its scopes. A scope
+ * the token lacks turns only an `allow` into `forbidden`: what is hidden from the
+ * owner stays hidden (404), so a token tells nothing its owner's session would not.
+ */
 export function decide(p: Principal, action: Action, r: Resource): Decision {
+  const d = decideRoles(p, action, r);
+  return d === 'allow' && !tokenCovers(p, action) ? 'forbidden' : d;
+}
+
+function decideRoles(p: Principal, action: Action, r: Resource): Decision {
   if (isFileAction(action)) return r.kind === 'file' ? decideFile(p, action, r) : 'forbidden';
   const member = p.memberships.length > 0;
   const admin = p.tenantRoles.includes('admin');

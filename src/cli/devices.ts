@@ -8,14 +8,14 @@ import type { Config } from '../config/config.ts';
 export const DEVICES_USAGE = `usage: kartei devices <list | add | remove ID>
   add --ae AE_TITLE --department CODE|ID --permissions store,find,retrieve
       [--certificate device.pem] [--host 127.0.0.1] [--port 104]
-  env: KARTEI_API_TOKEN (an administrator's token: POST /api/auth/tokens), KARTEI_PUBLIC_URL
+  env: KARTEI_API_TOKEN (an administrator's token with the admin scope: POST /api/auth/tokens), KARTEI_PUBLIC_URL
 `;
 
 export class CliError extends Error {}
 
 export async function devicesCommand(config: Config, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const token = env.KARTEI_API_TOKEN;
-  if (!token) throw new CliError('set KARTEI_API_TOKEN to an administrator\'s API token (POST /api/auth/tokens)');
+  if (!token) throw new CliError('set KARTEI_API_TOKEN to an administrator\'s API token with the admin scope (POST /api/auth/tokens)');
   const api = client(config.publicUrl, token);
   const [sub, ...rest] = args;
   if (sub === 'list') {

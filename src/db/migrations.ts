@@ -738,8 +738,45 @@ function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
   };
 }
 
+/**
+ * Issue 13: API tokens carry scopes. Tokens minted before had no purpose; they keep
+ * working for what they were documented for, DICOMweb (`dicomweb:read dicomweb:store`),
+ * and are marked legacy: anything else they answer `token-scope` (403) naming the scope
+ * to ask for, and `kartei doctor` lists them until they are replaced. The policy still
+ * decides by the owner's roles on top, so no token gains anything.
+ */
+const tokenScopes: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('api_tokens').addColumn('scopes', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.alterTable('api_tokens').addColumn('legacy', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.updateTable('api_tokens').set({ scopes: 'dicomweb:read dicomweb:store', legacy: 1 }).execute();
+  },
+};
+
 export interface MigrationProgress {
   (done: number, total: number, name: string): void;
+}
+
+/** Every migration by name, in order (tests migrate to one of them, then on). */
+export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
+  const migrations: Record<string, Migration> = { '001-core': core(dialect) };
+  if (dialect === 'postgres') {
+    migrations['002-postgres-walls'] = { up: (db) => postgresWalls(db, CORE_TENANT_TABLES, appRole) };
+  }
+  migrations['003-imaging'] = imaging(dialect, appRole);
+  migrations['004-imaging-lookups'] = imagingLookups;
+  migrations['005-instance-samples'] = instanceSamples;
+  migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
+  migrations['007-audit-events-by-time'] = auditEventsByTime;
+  migrations['008-throttle-counters'] = throttle(dialect, appRole);
+  migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
+  migrations['011-emergency-access'] = emergencyAccess(dialect, appRole);
+  migrations['012-accounts'] = accounts(dialect, appRole);
+  migrations['013-passkeys'] = passkeys(dialect, appRole);
+  migrations['014-oidc'] = oidc(dialect, appRole);
+  migrations['015-token-scopes'] = tokenScopes;
+  migrations['016-restricted-listing'] = restrictedListing;
+  return migrations;
 }
 
 export async function migrate(
@@ -747,22 +784,7 @@ export async function migrate(
   dialect: Dialect,
   opts: { appRole?: string; progress?: MigrationProgress } = {},
 ): Promise<void> {
-  const migrations: Record<string, Migration> = { '001-core': core(dialect) };
-  if (dialect === 'postgres') {
-    migrations['002-postgres-walls'] = { up: (db) => postgresWalls(db, CORE_TENANT_TABLES, opts.appRole) };
-  }
-  migrations['003-imaging'] = imaging(dialect, opts.appRole);
-  migrations['004-imaging-lookups'] = imagingLookups;
-  migrations['005-instance-samples'] = instanceSamples;
-  migrations['006-instance-no-plain-digest'] = instanceNoPlainDigest;
-  migrations['007-audit-events-by-time'] = auditEventsByTime;
-  migrations['008-throttle-counters'] = throttle(dialect, opts.appRole);
-  migrations['010-devices-per-tenant'] = devicesPerTenant(dialect);
-  migrations['011-emergency-access'] = emergencyAccess(dialect, opts.appRole);
-  migrations['012-accounts'] = accounts(dialect, opts.appRole);
-  migrations['013-passkeys'] = passkeys(dialect, opts.appRole);
-  migrations['014-oidc'] = oidc(dialect, opts.appRole);
-  migrations['016-restricted-listing'] = restrictedListing;
+  const migrations = migrationSet(dialect, opts.appRole);
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();

@@ -360,6 +360,10 @@ export interface ApiTokensTable {
   expires_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Migration 015: the token's scopes, space-separated (`TOKEN_SCOPES`). */
+  scopes: string;
+  /** 1 for a token minted before scopes existed (given `dicomweb:read dicomweb:store`); the doctor lists them. */
+  legacy: number;
 }
 
 export interface StudiesTable {

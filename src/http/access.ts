@@ -4,7 +4,8 @@
 // declared.
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action } from '../access/policy.ts';
-import type { GateContext } from '../access/gate.ts';
+import { viaOf, type GateContext } from '../access/gate.ts';
+import { inTenant } from '../db/connect.ts';
 import type { ResourceKind, ResourceRef } from '../access/resolve.ts';
 import { authenticate, csrfMatches, type Authenticated } from '../identity/sessions.ts';
 import { authenticateApiToken } from '../identity/api-tokens.ts';
@@ -17,8 +18,12 @@ export const SESSION_COOKIE = 'kartei_session';
 export type AccessDeclaration =
   /** Reaches data only through the gate, with these actions on this kind of resource. */
   | { actions: readonly Action[]; resource: ResourceKind }
-  /** Needs a session but touches only the caller's own session or identity. */
-  | { self: string }
+  /**
+   * Needs a session but touches only the caller's own session or identity. An API token
+   * may call it only if `tokens` says so (its use is then audited as `auth.token-use`);
+   * managing tokens, sessions and the password is for a signed-in session.
+   */
+  | { self: string; tokens?: true }
   /** No session (setup, login, health); says why it may be public. */
   | { public: string };
 
@@ -59,7 +64,32 @@ export function registerAccess(app: FastifyInstance, services: Services): void {
       throw new KarteiError('csrf-missing', 'Send the X-CSRF-Token header returned at login');
     }
     req.auth = auth;
+    if ('self' in access && auth.principal.token) await selfWithToken(services, req, access);
   });
+}
+
+/**
+ * A token on a route of the own account: audited as the token's use (the gate does that for
+ * data routes), and refused unless the route admits tokens.
+ */
+async function selfWithToken(services: Services, req: FastifyRequest, access: { self: string; tokens?: true }): Promise<void> {
+  const p = req.auth!.principal;
+  try {
+    await inTenant(services.store, p.tenantId, (tx) =>
+      services.audit.append(tx, {
+        tenantId: p.tenantId,
+        actorId: p.userId,
+        action: 'auth.token-use',
+        resourceType: 'api-token',
+        resourceId: p.token!.tokenId,
+        outcome: access.tokens ? 'allowed' : 'denied',
+        detail: viaOf(p, { method: req.method, route: req.routeOptions.url ?? '' }),
+      }),
+    );
+  } catch {
+    throw new KarteiError('audit-unavailable');
+  }
+  if (!access.tokens) throw new KarteiError('token-scope', 'This is done in a signed-in session, not with an API token');
 }
 
 /** A bearer API token if the request carries one, else the session cookie. */

@@ -77,6 +77,10 @@ export interface ApiToken {
   createdAt: string;
   expiresAt: string;
   lastUsedAt: string | null;
+  /** What the token may be used for (`TOKEN_SCOPES`). */
+  scopes: string[];
+  /** Minted before scopes existed: DICOMweb only, to be replaced. */
+  legacy: boolean;
 }
 
 /** A grant or reset link waiting for the caller's approval (`GET /api/approvals`). */

@@ -8,6 +8,7 @@ import { inTenant } from '../db/connect.ts';
 import { KarteiError, type ErrorCode } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../access/policy.ts';
+import { viaOf } from '../access/gate.ts';
 
 /** The action of a refused request's event; its `detail.code` says why. */
 export const REFUSED_ACTION = 'request.refused';
@@ -38,7 +39,7 @@ export async function auditRefusedRequest(s: Services, req: FastifyRequest, code
         // Kept in clear only if it is a well-formed id (AuditLog.append hashes anything else).
         resourceId: named ?? null,
         outcome: 'denied',
-        detail: { code, method: req.method, route: req.routeOptions.url ?? '' },
+        detail: viaOf(p, { code, method: req.method, route: req.routeOptions.url ?? '' }),
       }),
     );
   } catch {

@@ -1,40 +1,140 @@
 // Personal API tokens for scripts, the CLI and DICOMweb clients: a bearer
 // secret shown once, stored only as its hash, acting with its owner's current
-// roles, expiring, revocable, and dead with a deactivated account or a reset
-// second factor. Minted only from an interactive (MFA) session.
+// roles and only within its scopes, expiring, revocable, and dead with a
+// deactivated account or a reset second factor. Minted only from an
+// interactive (MFA) session; an `admin`-scoped one only with a fresh code of
+// the second factor, which is then used up like a login's.
 import { randomUUID } from 'node:crypto';
-import type { Db, Tx } from '../db/connect.ts';
+import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
+import { KarteiError } from '../errors.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { openField, type Keyring } from '../vault/keyring.ts';
+import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { toPrincipal, type Authenticated } from './sessions.ts';
+import { matchTotp } from './totp.ts';
+import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
+import { userBinding } from './users.ts';
 import type { ApiToken } from '../http/answers.ts';
 
 export const TOKEN_PREFIX = 'kt_';
+/** A token lives 30 days unless asked otherwise; at most a year, an `admin`-scoped one at most 30 days. */
+export const DEFAULT_TOKEN_DAYS = 30;
 export const MAX_TOKEN_DAYS = 365;
+export const MAX_ADMIN_TOKEN_DAYS = 30;
 const TOUCH_MS = 60_000;
 
-export async function createApiToken(tx: Tx, tenantId: string, userId: string, name: string, expiresInDays: number, now: Date): Promise<{ id: string; token: string; expiresAt: string }> {
+export interface NewApiToken {
+  name: string;
+  scopes: TokenScope[];
+  expiresInDays: number;
+  /** A current TOTP code: required for the `admin` scope. */
+  code?: string;
+}
+
+export interface CreatedApiToken {
+  id: string;
+  token: string;
+  expiresAt: string;
+  scopes: TokenScope[];
+}
+
+export async function createApiToken(tx: Tx, tenantId: string, userId: string, name: string, scopes: readonly TokenScope[], expiresInDays: number, now: Date): Promise<CreatedApiToken> {
   const token = TOKEN_PREFIX + newToken();
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + expiresInDays * 86_400_000).toISOString();
+  const ordered = TOKEN_SCOPES.filter((x) => scopes.includes(x));
   await tx
     .insertInto('api_tokens')
-    .values({ id, tenant_id: tenantId, user_id: userId, name, token_hash: tokenHash(token), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null })
+    .values({ id, tenant_id: tenantId, user_id: userId, name, token_hash: tokenHash(token), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null, scopes: ordered.join(' '), legacy: 0 })
     .execute();
-  return { id, token, expiresAt };
+  return { id, token, expiresAt, scopes: ordered };
 }
+
+export const parseScopes = (stored: string): TokenScope[] => stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
+
+export class ApiTokens {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditLog,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Mints a token for the caller (from a session; the route checks that). The `admin` scope
+   * needs a current TOTP code: a session left open, or a stolen cookie, does not yield a
+   * lasting administrator's credential. The code is counted before it is checked, against the
+   * account like a login's, and used up (the account's last time step moves forward
+   * conditionally), so it serves neither twice nor for a login.
+   */
+  async create(tenantId: string, userId: string, input: NewApiToken, address: string): Promise<CreatedApiToken> {
+    const admin = input.scopes.includes('admin');
+    const detail = { expiresInDays: input.expiresInDays, scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' ') };
+    let proof: { step: number; counters: Awaited<ReturnType<typeof countersFor>>; subjects: ReturnType<typeof subjectsOf>; at: number } | undefined;
+    if (admin) {
+      if (input.expiresInDays > MAX_ADMIN_TOKEN_DAYS) {
+        throw new KarteiError('validation-failed', `expiresInDays: a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, { field: 'expiresInDays' });
+      }
+      if (!input.code) throw new KarteiError('validation-failed', 'code: a token with the admin scope needs a current code of your second factor', { field: 'code' });
+      const user = await this.store.db
+        .selectFrom('users')
+        .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
+        .where('id', '=', userId)
+        .executeTakeFirstOrThrow();
+      const at = this.clock();
+      const subjects = subjectsOf(this.keyring, user.username_index, address);
+      const counters = (await countersFor(this.store.db, subjects, at)).filter((c) => c.kind === 'streak');
+      const reserved = await reserve(this.store.db, counters, at);
+      if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+      const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
+      const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
+      const step = secret ? matchTotp(secret, input.code, at) : null;
+      if (step === null || step <= user.totp_last_step) {
+        await this.refuse(tenantId, userId, detail);
+        throw wrongCode();
+      }
+      proof = { step, counters, subjects, at };
+    }
+    try {
+      return await inTenant(this.store, tenantId, async (tx) => {
+        if (proof) {
+          // Conditional on the code's time step: of two requests with one code, one wins.
+          const stepped = await tx.updateTable('users').set({ totp_last_step: proof.step }).where('id', '=', userId).where('totp_last_step', '<', proof.step).executeTakeFirst();
+          if (Number(stepped.numUpdatedRows) !== 1) throw wrongCode();
+          await succeeded(tx, proof.counters, proof.subjects, proof.at);
+        }
+        const t = await createApiToken(tx, tenantId, userId, input.name, input.scopes, input.expiresInDays, new Date());
+        await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.token-create', resourceType: 'api-token', resourceId: t.id, outcome: 'allowed', detail: { ...detail, ...(proof ? { secondFactor: true } : {}) } });
+        return t;
+      });
+    } catch (e) {
+      if (e instanceof KarteiError && e.code === 'validation-failed' && proof) await this.refuse(tenantId, userId, detail);
+      throw e;
+    }
+  }
+
+  private refuse(tenantId: string, userId: string, detail: Record<string, string | number>) {
+    return inTenant(this.store, tenantId, (tx) =>
+      this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.token-create', resourceType: 'api-token', outcome: 'denied', detail: { ...detail, code: 'second-factor' } }),
+    );
+  }
+}
+
+const wrongCode = () => new KarteiError('validation-failed', 'code: the code is wrong or has been used already; wait for the next one', { field: 'code' });
 
 /** The caller's own live tokens, without their secrets. */
 export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {
   const rows = await tx
     .selectFrom('api_tokens')
-    .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at'])
+    .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now.toISOString())
     .orderBy('created_at')
     .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at }));
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, scopes: parseScopes(r.scopes), legacy: r.legacy === 1 }));
 }
 
 /** Revokes one of the caller's own tokens; false if it has none by that id. */
@@ -55,6 +155,8 @@ const tokenByHash = prepared((db, hash: string) =>
     .leftJoin('tenant_roles', 'tenant_roles.user_id', 'api_tokens.user_id')
     .leftJoin('memberships', 'memberships.user_id', 'api_tokens.user_id')
     .select([
+      'api_tokens.id',
+      'api_tokens.scopes',
       'api_tokens.tenant_id',
       'api_tokens.user_id',
       'api_tokens.expires_at',
@@ -79,5 +181,5 @@ export async function authenticateApiToken(db: Db, token: string, now = new Date
   if (!row.last_used_at || Date.parse(row.last_used_at) + TOUCH_MS <= now.getTime()) {
     await db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('token_hash', '=', hash).execute();
   }
-  return { principal: toPrincipal(row.tenant_id, row.user_id, rows), tokenHash: hash, csrfHash: null };
+  return { principal: toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }), tokenHash: hash, csrfHash: null };
 }

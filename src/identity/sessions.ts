@@ -3,7 +3,7 @@
 // at logout, and when the account is deactivated.
 import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
-import type { DepartmentRole, Principal, TenantRole } from '../access/policy.ts';
+import type { DepartmentRole, Principal, TenantRole, TokenUse } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
 
 export const IDLE_MS = 30 * 60_000;
@@ -80,11 +80,16 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
 
 export const csrfMatches = (a: Authenticated, header: string | undefined) => a.csrfHash === null || (!!header && sameHash(header, a.csrfHash));
 
-/** Builds a principal from the (role × membership) rows of a session or token query, which repeat and hold nulls. */
+/**
+ * Builds a principal from the (role × membership) rows of a session or token query, which
+ * repeat and hold nulls. With `token` (the one place a token's principal is made) it acts only
+ * within the token's scopes, and the gate records each of its accesses as the token's.
+ */
 export function toPrincipal(
   tenantId: string,
   userId: string,
   rows: { tenant_role: string | null; department_id: string | null; department_role: string | null }[],
+  token?: TokenUse,
 ): Principal {
   const byDept = new Map<string, DepartmentRole>();
   for (const r of rows) if (r.department_id) byDept.set(r.department_id, r.department_role as DepartmentRole);
@@ -93,7 +98,45 @@ export function toPrincipal(
     tenantId,
     tenantRoles: [...new Set(rows.flatMap((r) => (r.tenant_role ? [r.tenant_role as TenantRole] : [])))],
     memberships: [...byDept].map(([departmentId, role]) => ({ departmentId, role })),
+    ...(token ? { token } : {}),
   };
+}
+
+/** A session as its owner sees it: an id derived one way from the stored hash (neither is the cookie). */
+export interface OwnSession {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  current: boolean;
+}
+
+/** The public id of a session: a truncated hash of its token's hash, so the stored hash is never shown either. */
+export const sessionId = (hash: string) => tokenHash(`kartei-session-id:${hash}`).slice(0, 32);
+
+/** The caller's live sessions (not ended, not idle past 30 minutes, not past 12 hours), oldest first. */
+async function liveSessions(tx: Tx | Db, userId: string, now: Date) {
+  return tx
+    .selectFrom('sessions')
+    .select(['token_hash', 'created_at', 'last_seen_at'])
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now.toISOString())
+    .where('last_seen_at', '>', new Date(now.getTime() - IDLE_MS).toISOString())
+    .orderBy('created_at')
+    .execute();
+}
+
+export async function listOwnSessions(tx: Tx | Db, userId: string, currentHash: string, now = new Date()): Promise<OwnSession[]> {
+  return (await liveSessions(tx, userId, now)).map((r) => ({ id: sessionId(r.token_hash), createdAt: r.created_at, lastSeenAt: r.last_seen_at, current: r.token_hash === currentHash }));
+}
+
+/** Ends one of the caller's own live sessions by its public id; null if the caller has none by that id. */
+export async function endOwnSession(tx: Tx | Db, userId: string, id: string, currentHash: string, now = new Date()): Promise<{ current: boolean } | null> {
+  const hit = (await liveSessions(tx, userId, now)).find((r) => sameHash(sessionId(r.token_hash), tokenHash(id)));
+  if (!hit) return null;
+  const r = await tx.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('token_hash', '=', hit.token_hash).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return null;
+  return { current: hit.token_hash === currentHash };
 }
 
 export async function revokeSession(db: Db | Tx, hash: string, now = new Date()): Promise<void> {

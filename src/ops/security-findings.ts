@@ -64,6 +64,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   }
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
+  out.push(...(await tokenFindings(s, tenantId)));
   let users = db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null);
   if (tenantId) users = users.where('tenant_id', '=', tenantId);
   const noMfa = await users.executeTakeFirst();
@@ -152,6 +153,26 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
 }
 
 /** Registered DICOM devices: how they prove themselves, and certificates about to lapse. */
+/** Live API tokens from before scopes (migration 015): they were narrowed to DICOMweb and should be replaced. */
+async function tokenFindings(s: Services, tenantId?: string): Promise<Finding[]> {
+  let query = s.store.db
+    .selectFrom('api_tokens')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('legacy', '=', 1)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date().toISOString());
+  if (tenantId) query = query.where('tenant_id', '=', tenantId);
+  const n = Number((await query.executeTakeFirst())?.n ?? 0);
+  if (n === 0) return [];
+  return [
+    {
+      severity: 'medium',
+      title: `${n} API token(s) from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)`,
+      fix: 'Their owners create tokens with the scopes their scripts need (Mein Konto → API-Tokens; the CLI needs admin) and revoke the old ones.',
+    },
+  ];
+}
+
 async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]> {
   const out: Finding[] = [];
   let query = s.store.db.selectFrom('devices').select(['ae_title', 'cert_fingerprint', 'cert_expires_at']);

@@ -20,6 +20,8 @@ import {
   type Resource,
   type Sensitivity,
   type TenantRole,
+  type TokenScope,
+  TOKEN_SCOPES,
 } from '../../src/access/policy.ts';
 
 const OWN = 'dept-own'; // the caller's department
@@ -400,6 +402,70 @@ test('a device with every permission is refused everything a person may do', () 
   for (const action of OTHER_ACTIONS.filter((a) => !a.startsWith('dicom.'))) {
     for (const r of [tenant, { kind: 'department', departmentId: OWN } as Resource, ownFile, otherUser]) {
       assert.notEqual(decide(d, action, r), 'allow', `${action} on ${r.kind}`);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// API tokens: scopes on top of the roles
+// ---------------------------------------------------------------------------
+
+/** Written out by hand: what each scope covers. Everything else is never done with a token. */
+const SCOPE_COVERS: Record<TokenScope, Action[]> = {
+  'records:read': ['person.read', 'person.search', 'record.list', 'record.read', 'record.versions', 'study.list', 'share.list'],
+  'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
+  'dicomweb:read': ['study.search', 'study.read'],
+  'dicomweb:store': ['study.store'],
+  'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
+  admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report'],
+};
+/** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
+const SESSION_ONLY: Action[] = [
+  'person.emergency-search', 'person.break-glass', 'file.share', 'share.revoke', 'review.decide', 'break-glass.revoke',
+  'approval.decide', 'admin.user.update-access', 'admin.user.enrolment-request', 'admin.user.enrolment-issue',
+  'dicom.echo', 'dicom.store', 'dicom.find', 'dicom.retrieve',
+];
+
+const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });
+
+/** A token decides as its owner's session where its scopes cover the action; else an allow becomes forbidden, and a hidden file stays hidden. */
+function checkToken(p: Principal, action: Action, r: Resource, what: string) {
+  const session = decide(p, action, r);
+  for (const scopes of [...TOKEN_SCOPES.map((x) => [x]), [...TOKEN_SCOPES], []] as TokenScope[][]) {
+    const covered = scopes.some((x) => SCOPE_COVERS[x].includes(action));
+    const expected = session === 'allow' && !covered ? 'forbidden' : session;
+    assert.equal(decide(withToken(p, scopes), action, r), expected, `${what}: ${action} with [${scopes.join(' ')}]`);
+  }
+}
+
+test('every action is either covered by exactly one scope or done in a session only', () => {
+  const listed = [...Object.values(SCOPE_COVERS).flat(), ...SESSION_ONLY];
+  assert.equal(new Set(listed).size, listed.length, 'each action once');
+  assert.deepEqual([...listed].sort(), [...Object.keys(FILE_RULES), ...OTHER_ACTIONS].sort());
+  assert.deepEqual(Object.keys(SCOPE_COVERS).sort(), [...TOKEN_SCOPES].sort());
+});
+
+test('a token acts on files only within its scopes, and what its owner cannot see stays hidden', () => {
+  for (const action of Object.keys(FILE_RULES) as FileAction[]) {
+    for (const role of ['clerk', 'physician', 'head'] as DepartmentRole[]) {
+      for (const rel of RELATIONS) {
+        for (const sensitivity of SENS) checkToken(principal('u-1', [{ departmentId: OWN, role }], ['dpo']), action, fileFor(rel, sensitivity), `${role} ${rel} ${sensitivity}`);
+      }
+    }
+  }
+});
+
+test('a token does the tenant-wide things only within its scopes', () => {
+  for (const row of OTHER_TABLE) for (const p of CALLERS) checkToken(p, row.action, row.resource(p), `${row.on} as ${p.tenantRoles.join('+') || p.memberships.map((m) => m.role).join('+')}`);
+});
+
+test('with every scope, a token still never does what is for a session only', () => {
+  const everyone = principal('u-1', [{ departmentId: OWN, role: 'head' }], ['admin', 'dpo']);
+  const token = withToken(everyone, [...TOKEN_SCOPES]);
+  const file = fileFor('breakGlass', 'normal');
+  for (const action of SESSION_ONLY) {
+    for (const r of [tenant, otherUser, file, { kind: 'department', departmentId: OWN } as Resource, { kind: 'review', departmentId: OWN } as Resource]) {
+      assert.notEqual(decide(token, action, r), 'allow', `${action} on ${r.kind}`);
     }
   }
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startHarness, setUpTenant, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, freePort, nextCode, type Harness, type Tenant } from '../helpers/harness.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 import fs from 'node:fs';
 
@@ -22,7 +22,8 @@ before(async () => {
   const port = await freePort();
   await h.app.listen({ host: '127.0.0.1', port });
   url = `http://127.0.0.1:${port}`;
-  adminToken = (await t.admin.post('/api/auth/tokens', { name: 'cli', expiresInDays: 1 })).body.token;
+  // The CLI needs the admin scope, which needs a fresh code of the second factor.
+  adminToken = (await t.admin.post('/api/auth/tokens', { name: 'cli', scopes: ['admin'], expiresInDays: 1, code: nextCode(h, 'admin') })).body.token;
 });
 after(() => h.close());
 
@@ -69,7 +70,7 @@ test('without a token, with a clerk\'s token or with bad input the command fails
   assert.equal(none.code, 1);
   assert.match(none.stderr, /KARTEI_API_TOKEN/);
   const clerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
-  const clerkToken = (await clerk.post('/api/auth/tokens', { name: 'x', expiresInDays: 1 })).body.token;
+  const clerkToken = (await clerk.post('/api/auth/tokens', { name: 'x', scopes: ['records:read'], expiresInDays: 1 })).body.token;
   const refused = await kartei(['list'], clerkToken);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /403/);

@@ -167,6 +167,14 @@ export const totpCode = (secret: string, at: number) =>
 /** Secrets of enrolled users, so later logins can produce codes. */
 const secrets = new Map<string, string>();
 
+/** A current TOTP code of a user the harness logged in, from the next time step (so it was never used). */
+export function nextCode(h: Harness, username: string): string {
+  const secret = secrets.get(`${h.dir}:${username}`);
+  if (!secret) throw new Error(`no TOTP secret known for ${username}`);
+  h.clock.now += 30_000;
+  return totpCode(secret, h.clock.now);
+}
+
 /** Logs in through both steps, enrolling TOTP if needed; moves the clock one step so codes never repeat. */
 export async function login(h: Harness, username: string, password: string): Promise<Client> {
   const c = new Client(h);

@@ -8,6 +8,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { assertDeclared, gated, UndeclaredRouteError, type AccessDeclaration } from '../../src/http/access.ts';
 import { inTenant } from '../../src/db/connect.ts';
+import { TOKEN_SCOPES } from '../../src/access/policy.ts';
 import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant, type Reply } from '../helpers/harness.ts';
 
 /** What each request was routed to and which declaration it carried (filled by an onResponse hook). */
@@ -235,6 +236,33 @@ test('the emergency routes beyond the contract are declared and described too', 
   }
   const search = r.body.paths['/api/persons/emergency-search'].post.requestBody.content['application/json'].schema;
   assert.deepEqual([...search.required].sort(), ['birthDate', 'familyName', 'reason']);
+});
+
+test('issue 13: the own sessions, scoped tokens and "stay signed in" are declared and described; only /api/me admits a token among the own-account routes', async () => {
+  const r = await new Client(h).get('/api/openapi.json');
+  for (const [method, path] of [
+    ['get', '/api/me/sessions'],
+    ['delete', '/api/me/sessions/{id}'],
+    ['post', '/api/auth/tokens'],
+    ['get', '/api/auth/tokens'],
+    ['delete', '/api/auth/tokens/{id}'],
+  ] as const) {
+    assert.ok(r.body.paths?.[path]?.[method], `${method.toUpperCase()} ${path} missing from openapi.json`);
+  }
+  const mint = r.body.paths['/api/auth/tokens'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual([...mint.required].sort(), ['name', 'scopes']);
+  assert.deepEqual(mint.properties.scopes.items.enum, [...TOKEN_SCOPES]);
+  assert.ok(mint.properties.code, 'the second-factor code for the admin scope');
+  const mfa = r.body.paths['/api/auth/mfa'].post.requestBody.content['application/json'].schema;
+  assert.equal(mfa.properties.remember.type, 'boolean');
+  assert.deepEqual([...mfa.required].sort(), ['challenge', 'code'], 'remember is optional');
+  const admitting = [...seen].filter(([, a]) => !!a && 'self' in a && a.tokens).map(([key]) => key);
+  assert.deepEqual(admitting, ['GET /api/me', 'HEAD /api/me']);
+  assert.ok(seen.size > 0, 'run with the test that calls every route');
+  for (const key of ['GET /api/me/sessions', 'DELETE /api/me/sessions/:id']) {
+    const a = seen.get(key);
+    assert.ok(a && 'self' in a && !a.tokens, key);
+  }
 });
 
 test('security headers are on every response: success, refusal, error and unknown route', async () => {

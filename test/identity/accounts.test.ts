@@ -231,7 +231,7 @@ test('changing the own password needs the current one and a fresh code; guesses 
   assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status, 401);
   assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: a.username, password: newPassword })).status, 200);
   // Not with an API token, even knowing both.
-  const token = (await first.c.post('/api/auth/tokens', { name: 'skript', expiresInDays: 1 })).body.token as string;
+  const token = (await first.c.post('/api/auth/tokens', { name: 'skript', scopes: ['records:read'], expiresInDays: 1 })).body.token as string;
   const byToken = await h.app.inject({ method: 'POST', url: '/api/me/password', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ currentPassword: newPassword, newPassword: strongPassword(), code: freshCode(first.secret) }) });
   assert.equal(byToken.statusCode, 403);
   // The same code does not serve twice.

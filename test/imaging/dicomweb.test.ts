@@ -88,7 +88,7 @@ test('QIDO-RS without a login answers 401; with a session or an API token the de
   assert.equal(tag(ct, '00201208'), 3, 'number of study related instances');
   assert.deepEqual(ct['00080061'].Value, ['CT']);
 
-  const token = await tbClerk.post('/api/auth/tokens', { name: 'viewer', expiresInDays: 1 });
+  const token = await tbClerk.post('/api/auth/tokens', { name: 'viewer', scopes: ['dicomweb:read'], expiresInDays: 1 });
   const bearer = await new Client(h).call('GET', '/dicom-web/studies?PatientID=PID-2', undefined, { authorization: `Bearer ${token.body.token}` });
   assert.equal(bearer.status, 200);
   assert.deepEqual(studyUids(bearer.body), [unlinked.studyInstanceUid]);
@@ -388,9 +388,15 @@ test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media
   assert.equal(cut.status, 400);
   assert.equal(await storedCount(), before, 'nothing stored');
 
-  const token = await tbClerk.post('/api/auth/tokens', { name: 'uploader', expiresInDays: 1 });
+  const token = await tbClerk.post('/api/auth/tokens', { name: 'uploader', scopes: ['dicomweb:store'], expiresInDays: 1 });
   const bearer = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${token.body.token}` });
   assert.equal(bearer.status, 200, 'a token needs no CSRF header');
+  assert.equal(await storedCount(), before + 1);
+  // A token for viewing does not store, though its owner may.
+  const viewer = await tbClerk.post('/api/auth/tokens', { name: 'viewer only', scopes: ['dicomweb:read'], expiresInDays: 1 });
+  const refused = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${viewer.body.token}` });
+  assert.equal(refused.status, 403, 'a dicomweb:read token does not store');
+  assert.equal(refused.body.code, 'token-scope');
   assert.equal(await storedCount(), before + 1);
 });
 

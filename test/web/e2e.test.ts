@@ -641,7 +641,19 @@ test('a head shares the file with another department for a purpose and a period;
   await page.getByRole('heading', { name: 'Freigaben dieser Akte' }).waitFor({ state: 'detached' });
 
   await page.getByRole('link', { name: 'Mein Konto' }).click();
+  // Signed in without "Angemeldet bleiben": the cookie ends with the browser.
+  const cookie = (await context.cookies()).find((c) => c.name === 'kartei_session');
+  assert.equal(cookie?.expires, -1);
+  // This session is listed and marked.
+  await page.getByRole('cell', { name: /\(diese Sitzung\)/ }).waitFor();
+  await page.getByRole('button', { name: /^Sitzung seit .* beenden$/ }).first().waitFor();
   await page.getByLabel('Bezeichnung').fill('Befundarbeitsplatz');
+  // The administration scope asks for a code of the second factor.
+  const adminScope = page.getByLabel('Verwaltung: Abteilungen, Konten, DICOM-Geräte (admin)');
+  await adminScope.check();
+  await page.getByLabel('Code aus der Authenticator-App (für das Verwaltungs-Token)').waitFor();
+  await adminScope.uncheck();
+  await page.getByLabel('Bilder abrufen über DICOMweb (dicomweb:read)').check();
   await page.getByRole('button', { name: 'Token erzeugen' }).click();
   const token = (await page.locator('[role=status] code.secret').textContent())!;
   assert.match(token, /^kt_/);

@@ -1,12 +1,15 @@
 // The caller's own API tokens. Minted only from an interactive session (a
-// token cannot extend itself), shown once, listed without secrets, revocable.
+// token cannot extend itself), with the scopes it is for (`admin` only with a
+// fresh second-factor code), shown once, listed without secrets, revocable.
+// A token cannot manage tokens: these routes are for sessions (access.ts).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { inTenant } from '../../db/connect.ts';
 import { KarteiError } from '../../errors.ts';
-import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken } from '../../identity/api-tokens.ts';
+import { DEFAULT_TOKEN_DAYS, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken } from '../../identity/api-tokens.ts';
+import { TOKEN_SCOPES } from '../../access/policy.ts';
 import { principalOf } from '../access.ts';
 import { idParams, NO_NUL } from '../schemas.ts';
 
@@ -17,16 +20,25 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
     '/api/auth/tokens',
     {
       config: { access: { self: 'mints a token for the own account' } },
-      schema: { body: z.strictObject({ name: z.string().trim().min(1).max(100).regex(...NO_NUL), expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS) }) },
+      schema: {
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(100).regex(...NO_NUL),
+          // What the token is for: at least one of the closed set, each once.
+          scopes: z
+            .array(z.enum(TOKEN_SCOPES))
+            .min(1)
+            .max(TOKEN_SCOPES.length)
+            .refine((x) => new Set(x).size === x.length, 'each scope once'),
+          expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).default(DEFAULT_TOKEN_DAYS),
+          // A current TOTP code, required with the admin scope.
+          code: z.string().min(1).max(12).optional(),
+        }),
+      },
     },
     async (req, reply) => {
       const p = principalOf(req);
       if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'API tokens are created from a login session, not with another token');
-      const created = await inTenant(s.store, p.tenantId, async (tx) => {
-        const t = await createApiToken(tx, p.tenantId, p.userId, req.body.name, req.body.expiresInDays, new Date());
-        await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.token-create', resourceType: 'api-token', resourceId: t.id, outcome: 'allowed', detail: { expiresInDays: req.body.expiresInDays } });
-        return t;
-      });
+      const created = await s.apiTokens.create(p.tenantId, p.userId, { ...req.body, code: req.body.code?.replace(/\s/g, '') }, req.ip);
       return reply.code(201).send(created);
     },
   );

@@ -4,11 +4,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { inTenant } from '../../db/connect.ts';
-import { ABSOLUTE_MS, revokeSession } from '../../identity/sessions.ts';
+import { ABSOLUTE_MS, endOwnSession, listOwnSessions, revokeSession } from '../../identity/sessions.ts';
 import { listUsers } from '../../identity/users.ts';
 import { SESSION_COOKIE, principalOf } from '../access.ts';
-import { displayName, NO_NUL, password, username } from '../schemas.ts';
+import { displayName, idParams, NO_NUL, password, username } from '../schemas.ts';
 import { authenticationResponse } from '../webauthn-schemas.ts';
+import { KarteiError } from '../../errors.ts';
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -43,11 +44,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     {
       config: { access: { public: 'second login step, guarded by the login challenge' } },
       // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20) }) },
+      // remember (extension): keep the cookie after the browser closes, for the session's 12 hours at most.
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20), remember: z.boolean().optional() }) },
     },
     async (req, reply) => {
       const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
-      setSessionCookie(reply, done.token, secure);
+      setSessionCookie(reply, done.token, secure, req.body.remember === true);
       return { user: done.user, csrfToken: done.csrfToken, ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}), ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
     },
   );
@@ -57,11 +59,11 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     {
       config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
       // response: the assertion for the `webauthn` options the password step offered.
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse }) },
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse, remember: z.boolean().optional() }) },
     },
     async (req, reply) => {
       const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
-      setSessionCookie(reply, done.token, secure);
+      setSessionCookie(reply, done.token, secure, req.body.remember === true);
       return { user: done.user, csrfToken: done.csrfToken, ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
     },
   );
@@ -76,9 +78,28 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     return reply.code(204).send();
   });
 
+  // The own sessions, to see where one is signed in and end what is not one's own doing.
+  r.get('/api/me/sessions', { config: { access: { self: 'lists the own live sessions' } } }, async (req) => {
+    const p = principalOf(req);
+    return inTenant(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
+  });
+
+  r.delete('/api/me/sessions/:id', { config: { access: { self: 'ends one of the own sessions' } }, schema: { params: idParams } }, async (req, reply) => {
+    const p = principalOf(req);
+    const ended = await inTenant(s.store, p.tenantId, async (tx) => {
+      const e = await endOwnSession(tx, p.userId, req.params.id, req.auth!.tokenHash);
+      if (e) await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.session-end', resourceType: 'session', outcome: 'allowed', detail: { current: e.current } });
+      return e;
+    });
+    // Another user's session, an ended one or none: the same 404.
+    if (!ended) throw new KarteiError('not-found');
+    if (ended.current) reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+    return reply.code(204).send();
+  });
+
   // The office's departments come along (codes and names, no personal data): the web
   // application labels files and offers share targets with them.
-  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments' } } }, async (req) => {
+  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments', tokens: true } } }, async (req) => {
     const p = principalOf(req);
     const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
       Promise.all([
@@ -91,6 +112,11 @@ export function authRoutes(app: FastifyInstance, s: Services) {
   });
 }
 
-function setSessionCookie(reply: FastifyReply, token: string, secure: boolean) {
-  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure, maxAge: ABSOLUTE_MS / 1000 });
+/**
+ * A browser session cookie (no Max-Age, gone when the browser closes) unless the person asked
+ * to stay signed in; then it lasts as long as the session may (12 hours). The server ends the
+ * session after 30 idle minutes or 12 hours either way.
+ */
+function setSessionCookie(reply: FastifyReply, token: string, secure: boolean, remember: boolean) {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure, ...(remember ? { maxAge: ABSOLUTE_MS / 1000 } : {}) });
 }

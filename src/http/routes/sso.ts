@@ -7,7 +7,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { ABSOLUTE_MS } from '../../identity/sessions.ts';
 import { issuerProblem, readSsoSettings, SSO_COOKIE, SSO_COOKIE_PATH, SSO_FLOW_MS, subjectClaimProblem, writeSsoSettings } from '../../identity/sso.ts';
 import { SESSION_COOKIE, gated, principalOf } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
@@ -50,7 +49,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       try {
         const outcome = await s.sso.callback(query, browser, req.ip);
         if (outcome.kind === 'session') {
-          reply.setCookie(SESSION_COOKIE, outcome.token, { path: '/', httpOnly: true, sameSite: 'strict', secure, maxAge: ABSOLUTE_MS / 1000 });
+          reply.setCookie(SESSION_COOKIE, outcome.token, { path: '/', httpOnly: true, sameSite: 'strict', secure });
           return reply.redirect(`${web}/sso`, 302);
         }
         if (outcome.kind === 'challenge') return reply.redirect(`${web}/sso#challenge=${outcome.challenge}`, 302);

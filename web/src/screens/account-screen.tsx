@@ -1,15 +1,17 @@
 // The own account: passkeys (added after the current password, removed after
 // a confirmation, never the last second factor), changing the own password
-// (with the current one and a code of the second factor), and personal API
-// tokens for scripts and DICOMweb clients. A new token is shown once; the
-// server keeps only its hash.
+// (with the current one and a code of the second factor), the signed-in
+// sessions (this one marked; the others can be ended), and personal API tokens
+// for scripts and DICOMweb clients, each for chosen scopes (`admin` with a
+// current code). A new token is shown once; the server keeps only its hash.
 import { useState } from 'react';
 import { startRegistration } from '@simplewebauthn/browser';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { api, ApiError } from '../api/client.ts';
 import type { ApiToken, Passkey } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
-import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { Checkbox, FormError, TextField, useForm } from '../ui/form.tsx';
+import { TOKEN_SCOPES, type TokenScope } from '../../../src/access/policy.ts';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { Table } from '../ui/table.tsx';
 import { NewPasswordField } from '../ui/password-field.tsx';
@@ -19,8 +21,11 @@ import { DepartmentSettings } from './department-settings.tsx';
 export default function AccountScreen() {
   const t = useT();
   const list = useLoad(() => api<ApiToken[]>('GET', '/api/auth/tokens'), []);
-  const form = useForm({ name: '', days: '90' });
+  const blank = { name: '', days: '30', code: '', scopes: [] as TokenScope[] };
+  const form = useForm(blank);
   const revoke = useForm({});
+  const admin = form.values.scopes.includes('admin');
+  const toggle = (scope: TokenScope, on: boolean) => form.set('scopes', on ? [...form.values.scopes, scope] : form.values.scopes.filter((x) => x !== scope));
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   return (
     <section>
@@ -29,6 +34,7 @@ export default function AccountScreen() {
       <ChangePassword />
       <DepartmentSettings />
       <DistrictAccount />
+      <Sessions />
       <h2>{t('tokens.title')}</h2>
       <p>{t('tokens.intro')}</p>
       {created && (
@@ -42,10 +48,14 @@ export default function AccountScreen() {
           <Table
             items={tokens}
             none={t('tokens.none')}
-            headers={[t('tokens.name'), t('tokens.expires'), t('tokens.lastUsed'), t('common.actions')]}
+            headers={[t('tokens.name'), t('tokens.scopes'), t('tokens.expires'), t('tokens.lastUsed'), t('common.actions')]}
             row={(k) => (
               <tr key={k.id}>
                 <td>{k.name}</td>
+                <td>
+                  {k.scopes.join(', ')}
+                  {k.legacy && <> ({t('tokens.legacy')})</>}
+                </td>
                 <td>{formatDate(k.expiresAt)}</td>
                 <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : '—'}</td>
                 <td>
@@ -64,21 +74,97 @@ export default function AccountScreen() {
         className="stacked panel"
         aria-labelledby="new-token"
         onSubmit={form.onSubmit(async (v) => {
-          const r = await api<{ token: string }>('POST', '/api/auth/tokens', { name: v.name, expiresInDays: Number(v.days) });
+          const r = await api<{ token: string }>('POST', '/api/auth/tokens', {
+            name: v.name,
+            scopes: v.scopes,
+            expiresInDays: Number(v.days),
+            ...(v.scopes.includes('admin') ? { code: v.code.replace(/\s/g, '') } : {}),
+          });
           setCreated({ name: v.name, token: r.token });
-          form.reset({ name: '', days: '90' });
+          form.reset(blank);
           list.reload();
         })}
       >
         <h3 id="new-token">{t('tokens.new')}</h3>
         <TextField label={t('tokens.name')} value={form.values.name} onChange={(x) => form.set('name', x)} error={form.fieldError('name')} hint={t('tokens.nameHint')} required />
+        <fieldset>
+          <legend>{t('tokens.scopes')}</legend>
+          <p className="hint">{t('tokens.scopesHint')}</p>
+          {TOKEN_SCOPES.map((scope) => (
+            <Checkbox key={scope} label={t(`tokens.scope.${scope}`)} checked={form.values.scopes.includes(scope)} onChange={(x) => toggle(scope, x)} name="scopes" />
+          ))}
+        </fieldset>
         <TextField label={t('tokens.days')} value={form.values.days} onChange={(x) => form.set('days', x)} inputMode="numeric" error={form.fieldError('expiresInDays')} required />
-        <FormError form={form} fields={['name', 'expiresInDays']} />
+        {admin && (
+          <TextField
+            label={t('tokens.adminCode')}
+            value={form.values.code}
+            onChange={(x) => form.set('code', x)}
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            error={form.fieldError('code')}
+            hint={t('tokens.adminCodeHint')}
+            required
+          />
+        )}
+        <FormError form={form} fields={['name', 'expiresInDays', 'code']} />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('tokens.create')}
         </button>
       </form>
     </section>
+  );
+}
+
+interface OwnSession {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  current: boolean;
+}
+
+/** The own signed-in sessions; ending this one signs out (the page reloads to the login). */
+function Sessions() {
+  const t = useT();
+  const list = useLoad(() => api<OwnSession[]>('GET', '/api/me/sessions'), []);
+  const end = useForm({});
+  return (
+    <>
+      <h2>{t('sessions.title')}</h2>
+      <p>{t('sessions.intro')}</p>
+      <Loaded state={list}>
+        {(sessions) => (
+          <Table
+            items={sessions}
+            none={t('sessions.none')}
+            headers={[t('sessions.started'), t('sessions.lastSeen'), t('common.actions')]}
+            row={(x) => (
+              <tr key={x.id}>
+                <td>
+                  {formatDateTime(x.createdAt)}
+                  {x.current && <strong> ({t('sessions.current')})</strong>}
+                </td>
+                <td>{formatDateTime(x.lastSeenAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={t('sessions.endLabel', { at: formatDateTime(x.createdAt) })}
+                    onClick={end.onSubmit(async () => {
+                      await api('DELETE', `/api/me/sessions/${x.id}`);
+                      if (x.current) window.location.reload();
+                      else list.reload();
+                    })}
+                  >
+                    {t('sessions.end')}
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
+      </Loaded>
+      <FormError form={end} fields={[]} />
+    </>
   );
 }
 

@@ -8,7 +8,7 @@ import { api, ApiError } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
 import { formatDateTime, useT } from '../i18n/i18n.ts';
-import { errorTitle, FormError, TextField, useForm } from '../ui/form.tsx';
+import { Checkbox, errorTitle, FormError, TextField, useForm } from '../ui/form.tsx';
 import { TotpEnrolment } from '../ui/totp-enrolment.tsx';
 
 interface Props {
@@ -25,6 +25,8 @@ export function LoginForm({ username, start, onDone }: Props) {
   const creds = useForm({ username: username ?? '', password: '' });
   const mfa = useForm({ code: '' });
   const passkey = useForm({});
+  // Off by default: the session cookie ends with the browser unless the person asks otherwise.
+  const [remember, setRemember] = useState(false);
   // Shown once after the second step: fresh recovery codes, or that the credentials were reset.
   const [after, setAfter] = useState<{ recoveryCodes?: string[]; credentialsReset?: { at: string } } | null>(null);
 
@@ -81,6 +83,7 @@ export function LoginForm({ username, start, onDone }: Props) {
           autoFocus={username !== undefined}
           required
         />
+        <Checkbox label={t('login.remember')} checked={remember} onChange={setRemember} name="remember" />
         <FormError form={creds} fields={[]} />
         <button type="submit" className="primary" disabled={creds.busy}>
           {t('login.next')}
@@ -110,7 +113,7 @@ export function LoginForm({ username, start, onDone }: Props) {
               // Cancelled, timed out, no such authenticator here: the browser says no more than that.
               throw new Error(t('passkey.ceremonyFailed'));
             }
-            signedIn(await api<{ csrfToken: string; credentialsReset?: { at: string } }>('POST', '/api/auth/webauthn', { challenge: step.challenge, response }));
+            signedIn(await api<{ csrfToken: string; credentialsReset?: { at: string } }>('POST', '/api/auth/webauthn', { challenge: step.challenge, response, ...(remember ? { remember: true } : {}) }));
           })}
         >
           <button type="submit" className="primary" disabled={passkey.busy} autoFocus>
@@ -127,7 +130,7 @@ export function LoginForm({ username, start, onDone }: Props) {
         className="stacked"
         noValidate
         onSubmit={mfa.onSubmit(async (v) => {
-          signedIn(await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, '') }));
+          signedIn(await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, ''), ...(remember ? { remember: true } : {}) }));
         })}
       >
         {options && <p>{t('passkey.orCode')}</p>}
