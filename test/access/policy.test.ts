@@ -417,12 +417,13 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
   'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
-  admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report'],
+  admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report', 'admin.sso.read'],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
 const SESSION_ONLY: Action[] = [
   'person.emergency-search', 'person.break-glass', 'file.share', 'share.revoke', 'review.decide', 'break-glass.revoke',
   'approval.decide', 'admin.user.update-access', 'admin.user.enrolment-request', 'admin.user.enrolment-issue',
+  'department.settings.read', 'department.settings.update', 'admin.sso.update',
   'dicom.echo', 'dicom.store', 'dicom.find', 'dicom.retrieve',
 ];
 
