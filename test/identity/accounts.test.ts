@@ -198,7 +198,7 @@ test('a reset link: approved only by another admin or a head of the account\'s d
   assert.equal((await new At(h, freshIp()).post('/api/auth/login', { username: victim.username, password: victim.password })).status, 401);
   const step = await new At(h, freshIp()).post('/api/auth/login', { username: victim.username, password: newPassword });
   assert.equal(step.body.mfa, 'enroll');
-  assert.equal((await h.services.store.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', victim.id).execute()).length, 0);
+  assert.equal((await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', victim.id).execute())).length, 0);
   // No one asked: no link to fetch.
   assert.equal((await t.admin.get(`/api/admin/users/${infHead.id}/enrolment`)).status, 404);
 });
@@ -291,7 +291,7 @@ test('one admin alone cannot put a DPO of their own in place: the last DPO keeps
     const admin2 = await office.admin.post('/api/admin/users', { username: 'admin2', displayName: 'Admin Zwei', tenantRoles: ['admin'], memberships: [] });
     assert.equal((await dpo1.post(`/api/approvals/${admin2.body.pendingApprovals[0]}`, { decision: 'approve' })).status, 200);
     const second = (await signInAt(h3, 'admin2', await enrol(admin2))).c;
-    const exemption = (await h3.services.store.db.selectFrom('approvals').select('id').where('user_id', '=', first.body.id).where('state', '=', 'exempt').executeTakeFirstOrThrow()).id;
+    const exemption = (await inTenant(h3.services.store, office.tenantId, (tx) => tx.selectFrom('approvals').select('id').where('user_id', '=', first.body.id).where('state', '=', 'exempt').executeTakeFirstOrThrow())).id;
     assert.equal((await second.post(`/api/approvals/${exemption}`, { decision: 'approve' })).status, 404);
     assert.equal((await second.post(`/api/approvals/${shadow.body.pendingApprovals[0]}`, { decision: 'reject' })).status, 200);
     // With a second DPO approved, the first may lose the role; an office that had DPOs never gets an exemption again.
@@ -336,6 +336,6 @@ test('an approved reset link goes stale: after 72 hours, and when the account ha
   assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
   // Approved, but not fetched within 72 hours.
   const approvalId = await approveReset();
-  await h.services.store.db.updateTable('approvals').set({ decided_at: new Date(Date.now() - 73 * 3_600_000).toISOString() }).where('id', '=', approvalId).execute();
+  await inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('approvals').set({ decided_at: new Date(Date.now() - 73 * 3_600_000).toISOString() }).where('id', '=', approvalId).execute());
   assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
 });

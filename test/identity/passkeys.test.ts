@@ -215,7 +215,7 @@ test('the ceremony belongs to its session; an API token manages no passkeys', as
   assert.equal((await p.session.post('/api/me/passkeys', { name: 'X', response: p.authenticator.create(o2.body, { origin: 'https://evil.example' }) })).status, 422);
   const o3 = await p.session.post('/api/me/passkeys/options', { currentPassword: p.password });
   assert.equal((await p.session.post('/api/me/passkeys', { name: 'X', response: p.authenticator.create(o3.body, { userVerified: false }) })).status, 422);
-  const token = await p.session.post('/api/auth/tokens', { name: 'script', expiresInDays: 1 });
+  const token = await p.session.post('/api/auth/tokens', { name: 'script', expiresInDays: 1, scopes: ['records:read'] });
   assert.equal(token.status, 201);
   const bearer = { authorization: `Bearer ${token.body.token}` };
   const viaToken = await new Client(h).call('POST', '/api/me/passkeys/options', { currentPassword: p.password }, bearer);
