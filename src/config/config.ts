@@ -147,3 +147,9 @@ export function checkStartable(config: Config): void {
     );
   }
 }
+
+/**
+ * Whether browsers reach Kartei over HTTPS: served with TLS here, or a public address of https://
+ * (TLS ended at a proxy in front). Cookies are then `Secure` and HSTS is sent either way.
+ */
+export const servedOverHttps = (c: Pick<Config, 'tls' | 'publicUrl'>): boolean => !!c.tls || c.publicUrl.startsWith('https:');

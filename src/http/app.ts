@@ -1,5 +1,6 @@
 // The HTTP server: Fastify with zod validation at the edge, security headers,
 // one error renderer, and the access declarations enforced on every route.
+import { servedOverHttps } from '../config/config.ts';
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -71,7 +72,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   });
   app.setNotFoundHandler((_req, reply) => sendProblem(reply, new KarteiError('not-found')));
 
-  registerSecurityHeaders(app, !!config.tls);
+  registerSecurityHeaders(app, servedOverHttps(config));
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

@@ -211,8 +211,9 @@ export class Login {
       throw new KarteiError('rate-limited', 'Too many wrong codes for this login; log in again');
     }
     // The first code spends the password step's reservation; every further one is reserved like a password.
+    // After a single sign-on there was no password step here, so the first code is reserved too.
     const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
-    if (attempt > 1) {
+    if (attempt > 1 || row.via === 'sso') {
       const reserved = await reserve(this.store.db, counters, now);
       if (!reserved.ok) {
         await uncountChallengeCode(this.store.db, hash);

@@ -97,9 +97,17 @@ export function issuerProblem(issuer: string): string | null {
   return 'must be https:// (plain http only on loopback)';
 }
 
+/**
+ * Only claims that name one person stably and alone: `sub` (OpenID Connect's subject) and `oid`
+ * (Entra ID's object id). A block-list let through claims every identity shares (`iss`, `aud`,
+ * `azp`, `acr`): the first person to link would own that value for the whole office.
+ */
+export const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
+
 export function subjectClaimProblem(claim: string): string | null {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return 'letters, digits, _ . : - only';
   if (NOT_A_SUBJECT.has(claim)) return 'a name, e-mail or other changeable claim is not a stable subject';
+  if (!(SUBJECT_CLAIMS as readonly string[]).includes(claim)) return `must be one of ${SUBJECT_CLAIMS.join(', ')}: a claim that names one person alone`;
   return null;
 }
 
@@ -223,6 +231,9 @@ export class Sso {
     }
     const value = claims[cfg.subject_claim];
     if (typeof value !== 'string' || value.length === 0 || value.length > 255) return this.refuse(tenantId, 'subject', address);
+    // A value every identity of the provider shares names nobody (a configuration from before the allow-list, or a provider's mistake).
+    const shared = [claims.iss, ...(Array.isArray(claims.aud) ? claims.aud : [claims.aud]), claims.azp, cfg.client_id];
+    if (subjectClaimProblem(cfg.subject_claim) || shared.includes(value)) return this.refuse(tenantId, 'subject', address);
     const subjectIndex = this.keyring.ssoSubjectIndex(tenantId, cfg.issuer, cfg.subject_claim, value);
     if (row.link_user_id) return this.link(tenantId, row.link_user_id, row.link_session_hash, subjectIndex, address);
 

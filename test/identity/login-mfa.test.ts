@@ -503,3 +503,22 @@ test('every login, failed login and logout is in the audit log', async () => {
     assert.ok(r.body.length >= 1 && r.body.every((e: any) => e.action === action && e.actorId === a.id), action);
   }
 });
+
+test('behind a TLS-ending proxy (a public address of https://) the session cookie is Secure and HSTS is sent', async () => {
+  const behind = await startHarness({ env: { KARTEI_PUBLIC_URL: 'https://kartei.amt.example' } });
+  try {
+    const office = await setUpTenant(behind, ['INF'], { approverDpo: false });
+    const a = await office.account({});
+    const b = new Client(behind);
+    const first = await b.post('/api/auth/login', { username: a.username, password: a.password });
+    behind.clock.now += 30_000;
+    const res = await behind.app.inject({ method: 'POST', url: '/api/auth/mfa', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ challenge: first.body.challenge, code: totpCode(first.body.totp.secret, behind.clock.now) }) });
+    assert.equal(res.statusCode, 200);
+    const raw = res.headers['set-cookie'];
+    const header = String(Array.isArray(raw) ? raw.find((c) => c.startsWith('kartei_session=')) : raw);
+    assert.match(header, /;\s*Secure/i);
+    assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);
+  } finally {
+    await behind.close();
+  }
+});

@@ -293,6 +293,19 @@ test('without the provider\'s proof of a second factor, Kartei\'s TOTP step foll
   assert.deepEqual(logins.slice(-2).map((d) => [d.mfa, d.via]), [['totp', 'sso'], ['totp', 'sso']]);
 });
 
+test('someone with the district password but not Kartei\'s code: the first code after each sign-on counts against the account too', async () => {
+  const u = await staff();
+  assert.equal((await link(u, 'sub-guessed')).status, 302);
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const { b, reply } = await signOn({ sub: 'sub-guessed' });
+    const challenge = /\/sso#challenge=(\S+)$/.exec(reply.headers.location as string)![1];
+    statuses.push((await b.post('/api/auth/mfa', { challenge, code: '000000' })).status);
+  }
+  assert.ok(statuses.filter((s) => s === 401).length <= 5, `${statuses.filter((s) => s === 401).length} first codes checked: ${statuses.join(' ')}`);
+  assert.ok(statuses.includes(429));
+});
+
 test('an identity linked in office A opens nothing in office B', async () => {
   const u = await staff();
   assert.equal((await link(u, 'sub-office-a')).status, 302);
@@ -371,7 +384,8 @@ test('the configuration: admins only, the secret never answered, every change au
   const moved = await t.admin.put('/api/admin/sso', { ...base, issuer: 'https://idp.example.org' });
   assert.equal(moved.status, 422);
   assert.equal(moved.body.field, 'clientSecret');
-  for (const bad of [{ issuer: 'http://idp.example.org' }, { subjectClaim: 'email' }, { subjectClaim: 'preferred_username' }, { acrValues: ['two words'] }]) {
+  // A claim every identity shares (iss, aud, azp, acr) would make the first to link everybody: only sub and oid name one person.
+  for (const bad of [{ issuer: 'http://idp.example.org' }, { subjectClaim: 'email' }, { subjectClaim: 'preferred_username' }, { subjectClaim: 'iss' }, { subjectClaim: 'aud' }, { subjectClaim: 'azp' }, { subjectClaim: 'acr' }, { acrValues: ['two words'] }]) {
     assert.equal((await t.admin.put('/api/admin/sso', { ...base, ...bad })).status, 422, JSON.stringify(bad));
   }
   const kept = await t.admin.put('/api/admin/sso', base);

@@ -1,4 +1,5 @@
 // First-run setup, login with a second factor, logout, and who-am-I.
+import { servedOverHttps } from '../../config/config.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,7 +14,7 @@ import { KarteiError } from '../../errors.ts';
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const secure = !!s.config.tls;
+  const secure = servedOverHttps(s.config);
 
   r.post(
     '/api/setup',

@@ -2,6 +2,7 @@
 // it is made safe): whether it exists, the start and the callback of a sign-on,
 // the one-time hand-over of the new session's CSRF token, linking the own
 // identity, and the office's configuration for its admins.
+import { servedOverHttps } from '../../config/config.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,7 +16,7 @@ const claimValue = z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'pr
 
 export function ssoRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const secure = !!s.config.tls;
+  const secure = servedOverHttps(s.config);
   const tenant = { kind: 'tenant' } as const;
 
   const setBrowserCookie = (reply: FastifyReply, value: string) =>
