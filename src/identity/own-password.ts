@@ -10,7 +10,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { matchTotp } from './totp.ts';
-import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
+import { reserveOwnAttempt, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { cancelOpenResets } from './enrolment.ts';
@@ -38,10 +38,7 @@ export class OwnPassword {
       .executeTakeFirstOrThrow();
     // Counted before checked, against the account (or the account at this address) like a login.
     const now = this.clock();
-    const subjects = subjectsOf(this.keyring, user.username_index, address);
-    const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
-    const reserved = await reserve(this.store.db, counters, now);
-    if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+    const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
     const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
     const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
     const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;

@@ -39,7 +39,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { verifyPassword } from './passwords.ts';
-import { credit, countersFor, rateLimited, reserve, subjectsOf } from './throttle.ts';
+import { credit, reserveOwnAttempt } from './throttle.ts';
 import { tokenHash } from './tokens.ts';
 import { userBinding } from './users.ts';
 
@@ -173,10 +173,7 @@ export class Passkeys {
       .where('id', '=', userId)
       .executeTakeFirstOrThrow();
     const now = this.clock();
-    const subjects = subjectsOf(this.keyring, user.username_index, address);
-    const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
-    const reserved = await reserve(this.store.db, counters, now);
-    if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+    const { counters } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
     const ok = user.password_hash !== '' && (await verifyPassword(user.password_hash, currentPassword));
     if (!ok) {
       await inTenant(this.store, tenantId, (tx) =>

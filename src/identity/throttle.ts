@@ -202,3 +202,16 @@ export function rateLimited(retryAfterMs: number): KarteiError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new KarteiError('rate-limited', `Too many failed attempts; try again in ${seconds} seconds`, { retryAfter: seconds }, { 'retry-after': String(seconds) });
 }
+
+/**
+ * A signed-in person proving their password again (changing it, adding a passkey): counted
+ * before it is checked, against the account (or the account at this address) like a login,
+ * so a session thief cannot guess it here either. 429 when the account must wait.
+ */
+export async function reserveOwnAttempt(db: Db, keyring: Keyring, usernameIndex: string, address: string, now: number): Promise<{ counters: Counter[]; subjects: Subjects }> {
+  const subjects = subjectsOf(keyring, usernameIndex, address);
+  const counters = (await countersFor(db, subjects, now)).filter((c) => c.kind === 'streak');
+  const reserved = await reserve(db, counters, now);
+  if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+  return { counters, subjects };
+}
