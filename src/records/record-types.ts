@@ -4,7 +4,20 @@ import { z } from 'zod';
 
 const text = (max = 20_000) => z.string().trim().min(1).max(max);
 const date = z.iso.date();
-const icd10 = z.string().regex(/^[A-Z]\d{2}(\.\d{1,2})?$/, 'an ICD-10 code like A15.0');
+/**
+ * ICD-10-GM as clinicians type it: any case, with its additional mark (G confirmed, V suspected,
+ * Z state after, A excluded), e.g. `a15.0`, `A15.0 G`, `A15.0g`. Stored written one way
+ * (`A15.0 G`, see normaliseIcd10): the schema itself stays a plain pattern, so the API description
+ * can show it.
+ */
+const ICD10 = /^\s*([A-Za-z]\d{2}(?:\.\d{1,2})?)\s*([GgVvZzAa])?\s*$/;
+const icd10 = z.string().max(20).regex(ICD10, 'an ICD-10 code like A15.0, optionally with G, V, Z or A');
+
+export function normaliseIcd10(code: string): string {
+  const m = ICD10.exec(code);
+  if (!m) return code;
+  return m[2] ? `${m[1]!.toUpperCase()} ${m[2].toUpperCase()}` : m[1]!.toUpperCase();
+}
 
 export const RECORD_TYPES = {
   note: {

@@ -8,7 +8,7 @@ import type { Sensitivity } from '../access/policy.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
-import { RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
+import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
 import { stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
@@ -42,10 +42,18 @@ const contentBinding = (tenantId: string, recordId: string, version: number, sen
 /** Validates content against its type's schema; the error names the field under `content`. */
 export function parseContent(type: RecordType, content: unknown): unknown {
   const r = RECORD_TYPES[type].content.safeParse(content);
-  if (r.success) return r.data;
+  if (r.success) return normaliseCodes(r.data as Record<string, unknown>);
   const issue = r.error.issues[0]!;
   const field = ['content', ...issue.path.map(String)].join('.');
   throw new KarteiError('validation-failed', `${field}: ${issue.message}`, { field });
+}
+
+/** ICD-10 codes written one way, however they were typed (`a15.0g` → `A15.0 G`). */
+function normaliseCodes(content: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...content };
+  if (typeof out.icd10 === 'string') out.icd10 = normaliseIcd10(out.icd10);
+  if (Array.isArray(out.diagnoses)) out.diagnoses = out.diagnoses.map((d) => (typeof d === 'string' ? normaliseIcd10(d) : d));
+  return out;
 }
 
 const currentRecord = prepared((db, recordId: string, tenantId: string) =>

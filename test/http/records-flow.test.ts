@@ -103,3 +103,20 @@ test('each record type has its own schema; bad content names the field and write
   }
   assert.deepEqual((await clerk.get(`/api/persons/${p.id}/records`)).body, []);
 });
+
+test('ICD-10 codes are taken as clinicians type them (any case, with G, V, Z or A) and kept written one way', async () => {
+  const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
+  const { body: person } = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Kodierer'));
+  const exam = (diagnoses: string[]) => physician.post(`/api/persons/${person.id}/records`, { type: 'examination', sensitivity: 'normal', content: { date: '2026-12-01', reason: 'Umgebungsuntersuchung', findings: 'unauffällig', diagnoses } });
+  const created = await exam(['a15.0', 'A15.0g', 'B20 v', ' z22.1 Z ', 'J18']);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.deepEqual((await physician.get(`/api/records/${created.body.id}`)).body.content.diagnoses, ['A15.0', 'A15.0 G', 'B20 V', 'Z22.1 Z', 'J18']);
+  for (const bad of ['XYZ', 'A15.0 Q', 'A1', 'A15.000', 'A15.0 GG']) {
+    const r = await exam([bad]);
+    assert.equal(r.status, 422, bad);
+    assert.equal(r.body.field, 'content.diagnoses.0', bad);
+  }
+  const notification = await physician.post(`/api/persons/${person.id}/records`, { type: 'notification', sensitivity: 'normal', content: { disease: 'Tuberkulose', icd10: 'a15.0v', legalBasis: '§6 IfSG', reportedAt: '2026-12-01', labConfirmed: false } });
+  assert.equal(notification.status, 201);
+  assert.equal((await physician.get(`/api/records/${notification.body.id}`)).body.content.icd10, 'A15.0 V');
+});

@@ -99,8 +99,12 @@ async function signOut(page: Page): Promise<void> {
 
 test('first run: the setup link leads through office, administrator, second factor and departments', async () => {
   const token = await issueSetupToken(h.services.store, h.config.dataDir);
-  const { context, page, problems } = await open(`/setup#token=${token}`);
+  // Opened without the token, which is then pasted into the address bar: the wizard takes it up.
+  const { context, page, problems } = await open('/setup');
   await page.getByRole('heading', { name: 'Kartei einrichten' }).waitFor();
+  await page.getByText('Dieser Link enthält keinen Einrichtungsschlüssel').waitFor();
+  await page.evaluate((t) => (location.hash = `#token=${t}`), token!);
+  await page.getByText('Dieser Link enthält keinen Einrichtungsschlüssel').waitFor({ state: 'detached' });
   await checkScreen(page, '01-setup-office');
   await page.getByLabel('Name des Amtes').fill('Gesundheitsamt Musterstadt');
   await page.getByRole('button', { name: 'Weiter' }).click();
@@ -263,7 +267,8 @@ test('a physician creates a file and records; field errors stay beside their fie
   await page.getByRole('button', { name: 'Speichern' }).click();
   await page.locator('.field-invalid').filter({ hasText: 'Diagnosen' }).getByText(/ICD-10 code/).waitFor();
   assert.equal(await page.getByLabel('Befund').inputValue(), 'Rundherd im rechten Oberlappen');
-  await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('A15.0');
+  // As clinicians type it: lower case, with the additional mark for a confirmed diagnosis.
+  await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('a15.0 G, j18.9');
   await page.getByRole('button', { name: 'Speichern' }).click();
   await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
   await page.locator('.badge.restricted').waitFor();
@@ -271,6 +276,7 @@ test('a physician creates a file and records; field errors stay beside their fie
 
   await page.getByRole('region', { name: 'Untersuchung' }).getByRole('link').click();
   await page.getByText('Rundherd im rechten Oberlappen').waitFor();
+  await page.getByText('A15.0 G, J18.9').waitFor();
   await page.getByRole('button', { name: 'Bearbeiten' }).click();
   await page.getByLabel('Befund').fill('Rundherd im rechten Oberlappen, Verlaufskontrolle in 3 Monaten');
   await page.getByRole('button', { name: 'Speichern' }).click();
@@ -639,6 +645,10 @@ test('a head shares the file with another department for a purpose and a period;
   await checkScreen(page, '20-share');
   await page.getByRole('button', { name: 'Freigabe für Tuberkulosefürsorge beenden' }).click();
   await page.getByRole('heading', { name: 'Freigaben dieser Akte' }).waitFor({ state: 'detached' });
+
+  // The head's link "Zugriffe" opens a page called so.
+  await page.getByRole('link', { name: 'Zugriffe' }).click();
+  await page.getByRole('heading', { name: 'Zugriffe', level: 1 }).waitFor();
 
   await page.getByRole('link', { name: 'Mein Konto' }).click();
   // Signed in without "Angemeldet bleiben": the cookie ends with the browser.

@@ -19,7 +19,7 @@ export const de = {
 
   'form.optional': '(optional)',
   'form.fixFields': 'Bitte die markierten Felder korrigieren.',
-  'form.codesHint': 'ICD-10-Codes, durch Komma getrennt, z. B. A15.0, J18.9',
+  'form.codesHint': 'ICD-10-GM-Codes, durch Komma getrennt, auch mit Zusatzkennzeichen, z. B. A15.0 G, J18.9 V',
 
   'error.network': 'Der Server ist nicht erreichbar. Ihre Eingaben bleiben erhalten; bitte erneut versuchen.',
   'error.notFoundOrHidden': 'Nicht gefunden – oder Sie haben keinen Zugriff darauf.',
@@ -458,6 +458,9 @@ export const de = {
   'passkeys.removeConfirm': 'Den Passkey „{name}“ wirklich entfernen? Mit ihm ist dann keine Anmeldung mehr möglich.',
   'passkeys.removed': 'Der Passkey wurde entfernt.',
   'passkeys.lastFactor': 'Das ist Ihr letzter zweiter Faktor. Fügen Sie zuerst einen anderen Passkey hinzu.',
+  'persons.results.one': '{n} Treffer',
+  'viewer.images.one': '{n} Bild',
+  'emergency.left.one': 'Noch {n} Notfallsuche in dieser Stunde.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

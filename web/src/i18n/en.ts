@@ -21,7 +21,7 @@ export const en: Messages = {
 
   'form.optional': '(optional)',
   'form.fixFields': 'Please correct the marked fields.',
-  'form.codesHint': 'ICD-10 codes separated by commas, e.g. A15.0, J18.9',
+  'form.codesHint': 'ICD-10-GM codes separated by commas, also with their additional mark, e.g. A15.0 G, J18.9 V',
 
   'error.network': 'The server cannot be reached. What you typed is kept; please try again.',
   'error.notFoundOrHidden': 'Not found – or you have no access to it.',
@@ -460,4 +460,7 @@ export const en: Messages = {
   'passkeys.removeConfirm': 'Really remove the passkey "{name}"? It can no longer be used to sign in.',
   'passkeys.removed': 'The passkey was removed.',
   'passkeys.lastFactor': 'This is your last second factor. Add another passkey first.',
+  'persons.results.one': '{n} result',
+  'viewer.images.one': '{n} image',
+  'emergency.left.one': '{n} emergency search left this hour.',
 };

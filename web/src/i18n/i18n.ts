@@ -33,9 +33,14 @@ export function currentLang(): Lang {
   return lang;
 }
 
-/** The message for `key`, with `{name}` placeholders filled from `params`. */
+/**
+ * The message for `key`, with `{name}` placeholders filled from `params`. With `n` of 1 a
+ * message `key.one` is taken where the dictionary has one ("1 result", not "1 results").
+ */
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
-  const text = (loaded[lang] ?? de)[key] ?? key;
+  const dict = loaded[lang] ?? de;
+  const one = params?.n === 1 ? (dict as Record<string, string>)[`${key}.one`] : undefined;
+  const text = one ?? dict[key] ?? key;
   return params ? text.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m)) : text;
 }
 

@@ -73,8 +73,10 @@ export function contentOf(type: string, values: FormValues): Record<string, unkn
   for (const f of RECORD_FORMS[type] ?? []) {
     const v = values[f.name];
     if (f.kind === 'codes') {
+      // Commas, semicolons or spaces separate codes; a space before an additional mark (G, V, Z, A) does not.
       const codes = String(v ?? '')
-        .split(/[,;\s]+/)
+        .split(/[,;]+/)
+        .flatMap((part) => part.trim().split(/\s+(?![GVZAgvza]\b)/))
         .filter(Boolean);
       if (codes.length || !f.optional) out[f.name] = codes;
     } else if (typeof v === 'string' && v.trim() === '' && f.optional) continue;

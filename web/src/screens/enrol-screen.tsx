@@ -9,10 +9,11 @@ import { navigate } from '../router.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { LanguageSwitch } from '../ui/language-switch.tsx';
 import { NewPasswordField } from '../ui/password-field.tsx';
+import { useFragmentToken } from '../ui/fragment-token.ts';
 
 export function EnrolScreen() {
   const t = useT();
-  const [token] = useState(() => new URLSearchParams(location.hash.slice(1)).get('token') ?? '');
+  const token = useFragmentToken();
   const form = useForm({ password: '', repeat: '' });
   const [mismatch, setMismatch] = useState(false);
   const [done, setDone] = useState(false);

@@ -1,6 +1,7 @@
 // First run: the setup link's token (from the URL fragment, which never reaches
 // a server log), the office, the first administrator, its second factor, and
 // the usual departments of a health office.
+import { useFragmentToken } from '../ui/fragment-token.ts';
 import { useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
 import type { LoginStep } from '../api/types.ts';
@@ -22,7 +23,7 @@ type Step = 'office' | 'admin' | 'mfa' | 'departments' | 'done';
 
 export function SetupWizard({ onFinished }: { onFinished: () => void }) {
   const t = useT();
-  const [token] = useState(() => new URLSearchParams(location.hash.slice(1)).get('token') ?? '');
+  const token = useFragmentToken();
   const [step, setStep] = useState<Step>('office');
   const [login, setLogin] = useState<LoginStep | null>(null);
   const form = useForm({ office: '', displayName: '', username: '', password: '', repeat: '' });

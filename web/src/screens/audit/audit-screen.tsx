@@ -17,8 +17,9 @@ export default function AuditScreen() {
   const report = match('/audit/persons/:id', path);
   return (
     <section>
-      <h1 className="no-print">{t('audit.title')}</h1>
-      <nav aria-label={t('audit.title')} className="tabs no-print">
+      {/* A head reaches this page by the link "Zugriffe": the page says the same. */}
+      <h1 className="no-print">{isDpo(me) ? t('audit.title') : t('nav.audit')}</h1>
+      <nav aria-label={isDpo(me) ? t('audit.title') : t('nav.audit')} className="tabs no-print">
         <Link to="/audit">{t('audit.log')}</Link>
         <Link to="/audit/reviews">{t('audit.reviews')}</Link>
         <Link to="/audit/overview">{t('audit.overview')}</Link>
