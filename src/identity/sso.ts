@@ -24,7 +24,7 @@
 import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
-import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { DEPLOYMENT_CHAIN, type SsoConfigsTable } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { GateContext } from '../access/gate.ts';
@@ -111,15 +111,7 @@ export function subjectClaimProblem(claim: string): string | null {
   return null;
 }
 
-interface ConfigRow {
-  tenant_id: string;
-  issuer: string;
-  client_id: string;
-  client_secret_enc: Buffer;
-  subject_claim: string;
-  acr_values: string;
-  amr_values: string;
-}
+type ConfigRow = Pick<SsoConfigsTable, 'tenant_id' | 'issuer' | 'client_id' | 'client_secret_enc' | 'subject_claim' | 'acr_values' | 'amr_values'>;
 
 export class Sso {
   /** Discovered provider metadata and its keys, per issuer, for a few minutes. */

@@ -121,6 +121,8 @@ export interface Reply {
 export class Client {
   cookie?: string;
   csrf?: string;
+  /** The last raw response (its headers, e.g. the cookie's attributes). */
+  last?: LightMyRequestResponse;
   constructor(
     readonly h: Harness,
     /** The client's address (loopback if not given): tests that provoke throttling use one of their own. */
@@ -140,6 +142,7 @@ export class Client {
       },
       payload: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
     });
+    this.last = res;
     const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
     if (setCookie) this.cookie = setCookie.value || undefined;
     const text = res.body;

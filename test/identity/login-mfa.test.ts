@@ -7,12 +7,11 @@
 // in the audit log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
 import { LIMITS } from '../../src/identity/throttle.ts';
-import { Client, startHarness, setUpTenant, strongPassword, totpCode, type Harness, type Reply, type Tenant } from '../helpers/harness.ts';
+import { Client, startHarness, setUpTenant, strongPassword, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -27,34 +26,8 @@ after(() => h.close());
  * of its own, so the per-address throttle of one test (or of the harness's
  * logins from 127.0.0.1) never decides another's outcome.
  */
-class Browser extends Client {
-  last?: LightMyRequestResponse;
-  constructor(
-    h: Harness,
-    override readonly ip: string,
-  ) {
-    super(h, ip);
-  }
-
-  override async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-    const res = await this.h.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: this.ip,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}),
-        ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
-        ...headers,
-      },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    this.last = res;
-    const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
-    if (setCookie) this.cookie = setCookie.value || undefined;
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers, raw: res.rawPayload };
-  }
-}
+/** A client at an address of its own (the harness's Client with `ip`). */
+const Browser = Client;
 
 let ipSeq = 0;
 /** A fresh client address (TEST-NET-2, never a real client). */
@@ -84,7 +57,7 @@ function freshCode(secret: string): string {
 const wrongCode = (code: string) => String((Number(code) + 500_001) % 1_000_000).padStart(6, '0');
 
 /** Both login steps, enrolling when asked; returns the logged-in browser. */
-async function signIn(a: Account, ip = freshIp()): Promise<Browser> {
+async function signIn(a: Account, ip = freshIp()): Promise<Client> {
   const b = new Browser(h, ip);
   const first = await b.post('/api/auth/login', { username: a.username, password: a.password });
   assert.equal(first.status, 200, JSON.stringify(first.body));

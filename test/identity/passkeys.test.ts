@@ -28,31 +28,8 @@ let ipSeq = 0;
 /** A fresh client address per test, so one test's throttle never decides another's. */
 const freshIp = () => `203.0.113.${++ipSeq}`;
 
-class At extends Client {
-  constructor(
-    h: Harness,
-    override readonly ip: string,
-  ) {
-    super(h, ip);
-  }
-  override async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-    const res = await this.h.app.inject({
-      method: method as 'GET',
-      url,
-      remoteAddress: this.ip,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(this.cookie ? { cookie: `kartei_session=${this.cookie}` } : {}),
-        ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
-        ...headers,
-      },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
-    if (setCookie) this.cookie = setCookie.value || undefined;
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, headers: res.headers, raw: res.rawPayload };
-  }
-}
+/** A client at an address of its own (the harness's Client with `ip`). */
+const At = Client;
 
 interface Person extends Account {
   session: Client;
