@@ -14,7 +14,7 @@ import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { toPrincipal, type Authenticated } from './sessions.ts';
 import { matchTotp } from './totp.ts';
-import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
+import { reserveOwnAttempt, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 import type { ApiToken } from '../http/answers.ts';
 
@@ -72,7 +72,7 @@ export class ApiTokens {
   async create(tenantId: string, userId: string, input: NewApiToken, address: string): Promise<CreatedApiToken> {
     const admin = input.scopes.includes('admin');
     const detail = { expiresInDays: input.expiresInDays, scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' ') };
-    let proof: { step: number; counters: Awaited<ReturnType<typeof countersFor>>; subjects: ReturnType<typeof subjectsOf>; at: number } | undefined;
+    let proof: ({ step: number; at: number } & Awaited<ReturnType<typeof reserveOwnAttempt>>) | undefined;
     if (admin) {
       if (input.expiresInDays > MAX_ADMIN_TOKEN_DAYS) {
         throw new KarteiError('validation-failed', `expiresInDays: a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, { field: 'expiresInDays' });
@@ -84,10 +84,7 @@ export class ApiTokens {
         .where('id', '=', userId)
         .executeTakeFirstOrThrow();
       const at = this.clock();
-      const subjects = subjectsOf(this.keyring, user.username_index, address);
-      const counters = (await countersFor(this.store.db, subjects, at)).filter((c) => c.kind === 'streak');
-      const reserved = await reserve(this.store.db, counters, at);
-      if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+      const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, at);
       const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
       const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
       const step = secret ? matchTotp(secret, input.code, at) : null;

@@ -33,7 +33,7 @@ import { openField, sealField } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { createSession } from './sessions.ts';
 import { matchTotp } from './totp.ts';
-import { countersFor, rateLimited, reserve, subjectsOf, succeeded } from './throttle.ts';
+import { reserveOwnAttempt, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 
 export const SSO_COOKIE = 'kartei_sso';
@@ -299,10 +299,7 @@ export class Sso {
   async startLink(tenantId: string, userId: string, sessionHash: string, code: string, address: string): Promise<{ location: string; browserToken: string }> {
     const user = await this.store.db.selectFrom('users').select(['username_index', 'totp_secret_enc', 'totp_last_step']).where('id', '=', userId).executeTakeFirstOrThrow();
     const now = this.clock();
-    const subjects = subjectsOf(this.keyring, user.username_index, address);
-    const counters = (await countersFor(this.store.db, subjects, now)).filter((c) => c.kind === 'streak');
-    const reserved = await reserve(this.store.db, counters, now);
-    if (!reserved.ok) throw rateLimited(reserved.retryAfterMs);
+    const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
     const ok = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;

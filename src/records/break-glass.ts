@@ -126,8 +126,10 @@ export class BreakGlass {
     if (row.user_id === principal.userId) throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
     if (row.decision) throw new KarteiError('conflict', 'This event has been reviewed already');
     const ended = decision === 'unjustified' && row.expires_at > ctx.now;
+    // Conditional on no decision yet: of two reviewers deciding at once, one wins and the other gets 409.
+    let moved: { numUpdatedRows: bigint };
     if (grant) {
-      await tx
+      moved = await tx
         .updateTable('break_glass')
         .set({
           decision,
@@ -138,9 +140,9 @@ export class BreakGlass {
         })
         .where('id', '=', id)
         .where('decision', 'is', null)
-        .execute();
+        .executeTakeFirst();
     } else {
-      await tx
+      moved = await tx
         .updateTable('emergency_searches')
         .set({
           decision,
@@ -151,9 +153,10 @@ export class BreakGlass {
         })
         .where('id', '=', id)
         .where('decision', 'is', null)
-        .execute();
-      if (ended) await endHits(tx, id, ctx.now);
+        .executeTakeFirst();
     }
+    if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This event has been reviewed already');
+    if (!grant && ended) await endHits(tx, id, ctx.now);
     ctx.audit.detail = { decision, kind: grant ? 'break-glass' : 'emergency-search', ...(ended ? { ended: true } : {}) };
     return { id, decision, reviewedAt: ctx.now, ...(ended ? { endedAt: ctx.now } : {}) };
   }

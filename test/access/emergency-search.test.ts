@@ -205,6 +205,11 @@ test('a review deciding "unjustified" ends the running grant at once: the grante
   assert.equal(decided.status, 200, JSON.stringify(decided.body));
   assert.equal((await c.get(`/api/persons/${infFile}`)).status, 404);
   assert.equal((await c.get(`/api/persons/${infFile}/records`)).status, 404);
+  // Twenty reviewers deciding at once: one decision counts, the others are told it was taken.
+  const raced = await grantee();
+  const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? dpo : infHead).post(`/api/reviews/${raced.reviewId}`, { decision: i % 2 ? 'justified' : 'unjustified', comment: 'Gleichzeitig geprüft' })));
+  assert.equal(decisions.filter((d) => d.status === 200).length, 1, JSON.stringify(decisions.map((d) => d.status)));
+  assert.ok(decisions.every((d) => d.status === 200 || d.status === 409));
   // "justified" leaves a grant running.
   const other = await grantee();
   assert.equal((await dpo.post(`/api/reviews/${other.reviewId}`, { decision: 'justified', comment: 'Notfall belegt' })).status, 200);

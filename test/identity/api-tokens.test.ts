@@ -189,6 +189,13 @@ test('an admin-scoped token needs a fresh code of the second factor, once', asyn
   assert.deepEqual(raced.map((r) => r.status).sort(), [201, 422]);
   // The admin token administers; without the scope a token does not.
   assert.equal((await bearer(ok.body.token).get('/api/admin/departments')).status, 200);
+  // It creates accounts, but asks for no roles or memberships: that is a person's decision in a session.
+  const scripted = await bearer(ok.body.token).post('/api/admin/users', { username: 'skriptkonto', displayName: 'Skript Konto', tenantRoles: ['dpo'], memberships: [] });
+  assert.equal(scripted.status, 403);
+  assert.equal(scripted.body.code, 'token-scope');
+  const withMembership = await bearer(ok.body.token).post('/api/admin/users', { username: 'skriptkonto', displayName: 'Skript Konto', memberships: [{ departmentId: t.departments.TB, role: 'clerk' }] });
+  assert.equal(withMembership.status, 403);
+  assert.equal((await bearer(ok.body.token).post('/api/admin/users', { username: 'skriptkonto', displayName: 'Skript Konto' })).status, 201);
   const plain = await t.admin.post('/api/auth/tokens', { name: 'nur lesen', scopes: ['audit:read'] });
   assert.equal(plain.status, 201, 'other scopes need no code');
   const refused = await bearer(plain.body.token).get('/api/admin/departments');

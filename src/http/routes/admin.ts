@@ -2,6 +2,7 @@
 // any file's contents; nobody changes their own roles or memberships, and
 // what an administrator grants waits for a second account (identity/approvals.ts).
 // Accounts get no password from here: the person sets it with an enrolment link.
+import { tokenCovers } from '../../access/policy.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -63,6 +64,10 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => {
       const created = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
         const tenantId = ctx.principal.tenantId;
+        // Asking for grants is a person's decision in a session (admin.user.update-access), never a token's.
+        if (!tokenCovers(ctx.principal, 'admin.user.update-access') && (req.body.tenantRoles.length > 0 || req.body.memberships.length > 0)) {
+          throw new KarteiError('token-scope', 'tenantRoles: roles and memberships are asked for in a signed-in session, not with an API token', { field: 'tenantRoles' });
+        }
         const office = await ctx.tx.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirstOrThrow();
         const userId = await createUser(ctx.tx, s.keyring, tenantId, req.body, office.name);
         const grants = await requestAccess(ctx, userId, req.body.tenantRoles, req.body.memberships);

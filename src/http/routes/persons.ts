@@ -84,7 +84,13 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
         const personId = ctx.target.personId!;
-        const search = await ctx.tx.selectFrom('emergency_hits').select('search_id').where('id', '=', req.params.id).executeTakeFirstOrThrow();
+        const search = await ctx.tx
+          .selectFrom('emergency_hits')
+          .select('search_id')
+          .where('id', '=', req.params.id)
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .where('user_id', '=', ctx.principal.userId)
+          .executeTakeFirstOrThrow();
         return { personId, ...(await s.breakGlass.open(ctx, personId, req.body.reason, search.search_id)) };
       }),
   );

@@ -53,7 +53,7 @@ export default function AccountScreen() {
               <tr key={k.id}>
                 <td>{k.name}</td>
                 <td>
-                  {k.scopes.join(', ')}
+                  {k.scopes.map((x) => t(`tokens.scope.${x as TokenScope}`)).join(', ')}
                   {k.legacy && <> ({t('tokens.legacy')})</>}
                 </td>
                 <td>{formatDate(k.expiresAt)}</td>
