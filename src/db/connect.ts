@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { GroupCommitter } from './group-commit.ts';
 import { walSync } from './wal-sync.ts';
 import type { Database } from './schema.ts';
@@ -114,4 +114,13 @@ export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Pr
     if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
     return work(tx);
   });
+}
+
+/**
+ * Holds `key` until the transaction ends, so checks that read several rows and then
+ * write (e.g. "another DPO remains") cannot interleave. SQLite runs one write
+ * transaction at a time already; PostgreSQL takes a transaction-scoped advisory lock.
+ */
+export async function serialise(tx: Tx, key: string): Promise<void> {
+  if (tx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
 }

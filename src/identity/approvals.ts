@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import { decide, DEPARTMENT_ROLES, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
 import { factsOf } from '../access/approval-facts.ts';
-import type { Tx } from '../db/connect.ts';
+import { serialise, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
 import type { ApprovalView } from '../http/answers.ts';
@@ -141,6 +141,9 @@ export async function decideApproval(ctx: GateContext, approvalId: string, decis
     .where('tenant_id', '=', ctx.principal.tenantId)
     .executeTakeFirstOrThrow();
   const state = decision === 'approve' ? 'approved' : 'rejected';
+  // Only an open approval is decided: a parallel decision that committed after the gate's
+  // check but before this read must not be decided again.
+  if (row.state !== 'pending' && row.state !== 'exempt') throw new KarteiError('conflict', 'decision: this approval has already been decided');
   const done = await tx
     .updateTable('approvals')
     .set({ state, decided_by: ctx.principal.userId, decided_at: ctx.now })
@@ -202,6 +205,8 @@ async function withdraw(tx: Tx, tenantId: string, userId: string, kind: Approval
  * "has one now" would let an admin remove the DPO and then appoint one of their own at once.
  */
 async function officeEverHadDpo(tx: Tx, tenantId: string) {
+  // Two first DPOs asked for at once: only one may be granted without approval.
+  await serialise(tx, `kartei.dpos:${tenantId}`);
   const now = await tx.selectFrom('tenant_roles').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'dpo').executeTakeFirst();
   if (now) return true;
   const before = await tx
@@ -217,6 +222,8 @@ async function officeEverHadDpo(tx: Tx, tenantId: string) {
 
 /** Refuses to leave the office without an active DPO (by removing the role, or deactivating its holder). */
 export async function assertNotLastDpo(tx: Tx, tenantId: string, userId: string) {
+  // Two admins taking two DPOs away at once must not both see "another remains".
+  await serialise(tx, `kartei.dpos:${tenantId}`);
   const others = await tx
     .selectFrom('tenant_roles')
     .innerJoin('users', 'users.id', 'tenant_roles.user_id')

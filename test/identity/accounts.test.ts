@@ -339,3 +339,36 @@ test('an approved reset link goes stale: after 72 hours, and when the account ha
   await inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('approvals').set({ decided_at: new Date(Date.now() - 73 * 3_600_000).toISOString() }).where('id', '=', approvalId).execute());
   assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
 });
+
+test('the last DPO stays under parallel requests: every DPO stripped or deactivated at once leaves exactly one', async () => {
+  const h4 = await startHarness();
+  try {
+    const office = await setUpTenant(h4, ['SPDI']);
+    for (let i = 0; i < 4; i++) await office.user({ tenantRoles: ['dpo'] });
+    const dpoIds = async () =>
+      ((await office.admin.get('/api/admin/users')).body as { id: string; active: boolean; tenantRoles: string[] }[])
+        .filter((u) => u.active && u.tenantRoles.includes('dpo'))
+        .map((u) => u.id);
+    const ids = await dpoIds();
+    assert.ok(ids.length >= 4);
+    const replies = await Promise.all(ids.map((id, i) => office.admin.patch(`/api/admin/users/${id}`, i % 2 ? { active: false } : { tenantRoles: [] })));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [...Array(ids.length - 1).fill(200), 409]);
+    assert.equal((await dpoIds()).length, 1, 'the office keeps one active DPO');
+  } finally {
+    await h4.close();
+  }
+});
+
+test('two "first" DPOs asked for at once: one is granted without approval, the other waits', async () => {
+  const h5 = await startHarness();
+  try {
+    const office = await setUpTenant(h5, ['SPDI'], { approverDpo: false });
+    const replies = await Promise.all(
+      [1, 2, 3].map((i) => office.admin.post('/api/admin/users', { username: `erstdsb${i}`, displayName: `Erste DSB ${i}`, tenantRoles: ['dpo'], memberships: [] })),
+    );
+    assert.deepEqual(replies.map((r) => r.status), [201, 201, 201]);
+    assert.deepEqual(replies.map((r) => (r.body.pendingApprovals as string[]).length).sort(), [0, 1, 1]);
+  } finally {
+    await h5.close();
+  }
+});
