@@ -33,12 +33,17 @@ import { openField, sealField } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { createSession } from './sessions.ts';
 import { matchTotp } from './totp.ts';
+import { StartLimit } from './start-limit.ts';
 import { reserveOwnAttempt, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 
 export const SSO_COOKIE = 'kartei_sso';
 export const SSO_COOKIE_PATH = '/api/auth/sso';
 export const SSO_FLOW_MS = 10 * 60_000;
+/** Sign-on starts one address may make in SSO_FLOW_MS; a person needs a few. */
+export const SSO_STARTS_PER_ADDRESS = 30;
+/** Open sign-on flows an office may have at once, whatever the addresses. */
+export const SSO_OPEN_FLOWS_PER_OFFICE = 5_000;
 const HANDOVER_MS = 2 * 60_000;
 const CHALLENGE_MS = 5 * 60_000;
 const METADATA_MS = 10 * 60_000;
@@ -117,6 +122,8 @@ export class Sso {
   /** Discovered provider metadata and its keys, per issuer, for a few minutes. */
   private readonly metadata = new Map<string, { at: number; server: oidc.ServerMetadata; jwks?: oidc.ExportedJWKSCache }>();
   private prunedAt = 0;
+  /** Sign-on starts per address: each writes a row that lives ten minutes. */
+  private readonly starts = new StartLimit(SSO_STARTS_PER_ADDRESS, SSO_FLOW_MS);
 
   constructor(
     private readonly store: Store,
@@ -141,8 +148,9 @@ export class Sso {
    * Starts a sign-on for `office` (a tenant id; may be left out where exactly one office offers it),
    * or a link of the signed-in `link` user's identity. Answers where to send the browser and the binding cookie's value.
    */
-  async start(office: string | undefined, link?: { tenantId: string; userId: string; sessionHash: string }): Promise<{ location: string; browserToken: string }> {
+  async start(office: string | undefined, address: string, link?: { tenantId: string; userId: string; sessionHash: string }): Promise<{ location: string; browserToken: string }> {
     const db = this.store.db;
+    this.starts.claim(address, Date.now());
     let q = db.selectFrom('sso_configs').selectAll().where('enabled', '=', 1);
     const tenant = link?.tenantId ?? office;
     if (tenant) q = q.where('tenant_id', '=', tenant);
@@ -158,6 +166,14 @@ export class Sso {
     const stateHash = tokenHash(state);
     const now = Date.now();
     await this.prune(now);
+    const open = await db
+      .selectFrom('sso_logins')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', new Date(now).toISOString())
+      .executeTakeFirstOrThrow();
+    if (Number(open.n) >= SSO_OPEN_FLOWS_PER_OFFICE) throw new KarteiError('rate-limited', 'Too many sign-ons under way; try again in a few minutes', { retryAfter: 60 }, { 'retry-after': '60' });
     await db
       .insertInto('sso_logins')
       .values({
@@ -314,7 +330,7 @@ export class Sso {
       await inTenant(this.store, tenantId, (tx) => this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'code' } }));
       throw new KarteiError('validation-failed', 'code: the code is wrong or used already', { field: 'code' });
     }
-    return this.start(undefined, { tenantId, userId, sessionHash });
+    return this.start(undefined, address, { tenantId, userId, sessionHash });
   }
 
   /** Ends the caller's link (audited). */

@@ -395,3 +395,16 @@ test('the configuration: admins only, the secret never answered, every change au
   assert.ok(!JSON.stringify(updates).includes(secretA));
   assert.equal((await details('admin.sso.update')).filter((d) => d.outcome === 'denied').length >= 1, true, 'the clerk\'s attempt on the record');
 });
+
+test('a flood of sign-on starts from one address is cut off after a person\'s share; another address still starts', async () => {
+  const flood = new Browser();
+  const replies = [];
+  for (let i = 0; i < 40; i++) replies.push(await flood.get(`/api/auth/sso/start?office=${t.tenantId}`));
+  const statuses = replies.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 302).length, 30, JSON.stringify(statuses));
+  const refused = replies.at(-1)!;
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.code, 'rate-limited');
+  assert.ok(Number(refused.headers['retry-after']) > 0);
+  assert.equal((await new Browser().get(`/api/auth/sso/start?office=${t.tenantId}`)).status, 302);
+});

@@ -33,7 +33,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       schema: { querystring: z.strictObject({ office: id.optional() }) },
     },
     async (req, reply) => {
-      const started = await s.sso.start(req.query.office);
+      const started = await s.sso.start(req.query.office, req.ip);
       setBrowserCookie(reply, started.browserToken);
       return reply.redirect(started.location, 302);
     },
