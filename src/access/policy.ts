@@ -59,6 +59,11 @@ export interface FileFacts {
   breakGlass: boolean;
   /** Sensitivity of the record(s) touched; `normal` for the person itself. */
   sensitivity: Sensitivity;
+  /**
+   * A restricted record of a department that hides such entries from those who may not read
+   * them: refused to such a caller as `hidden` (404, like missing), not `forbidden`.
+   */
+  hiddenUnlessReadable?: boolean;
 }
 
 export type Resource =
@@ -270,7 +275,13 @@ function decideFile(p: Principal, action: FileAction, f: FileFacts): Decision {
     permits(owner, rule.owner, rule.restricted, f.sensitivity) ||
     permits(share, rule.share, rule.restricted, f.sensitivity) ||
     permits(glass, rule.breakGlass, rule.restricted, f.sensitivity);
-  return permitted ? 'allow' : 'forbidden';
+  if (permitted) return 'allow';
+  if (f.hiddenUnlessReadable) {
+    const read = FILE_RULES['record.read'];
+    const reads = permits(owner, read.owner, read.restricted, f.sensitivity) || permits(share, read.share, read.restricted, f.sensitivity) || permits(glass, read.breakGlass, read.restricted, f.sensitivity);
+    if (!reads) return 'hidden';
+  }
+  return 'forbidden';
 }
 
 /**

@@ -59,7 +59,8 @@ const recordFile = prepared((db, recordId: string, tenantId: string, now: string
     .leftJoin('break_glass', (j) =>
       j.onRef('break_glass.person_id', '=', 'persons.id').on('break_glass.user_id', '=', userId).on('break_glass.expires_at', '>', now),
     )
-    .select(['records.person_id', 'records.sensitivity', 'persons.department_id', 'shares.to_department_id', 'break_glass.id as grant_id'])
+    .innerJoin('departments', 'departments.id', 'persons.department_id')
+    .select(['records.person_id', 'records.sensitivity', 'persons.department_id', 'departments.restricted_listing', 'shares.to_department_id', 'break_glass.id as grant_id'])
     .where('records.id', '=', recordId)
     .where('records.tenant_id', '=', tenantId)
     .where('records.deleted_at', 'is', null),
@@ -72,7 +73,10 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return fileOf(await personFile(tx, ref.personId, p.tenantId, now, p.userId), ref.personId, ref.sensitivity ?? 'normal');
     case 'record': {
       const rows = await recordFile(tx, ref.recordId, p.tenantId, now, p.userId);
-      return fileOf(rows, ref.recordId, maxSensitivity(rows[0]?.sensitivity as Sensitivity, ref.sensitivity));
+      const resolved = fileOf(rows, ref.recordId, maxSensitivity(rows[0]?.sensitivity as Sensitivity, ref.sensitivity));
+      // Where the department hides restricted entries from those who may not read them, such an entry is not there for them.
+      if (resolved && rows[0]!.sensitivity === 'restricted' && rows[0]!.restricted_listing === 'hidden') (resolved.resource as FileFacts).hiddenUnlessReadable = true;
+      return resolved;
     }
     case 'share': {
       const share = await tx

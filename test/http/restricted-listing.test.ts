@@ -39,3 +39,31 @@ test('a head hides the department\'s restricted records from its clerks\' lists;
   const log = await dpo.get('/api/audit?action=department.settings.update&outcome=allowed');
   assert.deepEqual(log.body.map((e: { actorId: string; detail: unknown }) => [e.actorId, e.detail]), [[head.id, { restrictedListing: 'hidden' }]]);
 });
+
+test('a hidden restricted record named by its id is "not found" for a clerk, exactly like a missing one; shown ones stay "forbidden"', async () => {
+  const SPDI = t.departments.SPDI!;
+  const head = await t.user({ memberships: [{ departmentId: SPDI, role: 'head' }] });
+  const physician = await t.user({ memberships: [{ departmentId: SPDI, role: 'physician' }] });
+  const clerk = await t.user({ memberships: [{ departmentId: SPDI, role: 'clerk' }] });
+  const person = (await physician.post('/api/persons', samplePerson(SPDI, 'Unsichtbar'))).body.id as string;
+  const secret = (await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Unterbringung erwogen' } })).body.id as string;
+  const plain = (await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Rückruf' } })).body.id as string;
+  await head.put(`/api/departments/${SPDI}/settings`, { restrictedListing: 'shown' });
+  assert.equal((await clerk.get(`/api/records/${secret}`)).status, 403, 'listed and marked: the clerk knows it is there');
+  assert.equal((await head.put(`/api/departments/${SPDI}/settings`, { restrictedListing: 'hidden' })).status, 200);
+  const missing = await clerk.get('/api/records/00000000-0000-4000-8000-000000000000');
+  for (const [method, path, body] of [
+    ['GET', `/api/records/${secret}`],
+    ['GET', `/api/records/${secret}/versions`],
+    ['PUT', `/api/records/${secret}`, { content: { text: 'x' }, version: 1 }],
+    ['DELETE', `/api/records/${secret}`, { reason: 'Irrtümlich angelegt' }],
+  ] as const) {
+    const r = await clerk.call(method, path, body);
+    assert.equal(r.status, 404, `${method} ${path}`);
+    assert.deepEqual(r.body, missing.body, 'the same answer as for a record that does not exist');
+  }
+  assert.equal((await clerk.get(`/api/records/${plain}`)).status, 200);
+  assert.equal((await physician.get(`/api/records/${secret}`)).status, 200);
+  assert.equal((await head.get(`/api/records/${secret}`)).status, 200);
+  await head.put(`/api/departments/${SPDI}/settings`, { restrictedListing: 'shown' });
+});
