@@ -174,6 +174,8 @@ export const OTHER_ACTIONS = [
   'audit.status',
   'system.security-report',
   'audit.read-installation',
+  'audit.person-search',
+  'audit.access-report',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -208,6 +210,7 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'audit.status': 'audit:read',
   'audit.read-installation': 'audit:read',
   'review.list': 'audit:read',
+  'audit.access-report': 'audit:read',
   'admin.department.create': 'admin',
   'admin.department.list': 'admin',
   'admin.user.create': 'admin',
@@ -233,6 +236,8 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'share.revoke': null,
   'review.decide': null,
   'break-glass.revoke': null,
+  // Finding a person's files by name across every department (for an access report): a person's act, in a session.
+  'audit.person-search': null,
   // Devices are principals of their own, never tokens.
   'dicom.echo': null,
   'dicom.store': null,
@@ -348,6 +353,9 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
     case 'review.list':
       return dpo || heads ? 'allow' : 'forbidden';
     case 'audit.status':
+    case 'audit.person-search':
+    case 'audit.access-report':
+      // An access report across departments (Art. 15 GDPR): the DPO finds the person's files and reads their events.
       return dpo ? 'allow' : 'forbidden';
     case 'system.security-report':
       return admin || dpo ? 'allow' : 'forbidden';

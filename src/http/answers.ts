@@ -106,3 +106,75 @@ export interface EnrolmentLink {
   url: string;
   expiresAt: string;
 }
+
+/** A file the DPO's search for an access report found: what identifies it, nothing of its contents. */
+export interface DisclosureHit {
+  id: string;
+  familyName: string;
+  givenName: string;
+  birthDate: string;
+  departmentId: string;
+  departmentName: string;
+}
+
+/** What a line of an access report says was done (src/audit/access-narrative.ts maps the actions). */
+export type AccessAct =
+  | 'file.opened'
+  | 'file.created'
+  | 'file.updated'
+  | 'file.found'
+  | 'file.found-emergency'
+  | 'file.found-dpo'
+  | 'file.shared'
+  | 'file.other'
+  | 'records.read'
+  | 'records.versions'
+  | 'records.created'
+  | 'records.updated'
+  | 'records.deleted'
+  | 'images.viewed'
+  | 'images.metadata'
+  | 'images.found'
+  | 'images.stored'
+  | 'images.sent'
+  | 'images.linked'
+  | 'shares.viewed'
+  | 'share.ended'
+  | 'emergency.opened'
+  | 'emergency.reviewed'
+  | 'emergency.ended'
+  | 'report.viewed';
+
+/** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */
+export interface AccessGround {
+  kind: 'department' | 'share' | 'emergency' | 'emergency-search' | 'dpo' | 'device' | 'unknown';
+  /** The department whose membership or share gave the access. */
+  department?: string;
+  /** A share's purpose, or an emergency access's reason. */
+  text?: string;
+}
+
+/** One line of an access report: who did what to which department's file, when, on what ground; repeated reads of one visit folded. */
+export interface AccessLine {
+  /** The first and the last event folded into the line. */
+  at: string;
+  until: string;
+  /** The department keeping the file. */
+  fileDepartment: string;
+  actor: { kind: 'user' | 'device' | 'unknown'; name: string; role: 'clerk' | 'physician' | 'head' | 'dpo' | 'admin' | null; department: string | null };
+  act: AccessAct;
+  count: number;
+  outcome: 'allowed' | 'denied';
+  /** Null for a refused attempt (it had none). */
+  ground: AccessGround | null;
+}
+
+/** An access report (Art. 15 GDPR) over one or more files of one person. */
+export interface AccessReportAnswer {
+  office: string;
+  madeAt: string;
+  persons: { familyName: string; givenName: string; birthDate: string; department: string }[];
+  lines: AccessLine[];
+  /** Events that were no access (input refused before anything was read, or failed and undone), left out. */
+  leftOut: number;
+}

@@ -23,6 +23,7 @@ import { passkeyRoutes } from './routes/passkeys.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
 import { sharingRoutes } from './routes/sharing.ts';
+import { accessReportRoutes } from './routes/access-reports.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
@@ -94,6 +95,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   recordRoutes(app, services);
   sharingRoutes(app, services);
   auditRoutes(app, services);
+  accessReportRoutes(app, services);
   deviceRoutes(app, services);
   apiTokenRoutes(app, services);
   studyRoutes(app, services);

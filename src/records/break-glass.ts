@@ -191,4 +191,4 @@ export class BreakGlass {
 const endHits = (tx: Tx, searchId: string, now: string) =>
   tx.updateTable('emergency_hits').set({ expires_at: now }).where('search_id', '=', searchId).where('expires_at', '>', now).execute();
 
-export { searchReasonBinding };
+export { searchReasonBinding, reasonBinding as grantReasonBinding };

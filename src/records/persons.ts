@@ -167,6 +167,49 @@ export class Persons {
     return this.decrypt(tx, tenantId, await query.orderBy('persons.id').limit(limit).execute());
   }
 
+  /**
+   * The DPO's search for an access report (Art. 15 GDPR): files of every department whose
+   * birth date is `birthDate` and whose family name has every word of `familyName`,
+   * exactly or as it sounds. The caller answers only what identifies the files.
+   */
+  async findForDisclosure(ctx: GateContext, familyName: string, birthDate: string, limit: number): Promise<PersonView[]> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const key = await this.keyring.indexKey(tx, tenantId);
+    const words = normaliseName(familyName).split(' ').filter(Boolean);
+    if (words.length === 0) return [];
+    const having = (digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
+      eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
+    let query = tx
+      .selectFrom('persons')
+      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .selectAll('persons')
+      .select('person_versions.data_enc')
+      .where('persons.tenant_id', '=', tenantId)
+      .where(having([digest(key, 'birth', birthDate)]));
+    for (const word of words) {
+      const code = koelnerPhonetik(word);
+      query = query.where(having([digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]));
+    }
+    return this.decrypt(tx, tenantId, await query.orderBy('persons.id').limit(limit).execute());
+  }
+
+  /** The current data of these files (an access report's heading); the gate has decided on them already. */
+  async identify(ctx: GateContext, ids: string[]): Promise<PersonView[]> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const rows = await tx
+      .selectFrom('persons')
+      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .selectAll('persons')
+      .select('person_versions.data_enc')
+      .where('persons.tenant_id', '=', tenantId)
+      .where('persons.id', 'in', ids.length ? ids : [''])
+      .orderBy('persons.id')
+      .execute();
+    return this.decrypt(tx, tenantId, rows);
+  }
+
   private async decrypt(
     tx: Tx,
     tenantId: string,

@@ -8,7 +8,7 @@ import { openField, sealField } from '../vault/keyring.ts';
 
 export const MAX_SHARE_DAYS = 366;
 
-const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
+export const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
 
 export class Sharing {
   constructor(private readonly keyring: Keyring) {}

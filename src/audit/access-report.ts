@@ -1,0 +1,101 @@
+// An access report (Art. 15 GDPR) over one or more files of one person: reads the
+// files' audit events and the facts that word them — who the actors are (users'
+// names are sealed and opened here; devices by their AE title), the departments'
+// names, the shares with their purposes and the emergency accesses with their
+// reasons (sealed too) — and hands them to the pure narrative (access-narrative.ts).
+// Called inside the gate only (it takes a GateContext), after the policy allowed
+// the report on every file it covers.
+import type { GateContext } from '../access/gate.ts';
+import type { AccessReportAnswer } from '../http/answers.ts';
+import { listUsers } from '../identity/users.ts';
+import { grantReasonBinding, searchReasonBinding } from '../records/break-glass.ts';
+import type { Persons } from '../records/persons.ts';
+import { purposeBinding } from '../records/sharing.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField } from '../vault/keyring.ts';
+import { narrate, type ActorFacts, type NarrativeEvent } from './access-narrative.ts';
+
+export async function accessReport(ctx: GateContext, keyring: Keyring, persons: Persons, personIds: string[]): Promise<AccessReportAnswer> {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
+  const ids = personIds.length ? personIds : [''];
+  const [files, events, departments, office] = await Promise.all([
+    persons.identify(ctx, personIds),
+    tx.selectFrom('audit_events').select(['at', 'actor_id', 'action', 'outcome', 'person_id', 'resource_id', 'detail']).where('tenant_id', '=', tenantId).where('person_id', 'in', ids).orderBy('seq').execute(),
+    tx.selectFrom('departments').select(['id', 'name']).where('tenant_id', '=', tenantId).execute(),
+    tx.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirstOrThrow(),
+  ]);
+  const departmentNames = new Map(departments.map((d) => [d.id, d.name]));
+  const departmentName = (id: string | null | undefined) => (id && departmentNames.get(id)) || '—';
+
+  const actorIds = [...new Set(events.flatMap((e) => (e.actor_id ? [e.actor_id] : [])))];
+  const actors = new Map<string, ActorFacts>();
+  for (const u of await listUsers(tx, keyring, tenantId, actorIds)) {
+    actors.set(u.id, { kind: 'user', name: u.displayName, tenantRoles: u.tenantRoles, memberships: u.memberships });
+  }
+  const deviceIds = actorIds.filter((id) => !actors.has(id));
+  if (deviceIds.length) {
+    const devices = await tx.selectFrom('devices').select(['id', 'ae_title', 'department_id']).where('tenant_id', '=', tenantId).where('id', 'in', deviceIds).execute();
+    for (const d of devices) actors.set(d.id, { kind: 'device', name: d.ae_title, departmentId: d.department_id });
+  }
+
+  const key = await keyring.tenantKey(tx, tenantId);
+  const [shares, grants, hits] = await Promise.all([
+    tx.selectFrom('shares').selectAll().where('tenant_id', '=', tenantId).where('person_id', 'in', ids).execute(),
+    tx.selectFrom('break_glass').selectAll().where('tenant_id', '=', tenantId).where('person_id', 'in', ids).execute(),
+    tx
+      .selectFrom('emergency_hits')
+      .innerJoin('emergency_searches', 'emergency_searches.id', 'emergency_hits.search_id')
+      .select(['emergency_searches.id', 'emergency_hits.person_id', 'emergency_hits.user_id', 'emergency_searches.reason_enc', 'emergency_searches.created_at', 'emergency_searches.expires_at'])
+      .where('emergency_hits.tenant_id', '=', tenantId)
+      .where('emergency_hits.person_id', 'in', ids)
+      .execute(),
+  ]);
+
+  const narrativeEvents: NarrativeEvent[] = events.map((e) => ({
+    at: e.at,
+    actorId: e.actor_id,
+    action: e.action,
+    outcome: e.outcome as NarrativeEvent['outcome'],
+    personId: e.person_id!,
+    resourceId: e.resource_id,
+    detail: e.detail ? (JSON.parse(e.detail) as NarrativeEvent['detail']) : null,
+  }));
+  const { lines, leftOut } = narrate(narrativeEvents, {
+    fileDepartment: new Map(files.map((f) => [f.id, f.departmentId])),
+    departmentName,
+    actors,
+    shares: shares.map((s) => ({
+      id: s.id,
+      personId: s.person_id,
+      toDepartmentId: s.to_department_id,
+      purpose: openField<string>(key, purposeBinding(tenantId, s.id), s.purpose_enc),
+      from: s.created_at,
+      until: s.until,
+      revokedAt: s.revoked_at,
+    })),
+    grants: grants.map((g) => ({
+      id: g.id,
+      personId: g.person_id,
+      userId: g.user_id,
+      reason: openField<string>(key, grantReasonBinding(tenantId, g.id), g.reason_enc),
+      from: g.created_at,
+      until: g.expires_at,
+    })),
+    searches: hits.map((h) => ({
+      id: h.id,
+      personId: h.person_id,
+      userId: h.user_id,
+      reason: openField<string>(key, searchReasonBinding(tenantId, h.id), h.reason_enc),
+      from: h.created_at,
+      until: h.expires_at,
+    })),
+  });
+  return {
+    office: office.name,
+    madeAt: ctx.now,
+    persons: files.map((f) => ({ familyName: f.familyName, givenName: f.givenName, birthDate: f.birthDate, department: departmentName(f.departmentId) })),
+    lines,
+    leftOut,
+  };
+}
