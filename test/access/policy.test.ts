@@ -310,6 +310,9 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'review.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   // The chain's state is the DPO's; the security report is for those who run the installation and those who oversee it.
   { action: 'audit.status', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
+  // Issue 14: a person's files across every department, for an access report, and the report over them: the DPO's alone.
+  { action: 'audit.person-search', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
+  { action: 'audit.access-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
   // The installation's own chain: its single office's admin and DPO; nobody's where several offices share it.
   { action: 'audit.read-installation', on: 'a single-office installation', resource: () => ({ kind: 'installation', offices: 1 }), expect: 'FFF FFF AAF' },
@@ -416,14 +419,14 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
   'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
-  'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
+  'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list', 'audit.access-report'],
   admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report', 'admin.sso.read'],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
 const SESSION_ONLY: Action[] = [
   'person.emergency-search', 'person.break-glass', 'file.share', 'share.revoke', 'review.decide', 'break-glass.revoke',
   'approval.decide', 'admin.user.update-access', 'admin.user.enrolment-request', 'admin.user.enrolment-issue',
-  'department.settings.read', 'department.settings.update', 'admin.sso.update',
+  'department.settings.read', 'department.settings.update', 'admin.sso.update', 'audit.person-search',
   'dicom.echo', 'dicom.store', 'dicom.find', 'dicom.retrieve',
 ];
 
