@@ -94,7 +94,9 @@ export async function accessReport(ctx: GateContext, keyring: Keyring, persons: 
   return {
     office: office.name,
     madeAt: ctx.now,
-    persons: files.map((f) => ({ familyName: f.familyName, givenName: f.givenName, birthDate: f.birthDate, department: departmentName(f.departmentId) })),
+    persons: files
+      .map((f) => ({ familyName: f.familyName, givenName: f.givenName, birthDate: f.birthDate, department: departmentName(f.departmentId) }))
+      .sort((a, b) => a.department.localeCompare(b.department, 'de')),
     lines,
     leftOut,
   };

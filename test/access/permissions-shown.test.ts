@@ -32,9 +32,9 @@ test('the owning department: each role as the policy says, restricted content on
   const physician = await member(t.departments.TB!, 'physician');
   const head = await member(t.departments.TB!, 'head');
   const own = { update: true, createRecord: true };
-  assert.deepEqual(await permissions(clerk, `/api/persons/${file}`), { ...own, createRestrictedRecord: false, readRestricted: false, share: false });
-  assert.deepEqual(await permissions(physician, `/api/persons/${file}`), { ...own, createRestrictedRecord: true, readRestricted: true, share: false });
-  assert.deepEqual(await permissions(head, `/api/persons/${file}`), { ...own, createRestrictedRecord: true, readRestricted: true, share: true });
+  assert.deepEqual(await permissions(clerk, `/api/persons/${file}`), { ...own, createRestrictedRecord: false, readRestricted: false, share: false, accessLog: false });
+  assert.deepEqual(await permissions(physician, `/api/persons/${file}`), { ...own, createRestrictedRecord: true, readRestricted: true, share: false, accessLog: false });
+  assert.deepEqual(await permissions(head, `/api/persons/${file}`), { ...own, createRestrictedRecord: true, readRestricted: true, share: true, accessLog: true });
   assert.deepEqual(await permissions(clerk, `/api/records/${normal}`), { update: true, restrict: false, delete: false });
   assert.deepEqual(await permissions(physician, `/api/records/${normal}`), { update: true, restrict: true, delete: true });
   assert.deepEqual(await permissions(physician, `/api/records/${restricted}`), { update: true, restrict: true, delete: true });
@@ -49,7 +49,7 @@ test('a share and a broken glass read, and may change nothing', async () => {
   const infHead = await member(t.departments.INF!, 'head');
   const share = await owner.post(`/api/persons/${file}/shares`, { departmentId: t.departments.INF, purpose: 'Umgebungsuntersuchung', until: new Date(Date.now() + 86_400_000).toISOString() });
   assert.equal(share.status, 201, JSON.stringify(share.body));
-  const readOnly = { update: false, createRecord: false, createRestrictedRecord: false, share: false };
+  const readOnly = { update: false, createRecord: false, createRestrictedRecord: false, share: false, accessLog: false };
   assert.deepEqual(await permissions(infHead, `/api/persons/${file}`), { ...readOnly, readRestricted: (await infHead.get(`/api/records/${restricted}`)).status === 200 });
   assert.deepEqual(await permissions(infHead, `/api/records/${normal}`), { update: false, restrict: false, delete: false });
   assert.equal((await infHead.put(`/api/records/${normal}`, { content: { text: 'geändert' }, version: 1 })).status, 403, 'and the server refuses it');

@@ -104,6 +104,8 @@ export function personRoutes(app: FastifyInstance, s: Services) {
         createRestrictedRecord: ctx.may('record.create', 'restricted'),
         readRestricted: ctx.may('record.read', 'restricted'),
         share: ctx.may('file.share'),
+        // The file's access report (its department's head): the link "Zugriffe" on the file.
+        accessLog: ctx.may('person.access-log'),
       },
     })),
   );

@@ -67,7 +67,7 @@ export interface Person extends PersonListItem {
 /** A person's file as its page shows it: with what the caller may do to it, as the policy decides. */
 export interface PersonFileView extends Person {
   /** What the policy allows the caller here, so that a screen offers only that. */
-  permissions: { update: boolean; createRecord: boolean; createRestrictedRecord: boolean; readRestricted: boolean; share: boolean };
+  permissions: { update: boolean; createRecord: boolean; createRestrictedRecord: boolean; readRestricted: boolean; share: boolean; accessLog: boolean };
 }
 
 export interface RecordSummary {
@@ -153,4 +153,5 @@ export interface Share {
 }
 
 // Shapes the server defines for both sides.
+export type { AccessLine, AccessReportAnswer, DisclosureHit } from '../../../src/http/answers.ts';
 export type { AccessCount, ApiToken, ApprovalView as Approval, AuditEntry, EmergencyHit, EmergencySearchAnswer, EnrolmentLink, ReviewItem as Review } from '../../../src/http/answers.ts';

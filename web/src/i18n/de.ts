@@ -1,4 +1,5 @@
 // German, the default language. Every key here must exist in en.ts (its type says so).
+import { NARRATIVE_DE } from '../../../src/audit/narrative-text.ts';
 export const de = {
   'app.name': 'Kartei',
   'lang.switch': 'English',
@@ -460,6 +461,26 @@ export const de = {
   'persons.results.one': '{n} Treffer',
   'viewer.images.one': '{n} Bild',
   'emergency.left.one': 'Noch {n} Notfallsuche in dieser Stunde.',
+  // --- access reports (issue 14) ---
+  ...NARRATIVE_DE,
+  'disclosure.tab': 'Auskunft',
+  'disclosure.title': 'Auskunft nach Art. 15 DSGVO',
+  'disclosure.intro': 'Suchen Sie die Person mit Familienname und Geburtsdatum in allen Abteilungen. Die Suche wird protokolliert und zeigt nur, was die Akten kennzeichnet, keine Inhalte.',
+  'disclosure.familyName': 'Familienname',
+  'disclosure.birthDate': 'Geburtsdatum',
+  'disclosure.search': 'Akten suchen',
+  'disclosure.found': '{n} Akten gefunden',
+  'disclosure.found.one': '{n} Akte gefunden',
+  'disclosure.none': 'Keine Akte gefunden.',
+  'disclosure.pick': 'Akten, die die Auskunft umfasst',
+  'disclosure.file': '{name}, geb. {birthDate} – {department}',
+  'disclosure.make': 'Auskunft erstellen',
+  'disclosure.pickOne': 'Wählen Sie mindestens eine Akte.',
+  'report.actions': 'Auskunft ausgeben',
+  'report.print': 'Drucken',
+  'report.pdf': 'Als PDF herunterladen',
+  'report.fromFile': 'Zugriffe auf diese Akte',
+  'report.lines': 'Zugriffe am {day}',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1,4 +1,5 @@
 // English. Loaded only when chosen; complete by type (Messages).
+import { NARRATIVE_EN } from '../../../src/audit/narrative-text.ts';
 import type { Messages } from './de.ts';
 
 export const en: Messages = {
@@ -462,4 +463,24 @@ export const en: Messages = {
   'persons.results.one': '{n} result',
   'viewer.images.one': '{n} image',
   'emergency.left.one': '{n} emergency search left this hour.',
+  // --- access reports (issue 14) ---
+  ...NARRATIVE_EN,
+  'disclosure.tab': 'Disclosure',
+  'disclosure.title': 'Information under Art. 15 GDPR',
+  'disclosure.intro': "Search for the person by family name and birth date across all departments. The search is logged and shows only what identifies the files, no contents.",
+  'disclosure.familyName': 'Family name',
+  'disclosure.birthDate': 'Date of birth',
+  'disclosure.search': 'Search files',
+  'disclosure.found': '{n} files found',
+  'disclosure.found.one': '{n} file found',
+  'disclosure.none': 'No file found.',
+  'disclosure.pick': 'Files the disclosure covers',
+  'disclosure.file': '{name}, born {birthDate} – {department}',
+  'disclosure.make': 'Make the disclosure',
+  'disclosure.pickOne': 'Choose at least one file.',
+  'report.actions': 'Output the disclosure',
+  'report.print': 'Print',
+  'report.pdf': 'Download as PDF',
+  'report.fromFile': 'Accesses to this file',
+  'report.lines': 'Accesses on {day}',
 };

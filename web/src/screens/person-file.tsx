@@ -47,6 +47,11 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
         <h1 id="person-title">
           {person.familyName}, {person.givenName}
         </h1>
+        {!editing && person.permissions.accessLog && (
+          <Link to={`/audit/persons/${person.id}`} className="button">
+            {t('report.fromFile')}
+          </Link>
+        )}
         {!editing && person.permissions.update && (
           <button type="button" onClick={() => setEditing(true)}>
             {t('person.edit')}
