@@ -17,7 +17,7 @@ import { OwnPassword } from './identity/own-password.ts';
 import { Sso } from './identity/sso.ts';
 import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
-import { Persons } from './records/persons.ts';
+import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
@@ -66,6 +66,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const signer = CheckpointSigner.fromKeyDir(config.keyDir, heads);
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
+  await upgradePersonIndex(store, keyring, audit);
   return {
     config,
     store,

@@ -131,7 +131,8 @@ export const FILE_RULES = {
   'share.list': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'study.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
-  'study.link': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  /** Linking a study to the file by hand, or taking it off again: a physician's decision, in the owning department only. */
+  'study.link': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   /** A study's images and metadata (DICOMweb); an unlinked study counts as a file of its department with no shares. */
   'study.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
@@ -146,6 +147,7 @@ export const OTHER_ACTIONS = [
   'person.break-glass',
   'study.search',
   'study.store',
+  'study.unassigned',
   'admin.department.create',
   'admin.department.list',
   'admin.user.create',
@@ -202,6 +204,7 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'record.update': 'records:write',
   'record.delete': 'records:write',
   'study.link': 'records:write',
+  'study.unassigned': 'records:read',
   'study.search': 'dicomweb:read',
   'study.read': 'dicomweb:read',
   'study.store': 'dicomweb:store',
@@ -309,6 +312,13 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
     case 'person.create':
     case 'study.store':
       return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
+    case 'study.unassigned': {
+      // A department's studies that are linked to no file yet: for its physicians and head, who link them; hidden from other departments.
+      if (r.kind !== 'department') return 'forbidden';
+      const role = p.memberships.filter((m) => m.departmentId === r.departmentId).reduce<DepartmentRole | undefined>((a, m) => higher(a, m.role), undefined);
+      if (role === undefined) return 'hidden';
+      return SENIOR.includes(role) ? 'allow' : 'forbidden';
+    }
     case 'person.search':
     case 'person.emergency-search':
     case 'study.search':

@@ -1,7 +1,7 @@
 // Indexes a received instance inside the gate's transaction: its study and
 // series (created on first sight), the instance row, the study's blind-index
 // digests, and the link to the person's file in the same department when
-// exactly one person matches by name and birth date.
+// exactly one person matches by Patient ID, or else by name and birth date.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
@@ -173,32 +173,41 @@ async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string
 /**
  * The study's digests under the tenant's index key: the same kinds as a
  * person's (so a study and a file match on equal digests), plus patient ID and
- * accession number.
+ * accession number. The given name is the DICOM name's given and middle names.
  */
 export function studyDigests(indexKey: Buffer, patient: { name: string; id: string; birthDate: string }, accessionNumber: string) {
   const name = parsePersonName(patient.name).alphabetic;
-  const out = personDigests(indexKey, { familyName: name.family, givenName: name.given, birthDate: isoDate(patient.birthDate) ?? '' });
-  if (patient.id) out.push({ kind: 'patient-id', digest: digest(indexKey, 'patient-id', patient.id.trim()) });
+  const givenName = [name.given, name.middle].filter(Boolean).join(' ');
+  const out = personDigests(indexKey, { familyName: name.family, givenName, birthDate: isoDate(patient.birthDate) ?? '', dicomPatientId: patient.id });
   if (accessionNumber) out.push({ kind: 'accession', digest: digest(indexKey, 'accession', accessionNumber.trim()) });
   return out.filter((d) => d.digest);
 }
 
-/** The one person of the department whose exact family name and birth date equal the study's, else null. */
+/**
+ * The one file of the department the study belongs to, else null (never a guess):
+ * the one whose DICOM Patient ID is the study's; without one, the one whose family
+ * and given name (German transliteration: MUELLER is Müller) and birth date are the
+ * study's. Two files with the study's Patient ID, or with its name and birth date:
+ * null, and the study waits in the department's unassigned studies.
+ */
 async function matchingPerson(tx: Tx, tenantId: string, departmentId: string, digests: { kind: string; digest: string }[]): Promise<string | null> {
-  const family = digests.find((d) => d.kind === 'family');
-  const birth = digests.find((d) => d.kind === 'birth');
-  if (!family || !birth) return null;
-  const rows = await tx
-    .selectFrom('person_index as f')
-    .innerJoin('person_index as b', 'b.person_id', 'f.person_id')
-    .innerJoin('persons', 'persons.id', 'f.person_id')
-    .select('f.person_id')
-    .where('f.tenant_id', '=', tenantId)
-    .where('f.digest', '=', family.digest)
-    .where('b.digest', '=', birth.digest)
-    .where('persons.department_id', '=', departmentId)
-    .limit(2)
-    .execute();
-  return rows.length === 1 ? rows[0]!.person_id : null;
+  const one = async (kind: 'patient-id' | 'link') => {
+    const d = digests.find((x) => x.kind === kind);
+    if (!d) return [];
+    const rows = await tx
+      .selectFrom('person_index')
+      .innerJoin('persons', 'persons.id', 'person_index.person_id')
+      .select('person_index.person_id')
+      .distinct()
+      .where('person_index.tenant_id', '=', tenantId)
+      .where('person_index.digest', '=', d.digest)
+      .where('persons.department_id', '=', departmentId)
+      .limit(2)
+      .execute();
+    return rows.map((r) => r.person_id);
+  };
+  const byId = await one('patient-id');
+  if (byId.length > 0) return byId.length === 1 ? byId[0]! : null;
+  const byName = await one('link');
+  return byName.length === 1 ? byName[0]! : null;
 }
-

@@ -14,6 +14,8 @@ import { seriesBinding, studyBinding } from './instance-index.ts';
 export interface StudyQuery {
   /** The studies linked to one person's file. */
   personId?: string;
+  /** Only studies linked to no file (the department's unassigned studies). */
+  unassigned?: boolean;
   patientId?: string;
   patientName?: string;
   studyUids?: string[];
@@ -179,6 +181,7 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
   if (candidates.ids) query = query.where('id', 'in', candidates.ids);
   if (candidates.wide) query = query.where('id', 'in', candidates.wide);
   if (q.personId) query = query.where('person_id', '=', q.personId);
+  if (q.unassigned) query = query.where('person_id', 'is', null);
   if (q.studyUids?.length) query = query.where('study_uid', 'in', q.studyUids);
   if (constrains(q.studyDate)) {
     const [from, to] = q.studyDate.includes('-') ? q.studyDate.split('-') : [q.studyDate, q.studyDate];

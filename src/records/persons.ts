@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
-import type { Tx } from '../db/connect.ts';
+import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { digest, normaliseName, personDigests, queryDigests } from '../vault/blind-index.ts';
 import { koelnerPhonetik } from '../vault/koelner-phonetik.ts';
@@ -21,6 +22,8 @@ export const personData = z.strictObject({
   givenName: z.string().trim().min(1).max(200),
   birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), 'must not lie in the future'),
   sex: z.enum(['female', 'male', 'diverse', 'unknown']).optional(),
+  /** The Patient ID (0010,0020) the department's devices send for this person: studies with it link to this file. Empty: none. */
+  dicomPatientId: z.string().trim().max(64).optional(),
   address: z
     .strictObject({
       street: z.string().max(200).optional(),
@@ -233,10 +236,7 @@ export class Persons {
       .insertInto('person_versions')
       .values({ person_id: personId, version, tenant_id: tenantId, data_enc: sealField(key, dataBinding(tenantId, personId, version), data), created_at: ctx.now, created_by: principal.userId })
       .execute();
-    await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
-    const indexKey = await this.keyring.indexKey(tx, tenantId);
-    const rows = personDigests(indexKey, data).map((d) => ({ tenant_id: tenantId, person_id: personId, kind: d.kind, digest: d.digest }));
-    await tx.insertInto('person_index').values(rows).execute();
+    await writePersonIndex(tx, this.keyring, tenantId, personId, data);
   }
 
   private async readVersion(tx: Tx, tenantId: string, departmentId: string, personId: string, version: number): Promise<PersonData> {
@@ -244,6 +244,44 @@ export class Persons {
     const key = await this.keyring.personKey(tx, tenantId, departmentId, personId);
     return openField<PersonData>(key, dataBinding(tenantId, personId, version), row.data_enc);
   }
+}
+
+/** Replaces a file's blind-index entries with those of `data`. */
+export async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
+  await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
+  const indexKey = await keyring.indexKey(tx, tenantId);
+  const rows = personDigests(indexKey, data).map((d) => ({ tenant_id: tenantId, person_id: personId, kind: d.kind, digest: d.digest }));
+  await tx.insertInto('person_index').values(rows).execute();
+}
+
+/**
+ * Files indexed before studies were linked by transliterated name and Patient ID
+ * (issue 14) lack those entries: each is read and indexed again, once, at start.
+ * Whoever holds the keys runs it (the server), so a migration cannot; it touches
+ * nothing on a later start. Audited per office with the count. Answers how many files it indexed.
+ */
+export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: AuditLog): Promise<number> {
+  const tenants = await store.db.selectFrom('tenants').select('id').execute();
+  let done = 0;
+  for (const { id: tenantId } of tenants) {
+    done += await inTenant(store, tenantId, async (tx) => {
+      const rows = await tx
+        .selectFrom('persons')
+        .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+        .select(['persons.id', 'persons.department_id', 'persons.version', 'person_versions.data_enc'])
+        .where('persons.tenant_id', '=', tenantId)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('person_index').select('person_id').whereRef('person_index.person_id', '=', 'persons.id').where('person_index.kind', '=', 'link'))))
+        .execute();
+      for (const p of rows) {
+        const key = await keyring.personKey(tx, tenantId, p.department_id, p.id);
+        await writePersonIndex(tx, keyring, tenantId, p.id, openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc));
+      }
+      // The server read these files without a caller: on the record, in the same transaction.
+      if (rows.length > 0) await audit.append(tx, { tenantId, actorId: null, action: 'system.person-index', resourceType: 'tenant', resourceId: tenantId, outcome: 'allowed', detail: { files: rows.length } });
+      return rows.length;
+    });
+  }
+  return done;
 }
 
 export const stale = (current: number) =>

@@ -4,8 +4,12 @@
 import { createHmac } from 'node:crypto';
 import { koelnerPhonetik } from './koelner-phonetik.ts';
 
-/** Person and study digests; studies add the patient ID and accession number. */
-export type IndexKind = 'family' | 'given' | 'phonetic' | 'birth' | 'patient-id' | 'accession';
+/**
+ * Person and study digests; studies add the accession number. `link` is what a
+ * received study is linked to a file by (family and given name as German
+ * transliterates them, and the birth date); `patient-id` a file's DICOM Patient ID.
+ */
+export type IndexKind = 'family' | 'given' | 'phonetic' | 'birth' | 'patient-id' | 'accession' | 'link';
 
 /** Case, accents and spacing do not matter for equality of names. */
 export function normaliseName(value: string): string {
@@ -18,6 +22,35 @@ export function normaliseName(value: string): string {
     .trim();
 }
 
+/**
+ * A name as German transliterates it, for linking studies: `Müller` and `MUELLER`
+ * are equal (ä⇄ae, ö⇄oe, ü⇄ue, ß⇄ss), `Muller` is not; case, spaces, hyphens and
+ * other accents do not matter. Search keeps `normaliseName`, where `Muller` finds `Müller`.
+ */
+export function transliterateName(value: string): string {
+  return value
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/ä/g, 'ae')
+    .replace(/ö/g, 'oe')
+    .replace(/ü/g, 'ue')
+    .replace(/ß/g, 'ss')
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/** What a study is linked by: family and given name transliterated, and the birth date; '' if one is missing. */
+export function linkValue(p: { familyName: string; givenName: string; birthDate: string }): string {
+  const family = transliterateName(p.familyName);
+  const given = transliterateName(p.givenName);
+  return family && given && p.birthDate ? `${family}\0${given}\0${p.birthDate}` : '';
+}
+
+/** A DICOM Patient ID as matched: exact, without surrounding spaces (LO pads with one). */
+export const patientIdValue = (id: string | undefined) => (id ?? '').trim();
+
 export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject', value: string): string {
   return createHmac('sha256', key).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
 }
@@ -26,9 +59,11 @@ export interface PersonIndexInput {
   familyName: string;
   givenName: string;
   birthDate: string;
+  /** The Patient ID the department's devices send for this person (a file's optional field). */
+  dicomPatientId?: string;
 }
 
-/** The index entries of one person: exact names, name words, phonetic codes, birth date. */
+/** The index entries of one person: exact names, name words, phonetic codes, birth date, what studies link by. */
 export function personDigests(key: Buffer, p: PersonIndexInput): { kind: IndexKind; digest: string }[] {
   const out = new Map<string, IndexKind>();
   const family = normaliseName(p.familyName);
@@ -40,6 +75,8 @@ export function personDigests(key: Buffer, p: PersonIndexInput): { kind: IndexKi
   }
   add('given', normaliseName(p.givenName));
   add('birth', p.birthDate);
+  add('link', linkValue(p));
+  add('patient-id', patientIdValue(p.dicomPatientId));
   return [...out].map(([d, kind]) => ({ kind, digest: d }));
 }
 
@@ -52,5 +89,6 @@ export function queryDigests(key: Buffer, term: string): string[] {
   const name = normaliseName(t);
   if (!name) return [];
   const code = koelnerPhonetik(name);
-  return [digest(key, 'family', name), digest(key, 'given', name), ...(code ? [digest(key, 'phonetic', code)] : [])];
+  // A file's DICOM Patient ID finds it too (exactly, as devices send it).
+  return [digest(key, 'family', name), digest(key, 'given', name), ...(code ? [digest(key, 'phonetic', code)] : []), digest(key, 'patient-id', t)];
 }

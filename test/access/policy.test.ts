@@ -92,9 +92,9 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   'share.revoke':      { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   'share.list':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
   'person.access-log': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
-  // A file's images: seen by whoever may see the file; linked to it by its own department only.
+  // A file's images: seen by whoever may see the file; linked to it (or taken off) by its own department's physicians and head only.
   'study.list':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'study.link':        { owner: 'AA AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'study.link':        { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   // Images and metadata through DICOMweb: like the file itself, never for an admin or the DPO.
   'study.read':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
 };
@@ -267,6 +267,8 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   // DICOMweb: searches run over the caller's own departments; storing needs membership of the target department.
   { action: 'study.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
   { action: 'study.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
+  // A department's unassigned studies: its physicians and head, who link them by hand; other departments do not learn of them.
+  { action: 'study.unassigned', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FAA HHH HHH' },
   { action: 'person.emergency-search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
   { action: 'person.break-glass', on: 'a file of an unrelated department', resource: () => unrelatedFile, expect: 'AAA AAA HHH' },
   { action: 'admin.department.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
@@ -415,7 +417,7 @@ test('a device with every permission is refused everything a person may do', () 
 
 /** Written out by hand: what each scope covers. Everything else is never done with a token. */
 const SCOPE_COVERS: Record<TokenScope, Action[]> = {
-  'records:read': ['person.read', 'person.search', 'record.list', 'record.read', 'record.versions', 'study.list', 'share.list'],
+  'records:read': ['person.read', 'person.search', 'record.list', 'record.read', 'record.versions', 'study.list', 'share.list', 'study.unassigned'],
   'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],

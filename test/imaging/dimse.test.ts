@@ -330,10 +330,11 @@ test('staff see a file\'s studies and link a study by hand, within the policy', 
   const bad = await clerk.post(`/api/persons/${person.id}/studies/not-a-uid`);
   assert.equal(bad.status, 422);
   assert.equal(bad.body.field, 'params.studyUid');
-  assert.equal((await clerk.post(`/api/persons/${person.id}/studies/1.2.3.999`)).status, 404);
-  const linked = await clerk.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`);
+  assert.equal((await physician.post(`/api/persons/${person.id}/studies/1.2.3.999`)).status, 404);
+  assert.equal((await clerk.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`)).status, 403, 'a clerk links nothing: a physician decides');
+  const linked = await physician.post(`/api/persons/${person.id}/studies/${sent.studyInstanceUid}`);
   assert.equal(linked.status, 200, JSON.stringify(linked.body));
-  assert.equal((await clerk.post(`/api/persons/${other.id}/studies/${sent.studyInstanceUid}`)).status, 409, 'one study, one file');
+  assert.equal((await physician.post(`/api/persons/${other.id}/studies/${sent.studyInstanceUid}`)).status, 409, 'one study, one file');
 
   const list = await physician.get(`/api/persons/${person.id}/studies`);
   assert.deepEqual(list.body.map((x: { studyUid: string; modalities: string[]; instanceCount: number }) => [x.studyUid, x.modalities, x.instanceCount]), [[sent.studyInstanceUid, ['DX'], 2]]);

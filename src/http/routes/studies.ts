@@ -1,18 +1,49 @@
-// A person's images: the studies linked to the file, and linking a study of
-// the file's department to it by hand (when it arrived before the file, or
-// under another name).
+// A person's images: the studies linked to the file; a department's studies
+// linked to no file yet, which its physicians link by hand (or take off a file
+// again); and what the viewer's banner names: whose study it is.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
+import type { GateContext } from '../../access/gate.ts';
 import { KarteiError } from '../../errors.ts';
-import { findStudies, firstImages } from '../../imaging/study-query.ts';
+import { findStudies, firstImages, type StudyMatch } from '../../imaging/study-query.ts';
+import { isoDate } from '../../imaging/instance-index.ts';
+import { parsePersonName } from '../../imaging/dicom/text.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
 import { uid } from './dicomweb-params.ts';
 
 /** More studies than a file plausibly has; bounds the answer. */
 const MAX_STUDIES = 1_000;
+/** The newest unassigned studies of a department shown at once; more wait until these are linked. */
+export const MAX_UNASSIGNED = 500;
+
+const studyParams = z.strictObject({ id, studyUid: uid });
+
+/** The patient as the study's DICOM header names them (not a file's data). */
+function header(st: StudyMatch) {
+  const name = parsePersonName(st.patient.name).alphabetic;
+  return {
+    familyName: name.family,
+    givenName: [name.given, name.middle].filter(Boolean).join(' '),
+    birthDate: isoDate(st.patient.birthDate) ?? null,
+    patientId: st.patient.id,
+  };
+}
+
+/** The study of the file's department, or 404 naming the field. */
+async function studyOfFile(ctx: GateContext, studyUid: string) {
+  const study = await ctx.tx
+    .selectFrom('studies')
+    .select(['id', 'person_id'])
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('department_id', '=', ctx.target.departmentId!)
+    .where('study_uid', '=', studyUid)
+    .executeTakeFirst();
+  if (!study) throw new KarteiError('not-found', "studyUid: no such study in this file's department", { field: 'studyUid' });
+  return study;
+}
 
 export function studyRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -30,30 +61,89 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
         seriesCount: st.seriesCount,
         instanceCount: st.instanceCount,
         firstImage: first.get(st.id) ?? null,
+        // Whether this caller may take the study off the file again.
+        unlink: ctx.may('study.link'),
       }));
     }),
   );
 
-  r.post(
-    '/api/persons/:id/studies/:studyUid',
-    {
-      config: { access: { actions: ['study.link'], resource: 'person' } },
-      schema: { params: z.strictObject({ id, studyUid: uid }) },
-    },
+  // Linking by hand: the study must be of the file's department and linked to no other file.
+  // Two physicians linking one study at once: the update is conditional, so one wins and the other gets 409.
+  r.post('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams } }, async (req) =>
+    gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
+      const study = await studyOfFile(ctx, req.params.studyUid);
+      const taken = () => new KarteiError('conflict', 'studyUid: the study belongs to another file', { field: 'studyUid' });
+      if (study.person_id && study.person_id !== req.params.id) throw taken();
+      const moved = await ctx.tx
+        .updateTable('studies')
+        .set({ person_id: req.params.id, updated_at: ctx.now })
+        .where('id', '=', study.id)
+        .where((eb) => eb.or([eb('person_id', 'is', null), eb('person_id', '=', req.params.id)]))
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw taken();
+      ctx.audit.detail = { studyId: study.id };
+      return { studyUid: req.params.studyUid, personId: req.params.id };
+    }),
+  );
+
+  // Taking a study off a file it was wrongly linked to: it goes back to the department's unassigned studies.
+  r.delete('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams } }, async (req, reply) => {
+    await gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
+      const study = await studyOfFile(ctx, req.params.studyUid);
+      const moved = await ctx.tx
+        .updateTable('studies')
+        .set({ person_id: null, updated_at: ctx.now })
+        .where('id', '=', study.id)
+        .where('person_id', '=', req.params.id)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('not-found', 'studyUid: the study is not linked to this file', { field: 'studyUid' });
+      ctx.audit.detail = { studyId: study.id, unlinked: true };
+    });
+    return reply.code(204).send();
+  });
+
+  // A department's studies that no file claimed: what their DICOM headers say, for a physician to link by hand.
+  r.get(
+    '/api/departments/:id/unassigned-studies',
+    { config: { access: { actions: ['study.unassigned'], resource: 'department' } }, schema: { params: idParams } },
     async (req) =>
-      gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
-        const study = await ctx.tx
-          .selectFrom('studies')
-          .select(['id', 'person_id'])
-          .where('tenant_id', '=', ctx.principal.tenantId)
-          .where('department_id', '=', ctx.target.departmentId!)
-          .where('study_uid', '=', req.params.studyUid)
-          .executeTakeFirst();
-        if (!study) throw new KarteiError('not-found', 'studyUid: no such study in this file\'s department', { field: 'studyUid' });
-        if (study.person_id && study.person_id !== req.params.id) throw new KarteiError('conflict', 'studyUid: the study belongs to another file', { field: 'studyUid' });
-        await ctx.tx.updateTable('studies').set({ person_id: req.params.id, updated_at: ctx.now }).where('id', '=', study.id).execute();
-        ctx.audit.detail = { studyId: study.id };
-        return { studyUid: req.params.studyUid, personId: req.params.id };
+      gated(s, req, 'study.unassigned', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
+        const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, req.params.id, { unassigned: true }, MAX_UNASSIGNED);
+        ctx.audit.detail = { count: studies.length };
+        const first = await firstImages(ctx.tx, studies.map((st) => st.id));
+        return studies.map((st) => ({
+          studyUid: st.studyUid,
+          studyDate: st.studyDate,
+          description: st.study.description,
+          modalities: st.modalities,
+          seriesCount: st.seriesCount,
+          instanceCount: st.instanceCount,
+          firstImage: first.get(st.id) ?? null,
+          patient: header(st),
+        }));
       }),
+  );
+
+  // The viewer's banner: whose study this is — the linked file's person, else the DICOM header's — and where it belongs.
+  r.get('/api/studies/:studyUid', { config: { access: { actions: ['study.read'], resource: 'study' } }, schema: { params: z.strictObject({ studyUid: uid }) } }, async (req) =>
+    gated(s, req, 'study.read', { kind: 'study', studyUid: req.params.studyUid }, async (ctx) => {
+      const tenantId = ctx.principal.tenantId;
+      const departmentId = ctx.target.departmentId!;
+      const [st] = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, { studyUids: [req.params.studyUid] }, 1);
+      if (!st) throw new KarteiError('not-found', 'studyUid: no such study', { field: 'studyUid' });
+      const department = await ctx.tx.selectFrom('departments').select(['id', 'code', 'name']).where('id', '=', departmentId).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      const person = st.personId ? await s.persons.get(ctx, st.personId) : null;
+      ctx.audit.detail = { banner: true };
+      return {
+        studyUid: st.studyUid,
+        studyDate: st.studyDate,
+        studyTime: st.studyTime,
+        description: st.study.description,
+        modalities: st.modalities,
+        department,
+        person: person && { id: person.id, familyName: person.familyName, givenName: person.givenName, birthDate: person.birthDate },
+        patient: header(st),
+      };
+    }),
   );
 }
