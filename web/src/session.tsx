@@ -22,3 +22,5 @@ export const isDpo = (me: Me) => me.tenantRoles.includes('dpo');
 export const readsAudit = (me: Me) => isDpo(me) || me.memberships.some((m) => m.role === 'head');
 /** Who may be asked to approve a grant or a reset link: admins, DPOs and heads. */
 export const approves = (me: Me) => isAdmin(me) || isDpo(me) || me.memberships.some((m) => m.role === 'head');
+/** The departments whose unassigned studies the user links to files by hand: where they are a physician or the head. */
+export const linksStudies = (me: Me) => [...new Set(me.memberships.filter((m) => m.role === 'physician' || m.role === 'head').map((m) => m.departmentId))];

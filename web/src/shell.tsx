@@ -7,7 +7,7 @@ import { lastSessionActivity, setCsrfToken } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
-import { SessionContext, approves, isAdmin, isDpo, isMember, readsAudit } from './session.tsx';
+import { SessionContext, approves, isAdmin, isDpo, isMember, linksStudies, readsAudit } from './session.tsx';
 import { LanguageSwitch } from './ui/language-switch.tsx';
 import { LoginForm } from './screens/login-form.tsx';
 import { viewerComponent } from './viewer/load-viewer.ts';
@@ -15,6 +15,7 @@ import { PersonSearch } from './screens/person-search.tsx';
 import { PersonNew } from './screens/person-new.tsx';
 import { PersonFile } from './screens/person-file.tsx';
 import { RecordScreen } from './screens/record-screen.tsx';
+import { UnassignedStudies } from './screens/unassigned-studies.tsx';
 
 const AdminScreen = lazy(() => import('./screens/admin/admin-screen.tsx'));
 const AuditScreen = lazy(() => import('./screens/audit/audit-screen.tsx'));
@@ -52,6 +53,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
         <span className="brand">{t('app.name')}</span>
         <nav aria-label={t('nav.main')}>
           {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
+          {linksStudies(me).length > 0 && <Link to={`/departments/${linksStudies(me)[0]}/unassigned-studies`}>{t('nav.unassigned')}</Link>}
           {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
           {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
           {approves(me) && <Link to="/approvals">{t('nav.approvals')}</Link>}
@@ -98,6 +100,11 @@ function route(path: string, me: Me): ReactNode {
     const Viewer = viewerComponent();
     return <Viewer key={m.study} personId={m.id!} studyUid={m.study!} />;
   }
+  if ((m = match('/studies/:study', path))) {
+    const Viewer = viewerComponent();
+    return <Viewer key={m.study} studyUid={m.study!} />;
+  }
+  if ((m = match('/departments/:id/unassigned-studies', path))) return <UnassignedStudies key={m.id} departmentId={m.id!} />;
   if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
   if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;

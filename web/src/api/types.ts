@@ -59,6 +59,8 @@ export interface Address {
 export interface Person extends PersonListItem {
   sex?: 'female' | 'male' | 'diverse' | 'unknown';
   address?: Address;
+  /** The DICOM Patient ID the department's devices send for this person: studies with it link to this file. */
+  dicomPatientId?: string;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -114,6 +116,33 @@ export interface StudySummary {
   instanceCount: number;
   /** What the viewer shows first: the lowest-numbered series' lowest-numbered image. */
   firstImage: { seriesUid: string; sopInstanceUid: string } | null;
+  /** Whether the caller may take the study off the file again (a physician of its department). */
+  unlink?: boolean;
+}
+
+/** The patient as a study's DICOM header names them (not a file's data). */
+export interface StudyPatient {
+  familyName: string;
+  givenName: string;
+  birthDate: string | null;
+  patientId: string;
+}
+
+/** A study of a department linked to no file yet (GET /api/departments/:id/unassigned-studies). */
+export interface UnassignedStudy extends StudySummary {
+  patient: StudyPatient;
+}
+
+/** Whose study it is, for the viewer's banner (GET /api/studies/:uid): the linked file's person, else the header's. */
+export interface StudyBannerView {
+  studyUid: string;
+  studyDate: string | null;
+  studyTime: string | null;
+  description: string;
+  modalities: string[];
+  department: Department;
+  person: { id: string; familyName: string; givenName: string; birthDate: string } | null;
+  patient: StudyPatient;
 }
 
 export interface UserView {

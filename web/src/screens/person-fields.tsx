@@ -11,6 +11,7 @@ export interface PersonValues {
   street: string;
   postalCode: string;
   city: string;
+  dicomPatientId: string;
 }
 
 export function personValues(p?: Person): PersonValues {
@@ -22,6 +23,7 @@ export function personValues(p?: Person): PersonValues {
     street: p?.address?.street ?? '',
     postalCode: p?.address?.postalCode ?? '',
     city: p?.address?.city ?? '',
+    dicomPatientId: p?.dicomPatientId ?? '',
   };
 }
 
@@ -37,6 +39,8 @@ export function personBody(v: PersonValues) {
     birthDate: v.birthDate,
     ...(v.sex ? { sex: v.sex } : {}),
     ...(Object.keys(address).length ? { address } : {}),
+    // Sent empty too, so that clearing it in an edit takes it off the file.
+    dicomPatientId: v.dicomPatientId.trim(),
   };
 }
 
@@ -67,6 +71,14 @@ export function PersonFields({ form }: { form: PersonForm }) {
       <TextField label={t('person.street') + opt} value={v.street} onChange={(x) => form.set('street', x)} error={form.fieldError('address.street')} autoComplete="off" />
       <TextField label={t('person.postalCode') + opt} value={v.postalCode} onChange={(x) => form.set('postalCode', x)} error={form.fieldError('address.postalCode')} autoComplete="off" />
       <TextField label={t('person.city') + opt} value={v.city} onChange={(x) => form.set('city', x)} error={form.fieldError('address.city')} autoComplete="off" />
+      <TextField
+        label={t('person.dicomPatientId') + opt}
+        value={v.dicomPatientId}
+        onChange={(x) => form.set('dicomPatientId', x)}
+        error={form.fieldError('dicomPatientId')}
+        hint={t('person.dicomPatientIdHint')}
+        autoComplete="off"
+      />
     </>
   );
 }

@@ -27,7 +27,7 @@ export function PersonFile({ personId }: { personId: string }) {
           <PersonHeader person={p} onSaved={person.reload} />
           <ShareFile person={p} />
           <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
-          <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} />}</Loaded>
+          <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} onChanged={studies.reload} />}</Loaded>
         </>
       )}
     </Loaded>
@@ -68,6 +68,12 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
           <dd>{address || '—'}</dd>
           <dt>{t('person.department')}</dt>
           <dd>{departmentName(me, person.departmentId)}</dd>
+          {person.dicomPatientId && (
+            <>
+              <dt>{t('person.dicomPatientId')}</dt>
+              <dd>{person.dicomPatientId}</dd>
+            </>
+          )}
         </dl>
       ) : (
         <form
@@ -80,7 +86,7 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
           })}
         >
           <PersonFields form={form} />
-          <SaveOrCancel form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address']} onCancel={() => setEditing(false)} />
+          <SaveOrCancel form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address', 'dicomPatientId']} onCancel={() => setEditing(false)} />
         </form>
       )}
     </section>
@@ -175,14 +181,32 @@ const openStudy = (s: StudySummary) => {
   if (first) withViewer((m) => m.prefetchFirstImage(s.studyUid, first));
 };
 
-function Studies({ personId, studies }: { personId: string; studies: StudySummary[] }) {
+function Studies({ personId, studies, onChanged }: { personId: string; studies: StudySummary[]; onChanged: () => void }) {
   const t = useT();
+  const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     if (studies.length > 0) void preloadViewer();
   }, [studies.length]);
+  // Taking a wrongly linked study off the file: it goes back to the department's unassigned studies.
+  const unlink = async (s: StudySummary) => {
+    const when = s.studyDate ? formatDate(s.studyDate) : t('studies.undated');
+    if (!confirm(t('studies.unlinkConfirm', { date: when }))) return;
+    setError(null);
+    try {
+      await api('DELETE', `/api/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`);
+      onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  };
   return (
     <section aria-labelledby="studies-title">
       <h2 id="studies-title">{t('studies.title')}</h2>
+      {error !== null && (
+        <p role="alert" className="form-error">
+          {t('studies.unlinkFailed')}
+        </p>
+      )}
       {studies.length === 0 ? (
         <p>{t('studies.none')}</p>
       ) : (
@@ -193,6 +217,11 @@ function Studies({ personId, studies }: { personId: string; studies: StudySummar
                 {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} · {s.description || s.modalities.join(', ')}
               </Link>
               <span className="hint">{t('studies.counts', { series: s.seriesCount, images: s.instanceCount })}</span>
+              {s.unlink && (
+                <button type="button" className="inline" onClick={() => void unlink(s)}>
+                  {t('studies.unlink')}
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -1,7 +1,7 @@
 // One series on a canvas: wheel and keys scroll through the images, dragging
 // sets the window (or pans or zooms, by the chosen tool), presets set the usual
 // CT windows. Frames load in the background, nearest to the current one first.
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent, type ReactNode } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { fetchFrames, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
 import { FRAME_DECODERS } from '../../../src/imaging/dicom/frame-decoders.ts';
@@ -43,7 +43,8 @@ function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Ar
   return { info: shown, values };
 }
 
-export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; seriesUid: string; images: SeriesImage[] }) {
+/** `overlay`: drawn over the image inside the image area (whose study it is), so a screenshot of the area keeps it. */
+export function Viewport({ studyUid, seriesUid, images, overlay }: { studyUid: string; seriesUid: string; images: SeriesImage[]; overlay?: ReactNode }) {
   const t = useT();
   const canvas = useRef<HTMLCanvasElement>(null);
   // By image key: the list of images grows once the study's search has answered.
@@ -237,7 +238,7 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
   ];
   return (
     <div className="viewer">
-      <div className="toolbar" role="toolbar" aria-label={t('viewer.tools')}>
+      <div className="toolbar no-print" role="toolbar" aria-label={t('viewer.tools')}>
         {tools.map(([k, label]) => (
           <button key={k} type="button" aria-pressed={tool === k} onClick={() => setTool(k)}>
             {label}
@@ -269,6 +270,7 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
         onPointerCancel={onPointerUp}
       >
         <canvas ref={canvas} data-index={index} data-window={win ? `${win.center},${win.width}` : ''} />
+        {overlay}
         {!(frame && meta) && <span className="overlay center">{t('common.loading')}</span>}
       </div>
       <p className="viewer-status" aria-live="polite">
@@ -281,7 +283,7 @@ export function Viewport({ studyUid, seriesUid, images }: { studyUid: string; se
           loaded,
         })}
       </p>
-      <p id="viewer-keys" className="hint">
+      <p id="viewer-keys" className="hint no-print">
         {t('viewer.keys')}
       </p>
       {error && (
