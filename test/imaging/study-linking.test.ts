@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { upgradePersonIndex } from '../../src/records/persons.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, freePort, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type InstanceOptions, type TestInstance } from '../helpers/dicom-files.ts';
 
 let h: Harness;
@@ -163,6 +163,7 @@ test('a physician links an unassigned study by hand: in the file, off the list, 
   const before = await physician.get(`/api/studies/${sent.studyInstanceUid}`);
   assert.equal(before.status, 200);
   assert.equal(before.body.person, null, 'unassigned: the banner has the header only');
+  assert.equal(before.body.linked, false);
   assert.deepEqual(before.body.patient, { familyName: 'LINDKVIST', givenName: 'OLA', birthDate: '1975-07-07', patientId: 'PID-0001' });
   assert.equal(before.body.department.code, 'TB');
 
@@ -174,7 +175,15 @@ test('a physician links an unassigned study by hand: in the file, off the list, 
   assert.ok(!(await unassigned()).some((s) => s.studyUid === sent.studyInstanceUid), 'off the list');
   const banner = await clerk.get(`/api/studies/${sent.studyInstanceUid}`);
   assert.deepEqual(banner.body.person, { id, familyName: 'Lindqvist', givenName: 'Ola', birthDate: '1975-07-07' }, 'the file\'s person');
+  assert.equal(banner.body.linked, true);
   assert.equal((await infPhysician.get(`/api/studies/${sent.studyInstanceUid}`)).status, 404);
+  // A token for DICOMweb alone reads the study, not the file: linked, but no person.
+  const minted = await clerk.post('/api/auth/tokens', { name: 'PACS-Skript', scopes: ['dicomweb:read'], expiresInDays: 1 });
+  assert.equal(minted.status, 201, JSON.stringify(minted.body));
+  const viaToken = await new Client(h).call('GET', `/api/studies/${sent.studyInstanceUid}`, undefined, { authorization: `Bearer ${minted.body.token}` });
+  assert.equal(viaToken.status, 200, JSON.stringify(viaToken.body));
+  assert.equal(viaToken.body.linked, true);
+  assert.equal(viaToken.body.person, null, 'the file\'s data needs records:read');
   const read = (await audit('study.read')).filter((e) => e.actor_id === clerk.id && e.outcome === 'allowed');
   assert.ok(read.some((e) => e.person_id === id), 'the banner\'s read names the file');
 

@@ -132,7 +132,8 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
       const [st] = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, { studyUids: [req.params.studyUid] }, 1);
       if (!st) throw new KarteiError('not-found', 'studyUid: no such study', { field: 'studyUid' });
       const department = await ctx.tx.selectFrom('departments').select(['id', 'code', 'name']).where('id', '=', departmentId).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
-      const person = st.personId ? await s.persons.get(ctx, st.personId) : null;
+      // The file's data only where the caller may read the file itself (an API token for DICOMweb alone may not).
+      const person = st.personId && ctx.may('person.read') ? await s.persons.get(ctx, st.personId) : null;
       ctx.audit.detail = { banner: true };
       return {
         studyUid: st.studyUid,
@@ -141,6 +142,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
         description: st.study.description,
         modalities: st.modalities,
         department,
+        linked: st.personId !== null,
         person: person && { id: person.id, familyName: person.familyName, givenName: person.givenName, birthDate: person.birthDate },
         patient: header(st),
       };

@@ -141,6 +141,8 @@ export interface StudyBannerView {
   description: string;
   modalities: string[];
   department: Department;
+  /** Linked to a file; `person` is that file's person (null where the caller may not read the file, e.g. a DICOMweb token). */
+  linked: boolean;
   person: { id: string; familyName: string; givenName: string; birthDate: string } | null;
   patient: StudyPatient;
 }

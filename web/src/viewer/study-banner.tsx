@@ -13,7 +13,7 @@ function facts(b: StudyBannerView, t: ReturnType<typeof useT>) {
   const birth = who.birthDate ? formatDate(who.birthDate) : t('banner.noBirthDate');
   const date = b.studyDate ? formatDate(b.studyDate) : t('studies.undated');
   const what = [b.description, b.modalities.join(', ')].filter(Boolean).join(' · ');
-  const where = b.person ? t('banner.file', { department: b.department.name }) : t('banner.unassigned', { department: b.department.name });
+  const where = b.linked ? t('banner.file', { department: b.department.name }) : t('banner.unassigned', { department: b.department.name });
   return { name, birth, date, what, where };
 }
 
@@ -21,15 +21,15 @@ export function StudyBanner({ banner }: { banner: StudyBannerView }) {
   const t = useT();
   const f = facts(banner, t);
   return (
-    <section className={`study-banner${banner.person ? '' : ' unassigned'}`} aria-label={t('banner.label')} data-testid="study-banner">
+    <section className={`study-banner${banner.linked ? '' : ' unassigned'}`} aria-label={t('banner.label')} data-testid="study-banner">
       <p className="who">
         <strong>{f.name}</strong> <span>{t('banner.born', { date: f.birth })}</span>
-        {!banner.person && <span className="badge restricted">{t('banner.notAssigned')}</span>}
+        {!banner.linked && <span className="badge restricted">{t('banner.notAssigned')}</span>}
       </p>
       <p className="what">
         {t('banner.study', { date: f.date })}
         {f.what && ` · ${f.what}`} · {f.where}
-        {!banner.person && banner.patient.patientId && ` · ${t('banner.patientId', { id: banner.patient.patientId })}`}
+        {!banner.linked && banner.patient.patientId && ` · ${t('banner.patientId', { id: banner.patient.patientId })}`}
       </p>
     </section>
   );
@@ -47,7 +47,7 @@ export function StudyOverlay({ banner }: { banner: StudyBannerView }) {
         {f.date}
         {f.what && ` · ${f.what}`}
       </span>
-      <span>{banner.person ? f.where : `${t('banner.notAssigned')} · ${banner.department.name}`}</span>
+      <span>{banner.linked ? f.where : `${t('banner.notAssigned')} · ${banner.department.name}`}</span>
     </div>
   );
 }
