@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { upgradePersonIndex } from '../../src/records/persons.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, freePort, Client, DIALECT, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type InstanceOptions, type TestInstance } from '../helpers/dicom-files.ts';
 
 let h: Harness;
@@ -104,6 +104,12 @@ test('a file\'s DICOM Patient ID links a study whatever name the header carries,
   await stow(sent);
   assert.equal(await linkedTo(sent.studyInstanceUid), id);
   assert.equal((await physician.get(`/api/persons/${id}`)).body.dicomPatientId, 'KA-2026-0815');
+  if (DIALECT === 'sqlite') {
+    // Sealed at rest: neither the database (with its WAL) nor the image files hold it in clear.
+    for (const f of fs.readdirSync(h.config.dataDir, { recursive: true }).map((x) => path.join(h.config.dataDir, String(x)))) {
+      if (fs.statSync(f).isFile()) assert.ok(!fs.readFileSync(f).includes('KA-2026-0815'), `${f} holds the Patient ID`);
+    }
+  }
   const found = await physician.get('/api/persons?q=KA-2026-0815');
   assert.deepEqual(found.body.map((p: { id: string }) => p.id), [id], 'searched by its Patient ID');
   // Set later by editing the file: the next study links by it.
