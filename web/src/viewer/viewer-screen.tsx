@@ -24,8 +24,9 @@ export default function ViewerScreen({ personId, studyUid }: { personId?: string
   });
   // On two cores the study's search beside the first image would slow that image down.
   const series = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => studyIndex(studyUid)), [studyUid, early]);
-  // A small answer beside the first image; the banner is there before the image is.
-  const banner = useLoad(() => api<StudyBannerView>('GET', `/api/studies/${encodeURIComponent(studyUid)}`), [studyUid]);
+  // Whose study it is: asked once the first image the click started has come (on two cores
+  // a request beside it slows it down), else at once; the banner stands before the series do.
+  const banner = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => api<StudyBannerView>('GET', `/api/studies/${encodeURIComponent(studyUid)}`)), [studyUid, early]);
   const [chosen, setChosen] = useState<string | null>(null);
   const list = series.data;
   const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early?.series;
