@@ -4,7 +4,8 @@
 // description, modality and department — in view after scrolling, in print, and
 // over the image. A study no file claimed is in the department's "Nicht
 // zugeordnete Studien", marked so in its viewer; a physician finds the file,
-// confirms, and the study is in the file. Screenshot: test-results/viewer-banner.png.
+// confirms, and the study is in the file (and, taken off it again, back in the
+// list). Screenshot: test-results/viewer-banner.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -171,7 +172,21 @@ test('a study no file claimed is listed for the department; a physician views it
   await page.getByRole('region', { name: 'Bilder' }).getByRole('link', { name: /15\.01\.2024 · Hand rechts/ }).click();
   await banner.getByText('Lindqvist, Ola').waitFor();
   assert.ok(!(await banner.textContent())!.includes('nicht zugeordnet'), "now the file's person");
+  assert.deepEqual((await physician.get(`/api/persons/${lindqvist}/studies`)).body.map((s: { studyUid: string }) => s.studyUid), [handStudy]);
+
+  // Linked wrongly after all: taken off the file again (after a confirmation), it waits in the list once more.
+  await page.getByRole('link', { name: '← Zur Akte' }).click();
+  const images = page.getByRole('region', { name: 'Bilder' });
+  await images.getByRole('button', { name: 'Zuordnung aufheben' }).waitFor();
+  await checkScreen(page, 'person-file-unlink');
+  page.once('dialog', (d) => {
+    assert.match(d.message(), /Die Studie vom 15\.01\.2024 aus dieser Akte nehmen\?/);
+    void d.accept();
+  });
+  await images.getByRole('button', { name: 'Zuordnung aufheben' }).click();
+  await images.getByText('Keine Bilder zu dieser Akte.').waitFor();
+  await page.getByRole('link', { name: 'Nicht zugeordnete Studien' }).click();
+  await page.getByRole('row', { name: /LINDKVIST, OLA/ }).waitFor();
   assert.deepEqual(problems, []);
   await close();
-  assert.deepEqual((await physician.get(`/api/persons/${lindqvist}/studies`)).body.map((s: { studyUid: string }) => s.studyUid), [handStudy]);
 });
