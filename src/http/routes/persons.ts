@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { personData } from '../../records/persons.ts';
+import { fileHints } from '../../records/file-hints.ts';
 import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
 import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
@@ -105,6 +106,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
         readRestricted: ctx.may('record.read', 'restricted'),
         share: ctx.may('file.share'),
       },
+      ...(await fileHints(ctx, s.keyring, req.params.id)),
     })),
   );
 
