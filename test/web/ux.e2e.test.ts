@@ -268,3 +268,19 @@ test('Mein Konto: revoking a token and ending another session ask first', async 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('one hit reads "1 Treffer", and in English "1 result", not "1 results"', async () => {
+  const clerk = await t.user({ memberships: [{ departmentId: inf, role: 'clerk' }] });
+  await fileOf(clerk, inf, 'Einzelfund', 'Erstkontakt');
+  const { context, page, problems } = await open('/persons');
+  await signIn(page, clerk);
+  await page.getByLabel('Nachname').fill('Einzelfund');
+  await page.getByRole('button', { name: 'Suchen' }).click();
+  await page.getByText('1 Treffer', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByText('1 result', { exact: true }).waitFor();
+  assert.equal(await page.getByText('1 results').count(), 0);
+  await page.getByRole('button', { name: 'Deutsch' }).click();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
