@@ -119,6 +119,29 @@ test('idle expiry takes the file off the page; signing in again brings it back w
   await context.close();
 });
 
+test('someone else signing in at the re-login dialog gets a fresh page, not the screen behind it', async () => {
+  const owner = await t.user({ memberships: [{ departmentId: inf, role: 'physician' }] });
+  const id = await fileOf(owner, inf, 'Wechselberg', 'Nur für die eigene Abteilung');
+  const stranger = await t.user({ memberships: [{ departmentId: tb, role: 'clerk' }] });
+  const { context, page, problems } = await open(`/persons/${id}`);
+  await signIn(page, owner);
+  await page.getByRole('heading', { name: 'Wechselberg, Hannelore' }).waitFor();
+  await page.getByRole('button', { name: 'Personendaten bearbeiten' }).click();
+  await context.clearCookies();
+  await page.getByRole('button', { name: 'Speichern' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Bitte erneut anmelden' });
+  await dialog.waitFor();
+  // The name field is fixed; someone who unlocks it and signs in as themselves sees nothing of the file.
+  await dialog.getByLabel('Benutzername').evaluate((el) => el.removeAttribute('readonly'));
+  await dialog.getByLabel('Benutzername').fill(stranger.username);
+  await signInAgain(page, stranger);
+  await page.getByRole('heading', { name: 'Personen' }).waitFor();
+  assert.ok(!(await pageText(page)).includes('Wechselberg'));
+  assert.equal(new URL(page.url()).pathname, '/persons');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the break-the-glass banner with the time left survives a reload: the server knows the grant', async () => {
   const owner = await t.user({ memberships: [{ departmentId: inf, role: 'physician' }] });
   const id = await fileOf(owner, inf, 'Notfallmann', 'Vorbefund Lunge');

@@ -4,7 +4,7 @@
 // the person has signed in again; the success messages; and the routes.
 import { lazy, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
-import { api, onSessionExpired } from './api/client.ts';
+import { api, onSessionExpired, request } from './api/client.ts';
 import { lastSessionActivity, noteActivity, setCsrfToken } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
@@ -33,7 +33,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
   const t = useT();
   const path = usePath();
   const idle = useIdleWarning();
-  const relogin = useRelogin(idle.expired, idle.dismiss);
+  const relogin = useRelogin(me.id, idle.expired, idle.dismiss);
 
   useEffect(() => {
     if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : isDpo(me) ? '/audit' : '/persons', true);
@@ -89,7 +89,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
       {relogin.open && (
         <Dialog title={t('relogin.title')}>
           <p>{t('relogin.text')}</p>
-          <LoginForm username={me.username} onDone={relogin.done} />
+          <LoginForm username={me.username} onDone={() => void relogin.done()} />
         </Dialog>
       )}
       </NoticeProvider>
@@ -168,9 +168,10 @@ function Curtain({ closed, children }: { closed: boolean; children: ReactNode })
 /**
  * Opens the re-login dialog when a request meets an ended session (the request
  * repeats afterwards) or when the session has been idle for as long as the
- * server keeps it (`idleExpired`).
+ * server keeps it (`idleExpired`). Only the same person gets the screen back:
+ * anyone else signing in there gets a fresh page.
  */
-function useRelogin(idleExpired: boolean, onIdleDone: () => void) {
+function useRelogin(userId: string, idleExpired: boolean, onIdleDone: () => void) {
   const [waiting, setWaiting] = useState<(() => void)[]>([]);
   useEffect(() => {
     onSessionExpired(() => new Promise<void>((resolve) => setWaiting((w) => [...w, resolve])));
@@ -178,7 +179,11 @@ function useRelogin(idleExpired: boolean, onIdleDone: () => void) {
   }, []);
   return {
     open: waiting.length > 0 || idleExpired,
-    done: () => {
+    done: async () => {
+      const who = await request('GET', '/api/me', {}, false)
+        .then((r) => r.json() as Promise<Me>)
+        .catch(() => null);
+      if (who?.id !== userId) return location.replace('/');
       // Signed in anew just now: the idle time starts again.
       noteActivity();
       onIdleDone();
