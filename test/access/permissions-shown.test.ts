@@ -2,7 +2,7 @@
 // answer for the same resource, so that a screen offers only what the server allows.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { login, startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -58,4 +58,42 @@ test('a share and a broken glass read, and may change nothing', async () => {
   assert.equal((await spdi.post(`/api/persons/${file}/break-glass`, { reason: 'Patient bewusstlos eingeliefert, Vorbefunde nötig' })).status, 200);
   assert.deepEqual(await permissions(spdi, `/api/persons/${file}`), { ...readOnly, readRestricted: true });
   assert.deepEqual(await permissions(spdi, `/api/records/${restricted}`), { update: false, restrict: false, delete: false });
+});
+
+test('the file says who may share it to a member who may not, and nobody else', async () => {
+  const spdi = t.departments.SPDI!;
+  const named = async (displayName: string, role: 'clerk' | 'physician' | 'head') => {
+    const a = await t.account({ memberships: [{ departmentId: spdi, role }] }, { displayName });
+    return login(h, a.username, a.password);
+  };
+  const zora = await member(spdi, 'head');
+  await named('Anton Albers', 'head');
+  const physician = await named('Paul Praxis', 'physician');
+  const own = (await physician.post('/api/persons', samplePerson(spdi, 'Freigabefrage'))).body.id;
+  const asked = await physician.get(`/api/persons/${own}`);
+  assert.equal(asked.body.permissions.share, false);
+  assert.deepEqual(asked.body.shareAskHeads, ['Anton Albers', zora.displayName].sort());
+  // A head may share: nothing to ask. A reader through a break-glass grant belongs elsewhere: not told.
+  assert.equal((await zora.get(`/api/persons/${own}`)).body.shareAskHeads, undefined);
+  const outsider = await member(t.departments.INF!, 'clerk');
+  assert.equal((await outsider.post(`/api/persons/${own}/break-glass`, { reason: 'Patient bewusstlos eingeliefert, Vorbefunde nötig' })).status, 200);
+  assert.equal((await outsider.get(`/api/persons/${own}`)).body.shareAskHeads, undefined);
+});
+
+test('the reader\'s own running emergency access comes with the file, not another reader\'s, and not once ended', async () => {
+  const owner = await member(t.departments.TB!, 'physician');
+  const target = (await owner.post('/api/persons', samplePerson(t.departments.TB!, 'Notfallbanner'))).body.id;
+  const grantee = await member(t.departments.INF!, 'physician');
+  const other = await member(t.departments.INF!, 'physician');
+  assert.equal((await grantee.get(`/api/persons/${target}`)).status, 404);
+  const opened = await grantee.post(`/api/persons/${target}/break-glass`, { reason: 'Patient bewusstlos eingeliefert, Vorbefunde nötig' });
+  assert.equal(opened.status, 200);
+  assert.deepEqual((await grantee.get(`/api/persons/${target}`)).body.emergencyAccess, { expiresAt: opened.body.expiresAt });
+  assert.equal((await owner.get(`/api/persons/${target}`)).body.emergencyAccess, null, 'the owning department reads without one');
+  assert.equal((await other.get(`/api/persons/${target}`)).status, 404, 'the grant is the grantee\'s alone');
+  // Ended by the owning head: the next read is refused, and no banner could outlive it.
+  const head = await member(t.departments.TB!, 'head');
+  const review = (await head.get('/api/reviews')).body.find((x: { personId: string }) => x.personId === target);
+  assert.equal((await head.del(`/api/break-glass/${review.id}`)).status, 204);
+  assert.equal((await grantee.get(`/api/persons/${target}`)).status, 404);
 });

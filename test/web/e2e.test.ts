@@ -357,7 +357,7 @@ test('a multi-frame JPEG instance: each frame is an image of the series, and the
   const frameRequests: string[] = [];
   page.on('request', (r) => void (r.url().includes('/frames/') && frameRequests.push(r.url().replace(/.*\/frames\//, ''))));
   // The study of one instance (its three frames are three images).
-  await page.getByRole('region', { name: 'Bilder' }).getByRole('listitem').filter({ hasText: '1 Bild(er)' }).getByRole('link').click();
+  await page.getByRole('region', { name: 'Bilder' }).getByRole('listitem').filter({ hasText: '1 Serie, 1 Bild' }).getByRole('link').click();
   await page.getByRole('img', { name: /Bild 1 von 3/ }).waitFor();
   await page.getByText('3 geladen').waitFor();
   assert.deepEqual(frameRequests, ['1', '2,3'], 'the shown frame first, then the instance\'s other frames in one request');
@@ -599,6 +599,7 @@ test('the DPO finds every access in the log, decides an emergency access with a 
   await checkScreen(page, '17b-dpo-reviews');
   // A running grant can be ended at once; the review stays.
   await review.getByRole('button', { name: 'Zugriff sofort beenden' }).click();
+  await page.getByRole('alertdialog', { name: 'Notfallzugriff von Tobias Tuberkulose sofort beenden?' }).getByRole('button', { name: 'Zugriff sofort beenden' }).click();
   await review.getByText(/Vorzeitig beendet am/).waitFor();
   assert.equal(await review.getByRole('button', { name: 'Zugriff sofort beenden' }).count(), 0);
   await review.getByLabel('Kommentar').fill('Keine Behandlung durch die TB-Fürsorge; Rücksprache mit der Leitung');
@@ -656,6 +657,7 @@ test('a head shares the file with another department for a purpose and a period;
   await page.getByText(/Tuberkulosefürsorge: Umgebungsuntersuchung \(bis /).waitFor();
   await checkScreen(page, '20-share');
   await page.getByRole('button', { name: 'Freigabe für Tuberkulosefürsorge beenden' }).click();
+  await page.getByRole('alertdialog', { name: 'Freigabe für Tuberkulosefürsorge beenden?' }).getByRole('button', { name: 'Freigabe beenden' }).click();
   await page.getByRole('heading', { name: 'Freigaben dieser Akte' }).waitFor({ state: 'detached' });
 
   // The head's link "Zugriffe" opens a page called so.
@@ -684,6 +686,7 @@ test('a head shares the file with another department for a purpose and a period;
   const res = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   await page.getByRole('button', { name: '„Befundarbeitsplatz“ widerrufen' }).click();
+  await page.getByRole('alertdialog', { name: 'Token „Befundarbeitsplatz“ widerrufen?' }).getByRole('button', { name: 'Widerrufen' }).click();
   await page.getByText('Keine Tokens.').waitFor();
   assert.equal((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
   assert.deepEqual(problems, []);

@@ -99,17 +99,14 @@ test('a passkey is added under Mein Konto and signs its owner in', async () => {
   const row = page.getByRole('row', { name: /Virtueller Schlüssel/ });
   await row.waitFor();
   assert.notEqual((await row.locator('td').nth(2).textContent())!.trim(), '—');
-  let asked = '';
-  page.once('dialog', (d) => {
-    asked = d.message();
-    void d.dismiss();
-  });
+  const asked = page.getByRole('alertdialog', { name: 'Passkey „Virtueller Schlüssel“ entfernen?' });
   await page.getByRole('button', { name: '„Virtueller Schlüssel“ entfernen' }).click();
-  await page.waitForTimeout(200);
-  assert.match(asked, /wirklich entfernen/);
+  await asked.getByText('Mit ihm ist dann keine Anmeldung mehr möglich.').waitFor();
+  await asked.getByRole('button', { name: 'Abbrechen' }).click();
+  await asked.waitFor({ state: 'detached' });
   await row.waitFor();
-  page.once('dialog', (d) => void d.accept());
   await page.getByRole('button', { name: '„Virtueller Schlüssel“ entfernen' }).click();
+  await asked.getByRole('button', { name: 'Entfernen', exact: true }).click();
   await page.getByText('Der Passkey wurde entfernt.').waitFor();
   await page.getByText('Noch keine Passkeys.').waitFor();
 

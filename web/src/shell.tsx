@@ -1,14 +1,17 @@
 // The signed-in frame: navigation by role, the idle warning, the re-login
-// dialog of an expired session (the screen underneath keeps what was typed),
-// and the routes.
-import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, onSessionExpired } from './api/client.ts';
-import { lastSessionActivity, setCsrfToken } from './api/tab-session.ts';
+// dialog of an ended session (idle here, or any 401): the screen underneath is
+// taken out of the page while it shows, and comes back with what was typed once
+// the person has signed in again; the success messages; and the routes.
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
+import { api, onSessionExpired, request } from './api/client.ts';
+import { lastSessionActivity, noteActivity, setCsrfToken } from './api/tab-session.ts';
 import type { Me } from './api/types.ts';
 import { useT } from './i18n/i18n.ts';
 import { Link, match, navigate, usePath } from './router.tsx';
 import { SessionContext, approves, isAdmin, isDpo, isMember, linksStudies, readsAudit } from './session.tsx';
 import { LanguageSwitch } from './ui/language-switch.tsx';
+import { NoticeProvider } from './ui/notice.tsx';
 import { LoginForm } from './screens/login-form.tsx';
 import { viewerComponent } from './viewer/load-viewer.ts';
 import { PersonSearch } from './screens/person-search.tsx';
@@ -30,8 +33,8 @@ const WARN_MS = 25 * 60_000;
 export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
   const t = useT();
   const path = usePath();
-  const relogin = useRelogin();
   const idle = useIdleWarning();
+  const relogin = useRelogin(me.id, idle.expired, idle.dismiss);
 
   useEffect(() => {
     if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : isDpo(me) ? '/audit' : '/persons', true);
@@ -46,6 +49,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
 
   return (
     <SessionContext.Provider value={{ me, reload }}>
+      <NoticeProvider>
       <a className="skip" href="#main">
         {t('nav.skip')}
       </a>
@@ -67,11 +71,13 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>{route(path, me)}</Suspense>
+        <Curtain closed={relogin.open}>
+          <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>{route(path, me)}</Suspense>
+        </Curtain>
       </main>
-      {idle.warn && (
+      {idle.warn && !relogin.open && (
         <Dialog title={t('idle.title')}>
-          <p>{t('idle.text', { minutes: Math.max(1, Math.ceil(idle.left / 60_000)) })}</p>
+          <p>{t('idle.text', { n: Math.max(1, Math.ceil(idle.left / 60_000)) })}</p>
           <div className="actions">
             <button type="button" className="primary" autoFocus onClick={() => void api('GET', '/api/me').then(idle.dismiss)}>
               {t('idle.stay')}
@@ -85,9 +91,10 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
       {relogin.open && (
         <Dialog title={t('relogin.title')}>
           <p>{t('relogin.text')}</p>
-          <LoginForm username={me.username} onDone={relogin.done} />
+          <LoginForm username={me.username} onDone={() => void relogin.done()} />
         </Dialog>
       )}
+      </NoticeProvider>
     </SessionContext.Provider>
   );
 }
@@ -140,16 +147,53 @@ export function Dialog({ title, children }: { title: string; children: ReactNode
   );
 }
 
-/** Opens the re-login dialog when a request meets an ended session; the request repeats afterwards. */
-function useRelogin() {
+/**
+ * The screen, taken out of the page while `closed` and put back afterwards. It
+ * stays mounted in React (a portal into a container of its own), so a form
+ * keeps what was typed and a request waiting for the new sign-in can finish;
+ * but nothing of it is in the document to be read meanwhile.
+ */
+function Curtain({ closed, children }: { closed: boolean; children: ReactNode }) {
+  const t = useT();
+  const [container] = useState(() => document.createElement('div'));
+  // A ref, not an effect: it runs before the screen's own layout effects, so the screen is in the page when they do.
+  const place = useCallback(
+    (el: HTMLDivElement | null) => {
+      if (el && !closed) el.appendChild(container);
+      else container.remove();
+    },
+    [closed, container],
+  );
+  return (
+    <>
+      <div ref={place}>{closed && <p className="curtain">{t('relogin.hidden')}</p>}</div>
+      {createPortal(children, container)}
+    </>
+  );
+}
+
+/**
+ * Opens the re-login dialog when a request meets an ended session (the request
+ * repeats afterwards) or when the session has been idle for as long as the
+ * server keeps it (`idleExpired`). Only the same person gets the screen back:
+ * anyone else signing in there gets a fresh page.
+ */
+function useRelogin(userId: string, idleExpired: boolean, onIdleDone: () => void) {
   const [waiting, setWaiting] = useState<(() => void)[]>([]);
   useEffect(() => {
     onSessionExpired(() => new Promise<void>((resolve) => setWaiting((w) => [...w, resolve])));
     return () => onSessionExpired(null);
   }, []);
   return {
-    open: waiting.length > 0,
-    done: () => {
+    open: waiting.length > 0 || idleExpired,
+    done: async () => {
+      const who = await request('GET', '/api/me', {}, false)
+        .then((r) => r.json() as Promise<Me>)
+        .catch(() => null);
+      if (who?.id !== userId) return location.replace('/');
+      // Signed in anew just now: the idle time starts again.
+      noteActivity();
+      onIdleDone();
       for (const resolve of waiting) resolve();
       setWaiting([]);
     },
@@ -163,5 +207,5 @@ function useIdleWarning() {
     return () => clearInterval(timer);
   }, []);
   const idleFor = now - lastSessionActivity();
-  return { warn: idleFor >= WARN_MS && idleFor < IDLE_MS, left: IDLE_MS - idleFor, dismiss: () => setNow(Date.now()) };
+  return { warn: idleFor >= WARN_MS && idleFor < IDLE_MS, expired: idleFor >= IDLE_MS, left: IDLE_MS - idleFor, dismiss: () => setNow(Date.now()) };
 }

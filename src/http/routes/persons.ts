@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { personData } from '../../records/persons.ts';
+import { fileHints } from '../../records/file-hints.ts';
 import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
 import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
@@ -107,6 +108,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
         // The file's access report (its department's head): the link "Zugriffe" on the file.
         accessLog: ctx.may('person.access-log'),
       },
+      ...(await fileHints(ctx, s.keyring, req.params.id)),
     })),
   );
 

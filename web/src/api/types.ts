@@ -70,6 +70,10 @@ export interface Person extends PersonListItem {
 export interface PersonFileView extends Person {
   /** What the policy allows the caller here, so that a screen offers only that. */
   permissions: { update: boolean; createRecord: boolean; createRestrictedRecord: boolean; readRestricted: boolean; share: boolean; accessLog: boolean };
+  /** The caller's own running emergency access to this file (the server's word, so it survives a reload). */
+  emergencyAccess: { expiresAt: string } | null;
+  /** For a member of the owning department who may not share: the heads who may. */
+  shareAskHeads?: string[];
 }
 
 export interface RecordSummary {

@@ -4,10 +4,13 @@
 // sessions (this one marked; the others can be ended), and personal API tokens
 // for scripts and DICOMweb clients, each for chosen scopes (`admin` with a
 // current code). A new token is shown once; the server keeps only its hash.
+// Removing a passkey, ending a session, revoking a token and unlinking the
+// district account each ask first.
 import { useState } from 'react';
 import { startRegistration } from '@simplewebauthn/browser';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { api, ApiError } from '../api/client.ts';
+import { setCsrfToken } from '../api/tab-session.ts';
 import type { ApiToken, Passkey } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Checkbox, FormError, TextField, useForm } from '../ui/form.tsx';
@@ -17,6 +20,8 @@ import { Table } from '../ui/table.tsx';
 import { NewPasswordField } from '../ui/password-field.tsx';
 import { useSession } from '../session.tsx';
 import { DepartmentSettings } from './department-settings.tsx';
+import { useConfirm } from '../ui/confirm.tsx';
+import { useNotify } from '../ui/notice.tsx';
 
 export default function AccountScreen() {
   const t = useT();
@@ -24,6 +29,8 @@ export default function AccountScreen() {
   const blank = { name: '', days: '30', code: '', scopes: [] as TokenScope[] };
   const form = useForm(blank);
   const revoke = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   const admin = form.values.scopes.includes('admin');
   const toggle = (scope: TokenScope, on: boolean) => form.set('scopes', on ? [...form.values.scopes, scope] : form.values.scopes.filter((x) => x !== scope));
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
@@ -59,7 +66,15 @@ export default function AccountScreen() {
                 <td>{formatDate(k.expiresAt)}</td>
                 <td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt) : '—'}</td>
                 <td>
-                  <button type="button" onClick={revoke.onSubmit(async () => (await api('DELETE', `/api/auth/tokens/${k.id}`), list.reload()))}>
+                  <button
+                    type="button"
+                    onClick={revoke.onSubmit(async () => {
+                      if (!(await confirm.ask({ title: t('tokens.revokeConfirm', { name: k.name }), text: t('tokens.revokeConfirmText'), confirm: t('tokens.revokeShort') }))) return;
+                      await api('DELETE', `/api/auth/tokens/${k.id}`);
+                      notify(t('tokens.revoked', { name: k.name }));
+                      list.reload();
+                    })}
+                  >
                     {t('tokens.revoke', { name: k.name })}
                   </button>
                 </td>
@@ -69,6 +84,7 @@ export default function AccountScreen() {
         )}
       </Loaded>
       <FormError form={revoke} fields={[]} />
+      {confirm.dialog}
       <form
         noValidate
         className="stacked panel"
@@ -128,6 +144,8 @@ function Sessions() {
   const t = useT();
   const list = useLoad(() => api<OwnSession[]>('GET', '/api/me/sessions'), []);
   const end = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   return (
     <>
       <h2>{t('sessions.title')}</h2>
@@ -150,9 +168,20 @@ function Sessions() {
                     type="button"
                     aria-label={t('sessions.endLabel', { at: formatDateTime(x.createdAt) })}
                     onClick={end.onSubmit(async () => {
+                      const at = formatDateTime(x.createdAt);
+                      const q = x.current
+                        ? { title: t('sessions.endCurrentConfirm'), text: t('sessions.endCurrentConfirmText'), confirm: t('nav.logout') }
+                        : { title: t('sessions.endConfirm', { at }), text: t('sessions.endConfirmText'), confirm: t('sessions.end') };
+                      if (!(await confirm.ask(q))) return;
                       await api('DELETE', `/api/me/sessions/${x.id}`);
-                      if (x.current) window.location.reload();
-                      else list.reload();
+                      if (x.current) {
+                        // As signing out: every tab's view ends, and a fresh page keeps nothing read.
+                        setCsrfToken(null);
+                        location.replace('/');
+                        return;
+                      }
+                      notify(t('sessions.ended'));
+                      list.reload();
                     })}
                   >
                     {t('sessions.end')}
@@ -164,6 +193,7 @@ function Sessions() {
         )}
       </Loaded>
       <FormError form={end} fields={[]} />
+      {confirm.dialog}
     </>
   );
 }
@@ -174,7 +204,7 @@ function ChangePassword() {
   const blank = { currentPassword: '', newPassword: '', repeat: '', code: '' };
   const form = useForm(blank);
   const [mismatch, setMismatch] = useState(false);
-  const [changed, setChanged] = useState(false);
+  const notify = useNotify();
   const v = form.values;
   return (
     <form
@@ -182,16 +212,14 @@ function ChangePassword() {
       className="stacked panel"
       aria-labelledby="change-password"
       onSubmit={form.onSubmit(async (x) => {
-        setChanged(false);
         setMismatch(x.newPassword !== x.repeat);
         if (x.newPassword !== x.repeat) return;
         await api('POST', '/api/me/password', { currentPassword: x.currentPassword, newPassword: x.newPassword, code: x.code.replace(/\s/g, '') });
         form.reset(blank);
-        setChanged(true);
+        notify(t('password.changed'));
       })}
     >
       <h2 id="change-password">{t('password.change')}</h2>
-      {changed && <p role="status">{t('password.changed')}</p>}
       <TextField label={t('password.current')} type="password" autoComplete="current-password" value={v.currentPassword} onChange={(x) => form.set('currentPassword', x)} error={form.fieldError('currentPassword')} required />
       <NewPasswordField label={t('password.new')} value={v.newPassword} onChange={(x) => form.set('newPassword', x)} context={[me.username, me.displayName]} error={form.fieldError('newPassword')} />
       <TextField label={t('user.passwordRepeat')} type="password" autoComplete="new-password" value={v.repeat} onChange={(x) => form.set('repeat', x)} error={mismatch ? t('user.passwordMismatch') : undefined} required />
@@ -210,6 +238,8 @@ function DistrictAccount() {
   const state = useLoad(() => api<{ linked: boolean; linkedAt?: string; available: boolean }>('GET', '/api/me/sso'), []);
   const form = useForm({ code: '' });
   const unlink = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   const [justLinked] = useState(() => location.hash === '#sso=linked');
   return (
     <Loaded state={state}>
@@ -220,12 +250,15 @@ function DistrictAccount() {
             {justLinked && s.linked && <p role="status">{t('sso.justLinked')}</p>}
             {s.linked ? (
               <form noValidate onSubmit={unlink.onSubmit(async () => {
+                if (!(await confirm.ask({ title: t('sso.unlinkConfirm'), text: t('sso.unlinkConfirmText'), confirm: t('sso.unlink') }))) return;
                 await api('DELETE', '/api/me/sso');
+                notify(t('sso.unlinked'));
                 state.reload();
               })}>
                 <p>{t('sso.accountLinked', { at: formatDateTime(s.linkedAt!) })}</p>
                 <FormError form={unlink} fields={[]} />
                 <button type="submit" disabled={unlink.busy}>{t('sso.unlink')}</button>
+                {confirm.dialog}
               </form>
             ) : (
               <form
@@ -255,13 +288,13 @@ function Passkeys() {
   const blank = { name: '', currentPassword: '' };
   const form = useForm(blank);
   const remove = useForm({});
-  const [done, setDone] = useState<string | null>(null);
+  const confirm = useConfirm();
+  const notify = useNotify();
   const removeError = remove.error instanceof ApiError && remove.error.code === 'conflict' ? t('passkeys.lastFactor') : null;
   return (
     <section aria-labelledby="passkeys">
       <h2 id="passkeys">{t('passkeys.title')}</h2>
       <p>{t('passkeys.intro')}</p>
-      {done && <p role="status">{done}</p>}
       <Loaded state={list}>
         {(keys) => (
           <Table
@@ -277,10 +310,9 @@ function Passkeys() {
                   <button
                     type="button"
                     onClick={remove.onSubmit(async () => {
-                      setDone(null);
-                      if (!confirm(t('passkeys.removeConfirm', { name: k.name }))) return;
+                      if (!(await confirm.ask({ title: t('passkeys.removeConfirm', { name: k.name }), text: t('passkeys.removeConfirmText'), confirm: t('passkeys.removeShort') }))) return;
                       await api('DELETE', `/api/me/passkeys/${k.id}`);
-                      setDone(t('passkeys.removed'));
+                      notify(t('passkeys.removed'));
                       list.reload();
                     })}
                   >
@@ -299,12 +331,12 @@ function Passkeys() {
       ) : (
         <FormError form={remove} fields={[]} />
       )}
+      {confirm.dialog}
       <form
         noValidate
         className="stacked panel"
         aria-labelledby="add-passkey"
         onSubmit={form.onSubmit(async (v) => {
-          setDone(null);
           const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', { currentPassword: v.currentPassword });
           let response;
           try {
@@ -315,7 +347,7 @@ function Passkeys() {
           }
           const added = await api<Passkey>('POST', '/api/me/passkeys', { name: v.name.trim(), response });
           form.reset(blank);
-          setDone(t('passkeys.added', { name: added.name }));
+          notify(t('passkeys.added', { name: added.name }));
           list.reload();
         })}
       >

@@ -1,11 +1,11 @@
 // A head's rules for their departments: whether members who may not read the
 // department's restricted records (clerks) see them listed at all.
-import { useState } from 'react';
 import { api } from '../api/client.ts';
 import { useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
 import { FormError, SelectField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
+import { useNotify } from '../ui/notice.tsx';
 
 type Listing = 'shown' | 'hidden';
 
@@ -33,15 +33,14 @@ function Listing({ departmentId, label }: { departmentId: string; label: string 
 function ListingForm({ departmentId, label, initial }: { departmentId: string; label: string; initial: Listing }) {
   const t = useT();
   const form = useForm({ restrictedListing: initial });
-  const [saved, setSaved] = useState(false);
+  const notify = useNotify();
   return (
     <form
       noValidate
       className="stacked"
       onSubmit={form.onSubmit(async (v) => {
-        setSaved(false);
         await api('PUT', `/api/departments/${departmentId}/settings`, v);
-        setSaved(true);
+        notify(t('deptSettings.saved'));
       })}
     >
       <SelectField
@@ -53,7 +52,6 @@ function ListingForm({ departmentId, label, initial }: { departmentId: string; l
           { value: 'hidden', label: t('deptSettings.hidden') },
         ]}
       />
-      {saved && <p role="status">{t('deptSettings.saved')}</p>}
       <FormError form={form} fields={[]} />
       <button type="submit" disabled={form.busy}>
         {t('common.save')}

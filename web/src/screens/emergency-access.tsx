@@ -4,16 +4,13 @@
 // it answers no more than tells the hits apart: the given name's first letter and whether
 // the family name matched as typed or only as it sounds, never the department. Opening
 // one goes to the review queue of its department's head and the data-protection officer.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../api/client.ts';
 import type { EmergencySearchAnswer } from '../api/types.ts';
 import { useT } from '../i18n/i18n.ts';
 import { navigate } from '../router.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
 import { MIN_REASON, reasonProblem } from '../../../src/records/reason-text.ts';
-
-/** Grants opened in this page: person id → end of the grant (memory only). */
-export const grants = new Map<string, string>();
 
 /** The ordinary search's words, as a first guess at the family name (a date is not one). */
 const nameOf = (q: string) =>
@@ -86,7 +83,6 @@ export function EmergencyAccess({ q }: { q: string }) {
                   className="danger"
                   onClick={opening.onSubmit(async () => {
                     const r = await api<{ personId: string; expiresAt: string }>('POST', `/api/emergency-hits/${hit.handle}/break-glass`, { reason });
-                    grants.set(r.personId, r.expiresAt);
                     navigate(`/persons/${r.personId}`);
                   })}
                 >
@@ -102,15 +98,22 @@ export function EmergencyAccess({ q }: { q: string }) {
   );
 }
 
-/** Shown on a file opened by breaking the glass: the time left and the review to come. */
-export function EmergencyBanner({ personId }: { personId: string }) {
+/**
+ * Shown on a file opened by breaking the glass: the time left and the review to
+ * come. The end comes with the file from the server (so it is there after a
+ * reload, and gone when the grant is), and the minutes count down.
+ */
+export function EmergencyBanner({ expiresAt }: { expiresAt: string }) {
   const t = useT();
-  const until = grants.get(personId);
-  const [now] = useState(Date.now());
-  if (!until || Date.parse(until) <= now) return null;
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, []);
+  const left = Date.parse(expiresAt) - now;
   return (
     <p role="status" className="banner emergency">
-      {t('emergency.banner', { minutes: Math.ceil((Date.parse(until) - now) / 60_000) })}
+      {left > 0 ? t('emergency.banner', { n: Math.ceil(left / 60_000) }) : t('emergency.bannerEnded')}
     </p>
   );
 }

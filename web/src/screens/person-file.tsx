@@ -13,6 +13,7 @@ import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/reco
 import { PersonFields, personBody, personValues } from './person-fields.tsx';
 import { EmergencyBanner } from './emergency-access.tsx';
 import { ShareFile } from './share-file.tsx';
+import { useNotify } from '../ui/notice.tsx';
 import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
 
 export function PersonFile({ personId }: { personId: string }) {
@@ -23,7 +24,7 @@ export function PersonFile({ personId }: { personId: string }) {
     <Loaded state={person}>
       {(p) => (
         <>
-          <EmergencyBanner personId={p.id} />
+          {p.emergencyAccess && <EmergencyBanner expiresAt={p.emergencyAccess.expiresAt} />}
           <PersonHeader person={p} onSaved={person.reload} />
           <ShareFile person={p} />
           <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
@@ -38,6 +39,7 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
   const t = useT();
   const { me } = useSession();
   const [editing, setEditing] = useState(false);
+  const notify = useNotify();
   const form = useForm(personValues(person));
   const sex = person.sex ? t(`sex.${person.sex}`) : '—';
   const address = [person.address?.street, [person.address?.postalCode, person.address?.city].filter(Boolean).join(' ')].filter(Boolean).join(', ');
@@ -81,6 +83,7 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
           className="stacked"
           onSubmit={form.onSubmit(async (v) => {
             await api('PATCH', `/api/persons/${person.id}`, { ...personBody(v), version: person.version });
+            notify(t('common.saved'));
             setEditing(false);
             onSaved();
           })}
@@ -150,6 +153,7 @@ function NewRecord({ personId, restrictedAllowed, onDone, onCancel }: { personId
   const t = useT();
   const [type, setType] = useState(RECORD_TYPES[0]!);
   const form = useForm<RecordFormValues>({ sensitivity: 'normal', fields: emptyValues(type) });
+  const notify = useNotify();
   return (
     <form
       noValidate
@@ -157,6 +161,7 @@ function NewRecord({ personId, restrictedAllowed, onDone, onCancel }: { personId
       aria-label={t('records.new')}
       onSubmit={form.onSubmit(async (v) => {
         await api('POST', `/api/persons/${personId}/records`, { type, sensitivity: v.sensitivity, content: contentOf(type, v.fields) });
+        notify(t('records.created'));
         onDone();
       })}
     >
@@ -216,7 +221,7 @@ function Studies({ personId, studies, onChanged }: { personId: string; studies: 
               <Link to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`} onNavigate={() => openStudy(s)}>
                 {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} · {s.description || s.modalities.join(', ')}
               </Link>
-              <span className="hint">{t('studies.counts', { series: s.seriesCount, images: s.instanceCount })}</span>
+              <span className="hint">{t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}</span>
               {s.unlink && (
                 <button type="button" className="inline" onClick={() => void unlink(s)}>
                   {t('studies.unlink')}

@@ -10,6 +10,7 @@ import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_FORMS, contentOf, fieldLabel, optionLabel, typeLabel, valuesOf } from '../records/record-fields.ts';
 import { Table } from '../ui/table.tsx';
+import { useNotify } from '../ui/notice.tsx';
 
 export function RecordScreen({ recordId }: { recordId: string }) {
   const t = useT();
@@ -99,6 +100,8 @@ function RecordContent({ record }: { record: RecordView }) {
 }
 
 function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: () => void; onCancel: () => void }) {
+  const t = useT();
+  const notify = useNotify();
   const form = useForm<RecordFormValues>({ sensitivity: record.sensitivity, fields: valuesOf(record.type, record.content) });
   return (
     <form
@@ -106,6 +109,7 @@ function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: 
       className="stacked panel"
       onSubmit={form.onSubmit(async (v) => {
         await api('PUT', `/api/records/${record.id}`, { content: contentOf(record.type, v.fields), sensitivity: v.sensitivity, version: record.version });
+        notify(t('common.saved'));
         onDone();
       })}
     >

@@ -61,7 +61,7 @@ export function UnassignedStudies({ departmentId }: { departmentId: string }) {
                 <td>{s.patient.birthDate ? formatDate(s.patient.birthDate) : '—'}</td>
                 <td>{s.patient.patientId || '—'}</td>
                 <td>
-                  {studyWhat(s) || '—'} <span className="hint">{t('studies.counts', { series: s.seriesCount, images: s.instanceCount })}</span>
+                  {studyWhat(s) || '—'} <span className="hint">{t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}</span>
                 </td>
                 <td className="actions">
                   <Link

@@ -1,6 +1,6 @@
 // DICOM devices: which modality or workstation may store, find or retrieve in
 // which department; proven by a pinned client certificate (uploaded here) or,
-// on a loopback-only listener, by its loopback address.
+// on a loopback-only listener, by its loopback address. Removing one asks first.
 import { api } from '../../api/client.ts';
 import type { Device } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
@@ -8,6 +8,8 @@ import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, Field, FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { Table } from '../../ui/table.tsx';
+import { useConfirm } from '../../ui/confirm.tsx';
+import { useNotify } from '../../ui/notice.tsx';
 
 const PERMISSIONS = ['store', 'find', 'retrieve'] as const;
 
@@ -18,6 +20,8 @@ export function Devices() {
   const blank = { aeTitle: '', departmentId: me.departments[0]?.id ?? '', store: true, find: false, retrieve: false, host: '', certificate: '' };
   const form = useForm(blank);
   const remove = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   const v = form.values;
   return (
     <>
@@ -39,7 +43,16 @@ export function Devices() {
                     : t('device.loopbackHost', { host: d.host ?? '' })}
                 </td>
                 <td>
-                  <button type="button" onClick={remove.onSubmit(async () => (await api('DELETE', `/api/admin/devices/${d.id}`), list.reload()))}>
+                  <button
+                    type="button"
+                    onClick={remove.onSubmit(async () => {
+                      const ae = d.aeTitle;
+                      if (!(await confirm.ask({ title: t('device.removeConfirm', { ae }), text: t('device.removeConfirmText'), confirm: t('device.removeShort') }))) return;
+                      await api('DELETE', `/api/admin/devices/${d.id}`);
+                      notify(t('device.removed', { ae }));
+                      list.reload();
+                    })}
+                  >
                     {t('device.remove', { ae: d.aeTitle })}
                   </button>
                 </td>
@@ -49,6 +62,7 @@ export function Devices() {
         )}
       </Loaded>
       <FormError form={remove} fields={[]} />
+      {confirm.dialog}
       <form
         noValidate
         className="stacked panel"
@@ -62,6 +76,7 @@ export function Devices() {
             ...(x.host.trim() ? { host: x.host.trim() } : {}),
           });
           form.reset(blank);
+          notify(t('device.added', { ae: x.aeTitle }));
           list.reload();
         })}
       >

@@ -1,10 +1,10 @@
 // The office's single sign-on with the district's identity provider. The client
 // secret is only ever sent, never shown; every change is audited by the server.
-import { useState } from 'react';
 import { api } from '../../api/client.ts';
 import { useT } from '../../i18n/i18n.ts';
 import { Checkbox, FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
+import { useNotify } from '../../ui/notice.tsx';
 
 interface SsoSettings {
   configured: boolean;
@@ -26,7 +26,7 @@ export function SsoSettingsForm() {
 
 function Form({ s, onSaved }: { s: SsoSettings; onSaved: () => void }) {
   const t = useT();
-  const [saved, setSaved] = useState(false);
+  const notify = useNotify();
   const form = useForm({
     issuer: s.issuer ?? '',
     clientId: s.clientId ?? '',
@@ -43,7 +43,6 @@ function Form({ s, onSaved }: { s: SsoSettings; onSaved: () => void }) {
       className="stacked panel"
       aria-labelledby="sso-settings"
       onSubmit={form.onSubmit(async (x) => {
-        setSaved(false);
         await api('PUT', '/api/admin/sso', {
           issuer: x.issuer,
           clientId: x.clientId,
@@ -54,7 +53,7 @@ function Form({ s, onSaved }: { s: SsoSettings; onSaved: () => void }) {
           enabled: x.enabled,
         });
         form.set('clientSecret', '');
-        setSaved(true);
+        notify(t('sso.saved'));
         onSaved();
       })}
     >
@@ -68,7 +67,6 @@ function Form({ s, onSaved }: { s: SsoSettings; onSaved: () => void }) {
       <TextField label={t('sso.amrValues')} value={v.amrValues} onChange={(x) => form.set('amrValues', x)} error={form.fieldError('amrValues')} hint={t('sso.valuesHint')} />
       <Checkbox label={t('sso.enabled')} checked={v.enabled} onChange={(x) => form.set('enabled', x)} />
       <FormError form={form} fields={['issuer', 'clientId', 'clientSecret', 'subjectClaim', 'acrValues', 'amrValues']} />
-      {saved && <p role="status">{t('sso.saved')}</p>}
       <button type="submit" className="primary" disabled={form.busy}>
         {t('sso.save')}
       </button>

@@ -1,8 +1,9 @@
 // Users: create with roles and memberships (the person gets a one-time
 // enrolment link and sets the password; what is granted waits for a second
 // account's approval), change access, deactivate, and re-enrol lost
-// credentials (a reset link, once a second person approved it). The server
-// refuses an administrator changing its own access.
+// credentials (a reset link, once a second person approved it). Deactivating
+// and a reset ask first. The server refuses an administrator changing its own
+// access or asking for its own reset link, so its own row offers none of that.
 import { useState } from 'react';
 import { api } from '../../api/client.ts';
 import type { Department, DepartmentRole, EnrolmentLink, Membership, TenantRole, UserView } from '../../api/types.ts';
@@ -11,6 +12,8 @@ import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, FormError, SelectField, TextField, useForm, type FormState } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { Table } from '../../ui/table.tsx';
+import { useConfirm } from '../../ui/confirm.tsx';
+import { useNotify } from '../../ui/notice.tsx';
 
 interface Access {
   tenantRoles: TenantRole[];
@@ -67,6 +70,8 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
   const { me } = useSession();
   const form = useForm(accessOf(user));
   const act = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   const [resetAsked, setResetAsked] = useState(false);
   const [link, setLink] = useState<EnrolmentLink | null>(null);
   const pending = ` (${t('user.pending')})`;
@@ -95,13 +100,23 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
                 <button type="button" onClick={onEdit} aria-expanded={editing}>
                   {t('user.editAccess')}
                 </button>
-                <button type="button" onClick={act.onSubmit(async () => (await api('PATCH', `/api/admin/users/${user.id}`, { active: !user.active }), onChanged()))}>
+                <button
+                  type="button"
+                  onClick={act.onSubmit(async () => {
+                    const name = user.displayName;
+                    if (user.active && !(await confirm.ask({ title: t('user.deactivateConfirm', { name }), text: t('user.deactivateConfirmText'), confirm: t('user.deactivate') }))) return;
+                    await api('PATCH', `/api/admin/users/${user.id}`, { active: !user.active });
+                    notify(t(user.active ? 'user.deactivated' : 'user.activated', { name }));
+                    onChanged();
+                  })}
+                >
                   {user.active ? t('user.deactivate') : t('user.activate')}
                 </button>
                 <button
                   type="button"
                   onClick={act.onSubmit(async () => {
-                    if (!confirm(t('user.resetConfirm', { name: user.displayName }))) return;
+                    const name = user.displayName;
+                    if (!(await confirm.ask({ title: t('user.resetConfirmTitle', { name }), text: t('user.resetConfirmText'), confirm: t('user.resetMfa') }))) return;
                     await api('POST', `/api/admin/users/${user.id}/enrolment`);
                     setResetAsked(true);
                   })}
@@ -113,9 +128,11 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
                 </button>
               </>
             )}
+            {self && <span className="hint">{t('user.ownRow')}</span>}
             {resetAsked && !link && <p role="status">{t('user.resetAsked')}</p>}
             {link && <EnrolmentLinkPanel name={user.displayName} link={link} />}
             <FormError form={act} fields={[]} />
+            {confirm.dialog}
           </form>
         </td>
       </tr>
@@ -128,6 +145,7 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
               aria-label={t('user.editAccess')}
               onSubmit={form.onSubmit(async (v) => {
                 await api('PATCH', `/api/admin/users/${user.id}`, { tenantRoles: v.tenantRoles, memberships: membershipsOf(v) });
+                notify(t('common.saved'));
                 onEdit();
                 onChanged();
               })}

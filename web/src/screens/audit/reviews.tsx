@@ -5,6 +5,8 @@ import { Link } from '../../router.tsx';
 import { departmentName, useSession } from '../../session.tsx';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
+import { useConfirm } from '../../ui/confirm.tsx';
+import { useNotify } from '../../ui/notice.tsx';
 
 /**
  * Open emergency accesses (files opened by breaking the glass, and emergency searches),
@@ -28,6 +30,8 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
   const { me } = useSession();
   const form = useForm({ comment: '' });
   const revoking = useForm({});
+  const confirm = useConfirm();
+  const notify = useNotify();
   const who = review.userName ?? review.userId;
   const search = review.kind === 'emergency-search';
   const running = !search && !review.revokedAt && Date.parse(review.expiresAt) > Date.now();
@@ -94,7 +98,9 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
             className="danger"
             disabled={revoking.busy}
             onClick={revoking.onSubmit(async () => {
+              if (!(await confirm.ask({ title: t('review.revokeConfirm', { name: who }), text: t('review.revokeConfirmText'), confirm: t('review.revoke') }))) return;
               await api('DELETE', `/api/break-glass/${review.id}`);
+              notify(t('review.revokedDone'));
               onChanged();
             })}
           >
@@ -102,6 +108,7 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
           </button>
         )}
       </div>
+      {confirm.dialog}
     </form>
   );
 }
