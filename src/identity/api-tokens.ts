@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { openField, type Keyring } from '../vault/keyring.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
@@ -75,9 +75,9 @@ export class ApiTokens {
     let proof: ({ step: number; at: number } & Awaited<ReturnType<typeof reserveOwnAttempt>>) | undefined;
     if (admin) {
       if (input.expiresInDays > MAX_ADMIN_TOKEN_DAYS) {
-        throw new KarteiError('validation-failed', `expiresInDays: a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, { field: 'expiresInDays' });
+        throw fieldRefused('validation-failed', 'expiresInDays', 'admin-token-days', `a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, { max: MAX_ADMIN_TOKEN_DAYS });
       }
-      if (!input.code) throw new KarteiError('validation-failed', 'code: a token with the admin scope needs a current code of your second factor', { field: 'code' });
+      if (!input.code) throw fieldRefused('validation-failed', 'code', 'code-required', 'a token with the admin scope needs a current code of your second factor');
       const user = await this.store.db
         .selectFrom('users')
         .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
@@ -119,7 +119,7 @@ export class ApiTokens {
   }
 }
 
-const wrongCode = () => new KarteiError('validation-failed', 'code: the code is wrong or has been used already; wait for the next one', { field: 'code' });
+const wrongCode = () => fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or has been used already; wait for the next one');
 
 /** The caller's own live tokens, without their secrets. */
 export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {

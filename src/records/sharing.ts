@@ -2,7 +2,7 @@
 // receiving department reads (never edits) until the share ends by itself.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import { KarteiError } from '../errors.ts';
+import { fieldsRefused, type FieldProblem } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 
@@ -17,11 +17,14 @@ export class Sharing {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const until = new Date(input.until);
-    if (until.getTime() <= Date.parse(ctx.now)) invalid('until', 'must lie in the future');
-    if (until.getTime() > Date.parse(ctx.now) + MAX_SHARE_DAYS * 86_400_000) invalid('until', `at most ${MAX_SHARE_DAYS} days ahead`);
-    if (input.departmentId === ctx.target.departmentId) invalid('departmentId', 'the file already belongs to this department');
-    const dept = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (!dept) invalid('departmentId', 'no such department');
+    const problems: FieldProblem[] = [];
+    if (input.departmentId === ctx.target.departmentId) problems.push({ field: 'departmentId', code: 'department-own', message: 'the file already belongs to this department' });
+    else if (!(await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst())) {
+      problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
+    }
+    if (until.getTime() <= Date.parse(ctx.now)) problems.push({ field: 'until', code: 'must-be-future', message: 'must lie in the future' });
+    else if (until.getTime() > Date.parse(ctx.now) + MAX_SHARE_DAYS * 86_400_000) problems.push({ field: 'until', code: 'too-far-ahead', message: `at most ${MAX_SHARE_DAYS} days ahead`, params: { days: MAX_SHARE_DAYS } });
+    if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
     const id = randomUUID();
     const key = await this.keyring.tenantKey(tx, tenantId);
     await tx
@@ -76,8 +79,4 @@ export class Sharing {
       .where('revoked_at', 'is', null)
       .execute();
   }
-}
-
-function invalid(field: string, message: string): never {
-  throw new KarteiError('validation-failed', `${field}: ${message}`, { field });
 }

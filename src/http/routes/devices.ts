@@ -15,7 +15,7 @@ const deviceBody = z.strictObject({
   departmentId: id,
   permissions: z.array(z.enum(DEVICE_PERMISSIONS)).min(1).max(DEVICE_PERMISSIONS.length),
   certificate: z.string().max(20_000).optional(),
-  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', 'an IP address').optional(),
+  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', { message: 'an IP address', params: { code: 'not-ip' } }).optional(),
   port: z.number().int().min(1).max(65535).optional(),
 });
 

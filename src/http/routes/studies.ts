@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { KarteiError } from '../../errors.ts';
+import { KarteiError, fieldRefused } from '../../errors.ts';
 import { findStudies, firstImages } from '../../imaging/study-query.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
@@ -50,7 +50,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
           .where('study_uid', '=', req.params.studyUid)
           .executeTakeFirst();
         if (!study) throw new KarteiError('not-found', 'studyUid: no such study in this file\'s department', { field: 'studyUid' });
-        if (study.person_id && study.person_id !== req.params.id) throw new KarteiError('conflict', 'studyUid: the study belongs to another file', { field: 'studyUid' });
+        if (study.person_id && study.person_id !== req.params.id) throw fieldRefused('conflict', 'studyUid', 'study-other-file', 'the study belongs to another file');
         await ctx.tx.updateTable('studies').set({ person_id: req.params.id, updated_at: ctx.now }).where('id', '=', study.id).execute();
         ctx.audit.detail = { studyId: study.id };
         return { studyUid: req.params.studyUid, personId: req.params.id };
