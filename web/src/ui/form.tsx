@@ -138,7 +138,7 @@ interface TextFieldProps {
   onChange: (v: string) => void;
   error?: string;
   hint?: ReactNode;
-  type?: 'text' | 'password' | 'date' | 'search' | 'datetime-local';
+  type?: 'text' | 'password' | 'search';
   required?: boolean;
   autoComplete?: string;
   autoFocus?: boolean;
@@ -146,6 +146,7 @@ interface TextFieldProps {
   readOnly?: boolean;
   multiline?: boolean;
   name?: string;
+  onBlur?: () => void;
 }
 
 export function TextField({ label, value, onChange, error, hint, multiline, ...input }: TextFieldProps) {
