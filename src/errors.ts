@@ -75,6 +75,7 @@ export const FIELD_CODES = [
   'no-nul',
   'username-chars',
   'icd10-format',
+  'ae-title-format',
   'date-in-future',
   'not-ip',
   'not-uid',
@@ -126,6 +127,7 @@ export const FORMAT_RULES = {
   noNul: 'must not contain NUL characters',
   username: 'letters, digits and . _ @ - only',
   icd10: 'an ICD-10 code like A15.0, optionally with G, V, Z or A',
+  aeTitle: '1 to 16 characters, no backslash or control characters',
 } as const;
 
 /** One invalid field: its dotted path, its code and what the message needs (a limit, the options…). */

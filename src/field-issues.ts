@@ -16,6 +16,7 @@ const FORMAT_CODES: Record<string, FieldCode> = {
   [FORMAT_RULES.noNul]: 'no-nul',
   [FORMAT_RULES.username]: 'username-chars',
   [FORMAT_RULES.icd10]: 'icd10-format',
+  [FORMAT_RULES.aeTitle]: 'ae-title-format',
 };
 
 function pathOf(context: string | undefined, parts: string[]): string {
@@ -42,6 +43,12 @@ function codeOf(issue: ValidationIssue): Pick<FieldError, 'code' | 'params'> {
     case 'invalid_format':
       if (p.format === 'date' || p.format === 'datetime') return { code: 'invalid-date' };
       return { code: FORMAT_CODES[issue.message ?? ''] ?? 'invalid-format' };
+    case 'invalid_union': {
+      // A date or an instant (`z.iso.datetime().or(z.iso.date())`): every branch refused the format.
+      const branches = (p as { errors?: { code?: string; format?: string }[][] }).errors ?? [];
+      const dates = branches.length > 0 && branches.every((b) => b.some((i) => i.code === 'invalid_format' && (i.format === 'date' || i.format === 'datetime')));
+      return { code: dates ? 'invalid-date' : 'invalid' };
+    }
     case 'invalid_value':
       return { code: 'not-one-of', params: { options: (p.values ?? []).map(String) } };
     case 'custom': {

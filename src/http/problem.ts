@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { KarteiError, problemType, type ErrorCode } from '../errors.ts';
+import { fieldRefused, KarteiError, problemType, type ErrorCode } from '../errors.ts';
 import { fromZodError, fromZodIssues, type ValidationIssue } from '../field-issues.ts';
 
 /** The neutral code for a client error Fastify raised itself, by status. */
@@ -26,7 +26,7 @@ export function toKarteiError(err: unknown): KarteiError {
   if (err instanceof ZodError) return fromZodError(err);
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe)) return fromZodIssues(fe.validation as ValidationIssue[], fe.validationContext);
-  if (fe.validation) return new KarteiError('validation-failed', `${fe.validationContext ?? 'body'}: ${fe.message}`);
+  if (fe.validation) return fieldRefused('validation-failed', fe.validationContext ?? 'body', 'invalid', fe.message);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -489,6 +489,7 @@ export const de = {
   'problem.field.no-nul': 'Enthält ein unzulässiges Steuerzeichen.',
   'problem.field.username-chars': 'Nur Buchstaben, Ziffern und . _ @ -',
   'problem.field.icd10-format': 'Ein ICD-10-GM-Code wie A15.0, auch mit G, V, Z oder A.',
+  'problem.field.ae-title-format': '1 bis 16 Zeichen, ohne Backslash und Steuerzeichen.',
   'problem.field.date-in-future': 'Das Datum darf nicht in der Zukunft liegen.',
   'problem.field.not-ip': 'Eine IP-Adresse, z. B. 127.0.0.1.',
   'problem.field.not-uid': 'Keine gültige DICOM-UID.',

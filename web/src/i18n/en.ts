@@ -491,6 +491,7 @@ export const en: Messages = {
   'problem.field.no-nul': 'Contains a control character that is not allowed.',
   'problem.field.username-chars': 'Letters, digits and . _ @ - only.',
   'problem.field.icd10-format': 'An ICD-10-GM code such as A15.0, optionally with G, V, Z or A.',
+  'problem.field.ae-title-format': '1 to 16 characters, no backslash or control characters.',
   'problem.field.date-in-future': 'The date cannot lie in the future.',
   'problem.field.not-ip': 'An IP address, e.g. 127.0.0.1.',
   'problem.field.not-uid': 'Not a valid DICOM UID.',
