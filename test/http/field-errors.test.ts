@@ -89,11 +89,14 @@ test('a device without certificate or host in an unknown department: both at onc
   assert.equal(errorsOf(remote, 422, 'validation-failed').get('host')?.code, 'host-not-loopback');
 });
 
-test('a share to the own department, ending in the past: both fields, with codes', async () => {
-  const r = await head.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'Mitbehandlung wegen Tuberkulose-Verdacht im Umfeld', until: '2001-01-01' });
+test('a share to the own department, for no real purpose, ending in the past: all three fields, with codes', async () => {
+  const r = await head.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'asdfasdfasdfasdfasdfasdf', until: '2001-01-01' });
   const errors = errorsOf(r, 422, 'validation-failed');
   assert.equal(errors.get('departmentId')?.code, 'department-own');
   assert.equal(errors.get('until')?.code, 'must-be-future');
+  assert.equal(errors.get('purpose')?.code, 'reason-repeated');
+  const far = await head.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.TB, purpose: 'Mitbehandlung wegen Tuberkulose-Verdacht im Umfeld', until: '2999-01-01' });
+  assert.deepEqual(errorsOf(far, 422, 'validation-failed').get('until'), { field: 'until', code: 'too-far-ahead', params: { days: 366 } });
   const nonsense = await head.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.TB, purpose: 'kurz', until: '31.02.2020' });
   const both = errorsOf(nonsense, 422, 'validation-failed');
   assert.equal(both.get('purpose')?.code, 'reason-too-short');

@@ -482,7 +482,7 @@ export const de = {
   'problem.field.too-few': 'Bitte mindestens {min} angeben.',
   'problem.field.too-many': 'Höchstens {max} Einträge.',
   'problem.field.invalid-format': 'Das Format stimmt nicht.',
-  'problem.field.invalid-date': 'Kein gültiges Datum (TT.MM.JJJJ).',
+  'problem.field.invalid-date': 'Bitte ein gültiges Datum eingeben (TT.MM.JJJJ).',
   'problem.field.not-one-of': 'Bitte einen der angebotenen Werte wählen.',
   'problem.field.unknown-field': 'Diese Angabe ist hier nicht vorgesehen.',
   'problem.field.duplicate': 'Jeden Eintrag nur einmal.',

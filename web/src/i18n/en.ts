@@ -484,7 +484,7 @@ export const en: Messages = {
   'problem.field.too-few': 'Please give at least {min}.',
   'problem.field.too-many': 'At most {max} entries.',
   'problem.field.invalid-format': 'The format is not right.',
-  'problem.field.invalid-date': 'Not a valid date (DD.MM.YYYY).',
+  'problem.field.invalid-date': 'Please enter a valid date (DD.MM.YYYY).',
   'problem.field.not-one-of': 'Please choose one of the values offered.',
   'problem.field.unknown-field': 'This entry is not expected here.',
   'problem.field.duplicate': 'Each entry only once.',

@@ -66,7 +66,7 @@ function Shares({ person }: { person: Person }) {
       className="stacked panel"
       aria-labelledby="share-title"
       onSubmit={form.onSubmit(async (v) => {
-        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: /^\d{4}-\d{2}-\d{2}$/.test(v.until) ? new Date(`${v.until}T23:59:59`).toISOString() : v.until });
+        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: /^\d{4}-\d{2}-\d{2}$/.test(v.until) ? new Date(`${v.until}T23:59:59`).toISOString() : v.until || undefined });
         setDone(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
         shares.reload();
       })}
