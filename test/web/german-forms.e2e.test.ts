@@ -161,6 +161,20 @@ test('setup wizard and login: empty and weak input answered in German, every fie
   await login.page.getByRole('alert').waitFor();
   await assertGerman(login.page, 'login, empty');
   await login.context.close();
+
+  // The enrolment link's page: an empty and a guessable password, refused in German.
+  const created = await t.admin.post('/api/admin/users', { username: 'erika.enrol', displayName: 'Erika Enrol', tenantRoles: [], memberships: [] });
+  assert.equal(created.status, 201);
+  const enrol = await open(`/enrol#token=${created.body.enrolment.token}`);
+  await enrol.page.getByRole('button', { name: 'Passwort festlegen' }).click();
+  await fieldErrors(enrol.page.locator('form'), 1, 'enrol, empty');
+  await assertGerman(enrol.page, 'enrol, empty');
+  await enrol.page.getByLabel('Passwort', { exact: true }).fill('erika.enrol2026');
+  await enrol.page.getByLabel('Passwort wiederholen').fill('erika.enrol2026');
+  await enrol.page.getByRole('button', { name: 'Passwort festlegen' }).click();
+  await enrol.page.locator('.field-error').filter({ hasText: 'Zu leicht zu erraten.' }).waitFor();
+  await assertGerman(enrol.page, 'enrol, weak');
+  await enrol.context.close();
   assert.deepEqual(problems, []);
 });
 
