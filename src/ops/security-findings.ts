@@ -1,7 +1,8 @@
 // The security report: every weakness of this installation that Kartei can
 // see, most severe first, each with its fix. Grows with every feature.
-// `kartei doctor` prints it; administrators and the DPO see their office's part
-// in the web application (`GET /api/security-report`).
+// `kartei doctor` prints it (English); administrators and the DPO see their office's
+// part in the web application (`GET /api/security-report`), worded in their language
+// from each finding's stable `code` and `params`.
 import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';

@@ -80,6 +80,13 @@ test('domain refusals carry their codes: a taken username, a weak password with 
   for (const s of e.params!.suggestions as string[]) assert.match(s, /^[a-zA-Z0-9]+$/);
 });
 
+test('an admin token asked for too long and without a code: both at once', async () => {
+  const r = await t.admin.post('/api/auth/tokens', { name: 'Skript', scopes: ['admin'], expiresInDays: 90 });
+  const errors = errorsOf(r, 422, 'validation-failed');
+  assert.deepEqual(errors.get('expiresInDays'), { field: 'expiresInDays', code: 'admin-token-days', params: { max: 30 } });
+  assert.equal(errors.get('code')?.code, 'code-required');
+});
+
 test('a device without certificate or host in an unknown department: both at once', async () => {
   const r = await t.admin.post('/api/admin/devices', { aeTitle: 'CT1', departmentId: 'no-such-department', permissions: ['store'] });
   const errors = errorsOf(r, 422, 'validation-failed');
