@@ -20,10 +20,9 @@ export function DateField({ label, value, onChange, error, required, name }: Pro
   const t = useT();
   const [text, setText] = useState(() => dateInputText(value));
   const [left, setLeft] = useState(false);
-  // A value set from outside (a reset, a loaded record) replaces the text.
+  // A value set from outside (a reset, a loaded record) replaces the text; the text itself is not a trigger.
   useEffect(() => {
     if ((parseDateInput(text) ?? text.trim()) !== value) setText(dateInputText(value));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value]);
   const wrong = left && text.trim() !== '' && parseDateInput(text) === null;
   return (
