@@ -51,3 +51,107 @@ export class KarteiError extends Error {
 }
 
 export const problemType = (code: ErrorCode) => `https://kartei.invalid/problems/${code}`;
+
+/**
+ * The machine codes of single invalid fields, in the `errors` member of a `validation-failed`,
+ * `weak-password` or field-bearing `conflict` problem: `{field, code, params?}` for every
+ * invalid field at once. Clients render these in their own language; docs/errors.md lists them.
+ */
+export const FIELD_CODES = [
+  // from the schemas (zod)
+  'required',
+  'invalid-type',
+  'too-short',
+  'too-long',
+  'too-small',
+  'too-big',
+  'too-few',
+  'too-many',
+  'invalid-format',
+  'invalid-date',
+  'not-one-of',
+  'unknown-field',
+  'duplicate',
+  'no-nul',
+  'username-chars',
+  'icd10-format',
+  'ae-title-format',
+  'date-in-future',
+  'not-ip',
+  'not-uid',
+  'reason-too-short',
+  'reason-repeated',
+  'reason-not-words',
+  'issuer-not-url',
+  'issuer-has-extras',
+  'issuer-not-https',
+  'claim-chars',
+  'claim-not-stable',
+  'claim-not-subject',
+  'invalid',
+  // from the domain
+  'must-be-future',
+  'too-far-ahead',
+  'department-unknown',
+  'department-own',
+  'department-required',
+  'taken',
+  'ae-title-taken',
+  'password-too-short',
+  'password-weak',
+  'password-same',
+  'current-password-wrong',
+  'code-required',
+  'code-wrong',
+  'code-used',
+  'admin-token-days',
+  'client-secret-required',
+  'device-needs-certificate',
+  'host-not-loopback',
+  'certificate-not-pem',
+  'last-dpo',
+  'already-decided',
+  'already-ended',
+  'passkey-unverified',
+  'passkey-registered',
+  'too-many-passkeys',
+  'last-second-factor',
+  'identity-linked-elsewhere',
+  'study-other-file',
+] as const;
+
+export type FieldCode = (typeof FIELD_CODES)[number];
+
+/** The English rules of patterns, which the schemas show as their message and field-issues.ts maps to a code. */
+export const FORMAT_RULES = {
+  noNul: 'must not contain NUL characters',
+  username: 'letters, digits and . _ @ - only',
+  icd10: 'an ICD-10 code like A15.0, optionally with G, V, Z or A',
+  aeTitle: '1 to 16 characters, no backslash or control characters',
+} as const;
+
+/** One invalid field: its dotted path, its code and what the message needs (a limit, the options…). */
+export interface FieldError {
+  field: string;
+  code: FieldCode;
+  params?: Record<string, string | number | string[]>;
+}
+
+/** An invalid field with the English sentence the problem's `detail` keeps for API clients. */
+export interface FieldProblem extends FieldError {
+  message: string;
+}
+
+/**
+ * A refusal naming one or more fields: `field` is the first (as always), `detail` says each in
+ * English, `errors` lists every one with its code.
+ */
+export function fieldsRefused(code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request', problems: FieldProblem[], extra?: Record<string, unknown>): KarteiError {
+  const errors: FieldError[] = problems.map(({ field, code, params }) => (params ? { field, code, params } : { field, code }));
+  const detail = problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ');
+  return new KarteiError(code, detail, { field: problems[0]?.field, errors, ...extra });
+}
+
+/** One invalid field: the common case. */
+export const fieldRefused = (code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request', field: string, fieldCode: FieldCode, message: string, params?: FieldError['params']) =>
+  fieldsRefused(code, [{ field, code: fieldCode, message, ...(params ? { params } : {}) }]);

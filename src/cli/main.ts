@@ -70,9 +70,9 @@ async function doctor(config: Config): Promise<number> {
   try {
     // The doctor only looks: it creates no keys and no database.
     if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE))) findings.push(...(await withServicesFindings(config)));
-    else findings.push({ severity: 'info', title: 'Not initialised yet: no master key', fix: 'Start the server once (npm start); it creates the keys and the database.' });
+    else findings.push({ severity: 'info', code: 'not-initialised', title: 'Not initialised yet: no master key', fix: 'Start the server once (npm start); it creates the keys and the database.' });
   } catch (e) {
-    findings.push({ severity: 'critical', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
+    findings.push({ severity: 'critical', code: 'cannot-open', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
   }
   const sorted = sortFindings(findings);
   process.stdout.write(formatFindings(sorted));

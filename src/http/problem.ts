@@ -1,31 +1,11 @@
 // Renders every error once, as RFC 9457 problem+json. Known errors keep their
-// code and status; validation errors name the field; anything unexpected is
+// code and status; validation errors name every invalid field with a code; anything unexpected is
 // a bare 500 whose details go only to the log, never to the client.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { KarteiError, problemType, type ErrorCode } from '../errors.ts';
-
-interface ValidationIssue {
-  instancePath?: string;
-  message?: string;
-  keyword?: string;
-  params?: { keys?: string[] };
-}
-
-function fieldOf(context: string | undefined, issue: ValidationIssue): string {
-  const parts = (issue.instancePath ?? '').split('/').filter(Boolean);
-  if (issue.keyword === 'unrecognized_keys' && issue.params?.keys?.[0]) parts.push(issue.params.keys[0]);
-  const path = parts.join('.');
-  return context === 'body' || !context ? path || 'body' : path ? `${context}.${path}` : context;
-}
-
-function fromZodIssues(issues: ValidationIssue[], context?: string): KarteiError {
-  const first = issues[0] ?? {};
-  const field = fieldOf(context, first);
-  const message = first.keyword === 'unrecognized_keys' ? 'unknown field' : (first.message ?? 'invalid');
-  return new KarteiError('validation-failed', `${field}: ${message}`, { field });
-}
+import { fieldRefused, KarteiError, problemType, type ErrorCode } from '../errors.ts';
+import { fromZodError, fromZodIssues, type ValidationIssue } from '../field-issues.ts';
 
 /** The neutral code for a client error Fastify raised itself, by status. */
 const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
@@ -43,19 +23,10 @@ const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
 /** Maps anything thrown to a KarteiError; unknown errors become internal-error. */
 export function toKarteiError(err: unknown): KarteiError {
   if (err instanceof KarteiError) return err;
-  if (err instanceof ZodError) {
-    return fromZodIssues(
-      err.issues.map((i) => ({
-        instancePath: '/' + i.path.join('/'),
-        message: i.message,
-        keyword: i.code,
-        params: { keys: 'keys' in i ? (i.keys as string[]) : undefined },
-      })),
-    );
-  }
+  if (err instanceof ZodError) return fromZodError(err);
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe)) return fromZodIssues(fe.validation as ValidationIssue[], fe.validationContext);
-  if (fe.validation) return new KarteiError('validation-failed', `${fe.validationContext ?? 'body'}: ${fe.message}`);
+  if (fe.validation) return fieldRefused('validation-failed', fe.validationContext ?? 'body', 'invalid', fe.message);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

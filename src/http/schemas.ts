@@ -1,14 +1,15 @@
 // Shapes shared by several routes, validated at the edge.
 import { z } from 'zod';
+import { FORMAT_RULES } from '../errors.ts';
 import { DEPARTMENT_ROLES, TENANT_ROLES } from '../access/policy.ts';
 import { MAX_LENGTH } from '../identity/passwords.ts';
 import { MIN_REASON, reasonProblem } from '../records/reason-text.ts';
 
 /** PostgreSQL text cannot hold NUL: text stored as such refuses it here (422), not in the driver (500). */
-export const NO_NUL = [/^[^\0]*$/, 'must not contain NUL characters'] as const;
+export const NO_NUL = [/^[^\0]*$/, FORMAT_RULES.noNul] as const;
 export const id = z.string().min(1).max(64).regex(...NO_NUL);
 export const idParams = z.strictObject({ id });
-export const username = z.string().trim().min(3).max(64).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+export const username = z.string().trim().min(3).max(64).regex(/^[\p{L}\p{N}._@-]+$/u, FORMAT_RULES.username);
 export const password = z.string().min(1).max(MAX_LENGTH);
 export const displayName = z.string().trim().min(1).max(200);
 export const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
@@ -29,5 +30,5 @@ export const reasonText = (min = MIN_REASON) =>
     .max(2_000)
     .superRefine((v, ctx) => {
       const problem = reasonProblem(v, min);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
     });

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { openField, type Keyring } from '../vault/keyring.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
@@ -74,10 +74,13 @@ export class ApiTokens {
     const detail = { expiresInDays: input.expiresInDays, scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' ') };
     let proof: ({ step: number; at: number } & Awaited<ReturnType<typeof reserveOwnAttempt>>) | undefined;
     if (admin) {
+      // Both told at once: a lifetime too long for the admin scope and a missing code.
+      const problems: FieldProblem[] = [];
       if (input.expiresInDays > MAX_ADMIN_TOKEN_DAYS) {
-        throw new KarteiError('validation-failed', `expiresInDays: a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, { field: 'expiresInDays' });
+        problems.push({ field: 'expiresInDays', code: 'admin-token-days', message: `a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, params: { max: MAX_ADMIN_TOKEN_DAYS } });
       }
-      if (!input.code) throw new KarteiError('validation-failed', 'code: a token with the admin scope needs a current code of your second factor', { field: 'code' });
+      if (!input.code) problems.push({ field: 'code', code: 'code-required', message: 'a token with the admin scope needs a current code of your second factor' });
+      if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
       const user = await this.store.db
         .selectFrom('users')
         .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
@@ -87,7 +90,7 @@ export class ApiTokens {
       const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, at);
       const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
       const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
-      const step = secret ? matchTotp(secret, input.code, at) : null;
+      const step = secret ? matchTotp(secret, input.code!, at) : null;
       if (step === null || step <= user.totp_last_step) {
         await this.refuse(tenantId, userId, detail);
         throw wrongCode();
@@ -119,7 +122,7 @@ export class ApiTokens {
   }
 }
 
-const wrongCode = () => new KarteiError('validation-failed', 'code: the code is wrong or has been used already; wait for the next one', { field: 'code' });
+const wrongCode = () => fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or has been used already; wait for the next one');
 
 /** The caller's own live tokens, without their secrets. */
 export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {

@@ -8,7 +8,7 @@ import type { GateContext } from '../access/gate.ts';
 import { decide, DEPARTMENT_ROLES, type DepartmentRole, type Membership, type TenantRole } from '../access/policy.ts';
 import { factsOf } from '../access/approval-facts.ts';
 import { serialise, type Tx } from '../db/connect.ts';
-import { KarteiError } from '../errors.ts';
+import { fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
 import type { ApprovalView } from '../http/answers.ts';
 import { cancelOpenResets } from './enrolment.ts';
@@ -143,14 +143,14 @@ export async function decideApproval(ctx: GateContext, approvalId: string, decis
   const state = decision === 'approve' ? 'approved' : 'rejected';
   // Only an open approval is decided: a parallel decision that committed after the gate's
   // check but before this read must not be decided again.
-  if (row.state !== 'pending' && row.state !== 'exempt') throw new KarteiError('conflict', 'decision: this approval has already been decided');
+  if (row.state !== 'pending' && row.state !== 'exempt') throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
   const done = await tx
     .updateTable('approvals')
     .set({ state, decided_by: ctx.principal.userId, decided_at: ctx.now })
     .where('id', '=', approvalId)
     .where('state', '=', row.state)
     .executeTakeFirst();
-  if (Number(done.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'decision: this approval has already been decided');
+  if (Number(done.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
   const userId = row.user_id;
   // A reset link approved for the account as it was does not carry over to its new access.
   if (decision === 'approve' && row.kind !== 'enrolment') await cancelOpenResets(tx, userId, ctx.now);
@@ -234,14 +234,16 @@ export async function assertNotLastDpo(tx: Tx, tenantId: string, userId: string)
     .where('users.id', '!=', userId)
     .executeTakeFirst();
   const isDpo = await tx.selectFrom('tenant_roles').select('user_id').where('user_id', '=', userId).where('role', '=', 'dpo').executeTakeFirst();
-  if (isDpo && !others) throw new KarteiError('conflict', 'tenantRoles: the office\'s last data-protection officer keeps the role; appoint another first', { field: 'tenantRoles' });
+  if (isDpo && !others) throw fieldRefused('conflict', 'tenantRoles', 'last-dpo', 'the office\'s last data-protection officer keeps the role; appoint another first');
 }
 
 async function assertDepartments(tx: Tx, tenantId: string, memberships: Membership[]) {
+  const unknown: FieldProblem[] = [];
   for (const [i, m] of memberships.entries()) {
     const dept = await tx.selectFrom('departments').select('id').where('id', '=', m.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (!dept) throw new KarteiError('validation-failed', `memberships.${i}.departmentId: no such department`, { field: `memberships.${i}.departmentId` });
+    if (!dept) unknown.push({ field: `memberships.${i}.departmentId`, code: 'department-unknown', message: 'no such department' });
   }
+  if (unknown.length > 0) throw fieldsRefused('validation-failed', unknown);
 }
 
 /** A user as administrators see it: memberships and roles waiting for approval are listed with `state: 'pending'` and grant nothing. */

@@ -4,7 +4,7 @@
 // (so the current password cannot be guessed through this route either); the
 // other sessions and all API tokens of the account end, the session in use stays.
 import { inTenant, type Store } from '../db/connect.ts';
-import { KarteiError } from '../errors.ts';
+import { fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
@@ -48,13 +48,13 @@ export class OwnPassword {
         this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'denied' }),
       );
       // One answer for either being wrong: a session alone does not tell which.
-      throw new KarteiError('validation-failed', 'currentPassword: the current password or the code is wrong', { field: 'currentPassword' });
+      throw fieldRefused('validation-failed', 'currentPassword', 'current-password-wrong', 'the current password or the code is wrong');
     }
     const username = openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc);
     const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc);
     assertStrongPassword(input.newPassword, [username, displayName, user.office], 'newPassword');
     if (input.newPassword === input.currentPassword) {
-      throw new KarteiError('validation-failed', 'newPassword: must differ from the current password', { field: 'newPassword' });
+      throw fieldRefused('validation-failed', 'newPassword', 'password-same', 'must differ from the current password');
     }
     const passwordHash = await hashPassword(input.newPassword);
     await inTenant(this.store, tenantId, async (tx) => {
@@ -66,7 +66,7 @@ export class OwnPassword {
         .where('id', '=', userId)
         .where('totp_last_step', '<', step)
         .executeTakeFirst();
-      if (Number(stepped.numUpdatedRows) !== 1) throw new KarteiError('validation-failed', 'code: this code has been used already; wait for the next one', { field: 'code' });
+      if (Number(stepped.numUpdatedRows) !== 1) throw fieldRefused('validation-failed', 'code', 'code-used', 'this code has been used already; wait for the next one');
       await tx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
       // A token minted with a stolen session must not outlive the password change that answers the theft.
       await revokeUserApiTokens(tx, userId);

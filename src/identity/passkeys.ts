@@ -34,7 +34,7 @@ import {
 } from '@simplewebauthn/server';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import type { PasskeysTable } from '../db/schema.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
@@ -179,14 +179,14 @@ export class Passkeys {
       await inTenant(this.store, tenantId, (tx) =>
         this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.passkey.add', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'password' } }),
       );
-      throw new KarteiError('validation-failed', 'currentPassword: the current password is wrong', { field: 'currentPassword' });
+      throw fieldRefused('validation-failed', 'currentPassword', 'current-password-wrong', 'the current password is wrong');
     }
     // The right password gives its reservation back; it proves nothing beyond the session's second factor.
     await credit(this.store.db, counters);
     return inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       const existing = await tx.selectFrom('passkeys').select(['credential_id', 'transports']).where('user_id', '=', userId).execute();
-      if (existing.length >= MAX_PASSKEYS) throw new KarteiError('conflict', `At most ${MAX_PASSKEYS} passkeys per account; remove one first`);
+      if (existing.length >= MAX_PASSKEYS) throw tooManyPasskeys();
       const options = await generateRegistrationOptions({
         rpName: this.rp.name,
         rpID: this.rp.id,
@@ -220,7 +220,7 @@ export class Passkeys {
   /** Finishes the ceremony this session started: verifies the attestation and stores the credential. */
   async finish(tenantId: string, userId: string, sessionHash: string, name: string, response: RegistrationResponseJSON): Promise<PasskeyInfo> {
     const challenge = clientChallenge(response.response.clientDataJSON);
-    const invalid = () => new KarteiError('validation-failed', 'response: the passkey could not be verified; start again', { field: 'response' });
+    const invalid = () => fieldRefused('validation-failed', 'response', 'passkey-unverified', 'the passkey could not be verified; start again');
     if (!challenge) throw invalid();
     const hash = tokenHash(challenge);
     const row = await inTenant(this.store, tenantId, (tx) =>
@@ -248,9 +248,9 @@ export class Passkeys {
       if (Number(used.numUpdatedRows) !== 1) throw invalid();
       // A registration makes a new credential, so its id is new; one the office knows already is refused.
       const taken = await tx.selectFrom('passkeys').select('id').where('credential_id', '=', info.credential.id).executeTakeFirst();
-      if (taken) throw new KarteiError('conflict', 'This passkey is registered already');
+      if (taken) throw fieldRefused('conflict', 'response', 'passkey-registered', 'This passkey is registered already');
       const count = await tx.selectFrom('passkeys').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
-      if (Number(count.n) >= MAX_PASSKEYS) throw new KarteiError('conflict', `At most ${MAX_PASSKEYS} passkeys per account; remove one first`);
+      if (Number(count.n) >= MAX_PASSKEYS) throw tooManyPasskeys();
       const key = await this.keyring.tenantKey(tx, tenantId);
       await tx
         .insertInto('passkeys')
@@ -294,7 +294,7 @@ export class Passkeys {
         )
         .executeTakeFirst();
       if (Number(removed.numDeletedRows) !== 1) {
-        throw new KarteiError('conflict', 'This is the account\'s last second factor; add another passkey or keep the authenticator app first');
+        throw fieldRefused('conflict', 'passkey', 'last-second-factor', 'This is the account\'s last second factor; add another passkey or keep the authenticator app first');
       }
       await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.passkey.remove', resourceType: 'passkey', resourceId: passkeyId, outcome: 'allowed' });
     });
@@ -310,3 +310,5 @@ function clientChallenge(clientDataJSON: string): string | null {
     return null;
   }
 }
+
+const tooManyPasskeys = () => fieldRefused('conflict', 'passkey', 'too-many-passkeys', `At most ${MAX_PASSKEYS} passkeys per account; remove one first`, { max: MAX_PASSKEYS });

@@ -28,23 +28,31 @@ export function estimatorOf({ core, common, en, de }: EstimatorModules): Estimat
   return new core.ZxcvbnFactory({
     dictionary: { ...common.dictionary, ...en.dictionary, ...de.dictionary },
     graphs: common.adjacencyGraphs,
-    translations: en.translations,
+    // Feedback as its keys (`topTen`, `anotherWord`…), which the screens translate: zxcvbn's own text is English.
+    translations: keysOf(en.translations),
   });
+}
+
+/** Each translation replaced by its own key. */
+function keysOf<T extends Record<string, Record<string, unknown>>>(translations: T): T {
+  return Object.fromEntries(Object.entries(translations).map(([group, texts]) => [group, Object.fromEntries(Object.keys(texts).map((k) => [k, k]))])) as T;
 }
 
 export interface Strength {
   /** 0 (guessed at once) … 4 (strong enough); a password shorter than MIN_LENGTH scores 0. */
   score: number;
   acceptable: boolean;
-  /** The estimator's English warning, if any. */
+  /** The estimator's warning as its key (`topTen`, `userInputs`…), or ''. */
   warning: string;
+  /** Its suggestions as their keys (`anotherWord`, `capitalization`…). */
+  suggestions: string[];
 }
 
 /** Scores a password against the dictionaries and the user's and the office's own words. */
 export function strengthWith(estimator: () => Estimator, password: string, context: string[]): Strength {
-  if (password.length < MIN_LENGTH) return { score: 0, acceptable: false, warning: '' };
+  if (password.length < MIN_LENGTH) return { score: 0, acceptable: false, warning: '', suggestions: [] };
   const result = estimator().check(password, contextWords(context));
-  return { score: result.score, acceptable: result.score >= MIN_SCORE, warning: result.feedback.warning ?? '' };
+  return { score: result.score, acceptable: result.score >= MIN_SCORE, warning: result.feedback.warning ?? '', suggestions: result.feedback.suggestions };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Passwords: argon2id hashes only, and a real strength estimator (zxcvbn-ts
 // with German and English dictionaries) that also knows the user's own words.
 import { hash, verify } from '@node-rs/argon2';
-import { KarteiError } from '../errors.ts';
+import { fieldRefused } from '../errors.ts';
 import { MIN_LENGTH } from './password-strength.ts';
 import { passwordStrength } from './password-estimator.ts';
 
@@ -21,11 +21,13 @@ export const decoyHash = () => (decoy ??= hashPassword(crypto.randomUUID()));
 /** Refuses short, common and guessable passwords; `context` holds the user's and the office's own words. */
 export function assertStrongPassword(password: string, context: string[], field = 'password'): void {
   if (password.length < MIN_LENGTH) {
-    throw new KarteiError('weak-password', `${field}: at least ${MIN_LENGTH} characters are required`, { field });
+    throw fieldRefused('weak-password', field, 'password-too-short', `at least ${MIN_LENGTH} characters are required`, { min: MIN_LENGTH });
   }
   const result = passwordStrength(password, context);
   if (!result.acceptable) {
+    // The estimator's feedback as its keys (the screens translate them): warning, then suggestions.
     const hint = result.warning ? ` (${result.warning})` : '';
-    throw new KarteiError('weak-password', `${field}: too easy to guess${hint}; use a longer passphrase of unrelated words`, { field });
+    const params = { ...(result.warning ? { warning: result.warning } : {}), suggestions: result.suggestions };
+    throw fieldRefused('weak-password', field, 'password-weak', `too easy to guess${hint}; use a longer passphrase of unrelated words`, params);
   }
 }

@@ -25,7 +25,7 @@ import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN, type SsoConfigsTable } from '../db/schema.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { GateContext } from '../access/gate.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -89,17 +89,24 @@ const browserKey = (browserToken: string) => Buffer.from(hkdfSync('sha256', Buff
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** An issuer Kartei may talk to: HTTPS, or plain HTTP to this machine only (a provider on loopback). */
-export function issuerProblem(issuer: string): string | null {
+/** Why a setting is refused: its field code and the English phrase of the problem detail. */
+export interface SettingProblem {
+  code: 'issuer-not-url' | 'issuer-has-extras' | 'issuer-not-https' | 'claim-chars' | 'claim-not-stable' | 'claim-not-subject';
+  message: string;
+  params?: { options: string };
+}
+
+export function issuerProblem(issuer: string): SettingProblem | null {
   let u: URL;
   try {
     u = new URL(issuer);
   } catch {
-    return 'not a URL';
+    return { code: 'issuer-not-url', message: 'not a URL' };
   }
-  if (u.search || u.hash || u.username || u.password) return 'no query, fragment or credentials';
+  if (u.search || u.hash || u.username || u.password) return { code: 'issuer-has-extras', message: 'no query, fragment or credentials' };
   if (u.protocol === 'https:') return null;
   if (u.protocol === 'http:' && LOOPBACK.has(u.hostname)) return null;
-  return 'must be https:// (plain http only on loopback)';
+  return { code: 'issuer-not-https', message: 'must be https:// (plain http only on loopback)' };
 }
 
 /**
@@ -109,10 +116,10 @@ export function issuerProblem(issuer: string): string | null {
  */
 export const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
 
-export function subjectClaimProblem(claim: string): string | null {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return 'letters, digits, _ . : - only';
-  if (NOT_A_SUBJECT.has(claim)) return 'a name, e-mail or other changeable claim is not a stable subject';
-  if (!(SUBJECT_CLAIMS as readonly string[]).includes(claim)) return `must be one of ${SUBJECT_CLAIMS.join(', ')}: a claim that names one person alone`;
+export function subjectClaimProblem(claim: string): SettingProblem | null {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return { code: 'claim-chars', message: 'letters, digits, _ . : - only' };
+  if (NOT_A_SUBJECT.has(claim)) return { code: 'claim-not-stable', message: 'a name, e-mail or other changeable claim is not a stable subject' };
+  if (!(SUBJECT_CLAIMS as readonly string[]).includes(claim)) return { code: 'claim-not-subject', message: `must be one of ${SUBJECT_CLAIMS.join(', ')}: a claim that names one person alone`, params: { options: SUBJECT_CLAIMS.join(', ') } };
   return null;
 }
 
@@ -328,7 +335,7 @@ export class Sso {
     });
     if (!ok) {
       await inTenant(this.store, tenantId, (tx) => this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'code' } }));
-      throw new KarteiError('validation-failed', 'code: the code is wrong or used already', { field: 'code' });
+      throw fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or used already');
     }
     return this.start(undefined, address, { tenantId, userId, sessionHash });
   }
@@ -377,7 +384,7 @@ export class Sso {
     if (outcome === 'linked') return { kind: 'linked' };
     if (outcome === 'taken') {
       await inTenant(this.store, tenantId, (tx) => this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'taken' } }));
-      throw new KarteiError('conflict', 'This identity is linked to another account of this office');
+      throw fieldRefused('conflict', 'identity', 'identity-linked-elsewhere', 'This identity is linked to another account of this office');
     }
     return this.refuse(tenantId, 'link-session', address);
   }
@@ -474,7 +481,7 @@ export async function writeSsoSettings(ctx: GateContext, keyring: Keyring, input
   const issuer = input.issuer.replace(/\/+$/, '') || input.issuer;
   const before = await tx.selectFrom('sso_configs').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   const moved = !before || before.issuer !== issuer || before.client_id !== input.clientId;
-  if (moved && !input.clientSecret) throw new KarteiError('validation-failed', 'clientSecret: required for a new issuer or client id', { field: 'clientSecret' });
+  if (moved && !input.clientSecret) throw fieldRefused('validation-failed', 'clientSecret', 'client-secret-required', 'required for a new issuer or client id');
   const key = await keyring.tenantKey(tx, tenantId);
   const values = {
     issuer,

@@ -2,7 +2,7 @@
 // so they are stored encrypted, with a blind index to find a login name.
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import type { DepartmentRole, Membership, TenantRole } from '../access/policy.ts';
@@ -38,7 +38,7 @@ export async function createUser(tx: Tx, keyring: Keyring, tenantId: string, u: 
   if (u.password !== undefined) assertStrongPassword(u.password, [u.username, u.displayName, officeName]);
   const usernameIndex = keyring.globalIndex('username', u.username);
   const taken = await tx.selectFrom('users').select('id').where('username_index', '=', usernameIndex).executeTakeFirst();
-  if (taken) throw new KarteiError('conflict', 'username: already taken', { field: 'username' });
+  if (taken) throw fieldRefused('conflict', 'username', 'taken', 'already taken');
   const id = randomUUID();
   const key = await keyring.tenantKey(tx, tenantId);
   const now = new Date().toISOString();

@@ -8,7 +8,7 @@ import type { Db, Tx } from '../db/connect.ts';
 import type { DevicesTable } from '../db/schema.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission, type Principal } from '../access/policy.ts';
 import { isLoopback } from '../config/config.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 
 export interface DeviceInput {
   aeTitle: string;
@@ -41,15 +41,23 @@ export function identityKey(certFingerprint: string | null, host: string | null)
 }
 
 export async function registerDevice(tx: Tx, tenantId: string, createdBy: string, input: DeviceInput, now: string): Promise<string> {
-  const cert = input.certificate ? parseCertificate(input.certificate) : null;
-  if (!cert && !input.host) {
-    throw new KarteiError('validation-failed', 'certificate: a device needs a client certificate, or a loopback host', { field: 'certificate' });
+  const problems: FieldProblem[] = [];
+  let cert: ReturnType<typeof parseCertificate> | null = null;
+  try {
+    cert = input.certificate ? parseCertificate(input.certificate) : null;
+  } catch (e) {
+    if (!(e instanceof KarteiError)) throw e;
+    problems.push({ field: 'certificate', code: 'certificate-not-pem', message: 'not a PEM-encoded X.509 certificate' });
   }
-  if (!cert && input.host && !isLoopback(input.host)) {
-    throw new KarteiError('validation-failed', 'host: without a certificate, only a loopback host can be trusted', { field: 'host' });
+  if (!input.certificate && !input.host) {
+    problems.push({ field: 'certificate', code: 'device-needs-certificate', message: 'a device needs a client certificate, or a loopback host' });
+  }
+  if (!input.certificate && input.host && !isLoopback(input.host)) {
+    problems.push({ field: 'host', code: 'host-not-loopback', message: 'without a certificate, only a loopback host can be trusted' });
   }
   const department = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-  if (!department) throw new KarteiError('validation-failed', 'departmentId: no such department', { field: 'departmentId' });
+  if (!department) problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
+  if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
   // AE titles are unique per office (a C-MOVE destination is named by its AE title within its office).
   // What identifies a calling device across the deployment is its AE title with its proof — the
   // pinned certificate, or the loopback host — and that pair is unique across the deployment. Both
@@ -61,7 +69,7 @@ export async function registerDevice(tx: Tx, tenantId: string, createdBy: string
     .where('ae_title', '=', input.aeTitle)
     .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('identity_key', '=', identity)]))
     .executeTakeFirst();
-  if (taken) throw new KarteiError('conflict', REGISTRATION_CONFLICT, { field: 'aeTitle' });
+  if (taken) throw fieldRefused('conflict', 'aeTitle', 'ae-title-taken', REGISTRATION_CONFLICT.slice('aeTitle: '.length));
   const id = randomUUID();
   await tx
     .insertInto('devices')
@@ -144,7 +152,7 @@ function parseCertificate(pem: string) {
     const cert = new X509Certificate(pem);
     return { fingerprint256: cert.fingerprint256, subject: cert.subject.replace(/\n/g, ', '), validTo: new Date(cert.validTo).toISOString() };
   } catch {
-    throw new KarteiError('validation-failed', 'certificate: not a PEM-encoded X.509 certificate', { field: 'certificate' });
+    throw fieldRefused('validation-failed', 'certificate', 'certificate-not-pem', 'not a PEM-encoded X.509 certificate');
   }
 }
 

@@ -1,7 +1,8 @@
 // The security report: every weakness of this installation that Kartei can
 // see, most severe first, each with its fix. Grows with every feature.
-// `kartei doctor` prints it; administrators and the DPO see their office's part
-// in the web application (`GET /api/security-report`).
+// `kartei doctor` prints it (English); administrators and the DPO see their office's
+// part in the web application (`GET /api/security-report`), worded in their language
+// from each finding's stable `code` and `params`.
 import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
@@ -17,11 +18,57 @@ import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/**
+ * One finding: `code` and `params` are stable, and the web application words them in the
+ * user's language; `title` and `fix` are the English text for the CLI and API clients.
+ */
 export interface Finding {
   severity: Severity;
+  code: FindingCode;
+  params?: Record<string, string | number>;
   title: string;
   fix: string;
 }
+
+/** Every finding the report can hold; the web application has a title and a remedy for each. */
+export const FINDING_CODES = [
+  'certificate-unreadable',
+  'certificate-expired',
+  'certificate-expires-soon',
+  'certificate-expires',
+  'certificate-rsa-weak',
+  'certificate-rsa-short',
+  'certificate-curve-weak',
+  'config-not-startable',
+  'key-files-exposed',
+  'data-dir-exposed',
+  'dicom-loopback-plain',
+  'http-loopback-plain',
+  'setup-pending',
+  'setup-not-started',
+  'setup-token-left',
+  'accounts-without-mfa',
+  'audit-chain-broken',
+  'audit-unsigned-tail',
+  'audit-checkpoint-refused',
+  'postgres-schema-owner',
+  'postgres-no-tls',
+  'admins-are-members',
+  'admin-chosen-passwords',
+  'no-dpo',
+  'reviews-waiting',
+  'legacy-tokens',
+  'devices-by-host',
+  'device-certificate-expired',
+  'device-certificate-expires',
+  'not-initialised',
+  'cannot-open',
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+
+/** Which certificate a finding is about: `cert` in its params. */
+type CertKind = 'https' | 'dicom' | 'dicom-ca';
+const CERT_NAMES: Record<CertKind, string> = { https: 'HTTPS server certificate', dicom: 'DICOM server certificate', 'dicom-ca': 'DICOM device CA certificate' };
 
 /** Checks that need no database: configuration and files (certificates judged at `now`). */
 export function configFindings(config: Config, now = Date.now()): Finding[] {
@@ -30,19 +77,19 @@ export function configFindings(config: Config, now = Date.now()): Finding[] {
     checkStartable(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    out.push({ severity: 'critical', title: e.message, fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.' });
+    out.push({ severity: 'critical', code: 'config-not-startable', title: e.message, fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.' });
   }
   for (const p of keyFileProblems(config.keyDir)) {
-    out.push({ severity: 'critical', title: `Key material readable by others: ${p}`, fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*` });
+    out.push({ severity: 'critical', code: 'key-files-exposed', params: { path: p, keyDir: config.keyDir }, title: `Key material readable by others: ${p}`, fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*` });
   }
   if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
-    out.push({ severity: 'high', title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
+    out.push({ severity: 'high', code: 'data-dir-exposed', params: { dataDir: config.dataDir }, title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
   }
   if (config.dicom && !config.dicom.tls) {
-    out.push({ severity: 'info', title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
+    out.push({ severity: 'info', code: 'dicom-loopback-plain', params: { host: config.dicom.host, port: config.dicom.port }, title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
   }
   if (isLoopback(config.host) && !config.tls) {
-    out.push({ severity: 'info', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
+    out.push({ severity: 'info', code: 'http-loopback-plain', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
   }
   return out;
 }
@@ -57,10 +104,10 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   const db = s.store.db;
   if (!(await isSetUp(s.store))) {
     const pending = fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE));
-    out.push({ severity: 'medium', title: 'First-run setup has not been completed', fix: pending ? 'Open the setup link the server printed, or restart the server for a new one.' : 'Start the server to get a setup link.' });
+    out.push({ severity: 'medium', code: pending ? 'setup-pending' : 'setup-not-started', title: 'First-run setup has not been completed', fix: pending ? 'Open the setup link the server printed, or restart the server for a new one.' : 'Start the server to get a setup link.' });
   }
   if ((await isSetUp(s.store)) && fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE))) {
-    out.push({ severity: 'high', title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
+    out.push({ severity: 'high', code: 'setup-token-left', params: { file: path.join(s.config.dataDir, SETUP_TOKEN_FILE) }, title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
   }
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
@@ -69,19 +116,21 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   if (tenantId) users = users.where('tenant_id', '=', tenantId);
   const noMfa = await users.executeTakeFirst();
   if (Number(noMfa?.n ?? 0) > 0) {
-    out.push({ severity: 'high', title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
+    out.push({ severity: 'high', code: 'accounts-without-mfa', params: { n: Number(noMfa!.n) }, title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
   }
   const audit = await verifyAudit(s.store, s.signer, { only: tenantId ? [tenantId] : undefined });
   if (!audit.ok) {
-    out.push({ severity: 'critical', title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
+    out.push({ severity: 'critical', code: 'audit-chain-broken', params: { seq: audit.seq, problem: audit.problem }, title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
   } else if (audit.unsignedTail > 0) {
-    out.push({ severity: 'info', title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`, fix: 'The running server signs a checkpoint every minute.' });
+    out.push({ severity: 'info', code: 'audit-unsigned-tail', params: { n: audit.unsignedTail }, title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`, fix: 'The running server signs a checkpoint every minute.' });
   }
   // Recorded in the key directory by the server when the events since the last checkpoint did not verify.
   for (const [chain, r] of Object.entries(s.signer.witness?.refusals() ?? {})) {
     if (tenantId && chain !== tenantId) continue;
     out.push({
       severity: 'critical',
+      code: 'audit-checkpoint-refused',
+      params: { at: r.at, chain: chain === DEPLOYMENT_CHAIN ? 'installation' : chain, seq: r.seq, problem: r.problem },
       title: `Audit checkpoint refused at ${r.at}: ${chain === DEPLOYMENT_CHAIN ? "the installation's chain" : `the chain of office ${chain}`} does not verify from sequence ${r.seq} (${r.problem})`,
       fix: 'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run `kartei audit verify`. The server signs no checkpoint of this chain until it verifies again.',
     });
@@ -90,10 +139,10 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);
     if (url.username === admin.username) {
-      out.push({ severity: 'critical', title: 'The application connects to PostgreSQL as the schema owner', fix: 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).' });
+      out.push({ severity: 'critical', code: 'postgres-schema-owner', title: 'The application connects to PostgreSQL as the schema owner', fix: 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).' });
     }
     if (!['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') && !isLoopback(url.hostname)) {
-      out.push({ severity: 'critical', title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
+      out.push({ severity: 'critical', code: 'postgres-no-tls', params: { host: url.hostname }, title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
     }
   }
   return out;
@@ -113,7 +162,7 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   const members = new Set((await db.selectFrom('memberships').select('user_id').execute()).map((m) => m.user_id));
   const mixed = roles.filter((r) => r.role === 'admin' && members.has(r.user_id)).length;
   if (mixed > 0) {
-    out.push({ severity: 'medium', title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
+    out.push({ severity: 'medium', code: 'admins-are-members', params: { n: mixed }, title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
   }
   // Passwords an administrator chose (accounts from before enrolment links): someone besides the person knows them.
   let adminKnown = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('active', '=', 1).where('password_origin', '=', 'admin');
@@ -122,6 +171,8 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   if (known > 0) {
     out.push({
       severity: 'critical',
+      code: 'admin-chosen-passwords',
+      params: { n: known },
       title: `${known} active account(s) still hold a password an administrator chose`,
       fix: 'For each, ask for a reset link (Benutzer → Zugang neu einrichten), have it approved by a second person, and hand it over: the person then chooses their own password and second factor. The users list marks these accounts.',
     });
@@ -129,7 +180,7 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   const tenants = tenantId ? [{ id: tenantId }] : await db.selectFrom('tenants').select('id').execute();
   for (const t of tenants) {
     if (!roles.some((r) => r.tenant_id === t.id && r.role === 'dpo')) {
-      out.push({ severity: 'medium', title: 'No data-protection officer account', fix: 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.' });
+      out.push({ severity: 'medium', code: 'no-dpo', title: 'No data-protection officer account', fix: 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.' });
     }
   }
   const stale = await Promise.all(
@@ -147,7 +198,7 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   );
   const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
   if (waiting > 0) {
-    out.push({ severity: 'medium', title: `${waiting} emergency access(es) unreviewed for more than 7 days`, fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).' });
+    out.push({ severity: 'medium', code: 'reviews-waiting', params: { n: waiting, days: 7 }, title: `${waiting} emergency access(es) unreviewed for more than 7 days`, fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).' });
   }
   return out;
 }
@@ -167,6 +218,8 @@ async function tokenFindings(s: Services, tenantId?: string): Promise<Finding[]>
   return [
     {
       severity: 'medium',
+      code: 'legacy-tokens',
+      params: { n },
       title: `${n} API token(s) from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)`,
       fix: 'Their owners create tokens with the scopes their scripts need (Mein Konto → API-Tokens; the CLI needs admin) and revoke the old ones.',
     },
@@ -180,13 +233,13 @@ async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]
   const devices = await query.execute();
   const byHost = devices.filter((d) => !d.cert_fingerprint).map((d) => d.ae_title);
   if (byHost.length > 0) {
-    out.push({ severity: 'low', title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`, fix: 'Fine for programs on this host; register devices on the network with their client certificate.' });
+    out.push({ severity: 'low', code: 'devices-by-host', params: { n: byHost.length, aeTitles: byHost.join(', ') }, title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`, fix: 'Fine for programs on this host; register devices on the network with their client certificate.' });
   }
   const now = Date.now();
   for (const d of devices.filter((x) => x.cert_expires_at)) {
     const left = Date.parse(d.cert_expires_at!) - now;
-    if (left <= 0) out.push({ severity: 'high', title: `The certificate of DICOM device ${d.ae_title} has expired`, fix: 'Register the device again with its renewed certificate (kartei devices remove / add).' });
-    else if (left < 30 * 86_400_000) out.push({ severity: 'medium', title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`, fix: 'Renew it on the device and register the new certificate.' });
+    if (left <= 0) out.push({ severity: 'high', code: 'device-certificate-expired', params: { aeTitle: d.ae_title }, title: `The certificate of DICOM device ${d.ae_title} has expired`, fix: 'Register the device again with its renewed certificate (kartei devices remove / add).' });
+    else if (left < 30 * 86_400_000) out.push({ severity: 'medium', code: 'device-certificate-expires', params: { aeTitle: d.ae_title, days: 30 }, title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`, fix: 'Renew it on the device and register the new certificate.' });
   }
   return out;
 }
@@ -199,40 +252,43 @@ const DAY_MS = 86_400_000;
  * BSI TR-02102-2 (RSA: at least 3000 bits, under 2048 critical; elliptic curves: at least 250 bits).
  */
 export function certificateFindings(config: Config, now = Date.now()): Finding[] {
-  const files: [string, string][] = [];
-  if (config.tls) files.push(['HTTPS server certificate', config.tls.certFile]);
-  if (config.dicom?.tls) files.push(['DICOM server certificate', config.dicom.tls.certFile], ['DICOM device CA certificate', config.dicom.tls.caFile]);
+  const files: [CertKind, string][] = [];
+  if (config.tls) files.push(['https', config.tls.certFile]);
+  if (config.dicom?.tls) files.push(['dicom', config.dicom.tls.certFile], ['dicom-ca', config.dicom.tls.caFile]);
   const out: Finding[] = [];
-  for (const [what, file] of files) {
+  for (const [kind, file] of files) {
+    const what = CERT_NAMES[kind];
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(fs.readFileSync(file));
     } catch {
-      out.push({ severity: 'critical', title: `The ${what} (${file}) cannot be read as a PEM certificate`, fix: 'Point the setting at the PEM file of the certificate; the server will not start without it.' });
+      out.push({ severity: 'critical', code: 'certificate-unreadable', params: { cert: kind, file }, title: `The ${what} (${file}) cannot be read as a PEM certificate`, fix: 'Point the setting at the PEM file of the certificate; the server will not start without it.' });
       continue;
     }
-    out.push(...judgeCertificate(what, cert, now));
+    out.push(...judgeCertificate(kind, cert, now));
   }
   return out;
 }
 
 /** One certificate's expiry and key size. */
-export function judgeCertificate(what: string, cert: X509Certificate, now = Date.now()): Finding[] {
+export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Date.now()): Finding[] {
   const out: Finding[] = [];
+  const what = CERT_NAMES[kind];
+  const date = new Date(cert.validTo).toISOString().slice(0, 10);
   const renew = `Renew the ${what} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.`;
   const left = Date.parse(cert.validTo) - now;
-  if (left <= 0) out.push({ severity: 'critical', title: `The ${what} expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}`, fix: renew });
-  else if (left < 14 * DAY_MS) out.push({ severity: 'critical', title: `The ${what} expires within 14 days (${new Date(cert.validTo).toISOString().slice(0, 10)})`, fix: renew });
-  else if (left < 30 * DAY_MS) out.push({ severity: 'medium', title: `The ${what} expires within 30 days (${new Date(cert.validTo).toISOString().slice(0, 10)})`, fix: renew });
+  if (left <= 0) out.push({ severity: 'critical', code: 'certificate-expired', params: { cert: kind, date }, title: `The ${what} expired on ${date}`, fix: renew });
+  else if (left < 14 * DAY_MS) out.push({ severity: 'critical', code: 'certificate-expires-soon', params: { cert: kind, date, days: 14 }, title: `The ${what} expires within 14 days (${date})`, fix: renew });
+  else if (left < 30 * DAY_MS) out.push({ severity: 'medium', code: 'certificate-expires', params: { cert: kind, date, days: 30 }, title: `The ${what} expires within 30 days (${date})`, fix: renew });
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'dsa') {
     const bits = details.modulusLength ?? 0;
-    if (bits < 2048) out.push({ severity: 'critical', title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)`, fix: renew });
-    else if (bits < 3000) out.push({ severity: 'medium', title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102 recommends at least 3000 bits)`, fix: renew });
+    if (bits < 2048) out.push({ severity: 'critical', code: 'certificate-rsa-weak', params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() }, title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)`, fix: renew });
+    else if (bits < 3000) out.push({ severity: 'medium', code: 'certificate-rsa-short', params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() }, title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102 recommends at least 3000 bits)`, fix: renew });
   } else if (key.asymmetricKeyType === 'ec') {
     const bits = curveBits(details.namedCurve ?? '');
-    if (bits < 250) out.push({ severity: 'critical', title: `The ${what} has an elliptic-curve key on ${details.namedCurve ?? 'an unnamed curve'} (BSI TR-02102: at least 250 bits)`, fix: renew });
+    if (bits < 250) out.push({ severity: 'critical', code: 'certificate-curve-weak', params: { cert: kind, curve: details.namedCurve ?? '?' }, title: `The ${what} has an elliptic-curve key on ${details.namedCurve ?? 'an unnamed curve'} (BSI TR-02102: at least 250 bits)`, fix: renew });
   }
   return out;
 }

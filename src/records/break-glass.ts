@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
 import type { Tx } from '../db/connect.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
@@ -124,7 +124,7 @@ export class BreakGlass {
     const row = grant ?? search;
     if (!row) throw new KarteiError('not-found');
     if (row.user_id === principal.userId) throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
-    if (row.decision) throw new KarteiError('conflict', 'This event has been reviewed already');
+    if (row.decision) throw reviewedAlready();
     const ended = decision === 'unjustified' && row.expires_at > ctx.now;
     // Conditional on no decision yet: of two reviewers deciding at once, one wins and the other gets 409.
     let moved: { numUpdatedRows: bigint };
@@ -155,7 +155,7 @@ export class BreakGlass {
         .where('decision', 'is', null)
         .executeTakeFirst();
     }
-    if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This event has been reviewed already');
+    if (Number(moved.numUpdatedRows) !== 1) throw reviewedAlready();
     if (!grant && ended) await endHits(tx, id, ctx.now);
     ctx.audit.detail = { decision, kind: grant ? 'break-glass' : 'emergency-search', ...(ended ? { ended: true } : {}) };
     return { id, decision, reviewedAt: ctx.now, ...(ended ? { endedAt: ctx.now } : {}) };
@@ -176,12 +176,12 @@ export class BreakGlass {
         .where('id', '=', id)
         .where('expires_at', '>', ctx.now)
         .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This emergency access has ended already');
+      if (Number(moved.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
       ctx.audit.detail = { kind: 'break-glass', grantedUntil: grant.expires_at };
       return;
     }
     const moved = await tx.updateTable('emergency_searches').set({ expires_at: ctx.now }).where('id', '=', id).where('expires_at', '>', ctx.now).executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'This emergency access has ended already');
+    if (Number(moved.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
     await endHits(tx, id, ctx.now);
     ctx.audit.detail = { kind: 'emergency-search' };
   }
@@ -192,3 +192,5 @@ const endHits = (tx: Tx, searchId: string, now: string) =>
   tx.updateTable('emergency_hits').set({ expires_at: now }).where('search_id', '=', searchId).where('expires_at', '>', now).execute();
 
 export { searchReasonBinding, reasonBinding as grantReasonBinding };
+
+const reviewedAlready = () => fieldRefused('conflict', 'decision', 'already-decided', 'This event has been reviewed already');

@@ -20,7 +20,7 @@ const isoDate = z.iso.date();
 export const personData = z.strictObject({
   familyName: z.string().trim().min(1).max(200),
   givenName: z.string().trim().min(1).max(200),
-  birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), 'must not lie in the future'),
+  birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), { message: 'must not lie in the future', params: { code: 'date-in-future' } }),
   sex: z.enum(['female', 'male', 'diverse', 'unknown']).optional(),
   /** The Patient ID (0010,0020) the department's devices send for this person: studies with it link to this file. Empty: none. */
   dicomPatientId: z.string().trim().max(64).optional(),

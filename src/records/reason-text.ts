@@ -8,16 +8,22 @@
 
 export const MIN_REASON = 20;
 
-/** Why `text` is not a reason (an English phrase for the problem detail), or null when it is one. */
-export function reasonProblem(text: string, min = MIN_REASON): string | null {
+/** Why `text` is not a reason: a field code and an English phrase for the problem detail; null when it is one. */
+export interface ReasonProblem {
+  code: 'reason-too-short' | 'reason-repeated' | 'reason-not-words';
+  message: string;
+  params?: { min: number };
+}
+
+export function reasonProblem(text: string, min = MIN_REASON): ReasonProblem | null {
   const t = text.trim().replace(/\s+/g, ' ');
-  if (t.length < min) return `at least ${min} characters`;
+  if (t.length < min) return { code: 'reason-too-short', message: `at least ${min} characters`, params: { min } };
   const letters = t.toLowerCase().match(/\p{L}/gu) ?? [];
   const distinct = new Set(letters).size;
   const words = (t.match(/\p{L}{2,}/gu) ?? []).map((w) => w.toLowerCase()).filter((w) => !repeats(w));
   const distinctWords = new Set(words).size;
-  if (repeats(t.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')) || distinct < 5) return 'must be real text, not one character or pattern repeated';
-  if (!((words.length >= 3 && distinctWords >= 3) || distinct >= 8)) return 'must be real text: at least 3 words or 8 different letters';
+  if (repeats(t.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')) || distinct < 5) return { code: 'reason-repeated', message: 'must be real text, not one character or pattern repeated' };
+  if (!((words.length >= 3 && distinctWords >= 3) || distinct >= 8)) return { code: 'reason-not-words', message: 'must be real text: at least 3 words or 8 different letters' };
   return null;
 }
 

@@ -1,6 +1,7 @@
 // Each record type has its own content schema and retention period. Unknown
 // types and content that does not fit are refused with the field named.
 import { z } from 'zod';
+import { FORMAT_RULES } from '../errors.ts';
 
 const text = (max = 20_000) => z.string().trim().min(1).max(max);
 const date = z.iso.date();
@@ -11,7 +12,7 @@ const date = z.iso.date();
  * can show it.
  */
 const ICD10 = /^\s*([A-Za-z]\d{2}(?:\.\d{1,2})?)\s*([GgVvZzAa])?\s*$/;
-const icd10 = z.string().max(20).regex(ICD10, 'an ICD-10 code like A15.0, optionally with G, V, Z or A');
+const icd10 = z.string().max(20).regex(ICD10, FORMAT_RULES.icd10);
 
 export function normaliseIcd10(code: string): string {
   const m = ICD10.exec(code);

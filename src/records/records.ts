@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Sensitivity } from '../access/policy.ts';
 import { KarteiError } from '../errors.ts';
+import { fromZodError } from '../field-issues.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
@@ -43,9 +44,7 @@ const contentBinding = (tenantId: string, recordId: string, version: number, sen
 export function parseContent(type: RecordType, content: unknown): unknown {
   const r = RECORD_TYPES[type].content.safeParse(content);
   if (r.success) return normaliseCodes(r.data as Record<string, unknown>);
-  const issue = r.error.issues[0]!;
-  const field = ['content', ...issue.path.map(String)].join('.');
-  throw new KarteiError('validation-failed', `${field}: ${issue.message}`, { field });
+  throw fromZodError(r.error, ['content']);
 }
 
 /** ICD-10 codes written one way, however they were typed (`a15.0g` → `A15.0 G`). */

@@ -1,12 +1,16 @@
 // Sharing a file with another department, for a purpose and a period. The
 // receiving department reads (never edits) until the share ends by itself.
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
-import { KarteiError } from '../errors.ts';
+import { fieldsRefused, type FieldProblem } from '../errors.ts';
+import { MIN_REASON, reasonProblem } from './reason-text.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 
 export const MAX_SHARE_DAYS = 366;
+/** A share ends on a day (`2026-12-31`, the day's end) or at an instant with its offset. */
+const SHARE_END = z.iso.datetime({ offset: true }).or(z.iso.date());
 
 export const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
 
@@ -16,12 +20,17 @@ export class Sharing {
   async share(ctx: GateContext, personId: string, input: { departmentId: string; purpose: string; until: string }): Promise<string> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
-    const until = new Date(input.until);
-    if (until.getTime() <= Date.parse(ctx.now)) invalid('until', 'must lie in the future');
-    if (until.getTime() > Date.parse(ctx.now) + MAX_SHARE_DAYS * 86_400_000) invalid('until', `at most ${MAX_SHARE_DAYS} days ahead`);
-    if (input.departmentId === ctx.target.departmentId) invalid('departmentId', 'the file already belongs to this department');
-    const dept = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (!dept) invalid('departmentId', 'no such department');
+    const until = SHARE_END.safeParse(input.until).success ? new Date(input.until) : null;
+    const problems: FieldProblem[] = [];
+    const notAReason = reasonProblem(input.purpose, MIN_REASON);
+    if (notAReason) problems.push({ field: 'purpose', ...notAReason });
+    if (input.departmentId === ctx.target.departmentId) problems.push({ field: 'departmentId', code: 'department-own', message: 'the file already belongs to this department' });
+    else if (!(await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst())) {
+      problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
+    }
+    const late = until ? untilProblem(until, Date.parse(ctx.now)) : { code: 'invalid-date' as const, message: 'an ISO 8601 date or instant' };
+    if (late) problems.push({ field: 'until', ...late });
+    if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
     const id = randomUUID();
     const key = await this.keyring.tenantKey(tx, tenantId);
     await tx
@@ -33,7 +42,7 @@ export class Sharing {
         from_department_id: ctx.target.departmentId!,
         to_department_id: input.departmentId,
         purpose_enc: sealField(key, purposeBinding(tenantId, id), input.purpose),
-        until: until.toISOString(),
+        until: until!.toISOString(),
         created_at: ctx.now,
         created_by: principal.userId,
         revoked_at: null,
@@ -42,7 +51,7 @@ export class Sharing {
       .execute();
     ctx.audit.resourceId = id;
     ctx.audit.reason = input.purpose;
-    ctx.audit.detail = { toDepartmentId: input.departmentId, until: until.toISOString() };
+    ctx.audit.detail = { toDepartmentId: input.departmentId, until: until!.toISOString() };
     return id;
   }
 
@@ -78,6 +87,9 @@ export class Sharing {
   }
 }
 
-function invalid(field: string, message: string): never {
-  throw new KarteiError('validation-failed', `${field}: ${message}`, { field });
+/** Why a share cannot end at `until`: its field code and English phrase, or null. */
+export function untilProblem(until: Date, now: number): Omit<FieldProblem, 'field'> | null {
+  if (until.getTime() <= now) return { code: 'must-be-future', message: 'must lie in the future' };
+  if (until.getTime() > now + MAX_SHARE_DAYS * 86_400_000) return { code: 'too-far-ahead', message: `at most ${MAX_SHARE_DAYS} days ahead`, params: { days: MAX_SHARE_DAYS } };
+  return null;
 }

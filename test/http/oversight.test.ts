@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 import { accessCountsQuery } from '../../src/audit/audit-query.ts';
-import { SEVERITIES } from '../../src/ops/security-findings.ts';
+import { FINDING_CODES, SEVERITIES } from '../../src/ops/security-findings.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -22,6 +22,11 @@ test('the security report: for administrators and the DPO, most severe first, ea
   const rank = before.body.map((f: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(f.severity));
   assert.deepEqual(rank, [...rank].sort((a: number, b: number) => a - b));
   for (const f of before.body) assert.ok(f.fix.length > 0, f.title);
+  // Each finding has a stable code (and its parameters), which the screen words in German or English.
+  for (const f of before.body) assert.ok((FINDING_CODES as readonly string[]).includes(f.code), `${f.title}: code ${f.code}`);
+  assert.ok(before.body.some((f: { code: string }) => f.code === 'no-dpo'));
+  const mfa = before.body.find((f: { code: string }) => f.code === 'accounts-without-mfa');
+  if (mfa) assert.equal(typeof mfa.params.n, 'number');
   const dpo = await t.user({ tenantRoles: ['dpo'] });
   const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
   assert.equal((await clerk.get('/api/security-report')).status, 403);

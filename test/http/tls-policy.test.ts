@@ -122,6 +122,10 @@ test('the doctor judges key sizes after TR-02102: RSA under 2048 critical, under
   assert.deepEqual(titles('rsa:3072'), []);
   assert.deepEqual(titles('ec:P-384'), []);
   assert.match(titles('rsa:2048').join(), /^medium: The HTTPS server certificate has a 2048-bit RSA key/);
+  // The same finding as code and parameters, which the web application words in German.
+  const short = testCertificate('doctor-rsa-2048', { key: 'rsa:2048', days: 400 });
+  const coded = configFindings({ ...h.config, tls: { certFile: short.certFile, keyFile: short.keyFile } }).find((f) => f.code === 'certificate-rsa-short');
+  assert.deepEqual(coded?.params, { cert: 'https', bits: 2048, type: 'RSA' });
   assert.match(titles('rsa:1024').join(), /^critical: The HTTPS server certificate has a 1024-bit RSA key/);
   assert.match(titles('ec:P-224').join(), /^critical: The HTTPS server certificate has an elliptic-curve key on secp224r1/);
 });

@@ -118,7 +118,7 @@ test('first run: the setup link leads through office, administrator, second fact
   const pw = page.getByLabel('Passwort', { exact: true });
   await page.locator('.field-invalid .field-error').waitFor();
   assert.equal(await pw.getAttribute('aria-invalid'), 'true');
-  assert.match((await page.locator('.field-invalid').textContent())!, /too easy to guess/);
+  assert.match((await page.locator('.field-invalid').textContent())!, /Zu leicht zu erraten\./);
   assert.equal(await page.getByLabel('Benutzername').inputValue(), 'admin');
   await checkScreen(page, '02-setup-admin-weak-password');
 
@@ -250,7 +250,7 @@ test('a physician creates a file and records; field errors stay beside their fie
   await page.getByLabel('Geburtsdatum').fill('2099-01-01');
   await page.getByLabel('Straße und Hausnummer (optional)').fill('Lindenallee 12');
   await page.getByRole('button', { name: 'Akte anlegen' }).click();
-  await page.locator('.field-invalid').filter({ hasText: 'Geburtsdatum' }).getByText('must not lie in the future').waitFor();
+  await page.locator('.field-invalid').filter({ hasText: 'Geburtsdatum' }).getByText('Das Datum darf nicht in der Zukunft liegen.').waitFor();
   assert.equal(await page.getByLabel('Nachname').inputValue(), 'Quastenberg');
   await checkScreen(page, '09-person-new-error');
   await page.getByLabel('Geburtsdatum').fill('1961-04-17');
@@ -265,7 +265,7 @@ test('a physician creates a file and records; field errors stay beside their fie
   await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('XYZ');
   await page.getByLabel('Schutzstufe').selectOption('restricted');
   await page.getByRole('button', { name: 'Speichern' }).click();
-  await page.locator('.field-invalid').filter({ hasText: 'Diagnosen' }).getByText(/ICD-10 code/).waitFor();
+  await page.locator('.field-invalid').filter({ hasText: 'Diagnosen' }).getByText(/ICD-10-GM-Code wie A15\.0/).waitFor();
   assert.equal(await page.getByLabel('Befund').inputValue(), 'Rundherd im rechten Oberlappen');
   // As clinicians type it: lower case, with the additional mark for a confirmed diagnosis.
   await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('a15.0 G, j18.9');

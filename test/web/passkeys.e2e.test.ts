@@ -70,7 +70,7 @@ test('a passkey is added under Mein Konto and signs its owner in', async () => {
   await add.getByLabel('Name des Passkeys').fill('Virtueller Schlüssel');
   await add.getByLabel('Aktuelles Passwort').fill('falsches-Passwort-123');
   await add.getByRole('button', { name: 'Passkey hinzufügen' }).click();
-  await add.getByText('the current password is wrong').waitFor();
+  await add.getByText('Das aktuelle Passwort oder der Code stimmt nicht.').waitFor();
   await add.getByLabel('Aktuelles Passwort').fill(a.password);
   await add.getByRole('button', { name: 'Passkey hinzufügen' }).click();
   await page.getByText('Der Passkey „Virtueller Schlüssel“ wurde hinzugefügt.').waitFor();

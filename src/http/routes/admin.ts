@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { KarteiError } from '../../errors.ts';
+import { KarteiError, fieldRefused } from '../../errors.ts';
 import { createUser, getUser, listUsers, userBinding, type UserView } from '../../identity/users.ts';
 import { assertNotLastDpo, requestAccess, withPending, type GrantRequest } from '../../identity/approvals.ts';
 import { issueLink, startEnrolment } from '../../identity/enrolment.ts';
@@ -37,7 +37,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       const id = await gated(s, req, 'admin.department.create', tenant, async (ctx) => {
         const tenantId = ctx.principal.tenantId;
         const taken = await ctx.tx.selectFrom('departments').select('id').where('tenant_id', '=', tenantId).where('code', '=', req.body.code).executeTakeFirst();
-        if (taken) throw new KarteiError('conflict', 'code: a department with this code exists', { field: 'code' });
+        if (taken) throw fieldRefused('conflict', 'code', 'taken', 'a department with this code exists');
         const deptId = randomUUID();
         await ctx.tx.insertInto('departments').values({ id: deptId, tenant_id: tenantId, code: req.body.code, name: req.body.name, created_at: ctx.now }).execute();
         await s.keyring.createDepartmentKey(ctx.tx, tenantId, deptId);

@@ -28,7 +28,7 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
             .array(z.enum(TOKEN_SCOPES))
             .min(1)
             .max(TOKEN_SCOPES.length)
-            .refine((x) => new Set(x).size === x.length, 'each scope once'),
+            .refine((x) => new Set(x).size === x.length, { message: 'each scope once', params: { code: 'duplicate' } }),
           expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).default(DEFAULT_TOKEN_DAYS),
           // A current TOTP code, required with the admin scope.
           code: z.string().min(1).max(12).optional(),

@@ -8,14 +8,15 @@ import { DEVICE_PERMISSIONS } from '../../access/policy.ts';
 import { listDevices, registerDevice, removeDevice } from '../../imaging/devices.ts';
 import { AE_TITLE } from '../../imaging/dicom/uids.ts';
 import { gated } from '../access.ts';
+import { FORMAT_RULES } from '../../errors.ts';
 import { id, idParams } from '../schemas.ts';
 
 const deviceBody = z.strictObject({
-  aeTitle: z.string().trim().regex(AE_TITLE, '1 to 16 characters, no backslash or control characters'),
+  aeTitle: z.string().trim().regex(AE_TITLE, FORMAT_RULES.aeTitle),
   departmentId: id,
   permissions: z.array(z.enum(DEVICE_PERMISSIONS)).min(1).max(DEVICE_PERMISSIONS.length),
   certificate: z.string().max(20_000).optional(),
-  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', 'an IP address').optional(),
+  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', { message: 'an IP address', params: { code: 'not-ip' } }).optional(),
   port: z.number().int().min(1).max(65535).optional(),
 });
 

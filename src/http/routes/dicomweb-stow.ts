@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { decide } from '../../access/policy.ts';
 import { inTenant } from '../../db/connect.ts';
-import { KarteiError } from '../../errors.ts';
+import { KarteiError, fieldRefused } from '../../errors.ts';
 import { Status } from '../../imaging/dicom/command.ts';
 import { parsePart10Header, type FileMeta } from '../../imaging/dicom/part10.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
@@ -57,7 +57,7 @@ function boundaryOf(contentType: string | undefined): string {
 function departmentOf(req: FastifyRequest, named: string | undefined): string {
   if (named) return named;
   const mine = [...new Set(principalOf(req).memberships.map((m) => m.departmentId))];
-  if (mine.length !== 1) throw new KarteiError('validation-failed', 'department: name the department to store into', { field: 'department' });
+  if (mine.length !== 1) throw fieldRefused('validation-failed', 'department', 'department-required', 'name the department to store into');
   return mine[0]!;
 }
 

@@ -28,7 +28,7 @@ const frameList = z
   .max(1_000)
   .regex(/^[1-9]\d{0,6}(,[1-9]\d{0,6})*$/, 'frame numbers from 1, separated by commas')
   .transform((v) => [...new Set(v.split(',').map(Number))])
-  .refine((list) => list.length <= MAX_FRAMES_PER_REQUEST, `at most ${MAX_FRAMES_PER_REQUEST} frames`);
+  .refine((list) => list.length <= MAX_FRAMES_PER_REQUEST, { message: `at most ${MAX_FRAMES_PER_REQUEST} frames`, params: { code: 'too-many', max: MAX_FRAMES_PER_REQUEST } });
 const frameParams = instanceParams.extend({ frames: frameList });
 const renderQuery = z.strictObject({
   window: z.string().regex(/^-?\d+(\.\d+)?,\d+(\.\d+)?(,linear)?$/i, 'center,width[,linear]').optional(),

@@ -113,7 +113,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
             .regex(...NO_NUL)
             .superRefine((v, c) => {
               const problem = issuerProblem(v);
-              if (problem) c.addIssue({ code: 'custom', message: problem });
+              if (problem) c.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
             }),
           clientId: z.string().trim().min(1).max(200).regex(...NO_NUL),
           clientSecret: z.string().min(1).max(500).regex(...NO_NUL).optional(),
@@ -123,7 +123,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
             .default('sub')
             .superRefine((v, c) => {
               const problem = subjectClaimProblem(v);
-              if (problem) c.addIssue({ code: 'custom', message: problem });
+              if (problem) c.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
             }),
           acrValues: z.array(claimValue).max(10).default([]),
           amrValues: z.array(claimValue).max(10).default([]),

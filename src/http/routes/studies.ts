@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { GateContext } from '../../access/gate.ts';
-import { KarteiError } from '../../errors.ts';
+import { KarteiError, fieldRefused } from '../../errors.ts';
 import { findStudies, firstImages, type StudyMatch } from '../../imaging/study-query.ts';
 import { isoDate } from '../../imaging/instance-index.ts';
 import { parsePersonName } from '../../imaging/dicom/text.ts';
@@ -72,7 +72,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
   r.post('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams } }, async (req) =>
     gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
       const study = await studyOfFile(ctx, req.params.studyUid);
-      const taken = () => new KarteiError('conflict', 'studyUid: the study belongs to another file', { field: 'studyUid' });
+      const taken = () => fieldRefused('conflict', 'studyUid', 'study-other-file', 'the study belongs to another file');
       if (study.person_id && study.person_id !== req.params.id) throw taken();
       const moved = await ctx.tx
         .updateTable('studies')

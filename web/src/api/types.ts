@@ -168,6 +168,9 @@ export interface UserView {
 
 export interface Finding {
   severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  /** Stable: the screen words the finding from it (the English title and fix are for the CLI). */
+  code: string;
+  params?: Record<string, string | number>;
   title: string;
   fix: string;
 }

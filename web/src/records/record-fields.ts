@@ -79,7 +79,7 @@ export function contentOf(type: string, values: FormValues): Record<string, unkn
         .flatMap((part) => part.trim().split(/\s+(?![GVZAgvza]\b)/))
         .filter(Boolean);
       if (codes.length || !f.optional) out[f.name] = codes;
-    } else if (typeof v === 'string' && v.trim() === '' && f.optional) continue;
+    } else if (typeof v === 'string' && v.trim() === '' && (f.optional || f.kind === 'date')) continue; // an empty date: "required", not "no date"
     else out[f.name] = v;
   }
   return out;

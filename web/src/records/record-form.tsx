@@ -1,6 +1,7 @@
 // The fields of one record type, with the server's error next to each.
 import { Checkbox, SelectField, TextField, type FormState } from '../ui/form.tsx';
 import { useT } from '../i18n/i18n.ts';
+import { DateField } from '../ui/date-field.tsx';
 import type { Sensitivity } from '../api/types.ts';
 import { RECORD_FORMS, fieldLabel, optionLabel, type FormValues } from './record-fields.ts';
 
@@ -32,13 +33,13 @@ export function RecordFields({ type, form, restrictedAllowed }: { type: string; 
             />
           );
         }
+        if (f.kind === 'date') return <DateField key={f.name} label={label} value={String(fields[f.name] ?? '')} onChange={(v) => setField(f.name, v)} error={error} required={!f.optional} />;
         return (
           <TextField
             key={f.name}
             label={label}
             value={String(fields[f.name] ?? '')}
             onChange={(v) => setField(f.name, v)}
-            type={f.kind === 'date' ? 'date' : 'text'}
             multiline={f.kind === 'long'}
             hint={f.kind === 'codes' ? t('form.codesHint') : undefined}
             error={error}

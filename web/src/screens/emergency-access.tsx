@@ -10,6 +10,7 @@ import type { EmergencySearchAnswer } from '../api/types.ts';
 import { useT } from '../i18n/i18n.ts';
 import { navigate } from '../router.tsx';
 import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { DateField } from '../ui/date-field.tsx';
 import { MIN_REASON, reasonProblem } from '../../../src/records/reason-text.ts';
 
 /** The ordinary search's words, as a first guess at the family name (a date is not one). */
@@ -51,7 +52,7 @@ export function EmergencyAccess({ q }: { q: string }) {
         )}
       >
         <TextField label={t('emergency.familyName')} value={familyName} onChange={(x) => form.set('familyName', x)} required error={form.fieldError('familyName')} />
-        <TextField label={t('emergency.birthDate')} type="date" value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
+        <DateField label={t('emergency.birthDate')} value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
         <TextField
           label={t('emergency.reason')}
           value={reason}

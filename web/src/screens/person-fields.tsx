@@ -2,6 +2,7 @@
 import type { Address, Person } from '../api/types.ts';
 import { useT } from '../i18n/i18n.ts';
 import { SelectField, TextField, type FormState } from '../ui/form.tsx';
+import { DateField } from '../ui/date-field.tsx';
 
 export interface PersonValues {
   familyName: string;
@@ -54,7 +55,7 @@ export function PersonFields({ form }: { form: PersonForm }) {
     <>
       <TextField label={t('person.familyName')} value={v.familyName} onChange={(x) => form.set('familyName', x)} error={form.fieldError('familyName')} autoComplete="off" required />
       <TextField label={t('person.givenName')} value={v.givenName} onChange={(x) => form.set('givenName', x)} error={form.fieldError('givenName')} autoComplete="off" required />
-      <TextField label={t('person.birthDate')} type="date" value={v.birthDate} onChange={(x) => form.set('birthDate', x)} error={form.fieldError('birthDate')} required />
+      <DateField label={t('person.birthDate')} value={v.birthDate} onChange={(x) => form.set('birthDate', x)} error={form.fieldError('birthDate')} required />
       <SelectField
         label={t('person.sex') + opt}
         value={v.sex}

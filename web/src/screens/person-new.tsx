@@ -19,7 +19,9 @@ export function PersonNew() {
         noValidate
         className="stacked"
         onSubmit={form.onSubmit(async (v) => {
-          const { id } = await api<{ id: string }>('POST', '/api/persons', { departmentId: v.departmentId, ...personBody(v) });
+          // An empty birth date is left out, so that the server answers "required", not "no date".
+          const { birthDate, ...rest } = personBody(v);
+          const { id } = await api<{ id: string }>('POST', '/api/persons', { departmentId: v.departmentId, ...rest, ...(birthDate.trim() ? { birthDate } : {}) });
           navigate(`/persons/${id}`);
         })}
       >

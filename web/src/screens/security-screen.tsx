@@ -1,8 +1,10 @@
-// The security report: the findings of `kartei doctor`, most severe first, each with its fix.
+// The security report: the findings of `kartei doctor`, most severe first, each with its fix,
+// worded in the user's language from the finding's code.
 import { api } from '../api/client.ts';
 import type { Finding } from '../api/types.ts';
 import { useT } from '../i18n/i18n.ts';
 import { Loaded, useLoad } from '../ui/load.tsx';
+import { findingText } from '../ui/problem-text.ts';
 
 export default function SecurityScreen() {
   const t = useT();
@@ -17,14 +19,19 @@ export default function SecurityScreen() {
             <p role="status">{t('security.none')}</p>
           ) : (
             <ol className="findings">
-              {findings.map((f, i) => (
-                <li key={i} className={`finding severity-${f.severity}`}>
-                  <span className={`badge severity-${f.severity}`}>{t(`severity.${f.severity}`)}</span> <strong>{f.title}</strong>
-                  <p>
-                    {t('security.fix')}: {f.fix}
-                  </p>
-                </li>
-              ))}
+              {findings.map((f, i) => {
+                const { title, fix } = findingText(f);
+                return (
+                  <li key={i} className={`finding severity-${f.severity}`}>
+                    <span className={`badge severity-${f.severity}`}>{t(`severity.${f.severity}`)}</span> <strong>{title}</strong>
+                    {fix && (
+                      <p>
+                        {t('security.fix')}: {fix}
+                      </p>
+                    )}
+                  </li>
+                );
+              })}
             </ol>
           )
         }

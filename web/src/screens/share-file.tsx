@@ -7,6 +7,7 @@ import type { Person, PersonFileView, Share } from '../api/types.ts';
 import { formatDate, useT } from '../i18n/i18n.ts';
 import { departmentName, useSession } from '../session.tsx';
 import { FormError, SaveOrCancel, SelectField, TextField, useForm } from '../ui/form.tsx';
+import { DateField } from '../ui/date-field.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { useConfirm } from '../ui/confirm.tsx';
 import { useNotify } from '../ui/notice.tsx';
@@ -87,7 +88,7 @@ function Shares({ person }: { person: Person }) {
       className="stacked panel"
       aria-labelledby="share-title"
       onSubmit={form.onSubmit(async (v) => {
-        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: new Date(`${v.until}T23:59:59`).toISOString() });
+        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: /^\d{4}-\d{2}-\d{2}$/.test(v.until) ? new Date(`${v.until}T23:59:59`).toISOString() : v.until || undefined });
         notify(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
         form.set('purpose', '');
         setOpen(false);
@@ -97,7 +98,7 @@ function Shares({ person }: { person: Person }) {
       <h2 id="share-title">{t('share.title')}</h2>
       <SelectField label={t('share.department')} value={form.values.departmentId} onChange={(x) => form.set('departmentId', x)} options={others.map((d) => ({ value: d.id, label: d.name }))} error={form.fieldError('departmentId')} />
       <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} hint={t('share.purposeHint', { n: MIN_REASON })} error={form.fieldError('purpose')} required />
-      <TextField label={t('share.until')} type="date" value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
+      <DateField label={t('share.until')} value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
       <SaveOrCancel form={form} fields={['departmentId', 'purpose', 'until']} onCancel={() => setOpen(false)} submitLabel={t('share.submit')} />
     </form>
     </>

@@ -1,8 +1,10 @@
 // Form building blocks: labelled fields that show the server's error for their
-// own field, and a submit helper that keeps every typed value on failure.
+// own field (every invalid field at once, worded from its code in the user's
+// language), and a submit helper that keeps every typed value on failure.
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
-import { useT, type MessageKey } from '../i18n/i18n.ts';
+import { t as translate, useT, type MessageKey } from '../i18n/i18n.ts';
+import { fieldMessage, fieldProblems, namesField } from './problem-text.ts';
 
 export interface FormState<T> {
   values: T;
@@ -35,44 +37,45 @@ export function useForm<T>(initial: T): FormState<T> {
         .finally(() => setBusy(false));
     },
     fieldError: (field) => {
-      if (!(error instanceof ApiError) || !error.field) return undefined;
-      const f = error.field;
-      return f === field || f.endsWith(`.${field}`) || f.startsWith(`${field}.`) ? messageOf(error) : undefined;
+      if (!(error instanceof ApiError)) return undefined;
+      const hit = fieldProblems(error).find((p) => namesField(p.field, field));
+      return hit ? fieldMessage(hit) : undefined;
     },
   };
 }
 
-/** The server's detail without its leading `field: `, which the layout already shows. */
-export function messageOf(error: ApiError | Error): string {
-  if (!(error instanceof ApiError)) return error.message;
-  const d = error.problem.detail;
-  return error.field && d.startsWith(`${error.field}: `) ? d.slice(error.field.length + 2) : d;
-}
-
-/** Errors not tied to a field shown in the form: a translated headline and the server's detail. */
+/**
+ * The form's error above its buttons: "correct the marked fields" when the fields show it, else
+ * the translated headline and the messages of invalid fields the form does not show — never the
+ * server's English detail.
+ */
 export function FormError({ form, fields }: { form: Pick<FormState<unknown>, 'error' | 'fieldError'>; fields: string[] }) {
   const t = useT();
   const e = form.error;
   if (!e) return null;
-  if (e instanceof ApiError && e.field && fields.some((f) => form.fieldError(f))) {
+  if (!(e instanceof ApiError)) {
     return (
       <p role="alert" className="form-error">
-        {t('form.fixFields')}
+        {t('error.network')}
       </p>
     );
   }
+  const problems = fieldProblems(e);
+  const shown = problems.filter((p) => fields.some((f) => namesField(p.field, f)));
+  const rest = problems.filter((p) => !shown.includes(p));
+  const headline = shown.length > 0 && rest.length === 0 ? t('form.fixFields') : errorTitle(t, e);
   return (
     <p role="alert" className="form-error">
-      {e instanceof ApiError ? errorTitle(t, e) : t('error.network')}
-      {e instanceof ApiError && e.problem.detail !== e.problem.title ? ` ${messageOf(e)}` : ''}
+      {[headline, ...[...new Set(rest.map(fieldMessage))]].join(' ')}
     </p>
   );
 }
 
+/** The headline of a refusal by its code; a general German (or English) one for a code the dictionary lacks. */
 export function errorTitle(t: ReturnType<typeof useT>, e: ApiError): string {
   const key = `error.${e.code}` as MessageKey;
   const s = t(key);
-  return s === key ? e.problem.title : s;
+  return s === key ? translate(e.status >= 500 ? 'error.internal-error' : 'error.bad-request') : s;
 }
 
 /** The end of an edit form: its errors (a stale version explained) and Save / Cancel. */
@@ -135,7 +138,7 @@ interface TextFieldProps {
   onChange: (v: string) => void;
   error?: string;
   hint?: ReactNode;
-  type?: 'text' | 'password' | 'date' | 'search' | 'datetime-local';
+  type?: 'text' | 'password' | 'search';
   required?: boolean;
   autoComplete?: string;
   autoFocus?: boolean;
@@ -143,6 +146,7 @@ interface TextFieldProps {
   readOnly?: boolean;
   multiline?: boolean;
   name?: string;
+  onBlur?: () => void;
 }
 
 export function TextField({ label, value, onChange, error, hint, multiline, ...input }: TextFieldProps) {

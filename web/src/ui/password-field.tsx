@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { TextField } from './form.tsx';
+import { passwordFeedback } from './problem-text.ts';
 
 type Estimator = typeof import('./password-estimator.ts');
 let estimator: Promise<Estimator> | undefined;
@@ -19,7 +20,7 @@ interface Props {
 
 export function NewPasswordField({ label, value, onChange, context, error }: Props) {
   const t = useT();
-  const [score, setScore] = useState<{ score: number; acceptable: boolean } | null>(null);
+  const [score, setScore] = useState<{ score: number; acceptable: boolean; warning: string; suggestions: string[] } | null>(null);
   const contextKey = context.join('\n');
   useEffect(() => {
     let live = true;
@@ -34,7 +35,9 @@ export function NewPasswordField({ label, value, onChange, context, error }: Pro
       live = false;
     };
   }, [value, contextKey]);
-  const verdict = !score ? t('password.hint') : score.acceptable ? t('password.strong') : value.length < 12 ? t('password.tooShort') : t('password.weak');
+  // The estimator's feedback comes as keys (`topTen`, `anotherWord`…), worded here in the user's language.
+  const advice = score && !score.acceptable && value.length >= 12 ? [passwordFeedback('warning', score.warning), passwordFeedback('suggestion', score.suggestions[0] ?? '')].filter(Boolean) : [];
+  const verdict = !score ? t('password.hint') : score.acceptable ? t('password.strong') : value.length < 12 ? t('password.tooShort') : [t('password.weak'), ...advice].join(' ');
   return (
     <TextField
       label={label}

@@ -3,6 +3,7 @@ import { api } from '../../api/client.ts';
 import type { AuditEntry } from '../../api/types.ts';
 import { useT } from '../../i18n/i18n.ts';
 import { FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
+import { DateField } from '../../ui/date-field.tsx';
 import { AuditTable } from './audit-table.tsx';
 import { ChainStatus } from './chain-status.tsx';
 import { isDpo, useSession } from '../../session.tsx';
@@ -21,8 +22,10 @@ function queryOf(f: Filter, before?: number): string {
   const q = new URLSearchParams({ limit: String(PAGE) });
   if (f.action.trim()) q.set('action', f.action.trim());
   if (f.outcome) q.set('outcome', f.outcome);
-  if (f.from) q.set('from', new Date(`${f.from}T00:00:00`).toISOString());
-  if (f.to) q.set('to', new Date(`${f.to}T23:59:59.999`).toISOString());
+  // Text that is no date yet goes as typed: the server names the field, the form marks it.
+  const day = (d: string, time: string) => (/^\d{4}-\d{2}-\d{2}$/.test(d) ? new Date(`${d}T${time}`).toISOString() : d);
+  if (f.from) q.set('from', day(f.from, '00:00:00'));
+  if (f.to) q.set('to', day(f.to, '23:59:59.999'));
   if (before) q.set('before', String(before));
   return q.toString();
 }
@@ -54,8 +57,8 @@ export function AuditLog() {
             { value: 'error', label: t('outcome.error') },
           ]}
         />
-        <TextField label={t('audit.from')} type="date" value={form.values.from} onChange={(x) => form.set('from', x)} error={form.fieldError('from')} />
-        <TextField label={t('audit.to')} type="date" value={form.values.to} onChange={(x) => form.set('to', x)} error={form.fieldError('to')} />
+        <DateField label={t('audit.from')} value={form.values.from} onChange={(x) => form.set('from', x)} error={form.fieldError('from')} />
+        <DateField label={t('audit.to')} value={form.values.to} onChange={(x) => form.set('to', x)} error={form.fieldError('to')} />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('audit.show')}
         </button>

@@ -6,6 +6,7 @@ import { api } from '../../api/client.ts';
 import type { DisclosureHit } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
 import { navigate } from '../../router.tsx';
+import { DateField } from '../../ui/date-field.tsx';
 import { Checkbox, FormError, TextField, useForm } from '../../ui/form.tsx';
 
 export function DisclosureSearch() {
@@ -31,7 +32,7 @@ export function DisclosureSearch() {
         })}
       >
         <TextField label={t('disclosure.familyName')} value={familyName} onChange={(x) => form.set('familyName', x)} required error={form.fieldError('familyName')} />
-        <TextField label={t('disclosure.birthDate')} type="date" value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
+        <DateField label={t('disclosure.birthDate')} value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('disclosure.search')}
         </button>
