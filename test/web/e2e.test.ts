@@ -426,7 +426,7 @@ test('an ended session asks to sign in again and then saves what was typed', asy
   await dialog.getByRole('button', { name: 'Weiter' }).click();
   await dialog.getByLabel('Code aus der Authenticator-App').fill(nextCode('petra'));
   await dialog.getByRole('button', { name: 'Anmelden' }).click();
-  await page.getByRole('heading', { name: 'Notiz (1)' }).waitFor();
+  await page.getByRole('link', { name: 'Telefonat mit der Hausärztin, Befund besprochen' }).waitFor();
   assert.equal(await dialog.count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
@@ -550,7 +550,7 @@ test('a clerk of another department breaks the glass from the search, with a rea
   assert.equal(await page.getByLabel('Familienname').inputValue(), 'Quastenberg', 'the family name is taken from the search');
   await page.getByLabel('Begründung').fill('Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig');
   assert.equal(await search.isDisabled(), true, 'no search without the full birth date');
-  await page.getByLabel('Geburtsdatum').fill('1961-04-17');
+  await page.getByLabel('Geburtsdatum', { exact: true }).fill('1961-04-17');
   await page.getByLabel('Begründung').fill('zu kurz');
   assert.equal(await search.isDisabled(), true, 'no search without a reason of 20 characters');
   await page.getByLabel('Begründung').fill('aaaaaaaaaaaaaaaaaaaa');

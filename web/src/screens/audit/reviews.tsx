@@ -63,7 +63,7 @@ function DecidedItem({ review }: { review: Review }) {
   const search = review.kind === 'emergency-search';
   const title = t(search ? 'review.ofSearch' : 'review.of', { name: who });
   return (
-    <li className="panel" aria-label={title}>
+    <li aria-label={title}>
       <h4>{title}</h4>
       <dl className="facts">
         <dt>{t('review.when')}</dt>
