@@ -144,9 +144,19 @@ export class Records {
     const { rows: shown, next } = pageOf(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }));
     const names = await displayNames(tx, this.keyring, principal.tenantId, shown.flatMap((r) => [r.created_by, r.version_by]));
     const key = shown.length ? await this.personKey(ctx, personId) : null;
+    let unreadable = 0;
     const items = shown.map((r): RecordListItem => {
       const readable = r.sensitivity === 'normal' ? ctx.may('record.read') : readsRestricted;
-      const content = readable ? openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, r.id, r.version, r.sensitivity), r.content_enc) : null;
+      let content: Record<string, unknown> | null = null;
+      // A row that does not open (tampered with, or moved here from another file) stays listed without
+      // a title and is counted in the audit event; reading it answers the opaque error as before.
+      if (readable) {
+        try {
+          content = openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, r.id, r.version, r.sensitivity), r.content_enc);
+        } catch {
+          unreadable += 1;
+        }
+      }
       return {
         ...summary(r),
         createdByName: names.get(r.created_by) ?? null,
@@ -155,7 +165,7 @@ export class Records {
         title: content ? recordTitle(r.type, content) : null,
       };
     });
-    ctx.audit.detail = { count: items.length, ...(page.before ? { paged: true } : {}) };
+    ctx.audit.detail = { count: items.length, ...(page.before ? { paged: true } : {}), ...(unreadable ? { unreadable } : {}) };
     return { items, next };
   }
 
