@@ -1,6 +1,6 @@
 // `npm run bench:file-open`: how fast a file opens (GET /api/persons/:id, then the
 // first page of GET /api/persons/:id/records, as the file's screen asks) when it
-// holds 5 records and when it holds 5,000, in the same run, alternating rounds,
+// holds 5 records, one full page (50) and 5,000, in the same run, alternating rounds,
 // with the server's resident memory at idle and at its peak under each load.
 // With BENCH_BASELINE=<a checkout of another commit, with node_modules> (and
 // BENCH_BASELINE_COMMIT naming it, if it has no .git), the same
@@ -22,6 +22,8 @@ interface Info {
   port: number;
   cookie: string;
   small: string;
+  /** A file of exactly one full page (50 records). */
+  page?: string;
   large: string;
   SMALL: number;
   LARGE: number;
@@ -82,12 +84,14 @@ async function measure(root: string) {
     await openFile(info, info.small, 2);
     await openFile(info, info.large, 2);
     const small: Load[] = [];
+    const page: Load[] = [];
     const large: Load[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       small.push(await openFile(info, info.small));
+      if (info.page) page.push(await openFile(info, info.page));
       large.push(await openFile(info, info.large));
     }
-    return { info, idleRss, small, large };
+    return { info, idleRss, small, page, large };
   } finally {
     stop();
   }
@@ -110,12 +114,14 @@ const loadAfter = os.loadavg().map((x) => x.toFixed(1)).join('/');
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const rounds = (xs: Load[], f: (l: Load) => number, d = 0) => xs.map((l) => fmt(f(l), d)).join(', ');
 function rows(label: string, m: Awaited<ReturnType<typeof measure>>) {
-  const s = median(m.small.map((l) => l.opens));
-  const l = median(m.large.map((x) => x.opens));
+  const row = (what: string, xs: Load[]) =>
+    `| ${label}: ${what}, opens/s (person + first page of records; ${CONNECTIONS} connections) | ${fmt(median(xs.map((x) => x.opens)))} (rounds: ${rounds(xs, (x) => x.opens)}) | p50 ${fmt(median(xs.map((x) => x.p50)))} ms, p99 ${fmt(median(xs.map((x) => x.p99)))} ms | records answer ${fmt(xs[0]!.bytes / 1024, 1)} KiB | peak RSS ${fmt(Math.max(...xs.map((x) => x.peakRss)))} MB |`;
+  const opens = (xs: Load[]) => median(xs.map((x) => x.opens));
   return [
-    `| ${label}: file with ${m.info.SMALL} records, opens/s (person + first page of records; ${CONNECTIONS} connections) | ${fmt(s)} (rounds: ${rounds(m.small, (x) => x.opens)}) | p50 ${fmt(median(m.small.map((x) => x.p50)))} ms, p99 ${fmt(median(m.small.map((x) => x.p99)))} ms | records answer ${fmt(m.small[0]!.bytes / 1024, 1)} KiB | peak RSS ${fmt(Math.max(...m.small.map((x) => x.peakRss)))} MB |`,
-    `| ${label}: file with ${fmt(m.info.LARGE)} records, the same | ${fmt(l)} (rounds: ${rounds(m.large, (x) => x.opens)}) | p50 ${fmt(median(m.large.map((x) => x.p50)))} ms, p99 ${fmt(median(m.large.map((x) => x.p99)))} ms | records answer ${fmt(m.large[0]!.bytes / 1024, 1)} KiB | peak RSS ${fmt(Math.max(...m.large.map((x) => x.peakRss)))} MB |`,
-    `| ${label}: ${fmt(m.info.LARGE)} vs ${m.info.SMALL} records | **${fmt(l / s, 2)}×** the opens/s | | | idle RSS ${fmt(m.idleRss)} MB; errors ${m.small.concat(m.large).reduce((n, x) => n + x.errors, 0)} |`,
+    row(`file with ${m.info.SMALL} records`, m.small),
+    ...(m.page.length ? [row('file with 50 records (one full page)', m.page)] : []),
+    row(`file with ${fmt(m.info.LARGE)} records`, m.large),
+    `| ${label}: ${fmt(m.info.LARGE)} vs ${m.info.SMALL} records${m.page.length ? ' (vs 50)' : ''} | **${fmt(opens(m.large) / opens(m.small), 2)}×**${m.page.length ? ` (**${fmt(opens(m.large) / opens(m.page), 2)}×**)` : ''} the opens/s | | | idle RSS ${fmt(m.idleRss)} MB; errors ${[...m.small, ...m.page, ...m.large].reduce((n, x) => n + x.errors, 0)} |`,
   ];
 }
 

@@ -1,6 +1,6 @@
 // The file-opening benchmark's server process: a fresh installation with one
-// department, a logged-in physician, and two files — one with BENCH_SMALL (5)
-// records, one with BENCH_LARGE (5,000) — seeded through the gate in batches.
+// department, a logged-in physician, and three files — BENCH_SMALL (5) records,
+// one full first page (50), BENCH_LARGE (5,000) — seeded through the gate in batches.
 // Prints one JSON line with what the load generator needs.
 import os from 'node:os';
 import { startHarness, setUpTenant, samplePerson } from '../../test/helpers/harness.ts';
@@ -36,12 +36,13 @@ async function file(familyName: string, records: number): Promise<string> {
 
 const started = Date.now();
 const small = await file('Kleinakte', SMALL);
+const page = await file('Seitenakte', 50);
 const large = await file('Grossakte', LARGE);
 const seedSeconds = (Date.now() - started) / 1000;
 
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address() as { port: number };
-process.stdout.write(JSON.stringify({ port: address.port, cookie: physician.cookie, small, large, SMALL, LARGE, seedSeconds, pid: process.pid, cpus: os.cpus().length }) + '\n');
+process.stdout.write(JSON.stringify({ port: address.port, cookie: physician.cookie, small, page, large, SMALL, LARGE, seedSeconds, pid: process.pid, cpus: os.cpus().length }) + '\n');
 process.on('SIGTERM', async () => {
   await h.close();
   process.exit(0);
