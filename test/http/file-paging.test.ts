@@ -181,6 +181,12 @@ test('search results page by `after`, with a Link to the next page; the audit lo
   assert.ok(seqs.length >= 7);
   assert.equal(new Set(seqs).size, seqs.length);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a));
+  // One file's access log pages the same way.
+  const file = await walk(dpo, `/api/persons/${ids[0]}/access-log?limit=1`);
+  const fileSeqs = file.flat().map((e) => e.seq);
+  assert.ok(file.length >= 3, 'created, found by several searches');
+  assert.equal(new Set(fileSeqs).size, fileSeqs.length);
+  assert.ok(file.flat().every((e) => e.personId === ids[0]));
 });
 
 test('decided reviews stay visible as a history, paged: the DPO all, a head only its departments', async () => {

@@ -217,10 +217,13 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.access-log'], resource: 'person' } },
       schema: { params: idParams, querystring: auditQuery.omit({ personId: true }) },
     },
-    async (req) =>
-      gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
+    async (req, reply) => {
+      const rows = await gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
         // The gate allowed this file's log as a whole: its owning head or the DPO.
         queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, 'all', { ...req.query, personId: req.params.id }),
-      ),
+      );
+      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
+      return rows;
+    },
   );
 }
