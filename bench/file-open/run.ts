@@ -127,7 +127,7 @@ function rows(label: string, m: Awaited<ReturnType<typeof measure>>) {
 
 const lines = [
   '',
-  `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — opening a file with 5 vs 5,000 records — commit ${commit(here)}${execSync('git status --porcelain -- src bench', { cwd: here }).toString().trim() ? ' (uncommitted changes)' : ''}`,
+  `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — opening a file with 5 vs 5,000 records — commit ${commit(here)}${execSync("git status --porcelain -- src bench ':!bench/RESULTS.md'", { cwd: here }).toString().trim() ? ' (uncommitted changes)' : ''}`,
   '',
   `Node ${process.version}, ${os.cpus().length} cores; load average ${loadBefore} at the start, ${loadAfter} at the end. SQLite. ${ROUNDS} alternating rounds of ${SECONDS} s per file; seeding through the gate took ${fmt(ours.info.seedSeconds, 1)} s. One "open" is what the file's screen asks: GET /api/persons/:id and GET /api/persons/:id/records (its first page), both gated and audited.`,
   '',
