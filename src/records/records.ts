@@ -144,9 +144,10 @@ export class Records {
     const { rows: shown, next } = pageOf(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }));
     const names = await displayNames(tx, this.keyring, principal.tenantId, shown.flatMap((r) => [r.created_by, r.version_by]));
     const key = shown.length ? await this.personKey(ctx, personId) : null;
+    const readsNormal = ctx.may('record.read');
     let unreadable = 0;
     const items = shown.map((r): RecordListItem => {
-      const readable = r.sensitivity === 'normal' ? ctx.may('record.read') : readsRestricted;
+      const readable = r.sensitivity === 'normal' ? readsNormal : readsRestricted;
       let content: Record<string, unknown> | null = null;
       // A row that does not open (tampered with, or moved here from another file) stays listed without
       // a title and is counted in the audit event; reading it answers the opaque error as before.
