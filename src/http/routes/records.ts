@@ -29,7 +29,15 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/records/:id/versions',
-    { config: { access: { actions: ['record.versions'], resource: 'record' } }, schema: { params: idParams } },
+    {
+      config: { access: { actions: ['record.versions'], resource: 'record' } },
+      schema: {
+        params: idParams,
+        description:
+          'The versions, newest first: [{version, sensitivity, createdAt, createdBy, createdByName, changes}]. `changes` names the fields ' +
+          '(and `sensitivity`) changed against the version before: [] for the first, null where either version is not the caller\'s to read.',
+      },
+    },
     async (req) => gated(s, req, 'record.versions', ref(req.params.id), (ctx) => s.records.versions(ctx, req.params.id)),
   );
 
