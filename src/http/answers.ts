@@ -46,6 +46,12 @@ export interface ReviewItem {
   /** Search only: how many files it showed, and which. */
   results?: number;
   shownPersonIds?: string[];
+  /** Decided ones (`GET /api/reviews?state=decided`): the decision, who made it, when, and the comment. */
+  decision?: 'justified' | 'unjustified';
+  reviewedBy?: string | null;
+  reviewedByName?: string | null;
+  reviewedAt?: string | null;
+  comment?: string | null;
 }
 
 /**

@@ -92,7 +92,10 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
 export async function displayNames(tx: Tx, keyring: Keyring, tenantId: string, ids: (string | null)[]): Promise<Map<string, string>> {
   const unique = [...new Set(ids.filter((x): x is string => !!x))];
   if (unique.length === 0) return new Map();
-  return new Map((await listUsers(tx, keyring, tenantId, unique)).map((u) => [u.id, u.displayName]));
+  // Only the names: a file's list asks on every opening, so no roles or memberships are read.
+  const rows = await tx.selectFrom('users').select(['id', 'display_name_enc']).where('tenant_id', '=', tenantId).where('id', 'in', unique).execute();
+  const key = await keyring.tenantKey(tx, tenantId);
+  return new Map(rows.map((u) => [u.id, openField<string>(key, userBinding(tenantId, u.id, 'display_name'), u.display_name_enc)]));
 }
 
 export async function getUser(tx: Tx, keyring: Keyring, tenantId: string, id: string): Promise<UserView> {

@@ -14,6 +14,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
 import type { ReviewItem } from '../http/answers.ts';
+import { decodeCursor, pageOf } from './page-cursor.ts';
 
 export const BREAK_GLASS_MINUTES = 60;
 export { MIN_REASON } from './reason-text.ts';
@@ -67,48 +68,117 @@ export class BreakGlass {
     const searches = dpo
       ? await tx.selectFrom('emergency_searches').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is', null).orderBy('created_at').execute()
       : [];
-    const shown = new Map<string, string[]>();
-    if (searches.length) {
-      const hits = await tx
-        .selectFrom('emergency_hits')
-        .select(['search_id', 'person_id'])
-        .where('tenant_id', '=', p.tenantId)
-        .where('search_id', 'in', searches.map((x) => x.id))
-        .orderBy('person_id')
-        .execute();
-      for (const h of hits) shown.set(h.search_id, [...(shown.get(h.search_id) ?? []), h.person_id]);
-    }
+    const shown = await this.shownBy(tx, p.tenantId, searches.map((x) => x.id));
     const key = await this.keyring.tenantKey(tx, p.tenantId);
     const names = await displayNames(tx, this.keyring, p.tenantId, [...rows.map((r) => r.user_id), ...searches.map((r) => r.user_id)]);
     const items: ReviewItem[] = [
-      ...rows.map((r): ReviewItem => ({
-        id: r.id,
-        kind: 'break-glass',
-        personId: r.person_id,
-        departmentId: r.department_id,
-        userId: r.user_id,
-        userName: names.get(r.user_id) ?? null,
-        reason: openField<string>(key, reasonBinding(p.tenantId, r.id), r.reason_enc),
-        createdAt: r.created_at,
-        expiresAt: r.expires_at,
-        revokedAt: r.revoked_at,
-      })),
-      ...searches.map((r): ReviewItem => ({
-        id: r.id,
-        kind: 'emergency-search',
-        personId: null,
-        departmentId: null,
-        userId: r.user_id,
-        userName: names.get(r.user_id) ?? null,
-        reason: openField<string>(key, searchReasonBinding(p.tenantId, r.id), r.reason_enc),
-        createdAt: r.created_at,
-        expiresAt: r.expires_at,
-        revokedAt: null,
-        results: r.results,
-        shownPersonIds: shown.get(r.id) ?? [],
-      })),
+      ...rows.map((r) => ({ ...this.grantItem(key, p.tenantId, r), userName: names.get(r.user_id) ?? null })),
+      ...searches.map((r) => ({ ...this.searchItem(key, p.tenantId, r, shown.get(r.id) ?? []), userName: names.get(r.user_id) ?? null })),
     ];
     return items.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /**
+   * The decided emergency accesses, most recently decided first, a page at a time: what was
+   * decided, by whom, when, with the comment. Visible as the open ones are: all to the DPO
+   * (grants and searches), the own departments' grants to a head.
+   */
+  async decidedReviews(tx: Tx, p: Principal, page: { limit: number; before?: string }): Promise<{ items: ReviewItem[]; next: string | null }> {
+    const dpo = p.tenantRoles.includes('dpo');
+    const cursor = page.before ? decodeCursor(page.before) : null;
+    let q = tx.selectFrom('break_glass').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is not', null);
+    if (!dpo) {
+      const heads = p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
+      q = q.where('department_id', 'in', heads.length ? heads : ['']);
+    }
+    if (cursor) q = q.where((eb) => eb(eb.refTuple('reviewed_at', 'id'), '<', eb.tuple(cursor.at, cursor.id)));
+    const grants = await q.orderBy('reviewed_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
+    let sq = tx.selectFrom('emergency_searches').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is not', null);
+    if (cursor) sq = sq.where((eb) => eb(eb.refTuple('reviewed_at', 'id'), '<', eb.tuple(cursor.at, cursor.id)));
+    const searches = dpo ? await sq.orderBy('reviewed_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute() : [];
+    const key = await this.keyring.tenantKey(tx, p.tenantId);
+    type Row = { item: ReviewItem; at: string; id: string };
+    const merged: Row[] = [
+      ...grants.map((r): Row => ({
+        at: r.reviewed_at!,
+        id: r.id,
+        item: {
+          ...this.grantItem(key, p.tenantId, r),
+          decision: r.decision as 'justified' | 'unjustified',
+          reviewedBy: r.reviewed_by,
+          reviewedAt: r.reviewed_at,
+          comment: r.comment_enc ? openField<string>(key, commentBinding(p.tenantId, r.id), r.comment_enc) : null,
+        },
+      })),
+      ...searches.map((r): Row => ({
+        at: r.reviewed_at!,
+        id: r.id,
+        item: {
+          ...this.searchItem(key, p.tenantId, r, []),
+          decision: r.decision as 'justified' | 'unjustified',
+          reviewedBy: r.reviewed_by,
+          reviewedAt: r.reviewed_at,
+          comment: r.comment_enc ? openField<string>(key, searchCommentBinding(p.tenantId, r.id), r.comment_enc) : null,
+        },
+      })),
+    ].sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const { rows, next } = pageOf(merged, page.limit, (r) => ({ at: r.at, id: r.id }));
+    const names = await displayNames(tx, this.keyring, p.tenantId, rows.flatMap((r) => [r.item.userId, r.item.reviewedBy ?? null]));
+    const shown = await this.shownBy(tx, p.tenantId, rows.filter((r) => r.item.kind === 'emergency-search').map((r) => r.id));
+    const items = rows.map(({ item }) => ({
+      ...item,
+      userName: names.get(item.userId) ?? null,
+      reviewedByName: (item.reviewedBy && names.get(item.reviewedBy)) ?? null,
+      ...(item.kind === 'emergency-search' ? { shownPersonIds: shown.get(item.id) ?? [] } : {}),
+    }));
+    return { items, next };
+  }
+
+  private grantItem(key: Buffer, tenantId: string, r: { id: string; person_id: string; department_id: string; user_id: string; reason_enc: Buffer; created_at: string; expires_at: string; revoked_at: string | null }): ReviewItem {
+    return {
+      id: r.id,
+      kind: 'break-glass',
+      personId: r.person_id,
+      departmentId: r.department_id,
+      userId: r.user_id,
+      userName: null,
+      reason: openField<string>(key, reasonBinding(tenantId, r.id), r.reason_enc),
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      revokedAt: r.revoked_at,
+    };
+  }
+
+  private searchItem(key: Buffer, tenantId: string, r: { id: string; user_id: string; reason_enc: Buffer; created_at: string; expires_at: string; results: number }, shownPersonIds: string[]): ReviewItem {
+    return {
+      id: r.id,
+      kind: 'emergency-search',
+      personId: null,
+      departmentId: null,
+      userId: r.user_id,
+      userName: null,
+      reason: openField<string>(key, searchReasonBinding(tenantId, r.id), r.reason_enc),
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      revokedAt: null,
+      results: r.results,
+      shownPersonIds,
+    };
+  }
+
+  /** The files each of these emergency searches showed. */
+  private async shownBy(tx: Tx, tenantId: string, searchIds: string[]): Promise<Map<string, string[]>> {
+    const shown = new Map<string, string[]>();
+    if (searchIds.length === 0) return shown;
+    const hits = await tx
+      .selectFrom('emergency_hits')
+      .select(['search_id', 'person_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('search_id', 'in', searchIds)
+      .orderBy('person_id')
+      .execute();
+    for (const h of hits) shown.set(h.search_id, [...(shown.get(h.search_id) ?? []), h.person_id]);
+    return shown;
   }
 
   /**

@@ -92,8 +92,11 @@ export class Persons {
     return { ...current, ...next, version: version + 1, updatedAt: ctx.now };
   }
 
-  /** Files the caller may see whose names or birth date match every word of `q`. */
-  async search(ctx: GateContext, q: string, limit: number): Promise<PersonView[]> {
+  /**
+   * Files the caller may see whose family name (whole, a word of it, or how it sounds), given
+   * name or birth date match every word of `q`; by id, `limit` of them after the id `after`.
+   */
+  async search(ctx: GateContext, q: string, limit: number, after?: string): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
@@ -135,6 +138,7 @@ export class Persons {
           eb('persons.id', 'in', eb.selectFrom('break_glass').select('person_id').where('user_id', '=', principal.userId).where('expires_at', '>', ctx.now)),
         ]),
       )
+      .$if(after !== undefined, (qb) => qb.where('persons.id', '>', after!))
       .orderBy('persons.id')
       .limit(limit)
       .execute();

@@ -13,6 +13,9 @@ import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './re
 import { stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
+import { displayNames } from '../identity/users.ts';
+import { decodeCursor, pageOf } from './page-cursor.ts';
+import { recordTitle } from './record-title.ts';
 
 export interface RecordSummary {
   id: string;
@@ -23,6 +26,26 @@ export interface RecordSummary {
   createdAt: string;
   createdBy: string;
   updatedAt: string;
+}
+
+/** A record as a file lists it: who wrote it, who changed it last, and its title if the caller may read it. */
+export interface RecordListItem extends RecordSummary {
+  createdByName: string | null;
+  updatedBy: string;
+  updatedByName: string | null;
+  /** The title or first line; null where the caller may not read the record (restricted) or it has none. */
+  title: string | null;
+}
+
+/** One version in a record's history: who made it and which fields it changed against the one before. */
+export interface RecordVersionItem {
+  version: number;
+  sensitivity: Sensitivity;
+  createdAt: string;
+  createdBy: string;
+  createdByName: string | null;
+  /** Changed fields (content field names, `sensitivity`) against the version before; [] for the first; null where either is not the caller's to read. */
+  changes: string[] | null;
 }
 
 export interface RecordView extends RecordSummary {
@@ -94,20 +117,56 @@ export class Records {
     return id;
   }
 
-  async list(ctx: GateContext, personId: string): Promise<RecordSummary[]> {
-    let q = ctx.tx
+  /**
+   * One page of a file's records, newest first (by creation, then id). Only the page's rows are
+   * read and only their current versions unsealed, and only those the caller may read: a
+   * restricted record stays without its title for whoever may not open it.
+   */
+  async list(ctx: GateContext, personId: string, page: { limit: number; before?: string }): Promise<{ items: RecordListItem[]; next: string | null }> {
+    const { tx, principal } = ctx;
+    let q = tx
       .selectFrom('records')
-      .selectAll()
-      .where('person_id', '=', personId)
-      .where('tenant_id', '=', ctx.principal.tenantId)
-      .where('deleted_at', 'is', null);
+      .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
+      .selectAll('records')
+      .select(['record_versions.content_enc', 'record_versions.created_by as version_by'])
+      .where('records.person_id', '=', personId)
+      .where('records.tenant_id', '=', principal.tenantId)
+      .where('records.deleted_at', 'is', null);
+    const readsRestricted = ctx.may('record.read', 'restricted');
     // Where the owning department says so, who may not read restricted records does not see them listed at all.
-    if (!ctx.may('record.read', 'restricted') && (await restrictedListing(ctx.tx, ctx.target.departmentId!)) === 'hidden') {
-      q = q.where('sensitivity', '=', 'normal');
+    if (!readsRestricted && (await restrictedListing(tx, ctx.target.departmentId!)) === 'hidden') {
+      q = q.where('records.sensitivity', '=', 'normal');
     }
-    const rows = await q.orderBy('created_at', 'desc').execute();
-    ctx.audit.detail = { count: rows.length };
-    return rows.map(summary);
+    const cursor = page.before ? decodeCursor(page.before) : null;
+    if (cursor) q = q.where((eb) => eb(eb.refTuple('records.created_at', 'records.id'), '<', eb.tuple(cursor.at, cursor.id)));
+    const rows = await q.orderBy('records.created_at', 'desc').orderBy('records.id', 'desc').limit(page.limit + 1).execute();
+    const { rows: shown, next } = pageOf(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }));
+    const names = await displayNames(tx, this.keyring, principal.tenantId, shown.flatMap((r) => [r.created_by, r.version_by]));
+    const key = shown.length ? await this.personKey(ctx, personId) : null;
+    const readsNormal = ctx.may('record.read');
+    let unreadable = 0;
+    const items = shown.map((r): RecordListItem => {
+      const readable = r.sensitivity === 'normal' ? readsNormal : readsRestricted;
+      let content: Record<string, unknown> | null = null;
+      // A row that does not open (tampered with, or moved here from another file) stays listed without
+      // a title and is counted in the audit event; reading it answers the opaque error as before.
+      if (readable) {
+        try {
+          content = openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, r.id, r.version, r.sensitivity), r.content_enc);
+        } catch {
+          unreadable += 1;
+        }
+      }
+      return {
+        ...summary(r),
+        createdByName: names.get(r.created_by) ?? null,
+        updatedBy: r.version_by,
+        updatedByName: names.get(r.version_by) ?? null,
+        title: content ? recordTitle(r.type, content) : null,
+      };
+    });
+    ctx.audit.detail = { count: items.length, ...(page.before ? { paged: true } : {}), ...(unreadable ? { unreadable } : {}) };
+    return { items, next };
   }
 
   async get(ctx: GateContext, recordId: string): Promise<RecordView> {
@@ -135,14 +194,57 @@ export class Records {
     return { id: recordId, version: next };
   }
 
-  async versions(ctx: GateContext, recordId: string) {
-    const rows = await ctx.tx
+  /**
+   * A record's versions, newest first, each with who made it and which fields it changed. The
+   * changes are found by unsealing each version, and only between versions the caller may read.
+   */
+  async versions(ctx: GateContext, recordId: string): Promise<RecordVersionItem[]> {
+    const { tx, principal } = ctx;
+    const rows = await tx
       .selectFrom('record_versions')
-      .select(['version', 'sensitivity', 'created_at', 'created_by'])
+      .select(['version', 'sensitivity', 'created_at', 'created_by', 'content_enc'])
       .where('record_id', '=', recordId)
-      .orderBy('version', 'desc')
+      .where('tenant_id', '=', principal.tenantId)
+      .orderBy('version', 'asc')
       .execute();
-    return rows.map((v) => ({ version: v.version, sensitivity: v.sensitivity as Sensitivity, createdAt: v.created_at, createdBy: v.created_by }));
+    const key = rows.length ? await this.personKey(ctx, ctx.target.personId!) : null;
+    const names = await displayNames(tx, this.keyring, principal.tenantId, rows.map((r) => r.created_by));
+    const contents = rows.map((v) =>
+      ctx.may('record.read', v.sensitivity as Sensitivity) ? openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, recordId, v.version, v.sensitivity), v.content_enc) : null,
+    );
+    const items = rows.map((v, i): RecordVersionItem => {
+      const before = i > 0 ? contents[i - 1] : undefined;
+      const now = contents[i];
+      const changes = i === 0 ? [] : before && now ? changedFields(before, now, rows[i - 1]!.sensitivity !== v.sensitivity) : null;
+      return { version: v.version, sensitivity: v.sensitivity as Sensitivity, createdAt: v.created_at, createdBy: v.created_by, createdByName: names.get(v.created_by) ?? null, changes };
+    });
+    return items.reverse();
+  }
+
+  /** One earlier (or the current) version's content: a record read, decided for that version's sensitivity. */
+  async version(ctx: GateContext, recordId: string, version: number) {
+    const { tx, principal } = ctx;
+    const v = await tx
+      .selectFrom('record_versions')
+      .select(['version', 'sensitivity', 'created_at', 'created_by', 'content_enc'])
+      .where('record_id', '=', recordId)
+      .where('tenant_id', '=', principal.tenantId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (!v) throw new KarteiError('not-found');
+    // A version once restricted stays closed to whoever may not read restricted records.
+    if (!ctx.may('record.read', v.sensitivity as Sensitivity)) throw new KarteiError('forbidden');
+    const key = await this.personKey(ctx, ctx.target.personId!);
+    const names = await displayNames(tx, this.keyring, principal.tenantId, [v.created_by]);
+    ctx.audit.detail = { version };
+    return {
+      version: v.version,
+      sensitivity: v.sensitivity as Sensitivity,
+      createdAt: v.created_at,
+      createdBy: v.created_by,
+      createdByName: names.get(v.created_by) ?? null,
+      content: openField<Record<string, unknown>>(key, contentBinding(principal.tenantId, recordId, v.version, v.sensitivity), v.content_enc),
+    };
   }
 
   async remove(ctx: GateContext, recordId: string, reason: string): Promise<void> {
@@ -197,6 +299,13 @@ function summary(r: { id: string; person_id: string; type: string; sensitivity: 
     createdBy: r.created_by,
     updatedAt: r.updated_at,
   };
+}
+
+/** The names of the fields that differ between two contents (and `sensitivity` if it changed). */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>, sensitivityChanged: boolean): string[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  return sensitivityChanged ? [...changed, 'sensitivity'] : changed;
 }
 
 /** A department's setting for listing restricted records to members who may not read them. */

@@ -366,7 +366,10 @@ test('ciphertexts swapped or moved behind the back of the application never show
   await inTenant(store, t.tenantId, (tx) =>
     tx.updateTable('records').set({ person_id: infPerson, sensitivity: 'normal' }).where('id', '=', restrictedRecord).execute(),
   );
-  assert.ok((await infClerk.get(`/api/persons/${infPerson}/records`)).body.some((r: any) => r.id === restrictedRecord));
+  const listed = (await infClerk.get(`/api/persons/${infPerson}/records`)).body.find((r: any) => r.id === restrictedRecord);
+  assert.equal(listed.title, null, 'listed, but its content does not open for a title either');
+  const listing = (await dpo.get(`/api/audit?actorId=${infClerk.id}&action=record.list&limit=1`)).body[0];
+  assert.equal(listing.detail.unreadable, 1, 'the row that did not open is on the record');
   assertOpaqueFailure(await infClerk.get(`/api/records/${restrictedRecord}`), ['Psychiatrisch']);
 });
 

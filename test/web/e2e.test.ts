@@ -270,19 +270,19 @@ test('a physician creates a file and records; field errors stay beside their fie
   // As clinicians type it: lower case, with the additional mark for a confirmed diagnosis.
   await page.getByLabel('Diagnosen (ICD-10) (optional)').fill('a15.0 G, j18.9');
   await page.getByRole('button', { name: 'Speichern' }).click();
-  await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
+  await page.getByRole('link', { name: 'Umgebungsuntersuchung' }).waitFor();
   await page.locator('.badge.restricted').waitFor();
   await checkScreen(page, '10-person-file');
 
-  await page.getByRole('region', { name: 'Untersuchung' }).getByRole('link').click();
+  await page.getByRole('link', { name: 'Umgebungsuntersuchung' }).click();
   await page.getByText('Rundherd im rechten Oberlappen').waitFor();
   await page.getByText('A15.0 G, J18.9').waitFor();
   await page.getByRole('button', { name: 'Bearbeiten' }).click();
   await page.getByLabel('Befund').fill('Rundherd im rechten Oberlappen, Verlaufskontrolle in 3 Monaten');
   await page.getByRole('button', { name: 'Speichern' }).click();
   await page.getByText('Verlaufskontrolle in 3 Monaten').waitFor();
-  await page.getByRole('cell', { name: '2', exact: true }).waitFor();
-  assert.equal(await page.locator('table tbody tr').count(), 2, 'two versions');
+  await page.getByText(/— Petra Physician: Befund geändert \(Version 2\)/).waitFor();
+  assert.equal(await page.locator('ul.versions > li').count(), 2, 'two versions');
   await checkScreen(page, '11-record');
   assert.deepEqual(problems, []);
   await context.close();
@@ -426,7 +426,7 @@ test('an ended session asks to sign in again and then saves what was typed', asy
   await dialog.getByRole('button', { name: 'Weiter' }).click();
   await dialog.getByLabel('Code aus der Authenticator-App').fill(nextCode('petra'));
   await dialog.getByRole('button', { name: 'Anmelden' }).click();
-  await page.getByRole('heading', { name: 'Notiz (1)' }).waitFor();
+  await page.getByRole('link', { name: 'Telefonat mit der Hausärztin, Befund besprochen' }).waitFor();
   assert.equal(await dialog.count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
@@ -435,14 +435,15 @@ test('an ended session asks to sign in again and then saves what was typed', asy
 test('a clerk of the department finds the file phonetically and sees the restricted record marked, not opened', async () => {
   const { context, page, problems } = await open('/');
   await signIn(page, 'clara');
-  await page.getByLabel('Nachname').fill('Quastenburg');
+  await page.getByLabel('Name, Vorname oder Geburtsdatum').fill('Quastenburg');
   await page.getByRole('button', { name: 'Suchen' }).click();
   await page.getByRole('link', { name: 'Quastenberg, Hannelore' }).click();
-  await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
-  const exam = page.getByRole('region', { name: 'Untersuchung' });
-  assert.equal(await exam.getByRole('link').count(), 0, 'no link to restricted content for a clerk');
+  const records = page.getByRole('list', { name: 'Einträge, neueste zuerst' }).getByRole('listitem');
+  const exam = records.filter({ hasText: 'Untersuchung' });
   await exam.getByText('Vertraulich: nur für ärztliches Personal').waitFor();
-  assert.equal(await page.getByRole('region', { name: 'Notiz' }).getByRole('link').count(), 1);
+  assert.equal(await exam.getByRole('link').count(), 0, 'no link to restricted content for a clerk');
+  assert.equal(await page.getByText('Umgebungsuntersuchung').count(), 0, 'nor its title');
+  assert.equal(await records.filter({ hasText: 'Notiz' }).getByRole('link').count(), 1);
   assert.equal(await page.getByRole('button', { name: 'Personendaten bearbeiten' }).count(), 1, 'the owning department edits');
   await checkScreen(page, '13-clerk-file');
   // A clerk may write records, but not restricted ones: the form does not offer it.
@@ -456,7 +457,7 @@ test('a clerk of the department finds the file phonetically and sees the restric
 test('a clerk of another department finds nothing, and the file by its address is "not found"', async () => {
   const { context, page, problems } = await open('/');
   await signIn(page, 'tobias');
-  await page.getByLabel('Nachname').fill('Quastenberg');
+  await page.getByLabel('Name, Vorname oder Geburtsdatum').fill('Quastenberg');
   await page.getByRole('button', { name: 'Suchen' }).click();
   await page.getByText('Keine Akte gefunden.').waitFor();
   await page.goto(`${base}/persons/${personId}`);
@@ -541,7 +542,7 @@ test('idle: a warning five minutes before the server ends the session; English o
 test('a clerk of another department breaks the glass from the search, with a reason, and sees the time left', async () => {
   const { context, page, problems } = await open('/');
   await signIn(page, 'tobias');
-  await page.getByLabel('Nachname').fill('Quastenberg');
+  await page.getByLabel('Name, Vorname oder Geburtsdatum').fill('Quastenberg');
   await page.getByRole('button', { name: 'Suchen' }).click();
   await page.getByText('Keine Akte gefunden.').waitFor();
   await page.getByRole('button', { name: /Notfallzugriff/ }).click();
@@ -549,7 +550,7 @@ test('a clerk of another department breaks the glass from the search, with a rea
   assert.equal(await page.getByLabel('Familienname').inputValue(), 'Quastenberg', 'the family name is taken from the search');
   await page.getByLabel('Begründung').fill('Patientin bewusstlos in der Notaufnahme, Vorbefunde nötig');
   assert.equal(await search.isDisabled(), true, 'no search without the full birth date');
-  await page.getByLabel('Geburtsdatum').fill('1961-04-17');
+  await page.getByLabel('Geburtsdatum', { exact: true }).fill('1961-04-17');
   await page.getByLabel('Begründung').fill('zu kurz');
   assert.equal(await search.isDisabled(), true, 'no search without a reason of 20 characters');
   await page.getByLabel('Begründung').fill('aaaaaaaaaaaaaaaaaaaa');
@@ -569,7 +570,7 @@ test('a clerk of another department breaks the glass from the search, with a rea
   // A broken glass reads: nothing offers a change the server would refuse.
   assert.equal(await page.getByRole('button', { name: 'Personendaten bearbeiten' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Neuer Eintrag' }).count(), 0);
-  await page.getByRole('region', { name: 'Notiz' }).getByRole('link').first().click();
+  await page.getByRole('list', { name: 'Einträge, neueste zuerst' }).getByRole('listitem').filter({ hasText: 'Notiz' }).getByRole('link').first().click();
   await page.getByRole('heading', { level: 1, name: /^Notiz · / }).waitFor();
   await page.getByRole('heading', { name: 'Versionen' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Bearbeiten' }).count(), 0);

@@ -9,6 +9,7 @@ import { inTenant } from '../../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
+import { linkNext } from '../paging.ts';
 
 export const auditQuery = z.strictObject({
   personId: id.optional(),
@@ -89,14 +90,19 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
         querystring: auditQuery,
         description:
           'The audit log, newest first: [{seq, at, actorId, actorName, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
+          'A full page (`limit`, default 100) carries `Link: <…>; rel="next"` with `before` = its last `seq`. ' +
           '`detail` holds the non-personal facts of an event (ids, role names, counts, codes), e.g. the roles and memberships a grant gave or revoked, or null.',
       },
     },
-    async (req) =>
-    gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-      const rows = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
-      ctx.audit.detail = { count: rows.length };
+    async (req, reply) => {
+      const rows = await gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
+        const found = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
+        ctx.audit.detail = { count: found.length };
+        return found;
+      });
+      // A full page may have more behind it: the next one starts below its last sequence number.
+      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
       return rows;
-    }),
+    },
   );
 }

@@ -12,8 +12,11 @@ import { queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
 import { id, idParams, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
+import { linkNext } from '../paging.ts';
+import { pageQuery } from '../../records/page-cursor.ts';
 
 export const SEARCH_LIMIT = 50;
+export const SEARCH_MAX = 200;
 
 const personListItem = (p: { id: string; departmentId: string; familyName: string; givenName: string; birthDate: string }) => ({
   id: p.id,
@@ -43,15 +46,29 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons',
     {
       config: { access: { actions: ['person.search'], resource: 'tenant' } },
-      schema: { querystring: z.strictObject({ q: z.string().trim().min(2).max(200) }) },
+      schema: {
+        querystring: z.strictObject({
+          q: z.string().trim().min(2).max(200),
+          limit: z.coerce.number().int().min(1).max(SEARCH_MAX).default(SEARCH_LIMIT),
+          after: id.optional(),
+        }),
+        description:
+          'Files the caller may see whose family name (exactly, a word of it, or as it sounds), given name or birth date (2026-04-12 or 12.04.2026) ' +
+          'match every word of `q`. `limit` (1–200, default 50) per page; when more exist, `Link: <…>; rel="next"` names the next page (`after`).',
+      },
     },
-    async (req) =>
-      gated(s, req, 'person.search', { kind: 'tenant' }, async (ctx) => {
-        const found = await s.persons.search(ctx, req.query.q, SEARCH_LIMIT);
-        ctx.audit.detail = { results: found.length };
-        ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
-        return found.map(personListItem);
-      }),
+    async (req, reply) => {
+      const { q, limit, after } = req.query;
+      const found = await gated(s, req, 'person.search', { kind: 'tenant' }, async (ctx) => {
+        const rows = await s.persons.search(ctx, q, limit + 1, after);
+        const page = rows.slice(0, limit);
+        ctx.audit.detail = { results: page.length, ...(after ? { paged: true } : {}) };
+        ctx.audit.hits = page.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
+        return { page, more: rows.length > limit };
+      });
+      linkNext(req, reply, found.more ? found.page[found.page.length - 1]!.id : null, 'after');
+      return found.page.map(personListItem);
+    },
   );
 
   // Before breaking the glass: a file of a department the caller is not in, by family name AND
@@ -147,8 +164,24 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/persons/:id/records', { config: { access: { actions: ['record.list'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
-    gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) => s.records.list(ctx, req.params.id)),
+  r.get(
+    '/api/persons/:id/records',
+    {
+      config: { access: { actions: ['record.list'], resource: 'person' } },
+      schema: {
+        params: idParams,
+        querystring: z.strictObject(pageQuery),
+        description:
+          'A page of the file\'s records, newest first: [{id, type, sensitivity, version, createdAt, createdBy, createdByName, updatedAt, updatedBy, updatedByName, title}]. ' +
+          '`title` is the title or first line, null where the caller may not read the record. `limit` (1–200, default 50); ' +
+          'when more exist, `Link: <…>; rel="next"` names the next page (`before`, an opaque cursor).',
+      },
+    },
+    async (req, reply) => {
+      const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) => s.records.list(ctx, req.params.id, req.query));
+      linkNext(req, reply, page.next);
+      return page.items;
+    },
   );
 
   r.post(
@@ -188,10 +221,13 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.access-log'], resource: 'person' } },
       schema: { params: idParams, querystring: auditQuery.omit({ personId: true }) },
     },
-    async (req) =>
-      gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
+    async (req, reply) => {
+      const rows = await gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
         // The gate allowed this file's log as a whole: its owning head or the DPO.
         queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, 'all', { ...req.query, personId: req.params.id }),
-      ),
+      );
+      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
+      return rows;
+    },
   );
 }

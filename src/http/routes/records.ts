@@ -29,8 +29,29 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/records/:id/versions',
-    { config: { access: { actions: ['record.versions'], resource: 'record' } }, schema: { params: idParams } },
+    {
+      config: { access: { actions: ['record.versions'], resource: 'record' } },
+      schema: {
+        params: idParams,
+        description:
+          'The versions, newest first: [{version, sensitivity, createdAt, createdBy, createdByName, changes}]. `changes` names the fields ' +
+          '(and `sensitivity`) changed against the version before: [] for the first, null where either version is not the caller\'s to read.',
+      },
+    },
     async (req) => gated(s, req, 'record.versions', ref(req.params.id), (ctx) => s.records.versions(ctx, req.params.id)),
+  );
+
+  // An earlier version's content, for the diff of a change: a record read of that version (decided at its own sensitivity).
+  r.get(
+    '/api/records/:id/versions/:version',
+    {
+      config: { access: { actions: ['record.read'], resource: 'record' } },
+      schema: {
+        params: z.strictObject({ id: idParams.shape.id, version: z.coerce.number().int().min(1).max(1_000_000) }),
+        description: 'One version of a record: {version, sensitivity, content, createdAt, createdBy, createdByName}; audited as record.read with its version.',
+      },
+    },
+    async (req) => gated(s, req, 'record.read', ref(req.params.id), (ctx) => s.records.version(ctx, req.params.id, req.params.version)),
   );
 
   r.delete(

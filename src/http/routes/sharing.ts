@@ -5,6 +5,8 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { gated } from '../access.ts';
 import { idParams } from '../schemas.ts';
+import { linkNext } from '../paging.ts';
+import { pageQuery } from '../../records/page-cursor.ts';
 
 export function sharingRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -14,12 +16,28 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
     return reply.code(204).send();
   });
 
-  r.get('/api/reviews', { config: { access: { actions: ['review.list'], resource: 'tenant' } } }, async (req) =>
-    gated(s, req, 'review.list', { kind: 'tenant' }, async (ctx) => {
-      const items = await s.breakGlass.openReviews(ctx.tx, ctx.principal);
-      ctx.audit.detail = { count: items.length };
-      return items;
-    }),
+  r.get(
+    '/api/reviews',
+    {
+      config: { access: { actions: ['review.list'], resource: 'tenant' } },
+      schema: {
+        querystring: z.strictObject({ state: z.enum(['open', 'decided']).default('open'), ...pageQuery }),
+        description:
+          'Emergency accesses to review (`state=open`, the default: all open ones, oldest first) or the decided history (`state=decided`: ' +
+          'most recently decided first, with decision, reviewedBy, reviewedByName, reviewedAt, comment; `limit` 1–200, default 50; ' +
+          'when more exist, `Link: <…>; rel="next"` names the next page).',
+      },
+    },
+    async (req, reply) => {
+      const { state, ...page } = req.query;
+      const found = await gated(s, req, 'review.list', { kind: 'tenant' }, async (ctx) => {
+        const result = state === 'decided' ? await s.breakGlass.decidedReviews(ctx.tx, ctx.principal, page) : { items: await s.breakGlass.openReviews(ctx.tx, ctx.principal), next: null };
+        ctx.audit.detail = { count: result.items.length, ...(state === 'decided' ? { state } : {}) };
+        return result;
+      });
+      linkNext(req, reply, found.next);
+      return found.items;
+    },
   );
 
   r.post(

@@ -67,3 +67,10 @@ async function problemOf(res: Response): Promise<Problem> {
     return { status: res.status, code: 'unknown', title: res.statusText, detail: res.statusText };
   }
 }
+
+/** One page of a paged list: its items and the address of the next page (the answer's `Link: <…>; rel="next"`), if any. */
+export async function apiPage<T>(path: string): Promise<{ items: T[]; next: string | null }> {
+  const res = await request('GET', path);
+  const link = /^<([^>]+)>;\s*rel="next"$/.exec(res.headers.get('link') ?? '');
+  return { items: (await res.json()) as T[], next: link ? link[1]! : null };
+}

@@ -87,6 +87,15 @@ export interface RecordSummary {
   updatedAt: string;
 }
 
+/** A record as a file's list shows it (a page of them, newest first). */
+export interface RecordListItem extends RecordSummary {
+  createdByName: string | null;
+  updatedBy: string;
+  updatedByName: string | null;
+  /** Title or first line; null where the caller may not read the record. */
+  title: string | null;
+}
+
 export interface RecordView extends RecordSummary {
   content: Record<string, unknown>;
   /** `restrict`: may mark this record restricted. */
@@ -98,6 +107,18 @@ export interface RecordVersion {
   sensitivity: Sensitivity;
   createdAt: string;
   createdBy: string;
+  createdByName: string | null;
+  /** Fields changed against the version before ([] for the first; null where either is not the caller's to read). */
+  changes: string[] | null;
+}
+
+/** One version's content (`GET /api/records/:id/versions/:version`). */
+export interface RecordVersionContent {
+  version: number;
+  sensitivity: Sensitivity;
+  createdAt: string;
+  createdByName: string | null;
+  content: Record<string, unknown>;
 }
 
 export interface Device {

@@ -1,13 +1,15 @@
-// A person's file: the person, the records by type (restricted ones marked and,
-// for clerks, not opened), a new record, and editing the person.
+// A person's file: the person, its records newest first a page at a time (title or
+// first line, author, date; restricted ones marked and, for clerks, neither
+// titled nor opened), a new record, and editing the person.
 import { useEffect, useState } from 'react';
 import { api } from '../api/client.ts';
-import type { PersonFileView, RecordSummary, StudySummary } from '../api/types.ts';
+import type { PersonFileView, RecordListItem, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
 import { SaveOrCancel, SelectField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
+import { usePaged, type Paged } from '../ui/paged.ts';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
 import { RECORD_TYPES, contentOf, emptyValues, typeLabel } from '../records/record-fields.ts';
 import { PersonFields, personBody, personValues } from './person-fields.tsx';
@@ -18,7 +20,7 @@ import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
 
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<PersonFileView>('GET', `/api/persons/${personId}`), [personId]);
-  const records = useLoad(() => api<RecordSummary[]>('GET', `/api/persons/${personId}/records`), [personId]);
+  const records = usePaged<RecordListItem>(`/api/persons/${personId}/records`);
   const studies = useLoad(() => api<StudySummary[]>('GET', `/api/persons/${personId}/studies`), [personId]);
   return (
     <Loaded state={person}>
@@ -27,7 +29,7 @@ export function PersonFile({ personId }: { personId: string }) {
           {p.emergencyAccess && <EmergencyBanner expiresAt={p.emergencyAccess.expiresAt} />}
           <PersonHeader person={p} onSaved={person.reload} />
           <ShareFile person={p} />
-          <Loaded state={records}>{(rs) => <Records person={p} records={rs} onCreated={records.reload} />}</Loaded>
+          <Loaded state={records}>{(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}</Loaded>
           <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} onChanged={studies.reload} />}</Loaded>
         </>
       )}
@@ -96,12 +98,11 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
   );
 }
 
-function Records({ person, records, onCreated }: { person: PersonFileView; records: RecordSummary[]; onCreated: () => void }) {
+function Records({ person, records, paged, onCreated }: { person: PersonFileView; records: RecordListItem[]; paged: Paged<RecordListItem>; onCreated: () => void }) {
   const t = useT();
   const [adding, setAdding] = useState(false);
-  // Restricted records this caller may not open are listed, not linked (the server would refuse them).
+  // Restricted records this caller may not open are listed, not linked (the server would refuse them, and sends no title).
   const closed = !person.permissions.readRestricted;
-  const byType = RECORD_TYPES.map((type) => ({ type, items: records.filter((r) => r.type === type) })).filter((g) => g.items.length > 0);
   return (
     <section aria-labelledby="records-title">
       <div className="heading-row">
@@ -124,27 +125,29 @@ function Records({ person, records, onCreated }: { person: PersonFileView; recor
         />
       )}
       {records.length === 0 && <p>{t('records.none')}</p>}
-      {byType.map((g) => (
-        <section key={g.type} aria-label={t(typeLabel(g.type))}>
-          <h3>
-            {t(typeLabel(g.type))} <span className="count">({g.items.length})</span>
-          </h3>
-          <ul className="records">
-            {g.items.map((r) => (
-              <li key={r.id}>
-                {r.sensitivity === 'restricted' && closed ? (
-                  <span>{formatDateTime(r.createdAt)}</span>
-                ) : (
-                  <Link to={`/records/${r.id}`}>{formatDateTime(r.createdAt)}</Link>
-                )}
-                {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
-                {r.sensitivity === 'restricted' && closed && <span className="hint"> {t('record.restrictedForClerks')}</span>}
-                {r.version > 1 && <span className="hint"> {t('record.versionN', { n: r.version })}</span>}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ))}
+      <ul className="records" aria-label={t('records.newestFirst')}>
+        {records.map((r) => {
+          const shut = r.sensitivity === 'restricted' && closed;
+          const label = r.title ?? t(typeLabel(r.type));
+          return (
+            <li key={r.id}>
+              <span className="record-when">{formatDateTime(r.createdAt)}</span>
+              <span className="record-type">{t(typeLabel(r.type))}</span>
+              {shut ? <span>{t('record.restrictedForClerks')}</span> : <Link to={`/records/${r.id}`}>{label}</Link>}
+              {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
+              <span className="hint">
+                {t('records.by', { name: r.createdByName ?? '—' })}
+                {r.version > 1 && <> · {t('records.changed', { name: r.updatedByName ?? '—', at: formatDateTime(r.updatedAt) })}</>}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+      {paged.more && (
+        <button type="button" disabled={paged.busy} onClick={() => void paged.loadMore()}>
+          {t('records.more')}
+        </button>
+      )}
     </section>
   );
 }

@@ -1,6 +1,7 @@
-// Search the files of one's own departments by surname, exact or sounding alike.
+// Search the files of one's own departments by family name (exact or sounding alike),
+// given name or birth date; more results a page at a time.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
+import { apiPage } from '../api/client.ts';
 import type { PersonListItem } from '../api/types.ts';
 import { formatDate, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
@@ -10,18 +11,28 @@ import { EmergencyAccess } from './emergency-access.tsx';
 import { Table } from '../ui/table.tsx';
 
 // Kept in memory only (never in the address bar or browser storage) for the way back from a file.
-let last: { q: string; results: PersonListItem[] | null } = { q: '', results: null };
+let last: { q: string; results: PersonListItem[] | null; next: string | null } = { q: '', results: null, next: null };
 
 export function PersonSearch() {
   const t = useT();
   const { me } = useSession();
   const form = useForm({ q: last.q });
   const [results, setResults] = useState(last.results);
+  const [next, setNext] = useState(last.next);
+  const more = useForm({});
 
   const search = form.onSubmit(async ({ q }) => {
-    const found = await api<PersonListItem[]>('GET', `/api/persons?q=${encodeURIComponent(q.trim())}`);
-    last = { q, results: found };
-    setResults(found);
+    const found = await apiPage<PersonListItem>(`/api/persons?q=${encodeURIComponent(q.trim())}`);
+    last = { q, results: found.items, next: found.next };
+    setResults(found.items);
+    setNext(found.next);
+  });
+  const loadMore = more.onSubmit(async () => {
+    if (!next) return;
+    const found = await apiPage<PersonListItem>(next);
+    last = { ...last, results: [...(last.results ?? []), ...found.items], next: found.next };
+    setResults(last.results);
+    setNext(found.next);
   });
 
   return (
@@ -61,6 +72,12 @@ export function PersonSearch() {
           )}
         />
       )}
+      {results && next && (
+        <button type="button" disabled={more.busy} onClick={loadMore}>
+          {t('persons.more')}
+        </button>
+      )}
+      <FormError form={more} fields={[]} />
     </section>
   );
 }

@@ -1,8 +1,9 @@
-// One record: its content, its version history, and editing it (a stale edit
-// is refused by the server and the typed content stays in the form).
+// One record: its content, its version history (who changed which fields, each
+// change opened to a field diff), and editing it (a stale edit is refused by the
+// server and the typed content stays in the form).
 import { useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
-import type { RecordVersion, RecordView } from '../api/types.ts';
+import type { RecordVersion, RecordVersionContent, RecordView } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { SaveOrCancel, useForm } from '../ui/form.tsx';
@@ -58,17 +59,11 @@ export function RecordScreen({ recordId }: { recordId: string }) {
           <h2>{t('record.versions')}</h2>
           <Loaded state={versions}>
             {(vs) => (
-              <Table
-                items={vs}
-                headers={[t('record.version'), t('record.changedAt'), t('record.sensitivity')]}
-                row={(v) => (
-                  <tr key={v.version}>
-                    <td>{v.version}</td>
-                    <td>{formatDateTime(v.createdAt)}</td>
-                    <td>{t(`sensitivity.${v.sensitivity}`)}</td>
-                  </tr>
-                )}
-              />
+              <ul className="versions">
+                {vs.map((v) => (
+                  <VersionItem key={v.version} record={r} version={v} />
+                ))}
+              </ul>
             )}
           </Loaded>
         </article>
@@ -77,9 +72,10 @@ export function RecordScreen({ recordId }: { recordId: string }) {
   );
 }
 
-function RecordContent({ record }: { record: RecordView }) {
+/** A field's value as the screen shows it: dates as 12.04.2026, options and yes/no in words. */
+function useShow() {
   const t = useT();
-  const show = (v: unknown, kind: unknown): string => {
+  return (v: unknown, kind: unknown): string => {
     if (v === undefined || v === '') return '—';
     if (typeof v === 'boolean') return v ? t('common.yes') : t('common.no');
     if (Array.isArray(v)) return v.join(', ') || '—';
@@ -87,6 +83,71 @@ function RecordContent({ record }: { record: RecordView }) {
     if (typeof kind === 'object' && !String(v).startsWith('§')) return t(optionLabel(String(v)));
     return String(v);
   };
+}
+
+/** "12.04.2026 18:40 — Dr. Name: Befund, Diagnosen geändert", opened to the fields before and after. */
+function VersionItem({ record, version: v }: { record: RecordView; version: RecordVersion }) {
+  const t = useT();
+  const [diff, setDiff] = useState<{ before: RecordVersionContent; after: RecordVersionContent } | 'failed' | null>(null);
+  const who = v.createdByName ?? '—';
+  const names = (v.changes ?? []).map((f) => (f === 'sensitivity' ? t('record.sensitivity') : t(fieldLabel(record.type, f))));
+  const head = `${formatDateTime(v.createdAt)} — ${who}: `;
+  const tail = ` ${t('record.versionN', { n: v.version })}`;
+  if (v.version === 1 || v.changes === null || v.changes.length === 0) {
+    const what = v.version === 1 ? t('record.created') : v.changes === null ? t('record.changesHidden') : t('record.unchanged');
+    return <li>{head + what + tail}</li>;
+  }
+  const open = async () => {
+    if (diff) return;
+    try {
+      const [before, after] = await Promise.all([
+        api<RecordVersionContent>('GET', `/api/records/${record.id}/versions/${v.version - 1}`),
+        api<RecordVersionContent>('GET', `/api/records/${record.id}/versions/${v.version}`),
+      ]);
+      setDiff({ before, after });
+    } catch {
+      setDiff('failed');
+    }
+  };
+  return (
+    <li>
+      <details onToggle={(e) => (e.currentTarget as HTMLDetailsElement).open && void open()}>
+        <summary>{head + t('record.changedFields', { fields: names.join(', ') }) + tail}</summary>
+        {diff === 'failed' && <p role="alert">{t('record.diffFailed')}</p>}
+        {diff && diff !== 'failed' && <VersionDiff record={record} changes={v.changes} before={diff.before} after={diff.after} />}
+      </details>
+    </li>
+  );
+}
+
+function VersionDiff({ record, changes, before, after }: { record: RecordView; changes: string[]; before: RecordVersionContent; after: RecordVersionContent }) {
+  const t = useT();
+  const show = useShow();
+  const kindOf = (f: string) => (RECORD_FORMS[record.type] ?? []).find((x) => x.name === f)?.kind;
+  const rows = changes.map((f) =>
+    f === 'sensitivity'
+      ? { field: t('record.sensitivity'), was: t(`sensitivity.${before.sensitivity}`), now: t(`sensitivity.${after.sensitivity}`) }
+      : { field: t(fieldLabel(record.type, f)), was: show(before.content[f], kindOf(f)), now: show(after.content[f], kindOf(f)) },
+  );
+  return (
+    <Table
+      items={rows}
+      caption={t('record.diffOf', { n: after.version })}
+      headers={[t('record.field'), t('record.before'), t('record.after')]}
+      row={(x) => (
+        <tr key={x.field}>
+          <th scope="row">{x.field}</th>
+          <td className="long">{x.was}</td>
+          <td className="long">{x.now}</td>
+        </tr>
+      )}
+    />
+  );
+}
+
+function RecordContent({ record }: { record: RecordView }) {
+  const t = useT();
+  const show = useShow();
   return (
     <dl className="facts content">
       {(RECORD_FORMS[record.type] ?? []).map((f) => (
