@@ -16,7 +16,7 @@ const SURNAMES = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer'
 let tenantId = '';
 const h = await startHarness({
   extraRoutes: (app) => {
-    app.get<{ Params: { id: string } }>('/bench/bare/:id', { config: { access: { public: 'benchmark floor; exists only in the benchmark harness' } } }, async (req) =>
+    app.get<{ Params: { id: string } }>('/bench/bare/:id', { config: { access: { public: 'benchmark floor; exists only in the benchmark harness' }, answers: { raw: 'benchmark floor: plain JSON, no contract check' } } }, async (req) =>
       inTenant(h.services.store, tenantId, (tx) =>
         tx.selectFrom('record_versions').selectAll().where('record_id', '=', req.params.id).where('version', '=', 1).executeTakeFirstOrThrow(),
       ).then((r) => ({ id: r.record_id, version: r.version, content: r.content_enc.toString('base64') })),

@@ -12,6 +12,7 @@ import { createLogger } from './logger.ts';
 import { errorHandler, sendProblem, toKarteiError } from './problem.ts';
 import { auditRefusedRequest, refusedInput } from './refused-requests.ts';
 import { registerAccess } from './access.ts';
+import { assertAnswerDeclared } from './answer-contract.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -83,6 +84,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     transform: jsonSchemaTransform,
   });
   registerAccess(app, services);
+  app.addHook('onRoute', (route) => assertAnswerDeclared(route));
 
   opsRoutes(app);
   authRoutes(app, services);

@@ -62,7 +62,7 @@ export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
   const files = loadBuild(dir);
   const notBuilt = () => new KarteiError('not-found', 'The web application is not built: `npm start` builds it (or run `node --import tsx scripts/build-web.ts`)');
 
-  app.get('/assets/*', { config: { access: { public: 'the web application\'s code and styles, no data' } }, schema: { hide: true } }, async (req, reply) => {
+  app.get('/assets/*', { config: { access: { public: 'the web application\'s code and styles, no data' }, answers: { raw: 'the web application\'s files' } }, schema: { hide: true } }, async (req, reply) => {
     const f = files.get(req.url.split('?')[0]!);
     if (!f) throw new KarteiError('not-found');
     // Names carry a content hash: a changed file has a new name.
@@ -76,6 +76,6 @@ export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
     if (!index) throw notBuilt();
     return send(req, reply, index);
   };
-  app.get('/', { config: { access: { public: 'the web application\'s page, no data' } }, schema: { hide: true } }, page);
-  app.get('/*', { config: { access: { public: 'the web application\'s page for its own paths, no data' } }, schema: { hide: true } }, page);
+  app.get('/', { config: { access: { public: 'the web application\'s page, no data' }, answers: { raw: 'text/html: the web application' } }, schema: { hide: true } }, page);
+  app.get('/*', { config: { access: { public: 'the web application\'s page for its own paths, no data' }, answers: { raw: 'text/html: the web application' } }, schema: { hide: true } }, page);
 }

@@ -49,7 +49,7 @@ export interface RecordVersionItem {
 }
 
 export interface RecordView extends RecordSummary {
-  content: unknown;
+  content: Record<string, unknown>;
 }
 
 /**

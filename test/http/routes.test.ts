@@ -4,6 +4,7 @@
 // answered with the security headers; health needs no session.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { assertDeclared, gated, UndeclaredRouteError, type AccessDeclaration } from '../../src/http/access.ts';
@@ -122,7 +123,7 @@ test('an extra route without config.access stops the app from being built', asyn
   // The same route declared is accepted, so the refusals above are about the declaration.
   const ok = await buildApp(h.services, {
     logger: false,
-    extraRoutes: (app) => app.get('/api/test/declared', { config: { access: { public: 'test route, no data' } } }, async () => ({ ok: true })),
+    extraRoutes: (app) => app.get('/api/test/declared', { config: { access: { public: 'test route, no data' } }, schema: { response: { 200: z.strictObject({ ok: z.boolean() }) } } }, async () => ({ ok: true })),
   });
   assert.equal((await ok.inject({ url: '/api/test/declared' })).statusCode, 200);
   await ok.close();
@@ -136,20 +137,21 @@ test('a handler that calls gated() with an action or resource it did not declare
     logger: false,
     extraRoutes: (a) => {
       const s = h.services;
+      const named = z.strictObject({ familyName: z.string() });
       const work = (name: string) => async () => {
         ran.push(name);
         return { familyName: 'Deklarationsfall' };
       };
-      a.get<{ Params: { id: string } }>('/api/test/right/:id', { config: { access: { actions: ['person.read'], resource: 'person' } } }, (req) =>
+      a.get<{ Params: { id: string } }>('/api/test/right/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } }, (req) =>
         gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('right')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/wrong-action/:id', { config: { access: { actions: ['person.read'], resource: 'person' } } }, (req) =>
+      a.get<{ Params: { id: string } }>('/api/test/wrong-action/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } }, (req) =>
         gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, work('wrong-action')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/wrong-kind/:id', { config: { access: { actions: ['person.read'], resource: 'record' } } }, (req) =>
+      a.get<{ Params: { id: string } }>('/api/test/wrong-kind/:id', { config: { access: { actions: ['person.read'], resource: 'record' } }, schema: { response: { 200: named } } }, (req) =>
         gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('wrong-kind')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/self/:id', { config: { access: { self: 'claims to touch only the caller' } } }, (req) =>
+      a.get<{ Params: { id: string } }>('/api/test/self/:id', { config: { access: { self: 'claims to touch only the caller' } }, schema: { response: { 200: named } } }, (req) =>
         gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('self')),
       );
     },

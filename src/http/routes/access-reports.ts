@@ -14,6 +14,10 @@ import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
 import { KarteiError } from '../../errors.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
+import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
+
+/** The letter of an access report: PDF bytes made in memory. */
+const PDF = { raw: 'application/pdf: the access report as a letter' };
 
 /** A name and a birth date rarely fit more files than this; the DPO narrows by given name on screen. */
 export const DISCLOSURE_LIMIT = 20;
@@ -42,6 +46,7 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
           familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
           birthDate: z.iso.date(),
         }),
+        response: { 200: z.array(disclosureHit) },
       },
     },
     async (req) =>
@@ -72,13 +77,13 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
       return accessReport(ctx, s.keyring, s.persons, personIds);
     });
 
-  r.get('/api/access-reports', { config: { access: { actions: ['audit.access-report'], resource: 'tenant' } }, schema: { querystring: filesQuery } }, async (req) =>
+  r.get('/api/access-reports', { config: { access: { actions: ['audit.access-report'], resource: 'tenant' } }, schema: { querystring: filesQuery, response: { 200: accessReportAnswer } } }, async (req) =>
     overFiles(req, req.query.persons, 'screen'),
   );
 
   r.get(
     '/api/access-reports/letter.pdf',
-    { config: { access: { actions: ['audit.access-report'], resource: 'tenant' } }, schema: { querystring: filesQuery } },
+    { config: { access: { actions: ['audit.access-report'], resource: 'tenant' }, answers: PDF }, schema: { querystring: filesQuery } },
     async (req, reply) => sendPdf(reply, await overFiles(req, req.query.persons, 'pdf'), req.query.lang),
   );
 
@@ -91,13 +96,13 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/persons/:id/access-report',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams, response: { 200: accessReportAnswer } } },
     async (req) => overFile(req, req.params.id, 'screen'),
   );
 
   r.get(
     '/api/persons/:id/access-report.pdf',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
+    { config: { access: { actions: ['person.access-log'], resource: 'person' }, answers: PDF }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
     async (req, reply) => sendPdf(reply, await overFile(req, req.params.id, 'pdf'), req.query.lang),
   );
 }

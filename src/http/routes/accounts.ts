@@ -10,6 +10,8 @@ import { issueApprovedLink, startEnrolment } from '../../identity/enrolment.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, password } from '../schemas.ts';
 import { KarteiError } from '../../errors.ts';
+import { noContent } from '../../contract/common.ts';
+import { approvalDecided, approvalView, enrolmentLink } from '../../contract/identity.ts';
 
 export function accountRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -18,7 +20,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
     '/api/auth/enrol',
     {
       config: { access: { public: 'sets the own password with a one-time enrolment link, guarded by its token' } },
-      schema: { body: z.strictObject({ token: z.string().min(1).max(200), password }) },
+      schema: { body: z.strictObject({ token: z.string().min(1).max(200), password }), response: { 204: noContent } },
     },
     async (req, reply) => {
       await s.enrolment.redeem(req.body.token, req.body.password);
@@ -30,7 +32,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
     '/api/me/password',
     {
       config: { access: { self: 'changes the own password, with the current one and a second-factor code' } },
-      schema: { body: z.strictObject({ currentPassword: password, newPassword: password, code: z.string().min(1).max(12) }) },
+      schema: { body: z.strictObject({ currentPassword: password, newPassword: password, code: z.string().min(1).max(12) }), response: { 204: noContent } },
     },
     async (req, reply) => {
       const p = principalOf(req);
@@ -43,7 +45,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
 
   r.post(
     '/api/admin/users/:id/enrolment',
-    { config: { access: { actions: ['admin.user.enrolment-request'], resource: 'user' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['admin.user.enrolment-request'], resource: 'user' } }, schema: { params: idParams, response: { 201: z.strictObject({ approvalId: z.string() }) } } },
     async (req, reply) => {
       const approvalId = await gated(s, req, 'admin.user.enrolment-request', { kind: 'user', userId: req.params.id }, async (ctx) => {
         const approvalId = await requestEnrolmentApproval(ctx, req.params.id);
@@ -57,11 +59,11 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/admin/users/:id/enrolment',
-    { config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } }, schema: { params: idParams, response: { 200: enrolmentLink } } },
     async (req) => gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) => issueApprovedLink(ctx, req.params.id, s.config.publicUrl)),
   );
 
-  r.get('/api/approvals', { config: { access: { actions: ['approval.list'], resource: 'tenant' } } }, async (req) =>
+  r.get('/api/approvals', { config: { access: { actions: ['approval.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(approvalView) } } }, async (req) =>
     gated(s, req, 'approval.list', { kind: 'tenant' }, async (ctx) => {
       const items = await listDecidable(ctx, s.keyring);
       ctx.audit.detail = { count: items.length };
@@ -73,7 +75,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
     '/api/approvals/:id',
     {
       config: { access: { actions: ['approval.decide'], resource: 'approval' } },
-      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['approve', 'reject']) }) },
+      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['approve', 'reject']) }), response: { 200: approvalDecided } },
     },
     async (req) =>
       gated(s, req, 'approval.decide', { kind: 'approval', approvalId: req.params.id }, async (ctx) => {

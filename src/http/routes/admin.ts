@@ -17,6 +17,8 @@ import { revokeUserApiTokens } from '../../identity/api-tokens.ts';
 import { sealField } from '../../vault/keyring.ts';
 import { gated } from '../access.ts';
 import { displayName, idParams, memberships, NO_NUL, tenantRoles, username } from '../schemas.ts';
+import { created, department } from '../../contract/common.ts';
+import { userCreated, userView } from '../../contract/identity.ts';
 
 export function adminRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -31,6 +33,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
           code: z.string().trim().min(1).max(32).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
           name: z.string().trim().min(1).max(200).regex(...NO_NUL),
         }),
+        response: { 201: created },
       },
     },
     async (req, reply) => {
@@ -48,7 +51,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/admin/departments', { config: { access: { actions: ['admin.department.list'], resource: 'tenant' } } }, async (req) =>
+  r.get('/api/admin/departments', { config: { access: { actions: ['admin.department.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(department) } } }, async (req) =>
     gated(s, req, 'admin.department.list', tenant, (ctx) =>
       ctx.tx.selectFrom('departments').select(['id', 'code', 'name']).where('tenant_id', '=', ctx.principal.tenantId).orderBy('code').execute(),
     ),
@@ -59,7 +62,10 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     {
       config: { access: { actions: ['admin.user.create'], resource: 'tenant' } },
       // No password: the person chooses it with the enrolment link (a `password` member answers 422).
-      schema: { body: z.strictObject({ username, displayName, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }) },
+      schema: {
+        body: z.strictObject({ username, displayName, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }),
+        response: { 201: userCreated },
+      },
     },
     async (req, reply) => {
       const created = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
@@ -81,7 +87,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/admin/users', { config: { access: { actions: ['admin.user.list'], resource: 'tenant' } } }, async (req) =>
+  r.get('/api/admin/users', { config: { access: { actions: ['admin.user.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(userView) } } }, async (req) =>
     gated(s, req, 'admin.user.list', tenant, async (ctx) => withPending(ctx.tx, ctx.principal.tenantId, await listUsers(ctx.tx, s.keyring, ctx.principal.tenantId))),
   );
 
@@ -92,6 +98,7 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       schema: {
         params: idParams,
         body: z.strictObject({ displayName: displayName.optional(), active: z.boolean().optional(), tenantRoles: tenantRoles.optional(), memberships: memberships.optional() }),
+        response: { 200: userView },
       },
     },
     async (req) => {

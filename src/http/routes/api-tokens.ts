@@ -12,6 +12,8 @@ import { DEFAULT_TOKEN_DAYS, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken } fro
 import { TOKEN_SCOPES } from '../../access/policy.ts';
 import { principalOf } from '../access.ts';
 import { idParams, NO_NUL } from '../schemas.ts';
+import { noContent } from '../../contract/common.ts';
+import { apiToken, createdApiToken } from '../../contract/identity.ts';
 
 export function apiTokenRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -33,6 +35,7 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
           // A current TOTP code, required with the admin scope.
           code: z.string().min(1).max(12).optional(),
         }),
+        response: { 201: createdApiToken },
       },
     },
     async (req, reply) => {
@@ -43,12 +46,12 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/auth/tokens', { config: { access: { self: 'lists the own tokens, without secrets' } } }, async (req) => {
+  r.get('/api/auth/tokens', { config: { access: { self: 'lists the own tokens, without secrets' } }, schema: { response: { 200: z.array(apiToken) } } }, async (req) => {
     const p = principalOf(req);
     return inTenant(s.store, p.tenantId, (tx) => listApiTokens(tx, p.userId, new Date()));
   });
 
-  r.delete('/api/auth/tokens/:id', { config: { access: { self: 'revokes an own token' } }, schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/auth/tokens/:id', { config: { access: { self: 'revokes an own token' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
     const p = principalOf(req);
     const revoked = await inTenant(s.store, p.tenantId, async (tx) => {
       const ok = await revokeApiToken(tx, p.userId, req.params.id, new Date());

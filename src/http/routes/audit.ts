@@ -10,6 +10,7 @@ import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
 import { linkNext } from '../paging.ts';
+import { accessCount, auditEntry, auditStatus } from '../../contract/audit.ts';
 
 export const auditQuery = z.strictObject({
   personId: id.optional(),
@@ -37,6 +38,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['audit.read-installation'], resource: 'installation' } },
       schema: {
         querystring: installationAuditQuery,
+        response: { 200: z.array(auditEntry) },
         description:
           "The installation's own audit chain, newest first, in the shape of GET /api/audit. For the DPO and admin of a " +
           'single-office installation; 403 where several offices share the installation.',
@@ -56,7 +58,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     '/api/audit/stats',
     {
       config: { access: { actions: ['audit.read'], resource: 'tenant' } },
-      schema: { querystring: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }) },
+      schema: { querystring: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }), response: { 200: z.array(accessCount) } },
     },
     async (req) =>
       gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
@@ -69,7 +71,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
   // The chain of the caller's office, checked now (after the request is on the record: the
   // check reads the whole chain and must not run inside the request's transaction), and its
   // last signed checkpoint.
-  r.get('/api/audit/status', { config: { access: { actions: ['audit.status'], resource: 'tenant' } } }, async (req) => {
+  r.get('/api/audit/status', { config: { access: { actions: ['audit.status'], resource: 'tenant' } }, schema: { response: { 200: auditStatus } } }, async (req) => {
     const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
     const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
     const checkpoint = await inTenant(s.store, tenantId, (tx) =>
@@ -88,6 +90,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['audit.read'], resource: 'tenant' } },
       schema: {
         querystring: auditQuery,
+        response: { 200: z.array(auditEntry) },
         description:
           'The audit log, newest first: [{seq, at, actorId, actorName, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
           'A full page (`limit`, default 100) carries `Link: <…>; rel="next"` with `before` = its last `seq`. ' +

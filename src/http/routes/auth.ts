@@ -11,6 +11,8 @@ import { SESSION_COOKIE, principalOf } from '../access.ts';
 import { displayName, idParams, NO_NUL, password, username } from '../schemas.ts';
 import { authenticationResponse } from '../webauthn-schemas.ts';
 import { KarteiError } from '../../errors.ts';
+import { noContent } from '../../contract/common.ts';
+import { loggedIn, loginStep, me, ownSession, setupDone } from '../../contract/identity.ts';
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -26,6 +28,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
           tenant: z.strictObject({ name: z.string().trim().min(2).max(200).regex(...NO_NUL) }),
           admin: z.strictObject({ username, password, displayName }),
         }),
+        response: { 201: setupDone },
       },
     },
     async (req, reply) => reply.code(201).send(await s.setup.run(req.body, req.ip)),
@@ -35,7 +38,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     '/api/auth/login',
     {
       config: { access: { public: 'login, throttled and audited' } },
-      schema: { body: z.strictObject({ username: z.string().min(1).max(200), password }) },
+      schema: { body: z.strictObject({ username: z.string().min(1).max(200), password }), response: { 200: loginStep } },
     },
     async (req) => s.login.password(req.body.username, req.body.password, req.ip),
   );
@@ -46,7 +49,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       config: { access: { public: 'second login step, guarded by the login challenge' } },
       // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
       // remember (extension): keep the cookie after the browser closes, for the session's 12 hours at most.
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20), remember: z.boolean().optional() }) },
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20), remember: z.boolean().optional() }), response: { 200: loggedIn } },
     },
     async (req, reply) => {
       const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
@@ -60,7 +63,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     {
       config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
       // response: the assertion for the `webauthn` options the password step offered.
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse, remember: z.boolean().optional() }) },
+      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse, remember: z.boolean().optional() }), response: { 200: loggedIn } },
     },
     async (req, reply) => {
       const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
@@ -69,7 +72,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.post('/api/auth/logout', { config: { access: { self: 'ends the own session' } } }, async (req, reply) => {
+  r.post('/api/auth/logout', { config: { access: { self: 'ends the own session' } }, schema: { response: { 204: noContent } } }, async (req, reply) => {
     const p = principalOf(req);
     await inTenant(s.store, p.tenantId, async (tx) => {
       await revokeSession(tx, req.auth!.tokenHash);
@@ -80,12 +83,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
   });
 
   // The own sessions, to see where one is signed in and end what is not one's own doing.
-  r.get('/api/me/sessions', { config: { access: { self: 'lists the own live sessions' } } }, async (req) => {
+  r.get('/api/me/sessions', { config: { access: { self: 'lists the own live sessions' } }, schema: { response: { 200: z.array(ownSession) } } }, async (req) => {
     const p = principalOf(req);
     return inTenant(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
   });
 
-  r.delete('/api/me/sessions/:id', { config: { access: { self: 'ends one of the own sessions' } }, schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/me/sessions/:id', { config: { access: { self: 'ends one of the own sessions' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
     const p = principalOf(req);
     const ended = await inTenant(s.store, p.tenantId, async (tx) => {
       const e = await endOwnSession(tx, p.userId, req.params.id, req.auth!.tokenHash);
@@ -100,7 +103,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
 
   // The office's departments come along (codes and names, no personal data): the web
   // application labels files and offers share targets with them.
-  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments', tokens: true } } }, async (req) => {
+  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments', tokens: true } }, schema: { response: { 200: me } } }, async (req) => {
     const p = principalOf(req);
     const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
       Promise.all([

@@ -8,13 +8,14 @@ import type { Services } from '../../services.ts';
 import { restrictedListing } from '../../records/records.ts';
 import { gated } from '../access.ts';
 import { idParams } from '../schemas.ts';
+import { restrictedListing as listingAnswer } from '../../contract/records.ts';
 
 export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
     '/api/departments/:id/settings',
-    { config: { access: { actions: ['department.settings.read'], resource: 'department' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['department.settings.read'], resource: 'department' } }, schema: { params: idParams, response: { 200: listingAnswer } } },
     async (req) =>
       gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, async (ctx) => ({
         restrictedListing: await restrictedListing(ctx.tx, req.params.id),
@@ -25,7 +26,7 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
     '/api/departments/:id/settings',
     {
       config: { access: { actions: ['department.settings.update'], resource: 'department' } },
-      schema: { params: idParams, body: z.strictObject({ restrictedListing: z.enum(['shown', 'hidden']) }) },
+      schema: { params: idParams, body: z.strictObject({ restrictedListing: z.enum(['shown', 'hidden']) }), response: { 200: listingAnswer } },
     },
     async (req) =>
       gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, async (ctx) => {

@@ -10,6 +10,8 @@ import { AE_TITLE } from '../../imaging/dicom/uids.ts';
 import { gated } from '../access.ts';
 import { FORMAT_RULES } from '../../errors.ts';
 import { id, idParams } from '../schemas.ts';
+import { created, noContent } from '../../contract/common.ts';
+import { device } from '../../contract/imaging.ts';
 
 const deviceBody = z.strictObject({
   aeTitle: z.string().trim().regex(AE_TITLE, FORMAT_RULES.aeTitle),
@@ -24,7 +26,7 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tenant = { kind: 'tenant' } as const;
 
-  r.post('/api/admin/devices', { config: { access: { actions: ['admin.device.create'], resource: 'tenant' } }, schema: { body: deviceBody } }, async (req, reply) => {
+  r.post('/api/admin/devices', { config: { access: { actions: ['admin.device.create'], resource: 'tenant' } }, schema: { body: deviceBody, response: { 201: created } } }, async (req, reply) => {
     const deviceId = await gated(s, req, 'admin.device.create', tenant, async (ctx) => {
       const created = await registerDevice(ctx.tx, ctx.principal.tenantId, ctx.principal.userId, req.body, ctx.now);
       ctx.audit.resourceId = created;
@@ -34,11 +36,11 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
     return reply.code(201).send({ id: deviceId });
   });
 
-  r.get('/api/admin/devices', { config: { access: { actions: ['admin.device.list'], resource: 'tenant' } } }, async (req) =>
+  r.get('/api/admin/devices', { config: { access: { actions: ['admin.device.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(device) } } }, async (req) =>
     gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx.tx, ctx.principal.tenantId)),
   );
 
-  r.delete('/api/admin/devices/:id', { config: { access: { actions: ['admin.device.remove'], resource: 'device' } }, schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/admin/devices/:id', { config: { access: { actions: ['admin.device.remove'], resource: 'device' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
     await gated(s, req, 'admin.device.remove', { kind: 'device', deviceId: req.params.id }, (ctx) => removeDevice(ctx.tx, ctx.principal.tenantId, req.params.id));
     return reply.code(204).send();
   });

@@ -21,6 +21,8 @@ import { studyParams, seriesParams } from './dicomweb-params.ts';
 const query = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 const SEARCH = { actions: ['study.search'], resource: 'tenant' } as const;
 const WITHIN = { actions: ['study.read'], resource: 'study' } as const;
+/** QIDO-RS answers the DICOM JSON model (PS3.18 F.2), built by src/imaging/dicomweb/dicom-json.ts, not a Kartei contract. */
+const DICOM_JSON = { raw: 'application/dicom+json: the DICOM JSON model of the matches (PS3.18 F.2)' };
 
 /** Matches of one department at a level, each with the file (if any) its study is linked to. */
 async function search(s: Services, ctx: GateContext, departmentId: string, level: Level, q: StudyQuery, enough: number) {
@@ -55,7 +57,7 @@ export function qidoRoutes(app: FastifyInstance, s: Services) {
   const levels: [string, Level][] = [['studies', 'STUDY'], ['series', 'SERIES'], ['instances', 'IMAGE']];
 
   for (const [path, level] of levels) {
-    r.get(`/dicom-web/${path}`, { config: { access: SEARCH }, schema: { querystring: query } }, async (req, reply) => {
+    r.get(`/dicom-web/${path}`, { config: { access: SEARCH, answers: DICOM_JSON }, schema: { querystring: query } }, async (req, reply) => {
       accept(req.headers);
       const wanted = parseQidoQuery(req.query);
       const body = await gated(s, req, 'study.search', { kind: 'tenant' }, (ctx) =>
@@ -74,7 +76,7 @@ export function qidoRoutes(app: FastifyInstance, s: Services) {
     const body = await gated(s, req, 'study.read', { kind: 'study', studyUid: req.params.study }, (ctx) => answer(s, ctx, [ctx.target.departmentId!], level, wanted));
     return send(reply, body);
   };
-  r.get('/dicom-web/studies/:study/series', { config: { access: WITHIN }, schema: { params: studyParams, querystring: query } }, within('SERIES'));
-  r.get('/dicom-web/studies/:study/instances', { config: { access: WITHIN }, schema: { params: studyParams, querystring: query } }, within('IMAGE'));
-  r.get('/dicom-web/studies/:study/series/:series/instances', { config: { access: WITHIN }, schema: { params: seriesParams, querystring: query } }, within('IMAGE'));
+  r.get('/dicom-web/studies/:study/series', { config: { access: WITHIN, answers: DICOM_JSON }, schema: { params: studyParams, querystring: query } }, within('SERIES'));
+  r.get('/dicom-web/studies/:study/instances', { config: { access: WITHIN, answers: DICOM_JSON }, schema: { params: studyParams, querystring: query } }, within('IMAGE'));
+  r.get('/dicom-web/studies/:study/series/:series/instances', { config: { access: WITHIN, answers: DICOM_JSON }, schema: { params: seriesParams, querystring: query } }, within('IMAGE'));
 }

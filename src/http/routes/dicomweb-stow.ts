@@ -26,6 +26,7 @@ import { id } from '../schemas.ts';
 import { studyParams } from './dicomweb-params.ts';
 
 const STORE = { actions: ['study.store'], resource: 'department' } as const;
+const STORED = { raw: 'application/dicom+json: the STOW-RS store response (PS3.18 10.5.3)' };
 /** A Part 10 header longer than this is not one. */
 const MAX_PART10_HEADER = 64 * 1024;
 /** Instances in one request; the answer lists each. */
@@ -209,6 +210,6 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
     const status = stored === outcomes.length && stored > 0 ? 200 : stored > 0 ? 202 : 409;
     return reply.code(status).type('application/dicom+json').send(JSON.stringify(response(outcomes)));
   };
-  r.post('/dicom-web/studies', { config: { access: STORE }, schema: { querystring: query } }, stow);
-  r.post('/dicom-web/studies/:study', { config: { access: STORE }, schema: { params: studyParams, querystring: query } }, stow);
+  r.post('/dicom-web/studies', { config: { access: STORE, answers: STORED }, schema: { querystring: query } }, stow);
+  r.post('/dicom-web/studies/:study', { config: { access: STORE, answers: STORED }, schema: { params: studyParams, querystring: query } }, stow);
 }

@@ -21,6 +21,8 @@ import { gated } from '../access.ts';
 import { instanceParams, seriesParams, studyParams } from './dicomweb-params.ts';
 
 const READ = { actions: ['study.read'], resource: 'study' } as const;
+/** WADO-RS answers DICOM bytes (multipart/related), frames, rendered images or the DICOM JSON metadata model: no Kartei contract. */
+const BYTES = { raw: 'DICOM: multipart/related instances or frames, rendered JPEG/PNG, or application/dicom+json metadata (PS3.18)' };
 /** Frames one request may ask for. */
 const MAX_FRAMES_PER_REQUEST = 100;
 const frameList = z
@@ -94,9 +96,9 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
     });
     return send(reply, multipartRelated('application/dicom', sealed.map((x) => ({ contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`, body: openInstance(x) }))));
   };
-  r.get('/dicom-web/studies/:study', { config: { access: READ }, schema: { params: studyParams } }, instances);
-  r.get('/dicom-web/studies/:study/series/:series', { config: { access: READ }, schema: { params: seriesParams } }, instances);
-  r.get('/dicom-web/studies/:study/series/:series/instances/:instance', { config: { access: READ }, schema: { params: instanceParams } }, instances);
+  r.get('/dicom-web/studies/:study', { config: { access: READ, answers: BYTES }, schema: { params: studyParams } }, instances);
+  r.get('/dicom-web/studies/:study/series/:series', { config: { access: READ, answers: BYTES }, schema: { params: seriesParams } }, instances);
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance', { config: { access: READ, answers: BYTES }, schema: { params: instanceParams } }, instances);
 
   const meta = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
     negotiate(req.headers.accept, ['application/dicom+json', 'application/json'] as const);
@@ -105,11 +107,11 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
     for await (const json of metadata(sealed)) out.push(json);
     return reply.type('application/dicom+json').send(JSON.stringify(out));
   };
-  r.get('/dicom-web/studies/:study/metadata', { config: { access: READ }, schema: { params: studyParams } }, meta);
-  r.get('/dicom-web/studies/:study/series/:series/metadata', { config: { access: READ }, schema: { params: seriesParams } }, meta);
-  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/metadata', { config: { access: READ }, schema: { params: instanceParams } }, meta);
+  r.get('/dicom-web/studies/:study/metadata', { config: { access: READ, answers: BYTES }, schema: { params: studyParams } }, meta);
+  r.get('/dicom-web/studies/:study/series/:series/metadata', { config: { access: READ, answers: BYTES }, schema: { params: seriesParams } }, meta);
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/metadata', { config: { access: READ, answers: BYTES }, schema: { params: instanceParams } }, meta);
 
-  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: READ }, schema: { params: frameParams } }, async (req, reply) => {
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames', { config: { access: READ, answers: BYTES }, schema: { params: frameParams } }, async (req, reply) => {
     const { sealed, prepared } = await retrieval(s, req, req.params, 'frames', async (found) => {
       const type = frameMediaType(found[0]!.instance.transferSyntaxUid);
       acceptMultipart(req.headers.accept, type);
@@ -137,10 +139,10 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
     const image = await renderFrame(ds, px, sealed[0]!.instance.transferSyntaxUid, frame!, { type, quality: req.query.quality, window: width ? { center: center!, width } : undefined });
     return reply.type(type).send(image);
   };
-  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/rendered', { config: { access: READ }, schema: { params: instanceParams, querystring: renderQuery } }, rendered);
+  r.get('/dicom-web/studies/:study/series/:series/instances/:instance/rendered', { config: { access: READ, answers: BYTES }, schema: { params: instanceParams, querystring: renderQuery } }, rendered);
   r.get(
     '/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames/rendered',
-    { config: { access: READ }, schema: { params: instanceParams.extend({ frames: z.string().regex(/^[1-9]\d{0,6}$/, 'one frame number from 1') }), querystring: renderQuery } },
+    { config: { access: READ, answers: BYTES }, schema: { params: instanceParams.extend({ frames: z.string().regex(/^[1-9]\d{0,6}$/, 'one frame number from 1') }), querystring: renderQuery } },
     rendered,
   );
 }

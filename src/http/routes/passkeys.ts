@@ -10,6 +10,8 @@ import { KarteiError } from '../../errors.ts';
 import { principalOf } from '../access.ts';
 import { idParams, NO_NUL } from '../schemas.ts';
 import { registrationResponse } from '../webauthn-schemas.ts';
+import { noContent } from '../../contract/common.ts';
+import { passkey, passkeyOptions } from '../../contract/identity.ts';
 
 function interactive(req: FastifyRequest) {
   if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'Passkeys are managed in a signed-in session, not with an API token');
@@ -18,7 +20,7 @@ function interactive(req: FastifyRequest) {
 export function passkeyRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/me/passkeys', { config: { access: { self: 'lists the own passkeys: name, created, last used' } } }, async (req) => {
+  r.get('/api/me/passkeys', { config: { access: { self: 'lists the own passkeys: name, created, last used' } }, schema: { response: { 200: z.array(passkey) } } }, async (req) => {
     const p = principalOf(req);
     return s.passkeys.list(p.tenantId, p.userId);
   });
@@ -27,7 +29,7 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     '/api/me/passkeys/options',
     {
       config: { access: { self: 'starts adding a passkey to the own account, with the current password' } },
-      schema: { body: z.strictObject({ currentPassword: z.string().min(1).max(1024) }) },
+      schema: { body: z.strictObject({ currentPassword: z.string().min(1).max(1024) }), response: { 200: passkeyOptions } },
     },
     async (req) => {
       interactive(req);
@@ -40,7 +42,7 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     '/api/me/passkeys',
     {
       config: { access: { self: 'finishes adding a passkey to the own account (the ceremony this session started)' } },
-      schema: { body: z.strictObject({ name: z.string().trim().min(1).max(60).regex(...NO_NUL), response: registrationResponse }) },
+      schema: { body: z.strictObject({ name: z.string().trim().min(1).max(60).regex(...NO_NUL), response: registrationResponse }), response: { 201: passkey } },
     },
     async (req, reply) => {
       interactive(req);
@@ -49,7 +51,7 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.delete('/api/me/passkeys/:id', { config: { access: { self: 'removes an own passkey, never the last second factor' } }, schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/me/passkeys/:id', { config: { access: { self: 'removes an own passkey, never the last second factor' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
     interactive(req);
     const p = principalOf(req);
     await s.passkeys.remove(p.tenantId, p.userId, req.params.id);

@@ -14,6 +14,9 @@ import { id, idParams, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
 import { linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
+import { created } from '../../contract/common.ts';
+import { breakGlassOpened, emergencySearchAnswer, hitOpened, person, personFileView, personListItem as listItem, recordListItem, share } from '../../contract/records.ts';
+import { auditEntry } from '../../contract/audit.ts';
 
 export const SEARCH_LIMIT = 50;
 export const SEARCH_MAX = 200;
@@ -33,7 +36,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons',
     {
       config: { access: { actions: ['person.create'], resource: 'department' } },
-      schema: { body: personData.extend({ departmentId: id }) },
+      schema: { body: personData.extend({ departmentId: id }), response: { 201: created } },
     },
     async (req, reply) => {
       const { departmentId, ...data } = req.body;
@@ -52,6 +55,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
           limit: z.coerce.number().int().min(1).max(SEARCH_MAX).default(SEARCH_LIMIT),
           after: id.optional(),
         }),
+        response: { 200: z.array(listItem) },
         description:
           'Files the caller may see whose family name (exactly, a word of it, or as it sounds), given name or birth date (2026-04-12 or 12.04.2026) ' +
           'match every word of `q`. `limit` (1–200, default 50) per page; when more exist, `Link: <…>; rel="next"` names the next page (`after`).',
@@ -84,6 +88,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
           birthDate: z.iso.date(),
           reason: reasonText(MIN_REASON),
         }),
+        response: { 200: emergencySearchAnswer },
       },
     },
     async (req) =>
@@ -97,7 +102,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/emergency-hits/:id/break-glass',
     {
       config: { access: { actions: ['person.break-glass'], resource: 'emergency-hit' } },
-      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }) },
+      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }), response: { 200: hitOpened } },
     },
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
@@ -113,7 +118,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       }),
   );
 
-  r.get('/api/persons/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+  r.get('/api/persons/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { params: idParams, response: { 200: personFileView } } }, async (req) =>
     gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
       ...(await s.persons.get(ctx, req.params.id)),
       permissions: {
@@ -133,7 +138,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id',
     {
       config: { access: { actions: ['person.update'], resource: 'person' } },
-      schema: { params: idParams, body: personData.partial().extend({ version }) },
+      schema: { params: idParams, body: personData.partial().extend({ version }), response: { 200: person } },
     },
     async (req) => {
       const { version: v, ...patch } = req.body;
@@ -153,7 +158,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/records',
     {
       config: { access: { actions: ['record.create'], resource: 'person' } },
-      schema: { params: idParams, body: recordBody },
+      schema: { params: idParams, body: recordBody, response: { 201: created } },
     },
     async (req, reply) => {
       const body = req.body as { type: (typeof recordTypeNames)[number]; sensitivity: 'normal' | 'restricted'; content: unknown };
@@ -171,6 +176,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       schema: {
         params: idParams,
         querystring: z.strictObject(pageQuery),
+        response: { 200: z.array(recordListItem) },
         description:
           'A page of the file\'s records, newest first: [{id, type, sensitivity, version, createdAt, createdBy, createdByName, updatedAt, updatedBy, updatedByName, title}]. ' +
           '`title` is the title or first line, null where the caller may not read the record. `limit` (1–200, default 50); ' +
@@ -188,7 +194,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/break-glass',
     {
       config: { access: { actions: ['person.break-glass'], resource: 'person' } },
-      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }) },
+      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }), response: { 200: breakGlassOpened } },
     },
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) => s.breakGlass.open(ctx, req.params.id, req.body.reason)),
@@ -203,6 +209,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
         // Whether the purpose is a reason, the end a date in the future and the department another
         // one is asked by Sharing.share, all three together.
         body: z.strictObject({ departmentId: id, purpose: z.string().trim().max(2_000), until: z.string().max(64) }),
+        response: { 201: created },
       },
     },
     async (req, reply) => {
@@ -211,7 +218,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/persons/:id/shares', { config: { access: { actions: ['share.list'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+  r.get('/api/persons/:id/shares', { config: { access: { actions: ['share.list'], resource: 'person' } }, schema: { params: idParams, response: { 200: z.array(share) } } }, async (req) =>
     gated(s, req, 'share.list', { kind: 'person', personId: req.params.id }, (ctx) => s.sharing.list(ctx, req.params.id)),
   );
 
@@ -219,7 +226,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/access-log',
     {
       config: { access: { actions: ['person.access-log'], resource: 'person' } },
-      schema: { params: idParams, querystring: auditQuery.omit({ personId: true }) },
+      schema: { params: idParams, querystring: auditQuery.omit({ personId: true }), response: { 200: z.array(auditEntry) } },
     },
     async (req, reply) => {
       const rows = await gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>

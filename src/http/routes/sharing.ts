@@ -7,11 +7,13 @@ import { gated } from '../access.ts';
 import { idParams } from '../schemas.ts';
 import { linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
+import { noContent } from '../../contract/common.ts';
+import { reviewDecided, reviewItem } from '../../contract/records.ts';
 
 export function sharingRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.delete('/api/shares/:id', { config: { access: { actions: ['share.revoke'], resource: 'share' } }, schema: { params: idParams } }, async (req, reply) => {
+  r.delete('/api/shares/:id', { config: { access: { actions: ['share.revoke'], resource: 'share' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
     await gated(s, req, 'share.revoke', { kind: 'share', shareId: req.params.id }, (ctx) => s.sharing.revoke(ctx, req.params.id));
     return reply.code(204).send();
   });
@@ -22,6 +24,7 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['review.list'], resource: 'tenant' } },
       schema: {
         querystring: z.strictObject({ state: z.enum(['open', 'decided']).default('open'), ...pageQuery }),
+        response: { 200: z.array(reviewItem) },
         description:
           'Emergency accesses to review (`state=open`, the default: all open ones, oldest first) or the decided history (`state=decided`: ' +
           'most recently decided first, with decision, reviewedBy, reviewedByName, reviewedAt, comment; `limit` 1–200, default 50; ' +
@@ -44,7 +47,7 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
     '/api/reviews/:id',
     {
       config: { access: { actions: ['review.decide'], resource: 'review' } },
-      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['justified', 'unjustified']), comment: z.string().trim().max(2_000) }) },
+      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['justified', 'unjustified']), comment: z.string().trim().max(2_000) }), response: { 200: reviewDecided } },
     },
     async (req) =>
       gated(s, req, 'review.decide', { kind: 'review', reviewId: req.params.id }, (ctx) =>
@@ -56,7 +59,7 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
   // read of the file is 404 (a search's handles open nothing more); the review stays open.
   r.delete(
     '/api/break-glass/:id',
-    { config: { access: { actions: ['break-glass.revoke'], resource: 'review' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['break-glass.revoke'], resource: 'review' } }, schema: { params: idParams, response: { 204: noContent } } },
     async (req, reply) => {
       await gated(s, req, 'break-glass.revoke', { kind: 'review', reviewId: req.params.id }, (ctx) => s.breakGlass.revoke(ctx, req.params.id));
       return reply.code(204).send();

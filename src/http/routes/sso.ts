@@ -11,6 +11,8 @@ import { KarteiError } from '../../errors.ts';
 import { issuerProblem, readSsoSettings, SSO_COOKIE, SSO_COOKIE_PATH, SSO_FLOW_MS, subjectClaimProblem, writeSsoSettings } from '../../identity/sso.ts';
 import { SESSION_COOKIE, gated, principalOf } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
+import { noContent } from '../../contract/common.ts';
+import { ssoAvailable, ssoLink, ssoSettings } from '../../contract/identity.ts';
 
 const claimValue = z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
@@ -22,14 +24,14 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
   const setBrowserCookie = (reply: FastifyReply, value: string) =>
     reply.setCookie(SSO_COOKIE, value, { path: SSO_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure, maxAge: SSO_FLOW_MS / 1000 });
 
-  r.get('/api/auth/sso', { config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } } }, async () => ({
+  r.get('/api/auth/sso', { config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } }, schema: { response: { 200: ssoAvailable } } }, async () => ({
     available: await s.sso.available(),
   }));
 
   r.get(
     '/api/auth/sso/start',
     {
-      config: { access: { public: 'starts a sign-on at the office\'s identity provider; a single-use, browser-bound flow' } },
+      config: { access: { public: 'starts a sign-on at the office\'s identity provider; a single-use, browser-bound flow' }, answers: { raw: '302: a redirect to the identity provider' } },
       schema: { querystring: z.strictObject({ office: id.optional() }) },
     },
     async (req, reply) => {
@@ -41,7 +43,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/auth/sso/callback',
-    { config: { access: { public: 'the identity provider\'s redirect back; guarded by the state, the browser cookie, PKCE and the ID token' } } },
+    { config: { access: { public: 'the identity provider\'s redirect back; guarded by the state, the browser cookie, PKCE and the ID token' }, answers: { raw: '302: a redirect into the web application' } } },
     async (req, reply) => {
       const query = new URL(req.url, 'http://callback.invalid').searchParams;
       const browser = req.cookies[SSO_COOKIE];
@@ -65,11 +67,11 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/auth/sso/session',
-    { config: { access: { self: 'hands the CSRF token of a session a sign-on just made to that session, once' } } },
+    { config: { access: { self: 'hands the CSRF token of a session a sign-on just made to that session, once' } }, schema: { response: { 200: z.strictObject({ csrfToken: z.string() }) } } },
     async (req) => s.sso.handover(req.auth!.tokenHash),
   );
 
-  r.get('/api/me/sso', { config: { access: { self: 'whether the own identity at the office\'s provider is linked' } } }, async (req) => {
+  r.get('/api/me/sso', { config: { access: { self: 'whether the own identity at the office\'s provider is linked' } }, schema: { response: { 200: ssoLink } } }, async (req) => {
     const p = principalOf(req);
     return s.sso.linked(p.tenantId, p.userId);
   });
@@ -78,7 +80,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
     '/api/me/sso',
     {
       config: { access: { self: 'links the own identity at the office\'s provider, with a current second-factor code' } },
-      schema: { body: z.strictObject({ code: z.string().min(1).max(12) }) },
+      schema: { body: z.strictObject({ code: z.string().min(1).max(12) }), response: { 200: z.strictObject({ redirectTo: z.string() }) } },
     },
     async (req, reply) => {
       const p = principalOf(req);
@@ -89,13 +91,13 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.delete('/api/me/sso', { config: { access: { self: 'removes the link of the own identity at the office\'s provider' } } }, async (req, reply) => {
+  r.delete('/api/me/sso', { config: { access: { self: 'removes the link of the own identity at the office\'s provider' } }, schema: { response: { 204: noContent } } }, async (req, reply) => {
     const p = principalOf(req);
     await s.sso.unlink(p.tenantId, p.userId);
     return reply.code(204).send();
   });
 
-  r.get('/api/admin/sso', { config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } } }, async (req) =>
+  r.get('/api/admin/sso', { config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } }, schema: { response: { 200: ssoSettings } } }, async (req) =>
     gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, s.sso.redirectUri)),
   );
 
@@ -129,6 +131,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
           amrValues: z.array(claimValue).max(10).default([]),
           enabled: z.boolean().default(true),
         }),
+        response: { 200: ssoSettings },
       },
     },
     async (req) => gated(s, req, 'admin.sso.update', tenant, (ctx) => writeSsoSettings(ctx, s.keyring, req.body, s.sso.redirectUri)),

@@ -13,6 +13,8 @@ import { parsePersonName } from '../../imaging/dicom/text.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
 import { uid } from './dicomweb-params.ts';
+import { noContent } from '../../contract/common.ts';
+import { studyBanner, studyLinked, studySummary, unassignedStudy } from '../../contract/imaging.ts';
 
 /** More studies than a file plausibly has; bounds the answer. */
 const MAX_STUDIES = 1_000;
@@ -48,7 +50,7 @@ async function studyOfFile(ctx: GateContext, studyUid: string) {
 export function studyRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/persons/:id/studies', { config: { access: { actions: ['study.list'], resource: 'person' } }, schema: { params: idParams } }, async (req) =>
+  r.get('/api/persons/:id/studies', { config: { access: { actions: ['study.list'], resource: 'person' } }, schema: { params: idParams, response: { 200: z.array(studySummary) } } }, async (req) =>
     gated(s, req, 'study.list', { kind: 'person', personId: req.params.id }, async (ctx) => {
       const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, ctx.target.departmentId!, { personId: req.params.id }, MAX_STUDIES);
       ctx.audit.detail = { count: studies.length };
@@ -69,7 +71,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
 
   // Linking by hand: the study must be of the file's department and linked to no other file.
   // Two physicians linking one study at once: the update is conditional, so one wins and the other gets 409.
-  r.post('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams } }, async (req) =>
+  r.post('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams, response: { 200: studyLinked } } }, async (req) =>
     gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
       const study = await studyOfFile(ctx, req.params.studyUid);
       const taken = () => fieldRefused('conflict', 'studyUid', 'study-other-file', 'the study belongs to another file');
@@ -87,7 +89,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
   );
 
   // Taking a study off a file it was wrongly linked to: it goes back to the department's unassigned studies.
-  r.delete('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams } }, async (req, reply) => {
+  r.delete('/api/persons/:id/studies/:studyUid', { config: { access: { actions: ['study.link'], resource: 'person' } }, schema: { params: studyParams, response: { 204: noContent } } }, async (req, reply) => {
     await gated(s, req, 'study.link', { kind: 'person', personId: req.params.id }, async (ctx) => {
       const study = await studyOfFile(ctx, req.params.studyUid);
       const moved = await ctx.tx
@@ -105,7 +107,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
   // A department's studies that no file claimed: what their DICOM headers say, for a physician to link by hand.
   r.get(
     '/api/departments/:id/unassigned-studies',
-    { config: { access: { actions: ['study.unassigned'], resource: 'department' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['study.unassigned'], resource: 'department' } }, schema: { params: idParams, response: { 200: z.array(unassignedStudy) } } },
     async (req) =>
       gated(s, req, 'study.unassigned', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
         const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, req.params.id, { unassigned: true }, MAX_UNASSIGNED);
@@ -125,7 +127,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
   );
 
   // The viewer's banner: whose study this is — the linked file's person, else the DICOM header's — and where it belongs.
-  r.get('/api/studies/:studyUid', { config: { access: { actions: ['study.read'], resource: 'study' } }, schema: { params: z.strictObject({ studyUid: uid }) } }, async (req) =>
+  r.get('/api/studies/:studyUid', { config: { access: { actions: ['study.read'], resource: 'study' } }, schema: { params: z.strictObject({ studyUid: uid }), response: { 200: studyBanner } } }, async (req) =>
     gated(s, req, 'study.read', { kind: 'study', studyUid: req.params.studyUid }, async (ctx) => {
       const tenantId = ctx.principal.tenantId;
       const departmentId = ctx.target.departmentId!;

@@ -98,7 +98,7 @@ export function LoginForm({ username, start, onDone }: Props) {
     else onDone();
   };
 
-  const options = step.webauthn;
+  const options = step.mfa === 'enroll' ? undefined : step.webauthn;
   return (
     <div className="login-form">
       {options && (
