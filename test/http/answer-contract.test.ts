@@ -12,7 +12,7 @@ import { assertAnswerDeclared, UndeclaredAnswerError } from '../../src/http/answ
 import { startHarness, setUpTenant, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 
 /** What each route reached declared as its answer (filled by an onResponse hook). */
-const seen = new Map<string, { response: string[]; raw: string | undefined }>();
+const seen = new Map<string, { response: string[]; raw: string | undefined; schemas: unknown[] }>();
 
 let h: Harness;
 let t: Tenant;
@@ -23,7 +23,7 @@ before(async () => {
       app.addHook('onResponse', async (req: FastifyRequest) => {
         if (!req.routeOptions.url) return;
         const response = (req.routeOptions.schema?.response ?? {}) as Record<string, unknown>;
-        seen.set(`${req.method} ${req.routeOptions.url}`, { response: Object.keys(response), raw: req.routeOptions.config?.answers?.raw });
+        seen.set(`${req.method} ${req.routeOptions.url}`, { response: Object.keys(response), raw: req.routeOptions.config?.answers?.raw, schemas: Object.values(response) });
       });
     },
   });
@@ -45,10 +45,26 @@ function registeredRoutes(app: FastifyInstance): { method: string; url: string }
   return out;
 }
 
+/** The zod objects within a schema that admit (or strip) members they do not name, by their members. */
+function looseObjects(schema: unknown, seenSchemas = new Set<unknown>()): string[] {
+  if (!schema || typeof schema !== 'object' || seenSchemas.has(schema)) return [];
+  seenSchemas.add(schema);
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  if (!def) return [];
+  const out: string[] = [];
+  const catchall = def.catchall as { _zod?: { def?: { type?: string } } } | undefined;
+  if (def.type === 'object' && catchall?._zod?.def?.type !== 'never') out.push(Object.keys(def.shape as object).join(','));
+  for (const v of Object.values(def)) {
+    const inner = Array.isArray(v) ? v : v && typeof v === 'object' && !('_zod' in v) ? Object.values(v) : [v];
+    for (const x of inner) out.push(...looseObjects(x, seenSchemas));
+  }
+  return out;
+}
+
 /** The routes that answer no JSON of Kartei's own: DICOMweb, PDF letters, the web application, redirects, the OpenAPI document. */
 const RAW = /^(GET|HEAD|POST) (\/dicom-web\/|\/api\/access-reports\/letter\.pdf$|\/api\/persons\/:id\/access-report\.pdf$|\/assets\/|\/$|\/\*$|\/api\/auth\/sso\/(start|callback)$|\/api\/openapi\.json$)/;
 
-test('every route of the real app declares its answer: a response schema for a success status, raw only for bytes that are no JSON', async () => {
+test('every route of the real app declares its answer: a strict response schema for a success status, raw only for bytes that are no JSON', async () => {
   const routes = registeredRoutes(h.app).filter((r) => r.method !== 'OPTIONS');
   assert.ok(routes.length > 80, `found only ${routes.length} routes`);
   seen.clear();
@@ -65,6 +81,8 @@ test('every route of the real app declares its answer: a response schema for a s
     }
     assert.equal(d.raw, undefined, `${key} answers JSON, so it declares a schema, not a raw answer`);
     assert.ok(d.response.some((s) => /^2\d\d$/.test(s)), `${key} has no response schema for a success status (has ${d.response.join(',') || 'none'})`);
+    // Every object in it is strict: a member the contract does not name is an error, never passed on (nor silently dropped).
+    for (const schema of d.schemas) assert.deepEqual(looseObjects(schema), [], `${key}: objects that are not strict`);
     schemas++;
   }
   assert.ok(schemas > 60, `only ${schemas} routes with a response schema`);
@@ -155,7 +173,7 @@ test('the real routes answer through their schemas: a record read is whole, a cr
   assert.equal(file.body.permissions.createRecord, true);
 });
 
-test('/api/openapi.json describes the answers: strict objects for JSON routes, nothing for none', async () => {
+test('/api/openapi.json describes the answers: a schema for every JSON route, 204 without one', async () => {
   const r = await new Client(h).get('/api/openapi.json');
   assert.equal(r.status, 200);
   const paths = r.body.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }> }>>;
