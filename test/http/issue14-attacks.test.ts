@@ -127,19 +127,39 @@ test("one letter never merges two persons' files: files with different birth dat
   assert.ok(refused.length >= 2, 'the refused attempts are on the record');
 });
 
-test("the head's report: of the own department's file only; a share gives none; a token needs audit:read", async () => {
+test("the head's report: of the own department's file only; a share gives none", async () => {
   const until = new Date(Date.now() + 86_400_000).toISOString();
   ok(await infHead.post(`/api/persons/${P1}/shares`, { departmentId: TB, purpose: 'Umgebungsuntersuchung Schule Nord', until }), 201);
   assert.equal((await tbHead.get(`/api/persons/${P1}/access-report`)).status, 403, 'shared with TB: its head reads, but gets no report');
   assert.equal((await tbHead.get(`/api/persons/${P1}/access-report.pdf`)).status, 403);
   assert.equal((await infHead.get(`/api/persons/${P2}/access-report`)).status, 404, "TB's file is hidden from INF's head");
   for (const who of [infClerk, infPhysician]) assert.equal((await who.get(`/api/persons/${P1}/access-report`)).status, 403);
-  const token = ok(await infHead.post('/api/auth/tokens', { name: 'Bericht', scopes: ['records:read'], expiresInDays: 1 }), 201).token as string;
-  const viaToken = await new Client(h).call('GET', `/api/persons/${P1}/access-report`, undefined, { authorization: `Bearer ${token}` });
-  assert.equal(viaToken.status, 403);
-  assert.equal(viaToken.body.code, 'token-scope');
-  const denied = (await events('person.access-log', tbHead.id)).filter((e) => e.outcome === 'denied' && e.person_id === P1);
+  const denied = (await events('person.access-report', tbHead.id)).filter((e) => e.outcome === 'denied' && e.person_id === P1);
   assert.equal(denied.length, 2, 'both refusals on the record, on the file');
+});
+
+test('an id from the audit log never turns into a name through a token: access reports are read in a session', async () => {
+  const bearer = async (who: Client) => {
+    const token = ok(await who.post('/api/auth/tokens', { name: 'Prüfskript', scopes: ['audit:read', 'records:read'], expiresInDays: 1 }), 201).token as string;
+    return (url: string) => new Client(h).call('GET', url, undefined, { authorization: `Bearer ${token}` });
+  };
+  const asDpo = await bearer(dpo);
+  const log = ok(await asDpo('/api/audit?limit=1000'));
+  assert.ok(log.some((e: { personId: string | null }) => e.personId === OTHER), 'the token reads ids in the audit log, as before');
+  for (const url of [`/api/access-reports?persons=${OTHER}`, `/api/access-reports/letter.pdf?persons=${OTHER}`, `/api/persons/${OTHER}/access-report`, `/api/persons/${OTHER}/access-report.pdf`]) {
+    const r = await asDpo(url);
+    assert.equal(r.status, 403, `${url}: ${r.raw.toString().slice(0, 300)}`);
+    assert.equal(r.body.code, 'token-scope');
+    assert.ok(!r.raw.toString().includes('Fremdperson'));
+  }
+  const asHead = await bearer(infHead);
+  assert.equal((await asHead(`/api/persons/${P1}/access-report`)).status, 403, "the head's token neither");
+  assert.equal((await asHead(`/api/persons/${P1}/access-log`)).status, 200, 'the log of ids stays readable with audit:read');
+  const refused = (await events('audit.access-report', dpo.id)).filter((e) => e.outcome === 'denied' && JSON.parse(e.detail!).missingScope === 'session');
+  assert.equal(refused.length, 2, 'refusals on the record');
+  // In a session, as before.
+  assert.equal(ok(await dpo.get(`/api/access-reports?persons=${OTHER}`)).persons[0].familyName, 'Fremdperson');
+  assert.equal(ok(await infHead.get(`/api/persons/${P1}/access-report`)).persons[0].familyName, 'Angriffsziel');
 });
 
 test('forged, tampered and huge cursors and limits: 422 naming the field, or a page of this file only', async () => {
@@ -285,7 +305,7 @@ test('the new reads are on the record: person search, reports, banner, unassigne
   const reports = (await events('audit.access-report', dpo.id)).filter((e) => e.outcome === 'allowed');
   assert.ok(reports.some((e) => e.person_id === P1) && reports.some((e) => e.person_id === P2), 'each file the letter covers has its event');
   ok(await infHead.get(`/api/persons/${P1}/access-report`));
-  assert.ok((await events('person.access-log', infHead.id)).some((e) => e.person_id === P1 && JSON.parse(e.detail!).format === 'screen'));
+  assert.ok((await events('person.access-report', infHead.id)).some((e) => e.person_id === P1 && JSON.parse(e.detail!).format === 'screen'));
   ok(await infPhysician.get(`/api/departments/${INF}/unassigned-studies`));
   assert.ok((await events('study.unassigned', infPhysician.id)).some((e) => e.outcome === 'allowed' && e.department_id === INF));
 });

@@ -4,7 +4,9 @@
 // files) and reads one report over the files chosen (one person's: their birth dates
 // agree), on screen or as a PDF letter.
 // A department's head reads the report of one file of the department from the
-// file (`person.access-log`). Reading a report is audited on every file it covers.
+// file (`person.access-report`). Reading a report is audited on every file it covers.
+// Both name the person, so neither is read with an API token (an id from the audit
+// log would turn into a name): in a session only.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -88,22 +90,22 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => sendPdf(reply, await overFiles(req, req.query.persons, 'pdf'), req.query.lang),
   );
 
-  /** One file's report, for its department's head (and the DPO): the same as its access log, in words. */
+  /** One file's report, for its department's head (and the DPO): the same as its access log, in words (in a session). */
   const overFile = (req: Parameters<typeof gated>[1], personId: string, format: string) =>
-    gated(s, req, 'person.access-log', { kind: 'person', personId }, (ctx) => {
+    gated(s, req, 'person.access-report', { kind: 'person', personId }, (ctx) => {
       ctx.audit.detail = { format };
       return accessReport(ctx, s.keyring, s.persons, [personId]);
     });
 
   r.get(
     '/api/persons/:id/access-report',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams } },
+    { config: { access: { actions: ['person.access-report'], resource: 'person' } }, schema: { params: idParams } },
     async (req) => overFile(req, req.params.id, 'screen'),
   );
 
   r.get(
     '/api/persons/:id/access-report.pdf',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
+    { config: { access: { actions: ['person.access-report'], resource: 'person' } }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
     async (req, reply) => sendPdf(reply, await overFile(req, req.params.id, 'pdf'), req.query.lang),
   );
 }
