@@ -187,6 +187,7 @@ test('forged, tampered and huge cursors and limits: 422 naming the field, or a p
   const far = ok(await infClerk.get(`/api/persons/${P1}/records?before=${b64(`9999-12-31T23:59:59Z|${B.record}`)}`));
   assert.ok(far.length >= 2 && far.every((x: { personId: string }) => x.personId === P1));
   assert.deepEqual(ok(await infClerk.get(`/api/persons/${P1}/records?before=${b64(`0001-01-01T00:00:00Z|${r1}`)}`)), []);
+  assert.ok(Array.isArray(ok(await infClerk.get(`/api/persons/${P1}/records?before=${b64(`2026-13-45T99:99:99Z|${r1}`)}`))), 'an impossible time is only a point to continue from');
   assert.equal((await infClerk.get(`/api/persons/${B.person}/records`)).status, 404, "office B's file");
   assert.equal((await infClerk.get(`/api/records/${B.record}/versions`)).status, 404, "office B's record");
   assert.equal((await infClerk.get(`/api/records/${B.record}/versions/1`)).status, 404);
@@ -315,6 +316,7 @@ test('a refusal names fields and codes, never the value that was sent', async ()
   const answers = [
     await infClerk.post('/api/persons', { departmentId: INF, familyName: `${marker}`.repeat(30), givenName: marker, birthDate: `${marker}-1961`, sex: marker }),
     await infClerk.post(`/api/persons/${P1}/records`, { type: 'note', sensitivity: marker, content: { text: 7 } }),
+    await infClerk.post(`/api/persons/${P1}/records`, { type: marker, sensitivity: 'normal', content: { text: marker } }),
     await dpo.post('/api/access-reports/person-search', { familyName: `${marker}`.repeat(30), birthDate: marker }),
     await infHead.post(`/api/persons/${P1}/shares`, { departmentId: marker, purpose: marker, until: marker }),
     await infClerk.get(`/api/persons?q=${marker}&limit=${marker}&after=${marker}`),
