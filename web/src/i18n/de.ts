@@ -774,6 +774,8 @@ export const de = {
   'review.decision.unjustified': 'Nicht gerechtfertigt',
   'review.noComment': 'ohne Kommentar',
   'review.more': 'Ältere Entscheidungen laden',
+  // --- issue 14 attacks ---
+  'problem.field.different-persons': 'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

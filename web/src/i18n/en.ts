@@ -776,4 +776,6 @@ export const en: Messages = {
   'review.decision.unjustified': 'Not justified',
   'review.noComment': 'no comment',
   'review.more': 'Load older decisions',
+  // --- issue 14 attacks ---
+  'problem.field.different-persons': 'These files are not one person\'s (different birth dates); a report covers one person\'s files only.',
 };
