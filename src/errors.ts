@@ -118,6 +118,7 @@ export const FIELD_CODES = [
   'last-second-factor',
   'identity-linked-elsewhere',
   'study-other-file',
+  'different-persons',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -130,6 +130,8 @@ export const FILE_RULES = {
   /** A file's live shares: for the head who manages them, and the DPO who oversees them. */
   'share.list': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'person.access-log': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
+  /** The same log as a report in words, which names the file's person: the same callers, in a session only (ACTION_SCOPE). */
+  'person.access-report': { owner: HEAD, share: NONE, breakGlass: NONE, restricted: ALL, dpo: true },
   'study.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
   /** Linking a study to the file by hand, or taking it off again: a physician's decision, in the owning department only. */
   'study.link': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
@@ -213,7 +215,6 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'audit.status': 'audit:read',
   'audit.read-installation': 'audit:read',
   'review.list': 'audit:read',
-  'audit.access-report': 'audit:read',
   'admin.department.create': 'admin',
   'admin.department.list': 'admin',
   'admin.user.create': 'admin',
@@ -241,6 +242,10 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'break-glass.revoke': null,
   // Finding a person's files by name across every department (for an access report): a person's act, in a session.
   'audit.person-search': null,
+  // Access reports name the person (name, birth date) of any file they are asked for by id: an id from the
+  // audit log must not turn into a name through a token, so they are read in a session, like the search.
+  'audit.access-report': null,
+  'person.access-report': null,
   // Devices are principals of their own, never tokens.
   'dicom.echo': null,
   'dicom.store': null,

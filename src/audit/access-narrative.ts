@@ -86,6 +86,7 @@ const ACTS: Record<string, AccessAct> = {
   'review.decide': 'emergency.reviewed',
   'break-glass.revoke': 'emergency.ended',
   'person.access-log': 'report.viewed',
+  'person.access-report': 'report.viewed',
   'audit.access-report': 'report.viewed',
 };
 

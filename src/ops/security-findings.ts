@@ -4,6 +4,7 @@
 // part in the web application (`GET /api/security-report`), worded in their language
 // from each finding's stable `code` and `params`.
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -44,6 +45,7 @@ export const FINDING_CODES = [
   'data-dir-exposed',
   'dicom-loopback-plain',
   'http-loopback-plain',
+  'public-url-ip',
   'setup-pending',
   'setup-not-started',
   'setup-token-left',
@@ -87,6 +89,17 @@ export function configFindings(config: Config, now = Date.now()): Finding[] {
   }
   if (config.dicom && !config.dicom.tls) {
     out.push({ severity: 'info', code: 'dicom-loopback-plain', params: { host: config.dicom.host, port: config.dicom.port }, title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
+  }
+  const publicHost = hostOf(config.publicUrl);
+  if (publicHost !== null && isIP(publicHost.replace(/^\[|\]$/g, ''))) {
+    // WebAuthn's relying party is a host name: under an IP address no passkey can be added or used.
+    out.push({
+      severity: isLoopback(config.host) ? 'low' : 'medium',
+      code: 'public-url-ip',
+      params: { publicUrl: config.publicUrl },
+      title: `KARTEI_PUBLIC_URL names an IP address (${config.publicUrl}): passkeys cannot work`,
+      fix: 'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
+    });
   }
   if (isLoopback(config.host) && !config.tls) {
     out.push({ severity: 'info', code: 'http-loopback-plain', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
@@ -300,4 +313,13 @@ function curveBits(name: string): number {
 
 export function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+}
+
+/** The host of a URL as written (an IPv6 address in brackets), or null when it is no URL. */
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return null;
+  }
 }

@@ -92,6 +92,7 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   'share.revoke':      { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   'share.list':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
   'person.access-log': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
+  'person.access-report': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
   // A file's images: seen by whoever may see the file; linked to it (or taken off) by its own department's physicians and head only.
   'study.list':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
   'study.link':        { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
@@ -421,14 +422,14 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
   'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
-  'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list', 'audit.access-report'],
+  'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
   admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report', 'admin.sso.read'],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
 const SESSION_ONLY: Action[] = [
   'person.emergency-search', 'person.break-glass', 'file.share', 'share.revoke', 'review.decide', 'break-glass.revoke',
   'approval.decide', 'admin.user.update-access', 'admin.user.enrolment-request', 'admin.user.enrolment-issue',
-  'department.settings.read', 'department.settings.update', 'admin.sso.update', 'audit.person-search',
+  'department.settings.read', 'department.settings.update', 'admin.sso.update', 'audit.person-search', 'audit.access-report', 'person.access-report',
   'dicom.echo', 'dicom.store', 'dicom.find', 'dicom.retrieve',
 ];
 

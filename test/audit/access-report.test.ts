@@ -165,7 +165,7 @@ test("a head reads the report of the department's file from the file, and no oth
   assert.equal((await tbHead.get(`/api/persons/${P1}/access-report`)).status, 403, 'a share lets TB read the file, not its report');
   assert.equal((await infClerk.get(`/api/persons/${P1}/access-report`)).status, 403, 'a clerk of the department: no');
   assert.equal((await infClerk.get(`/api/persons/${P1}/access-report.pdf`)).status, 403);
-  const own = await events('person.access-log');
+  const own = await events('person.access-report');
   assert.ok(own.some((e) => e.actor_id === infHead.id && e.person_id === P1 && e.outcome === 'allowed' && JSON.parse(e.detail!).format === 'screen'));
 });
 

@@ -245,9 +245,7 @@ test('new record of every type, and an edited record: every required field at on
   await form.getByLabel('Datum').fill('4.12.2026');
   await form.getByLabel('Diagnosen (ICD-10) (optional)').fill('A15.0 G');
   await form.getByRole('button', { name: 'Speichern' }).click();
-  await page.getByRole('heading', { name: 'Untersuchung (1)' }).waitFor();
-
-  await page.getByRole('link', { name: /04\.12\.2026|\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}/ }).first().click();
+  await page.getByRole('link', { name: 'Umgebungsuntersuchung' }).click();
   await page.locator('dl.content').getByText('04.12.2026').waitFor();
   await page.getByRole('button', { name: 'Bearbeiten' }).click();
   await page.getByLabel('Anlass').fill('');
@@ -277,12 +275,12 @@ test('share and emergency search: purpose, end date and reason refused in German
   await checkScreen(page, 'de-04-share-wrong');
 
   await page.goto(`${base}/persons`);
-  await page.getByLabel('Nachname').fill('Niemand');
+  await page.getByLabel('Name, Vorname oder Geburtsdatum').fill('Niemand');
   await page.getByRole('button', { name: 'Suchen' }).click();
   await page.getByText('Keine Akte gefunden.').waitFor();
   await page.getByRole('button', { name: /Notfallzugriff/ }).click();
   await page.getByLabel('Familienname').fill('Niemand');
-  await page.getByLabel('Geburtsdatum').fill('12.4.1961');
+  await page.getByLabel('Geburtsdatum', { exact: true }).fill('12.4.1961');
   await page.getByLabel('Begründung').fill('aaaaaaaaaaaaaaaaaaaaaaaaa');
   await page.getByText('Bitte in Worten begründen').waitFor();
   await assertGerman(page, 'emergency search');

@@ -98,7 +98,7 @@ test('idle expiry takes the file off the page; signing in again brings it back w
   await page.getByRole('heading', { name: 'Zimmermann, Hannelore' }).waitFor();
   assert.equal(await page.getByLabel('Text').inputValue(), 'Rückruf der Hausärztin, noch nicht gespeichert');
   await page.getByRole('button', { name: 'Speichern' }).click();
-  await page.getByRole('heading', { name: 'Notiz (2)' }).waitFor();
+  await page.getByRole('link', { name: 'Rückruf der Hausärztin, noch nicht gespeichert' }).waitFor();
   // The success is said, politely and briefly, without taking the focus.
   await page.getByRole('status').filter({ hasText: 'Eintrag gespeichert.' }).waitFor();
   await context.clock.fastForward('00:06');
@@ -297,7 +297,7 @@ test('one hit reads "1 Treffer", and in English "1 result", not "1 results"', as
   await fileOf(clerk, inf, 'Einzelfund', 'Erstkontakt');
   const { context, page, problems } = await open('/persons');
   await signIn(page, clerk);
-  await page.getByLabel('Nachname').fill('Einzelfund');
+  await page.getByLabel('Name, Vorname oder Geburtsdatum').fill('Einzelfund');
   await page.getByRole('button', { name: 'Suchen' }).click();
   await page.getByText('1 Treffer', { exact: true }).waitFor();
   await page.getByRole('button', { name: 'English' }).click();

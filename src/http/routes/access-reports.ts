@@ -1,9 +1,12 @@
 // Access reports (Art. 15 GDPR) in plain words. The DPO finds a person's files in
 // every department by family name and birth date (audited as a search: the count
 // and each file shown, never what was typed; the answer only what identifies the
-// files) and reads one report over the files chosen, on screen or as a PDF letter.
+// files) and reads one report over the files chosen (one person's: their birth dates
+// agree), on screen or as a PDF letter.
 // A department's head reads the report of one file of the department from the
-// file (`person.access-log`). Reading a report is audited on every file it covers.
+// file (`person.access-report`). Reading a report is audited on every file it covers.
+// Both name the person, so neither is read with an API token (an id from the audit
+// log would turn into a name): in a session only.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -11,7 +14,7 @@ import type { Services } from '../../services.ts';
 import { accessReport } from '../../audit/access-report.ts';
 import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.ts';
 import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
-import { KarteiError } from '../../errors.ts';
+import { KarteiError, fieldRefused } from '../../errors.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
 import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
@@ -74,7 +77,12 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
       if (files.length !== personIds.length) throw new KarteiError('not-found', 'no such file');
       ctx.audit.detail = { files: files.length, format };
       ctx.audit.hits = files.map((f) => ({ personId: f.id, departmentId: f.department_id }));
-      return accessReport(ctx, s.keyring, s.persons, personIds);
+      const report = await accessReport(ctx, s.keyring, s.persons, personIds);
+      // One letter answers one person: files of another birth date would tell them who read someone else's file.
+      if (new Set(report.persons.map((p) => p.birthDate)).size > 1) {
+        throw fieldRefused('validation-failed', 'querystring.persons', 'different-persons', "the files are not one person's: their birth dates differ");
+      }
+      return report;
     });
 
   r.get('/api/access-reports', { config: { access: { actions: ['audit.access-report'], resource: 'tenant' } }, schema: { querystring: filesQuery, response: { 200: accessReportAnswer } } }, async (req) =>
@@ -87,22 +95,22 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => sendPdf(reply, await overFiles(req, req.query.persons, 'pdf'), req.query.lang),
   );
 
-  /** One file's report, for its department's head (and the DPO): the same as its access log, in words. */
+  /** One file's report, for its department's head (and the DPO): the same as its access log, in words (in a session). */
   const overFile = (req: Parameters<typeof gated>[1], personId: string, format: string) =>
-    gated(s, req, 'person.access-log', { kind: 'person', personId }, (ctx) => {
+    gated(s, req, 'person.access-report', { kind: 'person', personId }, (ctx) => {
       ctx.audit.detail = { format };
       return accessReport(ctx, s.keyring, s.persons, [personId]);
     });
 
   r.get(
     '/api/persons/:id/access-report',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' } }, schema: { params: idParams, response: { 200: accessReportAnswer } } },
+    { config: { access: { actions: ['person.access-report'], resource: 'person' } }, schema: { params: idParams, response: { 200: accessReportAnswer } } },
     async (req) => overFile(req, req.params.id, 'screen'),
   );
 
   r.get(
     '/api/persons/:id/access-report.pdf',
-    { config: { access: { actions: ['person.access-log'], resource: 'person' }, answers: PDF }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
+    { config: { access: { actions: ['person.access-report'], resource: 'person' }, answers: PDF }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
     async (req, reply) => sendPdf(reply, await overFile(req, req.params.id, 'pdf'), req.query.lang),
   );
 }

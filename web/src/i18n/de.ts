@@ -694,6 +694,8 @@ export const de = {
   'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
   'finding.dicom-loopback-plain.title': 'DICOM-Empfang nur auf diesem Rechner ({host}:{port}), ohne TLS',
   'finding.dicom-loopback-plain.fix': 'Nur Geräte auf diesem Rechner erreichen ihn. Für Modalitäten im Netz KARTEI_DICOM_TLS_CERT, _KEY und _CA setzen (Client-Zertifikate nötig).',
+  'finding.public-url-ip.title': 'KARTEI_PUBLIC_URL nennt eine IP-Adresse ({publicUrl}): Passkeys können nicht funktionieren',
+  'finding.public-url-ip.fix': 'KARTEI_PUBLIC_URL auf die Adresse setzen, die die Nutzenden öffnen, mit Rechnernamen (z. B. https://kartei.gesundheitsamt.example, auf diesem Rechner http://localhost:8080).',
   'finding.http-loopback-plain.title': 'Der Server lauscht nur auf diesem Rechner, ohne TLS',
   'finding.http-loopback-plain.fix': 'In Ordnung hinter einem TLS-Proxy auf diesem Rechner; für TLS direkt KARTEI_TLS_CERT/KEY setzen.',
   'finding.setup-pending.title': 'Die Ersteinrichtung ist nicht abgeschlossen',
@@ -772,6 +774,8 @@ export const de = {
   'review.decision.unjustified': 'Nicht gerechtfertigt',
   'review.noComment': 'ohne Kommentar',
   'review.more': 'Ältere Entscheidungen laden',
+  // --- issue 14 attacks ---
+  'problem.field.different-persons': 'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

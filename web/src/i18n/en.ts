@@ -696,6 +696,8 @@ export const en: Messages = {
   'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
   'finding.dicom-loopback-plain.title': 'DICOM listener on loopback ({host}:{port}) without TLS',
   'finding.dicom-loopback-plain.fix': 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).',
+  'finding.public-url-ip.title': 'KARTEI_PUBLIC_URL names an IP address ({publicUrl}): passkeys cannot work',
+  'finding.public-url-ip.fix': 'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
   'finding.http-loopback-plain.title': 'Listening on loopback without TLS',
   'finding.http-loopback-plain.fix': 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.',
   'finding.setup-pending.title': 'First-run setup has not been completed',
@@ -774,4 +776,6 @@ export const en: Messages = {
   'review.decision.unjustified': 'Not justified',
   'review.noComment': 'no comment',
   'review.more': 'Load older decisions',
+  // --- issue 14 attacks ---
+  'problem.field.different-persons': 'These files are not one person\'s (different birth dates); a report covers one person\'s files only.',
 };
