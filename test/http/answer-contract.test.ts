@@ -173,6 +173,25 @@ test('the real routes answer through their schemas: a record read is whole, a cr
   assert.equal(file.body.permissions.createRecord, true);
 });
 
+test('a real route whose domain function hands back a member the contract does not name answers 500 and sends none of it', async () => {
+  const physician = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'physician' }] });
+  const p = await physician.post('/api/persons', { departmentId: t.departments.INF!, familyName: 'Leckfrei', givenName: 'Ole', birthDate: '1975-01-02' });
+  assert.equal((await physician.get(`/api/persons/${p.body.id}`)).status, 200);
+  const persons = h.services.persons;
+  const get = persons.get.bind(persons);
+  // A careless change to the domain: the file answers with a sealed column's plain text next to the data.
+  persons.get = async (ctx, id) => ({ ...(await get(ctx, id)), insuranceNumber: 'GEHEIM-A123456789' }) as Awaited<ReturnType<typeof get>>;
+  try {
+    const r = await physician.get(`/api/persons/${p.body.id}`);
+    assert.equal(r.status, 500);
+    assert.equal(r.body.code, 'internal-error');
+    assert.ok(!JSON.stringify(r.body).includes('GEHEIM') && !JSON.stringify(r.body).includes('Leckfrei'));
+  } finally {
+    persons.get = get;
+  }
+  assert.equal((await physician.get(`/api/persons/${p.body.id}`)).status, 200);
+});
+
 test('/api/openapi.json describes the answers: a schema for every JSON route, 204 without one', async () => {
   const r = await new Client(h).get('/api/openapi.json');
   assert.equal(r.status, 200);
