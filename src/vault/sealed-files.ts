@@ -68,6 +68,40 @@ export class SealedFiles {
     await syncDir(path.dirname(file));
   }
 
+  /**
+   * Every file under the root, committed or temporary (`.tmp-`: a write that
+   * never committed). Only for recovery at start, while nothing else writes.
+   */
+  async *walk(): AsyncGenerator<{ relPath: string; temporary: boolean }> {
+    const dirs = [''];
+    for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fsp.readdir(path.join(this.root, rel), { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const e of entries) {
+        const relPath = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) dirs.push(relPath);
+        else if (e.isFile()) yield { relPath, temporary: e.name.includes(TMP_MARK) };
+      }
+    }
+  }
+
+  /** Removes a temporary file a crashed write left behind (named as `walk` gave it). */
+  async removeLeftover(relPath: string): Promise<void> {
+    const parts = relPath.split('/');
+    const name = parts.at(-1) ?? '';
+    const final = name.slice(0, name.indexOf(TMP_MARK));
+    if (!name.includes(TMP_MARK)) throw new Error(`not a temporary file ${JSON.stringify(relPath)}`);
+    // Its directory must be one a final file could be in.
+    const file = path.join(path.dirname(this.resolve([...parts.slice(0, -1), final].join('/'))), name);
+    await fsp.unlink(file);
+    await syncDir(path.dirname(file));
+  }
+
   private async withFile<T>(relPath: string, work: (fh: fsp.FileHandle) => Promise<T>): Promise<T> {
     const fh = await fsp.open(this.resolve(relPath), 'r');
     try {

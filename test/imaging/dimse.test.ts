@@ -13,7 +13,7 @@ import { execFile, spawn } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
-import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { registerDevice } from '../../src/imaging/devices.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';

@@ -165,7 +165,7 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
     const key = await inTenant(s.store, principal.tenantId, (tx) => s.keyring.departmentKey(tx, principal.tenantId, departmentId));
     const begin = (meta: FileMeta) =>
       new InstanceWriter({
-        images: s.images,
+        images: s.instances,
         tenantId: principal.tenantId,
         departmentId,
         key,

@@ -51,7 +51,7 @@ function retrieval<T>(s: Services, req: FastifyRequest, t: Target, what: string,
     const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, s.keyring, tenantId, departmentId, studies, q), q);
     if (instances.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
     const key = await s.keyring.departmentKey(ctx.tx, tenantId, departmentId);
-    const sealed = instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
+    const sealed = instances.map((instance): SealedInstance => ({ images: s.instances, tenantId, key, instance }));
     const prepared = await prepare(sealed);
     ctx.audit.detail = { what, instances: instances.length };
     return { sealed, prepared };

@@ -44,7 +44,7 @@ class StoreOperation implements MessageHandler {
     } else {
       this.ready = scope.departmentKey().then((key) => {
         this.writer = new InstanceWriter({
-          images: scope.services.images,
+          images: scope.services.instances,
           tenantId: scope.device.tenantId,
           departmentId,
           key,

@@ -4,11 +4,9 @@
 // instance is delivered — back on the association (C-GET) or to the move
 // destination (C-MOVE) — streamed from its sealed file as it was stored,
 // with a pending response after each and the counts in the final one.
-import { bindingBytes } from '../../vault/aead.ts';
 import { Status, type Command } from '../dicom/command.ts';
 import { parsePart10Header } from '../dicom/part10.ts';
 import type { Dataset } from '../dicom/values.ts';
-import { instanceFileBinding } from '../instance-index.ts';
 import { ReadAhead } from '../read-ahead.ts';
 import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
 import { linkedFiles, MAX_MATCHES, refusalStatus } from './c-find.ts';
@@ -58,7 +56,7 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
     const open = (i: number) => {
       const instance = instances[i];
-      return instance && new ReadAhead(this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id))));
+      return instance && new ReadAhead(this.scope.services.instances.open(this.scope.device.tenantId, instance, key));
     };
     // The next instance is read while this one is sent and its response awaited.
     let next = open(0);
