@@ -10,7 +10,6 @@ import { SPECIFIC_CHARACTER_SET } from '../dicom/element-header.ts';
 import { Tag, vrOf } from '../dicom/tags.ts';
 import { QueryRetrieveSopClass } from '../dicom/uids.ts';
 import type { Dataset } from '../dicom/values.ts';
-import type { StudyMatch } from '../study-query.ts';
 import type { Level, Values } from '../match-attributes.ts';
 import { MAX_MATCHES, searchArchive } from '../search-archive.ts';
 import { gatedService, type DimseService } from './services.ts';
@@ -54,10 +53,6 @@ class FindOperation extends IdentifierMessage {
     this.answer(Status.Success, '');
   }
 }
-
-/** The persons' files a query or retrieval showed, each audited on its own for the access report. */
-export const linkedFiles = (studies: StudyMatch[], departmentId: string) =>
-  [...new Set(studies.flatMap((s) => (s.personId ? [s.personId] : [])))].map((personId) => ({ personId, departmentId }));
 
 /** A denial by the gate is "not authorized"; anything else a processing failure. */
 export const refusalStatus = (e: unknown) => (e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found') ? Status.NotAuthorized : Status.UnableToProcess);

@@ -8,8 +8,10 @@ import { Status, type Command } from '../dicom/command.ts';
 import { parsePart10Header } from '../dicom/part10.ts';
 import type { Dataset } from '../dicom/values.ts';
 import { ReadAhead } from '../read-ahead.ts';
-import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
-import { linkedFiles, refusalStatus } from './c-find.ts';
+import type { InstanceMatch } from '../study-query.ts';
+import { openInstance, type SealedInstance } from '../stored-instance.ts';
+import { retrieveInstances } from '../retrieve-instances.ts';
+import { refusalStatus } from './c-find.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
@@ -36,28 +38,28 @@ export abstract class RetrieveOperation extends IdentifierMessage {
   protected async run(identifier: Dataset, level: Level) {
     const early = await this.precheck();
     if (early !== undefined) return this.answer(early, 'refused');
-    let instances: InstanceMatch[];
+    let sealed: SealedInstance[];
     try {
-      instances = await gatedService(this.scope, this.service, async (ctx) => {
-        const { tenantId, device } = { tenantId: ctx.principal.tenantId, device: ctx.principal.device! };
-        const { keyring } = this.scope.services;
-        const q = queryOf(identifier);
-        const studies = await findStudies(ctx.tx, keyring, tenantId, device.departmentId, q, MAX_MATCHES);
-        const found = await findInstances(ctx.tx, await findSeries(ctx.tx, keyring, tenantId, device.departmentId, studies, q), q);
-        ctx.audit.detail = { level, instances: found.length, ...this.auditDetail() };
-        ctx.audit.hits = linkedFiles(studies, device.departmentId);
-        return found;
-      });
+      const { keyring, instances: images } = this.scope.services;
+      sealed = await gatedService(this.scope, this.service, (ctx) =>
+        retrieveInstances(ctx, keyring, images, {
+          departmentId: ctx.principal.device!.departmentId,
+          query: queryOf(identifier),
+          maxStudies: MAX_MATCHES,
+          detail: { level, ...this.auditDetail() },
+          auditFiles: true,
+        }),
+      );
     } catch (e) {
       return this.answer(refusalStatus(e), 'retrieval refused or failed');
     }
+    const instances = sealed.map((s) => s.instance);
     const refused = await this.prepare(instances);
     if (refused !== undefined) return this.answer(refused, 'cannot deliver');
-    const key = await this.scope.departmentKey();
     const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
     const open = (i: number) => {
-      const instance = instances[i];
-      return instance && new ReadAhead(this.scope.services.instances.open(this.scope.device.tenantId, instance, key));
+      const instance = sealed[i];
+      return instance && new ReadAhead(openInstance(instance));
     };
     // The next instance is read while this one is sent and its response awaited.
     let next = open(0);
