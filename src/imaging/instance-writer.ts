@@ -1,10 +1,12 @@
-// Writing one received instance, whether it comes by C-STORE or STOW-RS: the
-// dataset streams to a sealed file behind our Part 10 header, byte for byte
-// as received (deflated ones too), while a scanner picks out what the index
-// needs (from the inflated bytes, for a deflated dataset). `close` checks
-// the dataset against what its sender said it is and commits the file; the
-// caller then indexes it through the gate, and `discard`s it on any failure,
-// so nothing is left on disk that the index does not know.
+// Writing one received instance, for the store use case (store-instance.ts):
+// the dataset streams to its sealed file (instance-store.ts) behind our
+// Part 10 header, byte for byte as received (deflated ones too), while a
+// scanner picks out what the index needs (from the inflated bytes, for a
+// deflated dataset). `close` checks the dataset against what its sender said
+// it is and commits the file; the use case then indexes it through the gate,
+// and `discard`s it on any failure, so nothing is left on disk that the index
+// does not know (and what a crash leaves in between, store-recovery.ts
+// removes at the next start).
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';

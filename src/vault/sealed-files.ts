@@ -3,6 +3,7 @@
 // renamed into place only on commit, after its bytes and the rename are on
 // disk, so a crash or an abort never leaves a partial file under a final name.
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -75,7 +76,7 @@ export class SealedFiles {
   async *walk(): AsyncGenerator<{ relPath: string; temporary: boolean }> {
     const dirs = [''];
     for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
-      let entries: import('node:fs').Dirent[];
+      let entries: Dirent[];
       try {
         entries = await fsp.readdir(path.join(this.root, rel), { withFileTypes: true });
       } catch (e) {
