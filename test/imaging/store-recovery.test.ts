@@ -12,7 +12,8 @@ import path from 'node:path';
 import { inTenant } from '../../src/db/connect.ts';
 import { recoverStore, readRecoveryReport } from '../../src/imaging/store-recovery.ts';
 import { instancePath } from '../../src/imaging/instance-store.ts';
-import { recoveryFindings } from '../../src/ops/security-findings.ts';
+import { configFindings, recoveryFindings } from '../../src/ops/security-findings.ts';
+import { TEST_PAUSE_VARIABLE } from '../../src/imaging/instance-writer.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant, type Client } from '../helpers/harness.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
@@ -108,4 +109,22 @@ test('more orphans than a crash leaves: none is removed, and the report calls it
   assert.equal(finding?.severity, 'critical');
   assert.equal(finding?.params?.n, 3);
   assert.deepEqual(JSON.parse((await recoveryEvents()).at(-1)!.detail!), { partial: 0, orphans: 0, kept: 3 });
+});
+
+test('the test-only pause is not honoured outside NODE_ENV=test, and the doctor reports the variable whenever it is set', { timeout: 60_000 }, async () => {
+  const saved = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  // Honoured, this would hold the store for a day and the test would time out.
+  process.env[TEST_PAUSE_VARIABLE] = String(86_400_000);
+  try {
+    await stowOne();
+    const finding = configFindings(h.config).find((f) => f.code === 'test-hook-set');
+    assert.equal(finding?.severity, 'high');
+    assert.equal(finding?.params?.variable, TEST_PAUSE_VARIABLE);
+  } finally {
+    delete process.env[TEST_PAUSE_VARIABLE];
+    if (saved === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = saved;
+  }
+  assert.equal(configFindings(h.config).find((f) => f.code === 'test-hook-set'), undefined);
 });
