@@ -23,6 +23,7 @@ import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
 import { SealedFiles } from './vault/sealed-files.ts';
+import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
 
 export interface Services {
@@ -47,6 +48,8 @@ export interface Services {
   emergencySearch: EmergencySearch;
   /** Stored DICOM instances, sealed with their department's key. */
   images: SealedFiles;
+  /** The same files as stored instances: path, binding, write, read, remove (imaging/instance-store.ts). */
+  instances: InstanceStore;
   close(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   await upgradePersonIndex(store, keyring, audit);
+  const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
     config,
     store,
@@ -86,7 +90,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons, store.dialect),
-    images: new SealedFiles(path.join(config.dataDir, 'images')),
+    images,
+    instances: new InstanceStore(images),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);

@@ -27,7 +27,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { inTenant } from '../../src/db/connect.ts';
-import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';

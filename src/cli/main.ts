@@ -12,6 +12,9 @@ import { configFindings, databaseFindings, sortFindings, type Finding } from '..
 import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './devices.ts';
 import { startDimseListener } from '../imaging/dimse/listener.ts';
+import { recoverStore } from '../imaging/store-recovery.ts';
+import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
+import { lockDataDir } from '../ops/serve-lock.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -90,9 +93,18 @@ async function withServicesFindings(config: Config) {
 
 async function serve(config: Config): Promise<number> {
   checkStartable(config);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = lockDataDir(config.dataDir);
   const bar = progressBar('migrations');
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
+  if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE]) app.log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
+  // Before anything listens: what a crash left of a store is finished off (counts only in the log).
+  const recovered = await recoverStore({ store: s.store, images: s.images, audit: s.audit, dataDir: config.dataDir });
+  const { partial, orphans, kept } = recovered;
+  if (kept > 0) app.log.error({ partial, orphans, kept }, 'image store: more unindexed instance files than a crash leaves; none removed (is the database older than the images?)');
+  else if (partial + orphans > 0) app.log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
+  else app.log.info('image store: nothing to recover');
   s.audit.alarm = (chain, r) => app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
   // Issued before anything listens: once the server answers, the token exists.
   const token = await issueSetupToken(s.store, config.dataDir);
@@ -116,6 +128,7 @@ async function serve(config: Config): Promise<number> {
       await s.audit.attempts.flush(true);
       await s.audit.checkpointAll();
       await s.close();
+      unlock();
       resolve(0);
     };
     process.once('SIGINT', stop);

@@ -37,7 +37,6 @@ export interface Indexed {
 
 export const studyBinding = (tenantId: string, studyId: string, field: 'patient' | 'study') => ({ tenantId, table: 'studies', rowId: studyId, field });
 export const seriesBinding = (tenantId: string, seriesId: string) => ({ tenantId, table: 'series', rowId: seriesId, field: 'series' });
-export const instanceFileBinding = (tenantId: string, instanceId: string) => ({ tenantId, table: 'instances', rowId: instanceId, field: 'file' });
 
 /** DICOM DA (YYYYMMDD) as ISO; undefined for anything else. */
 export const isoDate = (da: string | undefined) => (da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : undefined);

@@ -1,29 +1,31 @@
-// Writing one received instance, whether it comes by C-STORE or STOW-RS: the
-// dataset streams to a sealed file behind our Part 10 header, byte for byte
-// as received (deflated ones too), while a scanner picks out what the index
-// needs (from the inflated bytes, for a deflated dataset). `close` checks
-// the dataset against what its sender said it is and commits the file; the
-// caller then indexes it through the gate, and `discard`s it on any failure,
-// so nothing is left on disk that the index does not know.
+// Writing one received instance, for the store use case (store-instance.ts):
+// the dataset streams to its sealed file (instance-store.ts) behind our
+// Part 10 header, byte for byte as received (deflated ones too), while a
+// scanner picks out what the index needs (from the inflated bytes, for a
+// deflated dataset). `close` checks the dataset against what its sender said
+// it is and commits the file; the use case then indexes it through the gate,
+// and `discard`s it on any failure, so nothing is left on disk that the index
+// does not know (and what a crash leaves in between, store-recovery.ts
+// removes at the next start).
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import { bindingBytes } from '../vault/aead.ts';
-import type { SealedFiles, SealedWrite } from '../vault/sealed-files.ts';
+import type { SealedWrite } from '../vault/sealed-files.ts';
 import { DatasetScanner } from './dicom/dataset-scanner.ts';
 import { part10Header, type FileMeta } from './dicom/part10.ts';
 import { INDEXED_TAGS, Tag } from './dicom/tags.ts';
 import { datasetLayout, isValidUid, TransferSyntax } from './dicom/uids.ts';
 import { DatasetError } from './dicom/element-header.ts';
 import { textValue, type Dataset } from './dicom/values.ts';
-import { instanceFileBinding, type InstanceFacts } from './instance-index.ts';
+import type { InstanceFacts } from './instance-index.ts';
+import type { InstanceStore } from './instance-store.ts';
 
 /** The dataset is not the instance its sender announced, or lacks what the index needs. */
 export class InstanceMismatch extends Error {}
 
 export interface InstanceTarget {
-  images: SealedFiles;
+  images: InstanceStore;
   tenantId: string;
   departmentId: string;
   /** The department's key. */
@@ -52,8 +54,7 @@ export class InstanceWriter {
     const deflated = datasetLayout(t.meta.transferSyntaxUid) === 'deflated';
     this.scanner = new DatasetScanner(deflated ? TransferSyntax.ExplicitVrLittleEndian : t.meta.transferSyntaxUid, INDEXED_TAGS);
     if (deflated) this.inflater = this.inflate();
-    this.file = `${t.tenantId}/${t.departmentId}/${this.id.slice(0, 2)}/${this.id}.dcm`;
-    this.write = t.images.create(this.file, t.key, bindingBytes(instanceFileBinding(t.tenantId, this.id)));
+    ({ file: this.file, write: this.write } = t.images.create(t.tenantId, t.departmentId, this.id, t.key));
     this.write.stream.write(part10Header(t.meta));
   }
 
@@ -96,6 +97,7 @@ export class InstanceWriter {
     if (why) throw new InstanceMismatch(why);
     const { size } = await this.write!.commit();
     this.committed = true;
+    await pauseAfterFileCommit();
     const header = size - scanned.length;
     return {
       id: this.id,
@@ -115,9 +117,20 @@ export class InstanceWriter {
     this.inflater?.destroy();
     const write = this.write;
     this.write = undefined;
-    if (this.committed) await this.t.images.remove(this.file).catch(() => undefined);
+    if (this.committed) await this.t.images.remove(this).catch(() => undefined);
     else await write?.abort().catch(() => undefined);
   }
+}
+
+/**
+ * Tests only: holds a committed file before its index transaction, so that a
+ * test can kill the server there (test/cli/store-crash.test.ts). Honoured only
+ * with NODE_ENV=test; `kartei doctor` reports the variable whenever it is set.
+ */
+export const TEST_PAUSE_VARIABLE = 'KARTEI_TEST_PAUSE_AFTER_FILE_COMMIT_MS';
+function pauseAfterFileCommit(): Promise<void> | undefined {
+  const ms = process.env.NODE_ENV === 'test' ? Number(process.env[TEST_PAUSE_VARIABLE] ?? 0) : 0;
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
 }
 
 /** Why the dataset does not fit what its sender announced, if it does not. */

@@ -2,8 +2,6 @@
 // its attributes without the pixel data (only the bytes before it are
 // decrypted), and single frames of uncompressed pixel data by offset. The
 // key has been fetched through the gate; these functions only read.
-import { bindingBytes } from '../vault/aead.ts';
-import type { SealedFiles } from '../vault/sealed-files.ts';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { KarteiError } from '../errors.ts';
@@ -12,20 +10,18 @@ import { parsePart10Header } from './dicom/part10.ts';
 import { Tag } from './dicom/tags.ts';
 import { datasetLayout, TransferSyntax } from './dicom/uids.ts';
 import { numberValue, type Dataset } from './dicom/values.ts';
-import { instanceFileBinding } from './instance-index.ts';
+import type { InstanceStore } from './instance-store.ts';
 import type { InstanceMatch } from './study-query.ts';
 
 export interface SealedInstance {
-  images: SealedFiles;
+  images: InstanceStore;
   tenantId: string;
   key: Buffer;
   instance: InstanceMatch;
 }
 
-const aad = (s: SealedInstance) => bindingBytes(instanceFileBinding(s.tenantId, s.instance.id));
-
 /** The stored Part 10 file, decrypted as it streams. */
-export const openInstance = (s: SealedInstance): AsyncGenerator<Buffer> => s.images.openRead(s.instance.file, s.key, aad(s));
+export const openInstance = (s: SealedInstance): AsyncGenerator<Buffer> => s.images.open(s.tenantId, s.instance, s.key);
 
 /** A deflated dataset is inflated whole to be read; this bounds what that may cost. */
 const MAX_INFLATED_ATTRIBUTES = 256 * 1024 * 1024;
@@ -38,15 +34,15 @@ export async function readAttributes(s: SealedInstance): Promise<Dataset> {
   if (!layout) throw new KarteiError('not-acceptable', 'the stored transfer syntax cannot be read');
   if (layout === 'deflated') return readDeflatedAttributes(s);
   // The pixel data element's header: tag, VR, reserved, 4-byte length (explicit) or tag and length (implicit).
-  const end = instance.pixelOffset === null ? await s.images.plainSize(instance.file) : instance.pixelOffset - (layout === 'implicit-le' ? 8 : 12);
-  const head = await s.images.readRange(instance.file, s.key, aad(s), 0, end);
+  const end = instance.pixelOffset === null ? await s.images.plainSize(instance) : instance.pixelOffset - (layout === 'implicit-le' ? 8 : 12);
+  const head = await s.images.readRange(s.tenantId, instance, s.key, 0, end);
   const part10 = parsePart10Header(head);
   if (!part10) throw new Error('stored instance without a complete Part 10 header');
   return readDataset(head.subarray(part10.datasetOffset), layout);
 }
 
 async function readDeflatedAttributes(s: SealedInstance): Promise<Dataset> {
-  if ((await s.images.plainSize(s.instance.file)) > MAX_INFLATED_ATTRIBUTES / 4) {
+  if ((await s.images.plainSize(s.instance)) > MAX_INFLATED_ATTRIBUTES / 4) {
     throw new KarteiError('not-acceptable', 'this deflated instance is too large to read here; retrieve the instance');
   }
   const chunks: Buffer[] = [];
@@ -157,7 +153,7 @@ async function uncompressedFrame(s: SealedInstance, px: PixelModule, n: number):
   const { instance } = s;
   const size = px.rows * px.columns * px.samplesPerPixel * (px.bitsAllocated / 8);
   if (instance.pixelLength === null || size * n > instance.pixelLength) throw new KarteiError('not-acceptable', 'the pixel data is shorter than the attributes say; retrieve the instance');
-  const frame = await s.images.readRange(instance.file, s.key, aad(s), instance.pixelOffset! + size * (n - 1), size);
+  const frame = await s.images.readRange(s.tenantId, instance, s.key, instance.pixelOffset! + size * (n - 1), size);
   // Frames leave in little endian, whatever the (retired) big-endian syntax stored.
   return instance.transferSyntaxUid === TransferSyntax.ExplicitVrBigEndian && px.bitsAllocated === 16 ? frame.swap16() : frame;
 }
@@ -171,13 +167,13 @@ const SEQUENCE_DELIMITER_TAG = 0xfffee0dd;
 
 /** The items of encapsulated pixel data (PS3.5 A.4): where each value lies in the stored file. */
 async function pixelItems(s: SealedInstance): Promise<{ at: number; length: number }[]> {
-  const end = await s.images.plainSize(s.instance.file);
+  const end = await s.images.plainSize(s.instance);
   let block: Buffer = Buffer.alloc(0);
   let blockAt = 0;
   const header = async (at: number) => {
     if (at + 8 > blockAt + block.length) {
       blockAt = at;
-      block = await s.images.readRange(s.instance.file, s.key, aad(s), at, Math.min(ITEM_BLOCK, end - at));
+      block = await s.images.readRange(s.tenantId, s.instance, s.key, at, Math.min(ITEM_BLOCK, end - at));
     }
     return block.subarray(at - blockAt, at - blockAt + 8);
   };
@@ -199,7 +195,7 @@ async function pixelItems(s: SealedInstance): Promise<{ at: number; length: numb
  * by the Basic Offset Table, or one fragment per frame when it is empty.
  */
 async function encapsulatedFrame(s: SealedInstance, px: PixelModule, items: { at: number; length: number }[], n: number): Promise<Buffer> {
-  const read = (item: { at: number; length: number }) => s.images.readRange(s.instance.file, s.key, aad(s), item.at, item.length);
+  const read = (item: { at: number; length: number }) => s.images.readRange(s.tenantId, s.instance, s.key, item.at, item.length);
   const [table, ...fragments] = items;
   if (!table || fragments.length === 0) throw new Error('stored encapsulated pixel data has no fragments');
   let parts = fragments;

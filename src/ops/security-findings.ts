@@ -15,6 +15,8 @@ import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
+import { readRecoveryReport } from '../imaging/store-recovery.ts';
+import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -63,6 +65,9 @@ export const FINDING_CODES = [
   'devices-by-host',
   'device-certificate-expired',
   'device-certificate-expires',
+  'store-recovered',
+  'store-orphans-kept',
+  'test-hook-set',
   'not-initialised',
   'cannot-open',
 ] as const;
@@ -86,6 +91,9 @@ export function configFindings(config: Config, now = Date.now()): Finding[] {
   }
   if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
     out.push({ severity: 'high', code: 'data-dir-exposed', params: { dataDir: config.dataDir }, title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
+  }
+  if (process.env[TEST_PAUSE_VARIABLE]) {
+    out.push({ severity: 'high', code: 'test-hook-set', params: { variable: TEST_PAUSE_VARIABLE }, title: `The test-only variable ${TEST_PAUSE_VARIABLE} is set`, fix: `Remove ${TEST_PAUSE_VARIABLE} from the server's environment; it is for tests and slows every stored image (honoured only with NODE_ENV=test).` });
   }
   if (config.dicom && !config.dicom.tls) {
     out.push({ severity: 'info', code: 'dicom-loopback-plain', params: { host: config.dicom.host, port: config.dicom.port }, title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
@@ -122,6 +130,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   if ((await isSetUp(s.store)) && fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE))) {
     out.push({ severity: 'high', code: 'setup-token-left', params: { file: path.join(s.config.dataDir, SETUP_TOKEN_FILE) }, title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
   }
+  out.push(...recoveryFindings(s.config.dataDir, tenantId));
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await tokenFindings(s, tenantId)));
@@ -157,6 +166,34 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     if (!['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') && !isLoopback(url.hostname)) {
       out.push({ severity: 'critical', code: 'postgres-no-tls', params: { host: url.hostname }, title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
     }
+  }
+  return out;
+}
+
+/** What the last start's recovery of the image store found (store-recovery.ts), for one office or all. */
+export function recoveryFindings(dataDir: string, tenantId?: string): Finding[] {
+  const report = readRecoveryReport(dataDir);
+  if (!report) return [];
+  const counts = tenantId ? report.offices[tenantId] : report;
+  if (!counts) return [];
+  const out: Finding[] = [];
+  if (counts.kept > 0) {
+    out.push({
+      severity: 'critical',
+      code: 'store-orphans-kept',
+      params: { at: report.at, n: counts.kept },
+      title: `At the start on ${report.at}, ${counts.kept} image file(s) had no entry in the database and were kept: more than a crash leaves`,
+      fix: 'The database may be older than the image directory (a restored backup?). Do not delete anything: restore the matching database, or ask support; the server removes none of these files while there are this many.',
+    });
+  }
+  if (counts.partial + counts.orphans > 0) {
+    out.push({
+      severity: 'low',
+      code: 'store-recovered',
+      params: { at: report.at, partial: counts.partial, orphans: counts.orphans },
+      title: `At the start on ${report.at}, an interrupted store was cleaned up: ${counts.partial} unfinished file(s) and ${counts.orphans} file(s) without an index entry removed`,
+      fix: 'Nothing to do: these images were never confirmed to their senders, who send them again. If it happens often, find out why the server stops (crashes, kills, power).',
+    });
   }
   return out;
 }

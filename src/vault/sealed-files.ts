@@ -3,6 +3,7 @@
 // renamed into place only on commit, after its bytes and the rename are on
 // disk, so a crash or an abort never leaves a partial file under a final name.
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -64,6 +65,40 @@ export class SealedFiles {
 
   async remove(relPath: string): Promise<void> {
     const file = this.resolve(relPath);
+    await fsp.unlink(file);
+    await syncDir(path.dirname(file));
+  }
+
+  /**
+   * Every file under the root, committed or temporary (`.tmp-`: a write that
+   * never committed). Only for recovery at start, while nothing else writes.
+   */
+  async *walk(): AsyncGenerator<{ relPath: string; temporary: boolean }> {
+    const dirs = [''];
+    for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
+      let entries: Dirent[];
+      try {
+        entries = await fsp.readdir(path.join(this.root, rel), { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const e of entries) {
+        const relPath = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) dirs.push(relPath);
+        else if (e.isFile()) yield { relPath, temporary: e.name.includes(TMP_MARK) };
+      }
+    }
+  }
+
+  /** Removes a temporary file a crashed write left behind (named as `walk` gave it). */
+  async removeLeftover(relPath: string): Promise<void> {
+    const parts = relPath.split('/');
+    const name = parts.at(-1) ?? '';
+    const final = name.slice(0, name.indexOf(TMP_MARK));
+    if (!name.includes(TMP_MARK)) throw new Error(`not a temporary file ${JSON.stringify(relPath)}`);
+    // Its directory must be one a final file could be in.
+    const file = path.join(path.dirname(this.resolve([...parts.slice(0, -1), final].join('/'))), name);
     await fsp.unlink(file);
     await syncDir(path.dirname(file));
   }

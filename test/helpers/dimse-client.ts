@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { encodeAssociateRq, type RoleSelection } from '../../src/imaging/dicom/association.ts';
 import { decodeCommand, encodeCommand, type Command } from '../../src/imaging/dicom/command.ts';
-import { encodeReleaseRq, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
+import { encodeReleaseRq, PDataWriter, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../../src/imaging/dicom/uids.ts';
 
 export interface Message {
@@ -80,6 +80,12 @@ export class DimseClient {
   send(contextId: number, command: Command, dataset?: Buffer) {
     for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), 1 << 20)) this.socket.write(b);
     if (dataset) for (const b of pDataPdus(contextId, false, dataset, 1 << 20)) this.socket.write(b);
+  }
+
+  /** The command and only the first bytes of its dataset, with no last fragment: a message cut off mid-way. */
+  sendUnfinished(contextId: number, command: Command, datasetPart: Buffer) {
+    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: true }), 1 << 20)) this.socket.write(b);
+    for (const b of new PDataWriter(contextId, false, 1 << 14).push(datasetPart)) this.socket.write(b);
   }
 
   /** The next whole message (command and, if it has one, its dataset). */

@@ -13,7 +13,7 @@ import { execFile, spawn } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
-import { instanceFileBinding } from '../../src/imaging/instance-index.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { registerDevice } from '../../src/imaging/devices.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
@@ -191,7 +191,8 @@ test('findscu finds the department\'s studies by patient ID, name and level; ano
   assert.match(noFind.out, /Final Find Response \(Unknown Status: 0x124\)/);
   const events = await auditRows(t.tenantId, 'dicom.find');
   assert.ok(events.some((e) => e.outcome === 'denied'), 'the store-only device\'s query is a denial');
-  assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1));
+  // The same search use case as QIDO-RS: the count of matches and of those shown.
+  assert.ok(events.some((e) => e.outcome === 'allowed' && JSON.parse(e.detail!).matches === 1 && JSON.parse(e.detail!).shown === 1));
 });
 
 test('a deflated instance is stored as it came, indexed from its inflated attributes, and read back', async () => {

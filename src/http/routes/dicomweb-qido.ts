@@ -1,17 +1,16 @@
 // QIDO-RS (PS3.18 10.6): searches for studies, series and instances. A
 // search over all studies runs in the caller's own departments only; a
 // search inside one study is decided like reading that study (its file's
-// shares and grants count). Each search is audited with its match count and
-// each person's file it showed gets an event of its own.
+// shares and grants count). The search itself, with its audit (match count,
+// an event per person's file the page showed), is the archive's one search
+// use case (imaging/search-archive.ts), which C-FIND calls too.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { GateContext } from '../../access/gate.ts';
-import { findInstances, findSeries, findStudies, type StudyQuery } from '../../imaging/study-query.ts';
-import { valuesAt, type Level } from '../../imaging/match-attributes.ts';
-import { MAX_MATCHES } from '../../imaging/dimse/c-find.ts';
-import { Tag } from '../../imaging/dicom/tags.ts';
+import type { Level } from '../../imaging/match-attributes.ts';
+import { searchArchive } from '../../imaging/search-archive.ts';
 import { valuesToJson } from '../../imaging/dicomweb/dicom-json.ts';
 import { parseQidoQuery, type QidoSearch } from '../../imaging/dicomweb/qido-query.ts';
 import { negotiate } from '../../imaging/dicomweb/media-types.ts';
@@ -24,26 +23,8 @@ const WITHIN = { actions: ['study.read'], resource: 'study' } as const;
 /** QIDO-RS answers the DICOM JSON model (PS3.18 F.2), built by src/imaging/dicomweb/dicom-json.ts, not a Kartei contract. */
 const DICOM_JSON = { raw: 'application/dicom+json: the DICOM JSON model of the matches (PS3.18 F.2)' };
 
-/** Matches of one department at a level, each with the file (if any) its study is linked to. */
-async function search(s: Services, ctx: GateContext, departmentId: string, level: Level, q: StudyQuery, enough: number) {
-  const { tx } = ctx;
-  const tenantId = ctx.principal.tenantId;
-  // At study level a page needs no more studies than it shows; below, a study may hold many matches.
-  const studies = await findStudies(tx, s.keyring, tenantId, departmentId, q, level === 'STUDY' ? Math.min(enough, MAX_MATCHES) : MAX_MATCHES);
-  const values = await valuesAt(level, studies, (st) => findSeries(tx, s.keyring, tenantId, departmentId, st, q), (se) => findInstances(tx, se, q));
-  const fileOf = new Map(studies.map((st) => [st.studyUid, st.personId]));
-  return values.map((v) => ({ v, personId: fileOf.get(v.get(Tag.StudyInstanceUid) as string) ?? null, departmentId }));
-}
-
-/** The page asked for; only the files it shows go into their access reports. */
-async function answer(s: Services, ctx: GateContext, departments: string[], level: Level, { query: q, limit, offset }: QidoSearch) {
-  const found = [];
-  for (const departmentId of departments) found.push(...(await search(s, ctx, departmentId, level, q, offset + limit)));
-  const page = found.slice(offset, offset + limit);
-  const shown = new Map(page.flatMap((m) => (m.personId ? [[m.personId, m.departmentId] as const] : [])));
-  ctx.audit.hits = [...shown].map(([personId, departmentId]) => ({ personId, departmentId }));
-  ctx.audit.detail = { level, matches: found.length, shown: page.length };
-  return page.map((m) => valuesToJson(m.v));
+async function answer(s: Services, ctx: GateContext, departments: string[], level: Level, { query, limit, offset }: QidoSearch) {
+  return (await searchArchive(ctx, s.keyring, { departments, level, query, offset, limit })).map(valuesToJson);
 }
 
 function send(reply: FastifyReply, body: unknown[]) {

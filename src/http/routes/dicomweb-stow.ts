@@ -1,9 +1,10 @@
 // STOW-RS (PS3.18 10.5): Part 10 instances in a multipart/related body, stored
 // into one of the caller's departments (`?department=`, or the only one it
 // belongs to). The caller is decided before a byte of the body is read; each
-// instance then streams through the same writer as C-STORE and is indexed and
-// audited in its own transaction. The answer lists what was stored and what
-// failed and why: 200 all, 202 some, 409 none.
+// instance then streams through the same store use case as C-STORE
+// (imaging/store-instance.ts) and is indexed and audited in its own
+// transaction. The answer lists what was stored and what failed, each failure
+// by the status its StoreFailure carries: 200 all, 202 some, 409 none.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,8 +17,8 @@ import { parsePart10Header, type FileMeta } from '../../imaging/dicom/part10.ts'
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { datasetLayout, isStorageSopClass, isValidUid } from '../../imaging/dicom/uids.ts';
 import { textValue } from '../../imaging/dicom/values.ts';
-import { indexInstance } from '../../imaging/instance-index.ts';
-import { InstanceMismatch, InstanceWriter } from '../../imaging/instance-writer.ts';
+import { InstanceMismatch } from '../../imaging/instance-writer.ts';
+import { IncomingInstance, storeFailure } from '../../imaging/store-instance.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../imaging/dimse/implementation.ts';
 import { MultipartReader, type PartHandler } from '../../imaging/dicomweb/multipart-reader.ts';
 import type { DicomJson } from '../../imaging/dicomweb/dicom-json.ts';
@@ -68,13 +69,13 @@ class StowPart implements PartHandler {
   private headSize = 0;
   /** The header is parsed again only when the buffered bytes have doubled: linear however small the chunks. */
   private parseAt = 512;
-  private writer: InstanceWriter | undefined;
+  private writer: IncomingInstance | undefined;
   private meta: FileMeta | undefined;
   private failure: number | undefined;
 
   constructor(
-    private readonly begin: (meta: FileMeta) => InstanceWriter,
-    private readonly commit: (writer: InstanceWriter, meta: FileMeta) => Promise<Outcome>,
+    private readonly begin: (meta: FileMeta) => IncomingInstance,
+    private readonly commit: (writer: IncomingInstance, meta: FileMeta) => Promise<Outcome>,
     private readonly outcomes: Outcome[],
   ) {}
 
@@ -102,8 +103,8 @@ class StowPart implements PartHandler {
         this.writer = this.begin(parsed.meta);
         await this.writer.push(head.subarray(parsed.datasetOffset));
       }
-    } catch {
-      await this.fail(Status.CannotUnderstand);
+    } catch (e) {
+      await this.fail(storeFailure(e).status);
     }
   }
 
@@ -165,33 +166,27 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
     }
     const key = await inTenant(s.store, principal.tenantId, (tx) => s.keyring.departmentKey(tx, principal.tenantId, departmentId));
     const begin = (meta: FileMeta) =>
-      new InstanceWriter({
-        images: s.images,
+      new IncomingInstance({
+        instances: s.instances,
+        keyring: s.keyring,
         tenantId: principal.tenantId,
         departmentId,
         key,
         receivedFrom: principal.userId,
         meta: { ...meta, implementationClassUid: IMPLEMENTATION_CLASS_UID, implementationVersionName: IMPLEMENTATION_VERSION_NAME, sourceAeTitle: undefined },
+        enter: (work) => gated(s, req, 'study.store', target, work),
       });
-    const commit = async (writer: InstanceWriter, meta: FileMeta): Promise<Outcome> => {
+    const commit = async (incoming: IncomingInstance, meta: FileMeta): Promise<Outcome> => {
       const outcome: Outcome = { sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: meta.mediaStorageSopInstanceUid };
       try {
-        const facts = await writer.close();
-        outcome.studyUid = textValue(facts.elements, Tag.StudyInstanceUid);
-        outcome.seriesUid = textValue(facts.elements, Tag.SeriesInstanceUid);
-        if (req.params.study && outcome.studyUid !== req.params.study) throw new InstanceMismatch('not of the study named in the path');
-        await gated(s, req, 'study.store', target, async (ctx) => {
-          const indexed = await indexInstance(ctx, s.keyring, facts);
-          ctx.audit.resourceId = indexed.instanceId;
-          ctx.audit.personId = indexed.personId ?? undefined;
-          ctx.audit.detail = { studyId: indexed.studyId, bytes: facts.size, ...(indexed.duplicate ? { duplicate: true } : {}) };
-          if (indexed.duplicate) await writer.discard();
+        await incoming.finish(({ elements }) => {
+          outcome.studyUid = textValue(elements, Tag.StudyInstanceUid);
+          outcome.seriesUid = textValue(elements, Tag.SeriesInstanceUid);
+          if (req.params.study && outcome.studyUid !== req.params.study) throw new InstanceMismatch('not of the study named in the path');
         });
         return outcome;
       } catch (e) {
-        await writer.discard();
-        const failure = e instanceof InstanceMismatch ? Status.DataSetDoesNotMatchSopClass : e instanceof KarteiError && e.code === 'audit-unavailable' ? Status.OutOfResources : e instanceof KarteiError ? Status.ProcessingFailure : Status.CannotUnderstand;
-        return { ...outcome, failure };
+        return { ...outcome, failure: storeFailure(e).status };
       }
     };
     const outcomes: Outcome[] = [];

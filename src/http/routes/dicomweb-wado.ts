@@ -9,7 +9,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { findInstances, findSeries, findStudies, type InstanceMatch, type StudyQuery } from '../../imaging/study-query.ts';
+import type { InstanceMatch } from '../../imaging/study-query.ts';
+import { retrieveInstances } from '../../imaging/retrieve-instances.ts';
 import { assertFrames, frameMediaType, indexedPixelModule, isNative, openInstance, pixelModule, readAttributes, readFrames, type SealedInstance } from '../../imaging/stored-instance.ts';
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
@@ -46,16 +47,15 @@ type Target = { study: string; series?: string; instance?: string };
  */
 function retrieval<T>(s: Services, req: FastifyRequest, t: Target, what: string, prepare: (sealed: SealedInstance[]) => Promise<T> | T) {
   return gated(s, req, 'study.read', { kind: 'study', studyUid: t.study }, async (ctx) => {
-    const tenantId = ctx.principal.tenantId;
-    const departmentId = ctx.target.departmentId!;
-    const q: StudyQuery = { studyUids: [t.study], seriesUids: t.series ? [t.series] : undefined, sopInstanceUids: t.instance ? [t.instance] : undefined };
-    const studies = await findStudies(ctx.tx, s.keyring, tenantId, departmentId, q, 1);
-    const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, s.keyring, tenantId, departmentId, studies, q), q);
-    if (instances.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
-    const key = await s.keyring.departmentKey(ctx.tx, tenantId, departmentId);
-    const sealed = instances.map((instance): SealedInstance => ({ images: s.images, tenantId, key, instance }));
+    const sealed = await retrieveInstances(ctx, s.keyring, s.instances, {
+      departmentId: ctx.target.departmentId!,
+      query: { studyUids: [t.study], seriesUids: t.series ? [t.series] : undefined, sopInstanceUids: t.instance ? [t.instance] : undefined },
+      maxStudies: 1,
+      detail: { what },
+      auditFiles: false,
+    });
+    if (sealed.length === 0) throw new KarteiError('not-found', t.instance ? 'no such instance in this study' : 'no such series in this study');
     const prepared = await prepare(sealed);
-    ctx.audit.detail = { what, instances: instances.length };
     return { sealed, prepared };
   });
 }

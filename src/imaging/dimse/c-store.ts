@@ -1,13 +1,13 @@
-// C-STORE: an instance streams to disk as it arrives (instance-writer.ts).
-// Only when the whole dataset is in, consistent with its command, and on disk
-// is it indexed and audited in one transaction; anything else leaves no file
-// and no row behind.
+// C-STORE: the request's command is judged first (SOP class on its
+// presentation context, instance UID, the device's permission to store);
+// then the instance streams through the store use case (store-instance.ts),
+// which indexes and audits it once the whole dataset is in and on disk, and
+// whose StoreFailure carries the status this answers. Anything but success
+// leaves no file and no row behind.
 import { decide } from '../../access/policy.ts';
-import { KarteiError } from '../../errors.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { isStorageSopClass, isValidUid } from '../dicom/uids.ts';
-import { indexInstance } from '../instance-index.ts';
-import { InstanceMismatch, InstanceWriter } from '../instance-writer.ts';
+import { IncomingInstance, StoreFailure, storeFailure } from '../store-instance.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { gatedService, type DimseService, type MessageHandler } from './services.ts';
 import type { AssociationScope } from './association-scope.ts';
@@ -21,9 +21,8 @@ export const cStore: DimseService = {
 
 class StoreOperation implements MessageHandler {
   /** Set once the instance is refused: the rest of the dataset is read and dropped. */
-  private refusal: { status: number; comment: string } | undefined;
-  private writer: InstanceWriter | undefined;
-  private ready: Promise<void> | undefined;
+  private refusal: StoreFailure | undefined;
+  private incoming: Promise<IncomingInstance> | undefined;
 
   constructor(
     private readonly scope: AssociationScope,
@@ -36,44 +35,56 @@ class StoreOperation implements MessageHandler {
     const sopClass = command.affectedSopClassUid ?? '';
     const instance = command.affectedSopInstanceUid ?? '';
     if (!isStorageSopClass(sopClass) || context.abstractSyntax !== sopClass) {
-      this.refusal = { status: Status.SopClassNotSupported, comment: 'SOP class not supported on this presentation context' };
+      this.refusal = new StoreFailure(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
     } else if (!isValidUid(instance)) {
-      this.refusal = { status: Status.CannotUnderstand, comment: 'invalid Affected SOP Instance UID' };
+      this.refusal = new StoreFailure(Status.CannotUnderstand, 'invalid Affected SOP Instance UID');
     } else if (decide(principal, 'dicom.store', { kind: 'department', departmentId }) !== 'allow') {
-      this.refusal = { status: Status.NotAuthorized, comment: 'this device may not store' };
+      this.refusal = new StoreFailure(Status.NotAuthorized, 'this device may not store');
     } else {
-      this.ready = scope.departmentKey().then((key) => {
-        this.writer = new InstanceWriter({
-          images: scope.services.images,
-          tenantId: scope.device.tenantId,
-          departmentId,
-          key,
-          receivedFrom: scope.device.device.id,
-          meta: {
-            mediaStorageSopClassUid: sopClass,
-            mediaStorageSopInstanceUid: instance,
-            transferSyntaxUid: context.transferSyntax,
-            implementationClassUid: IMPLEMENTATION_CLASS_UID,
-            implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-            sourceAeTitle: scope.callingAeTitle,
-          },
-        });
-      });
+      const { services } = scope;
+      this.incoming = scope.departmentKey().then(
+        (key) =>
+          new IncomingInstance({
+            instances: services.instances,
+            keyring: services.keyring,
+            tenantId: scope.device.tenantId,
+            departmentId,
+            key,
+            receivedFrom: scope.device.device.id,
+            meta: {
+              mediaStorageSopClassUid: sopClass,
+              mediaStorageSopInstanceUid: instance,
+              transferSyntaxUid: context.transferSyntax,
+              implementationClassUid: IMPLEMENTATION_CLASS_UID,
+              implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+              sourceAeTitle: scope.callingAeTitle,
+            },
+            enter: (work) => gatedService(scope, cStore, work),
+          }),
+      );
+      this.incoming.catch(() => undefined);
     }
   }
 
   async data(chunk: Buffer) {
     if (this.refusal) return;
     try {
-      await this.ready;
-      await this.writer!.push(chunk);
+      await (await this.incoming!).push(chunk);
     } catch (e) {
-      await this.fail(Status.CannotUnderstand, `dataset cannot be read: ${(e as Error).message}`);
+      this.refusal = storeFailure(e);
     }
   }
 
   async end() {
-    const { status, comment } = this.refusal ?? (await this.finish());
+    let status: number = Status.Success;
+    let comment = '';
+    try {
+      if (this.refusal) throw this.refusal;
+      await (await this.incoming!).finish();
+    } catch (e) {
+      ({ status, message: comment } = storeFailure(e));
+    }
+    // A refused device's attempt is on the record, as the gate's denial.
     if (status === Status.NotAuthorized) await gatedService(this.scope, cStore, async () => undefined).catch(() => undefined);
     this.scope.send(this.contextId, {
       commandField: CommandField.CStoreRsp,
@@ -84,39 +95,5 @@ class StoreOperation implements MessageHandler {
       status,
       ...(status === Status.Success ? {} : { errorComment: comment.slice(0, 64) }),
     });
-  }
-
-  private async finish(): Promise<{ status: number; comment: string }> {
-    const writer = this.writer;
-    let facts;
-    try {
-      await this.ready;
-      facts = await this.writer!.close();
-    } catch (e) {
-      const mismatch = e instanceof InstanceMismatch;
-      await this.fail(mismatch ? Status.DataSetDoesNotMatchSopClass : Status.CannotUnderstand, mismatch ? e.message : `dataset cannot be read: ${(e as Error).message}`);
-      return this.refusal!;
-    }
-    try {
-      await gatedService(this.scope, cStore, async (ctx) => {
-        const indexed = await indexInstance(ctx, this.scope.services.keyring, facts);
-        ctx.audit.resourceId = indexed.instanceId;
-        ctx.audit.personId = indexed.personId ?? undefined;
-        ctx.audit.detail = { studyId: indexed.studyId, bytes: facts.size, ...(indexed.duplicate ? { duplicate: true } : {}) };
-        if (indexed.duplicate) await writer!.discard();
-      });
-      return { status: Status.Success, comment: '' };
-    } catch (e) {
-      await writer!.discard();
-      if (e instanceof KarteiError && e.code === 'audit-unavailable') return { status: Status.OutOfResources, comment: 'audit log unavailable; not stored' };
-      return { status: Status.ProcessingFailure, comment: 'could not be stored' };
-    }
-  }
-
-  private async fail(status: number, comment: string) {
-    this.refusal ??= { status, comment };
-    const writer = this.writer;
-    this.writer = undefined;
-    await writer?.discard();
   }
 }

@@ -4,14 +4,15 @@
 // instance is delivered — back on the association (C-GET) or to the move
 // destination (C-MOVE) — streamed from its sealed file as it was stored,
 // with a pending response after each and the counts in the final one.
-import { bindingBytes } from '../../vault/aead.ts';
 import { Status, type Command } from '../dicom/command.ts';
 import { parsePart10Header } from '../dicom/part10.ts';
 import type { Dataset } from '../dicom/values.ts';
-import { instanceFileBinding } from '../instance-index.ts';
 import { ReadAhead } from '../read-ahead.ts';
-import { findInstances, findSeries, findStudies, type InstanceMatch } from '../study-query.ts';
-import { linkedFiles, MAX_MATCHES, refusalStatus } from './c-find.ts';
+import type { InstanceMatch } from '../study-query.ts';
+import { openInstance, type SealedInstance } from '../stored-instance.ts';
+import { retrieveInstances } from '../retrieve-instances.ts';
+import { refusalStatus } from './c-find.ts';
+import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
 import { gatedService, type DimseService } from './services.ts';
@@ -37,28 +38,28 @@ export abstract class RetrieveOperation extends IdentifierMessage {
   protected async run(identifier: Dataset, level: Level) {
     const early = await this.precheck();
     if (early !== undefined) return this.answer(early, 'refused');
-    let instances: InstanceMatch[];
+    let sealed: SealedInstance[];
     try {
-      instances = await gatedService(this.scope, this.service, async (ctx) => {
-        const { tenantId, device } = { tenantId: ctx.principal.tenantId, device: ctx.principal.device! };
-        const { keyring } = this.scope.services;
-        const q = queryOf(identifier);
-        const studies = await findStudies(ctx.tx, keyring, tenantId, device.departmentId, q, MAX_MATCHES);
-        const found = await findInstances(ctx.tx, await findSeries(ctx.tx, keyring, tenantId, device.departmentId, studies, q), q);
-        ctx.audit.detail = { level, instances: found.length, ...this.auditDetail() };
-        ctx.audit.hits = linkedFiles(studies, device.departmentId);
-        return found;
-      });
+      const { keyring, instances: images } = this.scope.services;
+      sealed = await gatedService(this.scope, this.service, (ctx) =>
+        retrieveInstances(ctx, keyring, images, {
+          departmentId: ctx.principal.device!.departmentId,
+          query: queryOf(identifier),
+          maxStudies: MAX_MATCHES,
+          detail: { level, ...this.auditDetail() },
+          auditFiles: true,
+        }),
+      );
     } catch (e) {
       return this.answer(refusalStatus(e), 'retrieval refused or failed');
     }
+    const instances = sealed.map((s) => s.instance);
     const refused = await this.prepare(instances);
     if (refused !== undefined) return this.answer(refused, 'cannot deliver');
-    const key = await this.scope.departmentKey();
     const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
     const open = (i: number) => {
-      const instance = instances[i];
-      return instance && new ReadAhead(this.scope.services.images.openRead(instance.file, key, bindingBytes(instanceFileBinding(this.scope.device.tenantId, instance.id))));
+      const instance = sealed[i];
+      return instance && new ReadAhead(openInstance(instance));
     };
     // The next instance is read while this one is sent and its response awaited.
     let next = open(0);

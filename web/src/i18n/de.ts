@@ -776,6 +776,14 @@ export const de = {
   'review.more': 'Ältere Entscheidungen laden',
   // --- issue 14 attacks ---
   'problem.field.different-persons': 'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
+  // --- image store recovery (issue 15) ---
+  'finding.store-recovered.title': 'Beim Start am {at} wurde ein unterbrochenes Speichern aufgeräumt: {partial} unfertige und {orphans} nicht indizierte Bilddateien entfernt',
+  'finding.store-recovered.fix': 'Nichts zu tun: Diese Bilder wurden dem Absender nie bestätigt, er sendet sie erneut. Geschieht es öfter, klären Sie, warum der Server anhält (Absturz, Abbruch, Stromausfall).',
+  'finding.store-orphans-kept.title': 'Beim Start am {at} hatten {n} Bilddateien keinen Eintrag in der Datenbank und wurden behalten: mehr, als ein Absturz hinterlässt',
+  'finding.store-orphans-kept.title.one': 'Beim Start am {at} hatte 1 Bilddatei keinen Eintrag in der Datenbank und wurde behalten: mehr, als ein Absturz hinterlässt',
+  'finding.store-orphans-kept.fix': 'Die Datenbank ist womöglich älter als das Bildverzeichnis (eine zurückgespielte Sicherung?). Nichts löschen: die passende Datenbank zurückspielen oder den Support fragen; solange es so viele sind, entfernt der Server keine dieser Dateien.',
+  'finding.test-hook-set.title': 'Die Testvariable {variable} ist gesetzt',
+  'finding.test-hook-set.fix': 'Entfernen Sie {variable} aus der Umgebung des Servers; sie ist nur für Tests und verzögert jedes gespeicherte Bild (wirksam nur mit NODE_ENV=test).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

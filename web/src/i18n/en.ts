@@ -778,4 +778,12 @@ export const en: Messages = {
   'review.more': 'Load older decisions',
   // --- issue 14 attacks ---
   'problem.field.different-persons': 'These files are not one person\'s (different birth dates); a report covers one person\'s files only.',
+  // --- image store recovery (issue 15) ---
+  'finding.store-recovered.title': 'At the start on {at}, an interrupted store was cleaned up: {partial} unfinished and {orphans} unindexed image files removed',
+  'finding.store-recovered.fix': 'Nothing to do: these images were never confirmed to their sender, who sends them again. If it happens often, find out why the server stops (crash, kill, power loss).',
+  'finding.store-orphans-kept.title': 'At the start on {at}, {n} image files had no entry in the database and were kept: more than a crash leaves',
+  'finding.store-orphans-kept.title.one': 'At the start on {at}, 1 image file had no entry in the database and was kept: more than a crash leaves',
+  'finding.store-orphans-kept.fix': 'The database may be older than the image directory (a restored backup?). Delete nothing: restore the matching database or ask support; while there are this many, the server removes none of these files.',
+  'finding.test-hook-set.title': 'The test variable {variable} is set',
+  'finding.test-hook-set.fix': "Remove {variable} from the server's environment; it is for tests only and delays every stored image (honoured only with NODE_ENV=test).",
 };
