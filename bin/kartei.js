@@ -1,8 +1,34 @@
 #!/usr/bin/env node
-// The `kartei` command. Sources are TypeScript, loaded through tsx so a fresh
-// `npm ci` needs no build step.
-import { register } from 'tsx/esm/api';
+// The `kartei` command. Sources are TypeScript, run by Node's own type stripping
+// (no loader, no build step). The runtime is the Node.js LTS that `npm ci` puts in
+// node_modules (the `node` package): npm scripts run it first on the PATH, and when
+// this file is started by an older Node (e.g. the machine's), it hands over to that one.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+if (!process.features.typescript) {
+  const bundled = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!fs.existsSync(bundled) || process.env.KARTEI_REEXEC) {
+    process.stderr.write(
+      `kartei: Node.js ${process.versions.node} kann Kartei nicht ausführen; \`npm ci\` installiert die unterstützte Laufzeit (node_modules/.bin/node).\n` +
+        `kartei: Node.js ${process.versions.node} cannot run Kartei; \`npm ci\` installs the supported runtime (node_modules/.bin/node).\n`,
+    );
+    process.exit(1);
+  }
+  const child = spawn(bundled, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, KARTEI_REEXEC: '1' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
+    else process.exit(code ?? 1);
+  });
+} else {
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+}

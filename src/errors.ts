@@ -36,15 +36,23 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export class KarteiError extends Error {
   readonly status: number;
   readonly title: string;
+  readonly code: ErrorCode;
+  readonly detail?: string;
+  /** Extra members of the problem document (e.g. the current version on 409). */
+  readonly extra?: Record<string, unknown>;
+  /** Response headers that belong to the refusal (e.g. Retry-After on 429). */
+  readonly headers?: Record<string, string>;
   constructor(
-    readonly code: ErrorCode,
-    readonly detail?: string,
-    /** Extra members of the problem document (e.g. the current version on 409). */
-    readonly extra?: Record<string, unknown>,
-    /** Response headers that belong to the refusal (e.g. Retry-After on 429). */
-    readonly headers?: Record<string, string>,
+    code: ErrorCode,
+    detail?: string,
+    extra?: Record<string, unknown>,
+    headers?: Record<string, string>,
   ) {
     super(detail ?? ERROR_CATALOGUE[code].title);
+    this.code = code;
+    this.detail = detail;
+    this.extra = extra;
+    this.headers = headers;
     this.status = ERROR_CATALOGUE[code].status;
     this.title = ERROR_CATALOGUE[code].title;
   }

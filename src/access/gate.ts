@@ -30,10 +30,15 @@ export interface GateContext {
 }
 
 export class Gate {
+  private readonly store: Store;
+  private readonly auditLog: AuditLog;
   constructor(
-    private readonly store: Store,
-    private readonly auditLog: AuditLog,
-  ) {}
+    store: Store,
+    auditLog: AuditLog,
+  ) {
+    this.store = store;
+    this.auditLog = auditLog;
+  }
 
   async run<T>(principal: Principal, action: Action, ref: ResourceRef, work: (ctx: GateContext) => Promise<T>): Promise<T> {
     const now = new Date().toISOString();
@@ -133,8 +138,10 @@ export class Gate {
 
 /** The audit event could not be written: the access is undone and refused. */
 export class AuditWriteError extends KarteiError {
-  constructor(override readonly cause: unknown) {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
     super('audit-unavailable');
+    this.cause = cause;
   }
 }
 

@@ -23,14 +23,23 @@ interface Bucket {
 export class AttemptLog {
   private readonly buckets = new Map<string, Bucket>();
 
+  /** Appends one event in a transaction of its own. */
+  private readonly write: (e: AuditEvent) => Promise<void>;
+  /** A keyed hash of a client address. */
+  private readonly sourceHash: (address: string) => string;
+  private readonly now: () => number;
+  private readonly maxSources: number;
   constructor(
-    /** Appends one event in a transaction of its own. */
-    private readonly write: (e: AuditEvent) => Promise<void>,
-    /** A keyed hash of a client address. */
-    private readonly sourceHash: (address: string) => string,
-    private readonly now: () => number = Date.now,
-    private readonly maxSources = MAX_SOURCES,
-  ) {}
+    write: (e: AuditEvent) => Promise<void>,
+    sourceHash: (address: string) => string,
+    now: () => number = Date.now,
+    maxSources = MAX_SOURCES,
+  ) {
+    this.write = write;
+    this.sourceHash = sourceHash;
+    this.now = now;
+    this.maxSources = maxSources;
+  }
 
   /**
    * Records an attempt from `address`; resolves once it is on the record or counted. `kind`

@@ -74,11 +74,17 @@ export class AuditLog {
   /** Unauthenticated attempts, aggregated per source and minute (`attempts.ts`). */
   readonly attempts: AttemptLog;
 
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly signer: CheckpointSigner;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly signer: CheckpointSigner,
+    store: Store,
+    keyring: Keyring,
+    signer: CheckpointSigner,
   ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.signer = signer;
     this.attempts = new AttemptLog(
       async (e) => void (await inTenant(store, e.tenantId, (tx) => this.append(tx, e))),
       (address) => keyring.globalIndex('address', address),

@@ -16,13 +16,19 @@ export class CheckpointSigner {
   readonly keyId: string;
   private readonly publicKey: KeyObject;
 
+  private readonly privateKey: KeyObject;
+  /** The HMAC key of the chain's links and where plain SHA-256 links end. */
+  readonly chainKey: ChainKeying;
+  /** Heads last signed, outside the database; absent when the key came from elsewhere (tests). */
+  readonly witness?: Witness;
   constructor(
-    private readonly privateKey: KeyObject,
-    /** The HMAC key of the chain's links and where plain SHA-256 links end. */
-    readonly chainKey: ChainKeying,
-    /** Heads last signed, outside the database; absent when the key came from elsewhere (tests). */
-    readonly witness?: Witness,
+    privateKey: KeyObject,
+    chainKey: ChainKeying,
+    witness?: Witness,
   ) {
+    this.privateKey = privateKey;
+    this.chainKey = chainKey;
+    this.witness = witness;
     this.publicKey = createPublicKey(privateKey);
     const raw = this.publicKey.export({ format: 'der', type: 'spki' });
     this.keyId = createHash('sha256').update(raw).digest('hex').slice(0, 16);

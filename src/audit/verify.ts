@@ -130,10 +130,8 @@ async function verifyRanges(
 
 function inWorker(plan: ChunkPlan, next: Int32Array, done: (chunk: number, result: RangeResult) => void, tick: (rows: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    // Workers do not inherit the TypeScript loader the process was started with: register it first.
-    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-      .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: { plan, next } });
+    // Node strips the worker's types itself, as it does the main thread's: no loader to register.
+    const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: { plan, next } });
     worker.on('message', (m: { progress?: number; chunk?: number; result?: RangeResult; finished?: true }) => {
       if (m.progress) tick(m.progress);
       if (m.result) done(m.chunk!, m.result);

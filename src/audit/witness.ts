@@ -26,7 +26,10 @@ interface WitnessFile {
 }
 
 export class Witness {
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
 
   read(): Record<string, WitnessedHead> {
     return this.load().chains;

@@ -23,13 +23,20 @@ export class GroupCommitter {
   private readonly queue: Job[] = [];
   private draining = false;
 
+  private readonly db: Conn;
+  /** Makes every commit so far durable (syncs the write-ahead log). */
+  private readonly durable: () => Promise<void>;
+  /** Bounds how long other (autocommit) queries wait for the connection. */
+  private readonly maxBatch: number;
   constructor(
-    private readonly db: Conn,
-    /** Makes every commit so far durable (syncs the write-ahead log). */
-    private readonly durable: () => Promise<void>,
-    /** Bounds how long other (autocommit) queries wait for the connection. */
-    private readonly maxBatch = 64,
-  ) {}
+    db: Conn,
+    durable: () => Promise<void>,
+    maxBatch = 64,
+  ) {
+    this.db = db;
+    this.durable = durable;
+    this.maxBatch = maxBatch;
+  }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {

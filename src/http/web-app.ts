@@ -60,7 +60,7 @@ const NOT_PAGES = /^\/(api|dicom-web)(\/|$)/;
 
 export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
   const files = loadBuild(dir);
-  const notBuilt = () => new KarteiError('not-found', 'The web application is not built: `npm start` builds it (or run `node --import tsx scripts/build-web.ts`)');
+  const notBuilt = () => new KarteiError('not-found', 'The web application is not built: `npm start` builds it (or run `npm run build:web`)');
 
   app.get('/assets/*', { config: { access: { public: 'the web application\'s code and styles, no data' }, answers: { raw: 'the web application\'s files' } }, schema: { hide: true } }, async (req, reply) => {
     const f = files.get(req.url.split('?')[0]!);

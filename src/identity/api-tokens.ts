@@ -55,12 +55,21 @@ export async function createApiToken(tx: Tx, tenantId: string, userId: string, n
 export const parseScopes = (stored: string): TokenScope[] => stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
 
 export class ApiTokens {
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  private readonly clock: () => number;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+    clock: () => number = Date.now,
+  ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.clock = clock;
+  }
 
   /**
    * Mints a token for the caller (from a session; the route checks that). The `admin` scope

@@ -85,11 +85,18 @@ async function cancelOpen(tx: Tx, userId: string, now: string) {
 
 /** Redeeming a link: the person sets their password. Public, guarded by the link's 256-bit token. */
 export class Enrolment {
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-  ) {}
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+  ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+  }
 
   async redeem(token: string, password: string): Promise<void> {
     const hash = tokenHash(token);

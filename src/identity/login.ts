@@ -89,15 +89,23 @@ type Stage = 'password' | 'mfa';
 const challengeBinding = (tenantId: string, hash: string) => ({ tenantId, table: 'login_challenges', rowId: hash, field: 'secret' });
 
 export class Login {
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps and throttle waits. */
+  private readonly clock: () => number;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-    /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps and throttle waits. */
-    private readonly clock: () => number = Date.now,
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+    clock: () => number = Date.now,
     /** The installation's public address: the passkeys' origin and RP ID. */
     publicUrl = 'http://localhost:8080',
   ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.clock = clock;
     this.rp = relyingParty(publicUrl);
   }
 

@@ -22,12 +22,21 @@ export interface PasswordChange {
 }
 
 export class OwnPassword {
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  private readonly clock: () => number;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+    clock: () => number = Date.now,
+  ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.clock = clock;
+  }
 
   async change(tenantId: string, userId: string, sessionHash: string, input: PasswordChange, address: string): Promise<void> {
     const user = await this.store.db

@@ -143,13 +143,21 @@ export async function deleteUserPasskeys(tx: Tx, userId: string): Promise<void> 
 
 export class Passkeys {
   readonly rp: RelyingParty;
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  private readonly clock: () => number;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
     publicUrl: string,
-    private readonly clock: () => number = Date.now,
+    clock: () => number = Date.now,
   ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.clock = clock;
     this.rp = relyingParty(publicUrl);
   }
 

@@ -43,12 +43,21 @@ export interface SetupInput {
 }
 
 export class Setup {
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  private readonly dataDir: string;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-    private readonly dataDir: string,
-  ) {}
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+    dataDir: string,
+  ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.dataDir = dataDir;
+  }
 
   async run(input: SetupInput, address?: string): Promise<{ tenantId: string; adminId: string }> {
     if (await isSetUp(this.store)) throw new KarteiError('already-set-up');

@@ -132,14 +132,25 @@ export class Sso {
   /** Sign-on starts per address: each writes a row that lives ten minutes. */
   private readonly starts = new StartLimit(SSO_STARTS_PER_ADDRESS, SSO_FLOW_MS);
 
+  private readonly store: Store;
+  private readonly keyring: Keyring;
+  private readonly audit: AuditLog;
+  private readonly publicUrl: string;
+  /** The login clock: tests move it (an ID token's expiry is judged against it). */
+  private readonly clock: () => number;
   constructor(
-    private readonly store: Store,
-    private readonly keyring: Keyring,
-    private readonly audit: AuditLog,
-    private readonly publicUrl: string,
-    /** The login clock: tests move it (an ID token's expiry is judged against it). */
-    private readonly clock: () => number = Date.now,
-  ) {}
+    store: Store,
+    keyring: Keyring,
+    audit: AuditLog,
+    publicUrl: string,
+    clock: () => number = Date.now,
+  ) {
+    this.store = store;
+    this.keyring = keyring;
+    this.audit = audit;
+    this.publicUrl = publicUrl;
+    this.clock = clock;
+  }
 
   get redirectUri(): string {
     return `${this.publicUrl}/api/auth/sso/callback`;

@@ -7,10 +7,15 @@ import { KarteiError } from '../errors.ts';
 export class StartLimit {
   readonly #byAddress = new Map<string, number[]>();
 
+  readonly perAddress: number;
+  readonly windowMs: number;
   constructor(
-    readonly perAddress: number,
-    readonly windowMs: number,
-  ) {}
+    perAddress: number,
+    windowMs: number,
+  ) {
+    this.perAddress = perAddress;
+    this.windowMs = windowMs;
+  }
 
   /** Counts a start from `address` at `now`; beyond the window's allowance, 429 with Retry-After. */
   claim(address: string, now: number): void {

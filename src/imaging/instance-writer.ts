@@ -50,7 +50,9 @@ export class InstanceWriter {
   private committed = false;
 
   /** Throws DatasetError for a transfer syntax the scanner cannot read. */
-  constructor(private readonly t: InstanceTarget) {
+  private readonly t: InstanceTarget;
+  constructor(t: InstanceTarget) {
+    this.t = t;
     const deflated = datasetLayout(t.meta.transferSyntaxUid) === 'deflated';
     this.scanner = new DatasetScanner(deflated ? TransferSyntax.ExplicitVrLittleEndian : t.meta.transferSyntaxUid, INDEXED_TAGS);
     if (deflated) this.inflater = this.inflate();

@@ -25,7 +25,10 @@ const searchReasonBinding = (tenantId: string, id: string) => ({ tenantId, table
 const searchCommentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'emergency_searches', rowId: id, field: 'comment' });
 
 export class BreakGlass {
-  constructor(private readonly keyring: Keyring) {}
+  private readonly keyring: Keyring;
+  constructor(keyring: Keyring) {
+    this.keyring = keyring;
+  }
 
   /** `viaSearch`: the emergency search whose hit handle opened it. */
   async open(ctx: GateContext, personId: string, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {

@@ -47,11 +47,18 @@ export const HANDLE_MINUTES = 15;
 const HOUR_MS = 60 * 60_000;
 
 export class EmergencySearch {
+  private readonly keyring: Keyring;
+  private readonly persons: Persons;
+  private readonly dialect: Dialect;
   constructor(
-    private readonly keyring: Keyring,
-    private readonly persons: Persons,
-    private readonly dialect: Dialect,
-  ) {}
+    keyring: Keyring,
+    persons: Persons,
+    dialect: Dialect,
+  ) {
+    this.keyring = keyring;
+    this.persons = persons;
+    this.dialect = dialect;
+  }
 
   async search(ctx: GateContext, familyName: string, birthDate: string, reason: string): Promise<EmergencySearchAnswer> {
     const { tx, principal } = ctx;

@@ -51,7 +51,10 @@ const dataBinding = (tenantId: string, personId: string, version: number) => ({
 });
 
 export class Persons {
-  constructor(private readonly keyring: Keyring) {}
+  private readonly keyring: Keyring;
+  constructor(keyring: Keyring) {
+    this.keyring = keyring;
+  }
 
   async create(ctx: GateContext, departmentId: string, data: PersonData): Promise<string> {
     const { tx, principal } = ctx;

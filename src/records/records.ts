@@ -89,7 +89,10 @@ const currentRecord = prepared((db, recordId: string, tenantId: string) =>
 );
 
 export class Records {
-  constructor(private readonly keyring: Keyring) {}
+  private readonly keyring: Keyring;
+  constructor(keyring: Keyring) {
+    this.keyring = keyring;
+  }
 
   async create(ctx: GateContext, personId: string, input: { type: RecordType; sensitivity: Sensitivity; content: unknown }): Promise<string> {
     const { tx, principal } = ctx;

@@ -15,7 +15,10 @@ const SHARE_END = z.iso.datetime({ offset: true }).or(z.iso.date());
 export const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
 
 export class Sharing {
-  constructor(private readonly keyring: Keyring) {}
+  private readonly keyring: Keyring;
+  constructor(keyring: Keyring) {
+    this.keyring = keyring;
+  }
 
   async share(ctx: GateContext, personId: string, input: { departmentId: string; purpose: string; until: string }): Promise<string> {
     const { tx, principal } = ctx;

@@ -20,7 +20,11 @@ export class Keyring {
   private readonly cache = new Map<string, Buffer>();
   private readonly globalKey: Buffer;
 
-  constructor(private readonly master: Buffer, private readonly maxCached = 20_000) {
+  private readonly master: Buffer;
+  private readonly maxCached: number;
+  constructor(master: Buffer, maxCached = 20_000) {
+    this.master = master;
+    this.maxCached = maxCached;
     this.globalKey = derive(master, 'kartei/deployment-index');
   }
 

@@ -134,7 +134,10 @@ class DurableDirs {
   /** Per directory not yet known: the topmost directory mkdir made for it, or null if it was there. */
   private readonly made = new Map<string, string | null>();
 
-  constructor(private readonly root: string) {}
+  private readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
 
   async prepare(dir: string): Promise<void> {
     if (this.known.has(dir)) return;
@@ -170,13 +173,21 @@ class SealingWriter extends Writable {
   private committing: Promise<{ size: number }> | undefined;
   private aborted = false;
 
+  private readonly file: string;
+  private readonly tmp: string;
+  private readonly sealer: ChunkSealer;
+  private readonly dirs: DurableDirs;
   constructor(
-    private readonly file: string,
-    private readonly tmp: string,
-    private readonly sealer: ChunkSealer,
-    private readonly dirs: DurableDirs,
+    file: string,
+    tmp: string,
+    sealer: ChunkSealer,
+    dirs: DurableDirs,
   ) {
     super();
+    this.file = file;
+    this.tmp = tmp;
+    this.sealer = sealer;
+    this.dirs = dirs;
   }
 
   override _construct(done: (err?: Error | null) => void) {

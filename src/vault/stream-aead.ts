@@ -113,7 +113,9 @@ class HeldBackChunks {
   private readonly pending: Buffer;
   private fill = 0;
 
-  constructor(private readonly size: number) {
+  private readonly size: number;
+  constructor(size: number) {
+    this.size = size;
     this.pending = Buffer.allocUnsafe(size);
   }
 

@@ -65,7 +65,10 @@ async function serve(env: Record<string, string>): Promise<Server> {
 class Http {
   cookie?: string;
   csrf?: string;
-  constructor(readonly base: string) {}
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
   async call(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(this.base + url, {
       method,

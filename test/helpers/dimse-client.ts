@@ -24,7 +24,9 @@ export class DimseClient {
   private pending: { contextId: number; command: Command } | undefined;
   readonly messages: Message[] = [];
 
-  private constructor(private readonly socket: net.Socket) {
+  private readonly socket: net.Socket;
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.on('data', (d) => {
       this.pdus.push(...this.reader.push(d));
       this.waiting?.();

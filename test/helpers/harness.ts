@@ -123,11 +123,16 @@ export class Client {
   csrf?: string;
   /** The last raw response (its headers, e.g. the cookie's attributes). */
   last?: LightMyRequestResponse;
+  readonly h: Harness;
+  /** The client's address (loopback if not given): tests that provoke throttling use one of their own. */
+  readonly ip?: string;
   constructor(
-    readonly h: Harness,
-    /** The client's address (loopback if not given): tests that provoke throttling use one of their own. */
-    readonly ip?: string,
-  ) {}
+    h: Harness,
+    ip?: string,
+  ) {
+    this.h = h;
+    this.ip = ip;
+  }
 
   async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const res = await this.h.app.inject({

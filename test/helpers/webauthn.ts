@@ -65,7 +65,10 @@ interface Credential {
 export class SoftAuthenticator {
   readonly credentials = new Map<string, Credential>();
 
-  constructor(readonly origin: string) {}
+  readonly origin: string;
+  constructor(origin: string) {
+    this.origin = origin;
+  }
 
   /** The registration ceremony: a new ES256 credential for the options' RP and user. */
   create(options: PublicKeyCredentialCreationOptionsJSON, bend: Bend = {}): RegistrationResponseJSON {

@@ -43,8 +43,10 @@ const freshIp = () => `198.51.100.${++ipSeq}`;
 /** A browser at its own address: the session cookie, the SSO binding cookie and the CSRF token. */
 class Browser extends Client {
   sso?: string;
-  constructor(override readonly ip = freshIp()) {
+  override readonly ip: string;
+  constructor(ip = freshIp()) {
     super(h, ip);
+    this.ip = ip;
   }
   override async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const cookies = [this.cookie ? `kartei_session=${this.cookie}` : '', this.sso ? `kartei_sso=${this.sso}` : ''].filter(Boolean).join('; ');

@@ -40,7 +40,9 @@ class Peer {
   closed = false;
   private readonly reader = new PduReader(1 << 20);
   private wake: (() => void) | undefined;
-  private constructor(readonly socket: net.Socket) {
+  readonly socket: net.Socket;
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.on('data', (d) => {
       try {
         this.pdus.push(...this.reader.push(d));

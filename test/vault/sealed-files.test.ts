@@ -142,7 +142,7 @@ test('a process killed before commit leaves no file under the final name', () =>
     const w = new SealedFiles(process.env.ROOT).create('x/crashed.dcm', Buffer.alloc(32, 7), Buffer.from('aad'));
     w.stream.write(Buffer.alloc(4 * 1024 * 1024, 0x41), () => process.kill(process.pid, 'SIGKILL'));
   `;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ROOT: root }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root }, encoding: 'utf8' });
   assert.equal(child.signal, 'SIGKILL', child.stderr);
   const left = fs.readdirSync(path.join(root, 'x'));
   assert.equal(left.length, 1, 'the write got as far as its temporary file');

@@ -73,11 +73,18 @@ class StowPart implements PartHandler {
   private meta: FileMeta | undefined;
   private failure: number | undefined;
 
+  private readonly begin: (meta: FileMeta) => IncomingInstance;
+  private readonly commit: (writer: IncomingInstance, meta: FileMeta) => Promise<Outcome>;
+  private readonly outcomes: Outcome[];
   constructor(
-    private readonly begin: (meta: FileMeta) => IncomingInstance,
-    private readonly commit: (writer: IncomingInstance, meta: FileMeta) => Promise<Outcome>,
-    private readonly outcomes: Outcome[],
-  ) {}
+    begin: (meta: FileMeta) => IncomingInstance,
+    commit: (writer: IncomingInstance, meta: FileMeta) => Promise<Outcome>,
+    outcomes: Outcome[],
+  ) {
+    this.begin = begin;
+    this.commit = commit;
+    this.outcomes = outcomes;
+  }
 
   async data(chunk: Buffer) {
     if (this.failure !== undefined) return;

@@ -134,12 +134,14 @@ const REQUIRED: Record<number, readonly Field[]> = {
 const WITH_DATASET = new Set<number>([CommandField.CStoreRq, CommandField.CFindRq, CommandField.CGetRq, CommandField.CMoveRq]);
 
 export class CommandError extends Error {
+  /** The element at fault, for OffendingElement. */
+  readonly tag?: number;
   constructor(
     message: string,
-    /** The element at fault, for OffendingElement. */
-    readonly tag?: number,
+    tag?: number,
   ) {
     super(message);
+    this.tag = tag;
   }
 }
 

@@ -37,13 +37,17 @@ export type DatasetErrorKind = 'truncated' | 'malformed' | 'unsupported';
 
 /** A dataset we cannot read: cut short, breaking PS3.5, or in a layout we do not scan. */
 export class DatasetError extends Error {
+  readonly kind: DatasetErrorKind;
+  /** Stream offset of the element at fault. */
+  readonly offset?: number;
   constructor(
-    readonly kind: DatasetErrorKind,
+    kind: DatasetErrorKind,
     message: string,
-    /** Stream offset of the element at fault. */
-    readonly offset?: number,
+    offset?: number,
   ) {
     super(offset === undefined ? message : `${message} at byte ${offset}`);
+    this.kind = kind;
+    this.offset = offset;
   }
 }
 

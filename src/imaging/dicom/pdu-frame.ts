@@ -30,11 +30,13 @@ export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];
 
 /** The peer broke PS3.8; answer with A-ABORT(service-provider, `abortReason`) and close. */
 export class PduError extends Error {
+  readonly abortReason: AbortReason;
   constructor(
     message: string,
-    readonly abortReason: AbortReason,
+    abortReason: AbortReason,
   ) {
     super(message);
+    this.abortReason = abortReason;
   }
 }
 
@@ -43,15 +45,21 @@ export class PduError extends Error {
  * an identifier…): abort, like a protocol error, and record which limit it was.
  */
 export class LimitExceeded extends PduError {
+  /** Which limit: 'pdu-length', 'command-set', 'identifier', … */
+  readonly limit: string;
+  /** The limit in bytes, and how many the peer had sent or announced when it was crossed. */
+  readonly max: number;
+  readonly size: number;
   constructor(
-    /** Which limit: 'pdu-length', 'command-set', 'identifier', … */
-    readonly limit: string,
-    /** The limit in bytes, and how many the peer had sent or announced when it was crossed. */
-    readonly max: number,
-    readonly size: number,
+    limit: string,
+    max: number,
+    size: number,
     abortReason: AbortReason = AbortReason.NotSpecified,
   ) {
     super(`${limit} of ${size} bytes or more, over the limit of ${max}`, abortReason);
+    this.limit = limit;
+    this.max = max;
+    this.size = size;
   }
 }
 

@@ -25,10 +25,12 @@ export class MultipartReader {
   private readonly first: Buffer;
   private readonly delimiter: Buffer;
 
+  private readonly onPart: (headers: Record<string, string>) => PartHandler;
   constructor(
     boundary: string,
-    private readonly onPart: (headers: Record<string, string>) => PartHandler,
+    onPart: (headers: Record<string, string>) => PartHandler,
   ) {
+    this.onPart = onPart;
     this.first = Buffer.from(`--${boundary}`);
     this.delimiter = Buffer.from(`\r\n--${boundary}`);
   }

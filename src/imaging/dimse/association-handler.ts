@@ -71,11 +71,18 @@ export class AssociationHandler {
   /** Gives back this association's place among its device's (see AssociationLimits). */
   private releaseDevice: Release | undefined;
 
+  private readonly socket: Socket;
+  private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits };
+  private readonly services: ReadonlyMap<number, DimseService>;
   constructor(
-    private readonly socket: Socket,
-    private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits },
-    private readonly services: ReadonlyMap<number, DimseService>,
-  ) {}
+    socket: Socket,
+    opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits },
+    services: ReadonlyMap<number, DimseService>,
+  ) {
+    this.socket = socket;
+    this.opts = opts;
+    this.services = services;
+  }
 
   async run(): Promise<void> {
     // PS3.8's ARTIM: an association request must arrive soon after the connection.

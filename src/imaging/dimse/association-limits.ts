@@ -14,10 +14,14 @@ export class AssociationLimits {
   readonly #byAddress = new Map<string, number>();
   readonly #byDevice = new Map<string, number>();
 
+  readonly perDevice: number;
+  readonly perAddress: number;
   constructor(
-    readonly perDevice = DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE,
-    readonly perAddress = DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS,
+    perDevice = DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE,
+    perAddress = DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS,
   ) {
+    this.perDevice = perDevice;
+    this.perAddress = perAddress;
     if (!(perDevice >= 1 && perAddress >= 1)) throw new RangeError('association limits must be at least 1');
   }
 

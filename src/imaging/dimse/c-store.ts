@@ -24,11 +24,17 @@ class StoreOperation implements MessageHandler {
   private refusal: StoreFailure | undefined;
   private incoming: Promise<IncomingInstance> | undefined;
 
+  private readonly scope: AssociationScope;
+  private readonly command: Command;
+  private readonly contextId: number;
   constructor(
-    private readonly scope: AssociationScope,
-    private readonly command: Command,
-    private readonly contextId: number,
+    scope: AssociationScope,
+    command: Command,
+    contextId: number,
   ) {
+    this.scope = scope;
+    this.command = command;
+    this.contextId = contextId;
     const { principal } = scope.device;
     const departmentId = principal.device!.departmentId;
     const context = scope.contexts.get(contextId)!;

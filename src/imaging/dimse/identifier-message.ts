@@ -28,13 +28,24 @@ export abstract class IdentifierMessage implements MessageHandler {
   /** A C-CANCEL for this request arrived. */
   protected cancelled = false;
 
+  protected readonly scope: AssociationScope;
+  protected readonly command: Command;
+  protected readonly contextId: number;
+  private readonly sopClasses: ReadonlySet<string>;
+  private readonly responseField: number;
   constructor(
-    protected readonly scope: AssociationScope,
-    protected readonly command: Command,
-    protected readonly contextId: number,
-    private readonly sopClasses: ReadonlySet<string>,
-    private readonly responseField: number,
-  ) {}
+    scope: AssociationScope,
+    command: Command,
+    contextId: number,
+    sopClasses: ReadonlySet<string>,
+    responseField: number,
+  ) {
+    this.scope = scope;
+    this.command = command;
+    this.contextId = contextId;
+    this.sopClasses = sopClasses;
+    this.responseField = responseField;
+  }
 
   data(chunk: Buffer) {
     this.size += chunk.length;

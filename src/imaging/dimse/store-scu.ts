@@ -45,7 +45,9 @@ export class StoreScu {
   private peerMaxPdu = 0;
   private messageId = 0;
 
-  private constructor(private readonly socket: net.Socket) {
+  private readonly socket: net.Socket;
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new StoreScuError('destination timed out')));
     socket.on('data', (chunk: Buffer) => {
