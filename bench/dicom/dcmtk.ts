@@ -258,7 +258,7 @@ export async function getStudy(target: DicomTarget, studyUid: string, opts: { ou
 /**
  * C-GET or C-MOVE of a study by the bench's own requester (retrieve-client.ts), a process of its
  * own like getscu, but able to use TLS. Its time is taken inside it, from the association
- * request to the final response, so its process start (~0.5 s under tsx) does not count.
+ * request to the final response, so its process start (~0.5 s for a TypeScript process) does not count.
  */
 export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJob, 'op' | 'studyUid' | 'storage' | 'outDir' | 'destination'>): Promise<RetrieveOutcome> {
   const full: RetrieveJob = {
@@ -268,7 +268,7 @@ export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJo
     callingAet: target.callingAet,
     ...(target.tls ? { tls: { certFile: target.tls.cert, keyFile: target.tls.key, caFile: target.tls.ca } } : {}),
   };
-  const r = await runTool(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./retrieve-client.ts', import.meta.url)), JSON.stringify(full)]);
+  const r = await runTool(process.execPath, [fileURLToPath(new URL('./retrieve-client.ts', import.meta.url)), JSON.stringify(full)]);
   if (r.code !== 0) throw new Error(`retrieve client exited ${r.code}:\n${r.stderr.slice(0, 2_000)}`);
   const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RetrieveOutcome;
   if (outcome.status !== 0 || outcome.failed > 0) throw new Error(`${job.op} of study ${job.studyUid}: status 0x${outcome.status.toString(16)}, ${outcome.failed} failed`);

@@ -3,7 +3,7 @@
 // nothing of the bench shares its event loop. A process of its own sets the installation up
 // through the API first and exits: this one serves it like a server restarted after its setup,
 // holding nothing only the setup needed (the password estimator above all).
-//   node --import tsx bench/dicom/kartei-server.ts '{"callingAet":"…","tls":<BenchTls>?}'
+//   node bench/dicom/kartei-server.ts '{"callingAet":"…","tls":<BenchTls>?}'
 // Prints one JSON line { port, pid } when it listens; answers each line "count" on stdin with
 // the number of instances stored, as one line.
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ if (process.argv[3] === '--set-up') {
   process.exit(0);
 }
 const setUp = JSON.parse(
-  execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, process.argv[2]!, '--set-up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  execFileSync(process.execPath, [import.meta.filename, process.argv[2]!, '--set-up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
 ) as KarteiSetUp;
 const k = await startKarteiDicom({ ...opts, reopen: setUp });
 process.stdout.write(`${JSON.stringify({ port: k.target.port, pid: process.pid })}\n`);

@@ -1,5 +1,5 @@
 // Self-check of the Orthanc side of the DICOM benchmark, run by hand:
-//   node --import tsx bench/dicom/orthanc-only.ts
+//   node bench/dicom/orthanc-only.ts
 // Generates (or reuses) the corpus, then against Orthanc: C-STORE with 1 and with 4
 // associations (each into a fresh Orthanc, so no store hits an existing instance), fill to
 // BENCH_DICOM_FILL instances (default 5,500) with thin instances, C-FIND and QIDO-RS by

@@ -1,6 +1,6 @@
 // Where Kartei's C-STORE ingest spends its time, run by hand:
-//   node --import tsx bench/dicom/profile.ts            (4 associations, no TLS)
-//   BENCH_DICOM_PROFILE_ASSOCIATIONS=1 BENCH_DICOM_PROFILE_TLS=1 node --import tsx bench/dicom/profile.ts
+//   node bench/dicom/profile.ts            (4 associations, no TLS)
+//   BENCH_DICOM_PROFILE_ASSOCIATIONS=1 BENCH_DICOM_PROFILE_TLS=1 node bench/dicom/profile.ts
 // One ingest of the corpus into a fresh installation under the V8 CPU profiler (started after
 // the installation is set up, stopped when the last storescu exits). Writes the .cpuprofile
 // (open it in Chrome DevTools) and prints the functions with the most self time, plus the

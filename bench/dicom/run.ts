@@ -79,7 +79,7 @@ async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
 
 /** Kartei's listener in a process of its own (kartei-server.ts), a fresh installation per ingest, like each Orthanc. */
 async function startKarteiServer(m: Measure) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })], {
+  const child = spawn(process.execPath, ['bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();

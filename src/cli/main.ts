@@ -78,6 +78,7 @@ async function doctor(config: Config): Promise<number> {
     findings.push({ severity: 'critical', code: 'cannot-open', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
   }
   const sorted = sortFindings(findings);
+  process.stdout.write(`runtime: Node.js ${process.versions.node}, OpenSSL ${process.versions.openssl}\n`);
   process.stdout.write(formatFindings(sorted));
   return sorted.some((f) => f.severity === 'critical') ? 1 : 0;
 }

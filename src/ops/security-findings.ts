@@ -17,6 +17,7 @@ import { verifyAudit } from '../audit/verify.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
+import { runtimeSupport } from './runtime-support.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -70,6 +71,8 @@ export const FINDING_CODES = [
   'test-hook-set',
   'not-initialised',
   'cannot-open',
+  'runtime-end-of-life',
+  'runtime-not-lts',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -78,8 +81,8 @@ type CertKind = 'https' | 'dicom' | 'dicom-ca';
 const CERT_NAMES: Record<CertKind, string> = { https: 'HTTPS server certificate', dicom: 'DICOM server certificate', 'dicom-ca': 'DICOM device CA certificate' };
 
 /** Checks that need no database: configuration and files (certificates judged at `now`). */
-export function configFindings(config: Config, now = Date.now()): Finding[] {
-  const out: Finding[] = [...certificateFindings(config, now)];
+export function configFindings(config: Config, now = Date.now(), nodeVersion = process.versions.node): Finding[] {
+  const out: Finding[] = [...runtimeFindings(nodeVersion, now), ...certificateFindings(config, now)];
   try {
     checkStartable(config);
   } catch (e) {
@@ -113,6 +116,19 @@ export function configFindings(config: Config, now = Date.now()): Finding[] {
     out.push({ severity: 'info', code: 'http-loopback-plain', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
   }
   return out;
+}
+
+/** The Node.js running Kartei: past its end of life, or never a long-term-support line, it gets no security fixes. */
+export function runtimeFindings(version: string, now = Date.now()): Finding[] {
+  const support = runtimeSupport(version, now);
+  const fix = 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).';
+  if (support.status === 'end-of-life') {
+    return [{ severity: 'critical', code: 'runtime-end-of-life', params: { version, date: support.endOfLife }, title: `Node.js ${version} has had no security fixes since ${support.endOfLife} (end of life)`, fix }];
+  }
+  if (support.status === 'not-lts') {
+    return [{ severity: 'critical', code: 'runtime-not-lts', params: { version }, title: `Node.js ${version} is not a long-term-support release; its support ends six months after release`, fix }];
+  }
+  return [];
 }
 
 /**

@@ -784,6 +784,11 @@ export const de = {
   'finding.store-orphans-kept.fix': 'Die Datenbank ist womöglich älter als das Bildverzeichnis (eine zurückgespielte Sicherung?). Nichts löschen: die passende Datenbank zurückspielen oder den Support fragen; solange es so viele sind, entfernt der Server keine dieser Dateien.',
   'finding.test-hook-set.title': 'Die Testvariable {variable} ist gesetzt',
   'finding.test-hook-set.fix': 'Entfernen Sie {variable} aus der Umgebung des Servers; sie ist nur für Tests und verzögert jedes gespeicherte Bild (wirksam nur mit NODE_ENV=test).',
+  // --- runtime (Node.js LTS) ---
+  'finding.runtime-end-of-life.title': 'Node.js {version} erhält seit dem {date} keine Sicherheitskorrekturen mehr (Ende der Unterstützung)',
+  'finding.runtime-end-of-life.fix': 'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-not-lts.title': 'Node.js {version} ist keine Version mit Langzeitunterstützung (LTS); ihre Unterstützung endet sechs Monate nach Erscheinen',
+  'finding.runtime-not-lts.fix': 'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

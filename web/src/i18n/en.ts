@@ -786,4 +786,9 @@ export const en: Messages = {
   'finding.store-orphans-kept.fix': 'The database may be older than the image directory (a restored backup?). Delete nothing: restore the matching database or ask support; while there are this many, the server removes none of these files.',
   'finding.test-hook-set.title': 'The test variable {variable} is set',
   'finding.test-hook-set.fix': "Remove {variable} from the server's environment; it is for tests only and delays every stored image (honoured only with NODE_ENV=test).",
+  // --- runtime (Node.js LTS) ---
+  'finding.runtime-end-of-life.title': 'Node.js {version} has had no security fixes since {date} (end of life)',
+  'finding.runtime-end-of-life.fix': 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-not-lts.title': 'Node.js {version} is not a long-term-support (LTS) release; its support ends six months after release',
+  'finding.runtime-not-lts.fix': 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
 };
