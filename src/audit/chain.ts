@@ -10,6 +10,7 @@
 // chain was fixed in the key file when it was created (`legacyUntil`).
 import { createHmac, hash } from 'node:crypto';
 import type { AuditEventsTable } from '../db/schema.ts';
+import { keyObject } from '../vault/key-object.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -65,7 +66,7 @@ export const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): bool
 export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {
   const material = `${prevHash}\n${canonicalValues(values)}`;
   if (isLegacyLink(k, values[TENANT] as string, Number(values[SEQ]))) return hash('sha256', material, 'hex');
-  return createHmac('sha256', k.key).update(material).digest('hex');
+  return createHmac('sha256', keyObject(k.key)).update(material).digest('hex');
 }
 
 export const link = (k: ChainKeying, prevHash: string, e: ChainedFields): string =>

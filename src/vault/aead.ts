@@ -2,6 +2,7 @@
 // table, row and field a ciphertext belongs to, so a ciphertext copied into
 // another row or field fails to decrypt instead of showing the wrong data.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { keyObject } from './key-object.ts';
 
 const FORMAT = 1;
 const IV_LEN = 12;
@@ -20,7 +21,7 @@ export const bindingBytes = (b: Binding) =>
 
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   const iv = randomBytes(IV_LEN);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([Buffer.of(FORMAT), iv, body, cipher.getAuthTag()]);
@@ -32,7 +33,7 @@ export function open(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
   if (blob.length < 1 + IV_LEN + TAG_LEN || blob[0] !== FORMAT) throw new DecryptionError('unknown ciphertext format');
   const iv = blob.subarray(1, 1 + IV_LEN);
   const tag = blob.subarray(blob.length - TAG_LEN);
-  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  const decipher = createDecipheriv('aes-256-gcm', keyObject(key), iv);
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   try {

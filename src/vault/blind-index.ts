@@ -3,6 +3,7 @@
 // digests reveal nothing; with it they still cannot be reversed cheaply.
 import { createHmac } from 'node:crypto';
 import { koelnerPhonetik } from './koelner-phonetik.ts';
+import { keyObject } from './key-object.ts';
 
 /**
  * Person and study digests; studies add the accession number. `link` is what a
@@ -52,7 +53,7 @@ export function linkValue(p: { familyName: string; givenName: string; birthDate:
 export const patientIdValue = (id: string | undefined) => (id ?? '').trim();
 
 export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject', value: string): string {
-  return createHmac('sha256', key).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
+  return createHmac('sha256', keyObject(key)).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
 }
 
 export interface PersonIndexInput {

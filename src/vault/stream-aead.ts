@@ -18,6 +18,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { DecryptionError } from './aead.ts';
+import { keyObject } from './key-object.ts';
 
 const MAGIC = Buffer.from('KSTR', 'latin1');
 const VERSION = 1;
@@ -79,7 +80,7 @@ function chunkIv(f: FileKey, index: number, last: boolean): Buffer {
 }
 
 function sealChunk(f: FileKey, index: number, last: boolean, plain: Buffer, out: Buffer[]): void {
-  const cipher = createCipheriv('aes-256-gcm', f.key, chunkIv(f, index, last));
+  const cipher = createCipheriv('aes-256-gcm', keyObject(f.key), chunkIv(f, index, last));
   cipher.setAAD(f.aad);
   if (plain.length > 0) out.push(cipher.update(plain));
   cipher.final();
@@ -90,7 +91,7 @@ function sealChunk(f: FileKey, index: number, last: boolean, plain: Buffer, out:
 function openChunk(f: FileKey, index: number, last: boolean, sealed: Buffer): Buffer {
   if (sealed.length < TAG_LEN) throw new DecryptionError('sealed stream is truncated');
   const body = sealed.length - TAG_LEN;
-  const decipher = createDecipheriv('aes-256-gcm', f.key, chunkIv(f, index, last));
+  const decipher = createDecipheriv('aes-256-gcm', keyObject(f.key), chunkIv(f, index, last));
   decipher.setAAD(f.aad);
   decipher.setAuthTag(sealed.subarray(body));
   try {
