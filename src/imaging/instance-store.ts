@@ -27,7 +27,10 @@ export function parseInstancePath(relPath: string): { tenantId: string; departme
 }
 
 export class InstanceStore {
-  constructor(readonly files: SealedFiles) {}
+  readonly files: SealedFiles;
+  constructor(files: SealedFiles) {
+    this.files = files;
+  }
 
   /** A new instance's file: written under a temporary name until `commit`. */
   create(tenantId: string, departmentId: string, id: string, key: Buffer): { file: string; write: SealedWrite } {

@@ -19,11 +19,13 @@ import { InstanceMismatch, InstanceWriter } from './instance-writer.ts';
 
 /** An instance not stored, with the DIMSE status that says why and a short comment. */
 export class StoreFailure extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
+    status: number,
     comment: string,
   ) {
     super(comment);
+    this.status = status;
   }
 }
 
@@ -66,7 +68,9 @@ export interface Stored extends Indexed {
 export class IncomingInstance {
   private writer: InstanceWriter | undefined;
 
-  constructor(private readonly r: StoreRequest) {
+  private readonly r: StoreRequest;
+  constructor(r: StoreRequest) {
+    this.r = r;
     try {
       this.writer = new InstanceWriter({ images: r.instances, tenantId: r.tenantId, departmentId: r.departmentId, key: r.key, meta: r.meta, receivedFrom: r.receivedFrom });
     } catch (e) {
