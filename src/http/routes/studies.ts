@@ -47,25 +47,33 @@ async function studyOfFile(ctx: GateContext, studyUid: string) {
   return study;
 }
 
+/** A department's studies as lists show them (with each one's first image), the count on the record. */
+async function listed(ctx: GateContext, s: Services, departmentId: string, filter: Parameters<typeof findStudies>[4], max: number) {
+  const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, departmentId, filter, max);
+  ctx.audit.detail = { count: studies.length };
+  const first = await firstImages(ctx.tx, studies.map((st) => st.id));
+  return studies.map((st) => ({
+    match: st,
+    summary: {
+      studyUid: st.studyUid,
+      studyDate: st.studyDate,
+      description: st.study.description,
+      modalities: st.modalities,
+      seriesCount: st.seriesCount,
+      instanceCount: st.instanceCount,
+      firstImage: first.get(st.id) ?? null,
+    },
+  }));
+}
+
 export function studyRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/api/persons/:id/studies', { config: { access: { actions: ['study.list'], resource: 'person' } }, schema: { params: idParams, response: { 200: z.array(studySummary) } } }, async (req) =>
     gated(s, req, 'study.list', { kind: 'person', personId: req.params.id }, async (ctx) => {
-      const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, ctx.target.departmentId!, { personId: req.params.id }, MAX_STUDIES);
-      ctx.audit.detail = { count: studies.length };
-      const first = await firstImages(ctx.tx, studies.map((st) => st.id));
-      return studies.map((st) => ({
-        studyUid: st.studyUid,
-        studyDate: st.studyDate,
-        description: st.study.description,
-        modalities: st.modalities,
-        seriesCount: st.seriesCount,
-        instanceCount: st.instanceCount,
-        firstImage: first.get(st.id) ?? null,
-        // Whether this caller may take the study off the file again.
-        unlink: ctx.may('study.link'),
-      }));
+      // Whether this caller may take a study off the file again.
+      const unlink = ctx.may('study.link');
+      return (await listed(ctx, s, ctx.target.departmentId!, { personId: req.params.id }, MAX_STUDIES)).map(({ summary }) => ({ ...summary, unlink }));
     }),
   );
 
@@ -110,19 +118,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
     { config: { access: { actions: ['study.unassigned'], resource: 'department' } }, schema: { params: idParams, response: { 200: z.array(unassignedStudy) } } },
     async (req) =>
       gated(s, req, 'study.unassigned', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
-        const studies = await findStudies(ctx.tx, s.keyring, ctx.principal.tenantId, req.params.id, { unassigned: true }, MAX_UNASSIGNED);
-        ctx.audit.detail = { count: studies.length };
-        const first = await firstImages(ctx.tx, studies.map((st) => st.id));
-        return studies.map((st) => ({
-          studyUid: st.studyUid,
-          studyDate: st.studyDate,
-          description: st.study.description,
-          modalities: st.modalities,
-          seriesCount: st.seriesCount,
-          instanceCount: st.instanceCount,
-          firstImage: first.get(st.id) ?? null,
-          patient: header(st),
-        }));
+        return (await listed(ctx, s, req.params.id, { unassigned: true }, MAX_UNASSIGNED)).map(({ summary, match }) => ({ ...summary, patient: header(match) }));
       }),
   );
 
