@@ -154,27 +154,8 @@ export class Persons {
    * of `familyName`, exactly or as it sounds (Kölner Phonetik). Given names do not match.
    */
   async findElsewhere(ctx: GateContext, familyName: string, birthDate: string, limit: number): Promise<PersonView[]> {
-    const { tx, principal } = ctx;
-    const tenantId = principal.tenantId;
-    const key = await this.keyring.indexKey(tx, tenantId);
-    const words = normaliseName(familyName).split(' ').filter(Boolean);
-    if (words.length === 0) return [];
-    const depts = principal.memberships.map((m) => m.departmentId);
-    const having = (digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
-      eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
-    let query = tx
-      .selectFrom('persons')
-      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
-      .selectAll('persons')
-      .select('person_versions.data_enc')
-      .where('persons.tenant_id', '=', tenantId)
-      .where('persons.department_id', 'not in', depts.length ? depts : [''])
-      .where(having([digest(key, 'birth', birthDate)]));
-    for (const word of words) {
-      const code = koelnerPhonetik(word);
-      query = query.where(having([digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]));
-    }
-    return this.decrypt(tx, tenantId, await query.orderBy('persons.id').limit(limit).execute());
+    const depts = ctx.principal.memberships.map((m) => m.departmentId);
+    return this.byNameAndBirth(ctx, familyName, birthDate, limit, depts);
   }
 
   /**
@@ -183,6 +164,14 @@ export class Persons {
    * exactly or as it sounds. The caller answers only what identifies the files.
    */
   async findForDisclosure(ctx: GateContext, familyName: string, birthDate: string, limit: number): Promise<PersonView[]> {
+    return this.byNameAndBirth(ctx, familyName, birthDate, limit, []);
+  }
+
+  /**
+   * Files whose birth date is `birthDate` and whose family name has every word of `familyName`,
+   * exactly or as it sounds, outside the departments `excluded`.
+   */
+  private async byNameAndBirth(ctx: GateContext, familyName: string, birthDate: string, limit: number, excluded: string[]): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
@@ -197,6 +186,7 @@ export class Persons {
       .select('person_versions.data_enc')
       .where('persons.tenant_id', '=', tenantId)
       .where(having([digest(key, 'birth', birthDate)]));
+    if (excluded.length) query = query.where('persons.department_id', 'not in', excluded);
     for (const word of words) {
       const code = koelnerPhonetik(word);
       query = query.where(having([digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]));
