@@ -89,7 +89,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     records: new Records(keyring),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
-    emergencySearch: new EmergencySearch(keyring, persons, store.dialect),
+    emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
     close: async () => {

@@ -29,9 +29,8 @@
 //   lock's earlier holders committed). A refused search changes nothing and is
 //   audited as an error.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { GateContext } from '../access/gate.ts';
-import type { Dialect } from '../db/connect.ts';
+import { serialise } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { EmergencySearchAnswer } from '../http/answers.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -49,15 +48,12 @@ const HOUR_MS = 60 * 60_000;
 export class EmergencySearch {
   private readonly keyring: Keyring;
   private readonly persons: Persons;
-  private readonly dialect: Dialect;
   constructor(
     keyring: Keyring,
     persons: Persons,
-    dialect: Dialect,
   ) {
     this.keyring = keyring;
     this.persons = persons;
-    this.dialect = dialect;
   }
 
   async search(ctx: GateContext, familyName: string, birthDate: string, reason: string): Promise<EmergencySearchAnswer> {
@@ -113,9 +109,7 @@ export class EmergencySearch {
   /** The caller's searches in the last hour, under a per-user lock; beyond the limit, 429. */
   private async claim(ctx: GateContext): Promise<number> {
     const { tx, principal } = ctx;
-    if (this.dialect === 'postgres') {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`kartei.emergency-search:${principal.tenantId}:${principal.userId}`}, 0))`.execute(tx);
-    }
+    await serialise(tx, `kartei.emergency-search:${principal.tenantId}:${principal.userId}`);
     const since = new Date(Date.parse(ctx.now) - HOUR_MS).toISOString();
     const row = await tx
       .selectFrom('emergency_searches')
