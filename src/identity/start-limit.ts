@@ -4,6 +4,9 @@
 // addresses cannot fill the database either. In memory: one server process.
 import { KarteiError } from '../errors.ts';
 
+/** Addresses remembered at most; beyond it the memory stays bounded and the office's ceiling still holds. */
+const MAX_ADDRESSES = 10_000;
+
 export class StartLimit {
   readonly #byAddress = new Map<string, number[]>();
 
@@ -27,11 +30,18 @@ export class StartLimit {
       throw new KarteiError('rate-limited', 'Too many sign-on starts from this address', { retryAfter }, { 'retry-after': String(retryAfter) });
     }
     times.push(now);
+    // Re-inserted, so the map's order is the order addresses were last seen.
+    this.#byAddress.delete(address);
     this.#byAddress.set(address, times);
-    if (this.#byAddress.size > 10_000) this.#forgetOld(since);
+    if (this.#byAddress.size > MAX_ADDRESSES) this.#forget(since);
   }
 
-  #forgetOld(since: number): void {
+  /** Drops addresses with no start in the window, then, should rotating addresses still fill it, the longest unseen. */
+  #forget(since: number): void {
     for (const [address, times] of this.#byAddress) if (!times.some((t) => t > since)) this.#byAddress.delete(address);
+    for (const address of this.#byAddress.keys()) {
+      if (this.#byAddress.size <= MAX_ADDRESSES / 2) break;
+      this.#byAddress.delete(address);
+    }
   }
 }
