@@ -28,7 +28,12 @@ interface Load {
   errors: number;
 }
 
-async function load(url: string, headers: Record<string, string>, connections: number, seconds = SECONDS): Promise<Load> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds = SECONDS,
+): Promise<Load> {
   const r = await autocannon({ url, headers, connections, duration: seconds });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -78,7 +83,14 @@ async function auditBench() {
   try {
     const store = h.services.store;
     const append = (tx: Parameters<Parameters<typeof inTenant>[2]>[0], i: number) =>
-      h.services.audit.append(tx, { tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'bench.append', resourceType: 'bench', resourceId: String(i), outcome: 'allowed' });
+      h.services.audit.append(tx, {
+        tenantId: DEPLOYMENT_CHAIN,
+        actorId: null,
+        action: 'bench.append',
+        resourceType: 'bench',
+        resourceId: String(i),
+        outcome: 'allowed',
+      });
     // Single writer, one durable commit per event.
     const n = Number(process.env.BENCH_APPENDS ?? 5_000);
     let t0 = performance.now();
@@ -96,7 +108,9 @@ async function auditBench() {
     // Fill to the verify size in large transactions, then verify.
     const total = Number(process.env.BENCH_VERIFY_EVENTS ?? 300_000);
     for (let i = 2 * n; i < total; i += 10_000) {
-      await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => { for (let j = 0; j < 10_000 && i + j < total; j++) await append(tx, i + j); });
+      await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => {
+        for (let j = 0; j < 10_000 && i + j < total; j++) await append(tx, i + j);
+      });
     }
     t0 = performance.now();
     const v = await verifyAudit(store, h.services.signer);
@@ -140,7 +154,11 @@ function syncsPerSec(dir: string, n = 2_000): number {
 function readPerSec(file: string, n: number): number {
   const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare(`SELECT ${[...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ')} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`).raw();
+    const rows = db
+      .prepare(
+        `SELECT ${[...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ')} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`,
+      )
+      .raw();
     let read = 0;
     const t0 = performance.now();
     for (let lo = 1; lo <= n; lo += 2_000) read += rows.all(DEPLOYMENT_CHAIN, lo, lo + 1_999).length;
@@ -158,7 +176,9 @@ const g = median(http.gated.map((x) => x.rps));
 const b = median(http.bare.map((x) => x.rps));
 const gp99 = median(http.gated.map((x) => x.p99));
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
+  ? ' (uncommitted changes)'
+  : '';
 const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
 
 const report = `
@@ -184,6 +204,10 @@ Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLi
 `;
 
 const file = 'bench/RESULTS.md';
-if (!fs.existsSync(file)) fs.writeFileSync(file, '# Benchmark results\n\nWritten by `npm run bench`; newest last. Each run measures both sides of a ratio in the same run.\n');
+if (!fs.existsSync(file))
+  fs.writeFileSync(
+    file,
+    '# Benchmark results\n\nWritten by `npm run bench`; newest last. Each run measures both sides of a ratio in the same run.\n',
+  );
 fs.appendFileSync(file, report);
 process.stdout.write(report);

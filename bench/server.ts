@@ -11,15 +11,49 @@ import { inTenant } from '../src/db/connect.ts';
 import { authenticate } from '../src/identity/sessions.ts';
 
 const seedPersons = Number(process.env.BENCH_PERSONS ?? 100_000);
-const SURNAMES = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger'];
+const SURNAMES = [
+  'Müller',
+  'Schmidt',
+  'Schneider',
+  'Fischer',
+  'Weber',
+  'Meyer',
+  'Wagner',
+  'Becker',
+  'Schulz',
+  'Hoffmann',
+  'Koch',
+  'Richter',
+  'Klein',
+  'Wolf',
+  'Schröder',
+  'Neumann',
+  'Schwarz',
+  'Zimmermann',
+  'Braun',
+  'Krüger',
+];
 
 let tenantId = '';
 const h = await startHarness({
   extraRoutes: (app) => {
-    app.get<{ Params: { id: string } }>('/bench/bare/:id', { config: { access: { public: 'benchmark floor; exists only in the benchmark harness' }, answers: { raw: 'benchmark floor: plain JSON, no contract check' } } }, async (req) =>
-      inTenant(h.services.store, tenantId, (tx) =>
-        tx.selectFrom('record_versions').selectAll().where('record_id', '=', req.params.id).where('version', '=', 1).executeTakeFirstOrThrow(),
-      ).then((r) => ({ id: r.record_id, version: r.version, content: r.content_enc.toString('base64') })),
+    app.get<{ Params: { id: string } }>(
+      '/bench/bare/:id',
+      {
+        config: {
+          access: { public: 'benchmark floor; exists only in the benchmark harness' },
+          answers: { raw: 'benchmark floor: plain JSON, no contract check' },
+        },
+      },
+      async (req) =>
+        inTenant(h.services.store, tenantId, (tx) =>
+          tx
+            .selectFrom('record_versions')
+            .selectAll()
+            .where('record_id', '=', req.params.id)
+            .where('version', '=', 1)
+            .executeTakeFirstOrThrow(),
+        ).then((r) => ({ id: r.record_id, version: r.version, content: r.content_enc.toString('base64') })),
     );
   },
 });
@@ -30,28 +64,40 @@ const { body: person } = await physician.post('/api/persons', samplePerson(t.dep
 const { body: record } = await physician.post(`/api/persons/${person.id}/records`, {
   type: 'examination',
   sensitivity: 'restricted',
-  content: { date: '2026-11-02', reason: 'Umgebungsuntersuchung', findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.', diagnoses: ['Z11.1'] },
+  content: {
+    date: '2026-11-02',
+    reason: 'Umgebungsuntersuchung',
+    findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.',
+    diagnoses: ['Z11.1'],
+  },
 });
 
 // Seed persons in batches through the gate (one audited transaction per batch).
 const { principal } = (await authenticate(h.services.store.db, physician.cookie!))!;
 const started = Date.now();
 for (let done = 0; done < seedPersons; done += 1000) {
-  await h.services.gate.run(principal, 'person.create', { kind: 'department', departmentId: t.departments.TB! }, async (ctx) => {
-    for (let i = done; i < Math.min(done + 1000, seedPersons); i++) {
-      await h.services.persons.create(ctx, t.departments.TB!, {
-        familyName: `${SURNAMES[i % SURNAMES.length]}${i % 7 === 0 ? '' : `-${i}`}`,
-        givenName: `Vorname${i}`,
-        birthDate: `19${String(30 + (i % 70)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
-      });
-    }
-  });
+  await h.services.gate.run(
+    principal,
+    'person.create',
+    { kind: 'department', departmentId: t.departments.TB! },
+    async (ctx) => {
+      for (let i = done; i < Math.min(done + 1000, seedPersons); i++) {
+        await h.services.persons.create(ctx, t.departments.TB!, {
+          familyName: `${SURNAMES[i % SURNAMES.length]}${i % 7 === 0 ? '' : `-${i}`}`,
+          givenName: `Vorname${i}`,
+          birthDate: `19${String(30 + (i % 70)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
+        });
+      }
+    },
+  );
 }
 const seedSeconds = (Date.now() - started) / 1000;
 
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address() as { port: number };
-const dataBytes = fs.readdirSync(h.config.dataDir).reduce((n, f) => n + fs.statSync(path.join(h.config.dataDir, f)).size, 0);
+const dataBytes = fs
+  .readdirSync(h.config.dataDir)
+  .reduce((n, f) => n + fs.statSync(path.join(h.config.dataDir, f)).size, 0);
 process.stdout.write(
   JSON.stringify({
     port: address.port,

@@ -25,8 +25,7 @@ if (!process.features.typescript) {
     if (signal) {
       process.removeAllListeners(signal);
       process.kill(process.pid, signal);
-    }
-    else process.exit(code ?? 1);
+    } else process.exit(code ?? 1);
   });
 } else {
   const { main } = await import('../src/cli/main.ts');

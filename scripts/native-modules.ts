@@ -17,14 +17,18 @@ const probes: Record<string, string> = {
 };
 
 if (!fs.existsSync(runtime)) {
-  process.stderr.write('native-modules: node_modules/node/bin/node fehlt / is missing: `npm ci` installs the runtime package `node`.\n');
+  process.stderr.write(
+    'native-modules: node_modules/node/bin/node fehlt / is missing: `npm ci` installs the runtime package `node`.\n',
+  );
   process.exit(1);
 }
 const version = spawnSync(runtime, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
 for (const [name, probe] of Object.entries(probes)) {
   const result = spawnSync(runtime, ['-e', probe], { cwd: root, encoding: 'utf8' });
   if (result.status !== 0) {
-    process.stderr.write(`native-modules: ${name} lädt nicht unter / does not load on Node.js ${version}:\n${result.stderr}${result.signal ?? ''}\n`);
+    process.stderr.write(
+      `native-modules: ${name} lädt nicht unter / does not load on Node.js ${version}:\n${result.stderr}${result.signal ?? ''}\n`,
+    );
     process.exit(1);
   }
 }

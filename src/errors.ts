@@ -14,14 +14,14 @@ export const ERROR_CATALOGUE = {
   'sso-not-linked': { status: 403, title: 'This identity is not linked to a Kartei account' },
   'csrf-missing': { status: 403, title: 'Missing or wrong CSRF token' },
   forbidden: { status: 403, title: 'Forbidden' },
-  'token-scope': { status: 403, title: 'Outside the API token\'s scope' },
+  'token-scope': { status: 403, title: "Outside the API token's scope" },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },
   'already-set-up': { status: 409, title: 'Already set up' },
   conflict: { status: 409, title: 'Conflict' },
   'stale-version': { status: 409, title: 'The resource was changed by someone else' },
-  'approval-pending': { status: 409, title: 'Waiting for a second person\'s approval' },
+  'approval-pending': { status: 409, title: "Waiting for a second person's approval" },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Invalid input' },
@@ -42,12 +42,7 @@ export class KarteiError extends Error {
   readonly extra?: Record<string, unknown>;
   /** Response headers that belong to the refusal (e.g. Retry-After on 429). */
   readonly headers?: Record<string, string>;
-  constructor(
-    code: ErrorCode,
-    detail?: string,
-    extra?: Record<string, unknown>,
-    headers?: Record<string, string>,
-  ) {
+  constructor(code: ErrorCode, detail?: string, extra?: Record<string, unknown>, headers?: Record<string, string>) {
     super(detail ?? ERROR_CATALOGUE[code].title);
     this.code = code;
     this.detail = detail;
@@ -155,12 +150,23 @@ export interface FieldProblem extends FieldError {
  * A refusal naming one or more fields: `field` is the first (as always), `detail` says each in
  * English, `errors` lists every one with its code.
  */
-export function fieldsRefused(code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request', problems: FieldProblem[], extra?: Record<string, unknown>): KarteiError {
-  const errors: FieldError[] = problems.map(({ field, code, params }) => (params ? { field, code, params } : { field, code }));
+export function fieldsRefused(
+  code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request',
+  problems: FieldProblem[],
+  extra?: Record<string, unknown>,
+): KarteiError {
+  const errors: FieldError[] = problems.map(({ field, code, params }) =>
+    params ? { field, code, params } : { field, code },
+  );
   const detail = problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ');
   return new KarteiError(code, detail, { field: problems[0]?.field, errors, ...extra });
 }
 
 /** One invalid field: the common case. */
-export const fieldRefused = (code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request', field: string, fieldCode: FieldCode, message: string, params?: FieldError['params']) =>
-  fieldsRefused(code, [{ field, code: fieldCode, message, ...(params ? { params } : {}) }]);
+export const fieldRefused = (
+  code: 'validation-failed' | 'weak-password' | 'conflict' | 'bad-request',
+  field: string,
+  fieldCode: FieldCode,
+  message: string,
+  params?: FieldError['params'],
+) => fieldsRefused(code, [{ field, code: fieldCode, message, ...(params ? { params } : {}) }]);

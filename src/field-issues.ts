@@ -2,13 +2,30 @@
 // names every invalid field with a stable field code (src/errors.ts FIELD_CODES) and the
 // parameters its message needs; the English `detail` stays for API clients.
 import type { ZodError } from 'zod';
-import { FIELD_CODES, FORMAT_RULES, fieldsRefused, type FieldCode, type FieldError, type FieldProblem, type KarteiError } from './errors.ts';
+import {
+  FIELD_CODES,
+  FORMAT_RULES,
+  fieldsRefused,
+  type FieldCode,
+  type FieldError,
+  type FieldProblem,
+  type KarteiError,
+} from './errors.ts';
 
 export interface ValidationIssue {
   instancePath?: string;
   message?: string;
   keyword?: string;
-  params?: { keys?: string[]; origin?: string; minimum?: number | bigint; maximum?: number | bigint; format?: string; values?: unknown[]; expected?: string; params?: { code?: string; [k: string]: unknown } };
+  params?: {
+    keys?: string[];
+    origin?: string;
+    minimum?: number | bigint;
+    maximum?: number | bigint;
+    format?: string;
+    values?: unknown[];
+    expected?: string;
+    params?: { code?: string; [k: string]: unknown };
+  };
 }
 
 /** Patterns whose own message names a rule the field codes know. */
@@ -31,9 +48,12 @@ function codeOf(issue: ValidationIssue): Pick<FieldError, 'code' | 'params'> {
   const p = issue.params ?? {};
   switch (issue.keyword) {
     case 'invalid_type':
-      return /received undefined$/.test(issue.message ?? '') ? { code: 'required' } : { code: 'invalid-type', params: { expected: String(p.expected ?? '') } };
+      return /received undefined$/.test(issue.message ?? '')
+        ? { code: 'required' }
+        : { code: 'invalid-type', params: { expected: String(p.expected ?? '') } };
     case 'too_small':
-      if (p.origin === 'string') return num(p.minimum) <= 1 ? { code: 'required' } : { code: 'too-short', params: { min: num(p.minimum) } };
+      if (p.origin === 'string')
+        return num(p.minimum) <= 1 ? { code: 'required' } : { code: 'too-short', params: { min: num(p.minimum) } };
       if (p.origin === 'array' || p.origin === 'set') return { code: 'too-few', params: { min: num(p.minimum) } };
       return { code: 'too-small', params: { min: num(p.minimum) } };
     case 'too_big':
@@ -46,7 +66,11 @@ function codeOf(issue: ValidationIssue): Pick<FieldError, 'code' | 'params'> {
     case 'invalid_union': {
       // A date or an instant (`z.iso.datetime().or(z.iso.date())`): every branch refused the format.
       const branches = (p as { errors?: { code?: string; format?: string }[][] }).errors ?? [];
-      const dates = branches.length > 0 && branches.every((b) => b.some((i) => i.code === 'invalid_format' && (i.format === 'date' || i.format === 'datetime')));
+      const dates =
+        branches.length > 0 &&
+        branches.every((b) =>
+          b.some((i) => i.code === 'invalid_format' && (i.format === 'date' || i.format === 'datetime')),
+        );
       return { code: dates ? 'invalid-date' : 'invalid' };
     }
     case 'invalid_value':
@@ -73,7 +97,8 @@ export function fromZodIssues(issues: ValidationIssue[], context?: string): Kart
   for (const issue of issues) {
     const parts = (issue.instancePath ?? '').split('/').filter(Boolean);
     if (issue.keyword === 'unrecognized_keys') {
-      for (const key of issue.params?.keys ?? []) add({ field: pathOf(context, [...parts, key]), code: 'unknown-field', message: 'unknown field' });
+      for (const key of issue.params?.keys ?? [])
+        add({ field: pathOf(context, [...parts, key]), code: 'unknown-field', message: 'unknown field' });
       continue;
     }
     add({ field: pathOf(context, parts), ...codeOf(issue), message: issue.message ?? 'invalid' });
@@ -87,7 +112,12 @@ export function fromZodError(err: ZodError, prefix: string[] = []): KarteiError 
   return fromZodIssues(
     err.issues.map((i) => {
       const { path, code, message, ...params } = i as unknown as { path: PropertyKey[]; code: string; message: string };
-      return { instancePath: '/' + [...prefix, ...path.map(String)].join('/'), message, keyword: code, params: params as ValidationIssue['params'] };
+      return {
+        instancePath: '/' + [...prefix, ...path.map(String)].join('/'),
+        message,
+        keyword: code,
+        params: params as ValidationIssue['params'],
+      };
     }),
   );
 }

@@ -63,7 +63,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   ensureKeyDir(config.keyDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const keyring = Keyring.fromKeyDir(config.keyDir);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseAdminUrl: config.databaseAdminUrl, progress: opts.progress });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    databaseAdminUrl: config.databaseAdminUrl,
+    progress: opts.progress,
+  });
   // The chain heads are read only when the chain key is created now: they end the plain SHA-256 links.
   const heads = fs.existsSync(path.join(config.keyDir, CHAIN_KEY_FILE)) ? {} : await chainHeads(store);
   const signer = CheckpointSigner.fromKeyDir(config.keyDir, heads);

@@ -27,7 +27,13 @@ export const CR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.1';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Sources whose changes alter makeInstance's output; a hash of them is part of the cache key. */
-const GENERATOR_SOURCES = ['test/helpers/dicom-files.ts', 'src/imaging/dicom/dataset-writer.ts', 'src/imaging/dicom/part10.ts', 'src/imaging/dicom/tags.ts', 'src/imaging/dicom/uids.ts'];
+const GENERATOR_SOURCES = [
+  'test/helpers/dicom-files.ts',
+  'src/imaging/dicom/dataset-writer.ts',
+  'src/imaging/dicom/part10.ts',
+  'src/imaging/dicom/tags.ts',
+  'src/imaging/dicom/uids.ts',
+];
 
 function generatorSourceHash(): string {
   const h = crypto.createHash('sha256');
@@ -35,7 +41,8 @@ function generatorSourceHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-const seedOf = (parts: (string | number)[]) => crypto.createHash('sha256').update(parts.join('/')).digest().readUInt32LE(0) || 1;
+const seedOf = (parts: (string | number)[]) =>
+  crypto.createHash('sha256').update(parts.join('/')).digest().readUInt32LE(0) || 1;
 
 export const defaultCacheRoot = () => process.env.BENCH_DICOM_CACHE ?? path.join(os.tmpdir(), 'kartei-bench-dicom');
 
@@ -52,10 +59,37 @@ export function uid(...parts: (string | number)[]): string {
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
-const GIVEN = ['Jürgen', 'Käthe', 'Björn', 'Änne', 'Günther', 'Dörte', 'Uwe', 'Jörg', 'Bärbel', 'Sören', 'Hildegard', 'Wolfgang'];
-const FAMILY = ['Müller', 'Schäfer', 'Groß', 'Weiß', 'Köhler', 'Bäcker', 'Schröder', 'Krüger', 'Jäger', 'Hoffmann', 'Öztürk', 'Süß'];
+const GIVEN = [
+  'Jürgen',
+  'Käthe',
+  'Björn',
+  'Änne',
+  'Günther',
+  'Dörte',
+  'Uwe',
+  'Jörg',
+  'Bärbel',
+  'Sören',
+  'Hildegard',
+  'Wolfgang',
+];
+const FAMILY = [
+  'Müller',
+  'Schäfer',
+  'Groß',
+  'Weiß',
+  'Köhler',
+  'Bäcker',
+  'Schröder',
+  'Krüger',
+  'Jäger',
+  'Hoffmann',
+  'Öztürk',
+  'Süß',
+];
 /** Patient name "Family^Given" with umlauts, deterministic for an index. */
-export const patientName = (i: number) => `${FAMILY[i % FAMILY.length]}^${GIVEN[Math.floor(i / FAMILY.length) % GIVEN.length]}`;
+export const patientName = (i: number) =>
+  `${FAMILY[i % FAMILY.length]}^${GIVEN[Math.floor(i / FAMILY.length) % GIVEN.length]}`;
 
 // ---------------------------------------------------------------------------------------
 // Corpus description
@@ -91,7 +125,14 @@ export interface Corpus {
 }
 
 export interface CorpusOptions {
-  ct?: { patients: number; studiesPerPatient: number; seriesPerStudy: number; imagesPerSeries: number; rows: number; columns: number };
+  ct?: {
+    patients: number;
+    studiesPerPatient: number;
+    seriesPerStudy: number;
+    imagesPerSeries: number;
+    rows: number;
+    columns: number;
+  };
   cr?: { images: number; rows: number; columns: number };
   /** Changes every UID and pixel; two corpora with different seeds can coexist in one archive. */
   seed?: string;
@@ -128,7 +169,12 @@ function summarise(dir: string, generated: boolean, seconds: number, planned: Pl
 }
 
 /** Writes the planned files unless `<dir>/COMPLETE` exists (written last, after every file). */
-async function materialise(kind: string, params: object, opts: { cacheRoot?: string }, plan: (dir: string) => Planned[]): Promise<Corpus> {
+async function materialise(
+  kind: string,
+  params: object,
+  opts: { cacheRoot?: string },
+  plan: (dir: string) => Planned[],
+): Promise<Corpus> {
   const key = { GENERATOR_VERSION, kind, params, generatorSources: generatorSourceHash() };
   const hash = crypto.createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
   const dir = path.join(opts.cacheRoot ?? defaultCacheRoot(), `${kind}-${hash}`);

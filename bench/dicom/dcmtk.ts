@@ -40,7 +40,14 @@ export function latencyStats(ms: number[]): LatencyStats {
   if (!ms.length) throw new Error('no samples');
   const s = [...ms].sort((a, b) => a - b);
   const pct = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-  return { runs: s.length, p50: pct(50), p95: pct(95), min: s[0]!, max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length };
+  return {
+    runs: s.length,
+    p50: pct(50),
+    p95: pct(95),
+    min: s[0]!,
+    max: s[s.length - 1]!,
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+  };
 }
 
 export interface ToolRun {
@@ -54,7 +61,11 @@ export interface ToolRun {
 export function runTool(tool: string, args: string[], opts: { cwd?: string } = {}): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(tool, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TCP_NODELAY: '1' } });
+    const child = spawn(tool, args, {
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TCP_NODELAY: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -75,7 +86,8 @@ function association(t: DicomTarget, tlsCapable = true): { pre: string[]; peer: 
 }
 
 const failed = (r: ToolRun) => r.code !== 0 || /^(E|F): /m.test(r.stderr) || /^(E|F): /m.test(r.stdout);
-const describe = (tool: string, r: ToolRun) => `${tool} exited ${r.code}:\n${(r.stderr + r.stdout).split('\n').slice(0, 20).join('\n')}`;
+const describe = (tool: string, r: ToolRun) =>
+  `${tool} exited ${r.code}:\n${(r.stderr + r.stdout).split('\n').slice(0, 20).join('\n')}`;
 
 // ---------------------------------------------------------------------------------------
 // C-STORE
@@ -101,7 +113,14 @@ const MAX_ARG_CHARS = 500_000;
  * too long for one command line runs several storescu processes one after another. Wall time
  * covers spawning to the last exit. Throws if any store fails.
  */
-export async function storeFiles(target: DicomTarget, files: string[], opts: { associations?: number; /** Extra storescu options, e.g. ['--max-send-pdu', '131072']. */ extraArgs?: string[] } = {}): Promise<StoreResult> {
+export async function storeFiles(
+  target: DicomTarget,
+  files: string[],
+  opts: {
+    associations?: number /** Extra storescu options, e.g. ['--max-send-pdu', '131072']. */;
+    extraArgs?: string[];
+  } = {},
+): Promise<StoreResult> {
   const n = Math.max(1, Math.min(opts.associations ?? 1, files.length));
   const bytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
   const groups: string[][] = Array.from({ length: n }, () => []);
@@ -126,7 +145,15 @@ export async function storeFiles(target: DicomTarget, files: string[], opts: { a
   const t0 = performance.now();
   await Promise.all(groups.map(worker));
   const seconds = (performance.now() - t0) / 1000;
-  return { associations: n, instances: files.length, bytes, seconds, instancesPerSec: files.length / seconds, mbPerSec: bytes / MB / seconds, processes };
+  return {
+    associations: n,
+    instances: files.length,
+    bytes,
+    seconds,
+    instancesPerSec: files.length / seconds,
+    mbPerSec: bytes / MB / seconds,
+    processes,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -162,15 +189,31 @@ export interface FindOptions {
   warmup?: number;
 }
 
-export const DEFAULT_STUDY_RETURN_KEYS = ['StudyInstanceUID', 'PatientName', 'StudyDate', 'StudyDescription', 'AccessionNumber', 'ModalitiesInStudy'];
+export const DEFAULT_STUDY_RETURN_KEYS = [
+  'StudyInstanceUID',
+  'PatientName',
+  'StudyDate',
+  'StudyDescription',
+  'AccessionNumber',
+  'ModalitiesInStudy',
+];
 
 /**
  * Runs `findscu` `runs` times with QueryRetrieveLevel=STUDY and PatientID=<patientId>; each run
  * is a new process and association (as a modality or viewer would do). Per-run wall time.
  */
-export async function findByPatientId(target: DicomTarget, patientId: string, runs: number, opts: FindOptions = {}): Promise<FindResult> {
+export async function findByPatientId(
+  target: DicomTarget,
+  patientId: string,
+  runs: number,
+  opts: FindOptions = {},
+): Promise<FindResult> {
   const { pre, peer } = association(target);
-  const keys = ['QueryRetrieveLevel=STUDY', `PatientID=${patientId}`, ...(opts.returnKeys ?? DEFAULT_STUDY_RETURN_KEYS)];
+  const keys = [
+    'QueryRetrieveLevel=STUDY',
+    `PatientID=${patientId}`,
+    ...(opts.returnKeys ?? DEFAULT_STUDY_RETURN_KEYS),
+  ];
   const args = [...pre, opts.model === 'patient' ? '-P' : '-S', ...keys.flatMap((k) => ['-k', k]), '+sr', ...peer];
   const ms: number[] = [];
   let matches = 0;
@@ -197,11 +240,27 @@ export interface FindPerQueryResult {
  * `--repeat` sends the same query again on the same association, so each round times one
  * process with 1 query and one with 1 + `repeats` queries and takes the difference per query.
  */
-export async function findPerQuery(target: DicomTarget, patientId: string, opts: FindOptions & { repeats?: number; rounds?: number } = {}): Promise<FindPerQueryResult> {
+export async function findPerQuery(
+  target: DicomTarget,
+  patientId: string,
+  opts: FindOptions & { repeats?: number; rounds?: number } = {},
+): Promise<FindPerQueryResult> {
   const { pre, peer } = association(target);
   const repeats = opts.repeats ?? 50;
-  const keys = ['QueryRetrieveLevel=STUDY', `PatientID=${patientId}`, ...(opts.returnKeys ?? DEFAULT_STUDY_RETURN_KEYS)];
-  const args = (n: number) => [...pre, opts.model === 'patient' ? '-P' : '-S', ...keys.flatMap((k) => ['-k', k]), '+sr', '--repeat', String(n), ...peer];
+  const keys = [
+    'QueryRetrieveLevel=STUDY',
+    `PatientID=${patientId}`,
+    ...(opts.returnKeys ?? DEFAULT_STUDY_RETURN_KEYS),
+  ];
+  const args = (n: number) => [
+    ...pre,
+    opts.model === 'patient' ? '-P' : '-S',
+    ...keys.flatMap((k) => ['-k', k]),
+    '+sr',
+    '--repeat',
+    String(n),
+    ...peer,
+  ];
   const run = async (n: number) => {
     const r = await runTool('findscu', args(n));
     if (failed(r)) throw new Error(describe('findscu', r));
@@ -239,17 +298,37 @@ export interface GetResult {
  * C-STOREs coming back on the same association, uncompressed transfer syntaxes by default.
  * DCMTK 3.6.7 getscu has no TLS: a target with `tls` is refused.
  */
-export async function getStudy(target: DicomTarget, studyUid: string, opts: { outDir?: string } = {}): Promise<GetResult> {
+export async function getStudy(
+  target: DicomTarget,
+  studyUid: string,
+  opts: { outDir?: string } = {},
+): Promise<GetResult> {
   const { pre, peer } = association(target, false);
   const dir = opts.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-getscu-'));
   try {
-    const r = await runTool('getscu', [...pre, '-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUid}`, '-od', dir, ...peer]);
+    const r = await runTool('getscu', [
+      ...pre,
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${studyUid}`,
+      '-od',
+      dir,
+      ...peer,
+    ]);
     if (failed(r)) throw new Error(describe('getscu', r));
     const files = fs.readdirSync(dir);
     const bytes = files.reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
     if (!files.length) throw new Error(`getscu retrieved nothing for study ${studyUid}:\n${r.stderr}`);
     const seconds = r.ms / 1000;
-    return { instances: files.length, bytes, seconds, mbPerSec: bytes / MB / seconds, instancesPerSec: files.length / seconds };
+    return {
+      instances: files.length,
+      bytes,
+      seconds,
+      mbPerSec: bytes / MB / seconds,
+      instancesPerSec: files.length / seconds,
+    };
   } finally {
     if (!opts.outDir) fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -260,7 +339,10 @@ export async function getStudy(target: DicomTarget, studyUid: string, opts: { ou
  * own like getscu, but able to use TLS. Its time is taken inside it, from the association
  * request to the final response, so its process start (~0.5 s for a TypeScript process) does not count.
  */
-export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJob, 'op' | 'studyUid' | 'storage' | 'outDir' | 'destination'>): Promise<RetrieveOutcome> {
+export async function retrieveByClient(
+  target: DicomTarget,
+  job: Pick<RetrieveJob, 'op' | 'studyUid' | 'storage' | 'outDir' | 'destination'>,
+): Promise<RetrieveOutcome> {
   const full: RetrieveJob = {
     ...job,
     port: target.port,
@@ -268,10 +350,16 @@ export async function retrieveByClient(target: DicomTarget, job: Pick<RetrieveJo
     callingAet: target.callingAet,
     ...(target.tls ? { tls: { certFile: target.tls.cert, keyFile: target.tls.key, caFile: target.tls.ca } } : {}),
   };
-  const r = await runTool(process.execPath, [fileURLToPath(new URL('./retrieve-client.ts', import.meta.url)), JSON.stringify(full)]);
+  const r = await runTool(process.execPath, [
+    fileURLToPath(new URL('./retrieve-client.ts', import.meta.url)),
+    JSON.stringify(full),
+  ]);
   if (r.code !== 0) throw new Error(`retrieve client exited ${r.code}:\n${r.stderr.slice(0, 2_000)}`);
   const outcome = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RetrieveOutcome;
-  if (outcome.status !== 0 || outcome.failed > 0) throw new Error(`${job.op} of study ${job.studyUid}: status 0x${outcome.status.toString(16)}, ${outcome.failed} failed`);
+  if (outcome.status !== 0 || outcome.failed > 0)
+    throw new Error(
+      `${job.op} of study ${job.studyUid}: status 0x${outcome.status.toString(16)}, ${outcome.failed} failed`,
+    );
   return outcome;
 }
 
@@ -295,11 +383,25 @@ export interface StoreScp {
  * storescp on loopback (TLS with a client certificate required, if given): a C-MOVE destination,
  * or with `ignore` a sink that reads every dataset and stores nothing, one process per association.
  */
-export async function startStoreScp(aet: string, port: number, tls?: { cert: string; key: string; ca: string }, opts: { ignore?: boolean; maxPdu?: number } = {}): Promise<StoreScp> {
+export async function startStoreScp(
+  aet: string,
+  port: number,
+  tls?: { cert: string; key: string; ca: string },
+  opts: { ignore?: boolean; maxPdu?: number } = {},
+): Promise<StoreScp> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-storescp-'));
   const sink = opts.ignore ? ['--ignore', '--fork'] : [];
   const pdu = opts.maxPdu ? ['--max-pdu', String(opts.maxPdu)] : [];
-  const args = ['-aet', aet, ...sink, ...pdu, ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []), '-od', dir, String(port)];
+  const args = [
+    '-aet',
+    aet,
+    ...sink,
+    ...pdu,
+    ...(tls ? ['+tls', tls.key, tls.cert, '+cf', tls.ca] : []),
+    '-od',
+    dir,
+    String(port),
+  ];
   const child = spawn('storescp', args, { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   for (const deadline = Date.now() + 10_000; !(await portOpen(port)); await new Promise((r) => setTimeout(r, 50))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`storescp did not listen on ${port}`);
@@ -324,7 +426,9 @@ export async function startStoreScp(aet: string, port: number, tls?: { cert: str
 // HTTP: QIDO-RS / WADO-RS
 // ---------------------------------------------------------------------------------------
 
-export const basicAuth = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+export const basicAuth = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 export const bearerAuth = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const ACCEPT_DICOM_JSON = 'application/dicom+json';
@@ -346,7 +450,10 @@ function agentFor(url: URL, ca: string | undefined): http.Agent {
   const key = `${url.protocol}${ca ?? ''}`;
   let agent = agents.get(key);
   if (!agent) {
-    agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca: fs.readFileSync(ca) } : {}) }) : new http.Agent({ keepAlive: true });
+    agent =
+      url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ...(ca ? { ca: fs.readFileSync(ca) } : {}) })
+        : new http.Agent({ keepAlive: true });
     agents.set(key, agent);
   }
   return agent;
@@ -359,22 +466,36 @@ export interface HttpOptions {
 }
 
 /** One GET on a keep-alive connection; reads the whole body (counting bytes; kept only with keepBody). */
-export function httpGet(url: string, headers: Record<string, string>, opts: HttpOptions & { keepBody?: boolean } = {}): Promise<HttpResponse> {
+export function httpGet(
+  url: string,
+  headers: Record<string, string>,
+  opts: HttpOptions & { keepBody?: boolean } = {},
+): Promise<HttpResponse> {
   const t0 = performance.now();
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? https : http).get(u, { headers: { ...headers, ...(opts.accept ? { accept: opts.accept } : {}) }, agent: agentFor(u, opts.ca) }, (res) => {
-      let bytes = 0;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (opts.keepBody) chunks.push(chunk);
-      });
-      res.once('error', reject);
-      res.once('end', () =>
-        resolve({ status: res.statusCode!, contentType: res.headers['content-type'] ?? '', bytes, ms: performance.now() - t0, ...(opts.keepBody ? { body: Buffer.concat(chunks) } : {}) }),
-      );
-    });
+    const req = (u.protocol === 'https:' ? https : http).get(
+      u,
+      { headers: { ...headers, ...(opts.accept ? { accept: opts.accept } : {}) }, agent: agentFor(u, opts.ca) },
+      (res) => {
+        let bytes = 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (opts.keepBody) chunks.push(chunk);
+        });
+        res.once('error', reject);
+        res.once('end', () =>
+          resolve({
+            status: res.statusCode!,
+            contentType: res.headers['content-type'] ?? '',
+            bytes,
+            ms: performance.now() - t0,
+            ...(opts.keepBody ? { body: Buffer.concat(chunks) } : {}),
+          }),
+        );
+      },
+    );
     req.once('error', reject);
   });
 }
@@ -385,7 +506,12 @@ export interface HttpTiming extends LatencyStats {
 }
 
 /** Latency of `runs` sequential GETs on one keep-alive connection after `warmup` unmeasured ones; throws on non-2xx. */
-export async function timeHttp(url: string, headers: Record<string, string>, runs: number, opts: HttpOptions & { warmup?: number } = {}): Promise<HttpTiming> {
+export async function timeHttp(
+  url: string,
+  headers: Record<string, string>,
+  runs: number,
+  opts: HttpOptions & { warmup?: number } = {},
+): Promise<HttpTiming> {
   const ms: number[] = [];
   let last: HttpResponse | undefined;
   for (let i = -(opts.warmup ?? 2); i < runs; i++) {
@@ -397,7 +523,13 @@ export async function timeHttp(url: string, headers: Record<string, string>, run
 }
 
 /** QIDO-RS GET {dicomWebBase}/studies?PatientID=…; returns latency and the number of studies in the last answer. */
-export async function qidoStudiesByPatientId(dicomWebBase: string, headers: Record<string, string>, patientId: string, runs: number, opts: { ca?: string } = {}) {
+export async function qidoStudiesByPatientId(
+  dicomWebBase: string,
+  headers: Record<string, string>,
+  patientId: string,
+  runs: number,
+  opts: { ca?: string } = {},
+) {
   const url = `${dicomWebBase}/studies?PatientID=${encodeURIComponent(patientId)}`;
   const timing = await timeHttp(url, headers, runs, { accept: ACCEPT_DICOM_JSON, ca: opts.ca });
   const last = await httpGet(url, headers, { accept: ACCEPT_DICOM_JSON, keepBody: true, ca: opts.ca });
@@ -419,15 +551,37 @@ export interface ThroughputResult {
  * One GET by curl, a process of its own, so that the client's work does not share the bench
  * process (where Kartei runs) with the server; the body is counted and dropped.
  */
-export async function curlGet(url: string, headers: Record<string, string>, accept: string, opts: { ca?: string } = {}): Promise<HttpResponse> {
-  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total} %{content_type}', ...(opts.ca ? ['--cacert', opts.ca] : []), '-H', `accept: ${accept}`, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+export async function curlGet(
+  url: string,
+  headers: Record<string, string>,
+  accept: string,
+  opts: { ca?: string } = {},
+): Promise<HttpResponse> {
+  const args = [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{size_download} %{time_total} %{content_type}',
+    ...(opts.ca ? ['--cacert', opts.ca] : []),
+    '-H',
+    `accept: ${accept}`,
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    url,
+  ];
   const r = await runTool('curl', args);
   const [status, bytes, seconds, ...type] = r.stdout.trim().split(' ');
   return { status: Number(status), bytes: Number(bytes), ms: Number(seconds) * 1000, contentType: type.join(' ') };
 }
 
 /** MB/s of a GET by curl: the median of `runs` runs after one warm-up. */
-export async function curlThroughput(url: string, headers: Record<string, string>, accept: string, runs: number, opts: { ca?: string } = {}): Promise<ThroughputResult> {
+export async function curlThroughput(
+  url: string,
+  headers: Record<string, string>,
+  accept: string,
+  runs: number,
+  opts: { ca?: string } = {},
+): Promise<ThroughputResult> {
   const seconds: number[] = [];
   let last: HttpResponse | undefined;
   for (let i = -1; i < runs; i++) {
@@ -436,9 +590,20 @@ export async function curlThroughput(url: string, headers: Record<string, string
     if (i >= 0) seconds.push(last.ms / 1000);
   }
   const median = [...seconds].sort((a, b) => a - b)[Math.floor(seconds.length / 2)]!;
-  return { bytes: last!.bytes, seconds, mbPerSec: last!.bytes / MB / median, status: last!.status, contentType: last!.contentType };
+  return {
+    bytes: last!.bytes,
+    seconds,
+    mbPerSec: last!.bytes / MB / median,
+    status: last!.status,
+    contentType: last!.contentType,
+  };
 }
 
 /** WADO-RS of a whole study as multipart/related; type="application/dicom" (curl), `runs` times after one warm-up. */
-export const wadoStudy = (dicomWebBase: string, headers: Record<string, string>, studyUid: string, runs = 3, opts: { ca?: string } = {}) =>
-  curlThroughput(`${dicomWebBase}/studies/${studyUid}`, headers, ACCEPT_MULTIPART_DICOM, runs, opts);
+export const wadoStudy = (
+  dicomWebBase: string,
+  headers: Record<string, string>,
+  studyUid: string,
+  runs = 3,
+  opts: { ca?: string } = {},
+) => curlThroughput(`${dicomWebBase}/studies/${studyUid}`, headers, ACCEPT_MULTIPART_DICOM, runs, opts);

@@ -16,7 +16,10 @@ if (process.argv[3] === '--set-up') {
   process.exit(0);
 }
 const setUp = JSON.parse(
-  execFileSync(process.execPath, [import.meta.filename, process.argv[2]!, '--set-up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  execFileSync(process.execPath, [import.meta.filename, process.argv[2]!, '--set-up'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
 ) as KarteiSetUp;
 const k = await startKarteiDicom({ ...opts, reopen: setUp });
 process.stdout.write(`${JSON.stringify({ port: k.target.port, pid: process.pid })}\n`);

@@ -5,7 +5,14 @@
 // audit log are always on in Kartei.
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, freePort, DIALECT, type Harness, type Installation } from '../../test/helpers/harness.ts';
+import {
+  startHarness,
+  setUpTenant,
+  freePort,
+  DIALECT,
+  type Harness,
+  type Installation,
+} from '../../test/helpers/harness.ts';
 import { testCa, testCertificate, type TestCert } from '../../test/helpers/certificates.ts';
 import type { DicomTarget } from './dcmtk.ts';
 
@@ -23,7 +30,11 @@ export interface BenchTls {
 let tlsMaterial: BenchTls | undefined;
 /** Throwaway CA, server and client certificates (P-256), made once per process. */
 export function benchTls(): BenchTls {
-  tlsMaterial ??= { caFile: testCa().certFile, server: testCertificate('localhost'), client: testCertificate('KARTEIBENCH') };
+  tlsMaterial ??= {
+    caFile: testCa().certFile,
+    server: testCertificate('localhost'),
+    client: testCertificate('KARTEIBENCH'),
+  };
   return tlsMaterial;
 }
 
@@ -57,7 +68,12 @@ const tlsOf = (opts: KarteiDicomOptions) => (opts.tls === true ? benchTls() : op
 async function setUpBench(h: Harness, opts: KarteiDicomOptions): Promise<string> {
   const t = await setUpTenant(h, ['RAD']);
   const tls = tlsOf(opts);
-  const device = { aeTitle: opts.callingAet, departmentId: t.departments.RAD, permissions: ['store'], ...(tls ? { certificate: tls.client.cert } : { host: '127.0.0.1' }) };
+  const device = {
+    aeTitle: opts.callingAet,
+    departmentId: t.departments.RAD,
+    permissions: ['store'],
+    ...(tls ? { certificate: tls.client.cert } : { host: '127.0.0.1' }),
+  };
   const r = await t.admin.post('/api/admin/devices', device);
   if (r.status !== 201) throw new Error(`registering the bench device: ${r.status} ${JSON.stringify(r.body)}`);
   return t.tenantId;
@@ -85,16 +101,36 @@ export async function startKarteiDicom(opts: KarteiDicomOptions & { reopen?: Kar
     const tenantId = opts.reopen?.tenantId ?? (await setUpBench(h, opts));
     const tls = tlsOf(opts);
     listener = await startDimseListener(
-      { host: '127.0.0.1', port: await freePort(), aeTitle, ...(tls ? { tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } } : {}) },
+      {
+        host: '127.0.0.1',
+        port: await freePort(),
+        aeTitle,
+        ...(tls ? { tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } } : {}),
+      },
       { services: h.services },
     );
     const l = listener;
     return {
       h,
       tenantId,
-      target: { host: '127.0.0.1', port: l.port, calledAet: aeTitle, callingAet: opts.callingAet, ...(tls ? { tls: clientTls(tls) } : {}) },
+      target: {
+        host: '127.0.0.1',
+        port: l.port,
+        calledAet: aeTitle,
+        callingAet: opts.callingAet,
+        ...(tls ? { tls: clientTls(tls) } : {}),
+      },
       countInstances: () =>
-        inTenant(h.services.store, tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
+        inTenant(h.services.store, tenantId, async (tx) =>
+          Number(
+            (
+              await tx
+                .selectFrom('instances')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          ),
+        ),
       async close() {
         await l.close();
         await h.close();

@@ -18,7 +18,10 @@ import { defaultCacheRoot } from './corpus.ts';
 import { portOpen, type DicomTarget } from './dcmtk.ts';
 
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
-const DICOMWEB_PLUGIN_CANDIDATES = ['/usr/share/orthanc/plugins/libOrthancDicomWeb.so', '/usr/lib/orthanc/libOrthancDicomWeb.so.1.7'];
+const DICOMWEB_PLUGIN_CANDIDATES = [
+  '/usr/share/orthanc/plugins/libOrthancDicomWeb.so',
+  '/usr/lib/orthanc/libOrthancDicomWeb.so.1.7',
+];
 
 export interface OrthancOptions {
   /** Orthanc's own AE title (the called AET). Default ORTHANC. */
@@ -88,7 +91,11 @@ export function freePort(): Promise<number> {
 export function dicomWebPluginPath(): string {
   const listed = spawnSync('dpkg', ['-L', 'orthanc-dicomweb'], { encoding: 'utf8' });
   const fromPackage = (listed.stdout ?? '').split('\n').filter((l) => /libOrthancDicomWeb\.so/.test(l));
-  for (const p of [...fromPackage.filter((p) => p.startsWith('/usr/share/orthanc/plugins/')), ...fromPackage, ...DICOMWEB_PLUGIN_CANDIDATES]) {
+  for (const p of [
+    ...fromPackage.filter((p) => p.startsWith('/usr/share/orthanc/plugins/')),
+    ...fromPackage,
+    ...DICOMWEB_PLUGIN_CANDIDATES,
+  ]) {
     if (fs.existsSync(p)) return p;
   }
   throw new Error('Orthanc DICOMweb plugin not found: apt-get install -y orthanc-dicomweb');
@@ -159,7 +166,14 @@ function installExitHooks() {
   }
 }
 
-async function waitUntilAnswering(child: ChildProcess, httpPort: number, dicomPort: number, auth: string, logFile: string, timeoutMs: number) {
+async function waitUntilAnswering(
+  child: ChildProcess,
+  httpPort: number,
+  dicomPort: number,
+  auth: string,
+  logFile: string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   let exited: number | string | null = null;
   child.once('exit', (code, signal) => (exited = code ?? signal));
@@ -188,7 +202,8 @@ const tail = (file: string) => {
 };
 
 export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHandle> {
-  if (!fs.existsSync(ORTHANC_BINARY)) throw new Error('Orthanc not installed: apt-get install -y orthanc orthanc-dicomweb');
+  if (!fs.existsSync(ORTHANC_BINARY))
+    throw new Error('Orthanc not installed: apt-get install -y orthanc orthanc-dicomweb');
   installExitHooks();
   const aet = opts.aet ?? 'ORTHANC';
   const callingAet = opts.callingAet ?? 'KARTEIBENCH';
@@ -235,11 +250,34 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
     DicomModalitiesInDatabase: false,
     OrthancPeersInDatabase: false,
     DicomModalities: {
-      bench: { AET: callingAet, Host: '127.0.0.1', Port: unusedModalityPort, AllowEcho: true, AllowStore: true, AllowFind: true, AllowGet: true, AllowMove: true, AllowFindWorklist: false, AllowStorageCommitment: false },
+      bench: {
+        AET: callingAet,
+        Host: '127.0.0.1',
+        Port: unusedModalityPort,
+        AllowEcho: true,
+        AllowStore: true,
+        AllowFind: true,
+        AllowGet: true,
+        AllowMove: true,
+        AllowFindWorklist: false,
+        AllowStorageCommitment: false,
+      },
       ...Object.fromEntries(
         (opts.destinations ?? []).map((d, i) => [
           `destination${i}`,
-          { AET: d.aet, Host: '127.0.0.1', Port: d.port, UseDicomTls: !!d.tls, AllowEcho: false, AllowStore: false, AllowFind: false, AllowGet: false, AllowMove: false, AllowFindWorklist: false, AllowStorageCommitment: false },
+          {
+            AET: d.aet,
+            Host: '127.0.0.1',
+            Port: d.port,
+            UseDicomTls: !!d.tls,
+            AllowEcho: false,
+            AllowStore: false,
+            AllowFind: false,
+            AllowGet: false,
+            AllowMove: false,
+            AllowFindWorklist: false,
+            AllowStorageCommitment: false,
+          },
         ]),
       ),
     },
@@ -266,7 +304,10 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
   const logFile = path.join(dir, 'orthanc.log');
   const log = fs.openSync(logFile, 'w');
   const shim = loopbackBindShim();
-  if (!shim) process.stderr.write('warning: no C compiler for the loopback bind shim; Orthanc listens on 0.0.0.0 (access still limited to 127.0.0.1 peers)\n');
+  if (!shim)
+    process.stderr.write(
+      'warning: no C compiler for the loopback bind shim; Orthanc listens on 0.0.0.0 (access still limited to 127.0.0.1 peers)\n',
+    );
   const preload = [shim, process.env.LD_PRELOAD].filter(Boolean).join(':');
   const child = spawn(ORTHANC_BINARY, [configDir], {
     cwd: dir,
@@ -323,5 +364,11 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
 export async function orthancStatistics(o: Pick<OrthancHandle, 'baseUrl' | 'authHeaders'>) {
   const r = await fetch(`${o.baseUrl}/statistics`, { headers: o.authHeaders });
   if (!r.ok) throw new Error(`GET /statistics: ${r.status}`);
-  return (await r.json()) as { CountInstances: number; CountSeries: number; CountStudies: number; CountPatients: number; TotalDiskSizeMB: number };
+  return (await r.json()) as {
+    CountInstances: number;
+    CountSeries: number;
+    CountStudies: number;
+    CountPatients: number;
+    TotalDiskSizeMB: number;
+  };
 }

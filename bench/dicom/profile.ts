@@ -44,7 +44,9 @@ try {
   const r = await storeFiles(k.target, files, { associations: ASSOCIATIONS, extraArgs: ['--max-send-pdu', '131072'] });
   seconds = r.seconds;
   profile = ((await session.post('Profiler.stop')) as { profile: Profile }).profile;
-  process.stdout.write(`ingest: ${r.instances} instances, ${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s = ${r.mbPerSec.toFixed(1)} MB/s, ${ASSOCIATIONS} association(s), TLS ${TLS ? 'on' : 'off'}\n`);
+  process.stdout.write(
+    `ingest: ${r.instances} instances, ${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s = ${r.mbPerSec.toFixed(1)} MB/s, ${ASSOCIATIONS} association(s), TLS ${TLS ? 'on' : 'off'}\n`,
+  );
 } finally {
   session.disconnect();
   await k.close();
@@ -67,12 +69,22 @@ for (const [id, us] of selfUs) {
   const name = `${f.functionName || '(anonymous)'} ${f.url ? `${where(f.url)}:${f.lineNumber + 1}` : ''}`.trim();
   perFunction.set(name, (perFunction.get(name) ?? 0) + us);
   const file = where(f.url);
-  const area = !f.url ? f.functionName || '(native)' : file.startsWith('node:') ? 'node: internals' : file.includes('node_modules') ? `node_modules/${file.split('node_modules/')[1]!.split('/')[0]}` : file.split('/').slice(0, 3).join('/');
+  const area = !f.url
+    ? f.functionName || '(native)'
+    : file.startsWith('node:')
+      ? 'node: internals'
+      : file.includes('node_modules')
+        ? `node_modules/${file.split('node_modules/')[1]!.split('/')[0]}`
+        : file.split('/').slice(0, 3).join('/');
   perArea.set(area, (perArea.get(area) ?? 0) + us);
 }
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
 const wall = (profile.endTime - profile.startTime) / 1e6;
-process.stdout.write(`profile: ${out}\nsampled ${wall.toFixed(1)} s (ingest ${seconds.toFixed(1)} s); self time, top ${TOP}:\n`);
-for (const [name, us] of [...perFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP)) process.stdout.write(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}\n`);
+process.stdout.write(
+  `profile: ${out}\nsampled ${wall.toFixed(1)} s (ingest ${seconds.toFixed(1)} s); self time, top ${TOP}:\n`,
+);
+for (const [name, us] of [...perFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+  process.stdout.write(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}\n`);
 process.stdout.write('by area:\n');
-for (const [name, us] of [...perArea].sort((a, b) => b[1] - a[1]).slice(0, TOP)) process.stdout.write(`  ${pct(us)}  ${name}\n`);
+for (const [name, us] of [...perArea].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+  process.stdout.write(`  ${pct(us)}  ${name}\n`);

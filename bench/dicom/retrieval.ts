@@ -36,7 +36,19 @@ import { testCertificate } from '../../test/helpers/certificates.ts';
 import { startHarness, setUpTenant, freePort, DIALECT, type Harness } from '../../test/helpers/harness.ts';
 import { generateCorpus, generateThinCorpus } from './corpus.ts';
 import {
-  bearerAuth, curlThroughput, findByPatientId, findPerQuery, getStudy, MB, qidoStudiesByPatientId, retrieveByClient, startStoreScp, storeFiles, wadoStudy, type DicomTarget, type StoreScp,
+  bearerAuth,
+  curlThroughput,
+  findByPatientId,
+  findPerQuery,
+  getStudy,
+  MB,
+  qidoStudiesByPatientId,
+  retrieveByClient,
+  startStoreScp,
+  storeFiles,
+  wadoStudy,
+  type DicomTarget,
+  type StoreScp,
 } from './dcmtk.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 import { benchTls, clientTls } from './kartei.ts';
@@ -51,9 +63,14 @@ const tls = benchTls();
 /** The C-MOVE destinations, registered with both archives: one storescp without TLS, one with. */
 const destCert = testCertificate('BENCHDEST');
 const moveDest = await startStoreScp('BENCHDEST', await freePort());
-const moveDestTls = await startStoreScp('BENCHDESTTLS', await freePort(), { cert: destCert.certFile, key: destCert.keyFile, ca: tls.caFile });
+const moveDestTls = await startStoreScp('BENCHDESTTLS', await freePort(), {
+  cert: destCert.certFile,
+  key: destCert.keyFile,
+  ca: tls.caFile,
+});
 
-const log = (s: string) => process.stderr.write(`[bench:dicom-retrieval ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const log = (s: string) =>
+  process.stderr.write(`[bench:dicom-retrieval ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 const corpus = await generateCorpus();
@@ -62,8 +79,12 @@ const files = [...corpus.instances, ...thin.instances].map((i) => i.file);
 // The study to retrieve: the largest CT study; the patient to find: its patient.
 const study = corpus.studies.reduce((a, b) => (b.bytes > a.bytes ? b : a));
 /** What a C-GET requester must offer to take: the study's SOP classes, as stored (Explicit VR Little Endian). */
-const storage = [...new Set(corpus.instances.filter((i) => i.studyUid === study.studyUid).map((i) => i.sopClassUid))].map((sopClassUid) => ({ sopClassUid, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }));
-log(`archive fill: ${files.length} instances; retrieving study ${study.studyUid} (${study.instances} instances, ${fmt(study.bytes / MB)} MB); finding PatientID ${study.patientId}`);
+const storage = [
+  ...new Set(corpus.instances.filter((i) => i.studyUid === study.studyUid).map((i) => i.sopClassUid)),
+].map((sopClassUid) => ({ sopClassUid, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }));
+log(
+  `archive fill: ${files.length} instances; retrieving study ${study.studyUid} (${study.instances} instances, ${fmt(study.bytes / MB)} MB); finding PatientID ${study.patientId}`,
+);
 
 interface Side {
   target: DicomTarget;
@@ -87,10 +108,16 @@ interface Side {
 async function startFloor(h: Harness, tenantId: string, departmentId: string): Promise<Floor> {
   const { key, instances } = await inTenant(h.services.store, tenantId, async (tx) => ({
     key: await h.services.keyring.departmentKey(tx, tenantId, departmentId),
-    instances: await tx.selectFrom('instances').innerJoin('studies', 'studies.id', 'instances.study_id').select(['instances.id', 'instances.file']).where('studies.study_uid', '=', study.studyUid).execute(),
+    instances: await tx
+      .selectFrom('instances')
+      .innerJoin('studies', 'studies.id', 'instances.study_id')
+      .select(['instances.id', 'instances.file'])
+      .where('studies.study_uid', '=', study.studyUid)
+      .execute(),
   }));
   const images = path.join(h.config.dataDir, 'images');
-  const decrypted = (i: (typeof instances)[number]) => h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
+  const decrypted = (i: (typeof instances)[number]) =>
+    h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
   const inMemory: Buffer[] = [];
   for (const i of instances) for await (const chunk of decrypted(i)) inMemory.push(chunk);
   const server = http.createServer(async (req, res) => {
@@ -99,12 +126,16 @@ async function startFloor(h: Harness, tenantId: string, departmentId: string): P
       for await (const chunk of chunks) if (!res.write(chunk)) await once(res, 'drain');
     };
     if (req.url === '/memory') await send(inMemory);
-    else for (const i of instances) await send(req.url === '/sealed' ? readFile(path.join(images, i.file)) : decrypted(i));
+    else
+      for (const i of instances) await send(req.url === '/sealed' ? readFile(path.join(images, i.file)) : decrypted(i));
     res.end();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 /** A file a MiB at a time, each read into a buffer of its own (the socket may still hold the last). */
 async function* readFile(file: string): AsyncGenerator<Buffer> {
@@ -129,35 +160,88 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
   const h = await startHarness();
   const t = await setUpTenant(h, ['RAD']);
   let floor: Floor | undefined;
-  const device = await t.admin.post('/api/admin/devices', { aeTitle: CALLING_AET, departmentId: t.departments.RAD, permissions: ['store', 'find', 'retrieve'], host: '127.0.0.1' });
+  const device = await t.admin.post('/api/admin/devices', {
+    aeTitle: CALLING_AET,
+    departmentId: t.departments.RAD,
+    permissions: ['store', 'find', 'retrieve'],
+    host: '127.0.0.1',
+  });
   if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
   const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
   const token = await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 });
   const devices = [
-    { aeTitle: TLS_AET, departmentId: t.departments.RAD, permissions: ['find', 'retrieve'], certificate: tls.client.cert },
-    { aeTitle: moveDest.aet, departmentId: t.departments.RAD, permissions: ['retrieve'], host: '127.0.0.1', port: moveDest.port },
-    { aeTitle: moveDestTls.aet, departmentId: t.departments.RAD, permissions: ['retrieve'], certificate: destCert.cert, host: '127.0.0.1', port: moveDestTls.port },
+    {
+      aeTitle: TLS_AET,
+      departmentId: t.departments.RAD,
+      permissions: ['find', 'retrieve'],
+      certificate: tls.client.cert,
+    },
+    {
+      aeTitle: moveDest.aet,
+      departmentId: t.departments.RAD,
+      permissions: ['retrieve'],
+      host: '127.0.0.1',
+      port: moveDest.port,
+    },
+    {
+      aeTitle: moveDestTls.aet,
+      departmentId: t.departments.RAD,
+      permissions: ['retrieve'],
+      certificate: destCert.cert,
+      host: '127.0.0.1',
+      port: moveDestTls.port,
+    },
   ];
   for (const d of devices) {
     const r = await t.admin.post('/api/admin/devices', d);
     if (r.status !== 201) throw new Error(`device ${d.aeTitle}: ${JSON.stringify(r.body)}`);
   }
-  const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+  const listener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services },
+  );
   const tlsListener = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } },
+    {
+      host: '127.0.0.1',
+      port: await freePort(),
+      aeTitle: 'KARTEI',
+      tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile },
+    },
     { services: h.services },
   );
   const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
   // The same services behind a second HTTP server with TLS, as `kartei serve` runs with a certificate.
-  const secureApp = await buildApp({ ...h.services, config: { ...h.services.config, tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile } } }, { logger: false });
+  const secureApp = await buildApp(
+    {
+      ...h.services,
+      config: { ...h.services.config, tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile } },
+    },
+    { logger: false },
+  );
   const secureAddress = await secureApp.listen({ host: '127.0.0.1', port: 0 });
   return {
     target: { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: CALLING_AET },
-    tlsTarget: { host: '127.0.0.1', port: tlsListener.port, calledAet: 'KARTEI', callingAet: TLS_AET, tls: clientTls(tls) },
+    tlsTarget: {
+      host: '127.0.0.1',
+      port: tlsListener.port,
+      calledAet: 'KARTEI',
+      callingAet: TLS_AET,
+      tls: clientTls(tls),
+    },
     dicomWeb: `${address}/dicom-web`,
     auth: bearerAuth(token.body.token),
     secureWeb: { base: `${secureAddress}/dicom-web`, auth: bearerAuth(token.body.token), ca: tls.caFile },
-    count: () => inTenant(h.services.store, t.tenantId, async (tx) => Number((await tx.selectFrom('instances').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)),
+    count: () =>
+      inTenant(h.services.store, t.tenantId, async (tx) =>
+        Number(
+          (
+            await tx
+              .selectFrom('instances')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      ),
     startFloor: async () => (floor = await startFloor(h, t.tenantId, t.departments.RAD!)),
     async close() {
       await floor?.close();
@@ -171,7 +255,11 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
 
 async function orthanc(): Promise<Side & { version: string; fillTls(files: string[]): Promise<number> }> {
   const o = await startOrthanc({ callingAet: CALLING_AET, destinations: [{ aet: moveDest.aet, port: moveDest.port }] });
-  const secure = await startOrthanc({ callingAet: TLS_AET, tls: { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile }, destinations: [{ aet: moveDestTls.aet, port: moveDestTls.port, tls: true }] });
+  const secure = await startOrthanc({
+    callingAet: TLS_AET,
+    tls: { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile },
+    destinations: [{ aet: moveDestTls.aet, port: moveDestTls.port, tls: true }],
+  });
   const tlsTarget: DicomTarget = { ...secure.target, tls: clientTls(tls) };
   return {
     target: o.target,
@@ -207,7 +295,8 @@ for (const [name, side] of Object.entries(sides)) {
 }
 const floor = await karteiSide.startFloor();
 const secureCount = await orthancSide.fillTls(files);
-if (secureCount !== files.length) throw new Error(`orthanc over TLS: ${secureCount} of ${files.length} instances stored`);
+if (secureCount !== files.length)
+  throw new Error(`orthanc over TLS: ${secureCount} of ${files.length} instances stored`);
 log(`both filled in ${fmt((performance.now() - fillStart) / 1000)} s`);
 
 interface Round {
@@ -223,7 +312,14 @@ interface Round {
   cgetTls: number;
   move: number;
   moveTls: number;
-  matches: { find: number; qido: number; wadoBytes: number; cgetInstances: number; tlsInstances: number; movedInstances: number };
+  matches: {
+    find: number;
+    qido: number;
+    wadoBytes: number;
+    cgetInstances: number;
+    tlsInstances: number;
+    movedInstances: number;
+  };
 }
 
 /** C-GET by the bench's requester (over TLS here): MB/s of the datasets it received. */
@@ -240,9 +336,15 @@ async function getByClient(target: DicomTarget) {
 /** C-MOVE to a storescp: MB/s of the files it wrote, by the time the final response arrived. */
 async function moveTo(target: DicomTarget, destination: StoreScp) {
   destination.take();
-  const r = await retrieveByClient(target, { op: 'move', studyUid: study.studyUid, storage: [], destination: destination.aet });
+  const r = await retrieveByClient(target, {
+    op: 'move',
+    studyUid: study.studyUid,
+    storage: [],
+    destination: destination.aet,
+  });
   const got = destination.take();
-  if (got.instances !== r.completed) throw new Error(`C-MOVE to ${destination.aet}: ${r.completed} reported, ${got.instances} received`);
+  if (got.instances !== r.completed)
+    throw new Error(`C-MOVE to ${destination.aet}: ${r.completed} reported, ${got.instances} received`);
   return { instances: got.instances, mbPerSec: got.bytes / MB / (r.ms / 1000) };
 }
 const rounds: Record<System, Round[]> = { kartei: [], orthanc: [] };
@@ -255,7 +357,12 @@ for (let r = 0; r < ROUNDS; r++) {
   const decrypted = await curlThroughput(`${floor.url}/decrypted`, {}, '*/*', 2);
   const sealed = await curlThroughput(`${floor.url}/sealed`, {}, '*/*', 2);
   const memory = await curlThroughput(`${floor.url}/memory`, {}, '*/*', 2);
-  floors.push({ decrypted: decrypted.mbPerSec, sealed: sealed.mbPerSec, memory: memory.mbPerSec, bytes: decrypted.bytes });
+  floors.push({
+    decrypted: decrypted.mbPerSec,
+    sealed: sealed.mbPerSec,
+    memory: memory.mbPerSec,
+    bytes: decrypted.bytes,
+  });
   for (const sys of order) {
     const side = sides[sys];
     const find = await findByPatientId(side.target, study.patientId, FIND_RUNS);
@@ -263,7 +370,13 @@ for (let r = 0; r < ROUNDS; r++) {
     const findTls = await findByPatientId(side.tlsTarget, study.patientId, FIND_RUNS);
     const perQueryTls = await findPerQuery(side.tlsTarget, study.patientId, { repeats: 20, rounds: 3 });
     const qido = await qidoStudiesByPatientId(side.dicomWeb, side.auth, study.patientId, FIND_RUNS);
-    const qidoTls = await qidoStudiesByPatientId(side.secureWeb.base, side.secureWeb.auth, study.patientId, FIND_RUNS, side.secureWeb);
+    const qidoTls = await qidoStudiesByPatientId(
+      side.secureWeb.base,
+      side.secureWeb.auth,
+      study.patientId,
+      FIND_RUNS,
+      side.secureWeb,
+    );
     const wado = await wadoStudy(side.dicomWeb, side.auth, study.studyUid, 2);
     const wadoTls = await wadoStudy(side.secureWeb.base, side.secureWeb.auth, study.studyUid, 2, side.secureWeb);
     const cget = await getStudy(side.target, study.studyUid);
@@ -292,7 +405,9 @@ for (let r = 0; r < ROUNDS; r++) {
         movedInstances: Math.min(move.instances, moveTls.instances),
       },
     });
-    log(`round ${r + 1}/${ROUNDS} ${sys.padEnd(7)} findscu p50 ${fmt(find.p50, 1)} ms (server ${fmt(perQuery.perQueryMs, 2)} ms/query, ${find.matches} matches; TLS ${fmt(findTls.p50, 1)} ms, server ${fmt(perQueryTls.perQueryMs, 2)} ms/query), QIDO p50 ${fmt(qido.p50, 1)} ms (${qido.matches}; HTTPS ${fmt(qidoTls.p50, 1)}), WADO ${fmt(wado.mbPerSec)} MB/s (HTTPS ${fmt(wadoTls.mbPerSec)}), C-GET ${fmt(cget.mbPerSec)} MB/s (${cget.instances} instances; TLS ${fmt(cgetTls.mbPerSec)}), C-MOVE ${fmt(move.mbPerSec)} MB/s (TLS ${fmt(moveTls.mbPerSec)})`);
+    log(
+      `round ${r + 1}/${ROUNDS} ${sys.padEnd(7)} findscu p50 ${fmt(find.p50, 1)} ms (server ${fmt(perQuery.perQueryMs, 2)} ms/query, ${find.matches} matches; TLS ${fmt(findTls.p50, 1)} ms, server ${fmt(perQueryTls.perQueryMs, 2)} ms/query), QIDO p50 ${fmt(qido.p50, 1)} ms (${qido.matches}; HTTPS ${fmt(qidoTls.p50, 1)}), WADO ${fmt(wado.mbPerSec)} MB/s (HTTPS ${fmt(wadoTls.mbPerSec)}), C-GET ${fmt(cget.mbPerSec)} MB/s (${cget.instances} instances; TLS ${fmt(cgetTls.mbPerSec)}), C-MOVE ${fmt(move.mbPerSec)} MB/s (TLS ${fmt(moveTls.mbPerSec)})`,
+    );
   }
 }
 const minutes = (performance.now() - started) / 60_000;
@@ -315,43 +430,98 @@ const latencyRow = (what: string, pick: (x: Round) => number, goalText: string) 
   const kv = median(k.map(pick));
   const ov = median(o.map(pick));
   const ratio = kv / ov;
-  rows.push(`| ${what} | ${fmt(kv, 1)} ms (rounds: ${k.map((x) => fmt(pick(x), 1)).join(', ')}) | ${fmt(ov, 1)} ms (rounds: ${o.map((x) => fmt(pick(x), 1)).join(', ')}) | **${fmt(ratio, 2)}×** (lower is better) | ${goalText} | ${ok(ratio <= 1)} |`);
+  rows.push(
+    `| ${what} | ${fmt(kv, 1)} ms (rounds: ${k.map((x) => fmt(pick(x), 1)).join(', ')}) | ${fmt(ov, 1)} ms (rounds: ${o.map((x) => fmt(pick(x), 1)).join(', ')}) | **${fmt(ratio, 2)}×** (lower is better) | ${goalText} | ${ok(ratio <= 1)} |`,
+  );
   if (ratio > 1) shortfalls.push(`${what}: Kartei takes ${fmt(ratio, 2)}× Orthanc's time, goal ≤ 1×.`);
 };
 const throughputRow = (what: string, pick: (x: Round) => number) => {
   const kv = Math.max(...k.map(pick));
   const ov = Math.max(...o.map(pick));
   const ratio = kv / ov;
-  rows.push(`| ${what} | ${fmt(kv)} MB/s (rounds: ${k.map((x) => fmt(pick(x))).join(', ')}) | ${fmt(ov)} MB/s (rounds: ${o.map((x) => fmt(pick(x))).join(', ')}) | **${fmt(ratio, 2)}×** | ≥ 1× | ${ok(ratio >= 1)} |`);
+  rows.push(
+    `| ${what} | ${fmt(kv)} MB/s (rounds: ${k.map((x) => fmt(pick(x))).join(', ')}) | ${fmt(ov)} MB/s (rounds: ${o.map((x) => fmt(pick(x))).join(', ')}) | **${fmt(ratio, 2)}×** | ≥ 1× | ${ok(ratio >= 1)} |`,
+  );
   if (ratio < 1) shortfalls.push(`${what}: Kartei reaches ${fmt(ratio, 2)}× Orthanc, goal ≥ 1×.`);
 };
-latencyRow(`C-FIND STUDY level by PatientID, findscu per run (process start + association + query; ${FIND_RUNS} runs per round, p50)`, (x) => x.findRun, '≤ Orthanc');
-latencyRow('C-FIND, the server\'s time per query (findscu --repeat 21 minus 1, per query)', (x) => x.findServer, '≤ Orthanc');
-latencyRow(`C-FIND as above, TLS with client certificates, findscu per run (${FIND_RUNS} runs per round, p50)`, (x) => x.findRunTls, '≤ Orthanc');
-latencyRow('C-FIND, TLS, the server\'s time per query (findscu --repeat 21 minus 1, per query)', (x) => x.findServerTls, '≤ Orthanc');
-latencyRow(`QIDO-RS /studies?PatientID=… (keep-alive, ${FIND_RUNS} requests per round, p50)`, (x) => x.qido, '≤ Orthanc');
-latencyRow(`QIDO-RS as above over HTTPS (keep-alive, ${FIND_RUNS} requests per round, p50)`, (x) => x.qidoTls, '≤ Orthanc');
-throughputRow(`WADO-RS of the study (${study.instances} instances, ${fmt(study.bytes / MB)} MB, multipart/related; curl)`, (x) => x.wado);
+latencyRow(
+  `C-FIND STUDY level by PatientID, findscu per run (process start + association + query; ${FIND_RUNS} runs per round, p50)`,
+  (x) => x.findRun,
+  '≤ Orthanc',
+);
+latencyRow(
+  "C-FIND, the server's time per query (findscu --repeat 21 minus 1, per query)",
+  (x) => x.findServer,
+  '≤ Orthanc',
+);
+latencyRow(
+  `C-FIND as above, TLS with client certificates, findscu per run (${FIND_RUNS} runs per round, p50)`,
+  (x) => x.findRunTls,
+  '≤ Orthanc',
+);
+latencyRow(
+  "C-FIND, TLS, the server's time per query (findscu --repeat 21 minus 1, per query)",
+  (x) => x.findServerTls,
+  '≤ Orthanc',
+);
+latencyRow(
+  `QIDO-RS /studies?PatientID=… (keep-alive, ${FIND_RUNS} requests per round, p50)`,
+  (x) => x.qido,
+  '≤ Orthanc',
+);
+latencyRow(
+  `QIDO-RS as above over HTTPS (keep-alive, ${FIND_RUNS} requests per round, p50)`,
+  (x) => x.qidoTls,
+  '≤ Orthanc',
+);
+throughputRow(
+  `WADO-RS of the study (${study.instances} instances, ${fmt(study.bytes / MB)} MB, multipart/related; curl)`,
+  (x) => x.wado,
+);
 throughputRow('WADO-RS of the study over HTTPS (curl)', (x) => x.wadoTls);
 throughputRow('C-GET of the study (getscu, files written to a temp dir)', (x) => x.cget);
-throughputRow('C-GET of the study over TLS with client certificates (the bench\'s requester, datasets written to a temp dir; association to final response)', (x) => x.cgetTls);
-throughputRow('C-MOVE of the study to a storescp (the bench\'s requester; association to final response, MB the storescp wrote)', (x) => x.move);
+throughputRow(
+  "C-GET of the study over TLS with client certificates (the bench's requester, datasets written to a temp dir; association to final response)",
+  (x) => x.cgetTls,
+);
+throughputRow(
+  "C-MOVE of the study to a storescp (the bench's requester; association to final response, MB the storescp wrote)",
+  (x) => x.move,
+);
 throughputRow('C-MOVE as above, both associations over TLS with client certificates', (x) => x.moveTls);
 const floorRow = (what: string, pick: (x: (typeof floors)[number]) => number) => {
   const best = Math.max(...floors.map(pick));
-  rows.push(`| ${what} | ${fmt(best)} MB/s (rounds: ${floors.map((x) => fmt(pick(x))).join(', ')}) | | ${fmt(best / Math.max(...o.map((x) => x.wado)), 2)}× of Orthanc's WADO-RS | — | |`);
+  rows.push(
+    `| ${what} | ${fmt(best)} MB/s (rounds: ${floors.map((x) => fmt(pick(x))).join(', ')}) | | ${fmt(best / Math.max(...o.map((x) => x.wado)), 2)}× of Orthanc's WADO-RS | — | |`,
+  );
 };
-floorRow(`floor under WADO-RS: a bare Node HTTP server in the bench process reads, decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, no gate, audit or multipart (curl)`, (x) => x.decrypted);
-floorRow('the same server sending the sealed files as they are on disk, without decrypting (a MiB per read)', (x) => x.sealed);
-floorRow('the same server sending the study from memory (read and decrypted beforehand): what Node\'s HTTP and curl manage here', (x) => x.memory);
+floorRow(
+  `floor under WADO-RS: a bare Node HTTP server in the bench process reads, decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, no gate, audit or multipart (curl)`,
+  (x) => x.decrypted,
+);
+floorRow(
+  'the same server sending the sealed files as they are on disk, without decrypting (a MiB per read)',
+  (x) => x.sealed,
+);
+floorRow(
+  "the same server sending the study from memory (read and decrypted beforehand): what Node's HTTP and curl manage here",
+  (x) => x.memory,
+);
 const m = (xs: Round[]) => xs[0]!.matches;
-const answers = (x: Round['matches']) => `${x.find} C-FIND / ${x.qido} QIDO matches, ${fmt(x.wadoBytes / MB)} MB WADO, ${x.cgetInstances} / ${x.tlsInstances} C-GET instances (getscu / TLS), ${x.movedInstances} moved`;
+const answers = (x: Round['matches']) =>
+  `${x.find} C-FIND / ${x.qido} QIDO matches, ${fmt(x.wadoBytes / MB)} MB WADO, ${x.cgetInstances} / ${x.tlsInstances} C-GET instances (getscu / TLS), ${x.movedInstances} moved`;
 // The multipart bodies differ by their boundaries: WADO-RS is checked by the server's own count of instances instead.
-const sameAnswers = (['find', 'qido', 'cgetInstances', 'tlsInstances', 'movedInstances'] as const).every((key) => m(k)[key] === m(o)[key] && m(k)[key] > 0);
-rows.push(`| answers (checked; with and without TLS alike) | ${answers(m(k))} | ${answers(m(o))} | | same | ${ok(sameAnswers)} |`);
+const sameAnswers = (['find', 'qido', 'cgetInstances', 'tlsInstances', 'movedInstances'] as const).every(
+  (key) => m(k)[key] === m(o)[key] && m(k)[key] > 0,
+);
+rows.push(
+  `| answers (checked; with and without TLS alike) | ${answers(m(k))} | ${answers(m(o))} | | same | ${ok(sameAnswers)} |`,
+);
 
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
+  ? ' (uncommitted changes)'
+  : '';
 const la = (l: number[]) => l.map((x) => fmt(x, 1)).join('/');
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — DICOM queries and retrieval, Kartei vs Orthanc — commit ${commit}${dirty}

@@ -41,7 +41,10 @@ export interface RetrieveOutcome {
 const job = JSON.parse(process.argv[2]!) as RetrieveJob;
 const model = job.op === 'get' ? QueryRetrieveSopClass.StudyRootGet : QueryRetrieveSopClass.StudyRootMove;
 const storage = job.op === 'get' ? job.storage : [];
-const contexts = [{ id: 1, abstractSyntax: model, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }, ...storage.map((s, i) => ({ id: 3 + 2 * i, abstractSyntax: s.sopClassUid, transferSyntax: s.transferSyntax }))];
+const contexts = [
+  { id: 1, abstractSyntax: model, transferSyntax: TransferSyntax.ExplicitVrLittleEndian },
+  ...storage.map((s, i) => ({ id: 3 + 2 * i, abstractSyntax: s.sopClassUid, transferSyntax: s.transferSyntax })),
+];
 const identifier = writeDataset(
   [
     { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
@@ -58,7 +61,18 @@ const client = await DimseClient.associate(job.port, {
   roles: new Map(storage.map((s) => [s.sopClassUid, { scu: false, scp: true }])),
   tls: job.tls,
 });
-client.send(1, { commandField: job.op === 'get' ? CommandField.CGetRq : CommandField.CMoveRq, hasDataset: true, affectedSopClassUid: model, messageId: 1, priority: Priority.Medium, moveDestination: job.destination }, identifier);
+client.send(
+  1,
+  {
+    commandField: job.op === 'get' ? CommandField.CGetRq : CommandField.CMoveRq,
+    hasDataset: true,
+    affectedSopClassUid: model,
+    messageId: 1,
+    priority: Priority.Medium,
+    moveDestination: job.destination,
+  },
+  identifier,
+);
 let instances = 0;
 let bytes = 0;
 for (;;) {
@@ -68,7 +82,14 @@ for (;;) {
     instances++;
     bytes += m.dataset!.length;
     const { messageId, affectedSopClassUid, affectedSopInstanceUid } = m.command;
-    client.send(m.contextId, { commandField: CommandField.CStoreRsp, hasDataset: false, messageIdBeingRespondedTo: messageId, affectedSopClassUid, affectedSopInstanceUid, status: Status.Success });
+    client.send(m.contextId, {
+      commandField: CommandField.CStoreRsp,
+      hasDataset: false,
+      messageIdBeingRespondedTo: messageId,
+      affectedSopClassUid,
+      affectedSopInstanceUid,
+      status: Status.Success,
+    });
     continue;
   }
   if (m.command.status === Status.Pending) continue;

@@ -22,7 +22,16 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { DEFAULT_CORPUS, generateCorpus } from './corpus.ts';
-import { echoLatency, latencyStats, MB, runTool, startStoreScp, storeFiles, type DicomTarget, type StoreResult } from './dcmtk.ts';
+import {
+  echoLatency,
+  latencyStats,
+  MB,
+  runTool,
+  startStoreScp,
+  storeFiles,
+  type DicomTarget,
+  type StoreResult,
+} from './dcmtk.ts';
 import { benchTls, clientTls, DIALECT } from './kartei.ts';
 import { freePort, orthancStatistics, startOrthanc } from './orthanc.ts';
 
@@ -60,13 +69,18 @@ interface Ingest {
 
 const log = (s: string) => process.stderr.write(`[bench:dicom ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
-const procStatus = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+const procStatus = (pid: number, field: string) =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 
 const corpus = await generateCorpus();
 const LIMIT = Number(process.env.BENCH_DICOM_LIMIT ?? 0);
-const files = LIMIT ? [...corpus.instances.slice(0, LIMIT), ...corpus.instances.slice(-2)].map((i) => i.file) : corpus.instances.map((i) => i.file);
+const files = LIMIT
+  ? [...corpus.instances.slice(0, LIMIT), ...corpus.instances.slice(-2)].map((i) => i.file)
+  : corpus.instances.map((i) => i.file);
 const totalBytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
-log(`corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${corpus.generated ? `generated in ${fmt(corpus.seconds, 1)} s` : 'cached'}) in ${corpus.dir}`);
+log(
+  `corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${corpus.generated ? `generated in ${fmt(corpus.seconds, 1)} s` : 'cached'}) in ${corpus.dir}`,
+);
 const tls = benchTls();
 
 async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
@@ -79,9 +93,13 @@ async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
 
 /** Kartei's listener in a process of its own (kartei-server.ts), a fresh installation per ingest, like each Orthanc. */
 async function startKarteiServer(m: Measure) {
-  const child = spawn(process.execPath, ['bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const nextLine = async () => {
     const r = await lines.next();
@@ -89,7 +107,13 @@ async function startKarteiServer(m: Measure) {
     return r.value as string;
   };
   const { port } = JSON.parse(await nextLine()) as { port: number };
-  const target: DicomTarget = { host: '127.0.0.1', port, calledAet: 'KARTEI', callingAet: CALLING_AET, ...(m.tls ? { tls: clientTls(tls) } : {}) };
+  const target: DicomTarget = {
+    host: '127.0.0.1',
+    port,
+    calledAet: 'KARTEI',
+    callingAet: CALLING_AET,
+    ...(m.tls ? { tls: clientTls(tls) } : {}),
+  };
   return {
     target,
     pid: child.pid!,
@@ -150,9 +174,20 @@ async function orthancIngest(m: Measure): Promise<Ingest> {
 
 /** The same storescu runs into a sink that costs next to nothing: what the client allows at most. */
 async function clientFloor(m: Measure): Promise<StoreResult> {
-  const sink = await startStoreScp('SINK', await freePort(), m.tls ? { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile } : undefined, { ignore: true, maxPdu: PDU });
+  const sink = await startStoreScp(
+    'SINK',
+    await freePort(),
+    m.tls ? { cert: tls.server.certFile, key: tls.server.keyFile, ca: tls.caFile } : undefined,
+    { ignore: true, maxPdu: PDU },
+  );
   try {
-    const target: DicomTarget = { host: '127.0.0.1', port: sink.port, calledAet: sink.aet, callingAet: CALLING_AET, ...(m.tls ? { tls: clientTls(tls) } : {}) };
+    const target: DicomTarget = {
+      host: '127.0.0.1',
+      port: sink.port,
+      calledAet: sink.aet,
+      callingAet: CALLING_AET,
+      ...(m.tls ? { tls: clientTls(tls) } : {}),
+    };
     return await storeFiles(target, files, { associations: m.associations, extraArgs: STORESCU_ARGS });
   } finally {
     sink.stop();
@@ -208,7 +243,8 @@ function durabilityFloors(): { files: Floor; appended: Floor } {
     let end = 0;
     const offsets = sizes.map((n) => (end += n) - n);
     const zeros = Buffer.alloc(8 * MB);
-    for (let at = 0; at < totalBytes; at += zeros.length) fs.writeSync(segment, zeros, 0, Math.min(zeros.length, totalBytes - at), at);
+    for (let at = 0; at < totalBytes; at += zeros.length)
+      fs.writeSync(segment, zeros, 0, Math.min(zeros.length, totalBytes - at), at);
     fs.fsyncSync(segment);
     const appended = timed((data, i) => {
       fs.writeSync(segment, data, 0, data.length, offsets[i]);
@@ -222,7 +258,9 @@ function durabilityFloors(): { files: Floor; appended: Floor } {
   }
 }
 
-const results: Record<string, Record<System, Ingest[]>> = Object.fromEntries(MEASURES.map((m) => [m.key, { kartei: [], orthanc: [] }]));
+const results: Record<string, Record<System, Ingest[]>> = Object.fromEntries(
+  MEASURES.map((m) => [m.key, { kartei: [], orthanc: [] }]),
+);
 const clientFloors: Record<string, StoreResult[]> = Object.fromEntries(MEASURES.map((m) => [m.key, []]));
 const floors: ReturnType<typeof durabilityFloors>[] = [];
 const loadStart = os.loadavg();
@@ -232,19 +270,26 @@ for (let r = 0; r < ROUNDS; r++) {
     const order: System[] = (r + i) % 2 === 0 ? ['kartei', 'orthanc'] : ['orthanc', 'kartei'];
     for (const sys of order) {
       const x = sys === 'kartei' ? await karteiIngest(m) : await orthancIngest(m);
-      if (x.stored !== files.length) throw new Error(`${sys} ${m.key}: ${x.stored} of ${files.length} instances stored`);
+      if (x.stored !== files.length)
+        throw new Error(`${sys} ${m.key}: ${x.stored} of ${files.length} instances stored`);
       results[m.key]![sys].push(x);
-      log(`round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} ${sys.padEnd(7)} ${fmt(x.store.instancesPerSec, 1)} inst/s, ${fmt(x.store.mbPerSec, 1)} MB/s (${fmt(x.store.seconds, 1)} s), peak RSS ${fmt(x.peakRss)} MB${x.echo ? `, echo p50 ${fmt(latencyStats(x.echo).p50, 1)} ms` : ''}`);
+      log(
+        `round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} ${sys.padEnd(7)} ${fmt(x.store.instancesPerSec, 1)} inst/s, ${fmt(x.store.mbPerSec, 1)} MB/s (${fmt(x.store.seconds, 1)} s), peak RSS ${fmt(x.peakRss)} MB${x.echo ? `, echo p50 ${fmt(latencyStats(x.echo).p50, 1)} ms` : ''}`,
+      );
     }
     const f = await clientFloor(m);
     clientFloors[m.key]!.push(f);
-    log(`round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} client floor ${fmt(f.instancesPerSec, 1)} inst/s, ${fmt(f.mbPerSec, 1)} MB/s`);
+    log(
+      `round ${r + 1}/${ROUNDS} ${m.key.padEnd(7)} client floor ${fmt(f.instancesPerSec, 1)} inst/s, ${fmt(f.mbPerSec, 1)} MB/s`,
+    );
   }
 }
 // After every ingest: reading the corpus here must not raise the RSS measured above.
 for (let r = 0; r < ROUNDS; r++) {
   floors.push(durabilityFloors());
-  log(`disk floors ${r + 1}/${ROUNDS}: new files ${fmt(floors.at(-1)!.files.mbPerSec, 1)} MB/s, appended ${fmt(floors.at(-1)!.appended.mbPerSec, 1)} MB/s`);
+  log(
+    `disk floors ${r + 1}/${ROUNDS}: new files ${fmt(floors.at(-1)!.files.mbPerSec, 1)} MB/s, appended ${fmt(floors.at(-1)!.appended.mbPerSec, 1)} MB/s`,
+  );
 }
 const minutes = (performance.now() - started) / 60_000;
 const loadEnd = os.loadavg();
@@ -259,7 +304,8 @@ const fastest = (xs: StoreResult[]) => maxBy(xs, (x) => x.mbPerSec);
 const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
 const shortfalls: string[] = [];
 
-const label = (m: Measure) => `C-STORE ingest, ${m.associations} association${m.associations > 1 ? 's' : ''} in parallel, ${m.tls ? 'TLS (client certificates)' : 'no TLS (loopback)'}`;
+const label = (m: Measure) =>
+  `C-STORE ingest, ${m.associations} association${m.associations > 1 ? 's' : ''} in parallel, ${m.tls ? 'TLS (client certificates)' : 'no TLS (loopback)'}`;
 const storeCell = (xs: Ingest[]) => {
   const b = best(xs).store;
   return `${fmt(b.instancesPerSec)} inst/s, ${fmt(b.mbPerSec, 1)} MB/s (rounds: ${xs.map((x) => fmt(x.store.mbPerSec, 1)).join(', ')} MB/s)`;
@@ -292,30 +338,49 @@ for (const m of MEASURES.filter((x) => x.memory)) {
   rows.push(
     `| peak RSS during the ${m.associations}-association ingest, ${m.tls ? 'TLS' : 'no TLS'} (Kartei: its server process, sampled every ${RSS_SAMPLE_MS} ms; Orthanc: VmHWM) | ${fmt(peakK)} MB (rounds: ${k.map((x) => `${fmt(x.peakRss)}`).join(', ')}; before the ingest ${k.map((x) => fmt(x.rssBefore!)).join(', ')}) | ${fmt(peakO)} MB (rounds: ${o.map((x) => fmt(x.peakRss)).join(', ')}) | ${fmt(peakK / peakO, 2)}× | Kartei < 300 MB | ${ok(peakK < 300)} |`,
   );
-  if (peakK >= 300) shortfalls.push(`Memory: Kartei's server process peaked at ${fmt(peakK)} MB during the ${m.associations}-association ${m.tls ? 'TLS ' : ''}ingest, goal < 300 MB.`);
+  if (peakK >= 300)
+    shortfalls.push(
+      `Memory: Kartei's server process peaked at ${fmt(peakK)} MB during the ${m.associations}-association ${m.tls ? 'TLS ' : ''}ingest, goal < 300 MB.`,
+    );
 }
 const orthancOne = best(results['plain-1']!.orthanc).store.mbPerSec;
 for (const [kind, what] of [
-  ['files', 'the disk\'s floor for one association, as the store works: each instance a new file written, fsynced, renamed, its directory fsynced, plus a 4 KiB fdatasync for the index (no network, parsing or encryption)'],
-  ['appended', 'the disk\'s floor with the least syncing a separate index allows: each instance written in place into one preallocated file and fdatasynced, plus the same 4 KiB fdatasync'],
+  [
+    'files',
+    "the disk's floor for one association, as the store works: each instance a new file written, fsynced, renamed, its directory fsynced, plus a 4 KiB fdatasync for the index (no network, parsing or encryption)",
+  ],
+  [
+    'appended',
+    "the disk's floor with the least syncing a separate index allows: each instance written in place into one preallocated file and fdatasynced, plus the same 4 KiB fdatasync",
+  ],
 ] as const) {
   const f = maxBy(floors, (x) => x[kind].mbPerSec)[kind];
-  rows.push(`| ${what} | ${fmt(f.instancesPerSec)} inst/s, ${fmt(f.mbPerSec, 1)} MB/s (rounds: ${floors.map((x) => fmt(x[kind].mbPerSec, 1)).join(', ')} MB/s) | | ${fmt(f.mbPerSec / orthancOne, 2)}× of Orthanc on one association | — | |`);
+  rows.push(
+    `| ${what} | ${fmt(f.instancesPerSec)} inst/s, ${fmt(f.mbPerSec, 1)} MB/s (rounds: ${floors.map((x) => fmt(x[kind].mbPerSec, 1)).join(', ')} MB/s) | | ${fmt(f.mbPerSec / orthancOne, 2)}× of Orthanc on one association | — | |`,
+  );
 }
-rows.push(`| instances stored (every ingest checked against the server's own count) | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | | all | meets goal |`);
+rows.push(
+  `| instances stored (every ingest checked against the server's own count) | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | ${files.length} of ${files.length} in each of ${ROUNDS * MEASURES.length} ingests | | all | meets goal |`,
+);
 
 // On one association storescu sends the next instance only after the answer, and an instance is
 // answered only once it is on disk: unless receiving and syncing overlap, the floors add up.
 const ms = (perSec: number) => 1000 / perSec;
 const budget = ms(2 * best(results['plain-1']!.orthanc).store.instancesPerSec);
 const client = ms(fastest(clientFloors['plain-1']!).instancesPerSec);
-const [diskFiles, diskAppended] = (['files', 'appended'] as const).map((kind) => ms(maxBy(floors, (x) => x[kind].instancesPerSec)[kind].instancesPerSec));
+const [diskFiles, diskAppended] = (['files', 'appended'] as const).map((kind) =>
+  ms(maxBy(floors, (x) => x[kind].instancesPerSec)[kind].instancesPerSec),
+);
 const budgetNote = `One association, per instance, without TLS: 2× Orthanc allows ${fmt(budget, 2)} ms. storescu into the sink takes ${fmt(client, 2)} ms and the disk's floor ${fmt(diskFiles!, 2)} ms as the store works (${fmt(diskAppended!, 2)} ms preallocated). Unless receiving and syncing overlap, that leaves ${fmt(budget - client - diskFiles!, 2)} ms (${fmt(budget - client - diskAppended!, 2)} ms) to receive, seal, index and audit an instance. Kartei took ${fmt(ms(best(results['plain-1']!.kartei).store.instancesPerSec), 2)} ms in all.`;
 
-const notMeasured = ['C-FIND, QIDO-RS, WADO-RS, C-GET and C-MOVE: measured by `npm run bench:dicom-retrieval` (5,500 instances) and `npm run bench:dicom-scale` (1,000,000).'];
+const notMeasured = [
+  'C-FIND, QIDO-RS, WADO-RS, C-GET and C-MOVE: measured by `npm run bench:dicom-retrieval` (5,500 instances) and `npm run bench:dicom-scale` (1,000,000).',
+];
 
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
+  ? ' (uncommitted changes)'
+  : '';
 const dcmtkVersion = /v(\d+\.\d+\.\d+)/.exec((await runTool('storescu', ['--version'])).stdout)?.[1] ?? '?';
 const cpu = os.cpus()[0]?.model.trim() ?? '?';
 const la = (l: number[]) => l.map((x) => fmt(x, 1)).join('/');

@@ -20,7 +20,15 @@ import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { seriesBinding, studyBinding, studyDigests } from '../../src/imaging/instance-index.ts';
 import { startHarness, setUpTenant, freePort, DIALECT } from '../../test/helpers/harness.ts';
 import { patientName, uid } from './corpus.ts';
-import { bearerAuth, echoLatency, findByPatientId, findPerQuery, qidoStudiesByPatientId, timeHttp, ACCEPT_DICOM_JSON } from './dcmtk.ts';
+import {
+  bearerAuth,
+  echoLatency,
+  findByPatientId,
+  findPerQuery,
+  qidoStudiesByPatientId,
+  timeHttp,
+  ACCEPT_DICOM_JSON,
+} from './dcmtk.ts';
 
 const TOTAL = Number(process.env.BENCH_DICOM_SCALE ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_DICOM_FIND_RUNS ?? 20);
@@ -37,7 +45,12 @@ const h = await startHarness();
 const t = await setUpTenant(h, ['RAD']);
 const tenantId = t.tenantId;
 const departmentId = t.departments.RAD!;
-const device = await t.admin.post('/api/admin/devices', { aeTitle: 'SCALEBENCH', departmentId, permissions: ['find'], host: '127.0.0.1' });
+const device = await t.admin.post('/api/admin/devices', {
+  aeTitle: 'SCALEBENCH',
+  departmentId,
+  permissions: ['find'],
+  host: '127.0.0.1',
+});
 if (device.status !== 201) throw new Error(JSON.stringify(device.body));
 const staff = await t.user({ memberships: [{ departmentId, role: 'physician' }] });
 const token = (await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 })).body.token as string;
@@ -61,30 +74,81 @@ for (let first = 0; first < studies; first += BATCH_STUDIES) {
     const id = randomUUID();
     const seriesId = randomUUID();
     const studyUid = uid('scale', 'study', s);
-    const patient = { name: patientName(p), id: patientId(p), birthDate: `19${String(30 + (p % 70)).padStart(2, '0')}0101`, sex: p % 2 ? 'F' : 'M' };
+    const patient = {
+      name: patientName(p),
+      id: patientId(p),
+      birthDate: `19${String(30 + (p % 70)).padStart(2, '0')}0101`,
+      sex: p % 2 ? 'F' : 'M',
+    };
     const accessionNumber = `ACC${s}`;
     studyRows.push({
-      id, tenant_id: tenantId, department_id: departmentId, study_uid: studyUid, person_id: null,
+      id,
+      tenant_id: tenantId,
+      department_id: departmentId,
+      study_uid: studyUid,
+      person_id: null,
       patient_enc: sealField(key, studyBinding(tenantId, id, 'patient'), patient),
-      study_enc: sealField(key, studyBinding(tenantId, id, 'study'), { accessionNumber, studyId: String(s), description: 'Thorax', referringPhysicianName: '' }),
-      study_date: `2025${String((s % 12) + 1).padStart(2, '0')}15`, study_time: '120000', modalities: 'CT', created_at: now, updated_at: now,
+      study_enc: sealField(key, studyBinding(tenantId, id, 'study'), {
+        accessionNumber,
+        studyId: String(s),
+        description: 'Thorax',
+        referringPhysicianName: '',
+      }),
+      study_date: `2025${String((s % 12) + 1).padStart(2, '0')}15`,
+      study_time: '120000',
+      modalities: 'CT',
+      created_at: now,
+      updated_at: now,
     });
-    for (const d of studyDigests(indexKey, patient, accessionNumber)) indexRows.push({ tenant_id: tenantId, study_id: id, kind: d.kind, digest: d.digest });
-    seriesRows.push({ id: seriesId, tenant_id: tenantId, study_id: id, series_uid: uid('scale', 'series', s), modality: 'CT', series_number: 1, series_enc: sealField(key, seriesBinding(tenantId, seriesId), { description: 'Spirale', bodyPart: 'CHEST' }), created_at: now });
+    for (const d of studyDigests(indexKey, patient, accessionNumber))
+      indexRows.push({ tenant_id: tenantId, study_id: id, kind: d.kind, digest: d.digest });
+    seriesRows.push({
+      id: seriesId,
+      tenant_id: tenantId,
+      study_id: id,
+      series_uid: uid('scale', 'series', s),
+      modality: 'CT',
+      series_number: 1,
+      series_enc: sealField(key, seriesBinding(tenantId, seriesId), { description: 'Spirale', bodyPart: 'CHEST' }),
+      created_at: now,
+    });
     for (let i = 0; i < PER_STUDY && written + instanceRows.length < TOTAL; i++) {
       instanceRows.push({
-        id: randomUUID(), tenant_id: tenantId, department_id: departmentId, study_id: id, series_id: seriesId,
-        sop_instance_uid: uid('scale', 'instance', s, i), sop_class_uid: CT, transfer_syntax_uid: '1.2.840.10008.1.2.1',
-        instance_number: i + 1, rows: 1, columns: 1, frames: null, bits_allocated: 16, pixel_offset: null, pixel_length: null,
-        file: `${tenantId}/${departmentId}/none/${s}-${i}.dcm`, size: 0, received_from: 'bench-fill', created_at: now,
+        id: randomUUID(),
+        tenant_id: tenantId,
+        department_id: departmentId,
+        study_id: id,
+        series_id: seriesId,
+        sop_instance_uid: uid('scale', 'instance', s, i),
+        sop_class_uid: CT,
+        transfer_syntax_uid: '1.2.840.10008.1.2.1',
+        instance_number: i + 1,
+        rows: 1,
+        columns: 1,
+        frames: null,
+        bits_allocated: 16,
+        pixel_offset: null,
+        pixel_length: null,
+        file: `${tenantId}/${departmentId}/none/${s}-${i}.dcm`,
+        size: 0,
+        received_from: 'bench-fill',
+        created_at: now,
       });
     }
   }
   await inTenant(h.services.store, tenantId, async (tx) => {
     await tx.insertInto('studies').values(studyRows).execute();
-    for (let i = 0; i < indexRows.length; i += 500) await tx.insertInto('study_index').values(indexRows.slice(i, i + 500)).execute();
+    for (let i = 0; i < indexRows.length; i += 500)
+      await tx
+        .insertInto('study_index')
+        .values(indexRows.slice(i, i + 500))
+        .execute();
     await tx.insertInto('series').values(seriesRows).execute();
-    for (let i = 0; i < instanceRows.length; i += 500) await tx.insertInto('instances').values(instanceRows.slice(i, i + 500)).execute();
+    for (let i = 0; i < instanceRows.length; i += 500)
+      await tx
+        .insertInto('instances')
+        .values(instanceRows.slice(i, i + 500))
+        .execute();
   });
   written += instanceRows.length;
   if ((first / BATCH_STUDIES) % 50 === 0) log(`filled ${fmt(written)} of ${fmt(TOTAL)} instances`);
@@ -93,7 +157,10 @@ const fillSeconds = (performance.now() - fillStart) / 1000;
 log(`filled ${fmt(written)} instances in ${fmt(studies)} studies in ${fmt(fillSeconds)} s`);
 
 // ---- Measure ----------------------------------------------------------------------------
-const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+const listener = await startDimseListener(
+  { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+  { services: h.services },
+);
 const base = `${await h.app.listen({ host: '127.0.0.1', port: 0 })}/dicom-web`;
 const target = { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: 'SCALEBENCH' };
 const probe = Math.floor(studies / STUDIES_PER_PATIENT / 2);
@@ -102,7 +169,12 @@ const echo = await echoLatency(target, RUNS);
 const find = await findByPatientId(target, patientId(probe), RUNS);
 const perQuery = await findPerQuery(target, patientId(probe), { repeats: 20, rounds: 5 });
 const qido = await qidoStudiesByPatientId(base, bearerAuth(token), patientId(probe), RUNS);
-const instances = await timeHttp(`${base}/studies/${uid('scale', 'study', probe * STUDIES_PER_PATIENT)}/instances`, bearerAuth(token), RUNS, { accept: ACCEPT_DICOM_JSON });
+const instances = await timeHttp(
+  `${base}/studies/${uid('scale', 'study', probe * STUDIES_PER_PATIENT)}/instances`,
+  bearerAuth(token),
+  RUNS,
+  { accept: ACCEPT_DICOM_JSON },
+);
 const loadEnd = os.loadavg();
 await listener.close();
 await h.close();
@@ -115,7 +187,9 @@ const rows = [
   `| QIDO-RS /studies/{uid}/instances (${PER_STUDY} instances), p50 / p95 | ${fmt(instances.p50, 1)} / ${fmt(instances.p95, 1)} ms | < 50 ms | ${ok(instances.p50)} |`,
 ];
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
-const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
+const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
+  ? ' (uncommitted changes)'
+  : '';
 const la = (l: number[]) => l.map((x) => fmt(x, 1)).join('/');
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — DICOM queries at ${fmt(written)} indexed instances — commit ${commit}${dirty}

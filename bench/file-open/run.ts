@@ -50,7 +50,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function startServer(root: string): Promise<{ info: Info; stop: () => void }> {
   const script = path.join(root, 'bench/file-open/server.ts');
-  if (!fs.existsSync(script)) fs.mkdirSync(path.dirname(script), { recursive: true }), fs.copyFileSync(path.join(import.meta.dirname, 'server.ts'), script);
+  if (!fs.existsSync(script))
+    fs.mkdirSync(path.dirname(script), { recursive: true }),
+      fs.copyFileSync(path.join(import.meta.dirname, 'server.ts'), script);
   const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
@@ -73,7 +75,14 @@ async function openFile(info: Info, personId: string, seconds = SECONDS): Promis
     requests: [{ path: `/api/persons/${personId}` }, { path: `/api/persons/${personId}/records` }],
   });
   clearInterval(sampler);
-  return { opens: r.requests.average / 2, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, bytes, peakRss };
+  return {
+    opens: r.requests.average / 2,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    bytes,
+    peakRss,
+  };
 }
 
 async function measure(root: string) {
@@ -100,16 +109,24 @@ async function measure(root: string) {
 /** The commit of a checkout; for an exported tree (`git archive`) without .git, BENCH_BASELINE_COMMIT names it. */
 const commit = (root: string) => {
   try {
-    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return process.env.BENCH_BASELINE_COMMIT ?? 'unknown';
   }
 };
 const here = path.resolve(import.meta.dirname, '../..');
-const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join('/');
+const loadBefore = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join('/');
 const ours = await measure(here);
 const base = BASELINE ? await measure(BASELINE) : null;
-const loadAfter = os.loadavg().map((x) => x.toFixed(1)).join('/');
+const loadAfter = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join('/');
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const rounds = (xs: Load[], f: (l: Load) => number, d = 0) => xs.map((l) => fmt(f(l), d)).join(', ');

@@ -18,18 +18,27 @@ const { principal } = (await authenticate(h.services.store.db, physician.cookie!
 async function file(familyName: string, records: number): Promise<string> {
   const { body } = await physician.post('/api/persons', samplePerson(TB, familyName));
   for (let done = 0; done < records; done += 500) {
-    await h.services.gate.run(principal, 'record.create', { kind: 'person', personId: body.id, sensitivity: 'normal' }, async (ctx) => {
-      for (let i = done; i < Math.min(done + 500, records); i++) {
-        await h.services.records.create(ctx, body.id, {
-          type: i % 3 === 0 ? 'examination' : 'note',
-          sensitivity: 'normal',
-          content:
-            i % 3 === 0
-              ? { date: '2026-11-02', reason: `Kontrolle ${i}`, findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.' }
-              : { text: `Telefonat ${i}: Termin vereinbart.\nRückruf der Hausärztin, Befunde werden nachgereicht.` },
-        });
-      }
-    });
+    await h.services.gate.run(
+      principal,
+      'record.create',
+      { kind: 'person', personId: body.id, sensitivity: 'normal' },
+      async (ctx) => {
+        for (let i = done; i < Math.min(done + 500, records); i++) {
+          await h.services.records.create(ctx, body.id, {
+            type: i % 3 === 0 ? 'examination' : 'note',
+            sensitivity: 'normal',
+            content:
+              i % 3 === 0
+                ? {
+                    date: '2026-11-02',
+                    reason: `Kontrolle ${i}`,
+                    findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.',
+                  }
+                : { text: `Telefonat ${i}: Termin vereinbart.\nRückruf der Hausärztin, Befunde werden nachgereicht.` },
+          });
+        }
+      },
+    );
   }
   return body.id;
 }
@@ -42,7 +51,20 @@ const seedSeconds = (Date.now() - started) / 1000;
 
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address() as { port: number };
-process.stdout.write(JSON.stringify({ port: address.port, cookie: physician.cookie, small, page, large, SMALL, LARGE, seedSeconds, pid: process.pid, cpus: os.cpus().length }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    port: address.port,
+    cookie: physician.cookie,
+    small,
+    page,
+    large,
+    SMALL,
+    LARGE,
+    seedSeconds,
+    pid: process.pid,
+    cpus: os.cpus().length,
+  }) + '\n',
+);
 process.on('SIGTERM', async () => {
   await h.close();
   process.exit(0);

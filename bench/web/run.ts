@@ -49,7 +49,9 @@ async function timeFromClick(page: Page, done: string, click: () => Promise<void
   }, { capture: true, once: true })`);
   await click();
   // A function, not a string: Playwright would evaluate a string with eval, which the page's CSP refuses.
-  const elapsed = await page.waitForFunction(() => (window as unknown as { __elapsed?: number }).__elapsed, undefined, { timeout: 60_000 });
+  const elapsed = await page.waitForFunction(() => (window as unknown as { __elapsed?: number }).__elapsed, undefined, {
+    timeout: 60_000,
+  });
   return (await elapsed.jsonValue()) as number;
 }
 
@@ -58,7 +60,10 @@ const h = await startHarness();
 const port = await freePort();
 await h.app.listen({ host: '127.0.0.1', port });
 const base = `http://127.0.0.1:${port}`;
-const dimse = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+const dimse = await startDimseListener(
+  { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+  { services: h.services },
+);
 let browser: Browser | undefined;
 try {
   // A physician with a file of 200 records and a CT series of 100 images of 512 × 512.
@@ -67,20 +72,44 @@ try {
   const physician = await t.user({ memberships: [{ departmentId: inf, role: 'physician' }] });
   const personId: string = (await physician.post('/api/persons', samplePerson(inf, 'Benchmarker'))).body.id;
   for (let i = 0; i < RECORDS; i++) {
-    const r = await physician.post(`/api/persons/${personId}/records`, { type: 'note', sensitivity: i % 10 ? 'normal' : 'restricted', content: { text: `Eintrag ${i}` } });
+    const r = await physician.post(`/api/persons/${personId}/records`, {
+      type: 'note',
+      sensitivity: i % 10 ? 'normal' : 'restricted',
+      content: { text: `Eintrag ${i}` },
+    });
     if (r.status !== 201) throw new Error(`record: ${r.status}`);
   }
-  await t.admin.post('/api/admin/devices', { aeTitle: 'BENCHSCU', departmentId: inf, permissions: ['store'], host: '127.0.0.1' });
+  await t.admin.post('/api/admin/devices', {
+    aeTitle: 'BENCHSCU',
+    departmentId: inf,
+    permissions: ['store'],
+    host: '127.0.0.1',
+  });
   const dir = fs.mkdtempSync(path.join(h.dir, 'ct-'));
   const study = newUid();
   const series = newUid();
   const files = Array.from({ length: IMAGES }, (_, i) => {
     const f = path.join(dir, `${i}.dcm`);
-    const ct = makeInstance({ patientName: 'Benchmarker^Hannelore', birthDate: '19610417', modality: 'CT', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 512, columns: 512, pixels: 'gradient', undefinedLengthSequences: false });
+    const ct = makeInstance({
+      patientName: 'Benchmarker^Hannelore',
+      birthDate: '19610417',
+      modality: 'CT',
+      studyInstanceUid: study,
+      seriesInstanceUid: series,
+      instanceNumber: i + 1,
+      rows: 512,
+      columns: 512,
+      pixels: 'gradient',
+      undefinedLengthSequences: false,
+    });
     fs.writeFileSync(f, ct.file);
     return f;
   });
-  await promisify(execFile)('storescu', ['-aet', 'BENCHSCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } });
+  await promisify(execFile)(
+    'storescu',
+    ['-aet', 'BENCHSCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), ...files],
+    { env: { ...process.env, TCP_NODELAY: '1' } },
+  );
 
   browser = await launchBrowser();
   /** A page signed in as `c`: its session cookie and this tab's CSRF token, as after a login. */
@@ -98,7 +127,11 @@ try {
     const context = await browser.newContext({ locale: 'de-DE' });
     const page = await context.newPage();
     await page.goto(base + '/', { waitUntil: 'commit' });
-    loginPaint.push(await page.waitForFunction(() => document.querySelector('main h1') && performance.now(), undefined, { polling: 'raf' }).then((x) => x.jsonValue() as Promise<number>));
+    loginPaint.push(
+      await page
+        .waitForFunction(() => document.querySelector('main h1') && performance.now(), undefined, { polling: 'raf' })
+        .then((x) => x.jsonValue() as Promise<number>),
+    );
     loginFcp.push(
       await page.evaluate(
         () =>
@@ -122,7 +155,9 @@ try {
     await page.getByRole('button', { name: 'Suchen' }).click();
     const link = page.getByRole('link', { name: 'Benchmarker, Hannelore' });
     await link.waitFor();
-    fileOpen.push(await timeFromClick(page, `document.querySelectorAll('ul.records li').length >= ${RECORDS}`, () => link.click()));
+    fileOpen.push(
+      await timeFromClick(page, `document.querySelectorAll('ul.records li').length >= ${RECORDS}`, () => link.click()),
+    );
     await page.context().close();
   }
 
@@ -134,7 +169,10 @@ try {
     await page.goto(`${base}/persons/${personId}`);
     const link = page.getByRole('region', { name: 'Bilder' }).getByRole('link');
     // Clicked once the file is complete and the page quiet, as a person would.
-    await page.locator('ul.records li').nth(RECORDS - 1).waitFor();
+    await page
+      .locator('ul.records li')
+      .nth(RECORDS - 1)
+      .waitFor();
     await page.waitForLoadState('networkidle');
     const drawn = `((c) => c && c.width === 512 && ((d) => d.some((v, k) => k % 4 === 0 && v !== d[0]))(c.getContext('2d').getImageData(0, 0, 512, 1).data))(document.querySelector('.stage canvas'))`;
     firstFrame.push(await timeFromClick(page, drawn, () => link.click()));
@@ -158,8 +196,12 @@ try {
 
   const bundle = mainBundle();
   const commit = execSync('git rev-parse --short HEAD').toString().trim();
-  const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim() ? ' (uncommitted changes)' : '';
-  const chromium = execSync(`${process.env.KARTEI_CHROMIUM ?? '/usr/bin/chromium'} --version`).toString().trim();
+  const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
+    ? ' (uncommitted changes)'
+    : '';
+  const chromium = execSync(`${process.env.KARTEI_CHROMIUM ?? '/usr/bin/chromium'} --version`)
+    .toString()
+    .trim();
   const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
   const runs = (xs: number[]) => xs.map((x) => fmt(x)).join(', ');
   const report = `

@@ -29,7 +29,11 @@ export async function approvalFacts(tx: Tx, tenantId: string, approvalId: string
 /** Facts for many approvals at once (the list of what a caller may decide). */
 export async function factsOf(tx: Tx, tenantId: string, rows: ApprovalRow[]): Promise<ApprovalFacts[]> {
   if (rows.length === 0) return [];
-  const members = await tx.selectFrom('memberships').select(['user_id', 'department_id', 'role']).where('tenant_id', '=', tenantId).execute();
+  const members = await tx
+    .selectFrom('memberships')
+    .select(['user_id', 'department_id', 'role'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
   const headed = new Set(members.filter((m) => m.role === 'head').map((m) => m.department_id));
   return rows.map((r) => ({
     kind: 'approval',

@@ -5,7 +5,15 @@
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { ACTION_SCOPE, decide, tokenCovers, type Action, type Principal, type Resource, type Sensitivity } from './policy.ts';
+import {
+  ACTION_SCOPE,
+  decide,
+  tokenCovers,
+  type Action,
+  type Principal,
+  type Resource,
+  type Sensitivity,
+} from './policy.ts';
 import { resolve, type Resolved, type ResourceRef } from './resolve.ts';
 
 export interface GateContext {
@@ -32,15 +40,17 @@ export interface GateContext {
 export class Gate {
   private readonly store: Store;
   private readonly auditLog: AuditLog;
-  constructor(
-    store: Store,
-    auditLog: AuditLog,
-  ) {
+  constructor(store: Store, auditLog: AuditLog) {
     this.store = store;
     this.auditLog = auditLog;
   }
 
-  async run<T>(principal: Principal, action: Action, ref: ResourceRef, work: (ctx: GateContext) => Promise<T>): Promise<T> {
+  async run<T>(
+    principal: Principal,
+    action: Action,
+    ref: ResourceRef,
+    work: (ctx: GateContext) => Promise<T>,
+  ): Promise<T> {
     const now = new Date().toISOString();
     let denial: KarteiError | undefined;
     let audited: GateContext['audit'] = {};
@@ -55,11 +65,31 @@ export class Gate {
           denial =
             scope === undefined
               ? new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden')
-              : new KarteiError('token-scope', scope ? `This API token lacks the scope ${scope}; create a token with it` : 'This is done in a signed-in session, not with an API token');
-          await this.record(tx, principal, action, ref, target, 'denied', scope === undefined ? {} : { detail: { missingScope: scope ?? 'session' } });
+              : new KarteiError(
+                  'token-scope',
+                  scope
+                    ? `This API token lacks the scope ${scope}; create a token with it`
+                    : 'This is done in a signed-in session, not with an API token',
+                );
+          await this.record(
+            tx,
+            principal,
+            action,
+            ref,
+            target,
+            'denied',
+            scope === undefined ? {} : { detail: { missingScope: scope ?? 'session' } },
+          );
           return undefined;
         }
-        const ctx: GateContext = { tx, principal, target: target!, now, audit: {}, may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow' };
+        const ctx: GateContext = {
+          tx,
+          principal,
+          target: target!,
+          now,
+          audit: {},
+          may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow',
+        };
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
@@ -150,25 +180,41 @@ export class AuditWriteError extends KarteiError {
  * gate writes for it (the one place all data access passes): the DPO tells a script's
  * access from its owner's session, and which token it was.
  */
-export function viaOf(p: Principal, detail: Record<string, string | number | boolean> | undefined): Record<string, string | number | boolean> | undefined {
+export function viaOf(
+  p: Principal,
+  detail: Record<string, string | number | boolean> | undefined,
+): Record<string, string | number | boolean> | undefined {
   return p.token ? { ...detail, via: 'token', tokenId: p.token.tokenId } : detail;
 }
 
-const atSensitivity = (r: Resource, sensitivity: Sensitivity | undefined): Resource => (sensitivity && r.kind === 'file' ? { ...r, sensitivity } : r);
+const atSensitivity = (r: Resource, sensitivity: Sensitivity | undefined): Resource =>
+  sensitivity && r.kind === 'file' ? { ...r, sensitivity } : r;
 
 function refId(ref: ResourceRef): string | null {
   switch (ref.kind) {
-    case 'person': return ref.personId;
-    case 'record': return ref.recordId;
-    case 'share': return ref.shareId;
-    case 'review': return ref.reviewId;
-    case 'emergency-hit': return ref.hitId;
-    case 'department': return ref.departmentId;
-    case 'user': return ref.userId;
-    case 'approval': return ref.approvalId;
-    case 'device': return ref.deviceId;
-    case 'study': return ref.studyUid;
-    case 'tenant': return null;
-    case 'installation': return null;
+    case 'person':
+      return ref.personId;
+    case 'record':
+      return ref.recordId;
+    case 'share':
+      return ref.shareId;
+    case 'review':
+      return ref.reviewId;
+    case 'emergency-hit':
+      return ref.hitId;
+    case 'department':
+      return ref.departmentId;
+    case 'user':
+      return ref.userId;
+    case 'approval':
+      return ref.approvalId;
+    case 'device':
+      return ref.deviceId;
+    case 'study':
+      return ref.studyUid;
+    case 'tenant':
+      return null;
+    case 'installation':
+      return null;
   }
 }

@@ -39,7 +39,14 @@ export interface Principal {
  * What an API token may be used for, a closed set. A token acts with its owner's
  * current roles *and* only within its scopes; a session covers whatever its roles allow.
  */
-export const TOKEN_SCOPES = ['records:read', 'records:write', 'dicomweb:read', 'dicomweb:store', 'audit:read', 'admin'] as const;
+export const TOKEN_SCOPES = [
+  'records:read',
+  'records:write',
+  'dicomweb:read',
+  'dicomweb:store',
+  'audit:read',
+  'admin',
+] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export interface TokenUse {
@@ -264,7 +271,12 @@ const rank = (r: DepartmentRole) => DEPARTMENT_ROLES.indexOf(r);
 const higher = (a: DepartmentRole | undefined, b: DepartmentRole) => (a === undefined || rank(b) > rank(a) ? b : a);
 
 /** Whether `role`, held through one relation, may do what `allowed` lists, to content of this sensitivity. */
-function permits(role: DepartmentRole | undefined, allowed: Roles, restricted: Roles, sensitivity: Sensitivity): boolean {
+function permits(
+  role: DepartmentRole | undefined,
+  allowed: Roles,
+  restricted: Roles,
+  sensitivity: Sensitivity,
+): boolean {
   return role !== undefined && allowed.includes(role) && (sensitivity === 'normal' || restricted.includes(role));
 }
 
@@ -291,7 +303,10 @@ function decideFile(p: Principal, action: FileAction, f: FileFacts): Decision {
   if (permitted) return 'allow';
   if (f.hiddenUnlessReadable) {
     const read = FILE_RULES['record.read'];
-    const reads = permits(owner, read.owner, read.restricted, f.sensitivity) || permits(share, read.share, read.restricted, f.sensitivity) || permits(glass, read.breakGlass, read.restricted, f.sensitivity);
+    const reads =
+      permits(owner, read.owner, read.restricted, f.sensitivity) ||
+      permits(share, read.share, read.restricted, f.sensitivity) ||
+      permits(glass, read.breakGlass, read.restricted, f.sensitivity);
     if (!reads) return 'hidden';
   }
   return 'forbidden';
@@ -316,11 +331,15 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
   switch (action) {
     case 'person.create':
     case 'study.store':
-      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
     case 'study.unassigned': {
       // A department's studies that are linked to no file yet: for its physicians and head, who link them; hidden from other departments.
       if (r.kind !== 'department') return 'forbidden';
-      const role = p.memberships.filter((m) => m.departmentId === r.departmentId).reduce<DepartmentRole | undefined>((a, m) => higher(a, m.role), undefined);
+      const role = p.memberships
+        .filter((m) => m.departmentId === r.departmentId)
+        .reduce<DepartmentRole | undefined>((a, m) => higher(a, m.role), undefined);
       if (role === undefined) return 'hidden';
       return SENIOR.includes(role) ? 'allow' : 'forbidden';
     }
@@ -359,7 +378,10 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
     case 'department.settings.read':
     case 'department.settings.update':
       // A department's own rules are its head's to set.
-      return r.kind === 'department' && p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
+      return r.kind === 'department' &&
+        p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
     case 'approval.list':
       return admin || dpo || heads ? 'allow' : 'forbidden';
     case 'approval.decide':
@@ -396,7 +418,8 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
 function decideApproval(p: Principal, r: ApprovalFacts): Decision {
   const admin = p.tenantRoles.includes('admin');
   const dpo = p.tenantRoles.includes('dpo');
-  const headOf = (departmentId: string | null) => p.memberships.some((m) => m.role === 'head' && m.departmentId === departmentId);
+  const headOf = (departmentId: string | null) =>
+    p.memberships.some((m) => m.role === 'head' && m.departmentId === departmentId);
   let judge: boolean;
   switch (r.grant) {
     case 'membership':

@@ -42,11 +42,21 @@ const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
 const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
   db
     .selectFrom('persons')
-    .leftJoin('shares', (j) => j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now))
-    .leftJoin('break_glass', (j) =>
-      j.onRef('break_glass.person_id', '=', 'persons.id').on('break_glass.user_id', '=', userId).on('break_glass.expires_at', '>', now),
+    .leftJoin('shares', (j) =>
+      j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now),
     )
-    .select(['persons.id as person_id', 'persons.department_id', 'shares.to_department_id', 'break_glass.id as grant_id'])
+    .leftJoin('break_glass', (j) =>
+      j
+        .onRef('break_glass.person_id', '=', 'persons.id')
+        .on('break_glass.user_id', '=', userId)
+        .on('break_glass.expires_at', '>', now),
+    )
+    .select([
+      'persons.id as person_id',
+      'persons.department_id',
+      'shares.to_department_id',
+      'break_glass.id as grant_id',
+    ])
     .where('persons.id', '=', personId)
     .where('persons.tenant_id', '=', tenantId),
 );
@@ -55,12 +65,24 @@ const recordFile = prepared((db, recordId: string, tenantId: string, now: string
   db
     .selectFrom('records')
     .innerJoin('persons', 'persons.id', 'records.person_id')
-    .leftJoin('shares', (j) => j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now))
+    .leftJoin('shares', (j) =>
+      j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now),
+    )
     .leftJoin('break_glass', (j) =>
-      j.onRef('break_glass.person_id', '=', 'persons.id').on('break_glass.user_id', '=', userId).on('break_glass.expires_at', '>', now),
+      j
+        .onRef('break_glass.person_id', '=', 'persons.id')
+        .on('break_glass.user_id', '=', userId)
+        .on('break_glass.expires_at', '>', now),
     )
     .innerJoin('departments', 'departments.id', 'persons.department_id')
-    .select(['records.person_id', 'records.sensitivity', 'persons.department_id', 'departments.restricted_listing', 'shares.to_department_id', 'break_glass.id as grant_id'])
+    .select([
+      'records.person_id',
+      'records.sensitivity',
+      'persons.department_id',
+      'departments.restricted_listing',
+      'shares.to_department_id',
+      'break_glass.id as grant_id',
+    ])
     .where('records.id', '=', recordId)
     .where('records.tenant_id', '=', tenantId)
     .where('records.deleted_at', 'is', null),
@@ -70,12 +92,17 @@ const recordFile = prepared((db, recordId: string, tenantId: string, now: string
 export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: string): Promise<Resolved | null> {
   switch (ref.kind) {
     case 'person':
-      return fileOf(await personFile(tx, ref.personId, p.tenantId, now, p.userId), ref.personId, ref.sensitivity ?? 'normal');
+      return fileOf(
+        await personFile(tx, ref.personId, p.tenantId, now, p.userId),
+        ref.personId,
+        ref.sensitivity ?? 'normal',
+      );
     case 'record': {
       const rows = await recordFile(tx, ref.recordId, p.tenantId, now, p.userId);
       const resolved = fileOf(rows, ref.recordId, maxSensitivity(rows[0]?.sensitivity as Sensitivity, ref.sensitivity));
       // Where the department hides restricted entries from those who may not read them, such an entry is not there for them.
-      if (resolved && rows[0]!.sensitivity === 'restricted' && rows[0]!.restricted_listing === 'hidden') (resolved.resource as FileFacts).hiddenUnlessReadable = true;
+      if (resolved && rows[0]!.sensitivity === 'restricted' && rows[0]!.restricted_listing === 'hidden')
+        (resolved.resource as FileFacts).hiddenUnlessReadable = true;
       return resolved;
     }
     case 'share': {
@@ -86,7 +113,9 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      return share ? fileOf(await personFile(tx, share.person_id, p.tenantId, now, p.userId), ref.shareId, 'normal') : null;
+      return share
+        ? fileOf(await personFile(tx, share.person_id, p.tenantId, now, p.userId), ref.shareId, 'normal')
+        : null;
     }
     case 'review': {
       const bg = await tx
@@ -104,8 +133,20 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         };
       }
       // An emergency search: of no department and no one file (the files it showed are in its own audit events).
-      const search = await tx.selectFrom('emergency_searches').select('id').where('id', '=', ref.reviewId).where('tenant_id', '=', p.tenantId).executeTakeFirst();
-      return search ? { resource: { kind: 'review', departmentId: null }, resourceId: ref.reviewId, personId: null, departmentId: null } : null;
+      const search = await tx
+        .selectFrom('emergency_searches')
+        .select('id')
+        .where('id', '=', ref.reviewId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return search
+        ? {
+            resource: { kind: 'review', departmentId: null },
+            resourceId: ref.reviewId,
+            personId: null,
+            departmentId: null,
+          }
+        : null;
     }
     case 'emergency-hit': {
       const hit = await tx
@@ -131,7 +172,9 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
     }
     case 'approval': {
       const facts = await approvalFacts(tx, p.tenantId, ref.approvalId);
-      return facts ? { resource: facts, resourceId: ref.approvalId, personId: null, departmentId: facts.departmentId } : null;
+      return facts
+        ? { resource: facts, resourceId: ref.approvalId, personId: null, departmentId: facts.departmentId }
+        : null;
     }
     case 'device': {
       const device = await tx
@@ -141,15 +184,25 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
       // Administered by the tenant's admins, whatever department it serves.
-      return device ? { resource: { kind: 'tenant' }, resourceId: ref.deviceId, personId: null, departmentId: device.department_id } : null;
+      return device
+        ? { resource: { kind: 'tenant' }, resourceId: ref.deviceId, personId: null, departmentId: device.department_id }
+        : null;
     }
     case 'study':
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return { resource: ref, resourceId: null, personId: null, departmentId: null };
     case 'installation': {
-      const row = await tx.selectFrom('tenants').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
-      return { resource: { kind: 'installation', offices: Number(row?.n ?? 0) }, resourceId: null, personId: null, departmentId: null };
+      const row = await tx
+        .selectFrom('tenants')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst();
+      return {
+        resource: { kind: 'installation', offices: Number(row?.n ?? 0) },
+        resourceId: null,
+        personId: null,
+        departmentId: null,
+      };
     }
   }
 }
@@ -172,12 +225,19 @@ async function studyOf(tx: Tx, p: Principal, studyUid: string, now: string): Pro
     copies.map(async (c): Promise<Resolved | null> => {
       // Linked only ever to a file of the study's own department (instance-index.ts, routes/studies.ts).
       if (c.person_id) return fileOf(await personFile(tx, c.person_id, p.tenantId, now, p.userId), c.id, 'normal');
-      const facts: FileFacts = { kind: 'file', departmentId: c.department_id, sharedWith: [], breakGlass: false, sensitivity: 'normal' };
+      const facts: FileFacts = {
+        kind: 'file',
+        departmentId: c.department_id,
+        sharedWith: [],
+        breakGlass: false,
+        sensitivity: 'normal',
+      };
       return { resource: facts, resourceId: c.id, personId: null, departmentId: c.department_id };
     }),
   );
   const mine = new Set(p.memberships.map((m) => m.departmentId));
-  const reached = (r: Resolved) => r.resource.kind === 'file' && (r.resource.breakGlass || r.resource.sharedWith.some((d) => mine.has(d)));
+  const reached = (r: Resolved) =>
+    r.resource.kind === 'file' && (r.resource.breakGlass || r.resource.sharedWith.some((d) => mine.has(d)));
   const found = resolved.filter((r): r is Resolved => r !== null);
   return found.find((r) => mine.has(r.departmentId!)) ?? found.find(reached) ?? found[0] ?? null;
 }

@@ -24,7 +24,12 @@ export interface NarrativeEvent {
 }
 
 export type ActorFacts =
-  | { kind: 'user'; name: string; tenantRoles: readonly string[]; memberships: readonly { departmentId: string; role: string }[] }
+  | {
+      kind: 'user';
+      name: string;
+      tenantRoles: readonly string[];
+      memberships: readonly { departmentId: string; role: string }[];
+    }
   | { kind: 'device'; name: string; departmentId: string };
 
 export interface ShareFacts {
@@ -91,9 +96,21 @@ const ACTS: Record<string, AccessAct> = {
 };
 
 /** Acts whose count is of distinct records, not of events (reading one entry twice is one entry read). */
-const DISTINCT: ReadonlySet<AccessAct> = new Set(['records.read', 'records.versions', 'records.created', 'records.updated', 'records.deleted']);
+const DISTINCT: ReadonlySet<AccessAct> = new Set([
+  'records.read',
+  'records.versions',
+  'records.created',
+  'records.updated',
+  'records.deleted',
+]);
 /** Acts the DPO does as overseer, without any relation to the file. */
-const OVERSIGHT: ReadonlySet<AccessAct> = new Set(['report.viewed', 'shares.viewed', 'file.found-dpo', 'emergency.reviewed', 'emergency.ended']);
+const OVERSIGHT: ReadonlySet<AccessAct> = new Set([
+  'report.viewed',
+  'shares.viewed',
+  'file.found-dpo',
+  'emergency.reviewed',
+  'emergency.ended',
+]);
 
 /** Whether an event is an access (or an attempt at one) to report; the rest are left out and counted. */
 export const isAccess = (e: NarrativeEvent) => e.outcome !== 'error' && e.action !== 'request.refused';
@@ -112,7 +129,10 @@ interface Open {
 }
 
 /** The report's lines, oldest first, from the events of the files it covers (any order). */
-export function narrate(events: readonly NarrativeEvent[], facts: NarrativeFacts): { lines: AccessLine[]; leftOut: number } {
+export function narrate(
+  events: readonly NarrativeEvent[],
+  facts: NarrativeFacts,
+): { lines: AccessLine[]; leftOut: number } {
   const sorted = [...events].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const open = new Map<string, Open>();
   const lines: AccessLine[] = [];
@@ -178,39 +198,77 @@ function groundOf(
 ): Ground {
   const name = facts.departmentName;
   if (!actor) return { ground: { kind: 'unknown' }, key: 'unknown' };
-  if (actor.kind === 'device') return { ground: { kind: 'device', department: name(actor.departmentId) }, key: 'device' };
+  if (actor.kind === 'device')
+    return { ground: { kind: 'device', department: name(actor.departmentId) }, key: 'device' };
   const within = (w: { from: string; until: string }) => w.from <= e.at && e.at <= w.until;
   if (act === 'file.found-emergency') {
     const search = facts.searches.find((s) => s.userId === e.actorId && s.personId === e.personId && within(s));
-    return { ground: { kind: 'emergency-search', ...(search ? { text: search.reason } : {}) }, key: `search:${search?.id ?? ''}` };
+    return {
+      ground: { kind: 'emergency-search', ...(search ? { text: search.reason } : {}) },
+      key: `search:${search?.id ?? ''}`,
+    };
   }
   const memberOf = new Set(actor.memberships.map((m) => m.departmentId));
   const dpo = actor.tenantRoles.includes('dpo');
-  if (OVERSIGHT.has(act) && dpo && !(fileDepartmentId && memberOf.has(fileDepartmentId))) return { ground: { kind: 'dpo' }, key: 'dpo' };
+  if (OVERSIGHT.has(act) && dpo && !(fileDepartmentId && memberOf.has(fileDepartmentId)))
+    return { ground: { kind: 'dpo' }, key: 'dpo' };
   if (act === 'emergency.opened' || !(fileDepartmentId && memberOf.has(fileDepartmentId))) {
     const grant = facts.grants.find((g) => g.userId === e.actorId && g.personId === e.personId && within(g));
-    if (grant && act === 'emergency.opened') return { ground: { kind: 'emergency', text: grant.reason }, key: `grant:${grant.id}` };
+    if (grant && act === 'emergency.opened')
+      return { ground: { kind: 'emergency', text: grant.reason }, key: `grant:${grant.id}` };
     const share = facts.shares.find(
-      (s) => s.personId === e.personId && memberOf.has(s.toDepartmentId) && s.from <= e.at && e.at < s.until && (s.revokedAt === null || e.at < s.revokedAt),
+      (s) =>
+        s.personId === e.personId &&
+        memberOf.has(s.toDepartmentId) &&
+        s.from <= e.at &&
+        e.at < s.until &&
+        (s.revokedAt === null || e.at < s.revokedAt),
     );
-    if (share) return { ground: { kind: 'share', department: name(share.toDepartmentId), text: share.purpose }, key: `share:${share.id}`, via: share.toDepartmentId };
+    if (share)
+      return {
+        ground: { kind: 'share', department: name(share.toDepartmentId), text: share.purpose },
+        key: `share:${share.id}`,
+        via: share.toDepartmentId,
+      };
     if (grant) return { ground: { kind: 'emergency', text: grant.reason }, key: `grant:${grant.id}` };
     if (dpo) return { ground: { kind: 'dpo' }, key: 'dpo' };
     return { ground: { kind: 'unknown' }, key: 'unknown' };
   }
-  return { ground: { kind: 'department', department: name(fileDepartmentId) }, key: 'department', via: fileDepartmentId };
+  return {
+    ground: { kind: 'department', department: name(fileDepartmentId) },
+    key: 'department',
+    via: fileDepartmentId,
+  };
 }
 
 const ROLE_RANK = ['clerk', 'physician', 'head'];
 
 /** The actor as the line names it: the role and department through which it acted. */
-function actorOf(actor: ActorFacts | undefined, found: Ground | null, fileDepartmentId: string | null, facts: NarrativeFacts): AccessLine['actor'] {
+function actorOf(
+  actor: ActorFacts | undefined,
+  found: Ground | null,
+  fileDepartmentId: string | null,
+  facts: NarrativeFacts,
+): AccessLine['actor'] {
   if (!actor) return { kind: 'unknown', name: '', role: null, department: null };
-  if (actor.kind === 'device') return { kind: 'device', name: actor.name, role: null, department: facts.departmentName(actor.departmentId) };
+  if (actor.kind === 'device')
+    return { kind: 'device', name: actor.name, role: null, department: facts.departmentName(actor.departmentId) };
   const by = (departmentId: string | null) => actor.memberships.find((m) => m.departmentId === departmentId);
   const highest = [...actor.memberships].sort((a, b) => ROLE_RANK.indexOf(b.role) - ROLE_RANK.indexOf(a.role))[0];
   const via = (found?.via ? by(found.via) : undefined) ?? by(fileDepartmentId) ?? highest;
-  if ((found?.ground.kind === 'dpo' || !via) && actor.tenantRoles.includes('dpo')) return { kind: 'user', name: actor.name, role: 'dpo', department: null };
-  if (!via) return { kind: 'user', name: actor.name, role: actor.tenantRoles.includes('admin') ? 'admin' : null, department: null };
-  return { kind: 'user', name: actor.name, role: via.role as 'clerk' | 'physician' | 'head', department: facts.departmentName(via.departmentId) };
+  if ((found?.ground.kind === 'dpo' || !via) && actor.tenantRoles.includes('dpo'))
+    return { kind: 'user', name: actor.name, role: 'dpo', department: null };
+  if (!via)
+    return {
+      kind: 'user',
+      name: actor.name,
+      role: actor.tenantRoles.includes('admin') ? 'admin' : null,
+      department: null,
+    };
+  return {
+    kind: 'user',
+    name: actor.name,
+    role: via.role as 'clerk' | 'physician' | 'head',
+    department: facts.departmentName(via.departmentId),
+  };
 }

@@ -18,8 +18,10 @@ const ZONE = 'Europe/Berlin';
 export type ReportLang = 'de' | 'en';
 
 const locale = (lang: ReportLang) => (lang === 'de' ? 'de-DE' : 'en-GB');
-const day = (iso: string, lang: ReportLang) => new Date(iso).toLocaleDateString(locale(lang), { timeZone: ZONE, day: '2-digit', month: '2-digit', year: 'numeric' });
-const time = (iso: string, lang: ReportLang) => new Date(iso).toLocaleTimeString(locale(lang), { timeZone: ZONE, hour: '2-digit', minute: '2-digit' });
+const day = (iso: string, lang: ReportLang) =>
+  new Date(iso).toLocaleDateString(locale(lang), { timeZone: ZONE, day: '2-digit', month: '2-digit', year: 'numeric' });
+const time = (iso: string, lang: ReportLang) =>
+  new Date(iso).toLocaleTimeString(locale(lang), { timeZone: ZONE, hour: '2-digit', minute: '2-digit' });
 /** A birth date (YYYY-MM-DD) as 17.04.1961, with no time zone to shift it. */
 const birth = (date: string, lang: ReportLang) => {
   const [y, m, d] = date.split('-');
@@ -38,11 +40,23 @@ export function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: st
 }
 
 /** The letter's bytes. `compress: false` only where a test reads the text. */
-export function accessReportPdf(report: AccessReportAnswer, lang: ReportLang, opts: { compress?: boolean } = {}): Promise<Buffer> {
+export function accessReportPdf(
+  report: AccessReportAnswer,
+  lang: ReportLang,
+  opts: { compress?: boolean } = {},
+): Promise<Buffer> {
   const t = lookupIn(lang === 'de' ? NARRATIVE_DE : NARRATIVE_EN);
   const person = report.persons[0];
-  const title = t('narr.letter.title', { name: person ? `${person.givenName} ${person.familyName}` : '', birthDate: person ? birth(person.birthDate, lang) : '' });
-  const doc = new PDFDocument({ size: 'A4', margin: 56, compress: opts.compress ?? true, info: { Title: title, Author: report.office } });
+  const title = t('narr.letter.title', {
+    name: person ? `${person.givenName} ${person.familyName}` : '',
+    birthDate: person ? birth(person.birthDate, lang) : '',
+  });
+  const doc = new PDFDocument({
+    size: 'A4',
+    margin: 56,
+    compress: opts.compress ?? true,
+    info: { Title: title, Author: report.office },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -58,11 +72,24 @@ export function accessReportPdf(report: AccessReportAnswer, lang: ReportLang, op
   const bold = hasFont ? 'bold' : 'Helvetica-Bold';
 
   doc.font(bold).fontSize(16).text(report.office);
-  doc.moveDown(0.2).lineWidth(0.5).moveTo(doc.page.margins.left, doc.y).lineTo(doc.page.width - doc.page.margins.right, doc.y).stroke();
-  doc.moveDown(1).font(body).fontSize(10).text(t('narr.letter.made', { date: day(report.madeAt, lang) }), { align: 'right' });
+  doc
+    .moveDown(0.2)
+    .lineWidth(0.5)
+    .moveTo(doc.page.margins.left, doc.y)
+    .lineTo(doc.page.width - doc.page.margins.right, doc.y)
+    .stroke();
+  doc
+    .moveDown(1)
+    .font(body)
+    .fontSize(10)
+    .text(t('narr.letter.made', { date: day(report.madeAt, lang) }), { align: 'right' });
 
   doc.moveDown(1).font(bold).fontSize(13).text(title);
-  doc.moveDown(0.5).font(body).fontSize(10).text(t('narr.letter.files', { files: report.persons.map((p) => p.department).join(', ') }));
+  doc
+    .moveDown(0.5)
+    .font(body)
+    .fontSize(10)
+    .text(t('narr.letter.files', { files: report.persons.map((p) => p.department).join(', ') }));
   doc.moveDown(0.5).text(t('narr.letter.intro'));
 
   if (report.lines.length === 0) doc.moveDown(1).text(t('narr.letter.none'));
@@ -70,12 +97,26 @@ export function accessReportPdf(report: AccessReportAnswer, lang: ReportLang, op
     doc.moveDown(1).font(bold).fontSize(11).text(group.day);
     for (const line of group.lines) {
       const words = describeLine(line, t);
-      const span = time(line.at, lang) === time(line.until, lang) ? time(line.at, lang) : `${time(line.at, lang)}–${time(line.until, lang)}`;
-      doc.moveDown(0.3).font(bold).fontSize(10).text(`${span}  `, { continued: true }).font(body).text(`${words.who} ${words.what}`);
+      const span =
+        time(line.at, lang) === time(line.until, lang)
+          ? time(line.at, lang)
+          : `${time(line.at, lang)}–${time(line.until, lang)}`;
+      doc
+        .moveDown(0.3)
+        .font(bold)
+        .fontSize(10)
+        .text(`${span}  `, { continued: true })
+        .font(body)
+        .text(`${words.who} ${words.what}`);
       doc.fontSize(9).fillColor('#444444').text(`${words.ground} · ${words.file}`, { indent: 20 }).fillColor('black');
     }
   }
-  if (report.leftOut > 0) doc.moveDown(1).font(body).fontSize(9).text(t('narr.letter.leftOut', { n: report.leftOut }));
+  if (report.leftOut > 0)
+    doc
+      .moveDown(1)
+      .font(body)
+      .fontSize(9)
+      .text(t('narr.letter.leftOut', { n: report.leftOut }));
   doc.end();
   return done;
 }

@@ -15,13 +15,24 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { narrate, type ActorFacts, type NarrativeEvent } from './access-narrative.ts';
 
-export async function accessReport(ctx: GateContext, keyring: Keyring, persons: Persons, personIds: string[]): Promise<AccessReportAnswer> {
+export async function accessReport(
+  ctx: GateContext,
+  keyring: Keyring,
+  persons: Persons,
+  personIds: string[],
+): Promise<AccessReportAnswer> {
   const { tx } = ctx;
   const tenantId = ctx.principal.tenantId;
   const ids = personIds.length ? personIds : [''];
   const [files, events, departments, office] = await Promise.all([
     persons.identify(ctx, personIds),
-    tx.selectFrom('audit_events').select(['at', 'actor_id', 'action', 'outcome', 'person_id', 'resource_id', 'detail']).where('tenant_id', '=', tenantId).where('person_id', 'in', ids).orderBy('seq').execute(),
+    tx
+      .selectFrom('audit_events')
+      .select(['at', 'actor_id', 'action', 'outcome', 'person_id', 'resource_id', 'detail'])
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', 'in', ids)
+      .orderBy('seq')
+      .execute(),
     tx.selectFrom('departments').select(['id', 'name']).where('tenant_id', '=', tenantId).execute(),
     tx.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirstOrThrow(),
   ]);
@@ -35,7 +46,12 @@ export async function accessReport(ctx: GateContext, keyring: Keyring, persons: 
   }
   const deviceIds = actorIds.filter((id) => !actors.has(id));
   if (deviceIds.length) {
-    const devices = await tx.selectFrom('devices').select(['id', 'ae_title', 'department_id']).where('tenant_id', '=', tenantId).where('id', 'in', deviceIds).execute();
+    const devices = await tx
+      .selectFrom('devices')
+      .select(['id', 'ae_title', 'department_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', deviceIds)
+      .execute();
     for (const d of devices) actors.set(d.id, { kind: 'device', name: d.ae_title, departmentId: d.department_id });
   }
 
@@ -46,7 +62,14 @@ export async function accessReport(ctx: GateContext, keyring: Keyring, persons: 
     tx
       .selectFrom('emergency_hits')
       .innerJoin('emergency_searches', 'emergency_searches.id', 'emergency_hits.search_id')
-      .select(['emergency_searches.id', 'emergency_hits.person_id', 'emergency_hits.user_id', 'emergency_searches.reason_enc', 'emergency_searches.created_at', 'emergency_searches.expires_at'])
+      .select([
+        'emergency_searches.id',
+        'emergency_hits.person_id',
+        'emergency_hits.user_id',
+        'emergency_searches.reason_enc',
+        'emergency_searches.created_at',
+        'emergency_searches.expires_at',
+      ])
       .where('emergency_hits.tenant_id', '=', tenantId)
       .where('emergency_hits.person_id', 'in', ids)
       .execute(),
@@ -95,7 +118,12 @@ export async function accessReport(ctx: GateContext, keyring: Keyring, persons: 
     office: office.name,
     madeAt: ctx.now,
     persons: files
-      .map((f) => ({ familyName: f.familyName, givenName: f.givenName, birthDate: f.birthDate, department: departmentName(f.departmentId) }))
+      .map((f) => ({
+        familyName: f.familyName,
+        givenName: f.givenName,
+        birthDate: f.birthDate,
+        department: departmentName(f.departmentId),
+      }))
       .sort((a, b) => a.department.localeCompare(b.department, 'de')),
     lines,
     leftOut,

@@ -85,10 +85,16 @@ export class AttemptLog {
 
   private async writeCount(b: Bucket): Promise<void> {
     if (b.count === 0) return;
-    await this.write(withDetail(b.event, { source: b.source, count: b.count, minute: new Date(b.minute * MINUTE).toISOString() }));
+    await this.write(
+      withDetail(b.event, { source: b.source, count: b.count, minute: new Date(b.minute * MINUTE).toISOString() }),
+    );
   }
 }
 
-const bucketKey = (e: AuditEvent, source: string, kind: string) => JSON.stringify([e.tenantId, e.action, e.actorId, e.outcome, kind, source]);
+const bucketKey = (e: AuditEvent, source: string, kind: string) =>
+  JSON.stringify([e.tenantId, e.action, e.actorId, e.outcome, kind, source]);
 
-const withDetail = (e: AuditEvent, extra: Record<string, string | number>): AuditEvent => ({ ...e, detail: { ...e.detail, ...extra } });
+const withDetail = (e: AuditEvent, extra: Record<string, string | number>): AuditEvent => ({
+  ...e,
+  detail: { ...e.detail, ...extra },
+});

@@ -34,9 +34,13 @@ export interface AuditEvent {
   detail?: Record<string, string | number | boolean>;
 }
 
-const chainHead = prepared((db, tenantId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId));
+const chainHead = prepared((db, tenantId: string) =>
+  db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId),
+);
 // Serialises appends to one chain across connections (and app instances) on PostgreSQL.
-const headForUpdate = prepared((db, tenantId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).forUpdate());
+const headForUpdate = prepared((db, tenantId: string) =>
+  db.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).forUpdate(),
+);
 const moveHead = prepared((db, seq: number, hash: string, tenantId: string) =>
   db.updateTable('audit_heads').set({ seq, hash }).where('tenant_id', '=', tenantId),
 );
@@ -58,7 +62,24 @@ const insertEvent = prepared(
     prev_hash: string,
     hash: string,
   ) =>
-    db.insertInto('audit_events').values({ tenant_id, seq, at, actor_id, action, resource_type, resource_id, person_id, department_id, outcome, reason_enc, detail, prev_hash, hash }),
+    db
+      .insertInto('audit_events')
+      .values({
+        tenant_id,
+        seq,
+        at,
+        actor_id,
+        action,
+        resource_type,
+        resource_id,
+        person_id,
+        department_id,
+        outcome,
+        reason_enc,
+        detail,
+        prev_hash,
+        hash,
+      }),
 );
 
 /** Told when a checkpoint was not signed because the chain did not verify. */
@@ -66,7 +87,9 @@ export type CheckpointAlarm = (chainId: string, refusal: Refusal) => void;
 
 /** Until the server wires its logger in: one line on stderr, never silent. */
 const stderrAlarm: CheckpointAlarm = (chainId, r) =>
-  void process.stderr.write(`${JSON.stringify({ level: 'critical', msg: 'audit checkpoint refused: the chain does not verify', chain: chainId, seq: r.seq, problem: r.problem })}\n`);
+  void process.stderr.write(
+    `${JSON.stringify({ level: 'critical', msg: 'audit checkpoint refused: the chain does not verify', chain: chainId, seq: r.seq, problem: r.problem })}\n`,
+  );
 
 export class AuditLog {
   /** Where a refused checkpoint is reported (the server sets its logger's fatal level). */
@@ -77,11 +100,7 @@ export class AuditLog {
   private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly signer: CheckpointSigner;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    signer: CheckpointSigner,
-  ) {
+  constructor(store: Store, keyring: Keyring, signer: CheckpointSigner) {
     this.store = store;
     this.keyring = keyring;
     this.signer = signer;
@@ -112,11 +131,29 @@ export class AuditLog {
       person_id: auditableId(this.keyring, e.personId),
       department_id: auditableId(this.keyring, e.departmentId),
       outcome: e.outcome,
-      reason_enc: e.reason ? sealField(await this.keyring.tenantKey(tx, e.tenantId), reasonBinding(e.tenantId, seq), e.reason) : null,
+      reason_enc: e.reason
+        ? sealField(await this.keyring.tenantKey(tx, e.tenantId), reasonBinding(e.tenantId, seq), e.reason)
+        : null,
       detail: e.detail ? JSON.stringify(e.detail) : null,
     };
     const hash = link(this.signer.chainKey, head.hash, fields);
-    await insertEvent(tx, fields.tenant_id, fields.seq, fields.at, fields.actor_id, fields.action, fields.resource_type, fields.resource_id, fields.person_id, fields.department_id, fields.outcome, fields.reason_enc, fields.detail, head.hash, hash);
+    await insertEvent(
+      tx,
+      fields.tenant_id,
+      fields.seq,
+      fields.at,
+      fields.actor_id,
+      fields.action,
+      fields.resource_type,
+      fields.resource_id,
+      fields.person_id,
+      fields.department_id,
+      fields.outcome,
+      fields.reason_enc,
+      fields.detail,
+      head.hash,
+      hash,
+    );
     await moveHead(tx, seq, hash, e.tenantId);
     if (seq % CHECKPOINT_EVERY === 0) await this.checkpoint(tx, e.tenantId, { seq, hash });
     return seq;
@@ -166,7 +203,10 @@ export class AuditLog {
   private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string): Promise<string> {
     const at = new Date().toISOString();
     const signature = this.signer.sign({ tenantId, seq, hash, at });
-    await tx.insertInto('audit_checkpoints').values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature }).execute();
+    await tx
+      .insertInto('audit_checkpoints')
+      .values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature })
+      .execute();
     return at;
   }
 }
@@ -187,4 +227,9 @@ export async function chainHeads(store: Store): Promise<Record<string, number>> 
   return heads;
 }
 
-const reasonBinding = (tenantId: string, seq: number) => ({ tenantId, table: 'audit_events', rowId: String(seq), field: 'reason' });
+const reasonBinding = (tenantId: string, seq: number) => ({
+  tenantId,
+  table: 'audit_events',
+  rowId: String(seq),
+  field: 'reason',
+});

@@ -21,12 +21,22 @@ export interface AuditFilter {
 
 /** What a principal may read of the log: everything (DPO) or its headed departments' files. */
 export function auditScope(p: Principal): 'all' | string[] {
-  return p.tenantRoles.includes('dpo') ? 'all' : p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
+  return p.tenantRoles.includes('dpo')
+    ? 'all'
+    : p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
 }
 
-export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenantId: string, scope: 'all' | string[], f: AuditFilter): Promise<AuditEntry[]> {
+export async function queryAudit(
+  tx: Tx,
+  log: AuditLog,
+  keyring: Keyring,
+  tenantId: string,
+  scope: 'all' | string[],
+  f: AuditFilter,
+): Promise<AuditEntry[]> {
   let q = tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
-  if (scope !== 'all') q = q.where('department_id', 'in', scope.length ? scope : ['']).where('person_id', 'is not', null);
+  if (scope !== 'all')
+    q = q.where('department_id', 'in', scope.length ? scope : ['']).where('person_id', 'is not', null);
   if (f.personId) q = q.where('person_id', '=', f.personId);
   if (f.actorId) q = q.where('actor_id', '=', f.actorId);
   if (f.action) q = q.where('action', '=', f.action);
@@ -36,7 +46,12 @@ export async function queryAudit(tx: Tx, log: AuditLog, keyring: Keyring, tenant
   if (f.to) q = q.where('at', '<=', new Date(f.to).toISOString());
   if (f.before) q = q.where('seq', '<', f.before);
   const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
-  const names = await displayNames(tx, keyring, tenantId, rows.map((r) => r.actor_id));
+  const names = await displayNames(
+    tx,
+    keyring,
+    tenantId,
+    rows.map((r) => r.actor_id),
+  );
   const out: AuditEntry[] = [];
   for (const r of rows) {
     out.push({
@@ -72,7 +87,13 @@ export function accessCountsQuery(tx: Tx, tenantId: string, scope: 'all' | strin
 }
 
 /** Events about persons' files per UTC day and owning department, within the caller's scope. */
-export async function accessCounts(tx: Tx, tenantId: string, scope: 'all' | string[], from: string, to: string): Promise<AccessCount[]> {
+export async function accessCounts(
+  tx: Tx,
+  tenantId: string,
+  scope: 'all' | string[],
+  from: string,
+  to: string,
+): Promise<AccessCount[]> {
   const rows = await accessCountsQuery(tx, tenantId, scope, from, to).execute();
   return rows.map((r) => ({ day: r.day, departmentId: r.department_id, count: Number(r.n) }));
 }

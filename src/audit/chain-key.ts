@@ -19,7 +19,9 @@ interface ChainKeyFile {
 /** Reads the chain key, creating it (with `heads` as the end of the plain SHA-256 links) when absent. */
 export function chainKeyFromKeyDir(keyDir: string, heads: Record<string, number>): ChainKeying {
   const raw = readOrCreateSecret(path.join(keyDir, CHAIN_KEY_FILE), () =>
-    Buffer.from(JSON.stringify({ v: 1, key: randomBytes(32).toString('base64'), legacyUntil: heads } satisfies ChainKeyFile)),
+    Buffer.from(
+      JSON.stringify({ v: 1, key: randomBytes(32).toString('base64'), legacyUntil: heads } satisfies ChainKeyFile),
+    ),
   );
   return parse(raw);
 }

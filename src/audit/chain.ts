@@ -60,7 +60,8 @@ const TENANT = CHAINED_COLUMNS.indexOf('tenant_id');
 const SEQ = CHAINED_COLUMNS.indexOf('seq');
 
 /** Whether the event at `seq` of `chainId` was linked before the chain key existed. */
-export const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean => seq <= (k.legacyUntil[chainId] ?? 0);
+export const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean =>
+  seq <= (k.legacyUntil[chainId] ?? 0);
 
 /** The link of an event given as its chained values in canonical order. */
 export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {
@@ -70,4 +71,8 @@ export function linkValues(k: ChainKeying, prevHash: string, values: readonly un
 }
 
 export const link = (k: ChainKeying, prevHash: string, e: ChainedFields): string =>
-  linkValues(k, prevHash, CHAINED_COLUMNS.map((c) => e[c]));
+  linkValues(
+    k,
+    prevHash,
+    CHAINED_COLUMNS.map((c) => e[c]),
+  );

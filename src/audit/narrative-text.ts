@@ -92,7 +92,8 @@ export const NARRATIVE_DE = {
   'narr.letter.title': 'Auskunft nach Art. 15 DSGVO über Zugriffe auf die Daten von {name}, geb. {birthDate}',
   'narr.letter.made': 'Erstellt am {date}',
   'narr.letter.files': 'Erfasste Akten: {files}',
-  'narr.letter.intro': 'Aufgeführt ist jeder im Protokoll verzeichnete Zugriff auf diese Akten: wer, wann, was und auf welcher Grundlage. Wiederholte Zugriffe eines Besuchs sind zusammengefasst.',
+  'narr.letter.intro':
+    'Aufgeführt ist jeder im Protokoll verzeichnete Zugriff auf diese Akten: wer, wann, was und auf welcher Grundlage. Wiederholte Zugriffe eines Besuchs sind zusammengefasst.',
   'narr.letter.none': 'Es sind keine Zugriffe verzeichnet.',
   'narr.letter.leftOut': '{n} abgelehnte Eingaben, bei denen nichts gelesen wurde, sind nicht aufgeführt.',
   'narr.letter.leftOut.one': 'Eine abgelehnte Eingabe, bei der nichts gelesen wurde, ist nicht aufgeführt.',
@@ -188,7 +189,8 @@ export const NARRATIVE_EN: Record<NarrativeKey, string> = {
   'narr.letter.title': 'Information under Art. 15 GDPR about accesses to the data of {name}, born {birthDate}',
   'narr.letter.made': 'Made on {date}',
   'narr.letter.files': 'Files covered: {files}',
-  'narr.letter.intro': 'Listed is every access to these files on record: who, when, what, and on what ground. Repeated accesses of one visit are taken together.',
+  'narr.letter.intro':
+    'Listed is every access to these files on record: who, when, what, and on what ground. Repeated accesses of one visit are taken together.',
   'narr.letter.none': 'No accesses are on record.',
   'narr.letter.leftOut': '{n} refused inputs, in which nothing was read, are not listed.',
   'narr.letter.leftOut.one': 'One refused input, in which nothing was read, is not listed.',
@@ -220,7 +222,10 @@ export function describeLine(line: AccessLine, t: Lookup): { who: string; what: 
           : role
             ? t('narr.actor.userNoDepartment', { name: a.name, role })
             : t('narr.actor.userOnly', { name: a.name });
-  const what = line.outcome === 'denied' ? t(`narr.${line.act}.denied` as NarrativeKey) : t(`narr.${line.act}` as NarrativeKey, { n: line.count });
+  const what =
+    line.outcome === 'denied'
+      ? t(`narr.${line.act}.denied` as NarrativeKey)
+      : t(`narr.${line.act}` as NarrativeKey, { n: line.count });
   const g = line.ground;
   const ground = !g
     ? t('narr.ground.denied')

@@ -2,7 +2,15 @@
 // checkpoints, the chain key of the links (`chain-key.ts`) and the witnessed
 // heads. None is in the database, so rewriting the database can forge neither
 // a checkpoint nor a link.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import path from 'node:path';
 import { readOrCreateSecret } from '../vault/key-file.ts';
 import { Witness } from './witness.ts';
@@ -21,11 +29,7 @@ export class CheckpointSigner {
   readonly chainKey: ChainKeying;
   /** Heads last signed, outside the database; absent when the key came from elsewhere (tests). */
   readonly witness?: Witness;
-  constructor(
-    privateKey: KeyObject,
-    chainKey: ChainKeying,
-    witness?: Witness,
-  ) {
+  constructor(privateKey: KeyObject, chainKey: ChainKeying, witness?: Witness) {
     this.privateKey = privateKey;
     this.chainKey = chainKey;
     this.witness = witness;
@@ -39,7 +43,11 @@ export class CheckpointSigner {
     const der = readOrCreateSecret(path.join(keyDir, SIGNING_KEY_FILE), () =>
       generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
     );
-    return new CheckpointSigner(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), chainKeyFromKeyDir(keyDir, heads), new Witness(path.join(keyDir, WITNESS_FILE)));
+    return new CheckpointSigner(
+      createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+      chainKeyFromKeyDir(keyDir, heads),
+      new Witness(path.join(keyDir, WITNESS_FILE)),
+    );
   }
 
   sign(c: CheckpointClaim): string {

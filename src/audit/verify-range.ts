@@ -47,7 +47,14 @@ export const chunkCount = (plan: ChunkPlan) => Math.max(1, Math.ceil(plan.n / pl
 export function chunkTask(plan: ChunkPlan, i: number): RangeTask {
   const from = 1 + i * plan.size;
   const to = Math.min(plan.n, from + plan.size - 1);
-  return { source: plan.source, tenantId: plan.tenantId, keying: plan.keying, from, to, checkpoints: plan.checkpoints.filter(([seq]) => seq >= from && seq <= to) };
+  return {
+    source: plan.source,
+    tenantId: plan.tenantId,
+    keying: plan.keying,
+    from,
+    to,
+    checkpoints: plan.checkpoints.filter(([seq]) => seq >= from && seq <= to),
+  };
 }
 
 /** Verifies chunks until none is left to claim; `next` is shared by every thread verifying this plan. */
@@ -108,7 +115,9 @@ export async function verifyRange(task: RangeTask, progress?: (rows: number) => 
   if (task.source.dialect === 'sqlite') {
     const db = new Database(task.source.file, { readonly: true, fileMustExist: true });
     try {
-      const batch = db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`).raw();
+      const batch = db
+        .prepare(`SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`)
+        .raw();
       for (let lo = task.from; lo <= task.to; lo += BATCH) {
         const rows = batch.all(task.tenantId, lo, Math.min(task.to, lo + BATCH - 1)) as unknown[][];
         for (const row of rows) if (!v.feed(row)) return v.result;

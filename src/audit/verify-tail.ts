@@ -10,7 +10,12 @@ export type TailResult = { ok: true; from: number } | { ok: false; seq: number; 
 
 const BATCH = 2_000;
 
-export async function verifyTail(tx: Tx, signer: CheckpointSigner, chainId: string, head: { seq: number; hash: string }): Promise<TailResult> {
+export async function verifyTail(
+  tx: Tx,
+  signer: CheckpointSigner,
+  chainId: string,
+  head: { seq: number; hash: string },
+): Promise<TailResult> {
   const last = await tx
     .selectFrom('audit_checkpoints')
     .select(['seq', 'hash', 'at', 'signature'])
@@ -43,12 +48,20 @@ export async function verifyTail(tx: Tx, signer: CheckpointSigner, chainId: stri
       const seq = Number(row.seq);
       if (seq !== expected) return { ok: false, seq: expected, problem: 'event missing' };
       if (row.prev_hash !== prev) return { ok: false, seq, problem: 'link to previous event broken' };
-      if (linkValues(signer.chainKey, prev, CHAINED_COLUMNS.map((c) => row[c])) !== row.hash) return { ok: false, seq, problem: 'event altered or made without the chain key' };
+      if (
+        linkValues(
+          signer.chainKey,
+          prev,
+          CHAINED_COLUMNS.map((c) => row[c]),
+        ) !== row.hash
+      )
+        return { ok: false, seq, problem: 'event altered or made without the chain key' };
       prev = row.hash;
       expected++;
     }
     if (expected <= Math.min(head.seq, lo + BATCH - 1)) return { ok: false, seq: expected, problem: 'event missing' };
   }
-  if (prev !== head.hash) return { ok: false, seq: Math.max(head.seq, 1), problem: 'chain head disagrees with the last event' };
+  if (prev !== head.hash)
+    return { ok: false, seq: Math.max(head.seq, 1), problem: 'chain head disagrees with the last event' };
   return { ok: true, from };
 }

@@ -36,7 +36,11 @@ export interface VerifyOptions {
   split?: { parallelFrom: number; chunk: number; workersOnly?: boolean };
 }
 
-export async function verifyAudit(store: Store, signer: CheckpointSigner, { progress, only, split = SPLIT }: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyAudit(
+  store: Store,
+  signer: CheckpointSigner,
+  { progress, only, split = SPLIT }: VerifyOptions = {},
+): Promise<VerifyResult> {
   const chains = (await chainIds(store)).filter((id) => !only || only.includes(id));
   const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
@@ -55,7 +59,9 @@ export async function verifyAudit(store: Store, signer: CheckpointSigner, { prog
     const note = (seq: number, problem: string) => {
       if (!bad || seq < bad.seq) bad = { seq, problem };
     };
-    const forged = state.checkpoints.find((c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature));
+    const forged = state.checkpoints.find(
+      (c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature),
+    );
     if (forged) note(forged.seq, 'checkpoint signature does not verify');
     // Every CHECKPOINT_EVERY-th event is signed in the transaction that appends it: a missing one was removed.
     const signed = new Set(state.checkpoints.map((c) => c.seq));
@@ -69,13 +75,15 @@ export async function verifyAudit(store: Store, signer: CheckpointSigner, { prog
     const witnessed = witness[tenantId];
     const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
-    if (witnessed && witnessed.seq > state.lastSeq) note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
+    if (witnessed && witnessed.seq > state.lastSeq)
+      note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
     const results = await verifyRanges(store, signer, tenantId, state.lastSeq, pinned, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
     for (const r of results) {
-      if (r.result.firstPrev !== null && r.result.firstPrev !== prev) note(r.task.from, 'link to previous event broken');
+      if (r.result.firstPrev !== null && r.result.firstPrev !== prev)
+        note(r.task.from, 'link to previous event broken');
       else if (r.result.bad) note(r.result.bad.seq, r.result.bad.problem);
       else {
         prev = r.result.lastHash ?? prev;
@@ -88,8 +96,10 @@ export async function verifyAudit(store: Store, signer: CheckpointSigner, { prog
     if (linked) {
       const head = state.head;
       if (lastSigned > state.lastSeq) note(state.lastSeq + 1, 'events missing before a signed checkpoint');
-      else if (!head || head.seq > state.lastSeq) note(state.lastSeq + 1, 'chain head disagrees with the events: events missing');
-      else if (head.seq < state.lastSeq) note(head.seq + 1, 'chain head disagrees with the events: event beyond the head');
+      else if (!head || head.seq > state.lastSeq)
+        note(state.lastSeq + 1, 'chain head disagrees with the events: events missing');
+      else if (head.seq < state.lastSeq)
+        note(head.seq + 1, 'chain head disagrees with the events: event beyond the head');
       else if (head.hash !== prev) note(Math.max(state.lastSeq, 1), 'chain head disagrees with the last event');
     }
     if (bad) return { ok: false, count, tenantId, seq: bad.seq, problem: bad.problem };
@@ -100,9 +110,22 @@ export async function verifyAudit(store: Store, signer: CheckpointSigner, { prog
 
 function chainState(store: Store, tenantId: string): Promise<ChainState> {
   return inTenant(store, tenantId, async (tx) => {
-    const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('tenant_id', '=', tenantId).executeTakeFirst();
-    const last = await tx.selectFrom('audit_events').select(sql<number | null>`max(seq)`.as('seq')).where('tenant_id', '=', tenantId).executeTakeFirst();
-    const checkpoints = await tx.selectFrom('audit_checkpoints').select(['seq', 'hash', 'at', 'signature']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+    const head = await tx
+      .selectFrom('audit_heads')
+      .select(['seq', 'hash'])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    const last = await tx
+      .selectFrom('audit_events')
+      .select(sql<number | null>`max(seq)`.as('seq'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    const checkpoints = await tx
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'hash', 'at', 'signature'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('seq')
+      .execute();
     return { head, lastSeq: Number(last?.seq ?? 0), checkpoints };
   });
 }
@@ -116,9 +139,19 @@ async function verifyRanges(
   tick: (rows: number) => void,
   split: NonNullable<VerifyOptions['split']>,
 ) {
-  const source: RangeTask['source'] = store.file ? { dialect: 'sqlite', file: store.file } : { dialect: 'postgres', url: store.url! };
-  const threads = n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
-  const plan: ChunkPlan = { source, tenantId, keying: signer.chainKey, n, size: threads === 1 ? Math.max(n, 1) : split.chunk, checkpoints };
+  const source: RangeTask['source'] = store.file
+    ? { dialect: 'sqlite', file: store.file }
+    : { dialect: 'postgres', url: store.url! };
+  const threads =
+    n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
+  const plan: ChunkPlan = {
+    source,
+    tenantId,
+    keying: signer.chainKey,
+    n,
+    size: threads === 1 ? Math.max(n, 1) : split.chunk,
+    checkpoints,
+  };
   const next = new Int32Array(new SharedArrayBuffer(4));
   const results: { task: RangeTask; result: RangeResult }[] = [];
   const done = (chunk: number, result: RangeResult) => (results[chunk] = { task: chunkTask(plan, chunk), result });
@@ -128,7 +161,12 @@ async function verifyRanges(
   return results;
 }
 
-function inWorker(plan: ChunkPlan, next: Int32Array, done: (chunk: number, result: RangeResult) => void, tick: (rows: number) => void): Promise<void> {
+function inWorker(
+  plan: ChunkPlan,
+  next: Int32Array,
+  done: (chunk: number, result: RangeResult) => void,
+  tick: (rows: number) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     // Node strips the worker's types itself, as it does the main thread's: no loader to register.
     const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: { plan, next } });

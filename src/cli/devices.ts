@@ -13,16 +13,32 @@ export const DEVICES_USAGE = `usage: kartei devices <list | add | remove ID>
 
 export class CliError extends Error {}
 
-export async function devicesCommand(config: Config, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function devicesCommand(
+  config: Config,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const token = env.KARTEI_API_TOKEN;
-  if (!token) throw new CliError('set KARTEI_API_TOKEN to an administrator\'s API token with the admin scope (POST /api/auth/tokens)');
+  if (!token)
+    throw new CliError(
+      "set KARTEI_API_TOKEN to an administrator's API token with the admin scope (POST /api/auth/tokens)",
+    );
   const api = client(config.publicUrl, token);
   const [sub, ...rest] = args;
   if (sub === 'list') {
-    const devices = (await api('GET', '/api/admin/devices')) as { id: string; aeTitle: string; departmentId: string; permissions: string[]; certificate: unknown; host: string | null }[];
+    const devices = (await api('GET', '/api/admin/devices')) as {
+      id: string;
+      aeTitle: string;
+      departmentId: string;
+      permissions: string[];
+      certificate: unknown;
+      host: string | null;
+    }[];
     for (const d of devices) {
       const proof = d.certificate ? 'certificate' : `host ${d.host}`;
-      process.stdout.write(`${d.id}  ${d.aeTitle.padEnd(16)}  ${d.departmentId}  ${d.permissions.join(',')}  ${proof}\n`);
+      process.stdout.write(
+        `${d.id}  ${d.aeTitle.padEnd(16)}  ${d.departmentId}  ${d.permissions.join(',')}  ${proof}\n`,
+      );
     }
     return 0;
   }
@@ -55,7 +71,14 @@ function addOptions(args: string[]) {
   try {
     return parseArgs({
       args,
-      options: { ae: { type: 'string' }, department: { type: 'string' }, permissions: { type: 'string' }, certificate: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } },
+      options: {
+        ae: { type: 'string' },
+        department: { type: 'string' },
+        permissions: { type: 'string' },
+        certificate: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+      },
       strict: true,
     }).values;
   } catch (e) {
@@ -74,7 +97,9 @@ function client(base: string, token: string) {
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      throw new CliError(`cannot reach the server at ${base} (${(e as Error).message}); is it running? (KARTEI_PUBLIC_URL)`);
+      throw new CliError(
+        `cannot reach the server at ${base} (${(e as Error).message}); is it running? (KARTEI_PUBLIC_URL)`,
+      );
     }
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;

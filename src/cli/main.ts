@@ -61,10 +61,14 @@ async function auditVerify(s: Services): Promise<number> {
   bar.done();
   const secs = (performance.now() - started) / 1000;
   if (!r.ok) {
-    process.stdout.write(`audit chain BROKEN: tenant ${r.tenantId}, first bad sequence number ${r.seq}: ${r.problem}\n`);
+    process.stdout.write(
+      `audit chain BROKEN: tenant ${r.tenantId}, first bad sequence number ${r.seq}: ${r.problem}\n`,
+    );
     return 1;
   }
-  process.stdout.write(`audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`);
+  process.stdout.write(
+    `audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`,
+  );
   return 0;
 }
 
@@ -72,10 +76,22 @@ async function doctor(config: Config): Promise<number> {
   const findings = configFindings(config);
   try {
     // The doctor only looks: it creates no keys and no database.
-    if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE))) findings.push(...(await withServicesFindings(config)));
-    else findings.push({ severity: 'info', code: 'not-initialised', title: 'Not initialised yet: no master key', fix: 'Start the server once (npm start); it creates the keys and the database.' });
+    if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
+      findings.push(...(await withServicesFindings(config)));
+    else
+      findings.push({
+        severity: 'info',
+        code: 'not-initialised',
+        title: 'Not initialised yet: no master key',
+        fix: 'Start the server once (npm start); it creates the keys and the database.',
+      });
   } catch (e) {
-    findings.push({ severity: 'critical', code: 'cannot-open', title: `Cannot open the installation: ${(e as Error).message}`, fix: 'Fix the configuration named above.' });
+    findings.push({
+      severity: 'critical',
+      code: 'cannot-open',
+      title: `Cannot open the installation: ${(e as Error).message}`,
+      fix: 'Fix the configuration named above.',
+    });
   }
   const sorted = sortFindings(findings);
   process.stdout.write(`runtime: Node.js ${process.versions.node}, OpenSSL ${process.versions.openssl}\n`);
@@ -99,19 +115,35 @@ async function serve(config: Config): Promise<number> {
   const bar = progressBar('migrations');
   const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
   const app = await buildApp(s);
-  if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE]) app.log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
+  if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
+    app.log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
   // Before anything listens: what a crash left of a store is finished off (counts only in the log).
   const recovered = await recoverStore({ store: s.store, images: s.images, audit: s.audit, dataDir: config.dataDir });
   const { partial, orphans, kept } = recovered;
-  if (kept > 0) app.log.error({ partial, orphans, kept }, 'image store: more unindexed instance files than a crash leaves; none removed (is the database older than the images?)');
-  else if (partial + orphans > 0) app.log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
+  if (kept > 0)
+    app.log.error(
+      { partial, orphans, kept },
+      'image store: more unindexed instance files than a crash leaves; none removed (is the database older than the images?)',
+    );
+  else if (partial + orphans > 0)
+    app.log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
   else app.log.info('image store: nothing to recover');
-  s.audit.alarm = (chain, r) => app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
+  s.audit.alarm = (chain, r) =>
+    app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
   // Issued before anything listens: once the server answers, the token exists.
   const token = await issueSetupToken(s.store, config.dataDir);
   await app.listen({ host: config.host, port: config.port });
-  const dicom = config.dicom ? await startDimseListener(config.dicom, { services: s, log: (e) => app.log.error({ err: e }, 'association failed') }) : undefined;
-  if (config.dicom) app.log.info({ aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls }, 'DICOM listener started');
+  const dicom = config.dicom
+    ? await startDimseListener(config.dicom, {
+        services: s,
+        log: (e) => app.log.error({ err: e }, 'association failed'),
+      })
+    : undefined;
+  if (config.dicom)
+    app.log.info(
+      { aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls },
+      'DICOM listener started',
+    );
   // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
   const timer = setInterval(
     () =>

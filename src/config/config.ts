@@ -89,9 +89,12 @@ export function parseTrustedProxies(value: string | undefined): string[] {
     const [address, prefix, ...rest] = item.split('/');
     const family = isIP(address ?? '');
     const bits = family === 4 ? 32 : 128;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits);
+    const prefixOk =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits);
     if (family === 0 || !prefixOk || rest.length > 0) {
-      throw new ConfigError(`KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`);
+      throw new ConfigError(
+        `KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`,
+      );
     }
     return item;
   });
@@ -102,12 +105,18 @@ function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
   if (listen === 'off') return null;
   const { host, port } = parseListen(listen, 'KARTEI_DICOM_LISTEN');
   const aeTitle = (env.KARTEI_DICOM_AET ?? 'KARTEI').trim();
-  if (!AE_TITLE.test(aeTitle)) throw new ConfigError(`KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "${aeTitle}")`);
+  if (!AE_TITLE.test(aeTitle))
+    throw new ConfigError(`KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "${aeTitle}")`);
   const [cert, key, ca] = [env.KARTEI_DICOM_TLS_CERT, env.KARTEI_DICOM_TLS_KEY, env.KARTEI_DICOM_TLS_CA];
   if ((cert || key || ca) && !(cert && key && ca)) {
-    throw new ConfigError('DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)');
+    throw new ConfigError(
+      'DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)',
+    );
   }
-  const tls = cert && key && ca ? { certFile: path.resolve(cert), keyFile: path.resolve(key), caFile: path.resolve(ca) } : undefined;
+  const tls =
+    cert && key && ca
+      ? { certFile: path.resolve(cert), keyFile: path.resolve(key), caFile: path.resolve(ca) }
+      : undefined;
   return {
     host,
     port,
@@ -121,7 +130,8 @@ function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
 function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name]?.trim();
   if (!v) return undefined;
-  if (!/^\d{1,6}$/.test(v) || Number(v) < 1) throw new ConfigError(`${name} must be a whole number from 1 (got "${v}")`);
+  if (!/^\d{1,6}$/.test(v) || Number(v) < 1)
+    throw new ConfigError(`${name} must be a whole number from 1 (got "${v}")`);
   return Number(v);
 }
 
@@ -152,4 +162,5 @@ export function checkStartable(config: Config): void {
  * Whether browsers reach Kartei over HTTPS: served with TLS here, or a public address of https://
  * (TLS ended at a proxy in front). Cookies are then `Secure` and HSTS is sent either way.
  */
-export const servedOverHttps = (c: Pick<Config, 'tls' | 'publicUrl'>): boolean => !!c.tls || c.publicUrl.startsWith('https:');
+export const servedOverHttps = (c: Pick<Config, 'tls' | 'publicUrl'>): boolean =>
+  !!c.tls || c.publicUrl.startsWith('https:');

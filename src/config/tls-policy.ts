@@ -7,7 +7,11 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
 /** TLS 1.3 suites (OpenSSL's TLS 1.3 names) and the TLS 1.2 ones, best first. */
-export const TLS13_CIPHER_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256'] as const;
+export const TLS13_CIPHER_SUITES = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+] as const;
 export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',
   'ECDHE-RSA-AES256-GCM-SHA384',

@@ -108,7 +108,9 @@ export const accessLine = z.strictObject({
 export const accessReportAnswer = z.strictObject({
   office: z.string(),
   madeAt: z.string(),
-  persons: z.array(z.strictObject({ familyName: z.string(), givenName: z.string(), birthDate: z.string(), department: z.string() })),
+  persons: z.array(
+    z.strictObject({ familyName: z.string(), givenName: z.string(), birthDate: z.string(), department: z.string() }),
+  ),
   lines: z.array(accessLine),
   /** Events that were no access (input refused before anything was read, or failed and undone), left out. */
   leftOut: z.number(),

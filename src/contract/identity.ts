@@ -22,7 +22,11 @@ export const loginStep = z.discriminatedUnion('mfa', [
   z.strictObject({ mfa: z.literal('totp'), challenge: z.string(), webauthn: webauthnRequestOptions.optional() }),
   // An account whose second factors are passkeys only: an assertion, or a recovery code at /api/auth/mfa.
   z.strictObject({ mfa: z.literal('webauthn'), challenge: z.string(), webauthn: webauthnRequestOptions }),
-  z.strictObject({ mfa: z.literal('enroll'), challenge: z.string(), totp: z.strictObject({ secret: z.string(), uri: z.string() }) }),
+  z.strictObject({
+    mfa: z.literal('enroll'),
+    challenge: z.string(),
+    totp: z.strictObject({ secret: z.string(), uri: z.string() }),
+  }),
 ]);
 
 /** Signed in: the session's CSRF token (the cookie carries the session). */
@@ -35,9 +39,19 @@ export const loggedIn = z.strictObject({
   credentialsReset: z.strictObject({ at: z.string() }).optional(),
 });
 
-export const ownSession = z.strictObject({ id: z.string(), createdAt: z.string(), lastSeenAt: z.string(), current: z.boolean() });
+export const ownSession = z.strictObject({
+  id: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  current: z.boolean(),
+});
 
-export const passkey = z.strictObject({ id: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+export const passkey = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
 export const passkeyOptions = webauthnCreationOptions;
 
 export const apiToken = z.strictObject({
@@ -52,7 +66,12 @@ export const apiToken = z.strictObject({
   legacy: z.boolean(),
 });
 /** A new token: its secret is shown this once. */
-export const createdApiToken = z.strictObject({ id: z.string(), token: z.string(), expiresAt: z.string(), scopes: z.array(z.string()) });
+export const createdApiToken = z.strictObject({
+  id: z.string(),
+  token: z.string(),
+  expiresAt: z.string(),
+  scopes: z.array(z.string()),
+});
 
 export const userView = z.strictObject({
   id: z.string(),
@@ -117,6 +136,15 @@ export type ApprovalView = z.infer<typeof approvalView>;
 export type SsoSettingsView = z.infer<typeof ssoSettings>;
 
 /** A staff account created: its one-time enrolment link, and the grants waiting for a second account's approval. */
-export const userCreated = z.strictObject({ id: z.string(), enrolment: enrolmentLink, pendingApprovals: z.array(z.string()) });
+export const userCreated = z.strictObject({
+  id: z.string(),
+  enrolment: enrolmentLink,
+  pendingApprovals: z.array(z.string()),
+});
 /** An approval decided: the grant or reset link it concerned, and where it stands now. */
-export const approvalDecided = z.strictObject({ id: z.string(), kind: z.enum(['membership', 'role', 'enrolment']), userId: z.string(), state: z.string() });
+export const approvalDecided = z.strictObject({
+  id: z.string(),
+  kind: z.enum(['membership', 'role', 'enrolment']),
+  userId: z.string(),
+  state: z.string(),
+});

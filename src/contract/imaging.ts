@@ -22,7 +22,12 @@ export const studySummary = z.strictObject({
 });
 
 /** The patient as a study's DICOM header names them (not a file's data). */
-export const studyPatient = z.strictObject({ familyName: z.string(), givenName: z.string(), birthDate: z.string().nullable(), patientId: z.string() });
+export const studyPatient = z.strictObject({
+  familyName: z.string(),
+  givenName: z.string(),
+  birthDate: z.string().nullable(),
+  patientId: z.string(),
+});
 
 /** A study of a department linked to no file yet (GET /api/departments/:id/unassigned-studies). */
 export const unassignedStudy = z.strictObject({ ...studySummaryShape, patient: studyPatient });
@@ -37,7 +42,9 @@ export const studyBanner = z.strictObject({
   department,
   /** Linked to a file; `person` is that file's person (null where the caller may not read the file, e.g. a DICOMweb token). */
   linked: z.boolean(),
-  person: z.strictObject({ id: z.string(), familyName: z.string(), givenName: z.string(), birthDate: z.string() }).nullable(),
+  person: z
+    .strictObject({ id: z.string(), familyName: z.string(), givenName: z.string(), birthDate: z.string() })
+    .nullable(),
   patient: studyPatient,
 });
 

@@ -4,7 +4,13 @@
 import { z } from 'zod';
 import { sensitivity } from './common.ts';
 
-export const personListItem = z.strictObject({ id: z.string(), departmentId: z.string(), familyName: z.string(), givenName: z.string(), birthDate: z.string() });
+export const personListItem = z.strictObject({
+  id: z.string(),
+  departmentId: z.string(),
+  familyName: z.string(),
+  givenName: z.string(),
+  birthDate: z.string(),
+});
 
 export const address = z.strictObject({
   street: z.string().optional(),
@@ -95,7 +101,13 @@ export const recordVersionContent = z.strictObject({
   content: recordContent,
 });
 
-export const share = z.strictObject({ id: z.string(), departmentId: z.string(), purpose: z.string(), until: z.string(), createdAt: z.string() });
+export const share = z.strictObject({
+  id: z.string(),
+  departmentId: z.string(),
+  purpose: z.string(),
+  until: z.string(),
+  createdAt: z.string(),
+});
 
 /** A running emergency access: until when. From an emergency search's hit, the file it opened. */
 export const breakGlassOpened = z.strictObject({ expiresAt: z.string() });
@@ -142,7 +154,11 @@ export const reviewDecided = z.strictObject({
  * the given name's first letter, to tell two hits apart; whether the family name matched
  * as typed or only as it sounds.
  */
-export const emergencyHit = z.strictObject({ handle: z.string(), givenNameInitial: z.string(), match: z.enum(['exact', 'phonetic']) });
+export const emergencyHit = z.strictObject({
+  handle: z.string(),
+  givenNameInitial: z.string(),
+  match: z.enum(['exact', 'phonetic']),
+});
 
 /** The answer of an emergency search. */
 export const emergencySearchAnswer = z.strictObject({

@@ -5,9 +5,18 @@ import { z } from 'zod';
 const transport = z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 const userVerification = z.enum(['required', 'preferred', 'discouraged']);
 const hints = z.array(z.enum(['hybrid', 'security-key', 'client-device'])).optional();
-const descriptor = z.strictObject({ id: z.string(), type: z.literal('public-key'), transports: z.array(transport).optional() });
+const descriptor = z.strictObject({
+  id: z.string(),
+  type: z.literal('public-key'),
+  transports: z.array(transport).optional(),
+});
 const extensions = z
-  .strictObject({ appid: z.string().optional(), credProps: z.boolean().optional(), hmacCreateSecret: z.boolean().optional(), minPinLength: z.boolean().optional() })
+  .strictObject({
+    appid: z.string().optional(),
+    credProps: z.boolean().optional(),
+    hmacCreateSecret: z.boolean().optional(),
+    minPinLength: z.boolean().optional(),
+  })
   .optional();
 
 /** `PublicKeyCredentialRequestOptionsJSON`: the options of a login ceremony. */

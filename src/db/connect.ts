@@ -76,7 +76,9 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
-  const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }) });
+  const admin = new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
+  });
   try {
     await migrate(admin, 'postgres', { appRole: appUser !== adminUser ? appUser : undefined, progress });
   } finally {
@@ -122,5 +124,6 @@ export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Pr
  * transaction at a time already; PostgreSQL takes a transaction-scoped advisory lock.
  */
 export async function serialise(tx: Tx, key: string): Promise<void> {
-  if (tx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
+  if (tx.getExecutor().adapter instanceof PostgresAdapter)
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
 }

@@ -28,11 +28,7 @@ export class GroupCommitter {
   private readonly durable: () => Promise<void>;
   /** Bounds how long other (autocommit) queries wait for the connection. */
   private readonly maxBatch: number;
-  constructor(
-    db: Conn,
-    durable: () => Promise<void>,
-    maxBatch = 64,
-  ) {
+  constructor(db: Conn, durable: () => Promise<void>, maxBatch = 64) {
     this.db = db;
     this.durable = durable;
     this.maxBatch = maxBatch;

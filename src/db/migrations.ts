@@ -3,7 +3,15 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
-import { CORE_TENANT_TABLES, DEPLOYMENT_CHAIN, ACCOUNT_TENANT_TABLES, EMERGENCY_TENANT_TABLES, IMAGING_TENANT_TABLES, PASSKEY_TENANT_TABLES, SSO_TENANT_TABLES } from './schema.ts';
+import {
+  CORE_TENANT_TABLES,
+  DEPLOYMENT_CHAIN,
+  ACCOUNT_TENANT_TABLES,
+  EMERGENCY_TENANT_TABLES,
+  IMAGING_TENANT_TABLES,
+  PASSKEY_TENANT_TABLES,
+  SSO_TENANT_TABLES,
+} from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
 function core(dialect: Dialect): Migration {
@@ -132,7 +140,11 @@ function core(dialect: Dialect): Migration {
         .addColumn('digest', 'text', (c) => c.notNull())
         .execute();
       // Covering: a search reads person ids from the index alone, already in order.
-      await db.schema.createIndex('person_index_lookup').on('person_index').columns(['tenant_id', 'digest', 'person_id']).execute();
+      await db.schema
+        .createIndex('person_index_lookup')
+        .on('person_index')
+        .columns(['tenant_id', 'digest', 'person_id'])
+        .execute();
       await db.schema.createIndex('person_index_person').on('person_index').column('person_id').execute();
       await db.schema
         .createTable('records')
@@ -362,12 +374,24 @@ function devicesPerTenant(dialect: Dialect): Migration {
           .addColumn('identity_key', 'text')
           .execute();
         await sql`INSERT INTO devices_010 (id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, identity_key)
-          SELECT id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, ${identity} FROM devices`.execute(db);
+          SELECT id, tenant_id, department_id, ae_title, permissions, cert_fingerprint, cert_subject, cert_expires_at, host, port, created_at, created_by, ${identity} FROM devices`.execute(
+          db,
+        );
         await db.schema.dropTable('devices').execute();
         await db.schema.alterTable('devices_010').renameTo('devices').execute();
       }
-      await db.schema.createIndex('devices_tenant_ae_title').unique().on('devices').columns(['tenant_id', 'ae_title']).execute();
-      await db.schema.createIndex('devices_identity').unique().on('devices').columns(['ae_title', 'identity_key']).execute();
+      await db.schema
+        .createIndex('devices_tenant_ae_title')
+        .unique()
+        .on('devices')
+        .columns(['tenant_id', 'ae_title'])
+        .execute();
+      await db.schema
+        .createIndex('devices_identity')
+        .unique()
+        .on('devices')
+        .columns(['ae_title', 'identity_key'])
+        .execute();
     },
   };
 }
@@ -404,7 +428,10 @@ function throttle(dialect: Dialect, appRole: string | undefined): Migration {
         .addColumn('window_started_at', big, (c) => c.notNull())
         .addColumn('trusted_until', big, (c) => c.notNull())
         .execute();
-      await db.schema.alterTable('login_challenges').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('login_challenges')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       if (dialect === 'postgres') await postgresWalls(db, [], appRole);
     },
   };
@@ -486,7 +513,11 @@ async function imageIndex(db: Kysely<any>, dialect: Dialect) {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('digest', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('study_index_lookup').on('study_index').columns(['tenant_id', 'digest', 'study_id']).execute();
+  await db.schema
+    .createIndex('study_index_lookup')
+    .on('study_index')
+    .columns(['tenant_id', 'digest', 'study_id'])
+    .execute();
   await db.schema.createIndex('study_index_study').on('study_index').column('study_id').execute();
   await db.schema
     .createTable('series')
@@ -539,10 +570,18 @@ async function imageIndex(db: Kysely<any>, dialect: Dialect) {
 function accounts(dialect: Dialect, appRole: string | undefined): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('users').addColumn('password_origin', 'text', (c) => c.notNull().defaultTo('admin')).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('password_origin', 'text', (c) => c.notNull().defaultTo('admin'))
+        .execute();
       await db.schema.alterTable('users').addColumn('credentials_reset_at', 'text').execute();
-      await db.schema.alterTable('users').addColumn('reset_notice', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await sql`UPDATE users SET password_origin = 'self' WHERE id IN (SELECT actor_id FROM audit_events WHERE action = 'setup.run' AND outcome = 'allowed')`.execute(db);
+      await db.schema
+        .alterTable('users')
+        .addColumn('reset_notice', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`UPDATE users SET password_origin = 'self' WHERE id IN (SELECT actor_id FROM audit_events WHERE action = 'setup.run' AND outcome = 'allowed')`.execute(
+        db,
+      );
       // Looked up by the link's token before the office is known, like a login challenge: not walled by tenant.
       await db.schema
         .createTable('enrolments')
@@ -615,7 +654,11 @@ function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migrati
         .addColumn('reviewed_by', 'text')
         .addColumn('reviewed_at', 'text')
         .execute();
-      await db.schema.createIndex('emergency_searches_user').on('emergency_searches').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('emergency_searches_user')
+        .on('emergency_searches')
+        .columns(['tenant_id', 'user_id', 'created_at'])
+        .execute();
       await db.schema
         .createTable('emergency_hits')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -638,7 +681,10 @@ function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migrati
  */
 const restrictedListing: Migration = {
   async up(db) {
-    await db.schema.alterTable('departments').addColumn('restricted_listing', 'text', (c) => c.notNull().defaultTo('shown')).execute();
+    await db.schema
+      .alterTable('departments')
+      .addColumn('restricted_listing', 'text', (c) => c.notNull().defaultTo('shown'))
+      .execute();
   },
 };
 
@@ -747,8 +793,14 @@ function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
  */
 const tokenScopes: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.alterTable('api_tokens').addColumn('scopes', 'text', (c) => c.notNull().defaultTo('')).execute();
-    await db.schema.alterTable('api_tokens').addColumn('legacy', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('api_tokens')
+      .addColumn('scopes', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+    await db.schema
+      .alterTable('api_tokens')
+      .addColumn('legacy', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
     await db.updateTable('api_tokens').set({ scopes: 'dicomweb:read dicomweb:store', legacy: 1 }).execute();
   },
 };
@@ -760,7 +812,11 @@ const tokenScopes: Migration = {
  */
 const recordsByFileAndTime: Migration = {
   async up(db) {
-    await db.schema.createIndex('records_person_created').on('records').columns(['person_id', 'created_at', 'id']).execute();
+    await db.schema
+      .createIndex('records_person_created')
+      .on('records')
+      .columns(['person_id', 'created_at', 'id'])
+      .execute();
   },
 };
 

@@ -29,7 +29,11 @@ export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => 
   };
 }
 
-function compilePlan<A extends unknown[], R>(build: (db: Db, ...args: A) => Compilable<R>, db: Db, arity: number): Plan {
+function compilePlan<A extends unknown[], R>(
+  build: (db: Db, ...args: A) => Compilable<R>,
+  db: Db,
+  arity: number,
+): Plan {
   const markers = Array.from({ length: arity }, (_, i) => `\u0000kartei-argument-${i}\u0000`);
   const compiled = build(db, ...(markers as A)).compile();
   const used = new Set<number>();

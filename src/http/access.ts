@@ -42,9 +42,13 @@ export function assertDeclared(route: RouteOptions): void {
   const a = route.config?.access;
   const ok =
     a !== undefined &&
-    (('actions' in a && a.actions.length > 0 && !!a.resource) || ('self' in a && !!a.self) || ('public' in a && !!a.public));
+    (('actions' in a && a.actions.length > 0 && !!a.resource) ||
+      ('self' in a && !!a.self) ||
+      ('public' in a && !!a.public));
   if (!ok) {
-    throw new UndeclaredRouteError(`Route ${route.method} ${route.url} does not declare its action and resource (config.access); refusing to start`);
+    throw new UndeclaredRouteError(
+      `Route ${route.method} ${route.url} does not declare its action and resource (config.access); refusing to start`,
+    );
   }
 }
 
@@ -72,7 +76,11 @@ export function registerAccess(app: FastifyInstance, services: Services): void {
  * A token on a route of the own account: audited as the token's use (the gate does that for
  * data routes), and refused unless the route admits tokens.
  */
-async function selfWithToken(services: Services, req: FastifyRequest, access: { self: string; tokens?: true }): Promise<void> {
+async function selfWithToken(
+  services: Services,
+  req: FastifyRequest,
+  access: { self: string; tokens?: true },
+): Promise<void> {
   const p = req.auth!.principal;
   try {
     await inTenant(services.store, p.tenantId, (tx) =>
@@ -89,7 +97,8 @@ async function selfWithToken(services: Services, req: FastifyRequest, access: { 
   } catch {
     throw new KarteiError('audit-unavailable');
   }
-  if (!access.tokens) throw new KarteiError('token-scope', 'This is done in a signed-in session, not with an API token');
+  if (!access.tokens)
+    throw new KarteiError('token-scope', 'This is done in a signed-in session, not with an API token');
 }
 
 /** A bearer API token if the request carries one, else the session cookie. */

@@ -3,4 +3,12 @@
 // every answer and read by the web application).
 export type { ApiToken, ApprovalView, EnrolmentLink } from '../contract/identity.ts';
 export type { EmergencyHit, EmergencySearchAnswer, ReviewItem } from '../contract/records.ts';
-export type { AccessAct, AccessCount, AccessGround, AccessLine, AccessReportAnswer, AuditEntry, DisclosureHit } from '../contract/audit.ts';
+export type {
+  AccessAct,
+  AccessCount,
+  AccessGround,
+  AccessLine,
+  AccessReportAnswer,
+  AuditEntry,
+  DisclosureHit,
+} from '../contract/audit.ts';

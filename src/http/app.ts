@@ -55,7 +55,9 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     routerOptions: { maxParamLength: 1_024 },
     // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    https: config.tls ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
+    https: config.tls
+      ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) }
+      : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
   // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
   app.removeContentTypeParser('text/plain');
@@ -79,7 +81,12 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await app.register(swagger, {
     openapi: {
       info: { title: 'Kartei', version: '0.1.0', description: 'Records and image archive of a public health office' },
-      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kartei_session' }, apiToken: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'kartei_session' },
+          apiToken: { type: 'http', scheme: 'bearer' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });

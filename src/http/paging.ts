@@ -3,7 +3,12 @@
 // stays the array the API promises.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-export function linkNext(req: FastifyRequest, reply: FastifyReply, next: string | number | null, param = 'before'): void {
+export function linkNext(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  next: string | number | null,
+  param = 'before',
+): void {
   if (next === null) return;
   const url = new URL(req.url, 'http://kartei.invalid');
   url.searchParams.set(param, String(next));

@@ -25,7 +25,8 @@ export function toKarteiError(err: unknown): KarteiError {
   if (err instanceof KarteiError) return err;
   if (err instanceof ZodError) return fromZodError(err);
   const fe = err as FastifyError & { validationContext?: string };
-  if (hasZodFastifySchemaValidationErrors(fe)) return fromZodIssues(fe.validation as ValidationIssue[], fe.validationContext);
+  if (hasZodFastifySchemaValidationErrors(fe))
+    return fromZodIssues(fe.validation as ValidationIssue[], fe.validationContext);
   if (fe.validation) return fieldRefused('validation-failed', fe.validationContext ?? 'body', 'invalid', fe.message);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -50,7 +51,14 @@ export function sendProblem(reply: FastifyReply, e: KarteiError) {
   return reply
     .code(e.status)
     .type('application/problem+json')
-    .send({ type: problemType(e.code), title: e.title, status: e.status, detail: e.detail ?? e.title, code: e.code, ...e.extra });
+    .send({
+      type: problemType(e.code),
+      title: e.title,
+      status: e.status,
+      detail: e.detail ?? e.title,
+      code: e.code,
+      ...e.extra,
+    });
 }
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
@@ -58,7 +66,13 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (e.status >= 500) {
     // Log the class and code only: messages of driver errors can quote data.
     const cause = (err as { cause?: unknown }).cause ?? err;
-    req.log.error({ err: { type: (cause as Error)?.constructor?.name, code: (cause as { code?: unknown })?.code }, problem: e.code }, 'request failed');
+    req.log.error(
+      {
+        err: { type: (cause as Error)?.constructor?.name, code: (cause as { code?: unknown })?.code },
+        problem: e.code,
+      },
+      'request failed',
+    );
   }
   return sendProblem(reply, e);
 }

@@ -16,7 +16,12 @@ export const REFUSED_ACTION = 'request.refused';
 /** Whether Fastify refused the request's input before the handler ran (schema validation, body parsing). */
 export function refusedInput(err: unknown): boolean {
   const fe = err as FastifyError | undefined;
-  return !!fe && (!!fe.validation || (typeof fe.code === 'string' && fe.code.startsWith('FST_ERR_CTP_')) || fe instanceof SyntaxError);
+  return (
+    !!fe &&
+    (!!fe.validation ||
+      (typeof fe.code === 'string' && fe.code.startsWith('FST_ERR_CTP_')) ||
+      fe instanceof SyntaxError)
+  );
 }
 
 /**
@@ -24,7 +29,12 @@ export function refusedInput(err: unknown): boolean {
  * (declares actions) and the caller is authenticated. A failed write fails the
  * request with audit-unavailable, like any access that cannot be recorded.
  */
-export async function auditRefusedRequest(s: Services, req: FastifyRequest, code: ErrorCode, p: Principal | undefined = req.auth?.principal): Promise<void> {
+export async function auditRefusedRequest(
+  s: Services,
+  req: FastifyRequest,
+  code: ErrorCode,
+  p: Principal | undefined = req.auth?.principal,
+): Promise<void> {
   const access = req.routeOptions.config?.access;
   if (!access || !('actions' in access) || !p) return;
   const params = (req.params ?? {}) as Record<string, unknown>;

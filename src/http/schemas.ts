@@ -7,9 +7,18 @@ import { MIN_REASON, reasonProblem } from '../records/reason-text.ts';
 
 /** PostgreSQL text cannot hold NUL: text stored as such refuses it here (422), not in the driver (500). */
 export const NO_NUL = [/^[^\0]*$/, FORMAT_RULES.noNul] as const;
-export const id = z.string().min(1).max(64).regex(...NO_NUL);
+export const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(...NO_NUL);
 export const idParams = z.strictObject({ id });
-export const username = z.string().trim().min(3).max(64).regex(/^[\p{L}\p{N}._@-]+$/u, FORMAT_RULES.username);
+export const username = z
+  .string()
+  .trim()
+  .min(3)
+  .max(64)
+  .regex(/^[\p{L}\p{N}._@-]+$/u, FORMAT_RULES.username);
 export const password = z.string().min(1).max(MAX_LENGTH);
 export const displayName = z.string().trim().min(1).max(200);
 export const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
@@ -30,5 +39,6 @@ export const reasonText = (min = MIN_REASON) =>
     .max(2_000)
     .superRefine((v, ctx) => {
       const problem = reasonProblem(v, min);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
     });

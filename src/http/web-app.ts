@@ -36,7 +36,11 @@ function loadBuild(dir: string): Map<string, WebFile> {
       if (e.isDirectory()) walk(p);
       else if (!e.name.startsWith('.')) {
         const ext = path.extname(e.name);
-        files.set('/' + path.relative(dir, p).split(path.sep).join('/'), { body: fs.readFileSync(p), type: TYPES[ext] ?? 'application/octet-stream', compressible: COMPRESSIBLE.has(ext) });
+        files.set('/' + path.relative(dir, p).split(path.sep).join('/'), {
+          body: fs.readFileSync(p),
+          type: TYPES[ext] ?? 'application/octet-stream',
+          compressible: COMPRESSIBLE.has(ext),
+        });
       }
     }
   };
@@ -60,15 +64,29 @@ const NOT_PAGES = /^\/(api|dicom-web)(\/|$)/;
 
 export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
   const files = loadBuild(dir);
-  const notBuilt = () => new KarteiError('not-found', 'The web application is not built: `npm start` builds it (or run `npm run build:web`)');
+  const notBuilt = () =>
+    new KarteiError(
+      'not-found',
+      'The web application is not built: `npm start` builds it (or run `npm run build:web`)',
+    );
 
-  app.get('/assets/*', { config: { access: { public: 'the web application\'s code and styles, no data' }, answers: { raw: 'the web application\'s files' } }, schema: { hide: true } }, async (req, reply) => {
-    const f = files.get(req.url.split('?')[0]!);
-    if (!f) throw new KarteiError('not-found');
-    // Names carry a content hash: a changed file has a new name.
-    reply.header('cache-control', 'public, max-age=31536000, immutable');
-    return send(req, reply, f);
-  });
+  app.get(
+    '/assets/*',
+    {
+      config: {
+        access: { public: "the web application's code and styles, no data" },
+        answers: { raw: "the web application's files" },
+      },
+      schema: { hide: true },
+    },
+    async (req, reply) => {
+      const f = files.get(req.url.split('?')[0]!);
+      if (!f) throw new KarteiError('not-found');
+      // Names carry a content hash: a changed file has a new name.
+      reply.header('cache-control', 'public, max-age=31536000, immutable');
+      return send(req, reply, f);
+    },
+  );
 
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     if (NOT_PAGES.test(req.url)) throw new KarteiError('not-found');
@@ -76,6 +94,26 @@ export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
     if (!index) throw notBuilt();
     return send(req, reply, index);
   };
-  app.get('/', { config: { access: { public: 'the web application\'s page, no data' }, answers: { raw: 'text/html: the web application' } }, schema: { hide: true } }, page);
-  app.get('/*', { config: { access: { public: 'the web application\'s page for its own paths, no data' }, answers: { raw: 'text/html: the web application' } }, schema: { hide: true } }, page);
+  app.get(
+    '/',
+    {
+      config: {
+        access: { public: "the web application's page, no data" },
+        answers: { raw: 'text/html: the web application' },
+      },
+      schema: { hide: true },
+    },
+    page,
+  );
+  app.get(
+    '/*',
+    {
+      config: {
+        access: { public: "the web application's page for its own paths, no data" },
+        answers: { raw: 'text/html: the web application' },
+      },
+      schema: { hide: true },
+    },
+    page,
+  );
 }

@@ -40,31 +40,47 @@ export interface CreatedApiToken {
   scopes: TokenScope[];
 }
 
-export async function createApiToken(tx: Tx, tenantId: string, userId: string, name: string, scopes: readonly TokenScope[], expiresInDays: number, now: Date): Promise<CreatedApiToken> {
+export async function createApiToken(
+  tx: Tx,
+  tenantId: string,
+  userId: string,
+  name: string,
+  scopes: readonly TokenScope[],
+  expiresInDays: number,
+  now: Date,
+): Promise<CreatedApiToken> {
   const token = TOKEN_PREFIX + newToken();
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + expiresInDays * 86_400_000).toISOString();
   const ordered = TOKEN_SCOPES.filter((x) => scopes.includes(x));
   await tx
     .insertInto('api_tokens')
-    .values({ id, tenant_id: tenantId, user_id: userId, name, token_hash: tokenHash(token), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null, scopes: ordered.join(' '), legacy: 0 })
+    .values({
+      id,
+      tenant_id: tenantId,
+      user_id: userId,
+      name,
+      token_hash: tokenHash(token),
+      created_at: now.toISOString(),
+      expires_at: expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+      scopes: ordered.join(' '),
+      legacy: 0,
+    })
     .execute();
   return { id, token, expiresAt, scopes: ordered };
 }
 
-export const parseScopes = (stored: string): TokenScope[] => stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
+export const parseScopes = (stored: string): TokenScope[] =>
+  stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
 
 export class ApiTokens {
   private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly audit: AuditLog;
   private readonly clock: () => number;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-    clock: () => number = Date.now,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog, clock: () => number = Date.now) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
@@ -80,15 +96,28 @@ export class ApiTokens {
    */
   async create(tenantId: string, userId: string, input: NewApiToken, address: string): Promise<CreatedApiToken> {
     const admin = input.scopes.includes('admin');
-    const detail = { expiresInDays: input.expiresInDays, scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' ') };
+    const detail = {
+      expiresInDays: input.expiresInDays,
+      scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' '),
+    };
     let proof: ({ step: number; at: number } & Awaited<ReturnType<typeof reserveOwnAttempt>>) | undefined;
     if (admin) {
       // Both told at once: a lifetime too long for the admin scope and a missing code.
       const problems: FieldProblem[] = [];
       if (input.expiresInDays > MAX_ADMIN_TOKEN_DAYS) {
-        problems.push({ field: 'expiresInDays', code: 'admin-token-days', message: `a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`, params: { max: MAX_ADMIN_TOKEN_DAYS } });
+        problems.push({
+          field: 'expiresInDays',
+          code: 'admin-token-days',
+          message: `a token with the admin scope lives at most ${MAX_ADMIN_TOKEN_DAYS} days`,
+          params: { max: MAX_ADMIN_TOKEN_DAYS },
+        });
       }
-      if (!input.code) problems.push({ field: 'code', code: 'code-required', message: 'a token with the admin scope needs a current code of your second factor' });
+      if (!input.code)
+        problems.push({
+          field: 'code',
+          code: 'code-required',
+          message: 'a token with the admin scope needs a current code of your second factor',
+        });
       if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
       const user = await this.store.db
         .selectFrom('users')
@@ -96,9 +125,17 @@ export class ApiTokens {
         .where('id', '=', userId)
         .executeTakeFirstOrThrow();
       const at = this.clock();
-      const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, at);
+      const { counters, subjects } = await reserveOwnAttempt(
+        this.store.db,
+        this.keyring,
+        user.username_index,
+        address,
+        at,
+      );
       const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
-      const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
+      const secret = user.totp_secret_enc
+        ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
+        : null;
       const step = secret ? matchTotp(secret, input.code!, at) : null;
       if (step === null || step <= user.totp_last_step) {
         await this.refuse(tenantId, userId, detail);
@@ -110,28 +147,55 @@ export class ApiTokens {
       return await inTenant(this.store, tenantId, async (tx) => {
         if (proof) {
           // Conditional on the code's time step: of two requests with one code, one wins.
-          const stepped = await tx.updateTable('users').set({ totp_last_step: proof.step }).where('id', '=', userId).where('totp_last_step', '<', proof.step).executeTakeFirst();
+          const stepped = await tx
+            .updateTable('users')
+            .set({ totp_last_step: proof.step })
+            .where('id', '=', userId)
+            .where('totp_last_step', '<', proof.step)
+            .executeTakeFirst();
           if (Number(stepped.numUpdatedRows) !== 1) throw wrongCode();
           await succeeded(tx, proof.counters, proof.subjects, proof.at);
         }
         const t = await createApiToken(tx, tenantId, userId, input.name, input.scopes, input.expiresInDays, new Date());
-        await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.token-create', resourceType: 'api-token', resourceId: t.id, outcome: 'allowed', detail: { ...detail, ...(proof ? { secondFactor: true } : {}) } });
+        await this.audit.append(tx, {
+          tenantId,
+          actorId: userId,
+          action: 'auth.token-create',
+          resourceType: 'api-token',
+          resourceId: t.id,
+          outcome: 'allowed',
+          detail: { ...detail, ...(proof ? { secondFactor: true } : {}) },
+        });
         return t;
       });
     } catch (e) {
-      if (e instanceof KarteiError && e.code === 'validation-failed' && proof) await this.refuse(tenantId, userId, detail);
+      if (e instanceof KarteiError && e.code === 'validation-failed' && proof)
+        await this.refuse(tenantId, userId, detail);
       throw e;
     }
   }
 
   private refuse(tenantId: string, userId: string, detail: Record<string, string | number>) {
     return inTenant(this.store, tenantId, (tx) =>
-      this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.token-create', resourceType: 'api-token', outcome: 'denied', detail: { ...detail, code: 'second-factor' } }),
+      this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.token-create',
+        resourceType: 'api-token',
+        outcome: 'denied',
+        detail: { ...detail, code: 'second-factor' },
+      }),
     );
   }
 }
 
-const wrongCode = () => fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or has been used already; wait for the next one');
+const wrongCode = () =>
+  fieldRefused(
+    'validation-failed',
+    'code',
+    'code-wrong',
+    'the code is wrong or has been used already; wait for the next one',
+  );
 
 /** The caller's own live tokens, without their secrets. */
 export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {
@@ -143,17 +207,36 @@ export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<
     .where('expires_at', '>', now.toISOString())
     .orderBy('created_at')
     .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, scopes: parseScopes(r.scopes), legacy: r.legacy === 1 }));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    scopes: parseScopes(r.scopes),
+    legacy: r.legacy === 1,
+  }));
 }
 
 /** Revokes one of the caller's own tokens; false if it has none by that id. */
 export async function revokeApiToken(tx: Tx, userId: string, id: string, now: Date): Promise<boolean> {
-  const r = await tx.updateTable('api_tokens').set({ revoked_at: now.toISOString() }).where('id', '=', id).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const r = await tx
+    .updateTable('api_tokens')
+    .set({ revoked_at: now.toISOString() })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
 export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new Date()): Promise<void> {
-  await tx.updateTable('api_tokens').set({ revoked_at: now.toISOString() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+  await tx
+    .updateTable('api_tokens')
+    .set({ revoked_at: now.toISOString() })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /** A live token of an active user with its roles and memberships: one row per (role × membership). */
@@ -188,7 +271,15 @@ export async function authenticateApiToken(db: Db, token: string, now = new Date
   const row = rows[0];
   if (!row || Date.parse(row.expires_at) <= now.getTime()) return null;
   if (!row.last_used_at || Date.parse(row.last_used_at) + TOUCH_MS <= now.getTime()) {
-    await db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('token_hash', '=', hash).execute();
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now.toISOString() })
+      .where('token_hash', '=', hash)
+      .execute();
   }
-  return { principal: toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }), tokenHash: hash, csrfHash: null };
+  return {
+    principal: toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }),
+    tokenHash: hash,
+    csrfHash: null,
+  };
 }

@@ -16,7 +16,6 @@ import type { Keyring } from '../vault/keyring.ts';
 
 export type ApprovalKind = ApprovalView['kind'];
 
-
 /** What an administrator asked for, for the audit event and the answer. */
 export interface GrantRequest {
   /** Approval ids of the grants now waiting. */
@@ -41,7 +40,9 @@ export async function requestAccess(
   const out: GrantRequest = { pending: [], applied: {} };
   if (roles) {
     const wanted = new Set(roles);
-    const held = new Set((await tx.selectFrom('tenant_roles').select('role').where('user_id', '=', userId).execute()).map((r) => r.role));
+    const held = new Set(
+      (await tx.selectFrom('tenant_roles').select('role').where('user_id', '=', userId).execute()).map((r) => r.role),
+    );
     for (const role of held) {
       if (!wanted.has(role as TenantRole)) {
         // The office's oversight cannot be taken away by one admin: another DPO must be there first.
@@ -65,21 +66,42 @@ export async function requestAccess(
     await assertDepartments(tx, tenantId, memberships);
     const wanted = new Map(memberships.map((m) => [m.departmentId, m.role]));
     const held = new Map(
-      (await tx.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute()).map((m) => [m.department_id, m.role as DepartmentRole]),
+      (
+        await tx.selectFrom('memberships').select(['department_id', 'role']).where('user_id', '=', userId).execute()
+      ).map((m) => [m.department_id, m.role as DepartmentRole]),
     );
     for (const [departmentId, role] of held) {
       const lower = wanted.get(departmentId);
       if (lower === undefined) {
-        await tx.deleteFrom('memberships').where('user_id', '=', userId).where('department_id', '=', departmentId).execute();
+        await tx
+          .deleteFrom('memberships')
+          .where('user_id', '=', userId)
+          .where('department_id', '=', departmentId)
+          .execute();
       } else if (DEPARTMENT_ROLES.indexOf(lower) < DEPARTMENT_ROLES.indexOf(role)) {
         // A lower role takes access away: at once, like a removal (a raise waits for approval).
-        await tx.updateTable('memberships').set({ role: lower }).where('user_id', '=', userId).where('department_id', '=', departmentId).execute();
+        await tx
+          .updateTable('memberships')
+          .set({ role: lower })
+          .where('user_id', '=', userId)
+          .where('department_id', '=', departmentId)
+          .execute();
         held.set(departmentId, lower);
       }
     }
-    await withdraw(tx, tenantId, userId, 'membership', (r) => wanted.get(r.department_id!) !== r.role || held.get(r.department_id!) === r.role);
+    await withdraw(
+      tx,
+      tenantId,
+      userId,
+      'membership',
+      (r) => wanted.get(r.department_id!) !== r.role || held.get(r.department_id!) === r.role,
+    );
     for (const [departmentId, role] of wanted) {
-      if (held.get(departmentId) === role || (await openRequest(tx, tenantId, userId, 'membership', departmentId, role))) continue;
+      if (
+        held.get(departmentId) === role ||
+        (await openRequest(tx, tenantId, userId, 'membership', departmentId, role))
+      )
+        continue;
       out.pending.push(await insertApproval(ctx, 'membership', userId, departmentId, role, 'pending'));
     }
   }
@@ -103,19 +125,24 @@ export async function listDecidable(ctx: GateContext, keyring: Keyring): Promise
     .execute();
   const facts = await factsOf(ctx.tx, ctx.principal.tenantId, rows);
   const mine = rows.filter((_, i) => decide(ctx.principal, 'approval.decide', facts[i]!) === 'allow');
-  const names = await displayNames(ctx.tx, keyring, ctx.principal.tenantId, mine.flatMap((r) => [r.user_id, r.requested_by]));
+  const names = await displayNames(
+    ctx.tx,
+    keyring,
+    ctx.principal.tenantId,
+    mine.flatMap((r) => [r.user_id, r.requested_by]),
+  );
   return mine.map((r) => ({
-      id: r.id,
-      kind: r.kind as ApprovalKind,
-      userId: r.user_id,
-      ...(r.department_id ? { departmentId: r.department_id } : {}),
-      role: r.role,
-      requestedBy: r.requested_by,
-      requestedAt: r.requested_at,
-      state: r.state as ApprovalView['state'],
-      userName: names.get(r.user_id) ?? '—',
-      requestedByName: names.get(r.requested_by) ?? '—',
-    }));
+    id: r.id,
+    kind: r.kind as ApprovalKind,
+    userId: r.user_id,
+    ...(r.department_id ? { departmentId: r.department_id } : {}),
+    role: r.role,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    state: r.state as ApprovalView['state'],
+    userName: names.get(r.user_id) ?? '—',
+    requestedByName: names.get(r.requested_by) ?? '—',
+  }));
 }
 
 /** Pending grants of these users, shown beside their access and granting nothing. */
@@ -132,7 +159,11 @@ export async function pendingGrants(tx: Tx, tenantId: string) {
  * Approves or rejects an open approval; the gate has decided the caller may.
  * Exactly one decision wins: a second, also a concurrent one, answers 409.
  */
-export async function decideApproval(ctx: GateContext, approvalId: string, decision: 'approve' | 'reject'): Promise<{ kind: ApprovalKind; userId: string; state: string }> {
+export async function decideApproval(
+  ctx: GateContext,
+  approvalId: string,
+  decision: 'approve' | 'reject',
+): Promise<{ kind: ApprovalKind; userId: string; state: string }> {
   const { tx } = ctx;
   const row = await tx
     .selectFrom('approvals')
@@ -143,51 +174,113 @@ export async function decideApproval(ctx: GateContext, approvalId: string, decis
   const state = decision === 'approve' ? 'approved' : 'rejected';
   // Only an open approval is decided: a parallel decision that committed after the gate's
   // check but before this read must not be decided again.
-  if (row.state !== 'pending' && row.state !== 'exempt') throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
+  if (row.state !== 'pending' && row.state !== 'exempt')
+    throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
   const done = await tx
     .updateTable('approvals')
     .set({ state, decided_by: ctx.principal.userId, decided_at: ctx.now })
     .where('id', '=', approvalId)
     .where('state', '=', row.state)
     .executeTakeFirst();
-  if (Number(done.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
+  if (Number(done.numUpdatedRows) !== 1)
+    throw fieldRefused('conflict', 'decision', 'already-decided', 'this approval has already been decided');
   const userId = row.user_id;
   // A reset link approved for the account as it was does not carry over to its new access.
   if (decision === 'approve' && row.kind !== 'enrolment') await cancelOpenResets(tx, userId, ctx.now);
   if (row.kind === 'membership' && decision === 'approve') {
-    await tx.deleteFrom('memberships').where('user_id', '=', userId).where('department_id', '=', row.department_id!).execute();
-    await tx.insertInto('memberships').values({ user_id: userId, tenant_id: ctx.principal.tenantId, department_id: row.department_id!, role: row.role! }).execute();
+    await tx
+      .deleteFrom('memberships')
+      .where('user_id', '=', userId)
+      .where('department_id', '=', row.department_id!)
+      .execute();
+    await tx
+      .insertInto('memberships')
+      .values({
+        user_id: userId,
+        tenant_id: ctx.principal.tenantId,
+        department_id: row.department_id!,
+        role: row.role!,
+      })
+      .execute();
   }
   if (row.kind === 'role' && decision === 'approve' && row.state === 'pending') {
     await tx.deleteFrom('tenant_roles').where('user_id', '=', userId).where('role', '=', row.role!).execute();
-    await tx.insertInto('tenant_roles').values({ user_id: userId, tenant_id: ctx.principal.tenantId, role: row.role! }).execute();
+    await tx
+      .insertInto('tenant_roles')
+      .values({ user_id: userId, tenant_id: ctx.principal.tenantId, role: row.role! })
+      .execute();
   }
   // The first DPO's role, granted without approval, goes when a later DPO rejects it.
   if (row.kind === 'role' && decision === 'reject' && row.state === 'exempt') {
     await tx.deleteFrom('tenant_roles').where('user_id', '=', userId).where('role', '=', row.role!).execute();
   }
   ctx.audit.resourceId = approvalId;
-  ctx.audit.detail = { kind: row.kind, decision: state, userId, ...(row.department_id ? { departmentId: row.department_id } : {}), ...(row.role ? { role: row.role } : {}) };
+  ctx.audit.detail = {
+    kind: row.kind,
+    decision: state,
+    userId,
+    ...(row.department_id ? { departmentId: row.department_id } : {}),
+    ...(row.role ? { role: row.role } : {}),
+  };
   return { kind: row.kind as ApprovalKind, userId, state };
 }
 
-async function insertApproval(ctx: GateContext, kind: ApprovalKind, userId: string, departmentId: string | null, role: string | null, state: 'pending' | 'exempt') {
+async function insertApproval(
+  ctx: GateContext,
+  kind: ApprovalKind,
+  userId: string,
+  departmentId: string | null,
+  role: string | null,
+  state: 'pending' | 'exempt',
+) {
   const id = randomUUID();
   await ctx.tx
     .insertInto('approvals')
-    .values({ id, tenant_id: ctx.principal.tenantId, kind, user_id: userId, department_id: departmentId, role, requested_by: ctx.principal.userId, requested_at: ctx.now, state, decided_by: null, decided_at: null })
+    .values({
+      id,
+      tenant_id: ctx.principal.tenantId,
+      kind,
+      user_id: userId,
+      department_id: departmentId,
+      role,
+      requested_by: ctx.principal.userId,
+      requested_at: ctx.now,
+      state,
+      decided_by: null,
+      decided_at: null,
+    })
     .execute();
   return id;
 }
 
-async function openRequest(tx: Tx, tenantId: string, userId: string, kind: ApprovalKind, departmentId: string | null, role: string) {
-  let q = tx.selectFrom('approvals').select('id').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('kind', '=', kind).where('state', '=', 'pending').where('role', '=', role);
+async function openRequest(
+  tx: Tx,
+  tenantId: string,
+  userId: string,
+  kind: ApprovalKind,
+  departmentId: string | null,
+  role: string,
+) {
+  let q = tx
+    .selectFrom('approvals')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('state', '=', 'pending')
+    .where('role', '=', role);
   q = departmentId === null ? q.where('department_id', 'is', null) : q.where('department_id', '=', departmentId);
   return (await q.executeTakeFirst()) !== undefined;
 }
 
 /** Withdraws the user's open requests of this kind that `stale` says no longer stand. */
-async function withdraw(tx: Tx, tenantId: string, userId: string, kind: ApprovalKind, stale: (r: { department_id: string | null; role: string | null }) => boolean) {
+async function withdraw(
+  tx: Tx,
+  tenantId: string,
+  userId: string,
+  kind: ApprovalKind,
+  stale: (r: { department_id: string | null; role: string | null }) => boolean,
+) {
   const open = await tx
     .selectFrom('approvals')
     .select(['id', 'department_id', 'role'])
@@ -207,7 +300,12 @@ async function withdraw(tx: Tx, tenantId: string, userId: string, kind: Approval
 async function officeEverHadDpo(tx: Tx, tenantId: string) {
   // Two first DPOs asked for at once: only one may be granted without approval.
   await serialise(tx, `kartei.dpos:${tenantId}`);
-  const now = await tx.selectFrom('tenant_roles').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'dpo').executeTakeFirst();
+  const now = await tx
+    .selectFrom('tenant_roles')
+    .select('user_id')
+    .where('tenant_id', '=', tenantId)
+    .where('role', '=', 'dpo')
+    .executeTakeFirst();
   if (now) return true;
   const before = await tx
     .selectFrom('approvals')
@@ -233,15 +331,36 @@ export async function assertNotLastDpo(tx: Tx, tenantId: string, userId: string)
     .where('users.active', '=', 1)
     .where('users.id', '!=', userId)
     .executeTakeFirst();
-  const isDpo = await tx.selectFrom('tenant_roles').select('user_id').where('user_id', '=', userId).where('role', '=', 'dpo').executeTakeFirst();
-  if (isDpo && !others) throw fieldRefused('conflict', 'tenantRoles', 'last-dpo', 'the office\'s last data-protection officer keeps the role; appoint another first');
+  const isDpo = await tx
+    .selectFrom('tenant_roles')
+    .select('user_id')
+    .where('user_id', '=', userId)
+    .where('role', '=', 'dpo')
+    .executeTakeFirst();
+  if (isDpo && !others)
+    throw fieldRefused(
+      'conflict',
+      'tenantRoles',
+      'last-dpo',
+      "the office's last data-protection officer keeps the role; appoint another first",
+    );
 }
 
 async function assertDepartments(tx: Tx, tenantId: string, memberships: Membership[]) {
   const unknown: FieldProblem[] = [];
   for (const [i, m] of memberships.entries()) {
-    const dept = await tx.selectFrom('departments').select('id').where('id', '=', m.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
-    if (!dept) unknown.push({ field: `memberships.${i}.departmentId`, code: 'department-unknown', message: 'no such department' });
+    const dept = await tx
+      .selectFrom('departments')
+      .select('id')
+      .where('id', '=', m.departmentId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    if (!dept)
+      unknown.push({
+        field: `memberships.${i}.departmentId`,
+        code: 'department-unknown',
+        message: 'no such department',
+      });
   }
   if (unknown.length > 0) throw fieldsRefused('validation-failed', unknown);
 }
@@ -252,7 +371,11 @@ export type UserWithPending = Omit<UserView, 'memberships'> & {
   pendingRoles: { role: TenantRole; state: 'pending' }[];
 };
 
-export async function withPending<T extends UserView | UserView[]>(tx: Tx, tenantId: string, users: T): Promise<T extends UserView[] ? UserWithPending[] : UserWithPending> {
+export async function withPending<T extends UserView | UserView[]>(
+  tx: Tx,
+  tenantId: string,
+  users: T,
+): Promise<T extends UserView[] ? UserWithPending[] : UserWithPending> {
   const pending = await pendingGrants(tx, tenantId);
   const one = (u: UserView): UserWithPending => {
     const mine = pending.filter((p) => p.user_id === u.id);
@@ -260,9 +383,13 @@ export async function withPending<T extends UserView | UserView[]>(tx: Tx, tenan
       ...u,
       memberships: [
         ...u.memberships.map((m) => ({ ...m, state: 'active' as const })),
-        ...mine.filter((p) => p.kind === 'membership').map((p) => ({ departmentId: p.department_id!, role: p.role as DepartmentRole, state: 'pending' as const })),
+        ...mine
+          .filter((p) => p.kind === 'membership')
+          .map((p) => ({ departmentId: p.department_id!, role: p.role as DepartmentRole, state: 'pending' as const })),
       ],
-      pendingRoles: mine.filter((p) => p.kind === 'role').map((p) => ({ role: p.role as TenantRole, state: 'pending' as const })),
+      pendingRoles: mine
+        .filter((p) => p.kind === 'role')
+        .map((p) => ({ role: p.role as TenantRole, state: 'pending' as const })),
     };
   };
   return (Array.isArray(users) ? users.map(one) : one(users as UserView)) as never;

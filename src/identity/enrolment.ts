@@ -26,23 +26,51 @@ export const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
 
 export type EnrolmentPurpose = 'initial' | 'reset';
 
-
 /** Starts an enrolment for the user; any earlier one that is still open is void. */
-export async function startEnrolment(tx: Tx, tenantId: string, userId: string, requestedBy: string, purpose: EnrolmentPurpose, approvalId: string | null, now: string): Promise<string> {
+export async function startEnrolment(
+  tx: Tx,
+  tenantId: string,
+  userId: string,
+  requestedBy: string,
+  purpose: EnrolmentPurpose,
+  approvalId: string | null,
+  now: string,
+): Promise<string> {
   await cancelOpen(tx, userId, now);
   const id = randomUUID();
   await tx
     .insertInto('enrolments')
-    .values({ id, tenant_id: tenantId, user_id: userId, purpose, requested_by: requestedBy, requested_at: now, approval_id: approvalId, token_hash: null, expires_at: null, used_at: null, cancelled_at: null })
+    .values({
+      id,
+      tenant_id: tenantId,
+      user_id: userId,
+      purpose,
+      requested_by: requestedBy,
+      requested_at: now,
+      approval_id: approvalId,
+      token_hash: null,
+      expires_at: null,
+      used_at: null,
+      cancelled_at: null,
+    })
     .execute();
   return id;
 }
 
 /** A fresh link for this enrolment; a link issued before for it stops working. */
-export async function issueLink(tx: Tx, enrolmentId: string, publicUrl: string, now = Date.now()): Promise<EnrolmentLink> {
+export async function issueLink(
+  tx: Tx,
+  enrolmentId: string,
+  publicUrl: string,
+  now = Date.now(),
+): Promise<EnrolmentLink> {
   const token = newToken();
   const expiresAt = new Date(now + ENROLMENT_TTL_MS).toISOString();
-  await tx.updateTable('enrolments').set({ token_hash: tokenHash(token), expires_at: expiresAt }).where('id', '=', enrolmentId).execute();
+  await tx
+    .updateTable('enrolments')
+    .set({ token_hash: tokenHash(token), expires_at: expiresAt })
+    .where('id', '=', enrolmentId)
+    .execute();
   return { token, url: `${publicUrl}/enrol#token=${token}`, expiresAt };
 }
 
@@ -63,7 +91,8 @@ export async function issueApprovedLink(ctx: GateContext, userId: string, public
     .where('enrolments.cancelled_at', 'is', null)
     .executeTakeFirst();
   if (!row || row.state === 'rejected' || row.state === 'withdrawn') throw new KarteiError('not-found');
-  if (row.state !== 'approved') throw new KarteiError('approval-pending', 'The reset link is waiting for a second person\'s approval');
+  if (row.state !== 'approved')
+    throw new KarteiError('approval-pending', "The reset link is waiting for a second person's approval");
   // An approval is for the account as it was then: it goes stale.
   if (Date.parse(row.decided_at!) + RESET_APPROVAL_TTL_MS <= Date.now()) throw new KarteiError('not-found');
   ctx.audit.detail = { purpose: 'reset' };
@@ -76,11 +105,24 @@ export async function issueApprovedLink(ctx: GateContext, userId: string, public
  * the credentials after all (changes the password).
  */
 export async function cancelOpenResets(tx: Tx, userId: string, now: string) {
-  await tx.updateTable('enrolments').set({ cancelled_at: now }).where('user_id', '=', userId).where('purpose', '=', 'reset').where('used_at', 'is', null).where('cancelled_at', 'is', null).execute();
+  await tx
+    .updateTable('enrolments')
+    .set({ cancelled_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', 'reset')
+    .where('used_at', 'is', null)
+    .where('cancelled_at', 'is', null)
+    .execute();
 }
 
 async function cancelOpen(tx: Tx, userId: string, now: string) {
-  await tx.updateTable('enrolments').set({ cancelled_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).where('cancelled_at', 'is', null).execute();
+  await tx
+    .updateTable('enrolments')
+    .set({ cancelled_at: now })
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .where('cancelled_at', 'is', null)
+    .execute();
 }
 
 /** Redeeming a link: the person sets their password. Public, guarded by the link's 256-bit token. */
@@ -88,11 +130,7 @@ export class Enrolment {
   private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly audit: AuditLog;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
@@ -104,16 +142,38 @@ export class Enrolment {
       .selectFrom('enrolments')
       .innerJoin('users', 'users.id', 'enrolments.user_id')
       .innerJoin('tenants', 'tenants.id', 'enrolments.tenant_id')
-      .select(['enrolments.id', 'enrolments.tenant_id', 'enrolments.user_id', 'enrolments.purpose', 'enrolments.expires_at', 'enrolments.used_at', 'enrolments.cancelled_at', 'users.active', 'users.username_enc', 'users.display_name_enc', 'tenants.name as office'])
+      .select([
+        'enrolments.id',
+        'enrolments.tenant_id',
+        'enrolments.user_id',
+        'enrolments.purpose',
+        'enrolments.expires_at',
+        'enrolments.used_at',
+        'enrolments.cancelled_at',
+        'users.active',
+        'users.username_enc',
+        'users.display_name_enc',
+        'tenants.name as office',
+      ])
       .where('enrolments.token_hash', '=', hash)
       .executeTakeFirst();
-    if (!row || row.used_at || row.cancelled_at || !row.expires_at || Date.parse(row.expires_at) <= Date.now() || row.active !== 1) {
+    if (
+      !row ||
+      row.used_at ||
+      row.cancelled_at ||
+      !row.expires_at ||
+      Date.parse(row.expires_at) <= Date.now() ||
+      row.active !== 1
+    ) {
       throw new KarteiError('invalid-enrolment-link');
     }
     const { tenant_id: tenantId, user_id: userId } = row;
     const words = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
-      return [openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc), openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc)];
+      return [
+        openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc),
+        openField<string>(key, userBinding(tenantId, userId, 'display_name'), row.display_name_enc),
+      ];
     });
     // Checked before anything is written, so a weak password leaves the link valid.
     assertStrongPassword(password, [...words, row.office]);
@@ -149,7 +209,15 @@ export class Enrolment {
       await tx.deleteFrom('sso_identities').where('user_id', '=', userId).execute();
       await revokeUserSessions(tx, userId);
       await revokeUserApiTokens(tx, userId);
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.enrol', resourceType: 'user', resourceId: userId, outcome: 'allowed', detail: { purpose: row.purpose } });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.enrol',
+        resourceType: 'user',
+        resourceId: userId,
+        outcome: 'allowed',
+        detail: { purpose: row.purpose },
+      });
     });
   }
 }

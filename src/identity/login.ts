@@ -26,7 +26,14 @@ import {
   type Subjects,
 } from './throttle.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { checkAssertion, findCredential, loginOptions, recordAssertion, relyingParty, type RelyingParty } from './passkeys.ts';
+import {
+  checkAssertion,
+  findCredential,
+  loginOptions,
+  recordAssertion,
+  relyingParty,
+  type RelyingParty,
+} from './passkeys.ts';
 import { userBinding } from './users.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -86,7 +93,12 @@ interface Completed {
 }
 type Stage = 'password' | 'mfa';
 
-const challengeBinding = (tenantId: string, hash: string) => ({ tenantId, table: 'login_challenges', rowId: hash, field: 'secret' });
+const challengeBinding = (tenantId: string, hash: string) => ({
+  tenantId,
+  table: 'login_challenges',
+  rowId: hash,
+  field: 'secret',
+});
 
 export class Login {
   private readonly store: Store;
@@ -147,7 +159,10 @@ export class Login {
       throw new KarteiError('invalid-credentials');
     }
     // The address counts failures only; the account's reservation stays, for the first code.
-    await credit(db, counters.filter((c) => c.kind === 'window'));
+    await credit(
+      db,
+      counters.filter((c) => c.kind === 'window'),
+    );
     const challenge = newToken();
     const hash = tokenHash(challenge);
     const { secret, webauthn } = await inTenant(this.store, user.tenant_id, async (tx) => {
@@ -234,7 +249,12 @@ export class Login {
 
   /** Spends the challenge; conditional, so that a concurrent replay of it loses. */
   private async useChallenge(tx: Tx, a: Attempt, at: string): Promise<boolean> {
-    const r = await tx.updateTable('login_challenges').set({ used_at: at }).where('token_hash', '=', a.hash).where('used_at', 'is', null).executeTakeFirst();
+    const r = await tx
+      .updateTable('login_challenges')
+      .set({ used_at: at })
+      .where('token_hash', '=', a.hash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -243,7 +263,8 @@ export class Login {
     const { tenant_id: tenantId, user_id: userId } = a.row;
     await succeeded(tx, a.counters, a.subjects, a.now);
     const recoveryCodes = a.row.kind === 'enroll' ? await newRecoveryCodes(tx, tenantId, userId, at) : undefined;
-    const credentialsReset = a.row.reset_notice === 1 && a.row.credentials_reset_at ? { at: a.row.credentials_reset_at } : undefined;
+    const credentialsReset =
+      a.row.reset_notice === 1 && a.row.credentials_reset_at ? { at: a.row.credentials_reset_at } : undefined;
     if (credentialsReset) await tx.updateTable('users').set({ reset_notice: 0 }).where('id', '=', userId).execute();
     const session = await createSession(tx, tenantId, userId);
     await this.audit.append(tx, {
@@ -265,7 +286,12 @@ export class Login {
       await this.fail(a.who, 'mfa', a.address);
       throw new KarteiError('invalid-mfa-code');
     }
-    return { ...result.session, user: result.user, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}), ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}) };
+    return {
+      ...result.session,
+      user: result.user,
+      ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}),
+      ...(result.credentialsReset ? { credentialsReset: result.credentialsReset } : {}),
+    };
   }
 
   async secondFactor(challenge: string, code: string, address: string): Promise<LoggedIn> {
@@ -297,7 +323,9 @@ export class Login {
           .updateTable('users')
           .set({
             totp_last_step: step,
-            ...(row.kind === 'enroll' ? { totp_secret_enc: sealField(key, userBinding(tenantId, userId, 'totp_secret'), secret) } : {}),
+            ...(row.kind === 'enroll'
+              ? { totp_secret_enc: sealField(key, userBinding(tenantId, userId, 'totp_secret'), secret) }
+              : {}),
             updated_at: at,
           })
           .where('id', '=', userId)
@@ -324,7 +352,9 @@ export class Login {
     const { tenant_id: tenantId, user_id: userId } = row;
     const expected = row.webauthn_challenge;
     // Read, then verified outside any transaction (the signature check is asynchronous); the writes below are conditional.
-    const credential = expected ? await inTenant(this.store, tenantId, (tx) => findCredential(tx, userId, response.id)) : undefined;
+    const credential = expected
+      ? await inTenant(this.store, tenantId, (tx) => findCredential(tx, userId, response.id))
+      : undefined;
     const checked = credential && expected ? await checkAssertion(credential, expected, response, this.rp) : null;
     const result = !checked
       ? null
@@ -350,7 +380,14 @@ export class Login {
   /** On the record, aggregated per address and minute (audit/attempts), so a flood cannot fill the disk. */
   private async deny(who: Who | undefined, action: string, stage: Stage, address: string) {
     await this.audit.attempts.record(
-      { tenantId: who?.tenantId ?? DEPLOYMENT_CHAIN, actorId: who?.userId ?? null, action, resourceType: 'session', outcome: 'denied', detail: { stage } },
+      {
+        tenantId: who?.tenantId ?? DEPLOYMENT_CHAIN,
+        actorId: who?.userId ?? null,
+        action,
+        resourceType: 'session',
+        outcome: 'denied',
+        detail: { stage },
+      },
       address,
       stage,
     );

@@ -26,38 +26,67 @@ export class OwnPassword {
   private readonly keyring: Keyring;
   private readonly audit: AuditLog;
   private readonly clock: () => number;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-    clock: () => number = Date.now,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog, clock: () => number = Date.now) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
     this.clock = clock;
   }
 
-  async change(tenantId: string, userId: string, sessionHash: string, input: PasswordChange, address: string): Promise<void> {
+  async change(
+    tenantId: string,
+    userId: string,
+    sessionHash: string,
+    input: PasswordChange,
+    address: string,
+  ): Promise<void> {
     const user = await this.store.db
       .selectFrom('users')
       .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
-      .select(['users.username_index', 'users.username_enc', 'users.display_name_enc', 'users.password_hash', 'users.totp_secret_enc', 'users.totp_last_step', 'tenants.name as office'])
+      .select([
+        'users.username_index',
+        'users.username_enc',
+        'users.display_name_enc',
+        'users.password_hash',
+        'users.totp_secret_enc',
+        'users.totp_last_step',
+        'tenants.name as office',
+      ])
       .where('users.id', '=', userId)
       .executeTakeFirstOrThrow();
     // Counted before checked, against the account (or the account at this address) like a login.
     const now = this.clock();
-    const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
+    const { counters, subjects } = await reserveOwnAttempt(
+      this.store.db,
+      this.keyring,
+      user.username_index,
+      address,
+      now,
+    );
     const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
     const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
-    const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
+    const secret = user.totp_secret_enc
+      ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
+      : null;
     const step = secret ? matchTotp(secret, input.code, this.clock()) : null;
     if (!passwordOk || step === null || step <= user.totp_last_step) {
       await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'denied' }),
+        this.audit.append(tx, {
+          tenantId,
+          actorId: userId,
+          action: 'auth.password-change',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'denied',
+        }),
       );
       // One answer for either being wrong: a session alone does not tell which.
-      throw fieldRefused('validation-failed', 'currentPassword', 'current-password-wrong', 'the current password or the code is wrong');
+      throw fieldRefused(
+        'validation-failed',
+        'currentPassword',
+        'current-password-wrong',
+        'the current password or the code is wrong',
+      );
     }
     const username = openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc);
     const displayName = openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc);
@@ -75,12 +104,31 @@ export class OwnPassword {
         .where('id', '=', userId)
         .where('totp_last_step', '<', step)
         .executeTakeFirst();
-      if (Number(stepped.numUpdatedRows) !== 1) throw fieldRefused('validation-failed', 'code', 'code-used', 'this code has been used already; wait for the next one');
-      await tx.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('token_hash', '!=', sessionHash).where('revoked_at', 'is', null).execute();
+      if (Number(stepped.numUpdatedRows) !== 1)
+        throw fieldRefused(
+          'validation-failed',
+          'code',
+          'code-used',
+          'this code has been used already; wait for the next one',
+        );
+      await tx
+        .updateTable('sessions')
+        .set({ revoked_at: at })
+        .where('user_id', '=', userId)
+        .where('token_hash', '!=', sessionHash)
+        .where('revoked_at', 'is', null)
+        .execute();
       // A token minted with a stolen session must not outlive the password change that answers the theft.
       await revokeUserApiTokens(tx, userId);
       await cancelOpenResets(tx, userId, at);
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.password-change', resourceType: 'user', resourceId: userId, outcome: 'allowed' });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.password-change',
+        resourceType: 'user',
+        resourceId: userId,
+        outcome: 'allowed',
+      });
       // Both proven, like a completed login: the streak of failures ends.
       await succeeded(tx, counters, subjects, now);
     });

@@ -68,11 +68,21 @@ export interface PasskeyInfo {
 }
 
 const nameBinding = (tenantId: string, id: string) => ({ tenantId, table: 'passkeys', rowId: id, field: 'name' });
-const transportsOf = (row: Pick<PasskeysTable, 'transports'>) => JSON.parse(row.transports) as AuthenticatorTransportFuture[];
+const transportsOf = (row: Pick<PasskeysTable, 'transports'>) =>
+  JSON.parse(row.transports) as AuthenticatorTransportFuture[];
 
 /** The authentication options offered with a login challenge, or null when the user has no passkey. */
-export async function loginOptions(tx: Tx, userId: string, rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
-  const rows = await tx.selectFrom('passkeys').select(['credential_id', 'transports']).where('user_id', '=', userId).orderBy('created_at').execute();
+export async function loginOptions(
+  tx: Tx,
+  userId: string,
+  rp: RelyingParty,
+): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
+  const rows = await tx
+    .selectFrom('passkeys')
+    .select(['credential_id', 'transports'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .execute();
   if (rows.length === 0) return null;
   return generateAuthenticationOptions({
     rpID: rp.id,
@@ -120,7 +130,12 @@ export async function checkAssertion(
       expectedOrigin: rp.origin,
       expectedRPID: rp.id,
       requireUserVerification: true,
-      credential: { id: row.credential_id, publicKey: new Uint8Array(row.public_key), counter: Number(row.counter), transports: transportsOf(row) },
+      credential: {
+        id: row.credential_id,
+        publicKey: new Uint8Array(row.public_key),
+        counter: Number(row.counter),
+        transports: transportsOf(row),
+      },
     });
   } catch {
     return null;
@@ -131,7 +146,12 @@ export async function checkAssertion(
 
 /** Moves the counter forward and notes the use; false when another login moved it first. */
 export async function recordAssertion(tx: Tx, a: CheckedAssertion, at: string): Promise<boolean> {
-  const r = await tx.updateTable('passkeys').set({ counter: a.newCounter, last_used_at: at }).where('id', '=', a.passkeyId).where('counter', '=', a.counter).executeTakeFirst();
+  const r = await tx
+    .updateTable('passkeys')
+    .set({ counter: a.newCounter, last_used_at: at })
+    .where('id', '=', a.passkeyId)
+    .where('counter', '=', a.counter)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -147,13 +167,7 @@ export class Passkeys {
   private readonly keyring: Keyring;
   private readonly audit: AuditLog;
   private readonly clock: () => number;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-    publicUrl: string,
-    clock: () => number = Date.now,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog, publicUrl: string, clock: () => number = Date.now) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
@@ -163,10 +177,20 @@ export class Passkeys {
 
   async list(tenantId: string, userId: string): Promise<PasskeyInfo[]> {
     return inTenant(this.store, tenantId, async (tx) => {
-      const rows = await tx.selectFrom('passkeys').select(['id', 'name_enc', 'created_at', 'last_used_at']).where('user_id', '=', userId).orderBy('created_at').execute();
+      const rows = await tx
+        .selectFrom('passkeys')
+        .select(['id', 'name_enc', 'created_at', 'last_used_at'])
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .execute();
       if (rows.length === 0) return [];
       const key = await this.keyring.tenantKey(tx, tenantId);
-      return rows.map((r) => ({ id: r.id, name: openField<string>(key, nameBinding(tenantId, r.id), r.name_enc), createdAt: r.created_at, lastUsedAt: r.last_used_at }));
+      return rows.map((r) => ({
+        id: r.id,
+        name: openField<string>(key, nameBinding(tenantId, r.id), r.name_enc),
+        createdAt: r.created_at,
+        lastUsedAt: r.last_used_at,
+      }));
     });
   }
 
@@ -174,7 +198,13 @@ export class Passkeys {
    * Starts a registration ceremony after checking the current password
    * (counted before it is checked, against the account like a login's).
    */
-  async start(tenantId: string, userId: string, sessionHash: string, currentPassword: string, address: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async start(
+    tenantId: string,
+    userId: string,
+    sessionHash: string,
+    currentPassword: string,
+    address: string,
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const user = await this.store.db
       .selectFrom('users')
       .select(['username_index', 'username_enc', 'display_name_enc', 'password_hash'])
@@ -185,15 +215,32 @@ export class Passkeys {
     const ok = user.password_hash !== '' && (await verifyPassword(user.password_hash, currentPassword));
     if (!ok) {
       await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.passkey.add', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'password' } }),
+        this.audit.append(tx, {
+          tenantId,
+          actorId: userId,
+          action: 'auth.passkey.add',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'denied',
+          detail: { stage: 'password' },
+        }),
       );
-      throw fieldRefused('validation-failed', 'currentPassword', 'current-password-wrong', 'the current password is wrong');
+      throw fieldRefused(
+        'validation-failed',
+        'currentPassword',
+        'current-password-wrong',
+        'the current password is wrong',
+      );
     }
     // The right password gives its reservation back; it proves nothing beyond the session's second factor.
     await credit(this.store.db, counters);
     return inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
-      const existing = await tx.selectFrom('passkeys').select(['credential_id', 'transports']).where('user_id', '=', userId).execute();
+      const existing = await tx
+        .selectFrom('passkeys')
+        .select(['credential_id', 'transports'])
+        .where('user_id', '=', userId)
+        .execute();
       if (existing.length >= MAX_PASSKEYS) throw tooManyPasskeys();
       const options = await generateRegistrationOptions({
         rpName: this.rp.name,
@@ -226,13 +273,31 @@ export class Passkeys {
   }
 
   /** Finishes the ceremony this session started: verifies the attestation and stores the credential. */
-  async finish(tenantId: string, userId: string, sessionHash: string, name: string, response: RegistrationResponseJSON): Promise<PasskeyInfo> {
+  async finish(
+    tenantId: string,
+    userId: string,
+    sessionHash: string,
+    name: string,
+    response: RegistrationResponseJSON,
+  ): Promise<PasskeyInfo> {
     const challenge = clientChallenge(response.response.clientDataJSON);
-    const invalid = () => fieldRefused('validation-failed', 'response', 'passkey-unverified', 'the passkey could not be verified; start again');
+    const invalid = () =>
+      fieldRefused(
+        'validation-failed',
+        'response',
+        'passkey-unverified',
+        'the passkey could not be verified; start again',
+      );
     if (!challenge) throw invalid();
     const hash = tokenHash(challenge);
     const row = await inTenant(this.store, tenantId, (tx) =>
-      tx.selectFrom('passkey_registrations').selectAll().where('challenge_hash', '=', hash).where('user_id', '=', userId).where('session_hash', '=', sessionHash).executeTakeFirst(),
+      tx
+        .selectFrom('passkey_registrations')
+        .selectAll()
+        .where('challenge_hash', '=', hash)
+        .where('user_id', '=', userId)
+        .where('session_hash', '=', sessionHash)
+        .executeTakeFirst(),
     );
     if (!row || row.used_at || Date.parse(row.expires_at) <= this.clock()) throw invalid();
     let info;
@@ -252,12 +317,25 @@ export class Passkeys {
     const id = randomUUID();
     const at = new Date(this.clock()).toISOString();
     await inTenant(this.store, tenantId, async (tx) => {
-      const used = await tx.updateTable('passkey_registrations').set({ used_at: at }).where('challenge_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
+      const used = await tx
+        .updateTable('passkey_registrations')
+        .set({ used_at: at })
+        .where('challenge_hash', '=', hash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
       if (Number(used.numUpdatedRows) !== 1) throw invalid();
       // A registration makes a new credential, so its id is new; one the office knows already is refused.
-      const taken = await tx.selectFrom('passkeys').select('id').where('credential_id', '=', info.credential.id).executeTakeFirst();
+      const taken = await tx
+        .selectFrom('passkeys')
+        .select('id')
+        .where('credential_id', '=', info.credential.id)
+        .executeTakeFirst();
       if (taken) throw fieldRefused('conflict', 'response', 'passkey-registered', 'This passkey is registered already');
-      const count = await tx.selectFrom('passkeys').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+      const count = await tx
+        .selectFrom('passkeys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
       if (Number(count.n) >= MAX_PASSKEYS) throw tooManyPasskeys();
       const key = await this.keyring.tenantKey(tx, tenantId);
       await tx
@@ -277,7 +355,15 @@ export class Passkeys {
           last_used_at: null,
         })
         .execute();
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.passkey.add', resourceType: 'passkey', resourceId: id, outcome: 'allowed', detail: { deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp } });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.passkey.add',
+        resourceType: 'passkey',
+        resourceId: id,
+        outcome: 'allowed',
+        detail: { deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp },
+      });
     });
     return { id, name, createdAt: at, lastUsedAt: null };
   }
@@ -288,7 +374,12 @@ export class Passkeys {
       const at = new Date(this.clock()).toISOString();
       // Locks the user's row (PostgreSQL), so parallel removals are decided one after the other.
       await tx.updateTable('users').set({ updated_at: at }).where('id', '=', userId).execute();
-      const own = await tx.selectFrom('passkeys').select('id').where('id', '=', passkeyId).where('user_id', '=', userId).executeTakeFirst();
+      const own = await tx
+        .selectFrom('passkeys')
+        .select('id')
+        .where('id', '=', passkeyId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       if (!own) throw new KarteiError('not-found');
       const removed = await tx
         .deleteFrom('passkeys')
@@ -296,15 +387,39 @@ export class Passkeys {
         .where('user_id', '=', userId)
         .where((eb) =>
           eb.or([
-            eb.exists(eb.selectFrom('users').select('users.id').where('users.id', '=', userId).where('users.totp_secret_enc', 'is not', null)),
-            eb.exists(eb.selectFrom('passkeys as other').select('other.id').where('other.user_id', '=', userId).where('other.id', '!=', passkeyId)),
+            eb.exists(
+              eb
+                .selectFrom('users')
+                .select('users.id')
+                .where('users.id', '=', userId)
+                .where('users.totp_secret_enc', 'is not', null),
+            ),
+            eb.exists(
+              eb
+                .selectFrom('passkeys as other')
+                .select('other.id')
+                .where('other.user_id', '=', userId)
+                .where('other.id', '!=', passkeyId),
+            ),
           ]),
         )
         .executeTakeFirst();
       if (Number(removed.numDeletedRows) !== 1) {
-        throw fieldRefused('conflict', 'passkey', 'last-second-factor', 'This is the account\'s last second factor; add another passkey or keep the authenticator app first');
+        throw fieldRefused(
+          'conflict',
+          'passkey',
+          'last-second-factor',
+          "This is the account's last second factor; add another passkey or keep the authenticator app first",
+        );
       }
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.passkey.remove', resourceType: 'passkey', resourceId: passkeyId, outcome: 'allowed' });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.passkey.remove',
+        resourceType: 'passkey',
+        resourceId: passkeyId,
+        outcome: 'allowed',
+      });
     });
   }
 }
@@ -313,10 +428,19 @@ export class Passkeys {
 function clientChallenge(clientDataJSON: string): string | null {
   try {
     const data = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown };
-    return typeof data.challenge === 'string' && data.challenge.length > 0 && data.challenge.length <= 200 ? data.challenge : null;
+    return typeof data.challenge === 'string' && data.challenge.length > 0 && data.challenge.length <= 200
+      ? data.challenge
+      : null;
   } catch {
     return null;
   }
 }
 
-const tooManyPasskeys = () => fieldRefused('conflict', 'passkey', 'too-many-passkeys', `At most ${MAX_PASSKEYS} passkeys per account; remove one first`, { max: MAX_PASSKEYS });
+const tooManyPasskeys = () =>
+  fieldRefused(
+    'conflict',
+    'passkey',
+    'too-many-passkeys',
+    `At most ${MAX_PASSKEYS} passkeys per account; remove one first`,
+    { max: MAX_PASSKEYS },
+  );

@@ -4,7 +4,13 @@
 // modules stay for good), and after a while unused they are dropped from
 // require's cache with everything built from them, so the memory is given back.
 import { createRequire } from 'node:module';
-import { estimatorOf, strengthWith, type Estimator, type EstimatorModules, type Strength } from './password-strength.ts';
+import {
+  estimatorOf,
+  strengthWith,
+  type Estimator,
+  type EstimatorModules,
+  type Strength,
+} from './password-strength.ts';
 
 /** How long the estimator is kept after its last use; building it again takes ~0.5 s. */
 export const ESTIMATOR_IDLE_MS = 5 * 60_000;
@@ -48,4 +54,5 @@ function held(): Estimator {
 /** Whether the dictionaries are loaded now: held by the estimator or by require's cache. */
 export const estimatorLoaded = () => estimator !== undefined || cached().ids.length > 0;
 
-export const passwordStrength = (password: string, context: string[]): Strength => strengthWith(held, password, context);
+export const passwordStrength = (password: string, context: string[]): Strength =>
+  strengthWith(held, password, context);

@@ -35,7 +35,12 @@ export function estimatorOf({ core, common, en, de }: EstimatorModules): Estimat
 
 /** Each translation replaced by its own key. */
 function keysOf<T extends Record<string, Record<string, unknown>>>(translations: T): T {
-  return Object.fromEntries(Object.entries(translations).map(([group, texts]) => [group, Object.fromEntries(Object.keys(texts).map((k) => [k, k]))])) as T;
+  return Object.fromEntries(
+    Object.entries(translations).map(([group, texts]) => [
+      group,
+      Object.fromEntries(Object.keys(texts).map((k) => [k, k])),
+    ]),
+  ) as T;
 }
 
 export interface Strength {
@@ -52,7 +57,12 @@ export interface Strength {
 export function strengthWith(estimator: () => Estimator, password: string, context: string[]): Strength {
   if (password.length < MIN_LENGTH) return { score: 0, acceptable: false, warning: '', suggestions: [] };
   const result = estimator().check(password, contextWords(context));
-  return { score: result.score, acceptable: result.score >= MIN_SCORE, warning: result.feedback.warning ?? '', suggestions: result.feedback.suggestions };
+  return {
+    score: result.score,
+    acceptable: result.score >= MIN_SCORE,
+    warning: result.feedback.warning ?? '',
+    suggestions: result.feedback.suggestions,
+  };
 }
 
 /**
@@ -67,7 +77,8 @@ function contextWords(context: string[]): string[] {
     out.add(c);
     for (const p of parts) out.add(p);
     if (parts.length > 1) {
-      for (const order of [parts, [...parts].reverse()]) for (const sep of ['', ' ', '.', '-', '_']) out.add(order.join(sep));
+      for (const order of [parts, [...parts].reverse()])
+        for (const sep of ['', ' ', '.', '-', '_']) out.add(order.join(sep));
     }
   }
   return [...out].filter((w) => w.length >= 3);

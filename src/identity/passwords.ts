@@ -21,13 +21,21 @@ export const decoyHash = () => (decoy ??= hashPassword(crypto.randomUUID()));
 /** Refuses short, common and guessable passwords; `context` holds the user's and the office's own words. */
 export function assertStrongPassword(password: string, context: string[], field = 'password'): void {
   if (password.length < MIN_LENGTH) {
-    throw fieldRefused('weak-password', field, 'password-too-short', `at least ${MIN_LENGTH} characters are required`, { min: MIN_LENGTH });
+    throw fieldRefused('weak-password', field, 'password-too-short', `at least ${MIN_LENGTH} characters are required`, {
+      min: MIN_LENGTH,
+    });
   }
   const result = passwordStrength(password, context);
   if (!result.acceptable) {
     // The estimator's feedback as its keys (the screens translate them): warning, then suggestions.
     const hint = result.warning ? ` (${result.warning})` : '';
     const params = { ...(result.warning ? { warning: result.warning } : {}), suggestions: result.suggestions };
-    throw fieldRefused('weak-password', field, 'password-weak', `too easy to guess${hint}; use a longer passphrase of unrelated words`, params);
+    throw fieldRefused(
+      'weak-password',
+      field,
+      'password-weak',
+      `too easy to guess${hint}; use a longer passphrase of unrelated words`,
+      params,
+    );
   }
 }

@@ -28,7 +28,18 @@ function newCode(): string {
 export async function newRecoveryCodes(tx: Tx, tenantId: string, userId: string, now: string): Promise<string[]> {
   await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
   const codes = Array.from({ length: RECOVERY_CODES }, newCode);
-  await tx.insertInto('recovery_codes').values(codes.map((c) => ({ code_hash: tokenHash(c), tenant_id: tenantId, user_id: userId, created_at: now, used_at: null }))).execute();
+  await tx
+    .insertInto('recovery_codes')
+    .values(
+      codes.map((c) => ({
+        code_hash: tokenHash(c),
+        tenant_id: tenantId,
+        user_id: userId,
+        created_at: now,
+        used_at: null,
+      })),
+    )
+    .execute();
   return codes;
 }
 
@@ -47,6 +58,11 @@ export async function spendRecoveryCode(tx: Tx, userId: string, code: string, no
 }
 
 export async function recoveryCodesLeft(tx: Tx, userId: string): Promise<number> {
-  const row = await tx.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst();
+  const row = await tx
+    .selectFrom('recovery_codes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }

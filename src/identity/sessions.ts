@@ -78,7 +78,8 @@ export async function authenticate(db: Db, token: string, now = new Date()): Pro
   return { principal: toPrincipal(row.tenant_id, row.user_id, rows), tokenHash: hash, csrfHash: row.csrf_hash };
 }
 
-export const csrfMatches = (a: Authenticated, header: string | undefined) => a.csrfHash === null || (!!header && sameHash(header, a.csrfHash));
+export const csrfMatches = (a: Authenticated, header: string | undefined) =>
+  a.csrfHash === null || (!!header && sameHash(header, a.csrfHash));
 
 /**
  * Builds a principal from the (role × membership) rows of a session or token query, which
@@ -126,15 +127,37 @@ async function liveSessions(tx: Tx | Db, userId: string, now: Date) {
     .execute();
 }
 
-export async function listOwnSessions(tx: Tx | Db, userId: string, currentHash: string, now = new Date()): Promise<OwnSession[]> {
-  return (await liveSessions(tx, userId, now)).map((r) => ({ id: sessionId(r.token_hash), createdAt: r.created_at, lastSeenAt: r.last_seen_at, current: r.token_hash === currentHash }));
+export async function listOwnSessions(
+  tx: Tx | Db,
+  userId: string,
+  currentHash: string,
+  now = new Date(),
+): Promise<OwnSession[]> {
+  return (await liveSessions(tx, userId, now)).map((r) => ({
+    id: sessionId(r.token_hash),
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    current: r.token_hash === currentHash,
+  }));
 }
 
 /** Ends one of the caller's own live sessions by its public id; null if the caller has none by that id. */
-export async function endOwnSession(tx: Tx | Db, userId: string, id: string, currentHash: string, now = new Date()): Promise<{ current: boolean } | null> {
+export async function endOwnSession(
+  tx: Tx | Db,
+  userId: string,
+  id: string,
+  currentHash: string,
+  now = new Date(),
+): Promise<{ current: boolean } | null> {
   const hit = (await liveSessions(tx, userId, now)).find((r) => sameHash(sessionId(r.token_hash), tokenHash(id)));
   if (!hit) return null;
-  const r = await tx.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('token_hash', '=', hit.token_hash).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const r = await tx
+    .updateTable('sessions')
+    .set({ revoked_at: now.toISOString() })
+    .where('token_hash', '=', hit.token_hash)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) return null;
   return { current: hit.token_hash === currentHash };
 }

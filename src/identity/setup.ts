@@ -28,7 +28,10 @@ export async function issueSetupToken(store: Store, dataDir: string): Promise<st
   // Durable before the link is shown: through the group committer on SQLite.
   await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => {
     await tx.deleteFrom('setup_token').execute();
-    await tx.insertInto('setup_token').values({ id: 1, token_hash: tokenHash(token), expires_at: expires, used_at: null }).execute();
+    await tx
+      .insertInto('setup_token')
+      .values({ id: 1, token_hash: tokenHash(token), expires_at: expires, used_at: null })
+      .execute();
   });
   const file = path.join(dataDir, SETUP_TOKEN_FILE);
   fs.rmSync(file, { force: true });
@@ -47,12 +50,7 @@ export class Setup {
   private readonly keyring: Keyring;
   private readonly audit: AuditLog;
   private readonly dataDir: string;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-    dataDir: string,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog, dataDir: string) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
@@ -63,11 +61,18 @@ export class Setup {
     if (await isSetUp(this.store)) throw new KarteiError('already-set-up');
     const row = await this.store.db.selectFrom('setup_token').selectAll().where('id', '=', 1).executeTakeFirst();
     if (!row || row.used_at || Date.parse(row.expires_at) <= Date.now() || !sameHash(input.token, row.token_hash)) {
-      await this.audit.attempts.record({ tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'setup.run', resourceType: 'tenant', outcome: 'denied' }, address);
+      await this.audit.attempts.record(
+        { tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'setup.run', resourceType: 'tenant', outcome: 'denied' },
+        address,
+      );
       throw new KarteiError('invalid-setup-token');
     }
     // Checked before anything is written, so a weak password leaves the token valid.
-    assertStrongPassword(input.admin.password, [input.admin.username, input.admin.displayName, input.tenant.name], 'admin.password');
+    assertStrongPassword(
+      input.admin.password,
+      [input.admin.username, input.admin.displayName, input.tenant.name],
+      'admin.password',
+    );
     const tenantId = randomUUID();
     const adminId = await inTenant(this.store, tenantId, async (tx) => {
       const spent = await tx
@@ -77,14 +82,32 @@ export class Setup {
         .where('used_at', 'is', null)
         .executeTakeFirst();
       if (Number(spent.numUpdatedRows) !== 1) throw new KarteiError('invalid-setup-token');
-      await tx.insertInto('tenants').values({ id: tenantId, name: input.tenant.name, created_at: new Date().toISOString() }).execute();
+      await tx
+        .insertInto('tenants')
+        .values({ id: tenantId, name: input.tenant.name, created_at: new Date().toISOString() })
+        .execute();
       await this.keyring.createTenantKey(tx, tenantId);
       await this.audit.startChain(tx, tenantId);
       // The office's first administrator chooses their own password here, and needs no second account's approval.
       const id = await createUser(tx, this.keyring, tenantId, input.admin, input.tenant.name);
       await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
-      await this.audit.append(tx, { tenantId, actorId: id, action: 'setup.run', resourceType: 'tenant', resourceId: tenantId, outcome: 'allowed' });
-      await this.audit.append(tx, { tenantId, actorId: id, action: 'admin.user.create', resourceType: 'user', resourceId: id, outcome: 'allowed', detail: { roles: 'admin' } });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: id,
+        action: 'setup.run',
+        resourceType: 'tenant',
+        resourceId: tenantId,
+        outcome: 'allowed',
+      });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: id,
+        action: 'admin.user.create',
+        resourceType: 'user',
+        resourceId: id,
+        outcome: 'allowed',
+        detail: { roles: 'admin' },
+      });
       return id;
     });
     fs.rmSync(path.join(this.dataDir, SETUP_TOKEN_FILE), { force: true });

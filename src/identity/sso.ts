@@ -49,7 +49,18 @@ const CHALLENGE_MS = 5 * 60_000;
 const METADATA_MS = 10 * 60_000;
 
 /** Claims that name a person or can be reassigned: never a stable subject. */
-const NOT_A_SUBJECT = new Set(['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username', 'email', 'phone_number', 'profile', 'website']);
+const NOT_A_SUBJECT = new Set([
+  'name',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'preferred_username',
+  'email',
+  'phone_number',
+  'profile',
+  'website',
+]);
 
 export interface SsoSettingsInput {
   issuer: string;
@@ -80,18 +91,35 @@ export type SsoOutcome =
   | { kind: 'challenge'; challenge: string }
   | { kind: 'linked' };
 
-const secretBinding = (tenantId: string) => ({ tenantId, table: 'sso_configs', rowId: tenantId, field: 'client_secret' });
-const flowBinding = (tenantId: string, stateHash: string, field: string) => ({ tenantId, table: 'sso_logins', rowId: stateHash, field });
+const secretBinding = (tenantId: string) => ({
+  tenantId,
+  table: 'sso_configs',
+  rowId: tenantId,
+  field: 'client_secret',
+});
+const flowBinding = (tenantId: string, stateHash: string, field: string) => ({
+  tenantId,
+  table: 'sso_logins',
+  rowId: stateHash,
+  field,
+});
 
 /** The key that seals a flow's verifier and nonce: only the browser holding the cookie has it. */
-const browserKey = (browserToken: string) => Buffer.from(hkdfSync('sha256', Buffer.from(browserToken, 'utf8'), Buffer.alloc(0), 'kartei/sso-flow', 32));
+const browserKey = (browserToken: string) =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(browserToken, 'utf8'), Buffer.alloc(0), 'kartei/sso-flow', 32));
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** An issuer Kartei may talk to: HTTPS, or plain HTTP to this machine only (a provider on loopback). */
 /** Why a setting is refused: its field code and the English phrase of the problem detail. */
 export interface SettingProblem {
-  code: 'issuer-not-url' | 'issuer-has-extras' | 'issuer-not-https' | 'claim-chars' | 'claim-not-stable' | 'claim-not-subject';
+  code:
+    | 'issuer-not-url'
+    | 'issuer-has-extras'
+    | 'issuer-not-https'
+    | 'claim-chars'
+    | 'claim-not-stable'
+    | 'claim-not-subject';
   message: string;
   params?: { options: string };
 }
@@ -103,7 +131,8 @@ export function issuerProblem(issuer: string): SettingProblem | null {
   } catch {
     return { code: 'issuer-not-url', message: 'not a URL' };
   }
-  if (u.search || u.hash || u.username || u.password) return { code: 'issuer-has-extras', message: 'no query, fragment or credentials' };
+  if (u.search || u.hash || u.username || u.password)
+    return { code: 'issuer-has-extras', message: 'no query, fragment or credentials' };
   if (u.protocol === 'https:') return null;
   if (u.protocol === 'http:' && LOOPBACK.has(u.hostname)) return null;
   return { code: 'issuer-not-https', message: 'must be https:// (plain http only on loopback)' };
@@ -118,16 +147,28 @@ export const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
 
 export function subjectClaimProblem(claim: string): SettingProblem | null {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return { code: 'claim-chars', message: 'letters, digits, _ . : - only' };
-  if (NOT_A_SUBJECT.has(claim)) return { code: 'claim-not-stable', message: 'a name, e-mail or other changeable claim is not a stable subject' };
-  if (!(SUBJECT_CLAIMS as readonly string[]).includes(claim)) return { code: 'claim-not-subject', message: `must be one of ${SUBJECT_CLAIMS.join(', ')}: a claim that names one person alone`, params: { options: SUBJECT_CLAIMS.join(', ') } };
+  if (NOT_A_SUBJECT.has(claim))
+    return { code: 'claim-not-stable', message: 'a name, e-mail or other changeable claim is not a stable subject' };
+  if (!(SUBJECT_CLAIMS as readonly string[]).includes(claim))
+    return {
+      code: 'claim-not-subject',
+      message: `must be one of ${SUBJECT_CLAIMS.join(', ')}: a claim that names one person alone`,
+      params: { options: SUBJECT_CLAIMS.join(', ') },
+    };
   return null;
 }
 
-type ConfigRow = Pick<SsoConfigsTable, 'tenant_id' | 'issuer' | 'client_id' | 'client_secret_enc' | 'subject_claim' | 'acr_values' | 'amr_values'>;
+type ConfigRow = Pick<
+  SsoConfigsTable,
+  'tenant_id' | 'issuer' | 'client_id' | 'client_secret_enc' | 'subject_claim' | 'acr_values' | 'amr_values'
+>;
 
 export class Sso {
   /** Discovered provider metadata and its keys, per issuer, for a few minutes. */
-  private readonly metadata = new Map<string, { at: number; server: oidc.ServerMetadata; jwks?: oidc.ExportedJWKSCache }>();
+  private readonly metadata = new Map<
+    string,
+    { at: number; server: oidc.ServerMetadata; jwks?: oidc.ExportedJWKSCache }
+  >();
   private prunedAt = 0;
   /** Sign-on starts per address: each writes a row that lives ten minutes. */
   private readonly starts = new StartLimit(SSO_STARTS_PER_ADDRESS, SSO_FLOW_MS);
@@ -138,13 +179,7 @@ export class Sso {
   private readonly publicUrl: string;
   /** The login clock: tests move it (an ID token's expiry is judged against it). */
   private readonly clock: () => number;
-  constructor(
-    store: Store,
-    keyring: Keyring,
-    audit: AuditLog,
-    publicUrl: string,
-    clock: () => number = Date.now,
-  ) {
+  constructor(store: Store, keyring: Keyring, audit: AuditLog, publicUrl: string, clock: () => number = Date.now) {
     this.store = store;
     this.keyring = keyring;
     this.audit = audit;
@@ -158,7 +193,12 @@ export class Sso {
 
   /** Whether any office of this installation offers single sign-on (all the login screen learns). */
   async available(): Promise<boolean> {
-    const row = await this.store.db.selectFrom('sso_configs').select('tenant_id').where('enabled', '=', 1).limit(1).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('sso_configs')
+      .select('tenant_id')
+      .where('enabled', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
     return !!row;
   }
 
@@ -166,14 +206,19 @@ export class Sso {
    * Starts a sign-on for `office` (a tenant id; may be left out where exactly one office offers it),
    * or a link of the signed-in `link` user's identity. Answers where to send the browser and the binding cookie's value.
    */
-  async start(office: string | undefined, address: string, link?: { tenantId: string; userId: string; sessionHash: string }): Promise<{ location: string; browserToken: string }> {
+  async start(
+    office: string | undefined,
+    address: string,
+    link?: { tenantId: string; userId: string; sessionHash: string },
+  ): Promise<{ location: string; browserToken: string }> {
     const db = this.store.db;
     this.starts.claim(address, Date.now());
     let q = db.selectFrom('sso_configs').selectAll().where('enabled', '=', 1);
     const tenant = link?.tenantId ?? office;
     if (tenant) q = q.where('tenant_id', '=', tenant);
     const rows = await q.limit(2).execute();
-    if (rows.length !== 1) throw new KarteiError('not-found', tenant ? 'No single sign-on for this office' : 'Name the office (office=…)');
+    if (rows.length !== 1)
+      throw new KarteiError('not-found', tenant ? 'No single sign-on for this office' : 'Name the office (office=…)');
     const cfg = rows[0]!;
     const tenantId = cfg.tenant_id;
     const config = await this.client(cfg);
@@ -191,14 +236,23 @@ export class Sso {
       .where('used_at', 'is', null)
       .where('expires_at', '>', new Date(now).toISOString())
       .executeTakeFirstOrThrow();
-    if (Number(open.n) >= SSO_OPEN_FLOWS_PER_OFFICE) throw new KarteiError('rate-limited', 'Too many sign-ons under way; try again in a few minutes', { retryAfter: 60 }, { 'retry-after': '60' });
+    if (Number(open.n) >= SSO_OPEN_FLOWS_PER_OFFICE)
+      throw new KarteiError(
+        'rate-limited',
+        'Too many sign-ons under way; try again in a few minutes',
+        { retryAfter: 60 },
+        { 'retry-after': '60' },
+      );
     await db
       .insertInto('sso_logins')
       .values({
         state_hash: stateHash,
         tenant_id: tenantId,
         browser_hash: tokenHash(browserToken),
-        secrets_enc: sealField(browserKey(browserToken), flowBinding(tenantId, stateHash, 'secrets'), { nonce, verifier }),
+        secrets_enc: sealField(browserKey(browserToken), flowBinding(tenantId, stateHash, 'secrets'), {
+          nonce,
+          verifier,
+        }),
         link_user_id: link?.userId ?? null,
         link_session_hash: link?.sessionHash ?? null,
         created_at: new Date(now).toISOString(),
@@ -229,16 +283,34 @@ export class Sso {
     const state = query.get('state');
     if (!state) return this.refuse(DEPLOYMENT_CHAIN, 'state', address);
     const stateHash = tokenHash(state);
-    const row = await this.store.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', stateHash).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('sso_logins')
+      .selectAll()
+      .where('state_hash', '=', stateHash)
+      .executeTakeFirst();
     if (!row) return this.refuse(DEPLOYMENT_CHAIN, 'state', address);
     const tenantId = row.tenant_id;
     if (row.used_at || Date.parse(row.expires_at) <= Date.now()) return this.refuse(tenantId, 'state', address);
     if (!browserToken || tokenHash(browserToken) !== row.browser_hash) return this.refuse(tenantId, 'browser', address);
     // Spent before anything else is tried: a replayed callback, even a concurrent one, finds it used.
-    const spent = await this.store.db.updateTable('sso_logins').set({ used_at: new Date().toISOString() }).where('state_hash', '=', stateHash).where('used_at', 'is', null).executeTakeFirst();
+    const spent = await this.store.db
+      .updateTable('sso_logins')
+      .set({ used_at: new Date().toISOString() })
+      .where('state_hash', '=', stateHash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     if (Number(spent.numUpdatedRows) !== 1) return this.refuse(tenantId, 'state', address);
-    const { nonce, verifier } = openField<{ nonce: string; verifier: string }>(browserKey(browserToken), flowBinding(tenantId, stateHash, 'secrets'), row.secrets_enc);
-    const cfg = await this.store.db.selectFrom('sso_configs').selectAll().where('tenant_id', '=', tenantId).where('enabled', '=', 1).executeTakeFirst();
+    const { nonce, verifier } = openField<{ nonce: string; verifier: string }>(
+      browserKey(browserToken),
+      flowBinding(tenantId, stateHash, 'secrets'),
+      row.secrets_enc,
+    );
+    const cfg = await this.store.db
+      .selectFrom('sso_configs')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('enabled', '=', 1)
+      .executeTakeFirst();
     if (!cfg) return this.refuse(tenantId, 'disabled', address);
 
     let claims: oidc.IDToken;
@@ -248,7 +320,12 @@ export class Sso {
       current.search = query.toString();
       // openid-client checks the state, the `iss` of the response (RFC 9207), exchanges the code with the
       // PKCE verifier, and checks the ID token's signature, issuer, audience, nonce, expiry and issue time.
-      const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true }, { redirect_uri: this.redirectUri });
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        current,
+        { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true },
+        { redirect_uri: this.redirectUri },
+      );
       this.keepKeys(cfg.issuer, config);
       claims = tokens.claims()!;
       if (!claims) throw new Error('no ID token');
@@ -256,10 +333,12 @@ export class Sso {
       return this.refuse(tenantId, failureKind(e), address);
     }
     const value = claims[cfg.subject_claim];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 255) return this.refuse(tenantId, 'subject', address);
+    if (typeof value !== 'string' || value.length === 0 || value.length > 255)
+      return this.refuse(tenantId, 'subject', address);
     // A value every identity of the provider shares names nobody (a configuration from before the allow-list, or a provider's mistake).
     const shared = [claims.iss, ...(Array.isArray(claims.aud) ? claims.aud : [claims.aud]), claims.azp, cfg.client_id];
-    if (subjectClaimProblem(cfg.subject_claim) || shared.includes(value)) return this.refuse(tenantId, 'subject', address);
+    if (subjectClaimProblem(cfg.subject_claim) || shared.includes(value))
+      return this.refuse(tenantId, 'subject', address);
     const subjectIndex = this.keyring.ssoSubjectIndex(tenantId, cfg.issuer, cfg.subject_claim, value);
     if (row.link_user_id) return this.link(tenantId, row.link_user_id, row.link_session_hash, subjectIndex, address);
 
@@ -285,10 +364,20 @@ export class Sso {
         const key = await this.keyring.tenantKey(tx, tenantId);
         await tx
           .updateTable('sso_logins')
-          .set({ session_hash: tokenHash(session.token), handover_enc: sealField(key, flowBinding(tenantId, stateHash, 'handover'), session.csrfToken) })
+          .set({
+            session_hash: tokenHash(session.token),
+            handover_enc: sealField(key, flowBinding(tenantId, stateHash, 'handover'), session.csrfToken),
+          })
           .where('state_hash', '=', stateHash)
           .execute();
-        await this.audit.append(tx, { tenantId, actorId: user.id, action: 'auth.login', resourceType: 'session', outcome: 'allowed', detail: { mfa: 'idp', via: 'sso' } });
+        await this.audit.append(tx, {
+          tenantId,
+          actorId: user.id,
+          action: 'auth.login',
+          resourceType: 'session',
+          outcome: 'allowed',
+          detail: { mfa: 'idp', via: 'sso' },
+        });
         return { kind: 'session' as const, tenantId, userId: user.id, token: session.token };
       }
       // No proof of a second factor from the provider: Kartei's own, as after a password.
@@ -296,15 +385,33 @@ export class Sso {
       const challenge = newToken();
       await tx
         .insertInto('login_challenges')
-        .values({ token_hash: tokenHash(challenge), tenant_id: tenantId, user_id: user.id, kind: 'totp', secret_enc: null, expires_at: new Date(Date.now() + CHALLENGE_MS).toISOString(), used_at: null, via: 'sso' })
+        .values({
+          token_hash: tokenHash(challenge),
+          tenant_id: tenantId,
+          user_id: user.id,
+          kind: 'totp',
+          secret_enc: null,
+          expires_at: new Date(Date.now() + CHALLENGE_MS).toISOString(),
+          used_at: null,
+          via: 'sso',
+        })
         .execute();
       return { kind: 'challenge' as const, challenge };
     });
     if (!result) {
       await this.deny(tenantId, 'unlinked', address);
-      throw new KarteiError('sso-not-linked', 'No Kartei account of this office is linked to this identity; sign in with your password and link it under "Mein Konto"');
+      throw new KarteiError(
+        'sso-not-linked',
+        'No Kartei account of this office is linked to this identity; sign in with your password and link it under "Mein Konto"',
+      );
     }
-    if (result.kind === 'no-factor') return this.refuse(tenantId, 'no-second-factor', address, 'Sign in with your password once to set up the second factor');
+    if (result.kind === 'no-factor')
+      return this.refuse(
+        tenantId,
+        'no-second-factor',
+        address,
+        'Sign in with your password once to set up the second factor',
+      );
     return result;
   }
 
@@ -316,12 +423,20 @@ export class Sso {
       .where('session_hash', '=', sessionHash)
       .where('handed_over_at', 'is', null)
       .executeTakeFirst();
-    if (!row || !row.handover_enc || !row.used_at || Date.parse(row.used_at) + HANDOVER_MS <= Date.now()) throw new KarteiError('not-found');
+    if (!row || !row.handover_enc || !row.used_at || Date.parse(row.used_at) + HANDOVER_MS <= Date.now())
+      throw new KarteiError('not-found');
     return inTenant(this.store, row.tenant_id, async (tx) => {
-      const taken = await tx.updateTable('sso_logins').set({ handed_over_at: new Date().toISOString(), handover_enc: null }).where('state_hash', '=', row.state_hash).where('handed_over_at', 'is', null).executeTakeFirst();
+      const taken = await tx
+        .updateTable('sso_logins')
+        .set({ handed_over_at: new Date().toISOString(), handover_enc: null })
+        .where('state_hash', '=', row.state_hash)
+        .where('handed_over_at', 'is', null)
+        .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) throw new KarteiError('not-found');
       const key = await this.keyring.tenantKey(tx, row.tenant_id);
-      return { csrfToken: openField<string>(key, flowBinding(row.tenant_id, row.state_hash, 'handover'), row.handover_enc!) };
+      return {
+        csrfToken: openField<string>(key, flowBinding(row.tenant_id, row.state_hash, 'handover'), row.handover_enc!),
+      };
     });
   }
 
@@ -330,22 +445,55 @@ export class Sso {
    * second-factor code is required (a stolen session alone must not add a lasting way in),
    * counted like a login's.
    */
-  async startLink(tenantId: string, userId: string, sessionHash: string, code: string, address: string): Promise<{ location: string; browserToken: string }> {
-    const user = await this.store.db.selectFrom('users').select(['username_index', 'totp_secret_enc', 'totp_last_step']).where('id', '=', userId).executeTakeFirstOrThrow();
+  async startLink(
+    tenantId: string,
+    userId: string,
+    sessionHash: string,
+    code: string,
+    address: string,
+  ): Promise<{ location: string; browserToken: string }> {
+    const user = await this.store.db
+      .selectFrom('users')
+      .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
     const now = this.clock();
-    const { counters, subjects } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
+    const { counters, subjects } = await reserveOwnAttempt(
+      this.store.db,
+      this.keyring,
+      user.username_index,
+      address,
+      now,
+    );
     const ok = await inTenant(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
-      const secret = user.totp_secret_enc ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc) : null;
+      const secret = user.totp_secret_enc
+        ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
+        : null;
       const step = secret ? matchTotp(secret, code, this.clock()) : null;
       if (step === null || step <= user.totp_last_step) return false;
-      const stepped = await tx.updateTable('users').set({ totp_last_step: step }).where('id', '=', userId).where('totp_last_step', '<', step).executeTakeFirst();
+      const stepped = await tx
+        .updateTable('users')
+        .set({ totp_last_step: step })
+        .where('id', '=', userId)
+        .where('totp_last_step', '<', step)
+        .executeTakeFirst();
       if (Number(stepped.numUpdatedRows) !== 1) return false;
       await succeeded(tx, counters, subjects, now);
       return true;
     });
     if (!ok) {
-      await inTenant(this.store, tenantId, (tx) => this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'code' } }));
+      await inTenant(this.store, tenantId, (tx) =>
+        this.audit.append(tx, {
+          tenantId,
+          actorId: userId,
+          action: 'auth.sso-link',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'denied',
+          detail: { stage: 'code' },
+        }),
+      );
       throw fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or used already');
     }
     return this.start(undefined, address, { tenantId, userId, sessionHash });
@@ -356,7 +504,14 @@ export class Sso {
     await inTenant(this.store, tenantId, async (tx) => {
       const gone = await tx.deleteFrom('sso_identities').where('user_id', '=', userId).executeTakeFirst();
       if (Number(gone.numDeletedRows) !== 1) throw new KarteiError('not-found');
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-unlink', resourceType: 'user', resourceId: userId, outcome: 'allowed' });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.sso-unlink',
+        resourceType: 'user',
+        resourceId: userId,
+        outcome: 'allowed',
+      });
     });
   }
 
@@ -371,7 +526,13 @@ export class Sso {
     });
   }
 
-  private async link(tenantId: string, userId: string, sessionHash: string | null, subjectIndex: string, address: string): Promise<SsoOutcome> {
+  private async link(
+    tenantId: string,
+    userId: string,
+    sessionHash: string | null,
+    subjectIndex: string,
+    address: string,
+  ): Promise<SsoOutcome> {
     const outcome = await inTenant(this.store, tenantId, async (tx) => {
       // The session that asked must still be live, its user active: a link outlives no logout.
       const session = await tx
@@ -384,34 +545,78 @@ export class Sso {
         .where('users.active', '=', 1)
         .executeTakeFirst();
       if (!session || Date.parse(session.expires_at) <= Date.now()) return 'session' as const;
-      const other = await tx.selectFrom('sso_identities').select('user_id').where('subject_index', '=', subjectIndex).executeTakeFirst();
+      const other = await tx
+        .selectFrom('sso_identities')
+        .select('user_id')
+        .where('subject_index', '=', subjectIndex)
+        .executeTakeFirst();
       if (other && other.user_id !== userId) return 'taken' as const;
       const at = new Date().toISOString();
       await tx.deleteFrom('sso_identities').where('user_id', '=', userId).execute();
-      await tx.insertInto('sso_identities').values({ user_id: userId, tenant_id: tenantId, subject_index: subjectIndex, linked_at: at }).execute();
-      await this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'allowed', detail: { via: 'sso' } });
+      await tx
+        .insertInto('sso_identities')
+        .values({ user_id: userId, tenant_id: tenantId, subject_index: subjectIndex, linked_at: at })
+        .execute();
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.sso-link',
+        resourceType: 'user',
+        resourceId: userId,
+        outcome: 'allowed',
+        detail: { via: 'sso' },
+      });
       return 'linked' as const;
     });
     if (outcome === 'linked') return { kind: 'linked' };
     if (outcome === 'taken') {
-      await inTenant(this.store, tenantId, (tx) => this.audit.append(tx, { tenantId, actorId: userId, action: 'auth.sso-link', resourceType: 'user', resourceId: userId, outcome: 'denied', detail: { stage: 'taken' } }));
-      throw fieldRefused('conflict', 'identity', 'identity-linked-elsewhere', 'This identity is linked to another account of this office');
+      await inTenant(this.store, tenantId, (tx) =>
+        this.audit.append(tx, {
+          tenantId,
+          actorId: userId,
+          action: 'auth.sso-link',
+          resourceType: 'user',
+          resourceId: userId,
+          outcome: 'denied',
+          detail: { stage: 'taken' },
+        }),
+      );
+      throw fieldRefused(
+        'conflict',
+        'identity',
+        'identity-linked-elsewhere',
+        'This identity is linked to another account of this office',
+      );
     }
     return this.refuse(tenantId, 'link-session', address);
   }
 
   /** A client configuration for the office: discovered metadata (cached), its secret, the login clock. */
   private async client(cfg: ConfigRow): Promise<oidc.Configuration> {
-    const secret = await inTenant(this.store, cfg.tenant_id, async (tx) => openField<string>(await this.keyring.tenantKey(tx, cfg.tenant_id), secretBinding(cfg.tenant_id), cfg.client_secret_enc));
+    const secret = await inTenant(this.store, cfg.tenant_id, async (tx) =>
+      openField<string>(
+        await this.keyring.tenantKey(tx, cfg.tenant_id),
+        secretBinding(cfg.tenant_id),
+        cfg.client_secret_enc,
+      ),
+    );
     const insecure = new URL(cfg.issuer).protocol === 'http:';
     let cached = this.metadata.get(cfg.issuer);
     if (!cached || Date.now() - cached.at > METADATA_MS) {
-      const discovered = await oidc.discovery(new URL(cfg.issuer), cfg.client_id, undefined, undefined, { execute: insecure ? [oidc.allowInsecureRequests] : [], timeout: 10 });
+      const discovered = await oidc.discovery(new URL(cfg.issuer), cfg.client_id, undefined, undefined, {
+        execute: insecure ? [oidc.allowInsecureRequests] : [],
+        timeout: 10,
+      });
       cached = { at: Date.now(), server: discovered.serverMetadata() };
       this.metadata.set(cfg.issuer, cached);
     }
     const skew = Math.round((this.clock() - Date.now()) / 1000);
-    const config = new oidc.Configuration(cached.server, cfg.client_id, { client_secret: secret, ...(skew ? { [oidc.clockSkew]: skew } : {}) }, oidc.ClientSecretPost(secret));
+    const config = new oidc.Configuration(
+      cached.server,
+      cfg.client_id,
+      { client_secret: secret, ...(skew ? { [oidc.clockSkew]: skew } : {}) },
+      oidc.ClientSecretPost(secret),
+    );
     if (insecure) oidc.allowInsecureRequests(config);
     if (cached.jwks) oidc.setJwksCache(config, cached.jwks);
     return config;
@@ -439,7 +644,14 @@ export class Sso {
 
   private deny(tenantId: string, reason: string, address: string) {
     return this.audit.attempts.record(
-      { tenantId, actorId: null, action: 'auth.login-failed', resourceType: 'session', outcome: 'denied', detail: { stage: 'sso', reason } },
+      {
+        tenantId,
+        actorId: null,
+        action: 'auth.login-failed',
+        resourceType: 'session',
+        outcome: 'denied',
+        detail: { stage: 'sso', reason },
+      },
       address,
       `sso:${reason}`,
     );
@@ -466,7 +678,11 @@ function failureKind(e: unknown): string {
 
 /** The office's configuration as the admin screen shows it: never the secret. */
 export async function readSsoSettings(ctx: GateContext, redirectUri: string): Promise<SsoSettingsView> {
-  const row = await ctx.tx.selectFrom('sso_configs').selectAll().where('tenant_id', '=', ctx.principal.tenantId).executeTakeFirst();
+  const row = await ctx.tx
+    .selectFrom('sso_configs')
+    .selectAll()
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .executeTakeFirst();
   if (!row) return { configured: false, redirectUri };
   return {
     configured: true,
@@ -486,18 +702,31 @@ export async function readSsoSettings(ctx: GateContext, redirectUri: string): Pr
  * Sets the office's configuration. A new issuer or client id needs the secret again: the stored
  * one is never sent to another provider. Audited with what changed (never the secret).
  */
-export async function writeSsoSettings(ctx: GateContext, keyring: Keyring, input: SsoSettingsInput, redirectUri: string): Promise<SsoSettingsView> {
+export async function writeSsoSettings(
+  ctx: GateContext,
+  keyring: Keyring,
+  input: SsoSettingsInput,
+  redirectUri: string,
+): Promise<SsoSettingsView> {
   const tenantId = ctx.principal.tenantId;
   const tx: Tx = ctx.tx;
   const issuer = input.issuer.replace(/\/+$/, '') || input.issuer;
   const before = await tx.selectFrom('sso_configs').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   const moved = !before || before.issuer !== issuer || before.client_id !== input.clientId;
-  if (moved && !input.clientSecret) throw fieldRefused('validation-failed', 'clientSecret', 'client-secret-required', 'required for a new issuer or client id');
+  if (moved && !input.clientSecret)
+    throw fieldRefused(
+      'validation-failed',
+      'clientSecret',
+      'client-secret-required',
+      'required for a new issuer or client id',
+    );
   const key = await keyring.tenantKey(tx, tenantId);
   const values = {
     issuer,
     client_id: input.clientId,
-    client_secret_enc: input.clientSecret ? sealField(key, secretBinding(tenantId), input.clientSecret) : before!.client_secret_enc,
+    client_secret_enc: input.clientSecret
+      ? sealField(key, secretBinding(tenantId), input.clientSecret)
+      : before!.client_secret_enc,
     subject_claim: input.subjectClaim,
     acr_values: JSON.stringify(input.acrValues),
     amr_values: JSON.stringify(input.amrValues),
@@ -506,7 +735,11 @@ export async function writeSsoSettings(ctx: GateContext, keyring: Keyring, input
     updated_by: ctx.principal.userId,
   };
   if (before) await tx.updateTable('sso_configs').set(values).where('tenant_id', '=', tenantId).execute();
-  else await tx.insertInto('sso_configs').values({ tenant_id: tenantId, ...values }).execute();
+  else
+    await tx
+      .insertInto('sso_configs')
+      .values({ tenant_id: tenantId, ...values })
+      .execute();
   ctx.audit.detail = {
     issuer,
     clientId: input.clientId,

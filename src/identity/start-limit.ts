@@ -12,10 +12,7 @@ export class StartLimit {
 
   readonly perAddress: number;
   readonly windowMs: number;
-  constructor(
-    perAddress: number,
-    windowMs: number,
-  ) {
+  constructor(perAddress: number, windowMs: number) {
     this.perAddress = perAddress;
     this.windowMs = windowMs;
   }
@@ -27,7 +24,12 @@ export class StartLimit {
     if (times.length >= this.perAddress) {
       this.#byAddress.set(address, times);
       const retryAfter = Math.max(1, Math.ceil((times[0]! + this.windowMs - now) / 1000));
-      throw new KarteiError('rate-limited', 'Too many sign-on starts from this address', { retryAfter }, { 'retry-after': String(retryAfter) });
+      throw new KarteiError(
+        'rate-limited',
+        'Too many sign-on starts from this address',
+        { retryAfter },
+        { 'retry-after': String(retryAfter) },
+      );
     }
     times.push(now);
     // Re-inserted, so the map's order is the order addresses were last seen.

@@ -79,7 +79,11 @@ export type Reservation = { ok: true; counters: Counter[] } | { ok: false; retry
 
 /** The counters of an attempt: the pair alone when it is known, else address and account (in that order). */
 export async function countersFor(db: Db, s: Subjects, now: number): Promise<Counter[]> {
-  const pair = await db.selectFrom('login_throttle').select('trusted_until').where('subject', '=', s.pair).executeTakeFirst();
+  const pair = await db
+    .selectFrom('login_throttle')
+    .select('trusted_until')
+    .where('subject', '=', s.pair)
+    .executeTakeFirst();
   if (pair && pair.trusted_until > now) return [{ subject: s.pair, kind: 'streak' }];
   return [
     { subject: s.address, kind: 'window' },
@@ -121,7 +125,8 @@ async function reserveOne(db: Db, c: Counter, now: number): Promise<boolean> {
 async function retryAfterMs(db: Db, c: Counter, now: number): Promise<number> {
   const row = await db.selectFrom('login_throttle').selectAll().where('subject', '=', c.subject).executeTakeFirst();
   if (!row) return 1000;
-  const until = c.kind === 'streak' ? row.last_failure_at + waitAfter(row.failures) : row.window_started_at + ADDRESS_WINDOW_MS;
+  const until =
+    c.kind === 'streak' ? row.last_failure_at + waitAfter(row.failures) : row.window_started_at + ADDRESS_WINDOW_MS;
   return Math.max(1000, until - now);
 }
 
@@ -149,7 +154,11 @@ export async function credit(db: Db | Tx, counters: Counter[]): Promise<void> {
   await db
     .updateTable('login_throttle')
     .set((eb) => ({ failures: eb('failures', '-', 1) }))
-    .where('subject', 'in', counters.map((c) => c.subject))
+    .where(
+      'subject',
+      'in',
+      counters.map((c) => c.subject),
+    )
     .where('failures', '>', 0)
     .execute();
 }
@@ -157,10 +166,17 @@ export async function credit(db: Db | Tx, counters: Counter[]): Promise<void> {
 /** A completed login: the streaks it counted against end, and the account is known at this address from now on. */
 export async function succeeded(tx: Tx, counters: Counter[], s: Subjects, now: number): Promise<void> {
   const streaks = counters.filter((c) => c.kind === 'streak').map((c) => c.subject);
-  if (streaks.length > 0) await tx.updateTable('login_throttle').set({ failures: 0 }).where('subject', 'in', streaks).execute();
+  if (streaks.length > 0)
+    await tx.updateTable('login_throttle').set({ failures: 0 }).where('subject', 'in', streaks).execute();
   await tx
     .insertInto('login_throttle')
-    .values({ subject: s.pair, failures: 0, last_failure_at: 0, window_started_at: 0, trusted_until: now + KNOWN_PAIR_MS })
+    .values({
+      subject: s.pair,
+      failures: 0,
+      last_failure_at: 0,
+      window_started_at: 0,
+      trusted_until: now + KNOWN_PAIR_MS,
+    })
     .onConflict((oc) => oc.column('subject').doUpdateSet({ trusted_until: now + KNOWN_PAIR_MS }))
     .execute();
 }
@@ -200,7 +216,12 @@ export async function prune(db: Db, now: number): Promise<void> {
 /** The 429 of a refused attempt, with Retry-After in whole seconds. */
 export function rateLimited(retryAfterMs: number): KarteiError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new KarteiError('rate-limited', `Too many failed attempts; try again in ${seconds} seconds`, { retryAfter: seconds }, { 'retry-after': String(seconds) });
+  return new KarteiError(
+    'rate-limited',
+    `Too many failed attempts; try again in ${seconds} seconds`,
+    { retryAfter: seconds },
+    { 'retry-after': String(seconds) },
+  );
 }
 
 /**
@@ -208,7 +229,13 @@ export function rateLimited(retryAfterMs: number): KarteiError {
  * before it is checked, against the account (or the account at this address) like a login,
  * so a session thief cannot guess it here either. 429 when the account must wait.
  */
-export async function reserveOwnAttempt(db: Db, keyring: Keyring, usernameIndex: string, address: string, now: number): Promise<{ counters: Counter[]; subjects: Subjects }> {
+export async function reserveOwnAttempt(
+  db: Db,
+  keyring: Keyring,
+  usernameIndex: string,
+  address: string,
+  now: number,
+): Promise<{ counters: Counter[]; subjects: Subjects }> {
   const subjects = subjectsOf(keyring, usernameIndex, address);
   const counters = (await countersFor(db, subjects, now)).filter((c) => c.kind === 'streak');
   const reserved = await reserve(db, counters, now);

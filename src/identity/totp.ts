@@ -9,7 +9,12 @@ export function newTotpSecret(): string {
 }
 
 export function totpUri(secret: string, account: string, issuer: string): string {
-  return new OTPAuth.TOTP({ issuer, label: account, secret: OTPAuth.Secret.fromBase32(secret), period: PERIOD }).toString();
+  return new OTPAuth.TOTP({
+    issuer,
+    label: account,
+    secret: OTPAuth.Secret.fromBase32(secret),
+    period: PERIOD,
+  }).toString();
 }
 
 /** The time step the code belongs to, or null when it is wrong (±1 step of drift allowed). */
@@ -20,4 +25,3 @@ export function matchTotp(secret: string, code: string, now = Date.now()): numbe
   if (delta === null) return null;
   return Math.floor(now / 1000 / PERIOD) + delta;
 }
-

@@ -32,12 +32,27 @@ export interface UserView {
   memberships: Membership[];
 }
 
-export const userBinding = (tenantId: string, userId: string, field: string) => ({ tenantId, table: 'users', rowId: userId, field });
+export const userBinding = (tenantId: string, userId: string, field: string) => ({
+  tenantId,
+  table: 'users',
+  rowId: userId,
+  field,
+});
 
-export async function createUser(tx: Tx, keyring: Keyring, tenantId: string, u: NewUser, officeName: string): Promise<string> {
+export async function createUser(
+  tx: Tx,
+  keyring: Keyring,
+  tenantId: string,
+  u: NewUser,
+  officeName: string,
+): Promise<string> {
   if (u.password !== undefined) assertStrongPassword(u.password, [u.username, u.displayName, officeName]);
   const usernameIndex = keyring.globalIndex('username', u.username);
-  const taken = await tx.selectFrom('users').select('id').where('username_index', '=', usernameIndex).executeTakeFirst();
+  const taken = await tx
+    .selectFrom('users')
+    .select('id')
+    .where('username_index', '=', usernameIndex)
+    .executeTakeFirst();
   if (taken) throw fieldRefused('conflict', 'username', 'taken', 'already taken');
   const id = randomUUID();
   const key = await keyring.tenantKey(tx, tenantId);
@@ -71,7 +86,11 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
   const users = await q.execute();
   const [roles, memberships] = await Promise.all([
     tx.selectFrom('tenant_roles').select(['user_id', 'role']).where('tenant_id', '=', tenantId).execute(),
-    tx.selectFrom('memberships').select(['user_id', 'department_id', 'role']).where('tenant_id', '=', tenantId).execute(),
+    tx
+      .selectFrom('memberships')
+      .select(['user_id', 'department_id', 'role'])
+      .where('tenant_id', '=', tenantId)
+      .execute(),
   ]);
   const key = await keyring.tenantKey(tx, tenantId);
   return users.map((u) => ({
@@ -89,13 +108,25 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
 }
 
 /** Display names by user id, for showing who did what (audit log, reviews). */
-export async function displayNames(tx: Tx, keyring: Keyring, tenantId: string, ids: (string | null)[]): Promise<Map<string, string>> {
+export async function displayNames(
+  tx: Tx,
+  keyring: Keyring,
+  tenantId: string,
+  ids: (string | null)[],
+): Promise<Map<string, string>> {
   const unique = [...new Set(ids.filter((x): x is string => !!x))];
   if (unique.length === 0) return new Map();
   // Only the names: a file's list asks on every opening, so no roles or memberships are read.
-  const rows = await tx.selectFrom('users').select(['id', 'display_name_enc']).where('tenant_id', '=', tenantId).where('id', 'in', unique).execute();
+  const rows = await tx
+    .selectFrom('users')
+    .select(['id', 'display_name_enc'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', unique)
+    .execute();
   const key = await keyring.tenantKey(tx, tenantId);
-  return new Map(rows.map((u) => [u.id, openField<string>(key, userBinding(tenantId, u.id, 'display_name'), u.display_name_enc)]));
+  return new Map(
+    rows.map((u) => [u.id, openField<string>(key, userBinding(tenantId, u.id, 'display_name'), u.display_name_enc)]),
+  );
 }
 
 export async function getUser(tx: Tx, keyring: Keyring, tenantId: string, id: string): Promise<UserView> {

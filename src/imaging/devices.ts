@@ -33,29 +33,53 @@ export interface Device {
 }
 
 /** The one answer to every registration that collides with a registered device. */
-export const REGISTRATION_CONFLICT = 'aeTitle: this AE title is taken in this office, or a device with this AE title and this certificate (or loopback host) is registered';
+export const REGISTRATION_CONFLICT =
+  'aeTitle: this AE title is taken in this office, or a device with this AE title and this certificate (or loopback host) is registered';
 
 /** What proves a device when it calls: its pinned certificate, else its loopback host. */
 export function identityKey(certFingerprint: string | null, host: string | null): string {
   return certFingerprint ? `cert:${certFingerprint}` : `host:${normaliseAddress(host ?? '')}`;
 }
 
-export async function registerDevice(tx: Tx, tenantId: string, createdBy: string, input: DeviceInput, now: string): Promise<string> {
+export async function registerDevice(
+  tx: Tx,
+  tenantId: string,
+  createdBy: string,
+  input: DeviceInput,
+  now: string,
+): Promise<string> {
   const problems: FieldProblem[] = [];
   let cert: ReturnType<typeof parseCertificate> | null = null;
   try {
     cert = input.certificate ? parseCertificate(input.certificate) : null;
   } catch (e) {
     if (!(e instanceof KarteiError)) throw e;
-    problems.push({ field: 'certificate', code: 'certificate-not-pem', message: 'not a PEM-encoded X.509 certificate' });
+    problems.push({
+      field: 'certificate',
+      code: 'certificate-not-pem',
+      message: 'not a PEM-encoded X.509 certificate',
+    });
   }
   if (!input.certificate && !input.host) {
-    problems.push({ field: 'certificate', code: 'device-needs-certificate', message: 'a device needs a client certificate, or a loopback host' });
+    problems.push({
+      field: 'certificate',
+      code: 'device-needs-certificate',
+      message: 'a device needs a client certificate, or a loopback host',
+    });
   }
   if (!input.certificate && input.host && !isLoopback(input.host)) {
-    problems.push({ field: 'host', code: 'host-not-loopback', message: 'without a certificate, only a loopback host can be trusted' });
+    problems.push({
+      field: 'host',
+      code: 'host-not-loopback',
+      message: 'without a certificate, only a loopback host can be trusted',
+    });
   }
-  const department = await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  const department = await tx
+    .selectFrom('departments')
+    .select('id')
+    .where('id', '=', input.departmentId)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
   if (!department) problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
   if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
   // AE titles are unique per office (a C-MOVE destination is named by its AE title within its office).
@@ -69,7 +93,8 @@ export async function registerDevice(tx: Tx, tenantId: string, createdBy: string
     .where('ae_title', '=', input.aeTitle)
     .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('identity_key', '=', identity)]))
     .executeTakeFirst();
-  if (taken) throw fieldRefused('conflict', 'aeTitle', 'ae-title-taken', REGISTRATION_CONFLICT.slice('aeTitle: '.length));
+  if (taken)
+    throw fieldRefused('conflict', 'aeTitle', 'ae-title-taken', REGISTRATION_CONFLICT.slice('aeTitle: '.length));
   const id = randomUUID();
   await tx
     .insertInto('devices')
@@ -93,7 +118,12 @@ export async function registerDevice(tx: Tx, tenantId: string, createdBy: string
 }
 
 export async function listDevices(tx: Tx, tenantId: string): Promise<Device[]> {
-  const rows = await tx.selectFrom('devices').selectAll().where('tenant_id', '=', tenantId).orderBy('ae_title').execute();
+  const rows = await tx
+    .selectFrom('devices')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('ae_title')
+    .execute();
   return rows.map(toDevice);
 }
 
@@ -105,7 +135,12 @@ export async function removeDevice(tx: Tx, tenantId: string, id: string): Promis
 
 /** A device of this tenant by AE title (a C-MOVE destination), or undefined. */
 export async function deviceByAeTitle(tx: Tx, tenantId: string, aeTitle: string): Promise<Device | undefined> {
-  const row = await tx.selectFrom('devices').selectAll().where('tenant_id', '=', tenantId).where('ae_title', '=', aeTitle).executeTakeFirst();
+  const row = await tx
+    .selectFrom('devices')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('ae_title', '=', aeTitle)
+    .executeTakeFirst();
   return row && toDevice(row);
 }
 
@@ -119,7 +154,12 @@ export interface Caller {
 
 export type Identification =
   | { ok: true; device: Device; tenantId: string; principal: Principal }
-  | { ok: false; why: 'unknown-ae' | 'wrong-certificate' | 'certificate-required' | 'wrong-host'; tenantId: string | null; deviceId: string | null };
+  | {
+      ok: false;
+      why: 'unknown-ae' | 'wrong-certificate' | 'certificate-required' | 'wrong-host';
+      tenantId: string | null;
+      deviceId: string | null;
+    };
 
 /**
  * Recognises a device by calling AE title and proves it: by its pinned
@@ -130,10 +170,20 @@ export type Identification =
 export async function identifyDevice(db: Db, caller: Caller): Promise<Identification> {
   // Every office may use an AE title; the caller's proof picks the one device (unique across the deployment).
   const rows = await db.selectFrom('devices').selectAll().where('ae_title', '=', caller.callingAeTitle).execute();
-  const row = rows.find((r) => (r.cert_fingerprint ? r.cert_fingerprint === caller.certificateFingerprint : !caller.certificateFingerprint && !!r.host && normaliseAddress(r.host) === normaliseAddress(caller.remoteAddress)));
+  const row = rows.find((r) =>
+    r.cert_fingerprint
+      ? r.cert_fingerprint === caller.certificateFingerprint
+      : !caller.certificateFingerprint &&
+        !!r.host &&
+        normaliseAddress(r.host) === normaliseAddress(caller.remoteAddress),
+  );
   if (!row) {
     if (rows.length === 0) return { ok: false, why: 'unknown-ae', tenantId: null, deviceId: null };
-    const why = caller.certificateFingerprint ? 'wrong-certificate' : rows.some((r) => r.cert_fingerprint) ? 'certificate-required' : 'wrong-host';
+    const why = caller.certificateFingerprint
+      ? 'wrong-certificate'
+      : rows.some((r) => r.cert_fingerprint)
+        ? 'certificate-required'
+        : 'wrong-host';
     // With one device of that AE title the failure is its office's to see; with several, the deployment's.
     const [only] = rows.length === 1 ? rows : [];
     return { ok: false, why, tenantId: only?.tenant_id ?? null, deviceId: only?.id ?? null };
@@ -143,16 +193,31 @@ export async function identifyDevice(db: Db, caller: Caller): Promise<Identifica
     ok: true,
     device,
     tenantId: row.tenant_id,
-    principal: { userId: row.id, tenantId: row.tenant_id, tenantRoles: [], memberships: [], device: { departmentId: row.department_id, permissions: device.permissions } },
+    principal: {
+      userId: row.id,
+      tenantId: row.tenant_id,
+      tenantRoles: [],
+      memberships: [],
+      device: { departmentId: row.department_id, permissions: device.permissions },
+    },
   };
 }
 
 function parseCertificate(pem: string) {
   try {
     const cert = new X509Certificate(pem);
-    return { fingerprint256: cert.fingerprint256, subject: cert.subject.replace(/\n/g, ', '), validTo: new Date(cert.validTo).toISOString() };
+    return {
+      fingerprint256: cert.fingerprint256,
+      subject: cert.subject.replace(/\n/g, ', '),
+      validTo: new Date(cert.validTo).toISOString(),
+    };
   } catch {
-    throw fieldRefused('validation-failed', 'certificate', 'certificate-not-pem', 'not a PEM-encoded X.509 certificate');
+    throw fieldRefused(
+      'validation-failed',
+      'certificate',
+      'certificate-not-pem',
+      'not a PEM-encoded X.509 certificate',
+    );
   }
 }
 
@@ -167,8 +232,12 @@ function toDevice(row: DevicesTable): Device {
     id: row.id,
     aeTitle: row.ae_title,
     departmentId: row.department_id,
-    permissions: row.permissions.split(',').filter((p): p is DevicePermission => (DEVICE_PERMISSIONS as readonly string[]).includes(p)),
-    certificate: row.cert_fingerprint ? { fingerprint256: row.cert_fingerprint, subject: row.cert_subject ?? '', validTo: row.cert_expires_at ?? '' } : null,
+    permissions: row.permissions
+      .split(',')
+      .filter((p): p is DevicePermission => (DEVICE_PERMISSIONS as readonly string[]).includes(p)),
+    certificate: row.cert_fingerprint
+      ? { fingerprint256: row.cert_fingerprint, subject: row.cert_subject ?? '', validTo: row.cert_expires_at ?? '' }
+      : null,
     host: row.host,
     port: row.port,
     createdAt: row.created_at,

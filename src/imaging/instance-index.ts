@@ -35,11 +35,22 @@ export interface Indexed {
   duplicate: boolean;
 }
 
-export const studyBinding = (tenantId: string, studyId: string, field: 'patient' | 'study') => ({ tenantId, table: 'studies', rowId: studyId, field });
-export const seriesBinding = (tenantId: string, seriesId: string) => ({ tenantId, table: 'series', rowId: seriesId, field: 'series' });
+export const studyBinding = (tenantId: string, studyId: string, field: 'patient' | 'study') => ({
+  tenantId,
+  table: 'studies',
+  rowId: studyId,
+  field,
+});
+export const seriesBinding = (tenantId: string, seriesId: string) => ({
+  tenantId,
+  table: 'series',
+  rowId: seriesId,
+  field: 'series',
+});
 
 /** DICOM DA (YYYYMMDD) as ISO; undefined for anything else. */
-export const isoDate = (da: string | undefined) => (da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : undefined);
+export const isoDate = (da: string | undefined) =>
+  da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : undefined;
 
 export async function indexInstance(ctx: GateContext, keyring: Keyring, f: InstanceFacts): Promise<Indexed> {
   const { tx } = ctx;
@@ -53,7 +64,8 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
     .where('instances.department_id', '=', f.departmentId)
     .where('instances.sop_instance_uid', '=', sopInstanceUid)
     .executeTakeFirst();
-  if (existing) return { instanceId: existing.id, studyId: existing.study_id, personId: existing.person_id, duplicate: true };
+  if (existing)
+    return { instanceId: existing.id, studyId: existing.study_id, personId: existing.person_id, duplicate: true };
 
   const key = await keyring.departmentKey(tx, tenantId, f.departmentId);
   const study = await findOrCreateStudy(ctx, keyring, key, f);
@@ -86,7 +98,12 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
   return { instanceId: f.id, studyId: study.id, personId: study.personId, duplicate: false };
 }
 
-async function findOrCreateStudy(ctx: GateContext, keyring: Keyring, key: Buffer, f: InstanceFacts): Promise<{ id: string; personId: string | null }> {
+async function findOrCreateStudy(
+  ctx: GateContext,
+  keyring: Keyring,
+  key: Buffer,
+  f: InstanceFacts,
+): Promise<{ id: string; personId: string | null }> {
   const { tx, now } = ctx;
   const tenantId = ctx.principal.tenantId;
   const el = f.elements;
@@ -101,7 +118,11 @@ async function findOrCreateStudy(ctx: GateContext, keyring: Keyring, key: Buffer
   if (found) {
     const modalities = found.modalities ? found.modalities.split('\\') : [];
     if (modality && !modalities.includes(modality)) {
-      await tx.updateTable('studies').set({ modalities: [...modalities, modality].join('\\'), updated_at: now }).where('id', '=', found.id).execute();
+      await tx
+        .updateTable('studies')
+        .set({ modalities: [...modalities, modality].join('\\'), updated_at: now })
+        .where('id', '=', found.id)
+        .execute();
     }
     return { id: found.id, personId: found.person_id };
   }
@@ -139,14 +160,22 @@ async function findOrCreateStudy(ctx: GateContext, keyring: Keyring, key: Buffer
     })
     .execute();
   if (digests.length > 0) {
-    await tx.insertInto('study_index').values(digests.map((d) => ({ tenant_id: tenantId, study_id: id, kind: d.kind, digest: d.digest }))).execute();
+    await tx
+      .insertInto('study_index')
+      .values(digests.map((d) => ({ tenant_id: tenantId, study_id: id, kind: d.kind, digest: d.digest })))
+      .execute();
   }
   return { id, personId };
 }
 
 async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string, el: Dataset): Promise<string> {
   const seriesUid = textValue(el, Tag.SeriesInstanceUid)!;
-  const found = await ctx.tx.selectFrom('series').select('id').where('study_id', '=', studyId).where('series_uid', '=', seriesUid).executeTakeFirst();
+  const found = await ctx.tx
+    .selectFrom('series')
+    .select('id')
+    .where('study_id', '=', studyId)
+    .where('series_uid', '=', seriesUid)
+    .executeTakeFirst();
   if (found) return found.id;
   const id = randomUUID();
   const tenantId = ctx.principal.tenantId;
@@ -174,10 +203,19 @@ async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string
  * person's (so a study and a file match on equal digests), plus patient ID and
  * accession number. The given name is the DICOM name's given and middle names.
  */
-export function studyDigests(indexKey: Buffer, patient: { name: string; id: string; birthDate: string }, accessionNumber: string) {
+export function studyDigests(
+  indexKey: Buffer,
+  patient: { name: string; id: string; birthDate: string },
+  accessionNumber: string,
+) {
   const name = parsePersonName(patient.name).alphabetic;
   const givenName = [name.given, name.middle].filter(Boolean).join(' ');
-  const out = personDigests(indexKey, { familyName: name.family, givenName, birthDate: isoDate(patient.birthDate) ?? '', dicomPatientId: patient.id });
+  const out = personDigests(indexKey, {
+    familyName: name.family,
+    givenName,
+    birthDate: isoDate(patient.birthDate) ?? '',
+    dicomPatientId: patient.id,
+  });
   if (accessionNumber) out.push({ kind: 'accession', digest: digest(indexKey, 'accession', accessionNumber.trim()) });
   return out.filter((d) => d.digest);
 }
@@ -189,7 +227,12 @@ export function studyDigests(indexKey: Buffer, patient: { name: string; id: stri
  * study's. Two files with the study's Patient ID, or with its name and birth date:
  * null, and the study waits in the department's unassigned studies.
  */
-async function matchingPerson(tx: Tx, tenantId: string, departmentId: string, digests: { kind: string; digest: string }[]): Promise<string | null> {
+async function matchingPerson(
+  tx: Tx,
+  tenantId: string,
+  departmentId: string,
+  digests: { kind: string; digest: string }[],
+): Promise<string | null> {
   const one = async (kind: 'patient-id' | 'link') => {
     const d = digests.find((x) => x.kind === kind);
     if (!d) return [];

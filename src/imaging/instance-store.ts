@@ -13,11 +13,17 @@ export interface StoredRef {
   file: string;
 }
 
-export const instanceFileBinding = (tenantId: string, instanceId: string) => ({ tenantId, table: 'instances', rowId: instanceId, field: 'file' });
+export const instanceFileBinding = (tenantId: string, instanceId: string) => ({
+  tenantId,
+  table: 'instances',
+  rowId: instanceId,
+  field: 'file',
+});
 const aad = (tenantId: string, instanceId: string) => bindingBytes(instanceFileBinding(tenantId, instanceId));
 
 /** The path of a new instance's file, relative to the image root. */
-export const instancePath = (tenantId: string, departmentId: string, id: string) => `${tenantId}/${departmentId}/${id.slice(0, 2)}/${id}.dcm`;
+export const instancePath = (tenantId: string, departmentId: string, id: string) =>
+  `${tenantId}/${departmentId}/${id.slice(0, 2)}/${id}.dcm`;
 
 /** The parts of a path `instancePath` made; undefined for anything else. */
 export function parseInstancePath(relPath: string): { tenantId: string; departmentId: string; id: string } | undefined {

@@ -54,7 +54,10 @@ export class InstanceWriter {
   constructor(t: InstanceTarget) {
     this.t = t;
     const deflated = datasetLayout(t.meta.transferSyntaxUid) === 'deflated';
-    this.scanner = new DatasetScanner(deflated ? TransferSyntax.ExplicitVrLittleEndian : t.meta.transferSyntaxUid, INDEXED_TAGS);
+    this.scanner = new DatasetScanner(
+      deflated ? TransferSyntax.ExplicitVrLittleEndian : t.meta.transferSyntaxUid,
+      INDEXED_TAGS,
+    );
     if (deflated) this.inflater = this.inflate();
     ({ file: this.file, write: this.write } = t.images.create(t.tenantId, t.departmentId, this.id, t.key));
     this.write.stream.write(part10Header(t.meta));
@@ -74,7 +77,10 @@ export class InstanceWriter {
         inflater.destroy();
       }
     });
-    inflater.on('error', (e) => (this.inflateError ??= new DatasetError('malformed', `deflated dataset cannot be inflated: ${e.message}`)));
+    inflater.on(
+      'error',
+      (e) => (this.inflateError ??= new DatasetError('malformed', `deflated dataset cannot be inflated: ${e.message}`)),
+    );
     return inflater;
   }
 
@@ -108,7 +114,9 @@ export class InstanceWriter {
       transferSyntaxUid: this.t.meta.transferSyntaxUid,
       elements: scanned.elements,
       // In a deflated file the pixel data has no byte position of its own.
-      pixelData: this.inflater ? undefined : scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
+      pixelData: this.inflater
+        ? undefined
+        : scanned.pixelData && { ...scanned.pixelData, offset: scanned.pixelData.offset + header },
       file: this.file,
       size,
     };
@@ -137,9 +145,14 @@ function pauseAfterFileCommit(): Promise<void> | undefined {
 
 /** Why the dataset does not fit what its sender announced, if it does not. */
 function mismatch(el: Dataset, meta: FileMeta): string | undefined {
-  if (textValue(el, Tag.SopInstanceUid) !== meta.mediaStorageSopInstanceUid) return 'SOP Instance UID differs from the announced one';
-  if (textValue(el, Tag.SopClassUid) !== meta.mediaStorageSopClassUid) return 'SOP Class UID differs from the announced one';
-  for (const [tag, name] of [[Tag.StudyInstanceUid, 'Study'], [Tag.SeriesInstanceUid, 'Series']] as const) {
+  if (textValue(el, Tag.SopInstanceUid) !== meta.mediaStorageSopInstanceUid)
+    return 'SOP Instance UID differs from the announced one';
+  if (textValue(el, Tag.SopClassUid) !== meta.mediaStorageSopClassUid)
+    return 'SOP Class UID differs from the announced one';
+  for (const [tag, name] of [
+    [Tag.StudyInstanceUid, 'Study'],
+    [Tag.SeriesInstanceUid, 'Series'],
+  ] as const) {
     if (!isValidUid(textValue(el, tag) ?? '')) return `missing or invalid ${name} Instance UID`;
   }
   return undefined;

@@ -62,7 +62,9 @@ export async function valuesAt(
     case 'PATIENT': {
       const byPatient = new Map<string, StudyMatch[]>();
       for (const s of studies) byPatient.set(s.patient.id, [...(byPatient.get(s.patient.id) ?? []), s]);
-      return [...byPatient.values()].map((group) => new Map([...patientValues(group[0]!), [Tag.NumberOfPatientRelatedStudies, group.length]]));
+      return [...byPatient.values()].map(
+        (group) => new Map([...patientValues(group[0]!), [Tag.NumberOfPatientRelatedStudies, group.length]]),
+      );
     }
     case 'STUDY':
       return studies.map(studyValues);

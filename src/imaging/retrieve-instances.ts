@@ -24,12 +24,25 @@ export interface Retrieval {
   auditFiles: boolean;
 }
 
-export async function retrieveInstances(ctx: GateContext, keyring: Keyring, images: InstanceStore, r: Retrieval): Promise<SealedInstance[]> {
+export async function retrieveInstances(
+  ctx: GateContext,
+  keyring: Keyring,
+  images: InstanceStore,
+  r: Retrieval,
+): Promise<SealedInstance[]> {
   const tenantId = ctx.principal.tenantId;
   const studies = await findStudies(ctx.tx, keyring, tenantId, r.departmentId, r.query, r.maxStudies);
-  const instances = await findInstances(ctx.tx, await findSeries(ctx.tx, keyring, tenantId, r.departmentId, studies, r.query), r.query);
+  const instances = await findInstances(
+    ctx.tx,
+    await findSeries(ctx.tx, keyring, tenantId, r.departmentId, studies, r.query),
+    r.query,
+  );
   const key = instances.length > 0 ? await keyring.departmentKey(ctx.tx, tenantId, r.departmentId) : Buffer.alloc(0);
   ctx.audit.detail = { ...r.detail, instances: instances.length };
-  if (r.auditFiles) ctx.audit.hits = [...new Set(studies.flatMap((s) => (s.personId ? [s.personId] : [])))].map((personId) => ({ personId, departmentId: r.departmentId }));
+  if (r.auditFiles)
+    ctx.audit.hits = [...new Set(studies.flatMap((s) => (s.personId ? [s.personId] : [])))].map((personId) => ({
+      personId,
+      departmentId: r.departmentId,
+    }));
   return instances.map((instance) => ({ images, tenantId, key, instance }));
 }

@@ -22,12 +22,31 @@ export interface ArchiveSearch {
 }
 
 /** Matches of one department at a level, each with the file (if any) its study is linked to. */
-async function matchesIn(ctx: GateContext, keyring: Keyring, departmentId: string, level: Level, q: StudyQuery, enough: number) {
+async function matchesIn(
+  ctx: GateContext,
+  keyring: Keyring,
+  departmentId: string,
+  level: Level,
+  q: StudyQuery,
+  enough: number,
+) {
   const { tx } = ctx;
   const tenantId = ctx.principal.tenantId;
   // At study level a page needs no more studies than it shows; below, a study may hold many matches.
-  const studies = await findStudies(tx, keyring, tenantId, departmentId, q, level === 'STUDY' ? Math.min(enough, MAX_MATCHES) : MAX_MATCHES);
-  const values = await valuesAt(level, studies, (st) => findSeries(tx, keyring, tenantId, departmentId, st, q), (se) => findInstances(tx, se, q));
+  const studies = await findStudies(
+    tx,
+    keyring,
+    tenantId,
+    departmentId,
+    q,
+    level === 'STUDY' ? Math.min(enough, MAX_MATCHES) : MAX_MATCHES,
+  );
+  const values = await valuesAt(
+    level,
+    studies,
+    (st) => findSeries(tx, keyring, tenantId, departmentId, st, q),
+    (se) => findInstances(tx, se, q),
+  );
   const fileOf = new Map(studies.map((st) => [st.studyUid, st.personId]));
   return values.map((v) => ({ v, personId: fileOf.get(v.get(Tag.StudyInstanceUid) as string) ?? null, departmentId }));
 }
@@ -35,7 +54,8 @@ async function matchesIn(ctx: GateContext, keyring: Keyring, departmentId: strin
 /** The page asked for; only the files it shows go into their access reports. */
 export async function searchArchive(ctx: GateContext, keyring: Keyring, s: ArchiveSearch): Promise<Values[]> {
   const found = [];
-  for (const departmentId of s.departments) found.push(...(await matchesIn(ctx, keyring, departmentId, s.level, s.query, s.offset + s.limit)));
+  for (const departmentId of s.departments)
+    found.push(...(await matchesIn(ctx, keyring, departmentId, s.level, s.query, s.offset + s.limit)));
   const page = found.slice(s.offset, s.offset + s.limit);
   const shown = new Map(page.flatMap((m) => (m.personId ? [[m.personId, m.departmentId] as const] : [])));
   ctx.audit.hits = [...shown].map(([personId, departmentId]) => ({ personId, departmentId }));

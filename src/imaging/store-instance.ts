@@ -20,10 +20,7 @@ import { InstanceMismatch, InstanceWriter } from './instance-writer.ts';
 /** An instance not stored, with the DIMSE status that says why and a short comment. */
 export class StoreFailure extends Error {
   readonly status: number;
-  constructor(
-    status: number,
-    comment: string,
-  ) {
+  constructor(status: number, comment: string) {
     super(comment);
     this.status = status;
   }
@@ -39,7 +36,8 @@ export function storeFailure(e: unknown): StoreFailure {
 
 /** …and indexing it through the gate. */
 function indexFailure(e: unknown): StoreFailure {
-  if (e instanceof KarteiError && e.code === 'audit-unavailable') return new StoreFailure(Status.OutOfResources, 'audit log unavailable; not stored');
+  if (e instanceof KarteiError && e.code === 'audit-unavailable')
+    return new StoreFailure(Status.OutOfResources, 'audit log unavailable; not stored');
   return new StoreFailure(Status.ProcessingFailure, 'could not be stored');
 }
 
@@ -72,7 +70,14 @@ export class IncomingInstance {
   constructor(r: StoreRequest) {
     this.r = r;
     try {
-      this.writer = new InstanceWriter({ images: r.instances, tenantId: r.tenantId, departmentId: r.departmentId, key: r.key, meta: r.meta, receivedFrom: r.receivedFrom });
+      this.writer = new InstanceWriter({
+        images: r.instances,
+        tenantId: r.tenantId,
+        departmentId: r.departmentId,
+        key: r.key,
+        meta: r.meta,
+        receivedFrom: r.receivedFrom,
+      });
     } catch (e) {
       throw storeFailure(e);
     }
@@ -103,7 +108,11 @@ export class IncomingInstance {
           const indexed = await indexInstance(ctx, this.r.keyring, facts);
           ctx.audit.resourceId = indexed.instanceId;
           ctx.audit.personId = indexed.personId ?? undefined;
-          ctx.audit.detail = { studyId: indexed.studyId, bytes: facts.size, ...(indexed.duplicate ? { duplicate: true } : {}) };
+          ctx.audit.detail = {
+            studyId: indexed.studyId,
+            bytes: facts.size,
+            ...(indexed.duplicate ? { duplicate: true } : {}),
+          };
           return indexed;
         })
         .catch((e: unknown) => {

@@ -49,7 +49,10 @@ export interface RecoveryDeps {
 const empty = (): RecoveryCounts => ({ partial: 0, orphans: 0, kept: 0 });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export async function recoverStore(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number } = {}): Promise<RecoveryReport> {
+export async function recoverStore(
+  d: RecoveryDeps,
+  opts: { now?: Date; maxOrphans?: number } = {},
+): Promise<RecoveryReport> {
   const now = opts.now ?? new Date();
   const tenants = new Set((await d.store.db.selectFrom('tenants').select('id').execute()).map((t) => t.id));
   const officeOf = (relPath: string) => {
@@ -78,7 +81,11 @@ export async function recoverStore(d: RecoveryDeps, opts: { now?: Date; maxOrpha
     const named = new Map<string, string>();
     await inTenant(d.store, tenantId, async (tx) => {
       for (let i = 0; i < ids.length; i += BATCH) {
-        const rows = await tx.selectFrom('instances').select(['id', 'file']).where('id', 'in', ids.slice(i, i + BATCH)).execute();
+        const rows = await tx
+          .selectFrom('instances')
+          .select(['id', 'file'])
+          .where('id', 'in', ids.slice(i, i + BATCH))
+          .execute();
         for (const r of rows) named.set(r.id, r.file);
       }
     });
@@ -94,10 +101,21 @@ export async function recoverStore(d: RecoveryDeps, opts: { now?: Date; maxOrpha
 
   for (const [office, c] of offices) {
     await inTenant(d.store, office, (tx) =>
-      d.audit.append(tx, { tenantId: office, actorId: null, action: 'system.store-recovery', resourceType: 'tenant', resourceId: office === DEPLOYMENT_CHAIN ? undefined : office, outcome: 'allowed', detail: { ...c } }),
+      d.audit.append(tx, {
+        tenantId: office,
+        actorId: null,
+        action: 'system.store-recovery',
+        resourceType: 'tenant',
+        resourceId: office === DEPLOYMENT_CHAIN ? undefined : office,
+        outcome: 'allowed',
+        detail: { ...c },
+      }),
     );
   }
-  const total = [...offices.values()].reduce((t, c) => ({ partial: t.partial + c.partial, orphans: t.orphans + c.orphans, kept: t.kept + c.kept }), empty());
+  const total = [...offices.values()].reduce(
+    (t, c) => ({ partial: t.partial + c.partial, orphans: t.orphans + c.orphans, kept: t.kept + c.kept }),
+    empty(),
+  );
   const report: RecoveryReport = { at: now.toISOString(), ...total, offices: Object.fromEntries(offices) };
   writeReport(d.dataDir, report);
   return report;

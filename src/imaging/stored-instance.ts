@@ -34,7 +34,10 @@ export async function readAttributes(s: SealedInstance): Promise<Dataset> {
   if (!layout) throw new KarteiError('not-acceptable', 'the stored transfer syntax cannot be read');
   if (layout === 'deflated') return readDeflatedAttributes(s);
   // The pixel data element's header: tag, VR, reserved, 4-byte length (explicit) or tag and length (implicit).
-  const end = instance.pixelOffset === null ? await s.images.plainSize(instance) : instance.pixelOffset - (layout === 'implicit-le' ? 8 : 12);
+  const end =
+    instance.pixelOffset === null
+      ? await s.images.plainSize(instance)
+      : instance.pixelOffset - (layout === 'implicit-le' ? 8 : 12);
   const head = await s.images.readRange(s.tenantId, instance, s.key, 0, end);
   const part10 = parsePart10Header(head);
   if (!part10) throw new Error('stored instance without a complete Part 10 header');
@@ -55,7 +58,12 @@ async function readDeflatedAttributes(s: SealedInstance): Promise<Dataset> {
     inflated = await inflateRaw(file.subarray(part10.datasetOffset), { maxOutputLength: MAX_INFLATED_ATTRIBUTES });
   } catch (e) {
     const tooLarge = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    throw new KarteiError('not-acceptable', tooLarge ? 'this deflated instance inflates beyond what is read here; retrieve the instance' : 'the stored deflated dataset cannot be inflated');
+    throw new KarteiError(
+      'not-acceptable',
+      tooLarge
+        ? 'this deflated instance inflates beyond what is read here; retrieve the instance'
+        : 'the stored deflated dataset cannot be inflated',
+    );
   }
   const ds = readDataset(inflated, 'explicit-le');
   for (const tag of ds.keys()) if (tag >= Tag.PixelData) ds.delete(tag);
@@ -92,19 +100,39 @@ export function pixelModule(ds: Dataset): PixelModule {
  */
 export function indexedPixelModule(i: InstanceMatch): PixelModule | null {
   if (i.rows === null || i.columns === null || i.bitsAllocated === null || i.samplesPerPixel === null) return null;
-  return plausible({ rows: i.rows, columns: i.columns, samplesPerPixel: i.samplesPerPixel, bitsAllocated: i.bitsAllocated, frames: i.frames ?? 1 });
+  return plausible({
+    rows: i.rows,
+    columns: i.columns,
+    samplesPerPixel: i.samplesPerPixel,
+    bitsAllocated: i.bitsAllocated,
+    frames: i.frames ?? 1,
+  });
 }
 
 function plausible(px: PixelModule): PixelModule {
   const whole = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
-  if (!whole(px.frames, MAX_FRAMES) || !whole(px.rows, 65535) || !whole(px.columns, 65535) || px.rows * px.columns > MAX_FRAME_PIXELS || ![1, 3, 4].includes(px.samplesPerPixel) || !whole(px.bitsAllocated, 64)) {
-    throw new KarteiError('not-acceptable', 'the image pixel attributes of this instance are out of range; retrieve the instance');
+  if (
+    !whole(px.frames, MAX_FRAMES) ||
+    !whole(px.rows, 65535) ||
+    !whole(px.columns, 65535) ||
+    px.rows * px.columns > MAX_FRAME_PIXELS ||
+    ![1, 3, 4].includes(px.samplesPerPixel) ||
+    !whole(px.bitsAllocated, 64)
+  ) {
+    throw new KarteiError(
+      'not-acceptable',
+      'the image pixel attributes of this instance are out of range; retrieve the instance',
+    );
   }
   return px;
 }
 
 /** Native (uncompressed) transfer syntaxes: pixel data is a plain array of frames. */
-const NATIVE = new Set<string>([TransferSyntax.ImplicitVrLittleEndian, TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ExplicitVrBigEndian]);
+const NATIVE = new Set<string>([
+  TransferSyntax.ImplicitVrLittleEndian,
+  TransferSyntax.ExplicitVrLittleEndian,
+  TransferSyntax.ExplicitVrBigEndian,
+]);
 export const isNative = (transferSyntaxUid: string) => NATIVE.has(transferSyntaxUid);
 
 /** The media type a frame of this transfer syntax is sent as (PS3.18 8.7.3.3.2). */
@@ -124,16 +152,23 @@ const FRAME_TYPES: Record<string, string> = {
 };
 
 /** `application/octet-stream` for native and RLE pixel data, else the image type of the compression. */
-export const frameMediaType = (transferSyntaxUid: string) => FRAME_TYPES[transferSyntaxUid] ?? 'application/octet-stream';
+export const frameMediaType = (transferSyntaxUid: string) =>
+  FRAME_TYPES[transferSyntaxUid] ?? 'application/octet-stream';
 
 /** Refuses frames this instance does not have, or cannot send by themselves. */
 export function assertFrames(s: SealedInstance, px: PixelModule, numbers: number[]): void {
   const { instance } = s;
-  if (datasetLayout(instance.transferSyntaxUid) === 'deflated') throw new KarteiError('not-acceptable', 'frames of deflated instances are not sent; retrieve the instance');
+  if (datasetLayout(instance.transferSyntaxUid) === 'deflated')
+    throw new KarteiError('not-acceptable', 'frames of deflated instances are not sent; retrieve the instance');
   if (instance.pixelOffset === null) throw new KarteiError('not-found', 'the instance has no pixel data');
   const beyond = numbers.find((n) => !(n >= 1 && n <= px.frames));
-  if (beyond !== undefined) throw new KarteiError('not-found', `frames: frame ${beyond} of ${px.frames}`, { field: 'frames' });
-  if (isNative(instance.transferSyntaxUid) && px.bitsAllocated % 8 !== 0) throw new KarteiError('not-acceptable', `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`);
+  if (beyond !== undefined)
+    throw new KarteiError('not-found', `frames: frame ${beyond} of ${px.frames}`, { field: 'frames' });
+  if (isNative(instance.transferSyntaxUid) && px.bitsAllocated % 8 !== 0)
+    throw new KarteiError(
+      'not-acceptable',
+      `frames of ${px.bitsAllocated}-bit pixel data are not sent yet; retrieve the instance`,
+    );
 }
 
 /**
@@ -152,10 +187,13 @@ export async function readFrames(s: SealedInstance, px: PixelModule, numbers: nu
 async function uncompressedFrame(s: SealedInstance, px: PixelModule, n: number): Promise<Buffer> {
   const { instance } = s;
   const size = px.rows * px.columns * px.samplesPerPixel * (px.bitsAllocated / 8);
-  if (instance.pixelLength === null || size * n > instance.pixelLength) throw new KarteiError('not-acceptable', 'the pixel data is shorter than the attributes say; retrieve the instance');
+  if (instance.pixelLength === null || size * n > instance.pixelLength)
+    throw new KarteiError('not-acceptable', 'the pixel data is shorter than the attributes say; retrieve the instance');
   const frame = await s.images.readRange(s.tenantId, instance, s.key, instance.pixelOffset! + size * (n - 1), size);
   // Frames leave in little endian, whatever the (retired) big-endian syntax stored.
-  return instance.transferSyntaxUid === TransferSyntax.ExplicitVrBigEndian && px.bitsAllocated === 16 ? frame.swap16() : frame;
+  return instance.transferSyntaxUid === TransferSyntax.ExplicitVrBigEndian && px.bitsAllocated === 16
+    ? frame.swap16()
+    : frame;
 }
 
 /** More items than any real encapsulated pixel data has: the walk stops there. */
@@ -194,8 +232,14 @@ async function pixelItems(s: SealedInstance): Promise<{ at: number; length: numb
  * Frame `n` of encapsulated pixel data: all fragments of a single frame; else
  * by the Basic Offset Table, or one fragment per frame when it is empty.
  */
-async function encapsulatedFrame(s: SealedInstance, px: PixelModule, items: { at: number; length: number }[], n: number): Promise<Buffer> {
-  const read = (item: { at: number; length: number }) => s.images.readRange(s.tenantId, s.instance, s.key, item.at, item.length);
+async function encapsulatedFrame(
+  s: SealedInstance,
+  px: PixelModule,
+  items: { at: number; length: number }[],
+  n: number,
+): Promise<Buffer> {
+  const read = (item: { at: number; length: number }) =>
+    s.images.readRange(s.tenantId, s.instance, s.key, item.at, item.length);
   const [table, ...fragments] = items;
   if (!table || fragments.length === 0) throw new Error('stored encapsulated pixel data has no fragments');
   let parts = fragments;
@@ -208,7 +252,11 @@ async function encapsulatedFrame(s: SealedInstance, px: PixelModule, items: { at
       const next = n < px.frames ? offsets.readUInt32LE(4 * n) : Infinity;
       parts = fragments.filter((f) => f.at - 8 - base >= start && f.at - 8 - base < next);
     } else if (fragments.length === px.frames) parts = [fragments[n - 1]!];
-    else throw new KarteiError('not-acceptable', 'the frames of this instance cannot be told apart (no offset table); retrieve the instance');
+    else
+      throw new KarteiError(
+        'not-acceptable',
+        'the frames of this instance cannot be told apart (no offset table); retrieve the instance',
+      );
   }
   return Buffer.concat(await Promise.all(parts.map(read)));
 }

@@ -117,8 +117,13 @@ export function wildcard(pattern: string, value: string): boolean {
 function nameMatches(query: string, value: string): boolean {
   const q = parsePersonName(query).alphabetic;
   const v = parsePersonName(value).alphabetic;
-  const keepWildcards = (s: string) => normaliseName(s.replace(/\*/g, ' x2a ').replace(/\?/g, ' x3f ')).replace(/ ?x2a ?/g, '*').replace(/ ?x3f ?/g, '?');
-  return (['family', 'given', 'middle'] as const).every((c) => !q[c] || q[c] === '*' || wildcard(keepWildcards(q[c]), normaliseName(v[c])));
+  const keepWildcards = (s: string) =>
+    normaliseName(s.replace(/\*/g, ' x2a ').replace(/\?/g, ' x3f '))
+      .replace(/ ?x2a ?/g, '*')
+      .replace(/ ?x3f ?/g, '?');
+  return (['family', 'given', 'middle'] as const).every(
+    (c) => !q[c] || q[c] === '*' || wildcard(keepWildcards(q[c]), normaliseName(v[c])),
+  );
 }
 
 /** Studies decrypted for one query that matches names or patterns on decrypted values. */
@@ -142,10 +147,13 @@ async function candidateStudies(tx: Tx, keyring: Keyring, tenantId: string, depa
   };
   const wanted: string[] = [];
   const indexKey = await keyring.indexKey(tx, tenantId);
-  if (constrains(q.patientId) && !isPattern(q.patientId)) wanted.push(digest(indexKey, 'patient-id', q.patientId.trim()));
-  if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber)) wanted.push(digest(indexKey, 'accession', q.accessionNumber.trim()));
+  if (constrains(q.patientId) && !isPattern(q.patientId))
+    wanted.push(digest(indexKey, 'patient-id', q.patientId.trim()));
+  if (constrains(q.accessionNumber) && !isPattern(q.accessionNumber))
+    wanted.push(digest(indexKey, 'accession', q.accessionNumber.trim()));
   const family = q.patientName ? parsePersonName(q.patientName).alphabetic.family : '';
-  if (constrains(q.patientName) && family && !isPattern(family)) wanted.push(digest(indexKey, 'family', normaliseName(family)));
+  if (constrains(q.patientName) && family && !isPattern(family))
+    wanted.push(digest(indexKey, 'family', normaliseName(family)));
   const byDigests = () =>
     tx
       .selectFrom('study_index')
@@ -156,21 +164,44 @@ async function candidateStudies(tx: Tx, keyring: Keyring, tenantId: string, depa
       .having((eb) => eb.fn.count('digest'), '=', wanted.length);
   let wide: ReturnType<typeof byDigests> | undefined;
   if (wanted.length > 0) {
-    const rows = await byDigests().limit(MAX_ID_LIST + 1).execute();
+    const rows = await byDigests()
+      .limit(MAX_ID_LIST + 1)
+      .execute();
     if (rows.length > MAX_ID_LIST) wide = byDigests();
     else narrow(rows.map((r) => r.study_id));
   }
   if (q.seriesUids?.length) {
-    narrow((await tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('series_uid', 'in', q.seriesUids).execute()).map((r) => r.study_id));
+    narrow(
+      (
+        await tx
+          .selectFrom('series')
+          .select('study_id')
+          .where('tenant_id', '=', tenantId)
+          .where('series_uid', 'in', q.seriesUids)
+          .execute()
+      ).map((r) => r.study_id),
+    );
   }
   if (q.sopInstanceUids?.length) {
-    const rows = await tx.selectFrom('instances').select('study_id').where('department_id', '=', departmentId).where('sop_instance_uid', 'in', q.sopInstanceUids).execute();
+    const rows = await tx
+      .selectFrom('instances')
+      .select('study_id')
+      .where('department_id', '=', departmentId)
+      .where('sop_instance_uid', 'in', q.sopInstanceUids)
+      .execute();
     narrow(rows.map((r) => r.study_id));
   }
   return { ids, wide };
 }
 
-export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, q: StudyQuery, limit: number): Promise<StudyMatch[]> {
+export async function findStudies(
+  tx: Tx,
+  keyring: Keyring,
+  tenantId: string,
+  departmentId: string,
+  q: StudyQuery,
+  limit: number,
+): Promise<StudyMatch[]> {
   const candidates = await candidateStudies(tx, keyring, tenantId, departmentId, q);
   if (candidates.ids?.length === 0) return [];
   let query = tx
@@ -189,11 +220,22 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
     if (to) query = query.where('study_date', '<=', to);
   }
   if (constrains(q.modality)) {
-    query = query.where('id', 'in', tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('modality', '=', q.modality));
+    query = query.where(
+      'id',
+      'in',
+      tx.selectFrom('series').select('study_id').where('tenant_id', '=', tenantId).where('modality', '=', q.modality),
+    );
   }
   // Matched on decrypted values afterwards, a pattern needs more candidates than it keeps; bounded all the same.
-  const postFiltered = constrains(q.patientName) || (constrains(q.patientId) && isPattern(q.patientId)) || (constrains(q.accessionNumber) && isPattern(q.accessionNumber));
-  const rows = await query.orderBy('study_date', 'desc').orderBy('id').limit(postFiltered ? MAX_CANDIDATES : limit).execute();
+  const postFiltered =
+    constrains(q.patientName) ||
+    (constrains(q.patientId) && isPattern(q.patientId)) ||
+    (constrains(q.accessionNumber) && isPattern(q.accessionNumber));
+  const rows = await query
+    .orderBy('study_date', 'desc')
+    .orderBy('id')
+    .limit(postFiltered ? MAX_CANDIDATES : limit)
+    .execute();
 
   const key = await keyring.departmentKey(tx, tenantId, departmentId);
   const out: StudyMatch[] = [];
@@ -202,8 +244,24 @@ export async function findStudies(tx: Tx, keyring: Keyring, tenantId: string, de
     const study = openField<StudyMatch['study']>(key, studyBinding(tenantId, r.id, 'study'), r.study_enc);
     if (constrains(q.patientName) && !nameMatches(q.patientName, patient.name)) continue;
     if (constrains(q.patientId) && isPattern(q.patientId) && !wildcard(q.patientId, patient.id)) continue;
-    if (constrains(q.accessionNumber) && isPattern(q.accessionNumber) && !wildcard(q.accessionNumber, study.accessionNumber)) continue;
-    out.push({ id: r.id, studyUid: r.study_uid, personId: r.person_id, patient, study, studyDate: r.study_date, studyTime: r.study_time, modalities: r.modalities ? r.modalities.split('\\') : [], seriesCount: 0, instanceCount: 0 });
+    if (
+      constrains(q.accessionNumber) &&
+      isPattern(q.accessionNumber) &&
+      !wildcard(q.accessionNumber, study.accessionNumber)
+    )
+      continue;
+    out.push({
+      id: r.id,
+      studyUid: r.study_uid,
+      personId: r.person_id,
+      patient,
+      study,
+      studyDate: r.study_date,
+      studyTime: r.study_time,
+      modalities: r.modalities ? r.modalities.split('\\') : [],
+      seriesCount: 0,
+      instanceCount: 0,
+    });
     if (out.length >= limit) break;
   }
   await countStudyContents(tx, out);
@@ -226,12 +284,17 @@ async function countStudyContents(tx: Tx, studies: StudyMatch[]) {
   const counts = await inBatches([...byId.keys()], (batch) =>
     tx
       .selectFrom('instances')
-      .select(['study_id', (eb) => eb.fn.count<number>('id').as('instances'), (eb) => eb.fn.count<number>('series_id').distinct().as('series')])
+      .select([
+        'study_id',
+        (eb) => eb.fn.count<number>('id').as('instances'),
+        (eb) => eb.fn.count<number>('series_id').distinct().as('series'),
+      ])
       .where('study_id', 'in', batch)
       .groupBy('study_id')
       .execute(),
   );
-  for (const c of counts) Object.assign(byId.get(c.study_id)!, { instanceCount: Number(c.instances), seriesCount: Number(c.series) });
+  for (const c of counts)
+    Object.assign(byId.get(c.study_id)!, { instanceCount: Number(c.instances), seriesCount: Number(c.series) });
 }
 
 export interface ImageRef {
@@ -245,7 +308,13 @@ export interface ImageRef {
  * UID), so that a client can start loading it while it asks for the rest of the study.
  */
 export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<string, ImageRef>> {
-  const series = await inBatches(studyIds, (batch) => tx.selectFrom('series').select(['id', 'study_id', 'series_uid', 'series_number']).where('study_id', 'in', batch).execute());
+  const series = await inBatches(studyIds, (batch) =>
+    tx
+      .selectFrom('series')
+      .select(['id', 'study_id', 'series_uid', 'series_number'])
+      .where('study_id', 'in', batch)
+      .execute(),
+  );
   const first = new Map<string, (typeof series)[number]>();
   for (const s of series) {
     const f = first.get(s.study_id);
@@ -253,22 +322,24 @@ export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<strin
     const fn = f ? (f.series_number ?? 0) : 0;
     if (!f || n < fn || (n === fn && s.series_uid < f.series_uid)) first.set(s.study_id, s);
   }
-  const instances = await inBatches([...first.values()].map((s) => s.id), (batch) =>
-    tx
-      .selectFrom('series')
-      .select((eb) => [
-        'series.id',
-        eb
-          .selectFrom('instances')
-          .select('sop_instance_uid')
-          .whereRef('instances.series_id', '=', 'series.id')
-          .orderBy(sql`coalesce(instance_number, 0)`)
-          .orderBy('sop_instance_uid')
-          .limit(1)
-          .as('sop'),
-      ])
-      .where('series.id', 'in', batch)
-      .execute(),
+  const instances = await inBatches(
+    [...first.values()].map((s) => s.id),
+    (batch) =>
+      tx
+        .selectFrom('series')
+        .select((eb) => [
+          'series.id',
+          eb
+            .selectFrom('instances')
+            .select('sop_instance_uid')
+            .whereRef('instances.series_id', '=', 'series.id')
+            .orderBy(sql`coalesce(instance_number, 0)`)
+            .orderBy('sop_instance_uid')
+            .limit(1)
+            .as('sop'),
+        ])
+        .where('series.id', 'in', batch)
+        .execute(),
   );
   const sopBySeries = new Map(instances.map((r) => [r.id, r.sop]));
   const out = new Map<string, ImageRef>();
@@ -279,16 +350,38 @@ export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<strin
   return out;
 }
 
-export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, departmentId: string, studies: StudyMatch[], q: StudyQuery): Promise<SeriesMatch[]> {
+export async function findSeries(
+  tx: Tx,
+  keyring: Keyring,
+  tenantId: string,
+  departmentId: string,
+  studies: StudyMatch[],
+  q: StudyQuery,
+): Promise<SeriesMatch[]> {
   if (studies.length === 0) return [];
   const byId = new Map(studies.map((s) => [s.id, s]));
   const rows = await inBatches([...byId.keys()], (batch) => {
     let query = tx
       .selectFrom('series')
       .leftJoin('instances', 'instances.series_id', 'series.id')
-      .select(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc', (eb) => eb.fn.count<number>('instances.id').as('instances')])
+      .select([
+        'series.id',
+        'series.study_id',
+        'series.series_uid',
+        'series.modality',
+        'series.series_number',
+        'series.series_enc',
+        (eb) => eb.fn.count<number>('instances.id').as('instances'),
+      ])
       .where('series.study_id', 'in', batch)
-      .groupBy(['series.id', 'series.study_id', 'series.series_uid', 'series.modality', 'series.series_number', 'series.series_enc']);
+      .groupBy([
+        'series.id',
+        'series.study_id',
+        'series.series_uid',
+        'series.modality',
+        'series.series_number',
+        'series.series_enc',
+      ]);
     if (q.seriesUids?.length) query = query.where('series.series_uid', 'in', q.seriesUids);
     if (constrains(q.modality)) query = query.where('series.modality', '=', q.modality);
     return query.orderBy('series.series_number').execute();
@@ -296,7 +389,16 @@ export async function findSeries(tx: Tx, keyring: Keyring, tenantId: string, dep
   const key = await keyring.departmentKey(tx, tenantId, departmentId);
   return rows.map((r) => {
     const s = openField<{ description: string; bodyPart: string }>(key, seriesBinding(tenantId, r.id), r.series_enc);
-    return { id: r.id, study: byId.get(r.study_id)!, seriesUid: r.series_uid, modality: r.modality, seriesNumber: r.series_number, description: s.description, bodyPart: s.bodyPart, instanceCount: Number(r.instances) };
+    return {
+      id: r.id,
+      study: byId.get(r.study_id)!,
+      seriesUid: r.series_uid,
+      modality: r.modality,
+      seriesNumber: r.series_number,
+      description: s.description,
+      bodyPart: s.bodyPart,
+      instanceCount: Number(r.instances),
+    };
   });
 }
 
@@ -306,7 +408,22 @@ export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery
   const rows = await inBatches([...byId.keys()], (batch) => {
     let query = tx
       .selectFrom('instances')
-      .select(['id', 'series_id', 'sop_instance_uid', 'sop_class_uid', 'transfer_syntax_uid', 'file', 'instance_number', 'rows', 'columns', 'frames', 'bits_allocated', 'samples_per_pixel', 'pixel_offset', 'pixel_length'])
+      .select([
+        'id',
+        'series_id',
+        'sop_instance_uid',
+        'sop_class_uid',
+        'transfer_syntax_uid',
+        'file',
+        'instance_number',
+        'rows',
+        'columns',
+        'frames',
+        'bits_allocated',
+        'samples_per_pixel',
+        'pixel_offset',
+        'pixel_length',
+      ])
       .where('series_id', 'in', batch);
     if (q.sopInstanceUids?.length) query = query.where('sop_instance_uid', 'in', q.sopInstanceUids);
     return query.orderBy('series_id').orderBy('instance_number').execute();

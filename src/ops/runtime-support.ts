@@ -28,7 +28,12 @@ export function runtimeSupport(version: string, now = Date.now()): RuntimeSuppor
   const endOfLife = NODE_LTS_END_OF_LIFE[major];
   const known = Object.keys(NODE_LTS_END_OF_LIFE).map(Number);
   // An even major older than the table ended before its first line did; a newer one is younger than every line here.
-  if (!endOfLife) return major < Math.min(...known) ? { status: 'end-of-life', major, endOfLife: NODE_LTS_END_OF_LIFE[Math.min(...known)]! } : { status: 'supported', major };
+  if (!endOfLife)
+    return major < Math.min(...known)
+      ? { status: 'end-of-life', major, endOfLife: NODE_LTS_END_OF_LIFE[Math.min(...known)]! }
+      : { status: 'supported', major };
   // Support ends at the end of that day (UTC).
-  return now >= Date.parse(`${endOfLife}T00:00:00Z`) + 86_400_000 ? { status: 'end-of-life', major, endOfLife } : { status: 'supported', major, endOfLife };
+  return now >= Date.parse(`${endOfLife}T00:00:00Z`) + 86_400_000
+    ? { status: 'end-of-life', major, endOfLife }
+    : { status: 'supported', major, endOfLife };
 }

@@ -78,7 +78,11 @@ export type FindingCode = (typeof FINDING_CODES)[number];
 
 /** Which certificate a finding is about: `cert` in its params. */
 type CertKind = 'https' | 'dicom' | 'dicom-ca';
-const CERT_NAMES: Record<CertKind, string> = { https: 'HTTPS server certificate', dicom: 'DICOM server certificate', 'dicom-ca': 'DICOM device CA certificate' };
+const CERT_NAMES: Record<CertKind, string> = {
+  https: 'HTTPS server certificate',
+  dicom: 'DICOM server certificate',
+  'dicom-ca': 'DICOM device CA certificate',
+};
 
 /** Checks that need no database: configuration and files (certificates judged at `now`). */
 export function configFindings(config: Config, now = Date.now(), nodeVersion = process.versions.node): Finding[] {
@@ -87,19 +91,48 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
     checkStartable(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    out.push({ severity: 'critical', code: 'config-not-startable', title: e.message, fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.' });
+    out.push({
+      severity: 'critical',
+      code: 'config-not-startable',
+      title: e.message,
+      fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.',
+    });
   }
   for (const p of keyFileProblems(config.keyDir)) {
-    out.push({ severity: 'critical', code: 'key-files-exposed', params: { path: p, keyDir: config.keyDir }, title: `Key material readable by others: ${p}`, fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*` });
+    out.push({
+      severity: 'critical',
+      code: 'key-files-exposed',
+      params: { path: p, keyDir: config.keyDir },
+      title: `Key material readable by others: ${p}`,
+      fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*`,
+    });
   }
   if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
-    out.push({ severity: 'high', code: 'data-dir-exposed', params: { dataDir: config.dataDir }, title: `Data directory ${config.dataDir} is accessible by other users`, fix: `chmod 700 ${config.dataDir}` });
+    out.push({
+      severity: 'high',
+      code: 'data-dir-exposed',
+      params: { dataDir: config.dataDir },
+      title: `Data directory ${config.dataDir} is accessible by other users`,
+      fix: `chmod 700 ${config.dataDir}`,
+    });
   }
   if (process.env[TEST_PAUSE_VARIABLE]) {
-    out.push({ severity: 'high', code: 'test-hook-set', params: { variable: TEST_PAUSE_VARIABLE }, title: `The test-only variable ${TEST_PAUSE_VARIABLE} is set`, fix: `Remove ${TEST_PAUSE_VARIABLE} from the server's environment; it is for tests and slows every stored image (honoured only with NODE_ENV=test).` });
+    out.push({
+      severity: 'high',
+      code: 'test-hook-set',
+      params: { variable: TEST_PAUSE_VARIABLE },
+      title: `The test-only variable ${TEST_PAUSE_VARIABLE} is set`,
+      fix: `Remove ${TEST_PAUSE_VARIABLE} from the server's environment; it is for tests and slows every stored image (honoured only with NODE_ENV=test).`,
+    });
   }
   if (config.dicom && !config.dicom.tls) {
-    out.push({ severity: 'info', code: 'dicom-loopback-plain', params: { host: config.dicom.host, port: config.dicom.port }, title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`, fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).' });
+    out.push({
+      severity: 'info',
+      code: 'dicom-loopback-plain',
+      params: { host: config.dicom.host, port: config.dicom.port },
+      title: `DICOM listener on loopback (${config.dicom.host}:${config.dicom.port}) without TLS`,
+      fix: 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).',
+    });
   }
   const publicHost = hostOf(config.publicUrl);
   if (publicHost !== null && isIP(publicHost.replace(/^\[|\]$/g, ''))) {
@@ -113,7 +146,12 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
     });
   }
   if (isLoopback(config.host) && !config.tls) {
-    out.push({ severity: 'info', code: 'http-loopback-plain', title: 'Listening on loopback without TLS', fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.' });
+    out.push({
+      severity: 'info',
+      code: 'http-loopback-plain',
+      title: 'Listening on loopback without TLS',
+      fix: 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.',
+    });
   }
   return out;
 }
@@ -121,12 +159,29 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
 /** The Node.js running Kartei: past its end of life, or never a long-term-support line, it gets no security fixes. */
 export function runtimeFindings(version: string, now = Date.now()): Finding[] {
   const support = runtimeSupport(version, now);
-  const fix = 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).';
+  const fix =
+    'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).';
   if (support.status === 'end-of-life') {
-    return [{ severity: 'critical', code: 'runtime-end-of-life', params: { version, date: support.endOfLife }, title: `Node.js ${version} has had no security fixes since ${support.endOfLife} (end of life)`, fix }];
+    return [
+      {
+        severity: 'critical',
+        code: 'runtime-end-of-life',
+        params: { version, date: support.endOfLife },
+        title: `Node.js ${version} has had no security fixes since ${support.endOfLife} (end of life)`,
+        fix,
+      },
+    ];
   }
   if (support.status === 'not-lts') {
-    return [{ severity: 'critical', code: 'runtime-not-lts', params: { version }, title: `Node.js ${version} is not a long-term-support release; its support ends six months after release`, fix }];
+    return [
+      {
+        severity: 'critical',
+        code: 'runtime-not-lts',
+        params: { version },
+        title: `Node.js ${version} is not a long-term-support release; its support ends six months after release`,
+        fix,
+      },
+    ];
   }
   return [];
 }
@@ -141,26 +196,61 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   const db = s.store.db;
   if (!(await isSetUp(s.store))) {
     const pending = fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE));
-    out.push({ severity: 'medium', code: pending ? 'setup-pending' : 'setup-not-started', title: 'First-run setup has not been completed', fix: pending ? 'Open the setup link the server printed, or restart the server for a new one.' : 'Start the server to get a setup link.' });
+    out.push({
+      severity: 'medium',
+      code: pending ? 'setup-pending' : 'setup-not-started',
+      title: 'First-run setup has not been completed',
+      fix: pending
+        ? 'Open the setup link the server printed, or restart the server for a new one.'
+        : 'Start the server to get a setup link.',
+    });
   }
   if ((await isSetUp(s.store)) && fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE))) {
-    out.push({ severity: 'high', code: 'setup-token-left', params: { file: path.join(s.config.dataDir, SETUP_TOKEN_FILE) }, title: 'A setup token file remains in the data directory after setup', fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.` });
+    out.push({
+      severity: 'high',
+      code: 'setup-token-left',
+      params: { file: path.join(s.config.dataDir, SETUP_TOKEN_FILE) },
+      title: 'A setup token file remains in the data directory after setup',
+      fix: `Delete ${path.join(s.config.dataDir, SETUP_TOKEN_FILE)}.`,
+    });
   }
   out.push(...recoveryFindings(s.config.dataDir, tenantId));
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await tokenFindings(s, tenantId)));
-  let users = db.selectFrom('users').select(sql<number>`count(*)`.as('n')).where('active', '=', 1).where('totp_secret_enc', 'is', null);
+  let users = db
+    .selectFrom('users')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('active', '=', 1)
+    .where('totp_secret_enc', 'is', null);
   if (tenantId) users = users.where('tenant_id', '=', tenantId);
   const noMfa = await users.executeTakeFirst();
   if (Number(noMfa?.n ?? 0) > 0) {
-    out.push({ severity: 'high', code: 'accounts-without-mfa', params: { n: Number(noMfa!.n) }, title: `${noMfa!.n} active account(s) without a second factor`, fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.' });
+    out.push({
+      severity: 'high',
+      code: 'accounts-without-mfa',
+      params: { n: Number(noMfa!.n) },
+      title: `${noMfa!.n} active account(s) without a second factor`,
+      fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.',
+    });
   }
   const audit = await verifyAudit(s.store, s.signer, { only: tenantId ? [tenantId] : undefined });
   if (!audit.ok) {
-    out.push({ severity: 'critical', code: 'audit-chain-broken', params: { seq: audit.seq, problem: audit.problem }, title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`, fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.' });
+    out.push({
+      severity: 'critical',
+      code: 'audit-chain-broken',
+      params: { seq: audit.seq, problem: audit.problem },
+      title: `Audit chain broken at sequence ${audit.seq} (${audit.problem})`,
+      fix: 'Treat as a security incident: preserve a copy of the database and inform the DPO; run `kartei audit verify` for details.',
+    });
   } else if (audit.unsignedTail > 0) {
-    out.push({ severity: 'info', code: 'audit-unsigned-tail', params: { n: audit.unsignedTail }, title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`, fix: 'The running server signs a checkpoint every minute.' });
+    out.push({
+      severity: 'info',
+      code: 'audit-unsigned-tail',
+      params: { n: audit.unsignedTail },
+      title: `${audit.unsignedTail} audit event(s) after the last signed checkpoint`,
+      fix: 'The running server signs a checkpoint every minute.',
+    });
   }
   // Recorded in the key directory by the server when the events since the last checkpoint did not verify.
   for (const [chain, r] of Object.entries(s.signer.witness?.refusals() ?? {})) {
@@ -177,10 +267,24 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);
     if (url.username === admin.username) {
-      out.push({ severity: 'critical', code: 'postgres-schema-owner', title: 'The application connects to PostgreSQL as the schema owner', fix: 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).' });
+      out.push({
+        severity: 'critical',
+        code: 'postgres-schema-owner',
+        title: 'The application connects to PostgreSQL as the schema owner',
+        fix: 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).',
+      });
     }
-    if (!['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') && !isLoopback(url.hostname)) {
-      out.push({ severity: 'critical', code: 'postgres-no-tls', params: { host: url.hostname }, title: `PostgreSQL at ${url.hostname} is reached without TLS`, fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.' });
+    if (
+      !['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') &&
+      !isLoopback(url.hostname)
+    ) {
+      out.push({
+        severity: 'critical',
+        code: 'postgres-no-tls',
+        params: { host: url.hostname },
+        title: `PostgreSQL at ${url.hostname} is reached without TLS`,
+        fix: 'Add sslmode=verify-full to KARTEI_DATABASE_URL.',
+      });
     }
   }
   return out;
@@ -228,10 +332,20 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   const members = new Set((await db.selectFrom('memberships').select('user_id').execute()).map((m) => m.user_id));
   const mixed = roles.filter((r) => r.role === 'admin' && members.has(r.user_id)).length;
   if (mixed > 0) {
-    out.push({ severity: 'medium', code: 'admins-are-members', params: { n: mixed }, title: `${mixed} administrator account(s) are also department members`, fix: 'Give administration and casework to separate accounts, so an administrator reads no files.' });
+    out.push({
+      severity: 'medium',
+      code: 'admins-are-members',
+      params: { n: mixed },
+      title: `${mixed} administrator account(s) are also department members`,
+      fix: 'Give administration and casework to separate accounts, so an administrator reads no files.',
+    });
   }
   // Passwords an administrator chose (accounts from before enrolment links): someone besides the person knows them.
-  let adminKnown = db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('active', '=', 1).where('password_origin', '=', 'admin');
+  let adminKnown = db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('active', '=', 1)
+    .where('password_origin', '=', 'admin');
   if (tenantId) adminKnown = adminKnown.where('tenant_id', '=', tenantId);
   const known = Number((await adminKnown.executeTakeFirst())?.n ?? 0);
   if (known > 0) {
@@ -246,7 +360,12 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   const tenants = tenantId ? [{ id: tenantId }] : await db.selectFrom('tenants').select('id').execute();
   for (const t of tenants) {
     if (!roles.some((r) => r.tenant_id === t.id && r.role === 'dpo')) {
-      out.push({ severity: 'medium', code: 'no-dpo', title: 'No data-protection officer account', fix: 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.' });
+      out.push({
+        severity: 'medium',
+        code: 'no-dpo',
+        title: 'No data-protection officer account',
+        fix: "Create a user with the tenant role dpo: emergency accesses wait for review, and citizens' access reports need someone to answer them.",
+      });
     }
   }
   const stale = await Promise.all(
@@ -256,7 +375,14 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
         const before = new Date(Date.now() - 7 * 86_400_000).toISOString();
         const count = async (table: 'break_glass' | 'emergency_searches') =>
           Number(
-            (await tx.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('decision', 'is', null).where('created_at', '<', before).executeTakeFirst())?.n ?? 0,
+            (
+              await tx
+                .selectFrom(table)
+                .select(sql<number>`count(*)`.as('n'))
+                .where('decision', 'is', null)
+                .where('created_at', '<', before)
+                .executeTakeFirst()
+            )?.n ?? 0,
           );
         return { n: (await count('break_glass')) + (await count('emergency_searches')) };
       }),
@@ -264,7 +390,13 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   );
   const waiting = stale.reduce((n, r) => n + Number(r?.n ?? 0), 0);
   if (waiting > 0) {
-    out.push({ severity: 'medium', code: 'reviews-waiting', params: { n: waiting, days: 7 }, title: `${waiting} emergency access(es) unreviewed for more than 7 days`, fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).' });
+    out.push({
+      severity: 'medium',
+      code: 'reviews-waiting',
+      params: { n: waiting, days: 7 },
+      title: `${waiting} emergency access(es) unreviewed for more than 7 days`,
+      fix: 'The DPO or the department head reviews them under Reviews (GET /api/reviews).',
+    });
   }
   return out;
 }
@@ -299,13 +431,33 @@ async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]
   const devices = await query.execute();
   const byHost = devices.filter((d) => !d.cert_fingerprint).map((d) => d.ae_title);
   if (byHost.length > 0) {
-    out.push({ severity: 'low', code: 'devices-by-host', params: { n: byHost.length, aeTitles: byHost.join(', ') }, title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`, fix: 'Fine for programs on this host; register devices on the network with their client certificate.' });
+    out.push({
+      severity: 'low',
+      code: 'devices-by-host',
+      params: { n: byHost.length, aeTitles: byHost.join(', ') },
+      title: `${byHost.length} DICOM device(s) recognised by loopback host only: ${byHost.join(', ')}`,
+      fix: 'Fine for programs on this host; register devices on the network with their client certificate.',
+    });
   }
   const now = Date.now();
   for (const d of devices.filter((x) => x.cert_expires_at)) {
     const left = Date.parse(d.cert_expires_at!) - now;
-    if (left <= 0) out.push({ severity: 'high', code: 'device-certificate-expired', params: { aeTitle: d.ae_title }, title: `The certificate of DICOM device ${d.ae_title} has expired`, fix: 'Register the device again with its renewed certificate (kartei devices remove / add).' });
-    else if (left < 30 * 86_400_000) out.push({ severity: 'medium', code: 'device-certificate-expires', params: { aeTitle: d.ae_title, days: 30 }, title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`, fix: 'Renew it on the device and register the new certificate.' });
+    if (left <= 0)
+      out.push({
+        severity: 'high',
+        code: 'device-certificate-expired',
+        params: { aeTitle: d.ae_title },
+        title: `The certificate of DICOM device ${d.ae_title} has expired`,
+        fix: 'Register the device again with its renewed certificate (kartei devices remove / add).',
+      });
+    else if (left < 30 * 86_400_000)
+      out.push({
+        severity: 'medium',
+        code: 'device-certificate-expires',
+        params: { aeTitle: d.ae_title, days: 30 },
+        title: `The certificate of DICOM device ${d.ae_title} expires within 30 days`,
+        fix: 'Renew it on the device and register the new certificate.',
+      });
   }
   return out;
 }
@@ -328,7 +480,13 @@ export function certificateFindings(config: Config, now = Date.now()): Finding[]
     try {
       cert = new X509Certificate(fs.readFileSync(file));
     } catch {
-      out.push({ severity: 'critical', code: 'certificate-unreadable', params: { cert: kind, file }, title: `The ${what} (${file}) cannot be read as a PEM certificate`, fix: 'Point the setting at the PEM file of the certificate; the server will not start without it.' });
+      out.push({
+        severity: 'critical',
+        code: 'certificate-unreadable',
+        params: { cert: kind, file },
+        title: `The ${what} (${file}) cannot be read as a PEM certificate`,
+        fix: 'Point the setting at the PEM file of the certificate; the server will not start without it.',
+      });
       continue;
     }
     out.push(...judgeCertificate(kind, cert, now));
@@ -343,18 +501,60 @@ export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Da
   const date = new Date(cert.validTo).toISOString().slice(0, 10);
   const renew = `Renew the ${what} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.`;
   const left = Date.parse(cert.validTo) - now;
-  if (left <= 0) out.push({ severity: 'critical', code: 'certificate-expired', params: { cert: kind, date }, title: `The ${what} expired on ${date}`, fix: renew });
-  else if (left < 14 * DAY_MS) out.push({ severity: 'critical', code: 'certificate-expires-soon', params: { cert: kind, date, days: 14 }, title: `The ${what} expires within 14 days (${date})`, fix: renew });
-  else if (left < 30 * DAY_MS) out.push({ severity: 'medium', code: 'certificate-expires', params: { cert: kind, date, days: 30 }, title: `The ${what} expires within 30 days (${date})`, fix: renew });
+  if (left <= 0)
+    out.push({
+      severity: 'critical',
+      code: 'certificate-expired',
+      params: { cert: kind, date },
+      title: `The ${what} expired on ${date}`,
+      fix: renew,
+    });
+  else if (left < 14 * DAY_MS)
+    out.push({
+      severity: 'critical',
+      code: 'certificate-expires-soon',
+      params: { cert: kind, date, days: 14 },
+      title: `The ${what} expires within 14 days (${date})`,
+      fix: renew,
+    });
+  else if (left < 30 * DAY_MS)
+    out.push({
+      severity: 'medium',
+      code: 'certificate-expires',
+      params: { cert: kind, date, days: 30 },
+      title: `The ${what} expires within 30 days (${date})`,
+      fix: renew,
+    });
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'dsa') {
     const bits = details.modulusLength ?? 0;
-    if (bits < 2048) out.push({ severity: 'critical', code: 'certificate-rsa-weak', params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() }, title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)`, fix: renew });
-    else if (bits < 3000) out.push({ severity: 'medium', code: 'certificate-rsa-short', params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() }, title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102 recommends at least 3000 bits)`, fix: renew });
+    if (bits < 2048)
+      out.push({
+        severity: 'critical',
+        code: 'certificate-rsa-weak',
+        params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() },
+        title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)`,
+        fix: renew,
+      });
+    else if (bits < 3000)
+      out.push({
+        severity: 'medium',
+        code: 'certificate-rsa-short',
+        params: { cert: kind, bits, type: key.asymmetricKeyType.toUpperCase() },
+        title: `The ${what} has a ${bits}-bit ${key.asymmetricKeyType.toUpperCase()} key (BSI TR-02102 recommends at least 3000 bits)`,
+        fix: renew,
+      });
   } else if (key.asymmetricKeyType === 'ec') {
     const bits = curveBits(details.namedCurve ?? '');
-    if (bits < 250) out.push({ severity: 'critical', code: 'certificate-curve-weak', params: { cert: kind, curve: details.namedCurve ?? '?' }, title: `The ${what} has an elliptic-curve key on ${details.namedCurve ?? 'an unnamed curve'} (BSI TR-02102: at least 250 bits)`, fix: renew });
+    if (bits < 250)
+      out.push({
+        severity: 'critical',
+        code: 'certificate-curve-weak',
+        params: { cert: kind, curve: details.namedCurve ?? '?' },
+        title: `The ${what} has an elliptic-curve key on ${details.namedCurve ?? 'an unnamed curve'} (BSI TR-02102: at least 250 bits)`,
+        fix: renew,
+      });
   }
   return out;
 }

@@ -37,7 +37,10 @@ export function lockDataDir(dataDir: string): () => void {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       }
       const holder = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (running(holder)) throw new ConfigError(`another kartei server (process ${holder}) uses the data directory ${dataDir}; stop it first (lock: ${lock})`);
+      if (running(holder))
+        throw new ConfigError(
+          `another kartei server (process ${holder}) uses the data directory ${dataDir}; stop it first (lock: ${lock})`,
+        );
       fs.rmSync(lock, { force: true });
     }
   } finally {

@@ -19,10 +19,30 @@ import { decodeCursor, pageOf } from './page-cursor.ts';
 export const BREAK_GLASS_MINUTES = 60;
 export { MIN_REASON } from './reason-text.ts';
 
-const reasonBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'reason' });
-const commentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'break_glass', rowId: id, field: 'comment' });
-const searchReasonBinding = (tenantId: string, id: string) => ({ tenantId, table: 'emergency_searches', rowId: id, field: 'reason' });
-const searchCommentBinding = (tenantId: string, id: string) => ({ tenantId, table: 'emergency_searches', rowId: id, field: 'comment' });
+const reasonBinding = (tenantId: string, id: string) => ({
+  tenantId,
+  table: 'break_glass',
+  rowId: id,
+  field: 'reason',
+});
+const commentBinding = (tenantId: string, id: string) => ({
+  tenantId,
+  table: 'break_glass',
+  rowId: id,
+  field: 'comment',
+});
+const searchReasonBinding = (tenantId: string, id: string) => ({
+  tenantId,
+  table: 'emergency_searches',
+  rowId: id,
+  field: 'reason',
+});
+const searchCommentBinding = (tenantId: string, id: string) => ({
+  tenantId,
+  table: 'emergency_searches',
+  rowId: id,
+  field: 'comment',
+});
 
 export class BreakGlass {
   private readonly keyring: Keyring;
@@ -62,21 +82,42 @@ export class BreakGlass {
   /** Open events: all for the DPO (break-glass grants and emergency searches), the own departments' grants for a head. */
   async openReviews(tx: Tx, p: Principal): Promise<ReviewItem[]> {
     const dpo = p.tenantRoles.includes('dpo');
-    let q = tx.selectFrom('break_glass').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is', null).orderBy('created_at');
+    let q = tx
+      .selectFrom('break_glass')
+      .selectAll()
+      .where('tenant_id', '=', p.tenantId)
+      .where('decision', 'is', null)
+      .orderBy('created_at');
     if (!dpo) {
       const heads = p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
       q = q.where('department_id', 'in', heads.length ? heads : ['']);
     }
     const rows = await q.execute();
     const searches = dpo
-      ? await tx.selectFrom('emergency_searches').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is', null).orderBy('created_at').execute()
+      ? await tx
+          .selectFrom('emergency_searches')
+          .selectAll()
+          .where('tenant_id', '=', p.tenantId)
+          .where('decision', 'is', null)
+          .orderBy('created_at')
+          .execute()
       : [];
-    const shown = await this.shownBy(tx, p.tenantId, searches.map((x) => x.id));
+    const shown = await this.shownBy(
+      tx,
+      p.tenantId,
+      searches.map((x) => x.id),
+    );
     const key = await this.keyring.tenantKey(tx, p.tenantId);
-    const names = await displayNames(tx, this.keyring, p.tenantId, [...rows.map((r) => r.user_id), ...searches.map((r) => r.user_id)]);
+    const names = await displayNames(tx, this.keyring, p.tenantId, [
+      ...rows.map((r) => r.user_id),
+      ...searches.map((r) => r.user_id),
+    ]);
     const items: ReviewItem[] = [
       ...rows.map((r) => ({ ...this.grantItem(key, p.tenantId, r), userName: names.get(r.user_id) ?? null })),
-      ...searches.map((r) => ({ ...this.searchItem(key, p.tenantId, r, shown.get(r.id) ?? []), userName: names.get(r.user_id) ?? null })),
+      ...searches.map((r) => ({
+        ...this.searchItem(key, p.tenantId, r, shown.get(r.id) ?? []),
+        userName: names.get(r.user_id) ?? null,
+      })),
     ];
     return items.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
@@ -86,48 +127,85 @@ export class BreakGlass {
    * decided, by whom, when, with the comment. Visible as the open ones are: all to the DPO
    * (grants and searches), the own departments' grants to a head.
    */
-  async decidedReviews(tx: Tx, p: Principal, page: { limit: number; before?: string }): Promise<{ items: ReviewItem[]; next: string | null }> {
+  async decidedReviews(
+    tx: Tx,
+    p: Principal,
+    page: { limit: number; before?: string },
+  ): Promise<{ items: ReviewItem[]; next: string | null }> {
     const dpo = p.tenantRoles.includes('dpo');
     const cursor = page.before ? decodeCursor(page.before) : null;
-    let q = tx.selectFrom('break_glass').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is not', null);
+    let q = tx
+      .selectFrom('break_glass')
+      .selectAll()
+      .where('tenant_id', '=', p.tenantId)
+      .where('decision', 'is not', null);
     if (!dpo) {
       const heads = p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
       q = q.where('department_id', 'in', heads.length ? heads : ['']);
     }
     if (cursor) q = q.where((eb) => eb(eb.refTuple('reviewed_at', 'id'), '<', eb.tuple(cursor.at, cursor.id)));
-    const grants = await q.orderBy('reviewed_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
-    let sq = tx.selectFrom('emergency_searches').selectAll().where('tenant_id', '=', p.tenantId).where('decision', 'is not', null);
+    const grants = await q
+      .orderBy('reviewed_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit + 1)
+      .execute();
+    let sq = tx
+      .selectFrom('emergency_searches')
+      .selectAll()
+      .where('tenant_id', '=', p.tenantId)
+      .where('decision', 'is not', null);
     if (cursor) sq = sq.where((eb) => eb(eb.refTuple('reviewed_at', 'id'), '<', eb.tuple(cursor.at, cursor.id)));
-    const searches = dpo ? await sq.orderBy('reviewed_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute() : [];
+    const searches = dpo
+      ? await sq
+          .orderBy('reviewed_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(page.limit + 1)
+          .execute()
+      : [];
     const key = await this.keyring.tenantKey(tx, p.tenantId);
     type Row = { item: ReviewItem; at: string; id: string };
     const merged: Row[] = [
-      ...grants.map((r): Row => ({
-        at: r.reviewed_at!,
-        id: r.id,
-        item: {
-          ...this.grantItem(key, p.tenantId, r),
-          decision: r.decision as 'justified' | 'unjustified',
-          reviewedBy: r.reviewed_by,
-          reviewedAt: r.reviewed_at,
-          comment: r.comment_enc ? openField<string>(key, commentBinding(p.tenantId, r.id), r.comment_enc) : null,
-        },
-      })),
-      ...searches.map((r): Row => ({
-        at: r.reviewed_at!,
-        id: r.id,
-        item: {
-          ...this.searchItem(key, p.tenantId, r, []),
-          decision: r.decision as 'justified' | 'unjustified',
-          reviewedBy: r.reviewed_by,
-          reviewedAt: r.reviewed_at,
-          comment: r.comment_enc ? openField<string>(key, searchCommentBinding(p.tenantId, r.id), r.comment_enc) : null,
-        },
-      })),
+      ...grants.map(
+        (r): Row => ({
+          at: r.reviewed_at!,
+          id: r.id,
+          item: {
+            ...this.grantItem(key, p.tenantId, r),
+            decision: r.decision as 'justified' | 'unjustified',
+            reviewedBy: r.reviewed_by,
+            reviewedAt: r.reviewed_at,
+            comment: r.comment_enc ? openField<string>(key, commentBinding(p.tenantId, r.id), r.comment_enc) : null,
+          },
+        }),
+      ),
+      ...searches.map(
+        (r): Row => ({
+          at: r.reviewed_at!,
+          id: r.id,
+          item: {
+            ...this.searchItem(key, p.tenantId, r, []),
+            decision: r.decision as 'justified' | 'unjustified',
+            reviewedBy: r.reviewed_by,
+            reviewedAt: r.reviewed_at,
+            comment: r.comment_enc
+              ? openField<string>(key, searchCommentBinding(p.tenantId, r.id), r.comment_enc)
+              : null,
+          },
+        }),
+      ),
     ].sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const { rows, next } = pageOf(merged, page.limit, (r) => ({ at: r.at, id: r.id }));
-    const names = await displayNames(tx, this.keyring, p.tenantId, rows.flatMap((r) => [r.item.userId, r.item.reviewedBy ?? null]));
-    const shown = await this.shownBy(tx, p.tenantId, rows.filter((r) => r.item.kind === 'emergency-search').map((r) => r.id));
+    const names = await displayNames(
+      tx,
+      this.keyring,
+      p.tenantId,
+      rows.flatMap((r) => [r.item.userId, r.item.reviewedBy ?? null]),
+    );
+    const shown = await this.shownBy(
+      tx,
+      p.tenantId,
+      rows.filter((r) => r.item.kind === 'emergency-search').map((r) => r.id),
+    );
     const items = rows.map(({ item }) => ({
       ...item,
       userName: names.get(item.userId) ?? null,
@@ -137,7 +215,20 @@ export class BreakGlass {
     return { items, next };
   }
 
-  private grantItem(key: Buffer, tenantId: string, r: { id: string; person_id: string; department_id: string; user_id: string; reason_enc: Buffer; created_at: string; expires_at: string; revoked_at: string | null }): ReviewItem {
+  private grantItem(
+    key: Buffer,
+    tenantId: string,
+    r: {
+      id: string;
+      person_id: string;
+      department_id: string;
+      user_id: string;
+      reason_enc: Buffer;
+      created_at: string;
+      expires_at: string;
+      revoked_at: string | null;
+    },
+  ): ReviewItem {
     return {
       id: r.id,
       kind: 'break-glass',
@@ -152,7 +243,12 @@ export class BreakGlass {
     };
   }
 
-  private searchItem(key: Buffer, tenantId: string, r: { id: string; user_id: string; reason_enc: Buffer; created_at: string; expires_at: string; results: number }, shownPersonIds: string[]): ReviewItem {
+  private searchItem(
+    key: Buffer,
+    tenantId: string,
+    r: { id: string; user_id: string; reason_enc: Buffer; created_at: string; expires_at: string; results: number },
+    shownPersonIds: string[],
+  ): ReviewItem {
     return {
       id: r.id,
       kind: 'emergency-search',
@@ -192,11 +288,22 @@ export class BreakGlass {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.tenantKey(tx, tenantId);
-    const grant = await tx.selectFrom('break_glass').select(['user_id', 'decision', 'expires_at']).where('id', '=', id).executeTakeFirst();
-    const search = grant ? undefined : await tx.selectFrom('emergency_searches').select(['user_id', 'decision', 'expires_at']).where('id', '=', id).executeTakeFirst();
+    const grant = await tx
+      .selectFrom('break_glass')
+      .select(['user_id', 'decision', 'expires_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    const search = grant
+      ? undefined
+      : await tx
+          .selectFrom('emergency_searches')
+          .select(['user_id', 'decision', 'expires_at'])
+          .where('id', '=', id)
+          .executeTakeFirst();
     const row = grant ?? search;
     if (!row) throw new KarteiError('not-found');
-    if (row.user_id === principal.userId) throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
+    if (row.user_id === principal.userId)
+      throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
     if (row.decision) throw reviewedAlready();
     const ended = decision === 'unjustified' && row.expires_at > ctx.now;
     // Conditional on no decision yet: of two reviewers deciding at once, one wins and the other gets 409.
@@ -230,7 +337,11 @@ export class BreakGlass {
     }
     if (Number(moved.numUpdatedRows) !== 1) throw reviewedAlready();
     if (!grant && ended) await endHits(tx, id, ctx.now);
-    ctx.audit.detail = { decision, kind: grant ? 'break-glass' : 'emergency-search', ...(ended ? { ended: true } : {}) };
+    ctx.audit.detail = {
+      decision,
+      kind: grant ? 'break-glass' : 'emergency-search',
+      ...(ended ? { ended: true } : {}),
+    };
     return { id, decision, reviewedAt: ctx.now, ...(ended ? { endedAt: ctx.now } : {}) };
   }
 
@@ -249,12 +360,19 @@ export class BreakGlass {
         .where('id', '=', id)
         .where('expires_at', '>', ctx.now)
         .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
+      if (Number(moved.numUpdatedRows) !== 1)
+        throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
       ctx.audit.detail = { kind: 'break-glass', grantedUntil: grant.expires_at };
       return;
     }
-    const moved = await tx.updateTable('emergency_searches').set({ expires_at: ctx.now }).where('id', '=', id).where('expires_at', '>', ctx.now).executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
+    const moved = await tx
+      .updateTable('emergency_searches')
+      .set({ expires_at: ctx.now })
+      .where('id', '=', id)
+      .where('expires_at', '>', ctx.now)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1)
+      throw fieldRefused('conflict', 'grant', 'already-ended', 'This emergency access has ended already');
     await endHits(tx, id, ctx.now);
     ctx.audit.detail = { kind: 'emergency-search' };
   }
@@ -262,8 +380,14 @@ export class BreakGlass {
 
 /** A search's handles open nothing from `now` on. */
 const endHits = (tx: Tx, searchId: string, now: string) =>
-  tx.updateTable('emergency_hits').set({ expires_at: now }).where('search_id', '=', searchId).where('expires_at', '>', now).execute();
+  tx
+    .updateTable('emergency_hits')
+    .set({ expires_at: now })
+    .where('search_id', '=', searchId)
+    .where('expires_at', '>', now)
+    .execute();
 
 export { searchReasonBinding, reasonBinding as grantReasonBinding };
 
-const reviewedAlready = () => fieldRefused('conflict', 'decision', 'already-decided', 'This event has been reviewed already');
+const reviewedAlready = () =>
+  fieldRefused('conflict', 'decision', 'already-decided', 'This event has been reviewed already');

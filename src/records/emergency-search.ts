@@ -48,15 +48,17 @@ const HOUR_MS = 60 * 60_000;
 export class EmergencySearch {
   private readonly keyring: Keyring;
   private readonly persons: Persons;
-  constructor(
-    keyring: Keyring,
-    persons: Persons,
-  ) {
+  constructor(keyring: Keyring, persons: Persons) {
     this.keyring = keyring;
     this.persons = persons;
   }
 
-  async search(ctx: GateContext, familyName: string, birthDate: string, reason: string): Promise<EmergencySearchAnswer> {
+  async search(
+    ctx: GateContext,
+    familyName: string,
+    birthDate: string,
+    reason: string,
+  ): Promise<EmergencySearchAnswer> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const done = await this.claim(ctx);
@@ -91,7 +93,17 @@ export class EmergencySearch {
     if (hits.length) {
       await tx
         .insertInto('emergency_hits')
-        .values(hits.map((h) => ({ id: h.handle, tenant_id: tenantId, search_id: id, user_id: principal.userId, person_id: h.personId, department_id: h.departmentId, expires_at: handlesExpireAt })))
+        .values(
+          hits.map((h) => ({
+            id: h.handle,
+            tenant_id: tenantId,
+            search_id: id,
+            user_id: principal.userId,
+            person_id: h.personId,
+            department_id: h.departmentId,
+            expires_at: handlesExpireAt,
+          })),
+        )
         .execute();
     }
     ctx.audit.reason = reason;
@@ -120,7 +132,10 @@ export class EmergencySearch {
       .executeTakeFirstOrThrow();
     const done = Number(row.n);
     if (done >= EMERGENCY_SEARCHES_PER_HOUR) {
-      throw new KarteiError('rate-limited', `At most ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches an hour; ask a colleague of the department that keeps the file, or try again later`);
+      throw new KarteiError(
+        'rate-limited',
+        `At most ${EMERGENCY_SEARCHES_PER_HOUR} emergency searches an hour; ask a colleague of the department that keeps the file, or try again later`,
+      );
     }
     return done;
   }

@@ -18,15 +18,17 @@ export async function fileHints(ctx: GateContext, keyring: Keyring, personId: st
   const { tx, principal: p } = ctx;
   // The gate's facts already say whether the caller holds a running grant: most opens need no query.
   const held = ctx.target.resource.kind === 'file' && ctx.target.resource.breakGlass;
-  const grant = !held ? undefined : await tx
-    .selectFrom('break_glass')
-    .select('expires_at')
-    .where('tenant_id', '=', p.tenantId)
-    .where('person_id', '=', personId)
-    .where('user_id', '=', p.userId)
-    .where('expires_at', '>', ctx.now)
-    .orderBy('expires_at', 'desc')
-    .executeTakeFirst();
+  const grant = !held
+    ? undefined
+    : await tx
+        .selectFrom('break_glass')
+        .select('expires_at')
+        .where('tenant_id', '=', p.tenantId)
+        .where('person_id', '=', personId)
+        .where('user_id', '=', p.userId)
+        .where('expires_at', '>', ctx.now)
+        .orderBy('expires_at', 'desc')
+        .executeTakeFirst();
   const hints: FileHints = { emergencyAccess: grant ? { expiresAt: grant.expires_at } : null };
   const owner = ctx.target.departmentId;
   if (owner && !ctx.may('file.share') && p.memberships.some((m) => m.departmentId === owner)) {
@@ -39,7 +41,12 @@ export async function fileHints(ctx: GateContext, keyring: Keyring, personId: st
       .where('memberships.role', '=', 'head')
       .where('users.active', '=', 1)
       .execute();
-    const names = await displayNames(tx, keyring, p.tenantId, heads.map((x) => x.user_id));
+    const names = await displayNames(
+      tx,
+      keyring,
+      p.tenantId,
+      heads.map((x) => x.user_id),
+    );
     hints.shareAskHeads = [...names.values()].sort((a, b) => a.localeCompare(b, 'de'));
   }
   return hints;

@@ -38,7 +38,6 @@ export const pageQuery = {
     .optional(),
 };
 
-
 /** Of `limit + 1` rows read, the page's rows and the cursor after them. */
 export function pageOf<R>(rows: R[], limit: number, cursorOf: (r: R) => Cursor): { rows: R[]; next: string | null } {
   const more = rows.length > limit;

@@ -20,7 +20,10 @@ const isoDate = z.iso.date();
 export const personData = z.strictObject({
   familyName: z.string().trim().min(1).max(200),
   givenName: z.string().trim().min(1).max(200),
-  birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), { message: 'must not lie in the future', params: { code: 'date-in-future' } }),
+  birthDate: isoDate.refine((d) => d <= new Date().toISOString().slice(0, 10), {
+    message: 'must not lie in the future',
+    params: { code: 'date-in-future' },
+  }),
   sex: z.enum(['female', 'male', 'diverse', 'unknown']).optional(),
   /** The Patient ID (0010,0020) the department's devices send for this person: studies with it link to this file. Empty: none. */
   dicomPatientId: z.string().trim().max(64).optional(),
@@ -62,7 +65,15 @@ export class Persons {
     const id = randomUUID();
     await tx
       .insertInto('persons')
-      .values({ id, tenant_id: tenantId, department_id: departmentId, version: 1, created_at: ctx.now, created_by: principal.userId, updated_at: ctx.now })
+      .values({
+        id,
+        tenant_id: tenantId,
+        department_id: departmentId,
+        version: 1,
+        created_at: ctx.now,
+        created_by: principal.userId,
+        updated_at: ctx.now,
+      })
       .execute();
     await this.keyring.createPersonKey(tx, tenantId, departmentId, id);
     await this.writeVersion(ctx, id, departmentId, 1, data);
@@ -73,9 +84,21 @@ export class Persons {
 
   async get(ctx: GateContext, personId: string): Promise<PersonView> {
     const { tx, principal } = ctx;
-    const p = await tx.selectFrom('persons').selectAll().where('id', '=', personId).where('tenant_id', '=', principal.tenantId).executeTakeFirstOrThrow();
+    const p = await tx
+      .selectFrom('persons')
+      .selectAll()
+      .where('id', '=', personId)
+      .where('tenant_id', '=', principal.tenantId)
+      .executeTakeFirstOrThrow();
     const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
-    return { id: p.id, departmentId: p.department_id, ...data, version: p.version, createdAt: p.created_at, updatedAt: p.updated_at };
+    return {
+      id: p.id,
+      departmentId: p.department_id,
+      ...data,
+      version: p.version,
+      createdAt: p.created_at,
+      updatedAt: p.updated_at,
+    };
   }
 
   /** Applies a change on top of `version`; a stale version answers 409 with the current one. */
@@ -110,7 +133,10 @@ export class Persons {
       .split(/\s+/)
       .map((term) => {
         const words = /^[\d.-]+$/.test(term) ? [] : normaliseName(term).split(' ');
-        return { whole: queryDigests(key, term), words: words.length > 1 ? words.map((w) => queryDigests(key, w)) : [] };
+        return {
+          whole: queryDigests(key, term),
+          words: words.length > 1 ? words.map((w) => queryDigests(key, w)) : [],
+        };
       })
       .filter((t) => t.whole.length > 0);
     if (terms.length === 0) return [];
@@ -118,14 +144,26 @@ export class Persons {
     // One query: every word must match some index entry, and the file must be visible.
     let query = tx
       .selectFrom('persons')
-      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .innerJoin('person_versions', (j) =>
+        j
+          .onRef('person_versions.person_id', '=', 'persons.id')
+          .onRef('person_versions.version', '=', 'persons.version'),
+      )
       .selectAll('persons')
       .select('person_versions.data_enc')
       .where('persons.tenant_id', '=', tenantId);
     for (const term of terms) {
       query = query.where((eb) => {
         const matches = (digests: string[]) =>
-          eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
+          eb(
+            'persons.id',
+            'in',
+            eb
+              .selectFrom('person_index')
+              .select('person_id')
+              .where('tenant_id', '=', tenantId)
+              .where('digest', 'in', digests),
+          );
         return term.words.length ? eb.or([matches(term.whole), eb.and(term.words.map(matches))]) : matches(term.whole);
       });
     }
@@ -136,9 +174,22 @@ export class Persons {
           eb(
             'persons.id',
             'in',
-            eb.selectFrom('shares').select('person_id').where('to_department_id', 'in', depts).where('revoked_at', 'is', null).where('until', '>', ctx.now),
+            eb
+              .selectFrom('shares')
+              .select('person_id')
+              .where('to_department_id', 'in', depts)
+              .where('revoked_at', 'is', null)
+              .where('until', '>', ctx.now),
           ),
-          eb('persons.id', 'in', eb.selectFrom('break_glass').select('person_id').where('user_id', '=', principal.userId).where('expires_at', '>', ctx.now)),
+          eb(
+            'persons.id',
+            'in',
+            eb
+              .selectFrom('break_glass')
+              .select('person_id')
+              .where('user_id', '=', principal.userId)
+              .where('expires_at', '>', ctx.now),
+          ),
         ]),
       )
       .$if(after !== undefined, (qb) => qb.where('persons.id', '>', after!))
@@ -163,7 +214,12 @@ export class Persons {
    * birth date is `birthDate` and whose family name has every word of `familyName`,
    * exactly or as it sounds. The caller answers only what identifies the files.
    */
-  async findForDisclosure(ctx: GateContext, familyName: string, birthDate: string, limit: number): Promise<PersonView[]> {
+  async findForDisclosure(
+    ctx: GateContext,
+    familyName: string,
+    birthDate: string,
+    limit: number,
+  ): Promise<PersonView[]> {
     return this.byNameAndBirth(ctx, familyName, birthDate, limit, []);
   }
 
@@ -171,17 +227,35 @@ export class Persons {
    * Files whose birth date is `birthDate` and whose family name has every word of `familyName`,
    * exactly or as it sounds, outside the departments `excluded`.
    */
-  private async byNameAndBirth(ctx: GateContext, familyName: string, birthDate: string, limit: number, excluded: string[]): Promise<PersonView[]> {
+  private async byNameAndBirth(
+    ctx: GateContext,
+    familyName: string,
+    birthDate: string,
+    limit: number,
+    excluded: string[],
+  ): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.indexKey(tx, tenantId);
     const words = normaliseName(familyName).split(' ').filter(Boolean);
     if (words.length === 0) return [];
     const having = (digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
-      eb('persons.id', 'in', eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests));
+      eb(
+        'persons.id',
+        'in',
+        eb
+          .selectFrom('person_index')
+          .select('person_id')
+          .where('tenant_id', '=', tenantId)
+          .where('digest', 'in', digests),
+      );
     let query = tx
       .selectFrom('persons')
-      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .innerJoin('person_versions', (j) =>
+        j
+          .onRef('person_versions.person_id', '=', 'persons.id')
+          .onRef('person_versions.version', '=', 'persons.version'),
+      )
       .selectAll('persons')
       .select('person_versions.data_enc')
       .where('persons.tenant_id', '=', tenantId)
@@ -200,7 +274,11 @@ export class Persons {
     const tenantId = principal.tenantId;
     const rows = await tx
       .selectFrom('persons')
-      .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+      .innerJoin('person_versions', (j) =>
+        j
+          .onRef('person_versions.person_id', '=', 'persons.id')
+          .onRef('person_versions.version', '=', 'persons.version'),
+      )
       .selectAll('persons')
       .select('person_versions.data_enc')
       .where('persons.tenant_id', '=', tenantId)
@@ -213,31 +291,73 @@ export class Persons {
   private async decrypt(
     tx: Tx,
     tenantId: string,
-    visible: { id: string; department_id: string; version: number; data_enc: Buffer; created_at: string; updated_at: string }[],
+    visible: {
+      id: string;
+      department_id: string;
+      version: number;
+      data_enc: Buffer;
+      created_at: string;
+      updated_at: string;
+    }[],
   ): Promise<PersonView[]> {
-    await this.keyring.preloadPersonKeys(tx, tenantId, visible.map((p) => ({ departmentId: p.department_id, personId: p.id })));
+    await this.keyring.preloadPersonKeys(
+      tx,
+      tenantId,
+      visible.map((p) => ({ departmentId: p.department_id, personId: p.id })),
+    );
     const out: PersonView[] = [];
     for (const p of visible) {
       const key = await this.keyring.personKey(tx, tenantId, p.department_id, p.id);
       const data = openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc);
-      out.push({ id: p.id, departmentId: p.department_id, ...data, version: p.version, createdAt: p.created_at, updatedAt: p.updated_at });
+      out.push({
+        id: p.id,
+        departmentId: p.department_id,
+        ...data,
+        version: p.version,
+        createdAt: p.created_at,
+        updatedAt: p.updated_at,
+      });
     }
     return out;
   }
 
-  private async writeVersion(ctx: GateContext, personId: string, departmentId: string, version: number, data: PersonData) {
+  private async writeVersion(
+    ctx: GateContext,
+    personId: string,
+    departmentId: string,
+    version: number,
+    data: PersonData,
+  ) {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const key = await this.keyring.personKey(tx, tenantId, departmentId, personId);
     await tx
       .insertInto('person_versions')
-      .values({ person_id: personId, version, tenant_id: tenantId, data_enc: sealField(key, dataBinding(tenantId, personId, version), data), created_at: ctx.now, created_by: principal.userId })
+      .values({
+        person_id: personId,
+        version,
+        tenant_id: tenantId,
+        data_enc: sealField(key, dataBinding(tenantId, personId, version), data),
+        created_at: ctx.now,
+        created_by: principal.userId,
+      })
       .execute();
     await writePersonIndex(tx, this.keyring, tenantId, personId, data);
   }
 
-  private async readVersion(tx: Tx, tenantId: string, departmentId: string, personId: string, version: number): Promise<PersonData> {
-    const row = await tx.selectFrom('person_versions').select('data_enc').where('person_id', '=', personId).where('version', '=', version).executeTakeFirstOrThrow();
+  private async readVersion(
+    tx: Tx,
+    tenantId: string,
+    departmentId: string,
+    personId: string,
+    version: number,
+  ): Promise<PersonData> {
+    const row = await tx
+      .selectFrom('person_versions')
+      .select('data_enc')
+      .where('person_id', '=', personId)
+      .where('version', '=', version)
+      .executeTakeFirstOrThrow();
     const key = await this.keyring.personKey(tx, tenantId, departmentId, personId);
     return openField<PersonData>(key, dataBinding(tenantId, personId, version), row.data_enc);
   }
@@ -247,7 +367,12 @@ export class Persons {
 export async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
   await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
   const indexKey = await keyring.indexKey(tx, tenantId);
-  const rows = personDigests(indexKey, data).map((d) => ({ tenant_id: tenantId, person_id: personId, kind: d.kind, digest: d.digest }));
+  const rows = personDigests(indexKey, data).map((d) => ({
+    tenant_id: tenantId,
+    person_id: personId,
+    kind: d.kind,
+    digest: d.digest,
+  }));
   await tx.insertInto('person_index').values(rows).execute();
 }
 
@@ -264,17 +389,45 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
     done += await inTenant(store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('persons')
-        .innerJoin('person_versions', (j) => j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'))
+        .innerJoin('person_versions', (j) =>
+          j
+            .onRef('person_versions.person_id', '=', 'persons.id')
+            .onRef('person_versions.version', '=', 'persons.version'),
+        )
         .select(['persons.id', 'persons.department_id', 'persons.version', 'person_versions.data_enc'])
         .where('persons.tenant_id', '=', tenantId)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('person_index').select('person_id').whereRef('person_index.person_id', '=', 'persons.id').where('person_index.kind', '=', 'link'))))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('person_index')
+                .select('person_id')
+                .whereRef('person_index.person_id', '=', 'persons.id')
+                .where('person_index.kind', '=', 'link'),
+            ),
+          ),
+        )
         .execute();
       for (const p of rows) {
         const key = await keyring.personKey(tx, tenantId, p.department_id, p.id);
-        await writePersonIndex(tx, keyring, tenantId, p.id, openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc));
+        await writePersonIndex(
+          tx,
+          keyring,
+          tenantId,
+          p.id,
+          openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc),
+        );
       }
       // The server read these files without a caller: on the record, in the same transaction.
-      if (rows.length > 0) await audit.append(tx, { tenantId, actorId: null, action: 'system.person-index', resourceType: 'tenant', resourceId: tenantId, outcome: 'allowed', detail: { files: rows.length } });
+      if (rows.length > 0)
+        await audit.append(tx, {
+          tenantId,
+          actorId: null,
+          action: 'system.person-index',
+          resourceType: 'tenant',
+          resourceId: tenantId,
+          outcome: 'allowed',
+          detail: { files: rows.length },
+        });
       return rows.length;
     });
   }
@@ -282,4 +435,7 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
 }
 
 export const stale = (current: number) =>
-  new KarteiError('stale-version', `version: the resource is at version ${current}`, { field: 'version', currentVersion: current });
+  new KarteiError('stale-version', `version: the resource is at version ${current}`, {
+    field: 'version',
+    currentVersion: current,
+  });

@@ -22,8 +22,10 @@ export function reasonProblem(text: string, min = MIN_REASON): ReasonProblem | n
   const distinct = new Set(letters).size;
   const words = (t.match(/\p{L}{2,}/gu) ?? []).map((w) => w.toLowerCase()).filter((w) => !repeats(w));
   const distinctWords = new Set(words).size;
-  if (repeats(t.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')) || distinct < 5) return { code: 'reason-repeated', message: 'must be real text, not one character or pattern repeated' };
-  if (!((words.length >= 3 && distinctWords >= 3) || distinct >= 8)) return { code: 'reason-not-words', message: 'must be real text: at least 3 words or 8 different letters' };
+  if (repeats(t.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')) || distinct < 5)
+    return { code: 'reason-repeated', message: 'must be real text, not one character or pattern repeated' };
+  if (!((words.length >= 3 && distinctWords >= 3) || distinct >= 8))
+    return { code: 'reason-not-words', message: 'must be real text: at least 3 words or 8 different letters' };
   return null;
 }
 

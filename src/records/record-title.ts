@@ -15,7 +15,10 @@ export function recordTitle(type: string, content: Record<string, unknown>): str
   for (const field of TITLE_FIELD[type] ?? []) {
     const value = content[field];
     if (typeof value !== 'string') continue;
-    const line = value.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0);
+    const line = value
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l.length > 0);
     if (line) return line.length > TITLE_MAX ? `${line.slice(0, TITLE_MAX - 1)}…` : line;
   }
   return null;

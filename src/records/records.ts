@@ -74,14 +74,17 @@ export function parseContent(type: RecordType, content: unknown): unknown {
 function normaliseCodes(content: Record<string, unknown>): Record<string, unknown> {
   const out = { ...content };
   if (typeof out.icd10 === 'string') out.icd10 = normaliseIcd10(out.icd10);
-  if (Array.isArray(out.diagnoses)) out.diagnoses = out.diagnoses.map((d) => (typeof d === 'string' ? normaliseIcd10(d) : d));
+  if (Array.isArray(out.diagnoses))
+    out.diagnoses = out.diagnoses.map((d) => (typeof d === 'string' ? normaliseIcd10(d) : d));
   return out;
 }
 
 const currentRecord = prepared((db, recordId: string, tenantId: string) =>
   db
     .selectFrom('records')
-    .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
+    .innerJoin('record_versions', (j) =>
+      j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'),
+    )
     .selectAll('records')
     .select('record_versions.content_enc')
     .where('records.id', '=', recordId)
@@ -94,7 +97,11 @@ export class Records {
     this.keyring = keyring;
   }
 
-  async create(ctx: GateContext, personId: string, input: { type: RecordType; sensitivity: Sensitivity; content: unknown }): Promise<string> {
+  async create(
+    ctx: GateContext,
+    personId: string,
+    input: { type: RecordType; sensitivity: Sensitivity; content: unknown },
+  ): Promise<string> {
     const { tx, principal } = ctx;
     const id = randomUUID();
     await tx
@@ -125,11 +132,19 @@ export class Records {
    * read and only their current versions unsealed, and only those the caller may read: a
    * restricted record stays without its title for whoever may not open it.
    */
-  async list(ctx: GateContext, personId: string, page: { limit: number; before?: string }): Promise<{ items: RecordListItem[]; next: string | null }> {
+  async list(
+    ctx: GateContext,
+    personId: string,
+    page: { limit: number; before?: string },
+  ): Promise<{ items: RecordListItem[]; next: string | null }> {
     const { tx, principal } = ctx;
     let q = tx
       .selectFrom('records')
-      .innerJoin('record_versions', (j) => j.onRef('record_versions.record_id', '=', 'records.id').onRef('record_versions.version', '=', 'records.version'))
+      .innerJoin('record_versions', (j) =>
+        j
+          .onRef('record_versions.record_id', '=', 'records.id')
+          .onRef('record_versions.version', '=', 'records.version'),
+      )
       .selectAll('records')
       .select(['record_versions.content_enc', 'record_versions.created_by as version_by'])
       .where('records.person_id', '=', personId)
@@ -141,10 +156,20 @@ export class Records {
       q = q.where('records.sensitivity', '=', 'normal');
     }
     const cursor = page.before ? decodeCursor(page.before) : null;
-    if (cursor) q = q.where((eb) => eb(eb.refTuple('records.created_at', 'records.id'), '<', eb.tuple(cursor.at, cursor.id)));
-    const rows = await q.orderBy('records.created_at', 'desc').orderBy('records.id', 'desc').limit(page.limit + 1).execute();
+    if (cursor)
+      q = q.where((eb) => eb(eb.refTuple('records.created_at', 'records.id'), '<', eb.tuple(cursor.at, cursor.id)));
+    const rows = await q
+      .orderBy('records.created_at', 'desc')
+      .orderBy('records.id', 'desc')
+      .limit(page.limit + 1)
+      .execute();
     const { rows: shown, next } = pageOf(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }));
-    const names = await displayNames(tx, this.keyring, principal.tenantId, shown.flatMap((r) => [r.created_by, r.version_by]));
+    const names = await displayNames(
+      tx,
+      this.keyring,
+      principal.tenantId,
+      shown.flatMap((r) => [r.created_by, r.version_by]),
+    );
     const key = shown.length ? await this.personKey(ctx, personId) : null;
     const readsNormal = ctx.may('record.read');
     let unreadable = 0;
@@ -155,7 +180,11 @@ export class Records {
       // a title and is counted in the audit event; reading it answers the opaque error as before.
       if (readable) {
         try {
-          content = openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, r.id, r.version, r.sensitivity), r.content_enc);
+          content = openField<Record<string, unknown>>(
+            key!,
+            contentBinding(principal.tenantId, r.id, r.version, r.sensitivity),
+            r.content_enc,
+          );
         } catch {
           unreadable += 1;
         }
@@ -168,7 +197,11 @@ export class Records {
         title: content ? recordTitle(r.type, content) : null,
       };
     });
-    ctx.audit.detail = { count: items.length, ...(page.before ? { paged: true } : {}), ...(unreadable ? { unreadable } : {}) };
+    ctx.audit.detail = {
+      count: items.length,
+      ...(page.before ? { paged: true } : {}),
+      ...(unreadable ? { unreadable } : {}),
+    };
     return { items, next };
   }
 
@@ -177,10 +210,17 @@ export class Records {
     const [r] = await currentRecord(tx, recordId, principal.tenantId);
     if (!r) throw new KarteiError('not-found');
     const key = await this.personKey(ctx, r.person_id);
-    return { ...summary(r), content: openField(key, contentBinding(principal.tenantId, recordId, r.version, r.sensitivity), r.content_enc) };
+    return {
+      ...summary(r),
+      content: openField(key, contentBinding(principal.tenantId, recordId, r.version, r.sensitivity), r.content_enc),
+    };
   }
 
-  async update(ctx: GateContext, recordId: string, input: { content: unknown; sensitivity?: Sensitivity; version: number }) {
+  async update(
+    ctx: GateContext,
+    recordId: string,
+    input: { content: unknown; sensitivity?: Sensitivity; version: number },
+  ) {
     const r = await ctx.tx.selectFrom('records').selectAll().where('id', '=', recordId).executeTakeFirstOrThrow();
     if (r.version !== input.version) throw stale(r.version);
     const content = parseContent(r.type as RecordType, input.content);
@@ -211,15 +251,34 @@ export class Records {
       .orderBy('version', 'asc')
       .execute();
     const key = rows.length ? await this.personKey(ctx, ctx.target.personId!) : null;
-    const names = await displayNames(tx, this.keyring, principal.tenantId, rows.map((r) => r.created_by));
+    const names = await displayNames(
+      tx,
+      this.keyring,
+      principal.tenantId,
+      rows.map((r) => r.created_by),
+    );
     const contents = rows.map((v) =>
-      ctx.may('record.read', v.sensitivity as Sensitivity) ? openField<Record<string, unknown>>(key!, contentBinding(principal.tenantId, recordId, v.version, v.sensitivity), v.content_enc) : null,
+      ctx.may('record.read', v.sensitivity as Sensitivity)
+        ? openField<Record<string, unknown>>(
+            key!,
+            contentBinding(principal.tenantId, recordId, v.version, v.sensitivity),
+            v.content_enc,
+          )
+        : null,
     );
     const items = rows.map((v, i): RecordVersionItem => {
       const before = i > 0 ? contents[i - 1] : undefined;
       const now = contents[i];
-      const changes = i === 0 ? [] : before && now ? changedFields(before, now, rows[i - 1]!.sensitivity !== v.sensitivity) : null;
-      return { version: v.version, sensitivity: v.sensitivity as Sensitivity, createdAt: v.created_at, createdBy: v.created_by, createdByName: names.get(v.created_by) ?? null, changes };
+      const changes =
+        i === 0 ? [] : before && now ? changedFields(before, now, rows[i - 1]!.sensitivity !== v.sensitivity) : null;
+      return {
+        version: v.version,
+        sensitivity: v.sensitivity as Sensitivity,
+        createdAt: v.created_at,
+        createdBy: v.created_by,
+        createdByName: names.get(v.created_by) ?? null,
+        changes,
+      };
     });
     return items.reverse();
   }
@@ -246,20 +305,32 @@ export class Records {
       createdAt: v.created_at,
       createdBy: v.created_by,
       createdByName: names.get(v.created_by) ?? null,
-      content: openField<Record<string, unknown>>(key, contentBinding(principal.tenantId, recordId, v.version, v.sensitivity), v.content_enc),
+      content: openField<Record<string, unknown>>(
+        key,
+        contentBinding(principal.tenantId, recordId, v.version, v.sensitivity),
+        v.content_enc,
+      ),
     };
   }
 
   async remove(ctx: GateContext, recordId: string, reason: string): Promise<void> {
     const { tx, principal } = ctx;
-    const r = await tx.selectFrom('records').select(['type', 'person_id']).where('id', '=', recordId).executeTakeFirstOrThrow();
+    const r = await tx
+      .selectFrom('records')
+      .select(['type', 'person_id'])
+      .where('id', '=', recordId)
+      .executeTakeFirstOrThrow();
     const key = await this.personKey(ctx, r.person_id);
     await tx
       .updateTable('records')
       .set({
         deleted_at: ctx.now,
         deleted_by: principal.userId,
-        delete_reason_enc: sealField(key, { tenantId: principal.tenantId, table: 'records', rowId: recordId, field: 'delete_reason' }, reason),
+        delete_reason_enc: sealField(
+          key,
+          { tenantId: principal.tenantId, table: 'records', rowId: recordId, field: 'delete_reason' },
+          reason,
+        ),
         retain_until: retainUntil(r.type as RecordType, new Date(ctx.now)),
       })
       .where('id', '=', recordId)
@@ -272,7 +343,13 @@ export class Records {
     return this.keyring.personKey(ctx.tx, ctx.principal.tenantId, ctx.target.departmentId!, personId);
   }
 
-  private async writeVersion(ctx: GateContext, recordId: string, version: number, sensitivity: Sensitivity, content: unknown) {
+  private async writeVersion(
+    ctx: GateContext,
+    recordId: string,
+    version: number,
+    sensitivity: Sensitivity,
+    content: unknown,
+  ) {
     const { tx, principal } = ctx;
     const personId = ctx.target.personId!;
     const key = await this.personKey(ctx, personId);
@@ -291,7 +368,16 @@ export class Records {
   }
 }
 
-function summary(r: { id: string; person_id: string; type: string; sensitivity: string; version: number; created_at: string; created_by: string; updated_at: string }): RecordSummary {
+function summary(r: {
+  id: string;
+  person_id: string;
+  type: string;
+  sensitivity: string;
+  version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}): RecordSummary {
   return {
     id: r.id,
     personId: r.person_id,
@@ -305,7 +391,11 @@ function summary(r: { id: string; person_id: string; type: string; sensitivity: 
 }
 
 /** The names of the fields that differ between two contents (and `sensitivity` if it changed). */
-export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>, sensitivityChanged: boolean): string[] {
+export function changedFields(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  sensitivityChanged: boolean,
+): string[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
   return sensitivityChanged ? [...changed, 'sensitivity'] : changed;
@@ -313,6 +403,10 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
 
 /** A department's setting for listing restricted records to members who may not read them. */
 export async function restrictedListing(tx: Tx, departmentId: string): Promise<'shown' | 'hidden'> {
-  const row = await tx.selectFrom('departments').select('restricted_listing').where('id', '=', departmentId).executeTakeFirst();
+  const row = await tx
+    .selectFrom('departments')
+    .select('restricted_listing')
+    .where('id', '=', departmentId)
+    .executeTakeFirst();
   return row?.restricted_listing === 'hidden' ? 'hidden' : 'shown';
 }

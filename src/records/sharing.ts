@@ -12,7 +12,12 @@ export const MAX_SHARE_DAYS = 366;
 /** A share ends on a day (`2026-12-31`, the day's end) or at an instant with its offset. */
 const SHARE_END = z.iso.datetime({ offset: true }).or(z.iso.date());
 
-export const purposeBinding = (tenantId: string, shareId: string) => ({ tenantId, table: 'shares', rowId: shareId, field: 'purpose' });
+export const purposeBinding = (tenantId: string, shareId: string) => ({
+  tenantId,
+  table: 'shares',
+  rowId: shareId,
+  field: 'purpose',
+});
 
 export class Sharing {
   private readonly keyring: Keyring;
@@ -20,18 +25,36 @@ export class Sharing {
     this.keyring = keyring;
   }
 
-  async share(ctx: GateContext, personId: string, input: { departmentId: string; purpose: string; until: string }): Promise<string> {
+  async share(
+    ctx: GateContext,
+    personId: string,
+    input: { departmentId: string; purpose: string; until: string },
+  ): Promise<string> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const until = SHARE_END.safeParse(input.until).success ? new Date(input.until) : null;
     const problems: FieldProblem[] = [];
     const notAReason = reasonProblem(input.purpose, MIN_REASON);
     if (notAReason) problems.push({ field: 'purpose', ...notAReason });
-    if (input.departmentId === ctx.target.departmentId) problems.push({ field: 'departmentId', code: 'department-own', message: 'the file already belongs to this department' });
-    else if (!(await tx.selectFrom('departments').select('id').where('id', '=', input.departmentId).where('tenant_id', '=', tenantId).executeTakeFirst())) {
+    if (input.departmentId === ctx.target.departmentId)
+      problems.push({
+        field: 'departmentId',
+        code: 'department-own',
+        message: 'the file already belongs to this department',
+      });
+    else if (
+      !(await tx
+        .selectFrom('departments')
+        .select('id')
+        .where('id', '=', input.departmentId)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst())
+    ) {
       problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
     }
-    const late = until ? untilProblem(until, Date.parse(ctx.now)) : { code: 'invalid-date' as const, message: 'an ISO 8601 date or instant' };
+    const late = until
+      ? untilProblem(until, Date.parse(ctx.now))
+      : { code: 'invalid-date' as const, message: 'an ISO 8601 date or instant' };
     if (late) problems.push({ field: 'until', ...late });
     if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
     const id = randomUUID();
@@ -93,6 +116,7 @@ export class Sharing {
 /** Why a share cannot end at `until`: its field code and English phrase, or null. */
 export function untilProblem(until: Date, now: number): Omit<FieldProblem, 'field'> | null {
   if (until.getTime() <= now) return { code: 'must-be-future', message: 'must lie in the future' };
-  if (until.getTime() > now + MAX_SHARE_DAYS * 86_400_000) return { code: 'too-far-ahead', message: `at most ${MAX_SHARE_DAYS} days ahead`, params: { days: MAX_SHARE_DAYS } };
+  if (until.getTime() > now + MAX_SHARE_DAYS * 86_400_000)
+    return { code: 'too-far-ahead', message: `at most ${MAX_SHARE_DAYS} days ahead`, params: { days: MAX_SHARE_DAYS } };
   return null;
 }

@@ -52,7 +52,11 @@ export function linkValue(p: { familyName: string; givenName: string; birthDate:
 /** A DICOM Patient ID as matched: exact, without surrounding spaces (LO pads with one). */
 export const patientIdValue = (id: string | undefined) => (id ?? '').trim();
 
-export function digest(key: Buffer, kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject', value: string): string {
+export function digest(
+  key: Buffer,
+  kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject',
+  value: string,
+): string {
   return createHmac('sha256', keyObject(key)).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
 }
 
@@ -91,5 +95,10 @@ export function queryDigests(key: Buffer, term: string): string[] {
   if (!name) return [];
   const code = koelnerPhonetik(name);
   // A file's DICOM Patient ID finds it too (exactly, as devices send it).
-  return [digest(key, 'family', name), digest(key, 'given', name), ...(code ? [digest(key, 'phonetic', code)] : []), digest(key, 'patient-id', t)];
+  return [
+    digest(key, 'family', name),
+    digest(key, 'given', name),
+    ...(code ? [digest(key, 'phonetic', code)] : []),
+    digest(key, 'patient-id', t),
+  ];
 }

@@ -9,7 +9,9 @@ export function ensureKeyDir(keyDir: string): void {
   fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 });
   const mode = fs.statSync(keyDir).mode & 0o777;
   if (mode & 0o077) {
-    throw new KeyFileError(`Refusing to start: key directory ${keyDir} is accessible by others (mode ${mode.toString(8)}); run chmod 700 on it.`);
+    throw new KeyFileError(
+      `Refusing to start: key directory ${keyDir} is accessible by others (mode ${mode.toString(8)}); run chmod 700 on it.`,
+    );
   }
 }
 
@@ -30,7 +32,9 @@ export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
 export function readSecret(file: string): Buffer {
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) {
-    throw new KeyFileError(`Refusing to start: ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`);
+    throw new KeyFileError(
+      `Refusing to start: ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`,
+    );
   }
   return fs.readFileSync(file);
 }

@@ -70,7 +70,11 @@ export class Keyring {
   }
 
   /** Unwraps the keys of many persons with one query (search results). */
-  async preloadPersonKeys(tx: Tx, tenantId: string, files: { departmentId: string; personId: string }[]): Promise<void> {
+  async preloadPersonKeys(
+    tx: Tx,
+    tenantId: string,
+    files: { departmentId: string; personId: string }[],
+  ): Promise<void> {
     const missing = files.filter((f) => !this.cache.has(`person:${f.personId}`));
     if (missing.length === 0) return;
     const rows = await tx
@@ -79,11 +83,21 @@ export class Keyring {
       .where('scope', '=', 'person')
       .where('tenant_id', '=', tenantId)
       .where('destroyed_at', 'is', null)
-      .where('owner_id', 'in', missing.map((f) => f.personId))
+      .where(
+        'owner_id',
+        'in',
+        missing.map((f) => f.personId),
+      )
       .execute();
     const deptOf = new Map(missing.map((f) => [f.personId, f.departmentId]));
     for (const row of rows) {
-      this.adopt(tenantId, 'person', row.owner_id, await this.departmentKey(tx, tenantId, deptOf.get(row.owner_id)!), row.wrapped);
+      this.adopt(
+        tenantId,
+        'person',
+        row.owner_id,
+        await this.departmentKey(tx, tenantId, deptOf.get(row.owner_id)!),
+        row.wrapped,
+      );
     }
   }
 
@@ -97,7 +111,15 @@ export class Keyring {
     const wrapped = seal(parent, key, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
     await tx
       .insertInto('data_keys')
-      .values({ id: randomUUID(), tenant_id: tenantId, scope, owner_id: ownerId, wrapped, created_at: now(), destroyed_at: null })
+      .values({
+        id: randomUUID(),
+        tenant_id: tenantId,
+        scope,
+        owner_id: ownerId,
+        wrapped,
+        created_at: now(),
+        destroyed_at: null,
+      })
       .execute();
     this.remember(`${scope}:${ownerId}`, key);
   }

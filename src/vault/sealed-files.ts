@@ -33,7 +33,12 @@ export class SealedFiles {
 
   create(relPath: string, key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): SealedWrite {
     const file = this.resolve(relPath);
-    const writer = new SealingWriter(file, `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`, new ChunkSealer(key, aad, opts.chunkSize), this.dirs);
+    const writer = new SealingWriter(
+      file,
+      `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`,
+      new ChunkSealer(key, aad, opts.chunkSize),
+      this.dirs,
+    );
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
 
@@ -177,12 +182,7 @@ class SealingWriter extends Writable {
   private readonly tmp: string;
   private readonly sealer: ChunkSealer;
   private readonly dirs: DurableDirs;
-  constructor(
-    file: string,
-    tmp: string,
-    sealer: ChunkSealer,
-    dirs: DurableDirs,
-  ) {
+  constructor(file: string, tmp: string, sealer: ChunkSealer, dirs: DurableDirs) {
     super();
     this.file = file;
     this.tmp = tmp;

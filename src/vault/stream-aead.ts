@@ -62,11 +62,16 @@ function fileKey(key: Buffer, aad: Buffer, header: Buffer): FileKey {
 
 /** The chunk size a header declares; refuses unknown formats before anything is derived from it. */
 function parseHeader(header: Buffer): number {
-  if (header.length < HEADER_LEN || !header.subarray(0, MAGIC.length).equals(MAGIC) || header[MAGIC.length] !== VERSION) {
+  if (
+    header.length < HEADER_LEN ||
+    !header.subarray(0, MAGIC.length).equals(MAGIC) ||
+    header[MAGIC.length] !== VERSION
+  ) {
     throw new DecryptionError('unknown sealed stream format');
   }
   const chunkSize = header.readUInt32BE(MAGIC.length + 1);
-  if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) throw new DecryptionError('sealed stream declares an invalid chunk size');
+  if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE)
+    throw new DecryptionError('sealed stream declares an invalid chunk size');
   return chunkSize;
 }
 
@@ -211,7 +216,9 @@ async function readAt(fd: Fd, length: number, position: number): Promise<Buffer>
   let got = 0;
   while (got < length) {
     const { bytesRead } =
-      typeof fd === 'number' ? await readFd(fd, buf, got, length - got, position + got) : await fd.read(buf, got, length - got, position + got);
+      typeof fd === 'number'
+        ? await readFd(fd, buf, got, length - got, position + got)
+        : await fd.read(buf, got, length - got, position + got);
     if (bytesRead === 0) throw new DecryptionError('sealed stream is truncated');
     got += bytesRead;
   }
@@ -248,7 +255,13 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
 export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
   checkKey(key);
   const layout = await readLayout(fd);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > layout.plainSize) {
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(length) ||
+    start < 0 ||
+    length < 0 ||
+    start + length > layout.plainSize
+  ) {
     throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
   }
   const result = Buffer.allocUnsafe(length);
@@ -260,9 +273,19 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
   const from = HEADER_LEN + first * seg;
   const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
   for (let i = first; i <= last; i++) {
-    const plain = openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg));
+    const plain = openChunk(
+      file,
+      i,
+      i === layout.chunks - 1,
+      sealed.subarray((i - first) * seg, (i - first + 1) * seg),
+    );
     const chunkStart = i * layout.chunkSize;
-    plain.copy(result, Math.max(0, chunkStart - start), Math.max(0, start - chunkStart), Math.min(plain.length, start + length - chunkStart));
+    plain.copy(
+      result,
+      Math.max(0, chunkStart - start),
+      Math.max(0, start - chunkStart),
+      Math.min(plain.length, start + length - chunkStart),
+    );
   }
   return result;
 }
@@ -286,7 +309,12 @@ export async function* readPlainChunks(fd: Fd, key: Buffer, aad: Buffer): AsyncG
     const from = HEADER_LEN + first * seg;
     const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
     for (let i = first; i <= last; i++) {
-      const plain = openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg));
+      const plain = openChunk(
+        file,
+        i,
+        i === layout.chunks - 1,
+        sealed.subarray((i - first) * seg, (i - first + 1) * seg),
+      );
       if (plain.length > 0) yield plain;
     }
   }

@@ -80,24 +80,72 @@ const ROLES: DepartmentRole[] = ['clerk', 'physician', 'head'];
 // restricted column therefore equals the normal one. `restricted` bites on record content:
 // create, read, update, versions (clerks 403).
 const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: string; none: string; tenant: string }> = {
-  'person.read':       { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'person.update':     { owner: 'AA AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.list':       { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.create':     { owner: 'AF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.read':       { owner: 'AF AA AA', share: 'AF AA AA', breakGlass: 'AF AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.versions':   { owner: 'AF AA AA', share: 'AF AA AA', breakGlass: 'AF AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.update':     { owner: 'AF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'record.delete':     { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'file.share':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'share.revoke':      { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'share.list':        { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
-  'person.access-log': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
-  'person.access-report': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
+  'person.read': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'person.update': {
+    owner: 'AA AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'record.list': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.create': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'record.read': { owner: 'AF AA AA', share: 'AF AA AA', breakGlass: 'AF AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'record.versions': {
+    owner: 'AF AA AA',
+    share: 'AF AA AA',
+    breakGlass: 'AF AA AA',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'record.update': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'record.delete': {
+    owner: 'FF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'file.share': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'share.revoke': {
+    owner: 'FF FF AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'share.list': { owner: 'FF FF AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH AA HH' },
+  'person.access-log': {
+    owner: 'FF FF AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH AA HH',
+  },
+  'person.access-report': {
+    owner: 'FF FF AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH AA HH',
+  },
   // A file's images: seen by whoever may see the file; linked to it (or taken off) by its own department's physicians and head only.
-  'study.list':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
-  'study.link':        { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'study.list': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'study.link': { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   // Images and metadata through DICOMweb: like the file itself, never for an admin or the DPO.
-  'study.read':        { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  'study.read': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -119,12 +167,20 @@ for (const [action, rows] of Object.entries(FILE_TABLE)) {
 
   test(`file action ${action}: admin only, DPO only, no role — no relation, whatever the file looks like`, () => {
     const expected = grid(rows.tenant, 3, 2);
-    const callers: [string, TenantRole[]][] = [['admin', ['admin']], ['dpo', ['dpo']], ['nobody', []]];
+    const callers: [string, TenantRole[]][] = [
+      ['admin', ['admin']],
+      ['dpo', ['dpo']],
+      ['nobody', []],
+    ];
     callers.forEach(([name, roles], i) => {
       const p = principal(`u-${name}`, [], roles);
       for (const rel of RELATIONS) {
         SENS.forEach((s, j) => {
-          assert.equal(decide(p, action as FileAction, fileFor(rel, s)), expected[i]![j], `${name} / file shaped ${rel} / ${s}`);
+          assert.equal(
+            decide(p, action as FileAction, fileFor(rel, s)),
+            expected[i]![j],
+            `${name} / file shaped ${rel} / ${s}`,
+          );
         });
       }
     });
@@ -133,7 +189,13 @@ for (const [action, rows] of Object.entries(FILE_TABLE)) {
 
 test('a file action on something that is not a file is forbidden, even for the owning head and the DPO', () => {
   const head = principal('u-head', [{ departmentId: OWN, role: 'head' }], ['admin', 'dpo']);
-  const notFiles: Resource[] = [{ kind: 'tenant' }, { kind: 'department', departmentId: OWN }, { kind: 'user', userId: 'u-x' }, { kind: 'review', departmentId: OWN }, { kind: 'review', departmentId: null }];
+  const notFiles: Resource[] = [
+    { kind: 'tenant' },
+    { kind: 'department', departmentId: OWN },
+    { kind: 'user', userId: 'u-x' },
+    { kind: 'review', departmentId: OWN },
+    { kind: 'review', departmentId: null },
+  ];
   for (const action of Object.keys(FILE_TABLE) as FileAction[]) {
     for (const r of notFiles) assert.equal(decide(head, action, r), 'forbidden', `${action} on ${r.kind}`);
   }
@@ -141,22 +203,47 @@ test('a file action on something that is not a file is forbidden, even for the o
 
 // Several memberships: the caller gets the best any one relation allows, never a mix
 // (the role from one relation with the permission of another).
-const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: Omit<FileFacts, 'kind' | 'sensitivity'>; expect: Record<string, string> }[] = [
+const COMBINATIONS: {
+  why: string;
+  m: Membership[];
+  roles?: TenantRole[];
+  file: Omit<FileFacts, 'kind' | 'sensitivity'>;
+  expect: Record<string, string>;
+}[] = [
   {
     why: 'clerk of the owning department + head of a receiving department',
-    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'head' }],
+    m: [
+      { departmentId: OWN, role: 'clerk' },
+      { departmentId: OTHER, role: 'head' },
+    ],
     file: { departmentId: OWN, sharedWith: [OTHER], breakGlass: false },
     // NR per action: the head role counts only for reading (via the share).
     expect: {
-      'file.share': 'FF', 'share.revoke': 'FF', 'person.access-log': 'FF', 'record.delete': 'FF',
-      'record.read': 'AA', 'record.versions': 'AA', 'record.update': 'AF', 'record.create': 'AF', 'person.update': 'AA',
+      'file.share': 'FF',
+      'share.revoke': 'FF',
+      'person.access-log': 'FF',
+      'record.delete': 'FF',
+      'record.read': 'AA',
+      'record.versions': 'AA',
+      'record.update': 'AF',
+      'record.create': 'AF',
+      'person.update': 'AA',
     },
   },
   {
     why: 'clerk of the owning department + physician of a receiving department',
-    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'physician' }],
+    m: [
+      { departmentId: OWN, role: 'clerk' },
+      { departmentId: OTHER, role: 'physician' },
+    ],
     file: { departmentId: OWN, sharedWith: [OTHER], breakGlass: false },
-    expect: { 'record.read': 'AA', 'record.versions': 'AA', 'record.create': 'AF', 'record.update': 'AF', 'record.delete': 'FF' },
+    expect: {
+      'record.read': 'AA',
+      'record.versions': 'AA',
+      'record.create': 'AF',
+      'record.update': 'AF',
+      'record.delete': 'FF',
+    },
   },
   {
     why: 'physician of a receiving department only',
@@ -166,7 +253,10 @@ const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: 
   },
   {
     why: 'clerk and head of the same owning department',
-    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: OWN, role: 'head' }],
+    m: [
+      { departmentId: OWN, role: 'clerk' },
+      { departmentId: OWN, role: 'head' },
+    ],
     file: { departmentId: OWN, sharedWith: [], breakGlass: false },
     expect: { 'file.share': 'AA', 'record.update': 'AA', 'record.delete': 'AA', 'person.access-log': 'AA' },
   },
@@ -174,7 +264,10 @@ const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: 
     // A grant is read with the caller's best role anywhere: a TB physician breaking the
     // glass on an INF file reads restricted records; the owning-clerk role adds no edit right.
     why: 'clerk of the owning department + physician elsewhere, holding a break-glass grant',
-    m: [{ departmentId: OWN, role: 'clerk' }, { departmentId: THIRD, role: 'physician' }],
+    m: [
+      { departmentId: OWN, role: 'clerk' },
+      { departmentId: THIRD, role: 'physician' },
+    ],
     file: { departmentId: OWN, sharedWith: [], breakGlass: true },
     expect: { 'record.read': 'AA', 'record.update': 'AF', 'record.create': 'AF', 'record.delete': 'FF' },
   },
@@ -182,7 +275,13 @@ const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: 
     why: 'head of another department holding a break-glass grant',
     m: [{ departmentId: THIRD, role: 'head' }],
     file: { departmentId: OWN, sharedWith: [], breakGlass: true },
-    expect: { 'record.read': 'AA', 'file.share': 'FF', 'share.revoke': 'FF', 'person.access-log': 'FF', 'record.update': 'FF' },
+    expect: {
+      'record.read': 'AA',
+      'file.share': 'FF',
+      'share.revoke': 'FF',
+      'person.access-log': 'FF',
+      'record.update': 'FF',
+    },
   },
   {
     why: 'head of the owning department who also holds a grant and a share',
@@ -195,7 +294,13 @@ const COMBINATIONS: { why: string; m: Membership[]; roles?: TenantRole[]; file: 
     m: [{ departmentId: OWN, role: 'clerk' }],
     roles: ['dpo'],
     file: { departmentId: OWN, sharedWith: [], breakGlass: false },
-    expect: { 'person.access-log': 'AA', 'record.read': 'AF', 'record.update': 'AF', 'file.share': 'FF', 'record.delete': 'FF' },
+    expect: {
+      'person.access-log': 'AA',
+      'record.read': 'AF',
+      'record.update': 'AF',
+      'file.share': 'FF',
+      'record.delete': 'FF',
+    },
   },
   {
     why: 'DPO who is a member of an unrelated department',
@@ -227,7 +332,11 @@ for (const c of COMBINATIONS) {
       for (const [action, cells] of Object.entries(c.expect)) {
         const [expected] = grid(cells, 1, 2);
         SENS.forEach((s, j) => {
-          assert.equal(decide(p, action as FileAction, { kind: 'file', ...c.file, sensitivity: s }), expected![j], `${action} / ${s}`);
+          assert.equal(
+            decide(p, action as FileAction, { kind: 'file', ...c.file, sensitivity: s }),
+            expected![j],
+            `${action} / ${s}`,
+          );
         });
       }
     }
@@ -247,10 +356,19 @@ const CALLERS: Principal[] = [
   principal('u-nobody', []),
 ];
 
-const unrelatedFile: FileFacts = { kind: 'file', departmentId: THIRD, sharedWith: [], breakGlass: false, sensitivity: 'normal' };
+const unrelatedFile: FileFacts = {
+  kind: 'file',
+  departmentId: THIRD,
+  sharedWith: [],
+  breakGlass: false,
+  sensitivity: 'normal',
+};
 const tenant: Resource = { kind: 'tenant' };
 const otherUser: Resource = { kind: 'user', userId: 'u-someone-else' };
-const approval = (grant: 'membership' | 'role' | 'enrolment', over: Partial<Extract<Resource, { kind: 'approval' }>> = {}): Resource => ({
+const approval = (
+  grant: 'membership' | 'role' | 'enrolment',
+  over: Partial<Extract<Resource, { kind: 'approval' }>> = {},
+): Resource => ({
   kind: 'approval',
   grant,
   subjectId: 'u-someone-else',
@@ -263,15 +381,35 @@ const approval = (grant: 'membership' | 'role' | 'enrolment', over: Partial<Extr
 });
 
 const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Resource; expect: string }[] = [
-  { action: 'person.create', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
+  {
+    action: 'person.create',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
   { action: 'person.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
   // DICOMweb: searches run over the caller's own departments; storing needs membership of the target department.
   { action: 'study.search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
-  { action: 'study.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'AAA FFF FFF' },
+  {
+    action: 'study.store',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
   // A department's unassigned studies: its physicians and head, who link them by hand; other departments do not learn of them.
-  { action: 'study.unassigned', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FAA HHH HHH' },
+  {
+    action: 'study.unassigned',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FAA HHH HHH',
+  },
   { action: 'person.emergency-search', on: 'the tenant', resource: () => tenant, expect: 'AAA AAA FFF' },
-  { action: 'person.break-glass', on: 'a file of an unrelated department', resource: () => unrelatedFile, expect: 'AAA AAA HHH' },
+  {
+    action: 'person.break-glass',
+    on: 'a file of an unrelated department',
+    resource: () => unrelatedFile,
+    expect: 'AAA AAA HHH',
+  },
   { action: 'admin.department.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.department.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.user.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
@@ -279,25 +417,80 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.user.update', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   // A reset link for lost credentials: asked for by an admin for someone else, and fetched once approved.
   { action: 'admin.user.enrolment-request', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
-  { action: 'admin.user.enrolment-request', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
+  {
+    action: 'admin.user.enrolment-request',
+    on: 'the caller itself',
+    resource: (p) => ({ kind: 'user', userId: p.userId }),
+    expect: 'FFF FFF FFF',
+  },
   { action: 'admin.user.enrolment-issue', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   // A department's own rules: its head only.
-  { action: 'department.settings.read', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFA FFF FFF' },
-  { action: 'department.settings.update', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFA FFF FFF' },
+  {
+    action: 'department.settings.read',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFA FFF FFF',
+  },
+  {
+    action: 'department.settings.update',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFA FFF FFF',
+  },
   { action: 'approval.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA AAF' },
   // A second account approves: a membership by the department's head, by a DPO while it has none.
-  { action: 'approval.decide', on: 'a membership in OWN, which has a head', resource: () => approval('membership', { departmentHasHead: true }), expect: 'HHA HHH HHH' },
-  { action: 'approval.decide', on: 'a membership in OWN, which has no head', resource: () => approval('membership'), expect: 'HHH HHH HAH' },
-  { action: 'approval.decide', on: 'a tenant role', resource: () => approval('role', { departmentId: null }), expect: 'HHH HHH AAH' },
+  {
+    action: 'approval.decide',
+    on: 'a membership in OWN, which has a head',
+    resource: () => approval('membership', { departmentHasHead: true }),
+    expect: 'HHA HHH HHH',
+  },
+  {
+    action: 'approval.decide',
+    on: 'a membership in OWN, which has no head',
+    resource: () => approval('membership'),
+    expect: 'HHH HHH HAH',
+  },
+  {
+    action: 'approval.decide',
+    on: 'a tenant role',
+    resource: () => approval('role', { departmentId: null }),
+    expect: 'HHH HHH AAH',
+  },
   // The first DPO's exemption is another DPO's to confirm or withdraw, never an admin's.
-  { action: 'approval.decide', on: 'the first DPO\'s exemption', resource: () => approval('role', { departmentId: null, exempt: true }), expect: 'HHH HHH HAH' },
-  { action: 'approval.decide', on: 'a reset link for a member of OWN', resource: () => approval('enrolment', { departmentId: null }), expect: 'HHA HHH AHH' },
+  {
+    action: 'approval.decide',
+    on: "the first DPO's exemption",
+    resource: () => approval('role', { departmentId: null, exempt: true }),
+    expect: 'HHH HHH HAH',
+  },
+  {
+    action: 'approval.decide',
+    on: 'a reset link for a member of OWN',
+    resource: () => approval('enrolment', { departmentId: null }),
+    expect: 'HHA HHH AHH',
+  },
   // Never by the account that asked, nor by the account it is for.
-  { action: 'approval.decide', on: 'a tenant role the caller asked for', resource: (p) => approval('role', { departmentId: null, requestedBy: p.userId }), expect: 'HHH HHH FFH' },
-  { action: 'approval.decide', on: 'a grant for the caller itself', resource: (p) => approval('membership', { subjectId: p.userId, departmentHasHead: true }), expect: 'HHF HHH HHH' },
+  {
+    action: 'approval.decide',
+    on: 'a tenant role the caller asked for',
+    resource: (p) => approval('role', { departmentId: null, requestedBy: p.userId }),
+    expect: 'HHH HHH FFH',
+  },
+  {
+    action: 'approval.decide',
+    on: 'a grant for the caller itself',
+    resource: (p) => approval('membership', { subjectId: p.userId, departmentHasHead: true }),
+    expect: 'HHF HHH HHH',
+  },
   { action: 'admin.user.update-access', on: 'another user', resource: () => otherUser, expect: 'FFF FFF AFF' },
   // Separation of duties: nobody grants themselves roles or memberships.
-  { action: 'admin.user.update-access', on: 'the caller itself', resource: (p) => ({ kind: 'user', userId: p.userId }), expect: 'FFF FFF FFF' },
+  {
+    action: 'admin.user.update-access',
+    on: 'the caller itself',
+    resource: (p) => ({ kind: 'user', userId: p.userId }),
+    expect: 'FFF FFF FFF',
+  },
   { action: 'admin.device.create', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.device.list', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.device.remove', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
@@ -306,9 +499,24 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'admin.sso.update', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   // DICOM services are for registered devices only; no person, whatever its roles, acts as one.
   { action: 'dicom.echo', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FFF' },
-  { action: 'dicom.store', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
-  { action: 'dicom.find', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
-  { action: 'dicom.retrieve', on: 'the caller\'s department OWN', resource: () => ({ kind: 'department', departmentId: OWN }), expect: 'FFF FFF FFF' },
+  {
+    action: 'dicom.store',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFF FFF FFF',
+  },
+  {
+    action: 'dicom.find',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFF FFF FFF',
+  },
+  {
+    action: 'dicom.retrieve',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFF FFF FFF',
+  },
   { action: 'audit.read', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   { action: 'review.list', on: 'the tenant', resource: () => tenant, expect: 'FFA FFA FAF' },
   // The chain's state is the DPO's; the security report is for those who run the installation and those who oversee it.
@@ -318,15 +526,45 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'audit.access-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
   // The installation's own chain: its single office's admin and DPO; nobody's where several offices share it.
-  { action: 'audit.read-installation', on: 'a single-office installation', resource: () => ({ kind: 'installation', offices: 1 }), expect: 'FFF FFF AAF' },
-  { action: 'audit.read-installation', on: 'a shared installation', resource: () => ({ kind: 'installation', offices: 2 }), expect: 'FFF FFF FFF' },
+  {
+    action: 'audit.read-installation',
+    on: 'a single-office installation',
+    resource: () => ({ kind: 'installation', offices: 1 }),
+    expect: 'FFF FFF AAF',
+  },
+  {
+    action: 'audit.read-installation',
+    on: 'a shared installation',
+    resource: () => ({ kind: 'installation', offices: 2 }),
+    expect: 'FFF FFF FFF',
+  },
   // Only OWN's head (and the DPO) may know of a review of OWN's break-glass event.
-  { action: 'review.decide', on: 'a review in OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
+  {
+    action: 'review.decide',
+    on: 'a review in OWN',
+    resource: () => ({ kind: 'review', departmentId: OWN }),
+    expect: 'HHA HHH HAH',
+  },
   // An emergency search belongs to no department: only the DPO knows of it and decides it.
-  { action: 'review.decide', on: 'an emergency search\'s review', resource: () => ({ kind: 'review', departmentId: null }), expect: 'HHH HHH HAH' },
+  {
+    action: 'review.decide',
+    on: "an emergency search's review",
+    resource: () => ({ kind: 'review', departmentId: null }),
+    expect: 'HHH HHH HAH',
+  },
   // Ending a running grant early: the head of the file's department and the DPO, like deciding it.
-  { action: 'break-glass.revoke', on: 'a grant to a file of OWN', resource: () => ({ kind: 'review', departmentId: OWN }), expect: 'HHA HHH HAH' },
-  { action: 'break-glass.revoke', on: 'an emergency search', resource: () => ({ kind: 'review', departmentId: null }), expect: 'HHH HHH HAH' },
+  {
+    action: 'break-glass.revoke',
+    on: 'a grant to a file of OWN',
+    resource: () => ({ kind: 'review', departmentId: OWN }),
+    expect: 'HHA HHH HAH',
+  },
+  {
+    action: 'break-glass.revoke',
+    on: 'an emergency search',
+    resource: () => ({ kind: 'review', departmentId: null }),
+    expect: 'HHH HHH HAH',
+  },
 ];
 
 test('the non-file table covers exactly the other actions the policy knows', () => {
@@ -345,7 +583,14 @@ for (const row of OTHER_TABLE) {
 }
 
 test('person.create is decided by membership of that department, not by any membership', () => {
-  const p = principal('u-multi', [{ departmentId: OTHER, role: 'head' }, { departmentId: THIRD, role: 'clerk' }], ['admin', 'dpo']);
+  const p = principal(
+    'u-multi',
+    [
+      { departmentId: OTHER, role: 'head' },
+      { departmentId: THIRD, role: 'clerk' },
+    ],
+    ['admin', 'dpo'],
+  );
   assert.equal(decide(p, 'person.create', { kind: 'department', departmentId: OWN }), 'forbidden');
   assert.equal(decide(p, 'person.create', { kind: 'department', departmentId: THIRD }), 'allow');
 });
@@ -357,7 +602,10 @@ test('an admin with memberships and the DPO role still cannot update its own acc
 });
 
 test('review.decide: a head of several departments decides only reviews of those it heads', () => {
-  const p = principal('u-h', [{ departmentId: OWN, role: 'clerk' }, { departmentId: OTHER, role: 'head' }]);
+  const p = principal('u-h', [
+    { departmentId: OWN, role: 'clerk' },
+    { departmentId: OTHER, role: 'head' },
+  ]);
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OTHER }), 'allow');
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: OWN }), 'hidden');
   assert.equal(decide(p, 'review.decide', { kind: 'review', departmentId: THIRD }), 'hidden');
@@ -379,9 +627,9 @@ const device = (permissions: DevicePermission[]): Principal => ({
 // Each cell's letters: a device with no permission, store only, find only, retrieve only, all three.
 const PERMISSION_SETS: DevicePermission[][] = [[], ['store'], ['find'], ['retrieve'], ['store', 'find', 'retrieve']];
 const DEVICE_TABLE: Record<string, { own: string; other: string; tenant: string }> = {
-  'dicom.echo':     { own: 'FFFFF', other: 'FFFFF', tenant: 'AAAAA' },
-  'dicom.store':    { own: 'FAFFA', other: 'FFFFF', tenant: 'FFFFF' },
-  'dicom.find':     { own: 'FFAFA', other: 'FFFFF', tenant: 'FFFFF' },
+  'dicom.echo': { own: 'FFFFF', other: 'FFFFF', tenant: 'AAAAA' },
+  'dicom.store': { own: 'FAFFA', other: 'FFFFF', tenant: 'FFFFF' },
+  'dicom.find': { own: 'FFAFA', other: 'FFFFF', tenant: 'FFFFF' },
   'dicom.retrieve': { own: 'FFFAA', other: 'FFFFF', tenant: 'FFFFF' },
 };
 
@@ -395,7 +643,11 @@ for (const [action, cells] of Object.entries(DEVICE_TABLE)) {
     for (const [letters, r] of on) {
       const [expected] = grid(letters, 1, PERMISSION_SETS.length);
       PERMISSION_SETS.forEach((perms, i) => {
-        assert.equal(decide(device(perms), action as Action, r), expected![i], `${perms.join('+') || 'none'} on ${JSON.stringify(r)}`);
+        assert.equal(
+          decide(device(perms), action as Action, r),
+          expected![i],
+          `${perms.join('+') || 'none'} on ${JSON.stringify(r)}`,
+        );
       });
     }
   });
@@ -403,8 +655,15 @@ for (const [action, cells] of Object.entries(DEVICE_TABLE)) {
 
 test('a device with every permission is refused everything a person may do', () => {
   const d = device(['store', 'find', 'retrieve']);
-  const ownFile: FileFacts = { kind: 'file', departmentId: OWN, sharedWith: [OWN], breakGlass: true, sensitivity: 'normal' };
-  for (const action of Object.keys(FILE_RULES) as FileAction[]) assert.notEqual(decide(d, action, ownFile), 'allow', action);
+  const ownFile: FileFacts = {
+    kind: 'file',
+    departmentId: OWN,
+    sharedWith: [OWN],
+    breakGlass: true,
+    sensitivity: 'normal',
+  };
+  for (const action of Object.keys(FILE_RULES) as FileAction[])
+    assert.notEqual(decide(d, action, ownFile), 'allow', action);
   for (const action of OTHER_ACTIONS.filter((a) => !a.startsWith('dicom.'))) {
     for (const r of [tenant, { kind: 'department', departmentId: OWN } as Resource, ownFile, otherUser]) {
       assert.notEqual(decide(d, action, r), 'allow', `${action} on ${r.kind}`);
@@ -418,19 +677,56 @@ test('a device with every permission is refused everything a person may do', () 
 
 /** Written out by hand: what each scope covers. Everything else is never done with a token. */
 const SCOPE_COVERS: Record<TokenScope, Action[]> = {
-  'records:read': ['person.read', 'person.search', 'record.list', 'record.read', 'record.versions', 'study.list', 'share.list', 'study.unassigned'],
+  'records:read': [
+    'person.read',
+    'person.search',
+    'record.list',
+    'record.read',
+    'record.versions',
+    'study.list',
+    'share.list',
+    'study.unassigned',
+  ],
   'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
   'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
-  admin: ['admin.department.create', 'admin.department.list', 'admin.user.create', 'admin.user.list', 'admin.user.update', 'admin.device.create', 'admin.device.list', 'admin.device.remove', 'approval.list', 'system.security-report', 'admin.sso.read'],
+  admin: [
+    'admin.department.create',
+    'admin.department.list',
+    'admin.user.create',
+    'admin.user.list',
+    'admin.user.update',
+    'admin.device.create',
+    'admin.device.list',
+    'admin.device.remove',
+    'approval.list',
+    'system.security-report',
+    'admin.sso.read',
+  ],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
 const SESSION_ONLY: Action[] = [
-  'person.emergency-search', 'person.break-glass', 'file.share', 'share.revoke', 'review.decide', 'break-glass.revoke',
-  'approval.decide', 'admin.user.update-access', 'admin.user.enrolment-request', 'admin.user.enrolment-issue',
-  'department.settings.read', 'department.settings.update', 'admin.sso.update', 'audit.person-search', 'audit.access-report', 'person.access-report',
-  'dicom.echo', 'dicom.store', 'dicom.find', 'dicom.retrieve',
+  'person.emergency-search',
+  'person.break-glass',
+  'file.share',
+  'share.revoke',
+  'review.decide',
+  'break-glass.revoke',
+  'approval.decide',
+  'admin.user.update-access',
+  'admin.user.enrolment-request',
+  'admin.user.enrolment-issue',
+  'department.settings.read',
+  'department.settings.update',
+  'admin.sso.update',
+  'audit.person-search',
+  'audit.access-report',
+  'person.access-report',
+  'dicom.echo',
+  'dicom.store',
+  'dicom.find',
+  'dicom.retrieve',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });
@@ -456,14 +752,27 @@ test('a token acts on files only within its scopes, and what its owner cannot se
   for (const action of Object.keys(FILE_RULES) as FileAction[]) {
     for (const role of ['clerk', 'physician', 'head'] as DepartmentRole[]) {
       for (const rel of RELATIONS) {
-        for (const sensitivity of SENS) checkToken(principal('u-1', [{ departmentId: OWN, role }], ['dpo']), action, fileFor(rel, sensitivity), `${role} ${rel} ${sensitivity}`);
+        for (const sensitivity of SENS)
+          checkToken(
+            principal('u-1', [{ departmentId: OWN, role }], ['dpo']),
+            action,
+            fileFor(rel, sensitivity),
+            `${role} ${rel} ${sensitivity}`,
+          );
       }
     }
   }
 });
 
 test('a token does the tenant-wide things only within its scopes', () => {
-  for (const row of OTHER_TABLE) for (const p of CALLERS) checkToken(p, row.action, row.resource(p), `${row.on} as ${p.tenantRoles.join('+') || p.memberships.map((m) => m.role).join('+')}`);
+  for (const row of OTHER_TABLE)
+    for (const p of CALLERS)
+      checkToken(
+        p,
+        row.action,
+        row.resource(p),
+        `${row.on} as ${p.tenantRoles.join('+') || p.memberships.map((m) => m.role).join('+')}`,
+      );
 });
 
 test('with every scope, a token still never does what is for a session only', () => {
@@ -471,7 +780,13 @@ test('with every scope, a token still never does what is for a session only', ()
   const token = withToken(everyone, [...TOKEN_SCOPES]);
   const file = fileFor('breakGlass', 'normal');
   for (const action of SESSION_ONLY) {
-    for (const r of [tenant, otherUser, file, { kind: 'department', departmentId: OWN } as Resource, { kind: 'review', departmentId: OWN } as Resource]) {
+    for (const r of [
+      tenant,
+      otherUser,
+      file,
+      { kind: 'department', departmentId: OWN } as Resource,
+      { kind: 'review', departmentId: OWN } as Resource,
+    ]) {
       assert.notEqual(decide(token, action, r), 'allow', `${action} on ${r.kind}`);
     }
   }

@@ -18,13 +18,23 @@ const ev = (ms: number, action: string, more: Partial<NarrativeEvent> = {}): Nar
   detail: null,
   ...more,
 });
-const names: Record<string, string> = { inf: 'Infektionsschutz', tb: 'Tuberkulosefürsorge', spdi: 'Sozialpsychiatrischer Dienst' };
+const names: Record<string, string> = {
+  inf: 'Infektionsschutz',
+  tb: 'Tuberkulosefürsorge',
+  spdi: 'Sozialpsychiatrischer Dienst',
+};
 const facts = (over: Partial<NarrativeFacts> = {}): NarrativeFacts => ({
   fileDepartment: new Map([['p1', 'inf']]),
   departmentName: (id) => (id && names[id]) || '—',
   actors: new Map([
-    ['anna', { kind: 'user', name: 'Anna Acker', tenantRoles: [], memberships: [{ departmentId: 'inf', role: 'clerk' }] }],
-    ['tilo', { kind: 'user', name: 'Tilo Teich', tenantRoles: [], memberships: [{ departmentId: 'tb', role: 'physician' }] }],
+    [
+      'anna',
+      { kind: 'user', name: 'Anna Acker', tenantRoles: [], memberships: [{ departmentId: 'inf', role: 'clerk' }] },
+    ],
+    [
+      'tilo',
+      { kind: 'user', name: 'Tilo Teich', tenantRoles: [], memberships: [{ departmentId: 'tb', role: 'physician' }] },
+    ],
     ['ct', { kind: 'device', name: 'CT_TB', departmentId: 'tb' }],
   ]),
   shares: [],
@@ -86,8 +96,23 @@ test('images are counted as images (metadata is none); a denied attempt is its o
 });
 
 test('the ground: own department, a share live at the time with its purpose, an emergency grant with its reason, the DPO; each its own line', () => {
-  const share = { id: 's1', personId: 'p1', toDepartmentId: 'tb', purpose: 'Umgebungsuntersuchung', from: at(10_000), until: at(20_000), revokedAt: null };
-  const grant = { id: 'g1', personId: 'p1', userId: 'tilo', reason: 'Notaufnahme, bewusstlos', from: at(30_000), until: at(40_000) };
+  const share = {
+    id: 's1',
+    personId: 'p1',
+    toDepartmentId: 'tb',
+    purpose: 'Umgebungsuntersuchung',
+    from: at(10_000),
+    until: at(20_000),
+    revokedAt: null,
+  };
+  const grant = {
+    id: 'g1',
+    personId: 'p1',
+    userId: 'tilo',
+    reason: 'Notaufnahme, bewusstlos',
+    from: at(30_000),
+    until: at(40_000),
+  };
   const dora = { kind: 'user' as const, name: 'Dora Datenschutz', tenantRoles: ['dpo'], memberships: [] };
   const f = facts({ shares: [share], grants: [grant], actors: new Map([...facts().actors, ['dora', dora]]) });
   const { lines } = narrate(
@@ -107,7 +132,11 @@ test('the ground: own department, a share live at the time with its purpose, an 
     [
       ['Anna Acker', 'file.opened', { kind: 'department', department: 'Infektionsschutz' }],
       ['Tilo Teich', 'file.opened', { kind: 'unknown' }],
-      ['Tilo Teich', 'file.opened', { kind: 'share', department: 'Tuberkulosefürsorge', text: 'Umgebungsuntersuchung' }],
+      [
+        'Tilo Teich',
+        'file.opened',
+        { kind: 'share', department: 'Tuberkulosefürsorge', text: 'Umgebungsuntersuchung' },
+      ],
       ['Tilo Teich', 'emergency.opened', { kind: 'emergency', text: 'Notaufnahme, bewusstlos' }],
       ['Tilo Teich', 'file.opened', { kind: 'emergency', text: 'Notaufnahme, bewusstlos' }],
       ['Dora Datenschutz', 'report.viewed', { kind: 'dpo' }],
@@ -129,7 +158,9 @@ test('the ground: own department, a share live at the time with its purpose, an 
 
 test('every act has German and English words, done and refused', () => {
   for (const key of Object.keys(NARRATIVE_DE)) assert.ok(NARRATIVE_EN[key as keyof typeof NARRATIVE_EN], key);
-  const acts = Object.keys(NARRATIVE_DE).filter((k) => k.endsWith('.denied') && !k.startsWith('narr.ground.')).map((k) => k.slice('narr.'.length, -'.denied'.length));
+  const acts = Object.keys(NARRATIVE_DE)
+    .filter((k) => k.endsWith('.denied') && !k.startsWith('narr.ground.'))
+    .map((k) => k.slice('narr.'.length, -'.denied'.length));
   for (const act of acts) assert.ok((NARRATIVE_DE as Record<string, string>)[`narr.${act}`], act);
   assert.ok(acts.length >= 25);
 });

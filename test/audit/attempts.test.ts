@@ -40,11 +40,20 @@ function intrude(port: number): Promise<void> {
 test('2,000 refused associations from one source are a bounded number of events, whose counts add up', async () => {
   const h = await startHarness();
   await setUpTenant(h, ['INF']);
-  const listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+  const listener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services },
+  );
   try {
     const rows = () =>
       inTenant(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
-        tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', DEPLOYMENT_CHAIN).where('action', '=', 'dicom.associate').orderBy('seq').execute(),
+        tx
+          .selectFrom('audit_events')
+          .selectAll()
+          .where('tenant_id', '=', DEPLOYMENT_CHAIN)
+          .where('action', '=', 'dicom.associate')
+          .orderBy('seq')
+          .execute(),
       );
     assert.equal((await rows()).length, 0);
     const FLOOD = 2_000;
@@ -57,7 +66,10 @@ test('2,000 refused associations from one source are a bounded number of events,
     assert.ok(all.length <= 4, `${all.length} events for ${FLOOD} attempts`);
     const details = all.map((r) => JSON.parse(r.detail!));
     // Each first attempt is an event of its own; a count event stands for `count` further attempts.
-    assert.equal(details.reduce((n, d) => n + (d.count ?? 1), 0), FLOOD);
+    assert.equal(
+      details.reduce((n, d) => n + (d.count ?? 1), 0),
+      FLOOD,
+    );
     for (const d of details) {
       assert.equal(d.why, 'unknown-ae');
       assert.match(d.source, /^[0-9a-f]{32}$/, 'the source address is kept as a keyed hash');
@@ -72,8 +84,23 @@ test('2,000 refused associations from one source are a bounded number of events,
 test('the counting holds at most MAX_SOURCES sources a minute; the rest share one bucket', async () => {
   const written: AuditEvent[] = [];
   let now = Date.parse('2025-01-01T10:00:05Z');
-  const log = new AttemptLog(async (e) => void written.push(e), (a) => `h(${a})`, () => now, 10);
-  const attempt = (source: string) => log.record({ tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'auth.login-failed', resourceType: 'session', outcome: 'denied' }, source);
+  const log = new AttemptLog(
+    async (e) => void written.push(e),
+    (a) => `h(${a})`,
+    () => now,
+    10,
+  );
+  const attempt = (source: string) =>
+    log.record(
+      {
+        tenantId: DEPLOYMENT_CHAIN,
+        actorId: null,
+        action: 'auth.login-failed',
+        resourceType: 'session',
+        outcome: 'denied',
+      },
+      source,
+    );
   for (let i = 0; i < 500; i++) for (let k = 0; k < 3; k++) await attempt(`10.0.${i >> 8}.${i & 255}`);
   // 10 sources written at once, then one shared bucket for the other 490.
   assert.equal(written.length, 11);

@@ -23,27 +23,51 @@ after(() => h.close());
 
 /** Every stored event of a chain, as the database holds it. */
 const storedEvents = (chain: string) =>
-  inTenant(h.services.store, chain, (tx) => tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', chain).orderBy('seq').execute());
+  inTenant(h.services.store, chain, (tx) =>
+    tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', chain).orderBy('seq').execute(),
+  );
 
 test('the DPO sees what each grant, approval, revocation and reset request gave or took', async () => {
   const { INF, TB } = t.departments as Record<string, string>;
-  const created = await t.admin.post('/api/admin/users', { username: 'grantee', displayName: 'Gerd Grant', tenantRoles: [], memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const created = await t.admin.post('/api/admin/users', {
+    username: 'grantee',
+    displayName: 'Gerd Grant',
+    tenantRoles: [],
+    memberships: [{ departmentId: INF, role: 'clerk' }],
+  });
   assert.equal(created.status, 201);
   const id = created.body.id as string;
   // INF has no head yet: a DPO approves.
   const [approvalId] = created.body.pendingApprovals as string[];
   assert.equal((await dpo.post(`/api/approvals/${approvalId}`, { decision: 'approve' })).status, 200);
-  assert.equal((await t.admin.patch(`/api/admin/users/${id}`, { memberships: [{ departmentId: TB, role: 'head' }] })).status, 200);
+  assert.equal(
+    (await t.admin.patch(`/api/admin/users/${id}`, { memberships: [{ departmentId: TB, role: 'head' }] })).status,
+    200,
+  );
   const reset = await t.admin.post(`/api/admin/users/${id}/enrolment`);
   assert.equal(reset.status, 201);
 
   const log = await dpo.get(`/api/audit?limit=20`);
   assert.equal(log.status, 200);
   const about = (action: string) => log.body.find((e: any) => e.action === action && e.resourceId === id);
-  assert.deepEqual(about('admin.user.create').detail, { tenantRoles: '', memberships: `${INF}:clerk`, pendingApprovals: 1 });
-  assert.deepEqual(log.body.find((e: any) => e.action === 'approval.decide' && e.resourceId === approvalId).detail, { kind: 'membership', decision: 'approved', userId: id, departmentId: INF, role: 'clerk' });
+  assert.deepEqual(about('admin.user.create').detail, {
+    tenantRoles: '',
+    memberships: `${INF}:clerk`,
+    pendingApprovals: 1,
+  });
+  assert.deepEqual(log.body.find((e: any) => e.action === 'approval.decide' && e.resourceId === approvalId).detail, {
+    kind: 'membership',
+    decision: 'approved',
+    userId: id,
+    departmentId: INF,
+    role: 'clerk',
+  });
   // Taken away at once; the new membership waits for approval and is granted only then.
-  assert.deepEqual(about('admin.user.update-access').detail, { memberships: `${TB}:head`, pendingApprovals: 1, revokedMemberships: `${INF}:clerk` });
+  assert.deepEqual(about('admin.user.update-access').detail, {
+    memberships: `${TB}:head`,
+    pendingApprovals: 1,
+    revokedMemberships: `${INF}:clerk`,
+  });
   assert.deepEqual(about('admin.user.enrolment-request').detail, { approvalId: reset.body.approvalId });
   // Every entry carries the field; events without facts say null.
   assert.ok(log.body.every((e: any) => 'detail' in e));
@@ -59,7 +83,12 @@ function withoutCsrf(u: Client): Client {
 test('a state-changing request without the CSRF token is refused and on the record, with the caller and the route', async () => {
   const { INF } = t.departments as Record<string, string>;
   const forged = withoutCsrf(clerk);
-  const r = await forged.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg', givenName: 'Hannelore', birthDate: '1961-04-17' });
+  const r = await forged.post('/api/persons', {
+    departmentId: INF,
+    familyName: 'Quastenberg',
+    givenName: 'Hannelore',
+    birthDate: '1961-04-17',
+  });
   assert.equal(r.status, 403);
   const log = await dpo.get('/api/audit?action=request.refused&limit=5');
   const e = log.body.find((x: any) => x.actorId === clerk.id && x.detail?.code === 'csrf-missing');
@@ -72,15 +101,26 @@ test('a state-changing request without the CSRF token is refused and on the reco
 
 test('bodies a data route refuses (invalid, malformed, too large) are on the record, without their content', async () => {
   const { INF } = t.departments as Record<string, string>;
-  const invalid = await clerk.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg', givenName: 'Hannelore', birthDate: 'gestern' });
+  const invalid = await clerk.post('/api/persons', {
+    departmentId: INF,
+    familyName: 'Quastenberg',
+    givenName: 'Hannelore',
+    birthDate: 'gestern',
+  });
   assert.equal(invalid.status, 422);
   const malformed = await clerk.call('POST', '/api/persons', '{"familyName": "Quastenberg",');
   assert.equal(malformed.status, 400);
-  const large = await clerk.post('/api/persons', { departmentId: INF, familyName: 'Quastenberg'.repeat(30_000), givenName: 'H', birthDate: '1961-04-17' });
+  const large = await clerk.post('/api/persons', {
+    departmentId: INF,
+    familyName: 'Quastenberg'.repeat(30_000),
+    givenName: 'H',
+    birthDate: '1961-04-17',
+  });
   assert.equal(large.status, 413);
   const log = await dpo.get('/api/audit?action=request.refused&limit=20');
   const codes = log.body.filter((x: any) => x.actorId === clerk.id).map((x: any) => x.detail.code);
-  for (const code of ['validation-failed', 'malformed-json', 'payload-too-large']) assert.ok(codes.includes(code), `${code} in ${codes}`);
+  for (const code of ['validation-failed', 'malformed-json', 'payload-too-large'])
+    assert.ok(codes.includes(code), `${code} in ${codes}`);
   const events = await storedEvents(t.tenantId);
   assert.ok(!JSON.stringify(events).includes('Quastenberg'), 'no refused content in the log');
 });
@@ -89,7 +129,17 @@ test('text in the place of an id reaches the log only as a keyed hash', async ()
   const typed = 'Mustermann-Erika-1964';
   assert.equal((await clerk.get(`/api/persons/${typed}`)).status, 404);
   assert.equal((await clerk.get(`/api/records/${typed}`)).status, 404);
-  assert.equal((await clerk.post('/api/persons', { departmentId: typed, familyName: 'Muster', givenName: 'Erika', birthDate: '1964-08-12' })).status, 403);
+  assert.equal(
+    (
+      await clerk.post('/api/persons', {
+        departmentId: typed,
+        familyName: 'Muster',
+        givenName: 'Erika',
+        birthDate: '1964-08-12',
+      })
+    ).status,
+    403,
+  );
   // A DICOMweb study "UID" that is none.
   const study = await clerk.get(`/dicom-web/studies/${typed}/metadata`);
   assert.ok(study.status === 404 || study.status === 422 || study.status === 400, String(study.status));
@@ -133,7 +183,10 @@ test("a failed login with an unknown name is visible to the office's DPO and adm
 test("once several offices share the installation, its chain is no office's to read", async () => {
   const other = 'tenant-zwei';
   await inTenant(h.services.store, other, async (tx) => {
-    await tx.insertInto('tenants').values({ id: other, name: 'Nachbaramt', created_at: new Date().toISOString() }).execute();
+    await tx
+      .insertInto('tenants')
+      .values({ id: other, name: 'Nachbaramt', created_at: new Date().toISOString() })
+      .execute();
     await h.services.audit.startChain(tx, other);
   });
   for (const reader of [dpo, t.admin]) assert.equal((await reader.get('/api/audit/installation')).status, 403);

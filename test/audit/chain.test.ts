@@ -59,7 +59,8 @@ async function rawDb(h: Harness, pgUrl = h.config.databaseAdminUrl): Promise<Raw
 async function attacker(h: Harness): Promise<RawDb> {
   const db = await rawDb(h);
   if (DIALECT === 'sqlite') {
-    for (const t of ['audit_events', 'audit_checkpoints']) for (const op of ['update', 'delete']) await db.run(`DROP TRIGGER ${t}_no_${op}`);
+    for (const t of ['audit_events', 'audit_checkpoints'])
+      for (const op of ['update', 'delete']) await db.run(`DROP TRIGGER ${t}_no_${op}`);
   } else {
     await db.run('SET session_replication_role = replica');
   }
@@ -93,13 +94,31 @@ async function fixture(): Promise<Fixture> {
 
   const db = await rawDb(h);
   try {
-    const reads = (await db.all(`SELECT seq FROM audit_events WHERE tenant_id = ? AND action = 'person.read' AND outcome = 'allowed' ORDER BY seq`, t.tenantId)).map((r) => Number(r.seq));
-    const [denied] = await db.all(`SELECT seq FROM audit_events WHERE tenant_id = ? AND outcome = 'denied'`, t.tenantId);
+    const reads = (
+      await db.all(
+        `SELECT seq FROM audit_events WHERE tenant_id = ? AND action = 'person.read' AND outcome = 'allowed' ORDER BY seq`,
+        t.tenantId,
+      )
+    ).map((r) => Number(r.seq));
+    const [denied] = await db.all(
+      `SELECT seq FROM audit_events WHERE tenant_id = ? AND outcome = 'denied'`,
+      t.tenantId,
+    );
     const cps = await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ? ORDER BY seq`, t.tenantId);
     const [last] = await db.all(`SELECT max(seq) AS seq FROM audit_events WHERE tenant_id = ?`, t.tenantId);
     assert.equal(reads.length, 10);
     assert.equal(cps.length, 1);
-    const f = { h, t, personId: p.id, clerkId: clerk.id, otherId: other.id, reads, denied: Number(denied!.seq), checkpoint: Number(cps[0]!.seq), last: Number(last!.seq) };
+    const f = {
+      h,
+      t,
+      personId: p.id,
+      clerkId: clerk.id,
+      otherId: other.id,
+      reads,
+      denied: Number(denied!.seq),
+      checkpoint: Number(cps[0]!.seq),
+      last: Number(last!.seq),
+    };
     // The shape the tampering cases rely on: reads on both sides of the checkpoint, the checkpoint before the end.
     assert.ok(f.reads[2]! < f.checkpoint && f.checkpoint < f.last - 2 && f.checkpoint === f.reads[5]! + 1);
     return f;
@@ -111,10 +130,16 @@ async function fixture(): Promise<Fixture> {
 /** Verifies twice: as a short chain is (one thread, one range), and cut into chunks of 7 verified by workers, which must agree. */
 async function verify(h: Harness): Promise<VerifyResult> {
   const whole = await verifyAudit(h.services.store, h.services.signer);
-  const chunked = await verifyAudit(h.services.store, h.services.signer, { split: { parallelFrom: 0, chunk: 7, workersOnly: true } });
+  const chunked = await verifyAudit(h.services.store, h.services.signer, {
+    split: { parallelFrom: 0, chunk: 7, workersOnly: true },
+  });
   // How many events were read before a fault was found depends on the cut; the verdict does not.
   const verdict = (r: VerifyResult) => (r.ok ? r : { ...r, count: undefined });
-  assert.deepEqual(verdict(chunked), verdict(whole), 'chunked verification on several threads agrees with the single range');
+  assert.deepEqual(
+    verdict(chunked),
+    verdict(whole),
+    'chunked verification on several threads agrees with the single range',
+  );
   return whole;
 }
 
@@ -145,18 +170,38 @@ async function rawCount(h: Harness): Promise<number> {
 const stolen = (h: Harness): ChainKeying => h.services.signer.chainKey;
 
 /** A link as computed with `key`. */
-const forgedLink = (key: ChainKeying, prev: string, row: Record<string, any>) => linkValues(key, prev, CHAINED_COLUMNS.map((c) => row[c]));
+const forgedLink = (key: ChainKeying, prev: string, row: Record<string, any>) =>
+  linkValues(
+    key,
+    prev,
+    CHAINED_COLUMNS.map((c) => row[c]),
+  );
 
 /** What an attacker who holds the chain key does: recompute every link from `from` on, and move the head. */
 async function rechain(db: RawDb, key: ChainKeying, tenantId: string, from: number) {
-  const rows = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq >= ? ORDER BY seq`, tenantId, from - 1);
+  const rows = await db.all(
+    `SELECT * FROM audit_events WHERE tenant_id = ? AND seq >= ? ORDER BY seq`,
+    tenantId,
+    from - 1,
+  );
   let prev = from === 1 ? GENESIS_HASH : (rows.shift()!.hash as string);
   for (const row of rows) {
     const hash = forgedLink(key, prev, row);
-    await db.run(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`, prev, hash, tenantId, row.seq);
+    await db.run(
+      `UPDATE audit_events SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = ?`,
+      prev,
+      hash,
+      tenantId,
+      row.seq,
+    );
     prev = hash;
   }
-  await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, Number(rows.at(-1)!.seq), prev, tenantId);
+  await db.run(
+    `UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`,
+    Number(rows.at(-1)!.seq),
+    prev,
+    tenantId,
+  );
   return prev;
 }
 
@@ -165,7 +210,10 @@ const eventRow = async (db: RawDb, tenantId: string, seq: number) =>
 
 async function insertRow(db: RawDb, row: Record<string, any>) {
   const cols = Object.keys(row);
-  await db.run(`INSERT INTO audit_events (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, ...cols.map((c) => row[c]));
+  await db.run(
+    `INSERT INTO audit_events (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+    ...cols.map((c) => row[c]),
+  );
 }
 
 function cli(h: Harness) {
@@ -178,7 +226,12 @@ function cli(h: Harness) {
   };
   if (h.config.databaseUrl) env.KARTEI_DATABASE_URL = h.config.databaseUrl;
   if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
-  return spawnSync(process.execPath, ['bin/kartei.js', 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['bin/kartei.js', 'audit', 'verify'], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 test('an untouched chain verifies, every event counted, and the CLI agrees', async () => {
@@ -229,7 +282,9 @@ test('the append-only triggers refuse UPDATE and DELETE of audit rows, even to t
   }
 });
 
-test('on PostgreSQL the app role may neither change audit rows nor the schema', { skip: DIALECT !== 'postgres' && 'the app role and its grants exist only on PostgreSQL' }, async () => {
+test('on PostgreSQL the app role may neither change audit rows nor the schema', {
+  skip: DIALECT !== 'postgres' && 'the app role and its grants exist only on PostgreSQL',
+}, async () => {
   const f = await fixture();
   const app = await rawDb(f.h, f.h.config.databaseUrl);
   try {
@@ -298,7 +353,11 @@ test('a deleted middle event is named', async () => {
     await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?`, f.t.tenantId, gone);
     assertBroken(await verify(f.h), f.t.tenantId, gone, /missing/);
     // A later fault (a spoiled checkpoint signature) does not hide which event went first.
-    await db.run(`UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ?`, Buffer.alloc(64).toString('base64'), f.t.tenantId);
+    await db.run(
+      `UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ?`,
+      Buffer.alloc(64).toString('base64'),
+      f.t.tenantId,
+    );
     assertBroken(await verify(f.h), f.t.tenantId, gone, /missing/);
   } finally {
     await db.close();
@@ -359,7 +418,12 @@ test('a forged event slipped into the middle breaks the link of the event it dis
     await db.run(`UPDATE audit_events SET seq = -seq - 1 WHERE tenant_id = ? AND seq >= ?`, tenantId, at);
     await db.run(`UPDATE audit_events SET seq = -seq WHERE tenant_id = ? AND seq < 0`, tenantId);
     const before = await eventRow(db, tenantId, at - 1);
-    const forged: Record<string, any> = { ...(await eventRow(db, tenantId, at + 1)), seq: at, action: 'person.update', prev_hash: before.hash };
+    const forged: Record<string, any> = {
+      ...(await eventRow(db, tenantId, at + 1)),
+      seq: at,
+      action: 'person.update',
+      prev_hash: before.hash,
+    };
     forged.hash = forgedLink(stolen(f.h), before.hash, forged);
     await insertRow(db, forged);
     // The forgery itself is well formed; the first event that does not hold is the one after it.
@@ -398,17 +462,30 @@ test('a forged checkpoint signature does not verify', async () => {
   try {
     await editAndRechain(f, db);
     const { tenantId } = f.t;
-    const cp = (await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ? AND seq = ?`, tenantId, f.checkpoint))[0]!;
+    const cp = (
+      await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ? AND seq = ?`, tenantId, f.checkpoint)
+    )[0]!;
     const newHash = (await eventRow(db, tenantId, f.checkpoint)).hash as string;
     // The attacker signs the new hash the way the server would, with a key of its own.
     const { privateKey } = generateKeyPairSync('ed25519');
     const claim = Buffer.from(`kartei-audit-checkpoint/v1|${tenantId}|${f.checkpoint}|${newHash}|${cp.at}`, 'utf8');
     const signature = sign(null, claim, privateKey).toString('base64');
-    await db.run(`UPDATE audit_checkpoints SET hash = ?, signature = ? WHERE tenant_id = ? AND seq = ?`, newHash, signature, tenantId, f.checkpoint);
+    await db.run(
+      `UPDATE audit_checkpoints SET hash = ?, signature = ? WHERE tenant_id = ? AND seq = ?`,
+      newHash,
+      signature,
+      tenantId,
+      f.checkpoint,
+    );
     assertBroken(await verify(f.h), tenantId, f.checkpoint, /signature/);
 
     // The genuine signature over the forged hash does not verify either.
-    await db.run(`UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ? AND seq = ?`, cp.signature, tenantId, f.checkpoint);
+    await db.run(
+      `UPDATE audit_checkpoints SET signature = ? WHERE tenant_id = ? AND seq = ?`,
+      cp.signature,
+      tenantId,
+      f.checkpoint,
+    );
     assertBroken(await verify(f.h), tenantId, f.checkpoint, /signature/);
   } finally {
     await db.close();
@@ -423,12 +500,20 @@ test('deleting the checkpoints does not hide a rewrite: every 1000th event must 
     const audit = h.services.audit;
     await inTenant(h.services.store, t.tenantId, async (tx) => {
       for (let i = 0; i < CHECKPOINT_EVERY + 5; i++) {
-        await audit.append(tx, { tenantId: t.tenantId, actorId: t.adminId, action: 'admin.department.list', resourceType: 'tenant', outcome: 'allowed' });
+        await audit.append(tx, {
+          tenantId: t.tenantId,
+          actorId: t.adminId,
+          action: 'admin.department.list',
+          resourceType: 'tenant',
+          outcome: 'allowed',
+        });
       }
     });
     const db = await attacker(h);
     try {
-      const signed = (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq));
+      const signed = (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) =>
+        Number(r.seq),
+      );
       assert.deepEqual(signed, [CHECKPOINT_EVERY]);
       await assertIntact(h);
       await db.run(`UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = ? AND seq = 500`, t.tenantId);
@@ -448,7 +533,9 @@ test('the head witnessed in the key directory catches a rewrite whose checkpoint
   const db = await attacker(f.h);
   try {
     // checkpointAll in the fixture wrote the witness outside the database.
-    const witness = JSON.parse(fs.readFileSync(path.join(f.h.config.keyDir, 'audit-witness.json'), 'utf8')).chains[f.t.tenantId];
+    const witness = JSON.parse(fs.readFileSync(path.join(f.h.config.keyDir, 'audit-witness.json'), 'utf8')).chains[
+      f.t.tenantId
+    ];
     assert.equal(witness.seq, f.checkpoint);
     const edited = await editAndRechain(f, db);
     await db.run(`DELETE FROM audit_checkpoints WHERE tenant_id = ?`, f.t.tenantId);
@@ -478,12 +565,15 @@ test('the witnessed head catches a tail cut below it, checkpoints and head row r
 
 /** The link the code before the chain key computed (and what an attacker without the key can compute): plain SHA-256. */
 const sha256Link = (prev: string, row: Record<string, any>) =>
-  createHash('sha256').update(`${prev}\n${canonicalValues(CHAINED_COLUMNS.map((c) => row[c]))}`).digest('hex');
+  createHash('sha256')
+    .update(`${prev}\n${canonicalValues(CHAINED_COLUMNS.map((c) => row[c]))}`)
+    .digest('hex');
 
 const checkpointCount = async (db: RawDb, tenantId: string) =>
   Number((await db.all(`SELECT count(*) AS n FROM audit_checkpoints WHERE tenant_id = ?`, tenantId))[0]!.n);
 
-const witnessFile = (h: Harness) => JSON.parse(fs.readFileSync(path.join(h.config.keyDir, 'audit-witness.json'), 'utf8'));
+const witnessFile = (h: Harness) =>
+  JSON.parse(fs.readFileSync(path.join(h.config.keyDir, 'audit-witness.json'), 'utf8'));
 
 test('a database writer without the chain key appends a well-formed event at the tail and moves the head: no checkpoint signs it, verify names it', async () => {
   const f = await fixture();
@@ -501,7 +591,13 @@ test('a database writer without the chain key appends a well-formed event at the
     for (const [name, make] of guesses) {
       const last = await eventRow(db, tenantId, f.last);
       // The other department's clerk "read" the file: an alibi or an accusation, written behind Kartei's back.
-      const forged: Record<string, any> = { ...last, seq: forgedSeq, actor_id: f.otherId, outcome: 'allowed', prev_hash: last.hash };
+      const forged: Record<string, any> = {
+        ...last,
+        seq: forgedSeq,
+        actor_id: f.otherId,
+        outcome: 'allowed',
+        prev_hash: last.hash,
+      };
       forged.hash = make(last.hash, forged);
       await insertRow(db, forged);
       await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, forgedSeq, forged.hash, tenantId);
@@ -519,7 +615,15 @@ test('a database writer without the chain key appends a well-formed event at the
       assert.equal(out.status, 1, out.stderr + out.stdout);
       assert.match(out.stdout, new RegExp(`first bad sequence number ${forgedSeq}\\b`));
       const findings = await databaseFindings(f.h.services);
-      assert.ok(findings.some((x) => x.severity === 'critical' && /checkpoint refused/.test(x.title) && x.title.includes(`sequence ${forgedSeq}`)), JSON.stringify(findings));
+      assert.ok(
+        findings.some(
+          (x) =>
+            x.severity === 'critical' &&
+            /checkpoint refused/.test(x.title) &&
+            x.title.includes(`sequence ${forgedSeq}`),
+        ),
+        JSON.stringify(findings),
+      );
 
       // Undone for the next guess.
       await db.run(`DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?`, tenantId, forgedSeq);
@@ -543,7 +647,13 @@ test('the checkpoint of every 1000th event is not signed over a forged event bef
   try {
     const t = await setUpTenant(h, ['INF']);
     const audit = h.services.audit;
-    const event = { tenantId: t.tenantId, actorId: t.adminId, action: 'admin.department.list', resourceType: 'tenant', outcome: 'allowed' } as const;
+    const event = {
+      tenantId: t.tenantId,
+      actorId: t.adminId,
+      action: 'admin.department.list',
+      resourceType: 'tenant',
+      outcome: 'allowed',
+    } as const;
     const head = await inTenant(h.services.store, t.tenantId, async (tx) => {
       let seq = 0;
       while (seq < CHECKPOINT_EVERY - 10) seq = await audit.append(tx, event);
@@ -560,7 +670,10 @@ test('the checkpoint of every 1000th event is not signed over a forged event bef
       await inTenant(h.services.store, t.tenantId, async (tx) => {
         for (let i = 0; i < 20; i++) await audit.append(tx, event);
       });
-      assert.deepEqual((await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq)), []);
+      assert.deepEqual(
+        (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq)),
+        [],
+      );
       assert.deepEqual(alarms, [head + 1]);
       assertBroken(await verify(h), t.tenantId, head + 1, /altered/);
     } finally {
@@ -575,7 +688,10 @@ test('a chain written before the chain key existed (plain SHA-256 links) still v
   const old = await startHarness();
   const { tenantId, personId } = await (async () => {
     // The code before the chain key: every link plain SHA-256.
-    const legacy: ChainKeying = { key: randomBytes(32), legacyUntil: new Proxy({}, { get: () => Number.MAX_SAFE_INTEGER }) };
+    const legacy: ChainKeying = {
+      key: randomBytes(32),
+      legacyUntil: new Proxy({}, { get: () => Number.MAX_SAFE_INTEGER }),
+    };
     (old.services.signer as { chainKey: ChainKeying }).chainKey = legacy;
     const t = await setUpTenant(old, ['INF']);
     const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
@@ -601,7 +717,15 @@ test('a chain written before the chain key existed (plain SHA-256 links) still v
 
     // New events are linked with the key, and checkpoints sign them.
     await inTenant(h.services.store, tenantId, (tx) =>
-      h.services.audit.append(tx, { tenantId, actorId: null, action: 'person.read', resourceType: 'person', resourceId: personId, personId, outcome: 'allowed' }),
+      h.services.audit.append(tx, {
+        tenantId,
+        actorId: null,
+        action: 'person.read',
+        resourceType: 'person',
+        resourceId: personId,
+        personId,
+        outcome: 'allowed',
+      }),
     );
     const [fresh] = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?`, tenantId, legacyEnd + 1);
     assert.notEqual(fresh!.hash, sha256Link(fresh!.prev_hash, fresh!), 'a new event is not linked with plain SHA-256');

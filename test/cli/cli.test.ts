@@ -37,7 +37,10 @@ async function install(extra: Record<string, string> = {}): Promise<Install> {
   dirs.push(dir);
   const dataDir = path.join(dir, 'data');
   const keyDir = path.join(dir, 'keys');
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
+    string,
+    string
+  >;
   const env = {
     ...base,
     KARTEI_DATA_DIR: dataDir,
@@ -52,7 +55,10 @@ async function install(extra: Record<string, string> = {}): Promise<Install> {
 }
 
 /** Runs one command to its end (killed after TIMEOUT_MS); async, so cases can run side by side. */
-function kartei(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function kartei(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -132,7 +138,11 @@ function findings(stdout: string) {
     .filter((m): m is RegExpExecArray => !!m)
     .map((m) => ({ severity: m[1]!, title: m[2]! }));
   const ranks = out.map((f) => ORDER.indexOf(f.severity));
-  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), `findings not sorted most severe first:\n${stdout}`);
+  assert.deepEqual(
+    ranks,
+    [...ranks].sort((a, b) => a - b),
+    `findings not sorted most severe first:\n${stdout}`,
+  );
   return out;
 }
 
@@ -160,7 +170,9 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     }
 
     // Control: the same installation on loopback starts, prints its setup link, and stops on SIGTERM.
-    const ok = await serveProbing({ ...inst.env, KARTEI_LISTEN: `127.0.0.1:${port}` }, port, (out) => out.includes('Setup:'));
+    const ok = await serveProbing({ ...inst.env, KARTEI_LISTEN: `127.0.0.1:${port}` }, port, (out) =>
+      out.includes('Setup:'),
+    );
     assert.equal(ok.connected, true, ok.stderr);
     assert.match(ok.stdout, new RegExp(`^Setup: http://127\\.0\\.0\\.1:${port}/setup#token=\\S+$`, 'm'));
     assert.equal(ok.code, 0, ok.stderr);
@@ -205,7 +217,10 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     // Before the first start the doctor only looks: it creates no keys and no database.
     const before = await kartei(['doctor'], inst.env);
     assert.equal(before.code, 0, before.stdout + before.stderr);
-    assert.ok(findings(before.stdout).some((x) => x.severity === 'INFO' && /not initialised/i.test(x.title)), before.stdout);
+    assert.ok(
+      findings(before.stdout).some((x) => x.severity === 'INFO' && /not initialised/i.test(x.title)),
+      before.stdout,
+    );
     assert.equal(fs.existsSync(inst.keyDir), false);
     await initialise(inst.env);
     const r = await kartei(['doctor'], inst.env);
@@ -213,8 +228,14 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     const f = findings(r.stdout);
     assert.ok(f.length >= 2, r.stdout);
     assert.ok(!f.some((x) => x.severity === 'CRITICAL'), r.stdout);
-    assert.ok(f.some((x) => x.severity === 'MEDIUM' && /setup/i.test(x.title)), r.stdout);
-    assert.ok(f.some((x) => x.severity === 'INFO' && /loopback/i.test(x.title)), r.stdout);
+    assert.ok(
+      f.some((x) => x.severity === 'MEDIUM' && /setup/i.test(x.title)),
+      r.stdout,
+    );
+    assert.ok(
+      f.some((x) => x.severity === 'INFO' && /loopback/i.test(x.title)),
+      r.stdout,
+    );
     // Every finding comes with its fix.
     assert.equal(r.stdout.match(/^ {4}fix: \S/gm)?.length, f.length, r.stdout);
     // The keys the first start created are owner-only.
@@ -231,9 +252,18 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const f = findings(r.stdout);
     assert.equal(f[0]!.severity, 'CRITICAL');
-    assert.ok(f.some((x) => x.severity === 'CRITICAL' && x.title.includes(keyFile)), r.stdout);
-    assert.ok(f.some((x) => x.severity === 'HIGH' && x.title.includes(inst.dataDir)), r.stdout);
-    assert.ok(f.some((x) => x.severity === 'INFO'), r.stdout);
+    assert.ok(
+      f.some((x) => x.severity === 'CRITICAL' && x.title.includes(keyFile)),
+      r.stdout,
+    );
+    assert.ok(
+      f.some((x) => x.severity === 'HIGH' && x.title.includes(inst.dataDir)),
+      r.stdout,
+    );
+    assert.ok(
+      f.some((x) => x.severity === 'INFO'),
+      r.stdout,
+    );
     // Fixed, the installation is healthy again.
     fs.chmodSync(keyFile, 0o600);
     fs.chmodSync(inst.dataDir, 0o700);

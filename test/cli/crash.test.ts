@@ -44,18 +44,27 @@ interface Server {
 /** Starts `kartei serve` and waits until /healthz answers. */
 async function serve(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    cwd: ROOT,
+    env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
     if (Date.now() > deadline) throw new Error(`server did not come up: ${out}`);
-    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, base, exited, output: () => out };
     await sleep(100);
   }
@@ -116,9 +125,14 @@ const person = (n: number) => ({
   address: { city: 'Musterstadt' },
 });
 
-test('SIGKILL under concurrent writes loses no acknowledged write and leaves no half-written row', { timeout: 180_000 }, async (t) => {
+test('SIGKILL under concurrent writes loses no acknowledged write and leaves no half-written row', {
+  timeout: 180_000,
+}, async (t) => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-crash-'));
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
+    string,
+    string
+  >;
   const env: Record<string, string> = {
     ...base,
     KARTEI_DATA_DIR: path.join(dir, 'data'),
@@ -134,27 +148,43 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
   const adminPassword = strongPassword();
   const setup = await expect(
     201,
-    new Http(first.base).post('/api/setup', { token, tenant: { name: 'Gesundheitsamt Absturzhausen' }, admin: { username: 'admin', password: adminPassword, displayName: 'Ada Admin' } }),
+    new Http(first.base).post('/api/setup', {
+      token,
+      tenant: { name: 'Gesundheitsamt Absturzhausen' },
+      admin: { username: 'admin', password: adminPassword, displayName: 'Ada Admin' },
+    }),
     'setup',
   );
   const tenantId: string = setup.tenantId;
   const admin = await login(first.base, 'admin', adminPassword);
-  const { id: departmentId } = await expect(201, admin.post('/api/admin/departments', { code: 'INF', name: 'Infektionsschutz' }), 'department');
+  const { id: departmentId } = await expect(
+    201,
+    admin.post('/api/admin/departments', { code: 'INF', name: 'Infektionsschutz' }),
+    'department',
+  );
   // Accounts as an office makes them: each person sets the password with the link; the first DPO approves the clerk's membership.
   const enrolled = async (username: string, displayName: string, access: object) => {
     const created = await expect(201, admin.post('/api/admin/users', { username, displayName, ...access }), username);
     const password = strongPassword();
-    await expect(204, new Http(first.base).post('/api/auth/enrol', { token: created.enrolment.token, password }), `enrol ${username}`);
+    await expect(
+      204,
+      new Http(first.base).post('/api/auth/enrol', { token: created.enrolment.token, password }),
+      `enrol ${username}`,
+    );
     return { id: created.id as string, password };
   };
   const dpoAccount = await enrolled('dpo', 'Dora Datenschutz', { tenantRoles: ['dpo'] });
-  const { id: clerkId, password: clerkPassword } = await enrolled('clerk', 'Clara Clerk', { memberships: [{ departmentId, role: 'clerk' }] });
+  const { id: clerkId, password: clerkPassword } = await enrolled('clerk', 'Clara Clerk', {
+    memberships: [{ departmentId, role: 'clerk' }],
+  });
   const dpo = await login(first.base, 'dpo', dpoAccount.password);
-  for (const a of await expect(200, dpo.get('/api/approvals'), 'approvals')) await expect(200, dpo.post(`/api/approvals/${a.id}`, { decision: 'approve' }), 'approve');
+  for (const a of await expect(200, dpo.get('/api/approvals'), 'approvals'))
+    await expect(200, dpo.post(`/api/approvals/${a.id}`, { decision: 'approve' }), 'approve');
   const clerk = await login(first.base, 'clerk', clerkPassword);
 
   const seeds: string[] = [];
-  for (let i = 0; i < 4; i++) seeds.push((await expect(201, clerk.post('/api/persons', { ...person(i), departmentId }), 'seed')).id);
+  for (let i = 0; i < 4; i++)
+    seeds.push((await expect(201, clerk.post('/api/persons', { ...person(i), departmentId }), 'seed')).id);
 
   // --- Load, then SIGKILL in the middle of it.
   const ackedPersons = new Set<string>(seeds);
@@ -182,13 +212,20 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
           else assert.fail(`person create: ${r.status}`);
         } else if (pick < 5 || mine.length === 0) {
           const target = seeds[i % seeds.length]!;
-          const r = await clerk.post(`/api/persons/${target}/records`, { type: 'note', sensitivity: 'normal', content: { text: `Verlauf ${w}/${i}` } });
+          const r = await clerk.post(`/api/persons/${target}/records`, {
+            type: 'note',
+            sensitivity: 'normal',
+            content: { text: `Verlauf ${w}/${i}` },
+          });
           if (r.status === 201) ackedRecords.set(r.body.id, 1);
           else assert.fail(`record create: ${r.status}`);
         } else {
           const id = mine[(w * 7 + i) % mine.length]!;
           const v = ackedRecords.get(id)!;
-          const r = await clerk.call('PUT', `/api/records/${id}`, { content: { text: `Nachtrag ${w}/${i}` }, version: v });
+          const r = await clerk.call('PUT', `/api/records/${id}`, {
+            content: { text: `Nachtrag ${w}/${i}` },
+            version: v,
+          });
           if (r.status === 200) ackedRecords.set(id, Math.max(ackedRecords.get(id)!, r.body.version));
           else if (r.status !== 409) assert.fail(`record update: ${r.status}`);
         }
@@ -212,7 +249,8 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
   const second = await serve(env);
   // The clerk's session survives the crash: it was committed at login.
   const again = Object.assign(new Http(second.base), { cookie: clerk.cookie, csrf: clerk.csrf });
-  for (const id of ackedPersons) assert.equal((await again.get(`/api/persons/${id}`)).status, 200, `acknowledged person ${id} lost`);
+  for (const id of ackedPersons)
+    assert.equal((await again.get(`/api/persons/${id}`)).status, 200, `acknowledged person ${id} lost`);
   for (const [id, v] of ackedRecords) {
     const r = await again.get(`/api/records/${id}/versions`);
     assert.equal(r.status, 200, `acknowledged record ${id} lost`);
@@ -228,11 +266,19 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
     assert.ok(audit.ok, JSON.stringify(audit));
 
     const facts = await inTenant(s.store, tenantId, async (tx) => ({
-      persons: await tx.selectFrom('persons').select(['id', 'version', 'department_id']).where('tenant_id', '=', tenantId).execute(),
+      persons: await tx
+        .selectFrom('persons')
+        .select(['id', 'version', 'department_id'])
+        .where('tenant_id', '=', tenantId)
+        .execute(),
       personVersions: await tx.selectFrom('person_versions').select(['person_id', 'version']).execute(),
       personKeys: await tx.selectFrom('data_keys').select('owner_id').where('scope', '=', 'person').execute(),
       indexed: await tx.selectFrom('person_index').select('person_id').distinct().execute(),
-      records: await tx.selectFrom('records').select(['id', 'version', 'person_id']).where('tenant_id', '=', tenantId).execute(),
+      records: await tx
+        .selectFrom('records')
+        .select(['id', 'version', 'person_id'])
+        .where('tenant_id', '=', tenantId)
+        .execute(),
       recordVersions: await tx.selectFrom('record_versions').select(['record_id', 'version']).execute(),
       events: await tx
         .selectFrom('audit_events')
@@ -254,7 +300,8 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
       assert.ok(indexed.has(p.id), `person ${p.id} has no index rows`);
     }
     // No orphans the other way round either.
-    for (const v of facts.personVersions) assert.ok(personIds.has(v.person_id), `version of a missing person ${v.person_id}`);
+    for (const v of facts.personVersions)
+      assert.ok(personIds.has(v.person_id), `version of a missing person ${v.person_id}`);
     for (const k of keys) assert.ok(personIds.has(k), `key of a missing person ${k}`);
 
     const recordIds = new Set(facts.records.map((r) => r.id));
@@ -264,7 +311,8 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
       for (let v = 1; v <= r.version; v++) assert.ok(rv.has(`${r.id}:${v}`), `record ${r.id} lacks version ${v}`);
       assert.ok(personIds.has(r.person_id), `record ${r.id} of a missing person`);
     }
-    for (const v of facts.recordVersions) assert.ok(recordIds.has(v.record_id), `version of a missing record ${v.record_id}`);
+    for (const v of facts.recordVersions)
+      assert.ok(recordIds.has(v.record_id), `version of a missing record ${v.record_id}`);
 
     // Each create has exactly its 'allowed' audit event, and each such event its row.
     const sorted = (xs: Iterable<string | null>) => [...xs].map(String).sort();
@@ -279,13 +327,22 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
     );
 
     // Every row decrypts: read each file and record through the gate as the clerk.
-    const clerkPrincipal: Principal = { userId: clerkId, tenantId, tenantRoles: [], memberships: [{ departmentId, role: 'clerk' }] };
+    const clerkPrincipal: Principal = {
+      userId: clerkId,
+      tenantId,
+      tenantRoles: [],
+      memberships: [{ departmentId, role: 'clerk' }],
+    };
     for (const id of personIds) {
-      const p = await s.gate.run(clerkPrincipal, 'person.read', { kind: 'person', personId: id }, (ctx) => s.persons.get(ctx, id));
+      const p = await s.gate.run(clerkPrincipal, 'person.read', { kind: 'person', personId: id }, (ctx) =>
+        s.persons.get(ctx, id),
+      );
       assert.match(p.familyName, /^Absturz\d+$/);
     }
     for (const id of recordIds) {
-      const r = await s.gate.run(clerkPrincipal, 'record.read', { kind: 'record', recordId: id }, (ctx) => s.records.get(ctx, id));
+      const r = await s.gate.run(clerkPrincipal, 'record.read', { kind: 'record', recordId: id }, (ctx) =>
+        s.records.get(ctx, id),
+      );
       assert.match((r.content as { text: string }).text, /^(Verlauf|Nachtrag) \d+\/\d+$/);
     }
     assert.ok((await verifyAudit(s.store, s.signer)).ok, 'the chain still verifies after the reads');

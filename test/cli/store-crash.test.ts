@@ -57,18 +57,27 @@ interface Server {
 async function serve(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const dicomPort = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${dicomPort}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    cwd: ROOT,
+    env: { ...env, KARTEI_LISTEN: `127.0.0.1:${port}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${dicomPort}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
     if (Date.now() > deadline) throw new Error(`server did not come up: ${out}`);
-    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, base, dicomPort, exited, output: () => out };
     await sleep(100);
   }
@@ -92,7 +101,11 @@ const stowTail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
 function stowRequest(base: string, token: string) {
   const req = http.request(`${base}/dicom-web/studies`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`, accept: 'application/dicom+json' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`,
+      accept: 'application/dicom+json',
+    },
   });
   const answer = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => {
@@ -115,22 +128,38 @@ const storeCommand = (inst: TestInstance, messageId: number) => ({
 });
 
 const associate = (port: number, inst: TestInstance) =>
-  DimseClient.associate(port, { calling: 'CRASHCT', called: 'KARTEI', contexts: [{ id: 1, abstractSyntax: inst.sopClassUid, transferSyntax: inst.transferSyntax }] });
+  DimseClient.associate(port, {
+    calling: 'CRASHCT',
+    called: 'KARTEI',
+    contexts: [{ id: 1, abstractSyntax: inst.sopClassUid, transferSyntax: inst.transferSyntax }],
+  });
 
-test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file after the restart; the chain verifies', { timeout: 240_000 }, async (t) => {
+test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file after the restart; the chain verifies', {
+  timeout: 240_000,
+}, async (t) => {
   // --- The office, set up in this process and stopped: the servers below open the same installation.
   const h = await startHarness();
   dir = h.dir;
   const office = await setUpTenant(h, ['INF']);
   const departmentId = office.departments.INF!;
   const clerk = await office.user({ memberships: [{ departmentId, role: 'clerk' }] });
-  const token: string = (await clerk.post('/api/auth/tokens', { name: 'Absturztest', scopes: ['dicomweb:store'], expiresInDays: 1 })).body.token;
+  const token: string = (
+    await clerk.post('/api/auth/tokens', { name: 'Absturztest', scopes: ['dicomweb:store'], expiresInDays: 1 })
+  ).body.token;
   assert.ok(token);
-  const device = await office.admin.post('/api/admin/devices', { aeTitle: 'CRASHCT', departmentId, permissions: ['store'], host: '127.0.0.1' });
+  const device = await office.admin.post('/api/admin/devices', {
+    aeTitle: 'CRASHCT',
+    departmentId,
+    permissions: ['store'],
+    host: '127.0.0.1',
+  });
   assert.equal(device.status, 201, JSON.stringify(device.body));
   await h.stop();
 
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
+    string,
+    string
+  >;
   const { databaseUrl, databaseAdminUrl } = h.installation.database;
   const env: Record<string, string> = {
     ...base,
@@ -194,7 +223,10 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   const heldStore = big();
   const heldDimse = await associate(run3.dicomPort, heldStore);
   heldDimse.send(1, storeCommand(heldStore, 1), heldStore.dataset);
-  await waitFor('both files to commit', () => sealed(images).filter((f) => !before.has(f)).length === 2 && temporary(images).length === 0);
+  await waitFor(
+    'both files to commit',
+    () => sealed(images).filter((f) => !before.has(f)).length === 2 && temporary(images).length === 0,
+  );
   run3.child.kill('SIGKILL');
   assert.equal((await run3.exited).signal, 'SIGKILL');
   await assert.rejects(heldStow.answer, 'the held STOW-RS was never answered');
@@ -204,11 +236,21 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   const run4 = await serve(env);
   assert.match(run4.output(), /"partial":0,"orphans":2,"msg":"image store recovered/);
   // One server per data directory: recovery must never race another server's writes.
-  const second = spawnSync(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: { ...env, KARTEI_LISTEN: `127.0.0.1:${await freePort()}`, KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}` }, encoding: 'utf8', timeout: 30_000 });
+  const second = spawnSync(process.execPath, [BIN, 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      KARTEI_LISTEN: `127.0.0.1:${await freePort()}`,
+      KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`,
+    },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(second.status, 1, second.stderr + second.stdout);
   assert.match(second.stderr, /another kartei server \(process \d+\) uses the data directory/);
   // The log names no instance, study or person.
-  for (const inst of [cut, half, held, heldStore]) assert.ok(!run4.output().includes(inst.sopInstanceUid) && !run3.output().includes(inst.sopInstanceUid));
+  for (const inst of [cut, half, held, heldStore])
+    assert.ok(!run4.output().includes(inst.sopInstanceUid) && !run3.output().includes(inst.sopInstanceUid));
   run4.child.kill('SIGTERM');
   assert.deepEqual(await run4.exited, { code: 0, signal: null }, run4.output());
   assert.ok(!fs.existsSync(path.join(h.config.dataDir, 'serve.lock')), 'a clean stop gives the lock back');
@@ -217,18 +259,31 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   assert.deepEqual(temporary(images), []);
   const s = await createServices(loadConfig(env));
   try {
-    const rows = await inTenant(s.store, office.tenantId, (tx) => tx.selectFrom('instances').select(['id', 'file', 'sop_instance_uid']).execute());
+    const rows = await inTenant(s.store, office.tenantId, (tx) =>
+      tx.selectFrom('instances').select(['id', 'file', 'sop_instance_uid']).execute(),
+    );
     assert.deepEqual(rows.map((r) => r.sop_instance_uid).sort(), acknowledged.map((i) => i.sopInstanceUid).sort());
     assert.deepEqual(sealed(images).sort(), rows.map((r) => r.file).sort());
-    const key = await inTenant(s.store, office.tenantId, (tx) => s.keyring.departmentKey(tx, office.tenantId, departmentId));
+    const key = await inTenant(s.store, office.tenantId, (tx) =>
+      s.keyring.departmentKey(tx, office.tenantId, departmentId),
+    );
     for (const r of rows) {
       const parts: Buffer[] = [];
       for await (const c of s.instances.open(office.tenantId, r, key)) parts.push(c);
       const inst = acknowledged.find((i) => i.sopInstanceUid === r.sop_instance_uid)!;
-      assert.ok(Buffer.concat(parts).subarray(-inst.dataset.length).equals(inst.dataset), 'the stored dataset is whole');
+      assert.ok(
+        Buffer.concat(parts).subarray(-inst.dataset.length).equals(inst.dataset),
+        'the stored dataset is whole',
+      );
     }
     const events = await inTenant(s.store, office.tenantId, (tx) =>
-      tx.selectFrom('audit_events').select(['detail', 'actor_id']).where('tenant_id', '=', office.tenantId).where('action', '=', 'system.store-recovery').orderBy('seq').execute(),
+      tx
+        .selectFrom('audit_events')
+        .select(['detail', 'actor_id'])
+        .where('tenant_id', '=', office.tenantId)
+        .where('action', '=', 'system.store-recovery')
+        .orderBy('seq')
+        .execute(),
     );
     assert.deepEqual(
       events.map((e) => JSON.parse(e.detail!)),
@@ -243,11 +298,19 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   } finally {
     await s.close();
   }
-  const verify = spawnSync(process.execPath, [BIN, 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const verify = spawnSync(process.execPath, [BIN, 'audit', 'verify'], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   assert.match(verify.stdout, /audit chain OK/);
   const doctor = spawnSync(process.execPath, [BIN, 'doctor'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  assert.match(doctor.stdout, /\[LOW\] At the start on .*, an interrupted store was cleaned up: 0 unfinished file\(s\) and 2 file\(s\) without an index entry removed/);
+  assert.match(
+    doctor.stdout,
+    /\[LOW\] At the start on .*, an interrupted store was cleaned up: 0 unfinished file\(s\) and 2 file\(s\) without an index entry removed/,
+  );
   assert.ok(fs.existsSync(path.join(h.config.dataDir, RECOVERY_FILE)));
   t.diagnostic(`recovered ${2} partial writes and 2 orphans over four starts`);
 });

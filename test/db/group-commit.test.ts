@@ -38,7 +38,10 @@ test('concurrent jobs share a commit; a failing job is rolled back alone', { ski
     Array.from({ length: 20 }, (_, i) => (i % 5 === 0 ? 'rejected' : 'fulfilled')),
   );
   const rows = await sql<{ id: number }>`select id from t order by id`.execute(store.db);
-  assert.deepEqual(rows.rows.map((r) => r.id), Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 5 !== 0));
+  assert.deepEqual(
+    rows.rows.map((r) => r.id),
+    Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 5 !== 0),
+  );
   await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -47,7 +50,9 @@ test('when the commit fails, every job of the batch is rejected and nothing is w
   const { store, dir } = await freshStore();
   // A deferred constraint fails only at COMMIT.
   await sql`create table parent (id integer primary key)`.execute(store.db);
-  await sql`create table child (id integer primary key, parent_id integer references parent(id) deferrable initially deferred)`.execute(store.db);
+  await sql`create table child (id integer primary key, parent_id integer references parent(id) deferrable initially deferred)`.execute(
+    store.db,
+  );
   const jobs = [
     store.committer!.run(async (tx) => {
       await sql`insert into t (id, v) values (1, 'fine')`.execute(tx);
@@ -59,7 +64,10 @@ test('when the commit fails, every job of the batch is rejected and nothing is w
     }),
   ];
   const results = await Promise.allSettled(jobs);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   const rows = await sql<{ n: number }>`select count(*) as n from t`.execute(store.db);
   assert.equal(rows.rows[0]!.n, 0);
   await store.close();
@@ -85,7 +93,10 @@ test('a job is answered only after its batch committed', { skip }, async () => {
 /** A committer whose syncs wait until the test lets each one finish (or fail). */
 function heldSyncs(store: Awaited<ReturnType<typeof freshStore>>['store']) {
   const syncs: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  const committer = new GroupCommitter(store.db, () => new Promise<void>((resolve, reject) => syncs.push({ resolve, reject })));
+  const committer = new GroupCommitter(
+    store.db,
+    () => new Promise<void>((resolve, reject) => syncs.push({ resolve, reject })),
+  );
   return { committer, syncs };
 }
 
@@ -100,7 +111,9 @@ test('a committed job is answered only once the log is synced after its commit',
   const { store, dir } = await freshStore();
   const { committer, syncs } = heldSyncs(store);
   let answered = false;
-  const job = committer.run(async (tx) => sql`insert into t (id, v) values (1, 'x')`.execute(tx)).then(() => (answered = true));
+  const job = committer
+    .run(async (tx) => sql`insert into t (id, v) values (1, 'x')`.execute(tx))
+    .then(() => (answered = true));
   await turns();
   assert.equal(await rowCount(store), 1, 'committed');
   assert.equal(syncs.length, 1, 'a sync was started after the commit');
@@ -112,14 +125,16 @@ test('a committed job is answered only once the log is synced after its commit',
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('the next batch runs while the one before waits for its sync; a failed sync fails only its own jobs', { skip }, async () => {
+test('the next batch runs while the one before waits for its sync; a failed sync fails only its own jobs', {
+  skip,
+}, async () => {
   const { store, dir } = await freshStore();
   const { committer, syncs } = heldSyncs(store);
   const first = committer.run(async (tx) => sql`insert into t (id, v) values (1, 'first')`.execute(tx));
   await turns();
   const second = committer.run(async (tx) => sql`insert into t (id, v) values (2, 'second')`.execute(tx));
   await turns();
-  assert.equal(await rowCount(store), 2, 'the second batch committed while the first one\'s sync was pending');
+  assert.equal(await rowCount(store), 2, "the second batch committed while the first one's sync was pending");
   assert.equal(syncs.length, 2);
   syncs[0]!.reject(new Error('fdatasync: EIO'));
   syncs[1]!.resolve();
@@ -142,7 +157,10 @@ test('the log sync waits for the log to exist and then syncs it', { skip }, asyn
 test('callers that arrive while a sync runs share the next one, which starts after the running one ends', async () => {
   const started: { at: number; finish: (e?: Error) => void }[] = [];
   let clock = 0;
-  const sync = coalesced(() => new Promise<void>((resolve, reject) => started.push({ at: clock++, finish: (e) => (e ? reject(e) : resolve()) })));
+  const sync = coalesced(
+    () =>
+      new Promise<void>((resolve, reject) => started.push({ at: clock++, finish: (e) => (e ? reject(e) : resolve()) })),
+  );
   const first = sync();
   const arrivedAt = clock++;
   const late = [sync(), sync(), sync()];

@@ -6,7 +6,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { inTenant } from '../../src/db/connect.ts';
-import { DIALECT, startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  DIALECT,
+  startHarness,
+  setUpTenant,
+  samplePerson,
+  type Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 
 const PAYLOADS = [
   "' OR 1=1 --",
@@ -14,7 +22,7 @@ const PAYLOADS = [
   '%',
   '_',
   "Robert'); DROP TABLE persons;--",
-  "1 OR 1=1",
+  '1 OR 1=1',
   "' UNION SELECT * FROM users--",
   '"; SELECT pg_sleep(5); --',
   '\\x00',
@@ -61,7 +69,15 @@ test('hostile ids in paths answer 404, never 500 and never another file', async 
       ['GET', `/api/persons/${e}/records`],
       ['POST', `/api/persons/${e}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x' } }],
       ['GET', `/api/persons/${e}/access-log`],
-      ['POST', `/api/persons/${e}/shares`, { departmentId: t.departments.TB, purpose: 'Amtshilfe für das Ordnungsamt', until: new Date(Date.now() + 86_400_000).toISOString() }],
+      [
+        'POST',
+        `/api/persons/${e}/shares`,
+        {
+          departmentId: t.departments.TB,
+          purpose: 'Amtshilfe für das Ordnungsamt',
+          until: new Date(Date.now() + 86_400_000).toISOString(),
+        },
+      ],
       ['POST', `/api/persons/${e}/break-glass`, { reason: 'Akute Gefahr, Rettungsdienst fragt an' }],
       ['GET', `/api/records/${e}`],
       ['PUT', `/api/records/${e}`, { content: { text: 'x' }, version: 1 }],
@@ -110,10 +126,13 @@ test('hostile audit filters are parameters too', async () => {
 });
 
 test('a person whose name is an injection string is stored and found verbatim; the tables survive', async () => {
-  const names = ["O'Brien", "Robert'); DROP TABLE persons;--", "Zielinski' OR '1'='1", "Müller%_"];
+  const names = ["O'Brien", "Robert'); DROP TABLE persons;--", "Zielinski' OR '1'='1", 'Müller%_'];
   const ids = new Map<string, string>();
   for (const name of names) {
-    const created = await clerk.post('/api/persons', { ...samplePerson(t.departments.INF!, name), givenName: "D'Artagnan" });
+    const created = await clerk.post('/api/persons', {
+      ...samplePerson(t.departments.INF!, name),
+      givenName: "D'Artagnan",
+    });
     assert.equal(created.status, 201, name);
     ids.set(name, created.body.id);
     const read = await clerk.get(`/api/persons/${created.body.id}`);
@@ -125,11 +144,20 @@ test('a person whose name is an injection string is stored and found verbatim; t
   for (const name of names) {
     const found = await clerk.get(`/api/persons?q=${encodeURIComponent(name)}`);
     assert.equal(found.status, 200, name);
-    assert.deepEqual(found.body.map((p: any) => [p.id, p.familyName]), [[ids.get(name), name]], name);
+    assert.deepEqual(
+      found.body.map((p: any) => [p.id, p.familyName]),
+      [[ids.get(name), name]],
+      name,
+    );
   }
   // Every table is still there and still answers.
   assert.equal((await clerk.get(`/api/persons/${personId}`)).status, 200);
-  const n = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('persons').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow());
+  const n = await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('persons')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow(),
+  );
   assert.equal(Number(n.n), 1 + names.length);
   const users = await t.admin.get('/api/admin/users');
   assert.equal(users.status, 200);
@@ -144,24 +172,44 @@ test('hostile department names are stored verbatim; a NUL character is refused a
   assert.equal(nul.status, 422);
   assert.equal(nul.body.field, 'name');
   const listed = await t.admin.get('/api/admin/departments');
-  assert.deepEqual(listed.body.map((d: any) => d.name).sort(), ['Abteilung INF', 'Abteilung SPDI', 'Abteilung TB', name].sort());
+  assert.deepEqual(
+    listed.body.map((d: any) => d.name).sort(),
+    ['Abteilung INF', 'Abteilung SPDI', 'Abteilung TB', name].sort(),
+  );
 });
 
-test('PostgreSQL: without the tenant set, the app role sees no tenant rows at all', { skip: DIALECT !== 'postgres' && 'row-level security is PostgreSQL only' }, async () => {
+test('PostgreSQL: without the tenant set, the app role sees no tenant rows at all', {
+  skip: DIALECT !== 'postgres' && 'row-level security is PostgreSQL only',
+}, async () => {
   const db = h.services.store.db;
   // A query that forgets inTenant (and so the tenant setting) sees nothing, though rows exist.
-  for (const table of ['persons', 'person_versions', 'records', 'record_versions', 'data_keys', 'audit_events', 'departments'] as const) {
+  for (const table of [
+    'persons',
+    'person_versions',
+    'records',
+    'record_versions',
+    'data_keys',
+    'audit_events',
+    'departments',
+  ] as const) {
     const outside = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db);
     assert.equal(outside.rows[0]!.n, 0, table);
   }
-  const inside = await inTenant(h.services.store, t.tenantId, (tx) => sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx));
+  const inside = await inTenant(h.services.store, t.tenantId, (tx) =>
+    sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx),
+  );
   assert.ok(inside.rows[0]!.n > 0);
   // Another tenant's setting sees nothing either, and cannot write into this tenant.
-  const other = await inTenant(h.services.store, 'another-tenant', (tx) => sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx));
+  const other = await inTenant(h.services.store, 'another-tenant', (tx) =>
+    sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx),
+  );
   assert.equal(other.rows[0]!.n, 0);
   await assert.rejects(
     inTenant(h.services.store, 'another-tenant', (tx) =>
-      tx.insertInto('departments').values({ id: 'x', tenant_id: t.tenantId, code: 'EVIL', name: 'Evil', created_at: new Date().toISOString() }).execute(),
+      tx
+        .insertInto('departments')
+        .values({ id: 'x', tenant_id: t.tenantId, code: 'EVIL', name: 'Evil', created_at: new Date().toISOString() })
+        .execute(),
     ),
     /row-level security/,
   );

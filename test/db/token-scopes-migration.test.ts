@@ -14,10 +14,27 @@ test('015-token-scopes: tokens from before get dicomweb:read dicomweb:store and 
     const before = await migrator.migrateTo('012-accounts');
     assert.equal(before.error, undefined);
     await sql`PRAGMA foreign_keys = OFF`.execute(db);
-    await db.insertInto('api_tokens').values({ id: 'tok-old', tenant_id: 't1', user_id: 'u1', name: 'script', token_hash: 'h1', created_at: '2025-01-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z', last_used_at: null, revoked_at: null }).execute();
+    await db
+      .insertInto('api_tokens')
+      .values({
+        id: 'tok-old',
+        tenant_id: 't1',
+        user_id: 'u1',
+        name: 'script',
+        token_hash: 'h1',
+        created_at: '2025-01-01T00:00:00Z',
+        expires_at: '2099-01-01T00:00:00Z',
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
     const after = await migrator.migrateToLatest();
     assert.equal(after.error, undefined);
-    const row = await db.selectFrom('api_tokens').select(['scopes', 'legacy']).where('id', '=', 'tok-old').executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('api_tokens')
+      .select(['scopes', 'legacy'])
+      .where('id', '=', 'tok-old')
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { scopes: 'dicomweb:read dicomweb:store', legacy: 1 });
   } finally {
     await db.destroy();

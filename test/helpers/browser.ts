@@ -14,7 +14,16 @@ export function launchBrowser(): Promise<Browser> {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 
@@ -38,7 +47,9 @@ const MAX_TAB_STOPS = 200;
  */
 async function checkKeyboard(page: Page, name: string): Promise<void> {
   await page.evaluate(() => {
-    const w = window as unknown as { __kbd: { before: Element | null; last: Element | null; reached: Set<Element>; unseen: string[] } };
+    const w = window as unknown as {
+      __kbd: { before: Element | null; last: Element | null; reached: Set<Element>; unseen: string[] };
+    };
     w.__kbd = { before: document.activeElement, last: null, reached: new Set(), unseen: [] };
     (document.activeElement as HTMLElement | null)?.blur();
   });
@@ -66,8 +77,14 @@ async function checkKeyboard(page: Page, name: string): Promise<void> {
     const w = window as unknown as { __kbd: { before: Element | null; reached: Set<Element>; unseen: string[] } };
     // Under a modal dialog only the dialog can be reached, by design.
     const scope = document.querySelector('dialog:modal') ?? document;
-    const controls = [...scope.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex="0"]')];
-    const unreached = controls.filter((el) => el.checkVisibility() && !w.__kbd.reached.has(el)).map((el) => el.outerHTML.slice(0, 120));
+    const controls = [
+      ...scope.querySelectorAll(
+        'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex="0"]',
+      ),
+    ];
+    const unreached = controls
+      .filter((el) => el.checkVisibility() && !w.__kbd.reached.has(el))
+      .map((el) => el.outerHTML.slice(0, 120));
     const before = w.__kbd.before as HTMLElement | null;
     if (before && before !== document.body) before.focus();
     else (document.activeElement as HTMLElement | null)?.blur();
@@ -86,9 +103,23 @@ export async function checkScreen(page: Page, name: string): Promise<void> {
   await checkKeyboard(page, name);
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (
+            ctx: Document,
+            o: object,
+          ) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3),
+    }));
   });
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });

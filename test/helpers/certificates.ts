@@ -24,7 +24,23 @@ let ca: { certFile: string; keyFile: string } | undefined;
 /** The CA that signs every test certificate (created once per process). */
 export function testCa(): { certFile: string; keyFile: string; cert: string } {
   if (!ca) {
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=Kartei Test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Kartei Test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    );
     ca = { certFile: path.join(dir, 'ca.crt'), keyFile: path.join(dir, 'ca.key') };
   }
   return { ...ca, cert: fs.readFileSync(ca.certFile, 'utf8') };
@@ -38,12 +54,38 @@ export function testCertificate(name: string, o: { days?: number; key?: string }
   const c = testCa();
   const base = name.replace(/[^A-Za-z0-9_-]/g, '_');
   const [kind, size] = (o.key ?? 'ec:P-256').split(':') as [string, string];
-  const newKey = kind === 'rsa' ? ['-newkey', `rsa:${size}`] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${size}`];
-  fs.writeFileSync(path.join(dir, `${base}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  const newKey =
+    kind === 'rsa' ? ['-newkey', `rsa:${size}`] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${size}`];
+  fs.writeFileSync(
+    path.join(dir, `${base}.ext`),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
   openssl('req', ...newKey, '-nodes', '-subj', `/CN=${name}`, '-keyout', `${base}.key`, '-out', `${base}.csr`);
-  openssl('x509', '-req', '-in', `${base}.csr`, '-CA', c.certFile, '-CAkey', c.keyFile, '-CAcreateserial', '-days', String(o.days ?? 2), '-extfile', `${base}.ext`, '-out', `${base}.crt`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    c.certFile,
+    '-CAkey',
+    c.keyFile,
+    '-CAcreateserial',
+    '-days',
+    String(o.days ?? 2),
+    '-extfile',
+    `${base}.ext`,
+    '-out',
+    `${base}.crt`,
+  );
   const certFile = path.join(dir, `${base}.crt`);
   const keyFile = path.join(dir, `${base}.key`);
   const cert = fs.readFileSync(certFile, 'utf8');
-  return { cert, key: fs.readFileSync(keyFile, 'utf8'), certFile, keyFile, fingerprint256: new X509Certificate(cert).fingerprint256 };
+  return {
+    cert,
+    key: fs.readFileSync(keyFile, 'utf8'),
+    certFile,
+    keyFile,
+    fingerprint256: new X509Certificate(cert).fingerprint256,
+  };
 }

@@ -84,7 +84,8 @@ function gradientPixels(rows: number, columns: number, frames: number, bytesPerP
 }
 
 export function makeInstance(o: InstanceOptions = {}): TestInstance {
-  const transferSyntax = o.syntax === 'implicit' ? TransferSyntax.ImplicitVrLittleEndian : TransferSyntax.ExplicitVrLittleEndian;
+  const transferSyntax =
+    o.syntax === 'implicit' ? TransferSyntax.ImplicitVrLittleEndian : TransferSyntax.ExplicitVrLittleEndian;
   const sopClassUid = o.sopClassUid ?? StorageSopClass.Ct;
   const sopInstanceUid = o.sopInstanceUid ?? newUid();
   const studyInstanceUid = o.studyInstanceUid ?? newUid();
@@ -94,7 +95,8 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
   const bits = o.bitsAllocated ?? 16;
   const frames = o.frames ?? 1;
   const pixelBytes = rows * columns * frames * (bits / 8);
-  const pixels = o.pixels === 'gradient' ? gradientPixels(rows, columns, frames, bits / 8) : randomPixels(pixelBytes, o.seed ?? 1);
+  const pixels =
+    o.pixels === 'gradient' ? gradientPixels(rows, columns, frames, bits / 8) : randomPixels(pixelBytes, o.seed ?? 1);
 
   const elements: WriteElement[] = [
     { tag: Tag.ImageType, vr: 'CS', value: ['ORIGINAL', 'PRIMARY', 'AXIAL'] },
@@ -115,7 +117,11 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
           { tag: Tag.ReferencedSopClassUid, vr: 'UI', value: sopClassUid },
           { tag: Tag.ReferencedSopInstanceUid, vr: 'UI', value: '1.2.3.4.5' },
           { tag: Tag.PatientName, vr: 'PN', value: 'Decoy^Nested' },
-          { tag: Tag.OtherPatientIdsSequence, vr: 'SQ', value: [[{ tag: Tag.PatientId, vr: 'LO', value: 'NESTED-2' }], []] },
+          {
+            tag: Tag.OtherPatientIdsSequence,
+            vr: 'SQ',
+            value: [[{ tag: Tag.PatientId, vr: 'LO', value: 'NESTED-2' }], []],
+          },
         ],
       ],
     },
@@ -126,7 +132,16 @@ export function makeInstance(o: InstanceOptions = {}): TestInstance {
     { tag: Tag.PatientId, vr: 'LO', value: o.patientId ?? 'PID-0001' },
     { tag: Tag.PatientBirthDate, vr: 'DA', value: o.birthDate ?? '19700101' },
     { tag: Tag.PatientSex, vr: 'CS', value: o.sex ?? 'O' },
-    { tag: Tag.OtherPatientIdsSequence, vr: 'SQ', value: [[{ tag: Tag.PatientId, vr: 'LO', value: 'OTHER-1' }, { tag: Tag.IssuerOfPatientId, vr: 'LO', value: 'KIS' }]] },
+    {
+      tag: Tag.OtherPatientIdsSequence,
+      vr: 'SQ',
+      value: [
+        [
+          { tag: Tag.PatientId, vr: 'LO', value: 'OTHER-1' },
+          { tag: Tag.IssuerOfPatientId, vr: 'LO', value: 'KIS' },
+        ],
+      ],
+    },
     { tag: Tag.BodyPartExamined, vr: 'CS', value: 'CHEST' },
     { tag: Tag.StudyInstanceUid, vr: 'UI', value: studyInstanceUid },
     { tag: Tag.SeriesInstanceUid, vr: 'UI', value: seriesInstanceUid },
@@ -199,5 +214,11 @@ export function makeJpegInstance(jpegFrames: Buffer[], o: InstanceOptions = {}):
     transferSyntaxUid: TransferSyntax.JpegBaseline,
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
   });
-  return { ...plain, file: Buffer.concat([header, dataset]), dataset, transferSyntax: TransferSyntax.JpegBaseline, pixelDataLength: pixels.length };
+  return {
+    ...plain,
+    file: Buffer.concat([header, dataset]),
+    dataset,
+    transferSyntax: TransferSyntax.JpegBaseline,
+    pixelDataLength: pixels.length,
+  };
 }

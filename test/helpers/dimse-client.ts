@@ -47,7 +47,13 @@ export class DimseClient {
     },
   ) {
     const socket = o.tls
-      ? tls.connect({ host: '127.0.0.1', port, cert: fs.readFileSync(o.tls.certFile), key: fs.readFileSync(o.tls.keyFile), ca: fs.readFileSync(o.tls.caFile) })
+      ? tls.connect({
+          host: '127.0.0.1',
+          port,
+          cert: fs.readFileSync(o.tls.certFile),
+          key: fs.readFileSync(o.tls.keyFile),
+          ca: fs.readFileSync(o.tls.caFile),
+        })
       : net.connect({ host: '127.0.0.1', port });
     await new Promise((r) => socket.once(o.tls ? 'secureConnect' : 'connect', r));
     // Without it, each small response (a C-STORE-RSP) waits for the peer's delayed ACK (~40 ms).
@@ -59,7 +65,11 @@ export class DimseClient {
         calledAeTitle: o.called,
         callingAeTitle: o.calling,
         applicationContext: APPLICATION_CONTEXT,
-        presentationContexts: o.contexts.map((x) => ({ id: x.id, abstractSyntax: x.abstractSyntax, transferSyntaxes: [x.transferSyntax] })),
+        presentationContexts: o.contexts.map((x) => ({
+          id: x.id,
+          abstractSyntax: x.abstractSyntax,
+          transferSyntaxes: [x.transferSyntax],
+        })),
         maxPduLength: 1 << 20,
         implementationClassUid: '1.2.826.0.1.3680043.10.1234.9',
         roleSelections: o.roles ?? new Map(),
@@ -80,13 +90,15 @@ export class DimseClient {
   }
 
   send(contextId: number, command: Command, dataset?: Buffer) {
-    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), 1 << 20)) this.socket.write(b);
+    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), 1 << 20))
+      this.socket.write(b);
     if (dataset) for (const b of pDataPdus(contextId, false, dataset, 1 << 20)) this.socket.write(b);
   }
 
   /** The command and only the first bytes of its dataset, with no last fragment: a message cut off mid-way. */
   sendUnfinished(contextId: number, command: Command, datasetPart: Buffer) {
-    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: true }), 1 << 20)) this.socket.write(b);
+    for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: true }), 1 << 20))
+      this.socket.write(b);
     for (const b of new PDataWriter(contextId, false, 1 << 14).push(datasetPart)) this.socket.write(b);
   }
 

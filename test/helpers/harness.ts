@@ -80,11 +80,18 @@ export function freePort(): Promise<number> {
 }
 
 /** A fresh installation, or with `reopen` one that another harness stopped. */
-export async function startHarness(opts: AppOptions & { env?: Record<string, string>; reopen?: Installation } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: AppOptions & { env?: Record<string, string>; reopen?: Installation } = {},
+): Promise<Harness> {
   const dir = opts.reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
   const db = opts.reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
   const config = {
-    ...loadConfig({ KARTEI_DATA_DIR: path.join(dir, 'data'), KARTEI_KEY_DIR: path.join(dir, 'keys'), KARTEI_LOG_LEVEL: 'silent', ...opts.env }),
+    ...loadConfig({
+      KARTEI_DATA_DIR: path.join(dir, 'data'),
+      KARTEI_KEY_DIR: path.join(dir, 'keys'),
+      KARTEI_LOG_LEVEL: 'silent',
+      ...opts.env,
+    }),
     ...db,
   };
   const clock = { now: Date.now() };
@@ -126,10 +133,7 @@ export class Client {
   readonly h: Harness;
   /** The client's address (loopback if not given): tests that provoke throttling use one of their own. */
   readonly ip?: string;
-  constructor(
-    h: Harness,
-    ip?: string,
-  ) {
+  constructor(h: Harness, ip?: string) {
     this.h = h;
     this.ip = ip;
   }
@@ -145,13 +149,23 @@ export class Client {
         ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
         ...headers,
       },
-      payload: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      payload:
+        body === undefined
+          ? undefined
+          : typeof body === 'string' || Buffer.isBuffer(body)
+            ? body
+            : JSON.stringify(body),
     });
     this.last = res;
     const setCookie = res.cookies.find((c) => c.name === 'kartei_session');
     if (setCookie) this.cookie = setCookie.value || undefined;
     const text = res.body;
-    return { status: res.statusCode, body: text ? safeJson(text) : undefined, headers: res.headers, raw: res.rawPayload };
+    return {
+      status: res.statusCode,
+      body: text ? safeJson(text) : undefined,
+      headers: res.headers,
+      raw: res.rawPayload,
+    };
   }
 
   get = (url: string) => this.call('GET', url);
@@ -229,7 +243,11 @@ export interface Tenant {
 let userSeq = 0;
 
 /** Sets up the installation, logs in its admin and creates departments. */
-export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF', 'TB', 'SPDI'], opts: { approverDpo?: boolean } = {}): Promise<Tenant> {
+export async function setUpTenant(
+  h: Harness,
+  departmentCodes: string[] = ['INF', 'TB', 'SPDI'],
+  opts: { approverDpo?: boolean } = {},
+): Promise<Tenant> {
   const token = await issueSetupToken(h.services.store, h.config.dataDir);
   const adminPassword = strongPassword();
   const anon = new Client(h);
@@ -262,19 +280,32 @@ export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF'
         }
       }
       const users = await admin.get('/api/admin/users');
-      const me = (users.body as { id: string; memberships: { state: string }[]; pendingRoles: unknown[] }[]).find((u) => u.id === userId)!;
+      const me = (users.body as { id: string; memberships: { state: string }[]; pendingRoles: unknown[] }[]).find(
+        (u) => u.id === userId,
+      )!;
       if (!me.memberships.some((m) => m.state === 'pending') && me.pendingRoles.length === 0) return;
       // A grant nobody the harness knows may approve: a DPO of its own approves it, if the office has none yet (granted at once).
       if (dpo && dpo.id !== userId) continue;
-      if ((await admin.get('/api/admin/users')).body.some((u: { tenantRoles: string[] }) => u.tenantRoles.includes('dpo'))) break;
+      if (
+        (await admin.get('/api/admin/users')).body.some((u: { tenantRoles: string[] }) => u.tenantRoles.includes('dpo'))
+      )
+        break;
       dpo = await create({ tenantRoles: ['dpo'] }, 'Dora Datenschutz (harness)');
     }
     throw new Error(`grants of ${userId} still pending`);
   };
-  const account = async (spec: AccessSpec, names: { username?: string; displayName?: string; password?: string } = {}) => {
+  const account = async (
+    spec: AccessSpec,
+    names: { username?: string; displayName?: string; password?: string } = {},
+  ) => {
     const username = names.username ?? `user${++userSeq}`;
     const displayName = names.displayName ?? `Staff ${userSeq}`;
-    const r = await admin.post('/api/admin/users', { username, displayName, tenantRoles: spec.tenantRoles ?? [], memberships: spec.memberships ?? [] });
+    const r = await admin.post('/api/admin/users', {
+      username,
+      displayName,
+      tenantRoles: spec.tenantRoles ?? [],
+      memberships: spec.memberships ?? [],
+    });
     if (r.status !== 201) throw new Error(`user: ${r.status} ${JSON.stringify(r.body)}`);
     const password = names.password ?? strongPassword();
     const e = await new Client(h).post('/api/auth/enrol', { token: r.body.enrolment.token, password });
@@ -287,7 +318,8 @@ export async function setUpTenant(h: Harness, departmentCodes: string[] = ['INF'
     const a = await account(spec, { displayName });
     const c = Object.assign(await login(h, a.username, a.password), a);
     if (!dpo && spec.tenantRoles?.includes('dpo')) dpo = c;
-    for (const m of spec.memberships ?? []) if (m.role === 'head' && !heads.has(m.departmentId)) heads.set(m.departmentId, c);
+    for (const m of spec.memberships ?? [])
+      if (m.role === 'head' && !heads.has(m.departmentId)) heads.set(m.departmentId, c);
     return c;
   };
   let secondAdmin: Client | undefined;

@@ -53,7 +53,14 @@ export async function startProvider(clients: TestClient[], opts: { idTokenTtl?: 
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     features: { devInteractions: { enabled: false } },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    ttl: { IdToken: opts.idTokenTtl ?? 3600, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
+    ttl: {
+      IdToken: opts.idTokenTtl ?? 3600,
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: 600,
+      Grant: 600,
+    },
   });
   // The provider warns about its development keys; the tests need no such noise.
   provider.on('server_error', () => {});
@@ -64,12 +71,25 @@ export async function startProvider(clients: TestClient[], opts: { idTokenTtl?: 
         const details = await provider.interactionDetails(req, res);
         if (details.prompt.name === 'login') {
           const { sub, acr, amr } = state.nextLogin;
-          await provider.interactionFinished(req, res, { login: { accountId: sub, ...(acr ? { acr } : {}), ...(amr ? { amr } : {}), remember: false } }, { mergeWithLastSubmission: false });
+          await provider.interactionFinished(
+            req,
+            res,
+            { login: { accountId: sub, ...(acr ? { acr } : {}), ...(amr ? { amr } : {}), remember: false } },
+            { mergeWithLastSubmission: false },
+          );
           return;
         }
-        const grant = new provider.Grant({ accountId: details.session!.accountId!, clientId: details.params.client_id as string });
+        const grant = new provider.Grant({
+          accountId: details.session!.accountId!,
+          clientId: details.params.client_id as string,
+        });
         grant.addOIDCScope('openid');
-        await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+        await provider.interactionFinished(
+          req,
+          res,
+          { consent: { grantId: await grant.save() } },
+          { mergeWithLastSubmission: true },
+        );
       })().catch((e) => {
         res.statusCode = 500;
         res.end(String(e));
@@ -92,14 +112,18 @@ export async function startProvider(clients: TestClient[], opts: { idTokenTtl?: 
       let url = new URL(start);
       for (let hop = 0; hop < 10; hop++) {
         if (url.origin !== issuer) return url;
-        const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+        const res = await fetch(url, {
+          redirect: 'manual',
+          headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+        });
         for (const c of res.headers.getSetCookie()) {
           const [pair] = c.split(';');
           const eq = pair!.indexOf('=');
           jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
         }
         const location = res.headers.get('location');
-        if (!location) throw new Error(`provider answered ${res.status} at ${url.pathname}: ${(await res.text()).slice(0, 300)}`);
+        if (!location)
+          throw new Error(`provider answered ${res.status} at ${url.pathname}: ${(await res.text()).slice(0, 300)}`);
         url = new URL(location, url);
       }
       throw new Error('too many redirects at the provider');

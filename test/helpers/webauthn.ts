@@ -90,15 +90,34 @@ export class SoftAuthenticator {
     const counter = bend.counter ?? 0;
     const credLen = Buffer.alloc(2);
     credLen.writeUInt16BE(id.length);
-    const authData = Buffer.concat([sha256(rpId), Buffer.from([flags]), u32(counter), Buffer.alloc(16), credLen, id, cose]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: bend.origin ?? this.origin, crossOrigin: false }));
+    const authData = Buffer.concat([
+      sha256(rpId),
+      Buffer.from([flags]),
+      u32(counter),
+      Buffer.alloc(16),
+      credLen,
+      id,
+      cose,
+    ]);
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.create',
+        challenge: options.challenge,
+        origin: bend.origin ?? this.origin,
+        crossOrigin: false,
+      }),
+    );
     const attestationObject = cbor({ fmt: 'none', attStmt: {}, authData });
     this.credentials.set(b64url(id), { id, privateKey, counter, rpId, userHandle: options.user.id });
     return {
       id: b64url(id),
       rawId: b64url(id),
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), attestationObject: b64url(attestationObject), transports: ['internal'] },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        attestationObject: b64url(attestationObject),
+        transports: ['internal'],
+      },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',
     };
@@ -107,19 +126,38 @@ export class SoftAuthenticator {
   /** The authentication ceremony: an assertion by the first allowed credential this authenticator holds. */
   get(options: PublicKeyCredentialRequestOptionsJSON, bend: Bend = {}): AuthenticationResponseJSON {
     const allowed = (options.allowCredentials ?? []).map((c) => c.id);
-    const id = bend.credentialId ?? allowed.find((a) => this.credentials.has(a)) ?? (allowed.length === 0 ? [...this.credentials.keys()][0] : undefined);
+    const id =
+      bend.credentialId ??
+      allowed.find((a) => this.credentials.has(a)) ??
+      (allowed.length === 0 ? [...this.credentials.keys()][0] : undefined);
     const cred = id ? this.credentials.get(id) : undefined;
     if (!cred) throw new Error('no allowed credential on this authenticator');
     cred.counter = bend.counter ?? cred.counter + 1;
     const flags = FLAG_UP | (bend.userVerified === false ? 0 : FLAG_UV);
-    const authData = Buffer.concat([sha256(bend.rpId ?? options.rpId ?? cred.rpId), Buffer.from([flags]), u32(cred.counter)]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: bend.origin ?? this.origin, crossOrigin: false }));
+    const authData = Buffer.concat([
+      sha256(bend.rpId ?? options.rpId ?? cred.rpId),
+      Buffer.from([flags]),
+      u32(cred.counter),
+    ]);
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.get',
+        challenge: options.challenge,
+        origin: bend.origin ?? this.origin,
+        crossOrigin: false,
+      }),
+    );
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), cred.privateKey);
     return {
       id: b64url(cred.id),
       rawId: b64url(cred.id),
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: cred.userHandle },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authData),
+        signature: b64url(signature),
+        userHandle: cred.userHandle,
+      },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',
     };

@@ -28,7 +28,11 @@ function registeredRoutes(app: FastifyInstance): string[] {
     if (!m) continue;
     stack.length = m[1]!.length / 4;
     stack.push(m[2]!);
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.push(`${method} ${stack.join('')}`);
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push(`${method} ${stack.join('')}`);
   }
   return [...new Set(out)].filter((r) => !r.startsWith('HEAD ') && !WEB_APP.has(r)).sort();
 }
@@ -67,7 +71,13 @@ after(() => h.close());
 test('docs/API.md documents every registered route and names no route that does not exist', async () => {
   const routes = registeredRoutes(h.app);
   // The reading of the route tree works: the contract's routes, a DICOMweb and a nested one are among them.
-  for (const r of ['POST /api/setup', 'GET /api/persons/:id', 'GET /dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames/rendered', 'GET /api/persons/:id/access-report.pdf', 'GET /healthz']) {
+  for (const r of [
+    'POST /api/setup',
+    'GET /api/persons/:id',
+    'GET /dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames/rendered',
+    'GET /api/persons/:id/access-report.pdf',
+    'GET /healthz',
+  ]) {
     assert.ok(routes.includes(r), `${r} not read from the route tree`);
   }
   assert.ok(routes.length > 80, `only ${routes.length} routes read`);
@@ -78,11 +88,16 @@ test('docs/API.md documents every registered route and names no route that does 
   for (const [p, ops] of Object.entries(openapi.body.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(ops)) {
       const r = `${method.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`;
-      if (!r.startsWith('HEAD ')) assert.ok(routes.includes(r), `${r} is in openapi.json but not read from the route tree`);
+      if (!r.startsWith('HEAD '))
+        assert.ok(routes.includes(r), `${r} is in openapi.json but not read from the route tree`);
     }
   }
   const { undocumented, unknown } = compare(routes, fs.readFileSync(DOC, 'utf8'));
-  assert.deepEqual(undocumented, [], 'routes the server registers but docs/API.md does not document (add a heading `### `METHOD /path``)');
+  assert.deepEqual(
+    undocumented,
+    [],
+    'routes the server registers but docs/API.md does not document (add a heading `### `METHOD /path``)',
+  );
   assert.deepEqual(unknown, [], 'routes docs/API.md names that the server does not register');
 });
 
@@ -90,7 +105,12 @@ test('the comparison catches a route added without documentation, one documented
   const doc = fs.readFileSync(DOC, 'utf8');
   // A new route on the real app, not in the page.
   const extra = await startHarness({
-    extraRoutes: (app) => app.get('/api/test/undocumented', { config: { access: { public: 'test route, no data' } }, schema: { response: { 200: z.strictObject({}) } } }, async () => ({})),
+    extraRoutes: (app) =>
+      app.get(
+        '/api/test/undocumented',
+        { config: { access: { public: 'test route, no data' } }, schema: { response: { 200: z.strictObject({}) } } },
+        async () => ({}),
+      ),
   });
   try {
     assert.deepEqual(compare(registeredRoutes(extra.app), doc).undocumented, ['GET /api/test/undocumented']);
@@ -107,6 +127,10 @@ test('the comparison catches a route added without documentation, one documented
   assert.notEqual(withoutRow, doc);
   assert.deepEqual(compare(routes, withoutRow).undocumented, ['POST /dicom-web/studies/:study']);
   // A route the page names that the server does not have (the contract's former reset route), in prose or a heading.
-  assert.deepEqual(compare(routes, `${doc}\nUse \`POST /api/admin/users/:id/reset-mfa\`.\n`).unknown, ['POST /api/admin/users/:id/reset-mfa']);
-  assert.deepEqual(compare(routes, `${doc}\n### \`GET /api/persons/:id/secrets?full=1\`\n`).unknown, ['GET /api/persons/:id/secrets']);
+  assert.deepEqual(compare(routes, `${doc}\nUse \`POST /api/admin/users/:id/reset-mfa\`.\n`).unknown, [
+    'POST /api/admin/users/:id/reset-mfa',
+  ]);
+  assert.deepEqual(compare(routes, `${doc}\n### \`GET /api/persons/:id/secrets?full=1\`\n`).unknown, [
+    'GET /api/persons/:id/secrets',
+  ]);
 });

@@ -5,7 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenant } from '../../src/db/connect.ts';
 import { BODY_LIMIT } from '../../src/http/app.ts';
-import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant, type Reply } from '../helpers/harness.ts';
+import {
+  startHarness,
+  setUpTenant,
+  samplePerson,
+  Client,
+  type Harness,
+  type Tenant,
+  type Reply,
+} from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -34,7 +42,10 @@ async function counts() {
   return inTenant(h.services.store, t.tenantId, async (tx) => {
     const out = { persons: 0, person_versions: 0, person_index: 0, records: 0, record_versions: 0, data_keys: 0 };
     for (const table of Object.keys(out) as (keyof typeof out)[]) {
-      const row = await tx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await tx
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       out[table] = Number(row.n);
     }
     return out;
@@ -52,7 +63,11 @@ function assertCleanProblem(r: Reply, status: number, what: string) {
   assert.equal(typeof r.body.detail, 'string', what);
   const text = JSON.stringify(r.body);
   assert.doesNotMatch(text, /\bat [\w.<>]+ \(|\.ts:\d+|node_modules|node:internal/, `${what}: stack trace in ${text}`);
-  assert.doesNotMatch(text, /\b(select|insert into|update \w+ set|delete from)\b|sqlite|SQLSTATE|constraint/i, `${what}: SQL in ${text}`);
+  assert.doesNotMatch(
+    text,
+    /\b(select|insert into|update \w+ set|delete from)\b|sqlite|SQLSTATE|constraint/i,
+    `${what}: SQL in ${text}`,
+  );
   for (const secret of [NAME, GIVEN, 'Lindenallee', 'Musterstadt']) {
     assert.ok(!text.toLowerCase().includes(secret.toLowerCase()), `${what}: echoed "${secret}" in ${text}`);
   }
@@ -88,7 +103,9 @@ test('malformed JSON answers 400 malformed-json and does not quote the body', as
     [`/api/persons/${personId}/records`, `{"type":"note","content":{"text":"${NAME}"`],
     ['/api/persons', ''],
   ] as const) {
-    const r = await refused(`malformed ${body.slice(0, 20)}`, 400, () => clerk.call('POST', url, body, { 'content-type': 'application/json' }));
+    const r = await refused(`malformed ${body.slice(0, 20)}`, 400, () =>
+      clerk.call('POST', url, body, { 'content-type': 'application/json' }),
+    );
     assert.equal(r.body.code, 'malformed-json');
   }
 });
@@ -129,7 +146,11 @@ test('over-long strings answer 422 naming the field', async () => {
     assert.equal(r.body.field, field);
   }
   const r = await refused('long note', 422, () =>
-    clerk.post(`/api/persons/${personId}/records`, { type: 'note', sensitivity: 'normal', content: { text: long.repeat(20) } }),
+    clerk.post(`/api/persons/${personId}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: long.repeat(20) },
+    }),
   );
   assert.equal(r.body.field, 'content.text');
 });
@@ -145,7 +166,9 @@ test('unknown fields answer 422 naming the unknown field', async () => {
     assert.match(r.body.detail, /unknown field/);
   }
   // A PATCH may not smuggle in fields either (e.g. moving the file to another department).
-  const r = await refused('unknown on patch', 422, () => clerk.patch(`/api/persons/${personId}`, { departmentId: t.departments.INF, version: 1 }));
+  const r = await refused('unknown on patch', 422, () =>
+    clerk.patch(`/api/persons/${personId}`, { departmentId: t.departments.INF, version: 1 }),
+  );
   assert.equal(r.body.field, 'departmentId');
   assert.equal((await clerk.get(`/api/persons/${personId}`)).body.version, 1);
 });
@@ -157,12 +180,17 @@ test(`a body over ${BODY_LIMIT / 1024} KiB answers 413`, async () => {
   assert.equal(r.body.code, 'payload-too-large');
   // Just under the limit is parsed (and refused for its content, not its size).
   const under = JSON.stringify({ ...person(), address: { street: 'x'.repeat(BODY_LIMIT - 1024) } });
-  assert.equal((await refused('just under', 422, () => clerk.call('POST', '/api/persons', under))).body.field, 'address.street');
+  assert.equal(
+    (await refused('just under', 422, () => clerk.call('POST', '/api/persons', under))).body.field,
+    'address.street',
+  );
 });
 
 test('a body that is not JSON answers 415', async () => {
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-    const r = await refused(type, 415, () => clerk.call('POST', '/api/persons', `familyName=${NAME}&givenName=${GIVEN}`, { 'content-type': type }));
+    const r = await refused(type, 415, () =>
+      clerk.call('POST', '/api/persons', `familyName=${NAME}&givenName=${GIVEN}`, { 'content-type': type }),
+    );
     assert.equal(r.body.code, 'unsupported-media-type');
   }
 });
@@ -194,7 +222,9 @@ test('an unknown route answers 404 problem+json, signed in or not', async () => 
     [clerk, 'GET', '/api'],
     [new Client(h), 'GET', `/api/patients?name=${NAME}`],
   ] as const) {
-    const r = await refused(`${method} ${url}`, 404, () => c.call(method, url, method === 'GET' ? undefined : person()));
+    const r = await refused(`${method} ${url}`, 404, () =>
+      c.call(method, url, method === 'GET' ? undefined : person()),
+    );
     assert.equal(r.body.code, 'not-found');
   }
 });

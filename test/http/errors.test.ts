@@ -58,8 +58,12 @@ test('docs/errors.md lists every field code the server can send, once, and no ot
 });
 
 test('the web application words every error code, field code and finding in German and English', () => {
-  for (const [lang, dict] of [['de', de], ['en', en]] as const) {
-    const has = (key: string) => typeof (dict as Record<string, string>)[key] === 'string' && (dict as Record<string, string>)[key]!.length > 0;
+  for (const [lang, dict] of [
+    ['de', de],
+    ['en', en],
+  ] as const) {
+    const has = (key: string) =>
+      typeof (dict as Record<string, string>)[key] === 'string' && (dict as Record<string, string>)[key]!.length > 0;
     for (const code of Object.keys(ERROR_CATALOGUE)) assert.ok(has(`error.${code}`), `${lang}: error.${code}`);
     for (const code of FIELD_CODES) assert.ok(has(`problem.field.${code}`), `${lang}: problem.field.${code}`);
     for (const code of FINDING_CODES) {
@@ -83,10 +87,14 @@ test('docs/errors.md has one row per catalogue code, with its status and title',
 test('docs/errors.md lists no code that does not exist', () => {
   const rows = documentedCodes();
   assert.ok(rows.length > 0, 'no table found');
-  for (const r of rows) assert.ok(Object.hasOwn(ERROR_CATALOGUE, r.code), `docs/errors.md documents unknown code ${r.code}`);
+  for (const r of rows)
+    assert.ok(Object.hasOwn(ERROR_CATALOGUE, r.code), `docs/errors.md documents unknown code ${r.code}`);
   // And the table is in status order, so a reader finds a status where they expect it.
   const statuses = rows.map((r) => r.status);
-  assert.deepEqual(statuses, [...statuses].sort((a, b) => a - b));
+  assert.deepEqual(
+    statuses,
+    [...statuses].sort((a, b) => a - b),
+  );
 });
 
 let h: Harness;
@@ -105,7 +113,11 @@ test('the problem documents the server sends agree with the page', async () => {
     await anon.call('POST', '/api/auth/login', 'x', { 'content-type': 'text/plain' }),
     await anon.post('/api/auth/login', { username: 'x', password: 'y', extra: true }),
     await anon.post('/api/auth/login', { username: 'nobody', password: 'not-the-password' }),
-    await anon.post('/api/setup', { token: 'wrong', tenant: { name: 'Amt' }, admin: { username: 'admin', password: 'x'.repeat(20), displayName: 'A' } }),
+    await anon.post('/api/setup', {
+      token: 'wrong',
+      tenant: { name: 'Amt' },
+      admin: { username: 'admin', password: 'x'.repeat(20), displayName: 'A' },
+    }),
   ];
   const codes = new Set<string>();
   for (const r of sent) {
@@ -118,8 +130,13 @@ test('the problem documents the server sends agree with the page', async () => {
     assert.equal(r.body.type, problemType(code), code);
     codes.add(code);
   }
-  assert.deepEqual(
-    [...codes].sort(),
-    ['invalid-credentials', 'invalid-setup-token', 'malformed-json', 'not-found', 'unauthenticated', 'unsupported-media-type', 'validation-failed'],
-  );
+  assert.deepEqual([...codes].sort(), [
+    'invalid-credentials',
+    'invalid-setup-token',
+    'malformed-json',
+    'not-found',
+    'unauthenticated',
+    'unsupported-media-type',
+    'validation-failed',
+  ]);
 });

@@ -43,27 +43,51 @@ test('a long file pages newest first: no record skipped or repeated, also with e
   const person = (await doc.post('/api/persons', samplePerson(INF, 'Langakte'))).body.id as string;
   const ids: string[] = [];
   for (let i = 0; i < 23; i++) {
-    const r = await doc.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: `Eintrag ${i}\nweiter` } });
+    const r = await doc.post(`/api/persons/${person}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: `Eintrag ${i}\nweiter` },
+    });
     assert.equal(r.status, 201);
     ids.push(r.body.id);
   }
   // Ten of them share one instant (a batch import): the cursor must still tell them apart.
   await inTenant(h.services.store, t.tenantId, (tx) =>
-    tx.updateTable('records').set({ created_at: '2026-04-12T16:40:00.000Z' }).where('id', 'in', ids.slice(5, 15)).execute(),
+    tx
+      .updateTable('records')
+      .set({ created_at: '2026-04-12T16:40:00.000Z' })
+      .where('id', 'in', ids.slice(5, 15))
+      .execute(),
   );
   const all = (await doc.get(`/api/persons/${person}/records?limit=200`)).body as { id: string; createdAt: string }[];
   assert.equal(all.length, 23);
-  const sorted = [...all].sort((a, b) => (a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? 1 : -1) : a.id < b.id ? 1 : -1));
-  assert.deepEqual(all.map((r) => r.id), sorted.map((r) => r.id), 'newest first, then by id');
+  const sorted = [...all].sort((a, b) =>
+    a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? 1 : -1) : a.id < b.id ? 1 : -1,
+  );
+  assert.deepEqual(
+    all.map((r) => r.id),
+    sorted.map((r) => r.id),
+    'newest first, then by id',
+  );
   for (const limit of [1, 4, 7, 10]) {
     const pages = await walk(doc, `/api/persons/${person}/records?limit=${limit}`);
-    assert.deepEqual(pages.flat().map((r) => r.id), all.map((r) => r.id), `limit ${limit}: every record once, in order`);
+    assert.deepEqual(
+      pages.flat().map((r) => r.id),
+      all.map((r) => r.id),
+      `limit ${limit}: every record once, in order`,
+    );
     assert.ok(pages.slice(0, -1).every((p) => p.length === limit));
   }
   const first = await doc.get(`/api/persons/${person}/records`);
   assert.equal(first.body.length, 23, 'the default page (50) holds a short file whole');
   assert.equal(first.headers.link, undefined, 'no next page when there is none');
-  for (const bad of ['limit=0', 'limit=201', 'limit=x', 'before=nonsense', `before=${Buffer.from('2026-01-01|x y').toString('base64url')}`]) {
+  for (const bad of [
+    'limit=0',
+    'limit=201',
+    'limit=x',
+    'before=nonsense',
+    `before=${Buffer.from('2026-01-01|x y').toString('base64url')}`,
+  ]) {
     const r = await doc.get(`/api/persons/${person}/records?${bad}`);
     assert.equal(r.status, 422, bad);
     assert.equal(r.body.field, `querystring.${bad.split('=')[0]}`, bad);
@@ -75,14 +99,22 @@ test('a cursor from another file leads to no record of that file', async () => {
   const doc = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
   const a = (await doc.post('/api/persons', samplePerson(INF, 'Erstakte'))).body.id as string;
   const b = (await doc.post('/api/persons', samplePerson(INF, 'Zweitakte'))).body.id as string;
-  for (let i = 0; i < 3; i++) await doc.post(`/api/persons/${a}/records`, { type: 'note', sensitivity: 'normal', content: { text: `A${i}` } });
+  for (let i = 0; i < 3; i++)
+    await doc.post(`/api/persons/${a}/records`, { type: 'note', sensitivity: 'normal', content: { text: `A${i}` } });
   const bIds: string[] = [];
-  for (let i = 0; i < 3; i++) bIds.push((await doc.post(`/api/persons/${b}/records`, { type: 'note', sensitivity: 'normal', content: { text: `B${i}` } })).body.id);
+  for (let i = 0; i < 3; i++)
+    bIds.push(
+      (await doc.post(`/api/persons/${b}/records`, { type: 'note', sensitivity: 'normal', content: { text: `B${i}` } }))
+        .body.id,
+    );
   const link = nextOf((await doc.get(`/api/persons/${a}/records?limit=1`)).headers.link)!;
   const cursor = new URL(link, 'http://x').searchParams.get('before')!;
   const other = await doc.get(`/api/persons/${b}/records?before=${cursor}`);
   assert.equal(other.status, 200);
-  assert.ok(other.body.every((r: { id: string; personId: string }) => r.personId === b && bIds.includes(r.id)), 'only b\'s own records');
+  assert.ok(
+    other.body.every((r: { id: string; personId: string }) => r.personId === b && bIds.includes(r.id)),
+    "only b's own records",
+  );
   // And another department's member learns nothing by trying the cursor on that file.
   const tb = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
   assert.equal((await tb.get(`/api/persons/${a}/records?before=${cursor}`)).status, 404);
@@ -94,21 +126,41 @@ test('the list names title or first line and the authors; a clerk sees a restric
   const nurse = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
   const clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
   const person = (await doc.post('/api/persons', samplePerson(INF, 'Titelakte'))).body.id as string;
-  const note = (await doc.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: '\n  Hausbesuch vereinbart  \nDetails folgen' } })).body.id;
-  await doc.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Suizidgedanken geäußert' } });
+  const note = (
+    await doc.post(`/api/persons/${person}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: '\n  Hausbesuch vereinbart  \nDetails folgen' },
+    })
+  ).body.id;
+  await doc.post(`/api/persons/${person}/records`, {
+    type: 'note',
+    sensitivity: 'restricted',
+    content: { text: 'Suizidgedanken geäußert' },
+  });
   await doc.post(`/api/persons/${person}/records`, {
     type: 'notification',
     sensitivity: 'normal',
     content: { disease: 'Tuberkulose', legalBasis: '§6 IfSG', reportedAt: '2026-04-12', labConfirmed: true },
   });
-  await doc.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'x'.repeat(300) } });
-  assert.equal((await nurse.put(`/api/records/${note}`, { content: { text: 'Hausbesuch am Montag' }, version: 1 })).status, 200);
+  await doc.post(`/api/persons/${person}/records`, {
+    type: 'note',
+    sensitivity: 'normal',
+    content: { text: 'x'.repeat(300) },
+  });
+  assert.equal(
+    (await nurse.put(`/api/records/${note}`, { content: { text: 'Hausbesuch am Montag' }, version: 1 })).status,
+    200,
+  );
 
   const byDoc = (await doc.get(`/api/persons/${person}/records`)).body as any[];
   const titles = byDoc.map((r) => r.title);
   assert.ok(titles.includes('Suizidgedanken geäußert'), 'who may read it sees its title');
   assert.ok(titles.includes('Tuberkulose'));
-  assert.ok(titles.some((x) => x?.length === 120 && x.endsWith('…')), 'a long line is cut');
+  assert.ok(
+    titles.some((x) => x?.length === 120 && x.endsWith('…')),
+    'a long line is cut',
+  );
   const edited = byDoc.find((r) => r.id === note);
   assert.equal(edited.title, 'Hausbesuch am Montag');
   assert.equal(edited.createdByName, doc.displayName);
@@ -119,8 +171,12 @@ test('the list names title or first line and the authors; a clerk sees a restric
   assert.equal(byClerk.length, 4);
   const closed = byClerk.find((r) => r.sensitivity === 'restricted');
   assert.equal(closed.title, null);
-  assert.ok(!JSON.stringify(byClerk).includes('Suizid'), 'nothing of the restricted content in the clerk\'s list');
-  assert.equal(byClerk.find((r) => r.id === note).title, 'Hausbesuch am Montag', 'normal records keep their titles for clerks');
+  assert.ok(!JSON.stringify(byClerk).includes('Suizid'), "nothing of the restricted content in the clerk's list");
+  assert.equal(
+    byClerk.find((r) => r.id === note).title,
+    'Hausbesuch am Montag',
+    'normal records keep their titles for clerks',
+  );
 });
 
 test('versions name who changed which fields; an earlier version is read like a record, decided at its own sensitivity', async () => {
@@ -130,9 +186,28 @@ test('versions name who changed which fields; an earlier version is read like a 
   const clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
   const person = (await doc.post('/api/persons', samplePerson(INF, 'Versionsakte'))).body.id as string;
   const exam = { date: '2026-04-12', reason: 'Umgebungsuntersuchung', findings: 'unauffällig' };
-  const id = (await doc.post(`/api/persons/${person}/records`, { type: 'examination', sensitivity: 'restricted', content: exam })).body.id;
-  assert.equal((await other.put(`/api/records/${id}`, { content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0'] }, version: 1 })).status, 200);
-  assert.equal((await doc.put(`/api/records/${id}`, { content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0'] }, sensitivity: 'normal', version: 2 })).status, 200);
+  const id = (
+    await doc.post(`/api/persons/${person}/records`, { type: 'examination', sensitivity: 'restricted', content: exam })
+  ).body.id;
+  assert.equal(
+    (
+      await other.put(`/api/records/${id}`, {
+        content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0'] },
+        version: 1,
+      })
+    ).status,
+    200,
+  );
+  assert.equal(
+    (
+      await doc.put(`/api/records/${id}`, {
+        content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0'] },
+        sensitivity: 'normal',
+        version: 2,
+      })
+    ).status,
+    200,
+  );
   const versions = (await doc.get(`/api/records/${id}/versions`)).body as any[];
   assert.deepEqual(
     versions.map((v) => [v.version, v.createdByName, v.changes]),
@@ -150,7 +225,11 @@ test('versions name who changed which fields; an earlier version is read like a 
 
   // The clerk may now read the record (normal) and its versions, but not what it said while restricted.
   const seen = (await clerk.get(`/api/records/${id}/versions`)).body as any[];
-  assert.deepEqual(seen.map((v) => v.changes), [null, null, []], 'no changes told across versions the clerk may not read');
+  assert.deepEqual(
+    seen.map((v) => v.changes),
+    [null, null, []],
+    'no changes told across versions the clerk may not read',
+  );
   assert.equal((await clerk.get(`/api/records/${id}/versions/3`)).status, 200);
   const closed = await clerk.get(`/api/records/${id}/versions/2`);
   assert.equal(closed.status, 403);
@@ -165,9 +244,16 @@ test('versions name who changed which fields; an earlier version is read like a 
 test('search results page by `after`, with a Link to the next page; the audit log links its next page', async () => {
   const TB = t.departments.TB!;
   const clerk = await t.user({ memberships: [{ departmentId: TB, role: 'clerk' }] });
-  for (let i = 0; i < 7; i++) assert.equal((await clerk.post('/api/persons', { ...samplePerson(TB, 'Seitenweise'), givenName: `Kind${i}` })).status, 201);
+  for (let i = 0; i < 7; i++)
+    assert.equal(
+      (await clerk.post('/api/persons', { ...samplePerson(TB, 'Seitenweise'), givenName: `Kind${i}` })).status,
+      201,
+    );
   const pages = await walk(clerk, '/api/persons?q=Seitenweise&limit=3');
-  assert.deepEqual(pages.map((p) => p.length), [3, 3, 1]);
+  assert.deepEqual(
+    pages.map((p) => p.length),
+    [3, 3, 1],
+  );
   const ids = pages.flat().map((p) => p.id);
   assert.equal(new Set(ids).size, 7);
   assert.equal((await clerk.get('/api/persons?q=Seitenweise&limit=201')).body.field, 'querystring.limit');
@@ -180,7 +266,10 @@ test('search results page by `after`, with a Link to the next page; the audit lo
   const seqs = audit.flat().map((e) => e.seq);
   assert.ok(seqs.length >= 7);
   assert.equal(new Set(seqs).size, seqs.length);
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a));
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => b - a),
+  );
   // One file's access log pages the same way.
   const file = await walk(dpo, `/api/persons/${ids[0]}/access-log?limit=1`);
   const fileSeqs = file.flat().map((e) => e.seq);
@@ -199,11 +288,19 @@ test('decided reviews stay visible as a history, paged: the DPO all, a head only
   const tbDoc = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
   const infFile = (await infDoc.post('/api/persons', samplePerson(INF, 'Notfallakte'))).body.id as string;
   const reason = 'Bewusstlos eingeliefert, Vorbefunde nötig';
-  for (let i = 0; i < 3; i++) assert.equal((await tbDoc.post(`/api/persons/${infFile}/break-glass`, { reason })).status, 200);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await tbDoc.post(`/api/persons/${infFile}/break-glass`, { reason })).status, 200);
   const open = (await infHead.get('/api/reviews')).body as any[];
   assert.equal(open.length, 3);
-  assert.equal((await infHead.post(`/api/reviews/${open[0].id}`, { decision: 'justified', comment: 'Notaufnahme bestätigt' })).status, 200);
-  assert.equal((await dpo.post(`/api/reviews/${open[1].id}`, { decision: 'unjustified', comment: 'Kein Notfall' })).status, 200);
+  assert.equal(
+    (await infHead.post(`/api/reviews/${open[0].id}`, { decision: 'justified', comment: 'Notaufnahme bestätigt' }))
+      .status,
+    200,
+  );
+  assert.equal(
+    (await dpo.post(`/api/reviews/${open[1].id}`, { decision: 'unjustified', comment: 'Kein Notfall' })).status,
+    200,
+  );
 
   const history = (await infHead.get('/api/reviews?state=decided')).body as any[];
   assert.deepEqual(
@@ -213,10 +310,21 @@ test('decided reviews stay visible as a history, paged: the DPO all, a head only
       [open[0].id, 'justified', infHead.displayName, 'Notaufnahme bestätigt', tbDoc.displayName],
     ],
   );
-  assert.deepEqual((await infHead.get('/api/reviews')).body.map((r: { id: string }) => r.id), [open[2].id], 'the open list stays the open ones');
-  assert.equal((await tbHead.get('/api/reviews?state=decided')).body.length, 0, 'another department\'s head sees none of it');
+  assert.deepEqual(
+    (await infHead.get('/api/reviews')).body.map((r: { id: string }) => r.id),
+    [open[2].id],
+    'the open list stays the open ones',
+  );
+  assert.equal(
+    (await tbHead.get('/api/reviews?state=decided')).body.length,
+    0,
+    "another department's head sees none of it",
+  );
   assert.equal((await infDoc.get('/api/reviews?state=decided')).status, 403);
   const pages = await walk(dpo, '/api/reviews?state=decided&limit=1');
-  assert.deepEqual(pages.flat().map((r) => r.id), [open[1].id, open[0].id]);
+  assert.deepEqual(
+    pages.flat().map((r) => r.id),
+    [open[1].id, open[0].id],
+  );
   assert.equal((await dpo.get('/api/reviews?state=closed')).body.field, 'querystring.state');
 });

@@ -20,10 +20,14 @@ test('the security report: for administrators and the DPO, most severe first, ea
   assert.equal(before.status, 200);
   assert.ok(before.body.some((f: { title: string }) => f.title === 'No data-protection officer account'));
   const rank = before.body.map((f: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(f.severity));
-  assert.deepEqual(rank, [...rank].sort((a: number, b: number) => a - b));
+  assert.deepEqual(
+    rank,
+    [...rank].sort((a: number, b: number) => a - b),
+  );
   for (const f of before.body) assert.ok(f.fix.length > 0, f.title);
   // Each finding has a stable code (and its parameters), which the screen words in German or English.
-  for (const f of before.body) assert.ok((FINDING_CODES as readonly string[]).includes(f.code), `${f.title}: code ${f.code}`);
+  for (const f of before.body)
+    assert.ok((FINDING_CODES as readonly string[]).includes(f.code), `${f.title}: code ${f.code}`);
   assert.ok(before.body.some((f: { code: string }) => f.code === 'no-dpo'));
   const mfa = before.body.find((f: { code: string }) => f.code === 'accounts-without-mfa');
   if (mfa) assert.equal(typeof mfa.params.n, 'number');
@@ -32,7 +36,10 @@ test('the security report: for administrators and the DPO, most severe first, ea
   assert.equal((await clerk.get('/api/security-report')).status, 403);
   const after = await dpo.get('/api/security-report');
   assert.equal(after.status, 200);
-  assert.ok(!after.body.some((f: { title: string }) => f.title === 'No data-protection officer account'), 'the finding goes once there is a DPO');
+  assert.ok(
+    !after.body.some((f: { title: string }) => f.title === 'No data-protection officer account'),
+    'the finding goes once there is a DPO',
+  );
 });
 
 test('the audit chain status: the DPO sees it verified up to the newest event; nobody else sees it', async () => {
@@ -66,7 +73,8 @@ test('accesses per day and department: the DPO sees every department, a head its
   const dpo = await t.user({ tenantRoles: ['dpo'] });
   const all = await dpo.get(`/api/audit/stats?${range}`);
   assert.equal(all.status, 200, JSON.stringify(all.body));
-  const count = (rows: { day: string; departmentId: string; count: number }[], dept: string) => rows.find((r) => r.day === today && r.departmentId === dept)?.count ?? 0;
+  const count = (rows: { day: string; departmentId: string; count: number }[], dept: string) =>
+    rows.find((r) => r.day === today && r.departmentId === dept)?.count ?? 0;
   const infAll = count(all.body, t.departments.INF!);
   assert.ok(infAll >= 3, `INF ${infAll}`); // create + two reads (and earlier tests' events)
   assert.ok(count(all.body, t.departments.TB!) >= 2);
@@ -80,11 +88,21 @@ test('accesses per day and department: the DPO sees every department, a head its
   assert.equal(missing.status, 422);
 });
 
-test('the per-day statistics read only the asked period, not every event of the office', { skip: DIALECT !== 'sqlite' && 'the query plan is checked on SQLite, where a full read stops the whole server' }, () => {
-  const q = accessCountsQuery(h.services.store.db, t.tenantId, 'all', '2026-01-01T00:00:00Z', '2026-01-31T23:59:59Z').compile();
+test('the per-day statistics read only the asked period, not every event of the office', {
+  skip: DIALECT !== 'sqlite' && 'the query plan is checked on SQLite, where a full read stops the whole server',
+}, () => {
+  const q = accessCountsQuery(
+    h.services.store.db,
+    t.tenantId,
+    'all',
+    '2026-01-01T00:00:00Z',
+    '2026-01-31T23:59:59Z',
+  ).compile();
   const db = new Database(h.services.store.file!, { readonly: true });
   try {
-    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail).join('\n');
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[])
+      .map((r) => r.detail)
+      .join('\n');
     assert.match(plan, /SEARCH audit_events USING INDEX audit_events_at \(tenant_id=\? AND at>\? AND at<\?\)/, plan);
   } finally {
     db.close();

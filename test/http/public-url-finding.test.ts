@@ -11,7 +11,8 @@ before(async () => {
 });
 after(() => h.close());
 
-const ipFinding = (publicUrl: string, host = '127.0.0.1') => configFindings({ ...h.config, host, publicUrl }).find((f) => f.code === 'public-url-ip');
+const ipFinding = (publicUrl: string, host = '127.0.0.1') =>
+  configFindings({ ...h.config, host, publicUrl }).find((f) => f.code === 'public-url-ip');
 
 test('an IP address in KARTEI_PUBLIC_URL is a finding, medium for a deployment and low on loopback; a host name is none', () => {
   const deployed = ipFinding('https://10.20.30.40', '0.0.0.0');

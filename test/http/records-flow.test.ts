@@ -22,10 +22,20 @@ test('a clerk creates a file, finds it by exact and similar surname and by birth
   for (const q of ['Quastenberg', 'quastenberg', 'Quasstenberg', 'Kwastenberg Hannelore', '1961-04-17', '17.04.1961']) {
     const found = await clerk.get(`/api/persons?q=${encodeURIComponent(q)}`);
     assert.equal(found.status, 200, q);
-    assert.deepEqual(found.body.map((p: any) => p.id), q === 'Kwastenberg Hannelore' ? [] : [id], q);
+    assert.deepEqual(
+      found.body.map((p: any) => p.id),
+      q === 'Kwastenberg Hannelore' ? [] : [id],
+      q,
+    );
   }
   const found = await clerk.get('/api/persons?q=Quasstenberg');
-  assert.deepEqual(found.body[0], { id, departmentId: t.departments.INF, familyName: 'Quastenberg', givenName: 'Hannelore', birthDate: '1961-04-17' });
+  assert.deepEqual(found.body[0], {
+    id,
+    departmentId: t.departments.INF,
+    familyName: 'Quastenberg',
+    givenName: 'Hannelore',
+    birthDate: '1961-04-17',
+  });
   const none = await clerk.get('/api/persons?q=Schmidt');
   assert.deepEqual(none.body, []);
 
@@ -46,9 +56,15 @@ test('records keep every version; a stale version answers 409 with the current o
   assert.equal(created.status, 201);
   const rid = created.body.id;
 
-  const v2 = await physician.put(`/api/records/${rid}`, { content: { date: '2026-11-01', method: 'chest-x-ray', result: 'negative' }, version: 1 });
+  const v2 = await physician.put(`/api/records/${rid}`, {
+    content: { date: '2026-11-01', method: 'chest-x-ray', result: 'negative' },
+    version: 1,
+  });
   assert.deepEqual(v2.body, { id: rid, version: 2 });
-  const stale = await physician.put(`/api/records/${rid}`, { content: { date: '2026-11-01', method: 'chest-x-ray', result: 'positive' }, version: 1 });
+  const stale = await physician.put(`/api/records/${rid}`, {
+    content: { date: '2026-11-01', method: 'chest-x-ray', result: 'positive' },
+    version: 1,
+  });
   assert.equal(stale.status, 409);
   assert.equal(stale.body.currentVersion, 2);
 
@@ -56,10 +72,16 @@ test('records keep every version; a stale version answers 409 with the current o
   assert.equal(read.body.content.result, 'negative');
   assert.equal(read.body.personId, person.id);
   const versions = await physician.get(`/api/records/${rid}/versions`);
-  assert.deepEqual(versions.body.map((v: any) => v.version), [2, 1]);
+  assert.deepEqual(
+    versions.body.map((v: any) => v.version),
+    [2, 1],
+  );
 
   const list = await physician.get(`/api/persons/${person.id}/records`);
-  assert.deepEqual(list.body.map((r: any) => [r.id, r.type, r.sensitivity]), [[rid, 'tb-screening', 'normal']]);
+  assert.deepEqual(
+    list.body.map((r: any) => [r.id, r.type, r.sensitivity]),
+    [[rid, 'tb-screening', 'normal']],
+  );
 
   const del = await physician.del(`/api/records/${rid}`, { reason: 'Doppelt erfasst' });
   assert.equal(del.status, 204);
@@ -92,7 +114,14 @@ test('each record type has its own schema; bad content names the field and write
     [{ type: 'horoscope', sensitivity: 'normal', content: {} }, 'type'],
     [{ type: 'note', sensitivity: 'normal', content: { text: '' } }, 'content.text'],
     [{ type: 'note', sensitivity: 'normal', content: { text: 'x', extra: 1 } }, 'content.extra'],
-    [{ type: 'notification', sensitivity: 'normal', content: { disease: 'Masern', legalBasis: '§6 IfSG', reportedAt: 'gestern', labConfirmed: true } }, 'content.reportedAt'],
+    [
+      {
+        type: 'notification',
+        sensitivity: 'normal',
+        content: { disease: 'Masern', legalBasis: '§6 IfSG', reportedAt: 'gestern', labConfirmed: true },
+      },
+      'content.reportedAt',
+    ],
     [{ type: 'note', sensitivity: 'secret', content: { text: 'x' } }, 'sensitivity'],
   ];
   for (const [body, field] of cases) {
@@ -107,16 +136,37 @@ test('each record type has its own schema; bad content names the field and write
 test('ICD-10 codes are taken as clinicians type them (any case, with G, V, Z or A) and kept written one way', async () => {
   const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
   const { body: person } = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Kodierer'));
-  const exam = (diagnoses: string[]) => physician.post(`/api/persons/${person.id}/records`, { type: 'examination', sensitivity: 'normal', content: { date: '2026-12-01', reason: 'Umgebungsuntersuchung', findings: 'unauffällig', diagnoses } });
+  const exam = (diagnoses: string[]) =>
+    physician.post(`/api/persons/${person.id}/records`, {
+      type: 'examination',
+      sensitivity: 'normal',
+      content: { date: '2026-12-01', reason: 'Umgebungsuntersuchung', findings: 'unauffällig', diagnoses },
+    });
   const created = await exam(['a15.0', 'A15.0g', 'B20 v', ' z22.1 Z ', 'J18']);
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  assert.deepEqual((await physician.get(`/api/records/${created.body.id}`)).body.content.diagnoses, ['A15.0', 'A15.0 G', 'B20 V', 'Z22.1 Z', 'J18']);
+  assert.deepEqual((await physician.get(`/api/records/${created.body.id}`)).body.content.diagnoses, [
+    'A15.0',
+    'A15.0 G',
+    'B20 V',
+    'Z22.1 Z',
+    'J18',
+  ]);
   for (const bad of ['XYZ', 'A15.0 Q', 'A1', 'A15.000', 'A15.0 GG']) {
     const r = await exam([bad]);
     assert.equal(r.status, 422, bad);
     assert.equal(r.body.field, 'content.diagnoses.0', bad);
   }
-  const notification = await physician.post(`/api/persons/${person.id}/records`, { type: 'notification', sensitivity: 'normal', content: { disease: 'Tuberkulose', icd10: 'a15.0v', legalBasis: '§6 IfSG', reportedAt: '2026-12-01', labConfirmed: false } });
+  const notification = await physician.post(`/api/persons/${person.id}/records`, {
+    type: 'notification',
+    sensitivity: 'normal',
+    content: {
+      disease: 'Tuberkulose',
+      icd10: 'a15.0v',
+      legalBasis: '§6 IfSG',
+      reportedAt: '2026-12-01',
+      labConfirmed: false,
+    },
+  });
   assert.equal(notification.status, 201);
   assert.equal((await physician.get(`/api/records/${notification.body.id}`)).body.content.icd10, 'A15.0 V');
 });

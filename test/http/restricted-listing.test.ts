@@ -13,17 +13,38 @@ before(async () => {
 });
 after(() => h.close());
 
-test('a head hides the department\'s restricted records from its clerks\' lists; physicians still see them; nobody else may set it', async () => {
+test("a head hides the department's restricted records from its clerks' lists; physicians still see them; nobody else may set it", async () => {
   const SPDI = t.departments.SPDI!;
   const head = await t.user({ memberships: [{ departmentId: SPDI, role: 'head' }] });
   const physician = await t.user({ memberships: [{ departmentId: SPDI, role: 'physician' }] });
   const clerk = await t.user({ memberships: [{ departmentId: SPDI, role: 'clerk' }] });
   const tbHead = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
   const person = (await physician.post('/api/persons', samplePerson(SPDI, 'Verborgen'))).body.id as string;
-  assert.equal((await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Krisenintervention' } })).status, 201);
-  assert.equal((await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Termin vereinbart' } })).status, 201);
+  assert.equal(
+    (
+      await physician.post(`/api/persons/${person}/records`, {
+        type: 'note',
+        sensitivity: 'restricted',
+        content: { text: 'Krisenintervention' },
+      })
+    ).status,
+    201,
+  );
+  assert.equal(
+    (
+      await physician.post(`/api/persons/${person}/records`, {
+        type: 'note',
+        sensitivity: 'normal',
+        content: { text: 'Termin vereinbart' },
+      })
+    ).status,
+    201,
+  );
 
-  const listed = async (who: typeof clerk) => ((await who.get(`/api/persons/${person}/records`)).body as { sensitivity: string }[]).map((r) => r.sensitivity).sort();
+  const listed = async (who: typeof clerk) =>
+    ((await who.get(`/api/persons/${person}/records`)).body as { sensitivity: string }[])
+      .map((r) => r.sensitivity)
+      .sort();
   assert.deepEqual(await listed(clerk), ['normal', 'restricted'], 'by default listed (marked, not readable)');
   assert.deepEqual((await head.get(`/api/departments/${SPDI}/settings`)).body, { restrictedListing: 'shown' });
 
@@ -37,7 +58,10 @@ test('a head hides the department\'s restricted records from its clerks\' lists;
   assert.deepEqual(await listed(head), ['normal', 'restricted']);
   const dpo = await t.user({ tenantRoles: ['dpo'] });
   const log = await dpo.get('/api/audit?action=department.settings.update&outcome=allowed');
-  assert.deepEqual(log.body.map((e: { actorId: string; detail: unknown }) => [e.actorId, e.detail]), [[head.id, { restrictedListing: 'hidden' }]]);
+  assert.deepEqual(
+    log.body.map((e: { actorId: string; detail: unknown }) => [e.actorId, e.detail]),
+    [[head.id, { restrictedListing: 'hidden' }]],
+  );
 });
 
 test('a hidden restricted record named by its id is "not found" for a clerk, exactly like a missing one; shown ones stay "forbidden"', async () => {
@@ -46,10 +70,26 @@ test('a hidden restricted record named by its id is "not found" for a clerk, exa
   const physician = await t.user({ memberships: [{ departmentId: SPDI, role: 'physician' }] });
   const clerk = await t.user({ memberships: [{ departmentId: SPDI, role: 'clerk' }] });
   const person = (await physician.post('/api/persons', samplePerson(SPDI, 'Unsichtbar'))).body.id as string;
-  const secret = (await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Unterbringung erwogen' } })).body.id as string;
-  const plain = (await physician.post(`/api/persons/${person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Rückruf' } })).body.id as string;
+  const secret = (
+    await physician.post(`/api/persons/${person}/records`, {
+      type: 'note',
+      sensitivity: 'restricted',
+      content: { text: 'Unterbringung erwogen' },
+    })
+  ).body.id as string;
+  const plain = (
+    await physician.post(`/api/persons/${person}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: 'Rückruf' },
+    })
+  ).body.id as string;
   await head.put(`/api/departments/${SPDI}/settings`, { restrictedListing: 'shown' });
-  assert.equal((await clerk.get(`/api/records/${secret}`)).status, 403, 'listed and marked: the clerk knows it is there');
+  assert.equal(
+    (await clerk.get(`/api/records/${secret}`)).status,
+    403,
+    'listed and marked: the clerk knows it is there',
+  );
   assert.equal((await head.put(`/api/departments/${SPDI}/settings`, { restrictedListing: 'hidden' })).status, 200);
   const missing = await clerk.get('/api/records/00000000-0000-4000-8000-000000000000');
   for (const [method, path, body] of [

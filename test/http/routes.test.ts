@@ -10,7 +10,15 @@ import { buildApp } from '../../src/http/app.ts';
 import { assertDeclared, gated, UndeclaredRouteError, type AccessDeclaration } from '../../src/http/access.ts';
 import { inTenant } from '../../src/db/connect.ts';
 import { TOKEN_SCOPES } from '../../src/access/policy.ts';
-import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant, type Reply } from '../helpers/harness.ts';
+import {
+  startHarness,
+  setUpTenant,
+  samplePerson,
+  Client,
+  type Harness,
+  type Tenant,
+  type Reply,
+} from '../helpers/harness.ts';
 
 /** What each request was routed to and which declaration it carried (filled by an onResponse hook). */
 const seen = new Map<string, AccessDeclaration | undefined>();
@@ -101,7 +109,11 @@ function registeredRoutes(app: FastifyInstance): { method: string; url: string }
     const depth = m[1]!.length / 4;
     stack.length = depth;
     stack.push(m[2]!);
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.push({ method, url: stack.join('') });
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push({ method, url: stack.join('') });
   }
   return out;
 }
@@ -110,11 +122,32 @@ test('an extra route without config.access stops the app from being built', asyn
   const undeclared: [string, (app: FastifyInstance) => void][] = [
     ['no config', (app) => app.get('/api/test/undeclared', async () => ({ secret: true }))],
     ['config without access', (app) => app.post('/api/test/undeclared', { config: {} }, async () => ({}))],
-    ['empty action list', (app) => app.get('/api/test/undeclared', { config: { access: { actions: [], resource: 'person' } } }, async () => ({}))],
-    ['actions without resource', (app) => app.get('/api/test/undeclared', { config: { access: { actions: ['person.read'] } as never } }, async () => ({}))],
-    ['public without a reason', (app) => app.get('/api/test/undeclared', { config: { access: { public: '' } } }, async () => ({}))],
-    ['self without a reason', (app) => app.get('/api/test/undeclared', { config: { access: { self: '' } } }, async () => ({}))],
-    ['inside a plugin', (app) => void app.register(async (child) => child.get('/api/test/undeclared', async () => ({})))],
+    [
+      'empty action list',
+      (app) =>
+        app.get('/api/test/undeclared', { config: { access: { actions: [], resource: 'person' } } }, async () => ({})),
+    ],
+    [
+      'actions without resource',
+      (app) =>
+        app.get(
+          '/api/test/undeclared',
+          { config: { access: { actions: ['person.read'] } as never } },
+          async () => ({}),
+        ),
+    ],
+    [
+      'public without a reason',
+      (app) => app.get('/api/test/undeclared', { config: { access: { public: '' } } }, async () => ({})),
+    ],
+    [
+      'self without a reason',
+      (app) => app.get('/api/test/undeclared', { config: { access: { self: '' } } }, async () => ({})),
+    ],
+    [
+      'inside a plugin',
+      (app) => void app.register(async (child) => child.get('/api/test/undeclared', async () => ({}))),
+    ],
   ];
   for (const [what, extraRoutes] of undeclared) {
     // buildApp on the harness's services: a failed startHarness would leave its store open.
@@ -123,7 +156,15 @@ test('an extra route without config.access stops the app from being built', asyn
   // The same route declared is accepted, so the refusals above are about the declaration.
   const ok = await buildApp(h.services, {
     logger: false,
-    extraRoutes: (app) => app.get('/api/test/declared', { config: { access: { public: 'test route, no data' } }, schema: { response: { 200: z.strictObject({ ok: z.boolean() }) } } }, async () => ({ ok: true })),
+    extraRoutes: (app) =>
+      app.get(
+        '/api/test/declared',
+        {
+          config: { access: { public: 'test route, no data' } },
+          schema: { response: { 200: z.strictObject({ ok: z.boolean() }) } },
+        },
+        async () => ({ ok: true }),
+      ),
   });
   assert.equal((await ok.inject({ url: '/api/test/declared' })).statusCode, 200);
   await ok.close();
@@ -142,17 +183,25 @@ test('a handler that calls gated() with an action or resource it did not declare
         ran.push(name);
         return { familyName: 'Deklarationsfall' };
       };
-      a.get<{ Params: { id: string } }>('/api/test/right/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } }, (req) =>
-        gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('right')),
+      a.get<{ Params: { id: string } }>(
+        '/api/test/right/:id',
+        { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } },
+        (req) => gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('right')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/wrong-action/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } }, (req) =>
-        gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, work('wrong-action')),
+      a.get<{ Params: { id: string } }>(
+        '/api/test/wrong-action/:id',
+        { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { response: { 200: named } } },
+        (req) => gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, work('wrong-action')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/wrong-kind/:id', { config: { access: { actions: ['person.read'], resource: 'record' } }, schema: { response: { 200: named } } }, (req) =>
-        gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('wrong-kind')),
+      a.get<{ Params: { id: string } }>(
+        '/api/test/wrong-kind/:id',
+        { config: { access: { actions: ['person.read'], resource: 'record' } }, schema: { response: { 200: named } } },
+        (req) => gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('wrong-kind')),
       );
-      a.get<{ Params: { id: string } }>('/api/test/self/:id', { config: { access: { self: 'claims to touch only the caller' } }, schema: { response: { 200: named } } }, (req) =>
-        gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('self')),
+      a.get<{ Params: { id: string } }>(
+        '/api/test/self/:id',
+        { config: { access: { self: 'claims to touch only the caller' } }, schema: { response: { 200: named } } },
+        (req) => gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, work('self')),
       );
     },
   });
@@ -163,7 +212,15 @@ test('a handler that calls gated() with an action or resource it did not declare
     };
     const auditCount = () =>
       inTenant(h.services.store, t.tenantId, async (tx) =>
-        Number((await tx.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('person_id', '=', p.id).executeTakeFirstOrThrow()).n),
+        Number(
+          (
+            await tx
+              .selectFrom('audit_events')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('person_id', '=', p.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
       );
 
     const right = await call(`/api/test/right/${p.id}`);
@@ -223,7 +280,8 @@ test('every contract route is described in the OpenAPI document, served without 
   }
   // The description is free of data: no tenant, user or department identifiers.
   const text = JSON.stringify(r.body);
-  for (const id of [t.tenantId, t.adminId, ...Object.values(t.departments)]) assert.ok(!text.includes(id), `openapi.json contains ${id}`);
+  for (const id of [t.tenantId, t.adminId, ...Object.values(t.departments)])
+    assert.ok(!text.includes(id), `openapi.json contains ${id}`);
 });
 
 test('the emergency routes beyond the contract are declared and described too', async () => {
@@ -234,7 +292,12 @@ test('the emergency routes beyond the contract are declared and described too', 
     ['delete', '/api/break-glass/{id}'],
   ] as const) {
     assert.ok(r.body.paths?.[path]?.[method], `${method.toUpperCase()} ${path} missing from openapi.json`);
-    assert.ok(seen.has(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`) || registeredRoutes(h.app).some((x) => x.method === method.toUpperCase() && x.url === path.replace(/\{(\w+)\}/g, ':$1')));
+    assert.ok(
+      seen.has(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`) ||
+        registeredRoutes(h.app).some(
+          (x) => x.method === method.toUpperCase() && x.url === path.replace(/\{(\w+)\}/g, ':$1'),
+        ),
+    );
   }
   const search = r.body.paths['/api/persons/emergency-search'].post.requestBody.content['application/json'].schema;
   assert.deepEqual([...search.required].sort(), ['birthDate', 'familyName', 'reason']);
@@ -287,8 +350,14 @@ test('security headers are on every response: success, refusal, error and unknow
   for (const [what, r] of responses) {
     const csp = String(r.headers['content-security-policy'] ?? '');
     assert.ok(csp.includes("default-src 'self'"), `${what}: CSP ${csp}`);
-    assert.ok(!csp.includes("'unsafe-inline'") && !csp.includes("'unsafe-eval'"), `${what}: CSP allows inline code: ${csp}`);
-    assert.ok(r.headers['x-frame-options'] === 'DENY' || csp.includes("frame-ancestors 'none'"), `${what}: framing allowed`);
+    assert.ok(
+      !csp.includes("'unsafe-inline'") && !csp.includes("'unsafe-eval'"),
+      `${what}: CSP allows inline code: ${csp}`,
+    );
+    assert.ok(
+      r.headers['x-frame-options'] === 'DENY' || csp.includes("frame-ancestors 'none'"),
+      `${what}: framing allowed`,
+    );
     assert.equal(r.headers['x-content-type-options'], 'nosniff', what);
     assert.equal(r.headers['referrer-policy'], 'no-referrer', what);
     assert.equal(r.headers['cache-control'], 'no-store', what);

@@ -14,7 +14,10 @@ test('building and starting the application emits no deprecation warning', async
     await h.app.ready();
     // process.emitWarning reports on the next tick.
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(warnings.filter((w) => /Deprecation|FSTDEP|FastifyWarning/.test(w)), []);
+    assert.deepEqual(
+      warnings.filter((w) => /Deprecation|FSTDEP|FastifyWarning/.test(w)),
+      [],
+    );
   } finally {
     process.off('warning', listener);
     await h.close();

@@ -19,7 +19,10 @@ const script = 'console.log("kartei");'.repeat(100);
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-web-'));
   fs.mkdirSync(path.join(dir, 'assets'));
-  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>');
+  fs.writeFileSync(
+    path.join(dir, 'index.html'),
+    '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>',
+  );
   fs.writeFileSync(path.join(dir, 'assets/index-abc123.js'), script);
   fs.writeFileSync(path.join(dir, '.source-hash'), 'not served');
   app = Fastify();

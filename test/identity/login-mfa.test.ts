@@ -11,7 +11,15 @@ import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
 import { LIMITS } from '../../src/identity/throttle.ts';
-import { Client, startHarness, setUpTenant, strongPassword, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  Client,
+  startHarness,
+  setUpTenant,
+  strongPassword,
+  totpCode,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -43,7 +51,9 @@ interface Account {
 }
 
 let accountSeq = 0;
-async function newAccount(spec: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] } = {}): Promise<Account> {
+async function newAccount(
+  spec: { tenantRoles?: string[]; memberships?: { departmentId: string; role: string }[] } = {},
+): Promise<Account> {
   return t.account(spec, { username: `mfa${++accountSeq}`, displayName: `Login Test ${accountSeq}` });
 }
 
@@ -74,7 +84,11 @@ const sessionRow = (cookie: string) =>
 /** Audit events of the tenant (or the deployment chain) with this action, optionally by this actor. */
 const auditEvents = (action: string, actorId?: string, chain = t.tenantId) =>
   inTenant(h.services.store, chain, (tx) => {
-    let q = tx.selectFrom('audit_events').select(['seq', 'actor_id', 'outcome', 'detail']).where('tenant_id', '=', chain).where('action', '=', action);
+    let q = tx
+      .selectFrom('audit_events')
+      .select(['seq', 'actor_id', 'outcome', 'detail'])
+      .where('tenant_id', '=', chain)
+      .where('action', '=', action);
     if (actorId) q = q.where('actor_id', '=', actorId);
     return q.orderBy('seq').execute();
   });
@@ -105,7 +119,16 @@ test('first login enrols TOTP; later logins ask for a code; wrong, replayed and 
     assert.equal(r.status, 401, code);
     assert.equal(b.cookie, undefined);
   }
-  assert.equal((await h.services.store.db.selectFrom('users').select('totp_secret_enc').where('id', '=', a.id).executeTakeFirstOrThrow()).totp_secret_enc, null);
+  assert.equal(
+    (
+      await h.services.store.db
+        .selectFrom('users')
+        .select('totp_secret_enc')
+        .where('id', '=', a.id)
+        .executeTakeFirstOrThrow()
+    ).totp_secret_enc,
+    null,
+  );
 
   // The right code completes enrolment and login.
   const done = await b.post('/api/auth/mfa', { challenge: enrol.body.challenge, code: good });
@@ -116,7 +139,10 @@ test('first login enrols TOTP; later logins ask for a code; wrong, replayed and 
   a.secret = secret;
 
   // The spent challenge cannot be used again, even with a fresh valid code.
-  const again = await new Browser(h, b.ip).post('/api/auth/mfa', { challenge: enrol.body.challenge, code: freshCode(secret) });
+  const again = await new Browser(h, b.ip).post('/api/auth/mfa', {
+    challenge: enrol.body.challenge,
+    code: freshCode(secret),
+  });
   assert.equal(again.status, 401);
 
   // Enrolled: the next login asks for a code and shows no secret.
@@ -135,7 +161,10 @@ test('first login enrols TOTP; later logins ask for a code; wrong, replayed and 
   // A third login within the same time step: that code, on a fresh challenge, fails.
   const b3 = new Browser(h, b.ip);
   const third = await b3.post('/api/auth/login', { username: a.username, password: a.password });
-  assert.equal((await b3.post('/api/auth/mfa', { challenge: third.body.challenge, code: totpCode(secret, h.clock.now) })).status, 401);
+  assert.equal(
+    (await b3.post('/api/auth/mfa', { challenge: third.body.challenge, code: totpCode(secret, h.clock.now) })).status,
+    401,
+  );
   // A made-up challenge gets nowhere, even with a valid code.
   assert.equal((await b3.post('/api/auth/mfa', { challenge: 'not-a-challenge', code: freshCode(secret) })).status, 401);
 });
@@ -161,7 +190,11 @@ test('an expired challenge (older than 5 minutes) is refused; the database holds
   const b = new Browser(h, freshIp());
   const step = await b.post('/api/auth/login', { username: a.username, password: a.password });
   const db = h.services.store.db;
-  const row = await db.selectFrom('login_challenges').selectAll().where('token_hash', '=', tokenHash(step.body.challenge)).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('login_challenges')
+    .selectAll()
+    .where('token_hash', '=', tokenHash(step.body.challenge))
+    .executeTakeFirstOrThrow();
   assert.ok(!JSON.stringify(row).includes(step.body.challenge));
   // Issued for 5 minutes.
   const ttl = Date.parse(row.expires_at) - Date.now();
@@ -211,16 +244,30 @@ test('per-account throttling: after 5 failures, from any addresses, even the rig
   await signIn(a);
   // Each failure from a different address, so only the account counts.
   for (let i = 0; i < 5; i++) {
-    const r = await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: `${a.password}-falsch` });
+    const r = await new Browser(h, freshIp()).post('/api/auth/login', {
+      username: a.username,
+      password: `${a.password}-falsch`,
+    });
     assert.equal(r.status, 401, `failure ${i + 1}`);
   }
-  const locked = await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password });
+  const locked = await new Browser(h, freshIp()).post('/api/auth/login', {
+    username: a.username,
+    password: a.password,
+  });
   assert.equal(locked.status, 429);
   assert.equal(locked.body.code, 'rate-limited');
-  assert.equal(locked.headers['retry-after'], '1', 'the first wait (login-throttle.test.ts follows it up to 15 minutes)');
+  assert.equal(
+    locked.headers['retry-after'],
+    '1',
+    'the first wait (login-throttle.test.ts follows it up to 15 minutes)',
+  );
   // Another account from the same kind of fresh address is not affected.
   const other = await newAccount();
-  assert.equal((await new Browser(h, freshIp()).post('/api/auth/login', { username: other.username, password: other.password })).status, 200);
+  assert.equal(
+    (await new Browser(h, freshIp()).post('/api/auth/login', { username: other.username, password: other.password }))
+      .status,
+    200,
+  );
 
   // Wrong second factors count too.
   const c = await newAccount();
@@ -231,7 +278,10 @@ test('per-account throttling: after 5 failures, from any addresses, even the rig
     const r = await b.post('/api/auth/mfa', { challenge: step.body.challenge, code: wrongCode(freshCode(c.secret!)) });
     assert.equal(r.status, 401);
   }
-  assert.equal((await b.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(c.secret!) })).status, 429);
+  assert.equal(
+    (await b.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(c.secret!) })).status,
+    429,
+  );
 
   // After the wait the account opens again (the login clock has moved on by more than its 1 s since).
   const b2 = await signIn(a);
@@ -266,7 +316,10 @@ test(`per-address throttling: ${LIMITS.address} failures from one address across
 });
 
 test('the session cookie is HttpOnly, SameSite=Strict, not Secure without TLS; /api/me shows the own roles', async () => {
-  const a = await newAccount({ tenantRoles: ['dpo'], memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
+  const a = await newAccount({
+    tenantRoles: ['dpo'],
+    memberships: [{ departmentId: t.departments.TB!, role: 'head' }],
+  });
   const b = await signIn(a);
   const raw = b.last!.headers['set-cookie'];
   const header = String(Array.isArray(raw) ? raw.find((c) => c.startsWith('kartei_session=')) : raw);
@@ -339,19 +392,31 @@ test('sessions end after 30 idle minutes and 12 hours after login, whatever the 
   const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
   // 29 idle minutes: still alive, and the request counts as activity.
-  await db.updateTable('sessions').set({ last_seen_at: ago(29 * 60_000) }).where('token_hash', '=', hash).execute();
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: ago(29 * 60_000) })
+    .where('token_hash', '=', hash)
+    .execute();
   assert.equal((await b.get('/api/me')).status, 200);
   const touched = (await sessionRow(b.cookie!))!.last_seen_at;
   assert.ok(Date.parse(touched) > Date.now() - 60_000, 'last_seen_at moved forward');
   // 31 idle minutes: gone.
-  await db.updateTable('sessions').set({ last_seen_at: ago(31 * 60_000) }).where('token_hash', '=', hash).execute();
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: ago(31 * 60_000) })
+    .where('token_hash', '=', hash)
+    .execute();
   assert.equal((await b.get('/api/me')).status, 401);
 
   // Absolute: 12 hours after login, even when just used.
   const c = await signIn(await newAccount());
   const row = (await sessionRow(c.cookie!))!;
   assert.equal(Date.parse(row.expires_at) - Date.parse(row.created_at), 12 * 3_600_000);
-  await db.updateTable('sessions').set({ expires_at: ago(1_000), last_seen_at: new Date().toISOString() }).where('token_hash', '=', tokenHash(c.cookie!)).execute();
+  await db
+    .updateTable('sessions')
+    .set({ expires_at: ago(1_000), last_seen_at: new Date().toISOString() })
+    .where('token_hash', '=', tokenHash(c.cookie!))
+    .execute();
   assert.equal((await c.get('/api/me')).status, 401);
 });
 
@@ -373,11 +438,22 @@ test('a reset link, approved by a second account, ends the old password, second 
   assert.equal(link.status, 200);
   assert.match(link.body.url, /\/enrol#token=/);
   const newPassword = strongPassword();
-  assert.equal((await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: newPassword })).status, 204);
+  assert.equal(
+    (await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: newPassword })).status,
+    204,
+  );
   assert.equal((await b.get('/api/me')).status, 401, 'the session ended');
-  assert.equal((await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status, 401, 'the old password is void');
+  assert.equal(
+    (await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password })).status,
+    401,
+    'the old password is void',
+  );
   // The link is spent.
-  assert.equal((await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: strongPassword() })).status, 401);
+  assert.equal(
+    (await new Browser(h, freshIp()).post('/api/auth/enrol', { token: link.body.token, password: strongPassword() }))
+      .status,
+    401,
+  );
 
   const b2 = new Browser(h, freshIp());
   const step = await b2.post('/api/auth/login', { username: a.username, password: newPassword });
@@ -385,7 +461,10 @@ test('a reset link, approved by a second account, ends the old password, second 
   assert.equal(step.body.mfa, 'enroll');
   assert.notEqual(step.body.totp.secret, oldSecret);
   // The old authenticator app no longer logs in.
-  assert.equal((await b2.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(oldSecret) })).status, 401);
+  assert.equal(
+    (await b2.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(oldSecret) })).status,
+    401,
+  );
   const ok = await b2.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(step.body.totp.secret) });
   assert.equal(ok.status, 200);
   assert.ok(ok.body.credentialsReset?.at, 'the person is told that the credentials were reset');
@@ -416,11 +495,17 @@ test('deactivating a user ends its sessions and refuses its logins; no challenge
   const off = await t.admin.patch(`/api/admin/users/${a.id}`, { active: false });
   assert.equal(off.status, 200);
   assert.equal((await b.get('/api/me')).status, 401);
-  assert.equal((await pending.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(a.secret!) })).status, 401);
+  assert.equal(
+    (await pending.post('/api/auth/mfa', { challenge: step.body.challenge, code: freshCode(a.secret!) })).status,
+    401,
+  );
   const login = await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: a.password });
   assert.equal(login.status, 401);
   // Indistinguishable from a wrong password: a deactivated name is not revealed.
-  const wrong = await new Browser(h, freshIp()).post('/api/auth/login', { username: a.username, password: 'Nicht-das-Passwort-42' });
+  const wrong = await new Browser(h, freshIp()).post('/api/auth/login', {
+    username: a.username,
+    password: 'Nicht-das-Passwort-42',
+  });
   assert.deepEqual(login.body, wrong.body);
 
   // Reactivated, the user logs in again (the old session stays ended).
@@ -451,17 +536,45 @@ test('every login, failed login and logout is in the audit log', async () => {
 
   // Failed at the password step, and at the code step.
   const unknownBefore = await unknownFailures();
-  assert.equal((await new Browser(h, ip).post('/api/auth/login', { username: a.username, password: 'Nicht-das-Passwort-42' })).status, 401);
+  assert.equal(
+    (await new Browser(h, ip).post('/api/auth/login', { username: a.username, password: 'Nicht-das-Passwort-42' }))
+      .status,
+    401,
+  );
   const b = await signIn(a, ip);
   const step = await new Browser(h, ip).post('/api/auth/login', { username: a.username, password: a.password });
-  assert.equal((await new Browser(h, ip).post('/api/auth/mfa', { challenge: step.body.challenge, code: wrongCode(freshCode(a.secret!)) })).status, 401);
+  assert.equal(
+    (
+      await new Browser(h, ip).post('/api/auth/mfa', {
+        challenge: step.body.challenge,
+        code: wrongCode(freshCode(a.secret!)),
+      })
+    ).status,
+    401,
+  );
   assert.equal((await b.post('/api/auth/logout')).status, 204);
   // An unknown name has no tenant: its failure goes to the deployment chain.
-  assert.equal((await new Browser(h, ip).post('/api/auth/login', { username: 'unbekannt-xyz', password: 'Nicht-das-Passwort-42' })).status, 401);
+  assert.equal(
+    (await new Browser(h, ip).post('/api/auth/login', { username: 'unbekannt-xyz', password: 'Nicht-das-Passwort-42' }))
+      .status,
+    401,
+  );
 
-  assert.deepEqual((await logins()).map((e) => e.outcome), ['allowed']);
-  assert.deepEqual((await failures()).map((e) => [e.outcome, JSON.parse(e.detail!).stage]), [['denied', 'password'], ['denied', 'mfa']]);
-  assert.deepEqual((await logouts()).map((e) => e.outcome), ['allowed']);
+  assert.deepEqual(
+    (await logins()).map((e) => e.outcome),
+    ['allowed'],
+  );
+  assert.deepEqual(
+    (await failures()).map((e) => [e.outcome, JSON.parse(e.detail!).stage]),
+    [
+      ['denied', 'password'],
+      ['denied', 'mfa'],
+    ],
+  );
+  assert.deepEqual(
+    (await logouts()).map((e) => e.outcome),
+    ['allowed'],
+  );
   assert.equal(await unknownFailures(), unknownBefore + 1);
 
   // The DPO reads the same through the API, newest first.
@@ -469,7 +582,13 @@ test('every login, failed login and logout is in the audit log', async () => {
   assert.equal(log.status, 200);
   assert.deepEqual(
     log.body.filter((e: any) => e.action.startsWith('auth.')).map((e: any) => [e.action, e.outcome]),
-    [['auth.logout', 'allowed'], ['auth.login-failed', 'denied'], ['auth.login', 'allowed'], ['auth.login-failed', 'denied'], ['auth.enrol', 'allowed']],
+    [
+      ['auth.logout', 'allowed'],
+      ['auth.login-failed', 'denied'],
+      ['auth.login', 'allowed'],
+      ['auth.login-failed', 'denied'],
+      ['auth.enrol', 'allowed'],
+    ],
   );
   for (const action of ['auth.login', 'auth.login-failed', 'auth.logout']) {
     const r = await dpo.get(`/api/audit?action=${action}&actorId=${a.id}`);
@@ -485,7 +604,15 @@ test('behind a TLS-ending proxy (a public address of https://) the session cooki
     const b = new Client(behind);
     const first = await b.post('/api/auth/login', { username: a.username, password: a.password });
     behind.clock.now += 30_000;
-    const res = await behind.app.inject({ method: 'POST', url: '/api/auth/mfa', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ challenge: first.body.challenge, code: totpCode(first.body.totp.secret, behind.clock.now) }) });
+    const res = await behind.app.inject({
+      method: 'POST',
+      url: '/api/auth/mfa',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        challenge: first.body.challenge,
+        code: totpCode(first.body.totp.secret, behind.clock.now),
+      }),
+    });
     assert.equal(res.statusCode, 200);
     const raw = res.headers['set-cookie'];
     const header = String(Array.isArray(raw) ? raw.find((c) => c.startsWith('kartei_session=')) : raw);

@@ -40,7 +40,11 @@ async function send(url: string, body: unknown, ip: string, forwardedFor?: strin
     payload: JSON.stringify(body),
   });
   const retryAfter = res.headers['retry-after'];
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, retryAfter: retryAfter === undefined ? undefined : String(retryAfter) };
+  return {
+    status: res.statusCode,
+    body: res.body ? JSON.parse(res.body) : undefined,
+    retryAfter: retryAfter === undefined ? undefined : String(retryAfter),
+  };
 }
 
 const loginFrom = (ip: string, username: string, password: string, forwardedFor?: string, harness = h) =>
@@ -80,21 +84,30 @@ async function signIn(a: Account, ip: string): Promise<number> {
 
 /** Attempts are aggregated per source and minute (audit/attempts.ts): the counts still held are written first. */
 const auditEvents = async (action: string, actorId?: string, chain = t.tenantId) =>
-  h.services.audit.attempts.flush(true).then(() => inTenant(h.services.store, chain, (tx) => {
-    let q = tx.selectFrom('audit_events').select(['actor_id', 'outcome', 'detail']).where('tenant_id', '=', chain).where('action', '=', action);
-    if (actorId) q = q.where('actor_id', '=', actorId);
-    return q.orderBy('seq').execute();
-  }));
+  h.services.audit.attempts.flush(true).then(() =>
+    inTenant(h.services.store, chain, (tx) => {
+      let q = tx
+        .selectFrom('audit_events')
+        .select(['actor_id', 'outcome', 'detail'])
+        .where('tenant_id', '=', chain)
+        .where('action', '=', action);
+      if (actorId) q = q.where('actor_id', '=', actorId);
+      return q.orderBy('seq').execute();
+    }),
+  );
 
 /** How many attempts some events stand for: one each, or the count an aggregated event carries. */
-const attempts = (events: { detail: string | null }[]) => events.reduce((n, e) => n + Number(JSON.parse(e.detail ?? '{}').count ?? 1), 0);
+const attempts = (events: { detail: string | null }[]) =>
+  events.reduce((n, e) => n + Number(JSON.parse(e.detail ?? '{}').count ?? 1), 0);
 
 const count = (replies: Reply[], status: number) => replies.filter((r) => r.status === status).length;
 
 test('thirty parallel wrong passwords for one account: exactly the free 5 are checked, the rest answer 429 with Retry-After, and each refusal is audited', async () => {
   const a = await newAccount();
   // From thirty addresses at once, so only the account's own limit can stop them.
-  const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => loginFrom(freshIp(), a.username, `${a.password}-falsch-${i}`)));
+  const replies = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => loginFrom(freshIp(), a.username, `${a.password}-falsch-${i}`)),
+  );
   const [checked, refused] = [count(replies, 401), count(replies, 429)];
   assert.equal(checked + refused, 30, JSON.stringify(replies.map((r) => r.status)));
   assert.equal(checked, FREE, `${checked} wrong passwords were checked in parallel (limit ${FREE})`);
@@ -113,12 +126,27 @@ test('a reservation is one atomic step: of 60 parallel ones exactly the free 5 p
   // Straight at the counters (on PostgreSQL through several pooled connections).
   const db = h.services.store.db;
   const now = h.clock.now;
-  const account = await Promise.all(Array.from({ length: 60 }, () => throttle.reserve(db, [{ subject: 'account:atomic-test', kind: 'streak' }], now)));
+  const account = await Promise.all(
+    Array.from({ length: 60 }, () => throttle.reserve(db, [{ subject: 'account:atomic-test', kind: 'streak' }], now)),
+  );
   assert.equal(account.filter((r) => r.ok).length, FREE);
-  const address = await Promise.all(Array.from({ length: throttle.LIMITS.address + 60 }, () => throttle.reserve(db, [{ subject: 'address:atomic-test', kind: 'window' }], now)));
+  const address = await Promise.all(
+    Array.from({ length: throttle.LIMITS.address + 60 }, () =>
+      throttle.reserve(db, [{ subject: 'address:atomic-test', kind: 'window' }], now),
+    ),
+  );
   assert.equal(address.filter((r) => r.ok).length, throttle.LIMITS.address);
-  const row = await db.selectFrom('login_throttle').selectAll().where('subject', 'in', ['account:atomic-test', 'address:atomic-test']).orderBy('subject').execute();
-  assert.deepEqual(row.map((r) => Number(r.failures)), [FREE, throttle.LIMITS.address], 'refused attempts are not counted');
+  const row = await db
+    .selectFrom('login_throttle')
+    .selectAll()
+    .where('subject', 'in', ['account:atomic-test', 'address:atomic-test'])
+    .orderBy('subject')
+    .execute();
+  assert.deepEqual(
+    row.map((r) => Number(r.failures)),
+    [FREE, throttle.LIMITS.address],
+    'refused attempts are not counted',
+  );
 });
 
 test('forty parallel wrong codes on one login challenge: at most 5 are checked, then the challenge is dead', async () => {
@@ -129,19 +157,35 @@ test('forty parallel wrong codes on one login challenge: at most 5 are checked, 
   assert.equal(step.status, 200);
   const good = freshCode(a.secret!);
   const replies = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => send('/api/auth/mfa', { challenge: step.body.challenge, code: wrongCode(String((Number(good) + i) % 1_000_000)) }, ip)),
+    Array.from({ length: 40 }, (_, i) =>
+      send(
+        '/api/auth/mfa',
+        { challenge: step.body.challenge, code: wrongCode(String((Number(good) + i) % 1_000_000)) },
+        ip,
+      ),
+    ),
   );
   const [checked, refused] = [count(replies, 401), count(replies, 429)];
   assert.equal(checked + refused, 40, JSON.stringify(replies.map((r) => r.status)));
-  assert.ok(checked <= CHALLENGE_CODES, `${checked} wrong codes were checked on one challenge (limit ${CHALLENGE_CODES})`);
-  assert.equal(attempts((await auditEvents('auth.login-failed', a.id)).filter((e) => JSON.parse(e.detail!).stage === 'mfa')), checked);
+  assert.ok(
+    checked <= CHALLENGE_CODES,
+    `${checked} wrong codes were checked on one challenge (limit ${CHALLENGE_CODES})`,
+  );
+  assert.equal(
+    attempts((await auditEvents('auth.login-failed', a.id)).filter((e) => JSON.parse(e.detail!).stage === 'mfa')),
+    checked,
+  );
   const throttled = await auditEvents('auth.login-throttled', a.id);
   assert.equal(attempts(throttled), refused);
   assert.ok(throttled.every((e) => e.outcome === 'denied' && JSON.parse(e.detail!).stage === 'mfa'));
 
   // Even the right code no longer opens that challenge, however long one waits.
   h.clock.now += (MAX_WAIT_S + 1) * 1000;
-  const late = await send('/api/auth/mfa', { challenge: step.body.challenge, code: totpCode(a.secret!, h.clock.now) }, ip);
+  const late = await send(
+    '/api/auth/mfa',
+    { challenge: step.body.challenge, code: totpCode(a.secret!, h.clock.now) },
+    ip,
+  );
   assert.notEqual(late.status, 200);
   // A new login after the wait works.
   assert.equal(await signIn(a, ip), 200);
@@ -151,7 +195,12 @@ test('an account slows down exponentially (1 s, 2 s, 4 s … 15 min) instead of 
   const a = await newAccount();
   assert.equal(await signIn(a, freshIp()), 200);
   const attacker = () => freshIp();
-  for (let i = 0; i < FREE; i++) assert.equal((await loginFrom(attacker(), a.username, `falsch-${i}-${a.password}`)).status, 401, `free failure ${i + 1}`);
+  for (let i = 0; i < FREE; i++)
+    assert.equal(
+      (await loginFrom(attacker(), a.username, `falsch-${i}-${a.password}`)).status,
+      401,
+      `free failure ${i + 1}`,
+    );
 
   let wait = 1;
   for (let round = 0; round < 12; round++) {
@@ -161,12 +210,20 @@ test('an account slows down exponentially (1 s, 2 s, 4 s … 15 min) instead of 
     if (wait > 1) {
       // Waiting less is not enough.
       h.clock.now += (wait - 1) * 1000;
-      assert.equal((await loginFrom(attacker(), a.username, `falsch-e${round}-${a.password}`)).status, 429, `round ${round}: early`);
+      assert.equal(
+        (await loginFrom(attacker(), a.username, `falsch-e${round}-${a.password}`)).status,
+        429,
+        `round ${round}: early`,
+      );
       h.clock.now += 1000;
     } else {
       h.clock.now += 1000;
     }
-    assert.equal((await loginFrom(attacker(), a.username, `falsch-w${round}-${a.password}`)).status, 401, `round ${round}: after the wait it is checked again`);
+    assert.equal(
+      (await loginFrom(attacker(), a.username, `falsch-w${round}-${a.password}`)).status,
+      401,
+      `round ${round}: after the wait it is checked again`,
+    );
     wait = Math.min(wait * 2, MAX_WAIT_S);
   }
   assert.equal(wait, MAX_WAIT_S, 'the wait reached its cap');
@@ -191,7 +248,9 @@ test('a flood of failures from the office proxy throttles that address, not a co
   const unknownBefore = (await auditEvents('auth.login-throttled', undefined, DEPLOYMENT_CHAIN)).length;
 
   // Someone behind the proxy sprays names: every attempt a different name, so only the address counts.
-  const spray = await Promise.all(Array.from({ length: throttle.LIMITS.address }, (_, i) => loginFrom(proxy, `spray-${i}`, 'Sommer2024!!-Versuch')));
+  const spray = await Promise.all(
+    Array.from({ length: throttle.LIMITS.address }, (_, i) => loginFrom(proxy, `spray-${i}`, 'Sommer2024!!-Versuch')),
+  );
   assert.equal(count(spray, 401), throttle.LIMITS.address);
 
   // The colleague who has logged in from there before still gets in …

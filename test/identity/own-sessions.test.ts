@@ -22,7 +22,7 @@ interface OwnSession {
   current: boolean;
 }
 
-test('the own sessions are listed, this one marked; ending another one signs it out; another user\'s is 404', async () => {
+test("the own sessions are listed, this one marked; ending another one signs it out; another user's is 404", async () => {
   const a = await t.account({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
   const office = await login(h, a.username, a.password);
   const laptop = await login(h, a.username, a.password);
@@ -37,7 +37,10 @@ test('the own sessions are listed, this one marked; ending another one signs it 
   }
   const text = JSON.stringify(sessions);
   for (const cookie of [office.cookie!, laptop.cookie!]) {
-    assert.ok(!text.includes(cookie) && !text.includes(tokenHash(cookie)), 'neither the cookie nor its stored hash is shown');
+    assert.ok(
+      !text.includes(cookie) && !text.includes(tokenHash(cookie)),
+      'neither the cookie nor its stored hash is shown',
+    );
   }
   const other = sessions.find((x) => !x.current)!;
 
@@ -54,12 +57,17 @@ test('the own sessions are listed, this one marked; ending another one signs it 
   assert.equal((await laptop.get('/api/me')).status, 401);
   assert.equal((await office.get('/api/me')).status, 200);
   assert.equal((await office.del(`/api/me/sessions/${other.id}`)).status, 404, 'ended once');
-  assert.deepEqual(((await office.get('/api/me/sessions')).body as OwnSession[]).map((x) => x.current), [true]);
+  assert.deepEqual(
+    ((await office.get('/api/me/sessions')).body as OwnSession[]).map((x) => x.current),
+    [true],
+  );
 
   // Without the CSRF header a forged request ends nothing.
   const third = await login(h, a.username, a.password);
   const id = ((await third.get('/api/me/sessions')).body as OwnSession[]).find((x) => x.current)!.id;
-  const forged = await new Client(h).call('DELETE', `/api/me/sessions/${id}`, undefined, { cookie: `kartei_session=${office.cookie}` });
+  const forged = await new Client(h).call('DELETE', `/api/me/sessions/${id}`, undefined, {
+    cookie: `kartei_session=${office.cookie}`,
+  });
   assert.equal(forged.status, 403);
   assert.equal((await third.get('/api/me')).status, 200);
 
@@ -78,7 +86,12 @@ async function signIn(username: string, password: string, extra: Record<string, 
   const c = new Client(h);
   const first = await c.post('/api/auth/login', { username, password });
   assert.equal(first.status, 200);
-  const res = await h.app.inject({ method: 'POST', url: '/api/auth/mfa', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ challenge: first.body.challenge, code: nextCode(h, username), ...extra }) });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/api/auth/mfa',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ challenge: first.body.challenge, code: nextCode(h, username), ...extra }),
+  });
   assert.equal(res.statusCode, 200, res.body);
   const header = [res.headers['set-cookie'] ?? []].flat().find((x) => x.startsWith('kartei_session='));
   assert.ok(header);
@@ -94,6 +107,6 @@ test('the session cookie ends with the browser unless the person asks to stay si
   assert.match(plain, /HttpOnly/i);
   assert.match(plain, /SameSite=Strict/i);
   const remembered = await signIn(a.username, a.password, { remember: true });
-  assert.match(remembered, /Max-Age=43200(;|$)/, 'the session\'s 12 hours, not more');
+  assert.match(remembered, /Max-Age=43200(;|$)/, "the session's 12 hours, not more");
   assert.doesNotMatch(await signIn(a.username, a.password, { remember: false }), /max-age/i);
 });

@@ -16,7 +16,16 @@ import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { issueSetupToken, SETUP_TOKEN_FILE } from '../../src/identity/setup.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
-import { Client, PG_ADMIN, freePort, freshPostgresEnv, login, startHarness, strongPassword, type Harness } from '../helpers/harness.ts';
+import {
+  Client,
+  PG_ADMIN,
+  freePort,
+  freshPostgresEnv,
+  login,
+  startHarness,
+  strongPassword,
+  type Harness,
+} from '../helpers/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OFFICE = 'Gesundheitsamt Quastenbergheim';
@@ -38,7 +47,12 @@ const tenantCount = async () => (await h.services.store.db.selectFrom('tenants')
 const setupDenials = async () => {
   await h.services.audit.attempts.flush(true);
   const rows = await inTenant(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
-    tx.selectFrom('audit_events').select('detail').where('action', '=', 'setup.run').where('outcome', '=', 'denied').execute(),
+    tx
+      .selectFrom('audit_events')
+      .select('detail')
+      .where('action', '=', 'setup.run')
+      .where('outcome', '=', 'denied')
+      .execute(),
   );
   return rows.reduce((n, r) => n + ((r.detail ? JSON.parse(r.detail).count : undefined) ?? 1), 0);
 };
@@ -73,7 +87,11 @@ test('the setup token is written to DATA_DIR/setup-token, owner-only, and only i
 test('a wrong token is refused with 401 and audited on the deployment chain', async () => {
   const anon = new Client(h);
   const denialsBefore = await setupDenials();
-  for (const wrong of [token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 'x', randomBytes(32).toString('base64url')]) {
+  for (const wrong of [
+    token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'),
+    'x',
+    randomBytes(32).toString('base64url'),
+  ]) {
     const r = await anon.post('/api/setup', setupBody(wrong));
     assert.equal(r.status, 401, wrong);
     assert.equal(r.body.code, 'invalid-setup-token');
@@ -112,7 +130,10 @@ test('a weak admin password answers 422 naming the field and leaves the token va
 test('an expired token answers 401, though it is otherwise right', async () => {
   const db = h.services.store.db;
   const { expires_at: original } = await db.selectFrom('setup_token').select('expires_at').executeTakeFirstOrThrow();
-  await db.updateTable('setup_token').set({ expires_at: new Date(Date.now() - 1_000).toISOString() }).execute();
+  await db
+    .updateTable('setup_token')
+    .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+    .execute();
   try {
     const r = await new Client(h).post('/api/setup', setupBody(token));
     assert.equal(r.status, 401);
@@ -154,7 +175,10 @@ test('two setups racing with the right token: exactly one wins, the other gets n
   assert.equal(me.body.id, won.body.adminId);
   assert.deepEqual(me.body.tenantRoles, ['admin']);
   assert.deepEqual(me.body.memberships, []);
-  const loser = await new Client(h).post('/api/auth/login', { username: winner === 0 ? 'eindringling' : 'leitung', password: passwords[1 - winner] });
+  const loser = await new Client(h).post('/api/auth/login', {
+    username: winner === 0 ? 'eindringling' : 'leitung',
+    password: passwords[1 - winner],
+  });
   assert.equal(loser.status, 401);
 });
 
@@ -180,7 +204,11 @@ interface Served {
 }
 
 function serve(env: Record<string, string>): Served {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kartei.js'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kartei.js'), 'serve'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.resume();
@@ -217,11 +245,16 @@ const healthy = (port: number) => async () => {
   }
 };
 
-test('`kartei serve` on an empty store prints one setup line whose token is the file and works; not again once set up', { timeout: 60_000 }, async () => {
+test('`kartei serve` on an empty store prints one setup line whose token is the file and works; not again once set up', {
+  timeout: 60_000,
+}, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-serve-'));
   const dataDir = path.join(dir, 'data');
   const port = await freePort();
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
+    string,
+    string
+  >;
   const env = {
     ...base,
     KARTEI_LISTEN: `127.0.0.1:${port}`,

@@ -12,7 +12,15 @@ import { inTenant } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { sealField } from '../../src/vault/keyring.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
-import { Client, startHarness, setUpTenant, totpCode, type Harness, type Reply, type Tenant } from '../helpers/harness.ts';
+import {
+  Client,
+  startHarness,
+  setUpTenant,
+  totpCode,
+  type Harness,
+  type Reply,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { ACR_MFA, ACR_PASSWORD, startProvider, type TestLogin, type TestProvider } from '../helpers/oidc-provider.ts';
 
 let h: Harness;
@@ -29,7 +37,13 @@ before(async () => {
     { clientId: 'kartei-a', clientSecret: secretA, redirectUri },
     { clientId: 'kartei-b', clientSecret: secretB, redirectUri },
   ]);
-  const put = await t.admin.put('/api/admin/sso', { issuer: idp.issuer, clientId: 'kartei-a', clientSecret: secretA, acrValues: [ACR_MFA], amrValues: ['hwk', 'otp'] });
+  const put = await t.admin.put('/api/admin/sso', {
+    issuer: idp.issuer,
+    clientId: 'kartei-a',
+    clientSecret: secretA,
+    acrValues: [ACR_MFA],
+    amrValues: ['hwk', 'otp'],
+  });
   assert.equal(put.status, 200, JSON.stringify(put.body));
 });
 after(async () => {
@@ -48,8 +62,15 @@ class Browser extends Client {
     super(h, ip);
     this.ip = ip;
   }
-  override async call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-    const cookies = [this.cookie ? `kartei_session=${this.cookie}` : '', this.sso ? `kartei_sso=${this.sso}` : ''].filter(Boolean).join('; ');
+  override async call(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
+    const cookies = [this.cookie ? `kartei_session=${this.cookie}` : '', this.sso ? `kartei_sso=${this.sso}` : '']
+      .filter(Boolean)
+      .join('; ');
     const res = await h.app.inject({
       method: method as 'GET',
       url,
@@ -66,7 +87,12 @@ class Browser extends Client {
       if (c.name === 'kartei_session') this.cookie = c.value || undefined;
       if (c.name === 'kartei_sso') this.sso = c.value || undefined;
     }
-    return { status: res.statusCode, body: res.body && res.headers['content-type']?.toString().includes('json') ? JSON.parse(res.body) : res.body, headers: res.headers, raw: res.rawPayload };
+    return {
+      status: res.statusCode,
+      body: res.body && res.headers['content-type']?.toString().includes('json') ? JSON.parse(res.body) : res.body,
+      headers: res.headers,
+      raw: res.rawPayload,
+    };
   }
 }
 
@@ -77,7 +103,10 @@ async function staff(): Promise<{ id: string; b: Browser; secret: string }> {
   const first = await b.post('/api/auth/login', { username: a.username, password: a.password });
   assert.equal(first.body.mfa, 'enroll');
   h.clock.now += 30_000;
-  const second = await b.post('/api/auth/mfa', { challenge: first.body.challenge, code: totpCode(first.body.totp.secret, h.clock.now) });
+  const second = await b.post('/api/auth/mfa', {
+    challenge: first.body.challenge,
+    code: totpCode(first.body.totp.secret, h.clock.now),
+  });
   assert.equal(second.status, 200);
   b.csrf = second.body.csrfToken;
   return { id: a.id, b, secret: first.body.totp.secret };
@@ -98,7 +127,12 @@ async function link(u: { b: Browser; secret: string }, sub: string): Promise<Rep
 }
 
 /** Starts a sign-on in `b` and follows the provider until it sends the browser back; `tamper` may change the authorization URL first. */
-async function toProvider(b: Browser, login: TestLogin, office = t.tenantId, tamper?: (u: URL) => void): Promise<{ start: Reply; back: URL }> {
+async function toProvider(
+  b: Browser,
+  login: TestLogin,
+  office = t.tenantId,
+  tamper?: (u: URL) => void,
+): Promise<{ start: Reply; back: URL }> {
   const start = await b.get(`/api/auth/sso/start?office=${office}`);
   assert.equal(start.status, 302, JSON.stringify(start.body));
   const to = new URL(start.headers.location as string);
@@ -116,9 +150,20 @@ async function signOn(login: TestLogin, b = new Browser()): Promise<{ b: Browser
 
 const auditEvents = (action: string, chain = t.tenantId) =>
   inTenant(h.services.store, chain, (tx) =>
-    tx.selectFrom('audit_events').select(['seq', 'actor_id', 'outcome', 'detail']).where('tenant_id', '=', chain).where('action', '=', action).orderBy('seq').execute(),
+    tx
+      .selectFrom('audit_events')
+      .select(['seq', 'actor_id', 'outcome', 'detail'])
+      .where('tenant_id', '=', chain)
+      .where('action', '=', action)
+      .orderBy('seq')
+      .execute(),
   );
-const details = async (action: string, chain = t.tenantId) => (await auditEvents(action, chain)).map((e) => ({ ...JSON.parse(e.detail ?? '{}'), actor: e.actor_id, outcome: e.outcome }));
+const details = async (action: string, chain = t.tenantId) =>
+  (await auditEvents(action, chain)).map((e) => ({
+    ...JSON.parse(e.detail ?? '{}'),
+    actor: e.actor_id,
+    outcome: e.outcome,
+  }));
 
 /** A session was made at once (the provider's second factor counted): the browser goes to /sso, with the session cookie. */
 function assertSession(r: Reply) {
@@ -132,7 +177,7 @@ function assertRefused(r: Reply, code = 'sso-failed', status = 401) {
   assert.equal(r.body.code, code);
 }
 
-test('a linked account signs on with the provider\'s second factor: session, one-time CSRF hand-over, audited', async () => {
+test("a linked account signs on with the provider's second factor: session, one-time CSRF hand-over, audited", async () => {
   const u = await staff();
   const linked = await link(u, 'sub-anna');
   assert.equal(linked.status, 302, JSON.stringify(linked.body));
@@ -147,13 +192,22 @@ test('a linked account signs on with the provider\'s second factor: session, one
   assert.equal(auth.searchParams.get('code_challenge_method'), 'S256');
   assert.equal(auth.searchParams.get('client_id'), 'kartei-a');
   const state = auth.searchParams.get('state')!;
-  assert.ok(state.length >= 40 && auth.searchParams.get('nonce')!.length >= 40 && auth.searchParams.get('code_challenge'));
+  assert.ok(
+    state.length >= 40 && auth.searchParams.get('nonce')!.length >= 40 && auth.searchParams.get('code_challenge'),
+  );
   const setCookie = String(start.headers['set-cookie']);
   assert.match(setCookie, /kartei_sso=.*HttpOnly/i);
   assert.match(setCookie, /SameSite=Lax/i);
   // The flow is kept server-side by the state's hash only; nonce and verifier are sealed.
-  const row = await h.services.store.db.selectFrom('sso_logins').selectAll().where('state_hash', '=', tokenHash(state)).executeTakeFirstOrThrow();
-  assert.ok(!JSON.stringify(row).includes(state) && !row.secrets_enc.toString('latin1').includes(auth.searchParams.get('nonce')!));
+  const row = await h.services.store.db
+    .selectFrom('sso_logins')
+    .selectAll()
+    .where('state_hash', '=', tokenHash(state))
+    .executeTakeFirstOrThrow();
+  assert.ok(
+    !JSON.stringify(row).includes(state) &&
+      !row.secrets_enc.toString('latin1').includes(auth.searchParams.get('nonce')!),
+  );
   assert.ok(Date.parse(row.expires_at) - Date.parse(row.created_at) === 10 * 60_000);
 
   idp.nextLogin = { sub: 'sub-anna', amr: ['pwd', 'hwk'] };
@@ -238,11 +292,16 @@ test('a nonce other than the one Kartei sent is refused', async () => {
   const u = await staff();
   assert.equal((await link(u, 'sub-nonce')).status, 302);
   const b = new Browser();
-  const { back } = await toProvider(b, { sub: 'sub-nonce', acr: ACR_MFA }, t.tenantId, (url) => url.searchParams.set('nonce', randomBytes(32).toString('base64url')));
+  const { back } = await toProvider(b, { sub: 'sub-nonce', acr: ACR_MFA }, t.tenantId, (url) =>
+    url.searchParams.set('nonce', randomBytes(32).toString('base64url')),
+  );
   assertRefused(await callback(b, back));
   assert.equal(b.cookie, undefined);
   const failed = (await details('auth.login-failed')).filter((d) => d.stage === 'sso');
-  assert.ok(failed.some((d) => d.reason === 'claim'), JSON.stringify(failed));
+  assert.ok(
+    failed.some((d) => d.reason === 'claim'),
+    JSON.stringify(failed),
+  );
 });
 
 test('an expired ID token is refused', async () => {
@@ -260,7 +319,10 @@ test('an expired ID token is refused', async () => {
   }
   assert.equal(b.cookie, undefined);
   const failed = (await details('auth.login-failed')).filter((d) => d.stage === 'sso');
-  assert.ok(failed.some((d) => d.reason === 'expired'), JSON.stringify(failed));
+  assert.ok(
+    failed.some((d) => d.reason === 'expired'),
+    JSON.stringify(failed),
+  );
   // The same person a moment later, in time, gets in: the refusal was about the time.
   assertSession((await signOn({ sub: 'sub-expired', acr: ACR_MFA })).reply);
 });
@@ -270,12 +332,16 @@ test('an identity no account has linked gets no account and is audited', async (
   const { b, reply } = await signOn({ sub: 'sub-stranger', acr: ACR_MFA, amr: ['hwk'] });
   assertRefused(reply, 'sso-not-linked', 403);
   assert.equal(b.cookie, undefined);
-  assert.equal((await h.services.store.db.selectFrom('users').select('id').execute()).length, before, 'nothing provisioned');
+  assert.equal(
+    (await h.services.store.db.selectFrom('users').select('id').execute()).length,
+    before,
+    'nothing provisioned',
+  );
   const failed = (await details('auth.login-failed')).filter((d) => d.stage === 'sso' && d.reason === 'unlinked');
   assert.equal(failed.length >= 1, true);
 });
 
-test('without the provider\'s proof of a second factor, Kartei\'s TOTP step follows', async () => {
+test("without the provider's proof of a second factor, Kartei's TOTP step follows", async () => {
   const u = await staff();
   assert.equal((await link(u, 'sub-totp')).status, 302);
   for (const login of [{ sub: 'sub-totp' }, { sub: 'sub-totp', acr: ACR_PASSWORD, amr: ['pwd'] }]) {
@@ -292,10 +358,16 @@ test('without the provider\'s proof of a second factor, Kartei\'s TOTP step foll
     assert.ok(ok.body.csrfToken && b.cookie);
   }
   const logins = (await details('auth.login')).filter((d) => d.actor === u.id);
-  assert.deepEqual(logins.slice(-2).map((d) => [d.mfa, d.via]), [['totp', 'sso'], ['totp', 'sso']]);
+  assert.deepEqual(
+    logins.slice(-2).map((d) => [d.mfa, d.via]),
+    [
+      ['totp', 'sso'],
+      ['totp', 'sso'],
+    ],
+  );
 });
 
-test('someone with the district password but not Kartei\'s code: the first code after each sign-on counts against the account too', async () => {
+test("someone with the district password but not Kartei's code: the first code after each sign-on counts against the account too", async () => {
   const u = await staff();
   assert.equal((await link(u, 'sub-guessed')).status, 302);
   const statuses: number[] = [];
@@ -304,7 +376,10 @@ test('someone with the district password but not Kartei\'s code: the first code 
     const challenge = /\/sso#challenge=(\S+)$/.exec(reply.headers.location as string)![1];
     statuses.push((await b.post('/api/auth/mfa', { challenge, code: '000000' })).status);
   }
-  assert.ok(statuses.filter((s) => s === 401).length <= 5, `${statuses.filter((s) => s === 401).length} first codes checked: ${statuses.join(' ')}`);
+  assert.ok(
+    statuses.filter((s) => s === 401).length <= 5,
+    `${statuses.filter((s) => s === 401).length} first codes checked: ${statuses.join(' ')}`,
+  );
   assert.ok(statuses.includes(429));
 });
 
@@ -325,7 +400,11 @@ test('an identity linked in office A opens nothing in office B', async () => {
         tenant_id: tenantB,
         issuer: idp.issuer,
         client_id: 'kartei-b',
-        client_secret_enc: sealField(key, { tenantId: tenantB, table: 'sso_configs', rowId: tenantB, field: 'client_secret' }, secretB),
+        client_secret_enc: sealField(
+          key,
+          { tenantId: tenantB, table: 'sso_configs', rowId: tenantB, field: 'client_secret' },
+          secretB,
+        ),
         subject_claim: 'sub',
         acr_values: JSON.stringify([ACR_MFA]),
         amr_values: '[]',
@@ -341,7 +420,7 @@ test('an identity linked in office A opens nothing in office B', async () => {
   assertRefused(await callback(b, back), 'sso-not-linked', 403);
   assert.equal(b.cookie, undefined);
   const failedB = (await details('auth.login-failed', tenantB)).filter((d) => d.reason === 'unlinked');
-  assert.equal(failedB.length, 1, 'on office B\'s chain');
+  assert.equal(failedB.length, 1, "on office B's chain");
   // In office A the same identity still signs on.
   assertSession((await signOn({ sub: 'sub-office-a', acr: ACR_MFA })).reply);
   // With two offices offering SSO, a start must name its office.
@@ -375,30 +454,60 @@ test('the configuration: admins only, the secret never answered, every change au
   assert.equal(got.body.hasClientSecret, true);
   assert.equal(got.body.redirectUri, h.services.sso.redirectUri);
   assert.ok(!JSON.stringify(got.body).includes(secretA));
-  const row = await h.services.store.db.selectFrom('sso_configs').selectAll().where('tenant_id', '=', t.tenantId).executeTakeFirstOrThrow();
+  const row = await h.services.store.db
+    .selectFrom('sso_configs')
+    .selectAll()
+    .where('tenant_id', '=', t.tenantId)
+    .executeTakeFirstOrThrow();
   assert.ok(!row.client_secret_enc.toString('latin1').includes(secretA), 'sealed');
 
   const clerk = await staff();
   assert.equal((await clerk.b.get('/api/admin/sso')).status, 403);
-  assert.equal((await clerk.b.put('/api/admin/sso', { issuer: idp.issuer, clientId: 'x', clientSecret: 'y' })).status, 403);
+  assert.equal(
+    (await clerk.b.put('/api/admin/sso', { issuer: idp.issuer, clientId: 'x', clientSecret: 'y' })).status,
+    403,
+  );
 
   const base = { issuer: idp.issuer, clientId: 'kartei-a', acrValues: [ACR_MFA], amrValues: ['hwk', 'otp'] };
   const moved = await t.admin.put('/api/admin/sso', { ...base, issuer: 'https://idp.example.org' });
   assert.equal(moved.status, 422);
   assert.equal(moved.body.field, 'clientSecret');
   // A claim every identity shares (iss, aud, azp, acr) would make the first to link everybody: only sub and oid name one person.
-  for (const bad of [{ issuer: 'http://idp.example.org' }, { subjectClaim: 'email' }, { subjectClaim: 'preferred_username' }, { subjectClaim: 'iss' }, { subjectClaim: 'aud' }, { subjectClaim: 'azp' }, { subjectClaim: 'acr' }, { acrValues: ['two words'] }]) {
+  for (const bad of [
+    { issuer: 'http://idp.example.org' },
+    { subjectClaim: 'email' },
+    { subjectClaim: 'preferred_username' },
+    { subjectClaim: 'iss' },
+    { subjectClaim: 'aud' },
+    { subjectClaim: 'azp' },
+    { subjectClaim: 'acr' },
+    { acrValues: ['two words'] },
+  ]) {
     assert.equal((await t.admin.put('/api/admin/sso', { ...base, ...bad })).status, 422, JSON.stringify(bad));
   }
   const kept = await t.admin.put('/api/admin/sso', base);
   assert.equal(kept.status, 200, JSON.stringify(kept.body));
   const updates = await details('admin.sso.update');
-  assert.deepEqual(updates.at(-1), { issuer: idp.issuer, clientId: 'kartei-a', subjectClaim: 'sub', acrValues: ACR_MFA, amrValues: 'hwk otp', enabled: true, secretChanged: false, actor: t.adminId, outcome: 'allowed' });
+  assert.deepEqual(updates.at(-1), {
+    issuer: idp.issuer,
+    clientId: 'kartei-a',
+    subjectClaim: 'sub',
+    acrValues: ACR_MFA,
+    amrValues: 'hwk otp',
+    enabled: true,
+    secretChanged: false,
+    actor: t.adminId,
+    outcome: 'allowed',
+  });
   assert.ok(!JSON.stringify(updates).includes(secretA));
-  assert.equal((await details('admin.sso.update')).filter((d) => d.outcome === 'denied').length >= 1, true, 'the clerk\'s attempt on the record');
+  assert.equal(
+    (await details('admin.sso.update')).filter((d) => d.outcome === 'denied').length >= 1,
+    true,
+    "the clerk's attempt on the record",
+  );
 });
 
-test('a flood of sign-on starts from one address is cut off after a person\'s share; another address still starts', async () => {
+test("a flood of sign-on starts from one address is cut off after a person's share; another address still starts", async () => {
   const flood = new Browser();
   const replies = [];
   for (let i = 0; i < 40; i++) replies.push(await flood.get(`/api/auth/sso/start?office=${t.tenantId}`));

@@ -15,7 +15,13 @@ before(async () => {
 after(() => h.close());
 
 /** One login attempt from a client address, optionally with an X-Forwarded-For header. */
-async function loginFrom(ip: string, username: string, password: string, forwardedFor?: string, harness = h): Promise<{ status: number }> {
+async function loginFrom(
+  ip: string,
+  username: string,
+  password: string,
+  forwardedFor?: string,
+  harness = h,
+): Promise<{ status: number }> {
   const res = await harness.app.inject({
     method: 'POST',
     url: '/api/auth/login',
@@ -31,7 +37,9 @@ const count = (replies: { status: number }[], status: number) => replies.filter(
 test('without a trusted proxy X-Forwarded-For is ignored: rotating it does not escape the address limit', async () => {
   const ip = '203.0.113.50';
   const spray = await Promise.all(
-    Array.from({ length: throttle.LIMITS.address }, (_, i) => loginFrom(ip, `xff-${i}`, 'Sommer2024!!-Versuch', `192.0.2.${(i % 250) + 1}`)),
+    Array.from({ length: throttle.LIMITS.address }, (_, i) =>
+      loginFrom(ip, `xff-${i}`, 'Sommer2024!!-Versuch', `192.0.2.${(i % 250) + 1}`),
+    ),
   );
   assert.equal(count(spray, 401), throttle.LIMITS.address);
   assert.equal((await loginFrom(ip, 'xff-more', 'Sommer2024!!-Versuch', '192.0.2.251')).status, 429);
@@ -44,7 +52,11 @@ test('KARTEI_TRUSTED_PROXY: the forwarded address counts, but only from that pro
   const hp = await startHarness({ env: { KARTEI_TRUSTED_PROXY: `${proxy}, 198.18.1.0/24` } });
   try {
     const [client, other] = ['192.0.2.77', '192.0.2.78'];
-    const spray = await Promise.all(Array.from({ length: throttle.LIMITS.address }, (_, i) => loginFrom(proxy, `fwd-${i}`, 'Sommer2024!!-Versuch', client, hp)));
+    const spray = await Promise.all(
+      Array.from({ length: throttle.LIMITS.address }, (_, i) =>
+        loginFrom(proxy, `fwd-${i}`, 'Sommer2024!!-Versuch', client, hp),
+      ),
+    );
     assert.equal(count(spray, 401), throttle.LIMITS.address);
     // That client is throttled, even when it puts another address in front of its own.
     assert.equal((await loginFrom(proxy, 'fwd-more', 'Sommer2024!!-Versuch', client, hp)).status, 429);
@@ -62,7 +74,12 @@ test('KARTEI_TRUSTED_PROXY: the forwarded address counts, but only from that pro
 
 test('KARTEI_TRUSTED_PROXY is parsed as addresses and CIDR ranges; anything else refuses to start', () => {
   assert.deepEqual(loadConfig({}).trustedProxies, []);
-  assert.deepEqual(loadConfig({ KARTEI_TRUSTED_PROXY: ' 10.0.0.1, 10.1.0.0/16 ,::1, fd00::/8 ' }).trustedProxies, ['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8']);
+  assert.deepEqual(loadConfig({ KARTEI_TRUSTED_PROXY: ' 10.0.0.1, 10.1.0.0/16 ,::1, fd00::/8 ' }).trustedProxies, [
+    '10.0.0.1',
+    '10.1.0.0/16',
+    '::1',
+    'fd00::/8',
+  ]);
   for (const bad of ['proxy.example', '10.0.0.0/33', '10.0.0.1/', '*', 'true', '10.0.0.1,,', '0.0.0.0/0', '::/0']) {
     assert.throws(() => loadConfig({ KARTEI_TRUSTED_PROXY: bad }), ConfigError, bad);
   }

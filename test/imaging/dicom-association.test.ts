@@ -20,15 +20,27 @@ import { PduError } from '../../src/imaging/dicom/pdu-frame.ts';
 import { INDEXED_TAGS, Tag } from '../../src/imaging/dicom/tags.ts';
 import { textValue, numberValue, type Dataset } from '../../src/imaging/dicom/values.ts';
 import {
-  APPLICATION_CONTEXT, datasetLayout, isStorageSopClass, QueryRetrieveSopClass, StorageSopClass, TransferSyntax, VERIFICATION,
+  APPLICATION_CONTEXT,
+  datasetLayout,
+  isStorageSopClass,
+  QueryRetrieveSopClass,
+  StorageSopClass,
+  TransferSyntax,
+  VERIFICATION,
 } from '../../src/imaging/dicom/uids.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-dimse-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const ACCEPTED = new Set<string>([VERIFICATION, ...Object.values(StorageSopClass), ...Object.values(QueryRetrieveSopClass)]);
-const policy = (preference: string[] = [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian]): NegotiationPolicy => ({
+const ACCEPTED = new Set<string>([
+  VERIFICATION,
+  ...Object.values(StorageSopClass),
+  ...Object.values(QueryRetrieveSopClass),
+]);
+const policy = (
+  preference: string[] = [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian],
+): NegotiationPolicy => ({
   acceptedAbstractSyntaxes: (uid) => ACCEPTED.has(uid),
   transferSyntaxPreference: preference,
   ourMaxPduLength: 16384,
@@ -66,7 +78,10 @@ function acceptOne(server: net.Server, negotiation: NegotiationPolicy, respond: 
       let command: Buffer[] = [];
       let pending: { contextId: number; command: Command; scanner?: DatasetScanner; identifier?: Buffer[] } | undefined;
       const send = (contextId: number, r: { command: Command; dataset?: Buffer }) => {
-        for (const [isCommand, data] of [[true, encodeCommand(r.command)], ...(r.dataset ? [[false, r.dataset]] : [])] as [boolean, Buffer][]) {
+        for (const [isCommand, data] of [
+          [true, encodeCommand(r.command)],
+          ...(r.dataset ? [[false, r.dataset]] : []),
+        ] as [boolean, Buffer][]) {
           const w = new PDataWriter(contextId, isCommand, peerMax);
           for (const b of [...w.push(data), ...w.end()]) socket.write(b);
         }
@@ -148,8 +163,12 @@ async function withAcceptor(
     const accepted = acceptOne(server, negotiation, respond);
     const [cmd, args] = tool(port);
     const run = new Promise<{ code: number | null; output: string }>((resolve) => {
-      execFile(cmd, args, { env: { ...process.env, TCP_NODELAY: '1' }, timeout: 30_000, cwd: tmp }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+      execFile(
+        cmd,
+        args,
+        { env: { ...process.env, TCP_NODELAY: '1' }, timeout: 30_000, cwd: tmp },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );
     });
     const [session, result] = await Promise.all([accepted, run]);
@@ -178,7 +197,9 @@ test('echoscu: our A-ASSOCIATE-AC, its C-ECHO-RQ, our C-ECHO-RSP, release', asyn
   assert.equal(rq.calledAeTitle, 'KARTEI');
   assert.equal(rq.applicationContext, APPLICATION_CONTEXT);
   assert.equal(rq.protocolVersion, 1);
-  assert.deepEqual(rq.presentationContexts, [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] }]);
+  assert.deepEqual(rq.presentationContexts, [
+    { id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] },
+  ]);
   assert.equal(rq.maxPduLength, 16384);
   assert.match(rq.implementationClassUid, /^1\.2\.276\.0\.7230010\.3\./, 'DCMTK root');
   assert.match(rq.implementationVersionName ?? '', /^OFFIS_DCMTK_/);
@@ -194,7 +215,14 @@ test('storescu: instances stream through the scanner in the negotiated syntax, 1
   for (const syntax of [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian]) {
     const instances = [
       makeInstance({ patientName: 'Müller^Jürgen', characterSet: 'ISO_IR 100', rows: 512, columns: 512 }),
-      makeInstance({ syntax: 'implicit', patientName: 'Müller^Jürgen', frames: 3, rows: 100, columns: 100, bitsAllocated: 8 }),
+      makeInstance({
+        syntax: 'implicit',
+        patientName: 'Müller^Jürgen',
+        frames: 3,
+        rows: 100,
+        columns: 100,
+        bitsAllocated: 8,
+      }),
       makeInstance({ patientName: 'Øster^Åsa', undefinedLengthSequences: false }),
     ];
     const files = instances.map((inst, i) => {
@@ -204,7 +232,15 @@ test('storescu: instances stream through the scanner in the negotiated syntax, 1
     });
     const { session, code, output } = await withAcceptor(
       policy([syntax]),
-      (m) => [{ command: respondTo(m, { commandField: CommandField.CStoreRsp, status: Status.Success, affectedSopInstanceUid: m.command.affectedSopInstanceUid! }) }],
+      (m) => [
+        {
+          command: respondTo(m, {
+            commandField: CommandField.CStoreRsp,
+            status: Status.Success,
+            affectedSopInstanceUid: m.command.affectedSopInstanceUid!,
+          }),
+        },
+      ],
       (port) => ['storescu', ['-aec', 'KARTEI', '127.0.0.1', String(port), ...files]],
     );
     assert.equal(code, 0, output);
@@ -244,7 +280,29 @@ test('findscu: a C-FIND identifier read whole, our UTF-8 match written back and 
       },
       { command: respondTo(m, { commandField: CommandField.CFindRsp, status: Status.Success }) },
     ],
-    (port) => ['findscu', ['-S', '-aec', 'KARTEI', '-X', '-od', out, '-k', 'QueryRetrieveLevel=STUDY', '-k', 'PatientName=Mü*', '-k', 'StudyInstanceUID', '-k', 'StudyDate=20240101-', '-k', 'SpecificCharacterSet=ISO_IR 192', '127.0.0.1', String(port)]],
+    (port) => [
+      'findscu',
+      [
+        '-S',
+        '-aec',
+        'KARTEI',
+        '-X',
+        '-od',
+        out,
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        'PatientName=Mü*',
+        '-k',
+        'StudyInstanceUID',
+        '-k',
+        'StudyDate=20240101-',
+        '-k',
+        'SpecificCharacterSet=ISO_IR 192',
+        '127.0.0.1',
+        String(port),
+      ],
+    ],
   );
   assert.equal(code, 0, output);
   const [find] = session.messages;
@@ -256,7 +314,11 @@ test('findscu: a C-FIND identifier read whole, our UTF-8 match written back and 
   assert.equal(textValue(id, Tag.StudyDate), '20240101-');
   assert.ok(id.has(Tag.StudyInstanceUid), 'an empty key is kept: return it');
   assert.deepEqual(id.get(Tag.StudyInstanceUid)!.value, []);
-  const dump = spawnSync('dcmdump', ['+U8', '+P', 'PatientName', '+P', 'SpecificCharacterSet', path.join(out, 'rsp0001.dcm')], { encoding: 'utf8' });
+  const dump = spawnSync(
+    'dcmdump',
+    ['+U8', '+P', 'PatientName', '+P', 'SpecificCharacterSet', path.join(out, 'rsp0001.dcm')],
+    { encoding: 'utf8' },
+  );
   assert.match(dump.stdout, /ISO_IR 192/);
   assert.match(dump.stdout, /Müller\^Jürgen/);
 });
@@ -264,8 +326,33 @@ test('findscu: a C-FIND identifier read whole, our UTF-8 match written back and 
 test('getscu: it offers to be SCP for storage (accepted), its C-GET identifier decodes', async () => {
   const { session, code, output } = await withAcceptor(
     policy(),
-    (m) => [{ command: respondTo(m, { commandField: CommandField.CGetRsp, status: Status.Success, remainingSuboperations: 0, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 }) }],
-    (port) => ['getscu', ['-aec', 'KARTEI', '-od', tmp, '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID=1.2.3.4', '127.0.0.1', String(port)]],
+    (m) => [
+      {
+        command: respondTo(m, {
+          commandField: CommandField.CGetRsp,
+          status: Status.Success,
+          remainingSuboperations: 0,
+          completedSuboperations: 0,
+          failedSuboperations: 0,
+          warningSuboperations: 0,
+        }),
+      },
+    ],
+    (port) => [
+      'getscu',
+      [
+        '-aec',
+        'KARTEI',
+        '-od',
+        tmp,
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        'StudyInstanceUID=1.2.3.4',
+        '127.0.0.1',
+        String(port),
+      ],
+    ],
   );
   assert.equal(code, 0, output);
   const rq = session.rq!;
@@ -289,10 +376,26 @@ test('negotiate: unsupported abstract syntax 3, no common transfer syntax 4, rol
     callingAeTitle: 'MODALITY',
     applicationContext: APPLICATION_CONTEXT,
     presentationContexts: [
-      { id: 1, abstractSyntax: StorageSopClass.Ct, transferSyntaxes: [TransferSyntax.JpegBaseline, TransferSyntax.ImplicitVrLittleEndian, TransferSyntax.ExplicitVrLittleEndian] },
-      { id: 3, abstractSyntax: '1.2.840.10008.5.1.4.1.1.66', transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] },
+      {
+        id: 1,
+        abstractSyntax: StorageSopClass.Ct,
+        transferSyntaxes: [
+          TransferSyntax.JpegBaseline,
+          TransferSyntax.ImplicitVrLittleEndian,
+          TransferSyntax.ExplicitVrLittleEndian,
+        ],
+      },
+      {
+        id: 3,
+        abstractSyntax: '1.2.840.10008.5.1.4.1.1.66',
+        transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian],
+      },
       { id: 5, abstractSyntax: StorageSopClass.Mr, transferSyntaxes: [TransferSyntax.Jpeg2000] },
-      { id: 7, abstractSyntax: QueryRetrieveSopClass.StudyRootFind, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] },
+      {
+        id: 7,
+        abstractSyntax: QueryRetrieveSopClass.StudyRootFind,
+        transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian],
+      },
     ],
     maxPduLength: 0,
     implementationClassUid: '1.2.3',
@@ -304,28 +407,50 @@ test('negotiate: unsupported abstract syntax 3, no common transfer syntax 4, rol
   };
   const n = negotiate(rq, policy());
   assert.ok(n.accepted);
-  assert.deepEqual(n.ac.presentationContexts.map((c) => [c.id, c.result, c.transferSyntax]), [
-    [1, 0, TransferSyntax.ExplicitVrLittleEndian],
-    [3, 3, TransferSyntax.ImplicitVrLittleEndian],
-    [5, 4, TransferSyntax.Jpeg2000],
-    [7, 0, TransferSyntax.ImplicitVrLittleEndian],
-  ]);
-  assert.deepEqual([...n.contexts], [
-    [1, { abstractSyntax: StorageSopClass.Ct, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }],
-    [7, { abstractSyntax: QueryRetrieveSopClass.StudyRootFind, transferSyntax: TransferSyntax.ImplicitVrLittleEndian }],
-  ]);
-  assert.deepEqual([...n.ac.roleSelections], [
-    [StorageSopClass.Ct, { scu: true, scp: true }],
-    [QueryRetrieveSopClass.StudyRootFind, { scu: true, scp: false }],
-  ]);
+  assert.deepEqual(
+    n.ac.presentationContexts.map((c) => [c.id, c.result, c.transferSyntax]),
+    [
+      [1, 0, TransferSyntax.ExplicitVrLittleEndian],
+      [3, 3, TransferSyntax.ImplicitVrLittleEndian],
+      [5, 4, TransferSyntax.Jpeg2000],
+      [7, 0, TransferSyntax.ImplicitVrLittleEndian],
+    ],
+  );
+  assert.deepEqual(
+    [...n.contexts],
+    [
+      [1, { abstractSyntax: StorageSopClass.Ct, transferSyntax: TransferSyntax.ExplicitVrLittleEndian }],
+      [
+        7,
+        { abstractSyntax: QueryRetrieveSopClass.StudyRootFind, transferSyntax: TransferSyntax.ImplicitVrLittleEndian },
+      ],
+    ],
+  );
+  assert.deepEqual(
+    [...n.ac.roleSelections],
+    [
+      [StorageSopClass.Ct, { scu: true, scp: true }],
+      [QueryRetrieveSopClass.StudyRootFind, { scu: true, scp: false }],
+    ],
+  );
   assert.equal(n.ac.maxPduLength, 16384);
   assert.equal(n.ac.calledAeTitle, 'KARTEI');
 
   // Preference per abstract syntax: JPEG kept as sent for CT.
-  const perClass = negotiate(rq, { ...policy(), transferSyntaxPreference: (uid) => (uid === StorageSopClass.Ct ? [TransferSyntax.JpegBaseline] : [TransferSyntax.ImplicitVrLittleEndian]) });
+  const perClass = negotiate(rq, {
+    ...policy(),
+    transferSyntaxPreference: (uid) =>
+      uid === StorageSopClass.Ct ? [TransferSyntax.JpegBaseline] : [TransferSyntax.ImplicitVrLittleEndian],
+  });
   assert.ok(perClass.accepted);
   assert.equal(perClass.ac.presentationContexts[0]!.transferSyntax, TransferSyntax.JpegBaseline);
 
-  assert.deepEqual(negotiate({ ...rq, applicationContext: '1.2.3' }, policy()), { accepted: false, rj: { result: 1, source: 1, reason: 2 } });
-  assert.deepEqual(negotiate({ ...rq, protocolVersion: 2 }, policy()), { accepted: false, rj: { result: 1, source: 2, reason: 2 } });
+  assert.deepEqual(negotiate({ ...rq, applicationContext: '1.2.3' }, policy()), {
+    accepted: false,
+    rj: { result: 1, source: 1, reason: 2 },
+  });
+  assert.deepEqual(negotiate({ ...rq, protocolVersion: 2 }, policy()), {
+    accepted: false,
+    rj: { result: 1, source: 2, reason: 2 },
+  });
 });

@@ -4,30 +4,80 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  CommandError, CommandField, decodeCommand, encodeCommand, Priority, Status, statusCategory, type Command,
+  CommandError,
+  CommandField,
+  decodeCommand,
+  encodeCommand,
+  Priority,
+  Status,
+  statusCategory,
+  type Command,
 } from '../../src/imaging/dicom/command.ts';
 import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { QueryRetrieveSopClass, StorageSopClass, VERIFICATION } from '../../src/imaging/dicom/uids.ts';
 
 const commands: Command[] = [
   { commandField: CommandField.CEchoRq, hasDataset: false, affectedSopClassUid: VERIFICATION, messageId: 1 },
-  { commandField: CommandField.CEchoRsp, hasDataset: false, affectedSopClassUid: VERIFICATION, messageIdBeingRespondedTo: 1, status: Status.Success },
   {
-    commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: StorageSopClass.Ct, messageId: 65535, priority: Priority.Low,
-    affectedSopInstanceUid: '2.25.1234567890123456789012345678901234567', moveOriginatorAeTitle: 'VIEWER', moveOriginatorMessageId: 7,
+    commandField: CommandField.CEchoRsp,
+    hasDataset: false,
+    affectedSopClassUid: VERIFICATION,
+    messageIdBeingRespondedTo: 1,
+    status: Status.Success,
   },
   {
-    commandField: CommandField.CStoreRsp, hasDataset: false, affectedSopClassUid: StorageSopClass.Ct, messageIdBeingRespondedTo: 3,
-    status: Status.DataSetDoesNotMatchSopClass, offendingElement: [0x00100010, 0x7fe00010], errorComment: 'Pixel data missing',
+    commandField: CommandField.CStoreRq,
+    hasDataset: true,
+    affectedSopClassUid: StorageSopClass.Ct,
+    messageId: 65535,
+    priority: Priority.Low,
+    affectedSopInstanceUid: '2.25.1234567890123456789012345678901234567',
+    moveOriginatorAeTitle: 'VIEWER',
+    moveOriginatorMessageId: 7,
+  },
+  {
+    commandField: CommandField.CStoreRsp,
+    hasDataset: false,
+    affectedSopClassUid: StorageSopClass.Ct,
+    messageIdBeingRespondedTo: 3,
+    status: Status.DataSetDoesNotMatchSopClass,
+    offendingElement: [0x00100010, 0x7fe00010],
+    errorComment: 'Pixel data missing',
     affectedSopInstanceUid: '1.2.3',
   },
-  { commandField: CommandField.CFindRq, hasDataset: true, affectedSopClassUid: QueryRetrieveSopClass.StudyRootFind, messageId: 2, priority: Priority.Medium },
-  { commandField: CommandField.CMoveRq, hasDataset: true, affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove, messageId: 4, priority: Priority.High, moveDestination: 'WORKSTATION1' },
   {
-    commandField: CommandField.CMoveRsp, hasDataset: false, affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove, messageIdBeingRespondedTo: 4,
-    status: Status.Pending, remainingSuboperations: 10, completedSuboperations: 5, failedSuboperations: 1, warningSuboperations: 0,
+    commandField: CommandField.CFindRq,
+    hasDataset: true,
+    affectedSopClassUid: QueryRetrieveSopClass.StudyRootFind,
+    messageId: 2,
+    priority: Priority.Medium,
   },
-  { commandField: CommandField.CGetRq, hasDataset: true, affectedSopClassUid: QueryRetrieveSopClass.PatientRootGet, messageId: 9, priority: Priority.Medium },
+  {
+    commandField: CommandField.CMoveRq,
+    hasDataset: true,
+    affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove,
+    messageId: 4,
+    priority: Priority.High,
+    moveDestination: 'WORKSTATION1',
+  },
+  {
+    commandField: CommandField.CMoveRsp,
+    hasDataset: false,
+    affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove,
+    messageIdBeingRespondedTo: 4,
+    status: Status.Pending,
+    remainingSuboperations: 10,
+    completedSuboperations: 5,
+    failedSuboperations: 1,
+    warningSuboperations: 0,
+  },
+  {
+    commandField: CommandField.CGetRq,
+    hasDataset: true,
+    affectedSopClassUid: QueryRetrieveSopClass.PatientRootGet,
+    messageId: 9,
+    priority: Priority.Medium,
+  },
   { commandField: CommandField.CCancelRq, hasDataset: false, messageIdBeingRespondedTo: 9 },
 ];
 
@@ -36,13 +86,31 @@ test('commands: every field survives a round trip', () => {
 });
 
 test('commands: bytes as PS3.7 prescribes: Implicit VR LE, group length first, UIDs NUL-padded, AE space-padded', () => {
-  const bytes = encodeCommand({ commandField: CommandField.CEchoRq, hasDataset: false, affectedSopClassUid: VERIFICATION, messageId: 1 });
-  assert.equal(bytes.toString('hex'),
-    '00000000' + '04000000' + (bytes.length - 12).toString(16).padStart(2, '0') + '000000' +
-    '00000200' + '12000000' + Buffer.from('1.2.840.10008.1.1\0').toString('hex') +
-    '00000001' + '02000000' + '3000' +
-    '00001001' + '02000000' + '0100' +
-    '00000008' + '02000000' + '0101');
+  const bytes = encodeCommand({
+    commandField: CommandField.CEchoRq,
+    hasDataset: false,
+    affectedSopClassUid: VERIFICATION,
+    messageId: 1,
+  });
+  assert.equal(
+    bytes.toString('hex'),
+    '00000000' +
+      '04000000' +
+      (bytes.length - 12).toString(16).padStart(2, '0') +
+      '000000' +
+      '00000200' +
+      '12000000' +
+      Buffer.from('1.2.840.10008.1.1\0').toString('hex') +
+      '00000001' +
+      '02000000' +
+      '3000' +
+      '00001001' +
+      '02000000' +
+      '0100' +
+      '00000008' +
+      '02000000' +
+      '0101',
+  );
   const move = encodeCommand(commands[5]!);
   assert.ok(move.includes(Buffer.from('WORKSTATION1')));
   const ae = encodeCommand({ ...commands[5]!, moveDestination: 'ODD' });
@@ -64,10 +132,36 @@ test('commands: malformed command sets raise CommandError', () => {
     ['cut in a header', good.subarray(0, 15)],
     ['no group length', good.subarray(12)],
     ['wrong group length', Buffer.concat([good, Buffer.from([0, 0, 0x10, 0, 2, 0, 0, 0, 0, 0])])],
-    ['element outside group 0000', implicit([{ tag: 0x00000100, vr: 'US', value: 0x30 }, { tag: 0x00000110, vr: 'US', value: 1 }, { tag: 0x00000800, vr: 'US', value: 0x101 }, { tag: 0x00100010, vr: 'PN', value: 'X' }])],
-    ['no command field', implicit([{ tag: 0x00000110, vr: 'US', value: 1 }, { tag: 0x00000800, vr: 'US', value: 0x101 }])],
-    ['no data set type', implicit([{ tag: 0x00000100, vr: 'US', value: 0x30 }, { tag: 0x00000110, vr: 'US', value: 1 }])],
-    ['US of 4 bytes', implicit([{ tag: 0x00000100, vr: 'UL', value: 0x30 }, { tag: 0x00000800, vr: 'US', value: 0x101 }])],
+    [
+      'element outside group 0000',
+      implicit([
+        { tag: 0x00000100, vr: 'US', value: 0x30 },
+        { tag: 0x00000110, vr: 'US', value: 1 },
+        { tag: 0x00000800, vr: 'US', value: 0x101 },
+        { tag: 0x00100010, vr: 'PN', value: 'X' },
+      ]),
+    ],
+    [
+      'no command field',
+      implicit([
+        { tag: 0x00000110, vr: 'US', value: 1 },
+        { tag: 0x00000800, vr: 'US', value: 0x101 },
+      ]),
+    ],
+    [
+      'no data set type',
+      implicit([
+        { tag: 0x00000100, vr: 'US', value: 0x30 },
+        { tag: 0x00000110, vr: 'US', value: 1 },
+      ]),
+    ],
+    [
+      'US of 4 bytes',
+      implicit([
+        { tag: 0x00000100, vr: 'UL', value: 0x30 },
+        { tag: 0x00000800, vr: 'US', value: 0x101 },
+      ]),
+    ],
     ['C-STORE-RQ without instance UID', encodeCommand({ ...commands[2]!, affectedSopInstanceUid: '' })],
     ['C-STORE-RQ without dataset', encodeCommand({ ...commands[2]!, hasDataset: false })],
     ['C-MOVE-RQ without destination', encodeCommand({ ...commands[5]!, moveDestination: undefined })],
@@ -75,7 +169,10 @@ test('commands: malformed command sets raise CommandError', () => {
   ];
   for (const [why, bytes] of bad) assert.throws(() => decodeCommand(bytes), CommandError, why);
   // An operation we do not know still decodes, so it can be answered with 0211H.
-  assert.equal(decodeCommand(encodeCommand({ commandField: 0x0100, hasDataset: false, messageId: 3 })).commandField, 0x0100);
+  assert.equal(
+    decodeCommand(encodeCommand({ commandField: 0x0100, hasDataset: false, messageId: 3 })).commandField,
+    0x0100,
+  );
 });
 
 test('commands: random bytes and random corruption raise only CommandError', () => {
@@ -98,7 +195,16 @@ test('status categories follow PS3.7 Annex C', () => {
   assert.equal(statusCategory(Status.Cancel), 'cancel');
   assert.equal(statusCategory(Status.SubOperationsCompleteWithFailures), 'warning');
   assert.equal(statusCategory(Status.DataSetDoesNotMatchSopClassWarning), 'warning');
-  for (const s of [Status.OutOfResources, Status.DataSetDoesNotMatchSopClass, Status.CannotUnderstand, Status.SopClassNotSupported, Status.NotAuthorized, Status.MoveDestinationUnknown, Status.ProcessingFailure, Status.MistypedArgument]) {
+  for (const s of [
+    Status.OutOfResources,
+    Status.DataSetDoesNotMatchSopClass,
+    Status.CannotUnderstand,
+    Status.SopClassNotSupported,
+    Status.NotAuthorized,
+    Status.MoveDestinationUnknown,
+    Status.ProcessingFailure,
+    Status.MistypedArgument,
+  ]) {
     assert.equal(statusCategory(s), 'failure', s.toString(16));
   }
 });

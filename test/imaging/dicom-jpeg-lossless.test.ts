@@ -26,7 +26,10 @@ function dcmtkFrame(): { jpeg: Buffer; pixels: Buffer } {
     const file = fs.readFileSync(path.join(dir, 'out.dcm'));
     const soi = file.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
     const eoi = file.indexOf(Buffer.from([0xff, 0xd9]), soi);
-    return { jpeg: file.subarray(soi, eoi + 2), pixels: inst.dataset.subarray(inst.dataset.length - inst.pixelDataLength) };
+    return {
+      jpeg: file.subarray(soi, eoi + 2),
+      pixels: inst.dataset.subarray(inst.dataset.length - inst.pixelDataLength),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -45,7 +48,11 @@ function header(marker: number, precision: number, rows: number, columns: number
   return b;
 }
 
-const refused = (jpeg: Uint8Array, why: RegExp, f = shape) => assert.throws(() => decodeJpegLosslessFrame(jpeg, f), (e) => e instanceof FrameDecodeError && why.test(e.message));
+const refused = (jpeg: Uint8Array, why: RegExp, f = shape) =>
+  assert.throws(
+    () => decodeJpegLosslessFrame(jpeg, f),
+    (e) => e instanceof FrameDecodeError && why.test(e.message),
+  );
 
 test("DCMTK's lossless stream decodes to the very pixels it was made of", () => {
   const { jpeg, pixels } = dcmtkFrame();
@@ -85,7 +92,10 @@ test('fuzzed frames from DCMTK: every decoder answers with a whole frame or Fram
   const frames: [string, Buffer][] = [];
   try {
     fs.writeFileSync(path.join(dir, 'in.dcm'), inst.file);
-    for (const [syntax, tool] of [[TransferSyntax.RleLossless, ['dcmcrle']], [TransferSyntax.JpegLosslessSv1, ['dcmcjpeg', '+e1']]] as const) {
+    for (const [syntax, tool] of [
+      [TransferSyntax.RleLossless, ['dcmcrle']],
+      [TransferSyntax.JpegLosslessSv1, ['dcmcjpeg', '+e1']],
+    ] as const) {
       execFileSync(tool[0], [...tool.slice(1), path.join(dir, 'in.dcm'), path.join(dir, 'out.dcm')]);
       frames.push([syntax, firstFragment(fs.readFileSync(path.join(dir, 'out.dcm')))]);
     }
@@ -94,7 +104,7 @@ test('fuzzed frames from DCMTK: every decoder answers with a whole frame or Fram
   }
   const f = { rows: 32, columns: 32, samplesPerPixel: 1, bitsAllocated: 16 };
   let seed = 1;
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   for (const [syntax, frame] of frames) {
     const decode = FRAME_DECODERS[syntax]!;
     assert.equal(decode(frame, f).length, 32 * 32 * 2, 'the frame itself decodes');

@@ -4,10 +4,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { encodeAbort, encodeReleaseRp, encodeReleaseRq, pDataPdus, PDataWriter, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
+import {
+  encodeAbort,
+  encodeReleaseRp,
+  encodeReleaseRq,
+  pDataPdus,
+  PDataWriter,
+  PduReader,
+  type Pdu,
+} from '../../src/imaging/dicom/pdu.ts';
 import { AbortReason, PduError } from '../../src/imaging/dicom/pdu-frame.ts';
 import {
-  encodeAssociateAc, encodeAssociateRj, encodeAssociateRq, type AssociateAc, type AssociateRq,
+  encodeAssociateAc,
+  encodeAssociateRj,
+  encodeAssociateRq,
+  type AssociateAc,
+  type AssociateRq,
 } from '../../src/imaging/dicom/association.ts';
 import { APPLICATION_CONTEXT, StorageSopClass, TransferSyntax, VERIFICATION } from '../../src/imaging/dicom/uids.ts';
 
@@ -18,7 +30,11 @@ const rq: AssociateRq = {
   applicationContext: APPLICATION_CONTEXT,
   presentationContexts: [
     { id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] },
-    { id: 3, abstractSyntax: StorageSopClass.Ct, transferSyntaxes: [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian] },
+    {
+      id: 3,
+      abstractSyntax: StorageSopClass.Ct,
+      transferSyntaxes: [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian],
+    },
   ],
   maxPduLength: 16384,
   implementationClassUid: '1.2.3.4',
@@ -67,11 +83,19 @@ function readAll(stream: Buffer, cuts: number[], max = 16384): Pdu[] {
 test('PduReader: one chunk, 1-byte chunks and random splits give the same PDUs', () => {
   const stream = sampleStream();
   const whole = readAll(stream, []);
-  assert.deepEqual(whole.map((p) => p.type), ['associate-rq', 'associate-ac', 'associate-rj', ...Array(6).fill('p-data'), 'release-rq', 'release-rp', 'abort']);
-  const byteWise = readAll(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1));
+  assert.deepEqual(
+    whole.map((p) => p.type),
+    ['associate-rq', 'associate-ac', 'associate-rj', ...Array(6).fill('p-data'), 'release-rq', 'release-rp', 'abort'],
+  );
+  const byteWise = readAll(
+    stream,
+    Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+  );
   assert.deepEqual(byteWise, whole);
   for (let round = 0; round < 50; round++) {
-    const cuts = [...new Set(Array.from({ length: 1 + (round % 40) }, () => Math.floor(Math.random() * stream.length)))].sort((a, b) => a - b);
+    const cuts = [
+      ...new Set(Array.from({ length: 1 + (round % 40) }, () => Math.floor(Math.random() * stream.length))),
+    ].sort((a, b) => a - b);
     assert.deepEqual(readAll(stream, cuts), whole, `cuts ${cuts.join(',')}`);
   }
 });
@@ -90,7 +114,15 @@ test('PduReader: P-DATA values are the received bytes, not copies, and reassembl
   const pdus = new PduReader(16384).push(stream);
   const pdvs = pdus.flatMap((p) => (p.type === 'p-data' ? p.pdvs : []));
   assert.equal(pdvs.length, 4);
-  assert.deepEqual(pdvs.map((p) => [p.contextId, p.isCommand, p.isLast]), [[5, false, false], [5, false, false], [5, false, false], [5, false, true]]);
+  assert.deepEqual(
+    pdvs.map((p) => [p.contextId, p.isCommand, p.isLast]),
+    [
+      [5, false, false],
+      [5, false, false],
+      [5, false, false],
+      [5, false, true],
+    ],
+  );
   assert.deepEqual(Buffer.concat(pdvs.map((p) => p.data)), dataset);
   for (const p of pdvs) assert.equal(p.data.buffer, stream.buffer, 'a view of the chunk');
 });
@@ -105,19 +137,33 @@ test('PDataWriter: PDUs never exceed the peer maximum, for any chunking of the m
     const pdus = new PduReader(max || 1 << 20).push(Buffer.concat(buffers));
     for (const p of pdus) assert.ok(p.type === 'p-data' && p.pdvs.length === 1);
     const pdvs = pdus.flatMap((p) => (p.type === 'p-data' ? p.pdvs : []));
-    if (max) assert.ok(pdvs.every((p) => p.data.length + 6 <= max), `max ${max}`);
+    if (max)
+      assert.ok(
+        pdvs.every((p) => p.data.length + 6 <= max),
+        `max ${max}`,
+      );
     assert.deepEqual(Buffer.concat(pdvs.map((p) => p.data)), data);
-    assert.deepEqual(pdvs.map((p) => p.isLast), pdvs.map((_, i) => i === pdvs.length - 1));
+    assert.deepEqual(
+      pdvs.map((p) => p.isLast),
+      pdvs.map((_, i) => i === pdvs.length - 1),
+    );
   }
   // An empty message is one PDV with no data, marked last.
   const [empty] = new PduReader(100).push(Buffer.concat(pDataPdus(1, true, Buffer.alloc(0), 100)));
-  assert.deepEqual(empty, { type: 'p-data', pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: Buffer.alloc(0) }] });
+  assert.deepEqual(empty, {
+    type: 'p-data',
+    pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: Buffer.alloc(0) }],
+  });
 });
 
 test('PduReader: unknown types, oversize PDUs and broken items raise PduError with an abort reason', () => {
   const fails = (bytes: Buffer, reason: number, max = 16384) => {
     const reader = new PduReader(max);
-    assert.throws(() => reader.push(bytes), (e) => e instanceof PduError && e.abortReason === reason, bytes.toString('hex').slice(0, 40));
+    assert.throws(
+      () => reader.push(bytes),
+      (e) => e instanceof PduError && e.abortReason === reason,
+      bytes.toString('hex').slice(0, 40),
+    );
     assert.throws(() => reader.push(Buffer.alloc(0)), PduError, 'stays broken');
   };
   const header = (type: number, length: number) => {
@@ -135,16 +181,34 @@ test('PduReader: unknown types, oversize PDUs and broken items raise PduError wi
   fails(Buffer.concat([header(0x07, 2), Buffer.alloc(2)]), AbortReason.InvalidPduParameterValue);
   // P-DATA whose PDV lengths do not add up to the PDU length, or that is empty.
   fails(header(0x04, 0), AbortReason.InvalidPduParameterValue);
-  fails(Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 9, 1, 3, 0, 0, 0, 0])]), AbortReason.InvalidPduParameterValue);
-  fails(Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 1, 1, 3, 0, 0, 0, 0])]), AbortReason.InvalidPduParameterValue);
-  fails(Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 4, 1, 3, 0, 0, 0, 0])]), AbortReason.InvalidPduParameterValue);
+  fails(
+    Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 9, 1, 3, 0, 0, 0, 0])]),
+    AbortReason.InvalidPduParameterValue,
+  );
+  fails(
+    Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 1, 1, 3, 0, 0, 0, 0])]),
+    AbortReason.InvalidPduParameterValue,
+  );
+  fails(
+    Buffer.concat([header(0x04, 10), Buffer.from([0, 0, 0, 4, 1, 3, 0, 0, 0, 0])]),
+    AbortReason.InvalidPduParameterValue,
+  );
   // A-ASSOCIATE-RQ with an item running past the PDU, an even context ID, no abstract syntax.
   const good = encodeAssociateRq(rq);
   const cut = Buffer.from(good.subarray(0, good.length - 3));
   cut.writeUInt32BE(cut.length - 6, 2);
   fails(cut, AbortReason.InvalidPduParameterValue);
-  fails(encodeAssociateRq({ ...rq, presentationContexts: [{ id: 2, abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2'] }] }), AbortReason.InvalidPduParameterValue);
-  fails(encodeAssociateRq({ ...rq, presentationContexts: [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [] }] }), AbortReason.InvalidPduParameterValue);
+  fails(
+    encodeAssociateRq({
+      ...rq,
+      presentationContexts: [{ id: 2, abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2'] }],
+    }),
+    AbortReason.InvalidPduParameterValue,
+  );
+  fails(
+    encodeAssociateRq({ ...rq, presentationContexts: [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [] }] }),
+    AbortReason.InvalidPduParameterValue,
+  );
   fails(Buffer.concat([header(0x01, 10), Buffer.alloc(10)]), AbortReason.InvalidPduParameterValue);
 });
 

@@ -33,12 +33,20 @@ function scan(data: Buffer, ts: string, cuts: number[] = [], wanted: Iterable<nu
 }
 
 const everyByte = (n: number) => Array.from({ length: n - 1 }, (_, i) => i + 1);
-const randomCuts = (n: number, k: number) => [...new Set(Array.from({ length: k }, () => Math.floor(Math.random() * n)))].sort((a, b) => a - b);
+const randomCuts = (n: number, k: number) =>
+  [...new Set(Array.from({ length: k }, () => Math.floor(Math.random() * n)))].sort((a, b) => a - b);
 
 test('scanner: generated instances give the same values and pixel offset in one chunk, 1-byte chunks and random splits', () => {
   for (const syntax of ['explicit', 'implicit'] as const) {
     for (const undefinedLengthSequences of [true, false]) {
-      const inst = makeInstance({ syntax, undefinedLengthSequences, rows: 8, columns: 8, frames: 2, patientName: 'Müller^Jürgen' });
+      const inst = makeInstance({
+        syntax,
+        undefinedLengthSequences,
+        rows: 8,
+        columns: 8,
+        frames: 2,
+        patientName: 'Müller^Jürgen',
+      });
       const whole = scan(inst.dataset, inst.transferSyntax);
       const ds = whole.elements;
       assert.equal(textValue(ds, Tag.PatientName), 'Müller^Jürgen');
@@ -55,9 +63,17 @@ test('scanner: generated instances give the same values and pixel offset in one 
       assert.equal(numberValue(ds, Tag.BitsAllocated), 16);
       assert.equal(numberValue(ds, Tag.NumberOfFrames), 2);
       assert.equal(ds.has(Tag.ReferencedImageSequence), false);
-      assert.deepEqual(whole.pixelData, { offset: inst.dataset.length - inst.pixelDataLength, length: inst.pixelDataLength, vr: 'OW' });
+      assert.deepEqual(whole.pixelData, {
+        offset: inst.dataset.length - inst.pixelDataLength,
+        length: inst.pixelDataLength,
+        vr: 'OW',
+      });
       assert.equal(whole.length, inst.dataset.length);
-      assert.deepEqual(scan(inst.dataset, inst.transferSyntax, everyByte(inst.dataset.length)), whole, `${syntax} 1-byte`);
+      assert.deepEqual(
+        scan(inst.dataset, inst.transferSyntax, everyByte(inst.dataset.length)),
+        whole,
+        `${syntax} 1-byte`,
+      );
       for (let i = 0; i < 30; i++) {
         const cuts = randomCuts(inst.dataset.length, 1 + i * 3);
         assert.deepEqual(scan(inst.dataset, inst.transferSyntax, cuts), whole, `${syntax} cuts ${cuts.join(',')}`);
@@ -73,7 +89,9 @@ test('scanner: names in Latin-1 and UTF-8 decode alike and split into components
     assert.ok(raw, `written in ${characterSet}`);
     const name = textValue(scan(inst.dataset, inst.transferSyntax).elements, Tag.PatientName)!;
     assert.equal(name, 'Müller^Jürgen^^Dr.');
-    assert.deepEqual(parsePersonName(name), { alphabetic: { family: 'Müller', given: 'Jürgen', middle: '', prefix: 'Dr.', suffix: '' } });
+    assert.deepEqual(parsePersonName(name), {
+      alphabetic: { family: 'Müller', given: 'Jürgen', middle: '', prefix: 'Dr.', suffix: '' },
+    });
   }
 });
 
@@ -118,13 +136,18 @@ test('scanner: files written by dump2dcm in every layout, undefined lengths and 
     ['explicit-le-defined', TransferSyntax.ExplicitVrLittleEndian, ['+te', '+e'], native],
     ['implicit-le', TransferSyntax.ImplicitVrLittleEndian, ['+ti', '-e', '+g'], native],
     ['explicit-be', TransferSyntax.ExplicitVrBigEndian, ['+tb', '-e', '+g'], native],
-    ['encapsulated', TransferSyntax.JpegBaseline, ['-e'], [
-      '(7fe0,0010) OB (PixelSequence)',
-      '  (fffe,e000) pi (no value available)',
-      '  (fffe,e000) pi ff\\d8\\ff\\d9',
-      '  (fffe,e000) pi 01\\02',
-      '(fffe,e0dd) na (SequenceDelimitationItem)',
-    ]],
+    [
+      'encapsulated',
+      TransferSyntax.JpegBaseline,
+      ['-e'],
+      [
+        '(7fe0,0010) OB (PixelSequence)',
+        '  (fffe,e000) pi (no value available)',
+        '  (fffe,e000) pi ff\\d8\\ff\\d9',
+        '  (fffe,e000) pi 01\\02',
+        '(fffe,e0dd) na (SequenceDelimitationItem)',
+      ],
+    ],
   ];
   for (const [name, ts, args, pixels] of cases) {
     const file = dump2dcm(name, [...DUMP.map((l) => l.replace('[TS]', `[${ts}]`)), ...pixels], args);
@@ -148,7 +171,9 @@ test('scanner: files written by dump2dcm in every layout, undefined lengths and 
     } else {
       assert.equal(px.length, 12, name);
       const value = dataset.subarray(px.offset, px.offset + 12);
-      const words = Array.from({ length: 6 }, (_, i) => (name === 'explicit-be' ? value.readUInt16BE(i * 2) : value.readUInt16LE(i * 2)));
+      const words = Array.from({ length: 6 }, (_, i) =>
+        name === 'explicit-be' ? value.readUInt16BE(i * 2) : value.readUInt16LE(i * 2),
+      );
       assert.deepEqual(words, [1, 2, 3, 4, 5, 6], name);
     }
     assert.deepEqual(scan(dataset, ts, everyByte(dataset.length)), whole, `${name} 1-byte`);
@@ -191,12 +216,24 @@ const le = (tag: number, vr: string, value: Buffer) => {
 test('scanner: malformed data raises DatasetError', () => {
   const explicit = TransferSyntax.ExplicitVrLittleEndian;
   const fails = (data: Buffer, kind: string, why: string, wanted: number[] = INDEXED_TAGS.slice()) => {
-    assert.throws(() => scan(data, explicit, [], wanted), (e) => e instanceof DatasetError && e.kind === kind, why);
+    assert.throws(
+      () => scan(data, explicit, [], wanted),
+      (e) => e instanceof DatasetError && e.kind === kind,
+      why,
+    );
   };
   fails(le(Tag.PatientId, 'LO', Buffer.from('ODD')), 'malformed', 'odd length');
   fails(le(Tag.PatientId, 'XX', Buffer.from('ABCD')), 'malformed', 'unknown VR');
-  fails(Buffer.concat([le(Tag.PatientId, 'LO', Buffer.from('AB')), le(Tag.PatientName, 'PN', Buffer.from('AB'))]), 'malformed', 'out of order');
-  fails(Buffer.concat([le(Tag.PatientId, 'LO', Buffer.from('AB')), le(Tag.PatientId, 'LO', Buffer.from('CD'))]), 'malformed', 'repeated');
+  fails(
+    Buffer.concat([le(Tag.PatientId, 'LO', Buffer.from('AB')), le(Tag.PatientName, 'PN', Buffer.from('AB'))]),
+    'malformed',
+    'out of order',
+  );
+  fails(
+    Buffer.concat([le(Tag.PatientId, 'LO', Buffer.from('AB')), le(Tag.PatientId, 'LO', Buffer.from('CD'))]),
+    'malformed',
+    'repeated',
+  );
   fails(Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0]), 'malformed', 'item delimiter at top level');
   const big = Buffer.alloc(8);
   big.writeUInt16LE(0x0010, 0);
@@ -204,10 +241,17 @@ test('scanner: malformed data raises DatasetError', () => {
   big.write('LO', 4, 'latin1');
   big.writeUInt16LE(0xfffe, 6);
   const s = new DatasetScanner(explicit, [Tag.PatientId], { maxValueLength: 1000 });
-  assert.throws(() => s.push(big), (e) => e instanceof DatasetError && e.kind === 'malformed', 'wanted value over the limit');
+  assert.throws(
+    () => s.push(big),
+    (e) => e instanceof DatasetError && e.kind === 'malformed',
+    'wanted value over the limit',
+  );
   assert.throws(() => s.end(), DatasetError, 'stays failed');
   // A sequence of undefined length that never closes.
-  const open = Buffer.concat([le(Tag.ReferencedImageSequence, 'SQ', Buffer.alloc(0)), Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff])]);
+  const open = Buffer.concat([
+    le(Tag.ReferencedImageSequence, 'SQ', Buffer.alloc(0)),
+    Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]),
+  ]);
   open.writeUInt32LE(0xffffffff, 8);
   fails(open, 'truncated', 'unclosed sequence');
   // Undefined-length items nested without end.
@@ -215,14 +259,24 @@ test('scanner: malformed data raises DatasetError', () => {
   deep[0]!.writeUInt32LE(0xffffffff, 8);
   for (let i = 0; i < 40; i++) deep.push(Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]), deep[0]!);
   fails(Buffer.concat(deep), 'malformed', 'nesting too deep');
-  assert.throws(() => new DatasetScanner(TransferSyntax.DeflatedExplicitVrLittleEndian, []), (e) => e instanceof DatasetError && e.kind === 'unsupported');
-  assert.throws(() => new DatasetScanner('1.2.3.4', []), (e) => e instanceof DatasetError && e.kind === 'unsupported');
+  assert.throws(
+    () => new DatasetScanner(TransferSyntax.DeflatedExplicitVrLittleEndian, []),
+    (e) => e instanceof DatasetError && e.kind === 'unsupported',
+  );
+  assert.throws(
+    () => new DatasetScanner('1.2.3.4', []),
+    (e) => e instanceof DatasetError && e.kind === 'unsupported',
+  );
 });
 
 test('scanner: random bytes raise only DatasetError', () => {
   for (let i = 0; i < 3000; i++) {
     const bytes = randomBytes(1 + (i % 400));
-    for (const ts of [TransferSyntax.ExplicitVrLittleEndian, TransferSyntax.ImplicitVrLittleEndian, TransferSyntax.ExplicitVrBigEndian]) {
+    for (const ts of [
+      TransferSyntax.ExplicitVrLittleEndian,
+      TransferSyntax.ImplicitVrLittleEndian,
+      TransferSyntax.ExplicitVrBigEndian,
+    ]) {
       try {
         scan(bytes, ts, randomCuts(bytes.length, 3));
       } catch (e) {
@@ -233,7 +287,10 @@ test('scanner: random bytes raise only DatasetError', () => {
 });
 
 test('scanner: wanted values are copied out, so the chunks they came in are not kept', () => {
-  const elements: WriteElement[] = [{ tag: Tag.PatientId, vr: 'LO', value: 'KEEP-ME' }, { tag: Tag.PixelData, vr: 'OW', value: Buffer.alloc(1 << 20) }];
+  const elements: WriteElement[] = [
+    { tag: Tag.PatientId, vr: 'LO', value: 'KEEP-ME' },
+    { tag: Tag.PixelData, vr: 'OW', value: Buffer.alloc(1 << 20) },
+  ];
   const data = writeDataset(elements);
   const result = scan(data, TransferSyntax.ExplicitVrLittleEndian);
   assert.notEqual(result.elements.get(Tag.PatientId)!.raw.buffer, data.buffer);

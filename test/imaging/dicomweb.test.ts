@@ -13,7 +13,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inTenant } from '../../src/db/connect.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, samplePerson, freePort, Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  startHarness,
+  setUpTenant,
+  samplePerson,
+  freePort,
+  Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
 import { randomBytes } from 'node:crypto';
 import { part10Header } from '../../src/imaging/dicom/part10.ts';
@@ -32,8 +40,11 @@ let unlinked: TestInstance;
 
 function storescu(files: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('storescu', ['-aet', 'MODALITY', '-aec', 'KARTEI', '127.0.0.1', String(listener.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } }, (err, stdout, stderr) =>
-      err ? reject(new Error(stdout + stderr)) : resolve(stdout),
+    execFile(
+      'storescu',
+      ['-aet', 'MODALITY', '-aec', 'KARTEI', '127.0.0.1', String(listener.port), ...files],
+      { env: { ...process.env, TCP_NODELAY: '1' } },
+      (err, stdout, stderr) => (err ? reject(new Error(stdout + stderr)) : resolve(stdout)),
     );
   });
 }
@@ -41,9 +52,17 @@ function storescu(files: string[]): Promise<string> {
 before(async () => {
   h = await startHarness();
   t = await setUpTenant(h, ['TB', 'INF']);
-  const device = await t.admin.post('/api/admin/devices', { aeTitle: 'MODALITY', departmentId: t.departments.TB, permissions: ['store'], host: '127.0.0.1' });
+  const device = await t.admin.post('/api/admin/devices', {
+    aeTitle: 'MODALITY',
+    departmentId: t.departments.TB,
+    permissions: ['store'],
+    host: '127.0.0.1',
+  });
   assert.equal(device.status, 201);
-  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+  listener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services },
+  );
   tbClerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
   infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
   tbHead = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
@@ -52,9 +71,30 @@ before(async () => {
   const study = newUid();
   const series = newUid();
   for (let i = 1; i <= 3; i++) {
-    linked.push(makeInstance({ patientName: 'Quastenberg^Hannelore', birthDate: '19610417', patientId: 'PID-1', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i, rows: 32, columns: 32, modality: 'CT', undefinedLengthSequences: false }));
+    linked.push(
+      makeInstance({
+        patientName: 'Quastenberg^Hannelore',
+        birthDate: '19610417',
+        patientId: 'PID-1',
+        studyInstanceUid: study,
+        seriesInstanceUid: series,
+        instanceNumber: i,
+        rows: 32,
+        columns: 32,
+        modality: 'CT',
+        undefinedLengthSequences: false,
+      }),
+    );
   }
-  unlinked = makeInstance({ patientName: 'Fremd^Otto', birthDate: '19500101', patientId: 'PID-2', modality: 'CR', rows: 16, columns: 16, undefinedLengthSequences: false });
+  unlinked = makeInstance({
+    patientName: 'Fremd^Otto',
+    birthDate: '19500101',
+    patientId: 'PID-2',
+    modality: 'CR',
+    rows: 16,
+    columns: 16,
+    undefinedLengthSequences: false,
+  });
   const files = [...linked, unlinked].map((inst, i) => {
     const file = path.join(h.dir, `wado-${i}.dcm`);
     fs.writeFileSync(file, inst.file);
@@ -71,25 +111,40 @@ const tag = (json: Record<string, { Value?: unknown[] }>, t: string) => json[t]?
 const studyUids = (body: Record<string, { Value?: unknown[] }>[]) => body.map((s) => tag(s, '0020000D')).sort();
 
 async function audit(action: string) {
-  return inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', t.tenantId).where('action', '=', action).orderBy('seq').execute());
+  return inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', t.tenantId)
+      .where('action', '=', action)
+      .orderBy('seq')
+      .execute(),
+  );
 }
 
 test('QIDO-RS without a login answers 401; with a session or an API token the department finds its studies', async () => {
   const anon = new Client(h);
   assert.equal((await anon.get('/dicom-web/studies')).status, 401);
-  assert.equal((await anon.call('GET', '/dicom-web/studies', undefined, { authorization: 'Bearer kt_not-a-token' })).status, 401);
+  assert.equal(
+    (await anon.call('GET', '/dicom-web/studies', undefined, { authorization: 'Bearer kt_not-a-token' })).status,
+    401,
+  );
 
   const r = await tbClerk.get('/dicom-web/studies');
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.match(String(r.headers['content-type']), /^application\/dicom\+json/);
   assert.deepEqual(studyUids(r.body), [linked[0]!.studyInstanceUid, unlinked.studyInstanceUid].sort());
-  const ct = r.body.find((s: Record<string, { Value?: unknown[] }>) => tag(s, '0020000D') === linked[0]!.studyInstanceUid);
+  const ct = r.body.find(
+    (s: Record<string, { Value?: unknown[] }>) => tag(s, '0020000D') === linked[0]!.studyInstanceUid,
+  );
   assert.deepEqual(tag(ct, '00100010'), { Alphabetic: 'Quastenberg^Hannelore' });
   assert.equal(tag(ct, '00201208'), 3, 'number of study related instances');
   assert.deepEqual(ct['00080061'].Value, ['CT']);
 
   const token = await tbClerk.post('/api/auth/tokens', { name: 'viewer', scopes: ['dicomweb:read'], expiresInDays: 1 });
-  const bearer = await new Client(h).call('GET', '/dicom-web/studies?PatientID=PID-2', undefined, { authorization: `Bearer ${token.body.token}` });
+  const bearer = await new Client(h).call('GET', '/dicom-web/studies?PatientID=PID-2', undefined, {
+    authorization: `Bearer ${token.body.token}`,
+  });
   assert.equal(bearer.status, 200);
   assert.deepEqual(studyUids(bearer.body), [unlinked.studyInstanceUid]);
 });
@@ -103,18 +158,34 @@ test('QIDO-RS matching: names with wildcards and accents, UID lists, dates, leve
   assert.deepEqual(studyUids(await uids('/dicom-web/studies?PatientName=quasten*')), [linked[0]!.studyInstanceUid]);
   assert.deepEqual(studyUids(await uids('/dicom-web/studies?00100010=QUASTENBERG')), [linked[0]!.studyInstanceUid]);
   assert.deepEqual(studyUids(await uids('/dicom-web/studies?PatientName=Nobody')), []);
-  assert.deepEqual(studyUids(await uids(`/dicom-web/studies?StudyInstanceUID=${linked[0]!.studyInstanceUid},${unlinked.studyInstanceUid}`)), studyUids(await uids('/dicom-web/studies')));
+  assert.deepEqual(
+    studyUids(
+      await uids(`/dicom-web/studies?StudyInstanceUID=${linked[0]!.studyInstanceUid},${unlinked.studyInstanceUid}`),
+    ),
+    studyUids(await uids('/dicom-web/studies')),
+  );
   assert.deepEqual(studyUids(await uids('/dicom-web/studies?ModalitiesInStudy=CR')), [unlinked.studyInstanceUid]);
   assert.equal((await uids('/dicom-web/studies?StudyDate=19000101-19000102')).length, 0);
 
   const series = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/series`);
-  assert.deepEqual(series.map((s) => tag(s, '0020000E')), [linked[0]!.seriesInstanceUid]);
+  assert.deepEqual(
+    series.map((s) => tag(s, '0020000E')),
+    [linked[0]!.seriesInstanceUid],
+  );
   assert.equal(tag(series[0]!, '00201209'), 3);
-  const instances = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}/instances`);
-  assert.deepEqual(instances.map((i) => tag(i, '00080018')), linked.map((i) => i.sopInstanceUid));
+  const instances = await uids(
+    `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}/instances`,
+  );
+  assert.deepEqual(
+    instances.map((i) => tag(i, '00080018')),
+    linked.map((i) => i.sopInstanceUid),
+  );
   assert.equal(tag(instances[0]!, '00280010'), 32);
   const paged = await uids(`/dicom-web/studies/${linked[0]!.studyInstanceUid}/instances?limit=1&offset=1`);
-  assert.deepEqual(paged.map((i) => tag(i, '00080018')), [linked[1]!.sopInstanceUid]);
+  assert.deepEqual(
+    paged.map((i) => tag(i, '00080018')),
+    [linked[1]!.sopInstanceUid],
+  );
   assert.equal((await uids(`/dicom-web/instances?SOPInstanceUID=${unlinked.sopInstanceUid}`)).length, 1);
   assert.equal((await uids('/dicom-web/series?Modality=CT')).length, 1);
 });
@@ -144,16 +215,28 @@ test('another department finds nothing and is answered 404 for a named study, un
   assert.deepEqual((await infHead.get('/dicom-web/studies')).body, []);
   assert.equal((await infHead.get(`/dicom-web/studies/${study}/series`)).status, 404);
   assert.equal((await infHead.get(`/dicom-web/studies/${unlinked.studyInstanceUid}/series`)).status, 404);
-  assert.equal((await infHead.get(`/dicom-web/studies/${newUid()}/series`)).status, 404, 'hidden is answered like missing');
+  assert.equal(
+    (await infHead.get(`/dicom-web/studies/${newUid()}/series`)).status,
+    404,
+    'hidden is answered like missing',
+  );
   assert.equal((await t.admin.get('/dicom-web/studies')).status, 403);
   assert.equal((await t.admin.get(`/dicom-web/studies/${study}/series`)).status, 404);
 
-  const share = await tbHead.post(`/api/persons/${personId}/shares`, { departmentId: t.departments.INF, purpose: 'Umgebungsuntersuchung', until: new Date(h.clock.now + 86_400_000).toISOString() });
+  const share = await tbHead.post(`/api/persons/${personId}/shares`, {
+    departmentId: t.departments.INF,
+    purpose: 'Umgebungsuntersuchung',
+    until: new Date(h.clock.now + 86_400_000).toISOString(),
+  });
   assert.equal(share.status, 201, JSON.stringify(share.body));
   const shared = await infHead.get(`/dicom-web/studies/${study}/series`);
   assert.equal(shared.status, 200);
   assert.equal(shared.body.length, 1);
-  assert.equal((await infHead.get(`/dicom-web/studies/${unlinked.studyInstanceUid}/series`)).status, 404, 'the unlinked study stays with its department');
+  assert.equal(
+    (await infHead.get(`/dicom-web/studies/${unlinked.studyInstanceUid}/series`)).status,
+    404,
+    'the unlinked study stays with its department',
+  );
   assert.equal((await tbHead.del(`/api/shares/${share.body.id}`)).status, 204);
   assert.equal((await infHead.get(`/dicom-web/studies/${study}/series`)).status, 404);
 
@@ -161,7 +244,10 @@ test('another department finds nothing and is answered 404 for a named study, un
   assert.ok(reads.some((e) => e.actor_id === infHead.id && e.outcome === 'denied'));
   assert.ok(reads.some((e) => e.actor_id === infHead.id && e.outcome === 'allowed' && e.person_id === personId));
   const searches = await audit('study.search');
-  assert.ok(searches.some((e) => e.actor_id === tbClerk.id && e.person_id === personId), 'a search that showed the file is in its access report');
+  assert.ok(
+    searches.some((e) => e.actor_id === tbClerk.id && e.person_id === personId),
+    'a search that showed the file is in its access report',
+  );
 });
 
 /** The parts of a multipart/related body, each its headers and bytes. */
@@ -176,11 +262,15 @@ function parts(r: { headers: Record<string, unknown>; raw: Buffer }): { type: st
     out.push({ type: /Content-Type: (.*)/i.exec(head)![1]!.trim(), body: r.raw.subarray(headEnd + 4, next) });
     at = r.raw.indexOf(`--${boundary}\r\n`, next + 2);
   }
-  assert.ok(r.raw.subarray(-`--${boundary}--\r\n`.length).equals(Buffer.from(`--${boundary}--\r\n`)), 'closing boundary');
+  assert.ok(
+    r.raw.subarray(-`--${boundary}--\r\n`.length).equals(Buffer.from(`--${boundary}--\r\n`)),
+    'closing boundary',
+  );
   return out;
 }
 
-const instanceUrl = (i: TestInstance) => `/dicom-web/studies/${i.studyInstanceUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}`;
+const instanceUrl = (i: TestInstance) =>
+  `/dicom-web/studies/${i.studyInstanceUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}`;
 const DICOM = { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
 
 test('WADO-RS sends an instance, a series and a study as stored: the dataset byte for byte as it arrived', async () => {
@@ -192,15 +282,28 @@ test('WADO-RS sends an instance, a series and a study as stored: the dataset byt
   assert.equal(file!.body.subarray(128, 132).toString(), 'DICM');
   assert.ok(file!.body.subarray(file!.body.length - linked[1]!.dataset.length).equals(linked[1]!.dataset));
 
-  const study = await tbClerk.call('GET', `/dicom-web/studies/${linked[0]!.studyInstanceUid}`, undefined, { accept: 'multipart/related; type="application/dicom"' });
+  const study = await tbClerk.call('GET', `/dicom-web/studies/${linked[0]!.studyInstanceUid}`, undefined, {
+    accept: 'multipart/related; type="application/dicom"',
+  });
   assert.equal(parts(study).length, 3);
-  const series = await tbClerk.call('GET', `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}`, undefined, {});
+  const series = await tbClerk.call(
+    'GET',
+    `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${linked[0]!.seriesInstanceUid}`,
+    undefined,
+    {},
+  );
   assert.equal(series.status, 200, 'no Accept header takes the default');
   assert.equal(parts(series).length, 3);
 
   const reads = (await audit('study.read')).filter((e) => e.actor_id === tbClerk.id && e.outcome === 'allowed');
-  assert.deepEqual(reads.slice(-3).map((e) => JSON.parse(e.detail!).instances), [1, 3, 3]);
-  assert.ok(reads.slice(-3).every((e) => e.person_id === personId), 'the retrievals are in the file\'s access report');
+  assert.deepEqual(
+    reads.slice(-3).map((e) => JSON.parse(e.detail!).instances),
+    [1, 3, 3],
+  );
+  assert.ok(
+    reads.slice(-3).every((e) => e.person_id === personId),
+    "the retrievals are in the file's access report",
+  );
 });
 
 test('a WADO-RS client that goes away mid-study leaves no stored file open', async () => {
@@ -208,7 +311,19 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
   const series = newUid();
   // 2 MB each: larger than what the server reads ahead of the socket, so a file is open when it stalls.
   const files = Array.from({ length: 6 }, (_, i) => {
-    const inst = makeInstance({ patientName: 'Abwesend^Anna', birthDate: '19700101', patientId: 'PID-GONE', studyInstanceUid: study, seriesInstanceUid: series, instanceNumber: i + 1, rows: 1024, columns: 1024, modality: 'CT', seed: i + 1, undefinedLengthSequences: false });
+    const inst = makeInstance({
+      patientName: 'Abwesend^Anna',
+      birthDate: '19700101',
+      patientId: 'PID-GONE',
+      studyInstanceUid: study,
+      seriesInstanceUid: series,
+      instanceNumber: i + 1,
+      rows: 1024,
+      columns: 1024,
+      modality: 'CT',
+      seed: i + 1,
+      undefinedLengthSequences: false,
+    });
     const file = path.join(h.dir, `gone-${i}.dcm`);
     fs.writeFileSync(file, inst.file);
     return file;
@@ -225,18 +340,22 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
     }).length;
   const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
   const whileStalled = await new Promise<number>((resolve, reject) => {
-    const req = http.get(`${base}/dicom-web/studies/${study}`, { headers: { cookie: `kartei_session=${tbClerk.cookie}`, ...DICOM } }, (res) => {
-      assert.equal(res.statusCode, 200);
-      // Read one chunk, then stop reading: 12 MB do not fit in the socket's buffers, so the server stalls mid-study.
-      res.once('data', () => {
-        res.pause();
-        setTimeout(() => {
-          const open = openImages();
-          req.destroy();
-          resolve(open);
-        }, 300);
-      });
-    });
+    const req = http.get(
+      `${base}/dicom-web/studies/${study}`,
+      { headers: { cookie: `kartei_session=${tbClerk.cookie}`, ...DICOM } },
+      (res) => {
+        assert.equal(res.statusCode, 200);
+        // Read one chunk, then stop reading: 12 MB do not fit in the socket's buffers, so the server stalls mid-study.
+        res.once('data', () => {
+          res.pause();
+          setTimeout(() => {
+            const open = openImages();
+            req.destroy();
+            resolve(open);
+          }, 300);
+        });
+      },
+    );
     req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
   });
   assert.ok(whileStalled >= 1, 'stalled mid-study, the server holds the file it is sending');
@@ -259,23 +378,51 @@ test('WADO-RS metadata is DICOM JSON of the stored attributes, pixel data by ref
 
 test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG, windowed as asked', async () => {
   const inst = linked[2]!;
-  const frames = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  const frames = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, {
+    accept: 'multipart/related; type="application/octet-stream"',
+  });
   assert.equal(frames.status, 200, frames.raw.toString());
   const [frame] = parts(frames);
   assert.ok(frame!.body.equals(inst.dataset.subarray(inst.dataset.length - inst.pixelDataLength)));
   assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
   // The index locates the frame; an instance indexed before it recorded samples per pixel is read as before.
-  const indexed = () => inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select('samples_per_pixel').where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow());
+  const indexed = () =>
+    inTenant(h.services.store, t.tenantId, (tx) =>
+      tx
+        .selectFrom('instances')
+        .select('samples_per_pixel')
+        .where('sop_instance_uid', '=', inst.sopInstanceUid)
+        .executeTakeFirstOrThrow(),
+    );
   assert.equal((await indexed()).samples_per_pixel, 1);
   // Seen by what the index says: one row fewer there, one row shorter the frame.
-  const setRows = (rows: number) => inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('instances').set({ rows }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute());
-  const { rows, columns } = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select(['rows', 'columns']).where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow());
+  const setRows = (rows: number) =>
+    inTenant(h.services.store, t.tenantId, (tx) =>
+      tx.updateTable('instances').set({ rows }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute(),
+    );
+  const { rows, columns } = await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('instances')
+      .select(['rows', 'columns'])
+      .where('sop_instance_uid', '=', inst.sopInstanceUid)
+      .executeTakeFirstOrThrow(),
+  );
   await setRows(rows! - 1);
-  const short = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  const short = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, {
+    accept: 'multipart/related; type="application/octet-stream"',
+  });
   assert.equal(parts(short)[0]!.body.length, frame!.body.length - columns! * 2);
   await setRows(rows!);
-  await inTenant(h.services.store, t.tenantId, (tx) => tx.updateTable('instances').set({ samples_per_pixel: null }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute());
-  const older = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .updateTable('instances')
+      .set({ samples_per_pixel: null })
+      .where('sop_instance_uid', '=', inst.sopInstanceUid)
+      .execute(),
+  );
+  const older = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, {
+    accept: 'multipart/related; type="application/octet-stream"',
+  });
   assert.ok(parts(older)[0]!.body.equals(frame!.body));
   assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
 
@@ -286,10 +433,14 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   const sharp = (await import('sharp')).default;
   const meta = await sharp(png.raw).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height], ['png', 32, 32]);
-  const narrow = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1/rendered?window=100,10`, undefined, { accept: 'image/png' });
-  const grey = async (b: Buffer) => (await sharp(b).greyscale().raw().toBuffer());
+  const narrow = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1/rendered?window=100,10`, undefined, {
+    accept: 'image/png',
+  });
+  const grey = async (b: Buffer) => await sharp(b).greyscale().raw().toBuffer();
   assert.ok(!(await grey(narrow.raw)).equals(await grey(png.raw)), 'another window, another picture');
-  const jpeg = await tbClerk.call('GET', `${instanceUrl(inst)}/rendered?quality=80`, undefined, { accept: 'image/jpeg' });
+  const jpeg = await tbClerk.call('GET', `${instanceUrl(inst)}/rendered?quality=80`, undefined, {
+    accept: 'image/jpeg',
+  });
   assert.equal((await sharp(jpeg.raw).metadata()).format, 'jpeg');
   assert.equal((await tbClerk.get(`${instanceUrl(inst)}/rendered?window=wide`)).status, 422);
 });
@@ -303,7 +454,9 @@ test('WADO-RS: another department, an admin and a wrong UID get 404; what cannot
   const wrongSeries = `/dicom-web/studies/${linked[0]!.studyInstanceUid}/series/${unlinked.seriesInstanceUid}`;
   assert.equal((await tbClerk.get(wrongSeries)).status, 404, 'a series of another study');
   assert.equal((await tbClerk.call('GET', instanceUrl(linked[0]!), undefined, { accept: 'text/html' })).status, 406);
-  const jpegSyntax = await tbClerk.call('GET', instanceUrl(linked[0]!), undefined, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50' });
+  const jpegSyntax = await tbClerk.call('GET', instanceUrl(linked[0]!), undefined, {
+    accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50',
+  });
   assert.equal(jpegSyntax.status, 406);
   assert.match(jpegSyntax.body.detail, /does not transcode/);
   const denied = (await audit('study.read')).filter((e) => e.outcome === 'denied' && e.actor_id === t.adminId);
@@ -311,9 +464,19 @@ test('WADO-RS: another department, an admin and a wrong UID get 404; what cannot
 });
 
 /** A STOW-RS body: each part a Part 10 file (or whatever bytes a test sends). */
-function stowBody(files: Buffer[], boundary = 'kartei-test-boundary'): { body: Buffer; headers: Record<string, string> } {
-  const chunks = files.flatMap((f) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), f, Buffer.from('\r\n')]);
-  return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } };
+function stowBody(
+  files: Buffer[],
+  boundary = 'kartei-test-boundary',
+): { body: Buffer; headers: Record<string, string> } {
+  const chunks = files.flatMap((f) => [
+    Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+    f,
+    Buffer.from('\r\n'),
+  ]);
+  return {
+    body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]),
+    headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` },
+  };
 }
 
 const stow = (c: Client, url: string, files: Buffer[], extra: Record<string, string> = {}) => {
@@ -322,12 +485,24 @@ const stow = (c: Client, url: string, files: Buffer[], extra: Record<string, str
 };
 
 async function storedCount() {
-  return inTenant(h.services.store, t.tenantId, async (tx) => (await tx.selectFrom('instances').select('id').execute()).length);
+  return inTenant(
+    h.services.store,
+    t.tenantId,
+    async (tx) => (await tx.selectFrom('instances').select('id').execute()).length,
+  );
 }
 
-test('STOW-RS stores instances into the caller\'s department: found, retrieved byte for byte, audited', async () => {
+test("STOW-RS stores instances into the caller's department: found, retrieved byte for byte, audited", async () => {
   const a = makeInstance({ patientName: 'Stow^Stefan', patientId: 'PID-S', rows: 16, columns: 16 });
-  const b = makeInstance({ patientName: 'Stow^Stefan', patientId: 'PID-S', studyInstanceUid: a.studyInstanceUid, seriesInstanceUid: a.seriesInstanceUid, syntax: 'implicit', rows: 16, columns: 16 });
+  const b = makeInstance({
+    patientName: 'Stow^Stefan',
+    patientId: 'PID-S',
+    studyInstanceUid: a.studyInstanceUid,
+    seriesInstanceUid: a.seriesInstanceUid,
+    syntax: 'implicit',
+    rows: 16,
+    columns: 16,
+  });
   const r = await stow(tbClerk, '/dicom-web/studies', [a.file, b.file]);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const refs = r.body['00081199'].Value.map((v: Record<string, { Value: string[] }>) => v['00081155']!.Value[0]);
@@ -337,7 +512,10 @@ test('STOW-RS stores instances into the caller\'s department: found, retrieved b
   const found = await tbClerk.get(`/dicom-web/studies?PatientID=PID-S`);
   assert.equal(tag(found.body[0], '00201208'), 2);
   const back = parts(await tbClerk.get(instanceUrl(b)));
-  assert.ok(back[0]!.body.subarray(back[0]!.body.length - b.dataset.length).equals(b.dataset), 'the dataset as it was sent');
+  assert.ok(
+    back[0]!.body.subarray(back[0]!.body.length - b.dataset.length).equals(b.dataset),
+    'the dataset as it was sent',
+  );
   assert.match(back[0]!.type, /transfer-syntax=1\.2\.840\.10008\.1\.2$/);
   const stores = (await audit('study.store')).filter((e) => e.actor_id === tbClerk.id && e.outcome === 'allowed');
   assert.equal(stores.length, 2);
@@ -351,8 +529,19 @@ test('STOW-RS reports each instance it could not store and why; keeps none of th
   const truncated = makeInstance({ rows: 8, columns: 8 });
   // Announced as deflated, but the dataset is not a deflate stream.
   const notDeflated = makeInstance({ rows: 8, columns: 8 });
-  const header = part10Header({ mediaStorageSopClassUid: notDeflated.sopClassUid, mediaStorageSopInstanceUid: notDeflated.sopInstanceUid, transferSyntaxUid: TransferSyntax.DeflatedExplicitVrLittleEndian, implementationClassUid: '1.2.3' });
-  const r = await stow(tbClerk, '/dicom-web/studies', [good.file, notDicom, unknownClass.file, truncated.file.subarray(0, truncated.file.length - 40), Buffer.concat([header, randomBytes(500)])]);
+  const header = part10Header({
+    mediaStorageSopClassUid: notDeflated.sopClassUid,
+    mediaStorageSopInstanceUid: notDeflated.sopInstanceUid,
+    transferSyntaxUid: TransferSyntax.DeflatedExplicitVrLittleEndian,
+    implementationClassUid: '1.2.3',
+  });
+  const r = await stow(tbClerk, '/dicom-web/studies', [
+    good.file,
+    notDicom,
+    unknownClass.file,
+    truncated.file.subarray(0, truncated.file.length - 40),
+    Buffer.concat([header, randomBytes(500)]),
+  ]);
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const reasons = r.body['00081198'].Value.map((v: Record<string, { Value: unknown[] }>) => v['00081197']!.Value[0]);
   assert.deepEqual(reasons, [0xc000, 0x0122, 0xc000, 0xc000]);
@@ -374,7 +563,12 @@ test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media
   const foreign = await stow(infHead, `/dicom-web/studies?department=${t.departments.TB}`, [inst.file]);
   assert.equal(foreign.status, 403);
   assert.ok((await audit('study.store')).some((e) => e.actor_id === infHead.id && e.outcome === 'denied'));
-  const both = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }, { departmentId: t.departments.INF!, role: 'clerk' }] });
+  const both = await t.user({
+    memberships: [
+      { departmentId: t.departments.TB!, role: 'clerk' },
+      { departmentId: t.departments.INF!, role: 'clerk' },
+    ],
+  });
   const unnamed = await stow(both, '/dicom-web/studies', [inst.file]);
   assert.equal(unnamed.status, 422);
   assert.equal(unnamed.body.field, 'department');
@@ -388,13 +582,25 @@ test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media
   assert.equal(cut.status, 400);
   assert.equal(await storedCount(), before, 'nothing stored');
 
-  const token = await tbClerk.post('/api/auth/tokens', { name: 'uploader', scopes: ['dicomweb:store'], expiresInDays: 1 });
-  const bearer = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${token.body.token}` });
+  const token = await tbClerk.post('/api/auth/tokens', {
+    name: 'uploader',
+    scopes: ['dicomweb:store'],
+    expiresInDays: 1,
+  });
+  const bearer = await stow(new Client(h), '/dicom-web/studies', [inst.file], {
+    authorization: `Bearer ${token.body.token}`,
+  });
   assert.equal(bearer.status, 200, 'a token needs no CSRF header');
   assert.equal(await storedCount(), before + 1);
   // A token for viewing does not store, though its owner may.
-  const viewer = await tbClerk.post('/api/auth/tokens', { name: 'viewer only', scopes: ['dicomweb:read'], expiresInDays: 1 });
-  const refused = await stow(new Client(h), '/dicom-web/studies', [inst.file], { authorization: `Bearer ${viewer.body.token}` });
+  const viewer = await tbClerk.post('/api/auth/tokens', {
+    name: 'viewer only',
+    scopes: ['dicomweb:read'],
+    expiresInDays: 1,
+  });
+  const refused = await stow(new Client(h), '/dicom-web/studies', [inst.file], {
+    authorization: `Bearer ${viewer.body.token}`,
+  });
   assert.equal(refused.status, 403, 'a dicomweb:read token does not store');
   assert.equal(refused.body.code, 'token-scope');
   assert.equal(await storedCount(), before + 1);
@@ -402,24 +608,39 @@ test('STOW-RS refuses a stranger department, a missing CSRF token, a wrong media
 
 test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame its own; rendered frames are decoded', async () => {
   const sharp = (await import('sharp')).default;
-  const grey = (level: number) => sharp(Buffer.alloc(16 * 16, level), { raw: { width: 16, height: 16, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+  const grey = (level: number) =>
+    sharp(Buffer.alloc(16 * 16, level), { raw: { width: 16, height: 16, channels: 1 } })
+      .jpeg({ quality: 90 })
+      .toBuffer();
   const jpegs = [await grey(30), await grey(200)];
   const inst = makeJpegInstance(jpegs, { rows: 16, columns: 16 });
   const stored = await stow(tbClerk, '/dicom-web/studies', [inst.file]);
   assert.equal(stored.status, 200, JSON.stringify(stored.body));
 
   for (const [i, jpeg] of jpegs.entries()) {
-    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${i + 1}`, undefined, { accept: 'multipart/related; type="image/jpeg"' });
+    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${i + 1}`, undefined, {
+      accept: 'multipart/related; type="image/jpeg"',
+    });
     assert.equal(r.status, 200, r.raw.toString());
     const [frame] = parts(r);
     assert.equal(frame!.type, 'image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50');
     assert.ok(frame!.body.subarray(0, jpeg.length).equals(jpeg), `frame ${i + 1} is its own JPEG`);
   }
-  assert.equal((await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, { accept: 'multipart/related; type="application/octet-stream"' })).status, 406, 'no transcoding');
+  assert.equal(
+    (
+      await tbClerk.call('GET', `${instanceUrl(inst)}/frames/1`, undefined, {
+        accept: 'multipart/related; type="application/octet-stream"',
+      })
+    ).status,
+    406,
+    'no transcoding',
+  );
 
   // The stored values go through the modality LUT (intercept −1024): 200 → −824, the centre of this window; 30 → −994, below it.
   const render = async (frame: number) => {
-    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${frame}/rendered?window=-824,256`, undefined, { accept: 'image/png' });
+    const r = await tbClerk.call('GET', `${instanceUrl(inst)}/frames/${frame}/rendered?window=-824,256`, undefined, {
+      accept: 'image/png',
+    });
     assert.equal(r.status, 200, r.raw.toString());
     const pixels = await sharp(r.raw).greyscale().raw().toBuffer();
     assert.equal(pixels.length, 16 * 16);
@@ -433,7 +654,12 @@ test('WADO-RS of a JPEG instance: frames are the stored JPEG bytes, each frame i
 const COMPRESSIONS = [
   { name: 'RLE Lossless', tool: ['dcmcrle'], syntax: TransferSyntax.RleLossless, type: 'image/x-dicom-rle' },
   { name: 'JPEG Lossless SV1', tool: ['dcmcjpeg', '+e1'], syntax: TransferSyntax.JpegLosslessSv1, type: 'image/jpeg' },
-  { name: 'JPEG Lossless, predictor 7', tool: ['dcmcjpeg', '+el', '+sv', '7'], syntax: TransferSyntax.JpegLossless, type: 'image/jpeg' },
+  {
+    name: 'JPEG Lossless, predictor 7',
+    tool: ['dcmcjpeg', '+el', '+sv', '7'],
+    syntax: TransferSyntax.JpegLossless,
+    type: 'image/jpeg',
+  },
 ];
 
 for (const c of COMPRESSIONS) {
@@ -445,18 +671,27 @@ for (const c of COMPRESSIONS) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-codec-'));
     try {
       fs.writeFileSync(path.join(dir, 'plain.dcm'), twin.file);
-      await promisify(execFile)(c.tool[0]!, [...c.tool.slice(1), path.join(dir, 'plain.dcm'), path.join(dir, 'compressed.dcm')]);
+      await promisify(execFile)(c.tool[0]!, [
+        ...c.tool.slice(1),
+        path.join(dir, 'plain.dcm'),
+        path.join(dir, 'compressed.dcm'),
+      ]);
       const compressed = { ...twin, file: fs.readFileSync(path.join(dir, 'compressed.dcm')) };
-      for (const i of [plain, compressed]) assert.equal((await stow(tbClerk, '/dicom-web/studies', [i.file])).status, 200);
+      for (const i of [plain, compressed])
+        assert.equal((await stow(tbClerk, '/dicom-web/studies', [i.file])).status, 200);
 
-      const frames = await tbClerk.call('GET', `${instanceUrl(compressed)}/frames/1`, undefined, { accept: `multipart/related; type="${c.type}"` });
+      const frames = await tbClerk.call('GET', `${instanceUrl(compressed)}/frames/1`, undefined, {
+        accept: `multipart/related; type="${c.type}"`,
+      });
       assert.equal(frames.status, 200, frames.raw.toString());
       const [frame] = parts(frames);
       assert.equal(frame!.type, `${c.type}; transfer-syntax=${c.syntax}`);
       assert.ok(compressed.file.includes(frame!.body), 'the frame is the stored fragment');
 
       const rendered = async (i: TestInstance) => {
-        const r = await tbClerk.call('GET', `${instanceUrl(i)}/rendered?window=1000,2000`, undefined, { accept: 'image/png' });
+        const r = await tbClerk.call('GET', `${instanceUrl(i)}/rendered?window=1000,2000`, undefined, {
+          accept: 'image/png',
+        });
         assert.equal(r.status, 200, r.raw.toString());
         return sharp(r.raw).greyscale().raw().toBuffer();
       };
@@ -481,7 +716,12 @@ test('WADO-RS under lying attributes and greedy requests: no crash, bounded work
 
   const many = Array.from({ length: 101 }, (_, i) => i + 1).join(',');
   assert.equal((await tbClerk.get(`${instanceUrl(linked[0]!)}/frames/${many}`)).status, 422);
-  const repeated = await tbClerk.call('GET', `${instanceUrl(linked[0]!)}/frames/${Array(100).fill(1).join(',')}`, undefined, { accept: 'multipart/related; type="application/octet-stream"' });
+  const repeated = await tbClerk.call(
+    'GET',
+    `${instanceUrl(linked[0]!)}/frames/${Array(100).fill(1).join(',')}`,
+    undefined,
+    { accept: 'multipart/related; type="application/octet-stream"' },
+  );
   assert.equal(parts(repeated).length, 1, 'a frame asked for twice is sent once');
 
   assert.equal((await tbClerk.get(`${instanceUrl(linked[0]!)}/frames/2`)).status, 404);
@@ -490,7 +730,8 @@ test('WADO-RS under lying attributes and greedy requests: no crash, bounded work
 });
 
 test('a QIDO-RS search puts into access reports only the files its page shows', async () => {
-  const reported = async () => (await audit('study.search')).filter((e) => e.actor_id === tbClerk.id && e.person_id === personId).length;
+  const reported = async () =>
+    (await audit('study.search')).filter((e) => e.actor_id === tbClerk.id && e.person_id === personId).length;
   const before = await reported();
   assert.equal((await tbClerk.get('/dicom-web/studies?PatientID=PID-2')).body.length, 1);
   assert.equal((await tbClerk.get('/dicom-web/studies?PatientID=PID-1&offset=1')).body.length, 0);

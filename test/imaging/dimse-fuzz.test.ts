@@ -24,9 +24,17 @@ let listener: DimseListener;
 before(async () => {
   h = await startHarness();
   t = await setUpTenant(h, ['TB']);
-  const r = await t.admin.post('/api/admin/devices', { aeTitle: 'FUZZER', departmentId: t.departments.TB, permissions: ['store'], host: '127.0.0.1' });
+  const r = await t.admin.post('/api/admin/devices', {
+    aeTitle: 'FUZZER',
+    departmentId: t.departments.TB,
+    permissions: ['store'],
+    host: '127.0.0.1',
+  });
   assert.equal(r.status, 201);
-  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, associationTimeoutMs: 2_000 });
+  listener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services, associationTimeoutMs: 2_000 },
+  );
 });
 after(async () => {
   await listener?.close();
@@ -39,20 +47,29 @@ const associateRq = (): Buffer =>
     calledAeTitle: 'KARTEI',
     callingAeTitle: 'FUZZER',
     applicationContext: APPLICATION_CONTEXT,
-    presentationContexts: [{ id: 1, abstractSyntax: StorageSopClass.Ct, transferSyntaxes: [TransferSyntax.ExplicitVrLittleEndian] }],
+    presentationContexts: [
+      { id: 1, abstractSyntax: StorageSopClass.Ct, transferSyntaxes: [TransferSyntax.ExplicitVrLittleEndian] },
+    ],
     maxPduLength: 16384,
     implementationClassUid: '1.2.3.4',
     roleSelections: new Map(),
   } as AssociateRq);
 
 /** Sends the parts in order, then collects what comes back until the server closes (or the bound passes: a failure). */
-function exchange(parts: Buffer[], opts: { hangUp?: boolean } = {}): Promise<{ reply: Buffer; closedByServer: boolean }> {
+function exchange(
+  parts: Buffer[],
+  opts: { hangUp?: boolean } = {},
+): Promise<{ reply: Buffer; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port: listener.port });
     const got: Buffer[] = [];
     const bound = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`the server neither answered nor closed within 10 s (case ${parts[0]?.subarray(0, 8).toString('hex')}); got ${Buffer.concat(got).subarray(0, 16).toString('hex')}`));
+      reject(
+        new Error(
+          `the server neither answered nor closed within 10 s (case ${parts[0]?.subarray(0, 8).toString('hex')}); got ${Buffer.concat(got).subarray(0, 16).toString('hex')}`,
+        ),
+      );
     }, 10_000);
     socket.on('data', (d) => got.push(d));
     socket.on('error', () => undefined);
@@ -82,14 +99,26 @@ function random(seed: number) {
   };
 }
 
-const instanceCount = () => inTenant(h.services.store, t.tenantId, async (tx) => (await tx.selectFrom('instances').select('id').execute()).length);
+const instanceCount = () =>
+  inTenant(
+    h.services.store,
+    t.tenantId,
+    async (tx) => (await tx.selectFrom('instances').select('id').execute()).length,
+  );
 const filesOnDisk = () => {
   const dir = path.join(h.config.dataDir, 'images');
-  return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => String(f).includes('.dcm')).length : 0;
+  return fs.existsSync(dir)
+    ? fs.readdirSync(dir, { recursive: true }).filter((f) => String(f).includes('.dcm')).length
+    : 0;
 };
 const echo = () =>
   new Promise<number>((resolve) =>
-    execFile('echoscu', ['-aet', 'FUZZER', '-aec', 'KARTEI', '127.0.0.1', String(listener.port)], { env: { ...process.env, TCP_NODELAY: '1' } }, (e) => resolve(e ? 1 : 0)),
+    execFile(
+      'echoscu',
+      ['-aet', 'FUZZER', '-aec', 'KARTEI', '127.0.0.1', String(listener.port)],
+      { env: { ...process.env, TCP_NODELAY: '1' } },
+      (e) => resolve(e ? 1 : 0),
+    ),
   );
 
 test('random bytes and mutated association requests end every connection; the server keeps serving', async () => {
@@ -107,7 +136,8 @@ test('random bytes and mutated association requests end every connection; the se
     }
     const r = await exchange([mutated, Buffer.from([0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0])]);
     // Whatever the mutation, the answer is an A-ASSOCIATE-AC/RJ, an A-ABORT, or a close.
-    if (r.reply.length > 0) assert.ok([0x02, 0x03, 0x06, 0x07].includes(r.reply[0]!), `reply type ${r.reply[0]} to case ${i}`);
+    if (r.reply.length > 0)
+      assert.ok([0x02, 0x03, 0x06, 0x07].includes(r.reply[0]!), `reply type ${r.reply[0]} to case ${i}`);
   }
   assert.equal(await echo(), 0);
 });
@@ -118,7 +148,11 @@ test('PDUs out of order and PDUs announcing gigabytes are aborted at once', asyn
   const huge = Buffer.from([0x04, 0, 0x7f, 0xff, 0xff, 0xff]);
   const big = await exchange([associateRq(), huge]);
   assert.equal(big.reply[0], 0x02, 'accepted first');
-  assert.equal(big.reply[big.reply.length - 10], 0x07, `then A-ABORT, without waiting for 2 GB: ${big.reply.toString('hex')}`);
+  assert.equal(
+    big.reply[big.reply.length - 10],
+    0x07,
+    `then A-ABORT, without waiting for 2 GB: ${big.reply.toString('hex')}`,
+  );
   const twice = await exchange([associateRq(), associateRq()]);
   assert.equal(twice.reply[twice.reply.length - 10], 0x07, 'a second A-ASSOCIATE-RQ: A-ABORT');
   assert.equal(await echo(), 0);

@@ -23,9 +23,17 @@ let listener: DimseListener;
 before(async () => {
   h = await startHarness();
   t = await setUpTenant(h, ['TB']);
-  const r = await t.admin.post('/api/admin/devices', { aeTitle: 'GREEDY', departmentId: t.departments.TB, permissions: ['store', 'find'], host: '127.0.0.1' });
+  const r = await t.admin.post('/api/admin/devices', {
+    aeTitle: 'GREEDY',
+    departmentId: t.departments.TB,
+    permissions: ['store', 'find'],
+    host: '127.0.0.1',
+  });
   assert.equal(r.status, 201);
-  listener = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services, log: () => undefined });
+  listener = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services, log: () => undefined },
+  );
 });
 after(async () => {
   await listener?.close();
@@ -75,7 +83,9 @@ class Peer {
         calledAeTitle: 'KARTEI',
         callingAeTitle: 'GREEDY',
         applicationContext: APPLICATION_CONTEXT,
-        presentationContexts: [{ id: 1, abstractSyntax: FIND, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] }],
+        presentationContexts: [
+          { id: 1, abstractSyntax: FIND, transferSyntaxes: [TransferSyntax.ImplicitVrLittleEndian] },
+        ],
         maxPduLength: 1 << 20,
         implementationClassUid: '1.2.3.4',
         roleSelections: new Map(),
@@ -106,7 +116,8 @@ class Peer {
     let sent = 0;
     const started = Date.now();
     while (sent < total && !this.closed && !this.aborted) {
-      if (!this.socket.write(pdu)) await new Promise<void>((r) => (this.socket.once('drain', r), this.socket.once('close', r)));
+      if (!this.socket.write(pdu))
+        await new Promise<void>((r) => (this.socket.once('drain', r), this.socket.once('close', r)));
       sent += pdu.length;
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
     }
@@ -128,7 +139,15 @@ function fragment(isCommand: boolean, bytes: number): Buffer {
 const MiB = 1024 * 1024;
 
 async function abortEvents(tenantId: string) {
-  const rows = await inTenant(h.services.store, tenantId, (tx) => tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId).where('action', '=', 'dicom.abort').orderBy('seq').execute());
+  const rows = await inTenant(h.services.store, tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('action', '=', 'dicom.abort')
+      .orderBy('seq')
+      .execute(),
+  );
   return rows.map((r) => ({ outcome: r.outcome, actor: r.actor_id, ...JSON.parse(r.detail!) }));
 }
 
@@ -140,18 +159,30 @@ test('a command set sent in endless fragments is aborted at once, audited, and t
   assert.ok(r.growth < 24 * MiB, `buffer memory grew by ${(r.growth / MiB).toFixed(1)} MiB`);
   assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
   const events = await abortEvents(t.tenantId);
-  assert.ok(events.some((e) => e.limit === 'command-set' && e.outcome === 'denied' && e.callingAe === 'GREEDY' && e.actor), JSON.stringify(events));
+  assert.ok(
+    events.some((e) => e.limit === 'command-set' && e.outcome === 'denied' && e.callingAe === 'GREEDY' && e.actor),
+    JSON.stringify(events),
+  );
 });
 
 test('a C-FIND identifier of many megabytes is aborted at 1 MiB and audited', async () => {
   const peer = await Peer.associate();
-  const command = encodeCommand({ commandField: CommandField.CFindRq, hasDataset: true, affectedSopClassUid: FIND, messageId: 1, priority: Priority.Medium });
+  const command = encodeCommand({
+    commandField: CommandField.CFindRq,
+    hasDataset: true,
+    affectedSopClassUid: FIND,
+    messageId: 1,
+    priority: Priority.Medium,
+  });
   for (const b of pDataPdus(1, true, command, 1 << 20)) peer.socket.write(b);
   const r = await peer.flood(fragment(false, 64 * 1024), 64 * MiB);
   assert.ok(peer.aborted, `no A-ABORT after ${r.sent} bytes of identifier`);
   assert.ok(r.sent < 16 * MiB, `the server read ${r.sent} bytes of identifier before stopping`);
   const events = await abortEvents(t.tenantId);
-  assert.ok(events.some((e) => e.limit === 'identifier' && e.max === MiB), JSON.stringify(events));
+  assert.ok(
+    events.some((e) => e.limit === 'identifier' && e.max === MiB),
+    JSON.stringify(events),
+  );
 });
 
 test('a PDU announcing more than we accept is aborted before its body, audited on the deployment chain before an association', async () => {
@@ -175,10 +206,22 @@ test('a PDU announcing more than we accept is aborted before its body, audited o
   assert.ok((await abortEvents(t.tenantId)).some((e) => e.limit === 'pdu-length' && e.size === 0x40000000));
 });
 
-const LOCAL_LIMIT = { result: RejectResult.Transient, source: RejectSource.Presentation, reason: RejectReason.LocalLimitExceeded };
+const LOCAL_LIMIT = {
+  result: RejectResult.Transient,
+  source: RejectSource.Presentation,
+  reason: RejectReason.LocalLimitExceeded,
+};
 
 async function associateEvents(tenantId: string) {
-  const rows = await inTenant(h.services.store, tenantId, (tx) => tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId).where('action', '=', 'dicom.associate').orderBy('seq').execute());
+  const rows = await inTenant(h.services.store, tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('action', '=', 'dicom.associate')
+      .orderBy('seq')
+      .execute(),
+  );
   return rows.map((r) => ({ outcome: r.outcome, ...JSON.parse(r.detail!) }));
 }
 
@@ -192,7 +235,9 @@ test('20 associations of one device: 8 are held, the others are refused (transie
   for (const p of refused) assert.deepEqual((p.pdus[0] as Extract<Pdu, { type: 'associate-rj' }>).rj, LOCAL_LIMIT);
   const denied = (await associateEvents(t.tenantId)).filter((e) => e.why === 'too-many-associations');
   assert.equal(denied.length, 12);
-  assert.ok(denied.every((e) => e.outcome === 'denied' && e.limit === 'device' && e.max === 8 && e.callingAe === 'GREEDY'));
+  assert.ok(
+    denied.every((e) => e.outcome === 'denied' && e.limit === 'device' && e.max === 8 && e.callingAe === 'GREEDY'),
+  );
 
   accepted[0]!.socket.destroy();
   await accepted[0]!.until(() => accepted[0]!.closed, 2_000);
@@ -204,7 +249,10 @@ test('20 associations of one device: 8 are held, the others are refused (transie
 });
 
 test('connections from one address beyond its limit are refused before they send anything; audited once per minute', async () => {
-  const small = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', maxAssociationsPerAddress: 4 }, { services: h.services, log: () => undefined });
+  const small = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', maxAssociationsPerAddress: 4 },
+    { services: h.services, log: () => undefined },
+  );
   const before = (await associateEvents(DEPLOYMENT_CHAIN)).filter((e) => e.why === 'too-many-associations').length;
   try {
     const idle: net.Socket[] = [];
@@ -220,7 +268,11 @@ test('connections from one address beyond its limit are refused before they send
       s.on('data', (d) => got.push(d));
       await new Promise((r) => s.once('close', r));
       const rj = new PduReader(1 << 16).push(Buffer.concat(got));
-      assert.deepEqual(rj.map((p) => p.type === 'associate-rj' && p.rj), [LOCAL_LIMIT], 'refused without being asked');
+      assert.deepEqual(
+        rj.map((p) => p.type === 'associate-rj' && p.rj),
+        [LOCAL_LIMIT],
+        'refused without being asked',
+      );
     }
     // Associations count too: with one idle connection gone, a device gets in.
     idle.pop()!.destroy();
@@ -240,7 +292,13 @@ test('connections from one address beyond its limit are refused before they send
 test('over TLS, connections that never finish the handshake count against their address too: beyond the limit they are closed at once', async () => {
   const server = testCertificate('localhost');
   const tlsListener = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', maxAssociationsPerAddress: 2, tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile } },
+    {
+      host: '127.0.0.1',
+      port: await freePort(),
+      aeTitle: 'KARTEI',
+      maxAssociationsPerAddress: 2,
+      tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile },
+    },
     { services: h.services, log: () => undefined },
   );
   const sockets: net.Socket[] = [];

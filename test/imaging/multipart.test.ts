@@ -14,7 +14,10 @@ test('while the first part waits on its file, the next three are read ahead and 
     if (i === 0) await gate;
     yield Buffer.from(`part ${i}`);
   };
-  const m = multipartRelated('application/dicom', Array.from({ length: 6 }, (_, i) => ({ contentType: 'application/dicom', body: body(i) })));
+  const m = multipartRelated(
+    'application/dicom',
+    Array.from({ length: 6 }, (_, i) => ({ contentType: 'application/dicom', body: body(i) })),
+  );
   const chunks: Buffer[] = [];
   m.stream.on('data', (c: Buffer) => chunks.push(c));
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -22,6 +25,9 @@ test('while the first part waits on its file, the next three are read ahead and 
   release();
   await finished(m.stream);
   const text = Buffer.concat(chunks).toString();
-  assert.deepEqual([...text.matchAll(/part (\d)/g)].map((x) => Number(x[1])), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    [...text.matchAll(/part (\d)/g)].map((x) => Number(x[1])),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.equal(text.split('Content-Type: application/dicom').length, 7);
 });

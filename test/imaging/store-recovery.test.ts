@@ -27,21 +27,45 @@ before(async () => {
   t = await setUpTenant(h, ['INF']);
   departmentId = t.departments.INF!;
   clerk = await t.user({ memberships: [{ departmentId, role: 'clerk' }] });
-  key = await inTenant(h.services.store, t.tenantId, (tx) => h.services.keyring.departmentKey(tx, t.tenantId, departmentId));
+  key = await inTenant(h.services.store, t.tenantId, (tx) =>
+    h.services.keyring.departmentKey(tx, t.tenantId, departmentId),
+  );
 });
 after(() => h.close());
 
 const images = () => path.join(h.config.dataDir, 'images');
-const files = () => (fs.readdirSync(images(), { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter((e) => e.isFile()).map((e) => path.relative(images(), path.join(e.parentPath, e.name))).sort();
-const recover = (maxOrphans?: number) => recoverStore({ store: h.services.store, images: h.services.images, audit: h.services.audit, dataDir: h.config.dataDir }, { maxOrphans });
+const files = () =>
+  (fs.readdirSync(images(), { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(images(), path.join(e.parentPath, e.name)))
+    .sort();
+const recover = (maxOrphans?: number) =>
+  recoverStore(
+    { store: h.services.store, images: h.services.images, audit: h.services.audit, dataDir: h.config.dataDir },
+    { maxOrphans },
+  );
 
 async function stowOne(): Promise<string> {
   const inst = makeInstance({ rows: 8, columns: 8 });
   const boundary = 'b0undary';
-  const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), inst.file, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-  const r = await clerk.call('POST', '/dicom-web/studies', body, { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+    inst.file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const r = await clerk.call('POST', '/dicom-web/studies', body, {
+    'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+  });
   assert.equal(r.status, 200);
-  return (await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('instances').select('file').where('sop_instance_uid', '=', inst.sopInstanceUid).executeTakeFirstOrThrow())).file;
+  return (
+    await inTenant(h.services.store, t.tenantId, (tx) =>
+      tx
+        .selectFrom('instances')
+        .select('file')
+        .where('sop_instance_uid', '=', inst.sopInstanceUid)
+        .executeTakeFirstOrThrow(),
+    )
+  ).file;
 }
 
 /** A committed sealed instance file that no index row names: what a crash before the index commit leaves. */
@@ -60,7 +84,14 @@ function leftover(): string {
 }
 
 async function recoveryEvents() {
-  return inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('audit_events').select(['detail', 'actor_id', 'resource_id']).where('action', '=', 'system.store-recovery').orderBy('seq').execute());
+  return inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .select(['detail', 'actor_id', 'resource_id'])
+      .where('action', '=', 'system.store-recovery')
+      .orderBy('seq')
+      .execute(),
+  );
 }
 
 test('recovery removes leftovers and orphans, keeps indexed and foreign files, and is on the record of the office', async () => {
@@ -73,7 +104,10 @@ test('recovery removes leftovers and orphans, keeps indexed and foreign files, a
   assert.deepEqual(files(), [indexed, ...orphans, partial, foreign].sort());
 
   const report = await recover();
-  assert.deepEqual({ partial: report.partial, orphans: report.orphans, kept: report.kept }, { partial: 1, orphans: 2, kept: 0 });
+  assert.deepEqual(
+    { partial: report.partial, orphans: report.orphans, kept: report.kept },
+    { partial: 1, orphans: 2, kept: 0 },
+  );
   assert.deepEqual(report.offices[t.tenantId], { partial: 1, orphans: 2, kept: 0 });
   assert.deepEqual(files(), [indexed, foreign].sort());
   assert.deepEqual(readRecoveryReport(h.config.dataDir), report);
@@ -85,14 +119,19 @@ test('recovery removes leftovers and orphans, keeps indexed and foreign files, a
   // The office's security report shows it; another office's does not.
   const findings = await t.admin.get('/api/security-report');
   assert.equal(findings.status, 200);
-  const found = (findings.body as { code: string; params: Record<string, number> }[]).find((f) => f.code === 'store-recovered');
+  const found = (findings.body as { code: string; params: Record<string, number> }[]).find(
+    (f) => f.code === 'store-recovered',
+  );
   assert.ok(found, JSON.stringify(findings.body));
   assert.deepEqual({ partial: found.params.partial, orphans: found.params.orphans }, { partial: 1, orphans: 2 });
   assert.deepEqual(recoveryFindings(h.config.dataDir, randomUUID()), []);
 
   // A start with nothing to do: no event, and the finding is gone.
   const clean = await recover();
-  assert.deepEqual({ partial: clean.partial, orphans: clean.orphans, kept: clean.kept }, { partial: 0, orphans: 0, kept: 0 });
+  assert.deepEqual(
+    { partial: clean.partial, orphans: clean.orphans, kept: clean.kept },
+    { partial: 0, orphans: 0, kept: 0 },
+  );
   assert.equal((await recoveryEvents()).length, 1);
   assert.deepEqual(recoveryFindings(h.config.dataDir), []);
   fs.rmSync(path.join(images(), foreign));
@@ -102,7 +141,10 @@ test('more orphans than a crash leaves: none is removed, and the report calls it
   const indexed = files();
   const orphans = [await orphan(), await orphan(), await orphan()];
   const report = await recover(2);
-  assert.deepEqual({ partial: report.partial, orphans: report.orphans, kept: report.kept }, { partial: 0, orphans: 0, kept: 3 });
+  assert.deepEqual(
+    { partial: report.partial, orphans: report.orphans, kept: report.kept },
+    { partial: 0, orphans: 0, kept: 3 },
+  );
   assert.deepEqual(files(), [...indexed, ...orphans].sort(), 'all kept');
   const [finding] = recoveryFindings(h.config.dataDir, t.tenantId);
   assert.equal(finding?.code, 'store-orphans-kept');
@@ -111,7 +153,9 @@ test('more orphans than a crash leaves: none is removed, and the report calls it
   assert.deepEqual(JSON.parse((await recoveryEvents()).at(-1)!.detail!), { partial: 0, orphans: 0, kept: 3 });
 });
 
-test('the test-only pause is not honoured outside NODE_ENV=test, and the doctor reports the variable whenever it is set', { timeout: 60_000 }, async () => {
+test('the test-only pause is not honoured outside NODE_ENV=test, and the doctor reports the variable whenever it is set', {
+  timeout: 60_000,
+}, async () => {
   const saved = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   // Honoured, this would hold the store for a day and the test would time out.
@@ -126,5 +170,8 @@ test('the test-only pause is not honoured outside NODE_ENV=test, and the doctor 
     if (saved === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = saved;
   }
-  assert.equal(configFindings(h.config).find((f) => f.code === 'test-hook-set'), undefined);
+  assert.equal(
+    configFindings(h.config).find((f) => f.code === 'test-hook-set'),
+    undefined,
+  );
 });

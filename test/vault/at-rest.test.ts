@@ -12,7 +12,9 @@ import { koelnerPhonetik } from '../../src/vault/koelner-phonetik.ts';
 import { normaliseName } from '../../src/vault/blind-index.ts';
 import { Client, DIALECT, setUpTenant, startHarness, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
 
-const skip = DIALECT === 'postgres' && "the PostgreSQL data directory belongs to the database server, not to Kartei's data directory";
+const skip =
+  DIALECT === 'postgres' &&
+  "the PostgreSQL data directory belongs to the database server, not to Kartei's data directory";
 
 /** ASCII letters to lower case, byte by byte: the same folding for haystack and needle. */
 function fold(buf: Buffer): Buffer {
@@ -24,7 +26,8 @@ function fold(buf: Buffer): Buffer {
 /** Every encoding of `s` the scan looks for: as written, lower and upper case, composed and decomposed, UTF-8 and UTF-16LE. */
 function needles(s: string): Buffer[] {
   const forms = new Set<string>();
-  for (const c of [s, s.toLowerCase(), s.toUpperCase()]) for (const n of ['NFC', 'NFD'] as const) forms.add(c.normalize(n));
+  for (const c of [s, s.toLowerCase(), s.toUpperCase()])
+    for (const n of ['NFC', 'NFD'] as const) forms.add(c.normalize(n));
   return [...forms].flatMap((f) => [fold(Buffer.from(f, 'utf8')), fold(Buffer.from(f, 'utf16le'))]);
 }
 
@@ -52,7 +55,10 @@ test('the scanner finds a value in UTF-8 and UTF-16LE, in any case, anywhere in 
   const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'kartei-scan-'));
   try {
     fs.mkdirSync(path.join(dir, 'sub'));
-    fs.writeFileSync(path.join(dir, 'a.bin'), Buffer.concat([Buffer.alloc(5000, 0xab), Buffer.from('xxGRÜNSPAN-MÜLLERxx', 'utf16le')]));
+    fs.writeFileSync(
+      path.join(dir, 'a.bin'),
+      Buffer.concat([Buffer.alloc(5000, 0xab), Buffer.from('xxGRÜNSPAN-MÜLLERxx', 'utf16le')]),
+    );
     fs.writeFileSync(path.join(dir, 'sub', 'b.bin'), Buffer.from('...o\u0308lbaum...', 'utf8')); // decomposed ö
     const r = scan(dir, ['Grünspan-Müller', 'Ölbaum', 'Nirgends']);
     assert.deepEqual(r.found.get('Grünspan-Müller'), ['a.bin']);
@@ -77,7 +83,11 @@ const person = {
   address: { street: 'Xylophonweg 77', postalCode: '98765', city: 'Zwergenhausen' },
 };
 const renamed = 'Schwarzkopfhuber';
-const staff = { username: 'wuselmaus', displayName: 'Walburga Froschkoenig', password: 'Gurkenhobel-Saxophon-Mondkalb-91' };
+const staff = {
+  username: 'wuselmaus',
+  displayName: 'Walburga Froschkoenig',
+  password: 'Gurkenhobel-Saxophon-Mondkalb-91',
+};
 
 before(async () => {
   if (skip) return;
@@ -93,18 +103,43 @@ before(async () => {
 
   const { id: pid } = ok(201)(await clerk.post('/api/persons', { departmentId: INF, ...person }));
   ok(200)(await clerk.patch(`/api/persons/${pid}`, { familyName: renamed, version: 1 }));
-  const { id: rid } = ok(201)(await clerk.post(`/api/persons/${pid}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Verdacht auf Xerophthalmie beim Zwetschgenbauer' } }));
-  ok(200)(await clerk.put(`/api/records/${rid}`, { content: { text: 'Kontrolle: Keratomalazie ausgeschlossen' }, version: 1 }));
-  const { id: gone } = ok(201)(await clerk.post(`/api/persons/${pid}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Hausbesuch Bernsteinzimmer' } }));
+  const { id: rid } = ok(201)(
+    await clerk.post(`/api/persons/${pid}/records`, {
+      type: 'note',
+      sensitivity: 'restricted',
+      content: { text: 'Verdacht auf Xerophthalmie beim Zwetschgenbauer' },
+    }),
+  );
+  ok(200)(
+    await clerk.put(`/api/records/${rid}`, {
+      content: { text: 'Kontrolle: Keratomalazie ausgeschlossen' },
+      version: 1,
+    }),
+  );
+  const { id: gone } = ok(201)(
+    await clerk.post(`/api/persons/${pid}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: 'Hausbesuch Bernsteinzimmer' },
+    }),
+  );
   ok(204)(await clerk.del(`/api/records/${gone}`, { reason: 'Irrtuemlich beim Nachbarn Grottenolm angelegt' }));
-  ok(201)(await head.post(`/api/persons/${pid}/shares`, { departmentId: TB, purpose: 'Umgebungsuntersuchung Flamingostrasse', until: new Date(Date.now() + 86_400_000).toISOString() }));
+  ok(201)(
+    await head.post(`/api/persons/${pid}/shares`, {
+      departmentId: TB,
+      purpose: 'Umgebungsuntersuchung Flamingostrasse',
+      until: new Date(Date.now() + 86_400_000).toISOString(),
+    }),
+  );
 
   // A member of staff with a distinctive name and password logs in by hand, so its TOTP secret and tokens are known.
   await t.account({ memberships: [{ departmentId: TB!, role: 'clerk' }] }, { ...staff });
   const c = new Client(h);
   const first = ok(200)(await c.post('/api/auth/login', { username: staff.username, password: staff.password }));
   h.clock.now += 30_000;
-  const done = ok(200)(await c.post('/api/auth/mfa', { challenge: first.challenge, code: totpCode(first.totp.secret, h.clock.now) }));
+  const done = ok(200)(
+    await c.post('/api/auth/mfa', { challenge: first.challenge, code: totpCode(first.totp.secret, h.clock.now) }),
+  );
   c.csrf = done.csrfToken;
   const breakGlass = 'Notfall: Patient bewusstlos aufgefunden, Kumquat-Allergie bekannt';
   ok(200)(await c.post(`/api/persons/${pid}/break-glass`, { reason: breakGlass }));
@@ -153,7 +188,9 @@ after(async () => {
 
 const CONTROLS = ['Gesundheitsamt Musterstadt', 'Abteilung SPDI'];
 
-test('nothing personal can be read from the data directory of a running server (database, WAL, shared memory)', { skip }, () => {
+test('nothing personal can be read from the data directory of a running server (database, WAL, shared memory)', {
+  skip,
+}, () => {
   const r = scan(h.config.dataDir, [...CONTROLS, ...secrets]);
   assert.ok(r.files.includes('kartei.sqlite') && r.files.includes('kartei.sqlite-wal'), r.files.join(', '));
   assert.ok(fs.statSync(path.join(h.config.dataDir, 'kartei.sqlite-wal')).size > 0);

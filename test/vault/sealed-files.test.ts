@@ -49,7 +49,7 @@ async function store(files: SealedFiles, relPath: string, plain: Buffer, chunkSi
   return w.commit();
 }
 
-test('what is written comes back whole and in ranges; the size is the plaintext\'s; modes are 0600 and 0700', async () => {
+test("what is written comes back whole and in ranges; the size is the plaintext's; modes are 0600 and 0700", async () => {
   const root = path.join(tmp, 'round', 'blobs');
   const files = new SealedFiles(root);
   const plain = randomBytes(3 * 1024 * 1024 + 17);
@@ -57,15 +57,29 @@ test('what is written comes back whole and in ranges; the size is the plaintext\
   assert.deepEqual(result, { size: plain.length });
   assert.deepEqual(await readAll(files.openRead('studies/1.2.840/series-7/instance.dcm', key, aad)), plain);
   assert.equal(await files.plainSize('studies/1.2.840/series-7/instance.dcm'), plain.length);
-  for (const [start, length] of [[0, 10], [4095, 2], [4096, 4096], [plain.length - 1, 1], [1_000_000, 300_000]] as const) {
-    assert.deepEqual(await files.readRange('studies/1.2.840/series-7/instance.dcm', key, aad, start, length), plain.subarray(start, start + length));
+  for (const [start, length] of [
+    [0, 10],
+    [4095, 2],
+    [4096, 4096],
+    [plain.length - 1, 1],
+    [1_000_000, 300_000],
+  ] as const) {
+    assert.deepEqual(
+      await files.readRange('studies/1.2.840/series-7/instance.dcm', key, aad, start, length),
+      plain.subarray(start, start + length),
+    );
   }
 
   const stored = filesUnder(root);
   assert.deepEqual(stored, [path.join(root, 'studies/1.2.840/series-7/instance.dcm')], 'no temporary file is left');
   assert.equal(fs.statSync(stored[0]!).size, sealedSize(plain.length, 4096));
   assert.equal(fs.statSync(stored[0]!).mode & 0o777, 0o600);
-  for (const dir of [root, path.join(root, 'studies'), path.join(root, 'studies/1.2.840'), path.join(root, 'studies/1.2.840/series-7')]) {
+  for (const dir of [
+    root,
+    path.join(root, 'studies'),
+    path.join(root, 'studies/1.2.840'),
+    path.join(root, 'studies/1.2.840/series-7'),
+  ]) {
     assert.equal(fs.statSync(dir).mode & 0o777, 0o700, dir);
   }
 
@@ -86,7 +100,10 @@ test('the stored file shows no plaintext: a name written all through it is found
   const plain = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `${i}: ${marker}\n`).join(''), 'utf8');
   assert.ok(plain.includes('Quastenberg'), 'the control: the plaintext holds the marker');
   await store(files, 'report.txt', plain);
-  const needles = ['Quastenberg', 'quastenberg', 'Hannelore', '12.03.1961'].flatMap((s) => [Buffer.from(s, 'utf8'), Buffer.from(s, 'utf16le')]);
+  const needles = ['Quastenberg', 'quastenberg', 'Hannelore', '12.03.1961'].flatMap((s) => [
+    Buffer.from(s, 'utf8'),
+    Buffer.from(s, 'utf16le'),
+  ]);
   for (const f of filesUnder(root)) {
     const bytes = fs.readFileSync(f);
     for (const n of needles) assert.equal(bytes.includes(n), false, `${n.toString()} in ${f}`);
@@ -142,7 +159,10 @@ test('a process killed before commit leaves no file under the final name', () =>
     const w = new SealedFiles(process.env.ROOT).create('x/crashed.dcm', Buffer.alloc(32, 7), Buffer.from('aad'));
     w.stream.write(Buffer.alloc(4 * 1024 * 1024, 0x41), () => process.kill(process.pid, 'SIGKILL'));
   `;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ROOT: root },
+    encoding: 'utf8',
+  });
   assert.equal(child.signal, 'SIGKILL', child.stderr);
   const left = fs.readdirSync(path.join(root, 'x'));
   assert.equal(left.length, 1, 'the write got as far as its temporary file');
@@ -183,7 +203,10 @@ test('a stored file that was altered, cut or read with another binding fails to 
     DecryptionError,
   );
   const out = Buffer.concat(got);
-  assert.ok(out.length < 600_000 && out.equals(plain.subarray(0, out.length)), 'only authenticated chunks before the altered one');
+  assert.ok(
+    out.length < 600_000 && out.equals(plain.subarray(0, out.length)),
+    'only authenticated chunks before the altered one',
+  );
   assert.deepEqual(await files.readRange('f', key, aad, 0, 100), plain.subarray(0, 100));
   await assert.rejects(files.readRange('f', key, aad, 590_000, 100), DecryptionError);
 
@@ -198,7 +221,24 @@ test('a stored file that was altered, cut or read with another binding fails to 
 
 test('paths that could leave the root or pass for a temporary file are refused', async () => {
   const files = new SealedFiles(path.join(tmp, 'paths'));
-  const bad = ['', '/etc/passwd', '..', '../x', 'a/../../x', 'a/..', './a', 'a/./b', 'a//b', 'a/', 'a\\b', 'a b', 'ä', 'a\0b', 'x.tmp-0011', 'a/b.tmp-x/c'];
+  const bad = [
+    '',
+    '/etc/passwd',
+    '..',
+    '../x',
+    'a/../../x',
+    'a/..',
+    './a',
+    'a/./b',
+    'a//b',
+    'a/',
+    'a\\b',
+    'a b',
+    'ä',
+    'a\0b',
+    'x.tmp-0011',
+    'a/b.tmp-x/c',
+  ];
   for (const p of bad) {
     assert.throws(() => files.create(p, key, aad), /invalid sealed file path/, JSON.stringify(p));
     assert.throws(() => files.openRead(p, key, aad), /invalid sealed file path/, JSON.stringify(p));

@@ -157,7 +157,14 @@ test('another key or binding fails before any plaintext, even for an empty plain
     const plain = randomBytes(n);
     const sealed = seal(plain);
     await assertRefused(sealed, plain, 0, 'wrong key', randomBytes(32));
-    await assertRefused(sealed, plain, 0, 'wrong binding', key, bindingBytes({ tenantId: 't1', table: 'instances', rowId: 'i2', field: 'blob' }));
+    await assertRefused(
+      sealed,
+      plain,
+      0,
+      'wrong binding',
+      key,
+      bindingBytes({ tenantId: 't1', table: 'instances', rowId: 'i2', field: 'blob' }),
+    );
     const resized = Buffer.from(sealed);
     resized.writeUInt32BE(CS + 16, 5);
     await assertRefused(resized, plain, 0, 'chunk size rewritten');
@@ -168,7 +175,8 @@ test('another key or binding fails before any plaintext, even for an empty plain
 test('bad parameters are refused', async () => {
   assert.throws(() => new ChunkSealer(randomBytes(16), aad), RangeError);
   assert.ok((await open(seal(randomBytes(10)), randomBytes(31))).error instanceof RangeError);
-  for (const chunkSize of [0, 15, 1.5, 64 * 1024 * 1024 + 1]) assert.throws(() => new ChunkSealer(key, aad, chunkSize), RangeError);
+  for (const chunkSize of [0, 15, 1.5, 64 * 1024 * 1024 + 1])
+    assert.throws(() => new ChunkSealer(key, aad, chunkSize), RangeError);
 });
 
 test('readPlainRange returns exactly the requested slice at and across chunk boundaries, from a number fd or a FileHandle', async () => {
@@ -176,8 +184,20 @@ test('readPlainRange returns exactly the requested slice at and across chunk bou
   const file = path.join(tmp, 'range.bin');
   fs.writeFileSync(file, seal(plain));
   const ranges: [number, number][] = [
-    [0, 0], [0, 1], [0, CS - 1], [0, CS], [0, CS + 1], [CS - 1, 1], [CS - 1, 2], [CS, CS], [CS + 1, CS - 2],
-    [2 * CS - 3, 2 * CS + 6], [5 * CS, 7], [5 * CS + 6, 1], [plain.length, 0], [0, plain.length],
+    [0, 0],
+    [0, 1],
+    [0, CS - 1],
+    [0, CS],
+    [0, CS + 1],
+    [CS - 1, 1],
+    [CS - 1, 2],
+    [CS, CS],
+    [CS + 1, CS - 2],
+    [2 * CS - 3, 2 * CS + 6],
+    [5 * CS, 7],
+    [5 * CS + 6, 1],
+    [plain.length, 0],
+    [0, plain.length],
   ];
   for (let i = 0; i < 50; i++) {
     const s = randomInt(0, plain.length + 1);
@@ -187,10 +207,24 @@ test('readPlainRange returns exactly the requested slice at and across chunk bou
   const fh = await fs.promises.open(file, 'r');
   try {
     for (const [start, length] of ranges) {
-      assert.deepEqual(await readPlainRange(fd, key, aad, start, length), plain.subarray(start, start + length), `fd ${start}+${length}`);
-      assert.deepEqual(await readPlainRange(fh, key, aad, start, length), plain.subarray(start, start + length), `handle ${start}+${length}`);
+      assert.deepEqual(
+        await readPlainRange(fd, key, aad, start, length),
+        plain.subarray(start, start + length),
+        `fd ${start}+${length}`,
+      );
+      assert.deepEqual(
+        await readPlainRange(fh, key, aad, start, length),
+        plain.subarray(start, start + length),
+        `handle ${start}+${length}`,
+      );
     }
-    for (const [start, length] of [[-1, 1], [0, plain.length + 1], [plain.length, 1], [1.5, 1], [0, -1]] as const) {
+    for (const [start, length] of [
+      [-1, 1],
+      [0, plain.length + 1],
+      [plain.length, 1],
+      [1.5, 1],
+      [0, -1],
+    ] as const) {
       await assert.rejects(readPlainRange(fh, key, aad, start, length), RangeError, `${start}+${length}`);
     }
     await assert.rejects(readPlainRange(fh, key, Buffer.from('elsewhere'), 0, 1), DecryptionError);
@@ -216,17 +250,31 @@ test('readPlainRange authenticates every chunk it reads, and whether it is the l
   };
   const flipped = Buffer.from(sealed);
   flipped[HEADER_LEN + 2 * SEG + 3]! ^= 0x80;
-  assert.deepEqual(await read(flipped, 0, 2 * CS), plain.subarray(0, 2 * CS), 'chunks before the altered one still read');
+  assert.deepEqual(
+    await read(flipped, 0, 2 * CS),
+    plain.subarray(0, 2 * CS),
+    'chunks before the altered one still read',
+  );
   await assert.rejects(read(flipped, 2 * CS - 1, 2), DecryptionError);
   await assert.rejects(read(flipped, 2 * CS + 10, 1), DecryptionError);
 
   const cut = sealed.subarray(0, HEADER_LEN + 3 * SEG);
   await assert.rejects(read(cut, 2 * CS, 1), DecryptionError, 'the chunk that now looks last was not sealed as last');
-  await assert.rejects(read(sealed.subarray(0, sealed.length - 1), 3 * CS, 1), DecryptionError, 'a cut inside the last chunk');
+  await assert.rejects(
+    read(sealed.subarray(0, sealed.length - 1), 3 * CS, 1),
+    DecryptionError,
+    'a cut inside the last chunk',
+  );
   const longer = Buffer.concat([sealed, chunkAt(sealed, 3)]);
   await assert.rejects(read(longer, 3 * CS, 1), DecryptionError, 'the real last chunk is no longer at the end');
   await assert.rejects(read(longer, 4 * CS, 1), DecryptionError, 'a repeated chunk at the wrong position');
-  const swapped = Buffer.concat([sealed.subarray(0, HEADER_LEN), chunkAt(sealed, 1), chunkAt(sealed, 0), chunkAt(sealed, 2), chunkAt(sealed, 3)]);
+  const swapped = Buffer.concat([
+    sealed.subarray(0, HEADER_LEN),
+    chunkAt(sealed, 1),
+    chunkAt(sealed, 0),
+    chunkAt(sealed, 2),
+    chunkAt(sealed, 3),
+  ]);
   await assert.rejects(read(swapped, 0, 1), DecryptionError);
   const header = Buffer.from(sealed);
   header[HEADER_LEN - 1]! ^= 1;

@@ -10,7 +10,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
-import { freePort, login, nextCode, setUpTenant, samplePerson, startHarness, type Account, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  freePort,
+  login,
+  nextCode,
+  setUpTenant,
+  samplePerson,
+  startHarness,
+  type Account,
+  type Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { pdfText } from '../helpers/pdf-text.ts';
 
@@ -31,7 +42,8 @@ before(async () => {
   h = await startHarness();
   await h.app.listen({ host: '127.0.0.1', port });
   t = await setUpTenant(h, []);
-  const dept = async (code: string, name: string) => (await t.admin.post('/api/admin/departments', { code, name })).body.id as string;
+  const dept = async (code: string, name: string) =>
+    (await t.admin.post('/api/admin/departments', { code, name })).body.id as string;
   const INF = await dept('INF', 'Infektionsschutz');
   const TB = await dept('TB', 'Tuberkulosefürsorge');
   dpo = await t.user({ tenantRoles: ['dpo'] });
@@ -45,12 +57,27 @@ before(async () => {
   tbClerk = await named(TB, 'Tilo Teich');
   P1 = (await infClerk.post('/api/persons', samplePerson(INF))).body.id;
   const P2 = (await tbClerk.post('/api/persons', samplePerson(TB))).body.id;
-  const record = (await infClerk.post(`/api/persons/${P1}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Kontakt am Montag' } })).body.id;
+  const record = (
+    await infClerk.post(`/api/persons/${P1}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: 'Kontakt am Montag' },
+    })
+  ).body.id;
   await infClerk.get(`/api/persons/${P1}`);
   await infClerk.get(`/api/persons/${P1}/records`);
   await infClerk.get(`/api/records/${record}`);
   const until = new Date(Date.now() + 86_400_000).toISOString();
-  assert.equal((await infHead.post(`/api/persons/${P1}/shares`, { departmentId: TB, purpose: 'Umgebungsuntersuchung nach offener Tuberkulose', until })).status, 201);
+  assert.equal(
+    (
+      await infHead.post(`/api/persons/${P1}/shares`, {
+        departmentId: TB,
+        purpose: 'Umgebungsuntersuchung nach offener Tuberkulose',
+        until,
+      })
+    ).status,
+    201,
+  );
   await tbClerk.get(`/api/persons/${P1}`);
   await tbClerk.get(`/api/persons/${P2}`);
   browser = await launchBrowser();
@@ -91,7 +118,11 @@ test('an access report across two departments read as the DPO: found by name and
   await page.getByRole('button', { name: 'Auskunft erstellen' }).click();
 
   const letter = page.locator('article.letter');
-  await page.getByRole('heading', { name: 'Auskunft nach Art. 15 DSGVO über Zugriffe auf die Daten von Hannelore Quastenberg, geb. 17.04.1961' }).waitFor();
+  await page
+    .getByRole('heading', {
+      name: 'Auskunft nach Art. 15 DSGVO über Zugriffe auf die Daten von Hannelore Quastenberg, geb. 17.04.1961',
+    })
+    .waitFor();
   await letter.getByText('Gesundheitsamt Musterstadt').waitFor();
   await letter.getByText('Erfasste Akten: Infektionsschutz, Tuberkulosefürsorge').waitFor();
   const text = await letter.innerText();
@@ -118,12 +149,18 @@ test('an access report across two departments read as the DPO: found by name and
   await page.screenshot({ path: path.join('test-results', 'access-report-print.png'), fullPage: true });
   await page.emulateMedia({ media: 'screen' });
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Als PDF herunterladen' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Als PDF herunterladen' }).click(),
+  ]);
   assert.equal(download.suggestedFilename(), 'Auskunft-Zugriffe.pdf');
   const pdf = fs.readFileSync((await download.path())!);
   const pdfWords = pdfText(pdf).join(' ').replace(/\s+/g, ' ');
   assert.ok(pdfWords.includes('Hannelore Quastenberg, geb. 17.04.1961'), pdfWords);
-  assert.ok(pdfWords.includes(`${tbClerk.displayName} (Sachbearbeitung, Tuberkulosefürsorge) hat die Akte geöffnet`), pdfWords);
+  assert.ok(
+    pdfWords.includes(`${tbClerk.displayName} (Sachbearbeitung, Tuberkulosefürsorge) hat die Akte geöffnet`),
+    pdfWords,
+  );
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -135,7 +172,11 @@ test("a department's head reaches the report of the department's file from the f
   await signIn(page, infHead);
   await page.goto(`${base}/persons/${P1}`);
   await page.getByRole('link', { name: 'Zugriffe auf diese Akte' }).click();
-  await page.getByRole('heading', { name: /^Auskunft nach Art\. 15 DSGVO über Zugriffe auf die Daten von Hannelore Quastenberg/ }).waitFor();
+  await page
+    .getByRole('heading', {
+      name: /^Auskunft nach Art\. 15 DSGVO über Zugriffe auf die Daten von Hannelore Quastenberg/,
+    })
+    .waitFor();
   const text = await page.locator('article.letter').innerText();
   assert.ok(text.includes('Erfasste Akten: Infektionsschutz'));
   assert.ok(!text.includes('Akte der Abteilung Tuberkulosefürsorge'), "only the department's own file");

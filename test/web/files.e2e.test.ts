@@ -7,7 +7,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
-import { freePort, login, nextCode, samplePerson, setUpTenant, startHarness, type Account, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  freePort,
+  login,
+  nextCode,
+  samplePerson,
+  setUpTenant,
+  startHarness,
+  type Account,
+  type Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 
 let h: Harness;
@@ -39,14 +50,32 @@ before(async () => {
   clerk = await person({ memberships: [{ departmentId: INF, role: 'clerk' }] }, 'Carl Clerk');
   dpo = await person({ tenantRoles: ['dpo'] }, 'Dana Datenschutz');
   personId = (await doc.post('/api/persons', samplePerson(INF, 'Langakte'))).body.id;
-  await doc.post(`/api/persons/${personId}/records`, { type: 'note', sensitivity: 'restricted', content: { text: 'Krisengespräch geführt' } });
+  await doc.post(`/api/persons/${personId}/records`, {
+    type: 'note',
+    sensitivity: 'restricted',
+    content: { text: 'Krisengespräch geführt' },
+  });
   for (let i = 1; i <= 57; i++) {
-    const r = await doc.post(`/api/persons/${personId}/records`, { type: 'note', sensitivity: 'normal', content: { text: `Telefonat Nr. ${i}\nDetails` } });
+    const r = await doc.post(`/api/persons/${personId}/records`, {
+      type: 'note',
+      sensitivity: 'normal',
+      content: { text: `Telefonat Nr. ${i}\nDetails` },
+    });
     assert.equal(r.status, 201);
   }
   const exam = { date: '2026-04-12', reason: 'Umgebungsuntersuchung', findings: 'unauffällig' };
-  examId = (await doc.post(`/api/persons/${personId}/records`, { type: 'examination', sensitivity: 'normal', content: exam })).body.id;
-  assert.equal((await other.put(`/api/records/${examId}`, { content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0 G'] }, version: 1 })).status, 200);
+  examId = (
+    await doc.post(`/api/persons/${personId}/records`, { type: 'examination', sensitivity: 'normal', content: exam })
+  ).body.id;
+  assert.equal(
+    (
+      await other.put(`/api/records/${examId}`, {
+        content: { ...exam, findings: 'Rundherd rechts', diagnoses: ['A15.0 G'] },
+        version: 1,
+      })
+    ).status,
+    200,
+  );
   browser = await launchBrowser();
 });
 
@@ -55,7 +84,10 @@ after(async () => {
   await h?.close();
 });
 
-async function signedIn(who: Account, path: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+async function signedIn(
+  who: Account,
+  path: string,
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale: 'de-DE' });
   const page = await context.newPage();
   const problems = watchPage(page);
@@ -75,10 +107,18 @@ test('a file of 59 records opens with the newest 50 (title, author, date) and lo
   await page.getByRole('link', { name: 'Umgebungsuntersuchung' }).waitFor();
   assert.equal(await items.count(), 50);
   const first = items.first();
-  assert.match((await first.textContent())!, /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}Untersuchung/, 'the newest first, dated with a four-digit year');
+  assert.match(
+    (await first.textContent())!,
+    /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}Untersuchung/,
+    'the newest first, dated with a four-digit year',
+  );
   await first.getByText('von Dr. Ida Imhof · zuletzt geändert von Dr. Otto Ober').waitFor();
   assert.equal(await page.getByRole('link', { name: 'Telefonat Nr. 57' }).count(), 1);
-  assert.equal(await page.getByRole('link', { name: 'Telefonat Nr. 8', exact: true }).count(), 0, 'older ones wait for the next page');
+  assert.equal(
+    await page.getByRole('link', { name: 'Telefonat Nr. 8', exact: true }).count(),
+    0,
+    'older ones wait for the next page',
+  );
   await checkScreen(page, 'i14-01-file-first-page');
   await page.getByRole('button', { name: 'Weitere Einträge laden' }).click();
   await page.getByRole('link', { name: 'Krisengespräch geführt' }).waitFor();
@@ -100,9 +140,11 @@ test('a clerk sees the restricted record marked, without its title', async () =>
   await context.close();
 });
 
-test('a record\'s versions say who changed which fields and open to the diff', async () => {
+test("a record's versions say who changed which fields and open to the diff", async () => {
   const { context, page, problems } = await signedIn(doc, `/records/${examId}`);
-  const change = page.getByText(/^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} — Dr\. Otto Ober: Befund, Diagnosen \(ICD-10\) geändert \(Version 2\)$/);
+  const change = page.getByText(
+    /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} — Dr\. Otto Ober: Befund, Diagnosen \(ICD-10\) geändert \(Version 2\)$/,
+  );
   await change.waitFor();
   await page.getByText(/— Dr\. Ida Imhof: angelegt \(Version 1\)$/).waitFor();
   await change.click();
@@ -115,12 +157,21 @@ test('a record\'s versions say who changed which fields and open to the diff', a
 });
 
 test('the DPO sees decided emergency accesses as a history with decision, reviewer and comment', async () => {
-  const tbDoc = await person({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] }, 'Tara Tuberkulose');
+  const tbDoc = await person(
+    { memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] },
+    'Tara Tuberkulose',
+  );
   const reason = 'Bewusstlos eingeliefert, Vorbefunde nötig';
   assert.equal((await tbDoc.post(`/api/persons/${personId}/break-glass`, { reason })).status, 200);
-  assert.equal((await tbDoc.post(`/api/persons/${personId}/break-glass`, { reason: `${reason} (zweiter Zugriff)` })).status, 200);
+  assert.equal(
+    (await tbDoc.post(`/api/persons/${personId}/break-glass`, { reason: `${reason} (zweiter Zugriff)` })).status,
+    200,
+  );
   const open = (await dpo.get('/api/reviews')).body as { id: string }[];
-  assert.equal((await dpo.post(`/api/reviews/${open[0]!.id}`, { decision: 'justified', comment: 'Notaufnahme bestätigt' })).status, 200);
+  assert.equal(
+    (await dpo.post(`/api/reviews/${open[0]!.id}`, { decision: 'justified', comment: 'Notaufnahme bestätigt' })).status,
+    200,
+  );
 
   const { context, page, problems } = await signedIn(dpo, '/audit/reviews');
   const history = page.getByRole('region', { name: 'Entschiedene Notfallzugriffe' });

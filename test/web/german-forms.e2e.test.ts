@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import { freePort, setUpTenant, startHarness, totpCode, type Account, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  freePort,
+  setUpTenant,
+  startHarness,
+  totpCode,
+  type Account,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 
 /**
@@ -64,7 +72,10 @@ after(async () => {
   await h?.close();
 });
 
-async function open(path: string, locale = 'de-DE'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+async function open(
+  path: string,
+  locale = 'de-DE',
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale });
   const page = await context.newPage();
   const problems = watchPage(page);
@@ -163,7 +174,12 @@ test('setup wizard and login: empty and weak input answered in German, every fie
   await login.context.close();
 
   // The enrolment link's page: an empty and a guessable password, refused in German.
-  const created = await t.admin.post('/api/admin/users', { username: 'erika.enrol', displayName: 'Erika Enrol', tenantRoles: [], memberships: [] });
+  const created = await t.admin.post('/api/admin/users', {
+    username: 'erika.enrol',
+    displayName: 'Erika Enrol',
+    tenantRoles: [],
+    memberships: [],
+  });
   assert.equal(created.status, 201);
   const enrol = await open(`/enrol#token=${created.body.enrolment.token}`);
   await enrol.page.getByRole('button', { name: 'Passwort festlegen' }).click();
@@ -221,7 +237,13 @@ test('new and edited person: family name, given name and birth date at once; Ger
 
 test('new record of every type, and an edited record: every required field at once, in German', async () => {
   const { context, page, problems } = await signedIn(() => physician, `/persons/${personId}`);
-  const expected: Record<string, number> = { note: 1, examination: 3, notification: 2, 'expert-opinion': 4, 'tb-screening': 1 };
+  const expected: Record<string, number> = {
+    note: 1,
+    examination: 3,
+    notification: 2,
+    'expert-opinion': 4,
+    'tb-screening': 1,
+  };
   await page.getByRole('button', { name: 'Neuer Eintrag' }).click();
   const form = page.getByRole('form', { name: 'Neuer Eintrag' });
   for (const [type, n] of Object.entries(expected)) {
@@ -270,7 +292,10 @@ test('share and emergency search: purpose, end date and reason refused in German
   await assertGerman(page, 'share');
   await share.getByLabel('Bis einschließlich').fill('31.02.2027');
   await share.getByRole('button', { name: 'Freigeben' }).click();
-  await share.locator('.field-error').filter({ hasText: /gültiges Datum/ }).waitFor();
+  await share
+    .locator('.field-error')
+    .filter({ hasText: /gültiges Datum/ })
+    .waitFor();
   await assertGerman(page, 'share, no date');
   await checkScreen(page, 'de-04-share-wrong');
 
@@ -374,7 +399,9 @@ test('the security report reads in German for the admin and for the DPO: no Engl
     const { context, page, problems } = await signedIn(() => who, '/security');
     await page.getByRole('heading', { name: 'Sicherheitsbericht' }).waitFor();
     await page.locator('li.finding').first().waitFor();
-    const english = await page.evaluate(async () => (await (await fetch('/api/security-report')).json()) as { title: string; fix: string }[]);
+    const english = await page.evaluate(
+      async () => (await (await fetch('/api/security-report')).json()) as { title: string; fix: string }[],
+    );
     assert.ok(english.length > 0);
     const text = await page.locator('main').innerText();
     for (const f of english) {

@@ -41,13 +41,23 @@ async function passwordStep(page: Page, username: string, password: string) {
 async function virtualAuthenticator(cdp: CDPSession): Promise<string> {
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
   return authenticatorId;
 }
 
 test('a passkey is added under Mein Konto and signs its owner in', async () => {
-  const a = await t.account({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] }, { username: 'paula', displayName: 'Paula Passkey' });
+  const a = await t.account(
+    { memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] },
+    { username: 'paula', displayName: 'Paula Passkey' },
+  );
   const context = await browser.newContext({ locale: 'de-DE' });
   const page = await context.newPage();
   const problems = watchPage(page);
@@ -91,7 +101,15 @@ test('a passkey is added under Mein Konto and signs its owner in', async () => {
   await page.getByRole('button', { name: 'Abmelden' }).waitFor();
   const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.ok(after.credentials[0]!.signCount >= 1);
-  const logins = await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('audit_events').select('detail').where('actor_id', '=', a.id).where('action', '=', 'auth.login').orderBy('seq').execute());
+  const logins = await inTenant(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .select('detail')
+      .where('actor_id', '=', a.id)
+      .where('action', '=', 'auth.login')
+      .orderBy('seq')
+      .execute(),
+  );
   assert.deepEqual(JSON.parse(String(logins.at(-1)!.detail)), { mfa: 'webauthn' });
 
   // The list shows it used; removing it asks first (TOTP remains, so it may go).

@@ -8,7 +8,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
-import { freePort, nextCode, samplePerson, setUpTenant, startHarness, type Account, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  freePort,
+  nextCode,
+  samplePerson,
+  setUpTenant,
+  startHarness,
+  type Account,
+  type Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 
 let h: Harness;
@@ -36,7 +46,10 @@ after(async () => {
 });
 
 /** A fresh context (its clock faked when asked) and a page in it, watched for errors. */
-async function open(path: string, fakeClock = false): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+async function open(
+  path: string,
+  fakeClock = false,
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale: 'de-DE' });
   if (fakeClock) await context.clock.install();
   const page = await context.newPage();
@@ -71,7 +84,16 @@ const pageText = (page: Page) => page.evaluate(() => document.documentElement.ou
 async function fileOf(c: Client, departmentId: string, familyName: string, note: string): Promise<string> {
   const p = await c.post('/api/persons', samplePerson(departmentId, familyName));
   assert.equal(p.status, 201, JSON.stringify(p.body));
-  assert.equal((await c.post(`/api/persons/${p.body.id}/records`, { type: 'note', sensitivity: 'normal', content: { text: note } })).status, 201);
+  assert.equal(
+    (
+      await c.post(`/api/persons/${p.body.id}/records`, {
+        type: 'note',
+        sensitivity: 'normal',
+        content: { text: note },
+      })
+    ).status,
+    201,
+  );
   return p.body.id;
 }
 
@@ -89,7 +111,8 @@ test('idle expiry takes the file off the page; signing in again brings it back w
   const dialog = page.getByRole('dialog', { name: 'Bitte erneut anmelden' });
   await dialog.waitFor();
   const hidden = await pageText(page);
-  for (const secret of ['Zimmermann', 'Hannelore', 'Lindenallee', '17.04.1961', 'Rückruf der Hausärztin']) assert.ok(!hidden.includes(secret), `${secret} stays in the page behind the dialog`);
+  for (const secret of ['Zimmermann', 'Hannelore', 'Lindenallee', '17.04.1961', 'Rückruf der Hausärztin'])
+    assert.ok(!hidden.includes(secret), `${secret} stays in the page behind the dialog`);
   assert.equal(await page.locator('main textarea, main input').count(), 0);
   await page.getByText('Der Inhalt ist ausgeblendet, bis Sie sich erneut angemeldet haben.').waitFor();
   await checkScreen(page, 'ux-01-idle-relogin');
@@ -146,7 +169,9 @@ test('the break-the-glass banner with the time left survives a reload: the serve
   const owner = await t.user({ memberships: [{ departmentId: inf, role: 'physician' }] });
   const id = await fileOf(owner, inf, 'Notfallmann', 'Vorbefund Lunge');
   const tobias = await t.user({ memberships: [{ departmentId: tb, role: 'clerk' }] });
-  const opened = await tobias.post(`/api/persons/${id}/break-glass`, { reason: 'Patient bewusstlos in der Notaufnahme, Vorbefunde nötig' });
+  const opened = await tobias.post(`/api/persons/${id}/break-glass`, {
+    reason: 'Patient bewusstlos in der Notaufnahme, Vorbefunde nötig',
+  });
   assert.equal(opened.status, 200);
   const { context, page, problems } = await open(`/persons/${id}`);
   await signIn(page, tobias);
@@ -169,12 +194,20 @@ test('a physician who may not share sees why and whom to ask; the head ends a sh
   const head = await t.user({ memberships: [{ departmentId: inf, role: 'head' }] });
   const physician = await t.user({ memberships: [{ departmentId: inf, role: 'physician' }] });
   const id = await fileOf(physician, inf, 'Freigabeberg', 'Kontrolle');
-  const shared = await head.post(`/api/persons/${id}/shares`, { departmentId: tb, purpose: 'Umgebungsuntersuchung im Haushalt', until: new Date(Date.now() + 7 * 86_400_000).toISOString() });
+  const shared = await head.post(`/api/persons/${id}/shares`, {
+    departmentId: tb,
+    purpose: 'Umgebungsuntersuchung im Haushalt',
+    until: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+  });
   assert.equal(shared.status, 201);
 
   const one = await open(`/persons/${id}`);
   await signIn(one.page, physician);
-  await one.page.getByText(`Nur die Leitung der Abteilung kann die Akte für eine andere Abteilung freigeben. Bitte wenden Sie sich an: ${head.displayName}.`).waitFor();
+  await one.page
+    .getByText(
+      `Nur die Leitung der Abteilung kann die Akte für eine andere Abteilung freigeben. Bitte wenden Sie sich an: ${head.displayName}.`,
+    )
+    .waitFor();
   assert.equal(await one.page.getByRole('button', { name: 'Akte freigeben …' }).count(), 0);
   await checkScreen(one.page, 'ux-03-share-why-not');
   assert.deepEqual(one.problems, []);
@@ -202,18 +235,34 @@ test('a physician who may not share sees why and whom to ask; the head ends a sh
 
 test('an administrator: the own row offers nothing it may not do; deactivating, a reset and removing a device ask first', async () => {
   const admin = await t.user({ tenantRoles: ['admin'] });
-  const target = await t.account({ memberships: [{ departmentId: inf, role: 'clerk' }] }, { displayName: 'Karl Kandidat' });
-  const other = await t.account({ memberships: [{ departmentId: inf, role: 'clerk' }] }, { displayName: 'Rita Rücksetz' });
-  const device = await t.admin.post('/api/admin/devices', { aeTitle: 'CTSCAN', departmentId: inf, permissions: ['store'], host: '127.0.0.1' });
+  const target = await t.account(
+    { memberships: [{ departmentId: inf, role: 'clerk' }] },
+    { displayName: 'Karl Kandidat' },
+  );
+  const other = await t.account(
+    { memberships: [{ departmentId: inf, role: 'clerk' }] },
+    { displayName: 'Rita Rücksetz' },
+  );
+  const device = await t.admin.post('/api/admin/devices', {
+    aeTitle: 'CTSCAN',
+    departmentId: inf,
+    permissions: ['store'],
+    host: '127.0.0.1',
+  });
   assert.equal(device.status, 201, JSON.stringify(device.body));
-  const user = async (id: string) => ((await t.admin.get('/api/admin/users')).body as { id: string; active: boolean }[]).find((u) => u.id === id)!;
-  const resets = async () => ((await t.admin.get('/api/approvals')).body as { kind: string; userId: string }[]).filter((a) => a.kind === 'enrolment' && a.userId === other.id).length;
+  const user = async (id: string) =>
+    ((await t.admin.get('/api/admin/users')).body as { id: string; active: boolean }[]).find((u) => u.id === id)!;
+  const resets = async () =>
+    ((await t.admin.get('/api/approvals')).body as { kind: string; userId: string }[]).filter(
+      (a) => a.kind === 'enrolment' && a.userId === other.id,
+    ).length;
 
   const { context, page, problems } = await open('/admin/users');
   await signIn(page, admin);
   const own = page.getByRole('row', { name: new RegExp(admin.displayName) });
   await own.getByText('Ihr eigenes Konto').waitFor();
-  for (const name of ['Deaktivieren', 'Rollen ändern', 'Zugang neu einrichten']) assert.equal(await own.getByRole('button', { name }).count(), 0, `own row offers ${name}`);
+  for (const name of ['Deaktivieren', 'Rollen ändern', 'Zugang neu einrichten'])
+    assert.equal(await own.getByRole('button', { name }).count(), 0, `own row offers ${name}`);
 
   // Deactivating: focus on the harmless choice, Escape cancels, then confirmed it is done.
   const row = page.getByRole('row', { name: /Karl Kandidat/ });
@@ -278,7 +327,10 @@ test('Mein Konto: revoking a token and ending another session ask first', async 
 
   // The harness's own session is the other one: still working after Cancel, ended after the confirmation.
   assert.equal((await clerk.get('/api/me/sessions')).body.length, 2);
-  const endButton = page.getByRole('row').filter({ hasNotText: 'diese Sitzung' }).getByRole('button', { name: /^Sitzung seit .* beenden$/ });
+  const endButton = page
+    .getByRole('row')
+    .filter({ hasNotText: 'diese Sitzung' })
+    .getByRole('button', { name: /^Sitzung seit .* beenden$/ });
   const ask = page.getByRole('alertdialog', { name: /^Sitzung seit .* beenden\?$/ });
   await endButton.click();
   await ask.getByRole('button', { name: 'Abbrechen' }).click();

@@ -14,7 +14,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
-import { freePort, nextCode, setUpTenant, startHarness, type Account, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import {
+  freePort,
+  nextCode,
+  setUpTenant,
+  startHarness,
+  type Account,
+  type Client,
+  type Harness,
+  type Tenant,
+} from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, newUid } from '../helpers/dicom-files.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
@@ -40,26 +49,80 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   t = await setUpTenant(h, ['TB']);
   const TB = t.departments.TB!;
-  assert.equal((await t.admin.post('/api/admin/devices', { aeTitle: 'STORESCU', departmentId: TB, permissions: ['store'], host: '127.0.0.1' })).status, 201);
-  dimse = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services });
+  assert.equal(
+    (
+      await t.admin.post('/api/admin/devices', {
+        aeTitle: 'STORESCU',
+        departmentId: TB,
+        permissions: ['store'],
+        host: '127.0.0.1',
+      })
+    ).status,
+    201,
+  );
+  dimse = await startDimseListener(
+    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
+    { services: h.services },
+  );
   physician = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
-  mueller = (await physician.post('/api/persons', { departmentId: TB, familyName: 'Müller', givenName: 'Hans', birthDate: '1961-04-12' })).body.id;
-  lindqvist = (await physician.post('/api/persons', { departmentId: TB, familyName: 'Lindqvist', givenName: 'Ola', birthDate: '1975-07-07' })).body.id;
+  mueller = (
+    await physician.post('/api/persons', {
+      departmentId: TB,
+      familyName: 'Müller',
+      givenName: 'Hans',
+      birthDate: '1961-04-12',
+    })
+  ).body.id;
+  lindqvist = (
+    await physician.post('/api/persons', {
+      departmentId: TB,
+      familyName: 'Lindqvist',
+      givenName: 'Ola',
+      birthDate: '1975-07-07',
+    })
+  ).body.id;
 
   // From the modality: a CT series named as German devices write it, and a hand X-ray under a misspelt name.
   const dir = fs.mkdtempSync(path.join(h.dir, 'banner-'));
   const series = newUid();
   const files = [
     ...Array.from({ length: 6 }, (_, i) =>
-      makeInstance({ patientName: 'MUELLER^HANS', birthDate: '19610412', modality: 'CT', studyDescription: 'Thorax', studyInstanceUid: lungStudy, seriesInstanceUid: series, instanceNumber: i + 1, rows: 256, columns: 256, pixels: 'gradient', undefinedLengthSequences: false }),
+      makeInstance({
+        patientName: 'MUELLER^HANS',
+        birthDate: '19610412',
+        modality: 'CT',
+        studyDescription: 'Thorax',
+        studyInstanceUid: lungStudy,
+        seriesInstanceUid: series,
+        instanceNumber: i + 1,
+        rows: 256,
+        columns: 256,
+        pixels: 'gradient',
+        undefinedLengthSequences: false,
+      }),
     ),
-    makeInstance({ patientName: 'LINDKVIST^OLA', birthDate: '19750707', patientId: 'RAD-4711', modality: 'CR', studyDescription: 'Hand rechts', studyInstanceUid: handStudy, rows: 64, columns: 64, pixels: 'gradient', undefinedLengthSequences: false }),
+    makeInstance({
+      patientName: 'LINDKVIST^OLA',
+      birthDate: '19750707',
+      patientId: 'RAD-4711',
+      modality: 'CR',
+      studyDescription: 'Hand rechts',
+      studyInstanceUid: handStudy,
+      rows: 64,
+      columns: 64,
+      pixels: 'gradient',
+      undefinedLengthSequences: false,
+    }),
   ].map((inst, i) => {
     const file = path.join(dir, `i${i}.dcm`);
     fs.writeFileSync(file, inst.file);
     return file;
   });
-  await promisify(execFile)('storescu', ['-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), ...files], { env: { ...process.env, TCP_NODELAY: '1' } });
+  await promisify(execFile)(
+    'storescu',
+    ['-aet', 'STORESCU', '-aec', 'KARTEI', '127.0.0.1', String(dimse.port), ...files],
+    { env: { ...process.env, TCP_NODELAY: '1' } },
+  );
   browser = await launchBrowser();
 });
 
@@ -94,18 +157,23 @@ const drawn = (page: Page, size: number) =>
 
 test("the viewer's banner names the file's person, birth date as 12.04.1961, the study and its department — after scrolling, in print, over the image", async () => {
   const { page, problems, close } = await signedIn(`/persons/${mueller}`);
-  await page.getByRole('region', { name: 'Bilder' }).getByRole('link', { name: /15\.01\.2024 · Thorax/ }).click();
+  await page
+    .getByRole('region', { name: 'Bilder' })
+    .getByRole('link', { name: /15\.01\.2024 · Thorax/ })
+    .click();
   const banner = page.getByRole('region', { name: 'Patient und Studie' });
   await banner.getByText('Müller, Hans').waitFor();
   const text = (await banner.textContent())!;
-  for (const part of ['geb. 12.04.1961', 'Studie vom 15.01.2024', 'Thorax · CT', 'Akte: Abteilung TB']) assert.ok(text.includes(part), `${part} in ${text}`);
+  for (const part of ['geb. 12.04.1961', 'Studie vom 15.01.2024', 'Thorax · CT', 'Akte: Abteilung TB'])
+    assert.ok(text.includes(part), `${part} in ${text}`);
   assert.ok(!text.includes('nicht zugeordnet'), 'linked: no mark');
   await drawn(page, 256);
 
   // Over the image, inside the area a screenshot of the image takes.
   const overlay = page.locator('.stage [data-testid="study-overlay"]');
   const overlayText = (await overlay.textContent())!;
-  for (const part of ['Müller, Hans', 'geb. 12.04.1961', '15.01.2024']) assert.ok(overlayText.includes(part), `${part} over the image: ${overlayText}`);
+  for (const part of ['Müller, Hans', 'geb. 12.04.1961', '15.01.2024'])
+    assert.ok(overlayText.includes(part), `${part} over the image: ${overlayText}`);
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.locator('.stage').screenshot({ path: path.join(SCREENSHOTS, 'viewer-banner-image.png') });
 
@@ -141,7 +209,8 @@ test('a study no file claimed is listed for the department; a physician views it
   const row = page.getByRole('row', { name: /LINDKVIST, OLA/ });
   await row.waitFor();
   const cells = (await row.textContent())!;
-  for (const part of ['15.01.2024', '07.07.1975', 'RAD-4711', 'Hand rechts · CR']) assert.ok(cells.includes(part), `${part} in ${cells}`);
+  for (const part of ['15.01.2024', '07.07.1975', 'RAD-4711', 'Hand rechts · CR'])
+    assert.ok(cells.includes(part), `${part} in ${cells}`);
   assert.equal(await page.getByRole('row', { name: /MUELLER/ }).count(), 0, 'the linked study is not listed');
   await checkScreen(page, 'unassigned-studies');
 
@@ -150,18 +219,32 @@ test('a study no file claimed is listed for the department; a physician views it
   const banner = page.getByRole('region', { name: 'Patient und Studie' });
   await banner.getByText('LINDKVIST, OLA').waitFor();
   const text = (await banner.textContent())!;
-  for (const part of ['geb. 07.07.1975', 'nicht zugeordnet', 'keiner Akte zugeordnet: Abteilung TB', 'Patienten-ID RAD-4711']) assert.ok(text.includes(part), `${part} in ${text}`);
+  for (const part of [
+    'geb. 07.07.1975',
+    'nicht zugeordnet',
+    'keiner Akte zugeordnet: Abteilung TB',
+    'Patienten-ID RAD-4711',
+  ])
+    assert.ok(text.includes(part), `${part} in ${text}`);
   await drawn(page, 64);
   await checkScreen(page, 'viewer-banner-unassigned');
   await page.getByRole('link', { name: '← Zu den nicht zugeordneten Studien' }).click();
 
-  await page.getByRole('row', { name: /LINDKVIST, OLA/ }).getByRole('button', { name: 'Zuordnen …' }).click();
+  await page
+    .getByRole('row', { name: /LINDKVIST, OLA/ })
+    .getByRole('button', { name: 'Zuordnen …' })
+    .click();
   const panel = page.getByRole('region', { name: /Studie vom 15\.01\.2024 \(LINDKVIST, OLA\) einer Akte zuordnen/ });
   await panel.getByLabel('Akte suchen').fill('Lindqvist');
   await panel.getByRole('button', { name: 'Suchen' }).click();
-  await panel.getByRole('row', { name: /Lindqvist, Ola/ }).getByRole('button', { name: 'Diese Akte wählen' }).click();
+  await panel
+    .getByRole('row', { name: /Lindqvist, Ola/ })
+    .getByRole('button', { name: 'Diese Akte wählen' })
+    .click();
   const confirm = page.getByRole('form', { name: 'Zuordnung bestätigen' });
-  await confirm.getByText('Die Studie vom 15.01.2024 (Hand rechts · CR) der Akte Lindqvist, Ola, geb. 07.07.1975, zuordnen?').waitFor();
+  await confirm
+    .getByText('Die Studie vom 15.01.2024 (Hand rechts · CR) der Akte Lindqvist, Ola, geb. 07.07.1975, zuordnen?')
+    .waitFor();
   await checkScreen(page, 'unassigned-link-confirm');
   await confirm.getByRole('button', { name: 'Zuordnen', exact: true }).click();
   await page.getByRole('status').getByText('Die Studie vom 15.01.2024 ist jetzt in der Akte Lindqvist, Ola.').waitFor();
@@ -169,10 +252,16 @@ test('a study no file claimed is listed for the department; a physician views it
 
   await page.getByRole('link', { name: 'Akte öffnen' }).click();
   await page.getByRole('heading', { name: 'Lindqvist, Ola' }).waitFor();
-  await page.getByRole('region', { name: 'Bilder' }).getByRole('link', { name: /15\.01\.2024 · Hand rechts/ }).click();
+  await page
+    .getByRole('region', { name: 'Bilder' })
+    .getByRole('link', { name: /15\.01\.2024 · Hand rechts/ })
+    .click();
   await banner.getByText('Lindqvist, Ola').waitFor();
   assert.ok(!(await banner.textContent())!.includes('nicht zugeordnet'), "now the file's person");
-  assert.deepEqual((await physician.get(`/api/persons/${lindqvist}/studies`)).body.map((s: { studyUid: string }) => s.studyUid), [handStudy]);
+  assert.deepEqual(
+    (await physician.get(`/api/persons/${lindqvist}/studies`)).body.map((s: { studyUid: string }) => s.studyUid),
+    [handStudy],
+  );
 
   // Linked wrongly after all: taken off the file again (after a confirmation), it waits in the list once more.
   await page.getByRole('link', { name: '← Zur Akte' }).click();

@@ -28,7 +28,17 @@ export function match(pattern: string, path: string): Record<string, string> | n
 }
 
 /** An in-app link; `onNavigate` runs just before it navigates (to start loading what the next page needs). */
-export function Link({ to, children, className, onNavigate }: { to: string; children: ReactNode; className?: string; onNavigate?: () => void }) {
+export function Link({
+  to,
+  children,
+  className,
+  onNavigate,
+}: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  onNavigate?: () => void;
+}) {
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();

@@ -23,4 +23,6 @@ export const readsAudit = (me: Me) => isDpo(me) || me.memberships.some((m) => m.
 /** Who may be asked to approve a grant or a reset link: admins, DPOs and heads. */
 export const approves = (me: Me) => isAdmin(me) || isDpo(me) || me.memberships.some((m) => m.role === 'head');
 /** The departments whose unassigned studies the user links to files by hand: where they are a physician or the head. */
-export const linksStudies = (me: Me) => [...new Set(me.memberships.filter((m) => m.role === 'physician' || m.role === 'head').map((m) => m.departmentId))];
+export const linksStudies = (me: Me) => [
+  ...new Set(me.memberships.filter((m) => m.role === 'physician' || m.role === 'head').map((m) => m.departmentId)),
+];

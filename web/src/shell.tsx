@@ -37,7 +37,8 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
   const relogin = useRelogin(me.id, idle.expired, idle.dismiss);
 
   useEffect(() => {
-    if (path === '/') navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : isDpo(me) ? '/audit' : '/persons', true);
+    if (path === '/')
+      navigate(isMember(me) ? '/persons' : isAdmin(me) ? '/admin' : isDpo(me) ? '/audit' : '/persons', true);
   }, [path, me]);
 
   const logout = async () => {
@@ -50,50 +51,57 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
   return (
     <SessionContext.Provider value={{ me, reload }}>
       <NoticeProvider>
-      <a className="skip" href="#main">
-        {t('nav.skip')}
-      </a>
-      <header className="top">
-        <span className="brand">{t('app.name')}</span>
-        <nav aria-label={t('nav.main')}>
-          {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
-          {linksStudies(me).length > 0 && <Link to={`/departments/${linksStudies(me)[0]}/unassigned-studies`}>{t('nav.unassigned')}</Link>}
-          {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
-          {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
-          {approves(me) && <Link to="/approvals">{t('nav.approvals')}</Link>}
-          {(isAdmin(me) || isDpo(me)) && <Link to="/security">{t('nav.security')}</Link>}
-          <Link to="/account">{t('nav.account')}</Link>
-        </nav>
-        <span className="who">{me.displayName}</span>
-        <LanguageSwitch />
-        <button type="button" onClick={() => void logout()}>
-          {t('nav.logout')}
-        </button>
-      </header>
-      <main id="main" tabIndex={-1}>
-        <Curtain closed={relogin.open}>
-          <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>{route(path, me)}</Suspense>
-        </Curtain>
-      </main>
-      {idle.warn && !relogin.open && (
-        <Dialog title={t('idle.title')}>
-          <p>{t('idle.text', { n: Math.max(1, Math.ceil(idle.left / 60_000)) })}</p>
-          <div className="actions">
-            <button type="button" className="primary" autoFocus onClick={() => void api('GET', '/api/me').then(idle.dismiss)}>
-              {t('idle.stay')}
-            </button>
-            <button type="button" onClick={() => void logout()}>
-              {t('nav.logout')}
-            </button>
-          </div>
-        </Dialog>
-      )}
-      {relogin.open && (
-        <Dialog title={t('relogin.title')}>
-          <p>{t('relogin.text')}</p>
-          <LoginForm username={me.username} onDone={() => void relogin.done()} />
-        </Dialog>
-      )}
+        <a className="skip" href="#main">
+          {t('nav.skip')}
+        </a>
+        <header className="top">
+          <span className="brand">{t('app.name')}</span>
+          <nav aria-label={t('nav.main')}>
+            {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
+            {linksStudies(me).length > 0 && (
+              <Link to={`/departments/${linksStudies(me)[0]}/unassigned-studies`}>{t('nav.unassigned')}</Link>
+            )}
+            {isAdmin(me) && <Link to="/admin">{t('nav.admin')}</Link>}
+            {readsAudit(me) && <Link to="/audit">{isDpo(me) ? t('audit.title') : t('nav.audit')}</Link>}
+            {approves(me) && <Link to="/approvals">{t('nav.approvals')}</Link>}
+            {(isAdmin(me) || isDpo(me)) && <Link to="/security">{t('nav.security')}</Link>}
+            <Link to="/account">{t('nav.account')}</Link>
+          </nav>
+          <span className="who">{me.displayName}</span>
+          <LanguageSwitch />
+          <button type="button" onClick={() => void logout()}>
+            {t('nav.logout')}
+          </button>
+        </header>
+        <main id="main" tabIndex={-1}>
+          <Curtain closed={relogin.open}>
+            <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>{route(path, me)}</Suspense>
+          </Curtain>
+        </main>
+        {idle.warn && !relogin.open && (
+          <Dialog title={t('idle.title')}>
+            <p>{t('idle.text', { n: Math.max(1, Math.ceil(idle.left / 60_000)) })}</p>
+            <div className="actions">
+              <button
+                type="button"
+                className="primary"
+                autoFocus
+                onClick={() => void api('GET', '/api/me').then(idle.dismiss)}
+              >
+                {t('idle.stay')}
+              </button>
+              <button type="button" onClick={() => void logout()}>
+                {t('nav.logout')}
+              </button>
+            </div>
+          </Dialog>
+        )}
+        {relogin.open && (
+          <Dialog title={t('relogin.title')}>
+            <p>{t('relogin.text')}</p>
+            <LoginForm username={me.username} onDone={() => void relogin.done()} />
+          </Dialog>
+        )}
       </NoticeProvider>
     </SessionContext.Provider>
   );
@@ -111,7 +119,8 @@ function route(path: string, me: Me): ReactNode {
     const Viewer = viewerComponent();
     return <Viewer key={m.study} studyUid={m.study!} />;
   }
-  if ((m = match('/departments/:id/unassigned-studies', path))) return <UnassignedStudies key={m.id} departmentId={m.id!} />;
+  if ((m = match('/departments/:id/unassigned-studies', path)))
+    return <UnassignedStudies key={m.id} departmentId={m.id!} />;
   if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
   if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
@@ -207,5 +216,10 @@ function useIdleWarning() {
     return () => clearInterval(timer);
   }, []);
   const idleFor = now - lastSessionActivity();
-  return { warn: idleFor >= WARN_MS && idleFor < IDLE_MS, expired: idleFor >= IDLE_MS, left: IDLE_MS - idleFor, dismiss: () => setNow(Date.now()) };
+  return {
+    warn: idleFor >= WARN_MS && idleFor < IDLE_MS,
+    expired: idleFor >= IDLE_MS,
+    left: IDLE_MS - idleFor,
+    dismiss: () => setNow(Date.now()),
+  };
 }

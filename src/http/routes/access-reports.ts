@@ -55,7 +55,11 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
     async (req) =>
       gated(s, req, 'audit.person-search', { kind: 'tenant' }, async (ctx): Promise<DisclosureHit[]> => {
         const found = await s.persons.findForDisclosure(ctx, req.body.familyName, req.body.birthDate, DISCLOSURE_LIMIT);
-        const departments = await ctx.tx.selectFrom('departments').select(['id', 'name']).where('tenant_id', '=', ctx.principal.tenantId).execute();
+        const departments = await ctx.tx
+          .selectFrom('departments')
+          .select(['id', 'name'])
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .execute();
         const name = new Map(departments.map((d) => [d.id, d.name]));
         ctx.audit.detail = { results: found.length };
         ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
@@ -73,25 +77,43 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
   /** The DPO's report over the files chosen: the decision is the DPO's, each file gets its event. */
   const overFiles = (req: Parameters<typeof gated>[1], personIds: string[], format: string) =>
     gated(s, req, 'audit.access-report', { kind: 'tenant' }, async (ctx) => {
-      const files = await ctx.tx.selectFrom('persons').select(['id', 'department_id']).where('tenant_id', '=', ctx.principal.tenantId).where('id', 'in', personIds).execute();
+      const files = await ctx.tx
+        .selectFrom('persons')
+        .select(['id', 'department_id'])
+        .where('tenant_id', '=', ctx.principal.tenantId)
+        .where('id', 'in', personIds)
+        .execute();
       if (files.length !== personIds.length) throw new KarteiError('not-found', 'no such file');
       ctx.audit.detail = { files: files.length, format };
       ctx.audit.hits = files.map((f) => ({ personId: f.id, departmentId: f.department_id }));
       const report = await accessReport(ctx, s.keyring, s.persons, personIds);
       // One letter answers one person: files of another birth date would tell them who read someone else's file.
       if (new Set(report.persons.map((p) => p.birthDate)).size > 1) {
-        throw fieldRefused('validation-failed', 'querystring.persons', 'different-persons', "the files are not one person's: their birth dates differ");
+        throw fieldRefused(
+          'validation-failed',
+          'querystring.persons',
+          'different-persons',
+          "the files are not one person's: their birth dates differ",
+        );
       }
       return report;
     });
 
-  r.get('/api/access-reports', { config: { access: { actions: ['audit.access-report'], resource: 'tenant' } }, schema: { querystring: filesQuery, response: { 200: accessReportAnswer } } }, async (req) =>
-    overFiles(req, req.query.persons, 'screen'),
+  r.get(
+    '/api/access-reports',
+    {
+      config: { access: { actions: ['audit.access-report'], resource: 'tenant' } },
+      schema: { querystring: filesQuery, response: { 200: accessReportAnswer } },
+    },
+    async (req) => overFiles(req, req.query.persons, 'screen'),
   );
 
   r.get(
     '/api/access-reports/letter.pdf',
-    { config: { access: { actions: ['audit.access-report'], resource: 'tenant' }, answers: PDF }, schema: { querystring: filesQuery } },
+    {
+      config: { access: { actions: ['audit.access-report'], resource: 'tenant' }, answers: PDF },
+      schema: { querystring: filesQuery },
+    },
     async (req, reply) => sendPdf(reply, await overFiles(req, req.query.persons, 'pdf'), req.query.lang),
   );
 
@@ -104,13 +126,19 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/persons/:id/access-report',
-    { config: { access: { actions: ['person.access-report'], resource: 'person' } }, schema: { params: idParams, response: { 200: accessReportAnswer } } },
+    {
+      config: { access: { actions: ['person.access-report'], resource: 'person' } },
+      schema: { params: idParams, response: { 200: accessReportAnswer } },
+    },
     async (req) => overFile(req, req.params.id, 'screen'),
   );
 
   r.get(
     '/api/persons/:id/access-report.pdf',
-    { config: { access: { actions: ['person.access-report'], resource: 'person' }, answers: PDF }, schema: { params: idParams, querystring: z.strictObject({ lang }) } },
+    {
+      config: { access: { actions: ['person.access-report'], resource: 'person' }, answers: PDF },
+      schema: { params: idParams, querystring: z.strictObject({ lang }) },
+    },
     async (req, reply) => sendPdf(reply, await overFile(req, req.params.id, 'pdf'), req.query.lang),
   );
 }

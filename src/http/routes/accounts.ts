@@ -32,12 +32,16 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
     '/api/me/password',
     {
       config: { access: { self: 'changes the own password, with the current one and a second-factor code' } },
-      schema: { body: z.strictObject({ currentPassword: password, newPassword: password, code: z.string().min(1).max(12) }), response: { 204: noContent } },
+      schema: {
+        body: z.strictObject({ currentPassword: password, newPassword: password, code: z.string().min(1).max(12) }),
+        response: { 204: noContent },
+      },
     },
     async (req, reply) => {
       const p = principalOf(req);
       // A script's API token never changes the password of the person it belongs to.
-      if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'A password is changed in a signed-in session, not with an API token');
+      if (req.auth!.csrfHash === null)
+        throw new KarteiError('forbidden', 'A password is changed in a signed-in session, not with an API token');
       await s.ownPassword.change(p.tenantId, p.userId, req.auth!.tokenHash, req.body, req.ip);
       return reply.code(204).send();
     },
@@ -45,37 +49,70 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
 
   r.post(
     '/api/admin/users/:id/enrolment',
-    { config: { access: { actions: ['admin.user.enrolment-request'], resource: 'user' } }, schema: { params: idParams, response: { 201: z.strictObject({ approvalId: z.string() }) } } },
+    {
+      config: { access: { actions: ['admin.user.enrolment-request'], resource: 'user' } },
+      schema: { params: idParams, response: { 201: z.strictObject({ approvalId: z.string() }) } },
+    },
     async (req, reply) => {
-      const approvalId = await gated(s, req, 'admin.user.enrolment-request', { kind: 'user', userId: req.params.id }, async (ctx) => {
-        const approvalId = await requestEnrolmentApproval(ctx, req.params.id);
-        await startEnrolment(ctx.tx, ctx.principal.tenantId, req.params.id, ctx.principal.userId, 'reset', approvalId, ctx.now);
-        ctx.audit.detail = { approvalId };
-        return approvalId;
-      });
+      const approvalId = await gated(
+        s,
+        req,
+        'admin.user.enrolment-request',
+        { kind: 'user', userId: req.params.id },
+        async (ctx) => {
+          const approvalId = await requestEnrolmentApproval(ctx, req.params.id);
+          await startEnrolment(
+            ctx.tx,
+            ctx.principal.tenantId,
+            req.params.id,
+            ctx.principal.userId,
+            'reset',
+            approvalId,
+            ctx.now,
+          );
+          ctx.audit.detail = { approvalId };
+          return approvalId;
+        },
+      );
       return reply.code(201).send({ approvalId });
     },
   );
 
   r.get(
     '/api/admin/users/:id/enrolment',
-    { config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } }, schema: { params: idParams, response: { 200: enrolmentLink } } },
-    async (req) => gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) => issueApprovedLink(ctx, req.params.id, s.config.publicUrl)),
+    {
+      config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } },
+      schema: { params: idParams, response: { 200: enrolmentLink } },
+    },
+    async (req) =>
+      gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) =>
+        issueApprovedLink(ctx, req.params.id, s.config.publicUrl),
+      ),
   );
 
-  r.get('/api/approvals', { config: { access: { actions: ['approval.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(approvalView) } } }, async (req) =>
-    gated(s, req, 'approval.list', { kind: 'tenant' }, async (ctx) => {
-      const items = await listDecidable(ctx, s.keyring);
-      ctx.audit.detail = { count: items.length };
-      return items;
-    }),
+  r.get(
+    '/api/approvals',
+    {
+      config: { access: { actions: ['approval.list'], resource: 'tenant' } },
+      schema: { response: { 200: z.array(approvalView) } },
+    },
+    async (req) =>
+      gated(s, req, 'approval.list', { kind: 'tenant' }, async (ctx) => {
+        const items = await listDecidable(ctx, s.keyring);
+        ctx.audit.detail = { count: items.length };
+        return items;
+      }),
   );
 
   r.post(
     '/api/approvals/:id',
     {
       config: { access: { actions: ['approval.decide'], resource: 'approval' } },
-      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['approve', 'reject']) }), response: { 200: approvalDecided } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ decision: z.enum(['approve', 'reject']) }),
+        response: { 200: approvalDecided },
+      },
     },
     async (req) =>
       gated(s, req, 'approval.decide', { kind: 'approval', approvalId: req.params.id }, async (ctx) => {

@@ -30,8 +30,18 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.department.create'], resource: 'tenant' } },
       schema: {
         body: z.strictObject({
-          code: z.string().trim().min(1).max(32).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
-          name: z.string().trim().min(1).max(200).regex(...NO_NUL),
+          code: z
+            .string()
+            .trim()
+            .min(1)
+            .max(32)
+            .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+          name: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .regex(...NO_NUL),
         }),
         response: { 201: created },
       },
@@ -39,10 +49,18 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => {
       const id = await gated(s, req, 'admin.department.create', tenant, async (ctx) => {
         const tenantId = ctx.principal.tenantId;
-        const taken = await ctx.tx.selectFrom('departments').select('id').where('tenant_id', '=', tenantId).where('code', '=', req.body.code).executeTakeFirst();
+        const taken = await ctx.tx
+          .selectFrom('departments')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('code', '=', req.body.code)
+          .executeTakeFirst();
         if (taken) throw fieldRefused('conflict', 'code', 'taken', 'a department with this code exists');
         const deptId = randomUUID();
-        await ctx.tx.insertInto('departments').values({ id: deptId, tenant_id: tenantId, code: req.body.code, name: req.body.name, created_at: ctx.now }).execute();
+        await ctx.tx
+          .insertInto('departments')
+          .values({ id: deptId, tenant_id: tenantId, code: req.body.code, name: req.body.name, created_at: ctx.now })
+          .execute();
         await s.keyring.createDepartmentKey(ctx.tx, tenantId, deptId);
         ctx.audit.resourceId = deptId;
         return deptId;
@@ -51,10 +69,21 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/admin/departments', { config: { access: { actions: ['admin.department.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(department) } } }, async (req) =>
-    gated(s, req, 'admin.department.list', tenant, (ctx) =>
-      ctx.tx.selectFrom('departments').select(['id', 'code', 'name']).where('tenant_id', '=', ctx.principal.tenantId).orderBy('code').execute(),
-    ),
+  r.get(
+    '/api/admin/departments',
+    {
+      config: { access: { actions: ['admin.department.list'], resource: 'tenant' } },
+      schema: { response: { 200: z.array(department) } },
+    },
+    async (req) =>
+      gated(s, req, 'admin.department.list', tenant, (ctx) =>
+        ctx.tx
+          .selectFrom('departments')
+          .select(['id', 'code', 'name'])
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .orderBy('code')
+          .execute(),
+      ),
   );
 
   r.post(
@@ -63,7 +92,12 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.user.create'], resource: 'tenant' } },
       // No password: the person chooses it with the enrolment link (a `password` member answers 422).
       schema: {
-        body: z.strictObject({ username, displayName, tenantRoles: tenantRoles.default([]), memberships: memberships.default([]) }),
+        body: z.strictObject({
+          username,
+          displayName,
+          tenantRoles: tenantRoles.default([]),
+          memberships: memberships.default([]),
+        }),
         response: { 201: userCreated },
       },
     },
@@ -71,13 +105,32 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       const created = await gated(s, req, 'admin.user.create', tenant, async (ctx) => {
         const tenantId = ctx.principal.tenantId;
         // Asking for grants is a person's decision in a session (admin.user.update-access), never a token's.
-        if (!tokenCovers(ctx.principal, 'admin.user.update-access') && (req.body.tenantRoles.length > 0 || req.body.memberships.length > 0)) {
-          throw new KarteiError('token-scope', 'tenantRoles: roles and memberships are asked for in a signed-in session, not with an API token', { field: 'tenantRoles' });
+        if (
+          !tokenCovers(ctx.principal, 'admin.user.update-access') &&
+          (req.body.tenantRoles.length > 0 || req.body.memberships.length > 0)
+        ) {
+          throw new KarteiError(
+            'token-scope',
+            'tenantRoles: roles and memberships are asked for in a signed-in session, not with an API token',
+            { field: 'tenantRoles' },
+          );
         }
-        const office = await ctx.tx.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirstOrThrow();
+        const office = await ctx.tx
+          .selectFrom('tenants')
+          .select('name')
+          .where('id', '=', tenantId)
+          .executeTakeFirstOrThrow();
         const userId = await createUser(ctx.tx, s.keyring, tenantId, req.body, office.name);
         const grants = await requestAccess(ctx, userId, req.body.tenantRoles, req.body.memberships);
-        const enrolmentId = await startEnrolment(ctx.tx, tenantId, userId, ctx.principal.userId, 'initial', null, ctx.now);
+        const enrolmentId = await startEnrolment(
+          ctx.tx,
+          tenantId,
+          userId,
+          ctx.principal.userId,
+          'initial',
+          null,
+          ctx.now,
+        );
         const enrolment = await issueLink(ctx.tx, enrolmentId, s.config.publicUrl);
         ctx.audit.resourceId = userId;
         ctx.audit.detail = { ...accessSummary(req.body), ...grantSummary(grants) };
@@ -87,8 +140,16 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
     },
   );
 
-  r.get('/api/admin/users', { config: { access: { actions: ['admin.user.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(userView) } } }, async (req) =>
-    gated(s, req, 'admin.user.list', tenant, async (ctx) => withPending(ctx.tx, ctx.principal.tenantId, await listUsers(ctx.tx, s.keyring, ctx.principal.tenantId))),
+  r.get(
+    '/api/admin/users',
+    {
+      config: { access: { actions: ['admin.user.list'], resource: 'tenant' } },
+      schema: { response: { 200: z.array(userView) } },
+    },
+    async (req) =>
+      gated(s, req, 'admin.user.list', tenant, async (ctx) =>
+        withPending(ctx.tx, ctx.principal.tenantId, await listUsers(ctx.tx, s.keyring, ctx.principal.tenantId)),
+      ),
   );
 
   r.patch(
@@ -97,7 +158,12 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.user.update', 'admin.user.update-access'], resource: 'user' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ displayName: displayName.optional(), active: z.boolean().optional(), tenantRoles: tenantRoles.optional(), memberships: memberships.optional() }),
+        body: z.strictObject({
+          displayName: displayName.optional(),
+          active: z.boolean().optional(),
+          tenantRoles: tenantRoles.optional(),
+          memberships: memberships.optional(),
+        }),
         response: { 200: userView },
       },
     },
@@ -110,7 +176,11 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
         const userId = req.params.id;
         const set: { updated_at: string; display_name_enc?: Buffer; active?: number } = { updated_at: ctx.now };
         if (b.displayName !== undefined) {
-          set.display_name_enc = sealField(await s.keyring.tenantKey(ctx.tx, tenantId), userBinding(tenantId, userId, 'display_name'), b.displayName);
+          set.display_name_enc = sealField(
+            await s.keyring.tenantKey(ctx.tx, tenantId),
+            userBinding(tenantId, userId, 'display_name'),
+            b.displayName,
+          );
         }
         if (b.active === false) await assertNotLastDpo(ctx.tx, tenantId, userId);
         if (b.active !== undefined) set.active = b.active ? 1 : 0;
@@ -123,7 +193,12 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
           await revokeUserApiTokens(ctx.tx, userId);
         }
         const after = await getUser(ctx.tx, s.keyring, tenantId, userId);
-        ctx.audit.detail = { ...accessSummary(b), ...grantSummary(grants), ...(b.active !== undefined ? { active: b.active } : {}), ...(before ? accessChange(before, after) : {}) };
+        ctx.audit.detail = {
+          ...accessSummary(b),
+          ...grantSummary(grants),
+          ...(b.active !== undefined ? { active: b.active } : {}),
+          ...(before ? accessChange(before, after) : {}),
+        };
         return withPending(ctx.tx, tenantId, after);
       });
     },

@@ -24,7 +24,12 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
       config: { access: { self: 'mints a token for the own account' } },
       schema: {
         body: z.strictObject({
-          name: z.string().trim().min(1).max(100).regex(...NO_NUL),
+          name: z
+            .string()
+            .trim()
+            .min(1)
+            .max(100)
+            .regex(...NO_NUL),
           // What the token is for: at least one of the closed set, each once.
           scopes: z
             .array(z.enum(TOKEN_SCOPES))
@@ -40,25 +45,53 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'API tokens are created from a login session, not with another token');
-      const created = await s.apiTokens.create(p.tenantId, p.userId, { ...req.body, code: req.body.code?.replace(/\s/g, '') }, req.ip);
+      if (req.auth!.csrfHash === null)
+        throw new KarteiError('forbidden', 'API tokens are created from a login session, not with another token');
+      const created = await s.apiTokens.create(
+        p.tenantId,
+        p.userId,
+        { ...req.body, code: req.body.code?.replace(/\s/g, '') },
+        req.ip,
+      );
       return reply.code(201).send(created);
     },
   );
 
-  r.get('/api/auth/tokens', { config: { access: { self: 'lists the own tokens, without secrets' } }, schema: { response: { 200: z.array(apiToken) } } }, async (req) => {
-    const p = principalOf(req);
-    return inTenant(s.store, p.tenantId, (tx) => listApiTokens(tx, p.userId, new Date()));
-  });
+  r.get(
+    '/api/auth/tokens',
+    {
+      config: { access: { self: 'lists the own tokens, without secrets' } },
+      schema: { response: { 200: z.array(apiToken) } },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return inTenant(s.store, p.tenantId, (tx) => listApiTokens(tx, p.userId, new Date()));
+    },
+  );
 
-  r.delete('/api/auth/tokens/:id', { config: { access: { self: 'revokes an own token' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
-    const p = principalOf(req);
-    const revoked = await inTenant(s.store, p.tenantId, async (tx) => {
-      const ok = await revokeApiToken(tx, p.userId, req.params.id, new Date());
-      if (ok) await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.token-revoke', resourceType: 'api-token', resourceId: req.params.id, outcome: 'allowed' });
-      return ok;
-    });
-    if (!revoked) throw new KarteiError('not-found');
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/api/auth/tokens/:id',
+    {
+      config: { access: { self: 'revokes an own token' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const revoked = await inTenant(s.store, p.tenantId, async (tx) => {
+        const ok = await revokeApiToken(tx, p.userId, req.params.id, new Date());
+        if (ok)
+          await s.audit.append(tx, {
+            tenantId: p.tenantId,
+            actorId: p.userId,
+            action: 'auth.token-revoke',
+            resourceType: 'api-token',
+            resourceId: req.params.id,
+            outcome: 'allowed',
+          });
+        return ok;
+      });
+      if (!revoked) throw new KarteiError('not-found');
+      return reply.code(204).send();
+    },
+  );
 }

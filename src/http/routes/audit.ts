@@ -15,7 +15,11 @@ import { accessCount, auditEntry, auditStatus } from '../../contract/audit.ts';
 export const auditQuery = z.strictObject({
   personId: id.optional(),
   actorId: id.optional(),
-  action: z.string().max(64).regex(...NO_NUL).optional(),
+  action: z
+    .string()
+    .max(64)
+    .regex(...NO_NUL)
+    .optional(),
   outcome: z.enum(['allowed', 'denied', 'error']).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -49,7 +53,9 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       await gated(s, req, 'audit.read-installation', { kind: 'installation' }, async (ctx) => {
         ctx.audit.detail = { chain: DEPLOYMENT_CHAIN };
       });
-      return inTenant(s.store, DEPLOYMENT_CHAIN, (tx) => queryAudit(tx, s.audit, s.keyring, DEPLOYMENT_CHAIN, 'all', req.query));
+      return inTenant(s.store, DEPLOYMENT_CHAIN, (tx) =>
+        queryAudit(tx, s.audit, s.keyring, DEPLOYMENT_CHAIN, 'all', req.query),
+      );
     },
   );
 
@@ -58,11 +64,20 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     '/api/audit/stats',
     {
       config: { access: { actions: ['audit.read'], resource: 'tenant' } },
-      schema: { querystring: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }), response: { 200: z.array(accessCount) } },
+      schema: {
+        querystring: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }),
+        response: { 200: z.array(accessCount) },
+      },
     },
     async (req) =>
       gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-        const rows = await accessCounts(ctx.tx, ctx.principal.tenantId, auditScope(ctx.principal), req.query.from, req.query.to);
+        const rows = await accessCounts(
+          ctx.tx,
+          ctx.principal.tenantId,
+          auditScope(ctx.principal),
+          req.query.from,
+          req.query.to,
+        );
         ctx.audit.detail = { stats: true, rows: rows.length };
         return rows;
       }),
@@ -71,19 +86,32 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
   // The chain of the caller's office, checked now (after the request is on the record: the
   // check reads the whole chain and must not run inside the request's transaction), and its
   // last signed checkpoint.
-  r.get('/api/audit/status', { config: { access: { actions: ['audit.status'], resource: 'tenant' } }, schema: { response: { 200: auditStatus } } }, async (req) => {
-    const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
-    const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
-    const checkpoint = await inTenant(s.store, tenantId, (tx) =>
-      tx.selectFrom('audit_checkpoints').select(['seq', 'at']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst(),
-    );
-    return {
-      ok: result.ok,
-      verifiedUpTo: result.ok ? result.count : result.seq - 1,
-      firstBad: result.ok ? null : { seq: result.seq, problem: result.problem },
-      lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
-    };
-  });
+  r.get(
+    '/api/audit/status',
+    {
+      config: { access: { actions: ['audit.status'], resource: 'tenant' } },
+      schema: { response: { 200: auditStatus } },
+    },
+    async (req) => {
+      const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
+      const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
+      const checkpoint = await inTenant(s.store, tenantId, (tx) =>
+        tx
+          .selectFrom('audit_checkpoints')
+          .select(['seq', 'at'])
+          .where('tenant_id', '=', tenantId)
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst(),
+      );
+      return {
+        ok: result.ok,
+        verifiedUpTo: result.ok ? result.count : result.seq - 1,
+        firstBad: result.ok ? null : { seq: result.seq, problem: result.problem },
+        lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
+      };
+    },
+  );
   r.get(
     '/api/audit',
     {
@@ -99,7 +127,14 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const rows = await gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-        const found = await queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, auditScope(ctx.principal), req.query);
+        const found = await queryAudit(
+          ctx.tx,
+          s.audit,
+          s.keyring,
+          ctx.principal.tenantId,
+          auditScope(ctx.principal),
+          req.query,
+        );
         ctx.audit.detail = { count: found.length };
         return found;
       });

@@ -25,7 +25,14 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       schema: {
         body: z.strictObject({
           token: z.string().min(1).max(200),
-          tenant: z.strictObject({ name: z.string().trim().min(2).max(200).regex(...NO_NUL) }),
+          tenant: z.strictObject({
+            name: z
+              .string()
+              .trim()
+              .min(2)
+              .max(200)
+              .regex(...NO_NUL),
+          }),
           admin: z.strictObject({ username, password, displayName }),
         }),
         response: { 201: setupDone },
@@ -38,7 +45,10 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     '/api/auth/login',
     {
       config: { access: { public: 'login, throttled and audited' } },
-      schema: { body: z.strictObject({ username: z.string().min(1).max(200), password }), response: { 200: loginStep } },
+      schema: {
+        body: z.strictObject({ username: z.string().min(1).max(200), password }),
+        response: { 200: loginStep },
+      },
     },
     async (req) => s.login.password(req.body.username, req.body.password, req.ip),
   );
@@ -49,12 +59,24 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       config: { access: { public: 'second login step, guarded by the login challenge' } },
       // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
       // remember (extension): keep the cookie after the browser closes, for the session's 12 hours at most.
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), code: z.string().min(1).max(20), remember: z.boolean().optional() }), response: { 200: loggedIn } },
+      schema: {
+        body: z.strictObject({
+          challenge: z.string().min(1).max(200),
+          code: z.string().min(1).max(20),
+          remember: z.boolean().optional(),
+        }),
+        response: { 200: loggedIn },
+      },
     },
     async (req, reply) => {
       const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
       setSessionCookie(reply, done.token, secure, req.body.remember === true);
-      return { user: done.user, csrfToken: done.csrfToken, ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}), ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
+      return {
+        user: done.user,
+        csrfToken: done.csrfToken,
+        ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}),
+        ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}),
+      };
     },
   );
 
@@ -63,57 +85,118 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     {
       config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
       // response: the assertion for the `webauthn` options the password step offered.
-      schema: { body: z.strictObject({ challenge: z.string().min(1).max(200), response: authenticationResponse, remember: z.boolean().optional() }), response: { 200: loggedIn } },
+      schema: {
+        body: z.strictObject({
+          challenge: z.string().min(1).max(200),
+          response: authenticationResponse,
+          remember: z.boolean().optional(),
+        }),
+        response: { 200: loggedIn },
+      },
     },
     async (req, reply) => {
       const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
       setSessionCookie(reply, done.token, secure, req.body.remember === true);
-      return { user: done.user, csrfToken: done.csrfToken, ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}) };
+      return {
+        user: done.user,
+        csrfToken: done.csrfToken,
+        ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}),
+      };
     },
   );
 
-  r.post('/api/auth/logout', { config: { access: { self: 'ends the own session' } }, schema: { response: { 204: noContent } } }, async (req, reply) => {
-    const p = principalOf(req);
-    await inTenant(s.store, p.tenantId, async (tx) => {
-      await revokeSession(tx, req.auth!.tokenHash);
-      await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.logout', resourceType: 'session', outcome: 'allowed' });
-    });
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
-    return reply.code(204).send();
-  });
+  r.post(
+    '/api/auth/logout',
+    { config: { access: { self: 'ends the own session' } }, schema: { response: { 204: noContent } } },
+    async (req, reply) => {
+      const p = principalOf(req);
+      await inTenant(s.store, p.tenantId, async (tx) => {
+        await revokeSession(tx, req.auth!.tokenHash);
+        await s.audit.append(tx, {
+          tenantId: p.tenantId,
+          actorId: p.userId,
+          action: 'auth.logout',
+          resourceType: 'session',
+          outcome: 'allowed',
+        });
+      });
+      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+      return reply.code(204).send();
+    },
+  );
 
   // The own sessions, to see where one is signed in and end what is not one's own doing.
-  r.get('/api/me/sessions', { config: { access: { self: 'lists the own live sessions' } }, schema: { response: { 200: z.array(ownSession) } } }, async (req) => {
-    const p = principalOf(req);
-    return inTenant(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
-  });
+  r.get(
+    '/api/me/sessions',
+    { config: { access: { self: 'lists the own live sessions' } }, schema: { response: { 200: z.array(ownSession) } } },
+    async (req) => {
+      const p = principalOf(req);
+      return inTenant(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
+    },
+  );
 
-  r.delete('/api/me/sessions/:id', { config: { access: { self: 'ends one of the own sessions' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
-    const p = principalOf(req);
-    const ended = await inTenant(s.store, p.tenantId, async (tx) => {
-      const e = await endOwnSession(tx, p.userId, req.params.id, req.auth!.tokenHash);
-      if (e) await s.audit.append(tx, { tenantId: p.tenantId, actorId: p.userId, action: 'auth.session-end', resourceType: 'session', outcome: 'allowed', detail: { current: e.current } });
-      return e;
-    });
-    // Another user's session, an ended one or none: the same 404.
-    if (!ended) throw new KarteiError('not-found');
-    if (ended.current) reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/api/me/sessions/:id',
+    {
+      config: { access: { self: 'ends one of the own sessions' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const ended = await inTenant(s.store, p.tenantId, async (tx) => {
+        const e = await endOwnSession(tx, p.userId, req.params.id, req.auth!.tokenHash);
+        if (e)
+          await s.audit.append(tx, {
+            tenantId: p.tenantId,
+            actorId: p.userId,
+            action: 'auth.session-end',
+            resourceType: 'session',
+            outcome: 'allowed',
+            detail: { current: e.current },
+          });
+        return e;
+      });
+      // Another user's session, an ended one or none: the same 404.
+      if (!ended) throw new KarteiError('not-found');
+      if (ended.current) reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+      return reply.code(204).send();
+    },
+  );
 
   // The office's departments come along (codes and names, no personal data): the web
   // application labels files and offers share targets with them.
-  r.get('/api/me', { config: { access: { self: 'the own identity and roles, and the names of the office\'s departments', tokens: true } }, schema: { response: { 200: me } } }, async (req) => {
-    const p = principalOf(req);
-    const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
-      Promise.all([
-        listUsers(tx, s.keyring, p.tenantId, [p.userId]),
-        tx.selectFrom('departments').select(['id', 'code', 'name']).where('tenant_id', '=', p.tenantId).orderBy('code').execute(),
-      ]),
-    );
-    const user = me[0]!;
-    return { id: p.userId, username: user.username, displayName: user.displayName, tenantRoles: p.tenantRoles, memberships: p.memberships, departments };
-  });
+  r.get(
+    '/api/me',
+    {
+      config: {
+        access: { self: "the own identity and roles, and the names of the office's departments", tokens: true },
+      },
+      schema: { response: { 200: me } },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
+        Promise.all([
+          listUsers(tx, s.keyring, p.tenantId, [p.userId]),
+          tx
+            .selectFrom('departments')
+            .select(['id', 'code', 'name'])
+            .where('tenant_id', '=', p.tenantId)
+            .orderBy('code')
+            .execute(),
+        ]),
+      );
+      const user = me[0]!;
+      return {
+        id: p.userId,
+        username: user.username,
+        displayName: user.displayName,
+        tenantRoles: p.tenantRoles,
+        memberships: p.memberships,
+        departments,
+      };
+    },
+  );
 }
 
 /**
@@ -122,5 +205,11 @@ export function authRoutes(app: FastifyInstance, s: Services) {
  * session after 30 idle minutes or 12 hours either way.
  */
 function setSessionCookie(reply: FastifyReply, token: string, secure: boolean, remember: boolean) {
-  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure, ...(remember ? { maxAge: ABSOLUTE_MS / 1000 } : {}) });
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict',
+    secure,
+    ...(remember ? { maxAge: ABSOLUTE_MS / 1000 } : {}),
+  });
 }

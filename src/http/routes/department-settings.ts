@@ -15,7 +15,10 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/departments/:id/settings',
-    { config: { access: { actions: ['department.settings.read'], resource: 'department' } }, schema: { params: idParams, response: { 200: listingAnswer } } },
+    {
+      config: { access: { actions: ['department.settings.read'], resource: 'department' } },
+      schema: { params: idParams, response: { 200: listingAnswer } },
+    },
     async (req) =>
       gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, async (ctx) => ({
         restrictedListing: await restrictedListing(ctx.tx, req.params.id),
@@ -26,11 +29,20 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
     '/api/departments/:id/settings',
     {
       config: { access: { actions: ['department.settings.update'], resource: 'department' } },
-      schema: { params: idParams, body: z.strictObject({ restrictedListing: z.enum(['shown', 'hidden']) }), response: { 200: listingAnswer } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ restrictedListing: z.enum(['shown', 'hidden']) }),
+        response: { 200: listingAnswer },
+      },
     },
     async (req) =>
       gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
-        await ctx.tx.updateTable('departments').set({ restricted_listing: req.body.restrictedListing }).where('id', '=', req.params.id).where('tenant_id', '=', ctx.principal.tenantId).execute();
+        await ctx.tx
+          .updateTable('departments')
+          .set({ restricted_listing: req.body.restrictedListing })
+          .where('id', '=', req.params.id)
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .execute();
         ctx.audit.detail = { restrictedListing: req.body.restrictedListing };
         return { restrictedListing: req.body.restrictedListing };
       }),

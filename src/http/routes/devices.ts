@@ -18,7 +18,10 @@ const deviceBody = z.strictObject({
   departmentId: id,
   permissions: z.array(z.enum(DEVICE_PERMISSIONS)).min(1).max(DEVICE_PERMISSIONS.length),
   certificate: z.string().max(20_000).optional(),
-  host: z.string().refine((h) => isIP(h) !== 0 || h === 'localhost', { message: 'an IP address', params: { code: 'not-ip' } }).optional(),
+  host: z
+    .string()
+    .refine((h) => isIP(h) !== 0 || h === 'localhost', { message: 'an IP address', params: { code: 'not-ip' } })
+    .optional(),
   port: z.number().int().min(1).max(65535).optional(),
 });
 
@@ -26,22 +29,48 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tenant = { kind: 'tenant' } as const;
 
-  r.post('/api/admin/devices', { config: { access: { actions: ['admin.device.create'], resource: 'tenant' } }, schema: { body: deviceBody, response: { 201: created } } }, async (req, reply) => {
-    const deviceId = await gated(s, req, 'admin.device.create', tenant, async (ctx) => {
-      const created = await registerDevice(ctx.tx, ctx.principal.tenantId, ctx.principal.userId, req.body, ctx.now);
-      ctx.audit.resourceId = created;
-      ctx.audit.detail = { aeTitle: req.body.aeTitle, departmentId: req.body.departmentId, permissions: req.body.permissions.join(','), certificate: !!req.body.certificate };
-      return created;
-    });
-    return reply.code(201).send({ id: deviceId });
-  });
-
-  r.get('/api/admin/devices', { config: { access: { actions: ['admin.device.list'], resource: 'tenant' } }, schema: { response: { 200: z.array(device) } } }, async (req) =>
-    gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx.tx, ctx.principal.tenantId)),
+  r.post(
+    '/api/admin/devices',
+    {
+      config: { access: { actions: ['admin.device.create'], resource: 'tenant' } },
+      schema: { body: deviceBody, response: { 201: created } },
+    },
+    async (req, reply) => {
+      const deviceId = await gated(s, req, 'admin.device.create', tenant, async (ctx) => {
+        const created = await registerDevice(ctx.tx, ctx.principal.tenantId, ctx.principal.userId, req.body, ctx.now);
+        ctx.audit.resourceId = created;
+        ctx.audit.detail = {
+          aeTitle: req.body.aeTitle,
+          departmentId: req.body.departmentId,
+          permissions: req.body.permissions.join(','),
+          certificate: !!req.body.certificate,
+        };
+        return created;
+      });
+      return reply.code(201).send({ id: deviceId });
+    },
   );
 
-  r.delete('/api/admin/devices/:id', { config: { access: { actions: ['admin.device.remove'], resource: 'device' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
-    await gated(s, req, 'admin.device.remove', { kind: 'device', deviceId: req.params.id }, (ctx) => removeDevice(ctx.tx, ctx.principal.tenantId, req.params.id));
-    return reply.code(204).send();
-  });
+  r.get(
+    '/api/admin/devices',
+    {
+      config: { access: { actions: ['admin.device.list'], resource: 'tenant' } },
+      schema: { response: { 200: z.array(device) } },
+    },
+    async (req) => gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx.tx, ctx.principal.tenantId)),
+  );
+
+  r.delete(
+    '/api/admin/devices/:id',
+    {
+      config: { access: { actions: ['admin.device.remove'], resource: 'device' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      await gated(s, req, 'admin.device.remove', { kind: 'device', deviceId: req.params.id }, (ctx) =>
+        removeDevice(ctx.tx, ctx.principal.tenantId, req.params.id),
+      );
+      return reply.code(204).send();
+    },
+  );
 }

@@ -45,13 +45,30 @@ interface Outcome {
 /** The boundary of a `multipart/related; type="application/dicom"` body; 415 for anything else. */
 function boundaryOf(contentType: string | undefined): string {
   const params: Record<string, string> = Object.fromEntries(
-    (contentType ?? '').split(';').slice(1).map((p) => {
-      const eq = p.indexOf('=');
-      return [p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"|"$/g, '')];
-    }),
+    (contentType ?? '')
+      .split(';')
+      .slice(1)
+      .map((p) => {
+        const eq = p.indexOf('=');
+        return [
+          p.slice(0, eq).trim().toLowerCase(),
+          p
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"|"$/g, ''),
+        ];
+      }),
   );
-  const ok = /^multipart\/related\s*(;|$)/i.test(contentType ?? '') && (params.type ?? '').toLowerCase() === 'application/dicom' && !!params.boundary;
-  if (!ok) throw new KarteiError('unsupported-media-type', 'Content-Type: send multipart/related; type="application/dicom"; boundary=…', { field: 'Content-Type' });
+  const ok =
+    /^multipart\/related\s*(;|$)/i.test(contentType ?? '') &&
+    (params.type ?? '').toLowerCase() === 'application/dicom' &&
+    !!params.boundary;
+  if (!ok)
+    throw new KarteiError(
+      'unsupported-media-type',
+      'Content-Type: send multipart/related; type="application/dicom"; boundary=…',
+      { field: 'Content-Type' },
+    );
   return params.boundary!;
 }
 
@@ -59,7 +76,8 @@ function boundaryOf(contentType: string | undefined): string {
 function departmentOf(req: FastifyRequest, named: string | undefined): string {
   if (named) return named;
   const mine = [...new Set(principalOf(req).memberships.map((m) => m.departmentId))];
-  if (mine.length !== 1) throw fieldRefused('validation-failed', 'department', 'department-required', 'name the department to store into');
+  if (mine.length !== 1)
+    throw fieldRefused('validation-failed', 'department', 'department-required', 'name the department to store into');
   return mine[0]!;
 }
 
@@ -102,7 +120,11 @@ class StowPart implements PartHandler {
       }
       this.meta = parsed.meta;
       this.head = [];
-      const { mediaStorageSopClassUid: sopClass, mediaStorageSopInstanceUid: instance, transferSyntaxUid: syntax } = parsed.meta;
+      const {
+        mediaStorageSopClassUid: sopClass,
+        mediaStorageSopInstanceUid: instance,
+        transferSyntaxUid: syntax,
+      } = parsed.meta;
       const layout = datasetLayout(syntax);
       if (!isStorageSopClass(sopClass)) this.failure = Status.SopClassNotSupported;
       else if (!isValidUid(instance) || !layout) this.failure = Status.CannotUnderstand;
@@ -127,7 +149,11 @@ class StowPart implements PartHandler {
       return;
     }
     await this.fail(this.failure ?? Status.CannotUnderstand);
-    this.outcomes.push({ sopClassUid: meta?.mediaStorageSopClassUid ?? '', sopInstanceUid: meta?.mediaStorageSopInstanceUid ?? '', failure: this.failure });
+    this.outcomes.push({
+      sopClassUid: meta?.mediaStorageSopClassUid ?? '',
+      sopInstanceUid: meta?.mediaStorageSopInstanceUid ?? '',
+      failure: this.failure,
+    });
   }
 
   abort() {
@@ -151,7 +177,13 @@ function response(outcomes: Outcome[]): DicomJson {
   return {
     '00081198': sequence(failed.map((o) => ({ ...ref(o), '00081197': { vr: 'US', Value: [o.failure] } }))),
     '00081199': sequence(
-      stored.map((o) => ({ ...ref(o), '00081190': { vr: 'UR', Value: [`/dicom-web/studies/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}`] } })),
+      stored.map((o) => ({
+        ...ref(o),
+        '00081190': {
+          vr: 'UR',
+          Value: [`/dicom-web/studies/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}`],
+        },
+      })),
     ),
   };
 }
@@ -162,7 +194,10 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const query = z.strictObject({ department: id.optional() });
 
-  const stow = async (req: FastifyRequest<{ Params: { study?: string }; Querystring: z.infer<typeof query> }>, reply: FastifyReply) => {
+  const stow = async (
+    req: FastifyRequest<{ Params: { study?: string }; Querystring: z.infer<typeof query> }>,
+    reply: FastifyReply,
+  ) => {
     const boundary = boundaryOf(req.headers['content-type']);
     const principal = principalOf(req);
     const departmentId = departmentOf(req, req.query.department);
@@ -171,7 +206,9 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
       // Refused before the body is read; the gate audits the denial and answers it.
       return gated(s, req, 'study.store', target, async () => undefined);
     }
-    const key = await inTenant(s.store, principal.tenantId, (tx) => s.keyring.departmentKey(tx, principal.tenantId, departmentId));
+    const key = await inTenant(s.store, principal.tenantId, (tx) =>
+      s.keyring.departmentKey(tx, principal.tenantId, departmentId),
+    );
     const begin = (meta: FileMeta) =>
       new IncomingInstance({
         instances: s.instances,
@@ -180,16 +217,25 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
         departmentId,
         key,
         receivedFrom: principal.userId,
-        meta: { ...meta, implementationClassUid: IMPLEMENTATION_CLASS_UID, implementationVersionName: IMPLEMENTATION_VERSION_NAME, sourceAeTitle: undefined },
+        meta: {
+          ...meta,
+          implementationClassUid: IMPLEMENTATION_CLASS_UID,
+          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+          sourceAeTitle: undefined,
+        },
         enter: (work) => gated(s, req, 'study.store', target, work),
       });
     const commit = async (incoming: IncomingInstance, meta: FileMeta): Promise<Outcome> => {
-      const outcome: Outcome = { sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: meta.mediaStorageSopInstanceUid };
+      const outcome: Outcome = {
+        sopClassUid: meta.mediaStorageSopClassUid,
+        sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      };
       try {
         await incoming.finish(({ elements }) => {
           outcome.studyUid = textValue(elements, Tag.StudyInstanceUid);
           outcome.seriesUid = textValue(elements, Tag.SeriesInstanceUid);
-          if (req.params.study && outcome.studyUid !== req.params.study) throw new InstanceMismatch('not of the study named in the path');
+          if (req.params.study && outcome.studyUid !== req.params.study)
+            throw new InstanceMismatch('not of the study named in the path');
         });
         return outcome;
       } catch (e) {
@@ -198,7 +244,10 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
     };
     const outcomes: Outcome[] = [];
     const reader = new MultipartReader(boundary, () => {
-      if (outcomes.length >= MAX_PARTS) throw new KarteiError('payload-too-large', `body: at most ${MAX_PARTS} instances per request`, { field: 'body' });
+      if (outcomes.length >= MAX_PARTS)
+        throw new KarteiError('payload-too-large', `body: at most ${MAX_PARTS} instances per request`, {
+          field: 'body',
+        });
       return new StowPart(begin, commit, outcomes);
     });
     try {
@@ -210,8 +259,15 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
     await reader.finish();
     const stored = outcomes.filter((o) => o.failure === undefined).length;
     const status = stored === outcomes.length && stored > 0 ? 200 : stored > 0 ? 202 : 409;
-    return reply.code(status).type('application/dicom+json').send(JSON.stringify(response(outcomes)));
+    return reply
+      .code(status)
+      .type('application/dicom+json')
+      .send(JSON.stringify(response(outcomes)));
   };
   r.post('/dicom-web/studies', { config: { access: STORE, answers: STORED }, schema: { querystring: query } }, stow);
-  r.post('/dicom-web/studies/:study', { config: { access: STORE, answers: STORED }, schema: { params: studyParams, querystring: query } }, stow);
+  r.post(
+    '/dicom-web/studies/:study',
+    { config: { access: STORE, answers: STORED }, schema: { params: studyParams, querystring: query } },
+    stow,
+  );
 }

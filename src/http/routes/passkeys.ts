@@ -14,22 +14,33 @@ import { noContent } from '../../contract/common.ts';
 import { passkey, passkeyOptions } from '../../contract/identity.ts';
 
 function interactive(req: FastifyRequest) {
-  if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'Passkeys are managed in a signed-in session, not with an API token');
+  if (req.auth!.csrfHash === null)
+    throw new KarteiError('forbidden', 'Passkeys are managed in a signed-in session, not with an API token');
 }
 
 export function passkeyRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/me/passkeys', { config: { access: { self: 'lists the own passkeys: name, created, last used' } }, schema: { response: { 200: z.array(passkey) } } }, async (req) => {
-    const p = principalOf(req);
-    return s.passkeys.list(p.tenantId, p.userId);
-  });
+  r.get(
+    '/api/me/passkeys',
+    {
+      config: { access: { self: 'lists the own passkeys: name, created, last used' } },
+      schema: { response: { 200: z.array(passkey) } },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return s.passkeys.list(p.tenantId, p.userId);
+    },
+  );
 
   r.post(
     '/api/me/passkeys/options',
     {
       config: { access: { self: 'starts adding a passkey to the own account, with the current password' } },
-      schema: { body: z.strictObject({ currentPassword: z.string().min(1).max(1024) }), response: { 200: passkeyOptions } },
+      schema: {
+        body: z.strictObject({ currentPassword: z.string().min(1).max(1024) }),
+        response: { 200: passkeyOptions },
+      },
     },
     async (req) => {
       interactive(req);
@@ -42,19 +53,39 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     '/api/me/passkeys',
     {
       config: { access: { self: 'finishes adding a passkey to the own account (the ceremony this session started)' } },
-      schema: { body: z.strictObject({ name: z.string().trim().min(1).max(60).regex(...NO_NUL), response: registrationResponse }), response: { 201: passkey } },
+      schema: {
+        body: z.strictObject({
+          name: z
+            .string()
+            .trim()
+            .min(1)
+            .max(60)
+            .regex(...NO_NUL),
+          response: registrationResponse,
+        }),
+        response: { 201: passkey },
+      },
     },
     async (req, reply) => {
       interactive(req);
       const p = principalOf(req);
-      return reply.code(201).send(await s.passkeys.finish(p.tenantId, p.userId, req.auth!.tokenHash, req.body.name, req.body.response));
+      return reply
+        .code(201)
+        .send(await s.passkeys.finish(p.tenantId, p.userId, req.auth!.tokenHash, req.body.name, req.body.response));
     },
   );
 
-  r.delete('/api/me/passkeys/:id', { config: { access: { self: 'removes an own passkey, never the last second factor' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
-    interactive(req);
-    const p = principalOf(req);
-    await s.passkeys.remove(p.tenantId, p.userId, req.params.id);
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/api/me/passkeys/:id',
+    {
+      config: { access: { self: 'removes an own passkey, never the last second factor' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      interactive(req);
+      const p = principalOf(req);
+      await s.passkeys.remove(p.tenantId, p.userId, req.params.id);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -15,13 +15,28 @@ import { auditQuery } from './audit.ts';
 import { linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
 import { created } from '../../contract/common.ts';
-import { breakGlassOpened, emergencySearchAnswer, hitOpened, person, personFileView, personListItem as listItem, recordListItem, share } from '../../contract/records.ts';
+import {
+  breakGlassOpened,
+  emergencySearchAnswer,
+  hitOpened,
+  person,
+  personFileView,
+  personListItem as listItem,
+  recordListItem,
+  share,
+} from '../../contract/records.ts';
 import { auditEntry } from '../../contract/audit.ts';
 
 export const SEARCH_LIMIT = 50;
 export const SEARCH_MAX = 200;
 
-const personListItem = (p: { id: string; departmentId: string; familyName: string; givenName: string; birthDate: string }) => ({
+const personListItem = (p: {
+  id: string;
+  departmentId: string;
+  familyName: string;
+  givenName: string;
+  birthDate: string;
+}) => ({
   id: p.id,
   departmentId: p.departmentId,
   familyName: p.familyName,
@@ -40,7 +55,9 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const { departmentId, ...data } = req.body;
-      const personId = await gated(s, req, 'person.create', { kind: 'department', departmentId }, (ctx) => s.persons.create(ctx, departmentId, data));
+      const personId = await gated(s, req, 'person.create', { kind: 'department', departmentId }, (ctx) =>
+        s.persons.create(ctx, departmentId, data),
+      );
       return reply.code(201).send({ id: personId });
     },
   );
@@ -102,7 +119,11 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/emergency-hits/:id/break-glass',
     {
       config: { access: { actions: ['person.break-glass'], resource: 'emergency-hit' } },
-      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }), response: { 200: hitOpened } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        response: { 200: hitOpened },
+      },
     },
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
@@ -118,20 +139,26 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       }),
   );
 
-  r.get('/api/persons/:id', { config: { access: { actions: ['person.read'], resource: 'person' } }, schema: { params: idParams, response: { 200: personFileView } } }, async (req) =>
-    gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
-      ...(await s.persons.get(ctx, req.params.id)),
-      permissions: {
-        update: ctx.may('person.update'),
-        createRecord: ctx.may('record.create'),
-        createRestrictedRecord: ctx.may('record.create', 'restricted'),
-        readRestricted: ctx.may('record.read', 'restricted'),
-        share: ctx.may('file.share'),
-        // The file's access report (its department's head): the link "Zugriffe" on the file.
-        accessLog: ctx.may('person.access-log'),
-      },
-      ...(await fileHints(ctx, s.keyring, req.params.id)),
-    })),
+  r.get(
+    '/api/persons/:id',
+    {
+      config: { access: { actions: ['person.read'], resource: 'person' } },
+      schema: { params: idParams, response: { 200: personFileView } },
+    },
+    async (req) =>
+      gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
+        ...(await s.persons.get(ctx, req.params.id)),
+        permissions: {
+          update: ctx.may('person.update'),
+          createRecord: ctx.may('record.create'),
+          createRestrictedRecord: ctx.may('record.create', 'restricted'),
+          readRestricted: ctx.may('record.read', 'restricted'),
+          share: ctx.may('file.share'),
+          // The file's access report (its department's head): the link "Zugriffe" on the file.
+          accessLog: ctx.may('person.access-log'),
+        },
+        ...(await fileHints(ctx, s.keyring, req.params.id)),
+      })),
   );
 
   r.patch(
@@ -142,16 +169,17 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) => {
       const { version: v, ...patch } = req.body;
-      return gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, (ctx) => s.persons.update(ctx, req.params.id, v, patch));
+      return gated(s, req, 'person.update', { kind: 'person', personId: req.params.id }, (ctx) =>
+        s.persons.update(ctx, req.params.id, v, patch),
+      );
     },
   );
 
   const recordBody = z.discriminatedUnion(
     'type',
-    recordTypeNames.map((type) => z.strictObject({ type: z.literal(type), sensitivity, content: RECORD_TYPES[type].content })) as unknown as [
-      z.ZodObject,
-      ...z.ZodObject[],
-    ],
+    recordTypeNames.map((type) =>
+      z.strictObject({ type: z.literal(type), sensitivity, content: RECORD_TYPES[type].content }),
+    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
   );
 
   r.post(
@@ -161,9 +189,17 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       schema: { params: idParams, body: recordBody, response: { 201: created } },
     },
     async (req, reply) => {
-      const body = req.body as { type: (typeof recordTypeNames)[number]; sensitivity: 'normal' | 'restricted'; content: unknown };
-      const recordId = await gated(s, req, 'record.create', { kind: 'person', personId: req.params.id, sensitivity: body.sensitivity }, (ctx) =>
-        s.records.create(ctx, req.params.id, body),
+      const body = req.body as {
+        type: (typeof recordTypeNames)[number];
+        sensitivity: 'normal' | 'restricted';
+        content: unknown;
+      };
+      const recordId = await gated(
+        s,
+        req,
+        'record.create',
+        { kind: 'person', personId: req.params.id, sensitivity: body.sensitivity },
+        (ctx) => s.records.create(ctx, req.params.id, body),
       );
       return reply.code(201).send({ id: recordId });
     },
@@ -178,13 +214,15 @@ export function personRoutes(app: FastifyInstance, s: Services) {
         querystring: z.strictObject(pageQuery),
         response: { 200: z.array(recordListItem) },
         description:
-          'A page of the file\'s records, newest first: [{id, type, sensitivity, version, createdAt, createdBy, createdByName, updatedAt, updatedBy, updatedByName, title}]. ' +
+          "A page of the file's records, newest first: [{id, type, sensitivity, version, createdAt, createdBy, createdByName, updatedAt, updatedBy, updatedByName, title}]. " +
           '`title` is the title or first line, null where the caller may not read the record. `limit` (1–200, default 50); ' +
           'when more exist, `Link: <…>; rel="next"` names the next page (`before`, an opaque cursor).',
       },
     },
     async (req, reply) => {
-      const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) => s.records.list(ctx, req.params.id, req.query));
+      const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) =>
+        s.records.list(ctx, req.params.id, req.query),
+      );
       linkNext(req, reply, page.next);
       return page.items;
     },
@@ -194,10 +232,16 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     '/api/persons/:id/break-glass',
     {
       config: { access: { actions: ['person.break-glass'], resource: 'person' } },
-      schema: { params: idParams, body: z.strictObject({ reason: reasonText(MIN_REASON) }), response: { 200: breakGlassOpened } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        response: { 200: breakGlassOpened },
+      },
     },
     async (req) =>
-      gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) => s.breakGlass.open(ctx, req.params.id, req.body.reason)),
+      gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) =>
+        s.breakGlass.open(ctx, req.params.id, req.body.reason),
+      ),
   );
 
   r.post(
@@ -213,25 +257,42 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) => {
-      const shareId = await gated(s, req, 'file.share', { kind: 'person', personId: req.params.id }, (ctx) => s.sharing.share(ctx, req.params.id, req.body));
+      const shareId = await gated(s, req, 'file.share', { kind: 'person', personId: req.params.id }, (ctx) =>
+        s.sharing.share(ctx, req.params.id, req.body),
+      );
       return reply.code(201).send({ id: shareId });
     },
   );
 
-  r.get('/api/persons/:id/shares', { config: { access: { actions: ['share.list'], resource: 'person' } }, schema: { params: idParams, response: { 200: z.array(share) } } }, async (req) =>
-    gated(s, req, 'share.list', { kind: 'person', personId: req.params.id }, (ctx) => s.sharing.list(ctx, req.params.id)),
+  r.get(
+    '/api/persons/:id/shares',
+    {
+      config: { access: { actions: ['share.list'], resource: 'person' } },
+      schema: { params: idParams, response: { 200: z.array(share) } },
+    },
+    async (req) =>
+      gated(s, req, 'share.list', { kind: 'person', personId: req.params.id }, (ctx) =>
+        s.sharing.list(ctx, req.params.id),
+      ),
   );
 
   r.get(
     '/api/persons/:id/access-log',
     {
       config: { access: { actions: ['person.access-log'], resource: 'person' } },
-      schema: { params: idParams, querystring: auditQuery.omit({ personId: true }), response: { 200: z.array(auditEntry) } },
+      schema: {
+        params: idParams,
+        querystring: auditQuery.omit({ personId: true }),
+        response: { 200: z.array(auditEntry) },
+      },
     },
     async (req, reply) => {
       const rows = await gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
         // The gate allowed this file's log as a whole: its owning head or the DPO.
-        queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, 'all', { ...req.query, personId: req.params.id }),
+        queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, 'all', {
+          ...req.query,
+          personId: req.params.id,
+        }),
       );
       linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
       return rows;

@@ -13,10 +13,19 @@ import { reviewDecided, reviewItem } from '../../contract/records.ts';
 export function sharingRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.delete('/api/shares/:id', { config: { access: { actions: ['share.revoke'], resource: 'share' } }, schema: { params: idParams, response: { 204: noContent } } }, async (req, reply) => {
-    await gated(s, req, 'share.revoke', { kind: 'share', shareId: req.params.id }, (ctx) => s.sharing.revoke(ctx, req.params.id));
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/api/shares/:id',
+    {
+      config: { access: { actions: ['share.revoke'], resource: 'share' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      await gated(s, req, 'share.revoke', { kind: 'share', shareId: req.params.id }, (ctx) =>
+        s.sharing.revoke(ctx, req.params.id),
+      );
+      return reply.code(204).send();
+    },
+  );
 
   r.get(
     '/api/reviews',
@@ -34,7 +43,10 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => {
       const { state, ...page } = req.query;
       const found = await gated(s, req, 'review.list', { kind: 'tenant' }, async (ctx) => {
-        const result = state === 'decided' ? await s.breakGlass.decidedReviews(ctx.tx, ctx.principal, page) : { items: await s.breakGlass.openReviews(ctx.tx, ctx.principal), next: null };
+        const result =
+          state === 'decided'
+            ? await s.breakGlass.decidedReviews(ctx.tx, ctx.principal, page)
+            : { items: await s.breakGlass.openReviews(ctx.tx, ctx.principal), next: null };
         ctx.audit.detail = { count: result.items.length, ...(state === 'decided' ? { state } : {}) };
         return result;
       });
@@ -47,7 +59,11 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
     '/api/reviews/:id',
     {
       config: { access: { actions: ['review.decide'], resource: 'review' } },
-      schema: { params: idParams, body: z.strictObject({ decision: z.enum(['justified', 'unjustified']), comment: z.string().trim().max(2_000) }), response: { 200: reviewDecided } },
+      schema: {
+        params: idParams,
+        body: z.strictObject({ decision: z.enum(['justified', 'unjustified']), comment: z.string().trim().max(2_000) }),
+        response: { 200: reviewDecided },
+      },
     },
     async (req) =>
       gated(s, req, 'review.decide', { kind: 'review', reviewId: req.params.id }, (ctx) =>
@@ -59,9 +75,14 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
   // read of the file is 404 (a search's handles open nothing more); the review stays open.
   r.delete(
     '/api/break-glass/:id',
-    { config: { access: { actions: ['break-glass.revoke'], resource: 'review' } }, schema: { params: idParams, response: { 204: noContent } } },
+    {
+      config: { access: { actions: ['break-glass.revoke'], resource: 'review' } },
+      schema: { params: idParams, response: { 204: noContent } },
+    },
     async (req, reply) => {
-      await gated(s, req, 'break-glass.revoke', { kind: 'review', reviewId: req.params.id }, (ctx) => s.breakGlass.revoke(ctx, req.params.id));
+      await gated(s, req, 'break-glass.revoke', { kind: 'review', reviewId: req.params.id }, (ctx) =>
+        s.breakGlass.revoke(ctx, req.params.id),
+      );
       return reply.code(204).send();
     },
   );

@@ -8,13 +8,26 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { KarteiError } from '../../errors.ts';
-import { issuerProblem, readSsoSettings, SSO_COOKIE, SSO_COOKIE_PATH, SSO_FLOW_MS, subjectClaimProblem, writeSsoSettings } from '../../identity/sso.ts';
+import {
+  issuerProblem,
+  readSsoSettings,
+  SSO_COOKIE,
+  SSO_COOKIE_PATH,
+  SSO_FLOW_MS,
+  subjectClaimProblem,
+  writeSsoSettings,
+} from '../../identity/sso.ts';
 import { SESSION_COOKIE, gated, principalOf } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
 import { noContent } from '../../contract/common.ts';
 import { ssoAvailable, ssoLink, ssoSettings } from '../../contract/identity.ts';
 
-const claimValue = z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const claimValue = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export function ssoRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -22,16 +35,32 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
   const tenant = { kind: 'tenant' } as const;
 
   const setBrowserCookie = (reply: FastifyReply, value: string) =>
-    reply.setCookie(SSO_COOKIE, value, { path: SSO_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure, maxAge: SSO_FLOW_MS / 1000 });
+    reply.setCookie(SSO_COOKIE, value, {
+      path: SSO_COOKIE_PATH,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      maxAge: SSO_FLOW_MS / 1000,
+    });
 
-  r.get('/api/auth/sso', { config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } }, schema: { response: { 200: ssoAvailable } } }, async () => ({
-    available: await s.sso.available(),
-  }));
+  r.get(
+    '/api/auth/sso',
+    {
+      config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } },
+      schema: { response: { 200: ssoAvailable } },
+    },
+    async () => ({
+      available: await s.sso.available(),
+    }),
+  );
 
   r.get(
     '/api/auth/sso/start',
     {
-      config: { access: { public: 'starts a sign-on at the office\'s identity provider; a single-use, browser-bound flow' }, answers: { raw: '302: a redirect to the identity provider' } },
+      config: {
+        access: { public: "starts a sign-on at the office's identity provider; a single-use, browser-bound flow" },
+        answers: { raw: '302: a redirect to the identity provider' },
+      },
       schema: { querystring: z.strictObject({ office: id.optional() }) },
     },
     async (req, reply) => {
@@ -43,7 +72,15 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/auth/sso/callback',
-    { config: { access: { public: 'the identity provider\'s redirect back; guarded by the state, the browser cookie, PKCE and the ID token' }, answers: { raw: '302: a redirect into the web application' } } },
+    {
+      config: {
+        access: {
+          public:
+            "the identity provider's redirect back; guarded by the state, the browser cookie, PKCE and the ID token",
+        },
+        answers: { raw: '302: a redirect into the web application' },
+      },
+    },
     async (req, reply) => {
       const query = new URL(req.url, 'http://callback.invalid').searchParams;
       const browser = req.cookies[SSO_COOKIE];
@@ -67,38 +104,66 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
 
   r.get(
     '/api/auth/sso/session',
-    { config: { access: { self: 'hands the CSRF token of a session a sign-on just made to that session, once' } }, schema: { response: { 200: z.strictObject({ csrfToken: z.string() }) } } },
+    {
+      config: { access: { self: 'hands the CSRF token of a session a sign-on just made to that session, once' } },
+      schema: { response: { 200: z.strictObject({ csrfToken: z.string() }) } },
+    },
     async (req) => s.sso.handover(req.auth!.tokenHash),
   );
 
-  r.get('/api/me/sso', { config: { access: { self: 'whether the own identity at the office\'s provider is linked' } }, schema: { response: { 200: ssoLink } } }, async (req) => {
-    const p = principalOf(req);
-    return s.sso.linked(p.tenantId, p.userId);
-  });
+  r.get(
+    '/api/me/sso',
+    {
+      config: { access: { self: "whether the own identity at the office's provider is linked" } },
+      schema: { response: { 200: ssoLink } },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return s.sso.linked(p.tenantId, p.userId);
+    },
+  );
 
   r.post(
     '/api/me/sso',
     {
-      config: { access: { self: 'links the own identity at the office\'s provider, with a current second-factor code' } },
-      schema: { body: z.strictObject({ code: z.string().min(1).max(12) }), response: { 200: z.strictObject({ redirectTo: z.string() }) } },
+      config: {
+        access: { self: "links the own identity at the office's provider, with a current second-factor code" },
+      },
+      schema: {
+        body: z.strictObject({ code: z.string().min(1).max(12) }),
+        response: { 200: z.strictObject({ redirectTo: z.string() }) },
+      },
     },
     async (req, reply) => {
       const p = principalOf(req);
-      if (req.auth!.csrfHash === null) throw new KarteiError('forbidden', 'An identity is linked in a signed-in session, not with an API token');
+      if (req.auth!.csrfHash === null)
+        throw new KarteiError('forbidden', 'An identity is linked in a signed-in session, not with an API token');
       const started = await s.sso.startLink(p.tenantId, p.userId, req.auth!.tokenHash, req.body.code, req.ip);
       setBrowserCookie(reply, started.browserToken);
       return { redirectTo: started.location };
     },
   );
 
-  r.delete('/api/me/sso', { config: { access: { self: 'removes the link of the own identity at the office\'s provider' } }, schema: { response: { 204: noContent } } }, async (req, reply) => {
-    const p = principalOf(req);
-    await s.sso.unlink(p.tenantId, p.userId);
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/api/me/sso',
+    {
+      config: { access: { self: "removes the link of the own identity at the office's provider" } },
+      schema: { response: { 204: noContent } },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      await s.sso.unlink(p.tenantId, p.userId);
+      return reply.code(204).send();
+    },
+  );
 
-  r.get('/api/admin/sso', { config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } }, schema: { response: { 200: ssoSettings } } }, async (req) =>
-    gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, s.sso.redirectUri)),
+  r.get(
+    '/api/admin/sso',
+    {
+      config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } },
+      schema: { response: { 200: ssoSettings } },
+    },
+    async (req) => gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, s.sso.redirectUri)),
   );
 
   r.put(
@@ -115,17 +180,37 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
             .regex(...NO_NUL)
             .superRefine((v, c) => {
               const problem = issuerProblem(v);
-              if (problem) c.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
+              if (problem)
+                c.addIssue({
+                  code: 'custom',
+                  message: problem.message,
+                  params: { code: problem.code, ...problem.params },
+                });
             }),
-          clientId: z.string().trim().min(1).max(200).regex(...NO_NUL),
-          clientSecret: z.string().min(1).max(500).regex(...NO_NUL).optional(),
+          clientId: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .regex(...NO_NUL),
+          clientSecret: z
+            .string()
+            .min(1)
+            .max(500)
+            .regex(...NO_NUL)
+            .optional(),
           subjectClaim: z
             .string()
             .trim()
             .default('sub')
             .superRefine((v, c) => {
               const problem = subjectClaimProblem(v);
-              if (problem) c.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
+              if (problem)
+                c.addIssue({
+                  code: 'custom',
+                  message: problem.message,
+                  params: { code: problem.code, ...problem.params },
+                });
             }),
           acrValues: z.array(claimValue).max(10).default([]),
           amrValues: z.array(claimValue).max(10).default([]),
@@ -134,7 +219,8 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
         response: { 200: ssoSettings },
       },
     },
-    async (req) => gated(s, req, 'admin.sso.update', tenant, (ctx) => writeSsoSettings(ctx, s.keyring, req.body, s.sso.redirectUri)),
+    async (req) =>
+      gated(s, req, 'admin.sso.update', tenant, (ctx) => writeSsoSettings(ctx, s.keyring, req.body, s.sso.redirectUri)),
   );
 }
 

@@ -240,7 +240,9 @@ function encodeUserInformation(u: UserInformation): Buffer {
     item(Item.MaxLength, max),
     item(Item.ImplementationClassUid, ascii(u.implementationClassUid)),
     ...(u.asyncOps ? [item(Item.AsyncOps, u16(u.asyncOps.invoked), u16(u.asyncOps.performed))] : []),
-    ...[...u.roleSelections].map(([sop, r]) => item(Item.RoleSelection, uidPrefix(sop), Buffer.of(r.scu ? 1 : 0, r.scp ? 1 : 0))),
+    ...[...u.roleSelections].map(([sop, r]) =>
+      item(Item.RoleSelection, uidPrefix(sop), Buffer.of(r.scu ? 1 : 0, r.scp ? 1 : 0)),
+    ),
     ...(u.implementationVersionName ? [item(Item.ImplementationVersionName, ascii(u.implementationVersionName))] : []),
     ...[...(u.extendedNegotiation ?? [])].map(([sop, info]) => item(Item.ExtendedNegotiation, uidPrefix(sop), info)),
   );
@@ -251,7 +253,12 @@ function encodeAssociate(type: number, a: AssociateCommon, contexts: Buffer[]): 
   fixed.writeUInt16BE(a.protocolVersion, 0);
   fixed.write(a.calledAeTitle.padEnd(16, ' '), 4, 16, 'latin1');
   fixed.write(a.callingAeTitle.padEnd(16, ' '), 20, 16, 'latin1');
-  const body = Buffer.concat([fixed, item(Item.ApplicationContext, ascii(a.applicationContext)), ...contexts, encodeUserInformation(a)]);
+  const body = Buffer.concat([
+    fixed,
+    item(Item.ApplicationContext, ascii(a.applicationContext)),
+    ...contexts,
+    encodeUserInformation(a),
+  ]);
   return framePdu(type, body);
 }
 
@@ -274,7 +281,13 @@ export function encodeAssociateAc(ac: AssociateAc): Buffer {
   return encodeAssociate(
     PduType.AssociateAc,
     ac,
-    ac.presentationContexts.map((pc) => item(Item.AcceptedContext, Buffer.of(pc.id, 0, pc.result, 0), item(Item.TransferSyntax, ascii(pc.transferSyntax)))),
+    ac.presentationContexts.map((pc) =>
+      item(
+        Item.AcceptedContext,
+        Buffer.of(pc.id, 0, pc.result, 0),
+        item(Item.TransferSyntax, ascii(pc.transferSyntax)),
+      ),
+    ),
   );
 }
 

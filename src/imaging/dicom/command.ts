@@ -113,7 +113,11 @@ const NO_DATASET = 0x0101;
 /** A command set is a few hundred bytes; ErrorComment (LO) is the longest free value. A peer's fragments beyond this end the association. */
 export const MAX_COMMAND_LENGTH = 4096;
 
-const VRS = new Map<number, string>([[GROUP_LENGTH, 'UL'], [DATA_SET_TYPE, 'US'], ...FIELDS.map(([, tag, vr]) => [tag, vr] as [number, string])]);
+const VRS = new Map<number, string>([
+  [GROUP_LENGTH, 'UL'],
+  [DATA_SET_TYPE, 'US'],
+  ...FIELDS.map(([, tag, vr]) => [tag, vr] as [number, string]),
+]);
 
 /** Fields each command must carry besides CommandField and CommandDataSetType (PS3.7 §9.3). */
 const REQUIRED: Record<number, readonly Field[]> = {
@@ -131,15 +135,17 @@ const REQUIRED: Record<number, readonly Field[]> = {
 };
 
 /** Requests that always carry an identifier or the instance. */
-const WITH_DATASET = new Set<number>([CommandField.CStoreRq, CommandField.CFindRq, CommandField.CGetRq, CommandField.CMoveRq]);
+const WITH_DATASET = new Set<number>([
+  CommandField.CStoreRq,
+  CommandField.CFindRq,
+  CommandField.CGetRq,
+  CommandField.CMoveRq,
+]);
 
 export class CommandError extends Error {
   /** The element at fault, for OffendingElement. */
   readonly tag?: number;
-  constructor(
-    message: string,
-    tag?: number,
-  ) {
+  constructor(message: string, tag?: number) {
     super(message);
     this.tag = tag;
   }
@@ -150,7 +156,12 @@ export function encodeCommand(command: Command): Buffer {
     const value = command[field];
     if (value === undefined) return [];
     // The command set has no character set: keep ErrorComment to the default repertoire, within LO's 64 characters.
-    const clean = field === 'errorComment' ? String(value).replace(/[^\x20-\x5b\x5d-\x7e]/g, '?').slice(0, 64) : value;
+    const clean =
+      field === 'errorComment'
+        ? String(value)
+            .replace(/[^\x20-\x5b\x5d-\x7e]/g, '?')
+            .slice(0, 64)
+        : value;
     return [{ tag, vr, value: clean }];
   });
   elements.push({ tag: DATA_SET_TYPE, vr: 'US', value: command.hasDataset ? 0x0000 : NO_DATASET });
@@ -171,7 +182,8 @@ export function decodeCommand(buf: Buffer): Command {
   }
   const [first] = ds.keys();
   const groupLength = single(ds, GROUP_LENGTH);
-  if (first !== GROUP_LENGTH || groupLength !== buf.length - 12) throw new CommandError('CommandGroupLength missing or wrong', GROUP_LENGTH);
+  if (first !== GROUP_LENGTH || groupLength !== buf.length - 12)
+    throw new CommandError('CommandGroupLength missing or wrong', GROUP_LENGTH);
   const outside = [...ds.keys()].find((tag) => tag > 0x0000ffff);
   if (outside !== undefined) throw new CommandError(`${formatTag(outside)} in a command set`, outside);
 
@@ -192,7 +204,8 @@ export function decodeCommand(buf: Buffer): Command {
     const tag = FIELDS.find(([f]) => f === field)![1];
     if (command[field] === undefined || command[field] === '') throw new CommandError(`${field} missing`, tag);
   }
-  if (WITH_DATASET.has(commandField) && !command.hasDataset) throw new CommandError('request without its dataset', DATA_SET_TYPE);
+  if (WITH_DATASET.has(commandField) && !command.hasDataset)
+    throw new CommandError('request without its dataset', DATA_SET_TYPE);
   return command;
 }
 
@@ -201,6 +214,7 @@ function single(ds: Dataset, tag: number): number | undefined {
   const el = ds.get(tag);
   if (!el) return undefined;
   const value = el.value as number[];
-  if (value.length !== 1 || el.raw.length !== (el.vr === 'UL' ? 4 : 2)) throw new CommandError(`${formatTag(tag)} is not one ${el.vr} value`, tag);
+  if (value.length !== 1 || el.raw.length !== (el.vr === 'UL' ? 4 : 2))
+    throw new CommandError(`${formatTag(tag)} is not one ${el.vr} value`, tag);
   return value[0];
 }

@@ -3,8 +3,15 @@
 // element, sequences as their items' datasets. Empty values are kept: in a
 // C-FIND identifier they ask for that attribute to be returned.
 import {
-  DatasetError, ITEM, ITEM_DELIMITER, MAX_DEPTH, readElementHeader, SEQUENCE_DELIMITER, SPECIFIC_CHARACTER_SET,
-  UNDEFINED_LENGTH, type ElementHeader,
+  DatasetError,
+  ITEM,
+  ITEM_DELIMITER,
+  MAX_DEPTH,
+  readElementHeader,
+  SEQUENCE_DELIMITER,
+  SPECIFIC_CHARACTER_SET,
+  UNDEFINED_LENGTH,
+  type ElementHeader,
 } from './element-header.ts';
 import type { DatasetEncoding } from './uids.ts';
 import { formatTag, vrOf as dictionaryVr } from './tags.ts';
@@ -30,7 +37,13 @@ export function readDataset(buf: Buffer, encoding: DatasetEncoding, options: Rea
 
 /** Elements from `at` up to `limit`, or if `delimited` up to an item delimiter before it; returns the offset after them. */
 function readElements(
-  ctx: Context, at: number, limit: number, delimited: boolean, encoding: DatasetEncoding, depth: number, inherited: TextDecode | undefined,
+  ctx: Context,
+  at: number,
+  limit: number,
+  delimited: boolean,
+  encoding: DatasetEncoding,
+  depth: number,
+  inherited: TextDecode | undefined,
 ): [Dataset, number] {
   const ds: Dataset = new Map();
   let decode = decoderFor(ds, inherited);
@@ -66,7 +79,13 @@ function readElements(
 
 /** The items of a sequence as datasets, or with `decode` undefined, fragments that are only checked. */
 function readItems(
-  ctx: Context, at: number, length: number, outer: number, encoding: DatasetEncoding, depth: number, decode: TextDecode | undefined,
+  ctx: Context,
+  at: number,
+  length: number,
+  outer: number,
+  encoding: DatasetEncoding,
+  depth: number,
+  decode: TextDecode | undefined,
 ): [Dataset[], number] {
   const delimited = length === UNDEFINED_LENGTH;
   const limit = delimited ? outer : at + valueBytes(ctx, at, length, outer, at).length;

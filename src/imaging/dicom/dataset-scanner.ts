@@ -5,8 +5,17 @@
 // header split across two chunks (under 12 bytes) and a stack of open
 // undefined-length sequences and items (at most MAX_DEPTH).
 import {
-  DatasetError, ITEM, ITEM_DELIMITER, MAX_DEPTH, MAX_HEADER_LENGTH, PIXEL_DATA, readElementHeader, SEQUENCE_DELIMITER,
-  SPECIFIC_CHARACTER_SET, UNDEFINED_LENGTH, type ElementHeader,
+  DatasetError,
+  ITEM,
+  ITEM_DELIMITER,
+  MAX_DEPTH,
+  MAX_HEADER_LENGTH,
+  PIXEL_DATA,
+  readElementHeader,
+  SEQUENCE_DELIMITER,
+  SPECIFIC_CHARACTER_SET,
+  UNDEFINED_LENGTH,
+  type ElementHeader,
 } from './element-header.ts';
 import { datasetLayout, type DatasetEncoding } from './uids.ts';
 import { formatTag, vrOf } from './tags.ts';
@@ -83,14 +92,23 @@ export class DatasetScanner {
       throw (this.#error = new DatasetError('truncated', 'dataset ends inside an element', this.#pos));
     }
     if (this.#stack.length > 0) {
-      throw (this.#error = new DatasetError('truncated', `dataset ends inside ${this.#stack.length} open sequence(s) or item(s)`, this.#pos));
+      throw (this.#error = new DatasetError(
+        'truncated',
+        `dataset ends inside ${this.#stack.length} open sequence(s) or item(s)`,
+        this.#pos,
+      ));
     }
     const bigEndian = this.#encoding === 'explicit-be';
     const elements: Dataset = new Map();
     const charset = this.#found.get(SPECIFIC_CHARACTER_SET);
-    if (charset) elements.set(SPECIFIC_CHARACTER_SET, { ...charset, value: decodeValue('CS', charset.raw, decoderFor(elements), bigEndian) });
+    if (charset)
+      elements.set(SPECIFIC_CHARACTER_SET, {
+        ...charset,
+        value: decodeValue('CS', charset.raw, decoderFor(elements), bigEndian),
+      });
     const decode = decoderFor(elements);
-    for (const [tag, { vr, raw }] of this.#found) elements.set(tag, { vr, raw, value: decodeValue(vr, raw, decode, bigEndian) });
+    for (const [tag, { vr, raw }] of this.#found)
+      elements.set(tag, { vr, raw, value: decodeValue(vr, raw, decode, bigEndian) });
     return { elements, ...(this.#pixelData ? { pixelData: this.#pixelData } : {}), length: this.#pos };
   }
 
@@ -155,7 +173,8 @@ export class DatasetScanner {
     if (top) {
       if (h.tag <= this.#lastTopTag) throw malformed('elements out of ascending order');
       this.#lastTopTag = h.tag;
-      if (h.tag === PIXEL_DATA) this.#pixelData = { offset: this.#pos, length: h.length === UNDEFINED_LENGTH ? undefined : h.length, vr: h.vr };
+      if (h.tag === PIXEL_DATA)
+        this.#pixelData = { offset: this.#pos, length: h.length === UNDEFINED_LENGTH ? undefined : h.length, vr: h.vr };
     }
     const encoding = frame?.encoding ?? this.#encoding;
     if (h.length === UNDEFINED_LENGTH) {
@@ -166,7 +185,8 @@ export class DatasetScanner {
     }
     if (h.length % 2 !== 0) throw malformed(`odd value length ${h.length}`);
     if (top && h.vr !== 'SQ' && this.#wanted.has(h.tag)) {
-      if (h.length > this.#maxValueLength) throw malformed(`value length ${h.length} beyond the limit of ${this.#maxValueLength}`);
+      if (h.length > this.#maxValueLength)
+        throw malformed(`value length ${h.length} beyond the limit of ${this.#maxValueLength}`);
       if (h.length === 0) this.#found.set(h.tag, { vr: h.vr, raw: EMPTY });
       else this.#value = { tag: h.tag, vr: h.vr, bytes: Buffer.allocUnsafe(h.length), filled: 0 };
       return;

@@ -4,7 +4,13 @@
 // (0008,0005) ISO_IR 192 when any value needs more than ASCII, unless the
 // caller asks for Latin-1.
 import {
-  hasLongLength, isKnownVr, ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, SPECIFIC_CHARACTER_SET, UNDEFINED_LENGTH,
+  hasLongLength,
+  isKnownVr,
+  ITEM,
+  ITEM_DELIMITER,
+  SEQUENCE_DELIMITER,
+  SPECIFIC_CHARACTER_SET,
+  UNDEFINED_LENGTH,
 } from './element-header.ts';
 import { formatTag } from './tags.ts';
 
@@ -40,10 +46,13 @@ const BINARY: Record<string, [size: number, write: (b: Buffer, v: number | bigin
   SL: [4, (b, v, at) => b.writeInt32LE(Number(v), at)],
   FL: [4, (b, v, at) => b.writeFloatLE(Number(v), at)],
   FD: [8, (b, v, at) => b.writeDoubleLE(Number(v), at)],
-  AT: [4, (b, v, at) => {
-    b.writeUInt16LE(Math.floor(Number(v) / 0x10000), at);
-    b.writeUInt16LE(Number(v) % 0x10000, at + 2);
-  }],
+  AT: [
+    4,
+    (b, v, at) => {
+      b.writeUInt16LE(Math.floor(Number(v) / 0x10000), at);
+      b.writeUInt16LE(Number(v) % 0x10000, at + 2);
+    },
+  ],
   SV: [8, (b, v, at) => b.writeBigInt64LE(BigInt(v), at)],
   UV: [8, (b, v, at) => b.writeBigUInt64LE(BigInt(v), at)],
 };
@@ -77,7 +86,8 @@ function latin1(s: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-const isItems = (v: WriteValue): v is readonly (readonly WriteElement[])[] => Array.isArray(v) && v.length > 0 && Array.isArray(v[0]);
+const isItems = (v: WriteValue): v is readonly (readonly WriteElement[])[] =>
+  Array.isArray(v) && v.length > 0 && Array.isArray(v[0]);
 
 function needsUnicode(e: WriteElement): boolean {
   const v = e.value;
@@ -137,7 +147,8 @@ function encodeSequence(w: Writer, e: WriteElement): Encoded {
 
 function encodePlain(w: Writer, e: WriteElement): Encoded {
   const value = valueBytes(w, e);
-  const padded = value.length % 2 === 0 ? [value] : [value, Buffer.of(e.vr === 'UI' || Buffer.isBuffer(e.value) ? 0 : 0x20)];
+  const padded =
+    value.length % 2 === 0 ? [value] : [value, Buffer.of(e.vr === 'UI' || Buffer.isBuffer(e.value) ? 0 : 0x20)];
   const length = value.length + padded.length - 1;
   const head = header(w, e.tag, e.vr, length);
   return { parts: [head, ...padded], length: head.length + length };

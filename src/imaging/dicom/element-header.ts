@@ -20,7 +20,29 @@ export const MAX_DEPTH = 32;
 
 /** VRs whose explicit header has two reserved bytes and a 32-bit length (PS3.5 Table 7.1-1). */
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-const SHORT_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US']);
+const SHORT_VRS = new Set([
+  'AE',
+  'AS',
+  'AT',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'FD',
+  'FL',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'SL',
+  'SS',
+  'ST',
+  'TM',
+  'UI',
+  'UL',
+  'US',
+]);
 
 export const isKnownVr = (vr: string) => LONG_VRS.has(vr) || SHORT_VRS.has(vr);
 export const hasLongLength = (vr: string) => LONG_VRS.has(vr);
@@ -40,11 +62,7 @@ export class DatasetError extends Error {
   readonly kind: DatasetErrorKind;
   /** Stream offset of the element at fault. */
   readonly offset?: number;
-  constructor(
-    kind: DatasetErrorKind,
-    message: string,
-    offset?: number,
-  ) {
+  constructor(kind: DatasetErrorKind, message: string, offset?: number) {
     super(offset === undefined ? message : `${message} at byte ${offset}`);
     this.kind = kind;
     this.offset = offset;
@@ -53,7 +71,9 @@ export class DatasetError extends Error {
 
 /** Tags are numbers `group * 0x10000 + element`, kept positive (no 32-bit bitwise arithmetic). */
 const tagAt = (buf: Buffer, at: number, bigEndian: boolean) =>
-  bigEndian ? buf.readUInt16BE(at) * 0x10000 + buf.readUInt16BE(at + 2) : buf.readUInt16LE(at) * 0x10000 + buf.readUInt16LE(at + 2);
+  bigEndian
+    ? buf.readUInt16BE(at) * 0x10000 + buf.readUInt16BE(at + 2)
+    : buf.readUInt16LE(at) * 0x10000 + buf.readUInt16LE(at + 2);
 
 /** The header at `at`, or undefined when `buf` ends before it does. */
 export function readElementHeader(
@@ -70,8 +90,10 @@ export function readElementHeader(
   if (tag >= 0xfffe0000 && tag < 0xffff0000) return { tag, vr: '', length: length32(), headerLength: 8 };
   if (encoding === 'implicit-le') return { tag, vr: vrOf(tag) ?? 'UN', length: length32(), headerLength: 8 };
   const vr = buf.toString('latin1', at + 4, at + 6);
-  if (SHORT_VRS.has(vr)) return { tag, vr, length: bigEndian ? buf.readUInt16BE(at + 6) : buf.readUInt16LE(at + 6), headerLength: 8 };
-  if (!LONG_VRS.has(vr)) throw new DatasetError('malformed', `unknown VR ${JSON.stringify(vr)} in ${formatTag(tag)}`, offset);
+  if (SHORT_VRS.has(vr))
+    return { tag, vr, length: bigEndian ? buf.readUInt16BE(at + 6) : buf.readUInt16LE(at + 6), headerLength: 8 };
+  if (!LONG_VRS.has(vr))
+    throw new DatasetError('malformed', `unknown VR ${JSON.stringify(vr)} in ${formatTag(tag)}`, offset);
   if (buf.length - at < 12) return undefined;
   return { tag, vr, length: bigEndian ? buf.readUInt32BE(at + 8) : buf.readUInt32LE(at + 8), headerLength: 12 };
 }

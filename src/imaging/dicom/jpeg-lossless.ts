@@ -32,9 +32,15 @@ function frameHeader(jpeg: Uint8Array): FrameHeader {
     const length = view.getUint16(at + 2);
     const isSof = marker >= 0xffc0 && marker <= 0xffcf && marker !== 0xffc4 && marker !== 0xffc8 && marker !== 0xffcc;
     if (isSof) {
-      if (marker !== SOF3) throw new FrameDecodeError('the JPEG stream is not lossless (Process 14) as its transfer syntax says');
+      if (marker !== SOF3)
+        throw new FrameDecodeError('the JPEG stream is not lossless (Process 14) as its transfer syntax says');
       if (at + 10 > jpeg.length) break;
-      return { precision: view.getUint8(at + 4), rows: view.getUint16(at + 5), columns: view.getUint16(at + 7), components: view.getUint8(at + 9) };
+      return {
+        precision: view.getUint8(at + 4),
+        rows: view.getUint16(at + 5),
+        columns: view.getUint16(at + 7),
+        components: view.getUint8(at + 9),
+      };
     }
     at += 2 + length;
   }
@@ -43,13 +49,19 @@ function frameHeader(jpeg: Uint8Array): FrameHeader {
 
 export function decodeJpegLosslessFrame(jpeg: Uint8Array, f: FrameShape): Uint8Array {
   const bytesPerSample = f.bitsAllocated / 8;
-  if (bytesPerSample !== 1 && bytesPerSample !== 2) throw new FrameDecodeError(`JPEG Lossless of ${f.bitsAllocated} bits allocated is not supported`);
+  if (bytesPerSample !== 1 && bytesPerSample !== 2)
+    throw new FrameDecodeError(`JPEG Lossless of ${f.bitsAllocated} bits allocated is not supported`);
   if (f.samplesPerPixel !== 1) throw new FrameDecodeError('JPEG Lossless is decoded for grey images only');
   const h = frameHeader(jpeg);
-  if (h.rows !== f.rows || h.columns !== f.columns || h.components !== 1) throw new FrameDecodeError('the JPEG frame is not the size its attributes say');
-  if (h.precision < 2 || h.precision > f.bitsAllocated) throw new FrameDecodeError(`the JPEG frame has ${h.precision}-bit samples, more than the ${f.bitsAllocated} bits allocated`);
+  if (h.rows !== f.rows || h.columns !== f.columns || h.components !== 1)
+    throw new FrameDecodeError('the JPEG frame is not the size its attributes say');
+  if (h.precision < 2 || h.precision > f.bitsAllocated)
+    throw new FrameDecodeError(
+      `the JPEG frame has ${h.precision}-bit samples, more than the ${f.bitsAllocated} bits allocated`,
+    );
   const size = f.rows * f.columns * bytesPerSample;
-  if (size > jpeg.length * MAX_EXPANSION) throw new FrameDecodeError('the JPEG frame is too short for the image its attributes describe');
+  if (size > jpeg.length * MAX_EXPANSION)
+    throw new FrameDecodeError('the JPEG frame is too short for the image its attributes describe');
   const decoder = new Decoder();
   let samples: Uint8Array | Uint16Array;
   try {
@@ -58,7 +70,8 @@ export function decodeJpegLosslessFrame(jpeg: Uint8Array, f: FrameShape): Uint8A
     throw new FrameDecodeError(`the JPEG frame cannot be decoded: ${(e as Error).message}`);
   }
   if ((decoder.stream?.index ?? Infinity) > jpeg.length) throw new FrameDecodeError('the JPEG frame is cut short');
-  if (samples.byteLength !== size) throw new FrameDecodeError('the JPEG frame decoded to another size than its attributes say');
+  if (samples.byteLength !== size)
+    throw new FrameDecodeError('the JPEG frame decoded to another size than its attributes say');
   // 16-bit words in this machine's byte order: little-endian on every platform Kartei runs on (x86-64, arm64).
   return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
 }

@@ -5,8 +5,15 @@
 // application context or protocol version. Whether the calling and called AE
 // titles are welcome is the server's decision, taken before this.
 import {
-  ContextResult, RejectReason, RejectResult, RejectSource, type AssociateAc, type AssociateRj, type AssociateRq,
-  type ContextAnswer, type RoleSelection,
+  ContextResult,
+  RejectReason,
+  RejectResult,
+  RejectSource,
+  type AssociateAc,
+  type AssociateRj,
+  type AssociateRq,
+  type ContextAnswer,
+  type RoleSelection,
 } from './association.ts';
 import { APPLICATION_CONTEXT, isStorageSopClass } from './uids.ts';
 
@@ -45,7 +52,8 @@ export function negotiate(rq: AssociateRq, policy: NegotiationPolicy): Negotiati
     }
     const ours = typeof preference === 'function' ? preference(abstractSyntax) : preference;
     const chosen = ours.find((ts) => transferSyntaxes.includes(ts));
-    if (chosen === undefined) return { id, result: ContextResult.TransferSyntaxesNotSupported, transferSyntax: transferSyntaxes[0]! };
+    if (chosen === undefined)
+      return { id, result: ContextResult.TransferSyntaxesNotSupported, transferSyntax: transferSyntaxes[0]! };
     contexts.set(id, { abstractSyntax, transferSyntax: chosen });
     return { id, result: ContextResult.Acceptance, transferSyntax: chosen };
   });
@@ -54,7 +62,8 @@ export function negotiate(rq: AssociateRq, policy: NegotiationPolicy): Negotiati
   const accepted = new Set([...contexts.values()].map((c) => c.abstractSyntax));
   const roleSelections = new Map<string, RoleSelection>();
   for (const [sopClass, proposed] of rq.roleSelections) {
-    if (accepted.has(sopClass)) roleSelections.set(sopClass, { scu: proposed.scu, scp: proposed.scp && mayBeScp(sopClass) });
+    if (accepted.has(sopClass))
+      roleSelections.set(sopClass, { scu: proposed.scu, scp: proposed.scp && mayBeScp(sopClass) });
   }
 
   const ac: AssociateAc = {

@@ -42,7 +42,9 @@ export function part10Header(meta: FileMeta): Buffer {
     { tag: TAGS.mediaStorageSopInstanceUid, vr: 'UI', value: meta.mediaStorageSopInstanceUid },
     { tag: TAGS.transferSyntaxUid, vr: 'UI', value: meta.transferSyntaxUid },
     { tag: TAGS.implementationClassUid, vr: 'UI', value: meta.implementationClassUid },
-    ...(meta.implementationVersionName ? [{ tag: TAGS.implementationVersionName, vr: 'SH', value: meta.implementationVersionName }] : []),
+    ...(meta.implementationVersionName
+      ? [{ tag: TAGS.implementationVersionName, vr: 'SH', value: meta.implementationVersionName }]
+      : []),
     ...(meta.sourceAeTitle ? [{ tag: TAGS.sourceAeTitle, vr: 'AE', value: meta.sourceAeTitle }] : []),
   ]);
   const groupLength = writeDataset([{ tag: TAGS.groupLength, vr: 'UL', value: group.length }]);
@@ -63,19 +65,25 @@ export interface Part10Header {
  */
 export function parsePart10Header(start: Buffer): Part10Header | undefined {
   if (start.length < META_START + GROUP_LENGTH_ELEMENT) return undefined;
-  if (!start.subarray(PREAMBLE_LENGTH, META_START).equals(MAGIC)) throw new DatasetError('malformed', 'no DICM prefix: not a DICOM file');
+  if (!start.subarray(PREAMBLE_LENGTH, META_START).equals(MAGIC))
+    throw new DatasetError('malformed', 'no DICM prefix: not a DICOM file');
   const first = readElementHeader(start, META_START, 'explicit-le', () => undefined);
   if (first?.tag !== TAGS.groupLength || first.vr !== 'UL' || first.length !== 4) {
     throw new DatasetError('malformed', 'file meta information does not start with its group length', META_START);
   }
   const length = start.readUInt32LE(META_START + 8);
-  if (length > MAX_META_LENGTH) throw new DatasetError('malformed', `file meta information of ${length} bytes`, META_START);
+  if (length > MAX_META_LENGTH)
+    throw new DatasetError('malformed', `file meta information of ${length} bytes`, META_START);
   const datasetOffset = META_START + GROUP_LENGTH_ELEMENT + length;
   if (start.length < datasetOffset) return undefined;
   const group = readDataset(start.subarray(META_START, datasetOffset), 'explicit-le');
   const text = (tag: number) => textValue(group, tag);
   if ([...group.keys()].some((tag) => tag < 0x00020000 || tag > 0x0002ffff)) {
-    throw new DatasetError('malformed', 'file meta information group length covers elements outside group 0002', META_START);
+    throw new DatasetError(
+      'malformed',
+      'file meta information group length covers elements outside group 0002',
+      META_START,
+    );
   }
   const required = (tag: number, name: string) => {
     const v = text(tag);

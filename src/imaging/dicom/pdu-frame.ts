@@ -31,10 +31,7 @@ export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];
 /** The peer broke PS3.8; answer with A-ABORT(service-provider, `abortReason`) and close. */
 export class PduError extends Error {
   readonly abortReason: AbortReason;
-  constructor(
-    message: string,
-    abortReason: AbortReason,
-  ) {
+  constructor(message: string, abortReason: AbortReason) {
     super(message);
     this.abortReason = abortReason;
   }
@@ -50,12 +47,7 @@ export class LimitExceeded extends PduError {
   /** The limit in bytes, and how many the peer had sent or announced when it was crossed. */
   readonly max: number;
   readonly size: number;
-  constructor(
-    limit: string,
-    max: number,
-    size: number,
-    abortReason: AbortReason = AbortReason.NotSpecified,
-  ) {
+  constructor(limit: string, max: number, size: number, abortReason: AbortReason = AbortReason.NotSpecified) {
     super(`${limit} of ${size} bytes or more, over the limit of ${max}`, abortReason);
     this.limit = limit;
     this.max = max;

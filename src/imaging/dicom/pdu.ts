@@ -5,7 +5,12 @@
 // writer cuts a message into PDUs the peer accepts, referencing the data
 // rather than copying it.
 import {
-  parseAssociateAc, parseAssociateRj, parseAssociateRq, type AssociateAc, type AssociateRj, type AssociateRq,
+  parseAssociateAc,
+  parseAssociateRj,
+  parseAssociateRq,
+  type AssociateAc,
+  type AssociateRj,
+  type AssociateRq,
 } from './association.ts';
 import { AbortReason, framePdu, LimitExceeded, PDU_HEADER_LENGTH, PduError, PduType } from './pdu-frame.ts';
 
@@ -71,8 +76,10 @@ export class PduReader {
     const head = this.#chunks[0]!.length >= PDU_HEADER_LENGTH ? this.#chunks[0]! : this.#take(PDU_HEADER_LENGTH, false);
     const type = head[0]!;
     const length = head.readUInt32BE(2);
-    if (type < PduType.AssociateRq || type > PduType.Abort) throw new PduError(`unknown PDU type 0x${type.toString(16)}`, AbortReason.UnrecognizedPdu);
-    if (type >= PduType.ReleaseRq && length > 4) throw new PduError(`PDU of type ${type} with ${length} bytes instead of 4`, AbortReason.InvalidPduParameterValue);
+    if (type < PduType.AssociateRq || type > PduType.Abort)
+      throw new PduError(`unknown PDU type 0x${type.toString(16)}`, AbortReason.UnrecognizedPdu);
+    if (type >= PduType.ReleaseRq && length > 4)
+      throw new PduError(`PDU of type ${type} with ${length} bytes instead of 4`, AbortReason.InvalidPduParameterValue);
     // A length beyond what we announced (P-DATA) or hold (A-ASSOCIATE) is refused before any of its body is kept.
     const limit = type === PduType.PData ? this.#maxPduLength : MAX_ASSOCIATE_PDU_LENGTH;
     if (length > limit) throw new LimitExceeded('pdu-length', limit, length, AbortReason.InvalidPduParameterValue);
@@ -146,7 +153,12 @@ function parsePdvs(body: Buffer): Pdv[] {
     const end = at + 4 + body.readUInt32BE(at);
     if (end < at + PDV_HEADER_LENGTH || end > body.length) throw invalid('PDV length does not fit its PDU');
     const control = body[at + 5]!;
-    pdvs.push({ contextId: body[at + 4]!, isCommand: (control & 1) === 1, isLast: (control & 2) === 2, data: body.subarray(at + PDV_HEADER_LENGTH, end) });
+    pdvs.push({
+      contextId: body[at + 4]!,
+      isCommand: (control & 1) === 1,
+      isLast: (control & 2) === 2,
+      data: body.subarray(at + PDV_HEADER_LENGTH, end),
+    });
     at = end;
   }
   return pdvs;

@@ -37,7 +37,8 @@ const LAYOUT: Record<string, DatasetEncoding | 'deflated'> = {
 };
 
 /** How a transfer syntax lays out the dataset; undefined for syntaxes we do not know. */
-export const datasetLayout = (transferSyntax: string): DatasetEncoding | 'deflated' | undefined => LAYOUT[transferSyntax];
+export const datasetLayout = (transferSyntax: string): DatasetEncoding | 'deflated' | undefined =>
+  LAYOUT[transferSyntax];
 
 export const StorageSopClass = {
   ComputedRadiography: '1.2.840.10008.5.1.4.1.1.1',

@@ -21,7 +21,25 @@ const CHARSET_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 /** Single-valued text, where a backslash is a character and leading spaces are significant. */
 const SINGLE_TEXT_VRS = new Set(['ST', 'LT', 'UT', 'UR']);
 const LEADING_SPACE_SIGNIFICANT = new Set(['ST', 'LT', 'UT', 'UC', 'PN']);
-const STRING_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const STRING_VRS = new Set([
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
+]);
 
 const defaultRepertoire = textDecoder([]);
 
@@ -33,7 +51,9 @@ export const decoderFor = (ds: Dataset, inherited: TextDecode = defaultRepertoir
 function strings(vr: string, raw: Buffer, decode: TextDecode): string[] {
   const text = (CHARSET_VRS.has(vr) ? decode : defaultRepertoire)(raw);
   const values = SINGLE_TEXT_VRS.has(vr) ? [text] : text.split('\\');
-  const trimmed = values.map((v) => (LEADING_SPACE_SIGNIFICANT.has(vr) ? v.replace(/[ \0]+$/, '') : v.replace(/^ +|[ \0]+$/g, '')));
+  const trimmed = values.map((v) =>
+    LEADING_SPACE_SIGNIFICANT.has(vr) ? v.replace(/[ \0]+$/, '') : v.replace(/^ +|[ \0]+$/g, ''),
+  );
   return trimmed.length === 1 && trimmed[0] === '' ? [] : trimmed;
 }
 
@@ -51,18 +71,35 @@ export function decodeValue(vr: string, raw: Buffer, decode: TextDecode, bigEndi
   }
   const le = !bigEndian;
   switch (vr) {
-    case 'US': return numbers(raw, 2, (at) => (le ? raw.readUInt16LE(at) : raw.readUInt16BE(at)));
-    case 'SS': return numbers(raw, 2, (at) => (le ? raw.readInt16LE(at) : raw.readInt16BE(at)));
-    case 'UL': return numbers(raw, 4, (at) => (le ? raw.readUInt32LE(at) : raw.readUInt32BE(at)));
-    case 'SL': return numbers(raw, 4, (at) => (le ? raw.readInt32LE(at) : raw.readInt32BE(at)));
-    case 'FL': return numbers(raw, 4, (at) => (le ? raw.readFloatLE(at) : raw.readFloatBE(at)));
-    case 'FD': return numbers(raw, 8, (at) => (le ? raw.readDoubleLE(at) : raw.readDoubleBE(at)));
-    case 'AT': return numbers(raw, 4, (at) => le ? raw.readUInt16LE(at) * 0x10000 + raw.readUInt16LE(at + 2) : raw.readUInt32BE(at));
+    case 'US':
+      return numbers(raw, 2, (at) => (le ? raw.readUInt16LE(at) : raw.readUInt16BE(at)));
+    case 'SS':
+      return numbers(raw, 2, (at) => (le ? raw.readInt16LE(at) : raw.readInt16BE(at)));
+    case 'UL':
+      return numbers(raw, 4, (at) => (le ? raw.readUInt32LE(at) : raw.readUInt32BE(at)));
+    case 'SL':
+      return numbers(raw, 4, (at) => (le ? raw.readInt32LE(at) : raw.readInt32BE(at)));
+    case 'FL':
+      return numbers(raw, 4, (at) => (le ? raw.readFloatLE(at) : raw.readFloatBE(at)));
+    case 'FD':
+      return numbers(raw, 8, (at) => (le ? raw.readDoubleLE(at) : raw.readDoubleBE(at)));
+    case 'AT':
+      return numbers(raw, 4, (at) =>
+        le ? raw.readUInt16LE(at) * 0x10000 + raw.readUInt16LE(at + 2) : raw.readUInt32BE(at),
+      );
     case 'SV':
     case 'UV': {
       const out: bigint[] = [];
       for (let at = 0; at + 8 <= raw.length; at += 8) {
-        out.push(vr === 'SV' ? (le ? raw.readBigInt64LE(at) : raw.readBigInt64BE(at)) : le ? raw.readBigUInt64LE(at) : raw.readBigUInt64BE(at));
+        out.push(
+          vr === 'SV'
+            ? le
+              ? raw.readBigInt64LE(at)
+              : raw.readBigInt64BE(at)
+            : le
+              ? raw.readBigUInt64LE(at)
+              : raw.readBigUInt64BE(at),
+        );
       }
       return out;
     }

@@ -17,7 +17,11 @@ export function parseAccept(header: string | undefined): MediaRange[] {
     const params: Record<string, string> = {};
     for (const p of rest) {
       const eq = p.indexOf('=');
-      if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"|"$/g, '');
+      if (eq > 0)
+        params[p.slice(0, eq).trim().toLowerCase()] = p
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"|"$/g, '');
     }
     if (params.q !== undefined && !(Number(params.q) > 0)) continue;
     if (type?.trim()) out.push({ type: type.trim().toLowerCase(), params });
@@ -25,7 +29,8 @@ export function parseAccept(header: string | undefined): MediaRange[] {
   return out;
 }
 
-const covers = (range: string, type: string) => range === type || range === '*/*' || (range.endsWith('/*') && type.startsWith(range.slice(0, -1)));
+const covers = (range: string, type: string) =>
+  range === type || range === '*/*' || (range.endsWith('/*') && type.startsWith(range.slice(0, -1)));
 
 /** The first range that admits `type`, or undefined. */
 export const acceptedRange = (ranges: MediaRange[], type: string) => ranges.find((r) => covers(r.type, type));
@@ -37,12 +42,19 @@ export function negotiate<T extends string>(header: string | undefined, offered:
     const match = offered.find((o) => covers(range.type, o));
     if (match) return match;
   }
-  throw new KarteiError('not-acceptable', `Accept: this resource is sent as ${offered.join(' or ')}`, { field: 'Accept' });
+  throw new KarteiError('not-acceptable', `Accept: this resource is sent as ${offered.join(' or ')}`, {
+    field: 'Accept',
+  });
 }
 
 /** The range under which a multipart/related answer of `partType` parts is accepted; 406 otherwise. */
 export function acceptMultipart(header: string | undefined, partType: string): MediaRange {
-  const hit = parseAccept(header).find((r) => covers(r.type, 'multipart/related') && (!r.params.type || r.params.type.toLowerCase() === partType));
-  if (!hit) throw new KarteiError('not-acceptable', `Accept: this resource is sent as multipart/related; type="${partType}"`, { field: 'Accept' });
+  const hit = parseAccept(header).find(
+    (r) => covers(r.type, 'multipart/related') && (!r.params.type || r.params.type.toLowerCase() === partType),
+  );
+  if (!hit)
+    throw new KarteiError('not-acceptable', `Accept: this resource is sent as multipart/related; type="${partType}"`, {
+      field: 'Accept',
+    });
   return hit;
 }

@@ -26,10 +26,7 @@ export class MultipartReader {
   private readonly delimiter: Buffer;
 
   private readonly onPart: (headers: Record<string, string>) => PartHandler;
-  constructor(
-    boundary: string,
-    onPart: (headers: Record<string, string>) => PartHandler,
-  ) {
+  constructor(boundary: string, onPart: (headers: Record<string, string>) => PartHandler) {
     this.onPart = onPart;
     this.first = Buffer.from(`--${boundary}`);
     this.delimiter = Buffer.from(`\r\n--${boundary}`);

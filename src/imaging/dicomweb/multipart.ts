@@ -41,5 +41,8 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
       await Promise.all(bodies.map((b) => b?.stop()));
     }
   }
-  return { contentType: `multipart/related; type="${type}"; boundary=${boundary}`, stream: Readable.from(body(), { objectMode: false }) };
+  return {
+    contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
+    stream: Readable.from(body(), { objectMode: false }),
+  };
 }

@@ -19,24 +19,37 @@ type TextKey = 'patientId' | 'patientName' | 'accessionNumber' | 'studyDate' | '
 type UidKey = 'studyUids' | 'seriesUids' | 'sopInstanceUids';
 
 const TEXT_KEYS: Record<string, TextKey> = {
-  PatientID: 'patientId', '00100020': 'patientId',
-  PatientName: 'patientName', '00100010': 'patientName',
-  AccessionNumber: 'accessionNumber', '00080050': 'accessionNumber',
-  StudyDate: 'studyDate', '00080020': 'studyDate',
-  ModalitiesInStudy: 'modality', '00080061': 'modality',
-  Modality: 'modality', '00080060': 'modality',
+  PatientID: 'patientId',
+  '00100020': 'patientId',
+  PatientName: 'patientName',
+  '00100010': 'patientName',
+  AccessionNumber: 'accessionNumber',
+  '00080050': 'accessionNumber',
+  StudyDate: 'studyDate',
+  '00080020': 'studyDate',
+  ModalitiesInStudy: 'modality',
+  '00080061': 'modality',
+  Modality: 'modality',
+  '00080060': 'modality',
 };
 const UID_KEYS: Record<string, UidKey> = {
-  StudyInstanceUID: 'studyUids', '0020000D': 'studyUids',
-  SeriesInstanceUID: 'seriesUids', '0020000E': 'seriesUids',
-  SOPInstanceUID: 'sopInstanceUids', '00080018': 'sopInstanceUids',
+  StudyInstanceUID: 'studyUids',
+  '0020000D': 'studyUids',
+  SeriesInstanceUID: 'seriesUids',
+  '0020000E': 'seriesUids',
+  SOPInstanceUID: 'sopInstanceUids',
+  '00080018': 'sopInstanceUids',
 };
 /** Accepted and answered with the default attributes of each level, which the archive always returns. */
 const IGNORED = new Set(['includefield']);
 
 /** A key's entry by keyword or tag (hex, any case); own entries only, so `constructor` is no key. */
 const lookup = <T>(map: Record<string, T>, field: string): T | undefined =>
-  Object.hasOwn(map, field) ? map[field] : Object.hasOwn(map, field.toUpperCase()) ? map[field.toUpperCase()] : undefined;
+  Object.hasOwn(map, field)
+    ? map[field]
+    : Object.hasOwn(map, field.toUpperCase())
+      ? map[field.toUpperCase()]
+      : undefined;
 
 const DATE_RANGE = /^(\d{8})?(-(\d{8})?)?$/;
 
@@ -71,7 +84,8 @@ export function parseQidoQuery(params: Record<string, string | string[] | undefi
       const text = single(field, value);
       if (text.length > 64) throw refuse(field, 'longer than 64 characters');
       const key = textKey;
-      if (key === 'studyDate' && !DATE_RANGE.test(text)) throw refuse(field, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD');
+      if (key === 'studyDate' && !DATE_RANGE.test(text))
+        throw refuse(field, 'a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD');
       if (query[key] !== undefined && query[key] !== text) throw refuse(field, 'given twice with different values');
       query[key] = text;
     } else if (uidKey) {

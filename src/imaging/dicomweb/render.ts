@@ -96,10 +96,27 @@ type Kind = 'grey' | 'rgb';
 export function renderKind(ds: Dataset, px: PixelModule, transferSyntaxUid: string): Kind {
   const photometric = textValue(ds, Tag.PhotometricInterpretation) ?? 'MONOCHROME2';
   const jpeg = DECODABLE.has(transferSyntaxUid) && px.bitsAllocated === 8;
-  if (!isNative(transferSyntaxUid) && !jpeg && !FRAME_DECODERS[transferSyntaxUid]) throw new KarteiError('not-acceptable', 'rendering of this compression is not supported yet; retrieve the frames or the instance');
-  if (px.samplesPerPixel === 1 && photometric.startsWith('MONOCHROME') && (px.bitsAllocated === 8 || px.bitsAllocated === 16)) return 'grey';
-  if (px.samplesPerPixel === 3 && px.bitsAllocated === 8 && (photometric === 'RGB' || (jpeg && JPEG_COLOUR.has(photometric)))) return 'rgb';
-  throw new KarteiError('not-acceptable', `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`);
+  if (!isNative(transferSyntaxUid) && !jpeg && !FRAME_DECODERS[transferSyntaxUid])
+    throw new KarteiError(
+      'not-acceptable',
+      'rendering of this compression is not supported yet; retrieve the frames or the instance',
+    );
+  if (
+    px.samplesPerPixel === 1 &&
+    photometric.startsWith('MONOCHROME') &&
+    (px.bitsAllocated === 8 || px.bitsAllocated === 16)
+  )
+    return 'grey';
+  if (
+    px.samplesPerPixel === 3 &&
+    px.bitsAllocated === 8 &&
+    (photometric === 'RGB' || (jpeg && JPEG_COLOUR.has(photometric)))
+  )
+    return 'rgb';
+  throw new KarteiError(
+    'not-acceptable',
+    `rendering ${photometric} with ${px.bitsAllocated} bits allocated is not supported; retrieve the instance`,
+  );
 }
 
 /** The frame's pixels: as read when uncompressed; decoded when compressed, if it is the size the attributes say. */
@@ -117,15 +134,28 @@ async function pixelsOf(px: PixelModule, transferSyntaxUid: string, frame: Buffe
   }
   const decoder = sharp(frame, { limitInputPixels: px.rows * px.columns });
   const { width, height } = await decoder.metadata().catch(() => ({ width: 0, height: 0 }));
-  if (width !== px.columns || height !== px.rows) throw new KarteiError('not-acceptable', 'the compressed frame is not the size its attributes say; retrieve the instance');
+  if (width !== px.columns || height !== px.rows)
+    throw new KarteiError(
+      'not-acceptable',
+      'the compressed frame is not the size its attributes say; retrieve the instance',
+    );
   return (px.samplesPerPixel === 1 ? decoder.toColourspace('b-w') : decoder.toColourspace('srgb')).raw().toBuffer();
 }
 
-export async function renderFrame(ds: Dataset, px: PixelModule, transferSyntaxUid: string, frame: Buffer, o: RenderOptions): Promise<Buffer> {
+export async function renderFrame(
+  ds: Dataset,
+  px: PixelModule,
+  transferSyntaxUid: string,
+  frame: Buffer,
+  o: RenderOptions,
+): Promise<Buffer> {
   const kind = renderKind(ds, px, transferSyntaxUid);
   const raw = await pixelsOf(px, transferSyntaxUid, frame);
   // A decoder hands back colour by pixel, whatever the planar configuration said of the stored bytes.
-  const pixels = kind === 'grey' ? greyscale(ds, px, raw, o.window) : isNative(transferSyntaxUid) ? rgb(ds, px, raw) : raw;
+  const pixels =
+    kind === 'grey' ? greyscale(ds, px, raw, o.window) : isNative(transferSyntaxUid) ? rgb(ds, px, raw) : raw;
   const image = sharp(pixels, { raw: { width: px.columns, height: px.rows, channels: kind === 'grey' ? 1 : 3 } });
-  return (o.type === 'image/png' ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: o.quality ?? 90 })).toBuffer();
+  return (
+    o.type === 'image/png' ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: o.quality ?? 90 })
+  ).toBuffer();
 }

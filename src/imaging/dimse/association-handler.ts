@@ -9,8 +9,23 @@ import { inTenant } from '../../db/connect.ts';
 import type { Services } from '../../services.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { identifyDevice } from '../devices.ts';
-import { encodeAssociateAc, encodeAssociateRj, RejectReason, RejectResult, RejectSource, type AssociateRq } from '../dicom/association.ts';
-import { CommandError, CommandField, decodeCommand, encodeCommand, MAX_COMMAND_LENGTH, Status, type Command } from '../dicom/command.ts';
+import {
+  encodeAssociateAc,
+  encodeAssociateRj,
+  RejectReason,
+  RejectResult,
+  RejectSource,
+  type AssociateRq,
+} from '../dicom/association.ts';
+import {
+  CommandError,
+  CommandField,
+  decodeCommand,
+  encodeCommand,
+  MAX_COMMAND_LENGTH,
+  Status,
+  type Command,
+} from '../dicom/command.ts';
 import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, LimitExceeded, PduError } from '../dicom/pdu-frame.ts';
@@ -24,7 +39,11 @@ import type { DimseListenerOptions } from './listener.ts';
 import type { AssociationLimits, Release } from './association-limits.ts';
 
 /** The answer when a device or an address holds as many associations as it may (PS3.8 Table 9-21). */
-export const LOCAL_LIMIT_EXCEEDED = { result: RejectResult.Transient, source: RejectSource.Presentation, reason: RejectReason.LocalLimitExceeded };
+export const LOCAL_LIMIT_EXCEEDED = {
+  result: RejectResult.Transient,
+  source: RejectSource.Presentation,
+  reason: RejectReason.LocalLimitExceeded,
+};
 
 /** How long a connection may take to send its A-ASSOCIATE-RQ. */
 const ASSOCIATION_TIMEOUT_MS = 30_000;
@@ -72,7 +91,11 @@ export class AssociationHandler {
   private releaseDevice: Release | undefined;
 
   private readonly socket: Socket;
-  private readonly opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits };
+  private readonly opts: DimseListenerOptions & {
+    aeTitle: string;
+    tls?: DicomConfig['tls'];
+    limits?: AssociationLimits;
+  };
   private readonly services: ReadonlyMap<number, DimseService>;
   constructor(
     socket: Socket,
@@ -100,7 +123,13 @@ export class AssociationHandler {
       // The connection failed or was cut (reset, timeout): the association ends here.
     } finally {
       await this.message?.handler.end().catch(() => undefined);
-      for (const [id, resolve] of this.awaiting) resolve({ commandField: 0, hasDataset: false, messageIdBeingRespondedTo: id, status: Status.ProcessingFailure });
+      for (const [id, resolve] of this.awaiting)
+        resolve({
+          commandField: 0,
+          hasDataset: false,
+          messageIdBeingRespondedTo: id,
+          status: Status.ProcessingFailure,
+        });
       await this.background?.done;
       this.close();
     }
@@ -124,9 +153,22 @@ export class AssociationHandler {
   /** A peer that sent more than a limit allows was aborted: on its tenant's chain once it is known, else the deployment's. */
   private async auditLimit(e: LimitExceeded) {
     const device = this.scope?.device;
-    const detail = { why: 'limit-exceeded', limit: e.limit, max: e.max, size: e.size, ...(this.scope ? { callingAe: this.scope.callingAeTitle } : {}) };
+    const detail = {
+      why: 'limit-exceeded',
+      limit: e.limit,
+      max: e.max,
+      size: e.size,
+      ...(this.scope ? { callingAe: this.scope.callingAeTitle } : {}),
+    };
     await inTenant(this.opts.services.store, device?.tenantId ?? DEPLOYMENT_CHAIN, (tx) =>
-      this.opts.services.audit.append(tx, { tenantId: device?.tenantId ?? DEPLOYMENT_CHAIN, actorId: device?.device.id ?? null, action: 'dicom.abort', resourceType: 'association', outcome: 'denied', detail }),
+      this.opts.services.audit.append(tx, {
+        tenantId: device?.tenantId ?? DEPLOYMENT_CHAIN,
+        actorId: device?.device.id ?? null,
+        action: 'dicom.abort',
+        resourceType: 'association',
+        outcome: 'denied',
+        detail,
+      }),
     ).catch((err) => this.opts.log?.(err));
   }
 
@@ -160,19 +202,39 @@ export class AssociationHandler {
     const { services } = this.opts;
     const tls = this.socket as TLSSocket;
     const certificateFingerprint = tls.encrypted ? tls.getPeerCertificate()?.fingerprint256 : undefined;
-    const caller = { callingAeTitle: rq.callingAeTitle, remoteAddress: this.socket.remoteAddress ?? '', certificateFingerprint };
+    const caller = {
+      callingAeTitle: rq.callingAeTitle,
+      remoteAddress: this.socket.remoteAddress ?? '',
+      certificateFingerprint,
+    };
     const who = await identifyDevice(services.store.db, caller);
     const calledOk = rq.calledAeTitle === this.opts.aeTitle;
     if (!who.ok || !calledOk) {
       const why = !who.ok ? who.why : 'wrong-called-ae';
-      await auditRefusedAssociation(services, who.ok ? who.tenantId : who.tenantId ?? DEPLOYMENT_CHAIN, who.ok ? who.device.id : who.deviceId, { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why }, this.socket.remoteAddress);
-      const reason = why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
+      await auditRefusedAssociation(
+        services,
+        who.ok ? who.tenantId : (who.tenantId ?? DEPLOYMENT_CHAIN),
+        who.ok ? who.device.id : who.deviceId,
+        { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why },
+        this.socket.remoteAddress,
+      );
+      const reason =
+        why === 'wrong-called-ae' ? RejectReason.CalledAeTitleNotRecognized : RejectReason.CallingAeTitleNotRecognized;
       return this.last(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason }));
     }
     const place = this.opts.limits ? this.opts.limits.claimDevice(who.device.id) : () => undefined;
     if (!place) {
-      await this.auditAssociation(who.tenantId, who.device.id, 'denied', { callingAe: rq.callingAeTitle, why: 'too-many-associations', limit: 'device', max: this.opts.limits!.perDevice });
-      this.opts.log?.(new Error(`DICOM association of ${rq.callingAeTitle} refused: ${this.opts.limits!.perDevice} associations held`));
+      await this.auditAssociation(who.tenantId, who.device.id, 'denied', {
+        callingAe: rq.callingAeTitle,
+        why: 'too-many-associations',
+        limit: 'device',
+        max: this.opts.limits!.perDevice,
+      });
+      this.opts.log?.(
+        new Error(
+          `DICOM association of ${rq.callingAeTitle} refused: ${this.opts.limits!.perDevice} associations held`,
+        ),
+      );
       return this.last(encodeAssociateRj(LOCAL_LIMIT_EXCEEDED));
     }
     this.releaseDevice = place;
@@ -180,7 +242,8 @@ export class AssociationHandler {
     const negotiated = negotiate(rq, {
       acceptedAbstractSyntaxes: (uid) => [...this.services.values()].some((s) => s.sopClasses(uid)),
       // Only storage keeps datasets as they come; everything else is read by us, uncompressed.
-      transferSyntaxPreference: (abstractSyntax) => (isStorageSopClass(abstractSyntax) ? TRANSFER_SYNTAXES : TRANSFER_SYNTAXES.slice(0, 2)),
+      transferSyntaxPreference: (abstractSyntax) =>
+        isStorageSopClass(abstractSyntax) ? TRANSFER_SYNTAXES : TRANSFER_SYNTAXES.slice(0, 2),
       ourMaxPduLength: OUR_MAX_PDU_LENGTH,
       implementationClassUid: IMPLEMENTATION_CLASS_UID,
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
@@ -189,14 +252,23 @@ export class AssociationHandler {
       place();
       return this.last(encodeAssociateRj(negotiated.rj));
     }
-    await this.auditAssociation(who.tenantId, who.device.id, 'allowed', { callingAe: rq.callingAeTitle, tls: !!certificateFingerprint, contexts: negotiated.contexts.size });
+    await this.auditAssociation(who.tenantId, who.device.id, 'allowed', {
+      callingAe: rq.callingAeTitle,
+      tls: !!certificateFingerprint,
+      contexts: negotiated.contexts.size,
+    });
     this.peerMaxPdu = rq.maxPduLength;
     this.scope = this.scopeFor(who, rq.callingAeTitle, negotiated.contexts, negotiated.ac.roleSelections);
     clearTimeout(this.artim);
     this.socket.write(encodeAssociateAc(negotiated.ac));
   }
 
-  private scopeFor(device: AssociationScope['device'], callingAeTitle: string, contexts: Map<number, AcceptedContext>, roles: AssociationScope['roles']): AssociationScope {
+  private scopeFor(
+    device: AssociationScope['device'],
+    callingAeTitle: string,
+    contexts: Map<number, AcceptedContext>,
+    roles: AssociationScope['roles'],
+  ): AssociationScope {
     const { services } = this.opts;
     const departmentId = device.principal.device!.departmentId;
     // Fetched once per association: every stored or retrieved instance needs it.
@@ -209,35 +281,53 @@ export class AssociationHandler {
       tls: this.opts.tls,
       contexts,
       roles,
-      departmentKey: () => (key ??= inTenant(services.store, device.tenantId, (tx) => services.keyring.departmentKey(tx, device.tenantId, departmentId))),
+      departmentKey: () =>
+        (key ??= inTenant(services.store, device.tenantId, (tx) =>
+          services.keyring.departmentKey(tx, device.tenantId, departmentId),
+        )),
       send: (contextId: number, command: Command, dataset?: Buffer) => {
         this.socket.cork();
-        for (const b of pDataPdus(contextId, true, encodeCommand({ ...command, hasDataset: !!dataset }), this.peerMaxPdu)) this.socket.write(b);
+        for (const b of pDataPdus(
+          contextId,
+          true,
+          encodeCommand({ ...command, hasDataset: !!dataset }),
+          this.peerMaxPdu,
+        ))
+          this.socket.write(b);
         if (dataset) for (const b of pDataPdus(contextId, false, dataset, this.peerMaxPdu)) this.socket.write(b);
         process.nextTick(() => this.socket.uncork());
       },
       request: async (contextId: number, command: Command, dataset: AsyncIterable<Buffer>) => {
         const messageId = (this.lastMessageId = (this.lastMessageId % 0xffff) + 1);
         const answered = new Promise<Command>((resolve) => this.awaiting.set(messageId, resolve));
-        await sendMessage(this.socket, contextId, encodeCommand({ ...command, messageId, hasDataset: true }), dataset, this.peerMaxPdu);
+        await sendMessage(
+          this.socket,
+          contextId,
+          encodeCommand({ ...command, messageId, hasDataset: true }),
+          dataset,
+          this.peerMaxPdu,
+        );
         return answered;
       },
     };
   }
 
   private async onPdv(pdv: Pdv) {
-    if (!this.scope!.contexts.has(pdv.contextId)) throw new PduError('PDV on a presentation context that was not accepted', AbortReason.InvalidPduParameterValue);
+    if (!this.scope!.contexts.has(pdv.contextId))
+      throw new PduError('PDV on a presentation context that was not accepted', AbortReason.InvalidPduParameterValue);
     if (pdv.isCommand) {
       if (this.message) throw new PduError('command while a dataset was expected', AbortReason.UnexpectedPdu);
       // A command set is small: fragments beyond its limit end the association instead of piling up.
       this.commandBytes += pdv.data.length;
-      if (this.commandBytes > MAX_COMMAND_LENGTH) throw new LimitExceeded('command-set', MAX_COMMAND_LENGTH, this.commandBytes);
+      if (this.commandBytes > MAX_COMMAND_LENGTH)
+        throw new LimitExceeded('command-set', MAX_COMMAND_LENGTH, this.commandBytes);
       this.commandParts.push(pdv.data);
       if (pdv.isLast) await this.onCommand(pdv.contextId, decodeCommand(Buffer.concat(this.commandParts)));
       return;
     }
     const message = this.message;
-    if (!message || message.contextId !== pdv.contextId) throw new PduError('dataset without its command', AbortReason.UnexpectedPdu);
+    if (!message || message.contextId !== pdv.contextId)
+      throw new PduError('dataset without its command', AbortReason.UnexpectedPdu);
     await message.handler.data(pdv.data);
     if (pdv.isLast) {
       this.message = undefined;
@@ -262,7 +352,9 @@ export class AssociationHandler {
       return;
     }
     const service = this.services.get(command.commandField);
-    const handler: MessageHandler = service ? service.start(this.scope!, command, contextId) : unsupported(this.scope!, command, contextId);
+    const handler: MessageHandler = service
+      ? service.start(this.scope!, command, contextId)
+      : unsupported(this.scope!, command, contextId);
     const finish = service?.alongside ? () => this.runAlongside(command.messageId ?? -1, handler) : () => handler.end();
     if (command.hasDataset) this.message = { contextId, handler: { data: (c) => handler.data(c), end: finish } };
     else await finish();
@@ -270,12 +362,21 @@ export class AssociationHandler {
 
   /** One operation at a time runs alongside (no asynchronous operations are negotiated). */
   private async runAlongside(messageId: number, handler: MessageHandler) {
-    if (this.background) throw new PduError('a second query or retrieval before the first ended', AbortReason.UnexpectedPdu);
-    const done = handler.end().catch((e) => this.opts.log?.(e)).finally(() => (this.background = undefined));
+    if (this.background)
+      throw new PduError('a second query or retrieval before the first ended', AbortReason.UnexpectedPdu);
+    const done = handler
+      .end()
+      .catch((e) => this.opts.log?.(e))
+      .finally(() => (this.background = undefined));
     this.background = { messageId, handler, done };
   }
 
-  private auditAssociation(tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
+  private auditAssociation(
+    tenantId: string,
+    deviceId: string | null,
+    outcome: 'allowed' | 'denied',
+    detail: Record<string, string | number | boolean>,
+  ) {
     return auditAssociation(this.opts.services, tenantId, deviceId, outcome, detail);
   }
 
@@ -296,15 +397,38 @@ export class AssociationHandler {
 }
 
 /** An association accepted or refused, on the device's tenant chain (the deployment's when no device is known). */
-export function auditAssociation(services: Services, tenantId: string, deviceId: string | null, outcome: 'allowed' | 'denied', detail: Record<string, string | number | boolean>) {
+export function auditAssociation(
+  services: Services,
+  tenantId: string,
+  deviceId: string | null,
+  outcome: 'allowed' | 'denied',
+  detail: Record<string, string | number | boolean>,
+) {
   return inTenant(services.store, tenantId, (tx) =>
-    services.audit.append(tx, { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome, detail }),
+    services.audit.append(tx, {
+      tenantId,
+      actorId: deviceId,
+      action: 'dicom.associate',
+      resourceType: 'association',
+      outcome,
+      detail,
+    }),
   );
 }
 
 /** A refused association or TLS handshake: aggregated per source and minute, so a flood cannot fill the disk. */
-export function auditRefusedAssociation(services: Services, tenantId: string, deviceId: string | null, detail: { why: string } & Record<string, string | number | boolean>, address: string | undefined) {
-  return services.audit.attempts.record({ tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome: 'denied', detail }, address, detail.why);
+export function auditRefusedAssociation(
+  services: Services,
+  tenantId: string,
+  deviceId: string | null,
+  detail: { why: string } & Record<string, string | number | boolean>,
+  address: string | undefined,
+) {
+  return services.audit.attempts.record(
+    { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome: 'denied', detail },
+    address,
+    detail.why,
+  );
 }
 
 /** A request no service answers: its dataset is dropped and the answer says so. */
@@ -312,7 +436,12 @@ function unsupported(scope: AssociationScope, command: Command, contextId: numbe
   return {
     data() {},
     async end() {
-      scope.send(contextId, { commandField: command.commandField | 0x8000, hasDataset: false, messageIdBeingRespondedTo: command.messageId, status: Status.UnrecognizedOperation });
+      scope.send(contextId, {
+        commandField: command.commandField | 0x8000,
+        hasDataset: false,
+        messageIdBeingRespondedTo: command.messageId,
+        status: Status.UnrecognizedOperation,
+      });
     },
   };
 }

@@ -16,10 +16,7 @@ export class AssociationLimits {
 
   readonly perDevice: number;
   readonly perAddress: number;
-  constructor(
-    perDevice = DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE,
-    perAddress = DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS,
-  ) {
+  constructor(perDevice = DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE, perAddress = DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS) {
     this.perDevice = perDevice;
     this.perAddress = perAddress;
     if (!(perDevice >= 1 && perAddress >= 1)) throw new RangeError('association limits must be at least 1');

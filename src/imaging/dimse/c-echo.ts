@@ -12,7 +12,13 @@ export const cEcho: DimseService = {
       data() {},
       async end() {
         await gatedService(scope, cEcho, async () => undefined);
-        scope.send(contextId, { commandField: CommandField.CEchoRsp, hasDataset: false, affectedSopClassUid: command.affectedSopClassUid, messageIdBeingRespondedTo: command.messageId, status: Status.Success });
+        scope.send(contextId, {
+          commandField: CommandField.CEchoRsp,
+          hasDataset: false,
+          affectedSopClassUid: command.affectedSopClassUid,
+          messageIdBeingRespondedTo: command.messageId,
+          status: Status.Success,
+        });
       },
     };
   },

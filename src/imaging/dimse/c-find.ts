@@ -36,18 +36,31 @@ class FindOperation extends IdentifierMessage {
     let results: Values[];
     try {
       results = await gatedService(this.scope, cFind, (ctx) =>
-        searchArchive(ctx, this.scope.services.keyring, { departments: [ctx.principal.device!.departmentId], level, query: queryOf(identifier), offset: 0, limit: MAX_MATCHES }),
+        searchArchive(ctx, this.scope.services.keyring, {
+          departments: [ctx.principal.device!.departmentId],
+          level,
+          query: queryOf(identifier),
+          offset: 0,
+          limit: MAX_MATCHES,
+        }),
       );
     } catch (e) {
       return this.answer(refusalStatus(e), 'query refused or failed');
     }
-    const requested = [...identifier.keys()].filter((t) => t !== SPECIFIC_CHARACTER_SET && t !== Tag.QueryRetrieveLevel);
+    const requested = [...identifier.keys()].filter(
+      (t) => t !== SPECIFIC_CHARACTER_SET && t !== Tag.QueryRetrieveLevel,
+    );
     for (const values of results) {
       // Let the association read what arrived meanwhile (a C-CANCEL) before the next response.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.cancelled) return this.answer(Status.Cancel, '');
       const elements: WriteElement[] = [{ tag: Tag.QueryRetrieveLevel, vr: 'CS', value: level }];
-      for (const tag of requested) elements.push({ tag, vr: identifier.get(tag)!.vr === 'UN' ? (vrOf(tag) ?? 'UN') : identifier.get(tag)!.vr, value: values.get(tag) ?? null });
+      for (const tag of requested)
+        elements.push({
+          tag,
+          vr: identifier.get(tag)!.vr === 'UN' ? (vrOf(tag) ?? 'UN') : identifier.get(tag)!.vr,
+          value: values.get(tag) ?? null,
+        });
       this.answer(Status.Pending, '', writeDataset(elements, { encoding }));
     }
     this.answer(Status.Success, '');
@@ -55,4 +68,7 @@ class FindOperation extends IdentifierMessage {
 }
 
 /** A denial by the gate is "not authorized"; anything else a processing failure. */
-export const refusalStatus = (e: unknown) => (e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found') ? Status.NotAuthorized : Status.UnableToProcess);
+export const refusalStatus = (e: unknown) =>
+  e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found')
+    ? Status.NotAuthorized
+    : Status.UnableToProcess;

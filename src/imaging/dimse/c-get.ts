@@ -34,7 +34,13 @@ class GetOperation extends RetrieveOperation {
   protected async deliver(instance: InstanceMatch, dataset: AsyncIterable<Buffer>) {
     const contextId = this.contextFor(instance);
     if (contextId === undefined) return Status.ProcessingFailure;
-    const command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: instance.sopClassUid, affectedSopInstanceUid: instance.sopInstanceUid, priority: Priority.Medium };
+    const command = {
+      commandField: CommandField.CStoreRq,
+      hasDataset: true,
+      affectedSopClassUid: instance.sopClassUid,
+      affectedSopInstanceUid: instance.sopInstanceUid,
+      priority: Priority.Medium,
+    };
     return (await this.scope.request(contextId, command, dataset)).status ?? Status.ProcessingFailure;
   }
 

@@ -47,7 +47,11 @@ class MoveOperation extends RetrieveOperation {
   protected async prepare(instances: InstanceMatch[]) {
     if (instances.length === 0) return undefined;
     try {
-      this.scu = await StoreScu.open(this.target!, { aeTitle: this.scope.aeTitle, tls: this.scope.tls }, instances.map((i) => ({ sopClass: i.sopClassUid, transferSyntax: i.transferSyntaxUid })));
+      this.scu = await StoreScu.open(
+        this.target!,
+        { aeTitle: this.scope.aeTitle, tls: this.scope.tls },
+        instances.map((i) => ({ sopClass: i.sopClassUid, transferSyntax: i.transferSyntaxUid })),
+      );
       return undefined;
     } catch {
       return Status.UnableToProcess;
@@ -61,8 +65,15 @@ class MoveOperation extends RetrieveOperation {
    */
   private async destination(): Promise<Device | undefined> {
     const { services, device } = this.scope;
-    const d = await inTenant(services.store, device.tenantId, (tx) => deviceByAeTitle(tx, device.tenantId, this.command.moveDestination ?? ''));
-    const eligible = d && d.departmentId === device.principal.device!.departmentId && d.permissions.includes('retrieve') && d.port && reachableDestination(d);
+    const d = await inTenant(services.store, device.tenantId, (tx) =>
+      deviceByAeTitle(tx, device.tenantId, this.command.moveDestination ?? ''),
+    );
+    const eligible =
+      d &&
+      d.departmentId === device.principal.device!.departmentId &&
+      d.permissions.includes('retrieve') &&
+      d.port &&
+      reachableDestination(d);
     return eligible ? d : undefined;
   }
 
@@ -78,7 +89,10 @@ class MoveOperation extends RetrieveOperation {
         resourceId: departmentId,
         departmentId,
         outcome: 'denied',
-        detail: { destination: this.command.moveDestination ?? '', why: 'not a registered destination of this department' },
+        detail: {
+          destination: this.command.moveDestination ?? '',
+          why: 'not a registered destination of this department',
+        },
       }),
     );
   }

@@ -27,11 +27,7 @@ class StoreOperation implements MessageHandler {
   private readonly scope: AssociationScope;
   private readonly command: Command;
   private readonly contextId: number;
-  constructor(
-    scope: AssociationScope,
-    command: Command,
-    contextId: number,
-  ) {
+  constructor(scope: AssociationScope, command: Command, contextId: number) {
     this.scope = scope;
     this.command = command;
     this.contextId = contextId;
@@ -41,7 +37,10 @@ class StoreOperation implements MessageHandler {
     const sopClass = command.affectedSopClassUid ?? '';
     const instance = command.affectedSopInstanceUid ?? '';
     if (!isStorageSopClass(sopClass) || context.abstractSyntax !== sopClass) {
-      this.refusal = new StoreFailure(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
+      this.refusal = new StoreFailure(
+        Status.SopClassNotSupported,
+        'SOP class not supported on this presentation context',
+      );
     } else if (!isValidUid(instance)) {
       this.refusal = new StoreFailure(Status.CannotUnderstand, 'invalid Affected SOP Instance UID');
     } else if (decide(principal, 'dicom.store', { kind: 'department', departmentId }) !== 'allow') {
@@ -91,7 +90,8 @@ class StoreOperation implements MessageHandler {
       ({ status, message: comment } = storeFailure(e));
     }
     // A refused device's attempt is on the record, as the gate's denial.
-    if (status === Status.NotAuthorized) await gatedService(this.scope, cStore, async () => undefined).catch(() => undefined);
+    if (status === Status.NotAuthorized)
+      await gatedService(this.scope, cStore, async () => undefined).catch(() => undefined);
     this.scope.send(this.contextId, {
       commandField: CommandField.CStoreRsp,
       hasDataset: false,

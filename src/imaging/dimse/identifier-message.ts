@@ -20,7 +20,11 @@ import type { MessageHandler } from './services.ts';
 export const MAX_IDENTIFIER = 1024 * 1024;
 
 const LEVELS: readonly string[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
-const PATIENT_ROOT = new Set<string>([QueryRetrieveSopClass.PatientRootFind, QueryRetrieveSopClass.PatientRootGet, QueryRetrieveSopClass.PatientRootMove]);
+const PATIENT_ROOT = new Set<string>([
+  QueryRetrieveSopClass.PatientRootFind,
+  QueryRetrieveSopClass.PatientRootGet,
+  QueryRetrieveSopClass.PatientRootMove,
+]);
 
 export abstract class IdentifierMessage implements MessageHandler {
   private parts: Buffer[] = [];
@@ -63,8 +67,10 @@ export abstract class IdentifierMessage implements MessageHandler {
     const context = this.scope.contexts.get(this.contextId)!;
     const encoding = datasetLayout(context.transferSyntax);
     const sopClass = this.command.affectedSopClassUid ?? '';
-    if (!this.sopClasses.has(sopClass) || context.abstractSyntax !== sopClass) return this.answer(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
-    if (encoding !== 'implicit-le' && encoding !== 'explicit-le') return this.answer(Status.CannotUnderstand, 'identifier transfer syntax not supported');
+    if (!this.sopClasses.has(sopClass) || context.abstractSyntax !== sopClass)
+      return this.answer(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
+    if (encoding !== 'implicit-le' && encoding !== 'explicit-le')
+      return this.answer(Status.CannotUnderstand, 'identifier transfer syntax not supported');
     let identifier: Dataset;
     try {
       identifier = readDataset(Buffer.concat(this.parts), encoding);
@@ -72,8 +78,10 @@ export abstract class IdentifierMessage implements MessageHandler {
       return this.answer(Status.CannotUnderstand, 'identifier cannot be read');
     }
     const level = textValue(identifier, Tag.QueryRetrieveLevel);
-    if (!level || !LEVELS.includes(level)) return this.answer(Status.CannotUnderstand, 'missing or unknown QueryRetrieveLevel');
-    if (level === 'PATIENT' && !PATIENT_ROOT.has(sopClass)) return this.answer(Status.CannotUnderstand, 'PATIENT level needs Patient Root');
+    if (!level || !LEVELS.includes(level))
+      return this.answer(Status.CannotUnderstand, 'missing or unknown QueryRetrieveLevel');
+    if (level === 'PATIENT' && !PATIENT_ROOT.has(sopClass))
+      return this.answer(Status.CannotUnderstand, 'PATIENT level needs Patient Root');
     return this.run(identifier, level as Level, encoding);
   }
 

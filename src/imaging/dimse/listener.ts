@@ -7,7 +7,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Services } from '../../services.ts';
-import { AssociationHandler, auditAssociation, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
+import {
+  AssociationHandler,
+  auditAssociation,
+  auditRefusedAssociation,
+  LOCAL_LIMIT_EXCEEDED,
+} from './association-handler.ts';
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
@@ -42,7 +47,11 @@ export interface DimseListener {
   close(): Promise<void>;
 }
 
-export async function startDimseListener(config: DicomConfig, opts: DimseListenerOptions, services: readonly DimseService[] = DIMSE_SERVICES): Promise<DimseListener> {
+export async function startDimseListener(
+  config: DicomConfig,
+  opts: DimseListenerOptions,
+  services: readonly DimseService[] = DIMSE_SERVICES,
+): Promise<DimseListener> {
   services.forEach(assertDeclaredService);
   const byCommand = new Map(services.map((s) => [s.command, s]));
   const sockets = new Set<net.Socket>();
@@ -92,7 +101,13 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
     }
     refusals.set(address, { since: now, count: 0 });
     for (const [a, r] of refusals) if (now - r.since >= REFUSAL_AUDIT_MS) refusals.delete(a);
-    const detail = { why: 'too-many-associations', limit: 'address', max: limits.perAddress, remoteAddress: address, refusedBefore: seen?.count ?? 0 };
+    const detail = {
+      why: 'too-many-associations',
+      limit: 'address',
+      max: limits.perAddress,
+      remoteAddress: address,
+      refusedBefore: seen?.count ?? 0,
+    };
     opts.log?.(new Error(`DICOM connection from ${address} refused: ${limits.perAddress} associations held`));
     void auditAssociation(opts.services, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
   };
@@ -119,8 +134,16 @@ export async function startDimseListener(config: DicomConfig, opts: DimseListene
     });
   }
   // A caller without a certificate from our CA never reaches an association: its refusal is audited here.
-  server.on('tlsClientError', (_err, socket) =>
-    void auditRefusedAssociation(opts.services, DEPLOYMENT_CHAIN, null, { why: 'tls-handshake-failed' }, socket?.remoteAddress).catch((e) => opts.log?.(e)),
+  server.on(
+    'tlsClientError',
+    (_err, socket) =>
+      void auditRefusedAssociation(
+        opts.services,
+        DEPLOYMENT_CHAIN,
+        null,
+        { why: 'tls-handshake-failed' },
+        socket?.remoteAddress,
+      ).catch((e) => opts.log?.(e)),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

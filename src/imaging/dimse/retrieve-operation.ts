@@ -56,7 +56,12 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     const instances = sealed.map((s) => s.instance);
     const refused = await this.prepare(instances);
     if (refused !== undefined) return this.answer(refused, 'cannot deliver');
-    const counts: Partial<Command> = { remainingSuboperations: instances.length, completedSuboperations: 0, failedSuboperations: 0, warningSuboperations: 0 };
+    const counts: Partial<Command> = {
+      remainingSuboperations: instances.length,
+      completedSuboperations: 0,
+      failedSuboperations: 0,
+      warningSuboperations: 0,
+    };
     const open = (i: number) => {
       const instance = sealed[i];
       return instance && new ReadAhead(openInstance(instance));
@@ -84,7 +89,12 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     }
     if (this.cancelled) return this.answer(Status.Cancel, '', undefined, counts);
     const failed = counts.failedSuboperations! + counts.warningSuboperations! > 0;
-    this.answer(failed ? Status.SubOperationsCompleteWithFailures : Status.Success, failed ? 'some instances were not taken' : '', undefined, { ...counts, remainingSuboperations: undefined });
+    this.answer(
+      failed ? Status.SubOperationsCompleteWithFailures : Status.Success,
+      failed ? 'some instances were not taken' : '',
+      undefined,
+      { ...counts, remainingSuboperations: undefined },
+    );
   }
 }
 

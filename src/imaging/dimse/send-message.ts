@@ -6,7 +6,13 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
 
-export async function sendMessage(socket: Socket, contextId: number, command: Buffer, dataset: AsyncIterable<Buffer>, peerMaxPdu: number): Promise<void> {
+export async function sendMessage(
+  socket: Socket,
+  contextId: number,
+  command: Buffer,
+  dataset: AsyncIterable<Buffer>,
+  peerMaxPdu: number,
+): Promise<void> {
   writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
   for await (const chunk of dataset) {

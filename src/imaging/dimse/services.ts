@@ -30,13 +30,22 @@ export class UndeclaredServiceError extends Error {}
 
 export function assertDeclaredService(s: DimseService): void {
   if (!s.access?.action || !['tenant', 'department'].includes(s.access.resource)) {
-    throw new UndeclaredServiceError(`DIMSE service 0x${s.command?.toString(16)} does not declare its action and resource; refusing to start`);
+    throw new UndeclaredServiceError(
+      `DIMSE service 0x${s.command?.toString(16)} does not declare its action and resource; refusing to start`,
+    );
   }
 }
 
 /** Runs `work` through the gate with the service's declared action, for the association's device. */
-export function gatedService<T>(scope: AssociationScope, service: DimseService, work: (ctx: GateContext) => Promise<T>): Promise<T> {
+export function gatedService<T>(
+  scope: AssociationScope,
+  service: DimseService,
+  work: (ctx: GateContext) => Promise<T>,
+): Promise<T> {
   const { principal } = scope.device;
-  const ref = service.access.resource === 'department' ? { kind: 'department' as const, departmentId: principal.device!.departmentId } : { kind: 'tenant' as const };
+  const ref =
+    service.access.resource === 'department'
+      ? { kind: 'department' as const, departmentId: principal.device!.departmentId }
+      : { kind: 'tenant' as const };
   return scope.services.gate.run(principal, service.access.action, ref, work);
 }

@@ -8,7 +8,15 @@ import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { encodeAssociateRq, ContextResult, type AssociateAc } from '../dicom/association.ts';
-import { CommandField, decodeCommand, encodeCommand, MAX_COMMAND_LENGTH, Priority, Status, type Command } from '../dicom/command.ts';
+import {
+  CommandField,
+  decodeCommand,
+  encodeCommand,
+  MAX_COMMAND_LENGTH,
+  Priority,
+  Status,
+  type Command,
+} from '../dicom/command.ts';
 import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
@@ -68,17 +76,31 @@ export class StoreScu {
   }
 
   /** Opens an association to `device` offering each (SOP class, transfer syntax) we will send. */
-  static async open(device: Device, ours: { aeTitle: string; tls?: DicomConfig['tls'] }, offers: { sopClass: string; transferSyntax: string }[]): Promise<StoreScu> {
+  static async open(
+    device: Device,
+    ours: { aeTitle: string; tls?: DicomConfig['tls'] },
+    offers: { sopClass: string; transferSyntax: string }[],
+  ): Promise<StoreScu> {
     if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
-    if (!reachableDestination(device)) throw new StoreScuError('destination is neither on loopback nor known by a pinned certificate');
+    if (!reachableDestination(device))
+      throw new StoreScuError('destination is neither on loopback nor known by a pinned certificate');
     const socket = device.certificate
       ? tls.connect({
           host: device.host,
           port: device.port,
           ...TLS_POLICY,
-          ...(ours.tls ? { cert: fs.readFileSync(ours.tls.certFile), key: fs.readFileSync(ours.tls.keyFile), ca: fs.readFileSync(ours.tls.caFile) } : {}),
+          ...(ours.tls
+            ? {
+                cert: fs.readFileSync(ours.tls.certFile),
+                key: fs.readFileSync(ours.tls.keyFile),
+                ca: fs.readFileSync(ours.tls.caFile),
+              }
+            : {}),
           // The destination is known by its pinned certificate, not by a host name.
-          checkServerIdentity: (_host, cert) => (cert.fingerprint256 === device.certificate!.fingerprint256 ? undefined : new StoreScuError('destination certificate is not the registered one')),
+          checkServerIdentity: (_host, cert) =>
+            cert.fingerprint256 === device.certificate!.fingerprint256
+              ? undefined
+              : new StoreScuError('destination certificate is not the registered one'),
         })
       : net.connect({ host: device.host, port: device.port });
     await once(socket, device.certificate ? 'secureConnect' : 'connect');
@@ -90,7 +112,11 @@ export class StoreScu {
       calledAeTitle: device.aeTitle,
       callingAeTitle: ours.aeTitle,
       applicationContext: APPLICATION_CONTEXT,
-      presentationContexts: unique.map((o, i) => ({ id: 2 * i + 1, abstractSyntax: o.sopClass, transferSyntaxes: [o.transferSyntax] })),
+      presentationContexts: unique.map((o, i) => ({
+        id: 2 * i + 1,
+        abstractSyntax: o.sopClass,
+        transferSyntaxes: [o.transferSyntax],
+      })),
       maxPduLength: OUR_MAX_PDU_LENGTH,
       implementationClassUid: IMPLEMENTATION_CLASS_UID,
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
@@ -100,7 +126,9 @@ export class StoreScu {
     const answer = await scu.next();
     if (answer.type !== 'associate-ac') {
       socket.destroy();
-      throw new StoreScuError(answer.type === 'associate-rj' ? 'destination rejected the association' : `unexpected ${answer.type}`);
+      throw new StoreScuError(
+        answer.type === 'associate-rj' ? 'destination rejected the association' : `unexpected ${answer.type}`,
+      );
     }
     scu.accept(answer.ac, unique);
     return scu;
@@ -115,10 +143,22 @@ export class StoreScu {
   }
 
   /** Sends one instance; its dataset is streamed. Returns the destination's status. */
-  async store(sopClass: string, sopInstance: string, transferSyntax: string, dataset: AsyncIterable<Buffer>): Promise<number> {
+  async store(
+    sopClass: string,
+    sopInstance: string,
+    transferSyntax: string,
+    dataset: AsyncIterable<Buffer>,
+  ): Promise<number> {
     const contextId = this.contexts.get(`${sopClass} ${transferSyntax}`);
     if (contextId === undefined) return Status.SopClassNotSupported;
-    const command: Command = { commandField: CommandField.CStoreRq, hasDataset: true, affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance, messageId: ++this.messageId, priority: Priority.Medium };
+    const command: Command = {
+      commandField: CommandField.CStoreRq,
+      hasDataset: true,
+      affectedSopClassUid: sopClass,
+      affectedSopInstanceUid: sopInstance,
+      messageId: ++this.messageId,
+      priority: Priority.Medium,
+    };
     await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
     const parts: Buffer[] = [];
     let size = 0;
@@ -128,7 +168,9 @@ export class StoreScu {
       for (const pdv of pdu.pdvs) {
         if (!pdv.isCommand || (size += pdv.data.length) > MAX_COMMAND_LENGTH) {
           this.socket.destroy();
-          throw new StoreScuError(pdv.isCommand ? 'response command set over its limit' : 'a dataset in answer to a C-STORE');
+          throw new StoreScuError(
+            pdv.isCommand ? 'response command set over its limit' : 'a dataset in answer to a C-STORE',
+          );
         }
         parts.push(pdv.data);
         if (pdv.isCommand && pdv.isLast) return decodeCommand(Buffer.concat(parts)).status ?? Status.ProcessingFailure;

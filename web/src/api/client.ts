@@ -38,12 +38,22 @@ export function onSessionExpired(handler: (() => Promise<void>) | null): void {
 const SAFE = new Set(['GET', 'HEAD']);
 
 /** One request in the session: the answer if it succeeded, else an ApiError; for any media type. */
-export async function request(method: string, path: string, o: { body?: unknown; accept?: string } = {}, retry = true): Promise<Response> {
+export async function request(
+  method: string,
+  path: string,
+  o: { body?: unknown; accept?: string } = {},
+  retry = true,
+): Promise<Response> {
   const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
   if (o.body !== undefined) headers['content-type'] = 'application/json';
   const csrf = csrfToken();
   if (!SAFE.has(method) && csrf) headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), credentials: 'same-origin' });
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    credentials: 'same-origin',
+  });
   if (res.status === 401 && retry && reauthenticate && !path.startsWith('/api/auth/') && path !== '/api/setup') {
     await reauthenticate();
     return request(method, path, o, false);

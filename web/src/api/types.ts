@@ -1,7 +1,15 @@
 // The shapes the web application reads from the API: the types of the zod schemas
 // in src/contract, which the server checks every JSON answer against.
 export type { Department, DepartmentRole, Membership, Sensitivity, TenantRole } from '../../../src/contract/common.ts';
-export type { ApiToken, ApprovalView as Approval, EnrolmentLink, LoginStep, Me, Passkey, UserView } from '../../../src/contract/identity.ts';
+export type {
+  ApiToken,
+  ApprovalView as Approval,
+  EnrolmentLink,
+  LoginStep,
+  Me,
+  Passkey,
+  UserView,
+} from '../../../src/contract/identity.ts';
 export type {
   Address,
   EmergencyHit,
@@ -16,5 +24,19 @@ export type {
   ReviewItem as Review,
   Share,
 } from '../../../src/contract/records.ts';
-export type { AccessCount, AccessLine, AccessReportAnswer, AuditEntry, AuditStatus, DisclosureHit, Finding } from '../../../src/contract/audit.ts';
-export type { Device, StudyBannerView, StudyPatient, StudySummary, UnassignedStudy } from '../../../src/contract/imaging.ts';
+export type {
+  AccessCount,
+  AccessLine,
+  AccessReportAnswer,
+  AuditEntry,
+  AuditStatus,
+  DisclosureHit,
+  Finding,
+} from '../../../src/contract/audit.ts';
+export type {
+  Device,
+  StudyBannerView,
+  StudyPatient,
+  StudySummary,
+  UnassignedStudy,
+} from '../../../src/contract/imaging.ts';

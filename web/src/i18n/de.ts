@@ -24,7 +24,8 @@ export const de = {
 
   'error.network': 'Der Server ist nicht erreichbar. Ihre Eingaben bleiben erhalten; bitte erneut versuchen.',
   'error.notFoundOrHidden': 'Nicht gefunden – oder Sie haben keinen Zugriff darauf.',
-  'error.staleVersion': 'Jemand anderes hat diesen Eintrag inzwischen geändert. Ihre Eingaben sind noch da: bitte kopieren, die Seite neu laden und die Änderung erneut eintragen.',
+  'error.staleVersion':
+    'Jemand anderes hat diesen Eintrag inzwischen geändert. Ihre Eingaben sind noch da: bitte kopieren, die Seite neu laden und die Änderung erneut eintragen.',
   'error.validation-failed': 'Ungültige Eingabe.',
   'error.weak-password': 'Passwort zu schwach.',
   'error.invalid-credentials': 'Benutzername oder Passwort falsch.',
@@ -32,8 +33,10 @@ export const de = {
   'error.rate-limited': 'Zu viele Versuche. Bitte später erneut versuchen.',
   'error.forbidden': 'Dafür fehlt Ihnen die Berechtigung.',
   'error.unauthenticated': 'Bitte melden Sie sich an.',
-  'error.conflict': 'Das geht nicht: es widerspricht dem aktuellen Stand (schon vorhanden, schon entschieden oder beendet).',
-  'error.audit-unavailable': 'Das Zugriffsprotokoll ist nicht erreichbar; aus Sicherheitsgründen wurde nichts ausgeführt.',
+  'error.conflict':
+    'Das geht nicht: es widerspricht dem aktuellen Stand (schon vorhanden, schon entschieden oder beendet).',
+  'error.audit-unavailable':
+    'Das Zugriffsprotokoll ist nicht erreichbar; aus Sicherheitsgründen wurde nichts ausgeführt.',
   'error.internal-error': 'Ein interner Fehler ist aufgetreten.',
 
   'login.intro': 'Melden Sie sich mit Ihrem Benutzernamen, Ihrem Passwort und dem Code aus Ihrer Authenticator-App an.',
@@ -45,7 +48,8 @@ export const de = {
   'mfa.code': 'Code aus der Authenticator-App',
   'mfa.confirmCode': 'Code zur Bestätigung',
   'mfa.codeHint': 'Sechs Ziffern; jeder Code gilt nur einmal.',
-  'mfa.enrolIntro': 'Ein zweiter Faktor ist Pflicht. Scannen Sie den QR-Code mit einer Authenticator-App (z. B. FreeOTP, Aegis, Google oder Microsoft Authenticator).',
+  'mfa.enrolIntro':
+    'Ein zweiter Faktor ist Pflicht. Scannen Sie den QR-Code mit einer Authenticator-App (z. B. FreeOTP, Aegis, Google oder Microsoft Authenticator).',
   'mfa.qrAlt': 'QR-Code zur Einrichtung des zweiten Faktors',
   'mfa.secretIntro': 'Oder geben Sie diesen Schlüssel von Hand ein:',
 
@@ -53,7 +57,8 @@ export const de = {
   'idle.text': 'Sie waren eine Weile inaktiv. In etwa {n} Minuten werden Sie aus Sicherheitsgründen abgemeldet.',
   'idle.stay': 'Angemeldet bleiben',
   'relogin.title': 'Bitte erneut anmelden',
-  'relogin.text': 'Ihre Sitzung ist abgelaufen. Nach der Anmeldung wird Ihre Aktion fortgesetzt; Ihre Eingaben bleiben erhalten.',
+  'relogin.text':
+    'Ihre Sitzung ist abgelaufen. Nach der Anmeldung wird Ihre Aktion fortgesetzt; Ihre Eingaben bleiben erhalten.',
 
   'notFound.title': 'Seite nicht gefunden',
   'notFound.text': 'Diese Seite gibt es nicht, oder Sie haben keinen Zugriff darauf.',
@@ -65,17 +70,21 @@ export const de = {
   'setup.step.mfa': 'Zweiter Faktor',
   'setup.step.departments': 'Abteilungen',
   'setup.step.done': 'Fertig',
-  'setup.noToken': 'Dieser Link enthält keinen Einrichtungsschlüssel. Öffnen Sie den Link, den der Server beim Start ausgegeben hat.',
-  'setup.tokenRefused': 'Der Einrichtungsschlüssel ist ungültig oder abgelaufen. Starten Sie den Server neu und öffnen Sie den neu ausgegebenen Link.',
+  'setup.noToken':
+    'Dieser Link enthält keinen Einrichtungsschlüssel. Öffnen Sie den Link, den der Server beim Start ausgegeben hat.',
+  'setup.tokenRefused':
+    'Der Einrichtungsschlüssel ist ungültig oder abgelaufen. Starten Sie den Server neu und öffnen Sie den neu ausgegebenen Link.',
   'setup.alreadySetUp': 'Diese Kartei ist bereits eingerichtet. Melden Sie sich an.',
   'setup.officeIntro': 'Willkommen. Wie heißt Ihr Gesundheitsamt?',
   'setup.officeName': 'Name des Amtes',
-  'setup.adminIntro': 'Legen Sie das erste Administrationskonto an. Administratoren verwalten Abteilungen und Benutzer, sehen aber keine Akteninhalte.',
+  'setup.adminIntro':
+    'Legen Sie das erste Administrationskonto an. Administratoren verwalten Abteilungen und Benutzer, sehen aber keine Akteninhalte.',
   'setup.createAdmin': 'Konto anlegen',
   'setup.mfaIntro': 'Richten Sie jetzt den zweiten Faktor für dieses Konto ein.',
   'setup.departmentsIntro': 'Welche Abteilungen soll es geben? Weitere können Sie später anlegen.',
   'setup.createDepartments': 'Abteilungen anlegen',
-  'setup.doneIntro': 'Die Kartei ist eingerichtet. Legen Sie als Nächstes Benutzer an und ordnen Sie sie ihren Abteilungen zu.',
+  'setup.doneIntro':
+    'Die Kartei ist eingerichtet. Legen Sie als Nächstes Benutzer an und ordnen Sie sie ihren Abteilungen zu.',
   'setup.toAdministration': 'Zur Verwaltung',
 
   'dept.infection': 'Infektionsschutz',
@@ -85,7 +94,8 @@ export const de = {
   'dept.socialPsychiatry': 'Sozialpsychiatrischer Dienst',
   'dept.hygiene': 'Hygiene und Umwelt',
 
-  'password.hint': 'Mindestens 12 Zeichen. Am besten eine Passphrase aus mehreren Wörtern, die nichts miteinander zu tun haben.',
+  'password.hint':
+    'Mindestens 12 Zeichen. Am besten eine Passphrase aus mehreren Wörtern, die nichts miteinander zu tun haben.',
   'password.tooShort': 'Zu kurz: mindestens 12 Zeichen.',
   'password.weak': 'Zu leicht zu erraten.',
   'password.strong': 'Stark genug.',
@@ -94,7 +104,8 @@ export const de = {
   'persons.new': 'Neue Person',
   'persons.create': 'Akte anlegen',
   'persons.query': 'Name, Vorname oder Geburtsdatum',
-  'persons.queryHint': 'Findet Nachnamen auch ähnlich klingend (Meier, Mayer, Maier), Vornamen und Geburtsdaten (17.04.1961). Nur Akten Ihrer Abteilungen.',
+  'persons.queryHint':
+    'Findet Nachnamen auch ähnlich klingend (Meier, Mayer, Maier), Vornamen und Geburtsdaten (17.04.1961). Nur Akten Ihrer Abteilungen.',
   'persons.search': 'Suchen',
   'persons.none': 'Keine Akte gefunden.',
   'persons.results': '{n} Treffer',
@@ -172,7 +183,8 @@ export const de = {
   'admin.createDepartment': 'Abteilung anlegen',
   'admin.newUser': 'Neuer Benutzer',
   'admin.createUser': 'Benutzer anlegen',
-  'admin.userCreated': '{name} wurde angelegt. Geben Sie der Person den Einrichtungslink persönlich weiter: damit wählt sie ihr Passwort selbst und richtet danach ihren zweiten Faktor ein.',
+  'admin.userCreated':
+    '{name} wurde angelegt. Geben Sie der Person den Einrichtungslink persönlich weiter: damit wählt sie ihr Passwort selbst und richtet danach ihren zweiten Faktor ein.',
   'department.code': 'Kürzel',
   'department.codeHint': 'Buchstaben, Ziffern, - und _, z. B. INF',
   'department.name': 'Bezeichnung',
@@ -229,7 +241,8 @@ export const de = {
   'outcome.allowed': 'erlaubt',
   'outcome.denied': 'verweigert',
   'outcome.error': 'Fehler',
-  'review.intro': 'Jeder Notfallzugriff („Break the Glass“) und jede Notfallsuche wird hier geprüft. Ihre Entscheidung und Ihr Kommentar werden protokolliert; „Nicht gerechtfertigt“ beendet einen noch laufenden Zugriff sofort.',
+  'review.intro':
+    'Jeder Notfallzugriff („Break the Glass“) und jede Notfallsuche wird hier geprüft. Ihre Entscheidung und Ihr Kommentar werden protokolliert; „Nicht gerechtfertigt“ beendet einen noch laufenden Zugriff sofort.',
   'review.none': 'Keine offenen Notfallzugriffe.',
   'review.of': 'Notfallzugriff von {name}',
   'review.ofSearch': 'Notfallsuche von {name}',
@@ -255,7 +268,8 @@ export const de = {
   'device.permission.retrieve': 'abrufen (C-GET, C-MOVE)',
   'device.proof': 'Nachweis',
   'device.certificate': 'Client-Zertifikat (PEM)',
-  'device.certificateHint': 'Für Geräte im Netz: das Zertifikat wird angeheftet; nur TLS-Verbindungen mit genau diesem Zertifikat werden angenommen.',
+  'device.certificateHint':
+    'Für Geräte im Netz: das Zertifikat wird angeheftet; nur TLS-Verbindungen mit genau diesem Zertifikat werden angenommen.',
   'device.certificateUntil': 'Zertifikat {subject}, gültig bis {until}',
   'device.host': 'Loopback-Adresse',
   'device.hostHint': 'Nur ohne Zertifikat und nur für Programme auf diesem Rechner, z. B. 127.0.0.1',
@@ -278,13 +292,15 @@ export const de = {
   'viewer.reset': 'Ansicht zurücksetzen',
   'viewer.imageOf': 'Bild {n} von {total}',
   'viewer.status': 'Bild {n}/{total} · Fenster C {center} W {width} · {zoom} % · {loaded} geladen',
-  'viewer.keys': 'Mausrad oder Pfeiltasten: blättern · Bild auf/ab: 10 Bilder · Umschalt+Pfeile: verschieben · + und −: Zoom · 0: zurücksetzen · Ziehen: je nach Werkzeug Fenster, Verschieben oder Zoom',
+  'viewer.keys':
+    'Mausrad oder Pfeiltasten: blättern · Bild auf/ab: 10 Bilder · Umschalt+Pfeile: verschieben · + und −: Zoom · 0: zurücksetzen · Ziehen: je nach Werkzeug Fenster, Verschieben oder Zoom',
   'viewer.frameError': 'Einige Bilder konnten nicht geladen werden.',
   'nav.security': 'Sicherheit',
   'nav.account': 'Mein Konto',
   'account.title': 'Mein Konto',
   'tokens.title': 'API-Tokens',
-  'tokens.intro': 'Für Skripte und DICOMweb-Programme, die in Ihrem Namen arbeiten (Authorization: Bearer …). Ein Token kann nur, wofür Sie es anlegen, und höchstens, was Sie selbst dürfen; behandeln Sie es wie ein Passwort.',
+  'tokens.intro':
+    'Für Skripte und DICOMweb-Programme, die in Ihrem Namen arbeiten (Authorization: Bearer …). Ein Token kann nur, wofür Sie es anlegen, und höchstens, was Sie selbst dürfen; behandeln Sie es wie ein Passwort.',
   'tokens.none': 'Keine Tokens.',
   'tokens.name': 'Bezeichnung',
   'tokens.nameHint': 'Wofür, z. B. „Befundarbeitsplatz Raum 12“',
@@ -296,7 +312,8 @@ export const de = {
   'tokens.createdOnce': 'Das Token „{name}“ wird nur jetzt angezeigt. Kopieren Sie es an einen sicheren Ort:',
   'tokens.revoke': '„{name}“ widerrufen',
   'tokens.scopes': 'Wofür (Berechtigungen des Tokens)',
-  'tokens.scopesHint': 'Das Token kann nur das Gewählte, und nur soweit Ihre Rollen es erlauben. Notfallzugriff, Freigaben, Prüfungen und Genehmigungen gehen nie mit einem Token.',
+  'tokens.scopesHint':
+    'Das Token kann nur das Gewählte, und nur soweit Ihre Rollen es erlauben. Notfallzugriff, Freigaben, Prüfungen und Genehmigungen gehen nie mit einem Token.',
   'tokens.scope.records:read': 'Akten lesen (records:read)',
   'tokens.scope.records:write': 'Akten anlegen und ändern (records:write)',
   'tokens.scope.dicomweb:read': 'Bilder abrufen über DICOMweb (dicomweb:read)',
@@ -304,10 +321,12 @@ export const de = {
   'tokens.scope.audit:read': 'Protokoll lesen (audit:read)',
   'tokens.scope.admin': 'Verwaltung: Abteilungen, Konten, DICOM-Geräte (admin)',
   'tokens.adminCode': 'Code aus der Authenticator-App (für das Verwaltungs-Token)',
-  'tokens.adminCodeHint': 'Ein Verwaltungs-Token braucht einen aktuellen Code Ihres zweiten Faktors und gilt höchstens 30 Tage.',
+  'tokens.adminCodeHint':
+    'Ein Verwaltungs-Token braucht einen aktuellen Code Ihres zweiten Faktors und gilt höchstens 30 Tage.',
   'tokens.legacy': 'alt: nur DICOMweb, bitte ersetzen',
   'sessions.title': 'Angemeldete Sitzungen',
-  'sessions.intro': 'Wo Sie gerade angemeldet sind. Beenden Sie jede Sitzung, die Sie nicht kennen, und ändern Sie dann Ihr Passwort.',
+  'sessions.intro':
+    'Wo Sie gerade angemeldet sind. Beenden Sie jede Sitzung, die Sie nicht kennen, und ändern Sie dann Ihr Passwort.',
   'sessions.none': 'Keine Sitzungen.',
   'sessions.started': 'Angemeldet seit',
   'sessions.lastSeen': 'Zuletzt aktiv',
@@ -332,7 +351,8 @@ export const de = {
   'chain.noCheckpoint': 'Noch kein signierter Kontrollpunkt.',
   'emergency.offer': 'Akte in einer anderen Abteilung? Notfallzugriff …',
   'emergency.title': 'Notfallzugriff („Break the Glass“)',
-  'emergency.warning': 'Nur im Notfall: Suche und Öffnen werden mit Ihrer Begründung protokolliert und vom Datenschutz geprüft, das Öffnen auch von der Leitung der Abteilung. Sie brauchen Nachnamen und vollständiges Geburtsdatum; höchstens 5 Suchen je Stunde. Der Zugriff gilt 60 Minuten.',
+  'emergency.warning':
+    'Nur im Notfall: Suche und Öffnen werden mit Ihrer Begründung protokolliert und vom Datenschutz geprüft, das Öffnen auch von der Leitung der Abteilung. Sie brauchen Nachnamen und vollständiges Geburtsdatum; höchstens 5 Suchen je Stunde. Der Zugriff gilt 60 Minuten.',
   'emergency.familyName': 'Familienname',
   'emergency.birthDate': 'Geburtsdatum',
   'emergency.reasonNotText': 'Bitte in Worten begründen: ein wiederholtes Zeichen oder Muster ist keine Begründung.',
@@ -363,24 +383,30 @@ export const de = {
   'share.item': '{department}: {purpose} (bis {until})',
   'share.revoke': 'Freigabe für {department} beenden',
   'enrol.title': 'Zugang einrichten',
-  'enrol.intro': 'Wählen Sie Ihr Passwort. Niemand sonst kennt es – auch die Verwaltung nicht. Bei der ersten Anmeldung richten Sie danach Ihren zweiten Faktor ein.',
-  'enrol.noToken': 'Dieser Link ist unvollständig. Bitte öffnen Sie den vollständigen Einrichtungslink, den Sie erhalten haben.',
+  'enrol.intro':
+    'Wählen Sie Ihr Passwort. Niemand sonst kennt es – auch die Verwaltung nicht. Bei der ersten Anmeldung richten Sie danach Ihren zweiten Faktor ein.',
+  'enrol.noToken':
+    'Dieser Link ist unvollständig. Bitte öffnen Sie den vollständigen Einrichtungslink, den Sie erhalten haben.',
   'enrol.submit': 'Passwort festlegen',
   'enrol.done': 'Ihr Passwort ist festgelegt. Melden Sie sich jetzt an.',
   'enrol.toLogin': 'Zur Anmeldung',
-  'error.invalid-enrolment-link': 'Dieser Einrichtungslink ist ungültig, abgelaufen oder wurde schon verwendet. Bitten Sie die Verwaltung um einen neuen.',
+  'error.invalid-enrolment-link':
+    'Dieser Einrichtungslink ist ungültig, abgelaufen oder wurde schon verwendet. Bitten Sie die Verwaltung um einen neuen.',
   'error.approval-pending': 'Wartet noch auf die Freigabe durch eine zweite Person.',
   'link.title': 'Einrichtungslink für {name}',
-  'link.text': 'Gültig bis {until}. Er wird nur jetzt angezeigt: geben Sie ihn der Person persönlich weiter (nicht per unverschlüsselter E-Mail).',
+  'link.text':
+    'Gültig bis {until}. Er wird nur jetzt angezeigt: geben Sie ihn der Person persönlich weiter (nicht per unverschlüsselter E-Mail).',
   'user.pending': 'wartet auf Freigabe',
   'user.passwordByAdmin': 'Passwort von der Verwaltung vergeben – neu einrichten lassen',
   'user.notEnrolled': 'noch nicht eingerichtet',
-  'user.resetAsked': 'Neueinrichtung beantragt. Sobald eine zweite Person (weitere Verwaltung oder Abteilungsleitung) zugestimmt hat, holen Sie hier den Link ab.',
+  'user.resetAsked':
+    'Neueinrichtung beantragt. Sobald eine zweite Person (weitere Verwaltung oder Abteilungsleitung) zugestimmt hat, holen Sie hier den Link ab.',
   'user.fetchLink': 'Link abholen',
   'user.grantsPending': 'Die Zugänge warten auf Freigabe (Abteilungsleitung bzw. Datenschutz) und gelten erst danach.',
   'nav.approvals': 'Freigaben',
   'approvals.title': 'Freigaben',
-  'approvals.intro': 'Zugänge, die eine Verwaltung beantragt hat, gelten erst, wenn eine zweite Person zustimmt: Abteilungsmitgliedschaften die Abteilungsleitung (solange es keine gibt: der Datenschutz), Rollen eine weitere Verwaltung oder der Datenschutz, die Neueinrichtung eines Zugangs eine weitere Verwaltung oder eine Leitung.',
+  'approvals.intro':
+    'Zugänge, die eine Verwaltung beantragt hat, gelten erst, wenn eine zweite Person zustimmt: Abteilungsmitgliedschaften die Abteilungsleitung (solange es keine gibt: der Datenschutz), Rollen eine weitere Verwaltung oder der Datenschutz, die Neueinrichtung eines Zugangs eine weitere Verwaltung oder eine Leitung.',
   'approvals.none': 'Nichts wartet auf Ihre Freigabe.',
   'approvals.what': 'Antrag',
   'approvals.for': 'Für',
@@ -398,37 +424,47 @@ export const de = {
   'password.new': 'Neues Passwort',
   'password.changed': 'Ihr Passwort wurde geändert. Ihre anderen Sitzungen sind beendet.',
   'mfa.recoveryTitle': 'Ihre Wiederherstellungscodes',
-  'mfa.recoveryText': 'Jeder Code ersetzt einmal den Code der Authenticator-App, falls Sie das Gerät verlieren. Sie werden nur jetzt angezeigt: drucken oder notieren Sie sie und bewahren Sie sie sicher auf.',
+  'mfa.recoveryText':
+    'Jeder Code ersetzt einmal den Code der Authenticator-App, falls Sie das Gerät verlieren. Sie werden nur jetzt angezeigt: drucken oder notieren Sie sie und bewahren Sie sie sicher auf.',
   'mfa.recoveryDone': 'Ich habe die Codes aufbewahrt',
-  'mfa.codeHintRecovery': 'Sechs Ziffern aus der App, oder ein Wiederherstellungscode (xxxx-xxxx-xxxx); jeder gilt nur einmal.',
-  'login.credentialsReset': 'Ihr Zugang wurde am {at} neu eingerichtet (Passwort und zweiter Faktor). Waren Sie das nicht, wenden Sie sich sofort an den Datenschutz.',
+  'mfa.codeHintRecovery':
+    'Sechs Ziffern aus der App, oder ein Wiederherstellungscode (xxxx-xxxx-xxxx); jeder gilt nur einmal.',
+  'login.credentialsReset':
+    'Ihr Zugang wurde am {at} neu eingerichtet (Passwort und zweiter Faktor). Waren Sie das nicht, wenden Sie sich sofort an den Datenschutz.',
   'deptSettings.title': 'Regeln meiner Abteilungen',
-  'deptSettings.intro': 'Eingeschränkte Einträge (z. B. Kriseninterventionen) können Sachbearbeitende ohnehin nicht öffnen. Hier legen Sie fest, ob sie diese Einträge in der Akte überhaupt sehen – mit Art und Datum – oder gar nicht.',
+  'deptSettings.intro':
+    'Eingeschränkte Einträge (z. B. Kriseninterventionen) können Sachbearbeitende ohnehin nicht öffnen. Hier legen Sie fest, ob sie diese Einträge in der Akte überhaupt sehen – mit Art und Datum – oder gar nicht.',
   'deptSettings.shown': 'Eingeschränkte Einträge markiert auflisten',
   'deptSettings.hidden': 'Eingeschränkte Einträge für Sachbearbeitung ganz ausblenden',
   'deptSettings.saved': 'Gespeichert.',
   'audit.installation': 'Installation',
-  'audit.installationIntro': 'Ereignisse, die keinem Konto des Amts zugeordnet werden können: Anmeldeversuche mit unbekanntem Namen, falsche Einrichtungs-Token, abgewiesene DICOM-Verbindungen und TLS-Handshakes. Wiederholungen einer Quelle werden je Minute zusammengefasst (count).',
+  'audit.installationIntro':
+    'Ereignisse, die keinem Konto des Amts zugeordnet werden können: Anmeldeversuche mit unbekanntem Namen, falsche Einrichtungs-Token, abgewiesene DICOM-Verbindungen und TLS-Handshakes. Wiederholungen einer Quelle werden je Minute zusammengefasst (count).',
   'audit.installationShared': 'Mehrere Ämter teilen diese Installation; dieses Protokoll liest der Betrieb.',
   'sso.signIn': 'Mit dem Konto des Landkreises anmelden',
   'sso.or': 'oder mit Benutzername und Passwort:',
   'sso.finishing': 'Anmeldung wird abgeschlossen …',
-  'sso.codeIntro': 'Ihr Landkreis-Konto hat keinen zweiten Faktor bestätigt. Geben Sie den Code aus Ihrer Authenticator-App ein.',
+  'sso.codeIntro':
+    'Ihr Landkreis-Konto hat keinen zweiten Faktor bestätigt. Geben Sie den Code aus Ihrer Authenticator-App ein.',
   'sso.failed': 'Die Anmeldung mit dem Konto des Landkreises ist fehlgeschlagen. Bitte versuchen Sie es erneut.',
-  'sso.notLinked': 'Dieses Landkreis-Konto ist mit keinem Kartei-Konto verknüpft. Melden Sie sich mit Passwort an und verknüpfen Sie es unter „Mein Konto“.',
+  'sso.notLinked':
+    'Dieses Landkreis-Konto ist mit keinem Kartei-Konto verknüpft. Melden Sie sich mit Passwort an und verknüpfen Sie es unter „Mein Konto“.',
   'sso.toLogin': 'Zur Anmeldung',
   'sso.accountTitle': 'Konto des Landkreises',
   'sso.accountLinked': 'Ihr Kartei-Konto ist mit Ihrem Konto des Landkreises verknüpft (seit {at}).',
-  'sso.accountNotLinked': 'Verknüpfen Sie Ihr Konto des Landkreises, um sich damit anzumelden. Bestätigen Sie dazu mit einem Code aus Ihrer Authenticator-App.',
+  'sso.accountNotLinked':
+    'Verknüpfen Sie Ihr Konto des Landkreises, um sich damit anzumelden. Bestätigen Sie dazu mit einem Code aus Ihrer Authenticator-App.',
   'sso.link': 'Verknüpfen',
   'sso.unlink': 'Verknüpfung aufheben',
   'sso.justLinked': 'Die Verknüpfung ist eingerichtet.',
   'sso.adminTab': 'Anmeldung über den Landkreis',
-  'sso.adminIntro': 'Einmalanmeldung (OpenID Connect) mit dem Identitätsanbieter des Landkreises. Tragen Sie beim Anbieter diese Weiterleitungsadresse ein: {uri}. Rollen und Abteilungen vergibt weiterhin nur Kartei; jede Änderung wird protokolliert.',
+  'sso.adminIntro':
+    'Einmalanmeldung (OpenID Connect) mit dem Identitätsanbieter des Landkreises. Tragen Sie beim Anbieter diese Weiterleitungsadresse ein: {uri}. Rollen und Abteilungen vergibt weiterhin nur Kartei; jede Änderung wird protokolliert.',
   'sso.issuer': 'Aussteller (Issuer-URL)',
   'sso.clientId': 'Client-ID',
   'sso.clientSecret': 'Client-Geheimnis',
-  'sso.clientSecretHint': 'Wird verschlüsselt gespeichert und nie wieder angezeigt. Leer lassen, um das gespeicherte zu behalten (nicht bei neuem Aussteller oder neuer Client-ID).',
+  'sso.clientSecretHint':
+    'Wird verschlüsselt gespeichert und nie wieder angezeigt. Leer lassen, um das gespeicherte zu behalten (nicht bei neuem Aussteller oder neuer Client-ID).',
   'sso.subjectClaim': 'Merkmal für die dauerhafte Kennung',
   'sso.subjectClaimHint': 'Normalerweise „sub“. Nie ein Name oder eine E-Mail-Adresse.',
   'sso.acrValues': 'acr-Werte, die einen zweiten Faktor belegen',
@@ -441,9 +477,11 @@ export const de = {
   'error.sso-not-linked': 'Dieses Landkreis-Konto ist mit keinem Kartei-Konto verknüpft.',
   'passkey.signIn': 'Mit Passkey anmelden',
   'passkey.orCode': 'Oder mit dem Code aus der Authenticator-App:',
-  'passkey.ceremonyFailed': 'Der Passkey wurde nicht verwendet (abgebrochen, Zeit abgelaufen oder nicht verfügbar). Bitte erneut versuchen.',
+  'passkey.ceremonyFailed':
+    'Der Passkey wurde nicht verwendet (abgebrochen, Zeit abgelaufen oder nicht verfügbar). Bitte erneut versuchen.',
   'passkeys.title': 'Passkeys',
-  'passkeys.intro': 'Ein Passkey ersetzt bei der Anmeldung den Code der Authenticator-App: Sie bestätigen mit Fingerabdruck, Gesichtserkennung, PIN oder Sicherheitsschlüssel. Er ist an diese Adresse gebunden und daher gegen gefälschte Anmeldeseiten geschützt.',
+  'passkeys.intro':
+    'Ein Passkey ersetzt bei der Anmeldung den Code der Authenticator-App: Sie bestätigen mit Fingerabdruck, Gesichtserkennung, PIN oder Sicherheitsschlüssel. Er ist an diese Adresse gebunden und daher gegen gefälschte Anmeldeseiten geschützt.',
   'passkeys.none': 'Noch keine Passkeys.',
   'passkeys.name': 'Name des Passkeys',
   'passkeys.nameHint': 'Woran Sie ihn erkennen, z. B. „Dienstlaptop“ oder „Sicherheitsschlüssel blau“',
@@ -463,7 +501,8 @@ export const de = {
   ...NARRATIVE_DE,
   'disclosure.tab': 'Auskunft',
   'disclosure.title': 'Auskunft nach Art. 15 DSGVO',
-  'disclosure.intro': 'Suchen Sie die Person mit Familienname und Geburtsdatum in allen Abteilungen. Die Suche wird protokolliert und zeigt nur, was die Akten kennzeichnet, keine Inhalte.',
+  'disclosure.intro':
+    'Suchen Sie die Person mit Familienname und Geburtsdatum in allen Abteilungen. Die Suche wird protokolliert und zeigt nur, was die Akten kennzeichnet, keine Inhalte.',
   'disclosure.familyName': 'Familienname',
   'disclosure.birthDate': 'Geburtsdatum',
   'disclosure.search': 'Akten suchen',
@@ -482,9 +521,11 @@ export const de = {
   // --- viewer banner and unassigned studies ---
   'nav.unassigned': 'Nicht zugeordnete Studien',
   'person.dicomPatientId': 'DICOM-Patienten-ID',
-  'person.dicomPatientIdHint': 'Die Patienten-ID, mit der die Geräte der Abteilung Bilder dieser Person senden. Studien mit dieser ID kommen in diese Akte.',
+  'person.dicomPatientIdHint':
+    'Die Patienten-ID, mit der die Geräte der Abteilung Bilder dieser Person senden. Studien mit dieser ID kommen in diese Akte.',
   'studies.unlink': 'Zuordnung aufheben',
-  'studies.unlinkConfirm': 'Die Studie vom {date} aus dieser Akte nehmen? Sie erscheint dann wieder unter den nicht zugeordneten Studien der Abteilung.',
+  'studies.unlinkConfirm':
+    'Die Studie vom {date} aus dieser Akte nehmen? Sie erscheint dann wieder unter den nicht zugeordneten Studien der Abteilung.',
   'studies.unlinkFailed': 'Die Zuordnung konnte nicht aufgehoben werden.',
   'banner.label': 'Patient und Studie',
   'banner.born': 'geb. {date}',
@@ -497,7 +538,8 @@ export const de = {
   'banner.patientId': 'Patienten-ID {id}',
   'banner.backToUnassigned': '← Zu den nicht zugeordneten Studien',
   'unassigned.title': 'Nicht zugeordnete Studien',
-  'unassigned.intro': 'Studien ({department}), die keiner Akte eindeutig zugeordnet werden konnten: keine Akte mit ihrer Patienten-ID und nicht genau eine mit Name und Geburtsdatum. Name, Geburtsdatum und ID stammen aus dem DICOM-Kopf.',
+  'unassigned.intro':
+    'Studien ({department}), die keiner Akte eindeutig zugeordnet werden konnten: keine Akte mit ihrer Patienten-ID und nicht genau eine mit Name und Geburtsdatum. Name, Geburtsdatum und ID stammen aus dem DICOM-Kopf.',
   'unassigned.otherDepartments': 'Andere Abteilungen:',
   'unassigned.none': 'Keine nicht zugeordneten Studien.',
   'unassigned.studyDate': 'Studiendatum',
@@ -534,18 +576,22 @@ export const de = {
   'share.askHeads': 'Bitte wenden Sie sich an: {names}.',
   'share.noHead': 'Die Abteilung hat derzeit keine Leitung; bitte wenden Sie sich an die Verwaltung.',
   'share.endConfirm': 'Freigabe für {department} beenden?',
-  'share.endConfirmText': '{department} kann die Akte danach nicht mehr lesen. Eine neue Freigabe braucht wieder Zweck und Frist.',
+  'share.endConfirmText':
+    '{department} kann die Akte danach nicht mehr lesen. Eine neue Freigabe braucht wieder Zweck und Frist.',
   'share.end': 'Freigabe beenden',
   'share.ended': 'Freigabe für {department} beendet.',
   'user.deactivateConfirm': 'Benutzer {name} deaktivieren?',
-  'user.deactivateConfirmText': 'Die Person kann sich danach nicht mehr anmelden; ihre Sitzungen und API-Tokens enden sofort.',
+  'user.deactivateConfirmText':
+    'Die Person kann sich danach nicht mehr anmelden; ihre Sitzungen und API-Tokens enden sofort.',
   'user.deactivated': '{name} ist deaktiviert.',
   'user.activated': '{name} ist wieder aktiv.',
   'user.resetConfirmTitle': 'Zugang von {name} neu einrichten?',
-  'user.resetConfirmText': 'Mit dem neuen Link werden Passwort, zweiter Faktor und alle Sitzungen ungültig. Eine zweite Person muss zustimmen.',
+  'user.resetConfirmText':
+    'Mit dem neuen Link werden Passwort, zweiter Faktor und alle Sitzungen ungültig. Eine zweite Person muss zustimmen.',
   'user.ownRow': 'Ihr eigenes Konto: Rollen, Aktivierung und Neueinrichtung ändert eine andere Person der Verwaltung.',
   'device.removeConfirm': 'Gerät {ae} entfernen?',
-  'device.removeConfirmText': 'Das Gerät kann danach nichts mehr speichern, suchen oder abrufen. Bereits gespeicherte Bilder bleiben.',
+  'device.removeConfirmText':
+    'Das Gerät kann danach nichts mehr speichern, suchen oder abrufen. Bereits gespeicherte Bilder bleiben.',
   'device.removeShort': 'Entfernen',
   'device.removed': 'Gerät {ae} entfernt.',
   'device.added': 'Gerät {ae} eingetragen.',
@@ -562,7 +608,8 @@ export const de = {
   'sessions.endCurrentConfirmText': 'Sie werden hier abgemeldet.',
   'sessions.ended': 'Sitzung beendet.',
   'sso.unlinkConfirm': 'Verknüpfung mit dem Landkreis-Konto aufheben?',
-  'sso.unlinkConfirmText': 'Die Anmeldung über den Landkreis ist danach nicht mehr möglich; Passwort und zweiter Faktor bleiben.',
+  'sso.unlinkConfirmText':
+    'Die Anmeldung über den Landkreis ist danach nicht mehr möglich; Passwort und zweiter Faktor bleiben.',
   'sso.unlinked': 'Verknüpfung aufgehoben.',
   'passkeys.removeConfirmText': 'Mit ihm ist dann keine Anmeldung mehr möglich.',
   'passkeys.removeShort': 'Entfernen',
@@ -571,7 +618,8 @@ export const de = {
   'error.malformed-json': 'Die Anfrage ist fehlerhaft (kein gültiges JSON).',
   'error.invalid-setup-token': 'Der Einrichtungslink ist ungültig, abgelaufen oder wurde schon verwendet.',
   'error.csrf-missing': 'Die Sitzung dieses Tabs ist nicht mehr gültig. Bitte die Seite neu laden.',
-  'error.token-scope': 'Das geht nur in einer angemeldeten Sitzung oder mit einem API-Token mit der passenden Berechtigung.',
+  'error.token-scope':
+    'Das geht nur in einer angemeldeten Sitzung oder mit einem API-Token mit der passenden Berechtigung.',
   'error.not-found': 'Nicht gefunden – oder Sie haben keinen Zugriff darauf.',
   'error.method-not-allowed': 'Diese Aktion ist hier nicht möglich.',
   'error.not-acceptable': 'Dieses Format kann der Server nicht liefern.',
@@ -601,7 +649,8 @@ export const de = {
   'problem.field.not-uid': 'Keine gültige DICOM-UID.',
   'problem.field.reason-too-short': 'Mindestens {min} Zeichen.',
   'problem.field.reason-repeated': 'Bitte einen echten Text schreiben, keine Wiederholung eines Zeichens oder Musters.',
-  'problem.field.reason-not-words': 'Bitte einen echten Text schreiben: mindestens 3 Wörter oder 8 verschiedene Buchstaben.',
+  'problem.field.reason-not-words':
+    'Bitte einen echten Text schreiben: mindestens 3 Wörter oder 8 verschiedene Buchstaben.',
   'problem.field.issuer-not-url': 'Keine gültige Adresse (URL).',
   'problem.field.issuer-has-extras': 'Ohne Abfrage (?), Fragment (#) und Zugangsdaten.',
   'problem.field.issuer-not-https': 'Nur https:// – einfaches http nur auf diesem Rechner.',
@@ -616,18 +665,23 @@ export const de = {
   'problem.field.department-own': 'Die Akte gehört schon dieser Abteilung.',
   'problem.field.department-required': 'Bitte die Abteilung angeben.',
   'problem.field.taken': 'Schon vergeben.',
-  'problem.field.ae-title-taken': 'Dieser AE-Titel ist in diesem Amt vergeben, oder ein Gerät mit diesem AE-Titel und diesem Zertifikat (oder Host) ist schon registriert.',
+  'problem.field.ae-title-taken':
+    'Dieser AE-Titel ist in diesem Amt vergeben, oder ein Gerät mit diesem AE-Titel und diesem Zertifikat (oder Host) ist schon registriert.',
   'problem.field.password-too-short': 'Zu kurz: mindestens {min} Zeichen.',
-  'problem.field.password-weak': 'Zu leicht zu erraten. Nehmen Sie eine längere Passphrase aus Wörtern, die nichts miteinander zu tun haben.',
+  'problem.field.password-weak':
+    'Zu leicht zu erraten. Nehmen Sie eine längere Passphrase aus Wörtern, die nichts miteinander zu tun haben.',
   'problem.field.password-same': 'Das neue Passwort muss sich vom aktuellen unterscheiden.',
   'problem.field.current-password-wrong': 'Das aktuelle Passwort oder der Code stimmt nicht.',
   'problem.field.code-required': 'Bitte einen aktuellen Code Ihres zweiten Faktors eingeben.',
   'problem.field.code-wrong': 'Der Code ist falsch oder wurde schon verwendet; bitte den nächsten abwarten.',
   'problem.field.code-used': 'Dieser Code wurde schon verwendet; bitte den nächsten abwarten.',
   'problem.field.admin-token-days': 'Ein Token mit Verwaltungsrechten gilt höchstens {max} Tage.',
-  'problem.field.client-secret-required': 'Für einen neuen Aussteller oder eine neue Client-ID ist das Client-Geheimnis nötig.',
-  'problem.field.device-needs-certificate': 'Ein Gerät braucht ein Client-Zertifikat oder einen Host auf diesem Rechner.',
-  'problem.field.host-not-loopback': 'Ohne Zertifikat wird nur einem Host auf diesem Rechner vertraut (127.0.0.1, ::1).',
+  'problem.field.client-secret-required':
+    'Für einen neuen Aussteller oder eine neue Client-ID ist das Client-Geheimnis nötig.',
+  'problem.field.device-needs-certificate':
+    'Ein Gerät braucht ein Client-Zertifikat oder einen Host auf diesem Rechner.',
+  'problem.field.host-not-loopback':
+    'Ohne Zertifikat wird nur einem Host auf diesem Rechner vertraut (127.0.0.1, ::1).',
   'problem.field.certificate-not-pem': 'Kein X.509-Zertifikat im PEM-Format.',
   'problem.field.last-dpo': 'Die letzte Person mit der Rolle Datenschutz behält sie; ernennen Sie zuerst eine weitere.',
   'problem.field.already-decided': 'Darüber wurde schon entschieden.',
@@ -635,8 +689,10 @@ export const de = {
   'problem.field.passkey-unverified': 'Der Passkey konnte nicht geprüft werden; bitte neu beginnen.',
   'problem.field.passkey-registered': 'Dieser Passkey ist schon registriert.',
   'problem.field.too-many-passkeys': 'Höchstens {max} Passkeys je Konto; entfernen Sie zuerst einen.',
-  'problem.field.last-second-factor': 'Das ist der letzte zweite Faktor des Kontos; fügen Sie zuerst einen weiteren hinzu.',
-  'problem.field.identity-linked-elsewhere': 'Dieses Landkreis-Konto ist schon mit einem anderen Kartei-Konto dieses Amts verknüpft.',
+  'problem.field.last-second-factor':
+    'Das ist der letzte zweite Faktor des Kontos; fügen Sie zuerst einen weiteren hinzu.',
+  'problem.field.identity-linked-elsewhere':
+    'Dieses Landkreis-Konto ist schon mit einem anderen Kartei-Konto dieses Amts verknüpft.',
   'problem.field.study-other-file': 'Diese Studie gehört zu einer anderen Akte.',
   'date.hint': 'TT.MM.JJJJ, z. B. 12.04.1961',
   'date.dateTimeHint': 'TT.MM.JJJJ SS:MM, z. B. 04.12.2026 18:40',
@@ -673,64 +729,93 @@ export const de = {
   'password.suggestion.noNeed': 'Starke Passwörter gehen auch ohne Sonderzeichen, Ziffern oder Großbuchstaben.',
   'password.suggestion.pwned': 'Wenn Sie dieses Passwort anderswo verwenden, ändern Sie es dort.',
   'finding.certificate-unreadable.title': 'Das {cert} ({file}) lässt sich nicht als PEM-Zertifikat lesen',
-  'finding.certificate-unreadable.fix': 'Zeigen Sie die Einstellung auf die PEM-Datei des Zertifikats; ohne sie startet der Server nicht.',
+  'finding.certificate-unreadable.fix':
+    'Zeigen Sie die Einstellung auf die PEM-Datei des Zertifikats; ohne sie startet der Server nicht.',
   'finding.certificate-expired.title': 'Das {cert} ist am {date} abgelaufen',
-  'finding.certificate-expired.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-expired.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
   'finding.certificate-expires-soon.title': 'Das {cert} läuft innerhalb von {days} Tagen ab ({date})',
-  'finding.certificate-expires-soon.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-expires-soon.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
   'finding.certificate-expires.title': 'Das {cert} läuft innerhalb von {days} Tagen ab ({date})',
-  'finding.certificate-expires.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-rsa-weak.title': 'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102: mindestens 3000 Bit, unter 2048 nicht hinnehmbar)',
-  'finding.certificate-rsa-weak.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-rsa-short.title': 'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102 empfiehlt mindestens 3000 Bit)',
-  'finding.certificate-rsa-short.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-curve-weak.title': 'Das {cert} hat einen Schlüssel auf der Kurve {curve} (BSI TR-02102: mindestens 250 Bit)',
-  'finding.certificate-curve-weak.fix': 'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-expires.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-rsa-weak.title':
+    'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102: mindestens 3000 Bit, unter 2048 nicht hinnehmbar)',
+  'finding.certificate-rsa-weak.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-rsa-short.title':
+    'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102 empfiehlt mindestens 3000 Bit)',
+  'finding.certificate-rsa-short.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
+  'finding.certificate-curve-weak.title':
+    'Das {cert} hat einen Schlüssel auf der Kurve {curve} (BSI TR-02102: mindestens 250 Bit)',
+  'finding.certificate-curve-weak.fix':
+    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
   'finding.config-not-startable.title': 'Mit dieser Konfiguration startet der Server nicht',
-  'finding.config-not-startable.fix': 'Nur auf 127.0.0.1 lauschen oder TLS einrichten; das Schlüsselverzeichnis außerhalb des Datenverzeichnisses halten („kartei doctor“ nennt den Grund).',
+  'finding.config-not-startable.fix':
+    'Nur auf 127.0.0.1 lauschen oder TLS einrichten; das Schlüsselverzeichnis außerhalb des Datenverzeichnisses halten („kartei doctor“ nennt den Grund).',
   'finding.key-files-exposed.title': 'Schlüsselmaterial ist für andere lesbar: {path}',
   'finding.key-files-exposed.fix': 'chmod 700 {keyDir} && chmod 600 {keyDir}/*',
   'finding.data-dir-exposed.title': 'Das Datenverzeichnis {dataDir} ist für andere Benutzer zugänglich',
   'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
   'finding.dicom-loopback-plain.title': 'DICOM-Empfang nur auf diesem Rechner ({host}:{port}), ohne TLS',
-  'finding.dicom-loopback-plain.fix': 'Nur Geräte auf diesem Rechner erreichen ihn. Für Modalitäten im Netz KARTEI_DICOM_TLS_CERT, _KEY und _CA setzen (Client-Zertifikate nötig).',
-  'finding.public-url-ip.title': 'KARTEI_PUBLIC_URL nennt eine IP-Adresse ({publicUrl}): Passkeys können nicht funktionieren',
-  'finding.public-url-ip.fix': 'KARTEI_PUBLIC_URL auf die Adresse setzen, die die Nutzenden öffnen, mit Rechnernamen (z. B. https://kartei.gesundheitsamt.example, auf diesem Rechner http://localhost:8080).',
+  'finding.dicom-loopback-plain.fix':
+    'Nur Geräte auf diesem Rechner erreichen ihn. Für Modalitäten im Netz KARTEI_DICOM_TLS_CERT, _KEY und _CA setzen (Client-Zertifikate nötig).',
+  'finding.public-url-ip.title':
+    'KARTEI_PUBLIC_URL nennt eine IP-Adresse ({publicUrl}): Passkeys können nicht funktionieren',
+  'finding.public-url-ip.fix':
+    'KARTEI_PUBLIC_URL auf die Adresse setzen, die die Nutzenden öffnen, mit Rechnernamen (z. B. https://kartei.gesundheitsamt.example, auf diesem Rechner http://localhost:8080).',
   'finding.http-loopback-plain.title': 'Der Server lauscht nur auf diesem Rechner, ohne TLS',
-  'finding.http-loopback-plain.fix': 'In Ordnung hinter einem TLS-Proxy auf diesem Rechner; für TLS direkt KARTEI_TLS_CERT/KEY setzen.',
+  'finding.http-loopback-plain.fix':
+    'In Ordnung hinter einem TLS-Proxy auf diesem Rechner; für TLS direkt KARTEI_TLS_CERT/KEY setzen.',
   'finding.setup-pending.title': 'Die Ersteinrichtung ist nicht abgeschlossen',
-  'finding.setup-pending.fix': 'Öffnen Sie den Einrichtungslink, den der Server ausgegeben hat, oder starten Sie den Server für einen neuen neu.',
+  'finding.setup-pending.fix':
+    'Öffnen Sie den Einrichtungslink, den der Server ausgegeben hat, oder starten Sie den Server für einen neuen neu.',
   'finding.setup-not-started.title': 'Die Ersteinrichtung ist nicht abgeschlossen',
   'finding.setup-not-started.fix': 'Starten Sie den Server, um einen Einrichtungslink zu erhalten.',
   'finding.setup-token-left.title': 'Nach der Einrichtung liegt noch eine Einrichtungs-Token-Datei im Datenverzeichnis',
   'finding.setup-token-left.fix': 'Löschen Sie {file}.',
   'finding.accounts-without-mfa.title': '{n} aktive Konten ohne zweiten Faktor',
-  'finding.accounts-without-mfa.fix': 'Diese Personen richten bei der nächsten Anmeldung TOTP ein; nicht genutzte Konten deaktivieren.',
+  'finding.accounts-without-mfa.fix':
+    'Diese Personen richten bei der nächsten Anmeldung TOTP ein; nicht genutzte Konten deaktivieren.',
   'finding.audit-chain-broken.title': 'Die Protokollkette ist ab Nr. {seq} verletzt ({problem})',
-  'finding.audit-chain-broken.fix': 'Als Sicherheitsvorfall behandeln: eine Kopie der Datenbank sichern, den Datenschutz informieren, „kartei audit verify“ für Einzelheiten ausführen.',
+  'finding.audit-chain-broken.fix':
+    'Als Sicherheitsvorfall behandeln: eine Kopie der Datenbank sichern, den Datenschutz informieren, „kartei audit verify“ für Einzelheiten ausführen.',
   'finding.audit-unsigned-tail.title': '{n} Protokolleinträge nach dem letzten signierten Prüfpunkt',
   'finding.audit-unsigned-tail.fix': 'Der laufende Server signiert jede Minute einen Prüfpunkt.',
-  'finding.audit-checkpoint-refused.title': 'Prüfpunkt am {at} verweigert: {chain} lässt sich ab Nr. {seq} nicht prüfen ({problem})',
-  'finding.audit-checkpoint-refused.fix': 'Jemand hat außerhalb von Kartei in das Protokoll geschrieben. Als Sicherheitsvorfall behandeln: Kopie von Datenbank und Schlüsselverzeichnis sichern, den Datenschutz informieren, „kartei audit verify“ ausführen. Bis die Kette wieder stimmt, signiert der Server keinen Prüfpunkt.',
+  'finding.audit-checkpoint-refused.title':
+    'Prüfpunkt am {at} verweigert: {chain} lässt sich ab Nr. {seq} nicht prüfen ({problem})',
+  'finding.audit-checkpoint-refused.fix':
+    'Jemand hat außerhalb von Kartei in das Protokoll geschrieben. Als Sicherheitsvorfall behandeln: Kopie von Datenbank und Schlüsselverzeichnis sichern, den Datenschutz informieren, „kartei audit verify“ ausführen. Bis die Kette wieder stimmt, signiert der Server keinen Prüfpunkt.',
   'finding.postgres-schema-owner.title': 'Die Anwendung verbindet sich mit PostgreSQL als Eigentümerin des Schemas',
-  'finding.postgres-schema-owner.fix': 'KARTEI_DATABASE_URL auf eine Rolle ohne DDL-Rechte setzen und KARTEI_DATABASE_ADMIN_URL auf die Eigentümerin (siehe README).',
+  'finding.postgres-schema-owner.fix':
+    'KARTEI_DATABASE_URL auf eine Rolle ohne DDL-Rechte setzen und KARTEI_DATABASE_ADMIN_URL auf die Eigentümerin (siehe README).',
   'finding.postgres-no-tls.title': 'PostgreSQL auf {host} wird ohne TLS erreicht',
   'finding.postgres-no-tls.fix': 'sslmode=verify-full an KARTEI_DATABASE_URL anfügen.',
   'finding.admins-are-members.title': '{n} Verwaltungskonten sind auch Mitglied einer Abteilung',
-  'finding.admins-are-members.fix': 'Verwaltung und Fallarbeit auf getrennte Konten verteilen, damit die Verwaltung keine Akten liest.',
+  'finding.admins-are-members.fix':
+    'Verwaltung und Fallarbeit auf getrennte Konten verteilen, damit die Verwaltung keine Akten liest.',
   'finding.admin-chosen-passwords.title': '{n} aktive Konten haben noch ein Passwort, das die Verwaltung gewählt hat',
-  'finding.admin-chosen-passwords.fix': 'Für jedes einen Link zum Neu-Einrichten anfordern (Benutzer → Zugang neu einrichten), von einer zweiten Person freigeben lassen und übergeben: die Person wählt dann ihr eigenes Passwort und ihren zweiten Faktor. Die Benutzerliste markiert diese Konten.',
+  'finding.admin-chosen-passwords.fix':
+    'Für jedes einen Link zum Neu-Einrichten anfordern (Benutzer → Zugang neu einrichten), von einer zweiten Person freigeben lassen und übergeben: die Person wählt dann ihr eigenes Passwort und ihren zweiten Faktor. Die Benutzerliste markiert diese Konten.',
   'finding.no-dpo.title': 'Kein Konto mit der Rolle Datenschutz',
-  'finding.no-dpo.fix': 'Ein Konto mit der Amtsrolle Datenschutz anlegen: Notfallzugriffe warten auf Prüfung, und Auskunftsersuchen brauchen jemanden, der sie beantwortet.',
+  'finding.no-dpo.fix':
+    'Ein Konto mit der Amtsrolle Datenschutz anlegen: Notfallzugriffe warten auf Prüfung, und Auskunftsersuchen brauchen jemanden, der sie beantwortet.',
   'finding.reviews-waiting.title': '{n} Notfallzugriffe seit mehr als {days} Tagen ungeprüft',
   'finding.reviews-waiting.fix': 'Der Datenschutz oder die Abteilungsleitung prüft sie unter „Prüfungen“.',
-  'finding.legacy-tokens.title': '{n} API-Tokens aus der Zeit vor den Berechtigungen dürfen nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
-  'finding.legacy-tokens.fix': 'Ihre Inhaber erstellen Tokens mit den Berechtigungen, die ihre Skripte brauchen (Mein Konto → API-Tokens; die Kommandozeile braucht admin), und widerrufen die alten.',
+  'finding.legacy-tokens.title':
+    '{n} API-Tokens aus der Zeit vor den Berechtigungen dürfen nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
+  'finding.legacy-tokens.fix':
+    'Ihre Inhaber erstellen Tokens mit den Berechtigungen, die ihre Skripte brauchen (Mein Konto → API-Tokens; die Kommandozeile braucht admin), und widerrufen die alten.',
   'finding.devices-by-host.title': '{n} DICOM-Geräte nur am Host dieses Rechners erkannt: {aeTitles}',
-  'finding.devices-by-host.fix': 'In Ordnung für Programme auf diesem Rechner; Geräte im Netz mit ihrem Client-Zertifikat registrieren.',
+  'finding.devices-by-host.fix':
+    'In Ordnung für Programme auf diesem Rechner; Geräte im Netz mit ihrem Client-Zertifikat registrieren.',
   'finding.device-certificate-expired.title': 'Das Zertifikat des DICOM-Geräts {aeTitle} ist abgelaufen',
-  'finding.device-certificate-expired.fix': 'Das Gerät mit seinem erneuerten Zertifikat neu registrieren (kartei devices remove / add).',
-  'finding.device-certificate-expires.title': 'Das Zertifikat des DICOM-Geräts {aeTitle} läuft innerhalb von {days} Tagen ab',
+  'finding.device-certificate-expired.fix':
+    'Das Gerät mit seinem erneuerten Zertifikat neu registrieren (kartei devices remove / add).',
+  'finding.device-certificate-expires.title':
+    'Das Zertifikat des DICOM-Geräts {aeTitle} läuft innerhalb von {days} Tagen ab',
   'finding.device-certificate-expires.fix': 'Auf dem Gerät erneuern und das neue Zertifikat registrieren.',
   'finding.not-initialised.title': 'Noch nicht eingerichtet: kein Hauptschlüssel',
   'finding.not-initialised.fix': 'Den Server einmal starten (npm start); er legt Schlüssel und Datenbank an.',
@@ -745,7 +830,8 @@ export const de = {
   'finding.admins-are-members.title.one': '1 Verwaltungskonto ist auch Mitglied einer Abteilung',
   'finding.admin-chosen-passwords.title.one': '1 aktives Konto hat noch ein Passwort, das die Verwaltung gewählt hat',
   'finding.reviews-waiting.title.one': '1 Notfallzugriff seit mehr als {days} Tagen ungeprüft',
-  'finding.legacy-tokens.title.one': '1 API-Token aus der Zeit vor den Berechtigungen darf nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
+  'finding.legacy-tokens.title.one':
+    '1 API-Token aus der Zeit vor den Berechtigungen darf nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
   'finding.devices-by-host.title.one': '1 DICOM-Gerät nur am Host dieses Rechners erkannt: {aeTitles}',
   'finding.audit-unsigned-tail.title.one': '1 Protokolleintrag nach dem letzten signierten Prüfpunkt',
   'finding.unknown': 'Befund {code}',
@@ -775,20 +861,31 @@ export const de = {
   'review.noComment': 'ohne Kommentar',
   'review.more': 'Ältere Entscheidungen laden',
   // --- issue 14 attacks ---
-  'problem.field.different-persons': 'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
+  'problem.field.different-persons':
+    'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
   // --- image store recovery (issue 15) ---
-  'finding.store-recovered.title': 'Beim Start am {at} wurde ein unterbrochenes Speichern aufgeräumt: {partial} unfertige und {orphans} nicht indizierte Bilddateien entfernt',
-  'finding.store-recovered.fix': 'Nichts zu tun: Diese Bilder wurden dem Absender nie bestätigt, er sendet sie erneut. Geschieht es öfter, klären Sie, warum der Server anhält (Absturz, Abbruch, Stromausfall).',
-  'finding.store-orphans-kept.title': 'Beim Start am {at} hatten {n} Bilddateien keinen Eintrag in der Datenbank und wurden behalten: mehr, als ein Absturz hinterlässt',
-  'finding.store-orphans-kept.title.one': 'Beim Start am {at} hatte 1 Bilddatei keinen Eintrag in der Datenbank und wurde behalten: mehr, als ein Absturz hinterlässt',
-  'finding.store-orphans-kept.fix': 'Die Datenbank ist womöglich älter als das Bildverzeichnis (eine zurückgespielte Sicherung?). Nichts löschen: die passende Datenbank zurückspielen oder den Support fragen; solange es so viele sind, entfernt der Server keine dieser Dateien.',
+  'finding.store-recovered.title':
+    'Beim Start am {at} wurde ein unterbrochenes Speichern aufgeräumt: {partial} unfertige und {orphans} nicht indizierte Bilddateien entfernt',
+  'finding.store-recovered.fix':
+    'Nichts zu tun: Diese Bilder wurden dem Absender nie bestätigt, er sendet sie erneut. Geschieht es öfter, klären Sie, warum der Server anhält (Absturz, Abbruch, Stromausfall).',
+  'finding.store-orphans-kept.title':
+    'Beim Start am {at} hatten {n} Bilddateien keinen Eintrag in der Datenbank und wurden behalten: mehr, als ein Absturz hinterlässt',
+  'finding.store-orphans-kept.title.one':
+    'Beim Start am {at} hatte 1 Bilddatei keinen Eintrag in der Datenbank und wurde behalten: mehr, als ein Absturz hinterlässt',
+  'finding.store-orphans-kept.fix':
+    'Die Datenbank ist womöglich älter als das Bildverzeichnis (eine zurückgespielte Sicherung?). Nichts löschen: die passende Datenbank zurückspielen oder den Support fragen; solange es so viele sind, entfernt der Server keine dieser Dateien.',
   'finding.test-hook-set.title': 'Die Testvariable {variable} ist gesetzt',
-  'finding.test-hook-set.fix': 'Entfernen Sie {variable} aus der Umgebung des Servers; sie ist nur für Tests und verzögert jedes gespeicherte Bild (wirksam nur mit NODE_ENV=test).',
+  'finding.test-hook-set.fix':
+    'Entfernen Sie {variable} aus der Umgebung des Servers; sie ist nur für Tests und verzögert jedes gespeicherte Bild (wirksam nur mit NODE_ENV=test).',
   // --- runtime (Node.js LTS) ---
-  'finding.runtime-end-of-life.title': 'Node.js {version} erhält seit dem {date} keine Sicherheitskorrekturen mehr (Ende der Unterstützung)',
-  'finding.runtime-end-of-life.fix': 'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
-  'finding.runtime-not-lts.title': 'Node.js {version} ist keine Version mit Langzeitunterstützung (LTS); ihre Unterstützung endet sechs Monate nach Erscheinen',
-  'finding.runtime-not-lts.fix': 'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-end-of-life.title':
+    'Node.js {version} erhält seit dem {date} keine Sicherheitskorrekturen mehr (Ende der Unterstützung)',
+  'finding.runtime-end-of-life.fix':
+    'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-not-lts.title':
+    'Node.js {version} ist keine Version mit Langzeitunterstützung (LTS); ihre Unterstützung endet sechs Monate nach Erscheinen',
+  'finding.runtime-not-lts.fix':
+    'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

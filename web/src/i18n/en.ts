@@ -26,7 +26,8 @@ export const en: Messages = {
 
   'error.network': 'The server cannot be reached. What you typed is kept; please try again.',
   'error.notFoundOrHidden': 'Not found – or you have no access to it.',
-  'error.staleVersion': 'Someone else has changed this in the meantime. What you typed is still here: copy it, reload the page and enter your change again.',
+  'error.staleVersion':
+    'Someone else has changed this in the meantime. What you typed is still here: copy it, reload the page and enter your change again.',
   'error.validation-failed': 'Invalid input.',
   'error.weak-password': 'Password too weak.',
   'error.invalid-credentials': 'Wrong username or password.',
@@ -47,7 +48,8 @@ export const en: Messages = {
   'mfa.code': 'Code from the authenticator app',
   'mfa.confirmCode': 'Code to confirm',
   'mfa.codeHint': 'Six digits; each code works once.',
-  'mfa.enrolIntro': 'A second factor is required. Scan the QR code with an authenticator app (e.g. FreeOTP, Aegis, Google or Microsoft Authenticator).',
+  'mfa.enrolIntro':
+    'A second factor is required. Scan the QR code with an authenticator app (e.g. FreeOTP, Aegis, Google or Microsoft Authenticator).',
   'mfa.qrAlt': 'QR code to set up the second factor',
   'mfa.secretIntro': 'Or type this key by hand:',
 
@@ -72,7 +74,8 @@ export const en: Messages = {
   'setup.alreadySetUp': 'This Kartei is already set up. Please sign in.',
   'setup.officeIntro': 'Welcome. What is the name of your health office?',
   'setup.officeName': 'Name of the office',
-  'setup.adminIntro': 'Create the first administrator account. Administrators manage departments and users but never see the contents of files.',
+  'setup.adminIntro':
+    'Create the first administrator account. Administrators manage departments and users but never see the contents of files.',
   'setup.createAdmin': 'Create account',
   'setup.mfaIntro': 'Now set up the second factor for this account.',
   'setup.departmentsIntro': 'Which departments should there be? You can add more later.',
@@ -96,7 +99,8 @@ export const en: Messages = {
   'persons.new': 'New person',
   'persons.create': 'Create file',
   'persons.query': 'Name, given name or date of birth',
-  'persons.queryHint': 'Finds family names also as they sound (Meier, Mayer, Maier), given names and dates of birth (17.04.1961). Only files of your departments.',
+  'persons.queryHint':
+    'Finds family names also as they sound (Meier, Mayer, Maier), given names and dates of birth (17.04.1961). Only files of your departments.',
   'persons.search': 'Search',
   'persons.none': 'No file found.',
   'persons.results': '{n} results',
@@ -174,7 +178,8 @@ export const en: Messages = {
   'admin.createDepartment': 'Create department',
   'admin.newUser': 'New user',
   'admin.createUser': 'Create user',
-  'admin.userCreated': '{name} was created. Hand the enrolment link over in person: with it they choose their own password, then set up their second factor.',
+  'admin.userCreated':
+    '{name} was created. Hand the enrolment link over in person: with it they choose their own password, then set up their second factor.',
   'department.code': 'Code',
   'department.codeHint': 'Letters, digits, - and _, e.g. INF',
   'department.name': 'Name',
@@ -231,7 +236,8 @@ export const en: Messages = {
   'outcome.allowed': 'allowed',
   'outcome.denied': 'denied',
   'outcome.error': 'error',
-  'review.intro': 'Every emergency access ("break the glass") and every emergency search is reviewed here. Your decision and comment are logged; "Not justified" ends an access that is still running at once.',
+  'review.intro':
+    'Every emergency access ("break the glass") and every emergency search is reviewed here. Your decision and comment are logged; "Not justified" ends an access that is still running at once.',
   'review.none': 'No open emergency accesses.',
   'review.of': 'Emergency access by {name}',
   'review.ofSearch': 'Emergency search by {name}',
@@ -250,14 +256,15 @@ export const en: Messages = {
   'admin.createDevice': 'Register device',
   'device.none': 'No devices yet.',
   'device.aeTitle': 'AE title',
-  'device.aeTitleHint': 'The device\'s DICOM name (calling AE), up to 16 characters',
+  'device.aeTitleHint': "The device's DICOM name (calling AE), up to 16 characters",
   'device.permissions': 'May',
   'device.permission.store': 'store images (C-STORE)',
   'device.permission.find': 'search (C-FIND)',
   'device.permission.retrieve': 'retrieve (C-GET, C-MOVE)',
   'device.proof': 'Proof',
   'device.certificate': 'Client certificate (PEM)',
-  'device.certificateHint': 'For devices on the network: the certificate is pinned; only TLS connections with exactly this certificate are accepted.',
+  'device.certificateHint':
+    'For devices on the network: the certificate is pinned; only TLS connections with exactly this certificate are accepted.',
   'device.certificateUntil': 'certificate {subject}, valid until {until}',
   'device.host': 'Loopback address',
   'device.hostHint': 'Only without a certificate and only for programs on this machine, e.g. 127.0.0.1',
@@ -280,13 +287,15 @@ export const en: Messages = {
   'viewer.reset': 'Reset view',
   'viewer.imageOf': 'Image {n} of {total}',
   'viewer.status': 'Image {n}/{total} · window C {center} W {width} · {zoom} % · {loaded} loaded',
-  'viewer.keys': 'Wheel or arrow keys: scroll · Page up/down: 10 images · Shift+arrows: pan · + and −: zoom · 0: reset · Drag: window, pan or zoom by tool',
+  'viewer.keys':
+    'Wheel or arrow keys: scroll · Page up/down: 10 images · Shift+arrows: pan · + and −: zoom · 0: reset · Drag: window, pan or zoom by tool',
   'viewer.frameError': 'Some images could not be loaded.',
   'nav.security': 'Security',
   'nav.account': 'My account',
   'account.title': 'My account',
   'tokens.title': 'API tokens',
-  'tokens.intro': 'For scripts and DICOMweb programs working on your behalf (Authorization: Bearer …). A token can do only what you create it for, and at most what you may do yourself; treat it like a password.',
+  'tokens.intro':
+    'For scripts and DICOMweb programs working on your behalf (Authorization: Bearer …). A token can do only what you create it for, and at most what you may do yourself; treat it like a password.',
   'tokens.none': 'No tokens.',
   'tokens.name': 'Name',
   'tokens.nameHint': 'What for, e.g. "reporting workstation room 12"',
@@ -297,8 +306,9 @@ export const en: Messages = {
   'tokens.create': 'Create token',
   'tokens.createdOnce': 'The token "{name}" is shown only now. Copy it to a safe place:',
   'tokens.revoke': 'Revoke "{name}"',
-  'tokens.scopes': 'What for (the token\'s permissions)',
-  'tokens.scopesHint': 'The token can do only what is chosen, and only as far as your roles allow. Emergency access, shares, reviews and approvals are never done with a token.',
+  'tokens.scopes': "What for (the token's permissions)",
+  'tokens.scopesHint':
+    'The token can do only what is chosen, and only as far as your roles allow. Emergency access, shares, reviews and approvals are never done with a token.',
   'tokens.scope.records:read': 'Read files (records:read)',
   'tokens.scope.records:write': 'Create and change files (records:write)',
   'tokens.scope.dicomweb:read': 'Retrieve images over DICOMweb (dicomweb:read)',
@@ -306,10 +316,12 @@ export const en: Messages = {
   'tokens.scope.audit:read': 'Read the audit log (audit:read)',
   'tokens.scope.admin': 'Administration: departments, accounts, DICOM devices (admin)',
   'tokens.adminCode': 'Code from the authenticator app (for the administration token)',
-  'tokens.adminCodeHint': 'An administration token needs a current code of your second factor and lasts 30 days at most.',
+  'tokens.adminCodeHint':
+    'An administration token needs a current code of your second factor and lasts 30 days at most.',
   'tokens.legacy': 'old: DICOMweb only, please replace',
   'sessions.title': 'Signed-in sessions',
-  'sessions.intro': 'Where you are signed in right now. End any session you do not recognise, then change your password.',
+  'sessions.intro':
+    'Where you are signed in right now. End any session you do not recognise, then change your password.',
   'sessions.none': 'No sessions.',
   'sessions.started': 'Signed in since',
   'sessions.lastSeen': 'Last active',
@@ -334,7 +346,8 @@ export const en: Messages = {
   'chain.noCheckpoint': 'No signed checkpoint yet.',
   'emergency.offer': 'File in another department? Emergency access …',
   'emergency.title': 'Emergency access ("break the glass")',
-  'emergency.warning': 'Emergencies only: the search and the opening are logged with your reason and reviewed by the data-protection officer, the opening also by the head of the department. You need the family name and the full birth date; at most 5 searches an hour. Access lasts 60 minutes.',
+  'emergency.warning':
+    'Emergencies only: the search and the opening are logged with your reason and reviewed by the data-protection officer, the opening also by the head of the department. You need the family name and the full birth date; at most 5 searches an hour. Access lasts 60 minutes.',
   'emergency.familyName': 'Family name',
   'emergency.birthDate': 'Date of birth',
   'emergency.reasonNotText': 'Please give the reason in words: a repeated character or pattern is no reason.',
@@ -365,24 +378,28 @@ export const en: Messages = {
   'share.item': '{department}: {purpose} (until {until})',
   'share.revoke': 'End the share with {department}',
   'enrol.title': 'Set up your access',
-  'enrol.intro': 'Choose your password. Nobody else knows it – not even the administrators. At your first sign-in you then set up your second factor.',
+  'enrol.intro':
+    'Choose your password. Nobody else knows it – not even the administrators. At your first sign-in you then set up your second factor.',
   'enrol.noToken': 'This link is incomplete. Please open the whole enrolment link you were given.',
   'enrol.submit': 'Set password',
   'enrol.done': 'Your password is set. Sign in now.',
   'enrol.toLogin': 'To sign-in',
-  'error.invalid-enrolment-link': 'This enrolment link is invalid, expired or already used. Ask your administrators for a new one.',
-  'error.approval-pending': 'Still waiting for a second person\'s approval.',
+  'error.invalid-enrolment-link':
+    'This enrolment link is invalid, expired or already used. Ask your administrators for a new one.',
+  'error.approval-pending': "Still waiting for a second person's approval.",
   'link.title': 'Enrolment link for {name}',
   'link.text': 'Valid until {until}. It is shown only now: hand it over in person (not by unencrypted e-mail).',
   'user.pending': 'awaiting approval',
   'user.passwordByAdmin': 'password set by an administrator – have it re-enrolled',
   'user.notEnrolled': 'not enrolled yet',
-  'user.resetAsked': 'Re-enrolment requested. Once a second person (another administrator or a department head) has approved it, fetch the link here.',
+  'user.resetAsked':
+    'Re-enrolment requested. Once a second person (another administrator or a department head) has approved it, fetch the link here.',
   'user.fetchLink': 'Fetch link',
   'user.grantsPending': 'The access waits for approval (department head or data protection) and applies only then.',
   'nav.approvals': 'Approvals',
   'approvals.title': 'Approvals',
-  'approvals.intro': 'Access an administrator asked for applies only once a second person approves: department memberships by the department head (while there is none: data protection), roles by another administrator or data protection, re-enrolling an account by another administrator or a head.',
+  'approvals.intro':
+    'Access an administrator asked for applies only once a second person approves: department memberships by the department head (while there is none: data protection), roles by another administrator or data protection, re-enrolling an account by another administrator or a head.',
   'approvals.none': 'Nothing is waiting for your approval.',
   'approvals.what': 'Request',
   'approvals.for': 'For',
@@ -391,7 +408,8 @@ export const en: Messages = {
   'approvals.kind.membership': '{department}: {role}',
   'approvals.kind.role': 'Role {role}',
   'approvals.kind.enrolment': 'Re-enrol access (password and second factor)',
-  'approvals.exempt': 'The office\'s first data protection officer, granted without approval – please confirm or withdraw',
+  'approvals.exempt':
+    "The office's first data protection officer, granted without approval – please confirm or withdraw",
   'approvals.approve': 'Approve',
   'approvals.reject': 'Reject',
   'approvals.actionsFor': 'Decision for {name}',
@@ -400,37 +418,45 @@ export const en: Messages = {
   'password.new': 'New password',
   'password.changed': 'Your password was changed. Your other sessions have ended.',
   'mfa.recoveryTitle': 'Your recovery codes',
-  'mfa.recoveryText': 'Each code replaces the authenticator app\'s code once, should you lose the device. They are shown only now: print or write them down and keep them safe.',
+  'mfa.recoveryText':
+    "Each code replaces the authenticator app's code once, should you lose the device. They are shown only now: print or write them down and keep them safe.",
   'mfa.recoveryDone': 'I have kept the codes',
   'mfa.codeHintRecovery': 'Six digits from the app, or a recovery code (xxxx-xxxx-xxxx); each works once.',
-  'login.credentialsReset': 'Your access was re-enrolled on {at} (password and second factor). If that was not you, contact data protection at once.',
+  'login.credentialsReset':
+    'Your access was re-enrolled on {at} (password and second factor). If that was not you, contact data protection at once.',
   'deptSettings.title': 'Rules of my departments',
-  'deptSettings.intro': 'Clerks cannot open restricted records (e.g. crisis interventions) anyway. Here you decide whether they see them listed in the file at all – with type and date – or not.',
+  'deptSettings.intro':
+    'Clerks cannot open restricted records (e.g. crisis interventions) anyway. Here you decide whether they see them listed in the file at all – with type and date – or not.',
   'deptSettings.shown': 'List restricted records, marked',
   'deptSettings.hidden': 'Hide restricted records from clerks entirely',
   'deptSettings.saved': 'Saved.',
   'audit.installation': 'Installation',
-  'audit.installationIntro': 'Events no account of the office can be named for: sign-in attempts with unknown names, wrong setup tokens, refused DICOM connections and TLS handshakes. Repeats from one source are summed up per minute (count).',
+  'audit.installationIntro':
+    'Events no account of the office can be named for: sign-in attempts with unknown names, wrong setup tokens, refused DICOM connections and TLS handshakes. Repeats from one source are summed up per minute (count).',
   'audit.installationShared': 'Several offices share this installation; its operator reads this log.',
   'sso.signIn': 'Sign in with your district account',
   'sso.or': 'or with username and password:',
   'sso.finishing': 'Finishing sign-in …',
   'sso.codeIntro': 'Your district account did not confirm a second factor. Enter the code from your authenticator app.',
   'sso.failed': 'Signing in with your district account failed. Please try again.',
-  'sso.notLinked': 'This district account is not linked to a Kartei account. Sign in with your password and link it under "Mein Konto".',
+  'sso.notLinked':
+    'This district account is not linked to a Kartei account. Sign in with your password and link it under "Mein Konto".',
   'sso.toLogin': 'To sign-in',
   'sso.accountTitle': 'District account',
   'sso.accountLinked': 'Your Kartei account is linked to your district account (since {at}).',
-  'sso.accountNotLinked': 'Link your district account to sign in with it. Confirm with a code from your authenticator app.',
+  'sso.accountNotLinked':
+    'Link your district account to sign in with it. Confirm with a code from your authenticator app.',
   'sso.link': 'Link',
   'sso.unlink': 'Remove link',
   'sso.justLinked': 'The link is set up.',
   'sso.adminTab': 'Sign-in via the district',
-  'sso.adminIntro': "Single sign-on (OpenID Connect) with the district's identity provider. Register this redirect URI at the provider: {uri}. Roles and departments are still granted in Kartei only; every change is audited.",
+  'sso.adminIntro':
+    "Single sign-on (OpenID Connect) with the district's identity provider. Register this redirect URI at the provider: {uri}. Roles and departments are still granted in Kartei only; every change is audited.",
   'sso.issuer': 'Issuer URL',
   'sso.clientId': 'Client ID',
   'sso.clientSecret': 'Client secret',
-  'sso.clientSecretHint': 'Stored encrypted and never shown again. Leave empty to keep the stored one (not with a new issuer or client ID).',
+  'sso.clientSecretHint':
+    'Stored encrypted and never shown again. Leave empty to keep the stored one (not with a new issuer or client ID).',
   'sso.subjectClaim': 'Claim holding the stable identifier',
   'sso.subjectClaimHint': 'Usually "sub". Never a name or an e-mail address.',
   'sso.acrValues': 'acr values that prove a second factor',
@@ -445,7 +471,8 @@ export const en: Messages = {
   'passkey.orCode': 'Or with the code from your authenticator app:',
   'passkey.ceremonyFailed': 'The passkey was not used (cancelled, timed out or not available). Please try again.',
   'passkeys.title': 'Passkeys',
-  'passkeys.intro': 'A passkey replaces the authenticator app\'s code at sign-in: you confirm with a fingerprint, face recognition, PIN or security key. It is bound to this address and so protected against fake sign-in pages.',
+  'passkeys.intro':
+    "A passkey replaces the authenticator app's code at sign-in: you confirm with a fingerprint, face recognition, PIN or security key. It is bound to this address and so protected against fake sign-in pages.",
   'passkeys.none': 'No passkeys yet.',
   'passkeys.name': 'Passkey name',
   'passkeys.nameHint': 'How you recognise it, e.g. "Office laptop" or "Blue security key"',
@@ -465,7 +492,8 @@ export const en: Messages = {
   ...NARRATIVE_EN,
   'disclosure.tab': 'Disclosure',
   'disclosure.title': 'Information under Art. 15 GDPR',
-  'disclosure.intro': "Search for the person by family name and birth date across all departments. The search is logged and shows only what identifies the files, no contents.",
+  'disclosure.intro':
+    'Search for the person by family name and birth date across all departments. The search is logged and shows only what identifies the files, no contents.',
   'disclosure.familyName': 'Family name',
   'disclosure.birthDate': 'Date of birth',
   'disclosure.search': 'Search files',
@@ -484,9 +512,11 @@ export const en: Messages = {
   // --- viewer banner and unassigned studies ---
   'nav.unassigned': 'Unassigned studies',
   'person.dicomPatientId': 'DICOM patient ID',
-  'person.dicomPatientIdHint': "The patient ID the department's devices send with this person's images. Studies with this ID go into this file.",
+  'person.dicomPatientIdHint':
+    "The patient ID the department's devices send with this person's images. Studies with this ID go into this file.",
   'studies.unlink': 'Remove from file',
-  'studies.unlinkConfirm': "Take the study of {date} out of this file? It then appears again among the department's unassigned studies.",
+  'studies.unlinkConfirm':
+    "Take the study of {date} out of this file? It then appears again among the department's unassigned studies.",
   'studies.unlinkFailed': 'The study could not be removed from the file.',
   'banner.label': 'Patient and study',
   'banner.born': 'born {date}',
@@ -499,7 +529,8 @@ export const en: Messages = {
   'banner.patientId': 'Patient ID {id}',
   'banner.backToUnassigned': '← To the unassigned studies',
   'unassigned.title': 'Unassigned studies',
-  'unassigned.intro': 'Studies ({department}) that could not be assigned to one file: no file has their patient ID, and not exactly one has their name and birth date. Name, birth date and ID are from the DICOM header.',
+  'unassigned.intro':
+    'Studies ({department}) that could not be assigned to one file: no file has their patient ID, and not exactly one has their name and birth date. Name, birth date and ID are from the DICOM header.',
   'unassigned.otherDepartments': 'Other departments:',
   'unassigned.none': 'No unassigned studies.',
   'unassigned.studyDate': 'Study date',
@@ -536,7 +567,8 @@ export const en: Messages = {
   'share.askHeads': 'Please ask: {names}.',
   'share.noHead': 'The department has no head at present; please ask the administration.',
   'share.endConfirm': 'End the share with {department}?',
-  'share.endConfirmText': '{department} can no longer read the file afterwards. A new share needs a purpose and a period again.',
+  'share.endConfirmText':
+    '{department} can no longer read the file afterwards. A new share needs a purpose and a period again.',
   'share.end': 'End share',
   'share.ended': 'Share with {department} ended.',
   'user.deactivateConfirm': 'Deactivate user {name}?',
@@ -544,7 +576,8 @@ export const en: Messages = {
   'user.deactivated': '{name} is deactivated.',
   'user.activated': '{name} is active again.',
   'user.resetConfirmTitle': 'Re-enrol {name}?',
-  'user.resetConfirmText': 'The new link voids their password, second factor and all sessions. A second person must approve.',
+  'user.resetConfirmText':
+    'The new link voids their password, second factor and all sessions. A second person must approve.',
   'user.ownRow': 'Your own account: another administrator changes its roles, activation and enrolment.',
   'device.removeConfirm': 'Remove device {ae}?',
   'device.removeConfirmText': 'The device can then no longer store, find or retrieve. Images already stored stay.',
@@ -564,7 +597,8 @@ export const en: Messages = {
   'sessions.endCurrentConfirmText': 'You will be signed out here.',
   'sessions.ended': 'Session ended.',
   'sso.unlinkConfirm': 'Remove the link to the district account?',
-  'sso.unlinkConfirmText': 'Signing in through the district is then no longer possible; password and second factor remain.',
+  'sso.unlinkConfirmText':
+    'Signing in through the district is then no longer possible; password and second factor remain.',
   'sso.unlinked': 'Link removed.',
   'passkeys.removeConfirmText': 'It can no longer be used to sign in.',
   'passkeys.removeShort': 'Remove',
@@ -572,7 +606,7 @@ export const en: Messages = {
   'error.bad-request': 'The request is malformed.',
   'error.malformed-json': 'The request is malformed (not valid JSON).',
   'error.invalid-setup-token': 'The setup link is invalid, expired or used already.',
-  'error.csrf-missing': 'This tab\'s session is no longer valid. Please reload the page.',
+  'error.csrf-missing': "This tab's session is no longer valid. Please reload the page.",
   'error.token-scope': 'This needs a signed-in session or an API token with the matching scope.',
   'error.not-found': 'Not found – or you have no access to it.',
   'error.method-not-allowed': 'This action is not possible here.',
@@ -618,7 +652,8 @@ export const en: Messages = {
   'problem.field.department-own': 'The file belongs to this department already.',
   'problem.field.department-required': 'Please name the department.',
   'problem.field.taken': 'Taken already.',
-  'problem.field.ae-title-taken': 'This AE title is taken in this office, or a device with this AE title and this certificate (or host) is registered already.',
+  'problem.field.ae-title-taken':
+    'This AE title is taken in this office, or a device with this AE title and this certificate (or host) is registered already.',
   'problem.field.password-too-short': 'Too short: at least {min} characters.',
   'problem.field.password-weak': 'Too easy to guess. Use a longer passphrase of unrelated words.',
   'problem.field.password-same': 'The new password has to differ from the current one.',
@@ -631,14 +666,15 @@ export const en: Messages = {
   'problem.field.device-needs-certificate': 'A device needs a client certificate or a host on this machine.',
   'problem.field.host-not-loopback': 'Without a certificate only a host on this machine is trusted (127.0.0.1, ::1).',
   'problem.field.certificate-not-pem': 'Not an X.509 certificate in PEM format.',
-  'problem.field.last-dpo': 'The office\'s last data-protection officer keeps the role; appoint another first.',
+  'problem.field.last-dpo': "The office's last data-protection officer keeps the role; appoint another first.",
   'problem.field.already-decided': 'This has been decided already.',
   'problem.field.already-ended': 'This emergency access has ended already.',
   'problem.field.passkey-unverified': 'The passkey could not be verified; please start again.',
   'problem.field.passkey-registered': 'This passkey is registered already.',
   'problem.field.too-many-passkeys': 'At most {max} passkeys per account; remove one first.',
-  'problem.field.last-second-factor': 'This is the account\'s last second factor; add another one first.',
-  'problem.field.identity-linked-elsewhere': 'This district account is linked to another Kartei account of this office already.',
+  'problem.field.last-second-factor': "This is the account's last second factor; add another one first.",
+  'problem.field.identity-linked-elsewhere':
+    'This district account is linked to another Kartei account of this office already.',
   'problem.field.study-other-file': 'This study belongs to another file.',
   'date.hint': 'DD.MM.YYYY, e.g. 12.04.1961',
   'date.dateTimeHint': 'DD.MM.YYYY HH:MM, e.g. 04.12.2026 18:40',
@@ -658,7 +694,7 @@ export const en: Messages = {
   'password.warning.wordByItself': 'Single words are easy to guess.',
   'password.warning.namesByThemselves': 'Single names or surnames are easy to guess.',
   'password.warning.commonNames': 'Common names and surnames are easy to guess.',
-  'password.warning.userInputs': 'It contains your name, username or the office\'s name.',
+  'password.warning.userInputs': "It contains your name, username or the office's name.",
   'password.warning.pwned': 'This password was exposed by a data breach on the Internet.',
   'password.suggestion.l33t': 'Avoid predictable letter substitutions like "@" for "a".',
   'password.suggestion.reverseWords': 'Avoid reversed spellings of common words.',
@@ -669,37 +705,52 @@ export const en: Messages = {
   'password.suggestion.associatedYears': 'Avoid years that are associated with you.',
   'password.suggestion.sequences': 'Avoid common character sequences.',
   'password.suggestion.repeated': 'Avoid repeated words and characters.',
-  'password.suggestion.longerKeyboardPattern': 'Use longer keyboard patterns and change typing direction multiple times.',
+  'password.suggestion.longerKeyboardPattern':
+    'Use longer keyboard patterns and change typing direction multiple times.',
   'password.suggestion.anotherWord': 'Add more words that are less common.',
   'password.suggestion.useWords': 'Use multiple words, but avoid common phrases.',
   'password.suggestion.noNeed': 'You can create strong passwords without symbols, numbers or uppercase letters.',
   'password.suggestion.pwned': 'If you use this password elsewhere, change it there.',
   'finding.certificate-unreadable.title': 'The {cert} ({file}) cannot be read as a PEM certificate',
-  'finding.certificate-unreadable.fix': 'Point the setting at the PEM file of the certificate; the server will not start without it.',
+  'finding.certificate-unreadable.fix':
+    'Point the setting at the PEM file of the certificate; the server will not start without it.',
   'finding.certificate-expired.title': 'The {cert} expired on {date}',
-  'finding.certificate-expired.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-expired.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
   'finding.certificate-expires-soon.title': 'The {cert} expires within {days} days ({date})',
-  'finding.certificate-expires-soon.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-expires-soon.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
   'finding.certificate-expires.title': 'The {cert} expires within {days} days ({date})',
-  'finding.certificate-expires.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-rsa-weak.title': 'The {cert} has a {bits}-bit {type} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)',
-  'finding.certificate-rsa-weak.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-rsa-short.title': 'The {cert} has a {bits}-bit {type} key (BSI TR-02102 recommends at least 3000 bits)',
-  'finding.certificate-rsa-short.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-curve-weak.title': 'The {cert} has an elliptic-curve key on {curve} (BSI TR-02102: at least 250 bits)',
-  'finding.certificate-curve-weak.fix': 'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-expires.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-rsa-weak.title':
+    'The {cert} has a {bits}-bit {type} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)',
+  'finding.certificate-rsa-weak.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-rsa-short.title':
+    'The {cert} has a {bits}-bit {type} key (BSI TR-02102 recommends at least 3000 bits)',
+  'finding.certificate-rsa-short.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
+  'finding.certificate-curve-weak.title':
+    'The {cert} has an elliptic-curve key on {curve} (BSI TR-02102: at least 250 bits)',
+  'finding.certificate-curve-weak.fix':
+    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
   'finding.config-not-startable.title': 'The server does not start with this configuration',
-  'finding.config-not-startable.fix': 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory ("kartei doctor" names the reason).',
+  'finding.config-not-startable.fix':
+    'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory ("kartei doctor" names the reason).',
   'finding.key-files-exposed.title': 'Key material readable by others: {path}',
   'finding.key-files-exposed.fix': 'chmod 700 {keyDir} && chmod 600 {keyDir}/*',
   'finding.data-dir-exposed.title': 'Data directory {dataDir} is accessible by other users',
   'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
   'finding.dicom-loopback-plain.title': 'DICOM listener on loopback ({host}:{port}) without TLS',
-  'finding.dicom-loopback-plain.fix': 'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).',
+  'finding.dicom-loopback-plain.fix':
+    'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).',
   'finding.public-url-ip.title': 'KARTEI_PUBLIC_URL names an IP address ({publicUrl}): passkeys cannot work',
-  'finding.public-url-ip.fix': 'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
+  'finding.public-url-ip.fix':
+    'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
   'finding.http-loopback-plain.title': 'Listening on loopback without TLS',
-  'finding.http-loopback-plain.fix': 'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.',
+  'finding.http-loopback-plain.fix':
+    'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.',
   'finding.setup-pending.title': 'First-run setup has not been completed',
   'finding.setup-pending.fix': 'Open the setup link the server printed, or restart the server for a new one.',
   'finding.setup-not-started.title': 'First-run setup has not been completed',
@@ -707,31 +758,43 @@ export const en: Messages = {
   'finding.setup-token-left.title': 'A setup token file remains in the data directory after setup',
   'finding.setup-token-left.fix': 'Delete {file}.',
   'finding.accounts-without-mfa.title': '{n} active accounts without a second factor',
-  'finding.accounts-without-mfa.fix': 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.',
+  'finding.accounts-without-mfa.fix':
+    'Each such user enrols TOTP at the next login; deactivate accounts that are not used.',
   'finding.audit-chain-broken.title': 'Audit chain broken at sequence {seq} ({problem})',
-  'finding.audit-chain-broken.fix': 'Treat as a security incident: preserve a copy of the database and inform the DPO; run "kartei audit verify" for details.',
+  'finding.audit-chain-broken.fix':
+    'Treat as a security incident: preserve a copy of the database and inform the DPO; run "kartei audit verify" for details.',
   'finding.audit-unsigned-tail.title': '{n} audit events after the last signed checkpoint',
   'finding.audit-unsigned-tail.fix': 'The running server signs a checkpoint every minute.',
-  'finding.audit-checkpoint-refused.title': 'Audit checkpoint refused at {at}: {chain} does not verify from sequence {seq} ({problem})',
-  'finding.audit-checkpoint-refused.fix': 'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run "kartei audit verify". The server signs no checkpoint of this chain until it verifies again.',
+  'finding.audit-checkpoint-refused.title':
+    'Audit checkpoint refused at {at}: {chain} does not verify from sequence {seq} ({problem})',
+  'finding.audit-checkpoint-refused.fix':
+    'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run "kartei audit verify". The server signs no checkpoint of this chain until it verifies again.',
   'finding.postgres-schema-owner.title': 'The application connects to PostgreSQL as the schema owner',
-  'finding.postgres-schema-owner.fix': 'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).',
+  'finding.postgres-schema-owner.fix':
+    'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).',
   'finding.postgres-no-tls.title': 'PostgreSQL at {host} is reached without TLS',
   'finding.postgres-no-tls.fix': 'Add sslmode=verify-full to KARTEI_DATABASE_URL.',
   'finding.admins-are-members.title': '{n} administrator accounts are also department members',
-  'finding.admins-are-members.fix': 'Give administration and casework to separate accounts, so an administrator reads no files.',
+  'finding.admins-are-members.fix':
+    'Give administration and casework to separate accounts, so an administrator reads no files.',
   'finding.admin-chosen-passwords.title': '{n} active accounts still hold a password an administrator chose',
-  'finding.admin-chosen-passwords.fix': 'For each, ask for a reset link (Users → Set up access again), have it approved by a second person, and hand it over: the person then chooses their own password and second factor. The users list marks these accounts.',
+  'finding.admin-chosen-passwords.fix':
+    'For each, ask for a reset link (Users → Set up access again), have it approved by a second person, and hand it over: the person then chooses their own password and second factor. The users list marks these accounts.',
   'finding.no-dpo.title': 'No data-protection officer account',
-  'finding.no-dpo.fix': 'Create a user with the tenant role dpo: emergency accesses wait for review, and citizens\' access reports need someone to answer them.',
+  'finding.no-dpo.fix':
+    "Create a user with the tenant role dpo: emergency accesses wait for review, and citizens' access reports need someone to answer them.",
   'finding.reviews-waiting.title': '{n} emergency accesses unreviewed for more than {days} days',
   'finding.reviews-waiting.fix': 'The DPO or the department head reviews them under Reviews.',
-  'finding.legacy-tokens.title': '{n} API tokens from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
-  'finding.legacy-tokens.fix': 'Their owners create tokens with the scopes their scripts need (My account → API tokens; the CLI needs admin) and revoke the old ones.',
+  'finding.legacy-tokens.title':
+    '{n} API tokens from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
+  'finding.legacy-tokens.fix':
+    'Their owners create tokens with the scopes their scripts need (My account → API tokens; the CLI needs admin) and revoke the old ones.',
   'finding.devices-by-host.title': '{n} DICOM devices recognised by loopback host only: {aeTitles}',
-  'finding.devices-by-host.fix': 'Fine for programs on this host; register devices on the network with their client certificate.',
+  'finding.devices-by-host.fix':
+    'Fine for programs on this host; register devices on the network with their client certificate.',
   'finding.device-certificate-expired.title': 'The certificate of DICOM device {aeTitle} has expired',
-  'finding.device-certificate-expired.fix': 'Register the device again with its renewed certificate (kartei devices remove / add).',
+  'finding.device-certificate-expired.fix':
+    'Register the device again with its renewed certificate (kartei devices remove / add).',
   'finding.device-certificate-expires.title': 'The certificate of DICOM device {aeTitle} expires within {days} days',
   'finding.device-certificate-expires.fix': 'Renew it on the device and register the new certificate.',
   'finding.not-initialised.title': 'Not initialised yet: no master key',
@@ -741,13 +804,14 @@ export const en: Messages = {
   'finding.cert.https': 'HTTPS server certificate',
   'finding.cert.dicom': 'DICOM server certificate',
   'finding.cert.dicom-ca': 'DICOM device CA certificate',
-  'finding.chain.installation': 'the installation\'s chain',
+  'finding.chain.installation': "the installation's chain",
   'finding.chain.office': 'the chain of office {id}',
   'finding.accounts-without-mfa.title.one': '1 active account without a second factor',
   'finding.admins-are-members.title.one': '1 administrator account is also a department member',
   'finding.admin-chosen-passwords.title.one': '1 active account still holds a password an administrator chose',
   'finding.reviews-waiting.title.one': '1 emergency access unreviewed for more than {days} days',
-  'finding.legacy-tokens.title.one': '1 API token from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
+  'finding.legacy-tokens.title.one':
+    '1 API token from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
   'finding.devices-by-host.title.one': '1 DICOM device recognised by loopback host only: {aeTitles}',
   'finding.audit-unsigned-tail.title.one': '1 audit event after the last signed checkpoint',
   'finding.unknown': 'Finding {code}',
@@ -777,18 +841,28 @@ export const en: Messages = {
   'review.noComment': 'no comment',
   'review.more': 'Load older decisions',
   // --- issue 14 attacks ---
-  'problem.field.different-persons': 'These files are not one person\'s (different birth dates); a report covers one person\'s files only.',
+  'problem.field.different-persons':
+    "These files are not one person's (different birth dates); a report covers one person's files only.",
   // --- image store recovery (issue 15) ---
-  'finding.store-recovered.title': 'At the start on {at}, an interrupted store was cleaned up: {partial} unfinished and {orphans} unindexed image files removed',
-  'finding.store-recovered.fix': 'Nothing to do: these images were never confirmed to their sender, who sends them again. If it happens often, find out why the server stops (crash, kill, power loss).',
-  'finding.store-orphans-kept.title': 'At the start on {at}, {n} image files had no entry in the database and were kept: more than a crash leaves',
-  'finding.store-orphans-kept.title.one': 'At the start on {at}, 1 image file had no entry in the database and was kept: more than a crash leaves',
-  'finding.store-orphans-kept.fix': 'The database may be older than the image directory (a restored backup?). Delete nothing: restore the matching database or ask support; while there are this many, the server removes none of these files.',
+  'finding.store-recovered.title':
+    'At the start on {at}, an interrupted store was cleaned up: {partial} unfinished and {orphans} unindexed image files removed',
+  'finding.store-recovered.fix':
+    'Nothing to do: these images were never confirmed to their sender, who sends them again. If it happens often, find out why the server stops (crash, kill, power loss).',
+  'finding.store-orphans-kept.title':
+    'At the start on {at}, {n} image files had no entry in the database and were kept: more than a crash leaves',
+  'finding.store-orphans-kept.title.one':
+    'At the start on {at}, 1 image file had no entry in the database and was kept: more than a crash leaves',
+  'finding.store-orphans-kept.fix':
+    'The database may be older than the image directory (a restored backup?). Delete nothing: restore the matching database or ask support; while there are this many, the server removes none of these files.',
   'finding.test-hook-set.title': 'The test variable {variable} is set',
-  'finding.test-hook-set.fix': "Remove {variable} from the server's environment; it is for tests only and delays every stored image (honoured only with NODE_ENV=test).",
+  'finding.test-hook-set.fix':
+    "Remove {variable} from the server's environment; it is for tests only and delays every stored image (honoured only with NODE_ENV=test).",
   // --- runtime (Node.js LTS) ---
   'finding.runtime-end-of-life.title': 'Node.js {version} has had no security fixes since {date} (end of life)',
-  'finding.runtime-end-of-life.fix': 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
-  'finding.runtime-not-lts.title': 'Node.js {version} is not a long-term-support (LTS) release; its support ends six months after release',
-  'finding.runtime-not-lts.fix': 'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-end-of-life.fix':
+    'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
+  'finding.runtime-not-lts.title':
+    'Node.js {version} is not a long-term-support (LTS) release; its support ends six months after release',
+  'finding.runtime-not-lts.fix':
+    'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
 };

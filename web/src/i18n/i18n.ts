@@ -62,7 +62,9 @@ export function formatDate(iso: string): string {
 
 /** One way everywhere, with four-digit years: 04.12.2026 18:40 (German), 04/12/2026, 18:40 (English). */
 export function formatDateTime(iso: string): string {
-  return new Date(iso).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { ...DAY, hour: '2-digit', minute: '2-digit' }).replace(/^(\d{2}\.\d{2}\.\d{4}),/, '$1');
+  return new Date(iso)
+    .toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { ...DAY, hour: '2-digit', minute: '2-digit' })
+    .replace(/^(\d{2}\.\d{2}\.\d{4}),/, '$1');
 }
 
 const DAY = { day: '2-digit', month: '2-digit', year: 'numeric' } as const;

@@ -53,7 +53,10 @@ export type FormValues = Record<string, string | boolean>;
 export function emptyValues(type: string): FormValues {
   const today = new Date().toISOString().slice(0, 10);
   return Object.fromEntries(
-    (RECORD_FORMS[type] ?? []).map((f) => [f.name, f.kind === 'bool' ? false : f.kind === 'date' ? today : typeof f.kind === 'object' ? f.kind.options[0]! : '']),
+    (RECORD_FORMS[type] ?? []).map((f) => [
+      f.name,
+      f.kind === 'bool' ? false : f.kind === 'date' ? today : typeof f.kind === 'object' ? f.kind.options[0]! : '',
+    ]),
   );
 }
 
@@ -79,7 +82,8 @@ export function contentOf(type: string, values: FormValues): Record<string, unkn
         .flatMap((part) => part.trim().split(/\s+(?![GVZAgvza]\b)/))
         .filter(Boolean);
       if (codes.length || !f.optional) out[f.name] = codes;
-    } else if (typeof v === 'string' && v.trim() === '' && (f.optional || f.kind === 'date')) continue; // an empty date: "required", not "no date"
+    } else if (typeof v === 'string' && v.trim() === '' && (f.optional || f.kind === 'date'))
+      continue; // an empty date: "required", not "no date"
     else out[f.name] = v;
   }
   return out;

@@ -11,7 +11,15 @@ export interface RecordFormValues {
 }
 
 /** `restrictedAllowed`: the policy lets the caller mark this record restricted; otherwise only normal is offered. */
-export function RecordFields({ type, form, restrictedAllowed }: { type: string; form: FormState<RecordFormValues>; restrictedAllowed: boolean }) {
+export function RecordFields({
+  type,
+  form,
+  restrictedAllowed,
+}: {
+  type: string;
+  form: FormState<RecordFormValues>;
+  restrictedAllowed: boolean;
+}) {
   const t = useT();
   const { fields } = form.values;
   const setField = (name: string, v: string | boolean) => form.set('fields', { ...fields, [name]: v });
@@ -20,7 +28,15 @@ export function RecordFields({ type, form, restrictedAllowed }: { type: string; 
       {(RECORD_FORMS[type] ?? []).map((f) => {
         const label = t(fieldLabel(type, f.name)) + (f.optional ? ` ${t('form.optional')}` : '');
         const error = form.fieldError(`content.${f.name}`);
-        if (f.kind === 'bool') return <Checkbox key={f.name} label={label} checked={fields[f.name] === true} onChange={(v) => setField(f.name, v)} />;
+        if (f.kind === 'bool')
+          return (
+            <Checkbox
+              key={f.name}
+              label={label}
+              checked={fields[f.name] === true}
+              onChange={(v) => setField(f.name, v)}
+            />
+          );
         if (typeof f.kind === 'object') {
           return (
             <SelectField
@@ -33,7 +49,17 @@ export function RecordFields({ type, form, restrictedAllowed }: { type: string; 
             />
           );
         }
-        if (f.kind === 'date') return <DateField key={f.name} label={label} value={String(fields[f.name] ?? '')} onChange={(v) => setField(f.name, v)} error={error} required={!f.optional} />;
+        if (f.kind === 'date')
+          return (
+            <DateField
+              key={f.name}
+              label={label}
+              value={String(fields[f.name] ?? '')}
+              onChange={(v) => setField(f.name, v)}
+              error={error}
+              required={!f.optional}
+            />
+          );
         return (
           <TextField
             key={f.name}
@@ -53,7 +79,9 @@ export function RecordFields({ type, form, restrictedAllowed }: { type: string; 
         onChange={(v) => form.set('sensitivity', v)}
         options={[
           { value: 'normal', label: t('sensitivity.normal') },
-          ...(restrictedAllowed || form.values.sensitivity === 'restricted' ? [{ value: 'restricted' as const, label: t('sensitivity.restricted') }] : []),
+          ...(restrictedAllowed || form.values.sensitivity === 'restricted'
+            ? [{ value: 'restricted' as const, label: t('sensitivity.restricted') }]
+            : []),
         ]}
         error={form.fieldError('sensitivity')}
       />

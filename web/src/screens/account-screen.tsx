@@ -32,7 +32,8 @@ export default function AccountScreen() {
   const confirm = useConfirm();
   const notify = useNotify();
   const admin = form.values.scopes.includes('admin');
-  const toggle = (scope: TokenScope, on: boolean) => form.set('scopes', on ? [...form.values.scopes, scope] : form.values.scopes.filter((x) => x !== scope));
+  const toggle = (scope: TokenScope, on: boolean) =>
+    form.set('scopes', on ? [...form.values.scopes, scope] : form.values.scopes.filter((x) => x !== scope));
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   return (
     <section>
@@ -55,7 +56,13 @@ export default function AccountScreen() {
           <Table
             items={tokens}
             none={t('tokens.none')}
-            headers={[t('tokens.name'), t('tokens.scopes'), t('tokens.expires'), t('tokens.lastUsed'), t('common.actions')]}
+            headers={[
+              t('tokens.name'),
+              t('tokens.scopes'),
+              t('tokens.expires'),
+              t('tokens.lastUsed'),
+              t('common.actions'),
+            ]}
             row={(k) => (
               <tr key={k.id}>
                 <td>{k.name}</td>
@@ -69,7 +76,14 @@ export default function AccountScreen() {
                   <button
                     type="button"
                     onClick={revoke.onSubmit(async () => {
-                      if (!(await confirm.ask({ title: t('tokens.revokeConfirm', { name: k.name }), text: t('tokens.revokeConfirmText'), confirm: t('tokens.revokeShort') }))) return;
+                      if (
+                        !(await confirm.ask({
+                          title: t('tokens.revokeConfirm', { name: k.name }),
+                          text: t('tokens.revokeConfirmText'),
+                          confirm: t('tokens.revokeShort'),
+                        }))
+                      )
+                        return;
                       await api('DELETE', `/api/auth/tokens/${k.id}`);
                       notify(t('tokens.revoked', { name: k.name }));
                       list.reload();
@@ -102,15 +116,35 @@ export default function AccountScreen() {
         })}
       >
         <h3 id="new-token">{t('tokens.new')}</h3>
-        <TextField label={t('tokens.name')} value={form.values.name} onChange={(x) => form.set('name', x)} error={form.fieldError('name')} hint={t('tokens.nameHint')} required />
+        <TextField
+          label={t('tokens.name')}
+          value={form.values.name}
+          onChange={(x) => form.set('name', x)}
+          error={form.fieldError('name')}
+          hint={t('tokens.nameHint')}
+          required
+        />
         <fieldset>
           <legend>{t('tokens.scopes')}</legend>
           <p className="hint">{t('tokens.scopesHint')}</p>
           {TOKEN_SCOPES.map((scope) => (
-            <Checkbox key={scope} label={t(`tokens.scope.${scope}`)} checked={form.values.scopes.includes(scope)} onChange={(x) => toggle(scope, x)} name="scopes" />
+            <Checkbox
+              key={scope}
+              label={t(`tokens.scope.${scope}`)}
+              checked={form.values.scopes.includes(scope)}
+              onChange={(x) => toggle(scope, x)}
+              name="scopes"
+            />
           ))}
         </fieldset>
-        <TextField label={t('tokens.days')} value={form.values.days} onChange={(x) => form.set('days', x)} inputMode="numeric" error={form.fieldError('expiresInDays')} required />
+        <TextField
+          label={t('tokens.days')}
+          value={form.values.days}
+          onChange={(x) => form.set('days', x)}
+          inputMode="numeric"
+          error={form.fieldError('expiresInDays')}
+          required
+        />
         {admin && (
           <TextField
             label={t('tokens.adminCode')}
@@ -170,8 +204,16 @@ function Sessions() {
                     onClick={end.onSubmit(async () => {
                       const at = formatDateTime(x.createdAt);
                       const q = x.current
-                        ? { title: t('sessions.endCurrentConfirm'), text: t('sessions.endCurrentConfirmText'), confirm: t('nav.logout') }
-                        : { title: t('sessions.endConfirm', { at }), text: t('sessions.endConfirmText'), confirm: t('sessions.end') };
+                        ? {
+                            title: t('sessions.endCurrentConfirm'),
+                            text: t('sessions.endCurrentConfirmText'),
+                            confirm: t('nav.logout'),
+                          }
+                        : {
+                            title: t('sessions.endConfirm', { at }),
+                            text: t('sessions.endConfirmText'),
+                            confirm: t('sessions.end'),
+                          };
                       if (!(await confirm.ask(q))) return;
                       await api('DELETE', `/api/me/sessions/${x.id}`);
                       if (x.current) {
@@ -214,16 +256,51 @@ function ChangePassword() {
       onSubmit={form.onSubmit(async (x) => {
         setMismatch(x.newPassword !== x.repeat);
         if (x.newPassword !== x.repeat) return;
-        await api('POST', '/api/me/password', { currentPassword: x.currentPassword, newPassword: x.newPassword, code: x.code.replace(/\s/g, '') });
+        await api('POST', '/api/me/password', {
+          currentPassword: x.currentPassword,
+          newPassword: x.newPassword,
+          code: x.code.replace(/\s/g, ''),
+        });
         form.reset(blank);
         notify(t('password.changed'));
       })}
     >
       <h2 id="change-password">{t('password.change')}</h2>
-      <TextField label={t('password.current')} type="password" autoComplete="current-password" value={v.currentPassword} onChange={(x) => form.set('currentPassword', x)} error={form.fieldError('currentPassword')} required />
-      <NewPasswordField label={t('password.new')} value={v.newPassword} onChange={(x) => form.set('newPassword', x)} context={[me.username, me.displayName]} error={form.fieldError('newPassword')} />
-      <TextField label={t('user.passwordRepeat')} type="password" autoComplete="new-password" value={v.repeat} onChange={(x) => form.set('repeat', x)} error={mismatch ? t('user.passwordMismatch') : undefined} required />
-      <TextField label={t('mfa.code')} value={v.code} onChange={(x) => form.set('code', x)} autoComplete="one-time-code" inputMode="numeric" error={form.fieldError('code')} hint={t('mfa.codeHint')} required />
+      <TextField
+        label={t('password.current')}
+        type="password"
+        autoComplete="current-password"
+        value={v.currentPassword}
+        onChange={(x) => form.set('currentPassword', x)}
+        error={form.fieldError('currentPassword')}
+        required
+      />
+      <NewPasswordField
+        label={t('password.new')}
+        value={v.newPassword}
+        onChange={(x) => form.set('newPassword', x)}
+        context={[me.username, me.displayName]}
+        error={form.fieldError('newPassword')}
+      />
+      <TextField
+        label={t('user.passwordRepeat')}
+        type="password"
+        autoComplete="new-password"
+        value={v.repeat}
+        onChange={(x) => form.set('repeat', x)}
+        error={mismatch ? t('user.passwordMismatch') : undefined}
+        required
+      />
+      <TextField
+        label={t('mfa.code')}
+        value={v.code}
+        onChange={(x) => form.set('code', x)}
+        autoComplete="one-time-code"
+        inputMode="numeric"
+        error={form.fieldError('code')}
+        hint={t('mfa.codeHint')}
+        required
+      />
       <FormError form={form} fields={['currentPassword', 'newPassword', 'code']} />
       <button type="submit" className="primary" disabled={form.busy}>
         {t('password.change')}
@@ -235,7 +312,10 @@ function ChangePassword() {
 /** Linking the own identity at the office's provider (single sign-on), with a current code; shown only where the office offers it. */
 function DistrictAccount() {
   const t = useT();
-  const state = useLoad(() => api<{ linked: boolean; linkedAt?: string; available: boolean }>('GET', '/api/me/sso'), []);
+  const state = useLoad(
+    () => api<{ linked: boolean; linkedAt?: string; available: boolean }>('GET', '/api/me/sso'),
+    [],
+  );
   const form = useForm({ code: '' });
   const unlink = useForm({});
   const confirm = useConfirm();
@@ -249,15 +329,27 @@ function DistrictAccount() {
             <h2 id="district-account">{t('sso.accountTitle')}</h2>
             {justLinked && s.linked && <p role="status">{t('sso.justLinked')}</p>}
             {s.linked ? (
-              <form noValidate onSubmit={unlink.onSubmit(async () => {
-                if (!(await confirm.ask({ title: t('sso.unlinkConfirm'), text: t('sso.unlinkConfirmText'), confirm: t('sso.unlink') }))) return;
-                await api('DELETE', '/api/me/sso');
-                notify(t('sso.unlinked'));
-                state.reload();
-              })}>
+              <form
+                noValidate
+                onSubmit={unlink.onSubmit(async () => {
+                  if (
+                    !(await confirm.ask({
+                      title: t('sso.unlinkConfirm'),
+                      text: t('sso.unlinkConfirmText'),
+                      confirm: t('sso.unlink'),
+                    }))
+                  )
+                    return;
+                  await api('DELETE', '/api/me/sso');
+                  notify(t('sso.unlinked'));
+                  state.reload();
+                })}
+              >
                 <p>{t('sso.accountLinked', { at: formatDateTime(s.linkedAt!) })}</p>
                 <FormError form={unlink} fields={[]} />
-                <button type="submit" disabled={unlink.busy}>{t('sso.unlink')}</button>
+                <button type="submit" disabled={unlink.busy}>
+                  {t('sso.unlink')}
+                </button>
                 {confirm.dialog}
               </form>
             ) : (
@@ -265,14 +357,26 @@ function DistrictAccount() {
                 noValidate
                 className="stacked"
                 onSubmit={form.onSubmit(async (v) => {
-                  const r = await api<{ redirectTo: string }>('POST', '/api/me/sso', { code: v.code.replace(/\s/g, '') });
+                  const r = await api<{ redirectTo: string }>('POST', '/api/me/sso', {
+                    code: v.code.replace(/\s/g, ''),
+                  });
                   location.assign(r.redirectTo);
                 })}
               >
                 <p>{t('sso.accountNotLinked')}</p>
-                <TextField label={t('mfa.code')} value={form.values.code} onChange={(x) => form.set('code', x)} autoComplete="one-time-code" inputMode="numeric" error={form.fieldError('code')} required />
+                <TextField
+                  label={t('mfa.code')}
+                  value={form.values.code}
+                  onChange={(x) => form.set('code', x)}
+                  autoComplete="one-time-code"
+                  inputMode="numeric"
+                  error={form.fieldError('code')}
+                  required
+                />
                 <FormError form={form} fields={['code']} />
-                <button type="submit" className="primary" disabled={form.busy}>{t('sso.link')}</button>
+                <button type="submit" className="primary" disabled={form.busy}>
+                  {t('sso.link')}
+                </button>
               </form>
             )}
           </section>
@@ -290,7 +394,8 @@ function Passkeys() {
   const remove = useForm({});
   const confirm = useConfirm();
   const notify = useNotify();
-  const removeError = remove.error instanceof ApiError && remove.error.code === 'conflict' ? t('passkeys.lastFactor') : null;
+  const removeError =
+    remove.error instanceof ApiError && remove.error.code === 'conflict' ? t('passkeys.lastFactor') : null;
   return (
     <section aria-labelledby="passkeys">
       <h2 id="passkeys">{t('passkeys.title')}</h2>
@@ -310,7 +415,14 @@ function Passkeys() {
                   <button
                     type="button"
                     onClick={remove.onSubmit(async () => {
-                      if (!(await confirm.ask({ title: t('passkeys.removeConfirm', { name: k.name }), text: t('passkeys.removeConfirmText'), confirm: t('passkeys.removeShort') }))) return;
+                      if (
+                        !(await confirm.ask({
+                          title: t('passkeys.removeConfirm', { name: k.name }),
+                          text: t('passkeys.removeConfirmText'),
+                          confirm: t('passkeys.removeShort'),
+                        }))
+                      )
+                        return;
                       await api('DELETE', `/api/me/passkeys/${k.id}`);
                       notify(t('passkeys.removed'));
                       list.reload();
@@ -337,7 +449,9 @@ function Passkeys() {
         className="stacked panel"
         aria-labelledby="add-passkey"
         onSubmit={form.onSubmit(async (v) => {
-          const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', { currentPassword: v.currentPassword });
+          const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', {
+            currentPassword: v.currentPassword,
+          });
           let response;
           try {
             response = await startRegistration({ optionsJSON: options });
@@ -352,7 +466,14 @@ function Passkeys() {
         })}
       >
         <h3 id="add-passkey">{t('passkeys.add')}</h3>
-        <TextField label={t('passkeys.name')} value={form.values.name} onChange={(x) => form.set('name', x)} error={form.fieldError('name')} hint={t('passkeys.nameHint')} required />
+        <TextField
+          label={t('passkeys.name')}
+          value={form.values.name}
+          onChange={(x) => form.set('name', x)}
+          error={form.fieldError('name')}
+          hint={t('passkeys.nameHint')}
+          required
+        />
         <TextField
           label={t('password.current')}
           type="password"

@@ -17,9 +17,13 @@ export default function ApprovalsScreen() {
   const act = useForm({});
   const what = (a: Approval) =>
     a.kind === 'membership'
-      ? t('approvals.kind.membership', { department: departmentName(me, a.departmentId!), role: t(`role.${a.role as 'clerk'}`) })
+      ? t('approvals.kind.membership', {
+          department: departmentName(me, a.departmentId!),
+          role: t(`role.${a.role as 'clerk'}`),
+        })
       : a.kind === 'role'
-        ? t('approvals.kind.role', { role: t(`tenantRole.${a.role as 'admin'}`) }) + (a.state === 'exempt' ? ` – ${t('approvals.exempt')}` : '')
+        ? t('approvals.kind.role', { role: t(`tenantRole.${a.role as 'admin'}`) }) +
+          (a.state === 'exempt' ? ` – ${t('approvals.exempt')}` : '')
         : t('approvals.kind.enrolment');
   const decide = (a: Approval, decision: 'approve' | 'reject') =>
     act.onSubmit(async () => {
@@ -36,7 +40,13 @@ export default function ApprovalsScreen() {
           <Table
             items={items}
             none={t('approvals.none')}
-            headers={[t('approvals.for'), t('approvals.what'), t('approvals.by'), t('approvals.at'), t('common.actions')]}
+            headers={[
+              t('approvals.for'),
+              t('approvals.what'),
+              t('approvals.by'),
+              t('approvals.at'),
+              t('common.actions'),
+            ]}
             row={(a) => (
               <tr key={a.id}>
                 <td>{a.userName}</td>
@@ -44,7 +54,11 @@ export default function ApprovalsScreen() {
                 <td>{a.requestedByName}</td>
                 <td>{formatDateTime(a.requestedAt)}</td>
                 <td>
-                  <div className="row-actions" role="group" aria-label={t('approvals.actionsFor', { name: a.userName })}>
+                  <div
+                    className="row-actions"
+                    role="group"
+                    aria-label={t('approvals.actionsFor', { name: a.userName })}
+                  >
                     <button type="button" className="primary" disabled={act.busy} onClick={decide(a, 'approve')}>
                       {t('approvals.approve')}
                     </button>

@@ -26,8 +26,15 @@ export function DepartmentSettings() {
 }
 
 function Listing({ departmentId, label }: { departmentId: string; label: string }) {
-  const current = useLoad(() => api<{ restrictedListing: Listing }>('GET', `/api/departments/${departmentId}/settings`), [departmentId]);
-  return <Loaded state={current}>{(s) => <ListingForm departmentId={departmentId} label={label} initial={s.restrictedListing} />}</Loaded>;
+  const current = useLoad(
+    () => api<{ restrictedListing: Listing }>('GET', `/api/departments/${departmentId}/settings`),
+    [departmentId],
+  );
+  return (
+    <Loaded state={current}>
+      {(s) => <ListingForm departmentId={departmentId} label={label} initial={s.restrictedListing} />}
+    </Loaded>
+  );
 }
 
 function ListingForm({ departmentId, label, initial }: { departmentId: string; label: string; initial: Listing }) {

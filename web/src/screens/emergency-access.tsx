@@ -39,7 +39,8 @@ export function EmergencyAccess({ q }: { q: string }) {
   const { familyName, birthDate, reason } = form.values;
   const left = Math.max(0, MIN_REASON - reason.trim().length);
   const notText = left === 0 && reasonProblem(reason) !== null;
-  const ready = familyName.trim().length >= 2 && /^\d{4}-\d{2}-\d{2}$/.test(birthDate) && reasonProblem(reason) === null;
+  const ready =
+    familyName.trim().length >= 2 && /^\d{4}-\d{2}-\d{2}$/.test(birthDate) && reasonProblem(reason) === null;
   return (
     <section className="panel emergency" aria-labelledby="emergency-title">
       <h2 id="emergency-title">{t('emergency.title')}</h2>
@@ -48,11 +49,29 @@ export function EmergencyAccess({ q }: { q: string }) {
         noValidate
         className="stacked"
         onSubmit={form.onSubmit(async (v) =>
-          setFound(await api<EmergencySearchAnswer>('POST', '/api/persons/emergency-search', { familyName: v.familyName.trim(), birthDate: v.birthDate, reason: v.reason })),
+          setFound(
+            await api<EmergencySearchAnswer>('POST', '/api/persons/emergency-search', {
+              familyName: v.familyName.trim(),
+              birthDate: v.birthDate,
+              reason: v.reason,
+            }),
+          ),
         )}
       >
-        <TextField label={t('emergency.familyName')} value={familyName} onChange={(x) => form.set('familyName', x)} required error={form.fieldError('familyName')} />
-        <DateField label={t('emergency.birthDate')} value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
+        <TextField
+          label={t('emergency.familyName')}
+          value={familyName}
+          onChange={(x) => form.set('familyName', x)}
+          required
+          error={form.fieldError('familyName')}
+        />
+        <DateField
+          label={t('emergency.birthDate')}
+          value={birthDate}
+          onChange={(x) => form.set('birthDate', x)}
+          required
+          error={form.fieldError('birthDate')}
+        />
         <TextField
           label={t('emergency.reason')}
           value={reason}
@@ -69,13 +88,17 @@ export function EmergencyAccess({ q }: { q: string }) {
       </form>
       {found && (
         <p role="status">
-          {found.hits.length === 0 ? t('persons.none') : t('emergency.found', { n: found.hits.length })} {t('emergency.left', { n: found.searchesLeft })}
+          {found.hits.length === 0 ? t('persons.none') : t('emergency.found', { n: found.hits.length })}{' '}
+          {t('emergency.left', { n: found.searchesLeft })}
         </p>
       )}
       {found && found.hits.length > 0 && (
         <ul className="records">
           {found.hits.map((hit, i) => {
-            const label = t(hit.match === 'exact' ? 'emergency.hitExact' : 'emergency.hitPhonetic', { n: i + 1, initial: hit.givenNameInitial });
+            const label = t(hit.match === 'exact' ? 'emergency.hitExact' : 'emergency.hitPhonetic', {
+              n: i + 1,
+              initial: hit.givenNameInitial,
+            });
             return (
               <li key={hit.handle}>
                 <span>{label}</span>
@@ -83,7 +106,11 @@ export function EmergencyAccess({ q }: { q: string }) {
                   type="button"
                   className="danger"
                   onClick={opening.onSubmit(async () => {
-                    const r = await api<{ personId: string; expiresAt: string }>('POST', `/api/emergency-hits/${hit.handle}/break-glass`, { reason });
+                    const r = await api<{ personId: string; expiresAt: string }>(
+                      'POST',
+                      `/api/emergency-hits/${hit.handle}/break-glass`,
+                      { reason },
+                    );
                     navigate(`/persons/${r.personId}`);
                   })}
                 >

@@ -50,7 +50,13 @@ export function EnrolScreen() {
             })}
           >
             <p>{t('enrol.intro')}</p>
-            <NewPasswordField label={t('user.password')} value={form.values.password} onChange={(x) => form.set('password', x)} context={[]} error={form.fieldError('password')} />
+            <NewPasswordField
+              label={t('user.password')}
+              value={form.values.password}
+              onChange={(x) => form.set('password', x)}
+              context={[]}
+              error={form.fieldError('password')}
+            />
             <TextField
               label={t('user.passwordRepeat')}
               type="password"

@@ -113,7 +113,13 @@ export function LoginForm({ username, start, onDone }: Props) {
               // Cancelled, timed out, no such authenticator here: the browser says no more than that.
               throw new Error(t('passkey.ceremonyFailed'));
             }
-            signedIn(await api<{ csrfToken: string; credentialsReset?: { at: string } }>('POST', '/api/auth/webauthn', { challenge: step.challenge, response, ...(remember ? { remember: true } : {}) }));
+            signedIn(
+              await api<{ csrfToken: string; credentialsReset?: { at: string } }>('POST', '/api/auth/webauthn', {
+                challenge: step.challenge,
+                response,
+                ...(remember ? { remember: true } : {}),
+              }),
+            );
           })}
         >
           <button type="submit" className="primary" disabled={passkey.busy} autoFocus>
@@ -130,7 +136,13 @@ export function LoginForm({ username, start, onDone }: Props) {
         className="stacked"
         noValidate
         onSubmit={mfa.onSubmit(async (v) => {
-          signedIn(await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>('POST', '/api/auth/mfa', { challenge: step.challenge, code: v.code.replace(/\s/g, ''), ...(remember ? { remember: true } : {}) }));
+          signedIn(
+            await api<{ csrfToken: string; recoveryCodes?: string[]; credentialsReset?: { at: string } }>(
+              'POST',
+              '/api/auth/mfa',
+              { challenge: step.challenge, code: v.code.replace(/\s/g, ''), ...(remember ? { remember: true } : {}) },
+            ),
+          );
         })}
       >
         {options && <p>{t('passkey.orCode')}</p>}

@@ -9,7 +9,10 @@ export function LoginScreen({ onSignedIn }: { onSignedIn: () => void }) {
   // Whether the installation offers single sign-on (the server says nothing more); the office comes from the link, if any.
   const [sso, setSso] = useState(false);
   useEffect(() => {
-    api<{ available: boolean }>('GET', '/api/auth/sso').then((r) => setSso(r.available), () => setSso(false));
+    api<{ available: boolean }>('GET', '/api/auth/sso').then(
+      (r) => setSso(r.available),
+      () => setSso(false),
+    );
   }, []);
   const office = new URLSearchParams(location.search).get('office');
   return (
@@ -20,7 +23,10 @@ export function LoginScreen({ onSignedIn }: { onSignedIn: () => void }) {
       </div>
       {sso && (
         <p>
-          <a className="button primary" href={`/api/auth/sso/start${office ? `?office=${encodeURIComponent(office)}` : ''}`}>
+          <a
+            className="button primary"
+            href={`/api/auth/sso/start${office ? `?office=${encodeURIComponent(office)}` : ''}`}
+          >
             {t('sso.signIn')}
           </a>
         </p>

@@ -45,7 +45,9 @@ export function personBody(v: PersonValues) {
   };
 }
 
-type PersonForm = Pick<FormState<PersonValues>, 'values' | 'fieldError'> & { set: (key: keyof PersonValues, value: string) => void };
+type PersonForm = Pick<FormState<PersonValues>, 'values' | 'fieldError'> & {
+  set: (key: keyof PersonValues, value: string) => void;
+};
 
 export function PersonFields({ form }: { form: PersonForm }) {
   const t = useT();
@@ -53,9 +55,29 @@ export function PersonFields({ form }: { form: PersonForm }) {
   const opt = ` ${t('form.optional')}`;
   return (
     <>
-      <TextField label={t('person.familyName')} value={v.familyName} onChange={(x) => form.set('familyName', x)} error={form.fieldError('familyName')} autoComplete="off" required />
-      <TextField label={t('person.givenName')} value={v.givenName} onChange={(x) => form.set('givenName', x)} error={form.fieldError('givenName')} autoComplete="off" required />
-      <DateField label={t('person.birthDate')} value={v.birthDate} onChange={(x) => form.set('birthDate', x)} error={form.fieldError('birthDate')} required />
+      <TextField
+        label={t('person.familyName')}
+        value={v.familyName}
+        onChange={(x) => form.set('familyName', x)}
+        error={form.fieldError('familyName')}
+        autoComplete="off"
+        required
+      />
+      <TextField
+        label={t('person.givenName')}
+        value={v.givenName}
+        onChange={(x) => form.set('givenName', x)}
+        error={form.fieldError('givenName')}
+        autoComplete="off"
+        required
+      />
+      <DateField
+        label={t('person.birthDate')}
+        value={v.birthDate}
+        onChange={(x) => form.set('birthDate', x)}
+        error={form.fieldError('birthDate')}
+        required
+      />
       <SelectField
         label={t('person.sex') + opt}
         value={v.sex}
@@ -69,9 +91,27 @@ export function PersonFields({ form }: { form: PersonForm }) {
           { value: 'unknown', label: t('sex.unknown') },
         ]}
       />
-      <TextField label={t('person.street') + opt} value={v.street} onChange={(x) => form.set('street', x)} error={form.fieldError('address.street')} autoComplete="off" />
-      <TextField label={t('person.postalCode') + opt} value={v.postalCode} onChange={(x) => form.set('postalCode', x)} error={form.fieldError('address.postalCode')} autoComplete="off" />
-      <TextField label={t('person.city') + opt} value={v.city} onChange={(x) => form.set('city', x)} error={form.fieldError('address.city')} autoComplete="off" />
+      <TextField
+        label={t('person.street') + opt}
+        value={v.street}
+        onChange={(x) => form.set('street', x)}
+        error={form.fieldError('address.street')}
+        autoComplete="off"
+      />
+      <TextField
+        label={t('person.postalCode') + opt}
+        value={v.postalCode}
+        onChange={(x) => form.set('postalCode', x)}
+        error={form.fieldError('address.postalCode')}
+        autoComplete="off"
+      />
+      <TextField
+        label={t('person.city') + opt}
+        value={v.city}
+        onChange={(x) => form.set('city', x)}
+        error={form.fieldError('address.city')}
+        autoComplete="off"
+      />
       <TextField
         label={t('person.dicomPatientId') + opt}
         value={v.dicomPatientId}

@@ -29,7 +29,9 @@ export function PersonFile({ personId }: { personId: string }) {
           {p.emergencyAccess && <EmergencyBanner expiresAt={p.emergencyAccess.expiresAt} />}
           <PersonHeader person={p} onSaved={person.reload} />
           <ShareFile person={p} />
-          <Loaded state={records}>{(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}</Loaded>
+          <Loaded state={records}>
+            {(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}
+          </Loaded>
           <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} onChanged={studies.reload} />}</Loaded>
         </>
       )}
@@ -44,7 +46,9 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
   const notify = useNotify();
   const form = useForm(personValues(person));
   const sex = person.sex ? t(`sex.${person.sex}`) : '—';
-  const address = [person.address?.street, [person.address?.postalCode, person.address?.city].filter(Boolean).join(' ')].filter(Boolean).join(', ');
+  const address = [person.address?.street, [person.address?.postalCode, person.address?.city].filter(Boolean).join(' ')]
+    .filter(Boolean)
+    .join(', ');
   return (
     <section aria-labelledby="person-title">
       <div className="heading-row">
@@ -91,14 +95,28 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
           })}
         >
           <PersonFields form={form} />
-          <SaveOrCancel form={form} fields={['familyName', 'givenName', 'birthDate', 'sex', 'address', 'dicomPatientId']} onCancel={() => setEditing(false)} />
+          <SaveOrCancel
+            form={form}
+            fields={['familyName', 'givenName', 'birthDate', 'sex', 'address', 'dicomPatientId']}
+            onCancel={() => setEditing(false)}
+          />
         </form>
       )}
     </section>
   );
 }
 
-function Records({ person, records, paged, onCreated }: { person: PersonFileView; records: RecordListItem[]; paged: Paged<RecordListItem>; onCreated: () => void }) {
+function Records({
+  person,
+  records,
+  paged,
+  onCreated,
+}: {
+  person: PersonFileView;
+  records: RecordListItem[];
+  paged: Paged<RecordListItem>;
+  onCreated: () => void;
+}) {
   const t = useT();
   const [adding, setAdding] = useState(false);
   // Restricted records this caller may not open are listed, not linked (the server would refuse them, and sends no title).
@@ -134,10 +152,14 @@ function Records({ person, records, paged, onCreated }: { person: PersonFileView
               <span className="record-when">{formatDateTime(r.createdAt)}</span>
               <span className="record-type">{t(typeLabel(r.type))}</span>
               {shut ? <span>{t('record.restrictedForClerks')}</span> : <Link to={`/records/${r.id}`}>{label}</Link>}
-              {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
+              {r.sensitivity === 'restricted' && (
+                <span className="badge restricted">{t('sensitivity.restricted')}</span>
+              )}
               <span className="hint">
                 {t('records.by', { name: r.createdByName ?? '—' })}
-                {r.version > 1 && <> · {t('records.changed', { name: r.updatedByName ?? '—', at: formatDateTime(r.updatedAt) })}</>}
+                {r.version > 1 && (
+                  <> · {t('records.changed', { name: r.updatedByName ?? '—', at: formatDateTime(r.updatedAt) })}</>
+                )}
               </span>
             </li>
           );
@@ -152,7 +174,17 @@ function Records({ person, records, paged, onCreated }: { person: PersonFileView
   );
 }
 
-function NewRecord({ personId, restrictedAllowed, onDone, onCancel }: { personId: string; restrictedAllowed: boolean; onDone: () => void; onCancel: () => void }) {
+function NewRecord({
+  personId,
+  restrictedAllowed,
+  onDone,
+  onCancel,
+}: {
+  personId: string;
+  restrictedAllowed: boolean;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
   const t = useT();
   const [type, setType] = useState(RECORD_TYPES[0]!);
   const form = useForm<RecordFormValues>({ sensitivity: 'normal', fields: emptyValues(type) });
@@ -163,7 +195,11 @@ function NewRecord({ personId, restrictedAllowed, onDone, onCancel }: { personId
       className="stacked panel"
       aria-label={t('records.new')}
       onSubmit={form.onSubmit(async (v) => {
-        await api('POST', `/api/persons/${personId}/records`, { type, sensitivity: v.sensitivity, content: contentOf(type, v.fields) });
+        await api('POST', `/api/persons/${personId}/records`, {
+          type,
+          sensitivity: v.sensitivity,
+          content: contentOf(type, v.fields),
+        });
         notify(t('records.created'));
         onDone();
       })}
@@ -189,7 +225,15 @@ const openStudy = (s: StudySummary) => {
   if (first) withViewer((m) => m.prefetchFirstImage(s.studyUid, first));
 };
 
-function Studies({ personId, studies, onChanged }: { personId: string; studies: StudySummary[]; onChanged: () => void }) {
+function Studies({
+  personId,
+  studies,
+  onChanged,
+}: {
+  personId: string;
+  studies: StudySummary[];
+  onChanged: () => void;
+}) {
   const t = useT();
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -221,10 +265,16 @@ function Studies({ personId, studies, onChanged }: { personId: string; studies: 
         <ul className="records">
           {studies.map((s) => (
             <li key={s.studyUid}>
-              <Link to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`} onNavigate={() => openStudy(s)}>
-                {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} · {s.description || s.modalities.join(', ')}
+              <Link
+                to={`/persons/${personId}/studies/${encodeURIComponent(s.studyUid)}`}
+                onNavigate={() => openStudy(s)}
+              >
+                {s.studyDate ? formatDate(s.studyDate) : t('studies.undated')} ·{' '}
+                {s.description || s.modalities.join(', ')}
               </Link>
-              <span className="hint">{t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}</span>
+              <span className="hint">
+                {t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}
+              </span>
               {s.unlink && (
                 <button type="button" className="inline" onClick={() => void unlink(s)}>
                   {t('studies.unlink')}

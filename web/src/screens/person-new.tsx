@@ -10,7 +10,10 @@ export function PersonNew() {
   const t = useT();
   const { me } = useSession();
   const departments = me.memberships.map((m) => m.departmentId);
-  const form = useForm<PersonValues & { departmentId: string }>({ ...personValues(), departmentId: departments[0] ?? '' });
+  const form = useForm<PersonValues & { departmentId: string }>({
+    ...personValues(),
+    departmentId: departments[0] ?? '',
+  });
 
   return (
     <section>
@@ -21,7 +24,11 @@ export function PersonNew() {
         onSubmit={form.onSubmit(async (v) => {
           // An empty birth date is left out, so that the server answers "required", not "no date".
           const { birthDate, ...rest } = personBody(v);
-          const { id } = await api<{ id: string }>('POST', '/api/persons', { departmentId: v.departmentId, ...rest, ...(birthDate.trim() ? { birthDate } : {}) });
+          const { id } = await api<{ id: string }>('POST', '/api/persons', {
+            departmentId: v.departmentId,
+            ...rest,
+            ...(birthDate.trim() ? { birthDate } : {}),
+          });
           navigate(`/persons/${id}`);
         })}
       >

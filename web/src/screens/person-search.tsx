@@ -46,7 +46,15 @@ export function PersonSearch() {
         )}
       </div>
       <form role="search" className="inline-form" noValidate onSubmit={search}>
-        <TextField label={t('persons.query')} type="search" value={form.values.q} onChange={(v) => form.set('q', v)} hint={t('persons.queryHint')} autoFocus error={form.fieldError('q')} />
+        <TextField
+          label={t('persons.query')}
+          type="search"
+          value={form.values.q}
+          onChange={(v) => form.set('q', v)}
+          hint={t('persons.queryHint')}
+          autoFocus
+          error={form.fieldError('q')}
+        />
         <button type="submit" className="primary" disabled={form.busy || form.values.q.trim().length < 2}>
           {t('persons.search')}
         </button>

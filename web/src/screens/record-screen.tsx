@@ -88,13 +88,18 @@ function useShow() {
 /** "12.04.2026 18:40 — Dr. Name: Befund, Diagnosen geändert", opened to the fields before and after. */
 function VersionItem({ record, version: v }: { record: RecordView; version: RecordVersion }) {
   const t = useT();
-  const [diff, setDiff] = useState<{ before: RecordVersionContent; after: RecordVersionContent } | 'failed' | null>(null);
+  const [diff, setDiff] = useState<{ before: RecordVersionContent; after: RecordVersionContent } | 'failed' | null>(
+    null,
+  );
   const who = v.createdByName ?? '—';
-  const names = (v.changes ?? []).map((f) => (f === 'sensitivity' ? t('record.sensitivity') : t(fieldLabel(record.type, f))));
+  const names = (v.changes ?? []).map((f) =>
+    f === 'sensitivity' ? t('record.sensitivity') : t(fieldLabel(record.type, f)),
+  );
   const head = `${formatDateTime(v.createdAt)} — ${who}: `;
   const tail = ` ${t('record.versionN', { n: v.version })}`;
   if (v.version === 1 || v.changes === null || v.changes.length === 0) {
-    const what = v.version === 1 ? t('record.created') : v.changes === null ? t('record.changesHidden') : t('record.unchanged');
+    const what =
+      v.version === 1 ? t('record.created') : v.changes === null ? t('record.changesHidden') : t('record.unchanged');
     return <li>{head + what + tail}</li>;
   }
   const open = async () => {
@@ -114,20 +119,40 @@ function VersionItem({ record, version: v }: { record: RecordView; version: Reco
       <details onToggle={(e) => (e.currentTarget as HTMLDetailsElement).open && void open()}>
         <summary>{head + t('record.changedFields', { fields: names.join(', ') }) + tail}</summary>
         {diff === 'failed' && <p role="alert">{t('record.diffFailed')}</p>}
-        {diff && diff !== 'failed' && <VersionDiff record={record} changes={v.changes} before={diff.before} after={diff.after} />}
+        {diff && diff !== 'failed' && (
+          <VersionDiff record={record} changes={v.changes} before={diff.before} after={diff.after} />
+        )}
       </details>
     </li>
   );
 }
 
-function VersionDiff({ record, changes, before, after }: { record: RecordView; changes: string[]; before: RecordVersionContent; after: RecordVersionContent }) {
+function VersionDiff({
+  record,
+  changes,
+  before,
+  after,
+}: {
+  record: RecordView;
+  changes: string[];
+  before: RecordVersionContent;
+  after: RecordVersionContent;
+}) {
   const t = useT();
   const show = useShow();
   const kindOf = (f: string) => (RECORD_FORMS[record.type] ?? []).find((x) => x.name === f)?.kind;
   const rows = changes.map((f) =>
     f === 'sensitivity'
-      ? { field: t('record.sensitivity'), was: t(`sensitivity.${before.sensitivity}`), now: t(`sensitivity.${after.sensitivity}`) }
-      : { field: t(fieldLabel(record.type, f)), was: show(before.content[f], kindOf(f)), now: show(after.content[f], kindOf(f)) },
+      ? {
+          field: t('record.sensitivity'),
+          was: t(`sensitivity.${before.sensitivity}`),
+          now: t(`sensitivity.${after.sensitivity}`),
+        }
+      : {
+          field: t(fieldLabel(record.type, f)),
+          was: show(before.content[f], kindOf(f)),
+          now: show(after.content[f], kindOf(f)),
+        },
   );
   return (
     <Table
@@ -163,13 +188,20 @@ function RecordContent({ record }: { record: RecordView }) {
 function EditRecord({ record, onDone, onCancel }: { record: RecordView; onDone: () => void; onCancel: () => void }) {
   const t = useT();
   const notify = useNotify();
-  const form = useForm<RecordFormValues>({ sensitivity: record.sensitivity, fields: valuesOf(record.type, record.content) });
+  const form = useForm<RecordFormValues>({
+    sensitivity: record.sensitivity,
+    fields: valuesOf(record.type, record.content),
+  });
   return (
     <form
       noValidate
       className="stacked panel"
       onSubmit={form.onSubmit(async (v) => {
-        await api('PUT', `/api/records/${record.id}`, { content: contentOf(record.type, v.fields), sensitivity: v.sensitivity, version: record.version });
+        await api('PUT', `/api/records/${record.id}`, {
+          content: contentOf(record.type, v.fields),
+          sensitivity: v.sensitivity,
+          version: record.version,
+        });
         notify(t('common.saved'));
         onDone();
       })}

@@ -23,7 +23,8 @@ export default function SecurityScreen() {
                 const { title, fix } = findingText(f);
                 return (
                   <li key={i} className={`finding severity-${f.severity}`}>
-                    <span className={`badge severity-${f.severity}`}>{t(`severity.${f.severity}`)}</span> <strong>{title}</strong>
+                    <span className={`badge severity-${f.severity}`}>{t(`severity.${f.severity}`)}</span>{' '}
+                    <strong>{title}</strong>
                     {fix && (
                       <p>
                         {t('security.fix')}: {fix}

@@ -46,14 +46,19 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
   });
 
   const officeError = form.fieldError('tenant.name');
-  const tokenRefused = form.error instanceof ApiError && ['invalid-setup-token', 'already-set-up'].includes(form.error.code);
+  const tokenRefused =
+    form.error instanceof ApiError && ['invalid-setup-token', 'already-set-up'].includes(form.error.code);
 
   return (
     <main className="narrow" id="main">
       <h1>{t('setup.title')}</h1>
       <ol className="steps" aria-label={t('setup.progress')}>
         {steps.map((s, i) => (
-          <li key={s} aria-current={s === step ? 'step' : undefined} className={steps.indexOf(step) > i ? 'done' : undefined}>
+          <li
+            key={s}
+            aria-current={s === step ? 'step' : undefined}
+            className={steps.indexOf(step) > i ? 'done' : undefined}
+          >
             {t(`setup.step.${s}` as MessageKey)}
           </li>
         ))}
@@ -73,7 +78,14 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
           }}
         >
           <p>{t('setup.officeIntro')}</p>
-          <TextField label={t('setup.officeName')} value={v.office} onChange={(x) => form.set('office', x)} error={officeError} autoFocus required />
+          <TextField
+            label={t('setup.officeName')}
+            value={v.office}
+            onChange={(x) => form.set('office', x)}
+            error={officeError}
+            autoFocus
+            required
+          />
           <button type="submit" className="primary" disabled={v.office.trim().length < 2}>
             {t('common.next')}
           </button>
@@ -88,8 +100,22 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
               {t('setup.officeName')}: {officeError}
             </p>
           )}
-          <TextField label={t('user.displayName')} value={v.displayName} onChange={(x) => form.set('displayName', x)} error={form.fieldError('admin.displayName')} autoFocus required />
-          <TextField label={t('user.username')} value={v.username} onChange={(x) => form.set('username', x)} error={form.fieldError('admin.username')} autoComplete="username" required />
+          <TextField
+            label={t('user.displayName')}
+            value={v.displayName}
+            onChange={(x) => form.set('displayName', x)}
+            error={form.fieldError('admin.displayName')}
+            autoFocus
+            required
+          />
+          <TextField
+            label={t('user.username')}
+            value={v.username}
+            onChange={(x) => form.set('username', x)}
+            error={form.fieldError('admin.username')}
+            autoComplete="username"
+            required
+          />
           <NewPasswordField
             label={t('user.password')}
             value={v.password}
@@ -109,7 +135,11 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
           {!tokenRefused && <FormError form={form} fields={['admin', 'password', 'tenant']} />}
           {tokenRefused && (
             <p role="alert" className="form-error">
-              {t(form.error instanceof ApiError && form.error.code === 'already-set-up' ? 'setup.alreadySetUp' : 'setup.tokenRefused')}
+              {t(
+                form.error instanceof ApiError && form.error.code === 'already-set-up'
+                  ? 'setup.alreadySetUp'
+                  : 'setup.tokenRefused',
+              )}
             </p>
           )}
           <div className="actions">
@@ -134,14 +164,20 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
         <form
           noValidate
           onSubmit={depts.onSubmit(async (chosen) => {
-            for (const d of SUGGESTED) if (chosen[d.code]) await api('POST', '/api/admin/departments', { code: d.code, name: t(d.name) });
+            for (const d of SUGGESTED)
+              if (chosen[d.code]) await api('POST', '/api/admin/departments', { code: d.code, name: t(d.name) });
             setStep('done');
           })}
         >
           <fieldset>
             <legend>{t('setup.departmentsIntro')}</legend>
             {SUGGESTED.map((d) => (
-              <Checkbox key={d.code} label={t(d.name)} checked={!!depts.values[d.code]} onChange={(x) => depts.set(d.code, x)} />
+              <Checkbox
+                key={d.code}
+                label={t(d.name)}
+                checked={!!depts.values[d.code]}
+                onChange={(x) => depts.set(d.code, x)}
+              />
             ))}
           </fieldset>
           <FormError form={depts} fields={[]} />

@@ -46,12 +46,25 @@ function Shares({ person }: { person: Person }) {
             <ul className="records">
               {live.map((x) => (
                 <li key={x.id}>
-                  <span>{t('share.item', { department: departmentName(me, x.departmentId), purpose: x.purpose, until: formatDate(x.until) })}</span>
+                  <span>
+                    {t('share.item', {
+                      department: departmentName(me, x.departmentId),
+                      purpose: x.purpose,
+                      until: formatDate(x.until),
+                    })}
+                  </span>
                   <button
                     type="button"
                     onClick={revoke.onSubmit(async () => {
                       const department = departmentName(me, x.departmentId);
-                      if (!(await confirm.ask({ title: t('share.endConfirm', { department }), text: t('share.endConfirmText', { department }), confirm: t('share.end') }))) return;
+                      if (
+                        !(await confirm.ask({
+                          title: t('share.endConfirm', { department }),
+                          text: t('share.endConfirmText', { department }),
+                          confirm: t('share.end'),
+                        }))
+                      )
+                        return;
                       await api('DELETE', `/api/shares/${x.id}`);
                       notify(t('share.ended', { department }));
                       shares.reload();
@@ -82,25 +95,55 @@ function Shares({ person }: { person: Person }) {
   }
   return (
     <>
-    {list}
-    <form
-      noValidate
-      className="stacked panel"
-      aria-labelledby="share-title"
-      onSubmit={form.onSubmit(async (v) => {
-        await api('POST', `/api/persons/${person.id}/shares`, { departmentId: v.departmentId, purpose: v.purpose, until: /^\d{4}-\d{2}-\d{2}$/.test(v.until) ? new Date(`${v.until}T23:59:59`).toISOString() : v.until || undefined });
-        notify(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
-        form.set('purpose', '');
-        setOpen(false);
-        shares.reload();
-      })}
-    >
-      <h2 id="share-title">{t('share.title')}</h2>
-      <SelectField label={t('share.department')} value={form.values.departmentId} onChange={(x) => form.set('departmentId', x)} options={others.map((d) => ({ value: d.id, label: d.name }))} error={form.fieldError('departmentId')} />
-      <TextField label={t('share.purpose')} value={form.values.purpose} onChange={(x) => form.set('purpose', x)} hint={t('share.purposeHint', { n: MIN_REASON })} error={form.fieldError('purpose')} required />
-      <DateField label={t('share.until')} value={form.values.until} onChange={(x) => form.set('until', x)} error={form.fieldError('until')} required />
-      <SaveOrCancel form={form} fields={['departmentId', 'purpose', 'until']} onCancel={() => setOpen(false)} submitLabel={t('share.submit')} />
-    </form>
+      {list}
+      <form
+        noValidate
+        className="stacked panel"
+        aria-labelledby="share-title"
+        onSubmit={form.onSubmit(async (v) => {
+          await api('POST', `/api/persons/${person.id}/shares`, {
+            departmentId: v.departmentId,
+            purpose: v.purpose,
+            until: /^\d{4}-\d{2}-\d{2}$/.test(v.until)
+              ? new Date(`${v.until}T23:59:59`).toISOString()
+              : v.until || undefined,
+          });
+          notify(t('share.done', { department: departmentName(me, v.departmentId), until: formatDate(v.until) }));
+          form.set('purpose', '');
+          setOpen(false);
+          shares.reload();
+        })}
+      >
+        <h2 id="share-title">{t('share.title')}</h2>
+        <SelectField
+          label={t('share.department')}
+          value={form.values.departmentId}
+          onChange={(x) => form.set('departmentId', x)}
+          options={others.map((d) => ({ value: d.id, label: d.name }))}
+          error={form.fieldError('departmentId')}
+        />
+        <TextField
+          label={t('share.purpose')}
+          value={form.values.purpose}
+          onChange={(x) => form.set('purpose', x)}
+          hint={t('share.purposeHint', { n: MIN_REASON })}
+          error={form.fieldError('purpose')}
+          required
+        />
+        <DateField
+          label={t('share.until')}
+          value={form.values.until}
+          onChange={(x) => form.set('until', x)}
+          error={form.fieldError('until')}
+          required
+        />
+        <SaveOrCancel
+          form={form}
+          fields={['departmentId', 'purpose', 'until']}
+          onCancel={() => setOpen(false)}
+          submitLabel={t('share.submit')}
+        />
+      </form>
     </>
   );
 }

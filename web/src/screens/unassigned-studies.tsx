@@ -15,14 +15,18 @@ import { withViewer } from '../viewer/load-viewer.ts';
 
 type T = ReturnType<typeof useT>;
 
-const headerName = (s: UnassignedStudy, t: T) => [s.patient.familyName, s.patient.givenName].filter(Boolean).join(', ') || t('banner.noName');
+const headerName = (s: UnassignedStudy, t: T) =>
+  [s.patient.familyName, s.patient.givenName].filter(Boolean).join(', ') || t('banner.noName');
 const studyDate = (s: UnassignedStudy, t: T) => (s.studyDate ? formatDate(s.studyDate) : t('studies.undated'));
 const studyWhat = (s: UnassignedStudy) => [s.description, s.modalities.join(', ')].filter(Boolean).join(' · ');
 
 export function UnassignedStudies({ departmentId }: { departmentId: string }) {
   const t = useT();
   const { me } = useSession();
-  const list = useLoad(() => api<UnassignedStudy[]>('GET', `/api/departments/${departmentId}/unassigned-studies`), [departmentId]);
+  const list = useLoad(
+    () => api<UnassignedStudy[]>('GET', `/api/departments/${departmentId}/unassigned-studies`),
+    [departmentId],
+  );
   const [linking, setLinking] = useState<UnassignedStudy | null>(null);
   const [done, setDone] = useState<{ person: PersonListItem; study: UnassignedStudy } | null>(null);
   const others = linksStudies(me).filter((d) => d !== departmentId);
@@ -43,7 +47,10 @@ export function UnassignedStudies({ departmentId }: { departmentId: string }) {
       )}
       {done && (
         <p role="status" className="banner success">
-          {t('unassigned.linked', { date: studyDate(done.study, t), name: `${done.person.familyName}, ${done.person.givenName}` })}{' '}
+          {t('unassigned.linked', {
+            date: studyDate(done.study, t),
+            name: `${done.person.familyName}, ${done.person.givenName}`,
+          })}{' '}
           <Link to={`/persons/${done.person.id}`}>{t('unassigned.openFile')}</Link>
         </p>
       )}
@@ -53,7 +60,14 @@ export function UnassignedStudies({ departmentId }: { departmentId: string }) {
             items={items}
             none={t('unassigned.none')}
             caption={t('unassigned.title')}
-            headers={[t('unassigned.studyDate'), t('unassigned.headerName'), t('person.birthDate'), t('unassigned.patientId'), t('unassigned.study'), t('common.actions')]}
+            headers={[
+              t('unassigned.studyDate'),
+              t('unassigned.headerName'),
+              t('person.birthDate'),
+              t('unassigned.patientId'),
+              t('unassigned.study'),
+              t('common.actions'),
+            ]}
             row={(s) => (
               <tr key={s.studyUid}>
                 <td>{studyDate(s, t)}</td>
@@ -61,7 +75,10 @@ export function UnassignedStudies({ departmentId }: { departmentId: string }) {
                 <td>{s.patient.birthDate ? formatDate(s.patient.birthDate) : '—'}</td>
                 <td>{s.patient.patientId || '—'}</td>
                 <td>
-                  {studyWhat(s) || '—'} <span className="hint">{t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}</span>
+                  {studyWhat(s) || '—'}{' '}
+                  <span className="hint">
+                    {t('studies.series', { n: s.seriesCount })}, {t('studies.images', { n: s.instanceCount })}
+                  </span>
                 </td>
                 <td className="actions">
                   <Link
@@ -108,7 +125,17 @@ export function UnassignedStudies({ departmentId }: { departmentId: string }) {
 }
 
 /** Finding the file (within the department only), choosing it, and confirming the link. */
-function LinkStudy({ departmentId, study, onCancel, onLinked }: { departmentId: string; study: UnassignedStudy; onCancel: () => void; onLinked: (p: PersonListItem) => void }) {
+function LinkStudy({
+  departmentId,
+  study,
+  onCancel,
+  onLinked,
+}: {
+  departmentId: string;
+  study: UnassignedStudy;
+  onCancel: () => void;
+  onLinked: (p: PersonListItem) => void;
+}) {
   const t = useT();
   const title = useRef<HTMLHeadingElement>(null);
   // The header's family name is where the search usually starts.
@@ -133,7 +160,14 @@ function LinkStudy({ departmentId, study, onCancel, onLinked }: { departmentId: 
           setChosen(null);
         })}
       >
-        <TextField label={t('unassigned.searchFile')} type="search" value={search.values.q} onChange={(v) => search.set('q', v)} hint={t('unassigned.searchHint')} error={search.fieldError('q')} />
+        <TextField
+          label={t('unassigned.searchFile')}
+          type="search"
+          value={search.values.q}
+          onChange={(v) => search.set('q', v)}
+          hint={t('unassigned.searchHint')}
+          error={search.fieldError('q')}
+        />
         <button type="submit" className="primary" disabled={search.busy || search.values.q.trim().length < 2}>
           {t('persons.search')}
         </button>
@@ -179,7 +213,12 @@ function LinkStudy({ departmentId, study, onCancel, onLinked }: { departmentId: 
             })}
           </p>
           {otherBirth && (
-            <p className="banner emergency">{t('unassigned.birthDiffers', { header: formatDate(study.patient.birthDate!), file: formatDate(chosen.birthDate) })}</p>
+            <p className="banner emergency">
+              {t('unassigned.birthDiffers', {
+                header: formatDate(study.patient.birthDate!),
+                file: formatDate(chosen.birthDate),
+              })}
+            </p>
           )}
           <FormError form={confirm} fields={[]} />
           <div className="actions">

@@ -49,7 +49,13 @@ export function useForm<T>(initial: T): FormState<T> {
  * the translated headline and the messages of invalid fields the form does not show — never the
  * server's English detail.
  */
-export function FormError({ form, fields }: { form: Pick<FormState<unknown>, 'error' | 'fieldError'>; fields: string[] }) {
+export function FormError({
+  form,
+  fields,
+}: {
+  form: Pick<FormState<unknown>, 'error' | 'fieldError'>;
+  fields: string[];
+}) {
   const t = useT();
   const e = form.error;
   if (!e) return null;
@@ -79,7 +85,17 @@ export function errorTitle(t: ReturnType<typeof useT>, e: ApiError): string {
 }
 
 /** The end of an edit form: its errors (a stale version explained) and Save / Cancel. */
-export function SaveOrCancel({ form, fields, onCancel, submitLabel }: { form: Pick<FormState<unknown>, 'error' | 'fieldError' | 'busy'>; fields: string[]; onCancel: () => void; submitLabel?: string }) {
+export function SaveOrCancel({
+  form,
+  fields,
+  onCancel,
+  submitLabel,
+}: {
+  form: Pick<FormState<unknown>, 'error' | 'fieldError' | 'busy'>;
+  fields: string[];
+  onCancel: () => void;
+  submitLabel?: string;
+}) {
   const t = useT();
   const stale = form.error instanceof ApiError && form.error.code === 'stale-version';
   return (
@@ -117,7 +133,11 @@ export function Field({ label, error, hint, children }: FieldProps) {
   return (
     <div className={error ? 'field field-invalid' : 'field'}>
       <label htmlFor={id}>{label}</label>
-      {children({ id, ...(error ? { 'aria-invalid': true as const } : {}), ...(described ? { 'aria-describedby': described } : {}) })}
+      {children({
+        id,
+        ...(error ? { 'aria-invalid': true as const } : {}),
+        ...(described ? { 'aria-describedby': described } : {}),
+      })}
       {hint && (
         <div id={`${id}-hint`} className="hint">
           {hint}
@@ -154,9 +174,22 @@ export function TextField({ label, value, onChange, error, hint, multiline, ...i
     <Field label={label} error={error} hint={hint}>
       {(a) =>
         multiline ? (
-          <textarea {...a} name={input.name} value={value} required={input.required} rows={6} onChange={(e) => onChange(e.target.value)} />
+          <textarea
+            {...a}
+            name={input.name}
+            value={value}
+            required={input.required}
+            rows={6}
+            onChange={(e) => onChange(e.target.value)}
+          />
         ) : (
-          <input {...a} {...input} type={input.type ?? 'text'} value={value} onChange={(e) => onChange(e.target.value)} />
+          <input
+            {...a}
+            {...input}
+            type={input.type ?? 'text'}
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+          />
         )
       }
     </Field>
@@ -188,7 +221,17 @@ export function SelectField<V extends string>({ label, value, onChange, options,
   );
 }
 
-export function Checkbox({ label, checked, onChange, name }: { label: string; checked: boolean; onChange: (v: boolean) => void; name?: string }) {
+export function Checkbox({
+  label,
+  checked,
+  onChange,
+  name,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  name?: string;
+}) {
   const id = useId();
   return (
     <div className="checkbox">

@@ -5,7 +5,10 @@ import { ApiError } from '../api/client.ts';
 import { useT } from '../i18n/i18n.ts';
 import { errorTitle } from './form.tsx';
 
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: unknown }>({});
   const [n, setN] = useState(0);
   // The caller names what the load depends on, as with useEffect.
@@ -24,13 +27,23 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
 }
 
 /** Shows the error of a load, or the children once the data is there. */
-export function Loaded<T>({ state, children }: { state: { data: T | undefined; error: unknown }; children: (data: T) => ReactNode }) {
+export function Loaded<T>({
+  state,
+  children,
+}: {
+  state: { data: T | undefined; error: unknown };
+  children: (data: T) => ReactNode;
+}) {
   const t = useT();
   if (state.error) {
     const e = state.error;
     return (
       <p role="alert" className="form-error">
-        {e instanceof ApiError ? (e.status === 404 ? t('error.notFoundOrHidden') : errorTitle(t, e)) : t('error.network')}
+        {e instanceof ApiError
+          ? e.status === 404
+            ? t('error.notFoundOrHidden')
+            : errorTitle(t, e)
+          : t('error.network')}
       </p>
     );
   }

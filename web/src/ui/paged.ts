@@ -14,7 +14,10 @@ export interface Paged<T> {
 }
 
 export function usePaged<T>(path: string | null): Paged<T> {
-  const [state, setState] = useState<{ data?: T[]; error?: unknown; next: string | null; busy: boolean }>({ next: null, busy: false });
+  const [state, setState] = useState<{ data?: T[]; error?: unknown; next: string | null; busy: boolean }>({
+    next: null,
+    busy: false,
+  });
   const [n, setN] = useState(0);
   useEffect(() => {
     let live = true;
@@ -38,5 +41,12 @@ export function usePaged<T>(path: string | null): Paged<T> {
       setState((s) => ({ ...s, error, busy: false }));
     }
   }, [state.next, state.busy]);
-  return { data: state.data, error: state.error, more: state.next !== null, busy: state.busy, loadMore, reload: () => setN((x) => x + 1) };
+  return {
+    data: state.data,
+    error: state.error,
+    more: state.next !== null,
+    busy: state.busy,
+    loadMore,
+    reload: () => setN((x) => x + 1),
+  };
 }

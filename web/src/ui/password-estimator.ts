@@ -7,4 +7,5 @@ import * as en from '@zxcvbn-ts/language-en';
 import { estimatorOf, strengthWith, type Estimator } from '../../../src/identity/password-strength.ts';
 
 let estimator: Estimator | undefined;
-export const passwordStrength = (password: string, context: string[]) => strengthWith(() => (estimator ??= estimatorOf({ core, common, en, de })), password, context);
+export const passwordStrength = (password: string, context: string[]) =>
+  strengthWith(() => (estimator ??= estimatorOf({ core, common, en, de })), password, context);

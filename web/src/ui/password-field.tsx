@@ -20,7 +20,12 @@ interface Props {
 
 export function NewPasswordField({ label, value, onChange, context, error }: Props) {
   const t = useT();
-  const [score, setScore] = useState<{ score: number; acceptable: boolean; warning: string; suggestions: string[] } | null>(null);
+  const [score, setScore] = useState<{
+    score: number;
+    acceptable: boolean;
+    warning: string;
+    suggestions: string[];
+  } | null>(null);
   const contextKey = context.join('\n');
   useEffect(() => {
     let live = true;
@@ -36,8 +41,19 @@ export function NewPasswordField({ label, value, onChange, context, error }: Pro
     };
   }, [value, contextKey]);
   // The estimator's feedback comes as keys (`topTen`, `anotherWord`…), worded here in the user's language.
-  const advice = score && !score.acceptable && value.length >= 12 ? [passwordFeedback('warning', score.warning), passwordFeedback('suggestion', score.suggestions[0] ?? '')].filter(Boolean) : [];
-  const verdict = !score ? t('password.hint') : score.acceptable ? t('password.strong') : value.length < 12 ? t('password.tooShort') : [t('password.weak'), ...advice].join(' ');
+  const advice =
+    score && !score.acceptable && value.length >= 12
+      ? [passwordFeedback('warning', score.warning), passwordFeedback('suggestion', score.suggestions[0] ?? '')].filter(
+          Boolean,
+        )
+      : [];
+  const verdict = !score
+    ? t('password.hint')
+    : score.acceptable
+      ? t('password.strong')
+      : value.length < 12
+        ? t('password.tooShort')
+        : [t('password.weak'), ...advice].join(' ');
   return (
     <TextField
       label={label}

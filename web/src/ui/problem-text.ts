@@ -14,12 +14,14 @@ export interface FieldProblem {
 /** The invalid fields of a refusal: its `errors`, or (an older answer) the one `field` it named. */
 export function fieldProblems(e: ApiError): FieldProblem[] {
   const list = e.problem.errors;
-  if (Array.isArray(list)) return list.filter((x): x is FieldProblem => typeof x?.field === 'string' && typeof x?.code === 'string');
+  if (Array.isArray(list))
+    return list.filter((x): x is FieldProblem => typeof x?.field === 'string' && typeof x?.code === 'string');
   return e.field ? [{ field: e.field, code: 'unknown' }] : [];
 }
 
 /** Whether the server's dotted `path` names `field` (or a part of it, or a field inside it). */
-export const namesField = (path: string, field: string) => path === field || path.endsWith(`.${field}`) || path.startsWith(`${field}.`);
+export const namesField = (path: string, field: string) =>
+  path === field || path.endsWith(`.${field}`) || path.startsWith(`${field}.`);
 
 /** `key` if the dictionary has it, else `fallback`. */
 function known(key: string, fallback: MessageKey): MessageKey {
@@ -35,7 +37,9 @@ export function fieldMessage(p: FieldProblem): string {
   if (p.code !== 'password-weak') return main;
   const warning = typeof p.params?.warning === 'string' ? p.params.warning : '';
   const suggestions = Array.isArray(p.params?.suggestions) ? (p.params.suggestions as unknown[]).map(String) : [];
-  return [passwordFeedback('warning', warning), main, ...suggestions.map((s) => passwordFeedback('suggestion', s))].filter(Boolean).join(' ');
+  return [passwordFeedback('warning', warning), main, ...suggestions.map((s) => passwordFeedback('suggestion', s))]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** One piece of zxcvbn's feedback by its key; '' for a key the dictionary does not know. */
@@ -52,7 +56,8 @@ export function findingText(f: Finding): { title: string; fix: string } {
     if (k === 'cert') params[k] = t(known(`finding.cert.${String(v)}`, 'finding.cert.https'));
     else if (k === 'date') params[k] = formatDate(String(v));
     else if (k === 'at') params[k] = formatDateTime(String(v));
-    else if (k === 'chain') params[k] = v === 'installation' ? t('finding.chain.installation') : t('finding.chain.office', { id: String(v) });
+    else if (k === 'chain')
+      params[k] = v === 'installation' ? t('finding.chain.installation') : t('finding.chain.office', { id: String(v) });
     else params[k] = typeof v === 'number' ? v : text(v);
   }
   const title = `finding.${f.code}.title`;

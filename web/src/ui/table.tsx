@@ -2,7 +2,19 @@
 // caller renders the row, with its key); instead, a sentence when there are none.
 import type { ReactNode } from 'react';
 
-export function Table<T>({ items, headers, row, none, caption }: { items: T[]; headers: string[]; row: (item: T) => ReactNode; none?: string; caption?: string }) {
+export function Table<T>({
+  items,
+  headers,
+  row,
+  none,
+  caption,
+}: {
+  items: T[];
+  headers: string[];
+  row: (item: T) => ReactNode;
+  none?: string;
+  caption?: string;
+}) {
   if (items.length === 0 && none !== undefined) return <p>{none}</p>;
   return (
     <table>

@@ -12,7 +12,11 @@ type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 const first = (ds: DicomJson, tag: string): unknown => ds[tag]?.Value?.[0];
 const str = (ds: DicomJson, tag: string): string => {
   const v = first(ds, tag);
-  return typeof v === 'object' && v !== null && 'Alphabetic' in v ? String((v as { Alphabetic: string }).Alphabetic) : v === undefined ? '' : String(v);
+  return typeof v === 'object' && v !== null && 'Alphabetic' in v
+    ? String((v as { Alphabetic: string }).Alphabetic)
+    : v === undefined
+      ? ''
+      : String(v);
 };
 const num = (ds: DicomJson, tag: string, fallback: number): number => {
   const v = Number(first(ds, tag));
@@ -54,7 +58,15 @@ const MAX_FRAMES = 100_000;
 function imagesOf(study: string, series: string, sop: string, number: number, frames: number): SeriesImage[] {
   const uri = `/dicom-web/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(sop)}`;
   const n = Number.isInteger(frames) && frames >= 1 && frames <= MAX_FRAMES ? frames : 1;
-  return Array.from({ length: n }, (_, i) => ({ key: `${sop}#${i + 1}`, sopUid: sop, number, frame: i + 1, instanceUrl: uri, frameUrl: `${uri}/frames/${i + 1}`, metadataUrl: `${uri}/metadata` }));
+  return Array.from({ length: n }, (_, i) => ({
+    key: `${sop}#${i + 1}`,
+    sopUid: sop,
+    number,
+    frame: i + 1,
+    instanceUrl: uri,
+    frameUrl: `${uri}/frames/${i + 1}`,
+    metadataUrl: `${uri}/metadata`,
+  }));
 }
 
 /**
@@ -111,7 +123,9 @@ export async function studyIndex(study: string): Promise<Series[]> {
   const base = `/dicom-web/studies/${encodeURIComponent(study)}`;
   const matches: DicomJson[] = [];
   for (let offset = 0; ; offset += PAGE) {
-    const page = (await (await get(`${base}/instances?limit=${PAGE}&offset=${offset}`, 'application/dicom+json')).json()) as DicomJson[];
+    const page = (await (
+      await get(`${base}/instances?limit=${PAGE}&offset=${offset}`, 'application/dicom+json')
+    ).json()) as DicomJson[];
     matches.push(...page);
     if (page.length < PAGE) break;
   }
@@ -119,11 +133,22 @@ export async function studyIndex(study: string): Promise<Series[]> {
   for (const ds of matches) {
     const uid = str(ds, '0020000E');
     let s = series.get(uid);
-    if (!s) series.set(uid, (s = { uid, number: num(ds, '00200011', 0), modality: str(ds, '00080060'), description: str(ds, '0008103E'), images: [] }));
+    if (!s)
+      series.set(
+        uid,
+        (s = {
+          uid,
+          number: num(ds, '00200011', 0),
+          modality: str(ds, '00080060'),
+          description: str(ds, '0008103E'),
+          images: [],
+        }),
+      );
     s.images.push(...imagesOf(study, uid, str(ds, '00080018'), num(ds, '00200013', 0), num(ds, '00280008', 1)));
   }
   // Ties (or no numbers) ordered by UID, as the server picks a study's first image.
-  for (const s of series.values()) s.images.sort((x, y) => x.number - y.number || byUid(x.sopUid, y.sopUid) || x.frame - y.frame);
+  for (const s of series.values())
+    s.images.sort((x, y) => x.number - y.number || byUid(x.sopUid, y.sopUid) || x.frame - y.frame);
   return [...series.values()].sort((x, y) => x.number - y.number || byUid(x.uid, y.uid));
 }
 
@@ -146,7 +171,8 @@ function metaOf(ds: DicomJson): ImageMeta {
 }
 
 /** One instance's metadata: enough to draw the first image while the series' metadata loads. */
-export const instanceMeta = (image: SeriesImage): Promise<ImageMeta> => once(image.metadataUrl, () => loadInstanceMeta(image));
+export const instanceMeta = (image: SeriesImage): Promise<ImageMeta> =>
+  once(image.metadataUrl, () => loadInstanceMeta(image));
 
 async function loadInstanceMeta(image: SeriesImage): Promise<ImageMeta> {
   const [ds] = (await (await get(image.metadataUrl, 'application/dicom+json')).json()) as DicomJson[];
@@ -169,7 +195,9 @@ export async function seriesMeta(study: string, series: string): Promise<Map<str
  */
 export type Frame = { data: ArrayBuffer } | { compressed: Uint8Array; syntax: string } | { rgba: Uint8ClampedArray };
 
-const FRAME_ACCEPT = ['application/octet-stream', 'image/x-dicom-rle', 'image/jpeg'].map((t) => `multipart/related; type="${t}"`).join(', ');
+const FRAME_ACCEPT = ['application/octet-stream', 'image/x-dicom-rle', 'image/jpeg']
+  .map((t) => `multipart/related; type="${t}"`)
+  .join(', ');
 
 /** One frame of an instance, by its WADO-RS URL. */
 export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
@@ -194,14 +222,18 @@ async function loadFrames(url: string): Promise<Frame[]> {
       const syntax = /transfer-syntax=([\d.]+)/i.exec(part.contentType)?.[1] ?? '';
       if (FRAME_DECODERS[syntax]) return { compressed: part.body, syntax };
       if (/image\/jpeg/i.test(part.contentType)) return { rgba: await decodeJpeg(part.body) };
-      return { data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer };
+      return {
+        data: part.body.buffer.slice(part.body.byteOffset, part.body.byteOffset + part.body.byteLength) as ArrayBuffer,
+      };
     }),
   );
 }
 
 async function decodeJpeg(jpeg: Uint8Array): Promise<Uint8ClampedArray> {
   // The stored values, not a colour-managed rendering of them.
-  const bitmap = await createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }), { colorSpaceConversion: 'none' });
+  const bitmap = await createImageBitmap(new Blob([jpeg as BlobPart], { type: 'image/jpeg' }), {
+    colorSpaceConversion: 'none',
+  });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;
   ctx.drawImage(bitmap, 0, 0);

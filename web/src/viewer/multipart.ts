@@ -2,7 +2,11 @@
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   // The typed array's own indexOf finds candidates for the first byte natively; a frame is ~0.5 MB.
-  for (let i = hay.indexOf(needle[0]!, from); i >= 0 && i <= hay.length - needle.length; i = hay.indexOf(needle[0]!, i + 1)) {
+  for (
+    let i = hay.indexOf(needle[0]!, from);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(needle[0]!, i + 1)
+  ) {
     let j = 1;
     while (j < needle.length && hay[i + j] === needle[j]) j++;
     if (j === needle.length) return i;
@@ -26,7 +30,10 @@ export function parts(body: Uint8Array, boundary: string): { contentType: string
     const headers = new TextDecoder().decode(body.subarray(lineEnd, headersEnd));
     const end = indexOf(body, delimiter, headersEnd + 4);
     if (end < 0) throw new Error('multipart frame answer cut short');
-    out.push({ contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? '', body: body.subarray(headersEnd + 4, end) });
+    out.push({
+      contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? '',
+      body: body.subarray(headersEnd + 4, end),
+    });
     start = end + 2;
   }
   if (out.length === 0) throw new Error('multipart frame answer without parts');

@@ -29,7 +29,8 @@ export function storedValues(buf: ArrayBuffer, info: PixelInfo): Uint8Array | Ui
 
 /** Byte order of this machine: a packed RGBA pixel is written as one 32-bit word. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const rgba = (g: number) => (LITTLE_ENDIAN ? (0xff000000 | (g << 16) | (g << 8) | g) >>> 0 : ((g << 24) | (g << 16) | (g << 8) | 0xff) >>> 0);
+const rgba = (g: number) =>
+  LITTLE_ENDIAN ? (0xff000000 | (g << 16) | (g << 8) | g) >>> 0 : ((g << 24) | (g << 16) | (g << 8) | 0xff) >>> 0;
 
 /** For each possible stored value, its opaque grey pixel (RGBA packed in a word) in this window. */
 export function windowLut(info: PixelInfo, w: Window): { lut: Uint32Array; offset: number } {
@@ -43,13 +44,22 @@ export function windowLut(info: PixelInfo, w: Window): { lut: Uint32Array; offse
   const invert = info.photometric === 'MONOCHROME1';
   const pixel = (i: number) => {
     const x = (i - offset) * info.slope + info.intercept;
-    const y = x <= low ? 0 : x > high ? 255 : Math.round(Math.min(255, Math.max(0, ((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255)));
+    const y =
+      x <= low
+        ? 0
+        : x > high
+          ? 255
+          : Math.round(Math.min(255, Math.max(0, ((x - (w.center - 0.5)) / (width - 1) + 0.5) * 255)));
     return rgba(invert ? 255 - y : y);
   };
   // With a rising rescale, values below the window's first stored value are all black
   // and above its last all white: fill those, compute only the window's few hundred.
-  const first = info.slope > 0 ? Math.min(size - 1, Math.max(0, Math.floor((low - info.intercept) / info.slope + offset))) : 0;
-  const last = info.slope > 0 ? Math.min(size - 1, Math.max(0, Math.ceil((high - info.intercept) / info.slope + offset))) : size - 1;
+  const first =
+    info.slope > 0 ? Math.min(size - 1, Math.max(0, Math.floor((low - info.intercept) / info.slope + offset))) : 0;
+  const last =
+    info.slope > 0
+      ? Math.min(size - 1, Math.max(0, Math.ceil((high - info.intercept) / info.slope + offset)))
+      : size - 1;
   lut.fill(pixel(0), 0, first);
   for (let i = first; i <= last; i++) lut[i] = pixel(i);
   lut.fill(pixel(size - 1), last + 1);
@@ -57,7 +67,12 @@ export function windowLut(info: PixelInfo, w: Window): { lut: Uint32Array; offse
 }
 
 /** Fills `out` (RGBA, rows × columns) from the stored values. */
-export function paint(values: Uint8Array | Uint16Array | Int16Array, info: PixelInfo, table: { lut: Uint32Array; offset: number }, out: Uint8ClampedArray): void {
+export function paint(
+  values: Uint8Array | Uint16Array | Int16Array,
+  info: PixelInfo,
+  table: { lut: Uint32Array; offset: number },
+  out: Uint8ClampedArray,
+): void {
   const n = info.rows * info.columns;
   if (info.samplesPerPixel === 3) {
     for (let i = 0, o = 0; i < n; i++, o += 4) {

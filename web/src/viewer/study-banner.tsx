@@ -13,7 +13,9 @@ function facts(b: StudyBannerView, t: ReturnType<typeof useT>) {
   const birth = who.birthDate ? formatDate(who.birthDate) : t('banner.noBirthDate');
   const date = b.studyDate ? formatDate(b.studyDate) : t('studies.undated');
   const what = [b.description, b.modalities.join(', ')].filter(Boolean).join(' · ');
-  const where = b.linked ? t('banner.file', { department: b.department.name }) : t('banner.unassigned', { department: b.department.name });
+  const where = b.linked
+    ? t('banner.file', { department: b.department.name })
+    : t('banner.unassigned', { department: b.department.name });
   return { name, birth, date, what, where };
 }
 
@@ -21,7 +23,11 @@ export function StudyBanner({ banner }: { banner: StudyBannerView }) {
   const t = useT();
   const f = facts(banner, t);
   return (
-    <section className={`study-banner${banner.linked ? '' : ' unassigned'}`} aria-label={t('banner.label')} data-testid="study-banner">
+    <section
+      className={`study-banner${banner.linked ? '' : ' unassigned'}`}
+      aria-label={t('banner.label')}
+      data-testid="study-banner"
+    >
       <p className="who">
         <strong>{f.name}</strong> <span>{t('banner.born', { date: f.birth })}</span>
         {!banner.linked && <span className="badge restricted">{t('banner.notAssigned')}</span>}

@@ -23,10 +23,19 @@ export default function ViewerScreen({ personId, studyUid }: { personId?: string
     return e && { settled: e.settled, series: { uid: e.seriesUid, images: [e.image] } };
   });
   // On two cores the study's search beside the first image would slow that image down.
-  const series = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => studyIndex(studyUid)), [studyUid, early]);
+  const series = useLoad(
+    () => (early?.settled ?? Promise.resolve()).then(() => studyIndex(studyUid)),
+    [studyUid, early],
+  );
   // Whose study it is: asked once the first image the click started has come (on two cores
   // a request beside it slows it down), else at once; the banner stands before the series do.
-  const banner = useLoad(() => (early?.settled ?? Promise.resolve()).then(() => api<StudyBannerView>('GET', `/api/studies/${encodeURIComponent(studyUid)}`)), [studyUid, early]);
+  const banner = useLoad(
+    () =>
+      (early?.settled ?? Promise.resolve()).then(() =>
+        api<StudyBannerView>('GET', `/api/studies/${encodeURIComponent(studyUid)}`),
+      ),
+    [studyUid, early],
+  );
   const [chosen, setChosen] = useState<string | null>(null);
   const list = series.data;
   const current = list ? (list.find((s) => s.uid === chosen) ?? list[0]) : early?.series;
@@ -36,11 +45,21 @@ export default function ViewerScreen({ personId, studyUid }: { personId?: string
         {personId || banner.data?.person ? (
           <Link to={`/persons/${personId ?? banner.data!.person!.id}`}>{t('record.backToFile')}</Link>
         ) : (
-          banner.data && <Link to={`/departments/${banner.data.department.id}/unassigned-studies`}>{t('banner.backToUnassigned')}</Link>
+          banner.data && (
+            <Link to={`/departments/${banner.data.department.id}/unassigned-studies`}>
+              {t('banner.backToUnassigned')}
+            </Link>
+          )
         )}
       </p>
       <h1>{t('viewer.title')}</h1>
-      {banner.error ? <Loaded state={banner}>{() => null}</Loaded> : banner.data ? <StudyBanner banner={banner.data} /> : <p className="study-banner loading">{t('common.loading')}</p>}
+      {banner.error ? (
+        <Loaded state={banner}>{() => null}</Loaded>
+      ) : banner.data ? (
+        <StudyBanner banner={banner.data} />
+      ) : (
+        <p className="study-banner loading">{t('common.loading')}</p>
+      )}
       {series.error ? (
         <Loaded state={series}>{() => null}</Loaded>
       ) : (
@@ -63,7 +82,13 @@ export default function ViewerScreen({ personId, studyUid }: { personId?: string
             )}
           </nav>
           {current && (
-            <Viewport key={current.uid} studyUid={studyUid} seriesUid={current.uid} images={current.images} overlay={banner.data && <StudyOverlay banner={banner.data} />} />
+            <Viewport
+              key={current.uid}
+              studyUid={studyUid}
+              seriesUid={current.uid}
+              images={current.images}
+              overlay={banner.data && <StudyOverlay banner={banner.data} />}
+            />
           )}
         </div>
       )}

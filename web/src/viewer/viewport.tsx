@@ -1,11 +1,29 @@
 // One series on a canvas: wheel and keys scroll through the images, dragging
 // sets the window (or pans or zooms, by the chosen tool), presets set the usual
 // CT windows. Frames load in the background, nearest to the current one first.
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent, type ReactNode } from 'react';
+import {
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type KeyboardEvent,
+  type PointerEvent,
+  type ReactNode,
+} from 'react';
 import { useT } from '../i18n/i18n.ts';
 import { fetchFrames, instanceMeta, seriesMeta, type Frame, type ImageMeta, type SeriesImage } from './dicomweb.ts';
 import { FRAME_DECODERS } from '../../../src/imaging/dicom/frame-decoders.ts';
-import { PRESETS, decodedInfo, fullRange, paint, samplesOf, storedValues, windowLut, type PixelInfo, type Window } from './pixels.ts';
+import {
+  PRESETS,
+  decodedInfo,
+  fullRange,
+  paint,
+  samplesOf,
+  storedValues,
+  windowLut,
+  type PixelInfo,
+  type Window,
+} from './pixels.ts';
 
 type Tool = 'window' | 'pan' | 'zoom';
 
@@ -44,7 +62,17 @@ function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Ar
 }
 
 /** `overlay`: drawn over the image inside the image area (whose study it is), so a screenshot of the area keeps it. */
-export function Viewport({ studyUid, seriesUid, images, overlay }: { studyUid: string; seriesUid: string; images: SeriesImage[]; overlay?: ReactNode }) {
+export function Viewport({
+  studyUid,
+  seriesUid,
+  images,
+  overlay,
+}: {
+  studyUid: string;
+  seriesUid: string;
+  images: SeriesImage[];
+  overlay?: ReactNode;
+}) {
   const t = useT();
   const canvas = useRef<HTMLCanvasElement>(null);
   // By image key: the list of images grows once the study's search has answered.
@@ -79,11 +107,18 @@ export function Viewport({ studyUid, seriesUid, images, overlay }: { studyUid: s
       if (live) setError(String(e));
       firstShown.resolve();
     };
-    const firstMeta = !first || metas.current.has(first.sopUid) ? Promise.resolve() : instanceMeta(first).then((m) => keep([[first.sopUid, m]]));
+    const firstMeta =
+      !first || metas.current.has(first.sopUid)
+        ? Promise.resolve()
+        : instanceMeta(first).then((m) => keep([[first.sopUid, m]]));
     // The series' metadata reads every instance's header: after the first image is shown, not beside it.
     void firstMeta
       .then(() => firstShown.promise)
-      .then(() => (live && images.some((i) => !metas.current.has(i.sopUid)) ? seriesMeta(studyUid, seriesUid) : new Map<string, ImageMeta>()))
+      .then(() =>
+        live && images.some((i) => !metas.current.has(i.sopUid))
+          ? seriesMeta(studyUid, seriesUid)
+          : new Map<string, ImageMeta>(),
+      )
       .then((all) => keep([...all]), fail);
     return () => {
       live = false;
@@ -218,7 +253,8 @@ export function Viewport({ studyUid, seriesUid, images, overlay }: { studyUid: s
     if (!d) return;
     const dx = e.clientX - d.x;
     const dy = e.clientY - d.y;
-    if (tool === 'window' && d.win) setWin({ center: Math.round(d.win.center + dy * 2), width: Math.max(1, Math.round(d.win.width + dx * 4)) });
+    if (tool === 'window' && d.win)
+      setWin({ center: Math.round(d.win.center + dy * 2), width: Math.max(1, Math.round(d.win.width + dx * 4)) });
     if (tool === 'pan') setView({ ...d.view, x: d.view.x + dx, y: d.view.y + dy });
     if (tool === 'zoom') setView({ ...d.view, zoom: Math.min(16, Math.max(0.25, d.view.zoom * Math.exp(-dy / 200))) });
   };

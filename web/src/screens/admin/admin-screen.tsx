@@ -19,7 +19,15 @@ export default function AdminScreen() {
         <Link to="/admin/devices">{t('admin.devices')}</Link>
         <Link to="/admin/sso">{t('sso.adminTab')}</Link>
       </nav>
-      {path === '/admin/users' ? <Users /> : path === '/admin/devices' ? <Devices /> : path === '/admin/sso' ? <SsoSettingsForm /> : <Departments />}
+      {path === '/admin/users' ? (
+        <Users />
+      ) : path === '/admin/devices' ? (
+        <Devices />
+      ) : path === '/admin/sso' ? (
+        <SsoSettingsForm />
+      ) : (
+        <Departments />
+      )}
     </section>
   );
 }

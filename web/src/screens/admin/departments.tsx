@@ -41,8 +41,21 @@ export function Departments() {
         })}
       >
         <h3 id="new-department">{t('admin.newDepartment')}</h3>
-        <TextField label={t('department.code')} value={form.values.code} onChange={(x) => form.set('code', x)} error={form.fieldError('code')} hint={t('department.codeHint')} required />
-        <TextField label={t('department.name')} value={form.values.name} onChange={(x) => form.set('name', x)} error={form.fieldError('name')} required />
+        <TextField
+          label={t('department.code')}
+          value={form.values.code}
+          onChange={(x) => form.set('code', x)}
+          error={form.fieldError('code')}
+          hint={t('department.codeHint')}
+          required
+        />
+        <TextField
+          label={t('department.name')}
+          value={form.values.name}
+          onChange={(x) => form.set('name', x)}
+          error={form.fieldError('name')}
+          required
+        />
         <FormError form={form} fields={['code', 'name']} />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('admin.createDepartment')}

@@ -17,7 +17,15 @@ export function Devices() {
   const t = useT();
   const { me } = useSession();
   const list = useLoad(() => api<Device[]>('GET', '/api/admin/devices'), []);
-  const blank = { aeTitle: '', departmentId: me.departments[0]?.id ?? '', store: true, find: false, retrieve: false, host: '', certificate: '' };
+  const blank = {
+    aeTitle: '',
+    departmentId: me.departments[0]?.id ?? '',
+    store: true,
+    find: false,
+    retrieve: false,
+    host: '',
+    certificate: '',
+  };
   const form = useForm(blank);
   const remove = useForm({});
   const confirm = useConfirm();
@@ -31,7 +39,13 @@ export function Devices() {
           <Table
             items={devices}
             none={t('device.none')}
-            headers={[t('device.aeTitle'), t('person.department'), t('device.permissions'), t('device.proof'), t('common.actions')]}
+            headers={[
+              t('device.aeTitle'),
+              t('person.department'),
+              t('device.permissions'),
+              t('device.proof'),
+              t('common.actions'),
+            ]}
             row={(d) => (
               <tr key={d.id}>
                 <td>{d.aeTitle}</td>
@@ -39,7 +53,10 @@ export function Devices() {
                 <td>{d.permissions.map((p) => t(`device.permission.${p}`)).join(', ')}</td>
                 <td>
                   {d.certificate
-                    ? t('device.certificateUntil', { subject: d.certificate.subject, until: formatDate(d.certificate.validTo) })
+                    ? t('device.certificateUntil', {
+                        subject: d.certificate.subject,
+                        until: formatDate(d.certificate.validTo),
+                      })
                     : t('device.loopbackHost', { host: d.host ?? '' })}
                 </td>
                 <td>
@@ -47,7 +64,14 @@ export function Devices() {
                     type="button"
                     onClick={remove.onSubmit(async () => {
                       const ae = d.aeTitle;
-                      if (!(await confirm.ask({ title: t('device.removeConfirm', { ae }), text: t('device.removeConfirmText'), confirm: t('device.removeShort') }))) return;
+                      if (
+                        !(await confirm.ask({
+                          title: t('device.removeConfirm', { ae }),
+                          text: t('device.removeConfirmText'),
+                          confirm: t('device.removeShort'),
+                        }))
+                      )
+                        return;
                       await api('DELETE', `/api/admin/devices/${d.id}`);
                       notify(t('device.removed', { ae }));
                       list.reload();
@@ -81,7 +105,14 @@ export function Devices() {
         })}
       >
         <h3 id="new-device">{t('admin.newDevice')}</h3>
-        <TextField label={t('device.aeTitle')} value={v.aeTitle} onChange={(x) => form.set('aeTitle', x)} error={form.fieldError('aeTitle')} hint={t('device.aeTitleHint')} required />
+        <TextField
+          label={t('device.aeTitle')}
+          value={v.aeTitle}
+          onChange={(x) => form.set('aeTitle', x)}
+          error={form.fieldError('aeTitle')}
+          hint={t('device.aeTitleHint')}
+          required
+        />
         <SelectField
           label={t('person.department')}
           value={v.departmentId}
@@ -95,7 +126,11 @@ export function Devices() {
             <Checkbox key={p} label={t(`device.permission.${p}`)} checked={v[p]} onChange={(x) => form.set(p, x)} />
           ))}
         </fieldset>
-        <Field label={t('device.certificate')} error={form.fieldError('certificate')} hint={t('device.certificateHint')}>
+        <Field
+          label={t('device.certificate')}
+          error={form.fieldError('certificate')}
+          hint={t('device.certificateHint')}
+        >
           {(a) => (
             <input
               {...a}
@@ -105,7 +140,13 @@ export function Devices() {
             />
           )}
         </Field>
-        <TextField label={`${t('device.host')} ${t('form.optional')}`} value={v.host} onChange={(x) => form.set('host', x)} error={form.fieldError('host')} hint={t('device.hostHint')} />
+        <TextField
+          label={`${t('device.host')} ${t('form.optional')}`}
+          value={v.host}
+          onChange={(x) => form.set('host', x)}
+          error={form.fieldError('host')}
+          hint={t('device.hostHint')}
+        />
         <FormError form={form} fields={['aeTitle', 'departmentId', 'permissions', 'certificate', 'host']} />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('admin.createDevice')}

@@ -59,14 +59,55 @@ function Form({ s, onSaved }: { s: SsoSettings; onSaved: () => void }) {
     >
       <h2 id="sso-settings">{t('sso.adminTab')}</h2>
       <p>{t('sso.adminIntro', { uri: s.redirectUri })}</p>
-      <TextField label={t('sso.issuer')} value={v.issuer} onChange={(x) => form.set('issuer', x)} error={form.fieldError('issuer')} required />
-      <TextField label={t('sso.clientId')} value={v.clientId} onChange={(x) => form.set('clientId', x)} error={form.fieldError('clientId')} required />
-      <TextField label={t('sso.clientSecret')} type="password" autoComplete="off" value={v.clientSecret} onChange={(x) => form.set('clientSecret', x)} error={form.fieldError('clientSecret')} hint={t('sso.clientSecretHint')} />
-      <TextField label={t('sso.subjectClaim')} value={v.subjectClaim} onChange={(x) => form.set('subjectClaim', x)} error={form.fieldError('subjectClaim')} hint={t('sso.subjectClaimHint')} />
-      <TextField label={t('sso.acrValues')} value={v.acrValues} onChange={(x) => form.set('acrValues', x)} error={form.fieldError('acrValues')} hint={t('sso.valuesHint')} />
-      <TextField label={t('sso.amrValues')} value={v.amrValues} onChange={(x) => form.set('amrValues', x)} error={form.fieldError('amrValues')} hint={t('sso.valuesHint')} />
+      <TextField
+        label={t('sso.issuer')}
+        value={v.issuer}
+        onChange={(x) => form.set('issuer', x)}
+        error={form.fieldError('issuer')}
+        required
+      />
+      <TextField
+        label={t('sso.clientId')}
+        value={v.clientId}
+        onChange={(x) => form.set('clientId', x)}
+        error={form.fieldError('clientId')}
+        required
+      />
+      <TextField
+        label={t('sso.clientSecret')}
+        type="password"
+        autoComplete="off"
+        value={v.clientSecret}
+        onChange={(x) => form.set('clientSecret', x)}
+        error={form.fieldError('clientSecret')}
+        hint={t('sso.clientSecretHint')}
+      />
+      <TextField
+        label={t('sso.subjectClaim')}
+        value={v.subjectClaim}
+        onChange={(x) => form.set('subjectClaim', x)}
+        error={form.fieldError('subjectClaim')}
+        hint={t('sso.subjectClaimHint')}
+      />
+      <TextField
+        label={t('sso.acrValues')}
+        value={v.acrValues}
+        onChange={(x) => form.set('acrValues', x)}
+        error={form.fieldError('acrValues')}
+        hint={t('sso.valuesHint')}
+      />
+      <TextField
+        label={t('sso.amrValues')}
+        value={v.amrValues}
+        onChange={(x) => form.set('amrValues', x)}
+        error={form.fieldError('amrValues')}
+        hint={t('sso.valuesHint')}
+      />
       <Checkbox label={t('sso.enabled')} checked={v.enabled} onChange={(x) => form.set('enabled', x)} />
-      <FormError form={form} fields={['issuer', 'clientId', 'clientSecret', 'subjectClaim', 'acrValues', 'amrValues']} />
+      <FormError
+        form={form}
+        fields={['issuer', 'clientId', 'clientSecret', 'subjectClaim', 'acrValues', 'amrValues']}
+      />
       <button type="submit" className="primary" disabled={form.busy}>
         {t('sso.save')}
       </button>

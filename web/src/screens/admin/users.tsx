@@ -29,7 +29,12 @@ const membershipsOf = (a: Access): Membership[] =>
 /** What the user holds or waits for: the form starts from what was last asked for. */
 const accessOf = (u?: UserView): Access => ({
   tenantRoles: [...(u?.tenantRoles ?? []), ...(u?.pendingRoles ?? []).map((p) => p.role)],
-  roles: Object.fromEntries([...(u?.memberships ?? []).filter((m) => m.state === 'active'), ...(u?.memberships ?? []).filter((m) => m.state === 'pending')].map((m) => [m.departmentId, m.role])),
+  roles: Object.fromEntries(
+    [
+      ...(u?.memberships ?? []).filter((m) => m.state === 'active'),
+      ...(u?.memberships ?? []).filter((m) => m.state === 'pending'),
+    ].map((m) => [m.departmentId, m.role]),
+  ),
 });
 
 /** A one-time link to hand over; shown once. */
@@ -55,8 +60,22 @@ export function Users() {
         {(users) => (
           <Table
             items={users}
-            headers={[t('user.displayName'), t('user.username'), t('user.access'), t('user.status'), t('common.actions')]}
-            row={(u) => <UserRow key={u.id} user={u} editing={editing === u.id} onEdit={() => setEditing(editing === u.id ? null : u.id)} onChanged={list.reload} />}
+            headers={[
+              t('user.displayName'),
+              t('user.username'),
+              t('user.access'),
+              t('user.status'),
+              t('common.actions'),
+            ]}
+            row={(u) => (
+              <UserRow
+                key={u.id}
+                user={u}
+                editing={editing === u.id}
+                onEdit={() => setEditing(editing === u.id ? null : u.id)}
+                onChanged={list.reload}
+              />
+            )}
           />
         )}
       </Loaded>
@@ -65,7 +84,17 @@ export function Users() {
   );
 }
 
-function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing: boolean; onEdit: () => void; onChanged: () => void }) {
+function UserRow({
+  user,
+  editing,
+  onEdit,
+  onChanged,
+}: {
+  user: UserView;
+  editing: boolean;
+  onEdit: () => void;
+  onChanged: () => void;
+}) {
   const t = useT();
   const { me } = useSession();
   const form = useForm(accessOf(user));
@@ -78,7 +107,9 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
   const access = [
     ...user.tenantRoles.map((r) => t(`tenantRole.${r}`)),
     ...user.pendingRoles.map((p) => t(`tenantRole.${p.role}`) + pending),
-    ...user.memberships.map((m) => `${departmentName(me, m.departmentId)}: ${t(`role.${m.role}`)}${m.state === 'pending' ? pending : ''}`),
+    ...user.memberships.map(
+      (m) => `${departmentName(me, m.departmentId)}: ${t(`role.${m.role}`)}${m.state === 'pending' ? pending : ''}`,
+    ),
   ];
   const self = user.id === me.id;
   return (
@@ -94,7 +125,12 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
           {user.passwordOrigin === 'admin' && ` · ${t('user.passwordByAdmin')}`}
         </td>
         <td>
-          <form className="row-actions" noValidate onSubmit={(e) => e.preventDefault()} aria-label={t('user.actionsFor', { name: user.displayName })}>
+          <form
+            className="row-actions"
+            noValidate
+            onSubmit={(e) => e.preventDefault()}
+            aria-label={t('user.actionsFor', { name: user.displayName })}
+          >
             {!self && (
               <>
                 <button type="button" onClick={onEdit} aria-expanded={editing}>
@@ -104,7 +140,15 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
                   type="button"
                   onClick={act.onSubmit(async () => {
                     const name = user.displayName;
-                    if (user.active && !(await confirm.ask({ title: t('user.deactivateConfirm', { name }), text: t('user.deactivateConfirmText'), confirm: t('user.deactivate') }))) return;
+                    if (
+                      user.active &&
+                      !(await confirm.ask({
+                        title: t('user.deactivateConfirm', { name }),
+                        text: t('user.deactivateConfirmText'),
+                        confirm: t('user.deactivate'),
+                      }))
+                    )
+                      return;
                     await api('PATCH', `/api/admin/users/${user.id}`, { active: !user.active });
                     notify(t(user.active ? 'user.deactivated' : 'user.activated', { name }));
                     onChanged();
@@ -116,14 +160,26 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
                   type="button"
                   onClick={act.onSubmit(async () => {
                     const name = user.displayName;
-                    if (!(await confirm.ask({ title: t('user.resetConfirmTitle', { name }), text: t('user.resetConfirmText'), confirm: t('user.resetMfa') }))) return;
+                    if (
+                      !(await confirm.ask({
+                        title: t('user.resetConfirmTitle', { name }),
+                        text: t('user.resetConfirmText'),
+                        confirm: t('user.resetMfa'),
+                      }))
+                    )
+                      return;
                     await api('POST', `/api/admin/users/${user.id}/enrolment`);
                     setResetAsked(true);
                   })}
                 >
                   {t('user.resetMfa')}
                 </button>
-                <button type="button" onClick={act.onSubmit(async () => setLink(await api<EnrolmentLink>('GET', `/api/admin/users/${user.id}/enrolment`)))}>
+                <button
+                  type="button"
+                  onClick={act.onSubmit(async () =>
+                    setLink(await api<EnrolmentLink>('GET', `/api/admin/users/${user.id}/enrolment`)),
+                  )}
+                >
                   {t('user.fetchLink')}
                 </button>
               </>
@@ -144,7 +200,10 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
               className="stacked panel"
               aria-label={t('user.editAccess')}
               onSubmit={form.onSubmit(async (v) => {
-                await api('PATCH', `/api/admin/users/${user.id}`, { tenantRoles: v.tenantRoles, memberships: membershipsOf(v) });
+                await api('PATCH', `/api/admin/users/${user.id}`, {
+                  tenantRoles: v.tenantRoles,
+                  memberships: membershipsOf(v),
+                });
                 notify(t('common.saved'));
                 onEdit();
                 onChanged();
@@ -163,16 +222,31 @@ function UserRow({ user, editing, onEdit, onChanged }: { user: UserView; editing
   );
 }
 
-function AccessFields({ form, departments }: { form: Pick<FormState<Access>, 'values' | 'set'>; departments: Department[] }) {
+function AccessFields({
+  form,
+  departments,
+}: {
+  form: Pick<FormState<Access>, 'values' | 'set'>;
+  departments: Department[];
+}) {
   const t = useT();
   const { tenantRoles, roles } = form.values;
-  const toggle = (r: TenantRole, on: boolean) => form.set('tenantRoles', on ? [...tenantRoles, r] : tenantRoles.filter((x) => x !== r));
+  const toggle = (r: TenantRole, on: boolean) =>
+    form.set('tenantRoles', on ? [...tenantRoles, r] : tenantRoles.filter((x) => x !== r));
   return (
     <>
       <fieldset>
         <legend>{t('user.tenantRoles')}</legend>
-        <Checkbox label={t('tenantRole.admin')} checked={tenantRoles.includes('admin')} onChange={(on) => toggle('admin', on)} />
-        <Checkbox label={t('tenantRole.dpo')} checked={tenantRoles.includes('dpo')} onChange={(on) => toggle('dpo', on)} />
+        <Checkbox
+          label={t('tenantRole.admin')}
+          checked={tenantRoles.includes('admin')}
+          onChange={(on) => toggle('admin', on)}
+        />
+        <Checkbox
+          label={t('tenantRole.dpo')}
+          checked={tenantRoles.includes('dpo')}
+          onChange={(on) => toggle('dpo', on)}
+        />
       </fieldset>
       <fieldset>
         <legend>{t('user.memberships')}</legend>
@@ -208,7 +282,12 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
       className="stacked panel"
       aria-labelledby="new-user"
       onSubmit={form.onSubmit(async (x) => {
-        const r = await api<{ enrolment: EnrolmentLink; pendingApprovals: string[] }>('POST', '/api/admin/users', { username: x.username, displayName: x.displayName, tenantRoles: x.tenantRoles, memberships: membershipsOf(x) });
+        const r = await api<{ enrolment: EnrolmentLink; pendingApprovals: string[] }>('POST', '/api/admin/users', {
+          username: x.username,
+          displayName: x.displayName,
+          tenantRoles: x.tenantRoles,
+          memberships: membershipsOf(x),
+        });
         setCreated({ name: x.displayName, enrolment: r.enrolment, pending: r.pendingApprovals.length });
         form.reset(blank);
         onCreated();
@@ -222,8 +301,21 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
           <EnrolmentLinkPanel name={created.name} link={created.enrolment} />
         </>
       )}
-      <TextField label={t('user.displayName')} value={v.displayName} onChange={(x) => form.set('displayName', x)} error={form.fieldError('displayName')} required />
-      <TextField label={t('user.username')} value={v.username} onChange={(x) => form.set('username', x)} error={form.fieldError('username')} autoComplete="off" required />
+      <TextField
+        label={t('user.displayName')}
+        value={v.displayName}
+        onChange={(x) => form.set('displayName', x)}
+        error={form.fieldError('displayName')}
+        required
+      />
+      <TextField
+        label={t('user.username')}
+        value={v.username}
+        onChange={(x) => form.set('username', x)}
+        error={form.fieldError('username')}
+        autoComplete="off"
+        required
+      />
       <AccessFields form={form} departments={me.departments} />
       <FormError form={form} fields={['displayName', 'username', 'tenantRoles', 'memberships']} />
       <button type="submit" className="primary" disabled={form.busy}>

@@ -21,17 +21,24 @@ export function AccessChart() {
   const from = new Date(to.getTime() - (DAYS - 1) * 86_400_000);
   from.setUTCHours(0, 0, 0, 0);
   const stats = useLoad(
-    () => api<AccessCount[]>('GET', `/api/audit/stats?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`),
+    () =>
+      api<AccessCount[]>(
+        'GET',
+        `/api/audit/stats?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`,
+      ),
     [],
   );
-  const days = Array.from({ length: DAYS }, (_, i) => new Date(from.getTime() + i * 86_400_000).toISOString().slice(0, 10));
+  const days = Array.from({ length: DAYS }, (_, i) =>
+    new Date(from.getTime() + i * 86_400_000).toISOString().slice(0, 10),
+  );
   return (
     <section aria-labelledby="chart-title">
       <h2 id="chart-title">{t('chart.title', { n: DAYS })}</h2>
       <Loaded state={stats}>
         {(rows) => {
           const depts = [...new Set(rows.map((r) => r.departmentId ?? ''))];
-          const at = (day: string, dept: string) => rows.find((r) => r.day === day && (r.departmentId ?? '') === dept)?.count ?? 0;
+          const at = (day: string, dept: string) =>
+            rows.find((r) => r.day === day && (r.departmentId ?? '') === dept)?.count ?? 0;
           const totals = days.map((d) => depts.reduce((n, dept) => n + at(d, dept), 0));
           const max = Math.max(1, ...totals);
           const bar = (W - PAD) / DAYS;
@@ -39,7 +46,13 @@ export function AccessChart() {
           const sum = totals.reduce((a, b) => a + b, 0);
           return (
             <>
-              <svg viewBox={`0 0 ${W} ${H + 20}`} width="100%" role="img" aria-label={t('chart.summary', { n: sum, days: DAYS })} className="chart">
+              <svg
+                viewBox={`0 0 ${W} ${H + 20}`}
+                width="100%"
+                role="img"
+                aria-label={t('chart.summary', { n: sum, days: DAYS })}
+                className="chart"
+              >
                 <line x1={PAD} y1={H} x2={W} y2={H} stroke="#6b7580" />
                 <text x={PAD - 4} y={12} textAnchor="end" fontSize="11" fill="#1b1f24">
                   {max}
@@ -51,7 +64,16 @@ export function AccessChart() {
                       {depts.map((dept, k) => {
                         const h = (at(day, dept) / max) * (H - 10);
                         y -= h;
-                        return h > 0 ? <rect key={dept} x={PAD + i * bar + 1} y={y} width={bar - 2} height={h} fill={COLOURS[k % COLOURS.length]} /> : null;
+                        return h > 0 ? (
+                          <rect
+                            key={dept}
+                            x={PAD + i * bar + 1}
+                            y={y}
+                            width={bar - 2}
+                            height={h}
+                            fill={COLOURS[k % COLOURS.length]}
+                          />
+                        ) : null;
                       })}
                       {i % 5 === 0 && (
                         <text x={PAD + i * bar} y={H + 14} fontSize="10" fill="#1b1f24">

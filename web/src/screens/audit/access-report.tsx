@@ -12,7 +12,9 @@ import { describeLine } from '../../../../src/audit/narrative-text.ts';
 export type ReportSource = { kind: 'file'; personId: string } | { kind: 'files'; personIds: string[] };
 
 const jsonUrl = (s: ReportSource) =>
-  s.kind === 'file' ? `/api/persons/${encodeURIComponent(s.personId)}/access-report` : `/api/access-reports?persons=${s.personIds.map(encodeURIComponent).join(',')}`;
+  s.kind === 'file'
+    ? `/api/persons/${encodeURIComponent(s.personId)}/access-report`
+    : `/api/access-reports?persons=${s.personIds.map(encodeURIComponent).join(',')}`;
 const pdfUrl = (s: ReportSource, lang: string) =>
   s.kind === 'file'
     ? `/api/persons/${encodeURIComponent(s.personId)}/access-report.pdf?lang=${lang}`
@@ -25,7 +27,8 @@ export function AccessReport({ source }: { source: ReportSource }) {
   return <Loaded state={report}>{(r) => <Letter report={r} pdf={pdfUrl(source, currentLang())} t={t} />}</Loaded>;
 }
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString(currentLang() === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+const time = (iso: string) =>
+  new Date(iso).toLocaleTimeString(currentLang() === 'de' ? 'de-DE' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
 
 function byDay(lines: AccessLine[]): { day: string; lines: AccessLine[] }[] {
   const out: { day: string; lines: AccessLine[] }[] = [];
@@ -52,7 +55,10 @@ function Letter({ report, pdf, t }: { report: AccessReportAnswer; pdf: string; t
       <p className="letterhead">{report.office}</p>
       <p className="letter-date">{t('narr.letter.made', { date: formatDate(report.madeAt) })}</p>
       <h2 id="letter-title">
-        {t('narr.letter.title', { name: person ? `${person.givenName} ${person.familyName}` : '', birthDate: person ? formatDate(person.birthDate) : '' })}
+        {t('narr.letter.title', {
+          name: person ? `${person.givenName} ${person.familyName}` : '',
+          birthDate: person ? formatDate(person.birthDate) : '',
+        })}
       </h2>
       <p>{t('narr.letter.files', { files: report.persons.map((p) => p.department).join(', ') })}</p>
       <p>{t('narr.letter.intro')}</p>

@@ -45,7 +45,13 @@ export function AuditLog() {
     <>
       {isDpo(me) && <ChainStatus />}
       <form className="filters" noValidate onSubmit={form.onSubmit((f) => load(f))} aria-label={t('audit.filters')}>
-        <TextField label={t('audit.action')} value={form.values.action} onChange={(x) => form.set('action', x)} hint={t('audit.actionHint')} error={form.fieldError('action')} />
+        <TextField
+          label={t('audit.action')}
+          value={form.values.action}
+          onChange={(x) => form.set('action', x)}
+          hint={t('audit.actionHint')}
+          error={form.fieldError('action')}
+        />
         <SelectField
           label={t('audit.outcome')}
           value={form.values.outcome}
@@ -57,8 +63,18 @@ export function AuditLog() {
             { value: 'error', label: t('outcome.error') },
           ]}
         />
-        <DateField label={t('audit.from')} value={form.values.from} onChange={(x) => form.set('from', x)} error={form.fieldError('from')} />
-        <DateField label={t('audit.to')} value={form.values.to} onChange={(x) => form.set('to', x)} error={form.fieldError('to')} />
+        <DateField
+          label={t('audit.from')}
+          value={form.values.from}
+          onChange={(x) => form.set('from', x)}
+          error={form.fieldError('from')}
+        />
+        <DateField
+          label={t('audit.to')}
+          value={form.values.to}
+          onChange={(x) => form.set('to', x)}
+          error={form.fieldError('to')}
+        />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('audit.show')}
         </button>

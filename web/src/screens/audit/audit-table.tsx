@@ -9,7 +9,16 @@ export function AuditTable({ entries, withPerson }: { entries: AuditEntry[]; wit
   return (
     <Table
       items={entries}
-      headers={[t('audit.seq'), t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.outcome'), ...(withPerson ? [t('audit.file')] : []), t('audit.reason'), t('audit.detail')]}
+      headers={[
+        t('audit.seq'),
+        t('audit.at'),
+        t('audit.actor'),
+        t('audit.action'),
+        t('audit.outcome'),
+        ...(withPerson ? [t('audit.file')] : []),
+        t('audit.reason'),
+        t('audit.detail'),
+      ]}
       row={(e) => (
         <tr key={e.seq} className={e.outcome === 'allowed' ? undefined : 'flagged'}>
           <td>{e.seq}</td>
@@ -19,7 +28,9 @@ export function AuditTable({ entries, withPerson }: { entries: AuditEntry[]; wit
             <code>{e.action}</code>
           </td>
           <td>{t(`outcome.${e.outcome}`)}</td>
-          {withPerson && <td>{e.personId ? <Link to={`/audit/persons/${e.personId}`}>{t('audit.report')}</Link> : '—'}</td>}
+          {withPerson && (
+            <td>{e.personId ? <Link to={`/audit/persons/${e.personId}`}>{t('audit.report')}</Link> : '—'}</td>
+          )}
           <td>{e.reason ?? ''}</td>
           <td>{e.detail ? <code>{detailText(e.detail)}</code> : ''}</td>
         </tr>

@@ -11,7 +11,11 @@ export function ChainStatus() {
   const form = useForm({});
   return (
     <div className="panel" aria-live="polite">
-      <form className="heading-row" noValidate onSubmit={form.onSubmit(async () => setStatus(await api<AuditStatus>('GET', '/api/audit/status')))}>
+      <form
+        className="heading-row"
+        noValidate
+        onSubmit={form.onSubmit(async () => setStatus(await api<AuditStatus>('GET', '/api/audit/status')))}
+      >
         <h2>{t('chain.title')}</h2>
         <button type="submit" disabled={form.busy}>
           {form.busy ? t('chain.checking') : t('chain.check')}
@@ -20,8 +24,12 @@ export function ChainStatus() {
       <FormError form={form} fields={[]} />
       {status && (
         <p className={status.ok ? undefined : 'form-error'}>
-          {status.ok ? t('chain.ok', { n: status.verifiedUpTo }) : t('chain.broken', { seq: status.firstBad!.seq, problem: status.firstBad!.problem })}{' '}
-          {status.lastCheckpoint ? t('chain.checkpoint', { seq: status.lastCheckpoint.seq, at: formatDateTime(status.lastCheckpoint.at) }) : t('chain.noCheckpoint')}
+          {status.ok
+            ? t('chain.ok', { n: status.verifiedUpTo })
+            : t('chain.broken', { seq: status.firstBad!.seq, problem: status.firstBad!.problem })}{' '}
+          {status.lastCheckpoint
+            ? t('chain.checkpoint', { seq: status.lastCheckpoint.seq, at: formatDateTime(status.lastCheckpoint.at) })
+            : t('chain.noCheckpoint')}
         </p>
       )}
     </div>

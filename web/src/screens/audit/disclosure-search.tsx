@@ -25,14 +25,29 @@ export function DisclosureSearch() {
         className="filters"
         aria-label={t('disclosure.search')}
         onSubmit={form.onSubmit(async (v) => {
-          const found = await api<DisclosureHit[]>('POST', '/api/access-reports/person-search', { familyName: v.familyName.trim(), birthDate: v.birthDate });
+          const found = await api<DisclosureHit[]>('POST', '/api/access-reports/person-search', {
+            familyName: v.familyName.trim(),
+            birthDate: v.birthDate,
+          });
           setHits(found);
           setChosen(new Set(found.map((h) => h.id)));
           setProblem(false);
         })}
       >
-        <TextField label={t('disclosure.familyName')} value={familyName} onChange={(x) => form.set('familyName', x)} required error={form.fieldError('familyName')} />
-        <DateField label={t('disclosure.birthDate')} value={birthDate} onChange={(x) => form.set('birthDate', x)} required error={form.fieldError('birthDate')} />
+        <TextField
+          label={t('disclosure.familyName')}
+          value={familyName}
+          onChange={(x) => form.set('familyName', x)}
+          required
+          error={form.fieldError('familyName')}
+        />
+        <DateField
+          label={t('disclosure.birthDate')}
+          value={birthDate}
+          onChange={(x) => form.set('birthDate', x)}
+          required
+          error={form.fieldError('birthDate')}
+        />
         <button type="submit" className="primary" disabled={form.busy}>
           {t('disclosure.search')}
         </button>
@@ -58,7 +73,11 @@ export function DisclosureSearch() {
             {hits.map((h) => (
               <Checkbox
                 key={h.id}
-                label={t('disclosure.file', { name: `${h.familyName}, ${h.givenName}`, birthDate: formatDate(h.birthDate), department: h.departmentName })}
+                label={t('disclosure.file', {
+                  name: `${h.familyName}, ${h.givenName}`,
+                  birthDate: formatDate(h.birthDate),
+                  department: h.departmentName,
+                })}
                 checked={chosen.has(h.id)}
                 onChange={(on) =>
                   setChosen((c) => {

@@ -29,7 +29,15 @@ export function Reviews() {
       <p>{t('review.intro')}</p>
       <section aria-labelledby="reviews-open">
         <h3 id="reviews-open">{t('review.openTitle')}</h3>
-        <Loaded state={list}>{(items) => (items.length === 0 ? <p role="status">{t('review.none')}</p> : items.map((r) => <ReviewItem key={r.id} review={r} onChanged={changed} />))}</Loaded>
+        <Loaded state={list}>
+          {(items) =>
+            items.length === 0 ? (
+              <p role="status">{t('review.none')}</p>
+            ) : (
+              items.map((r) => <ReviewItem key={r.id} review={r} onChanged={changed} />)
+            )
+          }
+        </Loaded>
       </section>
       <section aria-labelledby="reviews-decided">
         <h3 id="reviews-decided">{t('review.history')}</h3>
@@ -83,7 +91,9 @@ function DecidedItem({ review }: { review: Review }) {
         <dt>{t('review.decision')}</dt>
         <dd>
           {t('review.decidedBy', {
-            decision: t(review.decision === 'unjustified' ? 'review.decision.unjustified' : 'review.decision.justified'),
+            decision: t(
+              review.decision === 'unjustified' ? 'review.decision.unjustified' : 'review.decision.justified',
+            ),
             name: review.reviewedByName ?? review.reviewedBy ?? '—',
             at: review.reviewedAt ? formatDateTime(review.reviewedAt) : '—',
           })}
@@ -119,7 +129,12 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
       onChanged();
     });
   return (
-    <form className="panel" noValidate aria-label={t(search ? 'review.ofSearch' : 'review.of', { name: who })} onSubmit={decide('justified')}>
+    <form
+      className="panel"
+      noValidate
+      aria-label={t(search ? 'review.ofSearch' : 'review.of', { name: who })}
+      onSubmit={decide('justified')}
+    >
       <h4>{t(search ? 'review.ofSearch' : 'review.of', { name: who })}</h4>
       <dl className="facts">
         <dt>{t('review.who')}</dt>
@@ -160,7 +175,13 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
           </>
         )}
       </dl>
-      <TextField label={t('review.comment')} value={form.values.comment} onChange={(x) => form.set('comment', x)} multiline error={form.fieldError('comment')} />
+      <TextField
+        label={t('review.comment')}
+        value={form.values.comment}
+        onChange={(x) => form.set('comment', x)}
+        multiline
+        error={form.fieldError('comment')}
+      />
       <FormError form={form} fields={['comment']} />
       <FormError form={revoking} fields={[]} />
       <div className="actions">
@@ -176,7 +197,14 @@ function ReviewItem({ review, onChanged }: { review: Review; onChanged: () => vo
             className="danger"
             disabled={revoking.busy}
             onClick={revoking.onSubmit(async () => {
-              if (!(await confirm.ask({ title: t('review.revokeConfirm', { name: who }), text: t('review.revokeConfirmText'), confirm: t('review.revoke') }))) return;
+              if (
+                !(await confirm.ask({
+                  title: t('review.revokeConfirm', { name: who }),
+                  text: t('review.revokeConfirmText'),
+                  confirm: t('review.revoke'),
+                }))
+              )
+                return;
               await api('DELETE', `/api/break-glass/${review.id}`);
               notify(t('review.revokedDone'));
               onChanged();
