@@ -30,7 +30,7 @@ import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, LimitExceeded, PduError } from '../dicom/pdu-frame.ts';
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
 import { sendMessage } from './send-message.ts';
 import type { DimseService, MessageHandler } from './services.ts';

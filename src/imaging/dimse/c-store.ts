@@ -8,7 +8,6 @@ import { decide } from '../../access/policy.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { isStorageSopClass, isValidUid } from '../dicom/uids.ts';
 import { IncomingInstance, StoreFailure, storeFailure } from '../store-instance.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
 import { gatedService, type DimseService, type MessageHandler } from './services.ts';
 import type { AssociationScope } from './association-scope.ts';
 
@@ -60,8 +59,6 @@ class StoreOperation implements MessageHandler {
               mediaStorageSopClassUid: sopClass,
               mediaStorageSopInstanceUid: instance,
               transferSyntaxUid: context.transferSyntax,
-              implementationClassUid: IMPLEMENTATION_CLASS_UID,
-              implementationVersionName: IMPLEMENTATION_VERSION_NAME,
               sourceAeTitle: scope.callingAeTitle,
             },
             enter: (work) => gatedService(scope, cStore, work),
