@@ -30,7 +30,7 @@ before(async () => {
       aeTitle: 'KARTEI',
       tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile },
     },
-    { services: h.services },
+    { deps: h.dimseDeps },
   );
 });
 after(async () => {

@@ -26,7 +26,7 @@ import {
 } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, newUid } from '../helpers/dicom-files.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
@@ -43,7 +43,7 @@ const handStudy = newUid();
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness();
+  h = await startHarness({ dicom: true });
   const port = await freePort();
   await h.app.listen({ host: '127.0.0.1', port });
   base = `http://127.0.0.1:${port}`;
@@ -60,10 +60,7 @@ before(async () => {
     ).status,
     201,
   );
-  dimse = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  dimse = h.dicom!;
   physician = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
   mueller = (
     await physician.post('/api/persons', {
@@ -128,7 +125,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await dimse?.close();
   await h?.close();
 });
 
