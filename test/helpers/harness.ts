@@ -43,6 +43,8 @@ export interface Harness {
   dimseDeps: DimseDeps;
   /** The server's DIMSE listener (AE title KARTEI, loopback), when started with `dicom: true`. */
   dicom?: DimseListener;
+  /** The server's HTTP address, when started with `listen: true`. */
+  url?: string;
   /** The login clock: tests move it forward by whole TOTP steps. */
   clock: { now: number };
   /** Stops the server and leaves the installation in place. */
@@ -95,11 +97,13 @@ export async function startHarness(
   opts: AppOptions & {
     env?: Record<string, string>;
     reopen?: Installation;
-    /** Start the server's DIMSE listener too (`h.dicom`), on a free loopback port. */
+    /** Start the server's DIMSE listener too (`h.dicom`), on a free loopback port unless `env` names one. */
     dicom?: boolean;
+    /** Listen for HTTP too (`h.url`), on a free loopback port unless `env` names one; otherwise only inject. */
+    listen?: boolean;
   } = {},
 ): Promise<Harness> {
-  const { env, reopen, dicom, ...app } = opts;
+  const { env, reopen, dicom, listen, ...app } = opts;
   const dir = reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
   const db = reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
   const config = {
@@ -108,16 +112,17 @@ export async function startHarness(
       KARTEI_KEY_DIR: path.join(dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',
       ...(dicom ? { KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`, KARTEI_DICOM_AET: 'KARTEI' } : {}),
+      ...(listen ? { KARTEI_LISTEN: `127.0.0.1:${await freePort()}` } : {}),
       ...env,
     }),
     ...db,
   };
   const clock = { now: Date.now() };
-  // The same root as `kartei serve`; tests send requests through inject, and sign checkpoints when they mean to.
+  // The same root as `kartei serve`; tests send requests through inject (or `listen`), and sign checkpoints when they mean to.
   const server = await startServer(config, {
     clock: () => clock.now,
     app: { logger: false, ...app },
-    listen: false,
+    listen: !!listen,
     dimse: !!dicom,
     checkpoints: false,
   });
@@ -131,6 +136,7 @@ export async function startHarness(
     server,
     dimseDeps: server.dimseDeps,
     dicom: server.dicom,
+    url: server.url,
     clock,
     stop,
     async close() {
