@@ -1,5 +1,6 @@
 // What a service sees of the association it runs in: the identified device,
-// the negotiated presentation contexts, and a way to answer.
+// the negotiated presentation contexts, the gate and the archive's use cases
+// (dimse-deps.ts), and a way to answer.
 import type { DimseDeps } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Identification } from '../devices.ts';

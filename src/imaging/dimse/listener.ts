@@ -1,7 +1,8 @@
 // The DICOM listener: plain TCP on loopback, or TLS 1.2+ with a client
 // certificate required and verified against the configured CA (the device's
 // own certificate is then pinned by the registry). No Nagle delay, bounded
-// idle time, every association on its own handler.
+// idle time, every association on its own handler, which reaches the rest of
+// Kartei only through the gate and use cases it is given (dimse-deps.ts).
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
