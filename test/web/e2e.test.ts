@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
+import { startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, makeJpegInstance, newUid } from '../helpers/dicom-files.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
@@ -26,10 +26,8 @@ let personId = '';
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness({ dicom: true });
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
+  h = await startHarness({ dicom: true, listen: true });
+  base = h.url!;
   dimse = h.dicom!;
   browser = await launchBrowser();
 });

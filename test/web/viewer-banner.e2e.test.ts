@@ -15,7 +15,6 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import {
-  freePort,
   nextCode,
   setUpTenant,
   startHarness,
@@ -43,10 +42,8 @@ const handStudy = newUid();
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness({ dicom: true });
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
+  h = await startHarness({ dicom: true, listen: true });
+  base = h.url!;
   t = await setUpTenant(h, ['TB']);
   const TB = t.departments.TB!;
   assert.equal(
