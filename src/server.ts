@@ -27,7 +27,7 @@ import { createServices, type Services } from './services.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
-export interface ServerOptions {
+interface ServerOptions {
   /** Progress of the database migrations (the CLI's bar). */
   progress?: MigrationProgress;
   /** The login clock (TOTP time steps); tests move it forward. */
@@ -63,7 +63,7 @@ export interface Server {
 }
 
 /** The gate and the archive's use cases, bound once to the services: all the DIMSE server is given. */
-export function dimseDeps(s: Services): DimseDeps {
+function dimseDeps(s: Services): DimseDeps {
   return {
     gate: s.gate,
     identifyDevice: (caller) => identifyDevice(s.store.db, caller),

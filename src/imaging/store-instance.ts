@@ -46,7 +46,7 @@ function indexFailure(e: unknown): StoreFailure {
 export type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
 
 /** What a sender announces of an instance before its dataset: the C-STORE command, or a STOW-RS part's Part 10 header. */
-export type AnnouncedInstance = Pick<
+type AnnouncedInstance = Pick<
   FileMeta,
   'mediaStorageSopClassUid' | 'mediaStorageSopInstanceUid' | 'transferSyntaxUid' | 'sourceAeTitle'
 >;

@@ -26,7 +26,7 @@ import { cGet } from './c-get.ts';
 import { cMove } from './c-move.ts';
 
 /** The service classes Kartei offers. */
-export const SERVICE_CLASSES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
+const SERVICE_CLASSES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
