@@ -19,8 +19,8 @@ function time(f: () => unknown): { median: number; spread: string } {
     for (let i = 0; i < N; i++) f();
     rounds.push(Number(process.hrtime.bigint() - t0) / N / 1000);
   }
-  rounds.sort((a, b) => a - b);
-  return { median: rounds[2]!, spread: `${rounds[0]!.toFixed(2)}–${rounds[4]!.toFixed(2)}` };
+  const [low, , median, , high] = rounds.sort((a, b) => a - b) as [number, number, number, number, number];
+  return { median, spread: `${low.toFixed(2)}–${high.toFixed(2)}` };
 }
 
 // The shape of the read's joins: a row by key, joined by key, with one more `= ?` term.

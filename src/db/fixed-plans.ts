@@ -14,7 +14,7 @@ export function fixedPlan(sql: string): string {
   let out = '';
   let i = 0;
   while (i < sql.length) {
-    const c = sql[i]!;
+    const c = sql.charAt(i);
     let end = i + 1;
     if (c === "'" || c === '"' || c === '`') end = quoted(sql, i, c);
     else if (c === '[') end = until(sql, i + 1, ']');
