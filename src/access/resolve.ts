@@ -1,6 +1,6 @@
 // Loads what the policy needs to know about a resource, inside the gate's
 // transaction, so the decision and the access see the same rows.
-import type { Tx } from '../db/connect.ts';
+import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
 import { approvalFacts } from './approval-facts.ts';
@@ -36,10 +36,10 @@ const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
   s.includes('restricted') ? 'restricted' : 'normal';
 
 /**
- * A file with its live shares and the caller's unexpired break-glass grant,
- * in one round trip: one row per (share × grant), at least one per file.
+ * Files with their live shares and the caller's unexpired break-glass grant,
+ * in one round trip: one row per (file × share × grant), at least one per file.
  */
-const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
+const filesWithReach = (db: Db, now: string, userId: string) =>
   db
     .selectFrom('persons')
     .leftJoin('shares', (j) =>
@@ -50,7 +50,10 @@ const personFile = prepared((db, personId: string, tenantId: string, now: string
         .onRef('break_glass.person_id', '=', 'persons.id')
         .on('break_glass.user_id', '=', userId)
         .on('break_glass.expires_at', '>', now),
-    )
+    );
+
+const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
+  filesWithReach(db, now, userId)
     .select([
       'persons.id as person_id',
       'persons.department_id',
@@ -62,18 +65,9 @@ const personFile = prepared((db, personId: string, tenantId: string, now: string
 );
 
 const recordFile = prepared((db, recordId: string, tenantId: string, now: string, userId: string) =>
-  db
-    .selectFrom('records')
-    .innerJoin('persons', 'persons.id', 'records.person_id')
-    .leftJoin('shares', (j) =>
-      j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now),
-    )
-    .leftJoin('break_glass', (j) =>
-      j
-        .onRef('break_glass.person_id', '=', 'persons.id')
-        .on('break_glass.user_id', '=', userId)
-        .on('break_glass.expires_at', '>', now),
-    )
+  // The same plan as from `records` (SQLite and PostgreSQL reorder inner joins; the outer ones hang on `persons` only).
+  filesWithReach(db, now, userId)
+    .innerJoin('records', 'records.person_id', 'persons.id')
     .innerJoin('departments', 'departments.id', 'persons.department_id')
     .select([
       'records.person_id',
