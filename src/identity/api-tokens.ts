@@ -10,7 +10,7 @@ import { prepared } from '../db/prepared.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { toPrincipal, type Authenticated } from './sessions.ts';
+import { activeUsersWithRoles, toPrincipal, type Authenticated } from './sessions.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
 import type { ApiToken } from '../http/answers.ts';
@@ -202,13 +202,10 @@ export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new
     .execute();
 }
 
-/** A live token of an active user with its roles and memberships: one row per (role × membership). */
+/** A live token of an active user with a second factor, with its roles and memberships. */
 const tokenByHash = prepared((db, hash: string) =>
-  db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .leftJoin('tenant_roles', 'tenant_roles.user_id', 'api_tokens.user_id')
-    .leftJoin('memberships', 'memberships.user_id', 'api_tokens.user_id')
+  activeUsersWithRoles(db)
+    .innerJoin('api_tokens', 'api_tokens.user_id', 'users.id')
     .select([
       'api_tokens.id',
       'api_tokens.scopes',
@@ -216,13 +213,9 @@ const tokenByHash = prepared((db, hash: string) =>
       'api_tokens.user_id',
       'api_tokens.expires_at',
       'api_tokens.last_used_at',
-      'tenant_roles.role as tenant_role',
-      'memberships.department_id',
-      'memberships.role as department_role',
     ])
     .where('api_tokens.token_hash', '=', hash)
     .where('api_tokens.revoked_at', 'is', null)
-    .where('users.active', '=', 1)
     .where('users.totp_secret_enc', 'is not', null),
 );
 
