@@ -38,6 +38,19 @@ export const personData = z.strictObject({
 });
 export type PersonData = z.infer<typeof personData>;
 
+/** A file as it is answered: its row's facts and its current data. */
+const viewOf = (
+  p: { id: string; department_id: string; version: number; created_at: string; updated_at: string },
+  data: PersonData,
+): PersonView => ({
+  id: p.id,
+  departmentId: p.department_id,
+  ...data,
+  version: p.version,
+  createdAt: p.created_at,
+  updatedAt: p.updated_at,
+});
+
 /** The office's files, each with its current version's sealed data. */
 const currentFiles = (tx: Tx, tenantId: string) =>
   tx
@@ -110,14 +123,7 @@ export class Persons {
       .where('tenant_id', '=', principal.tenantId)
       .executeTakeFirstOrThrow();
     const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
-    return {
-      id: p.id,
-      departmentId: p.department_id,
-      ...data,
-      version: p.version,
-      createdAt: p.created_at,
-      updatedAt: p.updated_at,
-    };
+    return viewOf(p, data);
   }
 
   /** Applies a change on top of `version`; a stale version answers 409 with the current one. */
@@ -283,14 +289,7 @@ export class Persons {
     for (const p of visible) {
       const key = await this.keyring.personKey(tx, tenantId, p.department_id, p.id);
       const data = openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc);
-      out.push({
-        id: p.id,
-        departmentId: p.department_id,
-        ...data,
-        version: p.version,
-        createdAt: p.created_at,
-        updatedAt: p.updated_at,
-      });
+      out.push(viewOf(p, data));
     }
     return out;
   }
