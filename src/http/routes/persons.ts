@@ -10,7 +10,7 @@ import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
 import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
-import { id, idParams, reasonText, sensitivity, version } from '../schemas.ts';
+import { id, idParams, nameAndBirthDate, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
 import { linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
@@ -101,8 +101,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.emergency-search'], resource: 'tenant' } },
       schema: {
         body: z.strictObject({
-          familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
-          birthDate: z.iso.date(),
+          ...nameAndBirthDate,
           reason: reasonText(MIN_REASON),
         }),
         response: { 200: emergencySearchAnswer },
