@@ -12,7 +12,7 @@ import { queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
 import { id, idParams, nameAndBirthDate, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
-import { linkNext } from '../paging.ts';
+import { answerPage, auditPage, linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
 import { created } from '../../contract/common.ts';
 import {
@@ -222,8 +222,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) =>
         s.records.list(ctx, req.params.id, req.query),
       );
-      linkNext(req, reply, page.next);
-      return page.items;
+      return answerPage(req, reply, page);
     },
   );
 
@@ -293,8 +292,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
           personId: req.params.id,
         }),
       );
-      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
-      return rows;
+      return answerPage(req, reply, auditPage(rows, req.query.limit));
     },
   );
 }
