@@ -40,6 +40,22 @@ export class BreakGlass {
   }
 
   /** `viaSearch`: the emergency search whose hit handle opened it. */
+  /**
+   * Breaks the glass for the file an emergency search showed the caller, named by the hit's
+   * handle (the gate resolved it: the caller's own, unexpired); the grant names that search.
+   */
+  async openFromHit(ctx: GateContext, hitId: string, reason: string): Promise<{ personId: string; expiresAt: string }> {
+    const personId = ctx.target.personId!;
+    const search = await ctx.tx
+      .selectFrom('emergency_hits')
+      .select('search_id')
+      .where('id', '=', hitId)
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .where('user_id', '=', ctx.principal.userId)
+      .executeTakeFirstOrThrow();
+    return { personId, ...(await this.open(ctx, personId, reason, search.search_id)) };
+  }
+
   async open(ctx: GateContext, personId: string, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;

@@ -44,6 +44,9 @@ const personListItem = (p: {
   birthDate: p.birthDate,
 });
 
+/** Why the glass is broken: a reason a reviewer can judge. */
+const breakGlassBody = z.strictObject({ reason: reasonText(MIN_REASON) });
+
 export function personRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -120,22 +123,14 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.break-glass'], resource: 'emergency-hit' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        body: breakGlassBody,
         response: { 200: hitOpened },
       },
     },
     async (req) =>
-      gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
-        const personId = ctx.target.personId!;
-        const search = await ctx.tx
-          .selectFrom('emergency_hits')
-          .select('search_id')
-          .where('id', '=', req.params.id)
-          .where('tenant_id', '=', ctx.principal.tenantId)
-          .where('user_id', '=', ctx.principal.userId)
-          .executeTakeFirstOrThrow();
-        return { personId, ...(await s.breakGlass.open(ctx, personId, req.body.reason, search.search_id)) };
-      }),
+      gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, (ctx) =>
+        s.breakGlass.openFromHit(ctx, req.params.id, req.body.reason),
+      ),
   );
 
   r.get(
@@ -232,7 +227,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.break-glass'], resource: 'person' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        body: breakGlassBody,
         response: { 200: breakGlassOpened },
       },
     },
