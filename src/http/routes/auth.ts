@@ -16,6 +16,10 @@ import { KarteiError } from '../../errors.ts';
 import { noContent } from '../../contract/common.ts';
 import { loggedIn, loginStep, me, ownSession, setupDone } from '../../contract/identity.ts';
 
+/** A second login step: the password step's challenge, the proof, and whether to stay signed in. */
+const secondStep = <P extends z.ZodRawShape>(proof: P) =>
+  z.strictObject({ challenge: z.string().min(1).max(200), ...proof, remember: z.boolean().optional() });
+
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const secure = servedOverHttps(s.config);
@@ -62,18 +66,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
       // remember (extension): keep the cookie after the browser closes, for the session's 12 hours at most.
       schema: {
-        body: z.strictObject({
-          challenge: z.string().min(1).max(200),
-          code: z.string().min(1).max(20),
-          remember: z.boolean().optional(),
-        }),
+        body: secondStep({ code: z.string().min(1).max(20) }),
         response: { 200: loggedIn },
       },
     },
-    async (req, reply) => {
-      const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
-      return signedIn(reply, done, secure, req.body.remember === true);
-    },
+    async (req, reply) =>
+      signedIn(reply, await s.login.secondFactor(req.body.challenge, req.body.code, req.ip), secure, req.body.remember),
   );
 
   r.post(
@@ -82,18 +80,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
       // response: the assertion for the `webauthn` options the password step offered.
       schema: {
-        body: z.strictObject({
-          challenge: z.string().min(1).max(200),
-          response: authenticationResponse,
-          remember: z.boolean().optional(),
-        }),
+        body: secondStep({ response: authenticationResponse }),
         response: { 200: loggedIn },
       },
     },
-    async (req, reply) => {
-      const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
-      return signedIn(reply, done, secure, req.body.remember === true);
-    },
+    async (req, reply) =>
+      signedIn(reply, await s.login.passkey(req.body.challenge, req.body.response, req.ip), secure, req.body.remember),
   );
 
   r.post(
@@ -191,8 +183,8 @@ export function authRoutes(app: FastifyInstance, s: Services) {
 }
 
 /** A completed login: the session's cookie set, the answer without the cookie's token. */
-function signedIn(reply: FastifyReply, done: LoggedIn, secure: boolean, remember: boolean) {
-  setSessionCookie(reply, done.token, secure, remember);
+function signedIn(reply: FastifyReply, done: LoggedIn, secure: boolean, remember: boolean | undefined) {
+  setSessionCookie(reply, done.token, secure, remember === true);
   return {
     user: done.user,
     csrfToken: done.csrfToken,
