@@ -138,6 +138,53 @@ export class ApiTokens extends IdentityUseCase {
     }
   }
 
+  /** The caller's own live tokens, without their secrets. */
+  list(tenantId: string, userId: string): Promise<ApiToken[]> {
+    return inTenant(this.store, tenantId, async (tx) => {
+      const rows = await tx
+        .selectFrom('api_tokens')
+        .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', new Date().toISOString())
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        lastUsedAt: r.last_used_at,
+        scopes: parseScopes(r.scopes),
+        legacy: r.legacy === 1,
+      }));
+    });
+  }
+
+  /** Revokes one of the caller's own tokens, audited; another's, a revoked one or none is not found. */
+  async revoke(tenantId: string, userId: string, id: string): Promise<void> {
+    const revoked = await inTenant(this.store, tenantId, async (tx) => {
+      const r = await tx
+        .updateTable('api_tokens')
+        .set({ revoked_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.token-revoke',
+        resourceType: 'api-token',
+        resourceId: id,
+        outcome: 'allowed',
+      });
+      return true;
+    });
+    if (!revoked) throw new KarteiError('not-found');
+  }
+
   private refuse(tenantId: string, userId: string, detail: Record<string, string | number>) {
     return inTenant(this.store, tenantId, (tx) =>
       this.audit.append(tx, {
@@ -159,39 +206,6 @@ const wrongCode = () =>
     'code-wrong',
     'the code is wrong or has been used already; wait for the next one',
   );
-
-/** The caller's own live tokens, without their secrets. */
-export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {
-  const rows = await tx
-    .selectFrom('api_tokens')
-    .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now.toISOString())
-    .orderBy('created_at')
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    lastUsedAt: r.last_used_at,
-    scopes: parseScopes(r.scopes),
-    legacy: r.legacy === 1,
-  }));
-}
-
-/** Revokes one of the caller's own tokens; false if it has none by that id. */
-export async function revokeApiToken(tx: Tx, userId: string, id: string, now: Date): Promise<boolean> {
-  const r = await tx
-    .updateTable('api_tokens')
-    .set({ revoked_at: now.toISOString() })
-    .where('id', '=', id)
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
 
 export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new Date()): Promise<void> {
   await tx
