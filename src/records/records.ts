@@ -13,6 +13,7 @@ import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './re
 import { stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
+import type { RecordsTable } from '../db/schema.ts';
 import { displayNames } from '../identity/users.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 import { recordTitle } from './record-title.ts';
@@ -357,16 +358,12 @@ export class Records {
   }
 }
 
-function summary(r: {
-  id: string;
-  person_id: string;
-  type: string;
-  sensitivity: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-}): RecordSummary {
+function summary(
+  r: Pick<
+    RecordsTable,
+    'id' | 'person_id' | 'type' | 'sensitivity' | 'version' | 'created_at' | 'created_by' | 'updated_at'
+  >,
+): RecordSummary {
   return {
     id: r.id,
     personId: r.person_id,
