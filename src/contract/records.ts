@@ -81,23 +81,24 @@ export const recordView = z.strictObject({
 /** A record written on top of a known version: its new version. */
 export const recordUpdated = z.strictObject({ id: z.string(), version: z.number() });
 
-export const recordVersion = z.strictObject({
+/** What a version answers besides its content or changes: its number, label and who made it when. */
+const versionHead = {
   version: z.number(),
   sensitivity,
   createdAt: z.string(),
   createdBy: z.string(),
   createdByName: z.string().nullable(),
+};
+
+export const recordVersion = z.strictObject({
+  ...versionHead,
   /** Fields changed against the version before ([] for the first; null where either is not the caller's to read). */
   changes: z.array(z.string()).nullable(),
 });
 
 /** One version's content (`GET /api/records/:id/versions/:version`). */
 export const recordVersionContent = z.strictObject({
-  version: z.number(),
-  sensitivity,
-  createdAt: z.string(),
-  createdBy: z.string(),
-  createdByName: z.string().nullable(),
+  ...versionHead,
   content: recordContent,
 });
 

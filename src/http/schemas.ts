@@ -28,6 +28,21 @@ export const sensitivity = z.enum(['normal', 'restricted']);
 export const version = z.number().int().positive();
 export const reason = (min: number) => z.string().trim().min(min).max(2_000);
 
+/** A domain rule as a refinement: the problem it finds is the field's issue, with its field code. */
+export const checkedBy =
+  (problemOf: (v: string) => { code: string; message: string; params?: Record<string, unknown> } | null) =>
+  (v: string, ctx: z.RefinementCtx) => {
+    const problem = problemOf(v);
+    if (problem)
+      ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
+  };
+
+/** What a search for a file by its person goes by: the emergency search's and the DPO's for an access report. */
+export const nameAndBirthDate = {
+  familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
+  birthDate: z.iso.date(),
+};
+
 /**
  * A reason or purpose a reviewer can judge (break-glass, emergency search, share):
  * at least `min` characters of real text, see src/records/reason-text.ts.
@@ -37,8 +52,4 @@ export const reasonText = (min = MIN_REASON) =>
     .string()
     .trim()
     .max(2_000)
-    .superRefine((v, ctx) => {
-      const problem = reasonProblem(v, min);
-      if (problem)
-        ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
-    });
+    .superRefine(checkedBy((v) => reasonProblem(v, min)));

@@ -494,6 +494,12 @@ export function certificateFindings(config: Config, now = Date.now()): Finding[]
   return out;
 }
 
+/** How near a certificate's end is told, and how severely: the nearest window first. */
+const EXPIRY_WINDOWS = [
+  { days: 14, severity: 'critical', code: 'certificate-expires-soon' },
+  { days: 30, severity: 'medium', code: 'certificate-expires' },
+] as const;
+
 /** One certificate's expiry and key size. */
 export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Date.now()): Finding[] {
   const out: Finding[] = [];
@@ -509,22 +515,17 @@ export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Da
       title: `The ${what} expired on ${date}`,
       fix: renew,
     });
-  else if (left < 14 * DAY_MS)
-    out.push({
-      severity: 'critical',
-      code: 'certificate-expires-soon',
-      params: { cert: kind, date, days: 14 },
-      title: `The ${what} expires within 14 days (${date})`,
-      fix: renew,
-    });
-  else if (left < 30 * DAY_MS)
-    out.push({
-      severity: 'medium',
-      code: 'certificate-expires',
-      params: { cert: kind, date, days: 30 },
-      title: `The ${what} expires within 30 days (${date})`,
-      fix: renew,
-    });
+  else {
+    const soon = EXPIRY_WINDOWS.find((w) => left < w.days * DAY_MS);
+    if (soon)
+      out.push({
+        severity: soon.severity,
+        code: soon.code,
+        params: { cert: kind, date, days: soon.days },
+        title: `The ${what} expires within ${soon.days} days (${date})`,
+        fix: renew,
+      });
+  }
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'dsa') {

@@ -16,7 +16,7 @@ import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.
 import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
 import { KarteiError, fieldRefused } from '../../errors.ts';
 import { gated } from '../access.ts';
-import { id, idParams } from '../schemas.ts';
+import { id, idParams, nameAndBirthDate } from '../schemas.ts';
 import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
 
 /** The letter of an access report: PDF bytes made in memory. */
@@ -46,8 +46,7 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['audit.person-search'], resource: 'tenant' } },
       schema: {
         body: z.strictObject({
-          familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
-          birthDate: z.iso.date(),
+          ...nameAndBirthDate,
         }),
         response: { 200: z.array(disclosureHit) },
       },
