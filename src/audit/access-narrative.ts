@@ -8,7 +8,7 @@
 // before anything was read, a piece of work that failed and was undone — are left
 // out and counted. Pure: the facts come in (access-report.ts reads them), codes
 // and parameters go out, and the screens and the PDF word them (narrative-text.ts).
-import type { AccessAct, AccessGround, AccessLine } from '../http/answers.ts';
+import type { AccessAct, AccessGround, AccessLine } from '../contract/audit.ts';
 
 /** Events of one actor on one file this close together are one visit. */
 export const VISIT_MS = 30 * 60_000;

@@ -7,7 +7,7 @@
 // it the PDF falls back to Helvetica.
 import { existsSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
-import type { AccessLine, AccessReportAnswer } from '../http/answers.ts';
+import type { AccessLine, AccessReportAnswer } from '../contract/audit.ts';
 import { describeLine, lookupIn, NARRATIVE_DE, NARRATIVE_EN } from './narrative-text.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';

@@ -16,7 +16,7 @@ import { toPrincipal, type Authenticated } from './sessions.ts';
 import { matchTotp } from './totp.ts';
 import { reserveOwnAttempt, succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
-import type { ApiToken } from '../http/answers.ts';
+import type { ApiToken } from '../contract/identity.ts';
 
 export const TOKEN_PREFIX = 'kt_';
 /** A token lives 30 days unless asked otherwise; at most a year, an `admin`-scoped one at most 30 days. */

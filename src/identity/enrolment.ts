@@ -17,7 +17,7 @@ import { newToken, tokenHash } from './tokens.ts';
 import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
-import type { EnrolmentLink } from '../http/answers.ts';
+import type { EnrolmentLink } from '../contract/identity.ts';
 import { deleteUserPasskeys } from './passkeys.ts';
 
 export const ENROLMENT_TTL_MS = 72 * 3_600_000;

@@ -13,7 +13,7 @@ import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
-import type { ReviewItem } from '../http/answers.ts';
+import type { ReviewItem } from '../contract/records.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 
 export const BREAK_GLASS_MINUTES = 60;

@@ -32,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
-import type { EmergencySearchAnswer } from '../http/answers.ts';
+import type { EmergencySearchAnswer } from '../contract/records.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField } from '../vault/keyring.ts';
 import { normaliseName } from '../vault/blind-index.ts';

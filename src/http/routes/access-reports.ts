@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { accessReport } from '../../audit/access-report.ts';
 import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.ts';
-import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
+import type { AccessReportAnswer, DisclosureHit } from '../../contract/audit.ts';
 import { KarteiError, fieldRefused } from '../../errors.ts';
 import { gated } from '../access.ts';
 import { id, idParams } from '../schemas.ts';
