@@ -4,6 +4,9 @@
 // (the login throttle's counters alone keep milliseconds, for arithmetic in SQL).
 import type { Generated } from 'kysely';
 
+/** The two databases Kysely runs on: SQLite for one office, PostgreSQL for several. */
+export type Dialect = 'sqlite' | 'postgres';
+
 export interface TenantsTable {
   id: string;
   name: string;
