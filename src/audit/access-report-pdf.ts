@@ -29,7 +29,7 @@ const birth = (date: string, lang: ReportLang) => {
 };
 
 /** The report's lines by day, in order. */
-export function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: string; lines: AccessLine[] }[] {
+function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: string; lines: AccessLine[] }[] {
   const out: { day: string; lines: AccessLine[] }[] = [];
   for (const line of lines) {
     const d = day(line.at, lang);

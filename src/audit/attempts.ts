@@ -19,7 +19,7 @@ export interface AttemptEvent {
   detail?: Record<string, string | number | boolean>;
 }
 
-export const MAX_SOURCES = 1_000;
+const MAX_SOURCES = 1_000;
 const MINUTE = 60_000;
 
 interface Bucket<E extends AttemptEvent> {

@@ -17,7 +17,7 @@ import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
 
-export type Outcome = 'allowed' | 'denied' | 'error';
+type Outcome = 'allowed' | 'denied' | 'error';
 
 export interface AuditEvent {
   tenantId: string;
