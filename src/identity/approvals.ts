@@ -146,7 +146,7 @@ export async function listDecidable(ctx: GateContext, keyring: Keyring): Promise
 }
 
 /** Pending grants of these users, shown beside their access and granting nothing. */
-export async function pendingGrants(tx: Tx, tenantId: string) {
+async function pendingGrants(tx: Tx, tenantId: string) {
   return tx
     .selectFrom('approvals')
     .select(['id', 'kind', 'user_id', 'department_id', 'role'])

@@ -16,8 +16,7 @@ import { displayNames } from '../identity/users.ts';
 import type { ReviewItem } from '../contract/records.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 
-export const BREAK_GLASS_MINUTES = 60;
-export { MIN_REASON } from './reason-text.ts';
+const BREAK_GLASS_MINUTES = 60;
 
 const reasonBinding = (tenantId: string, id: string) => ({
   tenantId,

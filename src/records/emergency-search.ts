@@ -40,9 +40,9 @@ import { searchReasonBinding } from './break-glass.ts';
 import type { Persons } from './persons.ts';
 
 /** Few files: a family name and a birth date rarely fit more than two. */
-export const EMERGENCY_LIMIT = 5;
+const EMERGENCY_LIMIT = 5;
 export const EMERGENCY_SEARCHES_PER_HOUR = 5;
-export const HANDLE_MINUTES = 15;
+const HANDLE_MINUTES = 15;
 const HOUR_MS = 60 * 60_000;
 
 export class EmergencySearch {
