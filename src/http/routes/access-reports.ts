@@ -23,7 +23,7 @@ import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
 const PDF = { raw: 'application/pdf: the access report as a letter' };
 
 /** A name and a birth date rarely fit more files than this; the DPO narrows by given name on screen. */
-export const DISCLOSURE_LIMIT = 20;
+const DISCLOSURE_LIMIT = 20;
 const MAX_FILES = 20;
 
 const lang = z.enum(['de', 'en']).default('de');
