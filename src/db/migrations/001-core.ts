@@ -1,9 +1,9 @@
 // Migration 001-core: tenants, departments, users and sessions, persons and records, shares and break-glass grants,
 // the audit chain (append-only) with the deployment chain started.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { DEPLOYMENT_CHAIN, type Dialect } from '../schema.ts';
-import { appendOnly } from './shared.ts';
+import { appendOnly, type SchemaAtMigration } from './shared.ts';
 
 /**
  * The chain's first link: the `prev_hash` of every chain's first event (`GENESIS_HASH` in
@@ -15,7 +15,7 @@ export function core(dialect: Dialect): Migration {
   const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .createTable('tenants')
         .addColumn('id', 'text', (c) => c.primaryKey())

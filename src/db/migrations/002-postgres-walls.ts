@@ -1,6 +1,6 @@
 // Migration 002-postgres-walls: PostgreSQL only, the row-level walls and grants of the tables of 001.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 import { CORE_TENANT_TABLES } from '../schema.ts';
 import { postgresWalls } from './shared.ts';
 

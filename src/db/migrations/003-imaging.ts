@@ -1,8 +1,8 @@
 // Migration 003-imaging: the image archive (devices, API tokens) and its index (studies, series, instances).
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { IMAGING_TENANT_TABLES, type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * The image archive: registered DICOM devices and personal API tokens for
@@ -12,7 +12,7 @@ import { postgresWalls } from './shared.ts';
  */
 export function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .createTable('devices')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -52,7 +52,7 @@ export function imaging(dialect: Dialect, appRole: string | undefined): Migratio
  * attributes are held only encrypted and as blind-index digests; UIDs, dates
  * and technical attributes are in clear for matching.
  */
-async function imageIndex(db: Kysely<any>, dialect: Dialect) {
+async function imageIndex(db: SchemaAtMigration, dialect: Dialect) {
   const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   await db.schema

@@ -1,6 +1,6 @@
 // Migration 004-imaging-lookups: studies and series looked up by UID alone.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /** Lookups by UID alone: a study named in a DICOMweb path (any department), a series named in a query. */
 export const imagingLookups: Migration = {

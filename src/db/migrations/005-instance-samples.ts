@@ -1,6 +1,6 @@
 // Migration 005-instance-samples: an instance's samples per pixel, so a frame is located from the index alone.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * Samples per pixel beside rows, columns, frames and bits allocated: with them the

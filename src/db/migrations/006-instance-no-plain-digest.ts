@@ -1,6 +1,6 @@
 // Migration 006-instance-no-plain-digest: instances no longer keep the SHA-256 of their plaintext.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * Instances no longer keep the SHA-256 of their plaintext file: in clear in the

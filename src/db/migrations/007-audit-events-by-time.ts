@@ -1,6 +1,6 @@
 // Migration 007-audit-events-by-time: audit events indexed by time for the statistics.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * The audit statistics ask for a period: without an index on the time, each

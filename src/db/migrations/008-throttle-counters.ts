@@ -1,8 +1,8 @@
 // Migration 008-throttle-counters: login throttling by counters moved before the check.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Kysely, type Migration } from 'kysely';
-import { type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import type { Migration } from 'kysely';
+import type { Dialect } from '../schema.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * Login throttling that holds under concurrency (issue 13): one counter row per
@@ -15,7 +15,7 @@ import { postgresWalls } from './shared.ts';
 export function throttle(dialect: Dialect, appRole: string | undefined): Migration {
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema.dropTable('login_failures').execute();
       await db.schema
         .createTable('login_throttle')

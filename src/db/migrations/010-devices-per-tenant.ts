@@ -1,7 +1,8 @@
 // Migration 010-devices-per-tenant: AE titles unique per office; a device identified by AE title and proof.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
-import { type Dialect } from '../schema.ts';
+import { sql, type Migration } from 'kysely';
+import type { Dialect } from '../schema.ts';
+import type { SchemaAtMigration } from './shared.ts';
 
 /**
  * AE titles unique per office, not across the deployment: a registration that
@@ -18,7 +19,7 @@ export function devicesPerTenant(dialect: Dialect): Migration {
     WHEN host LIKE '::ffff:%.%' THEN 'host:' || substr(host, 8)
     ELSE 'host:' || lower(host) END`;
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       if (dialect === 'postgres') {
         await sql`ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_ae_title_key`.execute(db);
         await db.schema.alterTable('devices').addColumn('identity_key', 'text').execute();

@@ -1,8 +1,8 @@
 // Migration 011-emergency-access: the emergency search and revocable break-glass grants.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { EMERGENCY_TENANT_TABLES, type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * Issue 13: the emergency search is an emergency access of its own, reviewed like
@@ -13,7 +13,7 @@ import { postgresWalls } from './shared.ts';
  */
 export function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('break_glass').addColumn('revoked_at', 'text').execute();
       await db.schema.alterTable('break_glass').addColumn('revoked_by', 'text').execute();

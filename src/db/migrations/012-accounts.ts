@@ -1,8 +1,8 @@
 // Migration 012-accounts: enrolment links, approvals, recovery codes, who chose a password.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { ACCOUNT_TENANT_TABLES, type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * Nobody but the person knows their credentials: accounts are enrolled by a
@@ -14,7 +14,7 @@ import { postgresWalls } from './shared.ts';
  */
 export function accounts(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .alterTable('users')
         .addColumn('password_origin', 'text', (c) => c.notNull().defaultTo('admin'))

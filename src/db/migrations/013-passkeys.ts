@@ -1,8 +1,8 @@
 // Migration 013-passkeys: passkeys (WebAuthn) as a second factor.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { PASSKEY_TENANT_TABLES, type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * Issue 13: passkeys (WebAuthn) as a second factor beside TOTP. A login
@@ -13,7 +13,7 @@ import { postgresWalls } from './shared.ts';
  */
 export function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('login_challenges').addColumn('webauthn_challenge', 'text').execute();
       await db.schema

@@ -1,8 +1,8 @@
 // Migration 014-oidc: single sign-on with the district's OpenID provider.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import { SSO_TENANT_TABLES, type Dialect } from '../schema.ts';
-import { postgresWalls } from './shared.ts';
+import { postgresWalls, type SchemaAtMigration } from './shared.ts';
 
 /**
  * Issue 13: single sign-on with the district's OpenID provider, per office. See
@@ -11,7 +11,7 @@ import { postgresWalls } from './shared.ts';
  */
 export function oidc(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('login_challenges').addColumn('via', 'text').execute();
       await db.schema

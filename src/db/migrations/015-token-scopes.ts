@@ -1,6 +1,7 @@
 // Migration 015-token-scopes: API tokens carry scopes; older tokens keep DICOMweb and are marked legacy.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Kysely, type Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { SchemaAtMigration } from './shared.ts';
 
 /**
  * Issue 13: API tokens carry scopes. Tokens minted before had no purpose; they keep
@@ -10,7 +11,7 @@ import { type Kysely, type Migration } from 'kysely';
  * decides by the owner's roles on top, so no token gains anything.
  */
 export const tokenScopes: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: SchemaAtMigration) {
     await db.schema
       .alterTable('api_tokens')
       .addColumn('scopes', 'text', (c) => c.notNull().defaultTo(''))

@@ -1,6 +1,6 @@
 // Migration 016-restricted-listing: a department may hide its restricted records from clerks entirely.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * A department may hide its restricted records entirely from members who may

@@ -1,6 +1,6 @@
 // Migration 019-records-by-file-and-time: a file's records indexed for paging, newest first.
 // A migration that has run is never changed; a change to the schema is a new migration (see index.ts).
-import { type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * Issue 14: a file's records are listed a page at a time, newest first. With this index the

@@ -3,8 +3,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../schema.ts';
 
+/** A migration sees the schema as it stood when it ran, not today's `Database`: any table, any column. */
+export type SchemaAtMigration = Kysely<Record<string, Record<string, unknown>>>;
+
 /** Rows of these tables can be neither changed nor removed, whoever asks. */
-export async function appendOnly(db: Kysely<any>, dialect: Dialect, tables: string[]) {
+export async function appendOnly(db: SchemaAtMigration, dialect: Dialect, tables: string[]) {
   if (dialect === 'sqlite') {
     for (const t of tables) {
       for (const op of ['UPDATE', 'DELETE']) {
@@ -40,7 +43,7 @@ export async function appendOnly(db: Kysely<any>, dialect: Dialect, tables: stri
  * access without DDL and without UPDATE/DELETE on the audit tables. Run again
  * by every migration that adds tables, so the grants cover them.
  */
-export async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole: string | undefined) {
+export async function postgresWalls(db: SchemaAtMigration, tables: readonly string[], appRole: string | undefined) {
   for (const t of tables) {
     await sql.raw(`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`).execute(db);
     await sql
