@@ -30,7 +30,7 @@ interface DepartmentsTable {
   restricted_listing: Generated<string>;
 }
 
-interface UsersTable {
+export interface UsersTable {
   id: string;
   tenant_id: string;
   username_index: string;
@@ -249,7 +249,7 @@ interface SharesTable {
   revoked_by: string | null;
 }
 
-interface BreakGlassTable {
+export interface BreakGlassTable {
   id: string;
   tenant_id: string;
   person_id: string;

@@ -495,7 +495,7 @@ function certificateFindings(config: Config, now = Date.now()): Finding[] {
 }
 
 /** One certificate's expiry and key size. */
-function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Date.now()): Finding[] {
+export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Date.now()): Finding[] {
   const out: Finding[] = [];
   const what = CERT_NAMES[kind];
   const date = new Date(cert.validTo).toISOString().slice(0, 10);

@@ -13,7 +13,7 @@ import type { SchemaAtMigration } from './shared.ts';
  * so there the table is rebuilt (nothing references it).
  */
 export function devicesPerTenant(dialect: Dialect): Migration {
-  // As `identityKey` in imaging/devices.ts computes it.
+  // As `identityKey` in imaging/device-registry.ts computes it.
   const identity = sql`CASE WHEN cert_fingerprint IS NOT NULL THEN 'cert:' || cert_fingerprint
     WHEN host = 'localhost' THEN 'host:127.0.0.1'
     WHEN host LIKE '::ffff:%.%' THEN 'host:' || substr(host, 8)
