@@ -42,7 +42,7 @@ function indexFailure(e: unknown): StoreFailure {
 }
 
 /** Runs the indexing through the gate with the caller's action on the department (it audits it). */
-export type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
+type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
 
 export interface StoreRequest {
   instances: InstanceStore;
