@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/config.ts';
 
-const LOCK_FILE = 'serve.lock';
+export const LOCK_FILE = 'serve.lock';
 
 /** Whether `pid` is a running `kartei` process (on Linux, by its command line; elsewhere any process). */
 function running(pid: number): boolean {

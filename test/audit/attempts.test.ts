@@ -42,7 +42,7 @@ test('2,000 refused associations from one source are a bounded number of events,
   await setUpTenant(h, ['INF']);
   const listener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
+    { deps: h.dimseDeps },
   );
   try {
     const rows = () =>

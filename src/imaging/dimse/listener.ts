@@ -1,12 +1,13 @@
 // The DICOM listener: plain TCP on loopback, or TLS 1.2+ with a client
 // certificate required and verified against the configured CA (the device's
 // own certificate is then pinned by the registry). No Nagle delay, bounded
-// idle time, every association on its own handler.
+// idle time, every association on its own handler, which reaches the rest of
+// Kartei only through the gate and use cases it is given (dimse-deps.ts).
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
-import type { Services } from '../../services.ts';
+import type { DimseDeps } from './dimse-deps.ts';
 import {
   AssociationHandler,
   auditAssociation,
@@ -17,14 +18,15 @@ import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
-import { assertDeclaredService, type DimseService } from './services.ts';
+import { assertDeclaredService, type DimseService } from './service-classes.ts';
 import { cEcho } from './c-echo.ts';
 import { cStore } from './c-store.ts';
 import { cFind } from './c-find.ts';
 import { cGet } from './c-get.ts';
 import { cMove } from './c-move.ts';
 
-export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
+/** The service classes Kartei offers. */
+const SERVICE_CLASSES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
@@ -36,7 +38,8 @@ const MAX_CONNECTIONS = 1_024;
 const REFUSAL_AUDIT_MS = 60_000;
 
 export interface DimseListenerOptions {
-  services: Services;
+  /** The gate and the archive's use cases, built once by the composition root (src/server.ts). */
+  deps: DimseDeps;
   /** How long a new connection may take to ask for an association (default 30 s). */
   associationTimeoutMs?: number;
   log?: (e: unknown) => void;
@@ -50,10 +53,10 @@ export interface DimseListener {
 export async function startDimseListener(
   config: DicomConfig,
   opts: DimseListenerOptions,
-  services: readonly DimseService[] = DIMSE_SERVICES,
+  serviceClasses: readonly DimseService[] = SERVICE_CLASSES,
 ): Promise<DimseListener> {
-  services.forEach(assertDeclaredService);
-  const byCommand = new Map(services.map((s) => [s.command, s]));
+  serviceClasses.forEach(assertDeclaredService);
+  const byCommand = new Map(serviceClasses.map((s) => [s.command, s]));
   const sockets = new Set<net.Socket>();
   const limits = new AssociationLimits(config.maxAssociationsPerDevice, config.maxAssociationsPerAddress);
   const refusals = new Map<string, { since: number; count: number }>();
@@ -109,7 +112,7 @@ export async function startDimseListener(
       refusedBefore: seen?.count ?? 0,
     };
     opts.log?.(new Error(`DICOM connection from ${address} refused: ${limits.perAddress} associations held`));
-    void auditAssociation(opts.services, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
+    void auditAssociation(opts.deps, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
   };
   const server = config.tls
     ? tls.createServer(
@@ -138,7 +141,7 @@ export async function startDimseListener(
     'tlsClientError',
     (_err, socket) =>
       void auditRefusedAssociation(
-        opts.services,
+        opts.deps,
         DEPLOYMENT_CHAIN,
         null,
         { why: 'tls-handshake-failed' },
