@@ -392,7 +392,7 @@ export class AssociationHandler {
 }
 
 /** An association accepted or refused, on the device's tenant chain (the deployment's when no device is known). */
-export function auditAssociation(
+function auditAssociation(
   deps: Pick<DimseDeps, 'audit'>,
   tenantId: string,
   deviceId: string | null,

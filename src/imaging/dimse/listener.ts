@@ -8,12 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
 import type { DimseListenerOptions } from './dimse-deps.ts';
-import {
-  AssociationHandler,
-  auditAssociation,
-  auditRefusedAssociation,
-  LOCAL_LIMIT_EXCEEDED,
-} from './association-handler.ts';
+import { AssociationHandler, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
@@ -34,8 +29,8 @@ const IDLE_MS = 120_000;
 const HANDSHAKE_MS = 10_000;
 /** Connections the listener holds at all, whoever the callers are. */
 const MAX_CONNECTIONS = 1_024;
-/** Refusals for one address over its limit are audited once in this span (the rest are only counted). */
-const REFUSAL_AUDIT_MS = 60_000;
+/** Refusals for one address over its limit are logged once in this span (all of them are audited, counted). */
+const REFUSAL_LOG_MS = 60_000;
 
 export interface DimseListener {
   port: number;
@@ -51,7 +46,7 @@ export async function startDimseListener(
   const byCommand = new Map(serviceClasses.map((s) => [s.command, s]));
   const sockets = new Set<net.Socket>();
   const limits = new AssociationLimits(config.maxAssociationsPerDevice, config.maxAssociationsPerAddress);
-  const refusals = new Map<string, { since: number; count: number }>();
+  const loggedAt = new Map<string, number>();
   /**
    * Every connection counts against its address from the moment it is accepted — over TLS
    * before the handshake, so callers that never finish one cannot hold connections unbounded.
@@ -86,25 +81,19 @@ export async function startDimseListener(
     // Our AE title, and our TLS material, which we also present when we connect to a move destination.
     void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls, limits }, byCommand).run();
   };
-  /** On the deployment chain (no device is known yet), once a minute per address, with the number refused since. */
+  /**
+   * Each refusal on the deployment chain (no device is known yet), counted per address and minute by
+   * the attempt log like a refused association, so none of a flood is lost; in the log once a minute per address.
+   */
   const auditAddressRefusal = (address: string) => {
+    const detail = { why: 'too-many-associations', limit: 'address', max: limits.perAddress };
+    void auditRefusedAssociation(opts.deps, DEPLOYMENT_CHAIN, null, detail, address).catch((e) => opts.log?.(e));
     const now = Date.now();
-    const seen = refusals.get(address);
-    if (seen && now - seen.since < REFUSAL_AUDIT_MS) {
-      seen.count++;
-      return;
-    }
-    refusals.set(address, { since: now, count: 0 });
-    for (const [a, r] of refusals) if (now - r.since >= REFUSAL_AUDIT_MS) refusals.delete(a);
-    const detail = {
-      why: 'too-many-associations',
-      limit: 'address',
-      max: limits.perAddress,
-      remoteAddress: address,
-      refusedBefore: seen?.count ?? 0,
-    };
+    const since = loggedAt.get(address);
+    if (since !== undefined && now - since < REFUSAL_LOG_MS) return;
+    loggedAt.set(address, now);
+    for (const [a, t] of loggedAt) if (now - t >= REFUSAL_LOG_MS) loggedAt.delete(a);
     opts.log?.(new Error(`DICOM connection from ${address} refused: ${limits.perAddress} associations held`));
-    void auditAssociation(opts.deps, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
   };
   const server = config.tls
     ? tls.createServer(
