@@ -6,7 +6,7 @@
 // Called inside the gate only (it takes a GateContext), after the policy allowed
 // the report on every file it covers.
 import type { GateContext } from '../access/gate.ts';
-import type { AccessReportAnswer } from '../http/answers.ts';
+import type { AccessReportAnswer } from '../contract/audit.ts';
 import { listUsers } from '../identity/users.ts';
 import { grantReasonBinding, searchReasonBinding } from '../records/break-glass.ts';
 import type { Persons } from '../records/persons.ts';

@@ -12,7 +12,7 @@ export const personListItem = z.strictObject({
   birthDate: z.string(),
 });
 
-export const address = z.strictObject({
+const address = z.strictObject({
   street: z.string().optional(),
   postalCode: z.string().optional(),
   city: z.string().optional(),
@@ -69,7 +69,7 @@ export const recordListItem = z.strictObject({
   title: z.string().nullable(),
 });
 
-export const recordContent = z.record(z.string(), z.unknown());
+const recordContent = z.record(z.string(), z.unknown());
 
 export const recordView = z.strictObject({
   ...recordSummaryShape,
@@ -155,7 +155,7 @@ export const reviewDecided = z.strictObject({
  * the given name's first letter, to tell two hits apart; whether the family name matched
  * as typed or only as it sounds.
  */
-export const emergencyHit = z.strictObject({
+const emergencyHit = z.strictObject({
   handle: z.string(),
   givenNameInitial: z.string(),
   match: z.enum(['exact', 'phonetic']),
@@ -184,5 +184,4 @@ export type RecordVersion = z.infer<typeof recordVersion>;
 export type RecordVersionContent = z.infer<typeof recordVersionContent>;
 export type Share = z.infer<typeof share>;
 export type ReviewItem = z.infer<typeof reviewItem>;
-export type EmergencyHit = z.infer<typeof emergencyHit>;
 export type EmergencySearchAnswer = z.infer<typeof emergencySearchAnswer>;

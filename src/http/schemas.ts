@@ -21,7 +21,7 @@ export const username = z
   .regex(/^[\p{L}\p{N}._@-]+$/u, FORMAT_RULES.username);
 export const password = z.string().min(1).max(MAX_LENGTH);
 export const displayName = z.string().trim().min(1).max(200);
-export const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
+const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
 export const tenantRoles = z.array(z.enum(TENANT_ROLES)).max(TENANT_ROLES.length);
 export const memberships = z.array(membership).max(50);
 export const sensitivity = z.enum(['normal', 'restricted']);

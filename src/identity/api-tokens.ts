@@ -13,13 +13,13 @@ import { newToken, tokenHash } from './tokens.ts';
 import { activeUsersWithRoles, toPrincipal, type Authenticated } from './sessions.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
-import type { ApiToken } from '../http/answers.ts';
+import type { ApiToken } from '../contract/identity.ts';
 
-export const TOKEN_PREFIX = 'kt_';
+const TOKEN_PREFIX = 'kt_';
 /** A token lives 30 days unless asked otherwise; at most a year, an `admin`-scoped one at most 30 days. */
 export const DEFAULT_TOKEN_DAYS = 30;
 export const MAX_TOKEN_DAYS = 365;
-export const MAX_ADMIN_TOKEN_DAYS = 30;
+const MAX_ADMIN_TOKEN_DAYS = 30;
 const TOUCH_MS = 60_000;
 
 export interface NewApiToken {
@@ -37,7 +37,7 @@ export interface CreatedApiToken {
   scopes: TokenScope[];
 }
 
-export async function createApiToken(
+async function createApiToken(
   tx: Tx,
   tenantId: string,
   userId: string,
@@ -69,7 +69,7 @@ export async function createApiToken(
   return { id, token, expiresAt, scopes: ordered };
 }
 
-export const parseScopes = (stored: string): TokenScope[] =>
+const parseScopes = (stored: string): TokenScope[] =>
   stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
 
 export class ApiTokens extends IdentityUseCase {

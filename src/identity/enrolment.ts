@@ -15,13 +15,13 @@ import { newToken, tokenHash } from './tokens.ts';
 import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
-import type { EnrolmentLink } from '../http/answers.ts';
+import type { EnrolmentLink } from '../contract/identity.ts';
 import { deleteUserPasskeys } from './passkeys.ts';
 import { IdentityUseCase } from './identity-use-case.ts';
 
-export const ENROLMENT_TTL_MS = 72 * 3_600_000;
+const ENROLMENT_TTL_MS = 72 * 3_600_000;
 /** An approved reset link must be fetched within this time of its approval, or it is asked for anew. */
-export const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
+const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
 
 export type EnrolmentPurpose = 'initial' | 'reset';
 

@@ -40,7 +40,7 @@ import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-c
 
 const CHALLENGE_MS = 5 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
-export const TOTP_ISSUER = 'Kartei';
+const TOTP_ISSUER = 'Kartei';
 
 export type LoginStep =
   // `webauthn`: the user has passkeys; an assertion goes to /api/auth/webauthn, a TOTP or recovery code still to /api/auth/mfa.

@@ -44,9 +44,9 @@ import { IdentityUseCase } from './identity-use-case.ts';
 import { tokenHash } from './tokens.ts';
 import { userBinding } from './users.ts';
 
-export const REGISTRATION_MS = 5 * 60_000;
+const REGISTRATION_MS = 5 * 60_000;
 /** Enough for a few keys and devices; more is more to lose track of. */
-export const MAX_PASSKEYS = 10;
+const MAX_PASSKEYS = 10;
 const TIMEOUT_MS = 120_000;
 
 export interface RelyingParty {

@@ -6,7 +6,7 @@ import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole, TokenUse } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
 
-export const IDLE_MS = 30 * 60_000;
+const IDLE_MS = 30 * 60_000;
 export const ABSOLUTE_MS = 12 * 3_600_000;
 /** last_seen_at is refreshed at most this often, to keep reads from writing. */
 const TOUCH_MS = 30_000;
@@ -117,7 +117,7 @@ export interface OwnSession {
 }
 
 /** The public id of a session: a truncated hash of its token's hash, so the stored hash is never shown either. */
-export const sessionId = (hash: string) => tokenHash(`kartei-session-id:${hash}`).slice(0, 32);
+const sessionId = (hash: string) => tokenHash(`kartei-session-id:${hash}`).slice(0, 32);
 
 /** The caller's live sessions (not ended, not idle past 30 minutes, not past 12 hours), oldest first. */
 async function liveSessions(tx: Tx | Db, userId: string, now: Date) {

@@ -40,9 +40,9 @@ export const SSO_COOKIE = 'kartei_sso';
 export const SSO_COOKIE_PATH = '/api/auth/sso';
 export const SSO_FLOW_MS = 10 * 60_000;
 /** Sign-on starts one address may make in SSO_FLOW_MS; a person needs a few. */
-export const SSO_STARTS_PER_ADDRESS = 30;
+const SSO_STARTS_PER_ADDRESS = 30;
 /** Open sign-on flows an office may have at once, whatever the addresses. */
-export const SSO_OPEN_FLOWS_PER_OFFICE = 5_000;
+const SSO_OPEN_FLOWS_PER_OFFICE = 5_000;
 const HANDOVER_MS = 2 * 60_000;
 const CHALLENGE_MS = 5 * 60_000;
 const METADATA_MS = 10 * 60_000;
@@ -142,7 +142,7 @@ export function issuerProblem(issuer: string): SettingProblem | null {
  * (Entra ID's object id). A block-list let through claims every identity shares (`iss`, `aud`,
  * `azp`, `acr`): the first person to link would own that value for the whole office.
  */
-export const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
+const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
 
 export function subjectClaimProblem(claim: string): SettingProblem | null {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return { code: 'claim-chars', message: 'letters, digits, _ . : - only' };

@@ -20,7 +20,7 @@ import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+type Severity = (typeof SEVERITIES)[number];
 
 /**
  * One finding: `code` and `params` are stable, and the web application words them in the
@@ -74,7 +74,7 @@ export const FINDING_CODES = [
   'runtime-end-of-life',
   'runtime-not-lts',
 ] as const;
-export type FindingCode = (typeof FINDING_CODES)[number];
+type FindingCode = (typeof FINDING_CODES)[number];
 
 /** Which certificate a finding is about: `cert` in its params. */
 type CertKind = 'https' | 'dicom' | 'dicom-ca';
@@ -157,7 +157,7 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
 }
 
 /** The Node.js running Kartei: past its end of life, or never a long-term-support line, it gets no security fixes. */
-export function runtimeFindings(version: string, now = Date.now()): Finding[] {
+function runtimeFindings(version: string, now = Date.now()): Finding[] {
   const support = runtimeSupport(version, now);
   const fix =
     'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).';
@@ -469,7 +469,7 @@ const DAY_MS = 86_400_000;
  * expiry (critical when expired or within 14 days, medium within 30) and key size after
  * BSI TR-02102-2 (RSA: at least 3000 bits, under 2048 critical; elliptic curves: at least 250 bits).
  */
-export function certificateFindings(config: Config, now = Date.now()): Finding[] {
+function certificateFindings(config: Config, now = Date.now()): Finding[] {
   const files: [CertKind, string][] = [];
   if (config.tls) files.push(['https', config.tls.certFile]);
   if (config.dicom?.tls) files.push(['dicom', config.dicom.tls.certFile], ['dicom-ca', config.dicom.tls.caFile]);

@@ -14,11 +14,10 @@ import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
-import type { ReviewItem } from '../http/answers.ts';
+import type { ReviewItem } from '../contract/records.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 
-export const BREAK_GLASS_MINUTES = 60;
-export { MIN_REASON } from './reason-text.ts';
+const BREAK_GLASS_MINUTES = 60;
 
 /** The binding of an emergency access's sealed reason or comment: a grant's (`break_glass`) or a search's. */
 const accessTextBinding =

@@ -337,7 +337,7 @@ export class Persons {
 }
 
 /** Replaces a file's blind-index entries with those of `data`. */
-export async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
+async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
   await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
   const indexKey = await keyring.indexKey(tx, tenantId);
   const rows = personDigests(indexKey, data).map((d) => ({

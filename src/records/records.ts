@@ -18,7 +18,7 @@ import { displayNames } from '../identity/users.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 import { recordTitle } from './record-title.ts';
 
-export interface RecordSummary {
+interface RecordSummary {
   id: string;
   personId: string;
   type: string;
@@ -94,7 +94,7 @@ const versionHead = (
 });
 
 /** Validates content against its type's schema; the error names the field under `content`. */
-export function parseContent(type: RecordType, content: unknown): unknown {
+function parseContent(type: RecordType, content: unknown): unknown {
   const r = RECORD_TYPES[type].content.safeParse(content);
   if (r.success) return normaliseCodes(r.data as Record<string, unknown>);
   throw fromZodError(r.error, ['content']);
@@ -377,7 +377,7 @@ function summary(
 }
 
 /** The names of the fields that differ between two contents (and `sensitivity` if it changed). */
-export function changedFields(
+function changedFields(
   before: Record<string, unknown>,
   after: Record<string, unknown>,
   sensitivityChanged: boolean,

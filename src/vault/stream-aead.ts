@@ -27,9 +27,9 @@ const PREFIX_LEN = 7;
 const TAG_LEN = 16;
 export const HEADER_LEN = MAGIC.length + 1 + 4 + SALT_LEN + PREFIX_LEN;
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
-export const MIN_CHUNK_SIZE = 16;
+const MIN_CHUNK_SIZE = 16;
 /** Bounds what an unauthenticated header can make a reader allocate. */
-export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
 const MAX_CHUNKS = 2 ** 32;
 
 /** One file's derived key, nonce prefix and per-chunk associated data. */

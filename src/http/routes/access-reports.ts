@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { accessReport } from '../../audit/access-report.ts';
 import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.ts';
-import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
+import type { AccessReportAnswer, DisclosureHit } from '../../contract/audit.ts';
 import { KarteiError, fieldRefused } from '../../errors.ts';
 import { gated } from '../access.ts';
 import { id, idParams, nameAndBirthDate } from '../schemas.ts';
@@ -23,7 +23,7 @@ import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
 const PDF = { raw: 'application/pdf: the access report as a letter' };
 
 /** A name and a birth date rarely fit more files than this; the DPO narrows by given name on screen. */
-export const DISCLOSURE_LIMIT = 20;
+const DISCLOSURE_LIMIT = 20;
 const MAX_FILES = 20;
 
 const lang = z.enum(['de', 'en']).default('de');

@@ -28,7 +28,7 @@ export const auditQuery = z.strictObject({
 });
 
 /** The installation's chain names no persons: the same filters but `personId`. */
-export const installationAuditQuery = auditQuery.omit({ personId: true });
+const installationAuditQuery = auditQuery.omit({ personId: true });
 
 export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -27,8 +27,8 @@ import {
 } from '../../contract/records.ts';
 import { auditEntry } from '../../contract/audit.ts';
 
-export const SEARCH_LIMIT = 50;
-export const SEARCH_MAX = 200;
+const SEARCH_LIMIT = 50;
+const SEARCH_MAX = 200;
 
 const personListItem = (p: {
   id: string;
