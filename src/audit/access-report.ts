@@ -41,7 +41,7 @@ export async function accessReport(
 
   const actorIds = [...new Set(events.flatMap((e) => (e.actor_id ? [e.actor_id] : [])))];
   const actors = new Map<string, ActorFacts>();
-  for (const u of await listUsers(tx, keyring, tenantId, actorIds)) {
+  for (const u of await listUsers(ctx, keyring, actorIds)) {
     actors.set(u.id, { kind: 'user', name: u.displayName, tenantRoles: u.tenantRoles, memberships: u.memberships });
   }
   const deviceIds = actorIds.filter((id) => !actors.has(id));

@@ -1,7 +1,10 @@
 // Reading the audit log: the DPO sees the tenant's whole log, a head the
 // events about its own departments' files. Newest first, paged by sequence.
+// Every read takes a GateContext: it runs after the gate has decided and will audit.
 import { sql } from 'kysely';
-import type { Tx } from '../db/connect.ts';
+import type { GateContext } from '../access/gate.ts';
+import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -26,13 +29,41 @@ export function auditScope(p: Principal): 'all' | string[] {
     : p.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId);
 }
 
-export async function queryAudit(
-  tx: Tx,
+/** The tenant's events the scope covers, with their actors' names, in the gate's transaction. */
+export function queryAudit(
+  ctx: GateContext,
   log: AuditLog,
   keyring: Keyring,
+  scope: 'all' | string[],
+  f: AuditFilter,
+): Promise<AuditEntry[]> {
+  return readEvents(ctx.tx, log, ctx.principal.tenantId, scope, f, (ids) => displayNames(ctx, keyring, ids));
+}
+
+/**
+ * The installation's chain is read in a transaction of its own, after the gate's (its rows
+ * are not the office's, which the gate's transaction is confined to): the reader is made
+ * inside the gate, from its context, and used once that transaction has committed.
+ */
+export function installationChainReader(
+  decided: GateContext,
+  store: Store,
+  log: AuditLog,
+): (f: Omit<AuditFilter, 'personId'>) => Promise<AuditEntry[]> {
+  if (decided.target.resource.kind !== 'installation')
+    throw new Error("the installation's chain is read only where the gate allowed it on the installation");
+  // Its events name no account (their actor is unknown), so there are no names to look up.
+  return (f) =>
+    inTenant(store, DEPLOYMENT_CHAIN, (tx) => readEvents(tx, log, DEPLOYMENT_CHAIN, 'all', f, async () => new Map()));
+}
+
+async function readEvents(
+  tx: Tx,
+  log: AuditLog,
   tenantId: string,
   scope: 'all' | string[],
   f: AuditFilter,
+  namesOf: (ids: (string | null)[]) => Promise<Map<string, string>>,
 ): Promise<AuditEntry[]> {
   let q = tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
   if (scope !== 'all')
@@ -46,12 +77,7 @@ export async function queryAudit(
   if (f.to) q = q.where('at', '<=', new Date(f.to).toISOString());
   if (f.before) q = q.where('seq', '<', f.before);
   const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
-  const names = await displayNames(
-    tx,
-    keyring,
-    tenantId,
-    rows.map((r) => r.actor_id),
-  );
+  const names = await namesOf(rows.map((r) => r.actor_id));
   const out: AuditEntry[] = [];
   for (const r of rows) {
     out.push({
@@ -73,9 +99,12 @@ export async function queryAudit(
 
 const day = sql<string>`substr(at, 1, 10)`;
 
-/** The query behind `accessCounts`: it reads only the period's events (index on tenant and time). */
-export function accessCountsQuery(tx: Tx, tenantId: string, scope: 'all' | string[], from: string, to: string) {
-  let q = tx
+/**
+ * The query behind `accessCounts`, built and not run (a test reads its plan): it reads only
+ * the period's events (index on tenant and time).
+ */
+export function accessCountsQuery(db: Db, tenantId: string, scope: 'all' | string[], from: string, to: string) {
+  let q = db
     .selectFrom('audit_events')
     .select([day.as('day'), 'department_id', sql<number | string>`count(*)`.as('n')])
     .where('tenant_id', '=', tenantId)
@@ -88,12 +117,11 @@ export function accessCountsQuery(tx: Tx, tenantId: string, scope: 'all' | strin
 
 /** Events about persons' files per UTC day and owning department, within the caller's scope. */
 export async function accessCounts(
-  tx: Tx,
-  tenantId: string,
+  ctx: GateContext,
   scope: 'all' | string[],
   from: string,
   to: string,
 ): Promise<AccessCount[]> {
-  const rows = await accessCountsQuery(tx, tenantId, scope, from, to).execute();
+  const rows = await accessCountsQuery(ctx.tx, ctx.principal.tenantId, scope, from, to).execute();
   return rows.map((r) => ({ day: r.day, departmentId: r.department_id, count: Number(r.n) }));
 }

@@ -14,8 +14,14 @@ import type { Database, Dialect } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrate.ts';
 
 export type Db = Kysely<Database>;
-/** A connection inside a transaction (Kysely's Transaction, or the group committer's connection). */
-export type Tx = Kysely<Database>;
+declare const inTransaction: unique symbol;
+/**
+ * A connection inside a transaction (Kysely's Transaction, or the group committer's
+ * connection in its savepoint). Only `inTenant` makes one, so the whole database
+ * handle (`Store`, `Db`) does not type-check where a transaction is expected; a
+ * `Tx` still serves where a `Db` is (it is one, inside a transaction).
+ */
+export type Tx = Db & { readonly [inTransaction]: true };
 
 export interface Store {
   db: Db;
@@ -112,10 +118,10 @@ function cachingStatements(native: SQLite.Database) {
 
 /** Runs `work` in one transaction confined to one tenant's rows. */
 export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-  if (store.committer) return store.committer.run(work);
+  if (store.committer) return store.committer.run((conn) => work(conn as Tx));
   return store.db.transaction().execute(async (tx) => {
     if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
-    return work(tx);
+    return work(tx as unknown as Tx);
   });
 }
 

@@ -10,7 +10,7 @@ import { prepared } from '../db/prepared.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { activeUsersWithRoles, toPrincipal, type Authenticated } from './sessions.ts';
+import { activeUsersWithRoles, revokeUserSessions, toPrincipal, type Authenticated } from './sessions.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
 import type { ApiToken } from '../contract/identity.ts';
@@ -214,6 +214,12 @@ export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .execute();
+}
+
+/** Ends every way an account is signed in, its sessions and its API tokens: at deactivation and at a credentials reset. */
+export async function signOutEverywhere(tx: Tx, userId: string): Promise<void> {
+  await revokeUserSessions(tx, userId);
+  await revokeUserApiTokens(tx, userId);
 }
 
 /** A live token of an active user with a second factor, with its roles and memberships. */

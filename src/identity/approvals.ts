@@ -126,9 +126,8 @@ export async function listDecidable(ctx: GateContext, keyring: Keyring): Promise
   const facts = await factsOf(ctx.tx, ctx.principal.tenantId, rows);
   const mine = rows.filter((_, i) => decide(ctx.principal, 'approval.decide', facts[i]!) === 'allow');
   const names = await displayNames(
-    ctx.tx,
+    ctx,
     keyring,
-    ctx.principal.tenantId,
     mine.flatMap((r) => [r.user_id, r.requested_by]),
   );
   return mine.map((r) => ({

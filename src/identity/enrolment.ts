@@ -12,8 +12,7 @@ import type { GateContext } from '../access/gate.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword } from './passwords.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { revokeUserSessions } from './sessions.ts';
-import { revokeUserApiTokens } from './api-tokens.ts';
+import { signOutEverywhere } from './api-tokens.ts';
 import { userBinding } from './users.ts';
 import type { EnrolmentLink } from '../contract/identity.ts';
 import { deleteUserPasskeys } from './passkeys.ts';
@@ -197,8 +196,7 @@ export class Enrolment extends IdentityUseCase {
       await tx.deleteFrom('login_challenges').where('user_id', '=', userId).execute();
       // A linked single sign-on identity is a credential too: linked again after signing in.
       await tx.deleteFrom('sso_identities').where('user_id', '=', userId).execute();
-      await revokeUserSessions(tx, userId);
-      await revokeUserApiTokens(tx, userId);
+      await signOutEverywhere(tx, userId);
       await this.audit.append(tx, {
         tenantId,
         actorId: userId,

@@ -10,7 +10,7 @@ import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
-import { createUser } from './users.ts';
+import { insertUser } from './users.ts';
 import { assertStrongPassword } from './passwords.ts';
 
 export const SETUP_TOKEN_FILE = 'setup-token';
@@ -89,7 +89,7 @@ export class Setup {
       await this.keyring.createTenantKey(tx, tenantId);
       await this.audit.startChain(tx, tenantId);
       // The office's first administrator chooses their own password here, and needs no second account's approval.
-      const id = await createUser(tx, this.keyring, tenantId, input.admin, input.tenant.name);
+      const id = await insertUser(tx, this.keyring, tenantId, input.admin, input.tenant.name);
       await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
       await this.audit.append(tx, {
         tenantId,

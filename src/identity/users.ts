@@ -1,11 +1,16 @@
 // Staff accounts. Login names and display names are personal data of staff,
 // so they are stored encrypted, with a blind index to find a login name.
+// Every function that reads or writes them takes a GateContext, but two:
+// `insertUser`, for first-run setup, before any principal exists, and
+// `ownAccount`, for the own-account routes, which reach only the caller's own
+// identity; neither returns anyone else's data.
 import { randomUUID } from 'node:crypto';
+import type { GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
-import type { DepartmentRole, Membership, TenantRole } from '../access/policy.ts';
+import type { DepartmentRole, Membership, Principal, TenantRole } from '../access/policy.ts';
 import { assertStrongPassword, hashPassword } from './passwords.ts';
 
 export interface NewUser {
@@ -39,7 +44,17 @@ export const userBinding = (tenantId: string, userId: string, field: string) => 
   field,
 });
 
-export async function createUser(
+/** A new account of the caller's office (an administrator's, through the gate); its id. */
+export function createUser(ctx: GateContext, keyring: Keyring, u: NewUser, officeName: string): Promise<string> {
+  return insertUser(ctx.tx, keyring, ctx.principal.tenantId, u, officeName);
+}
+
+/**
+ * Writes a new account and answers its id only. Outside the gate for first-run
+ * setup alone (setup.ts), where the office and its first administrator are made
+ * together and no principal exists yet; everything else calls `createUser`.
+ */
+export async function insertUser(
   tx: Tx,
   keyring: Keyring,
   tenantId: string,
@@ -80,7 +95,22 @@ export async function createUser(
   return id;
 }
 
-export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?: string[]): Promise<UserView[]> {
+/** The office's accounts (or those of `ids`), oldest first. */
+export function listUsers(ctx: GateContext, keyring: Keyring, ids?: string[]): Promise<UserView[]> {
+  return readUsers(ctx.tx, keyring, ctx.principal.tenantId, ids);
+}
+
+/**
+ * The caller's own account, for the own-account routes (`self` in http/access.ts): an
+ * authenticated principal reaches its own identity without the gate, and nobody else's.
+ */
+export async function ownAccount(tx: Tx, keyring: Keyring, p: Principal): Promise<UserView> {
+  const [me] = await readUsers(tx, keyring, p.tenantId, [p.userId]);
+  if (!me) throw new KarteiError('not-found');
+  return me;
+}
+
+async function readUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?: string[]): Promise<UserView[]> {
   let q = tx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at');
   if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
   const users = await q.execute();
@@ -109,11 +139,12 @@ export async function listUsers(tx: Tx, keyring: Keyring, tenantId: string, ids?
 
 /** Display names by user id, for showing who did what (audit log, reviews). */
 export async function displayNames(
-  tx: Tx,
+  ctx: GateContext,
   keyring: Keyring,
-  tenantId: string,
   ids: (string | null)[],
 ): Promise<Map<string, string>> {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
   const unique = [...new Set(ids.filter((x): x is string => !!x))];
   if (unique.length === 0) return new Map();
   // Only the names: a file's list asks on every opening, so no roles or memberships are read.
@@ -129,8 +160,8 @@ export async function displayNames(
   );
 }
 
-export async function getUser(tx: Tx, keyring: Keyring, tenantId: string, id: string): Promise<UserView> {
-  const [user] = await listUsers(tx, keyring, tenantId, [id]);
+export async function getUser(ctx: GateContext, keyring: Keyring, id: string): Promise<UserView> {
+  const [user] = await listUsers(ctx, keyring, [id]);
   if (!user) throw new KarteiError('not-found');
   return user;
 }

@@ -7,7 +7,6 @@
 // record: `expires_at` moves to the moment it ended, `revoked_at/by` say why.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import type { Principal } from '../access/policy.ts';
 import type { Tx } from '../db/connect.ts';
 import type { BreakGlassTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
@@ -84,7 +83,8 @@ export class BreakGlass {
   }
 
   /** Open events: all for the DPO (break-glass grants and emergency searches), the own departments' grants for a head. */
-  async openReviews(tx: Tx, p: Principal): Promise<ReviewItem[]> {
+  async openReviews(ctx: GateContext): Promise<ReviewItem[]> {
+    const { tx, principal: p } = ctx;
     const dpo = p.tenantRoles.includes('dpo');
     let q = tx
       .selectFrom('break_glass')
@@ -112,7 +112,7 @@ export class BreakGlass {
       searches.map((x) => x.id),
     );
     const key = await this.keyring.tenantKey(tx, p.tenantId);
-    const names = await displayNames(tx, this.keyring, p.tenantId, [
+    const names = await displayNames(ctx, this.keyring, [
       ...rows.map((r) => r.user_id),
       ...searches.map((r) => r.user_id),
     ]);
@@ -132,10 +132,10 @@ export class BreakGlass {
    * (grants and searches), the own departments' grants to a head.
    */
   async decidedReviews(
-    tx: Tx,
-    p: Principal,
+    ctx: GateContext,
     page: { limit: number; before?: string },
   ): Promise<{ items: ReviewItem[]; next: string | null }> {
+    const { tx, principal: p } = ctx;
     const dpo = p.tenantRoles.includes('dpo');
     const cursor = page.before ? decodeCursor(page.before) : null;
     let q = tx
@@ -200,9 +200,8 @@ export class BreakGlass {
     ].sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const { rows, next } = pageOf(merged, page.limit, (r) => ({ at: r.at, id: r.id }));
     const names = await displayNames(
-      tx,
+      ctx,
       this.keyring,
-      p.tenantId,
       rows.flatMap((r) => [r.item.userId, r.item.reviewedBy ?? null]),
     );
     const shown = await this.shownBy(

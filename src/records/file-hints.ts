@@ -42,9 +42,8 @@ export async function fileHints(ctx: GateContext, keyring: Keyring, personId: st
       .where('users.active', '=', 1)
       .execute();
     const names = await displayNames(
-      tx,
+      ctx,
       keyring,
-      p.tenantId,
       heads.map((x) => x.user_id),
     );
     hints.shareAskHeads = [...names.values()].sort((a, b) => a.localeCompare(b, 'de'));

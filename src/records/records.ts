@@ -195,9 +195,8 @@ export class Records {
       .execute();
     const { rows: shown, next } = pageOf(rows, page.limit, (r) => ({ at: r.created_at, id: r.id }));
     const names = await displayNames(
-      tx,
+      ctx,
       this.keyring,
-      principal.tenantId,
       shown.flatMap((r) => [r.created_by, r.version_by]),
     );
     const key = shown.length ? await this.personKey(ctx, personId) : null;
@@ -272,9 +271,8 @@ export class Records {
     const rows = await versionsOf(tx, principal.tenantId, recordId).orderBy('version', 'asc').execute();
     const key = rows.length ? await this.personKey(ctx, ctx.target.personId!) : null;
     const names = await displayNames(
-      tx,
+      ctx,
       this.keyring,
-      principal.tenantId,
       rows.map((r) => r.created_by),
     );
     const contents = rows.map((v) =>
@@ -298,7 +296,7 @@ export class Records {
     // A version once restricted stays closed to whoever may not read restricted records.
     if (!ctx.may('record.read', v.sensitivity as Sensitivity)) throw new KarteiError('forbidden');
     const key = await this.personKey(ctx, ctx.target.personId!);
-    const names = await displayNames(tx, this.keyring, principal.tenantId, [v.created_by]);
+    const names = await displayNames(ctx, this.keyring, [v.created_by]);
     ctx.audit.detail = { version };
     return { ...versionHead(v, names), content: openVersion(key, principal.tenantId, recordId, v) };
   }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { accessCounts, auditScope, queryAudit } from '../../audit/audit-query.ts';
+import { accessCounts, auditScope, installationChainReader, queryAudit } from '../../audit/audit-query.ts';
 import { verifyAudit } from '../../audit/verify.ts';
 import { inTenant } from '../../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
@@ -50,12 +50,11 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) => {
       // On the record first (in the office's chain); the installation's chain is read in a transaction of its own.
-      await gated(s, req, 'audit.read-installation', { kind: 'installation' }, async (ctx) => {
+      const read = await gated(s, req, 'audit.read-installation', { kind: 'installation' }, async (ctx) => {
         ctx.audit.detail = { chain: DEPLOYMENT_CHAIN };
+        return installationChainReader(ctx, s.store, s.audit);
       });
-      return inTenant(s.store, DEPLOYMENT_CHAIN, (tx) =>
-        queryAudit(tx, s.audit, s.keyring, DEPLOYMENT_CHAIN, 'all', req.query),
-      );
+      return read(req.query);
     },
   );
 
@@ -71,13 +70,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) =>
       gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-        const rows = await accessCounts(
-          ctx.tx,
-          ctx.principal.tenantId,
-          auditScope(ctx.principal),
-          req.query.from,
-          req.query.to,
-        );
+        const rows = await accessCounts(ctx, auditScope(ctx.principal), req.query.from, req.query.to);
         ctx.audit.detail = { stats: true, rows: rows.length };
         return rows;
       }),
@@ -127,14 +120,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const rows = await gated(s, req, 'audit.read', { kind: 'tenant' }, async (ctx) => {
-        const found = await queryAudit(
-          ctx.tx,
-          s.audit,
-          s.keyring,
-          ctx.principal.tenantId,
-          auditScope(ctx.principal),
-          req.query,
-        );
+        const found = await queryAudit(ctx, s.audit, s.keyring, auditScope(ctx.principal), req.query);
         ctx.audit.detail = { count: found.length };
         return found;
       });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { inTenant } from '../../db/connect.ts';
 import { endOwnSession, listOwnSessions, revokeSession } from '../../identity/sessions.ts';
-import { listUsers } from '../../identity/users.ts';
+import { ownAccount } from '../../identity/users.ts';
 import type { LoggedIn } from '../../identity/login.ts';
 import { principalOf } from '../access.ts';
 import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts';
@@ -158,9 +158,9 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) => {
       const p = principalOf(req);
-      const [me, departments] = await inTenant(s.store, p.tenantId, (tx) =>
+      const [user, departments] = await inTenant(s.store, p.tenantId, (tx) =>
         Promise.all([
-          listUsers(tx, s.keyring, p.tenantId, [p.userId]),
+          ownAccount(tx, s.keyring, p),
           tx
             .selectFrom('departments')
             .select(['id', 'code', 'name'])
@@ -169,7 +169,6 @@ export function authRoutes(app: FastifyInstance, s: Services) {
             .execute(),
         ]),
       );
-      const user = me[0]!;
       return {
         id: p.userId,
         username: user.username,

@@ -282,7 +282,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => {
       const rows = await gated(s, req, 'person.access-log', { kind: 'person', personId: req.params.id }, (ctx) =>
         // The gate allowed this file's log as a whole: its owning head or the DPO.
-        queryAudit(ctx.tx, s.audit, s.keyring, ctx.principal.tenantId, 'all', {
+        queryAudit(ctx, s.audit, s.keyring, 'all', {
           ...req.query,
           personId: req.params.id,
         }),

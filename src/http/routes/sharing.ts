@@ -45,8 +45,8 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
       const found = await gated(s, req, 'review.list', { kind: 'tenant' }, async (ctx) => {
         const result =
           state === 'decided'
-            ? await s.breakGlass.decidedReviews(ctx.tx, ctx.principal, page)
-            : { items: await s.breakGlass.openReviews(ctx.tx, ctx.principal), next: null };
+            ? await s.breakGlass.decidedReviews(ctx, page)
+            : { items: await s.breakGlass.openReviews(ctx), next: null };
         ctx.audit.detail = { count: result.items.length, ...(state === 'decided' ? { state } : {}) };
         return result;
       });
