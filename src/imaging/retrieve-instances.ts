@@ -31,12 +31,8 @@ export async function retrieveInstances(
   r: Retrieval,
 ): Promise<SealedInstance[]> {
   const tenantId = ctx.principal.tenantId;
-  const studies = await findStudies(ctx.tx, keyring, tenantId, r.departmentId, r.query, r.maxStudies);
-  const instances = await findInstances(
-    ctx.tx,
-    await findSeries(ctx.tx, keyring, tenantId, r.departmentId, studies, r.query),
-    r.query,
-  );
+  const studies = await findStudies(ctx, keyring, r.departmentId, r.query, r.maxStudies);
+  const instances = await findInstances(ctx, await findSeries(ctx, keyring, r.departmentId, studies, r.query), r.query);
   const key = instances.length > 0 ? await keyring.departmentKey(ctx.tx, tenantId, r.departmentId) : Buffer.alloc(0);
   ctx.audit.detail = { ...r.detail, instances: instances.length };
   if (r.auditFiles)

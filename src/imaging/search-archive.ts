@@ -30,13 +30,10 @@ async function matchesIn(
   q: StudyQuery,
   enough: number,
 ) {
-  const { tx } = ctx;
-  const tenantId = ctx.principal.tenantId;
   // At study level a page needs no more studies than it shows; below, a study may hold many matches.
   const studies = await findStudies(
-    tx,
+    ctx,
     keyring,
-    tenantId,
     departmentId,
     q,
     level === 'STUDY' ? Math.min(enough, MAX_MATCHES) : MAX_MATCHES,
@@ -44,8 +41,8 @@ async function matchesIn(
   const values = await valuesAt(
     level,
     studies,
-    (st) => findSeries(tx, keyring, tenantId, departmentId, st, q),
-    (se) => findInstances(tx, se, q),
+    (st) => findSeries(ctx, keyring, departmentId, st, q),
+    (se) => findInstances(ctx, se, q),
   );
   const fileOf = new Map(studies.map((st) => [st.studyUid, st.personId]));
   return values.map((v) => ({ v, personId: fileOf.get(v.get(Tag.StudyInstanceUid) as string) ?? null, departmentId }));

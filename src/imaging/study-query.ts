@@ -1,9 +1,11 @@
-// Finds studies, series and instances of one department for C-FIND (and
-// later QIDO-RS). Exact patient IDs, family names and accession numbers match
-// through their blind-index digests, UIDs, dates and modalities in clear;
-// patterns with wildcards are matched on the decrypted values of the
-// candidates that the exact keys leave.
+// Finds studies, series and instances of one department for C-FIND, QIDO-RS,
+// the retrievals and a file's studies. Exact patient IDs, family names and
+// accession numbers match through their blind-index digests, UIDs, dates and
+// modalities in clear; patterns with wildcards are matched on the decrypted
+// values of the candidates that the exact keys leave. Every search takes a
+// GateContext: it runs in the gate's transaction, after the policy allowed it.
 import { sql } from 'kysely';
+import type { GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
@@ -195,13 +197,14 @@ async function candidateStudies(tx: Tx, keyring: Keyring, tenantId: string, depa
 }
 
 export async function findStudies(
-  tx: Tx,
+  ctx: GateContext,
   keyring: Keyring,
-  tenantId: string,
   departmentId: string,
   q: StudyQuery,
   limit: number,
 ): Promise<StudyMatch[]> {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
   const candidates = await candidateStudies(tx, keyring, tenantId, departmentId, q);
   if (candidates.ids?.length === 0) return [];
   let query = tx
@@ -307,7 +310,8 @@ export interface ImageRef {
  * lowest instance number; a missing number counts as 0, ties go to the lower
  * UID), so that a client can start loading it while it asks for the rest of the study.
  */
-export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<string, ImageRef>> {
+export async function firstImages(ctx: GateContext, studyIds: string[]): Promise<Map<string, ImageRef>> {
+  const { tx } = ctx;
   const series = await inBatches(studyIds, (batch) =>
     tx
       .selectFrom('series')
@@ -351,13 +355,14 @@ export async function firstImages(tx: Tx, studyIds: string[]): Promise<Map<strin
 }
 
 export async function findSeries(
-  tx: Tx,
+  ctx: GateContext,
   keyring: Keyring,
-  tenantId: string,
   departmentId: string,
   studies: StudyMatch[],
   q: StudyQuery,
 ): Promise<SeriesMatch[]> {
+  const { tx } = ctx;
+  const tenantId = ctx.principal.tenantId;
   if (studies.length === 0) return [];
   const byId = new Map(studies.map((s) => [s.id, s]));
   const rows = await inBatches([...byId.keys()], (batch) => {
@@ -402,7 +407,8 @@ export async function findSeries(
   });
 }
 
-export async function findInstances(tx: Tx, series: SeriesMatch[], q: StudyQuery): Promise<InstanceMatch[]> {
+export async function findInstances(ctx: GateContext, series: SeriesMatch[], q: StudyQuery): Promise<InstanceMatch[]> {
+  const { tx } = ctx;
   if (series.length === 0) return [];
   const byId = new Map(series.map((s) => [s.id, s]));
   const rows = await inBatches([...byId.keys()], (batch) => {
