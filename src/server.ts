@@ -14,7 +14,7 @@ import { inTenant } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { buildApp, type AppOptions } from './http/app.ts';
 import { issueSetupToken } from './identity/setup.ts';
-import { deviceByAeTitle, identifyDevice } from './imaging/devices.ts';
+import { deviceByAeTitle, identifyDevice } from './imaging/device-registry.ts';
 import type { DimseDeps } from './imaging/dimse/dimse-deps.ts';
 import { startDimseListener, type DimseListener } from './imaging/dimse/listener.ts';
 import { TEST_PAUSE_VARIABLE } from './imaging/instance-writer.ts';

@@ -9,7 +9,7 @@ import { verifyAudit } from '../audit/verify.ts';
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
-import { CliError, devicesCommand } from './devices.ts';
+import { CliError, devicesCommand } from './device-commands.ts';
 import { startServer, withServicesOnly } from '../server.ts';
 
 const USAGE = `usage: kartei <command>

@@ -3,7 +3,7 @@
 // host; every refusal names why. Registration, listing and removal are audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { identifyDevice, registerDevice } from '../../src/imaging/devices.ts';
+import { identifyDevice, registerDevice, type DeviceInput } from '../../src/imaging/device-registry.ts';
 import { inTenant } from '../../src/db/connect.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -20,6 +20,15 @@ before(async () => {
   t = await setUpTenant(h, ['TB', 'INF']);
 });
 after(() => h.close());
+
+/** Another office's administrator registers a device, through the gate as the route does. */
+const registerIn = (tenantId: string, input: DeviceInput) =>
+  h.services.gate.run(
+    { userId: 'x', tenantId, tenantRoles: ['admin'], memberships: [] },
+    'admin.device.create',
+    { kind: 'tenant' },
+    (ctx) => registerDevice(ctx, input),
+  );
 
 const device = (over: Record<string, unknown> = {}) => ({
   aeTitle: 'CT_TB_1',
@@ -229,28 +238,28 @@ test('an AE title another office uses is no conflict and does not show: AE title
   // Another office in the same deployment, with devices registered through the registry itself.
   const now = new Date().toISOString();
   const [tenantC, deptC] = ['tenant-c', 'dept-c'];
-  const theirs = await inTenant(h.services.store, tenantC, async (tx) => {
+  await inTenant(h.services.store, tenantC, async (tx) => {
     await tx.insertInto('tenants').values({ id: tenantC, name: 'Drittamt', created_at: now }).execute();
     await tx
       .insertInto('departments')
       .values({ id: deptC, tenant_id: tenantC, code: 'TB', name: 'TB C', created_at: now })
       .execute();
-    const cert = await registerDevice(
-      tx,
-      tenantC,
-      'x',
-      { aeTitle: 'CT_SHARED', departmentId: deptC, permissions: ['store'], certificate: certB.cert },
-      now,
-    );
-    const loop = await registerDevice(
-      tx,
-      tenantC,
-      'x',
-      { aeTitle: 'LOOP_SHARED', departmentId: deptC, permissions: ['store'], host: '127.0.0.1' },
-      now,
-    );
-    return { cert, loop };
+    await h.services.audit.startChain(tx, tenantC);
   });
+  const theirs = {
+    cert: await registerIn(tenantC, {
+      aeTitle: 'CT_SHARED',
+      departmentId: deptC,
+      permissions: ['store'],
+      certificate: certB.cert,
+    }),
+    loop: await registerIn(tenantC, {
+      aeTitle: 'LOOP_SHARED',
+      departmentId: deptC,
+      permissions: ['store'],
+      host: '127.0.0.1',
+    }),
+  };
   // The same AE title with this office's own certificate, or its own loopback host: registered.
   const mine = await t.admin.post('/api/admin/devices', device({ aeTitle: 'CT_SHARED', certificate: certA.cert }));
   assert.equal(mine.status, 201, JSON.stringify(mine.body));

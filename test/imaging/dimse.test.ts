@@ -15,7 +15,7 @@ import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import { registerDevice } from '../../src/imaging/devices.ts';
+import { registerDevice } from '../../src/imaging/device-registry.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
 import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/service-classes.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -693,33 +693,26 @@ test('movescu moves a study to a registered destination only; storescp receives 
         .insertInto('departments')
         .values({ id: 'dept-move-b', tenant_id: 'tenant-move-b', code: 'TB', name: 'TB', created_at: now })
         .execute();
-      await registerDevice(
-        tx,
-        'tenant-move-b',
-        'x',
-        {
-          aeTitle: 'DEST',
-          departmentId: 'dept-move-b',
-          permissions: ['retrieve'],
-          certificate: testCertificate('DEST-B').cert,
-          host: '127.0.0.1',
-          port: elsewherePort,
-        },
-        now,
-      );
-      await registerDevice(
-        tx,
-        'tenant-move-b',
-        'x',
-        {
-          aeTitle: 'B_ONLY',
-          departmentId: 'dept-move-b',
-          permissions: ['retrieve'],
-          host: '127.0.0.9',
-          port: elsewherePort,
-        },
-        now,
-      );
+      await h.services.audit.startChain(tx, 'tenant-move-b');
+    });
+    // Registered by that office's administrator, through the gate as the route does.
+    const adminB = { userId: 'x', tenantId: 'tenant-move-b', tenantRoles: ['admin' as const], memberships: [] };
+    await h.services.gate.run(adminB, 'admin.device.create', { kind: 'tenant' }, async (ctx) => {
+      await registerDevice(ctx, {
+        aeTitle: 'DEST',
+        departmentId: 'dept-move-b',
+        permissions: ['retrieve'],
+        certificate: testCertificate('DEST-B').cert,
+        host: '127.0.0.1',
+        port: elsewherePort,
+      });
+      await registerDevice(ctx, {
+        aeTitle: 'B_ONLY',
+        departmentId: 'dept-move-b',
+        permissions: ['retrieve'],
+        host: '127.0.0.9',
+        port: elsewherePort,
+      });
     });
     const sent = makeInstance({
       patientName: 'Berg^Ida',

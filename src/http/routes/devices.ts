@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import type { Services } from '../../services.ts';
 import { DEVICE_PERMISSIONS } from '../../access/policy.ts';
-import { listDevices, registerDevice, removeDevice } from '../../imaging/devices.ts';
+import { listDevices, registerDevice, removeDevice } from '../../imaging/device-registry.ts';
 import { AE_TITLE } from '../../imaging/dicom/uids.ts';
 import { gated } from '../access.ts';
 import { FORMAT_RULES } from '../../errors.ts';
@@ -36,17 +36,7 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
       schema: { body: deviceBody, response: { 201: created } },
     },
     async (req, reply) => {
-      const deviceId = await gated(s, req, 'admin.device.create', tenant, async (ctx) => {
-        const created = await registerDevice(ctx.tx, ctx.principal.tenantId, ctx.principal.userId, req.body, ctx.now);
-        ctx.audit.resourceId = created;
-        ctx.audit.detail = {
-          aeTitle: req.body.aeTitle,
-          departmentId: req.body.departmentId,
-          permissions: req.body.permissions.join(','),
-          certificate: !!req.body.certificate,
-        };
-        return created;
-      });
+      const deviceId = await gated(s, req, 'admin.device.create', tenant, (ctx) => registerDevice(ctx, req.body));
       return reply.code(201).send({ id: deviceId });
     },
   );
@@ -57,7 +47,7 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.device.list'], resource: 'tenant' } },
       schema: { response: { 200: z.array(device) } },
     },
-    async (req) => gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx.tx, ctx.principal.tenantId)),
+    async (req) => gated(s, req, 'admin.device.list', tenant, (ctx) => listDevices(ctx)),
   );
 
   r.delete(
@@ -68,7 +58,7 @@ export function deviceRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       await gated(s, req, 'admin.device.remove', { kind: 'device', deviceId: req.params.id }, (ctx) =>
-        removeDevice(ctx.tx, ctx.principal.tenantId, req.params.id),
+        removeDevice(ctx, req.params.id),
       );
       return reply.code(204).send();
     },

@@ -3,7 +3,7 @@
 // (dimse-deps.ts), and a way to answer.
 import type { DimseDeps } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
-import type { Identification } from '../devices.ts';
+import type { Identification } from '../device-registry.ts';
 import type { AcceptedContext } from '../dicom/negotiation.ts';
 import type { RoleSelection } from '../dicom/association.ts';
 import type { Command } from '../dicom/command.ts';

@@ -5,7 +5,7 @@
 // registry does not hold is ever contacted.
 import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { QueryRetrieveSopClass } from '../dicom/uids.ts';
-import type { Device } from '../devices.ts';
+import type { Device } from '../device-registry.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
 import { reachableDestination, StoreScu } from './store-scu.ts';

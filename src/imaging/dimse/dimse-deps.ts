@@ -7,7 +7,7 @@
 // Also the listener's options, which carry it to each association's handler.
 import type { Gate, GateContext } from '../../access/gate.ts';
 import type { AuditEvent } from '../../audit/audit-log.ts';
-import type { Caller, Device, Identification } from '../devices.ts';
+import type { Caller, Device, Identification } from '../device-registry.ts';
 import type { Values } from '../match-attributes.ts';
 import type { Retrieval } from '../retrieve-instances.ts';
 import type { ArchiveSearch } from '../search-archive.ts';

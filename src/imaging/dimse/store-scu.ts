@@ -20,7 +20,7 @@ import {
 import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
-import type { Device } from '../devices.ts';
+import type { Device } from '../device-registry.ts';
 import { TLS_POLICY } from '../../config/tls-policy.ts';
 import { isLoopback } from '../../config/config.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';

@@ -1,9 +1,14 @@
 // The registry of DICOM devices: who may open an association, from where or
-// with which certificate, for which department, to do what. Registered by a
-// tenant admin (through the gate); looked up by calling AE title when an
-// association arrives, before any tenant is known.
+// with which certificate, for which department, to do what. Registered, listed
+// and removed by a tenant admin (through the gate: those take a GateContext).
+// Two look-ups run outside the gate by design, and answer device facts only
+// (AE title, department, permissions, address, certificate: no personal data):
+// `identifyDevice`, when an association arrives, before any tenant or principal
+// is known; and `deviceByAeTitle`, C-MOVE's destination, whose retrieval then
+// passes the gate.
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { GateContext } from '../access/gate.ts';
 import type { Db, Tx } from '../db/connect.ts';
 import type { DevicesTable } from '../db/schema.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission, type Principal } from '../access/policy.ts';
@@ -41,13 +46,10 @@ function identityKey(certFingerprint: string | null, host: string | null): strin
   return certFingerprint ? `cert:${certFingerprint}` : `host:${normaliseAddress(host ?? '')}`;
 }
 
-export async function registerDevice(
-  tx: Tx,
-  tenantId: string,
-  createdBy: string,
-  input: DeviceInput,
-  now: string,
-): Promise<string> {
+/** Registers a device of the caller's office; its id, with the registration's facts on the record. */
+export async function registerDevice(ctx: GateContext, input: DeviceInput): Promise<string> {
+  const { tx, now } = ctx;
+  const tenantId = ctx.principal.tenantId;
   const problems: FieldProblem[] = [];
   let cert: ReturnType<typeof parseCertificate> | null = null;
   try {
@@ -111,29 +113,44 @@ export async function registerDevice(
       port: input.port ?? null,
       identity_key: identity,
       created_at: now,
-      created_by: createdBy,
+      created_by: ctx.principal.userId,
     })
     .execute();
+  ctx.audit.resourceId = id;
+  ctx.audit.detail = {
+    aeTitle: input.aeTitle,
+    departmentId: input.departmentId,
+    permissions: input.permissions.join(','),
+    certificate: !!input.certificate,
+  };
   return id;
 }
 
-export async function listDevices(tx: Tx, tenantId: string): Promise<Device[]> {
-  const rows = await tx
+/** The office's devices by AE title. */
+export async function listDevices(ctx: GateContext): Promise<Device[]> {
+  const rows = await ctx.tx
     .selectFrom('devices')
     .selectAll()
-    .where('tenant_id', '=', tenantId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
     .orderBy('ae_title')
     .execute();
   return rows.map(toDevice);
 }
 
-/** Removes a device of this tenant; false if there is none. */
-export async function removeDevice(tx: Tx, tenantId: string, id: string): Promise<boolean> {
-  const r = await tx.deleteFrom('devices').where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+/** Removes a device of the caller's office; false if there is none. */
+export async function removeDevice(ctx: GateContext, id: string): Promise<boolean> {
+  const r = await ctx.tx
+    .deleteFrom('devices')
+    .where('id', '=', id)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
-/** A device of this tenant by AE title (a C-MOVE destination), or undefined. */
+/**
+ * A device of this tenant by AE title (a C-MOVE destination), or undefined. Outside the
+ * gate: the calling device names its destination before the retrieval is decided.
+ */
 export async function deviceByAeTitle(tx: Tx, tenantId: string, aeTitle: string): Promise<Device | undefined> {
   const row = await tx
     .selectFrom('devices')
@@ -165,7 +182,8 @@ export type Identification =
  * Recognises a device by calling AE title and proves it: by its pinned
  * certificate over TLS, or by its loopback host on a plain listener. A device
  * registered with a certificate is never accepted without it, one registered
- * without is never accepted with one.
+ * without is never accepted with one. Outside the gate: it makes the principal
+ * the gate then decides for.
  */
 export async function identifyDevice(db: Db, caller: Caller): Promise<Identification> {
   // Every office may use an AE title; the caller's proof picks the one device (unique across the deployment).
