@@ -1,7 +1,7 @@
 // Tenant administration of staff accounts, through the gate: creating one
 // (without a password: the person sets it with the enrolment link issued here),
-// changing its display name, activity, roles and memberships, and listing the
-// office's accounts with what waits for approval. Nobody changes their own roles
+// changing its display name, activity, roles and memberships, asking for a reset
+// link, and listing the office's accounts with what waits for approval. Nobody changes their own roles
 // (the policy), and what is granted waits for a second account (approvals.ts);
 // what is taken away goes at once. Each function fills in its audit event.
 import type { GateContext } from '../access/gate.ts';
@@ -9,7 +9,13 @@ import { tokenCovers, type Membership, type TenantRole } from '../access/policy.
 import { KarteiError } from '../errors.ts';
 import { sealField, type Keyring } from '../vault/keyring.ts';
 import { signOutEverywhere } from './api-tokens.ts';
-import { assertNotLastDpo, requestAccess, withPending, type GrantRequest } from './approvals.ts';
+import {
+  assertNotLastDpo,
+  requestAccess,
+  requestEnrolmentApproval,
+  withPending,
+  type GrantRequest,
+} from './approvals.ts';
 import { issueLink, startEnrolment } from './enrolment.ts';
 import { createUser, getUser, listUsers, userBinding, type UserView } from './users.ts';
 
@@ -53,6 +59,17 @@ export async function createAccount(ctx: GateContext, keyring: Keyring, a: NewAc
   ctx.audit.resourceId = userId;
   ctx.audit.detail = { ...accessSummary(a), ...grantSummary(grants) };
   return { id: userId, enrolment, pendingApprovals: grants.pending };
+}
+
+/**
+ * A reset link for lost credentials: it waits for a second account's approval, and the
+ * enrolment it will lead to is started now. The approval's id.
+ */
+export async function requestReset(ctx: GateContext, userId: string): Promise<string> {
+  const approvalId = await requestEnrolmentApproval(ctx, userId);
+  await startEnrolment(ctx.tx, ctx.principal.tenantId, userId, ctx.principal.userId, 'reset', approvalId, ctx.now);
+  ctx.audit.detail = { approvalId };
+  return approvalId;
 }
 
 /** The office's accounts with the grants waiting for approval. */

@@ -1,6 +1,8 @@
 // The office's departments, administered by its admins through the gate: a
 // new department gets its own key (keyring: tenant → department → person), and
-// its code is unique in the office. Codes and names are no personal data.
+// its code is unique in the office. Codes and names are no personal data. And a
+// department's own rule, set by its head: whether members who may not read its
+// restricted records (clerks) see them listed at all.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import { fieldRefused } from '../errors.ts';
@@ -39,4 +41,31 @@ export function listDepartments(ctx: GateContext) {
     .where('tenant_id', '=', ctx.principal.tenantId)
     .orderBy('code')
     .execute();
+}
+
+/** A department's setting for listing restricted records to members who may not read them. */
+export async function restrictedListing(ctx: GateContext, departmentId: string): Promise<'shown' | 'hidden'> {
+  const row = await ctx.tx
+    .selectFrom('departments')
+    .select('restricted_listing')
+    .where('id', '=', departmentId)
+    .executeTakeFirst();
+  return row?.restricted_listing === 'hidden' ? 'hidden' : 'shown';
+}
+
+/** A department's settings: how restricted records are listed to members who may not read them. */
+export async function departmentSettings(ctx: GateContext, departmentId: string) {
+  return { restrictedListing: await restrictedListing(ctx, departmentId) };
+}
+
+/** Sets how the department's restricted records are listed to members who may not read them. */
+export async function setRestrictedListing(ctx: GateContext, departmentId: string, listing: 'shown' | 'hidden') {
+  await ctx.tx
+    .updateTable('departments')
+    .set({ restricted_listing: listing })
+    .where('id', '=', departmentId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .execute();
+  ctx.audit.detail = { restrictedListing: listing };
+  return { restrictedListing: listing };
 }

@@ -15,6 +15,7 @@ import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
 import type { RecordsTable } from '../db/schema.ts';
 import { displayNames } from '../identity/users.ts';
+import { restrictedListing } from '../identity/departments.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 import { recordTitle } from './record-title.ts';
 
@@ -182,7 +183,7 @@ export class Records {
       .where('records.deleted_at', 'is', null);
     const readsRestricted = ctx.may('record.read', 'restricted');
     // Where the owning department says so, who may not read restricted records does not see them listed at all.
-    if (!readsRestricted && (await restrictedListing(tx, ctx.target.departmentId!)) === 'hidden') {
+    if (!readsRestricted && (await restrictedListing(ctx, ctx.target.departmentId!)) === 'hidden') {
       q = q.where('records.sensitivity', '=', 'normal');
     }
     const cursor = page.before ? decodeCursor(page.before) : null;
@@ -383,14 +384,4 @@ function changedFields(
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
   return sensitivityChanged ? [...changed, 'sensitivity'] : changed;
-}
-
-/** A department's setting for listing restricted records to members who may not read them. */
-export async function restrictedListing(tx: Tx, departmentId: string): Promise<'shown' | 'hidden'> {
-  const row = await tx
-    .selectFrom('departments')
-    .select('restricted_listing')
-    .where('id', '=', departmentId)
-    .executeTakeFirst();
-  return row?.restricted_listing === 'hidden' ? 'hidden' : 'shown';
 }

@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { decideApproval, listDecidable, requestEnrolmentApproval } from '../../identity/approvals.ts';
-import { issueApprovedLink, startEnrolment } from '../../identity/enrolment.ts';
+import { decideApproval, listDecidable } from '../../identity/approvals.ts';
+import { issueApprovedLink } from '../../identity/enrolment.ts';
+import { requestReset } from '../../identity/account-admin.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, password } from '../schemas.ts';
 import { KarteiError } from '../../errors.ts';
@@ -59,20 +60,7 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
         req,
         'admin.user.enrolment-request',
         { kind: 'user', userId: req.params.id },
-        async (ctx) => {
-          const approvalId = await requestEnrolmentApproval(ctx, req.params.id);
-          await startEnrolment(
-            ctx.tx,
-            ctx.principal.tenantId,
-            req.params.id,
-            ctx.principal.userId,
-            'reset',
-            approvalId,
-            ctx.now,
-          );
-          ctx.audit.detail = { approvalId };
-          return approvalId;
-        },
+        (ctx) => requestReset(ctx, req.params.id),
       );
       return reply.code(201).send({ approvalId });
     },

@@ -1,11 +1,11 @@
 // A department's own rules, set by its head: whether members who may not read
 // its restricted records (clerks) see them listed at all. Hidden, a file's
-// list shows them neither their type nor their dates.
+// list shows them neither their type nor their dates. The work is identity/departments.ts's.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { restrictedListing } from '../../records/records.ts';
+import { departmentSettings, setRestrictedListing } from '../../identity/departments.ts';
 import { gated } from '../access.ts';
 import { idParams } from '../schemas.ts';
 import { restrictedListing as listingAnswer } from '../../contract/records.ts';
@@ -20,9 +20,9 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
       schema: { params: idParams, response: { 200: listingAnswer } },
     },
     async (req) =>
-      gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, async (ctx) => ({
-        restrictedListing: await restrictedListing(ctx.tx, req.params.id),
-      })),
+      gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, (ctx) =>
+        departmentSettings(ctx, req.params.id),
+      ),
   );
 
   r.put(
@@ -36,15 +36,8 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req) =>
-      gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, async (ctx) => {
-        await ctx.tx
-          .updateTable('departments')
-          .set({ restricted_listing: req.body.restrictedListing })
-          .where('id', '=', req.params.id)
-          .where('tenant_id', '=', ctx.principal.tenantId)
-          .execute();
-        ctx.audit.detail = { restrictedListing: req.body.restrictedListing };
-        return { restrictedListing: req.body.restrictedListing };
-      }),
+      gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, (ctx) =>
+        setRestrictedListing(ctx, req.params.id, req.body.restrictedListing),
+      ),
   );
 }
