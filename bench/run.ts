@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { DIALECT, startHarness } from '../test/helpers/harness.ts';
-import { inTenant } from '../src/db/connect.ts';
+import { inTenantTransaction } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
 import { CHAINED_COLUMNS } from '../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
@@ -82,7 +82,7 @@ async function auditBench() {
   const h = await startHarness();
   try {
     const store = h.services.store;
-    const append = (tx: Parameters<Parameters<typeof inTenant>[2]>[0], i: number) =>
+    const append = (tx: Parameters<Parameters<typeof inTenantTransaction>[2]>[0], i: number) =>
       h.services.audit.append(tx, {
         tenantId: DEPLOYMENT_CHAIN,
         actorId: null,
@@ -94,21 +94,21 @@ async function auditBench() {
     // Single writer, one durable commit per event.
     const n = Number(process.env.BENCH_APPENDS ?? 5_000);
     let t0 = performance.now();
-    for (let i = 0; i < n; i++) await inTenant(store, DEPLOYMENT_CHAIN, (tx) => append(tx, i));
+    for (let i = 0; i < n; i++) await inTenantTransaction(store, DEPLOYMENT_CHAIN, (tx) => append(tx, i));
     const durablePerSec = n / ((performance.now() - t0) / 1000);
     // 50 concurrent appenders, each waiting for its own event to be durable: the group
     // committer lets them share commits, as concurrent requests do in the server.
     t0 = performance.now();
     await Promise.all(
       Array.from({ length: 50 }, async (_, w) => {
-        for (let i = w; i < n; i += 50) await inTenant(store, DEPLOYMENT_CHAIN, (tx) => append(tx, n + i));
+        for (let i = w; i < n; i += 50) await inTenantTransaction(store, DEPLOYMENT_CHAIN, (tx) => append(tx, n + i));
       }),
     );
     const groupedPerSec = n / ((performance.now() - t0) / 1000);
     // Fill to the verify size in large transactions, then verify.
     const total = Number(process.env.BENCH_VERIFY_EVENTS ?? 300_000);
     for (let i = 2 * n; i < total; i += 10_000) {
-      await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => {
+      await inTenantTransaction(store, DEPLOYMENT_CHAIN, async (tx) => {
         for (let j = 0; j < 10_000 && i + j < total; j++) await append(tx, i + j);
       });
     }

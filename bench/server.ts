@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startHarness, setUpTenant, samplePerson } from '../test/helpers/harness.ts';
-import { inTenant } from '../src/db/connect.ts';
+import { inTenantTransaction } from '../src/db/connect.ts';
 import { authenticate } from '../src/identity/sessions.ts';
 
 const seedPersons = Number(process.env.BENCH_PERSONS ?? 100_000);
@@ -46,7 +46,7 @@ const h = await startHarness({
         },
       },
       async (req) =>
-        inTenant(h.services.store, tenantId, (tx) =>
+        inTenantTransaction(h.services.store, tenantId, (tx) =>
           tx
             .selectFrom('record_versions')
             .selectAll()

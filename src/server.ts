@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { checkStartable, type Config } from './config/config.ts';
-import { inTenant } from './db/connect.ts';
+import { inTenantTransaction } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { buildApp, type AppOptions } from './http/app.ts';
 import { issueSetupToken } from './identity/setup.ts';
@@ -67,10 +67,12 @@ function dimseDeps(s: Services): DimseDeps {
   return {
     gate: s.gate,
     identifyDevice: (caller) => identifyDevice(s.store.db, caller),
-    deviceByAeTitle: (tenantId, aeTitle) => inTenant(s.store, tenantId, (tx) => deviceByAeTitle(tx, tenantId, aeTitle)),
+    deviceByAeTitle: (tenantId, aeTitle) =>
+      inTenantTransaction(s.store, tenantId, (tx) => deviceByAeTitle(tx, tenantId, aeTitle)),
     departmentKey: (tenantId, departmentId) =>
-      inTenant(s.store, tenantId, (tx) => s.keyring.departmentKey(tx, tenantId, departmentId)),
-    audit: async (event) => void (await inTenant(s.store, event.tenantId, (tx) => s.audit.append(tx, event))),
+      inTenantTransaction(s.store, tenantId, (tx) => s.keyring.departmentKey(tx, tenantId, departmentId)),
+    audit: async (event) =>
+      void (await inTenantTransaction(s.store, event.tenantId, (tx) => s.audit.append(tx, event))),
     auditAttempt: (event, address, kind) => s.audit.attempts.record(event, address, kind),
     storeInstance: (request) => new IncomingInstance({ ...request, instances: s.instances, keyring: s.keyring }),
     searchArchive: (ctx, search) => searchArchive(ctx, s.keyring, search),

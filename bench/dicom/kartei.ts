@@ -3,7 +3,7 @@
 // bench AE registered as a device allowed to store (by loopback host, or by its pinned
 // certificate over TLS), and the DIMSE listener in this process. Encryption at rest and the
 // audit log are always on in Kartei.
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import {
   startHarness,
@@ -121,7 +121,7 @@ export async function startKarteiDicom(opts: KarteiDicomOptions & { reopen?: Kar
         ...(tls ? { tls: clientTls(tls) } : {}),
       },
       countInstances: () =>
-        inTenant(h.services.store, tenantId, async (tx) =>
+        inTenantTransaction(h.services.store, tenantId, async (tx) =>
           Number(
             (
               await tx

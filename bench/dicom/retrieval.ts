@@ -26,7 +26,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
@@ -106,7 +106,7 @@ interface Side {
  * framing. What Node itself gets from reading, decrypting and writing to a socket, step by step.
  */
 async function startFloor(h: Harness, tenantId: string, departmentId: string): Promise<Floor> {
-  const { key, instances } = await inTenant(h.services.store, tenantId, async (tx) => ({
+  const { key, instances } = await inTenantTransaction(h.services.store, tenantId, async (tx) => ({
     key: await h.services.keyring.departmentKey(tx, tenantId, departmentId),
     instances: await tx
       .selectFrom('instances')
@@ -232,7 +232,7 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
     auth: bearerAuth(token.body.token),
     secureWeb: { base: `${secureAddress}/dicom-web`, auth: bearerAuth(token.body.token), ca: tls.caFile },
     count: () =>
-      inTenant(h.services.store, t.tenantId, async (tx) =>
+      inTenantTransaction(h.services.store, t.tenantId, async (tx) =>
         Number(
           (
             await tx

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Insertable } from 'kysely';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import type { InstancesTable, SeriesTable, StudiesTable, StudyIndexTable } from '../../src/db/schema.ts';
 import { sealField } from '../../src/vault/keyring.ts';
 import { seriesBinding, studyBinding, studyDigests } from '../../src/imaging/instance-index.ts';
@@ -57,7 +57,7 @@ const token = (await staff.post('/api/auth/tokens', { name: 'bench', expiresInDa
 // ---- Fill -------------------------------------------------------------------------------
 const studies = Math.ceil(TOTAL / PER_STUDY);
 const fillStart = performance.now();
-const { key, indexKey } = await inTenant(h.services.store, tenantId, async (tx) => ({
+const { key, indexKey } = await inTenantTransaction(h.services.store, tenantId, async (tx) => ({
   key: await h.services.keyring.departmentKey(tx, tenantId, departmentId),
   indexKey: await h.services.keyring.indexKey(tx, tenantId),
 }));
@@ -135,7 +135,7 @@ for (let first = 0; first < studies; first += BATCH_STUDIES) {
       });
     }
   }
-  await inTenant(h.services.store, tenantId, async (tx) => {
+  await inTenantTransaction(h.services.store, tenantId, async (tx) => {
     await tx.insertInto('studies').values(studyRows).execute();
     for (let i = 0; i < indexRows.length; i += 500)
       await tx

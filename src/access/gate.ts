@@ -2,7 +2,7 @@
 // resource, asks the policy, runs the work if allowed, and appends the audit
 // event; if the event cannot be written the whole transaction, and so the
 // access, is undone. Denials are audited too, then answered 404 or 403.
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import {
@@ -56,7 +56,7 @@ export class Gate {
     let audited: GateContext['audit'] = {};
     let resolved: Resolved | null = null;
     try {
-      const result = await inTenant(this.store, principal.tenantId, async (tx) => {
+      const result = await inTenantTransaction(this.store, principal.tenantId, async (tx) => {
         const target = (resolved = await resolve(tx, principal, ref, now));
         const decision = target ? decide(principal, action, target.resource) : 'hidden';
         if (decision !== 'allow') {
@@ -147,7 +147,7 @@ export class Gate {
     if (e instanceof AuditWriteError) return;
     const code = e instanceof KarteiError ? e.code : 'internal-error';
     try {
-      await inTenant(this.store, p.tenantId, (tx) =>
+      await inTenantTransaction(this.store, p.tenantId, (tx) =>
         this.auditLog.append(tx, {
           tenantId: p.tenantId,
           actorId: p.userId,

@@ -4,7 +4,7 @@
 // only after the events since the last one have verified (`verify-tail.ts`);
 // a chain that does not verify is left unsigned and raises the alarm.
 import { prepared } from '../db/prepared.ts';
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField, openField } from '../vault/keyring.ts';
 import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
@@ -103,7 +103,7 @@ export class AuditLog {
     this.keyring = keyring;
     this.signer = signer;
     this.attempts = new AttemptLog<AuditEvent>(
-      async (e) => void (await inTenant(store, e.tenantId, (tx) => this.append(tx, e))),
+      async (e) => void (await inTenantTransaction(store, e.tenantId, (tx) => this.append(tx, e))),
       (address) => keyring.globalIndex('address', address),
     );
   }
@@ -169,7 +169,7 @@ export class AuditLog {
   async checkpointAll(): Promise<void> {
     const heads: Record<string, WitnessedHead> = {};
     for (const id of await chainIds(this.store)) {
-      const head = await inTenant(this.store, id, async (tx) => {
+      const head = await inTenantTransaction(this.store, id, async (tx) => {
         const [head] = await chainHead(tx, id);
         if (!head || head.seq === 0) return undefined;
         const last = await tx
@@ -219,7 +219,7 @@ export async function chainIds(store: Store): Promise<string[]> {
 export async function chainHeads(store: Store): Promise<Record<string, number>> {
   const heads: Record<string, number> = {};
   for (const id of await chainIds(store)) {
-    const [head] = await inTenant(store, id, (tx) => chainHead(tx, id));
+    const [head] = await inTenantTransaction(store, id, (tx) => chainHead(tx, id));
     heads[id] = Number(head?.seq ?? 0);
   }
   return heads;

@@ -3,7 +3,7 @@
 // Every read takes a GateContext: it runs after the gate has decided and will audit.
 import { sql } from 'kysely';
 import type { GateContext } from '../access/gate.ts';
-import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Db, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
@@ -54,7 +54,9 @@ export function installationChainReader(
     throw new Error("the installation's chain is read only where the gate allowed it on the installation");
   // Its events name no account (their actor is unknown), so there are no names to look up.
   return (f) =>
-    inTenant(store, DEPLOYMENT_CHAIN, (tx) => readEvents(tx, log, DEPLOYMENT_CHAIN, 'all', f, async () => new Map()));
+    inTenantTransaction(store, DEPLOYMENT_CHAIN, (tx) =>
+      readEvents(tx, log, DEPLOYMENT_CHAIN, 'all', f, async () => new Map()),
+    );
 }
 
 async function readEvents(

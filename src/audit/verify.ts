@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
-import { inTenant, type Store } from '../db/connect.ts';
+import { inTenantTransaction, type Store } from '../db/connect.ts';
 import { GENESIS_HASH } from './chain.ts';
 import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
@@ -109,7 +109,7 @@ export async function verifyAudit(
 }
 
 function chainState(store: Store, tenantId: string): Promise<ChainState> {
-  return inTenant(store, tenantId, async (tx) => {
+  return inTenantTransaction(store, tenantId, async (tx) => {
     const head = await tx
       .selectFrom('audit_heads')
       .select(['seq', 'hash'])

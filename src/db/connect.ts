@@ -1,7 +1,8 @@
 // Opens the database: embedded SQLite (WAL, durable commits) in the data
 // directory, or PostgreSQL when a URL is configured. Every access to tenant
-// rows runs inside `inTenant`, which on PostgreSQL sets the row-level-security
-// wall for the transaction.
+// rows runs inside `inTenantTransaction`: a transaction, which on PostgreSQL
+// also sets the row-level-security wall to the tenant (on SQLite nothing walls
+// tenants off: every query names its tenant itself).
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -17,7 +18,7 @@ export type Db = Kysely<Database>;
 declare const inTransaction: unique symbol;
 /**
  * A connection inside a transaction (Kysely's Transaction, or the group committer's
- * connection in its savepoint). Only `inTenant` makes one, so the whole database
+ * connection in its savepoint). Only `inTenantTransaction` makes one, so the whole database
  * handle (`Store`, `Db`) does not type-check where a transaction is expected; a
  * `Tx` still serves where a `Db` is (it is one, inside a transaction).
  */
@@ -116,8 +117,14 @@ function cachingStatements(native: SQLite.Database) {
   };
 }
 
-/** Runs `work` in one transaction confined to one tenant's rows. */
-export function inTenant<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction on behalf of a tenant. On PostgreSQL the
+ * transaction is confined to that tenant's rows: it sets `kartei.tenant`, which
+ * the row-level-security policies check. On SQLite it only opens the
+ * transaction (the group committer's savepoint): it confines nothing, and each
+ * query must name its tenant in its own `where`, as every query here does.
+ */
+export function inTenantTransaction<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (store.committer) return store.committer.run((conn) => work(conn as Tx));
   return store.db.transaction().execute(async (tx) => {
     if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action } from '../access/policy.ts';
 import { viaOf, type GateContext } from '../access/gate.ts';
-import { inTenant } from '../db/connect.ts';
+import { inTenantTransaction } from '../db/connect.ts';
 import type { ResourceKind, ResourceRef } from '../access/resolve.ts';
 import { authenticate, csrfMatches, type Authenticated } from '../identity/sessions.ts';
 import { authenticateApiToken } from '../identity/api-tokens.ts';
@@ -83,7 +83,7 @@ async function selfWithToken(
 ): Promise<void> {
   const p = req.auth!.principal;
   try {
-    await inTenant(services.store, p.tenantId, (tx) =>
+    await inTenantTransaction(services.store, p.tenantId, (tx) =>
       services.audit.append(tx, {
         tenantId: p.tenantId,
         actorId: p.userId,

@@ -4,7 +4,7 @@
 // query the route refuses (invalid, too large, not JSON). The event names the
 // caller, the route and the refusal's code; never the refused input itself.
 import type { FastifyError, FastifyRequest } from 'fastify';
-import { inTenant } from '../db/connect.ts';
+import { inTenantTransaction } from '../db/connect.ts';
 import { KarteiError, type ErrorCode } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../access/policy.ts';
@@ -40,7 +40,7 @@ export async function auditRefusedRequest(
   const params = (req.params ?? {}) as Record<string, unknown>;
   const named = Object.values(params).find((v): v is string => typeof v === 'string');
   try {
-    await inTenant(s.store, p.tenantId, (tx) =>
+    await inTenantTransaction(s.store, p.tenantId, (tx) =>
       s.audit.append(tx, {
         tenantId: p.tenantId,
         actorId: p.userId,

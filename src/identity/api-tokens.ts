@@ -5,7 +5,7 @@
 // interactive (MFA) session; an `admin`-scoped one only with a fresh code of
 // the second factor, which is then used up like a login's.
 import { randomUUID } from 'node:crypto';
-import { inTenant, type Db, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Db, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
@@ -113,7 +113,7 @@ export class ApiTokens extends IdentityUseCase {
       proof = { ...own, step: own.step };
     }
     try {
-      return await inTenant(this.store, tenantId, async (tx) => {
+      return await inTenantTransaction(this.store, tenantId, async (tx) => {
         if (proof) {
           // Conditional on the code's time step: of two requests with one code, one wins.
           if (!(await spendStep(tx, userId, proof.step))) throw wrongCode();
@@ -140,7 +140,7 @@ export class ApiTokens extends IdentityUseCase {
 
   /** The caller's own live tokens, without their secrets. */
   list(tenantId: string, userId: string): Promise<ApiToken[]> {
-    return inTenant(this.store, tenantId, async (tx) => {
+    return inTenantTransaction(this.store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('api_tokens')
         .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
@@ -163,7 +163,7 @@ export class ApiTokens extends IdentityUseCase {
 
   /** Revokes one of the caller's own tokens, audited; another's, a revoked one or none is not found. */
   async revoke(tenantId: string, userId: string, id: string): Promise<void> {
-    const revoked = await inTenant(this.store, tenantId, async (tx) => {
+    const revoked = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const r = await tx
         .updateTable('api_tokens')
         .set({ revoked_at: new Date().toISOString() })
@@ -186,7 +186,7 @@ export class ApiTokens extends IdentityUseCase {
   }
 
   private refuse(tenantId: string, userId: string, detail: Record<string, string | number>) {
-    return inTenant(this.store, tenantId, (tx) =>
+    return inTenantTransaction(this.store, tenantId, (tx) =>
       this.audit.append(tx, {
         tenantId,
         actorId: userId,

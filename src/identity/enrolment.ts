@@ -6,7 +6,7 @@
 // codes, sessions and API tokens. Only the link's hash is stored, and a link
 // is issued afresh (the earlier one void) each time it is fetched.
 import { randomUUID } from 'node:crypto';
-import { inTenant, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { GateContext } from '../access/gate.ts';
 import { openField } from '../vault/keyring.ts';
@@ -157,7 +157,7 @@ export class Enrolment extends IdentityUseCase {
       throw new KarteiError('invalid-enrolment-link');
     }
     const { tenant_id: tenantId, user_id: userId } = row;
-    const words = await inTenant(this.store, tenantId, async (tx) => {
+    const words = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       return [
         openField<string>(key, userBinding(tenantId, userId, 'username'), row.username_enc),
@@ -167,7 +167,7 @@ export class Enrolment extends IdentityUseCase {
     // Checked before anything is written, so a weak password leaves the link valid.
     assertStrongPassword(password, [...words, row.office]);
     const passwordHash = await hashPassword(password);
-    await inTenant(this.store, tenantId, async (tx) => {
+    await inTenantTransaction(this.store, tenantId, async (tx) => {
       const now = new Date().toISOString();
       const spent = await tx
         .updateTable('enrolments')

@@ -2,7 +2,7 @@
 // API tokens) share: the store, the keyring, the audit log and the login clock, held once; a
 // signed-in person's own second-factor code, counted before it is checked like a login's; and
 // a refusal of the person's own request, audited in a transaction of its own.
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { UsersTable } from '../db/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { openField, type Keyring } from '../vault/keyring.ts';
@@ -45,7 +45,7 @@ export abstract class IdentityUseCase {
         .executeTakeFirstOrThrow());
     const at = this.clock();
     const reserved = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, at);
-    const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
+    const key = await inTenantTransaction(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
     const secret = user.totp_secret_enc
       ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
       : null;
@@ -56,7 +56,7 @@ export abstract class IdentityUseCase {
 
   /** A refusal of the person's own request about their account, audited in a transaction of its own. */
   protected refuseOwn(tenantId: string, userId: string, action: string, detail?: Record<string, string>) {
-    return inTenant(this.store, tenantId, (tx) =>
+    return inTenantTransaction(this.store, tenantId, (tx) =>
       this.audit.append(tx, {
         tenantId,
         actorId: userId,

@@ -2,7 +2,7 @@
 // Unknown names and wrong passwords look the same and take the same time.
 // Every attempt is counted before it is checked (throttle.ts says against what);
 // a refused one answers 429 with Retry-After and is audited.
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -158,7 +158,7 @@ export class Login extends IdentityUseCase {
     );
     const challenge = newToken();
     const hash = tokenHash(challenge);
-    const { secret, webauthn } = await inTenant(this.store, user.tenant_id, async (tx) => {
+    const { secret, webauthn } = await inTenantTransaction(this.store, user.tenant_id, async (tx) => {
       const key = await this.keyring.tenantKey(tx, user.tenant_id);
       // Passkeys are offered beside the TOTP code; a reset link deleted them with the TOTP secret.
       const webauthn = await loginOptions(tx, user.id, this.rp);
@@ -291,7 +291,7 @@ export class Login extends IdentityUseCase {
     const a = await this.begin(challenge, address);
     const { row } = a;
     const { tenant_id: tenantId, user_id: userId } = row;
-    const result = await inTenant(this.store, tenantId, async (tx) => {
+    const result = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       const at = new Date().toISOString();
       // A challenge issued before the second factor was reset has nothing to check against.
@@ -346,12 +346,12 @@ export class Login extends IdentityUseCase {
     const expected = row.webauthn_challenge;
     // Read, then verified outside any transaction (the signature check is asynchronous); the writes below are conditional.
     const credential = expected
-      ? await inTenant(this.store, tenantId, (tx) => findCredential(tx, userId, response.id))
+      ? await inTenantTransaction(this.store, tenantId, (tx) => findCredential(tx, userId, response.id))
       : undefined;
     const checked = credential && expected ? await checkAssertion(credential, expected, response, this.rp) : null;
     const result = !checked
       ? null
-      : await inTenant(this.store, tenantId, async (tx) => {
+      : await inTenantTransaction(this.store, tenantId, async (tx) => {
           const at = new Date().toISOString();
           if (!(await this.useChallenge(tx, a, at)) || !(await recordAssertion(tx, checked, at))) return null;
           const key = await this.keyring.tenantKey(tx, tenantId);

@@ -3,7 +3,7 @@
 // screen is not enough. Failures count against the account like failed logins
 // (so the current password cannot be guessed through this route either); the
 // other sessions and all API tokens of the account end, the session in use stays.
-import { inTenant } from '../db/connect.ts';
+import { inTenantTransaction } from '../db/connect.ts';
 import { fieldRefused } from '../errors.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
@@ -62,7 +62,7 @@ export class OwnPassword extends IdentityUseCase {
       throw fieldRefused('validation-failed', 'newPassword', 'password-same', 'must differ from the current password');
     }
     const passwordHash = await hashPassword(input.newPassword);
-    await inTenant(this.store, tenantId, async (tx) => {
+    await inTenantTransaction(this.store, tenantId, async (tx) => {
       const at = new Date().toISOString();
       // Conditional on the code's time step, so the same code cannot serve twice.
       if (

@@ -32,7 +32,7 @@ import {
   type RegistrationResponseJSON,
   type VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { PasskeysTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -170,7 +170,7 @@ export class Passkeys extends IdentityUseCase {
   }
 
   async list(tenantId: string, userId: string): Promise<PasskeyInfo[]> {
-    return inTenant(this.store, tenantId, async (tx) => {
+    return inTenantTransaction(this.store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('passkeys')
         .select(['id', 'name_enc', 'created_at', 'last_used_at'])
@@ -218,7 +218,7 @@ export class Passkeys extends IdentityUseCase {
     }
     // The right password gives its reservation back; it proves nothing beyond the session's second factor.
     await credit(this.store.db, counters);
-    return inTenant(this.store, tenantId, async (tx) => {
+    return inTenantTransaction(this.store, tenantId, async (tx) => {
       const key = await this.keyring.tenantKey(tx, tenantId);
       const existing = await tx
         .selectFrom('passkeys')
@@ -274,7 +274,7 @@ export class Passkeys extends IdentityUseCase {
       );
     if (!challenge) throw invalid();
     const hash = tokenHash(challenge);
-    const row = await inTenant(this.store, tenantId, (tx) =>
+    const row = await inTenantTransaction(this.store, tenantId, (tx) =>
       tx
         .selectFrom('passkey_registrations')
         .selectAll()
@@ -300,7 +300,7 @@ export class Passkeys extends IdentityUseCase {
     }
     const id = randomUUID();
     const at = new Date(this.clock()).toISOString();
-    await inTenant(this.store, tenantId, async (tx) => {
+    await inTenantTransaction(this.store, tenantId, async (tx) => {
       const used = await tx
         .updateTable('passkey_registrations')
         .set({ used_at: at })
@@ -354,7 +354,7 @@ export class Passkeys extends IdentityUseCase {
 
   /** Removes one of the user's passkeys, unless it is their last second factor (409). */
   async remove(tenantId: string, userId: string, passkeyId: string): Promise<void> {
-    await inTenant(this.store, tenantId, async (tx) => {
+    await inTenantTransaction(this.store, tenantId, async (tx) => {
       const at = new Date(this.clock()).toISOString();
       // Locks the user's row (PostgreSQL), so parallel removals are decided one after the other.
       await tx.updateTable('users').set({ updated_at: at }).where('id', '=', userId).execute();

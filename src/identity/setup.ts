@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inTenant, type Store } from '../db/connect.ts';
+import { inTenantTransaction, type Store } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -26,7 +26,7 @@ export async function issueSetupToken(store: Store, dataDir: string): Promise<st
   const token = newToken();
   const expires = new Date(Date.now() + SETUP_TTL_MS).toISOString();
   // Durable before the link is shown: through the group committer on SQLite.
-  await inTenant(store, DEPLOYMENT_CHAIN, async (tx) => {
+  await inTenantTransaction(store, DEPLOYMENT_CHAIN, async (tx) => {
     await tx.deleteFrom('setup_token').execute();
     await tx
       .insertInto('setup_token')
@@ -74,7 +74,7 @@ export class Setup {
       'admin.password',
     );
     const tenantId = randomUUID();
-    const adminId = await inTenant(this.store, tenantId, async (tx) => {
+    const adminId = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const spent = await tx
         .updateTable('setup_token')
         .set({ used_at: new Date().toISOString() })

@@ -23,7 +23,7 @@
 // (`POST /api/auth/mfa`), exactly like a password login.
 import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN, type SsoConfigsTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -340,7 +340,7 @@ export class Sso extends IdentityUseCase {
       (acr.length > 0 && typeof claims.acr === 'string' && acr.includes(claims.acr)) ||
       (amr.length > 0 && Array.isArray(claims.amr) && claims.amr.some((m) => typeof m === 'string' && amr.includes(m)));
 
-    const result = await inTenant(this.store, tenantId, async (tx) => {
+    const result = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const user = await tx
         .selectFrom('sso_identities')
         .innerJoin('users', 'users.id', 'sso_identities.user_id')
@@ -417,7 +417,7 @@ export class Sso extends IdentityUseCase {
       .executeTakeFirst();
     if (!row || !row.handover_enc || !row.used_at || Date.parse(row.used_at) + HANDOVER_MS <= Date.now())
       throw new KarteiError('not-found');
-    return inTenant(this.store, row.tenant_id, async (tx) => {
+    return inTenantTransaction(this.store, row.tenant_id, async (tx) => {
       const taken = await tx
         .updateTable('sso_logins')
         .set({ handed_over_at: new Date().toISOString(), handover_enc: null })
@@ -448,7 +448,7 @@ export class Sso extends IdentityUseCase {
     const step = own.step;
     const ok =
       step !== null &&
-      (await inTenant(this.store, tenantId, async (tx) => {
+      (await inTenantTransaction(this.store, tenantId, async (tx) => {
         if (!(await spendStep(tx, userId, step))) return false;
         await succeeded(tx, own.counters, own.subjects, own.at);
         return true;
@@ -462,7 +462,7 @@ export class Sso extends IdentityUseCase {
 
   /** Ends the caller's link (audited). */
   async unlink(tenantId: string, userId: string): Promise<void> {
-    await inTenant(this.store, tenantId, async (tx) => {
+    await inTenantTransaction(this.store, tenantId, async (tx) => {
       const gone = await tx.deleteFrom('sso_identities').where('user_id', '=', userId).executeTakeFirst();
       if (Number(gone.numDeletedRows) !== 1) throw new KarteiError('not-found');
       await this.audit.append(tx, {
@@ -478,7 +478,7 @@ export class Sso extends IdentityUseCase {
 
   /** Whether the caller has a linked identity (for "Mein Konto"). */
   async linked(tenantId: string, userId: string): Promise<{ linked: boolean; linkedAt?: string; available: boolean }> {
-    return inTenant(this.store, tenantId, async (tx) => {
+    return inTenantTransaction(this.store, tenantId, async (tx) => {
       const [row, cfg] = await Promise.all([
         tx.selectFrom('sso_identities').select('linked_at').where('user_id', '=', userId).executeTakeFirst(),
         tx.selectFrom('sso_configs').select('enabled').where('tenant_id', '=', tenantId).executeTakeFirst(),
@@ -494,7 +494,7 @@ export class Sso extends IdentityUseCase {
     subjectIndex: string,
     address: string,
   ): Promise<SsoOutcome> {
-    const outcome = await inTenant(this.store, tenantId, async (tx) => {
+    const outcome = await inTenantTransaction(this.store, tenantId, async (tx) => {
       // The session that asked must still be live, its user active: a link outlives no logout.
       const session = await tx
         .selectFrom('sessions')
@@ -544,7 +544,7 @@ export class Sso extends IdentityUseCase {
 
   /** A client configuration for the office: discovered metadata (cached), its secret, the login clock. */
   private async client(cfg: ConfigRow): Promise<oidc.Configuration> {
-    const secret = await inTenant(this.store, cfg.tenant_id, async (tx) =>
+    const secret = await inTenantTransaction(this.store, cfg.tenant_id, async (tx) =>
       openField<string>(
         await this.keyring.tenantKey(tx, cfg.tenant_id),
         secretBinding(cfg.tenant_id),

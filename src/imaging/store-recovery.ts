@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Store } from '../db/connect.ts';
-import { inTenant } from '../db/connect.ts';
+import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SealedFiles } from '../vault/sealed-files.ts';
@@ -79,7 +79,7 @@ export async function recoverStore(
   for (const [tenantId, files] of sealed) {
     const ids = [...files.keys()];
     const named = new Map<string, string>();
-    await inTenant(d.store, tenantId, async (tx) => {
+    await inTenantTransaction(d.store, tenantId, async (tx) => {
       for (let i = 0; i < ids.length; i += BATCH) {
         const rows = await tx
           .selectFrom('instances')
@@ -100,7 +100,7 @@ export async function recoverStore(
   }
 
   for (const [office, c] of offices) {
-    await inTenant(d.store, office, (tx) =>
+    await inTenantTransaction(d.store, office, (tx) =>
       d.audit.append(tx, {
         tenantId: office,
         actorId: null,

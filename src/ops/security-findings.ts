@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
-import { inTenant } from '../db/connect.ts';
+import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
@@ -371,7 +371,7 @@ async function separationFindings(s: Services, tenantId?: string): Promise<Findi
   const stale = await Promise.all(
     tenants.map((t) =>
       // Break-glass grants and emergency searches alike wait for a decision.
-      inTenant(s.store, t.id, async (tx) => {
+      inTenantTransaction(s.store, t.id, async (tx) => {
         const before = new Date(Date.now() - 7 * 86_400_000).toISOString();
         const count = async (table: 'break_glass' | 'emergency_searches') =>
           Number(

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -359,7 +359,7 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
   const tenants = await store.db.selectFrom('tenants').select('id').execute();
   let done = 0;
   for (const { id: tenantId } of tenants) {
-    done += await inTenant(store, tenantId, async (tx) => {
+    done += await inTenantTransaction(store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('persons')
         .innerJoin('person_versions', (j) =>

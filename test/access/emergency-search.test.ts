@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, setUpTenant, samplePerson, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { EMERGENCY_SEARCHES_PER_HOUR } from '../../src/records/emergency-search.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 
 type User = Client & { id: string };
 let h: Harness;
@@ -239,7 +239,7 @@ test("the search is an emergency access: audited with its reason and each file s
     /unreviewed for more than 7 days/.test(f.title),
   );
   assert.equal(alert, undefined);
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('emergency_searches')
       .set({ created_at: new Date(Date.now() - 8 * 86_400_000).toISOString() })

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import type { AccessLine, AccessReportAnswer } from '../../src/contract/audit.ts';
 import {
@@ -62,7 +62,7 @@ after(async () => {
 });
 
 async function events(action: string) {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()

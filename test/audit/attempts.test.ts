@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { AttemptLog } from '../../src/audit/attempts.ts';
 import type { AuditEvent } from '../../src/audit/audit-log.ts';
@@ -40,7 +40,7 @@ function intrude(port: number): Promise<void> {
 
 /** The deployment chain's association events, in order. */
 const associateRows = (h: Harness) =>
-  inTenant(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
+  inTenantTransaction(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()

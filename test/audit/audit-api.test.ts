@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import {
   DIALECT,
@@ -60,7 +60,7 @@ interface Ev {
 
 /** The tenant's events as stored, newest first, read beside the API. */
 async function stored(afterSeq = 0): Promise<Ev[]> {
-  const rows = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -447,7 +447,7 @@ async function breakAudit(): Promise<() => Promise<void>> {
 }
 
 const counts = () =>
-  inTenant(h.services.store, t.tenantId, async (tx) => {
+  inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
     const n = async (table: 'persons' | 'person_versions' | 'person_index' | 'data_keys' | 'audit_events') =>
       Number(
         (

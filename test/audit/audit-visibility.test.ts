@@ -5,7 +5,7 @@
 // installation. And what never reaches the log in clear: input that is not an id.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { Client, startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -23,7 +23,7 @@ after(() => h.close());
 
 /** Every stored event of a chain, as the database holds it. */
 const storedEvents = (chain: string) =>
-  inTenant(h.services.store, chain, (tx) =>
+  inTenantTransaction(h.services.store, chain, (tx) =>
     tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', chain).orderBy('seq').execute(),
   );
 
@@ -182,7 +182,7 @@ test("a failed login with an unknown name is visible to the office's DPO and adm
 
 test("once several offices share the installation, its chain is no office's to read", async () => {
   const other = 'tenant-zwei';
-  await inTenant(h.services.store, other, async (tx) => {
+  await inTenantTransaction(h.services.store, other, async (tx) => {
     await tx
       .insertInto('tenants')
       .values({ id: other, name: 'Nachbaramt', created_at: new Date().toISOString() })

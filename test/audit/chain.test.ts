@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { CHAINED_COLUMNS, canonicalValues, linkValues, GENESIS_HASH, type ChainKeying } from '../../src/audit/chain.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
@@ -498,7 +498,7 @@ test('deleting the checkpoints does not hide a rewrite: every 1000th event must 
   try {
     const t = await setUpTenant(h, ['INF']);
     const audit = h.services.audit;
-    await inTenant(h.services.store, t.tenantId, async (tx) => {
+    await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
       for (let i = 0; i < CHECKPOINT_EVERY + 5; i++) {
         await audit.append(tx, {
           tenantId: t.tenantId,
@@ -654,7 +654,7 @@ test('the checkpoint of every 1000th event is not signed over a forged event bef
       resourceType: 'tenant',
       outcome: 'allowed',
     } as const;
-    const head = await inTenant(h.services.store, t.tenantId, async (tx) => {
+    const head = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
       let seq = 0;
       while (seq < CHECKPOINT_EVERY - 10) seq = await audit.append(tx, event);
       return seq;
@@ -667,7 +667,7 @@ test('the checkpoint of every 1000th event is not signed over a forged event bef
       await insertRow(db, forged);
       await db.run(`UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, head + 1, forged.hash, t.tenantId);
       // The server goes on appending; the 1000th event would be signed in the same transaction.
-      await inTenant(h.services.store, t.tenantId, async (tx) => {
+      await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
         for (let i = 0; i < 20; i++) await audit.append(tx, event);
       });
       assert.deepEqual(
@@ -716,7 +716,7 @@ test('a chain written before the chain key existed (plain SHA-256 links) still v
     await assertIntact(h);
 
     // New events are linked with the key, and checkpoints sign them.
-    await inTenant(h.services.store, tenantId, (tx) =>
+    await inTenantTransaction(h.services.store, tenantId, (tx) =>
       h.services.audit.append(tx, {
         tenantId,
         actorId: null,

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as OTPAuth from 'otpauth';
 import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import type { Principal } from '../../src/access/policy.ts';
 import { SETUP_TOKEN_FILE } from '../../src/identity/setup.ts';
@@ -265,7 +265,7 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
     const audit = await verifyAudit(s.store, s.signer);
     assert.ok(audit.ok, JSON.stringify(audit));
 
-    const facts = await inTenant(s.store, tenantId, async (tx) => ({
+    const facts = await inTenantTransaction(s.store, tenantId, async (tx) => ({
       persons: await tx
         .selectFrom('persons')
         .select(['id', 'version', 'department_id'])

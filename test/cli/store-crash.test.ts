@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
 import { TEST_PAUSE_VARIABLE } from '../../src/imaging/instance-writer.ts';
@@ -259,12 +259,12 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   assert.deepEqual(temporary(images), []);
   const s = await createServices(loadConfig(env));
   try {
-    const rows = await inTenant(s.store, office.tenantId, (tx) =>
+    const rows = await inTenantTransaction(s.store, office.tenantId, (tx) =>
       tx.selectFrom('instances').select(['id', 'file', 'sop_instance_uid']).execute(),
     );
     assert.deepEqual(rows.map((r) => r.sop_instance_uid).sort(), acknowledged.map((i) => i.sopInstanceUid).sort());
     assert.deepEqual(sealed(images).sort(), rows.map((r) => r.file).sort());
-    const key = await inTenant(s.store, office.tenantId, (tx) =>
+    const key = await inTenantTransaction(s.store, office.tenantId, (tx) =>
       s.keyring.departmentKey(tx, office.tenantId, departmentId),
     );
     for (const r of rows) {
@@ -276,7 +276,7 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
         'the stored dataset is whole',
       );
     }
-    const events = await inTenant(s.store, office.tenantId, (tx) =>
+    const events = await inTenantTransaction(s.store, office.tenantId, (tx) =>
       tx
         .selectFrom('audit_events')
         .select(['detail', 'actor_id'])

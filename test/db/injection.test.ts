@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import {
   DIALECT,
   startHarness,
@@ -152,7 +152,7 @@ test('a person whose name is an injection string is stored and found verbatim; t
   }
   // Every table is still there and still answers.
   assert.equal((await clerk.get(`/api/persons/${personId}`)).status, 200);
-  const n = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const n = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('persons')
       .select((eb) => eb.fn.countAll().as('n'))
@@ -182,7 +182,7 @@ test('PostgreSQL: without the tenant set, the app role sees no tenant rows at al
   skip: DIALECT !== 'postgres' && 'row-level security is PostgreSQL only',
 }, async () => {
   const db = h.services.store.db;
-  // A query that forgets inTenant (and so the tenant setting) sees nothing, though rows exist.
+  // A query that forgets inTenantTransaction (and so the tenant setting) sees nothing, though rows exist.
   for (const table of [
     'persons',
     'person_versions',
@@ -195,17 +195,17 @@ test('PostgreSQL: without the tenant set, the app role sees no tenant rows at al
     const outside = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db);
     assert.equal(outside.rows[0]!.n, 0, table);
   }
-  const inside = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const inside = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx),
   );
   assert.ok(inside.rows[0]!.n > 0);
   // Another tenant's setting sees nothing either, and cannot write into this tenant.
-  const other = await inTenant(h.services.store, 'another-tenant', (tx) =>
+  const other = await inTenantTransaction(h.services.store, 'another-tenant', (tx) =>
     sql<{ n: number }>`select count(*)::int as n from persons`.execute(tx),
   );
   assert.equal(other.rows[0]!.n, 0);
   await assert.rejects(
-    inTenant(h.services.store, 'another-tenant', (tx) =>
+    inTenantTransaction(h.services.store, 'another-tenant', (tx) =>
       tx
         .insertInto('departments')
         .values({ id: 'x', tenant_id: t.tenantId, code: 'EVIL', name: 'Evil', created_at: new Date().toISOString() })

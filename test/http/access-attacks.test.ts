@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import {
   DIALECT,
   startHarness,
@@ -95,7 +95,7 @@ test('another department gets 404 on every file route, exactly like a file that 
       q,
     );
   }
-  const denied = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const denied = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -320,7 +320,7 @@ test('a share lets the receiving department read, never edit, until it is revoke
     until,
   });
   assert.equal((await infClerk.get(`/api/persons/${person}`)).status, 200);
-  const [ran] = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const [ran] = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('shares')
       .set({ until: new Date(Date.now() - 1000).toISOString() })
@@ -407,7 +407,7 @@ test('break the glass: a written reason, sixty minutes of reading, flagged for t
 
   // A review does not end the grant; its expiry does.
   assert.equal((await spdiHead.get(`/api/persons/${person}`)).status, 200);
-  const [ran] = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const [ran] = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('break_glass')
       .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
@@ -445,7 +445,7 @@ test("rows of another tenant stay out of sight, even when they point at this ten
   const bRecord = randomUUID();
   const now = new Date().toISOString();
   // What the attacker copies: this tenant's search digests and ciphertexts for Kowalczyk.
-  const [index, pv, rv] = await inTenant(
+  const [index, pv, rv] = await inTenantTransaction(
     store,
     t.tenantId,
     async (tx) =>
@@ -464,7 +464,7 @@ test("rows of another tenant stay out of sight, even when they point at this ten
       ] as const,
   );
   // A second tenant's rows: a file in *this* tenant's TB department, and a record hung on this tenant's file.
-  await inTenant(store, tenantB, async (tx) => {
+  await inTenantTransaction(store, tenantB, async (tx) => {
     await tx.insertInto('tenants').values({ id: tenantB, name: 'Nachbaramt', created_at: now }).execute();
     const common = { tenant_id: tenantB, version: 1, created_at: now, created_by: tbPhysician.id, updated_at: now };
     await tx
@@ -543,7 +543,7 @@ test("rows of another tenant stay out of sight, even when they point at this ten
         }>`select count(*)::int as n from ${sql.table(table)} where id in (${bPerson}, ${bRecord}, ${person})`.execute(
           db,
         );
-      return (tenant ? inTenant(store, tenant, q) : q(store.db)).then((r: any) => r.rows[0].n as number);
+      return (tenant ? inTenantTransaction(store, tenant, q) : q(store.db)).then((r: any) => r.rows[0].n as number);
     };
     assert.deepEqual(
       [await count(t.tenantId, 'persons'), await count(tenantB, 'persons'), await count(null, 'persons')],
@@ -570,12 +570,12 @@ test('ciphertexts swapped or moved behind the back of the application never show
   });
   const store = h.services.store;
   const contentOf = (id: string) =>
-    inTenant(store, t.tenantId, (tx) =>
+    inTenantTransaction(store, t.tenantId, (tx) =>
       tx.selectFrom('record_versions').select('content_enc').where('record_id', '=', id).executeTakeFirstOrThrow(),
     );
   const a = await contentOf(ownRec.id);
   const b = await contentOf(otherRec.id);
-  await inTenant(store, t.tenantId, async (tx) => {
+  await inTenantTransaction(store, t.tenantId, async (tx) => {
     await tx
       .updateTable('record_versions')
       .set({ content_enc: b.content_enc })
@@ -598,10 +598,10 @@ test('ciphertexts swapped or moved behind the back of the application never show
     [other.id, other.id],
   );
   // Another person's identity copied onto this file does not decrypt either.
-  const data = await inTenant(store, t.tenantId, (tx) =>
+  const data = await inTenantTransaction(store, t.tenantId, (tx) =>
     tx.selectFrom('person_versions').select('data_enc').where('person_id', '=', person).executeTakeFirstOrThrow(),
   );
-  await inTenant(store, t.tenantId, (tx) =>
+  await inTenantTransaction(store, t.tenantId, (tx) =>
     tx.updateTable('person_versions').set({ data_enc: data.data_enc }).where('person_id', '=', other.id).execute(),
   );
   assertOpaqueFailure(await tbPhysician.get(`/api/persons/${other.id}`), ['Kowalczyk', 'Lindenallee']);
@@ -611,7 +611,7 @@ test('ciphertexts swapped or moved behind the back of the application never show
   // Moving a TB record (restricted, marked normal on the way) into a file of the
   // attacker's own department: the attacker may now ask for it, but it opens under
   // the wrong person's key and reveals nothing.
-  await inTenant(store, t.tenantId, (tx) =>
+  await inTenantTransaction(store, t.tenantId, (tx) =>
     tx
       .updateTable('records')
       .set({ person_id: infPerson, sensitivity: 'normal' })
@@ -634,7 +634,7 @@ test('relabelling a restricted record as normal in the database opens nothing to
     content: { text: 'Kindeswohlgefährdung, Meldung vom Jugendamt' },
   });
   assert.equal((await tbClerk.get(`/api/records/${rec.id}`)).status, 403);
-  await inTenant(h.services.store, t.tenantId, async (tx) => {
+  await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
     await tx.updateTable('records').set({ sensitivity: 'normal' }).where('id', '=', rec.id).execute();
     await tx.updateTable('record_versions').set({ sensitivity: 'normal' }).where('record_id', '=', rec.id).execute();
   });
@@ -651,7 +651,7 @@ function assertOpaqueFailure(r: { status: number; body: any; headers: Record<str
 }
 
 async function auditCount(): Promise<number> {
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select((eb) => eb.fn.max('seq').as('seq'))

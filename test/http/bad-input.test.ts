@@ -3,7 +3,7 @@
 // a stack trace, SQL or the personal data it was sent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { BODY_LIMIT } from '../../src/http/app.ts';
 import {
   startHarness,
@@ -39,7 +39,7 @@ after(() => h.close());
 
 /** Row counts of everything a person or record create writes. */
 async function counts() {
-  return inTenant(h.services.store, t.tenantId, async (tx) => {
+  return inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
     const out = { persons: 0, person_versions: 0, person_index: 0, records: 0, record_versions: 0, data_keys: 0 };
     for (const table of Object.keys(out) as (keyof typeof out)[]) {
       const row = await tx

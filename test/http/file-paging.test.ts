@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { samplePerson, setUpTenant, startHarness, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -52,7 +52,7 @@ test('a long file pages newest first: no record skipped or repeated, also with e
     ids.push(r.body.id);
   }
   // Ten of them share one instant (a batch import): the cursor must still tell them apart.
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('records')
       .set({ created_at: '2026-04-12T16:40:00.000Z' })

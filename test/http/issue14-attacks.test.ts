@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type TestInstance } from '../helpers/dicom-files.ts';
 
@@ -66,7 +66,7 @@ before(async () => {
   ).id;
 
   const now = new Date().toISOString();
-  await inTenant(h.services.store, B.tenant, async (tx) => {
+  await inTenantTransaction(h.services.store, B.tenant, async (tx) => {
     await tx.insertInto('tenants').values({ id: B.tenant, name: 'Nachbaramt', created_at: now }).execute();
     await h.services.keyring.createTenantKey(tx, B.tenant);
     await h.services.audit.startChain(tx, B.tenant);
@@ -149,7 +149,7 @@ before(async () => {
 after(() => h.close());
 
 async function events(action: string, actor?: string) {
-  const rows = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -465,7 +465,7 @@ test("studies across departments and offices: another department's study is 404 
   assert.equal((await infPhysician.get(`/api/departments/${TB}/unassigned-studies`)).status, 404);
   const tbList = ok(await tbPhysician.get(`/api/departments/${TB}/unassigned-studies`));
   assert.ok(!tbList.some((s: { studyUid: string }) => s.studyUid === infStudy.studyInstanceUid));
-  const rows = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('studies')
       .select(['study_uid', 'person_id'])
@@ -496,7 +496,7 @@ test("a study's Patient ID links only within its department: the same ID on a fi
     patientId: 'PID-ATTACK-1',
   });
   await stow(tbPhysician, TB, sent);
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('studies')
       .select('person_id')
@@ -537,7 +537,7 @@ test('racing link and unlink: the answers tell what the study ends with', async 
       infPhysician2.post(`/api/persons/${A}/studies/${uid}`),
     ]);
     assert.equal(unlink.status, 204, 'A held it: the unlink removes it (or finds it relinked to A)');
-    const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+    const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
       tx.selectFrom('studies').select('person_id').where('study_uid', '=', uid).executeTakeFirstOrThrow(),
     );
     if (link.status === 200)

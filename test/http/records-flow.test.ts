@@ -2,7 +2,7 @@
 // lose nothing to concurrent edits, delete with a reason.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -88,7 +88,7 @@ test('records keep every version; a stale version answers 409 with the current o
   assert.equal((await physician.get(`/api/records/${rid}`)).status, 404);
   assert.deepEqual((await physician.get(`/api/persons/${person.id}/records`)).body, []);
   // Kept, hidden, with its retention date.
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('records').select(['deleted_at', 'retain_until']).where('id', '=', rid).executeTakeFirstOrThrow(),
   );
   assert.ok(row.deleted_at && row.retain_until && row.retain_until > row.deleted_at);

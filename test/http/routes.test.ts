@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { assertDeclared, gated, UndeclaredRouteError, type AccessDeclaration } from '../../src/http/access.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { TOKEN_SCOPES } from '../../src/access/policy.ts';
 import {
   startHarness,
@@ -211,7 +211,7 @@ test('a handler that calls gated() with an action or resource it did not declare
       return { status: r.statusCode, body: JSON.parse(r.body), headers: r.headers, raw: r.rawPayload };
     };
     const auditCount = () =>
-      inTenant(h.services.store, t.tenantId, async (tx) =>
+      inTenantTransaction(h.services.store, t.tenantId, async (tx) =>
         Number(
           (
             await tx

@@ -6,7 +6,7 @@
 // no guard, before enrolment links and approvals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import {
@@ -327,7 +327,7 @@ test("a reset link: approved only by another admin or a head of the account's de
   assert.equal(step.body.mfa, 'enroll');
   assert.equal(
     (
-      await inTenant(h.services.store, t.tenantId, (tx) =>
+      await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
         tx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', victim.id).execute(),
       )
     ).length,
@@ -429,7 +429,7 @@ test('a recovery code stands in for the second factor once; ten parallel logins 
   const step = await later.post('/api/auth/login', { username: a.username, password: a.password });
   assert.equal((await later.post('/api/auth/mfa', { challenge: step.body.challenge, code })).status, 401, 'spent');
   assert.equal((await later.post('/api/auth/mfa', { challenge: step.body.challenge, code: other })).status, 200);
-  const events = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const events = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select('detail')
@@ -497,7 +497,7 @@ test("one admin alone cannot put a DPO of their own in place: the last DPO keeps
     );
     const second = (await signInAt(h3, 'admin2', await enrol(admin2))).c;
     const exemption = (
-      await inTenant(h3.services.store, office.tenantId, (tx) =>
+      await inTenantTransaction(h3.services.store, office.tenantId, (tx) =>
         tx
           .selectFrom('approvals')
           .select('id')
@@ -584,7 +584,7 @@ test('an approved reset link goes stale: after 72 hours, and when the account ha
   assert.equal((await t.admin.get(`/api/admin/users/${clerk.id}/enrolment`)).status, 404);
   // Approved, but not fetched within 72 hours.
   const approvalId = await approveReset();
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('approvals')
       .set({ decided_at: new Date(Date.now() - 73 * 3_600_000).toISOString() })

@@ -5,7 +5,7 @@
 // expired, tampered, deactivated and reset tokens die.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import {
   startHarness,
   setUpTenant,
@@ -63,7 +63,7 @@ test('a token acts as its owner, without CSRF, and the policy still decides', as
   );
   assert.ok(!JSON.stringify(listed.body).includes(created.body.token), 'never shown again');
   const stored = JSON.stringify(
-    await inTenant(h.services.store, t.tenantId, (tx) => tx.selectFrom('api_tokens').selectAll().execute()),
+    await inTenantTransaction(h.services.store, t.tenantId, (tx) => tx.selectFrom('api_tokens').selectAll().execute()),
   );
   assert.ok(!stored.includes(created.body.token), 'only its hash is stored');
 
@@ -116,7 +116,7 @@ test('revoked, expired, deactivated and reset tokens stop working', async () => 
   assert.equal((await physician.del(`/api/auth/tokens/${revoked.id}`)).status, 404);
 
   const expired = await mint(physician, 'expired');
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('api_tokens')
       .set({ expires_at: new Date(Date.now() - 1000).toISOString() })

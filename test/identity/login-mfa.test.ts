@@ -7,7 +7,7 @@
 // in the audit log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
 import { LIMITS } from '../../src/identity/throttle.ts';
@@ -83,7 +83,7 @@ const sessionRow = (cookie: string) =>
 
 /** Audit events of the tenant (or the deployment chain) with this action, optionally by this actor. */
 const auditEvents = (action: string, actorId?: string, chain = t.tenantId) =>
-  inTenant(h.services.store, chain, (tx) => {
+  inTenantTransaction(h.services.store, chain, (tx) => {
     let q = tx
       .selectFrom('audit_events')
       .select(['seq', 'actor_id', 'outcome', 'detail'])

@@ -6,7 +6,7 @@
 // counts behind a proxy: trusted-proxy.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import * as throttle from '../../src/identity/throttle.ts';
 import { startHarness, setUpTenant, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -85,7 +85,7 @@ async function signIn(a: Account, ip: string): Promise<number> {
 /** Attempts are aggregated per source and minute (audit/attempts.ts): the counts still held are written first. */
 const auditEvents = async (action: string, actorId?: string, chain = t.tenantId) =>
   h.services.audit.attempts.flush(true).then(() =>
-    inTenant(h.services.store, chain, (tx) => {
+    inTenantTransaction(h.services.store, chain, (tx) => {
       let q = tx
         .selectFrom('audit_events')
         .select(['actor_id', 'outcome', 'detail'])

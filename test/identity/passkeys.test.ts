@@ -8,7 +8,7 @@
 // factor (also two removals at once), and a reset link voiding them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { LIMITS } from '../../src/identity/throttle.ts';
 import {
   Client,
@@ -69,7 +69,7 @@ async function passwordStep(p: Account) {
 }
 
 async function auditActions(userId: string, action: string) {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select(['action', 'outcome', 'detail'])
@@ -102,7 +102,7 @@ test('a passkey is added after the current password, listed, and offered at the 
   assert.equal(list[0].lastUsedAt, null);
   assert.ok(list[0].createdAt);
   // The name is sealed in the database.
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('passkeys').selectAll().where('user_id', '=', p.id).executeTakeFirstOrThrow(),
   );
   assert.ok(!row.name_enc.toString('latin1').includes('Dienstlaptop'));
@@ -217,7 +217,7 @@ test("attacks on the passkey step: replay, another user's credential, wrong orig
   );
 
   // None of this signed anyone in; each failure is on the record.
-  const failures = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const failures = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select('detail')
@@ -237,7 +237,7 @@ test('one challenge used in parallel gives one session', async () => {
     Array.from({ length: 8 }, () => c.post('/api/auth/webauthn', { challenge: step.challenge, response })),
   );
   assert.equal(results.filter((r) => r.status === 200).length, 1, results.map((r) => r.status).join(','));
-  const sessions = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const sessions = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('sessions').select('token_hash').where('user_id', '=', p.id).execute(),
   );
   // The harness's TOTP login and this one.
@@ -363,7 +363,7 @@ test('a reset link voids the passkeys with the other credentials', async () => {
   const p = await person();
   await addPasskey(p);
   const password = await t.resetCredentials(p.id, p.username);
-  const rows = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('passkeys').select('id').where('user_id', '=', p.id).execute(),
   );
   assert.equal(rows.length, 0);
@@ -382,7 +382,7 @@ test('on PostgreSQL passkeys and their ceremonies are walled by office', { skip:
     (await h.services.store.db.selectFrom('passkey_registrations').select('challenge_hash').execute()).length,
     0,
   );
-  const inside = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const inside = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('passkeys').select('id').where('user_id', '=', p.id).execute(),
   );
   assert.equal(inside.length, 1);

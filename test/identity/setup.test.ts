@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { issueSetupToken, SETUP_TOKEN_FILE } from '../../src/identity/setup.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
@@ -46,7 +46,7 @@ const tenantCount = async () => (await h.services.store.db.selectFrom('tenants')
 /** Refused setup attempts on the record: aggregated per source and minute, so counts written so far are flushed first. */
 const setupDenials = async () => {
   await h.services.audit.attempts.flush(true);
-  const rows = await inTenant(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, DEPLOYMENT_CHAIN, (tx) =>
     tx
       .selectFrom('audit_events')
       .select('detail')

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { sealField } from '../../src/vault/keyring.ts';
 import { tokenHash } from '../../src/identity/tokens.ts';
@@ -149,7 +149,7 @@ async function signOn(login: TestLogin, b = new Browser()): Promise<{ b: Browser
 }
 
 const auditEvents = (action: string, chain = t.tenantId) =>
-  inTenant(h.services.store, chain, (tx) =>
+  inTenantTransaction(h.services.store, chain, (tx) =>
     tx
       .selectFrom('audit_events')
       .select(['seq', 'actor_id', 'outcome', 'detail'])
@@ -389,7 +389,7 @@ test('an identity linked in office A opens nothing in office B', async () => {
   // Office B on the same installation and the same provider (its own client).
   const tenantB = randomUUID();
   const now = new Date().toISOString();
-  await inTenant(h.services.store, tenantB, async (tx) => {
+  await inTenantTransaction(h.services.store, tenantB, async (tx) => {
     await tx.insertInto('tenants').values({ id: tenantB, name: 'Nachbaramt', created_at: now }).execute();
     await h.services.keyring.createTenantKey(tx, tenantB);
     await h.services.audit.startChain(tx, tenantB);

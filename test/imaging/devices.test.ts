@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { identifyDevice, registerDevice, type DeviceInput } from '../../src/imaging/device-registry.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { startHarness, setUpTenant, type Harness, type Tenant } from '../helpers/harness.ts';
 import { testCertificate } from '../helpers/certificates.ts';
@@ -156,7 +156,7 @@ test('a device proves itself: pinned certificate over TLS, loopback host without
 test('devices and departments of another tenant in the same deployment are out of reach', async () => {
   const now = new Date().toISOString();
   const [tenantB, deptB, deviceB] = ['tenant-b', 'dept-b', 'device-b'];
-  await inTenant(h.services.store, tenantB, async (tx) => {
+  await inTenantTransaction(h.services.store, tenantB, async (tx) => {
     await tx.insertInto('tenants').values({ id: tenantB, name: 'Nachbaramt', created_at: now }).execute();
     await tx
       .insertInto('departments')
@@ -191,7 +191,7 @@ test('devices and departments of another tenant in the same deployment are out o
   );
   assert.equal(intoTheirs.status, 422);
   assert.equal(intoTheirs.body.field, 'departmentId');
-  const still = await inTenant(h.services.store, tenantB, (tx) =>
+  const still = await inTenantTransaction(h.services.store, tenantB, (tx) =>
     tx.selectFrom('devices').select('id').where('id', '=', deviceB).executeTakeFirst(),
   );
   assert.ok(still, "the other tenant's device is untouched");
@@ -238,7 +238,7 @@ test('an AE title another office uses is no conflict and does not show: AE title
   // Another office in the same deployment, with devices registered through the registry itself.
   const now = new Date().toISOString();
   const [tenantC, deptC] = ['tenant-c', 'dept-c'];
-  await inTenant(h.services.store, tenantC, async (tx) => {
+  await inTenantTransaction(h.services.store, tenantC, async (tx) => {
     await tx.insertInto('tenants').values({ id: tenantC, name: 'Drittamt', created_at: now }).execute();
     await tx
       .insertInto('departments')

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
@@ -99,7 +99,7 @@ const tag = (json: Record<string, { Value?: unknown[] }>, t: string) => json[t]?
 const studyUids = (body: Record<string, { Value?: unknown[] }>[]) => body.map((s) => tag(s, '0020000D')).sort();
 
 async function audit(action: string) {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -375,7 +375,7 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   assert.equal((await tbClerk.get(`${instanceUrl(inst)}/frames/2`)).status, 404);
   // The index locates the frame; an instance indexed before it recorded samples per pixel is read as before.
   const indexed = () =>
-    inTenant(h.services.store, t.tenantId, (tx) =>
+    inTenantTransaction(h.services.store, t.tenantId, (tx) =>
       tx
         .selectFrom('instances')
         .select('samples_per_pixel')
@@ -385,10 +385,10 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   assert.equal((await indexed()).samples_per_pixel, 1);
   // Seen by what the index says: one row fewer there, one row shorter the frame.
   const setRows = (rows: number) =>
-    inTenant(h.services.store, t.tenantId, (tx) =>
+    inTenantTransaction(h.services.store, t.tenantId, (tx) =>
       tx.updateTable('instances').set({ rows }).where('sop_instance_uid', '=', inst.sopInstanceUid).execute(),
     );
-  const { rows, columns } = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const { rows, columns } = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('instances')
       .select(['rows', 'columns'])
@@ -401,7 +401,7 @@ test('WADO-RS frames are the stored pixel bytes; rendered frames are PNG or JPEG
   });
   assert.equal(parts(short)[0]!.body.length, frame!.body.length - columns! * 2);
   await setRows(rows!);
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .updateTable('instances')
       .set({ samples_per_pixel: null })
@@ -473,7 +473,7 @@ const stow = (c: Client, url: string, files: Buffer[], extra: Record<string, str
 };
 
 async function storedCount() {
-  return inTenant(
+  return inTenantTransaction(
     h.services.store,
     t.tenantId,
     async (tx) => (await tx.selectFrom('instances').select('id').execute()).length,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { encodeAssociateRq, type AssociateRq } from '../../src/imaging/dicom/association.ts';
 import { CommandField, encodeCommand, Priority } from '../../src/imaging/dicom/command.ts';
 import { pDataPdus } from '../../src/imaging/dicom/pdu.ts';
@@ -100,7 +100,7 @@ function random(seed: number) {
 }
 
 const instanceCount = () =>
-  inTenant(
+  inTenantTransaction(
     h.services.store,
     t.tenantId,
     async (tx) => (await tx.selectFrom('instances').select('id').execute()).length,

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { encodeAssociateRq } from '../../src/imaging/dicom/association.ts';
 import { CommandField, encodeCommand, Priority } from '../../src/imaging/dicom/command.ts';
@@ -139,7 +139,7 @@ function fragment(isCommand: boolean, bytes: number): Buffer {
 const MiB = 1024 * 1024;
 
 async function abortEvents(tenantId: string) {
-  const rows = await inTenant(h.services.store, tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -213,7 +213,7 @@ const LOCAL_LIMIT = {
 };
 
 async function associateEvents(tenantId: string) {
-  const rows = await inTenant(h.services.store, tenantId, (tx) =>
+  const rows = await inTenantTransaction(h.services.store, tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()

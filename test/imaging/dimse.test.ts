@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { execFile, spawn } from 'node:child_process';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
@@ -82,7 +82,7 @@ const at = (l: DimseListener, aet: string, called = 'KARTEI') => [
 ];
 
 async function auditRows(tenantId: string, action: string) {
-  return inTenant(h.services.store, tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -140,7 +140,7 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
   const r = await dcmtk('storescu', [...at(plain, 'STORESCU'), file]);
   assert.equal(r.code, 0, r.out);
 
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('instances')
       .innerJoin('studies', 'studies.id', 'instances.study_id')
@@ -191,7 +191,7 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
 
 test('a device without the store permission and a dataset that cannot be indexed are refused; nothing is kept', async () => {
   const count = () =>
-    inTenant(
+    inTenantTransaction(
       h.services.store,
       t.tenantId,
       async (tx) => (await tx.selectFrom('instances').select('id').execute()).length,
@@ -305,7 +305,7 @@ test('a deflated instance is stored as it came, indexed from its inflated attrib
   assert.equal((await dcmtk('dcmconv', ['+td', plainFile, deflatedFile])).code, 0);
   const stored = await dcmtk('storescu', ['-xd', ...at(plain, 'STORESCU'), deflatedFile]);
   assert.equal(stored.code, 0, stored.out);
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('instances')
       .selectAll()
@@ -687,7 +687,7 @@ test('movescu moves a study to a registered destination only; storescp receives 
     const elsewherePort = await freePort();
     await new Promise<void>((r) => elsewhere.listen(elsewherePort, '127.0.0.1', () => r()));
     const now = new Date().toISOString();
-    await inTenant(h.services.store, 'tenant-move-b', async (tx) => {
+    await inTenantTransaction(h.services.store, 'tenant-move-b', async (tx) => {
       await tx.insertInto('tenants').values({ id: 'tenant-move-b', name: 'Nachbaramt', created_at: now }).execute();
       await tx
         .insertInto('departments')
@@ -959,7 +959,7 @@ test('a DIMSE service that does not declare its action and resource stops the li
 });
 
 async function deptKey() {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     h.services.keyring.departmentKey(tx, t.tenantId, t.departments.TB!),
   );
 }

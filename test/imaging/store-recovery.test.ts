@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { recoverStore, readRecoveryReport } from '../../src/imaging/store-recovery.ts';
 import { instancePath } from '../../src/imaging/instance-store.ts';
 import { configFindings, recoveryFindings } from '../../src/ops/security-findings.ts';
@@ -27,7 +27,7 @@ before(async () => {
   t = await setUpTenant(h, ['INF']);
   departmentId = t.departments.INF!;
   clerk = await t.user({ memberships: [{ departmentId, role: 'clerk' }] });
-  key = await inTenant(h.services.store, t.tenantId, (tx) =>
+  key = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     h.services.keyring.departmentKey(tx, t.tenantId, departmentId),
   );
 });
@@ -58,7 +58,7 @@ async function stowOne(): Promise<string> {
   });
   assert.equal(r.status, 200);
   return (
-    await inTenant(h.services.store, t.tenantId, (tx) =>
+    await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
       tx
         .selectFrom('instances')
         .select('file')
@@ -84,7 +84,7 @@ function leftover(): string {
 }
 
 async function recoveryEvents() {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select(['detail', 'actor_id', 'resource_id'])

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { upgradePersonIndex } from '../../src/records/persons.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, Client, DIALECT, type Harness, type Tenant } from '../helpers/harness.ts';
@@ -89,7 +89,7 @@ async function person(
 }
 
 async function linkedTo(studyUid: string): Promise<string | null> {
-  const row = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('studies').select('person_id').where('study_uid', '=', studyUid).executeTakeFirstOrThrow(),
   );
   return row.person_id;
@@ -102,7 +102,7 @@ const unassigned = async (c: Client = physician) =>
   }[];
 
 async function audit(action: string) {
-  return inTenant(h.services.store, t.tenantId, (tx) =>
+  return inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .selectAll()
@@ -330,7 +330,7 @@ test('two physicians linking one study to two files at once: one wins, the other
 test('files indexed before transliterated linking are indexed again once at start, audited; studies then link to them', async () => {
   const id = await person('Jäger', 'Ötzi', '1966-06-06');
   // As an older version indexed it: no `link` entry.
-  await inTenant(h.services.store, t.tenantId, (tx) =>
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.deleteFrom('person_index').where('person_id', '=', id).where('kind', '=', 'link').execute(),
   );
   const early = study({ patientName: 'JAEGER^OETZI', birthDate: '19660606' });

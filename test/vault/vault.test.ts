@@ -12,7 +12,7 @@ import { Keyring, openField, sealField } from '../../src/vault/keyring.ts';
 import { koelnerPhonetik } from '../../src/vault/koelner-phonetik.ts';
 import { digest, normaliseName, personDigests, queryDigests } from '../../src/vault/blind-index.ts';
 import { ensureKeyDir, KeyFileError, readOrCreateSecret } from '../../src/vault/key-file.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-vault-'));
@@ -64,7 +64,7 @@ test('keyring: wrapped keys are bound to their owner; a copied or moved wrap doe
   const T = `tenant-${randomUUID()}`;
   const [D1, D2, P1, P2] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
   const created = new Keyring(master);
-  const keys = await inTenant(store, T, async (tx) => {
+  const keys = await inTenantTransaction(store, T, async (tx) => {
     await created.createTenantKey(tx, T);
     await created.createDepartmentKey(tx, T, D1);
     await created.createDepartmentKey(tx, T, D2);
@@ -75,7 +75,7 @@ test('keyring: wrapped keys are bound to their owner; a copied or moved wrap doe
   assert.notDeepEqual(keys.p1, keys.p2);
 
   // A fresh keyring (nothing cached) with the same master unwraps the same keys from the database.
-  await inTenant(store, T, async (tx) => {
+  await inTenantTransaction(store, T, async (tx) => {
     const k = new Keyring(master);
     assert.deepEqual(await k.personKey(tx, T, D1, P1), keys.p1);
     assert.deepEqual(await k.personKey(tx, T, D1, P2), keys.p2);
@@ -86,7 +86,7 @@ test('keyring: wrapped keys are bound to their owner; a copied or moved wrap doe
   });
 
   // Copy P1's wrapped key into P2's row: P2's key is lost, not replaced by P1's.
-  await inTenant(store, T, async (tx) => {
+  await inTenantTransaction(store, T, async (tx) => {
     const { wrapped } = await tx
       .selectFrom('data_keys')
       .select('wrapped')
@@ -94,21 +94,21 @@ test('keyring: wrapped keys are bound to their owner; a copied or moved wrap doe
       .executeTakeFirstOrThrow();
     await tx.updateTable('data_keys').set({ wrapped }).where('owner_id', '=', P2).execute();
   });
-  await inTenant(store, T, async (tx) => {
+  await inTenantTransaction(store, T, async (tx) => {
     await assert.rejects(new Keyring(master).personKey(tx, T, D1, P2), DecryptionError);
     assert.deepEqual(await new Keyring(master).personKey(tx, T, D1, P1), keys.p1);
   });
 
   // Copy the tenant's wrapped key into another tenant's row: it does not unwrap there.
   const U = `tenant-${randomUUID()}`;
-  await inTenant(store, U, (tx) => new Keyring(master).createTenantKey(tx, U));
-  const { wrapped: tWrap } = await inTenant(store, T, (tx) =>
+  await inTenantTransaction(store, U, (tx) => new Keyring(master).createTenantKey(tx, U));
+  const { wrapped: tWrap } = await inTenantTransaction(store, T, (tx) =>
     tx.selectFrom('data_keys').select('wrapped').where('owner_id', '=', T).executeTakeFirstOrThrow(),
   );
-  await inTenant(store, U, (tx) =>
+  await inTenantTransaction(store, U, (tx) =>
     tx.updateTable('data_keys').set({ wrapped: tWrap }).where('owner_id', '=', U).execute(),
   );
-  await inTenant(store, U, (tx) => assert.rejects(new Keyring(master).tenantKey(tx, U), DecryptionError));
+  await inTenantTransaction(store, U, (tx) => assert.rejects(new Keyring(master).tenantKey(tx, U), DecryptionError));
 });
 
 test('Kölner Phonetik: known codes and the spellings it must equate', () => {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
-import { inTenant } from '../../src/db/connect.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { freePort, setUpTenant, startHarness, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 
@@ -100,7 +100,7 @@ test('a passkey is added under Mein Konto and signs its owner in', async () => {
   await page.getByRole('button', { name: 'Abmelden' }).waitFor();
   const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.ok(after.credentials[0]!.signCount >= 1);
-  const logins = await inTenant(h.services.store, t.tenantId, (tx) =>
+  const logins = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
       .selectFrom('audit_events')
       .select('detail')

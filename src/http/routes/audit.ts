@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { accessCounts, auditScope, installationChainReader, queryAudit } from '../../audit/audit-query.ts';
 import { verifyAudit } from '../../audit/verify.ts';
-import { inTenant } from '../../db/connect.ts';
+import { inTenantTransaction } from '../../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
@@ -88,7 +88,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
     async (req) => {
       const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
       const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
-      const checkpoint = await inTenant(s.store, tenantId, (tx) =>
+      const checkpoint = await inTenantTransaction(s.store, tenantId, (tx) =>
         tx
           .selectFrom('audit_checkpoints')
           .select(['seq', 'at'])

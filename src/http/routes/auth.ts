@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { inTenant } from '../../db/connect.ts';
+import { inTenantTransaction } from '../../db/connect.ts';
 import { endOwnSession, listOwnSessions, revokeSession } from '../../identity/sessions.ts';
 import { ownAccount } from '../../identity/users.ts';
 import type { LoggedIn } from '../../identity/login.ts';
@@ -93,7 +93,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     { config: { access: { self: 'ends the own session' } }, schema: { response: { 204: noContent } } },
     async (req, reply) => {
       const p = principalOf(req);
-      await inTenant(s.store, p.tenantId, async (tx) => {
+      await inTenantTransaction(s.store, p.tenantId, async (tx) => {
         await revokeSession(tx, req.auth!.tokenHash);
         await s.audit.append(tx, {
           tenantId: p.tenantId,
@@ -114,7 +114,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     { config: { access: { self: 'lists the own live sessions' } }, schema: { response: { 200: z.array(ownSession) } } },
     async (req) => {
       const p = principalOf(req);
-      return inTenant(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
+      return inTenantTransaction(s.store, p.tenantId, (tx) => listOwnSessions(tx, p.userId, req.auth!.tokenHash));
     },
   );
 
@@ -126,7 +126,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ended = await inTenant(s.store, p.tenantId, async (tx) => {
+      const ended = await inTenantTransaction(s.store, p.tenantId, async (tx) => {
         const e = await endOwnSession(tx, p.userId, req.params.id, req.auth!.tokenHash);
         if (e)
           await s.audit.append(tx, {
@@ -158,7 +158,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) => {
       const p = principalOf(req);
-      const [user, departments] = await inTenant(s.store, p.tenantId, (tx) =>
+      const [user, departments] = await inTenantTransaction(s.store, p.tenantId, (tx) =>
         Promise.all([
           ownAccount(tx, s.keyring, p),
           tx

@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { decide } from '../../access/policy.ts';
-import { inTenant } from '../../db/connect.ts';
+import { inTenantTransaction } from '../../db/connect.ts';
 import { KarteiError, fieldRefused } from '../../errors.ts';
 import { Status } from '../../imaging/dicom/command.ts';
 import { parsePart10Header, type FileMeta } from '../../imaging/dicom/part10.ts';
@@ -205,7 +205,7 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
       // Refused before the body is read; the gate audits the denial and answers it.
       return gated(s, req, 'study.store', target, async () => undefined);
     }
-    const key = await inTenant(s.store, principal.tenantId, (tx) =>
+    const key = await inTenantTransaction(s.store, principal.tenantId, (tx) =>
       s.keyring.departmentKey(tx, principal.tenantId, departmentId),
     );
     const begin = (meta: FileMeta) =>
