@@ -1,6 +1,7 @@
 // Reading the audit log: the DPO sees the tenant's whole log, a head the
 // events about its own departments' files. Newest first, paged by sequence.
-// Every read takes a GateContext: it runs after the gate has decided and will audit.
+// Every read takes a GateContext: it runs after the gate has decided and will audit
+// (`accessCountsQuery` only builds the query `accessCounts` runs, for a test of its plan).
 import { sql } from 'kysely';
 import type { GateContext } from '../access/gate.ts';
 import { inTenantTransaction, type Db, type Store, type Tx } from '../db/connect.ts';

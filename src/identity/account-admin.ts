@@ -19,14 +19,14 @@ import {
 import { issueLink, startEnrolment } from './enrolment.ts';
 import { createUser, getUser, listUsers, userBinding, type UserView } from './users.ts';
 
-export interface NewAccount {
+interface NewAccount {
   username: string;
   displayName: string;
   tenantRoles: TenantRole[];
   memberships: Membership[];
 }
 
-export interface AccountChange {
+interface AccountChange {
   displayName?: string;
   active?: boolean;
   tenantRoles?: TenantRole[];

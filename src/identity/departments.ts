@@ -8,7 +8,7 @@ import type { GateContext } from '../access/gate.ts';
 import { fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
-export interface NewDepartment {
+interface NewDepartment {
   code: string;
   name: string;
 }
