@@ -4,9 +4,11 @@
 // names, the shares with their purposes and the emergency accesses with their
 // reasons (sealed too) — and hands them to the pure narrative (access-narrative.ts).
 // Called inside the gate only (it takes a GateContext), after the policy allowed
-// the report on every file it covers.
+// the report on every file it covers. Also the DPO's two steps before it: finding
+// a person's files in every department, and the report over the files chosen.
 import type { GateContext } from '../access/gate.ts';
-import type { AccessReportAnswer } from '../contract/audit.ts';
+import type { AccessReportAnswer, DisclosureHit } from '../contract/audit.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import { listUsers } from '../identity/users.ts';
 import { grantReasonBinding, searchReasonBinding } from '../records/break-glass.ts';
 import type { Persons } from '../records/persons.ts';
@@ -14,6 +16,70 @@ import { purposeBinding } from '../records/sharing.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { narrate, type ActorFacts, type NarrativeEvent } from './access-narrative.ts';
+
+/**
+ * The DPO's search for a person's files in every department by family name and birth date:
+ * on the record the count and each file shown (never what was typed); the answer only what
+ * identifies the files.
+ */
+export async function findFilesForDisclosure(
+  ctx: GateContext,
+  persons: Persons,
+  familyName: string,
+  birthDate: string,
+  limit: number,
+): Promise<DisclosureHit[]> {
+  const found = await persons.findForDisclosure(ctx, familyName, birthDate, limit);
+  const departments = await ctx.tx
+    .selectFrom('departments')
+    .select(['id', 'name'])
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .execute();
+  const name = new Map(departments.map((d) => [d.id, d.name]));
+  ctx.audit.detail = { results: found.length };
+  ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
+  return found.map((p) => ({
+    id: p.id,
+    familyName: p.familyName,
+    givenName: p.givenName,
+    birthDate: p.birthDate,
+    departmentId: p.departmentId,
+    departmentName: name.get(p.departmentId) ?? '',
+  }));
+}
+
+/**
+ * The DPO's report over the files chosen: the decision is the DPO's, each file gets its
+ * event. One letter answers one person: files of another birth date are refused.
+ */
+export async function reportOverFiles(
+  ctx: GateContext,
+  keyring: Keyring,
+  persons: Persons,
+  personIds: string[],
+  format: string,
+): Promise<AccessReportAnswer> {
+  const files = await ctx.tx
+    .selectFrom('persons')
+    .select(['id', 'department_id'])
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('id', 'in', personIds)
+    .execute();
+  if (files.length !== personIds.length) throw new KarteiError('not-found', 'no such file');
+  ctx.audit.detail = { files: files.length, format };
+  ctx.audit.hits = files.map((f) => ({ personId: f.id, departmentId: f.department_id }));
+  const report = await accessReport(ctx, keyring, persons, personIds);
+  // One letter answers one person: files of another birth date would tell them who read someone else's file.
+  if (new Set(report.persons.map((p) => p.birthDate)).size > 1) {
+    throw fieldRefused(
+      'validation-failed',
+      'querystring.persons',
+      'different-persons',
+      "the files are not one person's: their birth dates differ",
+    );
+  }
+  return report;
+}
 
 export async function accessReport(
   ctx: GateContext,

@@ -11,10 +11,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { accessReport } from '../../audit/access-report.ts';
+import { accessReport, findFilesForDisclosure, reportOverFiles } from '../../audit/access-report.ts';
 import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.ts';
-import type { AccessReportAnswer, DisclosureHit } from '../../contract/audit.ts';
-import { KarteiError, fieldRefused } from '../../errors.ts';
+import type { AccessReportAnswer } from '../../contract/audit.ts';
 import { gated } from '../access.ts';
 import { id, idParams, nameAndBirthDate } from '../schemas.ts';
 import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
@@ -52,51 +51,16 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req) =>
-      gated(s, req, 'audit.person-search', { kind: 'tenant' }, async (ctx): Promise<DisclosureHit[]> => {
-        const found = await s.persons.findForDisclosure(ctx, req.body.familyName, req.body.birthDate, DISCLOSURE_LIMIT);
-        const departments = await ctx.tx
-          .selectFrom('departments')
-          .select(['id', 'name'])
-          .where('tenant_id', '=', ctx.principal.tenantId)
-          .execute();
-        const name = new Map(departments.map((d) => [d.id, d.name]));
-        ctx.audit.detail = { results: found.length };
-        ctx.audit.hits = found.map((p) => ({ personId: p.id, departmentId: p.departmentId }));
-        return found.map((p) => ({
-          id: p.id,
-          familyName: p.familyName,
-          givenName: p.givenName,
-          birthDate: p.birthDate,
-          departmentId: p.departmentId,
-          departmentName: name.get(p.departmentId) ?? '',
-        }));
-      }),
+      gated(s, req, 'audit.person-search', { kind: 'tenant' }, (ctx) =>
+        findFilesForDisclosure(ctx, s.persons, req.body.familyName, req.body.birthDate, DISCLOSURE_LIMIT),
+      ),
   );
 
   /** The DPO's report over the files chosen: the decision is the DPO's, each file gets its event. */
   const overFiles = (req: Parameters<typeof gated>[1], personIds: string[], format: string) =>
-    gated(s, req, 'audit.access-report', { kind: 'tenant' }, async (ctx) => {
-      const files = await ctx.tx
-        .selectFrom('persons')
-        .select(['id', 'department_id'])
-        .where('tenant_id', '=', ctx.principal.tenantId)
-        .where('id', 'in', personIds)
-        .execute();
-      if (files.length !== personIds.length) throw new KarteiError('not-found', 'no such file');
-      ctx.audit.detail = { files: files.length, format };
-      ctx.audit.hits = files.map((f) => ({ personId: f.id, departmentId: f.department_id }));
-      const report = await accessReport(ctx, s.keyring, s.persons, personIds);
-      // One letter answers one person: files of another birth date would tell them who read someone else's file.
-      if (new Set(report.persons.map((p) => p.birthDate)).size > 1) {
-        throw fieldRefused(
-          'validation-failed',
-          'querystring.persons',
-          'different-persons',
-          "the files are not one person's: their birth dates differ",
-        );
-      }
-      return report;
-    });
+    gated(s, req, 'audit.access-report', { kind: 'tenant' }, (ctx) =>
+      reportOverFiles(ctx, s.keyring, s.persons, personIds, format),
+    );
 
   r.get(
     '/api/access-reports',
