@@ -4,8 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { accessCounts, auditScope, installationChainReader, queryAudit } from '../../audit/audit-query.ts';
-import { verifyAudit } from '../../audit/verify.ts';
-import { inTenantTransaction } from '../../db/connect.ts';
+import { chainStatusReader } from '../../audit/chain-status.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
@@ -86,23 +85,10 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
       schema: { response: { 200: auditStatus } },
     },
     async (req) => {
-      const tenantId = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) => ctx.principal.tenantId);
-      const result = await verifyAudit(s.store, s.signer, { only: [tenantId] });
-      const checkpoint = await inTenantTransaction(s.store, tenantId, (tx) =>
-        tx
-          .selectFrom('audit_checkpoints')
-          .select(['seq', 'at'])
-          .where('tenant_id', '=', tenantId)
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .executeTakeFirst(),
+      const status = await gated(s, req, 'audit.status', { kind: 'tenant' }, async (ctx) =>
+        chainStatusReader(ctx, s.store, s.signer),
       );
-      return {
-        ok: result.ok,
-        verifiedUpTo: result.ok ? result.count : result.seq - 1,
-        firstBad: result.ok ? null : { seq: result.seq, problem: result.problem },
-        lastCheckpoint: checkpoint ? { seq: checkpoint.seq, at: checkpoint.at } : null,
-      };
+      return status();
     },
   );
   r.get(
