@@ -62,24 +62,22 @@ const insertEvent = prepared(
     prev_hash: string,
     hash: string,
   ) =>
-    db
-      .insertInto('audit_events')
-      .values({
-        tenant_id,
-        seq,
-        at,
-        actor_id,
-        action,
-        resource_type,
-        resource_id,
-        person_id,
-        department_id,
-        outcome,
-        reason_enc,
-        detail,
-        prev_hash,
-        hash,
-      }),
+    db.insertInto('audit_events').values({
+      tenant_id,
+      seq,
+      at,
+      actor_id,
+      action,
+      resource_type,
+      resource_id,
+      person_id,
+      department_id,
+      outcome,
+      reason_enc,
+      detail,
+      prev_hash,
+      hash,
+    }),
 );
 
 /** Told when a checkpoint was not signed because the chain did not verify. */

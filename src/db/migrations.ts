@@ -3,6 +3,7 @@
 // security) are spelled out here and nowhere else.
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './connect.ts';
+import type { Database } from './schema.ts';
 import {
   CORE_TENANT_TABLES,
   DEPLOYMENT_CHAIN,
@@ -14,11 +15,14 @@ import {
 } from './schema.ts';
 import { GENESIS_HASH } from '../audit/chain.ts';
 
+/** A migration sees the schema as it stood when it ran, not today's `Database`: any table, any column. */
+type SchemaAtMigration = Kysely<Record<string, Record<string, unknown>>>;
+
 function core(dialect: Dialect): Migration {
   const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .createTable('tenants')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -248,7 +252,7 @@ function core(dialect: Dialect): Migration {
 }
 
 /** Rows of these tables can be neither changed nor removed, whoever asks. */
-async function appendOnly(db: Kysely<any>, dialect: Dialect, tables: string[]) {
+async function appendOnly(db: SchemaAtMigration, dialect: Dialect, tables: string[]) {
   if (dialect === 'sqlite') {
     for (const t of tables) {
       for (const op of ['UPDATE', 'DELETE']) {
@@ -284,7 +288,7 @@ async function appendOnly(db: Kysely<any>, dialect: Dialect, tables: string[]) {
  * access without DDL and without UPDATE/DELETE on the audit tables. Run again
  * by every migration that adds tables, so the grants cover them.
  */
-async function postgresWalls(db: Kysely<any>, tables: readonly string[], appRole: string | undefined) {
+async function postgresWalls(db: SchemaAtMigration, tables: readonly string[], appRole: string | undefined) {
   for (const t of tables) {
     await sql.raw(`ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`).execute(db);
     await sql
@@ -351,7 +355,7 @@ function devicesPerTenant(dialect: Dialect): Migration {
     WHEN host LIKE '::ffff:%.%' THEN 'host:' || substr(host, 8)
     ELSE 'host:' || lower(host) END`;
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       if (dialect === 'postgres') {
         await sql`ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_ae_title_key`.execute(db);
         await db.schema.alterTable('devices').addColumn('identity_key', 'text').execute();
@@ -418,7 +422,7 @@ const instanceNoPlainDigest: Migration = {
 function throttle(dialect: Dialect, appRole: string | undefined): Migration {
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema.dropTable('login_failures').execute();
       await db.schema
         .createTable('login_throttle')
@@ -445,7 +449,7 @@ function throttle(dialect: Dialect, appRole: string | undefined): Migration {
  */
 function imaging(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .createTable('devices')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -485,7 +489,7 @@ function imaging(dialect: Dialect, appRole: string | undefined): Migration {
  * attributes are held only encrypted and as blind-index digests; UIDs, dates
  * and technical attributes are in clear for matching.
  */
-async function imageIndex(db: Kysely<any>, dialect: Dialect) {
+async function imageIndex(db: SchemaAtMigration, dialect: Dialect) {
   const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   await db.schema
@@ -569,7 +573,7 @@ async function imageIndex(db: Kysely<any>, dialect: Dialect) {
  */
 function accounts(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       await db.schema
         .alterTable('users')
         .addColumn('password_origin', 'text', (c) => c.notNull().defaultTo('admin'))
@@ -636,7 +640,7 @@ function accounts(dialect: Dialect, appRole: string | undefined): Migration {
  */
 function emergencyAccess(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('break_glass').addColumn('revoked_at', 'text').execute();
       await db.schema.alterTable('break_glass').addColumn('revoked_by', 'text').execute();
@@ -695,7 +699,7 @@ const restrictedListing: Migration = {
  */
 function oidc(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('login_challenges').addColumn('via', 'text').execute();
       await db.schema
@@ -749,7 +753,7 @@ function oidc(dialect: Dialect, appRole: string | undefined): Migration {
  */
 function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
   return {
-    async up(db: Kysely<any>) {
+    async up(db: SchemaAtMigration) {
       const bin = dialect === 'postgres' ? sql`bytea` : sql`blob`;
       await db.schema.alterTable('login_challenges').addColumn('webauthn_challenge', 'text').execute();
       await db.schema
@@ -792,7 +796,7 @@ function passkeys(dialect: Dialect, appRole: string | undefined): Migration {
  * decides by the owner's roles on top, so no token gains anything.
  */
 const tokenScopes: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db: SchemaAtMigration) {
     await db.schema
       .alterTable('api_tokens')
       .addColumn('scopes', 'text', (c) => c.notNull().defaultTo(''))
@@ -820,9 +824,7 @@ const recordsByFileAndTime: Migration = {
   },
 };
 
-export interface MigrationProgress {
-  (done: number, total: number, name: string): void;
-}
+export type MigrationProgress = (done: number, total: number, name: string) => void;
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -848,7 +850,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
 }
 
 export async function migrate(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dialect: Dialect,
   opts: { appRole?: string; progress?: MigrationProgress } = {},
 ): Promise<void> {
@@ -856,6 +858,8 @@ export async function migrate(
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const total = Object.keys(migrations).length;
   const { error, results } = await migrator.migrateToLatest();
-  results?.forEach((r, i) => opts.progress?.(i + 1, total, r.migrationName));
+  results?.forEach((r, i) => {
+    opts.progress?.(i + 1, total, r.migrationName);
+  });
   if (error) throw error;
 }

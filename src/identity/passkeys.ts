@@ -31,6 +31,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
   type VerifiedAuthenticationResponse,
+  type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { inTenant, type Store, type Tx } from '../db/connect.ts';
 import type { PasskeysTable } from '../db/schema.ts';
@@ -300,7 +301,7 @@ export class Passkeys {
         .executeTakeFirst(),
     );
     if (!row || row.used_at || Date.parse(row.expires_at) <= this.clock()) throw invalid();
-    let info;
+    let info: (VerifiedRegistrationResponse & { verified: true })['registrationInfo'];
     try {
       const verified = await verifyRegistrationResponse({
         response,
