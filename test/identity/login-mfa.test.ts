@@ -213,7 +213,7 @@ test('an unknown name and a wrong password answer the same status and body, in c
   const a = await newAccount();
   const b = new Browser(h, freshIp());
   const unknown = await b.post('/api/auth/login', { username: 'niemand-hier', password: a.password });
-  const wrong = await b.post('/api/auth/login', { username: a.username, password: a.password + 'x' });
+  const wrong = await b.post('/api/auth/login', { username: a.username, password: `${a.password}x` });
   assert.equal(unknown.status, 401);
   assert.equal(wrong.status, 401);
   assert.deepEqual(unknown.body, wrong.body);

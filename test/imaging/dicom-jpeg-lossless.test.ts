@@ -104,7 +104,10 @@ test('fuzzed frames from DCMTK: every decoder answers with a whole frame or Fram
   }
   const f = { rows: 32, columns: 32, samplesPerPixel: 1, bitsAllocated: 16 };
   let seed = 1;
-  const random = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
   for (const [syntax, frame] of frames) {
     const decode = FRAME_DECODERS[syntax]!;
     assert.equal(decode(frame, f).length, 32 * 32 * 2, 'the frame itself decodes');
