@@ -107,7 +107,7 @@ export async function startKarteiDicom(opts: KarteiDicomOptions & { reopen?: Kar
         aeTitle,
         ...(tls ? { tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile } } : {}),
       },
-      { services: h.services },
+      { deps: h.dimseDeps },
     );
     const l = listener;
     return {

@@ -198,7 +198,7 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
   }
   const listener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
+    { deps: h.dimseDeps },
   );
   const tlsListener = await startDimseListener(
     {
@@ -207,7 +207,7 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
       aeTitle: 'KARTEI',
       tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile },
     },
-    { services: h.services },
+    { deps: h.dimseDeps },
   );
   const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
   // The same services behind a second HTTP server with TLS, as `kartei serve` runs with a certificate.

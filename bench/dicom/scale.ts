@@ -16,9 +16,8 @@ import type { Insertable } from 'kysely';
 import { inTenant } from '../../src/db/connect.ts';
 import type { InstancesTable, SeriesTable, StudiesTable, StudyIndexTable } from '../../src/db/schema.ts';
 import { sealField } from '../../src/vault/keyring.ts';
-import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { seriesBinding, studyBinding, studyDigests } from '../../src/imaging/instance-index.ts';
-import { startHarness, setUpTenant, freePort, DIALECT } from '../../test/helpers/harness.ts';
+import { startHarness, setUpTenant, DIALECT } from '../../test/helpers/harness.ts';
 import { patientName, uid } from './corpus.ts';
 import {
   bearerAuth,
@@ -41,7 +40,7 @@ const log = (s: string) => process.stderr.write(`[bench:dicom-scale ${new Date()
 const fmt = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
 const patientId = (p: number) => `SCALE-${String(p + 1).padStart(7, '0')}`;
 
-const h = await startHarness();
+const h = await startHarness({ dicom: true });
 const t = await setUpTenant(h, ['RAD']);
 const tenantId = t.tenantId;
 const departmentId = t.departments.RAD!;
@@ -157,10 +156,7 @@ const fillSeconds = (performance.now() - fillStart) / 1000;
 log(`filled ${fmt(written)} instances in ${fmt(studies)} studies in ${fmt(fillSeconds)} s`);
 
 // ---- Measure ----------------------------------------------------------------------------
-const listener = await startDimseListener(
-  { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-  { services: h.services },
-);
+const listener = h.dicom!;
 const base = `${await h.app.listen({ host: '127.0.0.1', port: 0 })}/dicom-web`;
 const target = { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: 'SCALEBENCH' };
 const probe = Math.floor(studies / STUDIES_PER_PATIENT / 2);
@@ -176,7 +172,6 @@ const instances = await timeHttp(
   { accept: ACCEPT_DICOM_JSON },
 );
 const loadEnd = os.loadavg();
-await listener.close();
 await h.close();
 
 const ok = (ms: number) => (ms < 50 ? 'meets goal' : '**falls short**');

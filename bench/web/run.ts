@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { WEB_DIST } from '../../src/http/web-app.ts';
-import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { freePort, samplePerson, setUpTenant, startHarness, type Client } from '../../test/helpers/harness.ts';
 import { launchBrowser } from '../../test/helpers/browser.ts';
 import { makeInstance, newUid } from '../../test/helpers/dicom-files.ts';
@@ -56,14 +55,11 @@ async function timeFromClick(page: Page, done: string, click: () => Promise<void
 }
 
 await ensureWebBuild();
-const h = await startHarness();
+const h = await startHarness({ dicom: true });
 const port = await freePort();
 await h.app.listen({ host: '127.0.0.1', port });
 const base = `http://127.0.0.1:${port}`;
-const dimse = await startDimseListener(
-  { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-  { services: h.services },
-);
+const dimse = h.dicom!;
 let browser: Browser | undefined;
 try {
   // A physician with a file of 200 records and a CT series of 100 images of 512 × 512.
@@ -221,6 +217,5 @@ try {
   process.stdout.write(report);
 } finally {
   await browser?.close();
-  await dimse.close();
   await h.close();
 }

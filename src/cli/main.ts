@@ -1,22 +1,16 @@
-// The `kartei` command: serve, audit verify, doctor.
+// The `kartei` command: parses the arguments and runs serve (the composition
+// root, src/server.ts), audit verify, doctor or devices.
 import fs from 'node:fs';
 import path from 'node:path';
 import { MASTER_KEY_FILE } from '../vault/keyring.ts';
-import { checkStartable, ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { createServices, type Services } from '../services.ts';
-import { buildApp } from '../http/app.ts';
-import { issueSetupToken } from '../identity/setup.ts';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import type { Services } from '../services.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './devices.ts';
-import { startDimseListener } from '../imaging/dimse/listener.ts';
-import { recoverStore } from '../imaging/store-recovery.ts';
-import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
-import { lockDataDir } from '../ops/serve-lock.ts';
-
-const CHECKPOINT_INTERVAL_MS = 60_000;
+import { startServer, withServicesOnly } from '../server.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
@@ -46,12 +40,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function withServices(config: Config, run: (s: Services) => Promise<number>): Promise<number> {
   const bar = progressBar('migrations');
-  const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
-  try {
-    return await run(s);
-  } finally {
-    await s.close();
-  }
+  return withServicesOnly(config, run, (done, total) => bar.update(done, total));
 }
 
 async function auditVerify(s: Services): Promise<number> {
@@ -108,67 +97,17 @@ async function withServicesFindings(config: Config) {
   return out;
 }
 
+/** Starts the server (src/server.ts) and stops it on SIGINT or SIGTERM. */
 async function serve(config: Config): Promise<number> {
-  checkStartable(config);
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const unlock = lockDataDir(config.dataDir);
   const bar = progressBar('migrations');
-  const s = await createServices(config, { progress: (done, total) => bar.update(done, total) });
-  const app = await buildApp(s);
-  if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
-    app.log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
-  // Before anything listens: what a crash left of a store is finished off (counts only in the log).
-  const recovered = await recoverStore({ store: s.store, images: s.images, audit: s.audit, dataDir: config.dataDir });
-  const { partial, orphans, kept } = recovered;
-  if (kept > 0)
-    app.log.error(
-      { partial, orphans, kept },
-      'image store: more unindexed instance files than a crash leaves; none removed (is the database older than the images?)',
-    );
-  else if (partial + orphans > 0)
-    app.log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
-  else app.log.info('image store: nothing to recover');
-  s.audit.alarm = (chain, r) =>
-    app.log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
-  // Issued before anything listens: once the server answers, the token exists.
-  const token = await issueSetupToken(s.store, config.dataDir);
-  await app.listen({ host: config.host, port: config.port });
-  const dicom = config.dicom
-    ? await startDimseListener(config.dicom, {
-        services: s,
-        log: (e) => app.log.error({ err: e }, 'association failed'),
-      })
-    : undefined;
-  if (config.dicom)
-    app.log.info(
-      { aeTitle: config.dicom.aeTitle, port: dicom!.port, tls: !!config.dicom.tls },
-      'DICOM listener started',
-    );
-  // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
-  const timer = setInterval(
-    () =>
-      s.audit.attempts
-        .flush()
-        .then(() => s.audit.checkpointAll())
-        .catch((e) => app.log.error({ err: e }, 'checkpoint failed')),
-    CHECKPOINT_INTERVAL_MS,
-  );
+  const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
   const stopped = new Promise<number>((resolve) => {
-    const stop = async () => {
-      clearInterval(timer);
-      await dicom?.close();
-      await app.close();
-      await s.audit.attempts.flush(true);
-      await s.audit.checkpointAll();
-      await s.close();
-      unlock();
-      resolve(0);
-    };
+    const stop = () => void server.stop().then(() => resolve(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   // Printed once a stop request is handled: whoever reads the link may stop the server at once.
-  if (token) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${token}\n`);
+  if (server.setupToken) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${server.setupToken}\n`);
   return stopped;
 }
 

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { GroupCommitter } from './group-commit.ts';
 import { walSync } from './wal-sync.ts';
+import { fixedPlan } from './fixed-plans.ts';
 import type { Database } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrations.ts';
 
@@ -91,7 +92,8 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
 
 /**
  * Kysely prepares every query anew; preparing costs as much as running a small
- * query, so statements are kept per SQL text (the text never holds values).
+ * query, so statements are kept per SQL text (the text never holds values), each
+ * with a plan that stays fixed when its parameters are bound again (`fixed-plans.ts`).
  */
 function cachingStatements(native: SQLite.Database) {
   const cache = new Map<string, SQLite.Statement>();
@@ -101,7 +103,7 @@ function cachingStatements(native: SQLite.Database) {
       let stmt = cache.get(text);
       if (!stmt) {
         if (cache.size >= 2_000) cache.clear();
-        stmt = native.prepare(text);
+        stmt = native.prepare(fixedPlan(text));
         cache.set(text, stmt);
       }
       return stmt;

@@ -12,6 +12,7 @@ import type { GateContext } from '../access/gate.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { Status } from './dicom/command.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './dicom/implementation.ts';
 import type { FileMeta } from './dicom/part10.ts';
 import { indexInstance, type Indexed, type InstanceFacts } from './instance-index.ts';
 import type { InstanceStore } from './instance-store.ts';
@@ -44,6 +45,12 @@ function indexFailure(e: unknown): StoreFailure {
 /** Runs the indexing through the gate with the caller's action on the department (it audits it). */
 export type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
 
+/** What a sender announces of an instance before its dataset: the C-STORE command, or a STOW-RS part's Part 10 header. */
+type AnnouncedInstance = Pick<
+  FileMeta,
+  'mediaStorageSopClassUid' | 'mediaStorageSopInstanceUid' | 'transferSyntaxUid' | 'sourceAeTitle'
+>;
+
 export interface StoreRequest {
   instances: InstanceStore;
   keyring: Keyring;
@@ -51,8 +58,8 @@ export interface StoreRequest {
   departmentId: string;
   /** The department's key. */
   key: Buffer;
-  /** The Part 10 header to store: what the sender said the instance is. */
-  meta: FileMeta;
+  /** What the sender said the instance is; the stored Part 10 header names us as its implementation. */
+  meta: AnnouncedInstance;
   /** The device or user it comes from. */
   receivedFrom: string;
   enter: EnterGate;
@@ -75,7 +82,11 @@ export class IncomingInstance {
         tenantId: r.tenantId,
         departmentId: r.departmentId,
         key: r.key,
-        meta: r.meta,
+        meta: {
+          ...r.meta,
+          implementationClassUid: IMPLEMENTATION_CLASS_UID,
+          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+        },
         receivedFrom: r.receivedFrom,
       });
     } catch (e) {

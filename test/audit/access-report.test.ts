@@ -8,13 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import type { AccessLine, AccessReportAnswer } from '../../src/http/answers.ts';
 import {
   startHarness,
   setUpTenant,
   samplePerson,
-  freePort,
   Client,
   type Harness,
   type Tenant,
@@ -42,7 +41,7 @@ const ok = (r: { status: number; body: unknown }, status = 200) => {
 };
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ dicom: true });
   t = await setUpTenant(h, ['INF', 'TB', 'SPDI']);
   const d = t.departments;
   dpo = await named({ tenantRoles: ['dpo'] });
@@ -56,13 +55,9 @@ before(async () => {
   P2 = ok(await tbClerk.post('/api/persons', samplePerson(d.TB!)), 201).id;
   // The same name, another birth date: not found.
   ok(await spdiPhysician.post('/api/persons', { ...samplePerson(d.SPDI!), birthDate: '1970-01-01' }), 201).id;
-  dimse = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  dimse = h.dicom!;
 });
 after(async () => {
-  await dimse?.close();
   await h.close();
 });
 

@@ -1,6 +1,8 @@
 // Test harness: a fresh installation per test (SQLite in a temp dir, or a
 // fresh PostgreSQL database with its own least-privilege app role when
-// KARTEI_TEST_PG names an admin URL), driven through Fastify's inject.
+// KARTEI_TEST_PG names an admin URL), started through the same composition
+// root as `kartei serve` (src/server.ts) and driven through Fastify's inject;
+// the DIMSE listener on a free loopback port when a test asks for it.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,8 +12,11 @@ import pg from 'pg';
 import * as OTPAuth from 'otpauth';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../src/config/config.ts';
-import { createServices, type Services } from '../../src/services.ts';
-import { buildApp, type AppOptions } from '../../src/http/app.ts';
+import type { Services } from '../../src/services.ts';
+import type { AppOptions } from '../../src/http/app.ts';
+import { startServer, type Server } from '../../src/server.ts';
+import type { DimseDeps } from '../../src/imaging/dimse/dimse-deps.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
 
 export const PG_ADMIN = process.env.KARTEI_TEST_PG;
@@ -32,6 +37,14 @@ export interface Harness {
   config: Config;
   services: Services;
   app: FastifyInstance;
+  /** The server as the composition root started it. */
+  server: Server;
+  /** The gate and use cases the DIMSE handlers get: for a test's own listener (TLS, limits, services). */
+  dimseDeps: DimseDeps;
+  /** The server's DIMSE listener (AE title KARTEI, loopback), when started with `dicom: true`. */
+  dicom?: DimseListener;
+  /** The server's HTTP address, when started with `listen: true`. */
+  url?: string;
   /** The login clock: tests move it forward by whole TOTP steps. */
   clock: { now: number };
   /** Stops the server and leaves the installation in place. */
@@ -81,32 +94,49 @@ export function freePort(): Promise<number> {
 
 /** A fresh installation, or with `reopen` one that another harness stopped. */
 export async function startHarness(
-  opts: AppOptions & { env?: Record<string, string>; reopen?: Installation } = {},
+  opts: AppOptions & {
+    env?: Record<string, string>;
+    reopen?: Installation;
+    /** Start the server's DIMSE listener too (`h.dicom`), on a free loopback port unless `env` names one. */
+    dicom?: boolean;
+    /** Listen for HTTP too (`h.url`), on a free loopback port unless `env` names one; otherwise only inject. */
+    listen?: boolean;
+  } = {},
 ): Promise<Harness> {
-  const dir = opts.reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
-  const db = opts.reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
+  const { env, reopen, dicom, listen, ...app } = opts;
+  const dir = reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
+  const db = reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
   const config = {
     ...loadConfig({
       KARTEI_DATA_DIR: path.join(dir, 'data'),
       KARTEI_KEY_DIR: path.join(dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',
-      ...opts.env,
+      ...(dicom ? { KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`, KARTEI_DICOM_AET: 'KARTEI' } : {}),
+      ...(listen ? { KARTEI_LISTEN: `127.0.0.1:${await freePort()}` } : {}),
+      ...env,
     }),
     ...db,
   };
   const clock = { now: Date.now() };
-  const services = await createServices(config, { clock: () => clock.now });
-  const app = await buildApp(services, { logger: false, ...opts });
-  const stop = async () => {
-    await app.close();
-    await services.close();
-  };
+  // The same root as `kartei serve`; tests send requests through inject (or `listen`), and sign checkpoints when they mean to.
+  const server = await startServer(config, {
+    clock: () => clock.now,
+    app: { logger: false, ...app },
+    listen: !!listen,
+    dimse: !!dicom,
+    checkpoints: false,
+  });
+  const stop = () => server.stop();
   return {
     dir,
     installation: { dir, database: db },
     config,
-    services,
-    app,
+    services: server.services,
+    app: server.app,
+    server,
+    dimseDeps: server.dimseDeps,
+    dicom: server.dicom,
+    url: server.url,
     clock,
     stop,
     async close() {

@@ -6,9 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import tls from 'node:tls';
-import { startHarness, freePort, type Harness } from '../helpers/harness.ts';
+import { startHarness, type Harness } from '../helpers/harness.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { TLS_POLICY } from '../../src/config/tls-policy.ts';
 import { configFindings } from '../../src/ops/security-findings.ts';
 import type { Config } from '../../src/config/config.ts';
@@ -20,21 +20,21 @@ let dicom: DimseListener;
 let httpsPort: number;
 
 before(async () => {
-  h = await startHarness({ env: { KARTEI_TLS_CERT: server.certFile, KARTEI_TLS_KEY: server.keyFile } });
-  await h.app.listen({ host: '127.0.0.1', port: 0 });
-  httpsPort = (h.app.server.address() as { port: number }).port;
-  dicom = await startDimseListener(
-    {
-      host: '127.0.0.1',
-      port: await freePort(),
-      aeTitle: 'KARTEI',
-      tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile },
+  h = await startHarness({
+    listen: true,
+    dicom: true,
+    env: {
+      KARTEI_TLS_CERT: server.certFile,
+      KARTEI_TLS_KEY: server.keyFile,
+      KARTEI_DICOM_TLS_CERT: server.certFile,
+      KARTEI_DICOM_TLS_KEY: server.keyFile,
+      KARTEI_DICOM_TLS_CA: testCa().certFile,
     },
-    { services: h.services },
-  );
+  });
+  httpsPort = Number(new URL(h.url!).port);
+  dicom = h.dicom!;
 });
 after(async () => {
-  await dicom?.close();
   await h.close();
 });
 

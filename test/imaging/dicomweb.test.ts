@@ -12,16 +12,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inTenant } from '../../src/db/connect.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import {
-  startHarness,
-  setUpTenant,
-  samplePerson,
-  freePort,
-  Client,
-  type Harness,
-  type Tenant,
-} from '../helpers/harness.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
+import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
 import { randomBytes } from 'node:crypto';
 import { part10Header } from '../../src/imaging/dicom/part10.ts';
@@ -50,7 +42,7 @@ function storescu(files: string[]): Promise<string> {
 }
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ dicom: true });
   t = await setUpTenant(h, ['TB', 'INF']);
   const device = await t.admin.post('/api/admin/devices', {
     aeTitle: 'MODALITY',
@@ -59,10 +51,7 @@ before(async () => {
     host: '127.0.0.1',
   });
   assert.equal(device.status, 201);
-  listener = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  listener = h.dicom!;
   tbClerk = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'clerk' }] });
   infHead = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'head' }] });
   tbHead = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'head' }] });
@@ -103,7 +92,6 @@ before(async () => {
   await storescu(files);
 });
 after(async () => {
-  await listener?.close();
   await h.close();
 });
 

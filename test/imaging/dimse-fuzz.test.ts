@@ -33,7 +33,7 @@ before(async () => {
   assert.equal(r.status, 201);
   listener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services, associationTimeoutMs: 2_000 },
+    { deps: h.dimseDeps, associationTimeoutMs: 2_000 },
   );
 });
 after(async () => {

@@ -32,7 +32,7 @@ before(async () => {
   assert.equal(r.status, 201);
   listener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services, log: () => undefined },
+    { deps: h.dimseDeps, log: () => undefined },
   );
 });
 after(async () => {
@@ -258,7 +258,7 @@ test('20 associations of one device: 8 are held, the others are refused (transie
 test('connections from one address beyond its limit are refused before they send anything; audited once per minute', async () => {
   const small = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI', maxAssociationsPerAddress: 4 },
-    { services: h.services, log: () => undefined },
+    { deps: h.dimseDeps, log: () => undefined },
   );
   const before = (await associateEvents(DEPLOYMENT_CHAIN)).filter((e) => e.why === 'too-many-associations').length;
   try {
@@ -306,7 +306,7 @@ test('over TLS, connections that never finish the handshake count against their 
       maxAssociationsPerAddress: 2,
       tls: { certFile: server.certFile, keyFile: server.keyFile, caFile: testCa().certFile },
     },
-    { services: h.services, log: () => undefined },
+    { deps: h.dimseDeps, log: () => undefined },
   );
   const sockets: net.Socket[] = [];
   try {

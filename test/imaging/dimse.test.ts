@@ -17,7 +17,7 @@ import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { registerDevice } from '../../src/imaging/devices.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
-import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/services.ts';
+import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/service-classes.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
@@ -46,7 +46,7 @@ before(async () => {
   await add({ aeTitle: 'FINDONLY', permissions: ['find'], host: '127.0.0.1' });
   await add({ aeTitle: 'ELSEWHERE', permissions: ['store'], host: '127.0.0.2' });
   await add({ aeTitle: 'CT_TLS', permissions: ['store'], certificate: modality.cert });
-  const opts = { services: h.services };
+  const opts = { deps: h.dimseDeps };
   plain = await startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, opts);
   secure = await startDimseListener(
     {
@@ -958,7 +958,7 @@ test('over TLS a device with its pinned certificate stores, finds, gets and move
 test('a DIMSE service that does not declare its action and resource stops the listener from starting', async () => {
   const undeclared = { ...cEcho, access: undefined } as unknown as DimseService;
   await assert.rejects(
-    startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { services: h.services }, [
+    startDimseListener({ host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' }, { deps: h.dimseDeps }, [
       undeclared,
     ]),
     UndeclaredServiceError,

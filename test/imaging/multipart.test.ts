@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finished } from 'node:stream/promises';
-import { multipartRelated } from '../../src/imaging/dicomweb/multipart.ts';
+import { multipartRelated } from '../../src/imaging/dicomweb-codec/multipart.ts';
 
 test('while the first part waits on its file, the next three are read ahead and no more; all arrive in order', async () => {
   const started = new Set<number>();

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import { upgradePersonIndex } from '../../src/records/persons.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
-import { startHarness, setUpTenant, freePort, Client, DIALECT, type Harness, type Tenant } from '../helpers/harness.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
+import { startHarness, setUpTenant, Client, DIALECT, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type InstanceOptions, type TestInstance } from '../helpers/dicom-files.ts';
 
 let h: Harness;
@@ -25,7 +25,7 @@ let infPhysician: Client & { id: string };
 let TB: string;
 
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ dicom: true });
   t = await setUpTenant(h, ['TB', 'INF']);
   TB = t.departments.TB!;
   const device = await t.admin.post('/api/admin/devices', {
@@ -35,17 +35,13 @@ before(async () => {
     host: '127.0.0.1',
   });
   assert.equal(device.status, 201);
-  listener = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  listener = h.dicom!;
   physician = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
   colleague = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
   clerk = await t.user({ memberships: [{ departmentId: TB, role: 'clerk' }] });
   infPhysician = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'physician' }] });
 });
 after(async () => {
-  await listener?.close();
   await h.close();
 });
 

@@ -11,7 +11,6 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import {
-  freePort,
   login,
   nextCode,
   setUpTenant,
@@ -37,10 +36,8 @@ const CODE = /\b(person|record|study|file|share|audit)\.[a-z-]+\b/;
 
 before(async () => {
   await ensureWebBuild();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  h = await startHarness();
-  await h.app.listen({ host: '127.0.0.1', port });
+  h = await startHarness({ listen: true });
+  base = h.url!;
   t = await setUpTenant(h, []);
   const dept = async (code: string, name: string) =>
     (await t.admin.post('/api/admin/departments', { code, name })).body.id as string;

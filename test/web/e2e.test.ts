@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import { freePort, startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
+import { startHarness, strongPassword, totpCode, type Harness } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, makeJpegInstance, newUid } from '../helpers/dicom-files.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 let h: Harness;
 let dimse: DimseListener;
@@ -26,20 +26,14 @@ let personId = '';
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness();
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
-  dimse = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  h = await startHarness({ dicom: true, listen: true });
+  base = h.url!;
+  dimse = h.dicom!;
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await dimse?.close();
   await h?.close();
 });
 

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import {
-  freePort,
   login,
   nextCode,
   samplePerson,
@@ -39,10 +38,8 @@ const person = async (spec: Parameters<Tenant['account']>[0], displayName: strin
 
 before(async () => {
   await ensureWebBuild();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  h = await startHarness();
-  await h.app.listen({ host: '127.0.0.1', port });
+  h = await startHarness({ listen: true });
+  base = h.url!;
   t = await setUpTenant(h, ['INF', 'TB']);
   const INF = t.departments.INF!;
   doc = await person({ memberships: [{ departmentId: INF, role: 'physician' }] }, 'Dr. Ida Imhof');

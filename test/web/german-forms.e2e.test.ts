@@ -8,15 +8,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import { issueSetupToken } from '../../src/identity/setup.ts';
-import {
-  freePort,
-  setUpTenant,
-  startHarness,
-  totpCode,
-  type Account,
-  type Harness,
-  type Tenant,
-} from '../helpers/harness.ts';
+import { setUpTenant, startHarness, totpCode, type Account, type Harness, type Tenant } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 
 /**
@@ -60,10 +52,8 @@ let personId = '';
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness();
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
+  h = await startHarness({ listen: true });
+  base = h.url!;
   browser = await launchBrowser();
 });
 

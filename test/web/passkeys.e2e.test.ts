@@ -21,8 +21,7 @@ before(async () => {
   await ensureWebBuild();
   const port = await freePort();
   base = `http://localhost:${port}`;
-  h = await startHarness({ env: { KARTEI_PUBLIC_URL: base } });
-  await h.app.listen({ host: '127.0.0.1', port });
+  h = await startHarness({ listen: true, env: { KARTEI_PUBLIC_URL: base, KARTEI_LISTEN: `127.0.0.1:${port}` } });
   t = await setUpTenant(h, ['INF']);
   browser = await launchBrowser();
 });

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import {
-  freePort,
   nextCode,
   samplePerson,
   setUpTenant,
@@ -30,10 +29,8 @@ let tb: string;
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness();
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
+  h = await startHarness({ listen: true });
+  base = h.url!;
   t = await setUpTenant(h, ['INF', 'TB']);
   inf = t.departments.INF!;
   tb = t.departments.TB!;

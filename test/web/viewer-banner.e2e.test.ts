@@ -15,7 +15,6 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../scripts/build-web.ts';
 import {
-  freePort,
   nextCode,
   setUpTenant,
   startHarness,
@@ -26,7 +25,7 @@ import {
 } from '../helpers/harness.ts';
 import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
 import { makeInstance, newUid } from '../helpers/dicom-files.ts';
-import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
+import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
@@ -43,10 +42,8 @@ const handStudy = newUid();
 
 before(async () => {
   await ensureWebBuild();
-  h = await startHarness();
-  const port = await freePort();
-  await h.app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
+  h = await startHarness({ dicom: true, listen: true });
+  base = h.url!;
   t = await setUpTenant(h, ['TB']);
   const TB = t.departments.TB!;
   assert.equal(
@@ -60,10 +57,7 @@ before(async () => {
     ).status,
     201,
   );
-  dimse = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { services: h.services },
-  );
+  dimse = h.dicom!;
   physician = await t.user({ memberships: [{ departmentId: TB, role: 'physician' }] });
   mueller = (
     await physician.post('/api/persons', {
@@ -128,7 +122,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await dimse?.close();
   await h?.close();
 });
 

@@ -11,16 +11,16 @@ import type { Services } from '../../services.ts';
 import type { GateContext } from '../../access/gate.ts';
 import type { Level } from '../../imaging/match-attributes.ts';
 import { searchArchive } from '../../imaging/search-archive.ts';
-import { valuesToJson } from '../../imaging/dicomweb/dicom-json.ts';
-import { parseQidoQuery, type QidoSearch } from '../../imaging/dicomweb/qido-query.ts';
-import { negotiate } from '../../imaging/dicomweb/media-types.ts';
+import { valuesToJson } from '../../imaging/dicomweb-codec/dicom-json.ts';
+import { parseQidoQuery, type QidoSearch } from '../../imaging/dicomweb-codec/qido-query.ts';
+import { negotiate } from '../../imaging/dicomweb-codec/media-types.ts';
 import { gated } from '../access.ts';
 import { studyParams, seriesParams } from './dicomweb-params.ts';
 
 const query = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 const SEARCH = { actions: ['study.search'], resource: 'tenant' } as const;
 const WITHIN = { actions: ['study.read'], resource: 'study' } as const;
-/** QIDO-RS answers the DICOM JSON model (PS3.18 F.2), built by src/imaging/dicomweb/dicom-json.ts, not a Kartei contract. */
+/** QIDO-RS answers the DICOM JSON model (PS3.18 F.2), built by src/imaging/dicomweb-codec/dicom-json.ts, not a Kartei contract. */
 const DICOM_JSON = { raw: 'application/dicom+json: the DICOM JSON model of the matches (PS3.18 F.2)' };
 
 async function answer(

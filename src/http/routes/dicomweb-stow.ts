@@ -19,9 +19,8 @@ import { datasetLayout, isStorageSopClass, isValidUid } from '../../imaging/dico
 import { textValue } from '../../imaging/dicom/values.ts';
 import { InstanceMismatch } from '../../imaging/instance-writer.ts';
 import { IncomingInstance, storeFailure } from '../../imaging/store-instance.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../imaging/dimse/implementation.ts';
-import { MultipartReader, type PartHandler } from '../../imaging/dicomweb/multipart-reader.ts';
-import type { DicomJson } from '../../imaging/dicomweb/dicom-json.ts';
+import { MultipartReader, type PartHandler } from '../../imaging/dicomweb-codec/multipart-reader.ts';
+import type { DicomJson } from '../../imaging/dicomweb-codec/dicom-json.ts';
 import { gated, principalOf } from '../access.ts';
 import { id } from '../schemas.ts';
 import { studyParams } from './dicomweb-params.ts';
@@ -218,10 +217,9 @@ export function stowRoutes(app: FastifyInstance, s: Services) {
         key,
         receivedFrom: principal.userId,
         meta: {
-          ...meta,
-          implementationClassUid: IMPLEMENTATION_CLASS_UID,
-          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-          sourceAeTitle: undefined,
+          mediaStorageSopClassUid: meta.mediaStorageSopClassUid,
+          mediaStorageSopInstanceUid: meta.mediaStorageSopInstanceUid,
+          transferSyntaxUid: meta.transferSyntaxUid,
         },
         enter: (work) => gated(s, req, 'study.store', target, work),
       });

@@ -22,10 +22,10 @@ import {
   readFrames,
   type SealedInstance,
 } from '../../imaging/stored-instance.ts';
-import { datasetToJson, jsonTag } from '../../imaging/dicomweb/dicom-json.ts';
-import { acceptMultipart, negotiate } from '../../imaging/dicomweb/media-types.ts';
-import { multipartRelated, type Multipart } from '../../imaging/dicomweb/multipart.ts';
-import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb/render.ts';
+import { datasetToJson, jsonTag } from '../../imaging/dicomweb-codec/dicom-json.ts';
+import { acceptMultipart, negotiate } from '../../imaging/dicomweb-codec/media-types.ts';
+import { multipartRelated, type Multipart } from '../../imaging/dicomweb-codec/multipart.ts';
+import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb-codec/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { numberValue } from '../../imaging/dicom/values.ts';
 import { gated } from '../access.ts';

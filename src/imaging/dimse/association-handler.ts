@@ -5,10 +5,7 @@
 // dataset reaches the disk.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { inTenant } from '../../db/connect.ts';
-import type { Services } from '../../services.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
-import { identifyDevice } from '../devices.ts';
 import {
   encodeAssociateAc,
   encodeAssociateRj,
@@ -30,10 +27,11 @@ import { negotiate, type AcceptedContext } from '../dicom/negotiation.ts';
 import { encodeAbort, encodeReleaseRp, pDataPdus, PduReader, type Pdu, type Pdv } from '../dicom/pdu.ts';
 import { AbortReason, AbortSource, LimitExceeded, PduError } from '../dicom/pdu-frame.ts';
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
 import { sendMessage } from './send-message.ts';
-import type { DimseService, MessageHandler } from './services.ts';
+import type { DimseService, MessageHandler } from './service-classes.ts';
+import type { DimseDeps } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { DimseListenerOptions } from './listener.ts';
 import type { AssociationLimits, Release } from './association-limits.ts';
@@ -96,15 +94,16 @@ export class AssociationHandler {
     tls?: DicomConfig['tls'];
     limits?: AssociationLimits;
   };
-  private readonly services: ReadonlyMap<number, DimseService>;
+  /** The service classes this listener offers, by the CommandField of their request. */
+  private readonly serviceClasses: ReadonlyMap<number, DimseService>;
   constructor(
     socket: Socket,
     opts: DimseListenerOptions & { aeTitle: string; tls?: DicomConfig['tls']; limits?: AssociationLimits },
-    services: ReadonlyMap<number, DimseService>,
+    serviceClasses: ReadonlyMap<number, DimseService>,
   ) {
     this.socket = socket;
     this.opts = opts;
-    this.services = services;
+    this.serviceClasses = serviceClasses;
   }
 
   async run(): Promise<void> {
@@ -160,16 +159,16 @@ export class AssociationHandler {
       size: e.size,
       ...(this.scope ? { callingAe: this.scope.callingAeTitle } : {}),
     };
-    await inTenant(this.opts.services.store, device?.tenantId ?? DEPLOYMENT_CHAIN, (tx) =>
-      this.opts.services.audit.append(tx, {
+    await this.opts.deps
+      .audit({
         tenantId: device?.tenantId ?? DEPLOYMENT_CHAIN,
         actorId: device?.device.id ?? null,
         action: 'dicom.abort',
         resourceType: 'association',
         outcome: 'denied',
         detail,
-      }),
-    ).catch((err) => this.opts.log?.(err));
+      })
+      .catch((err) => this.opts.log?.(err));
   }
 
   /** Lets what was written (an A-ABORT, an A-RELEASE-RP) reach the peer, then lets go of the socket. */
@@ -199,7 +198,7 @@ export class AssociationHandler {
   }
 
   private async associate(rq: AssociateRq) {
-    const { services } = this.opts;
+    const { deps } = this.opts;
     const tls = this.socket as TLSSocket;
     const certificateFingerprint = tls.encrypted ? tls.getPeerCertificate()?.fingerprint256 : undefined;
     const caller = {
@@ -207,12 +206,12 @@ export class AssociationHandler {
       remoteAddress: this.socket.remoteAddress ?? '',
       certificateFingerprint,
     };
-    const who = await identifyDevice(services.store.db, caller);
+    const who = await deps.identifyDevice(caller);
     const calledOk = rq.calledAeTitle === this.opts.aeTitle;
     if (!who.ok || !calledOk) {
       const why = !who.ok ? who.why : 'wrong-called-ae';
       await auditRefusedAssociation(
-        services,
+        deps,
         who.ok ? who.tenantId : (who.tenantId ?? DEPLOYMENT_CHAIN),
         who.ok ? who.device.id : who.deviceId,
         { callingAe: rq.callingAeTitle, calledAe: rq.calledAeTitle, why },
@@ -240,7 +239,7 @@ export class AssociationHandler {
     this.releaseDevice = place;
     if (this.socket.destroyed) place();
     const negotiated = negotiate(rq, {
-      acceptedAbstractSyntaxes: (uid) => [...this.services.values()].some((s) => s.sopClasses(uid)),
+      acceptedAbstractSyntaxes: (uid) => [...this.serviceClasses.values()].some((s) => s.sopClasses(uid)),
       // Only storage keeps datasets as they come; everything else is read by us, uncompressed.
       transferSyntaxPreference: (abstractSyntax) =>
         isStorageSopClass(abstractSyntax) ? TRANSFER_SYNTAXES : TRANSFER_SYNTAXES.slice(0, 2),
@@ -269,22 +268,19 @@ export class AssociationHandler {
     contexts: Map<number, AcceptedContext>,
     roles: AssociationScope['roles'],
   ): AssociationScope {
-    const { services } = this.opts;
+    const { deps } = this.opts;
     const departmentId = device.principal.device!.departmentId;
     // Fetched once per association: every stored or retrieved instance needs it.
     let key: Promise<Buffer> | undefined;
     return {
-      services,
+      deps,
       device,
       callingAeTitle,
       aeTitle: this.opts.aeTitle,
       tls: this.opts.tls,
       contexts,
       roles,
-      departmentKey: () =>
-        (key ??= inTenant(services.store, device.tenantId, (tx) =>
-          services.keyring.departmentKey(tx, device.tenantId, departmentId),
-        )),
+      departmentKey: () => (key ??= deps.departmentKey(device.tenantId, departmentId)),
       send: (contextId: number, command: Command, dataset?: Buffer) => {
         this.socket.cork();
         for (const b of pDataPdus(
@@ -352,7 +348,7 @@ export class AssociationHandler {
       if (running && running.messageId === command.messageIdBeingRespondedTo) running.handler.cancel?.();
       return;
     }
-    const service = this.services.get(command.commandField);
+    const service = this.serviceClasses.get(command.commandField);
     const handler: MessageHandler = service
       ? service.start(this.scope!, command, contextId)
       : unsupported(this.scope!, command, contextId);
@@ -378,7 +374,7 @@ export class AssociationHandler {
     outcome: 'allowed' | 'denied',
     detail: Record<string, string | number | boolean>,
   ) {
-    return auditAssociation(this.opts.services, tenantId, deviceId, outcome, detail);
+    return auditAssociation(this.opts.deps, tenantId, deviceId, outcome, detail);
   }
 
   private abort(reason: number) {
@@ -398,34 +394,32 @@ export class AssociationHandler {
 }
 
 /** An association accepted or refused, on the device's tenant chain (the deployment's when no device is known). */
-export function auditAssociation(
-  services: Services,
+function auditAssociation(
+  deps: Pick<DimseDeps, 'audit'>,
   tenantId: string,
   deviceId: string | null,
   outcome: 'allowed' | 'denied',
   detail: Record<string, string | number | boolean>,
 ) {
-  return inTenant(services.store, tenantId, (tx) =>
-    services.audit.append(tx, {
-      tenantId,
-      actorId: deviceId,
-      action: 'dicom.associate',
-      resourceType: 'association',
-      outcome,
-      detail,
-    }),
-  );
+  return deps.audit({
+    tenantId,
+    actorId: deviceId,
+    action: 'dicom.associate',
+    resourceType: 'association',
+    outcome,
+    detail,
+  });
 }
 
 /** A refused association or TLS handshake: aggregated per source and minute, so a flood cannot fill the disk. */
 export function auditRefusedAssociation(
-  services: Services,
+  deps: Pick<DimseDeps, 'auditAttempt'>,
   tenantId: string,
   deviceId: string | null,
   detail: { why: string } & Record<string, string | number | boolean>,
   address: string | undefined,
 ) {
-  return services.audit.attempts.record(
+  return deps.auditAttempt(
     { tenantId, actorId: deviceId, action: 'dicom.associate', resourceType: 'association', outcome: 'denied', detail },
     address,
     detail.why,

@@ -1,6 +1,7 @@
 // What a service sees of the association it runs in: the identified device,
-// the negotiated presentation contexts, and a way to answer.
-import type { Services } from '../../services.ts';
+// the negotiated presentation contexts, the gate and the archive's use cases
+// (dimse-deps.ts), and a way to answer.
+import type { DimseDeps } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Identification } from '../devices.ts';
 import type { AcceptedContext } from '../dicom/negotiation.ts';
@@ -8,7 +9,8 @@ import type { RoleSelection } from '../dicom/association.ts';
 import type { Command } from '../dicom/command.ts';
 
 export interface AssociationScope {
-  services: Services;
+  /** The gate and the archive's use cases (dimse-deps.ts). */
+  deps: DimseDeps;
   device: Extract<Identification, { ok: true }>;
   callingAeTitle: string;
   /** Our own AE title, and our TLS material for associations we open (C-MOVE). */

@@ -1,7 +1,7 @@
 // C-ECHO (verification): answers a registered device, and says so in the audit log.
 import { CommandField, Status } from '../dicom/command.ts';
 import { VERIFICATION } from '../dicom/uids.ts';
-import { gatedService, type DimseService } from './services.ts';
+import { gatedService, type DimseService } from './service-classes.ts';
 
 export const cEcho: DimseService = {
   command: CommandField.CEchoRq,

@@ -11,8 +11,8 @@ import { Tag, vrOf } from '../dicom/tags.ts';
 import { QueryRetrieveSopClass } from '../dicom/uids.ts';
 import type { Dataset } from '../dicom/values.ts';
 import type { Level, Values } from '../match-attributes.ts';
-import { MAX_MATCHES, searchArchive } from '../search-archive.ts';
-import { gatedService, type DimseService } from './services.ts';
+import { MAX_MATCHES } from '../search-archive.ts';
+import { gatedService, type DimseService } from './service-classes.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { AssociationScope } from './association-scope.ts';
 
@@ -36,7 +36,7 @@ class FindOperation extends IdentifierMessage {
     let results: Values[];
     try {
       results = await gatedService(this.scope, cFind, (ctx) =>
-        searchArchive(ctx, this.scope.services.keyring, {
+        this.scope.deps.searchArchive(ctx, {
           departments: [ctx.principal.device!.departmentId],
           level,
           query: queryOf(identifier),

@@ -6,7 +6,7 @@ import { CommandField, Priority, Status, type Command } from '../dicom/command.t
 import { QueryRetrieveSopClass } from '../dicom/uids.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
-import type { DimseService } from './services.ts';
+import type { DimseService } from './service-classes.ts';
 import type { AssociationScope } from './association-scope.ts';
 
 const GET_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootGet, QueryRetrieveSopClass.StudyRootGet]);

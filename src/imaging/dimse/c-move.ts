@@ -3,14 +3,13 @@
 // port — over a new association of ours. An unknown or ineligible
 // destination is refused (A801) and the refusal audited; no address the
 // registry does not hold is ever contacted.
-import { inTenant } from '../../db/connect.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { QueryRetrieveSopClass } from '../dicom/uids.ts';
-import { deviceByAeTitle, type Device } from '../devices.ts';
+import type { Device } from '../devices.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
 import { reachableDestination, StoreScu } from './store-scu.ts';
-import type { DimseService } from './services.ts';
+import type { DimseService } from './service-classes.ts';
 import type { AssociationScope } from './association-scope.ts';
 
 const MOVE_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootMove, QueryRetrieveSopClass.StudyRootMove]);
@@ -64,10 +63,8 @@ class MoveOperation extends RetrieveOperation {
    * its pinned certificate, or without one only on loopback.
    */
   private async destination(): Promise<Device | undefined> {
-    const { services, device } = this.scope;
-    const d = await inTenant(services.store, device.tenantId, (tx) =>
-      deviceByAeTitle(tx, device.tenantId, this.command.moveDestination ?? ''),
-    );
+    const { deps, device } = this.scope;
+    const d = await deps.deviceByAeTitle(device.tenantId, this.command.moveDestination ?? '');
     const eligible =
       d &&
       d.departmentId === device.principal.device!.departmentId &&
@@ -78,23 +75,21 @@ class MoveOperation extends RetrieveOperation {
   }
 
   private auditRefusedDestination() {
-    const { services, device } = this.scope;
+    const { deps, device } = this.scope;
     const departmentId = device.principal.device!.departmentId;
-    return inTenant(services.store, device.tenantId, (tx) =>
-      services.audit.append(tx, {
-        tenantId: device.tenantId,
-        actorId: device.device.id,
-        action: 'dicom.retrieve',
-        resourceType: 'department',
-        resourceId: departmentId,
-        departmentId,
-        outcome: 'denied',
-        detail: {
-          destination: this.command.moveDestination ?? '',
-          why: 'not a registered destination of this department',
-        },
-      }),
-    );
+    return deps.audit({
+      tenantId: device.tenantId,
+      actorId: device.device.id,
+      action: 'dicom.retrieve',
+      resourceType: 'department',
+      resourceId: departmentId,
+      departmentId,
+      outcome: 'denied',
+      detail: {
+        destination: this.command.moveDestination ?? '',
+        why: 'not a registered destination of this department',
+      },
+    });
   }
 
   protected deliver(instance: InstanceMatch, dataset: AsyncIterable<Buffer>) {

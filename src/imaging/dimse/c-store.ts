@@ -7,9 +7,8 @@
 import { decide } from '../../access/policy.ts';
 import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { isStorageSopClass, isValidUid } from '../dicom/uids.ts';
-import { IncomingInstance, StoreFailure, storeFailure } from '../store-instance.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
-import { gatedService, type DimseService, type MessageHandler } from './services.ts';
+import { type IncomingInstance, StoreFailure, storeFailure } from '../store-instance.ts';
+import { gatedService, type DimseService, type MessageHandler } from './service-classes.ts';
 import type { AssociationScope } from './association-scope.ts';
 
 export const cStore: DimseService = {
@@ -46,26 +45,20 @@ class StoreOperation implements MessageHandler {
     } else if (decide(principal, 'dicom.store', { kind: 'department', departmentId }) !== 'allow') {
       this.refusal = new StoreFailure(Status.NotAuthorized, 'this device may not store');
     } else {
-      const { services } = scope;
-      this.incoming = scope.departmentKey().then(
-        (key) =>
-          new IncomingInstance({
-            instances: services.instances,
-            keyring: services.keyring,
-            tenantId: scope.device.tenantId,
-            departmentId,
-            key,
-            receivedFrom: scope.device.device.id,
-            meta: {
-              mediaStorageSopClassUid: sopClass,
-              mediaStorageSopInstanceUid: instance,
-              transferSyntaxUid: context.transferSyntax,
-              implementationClassUid: IMPLEMENTATION_CLASS_UID,
-              implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-              sourceAeTitle: scope.callingAeTitle,
-            },
-            enter: (work) => gatedService(scope, cStore, work),
-          }),
+      this.incoming = scope.departmentKey().then((key) =>
+        scope.deps.storeInstance({
+          tenantId: scope.device.tenantId,
+          departmentId,
+          key,
+          receivedFrom: scope.device.device.id,
+          meta: {
+            mediaStorageSopClassUid: sopClass,
+            mediaStorageSopInstanceUid: instance,
+            transferSyntaxUid: context.transferSyntax,
+            sourceAeTitle: scope.callingAeTitle,
+          },
+          enter: (work) => gatedService(scope, cStore, work),
+        }),
       );
       this.incoming.catch(() => undefined);
     }

@@ -11,7 +11,7 @@ import { textValue, type Dataset } from '../dicom/values.ts';
 import type { StudyQuery } from '../study-query.ts';
 import type { Level } from '../match-attributes.ts';
 import type { AssociationScope } from './association-scope.ts';
-import type { MessageHandler } from './services.ts';
+import type { MessageHandler } from './service-classes.ts';
 
 /**
  * Identifiers are a few hundred bytes, a list of instance UIDs to retrieve some

@@ -1,30 +1,27 @@
 // The DICOM listener: plain TCP on loopback, or TLS 1.2+ with a client
 // certificate required and verified against the configured CA (the device's
 // own certificate is then pinned by the registry). No Nagle delay, bounded
-// idle time, every association on its own handler.
+// idle time, every association on its own handler, which reaches the rest of
+// Kartei only through the gate and use cases it is given (dimse-deps.ts).
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
-import type { Services } from '../../services.ts';
-import {
-  AssociationHandler,
-  auditAssociation,
-  auditRefusedAssociation,
-  LOCAL_LIMIT_EXCEEDED,
-} from './association-handler.ts';
+import type { DimseDeps } from './dimse-deps.ts';
+import { AssociationHandler, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
-import { assertDeclaredService, type DimseService } from './services.ts';
+import { assertDeclaredService, type DimseService } from './service-classes.ts';
 import { cEcho } from './c-echo.ts';
 import { cStore } from './c-store.ts';
 import { cFind } from './c-find.ts';
 import { cGet } from './c-get.ts';
 import { cMove } from './c-move.ts';
 
-export const DIMSE_SERVICES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
+/** The service classes Kartei offers. */
+const SERVICE_CLASSES: readonly DimseService[] = [cEcho, cStore, cFind, cGet, cMove];
 
 /** An association silent this long is dropped (PS3.8's ARTIM, and idle associations). */
 const IDLE_MS = 120_000;
@@ -32,11 +29,12 @@ const IDLE_MS = 120_000;
 const HANDSHAKE_MS = 10_000;
 /** Connections the listener holds at all, whoever the callers are. */
 const MAX_CONNECTIONS = 1_024;
-/** Refusals for one address over its limit are audited once in this span (the rest are only counted). */
-const REFUSAL_AUDIT_MS = 60_000;
+/** Refusals for one address over its limit are logged once in this span (all of them are audited, counted). */
+const REFUSAL_LOG_MS = 60_000;
 
 export interface DimseListenerOptions {
-  services: Services;
+  /** The gate and the archive's use cases, built once by the composition root (src/server.ts). */
+  deps: DimseDeps;
   /** How long a new connection may take to ask for an association (default 30 s). */
   associationTimeoutMs?: number;
   log?: (e: unknown) => void;
@@ -50,13 +48,13 @@ export interface DimseListener {
 export async function startDimseListener(
   config: DicomConfig,
   opts: DimseListenerOptions,
-  services: readonly DimseService[] = DIMSE_SERVICES,
+  serviceClasses: readonly DimseService[] = SERVICE_CLASSES,
 ): Promise<DimseListener> {
-  services.forEach(assertDeclaredService);
-  const byCommand = new Map(services.map((s) => [s.command, s]));
+  serviceClasses.forEach(assertDeclaredService);
+  const byCommand = new Map(serviceClasses.map((s) => [s.command, s]));
   const sockets = new Set<net.Socket>();
   const limits = new AssociationLimits(config.maxAssociationsPerDevice, config.maxAssociationsPerAddress);
-  const refusals = new Map<string, { since: number; count: number }>();
+  const loggedAt = new Map<string, number>();
   /**
    * Every connection counts against its address from the moment it is accepted — over TLS
    * before the handshake, so callers that never finish one cannot hold connections unbounded.
@@ -91,25 +89,19 @@ export async function startDimseListener(
     // Our AE title, and our TLS material, which we also present when we connect to a move destination.
     void new AssociationHandler(socket, { ...opts, aeTitle: config.aeTitle, tls: config.tls, limits }, byCommand).run();
   };
-  /** On the deployment chain (no device is known yet), once a minute per address, with the number refused since. */
+  /**
+   * Each refusal on the deployment chain (no device is known yet), counted per address and minute by
+   * the attempt log like a refused association, so none of a flood is lost; in the log once a minute per address.
+   */
   const auditAddressRefusal = (address: string) => {
+    const detail = { why: 'too-many-associations', limit: 'address', max: limits.perAddress };
+    void auditRefusedAssociation(opts.deps, DEPLOYMENT_CHAIN, null, detail, address).catch((e) => opts.log?.(e));
     const now = Date.now();
-    const seen = refusals.get(address);
-    if (seen && now - seen.since < REFUSAL_AUDIT_MS) {
-      seen.count++;
-      return;
-    }
-    refusals.set(address, { since: now, count: 0 });
-    for (const [a, r] of refusals) if (now - r.since >= REFUSAL_AUDIT_MS) refusals.delete(a);
-    const detail = {
-      why: 'too-many-associations',
-      limit: 'address',
-      max: limits.perAddress,
-      remoteAddress: address,
-      refusedBefore: seen?.count ?? 0,
-    };
+    const since = loggedAt.get(address);
+    if (since !== undefined && now - since < REFUSAL_LOG_MS) return;
+    loggedAt.set(address, now);
+    for (const [a, t] of loggedAt) if (now - t >= REFUSAL_LOG_MS) loggedAt.delete(a);
     opts.log?.(new Error(`DICOM connection from ${address} refused: ${limits.perAddress} associations held`));
-    void auditAssociation(opts.services, DEPLOYMENT_CHAIN, null, 'denied', detail).catch((e) => opts.log?.(e));
   };
   const server = config.tls
     ? tls.createServer(
@@ -138,7 +130,7 @@ export async function startDimseListener(
     'tlsClientError',
     (_err, socket) =>
       void auditRefusedAssociation(
-        opts.services,
+        opts.deps,
         DEPLOYMENT_CHAIN,
         null,
         { why: 'tls-handshake-failed' },

@@ -10,12 +10,11 @@ import type { Dataset } from '../dicom/values.ts';
 import { ReadAhead } from '../read-ahead.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { openInstance, type SealedInstance } from '../stored-instance.ts';
-import { retrieveInstances } from '../retrieve-instances.ts';
 import { refusalStatus } from './c-find.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
-import { gatedService, type DimseService } from './services.ts';
+import { gatedService, type DimseService } from './service-classes.ts';
 
 export abstract class RetrieveOperation extends IdentifierMessage {
   protected abstract readonly service: DimseService;
@@ -40,9 +39,8 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     if (early !== undefined) return this.answer(early, 'refused');
     let sealed: SealedInstance[];
     try {
-      const { keyring, instances: images } = this.scope.services;
       sealed = await gatedService(this.scope, this.service, (ctx) =>
-        retrieveInstances(ctx, keyring, images, {
+        this.scope.deps.retrieveInstances(ctx, {
           departmentId: ctx.principal.device!.departmentId,
           query: queryOf(identifier),
           maxStudies: MAX_MATCHES,

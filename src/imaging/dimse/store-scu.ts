@@ -23,7 +23,7 @@ import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../devices.ts';
 import { TLS_POLICY } from '../../config/tls-policy.ts';
 import { isLoopback } from '../../config/config.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.ts';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
 import { sendMessage } from './send-message.ts';
 

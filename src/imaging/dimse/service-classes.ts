@@ -1,6 +1,7 @@
-// What a DIMSE service is to the server: the request it answers, and the
-// action and resource it declares to the gate. A service that does not
-// declare them stops the listener from starting, like an undeclared route.
+// What a DIMSE service class (C-ECHO, C-STORE, …) is to the server: the
+// request it answers, and the action and resource it declares to the gate. A
+// service that does not declare them stops the listener from starting, like
+// an undeclared route.
 import type { Action } from '../../access/policy.ts';
 import type { GateContext } from '../../access/gate.ts';
 import type { Command } from '../dicom/command.ts';
@@ -47,5 +48,5 @@ export function gatedService<T>(
     service.access.resource === 'department'
       ? { kind: 'department' as const, departmentId: principal.device!.departmentId }
       : { kind: 'tenant' as const };
-  return scope.services.gate.run(principal, service.access.action, ref, work);
+  return scope.deps.gate.run(principal, service.access.action, ref, work);
 }

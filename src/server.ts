@@ -1,0 +1,175 @@
+// The composition root: builds, starts and stops one Kartei server. In this
+// order: the data directory's lock, the services (src/services.ts), the HTTP
+// app, the store's recovery (before anything listens), the setup link, the
+// HTTP listener, the DIMSE listener with the gate and use cases it needs
+// (built here, once), and the audit's checkpoint each minute. Stopping runs
+// the other way: listeners → app → last attempts and checkpoint → services →
+// lock. `kartei serve` (src/cli/main.ts) and the tests (test/helpers/harness.ts)
+// start the same server through `startServer`; options say what tests need.
+// `withServicesOnly` opens the services alone for the CLI's offline commands.
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { checkStartable, type Config } from './config/config.ts';
+import { inTenant } from './db/connect.ts';
+import type { MigrationProgress } from './db/migrations.ts';
+import { buildApp, type AppOptions } from './http/app.ts';
+import { issueSetupToken } from './identity/setup.ts';
+import { deviceByAeTitle, identifyDevice } from './imaging/devices.ts';
+import type { DimseDeps } from './imaging/dimse/dimse-deps.ts';
+import { startDimseListener, type DimseListener } from './imaging/dimse/listener.ts';
+import { TEST_PAUSE_VARIABLE } from './imaging/instance-writer.ts';
+import { retrieveInstances } from './imaging/retrieve-instances.ts';
+import { searchArchive } from './imaging/search-archive.ts';
+import { IncomingInstance } from './imaging/store-instance.ts';
+import { recoverStore, type RecoveryReport } from './imaging/store-recovery.ts';
+import { lockDataDir } from './ops/serve-lock.ts';
+import { createServices, type Services } from './services.ts';
+
+const CHECKPOINT_INTERVAL_MS = 60_000;
+
+interface ServerOptions {
+  /** Progress of the database migrations (the CLI's bar). */
+  progress?: MigrationProgress;
+  /** The login clock (TOTP time steps); tests move it forward. */
+  clock?: () => number;
+  /** The app's logger and extra routes (the benchmark's). */
+  app?: AppOptions;
+  /** Listen for HTTP on the configured address (default); false: requests only through `app.inject` (tests). */
+  listen?: boolean;
+  /** Start the DIMSE listener when the configuration has one (default); false: never. */
+  dimse?: boolean;
+  /** Take the data directory's lock (default); false only where one process opens it twice on purpose. */
+  lock?: boolean;
+  /** Flush aggregated attempts and sign a checkpoint each minute and at the stop (default); false: neither. */
+  checkpoints?: boolean;
+}
+
+export interface Server {
+  config: Config;
+  services: Services;
+  app: FastifyInstance;
+  /** What the DIMSE handlers are given: the gate and the archive's use cases (also for a test's own listener). */
+  dimseDeps: DimseDeps;
+  /** The HTTP listener's address, when it listens. */
+  url?: string;
+  /** The DIMSE listener, when started. */
+  dicom?: DimseListener;
+  /** The one-time setup token of an installation not set up yet (null once it is). */
+  setupToken: string | null;
+  /** What the store's recovery found at start. */
+  recovered: RecoveryReport;
+  /** Stops everything in order; a second call waits for the first. */
+  stop(): Promise<void>;
+}
+
+/** The gate and the archive's use cases, bound once to the services: all the DIMSE server is given. */
+function dimseDeps(s: Services): DimseDeps {
+  return {
+    gate: s.gate,
+    identifyDevice: (caller) => identifyDevice(s.store.db, caller),
+    deviceByAeTitle: (tenantId, aeTitle) => inTenant(s.store, tenantId, (tx) => deviceByAeTitle(tx, tenantId, aeTitle)),
+    departmentKey: (tenantId, departmentId) =>
+      inTenant(s.store, tenantId, (tx) => s.keyring.departmentKey(tx, tenantId, departmentId)),
+    audit: async (event) => void (await inTenant(s.store, event.tenantId, (tx) => s.audit.append(tx, event))),
+    auditAttempt: (event, address, kind) => s.audit.attempts.record(event, address, kind),
+    storeInstance: (request) => new IncomingInstance({ ...request, instances: s.instances, keyring: s.keyring }),
+    searchArchive: (ctx, search) => searchArchive(ctx, s.keyring, search),
+    retrieveInstances: (ctx, retrieval) => retrieveInstances(ctx, s.keyring, s.instances, retrieval),
+  };
+}
+
+/** The services alone, without a listener or the lock, closed after `run` (`kartei audit verify`, `kartei doctor`). */
+export async function withServicesOnly<T>(
+  config: Config,
+  run: (s: Services) => Promise<T>,
+  progress?: MigrationProgress,
+): Promise<T> {
+  const s = await createServices(config, { progress });
+  try {
+    return await run(s);
+  } finally {
+    await s.close();
+  }
+}
+
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
+  checkStartable(config);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
+  let services: Services | undefined;
+  let app: FastifyInstance | undefined;
+  let dicom: DimseListener | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const checkpoints = opts.checkpoints !== false;
+  const shutDown = async () => {
+    clearInterval(timer);
+    try {
+      await dicom?.close();
+      await app?.close();
+      if (services && checkpoints) {
+        await services.audit.attempts.flush(true);
+        await services.audit.checkpointAll();
+      }
+    } finally {
+      await services?.close();
+      unlock();
+    }
+  };
+  try {
+    services = await createServices(config, { progress: opts.progress, clock: opts.clock });
+    const s = services;
+    app = await buildApp(s, opts.app);
+    const log = app.log;
+    if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
+      log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
+    // Before anything listens: what a crash left of a store is finished off (counts only in the log).
+    const recovered = await recoverStore({ store: s.store, images: s.images, audit: s.audit, dataDir: config.dataDir });
+    const { partial, orphans, kept } = recovered;
+    if (kept > 0)
+      log.error(
+        { partial, orphans, kept },
+        'image store: more unindexed instance files than a crash leaves; none removed (is the database older than the images?)',
+      );
+    else if (partial + orphans > 0)
+      log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
+    else log.info('image store: nothing to recover');
+    s.audit.alarm = (chain, r) =>
+      log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
+    // Issued before anything listens: once the server answers, the token exists.
+    const setupToken = await issueSetupToken(s.store, config.dataDir);
+    const url = opts.listen === false ? undefined : await app.listen({ host: config.host, port: config.port });
+    const deps = dimseDeps(s);
+    if (config.dicom && opts.dimse !== false) {
+      dicom = await startDimseListener(config.dicom, {
+        deps,
+        log: (e) => log.error({ err: e }, 'association failed'),
+      });
+      log.info({ aeTitle: config.dicom.aeTitle, port: dicom.port, tls: !!config.dicom.tls }, 'DICOM listener started');
+    }
+    // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
+    if (checkpoints)
+      timer = setInterval(
+        () =>
+          s.audit.attempts
+            .flush()
+            .then(() => s.audit.checkpointAll())
+            .catch((e) => log.error({ err: e }, 'checkpoint failed')),
+        CHECKPOINT_INTERVAL_MS,
+      );
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      services: s,
+      app,
+      dimseDeps: deps,
+      url,
+      dicom,
+      setupToken,
+      recovered,
+      stop: () => (stopping ??= shutDown()),
+    };
+  } catch (e) {
+    await shutDown().catch(() => undefined);
+    throw e;
+  }
+}
