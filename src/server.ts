@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { checkStartable, type Config } from './config/config.ts';
 import { inTenant } from './db/connect.ts';
-import type { MigrationProgress } from './db/migrations.ts';
+import type { MigrationProgress } from './db/migrate.ts';
 import { buildApp, type AppOptions } from './http/app.ts';
 import { issueSetupToken } from './identity/setup.ts';
 import { deviceByAeTitle, identifyDevice } from './imaging/devices.ts';

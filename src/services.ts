@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { Config } from './config/config.ts';
 import { openStore, type Store } from './db/connect.ts';
-import type { MigrationProgress } from './db/migrations.ts';
+import type { MigrationProgress } from './db/migrate.ts';
 import { Keyring } from './vault/keyring.ts';
 import { ensureKeyDir } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';

@@ -168,7 +168,7 @@ export class Gate {
 }
 
 /** The audit event could not be written: the access is undone and refused. */
-export class AuditWriteError extends KarteiError {
+class AuditWriteError extends KarteiError {
   override readonly cause: unknown;
   constructor(cause: unknown) {
     super('audit-unavailable');

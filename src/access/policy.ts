@@ -18,7 +18,7 @@ export const DEVICE_PERMISSIONS = ['store', 'find', 'retrieve'] as const;
 export type DevicePermission = (typeof DEVICE_PERMISSIONS)[number];
 
 /** A registered DICOM device acting through the image archive; it belongs to one department. */
-export interface DeviceIdentity {
+interface DeviceIdentity {
   departmentId: string;
   permissions: DevicePermission[];
 }
@@ -191,7 +191,7 @@ export const OTHER_ACTIONS = [
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
 
-export const isFileAction = (a: string): a is FileAction => a in FILE_RULES;
+const isFileAction = (a: string): a is FileAction => a in FILE_RULES;
 
 /**
  * The scope a token needs for each action; `null`: never with a token. Emergency

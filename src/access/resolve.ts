@@ -1,6 +1,6 @@
 // Loads what the policy needs to know about a resource, inside the gate's
 // transaction, so the decision and the access see the same rows.
-import type { Tx } from '../db/connect.ts';
+import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { FileFacts, Principal, Resource, Sensitivity } from './policy.ts';
 import { approvalFacts } from './approval-facts.ts';
@@ -36,10 +36,10 @@ const maxSensitivity = (...s: (Sensitivity | undefined)[]): Sensitivity =>
   s.includes('restricted') ? 'restricted' : 'normal';
 
 /**
- * A file with its live shares and the caller's unexpired break-glass grant,
- * in one round trip: one row per (share × grant), at least one per file.
+ * Files with their live shares and the caller's unexpired break-glass grant,
+ * in one round trip: one row per (file × share × grant), at least one per file.
  */
-const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
+const filesWithReach = (db: Db, now: string, userId: string) =>
   db
     .selectFrom('persons')
     .leftJoin('shares', (j) =>
@@ -50,7 +50,10 @@ const personFile = prepared((db, personId: string, tenantId: string, now: string
         .onRef('break_glass.person_id', '=', 'persons.id')
         .on('break_glass.user_id', '=', userId)
         .on('break_glass.expires_at', '>', now),
-    )
+    );
+
+const personFile = prepared((db, personId: string, tenantId: string, now: string, userId: string) =>
+  filesWithReach(db, now, userId)
     .select([
       'persons.id as person_id',
       'persons.department_id',
@@ -62,18 +65,9 @@ const personFile = prepared((db, personId: string, tenantId: string, now: string
 );
 
 const recordFile = prepared((db, recordId: string, tenantId: string, now: string, userId: string) =>
-  db
-    .selectFrom('records')
-    .innerJoin('persons', 'persons.id', 'records.person_id')
-    .leftJoin('shares', (j) =>
-      j.onRef('shares.person_id', '=', 'persons.id').on('shares.revoked_at', 'is', null).on('shares.until', '>', now),
-    )
-    .leftJoin('break_glass', (j) =>
-      j
-        .onRef('break_glass.person_id', '=', 'persons.id')
-        .on('break_glass.user_id', '=', userId)
-        .on('break_glass.expires_at', '>', now),
-    )
+  // The same plan as from `records` (SQLite and PostgreSQL reorder inner joins; the outer ones hang on `persons` only).
+  filesWithReach(db, now, userId)
+    .innerJoin('records', 'records.person_id', 'persons.id')
     .innerJoin('departments', 'departments.id', 'persons.department_id')
     .select([
       'records.person_id',
@@ -90,6 +84,9 @@ const recordFile = prepared((db, recordId: string, tenantId: string, now: string
 
 /** Returns null when the resource does not exist in the caller's tenant. */
 export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: string): Promise<Resolved | null> {
+  /** A file named by a row that points to it (a share, an emergency search's hit), decided as the file. */
+  const fileOfPerson = async (personId: string, resourceId: string) =>
+    fileOf(await personFile(tx, personId, p.tenantId, now, p.userId), resourceId, 'normal');
   switch (ref.kind) {
     case 'person':
       return fileOf(
@@ -113,9 +110,7 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      return share
-        ? fileOf(await personFile(tx, share.person_id, p.tenantId, now, p.userId), ref.shareId, 'normal')
-        : null;
+      return share ? fileOfPerson(share.person_id, ref.shareId) : null;
     }
     case 'review': {
       const bg = await tx
@@ -124,14 +119,13 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('id', '=', ref.reviewId)
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
-      if (bg) {
-        return {
-          resource: { kind: 'review', departmentId: bg.department_id },
-          resourceId: ref.reviewId,
-          personId: bg.person_id,
-          departmentId: bg.department_id,
-        };
-      }
+      if (bg)
+        return resolvedAs(
+          { kind: 'review', departmentId: bg.department_id },
+          ref.reviewId,
+          bg.person_id,
+          bg.department_id,
+        );
       // An emergency search: of no department and no one file (the files it showed are in its own audit events).
       const search = await tx
         .selectFrom('emergency_searches')
@@ -139,14 +133,7 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('id', '=', ref.reviewId)
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
-      return search
-        ? {
-            resource: { kind: 'review', departmentId: null },
-            resourceId: ref.reviewId,
-            personId: null,
-            departmentId: null,
-          }
-        : null;
+      return search ? resolvedAs({ kind: 'review', departmentId: null }, ref.reviewId) : null;
     }
     case 'emergency-hit': {
       const hit = await tx
@@ -157,10 +144,10 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('user_id', '=', p.userId)
         .where('expires_at', '>', now)
         .executeTakeFirst();
-      return hit ? fileOf(await personFile(tx, hit.person_id, p.tenantId, now, p.userId), ref.hitId, 'normal') : null;
+      return hit ? fileOfPerson(hit.person_id, ref.hitId) : null;
     }
     case 'department':
-      return { resource: ref, resourceId: ref.departmentId, personId: null, departmentId: ref.departmentId };
+      return resolvedAs(ref, ref.departmentId, null, ref.departmentId);
     case 'user': {
       const user = await tx
         .selectFrom('users')
@@ -168,13 +155,11 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('id', '=', ref.userId)
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
-      return user ? { resource: ref, resourceId: ref.userId, personId: null, departmentId: null } : null;
+      return user ? resolvedAs(ref, ref.userId) : null;
     }
     case 'approval': {
-      const facts = await approvalFacts(tx, p.tenantId, ref.approvalId);
-      return facts
-        ? { resource: facts, resourceId: ref.approvalId, personId: null, departmentId: facts.departmentId }
-        : null;
+      const approval = await approvalFacts(tx, p.tenantId, ref.approvalId);
+      return approval ? resolvedAs(approval, ref.approvalId, null, approval.departmentId) : null;
     }
     case 'device': {
       const device = await tx
@@ -184,25 +169,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
       // Administered by the tenant's admins, whatever department it serves.
-      return device
-        ? { resource: { kind: 'tenant' }, resourceId: ref.deviceId, personId: null, departmentId: device.department_id }
-        : null;
+      return device ? resolvedAs({ kind: 'tenant' }, ref.deviceId, null, device.department_id) : null;
     }
     case 'study':
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
-      return { resource: ref, resourceId: null, personId: null, departmentId: null };
+      return resolvedAs(ref, null);
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
         .executeTakeFirst();
-      return {
-        resource: { kind: 'installation', offices: Number(row?.n ?? 0) },
-        resourceId: null,
-        personId: null,
-        departmentId: null,
-      };
+      return resolvedAs({ kind: 'installation', offices: Number(row?.n ?? 0) }, null);
     }
   }
 }
@@ -232,7 +210,7 @@ async function studyOf(tx: Tx, p: Principal, studyUid: string, now: string): Pro
         breakGlass: false,
         sensitivity: 'normal',
       };
-      return { resource: facts, resourceId: c.id, personId: null, departmentId: c.department_id };
+      return resolvedAs(facts, c.id, null, c.department_id);
     }),
   );
   const mine = new Set(p.memberships.map((m) => m.departmentId));
@@ -241,6 +219,14 @@ async function studyOf(tx: Tx, p: Principal, studyUid: string, now: string): Pro
   const found = resolved.filter((r): r is Resolved => r !== null);
   return found.find((r) => mine.has(r.departmentId!)) ?? found.find(reached) ?? found[0] ?? null;
 }
+
+/** What the policy decides on, and what the audit event records about it. */
+const resolvedAs = (
+  resource: Resource,
+  resourceId: string | null,
+  personId: string | null = null,
+  departmentId: string | null = null,
+): Resolved => ({ resource, resourceId, personId, departmentId });
 
 /** The file's facts from its (share × grant) rows; null when there are none, i.e. no such file. */
 function fileOf(
@@ -257,5 +243,5 @@ function fileOf(
     breakGlass: rows.some((r) => r.grant_id !== null),
     sensitivity,
   };
-  return { resource: facts, resourceId, personId: file.person_id, departmentId: file.department_id };
+  return resolvedAs(facts, resourceId, file.person_id, file.department_id);
 }

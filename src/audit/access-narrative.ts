@@ -8,7 +8,7 @@
 // before anything was read, a piece of work that failed and was undone — are left
 // out and counted. Pure: the facts come in (access-report.ts reads them), codes
 // and parameters go out, and the screens and the PDF word them (narrative-text.ts).
-import type { AccessAct, AccessGround, AccessLine } from '../http/answers.ts';
+import type { AccessAct, AccessGround, AccessLine } from '../contract/audit.ts';
 
 /** Events of one actor on one file this close together are one visit. */
 export const VISIT_MS = 30 * 60_000;
@@ -32,7 +32,7 @@ export type ActorFacts =
     }
   | { kind: 'device'; name: string; departmentId: string };
 
-export interface ShareFacts {
+interface ShareFacts {
   id: string;
   personId: string;
   toDepartmentId: string;
@@ -43,7 +43,7 @@ export interface ShareFacts {
 }
 
 /** A break-glass grant, or an emergency search's hit (the window its handles were valid). */
-export interface EmergencyFacts {
+interface EmergencyFacts {
   id: string;
   personId: string;
   userId: string;
@@ -113,7 +113,7 @@ const OVERSIGHT: ReadonlySet<AccessAct> = new Set([
 ]);
 
 /** Whether an event is an access (or an attempt at one) to report; the rest are left out and counted. */
-export const isAccess = (e: NarrativeEvent) => e.outcome !== 'error' && e.action !== 'request.refused';
+const isAccess = (e: NarrativeEvent) => e.outcome !== 'error' && e.action !== 'request.refused';
 
 /** How much of its act one event adds: images by instance count (metadata: none), a file opening by its person.read. */
 function amount(e: NarrativeEvent, act: AccessAct): number {

@@ -7,7 +7,7 @@
 // it the PDF falls back to Helvetica.
 import { existsSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
-import type { AccessLine, AccessReportAnswer } from '../http/answers.ts';
+import type { AccessLine, AccessReportAnswer } from '../contract/audit.ts';
 import { describeLine, lookupIn, NARRATIVE_DE, NARRATIVE_EN } from './narrative-text.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -29,7 +29,7 @@ const birth = (date: string, lang: ReportLang) => {
 };
 
 /** The report's lines by day, in order. */
-export function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: string; lines: AccessLine[] }[] {
+function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: string; lines: AccessLine[] }[] {
   const out: { day: string; lines: AccessLine[] }[] = [];
   for (const line of lines) {
     const d = day(line.at, lang);

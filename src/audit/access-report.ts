@@ -6,7 +6,7 @@
 // Called inside the gate only (it takes a GateContext), after the policy allowed
 // the report on every file it covers.
 import type { GateContext } from '../access/gate.ts';
-import type { AccessReportAnswer } from '../http/answers.ts';
+import type { AccessReportAnswer } from '../contract/audit.ts';
 import { listUsers } from '../identity/users.ts';
 import { grantReasonBinding, searchReasonBinding } from '../records/break-glass.ts';
 import type { Persons } from '../records/persons.ts';
@@ -75,6 +75,24 @@ export async function accessReport(
       .execute(),
   ]);
 
+  /** A grant or an emergency search as the narrative tells it, its reason unsealed. */
+  const emergencyAccess =
+    (binding: typeof grantReasonBinding) =>
+    (r: {
+      id: string;
+      person_id: string;
+      user_id: string;
+      reason_enc: Buffer;
+      created_at: string;
+      expires_at: string;
+    }) => ({
+      id: r.id,
+      personId: r.person_id,
+      userId: r.user_id,
+      reason: openField<string>(key, binding(tenantId, r.id), r.reason_enc),
+      from: r.created_at,
+      until: r.expires_at,
+    });
   const narrativeEvents: NarrativeEvent[] = events.map((e) => ({
     at: e.at,
     actorId: e.actor_id,
@@ -97,22 +115,8 @@ export async function accessReport(
       until: s.until,
       revokedAt: s.revoked_at,
     })),
-    grants: grants.map((g) => ({
-      id: g.id,
-      personId: g.person_id,
-      userId: g.user_id,
-      reason: openField<string>(key, grantReasonBinding(tenantId, g.id), g.reason_enc),
-      from: g.created_at,
-      until: g.expires_at,
-    })),
-    searches: hits.map((h) => ({
-      id: h.id,
-      personId: h.person_id,
-      userId: h.user_id,
-      reason: openField<string>(key, searchReasonBinding(tenantId, h.id), h.reason_enc),
-      from: h.created_at,
-      until: h.expires_at,
-    })),
+    grants: grants.map(emergencyAccess(grantReasonBinding)),
+    searches: hits.map(emergencyAccess(searchReasonBinding)),
   });
   return {
     office: office.name,

@@ -7,30 +7,40 @@
 // fail-closed audit stops everything. Sources are kept as keyed hashes; past
 // MAX_SOURCES distinct ones in a minute, further sources share one bucket
 // (`source: "many"`), so memory is bounded as well.
-import type { AuditEvent } from './audit-log.ts';
+// The log's event type comes in as a type parameter (`AttemptLog<AuditEvent>` in audit-log.ts),
+// so this file needs nothing from audit-log.ts, which holds the one AttemptLog.
 
-export const MAX_SOURCES = 1_000;
+/** What an attempt needs of its event: the fields that tell buckets apart, and a detail to count in. */
+export interface AttemptEvent {
+  tenantId: string;
+  actorId: string | null;
+  action: string;
+  outcome: string;
+  detail?: Record<string, string | number | boolean>;
+}
+
+const MAX_SOURCES = 1_000;
 const MINUTE = 60_000;
 
-interface Bucket {
+interface Bucket<E extends AttemptEvent> {
   minute: number;
-  event: AuditEvent;
+  event: E;
   source: string;
   /** Attempts after the first, not yet written. */
   count: number;
 }
 
-export class AttemptLog {
-  private readonly buckets = new Map<string, Bucket>();
+export class AttemptLog<E extends AttemptEvent> {
+  private readonly buckets = new Map<string, Bucket<E>>();
 
   /** Appends one event in a transaction of its own. */
-  private readonly write: (e: AuditEvent) => Promise<void>;
+  private readonly write: (e: E) => Promise<void>;
   /** A keyed hash of a client address. */
   private readonly sourceHash: (address: string) => string;
   private readonly now: () => number;
   private readonly maxSources: number;
   constructor(
-    write: (e: AuditEvent) => Promise<void>,
+    write: (e: E) => Promise<void>,
     sourceHash: (address: string) => string,
     now: () => number = Date.now,
     maxSources = MAX_SOURCES,
@@ -46,7 +56,7 @@ export class AttemptLog {
    * separates attempts of one source that differ in a way the DPO must see (a closed set:
    * the login stage, why an association was refused), never text the caller chose.
    */
-  async record(e: AuditEvent, address: string | undefined, kind = ''): Promise<void> {
+  async record(e: E, address: string | undefined, kind = ''): Promise<void> {
     const minute = Math.floor(this.now() / MINUTE);
     let source = address ? this.sourceHash(address) : 'unknown';
     let key = bucketKey(e, source, kind);
@@ -77,13 +87,13 @@ export class AttemptLog {
     for (const [key, b] of [...this.buckets]) if (all || b.minute < minute) await this.flushBucket(key, b);
   }
 
-  private async flushBucket(key: string, b: Bucket): Promise<void> {
+  private async flushBucket(key: string, b: Bucket<E>): Promise<void> {
     if (this.buckets.get(key) !== b) return; // replaced meanwhile by a new minute's attempt, which wrote this count
     this.buckets.delete(key);
     await this.writeCount(b);
   }
 
-  private async writeCount(b: Bucket): Promise<void> {
+  private async writeCount(b: Bucket<E>): Promise<void> {
     if (b.count === 0) return;
     await this.write(
       withDetail(b.event, { source: b.source, count: b.count, minute: new Date(b.minute * MINUTE).toISOString() }),
@@ -91,10 +101,10 @@ export class AttemptLog {
   }
 }
 
-const bucketKey = (e: AuditEvent, source: string, kind: string) =>
+const bucketKey = (e: AttemptEvent, source: string, kind: string) =>
   JSON.stringify([e.tenantId, e.action, e.actorId, e.outcome, kind, source]);
 
-const withDetail = (e: AuditEvent, extra: Record<string, string | number>): AuditEvent => ({
+const withDetail = <E extends AttemptEvent>(e: E, extra: Record<string, string | number>): E => ({
   ...e,
   detail: { ...e.detail, ...extra },
 });

@@ -9,9 +9,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** PS3.5 9.1: components of digits without leading zeros, separated by dots; at most 64 characters. */
 const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
 
-export const HASHED_ID_PREFIX = 'hmac:';
+const HASHED_ID_PREFIX = 'hmac:';
 
-export const isWellFormedId = (v: string): boolean => v.length <= 64 && (UUID.test(v) || DICOM_UID.test(v));
+const isWellFormedId = (v: string): boolean => v.length <= 64 && (UUID.test(v) || DICOM_UID.test(v));
 
 /** `v` if it is a well-formed id, else its keyed hash (`hmac:` and 32 hex digits). */
 export function auditableId(keyring: Keyring, v: string | null | undefined): string | null {

@@ -17,7 +17,7 @@ import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 
 export const CHECKPOINT_EVERY = 1000;
 
-export type Outcome = 'allowed' | 'denied' | 'error';
+type Outcome = 'allowed' | 'denied' | 'error';
 
 export interface AuditEvent {
   tenantId: string;
@@ -93,7 +93,7 @@ export class AuditLog {
   /** Where a refused checkpoint is reported (the server sets its logger's fatal level). */
   alarm: CheckpointAlarm = stderrAlarm;
   /** Unauthenticated attempts, aggregated per source and minute (`attempts.ts`). */
-  readonly attempts: AttemptLog;
+  readonly attempts: AttemptLog<AuditEvent>;
 
   private readonly store: Store;
   private readonly keyring: Keyring;
@@ -102,7 +102,7 @@ export class AuditLog {
     this.store = store;
     this.keyring = keyring;
     this.signer = signer;
-    this.attempts = new AttemptLog(
+    this.attempts = new AttemptLog<AuditEvent>(
       async (e) => void (await inTenant(store, e.tenantId, (tx) => this.append(tx, e))),
       (address) => keyring.globalIndex('address', address),
     );

@@ -6,7 +6,7 @@ import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
-import type { AccessCount, AuditEntry } from '../http/answers.ts';
+import type { AccessCount, AuditEntry } from '../contract/audit.ts';
 
 export interface AuditFilter {
   personId?: string;

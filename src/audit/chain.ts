@@ -32,7 +32,7 @@ export const CHAINED_COLUMNS = [
   'detail',
 ] as const satisfies readonly (keyof ChainedFields)[];
 
-export type ChainedValue = string | number | Uint8Array | null;
+type ChainedValue = string | number | Uint8Array | null;
 
 /** What links need from the key directory (plain data, so it can be handed to worker threads). */
 export interface ChainKeying {
@@ -60,8 +60,7 @@ const TENANT = CHAINED_COLUMNS.indexOf('tenant_id');
 const SEQ = CHAINED_COLUMNS.indexOf('seq');
 
 /** Whether the event at `seq` of `chainId` was linked before the chain key existed. */
-export const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean =>
-  seq <= (k.legacyUntil[chainId] ?? 0);
+const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean => seq <= (k.legacyUntil[chainId] ?? 0);
 
 /** The link of an event given as its chained values in canonical order. */
 export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {

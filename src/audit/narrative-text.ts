@@ -2,7 +2,7 @@
 // sentence. Free of Node code: the web application spreads these messages into
 // its dictionaries (web/src/i18n) and words lines on screen with `describeLine`,
 // and the server's PDF (access-report-pdf.ts) words the same lines the same way.
-import type { AccessLine } from '../http/answers.ts';
+import type { AccessLine } from '../contract/audit.ts';
 
 export const NARRATIVE_DE = {
   'narr.file.opened': 'hat die Akte {n}-mal geöffnet',

@@ -17,8 +17,8 @@ import { Witness } from './witness.ts';
 import { chainKeyFromKeyDir } from './chain-key.ts';
 import type { ChainKeying } from './chain.ts';
 
-export const SIGNING_KEY_FILE = 'audit-signing.key';
-export const WITNESS_FILE = 'audit-witness.json';
+const SIGNING_KEY_FILE = 'audit-signing.key';
+const WITNESS_FILE = 'audit-witness.json';
 
 export class CheckpointSigner {
   readonly keyId: string;

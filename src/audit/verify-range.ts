@@ -42,7 +42,7 @@ export interface ChunkPlan {
   checkpoints: [number, string][];
 }
 
-export const chunkCount = (plan: ChunkPlan) => Math.max(1, Math.ceil(plan.n / plan.size));
+const chunkCount = (plan: ChunkPlan) => Math.max(1, Math.ceil(plan.n / plan.size));
 
 export function chunkTask(plan: ChunkPlan, i: number): RangeTask {
   const from = 1 + i * plan.size;
@@ -110,7 +110,7 @@ class RangeVerifier {
   }
 }
 
-export async function verifyRange(task: RangeTask, progress?: (rows: number) => void): Promise<RangeResult> {
+async function verifyRange(task: RangeTask, progress?: (rows: number) => void): Promise<RangeResult> {
   const v = new RangeVerifier(task);
   if (task.source.dialect === 'sqlite') {
     const db = new Database(task.source.file, { readonly: true, fileMustExist: true });

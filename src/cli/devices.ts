@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.ts';
 
-export const DEVICES_USAGE = `usage: kartei devices <list | add | remove ID>
+const DEVICES_USAGE = `usage: kartei devices <list | add | remove ID>
   add --ae AE_TITLE --department CODE|ID --permissions store,find,retrieve
       [--certificate device.pem] [--host 127.0.0.1] [--port 104]
   env: KARTEI_API_TOKEN (an administrator's token with the admin scope: POST /api/auth/tokens), KARTEI_PUBLIC_URL

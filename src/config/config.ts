@@ -40,7 +40,7 @@ export interface DicomConfig {
 
 export class ConfigError extends Error {}
 
-export function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
+function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
   if (!m) throw new ConfigError(`${name} must look like HOST:PORT (got "${value}")`);
   const host = (m[1] ?? m[2])!;
@@ -82,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * `10.0.0.5, 10.1.0.0/16, fd00::/8`: addresses and CIDR ranges, nothing else (no
  * names, no `*`, no `/0`: trusting every sender lets any client pick its address).
  */
-export function parseTrustedProxies(value: string | undefined): string[] {
+function parseTrustedProxies(value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return [];
   return value.split(',').map((entry) => {
     const item = entry.trim();

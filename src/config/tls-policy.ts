@@ -7,12 +7,12 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
 /** TLS 1.3 suites (OpenSSL's TLS 1.3 names) and the TLS 1.2 ones, best first. */
-export const TLS13_CIPHER_SUITES = [
+const TLS13_CIPHER_SUITES = [
   'TLS_AES_256_GCM_SHA384',
   'TLS_AES_128_GCM_SHA256',
   'TLS_CHACHA20_POLY1305_SHA256',
 ] as const;
-export const TLS12_CIPHERS = [
+const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',
   'ECDHE-RSA-AES256-GCM-SHA384',
   'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -20,9 +20,9 @@ export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ] as const;
-export const TLS_GROUPS = ['X25519', 'P-256', 'P-384'] as const;
+const TLS_GROUPS = ['X25519', 'P-256', 'P-384'] as const;
 /** RSA-PSS and ECDSA with SHA-2; PKCS#1 v1.5 with SHA-2 stays for TLS 1.2 peers and RSA certificate chains. */
-export const TLS_SIGNATURE_ALGORITHMS = [
+const TLS_SIGNATURE_ALGORITHMS = [
   'ecdsa_secp256r1_sha256',
   'ecdsa_secp384r1_sha384',
   'ecdsa_secp521r1_sha512',

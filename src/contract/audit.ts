@@ -47,7 +47,7 @@ export const disclosureHit = z.strictObject({
 });
 
 /** What a line of an access report says was done (src/audit/access-narrative.ts maps the actions). */
-export const accessAct = z.enum([
+const accessAct = z.enum([
   'file.opened',
   'file.created',
   'file.updated',
@@ -76,7 +76,7 @@ export const accessAct = z.enum([
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */
-export const accessGround = z.strictObject({
+const accessGround = z.strictObject({
   kind: z.enum(['department', 'share', 'emergency', 'emergency-search', 'dpo', 'device', 'unknown']),
   /** The department whose membership or share gave the access. */
   department: z.string().optional(),
@@ -85,7 +85,7 @@ export const accessGround = z.strictObject({
 });
 
 /** One line of an access report: who did what to which department's file, when, on what ground; repeated reads of one visit folded. */
-export const accessLine = z.strictObject({
+const accessLine = z.strictObject({
   /** The first and the last event folded into the line. */
   at: z.string(),
   until: z.string(),

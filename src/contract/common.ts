@@ -9,7 +9,7 @@ export const created = z.strictObject({ id: z.string() });
 export const noContent = z.undefined().describe('No content');
 
 export const sensitivity = z.enum(['normal', 'restricted']);
-export const departmentRole = z.enum(['clerk', 'physician', 'head']);
+const departmentRole = z.enum(['clerk', 'physician', 'head']);
 export const tenantRole = z.enum(['admin', 'dpo']);
 
 export const department = z.strictObject({ id: z.string(), code: z.string(), name: z.string() });

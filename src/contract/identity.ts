@@ -125,15 +125,11 @@ export const ssoSettings = z.strictObject({
 
 export type Me = z.infer<typeof me>;
 export type LoginStep = z.infer<typeof loginStep>;
-export type LoggedIn = z.infer<typeof loggedIn>;
-export type OwnSession = z.infer<typeof ownSession>;
 export type Passkey = z.infer<typeof passkey>;
 export type ApiToken = z.infer<typeof apiToken>;
-export type CreatedApiToken = z.infer<typeof createdApiToken>;
 export type UserView = z.infer<typeof userView>;
 export type EnrolmentLink = z.infer<typeof enrolmentLink>;
 export type ApprovalView = z.infer<typeof approvalView>;
-export type SsoSettingsView = z.infer<typeof ssoSettings>;
 
 /** A staff account created: its one-time enrolment link, and the grants waiting for a second account's approval. */
 export const userCreated = z.strictObject({

@@ -22,7 +22,7 @@ export const studySummary = z.strictObject({
 });
 
 /** The patient as a study's DICOM header names them (not a file's data). */
-export const studyPatient = z.strictObject({
+const studyPatient = z.strictObject({
   familyName: z.string(),
   givenName: z.string(),
   birthDate: z.string().nullable(),
@@ -62,7 +62,6 @@ export const device = z.strictObject({
 });
 
 export type StudySummary = z.infer<typeof studySummary>;
-export type StudyPatient = z.infer<typeof studyPatient>;
 export type UnassignedStudy = z.infer<typeof unassignedStudy>;
 export type StudyBannerView = z.infer<typeof studyBanner>;
 export type Device = z.infer<typeof device>;

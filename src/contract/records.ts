@@ -12,7 +12,7 @@ export const personListItem = z.strictObject({
   birthDate: z.string(),
 });
 
-export const address = z.strictObject({
+const address = z.strictObject({
   street: z.string().optional(),
   postalCode: z.string().optional(),
   city: z.string().optional(),
@@ -69,7 +69,7 @@ export const recordListItem = z.strictObject({
   title: z.string().nullable(),
 });
 
-export const recordContent = z.record(z.string(), z.unknown());
+const recordContent = z.record(z.string(), z.unknown());
 
 export const recordView = z.strictObject({
   ...recordSummaryShape,
@@ -81,23 +81,24 @@ export const recordView = z.strictObject({
 /** A record written on top of a known version: its new version. */
 export const recordUpdated = z.strictObject({ id: z.string(), version: z.number() });
 
-export const recordVersion = z.strictObject({
+/** What a version answers besides its content or changes: its number, label and who made it when. */
+const versionHead = {
   version: z.number(),
   sensitivity,
   createdAt: z.string(),
   createdBy: z.string(),
   createdByName: z.string().nullable(),
+};
+
+export const recordVersion = z.strictObject({
+  ...versionHead,
   /** Fields changed against the version before ([] for the first; null where either is not the caller's to read). */
   changes: z.array(z.string()).nullable(),
 });
 
 /** One version's content (`GET /api/records/:id/versions/:version`). */
 export const recordVersionContent = z.strictObject({
-  version: z.number(),
-  sensitivity,
-  createdAt: z.string(),
-  createdBy: z.string(),
-  createdByName: z.string().nullable(),
+  ...versionHead,
   content: recordContent,
 });
 
@@ -154,7 +155,7 @@ export const reviewDecided = z.strictObject({
  * the given name's first letter, to tell two hits apart; whether the family name matched
  * as typed or only as it sounds.
  */
-export const emergencyHit = z.strictObject({
+const emergencyHit = z.strictObject({
   handle: z.string(),
   givenNameInitial: z.string(),
   match: z.enum(['exact', 'phonetic']),
@@ -183,5 +184,4 @@ export type RecordVersion = z.infer<typeof recordVersion>;
 export type RecordVersionContent = z.infer<typeof recordVersionContent>;
 export type Share = z.infer<typeof share>;
 export type ReviewItem = z.infer<typeof reviewItem>;
-export type EmergencyHit = z.infer<typeof emergencyHit>;
 export type EmergencySearchAnswer = z.infer<typeof emergencySearchAnswer>;

@@ -10,10 +10,9 @@ import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'ky
 import { GroupCommitter } from './group-commit.ts';
 import { walSync } from './wal-sync.ts';
 import { fixedPlan } from './fixed-plans.ts';
-import type { Database } from './schema.ts';
-import { migrate, type MigrationProgress } from './migrations.ts';
+import type { Database, Dialect } from './schema.ts';
+import { migrate, type MigrationProgress } from './migrate.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
 /** A connection inside a transaction (Kysely's Transaction, or the group committer's connection). */
 export type Tx = Kysely<Database>;

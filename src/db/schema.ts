@@ -4,20 +4,23 @@
 // (the login throttle's counters alone keep milliseconds, for arithmetic in SQL).
 import type { Generated } from 'kysely';
 
-export interface TenantsTable {
+/** The two databases Kysely runs on: SQLite for one office, PostgreSQL for several. */
+export type Dialect = 'sqlite' | 'postgres';
+
+interface TenantsTable {
   id: string;
   name: string;
   created_at: string;
 }
 
-export interface SetupTokenTable {
+interface SetupTokenTable {
   id: number;
   token_hash: string;
   expires_at: string;
   used_at: string | null;
 }
 
-export interface DepartmentsTable {
+interface DepartmentsTable {
   id: string;
   tenant_id: string;
   code: string;
@@ -47,7 +50,7 @@ export interface UsersTable {
   reset_notice: number;
 }
 
-export interface EnrolmentsTable {
+interface EnrolmentsTable {
   id: string;
   tenant_id: string;
   user_id: string;
@@ -64,7 +67,7 @@ export interface EnrolmentsTable {
   cancelled_at: string | null;
 }
 
-export interface ApprovalsTable {
+interface ApprovalsTable {
   id: string;
   tenant_id: string;
   /** `membership`, `role` or `enrolment`. */
@@ -80,7 +83,7 @@ export interface ApprovalsTable {
   decided_at: string | null;
 }
 
-export interface RecoveryCodesTable {
+interface RecoveryCodesTable {
   code_hash: string;
   tenant_id: string;
   user_id: string;
@@ -110,7 +113,7 @@ export interface PasskeysTable {
 }
 
 /** A registration ceremony under way: its challenge (hashed) is bound to the user and the session that started it. */
-export interface PasskeyRegistrationsTable {
+interface PasskeyRegistrationsTable {
   challenge_hash: string;
   tenant_id: string;
   user_id: string;
@@ -121,20 +124,20 @@ export interface PasskeyRegistrationsTable {
   used_at: string | null;
 }
 
-export interface TenantRolesTable {
+interface TenantRolesTable {
   user_id: string;
   tenant_id: string;
   role: string;
 }
 
-export interface MembershipsTable {
+interface MembershipsTable {
   user_id: string;
   tenant_id: string;
   department_id: string;
   role: string;
 }
 
-export interface SessionsTable {
+interface SessionsTable {
   token_hash: string;
   tenant_id: string;
   user_id: string;
@@ -145,7 +148,7 @@ export interface SessionsTable {
   revoked_at: string | null;
 }
 
-export interface LoginChallengesTable {
+interface LoginChallengesTable {
   token_hash: string;
   tenant_id: string;
   user_id: string;
@@ -162,7 +165,7 @@ export interface LoginChallengesTable {
 }
 
 /** One throttle counter per blind-indexed subject (src/identity/throttle.ts); times in ms since the epoch. */
-export interface LoginThrottleTable {
+interface LoginThrottleTable {
   subject: string;
   failures: number;
   last_failure_at: number;
@@ -170,7 +173,7 @@ export interface LoginThrottleTable {
   trusted_until: number;
 }
 
-export interface DataKeysTable {
+interface DataKeysTable {
   id: string;
   tenant_id: string;
   scope: string;
@@ -180,7 +183,7 @@ export interface DataKeysTable {
   destroyed_at: string | null;
 }
 
-export interface PersonsTable {
+interface PersonsTable {
   id: string;
   tenant_id: string;
   department_id: string;
@@ -190,7 +193,7 @@ export interface PersonsTable {
   updated_at: string;
 }
 
-export interface PersonVersionsTable {
+interface PersonVersionsTable {
   person_id: string;
   version: number;
   tenant_id: string;
@@ -199,7 +202,7 @@ export interface PersonVersionsTable {
   created_by: string;
 }
 
-export interface PersonIndexTable {
+interface PersonIndexTable {
   tenant_id: string;
   person_id: string;
   kind: string;
@@ -222,7 +225,7 @@ export interface RecordsTable {
   retain_until: string | null;
 }
 
-export interface RecordVersionsTable {
+interface RecordVersionsTable {
   record_id: string;
   version: number;
   tenant_id: string;
@@ -232,7 +235,7 @@ export interface RecordVersionsTable {
   created_by: string;
 }
 
-export interface SharesTable {
+interface SharesTable {
   id: string;
   tenant_id: string;
   person_id: string;
@@ -269,7 +272,7 @@ export interface BreakGlassTable {
  * and birth date, with a reason). It is an emergency access of its own: it waits
  * for the DPO's review, and its rows count the caller's searches for the rate limit.
  */
-export interface EmergencySearchesTable {
+interface EmergencySearchesTable {
   id: string;
   tenant_id: string;
   user_id: string;
@@ -285,7 +288,7 @@ export interface EmergencySearchesTable {
 }
 
 /** Migration 011: one file an emergency search showed, behind an opaque handle (the row id) for its caller only. */
-export interface EmergencyHitsTable {
+interface EmergencyHitsTable {
   id: string;
   tenant_id: string;
   search_id: string;
@@ -312,13 +315,13 @@ export interface AuditEventsTable {
   hash: string;
 }
 
-export interface AuditHeadsTable {
+interface AuditHeadsTable {
   tenant_id: string;
   seq: number;
   hash: string;
 }
 
-export interface AuditCheckpointsTable {
+interface AuditCheckpointsTable {
   tenant_id: string;
   seq: number;
   hash: string;
@@ -350,7 +353,7 @@ export interface DevicesTable {
   created_by: string;
 }
 
-export interface ApiTokensTable {
+interface ApiTokensTable {
   id: string;
   tenant_id: string;
   user_id: string;
@@ -497,7 +500,7 @@ export interface SsoConfigsTable {
  * the browser's binding cookie, so neither the database alone nor another
  * browser can complete it.
  */
-export interface SsoLoginsTable {
+interface SsoLoginsTable {
   state_hash: string;
   tenant_id: string;
   browser_hash: string;
@@ -516,7 +519,7 @@ export interface SsoLoginsTable {
 }
 
 /** A Kartei account's identity at the office's provider: a keyed hash of (office, issuer, claim, value). */
-export interface SsoIdentitiesTable {
+interface SsoIdentitiesTable {
   user_id: string;
   tenant_id: string;
   subject_index: string;

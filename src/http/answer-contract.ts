@@ -7,7 +7,7 @@
 import type { RouteOptions } from 'fastify';
 
 /** A route whose answer is not JSON; says what it sends instead. */
-export interface RawAnswer {
+interface RawAnswer {
   raw: string;
 }
 

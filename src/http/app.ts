@@ -38,8 +38,6 @@ import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
-export type App = FastifyInstance;
-
 export interface AppOptions {
   /** Extra routes, e.g. the benchmark's; they must declare their access like any other. */
   extraRoutes?: (app: FastifyInstance) => void;

@@ -11,7 +11,7 @@ import type { Principal } from '../access/policy.ts';
 import { viaOf } from '../access/gate.ts';
 
 /** The action of a refused request's event; its `detail.code` says why. */
-export const REFUSED_ACTION = 'request.refused';
+const REFUSED_ACTION = 'request.refused';
 
 /** Whether Fastify refused the request's input before the handler ran (schema validation, body parsing). */
 export function refusedInput(err: unknown): boolean {

@@ -21,12 +21,27 @@ export const username = z
   .regex(/^[\p{L}\p{N}._@-]+$/u, FORMAT_RULES.username);
 export const password = z.string().min(1).max(MAX_LENGTH);
 export const displayName = z.string().trim().min(1).max(200);
-export const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
+const membership = z.strictObject({ departmentId: id, role: z.enum(DEPARTMENT_ROLES) });
 export const tenantRoles = z.array(z.enum(TENANT_ROLES)).max(TENANT_ROLES.length);
 export const memberships = z.array(membership).max(50);
 export const sensitivity = z.enum(['normal', 'restricted']);
 export const version = z.number().int().positive();
 export const reason = (min: number) => z.string().trim().min(min).max(2_000);
+
+/** A domain rule as a refinement: the problem it finds is the field's issue, with its field code. */
+export const checkedBy =
+  (problemOf: (v: string) => { code: string; message: string; params?: Record<string, unknown> } | null) =>
+  (v: string, ctx: z.RefinementCtx) => {
+    const problem = problemOf(v);
+    if (problem)
+      ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
+  };
+
+/** What a search for a file by its person goes by: the emergency search's and the DPO's for an access report. */
+export const nameAndBirthDate = {
+  familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
+  birthDate: z.iso.date(),
+};
 
 /**
  * A reason or purpose a reviewer can judge (break-glass, emergency search, share):
@@ -37,8 +52,4 @@ export const reasonText = (min = MIN_REASON) =>
     .string()
     .trim()
     .max(2_000)
-    .superRefine((v, ctx) => {
-      const problem = reasonProblem(v, min);
-      if (problem)
-        ctx.addIssue({ code: 'custom', message: problem.message, params: { code: problem.code, ...problem.params } });
-    });
+    .superRefine(checkedBy((v) => reasonProblem(v, min)));

@@ -15,7 +15,7 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function securityHeaders(tls: boolean): Record<string, string> {
+function securityHeaders(tls: boolean): Record<string, string> {
   return {
     'content-security-policy': CSP,
     'cross-origin-opener-policy': 'same-origin',

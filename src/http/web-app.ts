@@ -94,26 +94,17 @@ export function webAppRoutes(app: FastifyInstance, dir = WEB_DIST) {
     if (!index) throw notBuilt();
     return send(req, reply, index);
   };
-  app.get(
-    '/',
-    {
-      config: {
-        access: { public: "the web application's page, no data" },
-        answers: { raw: 'text/html: the web application' },
+  const pages = [
+    ['/', "the web application's page, no data"],
+    ['/*', "the web application's page for its own paths, no data"],
+  ] as const;
+  for (const [url, why] of pages)
+    app.get(
+      url,
+      {
+        config: { access: { public: why }, answers: { raw: 'text/html: the web application' } },
+        schema: { hide: true },
       },
-      schema: { hide: true },
-    },
-    page,
-  );
-  app.get(
-    '/*',
-    {
-      config: {
-        access: { public: "the web application's page for its own paths, no data" },
-        answers: { raw: 'text/html: the web application' },
-      },
-      schema: { hide: true },
-    },
-    page,
-  );
+      page,
+    );
 }

@@ -5,24 +5,21 @@
 // interactive (MFA) session; an `admin`-scoped one only with a fresh code of
 // the second factor, which is then used up like a login's.
 import { randomUUID } from 'node:crypto';
-import { inTenant, type Db, type Store, type Tx } from '../db/connect.ts';
+import { inTenant, type Db, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import { openField, type Keyring } from '../vault/keyring.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { toPrincipal, type Authenticated } from './sessions.ts';
-import { matchTotp } from './totp.ts';
-import { reserveOwnAttempt, succeeded } from './throttle.ts';
-import { userBinding } from './users.ts';
-import type { ApiToken } from '../http/answers.ts';
+import { activeUsersWithRoles, toPrincipal, type Authenticated } from './sessions.ts';
+import { succeeded } from './throttle.ts';
+import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
+import type { ApiToken } from '../contract/identity.ts';
 
-export const TOKEN_PREFIX = 'kt_';
+const TOKEN_PREFIX = 'kt_';
 /** A token lives 30 days unless asked otherwise; at most a year, an `admin`-scoped one at most 30 days. */
 export const DEFAULT_TOKEN_DAYS = 30;
 export const MAX_TOKEN_DAYS = 365;
-export const MAX_ADMIN_TOKEN_DAYS = 30;
+const MAX_ADMIN_TOKEN_DAYS = 30;
 const TOUCH_MS = 60_000;
 
 export interface NewApiToken {
@@ -40,7 +37,7 @@ export interface CreatedApiToken {
   scopes: TokenScope[];
 }
 
-export async function createApiToken(
+async function createApiToken(
   tx: Tx,
   tenantId: string,
   userId: string,
@@ -72,21 +69,10 @@ export async function createApiToken(
   return { id, token, expiresAt, scopes: ordered };
 }
 
-export const parseScopes = (stored: string): TokenScope[] =>
+const parseScopes = (stored: string): TokenScope[] =>
   stored.split(' ').filter((x): x is TokenScope => (TOKEN_SCOPES as readonly string[]).includes(x));
 
-export class ApiTokens {
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
-  private readonly clock: () => number;
-  constructor(store: Store, keyring: Keyring, audit: AuditLog, clock: () => number = Date.now) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
-    this.clock = clock;
-  }
-
+export class ApiTokens extends IdentityUseCase {
   /**
    * Mints a token for the caller (from a session; the route checks that). The `admin` scope
    * needs a current TOTP code: a session left open, or a stolen cookie, does not yield a
@@ -100,7 +86,7 @@ export class ApiTokens {
       expiresInDays: input.expiresInDays,
       scopes: TOKEN_SCOPES.filter((x) => input.scopes.includes(x)).join(' '),
     };
-    let proof: ({ step: number; at: number } & Awaited<ReturnType<typeof reserveOwnAttempt>>) | undefined;
+    let proof: (OwnCode & { step: number }) | undefined;
     if (admin) {
       // Both told at once: a lifetime too long for the admin scope and a missing code.
       const problems: FieldProblem[] = [];
@@ -119,41 +105,18 @@ export class ApiTokens {
           message: 'a token with the admin scope needs a current code of your second factor',
         });
       if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
-      const user = await this.store.db
-        .selectFrom('users')
-        .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
-        .where('id', '=', userId)
-        .executeTakeFirstOrThrow();
-      const at = this.clock();
-      const { counters, subjects } = await reserveOwnAttempt(
-        this.store.db,
-        this.keyring,
-        user.username_index,
-        address,
-        at,
-      );
-      const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
-      const secret = user.totp_secret_enc
-        ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
-        : null;
-      const step = secret ? matchTotp(secret, input.code!, at) : null;
-      if (step === null || step <= user.totp_last_step) {
+      const { own } = await this.ownCode(tenantId, userId, input.code!, address);
+      if (own.step === null) {
         await this.refuse(tenantId, userId, detail);
         throw wrongCode();
       }
-      proof = { step, counters, subjects, at };
+      proof = { ...own, step: own.step };
     }
     try {
       return await inTenant(this.store, tenantId, async (tx) => {
         if (proof) {
           // Conditional on the code's time step: of two requests with one code, one wins.
-          const stepped = await tx
-            .updateTable('users')
-            .set({ totp_last_step: proof.step })
-            .where('id', '=', userId)
-            .where('totp_last_step', '<', proof.step)
-            .executeTakeFirst();
-          if (Number(stepped.numUpdatedRows) !== 1) throw wrongCode();
+          if (!(await spendStep(tx, userId, proof.step))) throw wrongCode();
           await succeeded(tx, proof.counters, proof.subjects, proof.at);
         }
         const t = await createApiToken(tx, tenantId, userId, input.name, input.scopes, input.expiresInDays, new Date());
@@ -173,6 +136,53 @@ export class ApiTokens {
         await this.refuse(tenantId, userId, detail);
       throw e;
     }
+  }
+
+  /** The caller's own live tokens, without their secrets. */
+  list(tenantId: string, userId: string): Promise<ApiToken[]> {
+    return inTenant(this.store, tenantId, async (tx) => {
+      const rows = await tx
+        .selectFrom('api_tokens')
+        .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', new Date().toISOString())
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        lastUsedAt: r.last_used_at,
+        scopes: parseScopes(r.scopes),
+        legacy: r.legacy === 1,
+      }));
+    });
+  }
+
+  /** Revokes one of the caller's own tokens, audited; another's, a revoked one or none is not found. */
+  async revoke(tenantId: string, userId: string, id: string): Promise<void> {
+    const revoked = await inTenant(this.store, tenantId, async (tx) => {
+      const r = await tx
+        .updateTable('api_tokens')
+        .set({ revoked_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: userId,
+        action: 'auth.token-revoke',
+        resourceType: 'api-token',
+        resourceId: id,
+        outcome: 'allowed',
+      });
+      return true;
+    });
+    if (!revoked) throw new KarteiError('not-found');
   }
 
   private refuse(tenantId: string, userId: string, detail: Record<string, string | number>) {
@@ -197,39 +207,6 @@ const wrongCode = () =>
     'the code is wrong or has been used already; wait for the next one',
   );
 
-/** The caller's own live tokens, without their secrets. */
-export async function listApiTokens(tx: Tx, userId: string, now: Date): Promise<ApiToken[]> {
-  const rows = await tx
-    .selectFrom('api_tokens')
-    .select(['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'scopes', 'legacy'])
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now.toISOString())
-    .orderBy('created_at')
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    lastUsedAt: r.last_used_at,
-    scopes: parseScopes(r.scopes),
-    legacy: r.legacy === 1,
-  }));
-}
-
-/** Revokes one of the caller's own tokens; false if it has none by that id. */
-export async function revokeApiToken(tx: Tx, userId: string, id: string, now: Date): Promise<boolean> {
-  const r = await tx
-    .updateTable('api_tokens')
-    .set({ revoked_at: now.toISOString() })
-    .where('id', '=', id)
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
 export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new Date()): Promise<void> {
   await tx
     .updateTable('api_tokens')
@@ -239,13 +216,10 @@ export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new
     .execute();
 }
 
-/** A live token of an active user with its roles and memberships: one row per (role × membership). */
+/** A live token of an active user with a second factor, with its roles and memberships. */
 const tokenByHash = prepared((db, hash: string) =>
-  db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .leftJoin('tenant_roles', 'tenant_roles.user_id', 'api_tokens.user_id')
-    .leftJoin('memberships', 'memberships.user_id', 'api_tokens.user_id')
+  activeUsersWithRoles(db)
+    .innerJoin('api_tokens', 'api_tokens.user_id', 'users.id')
     .select([
       'api_tokens.id',
       'api_tokens.scopes',
@@ -253,13 +227,9 @@ const tokenByHash = prepared((db, hash: string) =>
       'api_tokens.user_id',
       'api_tokens.expires_at',
       'api_tokens.last_used_at',
-      'tenant_roles.role as tenant_role',
-      'memberships.department_id',
-      'memberships.role as department_role',
     ])
     .where('api_tokens.token_hash', '=', hash)
     .where('api_tokens.revoked_at', 'is', null)
-    .where('users.active', '=', 1)
     .where('users.totp_secret_enc', 'is not', null),
 );
 

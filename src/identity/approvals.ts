@@ -10,7 +10,7 @@ import { factsOf } from '../access/approval-facts.ts';
 import { serialise, type Tx } from '../db/connect.ts';
 import { fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
-import type { ApprovalView } from '../http/answers.ts';
+import type { ApprovalView } from '../contract/identity.ts';
 import { cancelOpenResets } from './enrolment.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
@@ -146,7 +146,7 @@ export async function listDecidable(ctx: GateContext, keyring: Keyring): Promise
 }
 
 /** Pending grants of these users, shown beside their access and granting nothing. */
-export async function pendingGrants(tx: Tx, tenantId: string) {
+async function pendingGrants(tx: Tx, tenantId: string) {
   return tx
     .selectFrom('approvals')
     .select(['id', 'kind', 'user_id', 'department_id', 'role'])

@@ -6,23 +6,22 @@
 // codes, sessions and API tokens. Only the link's hash is stored, and a link
 // is issued afresh (the earlier one void) each time it is fetched.
 import { randomUUID } from 'node:crypto';
-import { inTenant, type Store, type Tx } from '../db/connect.ts';
+import { inTenant, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
 import type { GateContext } from '../access/gate.ts';
-import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword } from './passwords.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { revokeUserSessions } from './sessions.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { userBinding } from './users.ts';
-import type { EnrolmentLink } from '../http/answers.ts';
+import type { EnrolmentLink } from '../contract/identity.ts';
 import { deleteUserPasskeys } from './passkeys.ts';
+import { IdentityUseCase } from './identity-use-case.ts';
 
-export const ENROLMENT_TTL_MS = 72 * 3_600_000;
+const ENROLMENT_TTL_MS = 72 * 3_600_000;
 /** An approved reset link must be fetched within this time of its approval, or it is asked for anew. */
-export const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
+const RESET_APPROVAL_TTL_MS = 72 * 3_600_000;
 
 export type EnrolmentPurpose = 'initial' | 'reset';
 
@@ -126,16 +125,7 @@ async function cancelOpen(tx: Tx, userId: string, now: string) {
 }
 
 /** Redeeming a link: the person sets their password. Public, guarded by the link's 256-bit token. */
-export class Enrolment {
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
-  constructor(store: Store, keyring: Keyring, audit: AuditLog) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
-  }
-
+export class Enrolment extends IdentityUseCase {
   async redeem(token: string, password: string): Promise<void> {
     const hash = tokenHash(token);
     const row = await this.store.db

@@ -35,11 +35,12 @@ import {
   type RelyingParty,
 } from './passkeys.ts';
 import { userBinding } from './users.ts';
+import { IdentityUseCase } from './identity-use-case.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
-export const TOTP_ISSUER = 'Kartei';
+const TOTP_ISSUER = 'Kartei';
 
 export type LoginStep =
   // `webauthn`: the user has passkeys; an assertion goes to /api/auth/webauthn, a TOTP or recovery code still to /api/auth/mfa.
@@ -100,12 +101,7 @@ const challengeBinding = (tenantId: string, hash: string) => ({
   field: 'secret',
 });
 
-export class Login {
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
-  /** Milliseconds since the epoch; replaceable so tests can move through TOTP time steps and throttle waits. */
-  private readonly clock: () => number;
+export class Login extends IdentityUseCase {
   constructor(
     store: Store,
     keyring: Keyring,
@@ -114,10 +110,7 @@ export class Login {
     /** The installation's public address: the passkeys' origin and RP ID. */
     publicUrl = 'http://localhost:8080',
   ) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
-    this.clock = clock;
+    super(store, keyring, audit, clock);
     this.rp = relyingParty(publicUrl);
   }
 

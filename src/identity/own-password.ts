@@ -3,17 +3,15 @@
 // screen is not enough. Failures count against the account like failed logins
 // (so the current password cannot be guessed through this route either); the
 // other sessions and all API tokens of the account end, the session in use stays.
-import { inTenant, type Store } from '../db/connect.ts';
+import { inTenant } from '../db/connect.ts';
 import { fieldRefused } from '../errors.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import type { Keyring } from '../vault/keyring.ts';
 import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
-import { matchTotp } from './totp.ts';
-import { reserveOwnAttempt, succeeded } from './throttle.ts';
+import { succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
 import { revokeUserApiTokens } from './api-tokens.ts';
 import { cancelOpenResets } from './enrolment.ts';
+import { IdentityUseCase, spendStep } from './identity-use-case.ts';
 
 export interface PasswordChange {
   currentPassword: string;
@@ -21,18 +19,7 @@ export interface PasswordChange {
   code: string;
 }
 
-export class OwnPassword {
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
-  private readonly clock: () => number;
-  constructor(store: Store, keyring: Keyring, audit: AuditLog, clock: () => number = Date.now) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
-    this.clock = clock;
-  }
-
+export class OwnPassword extends IdentityUseCase {
   async change(
     tenantId: string,
     userId: string,
@@ -55,31 +42,11 @@ export class OwnPassword {
       .where('users.id', '=', userId)
       .executeTakeFirstOrThrow();
     // Counted before checked, against the account (or the account at this address) like a login.
-    const now = this.clock();
-    const { counters, subjects } = await reserveOwnAttempt(
-      this.store.db,
-      this.keyring,
-      user.username_index,
-      address,
-      now,
-    );
+    const { own, key } = await this.ownCode(tenantId, userId, input.code, address, user);
     const passwordOk = user.password_hash !== '' && (await verifyPassword(user.password_hash, input.currentPassword));
-    const key = await inTenant(this.store, tenantId, (tx) => this.keyring.tenantKey(tx, tenantId));
-    const secret = user.totp_secret_enc
-      ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
-      : null;
-    const step = secret ? matchTotp(secret, input.code, this.clock()) : null;
-    if (!passwordOk || step === null || step <= user.totp_last_step) {
-      await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, {
-          tenantId,
-          actorId: userId,
-          action: 'auth.password-change',
-          resourceType: 'user',
-          resourceId: userId,
-          outcome: 'denied',
-        }),
-      );
+    const step = own.step;
+    if (!passwordOk || step === null) {
+      await this.refuseOwn(tenantId, userId, 'auth.password-change');
       // One answer for either being wrong: a session alone does not tell which.
       throw fieldRefused(
         'validation-failed',
@@ -98,13 +65,9 @@ export class OwnPassword {
     await inTenant(this.store, tenantId, async (tx) => {
       const at = new Date().toISOString();
       // Conditional on the code's time step, so the same code cannot serve twice.
-      const stepped = await tx
-        .updateTable('users')
-        .set({ password_hash: passwordHash, password_origin: 'self', totp_last_step: step, updated_at: at })
-        .where('id', '=', userId)
-        .where('totp_last_step', '<', step)
-        .executeTakeFirst();
-      if (Number(stepped.numUpdatedRows) !== 1)
+      if (
+        !(await spendStep(tx, userId, step, { password_hash: passwordHash, password_origin: 'self', updated_at: at }))
+      )
         throw fieldRefused(
           'validation-failed',
           'code',
@@ -130,7 +93,7 @@ export class OwnPassword {
         outcome: 'allowed',
       });
       // Both proven, like a completed login: the streak of failures ends.
-      await succeeded(tx, counters, subjects, now);
+      await succeeded(tx, own.counters, own.subjects, own.at);
     });
   }
 }

@@ -41,12 +41,13 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { verifyPassword } from './passwords.ts';
 import { credit, reserveOwnAttempt } from './throttle.ts';
+import { IdentityUseCase } from './identity-use-case.ts';
 import { tokenHash } from './tokens.ts';
 import { userBinding } from './users.ts';
 
-export const REGISTRATION_MS = 5 * 60_000;
+const REGISTRATION_MS = 5 * 60_000;
 /** Enough for a few keys and devices; more is more to lose track of. */
-export const MAX_PASSKEYS = 10;
+const MAX_PASSKEYS = 10;
 const TIMEOUT_MS = 120_000;
 
 export interface RelyingParty {
@@ -162,17 +163,10 @@ export async function deleteUserPasskeys(tx: Tx, userId: string): Promise<void> 
   await tx.deleteFrom('passkeys').where('user_id', '=', userId).execute();
 }
 
-export class Passkeys {
+export class Passkeys extends IdentityUseCase {
   readonly rp: RelyingParty;
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
-  private readonly clock: () => number;
   constructor(store: Store, keyring: Keyring, audit: AuditLog, publicUrl: string, clock: () => number = Date.now) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
-    this.clock = clock;
+    super(store, keyring, audit, clock);
     this.rp = relyingParty(publicUrl);
   }
 
@@ -215,17 +209,7 @@ export class Passkeys {
     const { counters } = await reserveOwnAttempt(this.store.db, this.keyring, user.username_index, address, now);
     const ok = user.password_hash !== '' && (await verifyPassword(user.password_hash, currentPassword));
     if (!ok) {
-      await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, {
-          tenantId,
-          actorId: userId,
-          action: 'auth.passkey.add',
-          resourceType: 'user',
-          resourceId: userId,
-          outcome: 'denied',
-          detail: { stage: 'password' },
-        }),
-      );
+      await this.refuseOwn(tenantId, userId, 'auth.passkey.add', { stage: 'password' });
       throw fieldRefused(
         'validation-failed',
         'currentPassword',

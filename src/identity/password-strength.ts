@@ -11,7 +11,7 @@ import type * as En from '@zxcvbn-ts/language-en';
 export const MIN_LENGTH = 12;
 export const MAX_LENGTH = 256;
 /** zxcvbn score 4: estimated at least 10^10 guesses. */
-export const MIN_SCORE = 4;
+const MIN_SCORE = 4;
 
 /** zxcvbn-ts and its German and English dictionaries, as loaded. */
 export interface EstimatorModules {

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
 import { tokenHash } from './tokens.ts';
 
-export const RECOVERY_CODES = 10;
+const RECOVERY_CODES = 10;
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 const GROUPS = 3;
 const GROUP_LENGTH = 4;
@@ -55,14 +55,4 @@ export async function spendRecoveryCode(tx: Tx, userId: string, code: string, no
     .where('used_at', 'is', null)
     .executeTakeFirst();
   return Number(spent.numUpdatedRows) === 1;
-}
-
-export async function recoveryCodesLeft(tx: Tx, userId: string): Promise<number> {
-  const row = await tx
-    .selectFrom('recovery_codes')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', userId)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
 }

@@ -6,7 +6,7 @@ import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole, TokenUse } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
 
-export const IDLE_MS = 30 * 60_000;
+const IDLE_MS = 30 * 60_000;
 export const ABSOLUTE_MS = 12 * 3_600_000;
 /** last_seen_at is refreshed at most this often, to keep reads from writing. */
 const TOUCH_MS = 30_000;
@@ -42,26 +42,31 @@ export interface Authenticated {
   csrfHash: string | null;
 }
 
-/** A live session of an active user with its roles and memberships: one row per (role × membership). */
-const sessionByHash = prepared((db, hash: string) =>
+/**
+ * Active users with their roles and memberships, one row per (role × membership): the rows
+ * `toPrincipal` reads. A session's or a token's lookup joins its own table to it.
+ */
+export const activeUsersWithRoles = (db: Db) =>
   db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .leftJoin('tenant_roles', 'tenant_roles.user_id', 'sessions.user_id')
-    .leftJoin('memberships', 'memberships.user_id', 'sessions.user_id')
+    .selectFrom('users')
+    .leftJoin('tenant_roles', 'tenant_roles.user_id', 'users.id')
+    .leftJoin('memberships', 'memberships.user_id', 'users.id')
+    .select(['tenant_roles.role as tenant_role', 'memberships.department_id', 'memberships.role as department_role'])
+    .where('users.active', '=', 1);
+
+/** A live session of an active user with its roles and memberships (the same plan as from `sessions`). */
+const sessionByHash = prepared((db, hash: string) =>
+  activeUsersWithRoles(db)
+    .innerJoin('sessions', 'sessions.user_id', 'users.id')
     .select([
       'sessions.tenant_id',
       'sessions.user_id',
       'sessions.csrf_hash',
       'sessions.last_seen_at',
       'sessions.expires_at',
-      'tenant_roles.role as tenant_role',
-      'memberships.department_id',
-      'memberships.role as department_role',
     ])
     .where('sessions.token_hash', '=', hash)
-    .where('sessions.revoked_at', 'is', null)
-    .where('users.active', '=', 1),
+    .where('sessions.revoked_at', 'is', null),
 );
 
 /** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
@@ -112,7 +117,7 @@ export interface OwnSession {
 }
 
 /** The public id of a session: a truncated hash of its token's hash, so the stored hash is never shown either. */
-export const sessionId = (hash: string) => tokenHash(`kartei-session-id:${hash}`).slice(0, 32);
+const sessionId = (hash: string) => tokenHash(`kartei-session-id:${hash}`).slice(0, 32);
 
 /** The caller's live sessions (not ended, not idle past 30 minutes, not past 12 hours), oldest first. */
 async function liveSessions(tx: Tx | Db, userId: string, now: Date) {

@@ -14,7 +14,7 @@ import { createUser } from './users.ts';
 import { assertStrongPassword } from './passwords.ts';
 
 export const SETUP_TOKEN_FILE = 'setup-token';
-export const SETUP_TTL_MS = 24 * 3_600_000;
+const SETUP_TTL_MS = 24 * 3_600_000;
 
 export async function isSetUp(store: Store): Promise<boolean> {
   return (await store.db.selectFrom('tenants').select('id').limit(1).executeTakeFirst()) !== undefined;

@@ -32,18 +32,17 @@ import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { createSession } from './sessions.ts';
-import { matchTotp } from './totp.ts';
 import { StartLimit } from './start-limit.ts';
-import { reserveOwnAttempt, succeeded } from './throttle.ts';
-import { userBinding } from './users.ts';
+import { succeeded } from './throttle.ts';
+import { IdentityUseCase, spendStep } from './identity-use-case.ts';
 
 export const SSO_COOKIE = 'kartei_sso';
 export const SSO_COOKIE_PATH = '/api/auth/sso';
 export const SSO_FLOW_MS = 10 * 60_000;
 /** Sign-on starts one address may make in SSO_FLOW_MS; a person needs a few. */
-export const SSO_STARTS_PER_ADDRESS = 30;
+const SSO_STARTS_PER_ADDRESS = 30;
 /** Open sign-on flows an office may have at once, whatever the addresses. */
-export const SSO_OPEN_FLOWS_PER_OFFICE = 5_000;
+const SSO_OPEN_FLOWS_PER_OFFICE = 5_000;
 const HANDOVER_MS = 2 * 60_000;
 const CHALLENGE_MS = 5 * 60_000;
 const METADATA_MS = 10 * 60_000;
@@ -143,7 +142,7 @@ export function issuerProblem(issuer: string): SettingProblem | null {
  * (Entra ID's object id). A block-list let through claims every identity shares (`iss`, `aud`,
  * `azp`, `acr`): the first person to link would own that value for the whole office.
  */
-export const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
+const SUBJECT_CLAIMS = ['sub', 'oid'] as const;
 
 export function subjectClaimProblem(claim: string): SettingProblem | null {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(claim)) return { code: 'claim-chars', message: 'letters, digits, _ . : - only' };
@@ -163,7 +162,7 @@ type ConfigRow = Pick<
   'tenant_id' | 'issuer' | 'client_id' | 'client_secret_enc' | 'subject_claim' | 'acr_values' | 'amr_values'
 >;
 
-export class Sso {
+export class Sso extends IdentityUseCase {
   /** Discovered provider metadata and its keys, per issuer, for a few minutes. */
   private readonly metadata = new Map<
     string,
@@ -173,18 +172,11 @@ export class Sso {
   /** Sign-on starts per address: each writes a row that lives ten minutes. */
   private readonly starts = new StartLimit(SSO_STARTS_PER_ADDRESS, SSO_FLOW_MS);
 
-  private readonly store: Store;
-  private readonly keyring: Keyring;
-  private readonly audit: AuditLog;
   private readonly publicUrl: string;
-  /** The login clock: tests move it (an ID token's expiry is judged against it). */
-  private readonly clock: () => number;
+  /** `clock` is the login clock: tests move it (an ID token's expiry is judged against it). */
   constructor(store: Store, keyring: Keyring, audit: AuditLog, publicUrl: string, clock: () => number = Date.now) {
-    this.store = store;
-    this.keyring = keyring;
-    this.audit = audit;
+    super(store, keyring, audit, clock);
     this.publicUrl = publicUrl;
-    this.clock = clock;
   }
 
   get redirectUri(): string {
@@ -452,48 +444,17 @@ export class Sso {
     code: string,
     address: string,
   ): Promise<{ location: string; browserToken: string }> {
-    const user = await this.store.db
-      .selectFrom('users')
-      .select(['username_index', 'totp_secret_enc', 'totp_last_step'])
-      .where('id', '=', userId)
-      .executeTakeFirstOrThrow();
-    const now = this.clock();
-    const { counters, subjects } = await reserveOwnAttempt(
-      this.store.db,
-      this.keyring,
-      user.username_index,
-      address,
-      now,
-    );
-    const ok = await inTenant(this.store, tenantId, async (tx) => {
-      const key = await this.keyring.tenantKey(tx, tenantId);
-      const secret = user.totp_secret_enc
-        ? openField<string>(key, userBinding(tenantId, userId, 'totp_secret'), user.totp_secret_enc)
-        : null;
-      const step = secret ? matchTotp(secret, code, this.clock()) : null;
-      if (step === null || step <= user.totp_last_step) return false;
-      const stepped = await tx
-        .updateTable('users')
-        .set({ totp_last_step: step })
-        .where('id', '=', userId)
-        .where('totp_last_step', '<', step)
-        .executeTakeFirst();
-      if (Number(stepped.numUpdatedRows) !== 1) return false;
-      await succeeded(tx, counters, subjects, now);
-      return true;
-    });
+    const { own } = await this.ownCode(tenantId, userId, code, address);
+    const step = own.step;
+    const ok =
+      step !== null &&
+      (await inTenant(this.store, tenantId, async (tx) => {
+        if (!(await spendStep(tx, userId, step))) return false;
+        await succeeded(tx, own.counters, own.subjects, own.at);
+        return true;
+      }));
     if (!ok) {
-      await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, {
-          tenantId,
-          actorId: userId,
-          action: 'auth.sso-link',
-          resourceType: 'user',
-          resourceId: userId,
-          outcome: 'denied',
-          detail: { stage: 'code' },
-        }),
-      );
+      await this.refuseOwn(tenantId, userId, 'auth.sso-link', { stage: 'code' });
       throw fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or used already');
     }
     return this.start(undefined, address, { tenantId, userId, sessionHash });
@@ -570,17 +531,7 @@ export class Sso {
     });
     if (outcome === 'linked') return { kind: 'linked' };
     if (outcome === 'taken') {
-      await inTenant(this.store, tenantId, (tx) =>
-        this.audit.append(tx, {
-          tenantId,
-          actorId: userId,
-          action: 'auth.sso-link',
-          resourceType: 'user',
-          resourceId: userId,
-          outcome: 'denied',
-          detail: { stage: 'taken' },
-        }),
-      );
+      await this.refuseOwn(tenantId, userId, 'auth.sso-link', { stage: 'taken' });
       throw fieldRefused(
         'conflict',
         'identity',

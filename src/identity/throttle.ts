@@ -40,13 +40,13 @@ import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
 export const LIMITS = { account: 5, address: 100, challenge: 5 } as const;
-export const MAX_WAIT_MS = 15 * 60_000;
-export const ADDRESS_WINDOW_MS = 15 * 60_000;
-export const STREAK_MS = 24 * 60 * 60_000;
-export const KNOWN_PAIR_MS = 30 * 24 * 60 * 60_000;
+const MAX_WAIT_MS = 15 * 60_000;
+const ADDRESS_WINDOW_MS = 15 * 60_000;
+const STREAK_MS = 24 * 60 * 60_000;
+const KNOWN_PAIR_MS = 30 * 24 * 60 * 60_000;
 
 /** Milliseconds to wait after `failures` failures in a streak. */
-export function waitAfter(failures: number): number {
+function waitAfter(failures: number): number {
   if (failures < LIMITS.account) return 0;
   return Math.min(1000 * 2 ** (failures - LIMITS.account), MAX_WAIT_MS);
 }

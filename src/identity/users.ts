@@ -19,7 +19,7 @@ export interface NewUser {
 }
 
 /** Who chose an account's password: the person, an administrator (accounts from before enrolment links), or nobody yet. */
-export type PasswordOrigin = 'self' | 'admin' | 'none';
+type PasswordOrigin = 'self' | 'admin' | 'none';
 
 export interface UserView {
   id: string;

@@ -33,11 +33,11 @@ export interface Device {
 }
 
 /** The one answer to every registration that collides with a registered device. */
-export const REGISTRATION_CONFLICT =
+const REGISTRATION_CONFLICT =
   'aeTitle: this AE title is taken in this office, or a device with this AE title and this certificate (or loopback host) is registered';
 
 /** What proves a device when it calls: its pinned certificate, else its loopback host. */
-export function identityKey(certFingerprint: string | null, host: string | null): string {
+function identityKey(certFingerprint: string | null, host: string | null): string {
   return certFingerprint ? `cert:${certFingerprint}` : `host:${normaliseAddress(host ?? '')}`;
 }
 
@@ -222,7 +222,7 @@ function parseCertificate(pem: string) {
 }
 
 /** '::ffff:127.0.0.1' and '127.0.0.1' are one host; 'localhost' is the IPv4 loopback. */
-export function normaliseAddress(a: string): string {
+function normaliseAddress(a: string): string {
   const v4 = a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
   return v4 === 'localhost' ? '127.0.0.1' : v4.toLowerCase();
 }

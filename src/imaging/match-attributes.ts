@@ -15,7 +15,7 @@ const patientValues = (s: StudyMatch): Values =>
     [Tag.PatientSex, s.patient.sex],
   ]);
 
-export const studyValues = (s: StudyMatch): Values =>
+const studyValues = (s: StudyMatch): Values =>
   new Map<number, WriteValue>([
     ...patientValues(s),
     [Tag.StudyInstanceUid, s.studyUid],
@@ -30,7 +30,7 @@ export const studyValues = (s: StudyMatch): Values =>
     [Tag.NumberOfStudyRelatedInstances, s.instanceCount],
   ]);
 
-export const seriesValues = (s: SeriesMatch): Values =>
+const seriesValues = (s: SeriesMatch): Values =>
   new Map<number, WriteValue>([
     ...studyValues(s.study),
     [Tag.SeriesInstanceUid, s.seriesUid],
@@ -41,7 +41,7 @@ export const seriesValues = (s: SeriesMatch): Values =>
     [Tag.NumberOfSeriesRelatedInstances, s.instanceCount],
   ]);
 
-export const instanceValues = (i: InstanceMatch): Values =>
+const instanceValues = (i: InstanceMatch): Values =>
   new Map<number, WriteValue>([
     ...seriesValues(i.series),
     [Tag.SopInstanceUid, i.sopInstanceUid],

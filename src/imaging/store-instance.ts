@@ -43,7 +43,7 @@ function indexFailure(e: unknown): StoreFailure {
 }
 
 /** Runs the indexing through the gate with the caller's action on the department (it audits it). */
-export type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
+type EnterGate = <T>(work: (ctx: GateContext) => Promise<T>) => Promise<T>;
 
 /** What a sender announces of an instance before its dataset: the C-STORE command, or a STOW-RS part's Part 10 header. */
 type AnnouncedInstance = Pick<

@@ -21,10 +21,10 @@ import { parseInstancePath } from './instance-store.ts';
 
 export const RECOVERY_FILE = 'store-recovery.json';
 /** More orphaned instance files than this are not a crash's: none is removed. */
-export const MAX_CRASH_ORPHANS = 1000;
+const MAX_CRASH_ORPHANS = 1000;
 const BATCH = 500;
 
-export interface RecoveryCounts {
+interface RecoveryCounts {
   /** `.tmp-` files of writes that never committed: removed. */
   partial: number;
   /** Sealed instance files no index row names: removed. */

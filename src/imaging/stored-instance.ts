@@ -79,7 +79,7 @@ export interface PixelModule {
 }
 
 /** More frames, or larger ones, than any real instance has: such attributes are not believed. */
-export const MAX_FRAMES = 100_000;
+const MAX_FRAMES = 100_000;
 const MAX_FRAME_PIXELS = 2 ** 28;
 
 /** The image pixel module; 406 when its values are out of any plausible range (they come from the sender). */

@@ -27,7 +27,7 @@ export interface StudyQuery {
   sopInstanceUids?: string[];
 }
 
-export interface Patient {
+interface Patient {
   name: string;
   id: string;
   birthDate: string;

@@ -4,7 +4,7 @@
 // Add the next line here when it becomes LTS (each October).
 
 /** Last day of support of each LTS major (ISO date, UTC). */
-export const NODE_LTS_END_OF_LIFE: Readonly<Record<number, string>> = {
+const NODE_LTS_END_OF_LIFE: Readonly<Record<number, string>> = {
   10: '2021-04-30',
   12: '2022-04-30',
   14: '2023-04-30',

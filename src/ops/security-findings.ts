@@ -20,7 +20,7 @@ import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+type Severity = (typeof SEVERITIES)[number];
 
 /**
  * One finding: `code` and `params` are stable, and the web application words them in the
@@ -74,7 +74,7 @@ export const FINDING_CODES = [
   'runtime-end-of-life',
   'runtime-not-lts',
 ] as const;
-export type FindingCode = (typeof FINDING_CODES)[number];
+type FindingCode = (typeof FINDING_CODES)[number];
 
 /** Which certificate a finding is about: `cert` in its params. */
 type CertKind = 'https' | 'dicom' | 'dicom-ca';
@@ -157,7 +157,7 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
 }
 
 /** The Node.js running Kartei: past its end of life, or never a long-term-support line, it gets no security fixes. */
-export function runtimeFindings(version: string, now = Date.now()): Finding[] {
+function runtimeFindings(version: string, now = Date.now()): Finding[] {
   const support = runtimeSupport(version, now);
   const fix =
     'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).';
@@ -469,7 +469,7 @@ const DAY_MS = 86_400_000;
  * expiry (critical when expired or within 14 days, medium within 30) and key size after
  * BSI TR-02102-2 (RSA: at least 3000 bits, under 2048 critical; elliptic curves: at least 250 bits).
  */
-export function certificateFindings(config: Config, now = Date.now()): Finding[] {
+function certificateFindings(config: Config, now = Date.now()): Finding[] {
   const files: [CertKind, string][] = [];
   if (config.tls) files.push(['https', config.tls.certFile]);
   if (config.dicom?.tls) files.push(['dicom', config.dicom.tls.certFile], ['dicom-ca', config.dicom.tls.caFile]);
@@ -494,6 +494,12 @@ export function certificateFindings(config: Config, now = Date.now()): Finding[]
   return out;
 }
 
+/** How near a certificate's end is told, and how severely: the nearest window first. */
+const EXPIRY_WINDOWS = [
+  { days: 14, severity: 'critical', code: 'certificate-expires-soon' },
+  { days: 30, severity: 'medium', code: 'certificate-expires' },
+] as const;
+
 /** One certificate's expiry and key size. */
 export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Date.now()): Finding[] {
   const out: Finding[] = [];
@@ -509,22 +515,17 @@ export function judgeCertificate(kind: CertKind, cert: X509Certificate, now = Da
       title: `The ${what} expired on ${date}`,
       fix: renew,
     });
-  else if (left < 14 * DAY_MS)
-    out.push({
-      severity: 'critical',
-      code: 'certificate-expires-soon',
-      params: { cert: kind, date, days: 14 },
-      title: `The ${what} expires within 14 days (${date})`,
-      fix: renew,
-    });
-  else if (left < 30 * DAY_MS)
-    out.push({
-      severity: 'medium',
-      code: 'certificate-expires',
-      params: { cert: kind, date, days: 30 },
-      title: `The ${what} expires within 30 days (${date})`,
-      fix: renew,
-    });
+  else {
+    const soon = EXPIRY_WINDOWS.find((w) => left < w.days * DAY_MS);
+    if (soon)
+      out.push({
+        severity: soon.severity,
+        code: soon.code,
+        params: { cert: kind, date, days: soon.days },
+        title: `The ${what} expires within ${soon.days} days (${date})`,
+        fix: renew,
+      });
+  }
   const key = cert.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss' || key.asymmetricKeyType === 'dsa') {

@@ -9,40 +9,28 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
 import type { Tx } from '../db/connect.ts';
+import type { BreakGlassTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
-import type { ReviewItem } from '../http/answers.ts';
+import type { ReviewItem } from '../contract/records.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 
-export const BREAK_GLASS_MINUTES = 60;
-export { MIN_REASON } from './reason-text.ts';
+const BREAK_GLASS_MINUTES = 60;
 
-const reasonBinding = (tenantId: string, id: string) => ({
-  tenantId,
-  table: 'break_glass',
-  rowId: id,
-  field: 'reason',
-});
-const commentBinding = (tenantId: string, id: string) => ({
-  tenantId,
-  table: 'break_glass',
-  rowId: id,
-  field: 'comment',
-});
-const searchReasonBinding = (tenantId: string, id: string) => ({
-  tenantId,
-  table: 'emergency_searches',
-  rowId: id,
-  field: 'reason',
-});
-const searchCommentBinding = (tenantId: string, id: string) => ({
-  tenantId,
-  table: 'emergency_searches',
-  rowId: id,
-  field: 'comment',
-});
+/** The binding of an emergency access's sealed reason or comment: a grant's (`break_glass`) or a search's. */
+const accessTextBinding =
+  (table: 'break_glass' | 'emergency_searches', field: 'reason' | 'comment') => (tenantId: string, id: string) => ({
+    tenantId,
+    table,
+    rowId: id,
+    field,
+  });
+const reasonBinding = accessTextBinding('break_glass', 'reason');
+const commentBinding = accessTextBinding('break_glass', 'comment');
+const searchReasonBinding = accessTextBinding('emergency_searches', 'reason');
+const searchCommentBinding = accessTextBinding('emergency_searches', 'comment');
 
 export class BreakGlass {
   private readonly keyring: Keyring;
@@ -51,6 +39,22 @@ export class BreakGlass {
   }
 
   /** `viaSearch`: the emergency search whose hit handle opened it. */
+  /**
+   * Breaks the glass for the file an emergency search showed the caller, named by the hit's
+   * handle (the gate resolved it: the caller's own, unexpired); the grant names that search.
+   */
+  async openFromHit(ctx: GateContext, hitId: string, reason: string): Promise<{ personId: string; expiresAt: string }> {
+    const personId = ctx.target.personId!;
+    const search = await ctx.tx
+      .selectFrom('emergency_hits')
+      .select('search_id')
+      .where('id', '=', hitId)
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .where('user_id', '=', ctx.principal.userId)
+      .executeTakeFirstOrThrow();
+    return { personId, ...(await this.open(ctx, personId, reason, search.search_id)) };
+  }
+
   async open(ctx: GateContext, personId: string, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
@@ -218,16 +222,10 @@ export class BreakGlass {
   private grantItem(
     key: Buffer,
     tenantId: string,
-    r: {
-      id: string;
-      person_id: string;
-      department_id: string;
-      user_id: string;
-      reason_enc: Buffer;
-      created_at: string;
-      expires_at: string;
-      revoked_at: string | null;
-    },
+    r: Pick<
+      BreakGlassTable,
+      'id' | 'person_id' | 'department_id' | 'user_id' | 'reason_enc' | 'created_at' | 'expires_at' | 'revoked_at'
+    >,
   ): ReviewItem {
     return {
       id: r.id,

@@ -32,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
-import type { EmergencySearchAnswer } from '../http/answers.ts';
+import type { EmergencySearchAnswer } from '../contract/records.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField } from '../vault/keyring.ts';
 import { normaliseName } from '../vault/blind-index.ts';
@@ -40,9 +40,9 @@ import { searchReasonBinding } from './break-glass.ts';
 import type { Persons } from './persons.ts';
 
 /** Few files: a family name and a birth date rarely fit more than two. */
-export const EMERGENCY_LIMIT = 5;
+const EMERGENCY_LIMIT = 5;
 export const EMERGENCY_SEARCHES_PER_HOUR = 5;
-export const HANDLE_MINUTES = 15;
+const HANDLE_MINUTES = 15;
 const HOUR_MS = 60 * 60_000;
 
 export class EmergencySearch {

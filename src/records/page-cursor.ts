@@ -5,8 +5,8 @@
 // applies its own filters (file, department, visibility) to the next page.
 import { z } from 'zod';
 
-export const PAGE_DEFAULT = 50;
-export const PAGE_MAX = 200;
+const PAGE_DEFAULT = 50;
+const PAGE_MAX = 200;
 
 export interface Cursor {
   at: string;
@@ -16,7 +16,7 @@ export interface Cursor {
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const ID = /^[0-9A-Za-z-]{1,64}$/;
 
-export function encodeCursor(c: Cursor): string {
+function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.at}|${c.id}`, 'utf8').toString('base64url');
 }
 

@@ -38,6 +38,38 @@ export const personData = z.strictObject({
 });
 export type PersonData = z.infer<typeof personData>;
 
+/** A file as it is answered: its row's facts and its current data. */
+const viewOf = (
+  p: { id: string; department_id: string; version: number; created_at: string; updated_at: string },
+  data: PersonData,
+): PersonView => ({
+  id: p.id,
+  departmentId: p.department_id,
+  ...data,
+  version: p.version,
+  createdAt: p.created_at,
+  updatedAt: p.updated_at,
+});
+
+/** The office's files, each with its current version's sealed data. */
+const currentFiles = (tx: Tx, tenantId: string) =>
+  tx
+    .selectFrom('persons')
+    .innerJoin('person_versions', (j) =>
+      j.onRef('person_versions.person_id', '=', 'persons.id').onRef('person_versions.version', '=', 'persons.version'),
+    )
+    .selectAll('persons')
+    .select('person_versions.data_enc')
+    .where('persons.tenant_id', '=', tenantId);
+
+/** A file the blind index holds under one of `digests`. */
+const indexedUnder = (tenantId: string, digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
+  eb(
+    'persons.id',
+    'in',
+    eb.selectFrom('person_index').select('person_id').where('tenant_id', '=', tenantId).where('digest', 'in', digests),
+  );
+
 export interface PersonView extends PersonData {
   id: string;
   departmentId: string;
@@ -91,14 +123,7 @@ export class Persons {
       .where('tenant_id', '=', principal.tenantId)
       .executeTakeFirstOrThrow();
     const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
-    return {
-      id: p.id,
-      departmentId: p.department_id,
-      ...data,
-      version: p.version,
-      createdAt: p.created_at,
-      updatedAt: p.updated_at,
-    };
+    return viewOf(p, data);
   }
 
   /** Applies a change on top of `version`; a stale version answers 409 with the current one. */
@@ -142,28 +167,10 @@ export class Persons {
     if (terms.length === 0) return [];
     const depts = principal.memberships.map((m) => m.departmentId);
     // One query: every word must match some index entry, and the file must be visible.
-    let query = tx
-      .selectFrom('persons')
-      .innerJoin('person_versions', (j) =>
-        j
-          .onRef('person_versions.person_id', '=', 'persons.id')
-          .onRef('person_versions.version', '=', 'persons.version'),
-      )
-      .selectAll('persons')
-      .select('person_versions.data_enc')
-      .where('persons.tenant_id', '=', tenantId);
+    let query = currentFiles(tx, tenantId);
     for (const term of terms) {
       query = query.where((eb) => {
-        const matches = (digests: string[]) =>
-          eb(
-            'persons.id',
-            'in',
-            eb
-              .selectFrom('person_index')
-              .select('person_id')
-              .where('tenant_id', '=', tenantId)
-              .where('digest', 'in', digests),
-          );
+        const matches = (digests: string[]) => indexedUnder(tenantId, digests)(eb);
         return term.words.length ? eb.or([matches(term.whole), eb.and(term.words.map(matches))]) : matches(term.whole);
       });
     }
@@ -239,31 +246,13 @@ export class Persons {
     const key = await this.keyring.indexKey(tx, tenantId);
     const words = normaliseName(familyName).split(' ').filter(Boolean);
     if (words.length === 0) return [];
-    const having = (digests: string[]) => (eb: ExpressionBuilder<Database, 'persons'>) =>
-      eb(
-        'persons.id',
-        'in',
-        eb
-          .selectFrom('person_index')
-          .select('person_id')
-          .where('tenant_id', '=', tenantId)
-          .where('digest', 'in', digests),
-      );
-    let query = tx
-      .selectFrom('persons')
-      .innerJoin('person_versions', (j) =>
-        j
-          .onRef('person_versions.person_id', '=', 'persons.id')
-          .onRef('person_versions.version', '=', 'persons.version'),
-      )
-      .selectAll('persons')
-      .select('person_versions.data_enc')
-      .where('persons.tenant_id', '=', tenantId)
-      .where(having([digest(key, 'birth', birthDate)]));
+    let query = currentFiles(tx, tenantId).where(indexedUnder(tenantId, [digest(key, 'birth', birthDate)]));
     if (excluded.length) query = query.where('persons.department_id', 'not in', excluded);
     for (const word of words) {
       const code = koelnerPhonetik(word);
-      query = query.where(having([digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]));
+      query = query.where(
+        indexedUnder(tenantId, [digest(key, 'family', word), ...(code ? [digest(key, 'phonetic', code)] : [])]),
+      );
     }
     return this.decrypt(tx, tenantId, await query.orderBy('persons.id').limit(limit).execute());
   }
@@ -272,16 +261,7 @@ export class Persons {
   async identify(ctx: GateContext, ids: string[]): Promise<PersonView[]> {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
-    const rows = await tx
-      .selectFrom('persons')
-      .innerJoin('person_versions', (j) =>
-        j
-          .onRef('person_versions.person_id', '=', 'persons.id')
-          .onRef('person_versions.version', '=', 'persons.version'),
-      )
-      .selectAll('persons')
-      .select('person_versions.data_enc')
-      .where('persons.tenant_id', '=', tenantId)
+    const rows = await currentFiles(tx, tenantId)
       .where('persons.id', 'in', ids.length ? ids : [''])
       .orderBy('persons.id')
       .execute();
@@ -309,14 +289,7 @@ export class Persons {
     for (const p of visible) {
       const key = await this.keyring.personKey(tx, tenantId, p.department_id, p.id);
       const data = openField<PersonData>(key, dataBinding(tenantId, p.id, p.version), p.data_enc);
-      out.push({
-        id: p.id,
-        departmentId: p.department_id,
-        ...data,
-        version: p.version,
-        createdAt: p.created_at,
-        updatedAt: p.updated_at,
-      });
+      out.push(viewOf(p, data));
     }
     return out;
   }
@@ -364,7 +337,7 @@ export class Persons {
 }
 
 /** Replaces a file's blind-index entries with those of `data`. */
-export async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
+async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, personId: string, data: PersonData) {
   await tx.deleteFrom('person_index').where('person_id', '=', personId).execute();
   const indexKey = await keyring.indexKey(tx, tenantId);
   const rows = personDigests(indexKey, data).map((d) => ({

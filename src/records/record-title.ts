@@ -9,7 +9,7 @@ const TITLE_FIELD: Record<string, string[]> = {
   'tb-screening': ['notes'],
 };
 
-export const TITLE_MAX = 120;
+const TITLE_MAX = 120;
 
 export function recordTitle(type: string, content: Record<string, unknown>): string | null {
   for (const field of TITLE_FIELD[type] ?? []) {

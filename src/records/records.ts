@@ -13,11 +13,12 @@ import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './re
 import { stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
+import type { RecordsTable } from '../db/schema.ts';
 import { displayNames } from '../identity/users.ts';
 import { decodeCursor, pageOf } from './page-cursor.ts';
 import { recordTitle } from './record-title.ts';
 
-export interface RecordSummary {
+interface RecordSummary {
   id: string;
   personId: string;
   type: string;
@@ -63,8 +64,37 @@ const contentBinding = (tenantId: string, recordId: string, version: number, sen
   field: `content:${sensitivity}`,
 });
 
+/** A version's content, unsealed. */
+const openVersion = (
+  key: Buffer,
+  tenantId: string,
+  recordId: string,
+  v: { version: number; sensitivity: string; content_enc: Buffer },
+) =>
+  openField<Record<string, unknown>>(key, contentBinding(tenantId, recordId, v.version, v.sensitivity), v.content_enc);
+
+/** A record's versions, each with who made it and its sealed content. */
+const versionsOf = (tx: Tx, tenantId: string, recordId: string) =>
+  tx
+    .selectFrom('record_versions')
+    .select(['version', 'sensitivity', 'created_at', 'created_by', 'content_enc'])
+    .where('record_id', '=', recordId)
+    .where('tenant_id', '=', tenantId);
+
+/** What a version answers besides its content or changes. */
+const versionHead = (
+  v: { version: number; sensitivity: string; created_at: string; created_by: string },
+  names: Map<string, string>,
+) => ({
+  version: v.version,
+  sensitivity: v.sensitivity as Sensitivity,
+  createdAt: v.created_at,
+  createdBy: v.created_by,
+  createdByName: names.get(v.created_by) ?? null,
+});
+
 /** Validates content against its type's schema; the error names the field under `content`. */
-export function parseContent(type: RecordType, content: unknown): unknown {
+function parseContent(type: RecordType, content: unknown): unknown {
   const r = RECORD_TYPES[type].content.safeParse(content);
   if (r.success) return normaliseCodes(r.data as Record<string, unknown>);
   throw fromZodError(r.error, ['content']);
@@ -180,11 +210,7 @@ export class Records {
       // a title and is counted in the audit event; reading it answers the opaque error as before.
       if (readable) {
         try {
-          content = openField<Record<string, unknown>>(
-            key!,
-            contentBinding(principal.tenantId, r.id, r.version, r.sensitivity),
-            r.content_enc,
-          );
+          content = openVersion(key!, principal.tenantId, r.id, r);
         } catch {
           unreadable += 1;
         }
@@ -212,7 +238,7 @@ export class Records {
     const key = await this.personKey(ctx, r.person_id);
     return {
       ...summary(r),
-      content: openField(key, contentBinding(principal.tenantId, recordId, r.version, r.sensitivity), r.content_enc),
+      content: openVersion(key, principal.tenantId, recordId, r),
     };
   }
 
@@ -243,13 +269,7 @@ export class Records {
    */
   async versions(ctx: GateContext, recordId: string): Promise<RecordVersionItem[]> {
     const { tx, principal } = ctx;
-    const rows = await tx
-      .selectFrom('record_versions')
-      .select(['version', 'sensitivity', 'created_at', 'created_by', 'content_enc'])
-      .where('record_id', '=', recordId)
-      .where('tenant_id', '=', principal.tenantId)
-      .orderBy('version', 'asc')
-      .execute();
+    const rows = await versionsOf(tx, principal.tenantId, recordId).orderBy('version', 'asc').execute();
     const key = rows.length ? await this.personKey(ctx, ctx.target.personId!) : null;
     const names = await displayNames(
       tx,
@@ -258,27 +278,14 @@ export class Records {
       rows.map((r) => r.created_by),
     );
     const contents = rows.map((v) =>
-      ctx.may('record.read', v.sensitivity as Sensitivity)
-        ? openField<Record<string, unknown>>(
-            key!,
-            contentBinding(principal.tenantId, recordId, v.version, v.sensitivity),
-            v.content_enc,
-          )
-        : null,
+      ctx.may('record.read', v.sensitivity as Sensitivity) ? openVersion(key!, principal.tenantId, recordId, v) : null,
     );
     const items = rows.map((v, i): RecordVersionItem => {
       const before = i > 0 ? contents[i - 1] : undefined;
       const now = contents[i];
       const changes =
         i === 0 ? [] : before && now ? changedFields(before, now, rows[i - 1]!.sensitivity !== v.sensitivity) : null;
-      return {
-        version: v.version,
-        sensitivity: v.sensitivity as Sensitivity,
-        createdAt: v.created_at,
-        createdBy: v.created_by,
-        createdByName: names.get(v.created_by) ?? null,
-        changes,
-      };
+      return { ...versionHead(v, names), changes };
     });
     return items.reverse();
   }
@@ -286,31 +293,14 @@ export class Records {
   /** One earlier (or the current) version's content: a record read, decided for that version's sensitivity. */
   async version(ctx: GateContext, recordId: string, version: number) {
     const { tx, principal } = ctx;
-    const v = await tx
-      .selectFrom('record_versions')
-      .select(['version', 'sensitivity', 'created_at', 'created_by', 'content_enc'])
-      .where('record_id', '=', recordId)
-      .where('tenant_id', '=', principal.tenantId)
-      .where('version', '=', version)
-      .executeTakeFirst();
+    const v = await versionsOf(tx, principal.tenantId, recordId).where('version', '=', version).executeTakeFirst();
     if (!v) throw new KarteiError('not-found');
     // A version once restricted stays closed to whoever may not read restricted records.
     if (!ctx.may('record.read', v.sensitivity as Sensitivity)) throw new KarteiError('forbidden');
     const key = await this.personKey(ctx, ctx.target.personId!);
     const names = await displayNames(tx, this.keyring, principal.tenantId, [v.created_by]);
     ctx.audit.detail = { version };
-    return {
-      version: v.version,
-      sensitivity: v.sensitivity as Sensitivity,
-      createdAt: v.created_at,
-      createdBy: v.created_by,
-      createdByName: names.get(v.created_by) ?? null,
-      content: openField<Record<string, unknown>>(
-        key,
-        contentBinding(principal.tenantId, recordId, v.version, v.sensitivity),
-        v.content_enc,
-      ),
-    };
+    return { ...versionHead(v, names), content: openVersion(key, principal.tenantId, recordId, v) };
   }
 
   async remove(ctx: GateContext, recordId: string, reason: string): Promise<void> {
@@ -368,16 +358,12 @@ export class Records {
   }
 }
 
-function summary(r: {
-  id: string;
-  person_id: string;
-  type: string;
-  sensitivity: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-}): RecordSummary {
+function summary(
+  r: Pick<
+    RecordsTable,
+    'id' | 'person_id' | 'type' | 'sensitivity' | 'version' | 'created_at' | 'created_by' | 'updated_at'
+  >,
+): RecordSummary {
   return {
     id: r.id,
     personId: r.person_id,
@@ -391,7 +377,7 @@ function summary(r: {
 }
 
 /** The names of the fields that differ between two contents (and `sensitivity` if it changed). */
-export function changedFields(
+function changedFields(
   before: Record<string, unknown>,
   after: Record<string, unknown>,
   sensitivityChanged: boolean,

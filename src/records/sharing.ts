@@ -8,7 +8,7 @@ import { MIN_REASON, reasonProblem } from './reason-text.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 
-export const MAX_SHARE_DAYS = 366;
+const MAX_SHARE_DAYS = 366;
 /** A share ends on a day (`2026-12-31`, the day's end) or at an instant with its offset. */
 const SHARE_END = z.iso.datetime({ offset: true }).or(z.iso.date());
 
@@ -114,7 +114,7 @@ export class Sharing {
 }
 
 /** Why a share cannot end at `until`: its field code and English phrase, or null. */
-export function untilProblem(until: Date, now: number): Omit<FieldProblem, 'field'> | null {
+function untilProblem(until: Date, now: number): Omit<FieldProblem, 'field'> | null {
   if (until.getTime() <= now) return { code: 'must-be-future', message: 'must lie in the future' };
   if (until.getTime() > now + MAX_SHARE_DAYS * 86_400_000)
     return { code: 'too-far-ahead', message: `at most ${MAX_SHARE_DAYS} days ahead`, params: { days: MAX_SHARE_DAYS } };

@@ -28,7 +28,7 @@ export function normaliseName(value: string): string {
  * are equal (ä⇄ae, ö⇄oe, ü⇄ue, ß⇄ss), `Muller` is not; case, spaces, hyphens and
  * other accents do not matter. Search keeps `normaliseName`, where `Muller` finds `Müller`.
  */
-export function transliterateName(value: string): string {
+function transliterateName(value: string): string {
   return value
     .normalize('NFC')
     .toLowerCase()
@@ -43,14 +43,14 @@ export function transliterateName(value: string): string {
 }
 
 /** What a study is linked by: family and given name transliterated, and the birth date; '' if one is missing. */
-export function linkValue(p: { familyName: string; givenName: string; birthDate: string }): string {
+function linkValue(p: { familyName: string; givenName: string; birthDate: string }): string {
   const family = transliterateName(p.familyName);
   const given = transliterateName(p.givenName);
   return family && given && p.birthDate ? `${family}\0${given}\0${p.birthDate}` : '';
 }
 
 /** A DICOM Patient ID as matched: exact, without surrounding spaces (LO pads with one). */
-export const patientIdValue = (id: string | undefined) => (id ?? '').trim();
+const patientIdValue = (id: string | undefined) => (id ?? '').trim();
 
 export function digest(
   key: Buffer,

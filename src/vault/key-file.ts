@@ -29,7 +29,7 @@ export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
   return readSecret(file);
 }
 
-export function readSecret(file: string): Buffer {
+function readSecret(file: string): Buffer {
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) {
     throw new KeyFileError(

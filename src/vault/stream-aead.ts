@@ -27,9 +27,9 @@ const PREFIX_LEN = 7;
 const TAG_LEN = 16;
 export const HEADER_LEN = MAGIC.length + 1 + 4 + SALT_LEN + PREFIX_LEN;
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
-export const MIN_CHUNK_SIZE = 16;
+const MIN_CHUNK_SIZE = 16;
 /** Bounds what an unauthenticated header can make a reader allocate. */
-export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
 const MAX_CHUNKS = 2 ** 32;
 
 /** One file's derived key, nonce prefix and per-chunk associated data. */
@@ -247,6 +247,20 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
 }
 
 /**
+ * Chunks `first` to `last` of a sealed file, read in one call and each authenticated at its
+ * position, the file's last chunk as last, straight from the read buffer.
+ */
+async function openChunks(fd: Fd, file: FileKey, layout: SealedLayout, first: number, last: number): Promise<Buffer[]> {
+  const seg = layout.chunkSize + TAG_LEN;
+  const from = HEADER_LEN + first * seg;
+  const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
+  const plains: Buffer[] = [];
+  for (let i = first; i <= last; i++)
+    plains.push(openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg)));
+  return plains;
+}
+
+/**
  * Plaintext bytes [start, start + length) of a sealed file, decrypting only the
  * chunks that cover them. Each chunk read is authenticated at its position and
  * as last or not by the file's size, so a cut or extended file fails wherever a
@@ -267,18 +281,11 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
   const result = Buffer.allocUnsafe(length);
   if (length === 0) return result;
   const file = fileKey(key, aad, layout.header);
-  const seg = layout.chunkSize + TAG_LEN;
   const first = Math.floor(start / layout.chunkSize);
   const last = Math.floor((start + length - 1) / layout.chunkSize);
-  const from = HEADER_LEN + first * seg;
-  const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
+  const plains = await openChunks(fd, file, layout, first, last);
   for (let i = first; i <= last; i++) {
-    const plain = openChunk(
-      file,
-      i,
-      i === layout.chunks - 1,
-      sealed.subarray((i - first) * seg, (i - first + 1) * seg),
-    );
+    const plain = plains[i - first]!;
     const chunkStart = i * layout.chunkSize;
     plain.copy(
       result,
@@ -303,19 +310,8 @@ export async function* readPlainChunks(fd: Fd, key: Buffer, aad: Buffer): AsyncG
   checkKey(key);
   const layout = await readLayout(fd);
   const file = fileKey(key, aad, layout.header);
-  const seg = layout.chunkSize + TAG_LEN;
   for (let first = 0; first < layout.chunks; first += CHUNKS_PER_READ) {
     const last = Math.min(layout.chunks, first + CHUNKS_PER_READ) - 1;
-    const from = HEADER_LEN + first * seg;
-    const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
-    for (let i = first; i <= last; i++) {
-      const plain = openChunk(
-        file,
-        i,
-        i === layout.chunks - 1,
-        sealed.subarray((i - first) * seg, (i - first + 1) * seg),
-      );
-      if (plain.length > 0) yield plain;
-    }
+    for (const plain of await openChunks(fd, file, layout, first, last)) if (plain.length > 0) yield plain;
   }
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { inTenant } from '../../src/db/connect.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
-import type { AccessLine, AccessReportAnswer } from '../../src/http/answers.ts';
+import type { AccessLine, AccessReportAnswer } from '../../src/contract/audit.ts';
 import {
   startHarness,
   setUpTenant,

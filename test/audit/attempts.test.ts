@@ -124,7 +124,7 @@ test('connections refused for the limit of their address are counted too: every 
 test('the counting holds at most MAX_SOURCES sources a minute; the rest share one bucket', async () => {
   const written: AuditEvent[] = [];
   let now = Date.parse('2025-01-01T10:00:05Z');
-  const log = new AttemptLog(
+  const log = new AttemptLog<AuditEvent>(
     async (e) => void written.push(e),
     (a) => `h(${a})`,
     () => now,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
-import { migrationSet } from '../../src/db/migrations.ts';
+import { migrationSet } from '../../src/db/migrations/index.ts';
 
 test('015-token-scopes: tokens from before get dicomweb:read dicomweb:store and are marked legacy', async () => {
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) });

@@ -146,7 +146,7 @@ function NotFound() {
 }
 
 /** A modal dialog: focus stays inside, Escape does not dismiss it. */
-export function Dialog({ title, children }: { title: string; children: ReactNode }) {
+function Dialog({ title, children }: { title: string; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;

@@ -13,17 +13,17 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { accessReport } from '../../audit/access-report.ts';
 import { accessReportPdf, type ReportLang } from '../../audit/access-report-pdf.ts';
-import type { AccessReportAnswer, DisclosureHit } from '../answers.ts';
+import type { AccessReportAnswer, DisclosureHit } from '../../contract/audit.ts';
 import { KarteiError, fieldRefused } from '../../errors.ts';
 import { gated } from '../access.ts';
-import { id, idParams } from '../schemas.ts';
+import { id, idParams, nameAndBirthDate } from '../schemas.ts';
 import { accessReportAnswer, disclosureHit } from '../../contract/audit.ts';
 
 /** The letter of an access report: PDF bytes made in memory. */
 const PDF = { raw: 'application/pdf: the access report as a letter' };
 
 /** A name and a birth date rarely fit more files than this; the DPO narrows by given name on screen. */
-export const DISCLOSURE_LIMIT = 20;
+const DISCLOSURE_LIMIT = 20;
 const MAX_FILES = 20;
 
 const lang = z.enum(['de', 'en']).default('de');
@@ -46,8 +46,7 @@ export function accessReportRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['audit.person-search'], resource: 'tenant' } },
       schema: {
         body: z.strictObject({
-          familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
-          birthDate: z.iso.date(),
+          ...nameAndBirthDate,
         }),
         response: { 200: z.array(disclosureHit) },
       },

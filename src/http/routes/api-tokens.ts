@@ -6,9 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { inTenant } from '../../db/connect.ts';
 import { KarteiError } from '../../errors.ts';
-import { DEFAULT_TOKEN_DAYS, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken } from '../../identity/api-tokens.ts';
+import { DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS } from '../../identity/api-tokens.ts';
 import { TOKEN_SCOPES } from '../../access/policy.ts';
 import { principalOf } from '../access.ts';
 import { idParams, NO_NUL } from '../schemas.ts';
@@ -65,7 +64,7 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) => {
       const p = principalOf(req);
-      return inTenant(s.store, p.tenantId, (tx) => listApiTokens(tx, p.userId, new Date()));
+      return s.apiTokens.list(p.tenantId, p.userId);
     },
   );
 
@@ -77,20 +76,7 @@ export function apiTokenRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const revoked = await inTenant(s.store, p.tenantId, async (tx) => {
-        const ok = await revokeApiToken(tx, p.userId, req.params.id, new Date());
-        if (ok)
-          await s.audit.append(tx, {
-            tenantId: p.tenantId,
-            actorId: p.userId,
-            action: 'auth.token-revoke',
-            resourceType: 'api-token',
-            resourceId: req.params.id,
-            outcome: 'allowed',
-          });
-        return ok;
-      });
-      if (!revoked) throw new KarteiError('not-found');
+      await s.apiTokens.revoke(p.tenantId, p.userId, req.params.id);
       return reply.code(204).send();
     },
   );

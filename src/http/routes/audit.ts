@@ -9,7 +9,7 @@ import { inTenant } from '../../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { gated } from '../access.ts';
 import { id, NO_NUL } from '../schemas.ts';
-import { linkNext } from '../paging.ts';
+import { answerPage, auditPage } from '../paging.ts';
 import { accessCount, auditEntry, auditStatus } from '../../contract/audit.ts';
 
 export const auditQuery = z.strictObject({
@@ -28,7 +28,7 @@ export const auditQuery = z.strictObject({
 });
 
 /** The installation's chain names no persons: the same filters but `personId`. */
-export const installationAuditQuery = auditQuery.omit({ personId: true });
+const installationAuditQuery = auditQuery.omit({ personId: true });
 
 export function auditRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -138,9 +138,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
         ctx.audit.detail = { count: found.length };
         return found;
       });
-      // A full page may have more behind it: the next one starts below its last sequence number.
-      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
-      return rows;
+      return answerPage(req, reply, auditPage(rows, req.query.limit));
     },
   );
 }

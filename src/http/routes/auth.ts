@@ -5,14 +5,20 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { inTenant } from '../../db/connect.ts';
-import { ABSOLUTE_MS, endOwnSession, listOwnSessions, revokeSession } from '../../identity/sessions.ts';
+import { endOwnSession, listOwnSessions, revokeSession } from '../../identity/sessions.ts';
 import { listUsers } from '../../identity/users.ts';
-import { SESSION_COOKIE, principalOf } from '../access.ts';
+import type { LoggedIn } from '../../identity/login.ts';
+import { principalOf } from '../access.ts';
+import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts';
 import { displayName, idParams, NO_NUL, password, username } from '../schemas.ts';
 import { authenticationResponse } from '../webauthn-schemas.ts';
 import { KarteiError } from '../../errors.ts';
 import { noContent } from '../../contract/common.ts';
 import { loggedIn, loginStep, me, ownSession, setupDone } from '../../contract/identity.ts';
+
+/** A second login step: the password step's challenge, the proof, and whether to stay signed in. */
+const secondStep = <P extends z.ZodRawShape>(proof: P) =>
+  z.strictObject({ challenge: z.string().min(1).max(200), ...proof, remember: z.boolean().optional() });
 
 export function authRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -60,24 +66,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       // code: a TOTP code, or one of the recovery codes given at enrolment (xxxx-xxxx-xxxx).
       // remember (extension): keep the cookie after the browser closes, for the session's 12 hours at most.
       schema: {
-        body: z.strictObject({
-          challenge: z.string().min(1).max(200),
-          code: z.string().min(1).max(20),
-          remember: z.boolean().optional(),
-        }),
+        body: secondStep({ code: z.string().min(1).max(20) }),
         response: { 200: loggedIn },
       },
     },
-    async (req, reply) => {
-      const done = await s.login.secondFactor(req.body.challenge, req.body.code, req.ip);
-      setSessionCookie(reply, done.token, secure, req.body.remember === true);
-      return {
-        user: done.user,
-        csrfToken: done.csrfToken,
-        ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}),
-        ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}),
-      };
-    },
+    async (req, reply) =>
+      signedIn(reply, await s.login.secondFactor(req.body.challenge, req.body.code, req.ip), secure, req.body.remember),
   );
 
   r.post(
@@ -86,23 +80,12 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       config: { access: { public: 'second login step with a passkey, guarded by the login challenge' } },
       // response: the assertion for the `webauthn` options the password step offered.
       schema: {
-        body: z.strictObject({
-          challenge: z.string().min(1).max(200),
-          response: authenticationResponse,
-          remember: z.boolean().optional(),
-        }),
+        body: secondStep({ response: authenticationResponse }),
         response: { 200: loggedIn },
       },
     },
-    async (req, reply) => {
-      const done = await s.login.passkey(req.body.challenge, req.body.response, req.ip);
-      setSessionCookie(reply, done.token, secure, req.body.remember === true);
-      return {
-        user: done.user,
-        csrfToken: done.csrfToken,
-        ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}),
-      };
-    },
+    async (req, reply) =>
+      signedIn(reply, await s.login.passkey(req.body.challenge, req.body.response, req.ip), secure, req.body.remember),
   );
 
   r.post(
@@ -120,7 +103,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
           outcome: 'allowed',
         });
       });
-      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+      clearSessionCookie(reply, secure);
       return reply.code(204).send();
     },
   );
@@ -158,7 +141,7 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       });
       // Another user's session, an ended one or none: the same 404.
       if (!ended) throw new KarteiError('not-found');
-      if (ended.current) reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+      if (ended.current) clearSessionCookie(reply, secure);
       return reply.code(204).send();
     },
   );
@@ -199,17 +182,13 @@ export function authRoutes(app: FastifyInstance, s: Services) {
   );
 }
 
-/**
- * A browser session cookie (no Max-Age, gone when the browser closes) unless the person asked
- * to stay signed in; then it lasts as long as the session may (12 hours). The server ends the
- * session after 30 idle minutes or 12 hours either way.
- */
-function setSessionCookie(reply: FastifyReply, token: string, secure: boolean, remember: boolean) {
-  reply.setCookie(SESSION_COOKIE, token, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'strict',
-    secure,
-    ...(remember ? { maxAge: ABSOLUTE_MS / 1000 } : {}),
-  });
+/** A completed login: the session's cookie set, the answer without the cookie's token. */
+function signedIn(reply: FastifyReply, done: LoggedIn, secure: boolean, remember: boolean | undefined) {
+  setSessionCookie(reply, done.token, secure, remember === true);
+  return {
+    user: done.user,
+    csrfToken: done.csrfToken,
+    ...(done.recoveryCodes ? { recoveryCodes: done.recoveryCodes } : {}),
+    ...(done.credentialsReset ? { credentialsReset: done.credentialsReset } : {}),
+  };
 }

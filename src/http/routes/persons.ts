@@ -10,9 +10,9 @@ import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
 import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
 import { gated } from '../access.ts';
-import { id, idParams, reasonText, sensitivity, version } from '../schemas.ts';
+import { id, idParams, nameAndBirthDate, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
-import { linkNext } from '../paging.ts';
+import { answerPage, auditPage, linkNext } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
 import { created } from '../../contract/common.ts';
 import {
@@ -27,8 +27,8 @@ import {
 } from '../../contract/records.ts';
 import { auditEntry } from '../../contract/audit.ts';
 
-export const SEARCH_LIMIT = 50;
-export const SEARCH_MAX = 200;
+const SEARCH_LIMIT = 50;
+const SEARCH_MAX = 200;
 
 const personListItem = (p: {
   id: string;
@@ -43,6 +43,9 @@ const personListItem = (p: {
   givenName: p.givenName,
   birthDate: p.birthDate,
 });
+
+/** Why the glass is broken: a reason a reviewer can judge. */
+const breakGlassBody = z.strictObject({ reason: reasonText(MIN_REASON) });
 
 export function personRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -101,8 +104,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.emergency-search'], resource: 'tenant' } },
       schema: {
         body: z.strictObject({
-          familyName: z.string().trim().min(2).max(200).regex(/\p{L}/u, 'must contain letters'),
-          birthDate: z.iso.date(),
+          ...nameAndBirthDate,
           reason: reasonText(MIN_REASON),
         }),
         response: { 200: emergencySearchAnswer },
@@ -121,22 +123,14 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.break-glass'], resource: 'emergency-hit' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        body: breakGlassBody,
         response: { 200: hitOpened },
       },
     },
     async (req) =>
-      gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, async (ctx) => {
-        const personId = ctx.target.personId!;
-        const search = await ctx.tx
-          .selectFrom('emergency_hits')
-          .select('search_id')
-          .where('id', '=', req.params.id)
-          .where('tenant_id', '=', ctx.principal.tenantId)
-          .where('user_id', '=', ctx.principal.userId)
-          .executeTakeFirstOrThrow();
-        return { personId, ...(await s.breakGlass.open(ctx, personId, req.body.reason, search.search_id)) };
-      }),
+      gated(s, req, 'person.break-glass', { kind: 'emergency-hit', hitId: req.params.id }, (ctx) =>
+        s.breakGlass.openFromHit(ctx, req.params.id, req.body.reason),
+      ),
   );
 
   r.get(
@@ -223,8 +217,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) =>
         s.records.list(ctx, req.params.id, req.query),
       );
-      linkNext(req, reply, page.next);
-      return page.items;
+      return answerPage(req, reply, page);
     },
   );
 
@@ -234,7 +227,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['person.break-glass'], resource: 'person' } },
       schema: {
         params: idParams,
-        body: z.strictObject({ reason: reasonText(MIN_REASON) }),
+        body: breakGlassBody,
         response: { 200: breakGlassOpened },
       },
     },
@@ -294,8 +287,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
           personId: req.params.id,
         }),
       );
-      linkNext(req, reply, rows.length === req.query.limit ? rows[rows.length - 1]!.seq : null);
-      return rows;
+      return answerPage(req, reply, auditPage(rows, req.query.limit));
     },
   );
 }

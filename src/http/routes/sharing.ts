@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { gated } from '../access.ts';
 import { idParams } from '../schemas.ts';
-import { linkNext } from '../paging.ts';
+import { answerPage } from '../paging.ts';
 import { pageQuery } from '../../records/page-cursor.ts';
 import { noContent } from '../../contract/common.ts';
 import { reviewDecided, reviewItem } from '../../contract/records.ts';
@@ -50,8 +50,7 @@ export function sharingRoutes(app: FastifyInstance, s: Services) {
         ctx.audit.detail = { count: result.items.length, ...(state === 'decided' ? { state } : {}) };
         return result;
       });
-      linkNext(req, reply, found.next);
-      return found.items;
+      return answerPage(req, reply, found);
     },
   );
 

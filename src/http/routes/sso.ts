@@ -17,8 +17,9 @@ import {
   subjectClaimProblem,
   writeSsoSettings,
 } from '../../identity/sso.ts';
-import { SESSION_COOKIE, gated, principalOf } from '../access.ts';
-import { id, NO_NUL } from '../schemas.ts';
+import { gated, principalOf } from '../access.ts';
+import { setSessionCookie } from '../session-cookie.ts';
+import { checkedBy, id, NO_NUL } from '../schemas.ts';
 import { noContent } from '../../contract/common.ts';
 import { ssoAvailable, ssoLink, ssoSettings } from '../../contract/identity.ts';
 
@@ -89,7 +90,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       try {
         const outcome = await s.sso.callback(query, browser, req.ip);
         if (outcome.kind === 'session') {
-          reply.setCookie(SESSION_COOKIE, outcome.token, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+          setSessionCookie(reply, outcome.token, secure, false);
           return reply.redirect(`${web}/sso`, 302);
         }
         if (outcome.kind === 'challenge') return reply.redirect(`${web}/sso#challenge=${outcome.challenge}`, 302);
@@ -178,15 +179,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
             .min(1)
             .max(500)
             .regex(...NO_NUL)
-            .superRefine((v, c) => {
-              const problem = issuerProblem(v);
-              if (problem)
-                c.addIssue({
-                  code: 'custom',
-                  message: problem.message,
-                  params: { code: problem.code, ...problem.params },
-                });
-            }),
+            .superRefine(checkedBy(issuerProblem)),
           clientId: z
             .string()
             .trim()
@@ -199,19 +192,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
             .max(500)
             .regex(...NO_NUL)
             .optional(),
-          subjectClaim: z
-            .string()
-            .trim()
-            .default('sub')
-            .superRefine((v, c) => {
-              const problem = subjectClaimProblem(v);
-              if (problem)
-                c.addIssue({
-                  code: 'custom',
-                  message: problem.message,
-                  params: { code: problem.code, ...problem.params },
-                });
-            }),
+          subjectClaim: z.string().trim().default('sub').superRefine(checkedBy(subjectClaimProblem)),
           acrValues: z.array(claimValue).max(10).default([]),
           amrValues: z.array(claimValue).max(10).default([]),
           enabled: z.boolean().default(true),

@@ -19,7 +19,7 @@ import { studyBanner, studyLinked, studySummary, unassignedStudy } from '../../c
 /** More studies than a file plausibly has; bounds the answer. */
 const MAX_STUDIES = 1_000;
 /** The newest unassigned studies of a department shown at once; more wait until these are linked. */
-export const MAX_UNASSIGNED = 500;
+const MAX_UNASSIGNED = 500;
 
 const studyParams = z.strictObject({ id, studyUid: uid });
 

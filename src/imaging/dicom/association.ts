@@ -9,7 +9,7 @@ export interface RoleSelection {
   scp: boolean;
 }
 
-export interface UserInformation {
+interface UserInformation {
   /** Longest P-DATA-TF PDU body the sender accepts; 0 means no limit. */
   maxPduLength: number;
   implementationClassUid: string;
@@ -29,7 +29,7 @@ interface AssociateCommon extends UserInformation {
   applicationContext: string;
 }
 
-export interface ProposedContext {
+interface ProposedContext {
   id: number;
   abstractSyntax: string;
   transferSyntaxes: string[];

@@ -32,7 +32,7 @@ export type Pdu =
   | { type: 'abort'; source: number; reason: number };
 
 /** A-ASSOCIATE PDUs are not bound by the P-DATA limit; this bounds them instead (128 contexts of many syntaxes fit). */
-export const MAX_ASSOCIATE_PDU_LENGTH = 256 * 1024;
+const MAX_ASSOCIATE_PDU_LENGTH = 256 * 1024;
 /** Item length, context ID, message control header. */
 const PDV_HEADER_LENGTH = 6;
 
@@ -165,7 +165,7 @@ function parsePdvs(body: Buffer): Pdv[] {
 }
 
 /** PDU size we send to a peer that announced no limit (Maximum Length 0). */
-export const UNLIMITED_PEER_PDU_LENGTH = 256 * 1024;
+const UNLIMITED_PEER_PDU_LENGTH = 256 * 1024;
 
 /**
  * Cuts one message (a command or a dataset, possibly arriving in chunks) into

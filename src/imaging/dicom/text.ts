@@ -53,7 +53,7 @@ export function textDecoder(specificCharacterSet: readonly string[]): TextDecode
   return (b) => (b.includes(0x1b) ? single(Buffer.from(latin1(b).replace(ESCAPE_SEQUENCE, ''), 'latin1')) : single(b));
 }
 
-export interface PersonNameComponents {
+interface PersonNameComponents {
   family: string;
   given: string;
   middle: string;

@@ -7,7 +7,7 @@ import { vrOf } from '../dicom/tags.ts';
 import type { Dataset, Element } from '../dicom/values.ts';
 import type { Values } from '../match-attributes.ts';
 
-export interface JsonAttribute {
+interface JsonAttribute {
   vr: string;
   Value?: unknown[];
   InlineBinary?: string;

@@ -9,7 +9,7 @@ export interface MediaRange {
 }
 
 /** The ranges a client accepts (q > 0), in its order; no header accepts anything. */
-export function parseAccept(header: string | undefined): MediaRange[] {
+function parseAccept(header: string | undefined): MediaRange[] {
   if (!header?.trim()) return [{ type: '*/*', params: {} }];
   const out: MediaRange[] = [];
   for (const part of header.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
@@ -31,9 +31,6 @@ export function parseAccept(header: string | undefined): MediaRange[] {
 
 const covers = (range: string, type: string) =>
   range === type || range === '*/*' || (range.endsWith('/*') && type.startsWith(range.slice(0, -1)));
-
-/** The first range that admits `type`, or undefined. */
-export const acceptedRange = (ranges: MediaRange[], type: string) => ranges.find((r) => covers(r.type, type));
 
 /** The first of `offered` the client accepts; 406 naming the offer otherwise. */
 export function negotiate<T extends string>(header: string | undefined, offered: readonly T[]): T {

@@ -13,7 +13,7 @@ export interface QidoSearch {
 }
 
 /** The most matches one answer carries; `limit` may ask for fewer. */
-export const QIDO_MAX_RESULTS = 1_000;
+const QIDO_MAX_RESULTS = 1_000;
 
 type TextKey = 'patientId' | 'patientName' | 'accessionNumber' | 'studyDate' | 'modality';
 type UidKey = 'studyUids' | 'seriesUids' | 'sopInstanceUids';

@@ -13,9 +13,9 @@ import { FRAME_DECODERS } from '../dicom/frame-decoders.ts';
 import { FrameDecodeError } from '../dicom/frame-error.ts';
 
 export const RENDERED_TYPES = ['image/png', 'image/jpeg'] as const;
-export type RenderedType = (typeof RENDERED_TYPES)[number];
+type RenderedType = (typeof RENDERED_TYPES)[number];
 
-export interface Window {
+interface Window {
   center: number;
   width: number;
 }

@@ -31,9 +31,8 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/
 import type { AssociationScope } from './association-scope.ts';
 import { sendMessage } from './send-message.ts';
 import type { DimseService, MessageHandler } from './service-classes.ts';
-import type { DimseDeps } from './dimse-deps.ts';
+import type { DimseDeps, DimseListenerOptions } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
-import type { DimseListenerOptions } from './listener.ts';
 import type { AssociationLimits, Release } from './association-limits.ts';
 
 /** The answer when a device or an address holds as many associations as it may (PS3.8 Table 9-21). */

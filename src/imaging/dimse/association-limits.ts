@@ -4,8 +4,8 @@
 // device is identified; both are given back when the connection closes. Over
 // a limit the caller gets A-ASSOCIATE-RJ (transient, local limit exceeded).
 
-export const DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE = 8;
-export const DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS = 16;
+const DEFAULT_MAX_ASSOCIATIONS_PER_DEVICE = 8;
+const DEFAULT_MAX_ASSOCIATIONS_PER_ADDRESS = 16;
 
 /** Gives back what a claim took; calling it again does nothing. */
 export type Release = () => void;

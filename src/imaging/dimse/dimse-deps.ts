@@ -4,6 +4,7 @@
 // gate's decision (who the caller is, a move destination, the department's
 // key, the audit of associations and refusals). The composition root
 // (src/server.ts) builds it once from the services; the handlers never see them.
+// Also the listener's options, which carry it to each association's handler.
 import type { Gate, GateContext } from '../../access/gate.ts';
 import type { AuditEvent } from '../../audit/audit-log.ts';
 import type { Caller, Device, Identification } from '../devices.ts';
@@ -32,4 +33,13 @@ export interface DimseDeps {
   searchArchive(ctx: GateContext, search: ArchiveSearch): Promise<Values[]>;
   /** The retrieve use case (retrieve-instances.ts), inside the gate. */
   retrieveInstances(ctx: GateContext, retrieval: Retrieval): Promise<SealedInstance[]>;
+}
+
+/** What the listener is started with and hands on to each association's handler. */
+export interface DimseListenerOptions {
+  /** The gate and the archive's use cases, built once by the composition root (src/server.ts). */
+  deps: DimseDeps;
+  /** How long a new connection may take to ask for an association (default 30 s). */
+  associationTimeoutMs?: number;
+  log?: (e: unknown) => void;
 }

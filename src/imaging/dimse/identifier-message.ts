@@ -17,7 +17,7 @@ import type { MessageHandler } from './service-classes.ts';
  * Identifiers are a few hundred bytes, a list of instance UIDs to retrieve some
  * kilobytes; a request sending more than this ends its association (A-ABORT).
  */
-export const MAX_IDENTIFIER = 1024 * 1024;
+const MAX_IDENTIFIER = 1024 * 1024;
 
 const LEVELS: readonly string[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
 const PATIENT_ROOT = new Set<string>([

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
-import type { DimseDeps } from './dimse-deps.ts';
+import type { DimseListenerOptions } from './dimse-deps.ts';
 import { AssociationHandler, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } from './association-handler.ts';
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
@@ -31,14 +31,6 @@ const HANDSHAKE_MS = 10_000;
 const MAX_CONNECTIONS = 1_024;
 /** Refusals for one address over its limit are logged once in this span (all of them are audited, counted). */
 const REFUSAL_LOG_MS = 60_000;
-
-export interface DimseListenerOptions {
-  /** The gate and the archive's use cases, built once by the composition root (src/server.ts). */
-  deps: DimseDeps;
-  /** How long a new connection may take to ask for an association (default 30 s). */
-  associationTimeoutMs?: number;
-  log?: (e: unknown) => void;
-}
 
 export interface DimseListener {
   port: number;

@@ -31,7 +31,7 @@ const TIMEOUT_MS = 30_000;
 /** A destination answers each C-STORE with one small response: more PDUs waiting than this is a flood, not an answer. */
 const MAX_PENDING_PDUS = 16;
 
-export class StoreScuError extends Error {}
+class StoreScuError extends Error {}
 
 /**
  * Whether we may connect to `device` where it is registered: an IP address (or `localhost`), not

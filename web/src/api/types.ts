@@ -12,7 +12,6 @@ export type {
 } from '../../../src/contract/identity.ts';
 export type {
   Address,
-  EmergencyHit,
   EmergencySearchAnswer,
   Person,
   PersonFileView,
@@ -36,7 +35,6 @@ export type {
 export type {
   Device,
   StudyBannerView,
-  StudyPatient,
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';

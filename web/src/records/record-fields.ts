@@ -2,7 +2,7 @@
 // decides what is valid; this table only lays the fields out and labels them.
 import type { MessageKey } from '../i18n/i18n.ts';
 
-export type FieldKind = 'text' | 'long' | 'date' | 'bool' | 'codes' | { options: readonly string[] };
+type FieldKind = 'text' | 'long' | 'date' | 'bool' | 'codes' | { options: readonly string[] };
 
 export interface RecordField {
   name: string;

@@ -199,7 +199,7 @@ const FRAME_ACCEPT = ['application/octet-stream', 'image/x-dicom-rle', 'image/jp
   .join(', ');
 
 /** One frame of an instance, by its WADO-RS URL. */
-export const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
+const fetchFrame = (url: string): Promise<Frame> => once(url, () => loadFrame(url));
 
 /** Several frames of one instance in one request (one decision, one audit event), in their order. */
 export async function fetchFrames(images: SeriesImage[]): Promise<Frame[]> {

@@ -38,7 +38,7 @@ const accessOf = (u?: UserView): Access => ({
 });
 
 /** A one-time link to hand over; shown once. */
-export function EnrolmentLinkPanel({ name, link }: { name: string; link: EnrolmentLink }) {
+function EnrolmentLinkPanel({ name, link }: { name: string; link: EnrolmentLink }) {
   const t = useT();
   return (
     <div className="panel" role="status">

@@ -1,0 +1,45 @@
+// Every migration of the schema, by name and in order. One file per migration, named by its
+// number and what it does (`020-….ts`); a new one is a new file and one line in the list below.
+// The names are what a database has recorded as run, so they never change (the numbers 009, 017
+// and 018 are not used).
+import type { Migration } from 'kysely';
+import type { Dialect } from '../schema.ts';
+import { core } from './001-core.ts';
+import { coreWalls } from './002-postgres-walls.ts';
+import { imaging } from './003-imaging.ts';
+import { imagingLookups } from './004-imaging-lookups.ts';
+import { instanceSamples } from './005-instance-samples.ts';
+import { instanceNoPlainDigest } from './006-instance-no-plain-digest.ts';
+import { auditEventsByTime } from './007-audit-events-by-time.ts';
+import { throttle } from './008-throttle-counters.ts';
+import { devicesPerTenant } from './010-devices-per-tenant.ts';
+import { emergencyAccess } from './011-emergency-access.ts';
+import { accounts } from './012-accounts.ts';
+import { passkeys } from './013-passkeys.ts';
+import { oidc } from './014-oidc.ts';
+import { tokenScopes } from './015-token-scopes.ts';
+import { restrictedListing } from './016-restricted-listing.ts';
+import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
+
+/** Every migration by name, in order (tests migrate to one of them, then on). */
+export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
+  const postgres = dialect === 'postgres';
+  return {
+    '001-core': core(dialect),
+    ...(postgres ? { '002-postgres-walls': coreWalls(appRole) } : {}),
+    '003-imaging': imaging(dialect, appRole),
+    '004-imaging-lookups': imagingLookups,
+    '005-instance-samples': instanceSamples,
+    '006-instance-no-plain-digest': instanceNoPlainDigest,
+    '007-audit-events-by-time': auditEventsByTime,
+    '008-throttle-counters': throttle(dialect, appRole),
+    '010-devices-per-tenant': devicesPerTenant(dialect),
+    '011-emergency-access': emergencyAccess(dialect, appRole),
+    '012-accounts': accounts(dialect, appRole),
+    '013-passkeys': passkeys(dialect, appRole),
+    '014-oidc': oidc(dialect, appRole),
+    '015-token-scopes': tokenScopes,
+    '016-restricted-listing': restrictedListing,
+    '019-records-by-file-and-time': recordsByFileAndTime,
+  };
+}
