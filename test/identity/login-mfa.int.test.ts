@@ -259,7 +259,7 @@ test('per-account throttling: after 5 failures, from any addresses, even the rig
   assert.equal(
     locked.headers['retry-after'],
     '1',
-    'the first wait (login-throttle.test.ts follows it up to 15 minutes)',
+    'the first wait (login-throttle.int.test.ts follows it up to 15 minutes)',
   );
   // Another account from the same kind of fresh address is not affected.
   const other = await newAccount();

@@ -1,7 +1,7 @@
 // JPEG Lossless frames decoded, and refused when they are not what their
 // attributes say, before the decoder allocates anything; every frame decoder
 // fuzzed. Whole instances from DCMTK's encoders are rendered against their
-// uncompressed twins in dicomweb.test.ts.
+// uncompressed twins in dicomweb.int.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
