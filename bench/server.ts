@@ -99,7 +99,7 @@ const dataBytes = fs
   .readdirSync(h.config.dataDir)
   .reduce((n, f) => n + fs.statSync(path.join(h.config.dataDir, f)).size, 0);
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     port: address.port,
     cookie: physician.cookie,
     recordId: record.id,
@@ -109,7 +109,7 @@ process.stdout.write(
     dataBytes,
     pid: process.pid,
     cpus: os.cpus().length,
-  }) + '\n',
+  })}\n`,
 );
 process.on('SIGTERM', async () => {
   await h.close();

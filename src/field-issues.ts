@@ -113,7 +113,7 @@ export function fromZodError(err: ZodError, prefix: string[] = []): KarteiError 
     err.issues.map((i) => {
       const { path, code, message, ...params } = i as unknown as { path: PropertyKey[]; code: string; message: string };
       return {
-        instancePath: '/' + [...prefix, ...path.map(String)].join('/'),
+        instancePath: `/${[...prefix, ...path.map(String)].join('/')}`,
         message,
         keyword: code,
         params: params as ValidationIssue['params'],

@@ -53,7 +53,7 @@ export const defaultCacheRoot = () => process.env.BENCH_DICOM_CACHE ?? path.join
 /** A 2.25 UID from 120 bits of a hash of the given parts: at most 42 characters, no leading zero. */
 export function uid(...parts: (string | number)[]): string {
   const h = crypto.createHash('sha256').update(parts.join('/')).digest();
-  const n = BigInt('0x' + h.subarray(0, 15).toString('hex')) + 1n;
+  const n = BigInt(`0x${h.subarray(0, 15).toString('hex')}`) + 1n;
   return `2.25.${n}`;
 }
 

@@ -124,7 +124,9 @@ export async function storeFiles(
   const n = Math.max(1, Math.min(opts.associations ?? 1, files.length));
   const bytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
   const groups: string[][] = Array.from({ length: n }, () => []);
-  files.forEach((f, i) => groups[i % n]!.push(f));
+  files.forEach((f, i) => {
+    groups[i % n]!.push(f);
+  });
   const { pre, peer } = association(target);
   let processes = 0;
   const worker = async (group: string[]) => {
@@ -367,7 +369,10 @@ export async function retrieveByClient(
 export const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 

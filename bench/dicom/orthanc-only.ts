@@ -28,7 +28,7 @@ const store = (s: StoreResult) =>
   `${fmt(s.instancesPerSec)} inst/s, ${fmt(s.mbPerSec)} MB/s (${s.instances} instances, ${fmt(s.bytes / 1e6)} MB in ${fmt(s.seconds, 2)} s)`;
 const peakRss = (pid: number) =>
   Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-const log = (s: string) => process.stdout.write(s + '\n');
+const log = (s: string) => process.stdout.write(`${s}\n`);
 
 let t0 = performance.now();
 const corpus = await generateCorpus();

@@ -58,10 +58,12 @@ fs.writeFileSync(out, JSON.stringify(profile));
 // Self time per node from the samples, then summed per function (name + file + line).
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const repo = path.resolve(import.meta.dirname, '../..');
-const where = (url: string) => url.replace(/^file:\/\//, '').replace(repo + '/', '');
+const where = (url: string) => url.replace(/^file:\/\//, '').replace(`${repo}/`, '');
 const perFunction = new Map<string, number>();
 const perArea = new Map<string, number>();
 for (const [id, us] of selfUs) {

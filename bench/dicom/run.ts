@@ -241,7 +241,10 @@ function durabilityFloors(): { files: Floor; appended: Floor } {
     });
     const segment = fs.openSync(path.join(dir, 'segment'), 'w');
     let end = 0;
-    const offsets = sizes.map((n) => (end += n) - n);
+    const offsets = sizes.map((n) => {
+      end += n;
+      return end - n;
+    });
     const zeros = Buffer.alloc(8 * MB);
     for (let at = 0; at < totalBytes; at += zeros.length)
       fs.writeSync(segment, zeros, 0, Math.min(zeros.length, totalBytes - at), at);

@@ -50,9 +50,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function startServer(root: string): Promise<{ info: Info; stop: () => void }> {
   const script = path.join(root, 'bench/file-open/server.ts');
-  if (!fs.existsSync(script))
-    fs.mkdirSync(path.dirname(script), { recursive: true }),
-      fs.copyFileSync(path.join(import.meta.dirname, 'server.ts'), script);
+  if (!fs.existsSync(script)) {
+    fs.mkdirSync(path.dirname(script), { recursive: true });
+    fs.copyFileSync(path.join(import.meta.dirname, 'server.ts'), script);
+  }
   const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
@@ -155,4 +156,4 @@ const lines = [
   '',
 ];
 fs.appendFileSync(path.join(here, 'bench/RESULTS.md'), lines.join('\n'));
-process.stdout.write(lines.join('\n') + '\n');
+process.stdout.write(`${lines.join('\n')}\n`);

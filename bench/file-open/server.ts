@@ -52,7 +52,7 @@ const seedSeconds = (Date.now() - started) / 1000;
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address() as { port: number };
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     port: address.port,
     cookie: physician.cookie,
     small,
@@ -63,7 +63,7 @@ process.stdout.write(
     seedSeconds,
     pid: process.pid,
     cpus: os.cpus().length,
-  }) + '\n',
+  })}\n`,
 );
 process.on('SIGTERM', async () => {
   await h.close();

@@ -122,7 +122,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     const context = await browser.newContext({ locale: 'de-DE' });
     const page = await context.newPage();
-    await page.goto(base + '/', { waitUntil: 'commit' });
+    await page.goto(`${base}/`, { waitUntil: 'commit' });
     loginPaint.push(
       await page
         .waitForFunction(() => document.querySelector('main h1') && performance.now(), undefined, { polling: 'raf' })
@@ -146,7 +146,7 @@ try {
   const fileOpen: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const page = await signedIn(physician);
-    await page.goto(base + '/persons');
+    await page.goto(`${base}/persons`);
     await page.getByLabel('Nachname').fill('Benchmarker');
     await page.getByRole('button', { name: 'Suchen' }).click();
     const link = page.getByRole('link', { name: 'Benchmarker, Hannelore' });

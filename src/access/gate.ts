@@ -57,7 +57,8 @@ export class Gate {
     let resolved: Resolved | null = null;
     try {
       const result = await inTenantTransaction(this.store, principal.tenantId, async (tx) => {
-        const target = (resolved = await resolve(tx, principal, ref, now));
+        const target = await resolve(tx, principal, ref, now);
+        resolved = target;
         const decision = target ? decide(principal, action, target.resource) : 'hidden';
         if (decision !== 'allow') {
           // Forbidden for want of a scope (never hidden: that the owner may not see it either stays a 404).

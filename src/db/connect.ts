@@ -83,7 +83,7 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
-  const admin = new Kysely<any>({
+  const admin = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
   });
   try {

@@ -22,7 +22,10 @@ export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => 
   return async (db: Db, ...args: A): Promise<R[]> => {
     const adapter = db.getExecutor().adapter;
     let plan = plans.get(adapter);
-    if (!plan) plans.set(adapter, (plan = compilePlan(build, db, args.length)));
+    if (!plan) {
+      plan = compilePlan(build, db, args.length);
+      plans.set(adapter, plan);
+    }
     const parameters = plan.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
     const result = await db.executeQuery<R>({ sql: plan.sql, query: plan.query, parameters, queryId: createQueryId() });
     return result.rows;

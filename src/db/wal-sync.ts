@@ -53,6 +53,7 @@ export function coalesced(sync: () => Promise<void>): () => Promise<void> {
   };
   return () => {
     if (!running) return start();
-    return (next ??= running.then(again, again));
+    next ??= running.then(again, again);
+    return next;
   };
 }

@@ -36,7 +36,7 @@ function loadBuild(dir: string): Map<string, WebFile> {
       if (e.isDirectory()) walk(p);
       else if (!e.name.startsWith('.')) {
         const ext = path.extname(e.name);
-        files.set('/' + path.relative(dir, p).split(path.sep).join('/'), {
+        files.set(`/${path.relative(dir, p).split(path.sep).join('/')}`, {
           body: fs.readFileSync(p),
           type: TYPES[ext] ?? 'application/octet-stream',
           compressible: COMPRESSIBLE.has(ext),

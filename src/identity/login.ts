@@ -241,7 +241,7 @@ export class Login extends IdentityUseCase {
   }
 
   /** Spends the challenge; conditional, so that a concurrent replay of it loses. */
-  private async useChallenge(tx: Tx, a: Attempt, at: string): Promise<boolean> {
+  private async spendChallenge(tx: Tx, a: Attempt, at: string): Promise<boolean> {
     const r = await tx
       .updateTable('login_challenges')
       .set({ used_at: at })
@@ -299,7 +299,7 @@ export class Login extends IdentityUseCase {
       let mfa: string;
       if ((row.kind === 'totp' || row.kind === 'webauthn') && RECOVERY_CODE.test(code.trim().toLowerCase())) {
         // A recovery code given at enrolment stands in for the TOTP code, once.
-        if (!(await spendRecoveryCode(tx, userId, code, at)) || !(await this.useChallenge(tx, a, at))) return null;
+        if (!(await spendRecoveryCode(tx, userId, code, at)) || !(await this.spendChallenge(tx, a, at))) return null;
         mfa = 'recovery-code';
       } else {
         // An account with passkeys only has no TOTP secret to check a code against.
@@ -311,7 +311,7 @@ export class Login extends IdentityUseCase {
         const step = matchTotp(secret, code, this.clock());
         if (step === null || step <= row.totp_last_step) return null;
         // Both updates are conditional so that a concurrent replay of the same code or challenge loses.
-        const used = await this.useChallenge(tx, a, at);
+        const used = await this.spendChallenge(tx, a, at);
         const stepped = await tx
           .updateTable('users')
           .set({
@@ -353,7 +353,7 @@ export class Login extends IdentityUseCase {
       ? null
       : await inTenantTransaction(this.store, tenantId, async (tx) => {
           const at = new Date().toISOString();
-          if (!(await this.useChallenge(tx, a, at)) || !(await recordAssertion(tx, checked, at))) return null;
+          if (!(await this.spendChallenge(tx, a, at)) || !(await recordAssertion(tx, checked, at))) return null;
           const key = await this.keyring.tenantKey(tx, tenantId);
           return this.complete(tx, key, a, 'webauthn', at);
         });

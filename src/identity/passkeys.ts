@@ -31,6 +31,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
   type VerifiedAuthenticationResponse,
+  type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { PasskeysTable } from '../db/schema.ts';
@@ -284,7 +285,7 @@ export class Passkeys extends IdentityUseCase {
         .executeTakeFirst(),
     );
     if (!row || row.used_at || Date.parse(row.expires_at) <= this.clock()) throw invalid();
-    let info;
+    let info: (VerifiedRegistrationResponse & { verified: true })['registrationInfo'];
     try {
       const verified = await verifyRegistrationResponse({
         response,

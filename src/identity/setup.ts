@@ -35,7 +35,7 @@ export async function issueSetupToken(store: Store, dataDir: string): Promise<st
   });
   const file = path.join(dataDir, SETUP_TOKEN_FILE);
   fs.rmSync(file, { force: true });
-  fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return token;
 }
 

@@ -415,7 +415,7 @@ export class Sso extends IdentityUseCase {
       .where('session_hash', '=', sessionHash)
       .where('handed_over_at', 'is', null)
       .executeTakeFirst();
-    if (!row || !row.handover_enc || !row.used_at || Date.parse(row.used_at) + HANDOVER_MS <= Date.now())
+    if (!row?.handover_enc || !row.used_at || Date.parse(row.used_at) + HANDOVER_MS <= Date.now())
       throw new KarteiError('not-found');
     return inTenantTransaction(this.store, row.tenant_id, async (tx) => {
       const taken = await tx

@@ -134,7 +134,7 @@ export class InstanceWriter {
 
 /**
  * Tests only: holds a committed file before its index transaction, so that a
- * test can kill the server there (test/cli/store-crash.test.ts). Honoured only
+ * test can kill the server there (test/cli/store-crash.int.test.ts). Honoured only
  * with NODE_ENV=test; `kartei doctor` reports the variable whenever it is set.
  */
 export const TEST_PAUSE_VARIABLE = 'KARTEI_TEST_PAUSE_AFTER_FILE_COMMIT_MS';

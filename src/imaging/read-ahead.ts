@@ -33,7 +33,9 @@ export class ReadAhead implements AsyncIterable<Buffer> {
         }
       },
       // Raised where the consumer reaches it, after the chunks read before it.
-      (error: unknown) => void (this.failure = { error }),
+      (error: unknown) => {
+        this.failure = { error };
+      },
     );
     void this.reading.then(() => {
       this.reading = undefined;

@@ -18,7 +18,7 @@ export interface Binding {
 /** Each part is length-prefixed, so no value can shift a boundary between parts. */
 export const bindingBytes = (b: Binding) =>
   Buffer.from(
-    `kartei/v${FORMAT}` + [b.tenantId, b.table, b.rowId, b.field].map((p) => `|${p.length}:${p}`).join(''),
+    `kartei/v${FORMAT}${[b.tenantId, b.table, b.rowId, b.field].map((p) => `|${p.length}:${p}`).join('')}`,
     'utf8',
   );
 

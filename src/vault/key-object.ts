@@ -9,6 +9,9 @@ const objects = new WeakMap<Uint8Array, KeyObject>();
 
 export function keyObject(key: Uint8Array): KeyObject {
   let object = objects.get(key);
-  if (!object) objects.set(key, (object = createSecretKey(key)));
+  if (!object) {
+    object = createSecretKey(key);
+    objects.set(key, object);
+  }
   return object;
 }

@@ -242,7 +242,8 @@ class SealingWriter extends Writable {
   }
 
   commit(): Promise<{ size: number }> {
-    return (this.committing ??= this.moveIntoPlace());
+    this.committing ??= this.moveIntoPlace();
+    return this.committing;
   }
 
   async abort(): Promise<void> {

@@ -12,7 +12,7 @@ function objects(pdf: Buffer): Map<number, PdfObject> {
   const out = new Map<number, PdfObject>();
   const text = pdf.toString('latin1');
   const re = /(\d+) 0 obj\s*([\s\S]*?)endobj/g;
-  for (let m; (m = re.exec(text)); ) {
+  for (const m of text.matchAll(re)) {
     const body = m[2]!;
     const s = body.indexOf('stream');
     if (s < 0) {

@@ -1,7 +1,7 @@
 // RLE Lossless frames decoded (PS3.5 Annex G): literal and replicate runs, byte
 // planes most significant first, colour planes to colour by pixel, and frames
 // that lie about themselves refused before they cost memory. DCMTK's own encoder
-// is checked against in dicomweb.test.ts.
+// is checked against in dicomweb.int.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeRleFrame } from '../../src/imaging/dicom/rle.ts';

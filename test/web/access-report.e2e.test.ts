@@ -86,7 +86,7 @@ after(async () => {
 });
 
 async function signIn(page: Page, who: Account) {
-  await page.goto(base + '/');
+  await page.goto(`${base}/`);
   await page.getByLabel('Benutzername').fill(who.username);
   await page.getByLabel('Passwort', { exact: true }).fill(who.password);
   await page.getByRole('button', { name: 'Weiter' }).click();

@@ -62,7 +62,7 @@ test('a passkey is added under Mein Konto and signs its owner in', async () => {
   const problems = watchPage(page);
   const cdp = await context.newCDPSession(page);
   const authenticatorId = await virtualAuthenticator(cdp);
-  await page.goto(base + '/');
+  await page.goto(`${base}/`);
 
   // First login: TOTP is enrolled (the second factor every account starts with).
   await passwordStep(page, a.username, a.password);

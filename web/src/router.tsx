@@ -2,7 +2,10 @@
 // cost more bytes than these lines.
 import { useSyncExternalStore, type MouseEvent, type ReactNode } from 'react';
 
-const subscribe = (f: () => void) => (addEventListener('popstate', f), () => removeEventListener('popstate', f));
+const subscribe = (f: () => void) => {
+  addEventListener('popstate', f);
+  return () => removeEventListener('popstate', f);
+};
 
 export function usePath(): string {
   return useSyncExternalStore(subscribe, () => location.pathname);

@@ -85,6 +85,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
               <button
                 type="button"
                 className="primary"
+                // biome-ignore lint/a11y/noAutofocus: the dialog opens by itself; focus goes to its safe answer (WAI-ARIA dialog pattern)
                 autoFocus
                 onClick={() => void api('GET', '/api/me').then(idle.dismiss)}
               >
@@ -108,21 +109,24 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
 }
 
 function route(path: string, me: Me): ReactNode {
-  let m: Record<string, string> | null;
   if (path === '/persons') return <PersonSearch />;
   if (path === '/persons/new') return <PersonNew />;
-  if ((m = match('/persons/:id/studies/:study', path))) {
+  let m = match('/persons/:id/studies/:study', path);
+  if (m) {
     const Viewer = viewerComponent();
     return <Viewer key={m.study} personId={m.id!} studyUid={m.study!} />;
   }
-  if ((m = match('/studies/:study', path))) {
+  m = match('/studies/:study', path);
+  if (m) {
     const Viewer = viewerComponent();
     return <Viewer key={m.study} studyUid={m.study!} />;
   }
-  if ((m = match('/departments/:id/unassigned-studies', path)))
-    return <UnassignedStudies key={m.id} departmentId={m.id!} />;
-  if ((m = match('/persons/:id', path))) return <PersonFile key={m.id} personId={m.id!} />;
-  if ((m = match('/records/:id', path))) return <RecordScreen key={m.id} recordId={m.id!} />;
+  m = match('/departments/:id/unassigned-studies', path);
+  if (m) return <UnassignedStudies key={m.id} departmentId={m.id!} />;
+  m = match('/persons/:id', path);
+  if (m) return <PersonFile key={m.id} personId={m.id!} />;
+  m = match('/records/:id', path);
+  if (m) return <RecordScreen key={m.id} recordId={m.id!} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
   if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
   if (path === '/security' && (isAdmin(me) || isDpo(me))) return <SecurityScreen />;

@@ -7,7 +7,7 @@ import { appendOnly, type SchemaAtMigration } from './shared.ts';
 
 /**
  * The chain's first link: the `prev_hash` of every chain's first event (`GENESIS_HASH` in
- * src/audit/chain.ts, which test/db/migrations.test.ts holds equal to this value).
+ * src/audit/chain.ts, which test/db/migrations.int.test.ts holds equal to this value).
  */
 const GENESIS_HASH = '0'.repeat(64);
 

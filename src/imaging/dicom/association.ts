@@ -139,7 +139,8 @@ function parseUserInformation(body: Buffer): UserInformation {
       }
       case Item.ExtendedNegotiation: {
         const [sopClass, rest] = uidPrefixed(sub);
-        (info.extendedNegotiation ??= new Map()).set(sopClass, Buffer.from(rest));
+        info.extendedNegotiation ??= new Map();
+        info.extendedNegotiation.set(sopClass, Buffer.from(rest));
         break;
       }
     }

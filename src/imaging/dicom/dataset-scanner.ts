@@ -89,14 +89,16 @@ export class DatasetScanner {
   end(): ScanResult {
     if (this.#error) throw this.#error;
     if (this.#carry.length > 0 || this.#skip > 0 || this.#value) {
-      throw (this.#error = new DatasetError('truncated', 'dataset ends inside an element', this.#pos));
+      this.#error = new DatasetError('truncated', 'dataset ends inside an element', this.#pos);
+      throw this.#error;
     }
     if (this.#stack.length > 0) {
-      throw (this.#error = new DatasetError(
+      this.#error = new DatasetError(
         'truncated',
         `dataset ends inside ${this.#stack.length} open sequence(s) or item(s)`,
         this.#pos,
-      ));
+      );
+      throw this.#error;
     }
     const bigEndian = this.#encoding === 'explicit-be';
     const elements: Dataset = new Map();
@@ -158,15 +160,24 @@ export class DatasetScanner {
       this.#stack.pop();
     };
     if (frame?.kind === 'sequence') {
-      if (h.tag === SEQUENCE_DELIMITER) return delimiter();
+      if (h.tag === SEQUENCE_DELIMITER) {
+        delimiter();
+        return;
+      }
       if (h.tag !== ITEM) throw malformed('expected an item or sequence delimiter');
-      if (h.length === UNDEFINED_LENGTH) return this.#open('item', frame.encoding, start);
+      if (h.length === UNDEFINED_LENGTH) {
+        this.#open('item', frame.encoding, start);
+        return;
+      }
       if (h.length % 2 !== 0) throw malformed('odd item length');
       this.#skip = h.length;
       return;
     }
     if (h.vr === '') {
-      if (h.tag === ITEM_DELIMITER && frame) return delimiter();
+      if (h.tag === ITEM_DELIMITER && frame) {
+        delimiter();
+        return;
+      }
       throw malformed('item or delimiter outside a sequence');
     }
     const top = frame === undefined;
@@ -179,8 +190,14 @@ export class DatasetScanner {
     const encoding = frame?.encoding ?? this.#encoding;
     if (h.length === UNDEFINED_LENGTH) {
       // UN of undefined length holds Implicit VR Little Endian (PS3.5 §6.2.2); OB/OW here is encapsulated pixel data.
-      if (h.vr === 'SQ' || h.vr === 'OB' || h.vr === 'OW') return this.#open('sequence', encoding, start);
-      if (h.vr === 'UN') return this.#open('sequence', 'implicit-le', start);
+      if (h.vr === 'SQ' || h.vr === 'OB' || h.vr === 'OW') {
+        this.#open('sequence', encoding, start);
+        return;
+      }
+      if (h.vr === 'UN') {
+        this.#open('sequence', 'implicit-le', start);
+        return;
+      }
       throw malformed(`undefined length for VR ${h.vr}`);
     }
     if (h.length % 2 !== 0) throw malformed(`odd value length ${h.length}`);

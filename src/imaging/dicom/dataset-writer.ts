@@ -82,6 +82,7 @@ export function writeDataset(elements: readonly WriteElement[], options: WriteOp
 }
 
 function latin1(s: string): Buffer {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of Latin-1, control characters included
   if (/[^\x00-\xff]/.test(s)) throw new RangeError('text outside Latin-1 cannot be written as ISO_IR 100');
   return Buffer.from(s, 'latin1');
 }
@@ -91,8 +92,10 @@ const isItems = (v: WriteValue): v is readonly (readonly WriteElement[])[] =>
 
 function needsUnicode(e: WriteElement): boolean {
   const v = e.value;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII, control characters included
   if (typeof v === 'string') return /[^\x00-\x7f]/.test(v);
   if (isItems(v)) return v.some((item) => item.some(needsUnicode));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII, control characters included
   return Array.isArray(v) && v.some((x) => typeof x === 'string' && /[^\x00-\x7f]/.test(x));
 }
 
@@ -133,7 +136,10 @@ function encodeSequence(w: Writer, e: WriteElement): Encoded {
   const items = isItems(e.value) ? e.value : [];
   const parts: Buffer[] = [];
   let length = 0;
-  const add = (b: Buffer) => (parts.push(b), (length += b.length));
+  const add = (b: Buffer) => {
+    parts.push(b);
+    length += b.length;
+  };
   for (const item of items) {
     const body = encodeElements(w, item);
     add(header(w, ITEM, '', w.undefinedLength ? UNDEFINED_LENGTH : body.length));
@@ -164,7 +170,9 @@ function valueBytes(w: Writer, e: WriteElement): Buffer {
   if (binary) {
     const [size, write] = binary;
     const b = Buffer.alloc(size * values.length);
-    values.forEach((x, i) => write(b, typeof x === 'string' ? Number(x) : x, i * size));
+    values.forEach((x, i) => {
+      write(b, typeof x === 'string' ? Number(x) : x, i * size);
+    });
     return b;
   }
   return w.text(values.map((x) => (typeof x === 'number' && e.vr === 'DS' ? decimalString(x) : String(x))).join('\\'));

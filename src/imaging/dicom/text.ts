@@ -33,6 +33,7 @@ const SINGLE_SETS: Record<string, () => TextDecode> = {
 
 /** JIS X 0208 / 0212 arrive as ISO 2022 escape-switched 7-bit text, which the iso-2022-jp decoder follows. */
 const JAPANESE = new Set(['IR 87', 'IR 159']);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ISO 2022 escape sequences begin with ESC; finding them is the point
 const ESCAPE_SEQUENCE = /\x1b[\x20-\x2f]*[\x30-\x7e]/g;
 
 const term = (value: string) => value.trim().replace(/^ISO[ _](2022 )?/, '');

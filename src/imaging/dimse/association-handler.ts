@@ -293,7 +293,8 @@ export class AssociationHandler {
         process.nextTick(() => this.socket.uncork());
       },
       request: async (contextId: number, command: Command, dataset: AsyncIterable<Buffer>) => {
-        const messageId = (this.lastMessageId = (this.lastMessageId % 0xffff) + 1);
+        this.lastMessageId = (this.lastMessageId % 0xffff) + 1;
+        const messageId = this.lastMessageId;
         const answered = new Promise<Command>((resolve) => this.awaiting.set(messageId, resolve));
         await sendMessage(
           this.socket,

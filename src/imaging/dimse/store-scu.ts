@@ -166,7 +166,8 @@ export class StoreScu {
       const pdu = await this.next();
       if (pdu.type !== 'p-data') throw new StoreScuError(`unexpected ${pdu.type} from the destination`);
       for (const pdv of pdu.pdvs) {
-        if (!pdv.isCommand || (size += pdv.data.length) > MAX_COMMAND_LENGTH) {
+        if (pdv.isCommand) size += pdv.data.length;
+        if (!pdv.isCommand || size > MAX_COMMAND_LENGTH) {
           this.socket.destroy();
           throw new StoreScuError(
             pdv.isCommand ? 'response command set over its limit' : 'a dataset in answer to a C-STORE',

@@ -47,7 +47,10 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
 /** Re-renders the caller when the language changes; returns `t`. */
 export function useT(): typeof t {
   useSyncExternalStore(
-    (f) => (listeners.add(f), () => listeners.delete(f)),
+    (f) => {
+      listeners.add(f);
+      return () => listeners.delete(f);
+    },
     () => lang,
   );
   return t;

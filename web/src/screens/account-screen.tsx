@@ -8,7 +8,7 @@
 // district account each ask first.
 import { useState } from 'react';
 import { startRegistration } from '@simplewebauthn/browser';
-import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/browser';
 import { api, ApiError } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { ApiToken, Passkey } from '../api/types.ts';
@@ -452,7 +452,7 @@ function Passkeys() {
           const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', {
             currentPassword: v.currentPassword,
           });
-          let response;
+          let response: RegistrationResponseJSON;
           try {
             response = await startRegistration({ optionsJSON: options });
           } catch {

@@ -54,18 +54,14 @@ export default function ApprovalsScreen() {
                 <td>{a.requestedByName}</td>
                 <td>{formatDateTime(a.requestedAt)}</td>
                 <td>
-                  <div
-                    className="row-actions"
-                    role="group"
-                    aria-label={t('approvals.actionsFor', { name: a.userName })}
-                  >
+                  <fieldset className="row-actions" aria-label={t('approvals.actionsFor', { name: a.userName })}>
                     <button type="button" className="primary" disabled={act.busy} onClick={decide(a, 'approve')}>
                       {t('approvals.approve')}
                     </button>
                     <button type="button" disabled={act.busy} onClick={decide(a, 'reject')}>
                       {t('approvals.reject')}
                     </button>
-                  </div>
+                  </fieldset>
                 </td>
               </tr>
             )}

@@ -3,7 +3,7 @@
 // code as the alternative. Used by the login screen, by the setup wizard and by
 // the re-login dialog of an expired session.
 import { useState } from 'react';
-import { startAuthentication } from '@simplewebauthn/browser';
+import { startAuthentication, type AuthenticationResponseJSON } from '@simplewebauthn/browser';
 import { api, ApiError } from '../api/client.ts';
 import { setCsrfToken } from '../api/tab-session.ts';
 import type { LoginStep } from '../api/types.ts';
@@ -51,7 +51,13 @@ export function LoginForm({ username, start, onDone }: Props) {
             </ul>
           </section>
         )}
-        <button type="button" className="primary" autoFocus onClick={onDone}>
+        <button
+          type="button"
+          className="primary"
+          // biome-ignore lint/a11y/noAutofocus: the step replaced the form that held the focus; it goes on to the one way forward
+          autoFocus
+          onClick={onDone}
+        >
           {after.recoveryCodes ? t('mfa.recoveryDone') : t('common.next')}
         </button>
       </div>
@@ -106,7 +112,7 @@ export function LoginForm({ username, start, onDone }: Props) {
           className="stacked"
           noValidate
           onSubmit={passkey.onSubmit(async () => {
-            let response;
+            let response: AuthenticationResponseJSON;
             try {
               response = await startAuthentication({ optionsJSON: options });
             } catch {
@@ -122,7 +128,13 @@ export function LoginForm({ username, start, onDone }: Props) {
             );
           })}
         >
-          <button type="submit" className="primary" disabled={passkey.busy} autoFocus>
+          <button
+            type="submit"
+            className="primary"
+            disabled={passkey.busy}
+            // biome-ignore lint/a11y/noAutofocus: the login's first field, as the code field is without a passkey: the sign-in starts here
+            autoFocus
+          >
             {t('passkey.signIn')}
           </button>
           {passkey.error && (

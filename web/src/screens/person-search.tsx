@@ -45,20 +45,22 @@ export function PersonSearch() {
           </Link>
         )}
       </div>
-      <form role="search" className="inline-form" noValidate onSubmit={search}>
-        <TextField
-          label={t('persons.query')}
-          type="search"
-          value={form.values.q}
-          onChange={(v) => form.set('q', v)}
-          hint={t('persons.queryHint')}
-          autoFocus
-          error={form.fieldError('q')}
-        />
-        <button type="submit" className="primary" disabled={form.busy || form.values.q.trim().length < 2}>
-          {t('persons.search')}
-        </button>
-      </form>
+      <search>
+        <form className="inline-form" noValidate onSubmit={search}>
+          <TextField
+            label={t('persons.query')}
+            type="search"
+            value={form.values.q}
+            onChange={(v) => form.set('q', v)}
+            hint={t('persons.queryHint')}
+            autoFocus
+            error={form.fieldError('q')}
+          />
+          <button type="submit" className="primary" disabled={form.busy || form.values.q.trim().length < 2}>
+            {t('persons.search')}
+          </button>
+        </form>
+      </search>
       <FormError form={form} fields={['q']} />
       {results && results.length === 0 && <p role="status">{t('persons.none')}</p>}
       {results && isMember(me) && <EmergencyAccess key={last.q} q={last.q} />}

@@ -22,6 +22,7 @@ export default function SecurityScreen() {
               {findings.map((f, i) => {
                 const { title, fix } = findingText(f);
                 return (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: one report, shown as read and never reordered; two findings may read alike
                   <li key={i} className={`finding severity-${f.severity}`}>
                     <span className={`badge severity-${f.severity}`}>{t(`severity.${f.severity}`)}</span>{' '}
                     <strong>{title}</strong>

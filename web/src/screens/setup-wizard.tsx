@@ -190,7 +190,13 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
       {step === 'done' && (
         <section>
           <p>{t('setup.doneIntro')}</p>
-          <button type="button" className="primary" autoFocus onClick={onFinished}>
+          <button
+            type="button"
+            className="primary"
+            // biome-ignore lint/a11y/noAutofocus: the step replaced the form that held the focus; it goes on to the one way forward
+            autoFocus
+            onClick={onFinished}
+          >
             {t('setup.toAdministration')}
           </button>
         </section>

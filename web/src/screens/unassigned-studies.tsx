@@ -150,28 +150,29 @@ function LinkStudy({
       <h2 id="link-study-title" tabIndex={-1} ref={title}>
         {t('unassigned.linkTitle', { date: studyDate(study, t), name: headerName(study, t) })}
       </h2>
-      <form
-        role="search"
-        className="inline-form"
-        noValidate
-        onSubmit={search.onSubmit(async ({ q }) => {
-          const found = await api<PersonListItem[]>('GET', `/api/persons?q=${encodeURIComponent(q.trim())}`);
-          setResults(found.filter((p) => p.departmentId === departmentId));
-          setChosen(null);
-        })}
-      >
-        <TextField
-          label={t('unassigned.searchFile')}
-          type="search"
-          value={search.values.q}
-          onChange={(v) => search.set('q', v)}
-          hint={t('unassigned.searchHint')}
-          error={search.fieldError('q')}
-        />
-        <button type="submit" className="primary" disabled={search.busy || search.values.q.trim().length < 2}>
-          {t('persons.search')}
-        </button>
-      </form>
+      <search>
+        <form
+          className="inline-form"
+          noValidate
+          onSubmit={search.onSubmit(async ({ q }) => {
+            const found = await api<PersonListItem[]>('GET', `/api/persons?q=${encodeURIComponent(q.trim())}`);
+            setResults(found.filter((p) => p.departmentId === departmentId));
+            setChosen(null);
+          })}
+        >
+          <TextField
+            label={t('unassigned.searchFile')}
+            type="search"
+            value={search.values.q}
+            onChange={(v) => search.set('q', v)}
+            hint={t('unassigned.searchHint')}
+            error={search.fieldError('q')}
+          />
+          <button type="submit" className="primary" disabled={search.busy || search.values.q.trim().length < 2}>
+            {t('persons.search')}
+          </button>
+        </form>
+      </search>
       <FormError form={search} fields={['q']} />
       {results && results.length === 0 && <p role="status">{t('unassigned.noFiles')}</p>}
       {results && results.length > 0 && (

@@ -21,6 +21,7 @@ export function DateField({ label, value, onChange, error, required, name }: Pro
   const [text, setText] = useState(() => dateInputText(value));
   const [left, setLeft] = useState(false);
   // A value set from outside (a reset, a loaded record) replaces the text; the text itself is not a trigger.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the text is read, not watched: typing must not be overwritten by the value
   useEffect(() => {
     if ((parseDateInput(text) ?? text.trim()) !== value) setText(dateInputText(value));
   }, [value]);

@@ -12,7 +12,9 @@ export function useLoad<T>(
   const [state, setState] = useState<{ data?: T; error?: unknown }>({});
   const [n, setN] = useState(0);
   // The caller names what the load depends on, as with useEffect.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's list, checked at each call (useLoad is declared a hook in biome.jsonc)
   const run = useCallback(load, deps);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: n is the reload counter; a new n is what loads again
   useEffect(() => {
     let live = true;
     run().then(

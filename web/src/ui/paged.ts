@@ -19,6 +19,7 @@ export function usePaged<T>(path: string | null): Paged<T> {
     busy: false,
   });
   const [n, setN] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: n is the reload counter; a new n is what loads again
   useEffect(() => {
     let live = true;
     setState({ next: null, busy: false });

@@ -22,6 +22,7 @@ export function Table<T>({
       <thead>
         <tr>
           {headers.map((h, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a header is its column; the columns never move
             <th key={i} scope="col">
               {h}
             </th>

@@ -8,8 +8,8 @@ export function TotpEnrolment({ uri, secret }: { uri: string; secret: string }) 
   const [src, setSrc] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    void import('qrcode').then(({ toString }) =>
-      toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }).then((svg) => {
+    void import('qrcode').then(({ toString: toSvg }) =>
+      toSvg(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }).then((svg) => {
         if (live) setSrc(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`);
       }),
     );

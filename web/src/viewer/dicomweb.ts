@@ -133,17 +133,16 @@ export async function studyIndex(study: string): Promise<Series[]> {
   for (const ds of matches) {
     const uid = str(ds, '0020000E');
     let s = series.get(uid);
-    if (!s)
-      series.set(
+    if (!s) {
+      s = {
         uid,
-        (s = {
-          uid,
-          number: num(ds, '00200011', 0),
-          modality: str(ds, '00080060'),
-          description: str(ds, '0008103E'),
-          images: [],
-        }),
-      );
+        number: num(ds, '00200011', 0),
+        modality: str(ds, '00080060'),
+        description: str(ds, '0008103E'),
+        images: [],
+      };
+      series.set(uid, s);
+    }
     s.images.push(...imagesOf(study, uid, str(ds, '00080018'), num(ds, '00200013', 0), num(ds, '00280008', 1)));
   }
   // Ties (or no numbers) ordered by UID, as the server picks a study's first image.

@@ -51,13 +51,19 @@ function valuesOf(frame: Frame, info: PixelInfo, decoded: WeakMap<Frame, Uint8Ar
   if ('data' in frame) return { info, values: storedValues(frame.data, info) };
   if ('compressed' in frame) {
     let bytes = decoded.get(frame);
-    if (!bytes) decoded.set(frame, (bytes = FRAME_DECODERS[frame.syntax]!(frame.compressed, info)));
+    if (!bytes) {
+      bytes = FRAME_DECODERS[frame.syntax]!(frame.compressed, info);
+      decoded.set(frame, bytes);
+    }
     // A buffer of its own from offset 0 (FrameDecoder's promise): aligned for 16-bit views.
     return { info, values: storedValues(bytes.buffer as ArrayBuffer, info) };
   }
   const shown = decodedInfo(info);
   let values = decoded.get(frame);
-  if (!values) decoded.set(frame, (values = samplesOf(frame.rgba, shown.samplesPerPixel)));
+  if (!values) {
+    values = samplesOf(frame.rgba, shown.samplesPerPixel);
+    decoded.set(frame, values);
+  }
   return { info: shown, values };
 }
 
@@ -144,7 +150,9 @@ export function Viewport({
     const load = async (batch: number[]) => {
       try {
         const got = await fetchFrames(batch.map((i) => images[i]!));
-        batch.forEach((i, k) => frames.current.set(images[i]!.key, got[k]!));
+        batch.forEach((i, k) => {
+          frames.current.set(images[i]!.key, got[k]!);
+        });
         if (live) setArrivals((n) => n + 1);
       } catch (e) {
         if (live) setError(e instanceof Error ? e.message : String(e));
@@ -178,7 +186,7 @@ export function Viewport({
     const c = canvas.current;
     if (!c || !frame || !meta) return;
     const ctx = c.getContext('2d')!;
-    let shown;
+    let shown: ReturnType<typeof valuesOf>;
     try {
       shown = valuesOf(frame, meta.info, decoded.current);
     } catch (e) {
@@ -224,20 +232,21 @@ export function Viewport({
   const zoomBy = (f: number) => setView((v) => ({ ...v, zoom: Math.min(16, Math.max(0.25, v.zoom * f)) }));
   const onKey = (e: KeyboardEvent) => {
     const pan = 20;
-    const keys: Record<string, () => void> = {
-      ArrowDown: () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y + pan })) : step(1)),
-      ArrowUp: () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y - pan })) : step(-1)),
-      ArrowRight: () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x + pan })) : step(1)),
-      ArrowLeft: () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x - pan })) : step(-1)),
-      PageDown: () => step(10),
-      PageUp: () => step(-10),
-      Home: () => setIndex(0),
-      End: () => setIndex(images.length - 1),
-      '+': () => zoomBy(1.25),
-      '-': () => zoomBy(0.8),
-      '0': () => setView({ zoom: 1, x: 0, y: 0 }),
-    };
-    const f = keys[e.key];
+    // Key names as strings, not properties: a capitalised property holding a function reads as a component.
+    const keys = new Map<string, () => void>([
+      ['ArrowDown', () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y + pan })) : step(1))],
+      ['ArrowUp', () => (e.shiftKey ? setView((v) => ({ ...v, y: v.y - pan })) : step(-1))],
+      ['ArrowRight', () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x + pan })) : step(1))],
+      ['ArrowLeft', () => (e.shiftKey ? setView((v) => ({ ...v, x: v.x - pan })) : step(-1))],
+      ['PageDown', () => step(10)],
+      ['PageUp', () => step(-10)],
+      ['Home', () => setIndex(0)],
+      ['End', () => setIndex(images.length - 1)],
+      ['+', () => zoomBy(1.25)],
+      ['-', () => zoomBy(0.8)],
+      ['0', () => setView({ zoom: 1, x: 0, y: 0 })],
+    ]);
+    const f = keys.get(e.key);
     if (f) {
       e.preventDefault();
       f();
@@ -295,6 +304,7 @@ export function Viewport({
       </div>
       <div
         className={`stage tool-${tool}`}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the stage takes the keyboard (arrows page, +/- zoom, see #viewer-keys), so it must be focusable
         tabIndex={0}
         role="img"
         aria-label={t('viewer.imageOf', { n: index + 1, total: images.length })}

@@ -20,6 +20,7 @@ export function AccessChart() {
   const to = new Date();
   const from = new Date(to.getTime() - (DAYS - 1) * 86_400_000);
   from.setUTCHours(0, 0, 0, 0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the window is the 30 days before the chart opened; a render's new Date must not load again
   const stats = useLoad(
     () =>
       api<AccessCount[]>(

@@ -44,14 +44,14 @@ function Letter({ report, pdf, t }: { report: AccessReportAnswer; pdf: string; t
   const person = report.persons[0];
   return (
     <article className="report letter" aria-labelledby="letter-title">
-      <div className="toolbar no-print" role="group" aria-label={t('report.actions')}>
+      <fieldset className="toolbar no-print" aria-label={t('report.actions')}>
         <button type="button" onClick={() => print()}>
           {t('report.print')}
         </button>
         <a className="button" href={pdf} download>
           {t('report.pdf')}
         </a>
-      </div>
+      </fieldset>
       <p className="letterhead">{report.office}</p>
       <p className="letter-date">{t('narr.letter.made', { date: formatDate(report.madeAt) })}</p>
       <h2 id="letter-title">
@@ -71,6 +71,7 @@ function Letter({ report, pdf, t }: { report: AccessReportAnswer; pdf: string; t
               const words = describeLine(line, t);
               const span = time(line.at) === time(line.until) ? time(line.at) : `${time(line.at)}–${time(line.until)}`;
               return (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a letter's lines, shown as read and never reordered; two lines may read alike
                 <li key={i} className={line.outcome === 'denied' ? 'denied' : undefined}>
                   <span className="when">{span}</span>{' '}
                   <span>

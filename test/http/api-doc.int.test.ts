@@ -43,11 +43,11 @@ function documentedRoutes(markdown: string): { documented: Set<string>; named: S
   const named = new Set<string>();
   for (const line of markdown.split('\n')) {
     const found = [...line.matchAll(ROUTE)].map((m) => `${m[1]} ${m[2]}`);
-    found.forEach((r) => named.add(r));
+    for (const r of found) named.add(r);
     const heading = /^#{2,6} /.test(line);
     const firstCell = /^\|\s*`/.exec(line) ? line.split('|')[1] : undefined;
-    if (heading) found.forEach((r) => documented.add(r));
-    if (firstCell) [...firstCell.matchAll(ROUTE)].forEach((m) => documented.add(`${m[1]} ${m[2]}`));
+    if (heading) for (const r of found) documented.add(r);
+    if (firstCell) for (const m of firstCell.matchAll(ROUTE)) documented.add(`${m[1]} ${m[2]}`);
   }
   return { documented, named };
 }

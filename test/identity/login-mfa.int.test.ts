@@ -213,7 +213,7 @@ test('an unknown name and a wrong password answer the same status and body, in c
   const a = await newAccount();
   const b = new Browser(h, freshIp());
   const unknown = await b.post('/api/auth/login', { username: 'niemand-hier', password: a.password });
-  const wrong = await b.post('/api/auth/login', { username: a.username, password: a.password + 'x' });
+  const wrong = await b.post('/api/auth/login', { username: a.username, password: `${a.password}x` });
   assert.equal(unknown.status, 401);
   assert.equal(wrong.status, 401);
   assert.deepEqual(unknown.body, wrong.body);
@@ -259,7 +259,7 @@ test('per-account throttling: after 5 failures, from any addresses, even the rig
   assert.equal(
     locked.headers['retry-after'],
     '1',
-    'the first wait (login-throttle.test.ts follows it up to 15 minutes)',
+    'the first wait (login-throttle.int.test.ts follows it up to 15 minutes)',
   );
   // Another account from the same kind of fresh address is not affected.
   const other = await newAccount();

@@ -98,7 +98,7 @@ test('scanner: names in Latin-1 and UTF-8 decode alike and split into components
 function dump2dcm(name: string, lines: string[], args: string[]): Buffer {
   const txt = path.join(tmp, `${name}.txt`);
   const out = path.join(tmp, `${name}.dcm`);
-  fs.writeFileSync(txt, Buffer.from(lines.join('\n') + '\n', 'latin1'));
+  fs.writeFileSync(txt, Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
   execFileSync('dump2dcm', [...args, txt, out], { stdio: ['ignore', 'ignore', 'pipe'] });
   return fs.readFileSync(out);
 }

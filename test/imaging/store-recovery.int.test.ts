@@ -3,7 +3,7 @@
 // names), what it never touches (indexed instances, files that are not
 // instance files), the guard against a database older than its images, and
 // how the security report shows it to one office. The crash itself, with a
-// real server killed mid-store, is test/cli/store-crash.test.ts.
+// real server killed mid-store, is test/cli/store-crash.int.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

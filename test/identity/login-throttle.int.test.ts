@@ -3,7 +3,7 @@
 // the limit gets evaluated; an account slows down exponentially and its owner
 // gets in after the wait; a flood from the office's proxy does not lock out a
 // colleague behind it; refused attempts are in the audit log. (Which address
-// counts behind a proxy: trusted-proxy.test.ts.)
+// counts behind a proxy: trusted-proxy.int.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';

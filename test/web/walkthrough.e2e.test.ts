@@ -351,7 +351,7 @@ test('a CT series stored with storescu appears in the file and scrolls, windows 
   // Drawn: the canvas has the frame's size and pixels that are not all one grey.
   await page.waitForFunction(() => {
     const c = document.querySelector<HTMLCanvasElement>('.stage canvas');
-    if (!c || c.width !== 512) return false;
+    if (c?.width !== 512) return false;
     const d = c.getContext('2d')!.getImageData(0, 0, 512, 512).data;
     return d.some((v, i) => i % 4 === 0 && v !== d[0]);
   });
@@ -595,7 +595,7 @@ test('work in one tab keeps another from warning that the session ends', async (
   await context.clock.install();
   const page = await context.newPage();
   const problems = watchPage(page);
-  await page.goto(base + '/');
+  await page.goto(`${base}/`);
   await signIn(page, 'clara');
   const other = await context.newPage();
   await other.goto(`${base}/persons/${personId}`);
@@ -628,7 +628,7 @@ test('idle: a warning five minutes before the server ends the session; English o
   const page = await context.newPage();
   const problems = watchPage(page);
   await page.clock.install();
-  await page.goto(base + '/');
+  await page.goto(`${base}/`);
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByLabel('Username').waitFor();
   await page.getByRole('button', { name: 'Deutsch' }).click();

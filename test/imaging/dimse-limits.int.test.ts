@@ -98,7 +98,11 @@ class Peer {
   /** Waits until `done()` holds or `ms` pass. */
   async until(done: () => boolean, ms: number) {
     const end = Date.now() + ms;
-    while (!done() && Date.now() < end) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, 50)));
+    while (!done() && Date.now() < end)
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 50);
+      });
   }
 
   get aborted() {
@@ -117,7 +121,10 @@ class Peer {
     const started = Date.now();
     while (sent < total && !this.closed && !this.aborted) {
       if (!this.socket.write(pdu))
-        await new Promise<void>((r) => (this.socket.once('drain', r), this.socket.once('close', r)));
+        await new Promise<void>((r) => {
+          this.socket.once('drain', r);
+          this.socket.once('close', r);
+        });
       sent += pdu.length;
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
     }

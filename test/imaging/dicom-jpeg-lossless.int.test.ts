@@ -1,7 +1,7 @@
 // JPEG Lossless frames decoded, and refused when they are not what their
 // attributes say, before the decoder allocates anything; every frame decoder
 // fuzzed. Whole instances from DCMTK's encoders are rendered against their
-// uncompressed twins in dicomweb.test.ts.
+// uncompressed twins in dicomweb.int.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -104,7 +104,10 @@ test('fuzzed frames from DCMTK: every decoder answers with a whole frame or Fram
   }
   const f = { rows: 32, columns: 32, samplesPerPixel: 1, bitsAllocated: 16 };
   let seed = 1;
-  const random = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
   for (const [syntax, frame] of frames) {
     const decode = FRAME_DECODERS[syntax]!;
     assert.equal(decode(frame, f).length, 32 * 32 * 2, 'the frame itself decodes');

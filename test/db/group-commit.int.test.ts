@@ -27,7 +27,7 @@ test('concurrent jobs share a commit; a failing job is rolled back alone', { ski
   const results = await Promise.allSettled(
     Array.from({ length: 20 }, (_, i) =>
       committer.run(async (tx) => {
-        await sql`insert into t (id, v) values (${i}, ${'job' + i})`.execute(tx);
+        await sql`insert into t (id, v) values (${i}, ${`job${i}`})`.execute(tx);
         if (i % 5 === 0) throw new Error(`job ${i} fails after writing`);
         return i;
       }),
@@ -76,14 +76,13 @@ test('when the commit fails, every job of the batch is rejected and nothing is w
 
 test('a job is answered only after its batch committed', { skip }, async () => {
   const { store, dir } = await freshStore();
-  let committedWhenAnswered: number | undefined;
   await store.committer!.run(async (tx) => {
     await sql`insert into t (id, v) values (7, 'x')`.execute(tx);
   });
   // Seen from a second connection, the row exists by the time run() resolved.
   const Database = (await import('better-sqlite3')).default;
   const other = new Database(store.file!, { readonly: true });
-  committedWhenAnswered = (other.prepare('select count(*) as n from t').get() as { n: number }).n;
+  const committedWhenAnswered = (other.prepare('select count(*) as n from t').get() as { n: number }).n;
   other.close();
   assert.equal(committedWhenAnswered, 1);
   await store.close();
