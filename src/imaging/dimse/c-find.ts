@@ -15,6 +15,8 @@ import { gatedService } from './service-classes.ts';
 import { IdentifierMessage, queryOf, queryRetrieveService } from './identifier-message.ts';
 
 class FindOperation extends IdentifierMessage {
+  protected readonly service = cFind;
+
   protected async run(identifier: Dataset, level: Level, encoding: 'implicit-le' | 'explicit-le') {
     let results: Values[];
     try {

@@ -8,6 +8,8 @@ import { queryRetrieveService } from './identifier-message.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
 
 class GetOperation extends RetrieveOperation {
+  protected readonly service = cGet;
+
   protected async prepare() {
     return undefined;
   }

@@ -11,6 +11,7 @@ import { RetrieveOperation } from './retrieve-operation.ts';
 import { reachableDestination, StoreScu } from './store-scu.ts';
 
 class MoveOperation extends RetrieveOperation {
+  protected readonly service = cMove;
   private scu: StoreScu | undefined;
   private target: Device | undefined;
 

@@ -34,12 +34,7 @@ export interface QueryRetrieveService extends DimseService {
   responseField: number;
 }
 
-type OperationClass = new (
-  scope: AssociationScope,
-  command: Command,
-  contextId: number,
-  service: QueryRetrieveService,
-) => MessageHandler;
+type OperationClass = new (scope: AssociationScope, command: Command, contextId: number) => MessageHandler;
 
 /** The query/retrieve services side by side: request, response, the action they are decided as, their SOP classes. */
 const QUERY_RETRIEVE = {
@@ -64,7 +59,7 @@ export function queryRetrieveService(
     access: { action, resource: 'department' },
     sopClasses: (uid) => classes.has(uid),
     alongside: true,
-    start: (scope, command, contextId) => new Operation(scope, command, contextId, service),
+    start: (scope, command, contextId) => new Operation(scope, command, contextId),
     classes,
     responseField,
   };
@@ -80,12 +75,12 @@ export abstract class IdentifierMessage implements MessageHandler {
   protected readonly scope: AssociationScope;
   protected readonly command: Command;
   protected readonly contextId: number;
-  protected readonly service: QueryRetrieveService;
-  constructor(scope: AssociationScope, command: Command, contextId: number, service: QueryRetrieveService) {
+  /** The service this operation answers for (`queryRetrieveService`). */
+  protected abstract readonly service: QueryRetrieveService;
+  constructor(scope: AssociationScope, command: Command, contextId: number) {
     this.scope = scope;
     this.command = command;
     this.contextId = contextId;
-    this.service = service;
   }
 
   data(chunk: Buffer) {
