@@ -10,7 +10,7 @@ import { prepared } from '../db/prepared.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { activeUsersWithRoles, revokeUserSessions, toPrincipal, type Authenticated } from './sessions.ts';
+import { activeUsersWithRoles, revokeUserLive, toPrincipal, type Authenticated } from './sessions.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
 import type { ApiToken } from '../contract/identity.ts';
@@ -207,19 +207,10 @@ const wrongCode = () =>
     'the code is wrong or has been used already; wait for the next one',
   );
 
-export async function revokeUserApiTokens(tx: Tx | Db, userId: string, now = new Date()): Promise<void> {
-  await tx
-    .updateTable('api_tokens')
-    .set({ revoked_at: now.toISOString() })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .execute();
-}
-
 /** Ends every way an account is signed in, its sessions and its API tokens: at deactivation and at a credentials reset. */
 export async function signOutEverywhere(tx: Tx, userId: string): Promise<void> {
-  await revokeUserSessions(tx, userId);
-  await revokeUserApiTokens(tx, userId);
+  await revokeUserLive(tx, 'sessions', userId);
+  await revokeUserLive(tx, 'api_tokens', userId);
 }
 
 /** A live token of an active user with a second factor, with its roles and memberships. */

@@ -10,6 +10,7 @@ import { factsOf } from '../access/approval-facts.ts';
 import { serialise, type Tx } from '../db/connect.ts';
 import { fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
 import { displayNames, type UserView } from './users.ts';
+import { unknownDepartment } from './departments.ts';
 import type { ApprovalView } from '../contract/identity.ts';
 import { cancelOpenResets } from './enrolment.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -348,18 +349,8 @@ export async function assertNotLastDpo(tx: Tx, tenantId: string, userId: string)
 async function assertDepartments(tx: Tx, tenantId: string, memberships: Membership[]) {
   const unknown: FieldProblem[] = [];
   for (const [i, m] of memberships.entries()) {
-    const dept = await tx
-      .selectFrom('departments')
-      .select('id')
-      .where('id', '=', m.departmentId)
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst();
-    if (!dept)
-      unknown.push({
-        field: `memberships.${i}.departmentId`,
-        code: 'department-unknown',
-        message: 'no such department',
-      });
+    const problem = await unknownDepartment(tx, tenantId, m.departmentId, `memberships.${i}.departmentId`);
+    if (problem) unknown.push(problem);
   }
   if (unknown.length > 0) throw fieldsRefused('validation-failed', unknown);
 }

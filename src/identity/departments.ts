@@ -5,12 +5,29 @@
 // restricted records (clerks) see them listed at all.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import { fieldRefused } from '../errors.ts';
+import type { Tx } from '../db/connect.ts';
+import { fieldRefused, type FieldProblem } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 
 interface NewDepartment {
   code: string;
   name: string;
+}
+
+/** Null when the department is one of the office's; otherwise the problem of the field that named it. */
+export async function unknownDepartment(
+  tx: Tx,
+  tenantId: string,
+  departmentId: string,
+  field = 'departmentId',
+): Promise<FieldProblem | null> {
+  const found = await tx
+    .selectFrom('departments')
+    .select('id')
+    .where('id', '=', departmentId)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  return found ? null : { field, code: 'department-unknown', message: 'no such department' };
 }
 
 /** Creates a department with its key; its id, also on the record. A taken code answers 409 naming `code`. */

@@ -9,7 +9,7 @@ import { openField } from '../vault/keyring.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { succeeded } from './throttle.ts';
 import { userBinding } from './users.ts';
-import { revokeUserApiTokens } from './api-tokens.ts';
+import { revokeUserLive } from './sessions.ts';
 import { cancelOpenResets } from './enrolment.ts';
 import { IdentityUseCase, spendStep } from './identity-use-case.ts';
 
@@ -82,7 +82,7 @@ export class OwnPassword extends IdentityUseCase {
         .where('revoked_at', 'is', null)
         .execute();
       // A token minted with a stolen session must not outlive the password change that answers the theft.
-      await revokeUserApiTokens(tx, userId);
+      await revokeUserLive(tx, 'api_tokens', userId);
       await cancelOpenResets(tx, userId, at);
       await this.audit.append(tx, {
         tenantId,

@@ -171,9 +171,15 @@ export async function revokeSession(db: Db | Tx, hash: string, now = new Date())
   await db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('token_hash', '=', hash).execute();
 }
 
-export async function revokeUserSessions(db: Db | Tx, userId: string, now = new Date()): Promise<void> {
+/** Ends a user's live sessions, or live API tokens: a row of either ends when `revoked_at` is set. */
+export async function revokeUserLive(
+  db: Db | Tx,
+  table: 'sessions' | 'api_tokens',
+  userId: string,
+  now = new Date(),
+): Promise<void> {
   await db
-    .updateTable('sessions')
+    .updateTable(table)
     .set({ revoked_at: now.toISOString() })
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import type { GateContext } from '../access/gate.ts';
 import type { Db, Tx } from '../db/connect.ts';
 import type { DevicesTable } from '../db/schema.ts';
+import { unknownDepartment } from '../identity/departments.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission, type Principal } from '../access/policy.ts';
 import { isLoopback } from '../config/config.ts';
 import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../errors.ts';
@@ -76,13 +77,8 @@ export async function registerDevice(ctx: GateContext, input: DeviceInput): Prom
       message: 'without a certificate, only a loopback host can be trusted',
     });
   }
-  const department = await tx
-    .selectFrom('departments')
-    .select('id')
-    .where('id', '=', input.departmentId)
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirst();
-  if (!department) problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
+  const unknown = await unknownDepartment(tx, tenantId, input.departmentId);
+  if (unknown) problems.push(unknown);
   if (problems.length > 0) throw fieldsRefused('validation-failed', problems);
   // AE titles are unique per office (a C-MOVE destination is named by its AE title within its office).
   // What identifies a calling device across the deployment is its AE title with its proof — the

@@ -354,6 +354,16 @@ export async function firstImages(ctx: GateContext, studyIds: string[]): Promise
   return out;
 }
 
+/** A series' columns, selected and grouped by alike. */
+const SERIES_COLUMNS = [
+  'series.id',
+  'series.study_id',
+  'series.series_uid',
+  'series.modality',
+  'series.series_number',
+  'series.series_enc',
+] as const;
+
 export async function findSeries(
   ctx: GateContext,
   keyring: Keyring,
@@ -369,24 +379,9 @@ export async function findSeries(
     let query = tx
       .selectFrom('series')
       .leftJoin('instances', 'instances.series_id', 'series.id')
-      .select([
-        'series.id',
-        'series.study_id',
-        'series.series_uid',
-        'series.modality',
-        'series.series_number',
-        'series.series_enc',
-        (eb) => eb.fn.count<number>('instances.id').as('instances'),
-      ])
+      .select([...SERIES_COLUMNS, (eb) => eb.fn.count<number>('instances.id').as('instances')])
       .where('series.study_id', 'in', batch)
-      .groupBy([
-        'series.id',
-        'series.study_id',
-        'series.series_uid',
-        'series.modality',
-        'series.series_number',
-        'series.series_enc',
-      ]);
+      .groupBy([...SERIES_COLUMNS]);
     if (q.seriesUids?.length) query = query.where('series.series_uid', 'in', q.seriesUids);
     if (constrains(q.modality)) query = query.where('series.modality', '=', q.modality);
     return query.orderBy('series.series_number').execute();

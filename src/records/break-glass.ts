@@ -10,6 +10,7 @@ import type { GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import type { BreakGlassTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
+import type { Binding } from '../vault/aead.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
@@ -303,16 +304,20 @@ export class BreakGlass {
       throw new KarteiError('forbidden', 'Nobody reviews their own emergency access');
     if (row.decision) throw reviewedAlready();
     const ended = decision === 'unjustified' && row.expires_at > ctx.now;
+    /** The review's own columns, on a grant's row as on a search's: the comment sealed under the row's binding. */
+    const reviewed = (binding: Binding) => ({
+      decision,
+      comment_enc: sealField(key, binding, comment),
+      reviewed_by: principal.userId,
+      reviewed_at: ctx.now,
+    });
     // Conditional on no decision yet: of two reviewers deciding at once, one wins and the other gets 409.
     let moved: { numUpdatedRows: bigint };
     if (grant) {
       moved = await tx
         .updateTable('break_glass')
         .set({
-          decision,
-          comment_enc: sealField(key, commentBinding(tenantId, id), comment),
-          reviewed_by: principal.userId,
-          reviewed_at: ctx.now,
+          ...reviewed(commentBinding(tenantId, id)),
           ...(ended ? { expires_at: ctx.now, revoked_at: ctx.now, revoked_by: principal.userId } : {}),
         })
         .where('id', '=', id)
@@ -322,10 +327,7 @@ export class BreakGlass {
       moved = await tx
         .updateTable('emergency_searches')
         .set({
-          decision,
-          comment_enc: sealField(key, searchCommentBinding(tenantId, id), comment),
-          reviewed_by: principal.userId,
-          reviewed_at: ctx.now,
+          ...reviewed(searchCommentBinding(tenantId, id)),
           ...(ended ? { expires_at: ctx.now } : {}),
         })
         .where('id', '=', id)

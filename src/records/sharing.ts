@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
 import { fieldsRefused, type FieldProblem } from '../errors.ts';
 import { MIN_REASON, reasonProblem } from './reason-text.ts';
+import { unknownDepartment } from '../identity/departments.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 
@@ -42,15 +43,9 @@ export class Sharing {
         code: 'department-own',
         message: 'the file already belongs to this department',
       });
-    else if (
-      !(await tx
-        .selectFrom('departments')
-        .select('id')
-        .where('id', '=', input.departmentId)
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst())
-    ) {
-      problems.push({ field: 'departmentId', code: 'department-unknown', message: 'no such department' });
+    else {
+      const unknown = await unknownDepartment(tx, tenantId, input.departmentId);
+      if (unknown) problems.push(unknown);
     }
     const late = until
       ? untilProblem(until, Date.parse(ctx.now))

@@ -148,21 +148,6 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
       ),
     );
   };
-  r.get(
-    '/dicom-web/studies/:study',
-    { config: { access: READ, answers: BYTES }, schema: { params: studyParams } },
-    instances,
-  );
-  r.get(
-    '/dicom-web/studies/:study/series/:series',
-    { config: { access: READ, answers: BYTES }, schema: { params: seriesParams } },
-    instances,
-  );
-  r.get(
-    '/dicom-web/studies/:study/series/:series/instances/:instance',
-    { config: { access: READ, answers: BYTES }, schema: { params: instanceParams } },
-    instances,
-  );
 
   const meta = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {
     negotiate(req.headers.accept, ['application/dicom+json', 'application/json'] as const);
@@ -171,21 +156,15 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
     for await (const json of metadata(sealed)) out.push(json);
     return reply.type('application/dicom+json').send(JSON.stringify(out));
   };
-  r.get(
-    '/dicom-web/studies/:study/metadata',
-    { config: { access: READ, answers: BYTES }, schema: { params: studyParams } },
-    meta,
-  );
-  r.get(
-    '/dicom-web/studies/:study/series/:series/metadata',
-    { config: { access: READ, answers: BYTES }, schema: { params: seriesParams } },
-    meta,
-  );
-  r.get(
-    '/dicom-web/studies/:study/series/:series/instances/:instance/metadata',
-    { config: { access: READ, answers: BYTES }, schema: { params: instanceParams } },
-    meta,
-  );
+  // The instances and their metadata, at each of the three levels a retrieval names.
+  for (const [path, params] of [
+    ['/dicom-web/studies/:study', studyParams],
+    ['/dicom-web/studies/:study/series/:series', seriesParams],
+    ['/dicom-web/studies/:study/series/:series/instances/:instance', instanceParams],
+  ] as const) {
+    r.get(path, { config: { access: READ, answers: BYTES }, schema: { params } }, instances);
+    r.get(`${path}/metadata`, { config: { access: READ, answers: BYTES }, schema: { params } }, meta);
+  }
 
   r.get(
     '/dicom-web/studies/:study/series/:series/instances/:instance/frames/:frames',

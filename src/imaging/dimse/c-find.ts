@@ -4,38 +4,23 @@
 // search and its audit (match count, an event per person's file it showed)
 // are the archive's one search use case (search-archive.ts), as for QIDO-RS.
 import { KarteiError } from '../../errors.ts';
-import { CommandField, Status, type Command } from '../dicom/command.ts';
+import { Status } from '../dicom/command.ts';
 import { writeDataset, type WriteElement } from '../dicom/dataset-writer.ts';
 import { SPECIFIC_CHARACTER_SET } from '../dicom/element-header.ts';
 import { Tag, vrOf } from '../dicom/tags.ts';
-import { QueryRetrieveSopClass } from '../dicom/uids.ts';
 import type { Dataset } from '../dicom/values.ts';
 import type { Level, Values } from '../match-attributes.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
-import { gatedService, type DimseService } from './service-classes.ts';
-import { IdentifierMessage, queryOf } from './identifier-message.ts';
-import type { AssociationScope } from './association-scope.ts';
-
-const FIND_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootFind, QueryRetrieveSopClass.StudyRootFind]);
-
-export const cFind: DimseService = {
-  command: CommandField.CFindRq,
-  access: { action: 'dicom.find', resource: 'department' },
-  sopClasses: (uid) => FIND_CLASSES.has(uid),
-  // Alongside, so that a C-CANCEL can arrive between the pending responses.
-  alongside: true,
-  start: (scope, command, contextId) => new FindOperation(scope, command, contextId),
-};
+import { gatedService } from './service-classes.ts';
+import { IdentifierMessage, queryOf, queryRetrieveService } from './identifier-message.ts';
 
 class FindOperation extends IdentifierMessage {
-  constructor(scope: AssociationScope, command: Command, contextId: number) {
-    super(scope, command, contextId, FIND_CLASSES, CommandField.CFindRsp);
-  }
+  protected readonly service = cFind;
 
   protected async run(identifier: Dataset, level: Level, encoding: 'implicit-le' | 'explicit-le') {
     let results: Values[];
     try {
-      results = await gatedService(this.scope, cFind, (ctx) =>
+      results = await gatedService(this.scope, this.service, (ctx) =>
         this.scope.deps.searchArchive(ctx, {
           departments: [ctx.principal.device!.departmentId],
           level,
@@ -72,3 +57,6 @@ export const refusalStatus = (e: unknown) =>
   e instanceof KarteiError && (e.code === 'forbidden' || e.code === 'not-found')
     ? Status.NotAuthorized
     : Status.UnableToProcess;
+
+// Alongside, so that a C-CANCEL can arrive between the pending responses.
+export const cFind = queryRetrieveService('find', FindOperation);

@@ -2,30 +2,13 @@
 // sub-operation, on a context where the requester took the SCP role for its
 // SOP class in the stored transfer syntax (there is no transcoding: without
 // one, the sub-operation fails).
-import { CommandField, Priority, Status, type Command } from '../dicom/command.ts';
-import { QueryRetrieveSopClass } from '../dicom/uids.ts';
+import { CommandField, Priority, Status } from '../dicom/command.ts';
 import type { InstanceMatch } from '../study-query.ts';
+import { queryRetrieveService } from './identifier-message.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
-import type { DimseService } from './service-classes.ts';
-import type { AssociationScope } from './association-scope.ts';
-
-const GET_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootGet, QueryRetrieveSopClass.StudyRootGet]);
-
-export const cGet: DimseService = {
-  command: CommandField.CGetRq,
-  access: { action: 'dicom.retrieve', resource: 'department' },
-  sopClasses: (uid) => GET_CLASSES.has(uid),
-  // Keeps the association reading, so the sub-operations' responses reach it.
-  alongside: true,
-  start: (scope, command, contextId) => new GetOperation(scope, command, contextId),
-};
 
 class GetOperation extends RetrieveOperation {
   protected readonly service = cGet;
-
-  constructor(scope: AssociationScope, command: Command, contextId: number) {
-    super(scope, command, contextId, GET_CLASSES, CommandField.CGetRsp);
-  }
 
   protected async prepare() {
     return undefined;
@@ -54,3 +37,6 @@ class GetOperation extends RetrieveOperation {
     return undefined;
   }
 }
+
+// Keeps the association reading, so the sub-operations' responses reach it.
+export const cGet = queryRetrieveService('get', GetOperation);

@@ -3,34 +3,17 @@
 // port — over a new association of ours. An unknown or ineligible
 // destination is refused (A801) and the refusal audited; no address the
 // registry does not hold is ever contacted.
-import { CommandField, Status, type Command } from '../dicom/command.ts';
-import { QueryRetrieveSopClass } from '../dicom/uids.ts';
+import { Status } from '../dicom/command.ts';
 import type { Device } from '../device-registry.ts';
 import type { InstanceMatch } from '../study-query.ts';
+import { queryRetrieveService } from './identifier-message.ts';
 import { RetrieveOperation } from './retrieve-operation.ts';
 import { reachableDestination, StoreScu } from './store-scu.ts';
-import type { DimseService } from './service-classes.ts';
-import type { AssociationScope } from './association-scope.ts';
-
-const MOVE_CLASSES = new Set<string>([QueryRetrieveSopClass.PatientRootMove, QueryRetrieveSopClass.StudyRootMove]);
-
-export const cMove: DimseService = {
-  command: CommandField.CMoveRq,
-  access: { action: 'dicom.retrieve', resource: 'department' },
-  sopClasses: (uid) => MOVE_CLASSES.has(uid),
-  // Alongside, so that a C-CANCEL can stop it between instances.
-  alongside: true,
-  start: (scope, command, contextId) => new MoveOperation(scope, command, contextId),
-};
 
 class MoveOperation extends RetrieveOperation {
   protected readonly service = cMove;
   private scu: StoreScu | undefined;
   private target: Device | undefined;
-
-  constructor(scope: AssociationScope, command: Command, contextId: number) {
-    super(scope, command, contextId, MOVE_CLASSES, CommandField.CMoveRsp);
-  }
 
   protected override auditDetail() {
     return { destination: this.command.moveDestination ?? '' };
@@ -100,3 +83,6 @@ class MoveOperation extends RetrieveOperation {
     await this.scu?.release();
   }
 }
+
+// Alongside, so that a C-CANCEL can stop it between instances.
+export const cMove = queryRetrieveService('move', MoveOperation);

@@ -1,8 +1,9 @@
-// The shape C-FIND and C-GET (and later C-MOVE) share: a request whose
-// dataset is a small identifier in one of the service's query/retrieve SOP
-// classes. It is buffered (bounded), read, its level checked, and handed to
-// the operation; every refusal is a DIMSE status with a comment.
-import { Status, type Command } from '../dicom/command.ts';
+// The shape C-FIND, C-GET and C-MOVE share: a request whose dataset is a
+// small identifier in one of the service's query/retrieve SOP classes. It is
+// buffered (bounded), read, its level checked, and handed to the operation;
+// every refusal is a DIMSE status with a comment. `queryRetrieveService`
+// declares the three services the same way.
+import { CommandField, Status, type Command } from '../dicom/command.ts';
 import { LimitExceeded } from '../dicom/pdu-frame.ts';
 import { readDataset } from '../dicom/dataset-reader.ts';
 import { Tag } from '../dicom/tags.ts';
@@ -10,8 +11,9 @@ import { datasetLayout, QueryRetrieveSopClass } from '../dicom/uids.ts';
 import { textValue, type Dataset } from '../dicom/values.ts';
 import type { StudyQuery } from '../study-query.ts';
 import type { Level } from '../match-attributes.ts';
+import type { Action } from '../../access/policy.ts';
 import type { AssociationScope } from './association-scope.ts';
-import type { MessageHandler } from './service-classes.ts';
+import type { DimseService, MessageHandler } from './service-classes.ts';
 
 /**
  * Identifiers are a few hundred bytes, a list of instance UIDs to retrieve some
@@ -26,6 +28,44 @@ const PATIENT_ROOT = new Set<string>([
   QueryRetrieveSopClass.PatientRootMove,
 ]);
 
+/** A query/retrieve service: its SOP classes and the CommandField of its responses besides the declaration. */
+export interface QueryRetrieveService extends DimseService {
+  classes: ReadonlySet<string>;
+  responseField: number;
+}
+
+type OperationClass = new (scope: AssociationScope, command: Command, contextId: number) => MessageHandler;
+
+/** The query/retrieve services side by side: request, response, the action they are decided as, their SOP classes. */
+const QUERY_RETRIEVE = {
+  find: [CommandField.CFindRq, CommandField.CFindRsp, 'dicom.find', ['PatientRootFind', 'StudyRootFind']],
+  get: [CommandField.CGetRq, CommandField.CGetRsp, 'dicom.retrieve', ['PatientRootGet', 'StudyRootGet']],
+  move: [CommandField.CMoveRq, CommandField.CMoveRsp, 'dicom.retrieve', ['PatientRootMove', 'StudyRootMove']],
+} as const satisfies Record<string, readonly [number, number, Action, readonly (keyof typeof QueryRetrieveSopClass)[]]>;
+
+/**
+ * Declares a query/retrieve service on the device's own department. Each runs
+ * alongside the association's reading: a C-CANCEL may arrive between its
+ * responses, and C-GET awaits the responses to its sub-operations.
+ */
+export function queryRetrieveService(
+  name: keyof typeof QUERY_RETRIEVE,
+  Operation: OperationClass,
+): QueryRetrieveService {
+  const [command, responseField, action, sopClasses] = QUERY_RETRIEVE[name];
+  const classes = new Set<string>(sopClasses.map((c) => QueryRetrieveSopClass[c]));
+  const service: QueryRetrieveService = {
+    command,
+    access: { action, resource: 'department' },
+    sopClasses: (uid) => classes.has(uid),
+    alongside: true,
+    start: (scope, command, contextId) => new Operation(scope, command, contextId),
+    classes,
+    responseField,
+  };
+  return service;
+}
+
 export abstract class IdentifierMessage implements MessageHandler {
   private parts: Buffer[] = [];
   private size = 0;
@@ -35,20 +75,12 @@ export abstract class IdentifierMessage implements MessageHandler {
   protected readonly scope: AssociationScope;
   protected readonly command: Command;
   protected readonly contextId: number;
-  private readonly sopClasses: ReadonlySet<string>;
-  private readonly responseField: number;
-  constructor(
-    scope: AssociationScope,
-    command: Command,
-    contextId: number,
-    sopClasses: ReadonlySet<string>,
-    responseField: number,
-  ) {
+  /** The service this operation answers for (`queryRetrieveService`). */
+  protected abstract readonly service: QueryRetrieveService;
+  constructor(scope: AssociationScope, command: Command, contextId: number) {
     this.scope = scope;
     this.command = command;
     this.contextId = contextId;
-    this.sopClasses = sopClasses;
-    this.responseField = responseField;
   }
 
   data(chunk: Buffer) {
@@ -67,7 +99,7 @@ export abstract class IdentifierMessage implements MessageHandler {
     const context = this.scope.contexts.get(this.contextId)!;
     const encoding = datasetLayout(context.transferSyntax);
     const sopClass = this.command.affectedSopClassUid ?? '';
-    if (!this.sopClasses.has(sopClass) || context.abstractSyntax !== sopClass)
+    if (!this.service.classes.has(sopClass) || context.abstractSyntax !== sopClass)
       return this.answer(Status.SopClassNotSupported, 'SOP class not supported on this presentation context');
     if (encoding !== 'implicit-le' && encoding !== 'explicit-le')
       return this.answer(Status.CannotUnderstand, 'identifier transfer syntax not supported');
@@ -91,7 +123,7 @@ export abstract class IdentifierMessage implements MessageHandler {
     this.scope.send(
       this.contextId,
       {
-        commandField: this.responseField,
+        commandField: this.service.responseField,
         hasDataset: !!dataset,
         affectedSopClassUid: this.command.affectedSopClassUid,
         messageIdBeingRespondedTo: this.command.messageId,

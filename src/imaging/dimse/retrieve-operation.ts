@@ -14,11 +14,9 @@ import { refusalStatus } from './c-find.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
-import { gatedService, type DimseService } from './service-classes.ts';
+import { gatedService } from './service-classes.ts';
 
 export abstract class RetrieveOperation extends IdentifierMessage {
-  protected abstract readonly service: DimseService;
-
   /** Audit details of the delivery, e.g. its destination. */
   protected auditDetail(): Record<string, string> {
     return {};
