@@ -37,6 +37,23 @@ export interface GateContext {
   };
 }
 
+/**
+ * The department the gate decided on: a domain function that works on "this department" reads it
+ * here, never from an argument a caller could set apart from what was decided.
+ */
+export function decidedDepartment(ctx: GateContext): string {
+  const r = ctx.target.resource;
+  if (r.kind !== 'department') throw new Error(`the gate decided on a ${r.kind}, not a department`);
+  return r.departmentId;
+}
+
+/** The person whose file the gate decided on (a file action). */
+export function decidedPerson(ctx: GateContext): string {
+  if (ctx.target.resource.kind !== 'file' || ctx.target.personId === null)
+    throw new Error(`the gate decided on a ${ctx.target.resource.kind}, not a person's file`);
+  return ctx.target.personId;
+}
+
 export class Gate {
   private readonly store: Store;
   private readonly auditLog: AuditLog;

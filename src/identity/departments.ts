@@ -4,7 +4,7 @@
 // department's own rule, set by its head: whether members who may not read its
 // restricted records (clerks) see them listed at all.
 import { randomUUID } from 'node:crypto';
-import type { GateContext } from '../access/gate.ts';
+import { decidedDepartment, type GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import { fieldRefused, type FieldProblem } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -71,12 +71,13 @@ export async function restrictedListing(ctx: GateContext, departmentId: string):
 }
 
 /** A department's settings: how restricted records are listed to members who may not read them. */
-export async function departmentSettings(ctx: GateContext, departmentId: string) {
-  return { restrictedListing: await restrictedListing(ctx, departmentId) };
+export async function departmentSettings(ctx: GateContext) {
+  return { restrictedListing: await restrictedListing(ctx, decidedDepartment(ctx)) };
 }
 
 /** Sets how the department's restricted records are listed to members who may not read them. */
-export async function setRestrictedListing(ctx: GateContext, departmentId: string, listing: 'shown' | 'hidden') {
+export async function setRestrictedListing(ctx: GateContext, listing: 'shown' | 'hidden') {
+  const departmentId = decidedDepartment(ctx);
   await ctx.tx
     .updateTable('departments')
     .set({ restricted_listing: listing })

@@ -2,7 +2,7 @@
 // linked to no file yet, which its physicians link by hand (or take off a file
 // again); and what the viewer's banner names: whose study it is. Every function
 // takes a GateContext and fills in its audit event.
-import type { GateContext } from '../access/gate.ts';
+import { decidedDepartment, type GateContext } from '../access/gate.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -105,11 +105,13 @@ export async function unlinkStudy(ctx: GateContext, personId: string, studyUid: 
 }
 
 /** A department's studies that no file claimed: what their DICOM headers say, for a physician to link by hand. */
-export async function unassignedStudies(ctx: GateContext, keyring: Keyring, departmentId: string) {
-  return (await listed(ctx, keyring, departmentId, { unassigned: true }, MAX_UNASSIGNED)).map(({ summary, match }) => ({
-    ...summary,
-    patient: header(match),
-  }));
+export async function unassignedStudies(ctx: GateContext, keyring: Keyring) {
+  return (await listed(ctx, keyring, decidedDepartment(ctx), { unassigned: true }, MAX_UNASSIGNED)).map(
+    ({ summary, match }) => ({
+      ...summary,
+      patient: header(match),
+    }),
+  );
 }
 
 /** The viewer's banner: whose study this is — the linked file's person, else the DICOM header's — and where it belongs. */

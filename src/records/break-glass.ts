@@ -6,7 +6,7 @@
 // the DPO can also end a running one early (revoke). An ended grant stays on
 // record: `expires_at` moves to the moment it ended, `revoked_at/by` say why.
 import { randomUUID } from 'node:crypto';
-import type { GateContext } from '../access/gate.ts';
+import { decidedPerson, type GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import type { BreakGlassTable } from '../db/schema.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
@@ -44,7 +44,7 @@ export class BreakGlass {
    * handle (the gate resolved it: the caller's own, unexpired); the grant names that search.
    */
   async openFromHit(ctx: GateContext, hitId: string, reason: string): Promise<{ personId: string; expiresAt: string }> {
-    const personId = ctx.target.personId!;
+    const personId = decidedPerson(ctx);
     const search = await ctx.tx
       .selectFrom('emergency_hits')
       .select('search_id')
@@ -52,10 +52,11 @@ export class BreakGlass {
       .where('tenant_id', '=', ctx.principal.tenantId)
       .where('user_id', '=', ctx.principal.userId)
       .executeTakeFirstOrThrow();
-    return { personId, ...(await this.open(ctx, personId, reason, search.search_id)) };
+    return { personId, ...(await this.open(ctx, reason, search.search_id)) };
   }
 
-  async open(ctx: GateContext, personId: string, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {
+  async open(ctx: GateContext, reason: string, viaSearch?: string): Promise<{ expiresAt: string }> {
+    const personId = decidedPerson(ctx);
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const id = randomUUID();

@@ -13,6 +13,8 @@ import { displayNames, listUsers } from '../../src/identity/users.ts';
 import { findStudies } from '../../src/imaging/study-query.ts';
 import { listDevices } from '../../src/imaging/device-registry.ts';
 import { accessCounts } from '../../src/audit/audit-query.ts';
+import { unassignedStudies } from '../../src/imaging/study-links.ts';
+import { setRestrictedListing } from '../../src/identity/departments.ts';
 
 function misuses(store: Store, tx: Tx, ctx: GateContext, keyring: Keyring) {
   // @ts-expect-error the database handle is not a transaction
@@ -30,6 +32,10 @@ function misuses(store: Store, tx: Tx, ctx: GateContext, keyring: Keyring) {
   void listDevices(tx);
   // @ts-expect-error nor the audit log's counts
   void accessCounts(tx, 'all', '', '');
+  // @ts-expect-error the department is the one the gate decided on, not one the caller names
+  void unassignedStudies(ctx, keyring, 'another-department');
+  // @ts-expect-error likewise for a department's settings
+  void setRestrictedListing(ctx, 'another-department', 'hidden');
 }
 
 test('a database handle is no transaction, a transaction no gate context (checked by tsc)', () => {

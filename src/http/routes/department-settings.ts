@@ -21,7 +21,7 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) =>
       gated(s, req, 'department.settings.read', { kind: 'department', departmentId: req.params.id }, (ctx) =>
-        departmentSettings(ctx, req.params.id),
+        departmentSettings(ctx),
       ),
   );
 
@@ -37,7 +37,7 @@ export function departmentSettingsRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) =>
       gated(s, req, 'department.settings.update', { kind: 'department', departmentId: req.params.id }, (ctx) =>
-        setRestrictedListing(ctx, req.params.id, req.body.restrictedListing),
+        setRestrictedListing(ctx, req.body.restrictedListing),
       ),
   );
 }

@@ -233,7 +233,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) =>
       gated(s, req, 'person.break-glass', { kind: 'person', personId: req.params.id }, (ctx) =>
-        s.breakGlass.open(ctx, req.params.id, req.body.reason),
+        s.breakGlass.open(ctx, req.body.reason),
       ),
   );
 

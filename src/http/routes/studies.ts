@@ -74,7 +74,7 @@ export function studyRoutes(app: FastifyInstance, s: Services) {
     },
     async (req) =>
       gated(s, req, 'study.unassigned', { kind: 'department', departmentId: req.params.id }, (ctx) =>
-        unassignedStudies(ctx, s.keyring, req.params.id),
+        unassignedStudies(ctx, s.keyring),
       ),
   );
 
