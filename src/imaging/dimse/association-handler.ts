@@ -113,7 +113,9 @@ export class AssociationHandler {
       this.releaseDevice?.();
     });
     try {
-      for await (const chunk of this.socket) {
+      // Leaving the loop must not destroy the socket: an A-ABORT or A-RELEASE-RP just written would be lost to a reset
+      // when unread input is still queued (a flooding peer). close() below lets it go after reading out the rest.
+      for await (const chunk of this.socket.iterator({ destroyOnReturn: false })) {
         await this.consume(chunk as Buffer);
         if (this.done) return;
       }
@@ -172,6 +174,8 @@ export class AssociationHandler {
 
   /** Lets what was written (an A-ABORT, an A-RELEASE-RP) reach the peer, then lets go of the socket. */
   private close() {
+    // What still arrives is read and dropped, so the peer's close is seen at once and no reset overtakes our last PDU.
+    this.socket.resume();
     if (!this.socket.writableEnded) this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
