@@ -1,14 +1,14 @@
 // The direction of Kartei's dependencies, checked by `npm run check:deps` (part of `npm test`).
 //
-//   adapters   src/http, src/cli, src/ops, src/imaging/dimse, the DICOMweb codec folder(s) under src/imaging
+//   adapters   src/http, src/cli, src/ops, src/imaging/dimse, src/demis/connection, the DICOMweb codec folder(s) under src/imaging
 //      ↓       (and the composition root, the top-level files of src/ other than errors.ts and field-issues.ts)
-//   domain     src/records, src/identity, the files directly in src/imaging, the audit's domain parts
+//   domain     src/records, src/identity, src/infection, the files directly in src/imaging, the audit's domain parts
 //      ↓       (audit-query, access-report*, access-narrative, narrative-text)
 //   core       src/access, the rest of src/audit (the chain, the log, verification)
 //      ↓
 //   platform   src/db, src/vault, src/config, src/errors.ts, src/field-issues.ts
 //      ↓
-//   codecs     src/imaging/dicom, src/contract (pure; used by every layer and by the web application)
+//   codecs     src/imaging/dicom, src/contract, src/demis/codec (pure; used by every layer and by the web application)
 //
 // A module may import from its own layer and the layers below it, never from one above.
 // Rules match folders rather than single files, so renames inside a layer need no change here.
@@ -19,14 +19,16 @@ const ADAPTERS = [
   // Sub-folders of src/imaging other than the codec and the DIMSE server hold DICOMweb's codecs
   // (DICOM JSON, multipart, QIDO parsing, rendering): used by the HTTP adapter only.
   '^src/imaging/(?!dicom/|dimse/)[^/]+/',
+  // The DEMIS connection: token endpoint, mutual TLS, the clearing API, the poller.
+  '^src/demis/connection/',
 ];
 // The composition root: the top-level files of src/ (services.ts, server.ts) or a src/server/ folder.
 const ROOT = ['^src/(?!errors\\.ts$|field-issues\\.ts$)[^/]+\\.ts$', '^src/server/'];
 const AUDIT_DOMAIN = '^src/audit/(audit-query|access-[^/]+|narrative-text)\\.ts$';
-const DOMAIN = ['^src/(records|identity)/', '^src/imaging/[^/]+\\.ts$', AUDIT_DOMAIN];
+const DOMAIN = ['^src/(records|identity|infection)/', '^src/imaging/[^/]+\\.ts$', AUDIT_DOMAIN];
 const CORE = ['^src/access/', '^src/audit/'];
 const PLATFORM = ['^src/(db|vault|config)/', '^src/(errors|field-issues)\\.ts$'];
-const CODECS = ['^src/imaging/dicom/', '^src/contract/'];
+const CODECS = ['^src/imaging/dicom/', '^src/contract/', '^src/demis/codec/'];
 
 // What the web application may import from the server's tree: the contract, and modules free of
 // Node code whose logic the browser must share with the server (each checked below to stay so).

@@ -1,0 +1,104 @@
+// What Kartei takes from a DEMIS notification bundle (§6/§7 IfSG, FHIR R4): the
+// one shape the FHIR codec produces and the inbox, matching and cases consume.
+// Pure types, no Node code. Absent elements are absent, never guessed.
+
+/** `laboratory`: NotificationBundleLaboratory (§7, pathogen); `disease`: NotificationBundleDisease (§6). */
+export type NotificationKind = 'laboratory' | 'disease';
+
+/** A coded value as the bundle carries it (system and code), with its display text if given. */
+export interface Coded {
+  system: string;
+  code: string;
+  display?: string;
+}
+
+/** A postal address as given in the bundle (the notified person's or a notifier's). */
+export interface PostalAddress {
+  street?: string;
+  postalCode?: string;
+  city?: string;
+  country?: string;
+}
+
+export interface NotifiedPerson {
+  familyName?: string;
+  givenName?: string;
+  /** FHIR date: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (DEMIS allows a partial birth date). */
+  birthDate?: string;
+  sex?: 'female' | 'male' | 'diverse' | 'unknown';
+  /** The person's residence (or current address) as notified. */
+  address?: PostalAddress;
+  /** Phone numbers and e-mail addresses as notified. */
+  telecom?: string[];
+}
+
+/** Who notified: the laboratory (§7) or the physician / facility (§6). */
+export interface Notifier {
+  kind: 'laboratory' | 'physician' | 'facility' | 'other';
+  /** Organisation name, e.g. "Labor Dr. Muster". */
+  organisation?: string;
+  /** A person's name where given (the physician, the lab's contact). */
+  person?: string;
+  address?: PostalAddress;
+  telecom?: string[];
+}
+
+/** A reference to an earlier notification this one corrects or cancels. */
+export interface RelatesTo {
+  /** FHIR Composition.relatesTo.code: `replaces` (a correction), `appends` (an addition). */
+  code: 'replaces' | 'appends' | 'transforms' | 'signs';
+  /** The earlier notification's NotificationId (Composition.identifier.value). */
+  notificationId: string;
+}
+
+export interface ParsedNotification {
+  kind: NotificationKind;
+  /** The bundle's profile URL as it claims it (with version if given). */
+  profile: string;
+  /** Bundle.identifier (NotificationBundleId): unique per bundle; what makes a fetch or upload idempotent. */
+  bundleId: string;
+  /** Composition.identifier (NotificationId): the notification; corrections refer to it. */
+  notificationId: string;
+  relatesTo?: RelatesTo;
+  /**
+   * Composition.status: `final`, `preliminary`, `amended`; `entered-in-error` cancels the
+   * notification it relates to (or itself).
+   */
+  status: 'preliminary' | 'final' | 'amended' | 'entered-in-error';
+  /** When it was notified (Composition.date), an ISO date-time. */
+  notifiedAt: string;
+  /**
+   * The notification category: for a laboratory bundle the pathogen's notification category
+   * (DEMIS CodeSystem notificationCategory, e.g. `cvdp`), for a disease bundle the disease
+   * (notificationDiseaseCategory, e.g. `cvdd`). What a case is per person and disease by.
+   */
+  disease: Coded;
+  /** The pathogen detected (laboratory) or named (disease), where given. */
+  pathogen?: Coded;
+  person: NotifiedPerson;
+  notifier: Notifier;
+  /** Laboratory: when the specimen was collected, its material, and the findings in words. */
+  laboratory?: {
+    specimenCollectedAt?: string;
+    material?: Coded;
+    /** Each finding: what was tested (method / analyte) and the result, as displayed. */
+    findings: { test?: string; result?: string; interpretation?: string }[];
+  };
+  /** Disease: onset, diagnosis, hospitalisation and death where notified. */
+  clinical?: {
+    onset?: string;
+    diagnosedAt?: string;
+    hospitalised?: boolean;
+    hospitalisedFrom?: string;
+    died?: boolean;
+    diedOn?: string;
+    /** Condition.verificationStatus etc. in DEMIS's words, if present. */
+    verification?: string;
+  };
+}
+
+/** One reason a bundle is refused: the element's path (FHIRPath-like) and what was expected there. */
+export interface BundleProblem {
+  path: string;
+  expected: string;
+}
