@@ -80,6 +80,7 @@ export const FIELD_CODES = [
   'icd10-format',
   'ae-title-format',
   'date-in-future',
+  'date-order',
   'not-ip',
   'not-uid',
   'reason-too-short',

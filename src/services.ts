@@ -18,6 +18,7 @@ import { Sso } from './identity/sso.ts';
 import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
+import { CaseIndex } from './infection/case-index.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
@@ -43,6 +44,8 @@ export interface Services {
   apiTokens: ApiTokens;
   persons: Persons;
   records: Records;
+  /** The facts of each IfSG case beside its record (issue 16): finding a person's case of a disease, lists, numbers. */
+  cases: CaseIndex;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -74,6 +77,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const signer = CheckpointSigner.fromKeyDir(config.keyDir, heads);
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
+  const cases = new CaseIndex(keyring);
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
@@ -91,7 +95,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
-    records: new Records(keyring),
+    records: new Records(keyring, { 'ifsg-case': cases }),
+    cases,
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

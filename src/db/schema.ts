@@ -470,6 +470,42 @@ export interface Database {
   sso_identities: SsoIdentitiesTable;
   passkeys: PasskeysTable;
   passkey_registrations: PasskeyRegistrationsTable;
+  ifsg_cases: IfsgCasesTable;
+}
+
+/**
+ * Migration 020 (issue 16): what lists, counts and the §11 transmission select an IfSG case by,
+ * beside its record (type `ifsg-case`), kept in step in the same transaction (src/infection/case-index.ts).
+ * Nothing here names the person; the disease is a keyed digest (and sealed with the department key for its label).
+ */
+interface IfsgCasesTable {
+  /** The case's record. */
+  record_id: string;
+  tenant_id: string;
+  department_id: string;
+  person_id: string;
+  /** `digest(indexKey, 'disease', code)`: equal for equal disease codes of one office, meaningless without the key. */
+  disease_digest: string;
+  /** The disease as coded ({system, code, display}), sealed with the department key. */
+  disease_enc: Buffer;
+  /** suspected | probable | confirmed | not-a-case */
+  status: string;
+  /** The RKI case-definition category (A–E), if set. */
+  category: string | null;
+  /** The record's sensitivity: lists leave out what the caller may not read. */
+  sensitivity: string;
+  /** The date of notification (ISO date). */
+  notified_on: string;
+  /** Its reporting week (Meldewoche) as ISO week, `2026-W49`. */
+  reporting_week: string;
+  outbreak_id: string | null;
+  /** The record's version this row reflects. */
+  version: number;
+  created_at: string;
+  /** When a version was last written (what the §11 transmission's "changed since" compares). */
+  changed_at: string;
+  /** When the case record was deleted (withdrawn from the next transmission). */
+  deleted_at: string | null;
 }
 
 /**

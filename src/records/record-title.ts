@@ -7,6 +7,7 @@ const TITLE_FIELD: Record<string, string[]> = {
   notification: ['disease'],
   'expert-opinion': ['question'],
   'tb-screening': ['notes'],
+  'ifsg-case': ['notes'],
 };
 
 const TITLE_MAX = 120;

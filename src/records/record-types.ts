@@ -2,6 +2,7 @@
 // types and content that does not fit are refused with the field named.
 import { z } from 'zod';
 import { FORMAT_RULES } from '../errors.ts';
+import { isValidUid } from '../imaging/dicom/uids.ts';
 
 const text = (max = 20_000) => z.string().trim().min(1).max(max);
 const date = z.iso.date();
@@ -19,6 +20,68 @@ export function normaliseIcd10(code: string): string {
   if (!m) return code;
   return m[2] ? `${m[1]!.toUpperCase()} ${m[2].toUpperCase()}` : m[1]!.toUpperCase();
 }
+
+/** A coded value (a DEMIS code system's code, with its display text). */
+const coded = z.strictObject({
+  system: z.string().trim().max(300).optional(),
+  code: z.string().trim().min(1).max(64),
+  display: z.string().trim().max(300).optional(),
+});
+
+/** A measure the office ordered for a case (or a contact): what, from when to when, on which legal basis. */
+const measure = z
+  .strictObject({
+    kind: z.enum(['isolation', 'quarantine', 'activity-ban', 'observation', 'other']),
+    from: date,
+    until: date.optional(),
+    /** E.g. `§30 IfSG`, `§28 Abs. 1 IfSG`, `§31 IfSG`. */
+    legalBasis: text(200),
+    note: text(1_000).optional(),
+  })
+  .refine((m) => !m.until || m.until >= m.from, {
+    message: 'must not lie before `from`',
+    path: ['until'],
+    params: { code: 'date-order' },
+  });
+
+/**
+ * An IfSG case: one per person and disease (issue 16). Accepting a notification creates or
+ * updates it; the department's lists and numbers and the §11 transmission read its facts
+ * from `ifsg_cases`, kept in step by src/infection/case-index.ts.
+ */
+const ifsgCaseContent = z.strictObject({
+  /** DEMIS notification category (laboratory: pathogen; physician: disease), e.g. `cvdp`. */
+  disease: coded,
+  pathogen: coded.optional(),
+  /** RKI case-definition category (Falldefinitionskategorie A–E). */
+  category: z.enum(['A', 'B', 'C', 'D', 'E']).optional(),
+  status: z.enum(['suspected', 'probable', 'confirmed', 'not-a-case']),
+  onset: date.optional(),
+  diagnosedOn: date.optional(),
+  notifiedOn: date,
+  /** The notifying laboratory or physician, as the notification names them. */
+  notifier: text(500).optional(),
+  hospitalised: z.boolean().optional(),
+  hospitalisedFrom: date.optional(),
+  died: z.boolean().optional(),
+  diedOn: date.optional(),
+  measures: z.array(measure).max(50).optional(),
+  /** The inbox's notifications this case was made from or updated by. */
+  notificationIds: z.array(z.uuid()).max(500).optional(),
+  /** Studies of the archive that belong to the case. */
+  studyUids: z
+    .array(
+      z
+        .string()
+        .max(64)
+        .refine(isValidUid, { message: 'not a DICOM UID', params: { code: 'not-uid' } }),
+    )
+    .max(200)
+    .optional(),
+  outbreakId: z.uuid().optional(),
+  notes: text().optional(),
+});
+export type IfsgCaseContent = z.infer<typeof ifsgCaseContent>;
 
 export const RECORD_TYPES = {
   note: {
@@ -63,6 +126,10 @@ export const RECORD_TYPES = {
       result: z.enum(['pending', 'negative', 'positive', 'inconclusive']),
       notes: text().optional(),
     }),
+  },
+  'ifsg-case': {
+    retentionYears: 10,
+    content: ifsgCaseContent,
   },
 } as const;
 

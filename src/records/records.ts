@@ -122,10 +122,25 @@ const currentRecord = prepared((db, recordId: string, tenantId: string) =>
     .where('records.tenant_id', '=', tenantId),
 );
 
+/**
+ * What keeps another table in step with the records of one type, in the same transaction: called
+ * after each version is written (create, update) and after a delete. Registered by the composition
+ * root (`src/services.ts`), so this module needs to know no domain built on records.
+ */
+export interface RecordIndexer {
+  written(
+    ctx: GateContext,
+    r: { recordId: string; personId: string; version: number; sensitivity: Sensitivity; content: unknown },
+  ): Promise<void>;
+  removed(ctx: GateContext, recordId: string): Promise<void>;
+}
+
 export class Records {
   private readonly keyring: Keyring;
-  constructor(keyring: Keyring) {
+  private readonly indexers: Partial<Record<RecordType, RecordIndexer>>;
+  constructor(keyring: Keyring, indexers: Partial<Record<RecordType, RecordIndexer>> = {}) {
     this.keyring = keyring;
+    this.indexers = indexers;
   }
 
   async create(
@@ -153,7 +168,7 @@ export class Records {
         retain_until: null,
       })
       .execute();
-    await this.writeVersion(ctx, id, 1, input.sensitivity, parseContent(input.type, input.content));
+    await this.writeVersion(ctx, id, input.type, 1, input.sensitivity, parseContent(input.type, input.content));
     ctx.audit.resourceId = id;
     return id;
   }
@@ -259,7 +274,7 @@ export class Records {
       .where('version', '=', input.version)
       .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) throw stale(next);
-    await this.writeVersion(ctx, recordId, next, sensitivity, content);
+    await this.writeVersion(ctx, recordId, r.type as RecordType, next, sensitivity, content);
     return { id: recordId, version: next };
   }
 
@@ -325,6 +340,7 @@ export class Records {
       .where('id', '=', recordId)
       .where('deleted_at', 'is', null)
       .execute();
+    await this.indexers[r.type as RecordType]?.removed(ctx, recordId);
     ctx.audit.reason = reason;
   }
 
@@ -335,6 +351,7 @@ export class Records {
   private async writeVersion(
     ctx: GateContext,
     recordId: string,
+    type: RecordType,
     version: number,
     sensitivity: Sensitivity,
     content: unknown,
@@ -354,6 +371,7 @@ export class Records {
         created_by: principal.userId,
       })
       .execute();
+    await this.indexers[type]?.written(ctx, { recordId, personId, version, sensitivity, content });
   }
 }
 

@@ -26,6 +26,7 @@ const SQLITE = [
   '015-token-scopes',
   '016-restricted-listing',
   '019-records-by-file-and-time',
+  '020-ifsg-cases',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

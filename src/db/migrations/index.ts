@@ -20,6 +20,7 @@ import { oidc } from './014-oidc.ts';
 import { tokenScopes } from './015-token-scopes.ts';
 import { restrictedListing } from './016-restricted-listing.ts';
 import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
+import { ifsgCases } from './020-ifsg-cases.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -41,5 +42,6 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '015-token-scopes': tokenScopes,
     '016-restricted-listing': restrictedListing,
     '019-records-by-file-and-time': recordsByFileAndTime,
+    '020-ifsg-cases': ifsgCases(dialect, appRole),
   };
 }

@@ -645,6 +645,7 @@ export const de = {
   'problem.field.icd10-format': 'Ein ICD-10-GM-Code wie A15.0, auch mit G, V, Z oder A.',
   'problem.field.ae-title-format': '1 bis 16 Zeichen, ohne Backslash und Steuerzeichen.',
   'problem.field.date-in-future': 'Das Datum darf nicht in der Zukunft liegen.',
+  'problem.field.date-order': 'Das Enddatum darf nicht vor dem Anfangsdatum liegen.',
   'problem.field.not-ip': 'Eine IP-Adresse, z. B. 127.0.0.1.',
   'problem.field.not-uid': 'Keine gültige DICOM-UID.',
   'problem.field.reason-too-short': 'Mindestens {min} Zeichen.',

@@ -633,6 +633,7 @@ export const en: Messages = {
   'problem.field.icd10-format': 'An ICD-10-GM code such as A15.0, optionally with G, V, Z or A.',
   'problem.field.ae-title-format': '1 to 16 characters, no backslash or control characters.',
   'problem.field.date-in-future': 'The date cannot lie in the future.',
+  'problem.field.date-order': 'The end date cannot lie before the start date.',
   'problem.field.not-ip': 'An IP address, e.g. 127.0.0.1.',
   'problem.field.not-uid': 'Not a valid DICOM UID.',
   'problem.field.reason-too-short': 'At least {min} characters.',
