@@ -25,6 +25,7 @@ const AuditScreen = lazy(() => import('./screens/audit/audit-screen.tsx'));
 const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
 const SecurityScreen = lazy(() => import('./screens/security-screen.tsx'));
 const ApprovalsScreen = lazy(() => import('./screens/approvals-screen.tsx'));
+const InfectionHub = lazy(() => import('./screens/infection/infection-hub.tsx'));
 
 /** The server ends a session idle for 30 minutes; warn 5 minutes before. */
 const IDLE_MS = 30 * 60_000;
@@ -58,6 +59,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
           <span className="brand">{t('app.name')}</span>
           <nav aria-label={t('nav.main')}>
             {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
+            {isMember(me) && <Link to="/infection/inbox">{t('nav.infection')}</Link>}
             {linksStudies(me).length > 0 && (
               <Link to={`/departments/${linksStudies(me)[0]}/unassigned-studies`}>{t('nav.unassigned')}</Link>
             )}
@@ -127,6 +129,7 @@ function route(path: string, me: Me): ReactNode {
   if (m) return <PersonFile key={m.id} personId={m.id!} />;
   m = match('/records/:id', path);
   if (m) return <RecordScreen key={m.id} recordId={m.id!} />;
+  if ((path === '/infection' || path.startsWith('/infection/')) && isMember(me)) return <InfectionHub path={path} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
   if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
   if (path === '/security' && (isAdmin(me) || isDpo(me))) return <SecurityScreen />;

@@ -887,6 +887,17 @@ export const de = {
     'Node.js {version} ist keine Version mit Langzeitunterstützung (LTS); ihre Unterstützung endet sechs Monate nach Erscheinen',
   'finding.runtime-not-lts.fix':
     'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
+  // Issue 16: infection protection's hub
+  'nav.infection': 'Infektionsschutz',
+  'infection.title': 'Infektionsschutz',
+  'infection.tabs': 'Bereiche des Infektionsschutzes',
+  'infection.tab.inbox': 'Meldungseingang',
+  'infection.tab.cases': 'Fälle',
+  'infection.tab.followUps': 'Nachverfolgung',
+  'infection.tab.outbreaks': 'Ausbrüche',
+  'infection.tab.numbers': 'Zahlen',
+  'infection.tab.transmission': 'Übermittlung §11',
+  'infection.notYet': 'Dieser Bereich ist noch nicht verfügbar.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -866,4 +866,15 @@ export const en: Messages = {
     'Node.js {version} is not a long-term-support (LTS) release; its support ends six months after release',
   'finding.runtime-not-lts.fix':
     'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
+  // Issue 16: infection protection's hub
+  'nav.infection': 'Infection protection',
+  'infection.title': 'Infection protection',
+  'infection.tabs': 'Areas of infection protection',
+  'infection.tab.inbox': 'Notification inbox',
+  'infection.tab.cases': 'Cases',
+  'infection.tab.followUps': 'Follow-up',
+  'infection.tab.outbreaks': 'Outbreaks',
+  'infection.tab.numbers': 'Numbers',
+  'infection.tab.transmission': '§11 transmission',
+  'infection.notYet': 'This area is not available yet.',
 };
