@@ -123,6 +123,10 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // Issue 16: outbreaks
+  'not-a-case-record',
+  'outbreak-other-department',
+  'case-in-other-outbreak',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

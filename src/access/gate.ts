@@ -234,5 +234,7 @@ function refId(ref: ResourceRef): string | null {
       return null;
     case 'installation':
       return null;
+    case 'outbreak':
+      return ref.outbreakId;
   }
 }

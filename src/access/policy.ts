@@ -187,6 +187,13 @@ export const OTHER_ACTIONS = [
   'audit.read-installation',
   'audit.person-search',
   'audit.access-report',
+  // Issue 16: outbreaks and numbers
+  'outbreak.create',
+  'outbreak.list',
+  'outbreak.read',
+  'outbreak.update',
+  'outbreak.timeline',
+  'numbers.read',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -258,6 +265,13 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'dicom.store': null,
   'dicom.find': null,
   'dicom.retrieve': null,
+  // Issue 16: outbreaks and numbers
+  'outbreak.list': 'records:read',
+  'outbreak.read': 'records:read',
+  'numbers.read': 'records:read',
+  'outbreak.create': 'records:write',
+  'outbreak.update': 'records:write',
+  'outbreak.timeline': 'records:write',
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -406,6 +420,20 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       if (r.kind !== 'review') return 'forbidden';
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
       return 'hidden';
+    // Issue 16: outbreaks and numbers — the daily work of every member of the department. A department's
+    // lists and numbers are forbidden to others; an outbreak named by its id is hidden from them (404).
+    case 'outbreak.create':
+    case 'outbreak.list':
+    case 'numbers.read':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
+    case 'outbreak.read':
+    case 'outbreak.update':
+    case 'outbreak.timeline':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'hidden';
   }
 }
 

@@ -20,7 +20,10 @@ export type ResourceRef =
   | { kind: 'study'; studyUid: string }
   | { kind: 'tenant' }
   /** The installation itself (its own audit chain): how many offices it serves decides who may see it. */
-  | { kind: 'installation' };
+  | { kind: 'installation' }
+  // Issue 16: outbreaks
+  /** An outbreak, decided as its department (hidden from others). */
+  | { kind: 'outbreak'; outbreakId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -175,6 +178,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return resolvedAs(ref, null);
+    // Issue 16: outbreaks
+    case 'outbreak': {
+      const o = await tx
+        .selectFrom('outbreaks')
+        .select('department_id')
+        .where('id', '=', ref.outbreakId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return o
+        ? resolvedAs({ kind: 'department', departmentId: o.department_id }, ref.outbreakId, null, o.department_id)
+        : null;
+    }
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')
