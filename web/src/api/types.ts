@@ -38,3 +38,10 @@ export type {
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';
+// Issue 16: outbreaks and numbers
+export type {
+  DepartmentNumbers,
+  OutbreakListItem,
+  OutbreakSetting,
+  OutbreakView,
+} from '../../../src/contract/infection-outbreaks.ts';

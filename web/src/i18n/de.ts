@@ -956,6 +956,9 @@ export const de = {
   'outbreaks.restricted': 'eingeschränkt',
   'outbreaks.removeCase': 'Herausnehmen',
   'outbreaks.removeConfirm': 'Den Fall von {name} aus dem Ausbruch herausnehmen?',
+  'outbreaks.removeConfirmText':
+    'Der Fall bleibt in der Akte; nur seine Zuordnung zum Ausbruch endet (eine neue Version des Falls).',
+  'outbreaks.choose': 'Auswählen',
   'outbreaks.caseRemoved': 'Fall herausgenommen.',
   'outbreaks.addCase': 'Fall hinzufügen',
   'outbreaks.searchPerson': 'Person suchen',

@@ -934,6 +934,9 @@ export const en: Messages = {
   'outbreaks.restricted': 'restricted',
   'outbreaks.removeCase': 'Take out',
   'outbreaks.removeConfirm': "Take {name}'s case out of the outbreak?",
+  'outbreaks.removeConfirmText':
+    'The case stays in the file; only its assignment to the outbreak ends (a new version of the case).',
+  'outbreaks.choose': 'Choose',
   'outbreaks.caseRemoved': 'Case taken out.',
   'outbreaks.addCase': 'Add a case',
   'outbreaks.searchPerson': 'Find a person',
