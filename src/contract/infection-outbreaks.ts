@@ -38,7 +38,7 @@ const outbreakFacts = {
   updatedAt: z.string(),
 };
 
-export const outbreakListItem = z.strictObject({
+const outbreakListItem = z.strictObject({
   ...outbreakFacts,
   counts: statusCounts,
   /** All live cases, whatever their status. */

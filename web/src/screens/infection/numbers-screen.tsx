@@ -8,8 +8,8 @@ import { useT } from '../../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { NumbersChart } from './numbers-chart.tsx';
-import { DepartmentChoice, useDepartmentChoice } from './outbreaks-screen.tsx';
-import type { STATUSES } from './outbreaks-screen.tsx';
+import { DepartmentChoice, useDepartmentChoice } from './outbreaks-shared.tsx';
+import type { STATUSES } from './outbreaks-shared.tsx';
 
 type T = ReturnType<typeof useT>;
 
@@ -23,7 +23,7 @@ function isoWeek(d: Date): string {
 }
 
 /** `2026-W49` → "KW 49/2026". */
-export const weekLabel = (t: T, w: string) => {
+const weekLabel = (t: T, w: string) => {
   const m = /^(\d{4})-W(\d{2})$/.exec(w);
   return m ? t('numbers.week', { week: Number(m[2]), year: m[1]! }) : w;
 };

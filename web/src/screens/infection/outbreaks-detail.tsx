@@ -20,7 +20,7 @@ import {
   outbreakBody,
   periodText,
   type OutbreakValues,
-} from './outbreaks-screen.tsx';
+} from './outbreaks-shared.tsx';
 
 type T = ReturnType<typeof useT>;
 const span = (t: T, s: { first: string | null; last: string | null }) =>
