@@ -210,6 +210,18 @@ test("another department's outbreaks are not there, its lists forbidden; an outb
   assert.deepEqual(refused.body.errors, [{ field: 'caseId', code: 'outbreak-other-department' }]);
   assert.equal((await caseOutbreak(theirs.id)).outbreak_id, null);
   assert.equal((await caseOutbreak(theirs.id)).version, 1);
+  // Written straight into the case record, an outbreak of another department (or none at all) is refused too.
+  const theirOutbreak = (await stranger.post(`/api/departments/${TB}/outbreaks`, { ...outbreakBody, name: 'Fremd' }))
+    .body.id;
+  for (const outbreakId of [theirOutbreak, crypto.randomUUID()]) {
+    const direct = await physician.put(`/api/records/${mine.id}`, {
+      content: { disease: { code: 'norp' }, status: 'confirmed', notifiedOn: '2026-12-02', outbreakId },
+      version: 1,
+    });
+    assert.equal(direct.status, 422, JSON.stringify(direct.body));
+    assert.deepEqual(direct.body.errors, [{ field: 'content.outbreakId', code: 'outbreak-other-department' }]);
+  }
+  assert.equal((await caseOutbreak(mine.id)).version, 1);
   // A record that is no case.
   const note = await physician.post(`/api/persons/${mine.personId}/records`, {
     type: 'note',

@@ -900,7 +900,7 @@ export const de = {
   'infection.notYet': 'Dieser Bereich ist noch nicht verfügbar.',
   // Issue 16: outbreaks and numbers
   'problem.field.not-a-case-record': 'Dieser Eintrag ist kein IfSG-Fall.',
-  'problem.field.outbreak-other-department': 'Der Ausbruch gehört zu einer anderen Abteilung als der Fall.',
+  'problem.field.outbreak-other-department': 'Dieser Ausbruch gehört nicht zur Abteilung des Falls.',
   'problem.field.case-in-other-outbreak':
     'Der Fall gehört schon zu einem anderen Ausbruch; nehmen Sie ihn dort zuerst heraus.',
   'outbreaks.title': 'Ausbrüche',

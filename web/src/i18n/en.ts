@@ -879,7 +879,7 @@ export const en: Messages = {
   'infection.notYet': 'This area is not available yet.',
   // Issue 16: outbreaks and numbers
   'problem.field.not-a-case-record': 'This record is not an IfSG case.',
-  'problem.field.outbreak-other-department': "The outbreak belongs to another department than the case's.",
+  'problem.field.outbreak-other-department': "This outbreak is not one of the case's department.",
   'problem.field.case-in-other-outbreak': 'The case already belongs to another outbreak; take it out there first.',
   'outbreaks.title': 'Outbreaks',
   'outbreaks.department': 'Department',
