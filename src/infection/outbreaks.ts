@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { decidedDepartment, type GateContext } from '../access/gate.ts';
 import { decide } from '../access/policy.ts';
+import { serialise } from '../db/connect.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
 import type { Persons } from '../records/persons.ts';
@@ -362,6 +363,8 @@ export class Outbreaks {
   private async caseFor(ctx: GateContext, records: Records, outbreakId: string) {
     const caseId = ctx.target.resourceId!;
     const tenantId = ctx.principal.tenantId;
+    // Two clicks at once: the second waits for the first and then finds the case already in (PostgreSQL; SQLite writes one at a time).
+    await serialise(ctx.tx, `ifsg-case:${caseId}`);
     const c = await ctx.tx
       .selectFrom('ifsg_cases')
       .select(['department_id', 'version'])
