@@ -565,6 +565,20 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'review', departmentId: null }),
     expect: 'HHH HHH HAH',
   },
+  // Issue 16: outbreaks and numbers — every member of the department; a department's list and numbers
+  // forbidden to others, an outbreak named by its id (resolved to its department) hidden from them.
+  ...(['outbreak.create', 'outbreak.list', 'numbers.read'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  ...(['outbreak.read', 'outbreak.update', 'outbreak.timeline'] as const).map((action) => ({
+    action,
+    on: 'an outbreak of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
+  })),
 ];
 
 test('the non-file table covers exactly the other actions the policy knows', () => {
@@ -686,8 +700,23 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'study.list',
     'share.list',
     'study.unassigned',
+    // Issue 16: outbreaks and numbers
+    'outbreak.list',
+    'outbreak.read',
+    'numbers.read',
   ],
-  'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
+  'records:write': [
+    'person.create',
+    'person.update',
+    'record.create',
+    'record.update',
+    'record.delete',
+    'study.link',
+    // Issue 16: outbreaks and numbers
+    'outbreak.create',
+    'outbreak.update',
+    'outbreak.timeline',
+  ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
   'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
