@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseNotificationBundle } from '../../src/demis/codec/parse.ts';
 import { diseaseBundle, laboratoryBundle } from '../helpers/demis-bundles.ts';
+import { toFhirXml } from '../helpers/fhir-xml-writer.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/demis/${name}`, import.meta.url));
 const JSON_TYPE = 'application/fhir+json';
@@ -146,4 +147,22 @@ test('the test builder makes distinct valid bundles carrying what a test sets', 
 
   const ids = new Set(Array.from({ length: 50 }, () => laboratoryBundle().identifier?.value));
   assert.equal(ids.size, 50, 'fresh bundle identifiers by default');
+});
+
+test('each JSON example sent as FHIR XML gives the same bundle and the same notification', () => {
+  for (const name of ['laboratory-cvdp.json', 'disease-cvdd.json', 'disease-cvdd-appends.json']) {
+    const json = JSON.parse(fixture(name).toString('utf8'));
+    const fromJson = parsed(JSON.stringify(json));
+    const fromXml = parsed(toFhirXml(json), 'application/fhir+xml');
+    assert.deepEqual(fromXml.bundle, json, `${name}: the XML converts to the JSON shape, arrays and types included`);
+    assert.deepEqual(fromXml.notification, fromJson.notification, name);
+  }
+});
+
+test('the XML example converted to JSON and back gives the same notification', () => {
+  const fromXml = parsed(fixture('laboratory-hcvp.xml'), 'application/fhir+xml');
+  const again = parsed(toFhirXml(fromXml.bundle as unknown as Record<string, unknown>), 'application/fhir+xml');
+  const asJson = parsed(JSON.stringify(fromXml.bundle));
+  assert.deepEqual(again.bundle, fromXml.bundle);
+  assert.deepEqual(asJson.notification, fromXml.notification);
 });
