@@ -233,3 +233,16 @@ test('a birth date left out with a data-absent-reason extension is absent, in JS
   assert.equal(fromXml.notification.person.birthDate, undefined);
   assert.deepEqual(fromXml.notification, fromJson.notification);
 });
+
+test('a bundle as DEMIS forwards it to the health office keeps the NotificationId under its own bundle identifier', () => {
+  const sent = parsed(fixture('laboratory-cvdp.json')).notification;
+  const received = parsed(fixture('laboratory-cvdp-to-health-office.json')).notification;
+  assert.equal(received.notificationId, sent.notificationId);
+  assert.notEqual(received.bundleId, sent.bundleId);
+  assert.equal(received.responsibleDepartment, '1.01.0.53.');
+  assert.deepEqual(received.person, sent.person);
+  const disease = parsed(fixture('disease-cvdd-to-health-office.json')).notification;
+  assert.equal(disease.notificationId, '7f562b87-f2c2-4e9d-b3fc-37f6b5dca3a5');
+  assert.equal(disease.responsibleDepartment, '1.01.0.53.');
+  assert.equal(disease.disease.code, 'cvdd');
+});
