@@ -1,12 +1,12 @@
 // The team's numbers (issue 16): cases per disease per reporting week (Meldewoche, ISO week) as a
 // table with totals, per status and per outbreak, a bar chart per week (inline SVG drawn with
 // attributes only; its text alternative is the table below it), and the table as a CSV download.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api } from '../../api/client.ts';
 import type { DepartmentNumbers } from '../../api/types.ts';
 import { useT } from '../../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
-import { Loaded, useLoad } from '../../ui/load.tsx';
+import { Loaded } from '../../ui/load.tsx';
 import { NumbersChart } from './numbers-chart.tsx';
 import { DepartmentChoice, useDepartmentChoice } from './outbreaks-shared.tsx';
 import type { STATUSES } from './outbreaks-shared.tsx';
@@ -31,20 +31,33 @@ const weekLabel = (t: T, w: string) => {
 export function NumbersScreen(_: { rest: string }) {
   const t = useT();
   const choice = useDepartmentChoice();
-  const now = new Date();
-  const [range, setRange] = useState(() => ({
-    from: isoWeek(new Date(now.getTime() - 9 * 7 * 86_400_000)),
-    to: isoWeek(now),
-  }));
-  const form = useForm(range);
-  const numbers = useLoad(
-    () =>
-      api<DepartmentNumbers>(
-        'GET',
-        `/api/departments/${choice.chosen}/numbers?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`,
-      ),
-    [choice.chosen, range.from, range.to],
-  );
+  const department = choice.chosen;
+  // The weeks shown: the last ten at first; the form's once it was answered (a refusal stays in the form).
+  const range = useRef<{ from: string; to: string } | null>(null);
+  range.current ??= { from: isoWeek(new Date(Date.now() - 9 * 7 * 86_400_000)), to: isoWeek(new Date()) };
+  const form = useForm(range.current);
+  const [numbers, setNumbers] = useState<{ data: DepartmentNumbers | undefined; error: unknown }>({
+    data: undefined,
+    error: undefined,
+  });
+  const ask = (from: string, to: string) =>
+    api<DepartmentNumbers>(
+      'GET',
+      `/api/departments/${department}/numbers?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: asked again only when another department is chosen; a new range comes from the form
+  useEffect(() => {
+    let live = true;
+    setNumbers({ data: undefined, error: undefined });
+    const { from, to } = range.current!;
+    ask(from, to).then(
+      (data) => live && setNumbers({ data, error: undefined }),
+      (error: unknown) => live && setNumbers({ data: undefined, error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [department]);
   return (
     <section aria-labelledby="numbers-title">
       <h2 id="numbers-title">{t('numbers.title')}</h2>
@@ -54,12 +67,11 @@ export function NumbersScreen(_: { rest: string }) {
         className="inline-form"
         aria-label={t('numbers.title')}
         onSubmit={form.onSubmit(async (v) => {
-          // Asked once here, so that a refusal names its field in this form; then shown below.
-          await api(
-            'GET',
-            `/api/departments/${choice.chosen}/numbers?from=${encodeURIComponent(v.from.trim())}&to=${encodeURIComponent(v.to.trim())}`,
-          );
-          setRange({ from: v.from.trim(), to: v.to.trim() });
+          const from = v.from.trim();
+          const to = v.to.trim();
+          const data = await ask(from, to);
+          range.current = { from, to };
+          setNumbers({ data, error: undefined });
         })}
       >
         <TextField
