@@ -123,6 +123,12 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // the DEMIS connection (issue 16)
+  'url-not-https',
+  'certificate-expired',
+  'certificate-not-rsa',
+  'key-unreadable',
+  'key-not-matching',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

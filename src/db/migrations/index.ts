@@ -21,6 +21,7 @@ import { tokenScopes } from './015-token-scopes.ts';
 import { restrictedListing } from './016-restricted-listing.ts';
 import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
 import { ifsgCases } from './020-ifsg-cases.ts';
+import { demisConnection } from './021-demis-connection.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -43,5 +44,6 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '016-restricted-listing': restrictedListing,
     '019-records-by-file-and-time': recordsByFileAndTime,
     '020-ifsg-cases': ifsgCases(dialect, appRole),
+    '021-demis-connection': demisConnection(dialect, appRole),
   };
 }

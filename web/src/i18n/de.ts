@@ -898,6 +898,24 @@ export const de = {
   'infection.tab.numbers': 'Zahlen',
   'infection.tab.transmission': 'Übermittlung §11',
   'infection.notYet': 'Dieser Bereich ist noch nicht verfügbar.',
+  // The DEMIS connection (issue 16)
+  'problem.field.url-not-https': 'Bitte eine Adresse mit https:// angeben.',
+  'problem.field.certificate-expired': 'Das Zertifikat ist abgelaufen oder noch nicht gültig.',
+  'problem.field.certificate-not-rsa': 'DEMIS verschlüsselt nur für RSA-Zertifikate.',
+  'problem.field.key-unreadable': 'Der private Schlüssel ist kein PEM-Schlüssel, oder das Kennwort öffnet ihn nicht.',
+  'problem.field.key-not-matching': 'Der private Schlüssel gehört nicht zu diesem Zertifikat.',
+  'finding.demis-certificate-expired.title': 'Das DEMIS-Zertifikat des Amtes ist abgelaufen',
+  'finding.demis-certificate-expired.fix':
+    'Ein neues Zertifikat im CSM-Portal beantragen und unter Verwaltung → DEMIS mit seinem Schlüssel hinterlegen.',
+  'finding.demis-certificate-expires.title': 'Das DEMIS-Zertifikat des Amtes läuft in {days} Tagen ab ({notAfter})',
+  'finding.demis-certificate-expires.fix':
+    'Rechtzeitig ein neues Zertifikat im CSM-Portal beantragen und unter Verwaltung → DEMIS hinterlegen.',
+  'finding.demis-failing.title': 'Der Abruf von DEMIS schlägt seit {failures} Versuchen fehl',
+  'finding.demis-failing.fix':
+    'Den letzten Fehler unter Verwaltung → DEMIS ansehen: Zertifikat, Client-Geheimnis und Adressen prüfen.',
+  'finding.demis-credentials-unreadable.title': 'Die versiegelten DEMIS-Zugangsdaten lassen sich nicht öffnen',
+  'finding.demis-credentials-unreadable.fix':
+    'Prüfen, ob der Schlüsselordner zur Datenbank gehört; sonst die DEMIS-Anbindung neu hinterlegen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -877,4 +877,22 @@ export const en: Messages = {
   'infection.tab.numbers': 'Numbers',
   'infection.tab.transmission': '§11 transmission',
   'infection.notYet': 'This area is not available yet.',
+  // The DEMIS connection (issue 16)
+  'problem.field.url-not-https': 'Please give an https:// address.',
+  'problem.field.certificate-expired': 'The certificate has expired or is not valid yet.',
+  'problem.field.certificate-not-rsa': 'DEMIS encrypts for RSA certificates only.',
+  'problem.field.key-unreadable': 'The private key is not a PEM key, or its passphrase does not open it.',
+  'problem.field.key-not-matching': 'The private key does not belong to this certificate.',
+  'finding.demis-certificate-expired.title': "The office's DEMIS certificate has expired",
+  'finding.demis-certificate-expired.fix':
+    'Request a new certificate in the CSM portal and store it with its key under Administration → DEMIS.',
+  'finding.demis-certificate-expires.title': "The office's DEMIS certificate expires in {days} days ({notAfter})",
+  'finding.demis-certificate-expires.fix':
+    'Request a new certificate in the CSM portal in time and store it under Administration → DEMIS.',
+  'finding.demis-failing.title': 'Fetching from DEMIS has failed {failures} times in a row',
+  'finding.demis-failing.fix':
+    'See the last error under Administration → DEMIS: check the certificate, client secret and addresses.',
+  'finding.demis-credentials-unreadable.title': 'The sealed DEMIS credentials cannot be opened',
+  'finding.demis-credentials-unreadable.fix':
+    'Check that the key directory belongs to this database; otherwise store the DEMIS connection again.',
 };
