@@ -129,6 +129,8 @@ export const FIELD_CODES = [
   'certificate-not-rsa',
   'key-unreadable',
   'key-not-matching',
+  'pkcs12-unreadable',
+  'pkcs12-password',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

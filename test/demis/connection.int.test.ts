@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { inTenantTransaction } from '../../src/db/connect.ts';
@@ -156,6 +157,47 @@ test('configured: the answer shows endpoints, client id and the certificate, nev
   assert.equal(moved.status, 422);
 });
 
+test('a PKCS#12 file with its password does as well as PEM; a wrong password or a legacy file is named', async () => {
+  const p12 = (...extra: string[]) => {
+    const file = path.join(h.dir, `office-${randomUUID()}.p12`);
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        '-in',
+        office.certFile,
+        '-inkey',
+        office.keyFile,
+        '-out',
+        file,
+        '-passout',
+        'pass:Tresor-42',
+        ...extra,
+      ],
+      { stdio: 'pipe' },
+    );
+    return fs.readFileSync(file).toString('base64');
+  };
+  const pem = { certificate: undefined, privateKey: undefined };
+  const wrong = await t.admin.put('/api/admin/demis', settings({ ...pem, pkcs12: p12(), pkcs12Password: 'falsch' }));
+  assert.equal(wrong.status, 422);
+  assert.equal(wrong.body.errors[0].code, 'pkcs12-password');
+  assert.equal(wrong.body.errors[0].field, 'pkcs12Password');
+  const legacy = await t.admin.put(
+    '/api/admin/demis',
+    settings({ ...pem, pkcs12: p12('-legacy'), pkcs12Password: 'Tresor-42' }),
+  );
+  assert.equal(legacy.status, 422);
+  assert.equal(legacy.body.errors[0].code, 'pkcs12-unreadable');
+  const both = await t.admin.put('/api/admin/demis', settings({ pkcs12: p12(), pkcs12Password: 'Tresor-42' }));
+  assert.equal(both.status, 422);
+  const ok = await t.admin.put('/api/admin/demis', settings({ ...pem, pkcs12: p12(), pkcs12Password: 'Tresor-42' }));
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.match(ok.body.certificate.subject, /gesundheitsamt-musterstadt/);
+  assert.ok(!JSON.stringify(ok.body).includes('Tresor-42'));
+});
+
 test('a poll hands each notification to the import once, across pages, and the next poll nothing again', async () => {
   const ids = ['a1', 'a2', 'a3', 'a4', 'a5'].map((x) => `${x}-${randomUUID()}`);
   for (const id of ids) await demis.add(bundle(id));
@@ -251,14 +293,16 @@ test('failures back off exponentially with jitter and are kept; a success resets
   );
   // The schedule: not due now (backing off), so a tick polls nothing; due again, it polls.
   const polls = async () =>
-    Number(
-      (
-        await h.services.store.db
-          .selectFrom('audit_events')
-          .select(sql<number>`count(*)`.as('n'))
-          .where('action', '=', 'demis.poll')
-          .executeTakeFirstOrThrow()
-      ).n,
+    inTenantTransaction(h.services.store, t.tenantId, async (tx) =>
+      Number(
+        (
+          await tx
+            .selectFrom('audit_events')
+            .select(sql<number>`count(*)`.as('n'))
+            .where('action', '=', 'demis.poll')
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     );
   const n = await polls();
   await h.services.demisPoller!.tick();
@@ -330,11 +374,9 @@ test('the secret, password and key appear in no answer, log line, audit detail o
   const secrets = [clientSecret, password, keyBody];
   const logs = logLines.join('');
   assert.ok(logs.includes('DEMIS poll'), 'the polls were logged');
-  const events = await h.services.store.db
-    .selectFrom('audit_events')
-    .select(['action', 'detail', 'outcome'])
-    .where('tenant_id', '=', t.tenantId)
-    .execute();
+  const events = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('audit_events').select(['action', 'detail', 'outcome']).where('tenant_id', '=', t.tenantId).execute(),
+  );
   const demisEvents = events.filter((e) => e.action.includes('demis'));
   assert.ok(demisEvents.some((e) => e.action === 'demis.poll' && e.outcome === 'error'));
   assert.ok(demisEvents.some((e) => e.action === 'admin.demis.update' && e.detail?.includes('secretChanged')));

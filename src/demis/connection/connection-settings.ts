@@ -11,6 +11,7 @@ import { openField, sealField, type Keyring } from '../../vault/keyring.ts';
 import { unknownDepartment } from '../../identity/departments.ts';
 import type { DemisSettings } from '../../contract/demis.ts';
 import { checkCredentials, type OfficeCredentials } from './credentials.ts';
+import { openPkcs12 } from './pkcs12.ts';
 
 export interface DemisSettingsInput {
   tokenUrl: string;
@@ -22,6 +23,9 @@ export interface DemisSettingsInput {
   certificate?: string;
   privateKey?: string;
   keyPassphrase?: string;
+  /** Instead of certificate and key: a PKCS#12 file, base64, and its password. */
+  pkcs12?: string;
+  pkcs12Password?: string;
   departmentId: string;
   pollIntervalMinutes: number;
   enabled: boolean;
@@ -114,9 +118,10 @@ export async function readDemisSettings(ctx: GateContext, keyring: Keyring): Pro
 export async function writeDemisSettings(
   ctx: GateContext,
   keyring: Keyring,
-  input: DemisSettingsInput,
+  given: DemisSettingsInput,
   now = Date.now(),
 ): Promise<DemisSettings> {
+  let input = given;
   const tenantId = ctx.principal.tenantId;
   const tx: Tx = ctx.tx;
   const before = await tx
@@ -144,8 +149,27 @@ export async function writeDemisSettings(
   const department = await unknownDepartment(tx, tenantId, input.departmentId);
   if (department) problems.push(department);
   let credentials: OfficeCredentials | null = old;
+  if (input.pkcs12 !== undefined) {
+    if (input.certificate !== undefined || input.privateKey !== undefined)
+      problems.push({ field: 'pkcs12', code: 'invalid', message: 'either a PKCS#12 file or certificate and key' });
+    else {
+      const opened = await openPkcs12(Buffer.from(input.pkcs12, 'base64'), input.pkcs12Password ?? '');
+      if ('problem' in opened)
+        problems.push(
+          opened.problem === 'password'
+            ? { field: 'pkcs12Password', code: 'pkcs12-password', message: 'does not open the PKCS#12 file' }
+            : {
+                field: 'pkcs12',
+                code: 'pkcs12-unreadable',
+                message: 'not a PKCS#12 file Kartei can read (legacy RC2/3DES encryption: export it again with PBES2)',
+              },
+        );
+      else
+        input = { ...input, certificate: opened.certificate, privateKey: opened.privateKey, keyPassphrase: undefined };
+    }
+  }
   const givesPair = input.certificate !== undefined || input.privateKey !== undefined;
-  if (givesPair || !old) {
+  if ((givesPair || !old) && !problems.some((p) => p.field.startsWith('pkcs12'))) {
     if (!input.certificate)
       problems.push({ field: 'certificate', code: 'required', message: "the office's DEMIS certificate (PEM)" });
     if (!input.privateKey)

@@ -67,6 +67,18 @@ export function demisAdminRoutes(app: FastifyInstance, s: Services) {
             .max(500)
             .regex(...NO_NUL)
             .optional(),
+          /** Instead of certificate and key: the PKCS#12 file (.p12), base64. */
+          pkcs12: z
+            .string()
+            .min(1)
+            .max(96 * 1024)
+            .regex(/^[A-Za-z0-9+/=\s]+$/, 'base64')
+            .optional(),
+          pkcs12Password: z
+            .string()
+            .max(500)
+            .regex(...NO_NUL)
+            .optional(),
           departmentId: id,
           pollIntervalMinutes: z.number().int().min(1).max(1440).default(5),
           enabled: z.boolean().default(true),

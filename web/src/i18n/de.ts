@@ -916,6 +916,9 @@ export const de = {
   'finding.demis-credentials-unreadable.title': 'Die versiegelten DEMIS-Zugangsdaten lassen sich nicht öffnen',
   'finding.demis-credentials-unreadable.fix':
     'Prüfen, ob der Schlüsselordner zur Datenbank gehört; sonst die DEMIS-Anbindung neu hinterlegen.',
+  'problem.field.pkcs12-unreadable':
+    'Keine lesbare PKCS#12-Datei (bei alter RC2/3DES-Verschlüsselung bitte mit PBES2 neu exportieren).',
+  'problem.field.pkcs12-password': 'Das Kennwort öffnet die PKCS#12-Datei nicht.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -895,4 +895,7 @@ export const en: Messages = {
   'finding.demis-credentials-unreadable.title': 'The sealed DEMIS credentials cannot be opened',
   'finding.demis-credentials-unreadable.fix':
     'Check that the key directory belongs to this database; otherwise store the DEMIS connection again.',
+  'problem.field.pkcs12-unreadable':
+    'Not a readable PKCS#12 file (with legacy RC2/3DES encryption, export it again with PBES2).',
+  'problem.field.pkcs12-password': 'The password does not open the PKCS#12 file.',
 };
