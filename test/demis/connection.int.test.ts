@@ -398,3 +398,31 @@ test('the secret, password and key appear in no answer, log line, audit detail o
     }
   }
 });
+
+test('the server polls on its own schedule; its stop ends a slow poll and nothing polls after it', async () => {
+  const own = await startHarness({
+    env: { KARTEI_DEMIS_CA_FILE: demis.caFile },
+    demis: { importBundle, tickMs: 50, timeoutMs: 1_500 },
+  });
+  try {
+    const office2 = await setUpTenant(own, ['INF']);
+    const id = `s1-${randomUUID()}`;
+    await demis.add(bundle(id));
+    const put = await office2.admin.put('/api/admin/demis', settings({ departmentId: office2.departments.INF }));
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const until = Date.now() + 10_000;
+    while (!inbox.calls.includes(id) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(inbox.calls.includes(id), 'fetched without being asked');
+    // A slow DEMIS: the stop waits for the running poll to end (it times out), then nothing polls any more.
+    demis.mode = 'timeout';
+    await own.services.store.db.updateTable('demis_connections').set({ next_poll_at: null }).execute();
+    await new Promise((r) => setTimeout(r, 200));
+    const tokenCalls = demis.requests.length;
+    await own.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(demis.requests.length, tokenCalls, 'nothing after the stop');
+  } finally {
+    demis.mode = 'ok';
+    await own.close();
+  }
+});
