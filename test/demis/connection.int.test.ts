@@ -124,6 +124,7 @@ test('configuring refuses what cannot work, naming each field', async () => {
   await refused({ departmentId: randomUUID() }, 'departmentId', 'department-unknown');
   await refused({ certificate: undefined }, 'certificate', 'required');
   assert.equal((await t.admin.get('/api/admin/demis')).body.configured, false);
+  assert.equal((await t.admin.post('/api/admin/demis/poll')).status, 404, 'nothing to poll yet');
   // No admin, no connection: a member of the department is refused.
   const member = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'physician' }] });
   assert.equal((await member.get('/api/admin/demis')).status, 403);

@@ -105,9 +105,9 @@ export function demisAdminRoutes(app: FastifyInstance, s: Services) {
           .executeTakeFirst();
         return !!row;
       });
-      if (!configured) throw new KarteiError('conflict', 'This office has no DEMIS connection configured');
+      if (!configured) throw new KarteiError('not-found', 'This office has no DEMIS connection configured');
       if (!s.demisPoller)
-        throw new KarteiError('conflict', 'This installation has no import for DEMIS notifications running');
+        throw new KarteiError('not-found', 'No DEMIS poller runs in this installation: it has no inbox import yet');
       return s.demisPoller.poll(p.tenantId, p.userId);
     },
   );
