@@ -4,7 +4,8 @@
 // password for the password grant); the clearing API's `GET …/fhir/Binary` with `_lastUpdated`,
 // `_sort`, `_count` and `_offset`, paged by `Bundle.link` "next", each Binary a CMS EnvelopedData
 // sealed for the office's certificate (src/demis/connection/cms.ts, as DEMIS builds it). Modes
-// for failure: `timeout` (no answer), `500`, `401`, `wrong-server-certificate` (a self-signed one).
+// for failure: `timeout` (no answer), `500`, `401`, `wrong-server-certificate` (a self-signed one);
+// an expired (or foreign) client certificate is refused by its TLS layer itself, as DEMIS's is.
 // Unref'd, and it closes itself after `lifetimeMs` in case a test forgets.
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import https from 'node:https';
