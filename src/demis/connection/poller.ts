@@ -114,7 +114,11 @@ export class DemisPoller {
       this.o.log.error({ err: e }, 'DEMIS: due connections not read');
       return;
     }
-    await Promise.allSettled(due.map((tenantId) => this.poll(tenantId, null)));
+    const polls = await Promise.allSettled(due.map((tenantId) => this.poll(tenantId, null)));
+    polls.forEach((p, i) => {
+      // A poll that could not even record its failure (the connection unreadable, the database gone).
+      if (p.status === 'rejected') this.o.log.error({ err: p.reason, tenantId: due[i] }, 'DEMIS poll not run');
+    });
   }
 
   /**
