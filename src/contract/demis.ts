@@ -24,6 +24,8 @@ export const demisSettings = z.strictObject({
   lastImported: z.number().int().optional(),
   /** What went wrong in the last poll, when it failed (never a secret). */
   lastError: z.string().nullable().optional(),
+  /** Its kind: timeout, unauthorized, server, tls, network, protocol, decrypt, import. */
+  lastFailure: z.string().nullable().optional(),
   /** Polls failed in a row. */
   failures: z.number().int().optional(),
   nextPollAt: z.string().nullable().optional(),

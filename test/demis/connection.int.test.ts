@@ -286,6 +286,7 @@ test('failures back off exponentially with jitter and are kept; a success resets
   const view = (await t.admin.get('/api/admin/demis')).body;
   assert.equal(view.failures, 4);
   assert.match(view.lastError, /TLS/);
+  assert.equal(view.lastFailure, 'tls');
   const findings = await databaseFindings(h.services, t.tenantId);
   assert.ok(findings.some((f) => f.code === 'demis-failing'));
   assert.ok(

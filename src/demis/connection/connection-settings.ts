@@ -87,6 +87,9 @@ export async function readDemisSettings(ctx: GateContext, keyring: Keyring): Pro
   if (!row) return { configured: false };
   const key = await keyring.tenantKey(ctx.tx, tenantId);
   const sealed = openField<Sealed>(key, binding(tenantId, 'credentials'), row.credentials_enc);
+  const lastError = row.last_error_enc
+    ? openField<PollError>(key, binding(tenantId, 'last_error'), row.last_error_enc)
+    : null;
   return {
     configured: true,
     tokenUrl: row.token_url,
@@ -102,7 +105,8 @@ export async function readDemisSettings(ctx: GateContext, keyring: Keyring): Pro
     lastPollAt: row.last_poll_at,
     lastSuccessAt: row.last_success_at,
     lastImported: row.last_imported,
-    lastError: row.last_error_enc ? openField<string>(key, binding(tenantId, 'last_error'), row.last_error_enc) : null,
+    lastError: lastError?.text ?? null,
+    lastFailure: lastError?.kind ?? null,
     failures: row.failures,
     nextPollAt: row.next_poll_at,
     updatedAt: row.updated_at,
@@ -298,11 +302,17 @@ export function savePosition(store: Store, tenantId: string, position: string, i
   });
 }
 
+/** What ended a failed poll: its kind (timeout, tls, …) and Kartei's own sentence. */
+interface PollError {
+  kind: string;
+  text: string;
+}
+
 export interface PollRecord {
   at: string;
   imported: number;
   /** Null after a poll that succeeded. */
-  error: string | null;
+  error: PollError | null;
   failures: number;
   nextPollAt: string;
 }

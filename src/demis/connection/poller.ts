@@ -196,7 +196,7 @@ export class DemisPoller {
     await recordPoll(o.store, o.keyring, tenantId, {
       at: new Date(now).toISOString(),
       imported,
-      error: failure ? failure.message : null,
+      error: failure ? { kind: failure.kind, text: failure.message } : null,
       failures,
       nextPollAt: result.nextPollAt,
     });
