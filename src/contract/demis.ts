@@ -44,3 +44,5 @@ export const demisPollResult = z.strictObject({
   failure: z.string().optional(),
   nextPollAt: z.string(),
 });
+
+export type DemisPollResult = z.infer<typeof demisPollResult>;
