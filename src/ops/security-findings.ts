@@ -491,7 +491,7 @@ async function demisFindings(s: Services, tenantId?: string): Promise<Finding[]>
         code: 'demis-certificate-expired',
         params: { notAfter: c.cert_not_after },
         title: `The office's DEMIS certificate expired on ${c.cert_not_after}: no notifications can be fetched`,
-        fix: 'Request a new certificate in the CSM portal and store it with its key (PUT /api/admin/demis).',
+        fix: 'Request a new certificate in the CSM portal and store it with its key under Administration → DEMIS (PUT /api/admin/demis).',
       });
     else if (left < 60 * DAY_MS)
       out.push({
@@ -499,7 +499,7 @@ async function demisFindings(s: Services, tenantId?: string): Promise<Finding[]>
         code: 'demis-certificate-expires',
         params: { notAfter: c.cert_not_after, days: Math.ceil(left / DAY_MS) },
         title: `The office's DEMIS certificate expires in ${Math.ceil(left / DAY_MS)} days (${c.cert_not_after})`,
-        fix: 'Request a new certificate in the CSM portal in time and store it (PUT /api/admin/demis).',
+        fix: 'Request a new certificate in the CSM portal in time and store it under Administration → DEMIS.',
       });
     if (c.enabled === 1 && c.failures >= DEMIS_FAILING_AFTER)
       out.push({
@@ -507,7 +507,7 @@ async function demisFindings(s: Services, tenantId?: string): Promise<Finding[]>
         code: 'demis-failing',
         params: { failures: c.failures },
         title: `Fetching from DEMIS has failed ${c.failures} times in a row`,
-        fix: 'See the last error (GET /api/admin/demis): check the certificate, client secret and addresses.',
+        fix: 'See the last error under Administration → DEMIS (GET /api/admin/demis): check the certificate, client secret and addresses.',
       });
     try {
       await loadConnection(s.store, s.keyring, c.tenant_id);

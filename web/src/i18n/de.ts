@@ -906,13 +906,13 @@ export const de = {
   'problem.field.key-not-matching': 'Der private Schlüssel gehört nicht zu diesem Zertifikat.',
   'finding.demis-certificate-expired.title': 'Das DEMIS-Zertifikat des Amtes ist abgelaufen',
   'finding.demis-certificate-expired.fix':
-    'Ein neues Zertifikat im CSM-Portal beantragen und mit seinem Schlüssel hinterlegen (PUT /api/admin/demis).',
+    'Ein neues Zertifikat im CSM-Portal beantragen und mit seinem Schlüssel unter Verwaltung → DEMIS hinterlegen.',
   'finding.demis-certificate-expires.title': 'Das DEMIS-Zertifikat des Amtes läuft in {days} Tagen ab ({notAfter})',
   'finding.demis-certificate-expires.fix':
-    'Rechtzeitig ein neues Zertifikat im CSM-Portal beantragen und hinterlegen (PUT /api/admin/demis).',
+    'Rechtzeitig ein neues Zertifikat im CSM-Portal beantragen und unter Verwaltung → DEMIS hinterlegen.',
   'finding.demis-failing.title': 'Der Abruf von DEMIS schlägt seit {failures} Versuchen fehl',
   'finding.demis-failing.fix':
-    'Den letzten Fehler ansehen (GET /api/admin/demis): Zertifikat, Client-Geheimnis und Adressen prüfen.',
+    'Den letzten Fehler unter Verwaltung → DEMIS ansehen: Zertifikat, Client-Geheimnis und Adressen prüfen.',
   'finding.demis-credentials-unreadable.title': 'Die versiegelten DEMIS-Zugangsdaten lassen sich nicht öffnen',
   'finding.demis-credentials-unreadable.fix':
     'Prüfen, ob der Schlüsselordner zur Datenbank gehört; sonst die DEMIS-Anbindung neu hinterlegen.',

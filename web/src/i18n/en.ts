@@ -885,13 +885,13 @@ export const en: Messages = {
   'problem.field.key-not-matching': 'The private key does not belong to this certificate.',
   'finding.demis-certificate-expired.title': "The office's DEMIS certificate has expired",
   'finding.demis-certificate-expired.fix':
-    'Request a new certificate in the CSM portal and store it with its key (PUT /api/admin/demis).',
+    'Request a new certificate in the CSM portal and store it with its key under Administration → DEMIS.',
   'finding.demis-certificate-expires.title': "The office's DEMIS certificate expires in {days} days ({notAfter})",
   'finding.demis-certificate-expires.fix':
-    'Request a new certificate in the CSM portal in time and store it (PUT /api/admin/demis).',
+    'Request a new certificate in the CSM portal in time and store it under Administration → DEMIS.',
   'finding.demis-failing.title': 'Fetching from DEMIS has failed {failures} times in a row',
   'finding.demis-failing.fix':
-    'See the last error (GET /api/admin/demis): check the certificate, client secret and addresses.',
+    'See the last error under Administration → DEMIS: check the certificate, client secret and addresses.',
   'finding.demis-credentials-unreadable.title': 'The sealed DEMIS credentials cannot be opened',
   'finding.demis-credentials-unreadable.fix':
     'Check that the key directory belongs to this database; otherwise store the DEMIS connection again.',
