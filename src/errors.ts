@@ -127,6 +127,14 @@ export const FIELD_CODES = [
   'not-a-case-record',
   'outbreak-other-department',
   'case-in-other-outbreak',
+  // the DEMIS connection (issue 16)
+  'url-not-https',
+  'certificate-expired',
+  'certificate-not-rsa',
+  'key-unreadable',
+  'key-not-matching',
+  'pkcs12-unreadable',
+  'pkcs12-password',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

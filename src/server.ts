@@ -2,9 +2,10 @@
 // order: the data directory's lock, the services (src/services.ts), the HTTP
 // app, the store's recovery (before anything listens), the setup link, the
 // HTTP listener, the DIMSE listener with the gate and use cases it needs
-// (built here, once), and the audit's checkpoint each minute. Stopping runs
-// the other way: listeners → app → last attempts and checkpoint → services →
-// lock. `kartei serve` (src/cli/main.ts) and the tests (test/helpers/harness.ts)
+// (built here, once), the DEMIS poller (when there is an inbox import to hand
+// notifications to), and the audit's checkpoint each minute. Stopping runs the
+// other way: DEMIS poller → listeners → app → last attempts and checkpoint →
+// services → lock. `kartei serve` (src/cli/main.ts) and the tests (test/helpers/harness.ts)
 // start the same server through `startServer`; options say what tests need.
 // `withServicesOnly` opens the services alone for the CLI's offline commands.
 import fs from 'node:fs';
@@ -24,6 +25,7 @@ import { IncomingInstance } from './imaging/store-instance.ts';
 import { recoverStore, type RecoveryReport } from './imaging/store-recovery.ts';
 import { lockDataDir } from './ops/serve-lock.ts';
 import { createServices, type Services } from './services.ts';
+import { DemisPoller, type PollerOptions } from './demis/connection/poller.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -42,6 +44,11 @@ interface ServerOptions {
   lock?: boolean;
   /** Flush aggregated attempts and sign a checkpoint each minute and at the stop (default); false: neither. */
   checkpoints?: boolean;
+  /**
+   * The DEMIS poller: the import it hands bundles to (default: the one `services` offers) and its
+   * timing; false: not started. Started only when there is an import to hand to.
+   */
+  demis?: Partial<Pick<PollerOptions, 'importBundle' | 'tickMs' | 'timeoutMs' | 'backoff' | 'random'>> | false;
 }
 
 export interface Server {
@@ -102,10 +109,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let app: FastifyInstance | undefined;
   let dicom: DimseListener | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let demis: DemisPoller | undefined;
   const checkpoints = opts.checkpoints !== false;
   const shutDown = async () => {
     clearInterval(timer);
     try {
+      await demis?.stop();
       await dicom?.close();
       await app?.close();
       if (services && checkpoints) {
@@ -147,6 +156,21 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         log: (e) => log.error({ err: e }, 'association failed'),
       });
       log.info({ aeTitle: config.dicom.aeTitle, port: dicom.port, tls: !!config.dicom.tls }, 'DICOM listener started');
+    }
+    // DEMIS: each office's configured connection is polled on its schedule, into the inbox's import.
+    const importBundle = opts.demis === false ? undefined : (opts.demis?.importBundle ?? s.importDemisBundle);
+    if (importBundle && opts.demis !== false) {
+      demis = new DemisPoller({
+        ...opts.demis,
+        store: s.store,
+        keyring: s.keyring,
+        audit: s.audit,
+        importBundle,
+        log: log.child({ component: 'demis' }),
+        caFile: config.demisCaFile,
+      });
+      s.demisPoller = demis;
+      demis.start();
     }
     // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
     if (checkpoints)

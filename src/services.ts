@@ -28,6 +28,7 @@ import { EmergencySearch } from './records/emergency-search.ts';
 import { SealedFiles } from './vault/sealed-files.ts';
 import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
+import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 
 export interface Services {
   config: Config;
@@ -58,6 +59,13 @@ export interface Services {
   images: SealedFiles;
   /** The same files as stored instances: path, binding, write, read, remove (imaging/instance-store.ts). */
   instances: InstanceStore;
+  /**
+   * The inbox's import of one DEMIS notification bundle (idempotent on its identifier), when the
+   * inbox offers one; the server gives it to the DEMIS poller.
+   */
+  importDemisBundle?: ImportBundle;
+  /** The DEMIS poller, once the server has started it (src/server.ts); absent in offline commands. */
+  demisPoller?: DemisPoller;
   close(): Promise<void>;
 }
 

@@ -174,6 +174,9 @@ export const OTHER_ACTIONS = [
   'admin.device.remove',
   'admin.sso.read',
   'admin.sso.update',
+  'admin.demis.read',
+  'admin.demis.update',
+  'demis.poll',
   'dicom.echo',
   'dicom.store',
   'dicom.find',
@@ -240,10 +243,15 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'approval.list': 'admin',
   'system.security-report': 'admin',
   'admin.sso.read': 'admin',
+  'admin.demis.read': 'admin',
+  // Asking DEMIS now for new notifications changes nothing but when they arrive.
+  'demis.poll': 'admin',
   // A department's own rules, and the office's trust in an identity provider: a person's decision.
   'department.settings.read': null,
   'department.settings.update': null,
   'admin.sso.update': null,
+  // The office's DEMIS certificate, key and client secret: set by a person in a session.
+  'admin.demis.update': null,
   'admin.user.update-access': null,
   'admin.user.enrolment-request': null,
   'admin.user.enrolment-issue': null,
@@ -376,6 +384,9 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
     case 'admin.device.remove':
     case 'admin.sso.read':
     case 'admin.sso.update':
+    case 'admin.demis.read':
+    case 'admin.demis.update':
+    case 'demis.poll':
       return admin ? 'allow' : 'forbidden';
     case 'dicom.echo':
       return p.device && r.kind === 'tenant' ? 'allow' : 'forbidden';

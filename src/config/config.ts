@@ -24,6 +24,11 @@ export interface Config {
    * client: the login throttle counts that address. Empty: the header is ignored.
    */
   trustedProxies: string[];
+  /**
+   * A PEM file of CAs that sign the DEMIS servers' certificates, trusted instead of the
+   * system's and Node's CAs (the DEMIS test environment, a test stand-in). Unset: those.
+   */
+  demisCaFile?: string;
 }
 
 export interface DicomConfig {
@@ -75,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
     dicom: loadDicomConfig(env),
     trustedProxies: parseTrustedProxies(env.KARTEI_TRUSTED_PROXY),
+    demisCaFile: env.KARTEI_DEMIS_CA_FILE ? path.resolve(env.KARTEI_DEMIS_CA_FILE) : undefined,
   };
 }
 

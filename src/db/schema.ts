@@ -634,3 +634,38 @@ export const EMERGENCY_TENANT_TABLES = ['emergency_searches', 'emergency_hits'] 
 
 /** Migration 014's tenant table: linked identities (the configuration and started sign-ons are read before an office is known). */
 export const SSO_TENANT_TABLES = ['sso_identities'] as const;
+
+/**
+ * An office's connection to DEMIS (migration 021, src/demis/connection/): read by the poller
+ * for every office at once, so not walled by tenant. `credentials_enc` holds the client secret,
+ * the password, the office's DEMIS user, the certificate and its private key, sealed with the
+ * tenant key; `last_error_enc` what a server answered, sealed too. `position` is the
+ * `_lastUpdated` of the last notification imported, `position_ids` (JSON) the ids of those
+ * imported at exactly that instant.
+ */
+interface DemisConnectionsTable {
+  tenant_id: string;
+  token_url: string;
+  clearing_url: string;
+  client_id: string;
+  credentials_enc: Buffer;
+  cert_not_after: string;
+  department_id: string;
+  poll_interval_s: number;
+  enabled: number;
+  position: string | null;
+  position_ids: string;
+  last_poll_at: string | null;
+  last_success_at: string | null;
+  last_imported: number;
+  last_error_enc: Buffer | null;
+  failures: number;
+  next_poll_at: string | null;
+  updated_at: string;
+  updated_by: string;
+}
+
+// Declaration merging: issue 16's DEMIS connection table joins the schema here, in one block.
+export interface Database {
+  demis_connections: DemisConnectionsTable;
+}

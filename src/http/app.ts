@@ -1,5 +1,6 @@
 // The HTTP server: Fastify with zod validation at the edge, security headers,
 // one error renderer, and the access declarations enforced on every route.
+import type { DestinationStream } from 'pino';
 import { servedOverHttps } from '../config/config.ts';
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -20,6 +21,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { departmentSettingsRoutes } from './routes/department-settings.ts';
 import { ssoRoutes } from './routes/sso.ts';
+import { demisAdminRoutes } from './routes/demis-admin.ts';
 import { passkeyRoutes } from './routes/passkeys.ts';
 import { personRoutes } from './routes/persons.ts';
 import { recordRoutes } from './routes/records.ts';
@@ -44,12 +46,14 @@ export interface AppOptions {
   /** Extra routes, e.g. the benchmark's; they must declare their access like any other. */
   extraRoutes?: (app: FastifyInstance) => void;
   logger?: boolean;
+  /** Where the log lines go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
 }
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
-    loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel),
+    loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel, opts.logDestination),
     bodyLimit: BODY_LIMIT,
     // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
     routerOptions: { maxParamLength: 1_024 },
@@ -99,6 +103,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   accountRoutes(app, services);
   departmentSettingsRoutes(app, services);
   ssoRoutes(app, services);
+  demisAdminRoutes(app, services);
   passkeyRoutes(app, services);
   personRoutes(app, services);
   recordRoutes(app, services);

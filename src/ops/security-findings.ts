@@ -18,6 +18,7 @@ import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
+import { loadConnection } from '../demis/connection/connection-settings.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -73,6 +74,10 @@ export const FINDING_CODES = [
   'cannot-open',
   'runtime-end-of-life',
   'runtime-not-lts',
+  'demis-certificate-expired',
+  'demis-certificate-expires',
+  'demis-failing',
+  'demis-credentials-unreadable',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -217,6 +222,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   out.push(...recoveryFindings(s.config.dataDir, tenantId));
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
+  out.push(...(await demisFindings(s, tenantId)));
   out.push(...(await tokenFindings(s, tenantId)));
   let users = db
     .selectFrom('users')
@@ -463,6 +469,59 @@ async function deviceFindings(s: Services, tenantId?: string): Promise<Finding[]
 }
 
 const DAY_MS = 86_400_000;
+
+/** Polls of DEMIS failed in a row before the report names it. */
+const DEMIS_FAILING_AFTER = 3;
+
+/**
+ * Each office's DEMIS connection: its certificate's expiry (critical once expired, medium within
+ * 60 days: a new one takes weeks at the Bundesdruckerei), a fetching that keeps failing, and
+ * whether its sealed credentials still open with this key directory.
+ */
+async function demisFindings(s: Services, tenantId?: string): Promise<Finding[]> {
+  const out: Finding[] = [];
+  let query = s.store.db.selectFrom('demis_connections').select(['tenant_id', 'cert_not_after', 'failures', 'enabled']);
+  if (tenantId) query = query.where('tenant_id', '=', tenantId);
+  const now = Date.now();
+  for (const c of await query.execute()) {
+    const left = Date.parse(c.cert_not_after) - now;
+    if (left <= 0)
+      out.push({
+        severity: 'critical',
+        code: 'demis-certificate-expired',
+        params: { notAfter: c.cert_not_after },
+        title: `The office's DEMIS certificate expired on ${c.cert_not_after}: no notifications can be fetched`,
+        fix: 'Request a new certificate in the CSM portal and store it with its key under Administration → DEMIS (PUT /api/admin/demis).',
+      });
+    else if (left < 60 * DAY_MS)
+      out.push({
+        severity: 'medium',
+        code: 'demis-certificate-expires',
+        params: { notAfter: c.cert_not_after, days: Math.ceil(left / DAY_MS) },
+        title: `The office's DEMIS certificate expires in ${Math.ceil(left / DAY_MS)} days (${c.cert_not_after})`,
+        fix: 'Request a new certificate in the CSM portal in time and store it under Administration → DEMIS.',
+      });
+    if (c.enabled === 1 && c.failures >= DEMIS_FAILING_AFTER)
+      out.push({
+        severity: 'high',
+        code: 'demis-failing',
+        params: { failures: c.failures },
+        title: `Fetching from DEMIS has failed ${c.failures} times in a row`,
+        fix: 'See the last error under Administration → DEMIS (GET /api/admin/demis): check the certificate, client secret and addresses.',
+      });
+    try {
+      await loadConnection(s.store, s.keyring, c.tenant_id);
+    } catch {
+      out.push({
+        severity: 'high',
+        code: 'demis-credentials-unreadable',
+        title: 'The sealed DEMIS credentials cannot be opened with this key directory',
+        fix: 'Check that the key directory belongs to this database; otherwise store the DEMIS connection again.',
+      });
+    }
+  }
+  return out;
+}
 
 /**
  * The certificates our listeners present, and the CA that signs device certificates:

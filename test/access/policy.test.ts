@@ -497,6 +497,10 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   // The office's single sign-on configuration: its admins only (audited; the secret is never answered).
   { action: 'admin.sso.read', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   { action: 'admin.sso.update', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  // The office's DEMIS connection: its admins only (the secret and key are never answered).
+  { action: 'admin.demis.read', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'admin.demis.update', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
+  { action: 'demis.poll', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' },
   // DICOM services are for registered devices only; no person, whatever its roles, acts as one.
   { action: 'dicom.echo', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FFF' },
   {
@@ -732,6 +736,8 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'approval.list',
     'system.security-report',
     'admin.sso.read',
+    'admin.demis.read',
+    'demis.poll',
   ],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
@@ -749,6 +755,7 @@ const SESSION_ONLY: Action[] = [
   'department.settings.read',
   'department.settings.update',
   'admin.sso.update',
+  'admin.demis.update',
   'audit.person-search',
   'audit.access-report',
   'person.access-report',

@@ -27,6 +27,7 @@ const SQLITE = [
   '016-restricted-listing',
   '019-records-by-file-and-time',
   '020-ifsg-cases',
+  '021-demis-connection',
   // Issue 16: outbreaks
   '024-outbreaks',
 ];

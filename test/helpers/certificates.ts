@@ -1,5 +1,6 @@
 // Throwaway X.509 material for TLS tests, made by openssl in a temp directory:
-// a CA, and certificates it signs for a server or a device.
+// a CA, and certificates it signs for a server or a device (or, with a negative
+// `days`, one that has expired); a self-signed one no test CA vouches for.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -75,6 +76,40 @@ export function testCertificate(name: string, o: { days?: number; key?: string }
     String(o.days ?? 2),
     '-extfile',
     `${base}.ext`,
+    '-out',
+    `${base}.crt`,
+  );
+  const certFile = path.join(dir, `${base}.crt`);
+  const keyFile = path.join(dir, `${base}.key`);
+  const cert = fs.readFileSync(certFile, 'utf8');
+  return {
+    cert,
+    key: fs.readFileSync(keyFile, 'utf8'),
+    certFile,
+    keyFile,
+    fingerprint256: new X509Certificate(cert).fingerprint256,
+  };
+}
+
+/** A self-signed certificate for localhost/127.0.0.1 that no test CA signed (a server nobody should trust). */
+export function untrustedCertificate(name: string): TestCert {
+  const base = `untrusted-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    `${base}.key`,
     '-out',
     `${base}.crt`,
   );

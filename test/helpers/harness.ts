@@ -101,9 +101,11 @@ export async function startHarness(
     dicom?: boolean;
     /** Listen for HTTP too (`h.url`), on a free loopback port unless `env` names one; otherwise only inject. */
     listen?: boolean;
+    /** The DEMIS poller's import and timing (src/server.ts); unset: what the services offer. */
+    demis?: NonNullable<Parameters<typeof startServer>[1]>['demis'];
   } = {},
 ): Promise<Harness> {
-  const { env, reopen, dicom, listen, ...app } = opts;
+  const { env, reopen, dicom, listen, demis, ...app } = opts;
   const dir = reopen?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
   const db = reopen?.database ?? (PG_ADMIN ? await freshPostgres() : {});
   const config = {
@@ -125,6 +127,7 @@ export async function startHarness(
     listen: !!listen,
     dimse: !!dicom,
     checkpoints: false,
+    demis,
   });
   const stop = () => server.stop();
   return {

@@ -21,6 +21,7 @@ import { tokenScopes } from './015-token-scopes.ts';
 import { restrictedListing } from './016-restricted-listing.ts';
 import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
 import { ifsgCases } from './020-ifsg-cases.ts';
+import { demisConnection } from './021-demis-connection.ts';
 // Issue 16: outbreaks
 import { outbreaks } from './024-outbreaks.ts';
 
@@ -45,6 +46,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '016-restricted-listing': restrictedListing,
     '019-records-by-file-and-time': recordsByFileAndTime,
     '020-ifsg-cases': ifsgCases(dialect, appRole),
+    '021-demis-connection': demisConnection(dialect, appRole),
     // Issue 16: outbreaks
     '024-outbreaks': outbreaks(dialect, appRole),
   };

@@ -995,6 +995,76 @@ export const de = {
   'numbers.csv': 'Tabelle als CSV herunterladen',
   'numbers.restrictedNote':
     'Gezählt werden alle nicht gelöschten Fälle, auch eingeschränkte; die Zahlen nennen niemanden.',
+  // The DEMIS connection (issue 16)
+  'problem.field.url-not-https': 'Bitte eine Adresse mit https:// angeben.',
+  'problem.field.certificate-expired': 'Das Zertifikat ist abgelaufen oder noch nicht gültig.',
+  'problem.field.certificate-not-rsa': 'DEMIS verschlüsselt nur für RSA-Zertifikate.',
+  'problem.field.key-unreadable': 'Der private Schlüssel ist kein PEM-Schlüssel, oder das Kennwort öffnet ihn nicht.',
+  'problem.field.key-not-matching': 'Der private Schlüssel gehört nicht zu diesem Zertifikat.',
+  'finding.demis-certificate-expired.title': 'Das DEMIS-Zertifikat des Amtes ist abgelaufen',
+  'finding.demis-certificate-expired.fix':
+    'Ein neues Zertifikat im CSM-Portal beantragen und mit seinem Schlüssel unter Verwaltung → DEMIS hinterlegen.',
+  'finding.demis-certificate-expires.title': 'Das DEMIS-Zertifikat des Amtes läuft in {days} Tagen ab ({notAfter})',
+  'finding.demis-certificate-expires.fix':
+    'Rechtzeitig ein neues Zertifikat im CSM-Portal beantragen und unter Verwaltung → DEMIS hinterlegen.',
+  'finding.demis-failing.title': 'Der Abruf von DEMIS schlägt seit {failures} Versuchen fehl',
+  'finding.demis-failing.fix':
+    'Den letzten Fehler unter Verwaltung → DEMIS ansehen: Zertifikat, Client-Geheimnis und Adressen prüfen.',
+  'finding.demis-credentials-unreadable.title': 'Die versiegelten DEMIS-Zugangsdaten lassen sich nicht öffnen',
+  'finding.demis-credentials-unreadable.fix':
+    'Prüfen, ob der Schlüsselordner zur Datenbank gehört; sonst die DEMIS-Anbindung neu hinterlegen.',
+  'problem.field.pkcs12-unreadable':
+    'Keine lesbare PKCS#12-Datei (bei alter RC2/3DES-Verschlüsselung bitte mit PBES2 neu exportieren).',
+  'problem.field.pkcs12-password': 'Das Kennwort öffnet die PKCS#12-Datei nicht.',
+  // The DEMIS connection's screen (issue 16)
+  'demis.tab': 'DEMIS',
+  'demis.title': 'DEMIS-Anbindung',
+  'demis.intro':
+    'Das Amt holt seine Meldungen nach §6/§7 IfSG selbst bei DEMIS ab: mit seinem DEMIS-Zertifikat, der Client-ID und dem Client-Geheimnis, die die DEMIS-Geschäftsstelle für Kartei vergibt, und dem DEMIS-Benutzer des Amtes.',
+  'demis.status': 'Stand des Abrufs',
+  'demis.certificate': 'Zertifikat',
+  'demis.certificateUntil': '{subject}, gültig bis {until}',
+  'demis.lastPoll': 'Letzter Abruf',
+  'demis.lastPollOk': '{at}: {n} Meldung(en) abgerufen',
+  'demis.lastPollFailed': '{at}: fehlgeschlagen ({n}. Versuch in Folge)',
+  'demis.never': 'Noch nie',
+  'demis.lastFailure': 'Letzter Fehler',
+  'demis.nextPoll': 'Nächster Abruf',
+  'demis.off': 'Abruf ausgeschaltet',
+  'demis.pollNow': 'Jetzt abrufen',
+  'demis.polled': '{n} Meldung(en) abgerufen.',
+  'demis.failure.timeout': 'DEMIS hat nicht rechtzeitig geantwortet.',
+  'demis.failure.unauthorized':
+    'DEMIS hat die Anmeldung abgelehnt: Client-ID, Client-Geheimnis, Benutzer oder Kennwort prüfen.',
+  'demis.failure.server': 'DEMIS hat einen Serverfehler gemeldet; es wird später erneut versucht.',
+  'demis.failure.tls':
+    'Die verschlüsselte Verbindung kam nicht zustande: Zertifikat des Amtes (abgelaufen?) oder Adresse prüfen.',
+  'demis.failure.network': 'DEMIS war nicht erreichbar.',
+  'demis.failure.protocol': 'DEMIS hat unerwartet geantwortet.',
+  'demis.failure.decrypt':
+    'Eine Meldung lässt sich mit dem Zertifikat des Amtes nicht entschlüsseln; der Abruf wartet an dieser Stelle.',
+  'demis.failure.import': 'Eine Meldung konnte nicht in den Eingang übernommen werden; sie wird erneut abgerufen.',
+  'demis.settings': 'Einstellungen',
+  'demis.tokenUrl': 'Token-Endpunkt',
+  'demis.tokenUrlHint': 'z. B. https://demis.rki.de/auth/realms/OEGD/protocol/openid-connect/token',
+  'demis.clearingUrl': 'Abruf-Endpunkt',
+  'demis.clearingUrlHint': 'z. B. https://demis.rki.de/notification-clearing-api/fhir',
+  'demis.clientId': 'Client-ID',
+  'demis.clientSecret': 'Client-Geheimnis',
+  'demis.keepHint': 'Leer lassen, um das hinterlegte zu behalten.',
+  'demis.username': 'DEMIS-Benutzer des Amtes',
+  'demis.usernameHint': 'Die Kennung des Amtes, z. B. 1.01.0.53.',
+  'demis.password': 'Kennwort des DEMIS-Benutzers',
+  'demis.certificateFile': 'Zertifikat (PKCS#12-Datei oder PEM)',
+  'demis.certificateFileHint': 'Die .p12-Datei der Bundesdruckerei, oder Zertifikat und Schlüssel als PEM.',
+  'demis.keyFile': 'Privater Schlüssel (PEM, falls getrennt)',
+  'demis.keyFileHint': 'Nur wenn das Zertifikat als PEM ohne Schlüssel gewählt wurde.',
+  'demis.filePassword': 'Kennwort der Datei oder des Schlüssels',
+  'demis.department': 'Meldungen gehen an',
+  'demis.interval': 'Abrufintervall in Minuten',
+  'demis.enabled': 'Regelmäßig abrufen',
+  'demis.save': 'Speichern',
+  'demis.saved': 'Die DEMIS-Anbindung ist gespeichert.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1,11 +1,12 @@
-// Administration: departments and users. An administrator manages who may do
-// what; no screen here shows a person's file or a record.
+// Administration: departments, users, devices, single sign-on and the DEMIS connection. An
+// administrator manages who may do what; no screen here shows a person's file or a record.
 import { Link, usePath } from '../../router.tsx';
 import { useT } from '../../i18n/i18n.ts';
 import { Departments } from './departments.tsx';
 import { Users } from './users.tsx';
 import { Devices } from './devices.tsx';
 import { SsoSettingsForm } from './sso.tsx';
+import { DemisSettingsForm } from './demis.tsx';
 
 export default function AdminScreen() {
   const t = useT();
@@ -18,6 +19,7 @@ export default function AdminScreen() {
         <Link to="/admin/users">{t('admin.users')}</Link>
         <Link to="/admin/devices">{t('admin.devices')}</Link>
         <Link to="/admin/sso">{t('sso.adminTab')}</Link>
+        <Link to="/admin/demis">{t('demis.tab')}</Link>
       </nav>
       {path === '/admin/users' ? (
         <Users />
@@ -25,6 +27,8 @@ export default function AdminScreen() {
         <Devices />
       ) : path === '/admin/sso' ? (
         <SsoSettingsForm />
+      ) : path === '/admin/demis' ? (
+        <DemisSettingsForm />
       ) : (
         <Departments />
       )}
