@@ -20,6 +20,8 @@ import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { CaseIndex } from './infection/case-index.ts';
 import { Records } from './records/records.ts';
+// Issue 16: person merge
+import { PersonMerges } from './records/person-merge.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
@@ -46,6 +48,9 @@ export interface Services {
   records: Records;
   /** The facts of each IfSG case beside its record (issue 16): finding a person's case of a disease, lists, numbers. */
   cases: CaseIndex;
+  // Issue 16: person merge
+  /** Two files of one department found to be one person, merged (pending until a second person confirms). */
+  merges: PersonMerges;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -97,6 +102,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     persons,
     records: new Records(keyring, { 'ifsg-case': cases }),
     cases,
+    // Issue 16: person merge
+    merges: new PersonMerges(keyring, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

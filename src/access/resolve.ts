@@ -20,7 +20,10 @@ export type ResourceRef =
   | { kind: 'study'; studyUid: string }
   | { kind: 'tenant' }
   /** The installation itself (its own audit chain): how many offices it serves decides who may see it. */
-  | { kind: 'installation' };
+  | { kind: 'installation' }
+  // Issue 16: person merge
+  /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
+  | { kind: 'person-merge'; mergeId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -175,6 +178,16 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return resolvedAs(ref, null);
+    // Issue 16: person merge
+    case 'person-merge': {
+      const merge = await tx
+        .selectFrom('person_merges')
+        .select('survivor_id')
+        .where('id', '=', ref.mergeId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return merge ? fileOfPerson(merge.survivor_id, ref.mergeId) : null;
+    }
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')

@@ -1,0 +1,467 @@
+// Two files of one department found to be one person, merged (issue 16): the absorbed file's records
+// (every version, deleted ones too, re-sealed under the surviving file's person key), its IfSG case
+// facts and its studies move to the survivor in one gated transaction, decided and audited on both
+// files. The absorbed file keeps its own data versions and key, leaves every blind-index lookup and
+// answers "merged into …". Pending until a physician or head who did not merge confirms (four eyes);
+// until then undo moves exactly what moved back, re-sealed under the absorbed key again.
+import { randomUUID } from 'node:crypto';
+import type { GateContext } from '../access/gate.ts';
+import type { Tx } from '../db/connect.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
+import { displayNames } from '../identity/users.ts';
+import type { Keyring } from '../vault/keyring.ts';
+import { openField, sealField } from '../vault/keyring.ts';
+import type { Persons } from './persons.ts';
+import { contentBinding, deleteReasonBinding } from './records.ts';
+
+export type MergeState = 'pending' | 'confirmed' | 'undone';
+
+/** What a merge moved: exactly this goes back on undo. */
+interface Moved {
+  records: string[];
+  studies: string[];
+}
+
+export interface MergeView {
+  id: string;
+  departmentId: string;
+  survivorId: string;
+  absorbedId: string;
+  state: MergeState;
+  records: number;
+  studies: number;
+  createdBy: string;
+  createdByName: string | null;
+  createdAt: string;
+  decidedBy: string | null;
+  decidedByName: string | null;
+  decidedAt: string | null;
+  version: number;
+  /** What the caller may do with it now. */
+  confirm: boolean;
+  undo: boolean;
+}
+
+/** A file's own counts, for comparing two files before merging them. */
+export interface FileCounts {
+  records: number;
+  studies: number;
+}
+
+type MergeRow = {
+  id: string;
+  department_id: string;
+  survivor_id: string;
+  absorbed_id: string;
+  state: string;
+  moved: string;
+  created_by: string;
+  created_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  version: number;
+};
+
+const staleMerge = (current: number) =>
+  new KarteiError('stale-version', `version: the merge is at version ${current}`, {
+    field: 'version',
+    currentVersion: current,
+  });
+
+export class PersonMerges {
+  private readonly keyring: Keyring;
+  private readonly persons: Persons;
+  constructor(keyring: Keyring, persons: Persons) {
+    this.keyring = keyring;
+    this.persons = persons;
+  }
+
+  /**
+   * Merges `absorbedId` into the file the gate decided on (`person.merge`); the absorbed file is
+   * decided inside the same transaction. Both files at the versions the caller compared.
+   */
+  async merge(
+    ctx: GateContext,
+    input: { absorbedId: string; survivorVersion: number; absorbedVersion: number },
+  ): Promise<MergeView> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const survivorId = ctx.target.personId!;
+    const departmentId = ctx.target.departmentId!;
+    if (input.absorbedId === survivorId)
+      throw fieldRefused('validation-failed', 'absorbedId', 'merge-self', 'a file cannot be merged into itself');
+    const absorbed = await ctx.also('person.merge', { kind: 'person', personId: input.absorbedId });
+    if (absorbed.departmentId !== departmentId)
+      throw fieldRefused(
+        'validation-failed',
+        'absorbedId',
+        'merge-other-department',
+        'the file belongs to another department: only files of one department are merged',
+      );
+    const id = randomUUID();
+    // Claim both files, in id order (two crossing merges wait on the same row first, never on each other).
+    const claims = [
+      { personId: survivorId, version: input.survivorVersion, field: 'survivorVersion' },
+      { personId: input.absorbedId, version: input.absorbedVersion, field: 'absorbedVersion' },
+    ].sort((a, b) => (a.personId < b.personId ? -1 : 1));
+    for (const c of claims) await claim(ctx, id, c.personId, c.version, c.field);
+    await tx
+      .updateTable('persons')
+      .set({ merged_into: survivorId })
+      .where('id', '=', input.absorbedId)
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    const from = await this.key(tx, tenantId, departmentId, input.absorbedId);
+    const to = await this.key(tx, tenantId, departmentId, survivorId);
+    const records = await tx
+      .selectFrom('records')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', input.absorbedId)
+      .orderBy('id')
+      .execute();
+    const versions = await this.moveRecords(
+      ctx,
+      records.map((r) => r.id),
+      input.absorbedId,
+      survivorId,
+      from,
+      to,
+    );
+    const studies = await tx
+      .selectFrom('studies')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', input.absorbedId)
+      .orderBy('id')
+      .execute();
+    await moveStudies(
+      ctx,
+      studies.map((s) => s.id),
+      input.absorbedId,
+      survivorId,
+    );
+    await this.persons.dropIndex(ctx, input.absorbedId);
+    const moved: Moved = { records: records.map((r) => r.id), studies: studies.map((s) => s.id) };
+    await tx
+      .insertInto('person_merges')
+      .values({
+        id,
+        tenant_id: tenantId,
+        department_id: departmentId,
+        survivor_id: survivorId,
+        absorbed_id: input.absorbedId,
+        state: 'pending',
+        moved: JSON.stringify(moved),
+        created_by: principal.userId,
+        created_at: ctx.now,
+        decided_by: null,
+        decided_at: null,
+        version: 1,
+      })
+      .execute();
+    ctx.audit.detail = {
+      mergeId: id,
+      survivorId,
+      absorbedId: input.absorbedId,
+      records: moved.records.length,
+      versions,
+      studies: moved.studies.length,
+    };
+    return this.view(ctx, await this.row(tx, tenantId, id));
+  }
+
+  /** Confirms a pending merge (`person.merge-confirm` on both files): never by whoever merged. */
+  async confirm(ctx: GateContext, mergeId: string, version: number): Promise<MergeView> {
+    const { tx, principal } = ctx;
+    const m = await this.pending(ctx, mergeId, version, 'person.merge-confirm');
+    if (m.created_by === principal.userId)
+      throw new KarteiError('forbidden', 'id: a second person confirms a merge, not the one who merged', {
+        field: 'id',
+        errors: [{ field: 'id', code: 'merge-own' }],
+      });
+    await this.decided(ctx, m, 'confirmed');
+    // The survivor may take part in another merge now; the absorbed file stays merged, for good.
+    await tx
+      .updateTable('persons')
+      .set({ merge_id: null })
+      .where('id', '=', m.survivor_id)
+      .where('merge_id', '=', m.id)
+      .execute();
+    ctx.audit.detail = { mergeId: m.id, survivorId: m.survivor_id, absorbedId: m.absorbed_id };
+    return this.view(ctx, await this.row(tx, principal.tenantId, m.id));
+  }
+
+  /** Undoes a pending merge: what moved goes back, re-sealed under the absorbed file's key; the file is found again. */
+  async undo(ctx: GateContext, mergeId: string, version: number): Promise<MergeView> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    const m = await this.pending(ctx, mergeId, version, 'person.merge-undo');
+    // Whoever merged, or whoever may confirm (a physician or head of the department): not any other clerk.
+    if (m.created_by !== principal.userId && !ctx.may('person.merge-confirm')) throw new KarteiError('forbidden');
+    const moved = JSON.parse(m.moved) as Moved;
+    const from = await this.key(tx, tenantId, m.department_id, m.survivor_id);
+    const to = await this.key(tx, tenantId, m.department_id, m.absorbed_id);
+    const versions = await this.moveRecords(ctx, moved.records, m.survivor_id, m.absorbed_id, from, to);
+    const studies = await moveStudies(ctx, moved.studies, m.survivor_id, m.absorbed_id);
+    await this.decided(ctx, m, 'undone');
+    await tx
+      .updateTable('persons')
+      .set({ merge_id: null, merged_into: null })
+      .where('id', 'in', [m.survivor_id, m.absorbed_id])
+      .where('tenant_id', '=', tenantId)
+      .where('merge_id', '=', m.id)
+      .execute();
+    await this.persons.restoreIndex(ctx, m.absorbed_id);
+    ctx.audit.detail = {
+      mergeId: m.id,
+      survivorId: m.survivor_id,
+      absorbedId: m.absorbed_id,
+      records: moved.records.length,
+      versions,
+      studies,
+    };
+    return this.view(ctx, await this.row(tx, tenantId, m.id));
+  }
+
+  /** The merges a file took part in (either side), newest first, with what the caller may do with each. */
+  async list(ctx: GateContext, personId: string): Promise<{ merges: MergeView[]; counts: FileCounts }> {
+    const { tx, principal } = ctx;
+    const rows = await tx
+      .selectFrom('person_merges')
+      .selectAll()
+      .where('tenant_id', '=', principal.tenantId)
+      .where((eb) => eb.or([eb('survivor_id', '=', personId), eb('absorbed_id', '=', personId)]))
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(100)
+      .execute();
+    const merges = await this.views(ctx, rows);
+    const counts = await fileCounts(tx, principal.tenantId, personId);
+    ctx.audit.detail = { count: merges.length };
+    return { merges, counts };
+  }
+
+  /** The merge, pending, at `version`, with its absorbed file decided for `action` too. */
+  private async pending(
+    ctx: GateContext,
+    mergeId: string,
+    version: number,
+    action: 'person.merge-confirm' | 'person.merge-undo',
+  ): Promise<MergeRow> {
+    const m = await this.row(ctx.tx, ctx.principal.tenantId, mergeId);
+    await ctx.also(action, { kind: 'person', personId: m.absorbed_id });
+    if (m.state !== 'pending')
+      throw fieldRefused('conflict', 'id', 'already-decided', `the merge is ${m.state} already`);
+    if (m.version !== version) throw staleMerge(m.version);
+    return m;
+  }
+
+  /** Ends a pending merge, if no one else ended it first (409 otherwise). */
+  private async decided(ctx: GateContext, m: MergeRow, state: 'confirmed' | 'undone') {
+    const done = await ctx.tx
+      .updateTable('person_merges')
+      .set({ state, decided_by: ctx.principal.userId, decided_at: ctx.now, version: m.version + 1 })
+      .where('id', '=', m.id)
+      .where('state', '=', 'pending')
+      .where('version', '=', m.version)
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) !== 1) throw staleMerge(m.version + 1);
+  }
+
+  /**
+   * Moves records from one file to the other: each version's content and a deletion's reason opened
+   * with the one person key and sealed with the other, under the same binding (record, version,
+   * sensitivity), and the case facts with them. Answers how many versions moved.
+   */
+  private async moveRecords(
+    ctx: GateContext,
+    recordIds: string[],
+    fromPerson: string,
+    toPerson: string,
+    from: Buffer,
+    to: Buffer,
+  ): Promise<number> {
+    const { tx, principal } = ctx;
+    const tenantId = principal.tenantId;
+    let versions = 0;
+    const unreadable = () =>
+      fieldRefused(
+        'conflict',
+        'absorbedId',
+        'merge-unreadable',
+        'a record of the file does not open; nothing was merged or moved',
+      );
+    for (const recordId of recordIds) {
+      const r = await tx
+        .selectFrom('records')
+        .select(['id', 'person_id', 'delete_reason_enc'])
+        .where('id', '=', recordId)
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      if (!r || r.person_id !== fromPerson) throw unreadable();
+      const rows = await tx
+        .selectFrom('record_versions')
+        .select(['version', 'sensitivity', 'content_enc'])
+        .where('record_id', '=', recordId)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      for (const v of rows) {
+        const binding = contentBinding(tenantId, recordId, v.version, v.sensitivity);
+        let content: unknown;
+        try {
+          content = openField(from, binding, v.content_enc);
+        } catch {
+          throw unreadable();
+        }
+        await tx
+          .updateTable('record_versions')
+          .set({ content_enc: sealField(to, binding, content) })
+          .where('record_id', '=', recordId)
+          .where('version', '=', v.version)
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        versions += 1;
+      }
+      let reason: Buffer | null = null;
+      if (r.delete_reason_enc) {
+        const binding = deleteReasonBinding(tenantId, recordId);
+        try {
+          reason = sealField(to, binding, openField(from, binding, r.delete_reason_enc));
+        } catch {
+          throw unreadable();
+        }
+      }
+      await tx
+        .updateTable('records')
+        .set({ person_id: toPerson, ...(reason ? { delete_reason_enc: reason } : {}) })
+        .where('id', '=', recordId)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+    }
+    if (recordIds.length)
+      await tx
+        .updateTable('ifsg_cases')
+        .set({ person_id: toPerson })
+        .where('tenant_id', '=', tenantId)
+        .where('record_id', 'in', recordIds)
+        .execute();
+    return versions;
+  }
+
+  private key(tx: Tx, tenantId: string, departmentId: string, personId: string) {
+    return this.keyring.personKey(tx, tenantId, departmentId, personId);
+  }
+
+  private async row(tx: Tx, tenantId: string, id: string): Promise<MergeRow> {
+    const m = await tx
+      .selectFrom('person_merges')
+      .selectAll()
+      .where('id', '=', id)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    if (!m) throw new KarteiError('not-found');
+    return m;
+  }
+
+  private async view(ctx: GateContext, m: MergeRow): Promise<MergeView> {
+    return (await this.views(ctx, [m]))[0]!;
+  }
+
+  private async views(ctx: GateContext, rows: MergeRow[]): Promise<MergeView[]> {
+    const me = ctx.principal.userId;
+    const names = await displayNames(
+      ctx,
+      this.keyring,
+      rows.flatMap((m) => [m.created_by, ...(m.decided_by ? [m.decided_by] : [])]),
+    );
+    const senior = ctx.may('person.merge-confirm');
+    return rows.map((m) => {
+      const moved = JSON.parse(m.moved) as Moved;
+      const pending = m.state === 'pending';
+      return {
+        id: m.id,
+        departmentId: m.department_id,
+        survivorId: m.survivor_id,
+        absorbedId: m.absorbed_id,
+        state: m.state as MergeState,
+        records: moved.records.length,
+        studies: moved.studies.length,
+        createdBy: m.created_by,
+        createdByName: names.get(m.created_by) ?? null,
+        createdAt: m.created_at,
+        decidedBy: m.decided_by,
+        decidedByName: m.decided_by ? (names.get(m.decided_by) ?? null) : null,
+        decidedAt: m.decided_at,
+        version: m.version,
+        confirm: pending && senior && m.created_by !== me,
+        undo: pending && (senior || (m.created_by === me && ctx.may('person.merge-undo'))),
+      };
+    });
+  }
+}
+
+/**
+ * Claims a file for merge `mergeId`: only at the version the caller compared, only if no other merge
+ * holds it. The conditional update is the lock: of two merges of one file, one claims it, the other 409s.
+ */
+async function claim(ctx: GateContext, mergeId: string, personId: string, version: number, field: string) {
+  const { tx, principal } = ctx;
+  const done = await tx
+    .updateTable('persons')
+    .set({ merge_id: mergeId })
+    .where('id', '=', personId)
+    .where('tenant_id', '=', principal.tenantId)
+    .where('version', '=', version)
+    .where('merge_id', 'is', null)
+    .where('merged_into', 'is', null)
+    .executeTakeFirst();
+  if (Number(done.numUpdatedRows) === 1) return;
+  const p = await tx
+    .selectFrom('persons')
+    .select(['version', 'merge_id', 'merged_into'])
+    .where('id', '=', personId)
+    .where('tenant_id', '=', principal.tenantId)
+    .executeTakeFirstOrThrow();
+  const which = field === 'survivorVersion' ? 'id' : 'absorbedId';
+  if (p.merged_into) throw fieldRefused('conflict', which, 'already-merged', 'the file was merged into another');
+  if (p.merge_id)
+    throw fieldRefused('conflict', which, 'merge-pending', 'the file is part of a merge waiting for confirmation');
+  throw new KarteiError('stale-version', `${field}: the file is at version ${p.version}`, {
+    field,
+    currentVersion: p.version,
+  });
+}
+
+/** Moves the studies still linked to one file to the other; answers how many moved. */
+async function moveStudies(ctx: GateContext, studyIds: string[], fromPerson: string, toPerson: string) {
+  if (studyIds.length === 0) return 0;
+  const done = await ctx.tx
+    .updateTable('studies')
+    .set({ person_id: toPerson, updated_at: ctx.now })
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('id', 'in', studyIds)
+    .where('person_id', '=', fromPerson)
+    .executeTakeFirst();
+  return Number(done.numUpdatedRows);
+}
+
+/** How many live records and linked studies a file has. */
+async function fileCounts(tx: Tx, tenantId: string, personId: string): Promise<FileCounts> {
+  const [records, studies] = await Promise.all([
+    tx
+      .selectFrom('records')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', personId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst(),
+    tx
+      .selectFrom('studies')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', personId)
+      .executeTakeFirst(),
+  ]);
+  return { records: Number(records?.n ?? 0), studies: Number(studies?.n ?? 0) };
+}
