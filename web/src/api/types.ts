@@ -38,3 +38,5 @@ export type {
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';
+// Issue 16: person merge
+export type { PersonMerge, PersonMerges } from '../../../src/contract/person-merge.ts';
