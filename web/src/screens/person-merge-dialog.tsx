@@ -8,7 +8,7 @@ import type { PersonFileView, PersonListItem, PersonMerge, PersonMerges } from '
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
 import { Link } from '../router.tsx';
 import { useConfirm } from '../ui/confirm.tsx';
-import { FormError, TextField, useForm } from '../ui/form.tsx';
+import { FormError, SelectField, TextField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { useNotify } from '../ui/notice.tsx';
 
@@ -215,21 +215,15 @@ function Compare({
           ))}
         </tbody>
       </table>
-      <fieldset>
-        <legend>{t('merge.survivor')}</legend>
-        {(['this', 'other'] as const).map((k) => (
-          <label key={k} className="radio">
-            <input
-              type="radio"
-              name="keep"
-              value={k}
-              checked={form.values.keep === k}
-              onChange={() => form.set('keep', k)}
-            />
-            {t(k === 'this' ? 'merge.keepThis' : 'merge.keepOther')}
-          </label>
-        ))}
-      </fieldset>
+      <SelectField
+        label={t('merge.survivor')}
+        value={form.values.keep}
+        onChange={(v) => form.set('keep', v)}
+        options={[
+          { value: 'this', label: t('merge.keepThis') },
+          { value: 'other', label: t('merge.keepOther') },
+        ]}
+      />
       <p className="hint">{t('merge.warning')}</p>
       <FormError form={form} fields={[]} />
       <div className="actions">
