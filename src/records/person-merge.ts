@@ -11,7 +11,7 @@ import { KarteiError, fieldRefused } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
-import type { Persons } from './persons.ts';
+import { lockFile, type Persons } from './persons.ts';
 import { contentBinding, deleteReasonBinding } from './records.ts';
 
 export type MergeState = 'pending' | 'confirmed' | 'undone';
@@ -99,6 +99,7 @@ export class PersonMerges {
         'the file belongs to another department: only files of one department are merged',
       );
     const id = randomUUID();
+    await lockBoth(ctx, survivorId, input.absorbedId);
     // Claim both files, in id order (two crossing merges wait on the same row first, never on each other).
     const claims = [
       { personId: survivorId, version: input.survivorVersion, field: 'survivorVersion' },
@@ -249,8 +250,11 @@ export class PersonMerges {
     version: number,
     action: 'person.merge-confirm' | 'person.merge-undo',
   ): Promise<MergeRow> {
+    const first = await this.row(ctx.tx, ctx.principal.tenantId, mergeId);
+    await ctx.also(action, { kind: 'person', personId: first.absorbed_id });
+    await lockBoth(ctx, first.survivor_id, first.absorbed_id);
+    // Read again under the lock: a confirm and an undo at once see each other's end.
     const m = await this.row(ctx.tx, ctx.principal.tenantId, mergeId);
-    await ctx.also(action, { kind: 'person', personId: m.absorbed_id });
     if (m.state !== 'pending')
       throw fieldRefused('conflict', 'id', 'already-decided', `the merge is ${m.state} already`);
     if (m.version !== version) throw staleMerge(m.version);
@@ -399,6 +403,11 @@ export class PersonMerges {
       };
     });
   }
+}
+
+/** Holds both files' record writes until the merge's transaction ends, in id order (no two merges deadlock). */
+async function lockBoth(ctx: GateContext, a: string, b: string) {
+  for (const id of [a, b].sort()) await lockFile(ctx, id);
 }
 
 /**

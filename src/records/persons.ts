@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
-import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, serialise, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -446,6 +446,12 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
 /** Reading a file merged into another: where it went (the web follows it), never its data. */
 export const mergedAway = (mergedInto: string, mergeId: string | null) =>
   new KarteiError('person-merged', `the file was merged into ${mergedInto}`, { mergedInto, mergeId });
+
+/**
+ * Holds writes to a file's records until this transaction ends, so a merge moving them and a record written
+ * meanwhile cannot interleave (PostgreSQL; SQLite runs one write transaction at a time anyway).
+ */
+export const lockFile = (ctx: GateContext, personId: string) => serialise(ctx.tx, `kartei.person-file:${personId}`);
 
 /** Refuses work on a file merged into another (pending or confirmed): it takes nothing new. */
 export async function refuseMerged(ctx: GateContext, personId: string): Promise<void> {

@@ -10,7 +10,7 @@ import { fromZodError } from '../field-issues.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
-import { refuseMerged, stale } from './persons.ts';
+import { lockFile, refuseMerged, stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
 import type { RecordsTable } from '../db/schema.ts';
@@ -158,6 +158,7 @@ export class Records {
   ): Promise<string> {
     const { tx, principal } = ctx;
     // A file merged into another takes nothing new: its records live in the other file now.
+    await lockFile(ctx, personId);
     await refuseMerged(ctx, personId);
     const id = randomUUID();
     await tx
@@ -272,8 +273,10 @@ export class Records {
     recordId: string,
     input: { content: unknown; sensitivity?: Sensitivity; version: number },
   ) {
+    await lockFile(ctx, ctx.target.personId!);
     const r = await ctx.tx.selectFrom('records').selectAll().where('id', '=', recordId).executeTakeFirstOrThrow();
-    if (r.version !== input.version) throw stale(r.version);
+    // Moved to another file by a merge since the gate decided: written now, it would be sealed for the wrong file.
+    if (r.version !== input.version || r.person_id !== ctx.target.personId) throw stale(r.version);
     const content = parseContent(r.type as RecordType, input.content);
     const sensitivity = input.sensitivity ?? (r.sensitivity as Sensitivity);
     const next = input.version + 1;
@@ -329,11 +332,13 @@ export class Records {
 
   async remove(ctx: GateContext, recordId: string, reason: string): Promise<void> {
     const { tx, principal } = ctx;
+    await lockFile(ctx, ctx.target.personId!);
     const r = await tx
       .selectFrom('records')
-      .select(['type', 'person_id'])
+      .select(['type', 'person_id', 'version'])
       .where('id', '=', recordId)
       .executeTakeFirstOrThrow();
+    if (r.person_id !== ctx.target.personId) throw stale(r.version);
     const key = await this.personKey(ctx, r.person_id);
     await tx
       .updateTable('records')

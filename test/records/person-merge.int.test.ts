@@ -531,3 +531,36 @@ test('the database file holds no name, note or disease of a merged file', { skip
     for (const id of [...moved.records, ...moved.studies]) assert.match(id, /^[0-9a-f-]{36}$/);
   }
 });
+
+test('a confirm and an undo at once: one wins, the other 409s; a record changed while pending goes back with its new version', async () => {
+  const a = await file();
+  const b = await file();
+  const note = await record(b, 'note', { text: 'vorher' });
+  const m = await merge(clerk, a, b);
+  assert.equal(m.status, 201);
+  // Changed in the survivor while the merge waits: sealed for the survivor, and re-sealed back on undo.
+  const changed = await physician.put(`/api/records/${note}`, { content: { text: 'nachher' }, version: 1 });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  const [c, u] = await Promise.all([
+    physician.post(`/api/person-merges/${m.body.id}/confirm`, { version: 1 }),
+    head.post(`/api/person-merges/${m.body.id}/undo`, { version: 1 }),
+  ]);
+  assert.deepEqual([c.status, u.status].sort(), [200, 409], JSON.stringify([c.body, u.body]));
+  const state = (
+    await db((tx) =>
+      tx.selectFrom('person_merges').select('state').where('id', '=', m.body.id).executeTakeFirstOrThrow(),
+    )
+  ).state;
+  const [ca, cb] = [await contents(a), await contents(b)];
+  if (state === 'undone') {
+    assert.deepEqual(
+      cb.records[0]!.versions.map((v) => v.content),
+      [{ text: 'vorher' }, { text: 'nachher' }],
+    );
+    assert.equal(ca.records.length, 0);
+  } else {
+    assert.equal(state, 'confirmed');
+    assert.equal(ca.records[0]!.versions.length, 2);
+    assert.equal(cb.records.length, 0);
+  }
+});
