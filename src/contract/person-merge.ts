@@ -3,7 +3,7 @@
 // checks its answers against; the browser reads their types. Free of Node code.
 import { z } from 'zod';
 
-export const mergeState = z.enum(['pending', 'confirmed', 'undone']);
+const mergeState = z.enum(['pending', 'confirmed', 'undone']);
 
 export const personMerge = z.strictObject({
   id: z.string(),

@@ -484,7 +484,7 @@ export interface Database {
  * Migration 026: two files of one department found to be one person, merged (src/records/person-merge.ts).
  * Ids and states only: nothing here names anyone.
  */
-export interface PersonMergesTable {
+interface PersonMergesTable {
   id: string;
   tenant_id: string;
   department_id: string;

@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Tx } from '../db/connect.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
+import { restrictedListing } from '../identity/departments.ts';
 import { displayNames } from '../identity/users.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { lockFile, type Persons } from './persons.ts';
 import { contentBinding, deleteReasonBinding } from './records.ts';
 
-export type MergeState = 'pending' | 'confirmed' | 'undone';
+type MergeState = 'pending' | 'confirmed' | 'undone';
 
 /** What a merge moved: exactly this goes back on undo. */
 interface Moved {
@@ -238,7 +239,10 @@ export class PersonMerges {
       .limit(100)
       .execute();
     const merges = await this.views(ctx, rows);
-    const counts = await fileCounts(tx, principal.tenantId, personId);
+    // Where the department hides restricted records from whoever may not read them, they are not counted either.
+    const normalOnly =
+      !ctx.may('record.read', 'restricted') && (await restrictedListing(ctx, ctx.target.departmentId!)) === 'hidden';
+    const counts = await fileCounts(tx, principal.tenantId, personId, normalOnly);
     ctx.audit.detail = { count: merges.length };
     return { merges, counts };
   }
@@ -455,8 +459,8 @@ async function moveStudies(ctx: GateContext, studyIds: string[], fromPerson: str
   return Number(done.numUpdatedRows);
 }
 
-/** How many live records and linked studies a file has. */
-async function fileCounts(tx: Tx, tenantId: string, personId: string): Promise<FileCounts> {
+/** How many live records (normal ones only, if so asked) and linked studies a file has. */
+async function fileCounts(tx: Tx, tenantId: string, personId: string, normalOnly: boolean): Promise<FileCounts> {
   const [records, studies] = await Promise.all([
     tx
       .selectFrom('records')
@@ -464,6 +468,7 @@ async function fileCounts(tx: Tx, tenantId: string, personId: string): Promise<F
       .where('tenant_id', '=', tenantId)
       .where('person_id', '=', personId)
       .where('deleted_at', 'is', null)
+      .$if(normalOnly, (q) => q.where('sensitivity', '=', 'normal'))
       .executeTakeFirst(),
     tx
       .selectFrom('studies')

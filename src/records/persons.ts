@@ -444,7 +444,7 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
 
 // Issue 16: person merge
 /** Reading a file merged into another: where it went (the web follows it), never its data. */
-export const mergedAway = (mergedInto: string, mergeId: string | null) =>
+const mergedAway = (mergedInto: string, mergeId: string | null) =>
   new KarteiError('person-merged', `the file was merged into ${mergedInto}`, { mergedInto, mergeId });
 
 /**

@@ -12,7 +12,7 @@ import { inTenantTransaction } from '../../src/db/connect.ts';
 import { contentBinding, deleteReasonBinding } from '../../src/records/records.ts';
 import { openField } from '../../src/vault/keyring.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
-import { startHarness, setUpTenant, Client, DIALECT, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, DIALECT, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 
 let h: Harness;
 let t: Tenant;
