@@ -564,3 +564,14 @@ test('a confirm and an undo at once: one wins, the other 409s; a record changed 
     assert.equal(cb.records.length, 0);
   }
 });
+
+test('where a department hides restricted records from clerks, the comparison does not count them for a clerk', async () => {
+  const tbHead = await t.user({ memberships: [{ departmentId: TB, role: 'head' }] });
+  const tbClerk = await t.user({ memberships: [{ departmentId: TB, role: 'clerk' }] });
+  assert.equal((await tbHead.put(`/api/departments/${TB}/settings`, { restrictedListing: 'hidden' })).status, 200);
+  const f = await file(undefined, {}, TB);
+  await record(f, 'note', { text: 'offen' }, 'normal', tbPhysician);
+  await record(f, 'note', { text: 'vertraulich' }, 'restricted', tbPhysician);
+  assert.deepEqual((await tbClerk.get(`/api/persons/${f}/merges`)).body.counts, { records: 1, studies: 0 });
+  assert.deepEqual((await tbPhysician.get(`/api/persons/${f}/merges`)).body.counts, { records: 2, studies: 0 });
+});
