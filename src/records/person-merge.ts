@@ -21,6 +21,19 @@ type MergeState = 'pending' | 'confirmed' | 'undone';
 interface Moved {
   records: string[];
   studies: string[];
+  /** Rows of other parts (`MergeParticipant`), by the name they are registered under. */
+  others: Record<string, string[]>;
+}
+
+/**
+ * Another part's rows keyed by a person (a contact, a notification matched to a file): moved with the
+ * records in the merge's transaction, and exactly those back on undo. Registered in src/services.ts.
+ */
+export interface MergeParticipant {
+  /** Moves this part's rows of file `from` to file `to`; answers the ids it moved (ids only: kept with the merge). */
+  move(ctx: GateContext, from: string, to: string): Promise<string[]>;
+  /** Moves exactly these rows back from `from` to `to` (the undo). */
+  moveBack(ctx: GateContext, ids: string[], from: string, to: string): Promise<void>;
 }
 
 export interface MergeView {
@@ -72,9 +85,11 @@ const staleMerge = (current: number) =>
 export class PersonMerges {
   private readonly keyring: Keyring;
   private readonly persons: Persons;
-  constructor(keyring: Keyring, persons: Persons) {
+  private readonly participants: Record<string, MergeParticipant>;
+  constructor(keyring: Keyring, persons: Persons, participants: Record<string, MergeParticipant> = {}) {
     this.keyring = keyring;
     this.persons = persons;
+    this.participants = participants;
   }
 
   /**
@@ -143,8 +158,11 @@ export class PersonMerges {
       input.absorbedId,
       survivorId,
     );
+    const others: Record<string, string[]> = {};
+    for (const [name, part] of Object.entries(this.participants))
+      others[name] = await part.move(ctx, input.absorbedId, survivorId);
     await this.persons.dropIndex(ctx, input.absorbedId);
-    const moved: Moved = { records: records.map((r) => r.id), studies: studies.map((s) => s.id) };
+    const moved: Moved = { records: records.map((r) => r.id), studies: studies.map((s) => s.id), others };
     await tx
       .insertInto('person_merges')
       .values({
@@ -206,6 +224,11 @@ export class PersonMerges {
     const to = await this.key(tx, tenantId, m.department_id, m.absorbed_id);
     const versions = await this.moveRecords(ctx, moved.records, m.survivor_id, m.absorbed_id, from, to);
     const studies = await moveStudies(ctx, moved.studies, m.survivor_id, m.absorbed_id);
+    for (const [name, ids] of Object.entries(moved.others ?? {})) {
+      const part = this.participants[name];
+      if (!part) throw new Error(`the merge moved rows of ${name}, which is not registered`);
+      await part.moveBack(ctx, ids, m.survivor_id, m.absorbed_id);
+    }
     await this.decided(ctx, m, 'undone');
     await tx
       .updateTable('persons')

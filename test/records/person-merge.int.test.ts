@@ -8,7 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Principal } from '../../src/access/policy.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
+import { PersonMerges } from '../../src/records/person-merge.ts';
 import { contentBinding, deleteReasonBinding } from '../../src/records/records.ts';
 import { openField } from '../../src/vault/keyring.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
@@ -526,8 +528,9 @@ test('the database file holds no name, note or disease of a merged file', { skip
   const merges = await db((tx) => tx.selectFrom('person_merges').selectAll().execute());
   assert.ok(merges.length > 0);
   for (const m of merges) {
-    const moved = JSON.parse(m.moved) as { records: string[]; studies: string[] };
-    assert.deepEqual(Object.keys(moved).sort(), ['records', 'studies']);
+    const moved = JSON.parse(m.moved) as { records: string[]; studies: string[]; others: object };
+    assert.deepEqual(Object.keys(moved).sort(), ['others', 'records', 'studies']);
+    assert.deepEqual(moved.others, {});
     for (const id of [...moved.records, ...moved.studies]) assert.match(id, /^[0-9a-f-]{36}$/);
   }
 });
@@ -574,4 +577,35 @@ test('where a department hides restricted records from clerks, the comparison do
   await record(f, 'note', { text: 'vertraulich' }, 'restricted', tbPhysician);
   assert.deepEqual((await tbClerk.get(`/api/persons/${f}/merges`)).body.counts, { records: 1, studies: 0 });
   assert.deepEqual((await tbPhysician.get(`/api/persons/${f}/merges`)).body.counts, { records: 2, studies: 0 });
+});
+
+test("another part's rows keyed by person (a registered participant) move in the merge and exactly those back on undo", async () => {
+  const a = await file();
+  const b = await file();
+  const calls: string[] = [];
+  const merges = new PersonMerges(h.services.keyring, h.services.persons, {
+    contacts: {
+      async move(ctx, from, to) {
+        assert.ok(ctx.tx, 'inside the merge’s transaction');
+        calls.push(`move ${from}→${to}`);
+        return ['c-1', 'c-2'];
+      },
+      async moveBack(_ctx, ids, from, to) {
+        calls.push(`back ${ids.join(',')} ${from}→${to}`);
+      },
+    },
+  });
+  const principal: Principal = {
+    userId: physician.id,
+    tenantId: t.tenantId,
+    tenantRoles: [],
+    memberships: [{ departmentId: INF, role: 'physician' }],
+  };
+  const m = await h.services.gate.run(principal, 'person.merge', { kind: 'person', personId: a }, (ctx) =>
+    merges.merge(ctx, { absorbedId: b, survivorVersion: 1, absorbedVersion: 1 }),
+  );
+  await h.services.gate.run(principal, 'person.merge-undo', { kind: 'person-merge', mergeId: m.id }, (ctx) =>
+    merges.undo(ctx, m.id, 1),
+  );
+  assert.deepEqual(calls, [`move ${b}→${a}`, `back c-1,c-2 ${a}→${b}`]);
 });
