@@ -11,9 +11,8 @@ import { KarteiError, fieldRefused } from '../errors.ts';
 import { restrictedListing } from '../identity/departments.ts';
 import { displayNames } from '../identity/users.ts';
 import type { Keyring } from '../vault/keyring.ts';
-import { openField, sealField } from '../vault/keyring.ts';
-import { lockFile, type Persons } from './persons.ts';
-import { contentBinding, deleteReasonBinding } from './records.ts';
+import type { Persons } from './persons.ts';
+import { claim, fileCounts, lockBoth, moveRecords, moveStudies, type FileCounts } from './person-merge-moves.ts';
 
 type MergeState = 'pending' | 'confirmed' | 'undone';
 
@@ -54,12 +53,6 @@ export interface MergeView {
   /** What the caller may do with it now. */
   confirm: boolean;
   undo: boolean;
-}
-
-/** A file's own counts, for comparing two files before merging them. */
-export interface FileCounts {
-  records: number;
-  studies: number;
 }
 
 type MergeRow = {
@@ -137,7 +130,7 @@ export class PersonMerges {
       .where('person_id', '=', input.absorbedId)
       .orderBy('id')
       .execute();
-    const versions = await this.moveRecords(
+    const versions = await moveRecords(
       ctx,
       records.map((r) => r.id),
       input.absorbedId,
@@ -222,7 +215,7 @@ export class PersonMerges {
     const moved = JSON.parse(m.moved) as Moved;
     const from = await this.key(tx, tenantId, m.department_id, m.survivor_id);
     const to = await this.key(tx, tenantId, m.department_id, m.absorbed_id);
-    const versions = await this.moveRecords(ctx, moved.records, m.survivor_id, m.absorbed_id, from, to);
+    const versions = await moveRecords(ctx, moved.records, m.survivor_id, m.absorbed_id, from, to);
     const studies = await moveStudies(ctx, moved.studies, m.survivor_id, m.absorbed_id);
     for (const [name, ids] of Object.entries(moved.others ?? {})) {
       const part = this.participants[name];
@@ -300,86 +293,6 @@ export class PersonMerges {
     if (Number(done.numUpdatedRows) !== 1) throw staleMerge(m.version + 1);
   }
 
-  /**
-   * Moves records from one file to the other: each version's content and a deletion's reason opened
-   * with the one person key and sealed with the other, under the same binding (record, version,
-   * sensitivity), and the case facts with them. Answers how many versions moved.
-   */
-  private async moveRecords(
-    ctx: GateContext,
-    recordIds: string[],
-    fromPerson: string,
-    toPerson: string,
-    from: Buffer,
-    to: Buffer,
-  ): Promise<number> {
-    const { tx, principal } = ctx;
-    const tenantId = principal.tenantId;
-    let versions = 0;
-    const unreadable = () =>
-      fieldRefused(
-        'conflict',
-        'absorbedId',
-        'merge-unreadable',
-        'a record of the file does not open; nothing was merged or moved',
-      );
-    for (const recordId of recordIds) {
-      const r = await tx
-        .selectFrom('records')
-        .select(['id', 'person_id', 'delete_reason_enc'])
-        .where('id', '=', recordId)
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      if (!r || r.person_id !== fromPerson) throw unreadable();
-      const rows = await tx
-        .selectFrom('record_versions')
-        .select(['version', 'sensitivity', 'content_enc'])
-        .where('record_id', '=', recordId)
-        .where('tenant_id', '=', tenantId)
-        .execute();
-      for (const v of rows) {
-        const binding = contentBinding(tenantId, recordId, v.version, v.sensitivity);
-        let content: unknown;
-        try {
-          content = openField(from, binding, v.content_enc);
-        } catch {
-          throw unreadable();
-        }
-        await tx
-          .updateTable('record_versions')
-          .set({ content_enc: sealField(to, binding, content) })
-          .where('record_id', '=', recordId)
-          .where('version', '=', v.version)
-          .where('tenant_id', '=', tenantId)
-          .execute();
-        versions += 1;
-      }
-      let reason: Buffer | null = null;
-      if (r.delete_reason_enc) {
-        const binding = deleteReasonBinding(tenantId, recordId);
-        try {
-          reason = sealField(to, binding, openField(from, binding, r.delete_reason_enc));
-        } catch {
-          throw unreadable();
-        }
-      }
-      await tx
-        .updateTable('records')
-        .set({ person_id: toPerson, ...(reason ? { delete_reason_enc: reason } : {}) })
-        .where('id', '=', recordId)
-        .where('tenant_id', '=', tenantId)
-        .execute();
-    }
-    if (recordIds.length)
-      await tx
-        .updateTable('ifsg_cases')
-        .set({ person_id: toPerson })
-        .where('tenant_id', '=', tenantId)
-        .where('record_id', 'in', recordIds)
-        .execute();
-    return versions;
-  }
-
   private key(tx: Tx, tenantId: string, departmentId: string, personId: string) {
     return this.keyring.personKey(tx, tenantId, departmentId, personId);
   }
@@ -430,75 +343,4 @@ export class PersonMerges {
       };
     });
   }
-}
-
-/** Holds both files' record writes until the merge's transaction ends, in id order (no two merges deadlock). */
-async function lockBoth(ctx: GateContext, a: string, b: string) {
-  for (const id of [a, b].sort()) await lockFile(ctx, id);
-}
-
-/**
- * Claims a file for merge `mergeId`: only at the version the caller compared, only if no other merge
- * holds it. The conditional update is the lock: of two merges of one file, one claims it, the other 409s.
- */
-async function claim(ctx: GateContext, mergeId: string, personId: string, version: number, field: string) {
-  const { tx, principal } = ctx;
-  const done = await tx
-    .updateTable('persons')
-    .set({ merge_id: mergeId })
-    .where('id', '=', personId)
-    .where('tenant_id', '=', principal.tenantId)
-    .where('version', '=', version)
-    .where('merge_id', 'is', null)
-    .where('merged_into', 'is', null)
-    .executeTakeFirst();
-  if (Number(done.numUpdatedRows) === 1) return;
-  const p = await tx
-    .selectFrom('persons')
-    .select(['version', 'merge_id', 'merged_into'])
-    .where('id', '=', personId)
-    .where('tenant_id', '=', principal.tenantId)
-    .executeTakeFirstOrThrow();
-  const which = field === 'survivorVersion' ? 'id' : 'absorbedId';
-  if (p.merged_into) throw fieldRefused('conflict', which, 'already-merged', 'the file was merged into another');
-  if (p.merge_id)
-    throw fieldRefused('conflict', which, 'merge-pending', 'the file is part of a merge waiting for confirmation');
-  throw new KarteiError('stale-version', `${field}: the file is at version ${p.version}`, {
-    field,
-    currentVersion: p.version,
-  });
-}
-
-/** Moves the studies still linked to one file to the other; answers how many moved. */
-async function moveStudies(ctx: GateContext, studyIds: string[], fromPerson: string, toPerson: string) {
-  if (studyIds.length === 0) return 0;
-  const done = await ctx.tx
-    .updateTable('studies')
-    .set({ person_id: toPerson, updated_at: ctx.now })
-    .where('tenant_id', '=', ctx.principal.tenantId)
-    .where('id', 'in', studyIds)
-    .where('person_id', '=', fromPerson)
-    .executeTakeFirst();
-  return Number(done.numUpdatedRows);
-}
-
-/** How many live records (normal ones only, if so asked) and linked studies a file has. */
-async function fileCounts(tx: Tx, tenantId: string, personId: string, normalOnly: boolean): Promise<FileCounts> {
-  const [records, studies] = await Promise.all([
-    tx
-      .selectFrom('records')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('person_id', '=', personId)
-      .where('deleted_at', 'is', null)
-      .$if(normalOnly, (q) => q.where('sensitivity', '=', 'normal'))
-      .executeTakeFirst(),
-    tx
-      .selectFrom('studies')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('person_id', '=', personId)
-      .executeTakeFirst(),
-  ]);
-  return { records: Number(records?.n ?? 0), studies: Number(studies?.n ?? 0) };
 }
