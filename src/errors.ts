@@ -22,6 +22,8 @@ export const ERROR_CATALOGUE = {
   conflict: { status: 409, title: 'Conflict' },
   'stale-version': { status: 409, title: 'The resource was changed by someone else' },
   'approval-pending': { status: 409, title: "Waiting for a second person's approval" },
+  // Issue 16: person merge
+  'person-merged': { status: 410, title: 'This file was merged into another' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Invalid input' },
@@ -135,6 +137,13 @@ export const FIELD_CODES = [
   'key-not-matching',
   'pkcs12-unreadable',
   'pkcs12-password',
+  // Issue 16: person merge
+  'merge-self',
+  'merge-other-department',
+  'merge-pending',
+  'already-merged',
+  'merge-unreadable',
+  'merge-own',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -22,6 +22,8 @@ import { CaseIndex } from './infection/case-index.ts';
 // Issue 16: outbreaks
 import { Outbreaks } from './infection/outbreaks.ts';
 import { Records } from './records/records.ts';
+// Issue 16: person merge
+import { PersonMerges } from './records/person-merge.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
@@ -52,6 +54,9 @@ export interface Services {
   // Issue 16: outbreaks
   /** A department's outbreaks: facts, timeline, cases by status; adding a case updates its record. */
   outbreaks: Outbreaks;
+  // Issue 16: person merge
+  /** Two files of one department found to be one person, merged (pending until a second person confirms). */
+  merges: PersonMerges;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -112,6 +117,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     cases,
     // Issue 16: outbreaks
     outbreaks: new Outbreaks(keyring, persons, cases),
+    // Issue 16: person merge
+    merges: new PersonMerges(keyring, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

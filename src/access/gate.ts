@@ -26,6 +26,12 @@ export interface GateContext {
    * `sensitivity`, if given): what a screen may offer. It accesses nothing.
    */
   may(action: Action, sensitivity?: Sensitivity): boolean;
+  /**
+   * Decides `action` on a second resource in this same transaction (a merge's other file): resolves it,
+   * asks the policy and refuses like the gate (404 hidden, 403 forbidden). Audited on that resource too:
+   * allowed with this event's detail when the work succeeds, denied or failed when it does not.
+   */
+  also(action: Action, ref: ResourceRef): Promise<Resolved>;
   /** Details for the audit event (free text is encrypted, `detail` must be non-personal). */
   audit: {
     reason?: string;
@@ -72,6 +78,8 @@ export class Gate {
     let denial: KarteiError | undefined;
     let audited: GateContext['audit'] = {};
     let resolved: Resolved | null = null;
+    /** The second resources decided inside the work (`ctx.also`). */
+    const seconds: Second[] = [];
     try {
       const result = await inTenantTransaction(this.store, principal.tenantId, async (tx) => {
         const target = await resolve(tx, principal, ref, now);
@@ -107,10 +115,22 @@ export class Gate {
           now,
           audit: {},
           may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow',
+          also: async (a, r) => {
+            const t = await resolve(tx, principal, r, now);
+            const d = t ? decide(principal, a, t.resource) : 'hidden';
+            seconds.push({ action: a, ref: r, target: t, outcome: d === 'allow' ? 'allowed' : 'denied' });
+            if (d !== 'allow') throw new KarteiError(d === 'hidden' ? 'not-found' : 'forbidden');
+            return t!;
+          },
         };
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
+        for (const second of seconds)
+          await this.record(tx, principal, second.action, second.ref, second.target, 'allowed', {
+            reason: ctx.audit.reason,
+            detail: ctx.audit.detail,
+          });
         for (const hit of ctx.audit.hits ?? []) {
           const shown: Resolved = { resource: { kind: 'tenant' }, resourceId: hit.personId, ...hit };
           await this.record(tx, principal, action, { kind: 'person', personId: hit.personId }, shown, 'allowed', {});
@@ -121,7 +141,7 @@ export class Gate {
       return result as T;
     } catch (e) {
       if (e === denial) throw e;
-      await this.recordError(principal, action, ref, resolved, audited, e);
+      await this.recordError(principal, action, ref, resolved, audited, e, seconds);
       throw e;
     }
   }
@@ -161,12 +181,13 @@ export class Gate {
     target: Resolved | null,
     extra: GateContext['audit'],
     e: unknown,
+    seconds: Second[] = [],
   ) {
     if (e instanceof AuditWriteError) return;
     const code = e instanceof KarteiError ? e.code : 'internal-error';
     try {
-      await inTenantTransaction(this.store, p.tenantId, (tx) =>
-        this.auditLog.append(tx, {
+      await inTenantTransaction(this.store, p.tenantId, async (tx) => {
+        await this.auditLog.append(tx, {
           tenantId: p.tenantId,
           actorId: p.userId,
           action,
@@ -176,12 +197,33 @@ export class Gate {
           departmentId: target?.departmentId ?? null,
           outcome: 'error',
           detail: viaOf(p, { code }),
-        }),
-      );
+        });
+        // A second resource decided inside the work: refused there, or allowed but the work failed.
+        for (const s of seconds)
+          await this.auditLog.append(tx, {
+            tenantId: p.tenantId,
+            actorId: p.userId,
+            action: s.action,
+            resourceType: s.ref.kind,
+            resourceId: s.target?.resourceId ?? refId(s.ref),
+            personId: s.target?.personId ?? null,
+            departmentId: s.target?.departmentId ?? null,
+            outcome: s.outcome === 'denied' ? 'denied' : 'error',
+            detail: viaOf(p, s.outcome === 'denied' ? {} : { code }),
+          });
+      });
     } catch {
       // The request fails anyway and nothing was accessed.
     }
   }
+}
+
+/** A second resource the work decided on (`GateContext.also`), and how. */
+interface Second {
+  action: Action;
+  ref: ResourceRef;
+  target: Resolved | null;
+  outcome: 'allowed' | 'denied';
 }
 
 /** The audit event could not be written: the access is undone and refused. */
@@ -236,5 +278,7 @@ function refId(ref: ResourceRef): string | null {
       return null;
     case 'outbreak':
       return ref.outbreakId;
+    case 'person-merge':
+      return ref.mergeId;
   }
 }

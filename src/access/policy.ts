@@ -144,6 +144,16 @@ export const FILE_RULES = {
   'study.link': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   /** A study's images and metadata (DICOMweb); an unlinked study counts as a file of its department with no shares. */
   'study.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
+  // Issue 16: person merge
+  /**
+   * Merging a duplicate into this file (decided on both files, the owning department only): the daily work of whoever
+   * finds the duplicate, clerks included — it stays pending, reversible, until a physician or head confirms.
+   */
+  'person.merge': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  /** Confirming a pending merge: a physician or head of the department who did not merge (four eyes: src/records/person-merge.ts). */
+  'person.merge-confirm': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  /** Undoing a pending merge: whoever merged, or whoever may confirm (the domain refuses other clerks). */
+  'person.merge-undo': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;
@@ -280,6 +290,10 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'outbreak.create': 'records:write',
   'outbreak.update': 'records:write',
   'outbreak.timeline': 'records:write',
+  // Issue 16: person merge — a person's act in a session.
+  'person.merge': null,
+  'person.merge-confirm': null,
+  'person.merge-undo': null,
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */

@@ -23,7 +23,10 @@ export type ResourceRef =
   | { kind: 'installation' }
   // Issue 16: outbreaks
   /** An outbreak, decided as its department (hidden from others). */
-  | { kind: 'outbreak'; outbreakId: string };
+  | { kind: 'outbreak'; outbreakId: string }
+  // Issue 16: person merge
+  /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
+  | { kind: 'person-merge'; mergeId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -189,6 +192,16 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return o
         ? resolvedAs({ kind: 'department', departmentId: o.department_id }, ref.outbreakId, null, o.department_id)
         : null;
+    }
+    // Issue 16: person merge
+    case 'person-merge': {
+      const merge = await tx
+        .selectFrom('person_merges')
+        .select('survivor_id')
+        .where('id', '=', ref.mergeId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return merge ? fileOfPerson(merge.survivor_id, ref.mergeId) : null;
     }
     case 'installation': {
       const row = await tx

@@ -93,6 +93,10 @@ const ACTS: Record<string, AccessAct> = {
   'person.access-log': 'report.viewed',
   'person.access-report': 'report.viewed',
   'audit.access-report': 'report.viewed',
+  // Issue 16: person merge
+  'person.merge': 'file.merged',
+  'person.merge-confirm': 'file.merge-confirmed',
+  'person.merge-undo': 'file.merge-undone',
 };
 
 /** Acts whose count is of distinct records, not of events (reading one entry twice is one entry read). */

@@ -73,6 +73,10 @@ const accessAct = z.enum([
   'emergency.reviewed',
   'emergency.ended',
   'report.viewed',
+  // Issue 16: person merge
+  'file.merged',
+  'file.merge-confirmed',
+  'file.merge-undone',
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */

@@ -191,6 +191,10 @@ interface PersonsTable {
   created_at: string;
   created_by: string;
   updated_at: string;
+  /** Issue 16: person merge (migration 026). The file this one was merged into, while that merge is pending or confirmed. */
+  merged_into: string | null;
+  /** The merge this file is part of: while pending on both files, once confirmed on the absorbed one only. */
+  merge_id: string | null;
 }
 
 interface PersonVersionsTable {
@@ -474,6 +478,8 @@ export interface Database {
   // Issue 16: outbreaks
   outbreaks: OutbreaksTable;
   outbreak_events: OutbreakEventsTable;
+  // Issue 16: person merge
+  person_merges: PersonMergesTable;
 }
 
 // Issue 16: outbreaks
@@ -507,6 +513,30 @@ interface OutbreakEventsTable {
   text_enc: Buffer;
   created_by: string;
   created_at: string;
+}
+
+// Issue 16: person merge
+/**
+ * Migration 026: two files of one department found to be one person, merged (src/records/person-merge.ts).
+ * Ids and states only: nothing here names anyone.
+ */
+interface PersonMergesTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  /** The file that stays and now holds the records. */
+  survivor_id: string;
+  /** The file whose records moved; kept (hidden) with its own data versions and key. */
+  absorbed_id: string;
+  /** pending | confirmed | undone */
+  state: string;
+  /** JSON `{records: string[], studies: string[]}`: what moved, so that undo moves exactly that back. */
+  moved: string;
+  created_by: string;
+  created_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  version: number;
 }
 
 /**

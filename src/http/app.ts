@@ -38,6 +38,8 @@ import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
 // Issue 16: outbreaks
 import { outbreakRoutes } from './routes/infection-outbreaks.ts';
+// Issue 16: person merge
+import { personMergeRoutes } from './routes/person-merge.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -119,6 +121,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   securityReportRoutes(app, services);
   // Issue 16: outbreaks
   outbreakRoutes(app, services);
+  // Issue 16: person merge
+  personMergeRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

@@ -4,7 +4,7 @@
 // takes a GateContext and fills in its audit event.
 import { decidedDepartment, type GateContext } from '../access/gate.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
-import type { Persons } from '../records/persons.ts';
+import { refuseMerged, type Persons } from '../records/persons.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { parsePersonName } from './dicom/text.ts';
 import { isoDate } from './instance-index.ts';
@@ -76,6 +76,8 @@ export async function fileStudies(ctx: GateContext, keyring: Keyring, personId: 
  * Two physicians linking one study at once: the update is conditional, so one wins and the other gets 409.
  */
 export async function linkStudy(ctx: GateContext, personId: string, studyUid: string) {
+  // A file merged into another takes no study (issue 16): its studies are the other file's now.
+  await refuseMerged(ctx, personId);
   const study = await studyOfFile(ctx, studyUid);
   const taken = () => fieldRefused('conflict', 'studyUid', 'study-other-file', 'the study belongs to another file');
   if (study.person_id && study.person_id !== personId) throw taken();

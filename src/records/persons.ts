@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { GateContext } from '../access/gate.ts';
-import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, serialise, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -122,8 +122,32 @@ export class Persons {
       .where('id', '=', personId)
       .where('tenant_id', '=', principal.tenantId)
       .executeTakeFirstOrThrow();
+    if (p.merged_into) throw mergedAway(p.merged_into, p.merge_id);
     const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
     return viewOf(p, data);
+  }
+
+  // Issue 16: person merge
+  /** Takes a file merged into another out of every blind-index lookup (search, study linking, matching). */
+  async dropIndex(ctx: GateContext, personId: string): Promise<void> {
+    await ctx.tx
+      .deleteFrom('person_index')
+      .where('person_id', '=', personId)
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .execute();
+  }
+
+  /** Indexes a file again from its current data version (a merge undone). */
+  async restoreIndex(ctx: GateContext, personId: string): Promise<void> {
+    const { tx, principal } = ctx;
+    const p = await tx
+      .selectFrom('persons')
+      .select(['department_id', 'version'])
+      .where('id', '=', personId)
+      .where('tenant_id', '=', principal.tenantId)
+      .executeTakeFirstOrThrow();
+    const data = await this.readVersion(tx, principal.tenantId, p.department_id, personId, p.version);
+    await writePersonIndex(tx, this.keyring, principal.tenantId, personId, data);
   }
 
   /** Applies a change on top of `version`; a stale version answers 409 with the current one. */
@@ -227,7 +251,16 @@ export class Persons {
     birthDate: string,
     limit: number,
   ): Promise<PersonView[]> {
-    return this.byNameAndBirth(ctx, familyName, birthDate, limit, []);
+    const found = await this.byNameAndBirth(ctx, familyName, birthDate, limit, []);
+    // A file merged into one of these is out of the index, but its accesses are the person's too (issue 16).
+    const ids = found.map((p) => p.id);
+    const absorbed = ids.length
+      ? await currentFiles(ctx.tx, ctx.principal.tenantId)
+          .where('persons.merged_into', 'in', ids)
+          .orderBy('persons.id')
+          .execute()
+      : [];
+    return [...found, ...(await this.decrypt(ctx.tx, ctx.principal.tenantId, absorbed))];
   }
 
   /**
@@ -369,6 +402,8 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
         )
         .select(['persons.id', 'persons.department_id', 'persons.version', 'person_versions.data_enc'])
         .where('persons.tenant_id', '=', tenantId)
+        // A file merged into another stays out of the index (issue 16).
+        .where('persons.merged_into', 'is', null)
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(
@@ -405,6 +440,28 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
     });
   }
   return done;
+}
+
+// Issue 16: person merge
+/** Reading a file merged into another: where it went (the web follows it), never its data. */
+const mergedAway = (mergedInto: string, mergeId: string | null) =>
+  new KarteiError('person-merged', `the file was merged into ${mergedInto}`, { mergedInto, mergeId });
+
+/**
+ * Holds writes to a file's records until this transaction ends, so a merge moving them and a record written
+ * meanwhile cannot interleave (PostgreSQL; SQLite runs one write transaction at a time anyway).
+ */
+export const lockFile = (ctx: GateContext, personId: string) => serialise(ctx.tx, `kartei.person-file:${personId}`);
+
+/** Refuses work on a file merged into another (pending or confirmed): it takes nothing new. */
+export async function refuseMerged(ctx: GateContext, personId: string): Promise<void> {
+  const p = await ctx.tx
+    .selectFrom('persons')
+    .select(['merged_into', 'merge_id'])
+    .where('id', '=', personId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .executeTakeFirst();
+  if (p?.merged_into) throw mergedAway(p.merged_into, p.merge_id);
 }
 
 export const stale = (current: number) =>

@@ -10,7 +10,7 @@ import { fromZodError } from '../field-issues.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
 import { normaliseIcd10, RECORD_TYPES, retainUntil, type RecordType } from './record-types.ts';
-import { stale } from './persons.ts';
+import { lockFile, refuseMerged, stale } from './persons.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Tx } from '../db/connect.ts';
 import type { RecordsTable } from '../db/schema.ts';
@@ -58,11 +58,19 @@ export interface RecordView extends RecordSummary {
  * The sensitivity label is part of the binding: relabelling a restricted record
  * as normal in the database makes its content undecryptable instead of readable.
  */
-const contentBinding = (tenantId: string, recordId: string, version: number, sensitivity: string) => ({
+export const contentBinding = (tenantId: string, recordId: string, version: number, sensitivity: string) => ({
   tenantId,
   table: 'record_versions',
   rowId: `${recordId}:${version}`,
   field: `content:${sensitivity}`,
+});
+
+/** Why a record was deleted, sealed with the person key on the record's row. */
+export const deleteReasonBinding = (tenantId: string, recordId: string) => ({
+  tenantId,
+  table: 'records',
+  rowId: recordId,
+  field: 'delete_reason',
 });
 
 /** A version's content, unsealed. */
@@ -149,6 +157,9 @@ export class Records {
     input: { type: RecordType; sensitivity: Sensitivity; content: unknown },
   ): Promise<string> {
     const { tx, principal } = ctx;
+    // A file merged into another takes nothing new: its records live in the other file now.
+    await lockFile(ctx, personId);
+    await refuseMerged(ctx, personId);
     const id = randomUUID();
     await tx
       .insertInto('records')
@@ -262,8 +273,10 @@ export class Records {
     recordId: string,
     input: { content: unknown; sensitivity?: Sensitivity; version: number },
   ) {
+    await lockFile(ctx, ctx.target.personId!);
     const r = await ctx.tx.selectFrom('records').selectAll().where('id', '=', recordId).executeTakeFirstOrThrow();
-    if (r.version !== input.version) throw stale(r.version);
+    // Moved to another file by a merge since the gate decided: written now, it would be sealed for the wrong file.
+    if (r.version !== input.version || r.person_id !== ctx.target.personId) throw stale(r.version);
     const content = parseContent(r.type as RecordType, input.content);
     const sensitivity = input.sensitivity ?? (r.sensitivity as Sensitivity);
     const next = input.version + 1;
@@ -319,22 +332,20 @@ export class Records {
 
   async remove(ctx: GateContext, recordId: string, reason: string): Promise<void> {
     const { tx, principal } = ctx;
+    await lockFile(ctx, ctx.target.personId!);
     const r = await tx
       .selectFrom('records')
-      .select(['type', 'person_id'])
+      .select(['type', 'person_id', 'version'])
       .where('id', '=', recordId)
       .executeTakeFirstOrThrow();
+    if (r.person_id !== ctx.target.personId) throw stale(r.version);
     const key = await this.personKey(ctx, r.person_id);
     await tx
       .updateTable('records')
       .set({
         deleted_at: ctx.now,
         deleted_by: principal.userId,
-        delete_reason_enc: sealField(
-          key,
-          { tenantId: principal.tenantId, table: 'records', rowId: recordId, field: 'delete_reason' },
-          reason,
-        ),
+        delete_reason_enc: sealField(key, deleteReasonBinding(principal.tenantId, recordId), reason),
         retain_until: retainUntil(r.type as RecordType, new Date(ctx.now)),
       })
       .where('id', '=', recordId)

@@ -146,6 +146,28 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   'study.link': { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   // Images and metadata through DICOMweb: like the file itself, never for an admin or the DPO.
   'study.read': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  // Issue 16: person merge — in the owning department only; confirming for physicians and heads (four eyes in the domain).
+  'person.merge': {
+    owner: 'AA AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'person.merge-confirm': {
+    owner: 'FF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'person.merge-undo': {
+    owner: 'AA AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -763,6 +785,10 @@ const SESSION_ONLY: Action[] = [
   'dicom.store',
   'dicom.find',
   'dicom.retrieve',
+  // Issue 16: person merge
+  'person.merge',
+  'person.merge-confirm',
+  'person.merge-undo',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

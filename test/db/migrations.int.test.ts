@@ -30,6 +30,8 @@ const SQLITE = [
   '021-demis-connection',
   // Issue 16: outbreaks
   '024-outbreaks',
+  // Issue 16: person merge
+  '026-person-merges',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -24,6 +24,8 @@ import { ifsgCases } from './020-ifsg-cases.ts';
 import { demisConnection } from './021-demis-connection.ts';
 // Issue 16: outbreaks
 import { outbreaks } from './024-outbreaks.ts';
+// Issue 16: person merge
+import { personMerges } from './026-person-merges.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -49,5 +51,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '021-demis-connection': demisConnection(dialect, appRole),
     // Issue 16: outbreaks
     '024-outbreaks': outbreaks(dialect, appRole),
+    // Issue 16: person merge
+    '026-person-merges': personMerges(dialect, appRole),
   };
 }

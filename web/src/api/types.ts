@@ -45,3 +45,5 @@ export type {
   OutbreakSetting,
   OutbreakView,
 } from '../../../src/contract/infection-outbreaks.ts';
+// Issue 16: person merge
+export type { PersonMerge, PersonMerges } from '../../../src/contract/person-merge.ts';

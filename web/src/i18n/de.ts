@@ -1065,6 +1065,55 @@ export const de = {
   'demis.enabled': 'Regelmäßig abrufen',
   'demis.save': 'Speichern',
   'demis.saved': 'Die DEMIS-Anbindung ist gespeichert.',
+  // Issue 16: person merge
+  'error.person-merged': 'Diese Akte wurde mit einer anderen zusammengeführt.',
+  'problem.field.merge-self': 'Eine Akte lässt sich nicht mit sich selbst zusammenführen.',
+  'problem.field.merge-other-department': 'Nur Akten derselben Abteilung lassen sich zusammenführen.',
+  'problem.field.merge-pending': 'Diese Akte ist Teil einer Zusammenführung, die noch auf Bestätigung wartet.',
+  'problem.field.already-merged': 'Diese Akte wurde bereits mit einer anderen zusammengeführt.',
+  'problem.field.merge-unreadable':
+    'Ein Eintrag der Akte lässt sich nicht öffnen; es wurde nichts zusammengeführt. Bitte den Support fragen.',
+  'problem.field.merge-own': 'Eine Zusammenführung bestätigt eine zweite Person, nicht wer sie vorgenommen hat.',
+  'merge.open': 'Mit anderer Akte zusammenführen',
+  'merge.title': 'Mit anderer Akte zusammenführen',
+  'merge.intro':
+    'Suchen Sie die andere Akte derselben Person in Ihrer Abteilung. Die Einträge, Fälle und Bilder der aufgehenden Akte werden in die bleibende verschoben.',
+  'merge.search': 'Andere Akte suchen',
+  'merge.searchButton': 'Suchen',
+  'merge.searchHint': 'Familienname, Vorname oder Geburtsdatum; nur Akten dieser Abteilung',
+  'merge.none': 'Keine andere Akte dieser Abteilung gefunden.',
+  'merge.results': 'Gefundene Akten ({n})',
+  'merge.choose': 'Vergleichen',
+  'merge.compare': 'Beide Akten im Vergleich',
+  'merge.thisFile': 'Diese Akte',
+  'merge.otherFile': 'Andere Akte',
+  'merge.records': 'Einträge',
+  'merge.studies': 'Bilder (Studien)',
+  'merge.survivor': 'Welche Akte bleibt bestehen?',
+  'merge.keepThis': 'Diese Akte bleibt, die andere geht in ihr auf',
+  'merge.keepOther': 'Die andere Akte bleibt, diese geht in ihr auf',
+  'merge.warning':
+    'Bis eine Ärztin, ein Arzt oder die Leitung der Abteilung (nicht Sie) bestätigt, lässt sich die Zusammenführung rückgängig machen. Die aufgehende Akte ist danach nicht mehr zu finden.',
+  'merge.submit': 'Zusammenführen',
+  'merge.done': 'Akten zusammengeführt; die Zusammenführung wartet auf Bestätigung.',
+  'merge.pendingTitle': 'Zusammenführung wartet auf Bestätigung',
+  'merge.pendingText':
+    'Am {at} hat {name} eine andere Akte in diese zusammengeführt ({records} Einträge, {studies} Bilder).',
+  'merge.pendingAbsorbedText': 'Am {at} hat {name} diese Akte in eine andere zusammengeführt.',
+  'merge.confirm': 'Bestätigen',
+  'merge.undo': 'Rückgängig',
+  'merge.confirmQuestion': 'Zusammenführung bestätigen?',
+  'merge.confirmText':
+    'Danach ist sie endgültig: die aufgegangene Akte bleibt nur noch für die Aufbewahrungsfrist erhalten und lässt sich nicht wiederherstellen.',
+  'merge.undoQuestion': 'Zusammenführung rückgängig machen?',
+  'merge.undoText':
+    'Alle verschobenen Einträge, Fälle und Bilder gehen in die andere Akte zurück; sie ist wieder zu finden.',
+  'merge.confirmed': 'Zusammenführung bestätigt.',
+  'merge.undone': 'Zusammenführung rückgängig gemacht.',
+  'merge.mergedInto': 'Diese Akte wurde zusammengeführt in',
+  'merge.mergedIntoOther': 'die andere Akte',
+  'merge.mergedIntoHint': 'Ihre Einträge, Fälle und Bilder stehen jetzt dort.',
+  'merge.absorbedLink': 'Zur aufgegangenen Akte',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1,11 +1,11 @@
 // A person's file: the person, its records newest first a page at a time (title or
 // first line, author, date; restricted ones marked and, for clerks, neither
 // titled nor opened), a new record, and editing the person.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
-import type { PersonFileView, RecordListItem, StudySummary } from '../api/types.ts';
+import type { PersonFileView, PersonMerges, RecordListItem, StudySummary } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
-import { Link } from '../router.tsx';
+import { Link, navigate } from '../router.tsx';
 import { departmentName, useSession } from '../session.tsx';
 import { SaveOrCancel, SelectField, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
@@ -17,17 +17,40 @@ import { EmergencyBanner } from './emergency-access.tsx';
 import { ShareFile } from './share-file.tsx';
 import { useNotify } from '../ui/notice.tsx';
 import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
+import { isMergedAway, MergeAction, MergeBanner, MergedAway } from './person-merge-dialog.tsx';
 
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<PersonFileView>('GET', `/api/persons/${personId}`), [personId]);
   const records = usePaged<RecordListItem>(`/api/persons/${personId}/records`);
   const studies = useLoad(() => api<StudySummary[]>('GET', `/api/persons/${personId}/studies`), [personId]);
+  // Issue 16: merges this file took part in (a pending one's banner) and the action to merge another into it.
+  const merges = useLoad(() => api<PersonMerges>('GET', `/api/persons/${personId}/merges`), [personId]);
+  const reloadAll = () => {
+    person.reload();
+    records.reload();
+    studies.reload();
+    merges.reload();
+  };
+  if (isMergedAway(person.error)) return <MergedAway error={person.error} personId={personId} onChanged={reloadAll} />;
   return (
     <Loaded state={person}>
       {(p) => (
         <>
           {p.emergencyAccess && <EmergencyBanner expiresAt={p.emergencyAccess.expiresAt} />}
-          <PersonHeader person={p} onSaved={person.reload} />
+          {merges.data && <MergeBanner personId={p.id} merges={merges.data} onChanged={reloadAll} />}
+          <PersonHeader
+            person={p}
+            onSaved={person.reload}
+            extra={
+              merges.data && (
+                <MergeAction
+                  person={p}
+                  merges={merges.data}
+                  onMerged={(id) => (id === p.id ? reloadAll() : navigate(`/persons/${id}`))}
+                />
+              )
+            }
+          />
           <ShareFile person={p} />
           <Loaded state={records}>
             {(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}
@@ -39,7 +62,7 @@ export function PersonFile({ personId }: { personId: string }) {
   );
 }
 
-function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: () => void }) {
+function PersonHeader({ person, onSaved, extra }: { person: PersonFileView; onSaved: () => void; extra?: ReactNode }) {
   const t = useT();
   const { me } = useSession();
   const [editing, setEditing] = useState(false);
@@ -65,6 +88,7 @@ function PersonHeader({ person, onSaved }: { person: PersonFileView; onSaved: ()
             {t('person.edit')}
           </button>
         )}
+        {!editing && extra}
       </div>
       {!editing ? (
         <dl className="facts">
