@@ -123,6 +123,10 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // Issue 16: transmission
+  'ags-format',
+  'settings-missing',
+  'nothing-to-transmit',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -19,6 +19,8 @@ import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { CaseIndex } from './infection/case-index.ts';
+// Issue 16: transmission
+import { Transmissions } from './infection/transmission.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
@@ -46,6 +48,9 @@ export interface Services {
   records: Records;
   /** The facts of each IfSG case beside its record (issue 16): finding a person's case of a disease, lists, numbers. */
   cases: CaseIndex;
+  // Issue 16: transmission
+  /** The §11 IfSG transmission of a department's cases (issue 16). */
+  transmissions: Transmissions;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -78,6 +83,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
+  const records = new Records(keyring, { 'ifsg-case': cases });
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
@@ -95,8 +101,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
-    records: new Records(keyring, { 'ifsg-case': cases }),
+    records,
     cases,
+    // Issue 16: transmission
+    transmissions: new Transmissions(keyring, records, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

@@ -20,7 +20,9 @@ export type ResourceRef =
   | { kind: 'study'; studyUid: string }
   | { kind: 'tenant' }
   /** The installation itself (its own audit chain): how many offices it serves decides who may see it. */
-  | { kind: 'installation' };
+  | { kind: 'installation' }
+  // Issue 16: transmission — a §11 transmission, decided as its department.
+  | { kind: 'transmission'; transmissionId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -175,6 +177,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return resolvedAs(ref, null);
+    // Issue 16: transmission
+    case 'transmission': {
+      const t = await tx
+        .selectFrom('transmissions')
+        .select('department_id')
+        .where('id', '=', ref.transmissionId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return t
+        ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
+        : null;
+    }
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')

@@ -38,3 +38,9 @@ export type {
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';
+// Issue 16: transmission
+export type {
+  TransmissionListItem,
+  TransmissionPreview,
+  TransmissionSettings,
+} from '../../../src/contract/infection-transmission.ts';
