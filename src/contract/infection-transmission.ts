@@ -80,7 +80,7 @@ const withdrawnCase = z.strictObject({
   withdrawal: z.enum(['not-a-case', 'deleted']),
 });
 
-export const transmittedCase = z.discriminatedUnion('change', [reportedCase, withdrawnCase]);
+const transmittedCase = z.discriminatedUnion('change', [reportedCase, withdrawnCase]);
 export type TransmittedCase = z.infer<typeof transmittedCase>;
 
 /** One transmission as a file: what the office sends, the same bytes at every download. */
@@ -127,7 +127,7 @@ export const transmissionPreview = z.strictObject({
   lastTransmission: z.strictObject({ id: z.string(), sequence: z.number(), createdAt: z.string() }).nullable(),
 });
 
-export const transmissionListItem = z.strictObject({
+const transmissionListItem = z.strictObject({
   id: z.string(),
   sequence: z.number(),
   createdAt: z.string(),

@@ -923,7 +923,7 @@ export const de = {
   'transmission.made':
     'Übermittlung Nr. {sequence} erstellt: {new} neu, {changed} geändert, {withdrawn} zurückgenommen.',
   'transmission.download': 'Datei herunterladen',
-  'transmission.downloadNumber': 'Datei der Übermittlung Nr. {sequence} herunterladen',
+  'transmission.downloadNumber': 'Datei herunterladen (Übermittlung Nr. {sequence})',
   'transmission.log': 'Bisherige Übermittlungen',
   'transmission.none': 'Noch keine Übermittlung.',
   'transmission.sequence': 'Nr.',

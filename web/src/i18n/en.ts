@@ -900,7 +900,7 @@ export const en: Messages = {
     'It holds {new} new, {changed} changed and {withdrawn} withdrawn cases, which then count as transmitted.',
   'transmission.made': 'Transmission no. {sequence} created: {new} new, {changed} changed, {withdrawn} withdrawn.',
   'transmission.download': 'Download file',
-  'transmission.downloadNumber': 'Download the file of transmission no. {sequence}',
+  'transmission.downloadNumber': 'Download file (transmission no. {sequence})',
   'transmission.log': 'Past transmissions',
   'transmission.none': 'No transmission yet.',
   'transmission.sequence': 'No.',
