@@ -45,11 +45,11 @@ export const TRANSMITTED_CASE_KEYS = [
 export const WITHDRAWN_CASE_KEYS = ['change', 'caseId', 'version', 'withdrawal'] as const;
 
 const reportedCase = z.strictObject({
-  /** `new`: the recipient has not got it (or it was withdrawn and is a case again); `changed`: a later version. */
+  /** `new`: the recipient has not got it (or it was withdrawn and is a case again); `changed`: it changed since it was sent. */
   change: z.enum(['new', 'changed']),
   /** The office's own case id: the id of the case record, random, derived from nothing about the person. */
   caseId: uuid,
-  /** The case record's version this data is of. */
+  /** The case's revision in the files: 1 when first sent, one more with every later entry for it (no gaps). */
   version: z.number().int().positive(),
   districtCode: z.string().regex(AGS_PATTERN),
   sex: z.enum(['female', 'male', 'diverse', 'unknown']),

@@ -638,13 +638,20 @@ interface TransmissionsTable {
   payload_sha256: string;
 }
 
-/** Migration 025: what the recipient has of each case: the version last sent, and whether it was withdrawn. */
+/** Migration 025: what the recipient has of each case: the versions last sent, and whether it was withdrawn. */
 interface TransmittedCasesTable {
   /** The case's record. */
   record_id: string;
   tenant_id: string;
   department_id: string;
+  /** The case record's version last sent. */
   last_version: number;
+  /** The case's revision in the files (1, 2, 3 … with every new, changed or withdrawn entry sent). */
+  revision: number;
+  /** The person's file version when it was last sent: a later one may have changed sex or birth month. */
+  person_version: number;
+  /** The person facts last sent ({sex, birthMonth}), sealed with the department key. */
+  person_enc: Buffer;
   last_transmission_id: string;
   /** 1 once sent as withdrawn (then never again, unless it is a case again). */
   withdrawn: number;

@@ -1,8 +1,9 @@
 // The §11 IfSG transmission of a department: the pseudonymised data of its cases that are new,
 // changed or withdrawn since its last transmission, as one JSON file (src/contract/
 // infection-transmission.ts, docs/transmission-11.md). "Since the last" is exact by version:
-// `transmitted_cases` holds the record version each case was last sent at and whether it went as
-// withdrawn. Building the file, marking its cases and storing it (sealed with the department key,
+// `transmitted_cases` holds the record version each case was last sent at, the person's file
+// version and the person facts sent with it (sex, birth month: a corrected one is sent as a
+// change), and whether it went as withdrawn. Building the file, marking its cases and storing it (sealed with the department key,
 // with its SHA-256) happen in the gate's one transaction, serialised per department, so two
 // creates at once send no case twice and lose none. Only the allowlisted facts leave: no name,
 // no address, no birth day, no notifier, no free text.
@@ -31,9 +32,26 @@ type Change = TransmittedCase['change'];
 interface Pending {
   recordId: string;
   personId: string;
+  /** The case record's version. */
   version: number;
+  /** The person's file version. */
+  personVersion: number;
+  /** The case's revision in this file: one more than the last sent. */
+  revision: number;
   change: Change;
   withdrawal: 'not-a-case' | 'deleted' | null;
+}
+
+/** What of the person goes into a file. */
+interface PersonFacts {
+  sex: 'female' | 'male' | 'diverse' | 'unknown';
+  birthMonth: string;
+}
+
+/** Sent cases whose person's file changed since, but not in what is sent: nothing to send, only noted. */
+interface Unchanged {
+  recordId: string;
+  personVersion: number;
 }
 
 const ORDER: Record<Change, number> = { new: 0, changed: 1, withdrawn: 2 };
@@ -43,6 +61,18 @@ const payloadBinding = (tenantId: string, transmissionId: string) => ({
   table: 'transmissions',
   rowId: transmissionId,
   field: 'payload',
+});
+
+const personBinding = (tenantId: string, recordId: string) => ({
+  tenantId,
+  table: 'transmitted_cases',
+  rowId: recordId,
+  field: 'person',
+});
+
+const factsOf = (p: { sex?: PersonFacts['sex']; birthDate: string }): PersonFacts => ({
+  sex: p.sex ?? 'unknown',
+  birthMonth: p.birthDate.slice(0, 7),
 });
 
 const nullable = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
@@ -64,7 +94,7 @@ export class Transmissions {
 
   /** How many cases the next transmission would carry as new, changed and withdrawn. */
   async preview(ctx: GateContext): Promise<TransmissionPreview> {
-    const pending = await this.pending(ctx);
+    const { pending } = await this.pending(ctx);
     const counts = countOf(pending);
     const last = await this.last(ctx);
     const configured = (await currentSettings(ctx, this.keyring)) !== null;
@@ -94,7 +124,7 @@ export class Transmissions {
         'settings-missing',
         'save the district code and the recipient before the first transmission',
       );
-    const pending = await this.pending(ctx);
+    const { pending, unchanged } = await this.pending(ctx);
     if (pending.length === 0)
       throw fieldRefused('conflict', 'cases', 'nothing-to-transmit', 'no case is new, changed or withdrawn');
     const last = await this.last(ctx);
@@ -102,28 +132,28 @@ export class Transmissions {
     const sequence = (last?.sequence ?? 0) + 1;
     const counts = countOf(pending);
 
-    const persons = new Map(
-      (await this.persons.identify(ctx, [...new Set(pending.map((p) => p.personId))])).map((p) => [p.id, p]),
+    const facts = await this.personFacts(
+      ctx,
+      pending.map((p) => p.personId),
     );
     const cases: TransmittedCase[] = [];
     for (const p of pending) {
       if (p.change === 'withdrawn') {
-        cases.push({ change: 'withdrawn', caseId: p.recordId, version: p.version, withdrawal: p.withdrawal! });
+        cases.push({ change: 'withdrawn', caseId: p.recordId, version: p.revision, withdrawal: p.withdrawal! });
         continue;
       }
       const record = await this.records.get(ctx, p.recordId);
       if (record.version !== p.version) throw new Error('case index and record disagree on the version');
       const c = record.content as IfsgCaseContent;
-      const person = persons.get(p.personId);
-      if (!person) throw new Error('a case without its person');
+      const person = facts.get(p.personId)!;
       // Only these facts, named one by one: nothing else of the record or the person can reach the file.
       cases.push({
         change: p.change,
         caseId: p.recordId,
-        version: p.version,
+        version: p.revision,
         districtCode: settings.districtCode,
-        sex: person.sex ?? 'unknown',
-        birthMonth: person.birthDate.slice(0, 7),
+        sex: person.sex,
+        birthMonth: person.birthMonth,
         disease: codedOf(c.disease),
         pathogen: c.pathogen ? codedOf(c.pathogen) : null,
         category: nullable(c.category),
@@ -171,13 +201,28 @@ export class Transmissions {
       })
       .execute();
     for (const p of pending) {
-      const sent = { last_version: p.version, last_transmission_id: id, withdrawn: p.change === 'withdrawn' ? 1 : 0 };
+      const sent = {
+        last_version: p.version,
+        revision: p.revision,
+        person_version: p.personVersion,
+        person_enc: sealField(key, personBinding(tenantId, p.recordId), facts.get(p.personId)!),
+        last_transmission_id: id,
+        withdrawn: p.change === 'withdrawn' ? 1 : 0,
+      };
       await ctx.tx
         .insertInto('transmitted_cases')
         .values({ record_id: p.recordId, tenant_id: tenantId, department_id: departmentId, ...sent })
         .onConflict((oc) => oc.column('record_id').doUpdateSet(sent))
         .execute();
     }
+    // Checked once: a later change of these files' other data (an address) is not looked at again.
+    for (const u of unchanged)
+      await ctx.tx
+        .updateTable('transmitted_cases')
+        .set({ person_version: u.personVersion })
+        .where('record_id', '=', u.recordId)
+        .where('tenant_id', '=', tenantId)
+        .execute();
     ctx.audit.resourceId = id;
     ctx.audit.detail = { sequence, ...counts };
     // Each file whose case data left is on its person's access record (Art. 15: to whom it went).
@@ -281,14 +326,26 @@ export class Transmissions {
       .executeTakeFirst();
   }
 
+  /** The sex and birth month of these persons, as a file carries them. */
+  private async personFacts(ctx: GateContext, personIds: string[]): Promise<Map<string, PersonFacts>> {
+    const persons = await this.persons.identify(ctx, [...new Set(personIds)]);
+    const out = new Map(persons.map((p) => [p.id, factsOf(p)]));
+    for (const id of personIds) if (!out.has(id)) throw new Error('a case without its person');
+    return out;
+  }
+
   /**
-   * The department's cases the next transmission carries: never sent and a case; sent, and at a
-   * later version since; sent, and now deleted or not a case (withdrawn, once); withdrawn, and a
-   * case again at a later version (new again).
+   * The department's cases the next transmission carries: never sent and a case (new); sent, and
+   * at a later version since, or with another sex or birth month in the person's file (changed);
+   * sent, and now deleted or not a case (withdrawn, once); withdrawn, and a case again at a later
+   * version (new again). Also the sent cases whose person's file changed in nothing sent.
    */
-  private async pending(ctx: GateContext): Promise<Pending[]> {
+  private async pending(ctx: GateContext): Promise<{ pending: Pending[]; unchanged: Unchanged[] }> {
+    const tenantId = ctx.principal.tenantId;
+    const departmentId = decidedDepartment(ctx);
     const rows = await ctx.tx
       .selectFrom('ifsg_cases as c')
+      .innerJoin('persons as p', 'p.id', 'c.person_id')
       .leftJoin('transmitted_cases as t', 't.record_id', 'c.record_id')
       .select([
         'c.record_id',
@@ -296,38 +353,80 @@ export class Transmissions {
         'c.status',
         'c.version',
         'c.deleted_at',
+        'p.version as person_version',
         't.record_id as sent',
         't.last_version',
+        't.revision',
+        't.person_version as sent_person_version',
+        't.person_enc',
         't.withdrawn',
       ])
-      .where('c.tenant_id', '=', ctx.principal.tenantId)
-      .where('c.department_id', '=', decidedDepartment(ctx))
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.department_id', '=', departmentId)
       .where((eb) =>
         eb.or([
           eb('t.record_id', 'is', null),
           eb('c.version', '>', eb.ref('t.last_version')),
           eb.and([eb('c.deleted_at', 'is not', null), eb('t.withdrawn', '=', 0)]),
+          eb.and([eb('t.withdrawn', '=', 0), eb('p.version', '>', eb.ref('t.person_version'))]),
         ]),
       )
       .execute();
-    const out: Pending[] = [];
+    const pending: Pending[] = [];
+    /** Sent cases whose only change may be in the person's file: compared below. */
+    const personChanged: (typeof rows)[number][] = [];
     for (const r of rows) {
       const live = r.deleted_at === null && r.status !== 'not-a-case';
-      const base = { recordId: r.record_id, personId: r.person_id, version: r.version };
       let change: Change | null;
       if (r.sent === null) change = live ? 'new' : null;
       else if (Number(r.withdrawn) === 1) change = live && r.version > Number(r.last_version) ? 'new' : null;
       else if (!live) change = 'withdrawn';
-      else change = r.version > Number(r.last_version) ? 'changed' : null;
-      if (change === null) continue;
-      out.push({
-        ...base,
-        change,
-        withdrawal: change === 'withdrawn' ? (r.deleted_at === null ? 'not-a-case' : 'deleted') : null,
-      });
+      else if (r.version > Number(r.last_version)) change = 'changed';
+      else {
+        personChanged.push(r);
+        change = null;
+      }
+      if (change !== null) pending.push(pendingOf(r, change));
     }
-    return out.sort((a, b) => ORDER[a.change] - ORDER[b.change] || (a.recordId < b.recordId ? -1 : 1));
+    const unchanged: Unchanged[] = [];
+    if (personChanged.length) {
+      const now = await this.personFacts(
+        ctx,
+        personChanged.map((r) => r.person_id),
+      );
+      const key = await this.keyring.departmentKey(ctx.tx, tenantId, departmentId);
+      for (const r of personChanged) {
+        const sent = openField<PersonFacts>(key, personBinding(tenantId, r.record_id), r.person_enc!);
+        const current = now.get(r.person_id)!;
+        if (sent.sex !== current.sex || sent.birthMonth !== current.birthMonth) pending.push(pendingOf(r, 'changed'));
+        else unchanged.push({ recordId: r.record_id, personVersion: r.person_version });
+      }
+    }
+    pending.sort((a, b) => ORDER[a.change] - ORDER[b.change] || (a.recordId < b.recordId ? -1 : 1));
+    return { pending, unchanged };
   }
+}
+
+function pendingOf(
+  r: {
+    record_id: string;
+    person_id: string;
+    version: number;
+    person_version: number;
+    revision: number | null;
+    deleted_at: string | null;
+  },
+  change: Change,
+): Pending {
+  return {
+    recordId: r.record_id,
+    personId: r.person_id,
+    version: r.version,
+    personVersion: r.person_version,
+    revision: Number(r.revision ?? 0) + 1,
+    change,
+    withdrawal: change === 'withdrawn' ? (r.deleted_at === null ? 'not-a-case' : 'deleted') : null,
+  };
 }
 
 function countOf(pending: Pending[]) {

@@ -284,6 +284,34 @@ test('new, then changed, then withdrawn: only what changed, nothing identifying,
   assert.equal(a2.version, 2);
   assert.equal(a2.diedOn, '2026-12-04');
 
+  // The person's file: a new address changes nothing sent; a corrected sex is sent as a change of
+  // the case (its next revision), though the case record itself did not change.
+  const personA = (await physician.get(`/api/persons/${caseA.personId}`)).body;
+  const moved = await physician.patch(`/api/persons/${caseA.personId}`, {
+    address: { street: 'Pfefferminzgasse 99', postalCode: '98799', city: 'Kleinwummersdorf-Süd' },
+    version: personA.version,
+  });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  secrets.push('Pfefferminzgasse 99', '98799', 'Kleinwummersdorf-Süd');
+  assert.deepEqual((await preview(physician)).body.counts, { new: 0, changed: 0, withdrawn: 0 });
+  assert.equal((await create(physician)).status, 409, 'an address is not transmitted');
+  const corrected = await physician.patch(`/api/persons/${caseA.personId}`, {
+    sex: 'diverse',
+    version: moved.body.version,
+  });
+  assert.equal(corrected.status, 200, JSON.stringify(corrected.body));
+  assert.deepEqual((await preview(physician)).body.counts, { new: 0, changed: 1, withdrawn: 0 });
+  const afterCorrection = await create(physician);
+  assert.equal(afterCorrection.status, 201, JSON.stringify(afterCorrection.body));
+  const corr = assertClean(await download(physician, afterCorrection.body.id));
+  assert.equal(corr.cases.length, 1);
+  const a3 = corr.cases[0]!;
+  assert.ok(a3.change === 'changed' && a3.caseId === caseA.caseId);
+  assert.equal(a3.version, 3, 'the third revision of the case in the files');
+  assert.equal(a3.sex, 'diverse');
+  assert.equal(a3.birthMonth, '1958-11');
+  assert.equal(a3.diedOn, '2026-12-04');
+
   // Withdrawn: B is not a case after all, A's record is deleted (entered twice).
   const notACase = await physician.put(`/api/records/${caseB.caseId}`, {
     content: { ...caseB.content, status: 'not-a-case' },
@@ -304,6 +332,11 @@ test('new, then changed, then withdrawn: only what changed, nothing identifying,
       [caseA.caseId, 'withdrawn', 'deleted'],
       [caseB.caseId, 'withdrawn', 'not-a-case'],
     ].sort(),
+  );
+  assert.deepEqual(
+    Object.fromEntries(three.cases.map((c) => [c.caseId, c.version])),
+    { [caseA.caseId]: 4, [caseB.caseId]: 2 },
+    'each case counts its own revisions in the files',
   );
   // Withdrawn once: nothing more to send.
   assert.deepEqual((await preview(physician)).body.counts, { new: 0, changed: 0, withdrawn: 0 });
@@ -327,9 +360,9 @@ test('new, then changed, then withdrawn: only what changed, nothing identifying,
   assert.equal(list.status, 200);
   assert.deepEqual(
     list.body.items.map((i: { sequence: number }) => i.sequence),
-    [4, 3, 2, 1],
+    [5, 4, 3, 2, 1],
   );
-  assert.equal(list.body.items[3].sha256, first.body.sha256);
+  assert.equal(list.body.items[4].sha256, first.body.sha256);
   assert.ok(list.body.items[0].createdByName);
 });
 
@@ -344,7 +377,7 @@ test('the audit records each transmission with counts only, and each file whose 
       .execute(),
   );
   const main = events.filter((e) => e.resource_type === 'department');
-  assert.equal(main.length, 4);
+  assert.equal(main.length, 5);
   assert.deepEqual(JSON.parse(main[0]!.detail!), { sequence: 1, new: 2, changed: 0, withdrawn: 0 });
   assert.equal(main[0]!.resource_id, firstId);
   const shown = events.filter((e) => e.resource_type === 'person').map((e) => e.person_id);

@@ -8,9 +8,10 @@ import { postgresWalls, type SchemaAtMigration } from './shared.ts';
  * Issue 16: a department transmits its cases' pseudonymised data (§11 IfSG). Its settings name
  * its district (AGS) and the recipient (sealed); each transmission keeps its file sealed with the
  * department key and the file's SHA-256, numbered per department (unique: two creates cannot
- * share a number); `transmitted_cases` holds, per case, the record version last sent and whether
- * it was sent as withdrawn, so "new, changed, withdrawn since the last transmission" is exact by
- * version. Nothing here names a person or a disease.
+ * share a number); `transmitted_cases` holds, per case, the record version last sent, the person's
+ * file version and (sealed) the person facts sent with it, the case's revision in the files, and
+ * whether it was sent as withdrawn, so "new, changed, withdrawn since the last transmission" is
+ * exact by version. Nothing here names a person or a disease.
  */
 export function transmission(dialect: Dialect, appRole: string | undefined): Migration {
   return {
@@ -47,6 +48,9 @@ export function transmission(dialect: Dialect, appRole: string | undefined): Mig
         .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
         .addColumn('department_id', 'text', (c) => c.notNull().references('departments.id'))
         .addColumn('last_version', 'integer', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('person_version', 'integer', (c) => c.notNull())
+        .addColumn('person_enc', bin, (c) => c.notNull())
         .addColumn('last_transmission_id', 'text', (c) => c.notNull().references('transmissions.id'))
         .addColumn('withdrawn', 'integer', (c) => c.notNull())
         .execute();
