@@ -93,6 +93,8 @@ const ACTS: Record<string, AccessAct> = {
   'person.access-log': 'report.viewed',
   'person.access-report': 'report.viewed',
   'audit.access-report': 'report.viewed',
+  // Issue 16: transmission — the case data of the file went to the state authority (§11 IfSG)
+  'transmission.create': 'file.transmitted',
 };
 
 /** Acts whose count is of distinct records, not of events (reading one entry twice is one entry read). */

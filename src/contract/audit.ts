@@ -73,6 +73,8 @@ const accessAct = z.enum([
   'emergency.reviewed',
   'emergency.ended',
   'report.viewed',
+  // Issue 16: transmission
+  'file.transmitted',
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */

@@ -383,6 +383,11 @@ test('the audit records each transmission with counts only, and each file whose 
   const shown = events.filter((e) => e.resource_type === 'person').map((e) => e.person_id);
   assert.ok(shown.includes(caseA.personId) && shown.includes(caseB.personId));
   for (const e of events) for (const s of secrets) assert.ok(!(e.detail ?? '').includes(s));
+  // The person's access report (Art. 15 GDPR) says that, and when, their case data went out.
+  const report = await head.get(`/api/persons/${caseB.personId}/access-report`);
+  assert.equal(report.status, 200, JSON.stringify(report.body));
+  const sent = report.body.lines.filter((l: { act: string }) => l.act === 'file.transmitted');
+  assert.ok(sent.length >= 1, JSON.stringify(report.body.lines.map((l: { act: string }) => l.act)));
 });
 
 test('a clerk is refused (403), another department sees no transmission of this one (404 by id, 403 on its routes)', async () => {
