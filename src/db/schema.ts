@@ -648,6 +648,8 @@ interface TransmittedCasesTable {
   last_version: number;
   /** The case's revision in the files (1, 2, 3 … with every new, changed or withdrawn entry sent). */
   revision: number;
+  /** The person whose facts were last sent (a case moved to another file by a merge is compared anew). */
+  person_id: string;
   /** The person's file version when it was last sent: a later one may have changed sex or birth month. */
   person_version: number;
   /** The person facts last sent ({sex, birthMonth}), sealed with the department key. */

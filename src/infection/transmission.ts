@@ -51,6 +51,7 @@ interface PersonFacts {
 /** Sent cases whose person's file changed since, but not in what is sent: nothing to send, only noted. */
 interface Unchanged {
   recordId: string;
+  personId: string;
   personVersion: number;
 }
 
@@ -204,6 +205,7 @@ export class Transmissions {
       const sent = {
         last_version: p.version,
         revision: p.revision,
+        person_id: p.personId,
         person_version: p.personVersion,
         person_enc: sealField(key, personBinding(tenantId, p.recordId), facts.get(p.personId)!),
         last_transmission_id: id,
@@ -219,7 +221,7 @@ export class Transmissions {
     for (const u of unchanged)
       await ctx.tx
         .updateTable('transmitted_cases')
-        .set({ person_version: u.personVersion })
+        .set({ person_id: u.personId, person_version: u.personVersion })
         .where('record_id', '=', u.recordId)
         .where('tenant_id', '=', tenantId)
         .execute();
@@ -336,7 +338,8 @@ export class Transmissions {
 
   /**
    * The department's cases the next transmission carries: never sent and a case (new); sent, and
-   * at a later version since, or with another sex or birth month in the person's file (changed);
+   * at a later version since, or with another sex or birth month in the person's file — a later
+   * version of it, or another file after a merge (changed);
    * sent, and now deleted or not a case (withdrawn, once); withdrawn, and a case again at a later
    * version (new again). Also the sent cases whose person's file changed in nothing sent.
    */
@@ -368,7 +371,10 @@ export class Transmissions {
           eb('t.record_id', 'is', null),
           eb('c.version', '>', eb.ref('t.last_version')),
           eb.and([eb('c.deleted_at', 'is not', null), eb('t.withdrawn', '=', 0)]),
-          eb.and([eb('t.withdrawn', '=', 0), eb('p.version', '>', eb.ref('t.person_version'))]),
+          eb.and([
+            eb('t.withdrawn', '=', 0),
+            eb.or([eb('p.version', '>', eb.ref('t.person_version')), eb('c.person_id', '<>', eb.ref('t.person_id'))]),
+          ]),
         ]),
       )
       .execute();
@@ -399,7 +405,7 @@ export class Transmissions {
         const sent = openField<PersonFacts>(key, personBinding(tenantId, r.record_id), r.person_enc!);
         const current = now.get(r.person_id)!;
         if (sent.sex !== current.sex || sent.birthMonth !== current.birthMonth) pending.push(pendingOf(r, 'changed'));
-        else unchanged.push({ recordId: r.record_id, personVersion: r.person_version });
+        else unchanged.push({ recordId: r.record_id, personId: r.person_id, personVersion: r.person_version });
       }
     }
     pending.sort((a, b) => ORDER[a.change] - ORDER[b.change] || (a.recordId < b.recordId ? -1 : 1));

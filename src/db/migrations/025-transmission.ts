@@ -49,6 +49,7 @@ export function transmission(dialect: Dialect, appRole: string | undefined): Mig
         .addColumn('department_id', 'text', (c) => c.notNull().references('departments.id'))
         .addColumn('last_version', 'integer', (c) => c.notNull())
         .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('person_id', 'text', (c) => c.notNull())
         .addColumn('person_version', 'integer', (c) => c.notNull())
         .addColumn('person_enc', bin, (c) => c.notNull())
         .addColumn('last_transmission_id', 'text', (c) => c.notNull().references('transmissions.id'))
