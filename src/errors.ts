@@ -144,6 +144,10 @@ export const FIELD_CODES = [
   'already-merged',
   'merge-unreadable',
   'merge-own',
+  // Issue 16: transmission
+  'ags-format',
+  'settings-missing',
+  'nothing-to-transmit',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -21,6 +21,8 @@ import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { CaseIndex } from './infection/case-index.ts';
 // Issue 16: outbreaks
 import { Outbreaks } from './infection/outbreaks.ts';
+// Issue 16: transmission
+import { Transmissions } from './infection/transmission.ts';
 import { Records } from './records/records.ts';
 // Issue 16: person merge
 import { PersonMerges } from './records/person-merge.ts';
@@ -57,6 +59,9 @@ export interface Services {
   // Issue 16: person merge
   /** Two files of one department found to be one person, merged (pending until a second person confirms). */
   merges: PersonMerges;
+  // Issue 16: transmission
+  /** The §11 IfSG transmission of a department's cases (issue 16). */
+  transmissions: Transmissions;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -96,6 +101,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
+  const records = new Records(keyring, { 'ifsg-case': cases });
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
@@ -113,12 +119,14 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
-    records: new Records(keyring, { 'ifsg-case': cases }),
+    records,
     cases,
     // Issue 16: outbreaks
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
     merges: new PersonMerges(keyring, persons),
+    // Issue 16: transmission
+    transmissions: new Transmissions(keyring, records, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

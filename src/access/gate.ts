@@ -272,6 +272,8 @@ function refId(ref: ResourceRef): string | null {
       return ref.deviceId;
     case 'study':
       return ref.studyUid;
+    case 'transmission':
+      return ref.transmissionId;
     case 'tenant':
       return null;
     case 'installation':

@@ -207,6 +207,13 @@ export const OTHER_ACTIONS = [
   'outbreak.update',
   'outbreak.timeline',
   'numbers.read',
+  // Issue 16: transmission
+  'transmission.preview',
+  'transmission.create',
+  'transmission.list',
+  'transmission.read',
+  'transmission.settings.read',
+  'transmission.settings.update',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -294,6 +301,13 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'person.merge': null,
   'person.merge-confirm': null,
   'person.merge-undo': null,
+  // Issue 16: transmission — the §11 export sends a department's case data to the state authority: a person's act, in a session.
+  'transmission.preview': null,
+  'transmission.create': null,
+  'transmission.list': null,
+  'transmission.read': null,
+  'transmission.settings.read': null,
+  'transmission.settings.update': null,
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -459,8 +473,25 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
         ? 'allow'
         : 'hidden';
+    // Issue 16: transmission — the §11 transmission is for the department's physicians and head.
+    case 'transmission.preview':
+    case 'transmission.create':
+    case 'transmission.list':
+    case 'transmission.settings.read':
+    case 'transmission.settings.update':
+      return r.kind === 'department' && seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
+    case 'transmission.read': {
+      // A transmission named by its id: another department's is not there for the caller (404).
+      if (r.kind !== 'department') return 'forbidden';
+      if (!p.memberships.some((m) => m.departmentId === r.departmentId)) return 'hidden';
+      return seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
+    }
   }
 }
+
+/** Issue 16: transmission — whether the caller is a physician or the head of this department. */
+const seniorIn = (p: Principal, departmentId: string) =>
+  p.memberships.some((m) => m.departmentId === departmentId && SENIOR.includes(m.role));
 
 /**
  * Who may approve a grant or a reset link: a membership by the department's

@@ -26,7 +26,9 @@ export type ResourceRef =
   | { kind: 'outbreak'; outbreakId: string }
   // Issue 16: person merge
   /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
-  | { kind: 'person-merge'; mergeId: string };
+  | { kind: 'person-merge'; mergeId: string }
+  // Issue 16: transmission — a §11 transmission, decided as its department.
+  | { kind: 'transmission'; transmissionId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -202,6 +204,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .where('tenant_id', '=', p.tenantId)
         .executeTakeFirst();
       return merge ? fileOfPerson(merge.survivor_id, ref.mergeId) : null;
+    }
+    // Issue 16: transmission
+    case 'transmission': {
+      const t = await tx
+        .selectFrom('transmissions')
+        .select('department_id')
+        .where('id', '=', ref.transmissionId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return t
+        ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
+        : null;
     }
     case 'installation': {
       const row = await tx

@@ -97,6 +97,8 @@ const ACTS: Record<string, AccessAct> = {
   'person.merge': 'file.merged',
   'person.merge-confirm': 'file.merge-confirmed',
   'person.merge-undo': 'file.merge-undone',
+  // Issue 16: transmission — the case data of the file went to the state authority (§11 IfSG)
+  'transmission.create': 'file.transmitted',
 };
 
 /** Acts whose count is of distinct records, not of events (reading one entry twice is one entry read). */

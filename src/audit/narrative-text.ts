@@ -76,6 +76,12 @@ export const NARRATIVE_DE = {
   'narr.report.viewed': 'hat die Auskunft über die Zugriffe {n}-mal angesehen',
   'narr.report.viewed.one': 'hat die Auskunft über die Zugriffe angesehen',
   'narr.report.viewed.denied': 'wollte die Auskunft über die Zugriffe ansehen – abgewiesen',
+  // Issue 16: transmission
+  'narr.file.transmitted':
+    'hat die Falldaten {n}-mal pseudonymisiert (ohne Namen und Anschrift) nach §11 IfSG an die Landesbehörde übermittelt',
+  'narr.file.transmitted.one':
+    'hat die Falldaten pseudonymisiert (ohne Namen und Anschrift) nach §11 IfSG an die Landesbehörde übermittelt',
+  'narr.file.transmitted.denied': 'wollte die Falldaten nach §11 IfSG übermitteln – abgewiesen',
   'narr.actor.user': '{name} ({role}, {department})',
   'narr.actor.userNoDepartment': '{name} ({role})',
   'narr.actor.userOnly': '{name}',
@@ -180,6 +186,12 @@ export const NARRATIVE_EN: Record<NarrativeKey, string> = {
   'narr.report.viewed': 'looked at the report of accesses {n} times',
   'narr.report.viewed.one': 'looked at the report of accesses',
   'narr.report.viewed.denied': 'tried to look at the report of accesses – refused',
+  // Issue 16: transmission
+  'narr.file.transmitted':
+    'transmitted the case data {n} times, pseudonymised (without name and address), to the state authority under §11 IfSG',
+  'narr.file.transmitted.one':
+    'transmitted the case data, pseudonymised (without name and address), to the state authority under §11 IfSG',
+  'narr.file.transmitted.denied': 'tried to transmit the case data under §11 IfSG – refused',
   'narr.actor.user': '{name} ({role}, {department})',
   'narr.actor.userNoDepartment': '{name} ({role})',
   'narr.actor.userOnly': '{name}',

@@ -77,6 +77,8 @@ const accessAct = z.enum([
   'file.merged',
   'file.merge-confirmed',
   'file.merge-undone',
+  // Issue 16: transmission
+  'file.transmitted',
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */

@@ -480,6 +480,10 @@ export interface Database {
   outbreak_events: OutbreakEventsTable;
   // Issue 16: person merge
   person_merges: PersonMergesTable;
+  // Issue 16: transmission
+  transmission_settings: TransmissionSettingsTable;
+  transmissions: TransmissionsTable;
+  transmitted_cases: TransmittedCasesTable;
 }
 
 // Issue 16: outbreaks
@@ -698,4 +702,60 @@ interface DemisConnectionsTable {
 // Declaration merging: issue 16's DEMIS connection table joins the schema here, in one block.
 export interface Database {
   demis_connections: DemisConnectionsTable;
+}
+
+// Issue 16: transmission
+/** Migration 025: the tenant tables of the §11 transmission. */
+export const TRANSMISSION_TENANT_TABLES = ['transmission_settings', 'transmissions', 'transmitted_cases'] as const;
+
+/** Migration 025: a department's §11 settings: its district (AGS) and the recipient, set by its physicians and head. */
+interface TransmissionSettingsTable {
+  department_id: string;
+  tenant_id: string;
+  /** Amtlicher Gemeindeschlüssel of the office's district, 5 or 8 digits: names an office, no person. */
+  district_code: string;
+  /** The recipient (the state authority) as the office names it, sealed with the department key. */
+  recipient_enc: Buffer;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** Migration 025: one §11 transmission a department made: counts, and the file sealed to download it again. */
+interface TransmissionsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  /** 1, 2, 3 … per department (unique with it). */
+  sequence: number;
+  created_at: string;
+  created_by: string;
+  new_count: number;
+  changed_count: number;
+  withdrawn_count: number;
+  /** The file's bytes, sealed with the department key. */
+  payload_enc: Buffer;
+  /** SHA-256 (hex) of the file's bytes. */
+  payload_sha256: string;
+}
+
+/** Migration 025: what the recipient has of each case: the versions last sent, and whether it was withdrawn. */
+interface TransmittedCasesTable {
+  /** The case's record. */
+  record_id: string;
+  tenant_id: string;
+  department_id: string;
+  /** The case record's version last sent. */
+  last_version: number;
+  /** The case's revision in the files (1, 2, 3 … with every new, changed or withdrawn entry sent). */
+  revision: number;
+  /** The person whose facts were last sent (a case moved to another file by a merge is compared anew). */
+  person_id: string;
+  /** The person's file version when it was last sent: a later one may have changed sex or birth month. */
+  person_version: number;
+  /** The person facts last sent ({sex, birthMonth}), sealed with the department key. */
+  person_enc: Buffer;
+  last_transmission_id: string;
+  /** 1 once sent as withdrawn (then never again, unless it is a case again). */
+  withdrawn: number;
 }

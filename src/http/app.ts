@@ -40,6 +40,8 @@ import { securityReportRoutes } from './routes/security-report.ts';
 import { outbreakRoutes } from './routes/infection-outbreaks.ts';
 // Issue 16: person merge
 import { personMergeRoutes } from './routes/person-merge.ts';
+// Issue 16: transmission
+import { transmissionRoutes } from './routes/infection-transmission.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -123,6 +125,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   outbreakRoutes(app, services);
   // Issue 16: person merge
   personMergeRoutes(app, services);
+  // Issue 16: transmission
+  transmissionRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

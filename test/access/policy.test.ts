@@ -605,6 +605,28 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
     expect: 'AAA HHH HHH',
   })),
+  // Issue 16: transmission — the §11 transmission: the department's physicians and head; a transmission
+  // named by its id is not there for other departments.
+  ...(
+    [
+      'transmission.preview',
+      'transmission.create',
+      'transmission.list',
+      'transmission.settings.read',
+      'transmission.settings.update',
+    ] as const
+  ).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FAA FFF FFF',
+  })),
+  {
+    action: 'transmission.read',
+    on: 'a transmission of OWN',
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FAA HHH HHH',
+  },
 ];
 
 test('the non-file table covers exactly the other actions the policy knows', () => {
@@ -789,6 +811,13 @@ const SESSION_ONLY: Action[] = [
   'person.merge',
   'person.merge-confirm',
   'person.merge-undo',
+  // Issue 16: transmission
+  'transmission.preview',
+  'transmission.create',
+  'transmission.list',
+  'transmission.read',
+  'transmission.settings.read',
+  'transmission.settings.update',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

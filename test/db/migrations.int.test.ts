@@ -30,6 +30,8 @@ const SQLITE = [
   '021-demis-connection',
   // Issue 16: outbreaks
   '024-outbreaks',
+  // Issue 16: transmission
+  '025-transmission',
   // Issue 16: person merge
   '026-person-merges',
 ];

@@ -24,6 +24,8 @@ import { ifsgCases } from './020-ifsg-cases.ts';
 import { demisConnection } from './021-demis-connection.ts';
 // Issue 16: outbreaks
 import { outbreaks } from './024-outbreaks.ts';
+// Issue 16: transmission
+import { transmission } from './025-transmission.ts';
 // Issue 16: person merge
 import { personMerges } from './026-person-merges.ts';
 
@@ -51,6 +53,8 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '021-demis-connection': demisConnection(dialect, appRole),
     // Issue 16: outbreaks
     '024-outbreaks': outbreaks(dialect, appRole),
+    // Issue 16: transmission
+    '025-transmission': transmission(dialect, appRole),
     // Issue 16: person merge
     '026-person-merges': personMerges(dialect, appRole),
   };

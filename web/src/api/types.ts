@@ -47,3 +47,9 @@ export type {
 } from '../../../src/contract/infection-outbreaks.ts';
 // Issue 16: person merge
 export type { PersonMerge, PersonMerges } from '../../../src/contract/person-merge.ts';
+// Issue 16: transmission
+export type {
+  TransmissionListItem,
+  TransmissionPreview,
+  TransmissionSettings,
+} from '../../../src/contract/infection-transmission.ts';

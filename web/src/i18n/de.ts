@@ -1114,6 +1114,42 @@ export const de = {
   'merge.mergedIntoOther': 'die andere Akte',
   'merge.mergedIntoHint': 'Ihre Einträge, Fälle und Bilder stehen jetzt dort.',
   'merge.absorbedLink': 'Zur aufgegangenen Akte',
+  // Issue 16: transmission
+  'transmission.title': 'Übermittlung nach §11 IfSG',
+  'transmission.intro':
+    'Die pseudonymisierten Falldaten gehen an die zuständige Landesbehörde: neue, geänderte und zurückgenommene Fälle seit der letzten Übermittlung. Ohne Namen, ohne Anschrift, ohne Geburtstag – nur Monat und Jahr der Geburt.',
+  'transmission.onlySenior':
+    'Die Übermittlung nach §11 IfSG erstellen Ärztinnen, Ärzte und die Leitung einer Abteilung.',
+  'transmission.department': 'Abteilung',
+  'transmission.settings': 'Einstellungen',
+  'transmission.districtCode': 'Kreisschlüssel (AGS)',
+  'transmission.districtCodeHint': 'Amtlicher Gemeindeschlüssel des Kreises: 5 Ziffern (z. B. 09162) oder 8 Ziffern.',
+  'transmission.recipient': 'Empfänger',
+  'transmission.recipientHint': 'Die zuständige Landesbehörde, z. B. „Landesamt für Gesundheit“.',
+  'transmission.saveSettings': 'Einstellungen speichern',
+  'transmission.settingsSaved': 'Einstellungen gespeichert.',
+  'transmission.next': 'Nächste Übermittlung',
+  'transmission.counts': '{new} neu, {changed} geändert, {withdrawn} zurückgenommen',
+  'transmission.last': 'Letzte Übermittlung: Nr. {sequence} am {at}',
+  'transmission.configureFirst': 'Bitte zuerst Kreisschlüssel und Empfänger speichern.',
+  'transmission.create': 'Übermittlung erstellen',
+  'transmission.confirmTitle': 'Übermittlung erstellen?',
+  'transmission.confirmText':
+    'Sie enthält {new} neue, {changed} geänderte und {withdrawn} zurückgenommene Fälle. Diese gelten danach als übermittelt.',
+  'transmission.made':
+    'Übermittlung Nr. {sequence} erstellt: {new} neu, {changed} geändert, {withdrawn} zurückgenommen.',
+  'transmission.download': 'Datei herunterladen',
+  'transmission.downloadNumber': 'Datei herunterladen (Übermittlung Nr. {sequence})',
+  'transmission.log': 'Bisherige Übermittlungen',
+  'transmission.none': 'Noch keine Übermittlung.',
+  'transmission.sequence': 'Nr.',
+  'transmission.createdAt': 'Erstellt am',
+  'transmission.createdBy': 'Erstellt von',
+  'transmission.contents': 'Inhalt',
+  'transmission.sha256': 'Prüfsumme (SHA-256)',
+  'problem.field.ags-format': 'Bitte den Kreisschlüssel mit 5 oder 8 Ziffern angeben.',
+  'problem.field.settings-missing': 'Bitte zuerst Kreisschlüssel und Empfänger speichern.',
+  'problem.field.nothing-to-transmit': 'Seit der letzten Übermittlung ist kein Fall neu, geändert oder zurückgenommen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;
