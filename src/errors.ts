@@ -123,6 +123,12 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // Issue 16: cases & contacts
+  'case-unknown',
+  'contact-is-case',
+  'already-recorded',
+  'already-converted',
+  'not-active',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

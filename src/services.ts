@@ -19,6 +19,11 @@ import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { CaseIndex } from './infection/case-index.ts';
+// Issue 16: cases & contacts
+import { ContactIndex } from './infection/contact-index.ts';
+import { CaseList } from './infection/case-list.ts';
+import { Contacts } from './infection/contacts.ts';
+import { FollowUps } from './infection/follow-ups.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
@@ -46,6 +51,13 @@ export interface Services {
   records: Records;
   /** The facts of each IfSG case beside its record (issue 16): finding a person's case of a disease, lists, numbers. */
   cases: CaseIndex;
+  // Issue 16: cases & contacts
+  /** A department's cases, filtered and paged. */
+  caseList: CaseList;
+  /** Contact persons of cases: adding, listing, converting into a case. */
+  contacts: Contacts;
+  /** Contacts' daily follow-up entries and the department's worklist. */
+  followUps: FollowUps;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -78,6 +90,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
+  // Issue 16: cases & contacts
+  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
@@ -95,8 +109,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     passkeys: new Passkeys(store, keyring, audit, config.publicUrl, opts.clock),
     apiTokens: new ApiTokens(store, keyring, audit, opts.clock),
     persons,
-    records: new Records(keyring, { 'ifsg-case': cases }),
+    records,
     cases,
+    // Issue 16: cases & contacts
+    caseList: new CaseList(keyring, cases, persons, records),
+    contacts: new Contacts(records, persons, cases),
+    followUps: new FollowUps(keyring, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

@@ -471,6 +471,9 @@ export interface Database {
   passkeys: PasskeysTable;
   passkey_registrations: PasskeyRegistrationsTable;
   ifsg_cases: IfsgCasesTable;
+  // Issue 16: cases & contacts
+  ifsg_contacts: IfsgContactsTable;
+  contact_follow_ups: ContactFollowUpsTable;
 }
 
 /**
@@ -598,3 +601,47 @@ export const EMERGENCY_TENANT_TABLES = ['emergency_searches', 'emergency_hits'] 
 
 /** Migration 014's tenant table: linked identities (the configuration and started sign-ons are read before an office is known). */
 export const SSO_TENANT_TABLES = ['sso_identities'] as const;
+
+// Issue 16: cases & contacts
+/**
+ * Migration 023: what the worklist and a case's contact list select a contact by, beside its record
+ * (type `ifsg-contact` in the contact person's file), kept in step in the same transaction
+ * (src/infection/contact-index.ts). Nothing here names the person or says anything clinical.
+ */
+interface IfsgContactsTable {
+  /** The contact's record. */
+  record_id: string;
+  tenant_id: string;
+  department_id: string;
+  /** The contact person (whose file holds the record). */
+  person_id: string;
+  /** The index case's record. */
+  case_record_id: string;
+  /** The last exposure (ISO date): the follow-up runs from the day after. */
+  last_exposure: string;
+  /** The last day of follow-up (ISO date). */
+  follow_up_until: string;
+  /** active | ended | converted */
+  state: string;
+  sensitivity: string;
+  /** The case record the contact was converted into. */
+  converted_case_id: string | null;
+  version: number;
+  created_at: string;
+  changed_at: string;
+  deleted_at: string | null;
+}
+
+/** Migration 023: one follow-up of a contact on one day (append-only; one per contact and day). */
+interface ContactFollowUpsTable {
+  id: string;
+  tenant_id: string;
+  contact_record_id: string;
+  /** The day the contact was asked (ISO date). */
+  day: string;
+  /** Who asked. */
+  by_user: string;
+  created_at: string;
+  /** {symptoms, which?, reached, note?}, sealed with the contact person's key. */
+  entry_enc: Buffer;
+}

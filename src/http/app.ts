@@ -34,6 +34,8 @@ import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
+// Issue 16: cases & contacts
+import { infectionCaseRoutes } from './routes/infection-cases.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -110,6 +112,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   wadoRoutes(app, services);
   stowRoutes(app, services);
   securityReportRoutes(app, services);
+  // Issue 16: cases & contacts
+  infectionCaseRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

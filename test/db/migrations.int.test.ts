@@ -27,6 +27,8 @@ const SQLITE = [
   '016-restricted-listing',
   '019-records-by-file-and-time',
   '020-ifsg-cases',
+  // Issue 16: cases & contacts
+  '023-contacts',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {
