@@ -3,7 +3,7 @@
 // own, once. A contact is a record of type `ifsg-contact` in the contact's file, written through
 // Records (versions, sealing, its side table); the gate decided on the index case (create, list) or
 // on the contact (convert), and the contact's file is decided here too, in the same transaction.
-import { type GateContext } from '../access/gate.ts';
+import type { GateContext } from '../access/gate.ts';
 import { decide, type Sensitivity } from '../access/policy.ts';
 import { resolve } from '../access/resolve.ts';
 import { serialise } from '../db/connect.ts';

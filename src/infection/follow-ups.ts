@@ -63,7 +63,8 @@ export function dueState(
   const dueToday = start <= today && today <= c.follow_up_until && !c.today_done;
   const yesterday = addDays(today, -1);
   const from = c.last_day && c.last_day >= start ? addDays(c.last_day, 1) : start;
-  const to = c.follow_up_until < yesterday ? c.follow_up_until : yesterday;
+  // ISO dates compare as text: the earlier of the period's end and yesterday.
+  const to = [c.follow_up_until, yesterday].sort()[0]!;
   return { dueToday, daysMissed: Math.max(0, daysBetween(from, to) + 1) };
 }
 

@@ -38,3 +38,12 @@ export type {
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';
+// Issue 16: cases & contacts
+export type {
+  CaseContacts,
+  CaseListItem,
+  ContactConverted,
+  ContactCreated,
+  ContactItem,
+  FollowUpDue,
+} from '../../../src/contract/infection-cases.ts';
