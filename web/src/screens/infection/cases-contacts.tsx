@@ -209,23 +209,15 @@ function AddContact({
       }}
     >
       <h2 id={`${id}-title`}>{t('cases.contacts.add')}</h2>
-      <fieldset>
-        <legend>{t('cases.contacts.mode')}</legend>
-        {(['existing', 'new'] as const).map((m) => (
-          <div className="checkbox" key={m}>
-            <input
-              type="radio"
-              id={`${id}-${m}`}
-              name={`${id}-mode`}
-              checked={v.mode === m}
-              onChange={() => form.set('mode', m)}
-            />
-            <label htmlFor={`${id}-${m}`}>
-              {m === 'existing' ? t('cases.contacts.existing') : t('cases.contacts.newPerson')}
-            </label>
-          </div>
-        ))}
-      </fieldset>
+      <SelectField
+        label={t('cases.contacts.mode')}
+        value={v.mode}
+        onChange={(m) => form.set('mode', m)}
+        options={[
+          { value: 'existing' as const, label: t('cases.contacts.existing') },
+          { value: 'new' as const, label: t('cases.contacts.newPerson') },
+        ]}
+      />
       {v.mode === 'existing' ? (
         <FindFile
           departmentId={departmentId}
