@@ -32,7 +32,7 @@ export const caseListItem = z.strictObject({
 });
 
 /** A contact of a case, as the case screen lists it. */
-export const contactItem = z.strictObject({
+const contactItem = z.strictObject({
   recordId: z.string(),
   ...personShape,
   version: z.number(),
@@ -99,7 +99,5 @@ export const contactConverted = z.strictObject({
 export type CaseListItem = z.infer<typeof caseListItem>;
 export type ContactItem = z.infer<typeof contactItem>;
 export type CaseContacts = z.infer<typeof caseContacts>;
-export type ContactCreated = z.infer<typeof contactCreated>;
 export type FollowUpDue = z.infer<typeof followUpDue>;
-export type FollowUpEntry = z.infer<typeof followUpEntry>;
 export type ContactConverted = z.infer<typeof contactConverted>;

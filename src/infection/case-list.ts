@@ -44,7 +44,7 @@ export interface CaseListItem {
 }
 
 /** Measures still running on `today`: the number, and the latest end among them (null: none, or none with an end). */
-export function openMeasures(c: IfsgCaseContent, today: string): { count: number; until: string | null } {
+function openMeasures(c: IfsgCaseContent, today: string): { count: number; until: string | null } {
   const open = (c.measures ?? []).filter((m) => m.from <= today && (!m.until || m.until >= today));
   const ends = open.flatMap((m) => (m.until ? [m.until] : []));
   return { count: open.length, until: ends.length ? ends.sort().at(-1)! : null };

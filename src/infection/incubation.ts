@@ -14,7 +14,7 @@ const MAX_INCUBATION_DAYS: Record<string, number> = {
   cvd: 14,
 };
 
-export const DEFAULT_FOLLOW_UP_DAYS = 14;
+const DEFAULT_FOLLOW_UP_DAYS = 14;
 
 /** The days of follow-up after the last exposure for a disease's notification category code. */
 export function followUpDays(diseaseCode: string): number {

@@ -43,7 +43,6 @@ export type {
   CaseContacts,
   CaseListItem,
   ContactConverted,
-  ContactCreated,
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';

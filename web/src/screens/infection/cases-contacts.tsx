@@ -33,7 +33,7 @@ const settingLabel = (s: string) => `contact.setting.${s}` as MessageKey;
 const stateLabel = (s: string) => `contact.state.${s}` as MessageKey;
 
 /** An ISO date plus `days` days ('' while the date is not one yet). */
-export function plusDays(iso: string, days: number): string {
+function plusDays(iso: string, days: number): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(iso)) return '';
   const d = new Date(`${iso}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + days);

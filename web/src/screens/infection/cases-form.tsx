@@ -8,10 +8,10 @@ import { Checkbox, SelectField, TextField, type FormState } from '../../ui/form.
 import { DateField } from '../../ui/date-field.tsx';
 
 export const STATUSES = ['suspected', 'probable', 'confirmed', 'not-a-case'] as const;
-export const CATEGORIES = ['A', 'B', 'C', 'D', 'E'] as const;
+const CATEGORIES = ['A', 'B', 'C', 'D', 'E'] as const;
 export const MEASURE_KINDS = ['isolation', 'quarantine', 'activity-ban', 'observation', 'other'] as const;
 
-export interface Coded {
+interface Coded {
   system?: string;
   code: string;
   display?: string;
