@@ -146,6 +146,35 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
   'study.link': { owner: 'FF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
   // Images and metadata through DICOMweb: like the file itself, never for an admin or the DPO.
   'study.read': { owner: 'AA AA AA', share: 'AA AA AA', breakGlass: 'AA AA AA', none: 'HH HH HH', tenant: 'HH HH HH' },
+  // Issue 16: cases & contacts — department work on its own files, like a record update; restricted for physicians and heads.
+  'contact.create': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'contact.list': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'contact.convert': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'follow-up.record': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -525,6 +554,19 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'audit.person-search', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'audit.access-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
+  // Issue 16: cases & contacts — a department's case list and follow-up worklist, for its members only.
+  {
+    action: 'case.list',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
+  {
+    action: 'follow-up.list',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
   // The installation's own chain: its single office's admin and DPO; nobody's where several offices share it.
   {
     action: 'audit.read-installation',
@@ -686,8 +728,23 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'study.list',
     'share.list',
     'study.unassigned',
+    // Issue 16: cases & contacts
+    'case.list',
+    'follow-up.list',
+    'contact.list',
   ],
-  'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
+  'records:write': [
+    'person.create',
+    'person.update',
+    'record.create',
+    'record.update',
+    'record.delete',
+    'study.link',
+    // Issue 16: cases & contacts
+    'contact.create',
+    'contact.convert',
+    'follow-up.record',
+  ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
   'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],

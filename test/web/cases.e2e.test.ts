@@ -158,6 +158,16 @@ test('a case, two contacts, a follow-up and a conversion, in German, by keyboard
     await page.getByRole('heading', { name: 'Masern (msvd) – Vorhandener, Kurt' }).waitFor();
     await page.getByText('Verdacht', { exact: true }).waitFor();
     await checkScreen(page, 'cases-converted');
+
+    // From the file: a case is opened on the case screen, a contact on its index case's; a new case is offered.
+    await page.getByRole('link', { name: 'Akte öffnen' }).click();
+    await page.getByRole('heading', { name: 'Vorhandener, Kurt' }).waitFor();
+    await page.getByRole('link', { name: 'IfSG-Fall anlegen' }).waitFor();
+    await page.getByRole('link', { name: /^Aus Kontaktperson/ }).click();
+    await page.getByRole('heading', { name: 'Masern (msvd) – Vorhandener, Kurt' }).waitFor();
+    await page.getByRole('link', { name: 'Akte öffnen' }).click();
+    await page.getByRole('link', { name: 'Kontaktperson (IfSG)' }).click();
+    await page.getByRole('heading', { name: 'Masern (msvd) – Masernfeld, Ottilie' }).waitFor();
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -113,7 +113,7 @@ function DueTable({
         ]}
         row={(c) => (
           <FollowUpRow key={c.contactRecordId} c={c} kind={kind}>
-            <td className="actions">
+            <td>
               <button
                 type="button"
                 className="inline"
