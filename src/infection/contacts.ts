@@ -119,6 +119,9 @@ export class Contacts {
       ...(input.notes ? { notes: input.notes } : {}),
     };
     const id = await this.records.create(onFile(ctx, file), personId, { type: 'ifsg-contact', sensitivity, content });
+    // The event is the index case's file's (what was decided); the contact's file gets its own below.
+    ctx.audit.personId = index.person_id;
+    ctx.audit.resourceId = id;
     ctx.audit.detail = { indexCase: caseId, newPerson: !input.personId };
     ctx.audit.hits = [{ personId, departmentId }];
     return { id, personId, followUpUntil };

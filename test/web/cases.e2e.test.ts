@@ -168,6 +168,10 @@ test('a case, two contacts, a follow-up and a conversion, in German, by keyboard
     await page.getByRole('link', { name: 'Akte öffnen' }).click();
     await page.getByRole('link', { name: 'Kontaktperson (IfSG)' }).click();
     await page.getByRole('heading', { name: 'Masern (msvd) – Masernfeld, Ottilie' }).waitFor();
+
+    // Nora Neukontakt's follow-up ends (an edit of her contact record on top of its version).
+    await page.getByRole('button', { name: 'Nachverfolgung beenden Nora Neukontakt' }).click();
+    await page.getByRole('row', { name: /Neukontakt, Nora.*beendet/ }).waitFor();
     assert.deepEqual(problems, []);
   } finally {
     await close();
@@ -176,7 +180,7 @@ test('a case, two contacts, a follow-up and a conversion, in German, by keyboard
   const states = Object.fromEntries(
     listed.body.contacts.map((c: { familyName: string; state: string }) => [c.familyName, c.state]),
   );
-  assert.deepEqual(states, { Neukontakt: 'active', Vorhandener: 'converted' });
+  assert.deepEqual(states, { Neukontakt: 'ended', Vorhandener: 'converted' });
   const entries = await clerk.get(`/api/contacts/${listed.body.contacts[0].recordId}/follow-ups`);
   assert.equal(entries.body.length, 1);
   assert.equal(entries.body[0].day, berlinDay(0));

@@ -1067,6 +1067,8 @@ export const de = {
   'followUps.captionOverdue': 'Überfällige Nachverfolgungen, dringendste zuerst',
   'followUps.noDepartment': 'Sie sind in keiner Abteilung Mitglied.',
   'followUps.never': 'noch keiner',
+  'cases.contacts.end': 'Nachverfolgung beenden',
+  'cases.contacts.ended': 'Nachverfolgung beendet.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1046,4 +1046,6 @@ export const en: Messages = {
   'followUps.captionOverdue': 'Overdue follow-ups, most urgent first',
   'followUps.noDepartment': 'You are a member of no department.',
   'followUps.never': 'none yet',
+  'cases.contacts.end': 'End follow-up',
+  'cases.contacts.ended': 'Follow-up ended.',
 };

@@ -64,6 +64,32 @@ export function CaseContacts({ caseId, departmentId }: { caseId: string; departm
     }
     contacts.reload();
   };
+  // Ending a contact's follow-up is an edit of its record, on top of the version listed.
+  const end = async (c: ContactItem) => {
+    setError(null);
+    const {
+      recordId,
+      personId: _p,
+      familyName: _f,
+      givenName: _g,
+      birthDate: _b,
+      version,
+      sensitivity: _s,
+      lastFollowUp: _l,
+      ...content
+    } = c;
+    try {
+      await api('PUT', `/api/records/${recordId}`, {
+        content: { ...content, indexCaseId: caseId, state: 'ended' },
+        version,
+      });
+      notify(t('cases.contacts.ended'));
+    } catch (e) {
+      if (e instanceof ApiError) setError(e);
+      else throw e;
+    }
+    contacts.reload();
+  };
   return (
     <section aria-labelledby="case-contacts">
       <div className="heading-row">
@@ -74,7 +100,7 @@ export function CaseContacts({ caseId, departmentId }: { caseId: string; departm
       </div>
       {error && (
         <p role="alert" className="form-error">
-          {errorTitle(t, error)}
+          {error.code === 'stale-version' ? t('error.staleVersion') : errorTitle(t, error)}
         </p>
       )}
       <Loaded state={contacts}>
@@ -112,13 +138,24 @@ export function CaseContacts({ caseId, departmentId }: { caseId: string; departm
                     {c.state === 'converted' && c.convertedCaseId ? (
                       <Link to={`/infection/cases/${c.convertedCaseId}`}>{t('cases.contacts.openCase')}</Link>
                     ) : (
-                      <button type="button" className="inline" onClick={() => void convert(c)}>
-                        {t('cases.contacts.convert')}
-                        <span className="visually-hidden">
-                          {' '}
-                          {c.givenName} {c.familyName}
-                        </span>
-                      </button>
+                      <>
+                        {c.state === 'active' && (
+                          <button type="button" className="inline" onClick={() => void end(c)}>
+                            {t('cases.contacts.end')}
+                            <span className="visually-hidden">
+                              {' '}
+                              {c.givenName} {c.familyName}
+                            </span>
+                          </button>
+                        )}{' '}
+                        <button type="button" className="inline" onClick={() => void convert(c)}>
+                          {t('cases.contacts.convert')}
+                          <span className="visually-hidden">
+                            {' '}
+                            {c.givenName} {c.familyName}
+                          </span>
+                        </button>
+                      </>
                     )}
                   </td>
                 </tr>
