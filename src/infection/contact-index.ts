@@ -46,6 +46,9 @@ export class ContactIndex implements RecordIndexer {
     if (!index) throw fieldRefused('validation-failed', 'content.indexCaseId', 'case-unknown', 'no such case here');
     if (index.person_id === r.personId)
       throw fieldRefused('validation-failed', 'content.indexCaseId', 'contact-is-case', "the case's own person");
+    // A contact of a restricted case would tell of the case whoever may read only normal records: restricted too.
+    if (index.sensitivity === 'restricted' && r.sensitivity !== 'restricted')
+      throw fieldRefused('validation-failed', 'sensitivity', 'invalid', 'a contact of a restricted case is restricted');
     const facts = {
       case_record_id: c.indexCaseId,
       last_exposure: c.lastExposure,

@@ -88,7 +88,8 @@ export class Contacts {
     } else {
       throw fieldRefused('validation-failed', 'personId', 'required', 'name a file or a new person');
     }
-    const sensitivity = input.sensitivity ?? 'normal';
+    // Like its case unless said otherwise (a contact of a restricted case must be restricted, contact-index.ts).
+    const sensitivity = input.sensitivity ?? (index.sensitivity as Sensitivity);
     // The contact's file, decided as a record.create there: a file of the case's own department only.
     const file = await resolve(ctx.tx, principal, { kind: 'person', personId, sensitivity }, ctx.now);
     if (!file || file.departmentId !== departmentId)

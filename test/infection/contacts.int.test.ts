@@ -338,6 +338,55 @@ test('conversion into a case: once, also when asked in parallel; the contact end
   assert.ok(!overdue.body.some((x: { familyName: string }) => x.familyName === 'Bestandskontakt'));
 });
 
+test('a restricted case: its contacts are for physicians and heads; a clerk is refused and does not see them listed', async () => {
+  const secretCase = (
+    await physician.post(`/api/persons/${indexPerson}/records`, {
+      type: 'ifsg-case',
+      sensitivity: 'restricted',
+      content: { disease: { code: 'hivd', display: 'HIV' }, status: 'confirmed', notifiedOn: '2026-12-01' },
+    })
+  ).body.id;
+  const asClerk = await clerk.post(`/api/cases/${secretCase}/contacts`, {
+    personId: existing,
+    category: 'close',
+    lastExposure: '2026-11-30',
+  });
+  assert.equal(asClerk.status, 403);
+  assert.equal((await clerk.get(`/api/cases/${secretCase}/contacts`)).status, 403);
+  // Restricted like its case, without being asked.
+  const made = await physician.post(`/api/cases/${secretCase}/contacts`, {
+    person: newPerson('Vertraulichkontakt'),
+    category: 'close',
+    lastExposure: '2026-12-01',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.equal((await physician.get(`/api/records/${made.body.id}`)).body.sensitivity, 'restricted');
+  // A normal contact of a restricted case would tell a clerk of the case: it is refused with the field named.
+  const leaky = await physician.post(`/api/cases/${secretCase}/contacts`, {
+    person: newPerson('Offenkontakt'),
+    sensitivity: 'normal',
+    category: 'close',
+    lastExposure: '2026-12-01',
+  });
+  assert.equal(leaky.status, 422, JSON.stringify(leaky.body));
+  assert.equal(leaky.body.field, 'sensitivity');
+  const listed = (await clerk.get(`/api/departments/${INF}/follow-ups?when=today&on=2026-12-04`)).body;
+  assert.ok(!listed.some((x: { familyName: string }) => x.familyName === 'Vertraulichkontakt'));
+  const forPhysician = (await physician.get(`/api/departments/${INF}/follow-ups?when=today&on=2026-12-04`)).body;
+  assert.ok(forPhysician.some((x: { familyName: string }) => x.familyName === 'Vertraulichkontakt'));
+  assert.equal(
+    (
+      await clerk.post(`/api/contacts/${made.body.id}/follow-ups`, {
+        day: '2026-12-02',
+        symptoms: false,
+        reached: 'phone',
+      })
+    ).status,
+    403,
+  );
+  assert.equal((await clerk.post(`/api/contacts/${made.body.id}/convert`)).status, 403);
+});
+
 test('another department: 404 for cases and contacts, 403 for the worklist; tokens only within their scope', async () => {
   assert.equal((await other.get(`/api/cases/${measlesCase}/contacts`)).status, 404);
   assert.equal(
