@@ -148,6 +148,12 @@ export const FIELD_CODES = [
   'ags-format',
   'settings-missing',
   'nothing-to-transmit',
+  // Issue 16: cases & contacts
+  'case-unknown',
+  'contact-is-case',
+  'already-recorded',
+  'already-converted',
+  'not-active',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

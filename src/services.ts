@@ -23,6 +23,11 @@ import { CaseIndex } from './infection/case-index.ts';
 import { Outbreaks } from './infection/outbreaks.ts';
 // Issue 16: transmission
 import { Transmissions } from './infection/transmission.ts';
+// Issue 16: cases & contacts
+import { ContactIndex } from './infection/contact-index.ts';
+import { CaseList } from './infection/case-list.ts';
+import { Contacts } from './infection/contacts.ts';
+import { FollowUps } from './infection/follow-ups.ts';
 import { Records } from './records/records.ts';
 // Issue 16: person merge
 import { PersonMerges } from './records/person-merge.ts';
@@ -62,6 +67,13 @@ export interface Services {
   // Issue 16: transmission
   /** The §11 IfSG transmission of a department's cases (issue 16). */
   transmissions: Transmissions;
+  // Issue 16: cases & contacts
+  /** A department's cases, filtered and paged. */
+  caseList: CaseList;
+  /** Contact persons of cases: adding, listing, converting into a case. */
+  contacts: Contacts;
+  /** Contacts' daily follow-up entries and the department's worklist. */
+  followUps: FollowUps;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -101,7 +113,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
-  const records = new Records(keyring, { 'ifsg-case': cases });
+  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   return {
@@ -127,6 +139,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     merges: new PersonMerges(keyring, persons),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
+    // Issue 16: cases & contacts
+    caseList: new CaseList(keyring, cases, persons, records),
+    contacts: new Contacts(records, persons, cases),
+    followUps: new FollowUps(keyring, persons),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

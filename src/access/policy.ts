@@ -154,6 +154,15 @@ export const FILE_RULES = {
   'person.merge-confirm': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
   /** Undoing a pending merge: whoever merged, or whoever may confirm (the domain refuses other clerks). */
   'person.merge-undo': { owner: ALL, share: NONE, breakGlass: NONE, restricted: ALL, dpo: false },
+  // Issue 16: cases & contacts — department work on the department's own files; a restricted case or contact for SENIOR.
+  /** Adding a contact person to a case (decided on the index case's record; the contact's file is decided inside). */
+  'contact.create': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  /** A case's contacts (decided on the case's record). */
+  'contact.list': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  /** Turning a contact into a case of its own (decided on the contact's record). */
+  'contact.convert': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  /** A day's follow-up of a contact (decided on the contact's record), like a record update. */
+  'follow-up.record': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;
@@ -214,6 +223,9 @@ export const OTHER_ACTIONS = [
   'transmission.read',
   'transmission.settings.read',
   'transmission.settings.update',
+  // Issue 16: cases & contacts
+  'case.list',
+  'follow-up.list',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -285,6 +297,13 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   // audit log must not turn into a name through a token, so they are read in a session, like the search.
   'audit.access-report': null,
   'person.access-report': null,
+  // Issue 16: cases & contacts
+  'case.list': 'records:read',
+  'follow-up.list': 'records:read',
+  'contact.list': 'records:read',
+  'contact.create': 'records:write',
+  'contact.convert': 'records:write',
+  'follow-up.record': 'records:write',
   // Devices are principals of their own, never tokens.
   'dicom.echo': null,
   'dicom.store': null,
@@ -453,6 +472,12 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       // The installation's own chain (failed logins with unknown names, refused DICOM callers) names no
       // office: the office's DPO and admin see it only where the installation is theirs alone; otherwise the operator (CLI).
       return (admin || dpo) && r.kind === 'installation' && r.offices === 1 ? 'allow' : 'forbidden';
+    // Issue 16: cases & contacts — a department's case list and follow-up worklist, for its members.
+    case 'case.list':
+    case 'follow-up.list':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
     case 'review.decide':
     case 'break-glass.revoke':
       // Deciding a review and ending a running grant early: the DPO, or the head of the department whose file was opened.

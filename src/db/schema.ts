@@ -484,6 +484,9 @@ export interface Database {
   transmission_settings: TransmissionSettingsTable;
   transmissions: TransmissionsTable;
   transmitted_cases: TransmittedCasesTable;
+  // Issue 16: cases & contacts
+  ifsg_contacts: IfsgContactsTable;
+  contact_follow_ups: ContactFollowUpsTable;
 }
 
 // Issue 16: outbreaks
@@ -758,4 +761,48 @@ interface TransmittedCasesTable {
   last_transmission_id: string;
   /** 1 once sent as withdrawn (then never again, unless it is a case again). */
   withdrawn: number;
+}
+
+// Issue 16: cases & contacts
+/**
+ * Migration 023: what the worklist and a case's contact list select a contact by, beside its record
+ * (type `ifsg-contact` in the contact person's file), kept in step in the same transaction
+ * (src/infection/contact-index.ts). Nothing here names the person or says anything clinical.
+ */
+interface IfsgContactsTable {
+  /** The contact's record. */
+  record_id: string;
+  tenant_id: string;
+  department_id: string;
+  /** The contact person (whose file holds the record). */
+  person_id: string;
+  /** The index case's record. */
+  case_record_id: string;
+  /** The last exposure (ISO date): the follow-up runs from the day after. */
+  last_exposure: string;
+  /** The last day of follow-up (ISO date). */
+  follow_up_until: string;
+  /** active | ended | converted */
+  state: string;
+  sensitivity: string;
+  /** The case record the contact was converted into. */
+  converted_case_id: string | null;
+  version: number;
+  created_at: string;
+  changed_at: string;
+  deleted_at: string | null;
+}
+
+/** Migration 023: one follow-up of a contact on one day (append-only; one per contact and day). */
+interface ContactFollowUpsTable {
+  id: string;
+  tenant_id: string;
+  contact_record_id: string;
+  /** The day the contact was asked (ISO date). */
+  day: string;
+  /** Who asked. */
+  by_user: string;
+  created_at: string;
+  /** {symptoms, which?, reached, note?}, sealed with the contact person's key. */
+  entry_enc: Buffer;
 }

@@ -42,6 +42,8 @@ import { outbreakRoutes } from './routes/infection-outbreaks.ts';
 import { personMergeRoutes } from './routes/person-merge.ts';
 // Issue 16: transmission
 import { transmissionRoutes } from './routes/infection-transmission.ts';
+// Issue 16: cases & contacts
+import { infectionCaseRoutes } from './routes/infection-cases.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -127,6 +129,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   personMergeRoutes(app, services);
   // Issue 16: transmission
   transmissionRoutes(app, services);
+  // Issue 16: cases & contacts
+  infectionCaseRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

@@ -8,6 +8,7 @@ const TITLE_FIELD: Record<string, string[]> = {
   'expert-opinion': ['question'],
   'tb-screening': ['notes'],
   'ifsg-case': ['notes'],
+  'ifsg-contact': ['notes'],
 };
 
 const TITLE_MAX = 120;

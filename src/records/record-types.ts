@@ -83,6 +83,56 @@ const ifsgCaseContent = z.strictObject({
 });
 export type IfsgCaseContent = z.infer<typeof ifsgCaseContent>;
 
+// Issue 16: cases & contacts
+/** How close the contact was (RKI's terms for contact tracing): `close` enge Kontaktperson, `other` sonstige Kontaktperson. */
+export const CONTACT_CATEGORIES = ['close', 'other'] as const;
+/** Where the exposure happened. */
+export const CONTACT_SETTINGS = [
+  'household',
+  'healthcare',
+  'community-facility',
+  'school',
+  'daycare',
+  'work',
+  'event',
+  'travel',
+  'other',
+] as const;
+
+/**
+ * A contact person of an IfSG case (issue 16): a record in the CONTACT person's file, naming the
+ * index case's record. The department's worklist and the case's contact list read its facts from
+ * `ifsg_contacts`, kept in step by src/infection/contact-index.ts.
+ */
+const ifsgContactContent = z
+  .strictObject({
+    /** The index case's record (an `ifsg-case` of the same department). */
+    indexCaseId: z.uuid(),
+    category: z.enum(CONTACT_CATEGORIES),
+    setting: z.enum(CONTACT_SETTINGS).optional(),
+    lastExposure: date,
+    /** The last day of follow-up: by default the last exposure plus the disease's longest incubation period. */
+    followUpUntil: date,
+    /** Quarantine (§30 IfSG) or observation (§29 IfSG) ordered for the contact. */
+    measure: z
+      .strictObject({
+        kind: z.enum(['quarantine', 'observation']),
+        until: date.optional(),
+        legalBasis: text(200),
+      })
+      .optional(),
+    state: z.enum(['active', 'ended', 'converted']),
+    /** The case record this contact was converted into. */
+    convertedCaseId: z.uuid().optional(),
+    notes: text().optional(),
+  })
+  .refine((c) => c.followUpUntil >= c.lastExposure, {
+    message: 'must not lie before `lastExposure`',
+    path: ['followUpUntil'],
+    params: { code: 'date-order' },
+  });
+export type IfsgContactContent = z.infer<typeof ifsgContactContent>;
+
 export const RECORD_TYPES = {
   note: {
     retentionYears: 10,
@@ -130,6 +180,11 @@ export const RECORD_TYPES = {
   'ifsg-case': {
     retentionYears: 10,
     content: ifsgCaseContent,
+  },
+  // Issue 16: cases & contacts
+  'ifsg-contact': {
+    retentionYears: 10,
+    content: ifsgContactContent,
   },
 } as const;
 

@@ -168,6 +168,35 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
     none: 'HH HH HH',
     tenant: 'HH HH HH',
   },
+  // Issue 16: cases & contacts — department work on its own files, like a record update; restricted for physicians and heads.
+  'contact.create': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'contact.list': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'contact.convert': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'follow-up.record': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -551,6 +580,19 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
   { action: 'audit.person-search', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'audit.access-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF FAF' },
   { action: 'system.security-report', on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AAF' },
+  // Issue 16: cases & contacts — a department's case list and follow-up worklist, for its members only.
+  {
+    action: 'case.list',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
+  {
+    action: 'follow-up.list',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
   // The installation's own chain: its single office's admin and DPO; nobody's where several offices share it.
   {
     action: 'audit.read-installation',
@@ -752,6 +794,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'outbreak.list',
     'outbreak.read',
     'numbers.read',
+    // Issue 16: cases & contacts
+    'case.list',
+    'follow-up.list',
+    'contact.list',
   ],
   'records:write': [
     'person.create',
@@ -764,6 +810,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'outbreak.create',
     'outbreak.update',
     'outbreak.timeline',
+    // Issue 16: cases & contacts
+    'contact.create',
+    'contact.convert',
+    'follow-up.record',
   ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],

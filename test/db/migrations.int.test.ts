@@ -28,6 +28,8 @@ const SQLITE = [
   '019-records-by-file-and-time',
   '020-ifsg-cases',
   '021-demis-connection',
+  // Issue 16: cases & contacts
+  '023-contacts',
   // Issue 16: outbreaks
   '024-outbreaks',
   // Issue 16: transmission

@@ -53,3 +53,11 @@ export type {
   TransmissionPreview,
   TransmissionSettings,
 } from '../../../src/contract/infection-transmission.ts';
+// Issue 16: cases & contacts
+export type {
+  CaseContacts,
+  CaseListItem,
+  ContactConverted,
+  ContactItem,
+  FollowUpDue,
+} from '../../../src/contract/infection-cases.ts';

@@ -154,6 +154,12 @@ function Records({
             {t('records.new')}
           </button>
         )}
+        {/* Issue 16: a case by hand, with the case form of the infection hub. */}
+        {!adding && person.permissions.createRecord && (
+          <Link to={`/infection/cases/new/${person.id}`} className="button">
+            {t('cases.new')}
+          </Link>
+        )}
       </div>
       {adding && (
         <NewRecord

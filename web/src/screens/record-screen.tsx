@@ -1,11 +1,11 @@
 // One record: its content, its version history (who changed which fields, each
 // change opened to a field diff), and editing it (a stale edit is refused by the
 // server and the typed content stays in the form).
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
 import type { RecordVersion, RecordVersionContent, RecordView } from '../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../i18n/i18n.ts';
-import { Link } from '../router.tsx';
+import { Link, navigate } from '../router.tsx';
 import { SaveOrCancel, useForm } from '../ui/form.tsx';
 import { Loaded, useLoad } from '../ui/load.tsx';
 import { RecordFields, type RecordFormValues } from '../records/record-form.tsx';
@@ -27,49 +27,65 @@ export function RecordScreen({ recordId }: { recordId: string }) {
   }
   return (
     <Loaded state={record}>
-      {(r) => (
-        <article aria-labelledby="record-title">
-          <p>
-            <Link to={`/persons/${r.personId}`}>{t('record.backToFile')}</Link>
-          </p>
-          <div className="heading-row">
-            <h1 id="record-title">
-              {t(typeLabel(r.type))} · {formatDateTime(r.createdAt)}
-            </h1>
-            {r.sensitivity === 'restricted' && <span className="badge restricted">{t('sensitivity.restricted')}</span>}
-            {!editing && r.permissions.update && (
-              <button type="button" onClick={() => setEditing(true)}>
-                {t('record.edit')}
-              </button>
+      {(r) =>
+        // Issue 16: an IfSG case (and a contact, on its index case's screen) is shown by the infection hub.
+        r.type === 'ifsg-case' || r.type === 'ifsg-contact' ? (
+          <SentOn
+            to={`/infection/cases/${r.type === 'ifsg-case' ? r.id : String(r.content.indexCaseId)}${r.type === 'ifsg-contact' ? `#contact-${r.id}` : ''}`}
+          />
+        ) : (
+          <article aria-labelledby="record-title">
+            <p>
+              <Link to={`/persons/${r.personId}`}>{t('record.backToFile')}</Link>
+            </p>
+            <div className="heading-row">
+              <h1 id="record-title">
+                {t(typeLabel(r.type))} · {formatDateTime(r.createdAt)}
+              </h1>
+              {r.sensitivity === 'restricted' && (
+                <span className="badge restricted">{t('sensitivity.restricted')}</span>
+              )}
+              {!editing && r.permissions.update && (
+                <button type="button" onClick={() => setEditing(true)}>
+                  {t('record.edit')}
+                </button>
+              )}
+            </div>
+            {editing ? (
+              <EditRecord
+                record={r}
+                onDone={() => {
+                  setEditing(false);
+                  record.reload();
+                  versions.reload();
+                }}
+                onCancel={() => setEditing(false)}
+              />
+            ) : (
+              <RecordContent record={r} />
             )}
-          </div>
-          {editing ? (
-            <EditRecord
-              record={r}
-              onDone={() => {
-                setEditing(false);
-                record.reload();
-                versions.reload();
-              }}
-              onCancel={() => setEditing(false)}
-            />
-          ) : (
-            <RecordContent record={r} />
-          )}
-          <h2>{t('record.versions')}</h2>
-          <Loaded state={versions}>
-            {(vs) => (
-              <ul className="versions">
-                {vs.map((v) => (
-                  <VersionItem key={v.version} record={r} version={v} />
-                ))}
-              </ul>
-            )}
-          </Loaded>
-        </article>
-      )}
+            <h2>{t('record.versions')}</h2>
+            <Loaded state={versions}>
+              {(vs) => (
+                <ul className="versions">
+                  {vs.map((v) => (
+                    <VersionItem key={v.version} record={r} version={v} />
+                  ))}
+                </ul>
+              )}
+            </Loaded>
+          </article>
+        )
+      }
     </Loaded>
   );
+}
+
+/** A record another screen shows: the address is replaced, so Back skips this one. */
+function SentOn({ to }: { to: string }) {
+  const t = useT();
+  useEffect(() => navigate(to, true), [to]);
+  return <p className="loading">{t('common.loading')}</p>;
 }
 
 /** A field's value as the screen shows it: dates as 12.04.2026, options and yes/no in words. */

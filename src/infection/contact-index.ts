@@ -1,0 +1,93 @@
+// Keeps `ifsg_contacts` in step with the records of type `ifsg-contact`, in the writing transaction:
+// what a case's contact list and the department's follow-up worklist select by. A contact names an
+// index case of its own department that its writer may read, or it is refused with the field named.
+import type { GateContext } from '../access/gate.ts';
+import { decide, type Sensitivity } from '../access/policy.ts';
+import { fieldRefused } from '../errors.ts';
+import type { RecordIndexer } from '../records/records.ts';
+import type { IfsgContactContent } from '../records/record-types.ts';
+
+/** Whether the caller may read restricted records of files owned by `departmentId` (as a member there). */
+export function readsRestrictedIn(ctx: GateContext, departmentId: string): boolean {
+  return (
+    decide(ctx.principal, 'record.read', {
+      kind: 'file',
+      departmentId,
+      sharedWith: [],
+      breakGlass: false,
+      sensitivity: 'restricted',
+    }) === 'allow'
+  );
+}
+
+/** The live index case a contact names, if it is a case of `departmentId` the caller may read. */
+export async function indexCaseOf(ctx: GateContext, caseRecordId: string, departmentId: string) {
+  const row = await ctx.tx
+    .selectFrom('ifsg_cases')
+    .selectAll()
+    .where('record_id', '=', caseRecordId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row || row.department_id !== departmentId) return null;
+  if (row.sensitivity === 'restricted' && !readsRestrictedIn(ctx, departmentId)) return null;
+  return row;
+}
+
+export class ContactIndex implements RecordIndexer {
+  async written(
+    ctx: GateContext,
+    r: { recordId: string; personId: string; version: number; sensitivity: Sensitivity; content: unknown },
+  ): Promise<void> {
+    const c = r.content as IfsgContactContent;
+    const tenantId = ctx.principal.tenantId;
+    const departmentId = ctx.target.departmentId!;
+    const index = await indexCaseOf(ctx, c.indexCaseId, departmentId);
+    if (!index) throw fieldRefused('validation-failed', 'content.indexCaseId', 'case-unknown', 'no such case here');
+    if (index.person_id === r.personId)
+      throw fieldRefused('validation-failed', 'content.indexCaseId', 'contact-is-case', "the case's own person");
+    // A contact of a restricted case would tell of the case whoever may read only normal records: restricted too.
+    if (index.sensitivity === 'restricted' && r.sensitivity !== 'restricted')
+      throw fieldRefused('validation-failed', 'sensitivity', 'invalid', 'a contact of a restricted case is restricted');
+    const facts = {
+      case_record_id: c.indexCaseId,
+      last_exposure: c.lastExposure,
+      follow_up_until: c.followUpUntil,
+      state: c.state,
+      sensitivity: r.sensitivity,
+      converted_case_id: c.convertedCaseId ?? null,
+      version: r.version,
+      changed_at: ctx.now,
+    };
+    if (r.version === 1) {
+      await ctx.tx
+        .insertInto('ifsg_contacts')
+        .values({
+          record_id: r.recordId,
+          tenant_id: tenantId,
+          department_id: departmentId,
+          person_id: r.personId,
+          created_at: ctx.now,
+          deleted_at: null,
+          ...facts,
+        })
+        .execute();
+    } else {
+      await ctx.tx
+        .updateTable('ifsg_contacts')
+        .set(facts)
+        .where('record_id', '=', r.recordId)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+    }
+  }
+
+  async removed(ctx: GateContext, recordId: string): Promise<void> {
+    await ctx.tx
+      .updateTable('ifsg_contacts')
+      .set({ deleted_at: ctx.now, changed_at: ctx.now })
+      .where('record_id', '=', recordId)
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .execute();
+  }
+}
