@@ -5,7 +5,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import {
   DIALECT,
@@ -25,7 +24,7 @@ let clerk: Client & { id: string };
 let head: Client & { id: string };
 let stopped = false;
 const ids: Record<string, string> = {};
-const outbreak = randomUUID();
+let outbreak: string;
 
 before(async () => {
   h = await startHarness();
@@ -34,6 +33,13 @@ before(async () => {
   head = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
   physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
   clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const made = await physician.post(`/api/departments/${INF}/outbreaks`, {
+    name: 'Kita Pusteblume',
+    setting: 'daycare',
+    periodFrom: '2026-11-01',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  outbreak = made.body.id;
   const person = async (familyName: string, birthDate = '1961-04-17') => {
     const r = await physician.post('/api/persons', { ...samplePerson(INF, familyName), birthDate });
     assert.equal(r.status, 201, JSON.stringify(r.body));
