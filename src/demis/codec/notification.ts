@@ -61,6 +61,12 @@ export interface ParsedNotification {
   notificationId: string;
   relatesTo?: RelatesTo;
   /**
+   * The health office DEMIS routed the bundle to (Bundle.meta.tag of CodeSystem ResponsibleDepartment,
+   * e.g. `1.11.0.11.09.`), where DEMIS set it: lets an office with several departments or a shared
+   * installation see whose notification it is. Added by the codec; absent on hand-made bundles.
+   */
+  responsibleDepartment?: string;
+  /**
    * Composition.status: `final`, `preliminary`, `amended`; `entered-in-error` cancels the
    * notification it relates to (or itself).
    */

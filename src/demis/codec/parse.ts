@@ -1,0 +1,90 @@
+// The DEMIS FHIR codec's one entry point: a notification bundle as received (JSON or FHIR XML, as text
+// or bytes) becomes either a ParsedNotification with its FHIR R4 Bundle, or the list of every problem
+// (element path + what was expected). Refuses oversized and too deeply nested input before parsing,
+// XML with a DOCTYPE (no entity expansion), and anything that is not a Bundle. Pure: no I/O.
+import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { BundleProblem, ParsedNotification } from './notification.ts';
+import { checkBundle } from './check-bundle.ts';
+import { extractNotification } from './extract.ts';
+import { fhirXmlToJson } from './fhir-xml.ts';
+
+/** Bundles larger than this are refused unread (DEMIS bundles are a few hundred kB at most). */
+export const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
+/** Objects and arrays (JSON) or elements (XML) nested deeper than this are refused unread. */
+export const MAX_NESTING = 100;
+
+export type ParseResult =
+  | { ok: true; notification: ParsedNotification; bundle: Bundle<FhirResource> }
+  | { ok: false; problems: BundleProblem[] };
+
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+const XML_TYPES = ['application/fhir+xml', 'application/xml', 'text/xml', 'application/xml+fhir'];
+
+export function parseNotificationBundle(body: string | Uint8Array, mediaType: string): ParseResult {
+  const type = mediaType.split(';')[0]!.trim().toLowerCase();
+  const format = JSON_TYPES.includes(type) ? 'json' : XML_TYPES.includes(type) ? 'xml' : undefined;
+  if (!format) {
+    return refuse('Content-Type', 'application/fhir+json or application/fhir+xml (FHIR R4 JSON or XML)');
+  }
+  const size = typeof body === 'string' ? body.length : body.byteLength;
+  if (size > MAX_BUNDLE_BYTES) {
+    return refuse('Bundle', `a bundle of at most ${MAX_BUNDLE_BYTES / 1024 / 1024} MB`);
+  }
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return refuse('Bundle', 'UTF-8 encoded text');
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  let value: unknown;
+  if (format === 'json') {
+    const parsed = parseJson(text);
+    if (!parsed.ok) return parsed;
+    value = parsed.value;
+  } else {
+    const parsed = fhirXmlToJson(text, MAX_NESTING);
+    if (!parsed.ok) return parsed;
+    value = parsed.value;
+  }
+  const { problems, checked } = checkBundle(value);
+  if (problems.length > 0 || !checked) return { ok: false, problems };
+  return { ok: true, notification: extractNotification(checked), bundle: value as Bundle<FhirResource> };
+}
+
+function refuse(path: string, expected: string): { ok: false; problems: BundleProblem[] } {
+  return { ok: false, problems: [{ path, expected }] };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; problems: BundleProblem[] } {
+  const depth = jsonDepth(text);
+  if (depth > MAX_NESTING) return refuse('Bundle', `JSON nested at most ${MAX_NESTING} levels deep`);
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    // The engine's message quotes the input around the error; only its position is passed on.
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    return refuse('Bundle', `well-formed JSON${position ? ` (the error is at character ${position})` : ''}`);
+  }
+}
+
+/** The deepest nesting of objects and arrays, counted in one pass that skips strings. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > MAX_NESTING) return deepest;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return deepest;
+}
