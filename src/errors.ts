@@ -123,6 +123,12 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // Issue 16: inbox
+  'not-member',
+  'not-in-department',
+  'notification-closed',
+  'person-required',
+  'bundle-element',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

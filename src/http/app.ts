@@ -35,6 +35,8 @@ import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
+// Issue 16: inbox
+import { inboxRoutes } from './routes/infection-inbox.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -110,6 +112,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   wadoRoutes(app, services);
   stowRoutes(app, services);
   securityReportRoutes(app, services);
+  // Issue 16: inbox
+  inboxRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

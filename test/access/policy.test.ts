@@ -565,7 +565,47 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'review', departmentId: null }),
     expect: 'HHH HHH HAH',
   },
+  // Issue 16: inbox. A department's inbox and quarantine: every role of that department, others forbidden
+  // (importing by hand likewise; the DEMIS connection's own principal is tested below).
+  ...(['notification.import', 'notification.list', 'quarantine.list'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  // A notification or quarantine entry, resolved to its department: hidden from every other department.
+  ...(
+    [
+      'notification.read',
+      'notification.assign',
+      'notification.match',
+      'notification.accept',
+      'notification.close',
+      'quarantine.read',
+      'quarantine.dismiss',
+    ] as const
+  ).map((action) => ({
+    action,
+    on: 'a notification of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
+  })),
 ];
+
+test('the DEMIS connection imports into its own department only, and does nothing else', () => {
+  const demis: Principal = {
+    userId: `demis:${OWN}`,
+    tenantId: 'tenant-1',
+    tenantRoles: [],
+    memberships: [],
+    service: { kind: 'demis', departmentId: OWN },
+  };
+  assert.equal(decide(demis, 'notification.import', { kind: 'department', departmentId: OWN }), 'allow');
+  assert.equal(decide(demis, 'notification.import', { kind: 'department', departmentId: OTHER }), 'forbidden');
+  for (const action of ['notification.list', 'person.create', 'study.store'] as const)
+    assert.equal(decide(demis, action, { kind: 'department', departmentId: OWN }), 'forbidden', action);
+  assert.equal(decide(demis, 'notification.read', { kind: 'department', departmentId: OWN }), 'hidden');
+});
 
 test('the non-file table covers exactly the other actions the policy knows', () => {
   assert.deepEqual([...new Set(OTHER_TABLE.map((r) => r.action))].sort(), [...OTHER_ACTIONS].sort());
@@ -686,8 +726,26 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'study.list',
     'share.list',
     'study.unassigned',
+    // Issue 16: inbox
+    'notification.list',
+    'notification.read',
+    'quarantine.list',
+    'quarantine.read',
   ],
-  'records:write': ['person.create', 'person.update', 'record.create', 'record.update', 'record.delete', 'study.link'],
+  'records:write': [
+    'person.create',
+    'person.update',
+    'record.create',
+    'record.update',
+    'record.delete',
+    'study.link',
+    // Issue 16: inbox
+    'notification.assign',
+    'notification.match',
+    'notification.accept',
+    'notification.close',
+    'quarantine.dismiss',
+  ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
   'audit:read': ['person.access-log', 'audit.read', 'audit.status', 'audit.read-installation', 'review.list'],
@@ -727,6 +785,8 @@ const SESSION_ONLY: Action[] = [
   'dicom.store',
   'dicom.find',
   'dicom.retrieve',
+  // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session.
+  'notification.import',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

@@ -27,6 +27,7 @@ const SQLITE = [
   '016-restricted-listing',
   '019-records-by-file-and-time',
   '020-ifsg-cases',
+  '022-demis-inbox',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -21,6 +21,8 @@ import { tokenScopes } from './015-token-scopes.ts';
 import { restrictedListing } from './016-restricted-listing.ts';
 import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
 import { ifsgCases } from './020-ifsg-cases.ts';
+// Issue 16: inbox
+import { demisInbox } from './022-demis-inbox.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -43,5 +45,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '016-restricted-listing': restrictedListing,
     '019-records-by-file-and-time': recordsByFileAndTime,
     '020-ifsg-cases': ifsgCases(dialect, appRole),
+    // Issue 16: inbox
+    '022-demis-inbox': demisInbox(dialect, appRole),
   };
 }

@@ -898,6 +898,12 @@ export const de = {
   'infection.tab.numbers': 'Zahlen',
   'infection.tab.transmission': 'Übermittlung §11',
   'infection.notYet': 'Dieser Bereich ist noch nicht verfügbar.',
+  // Issue 16: inbox
+  'problem.field.not-member': 'Nur Mitglieder der Abteilung können die Meldung übernehmen.',
+  'problem.field.not-in-department': 'Diese Akte gibt es in der Abteilung der Meldung nicht.',
+  'problem.field.notification-closed': 'Die Meldung ist bereits abgeschlossen.',
+  'problem.field.person-required': 'Bitte zuerst die Person zuordnen oder anlegen.',
+  'problem.field.bundle-element': 'Erwartet: {expected}',
 };
 
 export type Messages = Record<keyof typeof de, string>;
