@@ -12,7 +12,7 @@ const address = z.strictObject({
 });
 
 /** A notification's facts as the bundle gave them (src/demis/codec/notification.ts). */
-export const notificationFacts = z.strictObject({
+const notificationFacts = z.strictObject({
   kind: z.enum(['laboratory', 'disease']),
   profile: z.string(),
   bundleId: z.string(),
@@ -67,7 +67,6 @@ export const notificationFacts = z.strictObject({
 export type NotificationFacts = z.infer<typeof notificationFacts>;
 
 const notificationState = z.enum(['new', 'assigned', 'matched', 'closed']);
-export type NotificationState = z.infer<typeof notificationState>;
 
 /** One row of a department's inbox, newest first. The person as notified, decrypted for the page only. */
 export const notificationListItem = z.strictObject({
@@ -98,7 +97,7 @@ export const notificationListItem = z.strictObject({
 export type NotificationListItem = z.infer<typeof notificationListItem>;
 
 /** One received version of a notification: its bundle's facts and what changed against the one before. */
-export const notificationVersion = z.strictObject({
+const notificationVersion = z.strictObject({
   version: z.number(),
   bundleId: z.string(),
   status: z.string(),
@@ -180,3 +179,7 @@ export const quarantineDetail = z.strictObject({
   reason: z.string().nullable(),
 });
 export type QuarantineDetail = z.infer<typeof quarantineDetail>;
+
+/** A member of the department a notification may be assigned to. */
+export const inboxMember = z.strictObject({ id: z.string(), displayName: z.string() });
+export type InboxMember = z.infer<typeof inboxMember>;

@@ -643,7 +643,7 @@ export interface DemisNotificationsTable {
 }
 
 /** One bundle received for a notification (the first, corrections, cancellations). */
-export interface DemisNotificationVersionsTable {
+interface DemisNotificationVersionsTable {
   notification_row_id: string;
   /** 1, 2, … in the order of arrival. */
   version: number;
@@ -672,7 +672,7 @@ export interface DemisNotificationVersionsTable {
 }
 
 /** A refused bundle kept for a person to look at. */
-export interface DemisQuarantineTable {
+interface DemisQuarantineTable {
   id: string;
   tenant_id: string;
   department_id: string;

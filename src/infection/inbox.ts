@@ -14,7 +14,7 @@ import { digest } from '../vault/blind-index.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { InboxSeal, versionRowId } from './notification-seal.ts';
 
-export type NotificationState = 'new' | 'assigned' | 'matched' | 'closed';
+type NotificationState = 'new' | 'assigned' | 'matched' | 'closed';
 
 export interface InboxFilter {
   state?: NotificationState;
@@ -243,6 +243,28 @@ async function edit(ctx: GateContext, row: Row, version: number, set: Partial<Ro
 }
 
 const closed = () => fieldRefused('conflict', 'state', 'notification-closed', 'The notification is closed already');
+
+/** Who a notification of the department may be assigned to: its active members, by name. */
+export async function inboxMembers(ctx: GateContext, deps: InboxDeps) {
+  const departmentId = decidedDepartment(ctx);
+  const rows = await ctx.tx
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select('memberships.user_id')
+    .distinct()
+    .where('memberships.department_id', '=', departmentId)
+    .where('users.tenant_id', '=', ctx.principal.tenantId)
+    .where('users.active', '=', 1)
+    .execute();
+  const names = await displayNames(
+    ctx,
+    deps.keyring,
+    rows.map((r) => r.user_id),
+  );
+  return rows
+    .map((r) => ({ id: r.user_id, displayName: names.get(r.user_id) ?? r.user_id }))
+    .sort((a, b) => a.displayName.localeCompare(b.displayName, 'de'));
+}
 
 /** Assigns the notification to a member of its department, or to nobody. */
 export async function assignNotification(

@@ -25,7 +25,7 @@ export interface AcceptInput {
 const day = (v: string | undefined) => (v && /^\d{4}-\d{2}-\d{2}/.test(v) ? v.slice(0, 10) : undefined);
 
 /** The case's facts as the notification gives them (only what it states). */
-export function caseFactsOf(n: ParsedNotification): Partial<IfsgCaseContent> & Pick<IfsgCaseContent, 'disease'> {
+function caseFactsOf(n: ParsedNotification): Partial<IfsgCaseContent> & Pick<IfsgCaseContent, 'disease'> {
   const notifier = [n.notifier.organisation, n.notifier.person].filter(Boolean).join(', ');
   const c = n.clinical;
   const facts: Partial<IfsgCaseContent> = {

@@ -42,7 +42,7 @@ function orderTime(notifiedAt: string): string {
  * transit by a newer one is kept in the history but never overwrites the newer facts. Whether the
  * notification is cancelled follows its current version (`entered-in-error`).
  */
-export async function importNotification(
+async function importNotification(
   ctx: GateContext,
   deps: ImportDeps,
   raw: Uint8Array,

@@ -6,7 +6,7 @@ import type { BundleProblem, ParsedNotification } from '../demis/codec/notificat
 import { bindingBytes, open, seal } from '../vault/aead.ts';
 import { openField, sealField, type Keyring } from '../vault/keyring.ts';
 
-export type SealedField = 'bundle' | 'parsed' | 'problems' | 'reason';
+type SealedField = 'bundle' | 'parsed' | 'problems' | 'reason';
 
 const binding = (tenantId: string, table: string, rowId: string, field: SealedField) => ({
   tenantId,

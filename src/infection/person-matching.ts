@@ -19,7 +19,7 @@ const SHOWN = 5;
  * family + given + birth 90, family + birth 75, phonetic family + birth 70, family + given 50,
  * phonetic + given 45, birth + given 40, family alone 20, phonetic alone 15, birth alone 10.
  */
-export function scoreOf(parts: ReadonlySet<MatchPart>): number {
+function scoreOf(parts: ReadonlySet<MatchPart>): number {
   const has = (p: MatchPart) => parts.has(p);
   if (has('link')) return 100;
   if (has('family') && has('given') && has('birth')) return 90;
@@ -70,9 +70,9 @@ export async function matchPerson(
   for (const r of rows) {
     const kind = kindOf.get(r.digest) as IndexKind | undefined;
     if (!kind || kind === 'patient-id' || kind === 'accession') continue;
-    let set = parts.get(r.person_id);
-    if (!set) parts.set(r.person_id, (set = new Set()));
+    const set = parts.get(r.person_id) ?? new Set<MatchPart>();
     set.add(kind);
+    parts.set(r.person_id, set);
   }
   const ranked = [...parts]
     .map(([personId, agreed]) => ({ personId, agreed, score: scoreOf(agreed) }))

@@ -14,6 +14,7 @@ import { fieldsRefused } from '../../errors.ts';
 import { noContent } from '../../contract/common.ts';
 import {
   importAnswer,
+  inboxMember,
   notificationChanged,
   notificationDetail,
   notificationListItem,
@@ -27,6 +28,7 @@ import {
   closeNotification,
   currentFacts,
   dismissQuarantine,
+  inboxMembers,
   linkPerson,
   listNotifications,
   listQuarantine,
@@ -126,6 +128,19 @@ export function inboxRoutes(app: FastifyInstance, s: Services) {
       );
       return answerPage(req, reply, page);
     },
+  );
+
+  r.get(
+    '/api/departments/:id/inbox-members',
+    {
+      config: { access: { actions: ['notification.list'], resource: 'department' } },
+      schema: {
+        params: idParams,
+        response: { 200: z.array(inboxMember) },
+        description: "The department's active members by name: whom a notification may be assigned to.",
+      },
+    },
+    async (req) => gated(s, req, 'notification.list', departmentRef(req.params.id), (ctx) => inboxMembers(ctx, s)),
   );
 
   r.get(
