@@ -108,6 +108,8 @@ export async function listNotifications(ctx: GateContext, deps: InboxDeps, f: In
     itemOf(r, seal.openParsed(versionRowId(r.id, r.current_version), r.parsed_enc), names),
   );
   ctx.audit.detail = { count: items.length, ...(f.before ? { paged: true } : {}) };
+  // A notification linked to a file shows that file's person: on the person's access report.
+  ctx.audit.hits = shown.flatMap((r) => (r.person_id ? [{ personId: r.person_id, departmentId }] : []));
   return { items, next };
 }
 
