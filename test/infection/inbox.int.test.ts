@@ -51,6 +51,10 @@ test('each public example bundle of a health office is imported; the §7.3 non-n
     assert.ok([200, 201].includes(r.status), `${name}: ${r.status} ${JSON.stringify(r.body)}`);
     assert.ok(['created', 'version', 'duplicate'].includes(r.body.outcome), name);
   }
+  // gematik's follow-up example reuses the Bundle.identifier of disease-cvdd.json: the same bundle, nothing written.
+  const appends = await upload(clerk, INF, fixture('disease-cvdd-appends.json'));
+  assert.equal(appends.status, 200, JSON.stringify(appends.body));
+  assert.equal(appends.body.outcome, 'duplicate');
   const refused = await upload(clerk, INF, fixture('laboratory-nonnominal-7_3.json'));
   assert.equal(refused.status, 422);
   assert.equal(refused.body.code, 'validation-failed');
