@@ -129,6 +129,10 @@ export const FIELD_CODES = [
   'notification-closed',
   'person-required',
   'bundle-element',
+  // Issue 16: outbreaks
+  'not-a-case-record',
+  'outbreak-other-department',
+  'case-in-other-outbreak',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

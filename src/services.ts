@@ -19,6 +19,8 @@ import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
 import { CaseIndex } from './infection/case-index.ts';
+// Issue 16: outbreaks
+import { Outbreaks } from './infection/outbreaks.ts';
 import { Records } from './records/records.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
@@ -46,6 +48,9 @@ export interface Services {
   records: Records;
   /** The facts of each IfSG case beside its record (issue 16): finding a person's case of a disease, lists, numbers. */
   cases: CaseIndex;
+  // Issue 16: outbreaks
+  /** A department's outbreaks: facts, timeline, cases by status; adding a case updates its record. */
+  outbreaks: Outbreaks;
   sharing: Sharing;
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
@@ -97,6 +102,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     persons,
     records: new Records(keyring, { 'ifsg-case': cases }),
     cases,
+    // Issue 16: outbreaks
+    outbreaks: new Outbreaks(keyring, persons, cases),
     sharing: new Sharing(keyring),
     breakGlass: new BreakGlass(keyring),
     emergencySearch: new EmergencySearch(keyring, persons),

@@ -239,5 +239,7 @@ function refId(ref: ResourceRef): string | null {
       return ref.notificationId;
     case 'quarantine':
       return ref.quarantineId;
+    case 'outbreak':
+      return ref.outbreakId;
   }
 }

@@ -203,6 +203,13 @@ export const OTHER_ACTIONS = [
   'quarantine.list',
   'quarantine.read',
   'quarantine.dismiss',
+  // Issue 16: outbreaks and numbers
+  'outbreak.create',
+  'outbreak.list',
+  'outbreak.read',
+  'outbreak.update',
+  'outbreak.timeline',
+  'numbers.read',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -285,6 +292,13 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'notification.accept': 'records:write',
   'notification.close': 'records:write',
   'quarantine.dismiss': 'records:write',
+  // Issue 16: outbreaks and numbers
+  'outbreak.list': 'records:read',
+  'outbreak.read': 'records:read',
+  'numbers.read': 'records:read',
+  'outbreak.create': 'records:write',
+  'outbreak.update': 'records:write',
+  'outbreak.timeline': 'records:write',
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -456,6 +470,20 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       if (r.kind !== 'review') return 'forbidden';
       if (dpo || p.memberships.some((m) => m.role === 'head' && m.departmentId === r.departmentId)) return 'allow';
       return 'hidden';
+    // Issue 16: outbreaks and numbers — the daily work of every member of the department. A department's
+    // lists and numbers are forbidden to others; an outbreak named by its id is hidden from them (404).
+    case 'outbreak.create':
+    case 'outbreak.list':
+    case 'numbers.read':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
+    case 'outbreak.read':
+    case 'outbreak.update':
+    case 'outbreak.timeline':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'hidden';
   }
 }
 

@@ -25,7 +25,10 @@ export type ResourceRef =
   /** A notification of a department's DEMIS inbox, decided as its department. */
   | { kind: 'notification'; notificationId: string }
   /** A refused bundle in a department's quarantine, decided as its department. */
-  | { kind: 'quarantine'; quarantineId: string };
+  | { kind: 'quarantine'; quarantineId: string }
+  // Issue 16: outbreaks
+  /** An outbreak, decided as its department (hidden from others). */
+  | { kind: 'outbreak'; outbreakId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -180,6 +183,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return studyOf(tx, p, ref.studyUid, now);
     case 'tenant':
       return resolvedAs(ref, null);
+    // Issue 16: outbreaks
+    case 'outbreak': {
+      const o = await tx
+        .selectFrom('outbreaks')
+        .select('department_id')
+        .where('id', '=', ref.outbreakId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return o
+        ? resolvedAs({ kind: 'department', departmentId: o.department_id }, ref.outbreakId, null, o.department_id)
+        : null;
+    }
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')

@@ -475,6 +475,42 @@ export interface Database {
   demis_notifications: DemisNotificationsTable;
   demis_notification_versions: DemisNotificationVersionsTable;
   demis_quarantine: DemisQuarantineTable;
+  // Issue 16: outbreaks
+  outbreaks: OutbreaksTable;
+  outbreak_events: OutbreakEventsTable;
+}
+
+// Issue 16: outbreaks
+/** Migration 024: a department's outbreak; name and description sealed with the department key. */
+interface OutbreaksTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  version: number;
+  name_enc: Buffer;
+  description_enc: Buffer | null;
+  /** school | daycare | nursing-home | hospital-ward | event | household | workplace | community-facility | other */
+  setting: string;
+  period_from: string;
+  period_until: string | null;
+  /** open | closed */
+  state: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** Migration 024: an outbreak's timeline, append-only; each entry's text sealed with the department key. */
+interface OutbreakEventsTable {
+  id: string;
+  tenant_id: string;
+  outbreak_id: string;
+  /** The day the entry is about (ISO date). */
+  day: string;
+  text_enc: Buffer;
+  created_by: string;
+  created_at: string;
 }
 
 /**

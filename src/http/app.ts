@@ -34,6 +34,8 @@ import { wadoRoutes } from './routes/dicomweb-wado.ts';
 import { stowRoutes } from './routes/dicomweb-stow.ts';
 import { webAppRoutes } from './web-app.ts';
 import { securityReportRoutes } from './routes/security-report.ts';
+// Issue 16: outbreaks
+import { outbreakRoutes } from './routes/infection-outbreaks.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 // Issue 16: inbox
 import { inboxRoutes } from './routes/infection-inbox.ts';
@@ -114,6 +116,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   securityReportRoutes(app, services);
   // Issue 16: inbox
   inboxRoutes(app, services);
+  // Issue 16: outbreaks
+  outbreakRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

@@ -5,6 +5,7 @@ import type { GateContext } from '../access/gate.ts';
 import type { Sensitivity } from '../access/policy.ts';
 import type { RecordIndexer } from '../records/records.ts';
 import type { IfsgCaseContent } from '../records/record-types.ts';
+import { fieldRefused } from '../errors.ts';
 import { digest } from '../vault/blind-index.ts';
 import { openField, sealField, type Keyring } from '../vault/keyring.ts';
 import { reportingWeek } from './reporting-week.ts';
@@ -59,6 +60,23 @@ export class CaseIndex implements RecordIndexer {
     const tenantId = ctx.principal.tenantId;
     const departmentId = ctx.target.departmentId!;
     const key = await this.keyring.departmentKey(ctx.tx, tenantId, departmentId);
+    // Issue 16: outbreaks — a case belongs only to an outbreak of its own department.
+    if (c.outbreakId) {
+      const outbreak = await ctx.tx
+        .selectFrom('outbreaks')
+        .select('id')
+        .where('id', '=', c.outbreakId)
+        .where('tenant_id', '=', tenantId)
+        .where('department_id', '=', departmentId)
+        .executeTakeFirst();
+      if (!outbreak)
+        throw fieldRefused(
+          'validation-failed',
+          'content.outbreakId',
+          'outbreak-other-department',
+          "not an outbreak of the case's department",
+        );
+    }
     const facts = {
       disease_digest: await this.diseaseDigest(ctx, c.disease.code),
       disease_enc: sealField(key, diseaseBinding(tenantId, r.recordId), c.disease),

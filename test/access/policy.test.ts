@@ -590,6 +590,20 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
     expect: 'AAA HHH HHH',
   })),
+  // Issue 16: outbreaks and numbers — every member of the department; a department's list and numbers
+  // forbidden to others, an outbreak named by its id (resolved to its department) hidden from them.
+  ...(['outbreak.create', 'outbreak.list', 'numbers.read'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  ...(['outbreak.read', 'outbreak.update', 'outbreak.timeline'] as const).map((action) => ({
+    action,
+    on: 'an outbreak of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
+  })),
 ];
 
 test('the DEMIS connection imports into its own department only, and does nothing else', () => {
@@ -731,6 +745,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'notification.read',
     'quarantine.list',
     'quarantine.read',
+    // Issue 16: outbreaks and numbers
+    'outbreak.list',
+    'outbreak.read',
+    'numbers.read',
   ],
   'records:write': [
     'person.create',
@@ -745,6 +763,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'notification.accept',
     'notification.close',
     'quarantine.dismiss',
+    // Issue 16: outbreaks and numbers
+    'outbreak.create',
+    'outbreak.update',
+    'outbreak.timeline',
   ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],

@@ -28,6 +28,8 @@ const SQLITE = [
   '019-records-by-file-and-time',
   '020-ifsg-cases',
   '022-demis-inbox',
+  // Issue 16: outbreaks
+  '024-outbreaks',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -297,6 +297,12 @@ test('an unknown media type or bytes that are not UTF-8 are refused', () => {
   assert.deepEqual(problems(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), [
     { path: 'Bundle', expected: 'UTF-8 encoded text' },
   ]);
+  // A file uploaded without a type is read as what it starts with.
+  assert.equal(parseNotificationBundle(new TextEncoder().encode(bundle), 'application/octet-stream').ok, true);
+  assert.equal(parseNotificationBundle(toFhirXml(JSON.parse(bundle)), '').ok, true);
+  assert.deepEqual(problems('Bundle?', ''), [
+    { path: 'Content-Type', expected: 'application/fhir+json or application/fhir+xml (FHIR R4 JSON or XML)' },
+  ]);
   // A byte-order mark and media type parameters are fine.
   assert.equal(
     parseNotificationBundle(`\ufeff${bundle}`, 'application/fhir+json; charset=utf-8; fhirVersion=4.0').ok,

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseNotificationBundle } from '../../src/demis/codec/parse.ts';
+import { fhirXmlToJson } from '../../src/demis/codec/fhir-xml.ts';
 import { diseaseBundle, laboratoryBundle } from '../helpers/demis-bundles.ts';
 import { toFhirXml } from '../helpers/fhir-xml-writer.ts';
 
@@ -150,19 +151,98 @@ test('the test builder makes distinct valid bundles carrying what a test sets', 
 });
 
 test('each JSON example sent as FHIR XML gives the same bundle and the same notification', () => {
-  for (const name of ['laboratory-cvdp.json', 'disease-cvdd.json', 'disease-cvdd-appends.json']) {
+  for (const name of [
+    'laboratory-cvdp.json',
+    'laboratory-ecop-specimens.json',
+    'disease-cvdd.json',
+    'disease-cvdd-appends.json',
+    'disease-msvd.json',
+  ]) {
     const json = JSON.parse(fixture(name).toString('utf8'));
     const fromJson = parsed(JSON.stringify(json));
     const fromXml = parsed(toFhirXml(json), 'application/fhir+xml');
     assert.deepEqual(fromXml.bundle, json, `${name}: the XML converts to the JSON shape, arrays and types included`);
     assert.deepEqual(fromXml.notification, fromJson.notification, name);
   }
+  // The refused §7.3 bundle (other resources, other repeats) converts just as well.
+  const other = JSON.parse(fixture('laboratory-nonnominal-7_3.json').toString('utf8'));
+  assert.deepEqual(fhirXmlToJson(toFhirXml(other), 100), { ok: true, value: other });
 });
 
-test('the XML example converted to JSON and back gives the same notification', () => {
-  const fromXml = parsed(fixture('laboratory-hcvp.xml'), 'application/fhir+xml');
-  const again = parsed(toFhirXml(fromXml.bundle as unknown as Record<string, unknown>), 'application/fhir+xml');
-  const asJson = parsed(JSON.stringify(fromXml.bundle));
-  assert.deepEqual(again.bundle, fromXml.bundle);
-  assert.deepEqual(asJson.notification, fromXml.notification);
+test('each XML example converted to JSON and back gives the same bundle and notification', () => {
+  for (const name of ['laboratory-hcvp.xml', 'disease-cvdd-preliminary.xml']) {
+    const fromXml = parsed(fixture(name), 'application/fhir+xml');
+    const again = parsed(toFhirXml(fromXml.bundle as unknown as Record<string, unknown>), 'application/fhir+xml');
+    const asJson = parsed(JSON.stringify(fromXml.bundle));
+    assert.deepEqual(again.bundle, fromXml.bundle, name);
+    assert.deepEqual(asJson.notification, fromXml.notification, name);
+  }
+});
+
+test("a vendor's disease notification in FHIR XML (preliminary, by a physician) parses", () => {
+  const { notification } = parsed(fixture('disease-cvdd-preliminary.xml'), 'application/fhir+xml');
+  assert.equal(notification.kind, 'disease');
+  assert.equal(notification.status, 'preliminary');
+  assert.equal(notification.notificationId, 'CVDD - 1259');
+  assert.equal(notification.disease.code, 'cvdd');
+  assert.equal(notification.notifier.kind, 'physician');
+  assert.equal(notification.notifier.organisation, 'Neuer Standort 91');
+  assert.deepEqual(notification.notifier.telecom, ['020896545781', 'sanchi@demis.com', '020-459876523']);
+  assert.deepEqual(notification.clinical, {
+    onset: '2024-12-14T10:51:00.0000000+01:00',
+    verification: 'unconfirmed',
+    hospitalised: true,
+    hospitalisedFrom: '2024-12-24',
+    died: false,
+  });
+});
+
+test('a laboratory follow-up with several specimens and resistance findings keeps every finding', () => {
+  const { notification } = parsed(fixture('laboratory-ecop-specimens.json'));
+  assert.equal(notification.disease.code, 'ecop');
+  assert.equal(notification.pathogen?.display, 'E. coli, sonstige');
+  assert.deepEqual(notification.relatesTo, { code: 'appends', notificationId: '1234' });
+  assert.equal(notification.laboratory?.findings.length, 7);
+  assert.deepEqual(notification.laboratory?.findings[6], {
+    test: 'Amikacin [Susceptibility]',
+    result: '1255965005',
+    interpretation: 'I',
+  });
+  assert.equal(notification.laboratory?.material?.display, 'Cerebrospinal fluid specimen (specimen)');
+});
+
+test('a measles notification amending an earlier one (targetReference) parses with its clinical facts', () => {
+  const { notification } = parsed(fixture('disease-msvd.json'));
+  assert.equal(notification.disease.code, 'msvd');
+  assert.equal(notification.disease.display, 'Masern');
+  assert.equal(notification.status, 'amended');
+  assert.deepEqual(notification.relatesTo, { code: 'appends', notificationId: 'init-notification-42' });
+  assert.equal(notification.clinical?.died, true);
+  assert.equal(notification.clinical?.diedOn, '2024-03-05');
+  assert.equal(notification.clinical?.hospitalisedFrom, '2024-01-30');
+});
+
+test('a birth date left out with a data-absent-reason extension is absent, in JSON and in XML', () => {
+  const bundle = laboratoryBundle({ birthDate: null }) as unknown as { entry: { resource: Record<string, unknown> }[] };
+  bundle.entry[1]!.resource._birthDate = {
+    extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }],
+  };
+  const fromJson = parsed(JSON.stringify(bundle));
+  const fromXml = parsed(toFhirXml(bundle as unknown as Record<string, unknown>), 'application/fhir+xml');
+  assert.deepEqual(fromXml.bundle, bundle);
+  assert.equal(fromXml.notification.person.birthDate, undefined);
+  assert.deepEqual(fromXml.notification, fromJson.notification);
+});
+
+test('a bundle as DEMIS forwards it to the health office keeps the NotificationId under its own bundle identifier', () => {
+  const sent = parsed(fixture('laboratory-cvdp.json')).notification;
+  const received = parsed(fixture('laboratory-cvdp-to-health-office.json')).notification;
+  assert.equal(received.notificationId, sent.notificationId);
+  assert.notEqual(received.bundleId, sent.bundleId);
+  assert.equal(received.responsibleDepartment, '1.01.0.53.');
+  assert.deepEqual(received.person, sent.person);
+  const disease = parsed(fixture('disease-cvdd-to-health-office.json')).notification;
+  assert.equal(disease.notificationId, '7f562b87-f2c2-4e9d-b3fc-37f6b5dca3a5');
+  assert.equal(disease.responsibleDepartment, '1.01.0.53.');
+  assert.equal(disease.disease.code, 'cvdd');
 });

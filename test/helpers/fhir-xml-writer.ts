@@ -20,6 +20,10 @@ function resourceXml(resource: Json, root = false): string {
 function children(object: Json, isResource: boolean): string {
   let out = '';
   for (const [key, value] of Object.entries(object)) {
+    if (key.startsWith('_') && !(key.slice(1) in object)) {
+      out += element(key.slice(1), undefined, value as Json); // a primitive with only extensions
+      continue;
+    }
     if (key === 'resourceType' || key.startsWith('_') || key === 'div') continue;
     if (!isResource && (key === 'id' || key === 'url')) continue; // attributes, written by element()
     const values = Array.isArray(value) ? value : [value];
@@ -41,5 +45,6 @@ function element(name: string, value: unknown, twin: Json | null | undefined): s
   }
   const id = twin && typeof twin.id === 'string' ? ` id="${xmlEscape(twin.id)}"` : '';
   const inner = twin ? children(twin, false) : '';
-  return `<${name}${id} value="${xmlEscape(String(value))}"${inner ? `>${inner}</${name}>` : '/>'}`;
+  const attr = value === undefined || value === null ? '' : ` value="${xmlEscape(String(value))}"`;
+  return `<${name}${id}${attr}${inner ? `>${inner}</${name}>` : '/>'}`;
 }

@@ -23,6 +23,8 @@ import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
 import { ifsgCases } from './020-ifsg-cases.ts';
 // Issue 16: inbox
 import { demisInbox } from './022-demis-inbox.ts';
+// Issue 16: outbreaks
+import { outbreaks } from './024-outbreaks.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -47,5 +49,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '020-ifsg-cases': ifsgCases(dialect, appRole),
     // Issue 16: inbox
     '022-demis-inbox': demisInbox(dialect, appRole),
+    // Issue 16: outbreaks
+    '024-outbreaks': outbreaks(dialect, appRole),
   };
 }

@@ -4,6 +4,20 @@
 // report with its findings and specimens, the diagnosis, and the code systems against the real code
 // lists. It collects every problem (path + what was expected) and never puts a value from the bundle
 // into a problem: the quarantine list shows the reasons to staff. Locates what extract.ts reads.
+//
+// Checked: Bundle (profile, NotificationBundleId, type document, timestamp, entries, Composition first);
+// Composition (NotificationId, status, LOINC 34782-3, date, subject → Patient, author → PractitionerRole,
+// relatesTo code and target NotificationId); NotifiedPerson (family and given name unless an
+// anonymous/not-by-name profile, gender, birth date format); NotifierRole → NotifierFacility (name,
+// address) or Notifier; laboratory: section LOINC 11502-2 → DiagnosticReport (notificationCategory code
+// in the RKI list, profile LaboratoryReportXXXX matching it, status, subject, issued, results) →
+// Observations (code, value[x], interpretation, subject, specimen → Specimen, collection date format);
+// disease: section `diagnosis` → Condition (notificationDiseaseCategory code in the RKI list, subject,
+// onset/recorded date format).
+// Not checked (DEMIS validates these before it forwards a bundle): cardinalities the profiles forbid
+// (max=0 elements), LOINC/SNOMED codes of tests, methods, materials and results, coding versions,
+// the disease-specific questionnaires (DiseaseInformation*) and vaccinations, address and telecom
+// slices, Provenance and signatures, and the submitting facility.
 import type { BundleProblem, NotificationKind, RelatesTo } from './notification.ts';
 import {
   DISEASE_CATEGORIES,

@@ -139,7 +139,7 @@ function notifier(checked: CheckedBundle): Notifier {
   if (who) result.person = who;
   const where = address(asObjects(organization?.address)[0]) ?? address(asObjects(practitioner?.address)[0]);
   if (where) result.address = where;
-  const reach = [...telecom(organization), ...telecom(practitioner)];
+  const reach = [...new Set([...telecom(organization), ...telecom(practitioner)])];
   if (reach.length) result.telecom = reach;
   return result;
 }

@@ -102,8 +102,10 @@ function elements(nodes: XmlNode[], ctx: Context): Record<string, unknown> {
     if (inner && /^[A-Z]/.test(inner)) {
       // A resource in its container element: entry.resource, contained, parameter.resource.
       value = resource(inner, children(kids[0]!, inner));
-    } else if ('value' in attrs) {
-      value = primitive(decode(attrs.value!), name, ctx.parent);
+    } else if ('value' in attrs || (PRIMITIVES.has(name) && kids.every((k) => elementName(k) === 'extension'))) {
+      // A primitive; without a value attribute (e.g. a birthDate with only a data-absent-reason
+      // extension) it exists in JSON only as its `_name` twin.
+      value = attrs.value === undefined ? undefined : primitive(decode(attrs.value), name, ctx.parent);
       const extra = elements(kids, { ...ctx, depth: ctx.depth + 1, parent: name });
       if (attrs.id !== undefined) extra.id = decode(attrs.id);
       if (Object.keys(extra).length) twin = extra;
@@ -125,7 +127,7 @@ function elements(nodes: XmlNode[], ctx: Context): Record<string, unknown> {
   for (const [name, list] of values) {
     const twinList = twins.get(name)!;
     const many = list.length > 1 || repeats(name, ctx);
-    out[name] = many ? list : list[0];
+    if (list.some((v) => v !== undefined)) out[name] = many ? list.map((v) => (v === undefined ? null : v)) : list[0];
     if (twinList.some((t) => t !== null)) out[`_${name}`] = many ? twinList : twinList[0];
   }
   return out;
@@ -237,6 +239,31 @@ function repeats(name: string, ctx: Context): boolean {
   if (name === 'code' && ctx.parent === 'evidence') return true;
   return ctx.depth === 1 && (ARRAY_AT_TOP[name]?.includes(ctx.resourceType) ?? false);
 }
+
+// Primitive elements DEMIS senders may leave without a value but with an extension (data-absent-reason),
+// told apart from data types that carry only extensions (an address with only its AddressUse).
+const PRIMITIVES = new Set([
+  'birthDate',
+  'gender',
+  'family',
+  'given',
+  'line',
+  'city',
+  'postalCode',
+  'country',
+  'district',
+  'state',
+  'onsetDateTime',
+  'recordedDate',
+  'collectedDateTime',
+  'receivedTime',
+  'occurrenceDateTime',
+  'valueDate',
+  'valueDateTime',
+  'valueString',
+  'deceasedBoolean',
+  'deceasedDateTime',
+]);
 
 const BOOLEANS = new Set([
   'active',

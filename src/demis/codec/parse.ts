@@ -19,10 +19,18 @@ export type ParseResult =
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 const XML_TYPES = ['application/fhir+xml', 'application/xml', 'text/xml', 'application/xml+fhir'];
+/** A hand-uploaded file may come without a useful type; its first character tells. */
+const UNTYPED = ['', 'application/octet-stream'];
 
 export function parseNotificationBundle(body: string | Uint8Array, mediaType: string): ParseResult {
   const type = mediaType.split(';')[0]!.trim().toLowerCase();
-  const format = JSON_TYPES.includes(type) ? 'json' : XML_TYPES.includes(type) ? 'xml' : undefined;
+  const format = JSON_TYPES.includes(type)
+    ? 'json'
+    : XML_TYPES.includes(type)
+      ? 'xml'
+      : UNTYPED.includes(type)
+        ? sniff(body)
+        : undefined;
   if (!format) {
     return refuse('Content-Type', 'application/fhir+json or application/fhir+xml (FHIR R4 JSON or XML)');
   }
@@ -51,6 +59,13 @@ export function parseNotificationBundle(body: string | Uint8Array, mediaType: st
   const { problems, checked } = checkBundle(value);
   if (problems.length > 0 || !checked) return { ok: false, problems };
   return { ok: true, notification: extractNotification(checked), bundle: value as Bundle<FhirResource> };
+}
+
+/** A file uploaded without a type: JSON if it starts with `{`, XML if with `<` (after a BOM and blanks). */
+function sniff(body: string | Uint8Array): 'json' | 'xml' | undefined {
+  const head = typeof body === 'string' ? body.slice(0, 64) : new TextDecoder().decode(body.subarray(0, 64));
+  const first = head.replace(/^[\ufeff\s]+/, '')[0];
+  return first === '{' ? 'json' : first === '<' ? 'xml' : undefined;
 }
 
 function refuse(path: string, expected: string): { ok: false; problems: BundleProblem[] } {

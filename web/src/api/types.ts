@@ -50,3 +50,10 @@ export type {
   QuarantineDetail,
   QuarantineItem,
 } from '../../../src/contract/infection-inbox.ts';
+// Issue 16: outbreaks and numbers
+export type {
+  DepartmentNumbers,
+  OutbreakListItem,
+  OutbreakSetting,
+  OutbreakView,
+} from '../../../src/contract/infection-outbreaks.ts';
