@@ -81,7 +81,7 @@ async function importNotification(
     return quarantine(ctx, deps, departmentId, raw, mediaType, [
       {
         path: 'Composition.relatesTo',
-        expected: `a NotificationId of a notification this department has received (a ${n.relatesTo.code} of a notification not received here)`,
+        expected: `the NotificationId of a notification this department has received (this ${n.relatesTo.code === 'replaces' ? 'correction' : 'follow-up'} names one it has not)`,
       },
     ]);
   }

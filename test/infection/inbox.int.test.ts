@@ -37,29 +37,63 @@ const upload = (c: Client, departmentId: string, body: unknown, type = 'applicat
 const rows = (table: 'demis_notifications' | 'demis_notification_versions' | 'demis_quarantine') =>
   inTenantTransaction(h.services.store, t.tenantId, (tx) => tx.selectFrom(table).selectAll().execute());
 
-test('each public example bundle of a health office is imported; the §7.3 non-nominal one is quarantined', async () => {
-  for (const [name, type] of [
-    ['laboratory-cvdp.json', 'application/fhir+json'],
-    ['laboratory-hcvp.xml', 'application/fhir+xml'],
-    ['disease-cvdd.json', 'application/json'],
-    ['disease-msvd.json', 'application/fhir+json'],
-    ['laboratory-ecop-specimens.json', 'application/fhir+json'],
-    ['disease-cvdd-preliminary.xml', 'application/xml'],
-  ] as const) {
-    if (!fs.existsSync(new URL(name, FIXTURES))) continue;
-    const r = await upload(clerk, INF, fixture(name), type);
-    assert.ok([200, 201].includes(r.status), `${name}: ${r.status} ${JSON.stringify(r.body)}`);
-    assert.ok(['created', 'version', 'duplicate'].includes(r.body.outcome), name);
-  }
+test('every public example bundle gets its answer: new, a version, a duplicate, or quarantined naming the element', async () => {
+  const type = (name: string) => (name.endsWith('.xml') ? 'application/fhir+xml' : 'application/fhir+json');
+  const expect = async (name: string, status: number, outcome: string) => {
+    const r = await upload(clerk, INF, fixture(name), type(name));
+    assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
+    if (status === 422) {
+      assert.ok(r.body.quarantineId, name);
+      assert.ok(
+        r.body.errors.every((e: { code: string }) => e.code === 'bundle-element'),
+        name,
+      );
+      return r.body;
+    }
+    assert.equal(r.body.outcome, outcome, name);
+    return r.body;
+  };
+  // The first notifications, as labs and physicians send them (JSON and FHIR XML).
+  const lab = await expect('laboratory-cvdp.json', 201, 'created');
+  await expect('laboratory-hcvp.xml', 201, 'created');
+  const disease = await expect('disease-cvdd.json', 201, 'created');
+  await expect('disease-cvdd-preliminary.xml', 201, 'created');
+  // As DEMIS forwards them to the health office: a new Bundle.identifier, the same NotificationId — a version.
+  assert.equal(
+    (await expect('laboratory-cvdp-to-health-office.json', 201, 'version')).notificationId,
+    lab.notificationId,
+  );
+  // gematik's forwarded disease example carries the same Bundle.identifier as the forwarded laboratory one (their
+  // test data): a bundle identifier is unique, so it counts as that bundle again and nothing of it is written.
+  assert.equal(
+    (await expect('disease-cvdd-to-health-office.json', 200, 'duplicate')).notificationId,
+    lab.notificationId,
+  );
+  const versions = (await clerk.get(`/api/notifications/${disease.notificationId}`)).body.versions;
+  assert.equal(versions.length, 1);
   // gematik's follow-up example reuses the Bundle.identifier of disease-cvdd.json: the same bundle, nothing written.
-  const appends = await upload(clerk, INF, fixture('disease-cvdd-appends.json'));
-  assert.equal(appends.status, 200, JSON.stringify(appends.body));
-  assert.equal(appends.body.outcome, 'duplicate');
-  const refused = await upload(clerk, INF, fixture('laboratory-nonnominal-7_3.json'));
-  assert.equal(refused.status, 422);
-  assert.equal(refused.body.code, 'validation-failed');
-  assert.ok(refused.body.quarantineId);
-  assert.ok(refused.body.errors.every((e: { code: string }) => e.code === 'bundle-element'));
+  await expect('disease-cvdd-appends.json', 200, 'duplicate');
+  // Follow-ups of notifications this office never received: quarantined, naming Composition.relatesTo.
+  for (const name of ['disease-msvd.json', 'laboratory-ecop-specimens.json']) {
+    const q = await expect(name, 422, '');
+    assert.equal(q.field, 'Composition.relatesTo', name);
+  }
+  // A §7.3 non-nominal notification is for the RKI, not a health office: another profile, refused.
+  await expect('laboratory-nonnominal-7_3.json', 422, '');
+  const known = [
+    'laboratory-cvdp.json',
+    'laboratory-hcvp.xml',
+    'disease-cvdd.json',
+    'disease-cvdd-preliminary.xml',
+    'laboratory-cvdp-to-health-office.json',
+    'disease-cvdd-to-health-office.json',
+    'disease-cvdd-appends.json',
+    'disease-msvd.json',
+    'laboratory-ecop-specimens.json',
+    'laboratory-nonnominal-7_3.json',
+  ];
+  const present = fs.readdirSync(FIXTURES).filter((f) => /\.(json|xml)$/.test(f));
+  assert.deepEqual(present.sort(), known.sort(), 'a new example bundle gets its expectation here');
 });
 
 test('a bundle seen before is a duplicate and writes nothing; a correction is version 2, not a second notification', async () => {
