@@ -61,8 +61,30 @@ function itemOf(r: Row, n: ParsedNotification, names: Map<string, string>) {
   };
 }
 
-/** The day after an ISO date, for an inclusive `to`. */
-const dayAfter = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString();
+const BERLIN = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Berlin',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+/**
+ * The instant a German calendar day begins (Europe/Berlin, where a notification's day is its office's
+ * day), as stored: UTC ISO. `notified_at` is kept in UTC so that versions order by it.
+ */
+function dayStart(d: string): string {
+  const guess = Date.parse(`${d}T00:00:00Z`);
+  const p = Object.fromEntries(BERLIN.formatToParts(guess).map((x) => [x.type, x.value]));
+  const asBerlin = Date.parse(`${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:00Z`);
+  return new Date(guess - (asBerlin - guess)).toISOString();
+}
+
+/** The start of the day after an ISO date, for an inclusive `to`. */
+const dayAfter = (d: string) =>
+  dayStart(new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10));
 
 /** One page of the department's notifications, newest received first. */
 export async function listNotifications(ctx: GateContext, deps: InboxDeps, f: InboxFilter) {
@@ -85,7 +107,7 @@ export async function listNotifications(ctx: GateContext, deps: InboxDeps, f: In
     const key = await deps.keyring.indexKey(ctx.tx, tenantId);
     q = q.where('demis_notifications.disease_digest', '=', digest(key, 'disease', f.disease.trim().toLowerCase()));
   }
-  if (f.from) q = q.where('demis_notifications.notified_at', '>=', `${f.from}T00:00:00.000Z`);
+  if (f.from) q = q.where('demis_notifications.notified_at', '>=', dayStart(f.from));
   if (f.to) q = q.where('demis_notifications.notified_at', '<', dayAfter(f.to));
   const cursor = f.before ? decodeCursor(f.before) : null;
   if (cursor)

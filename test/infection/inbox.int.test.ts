@@ -226,6 +226,15 @@ test('the inbox filters by state, disease and date; assigning only to members of
   assert.ok(dated.body.some((n: { id: string }) => n.id === r.body.notificationId));
   const none = await clerk.get(`/api/departments/${INF}/notifications?from=2026-11-21&to=2026-11-21`);
   assert.ok(!none.body.some((n: { id: string }) => n.id === r.body.notificationId));
+  // The day is the office's (Europe/Berlin): 23:30 UTC on the 20th is 00:30 on the 21st there.
+  const late = await upload(clerk, INF, diseaseBundle({ diseaseCode: 'msvd', notifiedAt: '2026-11-20T23:30:00Z' }));
+  const on21 = await clerk.get(`/api/departments/${INF}/notifications?from=2026-11-21&to=2026-11-21`);
+  assert.ok(on21.body.some((n: { id: string }) => n.id === late.body.notificationId));
+  const on20 = await clerk.get(`/api/departments/${INF}/notifications?to=2026-11-20&disease=msvd`);
+  assert.deepEqual(
+    on20.body.map((n: { id: string }) => n.id),
+    [r.body.notificationId],
+  );
 
   const n = (await clerk.get(`/api/notifications/${r.body.notificationId}`)).body;
   const outsider = await clerk.put(`/api/notifications/${n.id}/assignee`, { assigneeId: tb.id, version: n.version });

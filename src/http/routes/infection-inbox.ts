@@ -117,7 +117,7 @@ export function inboxRoutes(app: FastifyInstance, s: Services) {
         response: { 200: z.array(notificationListItem) },
         description:
           "A page of the department's notifications, newest received first. Filters: `state`, `disease` (a DEMIS notification category " +
-          'code, e.g. cvdp), `from`/`to` (notified on, ISO dates, inclusive), `assignee` (a user id). The person as notified is decrypted ' +
+          'code, e.g. cvdp), `from`/`to` (notified on, ISO dates, inclusive, Europe/Berlin days), `assignee` (a user id). The person as notified is decrypted ' +
           'for the page only. `limit` (1–200, default 50); when more exist, `Link: <…>; rel="next"` names the next page (`before`).',
       },
     },
