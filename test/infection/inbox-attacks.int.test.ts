@@ -163,6 +163,34 @@ test('oversized, wrongly typed and unauthenticated uploads are refused and leave
   assert.deepEqual(await count(), before);
 });
 
+test('an accept the file refuses (a restricted case, a clerk) writes nothing: the notification stays open', async () => {
+  const physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const n = await linkedNotification('Eingeschraenkt');
+  const restricted = await physician.post(`/api/persons/${n.personId}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'restricted',
+    content: {
+      disease: { system: 'https://demis.rki.de/fhir/CodeSystem/notificationDiseaseCategory', code: 'cvdd' },
+      status: 'suspected',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(restricted.status, 201, JSON.stringify(restricted.body));
+  const refused = await clerk.post(`/api/notifications/${n.id}/accept`, { status: 'confirmed', version: n.version });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  const after = (await clerk.get(`/api/notifications/${n.id}`)).body;
+  assert.equal(after.state, 'matched');
+  assert.equal(after.version, n.version);
+  assert.equal(after.caseRecordId, null);
+  // The physician may: the notification goes into that case.
+  const accepted = await physician.post(`/api/notifications/${n.id}/accept`, {
+    status: 'confirmed',
+    version: n.version,
+  });
+  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  assert.equal(accepted.body.caseRecordId, restricted.body.id);
+});
+
 test('a clerk does the daily work: assign to self, create the file, accept, close', async () => {
   const n = await linkedNotification('Tagesgeschaeft');
   const assigned = await clerk.put(`/api/notifications/${n.id}/assignee`, { assigneeId: clerk.id, version: n.version });
