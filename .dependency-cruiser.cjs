@@ -39,6 +39,7 @@ const BROWSER_SAFE = [
   '^src/identity/password-strength\\.ts$', // the server's strength estimator, in the meter
   '^src/imaging/dicom/frame-decoders\\.ts$', // RLE and JPEG Lossless, in the viewer
   '^src/records/reason-text\\.ts$', // what counts as a real reason
+  '^src/demis/codec/code-systems\\.ts$', // Issue 16: inbox — the DEMIS code lists' German names, for the disease filter
 ];
 
 module.exports = {

@@ -125,6 +125,12 @@ export const FIELD_CODES = [
   'identity-linked-elsewhere',
   'study-other-file',
   'different-persons',
+  // Issue 16: inbox
+  'not-member',
+  'not-in-department',
+  'notification-closed',
+  'person-required',
+  'bundle-element',
   // Issue 16: outbreaks
   'not-a-case-record',
   'outbreak-other-department',

@@ -18,6 +18,7 @@ import { Sso } from './identity/sso.ts';
 import { Passkeys } from './identity/passkeys.ts';
 import { ApiTokens } from './identity/api-tokens.ts';
 import { Persons, upgradePersonIndex } from './records/persons.ts';
+import { importFromConnection } from './infection/notification-import.ts';
 import { CaseIndex } from './infection/case-index.ts';
 // Issue 16: outbreaks
 import { Outbreaks } from './infection/outbreaks.ts';
@@ -116,13 +117,17 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
+  const gate = new Gate(store, audit);
   return {
+    // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
+    importDemisBundle: (raw, mediaType, _source, office) =>
+      importFromConnection({ gate, keyring }, office.tenantId, office.departmentId, raw, mediaType),
     config,
     store,
     keyring,
     signer,
     audit,
-    gate: new Gate(store, audit),
+    gate,
     login: new Login(store, keyring, audit, opts.clock, config.publicUrl),
     setup: new Setup(store, keyring, audit, config.dataDir),
     enrolment: new Enrolment(store, keyring, audit),

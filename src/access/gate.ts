@@ -278,6 +278,11 @@ function refId(ref: ResourceRef): string | null {
       return null;
     case 'installation':
       return null;
+    // Issue 16: inbox
+    case 'notification':
+      return ref.notificationId;
+    case 'quarantine':
+      return ref.quarantineId;
     case 'outbreak':
       return ref.outbreakId;
     case 'person-merge':

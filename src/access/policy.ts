@@ -33,6 +33,11 @@ export interface Principal {
   device?: DeviceIdentity;
   /** Set only when the caller authenticated with an API token: it acts only within the token's scopes. */
   token?: TokenUse;
+  /**
+   * Issue 16: inbox. Set only for a connection acting as itself (the DEMIS poller of one department):
+   * no roles, no memberships; its `userId` is `demis:<departmentId>`.
+   */
+  service?: { kind: 'demis'; departmentId: string };
 }
 
 /**
@@ -209,6 +214,17 @@ export const OTHER_ACTIONS = [
   'audit.read-installation',
   'audit.person-search',
   'audit.access-report',
+  // Issue 16: inbox
+  'notification.import',
+  'notification.list',
+  'notification.read',
+  'notification.assign',
+  'notification.match',
+  'notification.accept',
+  'notification.close',
+  'quarantine.list',
+  'quarantine.read',
+  'quarantine.dismiss',
   // Issue 16: outbreaks and numbers
   'outbreak.create',
   'outbreak.list',
@@ -309,6 +325,17 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'dicom.store': null,
   'dicom.find': null,
   'dicom.retrieve': null,
+  // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session (the DEMIS connection is a service, not a token).
+  'notification.import': null,
+  'notification.list': 'records:read',
+  'notification.read': 'records:read',
+  'quarantine.list': 'records:read',
+  'quarantine.read': 'records:read',
+  'notification.assign': 'records:write',
+  'notification.match': 'records:write',
+  'notification.accept': 'records:write',
+  'notification.close': 'records:write',
+  'quarantine.dismiss': 'records:write',
   // Issue 16: outbreaks and numbers
   'outbreak.list': 'records:read',
   'outbreak.read': 'records:read',
@@ -437,6 +464,29 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       return admin ? 'allow' : 'forbidden';
     case 'dicom.echo':
       return p.device && r.kind === 'tenant' ? 'allow' : 'forbidden';
+    // Issue 16: inbox
+    case 'notification.import':
+      // The department's DEMIS connection for its own department, or a member uploading by hand.
+      if (r.kind !== 'department') return 'forbidden';
+      if (p.service?.kind === 'demis') return p.service.departmentId === r.departmentId ? 'allow' : 'forbidden';
+      return p.memberships.some((m) => m.departmentId === r.departmentId) ? 'allow' : 'forbidden';
+    case 'notification.list':
+    case 'quarantine.list':
+      // The inbox of a department: its daily work, for every role of it.
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
+    case 'notification.read':
+    case 'notification.assign':
+    case 'notification.match':
+    case 'notification.accept':
+    case 'notification.close':
+    case 'quarantine.read':
+    case 'quarantine.dismiss':
+      // A notification or quarantine entry (resolved to its department) of another department is not there for the caller.
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'hidden';
     case 'dicom.store':
       return deviceMay(p, 'store', r);
     case 'dicom.find':

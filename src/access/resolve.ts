@@ -21,6 +21,11 @@ export type ResourceRef =
   | { kind: 'tenant' }
   /** The installation itself (its own audit chain): how many offices it serves decides who may see it. */
   | { kind: 'installation' }
+  // Issue 16: inbox
+  /** A notification of a department's DEMIS inbox, decided as its department. */
+  | { kind: 'notification'; notificationId: string }
+  /** A refused bundle in a department's quarantine, decided as its department. */
+  | { kind: 'quarantine'; quarantineId: string }
   // Issue 16: outbreaks
   /** An outbreak, decided as its department (hidden from others). */
   | { kind: 'outbreak'; outbreakId: string }
@@ -223,6 +228,34 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
         .executeTakeFirst();
       return resolvedAs({ kind: 'installation', offices: Number(row?.n ?? 0) }, null);
+    }
+    // Issue 16: inbox
+    case 'notification': {
+      const n = await tx
+        .selectFrom('demis_notifications')
+        .select(['department_id', 'person_id'])
+        .where('id', '=', ref.notificationId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return n
+        ? resolvedAs(
+            { kind: 'department', departmentId: n.department_id },
+            ref.notificationId,
+            n.person_id,
+            n.department_id,
+          )
+        : null;
+    }
+    case 'quarantine': {
+      const q = await tx
+        .selectFrom('demis_quarantine')
+        .select('department_id')
+        .where('id', '=', ref.quarantineId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return q
+        ? resolvedAs({ kind: 'department', departmentId: q.department_id }, ref.quarantineId, null, q.department_id)
+        : null;
     }
   }
 }

@@ -475,6 +475,10 @@ export interface Database {
   passkeys: PasskeysTable;
   passkey_registrations: PasskeyRegistrationsTable;
   ifsg_cases: IfsgCasesTable;
+  // Issue 16: inbox
+  demis_notifications: DemisNotificationsTable;
+  demis_notification_versions: DemisNotificationVersionsTable;
+  demis_quarantine: DemisQuarantineTable;
   // Issue 16: outbreaks
   outbreaks: OutbreaksTable;
   outbreak_events: OutbreakEventsTable;
@@ -805,4 +809,95 @@ interface ContactFollowUpsTable {
   created_at: string;
   /** {symptoms, which?, reached, note?}, sealed with the contact person's key. */
   entry_enc: Buffer;
+}
+
+// Issue 16: inbox
+/**
+ * Migration 022: a notification in a department's DEMIS inbox (src/infection/notification-import.ts).
+ * Its facts are in its versions, sealed; here only what the inbox filters and orders by.
+ */
+export interface DemisNotificationsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  /** DEMIS NotificationId (Composition.identifier) of the first bundle: a UUID DEMIS made. */
+  notification_id: string;
+  /** laboratory | disease */
+  kind: string;
+  /** The version whose facts are current: the newest by Composition.date, not the last to arrive. */
+  current_version: number;
+  /** How many versions were received. */
+  versions: number;
+  /** new | assigned | matched | closed */
+  state: string;
+  /** 1 when the current version is a cancellation (Composition.status entered-in-error). */
+  cancelled: number;
+  /** 1 when a correction or cancellation arrived after the notification was accepted into a case. */
+  case_review: number;
+  assignee_id: string | null;
+  /** `digest(indexKey, 'disease', code)` of the current version's notification category. */
+  disease_digest: string;
+  /** Composition.date of the current version (a date of work, ISO). */
+  notified_at: string;
+  /** When the first version arrived. */
+  received_at: string;
+  person_id: string | null;
+  case_record_id: string | null;
+  /** Why it was closed without a case, sealed with the department key. */
+  close_reason_enc: Buffer | null;
+  /** Edits (assign, link, accept, close) name it; a stale one is refused. */
+  version: number;
+  updated_at: string;
+}
+
+/** One bundle received for a notification (the first, corrections, cancellations). */
+interface DemisNotificationVersionsTable {
+  notification_row_id: string;
+  /** 1, 2, … in the order of arrival. */
+  version: number;
+  tenant_id: string;
+  department_id: string;
+  /** Bundle.identifier: unique per office, the idempotency key of an import. */
+  bundle_id: string;
+  /** This bundle's own NotificationId (a follow-up has its own and relates to the earlier one). */
+  notification_id: string;
+  /** Composition.relatesTo.code, if it relates to an earlier notification. */
+  relates_code: string | null;
+  /** Composition.status */
+  status: string;
+  /** Composition.date: what orders the versions. */
+  notified_at: string;
+  /** demis | upload */
+  source: string;
+  media_type: string;
+  received_at: string;
+  /** The user who uploaded it, or `demis:<departmentId>`. */
+  received_by: string;
+  /** The raw bundle, sealed with the department key. */
+  bundle_enc: Buffer;
+  /** The ParsedNotification, sealed with the department key. */
+  parsed_enc: Buffer;
+}
+
+/** A refused bundle kept for a person to look at. */
+interface DemisQuarantineTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  received_at: string;
+  received_by: string;
+  source: string;
+  media_type: string;
+  /** Keyed digest of the bytes: the same broken file twice is one entry. */
+  content_digest: string;
+  bundle_enc: Buffer;
+  /** BundleProblem[], sealed with the department key. */
+  problems_enc: Buffer;
+  problem_count: number;
+  /** open | dismissed */
+  state: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  /** The dismissal's reason, sealed. */
+  decision_enc: Buffer | null;
 }

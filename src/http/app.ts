@@ -45,6 +45,8 @@ import { transmissionRoutes } from './routes/infection-transmission.ts';
 // Issue 16: cases & contacts
 import { infectionCaseRoutes } from './routes/infection-cases.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
+// Issue 16: inbox
+import { inboxRoutes } from './routes/infection-inbox.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -123,6 +125,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   wadoRoutes(app, services);
   stowRoutes(app, services);
   securityReportRoutes(app, services);
+  // Issue 16: inbox
+  inboxRoutes(app, services);
   // Issue 16: outbreaks
   outbreakRoutes(app, services);
   // Issue 16: person merge

@@ -54,7 +54,15 @@ const patientIdValue = (id: string | undefined) => (id ?? '').trim();
 
 export function digest(
   key: Buffer,
-  kind: IndexKind | 'username' | 'address' | 'login-pair' | 'audit-input' | 'sso-subject' | 'disease',
+  kind:
+    | IndexKind
+    | 'username'
+    | 'address'
+    | 'login-pair'
+    | 'audit-input'
+    | 'sso-subject'
+    | 'disease'
+    | 'bundle-content',
   value: string,
 ): string {
   return createHmac('sha256', keyObject(key)).update(`${kind}\0${value}`).digest('hex').slice(0, 32);

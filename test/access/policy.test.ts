@@ -633,6 +633,31 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'review', departmentId: null }),
     expect: 'HHH HHH HAH',
   },
+  // Issue 16: inbox. A department's inbox and quarantine: every role of that department, others forbidden
+  // (importing by hand likewise; the DEMIS connection's own principal is tested below).
+  ...(['notification.import', 'notification.list', 'quarantine.list'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  // A notification or quarantine entry, resolved to its department: hidden from every other department.
+  ...(
+    [
+      'notification.read',
+      'notification.assign',
+      'notification.match',
+      'notification.accept',
+      'notification.close',
+      'quarantine.read',
+      'quarantine.dismiss',
+    ] as const
+  ).map((action) => ({
+    action,
+    on: 'a notification of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
+  })),
   // Issue 16: outbreaks and numbers — every member of the department; a department's list and numbers
   // forbidden to others, an outbreak named by its id (resolved to its department) hidden from them.
   ...(['outbreak.create', 'outbreak.list', 'numbers.read'] as const).map((action) => ({
@@ -670,6 +695,21 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     expect: 'FAA HHH HHH',
   },
 ];
+
+test('the DEMIS connection imports into its own department only, and does nothing else', () => {
+  const demis: Principal = {
+    userId: `demis:${OWN}`,
+    tenantId: 'tenant-1',
+    tenantRoles: [],
+    memberships: [],
+    service: { kind: 'demis', departmentId: OWN },
+  };
+  assert.equal(decide(demis, 'notification.import', { kind: 'department', departmentId: OWN }), 'allow');
+  assert.equal(decide(demis, 'notification.import', { kind: 'department', departmentId: OTHER }), 'forbidden');
+  for (const action of ['notification.list', 'person.create', 'study.store'] as const)
+    assert.equal(decide(demis, action, { kind: 'department', departmentId: OWN }), 'forbidden', action);
+  assert.equal(decide(demis, 'notification.read', { kind: 'department', departmentId: OWN }), 'hidden');
+});
 
 test('the non-file table covers exactly the other actions the policy knows', () => {
   assert.deepEqual([...new Set(OTHER_TABLE.map((r) => r.action))].sort(), [...OTHER_ACTIONS].sort());
@@ -790,6 +830,11 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'study.list',
     'share.list',
     'study.unassigned',
+    // Issue 16: inbox
+    'notification.list',
+    'notification.read',
+    'quarantine.list',
+    'quarantine.read',
     // Issue 16: outbreaks and numbers
     'outbreak.list',
     'outbreak.read',
@@ -806,6 +851,12 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'record.update',
     'record.delete',
     'study.link',
+    // Issue 16: inbox
+    'notification.assign',
+    'notification.match',
+    'notification.accept',
+    'notification.close',
+    'quarantine.dismiss',
     // Issue 16: outbreaks and numbers
     'outbreak.create',
     'outbreak.update',
@@ -868,6 +919,8 @@ const SESSION_ONLY: Action[] = [
   'transmission.read',
   'transmission.settings.read',
   'transmission.settings.update',
+  // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session.
+  'notification.import',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

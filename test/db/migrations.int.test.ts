@@ -28,6 +28,7 @@ const SQLITE = [
   '019-records-by-file-and-time',
   '020-ifsg-cases',
   '021-demis-connection',
+  '022-demis-inbox',
   // Issue 16: cases & contacts
   '023-contacts',
   // Issue 16: outbreaks

@@ -22,6 +22,8 @@ import { restrictedListing } from './016-restricted-listing.ts';
 import { recordsByFileAndTime } from './019-records-by-file-and-time.ts';
 import { ifsgCases } from './020-ifsg-cases.ts';
 import { demisConnection } from './021-demis-connection.ts';
+// Issue 16: inbox
+import { demisInbox } from './022-demis-inbox.ts';
 // Issue 16: cases & contacts
 import { contacts } from './023-contacts.ts';
 // Issue 16: outbreaks
@@ -53,6 +55,8 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '019-records-by-file-and-time': recordsByFileAndTime,
     '020-ifsg-cases': ifsgCases(dialect, appRole),
     '021-demis-connection': demisConnection(dialect, appRole),
+    // Issue 16: inbox
+    '022-demis-inbox': demisInbox(dialect, appRole),
     // Issue 16: cases & contacts
     '023-contacts': contacts(dialect, appRole),
     // Issue 16: outbreaks

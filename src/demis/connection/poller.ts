@@ -18,10 +18,15 @@ import { dueConnections, loadConnection, recordPoll, savePosition } from './conn
 
 /**
  * Hands one decrypted notification bundle to the inbox: its bytes, media type (application/fhir+xml
- * or application/fhir+json) and source. Resolves once the import is committed; idempotent on the
- * bundle's identifier (a bundle handed twice is kept once).
+ * or application/fhir+json), source, and the office and inbox department it was fetched for. Resolves
+ * once the import is committed; idempotent on the bundle's identifier (a bundle handed twice is kept once).
  */
-export type ImportBundle = (raw: Uint8Array, mediaType: string, source: 'demis') => Promise<unknown>;
+export type ImportBundle = (
+  raw: Uint8Array,
+  mediaType: string,
+  source: 'demis',
+  office: { tenantId: string; departmentId: string },
+) => Promise<unknown>;
 
 interface PollLog {
   info(o: object, msg: string): void;
@@ -161,7 +166,7 @@ export class DemisPoller {
             throw new DemisFailure('decrypt', `notification ${b.id} cannot be decrypted with the office's certificate`);
           }
           try {
-            await o.importBundle(raw, mediaTypeOf(raw), 'demis');
+            await o.importBundle(raw, mediaTypeOf(raw), 'demis', { tenantId, departmentId: conn.departmentId });
           } catch {
             throw new DemisFailure('import', `notification ${b.id} was not imported`);
           }

@@ -41,17 +41,19 @@ const SAFE = new Set(['GET', 'HEAD']);
 export async function request(
   method: string,
   path: string,
-  o: { body?: unknown; accept?: string } = {},
+  /** `raw`: bytes sent as they are, with their own media type (a DEMIS bundle uploaded by hand). */
+  o: { body?: unknown; accept?: string; raw?: { bytes: Blob; type: string } } = {},
   retry = true,
 ): Promise<Response> {
   const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
   if (o.body !== undefined) headers['content-type'] = 'application/json';
+  if (o.raw) headers['content-type'] = o.raw.type;
   const csrf = csrfToken();
   if (!SAFE.has(method) && csrf) headers['x-csrf-token'] = csrf;
   const res = await fetch(path, {
     method,
     headers,
-    body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    body: o.raw ? o.raw.bytes : o.body === undefined ? undefined : JSON.stringify(o.body),
     credentials: 'same-origin',
   });
   if (res.status === 401 && retry && reauthenticate && !path.startsWith('/api/auth/') && path !== '/api/setup') {

@@ -38,6 +38,18 @@ export type {
   StudySummary,
   UnassignedStudy,
 } from '../../../src/contract/imaging.ts';
+// Issue 16: inbox
+export type {
+  ImportAnswer,
+  InboxMember,
+  NotificationChanged,
+  NotificationDetail,
+  NotificationFacts,
+  NotificationListItem,
+  PersonMatch,
+  QuarantineDetail,
+  QuarantineItem,
+} from '../../../src/contract/infection-inbox.ts';
 // Issue 16: outbreaks and numbers
 export type {
   DepartmentNumbers,
