@@ -503,6 +503,72 @@ test('every issue-16 action is audited, refusals too, and no detail names a pers
   }
 });
 
+test('double clicks: creating the file of a notification twice at once makes one file', async () => {
+  const up = await upload(clerk, INF, diseaseBundle({ familyName: 'Doppeldatei' }));
+  const n = (await clerk.get(`/api/notifications/${up.body.notificationId}`)).body;
+  const create = { familyName: 'Doppeldatei', givenName: 'Ottilie', birthDate: '1949-09-09' };
+  const answers = await Promise.all(
+    [1, 2, 3].map(() => clerk.post(`/api/notifications/${n.id}/person`, { create, version: n.version })),
+  );
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409, 409], JSON.stringify(answers.map((a) => a.body)));
+  const files = await db((tx) =>
+    tx
+      .selectFrom('persons')
+      .select('id')
+      .where('department_id', '=', INF)
+      .where(
+        'id',
+        'in',
+        answers.filter((a) => a.body.personId).map((a) => a.body.personId),
+      )
+      .execute(),
+  );
+  assert.equal(files.length, 1);
+});
+
+test('double clicks: adding the same new contact person twice at once makes one file and one contact', async () => {
+  const before = (await clerk.get(`/api/cases/${inf.caseId}/contacts`)).body.contacts.length;
+  const body = {
+    person: { familyName: 'Doppelkontakt', givenName: 'Ruprecht', birthDate: '1977-07-17' },
+    category: 'close',
+    lastExposure: '2026-12-02',
+  };
+  const answers = await Promise.all([1, 2, 3].map(() => clerk.post(`/api/cases/${inf.caseId}/contacts`, body)));
+  const after = (await clerk.get(`/api/cases/${inf.caseId}/contacts`)).body.contacts as { familyName: string }[];
+  assert.equal(
+    after.filter((c) => c.familyName === 'Doppelkontakt').length,
+    1,
+    `contacts ${before}→${after.length}: ${JSON.stringify(answers.map((a) => [a.status, a.body.code]))}`,
+  );
+  assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409]);
+  const refused = answers.find((a) => a.status === 409)!;
+  assert.equal(refused.body.field, 'person');
+  assert.equal(refused.body.errors[0].code, 'duplicate');
+  assert.equal(refused.body.personId, answers.find((a) => a.status === 201)!.body.personId);
+});
+
+test('double clicks: parallel follow-ups of one day, parallel assignments and closes write once', async () => {
+  const fu = await Promise.all(
+    [1, 2, 3].map(() =>
+      clerk.post(`/api/contacts/${inf.contactId}/follow-ups`, { day: '2026-12-03', symptoms: false, reached: 'phone' }),
+    ),
+  );
+  assert.deepEqual(fu.map((a) => a.status).sort(), [201, 409, 409]);
+  const up = await upload(clerk, INF, laboratoryBundle({ familyName: 'Zuweisung' }));
+  const n = (await clerk.get(`/api/notifications/${up.body.notificationId}`)).body;
+  const assign = await Promise.all(
+    [clerk, physician, head].map((c) =>
+      c.put(`/api/notifications/${n.id}/assignee`, { assigneeId: c.id, version: n.version }),
+    ),
+  );
+  assert.deepEqual(assign.map((a) => a.status).sort(), [200, 409, 409]);
+  const v = (await clerk.get(`/api/notifications/${n.id}`)).body.version;
+  const close = await Promise.all(
+    [1, 2].map(() => clerk.post(`/api/notifications/${n.id}/close`, { reason: NAMES.closeReason, version: v })),
+  );
+  assert.deepEqual(close.map((a) => a.status).sort(), [200, 409]);
+});
+
 test('after the day: no name, birth date, disease, note or outbreak name in the database files', {
   skip: DIALECT === 'postgres' && 'the PostgreSQL files are the server’s',
 }, async () => {
