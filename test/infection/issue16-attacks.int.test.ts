@@ -17,7 +17,7 @@ import {
   samplePerson,
   startHarness,
   setUpTenant,
-  type Client,
+  Client,
   type Harness,
   type Tenant,
 } from '../helpers/harness.ts';
@@ -567,6 +567,66 @@ test('double clicks: parallel follow-ups of one day, parallel assignments and cl
     [1, 2].map(() => clerk.post(`/api/notifications/${n.id}/close`, { reason: NAMES.closeReason, version: v })),
   );
   assert.deepEqual(close.map((a) => a.status).sort(), [200, 409]);
+});
+
+test('a token with records:read and records:write does no person’s act: merge, confirm, §11, DEMIS settings', async () => {
+  const made = await head.post('/api/auth/tokens', {
+    name: 'Skript',
+    scopes: ['records:read', 'records:write'],
+    expiresInDays: 1,
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const auth = { authorization: `Bearer ${made.body.token}` };
+  const api = new Client(h);
+  const a = await newPerson(head, INF, 'Tokenzusammen');
+  const b = await newPerson(head, INF, 'Tokenzusammen');
+  for (const [method, url, body] of [
+    ['POST', `/api/persons/${a}/merge`, { absorbedId: b, survivorVersion: 1, absorbedVersion: 1 }],
+    ['POST', `/api/person-merges/${inf.mergeId}/confirm`, { version: 1 }],
+    ['POST', `/api/person-merges/${inf.mergeId}/undo`, { version: 1 }],
+    ['GET', `/api/departments/${INF}/transmissions/preview`],
+    ['POST', `/api/departments/${INF}/transmissions`],
+    ['GET', `/api/transmissions/${inf.transmissionId}`],
+    ['PUT', `/api/departments/${INF}/transmission-settings`, { districtCode: '09162', recipient: 'X', version: 1 }],
+  ] as [string, string, unknown?][]) {
+    const r = await api.call(method, url, body, auth);
+    assert.equal(r.status, 403, `${method} ${url}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, 'token-scope', url);
+  }
+  const merges = await db((tx) =>
+    tx.selectFrom('person_merges').select('state').where('id', '=', inf.mergeId).executeTakeFirstOrThrow(),
+  );
+  assert.equal(merges.state, 'pending');
+});
+
+test('a name of megabytes, a bundle of 100,000 entries and JSON nested 100,000 deep are answered, not choked on', async () => {
+  const long = 'Ü'.repeat(3 * 1024 * 1024);
+  const r = await upload(clerk, INF, laboratoryBundle({ familyName: long }));
+  assert.ok([201, 422].includes(r.status), JSON.stringify(r.body).slice(0, 500));
+  if (r.status === 201) {
+    const list = await clerk.get(`/api/departments/${INF}/notifications?limit=5`);
+    assert.equal(list.status, 200);
+    const matches = await clerk.get(`/api/notifications/${r.body.notificationId}/matches`);
+    assert.equal(matches.status, 200, JSON.stringify(matches.body).slice(0, 300));
+  } else assert.ok(JSON.stringify(r.body).length < 100_000, 'the refusal does not echo the name');
+  const wide = laboratoryBundle({ familyName: 'Breitmeldung' });
+  wide.entry = [...wide.entry!, ...Array.from({ length: 100_000 }, (_, i) => ({ fullUrl: `urn:uuid:${i}` }))];
+  const w = await upload(clerk, INF, wide);
+  assert.equal(w.status, 422);
+  assert.ok(JSON.stringify(w.body).length < 2_000_000, `answer of ${JSON.stringify(w.body).length} characters`);
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const d = await upload(clerk, INF, deep);
+  assert.equal(d.status, 422, JSON.stringify(d.body).slice(0, 300));
+  const xml = `<Bundle xmlns="http://hl7.org/fhir">${'<entry>'.repeat(50_000)}${'</entry>'.repeat(50_000)}</Bundle>`;
+  const x = await clerk.call('POST', `/api/departments/${INF}/notifications`, xml, {
+    'content-type': 'application/fhir+xml',
+  });
+  assert.equal(x.status, 422, JSON.stringify(x.body).slice(0, 300));
+  const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Bundle xmlns="http://hl7.org/fhir"><id value="&lol2;"/></Bundle>`;
+  const l = await clerk.call('POST', `/api/departments/${INF}/notifications`, laughs, {
+    'content-type': 'application/fhir+xml',
+  });
+  assert.equal(l.status, 422);
 });
 
 test('after the day: no name, birth date, disease, note or outbreak name in the database files', {
