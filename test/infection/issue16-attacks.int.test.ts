@@ -629,6 +629,74 @@ test('a name of megabytes, a bundle of 100,000 entries and JSON nested 100,000 d
   assert.equal(l.status, 422);
 });
 
+test("the inbox names no other department's people: no suggestion, no link, no assignee from there", async () => {
+  const name = 'Nachbarabteilungsfrau';
+  const theirs = await newPerson(psych, SPDI, name, '1966-06-16');
+  const up = await upload(
+    clerk,
+    INF,
+    laboratoryBundle({ familyName: name, givenName: 'Hannelore', birthDate: '1966-06-16' }),
+  );
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const id = up.body.notificationId;
+  const n = (await clerk.get(`/api/notifications/${id}`)).body;
+  const matches = await clerk.get(`/api/notifications/${id}/matches`);
+  assert.equal(matches.status, 200);
+  assert.ok(!JSON.stringify(matches.body).includes(theirs), 'a file of psychiatry is no suggestion');
+  const linkTheirs = await clerk.post(`/api/notifications/${id}/person`, { personId: theirs, version: n.version });
+  const linkNone = await clerk.post(`/api/notifications/${id}/person`, { personId: randomUUID(), version: n.version });
+  assert.ok([404, 422].includes(linkTheirs.status), JSON.stringify(linkTheirs.body));
+  assert.equal(linkTheirs.status, linkNone.status);
+  assert.deepEqual(linkTheirs.body.errors, linkNone.body.errors);
+  const assign = await clerk.put(`/api/notifications/${id}/assignee`, { assigneeId: psych.id, version: n.version });
+  assert.equal(assign.status, 422, JSON.stringify(assign.body));
+  assert.equal(assign.body.field, 'assigneeId');
+  const members = (await clerk.get(`/api/departments/${INF}/inbox-members`)).body as { id: string }[];
+  assert.ok(!JSON.stringify(members).includes(psych.id));
+  const after = (await clerk.get(`/api/notifications/${id}`)).body;
+  assert.equal(after.version, n.version, 'nothing written');
+  assert.equal(after.personId, null);
+});
+
+test('a restricted case is in no list a clerk sees: cases, outbreak, follow-ups', async () => {
+  const p = await newPerson(physician, INF, 'Verschlusssache', '1959-05-19');
+  const made = await physician.post(`/api/persons/${p}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'restricted',
+    content: { disease: { code: 'hivd' }, status: 'confirmed', notifiedOn: '2026-12-01' },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const joined = await physician.post(`/api/outbreaks/${inf.outbreakId}/cases`, {
+    caseId: made.body.id,
+    caseVersion: 1,
+  });
+  assert.equal(joined.status, 200, JSON.stringify(joined.body));
+  const contact = await physician.post(`/api/cases/${made.body.id}/contacts`, {
+    person: { familyName: 'Verschlusskontakt', givenName: 'Ida', birthDate: '1960-01-01' },
+    category: 'close',
+    lastExposure: '2026-12-04',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const seen = [
+    await clerk.get(`/api/departments/${INF}/cases?limit=200`),
+    await clerk.get(`/api/departments/${INF}/cases?outbreak=${inf.outbreakId}`),
+    await clerk.get(`/api/outbreaks/${inf.outbreakId}`),
+    await clerk.get(`/api/departments/${INF}/follow-ups?when=today&on=2026-12-05`),
+    await clerk.get(`/api/departments/${INF}/follow-ups?when=overdue&on=2026-12-09`),
+  ];
+  for (const r of seen) {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const text = JSON.stringify(r.body);
+    for (const needle of ['Verschlusssache', 'Verschlusskontakt', made.body.id, contact.body.id, p])
+      assert.ok(!text.includes(needle), `${needle} shown to a clerk: ${text.slice(0, 300)}`);
+  }
+  // The physician sees them.
+  assert.ok(
+    JSON.stringify((await physician.get(`/api/departments/${INF}/cases?limit=200`)).body).includes(made.body.id),
+  );
+  assert.ok(JSON.stringify((await physician.get(`/api/outbreaks/${inf.outbreakId}`)).body).includes(made.body.id));
+});
+
 test('after the day: no name, birth date, disease, note or outbreak name in the database files', {
   skip: DIALECT === 'postgres' && 'the PostgreSQL files are the server’s',
 }, async () => {
