@@ -697,6 +697,39 @@ test('a restricted case is in no list a clerk sees: cases, outbreak, follow-ups'
   assert.ok(JSON.stringify((await physician.get(`/api/outbreaks/${inf.outbreakId}`)).body).includes(made.body.id));
 });
 
+test('a merge does not make a case its own contact', async () => {
+  const a = await newPerson(physician, INF, 'Selbstkontakt', '1971-01-11');
+  const b = await newPerson(physician, INF, 'Selbstkontakt', '1971-01-11');
+  const kase = await physician.post(`/api/persons/${a}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: { disease: { code: 'cvdd' }, status: 'confirmed', notifiedOn: '2026-12-01' },
+  });
+  assert.equal(kase.status, 201, JSON.stringify(kase.body));
+  const contact = await physician.post(`/api/cases/${kase.body.id}/contacts`, {
+    personId: b,
+    category: 'close',
+    lastExposure: '2026-12-01',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const v = async (id: string) => (await physician.get(`/api/persons/${id}`)).body.version as number;
+  const m = await physician.post(`/api/persons/${a}/merge`, {
+    absorbedId: b,
+    survivorVersion: await v(a),
+    absorbedVersion: await v(b),
+  });
+  const own = await db((tx) =>
+    tx
+      .selectFrom('ifsg_contacts')
+      .select('record_id')
+      .where('case_record_id', '=', kase.body.id)
+      .where('person_id', '=', a)
+      .where('deleted_at', 'is', null)
+      .execute(),
+  );
+  assert.deepEqual(own, [], `merge answered ${m.status}: the case's person is now its own contact`);
+});
+
 test('after the day: no name, birth date, disease, note or outbreak name in the database files', {
   skip: DIALECT === 'postgres' && 'the PostgreSQL files are the server’s',
 }, async () => {
