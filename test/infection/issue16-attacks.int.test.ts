@@ -368,11 +368,13 @@ test('markup in a bundle’s names stays text: the raw bundle is a download, nev
 test("a correction naming another department's notification is quarantined there; INF's stays as it was", async () => {
   const before = (await clerk.get(`/api/notifications/${inf.notificationId}`)).body;
   const theirs = (
-    await h.services.store.db
-      .selectFrom('demis_notifications')
-      .select('notification_id')
-      .where('id', '=', inf.notificationId)
-      .executeTakeFirstOrThrow()
+    await db((tx) =>
+      tx
+        .selectFrom('demis_notifications')
+        .select('notification_id')
+        .where('id', '=', inf.notificationId)
+        .executeTakeFirstOrThrow(),
+    )
   ).notification_id;
   for (const code of ['replaces', 'appends'] as const) {
     const r = await upload(
