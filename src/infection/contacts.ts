@@ -84,6 +84,15 @@ export class Contacts {
     } else if (input.person) {
       if (decide(principal, 'person.create', { kind: 'department', departmentId }) !== 'allow')
         throw new KarteiError('forbidden');
+      // A double click would make the same new person twice: one already a contact of this case is refused.
+      await serialise(ctx.tx, `contact-new:${caseId}`);
+      const twin = await this.contactNamed(ctx, caseId, input.person);
+      if (twin)
+        throw fieldsRefused(
+          'conflict',
+          [{ field: 'person', code: 'duplicate', message: 'this person is a contact of this case already' }],
+          { personId: twin },
+        );
       personId = await this.persons.create(ctx, departmentId, input.person);
     } else {
       throw fieldRefused('validation-failed', 'personId', 'required', 'name a file or a new person');
@@ -126,6 +135,26 @@ export class Contacts {
     ctx.audit.detail = { indexCase: caseId, newPerson: !input.personId };
     ctx.audit.hits = [{ personId, departmentId }];
     return { id, personId, followUpUntil };
+  }
+
+  /** A live contact of the case whose file has the same name and birth date as `person`, if any. */
+  private async contactNamed(ctx: GateContext, caseId: string, person: PersonData): Promise<string | undefined> {
+    const rows = await ctx.tx
+      .selectFrom('ifsg_contacts')
+      .select('person_id')
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .where('case_record_id', '=', caseId)
+      .where('deleted_at', 'is', null)
+      .limit(500)
+      .execute();
+    const same = (a: string, b: string) => a.trim().toLocaleLowerCase('de') === b.trim().toLocaleLowerCase('de');
+    const files = await this.persons.identify(ctx, [...new Set(rows.map((r) => r.person_id))]);
+    return files.find(
+      (f) =>
+        same(f.familyName, person.familyName) &&
+        same(f.givenName, person.givenName) &&
+        f.birthDate === person.birthDate,
+    )?.id;
   }
 
   /** The contacts of the case the gate decided on (`contact.list` on its record), names unsealed for them only. */

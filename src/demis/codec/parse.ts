@@ -12,6 +12,8 @@ import { fhirXmlToJson } from './fhir-xml.ts';
 export const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
 /** Objects and arrays (JSON) or elements (XML) nested deeper than this are refused unread. */
 export const MAX_NESTING = 100;
+/** A refused bundle's problems listed at most (then one more saying how many were left out). */
+const MAX_PROBLEMS = 200;
 
 export type ParseResult =
   | { ok: true; notification: ParsedNotification; bundle: Bundle<FhirResource> }
@@ -57,8 +59,23 @@ export function parseNotificationBundle(body: string | Uint8Array, mediaType: st
     value = parsed.value;
   }
   const { problems, checked } = checkBundle(value);
-  if (problems.length > 0 || !checked) return { ok: false, problems };
+  if (problems.length > 0 || !checked) return { ok: false, problems: capped(problems) };
   return { ok: true, notification: extractNotification(checked), bundle: value as Bundle<FhirResource> };
+}
+
+/**
+ * The first MAX_PROBLEMS problems and a line saying how many more: a crafted bundle of 100,000 broken
+ * entries is not answered (and kept in the quarantine) with 100,000 reasons.
+ */
+function capped(problems: BundleProblem[]): BundleProblem[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [
+    ...problems.slice(0, MAX_PROBLEMS),
+    {
+      path: 'Bundle',
+      expected: `a bundle with fewer problems (${problems.length - MAX_PROBLEMS} more are not listed)`,
+    },
+  ];
 }
 
 /** A file uploaded without a type: JSON if it starts with `{`, XML if with `<` (after a BOM and blanks). */

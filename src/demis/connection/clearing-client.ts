@@ -51,6 +51,8 @@ export interface ClearingPage {
 
 const RELATED_BUNDLE = 'https://demis.rki.de/fhir/CodeSystem/RelatedNotificationBundle';
 const PAGE_SIZE = 50;
+/** An access token longer than this is refused (a JWT of DEMIS is a few kB; a giant one would go into every header). */
+export const MAX_TOKEN_CHARS = 64 * 1024;
 
 /** The CAs a DEMIS server's certificate is checked against: the configured file, or Node's and the system's. */
 export function demisTrust(caFile?: string): string[] {
@@ -103,6 +105,8 @@ export class ClearingClient {
     }
     if (typeof token !== 'string' || token.length === 0)
       throw new DemisFailure('protocol', 'token endpoint: the answer holds no access_token');
+    if (token.length > MAX_TOKEN_CHARS || !/^[\x21-\x7e]+$/.test(token))
+      throw new DemisFailure('protocol', 'token endpoint: the access_token is oversized or not printable ASCII');
     return token;
   }
 
@@ -187,9 +191,23 @@ export class ClearingClient {
         else socket.once('secureConnect', () => (handshaken = true));
       });
       req.on('response', () => (answered = true));
-      req.on('timeout', () =>
-        req.destroy(new DemisFailure('timeout', `${what}: no answer within ${Math.round(this.timeoutMs / 1000)} s`)),
+      const late = () =>
+        req.destroy(new DemisFailure('timeout', `${what}: no answer within ${Math.round(this.timeoutMs / 1000)} s`));
+      // `timeout` is the socket's idle time: a server trickling a byte now and then would keep it alive
+      // forever (slowloris), so the whole exchange has a deadline too.
+      const deadline = setTimeout(
+        () =>
+          req.destroy(
+            new DemisFailure(
+              'timeout',
+              `${what}: answer not complete within ${Math.round((this.timeoutMs * 4) / 1000)} s`,
+            ),
+          ),
+        this.timeoutMs * 4,
       );
+      deadline.unref();
+      req.on('close', () => clearTimeout(deadline));
+      req.on('timeout', late);
       req.on('error', (e: Error & { code?: string }) =>
         reject(
           handshaken && !answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')

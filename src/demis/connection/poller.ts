@@ -66,6 +66,8 @@ export interface PollResult {
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 30_000, maxMs: 60 * 60_000 };
+/** Pages read in one poll at most (50 notifications each): a server that never stops paging is a failure, not a hang. */
+const MAX_PAGES_PER_POLL = 2_000;
 
 /** The wait before the next try after `failures` failures in a row: exponential, capped, with equal jitter. */
 export function backoffDelay(failures: number, b: Backoff, random: () => number): number {
@@ -152,7 +154,12 @@ export class DemisPoller {
       let position = conn.position;
       let ids = new Set(conn.positionIds);
       let url: string | null = client.firstPage(position);
+      // A server whose next link points back at a page already read would keep the poll going for ever.
+      const visited = new Set<string>();
       while (url && !this.stoppedMidway()) {
+        if (visited.has(url) || visited.size >= MAX_PAGES_PER_POLL)
+          throw new DemisFailure('protocol', 'clearing API: the next links go round in a loop or never end');
+        visited.add(url);
         const page = await client.page(url, token);
         pages++;
         for (const b of page.binaries) {

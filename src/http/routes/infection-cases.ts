@@ -125,7 +125,7 @@ export function infectionCaseRoutes(app: FastifyInstance, s: Services) {
         description:
           "Adds a contact person to the case: `personId` (a file of the case's department) or `person` (a new file, created " +
           'in the same transaction); `category` close|other, `setting`, `lastExposure`, `followUpUntil` (default: the last ' +
-          "exposure plus the disease's longest incubation period), `measure`. A second contact of the same person is a 409 naming `personId`.",
+          "exposure plus the disease's longest incubation period), `measure`. A second contact of the same person is a 409 naming `personId` (a new `person` with the name and birth date of one: naming `person`).",
       },
     },
     async (req, reply) => {

@@ -7,6 +7,7 @@ import type { DepartmentNumbers } from '../../api/types.ts';
 import { useT } from '../../i18n/i18n.ts';
 import { FormError, TextField, useForm } from '../../ui/form.tsx';
 import { Loaded } from '../../ui/load.tsx';
+import { csvText } from './numbers-csv.ts';
 import { NumbersChart } from './numbers-chart.tsx';
 import { DepartmentChoice, useDepartmentChoice } from './outbreaks-shared.tsx';
 import type { STATUSES } from './outbreaks-shared.tsx';
@@ -104,16 +105,11 @@ function Numbers({ n }: { n: DepartmentNumbers }) {
   const outbreakName = (o: DepartmentNumbers['byOutbreak'][number]) =>
     o.outbreakId === null ? t('numbers.noOutbreak') : (o.name ?? t('numbers.unknownOutbreak'));
   const diseaseName = (d: DepartmentNumbers['diseases'][number]['disease']) => d.display ?? d.code;
-  const csv = (() => {
-    const cell = (s: string | number) =>
-      /[";\n]/.test(String(s)) ? `"${String(s).replaceAll('"', '""')}"` : String(s);
-    const lines = [
-      [t('numbers.disease'), ...weeks, t('numbers.total')],
-      ...n.diseases.map((d) => [diseaseName(d.disease), ...d.counts, d.total]),
-      [t('numbers.total'), ...n.weekTotals, n.total],
-    ];
-    return `\uFEFF${lines.map((l) => l.map(cell).join(';')).join('\r\n')}\r\n`;
-  })();
+  const csv = csvText([
+    [t('numbers.disease'), ...weeks, t('numbers.total')],
+    ...n.diseases.map((d) => [diseaseName(d.disease), ...d.counts, d.total]),
+    [t('numbers.total'), ...n.weekTotals, n.total],
+  ]);
   const [href, setHref] = useState<string | null>(null);
   useEffect(() => {
     const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
