@@ -289,6 +289,10 @@ test('a fetched DEMIS notification becomes a confirmed case with two contacts, a
     assert.equal(sent.status, 'confirmed');
     assert.equal(sent.category, 'C');
     assert.equal(sent.birthMonth, patient.birthMonth);
+    assert.deepEqual(
+      [sent.change, sent.caseId, sent.sex, sent.disease.code, sent.notifiedOn, sent.reportingWeek, sent.districtCode],
+      ['new', caseId, 'female', 'cvdp', today, reportingWeek(today), '09162'],
+    );
     const text = bytes.toString('utf8');
     for (const s of [
       patient.familyName,

@@ -454,7 +454,12 @@ function Versions({ d, t }: { d: NotificationDetail; t: T }) {
           <tr key={v.version}>
             <td>
               {v.version}
-              {v.current && <span className="badge">{t('inbox.current')}</span>}
+              {v.current && (
+                <>
+                  {' '}
+                  <span className="badge">{t('inbox.current')}</span>
+                </>
+              )}
             </td>
             <td>{fhirDate(v.notifiedAt)}</td>
             <td>{formatDateTime(v.receivedAt)}</td>
