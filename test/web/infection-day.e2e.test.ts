@@ -52,7 +52,11 @@ before(async () => {
   const t = await setUpTenant(h, ['TB']);
   const INF = (await t.admin.post('/api/admin/departments', { code: 'INF', name: 'Infektionsschutz' })).body
     .id as string;
-  const enrolled = async (a: Account) => (await login(h, a.username, a.password), a);
+  // Each signs in once through the API, so that the harness knows the TOTP secret the browser needs.
+  const enrolled = async (a: Account) => {
+    await login(h, a.username, a.password);
+    return a;
+  };
   admin = await enrolled(await t.account({ tenantRoles: ['admin'] }, { displayName: 'Armin Verwaltung' }));
   clerk = await enrolled(
     await t.account({ memberships: [{ departmentId: INF, role: 'clerk' }] }, { displayName: 'Clara Sachbearbeiterin' }),
