@@ -173,6 +173,7 @@ test('a fetched DEMIS notification becomes a confirmed case with two contacts, a
     const person = page.getByRole('form', { name: 'Neue Person anlegen' });
     await person.getByText('Gemeldet ist nur').waitFor();
     assert.equal(await person.getByLabel('Nachname').inputValue(), patient.familyName);
+    assert.equal(await person.getByLabel('Geburtsdatum').inputValue(), '03.1984');
     await person.getByLabel('Geburtsdatum').fill(german(patient.birthDate));
     await checkScreen(page, 'day-new-person');
     await person.getByRole('button', { name: 'Person anlegen und zuordnen' }).click();

@@ -298,17 +298,18 @@ function NewPerson({ d, reload, onCancel }: { d: NotificationDetail; reload: () 
   const t = useT();
   const notify = useNotify();
   const p = d.facts.person;
+  const partial = !!p.birthDate && !/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate);
   const form = useForm<PersonValues>({
     familyName: p.familyName ?? '',
     givenName: p.givenName ?? '',
-    birthDate: p.birthDate ?? '',
+    // Only month and year (or the year) notified: shown as the German text 03.1984, for the day to be added.
+    birthDate: partial ? fhirDate(p.birthDate) : (p.birthDate ?? ''),
     sex: p.sex ?? '',
     street: p.address?.street ?? '',
     postalCode: p.address?.postalCode ?? '',
     city: p.address?.city ?? '',
     dicomPatientId: '',
   });
-  const partial = !!p.birthDate && !/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate);
   const fields = { values: form.values, set: form.set, fieldError: (f: string) => form.fieldError(`create.${f}`) };
   return (
     <form
