@@ -181,6 +181,12 @@ test('a fetched DEMIS notification becomes a confirmed case with two contacts, a
     await page.getByText('Zugeordnet:').waitFor();
 
     // A clerk takes it over as a suspicion; the physician decides.
+    // The categories are offered with their meaning; the clerk leaves it to the physician.
+    assert.ok(
+      (await page.getByLabel('Falldefinitionskategorie').locator('option').allTextContents()).includes(
+        'C – klinisch-labordiagnostisch bestätigte Erkrankung',
+      ),
+    );
     await page.getByLabel('Fallstatus').selectOption({ label: 'Verdacht' });
     await page.getByRole('button', { name: 'In Fall übernehmen' }).click();
     await page.getByText('Status: abgeschlossen').waitFor();

@@ -385,8 +385,12 @@ function Accept({ d, reload }: { d: NotificationDetail; reload: () => void }) {
         value={form.values.category}
         onChange={(v) => form.set('category', v)}
         options={[
-          { value: '' as const, label: '—' },
-          ...(['A', 'B', 'C', 'D', 'E'] as const).map((c) => ({ value: c, label: c })),
+          { value: '' as const, label: t('cases.category.none') },
+          // With their meaning, as on the case screen ("C – klinisch-labordiagnostisch bestätigte Erkrankung").
+          ...(['A', 'B', 'C', 'D', 'E'] as const).map((c) => ({
+            value: c,
+            label: t(`cases.category.${c}` as MessageKey),
+          })),
         ]}
         error={form.fieldError('category')}
       />
