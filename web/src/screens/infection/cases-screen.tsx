@@ -101,7 +101,10 @@ function CaseList() {
                       {c.familyName}, {c.givenName}
                     </Link>
                     {c.sensitivity === 'restricted' && (
-                      <span className="badge restricted">{t('sensitivity.restricted')}</span>
+                      <>
+                        {' '}
+                        <span className="badge restricted">{t('sensitivity.restricted')}</span>
+                      </>
                     )}
                   </td>
                   <td>{formatDate(c.birthDate)}</td>

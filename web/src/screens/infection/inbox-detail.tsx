@@ -298,17 +298,18 @@ function NewPerson({ d, reload, onCancel }: { d: NotificationDetail; reload: () 
   const t = useT();
   const notify = useNotify();
   const p = d.facts.person;
+  const partial = !!p.birthDate && !/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate);
   const form = useForm<PersonValues>({
     familyName: p.familyName ?? '',
     givenName: p.givenName ?? '',
-    birthDate: p.birthDate ?? '',
+    // Only month and year (or the year) notified: shown as the German text 03.1984, for the day to be added.
+    birthDate: partial ? fhirDate(p.birthDate) : (p.birthDate ?? ''),
     sex: p.sex ?? '',
     street: p.address?.street ?? '',
     postalCode: p.address?.postalCode ?? '',
     city: p.address?.city ?? '',
     dicomPatientId: '',
   });
-  const partial = !!p.birthDate && !/^\d{4}-\d{2}-\d{2}$/.test(p.birthDate);
   const fields = { values: form.values, set: form.set, fieldError: (f: string) => form.fieldError(`create.${f}`) };
   return (
     <form
@@ -384,8 +385,12 @@ function Accept({ d, reload }: { d: NotificationDetail; reload: () => void }) {
         value={form.values.category}
         onChange={(v) => form.set('category', v)}
         options={[
-          { value: '' as const, label: '—' },
-          ...(['A', 'B', 'C', 'D', 'E'] as const).map((c) => ({ value: c, label: c })),
+          { value: '' as const, label: t('cases.category.none') },
+          // With their meaning, as on the case screen ("C – klinisch-labordiagnostisch bestätigte Erkrankung").
+          ...(['A', 'B', 'C', 'D', 'E'] as const).map((c) => ({
+            value: c,
+            label: t(`cases.category.${c}` as MessageKey),
+          })),
         ]}
         error={form.fieldError('category')}
       />
@@ -454,7 +459,12 @@ function Versions({ d, t }: { d: NotificationDetail; t: T }) {
           <tr key={v.version}>
             <td>
               {v.version}
-              {v.current && <span className="badge">{t('inbox.current')}</span>}
+              {v.current && (
+                <>
+                  {' '}
+                  <span className="badge">{t('inbox.current')}</span>
+                </>
+              )}
             </td>
             <td>{fhirDate(v.notifiedAt)}</td>
             <td>{formatDateTime(v.receivedAt)}</td>

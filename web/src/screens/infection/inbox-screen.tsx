@@ -112,9 +112,24 @@ function InboxList() {
                   <td>{fhirDate(n.person.birthDate)}</td>
                   <td>
                     {t(`inbox.state.${n.state}` as MessageKey)}
-                    {n.cancelled && <span className="badge">{t('inbox.cancelled')}</span>}
-                    {n.corrected && <span className="badge">{t('inbox.corrected')}</span>}
-                    {n.caseReview && <span className="badge">{t('inbox.caseReview')}</span>}
+                    {n.cancelled && (
+                      <>
+                        {' '}
+                        <span className="badge">{t('inbox.cancelled')}</span>
+                      </>
+                    )}
+                    {n.corrected && (
+                      <>
+                        {' '}
+                        <span className="badge">{t('inbox.corrected')}</span>
+                      </>
+                    )}
+                    {n.caseReview && (
+                      <>
+                        {' '}
+                        <span className="badge">{t('inbox.caseReview')}</span>
+                      </>
+                    )}
                   </td>
                   <td>{n.assigneeName ?? '—'}</td>
                 </tr>
