@@ -117,8 +117,10 @@ test("the DPO finds a person's files in every department by family name and birt
     'each file shown has its event',
   );
   const stored = JSON.stringify(audited);
-  for (const typed of ['uastenberg', 'wastenberg', '1961-04-17', '1961'])
+  for (const typed of ['uastenberg', 'wastenberg', '1961-04-17'])
     assert.ok(!stored.toLowerCase().includes(typed.toLowerCase()), `no ${typed} in the audit`);
+  // The year alone, not as four digits inside the hex ids and hashes an audit row is full of.
+  assert.ok(!/(?<![0-9a-f-])1961(?![0-9a-f-])/.test(stored.toLowerCase()), 'no 1961 in the audit');
   assert.ok(audited.every((e) => e.reason_enc === null));
 });
 

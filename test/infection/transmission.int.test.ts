@@ -515,7 +515,11 @@ test('nothing identifying lies readable in the database files (recipient sealed,
     for (const r of rows) assert.ok(!Buffer.from(r.payload_enc).toString('latin1').includes('kartei-ifsg-11'));
   });
   const dir = h.config.dataDir;
-  const needles = [...secrets, 'Lebensmittelsicherheit', 'kartei-ifsg-11', 'SARS-CoV-2'];
+  // A bare run of digits (a postal code) is left to the payload's scan: the database file holds megabytes of
+  // hex digests and ids, in which any given five digits turn up by chance (about one in a million positions).
+  const needles = [...secrets, 'Lebensmittelsicherheit', 'kartei-ifsg-11', 'SARS-CoV-2'].filter(
+    (s) => !/^\d+$/.test(s),
+  );
   for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('kartei.sqlite'))) {
     const hay = fs.readFileSync(path.join(dir, f)).toString('latin1').toLowerCase();
     for (const s of needles) {
