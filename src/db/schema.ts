@@ -857,7 +857,7 @@ interface DemisNotificationVersionsTable {
   version: number;
   tenant_id: string;
   department_id: string;
-  /** Bundle.identifier: unique per office, the idempotency key of an import. */
+  /** Bundle.identifier: unique per department, the idempotency key of an import. */
   bundle_id: string;
   /** This bundle's own NotificationId (a follow-up has its own and relates to the earlier one). */
   notification_id: string;

@@ -54,18 +54,18 @@ async function importNotification(
   const n = parsed.notification;
   const tenantId = ctx.principal.tenantId;
 
+  // A bundle is a duplicate only within its department: what another department received (a hand upload
+  // with a chosen Bundle.identifier, say) neither swallows the real notification here nor tells that it exists.
   const seen = await ctx.tx
     .selectFrom('demis_notification_versions')
-    .select(['notification_row_id', 'department_id'])
+    .select('notification_row_id')
     .where('tenant_id', '=', tenantId)
+    .where('department_id', '=', departmentId)
     .where('bundle_id', '=', n.bundleId)
     .executeTakeFirst();
   if (seen) {
     ctx.audit.detail = { outcome: 'duplicate' };
-    // Another department's notification is not named to this one.
-    return seen.department_id === departmentId
-      ? { outcome: 'duplicate', notificationId: seen.notification_row_id }
-      : { outcome: 'duplicate' };
+    return { outcome: 'duplicate', notificationId: seen.notification_row_id };
   }
 
   // The notification this bundle belongs to: the one it relates to, else an earlier bundle of its own NotificationId.

@@ -9,7 +9,7 @@ import { postgresWalls, type SchemaAtMigration } from './shared.ts';
  * Issue 16: nothing in these tables names or describes the notified person or the disease in
  * plain text. The raw bundle and its parsed facts are sealed with the department key; the disease
  * is a keyed digest for the inbox's filter; the DEMIS identifiers (NotificationId, bundle id) are
- * UUIDs DEMIS made and identify nobody. `bundle_id` is unique per office: what makes an import
+ * UUIDs DEMIS made and identify nobody. `bundle_id` is unique per department: what makes an import
  * idempotent (a bundle fetched or uploaded twice is one version).
  */
 export function demisInbox(dialect: Dialect, appRole: string | undefined): Migration {
@@ -66,7 +66,7 @@ export function demisInbox(dialect: Dialect, appRole: string | undefined): Migra
         .addColumn('bundle_enc', bin, (c) => c.notNull())
         .addColumn('parsed_enc', bin, (c) => c.notNull())
         .addPrimaryKeyConstraint('demis_notification_versions_pk', ['notification_row_id', 'version'])
-        .addUniqueConstraint('demis_notification_versions_bundle', ['tenant_id', 'bundle_id'])
+        .addUniqueConstraint('demis_notification_versions_bundle', ['tenant_id', 'department_id', 'bundle_id'])
         .execute();
       await db.schema
         .createIndex('demis_notification_versions_notification')
