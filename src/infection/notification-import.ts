@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
+import { demisActorId } from '../contract/audit.ts';
 import { parseNotificationBundle } from '../demis/codec/parse.ts';
 import type { BundleProblem, ParsedNotification } from '../demis/codec/notification.ts';
 import { digest } from '../vault/blind-index.ts';
@@ -292,7 +293,7 @@ export async function importThroughGate(
 /** The DEMIS connection of a department as a principal of its own: no roles, no memberships. */
 export function demisPrincipal(tenantId: string, departmentId: string): Principal {
   return {
-    userId: `demis:${departmentId}`,
+    userId: demisActorId(departmentId),
     tenantId,
     tenantRoles: [],
     memberships: [],

@@ -1464,6 +1464,8 @@ export const de = {
   'followUps.never': 'noch keiner',
   'cases.contacts.end': 'Nachverfolgung beenden',
   'cases.contacts.ended': 'Nachverfolgung beendet.',
+  // Issue 16: seams
+  'audit.actorDemis': 'DEMIS-Anbindung',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1435,4 +1435,6 @@ export const en: Messages = {
   'followUps.never': 'none yet',
   'cases.contacts.end': 'End follow-up',
   'cases.contacts.ended': 'Follow-up ended.',
+  // Issue 16: seams
+  'audit.actorDemis': 'DEMIS connection',
 };
