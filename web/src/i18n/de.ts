@@ -1466,6 +1466,13 @@ export const de = {
   'cases.contacts.ended': 'Nachverfolgung beendet.',
   // Issue 16: seams
   'audit.actorDemis': 'DEMIS-Anbindung',
+  'outbreaks.contacts': 'Kontaktpersonen der Fälle',
+  'outbreaks.contactCounts': 'Kontaktpersonen nach Stand',
+  'outbreaks.contactList': 'Kontaktpersonen des Ausbruchs',
+  'outbreaks.noContacts': 'Keine Kontaktpersonen erfasst.',
+  'outbreaks.indexCase': 'Indexfall',
+  'outbreaks.openIndexCase': 'Indexfall öffnen',
+  'outbreaks.contactsNotListed': 'Weitere Kontaktpersonen ohne Namen (eingeschränkt oder über 500): {n}',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1437,4 +1437,11 @@ export const en: Messages = {
   'cases.contacts.ended': 'Follow-up ended.',
   // Issue 16: seams
   'audit.actorDemis': 'DEMIS connection',
+  'outbreaks.contacts': 'Contact persons of the cases',
+  'outbreaks.contactCounts': 'Contact persons by state',
+  'outbreaks.contactList': 'Contact persons of the outbreak',
+  'outbreaks.noContacts': 'No contact persons recorded.',
+  'outbreaks.indexCase': 'Index case',
+  'outbreaks.openIndexCase': 'Open index case',
+  'outbreaks.contactsNotListed': 'Further contact persons without names (restricted or beyond 500): {n}',
 };
