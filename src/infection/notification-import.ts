@@ -82,6 +82,8 @@ async function importNotification(
     return quarantine(ctx, deps, departmentId, raw, mediaType, [
       {
         path: 'Composition.relatesTo',
+        code: 'related-unknown',
+        params: { kind: n.relatesTo.code === 'replaces' ? 'correction' : 'follow-up' },
         expected: `the NotificationId of a notification this department has received (this ${n.relatesTo.code === 'replaces' ? 'correction' : 'follow-up'} names one it has not)`,
       },
     ]);
