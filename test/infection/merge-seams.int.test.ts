@@ -209,6 +209,15 @@ test('a file that is a contact, an index case and a notified person merged: all 
   assert.deepEqual(final.entries, undone.entries);
   assert.equal(final.notificationPerson, survivor);
   assert.deepEqual(final.worklist, [[ofOwnCase, other, 'Nebenkontakt']]);
+  // A notification is not linked to the absorbed file any more: the answer names where it went.
+  const later = await clerk.call('POST', `/api/departments/${INF}/notifications`, JSON.stringify(laboratoryBundle()), {
+    'content-type': 'application/fhir+json',
+  });
+  const n2 = (await clerk.get(`/api/notifications/${later.body.notificationId}`)).body;
+  const refused = await clerk.post(`/api/notifications/${n2.id}/person`, { personId: absorbed, version: n2.version });
+  assert.equal(refused.status, 410, JSON.stringify(refused.body));
+  assert.equal(refused.body.mergedInto, survivor);
+  assert.equal((await clerk.get(`/api/notifications/${n2.id}`)).body.personId, null);
 });
 
 test('§11 after a merge: a case of the absorbed file sent before is "changed" only if sex or birth month differ', async () => {
