@@ -25,13 +25,15 @@ import { Outbreaks } from './infection/outbreaks.ts';
 // Issue 16: transmission
 import { Transmissions } from './infection/transmission.ts';
 // Issue 16: cases & contacts
-import { ContactIndex } from './infection/contact-index.ts';
+import { ContactIndex, contactsMerge } from './infection/contact-index.ts';
 import { CaseList } from './infection/case-list.ts';
 import { Contacts } from './infection/contacts.ts';
 import { FollowUps } from './infection/follow-ups.ts';
 import { Records } from './records/records.ts';
 // Issue 16: person merge
 import { PersonMerges } from './records/person-merge.ts';
+// Issue 16: seams
+import { notificationsMerge } from './infection/notification-merge.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
@@ -141,7 +143,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 16: outbreaks
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
-    merges: new PersonMerges(keyring, persons),
+    // Issue 16: seams (a merge moves the file's contacts and linked notifications too; undo moves them back)
+    merges: new PersonMerges(keyring, persons, { contacts: contactsMerge, notifications: notificationsMerge }),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
     // Issue 16: cases & contacts

@@ -30,7 +30,9 @@ export type ActorFacts =
       tenantRoles: readonly string[];
       memberships: readonly { departmentId: string; role: string }[];
     }
-  | { kind: 'device'; name: string; departmentId: string };
+  | { kind: 'device'; name: string; departmentId: string }
+  // Issue 16: seams — the DEMIS connection of a department (its notifications arriving for a file)
+  | { kind: 'demis'; departmentId: string };
 
 interface ShareFacts {
   id: string;
@@ -99,6 +101,8 @@ const ACTS: Record<string, AccessAct> = {
   'person.merge-undo': 'file.merge-undone',
   // Issue 16: transmission — the case data of the file went to the state authority (§11 IfSG)
   'transmission.create': 'file.transmitted',
+  // Issue 16: seams — a notification (a new version of one linked to the file) arrived through DEMIS
+  'notification.import': 'file.notified',
 };
 
 /** Acts whose count is of distinct records, not of events (reading one entry twice is one entry read). */
@@ -206,6 +210,7 @@ function groundOf(
   if (!actor) return { ground: { kind: 'unknown' }, key: 'unknown' };
   if (actor.kind === 'device')
     return { ground: { kind: 'device', department: name(actor.departmentId) }, key: 'device' };
+  if (actor.kind === 'demis') return { ground: { kind: 'demis', department: name(actor.departmentId) }, key: 'demis' };
   const within = (w: { from: string; until: string }) => w.from <= e.at && e.at <= w.until;
   if (act === 'file.found-emergency') {
     const search = facts.searches.find((s) => s.userId === e.actorId && s.personId === e.personId && within(s));
@@ -259,6 +264,8 @@ function actorOf(
   if (!actor) return { kind: 'unknown', name: '', role: null, department: null };
   if (actor.kind === 'device')
     return { kind: 'device', name: actor.name, role: null, department: facts.departmentName(actor.departmentId) };
+  if (actor.kind === 'demis')
+    return { kind: 'demis', name: '', role: null, department: facts.departmentName(actor.departmentId) };
   const by = (departmentId: string | null) => actor.memberships.find((m) => m.departmentId === departmentId);
   const highest = [...actor.memberships].sort((a, b) => ROLE_RANK.indexOf(b.role) - ROLE_RANK.indexOf(a.role))[0];
   const via = (found?.via ? by(found.via) : undefined) ?? by(fileDepartmentId) ?? highest;

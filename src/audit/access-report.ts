@@ -7,7 +7,7 @@
 // the report on every file it covers. Also the DPO's two steps before it: finding
 // a person's files in every department, and the report over the files chosen.
 import type { GateContext } from '../access/gate.ts';
-import type { AccessReportAnswer, DisclosureHit } from '../contract/audit.ts';
+import { demisActorDepartment, type AccessReportAnswer, type DisclosureHit } from '../contract/audit.ts';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import { listUsers } from '../identity/users.ts';
 import { grantReasonBinding, searchReasonBinding } from '../records/break-glass.ts';
@@ -119,6 +119,11 @@ export async function accessReport(
       .where('id', 'in', deviceIds)
       .execute();
     for (const d of devices) actors.set(d.id, { kind: 'device', name: d.ae_title, departmentId: d.department_id });
+  }
+  // Issue 16: seams — the DEMIS connection's own principal
+  for (const id of actorIds) {
+    const departmentId = demisActorDepartment(id);
+    if (departmentId) actors.set(id, { kind: 'demis', departmentId });
   }
 
   const key = await keyring.tenantKey(tx, tenantId);

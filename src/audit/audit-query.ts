@@ -10,7 +10,7 @@ import type { Principal } from '../access/policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { displayNames } from '../identity/users.ts';
-import type { AccessCount, AuditEntry } from '../contract/audit.ts';
+import { byDemis, type AccessCount, type AuditEntry } from '../contract/audit.ts';
 
 export interface AuditFilter {
   personId?: string;
@@ -88,6 +88,7 @@ async function readEvents(
       at: r.at,
       actorId: r.actor_id,
       actorName: (r.actor_id && names.get(r.actor_id)) ?? null,
+      ...(byDemis({ actorId: r.actor_id, action: r.action }) ? { actorService: 'demis' as const } : {}),
       action: r.action,
       resourceType: r.resource_type,
       resourceId: r.resource_id,

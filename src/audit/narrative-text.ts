@@ -82,10 +82,16 @@ export const NARRATIVE_DE = {
   'narr.file.transmitted.one':
     'hat die Falldaten pseudonymisiert (ohne Namen und Anschrift) nach §11 IfSG an die Landesbehörde übermittelt',
   'narr.file.transmitted.denied': 'wollte die Falldaten nach §11 IfSG übermitteln – abgewiesen',
+  // Issue 16: seams
+  'narr.file.notified': 'hat {n}-mal eine Meldung nach IfSG zur Akte übermittelt',
+  'narr.file.notified.one': 'hat eine Meldung nach IfSG zur Akte übermittelt',
+  'narr.file.notified.denied': 'wollte eine Meldung nach IfSG übermitteln – abgewiesen',
   'narr.actor.user': '{name} ({role}, {department})',
   'narr.actor.userNoDepartment': '{name} ({role})',
   'narr.actor.userOnly': '{name}',
   'narr.actor.device': 'Gerät {name} ({department})',
+  // Issue 16: seams
+  'narr.actor.demis': 'DEMIS-Anbindung ({department})',
   'narr.actor.unknown': 'Ein nicht mehr bekanntes Konto',
   'narr.role.clerk': 'Sachbearbeitung',
   'narr.role.physician': 'Ärztlicher Dienst',
@@ -99,6 +105,7 @@ export const NARRATIVE_DE = {
   'narr.ground.emergency-searchNoText': 'in einer Notfallsuche',
   'narr.ground.dpo': 'in der Aufsicht der Datenschutzbeauftragten',
   'narr.ground.device': 'als Gerät der Abteilung {department}',
+  'narr.ground.demis': 'als elektronischer Meldeweg nach IfSG an die Abteilung {department}',
   'narr.ground.unknown': 'Grundlage nicht mehr feststellbar',
   'narr.ground.denied': 'Zugriff verweigert',
   'narr.file': 'Akte der Abteilung {department}',
@@ -192,10 +199,16 @@ export const NARRATIVE_EN: Record<NarrativeKey, string> = {
   'narr.file.transmitted.one':
     'transmitted the case data, pseudonymised (without name and address), to the state authority under §11 IfSG',
   'narr.file.transmitted.denied': 'tried to transmit the case data under §11 IfSG – refused',
+  // Issue 16: seams
+  'narr.file.notified': 'delivered a notification under the IfSG for the file {n} times',
+  'narr.file.notified.one': 'delivered a notification under the IfSG for the file',
+  'narr.file.notified.denied': 'tried to deliver a notification under the IfSG – refused',
   'narr.actor.user': '{name} ({role}, {department})',
   'narr.actor.userNoDepartment': '{name} ({role})',
   'narr.actor.userOnly': '{name}',
   'narr.actor.device': 'Device {name} ({department})',
+  // Issue 16: seams
+  'narr.actor.demis': 'DEMIS connection ({department})',
   'narr.actor.unknown': 'An account no longer known',
   'narr.role.clerk': 'case worker',
   'narr.role.physician': 'medical service',
@@ -209,6 +222,7 @@ export const NARRATIVE_EN: Record<NarrativeKey, string> = {
   'narr.ground.emergency-searchNoText': 'in an emergency search',
   'narr.ground.dpo': "in the data protection officer's oversight",
   'narr.ground.device': 'as a device of the department {department}',
+  'narr.ground.demis': 'as the electronic notification channel under the IfSG to the department {department}',
   'narr.ground.unknown': 'ground no longer ascertainable',
   'narr.ground.denied': 'access refused',
   'narr.file': 'file of the department {department}',
@@ -241,13 +255,15 @@ export function describeLine(line: AccessLine, t: Lookup): { who: string; what: 
   const who =
     a.kind === 'device'
       ? t('narr.actor.device', { name: a.name, department: a.department ?? '' })
-      : a.kind === 'unknown'
-        ? t('narr.actor.unknown')
-        : role && a.department
-          ? t('narr.actor.user', { name: a.name, role, department: a.department })
-          : role
-            ? t('narr.actor.userNoDepartment', { name: a.name, role })
-            : t('narr.actor.userOnly', { name: a.name });
+      : a.kind === 'demis'
+        ? t('narr.actor.demis', { department: a.department ?? '' })
+        : a.kind === 'unknown'
+          ? t('narr.actor.unknown')
+          : role && a.department
+            ? t('narr.actor.user', { name: a.name, role, department: a.department })
+            : role
+              ? t('narr.actor.userNoDepartment', { name: a.name, role })
+              : t('narr.actor.userOnly', { name: a.name });
   const what =
     line.outcome === 'denied'
       ? t(`narr.${line.act}.denied` as NarrativeKey)

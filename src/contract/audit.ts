@@ -9,6 +9,8 @@ export const auditEntry = z.strictObject({
   actorId: z.string().nullable(),
   /** The actor's display name, when the actor is a user of the office. */
   actorName: z.string().nullable(),
+  /** Issue 16: seams — set when the DEMIS connection acted (its own principal, or a scheduled poll): no user. */
+  actorService: z.literal('demis').optional(),
   action: z.string(),
   resourceType: z.string(),
   resourceId: z.string().nullable(),
@@ -21,6 +23,18 @@ export const auditEntry = z.strictObject({
    */
   detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullable(),
 });
+
+// Issue 16: seams
+/** The DEMIS connection acts as a principal of its own, `demis:<departmentId>` (src/infection/notification-import.ts). */
+export const demisActorId = (departmentId: string) => `demis:${departmentId}`;
+
+/** The department whose DEMIS connection an actor id is, else null. */
+export const demisActorDepartment = (actorId: string | null): string | null =>
+  actorId?.startsWith('demis:') ? actorId.slice('demis:'.length) : null;
+
+/** Whether an audit event was the DEMIS connection's: its principal acted, or a poll ran on schedule (no actor). */
+export const byDemis = (e: { actorId: string | null; action: string }) =>
+  demisActorDepartment(e.actorId) !== null || (e.action === 'demis.poll' && e.actorId === null);
 
 export const accessCount = z.strictObject({
   /** The UTC day, YYYY-MM-DD. */
@@ -79,11 +93,13 @@ const accessAct = z.enum([
   'file.merge-undone',
   // Issue 16: transmission
   'file.transmitted',
+  // Issue 16: seams
+  'file.notified',
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */
 const accessGround = z.strictObject({
-  kind: z.enum(['department', 'share', 'emergency', 'emergency-search', 'dpo', 'device', 'unknown']),
+  kind: z.enum(['department', 'share', 'emergency', 'emergency-search', 'dpo', 'device', 'demis', 'unknown']),
   /** The department whose membership or share gave the access. */
   department: z.string().optional(),
   /** A share's purpose, or an emergency access's reason. */
@@ -98,7 +114,7 @@ const accessLine = z.strictObject({
   /** The department keeping the file. */
   fileDepartment: z.string(),
   actor: z.strictObject({
-    kind: z.enum(['user', 'device', 'unknown']),
+    kind: z.enum(['user', 'device', 'demis', 'unknown']),
     name: z.string(),
     role: z.enum(['clerk', 'physician', 'head', 'dpo', 'admin']).nullable(),
     department: z.string().nullable(),

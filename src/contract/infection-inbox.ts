@@ -156,7 +156,17 @@ export const notificationChanged = z.strictObject({
 });
 export type NotificationChanged = z.infer<typeof notificationChanged>;
 
-const bundleProblem = z.strictObject({ path: z.string(), expected: z.string() });
+/**
+ * Why a bundle was refused: the element's path, a stable `code` with `params` (from the rules, never from
+ * the bundle) that the screens word in German, and `expected` in English. Entries quarantined before the
+ * codes existed (issue 16: seams) have `expected` only.
+ */
+const bundleProblem = z.strictObject({
+  path: z.string(),
+  code: z.string().optional(),
+  params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  expected: z.string(),
+});
 
 export const quarantineItem = z.strictObject({
   id: z.string(),

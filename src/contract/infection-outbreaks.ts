@@ -73,6 +73,23 @@ const outbreakCase = z.strictObject({
   disease: z.strictObject({ system: z.string().optional(), code: z.string(), display: z.string().optional() }),
 });
 
+// Issue 16: seams
+/** A contact person of one of the outbreak's cases (its record of type `ifsg-contact`). */
+const outbreakContact = z.strictObject({
+  /** The contact's record id. */
+  id: z.string(),
+  personId: z.string(),
+  familyName: z.string(),
+  givenName: z.string(),
+  birthDate: z.string(),
+  /** The index case (one of the outbreak's cases). */
+  caseId: z.string(),
+  state: z.enum(['active', 'ended', 'converted']),
+  sensitivity: z.enum(['normal', 'restricted']),
+  lastExposure: z.string(),
+  followUpUntil: z.string(),
+});
+
 const dateSpan = z.strictObject({ first: z.string().nullable(), last: z.string().nullable() });
 
 export const outbreakView = z.strictObject({
@@ -91,6 +108,13 @@ export const outbreakView = z.strictObject({
   notified: dateSpan,
   /** Dates of onset over the listed cases (onset is inside the case record, read only where listed). */
   onset: dateSpan,
+  // Issue 16: seams
+  /** Live contacts of the outbreak's live cases by state (restricted ones too: counted, never named). */
+  contactCounts: z.strictObject({ active: z.number(), ended: z.number(), converted: z.number() }),
+  /** The contacts the caller may read, the latest exposure first (at most 500). */
+  contactList: z.array(outbreakContact),
+  /** Contacts not in `contactList`: restricted ones the caller may not read, and any beyond 500. */
+  contactsNotListed: z.number(),
 });
 
 export const outbreakCaseChanged = z.strictObject({

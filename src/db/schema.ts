@@ -807,8 +807,10 @@ interface ContactFollowUpsTable {
   /** Who asked. */
   by_user: string;
   created_at: string;
-  /** {symptoms, which?, reached, note?}, sealed with the contact person's key. */
+  /** {symptoms, which?, reached, note?}, sealed with the key of the person `person_id`. */
   entry_enc: Buffer;
+  /** Issue 16: seams (migration 027): whose key sealed the entry (the contact's file when written; a merge moves contacts). */
+  person_id: string | null;
 }
 
 // Issue 16: inbox

@@ -1,9 +1,12 @@
 // Keeps `ifsg_contacts` in step with the records of type `ifsg-contact`, in the writing transaction:
 // what a case's contact list and the department's follow-up worklist select by. A contact names an
 // index case of its own department that its writer may read, or it is refused with the field named.
+// A person merge moves the rows with the contacts' records (`contactsMerge`); the index case is
+// named by its record id, which a merge keeps.
 import type { GateContext } from '../access/gate.ts';
 import { decide, type Sensitivity } from '../access/policy.ts';
 import { fieldRefused } from '../errors.ts';
+import type { MergeParticipant } from '../records/person-merge.ts';
 import type { RecordIndexer } from '../records/records.ts';
 import type { IfsgContactContent } from '../records/record-types.ts';
 
@@ -44,7 +47,17 @@ export class ContactIndex implements RecordIndexer {
     const departmentId = ctx.target.departmentId!;
     const index = await indexCaseOf(ctx, c.indexCaseId, departmentId);
     if (!index) throw fieldRefused('validation-failed', 'content.indexCaseId', 'case-unknown', 'no such case here');
-    if (index.person_id === r.personId)
+    // A merge may have joined a contact and its index case in one file: the contact still ends and changes.
+    const earlier =
+      r.version === 1
+        ? undefined
+        : await ctx.tx
+            .selectFrom('ifsg_contacts')
+            .select('case_record_id')
+            .where('record_id', '=', r.recordId)
+            .where('tenant_id', '=', tenantId)
+            .executeTakeFirst();
+    if (index.person_id === r.personId && earlier?.case_record_id !== c.indexCaseId)
       throw fieldRefused('validation-failed', 'content.indexCaseId', 'contact-is-case', "the case's own person");
     // A contact of a restricted case would tell of the case whoever may read only normal records: restricted too.
     if (index.sensitivity === 'restricted' && r.sensitivity !== 'restricted')
@@ -91,3 +104,36 @@ export class ContactIndex implements RecordIndexer {
       .execute();
   }
 }
+
+/** Person merge × contacts: a file's contact rows follow its records to the surviving file, and back on undo. */
+export const contactsMerge: MergeParticipant = {
+  async move(ctx, from, to) {
+    const tenantId = ctx.principal.tenantId;
+    const rows = await ctx.tx
+      .selectFrom('ifsg_contacts')
+      .select('record_id')
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', from)
+      .orderBy('record_id')
+      .execute();
+    const ids = rows.map((r) => r.record_id);
+    if (ids.length)
+      await ctx.tx
+        .updateTable('ifsg_contacts')
+        .set({ person_id: to })
+        .where('tenant_id', '=', tenantId)
+        .where('record_id', 'in', ids)
+        .execute();
+    return ids;
+  },
+  async moveBack(ctx, ids, from, to) {
+    if (ids.length === 0) return;
+    await ctx.tx
+      .updateTable('ifsg_contacts')
+      .set({ person_id: to })
+      .where('tenant_id', '=', ctx.principal.tenantId)
+      .where('record_id', 'in', ids)
+      .where('person_id', '=', from)
+      .execute();
+  },
+};

@@ -1,5 +1,6 @@
 // The daily follow-up of contact persons (issue 16): an entry per contact and day (symptoms asked by
-// phone, on which day, by whom), sealed with the contact person's key and never changed afterwards;
+// phone, on which day, by whom), sealed with the contact person's key and never changed afterwards
+// (it names that person: after a merge moved the contact, it still opens with the key it was sealed with);
 // and the department's worklist of contacts due today and overdue, sorted by urgency, with names
 // unsealed for the page only.
 import { randomUUID } from 'node:crypto';
@@ -76,8 +77,8 @@ export class FollowUps {
     this.persons = persons;
   }
 
-  private personKey(ctx: GateContext) {
-    return this.keyring.personKey(ctx.tx, ctx.principal.tenantId, ctx.target.departmentId!, ctx.target.personId!);
+  private personKey(ctx: GateContext, personId = ctx.target.personId!) {
+    return this.keyring.personKey(ctx.tx, ctx.principal.tenantId, ctx.target.departmentId!, personId);
   }
 
   /** The live contact the gate decided on (a record of type ifsg-contact), else 404. */
@@ -132,6 +133,7 @@ export class FollowUps {
           by_user: ctx.principal.userId,
           created_at: ctx.now,
           entry_enc: sealField(await this.personKey(ctx), entryBinding(tenantId, id), entry),
+          person_id: ctx.target.personId!,
         })
         .execute();
     } catch (e) {
@@ -144,7 +146,7 @@ export class FollowUps {
 
   /** The entries of the contact the gate decided on (a record read), newest day first. */
   async entries(ctx: GateContext, contactId: string) {
-    await this.decidedContact(ctx, contactId);
+    const contact = await this.decidedContact(ctx, contactId);
     const tenantId = ctx.principal.tenantId;
     const rows = await ctx.tx
       .selectFrom('contact_follow_ups')
@@ -154,7 +156,10 @@ export class FollowUps {
       .orderBy('day', 'desc')
       .limit(400)
       .execute();
-    const key = rows.length ? await this.personKey(ctx) : null;
+    // Each entry opens with the key of the file it was written in (a merge may have moved the contact since).
+    const keys = new Map<string, Buffer>();
+    for (const personId of new Set(rows.map((r) => r.person_id ?? contact.person_id)))
+      keys.set(personId, await this.personKey(ctx, personId));
     const names = await displayNames(
       ctx,
       this.keyring,
@@ -167,7 +172,7 @@ export class FollowUps {
       byUser: r.by_user,
       byName: names.get(r.by_user) ?? null,
       createdAt: r.created_at,
-      ...openField<Entry>(key!, entryBinding(tenantId, r.id), r.entry_enc),
+      ...openField<Entry>(keys.get(r.person_id ?? contact.person_id)!, entryBinding(tenantId, r.id), r.entry_enc),
     }));
   }
 

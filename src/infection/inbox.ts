@@ -8,7 +8,7 @@ import type { ParsedNotification } from '../demis/codec/notification.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
 import { decodeCursor, pageOf } from '../records/page-cursor.ts';
-import { stale, type PersonData, type Persons } from '../records/persons.ts';
+import { refuseMerged, stale, type PersonData, type Persons } from '../records/persons.ts';
 import type { DemisNotificationsTable } from '../db/schema.ts';
 import { digest } from '../vault/blind-index.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -358,6 +358,8 @@ export async function linkPerson(
         'not-in-department',
         "must be a file of the notification's department",
       );
+    // Issue 16: seams — a file merged into another takes no notification (410 naming where it went).
+    await refuseMerged(ctx, input.personId);
     personId = input.personId;
   }
   ctx.audit.personId = personId;

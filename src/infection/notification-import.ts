@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
+import { demisActorId } from '../contract/audit.ts';
 import { parseNotificationBundle } from '../demis/codec/parse.ts';
 import type { BundleProblem, ParsedNotification } from '../demis/codec/notification.ts';
 import { digest } from '../vault/blind-index.ts';
@@ -81,6 +82,8 @@ async function importNotification(
     return quarantine(ctx, deps, departmentId, raw, mediaType, [
       {
         path: 'Composition.relatesTo',
+        code: 'related-unknown',
+        params: { kind: n.relatesTo.code === 'replaces' ? 'correction' : 'follow-up' },
         expected: `the NotificationId of a notification this department has received (this ${n.relatesTo.code === 'replaces' ? 'correction' : 'follow-up'} names one it has not)`,
       },
     ]);
@@ -292,7 +295,7 @@ export async function importThroughGate(
 /** The DEMIS connection of a department as a principal of its own: no roles, no memberships. */
 export function demisPrincipal(tenantId: string, departmentId: string): Principal {
   return {
-    userId: `demis:${departmentId}`,
+    userId: demisActorId(departmentId),
     tenantId,
     tenantRoles: [],
     memberships: [],

@@ -2,6 +2,7 @@
 // over a period, with a timeline and counts by status. Name, description and timeline texts are
 // sealed with the department key; which cases belong is the case records' own `outbreakId`,
 // mirrored in `ifsg_cases.outbreak_id`, so adding a case to an outbreak is an update of its record.
+// The view also lists the contact persons of its cases (`ifsg_contacts`), names unsealed for them only.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { decidedDepartment, type GateContext } from '../access/gate.ts';
@@ -25,6 +26,8 @@ import type { CaseIndex } from './case-index.ts';
 
 /** At most this many cases are listed by name in one outbreak's view; the rest are counted. */
 const CASES_LISTED = 500;
+/** The same for the contacts of its cases. */
+const CONTACTS_LISTED = 500;
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const date = z.iso.date();
@@ -204,9 +207,63 @@ export class Outbreaks {
       .orderBy('record_id')
       .limit(CASES_LISTED)
       .execute();
+    // Issue 16: seams — the contacts of the outbreak's live cases, by state; listed where the caller may read them.
+    const contactsOf = ctx.tx
+      .selectFrom('ifsg_contacts as k')
+      .innerJoin('ifsg_cases as c', 'c.record_id', 'k.case_record_id')
+      .where('k.tenant_id', '=', tenantId)
+      .where('k.deleted_at', 'is', null)
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.department_id', '=', row.department_id)
+      .where('c.outbreak_id', '=', row.id)
+      .where('c.deleted_at', 'is', null);
+    const contactCounts = { active: 0, ended: 0, converted: 0 };
+    for (const s of await contactsOf
+      .select(['k.state', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .groupBy('k.state')
+      .execute())
+      if (s.state in contactCounts) contactCounts[s.state as keyof typeof contactCounts] += Number(s.n);
+    const contactRows = await contactsOf
+      .select([
+        'k.record_id',
+        'k.person_id',
+        'k.case_record_id',
+        'k.state',
+        'k.sensitivity',
+        'k.last_exposure',
+        'k.follow_up_until',
+      ])
+      .$if(!readsRestricted, (q) => q.where('k.sensitivity', '=', 'normal'))
+      .orderBy('k.last_exposure', 'desc')
+      .orderBy('k.record_id')
+      .limit(CONTACTS_LISTED)
+      .execute();
     const people = new Map(
-      (await this.persons.identify(ctx, [...new Set(caseRows.map((c) => c.person_id))])).map((p) => [p.id, p]),
+      (
+        await this.persons.identify(ctx, [
+          ...new Set([...caseRows.map((c) => c.person_id), ...contactRows.map((k) => k.person_id)]),
+        ])
+      ).map((p) => [p.id, p]),
     );
+    const contactList: OutbreakView['contactList'] = contactRows.flatMap((k) => {
+      const person = people.get(k.person_id);
+      return person
+        ? [
+            {
+              id: k.record_id,
+              personId: k.person_id,
+              familyName: person.familyName,
+              givenName: person.givenName,
+              birthDate: person.birthDate,
+              caseId: k.case_record_id,
+              state: k.state as OutbreakView['contactList'][number]['state'],
+              sensitivity: k.sensitivity as 'normal' | 'restricted',
+              lastExposure: k.last_exposure,
+              followUpUntil: k.follow_up_until,
+            },
+          ]
+        : [];
+    });
     const diseases = new Map<string, IfsgCaseContent['disease']>();
     const caseList: OutbreakView['caseList'] = [];
     for (const c of caseRows) {
@@ -249,8 +306,11 @@ export class Outbreaks {
       ...events.map((e) => e.created_by),
     ]);
     const all = total(counts);
-    ctx.audit.hits = caseList.map((c) => ({ personId: c.personId, departmentId: row.department_id }));
-    ctx.audit.detail = { cases: caseList.length, timeline: events.length };
+    ctx.audit.hits = [...new Set([...caseList, ...contactList].map((c) => c.personId))].map((personId) => ({
+      personId,
+      departmentId: row.department_id,
+    }));
+    ctx.audit.detail = { cases: caseList.length, contacts: contactList.length, timeline: events.length };
     return {
       ...this.facts(key, tenantId, row),
       description: row.description_enc
@@ -272,6 +332,9 @@ export class Outbreaks {
       casesNotListed: all - caseList.length,
       notified: { first: (span?.first as string | null) ?? null, last: (span?.last as string | null) ?? null },
       onset: { first: onsets[0] ?? null, last: onsets.at(-1) ?? null },
+      contactCounts,
+      contactList,
+      contactsNotListed: contactCounts.active + contactCounts.ended + contactCounts.converted - contactList.length,
     };
   }
 

@@ -37,6 +37,7 @@ const SQLITE = [
   '025-transmission',
   // Issue 16: person merge
   '026-person-merges',
+  '027-follow-up-person',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -17,12 +17,19 @@ const REPORT = 'Bundle.entry[6].resource(DiagnosticReport)';
 // A person whose name and birth date must never show up in a reason.
 const SECRET = { familyName: 'Quellenhorst', givenName: 'Zacharias', birthDate: '1911-11-11' } as const;
 
-function problems(body: string | Uint8Array, mediaType = JSON_TYPE): BundleProblem[] {
+/** The problems with their codes and params (what the screens word); the secret is in none of them. */
+function coded(body: string | Uint8Array, mediaType = JSON_TYPE): BundleProblem[] {
   const result = parseNotificationBundle(body, mediaType);
   if (result.ok) assert.fail('the bundle was accepted');
   const text = JSON.stringify(result.problems);
   for (const secret of Object.values(SECRET)) assert.ok(!text.includes(secret), `a reason repeats ${secret}`);
+  for (const p of result.problems) assert.ok(p.code, `${p.path} has a code`);
   return result.problems;
+}
+
+/** The problems as path and what was expected (English). */
+function problems(body: string | Uint8Array, mediaType = JSON_TYPE): Pick<BundleProblem, 'path' | 'expected'>[] {
+  return coded(body, mediaType).map(({ path, expected }) => ({ path, expected }));
 }
 
 // The tests reach into the bundle as loosely as a sender may.
@@ -319,4 +326,53 @@ test('a partial birth date stays partial; a birth date with a day but no month i
   assert.deepEqual(problems(JSON.stringify(laboratoryBundle({ ...SECRET, birthDate: '1911--11' }))), [
     { path: `${PATIENT}.birthDate`, expected: 'a date of birth as YYYY, YYYY-MM or YYYY-MM-DD' },
   ]);
+});
+
+test('each problem has a stable code and params from the rules (never from the bundle), for the screens to word', () => {
+  const codes = (body: string | Uint8Array, mediaType = JSON_TYPE) =>
+    coded(body, mediaType).map(({ path, code, params }) => ({ path, code, ...(params ? { params } : {}) }));
+  assert.deepEqual(codes('{"resourceType":"Patient"}'), [{ path: 'resourceType', code: 'not-a-bundle' }]);
+  assert.deepEqual(
+    codes(
+      broken((b) => {
+        delete b.identifier;
+        b.type = 'collection';
+        const p = b.entry[1]!.resource;
+        p.birthDate = '11.11.1911';
+        delete p.gender;
+        delete p.name[0].family;
+        delete b.entry[7]!.resource.specimen;
+        b.entry[6]!.resource.code.coding[0].code = 'zzzz';
+      }),
+    ),
+    [
+      {
+        path: 'Bundle.identifier',
+        code: 'identifier',
+        params: { system: 'https://demis.rki.de/fhir/NamingSystem/NotificationBundleId' },
+      },
+      { path: 'Bundle.type', code: 'fixed', params: { value: 'document' } },
+      { path: `${PATIENT}.name[0].family`, code: 'missing', params: { what: 'family-name' } },
+      { path: `${PATIENT}.gender`, code: 'one-of', params: { values: 'male, female, other, unknown' } },
+      { path: `${PATIENT}.birthDate`, code: 'birth-date' },
+      {
+        path: `${REPORT}.code`,
+        code: 'code-unknown',
+        params: { system: 'https://demis.rki.de/fhir/CodeSystem/notificationCategory' },
+      },
+      {
+        path: 'Bundle.entry[7].resource(Observation).specimen',
+        code: 'reference',
+        params: { what: 'specimen', types: 'Specimen' },
+      },
+    ],
+  );
+  assert.deepEqual(codes('{"resourceType":'), [{ path: 'Bundle', code: 'malformed-json' }]);
+  assert.deepEqual(codes('<Bundle xmlns="http://hl7.org/fhir">', XML_TYPE), [
+    { path: 'Bundle', code: 'malformed-xml', params: { line: 1 } },
+  ]);
+  assert.deepEqual(codes('x'.repeat(MAX_BUNDLE_BYTES + 1)), [
+    { path: 'Bundle', code: 'too-large', params: { mb: 10 } },
+  ]);
+  assert.deepEqual(codes('{}', 'text/plain'), [{ path: 'Content-Type', code: 'media-type' }]);
 });

@@ -186,6 +186,12 @@ test('a relatesTo naming a notification the office does not have goes to the qua
   assert.equal(q.status, 200);
   assert.equal(q.body.problems[0].path, 'Composition.relatesTo');
   assert.equal(q.body.state, 'open');
+  // A stable code with params for the screens (worded in German there), beside the English `expected`.
+  assert.equal(q.body.problems[0].code, 'related-unknown');
+  assert.deepEqual(q.body.problems[0].params, { kind: 'correction' });
+  assert.equal(r.body.errors[0].params.problem, 'related-unknown');
+  assert.equal(r.body.errors[0].params.kind, 'correction');
+  assert.match(r.body.errors[0].params.expected, /^the NotificationId of a notification/);
 });
 
 test('a malformed bundle answers 422 with its problems and is kept once, however often it comes', async () => {
@@ -193,6 +199,7 @@ test('a malformed bundle answers 422 with its problems and is kept once, however
   const a = await upload(clerk, INF, broken);
   assert.equal(a.status, 422);
   assert.equal(a.body.errors[0].code, 'bundle-element');
+  assert.equal(a.body.errors[0].params.problem, 'malformed-json');
   const b = await upload(clerk, INF, broken);
   assert.equal(b.body.quarantineId, a.body.quarantineId);
   const list = await clerk.get(`/api/departments/${INF}/quarantine`);

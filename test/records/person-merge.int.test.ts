@@ -528,10 +528,12 @@ test('the database file holds no name, note or disease of a merged file', { skip
   const merges = await db((tx) => tx.selectFrom('person_merges').selectAll().execute());
   assert.ok(merges.length > 0);
   for (const m of merges) {
-    const moved = JSON.parse(m.moved) as { records: string[]; studies: string[]; others: object };
+    const moved = JSON.parse(m.moved) as { records: string[]; studies: string[]; others: Record<string, string[]> };
     assert.deepEqual(Object.keys(moved).sort(), ['others', 'records', 'studies']);
-    assert.deepEqual(moved.others, {});
-    for (const id of [...moved.records, ...moved.studies]) assert.match(id, /^[0-9a-f-]{36}$/);
+    // The registered participants (src/services.ts): contacts and inbox notifications, by their row ids.
+    assert.deepEqual(Object.keys(moved.others).sort(), ['contacts', 'notifications']);
+    for (const id of [...moved.records, ...moved.studies, ...Object.values(moved.others).flat()])
+      assert.match(id, /^[0-9a-f-]{36}$/);
   }
 });
 

@@ -131,8 +131,11 @@ test('a broken bundle shows its problems at once and waits in the quarantine', a
   });
   await page.getByRole('button', { name: 'Hochladen', exact: true }).click();
   await page.getByText('Die Meldung wurde abgewiesen und in die Quarantäne gelegt:').waitFor();
+  // The reason in German, from its code (never the English text, never a value from the bundle).
+  await page.getByText(/Bundle\.meta\.profile: Erwartet: eines der Profile https:\/\/demis\.rki\.de/).waitFor();
   await page.getByRole('link', { name: 'Zum Quarantäne-Eintrag' }).click();
   await page.getByRole('heading', { name: /Abgewiesene Meldung vom \d{2}\.\d{2}\.\d{4}/ }).waitFor();
+  await page.getByRole('cell', { name: /^eines der Profile https:\/\/demis\.rki\.de/ }).waitFor();
   await checkScreen(page, 'inbox-quarantine-entry');
   await page.getByLabel('Begründung').fill('Testdatei ohne Inhalt, verworfen');
   await page.getByRole('button', { name: 'Verwerfen' }).click();

@@ -1,6 +1,6 @@
 // Outbreaks and numbers in the browser (issue 16): a physician creates an outbreak, adds two cases
 // (made through the API) found by the person's name, writes a timeline entry, sees the counts by
-// status, and reads the numbers table (KW 49/2026) and its chart — in German, by keyboard, axe-clean.
+// status and the contact persons of its cases, and reads the numbers table (KW 49/2026) and its chart — in German, by keyboard, axe-clean.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -23,6 +23,7 @@ let t: Tenant;
 let browser: Browser;
 let base: string;
 let doc: Client & Account;
+const caseIds: Record<string, string> = {};
 
 before(async () => {
   await ensureWebBuild();
@@ -48,6 +49,7 @@ before(async () => {
       content: { disease: { code: 'norp', display: 'Norovirus' }, status, notifiedOn, onset },
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
+    caseIds[name] = r.body.id;
   }
   browser = await launchBrowser();
 });
@@ -90,6 +92,21 @@ test('an outbreak with two cases, a timeline entry, its counts, and the numbers 
       .getByRole('link', { name: new RegExp(name) })
       .waitFor();
   }
+  // A contact person of one of its cases (issue 16: seams) shows with the outbreak, counted by state.
+  const contact = await doc.post(`/api/cases/${caseIds.Brechmann}/contacts`, {
+    person: { familyName: 'Kontaktreich', givenName: 'Klara', birthDate: '1980-02-03' },
+    category: 'close',
+    lastExposure: '2026-11-30',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  await page.reload();
+  const contacts = page.getByRole('table', { name: 'Kontaktpersonen des Ausbruchs' });
+  await contacts.getByRole('link', { name: 'Kontaktreich, Klara' }).waitFor();
+  assert.match(await contacts.innerText(), /03\.02\.1980[\s\S]*30\.11\.2026[\s\S]*in Nachverfolgung/);
+  assert.deepEqual(
+    await page.getByRole('table', { name: 'Kontaktpersonen nach Stand' }).locator('tbody td').allTextContents(),
+    ['1', '0', '0', '1'],
+  );
   const counts = page.getByRole('table').filter({ hasText: 'wahrscheinlich' }).first();
   assert.deepEqual(
     await counts.locator('tbody td').allTextContents(),

@@ -32,6 +32,8 @@ import { outbreaks } from './024-outbreaks.ts';
 import { transmission } from './025-transmission.ts';
 // Issue 16: person merge
 import { personMerges } from './026-person-merges.ts';
+// Issue 16: seams
+import { followUpPerson } from './027-follow-up-person.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -65,5 +67,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '025-transmission': transmission(dialect, appRole),
     // Issue 16: person merge
     '026-person-merges': personMerges(dialect, appRole),
+    // Issue 16: seams
+    '027-follow-up-person': followUpPerson(dialect),
   };
 }

@@ -6,24 +6,29 @@
 // narrative's xhtml `div` is dropped. Safe: a DOCTYPE (and so any entity) is refused before parsing,
 // only XML's five predefined entities and character references are decoded, nesting is limited.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import type { BundleProblem } from './notification.ts';
+import type { BundleProblem, BundleProblemCode } from './notification.ts';
 
 const FHIR_NS = 'http://hl7.org/fhir';
 
 type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 type Result = { ok: true; value: Record<string, unknown> } | { ok: false; problems: BundleProblem[] };
 
-const refuse = (expected: string): Result => ({ ok: false, problems: [{ path: 'Bundle', expected }] });
+const refuse = (code: BundleProblemCode, expected: string, params?: BundleProblem['params']): Result => ({
+  ok: false,
+  problems: [{ path: 'Bundle', code, ...(params ? { params } : {}), expected }],
+});
 
 export function fhirXmlToJson(text: string, maxNesting: number): Result {
   // FHIR forbids DTDs; refusing them outright rules out entity expansion (billion laughs) and XXE.
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
-    return refuse('FHIR XML without a DOCTYPE or entity declarations (FHIR does not allow them)');
+    return refuse('xml-doctype', 'FHIR XML without a DOCTYPE or entity declarations (FHIR does not allow them)');
   }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     // The validator's message may quote the input; only the line number is passed on.
-    return refuse(`well-formed XML (the error is on line ${valid.err.line})`);
+    return refuse('malformed-xml', `well-formed XML (the error is on line ${valid.err.line})`, {
+      line: valid.err.line,
+    });
   }
   let nodes: XmlNode[];
   try {
@@ -41,13 +46,14 @@ export function fhirXmlToJson(text: string, maxNesting: number): Result {
       maxNestedTags: maxNesting,
     }).parse(text) as XmlNode[];
   } catch {
-    return refuse(`FHIR XML nested at most ${maxNesting} levels deep`);
+    return refuse('too-deep', `FHIR XML nested at most ${maxNesting} levels deep`, { levels: maxNesting });
   }
   const roots = nodes.filter((n) => elementName(n) !== undefined);
   const root = roots[0];
   const name = root && elementName(root);
-  if (!root || !name || roots.length !== 1) return refuse('one FHIR resource as the document element');
-  if (attributes(root).xmlns !== FHIR_NS) return refuse(`the FHIR namespace ${FHIR_NS} on the document element`);
+  if (!root || !name || roots.length !== 1) return refuse('xml-root', 'one FHIR resource as the document element');
+  if (attributes(root).xmlns !== FHIR_NS)
+    return refuse('namespace', `the FHIR namespace ${FHIR_NS} on the document element`, { namespace: FHIR_NS });
   return { ok: true, value: resource(name, children(root, name)) };
 }
 

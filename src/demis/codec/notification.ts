@@ -103,8 +103,66 @@ export interface ParsedNotification {
   };
 }
 
-/** One reason a bundle is refused: the element's path (FHIRPath-like) and what was expected there. */
+/**
+ * What kind of problem a bundle has, stable for the screens to word in German (`demis.problem.<code>`
+ * in web/src/i18n); its `params` come from the rules (code systems, allowed codes, limits), never
+ * from the bundle.
+ */
+export type BundleProblemCode =
+  | 'media-type'
+  | 'too-large'
+  | 'encoding'
+  | 'too-deep'
+  | 'malformed-json'
+  | 'malformed-xml'
+  | 'xml-doctype'
+  | 'xml-root'
+  | 'namespace'
+  | 'not-a-bundle'
+  | 'profile'
+  | 'identifier'
+  | 'fixed'
+  | 'instant'
+  | 'date-time'
+  | 'birth-date'
+  | 'one-of'
+  | 'code-system'
+  | 'code-unknown'
+  | 'reference'
+  | 'missing'
+  | 'first-entry'
+  | 'same-subject'
+  | 'related-unknown';
+
+/** What a `reference` or `missing` problem names (`params.what`): worded by the screens (`demis.what.<what>`). */
+export type BundleProblemWhat =
+  | 'notified-person'
+  | 'notifier-role'
+  | 'notifier-facility'
+  | 'notifier-person'
+  | 'notifier'
+  | 'laboratory-report'
+  | 'finding'
+  | 'specimen'
+  | 'diagnosis'
+  | 'entries'
+  | 'resource'
+  | 'family-name'
+  | 'given-name'
+  | 'facility-name'
+  | 'facility-address'
+  | 'related-notification'
+  | 'related-list'
+  | 'test-code'
+  | 'interpretation';
+
+/**
+ * One reason a bundle is refused: the element's path (FHIRPath-like), a stable code with its params
+ * (what the screens word), and what was expected there in English (logs, API clients).
+ */
 export interface BundleProblem {
   path: string;
+  code: BundleProblemCode;
+  params?: Record<string, string | number>;
   expected: string;
 }

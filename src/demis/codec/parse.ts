@@ -3,7 +3,7 @@
 // (element path + what was expected). Refuses oversized and too deeply nested input before parsing,
 // XML with a DOCTYPE (no entity expansion), and anything that is not a Bundle. Pure: no I/O.
 import type { Bundle, FhirResource } from 'fhir/r4.js';
-import type { BundleProblem, ParsedNotification } from './notification.ts';
+import type { BundleProblem, BundleProblemCode, ParsedNotification } from './notification.ts';
 import { checkBundle } from './check-bundle.ts';
 import { extractNotification } from './extract.ts';
 import { fhirXmlToJson } from './fhir-xml.ts';
@@ -34,17 +34,19 @@ export function parseNotificationBundle(body: string | Uint8Array, mediaType: st
         ? sniff(body)
         : undefined;
   if (!format) {
-    return refuse('Content-Type', 'application/fhir+json or application/fhir+xml (FHIR R4 JSON or XML)');
+    return refuse('Content-Type', 'media-type', 'application/fhir+json or application/fhir+xml (FHIR R4 JSON or XML)');
   }
   const size = typeof body === 'string' ? body.length : body.byteLength;
   if (size > MAX_BUNDLE_BYTES) {
-    return refuse('Bundle', `a bundle of at most ${MAX_BUNDLE_BYTES / 1024 / 1024} MB`);
+    return refuse('Bundle', 'too-large', `a bundle of at most ${MAX_BUNDLE_BYTES / 1024 / 1024} MB`, {
+      mb: MAX_BUNDLE_BYTES / 1024 / 1024,
+    });
   }
   let text: string;
   try {
     text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
-    return refuse('Bundle', 'UTF-8 encoded text');
+    return refuse('Bundle', 'encoding', 'UTF-8 encoded text');
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
@@ -85,19 +87,30 @@ function sniff(body: string | Uint8Array): 'json' | 'xml' | undefined {
   return first === '{' ? 'json' : first === '<' ? 'xml' : undefined;
 }
 
-function refuse(path: string, expected: string): { ok: false; problems: BundleProblem[] } {
-  return { ok: false, problems: [{ path, expected }] };
+function refuse(
+  path: string,
+  code: BundleProblemCode,
+  expected: string,
+  params?: BundleProblem['params'],
+): { ok: false; problems: BundleProblem[] } {
+  return { ok: false, problems: [{ path, code, ...(params ? { params } : {}), expected }] };
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; problems: BundleProblem[] } {
   const depth = jsonDepth(text);
-  if (depth > MAX_NESTING) return refuse('Bundle', `JSON nested at most ${MAX_NESTING} levels deep`);
+  if (depth > MAX_NESTING)
+    return refuse('Bundle', 'too-deep', `JSON nested at most ${MAX_NESTING} levels deep`, { levels: MAX_NESTING });
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
     // The engine's message quotes the input around the error; only its position is passed on.
     const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
-    return refuse('Bundle', `well-formed JSON${position ? ` (the error is at character ${position})` : ''}`);
+    return refuse(
+      'Bundle',
+      'malformed-json',
+      `well-formed JSON${position ? ` (the error is at character ${position})` : ''}`,
+      position ? { position: Number(position) } : undefined,
+    );
   }
 }
 

@@ -99,7 +99,7 @@ export function auditRoutes(app: FastifyInstance, s: Services) {
         querystring: auditQuery,
         response: { 200: z.array(auditEntry) },
         description:
-          'The audit log, newest first: [{seq, at, actorId, actorName, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
+          'The audit log, newest first: [{seq, at, actorId, actorName, actorService?, action, resourceType, resourceId, personId, outcome, reason, detail}]. ' +
           'A full page (`limit`, default 100) carries `Link: <…>; rel="next"` with `before` = its last `seq`. ' +
           '`detail` holds the non-personal facts of an event (ids, role names, counts, codes), e.g. the roles and memberships a grant gave or revoked, or null.',
       },

@@ -70,7 +70,7 @@ export function inboxRoutes(app: FastifyInstance, s: Services) {
             'application/xml; at most 10 MB). 201 {outcome: created|version, notificationId}: a new notification, or a new version of the one it ' +
             'corrects or cancels (Composition.relatesTo); 200 {outcome: duplicate}: this bundle (Bundle.identifier) was received before, nothing ' +
             'written. A bundle that is refused is kept in the quarantine and answered 422 validation-failed with every problem in `errors` ' +
-            '(field: the element path, code bundle-element, params.expected) and `quarantineId`. Session only (no API token).',
+            '(field: the element path, code bundle-element, params: {expected (English), problem (a stable code), and its params}) and `quarantineId`. Session only (no API token).',
         },
       },
       async (req, reply) => {
@@ -89,7 +89,8 @@ export function inboxRoutes(app: FastifyInstance, s: Services) {
               field: p.path,
               code: 'bundle-element',
               message: `expected ${p.expected}`,
-              params: { expected: p.expected },
+              // `problem` and its params: for the screens to word it (web/src/i18n: demis.problem.<problem>).
+              params: { ...p.params, expected: p.expected, problem: p.code },
             })),
             { quarantineId: result.quarantineId },
           );

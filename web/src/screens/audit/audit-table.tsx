@@ -23,7 +23,7 @@ export function AuditTable({ entries, withPerson }: { entries: AuditEntry[]; wit
         <tr key={e.seq} className={e.outcome === 'allowed' ? undefined : 'flagged'}>
           <td>{e.seq}</td>
           <td>{formatDateTime(e.at)}</td>
-          <td>{e.actorName ?? e.actorId ?? '—'}</td>
+          <td>{e.actorService === 'demis' ? t('audit.actorDemis') : (e.actorName ?? e.actorId ?? '—')}</td>
           <td>
             <code>{e.action}</code>
           </td>

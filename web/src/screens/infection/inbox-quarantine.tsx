@@ -10,6 +10,7 @@ import { useNotify } from '../../ui/notice.tsx';
 import { usePaged } from '../../ui/paged.ts';
 import { Table } from '../../ui/table.tsx';
 import { DepartmentPicker, InboxNav, useInboxDepartment } from './inbox-shared.tsx';
+import { problemText } from './inbox-problems.ts';
 
 export function QuarantineScreen({ id }: { id?: string }) {
   return id ? <QuarantineEntry id={id} /> : <QuarantineList />;
@@ -77,7 +78,7 @@ function QuarantineEntry({ id }: { id: string }) {
                   <td>
                     <code>{p.path}</code>
                   </td>
-                  <td>{p.expected}</td>
+                  <td>{problemText(t, p)}</td>
                 </tr>
               )}
             />

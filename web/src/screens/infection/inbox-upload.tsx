@@ -8,6 +8,7 @@ import { useT } from '../../i18n/i18n.ts';
 import { Link } from '../../router.tsx';
 import { Field } from '../../ui/form.tsx';
 import { DepartmentPicker, InboxNav, useInboxDepartment } from './inbox-shared.tsx';
+import { problemText, type ProblemLike } from './inbox-problems.ts';
 
 /** The media type of a bundle file: XML by its name or type, else JSON. */
 const mediaTypeOf = (f: File) =>
@@ -21,7 +22,7 @@ export function UploadScreen() {
   const [answer, setAnswer] = useState<ImportAnswer | null>(null);
   const [refused, setRefused] = useState<{
     quarantineId?: string;
-    problems: { field: string; expected: string }[];
+    problems: ({ field: string } & ProblemLike)[];
   } | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
   return (
@@ -46,10 +47,20 @@ export function UploadScreen() {
             setAnswer((await res.json()) as ImportAnswer);
           } catch (err) {
             if (err instanceof ApiError && err.code === 'validation-failed' && err.problem.quarantineId) {
-              const errors = (err.problem.errors ?? []) as { field: string; params?: { expected?: string } }[];
+              const errors = (err.problem.errors ?? []) as {
+                field: string;
+                params?: Record<string, string | number>;
+              }[];
               setRefused({
                 quarantineId: err.problem.quarantineId as string,
-                problems: errors.map((x) => ({ field: x.field, expected: x.params?.expected ?? '' })),
+                problems: errors.map((x) => {
+                  const { expected, problem, ...params } = x.params ?? {};
+                  return {
+                    field: x.field,
+                    expected: String(expected ?? ''),
+                    ...(problem ? { code: String(problem), params } : {}),
+                  };
+                }),
               });
             } else if (err instanceof ApiError && err.status === 413) setFailed(t('inbox.upload.tooLarge'));
             else if (err instanceof ApiError && err.status === 415) setFailed(t('inbox.upload.wrongType'));
@@ -91,7 +102,7 @@ export function UploadScreen() {
             {refused.problems.map((p, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: the problems' order as answered
               <li key={i}>
-                <code>{p.field}</code>: {t('problem.field.bundle-element', { expected: p.expected })}
+                <code>{p.field}</code>: {t('problem.field.bundle-element', { expected: problemText(t, p) })}
               </li>
             ))}
           </ul>

@@ -1,7 +1,8 @@
 // One outbreak (issue 16, `/infection/outbreaks/<id>`): its facts (changed on top of their version),
 // its cases by status, its cases with the person's name, the dates of notification and onset, its
 // timeline with a form for a new entry, and adding a case found by the person's name or birth date
-// among the department's files (an update of the case record, as the server does it).
+// among the department's files (an update of the case record, as the server does it); the contact
+// persons of its cases (outbreaks-contacts.tsx).
 import { useEffect, useRef, useState } from 'react';
 import { api, apiPage } from '../../api/client.ts';
 import type { OutbreakView, PersonListItem, RecordListItem, RecordView } from '../../api/types.ts';
@@ -21,6 +22,7 @@ import {
   periodText,
   type OutbreakValues,
 } from './outbreaks-shared.tsx';
+import { OutbreakContacts } from './outbreaks-contacts.tsx';
 
 type T = ReturnType<typeof useT>;
 const span = (t: T, s: { first: string | null; last: string | null }) =>
@@ -81,6 +83,7 @@ function Outbreak({ o, reload }: { o: OutbreakView; reload: () => void }) {
       )}
       <Counts o={o} />
       <Cases o={o} reload={reload} />
+      <OutbreakContacts o={o} />
       <AddCase o={o} onAdded={reload} />
       <Timeline o={o} reload={reload} />
     </article>

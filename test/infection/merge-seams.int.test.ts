@@ -1,0 +1,248 @@
+// Where issue 16's parts meet a person merge: a file that is a contact (with follow-up entries sealed
+// under its own key), an index case with contacts of its own, and the person of an inbox notification
+// is merged into another. Everything reads under the survivor (the contact lists, the worklist, the
+// entries, the notification's person); undo puts each back; confirmed, it stays. The §11 transmission
+// sends a moved case as "changed" only when the survivor's sex or birth month differ.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { inTenantTransaction } from '../../src/db/connect.ts';
+import { addDays, officeDay } from '../../src/infection/incubation.ts';
+import { laboratoryBundle } from '../helpers/demis-bundles.ts';
+import { startHarness, setUpTenant, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+
+let h: Harness;
+let t: Tenant;
+let INF: string;
+type User = Client & { id: string };
+let clerk: User;
+let physician: User;
+let physician2: User;
+let head: User;
+
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h);
+  INF = t.departments.INF!;
+  clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  physician2 = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  head = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
+});
+after(() => h.close());
+
+const db = <T>(work: Parameters<typeof inTenantTransaction<T>>[2]) =>
+  inTenantTransaction(h.services.store, t.tenantId, work);
+
+async function file(familyName: string, birthDate = '1961-04-17', sex = 'female'): Promise<string> {
+  const r = await physician.post('/api/persons', {
+    departmentId: INF,
+    familyName,
+    givenName: 'Hannelore',
+    birthDate,
+    sex,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id;
+}
+
+async function caseOf(personId: string, code: string, display: string): Promise<string> {
+  const r = await physician.post(`/api/persons/${personId}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: { disease: { code, display }, status: 'confirmed', notifiedOn: '2026-12-01' },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id;
+}
+
+async function contact(caseId: string, personId: string, lastExposure: string): Promise<string> {
+  const r = await clerk.post(`/api/cases/${caseId}/contacts`, { personId, category: 'close', lastExposure });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id;
+}
+
+const merge = (by: Client, survivor: string, absorbed: string) =>
+  by.post(`/api/persons/${survivor}/merge`, { absorbedId: absorbed, survivorVersion: 1, absorbedVersion: 1 });
+
+const today = officeDay(new Date().toISOString());
+
+/** What each part shows of the files: who the contacts are, the worklist, the entries, the notification's person. */
+async function seen(w: { kases: string[]; contacts: string[]; notification: string }) {
+  const lists: Record<string, [string, string][]> = {};
+  for (const k of w.kases) {
+    const r = await clerk.get(`/api/cases/${k}/contacts`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    lists[k] = r.body.contacts.map((c: { recordId: string; personId: string }) => [c.recordId, c.personId]);
+  }
+  const entries: Record<string, unknown[]> = {};
+  for (const c of w.contacts) {
+    const r = await clerk.get(`/api/contacts/${c}/follow-ups`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    entries[c] = r.body.map((e: { day: string; symptoms: boolean; which?: string }) => [e.day, e.symptoms, e.which]);
+  }
+  const work = await clerk.get(`/api/departments/${INF}/follow-ups?when=today&on=${today}`);
+  assert.equal(work.status, 200, JSON.stringify(work.body));
+  const worklist = (work.body as { contactRecordId: string; personId: string; familyName: string }[])
+    .filter((x) => w.contacts.includes(x.contactRecordId))
+    .map((x) => [x.contactRecordId, x.personId, x.familyName])
+    .sort();
+  const n = await clerk.get(`/api/notifications/${w.notification}`);
+  assert.equal(n.status, 200, JSON.stringify(n.body));
+  const sideTable = await db((tx) =>
+    tx
+      .selectFrom('ifsg_contacts')
+      .select(['record_id', 'person_id'])
+      .where('record_id', 'in', w.contacts)
+      .orderBy('record_id')
+      .execute(),
+  );
+  return { lists, entries, worklist, notificationPerson: n.body.personId, sideTable };
+}
+
+test('a file that is a contact, an index case and a notified person merged: all reads under the survivor, undo restores, confirm stays', async () => {
+  const survivor = await file('Zusammenkunft');
+  const absorbed = await file('Zusammenkunft');
+  const indexPerson = await file('Indexfrau');
+  const other = await file('Nebenkontakt');
+  const measles = await caseOf(indexPerson, 'msvd', 'Masernvirus-Erkrankung');
+  const ownCase = await caseOf(absorbed, 'cvdd', 'Coronavirus-Krankheit-2019');
+  const survivorCase = await caseOf(survivor, 'hcvd', 'Hepatitis C');
+  const exposure = addDays(today, -4);
+  // The absorbed file as a contact (with entries sealed under its key), as the index case of a contact,
+  // and as a contact of the survivor's own case (after the merge: one file, still an editable contact).
+  const asContact = await contact(measles, absorbed, exposure);
+  const ofOwnCase = await contact(ownCase, other, exposure);
+  const ofSurvivor = await contact(survivorCase, absorbed, exposure);
+  for (const [day, symptoms] of [
+    [addDays(today, -3), false],
+    [addDays(today, -2), true],
+  ] as const) {
+    const r = await clerk.post(`/api/contacts/${asContact}/follow-ups`, {
+      day,
+      symptoms,
+      ...(symptoms ? { which: 'Fieber' } : {}),
+      reached: 'phone',
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  // A notification matched to the absorbed file.
+  const up = await clerk.call('POST', `/api/departments/${INF}/notifications`, JSON.stringify(laboratoryBundle()), {
+    'content-type': 'application/fhir+json',
+  });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const notification = up.body.notificationId as string;
+  const n = (await clerk.get(`/api/notifications/${notification}`)).body;
+  const linked = await clerk.post(`/api/notifications/${notification}/person`, {
+    personId: absorbed,
+    version: n.version,
+  });
+  assert.equal(linked.status, 200, JSON.stringify(linked.body));
+
+  const watch = { kases: [measles, ownCase, survivorCase], contacts: [asContact, ofOwnCase, ofSurvivor], notification };
+  const beforeMerge = await seen(watch);
+  assert.deepEqual(beforeMerge.lists[measles], [[asContact, absorbed]]);
+  assert.deepEqual(beforeMerge.entries[asContact], [
+    [addDays(today, -2), true, 'Fieber'],
+    [addDays(today, -3), false, undefined],
+  ]);
+  assert.equal(beforeMerge.worklist.length, 3);
+  assert.equal(beforeMerge.notificationPerson, absorbed);
+
+  const m = await merge(clerk, survivor, absorbed);
+  assert.equal(m.status, 201, JSON.stringify(m.body));
+  const merged = await seen(watch);
+  assert.deepEqual(merged.lists, {
+    [measles]: [[asContact, survivor]],
+    [ownCase]: [[ofOwnCase, other]],
+    [survivorCase]: [[ofSurvivor, survivor]],
+  });
+  assert.deepEqual(merged.entries, beforeMerge.entries, 'the entries open with the key they were sealed with');
+  assert.deepEqual(
+    merged.worklist,
+    [
+      [asContact, survivor, 'Zusammenkunft'],
+      [ofOwnCase, other, 'Nebenkontakt'],
+      [ofSurvivor, survivor, 'Zusammenkunft'],
+    ].sort(),
+  );
+  assert.equal(merged.notificationPerson, survivor);
+  assert.deepEqual(
+    merged.sideTable.map((r) => r.person_id),
+    merged.sideTable.map((r) => (r.record_id === ofOwnCase ? other : survivor)),
+  );
+  // The moved case is still the index case its contacts name; today's entry goes in under the survivor.
+  const ownCaseRecord = await clerk.get(`/api/records/${ownCase}`);
+  assert.equal(ownCaseRecord.body.personId, survivor);
+  const todays = await clerk.post(`/api/contacts/${asContact}/follow-ups`, { symptoms: false, reached: 'phone' });
+  assert.equal(todays.status, 201, JSON.stringify(todays.body));
+  // A contact of a case in its own file now (the merge joined them): it still ends.
+  const rec = (await clerk.get(`/api/records/${ofSurvivor}`)).body;
+  const ended = await clerk.put(`/api/records/${ofSurvivor}`, {
+    content: { ...rec.content, state: 'ended' },
+    version: rec.version,
+  });
+  assert.equal(ended.status, 200, JSON.stringify(ended.body));
+
+  // Undo: everything back where it was; the entry written during the merge reads too.
+  const u = await clerk.post(`/api/person-merges/${m.body.id}/undo`, { version: 1 });
+  assert.equal(u.status, 200, JSON.stringify(u.body));
+  const undone = await seen(watch);
+  assert.deepEqual(undone.lists, beforeMerge.lists);
+  assert.deepEqual(undone.sideTable, beforeMerge.sideTable);
+  assert.equal(undone.notificationPerson, absorbed);
+  assert.deepEqual(undone.entries[asContact], [[today, false, undefined], ...beforeMerge.entries[asContact]!]);
+  assert.deepEqual(
+    undone.worklist,
+    [
+      [ofOwnCase, other, 'Nebenkontakt'],
+      // asContact had today's entry: not due any more; ofSurvivor ended.
+    ].sort(),
+  );
+
+  // Merged again and confirmed by a second senior: it stays.
+  const again = await merge(physician, survivor, absorbed);
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+  const confirmed = await head.post(`/api/person-merges/${again.body.id}/confirm`, { version: 1 });
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  const final = await seen(watch);
+  assert.deepEqual(final.lists, merged.lists);
+  assert.deepEqual(final.entries, undone.entries);
+  assert.equal(final.notificationPerson, survivor);
+  assert.deepEqual(final.worklist, [[ofOwnCase, other, 'Nebenkontakt']]);
+  // A notification is not linked to the absorbed file any more: the answer names where it went.
+  const later = await clerk.call('POST', `/api/departments/${INF}/notifications`, JSON.stringify(laboratoryBundle()), {
+    'content-type': 'application/fhir+json',
+  });
+  const n2 = (await clerk.get(`/api/notifications/${later.body.notificationId}`)).body;
+  const refused = await clerk.post(`/api/notifications/${n2.id}/person`, { personId: absorbed, version: n2.version });
+  assert.equal(refused.status, 410, JSON.stringify(refused.body));
+  assert.equal(refused.body.mergedInto, survivor);
+  assert.equal((await clerk.get(`/api/notifications/${n2.id}`)).body.personId, null);
+});
+
+test('§11 after a merge: a case of the absorbed file sent before is "changed" only if sex or birth month differ', async () => {
+  const saved = await head.put(`/api/departments/${INF}/transmission-settings`, {
+    districtCode: '09162',
+    recipient: 'Landesamt',
+    version: 0,
+  });
+  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  const same = { survivor: await file('Gleichmonat', '1970-03-02'), absorbed: await file('Gleichmonat', '1970-03-29') };
+  const differ = { survivor: await file('Andermonat', '1970-04-02'), absorbed: await file('Andermonat', '1970-03-29') };
+  const kSame = await caseOf(same.absorbed, 'cvdd', 'Coronavirus-Krankheit-2019');
+  const kDiffer = await caseOf(differ.absorbed, 'cvdd', 'Coronavirus-Krankheit-2019');
+  const first = await physician.post(`/api/departments/${INF}/transmissions`);
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  for (const p of [same, differ]) assert.equal((await merge(clerk, p.survivor, p.absorbed)).status, 201);
+  const p = await physician.get(`/api/departments/${INF}/transmissions/preview`);
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  assert.deepEqual(p.body.counts, { new: 0, changed: 1, withdrawn: 0 });
+  const next = await physician2.post(`/api/departments/${INF}/transmissions`);
+  assert.equal(next.status, 201, JSON.stringify(next.body));
+  const sent = JSON.parse(String((await physician2.get(`/api/transmissions/${next.body.id}`)).raw));
+  assert.deepEqual(
+    sent.cases.map((c: { caseId: string; change: string; birthMonth: string }) => [c.caseId, c.change, c.birthMonth]),
+    [[kDiffer, 'changed', '1970-04']],
+  );
+  assert.ok(kSame);
+});
