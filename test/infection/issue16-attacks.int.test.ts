@@ -614,6 +614,10 @@ test('a name of megabytes, a bundle of 100,000 entries and JSON nested 100,000 d
   const w = await upload(clerk, INF, wide);
   assert.equal(w.status, 422);
   assert.ok(JSON.stringify(w.body).length < 2_000_000, `answer of ${JSON.stringify(w.body).length} characters`);
+  const last = w.body.errors.at(-1);
+  assert.equal(w.body.errors.length, 201, 'the first 200 problems and the line saying how many more');
+  assert.equal(last.params.problem, 'more-problems', JSON.stringify(last));
+  assert.ok(Number(last.params.count) > 0);
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
   const d = await upload(clerk, INF, deep);
   assert.equal(d.status, 422, JSON.stringify(d.body).slice(0, 300));

@@ -132,7 +132,9 @@ export type BundleProblemCode =
   | 'missing'
   | 'first-entry'
   | 'same-subject'
-  | 'related-unknown';
+  | 'related-unknown'
+  /** The line after the first problems of a bundle with very many: how many more were not listed (`params.count`). */
+  | 'more-problems';
 
 /** What a `reference` or `missing` problem names (`params.what`): worded by the screens (`demis.what.<what>`). */
 export type BundleProblemWhat =

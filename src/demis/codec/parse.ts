@@ -75,6 +75,8 @@ function capped(problems: BundleProblem[]): BundleProblem[] {
     ...problems.slice(0, MAX_PROBLEMS),
     {
       path: 'Bundle',
+      code: 'more-problems',
+      params: { count: problems.length - MAX_PROBLEMS },
       expected: `a bundle with fewer problems (${problems.length - MAX_PROBLEMS} more are not listed)`,
     },
   ];

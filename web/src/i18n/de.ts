@@ -1493,6 +1493,7 @@ export const de = {
   'demis.problem.same-subject': 'dieselbe gemeldete Person wie in Composition.subject',
   'demis.problem.related-unknown':
     'die NotificationId einer Meldung, die diese Abteilung erhalten hat (diese {kind} nennt eine unbekannte)',
+  'demis.problem.more-problems': 'ein Bündel mit weniger Fehlern ({count} weitere sind nicht aufgeführt)',
   'demis.relates.correction': 'Korrektur',
   'demis.relates.follow-up': 'Nachmeldung',
   'demis.what.notified-person': 'die gemeldete Person',

@@ -1464,6 +1464,7 @@ export const en: Messages = {
   'demis.problem.same-subject': 'the same notified person as Composition.subject',
   'demis.problem.related-unknown':
     'the NotificationId of a notification this department has received (this {kind} names an unknown one)',
+  'demis.problem.more-problems': 'a bundle with fewer problems ({count} more are not listed)',
   'demis.relates.correction': 'correction',
   'demis.relates.follow-up': 'follow-up',
   'demis.what.notified-person': 'the notified person',

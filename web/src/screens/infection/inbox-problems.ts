@@ -30,6 +30,7 @@ const CODES = [
   'first-entry',
   'same-subject',
   'related-unknown',
+  'more-problems',
 ] as const;
 type Code = (typeof CODES)[number];
 
