@@ -109,6 +109,27 @@ export class ContactIndex implements RecordIndexer {
 export const contactsMerge: MergeParticipant = {
   async move(ctx, from, to) {
     const tenantId = ctx.principal.tenantId;
+    // One file a live contact person of the other's case: merged, the person would be their own contact.
+    // Refused (the merge's transaction undoes everything); a person ends or removes that contact first.
+    // The merge has moved the absorbed file's cases to `to` already.
+    const own = await ctx.tx
+      .selectFrom('ifsg_contacts')
+      .innerJoin('ifsg_cases', 'ifsg_cases.record_id', 'ifsg_contacts.case_record_id')
+      .select('ifsg_contacts.record_id')
+      .where('ifsg_contacts.tenant_id', '=', tenantId)
+      .where('ifsg_contacts.person_id', 'in', [from, to])
+      .where('ifsg_contacts.deleted_at', 'is', null)
+      .where('ifsg_contacts.state', '=', 'active')
+      .where('ifsg_cases.person_id', '=', to)
+      .where('ifsg_cases.deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (own)
+      throw fieldRefused(
+        'conflict',
+        'absorbedId',
+        'contact-is-case',
+        "one file is a contact person of the other's case: end or remove that contact first",
+      );
     const rows = await ctx.tx
       .selectFrom('ifsg_contacts')
       .select('record_id')

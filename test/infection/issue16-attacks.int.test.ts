@@ -732,6 +732,21 @@ test('a merge does not make a case its own contact', async () => {
       .execute(),
   );
   assert.deepEqual(own, [], `merge answered ${m.status}: the case's person is now its own contact`);
+  assert.equal(m.status, 409, JSON.stringify(m.body));
+  assert.equal(m.body.errors[0].code, 'contact-is-case');
+  // Once the contact's follow-up is ended, the two files merge.
+  const record = (await physician.get(`/api/records/${contact.body.recordId ?? contact.body.id}`)).body;
+  const ended = await physician.put(`/api/records/${record.id}`, {
+    content: { ...record.content, state: 'ended' },
+    version: record.version,
+  });
+  assert.equal(ended.status, 200, JSON.stringify(ended.body));
+  const again = await physician.post(`/api/persons/${a}/merge`, {
+    absorbedId: b,
+    survivorVersion: await v(a),
+    absorbedVersion: await v(b),
+  });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
 });
 
 test('after the day: no name, birth date, disease, note or outbreak name in the database files', {
