@@ -58,6 +58,7 @@ for (let done = 0; done < PERSONS; done += 1000) {
   });
 }
 const seedSeconds = (performance.now() - t0) / 1000;
+process.stderr.write(`seeded ${PERSONS} files in ${seedSeconds.toFixed(1)} s\n`);
 const umlauts = onFile.filter((p) => hasUmlaut(p.familyName));
 
 // 2. The bundles.
@@ -154,6 +155,7 @@ for (const b of planned) {
   const r = await importFromConnection(h.services, t.tenantId, INF, b.raw, 'application/fhir+json');
   const t1 = performance.now();
   importMs.push(t1 - t0);
+  if (importMs.length % 1000 === 0) process.stderr.write(`imported ${importMs.length}\n`);
   outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   if (!r.notificationId || r.outcome === 'duplicate') continue;
   let inner = 0;
