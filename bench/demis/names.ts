@@ -3,7 +3,7 @@
 // long tail of composed surnames; and the ways a laboratory writes a known name differently
 // (transliterated Müller → Mueller, a spelling that sounds alike: Meier → Maier, Schmidt → Schmitt).
 
-export const SURNAMES = [
+const SURNAMES = [
   'Müller',
   'Schmidt',
   'Schneider',
