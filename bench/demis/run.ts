@@ -176,7 +176,8 @@ for (const b of planned) {
   matchMs.push(performance.now() - t1);
   matchCallMs.push(inner);
   if (b.personId && b.kind !== 'twice') {
-    const f = (found[b.kind] ??= { n: 0, first: 0, shown: 0, candidates: 0 });
+    const f = found[b.kind] ?? { n: 0, first: 0, shown: 0, candidates: 0 };
+    found[b.kind] = f;
     f.n++;
     f.candidates += candidates;
     if (matches[0]?.personId === b.personId) f.first++;
@@ -248,11 +249,9 @@ const commit = execSync('git rev-parse --short HEAD').toString().trim();
 const dirty = execSync("git status --porcelain -- src bench test ':!bench/RESULTS.md'").toString().trim()
   ? ' (uncommitted changes)'
   : '';
-const kinds = Object.entries(
-  planned.reduce<Record<string, number>>((a, b) => ((a[b.kind] = (a[b.kind] ?? 0) + 1), a), {}),
-)
-  .map(([k, n]) => `${k} ${fmt(n)}`)
-  .join(', ');
+const counted = new Map<string, number>();
+for (const b of planned) counted.set(b.kind, (counted.get(b.kind) ?? 0) + 1);
+const kinds = [...counted].map(([k, n]) => `${k} ${fmt(n)}`).join(', ');
 const quality = Object.entries(found)
   .map(
     ([k, f]) =>
