@@ -1,8 +1,9 @@
 // Suggests which file of the inbox's own department a notification is about, by the blind index
 // alone: the notified person's digests (family name whole and by word, each word's Kölner Phonetik,
 // given name, birth date, and the transliterated full name with birth date — src/vault/blind-index.ts)
-// are looked up in one indexed query limited to the department's files; only the best few candidates
-// are decrypted (their keys preloaded together). Another department's files are never read or counted.
+// are looked up in one indexed query limited to the department's files (the given name only as a check
+// on the files found by the others: alone it scores nothing); only the best few candidates are
+// decrypted (their keys preloaded together). Another department's files are never read or counted.
 import type { GateContext } from '../access/gate.ts';
 import type { NotifiedPerson } from '../demis/codec/notification.ts';
 import type { Persons } from '../records/persons.ts';
@@ -53,18 +54,33 @@ export async function matchPerson(
   }).filter((d) => d.kind !== 'patient-id');
   if (wanted.length === 0) return [];
   const kindOf = new Map(wanted.map((d) => [d.digest, d.kind]));
+  // The given name alone scores nothing, and a common one (Maria) is shared by thousands of files:
+  // it is not looked up on its own, only asked of the files that agree on something else.
+  const given = wanted.find((d) => d.kind === 'given')?.digest;
+  const others = wanted.filter((d) => d.kind !== 'given').map((d) => d.digest);
+  if (others.length === 0) return [];
   const rows = await ctx.tx
     .selectFrom('person_index')
     .innerJoin('persons', 'persons.id', 'person_index.person_id')
     .select(['person_index.person_id', 'person_index.digest'])
+    .$if(given !== undefined, (q) =>
+      q.select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('person_index as g')
+              .select('g.person_id')
+              .where('g.tenant_id', '=', tenantId)
+              .where('g.digest', '=', given!)
+              .whereRef('g.person_id', '=', 'person_index.person_id'),
+          )
+          .as('given'),
+      ),
+    )
     .where('person_index.tenant_id', '=', tenantId)
     .where('persons.tenant_id', '=', tenantId)
     .where('persons.department_id', '=', departmentId)
-    .where(
-      'person_index.digest',
-      'in',
-      wanted.map((d) => d.digest),
-    )
+    .where('person_index.digest', 'in', others)
     .execute();
   const parts = new Map<string, Set<MatchPart>>();
   for (const r of rows) {
@@ -72,6 +88,8 @@ export async function matchPerson(
     if (!kind || kind === 'patient-id' || kind === 'accession') continue;
     const set = parts.get(r.person_id) ?? new Set<MatchPart>();
     set.add(kind);
+    // SQLite answers 1 or 0, PostgreSQL true or false.
+    if ('given' in r && (r.given === true || Number(r.given) === 1)) set.add('given');
     parts.set(r.person_id, set);
   }
   const ranked = [...parts]
