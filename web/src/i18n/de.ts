@@ -897,7 +897,6 @@ export const de = {
   'infection.tab.outbreaks': 'Ausbrüche',
   'infection.tab.numbers': 'Zahlen',
   'infection.tab.transmission': 'Übermittlung §11',
-  'infection.notYet': 'Dieser Bereich ist noch nicht verfügbar.',
   // Issue 16: inbox
   'problem.field.not-member': 'Nur Mitglieder der Abteilung können die Meldung übernehmen.',
   'problem.field.not-in-department': 'Diese Akte gibt es in der Abteilung der Meldung nicht.',

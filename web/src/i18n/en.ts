@@ -876,7 +876,6 @@ export const en: Messages = {
   'infection.tab.outbreaks': 'Outbreaks',
   'infection.tab.numbers': 'Numbers',
   'infection.tab.transmission': '§11 transmission',
-  'infection.notYet': 'This area is not available yet.',
   // Issue 16: inbox
   'problem.field.not-member': 'Only members of the department can take on the notification.',
   'problem.field.not-in-department': "There is no such file in the notification's department.",
