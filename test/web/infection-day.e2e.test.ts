@@ -284,6 +284,8 @@ test('a fetched DEMIS notification becomes a confirmed case with two contacts, a
     await page.getByLabel('Empfänger').fill('Landesamt für Gesundheit und Lebensmittelsicherheit');
     await page.getByRole('button', { name: 'Einstellungen speichern' }).click();
     await page.getByText('1 neu, 0 geändert, 0 zurückgenommen').waitFor();
+    // The preview may show its counts before the saved settings arrive: the button opens once they have.
+    await page.locator('button.primary:enabled', { hasText: 'Übermittlung erstellen' }).waitFor();
     await checkScreen(page, 'day-transmission');
     await page.getByRole('button', { name: 'Übermittlung erstellen' }).click();
     const ask = page.getByRole('alertdialog', { name: 'Übermittlung erstellen?' });

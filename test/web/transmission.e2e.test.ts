@@ -97,6 +97,8 @@ test('settings, two cases, a confirmed transmission and its file: two cases and 
   await page.getByRole('button', { name: 'Einstellungen speichern' }).click();
   await page.getByText('2 neu, 0 geändert, 0 zurückgenommen').waitFor();
   await page.getByText('Noch keine Übermittlung.').waitFor();
+  // The counts may show before the saved settings arrive: the button opens once they have.
+  await page.locator('button.primary:enabled', { hasText: 'Übermittlung erstellen' }).waitFor();
   await checkScreen(page, 'transmission');
 
   // Created after a confirmation that says what it holds.
