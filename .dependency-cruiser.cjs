@@ -2,7 +2,7 @@
 //
 //   adapters   src/http, src/cli, src/ops, src/imaging/dimse, src/demis/connection, the DICOMweb codec folder(s) under src/imaging
 //      ↓       (and the composition root, the top-level files of src/ other than errors.ts and field-issues.ts)
-//   domain     src/records, src/identity, src/infection, the files directly in src/imaging, the audit's domain parts
+//   domain     src/records, src/identity, src/infection, src/desk, the files directly in src/imaging, the audit's domain parts
 //      ↓       (audit-query, access-report*, access-narrative, narrative-text)
 //   core       src/access, the rest of src/audit (the chain, the log, verification)
 //      ↓
@@ -25,7 +25,7 @@ const ADAPTERS = [
 // The composition root: the top-level files of src/ (services.ts, server.ts) or a src/server/ folder.
 const ROOT = ['^src/(?!errors\\.ts$|field-issues\\.ts$)[^/]+\\.ts$', '^src/server/'];
 const AUDIT_DOMAIN = '^src/audit/(audit-query|access-[^/]+|narrative-text)\\.ts$';
-const DOMAIN = ['^src/(records|identity|infection)/', '^src/imaging/[^/]+\\.ts$', AUDIT_DOMAIN];
+const DOMAIN = ['^src/(records|identity|infection|desk)/', '^src/imaging/[^/]+\\.ts$', AUDIT_DOMAIN];
 const CORE = ['^src/access/', '^src/audit/'];
 const PLATFORM = ['^src/(db|vault|config)/', '^src/(errors|field-issues)\\.ts$'];
 const CODECS = ['^src/imaging/dicom/', '^src/contract/', '^src/demis/codec/'];

@@ -41,6 +41,8 @@ import { SealedFiles } from './vault/sealed-files.ts';
 import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
+// Issue 17: desk
+import type { DocumentSink } from './desk/document-sink.ts';
 
 export interface Services {
   config: Config;
@@ -91,6 +93,9 @@ export interface Services {
   importDemisBundle?: ImportBundle;
   /** The DEMIS poller, once the server has started it (src/server.ts); absent in offline commands. */
   demisPoller?: DemisPoller;
+  // Issue 17: desk
+  /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
+  documentSink?: DocumentSink;
   close(): Promise<void>;
 }
 

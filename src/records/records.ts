@@ -138,7 +138,15 @@ const currentRecord = prepared((db, recordId: string, tenantId: string) =>
 export interface RecordIndexer {
   written(
     ctx: GateContext,
-    r: { recordId: string; personId: string; version: number; sensitivity: Sensitivity; content: unknown },
+    r: {
+      recordId: string;
+      personId: string;
+      version: number;
+      sensitivity: Sensitivity;
+      content: unknown;
+      /** Set for a follower of every type (issue 17); an indexer of one type knows its type. */
+      type?: RecordType;
+    },
   ): Promise<void>;
   removed(ctx: GateContext, recordId: string): Promise<void>;
 }
@@ -146,9 +154,16 @@ export interface RecordIndexer {
 export class Records {
   private readonly keyring: Keyring;
   private readonly indexers: Partial<Record<RecordType, RecordIndexer>>;
-  constructor(keyring: Keyring, indexers: Partial<Record<RecordType, RecordIndexer>> = {}) {
+  /** Issue 17: what follows every record of every type (a record type's task rules, src/desk). */
+  private readonly followers: readonly RecordIndexer[];
+  constructor(
+    keyring: Keyring,
+    indexers: Partial<Record<RecordType, RecordIndexer>> = {},
+    followers: readonly RecordIndexer[] = [],
+  ) {
     this.keyring = keyring;
     this.indexers = indexers;
+    this.followers = followers;
   }
 
   async create(
@@ -352,6 +367,7 @@ export class Records {
       .where('deleted_at', 'is', null)
       .execute();
     await this.indexers[r.type as RecordType]?.removed(ctx, recordId);
+    for (const f of this.followers) await f.removed(ctx, recordId);
     ctx.audit.reason = reason;
   }
 
@@ -382,7 +398,9 @@ export class Records {
         created_by: principal.userId,
       })
       .execute();
-    await this.indexers[type]?.written(ctx, { recordId, personId, version, sensitivity, content });
+    const written = { recordId, personId, version, sensitivity, content };
+    await this.indexers[type]?.written(ctx, written);
+    for (const f of this.followers) await f.written(ctx, { ...written, type });
   }
 }
 

@@ -26,6 +26,7 @@ const AccountScreen = lazy(() => import('./screens/account-screen.tsx'));
 const SecurityScreen = lazy(() => import('./screens/security-screen.tsx'));
 const ApprovalsScreen = lazy(() => import('./screens/approvals-screen.tsx'));
 const InfectionHub = lazy(() => import('./screens/infection/infection-hub.tsx'));
+const DeskHub = lazy(() => import('./screens/desk/desk-hub.tsx'));
 
 /** The server ends a session idle for 30 minutes; warn 5 minutes before. */
 const IDLE_MS = 30 * 60_000;
@@ -60,6 +61,7 @@ export function Shell({ me, reload }: { me: Me; reload: () => Promise<void> }) {
           <nav aria-label={t('nav.main')}>
             {isMember(me) && <Link to="/persons">{t('nav.persons')}</Link>}
             {isMember(me) && <Link to="/infection/inbox">{t('nav.infection')}</Link>}
+            {isMember(me) && <Link to="/desk/tasks">{t('nav.desk')}</Link>}
             {linksStudies(me).length > 0 && (
               <Link to={`/departments/${linksStudies(me)[0]}/unassigned-studies`}>{t('nav.unassigned')}</Link>
             )}
@@ -130,6 +132,7 @@ function route(path: string, me: Me): ReactNode {
   m = match('/records/:id', path);
   if (m) return <RecordScreen key={m.id} recordId={m.id!} />;
   if ((path === '/infection' || path.startsWith('/infection/')) && isMember(me)) return <InfectionHub path={path} />;
+  if ((path === '/desk' || path.startsWith('/desk/')) && isMember(me)) return <DeskHub path={path} />;
   if (path.startsWith('/admin') && isAdmin(me)) return <AdminScreen />;
   if (path.startsWith('/audit') && readsAudit(me)) return <AuditScreen />;
   if (path === '/security' && (isAdmin(me) || isDpo(me))) return <SecurityScreen />;

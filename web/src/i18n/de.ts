@@ -1521,6 +1521,15 @@ export const de = {
   'outbreaks.indexCase': 'Indexfall',
   'outbreaks.openIndexCase': 'Indexfall öffnen',
   'outbreaks.contactsNotListed': 'Weitere Kontaktpersonen ohne Namen (eingeschränkt oder über 500): {n}',
+  // Issue 17: desk
+  'nav.desk': 'Schreibtisch',
+  'desk.title': 'Schreibtisch',
+  'desk.tabs': 'Bereiche des Schreibtischs',
+  'desk.tab.tasks': 'Aufgaben',
+  'desk.tab.mailroom': 'Posteingang',
+  'desk.tab.letters': 'Serienbriefe',
+  'desk.tab.import': 'Import',
+  'templates.tab': 'Vorlagen',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1492,4 +1492,13 @@ export const en: Messages = {
   'outbreaks.indexCase': 'Index case',
   'outbreaks.openIndexCase': 'Open index case',
   'outbreaks.contactsNotListed': 'Further contact persons without names (restricted or beyond 500): {n}',
+  // Issue 17: desk
+  'nav.desk': 'Desk',
+  'desk.title': 'Desk',
+  'desk.tabs': 'Areas of the desk',
+  'desk.tab.tasks': 'Tasks',
+  'desk.tab.mailroom': 'Mail-room',
+  'desk.tab.letters': 'Bulk letters',
+  'desk.tab.import': 'Import',
+  'templates.tab': 'Templates',
 };

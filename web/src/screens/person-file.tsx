@@ -18,6 +18,10 @@ import { ShareFile } from './share-file.tsx';
 import { useNotify } from '../ui/notice.tsx';
 import { preloadViewer, withViewer } from '../viewer/load-viewer.ts';
 import { isMergedAway, MergeAction, MergeBanner, MergedAway } from './person-merge-dialog.tsx';
+// Issue 17: the desk — a file's tasks, its documents (attachments, letters) and making a letter.
+import { FileTasks } from './desk/file-tasks.tsx';
+import { FileDocuments } from './desk/file-documents.tsx';
+import { NewLetter } from './desk/new-letter.tsx';
 
 export function PersonFile({ personId }: { personId: string }) {
   const person = useLoad(() => api<PersonFileView>('GET', `/api/persons/${personId}`), [personId]);
@@ -55,6 +59,8 @@ export function PersonFile({ personId }: { personId: string }) {
           <Loaded state={records}>
             {(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}
           </Loaded>
+          <FileTasks personId={p.id} />
+          <FileDocuments personId={p.id} renderActions={(reload) => <NewLetter personId={p.id} onCreated={reload} />} />
           <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} onChanged={studies.reload} />}</Loaded>
         </>
       )}

@@ -1,4 +1,4 @@
-// Administration: departments, users, devices, single sign-on and the DEMIS connection. An
+// Administration: departments, users, devices, single sign-on, the DEMIS connection and letter templates. An
 // administrator manages who may do what; no screen here shows a person's file or a record.
 import { Link, usePath } from '../../router.tsx';
 import { useT } from '../../i18n/i18n.ts';
@@ -7,6 +7,7 @@ import { Users } from './users.tsx';
 import { Devices } from './devices.tsx';
 import { SsoSettingsForm } from './sso.tsx';
 import { DemisSettingsForm } from './demis.tsx';
+import { TemplatesAdmin } from './templates.tsx';
 
 export default function AdminScreen() {
   const t = useT();
@@ -20,6 +21,7 @@ export default function AdminScreen() {
         <Link to="/admin/devices">{t('admin.devices')}</Link>
         <Link to="/admin/sso">{t('sso.adminTab')}</Link>
         <Link to="/admin/demis">{t('demis.tab')}</Link>
+        <Link to="/admin/templates">{t('templates.tab')}</Link>
       </nav>
       {path === '/admin/users' ? (
         <Users />
@@ -29,6 +31,8 @@ export default function AdminScreen() {
         <SsoSettingsForm />
       ) : path === '/admin/demis' ? (
         <DemisSettingsForm />
+      ) : path === '/admin/templates' || path.startsWith('/admin/templates/') ? (
+        <TemplatesAdmin />
       ) : (
         <Departments />
       )}
