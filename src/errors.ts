@@ -160,6 +160,14 @@ export const FIELD_CODES = [
   'already-recorded',
   'already-converted',
   'not-active',
+  // Issue 17: import
+  'import-unreadable',
+  'import-empty',
+  'import-too-many-rows',
+  'import-not-checked',
+  'import-running',
+  'import-ended',
+  'column-unknown',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -43,6 +43,8 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: import
+import { Imports } from './desk/import-jobs.ts';
 
 export interface Services {
   config: Config;
@@ -96,6 +98,9 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: import
+  /** A department's imports of existing data from CSV and XLSX: upload, dry run, the import in batches. */
+  imports: Imports;
   close(): Promise<void>;
 }
 
@@ -125,6 +130,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
+  // Issue 17: import
+  const imports = new Imports(keyring, persons, records);
   return {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
@@ -161,7 +168,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: import
+    imports,
     close: async () => {
+      // Issue 17: import — a running import ends after its batch; a later start resumes it.
+      await imports.stop();
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);
       await store.close();

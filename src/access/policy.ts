@@ -242,6 +242,12 @@ export const OTHER_ACTIONS = [
   // Issue 16: cases & contacts
   'case.list',
   'follow-up.list',
+  // Issue 17: import
+  'import.create',
+  'import.list',
+  'import.read',
+  'import.update',
+  'import.run',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -354,6 +360,12 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'transmission.read': null,
   'transmission.settings.read': null,
   'transmission.settings.update': null,
+  // Issue 17: import — bringing a whole office's files into a department is a person's act, in a session.
+  'import.create': null,
+  'import.list': null,
+  'import.read': null,
+  'import.update': null,
+  'import.run': null,
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -561,8 +573,24 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       if (!p.memberships.some((m) => m.departmentId === r.departmentId)) return 'hidden';
       return seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
     }
+    // Issue 17: import — the department's head alone: an import creates many files of the department at
+    // once, without a look at each, so whoever answers for the department's files decides it (like its settings).
+    case 'import.create':
+    case 'import.list':
+      return r.kind === 'department' && headOf(p, r.departmentId) ? 'allow' : 'forbidden';
+    case 'import.read':
+    case 'import.update':
+    case 'import.run':
+      // A job named by its id: another department's is not there for the caller (404).
+      if (r.kind !== 'department') return 'forbidden';
+      if (!p.memberships.some((m) => m.departmentId === r.departmentId)) return 'hidden';
+      return headOf(p, r.departmentId) ? 'allow' : 'forbidden';
   }
 }
+
+/** Issue 17: import — whether the caller is the head of this department. */
+const headOf = (p: Principal, departmentId: string) =>
+  p.memberships.some((m) => m.departmentId === departmentId && m.role === 'head');
 
 /** Issue 16: transmission — whether the caller is a physician or the head of this department. */
 const seniorIn = (p: Principal, departmentId: string) =>

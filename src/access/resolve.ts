@@ -33,7 +33,9 @@ export type ResourceRef =
   /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
   | { kind: 'person-merge'; mergeId: string }
   // Issue 16: transmission — a §11 transmission, decided as its department.
-  | { kind: 'transmission'; transmissionId: string };
+  | { kind: 'transmission'; transmissionId: string }
+  // Issue 17: import — an import job, decided as its department.
+  | { kind: 'import'; importId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -220,6 +222,18 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .executeTakeFirst();
       return t
         ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
+        : null;
+    }
+    // Issue 17: import
+    case 'import': {
+      const job = await tx
+        .selectFrom('import_jobs')
+        .select('department_id')
+        .where('id', '=', ref.importId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return job
+        ? resolvedAs({ kind: 'department', departmentId: job.department_id }, ref.importId, null, job.department_id)
         : null;
     }
     case 'installation': {

@@ -903,3 +903,65 @@ interface DemisQuarantineTable {
   /** The dismissal's reason, sealed. */
   decision_enc: Buffer | null;
 }
+
+// Issue 17: import
+export interface Database {
+  import_jobs: ImportJobsTable;
+  import_rows: ImportRowsTable;
+}
+
+/** Migration 031: the tenant tables of the import. */
+export const IMPORT_TENANT_TABLES = ['import_jobs', 'import_rows'] as const;
+
+/** Migration 031: a department's import of a CSV or XLSX file (src/desk/import-jobs.ts). Nothing here names anyone. */
+interface ImportJobsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  /** uploaded | checked (dry run done) | running | done | discarded */
+  state: string;
+  version: number;
+  /** csv | xlsx */
+  format: string;
+  /** The upload's size in bytes. */
+  size: number;
+  /** What the upload looked like: utf-8 | windows-1252 (CSV only). */
+  detected_encoding: string | null;
+  /** The encoding the rows are read in (the detected one unless the user chose another). */
+  encoding: string | null;
+  /** The CSV's delimiter: `;`, `,` or a tab. */
+  delimiter: string | null;
+  /** The uploaded file, sealed with the department key; null once the job has ended or was discarded. */
+  upload_enc: Buffer | null;
+  /** Which column is which field (ImportMapping), sealed with the department key. */
+  mapping_enc: Buffer | null;
+  /** Data rows in the file (without the header). */
+  row_count: number;
+  /** Rows the import has committed (a restart continues here). */
+  position: number;
+  created_count: number;
+  matched_count: number;
+  refused_count: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** Migration 031: one row of an import: what the dry run said and what the import did. Ids and codes only. */
+interface ImportRowsTable {
+  job_id: string;
+  /** The row's number in the file (the header is row 1, the first data row 2), as a spreadsheet shows it. */
+  row_number: number;
+  tenant_id: string;
+  /** created | matched | refused */
+  dry_outcome: string;
+  dry_reason: string | null;
+  /** What the import did; null until it reached the row. */
+  outcome: string | null;
+  reason: string | null;
+  /** The person created or matched (the dry run's match, then the import's). */
+  person_id: string | null;
+  /** The record written for the row, if the mapping has one. */
+  record_id: string | null;
+}
