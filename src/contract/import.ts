@@ -14,7 +14,6 @@ export const IMPORT_PERSON_FIELDS = [
   'country',
   'dicomPatientId',
 ] as const;
-export type ImportPersonField = (typeof IMPORT_PERSON_FIELDS)[number];
 
 /** The record types a row may bring along, and the fields of each a column can fill. */
 export const IMPORT_RECORD_FIELDS = {
@@ -76,7 +75,7 @@ export const IMPORT_REASONS = [
 ] as const;
 export type ImportReason = (typeof IMPORT_REASONS)[number];
 
-export const IMPORT_STATES = ['uploaded', 'checked', 'running', 'done', 'discarded'] as const;
+const IMPORT_STATES = ['uploaded', 'checked', 'running', 'done', 'discarded'] as const;
 
 const counts = z.strictObject({ created: z.int(), matched: z.int(), refused: z.int() });
 
@@ -115,7 +114,7 @@ export type ImportJobDetail = z.infer<typeof importJobDetail>;
 
 export const importJobList = z.strictObject({ items: z.array(importJob) });
 
-export const importRow = z.strictObject({
+const importRow = z.strictObject({
   rowNumber: z.int(),
   /** What the dry run said. */
   planned: z.enum(IMPORT_OUTCOMES),

@@ -43,7 +43,7 @@ import {
 import { planRow, type RowPlan } from './import-values.ts';
 
 /** Rows a file may hold: a whole office's files, with room to spare. */
-export const MAX_IMPORT_ROWS = 200_000;
+const MAX_IMPORT_ROWS = 200_000;
 /** Rows shown before the mapping. */
 const PREVIEW_ROWS = 5;
 

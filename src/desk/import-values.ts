@@ -1,7 +1,7 @@
 // What one row of an import becomes (issue 17): its cells, read through the mapping, as a person's data
 // and optionally a record's content — or the reason it is refused. Dates come as German (04.12.1961),
 // ISO (1961-12-04) or Excel serial numbers; sexes in German or English words. Pure: no keys, no database.
-import { IMPORT_RECORD_FIELDS, type ImportMapping, type ImportReason } from '../contract/import.ts';
+import type { IMPORT_RECORD_FIELDS, ImportMapping, ImportReason } from '../contract/import.ts';
 import type { PersonData } from '../records/persons.ts';
 import { RECORD_TYPES } from '../records/record-types.ts';
 
@@ -159,12 +159,9 @@ export function planRow(cells: string[], mapping: ImportMapping, today?: string)
   }
   const checked = RECORD_TYPES[type].content.safeParse(content);
   if (!checked.success) {
-    const missing = checked.error.issues.some((i) => i.code === 'invalid_type' && i.input === undefined);
+    // A field the type needs that the row leaves empty (zod 4 does not echo the input): not in the content.
+    const missing = checked.error.issues.some((i) => i.path.length === 1 && !(String(i.path[0]) in content));
     return { ok: false, reason: missing ? 'record-value-missing' : 'record-value-invalid' };
   }
   return { ok: true, person, record: { type, content: checked.data as Record<string, unknown> } };
 }
-
-/** The fields of `type` a mapping may name; anything else is refused before the dry run. */
-export const recordFieldsOf = (type: keyof typeof IMPORT_RECORD_FIELDS): readonly string[] =>
-  IMPORT_RECORD_FIELDS[type];

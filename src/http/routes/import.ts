@@ -20,7 +20,7 @@ import { gated, principalOf } from '../access.ts';
 import { idParams, version } from '../schemas.ts';
 
 /** An upload at most this large: 100,000 rows of a CSV are about 10 MB, of an XLSX less. */
-export const IMPORT_UPLOAD_LIMIT = 32 * 1024 * 1024;
+const IMPORT_UPLOAD_LIMIT = 32 * 1024 * 1024;
 const UPLOAD_TYPES = [
   'text/csv',
   'text/plain',

@@ -73,3 +73,13 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: import
+export type {
+  ImportJob,
+  ImportJobDetail,
+  ImportMapping,
+  ImportOutcome,
+  ImportReason,
+  ImportRow,
+  ImportRecordType,
+} from '../../../src/contract/import.ts';
