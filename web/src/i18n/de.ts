@@ -1557,7 +1557,6 @@ export const de = {
   'import.countsLabel': 'Ergebnis',
   'import.counts': '{created} angelegt, {matched} zugeordnet, {refused} abgelehnt',
   'import.open': 'Öffnen',
-  'import.openJob': 'Import vom {at} öffnen',
   'import.back': 'Zurück zu den Importen',
   'import.state.uploaded': 'Hochgeladen',
   'import.state.checked': 'Probelauf erfolgt',

@@ -1528,7 +1528,6 @@ export const en: Messages = {
   'import.countsLabel': 'Outcome',
   'import.counts': '{created} created, {matched} matched, {refused} refused',
   'import.open': 'Open',
-  'import.openJob': 'Open the import of {at}',
   'import.back': 'Back to the imports',
   'import.state.uploaded': 'Uploaded',
   'import.state.checked': 'Dry run done',

@@ -79,11 +79,12 @@ export function ImportRows({ job, version }: { job: ImportJob; version: number }
                     <td>{why ? t(`import.reason.${why}` as MessageKey) : '—'}</td>
                     <td>
                       {r.personId ? (
-                        <Link
-                          to={`/persons/${r.personId}`}
-                          aria-label={`${t('import.openPerson')} (${t('import.rowNumber')} ${r.rowNumber})`}
-                        >
+                        <Link to={`/persons/${r.personId}`}>
                           {t('import.openPerson')}
+                          <span className="visually-hidden">
+                            {' '}
+                            ({t('import.rowNumber')} {r.rowNumber})
+                          </span>
                         </Link>
                       ) : (
                         '—'

@@ -128,11 +128,9 @@ function Earlier({ departmentId }: { departmentId: string }) {
                 <td>{t(`import.state.${jobState(j)}`)}</td>
                 <td>{j.state === 'uploaded' ? '—' : t('import.counts', j.counts)}</td>
                 <td className="actions">
-                  <Link
-                    to={`/desk/import/${j.id}`}
-                    aria-label={t('import.openJob', { at: formatDateTime(j.createdAt) })}
-                  >
+                  <Link to={`/desk/import/${j.id}`}>
                     {t('import.open')}
+                    <span className="visually-hidden"> {t('import.job', { at: formatDateTime(j.createdAt) })}</span>
                   </Link>
                 </td>
               </tr>
