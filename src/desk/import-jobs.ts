@@ -183,9 +183,10 @@ export class Imports {
       })
       .execute();
     this.remember(`${id}:${encoding}:${delimiter}`, table);
+    const made = await this.detail(ctx, id);
     ctx.audit.resourceId = id;
     ctx.audit.detail = { format, size: bytes.length, rows: table.rows.length, ...(encoding ? { encoding } : {}) };
-    return { ...(await this.detail(ctx, id)) };
+    return made;
   }
 
   /** The department's jobs, newest first. */
@@ -281,8 +282,9 @@ export class Imports {
       .where('id', '=', jobId)
       .where('version', '=', job.version)
       .execute();
+    const checked = await this.detail(ctx, jobId);
     ctx.audit.detail = { phase: 'dry-run', rows: table.rows.length, ...counts, ...(encoding ? { encoding } : {}) };
-    return this.detail(ctx, jobId);
+    return checked;
   }
 
   /** A page of the rows' outcomes, by row number, filtered by outcome and reason. */

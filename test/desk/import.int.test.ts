@@ -193,6 +193,20 @@ test('a UTF-8 CSV with umlauts: dry run names each row’s outcome, the import c
   );
   const named = new Set(events.map((e) => e.person_id));
   for (const r of rows) if (r.personId) assert.ok(named.has(r.personId), `row ${r.rowNumber}'s person audited`);
+  // Counts, sizes and phases in the details — never a value of the file.
+  const details = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .select(['action', 'detail'])
+      .where('action', 'like', 'import.%')
+      .where('outcome', '=', 'allowed')
+      .execute(),
+  );
+  const of = (action: string) => details.filter((d) => d.action === action).map((d) => JSON.parse(d.detail ?? '{}'));
+  assert.ok(of('import.create').some((d) => d.format === 'csv' && d.rows === 9 && d.encoding === 'utf-8'));
+  assert.ok(of('import.update').some((d) => d.phase === 'dry-run' && d.created === 2 && d.refused === 5));
+  assert.ok(of('import.run').some((d) => d.phase === 'batch' && d.created === 2 && d.matched === 2 && d.done === true));
+  for (const d of details) for (const sec of secrets) assert.ok(!(d.detail ?? '').includes(sec));
 });
 
 test('a Windows-1252 CSV is detected as such; read as UTF-8 instead, its rows with umlauts are refused per row', async () => {
