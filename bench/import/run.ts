@@ -22,6 +22,8 @@ import { random, somePerson } from '../demis/names.ts';
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const EXISTING = Number(process.env.BENCH_EXISTING ?? 5_000);
 const KINDS = (process.env.BENCH_KINDS ?? 'utf8,win1252,xlsx').split(',');
+/** Rows per batch transaction (the import's default: 500). */
+const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 
 const load = () =>
   os
@@ -31,6 +33,7 @@ const load = () =>
 const loadBefore = load();
 const h = await startHarness();
 const t = await setUpTenant(h, ['A', 'B', 'C']);
+h.services.imports.batchSize = BATCH;
 const rnd = random(17);
 const de = (iso: string) => `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`;
 
@@ -168,7 +171,7 @@ ${loadBefore} before and ${loadAfter} after (other helpers' tests were running).
 holding ${EXISTING.toLocaleString('en')} files; every row brings a TB screening record; ~5 % of the rows are persons on file
 (matched, the record attached), ~1 % have a bad birth date (refused), common names repeat (an earlier row: matched).
 Upload = read, detect, seal; dry run = every row planned and matched through the blind index, outcomes stored; import =
-the batches of 500 rows in the background, each one gate transaction (persons, keys, versions, index, records, row
+the batches of ${BATCH} rows in the background, each one gate transaction (persons, keys, versions, index, records, row
 outcomes, position, one audit event per person).
 
 | file | size | rows | upload | dry run | import | rows/s | created / matched / refused |

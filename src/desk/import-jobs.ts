@@ -611,26 +611,41 @@ export class Imports {
     });
   }
 
-  /** The department's files (not merged away) indexed under these digests: digest → person. */
+  /**
+   * The department's files (not merged away) indexed under these digests: digest → person. Two indexed
+   * lookups per chunk — the digests' files, then which of them are the department's — rather than a join
+   * the planner may answer with a scan of every file (PostgreSQL did, at 100,000 files).
+   */
   private async existing(tx: Tx, tenantId: string, departmentId: string, digests: string[]) {
     const out = new Map<string, string>();
     const unique = [...new Set(digests)];
     for (let i = 0; i < unique.length; i += 500) {
-      const found = await tx
+      const indexed = await tx
         .selectFrom('person_index')
-        .innerJoin('persons', 'persons.id', 'person_index.person_id')
-        .select(['person_index.digest', 'person_index.person_id'])
-        .where('person_index.tenant_id', '=', tenantId)
-        .where('persons.tenant_id', '=', tenantId)
-        .where('persons.department_id', '=', departmentId)
-        .where('persons.merged_into', 'is', null)
-        .where('person_index.kind', 'in', ['link', 'patient-id'])
-        .where('person_index.digest', 'in', unique.slice(i, i + 500))
-        .orderBy('persons.created_at')
-        .orderBy('persons.id')
+        .select(['digest', 'person_id'])
+        .where('tenant_id', '=', tenantId)
+        .where('digest', 'in', unique.slice(i, i + 500))
+        .where('kind', 'in', ['link', 'patient-id'])
         .execute();
+      if (indexed.length === 0) continue;
+      const files = await tx
+        .selectFrom('persons')
+        .select(['id', 'created_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('department_id', '=', departmentId)
+        .where('merged_into', 'is', null)
+        .where('id', 'in', [...new Set(indexed.map((r) => r.person_id))])
+        .execute();
+      const since = new Map(files.map((f) => [f.id, f.created_at]));
       // The oldest file wins where two share a digest.
-      for (const f of found) if (!out.has(f.digest)) out.set(f.digest, f.person_id);
+      const ordered = indexed
+        .filter((r) => since.has(r.person_id))
+        .sort((a, b) => {
+          const x = since.get(a.person_id)!;
+          const y = since.get(b.person_id)!;
+          return x < y ? -1 : x > y ? 1 : a.person_id < b.person_id ? -1 : 1;
+        });
+      for (const f of ordered) if (!out.has(f.digest)) out.set(f.digest, f.person_id);
     }
     return out;
   }
