@@ -477,7 +477,8 @@ export class Imports {
     const jobId = ctx.target.resourceId!;
     const job = await this.job(ctx.tx, tenantId, jobId);
     // Another runner (another process after a restart) got here first: this one stops, nothing written.
-    if (job.state !== 'running' || job.position !== from) throw new KarteiError('conflict', 'the import moved on');
+    if (job.state !== 'running' || job.position !== from)
+      throw fieldRefused('conflict', 'state', 'import-running', 'the import moved on');
     const departmentId = job.department_id;
     const slice = plan.rows.slice(from, from + this.batchSize);
     const existing = await this.existing(
@@ -562,7 +563,8 @@ export class Imports {
       .where('id', '=', jobId)
       .where('position', '=', from)
       .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) throw new KarteiError('conflict', 'the import moved on');
+    if (Number(moved.numUpdatedRows) !== 1)
+      throw fieldRefused('conflict', 'state', 'import-running', 'the import moved on');
     this.hooks.inBatch?.(batchIndex);
     ctx.audit.hits = hits;
     ctx.audit.detail = { phase: 'batch', from, rows: slice.length, ...counts, ...(done ? { done: true } : {}) };

@@ -694,6 +694,19 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'FAA HHH HHH',
   },
+  // Issue 17: import — the department's head alone; a job named by its id is not there for other departments.
+  ...(['import.create', 'import.list'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFA FFF FFF',
+  })),
+  ...(['import.read', 'import.update', 'import.run'] as const).map((action) => ({
+    action,
+    on: 'an import job of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FFA HHH HHH',
+  })),
 ];
 
 test('the DEMIS connection imports into its own department only, and does nothing else', () => {
@@ -921,6 +934,12 @@ const SESSION_ONLY: Action[] = [
   'transmission.settings.update',
   // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session.
   'notification.import',
+  // Issue 17: import
+  'import.create',
+  'import.list',
+  'import.read',
+  'import.update',
+  'import.run',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });
