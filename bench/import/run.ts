@@ -22,8 +22,8 @@ import { random, somePerson } from '../demis/names.ts';
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const EXISTING = Number(process.env.BENCH_EXISTING ?? 5_000);
 const KINDS = (process.env.BENCH_KINDS ?? 'utf8,win1252,xlsx').split(',');
-/** Rows per batch transaction (the import's default: 500). */
-const BATCH = Number(process.env.BENCH_BATCH ?? 500);
+/** Rows per batch transaction (the import's default: 1000). */
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 
 const load = () =>
   os

@@ -130,8 +130,11 @@ export class Imports {
   private readonly runs = new Map<string, Promise<void>>();
   /** The last tables read (the preview, a dry run after it): decrypted, in memory only. */
   private readonly tables = new Map<string, Table>();
-  /** Rows per batch transaction. */
-  batchSize = 500;
+  /**
+   * Rows per batch transaction: on SQLite a batch holds the one writer, so other requests wait for it
+   * (~0.5–1 s at 1,000 rows); larger batches share more of each commit's page writes (bench/RESULTS.md).
+   */
+  batchSize = 1000;
   hooks: ImportHooks = {};
 
   constructor(keyring: Keyring, persons: Persons, records: Records) {

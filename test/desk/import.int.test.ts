@@ -344,7 +344,7 @@ test('a crash between batches, then resume: every row once, no person twice', as
     assert.equal(done.state, 'done');
     assert.deepEqual(done.counts, { created: 11, matched: 0, refused: 0 });
   } finally {
-    imports.batchSize = 500;
+    imports.batchSize = 1000;
     imports.hooks = {};
   }
   const rows = await allRows(up.body.id);
