@@ -43,6 +43,9 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: documents
+import { Documents } from './desk/documents.ts';
+import { DocumentFiles } from './desk/documents-files.ts';
 
 export interface Services {
   config: Config;
@@ -96,6 +99,9 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: documents
+  /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
+  documents: Documents;
   close(): Promise<void>;
 }
 
@@ -125,6 +131,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
+  // Issue 17: documents
+  const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
   return {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
@@ -161,6 +169,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: documents
+    documents,
+    documentSink: documents,
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);

@@ -287,5 +287,9 @@ function refId(ref: ResourceRef): string | null {
       return ref.outbreakId;
     case 'person-merge':
       return ref.mergeId;
+    // Issue 17: documents
+    case 'document':
+    case 'mailroom-item':
+      return ref.documentId;
   }
 }

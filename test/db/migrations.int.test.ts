@@ -38,6 +38,8 @@ const SQLITE = [
   // Issue 16: person merge
   '026-person-merges',
   '027-follow-up-person',
+  // Issue 17: documents
+  '028-documents',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {
