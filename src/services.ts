@@ -43,6 +43,9 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: documents
+import { Documents } from './desk/documents.ts';
+import { DocumentFiles } from './desk/documents-files.ts';
 // Issue 17: import
 import { Imports } from './desk/import-jobs.ts';
 
@@ -98,6 +101,9 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: documents
+  /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
+  documents: Documents;
   // Issue 17: import
   /** A department's imports of existing data from CSV and XLSX: upload, dry run, the import in batches. */
   imports: Imports;
@@ -130,6 +136,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
+  // Issue 17: documents
+  const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
   // Issue 17: import
   const imports = new Imports(keyring, persons, records);
   return {
@@ -168,6 +176,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: documents
+    documents,
+    documentSink: documents,
     // Issue 17: import
     imports,
     close: async () => {
