@@ -43,6 +43,11 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: tasks
+import { Tasks } from './desk/tasks.ts';
+import { TaskWorklist } from './desk/tasks-worklist.ts';
+import { TaskRules } from './desk/task-rules.ts';
+import { tasksMerge } from './desk/tasks-merge.ts';
 
 export interface Services {
   config: Config;
@@ -96,6 +101,11 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: tasks
+  /** Tasks of a file or a department: created by hand, listed, changed on their version. */
+  tasks: Tasks;
+  /** A department's worklist: overdue, due today, upcoming. */
+  taskWorklist: TaskWorklist;
   close(): Promise<void>;
 }
 
@@ -121,7 +131,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
-  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
+  // Issue 17: tasks — the task rules record types declare follow every record.
+  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() }, [
+    new TaskRules(keyring),
+  ]);
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
@@ -149,7 +162,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
     // Issue 16: seams (a merge moves the file's contacts and linked notifications too; undo moves them back)
-    merges: new PersonMerges(keyring, persons, { contacts: contactsMerge, notifications: notificationsMerge }),
+    // Issue 17: tasks (a file's tasks move with it)
+    merges: new PersonMerges(keyring, persons, {
+      contacts: contactsMerge,
+      notifications: notificationsMerge,
+      tasks: tasksMerge(keyring),
+    }),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
     // Issue 16: cases & contacts
@@ -161,6 +179,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: tasks
+    tasks: new Tasks(keyring),
+    taskWorklist: new TaskWorklist(keyring, persons),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);

@@ -287,5 +287,8 @@ function refId(ref: ResourceRef): string | null {
       return ref.outbreakId;
     case 'person-merge':
       return ref.mergeId;
+    // Issue 17: tasks
+    case 'task':
+      return ref.taskId;
   }
 }

@@ -33,7 +33,9 @@ export type ResourceRef =
   /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
   | { kind: 'person-merge'; mergeId: string }
   // Issue 16: transmission — a §11 transmission, decided as its department.
-  | { kind: 'transmission'; transmissionId: string };
+  | { kind: 'transmission'; transmissionId: string }
+  // Issue 17: tasks — a task, decided as its file (at the task's sensitivity) or, a department's own task, as its department.
+  | { kind: 'task'; taskId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -221,6 +223,28 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return t
         ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
         : null;
+    }
+    // Issue 17: tasks
+    case 'task': {
+      const t = await tx
+        .selectFrom('tasks')
+        .innerJoin('departments', 'departments.id', 'tasks.department_id')
+        .select(['tasks.person_id', 'tasks.department_id', 'tasks.sensitivity', 'departments.restricted_listing'])
+        .where('tasks.id', '=', ref.taskId)
+        .where('tasks.tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      if (!t) return null;
+      if (t.person_id === null)
+        return resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.taskId, null, t.department_id);
+      const resolved = fileOf(
+        await personFile(tx, t.person_id, p.tenantId, now, p.userId),
+        ref.taskId,
+        t.sensitivity as Sensitivity,
+      );
+      // Like a record: where the department hides restricted entries from those who may not read them, not there.
+      if (resolved && t.sensitivity === 'restricted' && t.restricted_listing === 'hidden')
+        (resolved.resource as FileFacts).hiddenUnlessReadable = true;
+      return resolved;
     }
     case 'installation': {
       const row = await tx

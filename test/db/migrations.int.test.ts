@@ -38,6 +38,7 @@ const SQLITE = [
   // Issue 16: person merge
   '026-person-merges',
   '027-follow-up-person',
+  '029-tasks',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -73,3 +73,13 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: tasks
+export type {
+  FileTasks,
+  Task,
+  TaskAssignees,
+  TaskSection,
+  TaskType,
+  Worklist,
+  WorklistRow,
+} from '../../../src/contract/tasks.ts';
