@@ -12,12 +12,11 @@ export const TASK_LINK_KINDS = ['record', 'notification', 'study'] as const;
 export const TASK_SECTIONS = ['overdue', 'today', 'upcoming'] as const;
 
 export type TaskType = (typeof TASK_TYPES)[number];
-export type TaskState = (typeof TASK_STATES)[number];
 export type TaskSection = (typeof TASK_SECTIONS)[number];
 
 const link = z.strictObject({ kind: z.enum(TASK_LINK_KINDS), id: z.string() });
 
-export const task = z.strictObject({
+const task = z.strictObject({
   id: z.string(),
   departmentId: z.string(),
   /** The file the task belongs to; null for a task of the department itself. */

@@ -36,7 +36,7 @@ export type TaskRow = {
 };
 
 /** A task's sealed field, bound to the task (not to its file: a merge re-seals it under the other key, same binding). */
-export const taskBinding = (tenantId: string, taskId: string, field: 'title' | 'note') => ({
+const taskBinding = (tenantId: string, taskId: string, field: 'title' | 'note') => ({
   tenantId,
   table: 'tasks',
   rowId: taskId,
@@ -68,7 +68,7 @@ export const openTask = (key: Buffer, tenantId: string, t: Pick<TaskRow, 'id' | 
 /** The office's calendar day now (Europe/Berlin). */
 export const today = (ctx: GateContext) => officeDay(ctx.now);
 
-export const sectionOf = (dueDate: string, day: string): TaskSection =>
+const sectionOf = (dueDate: string, day: string): TaskSection =>
   dueDate < day ? 'overdue' : dueDate === day ? 'today' : 'upcoming';
 
 /** A row as the API answers it; `opened` null where the caller may not read the task's title. */

@@ -16,7 +16,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { checkAssignee, checkLink, openTask, sealTask, taskKey, today, viewOf, type TaskRow } from './tasks-shared.ts';
 
 /** A title says what to do; longer text belongs in the note. */
-export const TITLE_MAX = 200;
+const TITLE_MAX = 200;
 const NOTE_MAX = 5_000;
 
 const title = z.string().trim().min(1).max(TITLE_MAX);

@@ -78,8 +78,6 @@ export type {
   FileTasks,
   Task,
   TaskAssignees,
-  TaskSection,
-  TaskType,
   Worklist,
   WorklistRow,
 } from '../../../src/contract/tasks.ts';

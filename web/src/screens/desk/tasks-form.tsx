@@ -19,7 +19,7 @@ export const taskStateLabel = (state: string) => `tasks.state.${state}` as Messa
 type TaskType = (typeof TASK_TYPES)[number];
 
 /** The office's day today as an ISO date (Europe/Berlin). */
-export const officeToday = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin' }).format(new Date());
+const officeToday = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin' }).format(new Date());
 
 /**
  * A new task (in a file, or for the department: `personId` null) or a change of `task`. The assignee is
