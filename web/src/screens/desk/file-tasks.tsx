@@ -1,8 +1,9 @@
 // Issue 17: a file's tasks and deadlines in the person's file — open ones by due date, then closed ones
 // with who closed them and when; "Neue Aufgabe" (due date, type, assignee among the department's members,
 // optionally a record of the file it concerns), done, cancel, reopen and edit on the task's version.
+// Not shown to whoever reads the file without being of its department (a share, an emergency access).
 import { useState } from 'react';
-import { api } from '../../api/client.ts';
+import { api, ApiError } from '../../api/client.ts';
 import type { FileTasks as FileTasksAnswer, Task } from '../../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../../i18n/i18n.ts';
 import { Link } from '../../router.tsx';
@@ -16,6 +17,8 @@ export function FileTasks({ personId }: { personId: string }) {
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<Task | null>(null);
   const actions = useTaskActions(tasks.reload);
+  // Tasks are the owning department's work: whoever reads the file through a share or an emergency access has none here.
+  if (tasks.error instanceof ApiError && tasks.error.status === 403) return null;
   return (
     <section aria-labelledby="file-tasks-title">
       <div className="heading-row">
