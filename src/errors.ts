@@ -160,6 +160,8 @@ export const FIELD_CODES = [
   'already-recorded',
   'already-converted',
   'not-active',
+  // Issue 17: tasks
+  'link-unknown',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -73,3 +73,11 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: tasks
+export type {
+  FileTasks,
+  Task,
+  TaskAssignees,
+  Worklist,
+  WorklistRow,
+} from '../../../src/contract/tasks.ts';
