@@ -160,6 +160,8 @@ export const FIELD_CODES = [
   'already-recorded',
   'already-converted',
   'not-active',
+  // Issue 17: tasks
+  'link-unknown',
   // Issue 17: import
   'import-unreadable',
   'import-empty',

@@ -46,6 +46,11 @@ import type { DocumentSink } from './desk/document-sink.ts';
 // Issue 17: documents
 import { Documents } from './desk/documents.ts';
 import { DocumentFiles } from './desk/documents-files.ts';
+// Issue 17: tasks
+import { Tasks } from './desk/tasks.ts';
+import { TaskWorklist } from './desk/tasks-worklist.ts';
+import { TaskRules } from './desk/task-rules.ts';
+import { tasksMerge } from './desk/tasks-merge.ts';
 // Issue 17: import
 import { Imports } from './desk/import-jobs.ts';
 
@@ -104,6 +109,11 @@ export interface Services {
   // Issue 17: documents
   /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
   documents: Documents;
+  // Issue 17: tasks
+  /** Tasks of a file or a department: created by hand, listed, changed on their version. */
+  tasks: Tasks;
+  /** A department's worklist: overdue, due today, upcoming. */
+  taskWorklist: TaskWorklist;
   // Issue 17: import
   /** A department's imports of existing data from CSV and XLSX: upload, dry run, the import in batches. */
   imports: Imports;
@@ -132,7 +142,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
-  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
+  // Issue 17: tasks — the task rules record types declare follow every record.
+  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() }, [
+    new TaskRules(keyring),
+  ]);
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
@@ -164,7 +177,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
     // Issue 16: seams (a merge moves the file's contacts and linked notifications too; undo moves them back)
-    merges: new PersonMerges(keyring, persons, { contacts: contactsMerge, notifications: notificationsMerge }),
+    // Issue 17: tasks (a file's tasks move with it)
+    merges: new PersonMerges(keyring, persons, {
+      contacts: contactsMerge,
+      notifications: notificationsMerge,
+      tasks: tasksMerge(keyring),
+    }),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
     // Issue 16: cases & contacts
@@ -179,6 +197,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: documents
     documents,
     documentSink: documents,
+    // Issue 17: tasks
+    tasks: new Tasks(keyring),
+    taskWorklist: new TaskWorklist(keyring, persons),
     // Issue 17: import
     imports,
     close: async () => {

@@ -291,6 +291,9 @@ function refId(ref: ResourceRef): string | null {
     case 'document':
     case 'mailroom-item':
       return ref.documentId;
+    // Issue 17: tasks
+    case 'task':
+      return ref.taskId;
     // Issue 17: import
     case 'import':
       return ref.importId;

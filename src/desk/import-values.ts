@@ -83,6 +83,9 @@ const RECORD_WORDS: Record<string, Record<string, string>> = {
     auffällig: 'positive',
     unklar: 'inconclusive',
     'nicht eindeutig': 'inconclusive',
+    kontrolle: 'follow-up',
+    kontrollbedürftig: 'follow-up',
+    wiedervorlage: 'follow-up',
   },
 };
 

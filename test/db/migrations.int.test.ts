@@ -40,6 +40,7 @@ const SQLITE = [
   '027-follow-up-person',
   // Issue 17: documents
   '028-documents',
+  '029-tasks',
   // Issue 17: import
   '031-import',
 ];

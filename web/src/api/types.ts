@@ -73,6 +73,14 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: tasks
+export type {
+  FileTasks,
+  Task,
+  TaskAssignees,
+  Worklist,
+  WorklistRow,
+} from '../../../src/contract/tasks.ts';
 // Issue 17: import
 export type {
   ImportJob,
