@@ -473,3 +473,24 @@ test('at rest: neither the database nor the data directory holds an imported nam
         assert.ok(!hay.includes(form.toLowerCase()), `${s} readable in ${f}`);
   }
 });
+
+test('an imported TB screening with the result "Kontrolle" brings its rule’s task into the new file (issue 17: tasks)', async () => {
+  const name = unique('Kontrollmeier');
+  const csv = `Nachname;Vorname;Geburtsdatum;Datum;Methode;Ergebnis\n${name};Ottilie;02.02.1950;01.03.2026;Röntgen;Kontrolle\n`;
+  const up = await upload(head, Buffer.from(csv, 'utf8'));
+  const dry = await head.post(`/api/imports/${up.body.id}/dry-run`, {
+    version: up.body.version,
+    mapping: {
+      person: { familyName: 0, givenName: 1, birthDate: 2 },
+      record: { type: 'tb-screening', fields: { date: 3, method: 4, result: 5 } },
+    },
+  });
+  assert.deepEqual(dry.body.counts, { created: 1, matched: 0, refused: 0 }, JSON.stringify(dry.body));
+  assert.equal((await head.post(`/api/imports/${up.body.id}/start`, { version: dry.body.version })).status, 202);
+  assert.equal((await waitFor(up.body.id)).state, 'done');
+  const [row] = await allRows(up.body.id);
+  const tasks = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('tasks').select(['due_date', 'state']).where('person_id', '=', row!.personId!).execute(),
+  );
+  assert.deepEqual(tasks, [{ due_date: '2026-09-01', state: 'open' }]);
+});
