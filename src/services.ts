@@ -43,6 +43,10 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: letters
+import { Templates } from './desk/templates.ts';
+import { Letters } from './desk/letters.ts';
+import { LetterRunner, LetterRuns } from './desk/letter-runs.ts';
 
 export interface Services {
   config: Config;
@@ -96,6 +100,15 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: letters
+  /** The office's letter templates, every version kept. */
+  templates: Templates;
+  /** Making a letter in a file (stored through `documentSink`). */
+  letters: Letters;
+  /** Bulk runs: starting, listing, reading. */
+  letterRuns: LetterRuns;
+  /** Works through unfinished bulk runs in the background (started and stopped by src/server.ts). */
+  letterRunner: LetterRunner;
   close(): Promise<void>;
 }
 
@@ -125,7 +138,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
-  return {
+  // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
+  const templates = new Templates(keyring);
+  const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
+  const services: Services = {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
       importFromConnection({ gate, keyring }, office.tenantId, office.departmentId, raw, mediaType),
@@ -161,10 +177,16 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: letters
+    templates,
+    letters,
+    letterRuns: new LetterRuns(templates, persons),
+    letterRunner: new LetterRunner(store, gate, letters),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);
       await store.close();
     },
   };
+  return services;
 }

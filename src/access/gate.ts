@@ -287,5 +287,10 @@ function refId(ref: ResourceRef): string | null {
       return ref.outbreakId;
     case 'person-merge':
       return ref.mergeId;
+    // Issue 17: letters
+    case 'letter-template':
+      return ref.templateId;
+    case 'letter-run':
+      return ref.runId;
   }
 }

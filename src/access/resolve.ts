@@ -33,7 +33,12 @@ export type ResourceRef =
   /** A merge of two files, decided as its surviving file (the absorbed one is decided inside the work). */
   | { kind: 'person-merge'; mergeId: string }
   // Issue 16: transmission — a §11 transmission, decided as its department.
-  | { kind: 'transmission'; transmissionId: string };
+  | { kind: 'transmission'; transmissionId: string }
+  // Issue 17: letters
+  /** A letter template of the office (any department's too), decided as the office; another office's does not exist. */
+  | { kind: 'letter-template'; templateId: string }
+  /** A bulk letter run, decided as its department (hidden from others). */
+  | { kind: 'letter-run'; runId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -220,6 +225,27 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .executeTakeFirst();
       return t
         ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
+        : null;
+    }
+    // Issue 17: letters
+    case 'letter-template': {
+      const t = await tx
+        .selectFrom('letter_templates')
+        .select('department_id')
+        .where('id', '=', ref.templateId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return t ? resolvedAs({ kind: 'tenant' }, ref.templateId, null, t.department_id) : null;
+    }
+    case 'letter-run': {
+      const run = await tx
+        .selectFrom('letter_runs')
+        .select('department_id')
+        .where('id', '=', ref.runId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return run
+        ? resolvedAs({ kind: 'department', departmentId: run.department_id }, ref.runId, null, run.department_id)
         : null;
     }
     case 'installation': {

@@ -38,6 +38,8 @@ const SQLITE = [
   // Issue 16: person merge
   '026-person-merges',
   '027-follow-up-person',
+  // Issue 17: letters
+  '030-letters',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

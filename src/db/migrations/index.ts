@@ -34,6 +34,8 @@ import { transmission } from './025-transmission.ts';
 import { personMerges } from './026-person-merges.ts';
 // Issue 16: seams
 import { followUpPerson } from './027-follow-up-person.ts';
+// Issue 17: letters
+import { letters } from './030-letters.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -69,5 +71,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '026-person-merges': personMerges(dialect, appRole),
     // Issue 16: seams
     '027-follow-up-person': followUpPerson(dialect),
+    // Issue 17: letters
+    '030-letters': letters(dialect, appRole),
   };
 }
