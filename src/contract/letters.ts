@@ -109,8 +109,8 @@ export const letterMade = z.strictObject({
   created: z.boolean(),
 });
 
-export const RUN_STATES = ['running', 'finished'] as const;
-export const RUN_ITEM_STATES = ['pending', 'done', 'failed'] as const;
+const RUN_STATES = ['running', 'finished'] as const;
+const RUN_ITEM_STATES = ['pending', 'done', 'failed'] as const;
 
 const runFacts = {
   id: z.string(),

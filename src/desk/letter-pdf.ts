@@ -28,12 +28,10 @@ export interface LetterLayout {
   signature: string;
 }
 
-export class LetterPdfError extends Error {}
-
 /** The letter's bytes as PDF/A-2b. `compress: false` only where a test reads the text. */
 export function letterPdf(letter: LetterLayout, opts: { compress?: boolean } = {}): Promise<Buffer> {
   if (!existsSync(FONT) || !existsSync(FONT_BOLD))
-    return Promise.reject(new LetterPdfError('the DejaVu fonts (fonts-dejavu-core) are missing'));
+    return Promise.reject(new Error('the DejaVu fonts (fonts-dejavu-core) are missing'));
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: 20 * MM, left: 25 * MM, right: 20 * MM, bottom: 20 * MM },

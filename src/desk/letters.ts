@@ -29,7 +29,7 @@ export interface GenerateInput {
 }
 
 /** Today in the office's time zone, YYYY-MM-DD. */
-export const officeToday = (now: string) =>
+const officeToday = (now: string) =>
   new Intl.DateTimeFormat('en-CA', {
     timeZone: 'Europe/Berlin',
     year: 'numeric',
@@ -38,7 +38,7 @@ export const officeToday = (now: string) =>
   }).format(new Date(now));
 
 /** A file name from the template's name and the date: letters, digits and hyphens only. */
-export function letterFileName(name: string, today: string): string {
+function letterFileName(name: string, today: string): string {
   const base = name
     .normalize('NFKD')
     .replace(/ß/g, 'ss')

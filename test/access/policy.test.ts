@@ -196,6 +196,13 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
     breakGlass: 'FF FF FF',
     none: 'HH HH HH',
     tenant: 'HH HH HH',
+  }, // Issue 17: letters — a letter in the file: the owning department's daily work; for a restricted record physicians and heads.
+  'letter.generate': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
   },
 };
 
@@ -693,7 +700,29 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     on: 'a transmission of OWN',
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'FAA HHH HHH',
+  }, // Issue 17: letters — a department's templates and bulk runs for its members; a run by its id hidden from others;
+  // the office's templates for its admins.
+  ...(['letter.templates', 'letter.bulk', 'letter.runs'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  {
+    action: 'letter.run',
+    on: 'a letter run of OWN',
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
   },
+  ...(
+    [
+      'admin.template.list',
+      'admin.template.read',
+      'admin.template.create',
+      'admin.template.update',
+      'admin.template.preview',
+    ] as const
+  ).map((action) => ({ action, on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' })),
 ];
 
 test('the DEMIS connection imports into its own department only, and does nothing else', () => {
@@ -843,6 +872,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'case.list',
     'follow-up.list',
     'contact.list',
+    // Issue 17: letters
+    'letter.templates',
+    'letter.runs',
+    'letter.run',
   ],
   'records:write': [
     'person.create',
@@ -865,6 +898,8 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'contact.create',
     'contact.convert',
     'follow-up.record',
+    // Issue 17: letters
+    'letter.generate',
   ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
@@ -883,6 +918,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'admin.sso.read',
     'admin.demis.read',
     'demis.poll',
+    // Issue 17: letters
+    'admin.template.list',
+    'admin.template.read',
+    'admin.template.preview',
   ],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
@@ -921,6 +960,10 @@ const SESSION_ONLY: Action[] = [
   'transmission.settings.update',
   // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session.
   'notification.import',
+  // Issue 17: letters — a bulk run and editing the office's templates.
+  'letter.bulk',
+  'admin.template.create',
+  'admin.template.update',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

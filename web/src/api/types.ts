@@ -73,3 +73,15 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: letters
+export type {
+  LetterMade,
+  LetterRunListItem,
+  LetterRunView,
+  LetterTemplateKind,
+  TemplateCatalogue,
+  TemplateContent,
+  TemplateListItem,
+  TemplateView,
+  UsableTemplate,
+} from '../../../src/contract/letters.ts';
