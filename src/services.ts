@@ -43,6 +43,9 @@ import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
 // Issue 17: desk
 import type { DocumentSink } from './desk/document-sink.ts';
+// Issue 17: documents
+import { Documents } from './desk/documents.ts';
+import { DocumentFiles } from './desk/documents-files.ts';
 // Issue 17: letters
 import { Templates } from './desk/templates.ts';
 import { Letters } from './desk/letters.ts';
@@ -100,6 +103,9 @@ export interface Services {
   // Issue 17: desk
   /** Where generated letters and certificates are stored: the file's documents (src/desk/document-sink.ts). */
   documentSink?: DocumentSink;
+  // Issue 17: documents
+  /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
+  documents: Documents;
   // Issue 17: letters
   /** The office's letter templates, every version kept. */
   templates: Templates;
@@ -138,6 +144,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
+  // Issue 17: documents
+  const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
   // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
   const templates = new Templates(keyring);
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
@@ -177,6 +185,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     emergencySearch: new EmergencySearch(keyring, persons),
     images,
     instances: new InstanceStore(images),
+    // Issue 17: documents
+    documents,
+    documentSink: documents,
     // Issue 17: letters
     templates,
     letters,

@@ -287,6 +287,10 @@ function refId(ref: ResourceRef): string | null {
       return ref.outbreakId;
     case 'person-merge':
       return ref.mergeId;
+    // Issue 17: documents
+    case 'document':
+    case 'mailroom-item':
+      return ref.documentId;
     // Issue 17: letters
     case 'letter-template':
       return ref.templateId;

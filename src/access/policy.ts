@@ -168,6 +168,11 @@ export const FILE_RULES = {
   'contact.convert': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   /** A day's follow-up of a contact (decided on the contact's record), like a record update. */
   'follow-up.record': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  // Issue 17: documents — a file's documents (uploads, generated letters) like its records.
+  'document.list': { owner: ALL, share: ALL, breakGlass: ALL, restricted: ALL, dpo: false },
+  'document.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: SENIOR, dpo: false },
+  'document.add': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  'document.delete': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   // Issue 17: letters
   /** Making a letter from a template in the file (stored as its document): the owning department's daily work; for a restricted record SENIOR. */
   'letter.generate': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
@@ -245,6 +250,12 @@ export const OTHER_ACTIONS = [
   // Issue 16: cases & contacts
   'case.list',
   'follow-up.list',
+  // Issue 17: documents — a department's mail-room of scans not yet in a file.
+  'mailroom.list',
+  'mailroom.upload',
+  'mailroom.read',
+  'mailroom.assign',
+  'mailroom.delete',
   // Issue 17: letters
   'letter.templates',
   'letter.bulk',
@@ -367,6 +378,16 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'transmission.read': null,
   'transmission.settings.read': null,
   'transmission.settings.update': null,
+  // Issue 17: documents
+  'document.list': 'records:read',
+  'document.read': 'records:read',
+  'document.add': 'records:write',
+  'document.delete': 'records:write',
+  'mailroom.list': 'records:read',
+  'mailroom.read': 'records:read',
+  'mailroom.upload': 'records:write',
+  'mailroom.assign': 'records:write',
+  'mailroom.delete': 'records:write',
   // Issue 17: letters — a letter is a write to the file; a bulk run and editing templates are a person's act in a session.
   'letter.generate': 'records:write',
   'letter.templates': 'records:read',
@@ -579,6 +600,22 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
     case 'transmission.settings.read':
     case 'transmission.settings.update':
       return r.kind === 'department' && seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
+    // Issue 17: documents — the mail-room is every member's daily work; a scan of another department
+    // named by its id is not there for the caller (404); deleting one is a physician's or head's decision.
+    case 'mailroom.list':
+    case 'mailroom.upload':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
+    case 'mailroom.read':
+    case 'mailroom.assign':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'hidden';
+    case 'mailroom.delete':
+      if (r.kind !== 'department') return 'forbidden';
+      if (!p.memberships.some((m) => m.departmentId === r.departmentId)) return 'hidden';
+      return seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
     // Issue 17: letters — the templates a department may use, its bulk runs: every member of it (each letter of a
     // run is decided on its file again, as `letter.generate`); a run named by its id is hidden from others (404).
     case 'letter.templates':

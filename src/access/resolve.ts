@@ -34,6 +34,11 @@ export type ResourceRef =
   | { kind: 'person-merge'; mergeId: string }
   // Issue 16: transmission — a §11 transmission, decided as its department.
   | { kind: 'transmission'; transmissionId: string }
+  // Issue 17: documents
+  /** A document in a file, decided as that file at the document's sensitivity (a mail-room scan is not one). */
+  | { kind: 'document'; documentId: string; sensitivity?: Sensitivity }
+  /** A scan in a department's mail-room (in no file yet), decided as its department. */
+  | { kind: 'mailroom-item'; documentId: string }
   // Issue 17: letters
   /** A letter template of the office (any department's too), decided as the office; another office's does not exist. */
   | { kind: 'letter-template'; templateId: string }
@@ -98,6 +103,24 @@ const recordFile = prepared((db, recordId: string, tenantId: string, now: string
     .where('records.id', '=', recordId)
     .where('records.tenant_id', '=', tenantId)
     .where('records.deleted_at', 'is', null),
+);
+
+// Issue 17: documents
+const documentFile = prepared((db, documentId: string, tenantId: string, now: string, userId: string) =>
+  filesWithReach(db, now, userId)
+    .innerJoin('documents', 'documents.person_id', 'persons.id')
+    .innerJoin('departments', 'departments.id', 'persons.department_id')
+    .select([
+      'persons.id as person_id',
+      'documents.sensitivity',
+      'persons.department_id',
+      'departments.restricted_listing',
+      'shares.to_department_id',
+      'break_glass.id as grant_id',
+    ])
+    .where('documents.id', '=', documentId)
+    .where('documents.tenant_id', '=', tenantId)
+    .where('documents.deleted_at', 'is', null),
 );
 
 /** Returns null when the resource does not exist in the caller's tenant. */
@@ -225,6 +248,32 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .executeTakeFirst();
       return t
         ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
+        : null;
+    }
+    // Issue 17: documents
+    case 'document': {
+      const rows = await documentFile(tx, ref.documentId, p.tenantId, now, p.userId);
+      const resolved = fileOf(
+        rows,
+        ref.documentId,
+        maxSensitivity(rows[0]?.sensitivity as Sensitivity, ref.sensitivity),
+      );
+      // Like a record: where the department hides restricted entries from those who may not read them.
+      if (resolved && rows[0]!.sensitivity === 'restricted' && rows[0]!.restricted_listing === 'hidden')
+        (resolved.resource as FileFacts).hiddenUnlessReadable = true;
+      return resolved;
+    }
+    case 'mailroom-item': {
+      const d = await tx
+        .selectFrom('documents')
+        .select('department_id')
+        .where('id', '=', ref.documentId)
+        .where('tenant_id', '=', p.tenantId)
+        .where('person_id', 'is', null)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      return d
+        ? resolvedAs({ kind: 'department', departmentId: d.department_id }, ref.documentId, null, d.department_id)
         : null;
     }
     // Issue 17: letters

@@ -491,12 +491,61 @@ export interface Database {
   // Issue 16: cases & contacts
   ifsg_contacts: IfsgContactsTable;
   contact_follow_ups: ContactFollowUpsTable;
+  // Issue 17: documents
+  documents: DocumentsTable;
+  document_versions: DocumentVersionsTable;
   // Issue 17: letters
   letter_templates: LetterTemplatesTable;
   letter_template_versions: LetterTemplateVersionsTable;
   letter_generations: LetterGenerationsTable;
   letter_runs: LetterRunsTable;
   letter_run_items: LetterRunItemsTable;
+}
+
+// Issue 17: documents
+/**
+ * Migration 028: a document of a file (upload or generated), or a scan in a department's mail-room
+ * (`person_id` null). Ids, kinds, states and dates only; the delete reason is sealed (src/desk/documents*.ts).
+ */
+interface DocumentsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  person_id: string | null;
+  /** upload | generated */
+  kind: string;
+  /** normal | restricted */
+  sensitivity: string;
+  /** The current version. */
+  version: number;
+  template_id: string | null;
+  record_id: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  deleted_at: string | null;
+  deleted_by: string | null;
+  delete_reason_enc: Buffer | null;
+  retain_until: string | null;
+}
+
+/**
+ * Migration 028: one version of a document. `name_enc` ({title, fileName}) is sealed with the version's own
+ * random data key; `data_key_enc` is that key wrapped with the file's person key (the department key in the
+ * mail-room); the bytes are a sealed file named by document id and version.
+ */
+interface DocumentVersionsTable {
+  document_id: string;
+  version: number;
+  tenant_id: string;
+  media_type: string;
+  size: number;
+  name_enc: Buffer;
+  data_key_enc: Buffer;
+  template_version: number | null;
+  created_at: string;
+  created_by: string;
 }
 
 // Issue 16: outbreaks

@@ -3,7 +3,7 @@
 // the composition root (src/services.ts) hands one to the other.
 import type { GateContext } from '../access/gate.ts';
 
-interface GeneratedDocument {
+export interface GeneratedDocument {
   /** The file the gate decided on (a file action); the document is stored in it. */
   personId: string;
   /** Shown in the file's list of documents, e.g. "Einladung zur Röntgenuntersuchung". */

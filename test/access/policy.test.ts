@@ -204,6 +204,36 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
     none: 'HH HH HH',
     tenant: 'HH HH HH',
   },
+  // Issue 17: documents — a file's documents like its records: listed and read as far as the file reaches,
+  // added in the owning department (restricted by physicians and heads), deleted by physicians and heads.
+  'document.list': {
+    owner: 'AA AA AA',
+    share: 'AA AA AA',
+    breakGlass: 'AA AA AA',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'document.read': {
+    owner: 'AF AA AA',
+    share: 'AF AA AA',
+    breakGlass: 'AF AA AA',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'document.add': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
+  'document.delete': {
+    owner: 'FF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
+  },
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -714,6 +744,26 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'AAA HHH HHH',
   },
+  // Issue 17: documents — the mail-room: every member of the department lists and uploads (others forbidden);
+  // a scan named by its id is hidden from other departments; deleting one is for physicians and heads.
+  ...(['mailroom.list', 'mailroom.upload'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  ...(['mailroom.read', 'mailroom.assign'] as const).map((action) => ({
+    action,
+    on: 'a scan in the mail-room of OWN',
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
+  })),
+  {
+    action: 'mailroom.delete',
+    on: 'a scan in the mail-room of OWN',
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'FAA HHH HHH',
+  },
   ...(
     [
       'admin.template.list',
@@ -872,6 +922,11 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'case.list',
     'follow-up.list',
     'contact.list',
+    // Issue 17: documents
+    'document.list',
+    'document.read',
+    'mailroom.list',
+    'mailroom.read',
     // Issue 17: letters
     'letter.templates',
     'letter.runs',
@@ -898,6 +953,12 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'contact.create',
     'contact.convert',
     'follow-up.record',
+    // Issue 17: documents
+    'document.add',
+    'document.delete',
+    'mailroom.upload',
+    'mailroom.assign',
+    'mailroom.delete',
     // Issue 17: letters
     'letter.generate',
   ],

@@ -38,6 +38,8 @@ const SQLITE = [
   // Issue 16: person merge
   '026-person-merges',
   '027-follow-up-person',
+  // Issue 17: documents
+  '028-documents',
   // Issue 17: letters
   '030-letters',
 ];

@@ -96,6 +96,22 @@ async function person(
   return { id: r.body.id as string, familyName };
 }
 
+/** The stored PDF of a letter: from the documents part (read through the gate as a physician of INF), or the fake sink. */
+async function pdfOf(documentId: string): Promise<Buffer> {
+  if (!realSink) return stored.at(-1)!.bytes;
+  const reader = {
+    userId: physician.id,
+    tenantId: t.tenantId,
+    tenantRoles: [],
+    memberships: [{ departmentId: INF, role: 'physician' as const }],
+  };
+  return h.services.gate.run(reader, 'document.read', { kind: 'document', documentId }, async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const c of (await h.services.documents.read(ctx, documentId)).body) chunks.push(c);
+    return Buffer.concat(chunks);
+  });
+}
+
 const generate = (by: Client, personId: string, templateId: string, extra: Record<string, unknown> = {}) =>
   by.post(`/api/persons/${personId}/letters`, { templateId, requestKey: randomUUID(), ...extra });
 
@@ -225,14 +241,15 @@ test('a clerk makes an invitation in a file: PDF/A-2b, stored through the sink w
     const doc = stored.at(-1)!;
     assert.equal(doc.personId, p.id);
     assert.deepEqual(doc.template, { id: invitation, version: 1 });
-    assert.equal(doc.bytes.subarray(0, 5).toString(), '%PDF-');
-    assert.match(doc.bytes.toString('latin1'), /<pdfaid:part>2<\/pdfaid:part>/);
-    assert.match(doc.bytes.toString('latin1'), /<pdfaid:conformance>B<\/pdfaid:conformance>/);
-    assert.ok(!doc.bytes.includes('/Encrypt'));
-    const text = pdfText(doc.bytes).join(' ');
-    assert.match(text, new RegExp(p.familyName));
-    assert.match(text, /Einladung/);
   }
+  const pdf = await pdfOf(r.body.documentId);
+  assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+  assert.match(pdf.toString('latin1'), /<pdfaid:part>2<\/pdfaid:part>/);
+  assert.match(pdf.toString('latin1'), /<pdfaid:conformance>B<\/pdfaid:conformance>/);
+  assert.ok(!pdf.includes('/Encrypt'));
+  const text = pdfText(pdf).join(' ');
+  assert.match(text, new RegExp(p.familyName));
+  assert.match(text, /Einladung/);
   // The audit event names the template and its version, not the content.
   const events = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx
@@ -337,13 +354,11 @@ test('the expert opinion cover letter tells the result, never the opinion', asyn
   assert.equal(opinion.status, 201, JSON.stringify(opinion.body));
   const r = await generate(physician, p.id, await templateOf('expert-opinion-cover'), { recordId: opinion.body.id });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  if (!realSink) {
-    const text = pdfText(stored.at(-1)!.bytes).join(' ');
-    assert.match(text, /nicht dienstfähig/);
-    assert.match(text, /02\.11\.2026/);
-    assert.match(text, /Landesamt für Besoldung/);
-    assert.doesNotMatch(text, /Geheimbefund|Bandscheibe|Dienstfähigkeit nach/);
-  }
+  const text = pdfText(await pdfOf(r.body.documentId)).join(' ');
+  assert.match(text, /nicht dienstfähig/);
+  assert.match(text, /02\.11\.2026/);
+  assert.match(text, /Landesamt für Besoldung/);
+  assert.doesNotMatch(text, /Geheimbefund|Bandscheibe|Dienstfähigkeit nach/);
 });
 
 test('a repeated or parallel request makes one letter; a failed PDF stores nothing', async () => {
@@ -370,6 +385,20 @@ test('a repeated or parallel request makes one letter; a failed PDF stores nothi
   const reused = await clerk.post(`/api/persons/${q.id}/letters`, { templateId: invitation, requestKey: key });
   assert.equal(reused.status, 409);
 
+  const documentsOf = async (personId: string) =>
+    realSink
+      ? (
+          await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+            tx
+              .selectFrom('document_versions as v')
+              .innerJoin('documents as d', 'd.id', 'v.document_id')
+              .select('v.version')
+              .where('d.person_id', '=', personId)
+              .execute(),
+          )
+        ).length
+      : stored.filter((d) => d.personId === personId).length;
+  const documentsBefore = await documentsOf(p.id);
   const render = h.services.letters.renderPdf;
   h.services.letters.renderPdf = () => Promise.reject(new Error('font table broken'));
   try {
@@ -381,6 +410,7 @@ test('a repeated or parallel request makes one letter; a failed PDF stores nothi
     h.services.letters.renderPdf = render;
   }
   assert.equal(await letterCount(), before + 1);
+  assert.equal(await documentsOf(p.id), documentsBefore);
   if (!realSink) assert.equal(stored.length, storedBefore + 1);
   // Malformed and oversized input.
   assert.equal(

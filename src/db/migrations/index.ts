@@ -34,6 +34,8 @@ import { transmission } from './025-transmission.ts';
 import { personMerges } from './026-person-merges.ts';
 // Issue 16: seams
 import { followUpPerson } from './027-follow-up-person.ts';
+// Issue 17: documents
+import { documents } from './028-documents.ts';
 // Issue 17: letters
 import { letters } from './030-letters.ts';
 
@@ -71,6 +73,8 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '026-person-merges': personMerges(dialect, appRole),
     // Issue 16: seams
     '027-follow-up-person': followUpPerson(dialect),
+    // Issue 17: documents
+    '028-documents': documents(dialect, appRole),
     // Issue 17: letters
     '030-letters': letters(dialect, appRole),
   };
