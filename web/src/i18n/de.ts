@@ -1610,7 +1610,7 @@ export const de = {
   'templates.bodyHint':
     'Felder in doppelten geschweiften Klammern werden beim Erstellen ausgefüllt. Eine Leerzeile trennt Absätze.',
   'templates.fields': 'Felder dieser Art',
-  'templates.insert': 'Feld „{label}“ in den Text einfügen',
+  'templates.insert': '{field} einfügen: {label}',
   'templates.signature': 'Unterschrift',
   'templates.active': 'Für neue Briefe anbieten',
   'templates.preview': 'Vorschau als PDF',

@@ -1579,7 +1579,7 @@ export const en: Messages = {
   'templates.bodyHint':
     'Fields in double curly braces are filled in when a letter is made. An empty line separates paragraphs.',
   'templates.fields': 'Fields of this kind',
-  'templates.insert': 'Insert the field "{label}" into the text',
+  'templates.insert': 'Insert {field}: {label}',
   'templates.signature': 'Signature',
   'templates.active': 'Offer for new letters',
   'templates.preview': 'Preview as PDF',

@@ -383,7 +383,7 @@ function TemplateForm({
               <button
                 type="button"
                 onClick={() => insert(f.name)}
-                aria-label={t('templates.insert', { label: f.label })}
+                aria-label={t('templates.insert', { field: `{{${f.name}}}`, label: f.label })}
               >
                 <code>{`{{${f.name}}}`}</code>
               </button>{' '}
