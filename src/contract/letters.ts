@@ -138,6 +138,8 @@ export const runView = z.strictObject({
       personId: z.string(),
       state: z.enum(RUN_ITEM_STATES),
       documentId: z.string().nullable(),
+      /** The document's version this run made (a file's letters from one template are versions of one document). */
+      documentVersion: z.number().nullable(),
       /** The refusal's code (e.g. `not-found`, `record-required`, `generation-failed`). */
       error: z.string().nullable(),
       familyName: z.string().nullable(),

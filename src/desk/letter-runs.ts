@@ -183,6 +183,16 @@ export class LetterRuns {
       .where('tenant_id', '=', ctx.principal.tenantId)
       .orderBy('seq')
       .execute();
+    const versions = new Map(
+      (
+        await ctx.tx
+          .selectFrom('letter_generations')
+          .select(['person_id', 'document_version'])
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .where('run_id', '=', runId)
+          .execute()
+      ).map((g) => [g.person_id, g.document_version] as const),
+    );
     // The names of the department's own files (the caller is a member): the result list a person works through.
     const people = new Map(
       (
@@ -202,6 +212,7 @@ export class LetterRuns {
         personId: i.person_id,
         state: i.state as 'pending' | 'done' | 'failed',
         documentId: i.document_id,
+        documentVersion: versions.get(i.person_id) ?? null,
         error: i.error,
         familyName: people.get(i.person_id)?.familyName ?? null,
         givenName: people.get(i.person_id)?.givenName ?? null,

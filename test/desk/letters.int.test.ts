@@ -550,6 +550,32 @@ test("a bulk run over an outbreak's contacts reaches each contact's file once", 
   );
 });
 
+test('a bulk run marks a file it cannot make the letter for, with the reason, and goes on', async () => {
+  const certificate = await templateOf('certificate-36');
+  const withScreening = await person();
+  const without = await person();
+  const screening = await physician.post(`/api/persons/${withScreening.id}/records`, {
+    type: 'tb-screening',
+    sensitivity: 'normal',
+    content: { date: '2026-12-01', method: 'chest-x-ray', result: 'negative' },
+  });
+  assert.equal(screening.status, 201, JSON.stringify(screening.body));
+  const run = await clerk.post(`/api/departments/${INF}/letter-runs`, {
+    templateId: certificate,
+    personIds: [withScreening.id, without.id],
+  });
+  assert.equal(run.status, 201, JSON.stringify(run.body));
+  await h.services.letterRunner.idle();
+  const view = (await clerk.get(`/api/letter-runs/${run.body.id}`)).body;
+  assert.equal(view.state, 'finished');
+  assert.equal(view.done, 1);
+  assert.equal(view.failed, 1);
+  const failed = view.items.find((i: { personId: string }) => i.personId === without.id);
+  assert.deepEqual([failed.state, failed.error, failed.documentId], ['failed', 'record-required', null]);
+  const made = view.items.find((i: { personId: string }) => i.personId === withScreening.id);
+  assert.equal(made.documentVersion, 1);
+});
+
 test('at rest: neither the name nor the letter text is in the database file or the data directory', {
   skip: DIALECT !== 'sqlite',
 }, async () => {

@@ -11,7 +11,7 @@ import type {
   PersonListItem,
   UsableTemplate,
 } from '../../api/types.ts';
-import { formatDate, formatDateTime, useT } from '../../i18n/i18n.ts';
+import { formatDate, formatDateTime, useT, type MessageKey } from '../../i18n/i18n.ts';
 import { Link, navigate } from '../../router.tsx';
 import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
@@ -193,6 +193,12 @@ function StartForm({ departmentId, choices }: { departmentId: string; choices: S
   );
 }
 
+/** Why a file got no letter, in words: the refusal's error or field code as the dictionaries word it. */
+function refusal(t: ReturnType<typeof useT>, code: string): string {
+  for (const key of [`error.${code}`, `problem.field.${code}`] as MessageKey[]) if (t(key) !== key) return t(key);
+  return code;
+}
+
 function RunView({ runId }: { runId: string }) {
   const t = useT();
   const run = useLoad(() => api<LetterRunView>('GET', `/api/letter-runs/${encodeURIComponent(runId)}`), [runId]);
@@ -231,11 +237,11 @@ function RunView({ runId }: { runId: string }) {
                   </td>
                   <td>
                     {t(`letters.runs.item.${i.state}`)}
-                    {i.error ? ` (${i.error})` : ''}
+                    {i.error ? ` – ${refusal(t, i.error)}` : ''}
                   </td>
                   <td>
                     {i.documentId ? (
-                      <a href={documentAddress(i.documentId)} target="_blank" rel="noopener">
+                      <a href={documentAddress(i.documentId, i.documentVersion)} target="_blank" rel="noopener">
                         {t('letters.runs.open')}
                       </a>
                     ) : (

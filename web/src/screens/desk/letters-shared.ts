@@ -2,8 +2,12 @@
 // documents part's download of the file's document) and the kinds of templates in the order they are offered.
 import type { LetterTemplateKind } from '../../api/types.ts';
 
-/** The address a stored document opens at (the file's documents, src/http/routes/documents.ts). */
-export const documentAddress = (documentId: string) => `/api/documents/${encodeURIComponent(documentId)}/content`;
+/**
+ * Where a stored letter opens in the browser: the file's document at the version the letter made (the same template
+ * again in a file is a new version of its document), shown inline (src/http/routes/documents.ts).
+ */
+export const documentAddress = (documentId: string, version?: number | null) =>
+  `/api/documents/${encodeURIComponent(documentId)}/preview${version ? `?version=${version}` : ''}`;
 
 export const TEMPLATE_KINDS: LetterTemplateKind[] = [
   'invitation',

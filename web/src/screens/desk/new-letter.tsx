@@ -101,7 +101,7 @@ function Form({
         });
         notify(t('letters.made'));
         onCreated();
-        window.open(documentAddress(made.documentId), '_blank', 'noopener');
+        window.open(documentAddress(made.documentId, made.documentVersion), '_blank', 'noopener');
       })}
     >
       <h3 id="new-letter">{t('letters.new')}</h3>
