@@ -392,7 +392,8 @@ export class LetterRunner {
             .where('state', '=', 'pending')
             .executeTakeFirst();
           if (Number(marked.numUpdatedRows) !== 1)
-            throw new KarteiError('conflict', 'this file of the run is done already');
+            // Done by another turn already: this letter is undone with its transaction.
+            throw new Error('this file of the run is done already');
           await ctx.tx
             .updateTable('letter_runs')
             .set((eb) => ({ done: eb('done', '+', 1) }))
