@@ -154,8 +154,10 @@ test('a clerk makes an invitation in a file and its PDF opens', {
   const opened = context.waitForEvent('page');
   await page.getByRole('button', { name: 'Erstellen', exact: true }).click();
   await page.getByText('Der Brief wurde erstellt und in der Akte abgelegt.').waitFor();
+  // The letter opens in a new tab at its document's address; fetched again with the session, it is the PDF/A.
   const pdfPage = await opened;
-  const response = await pdfPage.waitForResponse((r) => r.url().includes('/api/documents/'));
+  await pdfPage.waitForURL(/\/api\/documents\/[^/]+\/preview/);
+  const response = await context.request.get(pdfPage.url());
   assert.equal(response.status(), 200);
   assert.match(response.headers()['content-type'] ?? '', /^application\/pdf/);
   const bytes = await response.body();
