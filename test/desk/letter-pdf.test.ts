@@ -1,6 +1,6 @@
 // A letter as PDF/A-2b (issue 17): the PDF/A identification in the XMP metadata (part 2, conformance B), the
 // sRGB output intent, the structure tree, embedded DejaVu fonts with every German letter, no encryption; and,
-// where Debian's qpdf is installed, its structural check passes (skipped without it).
+// where Debian's qpdf is installed, its structural check passes (scripts/test-prerequisites.sh installs it before `npm test`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
