@@ -51,6 +51,10 @@ import { Tasks } from './desk/tasks.ts';
 import { TaskWorklist } from './desk/tasks-worklist.ts';
 import { TaskRules } from './desk/task-rules.ts';
 import { tasksMerge } from './desk/tasks-merge.ts';
+// Issue 17: letters
+import { Templates } from './desk/templates.ts';
+import { Letters } from './desk/letters.ts';
+import { LetterRunner, LetterRuns } from './desk/letter-runs.ts';
 // Issue 17: import
 import { Imports } from './desk/import-jobs.ts';
 
@@ -114,6 +118,15 @@ export interface Services {
   tasks: Tasks;
   /** A department's worklist: overdue, due today, upcoming. */
   taskWorklist: TaskWorklist;
+  // Issue 17: letters
+  /** The office's letter templates, every version kept. */
+  templates: Templates;
+  /** Making a letter in a file (stored through `documentSink`). */
+  letters: Letters;
+  /** Bulk runs: starting, listing, reading. */
+  letterRuns: LetterRuns;
+  /** Works through unfinished bulk runs in the background (started and stopped by src/server.ts). */
+  letterRunner: LetterRunner;
   // Issue 17: import
   /** A department's imports of existing data from CSV and XLSX: upload, dry run, the import in batches. */
   imports: Imports;
@@ -151,9 +164,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const gate = new Gate(store, audit);
   // Issue 17: documents
   const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
+  // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
+  const templates = new Templates(keyring);
+  const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
   // Issue 17: import
   const imports = new Imports(keyring, persons, records);
-  return {
+  const services: Services = {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
       importFromConnection({ gate, keyring }, office.tenantId, office.departmentId, raw, mediaType),
@@ -200,6 +216,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: tasks
     tasks: new Tasks(keyring),
     taskWorklist: new TaskWorklist(keyring, persons),
+    // Issue 17: letters
+    templates,
+    letters,
+    letterRuns: new LetterRuns(templates, persons),
+    letterRunner: new LetterRunner(store, gate, letters),
     // Issue 17: import
     imports,
     close: async () => {
@@ -210,4 +231,5 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       await store.close();
     },
   };
+  return services;
 }

@@ -294,6 +294,11 @@ function refId(ref: ResourceRef): string | null {
     // Issue 17: tasks
     case 'task':
       return ref.taskId;
+    // Issue 17: letters
+    case 'letter-template':
+      return ref.templateId;
+    case 'letter-run':
+      return ref.runId;
     // Issue 17: import
     case 'import':
       return ref.importId;

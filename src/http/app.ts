@@ -49,6 +49,8 @@ import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 import { inboxRoutes } from './routes/infection-inbox.ts';
 // Issue 17: tasks
 import { taskRoutes } from './routes/tasks.ts';
+// Issue 17: letters
+import { letterRoutes } from './routes/letters.ts';
 // Issue 17: import
 import { importRoutes } from './routes/import.ts';
 
@@ -141,6 +143,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   infectionCaseRoutes(app, services);
   // Issue 17: tasks
   taskRoutes(app, services);
+  // Issue 17: letters
+  letterRoutes(app, services);
   // Issue 17: import
   importRoutes(app, services);
   webAppRoutes(app);

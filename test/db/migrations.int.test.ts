@@ -41,6 +41,8 @@ const SQLITE = [
   // Issue 17: documents
   '028-documents',
   '029-tasks',
+  // Issue 17: letters
+  '030-letters',
   // Issue 17: import
   '031-import',
 ];

@@ -38,6 +38,8 @@ import { followUpPerson } from './027-follow-up-person.ts';
 import { documents } from './028-documents.ts';
 // Issue 17: tasks
 import { tasks } from './029-tasks.ts';
+// Issue 17: letters
+import { letters } from './030-letters.ts';
 // Issue 17: import
 import { importJobs } from './031-import.ts';
 
@@ -79,6 +81,8 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '028-documents': documents(dialect, appRole),
     // Issue 17: tasks
     '029-tasks': tasks(dialect, appRole),
+    // Issue 17: letters
+    '030-letters': letters(dialect, appRole),
     // Issue 17: import
     '031-import': importJobs(dialect, appRole),
   };

@@ -81,6 +81,18 @@ export type {
   Worklist,
   WorklistRow,
 } from '../../../src/contract/tasks.ts';
+// Issue 17: letters
+export type {
+  LetterMade,
+  LetterRunListItem,
+  LetterRunView,
+  LetterTemplateKind,
+  TemplateCatalogue,
+  TemplateContent,
+  TemplateListItem,
+  TemplateView,
+  UsableTemplate,
+} from '../../../src/contract/letters.ts';
 // Issue 17: import
 export type {
   ImportJob,
