@@ -160,6 +160,12 @@ export const FIELD_CODES = [
   'already-recorded',
   'already-converted',
   'not-active',
+  // Issue 17: documents
+  'file-type-refused',
+  'file-name-mismatch',
+  'file-too-large',
+  'mailroom-other-department',
+  'already-assigned',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -46,6 +46,8 @@ import type { DocumentSink } from './desk/document-sink.ts';
 // Issue 17: documents
 import { Documents } from './desk/documents.ts';
 import { DocumentFiles } from './desk/documents-files.ts';
+import { DocumentsMerge } from './desk/documents-merge.ts';
+import { Mailroom } from './desk/mailroom.ts';
 
 export interface Services {
   config: Config;
@@ -102,6 +104,8 @@ export interface Services {
   // Issue 17: documents
   /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
   documents: Documents;
+  /** Each department's scans not yet in a file. */
+  mailroom: Mailroom;
   close(): Promise<void>;
 }
 
@@ -157,7 +161,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
     // Issue 16: seams (a merge moves the file's contacts and linked notifications too; undo moves them back)
-    merges: new PersonMerges(keyring, persons, { contacts: contactsMerge, notifications: notificationsMerge }),
+    // Issue 17: documents (a merge moves the file's documents too, re-wrapping their data keys)
+    merges: new PersonMerges(keyring, persons, {
+      contacts: contactsMerge,
+      notifications: notificationsMerge,
+      documents: new DocumentsMerge(documents),
+    }),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
     // Issue 16: cases & contacts
@@ -172,6 +181,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: documents
     documents,
     documentSink: documents,
+    mailroom: new Mailroom(documents),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);

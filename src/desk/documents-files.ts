@@ -42,6 +42,17 @@ export const wrapDataKey = (owner: Buffer, tenantId: string, documentId: string,
 export const unwrapDataKey = (owner: Buffer, tenantId: string, documentId: string, version: number, wrapped: Buffer) =>
   open(owner, wrapped, keyAad(tenantId, documentId, version));
 
+/** A version whose sealed file is written (committed or not); its row is what `storeVersion` adds. */
+export interface WrittenVersion {
+  dataKey: Buffer;
+  relPath: string;
+  mediaType: string;
+  size: number;
+  title: string;
+  fileName: string;
+  templateVersion: number | null;
+}
+
 /** One version's bytes being written: sealed as they come, nothing under the final name until `commit`. */
 export interface VersionWrite {
   /** The version's own data key (random); wrap it before it is stored. */

@@ -47,6 +47,8 @@ import { infectionCaseRoutes } from './routes/infection-cases.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 // Issue 16: inbox
 import { inboxRoutes } from './routes/infection-inbox.ts';
+// Issue 17: documents
+import { documentRoutes } from './routes/documents.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -135,6 +137,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   transmissionRoutes(app, services);
   // Issue 16: cases & contacts
   infectionCaseRoutes(app, services);
+  // Issue 17: documents
+  documentRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

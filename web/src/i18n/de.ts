@@ -1530,6 +1530,15 @@ export const de = {
   'desk.tab.letters': 'Serienbriefe',
   'desk.tab.import': 'Import',
   'templates.tab': 'Vorlagen',
+  // Issue 17: documents
+  'problem.field.file-type-refused':
+    'Diese Datei wird nicht angenommen (erkannt: {detected}). Erlaubt sind PDF, JPEG, PNG, TIFF, DOCX, XLSX, PPTX, ODT, ODS und ODP; alte DOC/XLS-Dateien bitte als PDF oder DOCX/XLSX speichern.',
+  'problem.field.file-name-mismatch':
+    'Der Dateiname endet auf „.{extension}“, der Inhalt ist aber eine {detected}-Datei. Bitte die richtige Datei wählen oder sie passend benennen.',
+  'problem.field.file-too-large': 'Die Datei ist zu groß: höchstens {maxMb} MB.',
+  'problem.field.mailroom-other-department':
+    'Der Scan kann nur einer Akte der Abteilung zugeordnet werden, in deren Posteingang er liegt.',
+  'problem.field.already-assigned': 'Der Scan wurde inzwischen zugeordnet oder gelöscht.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1501,4 +1501,13 @@ export const en: Messages = {
   'desk.tab.letters': 'Bulk letters',
   'desk.tab.import': 'Import',
   'templates.tab': 'Templates',
+  // Issue 17: documents
+  'problem.field.file-type-refused':
+    'This file is not accepted (detected: {detected}). Accepted are PDF, JPEG, PNG, TIFF, DOCX, XLSX, PPTX, ODT, ODS and ODP; save old DOC/XLS files as PDF or DOCX/XLSX.',
+  'problem.field.file-name-mismatch':
+    'The file name ends in “.{extension}”, but the content is a {detected} file. Choose the right file or name it to match.',
+  'problem.field.file-too-large': 'The file is too large: at most {maxMb} MB.',
+  'problem.field.mailroom-other-department':
+    'A scan can only be assigned to a file of the department whose mail-room holds it.',
+  'problem.field.already-assigned': 'The scan has been assigned or deleted meanwhile.',
 };
