@@ -181,7 +181,10 @@ test('the mail-room: a scan is uploaded, previewed and assigned to a file found 
   await page.getByText('Der Scan liegt jetzt in der Akte Quastenberg, Hannelore.').waitFor();
   await page.getByText('Keine offenen Scans im Posteingang.').waitFor();
   await page.goto(`${base}/persons/${A}`);
-  await page.getByRole('region', { name: 'Dokumente' }).getByRole('cell', { name: 'Fax 0815.pdf', exact: true }).waitFor();
+  await page
+    .getByRole('region', { name: 'Dokumente' })
+    .getByRole('cell', { name: 'Fax 0815.pdf', exact: true })
+    .waitFor();
   assert.deepEqual(problems, []);
   await context.close();
 });
