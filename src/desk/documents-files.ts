@@ -105,6 +105,16 @@ export class DocumentFiles {
     );
   }
 
+  /** Every file under the documents' root, committed or temporary: only for recovery at start. */
+  walk() {
+    return this.files.walk();
+  }
+
+  /** Removes a temporary file a cut-off write left behind (as `walk` named it). */
+  removeLeftover(relPath: string): Promise<void> {
+    return this.files.removeLeftover(relPath);
+  }
+
   /** Removes a committed version's file (its row was never stored, or is gone for good). */
   async remove(relPath: string): Promise<void> {
     await this.files.remove(relPath).catch((e: NodeJS.ErrnoException) => {
