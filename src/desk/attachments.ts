@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { decide, type Action, type Decision, type Principal } from '../access/policy.ts';
 import { resolve, type ResourceRef } from '../access/resolve.ts';
 import { inTenantTransaction, type Store } from '../db/connect.ts';
-import { KarteiError } from '../errors.ts';
+import { KarteiError, fieldRefused } from '../errors.ts';
 import { checkContent, HEAD_BYTES } from './content-check.ts';
 import type { DocumentFiles, VersionWrite, WrittenVersion } from './documents-files.ts';
 
@@ -59,11 +59,7 @@ export async function receiveUpload(
       }
       if (!stream.write(chunk)) await once(stream, 'drain');
     }
-    if (size === 0)
-      throw new KarteiError('validation-failed', 'body: the file is empty', {
-        field: 'body',
-        errors: [{ field: 'body', code: 'required' }],
-      });
+    if (size === 0) throw fieldRefused('validation-failed', 'body', 'required', 'the file is empty');
     checked ??= await checkContent(Buffer.concat(head), o.fileName);
   } catch (e) {
     await v.write.abort();

@@ -195,7 +195,8 @@ export class Documents implements DocumentSink {
   ): Promise<{ id: string; version: number }> {
     const personId = decidedPerson(ctx);
     // Written under the department decided before the body was read; a file never changes department.
-    if (ctx.target.departmentId !== upload.departmentId) throw new KarteiError('conflict');
+    if (ctx.target.departmentId !== upload.departmentId)
+      throw new Error('the upload was sealed for another department');
     await lockFile(ctx, personId);
     await refuseMerged(ctx, personId);
     await upload.commit();

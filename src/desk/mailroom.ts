@@ -6,7 +6,7 @@
 import type { GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { Sensitivity } from '../access/policy.ts';
-import { KarteiError, fieldRefused } from '../errors.ts';
+import { fieldRefused } from '../errors.ts';
 import { lockFile, refuseMerged, stale } from '../records/persons.ts';
 import type { ReceivedUpload } from './attachments.ts';
 import type { DocumentListItem, Documents } from './documents.ts';
@@ -23,7 +23,7 @@ export class Mailroom {
   /** A scan into the decided department's mail-room (`mailroom.upload`). */
   async upload(ctx: GateContext, upload: ReceivedUpload): Promise<{ id: string; version: number }> {
     const departmentId = decidedDepartment(ctx);
-    if (departmentId !== upload.departmentId) throw new KarteiError('conflict');
+    if (departmentId !== upload.departmentId) throw new Error('the scan was sealed for another department');
     await upload.commit();
     const d = { id: upload.documentId, department_id: departmentId, person_id: null };
     await this.documents.insertDocument(ctx, d, 'upload', 'normal');
