@@ -365,6 +365,8 @@ export class Documents implements DocumentSink {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const d = await this.row(ctx, documentId);
+    // Where the gate decided: the file it resolved, or the mail-room (an assignment or merge since is not read here).
+    if (d.person_id !== ctx.target.personId) throw new KarteiError('not-found');
     const v = await tx
       .selectFrom('document_versions')
       .select(['version', 'media_type', 'size', 'name_enc', 'data_key_enc'])
