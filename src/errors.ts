@@ -166,6 +166,8 @@ export const FIELD_CODES = [
   'file-too-large',
   'mailroom-other-department',
   'already-assigned',
+  // Issue 17: tasks
+  'link-unknown',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -48,6 +48,11 @@ import { Documents } from './desk/documents.ts';
 import { DocumentFiles } from './desk/documents-files.ts';
 import { DocumentsMerge } from './desk/documents-merge.ts';
 import { Mailroom } from './desk/mailroom.ts';
+// Issue 17: tasks
+import { Tasks } from './desk/tasks.ts';
+import { TaskWorklist } from './desk/tasks-worklist.ts';
+import { TaskRules } from './desk/task-rules.ts';
+import { tasksMerge } from './desk/tasks-merge.ts';
 
 export interface Services {
   config: Config;
@@ -106,6 +111,11 @@ export interface Services {
   documents: Documents;
   /** Each department's scans not yet in a file. */
   mailroom: Mailroom;
+  // Issue 17: tasks
+  /** Tasks of a file or a department: created by hand, listed, changed on their version. */
+  tasks: Tasks;
+  /** A department's worklist: overdue, due today, upcoming. */
+  taskWorklist: TaskWorklist;
   close(): Promise<void>;
 }
 
@@ -131,7 +141,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const audit = new AuditLog(store, keyring, signer);
   const persons = new Persons(keyring);
   const cases = new CaseIndex(keyring);
-  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() });
+  // Issue 17: tasks — the task rules record types declare follow every record.
+  const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() }, [
+    new TaskRules(keyring),
+  ]);
   await upgradePersonIndex(store, keyring, audit);
   const images = new SealedFiles(path.join(config.dataDir, 'images'));
   const gate = new Gate(store, audit);
@@ -166,6 +179,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       contacts: contactsMerge,
       notifications: notificationsMerge,
       documents: new DocumentsMerge(documents),
+      // Issue 17: tasks (a file's tasks move with it)
+      tasks: tasksMerge(keyring),
     }),
     // Issue 16: transmission
     transmissions: new Transmissions(keyring, records, persons),
@@ -182,6 +197,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     documents,
     documentSink: documents,
     mailroom: new Mailroom(documents),
+    // Issue 17: tasks
+    tasks: new Tasks(keyring),
+    taskWorklist: new TaskWorklist(keyring, persons),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);

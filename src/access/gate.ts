@@ -291,5 +291,8 @@ function refId(ref: ResourceRef): string | null {
     case 'document':
     case 'mailroom-item':
       return ref.documentId;
+    // Issue 17: tasks
+    case 'task':
+      return ref.taskId;
   }
 }

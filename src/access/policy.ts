@@ -173,6 +173,15 @@ export const FILE_RULES = {
   'document.read': { owner: ALL, share: ALL, breakGlass: ALL, restricted: SENIOR, dpo: false },
   'document.add': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   'document.delete': { owner: SENIOR, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  // Issue 17: tasks — the owning department's work on its own files (every role), restricted ones like records.
+  // Decided on the file (`person`, or a `task` resolving to its file); a department's own task (no file)
+  // resolves to its department and is decided in `decideRoles` (its members; hidden from others).
+  /** A file's tasks. */
+  'task.list': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  /** A new task in a file (or the department). */
+  'task.create': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  /** Changing a task on top of its version: title, note, due date, assignee, done, cancelled, reopened. */
+  'task.update': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;
@@ -253,6 +262,8 @@ export const OTHER_ACTIONS = [
   'mailroom.read',
   'mailroom.assign',
   'mailroom.delete',
+  // Issue 17: tasks
+  'task.worklist',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -375,6 +386,11 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'mailroom.upload': 'records:write',
   'mailroom.assign': 'records:write',
   'mailroom.delete': 'records:write',
+  // Issue 17: tasks
+  'task.list': 'records:read',
+  'task.worklist': 'records:read',
+  'task.create': 'records:write',
+  'task.update': 'records:write',
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -440,7 +456,11 @@ export function decide(p: Principal, action: Action, r: Resource): Decision {
 }
 
 function decideRoles(p: Principal, action: Action, r: Resource): Decision {
-  if (isFileAction(action)) return r.kind === 'file' ? decideFile(p, action, r) : 'forbidden';
+  if (isFileAction(action)) {
+    // Issue 17: tasks — a department's own task is no file's: its department's members, whatever their role.
+    if (r.kind === 'department' && isTaskAction(action)) return departmentTask(p, action, r.departmentId);
+    return r.kind === 'file' ? decideFile(p, action, r) : 'forbidden';
+  }
   const member = p.memberships.length > 0;
   const admin = p.tenantRoles.includes('admin');
   const dpo = p.tenantRoles.includes('dpo');
@@ -592,6 +612,12 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       if (r.kind !== 'department') return 'forbidden';
       if (!p.memberships.some((m) => m.departmentId === r.departmentId)) return 'hidden';
       return seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
+    // Issue 17: tasks — the worklist of a department: its members (each sees their own and the
+    // department's tasks, a head all of them: src/desk/task-worklist.ts); forbidden to others.
+    case 'task.worklist':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
     case 'transmission.read': {
       // A transmission named by its id: another department's is not there for the caller (404).
       if (r.kind !== 'department') return 'forbidden';
@@ -599,6 +625,18 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       return seniorIn(p, r.departmentId) ? 'allow' : 'forbidden';
     }
   }
+}
+
+// Issue 17: tasks
+const TASK_ACTIONS: ReadonlySet<string> = new Set(['task.list', 'task.create', 'task.update']);
+const isTaskAction = (a: FileAction) => TASK_ACTIONS.has(a);
+/**
+ * A department's own task (no file): for any member of the department. Creating one in another
+ * department is forbidden; a task of another department named by its id is not there (404).
+ */
+function departmentTask(p: Principal, action: FileAction, departmentId: string): Decision {
+  if (p.memberships.some((m) => m.departmentId === departmentId)) return 'allow';
+  return action === 'task.create' ? 'forbidden' : 'hidden';
 }
 
 /** Issue 16: transmission — whether the caller is a physician or the head of this department. */

@@ -38,7 +38,9 @@ export type ResourceRef =
   /** A document in a file, decided as that file at the document's sensitivity (a mail-room scan is not one). */
   | { kind: 'document'; documentId: string; sensitivity?: Sensitivity }
   /** A scan in a department's mail-room (in no file yet), decided as its department. */
-  | { kind: 'mailroom-item'; documentId: string };
+  | { kind: 'mailroom-item'; documentId: string }
+  // Issue 17: tasks — a task, decided as its file (at the task's sensitivity) or, a department's own task, as its department.
+  | { kind: 'task'; taskId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -270,6 +272,28 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return d
         ? resolvedAs({ kind: 'department', departmentId: d.department_id }, ref.documentId, null, d.department_id)
         : null;
+    }
+    // Issue 17: tasks
+    case 'task': {
+      const t = await tx
+        .selectFrom('tasks')
+        .innerJoin('departments', 'departments.id', 'tasks.department_id')
+        .select(['tasks.person_id', 'tasks.department_id', 'tasks.sensitivity', 'departments.restricted_listing'])
+        .where('tasks.id', '=', ref.taskId)
+        .where('tasks.tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      if (!t) return null;
+      if (t.person_id === null)
+        return resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.taskId, null, t.department_id);
+      const resolved = fileOf(
+        await personFile(tx, t.person_id, p.tenantId, now, p.userId),
+        ref.taskId,
+        t.sensitivity as Sensitivity,
+      );
+      // Like a record: where the department hides restricted entries from those who may not read them, not there.
+      if (resolved && t.sensitivity === 'restricted' && t.restricted_listing === 'hidden')
+        (resolved.resource as FileFacts).hiddenUnlessReadable = true;
+      return resolved;
     }
     case 'installation': {
       const row = await tx

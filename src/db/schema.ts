@@ -494,6 +494,8 @@ export interface Database {
   // Issue 17: documents
   documents: DocumentsTable;
   document_versions: DocumentVersionsTable;
+  // Issue 17: tasks
+  tasks: TasksTable;
 }
 
 // Issue 17: documents
@@ -540,6 +542,48 @@ interface DocumentVersionsTable {
   template_version: number | null;
   created_at: string;
   created_by: string;
+}
+
+// Issue 17: tasks
+/**
+ * Migration 029: a task of a person's file (`person_id`) or of a department (`person_id` null). Title and
+ * note sealed with the person key (a file's task) or the department key (a department's).
+ */
+interface TasksTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  person_id: string | null;
+  version: number;
+  /** follow-up-exam | expert-opinion | letter | call | other (src/contract/tasks.ts TASK_TYPES) */
+  type: string;
+  /** normal | restricted: decided like a record of the file. */
+  sensitivity: string;
+  title_enc: Buffer;
+  note_enc: Buffer | null;
+  /** ISO date (the office's calendar day). */
+  due_date: string;
+  /** A member of the department, or null: the whole department. */
+  assignee_id: string | null;
+  /** open | done | cancelled */
+  state: string;
+  /** record | notification | study, with its id. */
+  link_kind: string | null;
+  link_id: string | null;
+  /** `manual` or `rule:<recordType>:<ruleId>`. */
+  source: string;
+  /** `<recordId>:<ruleId>` for a rule's task (unique), else null. */
+  rule_key: string | null;
+  /** The due date the rule last set: a task whose date was moved by hand keeps it. */
+  rule_due: string | null;
+  /** 1 while the rule (not a person) cancelled it: only then does the rule open it again. */
+  rule_cancelled: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  closed_at: string | null;
+  closed_by: string | null;
 }
 
 // Issue 16: outbreaks

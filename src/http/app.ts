@@ -49,6 +49,8 @@ import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 import { inboxRoutes } from './routes/infection-inbox.ts';
 // Issue 17: documents
 import { documentRoutes } from './routes/documents.ts';
+// Issue 17: tasks
+import { taskRoutes } from './routes/tasks.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -139,6 +141,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   infectionCaseRoutes(app, services);
   // Issue 17: documents
   documentRoutes(app, services);
+  // Issue 17: tasks
+  taskRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { FORMAT_RULES } from '../errors.ts';
 import { isValidUid } from '../imaging/dicom/uids.ts';
+import type { TaskType } from '../contract/tasks.ts';
 
 const text = (max = 20_000) => z.string().trim().min(1).max(max);
 const date = z.iso.date();
@@ -173,9 +174,20 @@ export const RECORD_TYPES = {
     content: z.strictObject({
       date,
       method: z.enum(['chest-x-ray', 'igra', 'tuberculin-skin-test', 'sputum']),
-      result: z.enum(['pending', 'negative', 'positive', 'inconclusive']),
+      // Issue 17: tasks — `follow-up`: a control X-ray is due later (the rule below makes its task).
+      result: z.enum(['pending', 'negative', 'positive', 'inconclusive', 'follow-up']),
       notes: text().optional(),
     }),
+    // Issue 17: tasks
+    taskRules: [
+      {
+        id: 'follow-up-x-ray',
+        when: { field: 'result', equals: 'follow-up' },
+        type: 'follow-up-exam',
+        title: 'Röntgenkontrolle',
+        due: { from: 'date', months: 6 },
+      },
+    ],
   },
   'ifsg-case': {
     retentionYears: 10,
@@ -189,6 +201,27 @@ export const RECORD_TYPES = {
 } as const;
 
 export type RecordType = keyof typeof RECORD_TYPES;
+
+// Issue 17: tasks
+/**
+ * A task a record type declares: while a version's `when.field` equals `when.equals`, the record's file has
+ * one open task of `type` titled `title` (in German, as staff read it), due `due.months` after the date in
+ * `due.from`, linked to the record. src/desk/task-rules.ts applies it after every version and delete.
+ */
+export interface TaskRule {
+  /** Stable within its record type: the task is unique per record and rule. */
+  id: string;
+  when: { field: string; equals: string | boolean };
+  type: TaskType;
+  title: string;
+  due: { from: string; months: number };
+}
+
+/** The task rules a record type declares (none for most). */
+export function taskRulesOf(type: RecordType): readonly TaskRule[] {
+  const t = RECORD_TYPES[type];
+  return 'taskRules' in t ? t.taskRules : [];
+}
 export const recordTypeNames = Object.keys(RECORD_TYPES) as [RecordType, ...RecordType[]];
 
 export function retainUntil(type: RecordType, from: Date): string {

@@ -227,6 +227,13 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
     none: 'HH HH HH',
     tenant: 'HH HH HH',
   },
+  // Issue 17: tasks — the owning department's work, every role; restricted tasks like restricted records.
+  ...Object.fromEntries(
+    (['task.list', 'task.create', 'task.update'] as const).map((action) => [
+      action,
+      { owner: 'AF AA AA', share: 'FF FF FF', breakGlass: 'FF FF FF', none: 'HH HH HH', tenant: 'HH HH HH' },
+    ]),
+  ),
 };
 
 test('the file table has a row for exactly the file actions the policy knows', () => {
@@ -278,7 +285,11 @@ test('a file action on something that is not a file is forbidden, even for the o
     { kind: 'review', departmentId: null },
   ];
   for (const action of Object.keys(FILE_TABLE) as FileAction[]) {
-    for (const r of notFiles) assert.equal(decide(head, action, r), 'forbidden', `${action} on ${r.kind}`);
+    for (const r of notFiles) {
+      // Issue 17: tasks — a department's own task is decided as its department (the test below).
+      if (r.kind === 'department' && action.startsWith('task.')) continue;
+      assert.equal(decide(head, action, r), 'forbidden', `${action} on ${r.kind}`);
+    }
   }
 });
 
@@ -744,7 +755,29 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'FAA HHH HHH',
   },
+  // Issue 17: tasks — a department's worklist: its members (what each sees is the worklist's), others forbidden.
+  {
+    action: 'task.worklist',
+    on: "the caller's department OWN",
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  },
 ];
+
+// Issue 17: tasks
+test("a department's own task (no file) is decided as its department: members; created elsewhere forbidden, named elsewhere hidden", () => {
+  const dept: Resource = { kind: 'department', departmentId: OWN };
+  const expected = { 'task.list': 'AAA HHH HHH', 'task.create': 'AAA FFF FFF', 'task.update': 'AAA HHH HHH' } as const;
+  for (const [action, expect] of Object.entries(expected)) {
+    const want = grid(expect, 3, 3).flat();
+    CALLERS.forEach((p, i) => {
+      assert.equal(decide(p, action as Action, dept), want[i], `${action} ${i}`);
+    });
+  }
+  // Other file actions are never decided on a department.
+  const member = principal('u-h', [{ departmentId: OWN, role: 'head' }]);
+  assert.equal(decide(member, 'record.read', dept), 'forbidden');
+});
 
 test('the DEMIS connection imports into its own department only, and does nothing else', () => {
   const demis: Principal = {
@@ -898,6 +931,9 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'document.read',
     'mailroom.list',
     'mailroom.read',
+    // Issue 17: tasks
+    'task.list',
+    'task.worklist',
   ],
   'records:write': [
     'person.create',
@@ -926,6 +962,9 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'mailroom.upload',
     'mailroom.assign',
     'mailroom.delete',
+    // Issue 17: tasks
+    'task.create',
+    'task.update',
   ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],

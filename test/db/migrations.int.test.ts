@@ -40,6 +40,7 @@ const SQLITE = [
   '027-follow-up-person',
   // Issue 17: documents
   '028-documents',
+  '029-tasks',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

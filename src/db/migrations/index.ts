@@ -36,6 +36,8 @@ import { personMerges } from './026-person-merges.ts';
 import { followUpPerson } from './027-follow-up-person.ts';
 // Issue 17: documents
 import { documents } from './028-documents.ts';
+// Issue 17: tasks
+import { tasks } from './029-tasks.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -73,5 +75,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '027-follow-up-person': followUpPerson(dialect),
     // Issue 17: documents
     '028-documents': documents(dialect, appRole),
+    // Issue 17: tasks
+    '029-tasks': tasks(dialect, appRole),
   };
 }

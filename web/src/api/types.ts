@@ -75,3 +75,11 @@ export type {
 } from '../../../src/contract/infection-cases.ts';
 // Issue 17: documents
 export type { DocumentItem, FileDocuments, MailroomDocuments } from '../../../src/contract/documents.ts';
+// Issue 17: tasks
+export type {
+  FileTasks,
+  Task,
+  TaskAssignees,
+  Worklist,
+  WorklistRow,
+} from '../../../src/contract/tasks.ts';

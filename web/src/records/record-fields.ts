@@ -36,7 +36,8 @@ export const RECORD_FORMS: Record<string, readonly RecordField[]> = {
   'tb-screening': [
     { name: 'date', kind: 'date' },
     { name: 'method', kind: { options: ['chest-x-ray', 'igra', 'tuberculin-skin-test', 'sputum'] } },
-    { name: 'result', kind: { options: ['pending', 'negative', 'positive', 'inconclusive'] } },
+    // Issue 17: tasks — `follow-up` makes the task "Röntgenkontrolle" six months after the date (the record type's rule).
+    { name: 'result', kind: { options: ['pending', 'negative', 'positive', 'inconclusive', 'follow-up'] } },
     { name: 'notes', kind: 'long', optional: true },
   ],
 };

@@ -59,7 +59,8 @@ export function PersonFile({ personId }: { personId: string }) {
           <Loaded state={records}>
             {(rs) => <Records person={p} records={rs} paged={records} onCreated={records.reload} />}
           </Loaded>
-          <FileTasks personId={p.id} />
+          {/* Issue 17: tasks — a record written here may make or cancel a task (its type's rules): shown anew. */}
+          <FileTasks key={records.data?.map((r) => `${r.id}:${r.version}`).join(',') ?? ''} personId={p.id} />
           <FileDocuments personId={p.id} renderActions={(reload) => <NewLetter personId={p.id} onCreated={reload} />} />
           <Loaded state={studies}>{(ss) => <Studies personId={p.id} studies={ss} onChanged={studies.reload} />}</Loaded>
         </>
