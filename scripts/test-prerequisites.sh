@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the suite drives DCMTK's real DICOM clients, Debian's
-# Chromium, openssl (test certificates) and the DejaVu fonts (PDF letters). What
+# Chromium, openssl (test certificates), the DejaVu fonts (PDF letters) and qpdf (their structure check). What
 # is missing is installed when this runs as root with apt-get; otherwise it stops
 # at once and names the one command to run. No test is skipped for a missing tool.
 set -euo pipefail
@@ -11,6 +11,7 @@ command -v storescu >/dev/null || missing+=(dcmtk)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x "$chromium" ] || missing+=(chromium)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+command -v qpdf >/dev/null || missing+=(qpdf)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
   'weak-password': { status: 422, title: 'Password too weak' },
   'rate-limited': { status: 429, title: 'Too many attempts' },
   'internal-error': { status: 500, title: 'Internal error' },
+  // Issue 17: letters
+  'letter-failed': { status: 500, title: 'The letter could not be made; nothing was stored' },
   'audit-unavailable': { status: 503, title: 'Audit log unavailable; the request was not carried out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -168,6 +170,13 @@ export const FIELD_CODES = [
   'already-assigned',
   // Issue 17: tasks
   'link-unknown',
+  // Issue 17: letters
+  'template-field-unknown',
+  'template-syntax',
+  'template-unknown',
+  'record-required',
+  'record-unsuitable',
+  'certificate-not-negative',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

@@ -117,6 +117,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     clearInterval(timer);
     try {
       await demis?.stop();
+      // Issue 17: letters — the file in hand is finished; unfinished runs go on at the next start.
+      await services?.letterRunner.stop();
       await dicom?.close();
       await app?.close();
       if (services && checkpoints) {
@@ -180,6 +182,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       s.demisPoller = demis;
       demis.start();
     }
+    // Issue 17: letters — bulk runs a stop or a crash interrupted go on.
+    s.letterRunner.onError = (e, runId) => log.error({ err: e, runId }, 'letter run stopped');
+    await s.letterRunner.start();
     // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
     if (checkpoints)
       timer = setInterval(

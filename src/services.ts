@@ -53,6 +53,10 @@ import { Tasks } from './desk/tasks.ts';
 import { TaskWorklist } from './desk/tasks-worklist.ts';
 import { TaskRules } from './desk/task-rules.ts';
 import { tasksMerge } from './desk/tasks-merge.ts';
+// Issue 17: letters
+import { Templates } from './desk/templates.ts';
+import { Letters } from './desk/letters.ts';
+import { LetterRunner, LetterRuns } from './desk/letter-runs.ts';
 
 export interface Services {
   config: Config;
@@ -116,6 +120,15 @@ export interface Services {
   tasks: Tasks;
   /** A department's worklist: overdue, due today, upcoming. */
   taskWorklist: TaskWorklist;
+  // Issue 17: letters
+  /** The office's letter templates, every version kept. */
+  templates: Templates;
+  /** Making a letter in a file (stored through `documentSink`). */
+  letters: Letters;
+  /** Bulk runs: starting, listing, reading. */
+  letterRuns: LetterRuns;
+  /** Works through unfinished bulk runs in the background (started and stopped by src/server.ts). */
+  letterRunner: LetterRunner;
   close(): Promise<void>;
 }
 
@@ -150,7 +163,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const gate = new Gate(store, audit);
   // Issue 17: documents
   const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
-  return {
+  // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
+  const templates = new Templates(keyring);
+  const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
+  const services: Services = {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
       importFromConnection({ gate, keyring }, office.tenantId, office.departmentId, raw, mediaType),
@@ -200,10 +216,16 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: tasks
     tasks: new Tasks(keyring),
     taskWorklist: new TaskWorklist(keyring, persons),
+    // Issue 17: letters
+    templates,
+    letters,
+    letterRuns: new LetterRuns(templates, persons),
+    letterRunner: new LetterRunner(store, gate, letters),
     close: async () => {
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);
       await store.close();
     },
   };
+  return services;
 }

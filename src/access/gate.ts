@@ -294,5 +294,10 @@ function refId(ref: ResourceRef): string | null {
     // Issue 17: tasks
     case 'task':
       return ref.taskId;
+    // Issue 17: letters
+    case 'letter-template':
+      return ref.templateId;
+    case 'letter-run':
+      return ref.runId;
   }
 }

@@ -182,6 +182,9 @@ export const FILE_RULES = {
   'task.create': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
   /** Changing a task on top of its version: title, note, due date, assignee, done, cancelled, reopened. */
   'task.update': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
+  // Issue 17: letters
+  /** Making a letter from a template in the file (stored as its document): the owning department's daily work; for a restricted record SENIOR. */
+  'letter.generate': { owner: ALL, share: NONE, breakGlass: NONE, restricted: SENIOR, dpo: false },
 } as const satisfies Record<string, { owner: Roles; share: Roles; breakGlass: Roles; restricted: Roles; dpo: boolean }>;
 
 export type FileAction = keyof typeof FILE_RULES;
@@ -264,6 +267,16 @@ export const OTHER_ACTIONS = [
   'mailroom.delete',
   // Issue 17: tasks
   'task.worklist',
+  // Issue 17: letters
+  'letter.templates',
+  'letter.bulk',
+  'letter.runs',
+  'letter.run',
+  'admin.template.list',
+  'admin.template.read',
+  'admin.template.create',
+  'admin.template.update',
+  'admin.template.preview',
 ] as const;
 
 export type Action = FileAction | (typeof OTHER_ACTIONS)[number];
@@ -391,6 +404,17 @@ export const ACTION_SCOPE: Record<Action, TokenScope | null> = {
   'task.worklist': 'records:read',
   'task.create': 'records:write',
   'task.update': 'records:write',
+  // Issue 17: letters — a letter is a write to the file; a bulk run and editing templates are a person's act in a session.
+  'letter.generate': 'records:write',
+  'letter.templates': 'records:read',
+  'letter.runs': 'records:read',
+  'letter.run': 'records:read',
+  'letter.bulk': null,
+  'admin.template.list': 'admin',
+  'admin.template.read': 'admin',
+  'admin.template.preview': 'admin',
+  'admin.template.create': null,
+  'admin.template.update': null,
 };
 
 /** Whether the principal's token (if it used one) covers `action`; a session always does. */
@@ -618,6 +642,25 @@ function decideRoles(p: Principal, action: Action, r: Resource): Decision {
       return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
         ? 'allow'
         : 'forbidden';
+    // Issue 17: letters — the templates a department may use, its bulk runs: every member of it (each letter of a
+    // run is decided on its file again, as `letter.generate`); a run named by its id is hidden from others (404).
+    case 'letter.templates':
+    case 'letter.bulk':
+    case 'letter.runs':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'forbidden';
+    case 'letter.run':
+      return r.kind === 'department' && p.memberships.some((m) => m.departmentId === r.departmentId)
+        ? 'allow'
+        : 'hidden';
+    // The office's letter templates (letterhead, legal wording): its administrators.
+    case 'admin.template.list':
+    case 'admin.template.read':
+    case 'admin.template.create':
+    case 'admin.template.update':
+    case 'admin.template.preview':
+      return admin && r.kind === 'tenant' ? 'allow' : 'forbidden';
     case 'transmission.read': {
       // A transmission named by its id: another department's is not there for the caller (404).
       if (r.kind !== 'department') return 'forbidden';

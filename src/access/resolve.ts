@@ -40,7 +40,12 @@ export type ResourceRef =
   /** A scan in a department's mail-room (in no file yet), decided as its department. */
   | { kind: 'mailroom-item'; documentId: string }
   // Issue 17: tasks — a task, decided as its file (at the task's sensitivity) or, a department's own task, as its department.
-  | { kind: 'task'; taskId: string };
+  | { kind: 'task'; taskId: string }
+  // Issue 17: letters
+  /** A letter template of the office (any department's too), decided as the office; another office's does not exist. */
+  | { kind: 'letter-template'; templateId: string }
+  /** A bulk letter run, decided as its department (hidden from others). */
+  | { kind: 'letter-run'; runId: string };
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -294,6 +299,27 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       if (resolved && t.sensitivity === 'restricted' && t.restricted_listing === 'hidden')
         (resolved.resource as FileFacts).hiddenUnlessReadable = true;
       return resolved;
+    }
+    // Issue 17: letters
+    case 'letter-template': {
+      const t = await tx
+        .selectFrom('letter_templates')
+        .select('department_id')
+        .where('id', '=', ref.templateId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return t ? resolvedAs({ kind: 'tenant' }, ref.templateId, null, t.department_id) : null;
+    }
+    case 'letter-run': {
+      const run = await tx
+        .selectFrom('letter_runs')
+        .select('department_id')
+        .where('id', '=', ref.runId)
+        .where('tenant_id', '=', p.tenantId)
+        .executeTakeFirst();
+      return run
+        ? resolvedAs({ kind: 'department', departmentId: run.department_id }, ref.runId, null, run.department_id)
+        : null;
     }
     case 'installation': {
       const row = await tx

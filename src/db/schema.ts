@@ -496,6 +496,12 @@ export interface Database {
   document_versions: DocumentVersionsTable;
   // Issue 17: tasks
   tasks: TasksTable;
+  // Issue 17: letters
+  letter_templates: LetterTemplatesTable;
+  letter_template_versions: LetterTemplateVersionsTable;
+  letter_generations: LetterGenerationsTable;
+  letter_runs: LetterRunsTable;
+  letter_run_items: LetterRunItemsTable;
 }
 
 // Issue 17: documents
@@ -995,4 +1001,79 @@ interface DemisQuarantineTable {
   decided_at: string | null;
   /** The dismissal's reason, sealed. */
   decision_enc: Buffer | null;
+}
+
+// Issue 17: letters
+/** Migration 030: an office's (department null) or a department's letter template; kind and current version plain. */
+interface LetterTemplatesTable {
+  id: string;
+  tenant_id: string;
+  department_id: string | null;
+  /** invitation | certificate-36 | isolation-order-30 | expert-opinion-cover | other */
+  kind: string;
+  version: number;
+  /** 1: offered for letters; 0: retired (kept for the letters made from it). */
+  active: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** Every saved version of a template, never changed: name, letterhead and wording sealed with the office's key. */
+interface LetterTemplateVersionsTable {
+  template_id: string;
+  version: number;
+  tenant_id: string;
+  content_enc: Buffer;
+  created_at: string;
+  created_by: string;
+}
+
+/** One letter made: ids only; the request key (unique per office) makes a retry or a double click no second letter. */
+interface LetterGenerationsTable {
+  id: string;
+  tenant_id: string;
+  request_key: string;
+  person_id: string;
+  template_id: string;
+  template_version: number;
+  record_id: string | null;
+  document_id: string;
+  document_version: number;
+  run_id: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+/** A bulk run of one template version over files of a department: counts and state, nothing that names anyone. */
+interface LetterRunsTable {
+  id: string;
+  tenant_id: string;
+  department_id: string;
+  template_id: string;
+  template_version: number;
+  /** persons | outbreak */
+  source: string;
+  outbreak_id: string | null;
+  /** running | finished */
+  state: string;
+  total: number;
+  done: number;
+  failed: number;
+  created_at: string;
+  created_by: string;
+  finished_at: string | null;
+}
+
+/** One file of a bulk run (run + person unique): pending | done | failed, the document made or the refusal's code. */
+interface LetterRunItemsTable {
+  run_id: string;
+  person_id: string;
+  tenant_id: string;
+  seq: number;
+  state: string;
+  document_id: string | null;
+  error: string | null;
+  updated_at: string;
 }

@@ -51,6 +51,8 @@ import { inboxRoutes } from './routes/infection-inbox.ts';
 import { documentRoutes } from './routes/documents.ts';
 // Issue 17: tasks
 import { taskRoutes } from './routes/tasks.ts';
+// Issue 17: letters
+import { letterRoutes } from './routes/letters.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -143,6 +145,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   documentRoutes(app, services);
   // Issue 17: tasks
   taskRoutes(app, services);
+  // Issue 17: letters
+  letterRoutes(app, services);
   webAppRoutes(app);
   opts.extraRoutes?.(app);
   await app.ready();

@@ -167,6 +167,10 @@ export const RECORD_TYPES = {
       requestedBy: text(500),
       opinion: text(50_000),
       date,
+      // Issue 17: letters — what the cover letter to the commissioning authority may say: the result in a few
+      // words (e.g. "dienstfähig" / "nicht dienstfähig") and the date of the question; never the opinion itself.
+      result: text(200).optional(),
+      requestedOn: date.optional(),
     }),
   },
   'tb-screening': {

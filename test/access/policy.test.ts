@@ -196,6 +196,13 @@ const FILE_TABLE: Record<string, { owner: string; share: string; breakGlass: str
     breakGlass: 'FF FF FF',
     none: 'HH HH HH',
     tenant: 'HH HH HH',
+  }, // Issue 17: letters — a letter in the file: the owning department's daily work; for a restricted record physicians and heads.
+  'letter.generate': {
+    owner: 'AF AA AA',
+    share: 'FF FF FF',
+    breakGlass: 'FF FF FF',
+    none: 'HH HH HH',
+    tenant: 'HH HH HH',
   },
   // Issue 17: documents — a file's documents like its records: listed and read as far as the file reaches,
   // added in the owning department (restricted by physicians and heads), deleted by physicians and heads.
@@ -734,6 +741,19 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     on: 'a transmission of OWN',
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'FAA HHH HHH',
+  }, // Issue 17: letters — a department's templates and bulk runs for its members; a run by its id hidden from others;
+  // the office's templates for its admins.
+  ...(['letter.templates', 'letter.bulk', 'letter.runs'] as const).map((action) => ({
+    action,
+    on: "the caller's department OWN",
+    resource: (): Resource => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA FFF FFF',
+  })),
+  {
+    action: 'letter.run',
+    on: 'a letter run of OWN',
+    resource: () => ({ kind: 'department', departmentId: OWN }),
+    expect: 'AAA HHH HHH',
   },
   // Issue 17: documents — the mail-room: every member of the department lists and uploads (others forbidden);
   // a scan named by its id is hidden from other departments; deleting one is for physicians and heads.
@@ -762,6 +782,15 @@ const OTHER_TABLE: { action: Action; on: string; resource: (p: Principal) => Res
     resource: () => ({ kind: 'department', departmentId: OWN }),
     expect: 'AAA FFF FFF',
   },
+  ...(
+    [
+      'admin.template.list',
+      'admin.template.read',
+      'admin.template.create',
+      'admin.template.update',
+      'admin.template.preview',
+    ] as const
+  ).map((action) => ({ action, on: 'the tenant', resource: () => tenant, expect: 'FFF FFF AFF' })),
 ];
 
 // Issue 17: tasks
@@ -934,6 +963,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     // Issue 17: tasks
     'task.list',
     'task.worklist',
+    // Issue 17: letters
+    'letter.templates',
+    'letter.runs',
+    'letter.run',
   ],
   'records:write': [
     'person.create',
@@ -965,6 +998,8 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     // Issue 17: tasks
     'task.create',
     'task.update',
+    // Issue 17: letters
+    'letter.generate',
   ],
   'dicomweb:read': ['study.search', 'study.read'],
   'dicomweb:store': ['study.store'],
@@ -983,6 +1018,10 @@ const SCOPE_COVERS: Record<TokenScope, Action[]> = {
     'admin.sso.read',
     'admin.demis.read',
     'demis.poll',
+    // Issue 17: letters
+    'admin.template.list',
+    'admin.template.read',
+    'admin.template.preview',
   ],
 };
 /** A person's decisions (emergency access, sharing, reviews, approvals, grants, reset links) and the devices' own actions. */
@@ -1021,6 +1060,10 @@ const SESSION_ONLY: Action[] = [
   'transmission.settings.update',
   // Issue 16: inbox. A bundle uploaded by hand is a person's act in a session.
   'notification.import',
+  // Issue 17: letters — a bulk run and editing the office's templates.
+  'letter.bulk',
+  'admin.template.create',
+  'admin.template.update',
 ];
 
 const withToken = (p: Principal, scopes: TokenScope[]): Principal => ({ ...p, token: { tokenId: 'token-1', scopes } });

@@ -41,6 +41,8 @@ const SQLITE = [
   // Issue 17: documents
   '028-documents',
   '029-tasks',
+  // Issue 17: letters
+  '030-letters',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -38,6 +38,8 @@ import { followUpPerson } from './027-follow-up-person.ts';
 import { documents } from './028-documents.ts';
 // Issue 17: tasks
 import { tasks } from './029-tasks.ts';
+// Issue 17: letters
+import { letters } from './030-letters.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -77,5 +79,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '028-documents': documents(dialect, appRole),
     // Issue 17: tasks
     '029-tasks': tasks(dialect, appRole),
+    // Issue 17: letters
+    '030-letters': letters(dialect, appRole),
   };
 }

@@ -83,3 +83,15 @@ export type {
   Worklist,
   WorklistRow,
 } from '../../../src/contract/tasks.ts';
+// Issue 17: letters
+export type {
+  LetterMade,
+  LetterRunListItem,
+  LetterRunView,
+  LetterTemplateKind,
+  TemplateCatalogue,
+  TemplateContent,
+  TemplateListItem,
+  TemplateView,
+  UsableTemplate,
+} from '../../../src/contract/letters.ts';

@@ -32,6 +32,9 @@ export const RECORD_FORMS: Record<string, readonly RecordField[]> = {
     { name: 'requestedBy', kind: 'text' },
     { name: 'opinion', kind: 'long' },
     { name: 'date', kind: 'date' },
+    // Issue 17: letters — what the cover letter to the commissioning authority may say.
+    { name: 'result', kind: 'text', optional: true },
+    { name: 'requestedOn', kind: 'date', optional: true },
   ],
   'tb-screening': [
     { name: 'date', kind: 'date' },
