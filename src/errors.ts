@@ -162,6 +162,12 @@ export const FIELD_CODES = [
   'already-recorded',
   'already-converted',
   'not-active',
+  // Issue 17: documents
+  'file-type-refused',
+  'file-name-mismatch',
+  'file-too-large',
+  'mailroom-other-department',
+  'already-assigned',
   // Issue 17: tasks
   'link-unknown',
   // Issue 17: letters

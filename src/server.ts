@@ -23,6 +23,8 @@ import { retrieveInstances } from './imaging/retrieve-instances.ts';
 import { searchArchive } from './imaging/search-archive.ts';
 import { IncomingInstance } from './imaging/store-instance.ts';
 import { recoverStore, type RecoveryReport } from './imaging/store-recovery.ts';
+// Issue 17: documents
+import { recoverDocuments } from './desk/documents-recovery.ts';
 import { lockDataDir } from './ops/serve-lock.ts';
 import { createServices, type Services } from './services.ts';
 import { DemisPoller, type PollerOptions } from './demis/connection/poller.ts';
@@ -146,6 +148,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     else if (partial + orphans > 0)
       log.warn({ partial, orphans }, 'image store recovered: removed what an interrupted store left behind');
     else log.info('image store: nothing to recover');
+    // Issue 17: documents — what an interrupted upload or an undone version left of the documents' files.
+    const documents = await recoverDocuments({ store: s.store, files: s.documents.files, audit: s.audit });
+    if (documents.kept > 0)
+      log.error(documents, 'documents: more unnamed document files than a crash leaves; none removed');
+    else if (documents.partial + documents.orphans > 0)
+      log.warn(documents, 'documents recovered: removed what an interrupted upload or version left behind');
     s.audit.alarm = (chain, r) =>
       log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
     // Issued before anything listens: once the server answers, the token exists.

@@ -46,6 +46,8 @@ import type { DocumentSink } from './desk/document-sink.ts';
 // Issue 17: documents
 import { Documents } from './desk/documents.ts';
 import { DocumentFiles } from './desk/documents-files.ts';
+import { DocumentsMerge } from './desk/documents-merge.ts';
+import { Mailroom } from './desk/mailroom.ts';
 // Issue 17: tasks
 import { Tasks } from './desk/tasks.ts';
 import { TaskWorklist } from './desk/tasks-worklist.ts';
@@ -113,6 +115,8 @@ export interface Services {
   // Issue 17: documents
   /** A file's documents (uploads, generated letters) and the mail-room's scans, each version a sealed file. */
   documents: Documents;
+  /** Each department's scans not yet in a file. */
+  mailroom: Mailroom;
   // Issue 17: tasks
   /** Tasks of a file or a department: created by hand, listed, changed on their version. */
   tasks: Tasks;
@@ -193,10 +197,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     outbreaks: new Outbreaks(keyring, persons, cases),
     // Issue 16: person merge
     // Issue 16: seams (a merge moves the file's contacts and linked notifications too; undo moves them back)
-    // Issue 17: tasks (a file's tasks move with it)
+    // Issue 17: documents (a merge moves the file's documents too, re-wrapping their data keys)
     merges: new PersonMerges(keyring, persons, {
       contacts: contactsMerge,
       notifications: notificationsMerge,
+      documents: new DocumentsMerge(documents),
+      // Issue 17: tasks (a file's tasks move with it)
       tasks: tasksMerge(keyring),
     }),
     // Issue 16: transmission
@@ -213,6 +219,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: documents
     documents,
     documentSink: documents,
+    mailroom: new Mailroom(documents),
     // Issue 17: tasks
     tasks: new Tasks(keyring),
     taskWorklist: new TaskWorklist(keyring, persons),

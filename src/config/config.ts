@@ -29,6 +29,9 @@ export interface Config {
    * system's and Node's CAs (the DEMIS test environment, a test stand-in). Unset: those.
    */
   demisCaFile?: string;
+  // Issue 17: documents
+  /** The largest attachment or scan accepted, in bytes (`KARTEI_ATTACHMENT_MAX_MB`, default 50 MB). */
+  attachmentMaxBytes: number;
 }
 
 export interface DicomConfig {
@@ -81,7 +84,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dicom: loadDicomConfig(env),
     trustedProxies: parseTrustedProxies(env.KARTEI_TRUSTED_PROXY),
     demisCaFile: env.KARTEI_DEMIS_CA_FILE ? path.resolve(env.KARTEI_DEMIS_CA_FILE) : undefined,
+    // Issue 17: documents
+    attachmentMaxBytes: attachmentMaxMb(env.KARTEI_ATTACHMENT_MAX_MB) * 1024 * 1024,
   };
+}
+
+// Issue 17: documents
+/** Whole megabytes from 1 to 2000 (a document's size is stored as a 32-bit integer); 50 unless set. */
+function attachmentMaxMb(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 50;
+  const mb = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || mb < 1 || mb > 2000)
+    throw new ConfigError(
+      `KARTEI_ATTACHMENT_MAX_MB must be a whole number of megabytes from 1 to 2000 (got "${value}")`,
+    );
+  return mb;
 }
 
 /**

@@ -42,6 +42,17 @@ export const wrapDataKey = (owner: Buffer, tenantId: string, documentId: string,
 export const unwrapDataKey = (owner: Buffer, tenantId: string, documentId: string, version: number, wrapped: Buffer) =>
   open(owner, wrapped, keyAad(tenantId, documentId, version));
 
+/** A version whose sealed file is written (committed or not); its row is what `storeVersion` adds. */
+export interface WrittenVersion {
+  dataKey: Buffer;
+  relPath: string;
+  mediaType: string;
+  size: number;
+  title: string;
+  fileName: string;
+  templateVersion: number | null;
+}
+
 /** One version's bytes being written: sealed as they come, nothing under the final name until `commit`. */
 export interface VersionWrite {
   /** The version's own data key (random); wrap it before it is stored. */
@@ -92,6 +103,16 @@ export class DocumentFiles {
       dataKey,
       bytesAad(tenantId, documentId, version),
     );
+  }
+
+  /** Every file under the documents' root, committed or temporary: only for recovery at start. */
+  walk() {
+    return this.files.walk();
+  }
+
+  /** Removes a temporary file a cut-off write left behind (as `walk` named it). */
+  removeLeftover(relPath: string): Promise<void> {
+    return this.files.removeLeftover(relPath);
   }
 
   /** Removes a committed version's file (its row was never stored, or is gone for good). */

@@ -15,8 +15,16 @@ import { lockFile, refuseMerged, stale } from '../records/persons.ts';
 import { RECORD_TYPES, retainUntil, type RecordType } from '../records/record-types.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { openField, sealField } from '../vault/keyring.ts';
+import type { ReceivedUpload } from './attachments.ts';
 import type { DocumentSink, GeneratedDocument } from './document-sink.ts';
-import { deleteReasonBinding, type DocumentFiles, nameBinding, unwrapDataKey, wrapDataKey } from './documents-files.ts';
+import {
+  deleteReasonBinding,
+  type DocumentFiles,
+  nameBinding,
+  unwrapDataKey,
+  type WrittenVersion,
+  wrapDataKey,
+} from './documents-files.ts';
 
 type DocumentKind = 'upload' | 'generated';
 
@@ -57,17 +65,6 @@ export interface DocumentContent {
   mediaType: string;
   size: number;
   body: AsyncGenerator<Buffer>;
-}
-
-/** A version whose sealed file is written (committed or not); its row is what `storeVersion` adds. */
-export interface WrittenVersion {
-  dataKey: Buffer;
-  relPath: string;
-  mediaType: string;
-  size: number;
-  title: string;
-  fileName: string;
-  templateVersion: number | null;
 }
 
 type DocumentRow = {
@@ -158,28 +155,13 @@ export class Documents implements DocumentSink {
           .executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1) throw stale(existing.version);
       } else {
-        await tx
-          .insertInto('documents')
-          .values({
-            id: documentId,
-            tenant_id: principal.tenantId,
-            department_id: departmentId,
-            person_id: personId,
-            kind: 'generated',
-            sensitivity,
-            version,
-            template_id: doc.template.id,
-            record_id: doc.recordId ?? null,
-            created_at: ctx.now,
-            created_by: principal.userId,
-            updated_at: ctx.now,
-            updated_by: principal.userId,
-            deleted_at: null,
-            deleted_by: null,
-            delete_reason_enc: null,
-            retain_until: null,
-          })
-          .execute();
+        await this.insertDocument(
+          ctx,
+          { id: documentId, department_id: departmentId, person_id: personId },
+          'generated',
+          sensitivity,
+          { templateId: doc.template.id, recordId: doc.recordId ?? null },
+        );
       }
       await this.storeVersion(ctx, { id: documentId, department_id: departmentId, person_id: personId }, version, {
         ...written,
@@ -203,6 +185,64 @@ export class Documents implements DocumentSink {
       mediaType: doc.mediaType,
     };
     return { documentId, version };
+  }
+
+  /** An upload into the file the gate decided on (`document.add`): its sealed file committed, then its rows. */
+  async addUpload(
+    ctx: GateContext,
+    upload: ReceivedUpload,
+    sensitivity: Sensitivity,
+  ): Promise<{ id: string; version: number }> {
+    const personId = decidedPerson(ctx);
+    // Written under the department decided before the body was read; a file never changes department.
+    if (ctx.target.departmentId !== upload.departmentId)
+      throw new Error('the upload was sealed for another department');
+    await lockFile(ctx, personId);
+    await refuseMerged(ctx, personId);
+    await upload.commit();
+    const d = { id: upload.documentId, department_id: upload.departmentId, person_id: personId };
+    await this.insertDocument(ctx, d, 'upload', sensitivity);
+    await this.storeVersion(ctx, d, 1, upload.version);
+    ctx.audit.detail = {
+      documentId: d.id,
+      documentVersion: 1,
+      size: upload.version.size,
+      mediaType: upload.version.mediaType,
+    };
+    return { id: d.id, version: 1 };
+  }
+
+  /** A new document's row at version 1. */
+  async insertDocument(
+    ctx: GateContext,
+    d: { id: string; department_id: string; person_id: string | null },
+    kind: DocumentKind,
+    sensitivity: Sensitivity,
+    made?: { templateId: string; recordId: string | null },
+  ): Promise<void> {
+    const { principal } = ctx;
+    await ctx.tx
+      .insertInto('documents')
+      .values({
+        id: d.id,
+        tenant_id: principal.tenantId,
+        department_id: d.department_id,
+        person_id: d.person_id,
+        kind,
+        sensitivity,
+        version: 1,
+        template_id: made?.templateId ?? null,
+        record_id: made?.recordId ?? null,
+        created_at: ctx.now,
+        created_by: principal.userId,
+        updated_at: ctx.now,
+        updated_by: principal.userId,
+        deleted_at: null,
+        deleted_by: null,
+        delete_reason_enc: null,
+        retain_until: null,
+      })
+      .execute();
   }
 
   /** The row of a version: its name sealed with its own data key, that key wrapped with the owner's. */
@@ -325,6 +365,8 @@ export class Documents implements DocumentSink {
     const { tx, principal } = ctx;
     const tenantId = principal.tenantId;
     const d = await this.row(ctx, documentId);
+    // Where the gate decided: the file it resolved, or the mail-room (an assignment or merge since is not read here).
+    if (d.person_id !== ctx.target.personId) throw new KarteiError('not-found');
     const v = await tx
       .selectFrom('document_versions')
       .select(['version', 'media_type', 'size', 'name_enc', 'data_key_enc'])
@@ -389,6 +431,36 @@ export class Documents implements DocumentSink {
     if (Number(done.numUpdatedRows) !== 1) throw new KarteiError('not-found');
     ctx.audit.reason = reason;
     ctx.audit.detail = { version: d.version };
+  }
+
+  /**
+   * Re-wraps every version's data key of a document from one owner key to another (a scan assigned to a
+   * file, a file merged): the small keys change, the sealed bytes and names stay as they are.
+   */
+  async rewrap(ctx: GateContext, documentId: string, from: Buffer, to: Buffer): Promise<number> {
+    const tenantId = ctx.principal.tenantId;
+    const versions = await ctx.tx
+      .selectFrom('document_versions')
+      .select(['version', 'data_key_enc'])
+      .where('document_id', '=', documentId)
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    for (const v of versions) {
+      let key: Buffer;
+      try {
+        key = unwrapDataKey(from, tenantId, documentId, v.version, v.data_key_enc);
+      } catch {
+        throw fieldRefused('conflict', 'id', 'merge-unreadable', 'a document does not open; nothing was moved');
+      }
+      await ctx.tx
+        .updateTable('document_versions')
+        .set({ data_key_enc: wrapDataKey(to, tenantId, documentId, v.version, key) })
+        .where('document_id', '=', documentId)
+        .where('version', '=', v.version)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+    }
+    return versions.length;
   }
 
   /** A live document's row (the gate resolved it; a merge may have moved it since). */

@@ -47,6 +47,8 @@ import { infectionCaseRoutes } from './routes/infection-cases.ts';
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 // Issue 16: inbox
 import { inboxRoutes } from './routes/infection-inbox.ts';
+// Issue 17: documents
+import { documentRoutes } from './routes/documents.ts';
 // Issue 17: tasks
 import { taskRoutes } from './routes/tasks.ts';
 // Issue 17: letters
@@ -141,6 +143,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   transmissionRoutes(app, services);
   // Issue 16: cases & contacts
   infectionCaseRoutes(app, services);
+  // Issue 17: documents
+  documentRoutes(app, services);
   // Issue 17: tasks
   taskRoutes(app, services);
   // Issue 17: letters

@@ -117,6 +117,12 @@ test('a generated PDF is stored, a second of the same template is its next versi
   }
 });
 
+test('parallel generations of one template for one file: one document, each its own version', async () => {
+  const made = await Promise.all([1, 2, 3].map((i) => generate(`Gleichzeitig ${i}`, 'tpl-parallel')));
+  assert.equal(new Set(made.map((m) => m.documentId)).size, 1);
+  assert.deepEqual(made.map((m) => m.version).sort(), [1, 2, 3]);
+});
+
 test('the same template for another record of the file is another document', async () => {
   const rec = await physician.post(`/api/persons/${personId}/records`, {
     type: 'note',

@@ -72,10 +72,11 @@ function looseObjects(schema: unknown, seenSchemas = new Set<unknown>()): string
 
 /** The routes that answer no JSON of Kartei's own: DICOMweb, PDF letters, the web application, redirects, the OpenAPI document. */
 // Issue 16: inbox — a notification's raw DEMIS bundle (FHIR JSON or XML as received) is bytes, not an answer schema.
+// Issue 17: documents — a document's or scan's bytes (download and preview).
 // Issue 17: letters — a template's preview is a PDF.
 // Issue 17: import — an import's report is a CSV file.
 const RAW =
-  /^(GET|HEAD|POST) (\/dicom-web\/|\/api\/access-reports\/letter\.pdf$|\/api\/persons\/:id\/access-report\.pdf$|\/assets\/|\/$|\/\*$|\/api\/auth\/sso\/(start|callback)$|\/api\/openapi\.json$|\/api\/notifications\/:id\/bundle$|\/api\/admin\/templates\/preview$|\/api\/imports\/:id\/report$)/;
+  /^(GET|HEAD|POST) (\/dicom-web\/|\/api\/access-reports\/letter\.pdf$|\/api\/persons\/:id\/access-report\.pdf$|\/assets\/|\/$|\/\*$|\/api\/auth\/sso\/(start|callback)$|\/api\/openapi\.json$|\/api\/notifications\/:id\/bundle$|\/api\/(documents|mailroom)\/:id\/(content|preview)$|\/api\/admin\/templates\/preview$|\/api\/imports\/:id\/report$)/;
 
 test('every route of the real app declares its answer: a strict response schema for a success status, raw only for bytes that are no JSON', async () => {
   const routes = registeredRoutes(h.app).filter((r) => r.method !== 'OPTIONS');

@@ -73,6 +73,8 @@ export type {
   ContactItem,
   FollowUpDue,
 } from '../../../src/contract/infection-cases.ts';
+// Issue 17: documents
+export type { DocumentItem, FileDocuments, MailroomDocuments } from '../../../src/contract/documents.ts';
 // Issue 17: tasks
 export type {
   FileTasks,
