@@ -175,12 +175,36 @@ export function PreviewDialog({ doc, base, onClose }: { doc: DocumentItem; base:
         </button>
       </div>
       {doc.mediaType === 'application/pdf' ? (
-        <iframe src={src} title={t('documents.previewOf', { name })} />
+        <PreviewFrame src={src} title={t('documents.previewOf', { name })} />
       ) : (
         <img src={src} alt={t('documents.previewOf', { name })} />
       )}
     </Dialog>
   );
+}
+
+/**
+ * The PDF's frame, showing when it has the keyboard focus: Chromium never matches `:focus` on a frame whose
+ * page holds the focus, so the frame is marked while the focus is inside it (the window's blur with the
+ * frame as the active element) and unmarked when the focus comes back to the page.
+ */
+function PreviewFrame({ src, title }: { src: string; title: string }) {
+  const ref = useRef<HTMLIFrameElement>(null);
+  useEffect(() => {
+    const frame = ref.current;
+    if (!frame) return;
+    const left = () => frame.classList.toggle('has-focus', document.activeElement === frame);
+    const back = () => frame.classList.remove('has-focus');
+    window.addEventListener('blur', left);
+    window.addEventListener('focus', back);
+    document.addEventListener('focusin', back);
+    return () => {
+      window.removeEventListener('blur', left);
+      window.removeEventListener('focus', back);
+      document.removeEventListener('focusin', back);
+    };
+  }, []);
+  return <iframe ref={ref} src={src} title={title} />;
 }
 
 /** Asks for the reason before a document or scan is deleted; `remove` throws what the server refused. */
