@@ -1874,6 +1874,11 @@ export const de = {
   'import.discardTitle': 'Import verwerfen?',
   'import.discardText': 'Die hochgeladene Datei und die Zuordnung werden gelöscht. Bereits importierte Akten bleiben.',
   'import.discarded': 'Der Import wurde verworfen.',
+  // Issue 17: walk
+  'finding.attachment-limit-high.title':
+    'KARTEI_ATTACHMENT_MAX_MB ist {mb}: ein einzelnes Dokument darf größer als 1 GB sein',
+  'finding.attachment-limit-high.fix':
+    'KARTEI_ATTACHMENT_MAX_MB auf das setzen, was Scans und Anhänge brauchen (Vorgabe 50, höchstens 1024), und den Server neu starten.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

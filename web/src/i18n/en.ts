@@ -1840,4 +1840,8 @@ export const en: Messages = {
   'import.discardTitle': 'Discard the import?',
   'import.discardText': 'The uploaded file and the mapping are deleted. Files imported already stay.',
   'import.discarded': 'The import was discarded.',
+  // Issue 17: walk
+  'finding.attachment-limit-high.title': 'KARTEI_ATTACHMENT_MAX_MB is {mb}: one upload may be larger than 1 GB',
+  'finding.attachment-limit-high.fix':
+    'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart the server.',
 };
