@@ -12,6 +12,7 @@ import { errorTitle, SelectField } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { useDepartmentChoice } from '../infection/cases-department.tsx';
 import { TaskForm, taskTypeLabel, useTaskActions } from './tasks-form.tsx';
+import { TaskTitle } from './tasks-link.tsx';
 
 const PAGE = 50;
 
@@ -229,7 +230,7 @@ function Row({
     <tr tabIndex={0} onKeyDown={keys} aria-label={`${title}, ${formatDate(x.dueDate)}`}>
       <td>{formatDate(x.dueDate)}</td>
       <td>
-        {x.link?.kind === 'record' && readable ? <Link to={`/records/${x.link.id}`}>{title}</Link> : title}
+        <TaskTitle task={x} title={title} readable={readable} />
         {x.source !== 'manual' && <span className="hint"> ({t('tasks.byRule')})</span>}
         {x.note && <span className="hint task-note"> — {x.note}</span>}
       </td>
