@@ -4,8 +4,8 @@ import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { api, apiPage } from '../../api/client.ts';
 import type { DocumentItem, MailroomDocuments, PersonListItem } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
-import { departmentName, useSession } from '../../session.tsx';
-import { SelectField, TextField } from '../../ui/form.tsx';
+import { TextField } from '../../ui/form.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { useNotify } from '../../ui/notice.tsx';
 import { DeleteDialog, DocumentTable, PreviewDialog, refusalText, UploadControl } from './documents-shared.tsx';
@@ -13,9 +13,7 @@ import { DeleteDialog, DocumentTable, PreviewDialog, refusalText, UploadControl 
 export function MailroomScreen(_: { rest: string }) {
   const t = useT();
   const notify = useNotify();
-  const { me } = useSession();
-  const ids = [...new Set(me.memberships.map((m) => m.departmentId))];
-  const [departmentId, setDepartmentId] = useState(ids[0] ?? null);
+  const { departmentId, chooser } = useDepartmentChoice();
   const state = useLoad(
     () =>
       departmentId
@@ -31,14 +29,7 @@ export function MailroomScreen(_: { rest: string }) {
     <section aria-labelledby="mailroom-title">
       <h2 id="mailroom-title">{t('mailroom.title')}</h2>
       <p>{t('mailroom.intro')}</p>
-      {ids.length > 1 && (
-        <SelectField
-          label={t('mailroom.department')}
-          value={departmentId}
-          onChange={setDepartmentId}
-          options={ids.map((d) => ({ value: d, label: departmentName(me, d) }))}
-        />
-      )}
+      {chooser}
       <Loaded state={state}>
         {(scans) => (
           <>

@@ -10,7 +10,7 @@ import { formatDate, useT } from '../../i18n/i18n.ts';
 import { Link } from '../../router.tsx';
 import { errorTitle, SelectField } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
-import { useDepartmentChoice } from '../infection/cases-department.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { TaskForm, taskTypeLabel, useTaskActions } from './tasks-form.tsx';
 import { TaskTitle } from './tasks-link.tsx';
 
