@@ -9,6 +9,7 @@ import type { DocumentItem } from '../../api/types.ts';
 import { formatDateTime, useT } from '../../i18n/i18n.ts';
 import { errorTitle, TextField } from '../../ui/form.tsx';
 import { fieldMessage, fieldProblems } from '../../ui/problem-text.ts';
+import { Dialog } from '../../ui/dialog.tsx';
 import { Table } from '../../ui/table.tsx';
 
 /** Where a document's bytes are: a file's documents, or the mail-room's scans. */
@@ -118,44 +119,6 @@ export function UploadControl({
         </p>
       )}
     </div>
-  );
-}
-
-/** A modal dialog that opens itself, gives the focus back when it closes, and closes on Escape. */
-function Dialog({
-  title,
-  onClose,
-  className,
-  children,
-}: {
-  title: string;
-  onClose: () => void;
-  className?: string;
-  children: ReactNode;
-}) {
-  const id = useId();
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => {
-      if (before?.isConnected) before.focus();
-    };
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      aria-labelledby={`${id}-title`}
-      className={className}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
-      <h2 id={`${id}-title`}>{title}</h2>
-      {children}
-    </dialog>
   );
 }
 

@@ -1,9 +1,10 @@
 // Issue 17: the department's mail-room ("Posteingang"): scans that arrived but belong to no file yet —
 // upload, preview, download, assign to a file found by a person search, delete with a reason.
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api, apiPage } from '../../api/client.ts';
 import type { DocumentItem, MailroomDocuments, PersonListItem } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
+import { Dialog } from '../../ui/dialog.tsx';
 import { TextField } from '../../ui/form.tsx';
 import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
@@ -105,20 +106,10 @@ function AssignDialog({
   onClose: (assigned: string | null) => void;
 }) {
   const t = useT();
-  const id = useId();
-  const ref = useRef<HTMLDialogElement>(null);
   const [q, setQ] = useState('');
   const [found, setFound] = useState<PersonListItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => {
-      if (before?.isConnected) before.focus();
-    };
-  }, []);
   const search = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -142,16 +133,11 @@ function AssignDialog({
     }
   };
   return (
-    <dialog
-      ref={ref}
-      aria-labelledby={`${id}-title`}
+    <Dialog
+      title={t('mailroom.assignTitle', { name: scan.fileName ?? '' })}
       className="merge-dialog"
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose(null);
-      }}
+      onClose={() => onClose(null)}
     >
-      <h2 id={`${id}-title`}>{t('mailroom.assignTitle', { name: scan.fileName ?? '' })}</h2>
       <search>
         <form className="inline-form" noValidate onSubmit={(e) => void search(e)}>
           <TextField
@@ -196,6 +182,6 @@ function AssignDialog({
           {t('common.cancel')}
         </button>
       </div>
-    </dialog>
+    </Dialog>
   );
 }
