@@ -84,7 +84,7 @@ export const FINDING_CODES = [
 type FindingCode = (typeof FINDING_CODES)[number];
 
 /** Issue 17: walk — the largest upload limit for documents that is no finding: 1 GB. */
-export const ATTACHMENT_LIMIT_SAFE = 1024 * 1024 * 1024;
+const ATTACHMENT_LIMIT_SAFE = 1024 * 1024 * 1024;
 
 /** Which certificate a finding is about: `cert` in its params. */
 type CertKind = 'https' | 'dicom' | 'dicom-ca';

@@ -6,7 +6,7 @@ import { Link } from '../../router.tsx';
 import { documentAddress } from './letters-shared.ts';
 
 /** Where a task's link opens in the web application (a document: its preview's address). */
-export function taskLinkAddress(link: NonNullable<Task['link']>, personId: string | null): string {
+function taskLinkAddress(link: NonNullable<Task['link']>, personId: string | null): string {
   switch (link.kind) {
     case 'record':
       return `/records/${encodeURIComponent(link.id)}`;
