@@ -34,6 +34,7 @@ import {
   detectEncoding,
   detectFormat,
   decode,
+  MAX_ROWS,
   type Encoding,
   type Format,
   readTable,
@@ -42,8 +43,8 @@ import {
 } from './import-parse.ts';
 import { planRow, type RowPlan } from './import-values.ts';
 
-/** Rows a file may hold: a whole office's files, with room to spare. */
-const MAX_IMPORT_ROWS = 200_000;
+/** Rows a file may hold (import-parse.ts reads no more than one past it). */
+const MAX_IMPORT_ROWS = MAX_ROWS;
 /** Rows shown before the mapping. */
 const PREVIEW_ROWS = 5;
 

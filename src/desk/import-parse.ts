@@ -32,6 +32,10 @@ export class UnreadableFile extends Error {}
 export const MAX_XLSX_UNPACKED = 256 * 1024 * 1024;
 /** The most columns a file may have (the mapping names columns 0–499); a cell at XFD1 would make every row 16,384 wide. */
 export const MAX_COLUMNS = 500;
+/** The most data rows a file may have: a whole office's files, with room to spare. */
+export const MAX_ROWS = 200_000;
+/** Excel's last row. */
+const EXCEL_ROWS = 1_048_576;
 
 const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -155,15 +159,24 @@ async function readXlsx(bytes: Buffer, limit?: number): Promise<string[][]> {
   }
   const sheet = book.worksheets[0];
   if (!sheet) throw new UnreadableFile('the workbook has no worksheet');
+  // Checked first (it costs nothing): exceljs walks its rows as an array, so a row numbered 999,999,999
+  // made `columnCount` and `eachRow` count through a billion empty places, the event loop stuck for a minute.
+  if (sheet.rowCount > EXCEL_ROWS) throw new UnreadableFile(`a row is numbered past ${EXCEL_ROWS}`);
   const out: string[][] = [];
   const width = sheet.columnCount;
-  // Checked before a row is walked: `getCell` makes a cell object for every column of every row.
+  // Checked before a row is walked: every row is copied this wide.
   if (width > MAX_COLUMNS) throw new UnreadableFile(`the file has more than ${MAX_COLUMNS} columns`);
-  sheet.eachRow({ includeEmpty: true }, (row, n) => {
-    if (limit !== undefined && n > limit + 1) return;
+  let kept = 0;
+  // Only rows holding a cell, read through `values` (which makes no cell objects, unlike `getCell`);
+  // after the header and MAX_ROWS + 1 data rows the file is refused as too many rows anyway, so no more are copied.
+  sheet.eachRow((row, n) => {
+    if ((limit !== undefined && n > limit + 1) || kept >= MAX_ROWS + 2) return;
+    const values = row.values as ExcelJS.CellValue[];
     const cells: string[] = [];
-    for (let c = 1; c <= width; c++) cells.push(cellText(row.getCell(c).value));
+    for (let c = 1; c <= width; c++) cells.push(cellText(values[c]));
+    if (n > 1 && cells.every((c) => !c.trim())) return;
     out[n - 1] = cells;
+    kept++;
   });
   for (let i = 0; i < out.length; i++) out[i] ??= [];
   return out;

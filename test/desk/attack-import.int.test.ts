@@ -149,3 +149,54 @@ test('the report never carries a cell of the file: formulas in a name stay out o
   ])
     assert.equal((await otherHead.get(url)).status, 404, url);
 });
+
+/** A workbook whose first sheet is `rowsXml` (the `<row>` elements), built straight as XML. */
+async function sheetOf(rowsXml: string) {
+  const zip = await workbook([['Nachname', 'Vorname', 'Geburtsdatum']]);
+  const sheet = await zip.file('xl/worksheets/sheet1.xml')!.async('string');
+  zip.file(
+    'xl/worksheets/sheet1.xml',
+    sheet
+      .replace(/<sheetData>[\s\S]*<\/sheetData>/, `<sheetData>${rowsXml}</sheetData>`)
+      .replace(/<dimension[^>]*\/>/, ''),
+  );
+  return zipped(zip);
+}
+const inline = (ref: string, text: string) => `<c r="${ref}" t="inlineStr"><is><t>${text}</t></is></c>`;
+const header = `<row r="1">${inline('A1', 'Nachname')}${inline('B1', 'Vorname')}${inline('C1', 'Geburtsdatum')}`;
+
+test('an XLSX 500 columns wide with 210,000 one-cell rows is refused as too many rows, without a cell object per column', async () => {
+  const rows = [`${header}${inline('SF1', 'Letzte')}</row>`];
+  for (let n = 2; n <= 210_001; n++) rows.push(`<row r="${n}">${inline(`A${n}`, 'x')}</row>`);
+  const r = await upload(head, await sheetOf(rows.join('')));
+  assert.equal(r.status, 422, JSON.stringify(r.body).slice(0, 500));
+  assert.equal(r.body.errors[0].code, 'import-too-many-rows');
+});
+
+test('an XLSX row numbered past Excel’s last (1,048,576) is refused, not padded up to it', async () => {
+  const r = await upload(
+    head,
+    await sheetOf(
+      `${header}</row><row r="2">${inline('A2', 'Weit')}</row><row r="999999999">${inline('A999999999', 'Fern')}</row>`,
+    ),
+  );
+  assert.equal(r.status, 422, JSON.stringify(r.body).slice(0, 500));
+  assert.equal(r.body.errors[0].code, 'import-unreadable');
+});
+
+test('an XLSX with rows far apart reads its rows under their spreadsheet numbers', async () => {
+  const r = await upload(
+    head,
+    await sheetOf(
+      `${header}</row><row r="2">${inline('A2', 'Nah')}</row><row r="900000">${inline('A900000', 'Fern')}</row>`,
+    ),
+  );
+  assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 500));
+  assert.deepEqual(
+    r.body.preview.map((p: { rowNumber: number; cells: string[] }) => [p.rowNumber, p.cells[0]]),
+    [
+      [2, 'Nah'],
+      [900000, 'Fern'],
+    ],
+  );
+});
