@@ -526,6 +526,7 @@ export class Imports {
           personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, row.plan.person);
           madeHere.set(row.rowNumber, personId);
           if (row.link) existing.set(row.link, personId);
+          if (row.patientId) existing.set(row.patientId, personId);
           if (row.plan.record) {
             // The file this batch just made, in the department the gate decided on, shared with no one.
             const facts: FileFacts = {
@@ -587,8 +588,11 @@ export class Imports {
         if (d.kind === 'link') link = d.digest;
         else if (d.kind === 'patient-id') patientId = d.digest;
       }
-      const firstRow = link ? (firstOf.get(link) ?? r.rowNumber) : undefined;
-      if (link && !firstOf.has(link)) firstOf.set(link, r.rowNumber);
+      // The same person as an earlier row by names and birth date, or by DICOM Patient ID (as an existing
+      // file is matched): without the latter, two rows "Meier"/"Meyer" with one Patient ID made two files.
+      const idKey = patientId ? `patient-id:${patientId}` : undefined;
+      const firstRow = (link && firstOf.get(link)) || (idKey && firstOf.get(idKey)) || r.rowNumber;
+      for (const k of [link, idKey]) if (k && !firstOf.has(k)) firstOf.set(k, firstRow);
       return { rowNumber: r.rowNumber, plan, link, patientId, firstRow };
     });
   }

@@ -3,6 +3,7 @@
 // wide), a CSV 600 columns wide, XML entities in an XLSX, formula cells in the downloaded report, and a
 // job id of another department in every route. Each refusal leaves no job behind.
 import { test, before, after } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import ExcelJS from 'exceljs';
 import JSZip from 'jszip';
@@ -199,4 +200,44 @@ test('an XLSX with rows far apart reads its rows under their spreadsheet numbers
       [900000, 'Fern'],
     ],
   );
+});
+
+test('two rows with one DICOM Patient ID but a differently spelt name make one file, not two (in one batch and across batches)', async () => {
+  for (const batchSize of [1000, 1]) {
+    const pid = `PAT-${randomUUID().slice(0, 8)}`;
+    const csv = [
+      'Nachname;Vorname;Geburtsdatum;PatientID',
+      `Meier${batchSize};Maria;03.04.1951;${pid}`,
+      `Meyer${batchSize};Maria;03.04.1951;${pid}`,
+    ].join('\n');
+    const up = await upload(head, Buffer.from(csv), 'text/csv');
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    const dry = await head.post(`/api/imports/${up.body.id}/dry-run`, {
+      version: up.body.version,
+      mapping: { person: { familyName: 0, givenName: 1, birthDate: 2, dicomPatientId: 3 } },
+    });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.deepEqual(dry.body.counts, { created: 1, matched: 1, refused: 0 });
+    h.services.imports.batchSize = batchSize;
+    try {
+      const started = await head.post(`/api/imports/${up.body.id}/start`, { version: dry.body.version });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      await h.services.imports.running(up.body.id)?.catch(() => undefined);
+    } finally {
+      h.services.imports.batchSize = 1000;
+    }
+    const rows = (await head.get(`/api/imports/${up.body.id}/rows`)).body.items as {
+      outcome: string;
+      reason: string | null;
+      personId: string;
+    }[];
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.reason]),
+      [
+        ['created', null],
+        ['matched', 'earlier-row'],
+      ],
+    );
+    assert.equal(rows[0]!.personId, rows[1]!.personId, 'one file for both rows');
+  }
 });
