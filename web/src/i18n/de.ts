@@ -1874,6 +1874,8 @@ export const de = {
   'import.discardTitle': 'Import verwerfen?',
   'import.discardText': 'Die hochgeladene Datei und die Zuordnung werden gelöscht. Bereits importierte Akten bleiben.',
   'import.discarded': 'Der Import wurde verworfen.',
+  // Issue 17: attack
+  'problem.field.run-running': 'Dieselben Briefe für dieselben Akten werden gerade schon erstellt.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1840,4 +1840,6 @@ export const en: Messages = {
   'import.discardTitle': 'Discard the import?',
   'import.discardText': 'The uploaded file and the mapping are deleted. Files imported already stay.',
   'import.discarded': 'The import was discarded.',
+  // Issue 17: attack
+  'problem.field.run-running': 'The same letters for the same files are being made already.',
 };
