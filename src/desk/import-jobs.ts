@@ -242,6 +242,9 @@ export class Imports {
         field: 'version',
         currentVersion: job.version,
       });
+    // The job's row is claimed before anything is written: a dry run of the same version at the same moment
+    // waits here (PostgreSQL's row lock), then finds the version moved on (409) — it collided on the rows (500).
+    await claimVersion(ctx, jobId, job.version);
     const encoding = job.format === 'csv' ? (input.encoding ?? (job.encoding as Encoding)) : null;
     const delimiter = job.format === 'csv' ? (input.delimiter ?? (job.delimiter as Delimiter)) : null;
     const sealed = await this.sealed(ctx, jobId);
@@ -367,6 +370,7 @@ export class Imports {
         field: 'version',
         currentVersion: job.version,
       });
+    await claimVersion(ctx, jobId, job.version);
     await ctx.tx
       .updateTable('import_jobs')
       .set({
@@ -730,6 +734,28 @@ export class Imports {
       finishedAt: r.finished_at,
     };
   }
+}
+
+/** Locks the job's row at `version` for this transaction, or answers 409 with the version it is at now. */
+async function claimVersion(ctx: GateContext, jobId: string, version: number): Promise<void> {
+  const claimed = await ctx.tx
+    .updateTable('import_jobs')
+    .set({ updated_at: ctx.now })
+    .where('id', '=', jobId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  if (Number(claimed.numUpdatedRows) === 1) return;
+  const now = await ctx.tx
+    .selectFrom('import_jobs')
+    .select('version')
+    .where('id', '=', jobId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .executeTakeFirstOrThrow();
+  throw new KarteiError('stale-version', `version: the job is at version ${now.version}`, {
+    field: 'version',
+    currentVersion: now.version,
+  });
 }
 
 async function readOrRefuse(

@@ -241,3 +241,31 @@ test('two rows with one DICOM Patient ID but a differently spelt name make one f
     assert.equal(rows[0]!.personId, rows[1]!.personId, 'one file for both rows');
   }
 });
+
+test('two dry runs of one version at the same moment: one is kept, the other is 409 — never a 500, never rows of both', async () => {
+  const lines = ['Nachname;Vorname;Geburtsdatum;Zweitname'];
+  for (let i = 0; i < 300; i++) lines.push(`Parallel${i};Paula;01.01.1960;${i % 2 ? '' : 'X'}`);
+  const up = await upload(head, Buffer.from(lines.join('\n')), 'text/csv');
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const [a, b] = await Promise.all([
+    head.post(`/api/imports/${up.body.id}/dry-run`, {
+      version: up.body.version,
+      mapping: { person: { familyName: 0, givenName: 1, birthDate: 2 } },
+    }),
+    head.post(`/api/imports/${up.body.id}/dry-run`, {
+      version: up.body.version,
+      mapping: { person: { familyName: 0, givenName: 3, birthDate: 2 } },
+    }),
+  ]);
+  assert.deepEqual(
+    [a.status, b.status].sort(),
+    [200, 409],
+    `${a.status} ${b.status} ${JSON.stringify([a.body, b.body]).slice(0, 400)}`,
+  );
+  const kept = a.status === 200 ? a.body : b.body;
+  const total = (await head.get(`/api/imports/${up.body.id}/rows?limit=1`)).body.total;
+  assert.equal(total, 300);
+  const job = (await head.get(`/api/imports/${up.body.id}`)).body;
+  assert.deepEqual(job.counts, kept.counts);
+  assert.deepEqual(job.mapping, kept.mapping);
+});
