@@ -77,3 +77,45 @@ test('a bulk run started twice (at once, or again while it runs) makes each file
     [2, 2, 1, 1, 1],
   );
 });
+
+test('hostile template text: the opinion by odd spellings, prototype keys, control and bidi characters, 20,000 line breaks — refused by name or rendered, never a 500', async () => {
+  const base = {
+    name: 'Angriff',
+    letterhead: { officeName: 'Gesundheitsamt', addressLines: [] },
+    senderLine: 'Gesundheitsamt',
+    subject: 'Betreff',
+    signature: '',
+  };
+  const preview = (kind: string, body: string) =>
+    t.admin.post('/api/admin/templates/preview', { kind, content: { ...base, body } });
+  // Fields the cover letter must never reach, however written: refused naming the field.
+  for (const body of [
+    '{{record.opinion}}',
+    '{{ record.opinion }}',
+    '{{record.diagnosis}}',
+    '{{record.__proto__}}',
+    '{{constructor}}',
+    '{{record.constructor.name}}',
+    '{{__proto__.opinion}}',
+    '{{record["opinion"]}}',
+    '{{record.opinion\u200b}}',
+    '{{\u200brecord.opinion}}',
+    '{{person}}',
+    '{{record}}',
+  ]) {
+    const r = await preview('expert-opinion-cover', body);
+    assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    assert.equal(r.body.errors[0].code, 'template-field-unknown', JSON.stringify(body));
+  }
+  // Look-alike braces are not fields: plain text.
+  for (const body of [
+    '\uff5b\uff5brecord.opinion\uff5d\uff5d',
+    'A\u0000B\u0007C \u202Egnp.fdp \uD83D\uDE00 漢字 ﷽',
+    '\n'.repeat(19_000),
+    '{{person.familyName}}'.repeat(900),
+  ]) {
+    const r = await preview('expert-opinion-cover', body);
+    assert.ok(r.status === 200 || r.status === 422, `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (r.status === 200) assert.equal(r.raw.subarray(0, 5).toString('latin1'), '%PDF-');
+  }
+});
