@@ -269,3 +269,43 @@ test('two dry runs of one version at the same moment: one is kept, the other is 
   assert.deepEqual(job.counts, kept.counts);
   assert.deepEqual(job.mapping, kept.mapping);
 });
+
+test('odd CSV: 10^6 empty lines, NUL bytes, a BOM in the middle, Windows-1252 mixed into UTF-8 — read or refused per row, never a 500', async () => {
+  const empty = Buffer.concat([
+    Buffer.from('Nachname;Vorname;Geburtsdatum\n'),
+    Buffer.alloc(1_000_000 * 3, ';;\n'),
+    Buffer.from('Leerzeile;Lena;02.02.1962\n'),
+  ]);
+  const a = await upload(head, empty, 'text/csv');
+  assert.equal(a.status, 201, JSON.stringify(a.body).slice(0, 300));
+  assert.equal(a.body.rowCount, 1);
+  const odd = Buffer.concat([
+    Buffer.from('Nachname;Vorname;Geburtsdatum\n'),
+    Buffer.from('Nul\u0000mann;Nina;03.03.1963\n'),
+    Buffer.from('\uFEFFBommann;Bea;04.04.1964\n'),
+    Buffer.from('Gr'),
+    Buffer.from([0xfc]), // ü in Windows-1252, not UTF-8
+    Buffer.from('n;Gustav;05.05.1965\n'),
+  ]);
+  const b = await upload(head, odd, 'text/csv');
+  assert.equal(b.status, 201, JSON.stringify(b.body).slice(0, 300));
+  const dry = await head.post(`/api/imports/${b.body.id}/dry-run`, {
+    version: b.body.version,
+    encoding: 'utf-8',
+    mapping: { person: { familyName: 0, givenName: 1, birthDate: 2 } },
+  });
+  assert.equal(dry.status, 200, JSON.stringify(dry.body).slice(0, 300));
+  const rows = (await head.get(`/api/imports/${b.body.id}/rows`)).body.items as {
+    planned: string;
+    plannedReason: string;
+  }[];
+  assert.equal(rows.length, 3);
+  assert.equal(rows[2]!.plannedReason, 'encoding-invalid', 'the Windows-1252 byte is named for its row');
+  // Imported: the NUL and BOM rows become files (their names sealed), the bad byte's row is refused.
+  const started = await head.post(`/api/imports/${b.body.id}/start`, { version: dry.body.version });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  await h.services.imports.running(b.body.id)?.catch(() => undefined);
+  const done = (await head.get(`/api/imports/${b.body.id}`)).body;
+  assert.equal(done.state, 'done', JSON.stringify(done).slice(0, 300));
+  assert.deepEqual(done.counts, { created: 2, matched: 0, refused: 1 });
+});
