@@ -138,3 +138,51 @@ test('an anonymous caller is 401 everywhere, and INF’s things are unchanged af
   assert.equal(tasks.body.items?.[0]?.state ?? tasks.body[0]?.state, 'open', JSON.stringify(tasks.body).slice(0, 300));
   assert.equal((await head.get(`/api/imports/${ids.job}`)).body.state, 'uploaded');
 });
+
+test('ids of another department in bodies: a task’s link and assignee, a bulk run’s files, a scan assigned across departments', async () => {
+  const tbFile = await tbHead.post('/api/persons', {
+    departmentId: TB,
+    familyName: 'Nachbarfeld',
+    givenName: 'Tom',
+    birthDate: '1966-06-06',
+  });
+  assert.equal(tbFile.status, 201, JSON.stringify(tbFile.body));
+  const record = await head.post(`/api/persons/${ids.person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Notiz' } });
+  assert.equal(record.status, 201, JSON.stringify(record.body));
+  const task = (extra: Record<string, unknown>) =>
+    tbHead.post(`/api/persons/${tbFile.body.id}/tasks`, {
+      title: 'Quer',
+      dueDate: '2026-12-24',
+      type: 'call',
+      ...extra,
+    });
+  const linked = await task({ link: { kind: 'record', id: record.body.id } });
+  assert.equal(linked.status, 422, JSON.stringify(linked.body));
+  assert.equal(linked.body.errors[0].code, 'link-unknown');
+  const assigned = await task({ assigneeId: head.id });
+  assert.equal(assigned.status, 422, JSON.stringify(assigned.body));
+  assert.equal(assigned.body.errors[0].code, 'not-member');
+  const tbTemplates = await tbHead.get(`/api/departments/${TB}/letter-templates`);
+  const invitation = tbTemplates.body.items.find((i: { kind: string }) => i.kind === 'invitation').id;
+  const run = await tbHead.post(`/api/departments/${TB}/letter-runs`, {
+    templateId: invitation,
+    personIds: [ids.person],
+  });
+  assert.equal(run.status, 422, JSON.stringify(run.body));
+  assert.equal(run.body.errors[0].code, 'not-in-department');
+  // A member of both departments may not move INF's scan into a TB file.
+  const both = await t.user({
+    memberships: [
+      { departmentId: INF, role: 'head' },
+      { departmentId: TB, role: 'head' },
+    ],
+  });
+  const across = await both.post(`/api/mailroom/${ids.scan}/assign`, { personId: tbFile.body.id, version: 1 });
+  assert.equal(across.status, 422, JSON.stringify(across.body));
+  assert.equal(across.body.errors[0].code, 'mailroom-other-department');
+  assert.equal(
+    (await head.get(`/api/departments/${INF}/mailroom`)).body.items.length,
+    1,
+    'the scan stays in the mail-room',
+  );
+});
