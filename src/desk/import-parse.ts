@@ -31,7 +31,7 @@ export class UnreadableFile extends Error {}
  */
 export const MAX_XLSX_UNPACKED = 256 * 1024 * 1024;
 /** The most columns a file may have (the mapping names columns 0–499); a cell at XFD1 would make every row 16,384 wide. */
-export const MAX_COLUMNS = 500;
+const MAX_COLUMNS = 500;
 /** The most data rows a file may have: a whole office's files, with room to spare. */
 export const MAX_ROWS = 200_000;
 /** Excel's last row. */

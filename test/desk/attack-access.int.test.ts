@@ -147,7 +147,11 @@ test('ids of another department in bodies: a task’s link and assignee, a bulk 
     birthDate: '1966-06-06',
   });
   assert.equal(tbFile.status, 201, JSON.stringify(tbFile.body));
-  const record = await head.post(`/api/persons/${ids.person}/records`, { type: 'note', sensitivity: 'normal', content: { text: 'Notiz' } });
+  const record = await head.post(`/api/persons/${ids.person}/records`, {
+    type: 'note',
+    sensitivity: 'normal',
+    content: { text: 'Notiz' },
+  });
   assert.equal(record.status, 201, JSON.stringify(record.body));
   const task = (extra: Record<string, unknown>) =>
     tbHead.post(`/api/persons/${tbFile.body.id}/tasks`, {
