@@ -5,6 +5,8 @@
 //     a TB screening (date, method, result) — written as a UTF-8 CSV (`;`), a Windows-1252 CSV and an XLSX;
 //  3. for each of the three, in its own department: upload, dry run, import (HTTP as the web does, the import's
 //     batches in the background), timing each step; rows per second of the import;
+//     A quarter of the rows' results are "Kontrolle" (BENCH_FOLLOW_UP=0: none), so the TB screening's task rule
+//     makes a follow-up task for each of them in the import's transaction (checked: exactly one per such row);
 //  4. appends the figures, the machine's load and the commit to bench/RESULTS.md.
 // Runs on SQLite, or on PostgreSQL with KARTEI_TEST_PG (test/helpers/harness.ts).
 // BENCH_PROFILE=1 wraps the first import in the inspector's CPU profiler (writes bench-import.cpuprofile).
@@ -17,11 +19,14 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { DIALECT, setUpTenant, startHarness } from '../../test/helpers/harness.ts';
 import { authenticate } from '../../src/identity/sessions.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { random, somePerson } from '../demis/names.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const EXISTING = Number(process.env.BENCH_EXISTING ?? 5_000);
 const KINDS = (process.env.BENCH_KINDS ?? 'utf8,win1252,xlsx').split(',');
+/** Whether every fourth row's result is "Kontrolle" (a rule's follow-up task), as in issue 17's walk. */
+const FOLLOW_UP = process.env.BENCH_FOLLOW_UP !== '0';
 /** Rows per batch transaction (the import's default: 1000). */
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 
@@ -66,7 +71,9 @@ function rowsFor(existing: Row[]): Row[] {
       city: ['München', 'Köln', 'Düsseldorf', 'Lübeck', 'Görlitz'][i % 5]!,
       date: `0${1 + (i % 9)}.03.2024`,
       method: ['Röntgen', 'igra', 'sputum'][i % 3]!,
-      result: ['negativ', 'positiv', 'ausstehend'][i % 3]!,
+      result: FOLLOW_UP
+        ? ['negativ', 'positiv', 'ausstehend', 'Kontrolle'][i % 4]!
+        : ['negativ', 'positiv', 'ausstehend'][i % 3]!,
     });
   }
   return out;
@@ -151,10 +158,26 @@ for (const [i, kind] of KINDS.entries()) {
   const done = (await head.get(`/api/imports/${up.body.id}`)).body;
   if (done.state !== 'done') throw new Error(`import ended ${done.state} at ${done.position}`);
   const c = done.counts;
+  // The rules fired once per imported row with a follow-up result (refused rows bring none).
+  const expectedTasks = rows.filter((r) => r.result === 'Kontrolle' && r.birthDate !== '31.02.1970').length;
+  const ruleTasks = Number(
+    (
+      await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+        tx
+          .selectFrom('tasks')
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('department_id', '=', dept)
+          .where('source', 'like', 'rule:%')
+          .executeTakeFirstOrThrow(),
+      )
+    ).n,
+  );
+  if (ruleTasks !== expectedTasks) throw new Error(`rule tasks: ${ruleTasks}, expected ${expectedTasks}`);
   const line =
     `| ${kind} | ${(bytes.length / 1e6).toFixed(1)} MB | ${ROWS.toLocaleString('en')} | ${uploadS.toFixed(1)} s | ` +
     `${dryS.toFixed(1)} s | ${importS.toFixed(1)} s | ${Math.round(ROWS / importS).toLocaleString('en')} | ` +
-    `${c.created.toLocaleString('en')} / ${c.matched.toLocaleString('en')} / ${c.refused.toLocaleString('en')} |`;
+    `${c.created.toLocaleString('en')} / ${c.matched.toLocaleString('en')} / ${c.refused.toLocaleString('en')} | ` +
+    `${ruleTasks.toLocaleString('en')} |`;
   process.stderr.write(`${line}\n`);
   results.push(line);
 }
@@ -172,10 +195,10 @@ holding ${EXISTING.toLocaleString('en')} files; every row brings a TB screening 
 (matched, the record attached), ~1 % have a bad birth date (refused), common names repeat (an earlier row: matched).
 Upload = read, detect, seal; dry run = every row planned and matched through the blind index, outcomes stored; import =
 the batches of ${BATCH} rows in the background, each one gate transaction (persons, keys, versions, index, records, row
-outcomes, position, one audit event per person).
+outcomes, position, one audit event per person). ${FOLLOW_UP ? 'Every fourth row\'s result is "Kontrolle": the TB screening\'s task rule makes its follow-up task in the same transaction (rule tasks: exactly one per such imported row, checked).' : 'No row\'s result is "Kontrolle" (BENCH_FOLLOW_UP=0): the task rules follow every record and make no task.'}
 
-| file | size | rows | upload | dry run | import | rows/s | created / matched / refused |
-|---|---|---|---|---|---|---|---|
+| file | size | rows | upload | dry run | import | rows/s | created / matched / refused | rule tasks |
+|---|---|---|---|---|---|---|---|---|
 ${results.join('\n')}
 `;
 fs.appendFileSync(path.resolve(import.meta.dirname, '../RESULTS.md'), section);

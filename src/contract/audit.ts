@@ -95,6 +95,19 @@ const accessAct = z.enum([
   'file.transmitted',
   // Issue 16: seams
   'file.notified',
+  // Issue 17: walk — the desk's acts on a file (tasks, documents, letters, mail-room, import)
+  'tasks.viewed',
+  'tasks.listed',
+  'tasks.created',
+  'tasks.updated',
+  'documents.viewed',
+  'documents.read',
+  'documents.added',
+  'documents.deleted',
+  'letters.generated',
+  'letters.listed',
+  'mail.assigned',
+  'file.imported',
 ]);
 
 /** On what ground an access was made: the file's own department, a share for a purpose, an emergency access with its reason, the DPO's oversight. */

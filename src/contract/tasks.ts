@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const TASK_TYPES = ['follow-up-exam', 'expert-opinion', 'letter', 'call', 'other'] as const;
 export const TASK_STATES = ['open', 'done', 'cancelled'] as const;
 /** What a task may point to: a record of its file, a DEMIS notification or a study of its department. */
-export const TASK_LINK_KINDS = ['record', 'notification', 'study'] as const;
+export const TASK_LINK_KINDS = ['record', 'notification', 'study', 'document'] as const;
 /** The worklist's sections, by the office's calendar day (Europe/Berlin). */
 export const TASK_SECTIONS = ['overdue', 'today', 'upcoming'] as const;
 

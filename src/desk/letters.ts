@@ -37,11 +37,15 @@ const officeToday = (now: string) =>
     day: '2-digit',
   }).format(new Date(now));
 
+/** German umlauts as they are written without them (Röntgen → Roentgen, not Rontgen). */
+const UMLAUTS: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'Ae', Ö: 'Oe', Ü: 'Ue', ß: 'ss' };
+
 /** A file name from the template's name and the date: letters, digits and hyphens only. */
 function letterFileName(name: string, today: string): string {
   const base = name
+    .normalize('NFC')
+    .replace(/[äöüÄÖÜß]/g, (c) => UMLAUTS[c]!)
     .normalize('NFKD')
-    .replace(/ß/g, 'ss')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -140,7 +140,12 @@ export async function checkLink(
   if (!link) return 'normal';
   const tenantId = ctx.principal.tenantId;
   const unknown = () =>
-    fieldRefused('validation-failed', 'link.id', 'link-unknown', 'no such record, notification or study here');
+    fieldRefused(
+      'validation-failed',
+      'link.id',
+      'link-unknown',
+      'no such record, notification, study or document here',
+    );
   switch (link.kind) {
     case 'record': {
       if (task.personId === null) throw unknown();
@@ -174,6 +179,20 @@ export async function checkLink(
         .executeTakeFirst();
       if (!st || (task.personId !== null && st.person_id !== null && st.person_id !== task.personId)) throw unknown();
       return 'normal';
+    }
+    // Issue 17: walk — a document of the task's file the caller may read (a letter to send, a reply to check).
+    case 'document': {
+      if (task.personId === null) throw unknown();
+      const d = await ctx.tx
+        .selectFrom('documents')
+        .select(['person_id', 'sensitivity'])
+        .where('id', '=', link.id)
+        .where('tenant_id', '=', tenantId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!d || d.person_id !== task.personId || !ctx.may('document.read', d.sensitivity as Sensitivity))
+        throw unknown();
+      return d.sensitivity as Sensitivity;
     }
   }
 }

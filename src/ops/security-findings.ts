@@ -78,8 +78,13 @@ export const FINDING_CODES = [
   'demis-certificate-expires',
   'demis-failing',
   'demis-credentials-unreadable',
+  // Issue 17: walk — the documents' upload limit
+  'attachment-limit-high',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
+
+/** Issue 17: walk — the largest upload limit for documents that is no finding: 1 GB. */
+const ATTACHMENT_LIMIT_SAFE = 1024 * 1024 * 1024;
 
 /** Which certificate a finding is about: `cert` in its params. */
 type CertKind = 'https' | 'dicom' | 'dicom-ca';
@@ -148,6 +153,18 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       params: { publicUrl: config.publicUrl },
       title: `KARTEI_PUBLIC_URL names an IP address (${config.publicUrl}): passkeys cannot work`,
       fix: 'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
+    });
+  }
+  // Issue 17: walk — a document or scan is sealed as it streams in, but a limit this high lets one upload
+  // fill the data directory's disk (and the preview's memory); 0 or more than 2000 MB does not start at all.
+  if (config.attachmentMaxBytes > ATTACHMENT_LIMIT_SAFE) {
+    const mb = Math.round(config.attachmentMaxBytes / (1024 * 1024));
+    out.push({
+      severity: 'critical',
+      code: 'attachment-limit-high',
+      params: { mb },
+      title: `KARTEI_ATTACHMENT_MAX_MB is ${mb}: one upload may be larger than 1 GB`,
+      fix: 'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart.',
     });
   }
   if (isLoopback(config.host) && !config.tls) {

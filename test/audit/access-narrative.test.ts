@@ -3,7 +3,15 @@
 // the sentences in German and English.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { narrate, VISIT_MS, type NarrativeEvent, type NarrativeFacts } from '../../src/audit/access-narrative.ts';
+import {
+  actOf,
+  NO_FILE_ACTIONS,
+  narrate,
+  VISIT_MS,
+  type NarrativeEvent,
+  type NarrativeFacts,
+} from '../../src/audit/access-narrative.ts';
+import { FILE_RULES, OTHER_ACTIONS } from '../../src/access/policy.ts';
 import { describeLine, lookupIn, NARRATIVE_DE, NARRATIVE_EN } from '../../src/audit/narrative-text.ts';
 
 const T0 = Date.parse('2026-12-04T09:00:00.000Z');
@@ -163,4 +171,65 @@ test('every act has German and English words, done and refused', () => {
     .map((k) => k.slice('narr.'.length, -'.denied'.length));
   for (const act of acts) assert.ok((NARRATIVE_DE as Record<string, string>)[`narr.${act}`], act);
   assert.ok(acts.length >= 25);
+});
+
+// Issue 17: walk — the desk's actions in the report's words
+test('every desk action (task, document, letter, mail-room, import) that can name a file has its own words, German and English', () => {
+  const desk = [...Object.keys(FILE_RULES), ...OTHER_ACTIONS].filter((a) =>
+    /^(task|document|letter|mailroom|import)\./.test(a),
+  );
+  assert.ok(desk.length >= 20, `${desk.length}`);
+  const de = NARRATIVE_DE as Record<string, string>;
+  const en = NARRATIVE_EN as Record<string, string>;
+  for (const action of desk) {
+    if (NO_FILE_ACTIONS.has(action)) continue;
+    const act = actOf(action);
+    assert.notEqual(act, 'file.other', `${action} has no words of its own`);
+    for (const key of [`narr.${act}`, `narr.${act}.denied`]) {
+      assert.ok(de[key], `${action}: ${key} (de)`);
+      assert.ok(en[key], `${action}: ${key} (en)`);
+    }
+  }
+  for (const action of NO_FILE_ACTIONS) assert.ok(desk.includes(action), `${action} is no desk action`);
+});
+
+test('a day at the desk in the report: tasks, a letter, a scan assigned, documents opened (by the document), an import', () => {
+  const { lines } = narrate(
+    [
+      ev(0, 'import.run'),
+      ev(60_000, 'task.worklist'),
+      ev(120_000, 'task.list'),
+      ev(180_000, 'letter.generate', { resourceId: 'p1' }),
+      ev(181_000, 'document.add', { resourceId: 'p1' }),
+      ev(240_000, 'mailroom.assign', { resourceId: 'm1' }),
+      ev(241_000, 'document.add', { resourceId: 'p1' }),
+      ev(300_000, 'document.read', { resourceId: 'd1' }),
+      ev(301_000, 'document.read', { resourceId: 'd1' }),
+      ev(302_000, 'document.read', { resourceId: 'd2' }),
+      ev(360_000, 'task.update'),
+      ev(420_000, 'document.delete', { outcome: 'denied', resourceId: 'd2' }),
+    ],
+    facts(),
+  );
+  const de = lookupIn(NARRATIVE_DE);
+  const en = lookupIn(NARRATIVE_EN);
+  assert.deepEqual(
+    lines.map((l) => describeLine(l, de).what),
+    [
+      'hat Angaben aus einer Importliste in die Akte übernommen',
+      'hat Aufgaben zur Akte in einer Arbeitsliste angezeigt bekommen',
+      'hat die Aufgaben der Akte angesehen',
+      'hat ein Schreiben aus der Akte erstellt',
+      'hat 2 Dokumente zur Akte hinzugefügt',
+      'hat ein eingegangenes Schriftstück der Akte zugeordnet',
+      'hat 2 Dokumente geöffnet',
+      'hat eine Aufgabe zur Akte geändert (auch erledigt oder abgebrochen)',
+      'wollte ein Dokument löschen – abgewiesen',
+    ],
+  );
+  assert.equal(describeLine(lines[6]!, en).what, 'opened 2 documents');
+  assert.equal(
+    describeLine(lines[0]!, de).ground,
+    'als Mitarbeitende der Abteilung Infektionsschutz, die die Akte führt',
+  );
 });

@@ -266,7 +266,7 @@ export interface Tenant {
    * Creates a user through an enrolment link, has their grants approved by a
    * second account (creating a DPO for that if needed), and returns a logged-in client.
    */
-  user(spec: AccessSpec): Promise<Client & Account>;
+  user(spec: AccessSpec, displayName?: string): Promise<Client & Account>;
   /** A reset link asked for by the admin, approved by a second admin, used with a new password (returned). */
   resetCredentials(userId: string, username: string): Promise<string>;
   /** The same, without logging in: an enrolled account whose grants are approved. */
@@ -378,7 +378,7 @@ export async function setUpTenant(
     adminId: setup.body.adminId,
     tenantId: setup.body.tenantId,
     departments,
-    user: (spec) => create(spec),
+    user: (spec, displayName) => create(spec, displayName),
     account,
   };
 }

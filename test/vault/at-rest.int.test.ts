@@ -1,6 +1,7 @@
 // Encryption at rest: someone who copies the data directory (database, WAL,
-// shared memory, journal) learns no name, address, birth date, record text,
-// reason, login name, display name, password, TOTP secret or session token.
+// shared memory, journal, sealed documents) learns no name, address, birth date, record text,
+// reason, login name, display name, password, TOTP secret or session token — nor a task,
+// an attachment, a mail-room scan, a generated letter, an imported row or a pending import.
 // Every byte of every file is scanned for each distinctive value, in UTF-8
 // and UTF-16LE, in any letter case; a control string that is stored in clear
 // shows that the scan would find them if they were there.
@@ -10,7 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { koelnerPhonetik } from '../../src/vault/koelner-phonetik.ts';
 import { normaliseName } from '../../src/vault/blind-index.ts';
+import { randomUUID } from 'node:crypto';
+import iconv from 'iconv-lite';
 import { Client, DIALECT, setUpTenant, startHarness, totpCode, type Harness, type Tenant } from '../helpers/harness.ts';
+import { testDocx, testPdf } from '../helpers/documents.ts';
 
 const skip =
   DIALECT === 'postgres' &&
@@ -146,6 +150,43 @@ before(async () => {
   // The data really is stored (and readable through the application).
   assert.equal(ok(200)(await c.get(`/api/persons/${pid}`)).address.city, 'Zwergenhausen');
 
+  // Issue 17: the desk — a task, an attachment and a mail-room scan (text in clear inside them, so the scan
+  // would find it unsealed), a generated letter, and an import (its rows, and an upload left pending).
+  const task = { title: 'Schlehdornbesuch vereinbaren', note: 'Tochter Rapunzelkraut anrufen' };
+  ok(201)(await clerk.post(`/api/persons/${pid}/tasks`, { ...task, dueDate: '2027-01-15', type: 'call' }));
+  const upload = (url: string, bytes: Buffer, name: string) =>
+    clerk.call('POST', url, bytes, {
+      'content-type': 'application/octet-stream',
+      'x-file-name': encodeURIComponent(name),
+    });
+  ok(201)(await upload(`/api/persons/${pid}/documents`, testPdf('Befund Wolpertingerhusten'), 'Quastenflosser.pdf'));
+  ok(201)(await upload(`/api/persons/${pid}/documents`, testDocx('Zitronenfalterbericht'), 'Ameisenbaer.docx'));
+  ok(201)(await upload(`/api/departments/${INF}/mailroom`, testPdf('Antwort Tatzelwurm'), 'Lindwurm-Scan.pdf'));
+  ok(200)(await t.admin.post('/api/admin/templates/starters'));
+  const usable = ok(200)(await clerk.get(`/api/departments/${INF}/letter-templates`));
+  const invitation = (usable.items ?? usable).find((x: { kind: string }) => x.kind === 'invitation');
+  assert.ok(invitation, JSON.stringify(usable));
+  ok(201)(await clerk.post(`/api/persons/${pid}/letters`, { templateId: invitation.id, requestKey: randomUUID() }));
+  const csv = [
+    'Nachname;Vorname;Geburtsdatum;Ort',
+    'Quappenrieder;Ottokarl;04.12.1961;Mückenhausen',
+    'Zaunkönigsberger;Hildeburg;1950-05-03;Dattelsheim',
+    '',
+  ].join('\r\n');
+  const importOf = async (bytes: Buffer) => {
+    const r = await head.call('POST', `/api/departments/${INF}/imports`, bytes, { 'content-type': 'text/csv' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  };
+  const job = await importOf(iconv.encode(csv, 'win1252'));
+  const mapping = { person: { familyName: 0, givenName: 1, birthDate: 2, city: 3 } };
+  const dry = ok(200)(await head.post(`/api/imports/${job.id}/dry-run`, { version: job.version, mapping }));
+  ok(202)(await head.post(`/api/imports/${job.id}/start`, { version: dry.version }));
+  await h.services.imports.running(job.id);
+  assert.equal(ok(200)(await head.get(`/api/imports/${job.id}`)).state, 'done');
+  // A second upload stays pending: sealed while it waits for its mapping.
+  await importOf(Buffer.from('Nachname;Vorname;Geburtsdatum\r\nKrähenfußler;Wendelgard;01.01.1944\r\n', 'utf8'));
+
   secrets.push(
     person.familyName,
     person.givenName,
@@ -169,6 +210,29 @@ before(async () => {
     c.cookie!,
     done.csrfToken,
     first.challenge,
+  );
+  secrets.push(
+    task.title,
+    task.note,
+    'Wolpertingerhusten',
+    'Quastenflosser',
+    'Zitronenfalterbericht',
+    'Ameisenbaer',
+    'Tatzelwurm',
+    'Lindwurm-Scan',
+    'Quappenrieder',
+    'Ottokarl',
+    'Mückenhausen',
+    'Zaunkönigsberger',
+    'Hildeburg',
+    'Dattelsheim',
+    'Krähenfußler',
+    'Wendelgard',
+    // No document lies in the data directory as itself: neither a PDF (the letter's glyphs are not its text, so
+    // its header is what would show) nor an office document's parts.
+    '%PDF-',
+    '[Content_Types].xml',
+    'word/document.xml',
   );
   // Birth date in the forms a search accepts, and the phonetic codes the blind index is built from.
   secrets.push('1937-02-28', '28.02.1937', '19370228');
@@ -194,6 +258,8 @@ test('nothing personal can be read from the data directory of a running server (
   const r = scan(h.config.dataDir, [...CONTROLS, ...secrets]);
   assert.ok(r.files.includes('kartei.sqlite') && r.files.includes('kartei.sqlite-wal'), r.files.join(', '));
   assert.ok(fs.statSync(path.join(h.config.dataDir, 'kartei.sqlite-wal')).size > 0);
+  // The sealed documents were among the files scanned: two attachments, the scan, the letter.
+  assert.ok(filesUnder(path.join(h.config.dataDir, 'documents')).length >= 4);
   // Controls: values stored in clear by design are found, so the scan can see.
   for (const c of CONTROLS) assert.ok(r.found.has(c), `control ${c} not found`);
   const leaks = secrets.filter((s) => r.found.has(s)).map((s) => `${s} in ${r.found.get(s)!.join(', ')}`);

@@ -147,7 +147,8 @@ test('a TB screening with result follow-up puts "Röntgenkontrolle" in the workl
   await doneRow.getByRole('button', { name: /Erledigt/ }).focus();
   await page.keyboard.press('Enter');
   await page.getByText('Als erledigt markiert.').waitFor();
-  assert.match(await doneRow.innerText(), /erledigt am/);
+  // The notice can show before the file's list has been read again: wait for the row to say so.
+  await doneRow.filter({ hasText: /erledigt am/ }).waitFor();
 
   const tasks = await doc.get(`/api/persons/${personId}/tasks`);
   assert.equal(tasks.body.items.length, 1);

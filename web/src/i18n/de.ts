@@ -1300,7 +1300,6 @@ export const de = {
   'problem.field.already-recorded': 'Für diesen Tag ist bereits eine Nachverfolgung eingetragen.',
   'problem.field.already-converted': 'Diese Kontaktperson wurde bereits in einen Fall umgewandelt.',
   'problem.field.not-active': 'Die Nachverfolgung dieser Kontaktperson ist beendet.',
-  'cases.department': 'Abteilung',
   'cases.filters': 'Fälle filtern',
   'cases.filter.status': 'Status',
   'cases.filter.disease': 'Meldetatbestand (Code, z. B. msvd)',
@@ -1567,7 +1566,6 @@ export const de = {
   'documents.deleted': 'Das Dokument wurde gelöscht.',
   'mailroom.title': 'Posteingang',
   'mailroom.intro': 'Eingegangene Scans, die noch keiner Akte zugeordnet sind.',
-  'mailroom.department': 'Abteilung',
   'mailroom.noDepartment': 'Sie gehören keiner Abteilung an.',
   'mailroom.upload': 'Scan hochladen',
   'mailroom.none': 'Keine offenen Scans im Posteingang.',
@@ -1675,7 +1673,6 @@ export const de = {
   'letters.kind.other': 'Sonstiges Schreiben',
   'letters.runs.title': 'Serienbriefe',
   'letters.runs.noDepartment': 'Serienbriefe gibt es nur für Mitglieder einer Abteilung.',
-  'letters.runs.department': 'Abteilung',
   'letters.runs.start': 'Neuer Serienbrief',
   'letters.runs.startButton': 'Serienbrief starten',
   'letters.runs.source': 'Empfängerinnen und Empfänger',
@@ -1767,7 +1764,6 @@ export const de = {
   'import.intro':
     'Bestehende Akten aus einer CSV- oder XLSX-Datei übernehmen: hochladen, Spalten zuordnen, Probelauf prüfen, dann importieren. Die Datei wird sofort verschlüsselt gespeichert und nach dem Import gelöscht.',
   'import.onlyHead': 'Importieren darf nur die Leitung einer Abteilung.',
-  'import.department': 'Abteilung',
   'import.file': 'Datei (CSV oder XLSX)',
   'import.fileHint': 'Höchstens 32 MB und 200.000 Zeilen; die erste Zeile nennt die Spalten.',
   'import.upload': 'Hochladen',
@@ -1874,6 +1870,12 @@ export const de = {
   'import.discardTitle': 'Import verwerfen?',
   'import.discardText': 'Die hochgeladene Datei und die Zuordnung werden gelöscht. Bereits importierte Akten bleiben.',
   'import.discarded': 'Der Import wurde verworfen.',
+  // Issue 17: walk
+  'common.department': 'Abteilung',
+  'finding.attachment-limit-high.title':
+    'KARTEI_ATTACHMENT_MAX_MB ist {mb}: ein einzelnes Dokument darf größer als 1 GB sein',
+  'finding.attachment-limit-high.fix':
+    'KARTEI_ATTACHMENT_MAX_MB auf das setzen, was Scans und Anhänge brauchen (Vorgabe 50, höchstens 1024), und den Server neu starten.',
   // Issue 17: attack
   'problem.field.run-running': 'Dieselben Briefe für dieselben Akten werden gerade schon erstellt.',
 };

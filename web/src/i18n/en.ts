@@ -1271,7 +1271,6 @@ export const en: Messages = {
   'problem.field.already-recorded': 'This day has a follow-up entry already.',
   'problem.field.already-converted': 'This contact has been converted into a case already.',
   'problem.field.not-active': "This contact's follow-up has ended.",
-  'cases.department': 'Department',
   'cases.filters': 'Filter cases',
   'cases.filter.status': 'Status',
   'cases.filter.disease': 'Notification category (code, e.g. msvd)',
@@ -1537,7 +1536,6 @@ export const en: Messages = {
   'documents.deleted': 'The document was deleted.',
   'mailroom.title': 'Mail-room',
   'mailroom.intro': 'Scans that arrived and belong to no file yet.',
-  'mailroom.department': 'Department',
   'mailroom.noDepartment': 'You are not a member of any department.',
   'mailroom.upload': 'Upload a scan',
   'mailroom.none': 'No open scans in the mail-room.',
@@ -1645,7 +1643,6 @@ export const en: Messages = {
   'letters.kind.other': 'Other letter',
   'letters.runs.title': 'Bulk letters',
   'letters.runs.noDepartment': 'Bulk letters are for members of a department.',
-  'letters.runs.department': 'Department',
   'letters.runs.start': 'New bulk letter',
   'letters.runs.startButton': 'Start bulk letter',
   'letters.runs.source': 'Recipients',
@@ -1734,7 +1731,6 @@ export const en: Messages = {
   'import.intro':
     'Bring existing files from a CSV or XLSX file: upload, map the columns, check the dry run, then import. The file is stored encrypted at once and deleted after the import.',
   'import.onlyHead': 'Only the head of a department may import.',
-  'import.department': 'Department',
   'import.file': 'File (CSV or XLSX)',
   'import.fileHint': 'At most 32 MB and 200,000 rows; the first row names the columns.',
   'import.upload': 'Upload',
@@ -1840,6 +1836,11 @@ export const en: Messages = {
   'import.discardTitle': 'Discard the import?',
   'import.discardText': 'The uploaded file and the mapping are deleted. Files imported already stay.',
   'import.discarded': 'The import was discarded.',
+  // Issue 17: walk
+  'common.department': 'Department',
+  'finding.attachment-limit-high.title': 'KARTEI_ATTACHMENT_MAX_MB is {mb}: one upload may be larger than 1 GB',
+  'finding.attachment-limit-high.fix':
+    'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart the server.',
   // Issue 17: attack
   'problem.field.run-running': 'The same letters for the same files are being made already.',
 };

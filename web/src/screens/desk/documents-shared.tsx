@@ -9,6 +9,7 @@ import type { DocumentItem } from '../../api/types.ts';
 import { formatDateTime, useT } from '../../i18n/i18n.ts';
 import { errorTitle, TextField } from '../../ui/form.tsx';
 import { fieldMessage, fieldProblems } from '../../ui/problem-text.ts';
+import { Dialog } from '../../ui/dialog.tsx';
 import { Table } from '../../ui/table.tsx';
 
 /** Where a document's bytes are: a file's documents, or the mail-room's scans. */
@@ -121,44 +122,6 @@ export function UploadControl({
   );
 }
 
-/** A modal dialog that opens itself, gives the focus back when it closes, and closes on Escape. */
-function Dialog({
-  title,
-  onClose,
-  className,
-  children,
-}: {
-  title: string;
-  onClose: () => void;
-  className?: string;
-  children: ReactNode;
-}) {
-  const id = useId();
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => {
-      if (before?.isConnected) before.focus();
-    };
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      aria-labelledby={`${id}-title`}
-      className={className}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
-      <h2 id={`${id}-title`}>{title}</h2>
-      {children}
-    </dialog>
-  );
-}
-
 /** The preview: an image as it is (a TIFF converted by the server), a PDF in a frame the server sandboxes. */
 export function PreviewDialog({ doc, base, onClose }: { doc: DocumentItem; base: DocumentBase; onClose: () => void }) {
   const t = useT();
@@ -175,12 +138,36 @@ export function PreviewDialog({ doc, base, onClose }: { doc: DocumentItem; base:
         </button>
       </div>
       {doc.mediaType === 'application/pdf' ? (
-        <iframe src={src} title={t('documents.previewOf', { name })} />
+        <PreviewFrame src={src} title={t('documents.previewOf', { name })} />
       ) : (
         <img src={src} alt={t('documents.previewOf', { name })} />
       )}
     </Dialog>
   );
+}
+
+/**
+ * The PDF's frame, showing when it has the keyboard focus: Chromium never matches `:focus` on a frame whose
+ * page holds the focus, so the frame is marked while the focus is inside it (the window's blur with the
+ * frame as the active element) and unmarked when the focus comes back to the page.
+ */
+function PreviewFrame({ src, title }: { src: string; title: string }) {
+  const ref = useRef<HTMLIFrameElement>(null);
+  useEffect(() => {
+    const frame = ref.current;
+    if (!frame) return;
+    const left = () => frame.classList.toggle('has-focus', document.activeElement === frame);
+    const back = () => frame.classList.remove('has-focus');
+    window.addEventListener('blur', left);
+    window.addEventListener('focus', back);
+    document.addEventListener('focusin', back);
+    return () => {
+      window.removeEventListener('blur', left);
+      window.removeEventListener('focus', back);
+      document.removeEventListener('focusin', back);
+    };
+  }, []);
+  return <iframe ref={ref} src={src} title={title} />;
 }
 
 /** Asks for the reason before a document or scan is deleted; `remove` throws what the server refused. */

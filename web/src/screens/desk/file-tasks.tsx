@@ -6,10 +6,10 @@ import { useState } from 'react';
 import { api, ApiError } from '../../api/client.ts';
 import type { FileTasks as FileTasksAnswer, Task } from '../../api/types.ts';
 import { formatDate, formatDateTime, useT } from '../../i18n/i18n.ts';
-import { Link } from '../../router.tsx';
 import { errorTitle } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { TaskForm, taskStateLabel, taskTypeLabel, useTaskActions } from './tasks-form.tsx';
+import { TaskTitle } from './tasks-link.tsx';
 
 export function FileTasks({ personId }: { personId: string }) {
   const t = useT();
@@ -78,11 +78,7 @@ export function FileTasks({ personId }: { personId: string }) {
                       <tr key={x.id} className={x.state !== 'open' ? 'closed' : x.section}>
                         <td>{formatDate(x.dueDate)}</td>
                         <td>
-                          {x.link?.kind === 'record' && readable ? (
-                            <Link to={`/records/${x.link.id}`}>{title}</Link>
-                          ) : (
-                            title
-                          )}
+                          <TaskTitle task={x} title={title} readable={readable} />
                           {x.sensitivity === 'restricted' && (
                             <span className="badge restricted">{t('sensitivity.restricted')}</span>
                           )}

@@ -5,8 +5,8 @@ import { ApiError, request } from '../../api/client.ts';
 import type { ImportJob, ImportJobDetail } from '../../api/types.ts';
 import { formatDateTime, useT } from '../../i18n/i18n.ts';
 import { Link, navigate } from '../../router.tsx';
-import { departmentName, useSession } from '../../session.tsx';
-import { errorTitle, Field, SelectField } from '../../ui/form.tsx';
+import { errorTitle, Field } from '../../ui/form.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { fieldMessage, fieldProblems } from '../../ui/problem-text.ts';
 import { Table } from '../../ui/table.tsx';
@@ -22,23 +22,14 @@ const mediaTypeOf = (f: File) =>
 
 export function ImportScreen({ rest }: { rest: string }) {
   const t = useT();
-  const { me } = useSession();
-  const heads = [...new Set(me.memberships.filter((m) => m.role === 'head').map((m) => m.departmentId))];
-  const [departmentId, setDepartmentId] = useState(heads[0] ?? '');
+  const { departmentId, chooser } = useDepartmentChoice(['head']);
   if (rest) return <ImportJobScreen id={rest} />;
-  if (heads.length === 0) return <p>{t('import.onlyHead')}</p>;
+  if (!departmentId) return <p>{t('import.onlyHead')}</p>;
   return (
     <div className="import">
       <h2>{t('import.title')}</h2>
       <p>{t('import.intro')}</p>
-      {heads.length > 1 && (
-        <SelectField
-          label={t('import.department')}
-          value={departmentId}
-          onChange={setDepartmentId}
-          options={heads.map((d) => ({ value: d, label: departmentName(me, d) }))}
-        />
-      )}
+      {chooser}
       <Upload key={`u${departmentId}`} departmentId={departmentId} />
       <Earlier key={`e${departmentId}`} departmentId={departmentId} />
     </div>

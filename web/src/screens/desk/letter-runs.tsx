@@ -13,8 +13,8 @@ import type {
 } from '../../api/types.ts';
 import { formatDate, formatDateTime, useT, type MessageKey } from '../../i18n/i18n.ts';
 import { Link, navigate } from '../../router.tsx';
-import { departmentName, useSession } from '../../session.tsx';
 import { Checkbox, FormError, SelectField, TextField, useForm } from '../../ui/form.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { Table } from '../../ui/table.tsx';
 import { documentAddress } from './letters-shared.ts';
@@ -25,25 +25,19 @@ export function LetterRunsScreen({ rest }: { rest: string }) {
 
 function RunsHome() {
   const t = useT();
-  const { me } = useSession();
-  const departments = [...new Set(me.memberships.map((m) => m.departmentId))];
-  const [department, setDepartment] = useState(departments[0] ?? '');
+  const { departmentId: department, chooser } = useDepartmentChoice();
   const runs = useLoad(
-    () => api<{ items: LetterRunListItem[] }>('GET', `/api/departments/${department}/letter-runs`),
+    () =>
+      department
+        ? api<{ items: LetterRunListItem[] }>('GET', `/api/departments/${department}/letter-runs`)
+        : Promise.resolve({ items: [] }),
     [department],
   );
   if (!department) return <p>{t('letters.runs.noDepartment')}</p>;
   return (
     <>
       <h2>{t('letters.runs.title')}</h2>
-      {departments.length > 1 && (
-        <SelectField
-          label={t('letters.runs.department')}
-          value={department}
-          onChange={setDepartment}
-          options={departments.map((d) => ({ value: d, label: departmentName(me, d) }))}
-        />
-      )}
+      {chooser}
       <StartRun departmentId={department} />
       <h3>{t('letters.runs.earlier')}</h3>
       <Loaded state={runs}>

@@ -1,11 +1,12 @@
 // Issue 17: the department's mail-room ("Posteingang"): scans that arrived but belong to no file yet —
 // upload, preview, download, assign to a file found by a person search, delete with a reason.
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api, apiPage } from '../../api/client.ts';
 import type { DocumentItem, MailroomDocuments, PersonListItem } from '../../api/types.ts';
 import { formatDate, useT } from '../../i18n/i18n.ts';
-import { departmentName, useSession } from '../../session.tsx';
-import { SelectField, TextField } from '../../ui/form.tsx';
+import { Dialog } from '../../ui/dialog.tsx';
+import { TextField } from '../../ui/form.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { useNotify } from '../../ui/notice.tsx';
 import { DeleteDialog, DocumentTable, PreviewDialog, refusalText, UploadControl } from './documents-shared.tsx';
@@ -13,9 +14,7 @@ import { DeleteDialog, DocumentTable, PreviewDialog, refusalText, UploadControl 
 export function MailroomScreen(_: { rest: string }) {
   const t = useT();
   const notify = useNotify();
-  const { me } = useSession();
-  const ids = [...new Set(me.memberships.map((m) => m.departmentId))];
-  const [departmentId, setDepartmentId] = useState(ids[0] ?? null);
+  const { departmentId, chooser } = useDepartmentChoice();
   const state = useLoad(
     () =>
       departmentId
@@ -31,14 +30,7 @@ export function MailroomScreen(_: { rest: string }) {
     <section aria-labelledby="mailroom-title">
       <h2 id="mailroom-title">{t('mailroom.title')}</h2>
       <p>{t('mailroom.intro')}</p>
-      {ids.length > 1 && (
-        <SelectField
-          label={t('mailroom.department')}
-          value={departmentId}
-          onChange={setDepartmentId}
-          options={ids.map((d) => ({ value: d, label: departmentName(me, d) }))}
-        />
-      )}
+      {chooser}
       <Loaded state={state}>
         {(scans) => (
           <>
@@ -114,20 +106,10 @@ function AssignDialog({
   onClose: (assigned: string | null) => void;
 }) {
   const t = useT();
-  const id = useId();
-  const ref = useRef<HTMLDialogElement>(null);
   const [q, setQ] = useState('');
   const [found, setFound] = useState<PersonListItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => {
-      if (before?.isConnected) before.focus();
-    };
-  }, []);
   const search = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -151,16 +133,11 @@ function AssignDialog({
     }
   };
   return (
-    <dialog
-      ref={ref}
-      aria-labelledby={`${id}-title`}
+    <Dialog
+      title={t('mailroom.assignTitle', { name: scan.fileName ?? '' })}
       className="merge-dialog"
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose(null);
-      }}
+      onClose={() => onClose(null)}
     >
-      <h2 id={`${id}-title`}>{t('mailroom.assignTitle', { name: scan.fileName ?? '' })}</h2>
       <search>
         <form className="inline-form" noValidate onSubmit={(e) => void search(e)}>
           <TextField
@@ -205,6 +182,6 @@ function AssignDialog({
           {t('common.cancel')}
         </button>
       </div>
-    </dialog>
+    </Dialog>
   );
 }

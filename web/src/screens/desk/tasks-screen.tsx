@@ -10,8 +10,9 @@ import { formatDate, useT } from '../../i18n/i18n.ts';
 import { Link } from '../../router.tsx';
 import { errorTitle, SelectField } from '../../ui/form.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
-import { useDepartmentChoice } from '../infection/cases-department.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { TaskForm, taskTypeLabel, useTaskActions } from './tasks-form.tsx';
+import { TaskTitle } from './tasks-link.tsx';
 
 const PAGE = 50;
 
@@ -229,7 +230,7 @@ function Row({
     <tr tabIndex={0} onKeyDown={keys} aria-label={`${title}, ${formatDate(x.dueDate)}`}>
       <td>{formatDate(x.dueDate)}</td>
       <td>
-        {x.link?.kind === 'record' && readable ? <Link to={`/records/${x.link.id}`}>{title}</Link> : title}
+        <TaskTitle task={x} title={title} readable={readable} />
         {x.source !== 'manual' && <span className="hint"> ({t('tasks.byRule')})</span>}
         {x.note && <span className="hint task-note"> — {x.note}</span>}
       </td>

@@ -11,7 +11,7 @@ import { Loaded, useLoad } from '../../ui/load.tsx';
 import { usePaged } from '../../ui/paged.ts';
 import { Table } from '../../ui/table.tsx';
 import { useNotify } from '../../ui/notice.tsx';
-import { useDepartmentChoice } from './cases-department.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { CASE_FIELDS, CaseFields, STATUSES, caseContent, caseValues, statusLabel } from './cases-form.tsx';
 import { CaseScreen } from './cases-case.tsx';
 

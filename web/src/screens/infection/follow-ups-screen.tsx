@@ -12,7 +12,7 @@ import { useConfirm } from '../../ui/confirm.tsx';
 import { Loaded, useLoad } from '../../ui/load.tsx';
 import { Table } from '../../ui/table.tsx';
 import { useNotify } from '../../ui/notice.tsx';
-import { useDepartmentChoice } from './cases-department.tsx';
+import { useDepartmentChoice } from '../../ui/department-choice.tsx';
 import { today } from './cases-form.tsx';
 
 export function FollowUpsScreen(_: { rest: string }) {
