@@ -185,6 +185,8 @@ export const FIELD_CODES = [
   'import-running',
   'import-ended',
   'column-unknown',
+  // Issue 17: attack
+  'run-running',
 ] as const;
 
 export type FieldCode = (typeof FIELD_CODES)[number];

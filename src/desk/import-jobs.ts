@@ -34,6 +34,7 @@ import {
   detectEncoding,
   detectFormat,
   decode,
+  MAX_ROWS,
   type Encoding,
   type Format,
   readTable,
@@ -42,8 +43,8 @@ import {
 } from './import-parse.ts';
 import { planRow, type RowPlan } from './import-values.ts';
 
-/** Rows a file may hold: a whole office's files, with room to spare. */
-const MAX_IMPORT_ROWS = 200_000;
+/** Rows a file may hold (import-parse.ts reads no more than one past it). */
+const MAX_IMPORT_ROWS = MAX_ROWS;
 /** Rows shown before the mapping. */
 const PREVIEW_ROWS = 5;
 
@@ -241,6 +242,9 @@ export class Imports {
         field: 'version',
         currentVersion: job.version,
       });
+    // The job's row is claimed before anything is written: a dry run of the same version at the same moment
+    // waits here (PostgreSQL's row lock), then finds the version moved on (409) — it collided on the rows (500).
+    await claimVersion(ctx, jobId, job.version);
     const encoding = job.format === 'csv' ? (input.encoding ?? (job.encoding as Encoding)) : null;
     const delimiter = job.format === 'csv' ? (input.delimiter ?? (job.delimiter as Delimiter)) : null;
     const sealed = await this.sealed(ctx, jobId);
@@ -366,6 +370,7 @@ export class Imports {
         field: 'version',
         currentVersion: job.version,
       });
+    await claimVersion(ctx, jobId, job.version);
     await ctx.tx
       .updateTable('import_jobs')
       .set({
@@ -525,6 +530,7 @@ export class Imports {
           personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, row.plan.person);
           madeHere.set(row.rowNumber, personId);
           if (row.link) existing.set(row.link, personId);
+          if (row.patientId) existing.set(row.patientId, personId);
           if (row.plan.record) {
             // The file this batch just made, in the department the gate decided on, shared with no one.
             const facts: FileFacts = {
@@ -586,8 +592,11 @@ export class Imports {
         if (d.kind === 'link') link = d.digest;
         else if (d.kind === 'patient-id') patientId = d.digest;
       }
-      const firstRow = link ? (firstOf.get(link) ?? r.rowNumber) : undefined;
-      if (link && !firstOf.has(link)) firstOf.set(link, r.rowNumber);
+      // The same person as an earlier row by names and birth date, or by DICOM Patient ID (as an existing
+      // file is matched): without the latter, two rows "Meier"/"Meyer" with one Patient ID made two files.
+      const idKey = patientId ? `patient-id:${patientId}` : undefined;
+      const firstRow = (link && firstOf.get(link)) || (idKey && firstOf.get(idKey)) || r.rowNumber;
+      for (const k of [link, idKey]) if (k && !firstOf.has(k)) firstOf.set(k, firstRow);
       return { rowNumber: r.rowNumber, plan, link, patientId, firstRow };
     });
   }
@@ -725,6 +734,28 @@ export class Imports {
       finishedAt: r.finished_at,
     };
   }
+}
+
+/** Locks the job's row at `version` for this transaction, or answers 409 with the version it is at now. */
+async function claimVersion(ctx: GateContext, jobId: string, version: number): Promise<void> {
+  const claimed = await ctx.tx
+    .updateTable('import_jobs')
+    .set({ updated_at: ctx.now })
+    .where('id', '=', jobId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  if (Number(claimed.numUpdatedRows) === 1) return;
+  const now = await ctx.tx
+    .selectFrom('import_jobs')
+    .select('version')
+    .where('id', '=', jobId)
+    .where('tenant_id', '=', ctx.principal.tenantId)
+    .executeTakeFirstOrThrow();
+  throw new KarteiError('stale-version', `version: the job is at version ${now.version}`, {
+    field: 'version',
+    currentVersion: now.version,
+  });
 }
 
 async function readOrRefuse(

@@ -6,6 +6,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 
 export const ENCODINGS = ['utf-8', 'windows-1252'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
@@ -21,6 +22,20 @@ export interface Table {
 }
 
 export class UnreadableFile extends Error {}
+
+/**
+ * The most an XLSX may unpack to, all its parts together. exceljs inflates every part whole in memory
+ * (and builds a cell object per cell), so a ZIP bomb within the upload limit — a sheet of whitespace or
+ * empty cells deflated 1000:1 — would take gigabytes (attack test: 2 MB unpacking to 500 MiB took 2.3 GB);
+ * 200,000 real rows of a few dozen columns stay well below this.
+ */
+export const MAX_XLSX_UNPACKED = 256 * 1024 * 1024;
+/** The most columns a file may have (the mapping names columns 0–499); a cell at XFD1 would make every row 16,384 wide. */
+const MAX_COLUMNS = 500;
+/** The most data rows a file may have: a whole office's files, with room to spare. */
+export const MAX_ROWS = 200_000;
+/** Excel's last row. */
+const EXCEL_ROWS = 1_048_576;
 
 const ZIP = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -100,6 +115,7 @@ export async function readTable(
   const raw = format === 'xlsx' ? await readXlsx(bytes, limit) : readCsv(bytes, settings, limit);
   const [head, ...data] = raw;
   if (!head || head.every((c) => !c.trim())) throw new UnreadableFile('the file has no header row');
+  if (head.length > MAX_COLUMNS) throw new UnreadableFile(`the file has more than ${MAX_COLUMNS} columns`);
   const width = head.length;
   const rows: Table['rows'] = [];
   data.forEach((cells, i) => {
@@ -134,6 +150,7 @@ function readCsv(
 
 /** The first worksheet's cells as text: dates as ISO dates, numbers as written, formulas by their result. */
 async function readXlsx(bytes: Buffer, limit?: number): Promise<string[][]> {
+  await refuseZipBomb(bytes);
   const book = new ExcelJS.Workbook();
   try {
     await book.xlsx.load(bytes as unknown as ArrayBuffer);
@@ -142,16 +159,59 @@ async function readXlsx(bytes: Buffer, limit?: number): Promise<string[][]> {
   }
   const sheet = book.worksheets[0];
   if (!sheet) throw new UnreadableFile('the workbook has no worksheet');
+  // Checked first (it costs nothing): exceljs walks its rows as an array, so a row numbered 999,999,999
+  // made `columnCount` and `eachRow` count through a billion empty places, the event loop stuck for a minute.
+  if (sheet.rowCount > EXCEL_ROWS) throw new UnreadableFile(`a row is numbered past ${EXCEL_ROWS}`);
   const out: string[][] = [];
   const width = sheet.columnCount;
-  sheet.eachRow({ includeEmpty: true }, (row, n) => {
-    if (limit !== undefined && n > limit + 1) return;
+  // Checked before a row is walked: every row is copied this wide.
+  if (width > MAX_COLUMNS) throw new UnreadableFile(`the file has more than ${MAX_COLUMNS} columns`);
+  let kept = 0;
+  // Only rows holding a cell, read through `values` (which makes no cell objects, unlike `getCell`);
+  // after the header and MAX_ROWS + 1 data rows the file is refused as too many rows anyway, so no more are copied.
+  sheet.eachRow((row, n) => {
+    if ((limit !== undefined && n > limit + 1) || kept >= MAX_ROWS + 2) return;
+    const values = row.values as ExcelJS.CellValue[];
     const cells: string[] = [];
-    for (let c = 1; c <= width; c++) cells.push(cellText(row.getCell(c).value));
+    for (let c = 1; c <= width; c++) cells.push(cellText(values[c]));
+    if (n > 1 && cells.every((c) => !c.trim())) return;
     out[n - 1] = cells;
+    kept++;
   });
   for (let i = 0; i < out.length; i++) out[i] ??= [];
   return out;
+}
+
+/**
+ * Counts what the ZIP's parts really inflate to (never what their headers claim), a chunk at a time and
+ * dropping each chunk, and refuses before exceljs loads it all once the sum passes MAX_XLSX_UNPACKED.
+ */
+async function refuseZipBomb(bytes: Buffer): Promise<void> {
+  let zip: JSZip;
+  try {
+    zip = await JSZip.loadAsync(bytes);
+  } catch (e) {
+    throw new UnreadableFile(`not a readable XLSX file: ${(e as Error).message.slice(0, 200)}`);
+  }
+  let total = 0;
+  for (const entry of Object.values(zip.files)) {
+    if (entry.dir) continue;
+    await new Promise<void>((resolve, reject) => {
+      const stream = entry.nodeStream('nodebuffer');
+      stream.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total <= MAX_XLSX_UNPACKED) return;
+        // Paused and left: the rest of the part is never inflated.
+        stream.pause();
+        stream.removeAllListeners();
+        reject(new UnreadableFile(`the XLSX file unpacks to more than ${MAX_XLSX_UNPACKED / (1024 * 1024)} MiB`));
+      });
+      stream.on('error', (e: Error) =>
+        reject(new UnreadableFile(`not a readable XLSX file: ${e.message.slice(0, 200)}`)),
+      );
+      stream.on('end', () => resolve());
+    });
+  }
 }
 
 function cellText(v: ExcelJS.CellValue): string {

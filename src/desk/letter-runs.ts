@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { LetterRunListItem, LetterRunView } from '../contract/letters.ts';
-import { inTenantTransaction, type Store } from '../db/connect.ts';
+import { inTenantTransaction, serialise, type Store } from '../db/connect.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
 import type { Persons } from '../records/persons.ts';
@@ -108,6 +108,7 @@ export class LetterRuns {
           min: 1,
         },
       );
+    await this.refuseRunning(ctx, departmentId, template.id, personIds);
     const id = randomUUID();
     await ctx.tx
       .insertInto('letter_runs')
@@ -152,6 +153,41 @@ export class LetterRuns {
       files: personIds.length,
     };
     return id;
+  }
+
+  /**
+   * A double click or a retry after a timeout must not make every file's letter twice: while a run of this
+   * template over exactly these files is still going, another is refused (409, run-running). Serialised per
+   * department and template, so two requests at the same moment cannot both find none (PostgreSQL).
+   */
+  private async refuseRunning(ctx: GateContext, departmentId: string, templateId: string, personIds: string[]) {
+    const tenantId = ctx.principal.tenantId;
+    await serialise(ctx.tx, `kartei.letter-run:${departmentId}:${templateId}`);
+    const running = await ctx.tx
+      .selectFrom('letter_runs')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('department_id', '=', departmentId)
+      .where('template_id', '=', templateId)
+      .where('state', '=', 'running')
+      .where('total', '=', personIds.length)
+      .execute();
+    const wanted = new Set(personIds);
+    for (const run of running) {
+      const items = await ctx.tx
+        .selectFrom('letter_run_items')
+        .select('person_id')
+        .where('run_id', '=', run.id)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      if (items.length === wanted.size && items.every((i) => wanted.has(i.person_id)))
+        throw fieldRefused(
+          'conflict',
+          'templateId',
+          'run-running',
+          'a run of this template over the same files is still going',
+        );
+    }
   }
 
   /** The department's runs, newest first. */

@@ -33,6 +33,9 @@ const PDF_PREVIEW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline';
 /** The largest image converted for a preview (TIFF → PNG), in pixels. */
 const MAX_PREVIEW_PIXELS = 100_000_000;
 
+/** Unicode's bidirectional marks, embeddings, overrides and isolates: refused in names and titles. */
+const BIDI_CONTROLS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 const withPreview = (d: DocumentListItem): DocumentItem => ({ ...d, previewable: PREVIEWABLE.has(d.mediaType) });
 
 /** The upload's file name from its header: required, decoded, at most 255 characters. */
@@ -52,6 +55,9 @@ function fileNameOf(req: FastifyRequest): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f/\\]/.test(name))
     throw fieldRefused('validation-failed', 'fileName', 'invalid-format', 'X-File-Name: a name without a path');
+  // A bidirectional override or isolate would show "Befund\u202Egnp.pdf" as "Befundfdp.png" in the list.
+  if (BIDI_CONTROLS.test(name))
+    throw fieldRefused('validation-failed', 'fileName', 'invalid-format', 'X-File-Name: no bidirectional controls');
   return name;
 }
 
@@ -121,7 +127,16 @@ async function send(reply: FastifyReply, c: DocumentContent, how: 'download' | '
   if (c.mediaType === 'image/tiff') {
     const parts: Buffer[] = [];
     for await (const b of c.body) parts.push(b);
-    const png = await sharp(Buffer.concat(parts), { limitInputPixels: MAX_PREVIEW_PIXELS }).png().toBuffer();
+    // Past the pixel limit (or unreadable to sharp) there is no preview: a clear 415, not a 500.
+    const png = await sharp(Buffer.concat(parts), { limitInputPixels: MAX_PREVIEW_PIXELS })
+      .png()
+      .toBuffer()
+      .catch(() => {
+        throw new KarteiError(
+          'unsupported-media-type',
+          'this image has no preview (too large or unreadable); download it',
+        );
+      });
     return reply
       .header('content-disposition', contentDisposition('inline', `${c.fileName}.png`))
       .type('image/png')
@@ -174,7 +189,11 @@ export function documentRoutes(app: FastifyInstance, s: Services) {
           params: idParams,
           querystring: z.strictObject({
             sensitivity: sensitivity.default('normal'),
-            title: z.string().max(200).optional(),
+            title: z
+              .string()
+              .max(200)
+              .refine((v) => !BIDI_CONTROLS.test(v), 'no bidirectional controls')
+              .optional(),
           }),
           response: { 201: documentAdded },
         },

@@ -1876,6 +1876,8 @@ export const de = {
     'KARTEI_ATTACHMENT_MAX_MB ist {mb}: ein einzelnes Dokument darf größer als 1 GB sein',
   'finding.attachment-limit-high.fix':
     'KARTEI_ATTACHMENT_MAX_MB auf das setzen, was Scans und Anhänge brauchen (Vorgabe 50, höchstens 1024), und den Server neu starten.',
+  // Issue 17: attack
+  'problem.field.run-running': 'Dieselben Briefe für dieselben Akten werden gerade schon erstellt.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

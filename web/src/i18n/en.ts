@@ -1841,4 +1841,6 @@ export const en: Messages = {
   'finding.attachment-limit-high.title': 'KARTEI_ATTACHMENT_MAX_MB is {mb}: one upload may be larger than 1 GB',
   'finding.attachment-limit-high.fix':
     'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart the server.',
+  // Issue 17: attack
+  'problem.field.run-running': 'The same letters for the same files are being made already.',
 };

@@ -1,0 +1,121 @@
+// Attacks on letters (issue 17): a bulk run started twice — a double click, or a retry after a timeout, at
+// the same moment or while the first still runs — must not make every file's letter twice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { inTenantTransaction } from '../../src/db/connect.ts';
+import { setUpTenant, startHarness, type Harness, type Tenant } from '../helpers/harness.ts';
+
+let h: Harness;
+let t: Tenant;
+let INF: string;
+type C = Awaited<ReturnType<Tenant['user']>>;
+let clerk: C;
+
+before(async () => {
+  h = await startHarness();
+  t = await setUpTenant(h);
+  INF = t.departments.INF!;
+  clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  assert.equal((await t.admin.post('/api/admin/templates/starters')).status, 200);
+});
+after(() => h.close());
+
+async function people(n: number, base: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await clerk.post('/api/persons', {
+      departmentId: INF,
+      familyName: `${base}${String.fromCharCode(97 + i)}`,
+      givenName: 'Rita',
+      birthDate: '1970-07-07',
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    out.push(r.body.id);
+  }
+  return out;
+}
+
+const generationsOf = (personIds: string[]) =>
+  inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('letter_generations')
+      .select(['person_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('person_id', 'in', personIds)
+      .groupBy('person_id')
+      .execute(),
+  );
+
+test('a bulk run started twice (at once, or again while it runs) makes each file’s letter once', async () => {
+  const templates = await clerk.get(`/api/departments/${INF}/letter-templates`);
+  const invitation = templates.body.items.find((i: { kind: string }) => i.kind === 'invitation').id as string;
+  const files = await people(5, 'Doppelklick');
+  const runner = h.services.letterRunner;
+  // The runner holds still (as if busy elsewhere), so the first run is still going when the second arrives.
+  runner.stopAfter = 0;
+  const selection = { templateId: invitation, personIds: files };
+  const both = await Promise.all([
+    clerk.post(`/api/departments/${INF}/letter-runs`, selection),
+    clerk.post(`/api/departments/${INF}/letter-runs`, selection),
+  ]);
+  assert.deepEqual(both.map((r) => r.status).sort(), [201, 409], JSON.stringify(both.map((r) => r.body)));
+  const refused = both.find((r) => r.status === 409)!;
+  assert.equal(refused.body.errors[0].code, 'run-running');
+  const again = await clerk.post(`/api/departments/${INF}/letter-runs`, {
+    ...selection,
+    personIds: [...files].reverse(),
+  });
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  // Another selection with the same template is a run of its own.
+  const other = await clerk.post(`/api/departments/${INF}/letter-runs`, { ...selection, personIds: files.slice(0, 2) });
+  assert.equal(other.status, 201, JSON.stringify(other.body));
+  runner.stopAfter = undefined;
+  await runner.start();
+  await runner.idle();
+  const counts = new Map((await generationsOf(files)).map((r) => [r.person_id, Number(r.n)]));
+  assert.deepEqual(
+    files.map((f) => counts.get(f)),
+    [2, 2, 1, 1, 1],
+  );
+});
+
+test('hostile template text: the opinion by odd spellings, prototype keys, control and bidi characters, 20,000 line breaks — refused by name or rendered, never a 500', async () => {
+  const base = {
+    name: 'Angriff',
+    letterhead: { officeName: 'Gesundheitsamt', addressLines: [] },
+    senderLine: 'Gesundheitsamt',
+    subject: 'Betreff',
+    signature: '',
+  };
+  const preview = (kind: string, body: string) =>
+    t.admin.post('/api/admin/templates/preview', { kind, content: { ...base, body } });
+  // Fields the cover letter must never reach, however written: refused naming the field.
+  for (const body of [
+    '{{record.opinion}}',
+    '{{ record.opinion }}',
+    '{{record.diagnosis}}',
+    '{{record.__proto__}}',
+    '{{constructor}}',
+    '{{record.constructor.name}}',
+    '{{__proto__.opinion}}',
+    '{{record["opinion"]}}',
+    '{{record.opinion\u200b}}',
+    '{{\u200brecord.opinion}}',
+    '{{person}}',
+    '{{record}}',
+  ]) {
+    const r = await preview('expert-opinion-cover', body);
+    assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    assert.equal(r.body.errors[0].code, 'template-field-unknown', JSON.stringify(body));
+  }
+  // Look-alike braces are not fields: plain text.
+  for (const body of [
+    '\uff5b\uff5brecord.opinion\uff5d\uff5d',
+    'A\u0000B\u0007C \u202Egnp.fdp \uD83D\uDE00 漢字 ﷽',
+    '\n'.repeat(19_000),
+    '{{person.familyName}}'.repeat(900),
+  ]) {
+    const r = await preview('expert-opinion-cover', body);
+    assert.ok(r.status === 200 || r.status === 422, `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (r.status === 200) assert.equal(r.raw.subarray(0, 5).toString('latin1'), '%PDF-');
+  }
+});
