@@ -119,6 +119,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await demis?.stop();
       // Issue 17: letters — the file in hand is finished; unfinished runs go on at the next start.
       await services?.letterRunner.stop();
+      // Issue 17: import — a running import ends after its current batch (committed with its position); a head resumes it.
+      await services?.imports.stop();
       await dicom?.close();
       await app?.close();
       if (services && checkpoints) {
