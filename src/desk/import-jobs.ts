@@ -11,8 +11,9 @@ import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { FileFacts, Principal } from '../access/policy.ts';
 import type { Resolved } from '../access/resolve.ts';
-import type { Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { fieldRefused, fieldsRefused, KarteiError } from '../errors.ts';
+import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import { bindingBytes, open, seal } from '../vault/aead.ts';
@@ -119,9 +120,12 @@ interface RunPlan {
 export interface ImportHooks {
   /** Tests: called inside each batch's transaction after its writes; throwing rolls the batch back (a crash). */
   inBatch?: (batchIndex: number) => void;
+  /** Tests: awaited after a batch has committed, before the next one begins (`batchIndex` is the next one's). */
+  betweenBatches?: (batchIndex: number) => Promise<void>;
 }
 
 export class Imports {
+  private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly persons: Persons;
   private readonly records: Records;
@@ -138,7 +142,8 @@ export class Imports {
   batchSize = 1000;
   hooks: ImportHooks = {};
 
-  constructor(keyring: Keyring, persons: Persons, records: Records) {
+  constructor(store: Store, keyring: Keyring, persons: Persons, records: Records) {
+    this.store = store;
     this.keyring = keyring;
     this.persons = persons;
     this.records = records;
@@ -473,10 +478,27 @@ export class Imports {
     let batchIndex = 0;
     while (position < plan.rows.length && !this.stopping) {
       const from = position;
-      position = await gate.run(principal, 'import.run', ref, (ctx) => this.batch(ctx, plan, from, batchIndex));
+      if (batchIndex > 0) await this.hooks.betweenBatches?.(batchIndex);
+      // Each batch is decided on the roles its starter holds NOW (as a letter run does): a head removed from the
+      // department, or whose account was deactivated, is refused here and the job stops after its last committed
+      // batch — state `running`, not active: the UI shows it interrupted, and a head may resume it.
+      const now = await this.principalNow(principal);
+      position = await gate.run(now, 'import.run', ref, (ctx) => this.batch(ctx, plan, from, batchIndex));
       batchIndex++;
     }
     this.forget(jobId);
+  }
+
+  /** The starter with the roles held now (none, if the account was deactivated). */
+  private principalNow(principal: Principal): Promise<Principal> {
+    const { tenantId, userId } = principal;
+    return inTenantTransaction(this.store, tenantId, async (tx) =>
+      toPrincipal(
+        tenantId,
+        userId,
+        await activeUsersWithRoles(tx).where('users.id', '=', userId).where('users.tenant_id', '=', tenantId).execute(),
+      ),
+    );
   }
 
   /** One batch: its rows written, their outcomes and the job's position in the same transaction. */
