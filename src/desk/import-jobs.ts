@@ -7,6 +7,7 @@
 // the last committed one, so no row is imported twice. Every person created or matched is an audit event
 // naming the person (ctx.audit.hits); counts go into the detail.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { FileFacts, Principal } from '../access/policy.ts';
@@ -122,6 +123,8 @@ export interface ImportHooks {
   inBatch?: (batchIndex: number) => void;
   /** Tests: awaited after a batch has committed, before the next one begins (`batchIndex` is the next one's). */
   betweenBatches?: (batchIndex: number) => Promise<void>;
+  /** Tests: awaited in a batch's transaction after its files were looked up, before its rows are written. */
+  beforeRows?: (tx: Tx, batchIndex: number) => Promise<void>;
 }
 
 export class Imports {
@@ -521,6 +524,7 @@ export class Imports {
     const madeHere = new Map<number, string>();
     const counts = { created: 0, matched: 0, refused: 0 };
     const hits: { personId: string; departmentId: string }[] = [];
+    await this.hooks.beforeRows?.(ctx.tx, batchIndex);
     for (const row of slice) {
       let outcome: ImportOutcome;
       let reason: ImportReason | null = null;
@@ -530,46 +534,68 @@ export class Imports {
         outcome = 'refused';
         reason = row.plan.reason;
       } else {
+        const plan = row.plan;
         const earlier = row.firstRow !== undefined && row.firstRow !== row.rowNumber;
         const found =
           (row.link && existing.get(row.link)) ||
           (row.patientId && existing.get(row.patientId)) ||
           (earlier ? madeHere.get(row.firstRow!) : undefined);
-        if (found) {
+        // Each row in its own savepoint: a row that fails on write (its matched file merged away meanwhile, a
+        // value the record refuses) is undone alone and refused with a reason; the batch goes on. Without it the
+        // whole batch rolled back and every resume retried the same row, forever.
+        let failure: { error: unknown } | undefined;
+        await sql`savepoint import_row`.execute(ctx.tx);
+        try {
+          if (found) {
+            personId = found;
+            // The existing file's own decision: a record goes into it only as the policy allows for that file.
+            if (plan.record) {
+              const target = await ctx.also('record.create', { kind: 'person', personId: found });
+              recordId = await this.records.create({ ...ctx, target, audit: {} }, found, {
+                ...plan.record,
+                sensitivity: 'normal',
+              });
+            }
+          } else {
+            personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, plan.person);
+            if (plan.record) {
+              // The file this batch just made, in the department the gate decided on, shared with no one.
+              const facts: FileFacts = {
+                kind: 'file',
+                departmentId,
+                sharedWith: [],
+                breakGlass: false,
+                sensitivity: 'normal',
+              };
+              const target: Resolved = { resource: facts, resourceId: personId, personId, departmentId };
+              recordId = await this.records.create({ ...ctx, target, audit: {} }, personId, {
+                ...plan.record,
+                sensitivity: 'normal',
+              });
+            }
+          }
+          await sql`release savepoint import_row`.execute(ctx.tx);
+        } catch (error) {
+          await sql`rollback to savepoint import_row`.execute(ctx.tx);
+          await sql`release savepoint import_row`.execute(ctx.tx);
+          failure = { error };
+          personId = null;
+          recordId = null;
+        }
+        if (failure || personId === null) {
+          outcome = 'refused';
+          reason = writeRefusal(failure?.error);
+        } else if (found) {
           outcome = 'matched';
           reason = earlier ? 'earlier-row' : 'existing-person';
-          personId = found;
-          // The existing file's own decision: a record goes into it only as the policy allows for that file.
-          if (row.plan.record) {
-            const target = await ctx.also('record.create', { kind: 'person', personId: found });
-            recordId = await this.records.create({ ...ctx, target, audit: {} }, found, {
-              ...row.plan.record,
-              sensitivity: 'normal',
-            });
-          }
+          hits.push({ personId, departmentId });
         } else {
           outcome = 'created';
-          personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, row.plan.person);
           madeHere.set(row.rowNumber, personId);
           if (row.link) existing.set(row.link, personId);
           if (row.patientId) existing.set(row.patientId, personId);
-          if (row.plan.record) {
-            // The file this batch just made, in the department the gate decided on, shared with no one.
-            const facts: FileFacts = {
-              kind: 'file',
-              departmentId,
-              sharedWith: [],
-              breakGlass: false,
-              sensitivity: 'normal',
-            };
-            const target: Resolved = { resource: facts, resourceId: personId, personId, departmentId };
-            recordId = await this.records.create({ ...ctx, target, audit: {} }, personId, {
-              ...row.plan.record,
-              sensitivity: 'normal',
-            });
-          }
+          hits.push({ personId, departmentId });
         }
-        hits.push({ personId, departmentId });
       }
       counts[outcome]++;
       await ctx.tx
@@ -759,6 +785,11 @@ export class Imports {
 }
 
 /** Locks the job's row at `version` for this transaction, or answers 409 with the version it is at now. */
+/** A row that failed on write, by why: its matched file merged away meanwhile, or anything else the write refused. */
+function writeRefusal(error: unknown): ImportReason {
+  return error instanceof KarteiError && error.code === 'person-merged' ? 'file-merged' : 'write-failed';
+}
+
 async function claimVersion(ctx: GateContext, jobId: string, version: number): Promise<void> {
   const claimed = await ctx.tx
     .updateTable('import_jobs')

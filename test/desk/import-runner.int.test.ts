@@ -88,3 +88,70 @@ for (const how of ['removed from the department', 'deactivated'] as const) {
     }
   });
 }
+
+test('a row whose matched file is merged away before its write is refused alone (file-merged); the batch goes on', async () => {
+  const make = async (familyName: string) => {
+    const r = await head.post('/api/persons', {
+      departmentId: INF,
+      familyName,
+      givenName: 'Berta',
+      birthDate: '1950-02-03',
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id as string;
+  };
+  const absorbed = await make('Verschmolzen');
+  const survivor = await make('Bleibend');
+  const csv = Buffer.from(
+    [
+      'Nachname;Vorname;Geburtsdatum;Notiz',
+      'Verschmolzen;Berta;03.02.1950;Nachtrag',
+      'Neuanfang;Carla;04.05.1966;Erste',
+      'Neuanfang;Dora;05.06.1967;Zweite',
+    ].join('\n'),
+    'utf8',
+  );
+  const up = await upload(head, csv);
+  const dry = await head.post(`/api/imports/${up.body.id}/dry-run`, {
+    version: up.body.version,
+    mapping: { person: { familyName: 0, givenName: 1, birthDate: 2 }, record: { type: 'note', fields: { text: 3 } } },
+  });
+  assert.equal(dry.status, 200, JSON.stringify(dry.body));
+  assert.deepEqual(dry.body.counts, { created: 2, matched: 1, refused: 0 });
+  const imports = h.services.imports;
+  // The merge commits after the batch looked its files up (PostgreSQL, read committed): here, in its transaction.
+  imports.hooks = {
+    beforeRows: async (tx) => {
+      await tx.updateTable('persons').set({ merged_into: survivor }).where('id', '=', absorbed).execute();
+    },
+  };
+  try {
+    const go = await head.post(`/api/imports/${up.body.id}/start`, { version: dry.body.version });
+    assert.equal(go.status, 202, JSON.stringify(go.body));
+    const done = await settled(head, up.body.id);
+    assert.equal(done.state, 'done', 'not stuck at the failing row');
+    assert.deepEqual(done.counts, { created: 2, matched: 0, refused: 1 });
+  } finally {
+    imports.hooks = {};
+  }
+  const rows = (await head.get(`/api/imports/${up.body.id}/rows?limit=10`)).body.items as {
+    rowNumber: number;
+    outcome: string;
+    reason: string | null;
+    personId: string | null;
+    recordId: string | null;
+  }[];
+  assert.deepEqual(
+    rows.map((r) => [r.outcome, r.reason, r.personId === null, r.recordId === null]),
+    [
+      ['refused', 'file-merged', true, true],
+      ['created', null, false, false],
+      ['created', null, false, false],
+    ],
+  );
+  // Nothing of the refused row was written: no record in either file.
+  const records = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('records').select('id').where('person_id', 'in', [absorbed, survivor]).execute(),
+  );
+  assert.equal(records.length, 0);
+});
