@@ -5,7 +5,9 @@
 // then runs in batches, each one gate transaction that writes its persons, records, row outcomes and the
 // job's position together — a crash loses at most the batch under way, and a restart continues after
 // the last committed one, so no row is imported twice. Every person created or matched is an audit event
-// naming the person (ctx.audit.hits); counts go into the detail.
+// naming the person (ctx.audit.hits); counts go into the detail. The file is parsed outside every
+// transaction (`read`, `warm`, the runner's preparation); each row is written in its own savepoint, and each
+// batch is decided on the roles its starter holds at that moment.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Gate, GateContext } from '../access/gate.ts';
@@ -118,7 +120,17 @@ interface RunPlan {
   mapping: ImportMapping;
 }
 
+/** An upload as `Imports.read` found it. */
+export interface ReadUpload {
+  format: Format;
+  encoding: Encoding | null;
+  delimiter: Delimiter | null;
+  table: Table;
+}
+
 export interface ImportHooks {
+  /** Tests: awaited whenever a file is about to be parsed (never inside a transaction). */
+  reading?: () => Promise<void>;
   /** Tests: called inside each batch's transaction after its writes; throwing rolls the batch back (a crash). */
   inBatch?: (batchIndex: number) => void;
   /** Tests: awaited after a batch has committed, before the next one begins (`batchIndex` is the next one's). */
@@ -152,14 +164,24 @@ export class Imports {
     this.records = records;
   }
 
-  /** Takes an uploaded file: detects its format, encoding and delimiter, checks it reads, seals it. */
-  async upload(ctx: GateContext, bytes: Buffer): Promise<ImportJobDetail> {
-    const departmentId = decidedDepartment(ctx);
-    const tenantId = ctx.principal.tenantId;
+  /**
+   * Reads an uploaded file — its format, encoding and delimiter detected — OUTSIDE any transaction (on SQLite a
+   * 200,000-row XLSX parsed inside the gate's held every other request for seconds). Call it only after the
+   * caller was decided to be allowed (`decideBeforeUpload`); a refusal it throws is rethrown inside the gate.
+   */
+  async read(bytes: Buffer): Promise<ReadUpload> {
+    await this.hooks.reading?.();
     const format = detectFormat(bytes);
     const encoding = format === 'csv' ? detectEncoding(bytes) : null;
     const delimiter = format === 'csv' ? detectDelimiter(decode(bytes.subarray(0, 64 * 1024), encoding!)) : null;
-    const table = await readOrRefuse(bytes, format, { encoding, delimiter });
+    return { format, encoding, delimiter, table: await readOrRefuse(bytes, format, { encoding, delimiter }) };
+  }
+
+  /** Takes an uploaded file read by `read`: checks it has rows, seals it. */
+  async upload(ctx: GateContext, bytes: Buffer, read: ReadUpload): Promise<ImportJobDetail> {
+    const departmentId = decidedDepartment(ctx);
+    const tenantId = ctx.principal.tenantId;
+    const { format, encoding, delimiter, table } = read;
     if (table.rows.length === 0)
       throw fieldRefused('validation-failed', 'file', 'import-empty', 'the file has no data rows');
     if (table.rows.length > MAX_IMPORT_ROWS)
@@ -213,6 +235,44 @@ export class Imports {
       .limit(100)
       .execute();
     return rows.map((r) => this.view(r));
+  }
+
+  /**
+   * Before a step that reads the job's file as a table (its detail, a dry run) when that table is not in memory:
+   * the sealed upload opened through the gate (`action`, audited as phase `read`), then parsed AFTER that short
+   * transaction and kept — so the step's own transaction finds it in memory instead of parsing for seconds
+   * inside it (on SQLite every other request waited). `choice`: the dry run's encoding and delimiter.
+   */
+  async warm(
+    gate: Gate,
+    principal: Principal,
+    action: 'import.read' | 'import.update',
+    jobId: string,
+    choice: { encoding?: Encoding; delimiter?: Delimiter } = {},
+  ): Promise<void> {
+    const tenantId = principal.tenantId;
+    // Only whether there is a file to read, and in which encoding (nothing personal): no table needed, no access.
+    const meta = await inTenantTransaction(this.store, tenantId, (tx) =>
+      tx
+        .selectFrom('import_jobs')
+        .select(['format', 'encoding', 'delimiter'])
+        .where('id', '=', jobId)
+        .where('tenant_id', '=', tenantId)
+        .where('upload_enc', 'is not', null)
+        .executeTakeFirst(),
+    );
+    if (!meta) return;
+    const csv = meta.format === 'csv';
+    const encoding = csv ? (choice.encoding ?? (meta.encoding as Encoding)) : null;
+    const delimiter = csv ? (choice.delimiter ?? (meta.delimiter as Delimiter)) : null;
+    if (this.tables.has(`${jobId}:${encoding}:${delimiter}`)) return;
+    const got = await gate.run(principal, action, { kind: 'import', importId: jobId }, async (ctx) => {
+      const { upload } = await this.sealed(ctx, jobId);
+      if (upload) ctx.audit.detail = { phase: 'read', size: upload.length };
+      return upload;
+    });
+    // A file that does not read in this encoding is refused by the step itself, inside its gate.
+    if (got) await this.table({ id: jobId, format: meta.format, encoding, delimiter }, got).catch(() => undefined);
   }
 
   /** A job with its columns, first rows and mapping (while its upload is kept). */
@@ -470,13 +530,14 @@ export class Imports {
       const job = await this.job(ctx.tx, ctx.principal.tenantId, jobId);
       const sealed = await this.sealed(ctx, jobId);
       if (job.state !== 'running' || !sealed.upload || !sealed.mapping) return null;
-      const table = await this.table(job, sealed.upload);
-      ctx.audit.detail = { phase: 'prepare', position: job.position, rows: table.rows.length };
+      ctx.audit.detail = { phase: 'prepare', position: job.position, rows: job.row_count };
       const key = await this.keyring.indexKey(ctx.tx, ctx.principal.tenantId);
-      return { job, plan: { rows: this.planRows(table, sealed.mapping, key), mapping: sealed.mapping } };
+      return { job, upload: sealed.upload, mapping: sealed.mapping, key };
     });
     if (!prepared) return;
-    const { plan } = prepared;
+    // Read and planned after the transaction: on SQLite a 200,000-row file parsed inside it held every request.
+    const table = await this.table(prepared.job, prepared.upload);
+    const plan = { rows: this.planRows(table, prepared.mapping, prepared.key), mapping: prepared.mapping };
     let position = prepared.job.position;
     let batchIndex = 0;
     while (position < plan.rows.length && !this.stopping) {
@@ -744,6 +805,7 @@ export class Imports {
     const id = `${job.id}:${job.encoding}:${job.delimiter}`;
     const kept = this.tables.get(id);
     if (kept) return kept;
+    await this.hooks.reading?.();
     const table = await readOrRefuse(upload, job.format as Format, {
       encoding: job.encoding as Encoding | null,
       delimiter: job.delimiter as Delimiter | null,

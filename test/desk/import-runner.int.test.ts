@@ -155,3 +155,43 @@ test('a row whose matched file is merged away before its write is refused alone 
   );
   assert.equal(records.length, 0);
 });
+
+test('the file is parsed outside every transaction: a write goes through while it is read (upload, detail, dry run, run)', async () => {
+  const imports = h.services.imports;
+  const evict = () => (imports as unknown as { tables: Map<string, unknown> }).tables.clear();
+  const reads: string[] = [];
+  let n = 0;
+  // On SQLite one transaction runs at a time: were the file parsed inside the gate's, this write would wait for it
+  // and the parse for the write — the write would never finish (the 20 s are a deadlock guard, not a timing).
+  imports.hooks = {
+    reading: async () => {
+      const write = head.post('/api/persons', {
+        departmentId: INF,
+        familyName: `Nebenbei${String.fromCharCode(97 + (n++ % 26))}`,
+        givenName: 'Emil',
+        birthDate: '1980-01-01',
+      });
+      const guard = new Promise<string>((r) => setTimeout(() => r('blocked'), 20_000).unref());
+      reads.push(await Promise.race([write.then((w) => String(w.status)), guard]));
+    },
+  };
+  try {
+    const up = await upload(head, personsCsv(4, 'Ausserhalb'));
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    evict();
+    assert.equal((await head.get(`/api/imports/${up.body.id}`)).status, 200);
+    evict();
+    const dry = await head.post(`/api/imports/${up.body.id}/dry-run`, {
+      version: up.body.version,
+      delimiter: ';',
+      mapping: { person: { familyName: 0, givenName: 1, birthDate: 2 } },
+    });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    evict();
+    assert.equal((await head.post(`/api/imports/${up.body.id}/start`, { version: dry.body.version })).status, 202);
+    assert.equal((await settled(head, up.body.id)).state, 'done');
+  } finally {
+    imports.hooks = {};
+  }
+  assert.deepEqual(reads, ['201', '201', '201', '201'], 'each read once, none inside a transaction');
+});
