@@ -26,7 +26,8 @@ export function guardSlowBodies(app: FastifyInstance, rate: BodyRate = BODY_RATE
   app.addHook('onRequest', (req, _reply, done) => {
     const raw = req.raw;
     const socket = raw.socket;
-    if (raw.complete || !hasBody(raw.headers) || !socket) return done();
+    // Only a real socket is watched (`app.inject` has none that counts bytes).
+    if (raw.complete || !hasBody(raw.headers) || typeof socket?.bytesRead !== 'number') return done();
     let seen = socket.bytesRead;
     const timer = setInterval(() => {
       if (raw.complete || socket.destroyed) return clearInterval(timer);
