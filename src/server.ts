@@ -185,7 +185,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       demis.start();
     }
     // Issue 17: letters — bulk runs a stop or a crash interrupted go on.
-    s.letterRunner.onError = (e, runId) => log.error({ err: e, runId }, 'letter run stopped');
+    // Its code and the run's id only: an error's message or stack may carry a value of the file (src/http/logger.ts).
+    s.letterRunner.onError = (e, runId) =>
+      log.error({ runId, code: (e as { code?: unknown } | null)?.code ?? 'error' }, 'letter run stopped');
     await s.letterRunner.start();
     // Each minute: the counts of aggregated attempts whose minute is over, then a checkpoint that signs them too.
     if (checkpoints)

@@ -172,7 +172,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const templates = new Templates(keyring);
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
   // Issue 17: import
-  const imports = new Imports(keyring, persons, records);
+  const imports = new Imports(store, keyring, persons, records);
   const services: Services = {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>

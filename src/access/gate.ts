@@ -126,8 +126,9 @@ export class Gate {
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
+        // A second the work was refused and went on without (an import row refused alone) is on record as denied.
         for (const second of seconds)
-          await this.record(tx, principal, second.action, second.ref, second.target, 'allowed', {
+          await this.record(tx, principal, second.action, second.ref, second.target, second.outcome, {
             reason: ctx.audit.reason,
             detail: ctx.audit.detail,
           });

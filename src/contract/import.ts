@@ -72,6 +72,9 @@ export const IMPORT_REASONS = [
   'record-date-invalid',
   'record-value-invalid',
   'record-value-missing',
+  // The row failed on write and was undone alone: its matched file was merged away meanwhile, or the write refused.
+  'file-merged',
+  'write-failed',
 ] as const;
 export type ImportReason = (typeof IMPORT_REASONS)[number];
 

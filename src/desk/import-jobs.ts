@@ -5,14 +5,18 @@
 // then runs in batches, each one gate transaction that writes its persons, records, row outcomes and the
 // job's position together — a crash loses at most the batch under way, and a restart continues after
 // the last committed one, so no row is imported twice. Every person created or matched is an audit event
-// naming the person (ctx.audit.hits); counts go into the detail.
+// naming the person (ctx.audit.hits); counts go into the detail. The file is parsed outside every
+// transaction (`read`, `warm`, the runner's preparation); each row is written in its own savepoint, and each
+// batch is decided on the roles its starter holds at that moment.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { FileFacts, Principal } from '../access/policy.ts';
 import type { Resolved } from '../access/resolve.ts';
-import type { Tx } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { fieldRefused, fieldsRefused, KarteiError } from '../errors.ts';
+import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import { bindingBytes, open, seal } from '../vault/aead.ts';
@@ -116,12 +120,27 @@ interface RunPlan {
   mapping: ImportMapping;
 }
 
+/** An upload as `Imports.read` found it. */
+export interface ReadUpload {
+  format: Format;
+  encoding: Encoding | null;
+  delimiter: Delimiter | null;
+  table: Table;
+}
+
 export interface ImportHooks {
+  /** Tests: awaited whenever a file is about to be parsed (never inside a transaction). */
+  reading?: () => Promise<void>;
   /** Tests: called inside each batch's transaction after its writes; throwing rolls the batch back (a crash). */
   inBatch?: (batchIndex: number) => void;
+  /** Tests: awaited after a batch has committed, before the next one begins (`batchIndex` is the next one's). */
+  betweenBatches?: (batchIndex: number) => Promise<void>;
+  /** Tests: awaited in a batch's transaction after its files were looked up, before its rows are written. */
+  beforeRows?: (tx: Tx, batchIndex: number) => Promise<void>;
 }
 
 export class Imports {
+  private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly persons: Persons;
   private readonly records: Records;
@@ -138,20 +157,31 @@ export class Imports {
   batchSize = 1000;
   hooks: ImportHooks = {};
 
-  constructor(keyring: Keyring, persons: Persons, records: Records) {
+  constructor(store: Store, keyring: Keyring, persons: Persons, records: Records) {
+    this.store = store;
     this.keyring = keyring;
     this.persons = persons;
     this.records = records;
   }
 
-  /** Takes an uploaded file: detects its format, encoding and delimiter, checks it reads, seals it. */
-  async upload(ctx: GateContext, bytes: Buffer): Promise<ImportJobDetail> {
-    const departmentId = decidedDepartment(ctx);
-    const tenantId = ctx.principal.tenantId;
+  /**
+   * Reads an uploaded file — its format, encoding and delimiter detected — OUTSIDE any transaction (on SQLite a
+   * 200,000-row XLSX parsed inside the gate's held every other request for seconds). Call it only after the
+   * caller was decided to be allowed (`decideBeforeUpload`); a refusal it throws is rethrown inside the gate.
+   */
+  async read(bytes: Buffer): Promise<ReadUpload> {
+    await this.hooks.reading?.();
     const format = detectFormat(bytes);
     const encoding = format === 'csv' ? detectEncoding(bytes) : null;
     const delimiter = format === 'csv' ? detectDelimiter(decode(bytes.subarray(0, 64 * 1024), encoding!)) : null;
-    const table = await readOrRefuse(bytes, format, { encoding, delimiter });
+    return { format, encoding, delimiter, table: await readOrRefuse(bytes, format, { encoding, delimiter }) };
+  }
+
+  /** Takes an uploaded file read by `read`: checks it has rows, seals it. */
+  async upload(ctx: GateContext, bytes: Buffer, read: ReadUpload): Promise<ImportJobDetail> {
+    const departmentId = decidedDepartment(ctx);
+    const tenantId = ctx.principal.tenantId;
+    const { format, encoding, delimiter, table } = read;
     if (table.rows.length === 0)
       throw fieldRefused('validation-failed', 'file', 'import-empty', 'the file has no data rows');
     if (table.rows.length > MAX_IMPORT_ROWS)
@@ -205,6 +235,44 @@ export class Imports {
       .limit(100)
       .execute();
     return rows.map((r) => this.view(r));
+  }
+
+  /**
+   * Before a step that reads the job's file as a table (its detail, a dry run) when that table is not in memory:
+   * the sealed upload opened through the gate (`action`, audited as phase `read`), then parsed AFTER that short
+   * transaction and kept — so the step's own transaction finds it in memory instead of parsing for seconds
+   * inside it (on SQLite every other request waited). `choice`: the dry run's encoding and delimiter.
+   */
+  async warm(
+    gate: Gate,
+    principal: Principal,
+    action: 'import.read' | 'import.update',
+    jobId: string,
+    choice: { encoding?: Encoding; delimiter?: Delimiter } = {},
+  ): Promise<void> {
+    const tenantId = principal.tenantId;
+    // Only whether there is a file to read, and in which encoding (nothing personal): no table needed, no access.
+    const meta = await inTenantTransaction(this.store, tenantId, (tx) =>
+      tx
+        .selectFrom('import_jobs')
+        .select(['format', 'encoding', 'delimiter'])
+        .where('id', '=', jobId)
+        .where('tenant_id', '=', tenantId)
+        .where('upload_enc', 'is not', null)
+        .executeTakeFirst(),
+    );
+    if (!meta) return;
+    const csv = meta.format === 'csv';
+    const encoding = csv ? (choice.encoding ?? (meta.encoding as Encoding)) : null;
+    const delimiter = csv ? (choice.delimiter ?? (meta.delimiter as Delimiter)) : null;
+    if (this.tables.has(`${jobId}:${encoding}:${delimiter}`)) return;
+    const got = await gate.run(principal, action, { kind: 'import', importId: jobId }, async (ctx) => {
+      const { upload } = await this.sealed(ctx, jobId);
+      if (upload) ctx.audit.detail = { phase: 'read', size: upload.length };
+      return upload;
+    });
+    // A file that does not read in this encoding is refused by the step itself, inside its gate.
+    if (got) await this.table({ id: jobId, format: meta.format, encoding, delimiter }, got).catch(() => undefined);
   }
 
   /** A job with its columns, first rows and mapping (while its upload is kept). */
@@ -462,21 +530,39 @@ export class Imports {
       const job = await this.job(ctx.tx, ctx.principal.tenantId, jobId);
       const sealed = await this.sealed(ctx, jobId);
       if (job.state !== 'running' || !sealed.upload || !sealed.mapping) return null;
-      const table = await this.table(job, sealed.upload);
-      ctx.audit.detail = { phase: 'prepare', position: job.position, rows: table.rows.length };
+      ctx.audit.detail = { phase: 'prepare', position: job.position, rows: job.row_count };
       const key = await this.keyring.indexKey(ctx.tx, ctx.principal.tenantId);
-      return { job, plan: { rows: this.planRows(table, sealed.mapping, key), mapping: sealed.mapping } };
+      return { job, upload: sealed.upload, mapping: sealed.mapping, key };
     });
     if (!prepared) return;
-    const { plan } = prepared;
+    // Read and planned after the transaction: on SQLite a 200,000-row file parsed inside it held every request.
+    const table = await this.table(prepared.job, prepared.upload);
+    const plan = { rows: this.planRows(table, prepared.mapping, prepared.key), mapping: prepared.mapping };
     let position = prepared.job.position;
     let batchIndex = 0;
     while (position < plan.rows.length && !this.stopping) {
       const from = position;
-      position = await gate.run(principal, 'import.run', ref, (ctx) => this.batch(ctx, plan, from, batchIndex));
+      if (batchIndex > 0) await this.hooks.betweenBatches?.(batchIndex);
+      // Each batch is decided on the roles its starter holds NOW (as a letter run does): a head removed from the
+      // department, or whose account was deactivated, is refused here and the job stops after its last committed
+      // batch — state `running`, not active: the UI shows it interrupted, and a head may resume it.
+      const now = await this.principalNow(principal);
+      position = await gate.run(now, 'import.run', ref, (ctx) => this.batch(ctx, plan, from, batchIndex));
       batchIndex++;
     }
     this.forget(jobId);
+  }
+
+  /** The starter with the roles held now (none, if the account was deactivated). */
+  private principalNow(principal: Principal): Promise<Principal> {
+    const { tenantId, userId } = principal;
+    return inTenantTransaction(this.store, tenantId, async (tx) =>
+      toPrincipal(
+        tenantId,
+        userId,
+        await activeUsersWithRoles(tx).where('users.id', '=', userId).where('users.tenant_id', '=', tenantId).execute(),
+      ),
+    );
   }
 
   /** One batch: its rows written, their outcomes and the job's position in the same transaction. */
@@ -499,6 +585,7 @@ export class Imports {
     const madeHere = new Map<number, string>();
     const counts = { created: 0, matched: 0, refused: 0 };
     const hits: { personId: string; departmentId: string }[] = [];
+    await this.hooks.beforeRows?.(ctx.tx, batchIndex);
     for (const row of slice) {
       let outcome: ImportOutcome;
       let reason: ImportReason | null = null;
@@ -508,46 +595,68 @@ export class Imports {
         outcome = 'refused';
         reason = row.plan.reason;
       } else {
+        const plan = row.plan;
         const earlier = row.firstRow !== undefined && row.firstRow !== row.rowNumber;
         const found =
           (row.link && existing.get(row.link)) ||
           (row.patientId && existing.get(row.patientId)) ||
           (earlier ? madeHere.get(row.firstRow!) : undefined);
-        if (found) {
+        // Each row in its own savepoint: a row that fails on write (its matched file merged away meanwhile, a
+        // value the record refuses) is undone alone and refused with a reason; the batch goes on. Without it the
+        // whole batch rolled back and every resume retried the same row, forever.
+        let failure: { error: unknown } | undefined;
+        await sql`savepoint import_row`.execute(ctx.tx);
+        try {
+          if (found) {
+            personId = found;
+            // The existing file's own decision: a record goes into it only as the policy allows for that file.
+            if (plan.record) {
+              const target = await ctx.also('record.create', { kind: 'person', personId: found });
+              recordId = await this.records.create({ ...ctx, target, audit: {} }, found, {
+                ...plan.record,
+                sensitivity: 'normal',
+              });
+            }
+          } else {
+            personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, plan.person);
+            if (plan.record) {
+              // The file this batch just made, in the department the gate decided on, shared with no one.
+              const facts: FileFacts = {
+                kind: 'file',
+                departmentId,
+                sharedWith: [],
+                breakGlass: false,
+                sensitivity: 'normal',
+              };
+              const target: Resolved = { resource: facts, resourceId: personId, personId, departmentId };
+              recordId = await this.records.create({ ...ctx, target, audit: {} }, personId, {
+                ...plan.record,
+                sensitivity: 'normal',
+              });
+            }
+          }
+          await sql`release savepoint import_row`.execute(ctx.tx);
+        } catch (error) {
+          await sql`rollback to savepoint import_row`.execute(ctx.tx);
+          await sql`release savepoint import_row`.execute(ctx.tx);
+          failure = { error };
+          personId = null;
+          recordId = null;
+        }
+        if (failure || personId === null) {
+          outcome = 'refused';
+          reason = writeRefusal(failure?.error);
+        } else if (found) {
           outcome = 'matched';
           reason = earlier ? 'earlier-row' : 'existing-person';
-          personId = found;
-          // The existing file's own decision: a record goes into it only as the policy allows for that file.
-          if (row.plan.record) {
-            const target = await ctx.also('record.create', { kind: 'person', personId: found });
-            recordId = await this.records.create({ ...ctx, target, audit: {} }, found, {
-              ...row.plan.record,
-              sensitivity: 'normal',
-            });
-          }
+          hits.push({ personId, departmentId });
         } else {
           outcome = 'created';
-          personId = await this.persons.create({ ...ctx, audit: {} }, departmentId, row.plan.person);
           madeHere.set(row.rowNumber, personId);
           if (row.link) existing.set(row.link, personId);
           if (row.patientId) existing.set(row.patientId, personId);
-          if (row.plan.record) {
-            // The file this batch just made, in the department the gate decided on, shared with no one.
-            const facts: FileFacts = {
-              kind: 'file',
-              departmentId,
-              sharedWith: [],
-              breakGlass: false,
-              sensitivity: 'normal',
-            };
-            const target: Resolved = { resource: facts, resourceId: personId, personId, departmentId };
-            recordId = await this.records.create({ ...ctx, target, audit: {} }, personId, {
-              ...row.plan.record,
-              sensitivity: 'normal',
-            });
-          }
+          hits.push({ personId, departmentId });
         }
-        hits.push({ personId, departmentId });
       }
       counts[outcome]++;
       await ctx.tx
@@ -696,6 +805,7 @@ export class Imports {
     const id = `${job.id}:${job.encoding}:${job.delimiter}`;
     const kept = this.tables.get(id);
     if (kept) return kept;
+    await this.hooks.reading?.();
     const table = await readOrRefuse(upload, job.format as Format, {
       encoding: job.encoding as Encoding | null,
       delimiter: job.delimiter as Delimiter | null,
@@ -737,6 +847,11 @@ export class Imports {
 }
 
 /** Locks the job's row at `version` for this transaction, or answers 409 with the version it is at now. */
+/** A row that failed on write, by why: its matched file merged away meanwhile, or anything else the write refused. */
+function writeRefusal(error: unknown): ImportReason {
+  return error instanceof KarteiError && error.code === 'person-merged' ? 'file-merged' : 'write-failed';
+}
+
 async function claimVersion(ctx: GateContext, jobId: string, version: number): Promise<void> {
   const claimed = await ctx.tx
     .updateTable('import_jobs')

@@ -15,6 +15,7 @@ import { auditRefusedRequest, refusedInput } from './refused-requests.ts';
 import { registerAccess } from './access.ts';
 import { assertAnswerDeclared } from './answer-contract.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { guardSlowBodies, REQUEST_CEILING_MS, type BodyRate } from './slow-bodies.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -64,6 +65,8 @@ export interface AppOptions {
   logger?: boolean;
   /** Where the log lines go instead of stdout (tests read them). */
   logDestination?: DestinationStream;
+  /** The slow-body rule (src/http/slow-bodies.ts); tests shorten its window. */
+  bodyRate?: BodyRate;
 }
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -71,6 +74,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   const app = Fastify({
     loggerInstance: opts.logger === false ? undefined : createLogger(config.logLevel, opts.logDestination),
     bodyLimit: BODY_LIMIT,
+    // A request (headers and body) must arrive within this ceiling; slow bodies are cut off sooner (slow-bodies.ts).
+    requestTimeout: REQUEST_CEILING_MS,
     // DICOMweb frame lists (`/frames/1,2,3,…`) are path parameters; the schema bounds them.
     routerOptions: { maxParamLength: 1_024 },
     // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
@@ -97,6 +102,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.setNotFoundHandler((_req, reply) => sendProblem(reply, new KarteiError('not-found')));
 
   registerSecurityHeaders(app, servedOverHttps(config));
+  guardSlowBodies(app, opts.bodyRate);
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

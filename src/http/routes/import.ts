@@ -16,6 +16,8 @@ import {
   importRowList,
 } from '../../contract/import.ts';
 import { DELIMITERS, ENCODINGS } from '../../desk/import-parse.ts';
+import { decideBeforeUpload } from '../../desk/attachments.ts';
+import { KarteiError } from '../../errors.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, version } from '../schemas.ts';
 
@@ -62,9 +64,23 @@ export function importRoutes(app: FastifyInstance, s: Services) {
       },
       async (req, reply) => {
         const bytes = req.body as unknown as Buffer;
-        const made = await gated(s, req, 'import.create', department(req.params.id), (ctx) =>
-          s.imports.upload(ctx, bytes),
+        const ref = department(req.params.id);
+        // Decided before the file is parsed, and parsed outside the gate's transaction (a large XLSX takes seconds:
+        // on SQLite inside it every other request waited). The gate decides again, audits, and stores.
+        const { decision } = await decideBeforeUpload(s.store, principalOf(req), 'import.create', ref);
+        if (decision !== 'allow')
+          return gated(s, req, 'import.create', ref, async () => {
+            throw new KarteiError('forbidden');
+          });
+        const read = await s.imports.read(bytes).then(
+          (r) => ({ ok: true as const, r }),
+          (error: unknown) => ({ ok: false as const, error }),
         );
+        const made = await gated(s, req, 'import.create', ref, (ctx) => {
+          // An unreadable file is refused inside the gate, so the refusal is audited as before.
+          if (!read.ok) throw read.error;
+          return s.imports.upload(ctx, bytes, read.r);
+        });
         return reply.code(201).send(made);
       },
     );
@@ -95,7 +111,11 @@ export function importRoutes(app: FastifyInstance, s: Services) {
           'An import job; while its upload is kept (until it is imported or discarded), its columns, first rows and mapping.',
       },
     },
-    async (req) => gated(s, req, 'import.read', job(req.params.id), (ctx) => s.imports.detail(ctx, req.params.id)),
+    async (req) => {
+      // The file read as a table outside the detail's transaction (import-jobs.ts `warm`).
+      await s.imports.warm(s.gate, principalOf(req), 'import.read', req.params.id);
+      return gated(s, req, 'import.read', job(req.params.id), (ctx) => s.imports.detail(ctx, req.params.id));
+    },
   );
 
   r.post(
@@ -118,8 +138,13 @@ export function importRoutes(app: FastifyInstance, s: Services) {
           'A column the file does not have is 422 (column-unknown); a stale `version` 409.',
       },
     },
-    async (req) =>
-      gated(s, req, 'import.update', job(req.params.id), (ctx) => s.imports.dryRun(ctx, req.params.id, req.body)),
+    async (req) => {
+      // The file read as a table in the chosen encoding outside the dry run's transaction (import-jobs.ts `warm`).
+      await s.imports.warm(s.gate, principalOf(req), 'import.update', req.params.id, req.body);
+      return gated(s, req, 'import.update', job(req.params.id), (ctx) =>
+        s.imports.dryRun(ctx, req.params.id, req.body),
+      );
+    },
   );
 
   r.get(

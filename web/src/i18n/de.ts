@@ -1853,6 +1853,8 @@ export const de = {
   'import.reason.record-date-invalid': 'Datum des Eintrags ungültig',
   'import.reason.record-value-invalid': 'Ein Wert des Eintrags ist ungültig',
   'import.reason.record-value-missing': 'Ein Pflichtwert des Eintrags fehlt',
+  'import.reason.file-merged': 'Die gefundene Akte wurde inzwischen zusammengeführt',
+  'import.reason.write-failed': 'Die Zeile konnte nicht gespeichert werden',
   'import.more': 'Weitere Zeilen',
   'import.shown': '{shown} von {total} Zeilen',
   'import.start': 'Import starten',

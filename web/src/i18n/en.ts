@@ -1819,6 +1819,8 @@ export const en: Messages = {
   'import.reason.record-date-invalid': "The record's date is invalid",
   'import.reason.record-value-invalid': 'A value of the record is invalid',
   'import.reason.record-value-missing': 'A required value of the record is missing',
+  'import.reason.file-merged': 'The matched file was merged meanwhile',
+  'import.reason.write-failed': 'The row could not be saved',
   'import.more': 'More rows',
   'import.shown': '{shown} of {total} rows',
   'import.start': 'Start the import',
