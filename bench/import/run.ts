@@ -190,7 +190,7 @@ const section = `
 ## ${when} UTC — Import of existing data (issue 17): ${ROWS.toLocaleString('en')} rows, CSV (UTF-8, Windows-1252) and XLSX — commit ${commit}
 
 \`npm run bench:import\` (bench/import/run.ts), ${DIALECT}, Node ${process.version}, ${os.cpus().length} cores, load average
-${loadBefore} before and ${loadAfter} after (other helpers' tests were running). Each file goes into its own department
+${loadBefore} before and ${loadAfter} after. Each file goes into its own department
 holding ${EXISTING.toLocaleString('en')} files; every row brings a TB screening record; ~5 % of the rows are persons on file
 (matched, the record attached), ~1 % have a bad birth date (refused), common names repeat (an earlier row: matched).
 Upload = read, detect, seal; dry run = every row planned and matched through the blind index, outcomes stored; import =
