@@ -1,20 +1,11 @@
 // The desk (issue 17): one place for the office's paperwork — the worklist of tasks and deadlines,
 // the mail-room of scans not yet in a file, bulk letters, and importing an office's existing data —
 // as tabs under /desk/…, each its own screen module. Shown to members of a department.
-import type { ReactNode } from 'react';
-import type { MessageKey } from '../../i18n/i18n.ts';
-import { useT } from '../../i18n/i18n.ts';
-import { Link } from '../../router.tsx';
+import { TabHub, type Tab } from '../../ui/tab-hub.tsx';
 import { TasksScreen } from './tasks-screen.tsx';
 import { MailroomScreen } from './mailroom-screen.tsx';
 import { LetterRunsScreen } from './letter-runs.tsx';
 import { ImportScreen } from './import-screen.tsx';
-
-interface Tab {
-  path: string;
-  label: MessageKey;
-  screen: (rest: string) => ReactNode;
-}
 
 /** The tabs in the order of a day's work; `rest` is what follows the tab's path (an id, `new`…). */
 const TABS: Tab[] = [
@@ -25,20 +16,5 @@ const TABS: Tab[] = [
 ];
 
 export default function DeskHub({ path }: { path: string }) {
-  const t = useT();
-  const tab = TABS.find((x) => path === x.path || path.startsWith(`${x.path}/`)) ?? TABS[0]!;
-  const rest = path.slice(tab.path.length).replace(/^\//, '');
-  return (
-    <section>
-      <h1>{t('desk.title')}</h1>
-      <nav aria-label={t('desk.tabs')} className="tabs">
-        {TABS.map((x) => (
-          <Link key={x.path} to={x.path} className={x === tab ? 'active' : undefined}>
-            {t(x.label)}
-          </Link>
-        ))}
-      </nav>
-      {tab.screen(rest)}
-    </section>
-  );
+  return <TabHub path={path} title="desk.title" tabsLabel="desk.tabs" tabs={TABS} />;
 }
