@@ -555,7 +555,7 @@ interface DocumentVersionsTable {
  * Migration 029: a task of a person's file (`person_id`) or of a department (`person_id` null). Title and
  * note sealed with the person key (a file's task) or the department key (a department's).
  */
-interface TasksTable {
+export interface TasksTable {
   id: string;
   tenant_id: string;
   department_id: string;

@@ -5,35 +5,13 @@
 import type { GateContext } from '../access/gate.ts';
 import type { Sensitivity } from '../access/policy.ts';
 import type { TASK_LINK_KINDS, Task, TaskSection } from '../contract/tasks.ts';
+import type { TasksTable } from '../db/schema.ts';
 import { fieldRefused } from '../errors.ts';
 import { officeDay } from '../infection/incubation.ts';
 import { openField, sealField, type Keyring } from '../vault/keyring.ts';
 
-export type TaskRow = {
-  id: string;
-  department_id: string;
-  person_id: string | null;
-  version: number;
-  type: string;
-  sensitivity: string;
-  title_enc: Buffer;
-  note_enc: Buffer | null;
-  due_date: string;
-  assignee_id: string | null;
-  state: string;
-  link_kind: string | null;
-  link_id: string | null;
-  source: string;
-  rule_key: string | null;
-  rule_due: string | null;
-  rule_cancelled: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-  updated_by: string;
-  closed_at: string | null;
-  closed_by: string | null;
-};
+/** A task's row as stored (migration 029). */
+export type TaskRow = TasksTable;
 
 /** A task's sealed field, bound to the task (not to its file: a merge re-seals it under the other key, same binding). */
 const taskBinding = (tenantId: string, taskId: string, field: 'title' | 'note') => ({
