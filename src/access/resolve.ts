@@ -221,17 +221,8 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
     case 'tenant':
       return resolvedAs(ref, null);
     // Issue 16: outbreaks
-    case 'outbreak': {
-      const o = await tx
-        .selectFrom('outbreaks')
-        .select('department_id')
-        .where('id', '=', ref.outbreakId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
-      return o
-        ? resolvedAs({ kind: 'department', departmentId: o.department_id }, ref.outbreakId, null, o.department_id)
-        : null;
-    }
+    case 'outbreak':
+      return ofDepartment(tx, 'outbreaks', ref.outbreakId, p.tenantId);
     // Issue 16: person merge
     case 'person-merge': {
       const merge = await tx
@@ -243,17 +234,8 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
       return merge ? fileOfPerson(merge.survivor_id, ref.mergeId) : null;
     }
     // Issue 16: transmission
-    case 'transmission': {
-      const t = await tx
-        .selectFrom('transmissions')
-        .select('department_id')
-        .where('id', '=', ref.transmissionId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
-      return t
-        ? resolvedAs({ kind: 'department', departmentId: t.department_id }, ref.transmissionId, null, t.department_id)
-        : null;
-    }
+    case 'transmission':
+      return ofDepartment(tx, 'transmissions', ref.transmissionId, p.tenantId);
     // Issue 17: documents
     case 'document': {
       const rows = await documentFile(tx, ref.documentId, p.tenantId, now, p.userId);
@@ -312,29 +294,11 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
         .executeTakeFirst();
       return t ? resolvedAs({ kind: 'tenant' }, ref.templateId, null, t.department_id) : null;
     }
-    case 'letter-run': {
-      const run = await tx
-        .selectFrom('letter_runs')
-        .select('department_id')
-        .where('id', '=', ref.runId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
-      return run
-        ? resolvedAs({ kind: 'department', departmentId: run.department_id }, ref.runId, null, run.department_id)
-        : null;
-    }
+    case 'letter-run':
+      return ofDepartment(tx, 'letter_runs', ref.runId, p.tenantId);
     // Issue 17: import
-    case 'import': {
-      const job = await tx
-        .selectFrom('import_jobs')
-        .select('department_id')
-        .where('id', '=', ref.importId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
-      return job
-        ? resolvedAs({ kind: 'department', departmentId: job.department_id }, ref.importId, null, job.department_id)
-        : null;
-    }
+    case 'import':
+      return ofDepartment(tx, 'import_jobs', ref.importId, p.tenantId);
     case 'installation': {
       const row = await tx
         .selectFrom('tenants')
@@ -359,17 +323,8 @@ export async function resolve(tx: Tx, p: Principal, ref: ResourceRef, now: strin
           )
         : null;
     }
-    case 'quarantine': {
-      const q = await tx
-        .selectFrom('demis_quarantine')
-        .select('department_id')
-        .where('id', '=', ref.quarantineId)
-        .where('tenant_id', '=', p.tenantId)
-        .executeTakeFirst();
-      return q
-        ? resolvedAs({ kind: 'department', departmentId: q.department_id }, ref.quarantineId, null, q.department_id)
-        : null;
-    }
+    case 'quarantine':
+      return ofDepartment(tx, 'demis_quarantine', ref.quarantineId, p.tenantId);
   }
 }
 
@@ -406,6 +361,20 @@ async function studyOf(tx: Tx, p: Principal, studyUid: string, now: string): Pro
     r.resource.kind === 'file' && (r.resource.breakGlass || r.resource.sharedWith.some((d) => mine.has(d)));
   const found = resolved.filter((r): r is Resolved => r !== null);
   return found.find((r) => mine.has(r.departmentId!)) ?? found.find(reached) ?? found[0] ?? null;
+}
+
+/** Tables of things a department owns, each decided as its department (another department's: hidden). */
+type DepartmentOwned = 'outbreaks' | 'transmissions' | 'demis_quarantine' | 'letter_runs' | 'import_jobs';
+
+/** A row of a department-owned table named by its id, resolved to its department; null when not in the tenant. */
+async function ofDepartment(tx: Tx, table: DepartmentOwned, id: string, tenantId: string): Promise<Resolved | null> {
+  const row = await tx
+    .selectFrom(table)
+    .select('department_id')
+    .where('id', '=', id)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  return row ? resolvedAs({ kind: 'department', departmentId: row.department_id }, id, null, row.department_id) : null;
 }
 
 /** What the policy decides on, and what the audit event records about it. */
