@@ -8,7 +8,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ChunkSealer, readLayout, readPlainChunks, readPlainRange } from './stream-aead.ts';
+import { readLayout, readPlainChunks, readPlainRange } from './stream-open.ts';
+import { ChunkSealer } from './stream-seal.ts';
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const TMP_MARK = '.tmp-';

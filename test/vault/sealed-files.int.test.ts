@@ -12,7 +12,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bindingBytes, DecryptionError } from '../../src/vault/aead.ts';
-import { sealedSize } from '../../src/vault/stream-aead.ts';
+import { sealedSize } from '../../src/vault/stream-format.ts';
 import { SealedFiles } from '../../src/vault/sealed-files.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-sealed-'));

@@ -10,14 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { bindingBytes, DecryptionError } from '../../src/vault/aead.ts';
-import {
-  ChunkSealer,
-  DEFAULT_CHUNK_SIZE,
-  HEADER_LEN,
-  readPlainChunks,
-  readPlainRange,
-  sealedSize,
-} from '../../src/vault/stream-aead.ts';
+import { DEFAULT_CHUNK_SIZE, HEADER_LEN, sealedSize } from '../../src/vault/stream-format.ts';
+import { ChunkSealer } from '../../src/vault/stream-seal.ts';
+import { readPlainChunks, readPlainRange } from '../../src/vault/stream-open.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-stream-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
