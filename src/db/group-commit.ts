@@ -8,10 +8,18 @@
 // keeps serving (and the next batch runs) during the fsync. A batch is answered
 // only after a sync that began after its commit, which also covers every
 // commit before it: nothing a caller is told rests on data not yet on disk.
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 type Conn = Kysely<Database>;
+
+// Compiled once: a raw `sql` template is built and compiled anew at every use, twice per request here.
+const BEGIN = CompiledQuery.raw('begin immediate');
+const SAVEPOINT = CompiledQuery.raw('savepoint job');
+const RELEASE = CompiledQuery.raw('release job');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to job');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 interface Job {
   work: (tx: Conn) => Promise<unknown>;
@@ -28,10 +36,13 @@ export class GroupCommitter {
   private readonly durable: () => Promise<void>;
   /** Bounds how long other (autocommit) queries wait for the connection. */
   private readonly maxBatch: number;
-  constructor(db: Conn, durable: () => Promise<void>, maxBatch = 64) {
+  /** Told after each commit (the log's checkpoints, `wal-checkpoint.ts`). */
+  private readonly committed: () => void;
+  constructor(db: Conn, durable: () => Promise<void>, maxBatch = 64, committed: () => void = () => {}) {
     this.db = db;
     this.durable = durable;
     this.maxBatch = maxBatch;
+    this.committed = committed;
   }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
@@ -72,24 +83,25 @@ export class GroupCommitter {
   /** Runs a batch and commits it; returns the jobs to answer once the commit is durable. */
   private async batch(conn: Conn): Promise<{ job: Job; value: unknown }[]> {
     const pending: { job: Job; value: unknown }[] = [];
-    await sql`begin immediate`.execute(conn);
+    await conn.executeQuery(BEGIN);
     for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
       const job = this.queue.shift()!;
-      await sql`savepoint job`.execute(conn);
+      await conn.executeQuery(SAVEPOINT);
       try {
         const value = await job.work(conn);
-        await sql`release job`.execute(conn);
+        await conn.executeQuery(RELEASE);
         pending.push({ job, value });
       } catch (e) {
-        await sql`rollback to job`.execute(conn);
-        await sql`release job`.execute(conn);
+        await conn.executeQuery(ROLLBACK_TO);
+        await conn.executeQuery(RELEASE);
         job.reject(e);
       }
     }
     try {
-      await sql`commit`.execute(conn);
+      await conn.executeQuery(COMMIT);
+      this.committed();
     } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => {});
+      await conn.executeQuery(ROLLBACK).catch(() => {});
       for (const p of pending) p.job.reject(e);
       return [];
     }
