@@ -68,7 +68,8 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   native.pragma('cache_size = -65536');
   // Checkpoints run on a thread of their own (wal-checkpoint.ts); this connection only if that one falls behind.
   native.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
+  const statements = cachingStatements(native);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   await migrate(db, 'sqlite', { progress });
   const wal = walSync(`${file}-wal`);
   const checkpoints = walCheckpointer(file);
@@ -76,7 +77,10 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
     db,
     dialect: 'sqlite',
     file,
-    committer: new GroupCommitter(db, wal.sync, undefined, () => checkpoints.committed()),
+    committer: new GroupCommitter(db, wal.sync, {
+      committed: () => checkpoints.committed(),
+      statement: (text) => statements.prepare(text),
+    }),
     async close() {
       await checkpoints.close();
       await db.destroy();

@@ -10,6 +10,7 @@
 // commit before it: nothing a caller is told rests on data not yet on disk.
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { runDirectly, type DirectStatement } from './prepared.ts';
 
 type Conn = Kysely<Database>;
 
@@ -38,11 +39,18 @@ export class GroupCommitter {
   private readonly maxBatch: number;
   /** Told after each commit (the log's checkpoints, `wal-checkpoint.ts`). */
   private readonly committed: () => void;
-  constructor(db: Conn, durable: () => Promise<void>, maxBatch = 64, committed: () => void = () => {}) {
+  /** The connection's own statements, for prepared queries inside a batch (`prepared.ts`). */
+  private readonly statement: ((sql: string) => DirectStatement) | undefined;
+  constructor(
+    db: Conn,
+    durable: () => Promise<void>,
+    opts: { maxBatch?: number; committed?: () => void; statement?: (sql: string) => DirectStatement } = {},
+  ) {
     this.db = db;
     this.durable = durable;
-    this.maxBatch = maxBatch;
-    this.committed = committed;
+    this.maxBatch = opts.maxBatch ?? 64;
+    this.committed = opts.committed ?? (() => {});
+    this.statement = opts.statement;
   }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
@@ -80,28 +88,37 @@ export class GroupCommitter {
     for (const p of committed) p.job.resolve(p.value);
   }
 
+  /** One of the batch's own statements, on the connection itself when the committer has it. */
+  private async exec(conn: Conn, q: CompiledQuery): Promise<void> {
+    if (this.statement) this.statement(q.sql).run([]);
+    else await conn.executeQuery(q);
+  }
+
   /** Runs a batch and commits it; returns the jobs to answer once the commit is durable. */
   private async batch(conn: Conn): Promise<{ job: Job; value: unknown }[]> {
     const pending: { job: Job; value: unknown }[] = [];
-    await conn.executeQuery(BEGIN);
+    // This batch holds the connection alone until it returns: its prepared queries may skip Kysely's executor.
+    if (this.statement) runDirectly(conn, this.statement);
+    const exec = (q: CompiledQuery) => this.exec(conn, q);
+    await exec(BEGIN);
     for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
       const job = this.queue.shift()!;
-      await conn.executeQuery(SAVEPOINT);
+      await exec(SAVEPOINT);
       try {
         const value = await job.work(conn);
-        await conn.executeQuery(RELEASE);
+        await exec(RELEASE);
         pending.push({ job, value });
       } catch (e) {
-        await conn.executeQuery(ROLLBACK_TO);
-        await conn.executeQuery(RELEASE);
+        await exec(ROLLBACK_TO);
+        await exec(RELEASE);
         job.reject(e);
       }
     }
     try {
-      await conn.executeQuery(COMMIT);
+      await exec(COMMIT);
       this.committed();
     } catch (e) {
-      await conn.executeQuery(ROLLBACK).catch(() => {});
+      await exec(ROLLBACK).catch(() => {});
       for (const p of pending) p.job.reject(e);
       return [];
     }

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 
 /** The server connection's own checkpoint threshold (pages, 4 KiB each): only if the worker falls behind. */
 export const FALLBACK_PAGES = 16_384;
-const EVERY_MS = 50;
+const EVERY_MS = 100;
 
 export interface WalCheckpointer {
   /** Told after each commit; starts a checkpoint unless one runs or one started less than EVERY_MS ago. */
