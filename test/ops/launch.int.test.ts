@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { allocatorFindings, JEMALLOC_LIBRARY, launchPlan, TUNED } from '../../src/ops/launch.ts';
+import { allocatorFindings, JEMALLOC_LIBRARY, launchPlan, TUNED, V8_FLAGS } from '../../src/ops/launch.ts';
 import { freePort } from '../helpers/harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,7 +49,8 @@ async function serveAndLook(extra: NodeJS.ProcessEnv) {
     // The same pid: the start re-executes the process in place.
     const environ = fs.readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
     const maps = fs.readFileSync(`/proc/${child.pid}/maps`, 'utf8');
-    return { line, environ, maps, stderr };
+    const cmdline = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    return { line, environ, maps, cmdline, stderr };
   } finally {
     child.kill('SIGKILL');
     await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(0)));
@@ -60,11 +61,15 @@ async function serveAndLook(extra: NodeJS.ProcessEnv) {
 const has = (environ: string[], k: string, v: string) => environ.includes(`${k}=${v}`);
 const named = (environ: string[], k: string) => environ.some((e) => e.startsWith(`${k}=`));
 
-test('`kartei serve` runs with tuned glibc malloc by default: both thresholds in its start environment', async () => {
-  const { line, environ, maps } = await serveAndLook({});
+test("`kartei serve` runs with tuned glibc malloc by default (its variables in its start environment) and the start's V8 flags", async () => {
+  const { line, environ, maps, cmdline } = await serveAndLook({});
   for (const [k, v] of Object.entries(TUNED)) assert.ok(has(environ, k, v), `${k}=${v} in /proc/<pid>/environ`);
   assert.doesNotMatch(maps, /libjemalloc/);
-  assert.match(line, /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=67108864, MALLOC_TRIM_THRESHOLD_=268435456\)/);
+  assert.match(
+    line,
+    /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432, MALLOC_TRIM_THRESHOLD_=67108864, MALLOC_ARENA_MAX=2\); V8 --max-semi-space-size=8/,
+  );
+  for (const flag of V8_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in /proc/<pid>/cmdline`);
 });
 
 test('KARTEI_ALLOCATOR=jemalloc maps libjemalloc into the server', {
@@ -90,7 +95,10 @@ test("the operator's own threshold is kept, and an unknown allocator falls back 
   assert.ok(has(environ, 'MALLOC_TRIM_THRESHOLD_', '1048576'));
   assert.ok(has(environ, 'MALLOC_MMAP_THRESHOLD_', TUNED.MALLOC_MMAP_THRESHOLD_!));
   assert.match(stderr, /KARTEI_ALLOCATOR=tcmalloc names no allocator/);
-  assert.match(line, /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=67108864, MALLOC_TRIM_THRESHOLD_=1048576\)/);
+  assert.match(
+    line,
+    /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432, MALLOC_TRIM_THRESHOLD_=1048576, MALLOC_ARENA_MAX=2\)/,
+  );
 });
 
 test('jemalloc where the library is absent falls back to tuned, and the doctor finds it', () => {
@@ -137,7 +145,7 @@ test('`kartei doctor` names the allocator, and an operator choice that cannot ta
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-launch-'));
   try {
     const ok = spawnSync(process.execPath, [kartei, 'doctor'], { env: installationEnv(dir), encoding: 'utf8' });
-    assert.match(ok.stdout, /^allocator: tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=67108864/m, ok.stderr);
+    assert.match(ok.stdout, /^allocator: tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432/m, ok.stderr);
     assert.doesNotMatch(ok.stdout, /allocator is not|names no allocator/);
     const bad = spawnSync(process.execPath, [kartei, 'doctor'], {
       env: installationEnv(dir, { KARTEI_ALLOCATOR: 'fast' }),
