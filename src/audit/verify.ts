@@ -13,7 +13,11 @@ import type { CheckpointSigner } from './signing-key.ts';
 import { chunkTask, verifyChunks, type ChunkPlan, type RangeResult, type RangeTask } from './verify-range.ts';
 
 /** Below `parallelFrom` events a chain is verified on the calling thread; chunks are ~0.1 s of one core's work here. */
-const SPLIT = { parallelFrom: 100_000, chunk: 25_000 };
+export const SPLIT = { parallelFrom: 100_000, chunk: 25_000 };
+
+/** How many threads (this one included) verify a chain of `n` events. */
+export const verifyThreads = (n: number, split: NonNullable<VerifyOptions['split']> = SPLIT): number =>
+  n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
 
 export type VerifyResult =
   | { ok: true; count: number; unsignedTail: number }
@@ -142,8 +146,7 @@ async function verifyRanges(
   const source: RangeTask['source'] = store.file
     ? { dialect: 'sqlite', file: store.file }
     : { dialect: 'postgres', url: store.url! };
-  const threads =
-    n >= split.parallelFrom ? Math.max(Math.min(os.availableParallelism(), 8), split.workersOnly ? 2 : 1) : 1;
+  const threads = verifyThreads(n, split);
   const plan: ChunkPlan = {
     source,
     tenantId,

@@ -9,6 +9,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { GroupCommitter } from './group-commit.ts';
+import { FALLBACK_PAGES, walCheckpointer } from './wal-checkpoint.ts';
 import { walSync } from './wal-sync.ts';
 import { fixedPlan } from './fixed-plans.ts';
 import type { Database, Dialect } from './schema.ts';
@@ -65,15 +66,23 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   native.pragma('busy_timeout = 5000');
   // A larger page cache: the gated read path touches a dozen b-trees.
   native.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
+  // Checkpoints run on a thread of their own (wal-checkpoint.ts); this connection only if that one falls behind.
+  native.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
+  const statements = cachingStatements(native);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   await migrate(db, 'sqlite', { progress });
   const wal = walSync(`${file}-wal`);
+  const checkpoints = walCheckpointer(file);
   return {
     db,
     dialect: 'sqlite',
     file,
-    committer: new GroupCommitter(db, wal.sync),
+    committer: new GroupCommitter(db, wal.sync, {
+      committed: () => checkpoints.committed(),
+      statement: (text) => statements.prepare(text),
+    }),
     async close() {
+      await checkpoints.close();
       await db.destroy();
       await wal.close();
     },

@@ -8,10 +8,19 @@
 // keeps serving (and the next batch runs) during the fsync. A batch is answered
 // only after a sync that began after its commit, which also covers every
 // commit before it: nothing a caller is told rests on data not yet on disk.
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { runDirectly, type DirectStatement } from './prepared.ts';
 
 type Conn = Kysely<Database>;
+
+// Compiled once: a raw `sql` template is built and compiled anew at every use, twice per request here.
+const BEGIN = CompiledQuery.raw('begin immediate');
+const SAVEPOINT = CompiledQuery.raw('savepoint job');
+const RELEASE = CompiledQuery.raw('release job');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to job');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 interface Job {
   work: (tx: Conn) => Promise<unknown>;
@@ -28,10 +37,20 @@ export class GroupCommitter {
   private readonly durable: () => Promise<void>;
   /** Bounds how long other (autocommit) queries wait for the connection. */
   private readonly maxBatch: number;
-  constructor(db: Conn, durable: () => Promise<void>, maxBatch = 64) {
+  /** Told after each commit (the log's checkpoints, `wal-checkpoint.ts`). */
+  private readonly committed: () => void;
+  /** The connection's own statements, for prepared queries inside a batch (`prepared.ts`). */
+  private readonly statement: ((sql: string) => DirectStatement) | undefined;
+  constructor(
+    db: Conn,
+    durable: () => Promise<void>,
+    opts: { maxBatch?: number; committed?: () => void; statement?: (sql: string) => DirectStatement } = {},
+  ) {
     this.db = db;
     this.durable = durable;
-    this.maxBatch = maxBatch;
+    this.maxBatch = opts.maxBatch ?? 64;
+    this.committed = opts.committed ?? (() => {});
+    this.statement = opts.statement;
   }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
@@ -69,27 +88,37 @@ export class GroupCommitter {
     for (const p of committed) p.job.resolve(p.value);
   }
 
+  /** One of the batch's own statements, on the connection itself when the committer has it. */
+  private async exec(conn: Conn, q: CompiledQuery): Promise<void> {
+    if (this.statement) this.statement(q.sql).run([]);
+    else await conn.executeQuery(q);
+  }
+
   /** Runs a batch and commits it; returns the jobs to answer once the commit is durable. */
   private async batch(conn: Conn): Promise<{ job: Job; value: unknown }[]> {
     const pending: { job: Job; value: unknown }[] = [];
-    await sql`begin immediate`.execute(conn);
+    // This batch holds the connection alone until it returns: its prepared queries may skip Kysely's executor.
+    if (this.statement) runDirectly(conn, this.statement);
+    const exec = (q: CompiledQuery) => this.exec(conn, q);
+    await exec(BEGIN);
     for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
       const job = this.queue.shift()!;
-      await sql`savepoint job`.execute(conn);
+      await exec(SAVEPOINT);
       try {
         const value = await job.work(conn);
-        await sql`release job`.execute(conn);
+        await exec(RELEASE);
         pending.push({ job, value });
       } catch (e) {
-        await sql`rollback to job`.execute(conn);
-        await sql`release job`.execute(conn);
+        await exec(ROLLBACK_TO);
+        await exec(RELEASE);
         job.reject(e);
       }
     }
     try {
-      await sql`commit`.execute(conn);
+      await exec(COMMIT);
+      this.committed();
     } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => {});
+      await exec(ROLLBACK).catch(() => {});
       for (const p of pending) p.job.reject(e);
       return [];
     }

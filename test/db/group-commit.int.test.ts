@@ -9,6 +9,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { openStore } from '../../src/db/connect.ts';
 import { GroupCommitter } from '../../src/db/group-commit.ts';
+import { prepared } from '../../src/db/prepared.ts';
 import { coalesced, walSync } from '../../src/db/wal-sync.ts';
 import { DIALECT } from '../helpers/harness.ts';
 
@@ -181,4 +182,43 @@ test('callers that arrive while a sync runs share the next one, which starts aft
   assert.equal(started.length, 3, 'with none running, a caller starts a sync at once');
   started[2]!.finish();
   await idle;
+});
+
+test('prepared queries inside a batch run in the job’s savepoint: they see its writes and roll back with it', {
+  skip,
+}, async () => {
+  const { store, dir } = await freshStore();
+  const put = prepared((db, id: number, v: string) => db.insertInto('t' as never).values({ id, v } as never));
+  const get = prepared((db, id: number) =>
+    db
+      .selectFrom('t' as never)
+      .select('v' as never)
+      .where('id' as never, '=', id as never),
+  );
+  const seen: unknown[] = [];
+  const results = await Promise.allSettled([
+    store.committer!.run(async (tx) => {
+      await put(tx, 1, 'kept');
+      seen.push(await get(tx, 1));
+    }),
+    store.committer!.run(async (tx) => {
+      await put(tx, 2, 'undone');
+      seen.push(await get(tx, 2));
+      throw new Error('fails after writing');
+    }),
+    store.committer!.run(async (tx) => {
+      // The failed job's row is gone; the first job's is there (same batch, committed later).
+      seen.push(await get(tx, 2), await get(tx, 1));
+    }),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.deepEqual(seen, [[{ v: 'kept' }], [{ v: 'undone' }], [], [{ v: 'kept' }]]);
+  // Outside a batch the same queries go through Kysely and see what was committed.
+  assert.deepEqual(await get(store.db, 1), [{ v: 'kept' }]);
+  assert.deepEqual(await get(store.db, 2), []);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
