@@ -168,7 +168,7 @@ async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
   });
   if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
   const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
-  const token = await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 });
+  const token = await staff.post('/api/auth/tokens', { name: 'bench', scopes: ['dicomweb:read'], expiresInDays: 1 });
   const devices = [
     {
       aeTitle: TLS_AET,
