@@ -1,8 +1,11 @@
 // multipart/related bodies (RFC 2387), as WADO-RS sends instances and frames:
 // each part streamed as it is read, so a study never sits in memory whole.
+// Pieces marked releasable (plaintext-pieces.ts) are freed once the response
+// has written them, when the caller can tell (`written`).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
+import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
 
 export interface Part {
   contentType: string;
@@ -21,8 +24,31 @@ export interface Multipart {
  */
 const PARTS_AHEAD = 3;
 
-export function multipartRelated(type: string, parts: Iterable<Part>): Multipart {
+/**
+ * `written`: whether everything handed to the response so far has been written to its socket
+ * (nothing buffered in the response or the socket, no write in flight). Asked before each
+ * piece is handed on; when it says so and this stream holds nothing either, the releasable
+ * pieces handed on before are freed.
+ */
+export function multipartRelated(
+  type: string,
+  parts: Iterable<Part>,
+  opts: { written?: () => boolean } = {},
+): Multipart {
   const boundary = randomBytes(18).toString('base64url');
+  /** Releasable pieces handed on whose writes are not known to have finished. */
+  const handedOn: Buffer[] = [];
+  const settle = () => {
+    if (handedOn.length > 0 && stream.readableLength === 0 && opts.written?.())
+      for (const piece of handedOn.splice(0)) releasePiece(piece);
+  };
+  async function* pieces(body: AsyncIterable<Buffer>) {
+    for await (const piece of body) {
+      settle();
+      if (opts.written && isReleasable(piece)) handedOn.push(piece);
+      yield piece;
+    }
+  }
   async function* body() {
     const list = [...parts];
     // Each part's body is read ahead of the socket (read-ahead.ts), and the next parts start while this one
@@ -32,7 +58,9 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
       for (let i = 0; i < list.length; i++) {
         for (let k = 1; k <= PARTS_AHEAD; k++) bodies[i + k]?.start();
         yield Buffer.from(`--${boundary}\r\nContent-Type: ${list[i]!.contentType}\r\n\r\n`);
-        yield* bodies[i] ?? [list[i]!.body as Buffer];
+        const b = bodies[i];
+        if (b) yield* pieces(b);
+        else yield list[i]!.body as Buffer;
         yield Buffer.from('\r\n');
       }
       yield Buffer.from(`--${boundary}--\r\n`);
@@ -41,8 +69,6 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
       await Promise.all(bodies.map((b) => b?.stop()));
     }
   }
-  return {
-    contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
-    stream: Readable.from(body(), { objectMode: false }),
-  };
+  const stream = Readable.from(body(), { objectMode: false });
+  return { contentType: `multipart/related; type="${type}"; boundary=${boundary}`, stream };
 }

@@ -2,22 +2,12 @@
 // sealed file): the command's PDUs, then the dataset cut into P-DATA PDUs of
 // the peer's size. The PDUs made from one piece of the dataset go out in one
 // write (corked), not one system call per PDU header and per data slice.
-// Pieces marked `releasable` (plaintext decrypted for this message alone) are
-// freed as soon as the socket has written every byte of them, instead of
-// waiting for a full garbage collection to find them.
+// Pieces marked releasable (plaintext-pieces.ts: decrypted for this message
+// alone) are freed as soon as the socket has written every byte of them.
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
-
-/**
- * Buffers the sender may free once written: each owns its whole ArrayBuffer, and nobody else
- * keeps it (the read path marks the plaintext it decrypted for one message).
- */
-const releasable = new WeakSet<Buffer>();
-export function markReleasable(b: Buffer): Buffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) releasable.add(b);
-  return b;
-}
+import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
 
 export async function sendMessage(
   socket: Socket,
@@ -64,7 +54,7 @@ class WrittenPieces {
 
   add(piece: Buffer) {
     this.bytesIn += piece.length;
-    if (releasable.has(piece)) this.pieces.push({ piece, end: this.bytesIn });
+    if (isReleasable(piece)) this.pieces.push({ piece, end: this.bytesIn });
   }
 
   /** Counts the dataset bytes in these PDUs (each a 12-byte header naming its length, then its data). */
@@ -78,22 +68,6 @@ class WrittenPieces {
   }
 
   release(upTo: number) {
-    while (this.pieces.length > 0 && this.pieces[0]!.end <= upTo) free(this.pieces.shift()!.piece);
-  }
-}
-
-/**
- * Wipes a buffer and frees its memory now: the plaintext does not linger in freed memory, and
- * its ArrayBuffer is detached (ES2024 `transfer(0)`), so any view of it left anywhere reads as
- * empty, never as whatever the memory holds next. (Wiped first, a piece freed too early would
- * go out as zeros: the tests would see it.)
- */
-function free(b: Buffer) {
-  releasable.delete(b);
-  b.fill(0);
-  try {
-    (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-  } catch {
-    // Not detachable: left to the garbage collector.
+    while (this.pieces.length > 0 && this.pieces[0]!.end <= upTo) releasePiece(this.pieces.shift()!.piece);
   }
 }
