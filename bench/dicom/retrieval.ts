@@ -57,6 +57,7 @@ import {
 } from './dcmtk.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 import { ReadAhead } from '../../src/imaging/read-ahead.ts';
+import { markReleasable, releasePiece } from '../../src/imaging/plaintext-pieces.ts';
 import { benchTls, clientTls } from './kartei.ts';
 
 const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 3);
@@ -111,7 +112,7 @@ interface Side {
  * The floor under WADO-RS on this machine: a bare Node HTTP server in this process that sends
  * the study's stored instances one after another, decrypted as Kartei stores them
  * (`/decrypted`: the sealed files' read path, pooled reads, the next file read ahead while one
- * is sent, as WADO-RS does), as the sealed bytes on disk (`/sealed`, read a MiB at a time), or
+ * is sent, each piece freed once written, as WADO-RS does), as the sealed bytes on disk (`/sealed`, read a MiB at a time), or
  * from memory (`/memory`, the plaintext read once beforehand), with no gate, audit, routing,
  * Fastify or multipart framing. What Node itself gets from reading, decrypting and writing to a
  * socket, step by step; `/decrypted` is the floor WADO-RS is held to.
@@ -133,8 +134,12 @@ async function startFloor(h: Harness, tenantId: string, departmentId: string): P
   for (const i of instances) for await (const chunk of decrypted(i)) inMemory.push(chunk);
   const server = http.createServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    const send = async (chunks: AsyncIterable<Buffer> | Iterable<Buffer>) => {
-      for await (const chunk of chunks) if (!res.write(chunk)) await once(res, 'drain');
+    const send = async (chunks: AsyncIterable<Buffer> | Iterable<Buffer>, release = false) => {
+      for await (const chunk of chunks) {
+        // Decrypted pieces are freed once written, as Kartei's senders do (plaintext-pieces.ts).
+        const written = release ? () => releasePiece(markReleasable(chunk)) : undefined;
+        if (!res.write(chunk, written)) await once(res, 'drain');
+      }
     };
     if (req.url === '/memory') await send(inMemory);
     else if (req.url === '/sealed') for (const i of instances) await send(readFile(path.join(images, i.file)));
@@ -143,7 +148,7 @@ async function startFloor(h: Harness, tenantId: string, departmentId: string): P
       const ahead = instances.map((i) => new ReadAhead(decrypted(i)));
       for (let n = 0; n < ahead.length; n++) {
         ahead[n + 1]?.start();
-        await send(ahead[n]!);
+        await send(ahead[n]!, true);
       }
     }
     res.end();
@@ -569,7 +574,7 @@ const floorRow = (what: string, pick: (x: (typeof floors)[number]) => number) =>
   );
 };
 floorRow(
-  `floor under WADO-RS: a bare Node HTTP server in the bench process reads (pooled, the next file read ahead), decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, no gate, audit, Fastify or multipart (curl)`,
+  `floor under WADO-RS: a bare Node HTTP server in the bench process reads (pooled, the next file read ahead), decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, freeing each piece once written; no gate, audit, Fastify or multipart (curl)`,
   (x) => x.decrypted,
 );
 floorRow(
