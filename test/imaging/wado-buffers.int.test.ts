@@ -1,20 +1,26 @@
 // WADO-RS reuses and frees buffers (pooled reads in vault/stream-open.ts; each
 // decrypted piece wiped and freed once the response has written it): two
 // studies retrieved at once, one by a client that reads slowly so that the
-// server's writes back up, each come back byte for byte as stored.
+// server's writes back up, each come back byte for byte as stored, over HTTP
+// and over HTTPS (where a write is in flight most of the time).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { startHarness, setUpTenant, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
+import { testCa, testCertificate } from '../helpers/certificates.ts';
+import { buildApp } from '../../src/http/app.ts';
 
 let h: Harness;
 let t: Tenant;
 let clerk: Client & { id: string };
 let base: string;
+let secureBase: string;
+let secureApp: Awaited<ReturnType<typeof buildApp>> | undefined;
 /** Two studies of three instances, ~4.7 MB each: a study is more than the loopback socket buffers hold. */
 const studies: TestInstance[][] = [];
 
@@ -61,17 +67,26 @@ before(async () => {
     ),
   );
   base = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  // The same services behind HTTPS, as `kartei serve` runs with a certificate.
+  const server = testCertificate('localhost');
+  secureApp = await buildApp(
+    { ...h.services, config: { ...h.services.config, tls: { certFile: server.certFile, keyFile: server.keyFile } } },
+    { logger: false },
+  );
+  secureBase = (await secureApp.listen({ host: '127.0.0.1', port: 0 })).replace('127.0.0.1', 'localhost');
 });
 after(async () => {
+  await secureApp?.close();
   await h?.close();
 });
 
 /** The study as multipart/related; `slow`: the client stops reading for a while after each ~MB. */
-function retrieve(study: TestInstance[], slow: boolean): Promise<{ type: string; raw: Buffer }> {
+function retrieve(study: TestInstance[], slow: boolean, secure = false): Promise<{ type: string; raw: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      `${base}/dicom-web/studies/${study[0]!.studyInstanceUid}`,
+    const req = (secure ? https : http).get(
+      `${secure ? secureBase : base}/dicom-web/studies/${study[0]!.studyInstanceUid}`,
       {
+        ...(secure ? { ca: fs.readFileSync(testCa().certFile) } : {}),
         headers: {
           cookie: `kartei_session=${clerk.cookie}`,
           accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
@@ -115,9 +130,13 @@ function assertStudy(r: { type: string; raw: Buffer }, study: TestInstance[], wh
     );
 }
 
-test('two studies at once, one read slowly: each comes back byte for byte as stored, twice over', async () => {
-  for (let round = 0; round < 2; round++) {
-    const [a, b] = await Promise.all([retrieve(studies[0]!, round === 0), retrieve(studies[1]!, round === 1)]);
+test('two studies at once, one read slowly: each comes back byte for byte as stored, over HTTP and HTTPS', async () => {
+  for (let round = 0; round < 4; round++) {
+    const secure = round >= 2;
+    const [a, b] = await Promise.all([
+      retrieve(studies[0]!, round % 2 === 0, secure),
+      retrieve(studies[1]!, round % 2 === 1, secure),
+    ]);
     assertStudy(a, studies[0]!, `study A, round ${round}`);
     assertStudy(b, studies[1]!, `study B, round ${round}`);
   }

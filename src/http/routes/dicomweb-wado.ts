@@ -148,7 +148,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
           contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`,
           body: releasablePieces(openInstance(x)),
         })),
-        { written: () => res.writableLength === 0 && !res.destroyed },
+        { pending: () => (res.destroyed ? Infinity : res.writableLength) },
       ),
     );
   };
