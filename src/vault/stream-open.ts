@@ -5,27 +5,67 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { DecryptionError } from './aead.ts';
-import { checkKey, fileKey, type FileKey, HEADER_LEN, openChunk, parseHeader, TAG_LEN } from './stream-format.ts';
+import {
+  checkKey,
+  DEFAULT_CHUNK_SIZE,
+  fileKey,
+  type FileKey,
+  HEADER_LEN,
+  openChunk,
+  parseHeader,
+  TAG_LEN,
+} from './stream-format.ts';
 
 type Fd = number | fs.promises.FileHandle;
 
 const readFd = promisify(fs.read);
 const fstatFd = promisify(fs.fstat);
 
-/** Exactly `length` bytes at `position`; a short read means the file changed or was cut. */
-async function readAt(fd: Fd, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Exactly `into.length` bytes at `position`; a short read means the file changed or was cut. */
+async function readAt(fd: Fd, into: Buffer, position: number): Promise<Buffer> {
+  const length = into.length;
   let got = 0;
   while (got < length) {
     const { bytesRead } =
       typeof fd === 'number'
-        ? await readFd(fd, buf, got, length - got, position + got)
-        : await fd.read(buf, got, length - got, position + got);
+        ? await readFd(fd, into, got, length - got, position + got)
+        : await fd.read(into, got, length - got, position + got);
     if (bytesRead === 0) throw new DecryptionError('sealed stream is truncated');
     got += bytesRead;
   }
-  return buf;
+  return into;
 }
+
+/**
+ * Sealed chunks read per read call when a whole file is opened: about a megabyte, the
+ * header and four chunks of the default size (a CT instance in one read).
+ */
+const CHUNKS_PER_READ = 4;
+/** The size of a pooled read buffer. */
+const READ_BYTES = HEADER_LEN + CHUNKS_PER_READ * (DEFAULT_CHUNK_SIZE + TAG_LEN);
+/** Read buffers kept for the next read: a few reads in flight at once (read ahead, several requests). */
+const POOL_MAX = 8;
+const pool: Buffer[] = [];
+
+/**
+ * Sealed bytes are read into pooled buffers instead of a fresh megabyte per read, which the
+ * kernel would fault in page by page and the garbage collector would have to find again. A
+ * buffer is only ever held between a read and the decryption of what it read, and never leaves
+ * this module: every plaintext is a buffer of its own (`openChunk` returns what the decipher
+ * wrote, never a view of its input), so a buffer goes back to the pool as soon as its chunks
+ * are decrypted, before any of them is handed on.
+ */
+async function withSealed<T>(fd: Fd, position: number, length: number, use: (sealed: Buffer) => T): Promise<T> {
+  const pooled = length <= READ_BYTES ? (pool.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES)) : undefined;
+  try {
+    return use(await readAt(fd, pooled ? pooled.subarray(0, length) : Buffer.allocUnsafe(length), position));
+  } finally {
+    if (pooled && pool.length < POOL_MAX) pool.push(pooled);
+  }
+}
+
+/** Read buffers waiting in the pool (for tests). */
+export const pooledReadBuffers = () => pool.length;
 
 export interface SealedLayout {
   header: Buffer;
@@ -36,11 +76,17 @@ export interface SealedLayout {
   plainSize: number;
 }
 
+const sizeOf = async (fd: Fd) => (typeof fd === 'number' ? await fstatFd(fd) : await fd.stat()).size;
+
 /** Chunk size, chunk count and plaintext size of a sealed file, from its header and size (no key needed). */
 export async function readLayout(fd: Fd): Promise<SealedLayout> {
-  const size = (typeof fd === 'number' ? await fstatFd(fd) : await fd.stat()).size;
+  const size = await sizeOf(fd);
   if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
-  const header = await readAt(fd, HEADER_LEN, 0);
+  return layoutOf(await readAt(fd, Buffer.allocUnsafe(HEADER_LEN), 0), size);
+}
+
+/** The layout from a file's header (a buffer of its own: the layout keeps it) and size. */
+function layoutOf(header: Buffer, size: number): SealedLayout {
   const chunkSize = parseHeader(header);
   const body = size - HEADER_LEN;
   const chunks = Math.ceil(body / (chunkSize + TAG_LEN));
@@ -55,7 +101,13 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
 async function openChunks(fd: Fd, file: FileKey, layout: SealedLayout, first: number, last: number): Promise<Buffer[]> {
   const seg = layout.chunkSize + TAG_LEN;
   const from = HEADER_LEN + first * seg;
-  const sealed = await readAt(fd, Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize) - from, from);
+  const to = Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize);
+  return withSealed(fd, from, to - from, (sealed) => openEach(file, layout, first, last, sealed));
+}
+
+/** Chunks `first` to `last` from `sealed`, which holds them from the first one's start. */
+function openEach(file: FileKey, layout: SealedLayout, first: number, last: number, sealed: Buffer): Buffer[] {
+  const seg = layout.chunkSize + TAG_LEN;
   const plains: Buffer[] = [];
   for (let i = first; i <= last; i++)
     plains.push(openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg)));
@@ -99,21 +151,34 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
   return result;
 }
 
-/** Sealed chunks read per read call when a whole file is opened: about a megabyte. */
-const CHUNKS_PER_READ = 4;
-
 /**
  * The plaintext of a whole sealed file, chunk by chunk, each authenticated at
  * its position before it is handed on; the last one as last by the file's
- * size. Reads several chunks at a time and decrypts straight from the read
- * buffer: no stream machinery between the disk and the caller.
+ * size. The first read takes the header with the first chunks; each read's
+ * chunks are decrypted straight from the (pooled) read buffer: no stream
+ * machinery between the disk and the caller.
  */
 export async function* readPlainChunks(fd: Fd, key: Buffer, aad: Buffer): AsyncGenerator<Buffer> {
   checkKey(key);
-  const layout = await readLayout(fd);
-  const file = fileKey(key, aad, layout.header);
-  for (let first = 0; first < layout.chunks; first += CHUNKS_PER_READ) {
-    const last = Math.min(layout.chunks, first + CHUNKS_PER_READ) - 1;
-    for (const plain of await openChunks(fd, file, layout, first, last)) if (plain.length > 0) yield plain;
+  const size = await sizeOf(fd);
+  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  // The header and, when the chunks have the default size, the first CHUNKS_PER_READ of them, in one read.
+  let layout: SealedLayout | undefined;
+  let file: FileKey | undefined;
+  const opening = await withSealed(fd, 0, Math.min(size, READ_BYTES), (sealed) => {
+    layout = layoutOf(Buffer.from(sealed.subarray(0, HEADER_LEN)), size);
+    file = fileKey(key, aad, layout.header);
+    const seg = layout.chunkSize + TAG_LEN;
+    const whole = Math.min(layout.chunks, Math.floor((sealed.length - HEADER_LEN) / seg));
+    // The file's end is in this read: its last chunk is shorter than the others.
+    const last = sealed.length === size ? layout.chunks - 1 : whole - 1;
+    return last < 0 ? [] : openEach(file, layout, 0, last, sealed.subarray(HEADER_LEN));
+  });
+  for (const plain of opening) if (plain.length > 0) yield plain;
+  // Then as many chunks per read as a pooled buffer holds (one, if a chunk is larger).
+  const perRead = Math.max(1, Math.floor(READ_BYTES / (layout!.chunkSize + TAG_LEN)));
+  for (let first = opening.length; first < layout!.chunks; first += perRead) {
+    const last = Math.min(layout!.chunks, first + perRead) - 1;
+    for (const plain of await openChunks(fd, file!, layout!, first, last)) if (plain.length > 0) yield plain;
   }
 }

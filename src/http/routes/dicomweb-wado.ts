@@ -25,6 +25,7 @@ import {
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb-codec/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb-codec/media-types.ts';
 import { multipartRelated, type Multipart } from '../../imaging/dicomweb-codec/multipart.ts';
+import { releasablePieces } from '../../imaging/plaintext-pieces.ts';
 import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb-codec/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { numberValue } from '../../imaging/dicom/values.ts';
@@ -137,14 +138,17 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
         );
       }
     });
+    // The decrypted pieces are this response's alone: freed as soon as the socket has written them.
+    const res = reply.raw;
     return send(
       reply,
       multipartRelated(
         'application/dicom',
         sealed.map((x) => ({
           contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`,
-          body: openInstance(x),
+          body: releasablePieces(openInstance(x)),
         })),
+        { pending: () => (res.destroyed ? Infinity : res.writableLength) },
       ),
     );
   };

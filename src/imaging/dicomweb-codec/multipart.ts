@@ -1,8 +1,11 @@
 // multipart/related bodies (RFC 2387), as WADO-RS sends instances and frames:
 // each part streamed as it is read, so a study never sits in memory whole.
+// Pieces marked releasable (plaintext-pieces.ts) are freed once the response
+// has written them, when the caller can tell (`pending`).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
+import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
 
 export interface Part {
   contentType: string;
@@ -21,8 +24,40 @@ export interface Multipart {
  */
 const PARTS_AHEAD = 3;
 
-export function multipartRelated(type: string, parts: Iterable<Part>): Multipart {
+/**
+ * `pending`: how many bytes handed to the response are not yet written to its socket (buffered
+ * in the response or the socket, or in a write in flight; framing the response adds counts too,
+ * which only makes this larger). The stream is piped straight into the response, so whatever
+ * this stream has handed on, less what it still holds and what is pending there, has been
+ * written: the releasable pieces that end within it are freed, checked before each piece.
+ */
+export function multipartRelated(
+  type: string,
+  parts: Iterable<Part>,
+  opts: { pending?: () => number } = {},
+): Multipart {
   const boundary = randomBytes(18).toString('base64url');
+  /** Bytes handed on by the body so far. */
+  let handed = 0;
+  /** Releasable pieces handed on, by where they end, whose writes are not known to have finished. */
+  const handedOn: { piece: Buffer; end: number }[] = [];
+  const settle = () => {
+    if (handedOn.length === 0 || !opts.pending) return;
+    const written = handed - stream.readableLength - opts.pending();
+    while (handedOn.length > 0 && handedOn[0]!.end <= written) releasePiece(handedOn.shift()!.piece);
+  };
+  const handOn = (piece: Buffer) => {
+    handed += piece.length;
+    return piece;
+  };
+  async function* pieces(body: AsyncIterable<Buffer>) {
+    for await (const piece of body) {
+      settle();
+      handOn(piece);
+      if (opts.pending && isReleasable(piece)) handedOn.push({ piece, end: handed });
+      yield piece;
+    }
+  }
   async function* body() {
     const list = [...parts];
     // Each part's body is read ahead of the socket (read-ahead.ts), and the next parts start while this one
@@ -31,18 +66,18 @@ export function multipartRelated(type: string, parts: Iterable<Part>): Multipart
     try {
       for (let i = 0; i < list.length; i++) {
         for (let k = 1; k <= PARTS_AHEAD; k++) bodies[i + k]?.start();
-        yield Buffer.from(`--${boundary}\r\nContent-Type: ${list[i]!.contentType}\r\n\r\n`);
-        yield* bodies[i] ?? [list[i]!.body as Buffer];
-        yield Buffer.from('\r\n');
+        yield handOn(Buffer.from(`--${boundary}\r\nContent-Type: ${list[i]!.contentType}\r\n\r\n`));
+        const b = bodies[i];
+        if (b) yield* pieces(b);
+        else yield handOn(list[i]!.body as Buffer);
+        yield handOn(Buffer.from('\r\n'));
       }
-      yield Buffer.from(`--${boundary}--\r\n`);
+      yield handOn(Buffer.from(`--${boundary}--\r\n`));
     } finally {
       // A client that goes away leaves started parts behind: they close their files.
       await Promise.all(bodies.map((b) => b?.stop()));
     }
   }
-  return {
-    contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
-    stream: Readable.from(body(), { objectMode: false }),
-  };
+  const stream = Readable.from(body(), { objectMode: false });
+  return { contentType: `multipart/related; type="${type}"; boundary=${boundary}`, stream };
 }

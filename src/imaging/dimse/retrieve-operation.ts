@@ -11,6 +11,7 @@ import { ReadAhead } from '../read-ahead.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { openInstance, type SealedInstance } from '../stored-instance.ts';
 import { refusalStatus } from './c-find.ts';
+import { markReleasable } from '../plaintext-pieces.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
@@ -94,13 +95,17 @@ export abstract class RetrieveOperation extends IdentifierMessage {
   }
 }
 
-/** The dataset of a stored Part 10 file: everything after its meta information. */
+/**
+ * The dataset of a stored Part 10 file: everything after its meta information. The pieces after
+ * the first are the plaintext decrypted for this delivery alone: the sender frees each once it
+ * is written (plaintext-pieces.ts).
+ */
 async function* datasetOf(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let head: Buffer = Buffer.alloc(0);
   let started = false;
   for await (const chunk of file) {
     if (started) {
-      yield chunk;
+      yield markReleasable(chunk);
       continue;
     }
     head = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;

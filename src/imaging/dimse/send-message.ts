@@ -2,9 +2,12 @@
 // sealed file): the command's PDUs, then the dataset cut into P-DATA PDUs of
 // the peer's size. The PDUs made from one piece of the dataset go out in one
 // write (corked), not one system call per PDU header and per data slice.
+// Pieces marked releasable (plaintext-pieces.ts: decrypted for this message
+// alone) are freed as soon as the socket has written every byte of them.
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
+import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
 
 export async function sendMessage(
   socket: Socket,
@@ -15,15 +18,56 @@ export async function sendMessage(
 ): Promise<void> {
   writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
+  const sent = new WrittenPieces();
   for await (const chunk of dataset) {
     if (socket.writableNeedDrain) await once(socket, 'drain');
-    writeAll(socket, writer.push(chunk));
+    sent.add(chunk);
+    writeAll(socket, writer.push(chunk), sent);
   }
-  writeAll(socket, writer.end());
+  writeAll(socket, writer.end(), sent);
 }
 
-function writeAll(socket: Socket, pdus: Buffer[]) {
+function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
+  if (pdus.length === 0) return;
   socket.cork();
-  for (const b of pdus) socket.write(b);
+  for (let i = 0; i < pdus.length - 1; i++) socket.write(pdus[i]!);
+  if (sent) {
+    // Writes finish in order: when the last one has, so have all bytes of these PDUs.
+    const upTo = sent.out(pdus);
+    socket.write(pdus.at(-1)!, (error) => {
+      if (!error) sent.release(upTo);
+    });
+  } else socket.write(pdus.at(-1)!);
   socket.uncork();
+}
+
+/**
+ * The dataset's pieces by where they end in the dataset, and how many dataset bytes have been
+ * handed to the socket: a piece is freed once a write that covers its last byte has finished
+ * (the P-DATA writer may hold a piece's tail back for the next PDU). A write that fails frees
+ * nothing: the garbage collector does, once the socket lets go.
+ */
+class WrittenPieces {
+  private readonly pieces: { piece: Buffer; end: number }[] = [];
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  add(piece: Buffer) {
+    this.bytesIn += piece.length;
+    if (isReleasable(piece)) this.pieces.push({ piece, end: this.bytesIn });
+  }
+
+  /** Counts the dataset bytes in these PDUs (each a 12-byte header naming its length, then its data). */
+  out(pdus: Buffer[]): number {
+    for (let i = 0; i < pdus.length; ) {
+      let data = pdus[i]!.readUInt32BE(2) - 6;
+      this.bytesOut += data;
+      for (i++; data > 0; i++) data -= pdus[i]!.length;
+    }
+    return this.bytesOut;
+  }
+
+  release(upTo: number) {
+    while (this.pieces.length > 0 && this.pieces[0]!.end <= upTo) releasePiece(this.pieces.shift()!.piece);
+  }
 }

@@ -1,0 +1,38 @@
+// Plaintext decrypted from a sealed file for one retrieval (a C-GET or C-MOVE
+// sub-operation, a WADO-RS part) is held by nobody once the socket has written
+// it. The sender then wipes and frees it at once, instead of leaving tens of
+// megabytes per study for a full garbage collection to find. Only pieces the
+// read path marks here are ever freed: each owns its whole ArrayBuffer, and
+// nothing else keeps it.
+
+const releasable = new WeakSet<Buffer>();
+
+/** Marks a piece the sender may free once written (if it owns its whole ArrayBuffer). */
+export function markReleasable(b: Buffer): Buffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) releasable.add(b);
+  return b;
+}
+
+/** The pieces of a decrypted instance, each marked releasable as it is handed on. */
+export async function* releasablePieces(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const piece of source) yield markReleasable(piece);
+}
+
+export const isReleasable = (b: Buffer) => releasable.has(b);
+
+/**
+ * Wipes a marked piece and frees its memory now: the plaintext does not linger in freed
+ * memory, and its ArrayBuffer is detached (ES2024 `transfer(0)`), so any view of it left
+ * anywhere reads as empty, never as whatever the memory holds next. (Wiped first, a piece
+ * freed too early would go out as zeros: the tests would see it.) Call it only once every
+ * write of the piece has finished.
+ */
+export function releasePiece(b: Buffer): void {
+  if (!releasable.delete(b)) return;
+  b.fill(0);
+  try {
+    (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  } catch {
+    // Not detachable: left to the garbage collector.
+  }
+}
