@@ -46,7 +46,14 @@ const rssOf = (pid: number) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function httpBench() {
-  const child = spawn(process.execPath, ['bench/server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Issue 18: runtime — the server under the production start (bench/production-start.ts).
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(import.meta.dirname, 'production-start.ts'), 'bench/server.ts'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const line = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).once('line', resolve);

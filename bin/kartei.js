@@ -3,6 +3,9 @@
 // (no loader, no build step). The runtime is the Node.js LTS that `npm ci` puts in
 // node_modules (the `node` package): npm scripts run it first on the PATH, and when
 // this file is started by an older Node (e.g. the machine's), it hands over to that one.
+// On that runtime it re-executes itself once with the allocator settings of the
+// production start (src/ops/launch.ts: KARTEI_ALLOCATOR=tuned|jemalloc|system), which
+// must be in place before the process's first allocation.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +31,7 @@ if (!process.features.typescript) {
     } else process.exit(code ?? 1);
   });
 } else {
+  (await import('../src/ops/launch.ts')).launch();
   const { main } = await import('../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -102,7 +102,13 @@ async function echoRuns(target: DicomTarget, runs: number): Promise<number[]> {
 async function startKarteiServer(m: Measure) {
   const child = spawn(
     process.execPath,
-    ['bench/dicom/kartei-server.ts', JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) })],
+    // Issue 18: runtime — the server under the production start (bench/production-start.ts).
+    [
+      '--import',
+      path.join(import.meta.dirname, '../production-start.ts'),
+      'bench/dicom/kartei-server.ts',
+      JSON.stringify({ callingAet: CALLING_AET, ...(m.tls ? { tls } : {}) }),
+    ],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },

@@ -54,7 +54,12 @@ async function startServer(root: string): Promise<{ info: Info; stop: () => void
     fs.mkdirSync(path.dirname(script), { recursive: true });
     fs.copyFileSync(path.join(import.meta.dirname, 'server.ts'), script);
   }
-  const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Issue 18: runtime — the server under the production start (bench/production-start.ts).
+  const start = path.join(import.meta.dirname, '../production-start.ts');
+  const child = spawn(process.execPath, ['--import', start, script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));

@@ -11,6 +11,7 @@ import { configFindings, databaseFindings, sortFindings, type Finding } from '..
 import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './device-commands.ts';
 import { startServer, withServicesOnly } from '../server.ts';
+import { allocatorFindings, launchState } from '../ops/launch.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
@@ -62,7 +63,7 @@ async function auditVerify(s: Services): Promise<number> {
 }
 
 async function doctor(config: Config): Promise<number> {
-  const findings = configFindings(config);
+  const findings = [...configFindings(config), ...allocatorFindings()];
   try {
     // The doctor only looks: it creates no keys and no database.
     if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
@@ -84,6 +85,7 @@ async function doctor(config: Config): Promise<number> {
   }
   const sorted = sortFindings(findings);
   process.stdout.write(`runtime: Node.js ${process.versions.node}, OpenSSL ${process.versions.openssl}\n`);
+  process.stdout.write(`allocator: ${launchState().summary}\n`);
   process.stdout.write(formatFindings(sorted));
   return sorted.some((f) => f.severity === 'critical') ? 1 : 0;
 }
@@ -99,6 +101,8 @@ async function withServicesFindings(config: Config) {
 
 /** Starts the server (src/server.ts) and stops it on SIGINT or SIGTERM. */
 async function serve(config: Config): Promise<number> {
+  // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts).
+  process.stdout.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
   const stopped = new Promise<number>((resolve) => {

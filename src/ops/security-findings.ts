@@ -80,6 +80,8 @@ export const FINDING_CODES = [
   'demis-credentials-unreadable',
   // Issue 17: walk — the documents' upload limit
   'attachment-limit-high',
+  // Issue 18: runtime — the production start's allocator (src/ops/launch.ts, `kartei doctor` only)
+  'allocator-not-applied',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 

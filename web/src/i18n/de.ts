@@ -1880,6 +1880,10 @@ export const de = {
     'KARTEI_ATTACHMENT_MAX_MB auf das setzen, was Scans und Anhänge brauchen (Vorgabe 50, höchstens 1024), und den Server neu starten.',
   // Issue 17: attack
   'problem.field.run-running': 'Dieselben Briefe für dieselben Akten werden gerade schon erstellt.',
+  // Issue 18: runtime — the production start's allocator
+  'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
+  'finding.allocator-not-applied.fix':
+    'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

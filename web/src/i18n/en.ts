@@ -1845,4 +1845,8 @@ export const en: Messages = {
     'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart the server.',
   // Issue 17: attack
   'problem.field.run-running': 'The same letters for the same files are being made already.',
+  // Issue 18: runtime — the production start's allocator
+  'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
+  'finding.allocator-not-applied.fix':
+    'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
 };
