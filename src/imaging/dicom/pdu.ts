@@ -242,9 +242,8 @@ function parsePdvParts(body: Parts, length: number): Pdv[] {
     const isCommand = (control & 1) === 1;
     const pieces = body.take(size - PDV_HEADER_LENGTH);
     if (pieces.length === 0) pieces.push(NO_DATA);
-    pieces.forEach((data, i) =>
-      pdvs.push({ contextId, isCommand, isLast: (control & 2) === 2 && i === pieces.length - 1, data }),
-    );
+    for (const [i, data] of pieces.entries())
+      pdvs.push({ contextId, isCommand, isLast: (control & 2) === 2 && i === pieces.length - 1, data });
     left -= size;
   }
   return pdvs;
