@@ -273,6 +273,7 @@ class SealingWriter extends Writable {
     if (out.length === 0) return;
     const { bytesWritten } = await this.fh!.writev(out);
     if (bytesWritten !== out.reduce((n, b) => n + b.length, 0)) throw new Error(`short write to ${this.tmp}`);
+    this.sealer.written(out);
   }
 }
 

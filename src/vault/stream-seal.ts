@@ -1,6 +1,10 @@
 // Sealing in the sealed stream format (stream-format.ts): plaintext written in
 // pieces of any size comes out as header and sealed chunks, each chunk sealed
-// once more input shows whether it is the last.
+// once more input shows whether it is the last. The large buffers it makes (the
+// held-back chunk, each sealed chunk) are given back as soon as they are no
+// longer needed (`release`) instead of waiting for the garbage collector, which
+// V8 otherwise runs as a full collection every few instances of an ingest just
+// to free them (bench/RESULTS.md, 2026-12-05 03:45).
 import {
   checkKey,
   DEFAULT_CHUNK_SIZE,
@@ -19,7 +23,7 @@ import {
  * during the callback.
  */
 class HeldBackChunks {
-  private readonly pending: Buffer;
+  readonly pending: Buffer;
   private fill = 0;
 
   private readonly size: number;
@@ -65,6 +69,9 @@ export class ChunkSealer {
   private readonly chunks: HeldBackChunks;
   private index = 0;
   private headerOut = false;
+  private ended = false;
+  /** The sealed chunks this sealer made and has not yet given back (see `written`). */
+  private readonly made = new WeakSet<object>();
 
   constructor(key: Buffer, aad: Buffer, chunkSize = DEFAULT_CHUNK_SIZE) {
     checkKey(key);
@@ -75,6 +82,7 @@ export class ChunkSealer {
 
   /** Sealed bytes that are ready; the caller may reuse `data` once this returns. */
   update(data: Buffer): Buffer[] {
+    if (this.ended) throw new Error('sealed stream already ended');
     const out = this.start();
     this.chunks.push(data, 0, (chunk) => this.seal(chunk, false, out));
     return out;
@@ -82,9 +90,25 @@ export class ChunkSealer {
 
   /** The last chunk (and the header, if nothing was written). */
   final(): Buffer[] {
+    if (this.ended) throw new Error('sealed stream already ended');
+    this.ended = true;
     const out = this.start();
     this.seal(this.chunks.rest(), true, out);
+    // The held-back chunk was read by the cipher, which wrote into buffers of its own.
+    release(this.chunks.pending);
     return out;
+  }
+
+  /**
+   * What `update`/`final` returned is written and no longer needed: the sealed
+   * chunks among it are freed now. The caller must hold no other reference to them.
+   */
+  written(out: Buffer[]): void {
+    for (const b of out) {
+      if (!this.made.has(b.buffer)) continue;
+      this.made.delete(b.buffer);
+      release(b);
+    }
   }
 
   private start(): Buffer[] {
@@ -94,6 +118,21 @@ export class ChunkSealer {
   }
 
   private seal(plain: Buffer, last: boolean, out: Buffer[]) {
+    const from = out.length;
     sealChunk(this.file, this.index++, last, plain, out);
+    // The cipher's output for this chunk: a buffer of its own (the tag is too small to matter).
+    for (const b of out.slice(from)) if (b.length === plain.length && ownsWhole(b)) this.made.add(b.buffer);
   }
+}
+
+/** A buffer that is the whole of its ArrayBuffer (not a slice of Node's pool or of a larger buffer). */
+const ownsWhole = (b: Buffer) => b.length > 0 && b.byteOffset === 0 && b.buffer.byteLength === b.length;
+
+/**
+ * Frees a large buffer's memory now: its ArrayBuffer is detached (ES2024
+ * `transfer(0)`), so every view of it reads as empty from here on and malloc
+ * gets the memory back at once. Only for a buffer made here that nobody else holds.
+ */
+function release(b: Buffer): void {
+  if (ownsWhole(b)) (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }

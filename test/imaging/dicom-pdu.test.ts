@@ -12,6 +12,7 @@ import {
   PDataWriter,
   PduReader,
   type Pdu,
+  type Pdv,
 } from '../../src/imaging/dicom/pdu.ts';
 import { AbortReason, PduError } from '../../src/imaging/dicom/pdu-frame.ts';
 import {
@@ -68,6 +69,7 @@ function sampleStream(): Buffer {
   ]);
 }
 
+/** The PDUs in `stream` read in chunks cut at `cuts`; a value that came in pieces is joined again. */
 function readAll(stream: Buffer, cuts: number[], max = 16384): Pdu[] {
   const reader = new PduReader(max);
   const out: Pdu[] = [];
@@ -77,6 +79,20 @@ function readAll(stream: Buffer, cuts: number[], max = 16384): Pdu[] {
     from = cut;
   }
   assert.equal(reader.buffered, 0);
+  return out.map((p) => (p.type === 'p-data' ? { type: 'p-data', pdvs: joinPieces(p.pdvs) } : p));
+}
+
+/** Joins the pieces of values that arrived across chunks (consecutive, same context and kind, not last). */
+function joinPieces(pdvs: Pdv[]): Pdv[] {
+  const out: Pdv[] = [];
+  let open = false;
+  for (const p of pdvs) {
+    const prev = out.at(-1);
+    if (open && prev && prev.contextId === p.contextId && prev.isCommand === p.isCommand)
+      out[out.length - 1] = { ...p, data: Buffer.concat([prev.data, p.data]) };
+    else out.push({ ...p });
+    open = !p.isLast;
+  }
   return out;
 }
 
@@ -125,6 +141,28 @@ test('PduReader: P-DATA values are the received bytes, not copies, and reassembl
   );
   assert.deepEqual(Buffer.concat(pdvs.map((p) => p.data)), dataset);
   for (const p of pdvs) assert.equal(p.data.buffer, stream.buffer, 'a view of the chunk');
+});
+
+test('PduReader: a P-DATA-TF across socket chunks comes as pieces of those chunks, never a copy', () => {
+  const dataset = randomBytes(50_000);
+  const stream = Buffer.concat(pDataPdus(5, false, dataset, 16384));
+  // Chunks as a socket hands them: each its own buffer, cut at odd places (inside PDV headers too).
+  const cuts = [3, 9, 11, 7000, 16390, 16391, 40000, stream.length];
+  const chunks = cuts.map((end, i) => Buffer.from(stream.subarray(i ? cuts[i - 1] : 0, end)));
+  const reader = new PduReader(16384);
+  const pdvs = chunks.flatMap((c) => reader.push(c)).flatMap((p) => (p.type === 'p-data' ? p.pdvs : []));
+  assert.equal(reader.buffered, 0);
+  assert.deepEqual(Buffer.concat(pdvs.map((p) => p.data)), dataset);
+  assert.deepEqual(
+    pdvs.map((p) => p.isLast),
+    pdvs.map((_, i) => i === pdvs.length - 1),
+  );
+  for (const p of pdvs)
+    assert.ok(
+      chunks.some((c) => c.buffer === p.data.buffer),
+      'every piece is a view of a received chunk',
+    );
+  assert.ok(pdvs.length > 4, 'values across chunks came in pieces');
 });
 
 test('PDataWriter: PDUs never exceed the peer maximum, for any chunking of the message', () => {

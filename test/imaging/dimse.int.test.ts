@@ -2,7 +2,8 @@
 // and stores; the stored file is the sent dataset byte for byte behind a Part
 // 10 header, sealed (no name, no pixel bytes on disk); unknown AEs, wrong
 // called AEs, wrong hosts and devices without the permission are refused and
-// audited; over TLS only the pinned certificate gets in.
+// audited; over TLS only the pinned certificate gets in; instances arriving on
+// several associations at once each keep their own bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -187,6 +188,47 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
   const events = await auditRows(t.tenantId, 'dicom.store');
   assert.equal(events.at(-1)!.outcome, 'allowed');
   assert.equal(events.at(-1)!.person_id, person.body.id);
+});
+
+test('four associations storing at once, with PDUs cut across socket reads, each keep their own bytes', async () => {
+  // Kartei hands PDV data on as views of the received chunks and frees its sealing buffers once
+  // written: instances arriving together must not take each other's bytes.
+  const sent = Array.from({ length: 4 }, (_, a) =>
+    Array.from({ length: 3 }, () =>
+      makeInstance({
+        rows: 512,
+        columns: 300 + 7 * a,
+        bitsAllocated: 16,
+        pixels: 'random',
+        undefinedLengthSequences: false,
+      }),
+    ),
+  );
+  const runs = await Promise.all(
+    sent.map((files, a) =>
+      dcmtk('storescu', [
+        '--max-send-pdu',
+        String(16_384 + 1_112 * a),
+        ...at(plain, 'STORESCU'),
+        ...files.map((f, i) => writeFile(`interleaved-${a}-${i}.dcm`, f.file)),
+      ]),
+    ),
+  );
+  for (const r of runs) assert.equal(r.code, 0, r.out);
+  const key = await deptKey();
+  for (const inst of sent.flat()) {
+    const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+      tx
+        .selectFrom('instances')
+        .select(['id', 'file'])
+        .where('sop_instance_uid', '=', inst.sopInstanceUid)
+        .executeTakeFirstOrThrow(),
+    );
+    const stored = await streamToBuffer(
+      h.services.images.openRead(row.file, key, bindingBytes(instanceFileBinding(t.tenantId, row.id))),
+    );
+    assert.ok(stored.subarray(stored.length - inst.dataset.length).equals(inst.dataset), 'the dataset exactly as sent');
+  }
 });
 
 test('a device without the store permission and a dataset that cannot be indexed are refused; nothing is kept', async () => {

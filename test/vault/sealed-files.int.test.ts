@@ -252,3 +252,24 @@ test('paths that could leave the root or pass for a temporary file are refused',
     await w.abort();
   }
 });
+
+test('writes interleaved piece by piece, as from several associations at once, each keep their own bytes (the sealer frees its buffers after each write)', async () => {
+  const files = new SealedFiles(path.join(tmp, 'interleaved'));
+  const plains = Array.from({ length: 4 }, (_, i) => randomBytes(700_000 + i * 100_003));
+  const writes = plains.map((_, i) => files.create(`d/${i}.dcm`, key, aad));
+  const piecesOf = plains.map((p) => [...pieces(p, 70_000)]);
+  for (let i = 0; piecesOf.some((p) => i < p.length); i++)
+    await Promise.all(
+      writes.map(async (w, s) => {
+        const piece = piecesOf[s]![i];
+        if (piece && !w.stream.write(piece)) await new Promise((r) => w.stream.once('drain', r));
+      }),
+    );
+  assert.deepEqual(
+    (await Promise.all(writes.map((w) => w.commit()))).map((r) => r.size),
+    plains.map((p) => p.length),
+  );
+  for (const [i, plain] of plains.entries())
+    assert.deepEqual(await readAll(files.openRead(`d/${i}.dcm`, key, aad)), plain, `file ${i}`);
+  for (const p of piecesOf.flat()) assert.ok(p.length > 0, "the writer's input is never freed");
+});

@@ -275,3 +275,38 @@ test('readPlainRange authenticates every chunk it reads, and whether it is the l
   header[HEADER_LEN - 1]! ^= 1;
   await assert.rejects(read(header, CS, 1), DecryptionError, 'an altered header');
 });
+
+test('the sealer frees its buffers only when told, and only its own: sealed chunks handed back by `written`, the held-back chunk at `final`', async () => {
+  const chunkSize = 4096;
+  const plains = [randomBytes(5 * chunkSize + 100), randomBytes(3 * chunkSize)];
+  const sealers = plains.map(() => new ChunkSealer(key, aad, chunkSize));
+  const outs: Buffer[][] = [[], []];
+  const piecesOf = plains.map((p) => pieces(p, 3000));
+  // Two streams interleaved piece by piece, each output kept (copied) before it is handed back and freed.
+  for (let i = 0; piecesOf.some((p) => i < p.length); i++)
+    for (const s of [0, 1]) {
+      const piece = piecesOf[s]![i];
+      if (!piece) continue;
+      const out = sealers[s]!.update(piece);
+      outs[s]!.push(...out.map((b) => Buffer.from(b)));
+      sealers[s]!.written(out);
+      assert.ok(
+        out.every((b) => b.length === 0 || b.length < 100),
+        'a sealed chunk handed back is freed (reads as empty); the header is not',
+      );
+      assert.equal(piece.length > 0 && piece.buffer.byteLength > 0, true, "the caller's input is never freed");
+    }
+  for (const s of [0, 1]) {
+    const last = sealers[s]!.final();
+    outs[s]!.push(...last.map((b) => Buffer.from(b)));
+    assert.throws(() => sealers[s]!.update(Buffer.from('x')), /already ended/);
+    assert.throws(() => sealers[s]!.final(), /already ended/);
+    // Not handed back: still readable.
+    assert.ok(last.some((b) => b.length > 16));
+  }
+  for (const s of [0, 1]) assert.deepEqual((await open(Buffer.concat(outs[s]!))).out, plains[s]);
+  // Buffers the sealer did not make are left alone by `written`.
+  const foreign = Buffer.alloc(chunkSize + 16, 7);
+  new ChunkSealer(key, aad, chunkSize).written([foreign]);
+  assert.equal(foreign.length, chunkSize + 16);
+});

@@ -1,7 +1,10 @@
 // Upper-layer PDUs off the wire and onto it (PS3.8 §9.3). The reader takes
 // socket chunks as they come and hands out whole PDUs; a PDU that lies within
-// one chunk is parsed in place, one that spans chunks is assembled once, and
-// P-DATA-TF values are subarrays of those bytes, never copies. The P-DATA
+// one chunk is parsed in place, a P-DATA-TF that spans chunks is parsed across
+// them (its values handed on in pieces, one per chunk they lie in), any other
+// PDU that spans chunks is assembled once. P-DATA-TF values are subarrays of
+// the received bytes, never copies: a copy is one more large buffer for the
+// garbage collector per PDU (bench/RESULTS.md, 2026-12-05 03:45). The P-DATA
 // writer cuts a message into PDUs the peer accepts, referencing the data
 // rather than copying it.
 import {
@@ -14,7 +17,12 @@ import {
 } from './association.ts';
 import { AbortReason, framePdu, LimitExceeded, PDU_HEADER_LENGTH, PduError, PduType } from './pdu-frame.ts';
 
-/** A presentation data value: one fragment of a command or dataset. */
+/**
+ * A presentation data value, or a piece of one: one fragment of a command or
+ * dataset. A value that arrived across socket chunks comes as consecutive
+ * pieces, only the last of which carries the value's `isLast`; a message is
+ * the concatenation of its pieces either way.
+ */
 export interface Pdv {
   contextId: number;
   isCommand: boolean;
@@ -57,7 +65,7 @@ export class PduReader {
     }
     const out: Pdu[] = [];
     try {
-      for (let pdu = this.#next(); pdu; pdu = this.#next()) out.push(parsePdu(pdu));
+      for (let pdu = this.#next(); pdu; pdu = this.#next()) out.push(pdu);
     } catch (e) {
       if (e instanceof PduError) this.#error = e;
       throw e;
@@ -70,8 +78,8 @@ export class PduReader {
     return this.#buffered;
   }
 
-  /** The next whole PDU, header included, if all of it has arrived. */
-  #next(): Buffer | undefined {
+  /** The next whole PDU, if all of it has arrived. */
+  #next(): Pdu | undefined {
     if (this.#buffered < PDU_HEADER_LENGTH) return undefined;
     const head = this.#chunks[0]!.length >= PDU_HEADER_LENGTH ? this.#chunks[0]! : this.#take(PDU_HEADER_LENGTH, false);
     const type = head[0]!;
@@ -84,7 +92,21 @@ export class PduReader {
     const limit = type === PduType.PData ? this.#maxPduLength : MAX_ASSOCIATE_PDU_LENGTH;
     if (length > limit) throw new LimitExceeded('pdu-length', limit, length, AbortReason.InvalidPduParameterValue);
     const total = PDU_HEADER_LENGTH + length;
-    return this.#buffered < total ? undefined : this.#take(total, true);
+    if (this.#buffered < total) return undefined;
+    if (type === PduType.PData && this.#chunks[0]!.length < total) return this.#takeParts(total);
+    return parsePdu(this.#take(total, true));
+  }
+
+  /** A P-DATA-TF of `n` bytes that spans chunks: parsed across them, its values subarrays of them. */
+  #takeParts(n: number): Pdu {
+    const parts: Buffer[] = [];
+    for (let i = 0, left = n; left > 0; i++) {
+      const c = this.#chunks[i]!;
+      parts.push(c.length > left ? c.subarray(0, left) : c);
+      left -= c.length;
+    }
+    this.#drop(n);
+    return { type: 'p-data', pdvs: parsePdvParts(new Parts(parts, PDU_HEADER_LENGTH), n - PDU_HEADER_LENGTH) };
   }
 
   /** The first `n` buffered bytes: a subarray when the first chunk holds them all, else assembled once. */
@@ -160,6 +182,69 @@ function parsePdvs(body: Buffer): Pdv[] {
       data: body.subarray(at + PDV_HEADER_LENGTH, end),
     });
     at = end;
+  }
+  return pdvs;
+}
+
+const NO_DATA = Buffer.alloc(0);
+
+/** Received bytes in pieces, read front to back. */
+class Parts {
+  readonly #parts: Buffer[];
+  #i = 0;
+  #at: number;
+  constructor(parts: Buffer[], skip: number) {
+    this.#parts = parts;
+    this.#at = skip;
+  }
+
+  #part(): Buffer {
+    for (;;) {
+      const p = this.#parts[this.#i]!;
+      if (this.#at < p.length) return p;
+      this.#at -= p.length;
+      this.#i++;
+    }
+  }
+
+  byte(): number {
+    return this.#part()[this.#at++]!;
+  }
+
+  u32(): number {
+    return ((this.byte() << 24) | (this.byte() << 16) | (this.byte() << 8) | this.byte()) >>> 0;
+  }
+
+  /** The next `n` bytes as subarrays of the pieces they lie in. */
+  take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const p = this.#part();
+      const end = Math.min(p.length, this.#at + n);
+      out.push(p.subarray(this.#at, end));
+      n -= end - this.#at;
+      this.#at = end;
+    }
+    return out;
+  }
+}
+
+/** As parsePdvs, for a body of `length` bytes in pieces; a value across pieces is handed on as pieces. */
+function parsePdvParts(body: Parts, length: number): Pdv[] {
+  if (length === 0) throw invalid('P-DATA-TF without a PDV');
+  const pdvs: Pdv[] = [];
+  for (let left = length; left > 0; ) {
+    if (left < PDV_HEADER_LENGTH) throw invalid('PDV header cut short by the end of its PDU');
+    const size = 4 + body.u32();
+    if (size < PDV_HEADER_LENGTH || size > left) throw invalid('PDV length does not fit its PDU');
+    const contextId = body.byte();
+    const control = body.byte();
+    const isCommand = (control & 1) === 1;
+    const pieces = body.take(size - PDV_HEADER_LENGTH);
+    if (pieces.length === 0) pieces.push(NO_DATA);
+    for (const [i, data] of pieces.entries())
+      pdvs.push({ contextId, isCommand, isLast: (control & 2) === 2 && i === pieces.length - 1, data });
+    left -= size;
   }
   return pdvs;
 }
