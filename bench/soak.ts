@@ -6,9 +6,10 @@
 // search by surname and write a record, in turn, for BENCH_SOAK_SECONDS (default 600), in
 // windows of 10 s: req/s, p99 and errors per window. At the end: the RSS and heap over time,
 // and the slope of each over the last half of the run — it levels off if the RSS grew by less
-// than 1 MB per minute there, else it grows. BENCH_SOAK_SNAPSHOTS=<dir>: heap snapshots of the
-// server a quarter into the run and at its end, to compare what grew. Appends to
-// bench/RESULTS.md only with BENCH_APPEND=1.
+// than 1 MB per minute there, else it grows. BENCH_SOAK_SNAPSHOTS=<dir>: a heap snapshot of the
+// server at the end (writing one takes hundreds of MB of the server's memory, which glibc keeps:
+// taken in the middle, it would be all the RSS curve shows; compare two runs' ends instead).
+// Appends to bench/RESULTS.md only with BENCH_APPEND=1.
 import { execSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,7 +80,6 @@ const windows: Window[] = [];
 const failures = new Map<string, number>();
 const count = (k: string, x: number) => x > 0 && failures.set(k, (failures.get(k) ?? 0) + x);
 const started = Date.now();
-let snapshotTaken = false;
 process.stdout.write(
   `soak: ${SECONDS} s, ${CONNECTIONS} connections, server pid ${info.pid} (${info.seedPersons} persons)\n`,
 );
@@ -118,16 +118,14 @@ while (Date.now() - started < SECONDS * 1000) {
     p99: r.latency.p99,
     errors: r.errors + r.non2xx,
   });
-  if (snapshots && !snapshotTaken && Date.now() - started > (SECONDS * 1000) / 4) {
-    child.kill('SIGUSR2');
-    snapshotTaken = true;
-  }
 }
+// The last sample after the load, then the snapshot (after it, the samples are no longer the server's own).
+await new Promise((r) => setTimeout(r, WINDOW * 1000 + 500));
+const ended = Date.now();
 if (snapshots) {
   child.kill('SIGUSR2');
   await new Promise((r) => setTimeout(r, 15_000));
 }
-await new Promise((r) => setTimeout(r, WINDOW * 1000 + 500));
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 
@@ -143,7 +141,7 @@ const samples = fs
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l) as Sample)
-  .filter((s) => s.t >= started);
+  .filter((s) => s.t >= started && s.t <= ended);
 fs.rmSync(path.dirname(probe), { recursive: true, force: true });
 
 /** Least-squares slope of y over minutes. */
