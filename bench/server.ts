@@ -102,6 +102,8 @@ process.stdout.write(
   `${JSON.stringify({
     port: address.port,
     cookie: physician.cookie,
+    // Issue 18: runtime — the soak (bench/soak.ts) writes records too.
+    csrf: physician.csrf,
     recordId: record.id,
     personId: person.id,
     seedPersons,

@@ -114,7 +114,12 @@ export function launch(): void {
   const plan = launchPlan();
   if (plan.warning) process.stderr.write(`kartei: ${plan.warning}\n`);
   const argv = [process.execPath, ...V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)];
-  process.execve(process.execPath, argv, plan.env);
+  try {
+    process.execve(process.execPath, argv, plan.env);
+  } catch (e) {
+    // Runs on as it is; the doctor reports the allocator as not applied.
+    process.stderr.write(`kartei: cannot apply the production start (${(e as Error).message}); running without it\n`);
+  }
 }
 
 export interface LaunchState {
