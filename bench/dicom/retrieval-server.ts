@@ -8,7 +8,8 @@
 //   node --import ./bench/production-start.ts bench/dicom/retrieval-server.ts '<ServerOptions as JSON>'
 // Prints one JSON line (ServerInfo) when it serves; answers each line on stdin with one line:
 // "count" → the number of instances stored; "floor <StudyInstanceUID>" → the URL of the floor
-// under WADO-RS (wado-floor.ts) for that study, started in this process.
+// under WADO-RS (wado-floor.ts) for that study, started in this process; "profile" → starts the
+// CPU profiler in this process; "profile-stop <file>" → writes the profile there (cpu-profile.ts).
 import readline from 'node:readline';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { buildApp } from '../../src/http/app.ts';
@@ -16,6 +17,7 @@ import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startHarness, setUpTenant, freePort } from '../../test/helpers/harness.ts';
 import type { BenchTls } from './kartei.ts';
 import { startWadoFloor, type Floor } from './wado-floor.ts';
+import { startProfile, stopProfile } from './cpu-profile.ts';
 
 export interface ServerOptions {
   callingAet: string;
@@ -118,7 +120,13 @@ let floor: Floor | undefined;
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   const [command, arg] = line.split(' ');
   if (command === 'count') process.stdout.write(`${await countInstances()}\n`);
-  else if (command === 'floor') {
+  else if (command === 'profile') {
+    await startProfile();
+    process.stdout.write('profiling\n');
+  } else if (command === 'profile-stop') {
+    await stopProfile(arg!);
+    process.stdout.write(`${arg}\n`);
+  } else if (command === 'floor') {
     await floor?.close();
     floor = await startWadoFloor(h, t.tenantId, RAD, arg!);
     process.stdout.write(`${floor.url}\n`);

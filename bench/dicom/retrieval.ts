@@ -26,12 +26,10 @@
 //
 // Environment: BENCH_DICOM_ROUNDS (default 3), BENCH_DICOM_FIND_RUNS (default 20),
 // BENCH_DICOM_FILL (default 5,500), BENCH_DICOM_NO_RESULTS=1 (print only).
-import { execSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 import { testCertificate } from '../../test/helpers/certificates.ts';
 import { freePort, DIALECT } from '../../test/helpers/harness.ts';
@@ -54,7 +52,7 @@ import {
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
 import { startQrScp } from './qrscp.ts';
 import { benchTls, clientTls } from './kartei.ts';
-import type { ServerInfo, ServerOptions } from './retrieval-server.ts';
+import { startKarteiRetrieval } from './kartei-retrieval.ts';
 
 const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 3);
 const FIND_RUNS = Number(process.env.BENCH_DICOM_FIND_RUNS ?? 20);
@@ -106,35 +104,14 @@ interface Side {
 
 /** Kartei's side: a server process of its own (retrieval-server.ts) under the production start. */
 async function kartei(): Promise<Side & { startFloor(studyUid: string): Promise<string> }> {
-  const options: ServerOptions = {
+  const server = await startKarteiRetrieval({
     callingAet: CALLING_AET,
     tlsAet: TLS_AET,
     tls,
     moveDest: { aet: moveDest.aet, port: moveDest.port },
     moveDestTls: { aet: moveDestTls.aet, port: moveDestTls.port, cert: destCert.cert },
-  };
-  const child = spawn(
-    process.execPath,
-    // Issue 18: runtime — the server under the production start (bench/production-start.ts).
-    [
-      '--import',
-      path.join(import.meta.dirname, '../production-start.ts'),
-      path.join(import.meta.dirname, 'retrieval-server.ts'),
-      JSON.stringify(options),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const nextLine = async () => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`Kartei's bench server exited (${child.exitCode ?? child.signalCode})`);
-    return r.value as string;
-  };
-  const ask = async (line: string) => {
-    child.stdin!.write(`${line}\n`);
-    return nextLine();
-  };
-  const info = JSON.parse(await nextLine()) as ServerInfo;
+  });
+  const { info } = server;
   const auth = bearerAuth(info.token);
   return {
     target: { host: '127.0.0.1', port: info.port, calledAet: 'KARTEI', callingAet: CALLING_AET },
@@ -144,13 +121,9 @@ async function kartei(): Promise<Side & { startFloor(studyUid: string): Promise<
     secureWeb: { base: info.secureDicomWeb, auth, ca: tls.caFile },
     pid: info.pid,
     tlsPid: info.pid,
-    count: async () => Number(await ask('count')),
-    startFloor: (studyUid) => ask(`floor ${studyUid}`),
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
+    count: async () => Number(await server.ask('count')),
+    startFloor: (studyUid) => server.ask(`floor ${studyUid}`),
+    close: () => server.stop(),
   };
 }
 
