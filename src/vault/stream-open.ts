@@ -55,6 +55,22 @@ const pool: Buffer[] = [];
  * wrote, never a view of its input), so a buffer goes back to the pool as soon as its chunks
  * are decrypted, before any of them is handed on.
  */
+/**
+ * One read of a file's first READ_BYTES into a pooled buffer, as `withSealed` reads: fewer
+ * bytes when the file ends before (a regular file's read comes back short only at its end).
+ * The buffer is held until `use` has settled.
+ */
+async function withFirstRead<T>(fd: Fd, use: (sealed: Buffer) => Promise<T>): Promise<T> {
+  const pooled = pool.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
+  try {
+    const { bytesRead } =
+      typeof fd === 'number' ? await readFd(fd, pooled, 0, READ_BYTES, 0) : await fd.read(pooled, 0, READ_BYTES, 0);
+    return await use(pooled.subarray(0, bytesRead));
+  } finally {
+    if (pool.length < POOL_MAX) pool.push(pooled);
+  }
+}
+
 async function withSealed<T>(fd: Fd, position: number, length: number, use: (sealed: Buffer) => T): Promise<T> {
   const pooled = length <= READ_BYTES ? (pool.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES)) : undefined;
   try {
@@ -160,12 +176,17 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
  */
 export async function* readPlainChunks(fd: Fd, key: Buffer, aad: Buffer): AsyncGenerator<Buffer> {
   checkKey(key);
-  const size = await sizeOf(fd);
-  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
-  // The header and, when the chunks have the default size, the first CHUNKS_PER_READ of them, in one read.
+  // The header and, when the chunks have the default size, the first CHUNKS_PER_READ of them, in
+  // one read. A file that ends within it (a CT instance) is read whole, and that read's length is
+  // its size: no fstat. Were a short read not the file's end, its last chunk would not
+  // authenticate as the last one (stream-format.ts), so a cut is never taken for the whole.
   let layout: SealedLayout | undefined;
   let file: FileKey | undefined;
-  const opening = await withSealed(fd, 0, Math.min(size, READ_BYTES), (sealed) => {
+  let size = -1;
+  const opening = await withFirstRead(fd, async (sealed) => {
+    size = sealed.length < READ_BYTES ? sealed.length : await sizeOf(fd);
+    if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+    sealed = sealed.subarray(0, Math.min(size, READ_BYTES));
     layout = layoutOf(Buffer.from(sealed.subarray(0, HEADER_LEN)), size);
     file = fileKey(key, aad, layout.header);
     const seg = layout.chunkSize + TAG_LEN;
