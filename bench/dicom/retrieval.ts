@@ -482,7 +482,7 @@ floorRow(
   (x) => x.decrypted,
 );
 floorRow(
-  'the same server sending the sealed files as they are on disk, without decrypting (a MiB per read)',
+  'the same server sending the sealed files as they are on disk, without decrypting (a MiB per read, each freed once written)',
   (x) => x.sealed,
 );
 floorRow(

@@ -2,7 +2,7 @@
 // bench server process (retrieval-server.ts), that sends one study's stored instances one after
 // another, decrypted as Kartei stores them (`/decrypted`: the sealed files' read path, pooled
 // reads, the next file read ahead while one is sent, each piece freed once written, as WADO-RS
-// does), as the sealed bytes on disk (`/sealed`, read a MiB at a time), or from memory
+// does), as the sealed bytes on disk (`/sealed`, read a MiB at a time, freed once written), or from memory
 // (`/memory`, the plaintext read once beforehand), with no gate, audit, routing, Fastify or
 // multipart framing. What Node itself gets from reading, decrypting and writing to a socket, step
 // by step; `/decrypted` is the floor WADO-RS is held to.
@@ -59,7 +59,7 @@ export async function startWadoFloor(
       }
     };
     if (req.url === '/memory') await send(inMemory);
-    else if (req.url === '/sealed') for (const i of instances) await send(readFile(path.join(images, i.file)));
+    else if (req.url === '/sealed') for (const i of instances) await send(readFile(path.join(images, i.file)), true);
     else {
       // As WADO-RS: each file read ahead while the one before it is sent.
       const ahead = instances.map((i) => new ReadAhead(decrypted(i)));
@@ -78,14 +78,22 @@ export async function startWadoFloor(
   };
 }
 
-/** A file a MiB at a time, each read into a buffer of its own (the socket may still hold the last). */
+/**
+ * A file a MiB at a time, each read into a buffer of its own and exactly its size, freed once
+ * written as the decrypted pieces are (the socket may still hold the last).
+ */
 async function* readFile(file: string): AsyncGenerator<Buffer> {
   const fh = await fsp.open(file, 'r');
   try {
-    for (;;) {
-      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.allocUnsafe(MiB) });
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+    const { size } = await fh.stat();
+    for (let at = 0; at < size; ) {
+      const { bytesRead, buffer } = await fh.read({
+        buffer: Buffer.allocUnsafeSlow(Math.min(MiB, size - at)),
+        position: at,
+      });
+      if (bytesRead < buffer.length) throw new Error(`${file} changed while read`);
+      at += bytesRead;
+      yield buffer;
     }
   } finally {
     await fh.close();
