@@ -1,0 +1,190 @@
+// Attacks on the DIMSE sender freeing decrypted pieces once written (issue 18:
+// send-message.ts with plaintext-pieces.ts): under backpressure, over plain TCP
+// and TLS, with PDU sizes that cut pieces anywhere, several messages of
+// different "patients" at once, every byte the peer receives must be the
+// piece's (a piece wiped or detached too early arrives as zeros or not at all),
+// and slices of Node's shared 8 KiB pool must never be detached (that would
+// destroy unrelated buffers beside them).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import tls from 'node:tls';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sendMessage } from '../../src/imaging/dimse/send-message.ts';
+import { PduReader } from '../../src/imaging/dicom/pdu.ts';
+import { isReleasable, markReleasable, releasePiece } from '../../src/imaging/plaintext-pieces.ts';
+import { testCertificate } from '../helpers/certificates.ts';
+
+function patterned(size: number, id: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(size);
+  for (let i = 0; i < size; i++) b[i] = (id * 71 + i * 7 + (i >> 9)) & 0xff;
+  return b;
+}
+
+/** Piece sizes around every boundary that matters: 1 byte, Node's pool (4 KiB), PDU data sizes. */
+const PIECE_SIZES = [1, 7, 4095, 4096, 4097, 16_378, 16_384, 65_536, 262_144, 3, 100_000, 8192, 1];
+/** And enough after them (~6 MiB) that writes wait in the sender's socket, beyond the kernel's buffers. */
+const BULK = Array.from({ length: 24 }, (_, i) => 262_144 + (i % 3));
+
+/** The dataset as the read path hands it: fresh pieces of their own, each marked releasable. */
+function pieces(id: number): { all: Buffer; gen: () => AsyncGenerator<Buffer> } {
+  const list = [...PIECE_SIZES, ...BULK].map((s, i) => patterned(s, id * 100 + i));
+  const all = Buffer.concat(list);
+  return {
+    all,
+    async *gen() {
+      for (const p of list) {
+        yield markReleasable(p);
+        await sleep(0);
+      }
+    },
+  };
+}
+
+/** Reads P-DATA from the socket, slowly at first (backpressure), and returns the dataset bytes. */
+async function receive(socket: net.Socket): Promise<Buffer> {
+  const reader = new PduReader(1024 * 1024);
+  const data: Buffer[] = [];
+  socket.pause();
+  await sleep(150); // the sender's socket fills up: writes wait
+  return new Promise((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      for (const pdu of reader.push(chunk)) {
+        if (pdu.type !== 'p-data') continue;
+        for (const pdv of pdu.pdvs) {
+          if (pdv.isCommand) continue;
+          data.push(Buffer.from(pdv.data)); // a copy: the test keeps nothing of Node's
+          if (pdv.isLast) resolve(Buffer.concat(data));
+        }
+      }
+      // Slow reader: pause a moment now and then.
+      socket.pause();
+      setTimeout(() => socket.resume(), 1);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('the peer’s connection closed before the message ended')));
+    socket.resume();
+  });
+}
+
+async function pair(secure: boolean): Promise<{ client: net.Socket; server: net.Socket; close: () => void }> {
+  let srv: net.Server;
+  const accepted = new Promise<net.Socket>((resolve) => {
+    if (secure) {
+      const c = testCertificate('attack-send');
+      srv = tls.createServer({ key: fs.readFileSync(c.keyFile), cert: fs.readFileSync(c.certFile) }, resolve);
+    } else srv = net.createServer(resolve);
+  });
+  srv!.listen(0, '127.0.0.1');
+  await once(srv!, 'listening');
+  const port = (srv!.address() as net.AddressInfo).port;
+  const client: net.Socket = secure
+    ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+    : net.connect(port, '127.0.0.1');
+  await once(client, secure ? 'secureConnect' : 'connect');
+  const server = await accepted;
+  return {
+    client,
+    server,
+    close: () => {
+      client.destroy();
+      server.destroy();
+      srv.close();
+    },
+  };
+}
+
+for (const secure of [false, true])
+  test(`attack: three messages of different patients at once, slow peers, PDU sizes cutting pieces anywhere (${secure ? 'TLS' : 'TCP'})`, {
+    timeout: 60_000,
+  }, async () => {
+    const maxPdus = [4096 + 6, 16_384, 16_390 + 1];
+    const conns = await Promise.all(maxPdus.map(() => pair(secure)));
+    try {
+      const datasets = maxPdus.map((_, i) => pieces(i + 1));
+      const expected = datasets.map((d) => Buffer.from(d.all));
+      const got = await Promise.all(
+        conns.map(async (c, i) => {
+          const receiving = receive(c.server);
+          await sendMessage(c.client, 1, Buffer.from('command'), datasets[i]!.gen(), maxPdus[i]!);
+          return receiving;
+        }),
+      );
+      for (let i = 0; i < got.length; i++) {
+        assert.equal(got[i]!.length, expected[i]!.length, `message ${i} length`);
+        assert.ok(got[i]!.equals(expected[i]!), `message ${i}: every byte the peer got is its own patient's`);
+      }
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+
+test('attack: a peer that goes away mid-message: nothing is freed under a write, the next message is whole', {
+  timeout: 60_000,
+}, async () => {
+  const gone = await pair(false);
+  const big = Array.from({ length: 40 }, (_, i) => patterned(262_144, 500 + i));
+  const sending = sendMessage(
+    gone.client,
+    1,
+    Buffer.from('c'),
+    (async function* () {
+      for (const p of big) yield markReleasable(p);
+    })(),
+    16_384,
+  );
+  gone.server.pause();
+  await sleep(50);
+  gone.server.destroy();
+  await sending.catch(() => undefined);
+  gone.close();
+  const ok = await pair(true);
+  try {
+    const d = pieces(9);
+    const expected = Buffer.from(d.all);
+    const receiving = receive(ok.server);
+    await sendMessage(ok.client, 3, Buffer.from('c'), d.gen(), 16_384);
+    assert.ok((await receiving).equals(expected));
+  } finally {
+    ok.close();
+  }
+});
+
+test('attack: slices of Node’s shared pool, strings and views are never freed, so their neighbours keep their bytes', () => {
+  const cases: Buffer[] = [
+    Buffer.allocUnsafe(100),
+    Buffer.allocUnsafe(4095),
+    Buffer.from('Mustermann^Erika'),
+    Buffer.concat([Buffer.from('a'), Buffer.from('b')]),
+    Buffer.allocUnsafeSlow(10_000).subarray(0, 5000),
+    Buffer.allocUnsafeSlow(10_000).subarray(5000),
+  ];
+  for (const piece of cases) {
+    // A neighbour from the same pool (or the same backing store), holding another patient's name.
+    const neighbour = Buffer.from('Musterfrau^Anna');
+    const kept = Buffer.from(neighbour.toString());
+    piece.fill(0x41);
+    markReleasable(piece);
+    assert.equal(isReleasable(piece), false, `a ${piece.length}-byte slice is not releasable`);
+    releasePiece(piece);
+    assert.ok(piece.buffer.byteLength > 0, 'not detached');
+    assert.ok(neighbour.equals(kept), 'the neighbour keeps its bytes');
+    assert.ok(
+      piece.every((x) => x === 0x41),
+      'not wiped',
+    );
+  }
+  // Exactly 4 KiB from allocUnsafe is still a pool slice on Node 24: not releasable either.
+  const four = markReleasable(Buffer.allocUnsafe(4096));
+  assert.equal(isReleasable(four), false);
+  // A piece that owns its memory (as the decipher's output does) is freed, and nothing else with it.
+  const own = markReleasable(Buffer.allocUnsafeSlow(4096).fill(1));
+  const other = Buffer.from('Beispiel^Max');
+  releasePiece(own);
+  assert.equal(own.length, 0);
+  assert.equal(other.toString(), 'Beispiel^Max');
+  // Freed twice: harmless.
+  releasePiece(own);
+});
