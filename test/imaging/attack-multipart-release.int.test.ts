@@ -1,0 +1,201 @@
+// Attacks on WADO-RS freeing decrypted pieces once the response has written
+// them (issue 18: multipart.ts with `pending`, plaintext-pieces.ts). The
+// estimate "handed on − still in the stream − response.writableLength" must
+// never free a piece the socket has yet to send: with slow clients over HTTP
+// and HTTPS, with two requests pipelined on one connection (the second's
+// response is buffered before it has a socket), with HEAD, and with a client
+// that goes away mid-study. Every byte a client receives must be its study's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { multipartRelated, type Part } from '../../src/imaging/dicomweb-codec/multipart.ts';
+import { releasablePieces } from '../../src/imaging/plaintext-pieces.ts';
+import { testCertificate } from '../helpers/certificates.ts';
+
+function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(size);
+  for (let i = 0; i < size; i++) b[i] = (seed * 29 + i * 11 + (i >> 12)) & 0xff;
+  return b;
+}
+
+/** A study's parts as the route makes them: decrypted pieces of their own, marked releasable. */
+function study(id: number, instances = 3, pieces = 9) {
+  const bodies = Array.from({ length: instances }, (_, i) =>
+    Array.from({ length: pieces }, (_, k) => pattern(k === 0 ? 4097 : 262_144 + k, id * 1000 + i * 10 + k)),
+  );
+  // Copies taken now: the pieces themselves are wiped and freed once sent.
+  const copies = bodies.map((b) => b.map((p) => Buffer.from(p)));
+  const expected = (boundary: string) =>
+    Buffer.concat([
+      ...copies.flatMap((b) => [
+        Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+        ...b,
+        Buffer.from('\r\n'),
+      ]),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]);
+  // Each response decrypts afresh, as the route does: pieces of its own, never shared between responses.
+  const parts = (): Part[] =>
+    copies.map((b) => ({
+      contentType: 'application/dicom',
+      body: releasablePieces(
+        (async function* () {
+          for (const c of b) {
+            const p = Buffer.allocUnsafeSlow(c.length);
+            c.copy(p);
+            yield p;
+            await sleep(0);
+          }
+        })(),
+      ),
+    }));
+  return { expected, parts };
+}
+
+type Study = ReturnType<typeof study>;
+
+function handler(studies: Map<string, Study>) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const s = studies.get(req.url!)!;
+    const m = multipartRelated('application/dicom', s.parts(), {
+      pending: () => (res.destroyed ? Infinity : res.writableLength),
+    });
+    res.setHeader('content-type', m.contentType);
+    m.stream.pipe(res);
+  };
+}
+
+const boundaryOf = (contentType: string) => /boundary=([^;]+)/.exec(contentType)![1]!;
+
+/** GETs slowly (pausing between reads) and returns the content type and body. */
+async function slowGet(url: string, secure: boolean): Promise<{ type: string; body: Buffer }> {
+  const get = secure ? https.get : http.get;
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    get(url, { rejectUnauthorized: false, agent: false }, resolve).on('error', reject),
+  );
+  res.pause();
+  await sleep(100); // the server's writes back up
+  const chunks: Buffer[] = [];
+  res.on('data', (d: Buffer) => {
+    chunks.push(d);
+    res.pause();
+    setTimeout(() => res.resume(), 1);
+  });
+  res.resume();
+  await once(res, 'end');
+  return { type: res.headers['content-type']!, body: Buffer.concat(chunks) };
+}
+
+async function serve(secure: boolean, studies: Map<string, Study>) {
+  const c = secure ? testCertificate('attack-multipart') : undefined;
+  const server = c
+    ? https.createServer({ key: fs.readFileSync(c.keyFile), cert: fs.readFileSync(c.certFile) }, handler(studies))
+    : http.createServer(handler(studies));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  return { server, base: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`, port };
+}
+
+for (const secure of [false, true])
+  test(`attack: two studies at once to slow clients, byte for byte (${secure ? 'HTTPS' : 'HTTP'})`, {
+    timeout: 120_000,
+  }, async () => {
+    const studies = new Map([
+      ['/a', study(1)],
+      ['/b', study(2)],
+    ]);
+    const { server, base } = await serve(secure, studies);
+    try {
+      const [a, b] = await Promise.all([slowGet(`${base}/a`, secure), slowGet(`${base}/b`, secure)]);
+      assert.ok(a.body.equals(studies.get('/a')!.expected(boundaryOf(a.type))), 'study a');
+      assert.ok(b.body.equals(studies.get('/b')!.expected(boundaryOf(b.type))), 'study b');
+    } finally {
+      server.close();
+    }
+  });
+
+test('attack: two requests pipelined on one connection: the second response is buffered before it has the socket', {
+  timeout: 120_000,
+}, async () => {
+  const studies = new Map([
+    ['/a', study(3)],
+    ['/b', study(4)],
+  ]);
+  const { server, port } = await serve(false, studies);
+  try {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    socket.pause();
+    await sleep(300); // both responses are produced while nothing is read
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.resume();
+    await once(socket, 'end');
+    const raw = Buffer.concat(chunks);
+    // Two chunked responses one after the other: undo the chunking of each.
+    const bodies: { type: string; body: Buffer }[] = [];
+    let at = 0;
+    while (at < raw.length) {
+      const headEnd = raw.indexOf('\r\n\r\n', at);
+      const head = raw.subarray(at, headEnd).toString('latin1');
+      const type = /content-type: ([^\r\n]+)/i.exec(head)![1]!;
+      at = headEnd + 4;
+      const parts: Buffer[] = [];
+      for (;;) {
+        const lineEnd = raw.indexOf('\r\n', at);
+        const size = Number.parseInt(raw.subarray(at, lineEnd).toString('latin1'), 16);
+        at = lineEnd + 2;
+        if (size === 0) {
+          at += 2;
+          break;
+        }
+        parts.push(raw.subarray(at, at + size));
+        at += size + 2;
+      }
+      bodies.push({ type, body: Buffer.concat(parts) });
+    }
+    assert.equal(bodies.length, 2);
+    assert.ok(bodies[0]!.body.equals(studies.get('/a')!.expected(boundaryOf(bodies[0]!.type))), 'first response');
+    assert.ok(bodies[1]!.body.equals(studies.get('/b')!.expected(boundaryOf(bodies[1]!.type))), 'second response');
+  } finally {
+    server.close();
+  }
+});
+
+test('attack: a client gone mid-study, then the next study is whole; HEAD sends no body and breaks nothing', {
+  timeout: 120_000,
+}, async () => {
+  const studies = new Map([
+    ['/a', study(5)],
+    ['/b', study(6)],
+  ]);
+  const { server, base, port } = await serve(true, studies);
+  try {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      https.get(`${base}/a`, { rejectUnauthorized: false, agent: false }, resolve).on('error', reject),
+    );
+    res.pause();
+    await sleep(100);
+    res.destroy();
+    const head = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      https
+        .request(`${base}/b`, { method: 'HEAD', rejectUnauthorized: false, agent: false }, resolve)
+        .on('error', reject)
+        .end(),
+    );
+    head.resume();
+    await once(head, 'end');
+    const b = await slowGet(`${base}/b`, true);
+    assert.ok(b.body.equals(studies.get('/b')!.expected(boundaryOf(b.type))), 'study b after a client went away');
+    void port;
+  } finally {
+    server.close();
+  }
+});
