@@ -4,9 +4,8 @@
 // else: re-executes the process once with the allocator KARTEI_ALLOCATOR chooses
 // (src/ops/launch.ts; default tuned), so the bench measures what an office runs. Programs the
 // bench starts itself (Orthanc, DCMTK) do not inherit those settings.
-import { isMainThread } from 'node:worker_threads';
 import { launch } from '../src/ops/launch.ts';
 
-// Issue 18: gate — `--import` runs this in every worker thread too (audit verify's, the WAL checkpointer's),
-// where process.execve throws: only the main thread starts over.
-if (isMainThread) launch();
+// `--import` runs this in every worker thread too (audit verify's, the WAL checkpointer's); launch()
+// starts over only from the main thread.
+launch();

@@ -17,6 +17,7 @@
 // runs, so that programs it starts (Orthanc in a benchmark, DCMTK tools) keep their own
 // allocator; /proc/<pid>/environ still shows what the process was started with.
 import fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import type { Finding } from './security-findings.ts';
 
 export const ALLOCATORS = ['tuned', 'jemalloc', 'system'] as const;
@@ -110,7 +111,8 @@ const started: Launched | null = ((): Launched | null => {
  * Returns only when it does (or where the platform cannot exec: then `launchState` says so).
  */
 export function launch(): void {
-  if (started || typeof process.execve !== 'function') return;
+  // A worker thread (audit verify's, the WAL checkpointer's) runs in its process's start already; execve throws there.
+  if (started || !isMainThread || typeof process.execve !== 'function') return;
   const plan = launchPlan();
   if (plan.warning) process.stderr.write(`kartei: ${plan.warning}\n`);
   const argv = [process.execPath, ...V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)];
