@@ -9,6 +9,7 @@
 // Appends the figures with date and commit to bench/RESULTS.md.
 import { spawn, execSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -68,14 +69,18 @@ async function httpBench() {
     ['--import', path.join(import.meta.dirname, 'production-start.ts'), 'bench/server.ts'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_KEEP_DIR: '1' },
     },
   );
+  const exited = new Promise((r) => child.once('exit', r));
+  let dir: string | undefined;
   try {
     const line = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
     });
     const info = JSON.parse(line);
+    dir = info.dir;
     const base = `http://127.0.0.1:${info.port}`;
     const auth = { cookie: `kartei_session=${info.cookie}` };
     await new Promise((r) => setTimeout(r, 2000));
@@ -101,9 +106,60 @@ async function httpBench() {
     loadAverages.push(os.loadavg()[0]!.toFixed(1));
     const search = await load(`${base}/api/persons?q=Quasstenberg`, auth, 1, 5);
     const searchCommon = await load(`${base}/api/persons?q=Zimmermann`, auth, 1, 5);
-    return { info, idleRss, loadRss, gated, bare, health, loadAverages, search, searchCommon };
+    child.kill('SIGTERM');
+    await exited;
+    const restarted = DIALECT === 'sqlite' ? await restartedServer(info.dir, info.recordId, auth) : undefined;
+    return { info, idleRss, loadRss, gated, bare, health, loadAverages, search, searchCommon, restarted };
   } finally {
     child.kill('SIGTERM');
+    await exited;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An office's server at rest: \`kartei serve\` (bin/kartei.js, the production start) restarted on the
+ * bench's installation with its 100,000 persons, its RSS 10 s after it answers, then 10 s after a few
+ * seconds of gated reads. The bench server's own idle figure is taken right after seeding, with the
+ * seeding's garbage and the password estimator (loaded for the bench's accounts) still in memory.
+ */
+async function restartedServer(dir: string, recordId: string, auth: Record<string, string>) {
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const server = spawn(process.execPath, ['bin/kartei.js', 'serve'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: {
+      ...process.env,
+      KARTEI_DATA_DIR: path.join(dir, 'data'),
+      KARTEI_KEY_DIR: path.join(dir, 'keys'),
+      KARTEI_LISTEN: `127.0.0.1:${port}`,
+      KARTEI_LOG_LEVEL: 'silent',
+    },
+  });
+  const gone = new Promise((r) => server.once('exit', r));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      if (i > 600) throw new Error('restarted server did not answer /healthz within 60 s');
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 10_000));
+    const idleRss = rssOf(server.pid!);
+    const reads = await load(`${base}/api/records/${recordId}`, auth, CONNECTIONS, 5, server.pid);
+    await new Promise((r) => setTimeout(r, 10_000));
+    return { idleRss, afterRss: rssOf(server.pid!), reads };
+  } finally {
+    server.kill('SIGTERM');
+    await gone;
   }
 }
 
@@ -246,7 +302,8 @@ Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLi
 | the links alone: HMAC-SHA-256 of each row's canonical form, rows already in memory, one thread | ${audit.linkFloor ? `${fmt(audit.linkFloor)} links/s` : '—'} | — | |
 | what reading and linking on every thread could reach: threads ÷ (1/read floor + 1/link floor) | ${audit.readFloor && audit.readPerSec && audit.linkFloor ? `${fmt(audit.readFloor.threads / (1 / audit.readPerSec + 1 / audit.linkFloor))} events/s` : '—'} | — | |
 | ratio \`audit verify\` / the higher of the two floors | ${verifyFloor ? `**${fmt((100 * audit.verifyPerSec) / verifyFloor, 1)} %**` : '—'} | ≥ 90 % | ${verifyFloor ? ok(audit.verifyPerSec / verifyFloor >= 0.9) : ''} |
-| server RSS idle / under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
+| bench server RSS right after seeding / peak under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
+| \`kartei serve\` restarted on this installation (production start): RSS at rest, 10 s after it answers / 10 s after 5 s of gated reads (${http.restarted ? `${fmt(http.restarted.reads.rps)} req/s, ${http.restarted.reads.errors} errors` : '—'}) | ${http.restarted ? `${fmt(http.restarted.idleRss)} MiB / ${fmt(http.restarted.afterRss)} MiB` : '— (PostgreSQL)'} | < 200 MB at rest | ${http.restarted ? ok(http.restarted.idleRss * 1.048576 < 200) : ''} |
 | seeding ${fmt(http.info.seedPersons)} persons (1,000 per audited transaction) | ${fmt(http.info.seedSeconds, 1)} s; data directory ${fmt(http.info.dataBytes / 1048576, 1)} MiB | — | |
 | errors / non-2xx during load | gated ${http.gated.reduce((n, x) => n + x.errors, 0)}, bare ${http.bare.reduce((n, x) => n + x.errors, 0)}, \`/healthz\` ${http.health.reduce((n, x) => n + x.errors, 0)}, search ${http.search.errors} | 0 | |
 `;

@@ -102,6 +102,8 @@ process.stdout.write(
   `${JSON.stringify({
     port: address.port,
     cookie: physician.cookie,
+    // Issue 18: runtime — the soak (bench/soak.ts) writes records too.
+    csrf: physician.csrf,
     recordId: record.id,
     personId: person.id,
     seedPersons,
@@ -109,9 +111,13 @@ process.stdout.write(
     dataBytes,
     pid: process.pid,
     cpus: os.cpus().length,
+    // Issue 18: the installation's directories, for the bench's restart on them (BENCH_KEEP_DIR=1).
+    dir: h.dir,
   })}\n`,
 );
 process.on('SIGTERM', async () => {
-  await h.close();
+  // Kept for a server restarted on the same data (the idle figure of an office's server); the bench removes it.
+  if (process.env.BENCH_KEEP_DIR === '1') await h.stop();
+  else await h.close();
   process.exit(0);
 });

@@ -7,38 +7,33 @@
 //  3. WADO-RS of one CT study (multipart/related, all its instances) with curl;
 //  4. C-GET of the same study with getscu;
 //  5. C-MOVE of the same study to a storescp;
-// and, as the floor under WADO-RS, a bare Node HTTP server sending the same stored files,
-// decrypted (Kartei's read path, each file read ahead while the one before is sent), as sealed
-// on disk, and from memory.
+// and, as the floor under WADO-RS, a bare Node HTTP server in Kartei's server process sending the
+// same stored files, decrypted (Kartei's read path, each file read ahead while the one before is
+// sent), as sealed on disk, and from memory (wado-floor.ts); as the floors under C-GET and
+// C-MOVE, DCMTK's dcmqrscp serving the study's plaintext files to the same requesters and the
+// same storescp (qrscp.ts), and storescu sending them to that storescp (the destination leg alone).
 // Beside each retrieval's MB/s, the server's CPU time and minor page faults per study (utime +
 // stime and minflt of its process from /proc/<pid>/stat, all threads; the client is another
-// process): on a shared machine the CPU a study costs says more than the wall clock. Kartei's
-// process is this one, so its figures include the bench's own small part (starting the client).
+// process): on a shared machine the CPU a study costs says more than the wall clock. Kartei runs
+// in a server process of its own (retrieval-server.ts, under the production start), as Orthanc does.
 // Each runs again with TLS: DIMSE over TLS with client certificates (a second Kartei listener on
 // the same archive; a second Orthanc, filled the same way, since Orthanc's DICOM port is either
 // TLS or not), DICOMweb over HTTPS (a second Kartei HTTP server on the same services; Debian's
 // Orthanc crashes on HTTPS here, so its plain HTTP stands in). DCMTK 3.6.7's getscu and movescu have no TLS: C-GET over TLS and every C-MOVE use
 // the bench's own requester (retrieve-client.ts), a process of its own, against both.
-// Kartei: the DIMSE listeners and the HTTP servers in this process, a staff user's API token;
+// Kartei: the DIMSE listeners and the HTTP servers in its server process, a staff user's API token;
 // Orthanc with its DICOMweb plugin and HTTP basic auth. Appends the figures to bench/RESULTS.md.
 //
 // Environment: BENCH_DICOM_ROUNDS (default 3), BENCH_DICOM_FIND_RUNS (default 20),
+// BENCH_DICOM_DIMSE_RUNS (C-GETs and C-MOVEs per measure and round, default 3),
 // BENCH_DICOM_FILL (default 5,500), BENCH_DICOM_NO_RESULTS=1 (print only).
 import { execSync } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { inTenantTransaction } from '../../src/db/connect.ts';
-import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
-import { bindingBytes } from '../../src/vault/aead.ts';
-import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
 import { TransferSyntax } from '../../src/imaging/dicom/uids.ts';
-import { buildApp } from '../../src/http/app.ts';
 import { testCertificate } from '../../test/helpers/certificates.ts';
-import { startHarness, setUpTenant, freePort, DIALECT, type Harness } from '../../test/helpers/harness.ts';
+import { freePort, DIALECT } from '../../test/helpers/harness.ts';
 import { generateCorpus, generateThinCorpus } from './corpus.ts';
 import {
   bearerAuth,
@@ -56,9 +51,9 @@ import {
   type StoreScp,
 } from './dcmtk.ts';
 import { orthancStatistics, startOrthanc } from './orthanc.ts';
-import { ReadAhead } from '../../src/imaging/read-ahead.ts';
-import { markReleasable, releasePiece } from '../../src/imaging/plaintext-pieces.ts';
+import { startQrScp } from './qrscp.ts';
 import { benchTls, clientTls } from './kartei.ts';
+import { startKarteiRetrieval } from './kartei-retrieval.ts';
 
 const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 3);
 const FIND_RUNS = Number(process.env.BENCH_DICOM_FIND_RUNS ?? 20);
@@ -108,173 +103,28 @@ interface Side {
   close(): Promise<void>;
 }
 
-/**
- * The floor under WADO-RS on this machine: a bare Node HTTP server in this process that sends
- * the study's stored instances one after another, decrypted as Kartei stores them
- * (`/decrypted`: the sealed files' read path, pooled reads, the next file read ahead while one
- * is sent, each piece freed once written, as WADO-RS does), as the sealed bytes on disk (`/sealed`, read a MiB at a time), or
- * from memory (`/memory`, the plaintext read once beforehand), with no gate, audit, routing,
- * Fastify or multipart framing. What Node itself gets from reading, decrypting and writing to a
- * socket, step by step; `/decrypted` is the floor WADO-RS is held to.
- */
-async function startFloor(h: Harness, tenantId: string, departmentId: string): Promise<Floor> {
-  const { key, instances } = await inTenantTransaction(h.services.store, tenantId, async (tx) => ({
-    key: await h.services.keyring.departmentKey(tx, tenantId, departmentId),
-    instances: await tx
-      .selectFrom('instances')
-      .innerJoin('studies', 'studies.id', 'instances.study_id')
-      .select(['instances.id', 'instances.file'])
-      .where('studies.study_uid', '=', study.studyUid)
-      .execute(),
-  }));
-  const images = path.join(h.config.dataDir, 'images');
-  const decrypted = (i: (typeof instances)[number]) =>
-    h.services.images.openRead(i.file, key, bindingBytes(instanceFileBinding(tenantId, i.id)));
-  const inMemory: Buffer[] = [];
-  for (const i of instances) for await (const chunk of decrypted(i)) inMemory.push(chunk);
-  const server = http.createServer(async (req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    const send = async (chunks: AsyncIterable<Buffer> | Iterable<Buffer>, release = false) => {
-      for await (const chunk of chunks) {
-        // Decrypted pieces are freed once written, as Kartei's senders do (plaintext-pieces.ts).
-        const written = release ? () => releasePiece(markReleasable(chunk)) : undefined;
-        if (!res.write(chunk, written)) await once(res, 'drain');
-      }
-    };
-    if (req.url === '/memory') await send(inMemory);
-    else if (req.url === '/sealed') for (const i of instances) await send(readFile(path.join(images, i.file)));
-    else {
-      // As WADO-RS: each file read ahead while the one before it is sent.
-      const ahead = instances.map((i) => new ReadAhead(decrypted(i)));
-      for (let n = 0; n < ahead.length; n++) {
-        ahead[n + 1]?.start();
-        await send(ahead[n]!, true);
-      }
-    }
-    res.end();
+/** Kartei's side: a server process of its own (retrieval-server.ts) under the production start. */
+async function kartei(): Promise<Side & { startFloor(studyUid: string): Promise<string> }> {
+  const server = await startKarteiRetrieval({
+    callingAet: CALLING_AET,
+    tlsAet: TLS_AET,
+    tls,
+    moveDest: { aet: moveDest.aet, port: moveDest.port },
+    moveDestTls: { aet: moveDestTls.aet, port: moveDestTls.port, cert: destCert.cert },
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const { info } = server;
+  const auth = bearerAuth(info.token);
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-/** A file a MiB at a time, each read into a buffer of its own (the socket may still hold the last). */
-async function* readFile(file: string): AsyncGenerator<Buffer> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.allocUnsafe(MB) });
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-interface Floor {
-  url: string;
-  close(): Promise<void>;
-}
-
-async function kartei(): Promise<Side & { startFloor(): Promise<Floor> }> {
-  const h = await startHarness();
-  const t = await setUpTenant(h, ['RAD']);
-  let floor: Floor | undefined;
-  const device = await t.admin.post('/api/admin/devices', {
-    aeTitle: CALLING_AET,
-    departmentId: t.departments.RAD,
-    permissions: ['store', 'find', 'retrieve'],
-    host: '127.0.0.1',
-  });
-  if (device.status !== 201) throw new Error(`device: ${JSON.stringify(device.body)}`);
-  const staff = await t.user({ memberships: [{ departmentId: t.departments.RAD!, role: 'physician' }] });
-  const token = await staff.post('/api/auth/tokens', { name: 'bench', scopes: ['dicomweb:read'], expiresInDays: 1 });
-  const devices = [
-    {
-      aeTitle: TLS_AET,
-      departmentId: t.departments.RAD,
-      permissions: ['find', 'retrieve'],
-      certificate: tls.client.cert,
-    },
-    {
-      aeTitle: moveDest.aet,
-      departmentId: t.departments.RAD,
-      permissions: ['retrieve'],
-      host: '127.0.0.1',
-      port: moveDest.port,
-    },
-    {
-      aeTitle: moveDestTls.aet,
-      departmentId: t.departments.RAD,
-      permissions: ['retrieve'],
-      certificate: destCert.cert,
-      host: '127.0.0.1',
-      port: moveDestTls.port,
-    },
-  ];
-  for (const d of devices) {
-    const r = await t.admin.post('/api/admin/devices', d);
-    if (r.status !== 201) throw new Error(`device ${d.aeTitle}: ${JSON.stringify(r.body)}`);
-  }
-  const listener = await startDimseListener(
-    { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
-    { deps: h.dimseDeps },
-  );
-  const tlsListener = await startDimseListener(
-    {
-      host: '127.0.0.1',
-      port: await freePort(),
-      aeTitle: 'KARTEI',
-      tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile, caFile: tls.caFile },
-    },
-    { deps: h.dimseDeps },
-  );
-  const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
-  // The same services behind a second HTTP server with TLS, as `kartei serve` runs with a certificate.
-  const secureApp = await buildApp(
-    {
-      ...h.services,
-      config: { ...h.services.config, tls: { certFile: tls.server.certFile, keyFile: tls.server.keyFile } },
-    },
-    { logger: false },
-  );
-  const secureAddress = await secureApp.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    target: { host: '127.0.0.1', port: listener.port, calledAet: 'KARTEI', callingAet: CALLING_AET },
-    tlsTarget: {
-      host: '127.0.0.1',
-      port: tlsListener.port,
-      calledAet: 'KARTEI',
-      callingAet: TLS_AET,
-      tls: clientTls(tls),
-    },
-    dicomWeb: `${address}/dicom-web`,
-    auth: bearerAuth(token.body.token),
-    secureWeb: { base: `${secureAddress}/dicom-web`, auth: bearerAuth(token.body.token), ca: tls.caFile },
-    pid: process.pid,
-    tlsPid: process.pid,
-    count: () =>
-      inTenantTransaction(h.services.store, t.tenantId, async (tx) =>
-        Number(
-          (
-            await tx
-              .selectFrom('instances')
-              .select((eb) => eb.fn.countAll().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      ),
-    startFloor: async () => (floor = await startFloor(h, t.tenantId, t.departments.RAD!)),
-    async close() {
-      await floor?.close();
-      await listener.close();
-      await tlsListener.close();
-      await secureApp.close();
-      await h.close();
-    },
+    target: { host: '127.0.0.1', port: info.port, calledAet: 'KARTEI', callingAet: CALLING_AET },
+    tlsTarget: { host: '127.0.0.1', port: info.tlsPort, calledAet: 'KARTEI', callingAet: TLS_AET, tls: clientTls(tls) },
+    dicomWeb: info.dicomWeb,
+    auth,
+    secureWeb: { base: info.secureDicomWeb, auth, ca: tls.caFile },
+    pid: info.pid,
+    tlsPid: info.pid,
+    count: async () => Number(await server.ask('count')),
+    startFloor: (studyUid) => server.ask(`floor ${studyUid}`),
+    close: () => server.stop(),
   };
 }
 
@@ -320,19 +170,36 @@ for (const [name, side] of Object.entries(sides)) {
   const n = await side.count();
   if (n !== files.length) throw new Error(`${name}: ${n} of ${files.length} instances stored`);
 }
-const floor = await karteiSide.startFloor();
+const floor = { url: await karteiSide.startFloor(study.studyUid) };
 const secureCount = await orthancSide.fillTls(files);
 if (secureCount !== files.length)
   throw new Error(`orthanc over TLS: ${secureCount} of ${files.length} instances stored`);
+// The floors under C-GET and C-MOVE: DCMTK's dcmqrscp serving the study's plaintext files (qrscp.ts).
+const studyFiles = corpus.instances.filter((i) => i.studyUid === study.studyUid).map((i) => i.file);
+const qr = await startQrScp({
+  aet: 'DCMQRSCP',
+  port: await freePort(),
+  callingAet: CALLING_AET,
+  files: studyFiles,
+  peers: [{ aet: moveDest.aet, port: moveDest.port }],
+});
 log(`both filled in ${fmt((performance.now() - fillStart) / 1000)} s`);
 
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-/** CPU time (utime + stime, ms) and minor page faults of a process so far, all its threads. */
-function usage(pid: number) {
+/**
+ * CPU time (utime + stime, ms) and minor page faults of a process so far, all its threads; with
+ * `children`, plus those of its children it has reaped (cutime, cstime, cminflt).
+ */
+function usage(pid: number, children = false) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name in parentheses, from field 3 (state): minflt is 10, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, faults: Number(f[7]) };
+  // The fields after the command name in parentheses, from field 3 (state): minflt is 10,
+  // cminflt 12, utime 14, stime 15, cutime 16, cstime 17.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const ticks = f[11]! + f[12]! + (children ? f[13]! + f[14]! : 0);
+  return { cpuMs: (ticks * 1000) / CLK_TCK, faults: f[7]! + (children ? f[9]! : 0) };
 }
 /** A retrieval of `studies` studies, and what it cost the server process `pid` per study. */
 async function costOf<T>(pid: number, studies: number, run: () => Promise<T>) {
@@ -347,6 +214,27 @@ async function costOf<T>(pid: number, studies: number, run: () => Promise<T>) {
 interface Cost {
   cpuMs: number;
   faults: number;
+}
+/** A retrieval from dcmqrscp, and what it cost that process and the child it forked for the association. */
+async function qrCostOf<T>(run: () => Promise<T>) {
+  await qr.idle();
+  const before = usage(qr.pid, true);
+  const result = await run();
+  await qr.idle();
+  const after = usage(qr.pid, true);
+  const per = (x: number) => x / DIMSE_RUNS;
+  return { result, cost: { cpuMs: per(after.cpuMs - before.cpuMs), faults: per(after.faults - before.faults) } };
+}
+/**
+ * C-GETs and C-MOVEs per measure and round, one after another: the CPU time per study is their
+ * mean (/proc counts in 10 ms ticks), the MB/s the mean of theirs.
+ */
+const DIMSE_RUNS = Number(process.env.BENCH_DICOM_DIMSE_RUNS ?? 3);
+async function repeated<T extends { instances: number; mbPerSec: number }>(run: () => Promise<T>): Promise<T> {
+  const results: T[] = [];
+  for (let i = 0; i < DIMSE_RUNS; i++) results.push(await run());
+  const mbPerSec = results.reduce((sum, r) => sum + r.mbPerSec, 0) / results.length;
+  return { ...results[0]!, instances: Math.min(...results.map((r) => r.instances)), mbPerSec };
 }
 const WADO_RUNS = 2;
 /** Requests per curlThroughput: one warm-up and the runs. */
@@ -412,10 +300,18 @@ const floors: {
   bytes: number;
   cost: Record<'decrypted' | 'sealed' | 'memory', Cost>;
 }[] = [];
+/** Per round: the floors under C-GET and C-MOVE (dcmqrscp), and the C-MOVE destination leg alone (storescu). */
+const dimseFloors: {
+  cget: number;
+  cgetClient: number;
+  move: number;
+  leg: number;
+  cost: Record<'cget' | 'cgetClient' | 'move', Cost>;
+}[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const order: System[] = r % 2 === 0 ? ['kartei', 'orthanc'] : ['orthanc', 'kartei'];
   const floorRun = (what: string) =>
-    costOf(process.pid, WADO_REQUESTS, () => curlThroughput(`${floor.url}/${what}`, {}, '*/*', WADO_RUNS));
+    costOf(karteiSide.pid, WADO_REQUESTS, () => curlThroughput(`${floor.url}/${what}`, {}, '*/*', WADO_RUNS));
   const decrypted = await floorRun('decrypted');
   const sealed = await floorRun('sealed');
   const memory = await floorRun('memory');
@@ -426,6 +322,26 @@ for (let r = 0; r < ROUNDS; r++) {
     bytes: decrypted.result.bytes,
     cost: { decrypted: decrypted.cost, sealed: sealed.cost, memory: memory.cost },
   });
+  {
+    const cget = await qrCostOf(() => repeated(() => getStudy(qr.target, study.studyUid)));
+    const cgetClient = await qrCostOf(() => repeated(() => getByClient(qr.target)));
+    const move = await qrCostOf(() => repeated(() => moveTo(qr.target, moveDest)));
+    moveDest.take();
+    const leg = await storeFiles({ ...qr.target, port: moveDest.port, calledAet: moveDest.aet }, studyFiles);
+    const got = moveDest.take();
+    if (got.instances !== studyFiles.length)
+      throw new Error(`storescu to ${moveDest.aet}: ${got.instances} of ${studyFiles.length} received`);
+    dimseFloors.push({
+      cget: cget.result.mbPerSec,
+      cgetClient: cgetClient.result.mbPerSec,
+      move: move.result.mbPerSec,
+      leg: got.bytes / MB / leg.seconds,
+      cost: { cget: cget.cost, cgetClient: cgetClient.cost, move: move.cost },
+    });
+    log(
+      `round ${r + 1}/${ROUNDS} floors   dcmqrscp C-GET ${fmt(cget.result.mbPerSec)} MB/s (getscu; requester ${fmt(cgetClient.result.mbPerSec)}), C-MOVE ${fmt(move.result.mbPerSec)} MB/s, storescu to the destination ${fmt(got.bytes / MB / leg.seconds)} MB/s; dcmqrscp CPU ms per study: C-GET ${fmt(cget.cost.cpuMs)} (requester ${fmt(cgetClient.cost.cpuMs)}), C-MOVE ${fmt(move.cost.cpuMs)}`,
+    );
+  }
   for (const sys of order) {
     const side = sides[sys];
     const find = await findByPatientId(side.target, study.patientId, FIND_RUNS);
@@ -447,11 +363,17 @@ for (let r = 0; r < ROUNDS; r++) {
     const { result: wadoTls, cost: wadoTlsCost } = await costOf(side.pid, WADO_REQUESTS, () =>
       wadoStudy(side.secureWeb.base, side.secureWeb.auth, study.studyUid, WADO_RUNS, side.secureWeb),
     );
-    const { result: cget, cost: cgetCost } = await costOf(side.pid, 1, () => getStudy(side.target, study.studyUid));
-    const { result: cgetTls, cost: cgetTlsCost } = await costOf(side.tlsPid, 1, () => getByClient(side.tlsTarget));
-    const { result: move, cost: moveCost } = await costOf(side.pid, 1, () => moveTo(side.target, moveDest));
-    const { result: moveTls, cost: moveTlsCost } = await costOf(side.tlsPid, 1, () =>
-      moveTo(side.tlsTarget, moveDestTls),
+    const { result: cget, cost: cgetCost } = await costOf(side.pid, DIMSE_RUNS, () =>
+      repeated(() => getStudy(side.target, study.studyUid)),
+    );
+    const { result: cgetTls, cost: cgetTlsCost } = await costOf(side.tlsPid, DIMSE_RUNS, () =>
+      repeated(() => getByClient(side.tlsTarget)),
+    );
+    const { result: move, cost: moveCost } = await costOf(side.pid, DIMSE_RUNS, () =>
+      repeated(() => moveTo(side.target, moveDest)),
+    );
+    const { result: moveTls, cost: moveTlsCost } = await costOf(side.tlsPid, DIMSE_RUNS, () =>
+      repeated(() => moveTo(side.tlsTarget, moveDestTls)),
     );
     rounds[sys].push({
       cost: {
@@ -491,6 +413,7 @@ for (let r = 0; r < ROUNDS; r++) {
 const minutes = (performance.now() - started) / 60_000;
 const loadEnd = os.loadavg();
 for (const side of Object.values(sides)) await side.close();
+qr.stop();
 moveDest.stop();
 moveDestTls.stop();
 
@@ -574,11 +497,11 @@ const floorRow = (what: string, pick: (x: (typeof floors)[number]) => number) =>
   );
 };
 floorRow(
-  `floor under WADO-RS: a bare Node HTTP server in the bench process reads (pooled, the next file read ahead), decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, freeing each piece once written; no gate, audit, Fastify or multipart (curl)`,
+  `floor under WADO-RS: a bare Node HTTP server in Kartei's server process reads (pooled, the next file read ahead), decrypts (as Kartei stores them) and sends the study's ${fmt(floors[0]!.bytes / MB)} MB, freeing each piece once written; no gate, audit, Fastify or multipart (curl)`,
   (x) => x.decrypted,
 );
 floorRow(
-  'the same server sending the sealed files as they are on disk, without decrypting (a MiB per read)',
+  'the same server sending the sealed files as they are on disk, without decrypting (a MiB per read, each freed once written)',
   (x) => x.sealed,
 );
 floorRow(
@@ -594,6 +517,57 @@ floorRow(
   if (kartei < 0.9 * under)
     shortfalls.push(`WADO-RS reaches ${fmt((100 * kartei) / under)} % of its floor, goal ≥ 90 %.`);
 }
+// The floors under C-GET and C-MOVE: DCMTK's dcmqrscp with the study's plaintext files.
+const dimseFloorRow = (what: string, pick: (x: (typeof dimseFloors)[number]) => number) =>
+  rows.push(
+    `| ${what} | ${fmt(Math.max(...dimseFloors.map(pick)))} MB/s (rounds: ${dimseFloors.map((x) => fmt(pick(x))).join(', ')}) | | | — | |`,
+  );
+dimseFloorRow(
+  "floor under C-GET: DCMTK's dcmqrscp (a child process per association) sending the study's plaintext files to getscu; no decryption, gate, audit or SQL index",
+  (x) => x.cget,
+);
+dimseFloorRow("the same floor to the bench's requester (without TLS: dcmqrscp has none)", (x) => x.cgetClient);
+dimseFloorRow(
+  "floor under C-MOVE: dcmqrscp moving the study to the same storescp, asked by the bench's requester (without TLS)",
+  (x) => x.move,
+);
+dimseFloorRow(
+  'the destination leg alone: storescu sending the plaintext files to that storescp on one association (process start included)',
+  (x) => x.leg,
+);
+const againstFloor = (what: string, kartei: number, under: number, goal: boolean) => {
+  rows.push(
+    `| ${what} (best rounds) | ${fmt(kartei)} MB/s | floor ${fmt(under)} MB/s | **${fmt((100 * kartei) / under)} %** of the floor | ${goal ? '≥ 90 %' : '— (no TLS floor)'} | ${goal ? ok(kartei >= 0.9 * under) : ''} |`,
+  );
+  if (goal && kartei < 0.9 * under)
+    shortfalls.push(`${what} reaches ${fmt((100 * kartei) / under)} % of its floor, goal ≥ 90 %.`);
+};
+const bestK = (pick: (x: Round) => number) => Math.max(...k.map(pick));
+const bestF = (pick: (x: (typeof dimseFloors)[number]) => number) => Math.max(...dimseFloors.map(pick));
+againstFloor(
+  'C-GET (getscu) against its floor',
+  bestK((x) => x.cget),
+  bestF((x) => x.cget),
+  true,
+);
+againstFloor(
+  'C-MOVE against its floor',
+  bestK((x) => x.move),
+  bestF((x) => x.move),
+  true,
+);
+againstFloor(
+  'C-GET over TLS against the floor without TLS',
+  bestK((x) => x.cgetTls),
+  bestF((x) => x.cgetClient),
+  false,
+);
+againstFloor(
+  'C-MOVE over TLS against the floor without TLS',
+  bestK((x) => x.moveTls),
+  bestF((x) => x.move),
+  false,
+);
 
 // The server's CPU time and minor page faults per study: medians over the rounds.
 const costRows: string[] = [];
@@ -618,6 +592,12 @@ for (const [what, key] of [
   ['the floor server sending from memory', 'memory'],
 ] as const)
   costRows.push(`| ${what} | ${costCell(floors.map((x) => x.cost[key]))} | | |`);
+for (const [what, key] of [
+  ["floor under C-GET: dcmqrscp to getscu (its process and the association's child)", 'cget'],
+  ["dcmqrscp to the bench's requester (C-GET, no TLS)", 'cgetClient'],
+  ['floor under C-MOVE: dcmqrscp to the storescp', 'move'],
+] as const)
+  costRows.push(`| ${what} | ${costCell(dimseFloors.map((x) => x.cost[key]))} | | |`);
 
 const m = (xs: Round[]) => xs[0]!.matches;
 const answers = (x: Round['matches']) =>
@@ -644,7 +624,7 @@ Node ${process.version}, ${os.cpus().length} cores; load average ${la(loadStart)
 |---|---|---|---|---|---|
 ${rows.join('\n')}
 
-The server's cost per study of ${fmt(study.bytes / MB)} MB (CPU time of its process, all threads, and minor page faults; medians over the rounds; Kartei's process is the bench's, which also starts the clients and, for getscu, lists and removes the files it wrote):
+The server's cost per study of ${fmt(study.bytes / MB)} MB (CPU time of its process, all threads, and minor page faults; medians over the rounds, each round's C-GET and C-MOVE figures the mean of ${DIMSE_RUNS} retrievals; Kartei's is its server process, \`bench/dicom/retrieval-server.ts\` under the production start, which also serves the WADO-RS floor; dcmqrscp's counts the child it forks per association):
 
 | retrieval | Kartei: CPU and faults per study | Orthanc ${orthancVersion} | Kartei / Orthanc (CPU) |
 |---|---|---|---|

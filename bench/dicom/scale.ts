@@ -52,7 +52,8 @@ const device = await t.admin.post('/api/admin/devices', {
 });
 if (device.status !== 201) throw new Error(JSON.stringify(device.body));
 const staff = await t.user({ memberships: [{ departmentId, role: 'physician' }] });
-const token = (await staff.post('/api/auth/tokens', { name: 'bench', expiresInDays: 1 })).body.token as string;
+const token = (await staff.post('/api/auth/tokens', { name: 'bench', scopes: ['dicomweb:read'], expiresInDays: 1 }))
+  .body.token as string;
 
 // ---- Fill -------------------------------------------------------------------------------
 const studies = Math.ceil(TOTAL / PER_STUDY);

@@ -6,7 +6,6 @@
 // Sans (fonts-dejavu-core), which has every German letter and the quotes; without
 // it the PDF falls back to Helvetica.
 import { existsSync } from 'node:fs';
-import PDFDocument from 'pdfkit';
 import type { AccessLine, AccessReportAnswer } from '../contract/audit.ts';
 import { describeLine, lookupIn, NARRATIVE_DE, NARRATIVE_EN } from './narrative-text.ts';
 
@@ -40,7 +39,7 @@ function byDay(lines: readonly AccessLine[], lang: ReportLang): { day: string; l
 }
 
 /** The letter's bytes. `compress: false` only where a test reads the text. */
-export function accessReportPdf(
+export async function accessReportPdf(
   report: AccessReportAnswer,
   lang: ReportLang,
   opts: { compress?: boolean } = {},
@@ -51,6 +50,8 @@ export function accessReportPdf(
     name: person ? `${person.givenName} ${person.familyName}` : '',
     birthDate: person ? birth(person.birthDate, lang) : '',
   });
+  // Loaded with the first report, not with the server (its heap is rarely needed).
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
     margin: 56,

@@ -101,8 +101,9 @@ async function withServicesFindings(config: Config) {
 
 /** Starts the server (src/server.ts) and stops it on SIGINT or SIGTERM. */
 async function serve(config: Config): Promise<number> {
-  // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts).
-  process.stdout.write(`kartei: allocator: ${launchState().summary}\n`);
+  // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts); on stderr,
+  // like the progress bar: stdout carries only the setup link.
+  process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
   const stopped = new Promise<number>((resolve) => {

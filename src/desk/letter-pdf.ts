@@ -6,7 +6,6 @@
 // (fonts-dejavu-core) — without it no letter is made (PDF/A forbids the standard fonts unembedded).
 // Made in memory and handed back as bytes: nothing is ever written to disk unsealed.
 import { existsSync } from 'node:fs';
-import PDFDocument from 'pdfkit';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const FONT_BOLD = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
@@ -29,9 +28,10 @@ export interface LetterLayout {
 }
 
 /** The letter's bytes as PDF/A-2b. `compress: false` only where a test reads the text. */
-export function letterPdf(letter: LetterLayout, opts: { compress?: boolean } = {}): Promise<Buffer> {
-  if (!existsSync(FONT) || !existsSync(FONT_BOLD))
-    return Promise.reject(new Error('the DejaVu fonts (fonts-dejavu-core) are missing'));
+export async function letterPdf(letter: LetterLayout, opts: { compress?: boolean } = {}): Promise<Buffer> {
+  if (!existsSync(FONT) || !existsSync(FONT_BOLD)) throw new Error('the DejaVu fonts (fonts-dejavu-core) are missing');
+  // Loaded with the first letter, not with the server (its heap is rarely needed).
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: 20 * MM, left: 25 * MM, right: 20 * MM, bottom: 20 * MM },

@@ -114,7 +114,12 @@ export function launch(): void {
   const plan = launchPlan();
   if (plan.warning) process.stderr.write(`kartei: ${plan.warning}\n`);
   const argv = [process.execPath, ...V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)];
-  process.execve(process.execPath, argv, plan.env);
+  try {
+    process.execve(process.execPath, argv, plan.env);
+  } catch (e) {
+    // Runs on as it is; the doctor reports the allocator as not applied.
+    process.stderr.write(`kartei: cannot apply the production start (${(e as Error).message}); running without it\n`);
+  }
 }
 
 export interface LaunchState {
@@ -158,13 +163,18 @@ function allocatorState(): LaunchState {
   if (started.allocator === 'tuned') {
     const environ = procText('environ').split('\0');
     const values = Object.keys(TUNED).map((k) => environ.find((v) => v.startsWith(`${k}=`)));
-    const inEffect = values.every((v) => v !== undefined);
+    // glibc applies GLIBC_TUNABLES over the MALLOC_*_ variables, whatever their order; and it cuts the
+    // variable up in place, so only its first entry can be read here: any of it set, and tuned is not what runs.
+    const tunables = process.env.GLIBC_TUNABLES;
+    const inEffect = values.every((v) => v !== undefined) && !tunables;
     return {
       allocator: 'tuned',
       inEffect,
-      summary: inEffect
-        ? `tuned glibc malloc (${values.join(', ')})`
-        : 'tuned glibc malloc requested, but not in the start environment',
+      summary: tunables
+        ? `tuned glibc malloc requested, but the operator's GLIBC_TUNABLES (${tunables.slice(0, 80)}…) is set, which glibc applies over it (use KARTEI_ALLOCATOR=system to run with your own tunables)`
+        : inEffect
+          ? `tuned glibc malloc (${values.join(', ')})`
+          : 'tuned glibc malloc requested, but not in the start environment',
     };
   }
   return { allocator: 'system', inEffect: true, summary: 'system (the environment as given; KARTEI_ALLOCATOR=system)' };

@@ -55,6 +55,22 @@ const pool: Buffer[] = [];
  * wrote, never a view of its input), so a buffer goes back to the pool as soon as its chunks
  * are decrypted, before any of them is handed on.
  */
+/**
+ * One read of a file's first READ_BYTES into a pooled buffer, as `withSealed` reads: fewer
+ * bytes when the file ends before (a regular file's read comes back short only at its end).
+ * The buffer is held until `use` has settled.
+ */
+async function withFirstRead<T>(fd: Fd, use: (sealed: Buffer) => Promise<T>): Promise<T> {
+  const pooled = pool.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
+  try {
+    const { bytesRead } =
+      typeof fd === 'number' ? await readFd(fd, pooled, 0, READ_BYTES, 0) : await fd.read(pooled, 0, READ_BYTES, 0);
+    return await use(pooled.subarray(0, bytesRead));
+  } finally {
+    if (pool.length < POOL_MAX) pool.push(pooled);
+  }
+}
+
 async function withSealed<T>(fd: Fd, position: number, length: number, use: (sealed: Buffer) => T): Promise<T> {
   const pooled = length <= READ_BYTES ? (pool.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES)) : undefined;
   try {
@@ -160,25 +176,43 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
  */
 export async function* readPlainChunks(fd: Fd, key: Buffer, aad: Buffer): AsyncGenerator<Buffer> {
   checkKey(key);
-  const size = await sizeOf(fd);
-  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
-  // The header and, when the chunks have the default size, the first CHUNKS_PER_READ of them, in one read.
-  let layout: SealedLayout | undefined;
-  let file: FileKey | undefined;
-  const opening = await withSealed(fd, 0, Math.min(size, READ_BYTES), (sealed) => {
-    layout = layoutOf(Buffer.from(sealed.subarray(0, HEADER_LEN)), size);
-    file = fileKey(key, aad, layout.header);
-    const seg = layout.chunkSize + TAG_LEN;
-    const whole = Math.min(layout.chunks, Math.floor((sealed.length - HEADER_LEN) / seg));
-    // The file's end is in this read: its last chunk is shorter than the others.
-    const last = sealed.length === size ? layout.chunks - 1 : whole - 1;
-    return last < 0 ? [] : openEach(file, layout, 0, last, sealed.subarray(HEADER_LEN));
+  // The header and, when the chunks have the default size, the first CHUNKS_PER_READ of them, in
+  // one read. A file that ends within it (a CT instance) is read whole, and that read's length is
+  // its size: no fstat. A read that stopped short of the end would leave a last chunk that does
+  // not authenticate as the last one (stream-format.ts): then the file's size decides, as for
+  // larger files, and the start is read again by it.
+  const { layout, file, opening } = await withFirstRead(fd, async (sealed) => {
+    if (sealed.length === READ_BYTES) return openFirst(key, aad, sealed, await sizeOf(fd));
+    try {
+      return openFirst(key, aad, sealed, sealed.length);
+    } catch (e) {
+      const size = e instanceof DecryptionError ? await sizeOf(fd) : sealed.length;
+      if (size === sealed.length) throw e;
+      return openFirst(key, aad, await readAt(fd, Buffer.allocUnsafe(Math.min(size, READ_BYTES)), 0), size);
+    }
   });
   for (const plain of opening) if (plain.length > 0) yield plain;
   // Then as many chunks per read as a pooled buffer holds (one, if a chunk is larger).
-  const perRead = Math.max(1, Math.floor(READ_BYTES / (layout!.chunkSize + TAG_LEN)));
-  for (let first = opening.length; first < layout!.chunks; first += perRead) {
-    const last = Math.min(layout!.chunks, first + perRead) - 1;
-    for (const plain of await openChunks(fd, file!, layout!, first, last)) if (plain.length > 0) yield plain;
+  const perRead = Math.max(1, Math.floor(READ_BYTES / (layout.chunkSize + TAG_LEN)));
+  for (let first = opening.length; first < layout.chunks; first += perRead) {
+    const last = Math.min(layout.chunks, first + perRead) - 1;
+    for (const plain of await openChunks(fd, file, layout, first, last)) if (plain.length > 0) yield plain;
   }
+}
+
+/**
+ * The layout of a file of `size` bytes from its first bytes (`sealed`, at least its start up to
+ * READ_BYTES), and the chunks those hold, each authenticated; the file's last one as last where
+ * the file ends within them.
+ */
+function openFirst(key: Buffer, aad: Buffer, sealed: Buffer, size: number) {
+  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  const head = sealed.subarray(0, Math.min(size, READ_BYTES));
+  const layout = layoutOf(Buffer.from(head.subarray(0, HEADER_LEN)), size);
+  const file = fileKey(key, aad, layout.header);
+  const seg = layout.chunkSize + TAG_LEN;
+  const whole = Math.min(layout.chunks, Math.floor((head.length - HEADER_LEN) / seg));
+  // The file's end is in this read: its last chunk is shorter than the others.
+  const last = head.length === size ? layout.chunks - 1 : whole - 1;
+  return { layout, file, opening: last < 0 ? [] : openEach(file, layout, 0, last, head.subarray(HEADER_LEN)) };
 }

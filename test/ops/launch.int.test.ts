@@ -34,14 +34,13 @@ function installationEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
 async function serveAndLook(extra: NodeJS.ProcessEnv) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-launch-'));
   const env = installationEnv(dir, { KARTEI_LISTEN: `127.0.0.1:${await freePort()}`, ...extra });
-  const child = spawn(process.execPath, [kartei, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [kartei, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
   try {
     const line = await new Promise<string>((resolve, reject) => {
-      readline.createInterface({ input: child.stdout }).on('line', (l) => {
+      // The allocator line goes to stderr (stdout carries only the setup link).
+      readline.createInterface({ input: child.stderr }).on('line', (l) => {
+        stderr += `${l}\n`;
         if (l.startsWith('kartei: allocator:')) resolve(l);
       });
       child.once('exit', (code) => reject(new Error(`kartei serve exited ${code}: ${stderr}`)));

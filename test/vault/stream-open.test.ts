@@ -129,3 +129,23 @@ test('chunks larger than a pooled buffer, and small ones, are read right too', a
     }
   }
 });
+
+test('a first read that stops short of the file’s end is not taken for its end: the file’s size decides, and it opens whole', async () => {
+  for (const size of [3 * DEFAULT_CHUNK_SIZE + 5, 6 * DEFAULT_CHUNK_SIZE]) {
+    const plain = randomBytes(size);
+    const fh = await fs.promises.open(sealedFile(plain), 'r');
+    try {
+      // A descriptor whose reads stop short of what is there (as a read may on some file systems).
+      const short = {
+        stat: () => fh.stat(),
+        read: (buf: Buffer, offset: number, length: number, position: number) =>
+          fh.read(buf, offset, Math.min(length, HEADER_LEN + DEFAULT_CHUNK_SIZE + 100), position),
+      } as unknown as fs.promises.FileHandle;
+      const got: Buffer[] = [];
+      for await (const chunk of readPlainChunks(short, key, aad)) got.push(Buffer.from(chunk));
+      assert.deepEqual(Buffer.concat(got), plain);
+    } finally {
+      await fh.close();
+    }
+  }
+});

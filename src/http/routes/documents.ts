@@ -4,7 +4,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import sharp from 'sharp';
 import { z } from 'zod';
 import type { Action } from '../../access/policy.ts';
 import type { ResourceRef } from '../../access/resolve.ts';
@@ -128,6 +127,8 @@ async function send(reply: FastifyReply, c: DocumentContent, how: 'download' | '
     const parts: Buffer[] = [];
     for await (const b of c.body) parts.push(b);
     // Past the pixel limit (or unreadable to sharp) there is no preview: a clear 415, not a 500.
+    // sharp (libvips) is loaded with the first TIFF preview, not with the server.
+    const sharp = (await import('sharp')).default;
     const png = await sharp(Buffer.concat(parts), { limitInputPixels: MAX_PREVIEW_PIXELS })
       .png()
       .toBuffer()

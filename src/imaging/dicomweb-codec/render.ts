@@ -3,7 +3,6 @@
 // (rescale slope and intercept) and a linear VOI window (PS3.3 C.11.2.1.2):
 // the one asked for, else the dataset's first, else the frame's range.
 // MONOCHROME1 is inverted; 8-bit RGB is passed through.
-import sharp from 'sharp';
 import { KarteiError } from '../../errors.ts';
 import { Tag } from '../dicom/tags.ts';
 import { numberValue, textValue, type Dataset } from '../dicom/values.ts';
@@ -132,7 +131,7 @@ async function pixelsOf(px: PixelModule, transferSyntaxUid: string, frame: Buffe
       throw e;
     }
   }
-  const decoder = sharp(frame, { limitInputPixels: px.rows * px.columns });
+  const decoder = (await loadSharp())(frame, { limitInputPixels: px.rows * px.columns });
   const { width, height } = await decoder.metadata().catch(() => ({ width: 0, height: 0 }));
   if (width !== px.columns || height !== px.rows)
     throw new KarteiError(
@@ -141,6 +140,9 @@ async function pixelsOf(px: PixelModule, transferSyntaxUid: string, frame: Buffe
     );
   return (px.samplesPerPixel === 1 ? decoder.toColourspace('b-w') : decoder.toColourspace('srgb')).raw().toBuffer();
 }
+
+/** sharp (libvips), loaded with the first rendered frame rather than with the server. */
+const loadSharp = async () => (await import('sharp')).default;
 
 export async function renderFrame(
   ds: Dataset,
@@ -154,7 +156,9 @@ export async function renderFrame(
   // A decoder hands back colour by pixel, whatever the planar configuration said of the stored bytes.
   const pixels =
     kind === 'grey' ? greyscale(ds, px, raw, o.window) : isNative(transferSyntaxUid) ? rgb(ds, px, raw) : raw;
-  const image = sharp(pixels, { raw: { width: px.columns, height: px.rows, channels: kind === 'grey' ? 1 : 3 } });
+  const image = (await loadSharp())(pixels, {
+    raw: { width: px.columns, height: px.rows, channels: kind === 'grey' ? 1 : 3 },
+  });
   return (
     o.type === 'image/png' ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: o.quality ?? 90 })
   ).toBuffer();
