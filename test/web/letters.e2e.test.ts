@@ -97,7 +97,11 @@ test('an admin adds the starting templates, edits the invitation with the field 
   await checkScreen(page, 'templates-edit');
   await page.getByRole('button', { name: 'Speichern' }).click();
   await page.getByText('Die Vorlage wurde gespeichert.').waitFor();
-  await table.getByRole('row', { name: /Einladung zur Röntgenuntersuchung der Lunge/ }).waitFor();
+  // The list is read again after the save: wait for the new version, not only for the row.
+  await table
+    .getByRole('row', { name: /Einladung zur Röntgenuntersuchung der Lunge/ })
+    .filter({ hasText: /Einladung\s*das ganze Amt\s*2/ })
+    .waitFor();
   assert.match(
     await table.getByRole('row', { name: /Einladung zur Röntgenuntersuchung der Lunge/ }).innerText(),
     /Einladung\s+das ganze Amt\s+2/,
