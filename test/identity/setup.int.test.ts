@@ -200,6 +200,7 @@ test('once set up, every further setup answers 409, with the used token or any o
 interface Served {
   child: ChildProcess;
   stdout: () => string;
+  stderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -211,9 +212,10 @@ function serve(env: Record<string, string>): Served {
   });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.resume();
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, exited };
+  return { child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Polls until `ready` holds or the deadline passes; fails early if the process exits. */
@@ -223,7 +225,7 @@ async function waitFor(s: Served, ready: () => Promise<boolean> | boolean, ms = 
   void s.exited.then(() => (dead = true));
   while (Date.now() < deadline) {
     if (await ready()) return;
-    if (dead) throw new Error(`serve exited early; stdout: ${s.stdout()}`);
+    if (dead) throw new Error(`serve exited early; stdout: ${s.stdout()}; stderr: ${s.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out; stdout so far: ${s.stdout()}`);
