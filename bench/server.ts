@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startHarness, setUpTenant, samplePerson } from '../test/helpers/harness.ts';
 import { inTenantTransaction } from '../src/db/connect.ts';
 import { authenticate } from '../src/identity/sessions.ts';
+import { SAMPLE_RECORD } from './sample-record.ts';
 
 const seedPersons = Number(process.env.BENCH_PERSONS ?? 100_000);
 const SURNAMES = [
@@ -61,16 +62,7 @@ const t = await setUpTenant(h, ['TB']);
 tenantId = t.tenantId;
 const physician = await t.user({ memberships: [{ departmentId: t.departments.TB!, role: 'physician' }] });
 const { body: person } = await physician.post('/api/persons', samplePerson(t.departments.TB!, 'Quastenberg'));
-const { body: record } = await physician.post(`/api/persons/${person.id}/records`, {
-  type: 'examination',
-  sensitivity: 'restricted',
-  content: {
-    date: '2026-11-02',
-    reason: 'Umgebungsuntersuchung',
-    findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.',
-    diagnoses: ['Z11.1'],
-  },
-});
+const { body: record } = await physician.post(`/api/persons/${person.id}/records`, SAMPLE_RECORD);
 
 // Seed persons in batches through the gate (one audited transaction per batch).
 const { principal } = (await authenticate(h.services.store.db, physician.cookie!))!;

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
+import { SAMPLE_RECORD } from './sample-record.ts';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const CONNECTIONS = Number(process.env.BENCH_SOAK_CONNECTIONS ?? 20);
@@ -58,16 +59,7 @@ const info = JSON.parse(
 };
 const base = `http://127.0.0.1:${info.port}`;
 const headers = { cookie: `kartei_session=${info.cookie}`, 'x-csrf-token': info.csrf };
-const record = JSON.stringify({
-  type: 'examination',
-  sensitivity: 'restricted',
-  content: {
-    date: '2026-11-02',
-    reason: 'Umgebungsuntersuchung',
-    findings: 'Kein Hinweis auf aktive Tuberkulose. Befund unauffällig.',
-    diagnoses: ['Z11.1'],
-  },
-});
+const record = JSON.stringify(SAMPLE_RECORD);
 const SURNAMES = ['Quasstenberg', 'Zimmermann', 'Schmidt', 'Müller', 'Wagner'];
 
 interface Window {
