@@ -36,3 +36,31 @@ export function releasePiece(b: Buffer): void {
     // Not detachable: left to the garbage collector.
   }
 }
+
+/**
+ * The releasable pieces handed to a writer, by the byte (of everything handed on) where each ends:
+ * once the writer has written up to there, a piece is released. Both senders count this way
+ * (dimse/send-message.ts by the PDUs a write callback confirmed, dicomweb-codec/multipart.ts by
+ * what the response no longer holds).
+ */
+export class PiecesInFlight {
+  private readonly pieces: { piece: Buffer; end: number }[] = [];
+  /** Bytes handed on so far. */
+  handed = 0;
+
+  /** Counts a piece handed on; keeps it for release if it is releasable. */
+  add(piece: Buffer): Buffer {
+    this.handed += piece.length;
+    if (isReleasable(piece)) this.pieces.push({ piece, end: this.handed });
+    return piece;
+  }
+
+  /** Releases every kept piece that ends within the first `written` bytes. */
+  releaseUpTo(written: number): void {
+    while (this.pieces.length > 0 && this.pieces[0]!.end <= written) releasePiece(this.pieces.shift()!.piece);
+  }
+
+  get empty(): boolean {
+    return this.pieces.length === 0;
+  }
+}

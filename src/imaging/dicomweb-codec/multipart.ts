@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
-import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
+import { PiecesInFlight } from '../plaintext-pieces.ts';
 
 export interface Part {
   contentType: string;
@@ -37,25 +37,17 @@ export function multipartRelated(
   opts: { pending?: () => number } = {},
 ): Multipart {
   const boundary = randomBytes(18).toString('base64url');
-  /** Bytes handed on by the body so far. */
-  let handed = 0;
-  /** Releasable pieces handed on, by where they end, whose writes are not known to have finished. */
-  const handedOn: { piece: Buffer; end: number }[] = [];
+  // Counted (and releasable pieces kept until written) only when the caller can tell what is written.
+  const inFlight = new PiecesInFlight();
+  const handOn = (piece: Buffer) => (opts.pending ? inFlight.add(piece) : piece);
   const settle = () => {
-    if (handedOn.length === 0 || !opts.pending) return;
-    const written = handed - stream.readableLength - opts.pending();
-    while (handedOn.length > 0 && handedOn[0]!.end <= written) releasePiece(handedOn.shift()!.piece);
-  };
-  const handOn = (piece: Buffer) => {
-    handed += piece.length;
-    return piece;
+    if (!opts.pending || inFlight.empty) return;
+    inFlight.releaseUpTo(inFlight.handed - stream.readableLength - opts.pending());
   };
   async function* pieces(body: AsyncIterable<Buffer>) {
     for await (const piece of body) {
       settle();
-      handOn(piece);
-      if (opts.pending && isReleasable(piece)) handedOn.push({ piece, end: handed });
-      yield piece;
+      yield handOn(piece);
     }
   }
   async function* body() {

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
-import { isReleasable, releasePiece } from '../plaintext-pieces.ts';
+import { PiecesInFlight } from '../plaintext-pieces.ts';
 
 export async function sendMessage(
   socket: Socket,
@@ -48,13 +48,11 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
  * nothing: the garbage collector does, once the socket lets go.
  */
 class WrittenPieces {
-  private readonly pieces: { piece: Buffer; end: number }[] = [];
-  private bytesIn = 0;
+  private readonly inFlight = new PiecesInFlight();
   private bytesOut = 0;
 
   add(piece: Buffer) {
-    this.bytesIn += piece.length;
-    if (isReleasable(piece)) this.pieces.push({ piece, end: this.bytesIn });
+    this.inFlight.add(piece);
   }
 
   /** Counts the dataset bytes in these PDUs (each a 12-byte header naming its length, then its data). */
@@ -68,6 +66,6 @@ class WrittenPieces {
   }
 
   release(upTo: number) {
-    while (this.pieces.length > 0 && this.pieces[0]!.end <= upTo) releasePiece(this.pieces.shift()!.piece);
+    this.inFlight.releaseUpTo(upTo);
   }
 }
