@@ -1139,3 +1139,15 @@ interface ImportRowsTable {
   /** The record written for the row, if the mapping has one. */
   record_id: string | null;
 }
+
+// Issue 18: gate3
+export interface Database {
+  store_upgrades: StoreUpgradesTable;
+}
+
+/** Migration 032: a one-time upgrade of the stored data that has finished for every office (not a tenant table). */
+interface StoreUpgradesTable {
+  /** The upgrade's name, e.g. `person-index-links`. */
+  name: string;
+  done_at: string;
+}
