@@ -35,13 +35,20 @@ export class SealedFiles {
     this.dirs = new DurableDirs(this.root);
   }
 
-  create(relPath: string, key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): SealedWrite {
+  /** `renamed` (tests only) is awaited between the rename into place and the directory's sync. */
+  create(
+    relPath: string,
+    key: Buffer,
+    aad: Buffer,
+    opts: { chunkSize?: number; renamed?: () => Promise<void> | undefined } = {},
+  ): SealedWrite {
     const file = this.resolve(relPath);
     const writer = new SealingWriter(
       file,
       `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`,
       new ChunkSealer(key, aad, opts.chunkSize),
       this.dirs,
+      opts.renamed,
     );
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
@@ -190,12 +197,20 @@ class SealingWriter extends Writable {
   private readonly tmp: string;
   private readonly sealer: ChunkSealer;
   private readonly dirs: DurableDirs;
-  constructor(file: string, tmp: string, sealer: ChunkSealer, dirs: DurableDirs) {
+  private readonly pause: (() => Promise<void> | undefined) | undefined;
+  constructor(
+    file: string,
+    tmp: string,
+    sealer: ChunkSealer,
+    dirs: DurableDirs,
+    pause: (() => Promise<void> | undefined) | undefined,
+  ) {
     super();
     this.file = file;
     this.tmp = tmp;
     this.sealer = sealer;
     this.dirs = dirs;
+    this.pause = pause;
   }
 
   override _construct(done: (err?: Error | null) => void) {
@@ -268,6 +283,7 @@ class SealingWriter extends Writable {
       if (!this.writableEnded && !this.destroyed) this.end();
       await finished(this);
       await fsp.rename(this.tmp, this.file);
+      await this.pause?.();
       await this.dirs.synced(path.dirname(this.file));
       return { size: this.size };
     } catch (e) {
