@@ -169,16 +169,17 @@ class DurableDirs {
     if (made || !this.made.has(dir)) this.made.set(dir, made ?? null);
   }
 
-  /** After a rename into `dir`: makes the new entry, and `dir`'s own if it is new to us, durable. */
+  /**
+   * After a rename into `dir`: makes the new entry, and `dir`'s own if it is new to us, durable
+   * (the directory and its parents synced at once: only that all are on disk counts).
+   */
   async synced(dir: string): Promise<void> {
-    await syncDir(dir);
-    if (this.known.has(dir)) return;
+    if (this.known.has(dir)) return syncDir(dir);
     const made = this.made.get(dir);
     const top = made ? path.dirname(made) : path.dirname(this.root);
-    for (let d = dir; d !== top; ) {
-      d = path.dirname(d);
-      await syncDir(d);
-    }
+    const dirs = [dir];
+    for (let d = dir; d !== top; ) dirs.push((d = path.dirname(d)));
+    await Promise.all(dirs.map(syncDir));
     this.known.add(dir);
     this.made.delete(dir);
   }
