@@ -178,7 +178,10 @@ class DurableDirs {
     const made = this.made.get(dir);
     const top = made ? path.dirname(made) : path.dirname(this.root);
     const dirs = [dir];
-    for (let d = dir; d !== top; ) dirs.push((d = path.dirname(d)));
+    for (let d = dir; d !== top; ) {
+      d = path.dirname(d);
+      dirs.push(d);
+    }
     await Promise.all(dirs.map(syncDir));
     this.known.add(dir);
     this.made.delete(dir);
