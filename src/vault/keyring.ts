@@ -3,33 +3,46 @@
 // one key per person, so a person's file can be crypto-shredded by destroying
 // one small row. Wrapped keys live in the database; unwrapped ones only in
 // memory. Every wrap is bound to its scope and owner like any other field.
-import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
+// Issue 19: keys — an office's key names the master it is wrapped under (`wrapped_by`,
+// a key id), so a master rotation that stopped half-way leaves every key openable;
+// the deployment-wide index key outlives a rotation (src/vault/master-rotation.ts).
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import { bindingBytes, open, seal, type Binding } from './aead.ts';
-import { readOrCreateSecret } from './key-file.ts';
+import { bindingBytes, DecryptionError, open, seal, type Binding } from './aead.ts';
 import { digest } from './blind-index.ts';
+// Issue 19: keys
+import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
 
 export type KeyScope = 'tenant' | 'department' | 'person';
 
 const now = () => new Date().toISOString();
 
-export const MASTER_KEY_FILE = 'master.key';
+export { MASTER_KEY_FILE } from './master-keys.ts';
 
 export class Keyring {
   private readonly cache = new Map<string, Buffer>();
   private readonly globalKey: Buffer;
 
   private readonly master: Buffer;
+  private readonly masterId: string;
+  private readonly masters = new Map<string, Buffer>();
   private readonly maxCached: number;
-  constructor(master: Buffer, maxCached = 20_000) {
-    this.master = master;
+  constructor(master: Buffer | MasterKeys, maxCached = 20_000) {
+    const keys = Buffer.isBuffer(master) ? { current: master } : master;
+    this.master = keys.current;
+    this.masterId = keyId(keys.current);
+    for (const k of [keys.current, ...(keys.others ?? [])]) this.masters.set(keyId(k), k);
     this.maxCached = maxCached;
-    this.globalKey = derive(master, 'kartei/deployment-index');
+    this.globalKey = keys.index ?? derivedIndexKey(keys.current);
   }
 
   static fromKeyDir(keyDir: string): Keyring {
-    return new Keyring(readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32)));
+    return new Keyring(loadMasterKeys(keyDir));
+  }
+
+  /** Issue 19: keys — the id of the master new office keys are wrapped under. */
+  get currentMasterId(): string {
+    return this.masterId;
   }
 
   /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address, ids in audit events that are not ids. */
@@ -46,7 +59,7 @@ export class Keyring {
   }
 
   async createTenantKey(tx: Tx, tenantId: string): Promise<void> {
-    await this.create(tx, tenantId, 'tenant', tenantId, this.master);
+    await this.create(tx, tenantId, 'tenant', tenantId, this.master, this.masterId);
   }
 
   async createDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<void> {
@@ -58,7 +71,15 @@ export class Keyring {
   }
 
   tenantKey(tx: Tx, tenantId: string): Promise<Buffer> {
-    return this.unwrap(tx, tenantId, 'tenant', tenantId, async () => this.master);
+    return this.unwrap(tx, tenantId, 'tenant', tenantId, async (by) => this.masterFor(by));
+  }
+
+  /** Issue 19: keys — the master a row names (none: the current one); one the key directory lacks opens nothing. */
+  masterFor(id: string | null): Buffer {
+    if (id === null) return this.master;
+    const key = this.masters.get(id);
+    if (!key) throw new DecryptionError(`wrapped under master key ${id}, which is not in the key directory`);
+    return key;
   }
 
   departmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<Buffer> {
@@ -106,7 +127,14 @@ export class Keyring {
     return derive(await this.tenantKey(tx, tenantId), 'kartei/blind-index');
   }
 
-  private async create(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: Buffer) {
+  private async create(
+    tx: Tx,
+    tenantId: string,
+    scope: KeyScope,
+    ownerId: string,
+    parent: Buffer,
+    wrappedBy: string | null = null,
+  ) {
     const key = randomBytes(32);
     const wrapped = seal(parent, key, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
     await tx
@@ -119,24 +147,31 @@ export class Keyring {
         wrapped,
         created_at: now(),
         destroyed_at: null,
+        wrapped_by: wrappedBy,
       })
       .execute();
     this.remember(`${scope}:${ownerId}`, key);
   }
 
-  private async unwrap(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: () => Promise<Buffer>) {
+  private async unwrap(
+    tx: Tx,
+    tenantId: string,
+    scope: KeyScope,
+    ownerId: string,
+    parent: (wrappedBy: string | null) => Promise<Buffer>,
+  ) {
     const id = `${scope}:${ownerId}`;
     const hit = this.cache.get(id);
     if (hit) return hit;
     const row = await tx
       .selectFrom('data_keys')
-      .select(['wrapped', 'destroyed_at'])
+      .select(['wrapped', 'destroyed_at', 'wrapped_by'])
       .where('scope', '=', scope)
       .where('owner_id', '=', ownerId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
-    return this.adopt(tenantId, scope, ownerId, await parent(), row.wrapped);
+    return this.adopt(tenantId, scope, ownerId, await parent(row.wrapped_by), row.wrapped);
   }
 
   /** Unwraps a stored key under its parent and keeps it in memory. */
@@ -152,16 +187,12 @@ export class Keyring {
   }
 }
 
-const wrapBinding = (tenantId: string, scope: KeyScope, ownerId: string): Binding => ({
+export const wrapBinding = (tenantId: string, scope: KeyScope, ownerId: string): Binding => ({
   tenantId,
   table: 'data_keys',
   rowId: `${scope}:${ownerId}`,
   field: 'wrapped',
 });
-
-function derive(key: Buffer, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
-}
 
 /** Encrypts and decrypts one field under a given key, bound to where it is stored. */
 export const sealField = (key: Buffer, b: Binding, value: unknown): Buffer =>

@@ -1,0 +1,126 @@
+// Issue 19: keys — `kartei keys status|rotate-master|reload-tls`: the operator's key commands.
+// A master rotation runs with the server stopped (it takes the data directory's lock), is
+// audited on the installation's chain (who at the machine, when, which key ids — never a
+// key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
+// `reload-tls` asks the running server to read its certificates again (SIGHUP).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config/config.ts';
+import { ConfigError } from '../config/config.ts';
+import { inTenantTransaction } from '../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { LOCK_FILE, lockDataDir } from '../ops/serve-lock.ts';
+import type { Services } from '../services.ts';
+import {
+  masterRotationState,
+  officeKeysByMaster,
+  rotateMaster,
+  type MasterRotationStep,
+} from '../vault/master-rotation.ts';
+import { CliError } from './device-commands.ts';
+
+const KEYS_USAGE = `usage: kartei keys <status | rotate-master | reload-tls>
+  status          the master key's id and age, and whether a rotation is under way
+  rotate-master   wrap every office's key under a new master key (stop the server first);
+                  run again after an interruption, it completes the rotation
+  reload-tls      make the running server read its TLS certificates again (SIGHUP)
+`;
+
+/** Test hook (NODE_ENV=test only): the rotation kills its own process after this step (`step` or `step:n`). */
+export const KEYS_CRASH_VARIABLE = 'KARTEI_TEST_KEYS_CRASH_AT';
+
+export async function keysCommand(
+  config: Config,
+  args: string[],
+  withServices: (config: Config, run: (s: Services) => Promise<number>) => Promise<number>,
+): Promise<number> {
+  const [sub] = args;
+  if (sub === 'status') return status(config, withServices);
+  if (sub === 'rotate-master') return rotate(config, withServices);
+  if (sub === 'reload-tls') return reloadTls(config);
+  throw new CliError(KEYS_USAGE);
+}
+
+async function status(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
+  const st = masterRotationState(config.keyDir);
+  const days = Math.floor((Date.now() - st.since.getTime()) / 86_400_000);
+  process.stdout.write(`master key ${st.current}, in use since ${st.since.toISOString()} (${days} days)\n`);
+  process.stdout.write(
+    `deployment index key: ${st.indexStored ? 'stored under the master (rotated before)' : 'derived from the master'}\n`,
+  );
+  if (st.state === 'before-switch')
+    process.stdout.write(
+      `ROTATION INTERRUPTED before its switch (next master ${st.next}): run \`kartei keys rotate-master\` to complete it\n`,
+    );
+  if (st.state === 'after-switch')
+    process.stdout.write(
+      `ROTATION INTERRUPTED after its switch (retired master ${st.retired}): run \`kartei keys rotate-master\` to complete it\n`,
+    );
+  await withServices(config, async (s) => {
+    const byMaster = await officeKeysByMaster(s.store);
+    for (const [id, n] of Object.entries(byMaster))
+      process.stdout.write(`office keys wrapped under ${id === 'current' ? st.current : id}: ${n}\n`);
+    return 0;
+  });
+  return st.state === 'none' ? 0 : 1;
+}
+
+async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
+  let unlock: () => void;
+  try {
+    unlock = lockDataDir(config.dataDir);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`the master key is rotated with the server stopped: ${e.message}`);
+    throw e;
+  }
+  const crashAt = process.env.NODE_ENV === 'test' ? process.env[KEYS_CRASH_VARIABLE] : undefined;
+  const seen = new Map<MasterRotationStep, number>();
+  try {
+    return await withServices(config, async (s) => {
+      const found = masterRotationState(config.keyDir).state;
+      const audit = (phase: string, ids: { from: string; to: string }, extra: Record<string, number> = {}) =>
+        inTenantTransaction(s.store, DEPLOYMENT_CHAIN, (tx) =>
+          s.audit.append(tx, {
+            tenantId: DEPLOYMENT_CHAIN,
+            actorId: null,
+            action: 'keys.master.rotate',
+            resourceType: 'master-key',
+            outcome: 'allowed',
+            detail: { phase, from: ids.from, to: ids.to, operator: os.userInfo().username, ...extra },
+          }),
+        );
+      const r = await rotateMaster(config.keyDir, s.store, async (step, ids) => {
+        if (step === 'prepared') await audit(found === 'none' ? 'started' : 'resumed', ids);
+        if (step === 'finished' && found === 'after-switch') await audit('resumed', ids);
+        const n = (seen.get(step) ?? 0) + 1;
+        seen.set(step, n);
+        if (crashAt === step || crashAt === `${step}:${n}`) process.kill(process.pid, 'SIGKILL');
+      });
+      await audit('completed', r, { offices: r.offices, rewrapped: r.rewrapped });
+      const how = r.found === 'none' ? 'rotated' : 'interrupted rotation completed';
+      process.stdout.write(
+        `master key ${how}: ${r.from} → ${r.to}; ${r.offices} office key(s) under the new master (${r.rewrapped} re-wrapped now)\n`,
+      );
+      if (r.found !== 'none') process.stdout.write('run `kartei keys rotate-master` again for a new rotation\n');
+      process.stdout.write('back up the key directory now: the old master no longer opens the office keys\n');
+      return 0;
+    });
+  } finally {
+    unlock();
+  }
+}
+
+/** Sends SIGHUP to the server holding the data directory's lock. */
+function reloadTls(config: Config): number {
+  const lock = path.join(config.dataDir, LOCK_FILE);
+  const pid = fs.existsSync(lock) ? Number(fs.readFileSync(lock, 'utf8').trim()) : NaN;
+  if (!Number.isInteger(pid) || pid <= 0) throw new CliError(`no running server: ${lock} names no process`);
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (e) {
+    throw new CliError(`cannot signal the server (process ${pid}): ${(e as NodeJS.ErrnoException).code}`);
+  }
+  process.stdout.write(`asked the server (process ${pid}) to reload its TLS certificates; its log says the outcome\n`);
+  return 0;
+}
