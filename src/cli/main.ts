@@ -111,6 +111,9 @@ async function serve(config: Config): Promise<number> {
   process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
+  // Issue 19: keys — SIGHUP (`kartei keys reload-tls`): the TLS certificates read again; the outcome is in the log.
+  const reload = () => void server.reloadTls().catch(() => undefined);
+  process.on('SIGHUP', reload);
   const stopped = new Promise<number>((resolve) => {
     const stop = () => void server.stop().then(() => resolve(0));
     process.once('SIGINT', stop);
