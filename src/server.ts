@@ -122,7 +122,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let timer: NodeJS.Timeout | undefined;
   let demis: DemisPoller | undefined;
   // Issue 19: keys
-  let stopTlsWatch = () => undefined as void;
+  let stopTlsWatch: () => void = () => undefined;
   const checkpoints = opts.checkpoints !== false;
   const shutDown = async () => {
     clearInterval(timer);
