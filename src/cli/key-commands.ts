@@ -1,11 +1,14 @@
-// Issue 19: keys — `kartei keys status|rotate-master|reload-tls`: the operator's key commands.
+// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|reload-tls`: the operator's key commands.
 // A master rotation runs with the server stopped (it takes the data directory's lock), is
 // audited on the installation's chain (who at the machine, when, which key ids — never a
 // key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
-// `reload-tls` asks the running server to read its certificates again (SIGHUP).
+// A department key rotation is one transaction with its audit event in the office's chain:
+// a crash leaves the old version or the new one, both readable. `reload-tls` asks the running
+// server to read its certificates again (SIGHUP).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.ts';
 import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
@@ -20,10 +23,12 @@ import {
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
 
-const KEYS_USAGE = `usage: kartei keys <status | rotate-master | reload-tls>
+const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID] | reload-tls>
   status          the master key's id and age, and whether a rotation is under way
   rotate-master   wrap every office's key under a new master key (stop the server first);
                   run again after an interruption, it completes the rotation
+  rotate-department  a new key version for the department (stop the server first): new data
+                  is sealed under it, everything sealed before still opens
   reload-tls      make the running server read its TLS certificates again (SIGHUP)
 `;
 
@@ -38,6 +43,7 @@ export async function keysCommand(
   const [sub] = args;
   if (sub === 'status') return status(config, withServices);
   if (sub === 'rotate-master') return rotate(config, withServices);
+  if (sub === 'rotate-department') return rotateDepartment(config, args.slice(1), withServices);
   if (sub === 'reload-tls') return reloadTls(config);
   throw new CliError(KEYS_USAGE);
 }
@@ -66,15 +72,74 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
   return st.state === 'none' ? 0 : 1;
 }
 
-async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
-  let unlock: () => void;
+/** The data directory's lock, or a refusal that says the server must be stopped first. */
+function lockForRotation(config: Config, what: string): () => void {
   try {
-    unlock = lockDataDir(config.dataDir);
+    return lockDataDir(config.dataDir);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`the master key is rotated with the server stopped: ${e.message}`);
+    if (e instanceof ConfigError) throw new CliError(`${what} is rotated with the server stopped: ${e.message}`);
     throw e;
   }
-  const crashAt = process.env.NODE_ENV === 'test' ? process.env[KEYS_CRASH_VARIABLE] : undefined;
+}
+
+const crashAt = () => (process.env.NODE_ENV === 'test' ? process.env[KEYS_CRASH_VARIABLE] : undefined);
+
+async function rotateDepartment(
+  config: Config,
+  args: string[],
+  withServices: Parameters<typeof keysCommand>[2],
+): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { office: { type: 'string' } }, allowPositionals: true });
+  const [wanted] = positionals;
+  if (!wanted || positionals.length > 1) throw new CliError(KEYS_USAGE);
+  const unlock = lockForRotation(config, 'a department key');
+  try {
+    return await withServices(config, async (s) => {
+      const found: { tenantId: string; id: string; code: string }[] = [];
+      for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
+        if (values.office && values.office !== tenantId) continue;
+        const rows = await inTenantTransaction(s.store, tenantId, (tx) =>
+          tx
+            .selectFrom('departments')
+            .select(['id', 'code'])
+            .where('tenant_id', '=', tenantId)
+            .where((w) => w.or([w('code', '=', wanted), w('id', '=', wanted)]))
+            .execute(),
+        );
+        found.push(...rows.map((r) => ({ tenantId, ...r })));
+      }
+      if (found.length === 0) throw new CliError(`no department with code or id "${wanted}"`);
+      if (found.length > 1)
+        throw new CliError(`${found.length} offices have a department "${wanted}": name one with --office ID`);
+      const d = found[0]!;
+      const r = await inTenantTransaction(s.store, d.tenantId, async (tx) => {
+        const versions = await s.keyring.rotateDepartmentKey(tx, d.tenantId, d.id);
+        await s.audit.append(tx, {
+          tenantId: d.tenantId,
+          actorId: null,
+          action: 'keys.department.rotate',
+          resourceType: 'department',
+          resourceId: d.id,
+          departmentId: d.id,
+          outcome: 'allowed',
+          detail: { from: versions.from, to: versions.to, operator: os.userInfo().username },
+        });
+        if (crashAt() === 'department-sealed') process.kill(process.pid, 'SIGKILL');
+        return versions;
+      });
+      if (crashAt() === 'department-committed') process.kill(process.pid, 'SIGKILL');
+      process.stdout.write(
+        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; new data is sealed under version ${r.to}, earlier data keeps opening\n`,
+      );
+      return 0;
+    });
+  } finally {
+    unlock();
+  }
+}
+
+async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
+  const unlock = lockForRotation(config, 'the master key');
   const seen = new Map<MasterRotationStep, number>();
   try {
     return await withServices(config, async (s) => {
@@ -95,7 +160,7 @@ async function rotate(config: Config, withServices: Parameters<typeof keysComman
         if (step === 'finished' && found === 'after-switch') await audit('resumed', ids);
         const n = (seen.get(step) ?? 0) + 1;
         seen.set(step, n);
-        if (crashAt === step || crashAt === `${step}:${n}`) process.kill(process.pid, 'SIGKILL');
+        if (crashAt() === step || crashAt() === `${step}:${n}`) process.kill(process.pid, 'SIGKILL');
       });
       await audit('completed', r, { offices: r.offices, rewrapped: r.rewrapped });
       const how = r.found === 'none' ? 'rotated' : 'interrupted rotation completed';

@@ -183,6 +183,8 @@ interface DataKeysTable {
   destroyed_at: string | null;
   // Issue 19: keys — the id of the key this one is wrapped under (migration 034); null: the master in master.key.
   wrapped_by: string | null;
+  /** A department key's version (migration 034); null: 1. */
+  key_version: number | null;
 }
 
 interface PersonsTable {

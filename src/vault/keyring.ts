@@ -8,12 +8,13 @@
 // the deployment-wide index key outlives a rotation (src/vault/master-rotation.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import { bindingBytes, DecryptionError, open, seal, type Binding } from './aead.ts';
+import { bindingBytes, DecryptionError, open, registerKeyVersions, seal, type Binding } from './aead.ts';
 import { digest } from './blind-index.ts';
 // Issue 19: keys
 import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
 
-export type KeyScope = 'tenant' | 'department' | 'person';
+// Issue 19: keys — 'department-version': an earlier version of a rotated department key.
+export type KeyScope = 'tenant' | 'department' | 'person' | 'department-version';
 
 const now = () => new Date().toISOString();
 
@@ -148,6 +149,7 @@ export class Keyring {
         created_at: now(),
         destroyed_at: null,
         wrapped_by: wrappedBy,
+        key_version: null,
       })
       .execute();
     this.remember(`${scope}:${ownerId}`, key);
@@ -165,13 +167,96 @@ export class Keyring {
     if (hit) return hit;
     const row = await tx
       .selectFrom('data_keys')
-      .select(['wrapped', 'destroyed_at', 'wrapped_by'])
+      .select(['wrapped', 'destroyed_at', 'wrapped_by', 'key_version'])
       .where('scope', '=', scope)
       .where('owner_id', '=', ownerId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
-    return this.adopt(tenantId, scope, ownerId, await parent(row.wrapped_by), row.wrapped);
+    const parentKey = await parent(row.wrapped_by);
+    const key = open(parentKey, row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    // Issue 19: keys — a rotated department key knows its earlier versions before anyone may use it.
+    if (scope === 'department' && (row.key_version ?? 1) > 1)
+      await this.loadVersions(tx, tenantId, ownerId, key, row.key_version!, parentKey);
+    this.remember(id, key);
+    return key;
+  }
+
+  // Issue 19: keys
+  /** Registers `key` as version `version` of the department's key, with every earlier version. */
+  private async loadVersions(
+    tx: Tx,
+    tenantId: string,
+    departmentId: string,
+    key: Buffer,
+    version: number,
+    tenantKey: Buffer,
+  ): Promise<void> {
+    const owners = Array.from({ length: version - 1 }, (_, i) => `${departmentId}:${i + 1}`);
+    const rows = await tx
+      .selectFrom('data_keys')
+      .select(['owner_id', 'wrapped'])
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', 'department-version')
+      .where('owner_id', 'in', owners)
+      .execute();
+    const byVersion = new Map<number, Buffer>([[version, key]]);
+    for (const r of rows)
+      byVersion.set(
+        Number(r.owner_id.slice(departmentId.length + 1)),
+        open(tenantKey, r.wrapped, bindingBytes(wrapBinding(tenantId, 'department-version', r.owner_id))),
+      );
+    if (byVersion.size !== version)
+      throw new DecryptionError(`department ${departmentId}: earlier versions of its key are missing`);
+    registerKeyVersions(key, { version, byVersion });
+  }
+
+  /**
+   * Issue 19: keys — a new key for the department, in the caller's transaction: what is sealed with
+   * it from now on is sealed under the new version; every earlier version stays (wrapped under the
+   * office's key as `department-version` rows), so everything sealed before still opens. Digests and
+   * sealed files keep the first version (src/vault/aead.ts `firstVersion`).
+   */
+  async rotateDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<{ from: number; to: number }> {
+    this.cache.delete(`department:${departmentId}`);
+    const current = await this.departmentKey(tx, tenantId, departmentId);
+    const row = await tx
+      .selectFrom('data_keys')
+      .select(['id', 'key_version'])
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', 'department')
+      .where('owner_id', '=', departmentId)
+      .executeTakeFirstOrThrow();
+    const from = row.key_version ?? 1;
+    const tenantKey = await this.tenantKey(tx, tenantId);
+    const retired = `${departmentId}:${from}`;
+    await tx
+      .insertInto('data_keys')
+      .values({
+        id: randomUUID(),
+        tenant_id: tenantId,
+        scope: 'department-version',
+        owner_id: retired,
+        wrapped: seal(tenantKey, current, bindingBytes(wrapBinding(tenantId, 'department-version', retired))),
+        created_at: now(),
+        destroyed_at: null,
+        wrapped_by: null,
+        key_version: from,
+      })
+      .execute();
+    const next = randomBytes(32);
+    await tx
+      .updateTable('data_keys')
+      .set({
+        wrapped: seal(tenantKey, next, bindingBytes(wrapBinding(tenantId, 'department', departmentId))),
+        key_version: from + 1,
+        created_at: now(),
+      })
+      .where('id', '=', row.id)
+      .execute();
+    // Cached again at the next use, once this transaction has committed (or not at all if it rolls back).
+    this.cache.delete(`department:${departmentId}`);
+    return { from, to: from + 1 };
   }
 
   /** Unwraps a stored key under its parent and keeps it in memory. */

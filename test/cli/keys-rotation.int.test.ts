@@ -270,3 +270,132 @@ test('rotate-master refuses while the server runs, and a second rotation while o
   assert.equal(masterRotationState(keyDir(i.installation)).state, 'none');
   await assertReadable(i);
 });
+
+/** A person's wrapped key: the form and key version of its department key's seal (1 for form 1). */
+async function personKeyVersion(h: Harness, tenantId: string, personId: string): Promise<number> {
+  const row = await inTenantTransaction(h.services.store, tenantId, (tx) =>
+    tx
+      .selectFrom('data_keys')
+      .select('wrapped')
+      .where('scope', '=', 'person')
+      .where('owner_id', '=', personId)
+      .executeTakeFirstOrThrow(),
+  );
+  return row.wrapped[0] === 2 ? row.wrapped.readUInt16BE(1) : 1;
+}
+
+async function departmentRotations(i: Installed) {
+  const h = await open(i.installation);
+  try {
+    const verified = await verifyAudit(h.services.store, h.services.signer);
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    const rows = await inTenantTransaction(h.services.store, i.tenantId, (tx) =>
+      tx
+        .selectFrom('audit_events')
+        .select(['detail'])
+        .where('tenant_id', '=', i.tenantId)
+        .where('action', '=', 'keys.department.rotate')
+        .orderBy('seq')
+        .execute(),
+    );
+    return rows.map((r) => JSON.parse(String(r.detail)) as { from: number; to: number });
+  } finally {
+    await close(h);
+  }
+}
+
+test('rotate-department: new data under the new key version, earlier data still opens, digests still match, audited', async () => {
+  const i = await install();
+  // A case before the rotation: its disease sealed with the department key and found by a department-keyed digest.
+  const cases: string[] = [];
+  const addCase = async (c: Awaited<ReturnType<typeof login>>, personId: string) => {
+    const r = await c.post(`/api/persons/${personId}/records`, {
+      type: 'ifsg-case',
+      sensitivity: 'normal',
+      content: {
+        disease: { code: 'msvd', display: 'Masernvirus-Erkrankung' },
+        status: 'confirmed',
+        notifiedOn: '2026-12-04',
+      },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    cases.push(r.body.id);
+  };
+  let INF = '';
+  {
+    const h = await open(i.installation);
+    const c = await login(h, i.username, i.password);
+    INF = (await c.get(`/api/persons/${i.personId}`)).body.departmentId;
+    await addCase(c, i.personId);
+    await close(h);
+  }
+  const first = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
+  assert.equal(first.code, 0, first.out);
+  assert.match(first.out, /key version 1 → 2/);
+  await assertReadable(i);
+
+  const created: string[] = [];
+  const names: Record<number, string> = { 2: 'Neuwalder', 3: 'Birkenfeld' };
+  for (const expected of [2, 3]) {
+    const h = await open(i.installation);
+    try {
+      const c = await login(h, i.username, i.password);
+      const p = await c.post('/api/persons', samplePerson(INF, names[expected]!));
+      assert.equal(p.status, 201, JSON.stringify(p.body));
+      created.push(p.body.id);
+      assert.equal(await personKeyVersion(h, i.tenantId, p.body.id), expected, 'the new file under the new version');
+      assert.equal(await personKeyVersion(h, i.tenantId, i.personId), 1, 'the old file untouched');
+      for (const id of [i.personId, ...created]) assert.equal((await c.get(`/api/persons/${id}`)).status, 200);
+      const found = await c.get(`/api/persons?q=${names[expected]}`);
+      assert.deepEqual(
+        (found.body as { id: string }[]).map((x) => x.id),
+        [p.body.id],
+      );
+      // Cases sealed under every version so far are listed by the same disease digest, their disease opened.
+      await addCase(c, p.body.id);
+      const listed = await c.get(`/api/departments/${INF}/cases?disease=msvd`);
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assert.deepEqual(
+        (listed.body as { recordId: string }[]).map((x) => x.recordId).sort(),
+        [...cases].sort(),
+        JSON.stringify(listed.body),
+      );
+    } finally {
+      await close(h);
+    }
+    if (expected === 2) {
+      const second = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
+      assert.equal(second.code, 0, second.out);
+      assert.match(second.out, /key version 2 → 3/);
+    }
+  }
+  await assertReadable(i);
+  assert.deepEqual(
+    (await departmentRotations(i)).map((e) => [e.from, e.to]),
+    [
+      [1, 2],
+      [2, 3],
+    ],
+  );
+  const unknown = await kartei(i.installation, ['keys', 'rotate-department', 'NOPE']).done;
+  assert.equal(unknown.code, 1, unknown.out);
+  assert.match(unknown.out, /no department with code or id "NOPE"/);
+});
+
+for (const step of ['department-sealed', 'department-committed'])
+  test(`rotate-department killed at "${step}": one version or the next, all readable, a second run rotates`, async () => {
+    const i = await install();
+    const crashed = await kartei(i.installation, ['keys', 'rotate-department', 'INF'], { [KEYS_CRASH_VARIABLE]: step })
+      .done;
+    assert.equal(crashed.signal ?? (crashed.code === 137 ? 'SIGKILL' : null), 'SIGKILL', crashed.out);
+    await assertReadable(i);
+    const before = (await departmentRotations(i)).map((e) => e.to);
+    assert.deepEqual(before, step === 'department-sealed' ? [] : [2]);
+    const again = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
+    assert.equal(again.code, 0, again.out);
+    await assertReadable(i);
+    assert.deepEqual(
+      (await departmentRotations(i)).map((e) => e.to),
+      [...before, before.length + 2],
+    );
+  });
