@@ -1,4 +1,4 @@
-// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|reload-tls`: the operator's key commands.
+// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|rewrap-department|reload-tls`: the operator's key commands.
 // A master rotation runs with the server stopped (it takes the data directory's lock), is
 // audited on the installation's chain (who at the machine, when, which key ids — never a
 // key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
@@ -23,12 +23,15 @@ import {
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
 
-const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID] | reload-tls>
+const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
+                     | rewrap-department CODE|ID [--office ID] [--batch N] | reload-tls>
   status          the master key's id and age, and whether a rotation is under way
   rotate-master   wrap every office's key under a new master key (stop the server first);
                   run again after an interruption, it completes the rotation
   rotate-department  a new key version for the department (stop the server first): new data
                   is sealed under it, everything sealed before still opens
+  rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
+                  progress (stop the server first); interrupted, run again to go on
   reload-tls      make the running server read its TLS certificates again (SIGHUP)
 `;
 
@@ -44,6 +47,7 @@ export async function keysCommand(
   if (sub === 'status') return status(config, withServices);
   if (sub === 'rotate-master') return rotate(config, withServices);
   if (sub === 'rotate-department') return rotateDepartment(config, args.slice(1), withServices);
+  if (sub === 'rewrap-department') return rewrapDepartment(config, args.slice(1), withServices);
   if (sub === 'reload-tls') return reloadTls(config);
   throw new CliError(KEYS_USAGE);
 }
@@ -95,23 +99,7 @@ async function rotateDepartment(
   const unlock = lockForRotation(config, 'a department key');
   try {
     return await withServices(config, async (s) => {
-      const found: { tenantId: string; id: string; code: string }[] = [];
-      for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
-        if (values.office && values.office !== tenantId) continue;
-        const rows = await inTenantTransaction(s.store, tenantId, (tx) =>
-          tx
-            .selectFrom('departments')
-            .select(['id', 'code'])
-            .where('tenant_id', '=', tenantId)
-            .where((w) => w.or([w('code', '=', wanted), w('id', '=', wanted)]))
-            .execute(),
-        );
-        found.push(...rows.map((r) => ({ tenantId, ...r })));
-      }
-      if (found.length === 0) throw new CliError(`no department with code or id "${wanted}"`);
-      if (found.length > 1)
-        throw new CliError(`${found.length} offices have a department "${wanted}": name one with --office ID`);
-      const d = found[0]!;
+      const d = await findDepartment(s, wanted, values.office);
       const r = await inTenantTransaction(s.store, d.tenantId, async (tx) => {
         const versions = await s.keyring.rotateDepartmentKey(tx, d.tenantId, d.id);
         await s.audit.append(tx, {
@@ -132,6 +120,82 @@ async function rotateDepartment(
         `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; new data is sealed under version ${r.to}, earlier data keeps opening\n`,
       );
       return 0;
+    });
+  } finally {
+    unlock();
+  }
+}
+
+/** The one department named by code or id (in the office given, or in whichever office has it). */
+async function findDepartment(s: Services, wanted: string, office: string | undefined) {
+  const found: { tenantId: string; id: string; code: string }[] = [];
+  for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
+    if (office && office !== tenantId) continue;
+    const rows = await inTenantTransaction(s.store, tenantId, (tx) =>
+      tx
+        .selectFrom('departments')
+        .select(['id', 'code'])
+        .where('tenant_id', '=', tenantId)
+        .where((w) => w.or([w('code', '=', wanted), w('id', '=', wanted)]))
+        .execute(),
+    );
+    found.push(...rows.map((r) => ({ tenantId, ...r })));
+  }
+  if (found.length === 0) throw new CliError(`no department with code or id "${wanted}"`);
+  if (found.length > 1)
+    throw new CliError(`${found.length} offices have a department "${wanted}": name one with --office ID`);
+  return found[0]!;
+}
+
+/**
+ * After a department key rotation: its persons' keys re-wrapped under the newest version, in
+ * batches (each one transaction), with progress; interrupted, it goes on where it stopped.
+ * Audited when it starts and when it is done (counts and versions only).
+ */
+async function rewrapDepartment(
+  config: Config,
+  args: string[],
+  withServices: Parameters<typeof keysCommand>[2],
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { office: { type: 'string' }, batch: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [wanted] = positionals;
+  const batch = Number(values.batch ?? 500);
+  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
+  const unlock = lockForRotation(config, 'a department key');
+  try {
+    return await withServices(config, async (s) => {
+      const d = await findDepartment(s, wanted, values.office);
+      const audit = (tx: Parameters<typeof s.audit.append>[0], detail: Record<string, string | number>) =>
+        s.audit.append(tx, {
+          tenantId: d.tenantId,
+          actorId: null,
+          action: 'keys.department.rewrap',
+          resourceType: 'department',
+          resourceId: d.id,
+          departmentId: d.id,
+          outcome: 'allowed',
+          detail: { ...detail, operator: os.userInfo().username },
+        });
+      let done = 0;
+      for (let round = 1; ; round++) {
+        const r = await inTenantTransaction(s.store, d.tenantId, async (tx) => {
+          const step = await s.keyring.rewrapPersonKeys(tx, d.tenantId, d.id, batch);
+          if (round === 1)
+            await audit(tx, { phase: 'started', version: step.version, left: step.rewrapped + step.left });
+          if (step.left === 0) await audit(tx, { phase: 'completed', version: step.version, total: step.total });
+          return step;
+        });
+        done += r.rewrapped;
+        process.stdout.write(
+          `department ${d.code}: ${r.total - r.left} of ${r.total} person keys under key version ${r.version} (${done} re-wrapped now)\n`,
+        );
+        if (crashAt() === `rewrap-batch:${round}`) process.kill(process.pid, 'SIGKILL');
+        if (r.left === 0) return 0;
+      }
     });
   } finally {
     unlock();

@@ -26,6 +26,13 @@ export function registerKeyVersions(key: Buffer, v: KeyVersions): void {
   versions.set(key, v);
 }
 
+/** Issue 19: keys — the version of a rotating key a key is (1 for any other key). */
+export const keyVersion = (key: Buffer): number => versions.get(key)?.version ?? 1;
+
+/** Issue 19: keys — the version of the key a ciphertext was sealed under. */
+export const sealedVersion = (blob: Buffer): number =>
+  blob[0] === FORMAT_VERSIONED && blob.length > VERSION_LEN ? blob.readUInt16BE(1) : 1;
+
 /**
  * Issue 19: keys — the first version of a rotating key (or the key itself): what blind-index digests
  * and sealed files' per-file keys keep being derived from, so digests still match and files still open.

@@ -8,7 +8,16 @@
 // the deployment-wide index key outlives a rotation (src/vault/master-rotation.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import { bindingBytes, DecryptionError, open, registerKeyVersions, seal, type Binding } from './aead.ts';
+import {
+  bindingBytes,
+  DecryptionError,
+  keyVersion,
+  open,
+  registerKeyVersions,
+  seal,
+  sealedVersion,
+  type Binding,
+} from './aead.ts';
 import { digest } from './blind-index.ts';
 // Issue 19: keys
 import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
@@ -39,11 +48,6 @@ export class Keyring {
 
   static fromKeyDir(keyDir: string): Keyring {
     return new Keyring(loadMasterKeys(keyDir));
-  }
-
-  /** Issue 19: keys — the id of the master new office keys are wrapped under. */
-  get currentMasterId(): string {
-    return this.masterId;
   }
 
   /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address, ids in audit events that are not ids. */
@@ -257,6 +261,42 @@ export class Keyring {
     // Cached again at the next use, once this transaction has committed (or not at all if it rolls back).
     this.cache.delete(`department:${departmentId}`);
     return { from, to: from + 1 };
+  }
+
+  /**
+   * Issue 19: keys — after a department key rotation: re-wraps up to `limit` of its persons' keys
+   * still wrapped under an earlier version, in the caller's transaction; says how many are left.
+   * Run again (each batch committed) it goes on where it stopped.
+   */
+  async rewrapPersonKeys(
+    tx: Tx,
+    tenantId: string,
+    departmentId: string,
+    limit: number,
+  ): Promise<{ rewrapped: number; left: number; total: number; version: number }> {
+    const dept = await this.departmentKey(tx, tenantId, departmentId);
+    const version = keyVersion(dept);
+    const rows = await tx
+      .selectFrom('data_keys')
+      .innerJoin('persons', 'persons.id', 'data_keys.owner_id')
+      .select(['data_keys.id', 'data_keys.owner_id', 'data_keys.wrapped'])
+      .where('data_keys.tenant_id', '=', tenantId)
+      .where('data_keys.scope', '=', 'person')
+      .where('data_keys.destroyed_at', 'is', null)
+      .where('persons.tenant_id', '=', tenantId)
+      .where('persons.department_id', '=', departmentId)
+      .execute();
+    const stale = rows.filter((r) => sealedVersion(r.wrapped) !== version);
+    const batch = stale.slice(0, limit);
+    for (const r of batch) {
+      const binding = bindingBytes(wrapBinding(tenantId, 'person', r.owner_id));
+      await tx
+        .updateTable('data_keys')
+        .set({ wrapped: seal(dept, open(dept, r.wrapped, binding), binding) })
+        .where('id', '=', r.id)
+        .execute();
+    }
+    return { rewrapped: batch.length, left: stale.length - batch.length, total: rows.length, version };
   }
 
   /** Unwraps a stored key under its parent and keeps it in memory. */

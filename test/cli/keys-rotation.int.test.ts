@@ -399,3 +399,66 @@ for (const step of ['department-sealed', 'department-committed'])
       [...before, before.length + 2],
     );
   });
+
+test("rewrap-department: persons' keys re-wrapped under the new version in batches with progress; killed after a batch, run again it goes on", async () => {
+  const i = await install();
+  const people = [i.personId];
+  {
+    const h = await open(i.installation);
+    const c = await login(h, i.username, i.password);
+    const INF = (await c.get(`/api/persons/${i.personId}`)).body.departmentId;
+    for (const name of ['Auerbach', 'Brenninger', 'Czerwinski', 'Dallmayr']) {
+      const p = await c.post('/api/persons', samplePerson(INF, name));
+      assert.equal(p.status, 201, JSON.stringify(p.body));
+      people.push(p.body.id);
+    }
+    await close(h);
+  }
+  const rotated = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
+  assert.equal(rotated.code, 0, rotated.out);
+  const versions = async () => {
+    const h = await open(i.installation);
+    try {
+      const c = await login(h, i.username, i.password);
+      for (const id of people) assert.equal((await c.get(`/api/persons/${id}`)).status, 200);
+      return await Promise.all(people.map((id) => personKeyVersion(h, i.tenantId, id)));
+    } finally {
+      await close(h);
+    }
+  };
+  assert.deepEqual((await versions()).sort(), [1, 1, 1, 1, 1]);
+
+  const crashed = await kartei(i.installation, ['keys', 'rewrap-department', 'INF', '--batch', '2'], {
+    [KEYS_CRASH_VARIABLE]: 'rewrap-batch:1',
+  }).done;
+  assert.equal(crashed.signal ?? (crashed.code === 137 ? 'SIGKILL' : null), 'SIGKILL', crashed.out);
+  assert.match(crashed.out, /2 of 5 person keys under key version 2/);
+  assert.deepEqual((await versions()).sort(), [1, 1, 1, 2, 2]);
+
+  const done = await kartei(i.installation, ['keys', 'rewrap-department', 'INF', '--batch', '2']).done;
+  assert.equal(done.code, 0, done.out);
+  assert.match(done.out, /4 of 5 person keys/);
+  assert.match(done.out, /5 of 5 person keys under key version 2 \(3 re-wrapped now\)/);
+  assert.deepEqual(await versions(), [2, 2, 2, 2, 2]);
+  await assertReadable(i);
+
+  const h = await open(i.installation);
+  try {
+    assert.equal((await verifyAudit(h.services.store, h.services.signer)).ok, true);
+    const phases = await inTenantTransaction(h.services.store, i.tenantId, (tx) =>
+      tx
+        .selectFrom('audit_events')
+        .select('detail')
+        .where('tenant_id', '=', i.tenantId)
+        .where('action', '=', 'keys.department.rewrap')
+        .orderBy('seq')
+        .execute(),
+    );
+    assert.deepEqual(
+      phases.map((p) => (JSON.parse(String(p.detail)) as { phase: string }).phase),
+      ['started', 'started', 'completed'],
+    );
+  } finally {
+    await close(h);
+  }
+});
