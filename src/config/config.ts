@@ -32,6 +32,11 @@ export interface Config {
   // Issue 17: documents
   /** The largest attachment or scan accepted, in bytes (`KARTEI_ATTACHMENT_MAX_MB`, default 50 MB). */
   attachmentMaxBytes: number;
+  // Issue 19: keys
+  /** How often the TLS files' change times are looked at, to reload them (`KARTEI_TLS_WATCH_SECONDS`, default 60; 0: only on SIGHUP). */
+  tlsWatchMs: number;
+  /** `kartei doctor` reports a master key older than this (`KARTEI_KEY_MAX_AGE_DAYS`, default 365). */
+  keyMaxAgeDays: number;
 }
 
 export interface DicomConfig {
@@ -86,7 +91,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demisCaFile: env.KARTEI_DEMIS_CA_FILE ? path.resolve(env.KARTEI_DEMIS_CA_FILE) : undefined,
     // Issue 17: documents
     attachmentMaxBytes: attachmentMaxMb(env.KARTEI_ATTACHMENT_MAX_MB) * 1024 * 1024,
+    // Issue 19: keys
+    tlsWatchMs: wholeNumber(env, 'KARTEI_TLS_WATCH_SECONDS', 60, 0) * 1000,
+    keyMaxAgeDays: wholeNumber(env, 'KARTEI_KEY_MAX_AGE_DAYS', 365, 1),
   };
+}
+
+// Issue 19: keys
+/** A whole number from `min` up (at most 6 digits), `fallback` when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const v = env[name]?.trim();
+  if (!v) return fallback;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < min)
+    throw new ConfigError(`${name} must be a whole number from ${min} (got "${v}")`);
+  return Number(v);
 }
 
 // Issue 17: documents

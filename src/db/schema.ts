@@ -181,6 +181,10 @@ interface DataKeysTable {
   wrapped: Buffer;
   created_at: string;
   destroyed_at: string | null;
+  // Issue 19: keys — the id of the key this one is wrapped under (migration 034); null: the master in master.key.
+  wrapped_by: string | null;
+  /** A department key's version (migration 034); null: 1. */
+  key_version: number | null;
 }
 
 interface PersonsTable {

@@ -47,6 +47,8 @@ const SQLITE = [
   '031-import',
   // Issue 18: gate3
   '032-store-upgrades',
+  // Issue 19: keys
+  '034-key-rotation',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -1884,6 +1884,14 @@ export const de = {
   'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
   'finding.allocator-not-applied.fix':
     'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
+  // Issue 19: keys
+  'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
+  'finding.master-key-old.fix':
+    'Server anhalten, `kartei keys rotate-master` ausführen, Server wieder starten und das Schlüsselverzeichnis sichern (oder KARTEI_KEY_MAX_AGE_DAYS setzen).',
+  'finding.master-rotation-interrupted.title':
+    'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
+  'finding.master-rotation-interrupted.fix':
+    'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1849,4 +1849,11 @@ export const en: Messages = {
   'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
   'finding.allocator-not-applied.fix':
     'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
+  // Issue 19: keys
+  'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
+  'finding.master-key-old.fix':
+    'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',
+  'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
+  'finding.master-rotation-interrupted.fix':
+    'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
 };
