@@ -12,12 +12,17 @@ import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './device-commands.ts';
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
+// Issue 19: backup
+import { backupCommand, restoreCommand } from './backup-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
   audit verify    recompute the audit chains and their signatures
   doctor          print the security report; exit 1 on a critical finding
   devices ...     register, list and remove DICOM devices through the running server's API
+  backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
+  backup --keys DEST  back up the key directory, into a separate place
+  restore SRC     restore a data backup into an empty data directory (--check: only check it)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
     if (cmd === 'doctor') return await doctor(config);
     if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
+    // Issue 19: backup
+    if (cmd === 'backup') return await backupCommand(config, sub ? [sub, ...rest] : []);
+    if (cmd === 'restore') return await restoreCommand(config, sub ? [sub, ...rest] : []);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {

@@ -32,6 +32,9 @@ export interface Config {
   // Issue 17: documents
   /** The largest attachment or scan accepted, in bytes (`KARTEI_ATTACHMENT_MAX_MB`, default 50 MB). */
   attachmentMaxBytes: number;
+  // Issue 19: backup
+  /** A data backup older than this is a `kartei doctor` finding (`KARTEI_BACKUP_MAX_AGE_HOURS`, default 26). */
+  backupMaxAgeHours: number;
 }
 
 export interface DicomConfig {
@@ -86,7 +89,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demisCaFile: env.KARTEI_DEMIS_CA_FILE ? path.resolve(env.KARTEI_DEMIS_CA_FILE) : undefined,
     // Issue 17: documents
     attachmentMaxBytes: attachmentMaxMb(env.KARTEI_ATTACHMENT_MAX_MB) * 1024 * 1024,
+    // Issue 19: backup
+    backupMaxAgeHours: backupMaxAgeHours(env.KARTEI_BACKUP_MAX_AGE_HOURS),
   };
+}
+
+// Issue 19: backup
+/** Whole hours from 1 to 8760; 26 unless set (a daily backup, with room for a slow night). */
+function backupMaxAgeHours(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 26;
+  const h = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || h < 1 || h > 8760)
+    throw new ConfigError(
+      `KARTEI_BACKUP_MAX_AGE_HOURS must be a whole number of hours from 1 to 8760 (got "${value}")`,
+    );
+  return h;
 }
 
 // Issue 17: documents

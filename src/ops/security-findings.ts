@@ -19,6 +19,8 @@ import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
 import { loadConnection } from '../demis/connection/connection-settings.ts';
+// Issue 19: backup
+import { backupFindings } from './backup-status.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -82,6 +84,13 @@ export const FINDING_CODES = [
   'attachment-limit-high',
   // Issue 18: runtime — the production start's allocator (src/ops/launch.ts, `kartei doctor` only)
   'allocator-not-applied',
+  // Issue 19: backup — the last backups' age, a backup running, the last restore and its gap (src/ops/backup-status.ts)
+  'backup-none',
+  'backup-old',
+  'backup-age',
+  'keys-backup-none',
+  'backup-running',
+  'restored-from-backup',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -239,6 +248,14 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     });
   }
   out.push(...recoveryFindings(s.config.dataDir, tenantId));
+  // Issue 19: backup
+  out.push(
+    ...(await backupFindings(s.store, s.config.dataDir, {
+      tenantId,
+      maxAgeHours: s.config.backupMaxAgeHours,
+      setUp: await isSetUp(s.store),
+    })),
+  );
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await demisFindings(s, tenantId)));
