@@ -32,6 +32,12 @@ import {
 import { listTree, MANIFEST_FILE, ManifestError, readManifest, syncDir, type DataManifest } from './backup-manifest.ts';
 
 const STAGING = '.restore-staging';
+/** Test only (NODE_ENV=test): the restore kills itself at this step, as a crash there would (test/ops/restore-crash.int.test.ts). */
+export const TEST_CRASH_VARIABLE = 'KARTEI_TEST_RESTORE_CRASH_AT';
+const crashPoint = (step: string) => {
+  if (process.env.NODE_ENV === 'test' && process.env[TEST_CRASH_VARIABLE] === step)
+    process.kill(process.pid, 'SIGKILL');
+};
 /** What a restore itself puts into the data directory: the only entries a repeated restore removes. */
 const OWN_ENTRIES = new Set([DB_FILE, 'images', 'documents', STAGING, RESTORE_MARKER, BACKUP_LOCK_FILE, 'serve.lock']);
 
@@ -212,6 +218,7 @@ export async function restoreData(
     gap: gapSince(readJson<Witnessed>(witnessFile), heads),
   };
   writeMarker(dataDir, marker);
+  crashPoint('marked');
   const unlockServe = lockDataDir(dataDir);
   let unlockBackup: (() => void) | undefined;
   try {
@@ -241,10 +248,12 @@ export async function restoreData(
       files++;
     }
     syncTree(staging);
+    crashPoint('staged');
     // 2. Into place.
     for (const e of fs.readdirSync(staging)) fs.renameSync(path.join(staging, e), path.join(dataDir, e));
     fs.rmdirSync(staging);
     syncDir(dataDir);
+    crashPoint('in-place');
     // 3. The key directory must open the data: every office's key unwraps with its master key.
     await withServicesOnly(config, async (s) => {
       for (const t of await s.store.db.selectFrom('tenants').select('id').execute())
@@ -266,12 +275,14 @@ export async function restoreData(
         `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`,
       );
       fs.renameSync(witnessFile, previousWitness);
+      crashPoint('witness-moved');
     }
     if (backupWitness && !(current && current.equals(backupWitness))) {
       fs.writeFileSync(`${witnessFile}.restore.tmp`, backupWitness, { mode: 0o600 });
       fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
     }
     syncDir(config.keyDir);
+    crashPoint('witness-written');
     // 5. On the record of every chain: the restore, and what each chain lost since the backup.
     const chains = Object.keys(heads);
     const lostChains = Object.keys(marker.gap).filter((c) => !(c in heads));
@@ -293,6 +304,7 @@ export async function restoreData(
         };
       },
     );
+    crashPoint('recorded');
     fs.rmSync(path.join(dataDir, RESTORE_MARKER));
     syncDir(dataDir);
     return { backupSnapshotAt: marker.backupSnapshotAt, files, gap: marker.gap, previousWitness };
