@@ -76,7 +76,7 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function macOf(body: Omit<Manifest, 'mac'>, chainKey: Uint8Array): string {
+function macOf(body: Omit<Manifest, 'mac'>, chainKey: Uint8Array): string {
   return createHmac('sha256', macKey(chainKey)).update(canonical(body)).digest('hex');
 }
 
@@ -85,7 +85,7 @@ export function sealManifest<M extends Manifest>(body: Omit<M, 'mac'>, chainKey:
 }
 
 /** The manifest's own SHA-256 as written: what the audit event and the restore record name. */
-export const manifestDigest = (text: string) => createHash('sha256').update(text).digest('hex');
+const manifestDigest = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Writes the manifest last, whole or not at all, and makes it durable. */
 export function writeManifest(dir: string, name: string, m: Manifest): string {

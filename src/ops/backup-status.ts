@@ -18,7 +18,7 @@ export interface BackupFinding {
 }
 
 /** A data backup older than this many hours is a finding (`KARTEI_BACKUP_MAX_AGE_HOURS`, default 26). */
-export const DEFAULT_BACKUP_MAX_AGE_HOURS = 26;
+const DEFAULT_BACKUP_MAX_AGE_HOURS = 26;
 
 interface Row {
   at: string;

@@ -83,11 +83,7 @@ const inside = (child: string, parent: string) => {
  * data or key directory, and not in another kind of backup (`--keys` never inside a data backup,
  * nor data inside a keys backup). Returns its resolved path and whether it existed.
  */
-export function checkDestination(
-  config: Config,
-  dest: string,
-  kind: 'data' | 'keys',
-): { dir: string; existed: boolean } {
+function checkDestination(config: Config, dest: string, kind: 'data' | 'keys'): { dir: string; existed: boolean } {
   const abs = path.resolve(dest);
   let existed = false;
   try {

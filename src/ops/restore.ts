@@ -42,7 +42,7 @@ const crashPoint = (step: string) => {
 const OWN_ENTRIES = new Set([DB_FILE, 'images', 'documents', STAGING, RESTORE_MARKER, BACKUP_LOCK_FILE, 'serve.lock']);
 
 /** Events a chain lost: witnessed before the restore, beyond the backup's head. */
-export interface ChainGap {
+interface ChainGap {
   from: number;
   to: number;
   witnessedAt: string;
@@ -277,7 +277,7 @@ export async function restoreData(
       fs.renameSync(witnessFile, previousWitness);
       crashPoint('witness-moved');
     }
-    if (backupWitness && !(current && current.equals(backupWitness))) {
+    if (backupWitness && !current?.equals(backupWitness)) {
       fs.writeFileSync(`${witnessFile}.restore.tmp`, backupWitness, { mode: 0o600 });
       fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
     }
@@ -316,7 +316,7 @@ export async function restoreData(
 }
 
 /** `chain events a–b; …`, or `none`. */
-export function gapSummary(gap: Record<string, ChainGap>): string {
+function gapSummary(gap: Record<string, ChainGap>): string {
   const parts = Object.entries(gap).map(([chain, g]) => `${chain} events ${g.from}–${g.to}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }

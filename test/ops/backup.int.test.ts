@@ -190,7 +190,7 @@ test('two backups at once: the second is refused and leaves nothing', { skip: DI
 });
 
 /** A copy of the backup with `change` applied to it. */
-function tampered(name: string, change: (dir: string, m: DataManifest) => DataManifest | void): string {
+function tampered(name: string, change: (dir: string, m: DataManifest) => unknown): string {
   const dir = path.join(work, name);
   fs.cpSync(dest, dir, { recursive: true });
   const m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as DataManifest;
@@ -205,7 +205,7 @@ test('a manifest that lies is refused before anything is written', { skip: DIALE
     const { mac: _mac, ...body } = m;
     return sealManifest<DataManifest>(body, key);
   };
-  const cases: [string, (dir: string, m: DataManifest) => DataManifest | void, RegExp][] = [
+  const cases: [string, (dir: string, m: DataManifest) => unknown, RegExp][] = [
     [
       'a flipped byte in an image',
       (dir) => {
