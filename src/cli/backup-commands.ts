@@ -5,15 +5,15 @@ import type { Config } from '../config/config.ts';
 import { backupData, backupKeys } from '../ops/backup.ts';
 import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
+import { restoreKeys } from '../ops/restore-keys.ts';
 import { CliError } from './device-commands.ts';
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-function parse(args: string[], flag: string): { on: boolean; path: string } {
-  const on = args.includes(flag);
-  const rest = args.filter((a) => a !== flag);
-  if (rest.length !== 1 || rest[0]!.startsWith('-'))
-    throw new CliError(`usage: kartei ${flag === '--keys' ? 'backup [--keys]' : 'restore [--check]'} DIRECTORY`);
+function parse(args: string[], flags: string[], usage: string): { on: Set<string>; path: string } {
+  const on = new Set(args.filter((a) => flags.includes(a)));
+  const rest = args.filter((a) => !flags.includes(a));
+  if (rest.length !== 1 || rest[0]!.startsWith('-') || on.size > 1) throw new CliError(`usage: ${usage}`);
   return { on, path: rest[0]! };
 }
 
@@ -23,8 +23,8 @@ const manifestRefusal = (e: unknown) => {
 };
 
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
-  const { on: keys, path } = parse(args, '--keys');
-  if (keys) {
+  const { on, path } = parse(args, ['--keys'], 'kartei backup [--keys] DIRECTORY');
+  if (on.has('--keys')) {
     const r = await backupKeys(config, path);
     process.stdout.write(
       `keys backed up: ${r.files} file(s) to ${r.dest} (0700/0600) in ${(r.ms / 1000).toFixed(1)} s\n` +
@@ -47,8 +47,13 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
 }
 
 export async function restoreCommand(config: Config, args: string[]): Promise<number> {
-  const { on: check, path } = parse(args, '--check');
-  if (check) {
+  const { on, path } = parse(args, ['--check', '--keys'], 'kartei restore [--check | --keys] DIRECTORY');
+  if (on.has('--keys')) {
+    const r = await restoreKeys(config, path).catch(manifestRefusal);
+    process.stdout.write(`keys restored: ${r.files} file(s) into ${r.keyDir} (0700/0600)\n`);
+    return 0;
+  }
+  if (on.has('--check')) {
     const { manifest } = await checkBackup(config, path).catch(manifestRefusal);
     process.stdout.write(
       `backup OK: ${manifest.files.length} file(s) match the manifest; snapshot at ${manifest.snapshotAt}\n`,

@@ -23,6 +23,7 @@ const USAGE = `usage: kartei <command>
   backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
   backup --keys DEST  back up the key directory, into a separate place
   restore SRC     restore a data backup into an empty data directory (--check: only check it)
+  restore --keys SRC  restore a keys' backup into an empty key directory
 `;
 
 export async function main(argv: string[]): Promise<number> {

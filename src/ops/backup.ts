@@ -263,6 +263,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
     } else {
       const copy = path.join(dir, DB_FILE);
       await snapshotSqlite(liveDb, copy);
+      fs.chmodSync(copy, 0o600);
       const db = new SQLite(copy, { readonly: true, fileMustExist: true });
       try {
         facts = await snapshotFacts(sqliteQuery(db));

@@ -133,7 +133,7 @@ const sortKeys = (c: object) =>
 function checkTarget(dataDir: string, digest: string): { resume: Marker | undefined } {
   let entries: string[];
   try {
-    const st = fs.lstatSync(dataDir);
+    const st = fs.statSync(dataDir);
     if (!st.isDirectory()) throw new ConfigError(`the data directory ${dataDir} is not a directory`);
     entries = fs.readdirSync(dataDir);
   } catch (e) {

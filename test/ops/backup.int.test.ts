@@ -19,6 +19,7 @@ import {
   type DataManifest,
 } from '../../src/ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../../src/ops/restore.ts';
+import { restoreKeys } from '../../src/ops/restore-keys.ts';
 import { RESTORE_MARKER } from '../../src/ops/backup-lock.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
@@ -126,6 +127,7 @@ test('a backup of a running installation: the snapshot, exactly the files it nam
   assert.equal(tree.filter((f) => f.startsWith('images/')).length, 1);
   assert.equal(tree.filter((f) => f.startsWith('documents/')).length, 1);
   assert.equal(fs.statSync(dest).mode & 0o777, 0o700);
+  for (const f of tree) assert.equal(fs.statSync(path.join(dest, f)).mode & 0o777, 0o600, f);
   // No key in the data backup: none of the key directory's files, nor their bytes.
   for (const f of fs.readdirSync(h.config.keyDir).filter((f) => f.endsWith('.key'))) {
     const secret = fs.readFileSync(path.join(h.config.keyDir, f));
@@ -311,4 +313,28 @@ test('restore: only into an empty directory; the witness that belongs to the dat
   } finally {
     await h2.stop();
   }
+});
+
+test('restore --keys: into an absent or empty key directory only, checked against its manifest', {
+  skip: DIALECT === 'postgres',
+}, async () => {
+  const keys = path.join(work, 'keys-1'); // made by the destinations test
+  const target = elsewhere('keys-restored', 'fresh');
+  const r = await restoreKeys(target, keys);
+  assert.equal(r.files, listTree(keys).length - 1);
+  assert.equal(fs.statSync(target.keyDir).mode & 0o777, 0o700);
+  for (const f of listTree(target.keyDir)) {
+    assert.equal(fs.statSync(path.join(target.keyDir, f)).mode & 0o777, 0o600, f);
+    assert.ok(fs.readFileSync(path.join(target.keyDir, f)).equals(fs.readFileSync(path.join(keys, f))), f);
+  }
+  assert.ok(!listTree(target.keyDir).includes('kartei-keys-backup.json'));
+  await assert.rejects(restoreKeys(target, keys), /is not empty; a restore never writes over keys/);
+  // A key file changed in the backup: refused, nothing written.
+  const bad = path.join(work, 'keys-bad');
+  fs.cpSync(keys, bad, { recursive: true });
+  fs.chmodSync(bad, 0o700);
+  fs.writeFileSync(path.join(bad, 'master.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const other = elsewhere('keys-bad-target', 'fresh');
+  await assert.rejects(restoreKeys(other, bad), /master.key in the keys' backup does not match its manifest/);
+  assert.ok(!fs.existsSync(other.keyDir));
 });
