@@ -117,6 +117,7 @@ try {
     const done = new Promise<number | null>((r) => child.once('exit', r));
     const during = await reads(url, auth, done);
     if ((await done) !== 0) throw new Error(`kartei backup failed: ${out}`);
+    process.stderr.write(out);
     backups.push({ seconds: (Date.now() - started) / 1000, bytes: bytesUnder(dest), without, during });
     fs.rmSync(dest, { recursive: true, force: true });
 

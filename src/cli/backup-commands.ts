@@ -37,6 +37,9 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
   process.stdout.write(
     `backup complete: ${r.files} file(s), ${mb(r.bytes)}, in ${(r.ms / 1000).toFixed(1)} s to ${r.dest}\n` +
       `snapshot at ${r.snapshotAt}; manifest SHA-256 ${r.manifestSha256}\n` +
+      (r.steps
+        ? `steps: database snapshot ${r.steps.snapshot} ms, files ${r.steps.files} ms, audit record ${r.steps.record} ms\n`
+        : '') +
       (c
         ? `counts: ${c.tenants} office(s), ${c.persons} person(s), ${c.records} record(s), ${c.instances} image(s), ${c.documentVersions} document version(s)\n`
         : '') +
