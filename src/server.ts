@@ -26,6 +26,8 @@ import { recoverStore, type RecoveryReport } from './imaging/store-recovery.ts';
 // Issue 17: documents
 import { recoverDocuments } from './desk/documents-recovery.ts';
 import { lockDataDir } from './ops/serve-lock.ts';
+// Issue 19: backup
+import { refuseWhileRestoring } from './ops/backup-lock.ts';
 import { createServices, type Services } from './services.ts';
 import { DemisPoller, type PollerOptions } from './demis/connection/poller.ts';
 // Issue 19: keys
@@ -115,6 +117,8 @@ export async function withServicesOnly<T>(
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
   checkStartable(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Issue 19: backup — never on a data directory a restore has not finished filling.
+  refuseWhileRestoring(config.dataDir);
   const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
   let services: Services | undefined;
   let app: FastifyInstance | undefined;

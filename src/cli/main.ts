@@ -14,6 +14,8 @@ import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
 // Issue 19: keys
 import { keysCommand } from './key-commands.ts';
+// Issue 19: backup
+import { backupCommand, restoreCommand } from './backup-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
@@ -21,6 +23,10 @@ const USAGE = `usage: kartei <command>
   doctor          print the security report; exit 1 on a critical finding
   devices ...     register, list and remove DICOM devices through the running server's API
   keys ...        status, rotate-master (server stopped), reload-tls (running server)
+  backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
+  backup --keys DEST  back up the key directory, into a separate place
+  restore SRC     restore a data backup into an empty data directory (--check: only check it)
+  restore --keys SRC  restore a keys' backup into an empty key directory
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
     // Issue 19: keys
     if (cmd === 'keys') return await keysCommand(config, sub ? [sub, ...rest] : [], withServices);
+    // Issue 19: backup
+    if (cmd === 'backup') return await backupCommand(config, sub ? [sub, ...rest] : []);
+    if (cmd === 'restore') return await restoreCommand(config, sub ? [sub, ...rest] : []);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {

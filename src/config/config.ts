@@ -37,6 +37,9 @@ export interface Config {
   tlsWatchMs: number;
   /** `kartei doctor` reports a master key older than this (`KARTEI_KEY_MAX_AGE_DAYS`, default 365). */
   keyMaxAgeDays: number;
+  // Issue 19: backup
+  /** A data backup older than this is a `kartei doctor` finding (`KARTEI_BACKUP_MAX_AGE_HOURS`, default 26). */
+  backupMaxAgeHours: number;
 }
 
 export interface DicomConfig {
@@ -94,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Issue 19: keys
     tlsWatchMs: wholeNumber(env, 'KARTEI_TLS_WATCH_SECONDS', 60, 0) * 1000,
     keyMaxAgeDays: wholeNumber(env, 'KARTEI_KEY_MAX_AGE_DAYS', 365, 1),
+    // Issue 19: backup
+    backupMaxAgeHours: backupMaxAgeHours(env.KARTEI_BACKUP_MAX_AGE_HOURS),
   };
 }
 
@@ -105,6 +110,18 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   if (!/^\d{1,6}$/.test(v) || Number(v) < min)
     throw new ConfigError(`${name} must be a whole number from ${min} (got "${v}")`);
   return Number(v);
+}
+
+// Issue 19: backup
+/** Whole hours from 1 to 8760; 26 unless set (a daily backup, with room for a slow night). */
+function backupMaxAgeHours(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 26;
+  const h = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || h < 1 || h > 8760)
+    throw new ConfigError(
+      `KARTEI_BACKUP_MAX_AGE_HOURS must be a whole number of hours from 1 to 8760 (got "${value}")`,
+    );
+  return h;
 }
 
 // Issue 17: documents

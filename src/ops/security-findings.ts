@@ -21,6 +21,8 @@ import { runtimeSupport } from './runtime-support.ts';
 import { loadConnection } from '../demis/connection/connection-settings.ts';
 // Issue 19: keys
 import { masterRotationState } from '../vault/master-rotation.ts';
+// Issue 19: backup
+import { backupFindings } from './backup-status.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -87,6 +89,13 @@ export const FINDING_CODES = [
   // Issue 19: keys — the master key's age and an interrupted rotation (the key directory, `kartei keys`)
   'master-key-old',
   'master-rotation-interrupted',
+  // Issue 19: backup — the last backups' age, a backup running, the last restore and its gap (src/ops/backup-status.ts)
+  'backup-none',
+  'backup-old',
+  'backup-age',
+  'keys-backup-none',
+  'backup-running',
+  'restored-from-backup',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -246,6 +255,14 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     });
   }
   out.push(...recoveryFindings(s.config.dataDir, tenantId));
+  // Issue 19: backup
+  out.push(
+    ...(await backupFindings(s.store, s.config.dataDir, {
+      tenantId,
+      maxAgeHours: s.config.backupMaxAgeHours,
+      setUp: await isSetUp(s.store),
+    })),
+  );
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await demisFindings(s, tenantId)));

@@ -1892,6 +1892,25 @@ export const de = {
     'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
   'finding.master-rotation-interrupted.fix':
     'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
+  // Issue 19: backup
+  'finding.backup-none.title': 'Es wurde noch keine Datensicherung angelegt',
+  'finding.backup-none.fix':
+    'Regelmäßig `kartei backup ZIEL` ausführen (z. B. mit einem systemd-Timer) und `kartei backup --keys ZIEL2` an einen getrennten Ort.',
+  'finding.backup-old.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
+  'finding.backup-old.fix':
+    '`kartei backup ZIEL` ausführen und klären, warum die geplante Sicherung nicht lief (KARTEI_BACKUP_MAX_AGE_HOURS legt die Grenze fest).',
+  'finding.backup-age.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
+  'finding.backup-age.fix': 'Nichts zu tun.',
+  'finding.keys-backup-none.title':
+    'Das Schlüsselverzeichnis wurde nie mit `kartei backup --keys` gesichert; ohne es ist keine Sicherung lesbar',
+  'finding.keys-backup-none.fix':
+    '`kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen, und erneut nach jedem Schlüsselwechsel.',
+  'finding.backup-running.title': 'Seit {at} läuft eine Sicherung oder Wiederherstellung (Prozess {pid})',
+  'finding.backup-running.fix': 'Nichts zu tun; warten, bis sie endet.',
+  'finding.restored-from-backup.title':
+    'Am {at} aus der Sicherung vom {backupAt} wiederhergestellt; nach der Sicherung bezeugte Protokollereignisse, die darin fehlen: {gap}',
+  'finding.restored-from-backup.fix':
+    'Nichts zu reparieren: Die Wiederherstellung und diese Lücke stehen im Protokoll (system.restore). Was nach der Sicherung erfasst wurde, erneut erfassen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

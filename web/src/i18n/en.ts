@@ -1856,4 +1856,23 @@ export const en: Messages = {
   'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
   'finding.master-rotation-interrupted.fix':
     'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
+  // Issue 19: backup
+  'finding.backup-none.title': 'No data backup has been made',
+  'finding.backup-none.fix':
+    'Run `kartei backup DEST` regularly (e.g. a systemd timer) and `kartei backup --keys DEST2` to a separate place.',
+  'finding.backup-old.title': 'The last data backup is {hours} hour(s) old ({at})',
+  'finding.backup-old.fix':
+    'Run `kartei backup DEST`, and find out why the scheduled backup did not run (KARTEI_BACKUP_MAX_AGE_HOURS sets the limit).',
+  'finding.backup-age.title': 'The last data backup is {hours} hour(s) old ({at})',
+  'finding.backup-age.fix': 'Nothing to do.',
+  'finding.keys-backup-none.title':
+    'The key directory has never been backed up with `kartei backup --keys`; without it no backup can be read',
+  'finding.keys-backup-none.fix':
+    'Run `kartei backup --keys DEST2` to a place apart from the data backups, and again after each key rotation.',
+  'finding.backup-running.title': 'A backup or restore is running since {at} (process {pid})',
+  'finding.backup-running.fix': 'Nothing to do; wait for it to end.',
+  'finding.restored-from-backup.title':
+    'Restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap}',
+  'finding.restored-from-backup.fix':
+    'Nothing to repair: the restore and this gap are on the audit record (system.restore). Enter again what was done after the backup.',
 };
