@@ -174,22 +174,26 @@ export class AuditLog {
         if (!head || head.seq === 0) return undefined;
         const last = await tx
           .selectFrom('audit_checkpoints')
-          .select(['seq', 'at'])
+          .select(['seq', 'at', 'key_id'])
           .where('tenant_id', '=', id)
           .orderBy('seq', 'desc')
           .limit(1)
           .executeTakeFirst();
-        if (last && last.seq >= head.seq) return { ...head, at: last.at };
-        const at = await this.checkpoint(tx, id, head);
-        return at ? { ...head, at } : undefined;
+        if (last && last.seq >= head.seq) return { ...head, at: last.at, keyId: last.key_id };
+        const signed = await this.checkpoint(tx, id, head);
+        return signed ? { ...head, ...signed } : undefined;
       });
       if (head) heads[id] = head;
     }
     this.signer.witness?.record(heads);
   }
 
-  /** Signs `head` if the events since the last checkpoint verify; else records the refusal. Returns the signing time. */
-  private async checkpoint(tx: Tx, chainId: string, head: { seq: number; hash: string }): Promise<string | undefined> {
+  /** Signs `head` if the events since the last checkpoint verify; else records the refusal. Returns the signing time and key. */
+  private async checkpoint(
+    tx: Tx,
+    chainId: string,
+    head: { seq: number; hash: string },
+  ): Promise<{ at: string; keyId: string } | undefined> {
     const checked = await verifyTail(tx, this.signer, chainId, head);
     if (checked.ok) return this.writeCheckpoint(tx, chainId, head.seq, head.hash);
     const refusal: Refusal = { seq: checked.seq, problem: checked.problem, at: new Date().toISOString() };
@@ -198,14 +202,20 @@ export class AuditLog {
     return undefined;
   }
 
-  private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string): Promise<string> {
+  private async writeCheckpoint(
+    tx: Tx,
+    tenantId: string,
+    seq: number,
+    hash: string,
+  ): Promise<{ at: string; keyId: string }> {
     const at = new Date().toISOString();
-    const signature = this.signer.sign({ tenantId, seq, hash, at });
+    // The key that signs names itself (after a rotation, the new one: the signer re-reads the key directory).
+    const { signature, keyId } = this.signer.sign({ tenantId, seq, hash, at });
     await tx
       .insertInto('audit_checkpoints')
-      .values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature })
+      .values({ tenant_id: tenantId, seq, hash, at, key_id: keyId, signature })
       .execute();
-    return at;
+    return { at, keyId };
   }
 }
 

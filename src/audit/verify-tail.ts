@@ -18,7 +18,7 @@ export async function verifyTail(
 ): Promise<TailResult> {
   const last = await tx
     .selectFrom('audit_checkpoints')
-    .select(['seq', 'hash', 'at', 'signature'])
+    .select(['seq', 'hash', 'at', 'key_id', 'signature'])
     .where('tenant_id', '=', chainId)
     .orderBy('seq', 'desc')
     .limit(1)
@@ -27,7 +27,8 @@ export async function verifyTail(
   let prev = GENESIS_HASH;
   if (last) {
     const seq = Number(last.seq);
-    if (!signer.verify({ tenantId: chainId, seq, hash: last.hash, at: last.at }, last.signature)) {
+    // Under the key it names: a retired one after a rotation.
+    if (!signer.verify({ tenantId: chainId, seq, hash: last.hash, at: last.at }, last.signature, last.key_id)) {
       return { ok: false, seq, problem: 'last checkpoint signature does not verify' };
     }
     expected = seq + 1;

@@ -2,7 +2,10 @@
 // sequence number that does not hold: an edited, inserted or removed row
 // breaks the hash links; a truncated tail disagrees with the head or with a
 // signed checkpoint; a rewritten chain has no valid signatures; an event made
-// without the chain key from the key directory has no valid link.
+// without the chain key from the key directory has no valid link. Each
+// checkpoint is checked under the key it names, the current or a retired one
+// (issue 19); a retired key may not sign after its successor has in a chain,
+// and the key the witness names at its head must be the one that signed there.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
@@ -26,7 +29,7 @@ export type VerifyResult =
 interface ChainState {
   head: { seq: number; hash: string } | undefined;
   lastSeq: number;
-  checkpoints: { seq: number; hash: string; at: string; signature: string }[];
+  checkpoints: { seq: number; hash: string; at: string; key_id: string; signature: string }[];
 }
 
 export interface VerifyOptions {
@@ -64,9 +67,19 @@ export async function verifyAudit(
       if (!bad || seq < bad.seq) bad = { seq, problem };
     };
     const forged = state.checkpoints.find(
-      (c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature),
+      (c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature, c.key_id),
     );
     if (forged) note(forged.seq, 'checkpoint signature does not verify');
+    // Keys only ever move forward within a chain: a retired key signing after its successor is a forgery.
+    let generation = -1;
+    for (const c of state.checkpoints) {
+      const g = signer.generation(c.key_id) ?? -1;
+      if (g < generation) {
+        note(c.seq, 'checkpoint signed by a retired key after its successor');
+        break;
+      }
+      generation = g;
+    }
     // Every CHECKPOINT_EVERY-th event is signed in the transaction that appends it: a missing one was removed.
     const signed = new Set(state.checkpoints.map((c) => c.seq));
     for (let seq = CHECKPOINT_EVERY; seq <= Math.max(state.lastSeq, state.head?.seq ?? 0); seq += CHECKPOINT_EVERY) {
@@ -81,6 +94,9 @@ export async function verifyAudit(
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     if (witnessed && witnessed.seq > state.lastSeq)
       note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
+    const atWitnessed = witnessed?.keyId && state.checkpoints.find((c) => c.seq === witnessed.seq);
+    if (atWitnessed && atWitnessed.key_id !== witnessed?.keyId)
+      note(atWitnessed.seq, 'checkpoint at the witnessed head signed by another key than the witness names');
     const results = await verifyRanges(store, signer, tenantId, state.lastSeq, pinned, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
@@ -126,7 +142,7 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
       .executeTakeFirst();
     const checkpoints = await tx
       .selectFrom('audit_checkpoints')
-      .select(['seq', 'hash', 'at', 'signature'])
+      .select(['seq', 'hash', 'at', 'key_id', 'signature'])
       .where('tenant_id', '=', tenantId)
       .orderBy('seq')
       .execute();
