@@ -20,6 +20,7 @@ import { ROTATE_ACTION, TEST_CRASH_VARIABLE, type RotationStep } from '../../src
 import { keyIdOf } from '../../src/audit/signing-key.ts';
 import { CHAINED_COLUMNS, linkValues } from '../../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -219,11 +220,14 @@ for (const step of STEPS) {
       await assertIntact(f.h);
       const cli = kartei(f.h, ['audit', 'verify']);
       assert.equal(cli.status, 0, cli.stderr + cli.stdout);
+      const codes = async () => (await databaseFindings(f.h.services)).map((x) => x.code);
+      assert.ok((await codes()).includes('audit-key-rotation-unfinished'), 'the doctor names the unfinished rotation');
       // A dead rotation's lock does not block the next run, which finishes this rotation.
       const rerun = kartei(f.h, ['audit', 'rotate-key']);
       assert.equal(rerun.status, 0, rerun.stderr + rerun.stdout);
       assert.match(rerun.stdout, /^finished the interrupted rotation/);
       await assertRotated(f);
+      assert.ok(!(await codes()).includes('audit-key-rotation-unfinished'));
     } finally {
       await f.h.close();
     }

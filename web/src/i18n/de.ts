@@ -1884,6 +1884,11 @@ export const de = {
   'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
   'finding.allocator-not-applied.fix':
     'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title':
+    'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

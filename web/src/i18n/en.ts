@@ -1849,4 +1849,8 @@ export const en: Messages = {
   'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
   'finding.allocator-not-applied.fix':
     'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
 };
