@@ -2,7 +2,9 @@
 // event and the access it records commit or fail together. Checkpoints are
 // signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer, each
 // only after the events since the last one have verified (`verify-tail.ts`);
-// a chain that does not verify is left unsigned and raises the alarm.
+// a chain that does not verify is left unsigned and raises the alarm. On
+// PostgreSQL one checkpoint round runs at a time across instances (an advisory lock).
+import { sql } from 'kysely';
 import { prepared } from '../db/prepared.ts';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -167,10 +169,16 @@ export class AuditLog {
    * records the signed heads in the witness file outside the database.
    */
   async checkpointAll(): Promise<void> {
+    await oneRoundAtATime(this.store, () => this.checkpointRound());
+  }
+
+  private async checkpointRound(): Promise<void> {
     const heads: Record<string, WitnessedHead> = {};
     for (const id of await chainIds(this.store)) {
       const head = await inTenantTransaction(this.store, id, async (tx) => {
-        const [head] = await chainHead(tx, id);
+        // On PostgreSQL the head is locked like an append locks it: an append that signs its 1000th event
+        // in its own transaction commits (or not) before this round reads the last checkpoint.
+        const [head] = await (this.store.dialect === 'postgres' ? headForUpdate : chainHead)(tx, id);
         if (!head || head.seq === 0) return undefined;
         const last = await tx
           .selectFrom('audit_checkpoints')
@@ -217,6 +225,27 @@ export class AuditLog {
       .execute();
     return { at, keyId };
   }
+}
+
+/** The advisory lock of the checkpoint round on PostgreSQL (issue 19: several instances on one database). */
+export const CHECKPOINT_ROUND_LOCK = 'kartei.audit.checkpoint-round';
+
+/**
+ * One checkpoint round at a time across processes. On PostgreSQL a session-level advisory lock, held on one
+ * connection for the round (the round's own transactions use others) and released when it ends or its
+ * connection dies with the process; a second instance's round waits for it, then finds little left to sign.
+ * On SQLite every chain's transaction is a write transaction (BEGIN IMMEDIATE), which serialises the same.
+ */
+async function oneRoundAtATime(store: Store, round: () => Promise<void>): Promise<void> {
+  if (store.dialect !== 'postgres') return round();
+  await store.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtextextended(${CHECKPOINT_ROUND_LOCK}, 0))`.execute(conn);
+    try {
+      await round();
+    } finally {
+      await sql`select pg_advisory_unlock(hashtextextended(${CHECKPOINT_ROUND_LOCK}, 0))`.execute(conn);
+    }
+  });
 }
 
 /** Every audit chain: the deployment's, then one per tenant. */
