@@ -13,6 +13,7 @@ import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import type { Refusal, WitnessedHead } from './witness.ts';
 import { verifyTail } from './verify-tail.ts';
+import { stretchDigest } from './batch-digest.ts';
 import { auditableId } from './audit-ids.ts';
 import { AttemptLog } from './attempts.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -203,7 +204,7 @@ export class AuditLog {
     head: { seq: number; hash: string },
   ): Promise<{ at: string; keyId: string } | undefined> {
     const checked = await verifyTail(tx, this.signer, chainId, head);
-    if (checked.ok) return this.writeCheckpoint(tx, chainId, head.seq, head.hash);
+    if (checked.ok) return this.writeCheckpoint(tx, chainId, head, checked);
     const refusal: Refusal = { seq: checked.seq, problem: checked.problem, at: new Date().toISOString() };
     this.signer.witness?.refuse(chainId, refusal);
     this.alarm(chainId, refusal);
@@ -213,15 +214,29 @@ export class AuditLog {
   private async writeCheckpoint(
     tx: Tx,
     tenantId: string,
-    seq: number,
-    hash: string,
+    { seq, hash }: { seq: number; hash: string },
+    verified: { from: number; prevHash: string },
   ): Promise<{ at: string; keyId: string }> {
     const at = new Date().toISOString();
+    // Issue 19: audit — the stretch since the last checkpoint, just verified row by row, signed as one digest.
+    const { digest, count } = await stretchDigest(tx, this.store.dialect, tenantId, verified.from, seq);
+    if (count !== seq - verified.from) throw new Error(`audit chain ${tenantId} changed while it was signed`);
+    const stretch = { from: verified.from, prevHash: verified.prevHash, digest };
     // The key that signs names itself (after a rotation, the new one: the signer re-reads the key directory).
-    const { signature, keyId } = this.signer.sign({ tenantId, seq, hash, at });
+    const { signature, keyId } = this.signer.sign({ tenantId, seq, hash, at, stretch });
     await tx
       .insertInto('audit_checkpoints')
-      .values({ tenant_id: tenantId, seq, hash, at, key_id: keyId, signature })
+      .values({
+        tenant_id: tenantId,
+        seq,
+        hash,
+        at,
+        key_id: keyId,
+        signature,
+        from_seq: stretch.from,
+        prev_hash: stretch.prevHash,
+        digest,
+      })
       .execute();
     return { at, keyId };
   }

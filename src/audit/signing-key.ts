@@ -165,15 +165,17 @@ export class CheckpointSigner {
   /** Signs with the current key (re-read first if a rotation switched it); the signature and the key's id. */
   sign(c: CheckpointClaim): { signature: string; keyId: string } {
     this.refresh();
-    return { signature: sign(null, claimBytes(c), this.key.privateKey).toString('base64'), keyId: this.key.keyId };
+    const { privateKey, keyId } = this.key;
+    return { signature: sign(null, claimBytes(c, keyId), privateKey).toString('base64'), keyId };
   }
 
   /** Whether `signature` over `c` holds under the key named `keyId` (the current key when not named). */
   verify(c: CheckpointClaim, signature: string, keyId?: string): boolean {
     this.refresh();
-    const key = keyId === undefined || keyId === this.key.keyId ? this.key.publicKey : this.retiredPublic.get(keyId);
+    const id = keyId ?? this.key.keyId;
+    const key = id === this.key.keyId ? this.key.publicKey : this.retiredPublic.get(id);
     if (!key) return false;
-    return verify(null, claimBytes(c), key, Buffer.from(signature, 'base64'));
+    return verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'));
   }
 
   /** Re-reads the signing key and the retired keys if their files changed since they were read. */
@@ -207,7 +209,18 @@ export interface CheckpointClaim {
   seq: number;
   hash: string;
   at: string;
+  /**
+   * Issue 19: what the checkpoint covers (migration 033): the checkpoint it continues from, that one's
+   * hash and the digest of the events between (`batch-digest.ts`). Absent in checkpoints signed before.
+   */
+  stretch?: { from: number; prevHash: string; digest: string };
 }
 
-const claimBytes = (c: CheckpointClaim) =>
-  Buffer.from(`kartei-audit-checkpoint/v1|${c.tenantId}|${c.seq}|${c.hash}|${c.at}`, 'utf8');
+/** The signed bytes: v1 as before; v2 also names the signing key and the stretch, so neither can be swapped. */
+const claimBytes = (c: CheckpointClaim, keyId: string) =>
+  Buffer.from(
+    c.stretch
+      ? `kartei-audit-checkpoint/v2|${c.tenantId}|${c.seq}|${c.hash}|${c.at}|${keyId}|${c.stretch.from}|${c.stretch.prevHash}|${c.stretch.digest}`
+      : `kartei-audit-checkpoint/v1|${c.tenantId}|${c.seq}|${c.hash}|${c.at}`,
+    'utf8',
+  );

@@ -42,6 +42,7 @@ import { tasks } from './029-tasks.ts';
 import { letters } from './030-letters.ts';
 // Issue 17: import
 import { importJobs } from './031-import.ts';
+import { auditCheckpointDigest } from './033-audit-checkpoint-digest.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -85,5 +86,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '030-letters': letters(dialect, appRole),
     // Issue 17: import
     '031-import': importJobs(dialect, appRole),
+    // Issue 19: audit
+    '033-audit-checkpoint-digest': auditCheckpointDigest(dialect),
   };
 }
