@@ -22,7 +22,10 @@ const SEQ = ROW_COLUMNS.indexOf('seq');
 const sqliteValue = (c: string) =>
   c === 'reason_enc' ? 'CASE WHEN reason_enc IS NULL THEN NULL ELSE lower(hex(reason_enc)) END' : c;
 
-const SQLITE_ROWS = `CAST(json_group_array(json_array(${ROW_COLUMNS.map(sqliteValue).join(', ')}) ORDER BY seq) AS BLOB)`;
+// No ORDER BY inside the aggregate: it would sort every stretch in a temporary b-tree (0.8 against 0.5 µs a row
+// here). The rows come in the primary key's order (tenant_id, seq), the order of the scan both signer and verifier
+// run; were it ever to differ, the digest would differ and the stretch would be verified row by row, never passed.
+const SQLITE_ROWS = `CAST(json_group_array(json_array(${ROW_COLUMNS.map(sqliteValue).join(', ')})) AS BLOB)`;
 
 /** SQLite: the rows of `tenant_id = ? AND seq > ? AND seq <= ?` as one JSON array of arrays (bytes), and their count. */
 export const SQLITE_STRETCH_SQL = `SELECT ${SQLITE_ROWS} AS rows, count(*) AS n FROM audit_events WHERE tenant_id = ? AND seq > ? AND seq <= ?`;

@@ -178,6 +178,17 @@ export class CheckpointSigner {
     return verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'));
   }
 
+  /** The same on libuv's threads: `audit verify` checks a chain's checkpoints there while this thread reads. */
+  verifyAsync(c: CheckpointClaim, signature: string, keyId?: string): Promise<boolean> {
+    this.refresh();
+    const id = keyId ?? this.key.keyId;
+    const key = id === this.key.keyId ? this.key.publicKey : this.retiredPublic.get(id);
+    if (!key) return Promise.resolve(false);
+    return new Promise((resolve, reject) =>
+      verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'), (e, ok) => (e ? reject(e) : resolve(ok))),
+    );
+  }
+
   /** Re-reads the signing key and the retired keys if their files changed since they were read. */
   refresh(): void {
     if (!this.keyDir) return;

@@ -82,9 +82,16 @@ export async function verifyAudit(
     const note = (seq: number, problem: string) => {
       if (!bad || seq < bad.seq) bad = { seq, problem };
     };
-    const genuine = state.checkpoints.filter((c) =>
-      signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) }, c.signature, c.key_id),
+    const holds = await Promise.all(
+      state.checkpoints.map((c) =>
+        signer.verifyAsync(
+          { tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) },
+          c.signature,
+          c.key_id,
+        ),
+      ),
     );
+    const genuine = state.checkpoints.filter((_, i) => holds[i]);
     const forged = state.checkpoints.find((c) => !genuine.includes(c));
     if (forged) note(forged.seq, 'checkpoint signature does not verify');
     // Keys only ever move forward within a chain: a retired key signing after its successor is a forgery.
@@ -214,7 +221,9 @@ async function verifySegments(
   const segments = segmentsOf(lastSeq, genuine);
   // A signed stretch with a pinned hash inside (an overlapping checkpoint, a witnessed head) is verified row by row.
   const byDigest = segments.filter(
-    (s) => s.signed && !pinned.some(([seq, hash]) => seq >= s.first && (seq < s.last || hash !== s.signed!.hash)),
+    (s) =>
+      s.signed &&
+      !pinned.some(([seq, hash]) => seq >= s.first && seq <= s.last && (seq < s.last || hash !== s.signed!.hash)),
   );
   const matched = await stretchesMatch(
     source,
