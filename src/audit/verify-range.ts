@@ -110,7 +110,7 @@ class RangeVerifier {
   }
 }
 
-export async function verifyRange(task: RangeTask, progress?: (rows: number) => void): Promise<RangeResult> {
+async function verifyRange(task: RangeTask, progress?: (rows: number) => void): Promise<RangeResult> {
   const v = new RangeVerifier(task);
   if (task.source.dialect === 'sqlite') {
     const db = new Database(task.source.file, { readonly: true, fileMustExist: true });
