@@ -45,6 +45,8 @@ const SQLITE = [
   '030-letters',
   // Issue 17: import
   '031-import',
+  // Issue 19: audit
+  '033-audit-checkpoint-digest',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {
