@@ -336,6 +336,13 @@ interface AuditCheckpointsTable {
   at: string;
   key_id: string;
   signature: string;
+  // Issue 19: audit — migration 033: what a checkpoint signed since then covers (NULL in older ones).
+  /** The sequence number of the checkpoint this one continues from (0: the chain's start). */
+  from_seq: number | null;
+  /** That checkpoint's hash (the genesis hash at the start). */
+  prev_hash: string | null;
+  /** SHA-256 of the events after `from_seq` up to `seq` as stored (`src/audit/batch-digest.ts`). */
+  digest: string | null;
 }
 
 export interface DevicesTable {

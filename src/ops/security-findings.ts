@@ -14,6 +14,7 @@ import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
+import { unfinishedRotation } from '../audit/signing-key-rotation.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
@@ -96,6 +97,8 @@ export const FINDING_CODES = [
   'keys-backup-none',
   'backup-running',
   'restored-from-backup',
+  // Issue 19: audit — an interrupted rotation of the audit signing key
+  'audit-key-rotation-unfinished',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -312,6 +315,16 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       fix: 'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run `kartei audit verify`. The server signs no checkpoint of this chain until it verifies again.',
     });
   }
+  // Issue 19: audit — a rotation of the signing key that stopped half-way (the chain verifies meanwhile).
+  const rotation = tenantId ? undefined : unfinishedRotation(s.config.keyDir);
+  if (rotation)
+    out.push({
+      severity: 'medium',
+      code: 'audit-key-rotation-unfinished',
+      params: { state: rotation },
+      title: `The rotation of the audit signing key is unfinished: ${rotation}`,
+      fix: 'Run `kartei audit rotate-key` again: it finishes this rotation (it does not start another).',
+    });
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);

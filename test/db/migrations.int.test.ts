@@ -47,6 +47,8 @@ const SQLITE = [
   '031-import',
   // Issue 18: gate3
   '032-store-upgrades',
+  // Issue 19: audit
+  '033-audit-checkpoint-digest',
   // Issue 19: keys
   '034-key-rotation',
 ];

@@ -44,6 +44,8 @@ import { letters } from './030-letters.ts';
 import { importJobs } from './031-import.ts';
 // Issue 18: gate3
 import { storeUpgrades } from './032-store-upgrades.ts';
+// Issue 19: audit
+import { auditCheckpointDigest } from './033-audit-checkpoint-digest.ts';
 // Issue 19: keys
 import { keyRotation } from './034-key-rotation.ts';
 
@@ -91,6 +93,8 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '031-import': importJobs(dialect, appRole),
     // Issue 18: gate3
     '032-store-upgrades': storeUpgrades(dialect, appRole),
+    // Issue 19: audit
+    '033-audit-checkpoint-digest': auditCheckpointDigest(dialect),
     // Issue 19: keys
     '034-key-rotation': keyRotation,
   };

@@ -1911,6 +1911,11 @@ export const de = {
     'Am {at} aus der Sicherung vom {backupAt} wiederhergestellt; nach der Sicherung bezeugte Protokollereignisse, die darin fehlen: {gap}',
   'finding.restored-from-backup.fix':
     'Nichts zu reparieren: Die Wiederherstellung und diese Lücke stehen im Protokoll (system.restore). Was nach der Sicherung erfasst wurde, erneut erfassen.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title':
+    'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1875,4 +1875,8 @@ export const en: Messages = {
     'Restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap}',
   'finding.restored-from-backup.fix':
     'Nothing to repair: the restore and this gap are on the audit record (system.restore). Enter again what was done after the backup.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
 };
