@@ -53,7 +53,9 @@ export function checkKey(key: Buffer): void {
 export function fileKey(key: Buffer, aad: Buffer, header: Buffer): FileKey {
   const salt = header.subarray(MAGIC.length + 5, MAGIC.length + 5 + SALT_LEN);
   return {
-    key: Buffer.from(hkdfSync('sha256', key, salt, 'kartei/stream-aead/v1', 32)),
+    // The caller's key as a KeyObject made once (key-object.ts): hkdfSync makes one of a Buffer
+    // at every call, ~5 % of a retrieval's CPU where a key is derived per file (issue 18, retrieve3).
+    key: Buffer.from(hkdfSync('sha256', keyObject(key), salt, 'kartei/stream-aead/v1', 32)),
     prefix: header.subarray(HEADER_LEN - PREFIX_LEN),
     aad: Buffer.concat([header, aad]),
     chunkSize: header.readUInt32BE(MAGIC.length + 1),
