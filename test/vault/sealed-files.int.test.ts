@@ -273,3 +273,21 @@ test('writes interleaved piece by piece, as from several associations at once, e
     assert.deepEqual(await readAll(files.openRead(`d/${i}.dcm`, key, aad)), plain, `file ${i}`);
   for (const p of piecesOf.flat()) assert.ok(p.length > 0, "the writer's input is never freed");
 });
+
+test('reading a file leaves no descriptor open: read to the end, stopped early, failing, or never started', async () => {
+  const root = path.join(tmp, 'descriptors');
+  const files = new SealedFiles(root);
+  const plain = randomBytes(3_000_000);
+  await store(files, 'g', plain, 262_144);
+  const open = () => fs.readdirSync('/proc/self/fd').length;
+  const before = open();
+  assert.deepEqual(await readAll(files.openRead('g', key, aad)), plain);
+  const early = files.openRead('g', key, aad);
+  assert.ok(!(await early.next()).done);
+  assert.equal(open(), before + 1, 'open while being read');
+  await early.return(undefined);
+  await assert.rejects(readAll(files.openRead('g', key, Buffer.from('another binding'))), DecryptionError);
+  await assert.rejects(readAll(files.openRead('missing', key, aad)), { code: 'ENOENT' });
+  files.openRead('g', key, aad); // never started: nothing is opened until the first read
+  assert.equal(open(), before);
+});
