@@ -12,13 +12,15 @@ import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './device-commands.ts';
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
+// Issue 19: offices
+import { OFFICES_USAGE, officesCommand } from './office-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
   audit verify    recompute the audit chains and their signatures
   doctor          print the security report; exit 1 on a critical finding
   devices ...     register, list and remove DICOM devices through the running server's API
-`;
+${OFFICES_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -28,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
     if (cmd === 'doctor') return await doctor(config);
     if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
+    // Issue 19: offices
+    if (cmd === 'offices') return await officesCommand(config, sub ? [sub, ...rest] : [], withServices);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {

@@ -34,7 +34,8 @@ import {
   relyingParty,
   type RelyingParty,
 } from './passkeys.ts';
-import { userBinding } from './users.ts';
+import { userBinding, usernameIndexOf } from './users.ts';
+import type { OfficeAddress } from './office-address.ts';
 import { IdentityUseCase } from './identity-use-case.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -122,16 +123,34 @@ export class Login extends IdentityUseCase {
     return subjectsOf(this.keyring, usernameIndex, address);
   }
 
-  async password(username: string, password: string, address: string): Promise<LoginStep> {
+  /**
+   * The password step at an address (issue 19: offices): at an office's own address only that
+   * office's accounts are found, elsewhere only those of the offices without an address; an
+   * account of another office is answered like an unknown name.
+   */
+  async password(
+    username: string,
+    password: string,
+    address: string,
+    at: OfficeAddress = { kind: 'unaddressed' },
+  ): Promise<LoginStep> {
     const db = this.store.db;
     const now = this.clock();
-    const usernameIndex = this.keyring.globalIndex('username', username);
+    const usernameIndex =
+      at.kind === 'office'
+        ? usernameIndexOf(this.keyring, at, username)
+        : usernameIndexOf(this.keyring, { id: '', host: null }, username);
     const subjects = this.subjects(usernameIndex, address);
     const [user, counters] = await Promise.all([
       db
         .selectFrom('users')
         .select(['id', 'tenant_id', 'password_hash', 'active', 'totp_secret_enc'])
         .where('username_index', '=', usernameIndex)
+        .where((w) =>
+          at.kind === 'office'
+            ? w('tenant_id', '=', at.id)
+            : w('tenant_id', 'in', w.selectFrom('tenants').select('id').where('host', 'is', null)),
+        )
         .executeTakeFirst(),
       countersFor(db, subjects, now),
     ]);

@@ -44,6 +44,8 @@ import { letters } from './030-letters.ts';
 import { importJobs } from './031-import.ts';
 // Issue 18: gate3
 import { storeUpgrades } from './032-store-upgrades.ts';
+// Issue 19: offices
+import { offices } from './037-offices.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -89,5 +91,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '031-import': importJobs(dialect, appRole),
     // Issue 18: gate3
     '032-store-upgrades': storeUpgrades(dialect, appRole),
+    // Issue 19: offices
+    '037-offices': offices(dialect, appRole),
   };
 }

@@ -13,6 +13,8 @@ import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts';
 import { displayName, idParams, NO_NUL, password, username } from '../schemas.ts';
 import { authenticationResponse } from '../webauthn-schemas.ts';
 import { KarteiError } from '../../errors.ts';
+// Issue 19: offices
+import { officeAddresses } from '../../identity/office-address.ts';
 import { noContent } from '../../contract/common.ts';
 import { loggedIn, loginStep, me, ownSession, setupDone } from '../../contract/identity.ts';
 
@@ -44,7 +46,9 @@ export function authRoutes(app: FastifyInstance, s: Services) {
         response: { 201: setupDone },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.setup.run(req.body, req.ip)),
+    // Issue 19: offices — the office is the one at the request's address.
+    async (req, reply) =>
+      reply.code(201).send(await s.setup.run(req.body, req.ip, await officeAddresses(s.store).at(req.hostname, true))),
   );
 
   r.post(
@@ -56,7 +60,13 @@ export function authRoutes(app: FastifyInstance, s: Services) {
         response: { 200: loginStep },
       },
     },
-    async (req) => s.login.password(req.body.username, req.body.password, req.ip),
+    async (req) =>
+      s.login.password(
+        req.body.username,
+        req.body.password,
+        req.ip,
+        await officeAddresses(s.store).at(req.hostname, true), // Issue 19: offices
+      ),
   );
 
   r.post(
