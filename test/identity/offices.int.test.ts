@@ -15,6 +15,7 @@ import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from
 import { testCertificate } from '../helpers/certificates.ts';
 import {
   Client,
+  DIALECT,
   setUpTenant,
   startHarness,
   strongPassword,
@@ -288,4 +289,38 @@ test('two `offices add` of one name, or one host, at once: exactly one wins', as
 test("the operator's list shows no office's data", async () => {
   const listed = JSON.stringify(await listOffices(h.services.store));
   for (const secret of ['admin', 'Berta', 'Ada Admin', 'Verwaltung']) assert.ok(!listed.includes(secret), secret);
+});
+
+test("PostgreSQL: an office's transaction sees none of the other office's rows, even unasked", {
+  skip: DIALECT !== 'postgres' && 'row-level security is PostgreSQL only',
+}, async () => {
+  // No tenant condition in these queries: only the walls keep the other office out. (Accounts,
+  // sessions, API tokens and devices are looked up before an office is known and so are not walled:
+  // their queries name the office, which the tests above attack through the API.)
+  const seen = (office: string) =>
+    inTenantTransaction(h.services.store, office, async (tx) => ({
+      departments: (await tx.selectFrom('departments').select('tenant_id').execute()).map((r) => r.tenant_id),
+      keys: (await tx.selectFrom('data_keys').select('tenant_id').execute()).map((r) => r.tenant_id),
+      audit: (await tx.selectFrom('audit_events').select('tenant_id').execute()).map((r) => r.tenant_id),
+    }));
+  for (const [office, other] of [
+    [a.tenantId, b.id],
+    [b.id, a.tenantId],
+  ] as const) {
+    const rows = await seen(office);
+    for (const [table, ids] of Object.entries(rows)) {
+      assert.ok(ids.length > 0, `${table}: the office's own rows are there`);
+      assert.ok(!ids.includes(other), `${table}: none of the other office's`);
+    }
+  }
+  // Writing a row for the other office inside this office's transaction: refused by the wall.
+  await assert.rejects(
+    inTenantTransaction(h.services.store, b.id, (tx) =>
+      tx
+        .insertInto('departments')
+        .values({ id: crypto.randomUUID(), tenant_id: a.tenantId, code: 'XX', name: 'x', created_at: 'now' })
+        .execute(),
+    ),
+    /row-level security/,
+  );
 });
