@@ -70,7 +70,9 @@ const perStore = new WeakMap<Store, OfficeAddresses>();
 
 /** The one `OfficeAddresses` of a store in this process. */
 export function officeAddresses(store: Store): OfficeAddresses {
-  let a = perStore.get(store);
-  if (!a) perStore.set(store, (a = new OfficeAddresses(store)));
-  return a;
+  const known = perStore.get(store);
+  if (known) return known;
+  const made = new OfficeAddresses(store);
+  perStore.set(store, made);
+  return made;
 }

@@ -17,7 +17,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
 
-export const OFFICE_SETUP_TTL_MS = 24 * 3_600_000;
+const OFFICE_SETUP_TTL_MS = 24 * 3_600_000;
 
 /** What an operator may see of an office: never its data or its audit contents. */
 export interface OfficeSummary {
