@@ -43,6 +43,15 @@ export class OfficeAddresses {
     return host === null || (await this.claimant(host, false)) === null;
   }
 
+  /** The installation's public URL as an office's own address (its links: enrolment, reset). */
+  async publicUrl(tenantId: string, installationUrl: string): Promise<string> {
+    const host = await this.hostOf(tenantId);
+    if (host === null) return installationUrl;
+    const url = new URL(installationUrl);
+    url.hostname = host;
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+  }
+
   private async claimant(host: string, fresh: boolean): Promise<string | null> {
     const now = Date.now();
     const hit = this.claims.get(host);

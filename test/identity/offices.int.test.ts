@@ -325,3 +325,32 @@ test("PostgreSQL: an office's transaction sees none of the other office's rows, 
     /row-level security/,
   );
 });
+
+test("an office's enrolment link points at its own address; a name another office uses is free here", async () => {
+  // `user1` is office A's first account after its admin (the harness's DPO).
+  const created = await b.admin.post('/api/admin/users', {
+    username: 'user1',
+    displayName: 'Bernd B',
+    tenantRoles: [],
+    memberships: [{ departmentId: b.department, role: 'clerk' }],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const link = new URL(created.body.enrolment.url);
+  assert.equal(link.hostname, HOST_B);
+  const password = strongPassword();
+  const enrolled = await new At(h, HOST_B).post('/api/auth/enrol', { token: created.body.enrolment.token, password });
+  assert.equal(enrolled.status, 204, JSON.stringify(enrolled.body));
+  const bernd = await loginAt(HOST_B, 'user1', password);
+  assert.equal((await bernd.get('/api/me')).body.displayName, 'Bernd B');
+  // A's account of that name is untouched, and B's password does not open it at A's address.
+  const atA = await new At(h, 'localhost').post('/api/auth/login', { username: 'user1', password });
+  assert.equal(atA.status, 401);
+  // A's links keep the installation's address.
+  const createdA = await a.admin.post('/api/admin/users', {
+    username: 'nur-in-a',
+    displayName: 'Anna A',
+    tenantRoles: [],
+    memberships: [],
+  });
+  assert.equal(new URL(createdA.body.enrolment.url).hostname, new URL(h.config.publicUrl).hostname);
+});

@@ -11,6 +11,8 @@ import { requestReset } from '../../identity/account-admin.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, password } from '../schemas.ts';
 import { KarteiError } from '../../errors.ts';
+// Issue 19: offices
+import { officeAddresses } from '../../identity/office-address.ts';
 import { noContent } from '../../contract/common.ts';
 import { approvalDecided, approvalView, enrolmentLink } from '../../contract/identity.ts';
 
@@ -72,10 +74,13 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } },
       schema: { params: idParams, response: { 200: enrolmentLink } },
     },
-    async (req) =>
-      gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) =>
-        issueApprovedLink(ctx, req.params.id, s.config.publicUrl),
-      ),
+    async (req) => {
+      // Issue 19: offices — the link points at the office's own address.
+      const url = await officeAddresses(s.store).publicUrl(principalOf(req).tenantId, s.config.publicUrl);
+      return gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) =>
+        issueApprovedLink(ctx, req.params.id, url),
+      );
+    },
   );
 
   r.get(
