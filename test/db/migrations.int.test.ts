@@ -47,6 +47,8 @@ const SQLITE = [
   '031-import',
   // Issue 18: gate3
   '032-store-upgrades',
+  // Issue 19: offices
+  '037-offices',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -354,3 +354,18 @@ test("an office's enrolment link points at its own address; a name another offic
   });
   assert.equal(new URL(createdA.body.enrolment.url).hostname, new URL(h.config.publicUrl).hostname);
 });
+
+test("a login started at one office's address is not finished at another's", async () => {
+  const first = await new At(h, HOST_B).post('/api/auth/login', { username: 'admin', password: b.password });
+  assert.equal(first.status, 200);
+  h.clock.now += 30_000;
+  const code = totpCode(secrets.get(`${HOST_B}:admin`)!, h.clock.now);
+  for (const host of ['localhost', HOST_C]) {
+    const r = await new At(h, host).post('/api/auth/mfa', { challenge: first.body.challenge, code });
+    assert.equal(r.status, 401, `${host}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, 'invalid-mfa-code');
+  }
+  // Refused before it was counted: at B's address the challenge and the code still work.
+  const done = await new At(h, HOST_B).post('/api/auth/mfa', { challenge: first.body.challenge, code });
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+});

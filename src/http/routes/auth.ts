@@ -81,7 +81,17 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) =>
-      signedIn(reply, await s.login.secondFactor(req.body.challenge, req.body.code, req.ip), secure, req.body.remember),
+      signedIn(
+        reply,
+        await s.login.secondFactor(
+          req.body.challenge,
+          req.body.code,
+          req.ip,
+          await officeAddresses(s.store).at(req.hostname, true),
+        ),
+        secure,
+        req.body.remember,
+      ),
   );
 
   r.post(
@@ -95,7 +105,17 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) =>
-      signedIn(reply, await s.login.passkey(req.body.challenge, req.body.response, req.ip), secure, req.body.remember),
+      signedIn(
+        reply,
+        await s.login.passkey(
+          req.body.challenge,
+          req.body.response,
+          req.ip,
+          await officeAddresses(s.store).at(req.hostname, true),
+        ),
+        secure,
+        req.body.remember,
+      ),
   );
 
   r.post(
