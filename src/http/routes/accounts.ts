@@ -26,7 +26,12 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
       schema: { body: z.strictObject({ token: z.string().min(1).max(200), password }), response: { 204: noContent } },
     },
     async (req, reply) => {
-      await s.enrolment.redeem(req.body.token, req.body.password);
+      // Issue 19: offices — redeemed only at the link's own office's address.
+      await s.enrolment.redeem(
+        req.body.token,
+        req.body.password,
+        await officeAddresses(s.store).at(req.hostname, true),
+      );
       return reply.code(204).send();
     },
   );
