@@ -17,6 +17,8 @@ import { allocatorFindings, launchState } from '../ops/launch.ts';
 import { keysCommand } from './key-commands.ts';
 // Issue 19: backup
 import { backupCommand, restoreCommand } from './backup-commands.ts';
+// Issue 19: offices
+import { OFFICES_USAGE, officesCommand } from './office-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
@@ -29,7 +31,7 @@ const USAGE = `usage: kartei <command>
   backup --keys DEST  back up the key directory, into a separate place
   restore SRC     restore a data backup into an empty data directory (--check: only check it)
   restore --keys SRC  restore a keys' backup into an empty key directory
-`;
+${OFFICES_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     // Issue 19: backup
     if (cmd === 'backup') return await backupCommand(config, sub ? [sub, ...rest] : []);
     if (cmd === 'restore') return await restoreCommand(config, sub ? [sub, ...rest] : []);
+    // Issue 19: offices
+    if (cmd === 'offices') return await officesCommand(config, sub ? [sub, ...rest] : [], withServices);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {

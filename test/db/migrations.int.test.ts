@@ -51,6 +51,8 @@ const SQLITE = [
   '033-audit-checkpoint-digest',
   // Issue 19: keys
   '034-key-rotation',
+  // Issue 19: offices
+  '037-offices',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

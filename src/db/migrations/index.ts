@@ -48,6 +48,8 @@ import { storeUpgrades } from './032-store-upgrades.ts';
 import { auditCheckpointDigest } from './033-audit-checkpoint-digest.ts';
 // Issue 19: keys
 import { keyRotation } from './034-key-rotation.ts';
+// Issue 19: offices
+import { offices } from './037-offices.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -97,5 +99,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '033-audit-checkpoint-digest': auditCheckpointDigest(dialect),
     // Issue 19: keys
     '034-key-rotation': keyRotation,
+    // Issue 19: offices
+    '037-offices': offices(dialect, appRole),
   };
 }
