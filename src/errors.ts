@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
   // Issue 17: letters
   'letter-failed': { status: 500, title: 'The letter could not be made; nothing was stored' },
   'audit-unavailable': { status: 503, title: 'Audit log unavailable; the request was not carried out' },
+  // Issue 19: ops
+  'storage-full': { status: 503, title: 'Storage full; the request was not carried out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -28,6 +28,12 @@ import { recoverDocuments } from './desk/documents-recovery.ts';
 import { lockDataDir } from './ops/serve-lock.ts';
 import { createServices, type Services } from './services.ts';
 import { DemisPoller, type PollerOptions } from './demis/connection/poller.ts';
+// Issue 19: ops
+import { StorageSpace } from './ops/storage-space.ts';
+import { ReadinessCheck } from './ops/readiness.ts';
+import { Metrics } from './ops/metrics.ts';
+import { startMetricsListener, type MetricsListener } from './ops/metrics-listener.ts';
+import { KarteiError } from './errors.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -67,6 +73,9 @@ export interface Server {
   setupToken: string | null;
   /** What the store's recovery found at start. */
   recovered: RecoveryReport;
+  // Issue 19: ops
+  /** The metrics listener's address (`…/metrics`), when it listens. */
+  metricsUrl?: string;
   /** Stops everything in order; a second call waits for the first. */
   stop(): Promise<void>;
 }
@@ -112,6 +121,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let dicom: DimseListener | undefined;
   let timer: NodeJS.Timeout | undefined;
   let demis: DemisPoller | undefined;
+  // Issue 19: ops
+  let metricsListener: MetricsListener | undefined;
   const checkpoints = opts.checkpoints !== false;
   const shutDown = async () => {
     clearInterval(timer);
@@ -122,6 +133,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       // Issue 17: import — a running import ends after its current batch (committed with its position); a head resumes it.
       await services?.imports.stop();
       await dicom?.close();
+      // Issue 19: ops
+      await metricsListener?.close();
+      services?.ops?.storage.stop();
       await app?.close();
       if (services && checkpoints) {
         await services.audit.attempts.flush(true);
@@ -135,8 +149,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   try {
     services = await createServices(config, { progress: opts.progress, clock: opts.clock });
     const s = services;
+    // Issue 19: ops — free space watched, readiness, and metrics (hooked in here, in the composition root).
+    const storage = new StorageSpace(config);
+    const metrics = config.metrics ? new Metrics({ storage, defaults: opts.listen !== false }) : undefined;
+    s.ops = { storage, readiness: new ReadinessCheck(s.store, storage, config), metrics };
+    if (metrics) observeForMetrics(s, metrics);
     app = await buildApp(s, opts.app);
     const log = app.log;
+    storage.start(log.child({ component: 'storage' }));
     if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
       log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
     // Before anything listens: what a crash left of a store is finished off (counts only in the log).
@@ -162,6 +182,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const setupToken = await issueSetupToken(s.store, config.dataDir);
     const url = opts.listen === false ? undefined : await app.listen({ host: config.host, port: config.port });
     const deps = dimseDeps(s);
+    // Issue 19: ops — the DICOM operations' gate runs, timed and counted by action and outcome.
+    if (metrics) deps.gate = timedGate(deps.gate, metrics);
+    // Issue 19: ops — its own listener; a port taken is logged, not fatal: metrics are not worth refusing service.
+    if (metrics && config.metrics && opts.listen !== false)
+      metricsListener = await startMetricsListener(metrics, config.metrics, config.tls).catch((e) => {
+        log.error(
+          { err: { code: (e as { code?: unknown }).code }, port: config.metrics!.port },
+          'metrics listener not started',
+        );
+        return undefined;
+      });
+    if (metricsListener) log.info({ url: metricsListener.url }, 'metrics listener started');
     if (config.dicom && opts.dimse !== false) {
       dicom = await startDimseListener(config.dicom, {
         deps,
@@ -209,10 +241,56 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       dicom,
       setupToken,
       recovered,
+      // Issue 19: ops
+      metricsUrl: metricsListener?.url,
       stop: () => (stopping ??= shutDown()),
     };
   } catch (e) {
     await shutDown().catch(() => undefined);
     throw e;
   }
+}
+
+// Issue 19: ops
+/**
+ * Times the audit's append and (SQLite) the group commit's transactions for the metrics, by wrapping them
+ * here rather than in their modules: each costs two clock reads and one histogram observation.
+ */
+function observeForMetrics(s: Services, metrics: Metrics): void {
+  const audit = s.audit;
+  const append = audit.append.bind(audit);
+  audit.append = async (tx, e) => {
+    const t0 = performance.now();
+    const seq = await append(tx, e);
+    metrics.observeAuditAppend((performance.now() - t0) / 1000);
+    if (e.action === 'dicom.associate') metrics.association(e.outcome === 'allowed' ? 'allowed' : 'denied');
+    return seq;
+  };
+  const committer = s.store.committer;
+  if (committer) {
+    const run = committer.run.bind(committer);
+    committer.run = <T>(work: Parameters<typeof run<T>>[0]) => {
+      const t0 = performance.now();
+      metrics.transactionStarted();
+      return run(work).finally(() => metrics.transactionEnded((performance.now() - t0) / 1000));
+    };
+  }
+}
+
+/** The DIMSE handlers' gate, each run timed with its action and outcome (ok, or the refusal's code). */
+function timedGate(gate: DimseDeps['gate'], metrics: Metrics): DimseDeps['gate'] {
+  return {
+    run: async (principal, action, ref, work) => {
+      const t0 = performance.now();
+      let outcome = 'ok';
+      try {
+        return await gate.run(principal, action, ref, work);
+      } catch (e) {
+        outcome = e instanceof KarteiError ? e.code : 'error';
+        throw e;
+      } finally {
+        metrics.observeDimse(action, outcome, (performance.now() - t0) / 1000);
+      }
+    },
+  };
 }

@@ -56,6 +56,9 @@ import { taskRoutes } from './routes/tasks.ts';
 import { letterRoutes } from './routes/letters.ts';
 // Issue 17: import
 import { importRoutes } from './routes/import.ts';
+// Issue 19: ops
+import { healthRoutes } from './health.ts';
+import { isStorageFull } from '../ops/storage-space.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -89,6 +92,12 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(async (err, req, reply) => {
+    // Issue 19: ops — a write found no space (the data, a file, or a read's audit event): 503 for reads and writes
+    // alike, undone like any failed transaction; the storage watcher logs the state once, not once per request.
+    if (isStorageFull(err)) {
+      services.ops?.storage.noteFull();
+      return sendProblem(reply, new KarteiError('storage-full', undefined, undefined, { 'retry-after': '60' }));
+    }
     // Input a data route refused before its handler ran is on the record; if it cannot be, the answer says so.
     if (refusedInput(err) && req.auth) {
       try {
@@ -118,8 +127,16 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   });
   registerAccess(app, services);
   app.addHook('onRoute', (route) => assertAnswerDeclared(route));
+  // Issue 19: ops — each answer's latency by route pattern (never the URL) and status, when metrics are on.
+  const metrics = services.ops?.metrics;
+  if (metrics)
+    app.addHook('onResponse', async (req, reply) =>
+      metrics.observeHttp(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000),
+    );
 
   opsRoutes(app);
+  // Issue 19: ops
+  healthRoutes(app, services);
   authRoutes(app, services);
   adminRoutes(app, services);
   accountRoutes(app, services);

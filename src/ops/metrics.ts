@@ -1,0 +1,167 @@
+// The Prometheus metrics of one server (issue 19), on a registry of its own (tests
+// start several servers in one process). Labels are closed sets only: a route's
+// pattern (`/api/records/:id`, never the URL with its ids or search terms), the
+// HTTP method (unknown ones as OTHER), the status code, a gate action, a problem
+// code, a storage area — never an id, a name or an AE title. Unmatched URLs all
+// count under the route `(unmatched)`, so no flood of distinct URLs grows a
+// label set. Per request the cost is one histogram observation (a cached child,
+// ~0.25 µs); queue depths and free space are read only when scraped.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StorageSpace } from './storage-space.ts';
+
+/** Latencies from a tenth of a millisecond (a health probe) to ten seconds (a large upload). */
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const STATE_VALUE = { ok: 0, low: 1, full: 2 } as const;
+
+type Child = { observe(v: number): void };
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly http: Histogram<'method' | 'route' | 'status'>;
+  /** method → route → status → the histogram's child: no label hashing per request. */
+  private readonly children = new Map<string, Map<string, Map<number, Child>>>();
+  private readonly gate: Histogram<'action' | 'outcome'>;
+  private readonly auditAppend: Histogram<never>;
+  private readonly transaction: Histogram<never>;
+  private readonly associations: Counter<'outcome'>;
+  private readonly inFlight = { transactions: 0 };
+  /** Queue depths read at each scrape: name → current length. */
+  private readonly queues = new Map<string, () => number>();
+
+  constructor(opts: { storage?: StorageSpace; defaults?: boolean } = {}) {
+    const registers = [this.registry];
+    if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'kartei_' });
+    this.http = new Histogram({
+      name: 'kartei_http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status: _count is the rate, the buckets the latency',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.gate = new Histogram({
+      name: 'kartei_dimse_operation_duration_seconds',
+      help: 'DICOM operations (C-STORE, C-FIND, C-MOVE/C-GET) through the gate, by action and outcome (ok or the problem code)',
+      labelNames: ['action', 'outcome'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.associations = new Counter({
+      name: 'kartei_dimse_associations_total',
+      help: 'DICOM associations accepted or refused',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.auditAppend = new Histogram({
+      name: 'kartei_audit_append_duration_seconds',
+      help: 'Appending one audit event to its chain (inside the caller’s transaction)',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers,
+    });
+    this.transaction = new Histogram({
+      name: 'kartei_db_transaction_duration_seconds',
+      help: 'SQLite: a transaction from its arrival at the group commit to its durable commit (queue, work, commit, WAL sync)',
+      buckets: SECONDS,
+      registers,
+    });
+    const flight = this.inFlight;
+    const queues = this.queues;
+    new Gauge({
+      name: 'kartei_queue_depth',
+      help: 'Work waiting: the group commit’s transactions, and other queues by name',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.set({ queue: 'db-transactions' }, flight.transactions);
+        for (const [name, depth] of queues) this.set({ queue: name }, depth());
+      },
+    });
+    const storage = opts.storage;
+    if (storage) {
+      new Gauge({
+        name: 'kartei_storage_free_bytes',
+        help: 'Free space of the file system holding the data or key directory',
+        labelNames: ['area'],
+        registers,
+        collect() {
+          for (const a of storage.areas) this.set({ area: a.area }, a.freeBytes);
+        },
+      });
+      new Gauge({
+        name: 'kartei_storage_state',
+        help: 'Storage state: 0 ok, 1 low (under KARTEI_STORAGE_LOW_MB), 2 full (writes refused)',
+        registers,
+        collect() {
+          this.set(STATE_VALUE[storage.state]);
+        },
+      });
+      new Counter({
+        name: 'kartei_storage_full_refusals_total',
+        help: 'Requests refused because a write found no space (503 storage-full)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(storage.refusals);
+        },
+      });
+    }
+  }
+
+  /** One answered HTTP request; `route` is the pattern Fastify matched, or undefined. */
+  observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
+    const m = METHODS.has(method) ? method : 'OTHER';
+    const r = route ?? '(unmatched)';
+    let byRoute = this.children.get(m);
+    if (!byRoute) {
+      byRoute = new Map();
+      this.children.set(m, byRoute);
+    }
+    let byStatus = byRoute.get(r);
+    if (!byStatus) {
+      byStatus = new Map();
+      byRoute.set(r, byStatus);
+    }
+    let child = byStatus.get(status);
+    if (!child) {
+      child = this.http.labels(m, r, String(status));
+      byStatus.set(status, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** A DICOM operation's gate run (`action` from the closed set of gate actions). */
+  observeDimse(action: string, outcome: string, seconds: number): void {
+    this.gate.labels(action, outcome).observe(seconds);
+  }
+
+  association(outcome: 'allowed' | 'denied'): void {
+    this.associations.labels(outcome).inc();
+  }
+
+  observeAuditAppend(seconds: number): void {
+    this.auditAppend.observe(seconds);
+  }
+
+  transactionStarted(): void {
+    this.inFlight.transactions++;
+  }
+
+  transactionEnded(seconds: number): void {
+    this.inFlight.transactions--;
+    this.transaction.observe(seconds);
+  }
+
+  /** A queue whose depth is read at each scrape. */
+  queue(name: string, depth: () => number): void {
+    this.queues.set(name, depth);
+  }
+
+  /** The text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
