@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { Config } from '../config/config.ts';
 
 /** Below this much free space a file system counts as full (a write of a few images would fail). */
-export const FULL_FLOOR_BYTES = 16 * 1024 * 1024;
+const FULL_FLOOR_BYTES = 16 * 1024 * 1024;
 /** How often the free space is looked at while nothing failed. */
 const CHECK_INTERVAL_MS = 5_000;
 
@@ -42,7 +42,7 @@ export function isStorageFull(err: unknown): boolean {
 }
 
 /** One file system's state from its free space and inodes. */
-export function judgeSpace(freeBytes: number, freeFiles: number, lowBytes: number): StorageState {
+function judgeSpace(freeBytes: number, freeFiles: number, lowBytes: number): StorageState {
   if (freeBytes < FULL_FLOOR_BYTES || freeFiles === 0) return 'full';
   return freeBytes < lowBytes ? 'low' : 'ok';
 }
