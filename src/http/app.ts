@@ -130,9 +130,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   // Issue 19: ops — each answer's latency by route pattern (never the URL) and status, when metrics are on.
   const metrics = services.ops?.metrics;
   if (metrics)
-    app.addHook('onResponse', async (req, reply) =>
-      metrics.observeHttp(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000),
-    );
+    app.addHook('onResponse', (req, reply, done) => {
+      // A callback hook, not an async one: no promise per request.
+      metrics.observeHttp(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
 
   opsRoutes(app);
   // Issue 19: ops

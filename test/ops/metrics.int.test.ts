@@ -62,8 +62,10 @@ test('the metrics listen on their own loopback port: route patterns with status,
     m.text,
     /^kartei_http_request_duration_seconds_count\{method="GET",route="\/api\/records\/:id",status="404"\} 1$/m,
   );
-  assert.match(m.text, /^kartei_audit_append_duration_seconds_count [1-9]\d*$/m);
-  assert.match(m.text, /^kartei_db_transaction_duration_seconds_count [1-9]\d*$/m);
+  assert.match(m.text, /^kartei_audit_appends_total [1-9]\d*$/m);
+  assert.match(m.text, /^kartei_audit_append_duration_seconds_count [1-9]\d*$/m, 'one append in 16 timed');
+  assert.match(m.text, /^kartei_db_commit_sync_duration_seconds_count [1-9]\d*$/m);
+  assert.match(m.text, /^kartei_db_commit_batch_size_count [1-9]\d*$/m);
   assert.match(m.text, /^kartei_queue_depth\{queue="db-transactions"\} 0$/m);
   assert.match(m.text, /^kartei_storage_state [01]$/m);
   assert.match(m.text, /^kartei_storage_free_bytes\{area="data"\} \d+/m);
