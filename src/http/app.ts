@@ -8,7 +8,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../services.ts';
-import { KarteiError } from '../errors.ts';
+import { isStorageFull, KarteiError } from '../errors.ts';
 import { createLogger } from './logger.ts';
 import { errorHandler, sendProblem, toKarteiError } from './problem.ts';
 import { auditRefusedRequest, refusedInput } from './refused-requests.ts';
@@ -58,7 +58,6 @@ import { letterRoutes } from './routes/letters.ts';
 import { importRoutes } from './routes/import.ts';
 // Issue 19: ops
 import { healthRoutes } from './health.ts';
-import { isStorageFull } from '../ops/storage-space.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 

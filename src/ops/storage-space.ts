@@ -27,20 +27,6 @@ export interface AreaSpace {
   state: StorageState;
 }
 
-/** The error codes (Node, SQLite, PostgreSQL's SQLSTATE) that say a write found no space. */
-const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
-
-/** Whether `err` (or anything in its chain of causes) is a write that found no space. */
-export function isStorageFull(err: unknown): boolean {
-  let e = err;
-  for (let depth = 0; depth < 8 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && FULL_CODES.has(code)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
 /** One file system's state from its free space and inodes. */
 function judgeSpace(freeBytes: number, freeFiles: number, lowBytes: number): StorageState {
   if (freeBytes < FULL_FLOOR_BYTES || freeFiles === 0) return 'full';
