@@ -197,9 +197,10 @@ test('a full data directory answers 503 storage-full for writes and reads, fails
   };
   await check(physician);
   const installation = h.installation;
+  const clock = h.clock.now;
   await h.stop();
   h = await startHarness({ reopen: installation, env: { KARTEI_DATA_DIR: dataDir } });
-  h.clock.now += 60_000; // a fresh TOTP time step for the login
+  h.clock.now = clock + 60_000; // past the last TOTP time step used (each login moved the clock)
   const reopened = await login(h, physician.username, physician.password);
   await check(reopened);
   t.diagnostic(
