@@ -203,13 +203,25 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
     // DEMIS: each office's configured connection is polled on its schedule, into the inbox's import.
     const importBundle = opts.demis === false ? undefined : (opts.demis?.importBundle ?? s.importDemisBundle);
+    // Issue 19: ops — each fetched notification's import counted by outcome.
+    const importCounted: typeof importBundle =
+      importBundle && metrics
+        ? (...args) =>
+            importBundle(...args).then(
+              (r) => (metrics.demisImport('ok'), r),
+              (e) => {
+                metrics.demisImport(e instanceof KarteiError ? e.code : 'error');
+                throw e;
+              },
+            )
+        : importBundle;
     if (importBundle && opts.demis !== false) {
       demis = new DemisPoller({
         ...opts.demis,
         store: s.store,
         keyring: s.keyring,
         audit: s.audit,
-        importBundle,
+        importBundle: importCounted!, // Issue 19: ops
         log: log.child({ component: 'demis' }),
         caFile: config.demisCaFile,
       });

@@ -29,6 +29,7 @@ export class Metrics {
   /** Plain numbers, read at each scrape: an increment per event, nothing more. */
   private readonly counts = { auditAppends: 0 };
   private readonly associations: Counter<'outcome'>;
+  private readonly demisImports: Counter<'outcome'>;
   /** Queue depths read at each scrape: name → current length. */
   private readonly queues = new Map<string, () => number>();
 
@@ -52,6 +53,12 @@ export class Metrics {
     this.associations = new Counter({
       name: 'kartei_dimse_associations_total',
       help: 'DICOM associations accepted or refused',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.demisImports = new Counter({
+      name: 'kartei_demis_imports_total',
+      help: 'DEMIS notifications fetched and imported into an inbox, by outcome (ok or the problem code)',
       labelNames: ['outcome'],
       registers,
     });
@@ -153,6 +160,11 @@ export class Metrics {
 
   association(outcome: 'allowed' | 'denied'): void {
     this.associations.labels(outcome).inc();
+  }
+
+  /** One fetched DEMIS notification handed to the inbox's import. */
+  demisImport(outcome: string): void {
+    this.demisImports.labels(outcome).inc();
   }
 
   /** One audit append; `seconds` when this one was timed. */
