@@ -208,7 +208,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       importBundle && metrics
         ? (...args) =>
             importBundle(...args).then(
-              (r) => (metrics.demisImport('ok'), r),
+              (r) => {
+                metrics.demisImport('ok');
+                return r;
+              },
               (e) => {
                 metrics.demisImport(e instanceof KarteiError ? e.code : 'error');
                 throw e;
