@@ -135,6 +135,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await dicom?.close();
       // Issue 19: ops
       await metricsListener?.close();
+      services?.ops?.metrics?.close();
       services?.ops?.storage.stop();
       await app?.close();
       if (services && checkpoints) {

@@ -72,6 +72,8 @@ test('the metrics listen on their own loopback port: route patterns with status,
   assert.match(m.text, /^kartei_storage_state [01]$/m);
   assert.match(m.text, /^kartei_storage_free_bytes\{area="data"\} \d+/m);
   assert.match(m.text, /^kartei_process_cpu_seconds_total /m, 'the process metrics');
+  assert.match(m.text, /^kartei_nodejs_eventloop_delay_seconds\{quantile="0.99"\} \d/m);
+  assert.match(m.text, /^kartei_process_resident_memory_bytes \d+/m);
   // Nothing identifying: no id, no name, no query.
   for (const secret of [person, record.body.id, 'Quastenberg', 'familyName', physician.username])
     assert.ok(!m.text.includes(secret), `${secret} in the metrics`);
