@@ -34,6 +34,9 @@ import { ReadinessCheck } from './ops/readiness.ts';
 import { Metrics } from './ops/metrics.ts';
 import { startMetricsListener, type MetricsListener } from './ops/metrics-listener.ts';
 import { KarteiError } from './errors.ts';
+// Issue 19: keys
+import { TlsReloader, type SecureContextTarget, type TlsReloadOutcome } from './config/tls-reload.ts';
+import { DEPLOYMENT_CHAIN } from './db/schema.ts';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -78,6 +81,12 @@ export interface Server {
   metricsUrl?: string;
   /** Stops everything in order; a second call waits for the first. */
   stop(): Promise<void>;
+  // Issue 19: keys
+  /**
+   * Reads the HTTPS and DICOM certificates again and takes each one that is whole; a refused one
+   * leaves the listener with its old certificate. Logged and audited (never key material).
+   */
+  reloadTls(): Promise<TlsReloadOutcome[]>;
 }
 
 /** The gate and the archive's use cases, bound once to the services: all the DIMSE server is given. */
@@ -123,9 +132,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let demis: DemisPoller | undefined;
   // Issue 19: ops
   let metricsListener: MetricsListener | undefined;
+  // Issue 19: keys
+  let stopTlsWatch: () => void = () => undefined;
   const checkpoints = opts.checkpoints !== false;
   const shutDown = async () => {
     clearInterval(timer);
+    // Issue 19: keys
+    stopTlsWatch();
     try {
       await demis?.stop();
       // Issue 17: letters — the file in hand is finished; unfinished runs go on at the next start.
@@ -247,8 +260,39 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
             .catch((e) => log.error({ err: e }, 'checkpoint failed')),
         CHECKPOINT_INTERVAL_MS,
       );
+    // Issue 19: keys — certificates reloaded on request (SIGHUP in `kartei serve`) and when their files change.
+    const tlsReloader = new TlsReloader();
+    if (config.tls) tlsReloader.add('https', config.tls, app.server as unknown as SecureContextTarget);
+    if (config.dicom?.tls && dicom?.setSecureContext)
+      tlsReloader.add('dicom', config.dicom.tls, { setSecureContext: dicom.setSecureContext });
+    const reloadTls = async () => {
+      const outcomes = tlsReloader.reload();
+      for (const o of outcomes) {
+        if (o.result === 'refused')
+          log.error({ listener: o.listener, reason: o.reason }, 'TLS certificate not reloaded: the old one stays');
+        else log.info({ listener: o.listener, subject: o.subject, validTo: o.validTo }, `TLS certificate ${o.result}`);
+        if (o.result === 'unchanged') continue;
+        await inTenantTransaction(s.store, DEPLOYMENT_CHAIN, (tx) =>
+          s.audit.append(tx, {
+            tenantId: DEPLOYMENT_CHAIN,
+            actorId: null,
+            action: 'keys.tls.reload',
+            resourceType: 'certificate',
+            outcome: o.result === 'reloaded' ? 'allowed' : 'error',
+            detail: { listener: o.listener, result: o.result, ...(o.validTo ? { validTo: o.validTo } : {}) },
+          }),
+        ).catch((e) => log.error({ err: e }, 'TLS reload not audited'));
+      }
+      return outcomes;
+    };
+    stopTlsWatch = watchFiles(
+      tlsReloader.files,
+      config.tlsWatchMs,
+      () => void reloadTls().catch((e) => log.error({ err: e }, 'TLS reload failed')),
+    );
     let stopping: Promise<void> | undefined;
     return {
+      reloadTls,
       config,
       services: s,
       app,
@@ -313,5 +357,23 @@ function timedGate(gate: DimseDeps['gate'], metrics: Metrics): DimseDeps['gate']
         metrics.observeDimse(action, outcome, (performance.now() - t0) / 1000);
       }
     },
+  };
+}
+
+// Issue 19: keys
+/** Calls `changed` (once per burst, after a second's quiet) when one of `files` changes; 0 ms: never. */
+function watchFiles(files: string[], intervalMs: number, changed: () => void): () => void {
+  if (intervalMs <= 0 || files.length === 0) return () => undefined;
+  let quiet: NodeJS.Timeout | undefined;
+  const onChange = (now: fs.Stats, before: fs.Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+    clearTimeout(quiet);
+    quiet = setTimeout(changed, 1_000);
+    quiet.unref();
+  };
+  for (const f of new Set(files)) fs.watchFile(f, { interval: intervalMs, persistent: false }, onChange);
+  return () => {
+    clearTimeout(quiet);
+    for (const f of new Set(files)) fs.unwatchFile(f, onChange);
   };
 }

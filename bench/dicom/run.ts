@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { promisify } from 'node:util';
 import { DEFAULT_CORPUS, generateCorpus } from './corpus.ts';
 import {
   echoLatency,
@@ -41,6 +42,8 @@ import { freePort, orthancStatistics, startOrthanc } from './orthanc.ts';
 import { writeGroups } from '../../src/vault/sealed-files.ts';
 import { ChunkSealer } from '../../src/vault/stream-seal.ts';
 
+const fdatasync = promisify(fs.fdatasync);
+const fsync = promisify(fs.fsync);
 const ROUNDS = Number(process.env.BENCH_DICOM_ROUNDS ?? 2);
 const ECHO_RUNS = Number(process.env.BENCH_DICOM_ECHO_RUNS ?? 20);
 /** Issue 18: Kartei ≥ 1.0× Orthanc on every ingest (stretch 1.5×), and ≥ 90 % of its floor on one association. */
@@ -240,49 +243,50 @@ interface Floor {
  * What this disk allows one association at most, without network, parsing or encryption: the
  * corpus made durable one instance after another, each read first (untimed), in a temporary
  * directory on the same file system as the installations.
- *  - `files`: as Kartei's store does it — a new file written, fsynced, renamed into place and its
- *    directory fsynced — plus one 4 KiB in-place fdatasync standing for the index commit;
+ *  - `files`: as Kartei's store does it — a new file written and renamed into place, then its
+ *    fdatasync and its directory's fsync side by side (sealed-files.ts) — plus one 4 KiB in-place
+ *    fdatasync standing for the index commit;
  *  - `appended`: each instance written in place into one preallocated file and fdatasynced, plus
  *    the same index sync: no metadata changes, the least a design with a separate index can do;
  *  - `sealed`: as `files`, but each instance first sealed as the store seals it (AES-256-GCM in
  *    256 KiB chunks, src/vault/stream-seal.ts, on this thread) and the sealed bytes written.
  */
-function durabilityFloors(): { files: Floor; appended: Floor; sealed: Floor } {
+async function durabilityFloors(): Promise<{ files: Floor; appended: Floor; sealed: Floor }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-disk-floor-'));
   const sizes = files.map((f) => fs.statSync(f).size);
   const page = Buffer.alloc(4096, 1);
   const index = fs.openSync(path.join(dir, 'index'), 'w');
   fs.writeSync(index, page, 0, page.length, 0);
   fs.fsyncSync(index);
-  const timed = (each: (data: Buffer, i: number) => void): Floor => {
+  const timed = async (each: (data: Buffer, i: number) => void | Promise<void>): Promise<Floor> => {
     let ms = 0;
-    files.forEach((f, i) => {
+    for (const [i, f] of files.entries()) {
       const data = fs.readFileSync(f);
       const t0 = performance.now();
-      each(data, i);
+      await each(data, i);
       fs.writeSync(index, page, 0, page.length, 0);
       fs.fdatasyncSync(index);
       ms += performance.now() - t0;
-    });
+    }
     return { instancesPerSec: files.length / (ms / 1000), mbPerSec: totalBytes / MB / (ms / 1000) };
   };
   const sealKey = Buffer.alloc(32, 7);
   const sealAad = Buffer.from('kartei-bench-floor');
   try {
-    const asTheStore = (data: Buffer | Buffer[], name: string) => {
+    const asTheStore = async (data: Buffer | Buffer[], name: string) => {
       const tmp = path.join(dir, `${name}.tmp`);
       const fd = fs.openSync(tmp, 'wx');
       // In the store's write calls (sealed-files.ts: none crossing a 64 KiB boundary of the file).
       for (const group of writeGroups(Array.isArray(data) ? data : [data], 0)) fs.writevSync(fd, group);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
       fs.renameSync(tmp, path.join(dir, name));
       const d = fs.openSync(dir, 'r');
-      fs.fsyncSync(d);
+      // The file's data and its new directory entry synced side by side, as sealed-files.ts commits.
+      await Promise.all([fdatasync(fd), fsync(d)]);
       fs.closeSync(d);
+      fs.closeSync(fd);
     };
-    const fileFloor = timed((data, i) => asTheStore(data, String(i)));
-    const sealed = timed((data, i) => {
+    const fileFloor = await timed((data, i) => asTheStore(data, String(i)));
+    const sealed = await timed((data, i) => {
       const sealer = new ChunkSealer(sealKey, sealAad);
       asTheStore([...sealer.update(data), ...sealer.final()], `sealed-${i}`);
     });
@@ -296,7 +300,7 @@ function durabilityFloors(): { files: Floor; appended: Floor; sealed: Floor } {
     for (let at = 0; at < totalBytes; at += zeros.length)
       fs.writeSync(segment, zeros, 0, Math.min(zeros.length, totalBytes - at), at);
     fs.fsyncSync(segment);
-    const appended = timed((data, i) => {
+    const appended = await timed((data, i) => {
       fs.writeSync(segment, data, 0, data.length, offsets[i]);
       fs.fdatasyncSync(segment);
     });
@@ -312,7 +316,7 @@ const results: Record<string, Record<System, Ingest[]>> = Object.fromEntries(
   MEASURES.map((m) => [m.key, { kartei: [], orthanc: [] }]),
 );
 const clientFloors: Record<string, StoreResult[]> = Object.fromEntries(MEASURES.map((m) => [m.key, []]));
-const floors: ReturnType<typeof durabilityFloors>[] = [];
+const floors: Awaited<ReturnType<typeof durabilityFloors>>[] = [];
 const loadStart = os.loadavg();
 const started = performance.now();
 for (let r = 0; r < ROUNDS; r++) {
@@ -336,7 +340,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 // After every ingest: reading the corpus here must not raise the RSS measured above.
 for (let r = 0; r < ROUNDS; r++) {
-  floors.push(durabilityFloors());
+  floors.push(await durabilityFloors());
   log(
     `disk floors ${r + 1}/${ROUNDS}: new files ${fmt(floors.at(-1)!.files.mbPerSec, 1)} MB/s, appended ${fmt(floors.at(-1)!.appended.mbPerSec, 1)} MB/s, sealed as the store ${fmt(floors.at(-1)!.sealed.mbPerSec, 1)} MB/s`,
   );
@@ -413,7 +417,7 @@ const orthancOne = best(results['plain-1']!.orthanc).store.mbPerSec;
 for (const [kind, what] of [
   [
     'files',
-    "the disk's floor for one association, as the store works: each instance a new file written, fsynced, renamed, its directory fsynced, plus a 4 KiB fdatasync for the index (no network, parsing or encryption)",
+    "the disk's floor for one association, as the store works: each instance a new file written and renamed, then its fdatasync and its directory's fsync side by side, plus a 4 KiB fdatasync for the index (no network, parsing or encryption)",
   ],
   [
     'appended',
@@ -421,7 +425,7 @@ for (const [kind, what] of [
   ],
   [
     'sealed',
-    "sealing and the disk as the store works: each instance sealed (AES-256-GCM, 256 KiB chunks, the store's sealer on one thread), then written, synced and renamed as above, plus the same 4 KiB fdatasync",
+    "sealing and the disk as the store works: each instance sealed (AES-256-GCM, 256 KiB chunks, the store's sealer on one thread), then written, renamed and synced as above, plus the same 4 KiB fdatasync",
   ],
 ] as const) {
   const f = maxBy(floors, (x) => x[kind].mbPerSec)[kind];
@@ -474,7 +478,7 @@ const report = `
 
 Node ${process.version}, ${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM; load average ${la(loadStart)} at the start, ${la(loadEnd)} at the end (other jobs on the machine); ${fmt(minutes, 1)} min. ${ROUNDS} alternating rounds: every measure runs on both systems each round (which goes first alternates), each ingest into a fresh, empty server (Kartei: a new installation in a process of its own); the best round counts, all rounds are listed.
 Corpus: ${files.length} instances, ${fmt(totalBytes / MB)} MB (${c.ct.patients * c.ct.studiesPerPatient * c.ct.seriesPerStudy * c.ct.imagesPerSeries} CT ${c.ct.rows}×${c.ct.columns}, ${c.cr.images} CR ${c.cr.rows}×${c.cr.columns}, 16 bit, Explicit VR Little Endian), sent by DCMTK ${dcmtkVersion} \`storescu -R ${STORESCU_ARGS.join(' ')}\`, one process per association, files dealt round-robin; TCP_NODELAY on.
-Kartei: listener in a server process of its own (\`bench/dicom/kartei-server.ts\`), serving an installation that another process set up through the API just before, like a server restarted after its setup, ${DIALECT === 'sqlite' ? 'SQLite (WAL; each commit answered after an fdatasync of the WAL)' : 'PostgreSQL'}, every instance sealed (AES-256-GCM), fsynced, indexed and audited. Orthanc ${orthancVersion}: Debian package as a user process, SQLite index, \`SyncStorageArea: true\` (fsync per file), no compression, \`DicomThreadsCount: 4\`, authentication on, only the bench AE allowed${orthancLoopbackOnly ? ', bound to loopback' : ''}. Max PDU: storescu \`--max-send-pdu ${PDU}\` for both, Orthanc \`MaximumPduLength: ${PDU}\` (Kartei accepts up to 1 MiB), so both receive ${PDU}-byte PDUs. TLS: the same throwaway CA, server and client certificates (P-256) for both, client certificates required.
+Kartei: listener in a server process of its own (\`bench/dicom/kartei-server.ts\`), serving an installation that another process set up through the API just before, like a server restarted after its setup, ${DIALECT === 'sqlite' ? 'SQLite (WAL; each commit answered after an fdatasync of the WAL)' : 'PostgreSQL'}, every instance sealed (AES-256-GCM), synced (its fdatasync beside its directory's fsync), indexed and audited. Orthanc ${orthancVersion}: Debian package as a user process, SQLite index, \`SyncStorageArea: true\` (fsync per file), no compression, \`DicomThreadsCount: 4\`, authentication on, only the bench AE allowed${orthancLoopbackOnly ? ', bound to loopback' : ''}. Max PDU: storescu \`--max-send-pdu ${PDU}\` for both, Orthanc \`MaximumPduLength: ${PDU}\` (Kartei accepts up to 1 MiB), so both receive ${PDU}-byte PDUs. TLS: the same throwaway CA, server and client certificates (P-256) for both, client certificates required.
 
 | measure | Kartei | Orthanc ${orthancVersion} | Kartei / Orthanc | goal | |
 |---|---|---|---|---|---|

@@ -12,12 +12,15 @@ import { progressBar } from './progress.ts';
 import { CliError, devicesCommand } from './device-commands.ts';
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
+// Issue 19: keys
+import { keysCommand } from './key-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
   audit verify    recompute the audit chains and their signatures
   doctor          print the security report; exit 1 on a critical finding
   devices ...     register, list and remove DICOM devices through the running server's API
+  keys ...        status, rotate-master (server stopped), reload-tls (running server)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
     if (cmd === 'doctor') return await doctor(config);
     if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
+    // Issue 19: keys
+    if (cmd === 'keys') return await keysCommand(config, sub ? [sub, ...rest] : [], withServices);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {
@@ -106,6 +111,9 @@ async function serve(config: Config): Promise<number> {
   process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
+  // Issue 19: keys — SIGHUP (`kartei keys reload-tls`): the TLS certificates read again; the outcome is in the log.
+  const reload = () => void server.reloadTls().catch(() => undefined);
+  process.on('SIGHUP', reload);
   const stopped = new Promise<number>((resolve) => {
     const stop = () => void server.stop().then(() => resolve(0));
     process.once('SIGINT', stop);

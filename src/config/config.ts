@@ -40,6 +40,11 @@ export interface Config {
    * Beyond loopback it needs TLS (the server's certificate) and a bearer token (`tokenFile`).
    */
   metrics: { host: string; port: number; tokenFile?: string } | null;
+  // Issue 19: keys
+  /** How often the TLS files' change times are looked at, to reload them (`KARTEI_TLS_WATCH_SECONDS`, default 60; 0: only on SIGHUP). */
+  tlsWatchMs: number;
+  /** `kartei doctor` reports a master key older than this (`KARTEI_KEY_MAX_AGE_DAYS`, default 365). */
+  keyMaxAgeDays: number;
 }
 
 export interface DicomConfig {
@@ -97,6 +102,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Issue 19: ops
     storageLowBytes: storageLowMb(env.KARTEI_STORAGE_LOW_MB) * 1024 * 1024,
     metrics: loadMetricsConfig(env),
+    // Issue 19: keys
+    tlsWatchMs: wholeNumber(env, 'KARTEI_TLS_WATCH_SECONDS', 60, 0) * 1000,
+    keyMaxAgeDays: wholeNumber(env, 'KARTEI_KEY_MAX_AGE_DAYS', 365, 1),
   };
 }
 
@@ -118,6 +126,16 @@ function loadMetricsConfig(env: NodeJS.ProcessEnv): Config['metrics'] {
     : parseListen(listen, 'KARTEI_METRICS_LISTEN');
   const tokenFile = env.KARTEI_METRICS_TOKEN_FILE ? path.resolve(env.KARTEI_METRICS_TOKEN_FILE) : undefined;
   return { host, port, ...(tokenFile ? { tokenFile } : {}) };
+}
+
+// Issue 19: keys
+/** A whole number from `min` up (at most 6 digits), `fallback` when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const v = env[name]?.trim();
+  if (!v) return fallback;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < min)
+    throw new ConfigError(`${name} must be a whole number from ${min} (got "${v}")`);
+  return Number(v);
 }
 
 // Issue 17: documents

@@ -181,6 +181,10 @@ interface DataKeysTable {
   wrapped: Buffer;
   created_at: string;
   destroyed_at: string | null;
+  // Issue 19: keys — the id of the key this one is wrapped under (migration 034); null: the master in master.key.
+  wrapped_by: string | null;
+  /** A department key's version (migration 034); null: 1. */
+  key_version: number | null;
 }
 
 interface PersonsTable {
@@ -1138,4 +1142,16 @@ interface ImportRowsTable {
   person_id: string | null;
   /** The record written for the row, if the mapping has one. */
   record_id: string | null;
+}
+
+// Issue 18: gate3
+export interface Database {
+  store_upgrades: StoreUpgradesTable;
+}
+
+/** Migration 032: a one-time upgrade of the stored data that has finished for every office (not a tenant table). */
+interface StoreUpgradesTable {
+  /** The upgrade's name, e.g. `person-index-links`. */
+  name: string;
+  done_at: string;
 }

@@ -38,10 +38,16 @@ export class InstanceStore {
     this.files = files;
   }
 
-  /** A new instance's file: written under a temporary name until `commit`. */
-  create(tenantId: string, departmentId: string, id: string, key: Buffer): { file: string; write: SealedWrite } {
+  /** A new instance's file: written under a temporary name until `commit` (`opts`: SealedFiles.create's). */
+  create(
+    tenantId: string,
+    departmentId: string,
+    id: string,
+    key: Buffer,
+    opts: { renamed?: () => Promise<void> | undefined } = {},
+  ): { file: string; write: SealedWrite } {
     const file = instancePath(tenantId, departmentId, id);
-    return { file, write: this.files.create(file, key, aad(tenantId, id)) };
+    return { file, write: this.files.create(file, key, aad(tenantId, id), opts) };
   }
 
   /** The whole stored Part 10 file, decrypted as it streams. */

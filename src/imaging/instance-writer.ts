@@ -59,7 +59,9 @@ export class InstanceWriter {
       INDEXED_TAGS,
     );
     if (deflated) this.inflater = this.inflate();
-    ({ file: this.file, write: this.write } = t.images.create(t.tenantId, t.departmentId, this.id, t.key));
+    ({ file: this.file, write: this.write } = t.images.create(t.tenantId, t.departmentId, this.id, t.key, {
+      renamed: () => pauseAt('renamed'),
+    }));
     this.write.stream.write(part10Header(t.meta));
   }
 
@@ -105,7 +107,7 @@ export class InstanceWriter {
     if (why) throw new InstanceMismatch(why);
     const { size } = await this.write!.commit();
     this.committed = true;
-    await pauseAfterFileCommit();
+    await pauseAt('committed');
     const header = size - scanned.length;
     return {
       id: this.id,
@@ -133,14 +135,23 @@ export class InstanceWriter {
 }
 
 /**
- * Tests only: holds a committed file before its index transaction, so that a
- * test can kill the server there (test/cli/store-crash.int.test.ts). Honoured only
- * with NODE_ENV=test; `kartei doctor` reports the variable whenever it is set.
+ * Tests only: holds a store at one step so that a test can kill the server
+ * there (test/cli/store-crash*.int.test.ts). The value is `<ms>` (after the
+ * file's commit, before its index transaction) or `<step>:<ms>`, the step one
+ * of `renamed` (the file under its final name, before its syncs), `committed`
+ * (the same as `<ms>`) and `indexed` (the index transaction durable, before the
+ * answer). Each pause says where it holds on stderr. Honoured only with
+ * NODE_ENV=test; `kartei doctor` reports the variable whenever it is set.
  */
 export const TEST_PAUSE_VARIABLE = 'KARTEI_TEST_PAUSE_AFTER_FILE_COMMIT_MS';
-function pauseAfterFileCommit(): Promise<void> | undefined {
-  const ms = process.env.NODE_ENV === 'test' ? Number(process.env[TEST_PAUSE_VARIABLE] ?? 0) : 0;
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+export type StoreStep = 'renamed' | 'committed' | 'indexed';
+export function pauseAt(step: StoreStep): Promise<void> | undefined {
+  const value = process.env.NODE_ENV === 'test' ? process.env[TEST_PAUSE_VARIABLE] : undefined;
+  if (!value) return undefined;
+  const [at, ms] = value.includes(':') ? value.split(':') : ['committed', value];
+  if (at !== step || !(Number(ms) > 0)) return undefined;
+  process.stderr.write(`kartei test pause: ${step}\n`);
+  return new Promise((r) => setTimeout(r, Number(ms)));
 }
 
 /** Why the dataset does not fit what its sender announced, if it does not. */

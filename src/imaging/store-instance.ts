@@ -16,7 +16,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './dicom/i
 import type { FileMeta } from './dicom/part10.ts';
 import { indexInstance, type Indexed, type InstanceFacts } from './instance-index.ts';
 import type { InstanceStore } from './instance-store.ts';
-import { InstanceMismatch, InstanceWriter } from './instance-writer.ts';
+import { InstanceMismatch, InstanceWriter, pauseAt } from './instance-writer.ts';
 
 /** An instance not stored, with the DIMSE status that says why and a short comment. */
 export class StoreFailure extends Error {
@@ -129,6 +129,7 @@ export class IncomingInstance {
         .catch((e: unknown) => {
           throw indexFailure(e);
         });
+      await pauseAt('indexed');
       this.writer = undefined;
       if (indexed.duplicate) await writer.discard();
       return { ...indexed, facts };

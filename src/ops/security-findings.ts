@@ -21,6 +21,8 @@ import { runtimeSupport } from './runtime-support.ts';
 import { loadConnection } from '../demis/connection/connection-settings.ts';
 // Issue 19: ops
 import { storageFindings } from './storage-space.ts';
+// Issue 19: keys
+import { masterRotationState } from '../vault/master-rotation.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -87,6 +89,9 @@ export const FINDING_CODES = [
   // Issue 19: ops — the data and key directories' free space (src/ops/storage-space.ts)
   'storage-full',
   'storage-low',
+  // Issue 19: keys — the master key's age and an interrupted rotation (the key directory, `kartei keys`)
+  'master-key-old',
+  'master-rotation-interrupted',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -133,6 +138,8 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: `chmod 700 ${config.dataDir}`,
     });
   }
+  // Issue 19: keys
+  out.push(...masterKeyFindings(config, now));
   if (process.env[TEST_PAUSE_VARIABLE]) {
     out.push({
       severity: 'high',
@@ -546,6 +553,40 @@ async function demisFindings(s: Services, tenantId?: string): Promise<Finding[]>
       });
     }
   }
+  return out;
+}
+
+// Issue 19: keys
+/**
+ * The master key in the key directory: older than `KARTEI_KEY_MAX_AGE_DAYS` (its file's time,
+ * which a rotation renews), or a rotation that stopped half-way. Reads only; no key is created.
+ */
+function masterKeyFindings(config: Config, now: number): Finding[] {
+  if (!fs.existsSync(path.join(config.keyDir, 'master.key'))) return [];
+  let st: ReturnType<typeof masterRotationState>;
+  try {
+    st = masterRotationState(config.keyDir);
+  } catch {
+    return []; // unreadable or exposed key files are their own finding (key-files-exposed)
+  }
+  const out: Finding[] = [];
+  if (st.state !== 'none')
+    out.push({
+      severity: 'high',
+      code: 'master-rotation-interrupted',
+      params: { state: st.state },
+      title: `A master key rotation was interrupted (${st.state}); every key still opens`,
+      fix: 'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
+    });
+  const days = Math.floor((now - st.since.getTime()) / 86_400_000);
+  if (days > config.keyMaxAgeDays)
+    out.push({
+      severity: 'medium',
+      code: 'master-key-old',
+      params: { days, maxDays: config.keyMaxAgeDays, keyId: st.current },
+      title: `The master key ${st.current} is ${days} days old (older than ${config.keyMaxAgeDays})`,
+      fix: 'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',
+    });
   return out;
 }
 

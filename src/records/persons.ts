@@ -382,13 +382,25 @@ async function writePersonIndex(tx: Tx, keyring: Keyring, tenantId: string, pers
   await tx.insertInto('person_index').values(rows).execute();
 }
 
+/** The name `upgradePersonIndex` records itself under once finished. */
+const PERSON_INDEX_UPGRADE = 'person-index-links';
+
 /**
  * Files indexed before studies were linked by transliterated name and Patient ID
  * (issue 14) lack those entries: each is read and indexed again, once, at start.
- * Whoever holds the keys runs it (the server), so a migration cannot; it touches
- * nothing on a later start. Audited per office with the count. Answers how many files it indexed.
+ * Whoever holds the keys runs it (the server), so a migration cannot. Once every
+ * office is done it is recorded (`store_upgrades`, migration 032) and a later start
+ * reads nothing but that row (issue 18: the look for such files read every file, and
+ * filled SQLite's page cache, at every start). Audited per office with the count.
+ * Answers how many files it indexed.
  */
 export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: AuditLog): Promise<number> {
+  const finished = await store.db
+    .selectFrom('store_upgrades')
+    .select('name')
+    .where('name', '=', PERSON_INDEX_UPGRADE)
+    .executeTakeFirst();
+  if (finished) return 0;
   const tenants = await store.db.selectFrom('tenants').select('id').execute();
   let done = 0;
   for (const { id: tenantId } of tenants) {
@@ -439,6 +451,12 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
       return rows.length;
     });
   }
+  // Every office is done (a file written from now on is indexed with its `link` entries): never again.
+  await store.db
+    .insertInto('store_upgrades')
+    .values({ name: PERSON_INDEX_UPGRADE, done_at: new Date().toISOString() })
+    .onConflict((c) => c.column('name').doNothing())
+    .execute();
   return done;
 }
 

@@ -4,6 +4,8 @@
 import { createHmac } from 'node:crypto';
 import { koelnerPhonetik } from './koelner-phonetik.ts';
 import { keyObject } from './key-object.ts';
+// Issue 19: keys — a rotated department key keeps its first version's digests (they are stored).
+import { firstVersion } from './aead.ts';
 
 /**
  * Person and study digests; studies add the accession number. `link` is what a
@@ -65,7 +67,10 @@ export function digest(
     | 'bundle-content',
   value: string,
 ): string {
-  return createHmac('sha256', keyObject(key)).update(`${kind}\0${value}`).digest('hex').slice(0, 32);
+  return createHmac('sha256', keyObject(firstVersion(key)))
+    .update(`${kind}\0${value}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface PersonIndexInput {

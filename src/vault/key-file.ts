@@ -29,6 +29,39 @@ export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
   return readSecret(file);
 }
 
+/** Issue 19: keys — the secret at `file` (checked like any key file), or undefined when there is none. */
+export function readSecretIfPresent(file: string): Buffer | undefined {
+  return fs.existsSync(file) ? readSecret(file) : undefined;
+}
+
+/**
+ * Issue 19: keys — writes a secret so that a crash leaves the old file or the whole new one: a
+ * temporary file (0600), its fsync, the rename, the directory's fsync.
+ */
+export function writeSecretDurably(file: string, secret: Buffer): void {
+  const tmp = `${file}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, secret);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  syncDir(path.dirname(file));
+}
+
+/** Issue 19: keys — makes the directory's entries (a rename, a link, an unlink) durable. */
+export function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function readSecret(file: string): Buffer {
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) {

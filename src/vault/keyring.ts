@@ -3,33 +3,51 @@
 // one key per person, so a person's file can be crypto-shredded by destroying
 // one small row. Wrapped keys live in the database; unwrapped ones only in
 // memory. Every wrap is bound to its scope and owner like any other field.
-import { hkdfSync, randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
+// Issue 19: keys — an office's key names the master it is wrapped under (`wrapped_by`,
+// a key id), so a master rotation that stopped half-way leaves every key openable;
+// the deployment-wide index key outlives a rotation (src/vault/master-rotation.ts).
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import { bindingBytes, open, seal, type Binding } from './aead.ts';
-import { readOrCreateSecret } from './key-file.ts';
+import {
+  bindingBytes,
+  DecryptionError,
+  keyVersion,
+  open,
+  registerKeyVersions,
+  seal,
+  sealedVersion,
+  type Binding,
+} from './aead.ts';
 import { digest } from './blind-index.ts';
+// Issue 19: keys
+import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
 
-export type KeyScope = 'tenant' | 'department' | 'person';
+// Issue 19: keys — 'department-version': an earlier version of a rotated department key.
+export type KeyScope = 'tenant' | 'department' | 'person' | 'department-version';
 
 const now = () => new Date().toISOString();
 
-export const MASTER_KEY_FILE = 'master.key';
+export { MASTER_KEY_FILE } from './master-keys.ts';
 
 export class Keyring {
   private readonly cache = new Map<string, Buffer>();
   private readonly globalKey: Buffer;
 
   private readonly master: Buffer;
+  private readonly masterId: string;
+  private readonly masters = new Map<string, Buffer>();
   private readonly maxCached: number;
-  constructor(master: Buffer, maxCached = 20_000) {
-    this.master = master;
+  constructor(master: Buffer | MasterKeys, maxCached = 20_000) {
+    const keys = Buffer.isBuffer(master) ? { current: master } : master;
+    this.master = keys.current;
+    this.masterId = keyId(keys.current);
+    for (const k of [keys.current, ...(keys.others ?? [])]) this.masters.set(keyId(k), k);
     this.maxCached = maxCached;
-    this.globalKey = derive(master, 'kartei/deployment-index');
+    this.globalKey = keys.index ?? derivedIndexKey(keys.current);
   }
 
   static fromKeyDir(keyDir: string): Keyring {
-    return new Keyring(readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32)));
+    return new Keyring(loadMasterKeys(keyDir));
   }
 
   /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address, ids in audit events that are not ids. */
@@ -46,7 +64,7 @@ export class Keyring {
   }
 
   async createTenantKey(tx: Tx, tenantId: string): Promise<void> {
-    await this.create(tx, tenantId, 'tenant', tenantId, this.master);
+    await this.create(tx, tenantId, 'tenant', tenantId, this.master, this.masterId);
   }
 
   async createDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<void> {
@@ -58,7 +76,15 @@ export class Keyring {
   }
 
   tenantKey(tx: Tx, tenantId: string): Promise<Buffer> {
-    return this.unwrap(tx, tenantId, 'tenant', tenantId, async () => this.master);
+    return this.unwrap(tx, tenantId, 'tenant', tenantId, async (by) => this.masterFor(by));
+  }
+
+  /** Issue 19: keys — the master a row names (none: the current one); one the key directory lacks opens nothing. */
+  masterFor(id: string | null): Buffer {
+    if (id === null) return this.master;
+    const key = this.masters.get(id);
+    if (!key) throw new DecryptionError(`wrapped under master key ${id}, which is not in the key directory`);
+    return key;
   }
 
   departmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<Buffer> {
@@ -106,7 +132,14 @@ export class Keyring {
     return derive(await this.tenantKey(tx, tenantId), 'kartei/blind-index');
   }
 
-  private async create(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: Buffer) {
+  private async create(
+    tx: Tx,
+    tenantId: string,
+    scope: KeyScope,
+    ownerId: string,
+    parent: Buffer,
+    wrappedBy: string | null = null,
+  ) {
     const key = randomBytes(32);
     const wrapped = seal(parent, key, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
     await tx
@@ -119,24 +152,151 @@ export class Keyring {
         wrapped,
         created_at: now(),
         destroyed_at: null,
+        wrapped_by: wrappedBy,
+        key_version: null,
       })
       .execute();
     this.remember(`${scope}:${ownerId}`, key);
   }
 
-  private async unwrap(tx: Tx, tenantId: string, scope: KeyScope, ownerId: string, parent: () => Promise<Buffer>) {
+  private async unwrap(
+    tx: Tx,
+    tenantId: string,
+    scope: KeyScope,
+    ownerId: string,
+    parent: (wrappedBy: string | null) => Promise<Buffer>,
+  ) {
     const id = `${scope}:${ownerId}`;
     const hit = this.cache.get(id);
     if (hit) return hit;
     const row = await tx
       .selectFrom('data_keys')
-      .select(['wrapped', 'destroyed_at'])
+      .select(['wrapped', 'destroyed_at', 'wrapped_by', 'key_version'])
       .where('scope', '=', scope)
       .where('owner_id', '=', ownerId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
-    return this.adopt(tenantId, scope, ownerId, await parent(), row.wrapped);
+    const parentKey = await parent(row.wrapped_by);
+    const key = open(parentKey, row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    // Issue 19: keys — a rotated department key knows its earlier versions before anyone may use it.
+    if (scope === 'department' && (row.key_version ?? 1) > 1)
+      await this.loadVersions(tx, tenantId, ownerId, key, row.key_version!, parentKey);
+    this.remember(id, key);
+    return key;
+  }
+
+  // Issue 19: keys
+  /** Registers `key` as version `version` of the department's key, with every earlier version. */
+  private async loadVersions(
+    tx: Tx,
+    tenantId: string,
+    departmentId: string,
+    key: Buffer,
+    version: number,
+    tenantKey: Buffer,
+  ): Promise<void> {
+    const owners = Array.from({ length: version - 1 }, (_, i) => `${departmentId}:${i + 1}`);
+    const rows = await tx
+      .selectFrom('data_keys')
+      .select(['owner_id', 'wrapped'])
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', 'department-version')
+      .where('owner_id', 'in', owners)
+      .execute();
+    const byVersion = new Map<number, Buffer>([[version, key]]);
+    for (const r of rows)
+      byVersion.set(
+        Number(r.owner_id.slice(departmentId.length + 1)),
+        open(tenantKey, r.wrapped, bindingBytes(wrapBinding(tenantId, 'department-version', r.owner_id))),
+      );
+    if (byVersion.size !== version)
+      throw new DecryptionError(`department ${departmentId}: earlier versions of its key are missing`);
+    registerKeyVersions(key, { version, byVersion });
+  }
+
+  /**
+   * Issue 19: keys — a new key for the department, in the caller's transaction: what is sealed with
+   * it from now on is sealed under the new version; every earlier version stays (wrapped under the
+   * office's key as `department-version` rows), so everything sealed before still opens. Digests and
+   * sealed files keep the first version (src/vault/aead.ts `firstVersion`).
+   */
+  async rotateDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<{ from: number; to: number }> {
+    this.cache.delete(`department:${departmentId}`);
+    const current = await this.departmentKey(tx, tenantId, departmentId);
+    const row = await tx
+      .selectFrom('data_keys')
+      .select(['id', 'key_version'])
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', 'department')
+      .where('owner_id', '=', departmentId)
+      .executeTakeFirstOrThrow();
+    const from = row.key_version ?? 1;
+    const tenantKey = await this.tenantKey(tx, tenantId);
+    const retired = `${departmentId}:${from}`;
+    await tx
+      .insertInto('data_keys')
+      .values({
+        id: randomUUID(),
+        tenant_id: tenantId,
+        scope: 'department-version',
+        owner_id: retired,
+        wrapped: seal(tenantKey, current, bindingBytes(wrapBinding(tenantId, 'department-version', retired))),
+        created_at: now(),
+        destroyed_at: null,
+        wrapped_by: null,
+        key_version: from,
+      })
+      .execute();
+    const next = randomBytes(32);
+    await tx
+      .updateTable('data_keys')
+      .set({
+        wrapped: seal(tenantKey, next, bindingBytes(wrapBinding(tenantId, 'department', departmentId))),
+        key_version: from + 1,
+        created_at: now(),
+      })
+      .where('id', '=', row.id)
+      .execute();
+    // Cached again at the next use, once this transaction has committed (or not at all if it rolls back).
+    this.cache.delete(`department:${departmentId}`);
+    return { from, to: from + 1 };
+  }
+
+  /**
+   * Issue 19: keys — after a department key rotation: re-wraps up to `limit` of its persons' keys
+   * still wrapped under an earlier version, in the caller's transaction; says how many are left.
+   * Run again (each batch committed) it goes on where it stopped.
+   */
+  async rewrapPersonKeys(
+    tx: Tx,
+    tenantId: string,
+    departmentId: string,
+    limit: number,
+  ): Promise<{ rewrapped: number; left: number; total: number; version: number }> {
+    const dept = await this.departmentKey(tx, tenantId, departmentId);
+    const version = keyVersion(dept);
+    const rows = await tx
+      .selectFrom('data_keys')
+      .innerJoin('persons', 'persons.id', 'data_keys.owner_id')
+      .select(['data_keys.id', 'data_keys.owner_id', 'data_keys.wrapped'])
+      .where('data_keys.tenant_id', '=', tenantId)
+      .where('data_keys.scope', '=', 'person')
+      .where('data_keys.destroyed_at', 'is', null)
+      .where('persons.tenant_id', '=', tenantId)
+      .where('persons.department_id', '=', departmentId)
+      .execute();
+    const stale = rows.filter((r) => sealedVersion(r.wrapped) !== version);
+    const batch = stale.slice(0, limit);
+    for (const r of batch) {
+      const binding = bindingBytes(wrapBinding(tenantId, 'person', r.owner_id));
+      await tx
+        .updateTable('data_keys')
+        .set({ wrapped: seal(dept, open(dept, r.wrapped, binding), binding) })
+        .where('id', '=', r.id)
+        .execute();
+    }
+    return { rewrapped: batch.length, left: stale.length - batch.length, total: rows.length, version };
   }
 
   /** Unwraps a stored key under its parent and keeps it in memory. */
@@ -152,16 +312,12 @@ export class Keyring {
   }
 }
 
-const wrapBinding = (tenantId: string, scope: KeyScope, ownerId: string): Binding => ({
+export const wrapBinding = (tenantId: string, scope: KeyScope, ownerId: string): Binding => ({
   tenantId,
   table: 'data_keys',
   rowId: `${scope}:${ownerId}`,
   field: 'wrapped',
 });
-
-function derive(key: Buffer, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
-}
 
 /** Encrypts and decrypts one field under a given key, bound to where it is stored. */
 export const sealField = (key: Buffer, b: Binding, value: unknown): Buffer =>

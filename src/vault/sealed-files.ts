@@ -1,7 +1,13 @@
 // Sealed files under one root directory (DICOM instances and other large
 // blobs). A file is written under a temporary name beside its final one and
-// renamed into place only on commit, after its bytes and the rename are on
-// disk, so a crash or an abort never leaves a partial file under a final name.
+// renamed into place only on commit, once all its bytes are written, so a
+// crash or an abort never leaves a partial file under a final name. `commit`
+// resolves only when the file's bytes and its directory entry are on disk:
+// the file's fdatasync and its directory's fsync run side by side after the
+// rename (one wait for the disk, not two in series). What a crash leaves in
+// between — a whole file under its final name that nothing names yet — is
+// its owner's orphan to remove at the next start (store-recovery.ts,
+// documents-recovery.ts), as a file committed but never indexed always was.
 import { randomBytes } from 'node:crypto';
 import fs, { type Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -35,13 +41,20 @@ export class SealedFiles {
     this.dirs = new DurableDirs(this.root);
   }
 
-  create(relPath: string, key: Buffer, aad: Buffer, opts: { chunkSize?: number } = {}): SealedWrite {
+  /** `renamed` (tests only) is awaited between the rename into place and the syncs. */
+  create(
+    relPath: string,
+    key: Buffer,
+    aad: Buffer,
+    opts: { chunkSize?: number; renamed?: () => Promise<void> | undefined } = {},
+  ): SealedWrite {
     const file = this.resolve(relPath);
     const writer = new SealingWriter(
       file,
       `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`,
       new ChunkSealer(key, aad, opts.chunkSize),
       this.dirs,
+      opts.renamed,
     );
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
@@ -156,16 +169,20 @@ class DurableDirs {
     if (made || !this.made.has(dir)) this.made.set(dir, made ?? null);
   }
 
-  /** After a rename into `dir`: makes the new entry, and `dir`'s own if it is new to us, durable. */
+  /**
+   * After a rename into `dir`: makes the new entry, and `dir`'s own if it is new to us, durable
+   * (the directory and its parents synced at once: only that all are on disk counts).
+   */
   async synced(dir: string): Promise<void> {
-    await syncDir(dir);
-    if (this.known.has(dir)) return;
+    if (this.known.has(dir)) return syncDir(dir);
     const made = this.made.get(dir);
     const top = made ? path.dirname(made) : path.dirname(this.root);
+    const dirs = [dir];
     for (let d = dir; d !== top; ) {
       d = path.dirname(d);
-      await syncDir(d);
+      dirs.push(d);
     }
+    await Promise.all(dirs.map(syncDir));
     this.known.add(dir);
     this.made.delete(dir);
   }
@@ -185,17 +202,32 @@ class SealingWriter extends Writable {
   private writing = Promise.resolve();
   private committing: Promise<{ size: number }> | undefined;
   private aborted = false;
+  /** The bytes are all written and the file is under its final name (synced or not). */
+  private renamed = false;
 
   private readonly file: string;
   private readonly tmp: string;
   private readonly sealer: ChunkSealer;
   private readonly dirs: DurableDirs;
-  constructor(file: string, tmp: string, sealer: ChunkSealer, dirs: DurableDirs) {
+  private readonly pause: (() => Promise<void> | undefined) | undefined;
+  constructor(
+    file: string,
+    tmp: string,
+    sealer: ChunkSealer,
+    dirs: DurableDirs,
+    pause: (() => Promise<void> | undefined) | undefined,
+  ) {
     super();
     this.file = file;
     this.tmp = tmp;
     this.sealer = sealer;
     this.dirs = dirs;
+    this.pause = pause;
+  }
+
+  /** Where the file is now: its temporary name until the rename. */
+  private get current() {
+    return this.renamed ? this.file : this.tmp;
   }
 
   override _construct(done: (err?: Error | null) => void) {
@@ -230,23 +262,30 @@ class SealingWriter extends Writable {
     }, done);
   }
 
+  /** The last bytes; the file is synced at `commit`, beside its rename's directory sync. */
   override _final(done: (err?: Error | null) => void) {
-    this.writing
-      .then(() => this.append(this.sealer.final()))
-      .then(() => this.fh!.sync())
-      .then(() => done(), done);
+    this.writing.then(() => this.append(this.sealer.final())).then(() => done(), done);
   }
 
-  /** A write that did not finish takes its temporary file with it. */
+  /**
+   * A write that did not finish takes its temporary file with it. One that did
+   * keeps its descriptor open for `commit`'s sync (commit or abort closes it).
+   */
   override _destroy(err: Error | null, done: (err?: Error | null) => void) {
-    const finishedOk = this.writableFinished;
+    if (this.writableFinished && !err) return done(null);
     (async () => {
-      await this.fh?.close();
-      if (!finishedOk) await fsp.rm(this.tmp, { force: true });
+      await this.closeFile();
+      await fsp.rm(this.current, { force: true });
     })().then(
       () => done(err),
       (e: Error) => done(err ?? e),
     );
+  }
+
+  private async closeFile() {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
   }
 
   commit(): Promise<{ size: number }> {
@@ -259,20 +298,32 @@ class SealingWriter extends Writable {
     this.aborted = true;
     this.destroy();
     await finished(this).catch(() => {});
-    await fsp.rm(this.tmp, { force: true });
+    await this.closeFile();
+    await fsp.rm(this.current, { force: true });
   }
 
+  /**
+   * Ends the stream, renames the file into place, then syncs its data and the
+   * new directory entry side by side: resolves once both are on disk.
+   */
   private async moveIntoPlace() {
     try {
       if (this.aborted) throw new Error('sealed write was aborted');
       if (!this.writableEnded && !this.destroyed) this.end();
       await finished(this);
+      const fh = this.fh;
+      if (!fh) throw new Error('sealed write was aborted');
       await fsp.rename(this.tmp, this.file);
-      await this.dirs.synced(path.dirname(this.file));
+      this.renamed = true;
+      await this.pause?.();
+      await Promise.all([fh.datasync(), this.dirs.synced(path.dirname(this.file))]);
       return { size: this.size };
     } catch (e) {
-      await fsp.rm(this.tmp, { force: true });
+      await this.closeFile().catch(() => {});
+      await fsp.rm(this.current, { force: true });
       throw e;
+    } finally {
+      await this.closeFile();
     }
   }
 

@@ -17,7 +17,7 @@
 // Every chunk but the last holds exactly `chunk size` plaintext bytes; the last
 // holds 0 to `chunk size` (an empty plaintext is one empty last chunk).
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { DecryptionError } from './aead.ts';
+import { DecryptionError, firstVersion } from './aead.ts';
 import { keyObject } from './key-object.ts';
 
 const MAGIC = Buffer.from('KSTR', 'latin1');
@@ -53,7 +53,8 @@ export function checkKey(key: Buffer): void {
 export function fileKey(key: Buffer, aad: Buffer, header: Buffer): FileKey {
   const salt = header.subarray(MAGIC.length + 5, MAGIC.length + 5 + SALT_LEN);
   return {
-    key: Buffer.from(hkdfSync('sha256', key, salt, 'kartei/stream-aead/v1', 32)),
+    // Issue 19: keys — a rotated department key: files keep the first version's per-file keys (no version in the header yet).
+    key: Buffer.from(hkdfSync('sha256', firstVersion(key), salt, 'kartei/stream-aead/v1', 32)),
     prefix: header.subarray(HEADER_LEN - PREFIX_LEN),
     aad: Buffer.concat([header, aad]),
     chunkSize: header.readUInt32BE(MAGIC.length + 1),

@@ -7,6 +7,10 @@
 // readable, no file is left that the index does not name, and
 // `kartei audit verify` passes. A second server on the same data directory
 // is refused while the first runs.
+// The second test kills a server at each step of a store in turn (the file
+// under its final name before its syncs; synced, before the index; indexed,
+// before the answer; answered): after each restart nothing acknowledged is
+// lost, no index row lacks its whole file, and no file is left without a row.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -28,10 +32,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
 
 const children = new Set<ChildProcess>();
-let dir: string | undefined;
+const dirs: string[] = [];
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -134,12 +138,11 @@ const associate = (port: number, inst: TestInstance) =>
     contexts: [{ id: 1, abstractSyntax: inst.sopClassUid, transferSyntax: inst.transferSyntax }],
   });
 
-test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file after the restart; the chain verifies', {
-  timeout: 240_000,
-}, async (t) => {
+/** An office with a clerk's STOW-RS token and a device allowed to store, set up and stopped: servers are spawned on it. */
+async function crashOffice() {
   // --- The office, set up in this process and stopped: the servers below open the same installation.
   const h = await startHarness();
-  dir = h.dir;
+  dirs.push(h.dir);
   const office = await setUpTenant(h, ['INF']);
   const departmentId = office.departments.INF!;
   const clerk = await office.user({ memberships: [{ departmentId, role: 'clerk' }] });
@@ -170,6 +173,40 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
     ...(databaseUrl ? { KARTEI_DATABASE_URL: databaseUrl, KARTEI_DATABASE_ADMIN_URL: databaseAdminUrl! } : {}),
   };
   const images = path.join(h.config.dataDir, 'images');
+  return { h, office, departmentId, token, env, images };
+}
+
+/** The index holds exactly `expected`, each file it names is there and decrypts to the whole dataset, and no other file is. */
+async function indexedAndWhole(
+  s: Awaited<ReturnType<typeof createServices>>,
+  tenantId: string,
+  departmentId: string,
+  images: string,
+  expected: TestInstance[],
+) {
+  assert.deepEqual(temporary(images), []);
+  const rows = await inTenantTransaction(s.store, tenantId, (tx) =>
+    tx.selectFrom('instances').select(['id', 'file', 'sop_instance_uid']).execute(),
+  );
+  assert.deepEqual(rows.map((r) => r.sop_instance_uid).sort(), expected.map((i) => i.sopInstanceUid).sort());
+  assert.deepEqual(
+    sealed(images).sort(),
+    rows.map((r) => r.file).sort(),
+    'no file without its row, no row without its file',
+  );
+  const key = await inTenantTransaction(s.store, tenantId, (tx) => s.keyring.departmentKey(tx, tenantId, departmentId));
+  for (const r of rows) {
+    const parts: Buffer[] = [];
+    for await (const c of s.instances.open(tenantId, r, key)) parts.push(c);
+    const inst = expected.find((i) => i.sopInstanceUid === r.sop_instance_uid)!;
+    assert.ok(Buffer.concat(parts).subarray(-inst.dataset.length).equals(inst.dataset), 'the stored dataset is whole');
+  }
+}
+
+test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file after the restart; the chain verifies', {
+  timeout: 240_000,
+}, async (t) => {
+  const { h, office, departmentId, token, env, images } = await crashOffice();
   // Large enough to arrive in many pieces.
   const big = () => makeInstance({ rows: 512, columns: 512, bitsAllocated: 16, frames: 4, pixels: 'random' });
   const acknowledged: TestInstance[] = [];
@@ -259,23 +296,7 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   assert.deepEqual(temporary(images), []);
   const s = await createServices(loadConfig(env));
   try {
-    const rows = await inTenantTransaction(s.store, office.tenantId, (tx) =>
-      tx.selectFrom('instances').select(['id', 'file', 'sop_instance_uid']).execute(),
-    );
-    assert.deepEqual(rows.map((r) => r.sop_instance_uid).sort(), acknowledged.map((i) => i.sopInstanceUid).sort());
-    assert.deepEqual(sealed(images).sort(), rows.map((r) => r.file).sort());
-    const key = await inTenantTransaction(s.store, office.tenantId, (tx) =>
-      s.keyring.departmentKey(tx, office.tenantId, departmentId),
-    );
-    for (const r of rows) {
-      const parts: Buffer[] = [];
-      for await (const c of s.instances.open(office.tenantId, r, key)) parts.push(c);
-      const inst = acknowledged.find((i) => i.sopInstanceUid === r.sop_instance_uid)!;
-      assert.ok(
-        Buffer.concat(parts).subarray(-inst.dataset.length).equals(inst.dataset),
-        'the stored dataset is whole',
-      );
-    }
+    await indexedAndWhole(s, office.tenantId, departmentId, images, acknowledged);
     const events = await inTenantTransaction(s.store, office.tenantId, (tx) =>
       tx
         .selectFrom('audit_events')
@@ -313,4 +334,76 @@ test('a SIGKILL in the middle of a C-STORE or a STOW-RS leaves no orphan file af
   );
   assert.ok(fs.existsSync(path.join(h.config.dataDir, RECOVERY_FILE)));
   t.diagnostic(`recovered ${2} partial writes and 2 orphans over four starts`);
+});
+
+test('a SIGKILL at each step of a store: nothing acknowledged is lost, no row without its file, no file without its row', {
+  timeout: 300_000,
+}, async (t) => {
+  const { office, departmentId, token, env, images } = await crashOffice();
+  const small = () => makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, pixels: 'random' });
+  /** What the index must hold at the end: every acknowledged store, and those killed after their index commit. */
+  const expected: TestInstance[] = [];
+
+  /** One store by STOW-RS and one by C-STORE, both answered. */
+  async function storeBoth(server: Server) {
+    const stowed = small();
+    const stow = stowRequest(server.base, token);
+    stow.req.end(Buffer.concat([stowHead, stowed.file, stowTail]));
+    assert.equal(await stow.answer, 200);
+    const stored = small();
+    const dimse = await associate(server.dicomPort, stored);
+    dimse.send(1, storeCommand(stored, 1), stored.dataset);
+    assert.equal((await dimse.next()).command.status, Status.Success);
+    await dimse.release();
+    expected.push(stowed, stored);
+  }
+  const recovered = (orphans: number) =>
+    orphans === 0 ? /image store: nothing to recover/ : new RegExp(`"partial":0,"orphans":${orphans},`);
+  const killed = async (server: Server) => {
+    server.child.kill('SIGKILL');
+    assert.equal((await server.exited).signal, 'SIGKILL');
+  };
+
+  const steps = [
+    { step: 'renamed', kept: false },
+    { step: 'committed', kept: false },
+    { step: 'indexed', kept: true },
+  ] as const;
+  let orphansBefore = 0;
+  for (const { step, kept } of steps) {
+    // A server answers two stores and is killed right after the answers.
+    const answered = await serve(env);
+    assert.match(answered.output(), recovered(orphansBefore));
+    await storeBoth(answered);
+    await killed(answered);
+
+    // The next one holds two stores at the step and is killed there.
+    const held = await serve({ ...env, [TEST_PAUSE_VARIABLE]: `${step}:120000` });
+    const stowed = small();
+    const stow = stowRequest(held.base, token);
+    stow.req.end(Buffer.concat([stowHead, stowed.file, stowTail]));
+    const stored = small();
+    const dimse = await associate(held.dicomPort, stored);
+    dimse.send(1, storeCommand(stored, 1), stored.dataset);
+    const holding = () => held.output().split(`kartei test pause: ${step}`).length - 1;
+    await waitFor(`both stores to reach ${step}`, () => holding() === 2);
+    await killed(held);
+    await assert.rejects(stow.answer, `the STOW-RS held at ${step} was never answered`);
+    if (kept) expected.push(stowed, stored);
+    orphansBefore = kept ? 0 : 2;
+  }
+  const last = await serve(env);
+  assert.match(last.output(), recovered(orphansBefore));
+  last.child.kill('SIGTERM');
+  assert.deepEqual(await last.exited, { code: 0, signal: null }, last.output());
+
+  const s = await createServices(loadConfig(env));
+  try {
+    await indexedAndWhole(s, office.tenantId, departmentId, images, expected);
+    const audit = await verifyAudit(s.store, s.signer);
+    assert.ok(audit.ok, JSON.stringify(audit));
+  } finally {
+    await s.close();
+  }
+  t.diagnostic(`${expected.length} instances kept over ${steps.length * 2 + 1} starts`);
 });

@@ -45,6 +45,10 @@ const SQLITE = [
   '030-letters',
   // Issue 17: import
   '031-import',
+  // Issue 18: gate3
+  '032-store-upgrades',
+  // Issue 19: keys
+  '034-key-rotation',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

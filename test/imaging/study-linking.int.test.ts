@@ -329,14 +329,16 @@ test('two physicians linking one study to two files at once: one wins, the other
 
 test('files indexed before transliterated linking are indexed again once at start, audited; studies then link to them', async () => {
   const id = await person('Jäger', 'Ötzi', '1966-06-06');
-  // As an older version indexed it: no `link` entry.
+  // As an older version indexed it: no `link` entry, and the upgrade not recorded as done (before migration 032).
   await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.deleteFrom('person_index').where('person_id', '=', id).where('kind', '=', 'link').execute(),
   );
+  await h.services.store.db.deleteFrom('store_upgrades').where('name', '=', 'person-index-links').execute();
   const early = study({ patientName: 'JAEGER^OETZI', birthDate: '19660606' });
   await stow(early);
   assert.equal(await linkedTo(early.studyInstanceUid), null, 'without the entry nothing links');
   assert.equal(await upgradePersonIndex(h.services.store, h.services.keyring, h.services.audit), 1);
+  assert.deepEqual(await upgradesDone(), ['person-index-links'], 'recorded once every office is done');
   assert.equal(await upgradePersonIndex(h.services.store, h.services.keyring, h.services.audit), 0, 'once');
   const events = await audit('system.person-index');
   assert.equal(events.length, 1);
@@ -345,3 +347,24 @@ test('files indexed before transliterated linking are indexed again once at star
   await stow(later);
   assert.equal(await linkedTo(later.studyInstanceUid), id);
 });
+
+// Issue 18: gate3
+test('a store whose index upgrade is recorded as done is not read again at start (the start read every file)', async () => {
+  assert.deepEqual(await upgradesDone(), ['person-index-links'], 'the harness start recorded it');
+  const id = await person('Kühn', 'Ägidius', '1971-07-07');
+  // A file without its `link` entries — which only an older version could leave — is not looked for any more:
+  // the upgrade reads the one row that says it is done, and nothing else.
+  await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.deleteFrom('person_index').where('person_id', '=', id).where('kind', '=', 'link').execute(),
+  );
+  const before = (await audit('system.person-index')).length;
+  assert.equal(await upgradePersonIndex(h.services.store, h.services.keyring, h.services.audit), 0);
+  const links = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('person_index').select('digest').where('person_id', '=', id).where('kind', '=', 'link').execute(),
+  );
+  assert.equal(links.length, 0, 'the file was not read');
+  assert.equal((await audit('system.person-index')).length, before, 'nothing read, nothing audited');
+});
+
+const upgradesDone = async () =>
+  (await h.services.store.db.selectFrom('store_upgrades').select('name').orderBy('name').execute()).map((r) => r.name);

@@ -273,3 +273,42 @@ test('writes interleaved piece by piece, as from several associations at once, e
     assert.deepEqual(await readAll(files.openRead(`d/${i}.dcm`, key, aad)), plain, `file ${i}`);
   for (const p of piecesOf.flat()) assert.ok(p.length > 0, "the writer's input is never freed");
 });
+
+test("commit resolves only once the file's data and its new directory entry are synced, the two syncs side by side", async () => {
+  const root = path.join(tmp, 'order');
+  const files = new SealedFiles(root);
+  await store(files, 'o/first', randomBytes(1_000)); // the directory is known from here on: one sync for it
+  const probe = await fs.promises.open(path.join(root, 'o', 'first'), 'r');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
+  await probe.close();
+  const events: string[] = [];
+  let running = 0;
+  let together = 0;
+  const { sync, datasync } = proto;
+  const held = (name: string, real: () => Promise<void>) =>
+    async function (this: unknown) {
+      running++;
+      events.push(`${name} start`);
+      // Both wait a while: if they ran one after the other, neither would see the other running.
+      await new Promise((r) => setTimeout(r, 50));
+      together = Math.max(together, running);
+      await real.call(this);
+      running--;
+      events.push(`${name} end`);
+    };
+  proto.sync = held('sync', sync);
+  proto.datasync = held('datasync', datasync);
+  try {
+    const w = files.create('o/second', key, aad);
+    w.stream.write(randomBytes(200_000));
+    const committed = w.commit().then(() => events.push('committed'));
+    await committed;
+  } finally {
+    proto.sync = sync;
+    proto.datasync = datasync;
+  }
+  assert.deepEqual(events.slice(-1), ['committed']);
+  assert.deepEqual(events.filter((e) => e.endsWith('start')).sort(), ['datasync start', 'sync start']);
+  assert.equal(together, 2, 'the file and its directory are synced side by side');
+  assert.ok(fs.existsSync(path.join(root, 'o', 'second')));
+});

@@ -42,6 +42,10 @@ import { tasks } from './029-tasks.ts';
 import { letters } from './030-letters.ts';
 // Issue 17: import
 import { importJobs } from './031-import.ts';
+// Issue 18: gate3
+import { storeUpgrades } from './032-store-upgrades.ts';
+// Issue 19: keys
+import { keyRotation } from './034-key-rotation.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -85,5 +89,9 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '030-letters': letters(dialect, appRole),
     // Issue 17: import
     '031-import': importJobs(dialect, appRole),
+    // Issue 18: gate3
+    '032-store-upgrades': storeUpgrades(dialect, appRole),
+    // Issue 19: keys
+    '034-key-rotation': keyRotation,
   };
 }

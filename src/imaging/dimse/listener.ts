@@ -35,6 +35,8 @@ const REFUSAL_LOG_MS = 60_000;
 export interface DimseListener {
   port: number;
   close(): Promise<void>;
+  // Issue 19: keys — a new certificate (and device CA) for new associations; present only with TLS.
+  setSecureContext?(options: tls.SecureContextOptions): void;
 }
 
 export async function startDimseListener(
@@ -135,6 +137,10 @@ export async function startDimseListener(
   });
   return {
     port: (server.address() as net.AddressInfo).port,
+    // Issue 19: keys
+    ...(server instanceof tls.Server
+      ? { setSecureContext: (o: tls.SecureContextOptions) => server.setSecureContext(o) }
+      : {}),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -1894,6 +1894,14 @@ export const de = {
     'Das Dateisystem des Verzeichnisses {path} hat nur noch {freeMb} MB frei (Warnschwelle {thresholdMb} MB)',
   'finding.storage-low.fix':
     'Schaffen Sie Platz oder vergrößern Sie das Dateisystem, bevor es voll ist; die Schwelle ist KARTEI_STORAGE_LOW_MB.',
+  // Issue 19: keys
+  'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
+  'finding.master-key-old.fix':
+    'Server anhalten, `kartei keys rotate-master` ausführen, Server wieder starten und das Schlüsselverzeichnis sichern (oder KARTEI_KEY_MAX_AGE_DAYS setzen).',
+  'finding.master-rotation-interrupted.title':
+    'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
+  'finding.master-rotation-interrupted.fix':
+    'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

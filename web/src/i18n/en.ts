@@ -1858,4 +1858,11 @@ export const en: Messages = {
     'The file system of the directory {path} has only {freeMb} MB free (warning threshold {thresholdMb} MB)',
   'finding.storage-low.fix':
     'Free space or grow the file system before it fills; the threshold is KARTEI_STORAGE_LOW_MB.',
+  // Issue 19: keys
+  'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
+  'finding.master-key-old.fix':
+    'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',
+  'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
+  'finding.master-rotation-interrupted.fix':
+    'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
 };

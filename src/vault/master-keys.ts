@@ -1,0 +1,63 @@
+// Issue 19: keys — the master keys the key directory holds, read at start. `master.key` is the
+// current master; a rotation (src/vault/master-rotation.ts) leaves `master.next.key` beside it
+// until the switch and `master.retired.key` after it until it finishes, so whatever step a crash
+// stopped it at, every office key opens. The deployment-wide index key (login names, addresses)
+// was derived from the first master; a rotation stores it sealed under the new master in
+// `deployment-index.<key id>.key`, so usernames are still found after it. Key ids are one-way.
+import { hkdfSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bindingBytes, open, type Binding } from './aead.ts';
+import { readOrCreateSecret, readSecretIfPresent } from './key-file.ts';
+import { randomBytes } from 'node:crypto';
+
+export const MASTER_KEY_FILE = 'master.key';
+export const NEXT_MASTER_FILE = 'master.next.key';
+export const RETIRED_MASTER_FILE = 'master.retired.key';
+export const indexKeyFile = (masterId: string) => `deployment-index.${masterId}.key`;
+
+/** The masters a key directory holds. */
+export interface MasterKeys {
+  /** The master in `master.key`: new office keys are wrapped under it. */
+  current: Buffer;
+  /** Masters a rotation left beside it (the next one before the switch, the retired one after it). */
+  others?: Buffer[];
+  /** The deployment-wide index key once a rotation has stored it; before: derived from `current`. */
+  index?: Buffer;
+}
+
+export function derive(key: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+}
+
+/** A key's id: a one-way digest, shown in audit events, rows and the CLI instead of the key. */
+export const keyId = (key: Buffer): string => derive(key, 'kartei/key-id').toString('hex').slice(0, 16);
+
+/** The deployment-wide index key as every installation derived it from its first master. */
+export const derivedIndexKey = (master: Buffer): Buffer => derive(master, 'kartei/deployment-index');
+
+/** Where the stored index key is bound: its file, named by the master that seals it. */
+export const indexBinding = (masterId: string): Binding => ({
+  tenantId: 'deployment',
+  table: 'key-directory',
+  rowId: indexKeyFile(masterId),
+  field: 'key',
+});
+
+/** The index key the master `current` holds: stored beside it after a rotation, else derived from it. */
+export function indexKeyOf(keyDir: string, current: Buffer): Buffer {
+  const id = keyId(current);
+  const stored = readSecretIfPresent(path.join(keyDir, indexKeyFile(id)));
+  return stored ? open(current, stored, bindingBytes(indexBinding(id))) : derivedIndexKey(current);
+}
+
+/** The current master (created on first use) and whatever a rotation left beside it. */
+export function loadMasterKeys(keyDir: string): MasterKeys {
+  const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32));
+  const currentId = keyId(current);
+  const others = [NEXT_MASTER_FILE, RETIRED_MASTER_FILE]
+    .map((f) => readSecretIfPresent(path.join(keyDir, f)))
+    .filter((k): k is Buffer => !!k && keyId(k) !== currentId);
+  const stored = fs.existsSync(path.join(keyDir, indexKeyFile(currentId)));
+  return { current, others, index: stored ? indexKeyOf(keyDir, current) : undefined };
+}
