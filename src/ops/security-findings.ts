@@ -20,6 +20,8 @@ import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
 import { loadConnection } from '../demis/connection/connection-settings.ts';
+// Issue 19: ops
+import { storageFindings } from './storage-space.ts';
 // Issue 19: keys
 import { masterRotationState } from '../vault/master-rotation.ts';
 // Issue 19: backup
@@ -87,6 +89,9 @@ export const FINDING_CODES = [
   'attachment-limit-high',
   // Issue 18: runtime — the production start's allocator (src/ops/launch.ts, `kartei doctor` only)
   'allocator-not-applied',
+  // Issue 19: ops — the data and key directories' free space (src/ops/storage-space.ts)
+  'storage-full',
+  'storage-low',
   // Issue 19: keys — the master key's age and an interrupted rotation (the key directory, `kartei keys`)
   'master-key-old',
   'master-rotation-interrupted',
@@ -188,6 +193,8 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: 'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart.',
     });
   }
+  // Issue 19: ops — a full file system refuses writes and audited reads; a low one warns before.
+  out.push(...storageFindings(config));
   if (isLoopback(config.host) && !config.tls) {
     out.push({
       severity: 'info',

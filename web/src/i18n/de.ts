@@ -1884,6 +1884,16 @@ export const de = {
   'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
   'finding.allocator-not-applied.fix':
     'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
+  // Issue 19: ops
+  'error.storage-full':
+    'Der Speicher des Servers ist voll; es wurde nichts ausgeführt. Bitte wenden Sie sich an den Betrieb.',
+  'finding.storage-full.title': 'Das Dateisystem des Verzeichnisses {path} ist voll: {freeMb} MB frei',
+  'finding.storage-full.fix':
+    'Schaffen Sie sofort Platz oder vergrößern Sie das Dateisystem: bis dahin werden Änderungen, Bilder und jeder protokollierte Lesezugriff abgelehnt (503 storage-full). Bestätigtes geht nicht verloren; sobald Platz ist, geht es von selbst weiter.',
+  'finding.storage-low.title':
+    'Das Dateisystem des Verzeichnisses {path} hat nur noch {freeMb} MB frei (Warnschwelle {thresholdMb} MB)',
+  'finding.storage-low.fix':
+    'Schaffen Sie Platz oder vergrößern Sie das Dateisystem, bevor es voll ist; die Schwelle ist KARTEI_STORAGE_LOW_MB.',
   // Issue 19: keys
   'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
   'finding.master-key-old.fix':

@@ -1849,6 +1849,15 @@ export const en: Messages = {
   'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
   'finding.allocator-not-applied.fix':
     'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
+  // Issue 19: ops
+  'error.storage-full': "The server's storage is full; nothing was done. Please tell the operations team.",
+  'finding.storage-full.title': 'The file system of the directory {path} is full: {freeMb} MB free',
+  'finding.storage-full.fix':
+    'Free space or grow the file system now: until then changes, images and every audited read are refused (503 storage-full). Nothing acknowledged is lost; it works again by itself once there is space.',
+  'finding.storage-low.title':
+    'The file system of the directory {path} has only {freeMb} MB free (warning threshold {thresholdMb} MB)',
+  'finding.storage-low.fix':
+    'Free space or grow the file system before it fills; the threshold is KARTEI_STORAGE_LOW_MB.',
   // Issue 19: keys
   'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
   'finding.master-key-old.fix':
