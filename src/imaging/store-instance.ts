@@ -9,7 +9,7 @@
 // DicomServiceException): C-STORE answers it as is, STOW-RS lists it as the
 // instance's failure reason and sums the request up as 200, 202 or 409.
 import type { GateContext } from '../access/gate.ts';
-import { KarteiError } from '../errors.ts';
+import { isStorageFull, KarteiError } from '../errors.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { Status } from './dicom/command.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './dicom/implementation.ts';
@@ -30,6 +30,8 @@ export class StoreFailure extends Error {
 /** The one mapping of what went wrong while storing to a DIMSE status: reading and checking the dataset… */
 export function storeFailure(e: unknown): StoreFailure {
   if (e instanceof StoreFailure) return e;
+  // Issue 19: ops — a full disk (anywhere in the cause chain) is out of resources, not an unreadable dataset
+  if (isStorageFull(e)) return new StoreFailure(Status.OutOfResources, 'storage full; not stored');
   if (e instanceof InstanceMismatch) return new StoreFailure(Status.DataSetDoesNotMatchSopClass, e.message);
   if (e instanceof KarteiError) return indexFailure(e);
   return new StoreFailure(Status.CannotUnderstand, `dataset cannot be read: ${(e as Error).message}`);
