@@ -1,5 +1,7 @@
 // Worker-thread entry of `wal-checkpoint.ts`: one connection to the database that
-// only ever runs PASSIVE checkpoints of its write-ahead log, one per message.
+// only ever runs PASSIVE checkpoints of its write-ahead log, one per message. A
+// checkpoint that fails (a full disk: SQLITE_FULL, an I/O error) is answered with
+// its code, and the thread stays: the next one may succeed once space is back.
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 
@@ -10,9 +12,11 @@ parentPort!.on('message', (m: 'checkpoint' | 'close') => {
     parentPort!.close();
     return;
   }
+  let failed: string | undefined;
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
-  } finally {
-    parentPort!.postMessage('done');
+  } catch (e) {
+    failed = String((e as { code?: unknown }).code ?? (e as Error).message ?? e);
   }
+  parentPort!.postMessage({ failed });
 });

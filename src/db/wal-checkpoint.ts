@@ -5,7 +5,8 @@
 // every request waiting behind it waited that long. Here the server's connection
 // checkpoints only as a fallback, far later (`FALLBACK_PAGES`), and after commits
 // a worker thread with a connection of its own runs PASSIVE checkpoints, which
-// wait for no reader or writer, at most one at a time and one per `EVERY_MS`.
+// wait for no reader or writer, at most one at a time and one per `EVERY_MS`;
+// after a failure (a full disk) it pauses `RETRY_MS` and then tries again.
 // What is copied was in the log and synced already; the checkpoint syncs the log
 // before and the database after, as SQLite's own does.
 import { Worker } from 'node:worker_threads';
@@ -21,31 +22,65 @@ export interface WalCheckpointer {
   close(): Promise<void>;
 }
 
-export function walCheckpointer(file: string): WalCheckpointer {
-  const worker = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file } });
-  // A worker that ends or fails leaves the fallback: the server's connection checkpoints itself.
-  let alive = true;
+/**
+ * After a failed checkpoint (a full disk) or a worker that ended, the next try waits this
+ * long; meanwhile the server's connection checkpoints itself (the fallback). Nothing gives up
+ * for the rest of the process: when space is back, the worker checkpoints again.
+ */
+const RETRY_MS = 5_000;
+
+export function walCheckpointer(file: string, options: { retryMs?: number } = {}): WalCheckpointer {
+  const retryMs = options.retryMs ?? RETRY_MS;
+  let worker: Worker;
+  let alive = false;
+  let closing = false;
   let running = false;
   let lastStart = 0;
-  const stopped = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('message', () => (running = false));
-  worker.on('error', (e) => {
-    alive = false;
-    process.emitWarning(`WAL checkpoint thread failed; SQLite checkpoints in the commits again: ${String(e)}`);
-  });
-  worker.once('exit', () => (alive = false));
-  // The thread must not keep the process alive on its own.
-  worker.unref();
+  /** No checkpoint (nor a new worker) before this time, after a failure. */
+  let pausedUntil = 0;
+  /** One warning per run of failures, not one per try. */
+  let warned = false;
+  let stopped: Promise<void>;
+  const failed = (why: string) => {
+    pausedUntil = performance.now() + retryMs;
+    if (warned) return;
+    warned = true;
+    process.emitWarning(`WAL checkpoint failed (${why}); SQLite checkpoints in the commits until it works again`);
+  };
+  const start = () => {
+    const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file } });
+    worker = w;
+    alive = true;
+    running = false;
+    stopped = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.on('message', (m: { failed?: string }) => {
+      running = false;
+      if (m?.failed) failed(m.failed);
+      else warned = false;
+    });
+    // A worker that fails or ends leaves the fallback until a new one is started after `retryMs`.
+    w.on('error', (e) => failed(String(e)));
+    w.once('exit', () => {
+      alive = false;
+      running = false;
+      if (!closing) pausedUntil = Math.max(pausedUntil, performance.now() + retryMs);
+    });
+    // The thread must not keep the process alive on its own.
+    w.unref();
+  };
+  start();
   return {
     committed() {
-      if (!alive || running) return;
+      if (closing || running) return;
       const now = performance.now();
-      if (now - lastStart < EVERY_MS) return;
+      if (now < pausedUntil || now - lastStart < EVERY_MS) return;
+      if (!alive) start();
       running = true;
       lastStart = now;
       worker.postMessage('checkpoint');
     },
     async close() {
+      closing = true;
       // Held open until the worker has closed its connection, then the server's closes last.
       worker.ref();
       if (alive) worker.postMessage('close');

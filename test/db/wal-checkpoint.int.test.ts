@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import SQLite from 'better-sqlite3';
 import { openStore } from '../../src/db/connect.ts';
-import { FALLBACK_PAGES } from '../../src/db/wal-checkpoint.ts';
+import { FALLBACK_PAGES, walCheckpointer } from '../../src/db/wal-checkpoint.ts';
 import { DIALECT } from '../helpers/harness.ts';
 
 const skip = DIALECT !== 'sqlite' ? 'the write-ahead log is the SQLite store only' : false;
@@ -51,4 +51,37 @@ test('commits are checkpointed by the worker, not by the committing connection',
   assert.equal((again.prepare('select count(*) as n from t').get() as { n: number }).n, 40);
   again.close();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a checkpoint worker that failed comes back: after a pause it checkpoints again', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-ckpt-'));
+  const file = path.join(dir, 'kartei.sqlite');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  // The database is not there yet: the worker fails (as on a full disk), the fallback holds meanwhile.
+  const checkpoints = walCheckpointer(file, { retryMs: 100 });
+  try {
+    await sleep(300);
+    checkpoints.committed();
+    const db = new SQLite(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('create table t (id integer primary key, v text not null)');
+    const insert = db.prepare('insert into t (id, v) values (?, ?)');
+    for (let i = 0; i < 40; i++) insert.run(i, 'x'.repeat(5_000));
+    let size = fs.statSync(file).size;
+    for (let tries = 0; tries < 300 && size < 200_000; tries++) {
+      checkpoints.committed();
+      await sleep(20);
+      size = fs.statSync(file).size;
+    }
+    assert.ok(size >= 200_000, `a new worker checkpointed the log once it could (database file ${size} bytes)`);
+    assert.equal(warnings.filter((w) => w.includes('WAL checkpoint')).length, 1, 'one warning, not one per try');
+    await checkpoints.close();
+    db.close();
+  } finally {
+    process.off('warning', onWarning);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
