@@ -227,8 +227,8 @@ interface Second {
   outcome: 'allowed' | 'denied';
 }
 
-/** The audit event could not be written: the access is undone and refused. */
-class AuditWriteError extends KarteiError {
+/** The audit event could not be written: the access is undone and refused (its cause kept: a full disk is `storage-full`). */
+export class AuditWriteError extends KarteiError {
   override readonly cause: unknown;
   constructor(cause: unknown) {
     super('audit-unavailable');

@@ -4,7 +4,7 @@
 // declared.
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Action } from '../access/policy.ts';
-import { viaOf, type GateContext } from '../access/gate.ts';
+import { AuditWriteError, viaOf, type GateContext } from '../access/gate.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import type { ResourceKind, ResourceRef } from '../access/resolve.ts';
 import { authenticate, csrfMatches, type Authenticated } from '../identity/sessions.ts';
@@ -99,8 +99,8 @@ async function selfWithToken(
         detail: viaOf(p, { method: req.method, route: req.routeOptions.url ?? '' }),
       }),
     );
-  } catch {
-    throw new KarteiError('audit-unavailable');
+  } catch (e) {
+    throw new AuditWriteError(e);
   }
   if (!access.tokens)
     throw new KarteiError('token-scope', 'This is done in a signed-in session, not with an API token');

@@ -93,16 +93,17 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.setErrorHandler(async (err, req, reply) => {
     // Issue 19: ops — a write found no space (the data, a file, or a read's audit event): 503 for reads and writes
     // alike, undone like any failed transaction; the storage watcher logs the state once, not once per request.
-    if (isStorageFull(err)) {
+    const storageFull = () => {
       services.ops?.storage.noteFull();
       return sendProblem(reply, new KarteiError('storage-full', undefined, undefined, { 'retry-after': '60' }));
-    }
+    };
+    if (isStorageFull(err)) return storageFull();
     // Input a data route refused before its handler ran is on the record; if it cannot be, the answer says so.
     if (refusedInput(err) && req.auth) {
       try {
         await auditRefusedRequest(services, req, toKarteiError(err).code);
       } catch (e) {
-        return sendProblem(reply, toKarteiError(e));
+        return isStorageFull(e) ? storageFull() : sendProblem(reply, toKarteiError(e));
       }
     }
     return errorHandler(err, req, reply);

@@ -5,10 +5,10 @@
 // caller, the route and the refusal's code; never the refused input itself.
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { inTenantTransaction } from '../db/connect.ts';
-import { KarteiError, type ErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../access/policy.ts';
-import { viaOf } from '../access/gate.ts';
+import { AuditWriteError, viaOf } from '../access/gate.ts';
 
 /** The action of a refused request's event; its `detail.code` says why. */
 const REFUSED_ACTION = 'request.refused';
@@ -52,7 +52,7 @@ export async function auditRefusedRequest(
         detail: viaOf(p, { code, method: req.method, route: req.routeOptions.url ?? '' }),
       }),
     );
-  } catch {
-    throw new KarteiError('audit-unavailable');
+  } catch (e) {
+    throw new AuditWriteError(e);
   }
 }
