@@ -269,6 +269,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (config.tls) tlsReloader.add('https', config.tls, app.server as unknown as SecureContextTarget);
     if (config.dicom?.tls && dicom?.setSecureContext)
       tlsReloader.add('dicom', config.dicom.tls, { setSecureContext: dicom.setSecureContext });
+    // Issue 19: ops2 — the metrics listener's HTTPS (beyond loopback) uses the server's certificate: reloaded with it.
+    if (config.tls && metricsListener?.setSecureContext)
+      tlsReloader.add('metrics', config.tls, { setSecureContext: metricsListener.setSecureContext });
     const reloadTls = async () => {
       const outcomes = tlsReloader.reload();
       for (const o of outcomes) {

@@ -83,7 +83,7 @@ export interface SecureContextTarget {
 }
 
 export interface TlsReloadOutcome {
-  listener: 'https' | 'dicom';
+  listener: 'https' | 'dicom' | 'metrics';
   /** Reloaded, unchanged (same certificate as before), or refused (the old one stays). */
   result: 'reloaded' | 'unchanged' | 'refused';
   reason?: string;
@@ -94,13 +94,13 @@ export interface TlsReloadOutcome {
 /** Each listener's files and target; `reload` checks and applies them, one outcome per listener. */
 export class TlsReloader {
   private readonly listeners: {
-    name: 'https' | 'dicom';
+    name: 'https' | 'dicom' | 'metrics';
     files: TlsFiles;
     target: SecureContextTarget;
     fingerprint?: string;
   }[] = [];
 
-  add(name: 'https' | 'dicom', files: TlsFiles, target: SecureContextTarget): void {
+  add(name: 'https' | 'dicom' | 'metrics', files: TlsFiles, target: SecureContextTarget): void {
     const now = loadTlsMaterial(files);
     this.listeners.push({ name, files, target, fingerprint: now.ok ? now.fingerprint : undefined });
   }

@@ -2,9 +2,12 @@
 // format and nothing else, apart from the application's port, so a proxy in
 // front of Kartei never exposes it. Loopback by default; beyond loopback
 // `checkStartable` demands TLS (the server's certificate, used here too) and a
-// bearer token from a 0600 file, compared in constant time. Scrapes that
-// arrive together share one rendering; connections are few and short-lived, so
-// a flood of requests costs the server little and grows nothing.
+// bearer token from a 0600 file (refused if group or others may read it),
+// compared in constant time. Scrapes that arrive together share one rendering;
+// connections are few and short-lived (one that sends nothing is closed after
+// `FIRST_REQUEST_MS`), so a flood of requests or idle sockets costs the server
+// little, grows nothing and keeps Prometheus out for seconds at most. Its HTTPS
+// certificate is reloaded with the server's (`setSecureContext`, TlsReloader).
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -15,11 +18,23 @@ import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 import type { Metrics } from './metrics.ts';
 
 /** More scrapers than this at once are not served (Prometheus scrapes with one connection). */
-const MAX_CONNECTIONS = 16;
+const MAX_CONNECTIONS = 64;
+/** A connection that has sent no request this long after opening is closed. */
+const FIRST_REQUEST_MS = 2_000;
 
 export interface MetricsListener {
   url: string;
+  /** Over HTTPS: takes a reloaded certificate (the TlsReloader's target). */
+  setSecureContext?: (options: import('node:tls').SecureContextOptions) => void;
   close(): Promise<void>;
+}
+
+/** Why the token file cannot be used (group or others may read it), or nothing: for the start and `kartei doctor`. */
+export function metricsTokenFileProblem(file: string): string | undefined {
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077)
+    return `the metrics token file ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it`;
+  return undefined;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -29,6 +44,8 @@ export async function startMetricsListener(
   listen: NonNullable<Config['metrics']>,
   tls: Config['tls'],
 ): Promise<MetricsListener> {
+  const problem = listen.tokenFile ? metricsTokenFileProblem(listen.tokenFile) : undefined;
+  if (problem) throw new Error(problem);
   const token = listen.tokenFile ? fs.readFileSync(listen.tokenFile, 'utf8').trim() : undefined;
   if (token !== undefined && token.length < 16)
     throw new Error(`the metrics token in ${listen.tokenFile} is shorter than 16 characters`);
@@ -50,16 +67,35 @@ export async function startMetricsListener(
       () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n'),
     );
   };
-  const options = { requestTimeout: 5_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8_192 };
+  const options = {
+    requestTimeout: 5_000,
+    headersTimeout: 5_000,
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: 8_192,
+    // Node checks the timeouts above this often (30 s by default: idle sockets would hold the few connections).
+    connectionsCheckingInterval: 1_000,
+  };
   // TLS where a token travels beyond this host; on loopback plain, like the application's own default.
   const secure = expected !== undefined && tls;
   const server = secure
     ? https.createServer(
-        { ...options, ...TLS_SERVER_POLICY, cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) },
+        {
+          ...options,
+          ...TLS_SERVER_POLICY,
+          // A TLS handshake that does not finish is as idle as a silent socket.
+          handshakeTimeout: FIRST_REQUEST_MS,
+          cert: fs.readFileSync(tls.certFile),
+          key: fs.readFileSync(tls.keyFile),
+        },
         handler,
       )
     : http.createServer(options, handler);
   server.maxConnections = MAX_CONNECTIONS;
+  // A connection that sends nothing is closed soon; its first request ends this timer (the timeouts above take over).
+  server.on(secure ? 'secureConnection' : 'connection', (socket: import('node:net').Socket) => {
+    socket.setTimeout(FIRST_REQUEST_MS, () => socket.destroy());
+  });
+  server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(0));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -71,6 +107,7 @@ export async function startMetricsListener(
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return {
     url: `${secure ? 'https' : 'http'}://${host}:${port}/metrics`,
+    ...(secure ? { setSecureContext: (o) => (server as https.Server).setSecureContext(o) } : {}),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

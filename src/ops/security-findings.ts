@@ -26,6 +26,8 @@ import { storageFindings } from './storage-space.ts';
 import { masterRotationState } from '../vault/master-rotation.ts';
 // Issue 19: backup
 import { backupFindings } from './backup-status.ts';
+// Issue 19: ops2
+import { metricsTokenFileProblem } from './metrics-listener.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -104,6 +106,8 @@ export const FINDING_CODES = [
   'restored-from-backup',
   // Issue 19: audit — an interrupted rotation of the audit signing key
   'audit-key-rotation-unfinished',
+  // Issue 19: ops2 — the metrics listener's token file readable by group or others (the listener refuses it)
+  'metrics-token-readable',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -195,6 +199,18 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
   }
   // Issue 19: ops — a full file system refuses writes and audited reads; a low one warns before.
   out.push(...storageFindings(config));
+  // Issue 19: ops2 — a token every local account may read lets each of them scrape; the listener refuses to start.
+  const tokenFile = config.metrics?.tokenFile;
+  if (tokenFile && fs.existsSync(tokenFile) && metricsTokenFileProblem(tokenFile)) {
+    const mode = (fs.statSync(tokenFile).mode & 0o777).toString(8);
+    out.push({
+      severity: 'high',
+      code: 'metrics-token-readable',
+      params: { path: tokenFile, mode },
+      title: `The metrics token file ${tokenFile} is readable by others (mode ${mode}): the metrics listener does not start`,
+      fix: 'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+    });
+  }
   if (isLoopback(config.host) && !config.tls) {
     out.push({
       severity: 'info',

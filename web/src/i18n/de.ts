@@ -1926,6 +1926,11 @@ export const de = {
     'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
   'finding.audit-key-rotation-unfinished.fix':
     '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
+  // Issue 19: ops2
+  'finding.metrics-token-readable.title':
+    'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
+  'finding.metrics-token-readable.fix':
+    'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

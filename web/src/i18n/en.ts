@@ -1888,4 +1888,9 @@ export const en: Messages = {
   'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
   'finding.audit-key-rotation-unfinished.fix':
     'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
+  // Issue 19: ops2
+  'finding.metrics-token-readable.title':
+    'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
+  'finding.metrics-token-readable.fix':
+    'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
 };
