@@ -12,7 +12,7 @@ import { checkStartable, ConfigError, isLoopback, type Config } from '../config/
 import type { Services } from '../services.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
-import { keyFileProblems } from '../vault/key-file.ts';
+import { keyDirectoryOddities, keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
@@ -87,6 +87,9 @@ export const FINDING_CODES = [
   // Issue 19: keys — the master key's age and an interrupted rotation (the key directory, `kartei keys`)
   'master-key-old',
   'master-rotation-interrupted',
+  // Issue 19: keys2 — links and files Kartei does not write in the key directory
+  'key-file-link',
+  'key-dir-unknown-file',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -124,6 +127,25 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*`,
     });
   }
+  // Issue 19: keys2 — a link where Kartei writes a key itself is refused at start (planted); a file
+  // Kartei does not write is worth a look.
+  const odd = keyDirectoryOddities(config.keyDir);
+  for (const p of odd.links)
+    out.push({
+      severity: 'critical',
+      code: 'key-file-link',
+      params: { path: p },
+      title: `A key file Kartei writes itself is a symbolic link: ${p}`,
+      fix: `Remove the link ${p} (Kartei never writes it as a link) and find out who placed it.`,
+    });
+  for (const p of odd.unknown)
+    out.push({
+      severity: 'medium',
+      code: 'key-dir-unknown-file',
+      params: { path: p },
+      title: `A file Kartei does not write is in the key directory: ${p}`,
+      fix: `Check where ${p} comes from; move it out of the key directory.`,
+    });
   if (fs.existsSync(config.dataDir) && fs.statSync(config.dataDir).mode & 0o077) {
     out.push({
       severity: 'high',

@@ -66,8 +66,8 @@ export function masterRotationState(keyDir: string): MasterRotationState {
   const current = readSecretIfPresent(currentFile);
   if (!current) throw new KeyFileError(`no master key in ${keyDir}: start the server once to create it`);
   const currentId = keyId(current);
-  const next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE));
-  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE));
+  const next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE), { links: false });
+  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE), { links: false });
   const retiredId = retired && keyId(retired) !== currentId ? keyId(retired) : undefined;
   const nextId = next && keyId(next) !== currentId ? keyId(next) : undefined;
   return {
@@ -104,7 +104,7 @@ export async function rotateMaster(
     return { ...ids, rewrapped: 0, offices: offices.length, found: before.state };
   }
   fs.rmSync(file(keyDir, `${NEXT_MASTER_FILE}.tmp`), { force: true });
-  let next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE));
+  let next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE), { links: false });
   if (!next || keyId(next) === before.current) {
     next = randomBytes(32);
     writeSecretDurably(file(keyDir, NEXT_MASTER_FILE), next);

@@ -1892,6 +1892,13 @@ export const de = {
     'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
   'finding.master-rotation-interrupted.fix':
     'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
+  // Issue 19: keys2
+  'finding.key-file-link.title': 'Eine Schlüsseldatei, die Kartei selbst schreibt, ist ein symbolischer Link: {path}',
+  'finding.key-file-link.fix':
+    'Den Link {path} entfernen (Kartei schreibt ihn nie als Link) und klären, wer ihn angelegt hat.',
+  'finding.key-dir-unknown-file.title': 'Im Schlüsselverzeichnis liegt eine Datei, die Kartei nicht schreibt: {path}',
+  'finding.key-dir-unknown-file.fix':
+    'Herkunft von {path} prüfen und die Datei aus dem Schlüsselverzeichnis entfernen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1856,4 +1856,9 @@ export const en: Messages = {
   'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
   'finding.master-rotation-interrupted.fix':
     'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
+  // Issue 19: keys2
+  'finding.key-file-link.title': 'A key file Kartei writes itself is a symbolic link: {path}',
+  'finding.key-file-link.fix': 'Remove the link {path} (Kartei never writes it as a link) and find out who placed it.',
+  'finding.key-dir-unknown-file.title': 'A file Kartei does not write is in the key directory: {path}',
+  'finding.key-dir-unknown-file.fix': 'Check where {path} comes from; move it out of the key directory.',
 };
