@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
+import { readTlsFile } from '../config/tls-reload.ts';
 import type { Services } from '../services.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -619,7 +620,7 @@ function certificateFindings(config: Config, now = Date.now()): Finding[] {
     const what = CERT_NAMES[kind];
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(fs.readFileSync(file));
+      cert = new X509Certificate(readTlsFile(file));
     } catch {
       out.push({
         severity: 'critical',
