@@ -197,10 +197,17 @@ async function auditBench() {
         for (let j = 0; j < 10_000 && i + j < total; j++) await append(tx, i + j);
       });
     }
+    // Issue 19: audit — audit verify section: beside the rates, this thread's CPU per event and per row read
+    // (process.threadCpuUsage), which a busy machine disturbs less than the clock.
     t0 = performance.now();
+    const cpu0 = threadCpuUs();
     const v = await verifyAudit(store, h.services.signer);
+    const verifyCpuUs = (threadCpuUs() - cpu0) / Math.max(v.count, 1);
     const verifySecs = (performance.now() - t0) / 1000;
     if (!v.ok) throw new Error('verify failed in the benchmark');
+    const readCpu0 = threadCpuUs();
+    const readRate = store.file ? readPerSec(store.file, total) : undefined;
+    const readCpuUs = (threadCpuUs() - readCpu0) / total;
     const readFloor = store.file ? await readFloorPerSec(store.file, DEPLOYMENT_CHAIN, total) : undefined;
     const linkFloor = store.file
       ? linkFloorPerSec(store.file, DEPLOYMENT_CHAIN, h.services.signer.chainKey)
@@ -212,7 +219,9 @@ async function auditBench() {
       verified: v.count,
       verifyPerSec: v.count / verifySecs,
       syncsPerSec: store.file ? syncsPerSec(path.dirname(store.file)) : undefined,
-      readPerSec: store.file ? readPerSec(store.file, total) : undefined,
+      readPerSec: readRate,
+      verifyCpuUs,
+      readCpuUs: store.file ? readCpuUs : undefined,
       readFloor,
       linkFloor,
     };
@@ -240,6 +249,12 @@ function syncsPerSec(dir: string, n = 2_000): number {
     fs.rmSync(file);
   }
 }
+
+/** CPU time of this thread so far, in µs. */
+const threadCpuUs = () => {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+};
 
 /** The floor under `audit verify`: reading the same rows on one thread, without hashing them. */
 function readPerSec(file: string, n: number): number {
@@ -301,6 +316,7 @@ Node ${process.version}, ${http.info.cpus} cores, ${DIALECT === 'sqlite' ? 'SQLi
 | the same rows read by as many threads as verify uses (${audit.readFloor ? `${audit.readFloor.threads}: this one and ${audit.readFloor.threads - 1} worker${audit.readFloor.threads === 2 ? '' : 's'}, chunks of ${fmt(audit.readFloor.chunk)} claimed like verify's, worker start included` : '—'}), no hashing | ${audit.readFloor ? `${fmt(audit.readFloor.perSec)} rows/s` : '— (the database is on PostgreSQL)'} | — | |
 | the links alone: HMAC-SHA-256 of each row's canonical form, rows already in memory, one thread | ${audit.linkFloor ? `${fmt(audit.linkFloor)} links/s` : '—'} | — | |
 | what reading and linking on every thread could reach: threads ÷ (1/read floor + 1/link floor) | ${audit.readFloor && audit.readPerSec && audit.linkFloor ? `${fmt(audit.readFloor.threads / (1 / audit.readPerSec + 1 / audit.linkFloor))} events/s` : '—'} | — | |
+| CPU of the verifying thread per event / of the reading thread per row (checkpoints sign their stretch's digest since migration 033: one hash per stretch, hashed on libuv's threads) | ${fmt(audit.verifyCpuUs, 2)} µs / ${audit.readCpuUs === undefined ? '—' : `${fmt(audit.readCpuUs, 2)} µs`} | — | |
 | ratio \`audit verify\` / the higher of the two floors | ${verifyFloor ? `**${fmt((100 * audit.verifyPerSec) / verifyFloor, 1)} %**` : '—'} | ≥ 90 % | ${verifyFloor ? ok(audit.verifyPerSec / verifyFloor >= 0.9) : ''} |
 | bench server RSS right after seeding / peak under load | ${fmt(http.idleRss)} MiB / ${fmt(http.loadRss)} MiB | — | |
 | \`kartei serve\` restarted on this installation (production start): RSS at rest, 10 s after it answers / 10 s after 5 s of gated reads (${http.restarted ? `${fmt(http.restarted.reads.rps)} req/s, ${http.restarted.reads.errors} errors` : '—'}) | ${http.restarted ? `${fmt(http.restarted.idleRss)} MiB / ${fmt(http.restarted.afterRss)} MiB` : '— (PostgreSQL)'} | < 200 MB at rest | ${http.restarted ? ok(http.restarted.idleRss * 1.048576 < 200) : ''} |

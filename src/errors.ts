@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
   // Issue 17: letters
   'letter-failed': { status: 500, title: 'The letter could not be made; nothing was stored' },
   'audit-unavailable': { status: 503, title: 'Audit log unavailable; the request was not carried out' },
+  // Issue 19: ops
+  'storage-full': { status: 503, title: 'Storage full; the request was not carried out' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -58,6 +60,21 @@ export class KarteiError extends Error {
 }
 
 export const problemType = (code: ErrorCode) => `https://kartei.invalid/problems/${code}`;
+
+// Issue 19: ops
+/** The error codes (Node, SQLite, PostgreSQL's SQLSTATE disk_full) that say a write found no space. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/** Whether `err` (or anything in its chain of causes) is a write that found no space: answered `storage-full`. */
+export function isStorageFull(err: unknown): boolean {
+  let e = err;
+  for (let depth = 0; depth < 8 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && FULL_CODES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 /**
  * The machine codes of single invalid fields, in the `errors` member of a `validation-failed`,

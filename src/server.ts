@@ -26,8 +26,16 @@ import { recoverStore, type RecoveryReport } from './imaging/store-recovery.ts';
 // Issue 17: documents
 import { recoverDocuments } from './desk/documents-recovery.ts';
 import { lockDataDir } from './ops/serve-lock.ts';
+// Issue 19: backup
+import { refuseWhileRestoring } from './ops/backup-lock.ts';
 import { createServices, type Services } from './services.ts';
 import { DemisPoller, type PollerOptions } from './demis/connection/poller.ts';
+// Issue 19: ops
+import { StorageSpace } from './ops/storage-space.ts';
+import { ReadinessCheck } from './ops/readiness.ts';
+import { Metrics } from './ops/metrics.ts';
+import { startMetricsListener, type MetricsListener } from './ops/metrics-listener.ts';
+import { KarteiError } from './errors.ts';
 // Issue 19: keys
 import { TlsReloader, type SecureContextTarget, type TlsReloadOutcome } from './config/tls-reload.ts';
 import { DEPLOYMENT_CHAIN } from './db/schema.ts';
@@ -70,6 +78,9 @@ export interface Server {
   setupToken: string | null;
   /** What the store's recovery found at start. */
   recovered: RecoveryReport;
+  // Issue 19: ops
+  /** The metrics listener's address (`…/metrics`), when it listens. */
+  metricsUrl?: string;
   /** Stops everything in order; a second call waits for the first. */
   stop(): Promise<void>;
   // Issue 19: keys
@@ -115,12 +126,16 @@ export async function withServicesOnly<T>(
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
   checkStartable(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Issue 19: backup — never on a data directory a restore has not finished filling.
+  refuseWhileRestoring(config.dataDir);
   const unlock = opts.lock === false ? () => undefined : lockDataDir(config.dataDir);
   let services: Services | undefined;
   let app: FastifyInstance | undefined;
   let dicom: DimseListener | undefined;
   let timer: NodeJS.Timeout | undefined;
   let demis: DemisPoller | undefined;
+  // Issue 19: ops
+  let metricsListener: MetricsListener | undefined;
   // Issue 19: keys
   let stopTlsWatch: () => void = () => undefined;
   const checkpoints = opts.checkpoints !== false;
@@ -135,6 +150,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       // Issue 17: import — a running import ends after its current batch (committed with its position); a head resumes it.
       await services?.imports.stop();
       await dicom?.close();
+      // Issue 19: ops
+      await metricsListener?.close();
+      services?.ops?.metrics?.close();
+      services?.ops?.storage.stop();
       await app?.close();
       if (services && checkpoints) {
         await services.audit.attempts.flush(true);
@@ -148,8 +167,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   try {
     services = await createServices(config, { progress: opts.progress, clock: opts.clock });
     const s = services;
+    // Issue 19: ops — free space watched, readiness, and metrics (hooked in here, in the composition root).
+    const storage = new StorageSpace(config);
+    const metrics = config.metrics ? new Metrics({ storage, defaults: opts.listen !== false }) : undefined;
+    s.ops = { storage, readiness: new ReadinessCheck(s.store, storage, config), metrics };
+    if (metrics) observeForMetrics(s, metrics);
     app = await buildApp(s, opts.app);
     const log = app.log;
+    storage.start(log.child({ component: 'storage' }));
     if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
       log.warn({ variable: TEST_PAUSE_VARIABLE }, 'test hook active: stored files wait before they are indexed');
     // Before anything listens: what a crash left of a store is finished off (counts only in the log).
@@ -175,6 +200,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const setupToken = await issueSetupToken(s.store, config.dataDir);
     const url = opts.listen === false ? undefined : await app.listen({ host: config.host, port: config.port });
     const deps = dimseDeps(s);
+    // Issue 19: ops — the DICOM operations' gate runs, timed and counted by action and outcome.
+    if (metrics) deps.gate = timedGate(deps.gate, metrics);
+    // Issue 19: ops — its own listener; a port taken is logged, not fatal: metrics are not worth refusing service.
+    if (metrics && config.metrics && opts.listen !== false)
+      metricsListener = await startMetricsListener(metrics, config.metrics, config.tls).catch((e) => {
+        log.error(
+          { err: { code: (e as { code?: unknown }).code }, port: config.metrics!.port },
+          'metrics listener not started',
+        );
+        return undefined;
+      });
+    if (metricsListener) log.info({ url: metricsListener.url }, 'metrics listener started');
     if (config.dicom && opts.dimse !== false) {
       dicom = await startDimseListener(config.dicom, {
         deps,
@@ -184,13 +221,28 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
     // DEMIS: each office's configured connection is polled on its schedule, into the inbox's import.
     const importBundle = opts.demis === false ? undefined : (opts.demis?.importBundle ?? s.importDemisBundle);
+    // Issue 19: ops — each fetched notification's import counted by outcome.
+    const importCounted: typeof importBundle =
+      importBundle && metrics
+        ? (...args) =>
+            importBundle(...args).then(
+              (r) => {
+                metrics.demisImport('ok');
+                return r;
+              },
+              (e) => {
+                metrics.demisImport(e instanceof KarteiError ? e.code : 'error');
+                throw e;
+              },
+            )
+        : importBundle;
     if (importBundle && opts.demis !== false) {
       demis = new DemisPoller({
         ...opts.demis,
         store: s.store,
         keyring: s.keyring,
         audit: s.audit,
-        importBundle,
+        importBundle: importCounted!, // Issue 19: ops
         log: log.child({ component: 'demis' }),
         caFile: config.demisCaFile,
       });
@@ -253,12 +305,63 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       dicom,
       setupToken,
       recovered,
+      // Issue 19: ops
+      metricsUrl: metricsListener?.url,
       stop: () => (stopping ??= shutDown()),
     };
   } catch (e) {
     await shutDown().catch(() => undefined);
     throw e;
   }
+}
+
+// Issue 19: ops
+/**
+ * The audit's appends counted, one in AUDIT_SAMPLE timed, and the group commit's batches (SQLite) — hooked
+ * here rather than in their modules' code paths: an untimed append costs one increment and a call.
+ */
+function observeForMetrics(s: Services, metrics: Metrics): void {
+  const audit = s.audit;
+  const append = audit.append.bind(audit);
+  let n = 0;
+  audit.append = (tx, e) => {
+    if (e.action === 'dicom.associate') metrics.association(e.outcome === 'allowed' ? 'allowed' : 'denied');
+    if (++n % AUDIT_SAMPLE !== 0) {
+      metrics.auditAppended();
+      return append(tx, e);
+    }
+    const t0 = performance.now();
+    return append(tx, e).then((seq) => {
+      metrics.auditAppended((performance.now() - t0) / 1000);
+      return seq;
+    });
+  };
+  const committer = s.store.committer;
+  if (committer) {
+    committer.observe = (jobs, seconds) => metrics.committed(jobs, seconds);
+    metrics.queue('db-transactions', () => committer.waiting);
+  }
+}
+
+/** One audit append in this many is timed (the count is exact). */
+const AUDIT_SAMPLE = 16;
+
+/** The DIMSE handlers' gate, each run timed with its action and outcome (ok, or the refusal's code). */
+function timedGate(gate: DimseDeps['gate'], metrics: Metrics): DimseDeps['gate'] {
+  return {
+    run: async (principal, action, ref, work) => {
+      const t0 = performance.now();
+      let outcome = 'ok';
+      try {
+        return await gate.run(principal, action, ref, work);
+      } catch (e) {
+        outcome = e instanceof KarteiError ? e.code : 'error';
+        throw e;
+      } finally {
+        metrics.observeDimse(action, outcome, (performance.now() - t0) / 1000);
+      }
+    },
+  };
 }
 
 // Issue 19: keys

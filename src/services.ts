@@ -59,6 +59,10 @@ import { Letters } from './desk/letters.ts';
 import { LetterRunner, LetterRuns } from './desk/letter-runs.ts';
 // Issue 17: import
 import { Imports } from './desk/import-jobs.ts';
+// Issue 19: ops
+import type { StorageSpace } from './ops/storage-space.ts';
+import type { ReadinessCheck } from './ops/readiness.ts';
+import type { Metrics } from './ops/metrics.ts';
 
 export interface Services {
   config: Config;
@@ -134,6 +138,9 @@ export interface Services {
   // Issue 17: import
   /** A department's imports of existing data from CSV and XLSX: upload, dry run, the import in batches. */
   imports: Imports;
+  // Issue 19: ops
+  /** The storage watcher, metrics and readiness, once the server has made them (src/server.ts); absent offline. */
+  ops?: { storage: StorageSpace; readiness: ReadinessCheck; metrics?: Metrics };
   close(): Promise<void>;
 }
 

@@ -2,7 +2,9 @@
 // event and the access it records commit or fail together. Checkpoints are
 // signed every CHECKPOINT_EVERY events and by `checkpointAll` on a timer, each
 // only after the events since the last one have verified (`verify-tail.ts`);
-// a chain that does not verify is left unsigned and raises the alarm.
+// a chain that does not verify is left unsigned and raises the alarm. On
+// PostgreSQL one checkpoint round runs at a time across instances (an advisory lock).
+import { sql } from 'kysely';
 import { prepared } from '../db/prepared.ts';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -11,6 +13,7 @@ import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import type { Refusal, WitnessedHead } from './witness.ts';
 import { verifyTail } from './verify-tail.ts';
+import { stretchDigest } from './batch-digest.ts';
 import { auditableId } from './audit-ids.ts';
 import { AttemptLog } from './attempts.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -167,46 +170,97 @@ export class AuditLog {
    * records the signed heads in the witness file outside the database.
    */
   async checkpointAll(): Promise<void> {
+    await oneRoundAtATime(this.store, () => this.checkpointRound());
+  }
+
+  private async checkpointRound(): Promise<void> {
     const heads: Record<string, WitnessedHead> = {};
     for (const id of await chainIds(this.store)) {
       const head = await inTenantTransaction(this.store, id, async (tx) => {
-        const [head] = await chainHead(tx, id);
+        // On PostgreSQL the head is locked like an append locks it: an append that signs its 1000th event
+        // in its own transaction commits (or not) before this round reads the last checkpoint.
+        const [head] = await (this.store.dialect === 'postgres' ? headForUpdate : chainHead)(tx, id);
         if (!head || head.seq === 0) return undefined;
         const last = await tx
           .selectFrom('audit_checkpoints')
-          .select(['seq', 'at'])
+          .select(['seq', 'at', 'key_id'])
           .where('tenant_id', '=', id)
           .orderBy('seq', 'desc')
           .limit(1)
           .executeTakeFirst();
-        if (last && last.seq >= head.seq) return { ...head, at: last.at };
-        const at = await this.checkpoint(tx, id, head);
-        return at ? { ...head, at } : undefined;
+        if (last && last.seq >= head.seq) return { ...head, at: last.at, keyId: last.key_id };
+        const signed = await this.checkpoint(tx, id, head);
+        return signed ? { ...head, ...signed } : undefined;
       });
       if (head) heads[id] = head;
     }
     this.signer.witness?.record(heads);
   }
 
-  /** Signs `head` if the events since the last checkpoint verify; else records the refusal. Returns the signing time. */
-  private async checkpoint(tx: Tx, chainId: string, head: { seq: number; hash: string }): Promise<string | undefined> {
+  /** Signs `head` if the events since the last checkpoint verify; else records the refusal. Returns the signing time and key. */
+  private async checkpoint(
+    tx: Tx,
+    chainId: string,
+    head: { seq: number; hash: string },
+  ): Promise<{ at: string; keyId: string } | undefined> {
     const checked = await verifyTail(tx, this.signer, chainId, head);
-    if (checked.ok) return this.writeCheckpoint(tx, chainId, head.seq, head.hash);
+    if (checked.ok) return this.writeCheckpoint(tx, chainId, head, checked);
     const refusal: Refusal = { seq: checked.seq, problem: checked.problem, at: new Date().toISOString() };
     this.signer.witness?.refuse(chainId, refusal);
     this.alarm(chainId, refusal);
     return undefined;
   }
 
-  private async writeCheckpoint(tx: Tx, tenantId: string, seq: number, hash: string): Promise<string> {
+  private async writeCheckpoint(
+    tx: Tx,
+    tenantId: string,
+    { seq, hash }: { seq: number; hash: string },
+    verified: { from: number; prevHash: string },
+  ): Promise<{ at: string; keyId: string }> {
     const at = new Date().toISOString();
-    const signature = this.signer.sign({ tenantId, seq, hash, at });
+    // Issue 19: audit — the stretch since the last checkpoint, just verified row by row, signed as one digest.
+    const { digest, count } = await stretchDigest(tx, this.store.dialect, tenantId, verified.from, seq);
+    if (count !== seq - verified.from) throw new Error(`audit chain ${tenantId} changed while it was signed`);
+    const stretch = { from: verified.from, prevHash: verified.prevHash, digest };
+    // The key that signs names itself (after a rotation, the new one: the signer re-reads the key directory).
+    const { signature, keyId } = this.signer.sign({ tenantId, seq, hash, at, stretch });
     await tx
       .insertInto('audit_checkpoints')
-      .values({ tenant_id: tenantId, seq, hash, at, key_id: this.signer.keyId, signature })
+      .values({
+        tenant_id: tenantId,
+        seq,
+        hash,
+        at,
+        key_id: keyId,
+        signature,
+        from_seq: stretch.from,
+        prev_hash: stretch.prevHash,
+        digest,
+      })
       .execute();
-    return at;
+    return { at, keyId };
   }
+}
+
+/** The advisory lock of the checkpoint round on PostgreSQL (issue 19: several instances on one database). */
+export const CHECKPOINT_ROUND_LOCK = 'kartei.audit.checkpoint-round';
+
+/**
+ * One checkpoint round at a time across processes. On PostgreSQL a session-level advisory lock, held on one
+ * connection for the round (the round's own transactions use others) and released when it ends or its
+ * connection dies with the process; a second instance's round waits for it, then finds little left to sign.
+ * On SQLite every chain's transaction is a write transaction (BEGIN IMMEDIATE), which serialises the same.
+ */
+async function oneRoundAtATime(store: Store, round: () => Promise<void>): Promise<void> {
+  if (store.dialect !== 'postgres') return round();
+  await store.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtextextended(${CHECKPOINT_ROUND_LOCK}, 0))`.execute(conn);
+    try {
+      await round();
+    } finally {
+      await sql`select pg_advisory_unlock(hashtextextended(${CHECKPOINT_ROUND_LOCK}, 0))`.execute(conn);
+    }
+  });
 }
 
 /** Every audit chain: the deployment's, then one per tenant. */

@@ -4,9 +4,10 @@
 // chain the server has verified; what does not verify stays unsigned.
 import type { Tx } from '../db/connect.ts';
 import { CHAINED_COLUMNS, GENESIS_HASH, linkValues } from './chain.ts';
-import type { CheckpointSigner } from './signing-key.ts';
+import type { CheckpointClaim, CheckpointSigner } from './signing-key.ts';
 
-export type TailResult = { ok: true; from: number } | { ok: false; seq: number; problem: string };
+/** `from`: the last signed checkpoint's sequence number (0 if none), `prevHash` its hash: where the verified stretch starts. */
+export type TailResult = { ok: true; from: number; prevHash: string } | { ok: false; seq: number; problem: string };
 
 const BATCH = 2_000;
 
@@ -18,7 +19,7 @@ export async function verifyTail(
 ): Promise<TailResult> {
   const last = await tx
     .selectFrom('audit_checkpoints')
-    .select(['seq', 'hash', 'at', 'signature'])
+    .select(['seq', 'hash', 'at', 'key_id', 'signature', 'from_seq', 'prev_hash', 'digest'])
     .where('tenant_id', '=', chainId)
     .orderBy('seq', 'desc')
     .limit(1)
@@ -27,13 +28,21 @@ export async function verifyTail(
   let prev = GENESIS_HASH;
   if (last) {
     const seq = Number(last.seq);
-    if (!signer.verify({ tenantId: chainId, seq, hash: last.hash, at: last.at }, last.signature)) {
+    // Under the key it names: a retired one after a rotation.
+    if (
+      !signer.verify(
+        { tenantId: chainId, seq, hash: last.hash, at: last.at, stretch: stretchOf(last) },
+        last.signature,
+        last.key_id,
+      )
+    ) {
       return { ok: false, seq, problem: 'last checkpoint signature does not verify' };
     }
     expected = seq + 1;
     prev = last.hash;
   }
   const from = expected - 1;
+  const prevHash = prev;
   if (head.seq < from) return { ok: false, seq: head.seq + 1, problem: 'chain head behind the last signed checkpoint' };
   for (let lo = expected; lo <= head.seq; lo += BATCH) {
     const rows = await tx
@@ -63,5 +72,16 @@ export async function verifyTail(
   }
   if (prev !== head.hash)
     return { ok: false, seq: Math.max(head.seq, 1), problem: 'chain head disagrees with the last event' };
-  return { ok: true, from };
+  return { ok: true, from, prevHash };
+}
+
+/** The stretch a checkpoint row signed (issue 19, migration 033); undefined for a checkpoint signed before. */
+export function stretchOf(c: {
+  from_seq: number | null;
+  prev_hash: string | null;
+  digest: string | null;
+}): CheckpointClaim['stretch'] {
+  return c.digest === null || c.from_seq === null || c.prev_hash === null
+    ? undefined
+    : { from: Number(c.from_seq), prevHash: c.prev_hash, digest: c.digest };
 }

@@ -2,7 +2,13 @@
 // sequence number that does not hold: an edited, inserted or removed row
 // breaks the hash links; a truncated tail disagrees with the head or with a
 // signed checkpoint; a rewritten chain has no valid signatures; an event made
-// without the chain key from the key directory has no valid link.
+// without the chain key from the key directory has no valid link. Each
+// checkpoint is checked under the key it names, the current or a retired one
+// (issue 19); a retired key may not sign after its successor has in a chain,
+// and the key the witness names at its head must be the one that signed there.
+// Stretches a checkpoint signed as a digest (`batch-digest.ts`, migration 033) are
+// checked with one hash each (`verify-stretch.ts`); the rest, and any stretch whose
+// digest differs, row by row, which names the first bad event.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
@@ -11,6 +17,8 @@ import { GENESIS_HASH } from './chain.ts';
 import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import { chunkTask, verifyChunks, type ChunkPlan, type RangeResult, type RangeTask } from './verify-range.ts';
+import { stretchesMatch } from './verify-stretch.ts';
+import { stretchOf } from './verify-tail.ts';
 
 /** Below `parallelFrom` events a chain is verified on the calling thread; chunks are ~0.1 s of one core's work here. */
 export const SPLIT = { parallelFrom: 100_000, chunk: 25_000 };
@@ -23,10 +31,21 @@ export type VerifyResult =
   | { ok: true; count: number; unsignedTail: number }
   | { ok: false; count: number; tenantId: string; seq: number; problem: string };
 
+interface CheckpointRow {
+  seq: number;
+  hash: string;
+  at: string;
+  key_id: string;
+  signature: string;
+  from_seq: number | null;
+  prev_hash: string | null;
+  digest: string | null;
+}
+
 interface ChainState {
   head: { seq: number; hash: string } | undefined;
   lastSeq: number;
-  checkpoints: { seq: number; hash: string; at: string; signature: string }[];
+  checkpoints: CheckpointRow[];
 }
 
 export interface VerifyOptions {
@@ -63,10 +82,28 @@ export async function verifyAudit(
     const note = (seq: number, problem: string) => {
       if (!bad || seq < bad.seq) bad = { seq, problem };
     };
-    const forged = state.checkpoints.find(
-      (c) => !signer.verify({ tenantId, seq: c.seq, hash: c.hash, at: c.at }, c.signature),
+    const holds = await Promise.all(
+      state.checkpoints.map((c) =>
+        signer.verifyAsync(
+          { tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) },
+          c.signature,
+          c.key_id,
+        ),
+      ),
     );
+    const genuine = state.checkpoints.filter((_, i) => holds[i]);
+    const forged = state.checkpoints.find((c) => !genuine.includes(c));
     if (forged) note(forged.seq, 'checkpoint signature does not verify');
+    // Keys only ever move forward within a chain: a retired key signing after its successor is a forgery.
+    let generation = -1;
+    for (const c of state.checkpoints) {
+      const g = signer.generation(c.key_id) ?? -1;
+      if (g < generation) {
+        note(c.seq, 'checkpoint signed by a retired key after its successor');
+        break;
+      }
+      generation = g;
+    }
     // Every CHECKPOINT_EVERY-th event is signed in the transaction that appends it: a missing one was removed.
     const signed = new Set(state.checkpoints.map((c) => c.seq));
     for (let seq = CHECKPOINT_EVERY; seq <= Math.max(state.lastSeq, state.head?.seq ?? 0); seq += CHECKPOINT_EVERY) {
@@ -81,7 +118,10 @@ export async function verifyAudit(
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     if (witnessed && witnessed.seq > state.lastSeq)
       note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
-    const results = await verifyRanges(store, signer, tenantId, state.lastSeq, pinned, tick, split);
+    const atWitnessed = witnessed?.keyId && state.checkpoints.find((c) => c.seq === witnessed.seq);
+    if (atWitnessed && atWitnessed.key_id !== witnessed?.keyId)
+      note(atWitnessed.seq, 'checkpoint at the witnessed head signed by another key than the witness names');
+    const results = await verifySegments(store, signer, tenantId, state.lastSeq, genuine, pinned, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
@@ -126,7 +166,7 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
       .executeTakeFirst();
     const checkpoints = await tx
       .selectFrom('audit_checkpoints')
-      .select(['seq', 'hash', 'at', 'signature'])
+      .select(['seq', 'hash', 'at', 'key_id', 'signature', 'from_seq', 'prev_hash', 'digest'])
       .where('tenant_id', '=', tenantId)
       .orderBy('seq')
       .execute();
@@ -134,24 +174,98 @@ function chainState(store: Store, tenantId: string): Promise<ChainState> {
   });
 }
 
-async function verifyRanges(
+/** A stretch of the chain: `signed` when a genuine checkpoint signed its digest. */
+interface Segment {
+  first: number;
+  last: number;
+  signed?: CheckpointRow & { digest: string; from_seq: number; prev_hash: string };
+}
+
+/**
+ * The chain 1..lastSeq cut into stretches: each genuine checkpoint with a digest that continues where the
+ * last such stretch ended covers its events; what lies between or after (older checkpoints, the unsigned
+ * tail, checkpoints that overlap) is verified row by row.
+ */
+function segmentsOf(lastSeq: number, genuine: readonly CheckpointRow[]): Segment[] {
+  const out: Segment[] = [];
+  let at = 0;
+  for (const c of genuine) {
+    if (c.digest === null || c.from_seq === null || c.prev_hash === null) continue;
+    const from = Number(c.from_seq);
+    if (from < at || c.seq <= from || c.seq > lastSeq) continue;
+    if (from > at) out.push({ first: at + 1, last: from });
+    out.push({
+      first: from + 1,
+      last: c.seq,
+      signed: { ...c, digest: c.digest, from_seq: from, prev_hash: c.prev_hash },
+    });
+    at = c.seq;
+  }
+  if (at < lastSeq || out.length === 0) out.push({ first: at + 1, last: lastSeq });
+  return out;
+}
+
+async function verifySegments(
   store: Store,
   signer: CheckpointSigner,
   tenantId: string,
-  n: number,
+  lastSeq: number,
+  genuine: readonly CheckpointRow[],
+  pinned: [number, string][],
+  tick: (rows: number) => void,
+  split: NonNullable<VerifyOptions['split']>,
+): Promise<{ task: { from: number }; result: RangeResult }[]> {
+  const source: RangeTask['source'] = store.file
+    ? { dialect: 'sqlite', file: store.file }
+    : { dialect: 'postgres', url: store.url! };
+  const segments = segmentsOf(lastSeq, genuine);
+  // A signed stretch with a pinned hash inside (an overlapping checkpoint, a witnessed head) is verified row by row.
+  const byDigest = segments.filter(
+    (s) =>
+      s.signed &&
+      !pinned.some(([seq, hash]) => seq >= s.first && seq <= s.last && (seq < s.last || hash !== s.signed!.hash)),
+  );
+  const matched = await stretchesMatch(
+    source,
+    tenantId,
+    byDigest.map((s) => ({ from: s.first, to: s.last, digest: s.signed!.digest })),
+    tick,
+  );
+  const held = new Set(byDigest.filter((_, i) => matched[i]));
+  const results: { task: { from: number }; result: RangeResult }[] = [];
+  for (const s of segments) {
+    if (held.has(s)) {
+      // Byte for byte the rows the server verified before it signed: they link from prev_hash to the signed hash.
+      results.push({
+        task: { from: s.first },
+        result: { count: s.last - s.first + 1, firstPrev: s.signed!.prev_hash, lastHash: s.signed!.hash },
+      });
+      continue;
+    }
+    const inside = pinned.filter(([seq]) => seq >= s.first && seq <= s.last);
+    results.push(...(await verifyRanges(source, signer, tenantId, s.first, s.last, inside, tick, split)));
+  }
+  return results;
+}
+
+async function verifyRanges(
+  source: RangeTask['source'],
+  signer: CheckpointSigner,
+  tenantId: string,
+  first: number,
+  last: number,
   checkpoints: [number, string][],
   tick: (rows: number) => void,
   split: NonNullable<VerifyOptions['split']>,
 ) {
-  const source: RangeTask['source'] = store.file
-    ? { dialect: 'sqlite', file: store.file }
-    : { dialect: 'postgres', url: store.url! };
+  const n = last - first + 1;
   const threads = verifyThreads(n, split);
   const plan: ChunkPlan = {
     source,
     tenantId,
     keying: signer.chainKey,
-    n,
+    first,
+    last,
     size: threads === 1 ? Math.max(n, 1) : split.chunk,
     checkpoints,
   };

@@ -3,13 +3,17 @@
 // directory can then neither drop nor rewrite events up to those heads, even
 // after deleting the checkpoint rows. Checkpoints the server refused to sign
 // (the chain did not verify) are recorded here too, for `kartei doctor`,
-// until a later checkpoint of that chain verifies and is signed.
+// until a later checkpoint of that chain verifies and is signed. Each head
+// names the key that signed it, so after a rotation `audit verify` can tell a
+// checkpoint re-signed there by another (a retired, perhaps stolen) key.
 import fs from 'node:fs';
 
 export interface WitnessedHead {
   seq: number;
   hash: string;
   at: string;
+  /** The key that signed the checkpoint at this head (issue 19; absent in witness files written before). */
+  keyId?: string;
 }
 
 /** A checkpoint not signed because the events since the last one did not verify. */

@@ -6,6 +6,7 @@ import { MASTER_KEY_FILE } from '../vault/keyring.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { verifyAudit } from '../audit/verify.ts';
+import { RotationError, rotateSigningKey } from '../audit/signing-key-rotation.ts';
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
@@ -14,14 +15,23 @@ import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
 // Issue 19: keys
 import { keysCommand } from './key-commands.ts';
+// Issue 19: backup
+import { backupCommand, restoreCommand } from './backup-commands.ts';
+// Issue 19: offices
+import { OFFICES_USAGE, officesCommand } from './office-commands.ts';
 
 const USAGE = `usage: kartei <command>
   serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
   audit verify    recompute the audit chains and their signatures
+  audit rotate-key  replace the audit signing key (retired keys still verify); finishes an interrupted rotation
   doctor          print the security report; exit 1 on a critical finding
   devices ...     register, list and remove DICOM devices through the running server's API
   keys ...        status, rotate-master (server stopped), reload-tls (running server)
-`;
+  backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
+  backup --keys DEST  back up the key directory, into a separate place
+  restore SRC     restore a data backup into an empty data directory (--check: only check it)
+  restore --keys SRC  restore a keys' backup into an empty key directory
+${OFFICES_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -29,14 +39,21 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     if (cmd === 'serve') return await serve(config);
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
+    // Issue 19: audit — the signing key's rotation (src/audit/signing-key-rotation.ts).
+    if (cmd === 'audit' && sub === 'rotate-key') return await withServices(config, auditRotateKey);
     if (cmd === 'doctor') return await doctor(config);
     if (cmd === 'devices') return await devicesCommand(config, sub ? [sub, ...rest] : []);
     // Issue 19: keys
     if (cmd === 'keys') return await keysCommand(config, sub ? [sub, ...rest] : [], withServices);
+    // Issue 19: backup
+    if (cmd === 'backup') return await backupCommand(config, sub ? [sub, ...rest] : []);
+    if (cmd === 'restore') return await restoreCommand(config, sub ? [sub, ...rest] : []);
+    // Issue 19: offices
+    if (cmd === 'offices') return await officesCommand(config, sub ? [sub, ...rest] : [], withServices);
     process.stderr.write(USAGE);
     return 2;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError) {
+    if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError || e instanceof RotationError) {
       process.stderr.write(`kartei: ${e.message}\n`);
       return 1;
     }
@@ -63,6 +80,15 @@ async function auditVerify(s: Services): Promise<number> {
   }
   process.stdout.write(
     `audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`,
+  );
+  return 0;
+}
+
+// Issue 19: audit — `kartei audit rotate-key`: works beside a running server, which signs with the new key from its next checkpoint.
+async function auditRotateKey(s: Services): Promise<number> {
+  const r = await rotateSigningKey(s.store, s.audit, s.signer);
+  process.stdout.write(
+    `${r.resumed ? 'finished the interrupted rotation' : 'rotated'}: audit signing key ${r.current} replaces ${r.retired} (kept as a retired key for verification); ${r.audited} chain(s) recorded the rotation, every chain signed with the new key\n`,
   );
   return 0;
 }

@@ -32,11 +32,22 @@ export interface Config {
   // Issue 17: documents
   /** The largest attachment or scan accepted, in bytes (`KARTEI_ATTACHMENT_MAX_MB`, default 50 MB). */
   attachmentMaxBytes: number;
+  // Issue 19: ops
+  /** Free space under which the data or key directory's file system is `low` (`KARTEI_STORAGE_LOW_MB`, default 1024). */
+  storageLowBytes: number;
+  /**
+   * The Prometheus metrics listener (`KARTEI_METRICS_LISTEN`, default 127.0.0.1:9464; `off`: none).
+   * Beyond loopback it needs TLS (the server's certificate) and a bearer token (`tokenFile`).
+   */
+  metrics: { host: string; port: number; tokenFile?: string } | null;
   // Issue 19: keys
   /** How often the TLS files' change times are looked at, to reload them (`KARTEI_TLS_WATCH_SECONDS`, default 60; 0: only on SIGHUP). */
   tlsWatchMs: number;
   /** `kartei doctor` reports a master key older than this (`KARTEI_KEY_MAX_AGE_DAYS`, default 365). */
   keyMaxAgeDays: number;
+  // Issue 19: backup
+  /** A data backup older than this is a `kartei doctor` finding (`KARTEI_BACKUP_MAX_AGE_HOURS`, default 26). */
+  backupMaxAgeHours: number;
 }
 
 export interface DicomConfig {
@@ -91,10 +102,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demisCaFile: env.KARTEI_DEMIS_CA_FILE ? path.resolve(env.KARTEI_DEMIS_CA_FILE) : undefined,
     // Issue 17: documents
     attachmentMaxBytes: attachmentMaxMb(env.KARTEI_ATTACHMENT_MAX_MB) * 1024 * 1024,
+    // Issue 19: ops
+    storageLowBytes: storageLowMb(env.KARTEI_STORAGE_LOW_MB) * 1024 * 1024,
+    metrics: loadMetricsConfig(env),
     // Issue 19: keys
     tlsWatchMs: wholeNumber(env, 'KARTEI_TLS_WATCH_SECONDS', 60, 0) * 1000,
     keyMaxAgeDays: wholeNumber(env, 'KARTEI_KEY_MAX_AGE_DAYS', 365, 1),
+    // Issue 19: backup
+    backupMaxAgeHours: backupMaxAgeHours(env.KARTEI_BACKUP_MAX_AGE_HOURS),
   };
+}
+
+// Issue 19: ops
+/** Whole megabytes from 0 (no warning) upwards; 1024 unless set. */
+function storageLowMb(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1024;
+  if (!/^\d{1,9}$/.test(value.trim()))
+    throw new ConfigError(`KARTEI_STORAGE_LOW_MB must be a whole number of megabytes (got "${value}")`);
+  return Number(value.trim());
+}
+
+/** `HOST:PORT` (port 0: any free one, for tests) or `off`. */
+function loadMetricsConfig(env: NodeJS.ProcessEnv): Config['metrics'] {
+  const listen = env.KARTEI_METRICS_LISTEN ?? '127.0.0.1:9464';
+  if (listen === 'off') return null;
+  const { host, port } = /:0$/.test(listen.trim())
+    ? { ...parseListen(listen.trim().replace(/:0$/, ':1'), 'KARTEI_METRICS_LISTEN'), port: 0 }
+    : parseListen(listen, 'KARTEI_METRICS_LISTEN');
+  const tokenFile = env.KARTEI_METRICS_TOKEN_FILE ? path.resolve(env.KARTEI_METRICS_TOKEN_FILE) : undefined;
+  return { host, port, ...(tokenFile ? { tokenFile } : {}) };
 }
 
 // Issue 19: keys
@@ -105,6 +141,18 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   if (!/^\d{1,6}$/.test(v) || Number(v) < min)
     throw new ConfigError(`${name} must be a whole number from ${min} (got "${v}")`);
   return Number(v);
+}
+
+// Issue 19: backup
+/** Whole hours from 1 to 8760; 26 unless set (a daily backup, with room for a slow night). */
+function backupMaxAgeHours(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 26;
+  const h = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || h < 1 || h > 8760)
+    throw new ConfigError(
+      `KARTEI_BACKUP_MAX_AGE_HOURS must be a whole number of hours from 1 to 8760 (got "${value}")`,
+    );
+  return h;
 }
 
 // Issue 17: documents
@@ -188,6 +236,13 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to listen for DICOM on ${config.dicom.host}: beyond loopback the DICOM listener needs TLS with client certificates ` +
         `(set KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA, or KARTEI_DICOM_LISTEN=127.0.0.1:11112).`,
+    );
+  }
+  // Issue 19: ops — the metrics say how busy every route is: beyond loopback only over TLS and with a token.
+  if (config.metrics && !isLoopback(config.metrics.host) && !(config.tls && config.metrics.tokenFile)) {
+    throw new ConfigError(
+      `Refusing to serve metrics on ${config.metrics.host}: beyond loopback the metrics listener needs TLS and a bearer token ` +
+        `(set KARTEI_TLS_CERT, KARTEI_TLS_KEY and KARTEI_METRICS_TOKEN_FILE, or KARTEI_METRICS_LISTEN=127.0.0.1:9464).`,
     );
   }
   const rel = path.relative(config.dataDir, config.keyDir);

@@ -41,6 +41,11 @@ export class GroupCommitter {
   private readonly committed: () => void;
   /** The connection's own statements, for prepared queries inside a batch (`prepared.ts`). */
   private readonly statement: ((sql: string) => DirectStatement) | undefined;
+  // Issue 19: ops — told once per durable batch (its size, the WAL sync's seconds); the metrics read `waiting`.
+  observe?: (jobs: number, syncSeconds: number) => void;
+  get waiting(): number {
+    return this.queue.length;
+  }
   constructor(
     db: Conn,
     durable: () => Promise<void>,
@@ -79,8 +84,10 @@ export class GroupCommitter {
 
   private async answerWhenDurable(committed: { job: Job; value: unknown }[]) {
     if (committed.length === 0) return;
+    const t0 = performance.now(); // Issue 19: ops
     try {
       await this.durable();
+      this.observe?.(committed.length, (performance.now() - t0) / 1000); // Issue 19: ops
     } catch (e) {
       for (const p of committed) p.job.reject(e);
       return;

@@ -2,7 +2,7 @@
 // ciphertext (never plaintext); `*_index` / `digest` hold keyed blind indexes.
 // Timestamps are ISO-8601 UTC strings so that both dialects compare them alike
 // (the login throttle's counters alone keep milliseconds, for arithmetic in SQL).
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** The two databases Kysely runs on: SQLite for one office, PostgreSQL for several. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -11,11 +11,22 @@ interface TenantsTable {
   id: string;
   name: string;
   created_at: string;
+  // Issue 19: offices (migration 037) — the office's own host name (null: none), its name folded for uniqueness.
+  host: ColumnType<string | null, string | null | undefined, never>;
+  name_key: ColumnType<string | null, string | null | undefined, never>;
 }
 
 interface SetupTokenTable {
   id: number;
   token_hash: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+// Issue 19: offices (migration 037) — an office's one-time setup token, by its SHA-256.
+interface OfficeSetupTokensTable {
+  token_hash: string;
+  tenant_id: string;
   expires_at: string;
   used_at: string | null;
 }
@@ -336,6 +347,13 @@ interface AuditCheckpointsTable {
   at: string;
   key_id: string;
   signature: string;
+  // Issue 19: audit — migration 033: what a checkpoint signed since then covers (NULL in older ones).
+  /** The sequence number of the checkpoint this one continues from (0: the chain's start). */
+  from_seq: number | null;
+  /** That checkpoint's hash (the genesis hash at the start). */
+  prev_hash: string | null;
+  /** SHA-256 of the events after `from_seq` up to `seq` as stored (`src/audit/batch-digest.ts`). */
+  digest: string | null;
 }
 
 export interface DevicesTable {
@@ -450,6 +468,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   tenants: TenantsTable;
   setup_token: SetupTokenTable;
+  // Issue 19: offices
+  office_setup_tokens: OfficeSetupTokensTable;
   departments: DepartmentsTable;
   users: UsersTable;
   tenant_roles: TenantRolesTable;

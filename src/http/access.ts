@@ -12,6 +12,8 @@ import { authenticateApiToken } from '../identity/api-tokens.ts';
 import { KarteiError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { auditRefusedRequest } from './refused-requests.ts';
+// Issue 19: offices
+import { officeAddresses } from '../identity/office-address.ts';
 
 export const SESSION_COOKIE = 'kartei_session';
 
@@ -63,6 +65,9 @@ export function registerAccess(app: FastifyInstance, services: Services): void {
     if ('public' in access) return;
     const auth = await authenticateRequest(services, req);
     if (!auth) throw new KarteiError('unauthenticated');
+    // Issue 19: offices — a session or token counts only at its own office's address.
+    if (!(await officeAddresses(services.store).admits(auth.principal.tenantId, req.hostname)))
+      throw new KarteiError('unauthenticated');
     if (!SAFE_METHODS.has(req.method) && !csrfMatches(auth, req.headers['x-csrf-token'] as string | undefined)) {
       await auditRefusedRequest(services, req, 'csrf-missing', auth.principal);
       throw new KarteiError('csrf-missing', 'Send the X-CSRF-Token header returned at login');

@@ -8,7 +8,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from '../services.ts';
-import { KarteiError } from '../errors.ts';
+import { isStorageFull, KarteiError } from '../errors.ts';
 import { createLogger } from './logger.ts';
 import { errorHandler, sendProblem, toKarteiError } from './problem.ts';
 import { auditRefusedRequest, refusedInput } from './refused-requests.ts';
@@ -56,6 +56,8 @@ import { taskRoutes } from './routes/tasks.ts';
 import { letterRoutes } from './routes/letters.ts';
 // Issue 17: import
 import { importRoutes } from './routes/import.ts';
+// Issue 19: ops
+import { healthRoutes } from './health.ts';
 
 export const BODY_LIMIT = 256 * 1024;
 
@@ -89,6 +91,12 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(async (err, req, reply) => {
+    // Issue 19: ops — a write found no space (the data, a file, or a read's audit event): 503 for reads and writes
+    // alike, undone like any failed transaction; the storage watcher logs the state once, not once per request.
+    if (isStorageFull(err)) {
+      services.ops?.storage.noteFull();
+      return sendProblem(reply, new KarteiError('storage-full', undefined, undefined, { 'retry-after': '60' }));
+    }
     // Input a data route refused before its handler ran is on the record; if it cannot be, the answer says so.
     if (refusedInput(err) && req.auth) {
       try {
@@ -118,8 +126,18 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   });
   registerAccess(app, services);
   app.addHook('onRoute', (route) => assertAnswerDeclared(route));
+  // Issue 19: ops — each answer's latency by route pattern (never the URL) and status, when metrics are on.
+  const metrics = services.ops?.metrics;
+  if (metrics)
+    app.addHook('onResponse', (req, reply, done) => {
+      // A callback hook, not an async one: no promise per request.
+      metrics.observeHttp(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
 
   opsRoutes(app);
+  // Issue 19: ops
+  healthRoutes(app, services);
   authRoutes(app, services);
   adminRoutes(app, services);
   accountRoutes(app, services);

@@ -5,6 +5,7 @@
 // login. Using a reset link ends the old password, second factors (TOTP and passkeys), recovery
 // codes, sessions and API tokens. Only the link's hash is stored, and a link
 // is issued afresh (the earlier one void) each time it is fetched.
+import type { OfficeAddress } from './office-address.ts';
 import { randomUUID } from 'node:crypto';
 import { inTenantTransaction, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
@@ -125,7 +126,8 @@ async function cancelOpen(tx: Tx, userId: string, now: string) {
 
 /** Redeeming a link: the person sets their password. Public, guarded by the link's 256-bit token. */
 export class Enrolment extends IdentityUseCase {
-  async redeem(token: string, password: string): Promise<void> {
+  /** Issue 19: offices — `at`, where the link was opened: only the link's own office's address redeems it. */
+  async redeem(token: string, password: string, at?: OfficeAddress): Promise<void> {
     const hash = tokenHash(token);
     const row = await this.store.db
       .selectFrom('enrolments')
@@ -143,11 +145,14 @@ export class Enrolment extends IdentityUseCase {
         'users.username_enc',
         'users.display_name_enc',
         'tenants.name as office',
+        'tenants.host',
       ])
       .where('enrolments.token_hash', '=', hash)
       .executeTakeFirst();
+    const elsewhere = at !== undefined && (at.kind === 'office' ? at.id !== row?.tenant_id : row?.host !== null);
     if (
       !row ||
+      elsewhere ||
       row.used_at ||
       row.cancelled_at ||
       !row.expires_at ||

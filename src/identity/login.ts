@@ -34,7 +34,8 @@ import {
   relyingParty,
   type RelyingParty,
 } from './passkeys.ts';
-import { userBinding } from './users.ts';
+import { userBinding, usernameIndexOf } from './users.ts';
+import type { OfficeAddress } from './office-address.ts';
 import { IdentityUseCase } from './identity-use-case.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -122,16 +123,34 @@ export class Login extends IdentityUseCase {
     return subjectsOf(this.keyring, usernameIndex, address);
   }
 
-  async password(username: string, password: string, address: string): Promise<LoginStep> {
+  /**
+   * The password step at an address (issue 19: offices): at an office's own address only that
+   * office's accounts are found, elsewhere only those of the offices without an address; an
+   * account of another office is answered like an unknown name.
+   */
+  async password(
+    username: string,
+    password: string,
+    address: string,
+    at: OfficeAddress = { kind: 'unaddressed' },
+  ): Promise<LoginStep> {
     const db = this.store.db;
     const now = this.clock();
-    const usernameIndex = this.keyring.globalIndex('username', username);
+    const usernameIndex =
+      at.kind === 'office'
+        ? usernameIndexOf(this.keyring, at, username)
+        : usernameIndexOf(this.keyring, { id: '', host: null }, username);
     const subjects = this.subjects(usernameIndex, address);
     const [user, counters] = await Promise.all([
       db
         .selectFrom('users')
         .select(['id', 'tenant_id', 'password_hash', 'active', 'totp_secret_enc'])
         .where('username_index', '=', usernameIndex)
+        .where((w) =>
+          at.kind === 'office'
+            ? w('tenant_id', '=', at.id)
+            : w('tenant_id', 'in', w.selectFrom('tenants').select('id').where('host', 'is', null)),
+        )
         .executeTakeFirst(),
       countersFor(db, subjects, now),
     ]);
@@ -190,11 +209,14 @@ export class Login extends IdentityUseCase {
    * active, the attempt is counted against the challenge (5 at most) and,
    * after the first, reserved against the account like a password.
    */
-  private async begin(challenge: string, address: string): Promise<Attempt> {
+  private async begin(challenge: string, address: string, at?: OfficeAddress): Promise<Attempt> {
     const hash = tokenHash(challenge);
     const row = await this.store.db
       .selectFrom('login_challenges')
       .innerJoin('users', 'users.id', 'login_challenges.user_id')
+      // Issue 19: offices — where the challenge's office is served.
+      .innerJoin('tenants', 'tenants.id', 'login_challenges.tenant_id')
+      .select('tenants.host')
       .select([
         'login_challenges.tenant_id',
         'login_challenges.user_id',
@@ -215,7 +237,9 @@ export class Login extends IdentityUseCase {
       ])
       .where('login_challenges.token_hash', '=', hash)
       .executeTakeFirst();
-    if (!row || row.used_at || Date.parse(row.expires_at) <= Date.now() || row.active !== 1) {
+    // Issue 19: offices — a login started at one office's address is finished there, not at another's.
+    const elsewhere = at !== undefined && (at.kind === 'office' ? at.id !== row?.tenant_id : row?.host !== null);
+    if (!row || elsewhere || row.used_at || Date.parse(row.expires_at) <= Date.now() || row.active !== 1) {
       throw new KarteiError('invalid-mfa-code', 'The login challenge is unknown, used or expired; log in again');
     }
     const who = { tenantId: row.tenant_id, userId: row.user_id };
@@ -287,8 +311,8 @@ export class Login extends IdentityUseCase {
     };
   }
 
-  async secondFactor(challenge: string, code: string, address: string): Promise<LoggedIn> {
-    const a = await this.begin(challenge, address);
+  async secondFactor(challenge: string, code: string, address: string, at?: OfficeAddress): Promise<LoggedIn> {
+    const a = await this.begin(challenge, address, at);
     const { row } = a;
     const { tenant_id: tenantId, user_id: userId } = row;
     const result = await inTenantTransaction(this.store, tenantId, async (tx) => {
@@ -339,8 +363,13 @@ export class Login extends IdentityUseCase {
    * credential's counter moves only forward, so a replayed assertion (or a
    * parallel second use of the challenge) fails.
    */
-  async passkey(challenge: string, response: AuthenticationResponseJSON, address: string): Promise<LoggedIn> {
-    const a = await this.begin(challenge, address);
+  async passkey(
+    challenge: string,
+    response: AuthenticationResponseJSON,
+    address: string,
+    at?: OfficeAddress,
+  ): Promise<LoggedIn> {
+    const a = await this.begin(challenge, address, at);
     const { row } = a;
     const { tenant_id: tenantId, user_id: userId } = row;
     const expected = row.webauthn_challenge;

@@ -1,6 +1,8 @@
 // First run. No account exists until someone presents the one-time token the
 // server printed and wrote (0600) into the data directory. The token expires
 // after 24 hours and is spent only by a setup that succeeds.
+// Issue 19: offices — an office the operator added (offices.ts) has a token of its
+// own; it makes that office's first administrator, and only at that office's address.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
 import { insertUser } from './users.ts';
+import type { OfficeAddress } from './office-address.ts';
 import { assertStrongPassword } from './passwords.ts';
 
 export const SETUP_TOKEN_FILE = 'setup-token';
@@ -57,7 +60,20 @@ export class Setup {
     this.dataDir = dataDir;
   }
 
-  async run(input: SetupInput, address?: string): Promise<{ tenantId: string; adminId: string }> {
+  async run(
+    input: SetupInput,
+    address?: string,
+    at: OfficeAddress = { kind: 'unaddressed' },
+  ): Promise<{ tenantId: string; adminId: string }> {
+    // Issue 19: offices — a token of an office the operator added.
+    const office = await this.store.db
+      .selectFrom('office_setup_tokens')
+      .innerJoin('tenants', 'tenants.id', 'office_setup_tokens.tenant_id')
+      .select(['office_setup_tokens.tenant_id', 'office_setup_tokens.expires_at', 'office_setup_tokens.used_at'])
+      .select(['tenants.name', 'tenants.host'])
+      .where('office_setup_tokens.token_hash', '=', tokenHash(input.token))
+      .executeTakeFirst();
+    if (office) return this.office(input, address, at, office);
     if (await isSetUp(this.store)) throw new KarteiError('already-set-up');
     const row = await this.store.db.selectFrom('setup_token').selectAll().where('id', '=', 1).executeTakeFirst();
     if (!row || row.used_at || Date.parse(row.expires_at) <= Date.now() || !sameHash(input.token, row.token_hash)) {
@@ -84,7 +100,12 @@ export class Setup {
       if (Number(spent.numUpdatedRows) !== 1) throw new KarteiError('invalid-setup-token');
       await tx
         .insertInto('tenants')
-        .values({ id: tenantId, name: input.tenant.name, created_at: new Date().toISOString() })
+        .values({
+          id: tenantId,
+          name: input.tenant.name,
+          name_key: input.tenant.name.toLowerCase(),
+          created_at: new Date().toISOString(),
+        })
         .execute();
       await this.keyring.createTenantKey(tx, tenantId);
       await this.audit.startChain(tx, tenantId);
@@ -111,6 +132,64 @@ export class Setup {
       return id;
     });
     fs.rmSync(path.join(this.dataDir, SETUP_TOKEN_FILE), { force: true });
+    return { tenantId, adminId };
+  }
+
+  /**
+   * Issue 19: offices. The first administrator of an office the operator added: its token only, at
+   * its own address only (an office without one: anywhere no office claims), before it expires, once.
+   * The office's name is the operator's; the one typed into the wizard is not used.
+   */
+  private async office(
+    input: SetupInput,
+    address: string | undefined,
+    at: OfficeAddress,
+    office: { tenant_id: string; expires_at: string; used_at: string | null; name: string; host: string | null },
+  ): Promise<{ tenantId: string; adminId: string }> {
+    const tenantId = office.tenant_id;
+    const here = at.kind === 'office' ? at.id === tenantId : office.host === null;
+    if (!here || office.used_at || Date.parse(office.expires_at) <= Date.now()) {
+      await this.audit.attempts.record(
+        { tenantId: DEPLOYMENT_CHAIN, actorId: null, action: 'setup.run', resourceType: 'tenant', outcome: 'denied' },
+        address,
+      );
+      throw new KarteiError('invalid-setup-token');
+    }
+    assertStrongPassword(
+      input.admin.password,
+      [input.admin.username, input.admin.displayName, office.name],
+      'admin.password',
+    );
+    const adminId = await inTenantTransaction(this.store, tenantId, async (tx) => {
+      const spent = await tx
+        .updateTable('office_setup_tokens')
+        .set({ used_at: new Date().toISOString() })
+        .where('tenant_id', '=', tenantId)
+        .where('token_hash', '=', tokenHash(input.token))
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(spent.numUpdatedRows) !== 1) throw new KarteiError('invalid-setup-token');
+      const id = await insertUser(tx, this.keyring, tenantId, input.admin, office.name);
+      await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: id,
+        action: 'setup.run',
+        resourceType: 'tenant',
+        resourceId: tenantId,
+        outcome: 'allowed',
+      });
+      await this.audit.append(tx, {
+        tenantId,
+        actorId: id,
+        action: 'admin.user.create',
+        resourceType: 'user',
+        resourceId: id,
+        outcome: 'allowed',
+        detail: { roles: 'admin' },
+      });
+      return id;
+    });
     return { tenantId, adminId };
   }
 }

@@ -44,6 +44,18 @@ export const userBinding = (tenantId: string, userId: string, field: string) => 
   field,
 });
 
+/**
+ * Issue 19: offices. The blind index of a login name. Unique per office: an office with its own
+ * address (offices.ts) digests the name together with the office, so one name may exist in several
+ * offices and their login throttles count apart; the offices without an address keep the plain
+ * digest they always had (names unique among them), so existing accounts are found unchanged.
+ */
+export function usernameIndexOf(keyring: Keyring, office: { id: string; host: string | null }, username: string) {
+  return office.host === null
+    ? keyring.globalIndex('username', username)
+    : keyring.globalIndex('username', `office ${office.id}\n${username}`);
+}
+
 /** A new account of the caller's office (an administrator's, through the gate); its id. */
 export function createUser(ctx: GateContext, keyring: Keyring, u: NewUser, officeName: string): Promise<string> {
   return insertUser(ctx.tx, keyring, ctx.principal.tenantId, u, officeName);
@@ -62,7 +74,8 @@ export async function insertUser(
   officeName: string,
 ): Promise<string> {
   if (u.password !== undefined) assertStrongPassword(u.password, [u.username, u.displayName, officeName]);
-  const usernameIndex = keyring.globalIndex('username', u.username);
+  const office = await tx.selectFrom('tenants').select('host').where('id', '=', tenantId).executeTakeFirst();
+  const usernameIndex = usernameIndexOf(keyring, { id: tenantId, host: office?.host ?? null }, u.username);
   const taken = await tx
     .selectFrom('users')
     .select('id')

@@ -15,13 +15,18 @@ import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { keyDirectoryOddities, keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
+import { unfinishedRotation } from '../audit/signing-key-rotation.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
 import { TEST_PAUSE_VARIABLE } from '../imaging/instance-writer.ts';
 import { runtimeSupport } from './runtime-support.ts';
 import { loadConnection } from '../demis/connection/connection-settings.ts';
+// Issue 19: ops
+import { storageFindings } from './storage-space.ts';
 // Issue 19: keys
 import { masterRotationState } from '../vault/master-rotation.ts';
+// Issue 19: backup
+import { backupFindings } from './backup-status.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -85,9 +90,21 @@ export const FINDING_CODES = [
   'attachment-limit-high',
   // Issue 18: runtime — the production start's allocator (src/ops/launch.ts, `kartei doctor` only)
   'allocator-not-applied',
+  // Issue 19: ops — the data and key directories' free space (src/ops/storage-space.ts)
+  'storage-full',
+  'storage-low',
   // Issue 19: keys — the master key's age and an interrupted rotation (the key directory, `kartei keys`)
   'master-key-old',
   'master-rotation-interrupted',
+  // Issue 19: backup — the last backups' age, a backup running, the last restore and its gap (src/ops/backup-status.ts)
+  'backup-none',
+  'backup-old',
+  'backup-age',
+  'keys-backup-none',
+  'backup-running',
+  'restored-from-backup',
+  // Issue 19: audit — an interrupted rotation of the audit signing key
+  'audit-key-rotation-unfinished',
   // Issue 19: keys2 — links and files Kartei does not write in the key directory
   'key-file-link',
   'key-dir-unknown-file',
@@ -199,6 +216,8 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: 'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart.',
     });
   }
+  // Issue 19: ops — a full file system refuses writes and audited reads; a low one warns before.
+  out.push(...storageFindings(config));
   if (isLoopback(config.host) && !config.tls) {
     out.push({
       severity: 'info',
@@ -269,6 +288,14 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     });
   }
   out.push(...recoveryFindings(s.config.dataDir, tenantId));
+  // Issue 19: backup
+  out.push(
+    ...(await backupFindings(s.store, s.config.dataDir, {
+      tenantId,
+      maxAgeHours: s.config.backupMaxAgeHours,
+      setUp: await isSetUp(s.store),
+    })),
+  );
   out.push(...(await separationFindings(s, tenantId)));
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await demisFindings(s, tenantId)));
@@ -318,6 +345,16 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       fix: 'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run `kartei audit verify`. The server signs no checkpoint of this chain until it verifies again.',
     });
   }
+  // Issue 19: audit — a rotation of the signing key that stopped half-way (the chain verifies meanwhile).
+  const rotation = tenantId ? undefined : unfinishedRotation(s.config.keyDir);
+  if (rotation)
+    out.push({
+      severity: 'medium',
+      code: 'audit-key-rotation-unfinished',
+      params: { state: rotation },
+      title: `The rotation of the audit signing key is unfinished: ${rotation}`,
+      fix: 'Run `kartei audit rotate-key` again: it finishes this rotation (it does not start another).',
+    });
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);

@@ -120,6 +120,7 @@ const KNOWN_KEY_FILES = [
   /^audit-signing(\.next)?\.key$/,
   /^audit-signing-retired\.json$/,
   /^audit-witness\.json$/,
+  /^kartei-keys-backup\.json$/,
 ];
 
 /**

@@ -54,7 +54,9 @@ export function fileKey(key: Buffer, aad: Buffer, header: Buffer): FileKey {
   const salt = header.subarray(MAGIC.length + 5, MAGIC.length + 5 + SALT_LEN);
   return {
     // Issue 19: keys — a rotated department key: files keep the first version's per-file keys (no version in the header yet).
-    key: Buffer.from(hkdfSync('sha256', firstVersion(key), salt, 'kartei/stream-aead/v1', 32)),
+    // The caller's key as a KeyObject made once (key-object.ts): hkdfSync makes one of a Buffer
+    // at every call, ~5 % of a retrieval's CPU where a key is derived per file (issue 18, retrieve3).
+    key: Buffer.from(hkdfSync('sha256', keyObject(firstVersion(key)), salt, 'kartei/stream-aead/v1', 32)),
     prefix: header.subarray(HEADER_LEN - PREFIX_LEN),
     aad: Buffer.concat([header, aad]),
     chunkSize: header.readUInt32BE(MAGIC.length + 1),

@@ -47,8 +47,12 @@ const SQLITE = [
   '031-import',
   // Issue 18: gate3
   '032-store-upgrades',
+  // Issue 19: audit
+  '033-audit-checkpoint-digest',
   // Issue 19: keys
   '034-key-rotation',
+  // Issue 19: offices
+  '037-offices',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -209,6 +209,8 @@ test('a poll hands each notification to the import once, across pages, and the n
   assert.equal(first.ok, true, JSON.stringify(first));
   assert.equal(first.imported, 5);
   assert.equal(first.pages, 3, 'two per page');
+  // Issue 19: ops — the imports are counted for the metrics.
+  assert.match(await h.services.ops!.metrics!.text(), /^kartei_demis_imports_total\{outcome="ok"\} 5$/m);
   assert.deepEqual(inbox.calls, ids);
   assert.deepEqual([...inbox.mediaTypes], ['application/fhir+xml']);
   assert.ok(

@@ -113,6 +113,8 @@ export async function startHarness(
       KARTEI_DATA_DIR: path.join(dir, 'data'),
       KARTEI_KEY_DIR: path.join(dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',
+      // Issue 19: ops — metrics on, their listener (when `listen`) on a free port.
+      KARTEI_METRICS_LISTEN: '127.0.0.1:0',
       ...(dicom ? { KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`, KARTEI_DICOM_AET: 'KARTEI' } : {}),
       ...(listen ? { KARTEI_LISTEN: `127.0.0.1:${await freePort()}` } : {}),
       ...env,

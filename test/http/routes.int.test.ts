@@ -80,6 +80,8 @@ const CONTRACT: [string, string][] = [
 /** The routes no session guards: exactly these, each for a stated reason. */
 const PUBLIC = [
   'GET /healthz',
+  // Issue 19: ops — readiness for probes: ok/failed per check, no data.
+  'GET /readyz',
   'GET /api/openapi.json',
   'POST /api/setup',
   'POST /api/auth/login',

@@ -312,3 +312,21 @@ test("commit resolves only once the file's data and its new directory entry are 
   assert.equal(together, 2, 'the file and its directory are synced side by side');
   assert.ok(fs.existsSync(path.join(root, 'o', 'second')));
 });
+
+test('reading a file leaves no descriptor open: read to the end, stopped early, failing, or never started', async () => {
+  const root = path.join(tmp, 'descriptors');
+  const files = new SealedFiles(root);
+  const plain = randomBytes(3_000_000);
+  await store(files, 'g', plain, 262_144);
+  const open = () => fs.readdirSync('/proc/self/fd').length;
+  const before = open();
+  assert.deepEqual(await readAll(files.openRead('g', key, aad)), plain);
+  const early = files.openRead('g', key, aad);
+  assert.ok(!(await early.next()).done);
+  assert.equal(open(), before + 1, 'open while being read');
+  await early.return(undefined);
+  await assert.rejects(readAll(files.openRead('g', key, Buffer.from('another binding'))), DecryptionError);
+  await assert.rejects(readAll(files.openRead('missing', key, aad)), { code: 'ENOENT' });
+  files.openRead('g', key, aad); // never started: nothing is opened until the first read
+  assert.equal(open(), before);
+});

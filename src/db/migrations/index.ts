@@ -44,8 +44,12 @@ import { letters } from './030-letters.ts';
 import { importJobs } from './031-import.ts';
 // Issue 18: gate3
 import { storeUpgrades } from './032-store-upgrades.ts';
+// Issue 19: audit
+import { auditCheckpointDigest } from './033-audit-checkpoint-digest.ts';
 // Issue 19: keys
 import { keyRotation } from './034-key-rotation.ts';
+// Issue 19: offices
+import { offices } from './037-offices.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -91,7 +95,11 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '031-import': importJobs(dialect, appRole),
     // Issue 18: gate3
     '032-store-upgrades': storeUpgrades(dialect, appRole),
+    // Issue 19: audit
+    '033-audit-checkpoint-digest': auditCheckpointDigest(dialect),
     // Issue 19: keys
     '034-key-rotation': keyRotation,
+    // Issue 19: offices
+    '037-offices': offices(dialect, appRole),
   };
 }

@@ -11,6 +11,8 @@ import { requestReset } from '../../identity/account-admin.ts';
 import { gated, principalOf } from '../access.ts';
 import { idParams, password } from '../schemas.ts';
 import { KarteiError } from '../../errors.ts';
+// Issue 19: offices
+import { officeAddresses } from '../../identity/office-address.ts';
 import { noContent } from '../../contract/common.ts';
 import { approvalDecided, approvalView, enrolmentLink } from '../../contract/identity.ts';
 
@@ -24,7 +26,12 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
       schema: { body: z.strictObject({ token: z.string().min(1).max(200), password }), response: { 204: noContent } },
     },
     async (req, reply) => {
-      await s.enrolment.redeem(req.body.token, req.body.password);
+      // Issue 19: offices — redeemed only at the link's own office's address.
+      await s.enrolment.redeem(
+        req.body.token,
+        req.body.password,
+        await officeAddresses(s.store).at(req.hostname, true),
+      );
       return reply.code(204).send();
     },
   );
@@ -72,10 +79,13 @@ export function accountRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.user.enrolment-issue'], resource: 'user' } },
       schema: { params: idParams, response: { 200: enrolmentLink } },
     },
-    async (req) =>
-      gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) =>
-        issueApprovedLink(ctx, req.params.id, s.config.publicUrl),
-      ),
+    async (req) => {
+      // Issue 19: offices — the link points at the office's own address.
+      const url = await officeAddresses(s.store).publicUrl(principalOf(req).tenantId, s.config.publicUrl);
+      return gated(s, req, 'admin.user.enrolment-issue', { kind: 'user', userId: req.params.id }, (ctx) =>
+        issueApprovedLink(ctx, req.params.id, url),
+      );
+    },
   );
 
   r.get(

@@ -10,7 +10,9 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { changesAccess, createAccount, listAccounts, updateAccount } from '../../identity/account-admin.ts';
 import { createDepartment, listDepartments } from '../../identity/departments.ts';
-import { gated } from '../access.ts';
+import { gated, principalOf } from '../access.ts';
+// Issue 19: offices
+import { officeAddresses } from '../../identity/office-address.ts';
 import { displayName, idParams, memberships, NO_NUL, tenantRoles, username } from '../schemas.ts';
 import { created, department } from '../../contract/common.ts';
 import { userCreated, userView } from '../../contract/identity.ts';
@@ -74,8 +76,10 @@ export function adminRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) => {
+      // Issue 19: offices — the enrolment link points at the office's own address.
+      const url = await officeAddresses(s.store).publicUrl(principalOf(req).tenantId, s.config.publicUrl);
       const created = await gated(s, req, 'admin.user.create', tenant, (ctx) =>
-        createAccount(ctx, s.keyring, req.body, s.config.publicUrl),
+        createAccount(ctx, s.keyring, req.body, url),
       );
       return reply.code(201).send(created);
     },

@@ -13,6 +13,8 @@ import { clearSessionCookie, setSessionCookie } from '../session-cookie.ts';
 import { displayName, idParams, NO_NUL, password, username } from '../schemas.ts';
 import { authenticationResponse } from '../webauthn-schemas.ts';
 import { KarteiError } from '../../errors.ts';
+// Issue 19: offices
+import { officeAddresses } from '../../identity/office-address.ts';
 import { noContent } from '../../contract/common.ts';
 import { loggedIn, loginStep, me, ownSession, setupDone } from '../../contract/identity.ts';
 
@@ -44,7 +46,9 @@ export function authRoutes(app: FastifyInstance, s: Services) {
         response: { 201: setupDone },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.setup.run(req.body, req.ip)),
+    // Issue 19: offices — the office is the one at the request's address.
+    async (req, reply) =>
+      reply.code(201).send(await s.setup.run(req.body, req.ip, await officeAddresses(s.store).at(req.hostname, true))),
   );
 
   r.post(
@@ -56,7 +60,13 @@ export function authRoutes(app: FastifyInstance, s: Services) {
         response: { 200: loginStep },
       },
     },
-    async (req) => s.login.password(req.body.username, req.body.password, req.ip),
+    async (req) =>
+      s.login.password(
+        req.body.username,
+        req.body.password,
+        req.ip,
+        await officeAddresses(s.store).at(req.hostname, true), // Issue 19: offices
+      ),
   );
 
   r.post(
@@ -71,7 +81,17 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) =>
-      signedIn(reply, await s.login.secondFactor(req.body.challenge, req.body.code, req.ip), secure, req.body.remember),
+      signedIn(
+        reply,
+        await s.login.secondFactor(
+          req.body.challenge,
+          req.body.code,
+          req.ip,
+          await officeAddresses(s.store).at(req.hostname, true),
+        ),
+        secure,
+        req.body.remember,
+      ),
   );
 
   r.post(
@@ -85,7 +105,17 @@ export function authRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) =>
-      signedIn(reply, await s.login.passkey(req.body.challenge, req.body.response, req.ip), secure, req.body.remember),
+      signedIn(
+        reply,
+        await s.login.passkey(
+          req.body.challenge,
+          req.body.response,
+          req.ip,
+          await officeAddresses(s.store).at(req.hostname, true),
+        ),
+        secure,
+        req.body.remember,
+      ),
   );
 
   r.post(

@@ -1,16 +1,7 @@
-// Health and the API description: public, and free of any data.
+// The API description: public, and free of any data. (Health probes: src/http/health.ts.)
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 
 export function opsRoutes(app: FastifyInstance) {
-  app.get(
-    '/healthz',
-    {
-      config: { access: { public: 'liveness probe, no data' } },
-      schema: { response: { 200: z.strictObject({ status: z.literal('ok') }) } },
-    },
-    async () => ({ status: 'ok' }),
-  );
   app.get(
     '/api/openapi.json',
     {

@@ -1884,6 +1884,16 @@ export const de = {
   'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
   'finding.allocator-not-applied.fix':
     'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
+  // Issue 19: ops
+  'error.storage-full':
+    'Der Speicher des Servers ist voll; es wurde nichts ausgeführt. Bitte wenden Sie sich an den Betrieb.',
+  'finding.storage-full.title': 'Das Dateisystem des Verzeichnisses {path} ist voll: {freeMb} MB frei',
+  'finding.storage-full.fix':
+    'Schaffen Sie sofort Platz oder vergrößern Sie das Dateisystem: bis dahin werden Änderungen, Bilder und jeder protokollierte Lesezugriff abgelehnt (503 storage-full). Bestätigtes geht nicht verloren; sobald Platz ist, geht es von selbst weiter.',
+  'finding.storage-low.title':
+    'Das Dateisystem des Verzeichnisses {path} hat nur noch {freeMb} MB frei (Warnschwelle {thresholdMb} MB)',
+  'finding.storage-low.fix':
+    'Schaffen Sie Platz oder vergrößern Sie das Dateisystem, bevor es voll ist; die Schwelle ist KARTEI_STORAGE_LOW_MB.',
   // Issue 19: keys
   'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
   'finding.master-key-old.fix':
@@ -1892,6 +1902,30 @@ export const de = {
     'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
   'finding.master-rotation-interrupted.fix':
     'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
+  // Issue 19: backup
+  'finding.backup-none.title': 'Es wurde noch keine Datensicherung angelegt',
+  'finding.backup-none.fix':
+    'Regelmäßig `kartei backup ZIEL` ausführen (z. B. mit einem systemd-Timer) und `kartei backup --keys ZIEL2` an einen getrennten Ort.',
+  'finding.backup-old.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
+  'finding.backup-old.fix':
+    '`kartei backup ZIEL` ausführen und klären, warum die geplante Sicherung nicht lief (KARTEI_BACKUP_MAX_AGE_HOURS legt die Grenze fest).',
+  'finding.backup-age.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
+  'finding.backup-age.fix': 'Nichts zu tun.',
+  'finding.keys-backup-none.title':
+    'Das Schlüsselverzeichnis wurde nie mit `kartei backup --keys` gesichert; ohne es ist keine Sicherung lesbar',
+  'finding.keys-backup-none.fix':
+    '`kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen, und erneut nach jedem Schlüsselwechsel.',
+  'finding.backup-running.title': 'Seit {at} läuft eine Sicherung oder Wiederherstellung (Prozess {pid})',
+  'finding.backup-running.fix': 'Nichts zu tun; warten, bis sie endet.',
+  'finding.restored-from-backup.title':
+    'Am {at} aus der Sicherung vom {backupAt} wiederhergestellt; nach der Sicherung bezeugte Protokollereignisse, die darin fehlen: {gap}',
+  'finding.restored-from-backup.fix':
+    'Nichts zu reparieren: Die Wiederherstellung und diese Lücke stehen im Protokoll (system.restore). Was nach der Sicherung erfasst wurde, erneut erfassen.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title':
+    'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
   // Issue 19: keys2
   'finding.key-file-link.title': 'Eine Schlüsseldatei, die Kartei selbst schreibt, ist ein symbolischer Link: {path}',
   'finding.key-file-link.fix':

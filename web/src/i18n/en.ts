@@ -1849,6 +1849,15 @@ export const en: Messages = {
   'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
   'finding.allocator-not-applied.fix':
     'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
+  // Issue 19: ops
+  'error.storage-full': "The server's storage is full; nothing was done. Please tell the operations team.",
+  'finding.storage-full.title': 'The file system of the directory {path} is full: {freeMb} MB free',
+  'finding.storage-full.fix':
+    'Free space or grow the file system now: until then changes, images and every audited read are refused (503 storage-full). Nothing acknowledged is lost; it works again by itself once there is space.',
+  'finding.storage-low.title':
+    'The file system of the directory {path} has only {freeMb} MB free (warning threshold {thresholdMb} MB)',
+  'finding.storage-low.fix':
+    'Free space or grow the file system before it fills; the threshold is KARTEI_STORAGE_LOW_MB.',
   // Issue 19: keys
   'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
   'finding.master-key-old.fix':
@@ -1856,6 +1865,29 @@ export const en: Messages = {
   'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
   'finding.master-rotation-interrupted.fix':
     'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
+  // Issue 19: backup
+  'finding.backup-none.title': 'No data backup has been made',
+  'finding.backup-none.fix':
+    'Run `kartei backup DEST` regularly (e.g. a systemd timer) and `kartei backup --keys DEST2` to a separate place.',
+  'finding.backup-old.title': 'The last data backup is {hours} hour(s) old ({at})',
+  'finding.backup-old.fix':
+    'Run `kartei backup DEST`, and find out why the scheduled backup did not run (KARTEI_BACKUP_MAX_AGE_HOURS sets the limit).',
+  'finding.backup-age.title': 'The last data backup is {hours} hour(s) old ({at})',
+  'finding.backup-age.fix': 'Nothing to do.',
+  'finding.keys-backup-none.title':
+    'The key directory has never been backed up with `kartei backup --keys`; without it no backup can be read',
+  'finding.keys-backup-none.fix':
+    'Run `kartei backup --keys DEST2` to a place apart from the data backups, and again after each key rotation.',
+  'finding.backup-running.title': 'A backup or restore is running since {at} (process {pid})',
+  'finding.backup-running.fix': 'Nothing to do; wait for it to end.',
+  'finding.restored-from-backup.title':
+    'Restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap}',
+  'finding.restored-from-backup.fix':
+    'Nothing to repair: the restore and this gap are on the audit record (system.restore). Enter again what was done after the backup.',
+  // Issue 19: audit
+  'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
+  'finding.audit-key-rotation-unfinished.fix':
+    'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
   // Issue 19: keys2
   'finding.key-file-link.title': 'A key file Kartei writes itself is a symbolic link: {path}',
   'finding.key-file-link.fix': 'Remove the link {path} (Kartei never writes it as a link) and find out who placed it.',

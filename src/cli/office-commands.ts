@@ -1,0 +1,67 @@
+// `kartei offices add NAME [--host HOST]`, `kartei offices list`, `kartei offices renew NAME` (issue 19):
+// the operator's commands for the offices of one deployment. They show an office's name, address and
+// whether it is set up, and print an office's one-time setup link — never anything of its data or its
+// audit log (the operator holds no account in any office).
+import type { Config } from '../config/config.ts';
+import type { Services } from '../services.ts';
+import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
+import { CliError } from './device-commands.ts';
+
+export const OFFICES_USAGE = `  offices add NAME [--host HOST]   create an office and print its one-time setup link (24 h)
+  offices list                     the offices: name, address, set up or not
+  offices renew NAME               a new setup link for an office nobody has set up yet
+`;
+
+type WithServices = (config: Config, run: (s: Services) => Promise<number>) => Promise<number>;
+
+export async function officesCommand(config: Config, args: string[], withServices: WithServices): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    if (sub === 'add') {
+      const { name, host } = parseAdd(rest);
+      return await withServices(config, async (s) => {
+        const { office, token } = await addOffice(s.store, s.keyring, s.audit, { name, host });
+        process.stdout.write(`office "${office.name}" created (id ${office.id}, address ${office.host ?? '(any)'})\n`);
+        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token)}\n`);
+        return 0;
+      });
+    }
+    if (sub === 'list' && rest.length === 0)
+      return await withServices(config, async (s) => {
+        const offices = await listOffices(s.store);
+        if (offices.length === 0) process.stdout.write('No offices yet.\n');
+        for (const o of offices)
+          process.stdout.write(
+            `${o.id}  ${o.host ?? '(any address)'}  ${o.setUp ? 'set up' : 'waiting for setup'}  ${o.name}\n`,
+          );
+        return 0;
+      });
+    if (sub === 'renew' && rest.length === 1)
+      return await withServices(config, async (s) => {
+        const token = await renewOfficeSetup(s.store, rest[0]!);
+        const office = (await listOffices(s.store)).find(
+          (o) => o.id === rest[0] || o.name.toLowerCase() === rest[0]!.toLowerCase(),
+        )!;
+        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token)}\n`);
+        return 0;
+      });
+  } catch (e) {
+    if (e instanceof OfficeError) throw new CliError(e.message);
+    throw e;
+  }
+  throw new CliError(`usage:\n${OFFICES_USAGE}`);
+}
+
+function parseAdd(args: string[]): { name: string; host?: string } {
+  let host: string | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--host') {
+      host = args[++i];
+      if (host === undefined) throw new CliError('--host needs a host name');
+    } else if (args[i]!.startsWith('--')) throw new CliError(`unknown option ${args[i]}`);
+    else names.push(args[i]!);
+  }
+  if (names.length !== 1) throw new CliError(`usage:\n${OFFICES_USAGE}`);
+  return { name: names[0]!, ...(host !== undefined ? { host } : {}) };
+}

@@ -1,0 +1,327 @@
+// `kartei restore SRC`: a data backup back into an empty data directory. The manifest is
+// checked first — its MAC under this key directory's chain key, every file's size and SHA-256,
+// no file it does not list, and on SQLite the snapshot's counts recounted — before anything is
+// written. Then, with `restore-incomplete` in the data directory (no server starts while it is
+// there), the files are copied into a staging directory and checked again, moved into place,
+// and the offices' keys are unwrapped with the key directory's master key (a key directory that
+// does not belong to the data is refused). The witness that belongs to the data replaces the
+// key directory's (which is kept beside it as `audit-witness.before-restore-<time>.json`), and
+// what that newer witness had seen beyond the backup — the gap — is named in a `system.restore`
+// event on every chain and in `kartei doctor`. An interrupted restore is completed by running
+// it again with the same backup; it never writes over a data directory it did not fill itself.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { ConfigError, type Config } from '../config/config.ts';
+import { inTenantTransaction } from '../db/connect.ts';
+import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { withServicesOnly } from '../server.ts';
+import { lockDataDir } from './serve-lock.ts';
+import { BACKUP_LOCK_FILE, lockBackup, RESTORE_MARKER } from './backup-lock.ts';
+import {
+  DB_FILE,
+  existingChainKey,
+  hashFile,
+  IN_PROGRESS,
+  recordOnChain,
+  snapshotFacts,
+  sqliteQuery,
+  WITNESS_FILE,
+} from './backup.ts';
+import { listTree, MANIFEST_FILE, ManifestError, readManifest, syncDir, type DataManifest } from './backup-manifest.ts';
+
+const STAGING = '.restore-staging';
+/** Test only (NODE_ENV=test): the restore kills itself at this step, as a crash there would (test/ops/restore-crash.int.test.ts). */
+export const TEST_CRASH_VARIABLE = 'KARTEI_TEST_RESTORE_CRASH_AT';
+const crashPoint = (step: string) => {
+  if (process.env.NODE_ENV === 'test' && process.env[TEST_CRASH_VARIABLE] === step)
+    process.kill(process.pid, 'SIGKILL');
+};
+/** What a restore itself puts into the data directory: the only entries a repeated restore removes. */
+const OWN_ENTRIES = new Set([DB_FILE, 'images', 'documents', STAGING, RESTORE_MARKER, BACKUP_LOCK_FILE, 'serve.lock']);
+
+/** Events a chain lost: witnessed before the restore, beyond the backup's head. */
+interface ChainGap {
+  from: number;
+  to: number;
+  witnessedAt: string;
+}
+
+interface Marker {
+  manifestSha256: string;
+  backupSnapshotAt: string;
+  gap: Record<string, ChainGap>;
+}
+
+export interface RestoreResult {
+  backupSnapshotAt: string;
+  files: number;
+  gap: Record<string, ChainGap>;
+  /** Where the key directory's witness from before the restore was kept. */
+  previousWitness?: string;
+}
+
+interface Witnessed {
+  chains?: Record<string, { seq: number; hash: string; at: string }>;
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Checks the backup against its manifest without writing anything. */
+export async function checkBackup(config: Config, src: string): Promise<{ manifest: DataManifest; digest: string }> {
+  const chainKey = existingChainKey(config.keyDir);
+  const dir = path.resolve(src);
+  if (fs.existsSync(path.join(dir, IN_PROGRESS)))
+    throw new ManifestError(`${dir} is a backup that never finished (${IN_PROGRESS}); use another one`);
+  const { manifest, digest } = readManifest(dir, 'data', chainKey);
+  if ((manifest.dialect === 'postgres') !== !!config.databaseUrl)
+    throw new ManifestError(
+      `the backup is of a ${manifest.dialect} installation; this configuration uses ${config.databaseUrl ? 'postgres' : 'sqlite'}`,
+    );
+  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  const present = listTree(dir).filter((f) => f !== MANIFEST_FILE);
+  const extra = present.filter((f) => !listed.has(f));
+  if (extra.length > 0)
+    throw new ManifestError(`the backup holds ${extra.length} file(s) its manifest does not list (first: ${extra[0]})`);
+  const absent = [...listed.keys()].filter((f) => !present.includes(f));
+  if (absent.length > 0)
+    throw new ManifestError(
+      `${absent.length} file(s) of the manifest are missing from the backup (first: ${absent[0]})`,
+    );
+  for (const f of manifest.files) {
+    const got = await hashFile(path.join(dir, f.path));
+    if (got.size !== f.size || got.sha256 !== f.sha256)
+      throw new ManifestError(`${f.path} in the backup does not match its manifest (size or SHA-256 differs)`);
+  }
+  if (manifest.dialect === 'sqlite') {
+    if (!manifest.counts || !listed.has(DB_FILE)) throw new ManifestError('the manifest names no database');
+    const db = new SQLite(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
+    let facts: Awaited<ReturnType<typeof snapshotFacts>>;
+    try {
+      facts = await snapshotFacts(sqliteQuery(db));
+    } catch (e) {
+      throw new ManifestError(`the backup's database cannot be read: ${(e as Error).message}`);
+    } finally {
+      db.close();
+    }
+    if (JSON.stringify(sortKeys(facts.counts)) !== JSON.stringify(sortKeys(manifest.counts)))
+      throw new ManifestError("the backup's database does not hold the counts its manifest names");
+    const stored = manifest.files
+      .map((f) => f.path)
+      .filter((p) => p.startsWith('images/') || p.startsWith('documents/'));
+    if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
+      throw new ManifestError('the files of the backup are not the ones its database names');
+  }
+  return { manifest, digest };
+}
+
+const sortKeys = (c: object) =>
+  JSON.parse(
+    JSON.stringify(c, (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
+    ),
+  );
+
+/** The data directory may be restored into: absent, empty, or left by an interrupted restore of the same backup. */
+function checkTarget(dataDir: string, digest: string): { resume: Marker | undefined } {
+  let entries: string[];
+  try {
+    const st = fs.statSync(dataDir);
+    if (!st.isDirectory()) throw new ConfigError(`the data directory ${dataDir} is not a directory`);
+    entries = fs.readdirSync(dataDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { resume: undefined };
+    throw e;
+  }
+  if (entries.length === 0) return { resume: undefined };
+  const marker = readJson<Marker>(path.join(dataDir, RESTORE_MARKER));
+  if (!marker)
+    throw new ConfigError(
+      `the data directory ${dataDir} is not empty; a restore never writes over data — restore into an empty directory`,
+    );
+  if (marker.manifestSha256 !== digest)
+    throw new ConfigError(
+      `the data directory ${dataDir} holds an interrupted restore of another backup; run \`kartei restore\` with that one, or start from an empty directory`,
+    );
+  const foreign = entries.filter(
+    (e) => !OWN_ENTRIES.has(e) && !e.startsWith(`${DB_FILE}-`) && !e.startsWith(`${BACKUP_LOCK_FILE}.`),
+  );
+  if (foreign.length > 0)
+    throw new ConfigError(
+      `the data directory ${dataDir} holds ${foreign.join(', ')} besides an interrupted restore; empty it first`,
+    );
+  return { resume: marker };
+}
+
+function writeMarker(dataDir: string, m: Marker) {
+  const file = path.join(dataDir, RESTORE_MARKER);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(m), { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+  syncDir(dataDir);
+}
+
+/** Each chain's events the key directory's witness saw beyond the heads the restored data holds. */
+function gapSince(witness: Witnessed | undefined, heads: Record<string, number>): Record<string, ChainGap> {
+  const gap: Record<string, ChainGap> = {};
+  for (const [chain, w] of Object.entries(witness?.chains ?? {})) {
+    const head = heads[chain] ?? 0;
+    if (w.seq > head) gap[chain] = { from: head + 1, to: w.seq, witnessedAt: w.at };
+  }
+  return gap;
+}
+
+async function postgresHeads(config: Config): Promise<{ heads: Record<string, number>; files: string[] }> {
+  const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
+  await client.connect();
+  try {
+    const facts = await snapshotFacts(async (text) => (await client.query(text)).rows);
+    return { heads: facts.counts.chains, files: facts.files };
+  } finally {
+    await client.end();
+  }
+}
+
+export async function restoreData(
+  config: Config,
+  src: string,
+  opts: { now?: () => Date } = {},
+): Promise<RestoreResult> {
+  const now = opts.now ?? (() => new Date());
+  const dir = path.resolve(src);
+  const { manifest, digest } = await checkBackup(config, dir);
+  const dataDir = config.dataDir;
+  const { resume } = checkTarget(dataDir, digest);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dataDir, 0o700);
+  // What the database will hold: from the manifest (SQLite), or from the operator's restored dump (PostgreSQL).
+  const pgFacts = manifest.dialect === 'postgres' ? await postgresHeads(config) : undefined;
+  if (pgFacts) {
+    const inBackup = new Set(manifest.files.map((f) => f.path));
+    const absent = pgFacts.files.filter((f) => !inBackup.has(f));
+    if (absent.length > 0)
+      throw new ConfigError(
+        `the database names ${absent.length} file(s) this backup does not hold (first: ${absent[0]}): restore the dump taken BEFORE this backup`,
+      );
+  }
+  const heads = pgFacts?.heads ?? manifest.counts!.chains;
+  const witnessFile = path.join(config.keyDir, WITNESS_FILE);
+  const marker: Marker = resume ?? {
+    manifestSha256: digest,
+    backupSnapshotAt: manifest.snapshotAt,
+    gap: gapSince(readJson<Witnessed>(witnessFile), heads),
+  };
+  writeMarker(dataDir, marker);
+  crashPoint('marked');
+  const unlockServe = lockDataDir(dataDir);
+  let unlockBackup: (() => void) | undefined;
+  try {
+    unlockBackup = lockBackup(dataDir, 'restore');
+    // A repeated restore starts again from the backup: what the interrupted one wrote goes.
+    for (const e of fs.readdirSync(dataDir))
+      if (e === DB_FILE || e.startsWith(`${DB_FILE}-`) || e === 'images' || e === 'documents' || e === STAGING)
+        fs.rmSync(path.join(dataDir, e), { recursive: true, force: true });
+    // 1. Into the staging directory, each file checked again as it is copied.
+    const staging = path.join(dataDir, STAGING);
+    fs.mkdirSync(staging, { mode: 0o700 });
+    const named = pgFacts ? new Set(pgFacts.files) : undefined;
+    let files = 0;
+    for (const f of manifest.files) {
+      if (f.path === WITNESS_FILE) continue;
+      if (named && !named.has(f.path)) continue; // newer than the dump: an orphan, left out
+      const to = path.join(staging, f.path);
+      fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(path.join(dir, f.path), to, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(to, 0o600);
+      const got = await hashFile(to);
+      if (got.size !== f.size || got.sha256 !== f.sha256)
+        throw new ManifestError(`${f.path} changed in the backup while it was restored`);
+      const fd = fs.openSync(to, 'r');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      files++;
+    }
+    syncTree(staging);
+    crashPoint('staged');
+    // 2. Into place.
+    for (const e of fs.readdirSync(staging)) fs.renameSync(path.join(staging, e), path.join(dataDir, e));
+    fs.rmdirSync(staging);
+    syncDir(dataDir);
+    crashPoint('in-place');
+    // 3. The key directory must open the data: every office's key unwraps with its master key.
+    await withServicesOnly(config, async (s) => {
+      for (const t of await s.store.db.selectFrom('tenants').select('id').execute())
+        await inTenantTransaction(s.store, t.id, (tx) => s.keyring.tenantKey(tx, t.id)).catch(() => {
+          throw new ConfigError(
+            "the key directory's master key does not open this backup's data: restore the key directory that belongs to it (kartei backup --keys)",
+          );
+        });
+    });
+    // 4. The witness that belongs to the data; the key directory's own is kept beside it.
+    let previousWitness: string | undefined;
+    const backupWitness = manifest.files.some((f) => f.path === WITNESS_FILE)
+      ? fs.readFileSync(path.join(dir, WITNESS_FILE))
+      : undefined;
+    const current = fs.existsSync(witnessFile) ? fs.readFileSync(witnessFile) : undefined;
+    if (current && !(backupWitness && current.equals(backupWitness))) {
+      previousWitness = path.join(
+        config.keyDir,
+        `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`,
+      );
+      fs.renameSync(witnessFile, previousWitness);
+      crashPoint('witness-moved');
+    }
+    if (backupWitness && !current?.equals(backupWitness)) {
+      fs.writeFileSync(`${witnessFile}.restore.tmp`, backupWitness, { mode: 0o600 });
+      fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
+    }
+    syncDir(config.keyDir);
+    crashPoint('witness-written');
+    // 5. On the record of every chain: the restore, and what each chain lost since the backup.
+    const chains = Object.keys(heads);
+    const lostChains = Object.keys(marker.gap).filter((c) => !(c in heads));
+    await recordOnChain(
+      config,
+      'system.restore',
+      {
+        backupSnapshotAt: marker.backupSnapshotAt,
+        manifestSha256: digest,
+        ...(lostChains.length > 0 ? { chainsLost: lostChains.length } : {}),
+      },
+      chains.includes(DEPLOYMENT_CHAIN) ? chains : [DEPLOYMENT_CHAIN, ...chains],
+      (chain): Record<string, string | number> => {
+        const g = marker.gap[chain];
+        return {
+          ...(g ? { lostFrom: g.from, lostTo: g.to, witnessedAt: g.witnessedAt } : { lostFrom: 0, lostTo: 0 }),
+          // The installation's own chain names every chain's gap (an office's names only its own).
+          ...(chain === DEPLOYMENT_CHAIN ? { gap: gapSummary(marker.gap) } : {}),
+        };
+      },
+    );
+    crashPoint('recorded');
+    fs.rmSync(path.join(dataDir, RESTORE_MARKER));
+    syncDir(dataDir);
+    return { backupSnapshotAt: marker.backupSnapshotAt, files, gap: marker.gap, previousWitness };
+  } finally {
+    // On a failure the marker stays: no server starts on a half-restored directory; a repeated restore completes it.
+    unlockBackup?.();
+    unlockServe();
+  }
+}
+
+/** `chain events a–b; …`, or `none`. */
+function gapSummary(gap: Record<string, ChainGap>): string {
+  const parts = Object.entries(gap).map(([chain, g]) => `${chain} events ${g.from}–${g.to}`);
+  return parts.length > 0 ? parts.join('; ') : 'none';
+}
+
+function syncTree(root: string) {
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) syncTree(path.join(root, e.name));
+  syncDir(root);
+}

@@ -1,0 +1,120 @@
+// Backup and restore on PostgreSQL (runs when KARTEI_TEST_PG names a cluster): the database is the
+// operator's `pg_dump`, taken BEFORE `kartei backup`, which copies the witness and every file the
+// rows name at that moment (a superset of the dump's). After a loss — the database dropped and
+// restored from the dump with `pg_restore`, an empty data directory — `kartei restore` brings the
+// files the restored rows name and the witness that belongs to them, names the gap, and the chain
+// verifies; a dump newer than the file backup is refused, since its rows name files the backup lacks.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import pg from 'pg';
+import { backupData } from '../../src/ops/backup.ts';
+import { restoreData } from '../../src/ops/restore.ts';
+import { verifyAudit } from '../../src/audit/verify.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
+import { Client, DIALECT, PG_ADMIN, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
+import { makeInstance } from '../helpers/dicom-files.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function sh(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Drops and creates the database again, empty (what a lost database server leaves after a reinstall). */
+async function recreate(url: string) {
+  const name = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then kartei restore', {
+  skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG (the SQLite path is test/ops/backup.int.test.ts)' : false,
+  timeout: 300_000,
+}, async () => {
+  const h = await startHarness();
+  dirs.push(h.dir);
+  const office = await setUpTenant(h, ['INF']);
+  const INF = office.departments.INF!;
+  const physician = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const person = async (name: string) => {
+    const r = await physician.post('/api/persons', samplePerson(INF, name));
+    assert.equal(r.status, 201);
+    return r.body.id as string;
+  };
+  const stow = async () => {
+    const inst = makeInstance({ rows: 8, columns: 8 });
+    const b = 'pgb';
+    const r = await physician.call(
+      'POST',
+      '/dicom-web/studies',
+      Buffer.concat([
+        Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
+        inst.file,
+        Buffer.from(`\r\n--${b}--\r\n`),
+      ]),
+      { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
+    );
+    assert.equal(r.status, 200);
+  };
+  const kept = [await person('Vorpg')];
+  await stow();
+  await h.services.audit.checkpointAll();
+  const adminUrl = h.installation.database.databaseAdminUrl!;
+  const dump = path.join(h.dir, 'kartei.dump');
+  sh('pg_dump', ['-Fc', '-d', adminUrl, '-f', dump]);
+  const dest = path.join(h.dir, 'files-backup');
+  const r = await backupData(h.config, dest, { nice: false });
+  assert.match(r.note!, /pg_dump/);
+  const lost = [await person('Nachpg')];
+  await stow();
+  await h.services.audit.checkpointAll();
+  const newer = path.join(h.dir, 'newer.dump');
+  sh('pg_dump', ['-Fc', '-d', adminUrl, '-f', newer]);
+  await h.stop();
+
+  // A dump newer than the file backup names a file the backup lacks: refused.
+  const target = { ...h.config, dataDir: path.join(h.dir, 'restored', 'data') };
+  await recreate(adminUrl);
+  sh('pg_restore', ['-d', adminUrl, newer]);
+  await assert.rejects(restoreData(target, dest), /restore the dump taken BEFORE this backup/);
+  assert.ok(!fs.existsSync(target.dataDir) || fs.readdirSync(target.dataDir).length === 0);
+
+  // The dump taken before it: restored, the chain verifies, the gap is named.
+  await recreate(adminUrl);
+  sh('pg_restore', ['-d', adminUrl, dump]);
+  const restored = await restoreData(target, dest);
+  assert.ok(restored.gap[office.tenantId], JSON.stringify(restored.gap));
+  fs.renameSync(h.config.dataDir, path.join(h.dir, 'lost-data'));
+  fs.renameSync(target.dataDir, h.config.dataDir);
+  const h2 = await startHarness({ reopen: h.installation });
+  try {
+    const c = new Client(h2);
+    c.cookie = physician.cookie;
+    c.csrf = physician.csrf;
+    for (const id of kept) assert.equal((await c.get(`/api/persons/${id}`)).status, 200);
+    for (const id of lost) assert.equal((await c.get(`/api/persons/${id}`)).status, 404);
+    const verified = await verifyAudit(h2.services.store, h2.services.signer);
+    assert.ok(verified.ok, JSON.stringify(verified));
+    const findings = await databaseFindings(h2.services);
+    assert.ok(findings.some((f) => f.code === 'restored-from-backup'));
+    assert.ok(
+      !findings.some((f) => f.severity === 'critical'),
+      JSON.stringify(findings.filter((f) => f.severity === 'critical')),
+    );
+  } finally {
+    await h2.stop();
+  }
+});
