@@ -165,19 +165,33 @@ async function finish(
   ids: { from: string; to: string },
   step: RotationHook,
 ) {
-  for (const tenantId of offices)
+  // The offices read again, not the list the rotation began with: an office added meanwhile by a
+  // process that still held the old master (it checks before, but may commit after the listing) is
+  // re-wrapped here, while the retired master is still beside the new one.
+  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE), { links: false });
+  for (const tenantId of new Set([...offices, ...(await officeIds(store))]))
     await inTenantTransaction(store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('data_keys')
-        .select(['wrapped', 'wrapped_by'])
+        .select(['id', 'wrapped', 'wrapped_by'])
         .where('tenant_id', '=', tenantId)
         .where('scope', '=', 'tenant')
         .where('owner_id', '=', tenantId)
         .execute();
+      const binding = bindingBytes(wrapBinding(tenantId, 'tenant', tenantId));
       for (const row of rows) {
-        if (row.wrapped_by !== ids.to)
+        if (row.wrapped_by === ids.to) {
+          open(master, row.wrapped, binding);
+          continue;
+        }
+        if (!retired || (row.wrapped_by !== null && row.wrapped_by !== ids.from))
           throw new KeyFileError(`the key of office ${tenantId} is not wrapped under the new master ${ids.to}`);
-        open(master, row.wrapped, bindingBytes(wrapBinding(tenantId, 'tenant', tenantId)));
+        const key = open(retired, row.wrapped, binding);
+        await tx
+          .updateTable('data_keys')
+          .set({ wrapped: seal(master, key, binding), wrapped_by: ids.to })
+          .where('id', '=', row.id)
+          .execute();
       }
     });
   fs.rmSync(file(keyDir, RETIRED_MASTER_FILE), { force: true });
