@@ -5,8 +5,12 @@
 // a second master — and (2) through a keyring that loaded the old master before the rotation began
 // and checks nothing (a process whose check passed just before): its key, wrapped under the old
 // master, is re-wrapped by the rotation's finish. Whatever the order, no office key may be left that
-// no master in the key directory opens.
+// no master in the key directory opens. And at every step of a rotation, every file in the key
+// directory is 0600, the directory 0700, nothing in it a link, and after it no retired master or
+// temporary file is left.
 import { test } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { addOffice } from '../../src/identity/offices.ts';
@@ -46,6 +50,39 @@ test('an office added while a master rotation runs is refused, or still opens af
       /rotation/,
       'a keyring that still holds the retired master writes no office key under it after the rotation',
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('at every step of a master rotation the key directory holds only 0600 files in a 0700 directory; after it no retired master', async () => {
+  const h = await startHarness();
+  try {
+    await setUpTenant(h, ['INF']);
+    const dir = h.config.keyDir;
+    const seen: string[] = [];
+    const check = (when: string) => {
+      assert.equal(fs.lstatSync(dir).mode & 0o777, 0o700, `${when}: the directory`);
+      for (const f of fs.readdirSync(dir)) {
+        const st = fs.lstatSync(path.join(dir, f));
+        assert.ok(st.isFile(), `${when}: ${f} is not a regular file`);
+        assert.equal(st.mode & 0o077, 0, `${when}: ${f} has mode ${(st.mode & 0o777).toString(8)}`);
+      }
+    };
+    // A umask that would leave files readable by others, as an operator's shell might have.
+    const umask = process.umask(0o002);
+    try {
+      await rotateMaster(dir, h.services.store, (step) => {
+        seen.push(step);
+        check(step);
+      });
+    } finally {
+      process.umask(umask);
+    }
+    assert.deepEqual(seen, ['prepared', 'indexed', 'rewrapped', 'linked', 'switched', 'finished']);
+    const left = fs.readdirSync(dir).filter((f) => /retired|next|\.tmp$/.test(f));
+    assert.deepEqual(left, [], 'a retired or next master, or a temporary file, left behind');
+    assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('deployment-index.')).length, 1);
   } finally {
     await h.close();
   }
