@@ -94,6 +94,7 @@ export const FINDING_CODES = [
   'backup-old',
   'backup-age',
   'keys-backup-none',
+  'keys-backup-stale', // Issue 19: backup2
   'backup-running',
   'restored-from-backup',
 ] as const;

@@ -1911,6 +1911,11 @@ export const de = {
     'Am {at} aus der Sicherung vom {backupAt} wiederhergestellt; nach der Sicherung bezeugte Protokollereignisse, die darin fehlen: {gap}',
   'finding.restored-from-backup.fix':
     'Nichts zu reparieren: Die Wiederherstellung und diese Lücke stehen im Protokoll (system.restore). Was nach der Sicherung erfasst wurde, erneut erfassen.',
+  // Issue 19: backup2
+  'finding.keys-backup-stale.title':
+    'Die letzte Sicherung des Schlüsselverzeichnisses (vom {at}) ist älter als der letzte Schlüsselwechsel (vom {rotatedAt}); mit ihr sind die seitdem angelegten Datensicherungen nicht lesbar',
+  'finding.keys-backup-stale.fix':
+    'Jetzt `kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen (die ältere Schlüsselsicherung aufbewahren, solange die Datensicherungen, die sie öffnet).',
 };
 
 export type Messages = Record<keyof typeof de, string>;

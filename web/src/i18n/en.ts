@@ -1875,4 +1875,9 @@ export const en: Messages = {
     'Restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap}',
   'finding.restored-from-backup.fix':
     'Nothing to repair: the restore and this gap are on the audit record (system.restore). Enter again what was done after the backup.',
+  // Issue 19: backup2
+  'finding.keys-backup-stale.title':
+    'The last backup of the key directory ({at}) is older than the last key rotation ({rotatedAt}); it cannot read the data backups taken since',
+  'finding.keys-backup-stale.fix':
+    "Run `kartei backup --keys DEST2` now, to a place apart from the data backups (keep the older keys' backup as long as the data backups it opens).",
 };
