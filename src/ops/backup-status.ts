@@ -150,3 +150,15 @@ export async function backupFindings(
   }
   return out;
 }
+
+// Issue 19: backup2
+/**
+ * The last restore as `kartei audit verify` names it beside "audit chain OK": when, from which
+ * backup, and the events each chain lost with it (on the record as `system.restore`, not a break).
+ */
+export async function lastRestoreNote(store: Store): Promise<string | undefined> {
+  const restore = await lastEvent(store, DEPLOYMENT_CHAIN, 'system.restore');
+  if (!restore) return undefined;
+  const d = detailOf(restore);
+  return `restored on ${restore.at} from the backup of ${d.backupSnapshotAt}; audit events witnessed after the backup and not in it: ${d.gap ?? 'none'} (recorded as system.restore)`;
+}
