@@ -123,6 +123,8 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
       .filter((p) => p.startsWith('images/') || p.startsWith('documents/'));
     if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
       throw new ManifestError('the files of the backup are not the ones its database names');
+    // Issue 19: backup2 — the key directory opens the backup's office keys (`restore --check` says it too).
+    checkKeysOpenSqlite(config.keyDir, path.join(dir, DB_FILE));
   }
   return { manifest, digest };
 }
@@ -265,8 +267,8 @@ export async function restoreData(
   const dataDir = config.dataDir;
   const { resume } = checkTarget(dataDir, digest);
   // Issue 19: backup2 — the key directory must open the data before anything is written.
-  if (manifest.dialect === 'sqlite') checkKeysOpenSqlite(config.keyDir, path.join(dir, DB_FILE));
-  else await checkKeysOpenPostgres(config);
+  // (on SQLite checkBackup has checked the backup's database copy)
+  if (manifest.dialect === 'postgres') await checkKeysOpenPostgres(config);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700);
   // What the database will hold: from the manifest (SQLite), or from the operator's restored dump (PostgreSQL).

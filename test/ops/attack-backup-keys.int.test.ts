@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { backupData, backupKeys } from '../../src/ops/backup.ts';
-import { restoreData } from '../../src/ops/restore.ts';
+import { checkBackup, restoreData } from '../../src/ops/restore.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
@@ -63,6 +63,7 @@ test('a data backup from before a master rotation, restored next to the rotated 
     KARTEI_KEY_DIR: path.join(target, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',
   });
+  await assert.rejects(checkBackup(config, dest), /master key does not open this backup's data/);
   await assert.rejects(restoreData(config, dest), /master key does not open this backup's data/);
   fs.rmSync(h.dir, { recursive: true, force: true });
 });
