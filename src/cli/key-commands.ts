@@ -13,6 +13,8 @@ import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { LOCK_FILE, lockDataDir, runningServer } from '../ops/serve-lock.ts';
+
+import { lockBackup } from '../ops/backup-lock.ts'; // Issue 19: backup2
 import type { Services } from '../services.ts';
 import {
   masterRotationState,
@@ -202,7 +204,19 @@ async function rewrapDepartment(
 }
 
 async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
-  const unlock = lockForRotation(config, 'the master key');
+  const unlockServe = lockForRotation(config, 'the master key');
+  // Issue 19: backup2 — no backup (data or keys) during the rotation, nor a rotation during a backup.
+  let unlockBackup: () => void;
+  try {
+    unlockBackup = lockBackup(config.dataDir, 'master key rotation');
+  } catch (e) {
+    unlockServe();
+    throw e instanceof ConfigError ? new CliError(`the master key is not rotated during a backup: ${e.message}`) : e;
+  }
+  const unlock = () => {
+    unlockBackup();
+    unlockServe();
+  };
   const seen = new Map<MasterRotationStep, number>();
   try {
     return await withServices(config, async (s) => {

@@ -101,6 +101,7 @@ export const FINDING_CODES = [
   'backup-old',
   'backup-age',
   'keys-backup-none',
+  'keys-backup-stale', // Issue 19: backup2
   'backup-running',
   'restored-from-backup',
   // Issue 19: audit — an interrupted rotation of the audit signing key

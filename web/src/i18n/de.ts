@@ -1933,6 +1933,11 @@ export const de = {
   'finding.key-dir-unknown-file.title': 'Im Schlüsselverzeichnis liegt eine Datei, die Kartei nicht schreibt: {path}',
   'finding.key-dir-unknown-file.fix':
     'Herkunft von {path} prüfen und die Datei aus dem Schlüsselverzeichnis entfernen.',
+  // Issue 19: backup2
+  'finding.keys-backup-stale.title':
+    'Die letzte Sicherung des Schlüsselverzeichnisses (vom {at}) ist älter als der letzte Schlüsselwechsel (vom {rotatedAt}); mit ihr sind die seitdem angelegten Datensicherungen nicht lesbar',
+  'finding.keys-backup-stale.fix':
+    'Jetzt `kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen (die ältere Schlüsselsicherung aufbewahren, solange die Datensicherungen, die sie öffnet).',
 };
 
 export type Messages = Record<keyof typeof de, string>;
