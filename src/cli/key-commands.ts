@@ -13,7 +13,6 @@ import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { LOCK_FILE, lockDataDir, runningServer } from '../ops/serve-lock.ts';
-
 import { lockBackup } from '../ops/backup-lock.ts'; // Issue 19: backup2
 import type { Services } from '../services.ts';
 import {
