@@ -5,7 +5,6 @@
 // A department key rotation is one transaction with its audit event in the office's chain:
 // a crash leaves the old version or the new one, both readable. `reload-tls` asks the running
 // server to read its certificates again (SIGHUP).
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +12,8 @@ import type { Config } from '../config/config.ts';
 import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
-import { LOCK_FILE, lockDataDir } from '../ops/serve-lock.ts';
+import { LOCK_FILE, lockDataDir, runningServer } from '../ops/serve-lock.ts';
+import { lockBackup } from '../ops/backup-lock.ts'; // Issue 19: backup2
 import type { Services } from '../services.ts';
 import {
   masterRotationState,
@@ -203,7 +203,19 @@ async function rewrapDepartment(
 }
 
 async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
-  const unlock = lockForRotation(config, 'the master key');
+  const unlockServe = lockForRotation(config, 'the master key');
+  // Issue 19: backup2 — no backup (data or keys) during the rotation, nor a rotation during a backup.
+  let unlockBackup: () => void;
+  try {
+    unlockBackup = lockBackup(config.dataDir, 'master key rotation');
+  } catch (e) {
+    unlockServe();
+    throw e instanceof ConfigError ? new CliError(`the master key is not rotated during a backup: ${e.message}`) : e;
+  }
+  const unlock = () => {
+    unlockBackup();
+    unlockServe();
+  };
   const seen = new Map<MasterRotationStep, number>();
   try {
     return await withServices(config, async (s) => {
@@ -243,8 +255,10 @@ async function rotate(config: Config, withServices: Parameters<typeof keysComman
 /** Sends SIGHUP to the server holding the data directory's lock. */
 function reloadTls(config: Config): number {
   const lock = path.join(config.dataDir, LOCK_FILE);
-  const pid = fs.existsSync(lock) ? Number(fs.readFileSync(lock, 'utf8').trim()) : NaN;
-  if (!Number.isInteger(pid) || pid <= 0) throw new CliError(`no running server: ${lock} names no process`);
+  // Only a running `kartei serve` is signalled: a stale lock (its pid reused) or a planted one names
+  // another process, which SIGHUP would end.
+  const pid = runningServer(config.dataDir);
+  if (pid === undefined) throw new CliError(`no running server: ${lock} names no running kartei serve`);
   try {
     process.kill(pid, 'SIGHUP');
   } catch (e) {

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { RotationError, rotateSigningKey } from '../audit/signing-key-rotation.ts';
+import { lastRestoreNote } from '../ops/backup-status.ts'; // Issue 19: backup2
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
@@ -81,6 +82,9 @@ async function auditVerify(s: Services): Promise<number> {
   process.stdout.write(
     `audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`,
   );
+  // Issue 19: backup2 — the last restore's gap: events lost with it, on the record instead of a break.
+  const restored = await lastRestoreNote(s.store);
+  if (restored) process.stdout.write(`${restored}\n`);
   return 0;
 }
 

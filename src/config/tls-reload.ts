@@ -1,7 +1,8 @@
 // Issue 19: keys — TLS certificates reloaded without a restart. The files are read again, and
-// the new certificate is taken only when it is whole: it parses, is valid now, its private key
-// belongs to it, and (for DICOM) the device CA parses; then Node builds the context with our TLS
-// policy. Otherwise the listener keeps the certificate it has and the reason is returned (for
+// the new certificate is taken only when it is whole: each file a regular file read without
+// blocking, it parses, is valid now, covers the names the certificate the listener started with
+// covers, its private key belongs to it, and (for DICOM) the device CA parses; then Node builds
+// the context with our TLS policy. Otherwise the listener keeps the certificate it has and the reason is returned (for
 // the log), never the key's bytes. `kartei serve` reloads on SIGHUP (`kartei keys reload-tls`),
 // and src/server.ts looks at the files' change times every so often.
 import fs from 'node:fs';
@@ -18,15 +19,60 @@ export interface TlsFiles {
 
 /** A listener's certificate checked and ready for `setSecureContext`, or why it was refused. */
 export type TlsMaterial =
-  | { ok: true; options: SecureContextOptions; subject: string; validTo: string; fingerprint: string }
+  | {
+      ok: true;
+      options: SecureContextOptions;
+      subject: string;
+      validTo: string;
+      fingerprint: string;
+      /** Its subject alternative names (`certificateNames`). */
+      names: string[];
+    }
   | { ok: false; reason: string };
 
-export function loadTlsMaterial(files: TlsFiles, now = Date.now()): TlsMaterial {
+/** Issue 19: keys2 — a certificate, key or CA file is small: larger is no such file. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Issue 19: keys2 — a certificate's, key's or CA's bytes without ever blocking: opened
+ * non-blocking (a FIFO in its place would hang the event loop of the server that reloads), only a
+ * regular file (links followed: certbot's live/ names are links), at most 1 MB, read through the
+ * descriptor it was checked on.
+ */
+export function readTlsFile(file: string): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_TLS_FILE_BYTES) throw new Error(`larger than ${MAX_TLS_FILE_BYTES} bytes`);
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Issue 19: keys2 — the host names and IP addresses a certificate's subject alternative names
+ * cover, as `DNS:name` / `IP:address` (wildcards as written).
+ */
+export function certificateNames(x509: X509Certificate): string[] {
+  return (x509.subjectAltName ?? '')
+    .split(/,\s*/)
+    .map((n) => n.trim().replace(/^IP Address:/, 'IP:'))
+    .filter((n) => n.startsWith('DNS:') || n.startsWith('IP:'));
+}
+
+/**
+ * Loads and checks a listener's certificate. `mustName` (the names the running certificate covers,
+ * from `certificateNames`): a new certificate that does not cover each of them is refused — after
+ * a renewal for the wrong host every client would fail.
+ */
+export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: string[] = []): TlsMaterial {
   const read = (file: string) => {
     try {
-      return fs.readFileSync(file);
+      return readTlsFile(file);
     } catch (e) {
-      throw new Refusal(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new Refusal(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
   try {
@@ -41,6 +87,17 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now()): TlsMaterial 
     }
     if (Date.parse(x509.validTo) <= now) throw new Refusal(`the certificate expired on ${x509.validTo}`);
     if (Date.parse(x509.validFrom) > now) throw new Refusal(`the certificate is not valid before ${x509.validFrom}`);
+    const has = certificateNames(x509);
+    const covers = (n: string) =>
+      has.includes(n) ||
+      (n.startsWith('IP:')
+        ? x509.checkIP(n.slice(3)) !== undefined
+        : x509.checkHost(n.slice(4).replace(/^\*\./, 'kartei-check.')) !== undefined);
+    const missing = mustName.filter((n) => !covers(n));
+    if (missing.length)
+      throw new Refusal(
+        `the certificate does not cover ${missing.join(', ')}, which the running one covers (its names: ${has.join(', ') || 'none'})`,
+      );
     let privateKey: ReturnType<typeof createPrivateKey>;
     try {
       privateKey = createPrivateKey(key);
@@ -68,6 +125,7 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now()): TlsMaterial 
       subject: x509.subject.replace(/\n/g, ', '),
       validTo: x509.validTo,
       fingerprint: x509.fingerprint256,
+      names: certificateNames(x509),
     };
   } catch (e) {
     if (e instanceof Refusal) return { ok: false, reason: e.message };
@@ -98,11 +156,19 @@ export class TlsReloader {
     files: TlsFiles;
     target: SecureContextTarget;
     fingerprint?: string;
+    /** The names the certificate it started with covers: every reload must cover them too. */
+    names: string[];
   }[] = [];
 
   add(name: 'https' | 'dicom' | 'metrics', files: TlsFiles, target: SecureContextTarget): void {
     const now = loadTlsMaterial(files);
-    this.listeners.push({ name, files, target, fingerprint: now.ok ? now.fingerprint : undefined });
+    this.listeners.push({
+      name,
+      files,
+      target,
+      fingerprint: now.ok ? now.fingerprint : undefined,
+      names: now.ok ? now.names : [],
+    });
   }
 
   get files(): string[] {
@@ -115,7 +181,7 @@ export class TlsReloader {
 
   reload(now = Date.now()): TlsReloadOutcome[] {
     return this.listeners.map((l) => {
-      const m = loadTlsMaterial(l.files, now);
+      const m = loadTlsMaterial(l.files, now, l.names);
       if (!m.ok) return { listener: l.name, result: 'refused', reason: m.reason };
       l.target.setSecureContext(m.options);
       const result = m.fingerprint === l.fingerprint ? 'unchanged' : 'reloaded';

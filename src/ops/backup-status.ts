@@ -11,7 +11,14 @@ import { runningBackup } from './backup-lock.ts';
 /** Findings of this module, in the shape of src/ops/security-findings.ts's. */
 export interface BackupFinding {
   severity: 'high' | 'medium' | 'low' | 'info';
-  code: 'backup-none' | 'backup-old' | 'backup-age' | 'keys-backup-none' | 'backup-running' | 'restored-from-backup';
+  code:
+    | 'backup-none'
+    | 'backup-old'
+    | 'backup-age'
+    | 'keys-backup-none'
+    | 'keys-backup-stale'
+    | 'backup-running'
+    | 'restored-from-backup';
   params?: Record<string, string | number>;
   title: string;
   fix: string;
@@ -21,15 +28,22 @@ export interface BackupFinding {
 const DEFAULT_BACKUP_MAX_AGE_HOURS = 26;
 
 interface Row {
+  seq: number | string;
   at: string;
   detail: string | null;
 }
+
+// Issue 19: backup2 — rotations after which the last keys' backup no longer opens new data backups.
+const KEY_ROTATIONS: [action: string, like?: string][] = [
+  ['keys.master.rotate', '%"phase":"completed"%'],
+  ['audit.signing-key.rotate'],
+];
 
 function lastEvent(store: Store, chain: string, action: string, like?: string): Promise<Row | undefined> {
   return inTenantTransaction(store, chain, (tx) => {
     let q = tx
       .selectFrom('audit_events')
-      .select(['at', 'detail'])
+      .select(['seq', 'at', 'detail'])
       .where('tenant_id', '=', chain)
       .where('action', '=', action);
     if (like) q = q.where(sql<boolean>`detail like ${like}`);
@@ -100,6 +114,24 @@ export async function backupFindings(
           'The key directory has never been backed up with `kartei backup --keys`; without it no backup can be read',
         fix: 'Run `kartei backup --keys DEST2` to a place apart from the data backups, and again after each key rotation.',
       });
+    // Issue 19: backup2 — a keys' backup from before the last key rotation opens no data backup taken since.
+    if (keys && !opts.tenantId) {
+      const rotations = await Promise.all(
+        KEY_ROTATIONS.map(([a, like]) => lastEvent(store, DEPLOYMENT_CHAIN, a, like)),
+      );
+      const rotated = rotations
+        .filter((r): r is Row => !!r && Number(r.seq) > Number(keys.seq))
+        .sort((a, b) => Number(a.seq) - Number(b.seq))
+        .at(-1);
+      if (rotated)
+        out.push({
+          severity: 'high',
+          code: 'keys-backup-stale',
+          params: { at: keys.at, rotatedAt: rotated.at },
+          title: `The last backup of the key directory (${keys.at}) is older than the last key rotation (${rotated.at}); it cannot read the data backups taken since`,
+          fix: "Run `kartei backup --keys DEST2` now, to a place apart from the data backups (keep the older keys' backup as long as the data backups it opens).",
+        });
+    }
   }
   if (restore) {
     const d = detailOf(restore);
@@ -117,4 +149,16 @@ export async function backupFindings(
     });
   }
   return out;
+}
+
+// Issue 19: backup2
+/**
+ * The last restore as `kartei audit verify` names it beside "audit chain OK": when, from which
+ * backup, and the events each chain lost with it (on the record as `system.restore`, not a break).
+ */
+export async function lastRestoreNote(store: Store): Promise<string | undefined> {
+  const restore = await lastEvent(store, DEPLOYMENT_CHAIN, 'system.restore');
+  if (!restore) return undefined;
+  const d = detailOf(restore);
+  return `restored on ${restore.at} from the backup of ${d.backupSnapshotAt}; audit events witnessed after the backup and not in it: ${d.gap ?? 'none'} (recorded as system.restore)`;
 }

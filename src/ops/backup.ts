@@ -12,6 +12,9 @@
 // `kartei backup --keys DEST`: the key directory alone, 0700/0600, never into (or inside) a
 // data backup, the data directory or the key directory itself.
 //
+// Neither runs during a master key rotation: `kartei keys rotate-master` holds the backup lock,
+// and one it left interrupted (office keys under two masters) refuses both until it is completed.
+//
 // PostgreSQL: the database is the operator's `pg_dump` (or `pg_basebackup`), taken before;
 // `kartei backup` then copies the witness and the files every row names at that moment —
 // a superset of the dump's, since files are never removed while named — and says so.
@@ -26,6 +29,7 @@ import { ConfigError, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { MASTER_KEY_FILE } from '../vault/keyring.ts';
+import { masterRotationState } from '../vault/master-rotation.ts';
 import { CHAIN_KEY_FILE, chainKeyFromKeyDir } from '../audit/chain-key.ts';
 import { withServicesOnly } from '../server.ts';
 import { lockBackup, refuseWhileRestoring } from './backup-lock.ts';
@@ -65,6 +69,16 @@ export interface BackupResult {
 }
 
 /** The chain key, read only: a backup never creates a key. */
+// Issue 19: backup2
+/** Refuses while the key directory shows an interrupted master rotation (call it holding the backup lock). */
+function refuseDuringMasterRotation(keyDir: string): void {
+  const r = masterRotationState(keyDir);
+  if (r.state !== 'none')
+    throw new ConfigError(
+      `a master key rotation is interrupted in ${keyDir} (${r.state}): the office keys are under two masters; complete it with \`kartei keys rotate-master\` first, then back up the data and the key directory`,
+    );
+}
+
 export function existingChainKey(keyDir: string): Uint8Array {
   for (const f of [MASTER_KEY_FILE, CHAIN_KEY_FILE])
     if (!fs.existsSync(path.join(keyDir, f)))
@@ -243,6 +257,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
   const unlock = lockBackup(config.dataDir, 'backup');
   let wrote = false;
   try {
+    refuseDuringMasterRotation(config.keyDir); // Issue 19: backup2
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
     wrote = true;
@@ -403,7 +418,10 @@ export async function backupKeys(config: Config, dest: string, opts: BackupOptio
   const { dir, existed } = checkDestination(config, dest, 'keys');
   const startedAt = now().toISOString();
   let wrote = false;
+  // Issue 19: backup2 — not beside a master rotation (which holds this lock), nor after an interrupted one.
+  const unlock = fs.existsSync(config.dataDir) ? lockBackup(config.dataDir, 'keys backup') : () => undefined;
   try {
+    refuseDuringMasterRotation(config.keyDir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
     wrote = true;
@@ -424,5 +442,7 @@ export async function backupKeys(config: Config, dest: string, opts: BackupOptio
   } catch (e) {
     if (wrote) removeWritten(dir, existed);
     throw e;
+  } finally {
+    unlock();
   }
 }

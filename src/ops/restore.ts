@@ -1,14 +1,16 @@
 // `kartei restore SRC`: a data backup back into an empty data directory. The manifest is
 // checked first — its MAC under this key directory's chain key, every file's size and SHA-256,
-// no file it does not list, and on SQLite the snapshot's counts recounted — before anything is
-// written. Then, with `restore-incomplete` in the data directory (no server starts while it is
-// there), the files are copied into a staging directory and checked again, moved into place,
-// and the offices' keys are unwrapped with the key directory's master key (a key directory that
-// does not belong to the data is refused). The witness that belongs to the data replaces the
-// key directory's (which is kept beside it as `audit-witness.before-restore-<time>.json`), and
-// what that newer witness had seen beyond the backup — the gap — is named in a `system.restore`
-// event on every chain and in `kartei doctor`. An interrupted restore is completed by running
-// it again with the same backup; it never writes over a data directory it did not fill itself.
+// no file it does not list, and on SQLite the snapshot's counts recounted — and every office's
+// key in the backup's database copy (on PostgreSQL: in the restored dump) must unwrap with the
+// key directory's masters, all before anything is written: a key directory that does not belong
+// to the data is refused with the data directory untouched. Then, with `restore-incomplete` in
+// the data directory (no server starts while it is there), the files are copied into a staging
+// directory and checked again, moved into place, and the offices' keys are unwrapped once more
+// from the data in place. The witness that belongs to the data replaces the key directory's
+// (which is kept beside it as `audit-witness.before-restore-<time>.json`), and what that newer
+// witness had seen beyond the backup — the gap — is named in a `system.restore` event on every
+// chain and in `kartei doctor`. An interrupted restore is completed by running it again with the
+// same backup; it never writes over a data directory it did not fill itself.
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -30,6 +32,9 @@ import {
   WITNESS_FILE,
 } from './backup.ts';
 import { listTree, MANIFEST_FILE, ManifestError, readManifest, syncDir, type DataManifest } from './backup-manifest.ts';
+import { bindingBytes, open } from '../vault/aead.ts';
+import { loadMasterKeys } from '../vault/master-keys.ts';
+import { Keyring, wrapBinding } from '../vault/keyring.ts';
 
 const STAGING = '.restore-staging';
 /** Test only (NODE_ENV=test): the restore kills itself at this step, as a crash there would (test/ops/restore-crash.int.test.ts). */
@@ -118,6 +123,8 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
       .filter((p) => p.startsWith('images/') || p.startsWith('documents/'));
     if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
       throw new ManifestError('the files of the backup are not the ones its database names');
+    // Issue 19: backup2 — the key directory opens the backup's office keys (`restore --check` says it too).
+    checkKeysOpenSqlite(config.keyDir, path.join(dir, DB_FILE));
   }
   return { manifest, digest };
 }
@@ -177,6 +184,67 @@ function gapSince(witness: Witnessed | undefined, heads: Record<string, number>)
   return gap;
 }
 
+// Issue 19: backup2
+/** An office's key as the database holds it: wrapped under a master (`wrapped_by` null: the first one). */
+interface OfficeKeyRow {
+  tenant_id: string;
+  wrapped: Buffer;
+  wrapped_by: string | null;
+}
+
+const KEYS_DO_NOT_OPEN =
+  "the key directory's master key does not open this backup's data: restore the key directory that belongs to it (kartei backup --keys)";
+
+/**
+ * Before anything is written: every office's key in the data to be restored unwraps with the key
+ * directory's masters (after a rotation it may hold several). `offices` null: the office list is
+ * not visible (PostgreSQL without the owner's connection) and only the keys seen are checked.
+ */
+function checkKeysOpen(keyDir: string, offices: string[] | null, rows: OfficeKeyRow[]): void {
+  const keyring = new Keyring(loadMasterKeys(keyDir));
+  const byOffice = new Map(rows.map((r) => [r.tenant_id, r]));
+  for (const id of offices ?? [...byOffice.keys()]) {
+    const row = byOffice.get(id);
+    if (!row) throw new ConfigError(`${KEYS_DO_NOT_OPEN} (an office has no key in it)`);
+    try {
+      open(keyring.masterFor(row.wrapped_by), row.wrapped, bindingBytes(wrapBinding(id, 'tenant', id)));
+    } catch {
+      throw new ConfigError(KEYS_DO_NOT_OPEN);
+    }
+  }
+}
+
+const OFFICE_KEYS_SQL =
+  "select tenant_id, wrapped, wrapped_by from data_keys where scope = 'tenant' and owner_id = tenant_id and destroyed_at is null";
+
+/** The backup's own database copy, opened read-only: its offices and their keys. */
+function checkKeysOpenSqlite(keyDir: string, dbFile: string): void {
+  const db = new SQLite(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    const offices = (db.prepare('select id from tenants').all() as { id: string }[]).map((r) => r.id);
+    checkKeysOpen(keyDir, offices, db.prepare(OFFICE_KEYS_SQL).all() as OfficeKeyRow[]);
+  } finally {
+    db.close();
+  }
+}
+
+async function checkKeysOpenPostgres(config: Config): Promise<void> {
+  const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
+  await client.connect();
+  try {
+    const rows = (await client.query<OfficeKeyRow>(OFFICE_KEYS_SQL)).rows;
+    checkKeysOpen(
+      config.keyDir,
+      config.databaseAdminUrl
+        ? (await client.query<{ id: string }>('select id from tenants')).rows.map((r) => r.id)
+        : null,
+      rows,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 async function postgresHeads(config: Config): Promise<{ heads: Record<string, number>; files: string[] }> {
   const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
   await client.connect();
@@ -198,6 +266,9 @@ export async function restoreData(
   const { manifest, digest } = await checkBackup(config, dir);
   const dataDir = config.dataDir;
   const { resume } = checkTarget(dataDir, digest);
+  // Issue 19: backup2 — the key directory must open the data before anything is written.
+  // (on SQLite checkBackup has checked the backup's database copy)
+  if (manifest.dialect === 'postgres') await checkKeysOpenPostgres(config);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700);
   // What the database will hold: from the manifest (SQLite), or from the operator's restored dump (PostgreSQL).
@@ -254,13 +325,11 @@ export async function restoreData(
     fs.rmdirSync(staging);
     syncDir(dataDir);
     crashPoint('in-place');
-    // 3. The key directory must open the data: every office's key unwraps with its master key.
+    // 3. Checked again on the data in place (before step 1 on the backup's copy): every office's key unwraps.
     await withServicesOnly(config, async (s) => {
       for (const t of await s.store.db.selectFrom('tenants').select('id').execute())
         await inTenantTransaction(s.store, t.id, (tx) => s.keyring.tenantKey(tx, t.id)).catch(() => {
-          throw new ConfigError(
-            "the key directory's master key does not open this backup's data: restore the key directory that belongs to it (kartei backup --keys)",
-          );
+          throw new ConfigError(KEYS_DO_NOT_OPEN);
         });
     });
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.

@@ -8,19 +8,65 @@ import { ConfigError } from '../config/config.ts';
 
 export const LOCK_FILE = 'serve.lock';
 
-/** Whether `pid` is a running `kartei` process (on Linux, by its command line; elsewhere any process). */
+/**
+ * Issue 19: keys — what `pid` is: a running `kartei` process ('server' for `kartei serve`, 'command'
+ * for another `kartei …` that holds the lock, like `kartei keys rotate-master`), or undefined. On
+ * Linux it must be a Node binary (/proc/<pid>/exe) whose arguments name bin/kartei.js — a process
+ * that only has "kartei" somewhere in its command line (`vim kartei.conf`) is none.
+ */
+export function karteiProcess(pid: number): 'server' | 'command' | undefined {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  let exe: string;
+  let argv: string[];
+  try {
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return undefined;
+  }
+  if (!/^node(js)?[\d.]*$/.test(path.basename(exe.replace(/ \(deleted\)$/, '')))) return undefined;
+  const script = argv.findIndex(
+    (a, i) => i > 0 && a.replaceAll('\\', '/').split('/').slice(-2).join('/') === 'bin/kartei.js',
+  );
+  if (script < 0) return undefined;
+  return argv[script + 1] === 'serve' ? 'server' : 'command';
+}
+
+/** The process id of the `kartei serve` that holds `dataDir`'s lock, or undefined when none runs. */
+export function runningServer(dataDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return karteiProcess(pid) === 'server' ? pid : undefined;
+}
+
+/**
+ * Whether `pid` still holds a lock: a running `kartei` process. Where /proc cannot say (not Linux,
+ * or another user's process hidden from us), a live process counts — two servers on one data
+ * directory are worse than a refused start.
+ */
 function running(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (!fs.existsSync(`/proc/${pid}/cmdline`)) return true;
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kartei');
+    fs.readlinkSync(`/proc/${pid}/exe`);
   } catch {
     return true;
   }
+  return karteiProcess(pid) !== undefined;
 }
 
 /** Takes the data directory's lock; throws a ConfigError while another server holds it. Returns its release. */

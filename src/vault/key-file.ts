@@ -1,5 +1,6 @@
 // Secret files in the key directory: created 0600 on first use, refused when
-// anyone but the owner may read them.
+// anyone but the owner may read them, when they are no regular file, and (the files only
+// Kartei writes) when they are symbolic links; what the doctor lists about the directory.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -29,9 +30,24 @@ export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
   return readSecret(file);
 }
 
-/** Issue 19: keys — the secret at `file` (checked like any key file), or undefined when there is none. */
-export function readSecretIfPresent(file: string): Buffer | undefined {
-  return fs.existsSync(file) ? readSecret(file) : undefined;
+/**
+ * Issue 19: keys — the secret at `file` (checked like any key file), or undefined when there is none.
+ * Files only Kartei writes (a rotation's next and retired masters, the deployment index keys) are
+ * never links: one is refused (`links: false`), not followed out of the key directory.
+ */
+export function readSecretIfPresent(file: string, opts: { links?: boolean } = {}): Buffer | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (st.isSymbolicLink() && opts.links === false)
+    throw new KeyFileError(
+      `Refusing ${file}: it is a symbolic link, and Kartei writes this file itself, never as a link; remove it.`,
+    );
+  return readSecret(file, opts.links !== false);
 }
 
 /**
@@ -62,14 +78,66 @@ export function syncDir(dir: string): void {
   }
 }
 
-function readSecret(file: string): Buffer {
-  const mode = fs.statSync(file).mode & 0o777;
-  if (mode & 0o077) {
-    throw new KeyFileError(
-      `Refusing to start: ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`,
-    );
+/** Secrets are small: a key file larger than this is no key file. */
+const MAX_SECRET_BYTES = 64 * 1024;
+
+/**
+ * A key file's bytes, read through one descriptor (no race between the checks and the read): a
+ * regular file (a FIFO would block), 0600 or stricter, small. `follow: false` refuses a link.
+ */
+function readSecret(file: string, follow = true): Buffer {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new KeyFileError(`Refusing ${file}: it is a symbolic link; remove it.`);
+    throw e;
   }
-  return fs.readFileSync(file);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new KeyFileError(`Refusing ${file}: it is not a regular file.`);
+    const mode = st.mode & 0o777;
+    if (mode & 0o077) {
+      throw new KeyFileError(
+        `Refusing to start: ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`,
+      );
+    }
+    if (st.size > MAX_SECRET_BYTES) throw new KeyFileError(`Refusing ${file}: ${st.size} bytes is no key file.`);
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Issue 19: keys — the files Kartei writes into the key directory (and their temporary forms). */
+const KNOWN_KEY_FILES = [
+  /^master\.key$/,
+  /^master\.(next|retired)\.key$/,
+  /^deployment-index\.[0-9a-f]+\.key$/,
+  /^audit-chain\.key$/,
+  /^audit-signing(\.next)?\.key$/,
+  /^audit-signing-retired\.json$/,
+  /^audit-witness\.json$/,
+  /^kartei-keys-backup\.json$/,
+];
+
+/**
+ * Issue 19: keys — what the doctor lists beside the modes: links among the files Kartei writes
+ * itself (all but master.key, which may be a deliberate link, e.g. a container's secret), and files
+ * Kartei does not write (planted, or left by hand).
+ */
+export function keyDirectoryOddities(keyDir: string): { links: string[]; unknown: string[] } {
+  const out = { links: [] as string[], unknown: [] as string[] };
+  if (!fs.existsSync(keyDir)) return out;
+  for (const f of fs.readdirSync(keyDir)) {
+    const name = f.replace(/\.tmp$/, '');
+    if (!KNOWN_KEY_FILES.some((r) => r.test(name))) out.unknown.push(path.join(keyDir, f));
+    else if (name !== 'master.key' && fs.lstatSync(path.join(keyDir, f)).isSymbolicLink())
+      out.links.push(path.join(keyDir, f));
+  }
+  return out;
 }
 
 /** Permission problems of the key directory and its files, for the doctor. */

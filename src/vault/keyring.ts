@@ -19,6 +19,7 @@ import {
   type Binding,
 } from './aead.ts';
 import { digest } from './blind-index.ts';
+import { KeyFileError } from './key-file.ts';
 // Issue 19: keys
 import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
 
@@ -47,8 +48,13 @@ export class Keyring {
   }
 
   static fromKeyDir(keyDir: string): Keyring {
-    return new Keyring(loadMasterKeys(keyDir));
+    const keyring = new Keyring(loadMasterKeys(keyDir));
+    keyring.keyDir = keyDir;
+    return keyring;
   }
+
+  /** Issue 19: keys — where this keyring's masters came from, to see a rotation that began since. */
+  private keyDir: string | undefined;
 
   /** Deployment-wide blind index (a login names no tenant): login names, client addresses, a login name at an address, ids in audit events that are not ids. */
   globalIndex(kind: 'username' | 'address' | 'login-pair' | 'audit-input', value: string): string {
@@ -64,6 +70,16 @@ export class Keyring {
   }
 
   async createTenantKey(tx: Tx, tenantId: string): Promise<void> {
+    // Issue 19: keys — a new office's key wrapped under a master that a rotation is about to retire
+    // (`kartei offices add` beside `kartei keys rotate-master`) would open under no master once the
+    // rotation finished: refused while the key directory holds another master than this one alone.
+    if (this.keyDir) {
+      const now = loadMasterKeys(this.keyDir);
+      if (keyId(now.current) !== this.masterId || (now.others ?? []).length > 0)
+        throw new KeyFileError(
+          'a master key rotation is under way or finished since this process started: complete it (kartei keys rotate-master), then try again',
+        );
+    }
     await this.create(tx, tenantId, 'tenant', tenantId, this.master, this.masterId);
   }
 

@@ -47,7 +47,7 @@ export const indexBinding = (masterId: string): Binding => ({
 /** The index key the master `current` holds: stored beside it after a rotation, else derived from it. */
 export function indexKeyOf(keyDir: string, current: Buffer): Buffer {
   const id = keyId(current);
-  const stored = readSecretIfPresent(path.join(keyDir, indexKeyFile(id)));
+  const stored = readSecretIfPresent(path.join(keyDir, indexKeyFile(id)), { links: false });
   return stored ? open(current, stored, bindingBytes(indexBinding(id))) : derivedIndexKey(current);
 }
 
@@ -56,7 +56,7 @@ export function loadMasterKeys(keyDir: string): MasterKeys {
   const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32));
   const currentId = keyId(current);
   const others = [NEXT_MASTER_FILE, RETIRED_MASTER_FILE]
-    .map((f) => readSecretIfPresent(path.join(keyDir, f)))
+    .map((f) => readSecretIfPresent(path.join(keyDir, f), { links: false }))
     .filter((k): k is Buffer => !!k && keyId(k) !== currentId);
   const stored = fs.existsSync(path.join(keyDir, indexKeyFile(currentId)));
   return { current, others, index: stored ? indexKeyOf(keyDir, current) : undefined };

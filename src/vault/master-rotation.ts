@@ -66,8 +66,8 @@ export function masterRotationState(keyDir: string): MasterRotationState {
   const current = readSecretIfPresent(currentFile);
   if (!current) throw new KeyFileError(`no master key in ${keyDir}: start the server once to create it`);
   const currentId = keyId(current);
-  const next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE));
-  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE));
+  const next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE), { links: false });
+  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE), { links: false });
   const retiredId = retired && keyId(retired) !== currentId ? keyId(retired) : undefined;
   const nextId = next && keyId(next) !== currentId ? keyId(next) : undefined;
   return {
@@ -104,7 +104,7 @@ export async function rotateMaster(
     return { ...ids, rewrapped: 0, offices: offices.length, found: before.state };
   }
   fs.rmSync(file(keyDir, `${NEXT_MASTER_FILE}.tmp`), { force: true });
-  let next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE));
+  let next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE), { links: false });
   if (!next || keyId(next) === before.current) {
     next = randomBytes(32);
     writeSecretDurably(file(keyDir, NEXT_MASTER_FILE), next);
@@ -165,19 +165,33 @@ async function finish(
   ids: { from: string; to: string },
   step: RotationHook,
 ) {
-  for (const tenantId of offices)
+  // The offices read again, not the list the rotation began with: an office added meanwhile by a
+  // process that still held the old master (it checks before, but may commit after the listing) is
+  // re-wrapped here, while the retired master is still beside the new one.
+  const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE), { links: false });
+  for (const tenantId of new Set([...offices, ...(await officeIds(store))]))
     await inTenantTransaction(store, tenantId, async (tx) => {
       const rows = await tx
         .selectFrom('data_keys')
-        .select(['wrapped', 'wrapped_by'])
+        .select(['id', 'wrapped', 'wrapped_by'])
         .where('tenant_id', '=', tenantId)
         .where('scope', '=', 'tenant')
         .where('owner_id', '=', tenantId)
         .execute();
+      const binding = bindingBytes(wrapBinding(tenantId, 'tenant', tenantId));
       for (const row of rows) {
-        if (row.wrapped_by !== ids.to)
+        if (row.wrapped_by === ids.to) {
+          open(master, row.wrapped, binding);
+          continue;
+        }
+        if (!retired || (row.wrapped_by !== null && row.wrapped_by !== ids.from))
           throw new KeyFileError(`the key of office ${tenantId} is not wrapped under the new master ${ids.to}`);
-        open(master, row.wrapped, bindingBytes(wrapBinding(tenantId, 'tenant', tenantId)));
+        const key = open(retired, row.wrapped, binding);
+        await tx
+          .updateTable('data_keys')
+          .set({ wrapped: seal(master, key, binding), wrapped_by: ids.to })
+          .where('id', '=', row.id)
+          .execute();
       }
     });
   fs.rmSync(file(keyDir, RETIRED_MASTER_FILE), { force: true });

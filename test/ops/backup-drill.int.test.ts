@@ -216,6 +216,7 @@ test('the drill: writes under load, a backup in the middle, more writes, restore
   const verify = await kartei(['audit', 'verify'], env2);
   assert.equal(verify.code, 0, verify.out);
   assert.match(verify.out, /audit chain OK/);
+  assert.match(verify.out, /restored on .* from the backup of .*: .*events \d+–\d+/);
   const doctor = await kartei(['doctor'], env2);
   assert.equal(doctor.code, 0, doctor.out);
   assert.match(doctor.out, /\[LOW\] Restored on .* from the backup of .*: .* events \d+–\d+/);

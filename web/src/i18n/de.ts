@@ -1926,6 +1926,18 @@ export const de = {
     'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
   'finding.audit-key-rotation-unfinished.fix':
     '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
+  // Issue 19: keys2
+  'finding.key-file-link.title': 'Eine Schlüsseldatei, die Kartei selbst schreibt, ist ein symbolischer Link: {path}',
+  'finding.key-file-link.fix':
+    'Den Link {path} entfernen (Kartei schreibt ihn nie als Link) und klären, wer ihn angelegt hat.',
+  'finding.key-dir-unknown-file.title': 'Im Schlüsselverzeichnis liegt eine Datei, die Kartei nicht schreibt: {path}',
+  'finding.key-dir-unknown-file.fix':
+    'Herkunft von {path} prüfen und die Datei aus dem Schlüsselverzeichnis entfernen.',
+  // Issue 19: backup2
+  'finding.keys-backup-stale.title':
+    'Die letzte Sicherung des Schlüsselverzeichnisses (vom {at}) ist älter als der letzte Schlüsselwechsel (vom {rotatedAt}); mit ihr sind die seitdem angelegten Datensicherungen nicht lesbar',
+  'finding.keys-backup-stale.fix':
+    'Jetzt `kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen (die ältere Schlüsselsicherung aufbewahren, solange die Datensicherungen, die sie öffnet).',
   // Issue 19: ops2
   'finding.metrics-token-readable.title':
     'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',

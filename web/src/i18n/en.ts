@@ -1888,6 +1888,16 @@ export const en: Messages = {
   'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
   'finding.audit-key-rotation-unfinished.fix':
     'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
+  // Issue 19: keys2
+  'finding.key-file-link.title': 'A key file Kartei writes itself is a symbolic link: {path}',
+  'finding.key-file-link.fix': 'Remove the link {path} (Kartei never writes it as a link) and find out who placed it.',
+  'finding.key-dir-unknown-file.title': 'A file Kartei does not write is in the key directory: {path}',
+  'finding.key-dir-unknown-file.fix': 'Check where {path} comes from; move it out of the key directory.',
+  // Issue 19: backup2
+  'finding.keys-backup-stale.title':
+    'The last backup of the key directory ({at}) is older than the last key rotation ({rotatedAt}); it cannot read the data backups taken since',
+  'finding.keys-backup-stale.fix':
+    "Run `kartei backup --keys DEST2` now, to a place apart from the data backups (keep the older keys' backup as long as the data backups it opens).",
   // Issue 19: ops2
   'finding.metrics-token-readable.title':
     'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
