@@ -39,7 +39,9 @@ export function FileDocuments({
                   }}
                 />
               )}
-              {renderActions?.(state.reload)}
+              {/* A letter is a document added (`letter.generate` is decided like `document.add`): not offered
+                  where the server would refuse it, e.g. to a reader under an emergency grant. */}
+              {docs.permissions.add && renderActions?.(state.reload)}
             </div>
             <DocumentTable
               items={docs.items}
