@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inTenantTransaction, type Store } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -109,27 +109,7 @@ export class Setup {
         .execute();
       await this.keyring.createTenantKey(tx, tenantId);
       await this.audit.startChain(tx, tenantId);
-      // The office's first administrator chooses their own password here, and needs no second account's approval.
-      const id = await insertUser(tx, this.keyring, tenantId, input.admin, input.tenant.name);
-      await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
-      await this.audit.append(tx, {
-        tenantId,
-        actorId: id,
-        action: 'setup.run',
-        resourceType: 'tenant',
-        resourceId: tenantId,
-        outcome: 'allowed',
-      });
-      await this.audit.append(tx, {
-        tenantId,
-        actorId: id,
-        action: 'admin.user.create',
-        resourceType: 'user',
-        resourceId: id,
-        outcome: 'allowed',
-        detail: { roles: 'admin' },
-      });
-      return id;
+      return this.firstAdmin(tx, tenantId, input.admin, input.tenant.name);
     });
     fs.rmSync(path.join(this.dataDir, SETUP_TOKEN_FILE), { force: true });
     return { tenantId, adminId };
@@ -169,27 +149,35 @@ export class Setup {
         .where('used_at', 'is', null)
         .executeTakeFirst();
       if (Number(spent.numUpdatedRows) !== 1) throw new KarteiError('invalid-setup-token');
-      const id = await insertUser(tx, this.keyring, tenantId, input.admin, office.name);
-      await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
-      await this.audit.append(tx, {
-        tenantId,
-        actorId: id,
-        action: 'setup.run',
-        resourceType: 'tenant',
-        resourceId: tenantId,
-        outcome: 'allowed',
-      });
-      await this.audit.append(tx, {
-        tenantId,
-        actorId: id,
-        action: 'admin.user.create',
-        resourceType: 'user',
-        resourceId: id,
-        outcome: 'allowed',
-        detail: { roles: 'admin' },
-      });
-      return id;
+      return this.firstAdmin(tx, tenantId, input.admin, office.name);
     });
     return { tenantId, adminId };
+  }
+
+  /**
+   * The office's first administrator, in the transaction that spent its token: the account with the
+   * password they chose here (no second account's approval), the admin role, and both on the office's chain.
+   */
+  private async firstAdmin(tx: Tx, tenantId: string, admin: SetupInput['admin'], officeName: string) {
+    const id = await insertUser(tx, this.keyring, tenantId, admin, officeName);
+    await tx.insertInto('tenant_roles').values({ user_id: id, tenant_id: tenantId, role: 'admin' }).execute();
+    await this.audit.append(tx, {
+      tenantId,
+      actorId: id,
+      action: 'setup.run',
+      resourceType: 'tenant',
+      resourceId: tenantId,
+      outcome: 'allowed',
+    });
+    await this.audit.append(tx, {
+      tenantId,
+      actorId: id,
+      action: 'admin.user.create',
+      resourceType: 'user',
+      resourceId: id,
+      outcome: 'allowed',
+      detail: { roles: 'admin' },
+    });
+    return id;
   }
 }
