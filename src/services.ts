@@ -38,6 +38,7 @@ import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
 import { SealedFiles } from './vault/sealed-files.ts';
+import type { SealedStore } from './vault/sealed-store.ts';
 import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
 import type { DemisPoller, ImportBundle } from './demis/connection/poller.ts';
@@ -103,7 +104,7 @@ export interface Services {
   breakGlass: BreakGlass;
   emergencySearch: EmergencySearch;
   /** Stored DICOM instances, sealed with their department's key. */
-  images: SealedFiles;
+  images: SealedStore;
   /** The same files as stored instances: path, binding, write, read, remove (imaging/instance-store.ts). */
   instances: InstanceStore;
   /**

@@ -7,7 +7,7 @@
 // document and version, so neither files nor keys can be swapped between documents.
 import { randomBytes } from 'node:crypto';
 import { bindingBytes, open, seal } from '../vault/aead.ts';
-import type { SealedFiles, SealedWrite } from '../vault/sealed-files.ts';
+import type { SealedStore, SealedWrite } from '../vault/sealed-store.ts';
 
 /** The sealed file of one version, relative to the documents' root. */
 const versionPath = (tenantId: string, departmentId: string, documentId: string, version: number) =>
@@ -62,8 +62,8 @@ export interface VersionWrite {
 }
 
 export class DocumentFiles {
-  private readonly files: SealedFiles;
-  constructor(files: SealedFiles) {
+  private readonly files: SealedStore;
+  constructor(files: SealedStore) {
     this.files = files;
   }
 

@@ -5,7 +5,7 @@
 // transcoding step changes this file; the callers hand in the key the gate
 // gave them and an instance's id and path as the index holds them.
 import { bindingBytes } from '../vault/aead.ts';
-import type { SealedFiles, SealedWrite } from '../vault/sealed-files.ts';
+import type { SealedStore, SealedWrite } from '../vault/sealed-store.ts';
 
 /** What the index says of a stored instance's file. */
 export interface StoredRef {
@@ -33,12 +33,12 @@ export function parseInstancePath(relPath: string): { tenantId: string; departme
 }
 
 export class InstanceStore {
-  readonly files: SealedFiles;
-  constructor(files: SealedFiles) {
+  readonly files: SealedStore;
+  constructor(files: SealedStore) {
     this.files = files;
   }
 
-  /** A new instance's file: written under a temporary name until `commit` (`opts`: SealedFiles.create's). */
+  /** A new instance's file: written under a temporary name until `commit` (`opts`: SealedStore.create's). */
   create(
     tenantId: string,
     departmentId: string,

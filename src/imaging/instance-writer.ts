@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import type { SealedWrite } from '../vault/sealed-files.ts';
+import type { SealedWrite } from '../vault/sealed-store.ts';
 import { DatasetScanner } from './dicom/dataset-scanner.ts';
 import { part10Header, type FileMeta } from './dicom/part10.ts';
 import { INDEXED_TAGS, Tag } from './dicom/tags.ts';

@@ -16,7 +16,7 @@ import type { Store } from '../db/connect.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { SealedFiles } from '../vault/sealed-files.ts';
+import type { SealedStore } from '../vault/sealed-store.ts';
 import { parseInstancePath } from './instance-store.ts';
 
 export const RECOVERY_FILE = 'store-recovery.json';
@@ -41,7 +41,7 @@ export interface RecoveryReport extends RecoveryCounts {
 
 export interface RecoveryDeps {
   store: Store;
-  images: SealedFiles;
+  images: SealedStore;
   audit: AuditLog;
   dataDir: string;
 }

@@ -16,20 +16,15 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { readLayout, readPlainChunks, readPlainRange } from './stream-open.ts';
 import { ChunkSealer } from './stream-seal.ts';
+import type { SealedStore, SealedWrite, StoredEntry } from './sealed-store.ts';
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const TMP_MARK = '.tmp-';
 
-export interface SealedWrite {
-  /** Plaintext goes in. */
-  stream: Writable;
-  /** Ends the stream, syncs the file and renames it into place; the size is the plaintext's. */
-  commit(): Promise<{ size: number }>;
-  /** Discards everything written; nothing appears under the final name. */
-  abort(): Promise<void>;
-}
-
-export class SealedFiles {
+export class SealedFiles implements SealedStore {
+  readonly kind = 'files' as const;
+  /** One server holds the data directory (serve-lock.ts): nothing else writes beside it. */
+  readonly shared = false;
   private readonly root: string;
   private readonly dirs: DurableDirs;
 
@@ -97,7 +92,7 @@ export class SealedFiles {
    * Every file under the root, committed or temporary (`.tmp-`: a write that
    * never committed). Only for recovery at start, while nothing else writes.
    */
-  async *walk(): AsyncGenerator<{ relPath: string; temporary: boolean }> {
+  async *walk(): AsyncGenerator<StoredEntry> {
     const dirs = [''];
     for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
       let entries: Dirent[];
