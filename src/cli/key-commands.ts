@@ -2,8 +2,9 @@
 // A master rotation runs with the server stopped (it takes the data directory's lock), is
 // audited on the installation's chain (who at the machine, when, which key ids — never a
 // key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
-// A department key rotation is one transaction with its audit event in the office's chain:
-// a crash leaves the old version or the new one, both readable. `reload-tls` asks the running
+// A department key rotation runs with the servers running (src/ops/department-rotation.ts): a
+// pending version, then the switch with its audit event in the office's chain; a crash leaves
+// the old version (perhaps with the pending one) or the new one, all readable. `reload-tls` asks the running
 // server to read its certificates again (SIGHUP).
 import os from 'node:os';
 import path from 'node:path';
@@ -22,16 +23,17 @@ import {
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
+import { rotateDepartmentOnline } from '../ops/department-rotation.ts'; // Issue 19: keys-online
 
 const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
                      | rewrap-department CODE|ID [--office ID] [--batch N] | reload-tls>
   status          the master key's id and age, and whether a rotation is under way
   rotate-master   wrap every office's key under a new master key (stop the server first);
                   run again after an interruption, it completes the rotation
-  rotate-department  a new key version for the department (stop the server first): new data
-                  is sealed under it, everything sealed before still opens
+  rotate-department  a new key version for the department, with the servers running: every
+                  instance seals new data under it within seconds, everything sealed before still opens
   rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
-                  progress (stop the server first); interrupted, run again to go on
+                  progress (servers may run); interrupted, run again to go on
   reload-tls      make the running server read its TLS certificates again (SIGHUP)
 `;
 
@@ -96,33 +98,39 @@ async function rotateDepartment(
   const { values, positionals } = parseArgs({ args, options: { office: { type: 'string' } }, allowPositionals: true });
   const [wanted] = positionals;
   if (!wanted || positionals.length > 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockForRotation(config, 'a department key');
+  // Issue 19: keys-online — with the servers running; not during a backup (nor a backup during it).
+  const unlock = lockAgainstBackup(config, 'department key rotation');
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
-      const r = await inTenantTransaction(s.store, d.tenantId, async (tx) => {
-        const versions = await s.keyring.rotateDepartmentKey(tx, d.tenantId, d.id);
-        await s.audit.append(tx, {
-          tenantId: d.tenantId,
-          actorId: null,
-          action: 'keys.department.rotate',
-          resourceType: 'department',
-          resourceId: d.id,
-          departmentId: d.id,
-          outcome: 'allowed',
-          detail: { from: versions.from, to: versions.to, operator: os.userInfo().username },
-        });
-        if (crashAt() === 'department-sealed') process.kill(process.pid, 'SIGKILL');
-        return versions;
+      const r = await rotateDepartmentOnline(s, d, {
+        onPending: (p) =>
+          process.stdout.write(
+            `department ${d.code}: key version ${p.to} prepared; waiting ${Math.ceil(p.waitMs / 1000)} s until every running instance knows it\n`,
+          ),
+        step: (name) => {
+          if (name === 'pending' && crashAt() === 'department-pending') process.kill(process.pid, 'SIGKILL');
+          if (name === 'switched' && crashAt() === 'department-sealed') process.kill(process.pid, 'SIGKILL');
+        },
       });
       if (crashAt() === 'department-committed') process.kill(process.pid, 'SIGKILL');
       process.stdout.write(
-        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; new data is sealed under version ${r.to}, earlier data keeps opening\n`,
+        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; every instance seals new data under version ${r.to} within ${Math.ceil(s.keyring.refreshMs / 1000)} s, earlier data keeps opening\n`,
       );
       return 0;
     });
   } finally {
     unlock();
+  }
+}
+
+/** Issue 19: keys-online — the backup lock for a key operation, or a refusal naming the running backup. */
+function lockAgainstBackup(config: Config, what: string): () => void {
+  try {
+    return lockBackup(config.dataDir, what);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`no ${what} during a backup: ${e.message}`);
+    throw e;
   }
 }
 
@@ -165,7 +173,7 @@ async function rewrapDepartment(
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 500);
   if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockForRotation(config, 'a department key');
+  const unlock = lockAgainstBackup(config, 're-wrap of person keys'); // Issue 19: keys-online — servers may run
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);

@@ -267,10 +267,13 @@ export class Keyring {
     const batch = stale.slice(0, limit);
     for (const r of batch) {
       const binding = bindingBytes(wrapBinding(tenantId, 'person', r.owner_id));
+      // Issue 19: keys-online — only the wrap that was read: a key destroyed meanwhile stays destroyed.
       await tx
         .updateTable('data_keys')
         .set({ wrapped: seal(dept, open(dept, r.wrapped, binding), binding) })
         .where('id', '=', r.id)
+        .where('wrapped', '=', r.wrapped)
+        .where('destroyed_at', 'is', null)
         .execute();
     }
     return { rewrapped: batch.length, left: stale.length - batch.length, total: rows.length, version };

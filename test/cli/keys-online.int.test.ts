@@ -1,0 +1,116 @@
+// Issue 19: keys-online — `kartei keys rotate-department` while a server runs and writes go on:
+// the command is another process with its own services on the same database (as a second instance
+// would be). No write fails, writes after the rotation (and the server's refresh time) are sealed
+// under the new key version, earlier ones still open, and the rotation is audited once.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { inTenantTransaction } from '../../src/db/connect.ts';
+import { sealedVersion } from '../../src/vault/aead.ts';
+import { openField } from '../../src/vault/keyring.ts';
+import { setUpTenant, startHarness, type Harness, type Installation } from '../helpers/harness.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/kartei.js');
+const REFRESH_MS = 300;
+
+let h: Harness | undefined;
+after(() => h?.close());
+
+/** `kartei …` as its own process on the installation's data, key directory and database. */
+export function kartei(i: Installation, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      KARTEI_DATA_DIR: path.join(i.dir, 'data'),
+      KARTEI_KEY_DIR: path.join(i.dir, 'keys'),
+      KARTEI_LOG_LEVEL: 'silent',
+      KARTEI_TEST_KEY_REFRESH_MS: String(REFRESH_MS),
+      ...(i.database.databaseUrl ? { KARTEI_DATABASE_URL: i.database.databaseUrl } : {}),
+      ...(i.database.databaseAdminUrl ? { KARTEI_DATABASE_ADMIN_URL: i.database.databaseAdminUrl } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, out })),
+  );
+}
+
+test('rotate-department while the server writes: nothing fails, new writes under the new version, old ones open', async () => {
+  h = await startHarness();
+  h.services.keyring.refreshMs = REFRESH_MS;
+  const t = await setUpTenant(h, ['INF']);
+  const INF = t.departments.INF!;
+  const clerk = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+
+  const written: { id: string; title: string; at: number }[] = [];
+  const failures: string[] = [];
+  let stop = false;
+  let n = 0;
+  const writer = async () => {
+    while (!stop) {
+      const title = `Aufgabe ${n++}`;
+      const r = await clerk.post(`/api/departments/${INF}/tasks`, { title, dueDate: '2026-12-10', type: 'other' });
+      if (r.status === 201) written.push({ id: r.body.id, title, at: Date.now() });
+      else failures.push(`${r.status} ${JSON.stringify(r.body)}`);
+    }
+  };
+  const writers = [writer(), writer()];
+  await new Promise((r) => setTimeout(r, 300));
+  const rotated = await kartei(h.installation, ['keys', 'rotate-department', 'INF']);
+  const rotatedAt = Date.now();
+  assert.equal(rotated.code, 0, rotated.out);
+  assert.match(rotated.out, /key version 1 → 2/);
+  // The server looks again within its refresh time; writes go on past it.
+  await new Promise((r) => setTimeout(r, REFRESH_MS * 3));
+  stop = true;
+  await Promise.all(writers);
+  assert.deepEqual(failures, [], 'no write failed during the rotation');
+
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('tasks').select(['id', 'title_enc']).where('department_id', '=', INF).execute(),
+  );
+  const version = new Map(rows.map((r) => [r.id, sealedVersion(r.title_enc)]));
+  const before = written.filter((w) => w.at < rotatedAt - 3 * REFRESH_MS);
+  const after_ = written.filter((w) => w.at > rotatedAt + REFRESH_MS + 50);
+  assert.ok(before.length > 0 && after_.length > 0, `${before.length} before, ${after_.length} after`);
+  for (const w of before) assert.equal(version.get(w.id), 1, 'written before the rotation: version 1');
+  for (const w of after_) assert.equal(version.get(w.id), 2, 'written after the refresh time: version 2');
+
+  // Every task opens, whichever version sealed it: through the gate (a page of them) and all by the server's keyring.
+  const listed = await clerk.get(`/api/departments/${INF}/tasks?limit=200`);
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  const titles = new Set(written.map((w) => w.title));
+  assert.ok(listed.body.items.length > 0);
+  for (const i of listed.body.items as { title: string }[]) assert.ok(titles.has(i.title), i.title);
+  const opened = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+    const key = await h!.services.keyring.departmentKey(tx, t.tenantId, INF);
+    return rows.map((r) =>
+      openField<string>(key, { tenantId: t.tenantId, table: 'tasks', rowId: r.id, field: 'title' }, r.title_enc),
+    );
+  });
+  assert.deepEqual(new Set(opened), titles);
+
+  const events = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .select('detail')
+      .where('tenant_id', '=', t.tenantId)
+      .where('action', '=', 'keys.department.rotate')
+      .execute(),
+  );
+  assert.deepEqual(
+    events.map((e) => {
+      const d = JSON.parse(String(e.detail));
+      return [d.from, d.to];
+    }),
+    [[1, 2]],
+  );
+});
