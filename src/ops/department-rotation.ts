@@ -15,7 +15,7 @@ export interface RotationDeps {
 }
 
 /** How long the rotation waits between its steps: every instance has looked again by then. */
-export const rotationWait = (keyring: Keyring) => 2 * keyring.refreshMs + 100;
+const rotationWait = (keyring: Keyring) => 2 * keyring.refreshMs + 100;
 
 export async function rotateDepartmentOnline(
   s: RotationDeps,
