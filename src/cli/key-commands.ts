@@ -1,4 +1,4 @@
-// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|rewrap-department|reload-tls`: the operator's key commands.
+// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|rewrap-department|reencrypt-department|reload-tls`: the operator's key commands.
 // A master rotation runs with the server stopped (it takes the data directory's lock), is
 // audited on the installation's chain (who at the machine, when, which key ids — never a
 // key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
@@ -23,10 +23,13 @@ import {
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
-import { rotateDepartmentOnline } from '../ops/department-rotation.ts'; // Issue 19: keys-online
+// Issue 19: keys-online
+import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
+import { ReencryptError, reencryptDepartment } from '../ops/department-reencrypt.ts';
 
 const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
-                     | rewrap-department CODE|ID [--office ID] [--batch N] | reload-tls>
+                     | rewrap-department CODE|ID [--office ID] [--batch N]
+                     | reencrypt-department CODE|ID [--office ID] [--batch N] [--keep-old] | reload-tls>
   status          the master key's id and age, and whether a rotation is under way
   rotate-master   wrap every office's key under a new master key (stop the server first);
                   run again after an interruption, it completes the rotation
@@ -34,6 +37,9 @@ const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-departme
                   instance seals new data under it within seconds, everything sealed before still opens
   rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
                   progress (servers may run); interrupted, run again to go on
+  reencrypt-department  everything of the department still under an earlier key version sealed
+                  again under the current one (persons' keys, fields, images), servers running, with
+                  progress; interrupted, run again; then the earlier versions are retired (--keep-old: not)
   reload-tls      make the running server read its TLS certificates again (SIGHUP)
 `;
 
@@ -50,6 +56,7 @@ export async function keysCommand(
   if (sub === 'rotate-master') return rotate(config, withServices);
   if (sub === 'rotate-department') return rotateDepartment(config, args.slice(1), withServices);
   if (sub === 'rewrap-department') return rewrapDepartment(config, args.slice(1), withServices);
+  if (sub === 'reencrypt-department') return reencrypt(config, args.slice(1), withServices); // Issue 19: keys-online
   if (sub === 'reload-tls') return reloadTls(config);
   throw new CliError(KEYS_USAGE);
 }
@@ -204,6 +211,55 @@ async function rewrapDepartment(
         if (crashAt() === `rewrap-batch:${round}`) process.kill(process.pid, 'SIGKILL');
         if (r.left === 0) return 0;
       }
+    });
+  } finally {
+    unlock();
+  }
+}
+
+/** Issue 19: keys-online — `reencrypt-department`: src/ops/department-reencrypt.ts, with progress and the backup lock. */
+async function reencrypt(
+  config: Config,
+  args: string[],
+  withServices: Parameters<typeof keysCommand>[2],
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { office: { type: 'string' }, batch: { type: 'string' }, 'keep-old': { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  const [wanted] = positionals;
+  const batch = Number(values.batch ?? 200);
+  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
+  const unlock = lockAgainstBackup(config, 're-encryption');
+  try {
+    return await withServices(config, async (s) => {
+      const d = await findDepartment(s, wanted, values.office);
+      const names = { 'person-keys': 'person keys', fields: 'sealed fields', images: 'images' } as const;
+      let r: Awaited<ReturnType<typeof reencryptDepartment>>;
+      try {
+        r = await reencryptDepartment(s, d, {
+          batch,
+          retire: !values['keep-old'],
+          progress: (phase, done, total) =>
+            process.stdout.write(`department ${d.code}: ${names[phase]} ${done}/${total} looked at\n`),
+          step: (phase, n) => {
+            if (crashAt() === `reencrypt-${phase}:${n}`) process.kill(process.pid, 'SIGKILL');
+          },
+        });
+      } catch (e) {
+        if (e instanceof ReencryptError) throw new CliError(e.message);
+        throw e;
+      }
+      process.stdout.write(
+        `department ${d.code}: under key version ${r.version} now — ${r.personKeys} person key(s), ${r.fields} field(s), ${r.images} image(s) sealed again; ${r.changed} changed meanwhile (left as written)\n`,
+      );
+      if (r.unreadable > 0)
+        process.stdout.write(
+          `${r.unreadable} item(s) under an earlier version do not open with the department's key: nothing retired; see kartei doctor\n`,
+        );
+      if (r.retired.length > 0) process.stdout.write(`earlier key version(s) ${r.retired.join(', ')} retired\n`);
+      return r.unreadable > 0 ? 1 : 0;
     });
   } finally {
     unlock();

@@ -4,44 +4,16 @@
 // under the new key version, earlier ones still open, and the rotation is audited once.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { sealedVersion } from '../../src/vault/aead.ts';
 import { openField } from '../../src/vault/keyring.ts';
-import { setUpTenant, startHarness, type Harness, type Installation } from '../helpers/harness.ts';
+import { setUpTenant, startHarness, type Harness } from '../helpers/harness.ts';
+import { kartei } from '../helpers/kartei-cli.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/kartei.js');
-const REFRESH_MS = 300;
+const REFRESH_MS = 300; // what `kartei` (test/helpers/kartei-cli.ts) gives the command
 
 let h: Harness | undefined;
 after(() => h?.close());
-
-/** `kartei …` as its own process on the installation's data, key directory and database. */
-export function kartei(i: Installation, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      KARTEI_DATA_DIR: path.join(i.dir, 'data'),
-      KARTEI_KEY_DIR: path.join(i.dir, 'keys'),
-      KARTEI_LOG_LEVEL: 'silent',
-      KARTEI_TEST_KEY_REFRESH_MS: String(REFRESH_MS),
-      ...(i.database.databaseUrl ? { KARTEI_DATABASE_URL: i.database.databaseUrl } : {}),
-      ...(i.database.databaseAdminUrl ? { KARTEI_DATABASE_ADMIN_URL: i.database.databaseAdminUrl } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, out })),
-  );
-}
 
 test('rotate-department while the server writes: nothing fails, new writes under the new version, old ones open', async () => {
   h = await startHarness();
