@@ -29,6 +29,8 @@ import { masterRotationState } from '../vault/master-rotation.ts';
 import { backupFindings } from './backup-status.ts';
 // Issue 19: ops2
 import { metricsTokenFileProblem } from './metrics-listener.ts';
+// Issue 19: keys-online
+import { keyVersionFindings } from './key-version-findings.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -113,6 +115,9 @@ export const FINDING_CODES = [
   'key-dir-unknown-file',
   // Issue 19: ops2 — the metrics listener's token file readable by group or others (the listener refuses it)
   'metrics-token-readable',
+  // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
+  'department-key-rotation-pending',
+  'department-key-versions-kept',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -317,6 +322,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await demisFindings(s, tenantId)));
   out.push(...(await tokenFindings(s, tenantId)));
+  out.push(...(await keyVersionFindings(s.store, tenantId))); // Issue 19: keys-online
   let users = db
     .selectFrom('users')
     .select(sql<number>`count(*)`.as('n'))

@@ -15,6 +15,7 @@ import { DecryptionError } from '../../src/vault/aead.ts';
 import { Keyring } from '../../src/vault/keyring.ts';
 import { MASTER_ROTATION_STEPS, masterRotationState } from '../../src/vault/master-rotation.ts';
 import { KEYS_CRASH_VARIABLE } from '../../src/cli/key-commands.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts'; // Issue 19: keys-online
 import {
   freePort,
   login,
@@ -392,6 +393,19 @@ for (const step of ['department-pending', 'department-sealed', 'department-commi
     await assertReadable(i);
     const before = (await departmentRotations(i)).map((e) => e.to);
     assert.deepEqual(before, step === 'department-committed' ? [2] : []);
+    if (step === 'department-pending') {
+      // Issue 19: keys-online — the doctor names the rotation stopped between its steps.
+      const h = await open(i.installation);
+      try {
+        const found = (await databaseFindings(h.services, i.tenantId)).map((f) => [f.code, f.params]);
+        assert.deepEqual(
+          found.filter(([c]) => String(c).startsWith('department-key-')),
+          [['department-key-rotation-pending', { department: 'INF', version: 2 }]],
+        );
+      } finally {
+        await close(h);
+      }
+    }
     const again = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
     assert.equal(again.code, 0, again.out);
     await assertReadable(i);

@@ -11,6 +11,7 @@ import { DecryptionError, registerKeyVersions, sealedVersion } from '../../src/v
 import { openField } from '../../src/vault/keyring.ts';
 import { departmentKeyState } from '../../src/vault/department-versions.ts';
 import { KEYS_CRASH_VARIABLE } from '../../src/cli/key-commands.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { samplePerson, setUpTenant, startHarness, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type TestInstance } from '../helpers/dicom-files.ts';
 import { kartei } from '../helpers/kartei-cli.ts';
@@ -98,6 +99,11 @@ test('reencrypt-department with the server running: killed in the middle, run ag
     };
   };
   assert.deepEqual(await stale(), { tasks: 12, studies: 4, images: 4 });
+  const keyFindings = async () =>
+    (await databaseFindings(hh.services, t.tenantId))
+      .filter((f) => f.code.startsWith('department-key-'))
+      .map((f) => [f.code, f.params]);
+  assert.deepEqual(await keyFindings(), [['department-key-versions-kept', { department: 'INF', versions: '1' }]]);
 
   // Killed after its second batch of images (one image a batch), while a user changes tasks.
   const editing = (async () => {
@@ -127,6 +133,7 @@ test('reencrypt-department with the server running: killed in the middle, run ag
   assert.deepEqual(await stale(), { tasks: 0, studies: 0, images: 0 });
   const state = await tx((x) => departmentKeyState(x, t.tenantId, INF));
   assert.deepEqual(state.earlier, [{ version: 1, retired: true }]);
+  assert.deepEqual(await keyFindings(), [], 'retired: no finding any more');
 
   // The server looks again: version 1 no longer opens anything; everything reads back through the gate.
   await new Promise((r) => setTimeout(r, 400));

@@ -1943,6 +1943,15 @@ export const de = {
     'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
   'finding.metrics-token-readable.fix':
     'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
+  // Issue 19: keys-online
+  'finding.department-key-rotation-pending.title':
+    'Ein Schlüsselwechsel der Abteilung {department} endete nach der Vorbereitung von Version {version}; alles lässt sich weiter öffnen',
+  'finding.department-key-rotation-pending.fix':
+    'Führen Sie `kartei keys rotate-department {department}` erneut aus, um ihn abzuschließen.',
+  'finding.department-key-versions-kept.title':
+    'Die Abteilung {department} hat noch frühere Schlüsselversion(en) {versions}: Daten können noch darunter verschlüsselt sein',
+  'finding.department-key-versions-kept.fix':
+    'Führen Sie `kartei keys reencrypt-department {department}` aus: es verschlüsselt diese Daten unter der aktuellen Version neu und stellt die früheren still.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

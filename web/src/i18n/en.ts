@@ -1903,4 +1903,13 @@ export const en: Messages = {
     'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
   'finding.metrics-token-readable.fix':
     'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+  // Issue 19: keys-online
+  'finding.department-key-rotation-pending.title':
+    'A key rotation of department {department} stopped after preparing version {version}; everything still opens',
+  'finding.department-key-rotation-pending.fix':
+    'Run `kartei keys rotate-department {department}` again to complete it.',
+  'finding.department-key-versions-kept.title':
+    'Department {department} still keeps earlier key version(s) {versions}: data may be sealed under them',
+  'finding.department-key-versions-kept.fix':
+    'Run `kartei keys reencrypt-department {department}`: it seals that data under the current version and retires the earlier ones.',
 };
