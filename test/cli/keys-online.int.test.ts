@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { sealedVersion } from '../../src/vault/aead.ts';
 import { openField } from '../../src/vault/keyring.ts';
+import { departmentKeyState } from '../../src/vault/department-versions.ts';
+import { lockBackup } from '../../src/ops/backup-lock.ts';
+import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { setUpTenant, startHarness, type Harness } from '../helpers/harness.ts';
 import { kartei } from '../helpers/kartei-cli.ts';
 
@@ -85,4 +88,33 @@ test('rotate-department while the server writes: nothing fails, new writes under
     }),
     [[1, 2]],
   );
+});
+
+test('rotate-department and reencrypt-department wait for no backup: refused while one runs, nothing changed', async () => {
+  const hh = h!;
+  const t = await inTenantTransaction(hh.services.store, DEPLOYMENT_CHAIN, (tx) =>
+    tx.selectFrom('tenants').select('id').executeTakeFirstOrThrow(),
+  );
+  const state = () =>
+    inTenantTransaction(hh.services.store, t.id, async (tx) => {
+      const d = await tx.selectFrom('departments').select('id').where('code', '=', 'INF').executeTakeFirstOrThrow();
+      return departmentKeyState(tx, t.id, d.id);
+    });
+  const before = await state();
+  // A backup of this data directory in progress (its lock names this live process).
+  const unlock = lockBackup(hh.config.dataDir, 'backup');
+  try {
+    for (const args of [
+      ['keys', 'rotate-department', 'INF'],
+      ['keys', 'reencrypt-department', 'INF'],
+      ['keys', 'rewrap-department', 'INF'],
+    ]) {
+      const r = await kartei(hh.installation, args);
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.out, /during a backup: another backup \(process \d+/, args.join(' '));
+    }
+  } finally {
+    unlock();
+  }
+  assert.deepEqual(await state(), before);
 });
