@@ -1943,6 +1943,10 @@ export const de = {
     'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
   'finding.metrics-token-readable.fix':
     'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
+  'setup.officeGivenNote':
+    'Den Namen hat der Betrieb beim Anlegen des Amtes vergeben; er wird hier nicht geändert. Stimmt er nicht, wenden Sie sich an den Betrieb, bevor Sie weitermachen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

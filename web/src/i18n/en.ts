@@ -1903,4 +1903,8 @@ export const en: Messages = {
     'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
   'finding.metrics-token-readable.fix':
     'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
+  'setup.officeGivenNote':
+    'The name was given by the operators when they created the office; it is not changed here. If it is wrong, contact the operators before you go on.',
 };
