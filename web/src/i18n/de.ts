@@ -1952,6 +1952,10 @@ export const de = {
     'Die Abteilung {department} hat noch frühere Schlüsselversion(en) {versions}: Daten können noch darunter verschlüsselt sein',
   'finding.department-key-versions-kept.fix':
     'Führen Sie `kartei keys reencrypt-department {department}` aus: es verschlüsselt diese Daten unter der aktuellen Version neu und stellt die früheren still.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
+  'setup.officeGivenNote':
+    'Den Namen hat der Betrieb beim Anlegen des Amtes vergeben; er wird hier nicht geändert. Stimmt er nicht, wenden Sie sich an den Betrieb, bevor Sie weitermachen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

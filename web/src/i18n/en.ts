@@ -1912,4 +1912,8 @@ export const en: Messages = {
     'Department {department} still keeps earlier key version(s) {versions}: data may be sealed under them',
   'finding.department-key-versions-kept.fix':
     'Run `kartei keys reencrypt-department {department}`: it seals that data under the current version and retires the earlier ones.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
+  'setup.officeGivenNote':
+    'The name was given by the operators when they created the office; it is not changed here. If it is wrong, contact the operators before you go on.',
 };
