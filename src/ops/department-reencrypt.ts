@@ -45,6 +45,8 @@ export interface ReencryptCounts {
 export class ReencryptError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long before the run an image may have begun arriving under a key fetched before the switch. */
+const LATE_WRITER_MS = 15 * 60_000;
 
 export async function reencryptDepartment(
   s: ReencryptDeps,
@@ -89,9 +91,15 @@ export async function reencryptDepartment(
   };
   const earlier = state.earlier.filter((e) => !e.retired);
   if (earlier.length > 0) {
+    const started = Date.now();
     await personKeys(s, d, batch, counts, opts);
     await fields(s, d, batch, counts, opts);
     await images(s, d, batch, counts, opts);
+    // What arrived during the passes from a writer that held the key from before the switch (a long
+    // upload) is looked at again: persons' keys and fields by their version; images stored since
+    // shortly before the run began.
+    await personKeys(s, d, batch, counts, {});
+    await images(s, d, batch, counts, {}, new Date(started - LATE_WRITER_MS).toISOString());
   }
   await tx(async (t) => {
     if (counts.unreadable === 0 && opts.retire !== false && earlier.length > 0) {
@@ -241,6 +249,8 @@ async function images(
   batch: number,
   counts: ReencryptCounts,
   opts: Opts,
+  /** Only images stored since (ISO time). */
+  since?: string,
 ) {
   const tx = <R>(fn: (t: Tx) => Promise<R>) => inTenantTransaction(s.store, d.tenantId, fn);
   const total = Number(
@@ -251,6 +261,7 @@ async function images(
           .select((e) => e.fn.countAll<number>().as('n'))
           .where('tenant_id', '=', d.tenantId)
           .where('department_id', '=', d.id)
+          .where('created_at', '>=', since ?? '')
           .executeTakeFirst(),
       )
     )?.n ?? 0,
@@ -267,6 +278,7 @@ async function images(
         .select(['id', 'file'])
         .where('tenant_id', '=', d.tenantId)
         .where('department_id', '=', d.id)
+        .where('created_at', '>=', since ?? '')
         .where('id', '>', last)
         .orderBy('id')
         .limit(batch)
