@@ -2,7 +2,7 @@
 // rotation stopped between its steps (a pending version), and earlier versions not yet retired,
 // i.e. data that may still be sealed under them (`kartei keys reencrypt-department` seals it
 // again and retires them). Names departments by code; no key material, no counts of content.
-import type { Store } from '../db/connect.ts';
+import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 
 interface KeyVersionFinding {
   severity: 'medium' | 'low';
@@ -13,12 +13,22 @@ interface KeyVersionFinding {
 }
 
 export async function keyVersionFindings(store: Store, tenantId?: string): Promise<KeyVersionFinding[]> {
-  let q = store.db
+  const tenants = tenantId
+    ? [tenantId]
+    : (await store.db.selectFrom('tenants').select('id').execute()).map((t) => t.id);
+  const out: KeyVersionFinding[] = [];
+  // Per office, in its transaction: on PostgreSQL the key rows are visible only there (row-level security).
+  for (const t of tenants) out.push(...(await inTenantTransaction(store, t, (tx) => officeFindings(tx, t))));
+  return out;
+}
+
+async function officeFindings(tx: Tx, tenantId: string): Promise<KeyVersionFinding[]> {
+  const rows = await tx
     .selectFrom('data_keys')
     .select(['tenant_id', 'scope', 'owner_id', 'key_version', 'destroyed_at'])
-    .where('scope', 'in', ['department', 'department-version']);
-  if (tenantId) q = q.where('tenant_id', '=', tenantId);
-  const rows = await q.execute();
+    .where('scope', 'in', ['department', 'department-version'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
   const current = new Map(rows.filter((r) => r.scope === 'department').map((r) => [r.owner_id, r.key_version ?? 1]));
   const pending = new Map<string, number>();
   const kept = new Map<string, number[]>();
@@ -37,9 +47,12 @@ export async function keyVersionFindings(store: Store, tenantId?: string): Promi
       );
   }
   if (pending.size === 0 && kept.size === 0) return [];
-  let d = store.db.selectFrom('departments').select(['id', 'code']);
-  if (tenantId) d = d.where('tenant_id', '=', tenantId);
-  const code = new Map((await d.execute()).map((x) => [x.id, x.code]));
+  const departments = await tx
+    .selectFrom('departments')
+    .select(['id', 'code'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  const code = new Map(departments.map((x) => [x.id, x.code]));
   const out: KeyVersionFinding[] = [];
   for (const [dept, version] of pending) {
     const c = code.get(dept) ?? dept;
