@@ -26,6 +26,7 @@ import { CliError } from './device-commands.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
 import { ReencryptError, reencryptDepartment } from '../ops/department-reencrypt.ts';
+import { departmentKeyState } from '../vault/department-versions.ts';
 
 const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
                      | rewrap-department CODE|ID [--office ID] [--batch N]
@@ -80,6 +81,27 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
     const byMaster = await officeKeysByMaster(s.store);
     for (const [id, n] of Object.entries(byMaster))
       process.stdout.write(`office keys wrapped under ${id === 'current' ? st.current : id}: ${n}\n`);
+    // Issue 19: keys-online — departments whose key has rotated: the current version, earlier and pending ones.
+    for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
+      const lines = await inTenantTransaction(s.store, tenantId, async (tx) => {
+        const out: string[] = [];
+        const departments = await tx
+          .selectFrom('departments')
+          .select(['id', 'code'])
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        for (const d of departments) {
+          const k = await departmentKeyState(tx, tenantId, d.id);
+          if (k.version === 1 && k.pending === undefined) continue;
+          const earlier = k.earlier.map((e) => `${e.version}${e.retired ? ' (retired)' : ''}`).join(', ');
+          out.push(
+            `department ${d.code} (office ${tenantId}): key version ${k.version}${earlier ? `, earlier ${earlier}` : ''}${k.pending ? `; version ${k.pending} PENDING: run \`kartei keys rotate-department ${d.code}\` to complete the rotation` : ''}`,
+          );
+        }
+        return out;
+      });
+      for (const l of lines) process.stdout.write(`${l}\n`);
+    }
     return 0;
   });
   return st.state === 'none' ? 0 : 1;

@@ -134,6 +134,8 @@ test('reencrypt-department with the server running: killed in the middle, run ag
   const state = await tx((x) => departmentKeyState(x, t.tenantId, INF));
   assert.deepEqual(state.earlier, [{ version: 1, retired: true }]);
   assert.deepEqual(await keyFindings(), [], 'retired: no finding any more');
+  const status = await kartei(hh.installation, ['keys', 'status']);
+  assert.match(status.out, /department INF \(office [^)]+\): key version 2, earlier 1 \(retired\)/);
 
   // The server looks again: version 1 no longer opens anything; everything reads back through the gate.
   await new Promise((r) => setTimeout(r, 400));
