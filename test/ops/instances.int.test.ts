@@ -11,7 +11,8 @@ import path from 'node:path';
 import { openStore, type Store } from '../../src/db/connect.ts';
 import { InstanceRegistry, LIVE_WITHIN_MS, listInstances, type InstanceFacts } from '../../src/db/instances.ts';
 import { claimSetupToken, SETUP_TOKEN_FILE, type SetupClaim } from '../../src/identity/setup.ts';
-import { instanceFindings, keyFingerprint, schemaLevel } from '../../src/ops/instances.ts';
+import { instanceFindings, keyFingerprint, schemaLevel, witnessFindings } from '../../src/ops/instances.ts';
+import { Witness } from '../../src/audit/witness.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { PG_ADMIN, startHarness, strongPassword, type Harness } from '../helpers/harness.ts';
 
@@ -197,4 +198,49 @@ test('N instances starting together on one database: exactly one prints a setup 
   assert.equal(await claimSetupToken(other.store, other.dataDir, restart), null);
   assert.equal(fs.existsSync(path.join(other.dataDir, SETUP_TOKEN_FILE)), false);
   for (const r of racers) await r.registry.stop();
+});
+
+test("the witness in a shared key directory: writers of two instances keep each other's heads and temporary files", () => {
+  const file = path.join(h.dir, 'shared-keys-witness.json');
+  // Another host's writer with this very pid, in the middle of its write under the old naming.
+  const foreign = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(foreign, 'half written');
+  const a = new Witness(file);
+  const b = new Witness(file);
+  a.record({ one: { seq: 5, hash: 'a', at: at(0) } });
+  b.record({ two: { seq: 3, hash: 'b', at: at(0) } });
+  a.record({ two: { seq: 2, hash: 'older', at: at(0) } });
+  assert.deepEqual(Object.fromEntries(Object.entries(new Witness(file).read()).map(([k, v]) => [k, v.seq])), {
+    one: 5,
+    two: 3,
+  });
+  assert.equal(fs.readFileSync(foreign, 'utf8'), 'half written');
+  assert.deepEqual(
+    fs
+      .readdirSync(h.dir)
+      .filter((f) => f.startsWith('shared-keys-witness.json'))
+      .sort(),
+    ['shared-keys-witness.json', path.basename(foreign)].sort(),
+  );
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('the doctor: a witness more than a round behind the signed checkpoints is named, one within a round is not', async () => {
+  const s = h.services;
+  await s.audit.checkpointAll();
+  const witness = s.signer.witness!;
+  const later = Date.now() + 3 * 60_000;
+  assert.deepEqual(codes(await witnessFindings(s, later)), []);
+  // The copy of the key directory of an instance that ran no round since (stopped, or its own copy).
+  const kept = fs.readFileSync(witness.file);
+  fs.writeFileSync(witness.file, JSON.stringify({ chains: {} }), { mode: 0o600 });
+  try {
+    assert.deepEqual(codes(await witnessFindings(s, Date.now())), [], 'within the grace of a round');
+    const found = await witnessFindings(s, later);
+    assert.deepEqual(codes(found), ['witness-behind']);
+    assert.ok(Number(found[0]!.params.n) >= 1);
+    assert.ok(codes(await databaseFindings(s)).includes('witness-behind') === false, 'the doctor judges now');
+  } finally {
+    fs.writeFileSync(witness.file, kept, { mode: 0o600 });
+  }
 });
