@@ -271,6 +271,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         importBundle: importCounted!, // Issue 19: ops
         log: log.child({ component: 'demis' }),
         caFile: config.demisCaFile,
+        // Issue 19: instances — an office's poll claimed for this instance in the database.
+        instanceId: s.instanceId,
       });
       s.demisPoller = demis;
       demis.start();
