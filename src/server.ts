@@ -212,6 +212,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // Issue 19: instances — registered before its setup link is claimed; beats every 10 s until the stop.
     registry = new InstanceRegistry(s.store, instanceFacts(s.instanceId, config, s));
     await registry.register();
+    // Runs and imports are claimed for this instance in the database.
+    s.letterRunner.instanceId = s.instanceId;
+    s.imports.instanceId = s.instanceId;
     registry.onError = (e) => log.error({ err: e }, 'instance heartbeat not written');
     // Issued before anything listens: once the server answers, the token exists (or another instance holds it).
     const claim = await claimSetupToken(s.store, config.dataDir, registry.facts);

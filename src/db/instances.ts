@@ -41,7 +41,7 @@ export interface InstanceRow {
 }
 
 /** The oldest heartbeat of a live instance at `now`. */
-function liveSince(now = Date.now()): string {
+export function liveSince(now = Date.now()): string {
   return new Date(now - LIVE_WITHIN_MS).toISOString();
 }
 
