@@ -1964,6 +1964,10 @@ export const de = {
     'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {since}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
   'finding.witness-behind.fix':
     'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
+  'setup.officeGivenNote':
+    'Den Namen hat der Betrieb beim Anlegen des Amtes vergeben; er wird hier nicht geändert. Stimmt er nicht, wenden Sie sich an den Betrieb, bevor Sie weitermachen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

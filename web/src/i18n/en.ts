@@ -1924,4 +1924,8 @@ export const en: Messages = {
     'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {since}: a rollback of the database past them would not be seen from here',
   'finding.witness-behind.fix':
     'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
+  'setup.officeGivenNote':
+    'The name was given by the operators when they created the office; it is not changed here. If it is wrong, contact the operators before you go on.',
 };
