@@ -209,7 +209,7 @@ export async function witnessFindings(s: Services, now = Date.now()): Promise<In
     {
       severity: 'medium',
       code: 'witness-behind',
-      params: { n: behind, since: oldest!, file: witness.file },
+      params: { n: behind, signedAt: oldest!, file: witness.file },
       title: `The audit witness in this key directory (${witness.file}) lacks checkpoints of ${behind} chain(s) signed since ${oldest}: a rollback of the database past them would not be seen from here`,
       fix: 'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
     },

@@ -1961,7 +1961,7 @@ export const de = {
   'finding.instance-crashed.fix':
     'Die Ursache klären (ihr Protokoll, das Systemjournal: Absturz, Kill, Speichermangel, Stromausfall, Netz); sie wieder starten, wenn sie gebraucht wird. Was sie gerade tat, übernehmen die anderen Instanzen.',
   'finding.witness-behind.title':
-    'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {since}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
+    'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {signedAt}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
   'finding.witness-behind.fix':
     'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)

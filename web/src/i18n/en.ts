@@ -1921,7 +1921,7 @@ export const en: Messages = {
   'finding.instance-crashed.fix':
     'Find out why it ended (its log, the system journal: crash, kill, out of memory, power, lost network); start it again if it is still needed. What it was doing is taken over by the other instances.',
   'finding.witness-behind.title':
-    'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {since}: a rollback of the database past them would not be seen from here',
+    'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {signedAt}: a rollback of the database past them would not be seen from here',
   'finding.witness-behind.fix':
     'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
