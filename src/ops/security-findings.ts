@@ -31,6 +31,8 @@ import { backupFindings } from './backup-status.ts';
 import { metricsTokenFileProblem } from './metrics-listener.ts';
 // Issue 19: keys-online
 import { keyVersionFindings } from './key-version-findings.ts';
+// Issue 19: instances
+import { instanceFindings, witnessFindings } from './instances.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -118,6 +120,12 @@ export const FINDING_CODES = [
   // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
   'department-key-rotation-pending',
   'department-key-versions-kept',
+  // Issue 19: instances — the instance set on one database (src/ops/instances.ts) and this key directory's witness
+  'instances-versions-differ',
+  'instances-keys-differ',
+  'instances-files-storage',
+  'instance-crashed',
+  'witness-behind',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -378,6 +386,8 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       title: `The rotation of the audit signing key is unfinished: ${rotation}`,
       fix: 'Run `kartei audit rotate-key` again: it finishes this rotation (it does not start another).',
     });
+  // Issue 19: instances — the servers on this database, and whether this key directory's witness keeps up.
+  if (!tenantId) out.push(...(await instanceFindings(s.store)), ...(await witnessFindings(s)));
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);
