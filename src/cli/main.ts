@@ -140,14 +140,27 @@ async function serve(config: Config): Promise<number> {
   // like the progress bar: stdout carries only the setup link.
   process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
-  const server = await startServer(config, { progress: (done, total) => bar.update(done, total) });
+  // A stop asked for while the server still starts (its HTTP listener may already answer) is kept
+  // and carried out once the start is done, as an orderly stop; a second signal then ends it at once.
+  let stop: (() => void) | undefined;
+  let stopAsked = false;
+  const onSignal = () => {
+    if (stop) stop();
+    else stopAsked = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const server = await startServer(config, { progress: (done, total) => bar.update(done, total) }).catch((e) => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    throw e;
+  });
   // Issue 19: keys — SIGHUP (`kartei keys reload-tls`): the TLS certificates read again; the outcome is in the log.
   const reload = () => void server.reloadTls().catch(() => undefined);
   process.on('SIGHUP', reload);
   const stopped = new Promise<number>((resolve) => {
-    const stop = () => void server.stop().then(() => resolve(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    stop = () => void server.stop().then(() => resolve(0));
+    if (stopAsked) stop();
   });
   // Printed once a stop request is handled: whoever reads the link may stop the server at once.
   if (server.setupToken) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${server.setupToken}\n`);
