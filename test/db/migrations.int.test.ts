@@ -53,6 +53,8 @@ const SQLITE = [
   '034-key-rotation',
   // Issue 19: offices
   '037-offices',
+  // Issue 19: storage-db (nothing on SQLite)
+  '038-sealed-objects',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {
