@@ -37,7 +37,8 @@ import { notificationsMerge } from './infection/notification-merge.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
-import { SealedFiles } from './vault/sealed-files.ts';
+// Issue 19: storage-db
+import { openSealedStore } from './vault/storage.ts';
 import type { SealedStore } from './vault/sealed-store.ts';
 import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
@@ -172,10 +173,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     new TaskRules(keyring),
   ]);
   await upgradePersonIndex(store, keyring, audit);
-  const images = new SealedFiles(path.join(config.dataDir, 'images'));
+  // Issue 19: storage-db — where sealed images and documents live is the storage module's choice (KARTEI_STORAGE).
+  const images = openSealedStore(config, store, 'images');
   const gate = new Gate(store, audit);
   // Issue 17: documents
-  const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
+  // Issue 19: storage-db (the documents' store, as the images')
+  const documents = new Documents(keyring, new DocumentFiles(openSealedStore(config, store, 'documents')));
   // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
   const templates = new Templates(keyring);
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);

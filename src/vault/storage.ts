@@ -1,0 +1,33 @@
+// Where sealed images and documents live, decided in one place (issue 19): the
+// store the services get for each area, by `KARTEI_STORAGE` (config.ts,
+// `storageKind`): `database` — rows in PostgreSQL (sealed-rows.ts), the default
+// there and shared by every instance; `files` — the data directory
+// (sealed-files.ts), the default and only choice with SQLite; `s3` — an
+// S3-compatible object store, plugged in below once it exists.
+import path from 'node:path';
+import { ConfigError, storageKind, type Config } from '../config/config.ts';
+import type { Store } from '../db/connect.ts';
+import { SealedFiles } from './sealed-files.ts';
+import { type StorageArea, SealedRows } from './sealed-rows.ts';
+import type { SealedStore } from './sealed-store.ts';
+
+export function openSealedStore(
+  config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir'>,
+  store: Store,
+  area: StorageArea,
+): SealedStore {
+  const kind = storageKind(config);
+  switch (kind) {
+    case 'files':
+      return new SealedFiles(path.join(config.dataDir, area));
+    case 'database':
+      if (store.dialect !== 'postgres')
+        throw new ConfigError(
+          'KARTEI_STORAGE=database keeps images and documents in PostgreSQL; with SQLite they live in the data directory (KARTEI_STORAGE=files).',
+        );
+      return new SealedRows(store, area);
+    case 's3':
+      // The S3-compatible store (its own module and KARTEI_S3_* settings) is made here.
+      throw new ConfigError('KARTEI_STORAGE=s3 is not available in this version: use database or files.');
+  }
+}
