@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkStartable, ConfigError, loadConfig, storageKind } from '../../src/config/config.ts';
-import { openStore } from '../../src/db/connect.ts';
+import { openStore, type Store } from '../../src/db/connect.ts';
+import { configFindings } from '../../src/ops/security-findings.ts';
 import { openSealedStore } from '../../src/vault/storage.ts';
 
 const base = { KARTEI_DATA_DIR: '/tmp/kartei-choice/data', KARTEI_KEY_DIR: '/tmp/kartei-choice/keys' };
@@ -49,4 +50,36 @@ test('database storage without PostgreSQL does not start, with a message that sa
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('files from before in the data directory: database storage refuses to start rather than lose sight of them', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-choice-'));
+  try {
+    const pgStore = { dialect: 'postgres' } as Store;
+    const config = loadConfig({ ...base, KARTEI_DATABASE_URL: 'postgres://k@db/k', KARTEI_DATA_DIR: dir });
+    assert.equal(openSealedStore(config, pgStore, 'images').kind, 'database', 'the control: nothing there yet');
+    fs.mkdirSync(path.join(dir, 'documents', 't', 'd'), { recursive: true });
+    assert.equal(openSealedStore(config, pgStore, 'documents').kind, 'database', 'empty directories are nothing');
+    fs.writeFileSync(path.join(dir, 'documents', 't', 'd', 'x-1'), 'sealed');
+    assert.throws(
+      () => openSealedStore(config, pgStore, 'documents'),
+      /data directory holds documents as files .*Set KARTEI_STORAGE=files/,
+    );
+    assert.equal(openSealedStore({ ...config, storage: 'files' }, pgStore, 'documents').kind, 'files');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kartei doctor: files storage on PostgreSQL is a finding; the database storage and SQLite are not', () => {
+  const codes = (env: Record<string, string>) =>
+    configFindings(loadConfig({ ...base, ...env })).filter((f) => f.code === 'storage-files-on-postgres');
+  const found = codes({ KARTEI_DATABASE_URL: 'postgres://k@db/k', KARTEI_STORAGE: 'files' });
+  assert.deepEqual(
+    found.map((f) => f.severity),
+    ['medium'],
+  );
+  assert.deepEqual(codes({ KARTEI_DATABASE_URL: 'postgres://k@db/k' }), []);
+  assert.deepEqual(codes({}), []);
+  assert.deepEqual(codes({ KARTEI_STORAGE: 'files' }), []);
 });
