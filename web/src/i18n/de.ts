@@ -1948,6 +1948,10 @@ export const de = {
     'Bilder und Dokumente liegen als Dateien auf der Platte dieses Rechners (KARTEI_STORAGE=files), die Datenbank ist PostgreSQL',
   'finding.storage-files-on-postgres.fix':
     'Nur eine Instanz mit diesem Datenverzeichnis kann sie ausliefern; eine weitere Instanz an derselben Datenbank fände sie nicht. Betreiben Sie nur eine Instanz, oder legen Sie sie bei einer neuen Installation in der Datenbank (KARTEI_STORAGE=database) oder in S3 ab.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
+  'setup.officeGivenNote':
+    'Den Namen hat der Betrieb beim Anlegen des Amtes vergeben; er wird hier nicht geändert. Stimmt er nicht, wenden Sie sich an den Betrieb, bevor Sie weitermachen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

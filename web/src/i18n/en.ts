@@ -1908,4 +1908,8 @@ export const en: Messages = {
     "Images and documents are files on this machine's disk (KARTEI_STORAGE=files) while the database is PostgreSQL",
   'finding.storage-files-on-postgres.fix':
     'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
+  'setup.officeGivenNote':
+    'The name was given by the operators when they created the office; it is not changed here. If it is wrong, contact the operators before you go on.',
 };
