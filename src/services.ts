@@ -178,7 +178,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const gate = new Gate(store, audit);
   // Issue 17: documents
   // Issue 19: storage-db (the documents' store, as the images')
-  const documents = new Documents(keyring, new DocumentFiles(openSealedStore(config, store, 'documents')));
+  const documentStore = openSealedStore(config, store, 'documents');
+  const documents = new Documents(keyring, new DocumentFiles(documentStore));
   // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
   const templates = new Templates(keyring);
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
@@ -246,6 +247,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       await imports.stop();
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);
+      // Issue 19: storage-db — the stores' own connections (the database's store), before the database's.
+      await Promise.all([images.close?.(), documentStore.close?.()]);
       await store.close();
     },
   };

@@ -22,8 +22,10 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import type { Db, Store } from '../db/connect.ts';
+import type { Database } from '../db/schema.ts';
 import { DecryptionError } from './aead.ts';
 import { checkKey, DEFAULT_CHUNK_SIZE, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
 import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
@@ -47,6 +49,27 @@ const WALK_PAGE = 1000;
 /** This process among the instances writing to the store (kept with its objects, for the operator). */
 const WRITER = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
+/**
+ * Connections of the store's own, apart from the application's pool: a caller may commit an
+ * object while it holds a transaction of that pool (a document's upload commits inside the gate's
+ * transaction), and many such callers at once must not wait for a connection none of them gives
+ * back. One pool per database handle, shared by its areas, closed with the last of them.
+ */
+const POOL_SIZE = 8;
+const pools = new WeakMap<Store, { db: Db; users: number }>();
+
+function poolOf(store: Store): { db: Db; users: number } {
+  let p = pools.get(store);
+  if (!p) {
+    if (!store.url) throw new Error('sealed objects in the database need the database URL');
+    const pool = new pg.Pool({ connectionString: store.url, max: POOL_SIZE });
+    p = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), users: 0 };
+    pools.set(store, p);
+  }
+  p.users++;
+  return p;
+}
+
 const enoent = (relPath: string) =>
   Object.assign(new Error(`no sealed object ${JSON.stringify(relPath)}`), { code: 'ENOENT' });
 
@@ -60,12 +83,25 @@ export class SealedRows implements SealedStore {
   /** Every instance of the deployment writes to the same tables. */
   readonly shared = true;
   private readonly store: Store;
+  private readonly db: Db;
+  private closed = false;
   readonly area: StorageArea;
 
   constructor(store: Store, area: StorageArea) {
     if (store.dialect !== 'postgres') throw new Error('sealed objects in the database need PostgreSQL');
     this.store = store;
     this.area = area;
+    this.db = poolOf(store).db;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const p = pools.get(this.store);
+    if (p && --p.users === 0) {
+      pools.delete(this.store);
+      await p.db.destroy();
+    }
   }
 
   create(
@@ -85,7 +121,7 @@ export class SealedRows implements SealedStore {
    * `lock`: held until it ends (taken in the same statement, one round trip less).
    */
   tx<T>(tenantId: string, lazy: boolean, work: (tx: Db) => Promise<T>, lock?: string): Promise<T> {
-    return this.store.db.transaction().execute(async (tx) => {
+    return this.db.transaction().execute(async (tx) => {
       await sql`select set_config('kartei.tenant', ${tenantId}, true),
         set_config('synchronous_commit', ${lazy ? 'off' : sql`current_setting('synchronous_commit')`}, true)
         ${lock ? sql`, pg_advisory_xact_lock(hashtextextended(${lock}, 0))` : sql``}`.execute(tx);
@@ -164,7 +200,7 @@ export class SealedRows implements SealedStore {
    */
   async *walk(): AsyncGenerator<StoredEntry> {
     const tenants = (
-      await sql<{ tenant: string }>`select kartei_sealed_tenants(${this.area}) as tenant`.execute(this.store.db)
+      await sql<{ tenant: string }>`select kartei_sealed_tenants(${this.area}) as tenant`.execute(this.db)
     ).rows.map((r) => r.tenant);
     for (const tenantId of tenants) {
       for (let after = 0; ; ) {

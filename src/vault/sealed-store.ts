@@ -69,4 +69,6 @@ export interface SealedStore {
   walk(): AsyncGenerator<StoredEntry>;
   /** Removes a temporary entry a cut-off write left behind (named as `walk` gave it). */
   removeLeftover(relPath: string): Promise<void>;
+  /** Issue 19: storage-db — lets go of what the store holds open (the database's own connections), at shutdown. */
+  close?(): Promise<void>;
 }

@@ -22,6 +22,8 @@ let t: Tenant;
 let departmentId: string;
 /** The second instance's connection to the same database. */
 let other: Store;
+/** The second instance's stores, closed after. */
+const stores: SealedRows[] = [];
 before(async () => {
   if (skip) return;
   h = await startHarness();
@@ -30,6 +32,7 @@ before(async () => {
   other = await openStore({ dataDir: h.config.dataDir, ...h.installation.database });
 });
 after(async () => {
+  for (const s of stores) await s.close();
   await other?.close();
   await h?.close();
 });
@@ -59,6 +62,7 @@ test('a recovery leaves another instance’s write in progress and its unindexed
   assert.equal(h.services.images.kind, 'database', 'PostgreSQL keeps images in the database by default');
   const mine = h.services.images as SealedRows;
   const theirs = new SealedRows(other, 'images');
+  stores.push(theirs);
   const path = () => instancePath(t.tenantId, departmentId, randomUUID());
 
   // Another instance is writing an instance right now: a batch is in, the rest is still coming.
@@ -123,6 +127,7 @@ test('documents: a recovery leaves another instance’s upload in progress alone
   const files = h.services.documents.files;
   assert.equal(files.shared, true);
   const theirs = new SealedRows(other, 'documents');
+  stores.push(theirs);
   const live = `${t.tenantId}/${departmentId}/${randomUUID()}-1`;
   const dead = `${t.tenantId}/${departmentId}/${randomUUID()}-1`;
   const liveWrite = theirs.create(live, key, aad);

@@ -70,12 +70,13 @@ async function rowSubject(): Promise<Subject & { db: Store; admin: pg.Pool }> {
   const urls = await freshPostgres();
   const db = await openStore({ dataDir: os.tmpdir(), ...urls });
   const admin = new pg.Pool({ connectionString: urls.databaseAdminUrl, max: 2 });
+  const store = new SealedRows(db, 'images');
   const connect = new URL('../../src/db/connect.ts', import.meta.url).href;
   const rows = new URL('../../src/vault/sealed-rows.ts', import.meta.url).href;
   return {
     db,
     admin,
-    store: new SealedRows(db, 'images'),
+    store,
     async flip(relPath, at) {
       const seg = (
         await admin.query<{ bytes: Buffer; n: number; id: number }>(
@@ -111,6 +112,7 @@ async function rowSubject(): Promise<Subject & { db: Store; admin: pg.Pool }> {
     childEnv: { DB: urls.databaseUrl, ADMIN: urls.databaseAdminUrl },
     async close() {
       await admin.end();
+      await store.close();
       await db.close();
     },
   };
@@ -400,6 +402,25 @@ for (const kind of kinds) {
           (await entries(s.store)).some((e) => e.relPath === 't2/walled/x'),
           'walk sees every office',
         );
+      });
+
+    if (kind.name === 'database')
+      test("commits while every connection of the application's pool is held in a transaction (a document commits inside the gate's)", {
+        timeout: 120_000,
+      }, async () => {
+        const { db } = s as Awaited<ReturnType<typeof rowSubject>>;
+        const plain = randomBytes(1_500_000);
+        await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            db.db.transaction().execute(async (tx) => {
+              await sql`select 1`.execute(tx);
+              const w = s.store.create(`t1/held/${i}`, key, aad);
+              await pipeline(Readable.from(pieces(plain, 200_000)), w.stream);
+              await w.commit();
+            }),
+          ),
+        );
+        assert.equal(await s.store.plainSize('t1/held/11'), plain.length);
       });
   });
 }
