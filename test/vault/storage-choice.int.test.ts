@@ -55,17 +55,23 @@ test('database storage without PostgreSQL does not start, with a message that sa
 test('files from before in the data directory: database storage refuses to start rather than lose sight of them', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-choice-'));
   try {
-    const pgStore = { dialect: 'postgres' } as Store;
+    // Never connected: a pool connects at its first query.
+    const pgStore = { dialect: 'postgres', url: 'postgres://k@127.0.0.1:1/k' } as Store;
+    const opened = (area: 'images' | 'documents', c = config) => {
+      const s = openSealedStore(c, pgStore, area);
+      void s.close?.();
+      return s.kind;
+    };
     const config = loadConfig({ ...base, KARTEI_DATABASE_URL: 'postgres://k@db/k', KARTEI_DATA_DIR: dir });
-    assert.equal(openSealedStore(config, pgStore, 'images').kind, 'database', 'the control: nothing there yet');
+    assert.equal(opened('images'), 'database', 'the control: nothing there yet');
     fs.mkdirSync(path.join(dir, 'documents', 't', 'd'), { recursive: true });
-    assert.equal(openSealedStore(config, pgStore, 'documents').kind, 'database', 'empty directories are nothing');
+    assert.equal(opened('documents'), 'database', 'empty directories are nothing');
     fs.writeFileSync(path.join(dir, 'documents', 't', 'd', 'x-1'), 'sealed');
     assert.throws(
       () => openSealedStore(config, pgStore, 'documents'),
       /data directory holds documents as files .*Set KARTEI_STORAGE=files/,
     );
-    assert.equal(openSealedStore({ ...config, storage: 'files' }, pgStore, 'documents').kind, 'files');
+    assert.equal(opened('documents', { ...config, storage: 'files' }), 'files');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
