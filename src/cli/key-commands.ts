@@ -1,9 +1,10 @@
-// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|rewrap-department|reload-tls`: the operator's key commands.
+// Issue 19: keys — `kartei keys status|rotate-master|rotate-department|rewrap-department|reencrypt-department|reload-tls`: the operator's key commands.
 // A master rotation runs with the server stopped (it takes the data directory's lock), is
 // audited on the installation's chain (who at the machine, when, which key ids — never a
 // key), and completes an interrupted one when run again (src/vault/master-rotation.ts).
-// A department key rotation is one transaction with its audit event in the office's chain:
-// a crash leaves the old version or the new one, both readable. `reload-tls` asks the running
+// A department key rotation runs with the servers running (src/ops/department-rotation.ts): a
+// pending version, then the switch with its audit event in the office's chain; a crash leaves
+// the old version (perhaps with the pending one) or the new one, all readable. `reload-tls` asks the running
 // server to read its certificates again (SIGHUP).
 import os from 'node:os';
 import path from 'node:path';
@@ -22,16 +23,24 @@ import {
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
+// Issue 19: keys-online
+import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
+import { ReencryptError, reencryptDepartment } from '../ops/department-reencrypt.ts';
+import { departmentKeyState } from '../vault/department-versions.ts';
 
 const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
-                     | rewrap-department CODE|ID [--office ID] [--batch N] | reload-tls>
+                     | rewrap-department CODE|ID [--office ID] [--batch N]
+                     | reencrypt-department CODE|ID [--office ID] [--batch N] [--keep-old] | reload-tls>
   status          the master key's id and age, and whether a rotation is under way
   rotate-master   wrap every office's key under a new master key (stop the server first);
                   run again after an interruption, it completes the rotation
-  rotate-department  a new key version for the department (stop the server first): new data
-                  is sealed under it, everything sealed before still opens
+  rotate-department  a new key version for the department, with the servers running: every
+                  instance seals new data under it within seconds, everything sealed before still opens
   rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
-                  progress (stop the server first); interrupted, run again to go on
+                  progress (servers may run); interrupted, run again to go on
+  reencrypt-department  everything of the department still under an earlier key version sealed
+                  again under the current one (persons' keys, fields, images), servers running, with
+                  progress; interrupted, run again; then the earlier versions are retired (--keep-old: not)
   reload-tls      make the running server read its TLS certificates again (SIGHUP)
 `;
 
@@ -48,6 +57,7 @@ export async function keysCommand(
   if (sub === 'rotate-master') return rotate(config, withServices);
   if (sub === 'rotate-department') return rotateDepartment(config, args.slice(1), withServices);
   if (sub === 'rewrap-department') return rewrapDepartment(config, args.slice(1), withServices);
+  if (sub === 'reencrypt-department') return reencrypt(config, args.slice(1), withServices); // Issue 19: keys-online
   if (sub === 'reload-tls') return reloadTls(config);
   throw new CliError(KEYS_USAGE);
 }
@@ -71,6 +81,27 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
     const byMaster = await officeKeysByMaster(s.store);
     for (const [id, n] of Object.entries(byMaster))
       process.stdout.write(`office keys wrapped under ${id === 'current' ? st.current : id}: ${n}\n`);
+    // Issue 19: keys-online — departments whose key has rotated: the current version, earlier and pending ones.
+    for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
+      const lines = await inTenantTransaction(s.store, tenantId, async (tx) => {
+        const out: string[] = [];
+        const departments = await tx
+          .selectFrom('departments')
+          .select(['id', 'code'])
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        for (const d of departments) {
+          const k = await departmentKeyState(tx, tenantId, d.id);
+          if (k.version === 1 && k.pending === undefined) continue;
+          const earlier = k.earlier.map((e) => `${e.version}${e.retired ? ' (retired)' : ''}`).join(', ');
+          out.push(
+            `department ${d.code} (office ${tenantId}): key version ${k.version}${earlier ? `, earlier ${earlier}` : ''}${k.pending ? `; version ${k.pending} PENDING: run \`kartei keys rotate-department ${d.code}\` to complete the rotation` : ''}`,
+          );
+        }
+        return out;
+      });
+      for (const l of lines) process.stdout.write(`${l}\n`);
+    }
     return 0;
   });
   return st.state === 'none' ? 0 : 1;
@@ -96,33 +127,39 @@ async function rotateDepartment(
   const { values, positionals } = parseArgs({ args, options: { office: { type: 'string' } }, allowPositionals: true });
   const [wanted] = positionals;
   if (!wanted || positionals.length > 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockForRotation(config, 'a department key');
+  // Issue 19: keys-online — with the servers running; not during a backup (nor a backup during it).
+  const unlock = lockAgainstBackup(config, 'department key rotation');
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
-      const r = await inTenantTransaction(s.store, d.tenantId, async (tx) => {
-        const versions = await s.keyring.rotateDepartmentKey(tx, d.tenantId, d.id);
-        await s.audit.append(tx, {
-          tenantId: d.tenantId,
-          actorId: null,
-          action: 'keys.department.rotate',
-          resourceType: 'department',
-          resourceId: d.id,
-          departmentId: d.id,
-          outcome: 'allowed',
-          detail: { from: versions.from, to: versions.to, operator: os.userInfo().username },
-        });
-        if (crashAt() === 'department-sealed') process.kill(process.pid, 'SIGKILL');
-        return versions;
+      const r = await rotateDepartmentOnline(s, d, {
+        onPending: (p) =>
+          process.stdout.write(
+            `department ${d.code}: key version ${p.to} prepared; waiting ${Math.ceil(p.waitMs / 1000)} s until every running instance knows it\n`,
+          ),
+        step: (name) => {
+          if (name === 'pending' && crashAt() === 'department-pending') process.kill(process.pid, 'SIGKILL');
+          if (name === 'switched' && crashAt() === 'department-sealed') process.kill(process.pid, 'SIGKILL');
+        },
       });
       if (crashAt() === 'department-committed') process.kill(process.pid, 'SIGKILL');
       process.stdout.write(
-        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; new data is sealed under version ${r.to}, earlier data keeps opening\n`,
+        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; every instance seals new data under version ${r.to} within ${Math.ceil(s.keyring.refreshMs / 1000)} s, earlier data keeps opening\n`,
       );
       return 0;
     });
   } finally {
     unlock();
+  }
+}
+
+/** Issue 19: keys-online — the backup lock for a key operation, or a refusal naming the running backup. */
+function lockAgainstBackup(config: Config, what: string): () => void {
+  try {
+    return lockBackup(config.dataDir, what);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`no ${what} during a backup: ${e.message}`);
+    throw e;
   }
 }
 
@@ -165,7 +202,7 @@ async function rewrapDepartment(
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 500);
   if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockForRotation(config, 'a department key');
+  const unlock = lockAgainstBackup(config, 're-wrap of person keys'); // Issue 19: keys-online — servers may run
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
@@ -196,6 +233,55 @@ async function rewrapDepartment(
         if (crashAt() === `rewrap-batch:${round}`) process.kill(process.pid, 'SIGKILL');
         if (r.left === 0) return 0;
       }
+    });
+  } finally {
+    unlock();
+  }
+}
+
+/** Issue 19: keys-online — `reencrypt-department`: src/ops/department-reencrypt.ts, with progress and the backup lock. */
+async function reencrypt(
+  config: Config,
+  args: string[],
+  withServices: Parameters<typeof keysCommand>[2],
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { office: { type: 'string' }, batch: { type: 'string' }, 'keep-old': { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  const [wanted] = positionals;
+  const batch = Number(values.batch ?? 200);
+  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
+  const unlock = lockAgainstBackup(config, 're-encryption');
+  try {
+    return await withServices(config, async (s) => {
+      const d = await findDepartment(s, wanted, values.office);
+      const names = { 'person-keys': 'person keys', fields: 'sealed fields', images: 'images' } as const;
+      let r: Awaited<ReturnType<typeof reencryptDepartment>>;
+      try {
+        r = await reencryptDepartment(s, d, {
+          batch,
+          retire: !values['keep-old'],
+          progress: (phase, done, total) =>
+            process.stdout.write(`department ${d.code}: ${names[phase]} ${done}/${total} looked at\n`),
+          step: (phase, n) => {
+            if (crashAt() === `reencrypt-${phase}:${n}`) process.kill(process.pid, 'SIGKILL');
+          },
+        });
+      } catch (e) {
+        if (e instanceof ReencryptError) throw new CliError(e.message);
+        throw e;
+      }
+      process.stdout.write(
+        `department ${d.code}: under key version ${r.version} now — ${r.personKeys} person key(s), ${r.fields} field(s), ${r.images} image(s) sealed again; ${r.changed} changed meanwhile (left as written)\n`,
+      );
+      if (r.unreadable > 0)
+        process.stdout.write(
+          `${r.unreadable} item(s) under an earlier version do not open with the department's key: nothing retired; see kartei doctor\n`,
+        );
+      if (r.retired.length > 0) process.stdout.write(`earlier key version(s) ${r.retired.join(', ')} retired\n`);
+      return r.unreadable > 0 ? 1 : 0;
     });
   } finally {
     unlock();

@@ -29,6 +29,10 @@ import { masterRotationState } from '../vault/master-rotation.ts';
 import { backupFindings } from './backup-status.ts';
 // Issue 19: ops2
 import { metricsTokenFileProblem } from './metrics-listener.ts';
+// Issue 19: keys-online
+import { keyVersionFindings } from './key-version-findings.ts';
+// Issue 19: instances
+import { instanceFindings, witnessFindings } from './instances.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -115,6 +119,15 @@ export const FINDING_CODES = [
   'metrics-token-readable',
   // Issue 19: storage-db — images and documents as files on one machine although the database is shared
   'storage-files-on-postgres',
+  // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
+  'department-key-rotation-pending',
+  'department-key-versions-kept',
+  // Issue 19: instances — the instance set on one database (src/ops/instances.ts) and this key directory's witness
+  'instances-versions-differ',
+  'instances-keys-differ',
+  'instances-files-storage',
+  'instance-crashed',
+  'witness-behind',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -328,6 +341,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   out.push(...(await deviceFindings(s, tenantId)));
   out.push(...(await demisFindings(s, tenantId)));
   out.push(...(await tokenFindings(s, tenantId)));
+  out.push(...(await keyVersionFindings(s.store, tenantId))); // Issue 19: keys-online
   let users = db
     .selectFrom('users')
     .select(sql<number>`count(*)`.as('n'))
@@ -383,6 +397,8 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       title: `The rotation of the audit signing key is unfinished: ${rotation}`,
       fix: 'Run `kartei audit rotate-key` again: it finishes this rotation (it does not start another).',
     });
+  // Issue 19: instances — the servers on this database, and whether this key directory's witness keeps up.
+  if (!tenantId) out.push(...(await instanceFindings(s.store)), ...(await witnessFindings(s)));
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);

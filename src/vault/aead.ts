@@ -18,6 +18,8 @@ const VERSION_LEN = 2;
 export interface KeyVersions {
   version: number;
   byVersion: ReadonlyMap<number, Buffer>;
+  /** Issue 19: keys-online — the first version once retired (in no `byVersion`): digests still derive from it. */
+  first?: Buffer;
 }
 const versions = new WeakMap<Buffer, KeyVersions>();
 
@@ -37,7 +39,18 @@ export const sealedVersion = (blob: Buffer): number =>
  * Issue 19: keys — the first version of a rotating key (or the key itself): what blind-index digests
  * and sealed files' per-file keys keep being derived from, so digests still match and files still open.
  */
-export const firstVersion = (key: Buffer): Buffer => versions.get(key)?.byVersion.get(1) ?? key;
+export const firstVersion = (key: Buffer): Buffer => {
+  const v = versions.get(key);
+  return v ? (v.first ?? v.byVersion.get(1) ?? key) : key;
+};
+
+/** Issue 19: keys-online — version `version` of a rotating key (version 1 of any other key is itself). */
+export function keyForVersion(key: Buffer, version: number): Buffer {
+  const known = versions.get(key);
+  const k = known ? known.byVersion.get(version) : version === 1 ? key : undefined;
+  if (!k) throw new DecryptionError(`sealed under key version ${version}, which this key does not know`);
+  return k;
+}
 
 export interface Binding {
   tenantId: string;
@@ -73,9 +86,7 @@ export function open(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
   if (blob.length < start + IV_LEN + TAG_LEN || (form !== FORMAT && form !== FORMAT_VERSIONED))
     throw new DecryptionError('unknown ciphertext format');
   const version = form === FORMAT_VERSIONED ? blob.readUInt16BE(1) : 1;
-  const known = versions.get(key);
-  const k = known ? known.byVersion.get(version) : version === 1 ? key : undefined;
-  if (!k) throw new DecryptionError(`sealed under key version ${version}, which this key does not know`);
+  const k = keyForVersion(key, version);
   const iv = blob.subarray(start, start + IV_LEN);
   const tag = blob.subarray(blob.length - TAG_LEN);
   const decipher = createDecipheriv('aes-256-gcm', keyObject(k), iv);

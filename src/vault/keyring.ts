@@ -8,17 +8,16 @@
 // the deployment-wide index key outlives a rotation (src/vault/master-rotation.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../db/connect.ts';
-import {
-  bindingBytes,
-  DecryptionError,
-  keyVersion,
-  open,
-  registerKeyVersions,
-  seal,
-  sealedVersion,
-  type Binding,
-} from './aead.ts';
+import { bindingBytes, DecryptionError, keyVersion, open, seal, sealedVersion, type Binding } from './aead.ts';
 import { digest } from './blind-index.ts';
+// Issue 19: keys-online
+import {
+  addPendingVersion,
+  DEPARTMENT_KEY_REFRESH_MS,
+  type DepartmentKeys,
+  loadDepartmentKeys,
+  switchToPending,
+} from './department-versions.ts';
 import { KeyFileError } from './key-file.ts';
 // Issue 19: keys
 import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
@@ -85,6 +84,7 @@ export class Keyring {
 
   async createDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<void> {
     await this.create(tx, tenantId, 'department', departmentId, await this.tenantKey(tx, tenantId));
+    this.cache.delete(`department:${departmentId}`); // Issue 19: keys-online — read through departmentKey
   }
 
   async createPersonKey(tx: Tx, tenantId: string, departmentId: string, personId: string): Promise<void> {
@@ -103,9 +103,23 @@ export class Keyring {
     return key;
   }
 
-  departmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<Buffer> {
-    return this.unwrap(tx, tenantId, 'department', departmentId, () => this.tenantKey(tx, tenantId));
+  /**
+   * The department's current key (every version of it known for opening). Issue 19: keys-online —
+   * kept at most `DEPARTMENT_KEY_REFRESH_MS`, then its rows are looked at again (one query), so a
+   * rotation by another process reaches this one within that time (src/vault/department-versions.ts).
+   */
+  async departmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<Buffer> {
+    const known = this.departments.get(departmentId);
+    if (known && Date.now() - known.checkedAt < this.refreshMs) return known.current;
+    const keys = await loadDepartmentKeys(tx, tenantId, departmentId, () => this.tenantKey(tx, tenantId), known);
+    this.departments.set(departmentId, keys);
+    return keys.current;
   }
+
+  // Issue 19: keys-online
+  private readonly departments = new Map<string, DepartmentKeys>();
+  /** How long a department key is used without looking whether it rotated (tests set less). */
+  refreshMs = DEPARTMENT_KEY_REFRESH_MS;
 
   personKey(tx: Tx, tenantId: string, departmentId: string, personId: string): Promise<Buffer> {
     return this.unwrap(tx, tenantId, 'person', personId, () => this.departmentKey(tx, tenantId, departmentId));
@@ -187,7 +201,7 @@ export class Keyring {
     if (hit) return hit;
     const row = await tx
       .selectFrom('data_keys')
-      .select(['wrapped', 'destroyed_at', 'wrapped_by', 'key_version'])
+      .select(['wrapped', 'destroyed_at', 'wrapped_by'])
       .where('scope', '=', scope)
       .where('owner_id', '=', ownerId)
       .where('tenant_id', '=', tenantId)
@@ -195,88 +209,35 @@ export class Keyring {
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
     const parentKey = await parent(row.wrapped_by);
     const key = open(parentKey, row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
-    // Issue 19: keys — a rotated department key knows its earlier versions before anyone may use it.
-    if (scope === 'department' && (row.key_version ?? 1) > 1)
-      await this.loadVersions(tx, tenantId, ownerId, key, row.key_version!, parentKey);
     this.remember(id, key);
     return key;
   }
 
-  // Issue 19: keys
-  /** Registers `key` as version `version` of the department's key, with every earlier version. */
-  private async loadVersions(
-    tx: Tx,
-    tenantId: string,
-    departmentId: string,
-    key: Buffer,
-    version: number,
-    tenantKey: Buffer,
-  ): Promise<void> {
-    const owners = Array.from({ length: version - 1 }, (_, i) => `${departmentId}:${i + 1}`);
-    const rows = await tx
-      .selectFrom('data_keys')
-      .select(['owner_id', 'wrapped'])
-      .where('tenant_id', '=', tenantId)
-      .where('scope', '=', 'department-version')
-      .where('owner_id', 'in', owners)
-      .execute();
-    const byVersion = new Map<number, Buffer>([[version, key]]);
-    for (const r of rows)
-      byVersion.set(
-        Number(r.owner_id.slice(departmentId.length + 1)),
-        open(tenantKey, r.wrapped, bindingBytes(wrapBinding(tenantId, 'department-version', r.owner_id))),
-      );
-    if (byVersion.size !== version)
-      throw new DecryptionError(`department ${departmentId}: earlier versions of its key are missing`);
-    registerKeyVersions(key, { version, byVersion });
-  }
-
   /**
-   * Issue 19: keys — a new key for the department, in the caller's transaction: what is sealed with
-   * it from now on is sealed under the new version; every earlier version stays (wrapped under the
-   * office's key as `department-version` rows), so everything sealed before still opens. Digests and
-   * sealed files keep the first version (src/vault/aead.ts `firstVersion`).
+   * Issue 19: keys — a new key for the department in one step (in the caller's transaction): what
+   * is sealed with it from now on is sealed under the new version; every earlier version stays, so
+   * everything sealed before still opens. Only where no other process uses the department's key
+   * meanwhile (tests, a stopped server): a running one is rotated in two steps,
+   * `addPendingDepartmentKey`, then after `refreshMs` `switchDepartmentKey`.
    */
   async rotateDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<{ from: number; to: number }> {
-    this.cache.delete(`department:${departmentId}`);
-    const current = await this.departmentKey(tx, tenantId, departmentId);
-    const row = await tx
-      .selectFrom('data_keys')
-      .select(['id', 'key_version'])
-      .where('tenant_id', '=', tenantId)
-      .where('scope', '=', 'department')
-      .where('owner_id', '=', departmentId)
-      .executeTakeFirstOrThrow();
-    const from = row.key_version ?? 1;
-    const tenantKey = await this.tenantKey(tx, tenantId);
-    const retired = `${departmentId}:${from}`;
-    await tx
-      .insertInto('data_keys')
-      .values({
-        id: randomUUID(),
-        tenant_id: tenantId,
-        scope: 'department-version',
-        owner_id: retired,
-        wrapped: seal(tenantKey, current, bindingBytes(wrapBinding(tenantId, 'department-version', retired))),
-        created_at: now(),
-        destroyed_at: null,
-        wrapped_by: null,
-        key_version: from,
-      })
-      .execute();
-    const next = randomBytes(32);
-    await tx
-      .updateTable('data_keys')
-      .set({
-        wrapped: seal(tenantKey, next, bindingBytes(wrapBinding(tenantId, 'department', departmentId))),
-        key_version: from + 1,
-        created_at: now(),
-      })
-      .where('id', '=', row.id)
-      .execute();
-    // Cached again at the next use, once this transaction has committed (or not at all if it rolls back).
-    this.cache.delete(`department:${departmentId}`);
-    return { from, to: from + 1 };
+    await this.addPendingDepartmentKey(tx, tenantId, departmentId);
+    return this.switchDepartmentKey(tx, tenantId, departmentId);
+  }
+
+  /** Issue 19: keys-online — a version every instance opens from its next look on; not yet sealed under. */
+  async addPendingDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<{ from: number; to: number }> {
+    const r = await addPendingVersion(tx, tenantId, departmentId, await this.tenantKey(tx, tenantId));
+    this.departments.delete(departmentId);
+    return r;
+  }
+
+  /** Issue 19: keys-online — the pending version becomes the one new data is sealed under. */
+  async switchDepartmentKey(tx: Tx, tenantId: string, departmentId: string): Promise<{ from: number; to: number }> {
+    const r = await switchToPending(tx, tenantId, departmentId, await this.tenantKey(tx, tenantId));
+    // Looked at again at the next use, once this transaction has committed (or not, if it rolls back).
+    this.departments.delete(departmentId);
+    return r;
   }
 
   /**
@@ -306,10 +267,13 @@ export class Keyring {
     const batch = stale.slice(0, limit);
     for (const r of batch) {
       const binding = bindingBytes(wrapBinding(tenantId, 'person', r.owner_id));
+      // Issue 19: keys-online — only the wrap that was read: a key destroyed meanwhile stays destroyed.
       await tx
         .updateTable('data_keys')
         .set({ wrapped: seal(dept, open(dept, r.wrapped, binding), binding) })
         .where('id', '=', r.id)
+        .where('wrapped', '=', r.wrapped)
+        .where('destroyed_at', 'is', null)
         .execute();
     }
     return { rewrapped: batch.length, left: stale.length - batch.length, total: rows.length, version };

@@ -11,7 +11,7 @@ import {
   fileKey,
   type FileKey,
   HEADER_LEN,
-  newHeader,
+  headerFor,
   sealChunk,
 } from './stream-format.ts';
 
@@ -75,7 +75,7 @@ export class ChunkSealer {
 
   constructor(key: Buffer, aad: Buffer, chunkSize = DEFAULT_CHUNK_SIZE) {
     checkKey(key);
-    const header = newHeader(chunkSize);
+    const header = headerFor(key, chunkSize); // Issue 19: keys-online — names a rotated key's version
     this.file = fileKey(key, aad, header);
     this.chunks = new HeldBackChunks(chunkSize);
   }

@@ -15,6 +15,7 @@ import { DecryptionError } from '../../src/vault/aead.ts';
 import { Keyring } from '../../src/vault/keyring.ts';
 import { MASTER_ROTATION_STEPS, masterRotationState } from '../../src/vault/master-rotation.ts';
 import { KEYS_CRASH_VARIABLE } from '../../src/cli/key-commands.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts'; // Issue 19: keys-online
 import {
   freePort,
   login,
@@ -98,6 +99,7 @@ function kartei(i: Installation, args: string[], env: Record<string, string> = {
       KARTEI_DATA_DIR: path.join(i.dir, 'data'),
       KARTEI_KEY_DIR: path.join(i.dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',
+      KARTEI_TEST_KEY_REFRESH_MS: '100', // Issue 19: keys-online — a department rotation waits twice this
       ...(i.database.databaseUrl ? { KARTEI_DATABASE_URL: i.database.databaseUrl } : {}),
       ...(i.database.databaseAdminUrl ? { KARTEI_DATABASE_ADMIN_URL: i.database.databaseAdminUrl } : {}),
       ...env,
@@ -382,7 +384,7 @@ test('rotate-department: new data under the new key version, earlier data still 
   assert.match(unknown.out, /no department with code or id "NOPE"/);
 });
 
-for (const step of ['department-sealed', 'department-committed'])
+for (const step of ['department-pending', 'department-sealed', 'department-committed'])
   test(`rotate-department killed at "${step}": one version or the next, all readable, a second run rotates`, async () => {
     const i = await install();
     const crashed = await kartei(i.installation, ['keys', 'rotate-department', 'INF'], { [KEYS_CRASH_VARIABLE]: step })
@@ -390,7 +392,20 @@ for (const step of ['department-sealed', 'department-committed'])
     assert.equal(crashed.signal ?? (crashed.code === 137 ? 'SIGKILL' : null), 'SIGKILL', crashed.out);
     await assertReadable(i);
     const before = (await departmentRotations(i)).map((e) => e.to);
-    assert.deepEqual(before, step === 'department-sealed' ? [] : [2]);
+    assert.deepEqual(before, step === 'department-committed' ? [2] : []);
+    if (step === 'department-pending') {
+      // Issue 19: keys-online — the doctor names the rotation stopped between its steps.
+      const h = await open(i.installation);
+      try {
+        const found = (await databaseFindings(h.services, i.tenantId)).map((f) => [f.code, f.params]);
+        assert.deepEqual(
+          found.filter(([c]) => String(c).startsWith('department-key-')),
+          [['department-key-rotation-pending', { department: 'INF', version: 2 }]],
+        );
+      } finally {
+        await close(h);
+      }
+    }
     const again = await kartei(i.installation, ['keys', 'rotate-department', 'INF']).done;
     assert.equal(again.code, 0, again.out);
     await assertReadable(i);

@@ -55,6 +55,8 @@ const SQLITE = [
   '037-offices',
   // Issue 19: storage-db (nothing on SQLite)
   '038-sealed-objects',
+  // Issue 19: instances
+  '039-instances',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

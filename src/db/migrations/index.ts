@@ -52,6 +52,8 @@ import { keyRotation } from './034-key-rotation.ts';
 import { offices } from './037-offices.ts';
 // Issue 19: storage-db
 import { sealedObjects } from './038-sealed-objects.ts';
+// Issue 19: instances
+import { instances } from './039-instances.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -105,5 +107,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '037-offices': offices(dialect, appRole),
     // Issue 19: storage-db (nothing on SQLite: there images and documents stay files)
     '038-sealed-objects': sealedObjects(dialect, appRole),
+    // Issue 19: instances
+    '039-instances': instances(dialect, appRole),
   };
 }

@@ -34,6 +34,7 @@ import type { DimseService, MessageHandler } from './service-classes.ts';
 import type { DimseDeps, DimseListenerOptions } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { AssociationLimits, Release } from './association-limits.ts';
+import { DEPARTMENT_KEY_REFRESH_MS } from '../../vault/department-versions.ts'; // Issue 19: keys-online
 
 /** The answer when a device or an address holds as many associations as it may (PS3.8 Table 9-21). */
 export const LOCAL_LIMIT_EXCEEDED = {
@@ -275,6 +276,7 @@ export class AssociationHandler {
     const departmentId = device.principal.device!.departmentId;
     // Fetched once per association: every stored or retrieved instance needs it.
     let key: Promise<Buffer> | undefined;
+    let keyAt = 0; // Issue 19: keys-online
     return {
       deps,
       device,
@@ -283,7 +285,15 @@ export class AssociationHandler {
       tls: this.opts.tls,
       contexts,
       roles,
-      departmentKey: () => (key ??= deps.departmentKey(device.tenantId, departmentId)),
+      // Issue 19: keys-online — looked up again after the keyring's refresh time: a long association
+      // seals under a rotated department key's new version too, as every request does.
+      departmentKey: () => {
+        if (!key || Date.now() - keyAt > DEPARTMENT_KEY_REFRESH_MS) {
+          key = deps.departmentKey(device.tenantId, departmentId);
+          keyAt = Date.now();
+        }
+        return key;
+      },
       send: (contextId: number, command: Command, dataset?: Buffer) => {
         this.socket.cork();
         for (const b of pDataPdus(

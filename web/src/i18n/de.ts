@@ -1948,6 +1948,36 @@ export const de = {
     'Bilder und Dokumente liegen als Dateien auf der Platte dieses Rechners (KARTEI_STORAGE=files), die Datenbank ist PostgreSQL',
   'finding.storage-files-on-postgres.fix':
     'Nur eine Instanz mit diesem Datenverzeichnis kann sie ausliefern; eine weitere Instanz an derselben Datenbank fände sie nicht. Betreiben Sie nur eine Instanz, oder legen Sie sie bei einer neuen Installation in der Datenbank (KARTEI_STORAGE=database) oder in S3 ab.',
+  // Issue 19: keys-online
+  'finding.department-key-rotation-pending.title':
+    'Ein Schlüsselwechsel der Abteilung {department} endete nach der Vorbereitung von Version {version}; alles lässt sich weiter öffnen',
+  'finding.department-key-rotation-pending.fix':
+    'Führen Sie `kartei keys rotate-department {department}` erneut aus, um ihn abzuschließen.',
+  'finding.department-key-versions-kept.title':
+    'Die Abteilung {department} hat noch frühere Schlüsselversion(en) {versions}: Daten können noch darunter verschlüsselt sein',
+  'finding.department-key-versions-kept.fix':
+    'Führen Sie `kartei keys reencrypt-department {department}` aus: es verschlüsselt diese Daten unter der aktuellen Version neu und stellt die früheren still.',
+  // Issue 19: instances
+  'finding.instances-versions-differ.title':
+    'Auf dieser Datenbank laufen Kartei-Instanzen verschiedener Versionen oder Schemastände: {instances}',
+  'finding.instances-versions-differ.fix':
+    'Überall dieselbe Version betreiben: die älteren Instanzen anhalten, auf die Version der neuesten bringen und wieder starten.',
+  'finding.instances-keys-differ.title':
+    'Auf dieser Datenbank laufen Kartei-Instanzen mit verschiedenen Schlüsselverzeichnissen; sie können die Daten der anderen nicht lesen: {instances}',
+  'finding.instances-keys-differ.fix':
+    'Allen Instanzen denselben Inhalt des Schlüsselverzeichnisses geben (von der Instanz, mit der das Amt eingerichtet wurde), die anderen neu starten und prüfen, was sie inzwischen geschrieben haben.',
+  'finding.instances-files-storage.title':
+    '{n} laufende Instanzen legen Bilder und Dokumente in ihrem eigenen Datenverzeichnis ab ({instances}); jede sieht nur, was sie selbst gespeichert hat',
+  'finding.instances-files-storage.fix':
+    'Auf jeder Instanz KARTEI_STORAGE=database (oder s3) setzen und neu starten; mit Dateiablage nur eine Instanz betreiben.',
+  'finding.instance-crashed.title':
+    'Die Kartei-Instanz auf {host} (PID {pid}) endete ohne geordnetes Anhalten; zuletzt gemeldet am {at} (wieder gestartet: {restarted})',
+  'finding.instance-crashed.fix':
+    'Die Ursache klären (ihr Protokoll, das Systemjournal: Absturz, Kill, Speichermangel, Stromausfall, Netz); sie wieder starten, wenn sie gebraucht wird. Was sie gerade tat, übernehmen die anderen Instanzen.',
+  'finding.witness-behind.title':
+    'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {signedAt}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
+  'finding.witness-behind.fix':
+    'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
   'setup.officeGivenNote':

@@ -1908,6 +1908,36 @@ export const en: Messages = {
     "Images and documents are files on this machine's disk (KARTEI_STORAGE=files) while the database is PostgreSQL",
   'finding.storage-files-on-postgres.fix':
     'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
+  // Issue 19: keys-online
+  'finding.department-key-rotation-pending.title':
+    'A key rotation of department {department} stopped after preparing version {version}; everything still opens',
+  'finding.department-key-rotation-pending.fix':
+    'Run `kartei keys rotate-department {department}` again to complete it.',
+  'finding.department-key-versions-kept.title':
+    'Department {department} still keeps earlier key version(s) {versions}: data may be sealed under them',
+  'finding.department-key-versions-kept.fix':
+    'Run `kartei keys reencrypt-department {department}`: it seals that data under the current version and retires the earlier ones.',
+  // Issue 19: instances
+  'finding.instances-versions-differ.title':
+    'Kartei instances of different versions or schema levels run on this database: {instances}',
+  'finding.instances-versions-differ.fix':
+    'Run one version everywhere: stop the older instances, update them to the version the newest one runs, and start them again.',
+  'finding.instances-keys-differ.title':
+    "Kartei instances with different key directories run on this database; they cannot read each other's data: {instances}",
+  'finding.instances-keys-differ.fix':
+    'Give every instance the same key directory contents (copy it from the instance that set the office up), then restart the others. Check what the others wrote meanwhile.',
+  'finding.instances-files-storage.title':
+    '{n} live instances keep images and documents in their own data directory ({instances}); each sees only what it stored itself',
+  'finding.instances-files-storage.fix':
+    'Set KARTEI_STORAGE=database (or s3) on every instance and restart them; with files storage run one instance only.',
+  'finding.instance-crashed.title':
+    'The Kartei instance on {host} (pid {pid}) stopped without an orderly stop; last heard of at {at} (started again: {restarted})',
+  'finding.instance-crashed.fix':
+    'Find out why it ended (its log, the system journal: crash, kill, out of memory, power, lost network); start it again if it is still needed. What it was doing is taken over by the other instances.',
+  'finding.witness-behind.title':
+    'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {signedAt}: a rollback of the database past them would not be seen from here',
+  'finding.witness-behind.fix':
+    'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
   'setup.officeGivenNote':

@@ -1,0 +1,35 @@
+// Issue 19: keys-online — `kartei …` as its own process on an installation's data, key directory and
+// database (another instance, as far as the database is concerned), with the department keys'
+// refresh time shortened to 300 ms (a running test server sets its keyring's to the same).
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { Installation } from './harness.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/kartei.js');
+const REFRESH_MS = 300;
+
+/** `kartei …` as its own process on the installation's data, key directory and database. */
+export function kartei(i: Installation, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      KARTEI_DATA_DIR: path.join(i.dir, 'data'),
+      KARTEI_KEY_DIR: path.join(i.dir, 'keys'),
+      KARTEI_LOG_LEVEL: 'silent',
+      KARTEI_TEST_KEY_REFRESH_MS: String(REFRESH_MS),
+      ...(i.database.databaseUrl ? { KARTEI_DATABASE_URL: i.database.databaseUrl } : {}),
+      ...(i.database.databaseAdminUrl ? { KARTEI_DATABASE_ADMIN_URL: i.database.databaseAdminUrl } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, out })),
+  );
+}
