@@ -337,8 +337,8 @@ for (const kind of kinds) {
       );
     });
 
-    test('a 64 MB object is written and read without being held whole in memory', async () => {
-      const total = 64 * 1024 * 1024;
+    test('a 100 MB object is written and read without being held whole in memory', async () => {
+      const total = 100 * 1024 * 1024;
       const piece = randomBytes(64 * 1024);
       // What is alive, after a full collection: garbage not yet collected is not held.
       setFlagsFromString('--expose-gc');
@@ -370,7 +370,9 @@ for (const kind of kinds) {
       const want = createHash('sha256');
       for (let m = 0; m < total; m += piece.length) want.update(piece);
       assert.equal(hash.digest('hex'), want.digest('hex'));
-      assert.ok(peak < 16 * 1024 * 1024, `at most ${(peak / 1048576).toFixed(1)} MB of buffers at once`);
+      // Bounded, not by the object: a few batches, and the database client's buffers, which grow per
+      // connection to the largest message it sent or received (a batch, four chunks) and are kept.
+      assert.ok(peak < 40 * 1024 * 1024, `at most ${(peak / 1048576).toFixed(1)} MB of buffers at once`);
       await s.store.remove('t1/large/object');
     });
 
