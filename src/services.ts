@@ -39,7 +39,8 @@ import { notificationsMerge } from './infection/notification-merge.ts';
 import { Sharing } from './records/sharing.ts';
 import { BreakGlass } from './records/break-glass.ts';
 import { EmergencySearch } from './records/emergency-search.ts';
-import { SealedFiles } from './vault/sealed-files.ts';
+// Issue 19: storage-db
+import { openSealedStore } from './vault/storage.ts';
 import type { SealedStore } from './vault/sealed-store.ts';
 import { InstanceStore } from './imaging/instance-store.ts';
 import path from 'node:path';
@@ -177,10 +178,13 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     new TaskRules(keyring),
   ]);
   await upgradePersonIndex(store, keyring, audit);
-  const images = new SealedFiles(path.join(config.dataDir, 'images'));
+  // Issue 19: storage-db — where sealed images and documents live is the storage module's choice (KARTEI_STORAGE).
+  const images = openSealedStore(config, store, 'images');
   const gate = new Gate(store, audit);
   // Issue 17: documents
-  const documents = new Documents(keyring, new DocumentFiles(new SealedFiles(path.join(config.dataDir, 'documents'))));
+  // Issue 19: storage-db (the documents' store, as the images')
+  const documentStore = openSealedStore(config, store, 'documents');
+  const documents = new Documents(keyring, new DocumentFiles(documentStore));
   // Issue 17: letters (the sink is read when a letter is made: the documents part sets `documentSink` below)
   const templates = new Templates(keyring);
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
@@ -252,6 +256,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       await imports.stop();
       // Attempts counted but not yet written go on the record before the store closes.
       await audit.attempts.flush(true);
+      // Issue 19: storage-db — the stores' own connections (the database's store), before the database's.
+      await Promise.all([images.close?.(), documentStore.close?.()]);
       await store.close();
     },
   };

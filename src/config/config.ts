@@ -48,6 +48,12 @@ export interface Config {
   // Issue 19: backup
   /** A data backup older than this is a `kartei doctor` finding (`KARTEI_BACKUP_MAX_AGE_HOURS`, default 26). */
   backupMaxAgeHours: number;
+  // Issue 19: storage-db
+  /**
+   * Where sealed images and documents live (`KARTEI_STORAGE`): `database` (PostgreSQL itself, shared by
+   * every instance), `files` (the data directory) or `s3`. Unset: `storageKind` decides by the database.
+   */
+  storage?: StorageKind;
 }
 
 export interface DicomConfig {
@@ -110,8 +116,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyMaxAgeDays: wholeNumber(env, 'KARTEI_KEY_MAX_AGE_DAYS', 365, 1),
     // Issue 19: backup
     backupMaxAgeHours: backupMaxAgeHours(env.KARTEI_BACKUP_MAX_AGE_HOURS),
+    // Issue 19: storage-db
+    storage: storageSetting(env.KARTEI_STORAGE),
   };
 }
+
+// Issue 19: storage-db
+const STORAGE_KINDS = ['database', 'files', 's3'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+
+function storageSetting(value: string | undefined): StorageKind | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  if (!(STORAGE_KINDS as readonly string[]).includes(v))
+    throw new ConfigError(`KARTEI_STORAGE must be one of ${STORAGE_KINDS.join(', ')} (got "${value}")`);
+  return v as StorageKind;
+}
+
+/** Where sealed files live: as set, else in the database with PostgreSQL and in files with SQLite. */
+export const storageKind = (c: Pick<Config, 'storage' | 'databaseUrl'>): StorageKind =>
+  c.storage ?? (c.databaseUrl ? 'database' : 'files');
 
 // Issue 19: ops
 /** Whole megabytes from 0 (no warning) upwards; 1024 unless set. */
@@ -243,6 +267,13 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to serve metrics on ${config.metrics.host}: beyond loopback the metrics listener needs TLS and a bearer token ` +
         `(set KARTEI_TLS_CERT, KARTEI_TLS_KEY and KARTEI_METRICS_TOKEN_FILE, or KARTEI_METRICS_LISTEN=127.0.0.1:9464).`,
+    );
+  }
+  // Issue 19: storage-db — the database keeps sealed files only with PostgreSQL.
+  if (storageKind(config) === 'database' && !config.databaseUrl) {
+    throw new ConfigError(
+      'Refusing to start: KARTEI_STORAGE=database keeps images and documents in PostgreSQL, and no KARTEI_DATABASE_URL ' +
+        'is set (with SQLite they live in the data directory: unset KARTEI_STORAGE or set it to files).',
     );
   }
   const rel = path.relative(config.dataDir, config.keyDir);

@@ -105,6 +105,11 @@ export class DocumentFiles {
     );
   }
 
+  /** Issue 19: storage-db — whether other instances write to the same store (recovery then leaves recent entries). */
+  get shared(): boolean {
+    return this.files.shared;
+  }
+
   /** Every file under the documents' root, committed or temporary: only for recovery at start. */
   walk() {
     return this.files.walk();

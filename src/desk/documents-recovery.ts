@@ -4,10 +4,15 @@
 // no row names, whose data key was never stored — unreadable, but taking space. Both are removed; each
 // office whose files were touched gets one audit event with the counts. Guard: more orphans than a
 // crash leaves means the database is older than the files (a restored backup?): then none is removed.
+// A shared store (issue 19: the database, written by every instance): entries younger than
+// SHARED_STORE_GRACE_MS are left to the instance that may still be writing them, and recovery
+// runs under an advisory lock, so two instances starting together do not both judge.
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Store } from '../db/connect.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import type { DocumentFiles } from './documents-files.ts';
+import { exclusively } from '../db/session-lock.ts';
+import { leftToWriter } from '../vault/sealed-store.ts';
 
 /** More orphaned document files than this are not a crash's: none is removed. */
 const MAX_CRASH_ORPHANS = 1000;
@@ -19,10 +24,17 @@ export interface DocumentsRecovery {
   kept: number;
 }
 
-export async function recoverDocuments(
-  d: { store: Store; files: DocumentFiles; audit: AuditLog },
-  opts: { maxOrphans?: number } = {},
-): Promise<DocumentsRecovery> {
+type Deps = { store: Store; files: DocumentFiles; audit: AuditLog };
+type Options = { maxOrphans?: number; now?: Date };
+
+export function recoverDocuments(d: Deps, opts: Options = {}): Promise<DocumentsRecovery> {
+  return d.files.shared
+    ? exclusively(d.store, 'kartei:store-recovery:documents', () => recover(d, opts))
+    : recover(d, opts);
+}
+
+async function recover(d: Deps, opts: Options): Promise<DocumentsRecovery> {
+  const now = opts.now ?? new Date();
   const tenants = new Set((await d.store.db.selectFrom('tenants').select('id').execute()).map((t) => t.id));
   const perOffice = new Map<string, DocumentsRecovery>();
   const counts = (office: string) =>
@@ -32,6 +44,7 @@ export async function recoverDocuments(
   for await (const f of d.files.walk()) {
     const [tenantId, , name] = f.relPath.split('/');
     if (!tenantId || !tenants.has(tenantId)) continue; // not ours to judge
+    if (leftToWriter(d.files, f, now)) continue;
     if (f.temporary) {
       await d.files.removeLeftover(f.relPath);
       counts(tenantId).partial++;

@@ -10,13 +10,19 @@
 // Guard: more orphans than a crash can leave means the database is older than
 // the files (a restored backup?), not a crash: then no sealed file is removed,
 // and the report says so as a critical finding.
+//
+// A shared store (issue 19: the database, written by every instance): another
+// instance's write may be in progress, so entries younger than
+// SHARED_STORE_GRACE_MS are left to their writer, and recovery runs under an
+// advisory lock, so two instances starting together do not both judge.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Store } from '../db/connect.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { SealedStore } from '../vault/sealed-store.ts';
+import { leftToWriter, type SealedStore } from '../vault/sealed-store.ts';
+import { exclusively } from '../db/session-lock.ts';
 import { parseInstancePath } from './instance-store.ts';
 
 export const RECOVERY_FILE = 'store-recovery.json';
@@ -49,10 +55,13 @@ export interface RecoveryDeps {
 const empty = (): RecoveryCounts => ({ partial: 0, orphans: 0, kept: 0 });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export async function recoverStore(
-  d: RecoveryDeps,
-  opts: { now?: Date; maxOrphans?: number } = {},
-): Promise<RecoveryReport> {
+export function recoverStore(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number } = {}): Promise<RecoveryReport> {
+  return d.images.shared
+    ? exclusively(d.store, 'kartei:store-recovery:images', () => recover(d, opts))
+    : recover(d, opts);
+}
+
+async function recover(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number }): Promise<RecoveryReport> {
   const now = opts.now ?? new Date();
   const tenants = new Set((await d.store.db.selectFrom('tenants').select('id').execute()).map((t) => t.id));
   const officeOf = (relPath: string) => {
@@ -65,6 +74,7 @@ export async function recoverStore(
   // Sealed instance files per office, by instance id.
   const sealed = new Map<string, Map<string, string>>();
   for await (const f of d.images.walk()) {
+    if (leftToWriter(d.images, f, now)) continue;
     if (f.temporary) {
       await d.images.removeLeftover(f.relPath);
       counts(officeOf(f.relPath)).partial++;

@@ -39,8 +39,24 @@ export interface DataManifest {
   finishedAt: string;
   /** Absent on PostgreSQL: the operator's dump holds the database. */
   counts?: BackupCounts;
+  // Issue 19: storage-db
+  /**
+   * PostgreSQL with images and documents in the database (KARTEI_STORAGE=database): they are in the
+   * operator's dump, not in the backup; what the database held when the backup was made.
+   */
+  objects?: StoredObjects;
   files: BackupFile[];
   mac: string;
+}
+
+// Issue 19: storage-db
+/** The sealed objects the rows name, kept in PostgreSQL: how many, their sealed bytes, and how many are absent. */
+export interface StoredObjects {
+  storage: 'database';
+  images: number;
+  documents: number;
+  bytes: number;
+  missing: number;
 }
 
 export interface KeysManifest {

@@ -18,6 +18,9 @@
 // PostgreSQL: the database is the operator's `pg_dump` (or `pg_basebackup`), taken before;
 // `kartei backup` then copies the witness and the files every row names at that moment —
 // a superset of the dump's, since files are never removed while named — and says so.
+// Issue 19: storage-db — with images and documents in PostgreSQL (KARTEI_STORAGE=database) they
+// are in that dump: `kartei backup` copies the witness, checks in one snapshot that every object
+// a row names is there, and puts their count and size in the manifest.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -25,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { MASTER_KEY_FILE } from '../vault/keyring.ts';
@@ -45,6 +48,7 @@ import {
   type BackupFile,
   type DataManifest,
   type KeysManifest,
+  type StoredObjects,
 } from './backup-manifest.ts';
 
 export const WITNESS_FILE = 'audit-witness.json';
@@ -271,9 +275,22 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
     // 2. The database, and what its rows name.
     const snapshotAt = now().toISOString();
     const t0 = performance.now();
-    let facts: { files: string[]; counts?: BackupCounts };
+    let facts: { files: string[]; counts?: BackupCounts; objects?: StoredObjects };
     let note: string | undefined;
-    if (config.databaseUrl) {
+    // Issue 19: storage-db — the objects are in the database: the dump holds them, nothing to copy.
+    if (config.databaseUrl && storageKind(config) === 'database') {
+      facts = await postgresFacts(config);
+      const o = facts.objects!;
+      if (o.missing > 0)
+        throw new ConfigError(
+          `${o.missing} image(s) or document(s) the database names are missing from its storage; the backup is incomplete — run \`kartei doctor\``,
+        );
+      facts = { files: [], objects: o };
+      note =
+        `PostgreSQL with images and documents in the database (${o.images} images, ${o.documents} document versions, ` +
+        `${o.bytes} sealed bytes): they are in the database's dump, not here; this backup holds the witness. Take the ` +
+        'database with `pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`, and keep the key backup apart.';
+    } else if (config.databaseUrl) {
       facts = await postgresFacts(config);
       note =
         'PostgreSQL: this backup holds the files and the witness, not the database. Take the database with ' +
@@ -330,6 +347,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
         snapshotAt,
         finishedAt: now().toISOString(),
         ...(facts.counts ? { counts: facts.counts } : {}),
+        ...(facts.objects ? { objects: facts.objects } : {}),
         files,
       },
       chainKey,
@@ -374,17 +392,42 @@ function removeWritten(dir: string, existed: boolean) {
 }
 
 /** PostgreSQL: what the rows name right now, read as the schema owner (row-level security walls the app role). */
-async function postgresFacts(config: Config): Promise<{ files: string[] }> {
+async function postgresFacts(config: Config): Promise<{ files: string[]; objects?: StoredObjects }> {
   const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
   await client.connect();
   try {
     await client.query('begin isolation level repeatable read read only');
-    const facts = await snapshotFacts(async (text) => (await client.query(text)).rows);
+    const q: Query = async (text) => (await client.query(text)).rows;
+    const facts = await snapshotFacts(q);
+    // Issue 19: storage-db — in the same snapshot: the objects those rows name, in the database.
+    const objects = storageKind(config) === 'database' ? await storedObjects(q) : undefined;
     await client.query('commit');
-    return { files: facts.files };
+    return { files: facts.files, ...(objects ? { objects } : {}) };
   } finally {
     await client.end();
   }
+}
+
+// Issue 19: storage-db
+/** The sealed objects (sealed-rows.ts) the rows name: how many, their sealed size, and how many are absent. */
+export async function storedObjects(q: Query): Promise<StoredObjects> {
+  const named = (area: string) =>
+    `exists (select 1 from sealed_objects o where o.area = '${area}' and o.committed and o.path = `;
+  const image = `${named('images')}i.file)`;
+  const doc = `${named('documents')}d.tenant_id || '/' || d.department_id || '/' || v.document_id || '-' || v.version)`;
+  const docs = 'from document_versions v join documents d on d.id = v.document_id';
+  const [r] = await q(
+    `select (select count(*) from instances) as images, (select count(*) ${docs}) as documents, ` +
+      `(select count(*) from instances i where not ${image}) + (select count(*) ${docs} where not ${doc}) as missing, ` +
+      `(select coalesce(sum(o.sealed_size), 0) from sealed_objects o where o.committed) as bytes`,
+  );
+  return {
+    storage: 'database',
+    images: Number(r!.images),
+    documents: Number(r!.documents),
+    bytes: Number(r!.bytes),
+    missing: Number(r!.missing),
+  };
 }
 
 /** Appends a backup or restore event to the deployment chain, from this process (SQLite serialises the writers). */

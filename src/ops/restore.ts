@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { withServicesOnly } from '../server.ts';
@@ -29,6 +29,7 @@ import {
   recordOnChain,
   snapshotFacts,
   sqliteQuery,
+  storedObjects,
   WITNESS_FILE,
 } from './backup.ts';
 import { listTree, MANIFEST_FILE, ManifestError, readManifest, syncDir, type DataManifest } from './backup-manifest.ts';
@@ -89,6 +90,11 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
   if ((manifest.dialect === 'postgres') !== !!config.databaseUrl)
     throw new ManifestError(
       `the backup is of a ${manifest.dialect} installation; this configuration uses ${config.databaseUrl ? 'postgres' : 'sqlite'}`,
+    );
+  // Issue 19: storage-db — images and documents in the database (its dump) or in files: as the backup was made.
+  if (!!manifest.objects !== (storageKind(config) === 'database' && !!config.databaseUrl))
+    throw new ManifestError(
+      `the backup keeps images and documents ${manifest.objects ? 'in the database' : 'in files'}; this configuration keeps them ${storageKind(config) === 'database' ? 'in the database' : `in ${storageKind(config)}`} (KARTEI_STORAGE)`,
     );
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
   const present = listTree(dir).filter((f) => f !== MANIFEST_FILE);
@@ -245,11 +251,24 @@ async function checkKeysOpenPostgres(config: Config): Promise<void> {
   }
 }
 
-async function postgresHeads(config: Config): Promise<{ heads: Record<string, number>; files: string[] }> {
+async function postgresHeads(
+  config: Config,
+  inDatabase: boolean,
+): Promise<{ heads: Record<string, number>; files: string[] }> {
   const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
   await client.connect();
   try {
-    const facts = await snapshotFacts(async (text) => (await client.query(text)).rows);
+    const q = async (text: string) => (await client.query(text)).rows;
+    const facts = await snapshotFacts(q);
+    // Issue 19: storage-db — the objects are in the restored dump itself: every one its rows name must be there.
+    if (inDatabase) {
+      const objects = await storedObjects(q);
+      if (objects.missing > 0)
+        throw new ConfigError(
+          `the database names ${objects.missing} image(s) or document(s) its storage does not hold: restore a complete dump`,
+        );
+      return { heads: facts.counts.chains, files: [] };
+    }
     return { heads: facts.counts.chains, files: facts.files };
   } finally {
     await client.end();
@@ -272,7 +291,7 @@ export async function restoreData(
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700);
   // What the database will hold: from the manifest (SQLite), or from the operator's restored dump (PostgreSQL).
-  const pgFacts = manifest.dialect === 'postgres' ? await postgresHeads(config) : undefined;
+  const pgFacts = manifest.dialect === 'postgres' ? await postgresHeads(config, !!manifest.objects) : undefined;
   if (pgFacts) {
     const inBackup = new Set(manifest.files.map((f) => f.path));
     const absent = pgFacts.files.filter((f) => !inBackup.has(f));

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { checkStartable, ConfigError, isLoopback, type Config } from '../config/config.ts';
+import { checkStartable, ConfigError, isLoopback, storageKind, type Config } from '../config/config.ts';
 import { readTlsFile } from '../config/tls-reload.ts';
 import type { Services } from '../services.ts';
 import { inTenantTransaction } from '../db/connect.ts';
@@ -117,6 +117,8 @@ export const FINDING_CODES = [
   'key-dir-unknown-file',
   // Issue 19: ops2 — the metrics listener's token file readable by group or others (the listener refuses it)
   'metrics-token-readable',
+  // Issue 19: storage-db — images and documents as files on one machine although the database is shared
+  'storage-files-on-postgres',
   // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
   'department-key-rotation-pending',
   'department-key-versions-kept',
@@ -236,6 +238,15 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
   }
   // Issue 19: ops — a full file system refuses writes and audited reads; a low one warns before.
   out.push(...storageFindings(config));
+  // Issue 19: storage-db — with files, a second instance on the same PostgreSQL would not find the images.
+  if (config.databaseUrl && storageKind(config) === 'files')
+    out.push({
+      severity: 'medium',
+      code: 'storage-files-on-postgres',
+      title:
+        "Images and documents are files on this machine's disk (KARTEI_STORAGE=files) while the database is PostgreSQL",
+      fix: 'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
+    });
   // Issue 19: ops2 — a token every local account may read lets each of them scrape; the listener refuses to start.
   const tokenFile = config.metrics?.tokenFile;
   if (tokenFile && fs.existsSync(tokenFile) && metricsTokenFileProblem(tokenFile)) {

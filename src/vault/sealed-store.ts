@@ -26,6 +26,19 @@ export interface StoredEntry {
   modifiedAt?: Date;
 }
 
+/**
+ * How long recovery of a shared store leaves an entry to the writer that may still own it: a
+ * live write touches its temporary entry with every batch it sends (a megabyte), and a committed
+ * object waits for its index row only for the milliseconds of one transaction. An entry untouched
+ * for this long belongs to a writer that is gone (a killed instance); clocks of the instances
+ * may differ by minutes, which this leaves room for.
+ */
+export const SHARED_STORE_GRACE_MS = 15 * 60 * 1000;
+
+/** In a shared store, an entry some live instance may still be writing or indexing: recovery leaves it. */
+export const leftToWriter = (store: { shared: boolean }, e: StoredEntry, now: Date) =>
+  store.shared && e.modifiedAt !== undefined && now.getTime() - e.modifiedAt.getTime() < SHARED_STORE_GRACE_MS;
+
 /** Where the sealed bytes live. */
 type StorageKind = 'files' | 'database' | 's3';
 
@@ -56,4 +69,6 @@ export interface SealedStore {
   walk(): AsyncGenerator<StoredEntry>;
   /** Removes a temporary entry a cut-off write left behind (named as `walk` gave it). */
   removeLeftover(relPath: string): Promise<void>;
+  /** Issue 19: storage-db — lets go of what the store holds open (the database's own connections), at shutdown. */
+  close?(): Promise<void>;
 }

@@ -101,6 +101,15 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
   return layoutOf(await readAt(fd, Buffer.allocUnsafe(HEADER_LEN), 0), size);
 }
 
+/**
+ * The layout from a header kept apart from its chunks (a store of rows, sealed-rows.ts) and the
+ * sealed size (header and chunks), without the key, so not authenticated.
+ */
+export function sealedLayout(header: Buffer, size: number): SealedLayout {
+  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  return layoutOf(header, size);
+}
+
 /** The layout from a file's header (a buffer of its own: the layout keeps it) and size. */
 function layoutOf(header: Buffer, size: number): SealedLayout {
   const chunkSize = parseHeader(header);
@@ -131,14 +140,21 @@ function openEach(file: FileKey, layout: SealedLayout, first: number, last: numb
 }
 
 /**
- * Plaintext bytes [start, start + length) of a sealed file, decrypting only the
- * chunks that cover them. Each chunk read is authenticated at its position and
- * as last or not by the file's size, so a cut or extended file fails wherever a
- * read reaches its end.
+ * The plaintext of chunk `index` of a stream with `layout`, kept on its own (a row of
+ * sealed-rows.ts: one chunk, ciphertext ‖ tag), authenticated at its position and as the last
+ * one or not by the layout: the same opening as a file's chunks, from any source.
  */
-export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
-  checkKey(key);
-  const layout = await readLayout(fd);
+export function openStoredChunk(file: FileKey, layout: SealedLayout, index: number, sealed: Buffer): Buffer {
+  const seg = layout.chunkSize + TAG_LEN;
+  const last = index === layout.chunks - 1;
+  const expected = last ? layout.sealedSize - HEADER_LEN - index * seg : seg;
+  if (index < 0 || index >= layout.chunks || sealed.length !== expected)
+    throw new DecryptionError('sealed stream is truncated');
+  return openChunk(file, index, last, sealed);
+}
+
+/** The chunks that hold plaintext bytes [start, start + length); none for an empty range. */
+export function rangeChunks(layout: SealedLayout, start: number, length: number): { first: number; last: number } {
   if (
     !Number.isSafeInteger(start) ||
     !Number.isSafeInteger(length) ||
@@ -148,15 +164,15 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
   ) {
     throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
   }
+  return { first: Math.floor(start / layout.chunkSize), last: Math.floor((start + length - 1) / layout.chunkSize) };
+}
+
+/** Bytes [start, start + length) out of the plaintexts of chunks `first` on (`rangeChunks`). */
+export function copyRange(plains: Buffer[], first: number, chunkSize: number, start: number, length: number): Buffer {
   const result = Buffer.allocUnsafe(length);
-  if (length === 0) return result;
-  const file = fileKey(key, aad, layout.header);
-  const first = Math.floor(start / layout.chunkSize);
-  const last = Math.floor((start + length - 1) / layout.chunkSize);
-  const plains = await openChunks(fd, file, layout, first, last);
-  for (let i = first; i <= last; i++) {
-    const plain = plains[i - first]!;
-    const chunkStart = i * layout.chunkSize;
+  for (let i = 0; i < plains.length && length > 0; i++) {
+    const plain = plains[i]!;
+    const chunkStart = (first + i) * chunkSize;
     plain.copy(
       result,
       Math.max(0, chunkStart - start),
@@ -165,6 +181,21 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
     );
   }
   return result;
+}
+
+/**
+ * Plaintext bytes [start, start + length) of a sealed file, decrypting only the
+ * chunks that cover them. Each chunk read is authenticated at its position and
+ * as last or not by the file's size, so a cut or extended file fails wherever a
+ * read reaches its end.
+ */
+export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
+  checkKey(key);
+  const layout = await readLayout(fd);
+  const { first, last } = rangeChunks(layout, start, length);
+  if (length === 0) return Buffer.allocUnsafe(0);
+  const plains = await openChunks(fd, fileKey(key, aad, layout.header), layout, first, last);
+  return copyRange(plains, first, layout.chunkSize, start, length);
 }
 
 /**

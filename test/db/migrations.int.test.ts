@@ -53,6 +53,8 @@ const SQLITE = [
   '034-key-rotation',
   // Issue 19: offices
   '037-offices',
+  // Issue 19: storage-db (nothing on SQLite)
+  '038-sealed-objects',
   // Issue 19: instances
   '039-instances',
 ];

@@ -4,12 +4,11 @@
 // a TIFF past the preview's pixel limit, and an upload cut off mid-body (no temporary file stays behind).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import sharp from 'sharp';
 import { testPdf } from '../helpers/documents.ts';
 import { setUpTenant, startHarness, type Account, type Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 
 type User = Client & Account;
 let h: Harness;
@@ -42,15 +41,9 @@ const upload = (personId: string, bytes: Buffer, name: string) =>
     'x-file-name': encodeURIComponent(name),
   });
 
-function storedFiles(): string[] {
-  const root = path.join(h.config.dataDir, 'documents');
-  const walk = (dir: string): string[] =>
-    fs.existsSync(dir)
-      ? fs
-          .readdirSync(dir, { withFileTypes: true })
-          .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
-      : [];
-  return walk(root).sort();
+/** Issue 19: storage-db — the documents' stored objects (files, or rows in PostgreSQL), by path. */
+async function storedFiles(): Promise<string[]> {
+  return (await storedObjects(h, 'documents')).map((o) => o.path);
 }
 
 test('a name with a bidirectional override or isolate (spoofing its extension in the list) is refused', async () => {
@@ -123,7 +116,7 @@ test('a TIFF past the preview’s pixel limit uploads, downloads, and its previe
 
 test('an upload cut off mid-body leaves no temporary file behind', async () => {
   const personId = await file();
-  const before = storedFiles();
+  const before = await storedFiles();
   const url = new URL(h.url!);
   await new Promise<void>((resolve) => {
     const req = http.request({
@@ -147,6 +140,7 @@ test('an upload cut off mid-body leaves no temporary file behind', async () => {
       resolve();
     }, 300);
   });
-  for (let i = 0; i < 50 && storedFiles().length !== before.length; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(storedFiles(), before, 'the cut-off upload left nothing');
+  for (let i = 0; i < 50 && (await storedFiles()).length !== before.length; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(await storedFiles(), before, 'the cut-off upload left nothing');
 });

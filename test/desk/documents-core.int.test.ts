@@ -17,6 +17,7 @@ import {
   type Harness,
   type Tenant,
 } from '../helpers/harness.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 import { testPdf } from '../helpers/documents.ts';
 
 let h: Harness;
@@ -192,9 +193,13 @@ test('at rest: neither the PDF text nor its file name is in the database or the 
       .readdirSync(dir, { withFileTypes: true })
       .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   const files = walk(h.config.dataDir);
-  assert.ok(files.some((f) => f.includes(`${path.sep}documents${path.sep}`)));
-  for (const f of files) {
-    const bytes = fs.readFileSync(f);
+  // Issue 19: storage-db — the documents' sealed bytes, in files or in the database's rows.
+  const objects = await storedObjects(h, 'documents');
+  assert.ok(objects.length > 0);
+  for (const [f, bytes] of [
+    ...files.map((f) => [f, fs.readFileSync(f)] as const),
+    ...objects.map((o) => [o.path, o.bytes] as const),
+  ]) {
     for (const s of secrets)
       for (const enc of ['utf8', 'utf16le'] as const) assert.ok(!bytes.includes(Buffer.from(s, enc)), `${s} in ${f}`);
   }

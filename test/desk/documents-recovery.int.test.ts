@@ -11,7 +11,9 @@ import { setUpTenant, startHarness } from '../helpers/harness.ts';
 import { testPdf } from '../helpers/documents.ts';
 
 test('an undone version and a cut-off upload leave files that the next start removes; stored ones stay', async () => {
-  const h = await startHarness();
+  // The files store, whose files this test looks at (the database's: test/imaging/store-recovery-shared).
+  const files = { KARTEI_STORAGE: 'files' };
+  const h = await startHarness({ env: files });
   let reopened: Awaited<ReturnType<typeof startHarness>> | undefined;
   try {
     const t = await setUpTenant(h, ['INF']);
@@ -53,7 +55,7 @@ test('an undone version and a cut-off upload leave files that the next start rem
     fs.writeFileSync(path.join(root, `${kept.documentId}-3.tmp-0123456789abcdef`), 'cut off');
     await h.stop();
 
-    reopened = await startHarness({ reopen: h.installation });
+    reopened = await startHarness({ reopen: h.installation, env: files });
     assert.deepEqual(fs.readdirSync(root), [`${kept.documentId}-1`]);
     const events = await inTenantTransaction(reopened.services.store, t.tenantId, (tx) =>
       tx.selectFrom('audit_events').select('detail').where('action', '=', 'system.documents-recovery').execute(),

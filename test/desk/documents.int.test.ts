@@ -22,6 +22,7 @@ import {
   type Harness,
   type Tenant,
 } from '../helpers/harness.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 import { testDocx, testImage, testOdt, testPdf } from '../helpers/documents.ts';
 
 type User = Client & Account;
@@ -78,15 +79,9 @@ const upload = (by: Client, personId: string, bytes: Buffer, name: string, query
   put(by, `/api/persons/${personId}/documents${query}`, bytes, name);
 
 /** Every sealed document file now under the data directory (committed or temporary). */
-function storedFiles(): string[] {
-  const root = path.join(h.config.dataDir, 'documents');
-  const walk = (dir: string): string[] =>
-    fs.existsSync(dir)
-      ? fs
-          .readdirSync(dir, { withFileTypes: true })
-          .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
-      : [];
-  return walk(root).sort();
+/** Issue 19: storage-db — the documents' stored objects (files, or rows in PostgreSQL), by path. */
+async function storedFiles(): Promise<string[]> {
+  return (await storedObjects(h, 'documents')).map((o) => o.path);
 }
 
 const documentRows = () =>
@@ -104,10 +99,10 @@ const documentRows = () =>
 
 /** Runs `refusals` and checks that neither a file nor a row was left behind. */
 async function leavesNothing(refusals: () => Promise<void>) {
-  const files = storedFiles();
+  const files = await storedFiles();
   const rows = await documentRows();
   await refusals();
-  assert.deepEqual(storedFiles(), files, 'no file left behind');
+  assert.deepEqual(await storedFiles(), files, 'no file left behind');
   assert.equal(await documentRows(), rows, 'no row left behind');
 }
 
@@ -474,9 +469,12 @@ test('at rest: no PDF text and no file name in the database or under the data di
       .readdirSync(dir, { withFileTypes: true })
       .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   const files = walk(h.config.dataDir);
-  assert.ok(storedFiles().length > 0);
-  for (const f of files) {
-    const bytes = fs.readFileSync(f);
+  const objects = await storedObjects(h, 'documents');
+  assert.ok(objects.length > 0);
+  for (const [f, bytes] of [
+    ...files.map((f) => [f, fs.readFileSync(f)] as const),
+    ...objects.map((o) => [o.path, o.bytes] as const),
+  ]) {
     for (const s of secrets)
       for (const enc of ['utf8', 'utf16le'] as const) assert.ok(!bytes.includes(Buffer.from(s, enc)), `${s} in ${f}`);
   }

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import type { DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, samplePerson, Client, type Harness, type Tenant } from '../helpers/harness.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 import { makeInstance, makeJpegInstance, newUid, type TestInstance } from '../helpers/dicom-files.ts';
 import { randomBytes } from 'node:crypto';
 import { part10Header } from '../../src/imaging/dicom/part10.ts';
@@ -294,7 +295,9 @@ test('WADO-RS sends an instance, a series and a study as stored: the dataset byt
   );
 });
 
-test('a WADO-RS client that goes away mid-study leaves no stored file open', async () => {
+test('a WADO-RS client that goes away mid-study leaves no stored file open', async (c) => {
+  // Issue 19: storage-db — the database's store holds no descriptor (nor a connection) between reads.
+  if (h.services.images.kind !== 'files') return c.skip('images are not files here');
   const study = newUid();
   const series = newUid();
   // 2 MB each: larger than what the server reads ahead of the socket, so a file is open when it stalls.
@@ -540,8 +543,8 @@ test('STOW-RS reports each instance it could not store and why; keeps none of th
   assert.equal(wrongStudy.status, 409, 'an instance of another study than the path names');
   assert.equal(wrongStudy.body['00081198'].Value[0]['00081197'].Value[0], 0xa900);
   assert.equal(await storedCount(), before + 1);
-  const images = path.join(h.config.dataDir, 'images');
-  const onDisk = fs.readdirSync(images, { recursive: true }).filter((f) => String(f).endsWith('.dcm')).length;
+  // Issue 19: storage-db — in files or in the database's rows.
+  const onDisk = (await storedObjects(h, 'images')).filter((o) => o.path.endsWith('.dcm')).length;
   assert.equal(onDisk, await storedCount(), 'no file without its index row');
 });
 

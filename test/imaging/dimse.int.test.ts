@@ -20,6 +20,7 @@ import { registerDevice } from '../../src/imaging/device-registry.ts';
 import { cEcho } from '../../src/imaging/dimse/c-echo.ts';
 import { UndeclaredServiceError, type DimseService } from '../../src/imaging/dimse/service-classes.ts';
 import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
 import { DimseClient } from '../helpers/dimse-client.ts';
@@ -166,7 +167,8 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
   const [a, b] = await Promise.all([dcmtk('dcmdump', ['+L', file]), dcmtk('dcmdump', ['+L', roundTrip])]);
   assert.equal(dataset(b.out), dataset(a.out), 'dcmdump +L of the dataset is the same');
 
-  const onDisk = fs.readFileSync(path.join(h.config.dataDir, 'images', row.file));
+  // Issue 19: storage-db — the stored bytes, a file or the database's rows.
+  const onDisk = (await storedObjects(h, 'images')).find((o) => o.path === row.file)!.bytes;
   assert.ok(!onDisk.includes(pixels.subarray(0, 64)), 'no pixel bytes in the file');
   // Nothing in the data directory — image files, database, WAL — shows the patient's name or ID,
   // nor a digest of the image that would confirm a known file is stored here.
@@ -185,6 +187,9 @@ test('storescu stores an instance: indexed, linked to the file, byte for byte be
     const bytes = fs.readFileSync(full);
     for (const secret of secrets) assert.ok(!bytes.includes(secret), `${secret.toString('latin1')} readable in ${f}`);
   }
+  for (const o of await storedObjects(h, 'images'))
+    for (const secret of secrets)
+      assert.ok(!o.bytes.includes(secret), `${secret.toString('latin1')} readable in ${o.path}`);
   const events = await auditRows(t.tenantId, 'dicom.store');
   assert.equal(events.at(-1)!.outcome, 'allowed');
   assert.equal(events.at(-1)!.person_id, person.body.id);

@@ -23,7 +23,8 @@ let clerk: Client;
 let departmentId: string;
 let key: Buffer;
 before(async () => {
-  h = await startHarness();
+  // The files store, whose files this test lays out and looks at (the database's: store-recovery-shared).
+  h = await startHarness({ env: { KARTEI_STORAGE: 'files' } });
   t = await setUpTenant(h, ['INF']);
   departmentId = t.departments.INF!;
   clerk = await t.user({ memberships: [{ departmentId, role: 'clerk' }] });

@@ -44,7 +44,9 @@ test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then k
   skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG (the SQLite path is test/ops/backup.int.test.ts)' : false,
   timeout: 300_000,
 }, async () => {
-  const h = await startHarness();
+  // Issue 19: storage-db — images and documents in files (with them in the database: the test below).
+  const files = { KARTEI_STORAGE: 'files' };
+  const h = await startHarness({ env: files });
   dirs.push(h.dir);
   const office = await setUpTenant(h, ['INF']);
   const INF = office.departments.INF!;
@@ -99,7 +101,7 @@ test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then k
   assert.ok(restored.gap[office.tenantId], JSON.stringify(restored.gap));
   fs.renameSync(h.config.dataDir, path.join(h.dir, 'lost-data'));
   fs.renameSync(target.dataDir, h.config.dataDir);
-  const h2 = await startHarness({ reopen: h.installation });
+  const h2 = await startHarness({ reopen: h.installation, env: files });
   try {
     const c = new Client(h2);
     c.cookie = physician.cookie;
@@ -114,6 +116,94 @@ test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then k
       !findings.some((f) => f.severity === 'critical'),
       JSON.stringify(findings.filter((f) => f.severity === 'critical')),
     );
+  } finally {
+    await h2.stop();
+  }
+});
+
+// Issue 19: storage-db
+test('PostgreSQL with images in the database: the dump holds them; kartei backup counts and checks them, restore checks the restored dump', {
+  skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG' : false,
+  timeout: 300_000,
+}, async () => {
+  const h = await startHarness();
+  dirs.push(h.dir);
+  assert.equal(h.services.images.kind, 'database');
+  const office = await setUpTenant(h, ['INF']);
+  const INF = office.departments.INF!;
+  const physician = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const inst = makeInstance({ rows: 8, columns: 8 });
+  const b = 'pgd';
+  const stored = await physician.call(
+    'POST',
+    '/dicom-web/studies',
+    Buffer.concat([
+      Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
+      inst.file,
+      Buffer.from(`\r\n--${b}--\r\n`),
+    ]),
+    { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
+  );
+  assert.equal(stored.status, 200);
+  await h.services.audit.checkpointAll();
+  const adminUrl = h.installation.database.databaseAdminUrl!;
+  const dump = path.join(h.dir, 'kartei.dump');
+  sh('pg_dump', ['-Fc', '-d', adminUrl, '-f', dump]);
+  const dest = path.join(h.dir, 'witness-backup');
+  const r = await backupData(h.config, dest, { nice: false });
+  assert.match(r.note!, /images and documents in the database \(1 images, 0 document versions/);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dest, 'kartei-backup.json'), 'utf8'));
+  assert.equal(manifest.objects.storage, 'database');
+  assert.equal(manifest.objects.images, 1);
+  assert.equal(manifest.objects.missing, 0);
+  assert.ok(manifest.objects.bytes > inst.file.length);
+  assert.deepEqual(
+    manifest.files.map((f: { path: string }) => f.path).filter((p: string) => p !== 'audit-witness.json'),
+    [],
+    'no image file in the backup: the dump holds it',
+  );
+  await h.stop();
+
+  // A configuration keeping images in files does not take this backup.
+  const target = { ...h.config, dataDir: path.join(h.dir, 'restored', 'data') };
+  await assert.rejects(
+    restoreData({ ...target, storage: 'files' }, dest),
+    /keeps images and documents in the database/,
+  );
+
+  // A dump whose image rows lost their objects is refused.
+  await recreate(adminUrl);
+  sh('pg_restore', ['-d', adminUrl, dump]);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query("delete from sealed_objects where area = 'images'");
+  } finally {
+    await admin.end();
+  }
+  await assert.rejects(restoreData(target, dest), /storage does not hold: restore a complete dump/);
+
+  // The whole dump: restored, and the image reads back through the other instance's store.
+  await recreate(adminUrl);
+  sh('pg_restore', ['-d', adminUrl, dump]);
+  await restoreData(target, dest);
+  fs.renameSync(h.config.dataDir, path.join(h.dir, 'lost-data'));
+  fs.renameSync(target.dataDir, h.config.dataDir);
+  const h2 = await startHarness({ reopen: h.installation });
+  try {
+    const c = new Client(h2);
+    c.cookie = physician.cookie;
+    c.csrf = physician.csrf;
+    const got = await c.call('GET', `/dicom-web/studies/${inst.studyInstanceUid}`, undefined, {
+      accept: 'multipart/related; type="application/dicom"',
+    });
+    assert.equal(got.status, 200);
+    assert.ok(
+      got.raw.includes(inst.file.subarray(inst.file.length - 64)),
+      'the instance comes back from the restored dump',
+    );
+    const verified = await verifyAudit(h2.services.store, h2.services.signer);
+    assert.ok(verified.ok, JSON.stringify(verified));
   } finally {
     await h2.stop();
   }

@@ -1943,6 +1943,11 @@ export const de = {
     'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
   'finding.metrics-token-readable.fix':
     'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
+  // Issue 19: storage-db
+  'finding.storage-files-on-postgres.title':
+    'Bilder und Dokumente liegen als Dateien auf der Platte dieses Rechners (KARTEI_STORAGE=files), die Datenbank ist PostgreSQL',
+  'finding.storage-files-on-postgres.fix':
+    'Nur eine Instanz mit diesem Datenverzeichnis kann sie ausliefern; eine weitere Instanz an derselben Datenbank fände sie nicht. Betreiben Sie nur eine Instanz, oder legen Sie sie bei einer neuen Installation in der Datenbank (KARTEI_STORAGE=database) oder in S3 ab.',
   // Issue 19: keys-online
   'finding.department-key-rotation-pending.title':
     'Ein Schlüsselwechsel der Abteilung {department} endete nach der Vorbereitung von Version {version}; alles lässt sich weiter öffnen',

@@ -1903,6 +1903,11 @@ export const en: Messages = {
     'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
   'finding.metrics-token-readable.fix':
     'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+  // Issue 19: storage-db
+  'finding.storage-files-on-postgres.title':
+    "Images and documents are files on this machine's disk (KARTEI_STORAGE=files) while the database is PostgreSQL",
+  'finding.storage-files-on-postgres.fix':
+    'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
   // Issue 19: keys-online
   'finding.department-key-rotation-pending.title':
     'A key rotation of department {department} stopped after preparing version {version}; everything still opens',

@@ -1,0 +1,63 @@
+// Where sealed images and documents live, decided in one place (issue 19): the
+// store the services get for each area, by `KARTEI_STORAGE` (config.ts,
+// `storageKind`): `database` — rows in PostgreSQL (sealed-rows.ts), the default
+// there and shared by every instance; `files` — the data directory
+// (sealed-files.ts), the default and only choice with SQLite; `s3` — an
+// S3-compatible object store, plugged in below once it exists.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, storageKind, type Config } from '../config/config.ts';
+import type { Store } from '../db/connect.ts';
+import { SealedFiles } from './sealed-files.ts';
+import { type StorageArea, SealedRows } from './sealed-rows.ts';
+import type { SealedStore } from './sealed-store.ts';
+
+export function openSealedStore(
+  config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir'>,
+  store: Store,
+  area: StorageArea,
+): SealedStore {
+  const kind = storageKind(config);
+  switch (kind) {
+    case 'files':
+      return new SealedFiles(path.join(config.dataDir, area));
+    case 'database': {
+      if (store.dialect !== 'postgres')
+        throw new ConfigError(
+          'KARTEI_STORAGE=database keeps images and documents in PostgreSQL; with SQLite they live in the data directory (KARTEI_STORAGE=files).',
+        );
+      // Files from before (a PostgreSQL installation from before issue 19 kept them in the data directory):
+      // the database would not know them, and every one would look lost. The operator decides.
+      const left = firstFile(path.join(config.dataDir, area));
+      if (left)
+        throw new ConfigError(
+          `Refusing to start: images and documents are kept in PostgreSQL (KARTEI_STORAGE${config.storage ? '=database' : ' unset'}), ` +
+            `but the data directory holds ${area} as files (${left}). Set KARTEI_STORAGE=files to keep using them.`,
+        );
+      return new SealedRows(store, area);
+    }
+    case 's3':
+      // The S3-compatible store (its own module and KARTEI_S3_* settings) is made here.
+      throw new ConfigError('KARTEI_STORAGE=s3 is not available in this version: use database or files.');
+  }
+}
+
+/** Some file under `dir` (depth first), if any. */
+function firstFile(dir: string): string | undefined {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isFile()) return p;
+    if (e.isDirectory()) {
+      const f = firstFile(p);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
