@@ -1,7 +1,8 @@
 // Opening files in the sealed stream format (stream-format.ts): the layout
 // from a file's header and size, a plaintext range decrypting only the chunks
 // that cover it, and a whole file chunk by chunk, each authenticated before it
-// is handed on.
+// is handed on. The steps that need no file (layout, covering chunks, opening
+// them, cutting the range) are exported for stores that fetch bytes otherwise.
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { DecryptionError } from './aead.ts';
@@ -102,7 +103,7 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
 }
 
 /** The layout from a file's header (a buffer of its own: the layout keeps it) and size. */
-function layoutOf(header: Buffer, size: number): SealedLayout {
+export function layoutOf(header: Buffer, size: number): SealedLayout {
   const chunkSize = parseHeader(header);
   const body = size - HEADER_LEN;
   const chunks = Math.ceil(body / (chunkSize + TAG_LEN));
@@ -122,7 +123,7 @@ async function openChunks(fd: Fd, file: FileKey, layout: SealedLayout, first: nu
 }
 
 /** Chunks `first` to `last` from `sealed`, which holds them from the first one's start. */
-function openEach(file: FileKey, layout: SealedLayout, first: number, last: number, sealed: Buffer): Buffer[] {
+export function openEach(file: FileKey, layout: SealedLayout, first: number, last: number, sealed: Buffer): Buffer[] {
   const seg = layout.chunkSize + TAG_LEN;
   const plains: Buffer[] = [];
   for (let i = first; i <= last; i++)
@@ -139,6 +140,19 @@ function openEach(file: FileKey, layout: SealedLayout, first: number, last: numb
 export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
   checkKey(key);
   const layout = await readLayout(fd);
+  const covering = chunksCovering(layout, start, length);
+  if (!covering) return Buffer.allocUnsafe(0);
+  const { first, last } = covering;
+  const plains = await openChunks(fd, fileKey(key, aad, layout.header), layout, first, last);
+  return cutRange(plains, first, layout.chunkSize, start, length);
+}
+
+/** The chunks that cover plaintext [start, start + length) (none for an empty range); refuses a range outside it. */
+export function chunksCovering(
+  layout: SealedLayout,
+  start: number,
+  length: number,
+): { first: number; last: number } | undefined {
   if (
     !Number.isSafeInteger(start) ||
     !Number.isSafeInteger(length) ||
@@ -148,15 +162,18 @@ export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: nu
   ) {
     throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
   }
+  if (length === 0) return undefined;
+  return {
+    first: Math.floor(start / layout.chunkSize),
+    last: Math.floor((start + length - 1) / layout.chunkSize),
+  };
+}
+
+/** Plaintext [start, start + length) cut from the opened chunks `first`, `first` + 1, … (`plains`). */
+export function cutRange(plains: Buffer[], first: number, chunkSize: number, start: number, length: number): Buffer {
   const result = Buffer.allocUnsafe(length);
-  if (length === 0) return result;
-  const file = fileKey(key, aad, layout.header);
-  const first = Math.floor(start / layout.chunkSize);
-  const last = Math.floor((start + length - 1) / layout.chunkSize);
-  const plains = await openChunks(fd, file, layout, first, last);
-  for (let i = first; i <= last; i++) {
-    const plain = plains[i - first]!;
-    const chunkStart = i * layout.chunkSize;
+  for (const [n, plain] of plains.entries()) {
+    const chunkStart = (first + n) * chunkSize;
     plain.copy(
       result,
       Math.max(0, chunkStart - start),
