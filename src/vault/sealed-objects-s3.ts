@@ -40,7 +40,7 @@ import { ConfigError, type S3Config } from '../config/config.ts';
 import { DecryptionError } from './aead.ts';
 import type { SealedStore, SealedWrite, StoredEntry } from './sealed-store.ts';
 import { checkKey, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
-import { chunksCovering, cutRange, layoutOf, openEach, type SealedLayout } from './stream-open.ts';
+import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
 import { readPlainPieces } from './stream-open-pieces.ts';
 import { ChunkSealer } from './stream-seal.ts';
 
@@ -114,17 +114,19 @@ export class SealedObjectsS3 implements SealedStore {
 
   private async range(relPath: string, objectKey: string, key: Buffer, aad: Buffer, start: number, length: number) {
     const { layout, etag } = await this.layout(relPath, objectKey);
-    const covering = chunksCovering(layout, start, length);
-    if (!covering) return Buffer.allocUnsafe(0);
-    const { first, last } = covering;
+    const { first, last } = rangeChunks(layout, start, length);
+    if (length === 0) return Buffer.allocUnsafe(0);
     const seg = layout.chunkSize + TAG_LEN;
     const from = HEADER_LEN + first * seg;
     const to = Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize);
     const res = await this.get(relPath, objectKey, `bytes=${from}-${to - 1}`, etag);
     const sealed = await bodyBytes(res.Body);
     if (sealed.length !== to - from) throw new DecryptionError('sealed stream is truncated');
-    const plains = openEach(fileKey(key, aad, layout.header), layout, first, last, sealed);
-    return cutRange(plains, first, layout.chunkSize, start, length);
+    const file = fileKey(key, aad, layout.header);
+    const plains = [];
+    for (let i = first; i <= last; i++)
+      plains.push(openStoredChunk(file, layout, i, sealed.subarray((i - first) * seg, (i - first + 1) * seg)));
+    return copyRange(plains, first, layout.chunkSize, start, length);
   }
 
   async plainSize(relPath: string): Promise<number> {
@@ -189,9 +191,8 @@ export class SealedObjectsS3 implements SealedStore {
     }
     const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? res.ContentLength);
     const header = await bodyBytes(res.Body);
-    if (header.length < HEADER_LEN || size < HEADER_LEN + TAG_LEN)
-      throw new DecryptionError('sealed stream is truncated');
-    return { layout: layoutOf(header, size), ...(res.ETag ? { etag: res.ETag } : {}) };
+    if (header.length < HEADER_LEN) throw new DecryptionError('sealed stream is truncated');
+    return { layout: sealedLayout(header, size), ...(res.ETag ? { etag: res.ETag } : {}) };
   }
 
   private async get(relPath: string, objectKey: string, range?: string, etag?: string) {

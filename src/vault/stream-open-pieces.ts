@@ -4,8 +4,8 @@
 // authenticated at its position before it is handed on, the last one as last
 // by the stated size. At most one sealed chunk is held at a time.
 import { DecryptionError } from './aead.ts';
-import { checkKey, fileKey, HEADER_LEN, openChunk, TAG_LEN } from './stream-format.ts';
-import { layoutOf } from './stream-open.ts';
+import { checkKey, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
+import { openStoredChunk, sealedLayout } from './stream-open.ts';
 
 /**
  * The plaintext of a sealed stream of `size` bytes read from `pieces`, chunk by
@@ -20,15 +20,13 @@ export async function* readPlainPieces(
   aad: Buffer,
 ): AsyncGenerator<Buffer> {
   checkKey(key);
-  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
   const source = new ExactReader(pieces[Symbol.asyncIterator]());
-  const layout = layoutOf(await source.read(HEADER_LEN), size);
+  const layout = sealedLayout(Buffer.from(await source.read(HEADER_LEN)), size);
   const file = fileKey(key, aad, layout.header);
   const seg = layout.chunkSize + TAG_LEN;
   for (let i = 0; i < layout.chunks; i++) {
     const last = i === layout.chunks - 1;
-    const sealed = await source.read(last ? size - HEADER_LEN - i * seg : seg);
-    const plain = openChunk(file, i, last, sealed);
+    const plain = openStoredChunk(file, layout, i, await source.read(last ? size - HEADER_LEN - i * seg : seg));
     if (plain.length > 0) yield plain;
   }
   if (!(await source.ended())) throw new DecryptionError('sealed stream is longer than its stated size');

@@ -1,8 +1,7 @@
 // Opening files in the sealed stream format (stream-format.ts): the layout
 // from a file's header and size, a plaintext range decrypting only the chunks
 // that cover it, and a whole file chunk by chunk, each authenticated before it
-// is handed on. The steps that need no file (layout, covering chunks, opening
-// them, cutting the range) are exported for stores that fetch bytes otherwise.
+// is handed on.
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { DecryptionError } from './aead.ts';
@@ -102,8 +101,17 @@ export async function readLayout(fd: Fd): Promise<SealedLayout> {
   return layoutOf(await readAt(fd, Buffer.allocUnsafe(HEADER_LEN), 0), size);
 }
 
+/**
+ * The layout from a header kept apart from its chunks (a store of rows, sealed-rows.ts) and the
+ * sealed size (header and chunks), without the key, so not authenticated.
+ */
+export function sealedLayout(header: Buffer, size: number): SealedLayout {
+  if (size < HEADER_LEN + TAG_LEN) throw new DecryptionError('sealed stream is truncated');
+  return layoutOf(header, size);
+}
+
 /** The layout from a file's header (a buffer of its own: the layout keeps it) and size. */
-export function layoutOf(header: Buffer, size: number): SealedLayout {
+function layoutOf(header: Buffer, size: number): SealedLayout {
   const chunkSize = parseHeader(header);
   const body = size - HEADER_LEN;
   const chunks = Math.ceil(body / (chunkSize + TAG_LEN));
@@ -123,12 +131,56 @@ async function openChunks(fd: Fd, file: FileKey, layout: SealedLayout, first: nu
 }
 
 /** Chunks `first` to `last` from `sealed`, which holds them from the first one's start. */
-export function openEach(file: FileKey, layout: SealedLayout, first: number, last: number, sealed: Buffer): Buffer[] {
+function openEach(file: FileKey, layout: SealedLayout, first: number, last: number, sealed: Buffer): Buffer[] {
   const seg = layout.chunkSize + TAG_LEN;
   const plains: Buffer[] = [];
   for (let i = first; i <= last; i++)
     plains.push(openChunk(file, i, i === layout.chunks - 1, sealed.subarray((i - first) * seg, (i - first + 1) * seg)));
   return plains;
+}
+
+/**
+ * The plaintext of chunk `index` of a stream with `layout`, kept on its own (a row of
+ * sealed-rows.ts: one chunk, ciphertext ‖ tag), authenticated at its position and as the last
+ * one or not by the layout: the same opening as a file's chunks, from any source.
+ */
+export function openStoredChunk(file: FileKey, layout: SealedLayout, index: number, sealed: Buffer): Buffer {
+  const seg = layout.chunkSize + TAG_LEN;
+  const last = index === layout.chunks - 1;
+  const expected = last ? layout.sealedSize - HEADER_LEN - index * seg : seg;
+  if (index < 0 || index >= layout.chunks || sealed.length !== expected)
+    throw new DecryptionError('sealed stream is truncated');
+  return openChunk(file, index, last, sealed);
+}
+
+/** The chunks that hold plaintext bytes [start, start + length); none for an empty range. */
+export function rangeChunks(layout: SealedLayout, start: number, length: number): { first: number; last: number } {
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(length) ||
+    start < 0 ||
+    length < 0 ||
+    start + length > layout.plainSize
+  ) {
+    throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
+  }
+  return { first: Math.floor(start / layout.chunkSize), last: Math.floor((start + length - 1) / layout.chunkSize) };
+}
+
+/** Bytes [start, start + length) out of the plaintexts of chunks `first` on (`rangeChunks`). */
+export function copyRange(plains: Buffer[], first: number, chunkSize: number, start: number, length: number): Buffer {
+  const result = Buffer.allocUnsafe(length);
+  for (let i = 0; i < plains.length && length > 0; i++) {
+    const plain = plains[i]!;
+    const chunkStart = (first + i) * chunkSize;
+    plain.copy(
+      result,
+      Math.max(0, chunkStart - start),
+      Math.max(0, start - chunkStart),
+      Math.min(plain.length, start + length - chunkStart),
+    );
+  }
+  return result;
 }
 
 /**
@@ -140,48 +192,10 @@ export function openEach(file: FileKey, layout: SealedLayout, first: number, las
 export async function readPlainRange(fd: Fd, key: Buffer, aad: Buffer, start: number, length: number): Promise<Buffer> {
   checkKey(key);
   const layout = await readLayout(fd);
-  const covering = chunksCovering(layout, start, length);
-  if (!covering) return Buffer.allocUnsafe(0);
-  const { first, last } = covering;
+  const { first, last } = rangeChunks(layout, start, length);
+  if (length === 0) return Buffer.allocUnsafe(0);
   const plains = await openChunks(fd, fileKey(key, aad, layout.header), layout, first, last);
-  return cutRange(plains, first, layout.chunkSize, start, length);
-}
-
-/** The chunks that cover plaintext [start, start + length) (none for an empty range); refuses a range outside it. */
-export function chunksCovering(
-  layout: SealedLayout,
-  start: number,
-  length: number,
-): { first: number; last: number } | undefined {
-  if (
-    !Number.isSafeInteger(start) ||
-    !Number.isSafeInteger(length) ||
-    start < 0 ||
-    length < 0 ||
-    start + length > layout.plainSize
-  ) {
-    throw new RangeError(`range ${start}+${length} is outside the plaintext of ${layout.plainSize} bytes`);
-  }
-  if (length === 0) return undefined;
-  return {
-    first: Math.floor(start / layout.chunkSize),
-    last: Math.floor((start + length - 1) / layout.chunkSize),
-  };
-}
-
-/** Plaintext [start, start + length) cut from the opened chunks `first`, `first` + 1, … (`plains`). */
-export function cutRange(plains: Buffer[], first: number, chunkSize: number, start: number, length: number): Buffer {
-  const result = Buffer.allocUnsafe(length);
-  for (const [n, plain] of plains.entries()) {
-    const chunkStart = (first + n) * chunkSize;
-    plain.copy(
-      result,
-      Math.max(0, chunkStart - start),
-      Math.max(0, start - chunkStart),
-      Math.min(plain.length, start + length - chunkStart),
-    );
-  }
-  return result;
+  return copyRange(plains, first, layout.chunkSize, start, length);
 }
 
 /**
