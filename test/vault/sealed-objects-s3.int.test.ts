@@ -166,6 +166,25 @@ test("what is written comes back whole and in ranges, in one put or a multipart 
   await assert.rejects(readAll(s.openRead('empty', key, aad)), { code: 'ENOENT' });
 });
 
+test('a large object goes up part by part while it is written, never held whole', async () => {
+  const s = storeIn('parts');
+  const plain = randomBytes(4 * PART_SIZE + 1000);
+  const w = s.create('big', key, aad);
+  requests.length = 0;
+  const uploadedParts = () => requests.filter((r) => r.method === 'PUT' && 'partNumber' in r.query).length;
+  for (let at = 0, n = 0; at < plain.length; at += 1024 * 1024) {
+    if (!w.stream.write(plain.subarray(at, at + 1024 * 1024))) await new Promise((r) => w.stream.once('drain', r));
+    n += 1024 * 1024;
+    // Each write is taken only once the part before the one filling has gone up: two parts at most are held.
+    if (n >= 3 * PART_SIZE)
+      assert.ok(uploadedParts() >= Math.floor(n / PART_SIZE) - 2, `${uploadedParts()} parts after ${n} bytes`);
+  }
+  assert.ok(uploadedParts() >= 2, 'parts went up before the end');
+  await w.commit();
+  assert.ok(uploadedParts() >= 4, 'parts of PART_SIZE or a little more');
+  assert.deepEqual(await readAll(s.openRead('big', key, aad)), plain);
+});
+
 test('a range is fetched as the header and then just the chunks that cover it', async () => {
   const s = storeIn('ranges');
   const plain = randomBytes(40 * 4096);
