@@ -46,8 +46,11 @@ import { ChunkSealer } from './stream-seal.ts';
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const TMP_MARK = '.tmp-';
-/** The size of an upload's parts (S3 wants at least 5 MiB for all but the last). */
-export const PART_SIZE = 8 * 1024 * 1024;
+/**
+ * The size of an upload's parts (S3 wants at least 5 MiB for all but the last; 10,000 parts make
+ * objects of up to 60 GB). A write holds two at most: one going up, one filling.
+ */
+export const PART_SIZE = 6 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 
 export class SealedObjectsS3 implements SealedStore {
@@ -364,6 +367,7 @@ class UploadingWriter extends Writable {
         const body = Buffer.concat(this.pending, this.pendingBytes);
         this.release();
         await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body }));
+        releaseBody(body);
       }
     } catch (e) {
       await this.cleanUp().catch(() => {});
@@ -408,6 +412,7 @@ class UploadingWriter extends Writable {
     const sent = await this.s3.send(
       new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body }),
     );
+    releaseBody(body);
     if (!sent.ETag) throw new Error('the object store took a part without an ETag');
     this.parts.push({ PartNumber, ETag: sent.ETag });
   }
@@ -424,6 +429,19 @@ class UploadingWriter extends Writable {
     })();
     return this.cleaning;
   }
+}
+
+/**
+ * A body made here (Buffer.concat) that the store took gives its memory back now: the HTTP client
+ * keeps the last body it sent reachable until its socket's next request, which would hold a third
+ * part. Only after success: the store answered for all of it, so every byte was written out (after
+ * a failure the socket might still be writing, so the collector frees it). Its ArrayBuffer is
+ * detached (ES2024 `transfer(0)`), so only one that is the whole of its ArrayBuffer, never a slice
+ * of Node's shared pool.
+ */
+function releaseBody(b: Buffer) {
+  if (b.length > 0 && b.byteOffset === 0 && b.buffer.byteLength === b.length)
+    (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }
 
 /** The access key id and secret from their file: a regular file of mode 600 (or stricter), else refused. */

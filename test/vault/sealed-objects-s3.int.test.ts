@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -183,6 +185,43 @@ test('a large object goes up part by part while it is written, never held whole'
   await w.commit();
   assert.ok(uploadedParts() >= 4, 'parts of PART_SIZE or a little more');
   assert.deepEqual(await readAll(s.openRead('big', key, aad)), plain);
+});
+
+test('a 64 MB object is written and read without being held whole in memory', async () => {
+  const s = storeIn('memory');
+  const total = 64 * 1024 * 1024;
+  const piece = randomBytes(64 * 1024);
+  // What is alive, after a full collection: garbage not yet collected is not held.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  let peak = 0;
+  const base = process.memoryUsage().arrayBuffers;
+  const sample = () => {
+    gc();
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+  };
+  async function* source() {
+    for (let n = 0; n < total; n += piece.length) {
+      if (n % (2 * 1024 * 1024) === 0) sample();
+      yield piece;
+    }
+  }
+  const w = s.create('object', key, aad);
+  await pipeline(source(), w.stream);
+  assert.equal((await w.commit()).size, total);
+  const hash = createHash('sha256');
+  let n = 0;
+  for await (const b of s.openRead('object', key, aad)) {
+    hash.update(b);
+    if (Math.floor((n + b.length) / 2097152) > Math.floor(n / 2097152)) sample();
+    n += b.length;
+  }
+  assert.equal(n, total);
+  const want = createHash('sha256');
+  for (let m = 0; m < total; m += piece.length) want.update(piece);
+  assert.equal(hash.digest('hex'), want.digest('hex'));
+  assert.ok(peak < 16 * 1024 * 1024, `at most ${(peak / 1048576).toFixed(1)} MB of buffers at once`);
 });
 
 test('a range is fetched as the header and then just the chunks that cover it', async () => {
