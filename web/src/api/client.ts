@@ -14,8 +14,10 @@ export interface Problem {
 }
 
 export class ApiError extends Error {
-  constructor(readonly problem: Problem) {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
     super(problem.detail);
+    this.problem = problem;
   }
   get status(): number {
     return this.problem.status;

@@ -55,7 +55,8 @@ export function findingText(f: Finding): { title: string; fix: string } {
   for (const [k, v] of Object.entries(f.params ?? {})) {
     if (k === 'cert') params[k] = t(known(`finding.cert.${String(v)}`, 'finding.cert.https'));
     else if (k === 'date') params[k] = formatDate(String(v));
-    else if (k === 'at') params[k] = formatDateTime(String(v));
+    // `at`, `backupAt`, `rotatedAt`: moments, shown as 04.12.2026 18:40 like every other.
+    else if (k === 'at' || /^[a-z]+At$/.test(k)) params[k] = formatDateTime(String(v));
     else if (k === 'chain')
       params[k] = v === 'installation' ? t('finding.chain.installation') : t('finding.chain.office', { id: String(v) });
     else params[k] = typeof v === 'number' ? v : text(v);
