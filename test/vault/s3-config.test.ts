@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { configFindings } from '../../src/ops/security-findings.ts';
 import { readS3Credentials, s3SealedStore } from '../../src/vault/sealed-objects-s3.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-s3-config-'));
@@ -132,4 +133,17 @@ test('the credentials file is read only when it is a regular file of mode 600 ho
   // The store is refused where its client is made, at start.
   const config = loadConfig({ ...good, KARTEI_S3_CREDENTIALS_FILE: path.join(tmp, 'open') }).s3!;
   assert.throws(() => s3SealedStore(config, 'images'), /readable by others/);
+});
+
+test('kartei doctor names an S3 credentials file readable by others', () => {
+  const file = path.join(tmp, 'doctor-credentials');
+  fs.writeFileSync(file, 'aws_access_key_id = A\naws_secret_access_key = B\n', { mode: 0o600 });
+  fs.chmodSync(file, 0o640);
+  const config = loadConfig({ ...good, KARTEI_DATA_DIR: path.join(tmp, 'data'), KARTEI_S3_CREDENTIALS_FILE: file });
+  const f = configFindings(config).find((x) => x.code === 's3-credentials-readable');
+  assert.equal(f?.severity, 'high');
+  assert.match(f!.title, /mode 640/);
+  assert.deepEqual(f!.params, { path: file, mode: '640' });
+  fs.chmodSync(file, 0o600);
+  assert.ok(!configFindings(config).some((x) => x.code === 's3-credentials-readable'));
 });

@@ -1943,6 +1943,11 @@ export const de = {
     'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
   'finding.metrics-token-readable.fix':
     'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
+  // Issue 19: s3
+  'finding.s3-credentials-readable.title':
+    'Die Zugangsdaten-Datei des S3-Speichers {path} ist für andere lesbar (Modus {mode}): Kartei startet damit nicht',
+  'finding.s3-credentials-readable.fix':
+    'Führen Sie chmod 600 auf der Zugangsdaten-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1903,4 +1903,9 @@ export const en: Messages = {
     'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
   'finding.metrics-token-readable.fix':
     'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+  // Issue 19: s3
+  'finding.s3-credentials-readable.title':
+    'The S3 credentials file {path} is readable by others (mode {mode}): Kartei does not start with it',
+  'finding.s3-credentials-readable.fix':
+    'Run chmod 600 on the credentials file (owned by the user Kartei runs as) and restart.',
 };
