@@ -12,8 +12,10 @@
 //   appears only when `commit` completes the upload. Beside it a marker object
 //   `<name>.tmp-<random>` holding the upload's id names the unfinished upload,
 //   which ListObjectsV2 does not show: a crash leaves the marker and the upload's
-//   parts, `walk` gives the marker as a temporary entry (with its time) and
-//   `removeLeftover` aborts the upload and removes the marker. Only a crash in
+//   parts, `walk` gives the marker as a temporary entry (with its time, which
+//   the writer renews every few minutes while the upload is open, so recovery at
+//   another instance's start leaves a live one alone) and `removeLeftover`
+//   aborts the upload and removes the marker. Only a crash in
 //   the moment between starting an upload and putting its marker leaves an
 //   upload nothing names, with no part in it (a bucket lifecycle rule
 //   AbortIncompleteMultipartUpload removes such).
@@ -52,6 +54,11 @@ const TMP_MARK = '.tmp-';
  */
 export const PART_SIZE = 6 * 1024 * 1024;
 const MAX_PARTS = 10_000;
+/**
+ * How often an open upload's marker is put again: its time is what recovery at another
+ * instance's start goes by (SHARED_STORE_GRACE_MS), and an upload may take longer than that.
+ */
+const MARKER_REFRESH_MS = 5 * 60 * 1000;
 
 export class SealedObjectsS3 implements SealedStore {
   readonly kind = 's3' as const;
@@ -61,11 +68,14 @@ export class SealedObjectsS3 implements SealedStore {
   private readonly bucket: string;
   private readonly prefix: string;
 
-  /** `prefix`: '' or segments ending in '/', put before every object's name. */
-  constructor(s3: S3Client, bucket: string, prefix: string) {
+  private readonly markerRefreshMs: number;
+
+  /** `prefix`: '' or segments ending in '/', put before every object's name; `markerRefreshMs` for tests. */
+  constructor(s3: S3Client, bucket: string, prefix: string, opts: { markerRefreshMs?: number } = {}) {
     this.s3 = s3;
     this.bucket = bucket;
     this.prefix = prefix;
+    this.markerRefreshMs = opts.markerRefreshMs ?? MARKER_REFRESH_MS;
   }
 
   create(
@@ -81,6 +91,7 @@ export class SealedObjectsS3 implements SealedStore {
       objectKey,
       new ChunkSealer(key, aad, opts.chunkSize),
       opts.renamed,
+      this.markerRefreshMs,
     );
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
@@ -278,20 +289,26 @@ class UploadingWriter extends Writable {
   private committing: Promise<{ size: number }> | undefined;
   private cleaning: Promise<void> | undefined;
   private aborted = false;
+  /** Puts the marker again now and then while the upload is open, and the put in flight. */
+  private refresher: NodeJS.Timeout | undefined;
+  private refreshing = Promise.resolve();
 
   private readonly s3: S3Client;
   private readonly bucket: string;
   private readonly key: string;
   private readonly sealer: ChunkSealer;
   private readonly pause: (() => Promise<void> | undefined) | undefined;
+  private readonly markerRefreshMs: number;
   constructor(
     s3: S3Client,
     bucket: string,
     key: string,
     sealer: ChunkSealer,
     pause: (() => Promise<void> | undefined) | undefined,
+    markerRefreshMs: number,
   ) {
     super();
+    this.markerRefreshMs = markerRefreshMs;
     this.s3 = s3;
     this.bucket = bucket;
     this.key = key;
@@ -374,6 +391,7 @@ class UploadingWriter extends Writable {
       throw e;
     }
     await this.pause?.();
+    await this.stopRefreshing();
     // The object is in place: a marker that stays (the store did not answer) is a leftover like any other.
     const marker = this.marker;
     this.marker = undefined;
@@ -405,7 +423,16 @@ class UploadingWriter extends Writable {
       this.uploadId = started.UploadId;
       const marker = `${this.key}${TMP_MARK}${randomBytes(8).toString('hex')}`;
       this.marker = marker;
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: Buffer.from(this.uploadId) }));
+      const put = () =>
+        this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: Buffer.from(this.uploadId!) }));
+      await put();
+      this.refresher = setInterval(() => {
+        // A failed refresh is only a marker older than it might be.
+        this.refreshing = this.refreshing.then(put).then(
+          () => {},
+          () => {},
+        );
+      }, this.markerRefreshMs).unref();
     }
     const PartNumber = this.parts.length + 1;
     if (PartNumber > MAX_PARTS) throw new Error(`a sealed object has more than ${MAX_PARTS} parts`);
@@ -417,12 +444,20 @@ class UploadingWriter extends Writable {
     this.parts.push({ PartNumber, ETag: sent.ETag });
   }
 
+  /** No more puts of the marker: it may be removed now. */
+  private async stopRefreshing() {
+    clearInterval(this.refresher);
+    this.refresher = undefined;
+    await this.refreshing;
+  }
+
   /** Once, after the part in flight: the upload aborted, the marker removed, nothing held. */
   private cleanUp(): Promise<void> {
     this.cleaning ??= (async () => {
       await this.uploading.catch(() => {});
       this.pending = [];
       this.pendingBytes = 0;
+      await this.stopRefreshing();
       if (this.uploadId) await abortUpload(this.s3, this.bucket, this.key, this.uploadId);
       if (this.marker) await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.marker }));
       this.marker = undefined;

@@ -395,6 +395,28 @@ test('a process killed before commit leaves nothing under the name: a small writ
   await assert.rejects(large.removeLeftover('../x.tmp-00'), /invalid sealed file path/);
 });
 
+test("an open upload's marker is put again now and then, so recovery elsewhere sees a live writer; commit and abort stop it", async () => {
+  const s = new SealedObjectsS3(client, server.config.bucket, 'office/refresh/', { markerRefreshMs: 400 });
+  const marker = async () => (await entries(s)).find((e) => e.temporary);
+  for (const end of ['commit', 'abort'] as const) {
+    const w = s.create(`slow-${end}`, key, aad);
+    w.stream.write(randomBytes(PART_SIZE + 100_000));
+    while (!(await marker())) await new Promise((r) => setTimeout(r, 20));
+    const first = (await marker())!.modifiedAt!;
+    // The store's times have whole seconds.
+    await new Promise((r) => setTimeout(r, 2200));
+    const later = (await marker())!.modifiedAt!;
+    assert.ok(later.getTime() > first.getTime(), `${first.toISOString()} then ${later.toISOString()}`);
+    await w[end]();
+    await new Promise((r) => setTimeout(r, 900));
+    assert.deepEqual(
+      (await entries(s)).map((e) => e.relPath),
+      ['slow-commit'],
+      `no marker after ${end}, nor put again`,
+    );
+  }
+});
+
 test('a stored object that was altered, cut or read with another binding fails to read', async () => {
   const s = storeIn('tamper');
   const plain = randomBytes(1_000_000);
