@@ -23,8 +23,7 @@
 // object is durable then.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -102,7 +101,7 @@ export class SealedObjectsS3 implements SealedStore {
     const get = () => this.get(relPath, objectKey);
     return (async function* () {
       const res = await get();
-      const body = res.Body as Readable;
+      const body = (res.Body ?? Readable.from([])) as Readable;
       try {
         yield* readPlainPieces(body, res.ContentLength ?? 0, key, aad);
       } finally {
@@ -134,7 +133,11 @@ export class SealedObjectsS3 implements SealedStore {
     const from = HEADER_LEN + first * seg;
     const to = Math.min(HEADER_LEN + (last + 1) * seg, layout.sealedSize);
     const res = await this.get(relPath, objectKey, `bytes=${from}-${to - 1}`, etag);
-    const sealed = await bodyBytes(res.Body);
+    if (!res.ContentRange?.startsWith(`bytes ${from}-`)) {
+      (res.Body as Readable | undefined)?.destroy();
+      throw new Error(`the object store did not answer the range ${from}-${to - 1} of ${JSON.stringify(relPath)}`);
+    }
+    const sealed = await bodyBytes(res.Body, to - from);
     if (sealed.length !== to - from) throw new DecryptionError('sealed stream is truncated');
     const file = fileKey(key, aad, layout.header);
     const plains = [];
@@ -185,7 +188,7 @@ export class SealedObjectsS3 implements SealedStore {
     let uploadId: string;
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: marker }));
-      uploadId = (await bodyBytes(res.Body)).toString('utf8');
+      uploadId = (await bodyBytes(res.Body, 1024)).toString('utf8');
     } catch (e) {
       throw notFound(e, relPath);
     }
@@ -203,8 +206,9 @@ export class SealedObjectsS3 implements SealedStore {
       if ((e as { name?: string }).name === 'InvalidRange') throw new DecryptionError('sealed stream is truncated');
       throw e;
     }
+    // The whole object's size: after the slash of Content-Range, or (a server that sent it all) its length.
     const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? res.ContentLength);
-    const header = await bodyBytes(res.Body);
+    const header = await bodyBytes(res.Body, HEADER_LEN);
     if (header.length < HEADER_LEN) throw new DecryptionError('sealed stream is truncated');
     return { layout: sealedLayout(header, size), ...(res.ETag ? { etag: res.ETag } : {}) };
   }
@@ -250,11 +254,20 @@ function notFound(e: unknown, relPath: string): unknown {
   return Object.assign(new Error(`no sealed object ${JSON.stringify(relPath)}`), { code: 'ENOENT', cause: e });
 }
 
-async function bodyBytes(body: unknown): Promise<Buffer> {
-  const b = body as { transformToByteArray?: () => Promise<Uint8Array> } | undefined;
-  if (!b?.transformToByteArray) return Buffer.alloc(0);
-  const bytes = await b.transformToByteArray();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * At most `max` bytes of a response's body. A body that goes on past them (a server that answered
+ * a range with the whole object) is cut there, and its connection with it; one that ends within
+ * them is read to its end, so its connection serves the next request.
+ */
+async function bodyBytes(body: unknown, max: number): Promise<Buffer> {
+  const got: Buffer[] = [];
+  let n = 0;
+  for await (const piece of (body as AsyncIterable<Buffer> | undefined) ?? []) {
+    got.push(piece);
+    n += piece.length;
+    if (n > max) break;
+  }
+  return Buffer.concat(got, Math.min(n, max));
 }
 
 /**
