@@ -14,7 +14,6 @@ import { checkStartable, type Config } from './config/config.ts';
 import { inTenantTransaction } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { buildApp, type AppOptions } from './http/app.ts';
-import { issueSetupToken } from './identity/setup.ts';
 import { deviceByAeTitle, identifyDevice } from './imaging/device-registry.ts';
 import type { DimseDeps } from './imaging/dimse/dimse-deps.ts';
 import { startDimseListener, type DimseListener } from './imaging/dimse/listener.ts';
@@ -39,6 +38,11 @@ import { KarteiError } from './errors.ts';
 // Issue 19: keys
 import { TlsReloader, type SecureContextTarget, type TlsReloadOutcome } from './config/tls-reload.ts';
 import { DEPLOYMENT_CHAIN } from './db/schema.ts';
+// Issue 19: instances
+import { InstanceRegistry } from './db/instances.ts';
+import { instanceFacts } from './ops/instances.ts';
+import { claimSetupToken, isSetUp, SETUP_TOKEN_FILE } from './identity/setup.ts';
+import path from 'node:path';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -89,6 +93,11 @@ export interface Server {
    * leaves the listener with its old certificate. Logged and audited (never key material).
    */
   reloadTls(): Promise<TlsReloadOutcome[]>;
+  // Issue 19: instances
+  /** Not set up yet, and another live instance printed the setup link: where it runs (`setupToken` is null then). */
+  setupLinkElsewhere?: { host: string; pid: number; startedAt: string };
+  /** This server's row in the instance registry (src/db/instances.ts). */
+  registry: InstanceRegistry;
 }
 
 /** The gate and the archive's use cases, bound once to the services: all the DIMSE server is given. */
@@ -138,6 +147,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let metricsListener: MetricsListener | undefined;
   // Issue 19: keys
   let stopTlsWatch: () => void = () => undefined;
+  // Issue 19: instances
+  let registry: InstanceRegistry | undefined;
   const checkpoints = opts.checkpoints !== false;
   const shutDown = async () => {
     clearInterval(timer);
@@ -160,6 +171,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         await services.audit.checkpointAll();
       }
     } finally {
+      // Issue 19: instances — stopped last: what this instance held is free for the others only now.
+      await registry?.stop().catch(() => undefined);
       await services?.close();
       unlock();
     }
@@ -196,8 +209,24 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       log.warn(documents, 'documents recovered: removed what an interrupted upload or version left behind');
     s.audit.alarm = (chain, r) =>
       log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
-    // Issued before anything listens: once the server answers, the token exists.
-    const setupToken = await issueSetupToken(s.store, config.dataDir);
+    // Issue 19: instances — registered before its setup link is claimed; beats every 10 s until the stop.
+    registry = new InstanceRegistry(s.store, instanceFacts(s.instanceId, config, s));
+    await registry.register();
+    // Runs and imports are claimed for this instance in the database.
+    s.letterRunner.instanceId = s.instanceId;
+    s.imports.instanceId = s.instanceId;
+    registry.onError = (e) => log.error({ err: e }, 'instance heartbeat not written');
+    // Issued before anything listens: once the server answers, the token exists (or another instance holds it).
+    const claim = await claimSetupToken(s.store, config.dataDir, registry.facts);
+    const setupToken = claim && 'token' in claim ? claim.token : null;
+    const setupLinkElsewhere = claim && 'printedBy' in claim ? claim.printedBy : undefined;
+    if (setupToken) {
+      // Setup may be finished through another instance: this one's token file goes once it is.
+      const tokenFile = path.join(config.dataDir, SETUP_TOKEN_FILE);
+      registry.onBeat = async () => {
+        if (fs.existsSync(tokenFile) && (await isSetUp(s.store))) fs.rmSync(tokenFile, { force: true });
+      };
+    }
     const url = opts.listen === false ? undefined : await app.listen({ host: config.host, port: config.port });
     const deps = dimseDeps(s);
     // Issue 19: ops — the DICOM operations' gate runs, timed and counted by action and outcome.
@@ -245,6 +274,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         importBundle: importCounted!, // Issue 19: ops
         log: log.child({ component: 'demis' }),
         caFile: config.demisCaFile,
+        // Issue 19: instances — an office's poll claimed for this instance in the database.
+        instanceId: s.instanceId,
       });
       s.demisPoller = demis;
       demis.start();
@@ -307,6 +338,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       url,
       dicom,
       setupToken,
+      // Issue 19: instances
+      ...(setupLinkElsewhere ? { setupLinkElsewhere } : {}),
+      registry,
       recovered,
       // Issue 19: ops
       metricsUrl: metricsListener?.url,

@@ -1,6 +1,8 @@
 // Wires the parts together once per process: store, keys, audit, gate and
 // the domain services that only the gate's context can drive.
 import fs from 'node:fs';
+// Issue 19: instances
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config/config.ts';
 import { openStore, type Store } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
@@ -142,6 +144,9 @@ export interface Services {
   // Issue 19: ops
   /** The storage watcher, metrics and readiness, once the server has made them (src/server.ts); absent offline. */
   ops?: { storage: StorageSpace; readiness: ReadinessCheck; metrics?: Metrics };
+  // Issue 19: instances
+  /** This process's id in the instance registry (src/db/instances.ts): new at each start; registered by the server only. */
+  instanceId: string;
   close(): Promise<void>;
 }
 
@@ -181,6 +186,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const letters = new Letters(keyring, persons, records, templates, () => services.documentSink);
   // Issue 17: import
   const imports = new Imports(store, keyring, persons, records);
+  // Issue 19: instances — who holds a letter run, an import or a DEMIS poll (src/db/instances.ts).
+  const instanceId = randomUUID();
   const services: Services = {
     // DEMIS: what the poller fetches for an office goes into its inbox department, imported as the connection.
     importDemisBundle: (raw, mediaType, _source, office) =>
@@ -238,6 +245,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     letterRunner: new LetterRunner(store, gate, letters),
     // Issue 17: import
     imports,
+    // Issue 19: instances
+    instanceId,
     close: async () => {
       // Issue 17: import — a running import ends after its batch; a later start resumes it.
       await imports.stop();

@@ -6,7 +6,17 @@
 // until a later checkpoint of that chain verifies and is signed. Each head
 // names the key that signed it, so after a rotation `audit verify` can tell a
 // checkpoint re-signed there by another (a retired, perhaps stolen) key.
+// Issue 19: instances — several servers may share one key directory (a shared mount): each write
+// goes through a temporary file of its own name (host, pid and a random part: two hosts may run the
+// same pid), synced with its directory before and after the rename. Heads are recorded only inside a
+// checkpoint round, which holds the round's advisory lock on PostgreSQL, so two instances never
+// read-modify-write the file at once; heads never move backwards either way. Where each instance has
+// its own copy of the key directory, each copy witnesses the rounds its instance runs (a round records
+// the heads another instance signed before it too); `kartei doctor` says when a copy falls behind.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface WitnessedHead {
   seq: number;
@@ -65,10 +75,27 @@ export class Witness {
     return { chains: f.chains ?? {}, ...(f.refused ? { refused: f.refused } : {}) };
   }
 
-  /** Written atomically. */
+  /** Written atomically and durably, under a temporary name no other writer uses. */
   private save(f: WitnessFile): void {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(f, null, 1), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    const tmp = `${this.file}.${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(f, null, 1));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.renameSync(tmp, this.file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    const dir = fs.openSync(path.dirname(this.file), 'r');
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
   }
 }

@@ -151,6 +151,12 @@ async function serve(config: Config): Promise<number> {
   });
   // Printed once a stop request is handled: whoever reads the link may stop the server at once.
   if (server.setupToken) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${server.setupToken}\n`);
+  // Issue 19: instances — another instance printed the link: say where, and how to get a new one.
+  const elsewhere = server.setupLinkElsewhere;
+  if (elsewhere)
+    process.stdout.write(
+      `Setup: the setup link was printed by the Kartei instance on ${elsewhere.host} (pid ${elsewhere.pid}, running since ${elsewhere.startedAt}); see its output or its data directory's setup-token file. For a new link, restart that instance (the old link stops working).\n`,
+    );
   return stopped;
 }
 

@@ -1,7 +1,8 @@
 // `kartei offices add NAME [--host HOST]`, `kartei offices list`, `kartei offices renew NAME` (issue 19):
 // the operator's commands for the offices of one deployment. They show an office's name, address and
 // whether it is set up, and print an office's one-time setup link — never anything of its data or its
-// audit log (the operator holds no account in any office).
+// audit log (the operator holds no account in any office). The link carries the office's name in its
+// fragment, for the setup wizard to show (the operator named the office; the wizard does not ask).
 import type { Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
@@ -22,7 +23,7 @@ export async function officesCommand(config: Config, args: string[], withService
       return await withServices(config, async (s) => {
         const { office, token } = await addOffice(s.store, s.keyring, s.audit, { name, host });
         process.stdout.write(`office "${office.name}" created (id ${office.id}, address ${office.host ?? '(any)'})\n`);
-        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token)}\n`);
+        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token, office.name)}\n`);
         return 0;
       });
     }
@@ -42,7 +43,7 @@ export async function officesCommand(config: Config, args: string[], withService
         const office = (await listOffices(s.store)).find(
           (o) => o.id === rest[0] || o.name.toLowerCase() === rest[0]!.toLowerCase(),
         )!;
-        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token)}\n`);
+        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token, office.name)}\n`);
         return 0;
       });
   } catch (e) {

@@ -21,6 +21,8 @@ interface SetupTokenTable {
   token_hash: string;
   expires_at: string;
   used_at: string | null;
+  // Issue 19: instances (migration 039) — the instance that printed the link (null: none recorded).
+  issued_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 // Issue 19: offices (migration 037) — an office's one-time setup token, by its SHA-256.
@@ -827,6 +829,8 @@ interface DemisConnectionsTable {
   next_poll_at: string | null;
   updated_at: string;
   updated_by: string;
+  // Issue 19: instances (migration 039) — the instance polling the office now (null: nobody).
+  polled_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 // Declaration merging: issue 16's DEMIS connection table joins the schema here, in one block.
@@ -1088,6 +1092,8 @@ interface LetterRunsTable {
   created_at: string;
   created_by: string;
   finished_at: string | null;
+  // Issue 19: instances (migration 039) — the instance working through the run now (null: nobody).
+  runner: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One file of a bulk run (run + person unique): pending | done | failed, the document made or the refusal's code. */
@@ -1144,6 +1150,8 @@ interface ImportJobsTable {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  // Issue 19: instances (migration 039) — the instance running the import now (null: nobody).
+  runner: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Migration 031: one row of an import: what the dry run said and what the import did. Ids and codes only. */
@@ -1174,4 +1182,31 @@ interface StoreUpgradesTable {
   /** The upgrade's name, e.g. `person-index-links`. */
   name: string;
   done_at: string;
+}
+
+// Issue 19: instances
+export interface Database {
+  server_instances: ServerInstancesTable;
+}
+
+/** Migration 039: one row per start of a server on this database (not a tenant table; src/db/instances.ts). */
+interface ServerInstancesTable {
+  id: string;
+  /** The same for every start from one data directory. */
+  data_dir_id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** The last migration this instance's code knows. */
+  schema_level: string;
+  /** A one-way digest of the key directory's key ids: equal when the instances can read each other's data. */
+  key_fingerprint: string;
+  /** Where sealed files live (KARTEI_STORAGE: files, database, s3), when the configuration says. */
+  storage: string | null;
+  /** JSON array of the addresses it listens on. */
+  listen: string;
+  started_at: string;
+  heartbeat_at: string;
+  /** Set by an orderly stop; null while it runs, or after a crash. */
+  stopped_at: string | null;
 }

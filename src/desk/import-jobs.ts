@@ -8,13 +8,17 @@
 // naming the person (ctx.audit.hits); counts go into the detail. The file is parsed outside every
 // transaction (`read`, `warm`, the runner's preparation); each row is written in its own savepoint, and each
 // batch is decided on the roles its starter holds at that moment.
+// Issue 19: instances — the job names the instance running it (`runner`), so every instance shows it
+// running while that instance is live and refuses a second start or a discard meanwhile; a job whose
+// instance stopped or died shows interrupted everywhere, and a head resumes it on any instance.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { FileFacts, Principal } from '../access/policy.ts';
 import type { Resolved } from '../access/resolve.ts';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import type { Database } from '../db/schema.ts';
 import { fieldRefused, fieldsRefused, KarteiError } from '../errors.ts';
 import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
 import type { Persons } from '../records/persons.ts';
@@ -46,6 +50,8 @@ import {
   UnreadableFile,
 } from './import-parse.ts';
 import { planRow, type RowPlan } from './import-values.ts';
+// Issue 19: instances
+import { liveSince } from '../db/instances.ts';
 
 /** Rows a file may hold (import-parse.ts reads no more than one past it). */
 const MAX_IMPORT_ROWS = MAX_ROWS;
@@ -71,6 +77,9 @@ type JobRow = {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  // Issue 19: instances — the instance running it, and whether that instance is live.
+  runner: string | null;
+  runner_live: unknown;
 };
 
 const JOB_COLUMNS = [
@@ -92,6 +101,8 @@ const JOB_COLUMNS = [
   'created_at',
   'updated_at',
   'finished_at',
+  // Issue 19: instances
+  'runner',
 ] as const;
 
 const uploadBinding = (tenantId: string, jobId: string) =>
@@ -156,6 +167,9 @@ export class Imports {
    */
   batchSize = 1000;
   hooks: ImportHooks = {};
+  // Issue 19: instances
+  /** This server's id in the instance registry (set by src/server.ts): the jobs it runs name it. */
+  instanceId: string | null = null;
 
   constructor(store: Store, keyring: Keyring, persons: Persons, records: Records) {
     this.store = store;
@@ -228,6 +242,7 @@ export class Imports {
     const rows = await ctx.tx
       .selectFrom('import_jobs')
       .select(JOB_COLUMNS)
+      .select(runnerLive)
       .where('tenant_id', '=', ctx.principal.tenantId)
       .where('department_id', '=', decidedDepartment(ctx))
       .orderBy('created_at', 'desc')
@@ -430,7 +445,8 @@ export class Imports {
   /** Discards a job that is not importing: its upload and mapping are dropped; what was imported stays. */
   async discard(ctx: GateContext, jobId: string, version: number): Promise<ImportJob> {
     const job = await this.job(ctx.tx, ctx.principal.tenantId, jobId);
-    if (this.active.has(jobId)) throw fieldRefused('conflict', 'state', 'import-running', 'the import is running');
+    if (this.active.has(jobId) || this.elsewhere(job))
+      throw fieldRefused('conflict', 'state', 'import-running', 'the import is running');
     if (job.state === 'done' || job.state === 'discarded')
       throw fieldRefused('conflict', 'state', 'import-ended', `the job is ${job.state}`);
     if (job.version !== version)
@@ -464,7 +480,8 @@ export class Imports {
    */
   async start(ctx: GateContext, jobId: string, version: number, claim = { claimed: false }): Promise<ImportJob> {
     const job = await this.job(ctx.tx, ctx.principal.tenantId, jobId);
-    if (this.active.has(jobId)) throw fieldRefused('conflict', 'state', 'import-running', 'the import is running');
+    if (this.active.has(jobId) || this.elsewhere(job))
+      throw fieldRefused('conflict', 'state', 'import-running', 'the import is running');
     if (job.state !== 'checked' && job.state !== 'running')
       throw job.state === 'uploaded'
         ? fieldRefused('conflict', 'state', 'import-not-checked', 'run the dry run first')
@@ -481,6 +498,8 @@ export class Imports {
         state: 'running',
         version: job.version + 1,
         updated_at: ctx.now,
+        // Issue 19: instances
+        runner: this.instanceId,
         ...(fresh ? { created_count: 0, matched_count: 0, refused_count: 0, position: 0 } : {}),
       })
       .where('id', '=', jobId)
@@ -502,7 +521,9 @@ export class Imports {
 
   /** Runs the import claimed by `start` in the background, as `principal`, batch by batch through the gate. */
   launch(gate: Gate, principal: Principal, jobId: string): Promise<void> {
-    const run = this.run(gate, principal, jobId).finally(() => {
+    const run = this.run(gate, principal, jobId).finally(async () => {
+      // Issue 19: instances — no longer running here (a later start, on any instance, resumes it).
+      await this.letGo(principal.tenantId, jobId).catch(() => undefined);
       this.active.delete(jobId);
       this.runs.delete(jobId);
     });
@@ -777,6 +798,7 @@ export class Imports {
     const job = await tx
       .selectFrom('import_jobs')
       .select(JOB_COLUMNS)
+      .select(runnerLive)
       .where('id', '=', jobId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
@@ -814,6 +836,26 @@ export class Imports {
     return table;
   }
 
+  // Issue 19: instances
+  /** Running on another instance that is live now. */
+  private elsewhere(r: Pick<JobRow, 'state' | 'runner' | 'runner_live'>): boolean {
+    return r.state === 'running' && r.runner !== null && r.runner !== this.instanceId && truthy(r.runner_live);
+  }
+
+  /** The job no longer names this instance as its runner. */
+  private async letGo(tenantId: string, jobId: string): Promise<void> {
+    if (!this.instanceId) return;
+    await inTenantTransaction(this.store, tenantId, (tx) =>
+      tx
+        .updateTable('import_jobs')
+        .set({ runner: null })
+        .where('id', '=', jobId)
+        .where('tenant_id', '=', tenantId)
+        .where('runner', '=', this.instanceId)
+        .execute(),
+    );
+  }
+
   private remember(id: string, table: Table) {
     this.tables.set(id, table);
     while (this.tables.size > 2) this.tables.delete(this.tables.keys().next().value!);
@@ -837,7 +879,7 @@ export class Imports {
       rowCount: r.row_count,
       position: r.position,
       counts: { created: r.created_count, matched: r.matched_count, refused: r.refused_count },
-      active: this.active.has(r.id),
+      active: this.active.has(r.id) || this.elsewhere(r),
       createdBy: r.created_by,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -932,3 +974,20 @@ function rowView(r: {
     recordId: r.record_id,
   };
 }
+
+// Issue 19: instances
+/** Whether the job's runner is a live instance (src/db/instances.ts), as a column of the job's row. */
+function runnerLive(eb: ExpressionBuilder<Database, 'import_jobs'>) {
+  return eb
+    .exists(
+      eb
+        .selectFrom('server_instances')
+        .select('server_instances.id')
+        .whereRef('server_instances.id', '=', 'import_jobs.runner')
+        .where('server_instances.stopped_at', 'is', null)
+        .where('server_instances.heartbeat_at', '>=', liveSince()),
+    )
+    .as('runner_live');
+}
+
+const truthy = (v: unknown) => v === true || Number(v) === 1;

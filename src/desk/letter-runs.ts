@@ -5,6 +5,11 @@
 // file as the person who started the run (with that person's roles as they are now), its item marked done in
 // the letter's own transaction — so a run resumed after a crash or restart makes no file's letter twice. A
 // refused or failed file is marked with the refusal's code; the counts are the run's progress.
+// Issue 19: instances — with several instances on one database, a run is worked by one instance at a time:
+// each batch first claims the run for its instance (`runner`: free, its own, or an instance no longer live),
+// and every instance looks every SWEEP_MS for running runs nobody live holds, so a run whose instance
+// stopped or died goes on elsewhere. (A file is never made twice in any case: its item is marked done in
+// the letter's own transaction, only while pending.)
 import { randomUUID } from 'node:crypto';
 import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
@@ -15,6 +20,8 @@ import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Letters } from './letters.ts';
 import { KIND_RECORDS } from './template-fields.ts';
+// Issue 19: instances
+import { liveInstanceIds } from '../db/instances.ts';
 import type { Templates } from './templates.ts';
 
 /** At most this many files in one run. */
@@ -307,6 +314,10 @@ export class LetterRunner {
   stopAfter: number | undefined;
   /** Logs a run that could not go on (never a name). */
   onError: (e: unknown, runId: string) => void = () => undefined;
+  // Issue 19: instances
+  /** This server's id in the instance registry (set by src/server.ts); unset: runs are not claimed in the database. */
+  instanceId: string | null = null;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(store: Store, gate: Gate, letters: Letters) {
     this.store = store;
@@ -317,17 +328,36 @@ export class LetterRunner {
   /** Resumes every office's unfinished runs. */
   async start(): Promise<void> {
     this.stopped = false;
+    await this.sweep();
+    // Issue 19: instances — runs another instance left (stopped, crashed) are taken up here too.
+    if (this.instanceId && !this.sweeper) {
+      this.sweeper = setInterval(() => void this.sweep().catch((e) => this.onError(e, 'sweep')), LetterRunner.SWEEP_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  // Issue 19: instances
+  /** How often an instance looks for running runs no live instance holds. */
+  static SWEEP_MS = 15_000;
+
+  /** Kicks every office's running runs that no other live instance holds. */
+  async sweep(): Promise<void> {
+    if (this.stopped) return;
     const tenants = await this.store.db.selectFrom('tenants').select('id').execute();
     for (const { id: tenantId } of tenants) {
-      const runs = await inTenantTransaction(this.store, tenantId, (tx) =>
-        tx
+      const runs = await inTenantTransaction(this.store, tenantId, (tx) => {
+        let q = tx
           .selectFrom('letter_runs')
           .select('id')
           .where('tenant_id', '=', tenantId)
-          .where('state', '=', 'running')
-          .orderBy('created_at')
-          .execute(),
-      );
+          .where('state', '=', 'running');
+        const me = this.instanceId;
+        if (me)
+          q = q.where((eb) =>
+            eb.or([eb('runner', 'is', null), eb('runner', '=', me), eb('runner', 'not in', liveInstanceIds(tx))]),
+          );
+        return q.orderBy('created_at').execute();
+      });
       for (const r of runs) this.kick(tenantId, r.id);
     }
   }
@@ -343,6 +373,9 @@ export class LetterRunner {
   /** Stops after the file in hand; unfinished runs stay `running` for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Issue 19: instances
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     await this.working;
   }
 
@@ -373,6 +406,8 @@ export class LetterRunner {
 
   /** A batch of a run's pending files; answers whether more are pending. */
   private async step(tenantId: string, runId: string, goOn: () => boolean): Promise<boolean> {
+    // Issue 19: instances — held by another live instance: it goes on there.
+    if (!(await this.claim(tenantId, runId))) return false;
     const { run, items, principal } = await inTenantTransaction(this.store, tenantId, async (tx) => {
       const run = await tx
         .selectFrom('letter_runs')
@@ -463,6 +498,26 @@ export class LetterRunner {
       if (!goOn()) return true;
     }
     return true;
+  }
+
+  // Issue 19: instances
+  /** Claims a running run for this instance: free, its own, or held by an instance no longer live. */
+  private async claim(tenantId: string, runId: string): Promise<boolean> {
+    const me = this.instanceId;
+    if (!me) return true;
+    return inTenantTransaction(this.store, tenantId, async (tx) => {
+      const r = await tx
+        .updateTable('letter_runs')
+        .set({ runner: me })
+        .where('id', '=', runId)
+        .where('tenant_id', '=', tenantId)
+        .where('state', '=', 'running')
+        .where((eb) =>
+          eb.or([eb('runner', 'is', null), eb('runner', '=', me), eb('runner', 'not in', liveInstanceIds(tx))]),
+        )
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
   }
 
   private async kindOf(tenantId: string, templateId: string) {

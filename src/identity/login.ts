@@ -35,7 +35,7 @@ import {
   type RelyingParty,
 } from './passkeys.ts';
 import { userBinding, usernameIndexOf } from './users.ts';
-import type { OfficeAddress } from './office-address.ts';
+import { hostAt, type OfficeAddress } from './office-address.ts';
 import { IdentityUseCase } from './identity-use-case.ts';
 import { newRecoveryCodes, RECOVERY_CODE, spendRecoveryCode } from './recovery-codes.ts';
 
@@ -74,6 +74,8 @@ interface ChallengeRow {
   display_name_enc: Buffer;
   reset_notice: number;
   credentials_reset_at: string | null;
+  /** Issue 19: offices — the host of the challenge's office (null: the host-less offices' address). */
+  host: string | null;
 }
 
 /** A second-step attempt, counted and (after the first) reserved. */
@@ -108,14 +110,19 @@ export class Login extends IdentityUseCase {
     keyring: Keyring,
     audit: AuditLog,
     clock: () => number = Date.now,
-    /** The installation's public address: the passkeys' origin and RP ID. */
+    /** The installation's public address: the passkeys' origin and RP ID (at an office's host: that host). */
     publicUrl = 'http://localhost:8080',
   ) {
     super(store, keyring, audit, clock);
-    this.rp = relyingParty(publicUrl);
+    this.publicUrl = publicUrl;
   }
 
-  private readonly rp: RelyingParty;
+  private readonly publicUrl: string;
+
+  /** Issue 19: offices — the passkeys' relying party at the office's own address, if it has one. */
+  private rp(host: string | null): RelyingParty {
+    return relyingParty(this.publicUrl, host);
+  }
 
   private prunedAt = 0;
 
@@ -180,7 +187,7 @@ export class Login extends IdentityUseCase {
     const { secret, webauthn } = await inTenantTransaction(this.store, user.tenant_id, async (tx) => {
       const key = await this.keyring.tenantKey(tx, user.tenant_id);
       // Passkeys are offered beside the TOTP code; a reset link deleted them with the TOTP secret.
-      const webauthn = await loginOptions(tx, user.id, this.rp);
+      const webauthn = await loginOptions(tx, user.id, this.rp(hostAt(at)));
       const secret = user.totp_secret_enc || webauthn ? null : newTotpSecret();
       await tx
         .insertInto('login_challenges')
@@ -377,7 +384,9 @@ export class Login extends IdentityUseCase {
     const credential = expected
       ? await inTenantTransaction(this.store, tenantId, (tx) => findCredential(tx, userId, response.id))
       : undefined;
-    const checked = credential && expected ? await checkAssertion(credential, expected, response, this.rp) : null;
+    // The address the login is finished at (begin() refuses any but the challenge's office's).
+    const rp = this.rp(at ? hostAt(at) : row.host);
+    const checked = credential && expected ? await checkAssertion(credential, expected, response, rp) : null;
     const result = !checked
       ? null
       : await inTenantTransaction(this.store, tenantId, async (tx) => {

@@ -45,11 +45,7 @@ export class OfficeAddresses {
 
   /** The installation's public URL as an office's own address (its links: enrolment, reset). */
   async publicUrl(tenantId: string, installationUrl: string): Promise<string> {
-    const host = await this.hostOf(tenantId);
-    if (host === null) return installationUrl;
-    const url = new URL(installationUrl);
-    url.hostname = host;
-    return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+    return addressUrl(installationUrl, await this.hostOf(tenantId));
   }
 
   private async claimant(host: string, fresh: boolean): Promise<string | null> {
@@ -74,6 +70,20 @@ export class OfficeAddresses {
     return row.host;
   }
 }
+
+/**
+ * The installation's public URL at an office's host (scheme, port and path kept), or unchanged
+ * where the office has none: the base of its links, redirects and passkeys.
+ */
+export function addressUrl(installationUrl: string, host: string | null): string {
+  if (host === null) return installationUrl;
+  const url = new URL(installationUrl);
+  url.hostname = host;
+  return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+}
+
+/** The host of an address, or null for the address of the host-less offices. */
+export const hostAt = (at: OfficeAddress): string | null => (at.kind === 'office' ? at.host : null);
 
 const perStore = new WeakMap<Store, OfficeAddresses>();
 

@@ -156,9 +156,14 @@ export async function listOffices(store: Store): Promise<OfficeSummary[]> {
   }));
 }
 
-/** The office's setup link: the public URL with the office's host in place of the installation's. */
-export function setupLink(publicUrl: string, host: string | null, token: string): string {
+/**
+ * The office's setup link: the public URL with the office's host in place of the installation's.
+ * With `name`, the office's name rides along in the fragment (`&office=…`) for the setup wizard to
+ * show instead of asking; the fragment never reaches a server, and setup uses the stored name.
+ */
+export function setupLink(publicUrl: string, host: string | null, token: string, name?: string): string {
   const url = new URL(publicUrl);
   if (host) url.hostname = host;
-  return `${url.origin}${url.pathname.replace(/\/$/, '')}/setup#token=${token}`;
+  const office = name === undefined ? '' : `&office=${encodeURIComponent(name)}`;
+  return `${url.origin}${url.pathname.replace(/\/$/, '')}/setup#token=${token}${office}`;
 }

@@ -3,10 +3,14 @@
 // each named), sees when each was last used, and removes them; the login's
 // second step accepts an assertion of one of them (login.ts, `passkey`).
 //
-// - The relying party is the installation's public address: origin =
-//   KARTEI_PUBLIC_URL's origin, RP ID = its host name. An assertion made for
-//   another origin or RP ID fails; so does one without user verification (the
-//   authenticator's PIN or biometric stands for "something you know/are").
+// - The relying party is the office's public address: origin =
+//   KARTEI_PUBLIC_URL's origin, RP ID = its host name — with the office's own
+//   host in place of the installation's where it has one (issue 19: offices),
+//   decided by the address the request came to, never by the client otherwise.
+//   An assertion made for another origin or RP ID fails (so a passkey of one
+//   office's address signs in at no other's); so does one without user
+//   verification (the authenticator's PIN or biometric stands for "something
+//   you know/are").
 // - Adding one needs the session *and* the current password, checked before the
 //   ceremony starts and throttled like a login's password: a session left open
 //   on a shared screen is not enough to plant a credential of one's own. The
@@ -44,6 +48,7 @@ import { credit, reserveOwnAttempt } from './throttle.ts';
 import { IdentityUseCase } from './identity-use-case.ts';
 import { tokenHash } from './tokens.ts';
 import { userBinding } from './users.ts';
+import { addressUrl, hostAt, type OfficeAddress } from './office-address.ts';
 
 const REGISTRATION_MS = 5 * 60_000;
 /** Enough for a few keys and devices; more is more to lose track of. */
@@ -56,9 +61,12 @@ export interface RelyingParty {
   name: string;
 }
 
-/** The relying party of this installation, from its public address. */
-export function relyingParty(publicUrl: string): RelyingParty {
-  const url = new URL(publicUrl);
+/**
+ * The relying party of this installation, from its public address; of an office with an address
+ * of its own (`host`), the same address at that host.
+ */
+export function relyingParty(publicUrl: string, host: string | null = null): RelyingParty {
+  const url = new URL(addressUrl(publicUrl, host));
   return { id: url.hostname, origin: url.origin, name: 'Kartei' };
 }
 
@@ -164,10 +172,15 @@ export async function deleteUserPasskeys(tx: Tx, userId: string): Promise<void> 
 }
 
 export class Passkeys extends IdentityUseCase {
-  readonly rp: RelyingParty;
+  private readonly publicUrl: string;
   constructor(store: Store, keyring: Keyring, audit: AuditLog, publicUrl: string, clock: () => number = Date.now) {
     super(store, keyring, audit, clock);
-    this.rp = relyingParty(publicUrl);
+    this.publicUrl = publicUrl;
+  }
+
+  /** The relying party at the address a request came to (the caller's own office's: access.ts admits no other). */
+  rp(at: OfficeAddress = { kind: 'unaddressed' }): RelyingParty {
+    return relyingParty(this.publicUrl, hostAt(at));
   }
 
   async list(tenantId: string, userId: string): Promise<PasskeyInfo[]> {
@@ -199,7 +212,9 @@ export class Passkeys extends IdentityUseCase {
     sessionHash: string,
     currentPassword: string,
     address: string,
+    officeAddress?: OfficeAddress,
   ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const rp = this.rp(officeAddress);
     const user = await this.store.db
       .selectFrom('users')
       .select(['username_index', 'username_enc', 'display_name_enc', 'password_hash'])
@@ -228,8 +243,8 @@ export class Passkeys extends IdentityUseCase {
         .execute();
       if (existing.length >= MAX_PASSKEYS) throw tooManyPasskeys();
       const options = await generateRegistrationOptions({
-        rpName: this.rp.name,
-        rpID: this.rp.id,
+        rpName: rp.name,
+        rpID: rp.id,
         userID: new TextEncoder().encode(userId),
         userName: openField<string>(key, userBinding(tenantId, userId, 'username'), user.username_enc),
         userDisplayName: openField<string>(key, userBinding(tenantId, userId, 'display_name'), user.display_name_enc),
@@ -264,7 +279,9 @@ export class Passkeys extends IdentityUseCase {
     sessionHash: string,
     name: string,
     response: RegistrationResponseJSON,
+    address?: OfficeAddress,
   ): Promise<PasskeyInfo> {
+    const rp = this.rp(address);
     const challenge = clientChallenge(response.response.clientDataJSON);
     const invalid = () =>
       fieldRefused(
@@ -290,8 +307,8 @@ export class Passkeys extends IdentityUseCase {
       const verified = await verifyRegistrationResponse({
         response,
         expectedChallenge: row.challenge,
-        expectedOrigin: this.rp.origin,
-        expectedRPID: this.rp.id,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.id,
         requireUserVerification: true,
       });
       if (!verified.verified) throw invalid();

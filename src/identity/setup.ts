@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import { inTenantTransaction, serialise, type Store, type Tx } from '../db/connect.ts';
+import { liveInstanceIds } from '../db/instances.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { KarteiError } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -27,19 +28,85 @@ export async function isSetUp(store: Store): Promise<boolean> {
 export async function issueSetupToken(store: Store, dataDir: string): Promise<string | null> {
   if (await isSetUp(store)) return null;
   const token = newToken();
-  const expires = new Date(Date.now() + SETUP_TTL_MS).toISOString();
   // Durable before the link is shown: through the group committer on SQLite.
-  await inTenantTransaction(store, DEPLOYMENT_CHAIN, async (tx) => {
-    await tx.deleteFrom('setup_token').execute();
-    await tx
-      .insertInto('setup_token')
-      .values({ id: 1, token_hash: tokenHash(token), expires_at: expires, used_at: null })
-      .execute();
+  await inTenantTransaction(store, DEPLOYMENT_CHAIN, (tx) => writeSetupToken(tx, token, null, Date.now()));
+  writeTokenFile(dataDir, token);
+  return token;
+}
+
+// Issue 19: instances — one setup link however many instances start together.
+/** What a starting instance's claim of the setup link came to. */
+export type SetupClaim =
+  | { token: string }
+  /** Another live instance printed the link (still valid): where, and since when it runs. */
+  | { printedBy: { host: string; pid: number; startedAt: string } }
+  /** Set up already: no link. */
+  | null;
+
+/**
+ * Issue 19: instances. The setup link of a starting server, claimed in the database so that of any
+ * number of instances starting together exactly one prints a link: under a transaction-scoped lock
+ * (PostgreSQL; SQLite has one writer), the token is issued anew unless a live instance of another data
+ * directory issued one that is still valid — then this instance says who has it. An instance that
+ * stopped, or whose heartbeat stopped (src/db/instances.ts), holds no link: the next start issues a new
+ * one (and the old one stops working), as a restart of one server always did.
+ */
+export async function claimSetupToken(
+  store: Store,
+  dataDir: string,
+  me: { id: string; dataDirId: string },
+  now = Date.now(),
+): Promise<SetupClaim> {
+  const token = newToken();
+  const claim = await inTenantTransaction(store, DEPLOYMENT_CHAIN, async (tx): Promise<SetupClaim> => {
+    await serialise(tx, SETUP_CLAIM_LOCK);
+    if (await tx.selectFrom('tenants').select('id').limit(1).executeTakeFirst()) return null;
+    const row = await tx
+      .selectFrom('setup_token')
+      .select(['expires_at', 'used_at', 'issued_by'])
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    if (row?.issued_by && row.issued_by !== me.id && !row.used_at && Date.parse(row.expires_at) > now) {
+      const holder = await tx
+        .selectFrom('server_instances')
+        .select(['host', 'pid', 'started_at'])
+        .where('id', '=', row.issued_by)
+        .where('id', 'in', liveInstanceIds(tx, now))
+        // The same data directory: this instance's own earlier process, which cannot run (serve.lock).
+        .where('data_dir_id', '!=', me.dataDirId)
+        .executeTakeFirst();
+      if (holder) return { printedBy: { host: holder.host, pid: Number(holder.pid), startedAt: holder.started_at } };
+    }
+    await writeSetupToken(tx, token, me.id, now);
+    return { token };
   });
+  if (claim && 'token' in claim) writeTokenFile(dataDir, claim.token);
+  // A file of an earlier start holds a token that no longer works.
+  else fs.rmSync(path.join(dataDir, SETUP_TOKEN_FILE), { force: true });
+  return claim;
+}
+
+/** The lock of the setup link's claim (PostgreSQL, transaction-scoped). */
+const SETUP_CLAIM_LOCK = 'kartei.setup-token';
+
+async function writeSetupToken(tx: Tx, token: string, issuedBy: string | null, now: number): Promise<void> {
+  await tx.deleteFrom('setup_token').execute();
+  await tx
+    .insertInto('setup_token')
+    .values({
+      id: 1,
+      token_hash: tokenHash(token),
+      expires_at: new Date(now + SETUP_TTL_MS).toISOString(),
+      used_at: null,
+      issued_by: issuedBy,
+    })
+    .execute();
+}
+
+function writeTokenFile(dataDir: string, token: string): void {
   const file = path.join(dataDir, SETUP_TOKEN_FILE);
   fs.rmSync(file, { force: true });
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  return token;
 }
 
 export interface SetupInput {

@@ -21,10 +21,19 @@
 // Without the provider's proof of a second factor, no session is made: the
 // browser is sent to `/sso#challenge=…` and completes Kartei's own TOTP step
 // (`POST /api/auth/mfa`), exactly like a password login.
+//
+// Issue 19: offices. An office with an address of its own signs on there: a
+// start at an address offers only the offices served at it, the redirect URI
+// is the public URL with the office's host (what its admins register at their
+// provider), the callback is taken only at that address (a flow of another
+// office's is refused, its state left unspent for the right address), and the
+// browser is sent back into the web application at that address. The host-less
+// offices keep the installation's address, exactly as before.
 import { hkdfSync } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
-import { DEPLOYMENT_CHAIN, type SsoConfigsTable } from '../db/schema.ts';
+import { DEPLOYMENT_CHAIN, type Database, type SsoConfigsTable } from '../db/schema.ts';
+import type { ExpressionBuilder } from 'kysely';
 import { KarteiError, fieldRefused } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { GateContext } from '../access/gate.ts';
@@ -35,6 +44,7 @@ import { createSession } from './sessions.ts';
 import { StartLimit } from './start-limit.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep } from './identity-use-case.ts';
+import { addressUrl, hostAt, officeAddresses, type OfficeAddress } from './office-address.ts';
 
 export const SSO_COOKIE = 'kartei_sso';
 export const SSO_COOKIE_PATH = '/api/auth/sso';
@@ -179,18 +189,29 @@ export class Sso extends IdentityUseCase {
     this.publicUrl = publicUrl;
   }
 
+  /** The redirect URI of the offices without an address of their own (the installation's). */
   get redirectUri(): string {
-    return `${this.publicUrl}/api/auth/sso/callback`;
+    return this.redirectUriAt(null);
   }
 
-  /** Whether any office of this installation offers single sign-on (all the login screen learns). */
-  async available(): Promise<boolean> {
-    const row = await this.store.db
-      .selectFrom('sso_configs')
-      .select('tenant_id')
-      .where('enabled', '=', 1)
-      .limit(1)
-      .executeTakeFirst();
+  /** The redirect URI at an office's host (null: the installation's address). */
+  redirectUriAt(host: string | null): string {
+    return `${addressUrl(this.publicUrl, host)}/api/auth/sso/callback`;
+  }
+
+  /** The redirect URI an office registers at its provider: at its own address, if it has one. */
+  async redirectUriOf(tenantId: string): Promise<string> {
+    return `${await officeAddresses(this.store).publicUrl(tenantId, this.publicUrl)}/api/auth/sso/callback`;
+  }
+
+  /**
+   * Whether an office served at this address offers single sign-on (all the login screen learns).
+   * `at` left out: any office of the installation.
+   */
+  async available(at?: OfficeAddress): Promise<boolean> {
+    let q = this.store.db.selectFrom('sso_configs').select('tenant_id').where('enabled', '=', 1);
+    if (at) q = q.where(servedAt(at));
+    const row = await q.limit(1).executeTakeFirst();
     return !!row;
   }
 
@@ -202,17 +223,26 @@ export class Sso extends IdentityUseCase {
     office: string | undefined,
     address: string,
     link?: { tenantId: string; userId: string; sessionHash: string },
+    at?: OfficeAddress,
   ): Promise<{ location: string; browserToken: string }> {
     const db = this.store.db;
     this.starts.claim(address, Date.now());
-    let q = db.selectFrom('sso_configs').selectAll().where('enabled', '=', 1);
+    let q = db
+      .selectFrom('sso_configs')
+      .innerJoin('tenants', 'tenants.id', 'sso_configs.tenant_id')
+      .selectAll('sso_configs')
+      .select('tenants.host')
+      .where('enabled', '=', 1);
     const tenant = link?.tenantId ?? office;
     if (tenant) q = q.where('tenant_id', '=', tenant);
+    // Issue 19: offices — only an office served at the address the start came to (another's is not found).
+    if (at) q = q.where(servedAt(at));
     const rows = await q.limit(2).execute();
     if (rows.length !== 1)
       throw new KarteiError('not-found', tenant ? 'No single sign-on for this office' : 'Name the office (office=…)');
     const cfg = rows[0]!;
     const tenantId = cfg.tenant_id;
+    const redirectUri = this.redirectUriAt(cfg.host);
     const config = await this.client(cfg);
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -257,7 +287,7 @@ export class Sso extends IdentityUseCase {
       .execute();
     const acr = JSON.parse(cfg.acr_values) as string[];
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: this.redirectUri,
+      redirect_uri: redirectUri,
       scope: 'openid',
       state,
       nonce,
@@ -270,19 +300,32 @@ export class Sso extends IdentityUseCase {
     return { location: url.href, browserToken };
   }
 
-  /** The provider sent the browser back. `query` is the callback's query string. */
-  async callback(query: URLSearchParams, browserToken: string | undefined, address: string): Promise<SsoOutcome> {
+  /**
+   * The provider sent the browser back. `query` is the callback's query string; `at`, the address
+   * it came to (left out: wherever the flow's office is served).
+   */
+  async callback(
+    query: URLSearchParams,
+    browserToken: string | undefined,
+    address: string,
+    at?: OfficeAddress,
+  ): Promise<SsoOutcome> {
     const state = query.get('state');
     if (!state) return this.refuse(DEPLOYMENT_CHAIN, 'state', address);
     const stateHash = tokenHash(state);
     const row = await this.store.db
       .selectFrom('sso_logins')
-      .selectAll()
+      .innerJoin('tenants', 'tenants.id', 'sso_logins.tenant_id')
+      .selectAll('sso_logins')
+      .select('tenants.host')
       .where('state_hash', '=', stateHash)
       .executeTakeFirst();
     if (!row) return this.refuse(DEPLOYMENT_CHAIN, 'state', address);
     const tenantId = row.tenant_id;
     if (row.used_at || Date.parse(row.expires_at) <= Date.now()) return this.refuse(tenantId, 'state', address);
+    // Issue 19: offices — a flow is finished only at its office's address (the state stays unspent for it).
+    if (at && hostAt(at) !== row.host) return this.refuse(tenantId, 'address', address);
+    const redirectUri = this.redirectUriAt(row.host);
     if (!browserToken || tokenHash(browserToken) !== row.browser_hash) return this.refuse(tenantId, 'browser', address);
     // Spent before anything else is tried: a replayed callback, even a concurrent one, finds it used.
     const spent = await this.store.db
@@ -308,7 +351,7 @@ export class Sso extends IdentityUseCase {
     let claims: oidc.IDToken;
     try {
       const config = await this.client(cfg);
-      const current = new URL(this.redirectUri);
+      const current = new URL(redirectUri);
       current.search = query.toString();
       // openid-client checks the state, the `iss` of the response (RFC 9207), exchanges the code with the
       // PKCE verifier, and checks the ID token's signature, issuer, audience, nonce, expiry and issue time.
@@ -316,7 +359,7 @@ export class Sso extends IdentityUseCase {
         config,
         current,
         { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true },
-        { redirect_uri: this.redirectUri },
+        { redirect_uri: redirectUri },
       );
       this.keepKeys(cfg.issuer, config);
       claims = tokens.claims()!;
@@ -443,6 +486,7 @@ export class Sso extends IdentityUseCase {
     sessionHash: string,
     code: string,
     address: string,
+    at?: OfficeAddress,
   ): Promise<{ location: string; browserToken: string }> {
     const { own } = await this.ownCode(tenantId, userId, code, address);
     const step = own.step;
@@ -457,7 +501,7 @@ export class Sso extends IdentityUseCase {
       await this.refuseOwn(tenantId, userId, 'auth.sso-link', { stage: 'code' });
       throw fieldRefused('validation-failed', 'code', 'code-wrong', 'the code is wrong or used already');
     }
-    return this.start(undefined, address, { tenantId, userId, sessionHash });
+    return this.start(undefined, address, { tenantId, userId, sessionHash }, at);
   }
 
   /** Ends the caller's link (audited). */
@@ -607,6 +651,18 @@ export class Sso extends IdentityUseCase {
       `sso:${reason}`,
     );
   }
+}
+
+/** Issue 19: offices — the configurations of the offices served at an address (an office's own, or the host-less ones). */
+function servedAt(at: OfficeAddress) {
+  return (eb: ExpressionBuilder<Database, 'sso_configs'>) =>
+    at.kind === 'office'
+      ? eb('sso_configs.tenant_id', '=', at.id)
+      : eb(
+          'sso_configs.tenant_id',
+          'in',
+          eb.selectFrom('tenants').select('tenants.id').where('tenants.host', 'is', null),
+        );
 }
 
 /** A closed set of reasons for the audit log, from openid-client's error codes (never its message). */

@@ -4,7 +4,7 @@
 // exactly one person matches by Patient ID, or else by name and birth date.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
-import type { Tx } from '../db/connect.ts';
+import { serialise, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField } from '../vault/keyring.ts';
 import { digest, personDigests } from '../vault/blind-index.ts';
@@ -109,12 +109,20 @@ async function findOrCreateStudy(
   const el = f.elements;
   const studyUid = textValue(el, Tag.StudyInstanceUid)!;
   const modality = textValue(el, Tag.Modality) ?? '';
-  const found = await tx
-    .selectFrom('studies')
-    .select(['id', 'person_id', 'modalities'])
-    .where('department_id', '=', f.departmentId)
-    .where('study_uid', '=', studyUid)
-    .executeTakeFirst();
+  const lookUp = () =>
+    tx
+      .selectFrom('studies')
+      .select(['id', 'person_id', 'modalities'])
+      .where('department_id', '=', f.departmentId)
+      .where('study_uid', '=', studyUid)
+      .executeTakeFirst();
+  let found = await lookUp();
+  // Issue 19: two-instances — a new study stored on two associations at once (two modalities, two instances) is
+  // made once: on PostgreSQL the second waits for the first's transaction and then finds its study.
+  if (!found) {
+    await serialise(tx, `study:${f.departmentId}:${studyUid}`);
+    found = await lookUp();
+  }
   if (found) {
     const modalities = found.modalities ? found.modalities.split('\\') : [];
     if (modality && !modalities.includes(modality)) {
@@ -170,12 +178,19 @@ async function findOrCreateStudy(
 
 async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string, el: Dataset): Promise<string> {
   const seriesUid = textValue(el, Tag.SeriesInstanceUid)!;
-  const found = await ctx.tx
-    .selectFrom('series')
-    .select('id')
-    .where('study_id', '=', studyId)
-    .where('series_uid', '=', seriesUid)
-    .executeTakeFirst();
+  const lookUp = () =>
+    ctx.tx
+      .selectFrom('series')
+      .select('id')
+      .where('study_id', '=', studyId)
+      .where('series_uid', '=', seriesUid)
+      .executeTakeFirst();
+  let found = await lookUp();
+  // Issue 19: two-instances — likewise a new series.
+  if (!found) {
+    await serialise(ctx.tx, `series:${studyId}:${seriesUid}`);
+    found = await lookUp();
+  }
   if (found) return found.id;
   const id = randomUUID();
   const tenantId = ctx.principal.tenantId;

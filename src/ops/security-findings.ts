@@ -29,6 +29,8 @@ import { masterRotationState } from '../vault/master-rotation.ts';
 import { backupFindings } from './backup-status.ts';
 // Issue 19: ops2
 import { metricsTokenFileProblem } from './metrics-listener.ts';
+// Issue 19: instances
+import { instanceFindings, witnessFindings } from './instances.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -115,6 +117,12 @@ export const FINDING_CODES = [
   'metrics-token-readable',
   // Issue 19: s3 — the S3 store's credentials file readable by group or others (the store refuses it at start)
   's3-credentials-readable',
+  // Issue 19: instances — the instance set on one database (src/ops/instances.ts) and this key directory's witness
+  'instances-versions-differ',
+  'instances-keys-differ',
+  'instances-files-storage',
+  'instance-crashed',
+  'witness-behind',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -387,6 +395,8 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       title: `The rotation of the audit signing key is unfinished: ${rotation}`,
       fix: 'Run `kartei audit rotate-key` again: it finishes this rotation (it does not start another).',
     });
+  // Issue 19: instances — the servers on this database, and whether this key directory's witness keeps up.
+  if (!tenantId) out.push(...(await instanceFindings(s.store)), ...(await witnessFindings(s)));
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);

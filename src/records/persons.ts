@@ -405,6 +405,9 @@ export async function upgradePersonIndex(store: Store, keyring: Keyring, audit: 
   let done = 0;
   for (const { id: tenantId } of tenants) {
     done += await inTenantTransaction(store, tenantId, async (tx) => {
+      // Issue 19: instances — two instances starting together upgrade each office one after the other
+      // (PostgreSQL): the second reads after the first committed and finds nothing left to index.
+      await serialise(tx, `kartei.person-index-upgrade:${tenantId}`);
       const rows = await tx
         .selectFrom('persons')
         .innerJoin('person_versions', (j) =>

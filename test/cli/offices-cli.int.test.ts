@@ -41,7 +41,9 @@ function kartei(...args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-const LINK = /^Setup: (https:\/\/[^/]+)\/setup#token=([A-Za-z0-9_-]{43})$/m;
+// The link carries the office's name in the fragment, for the setup wizard to show.
+const LINK = /^Setup: (https:\/\/[^/]+)\/setup#token=([A-Za-z0-9_-]{43})&office=(\S+)$/m;
+const nameIn = (stdout: string) => decodeURIComponent(LINK.exec(stdout)![3]!);
 
 test('the first office may go without an address, later ones need their own', async () => {
   const empty = await kartei('offices', 'list');
@@ -50,6 +52,7 @@ test('the first office may go without an address, later ones need their own', as
   const first = await kartei('offices', 'add', 'Gesundheitsamt Musterstadt');
   assert.equal(first.code, 0, first.stderr);
   assert.equal(LINK.exec(first.stdout)?.[1], 'https://kartei.example:8443');
+  assert.equal(nameIn(first.stdout), 'Gesundheitsamt Musterstadt');
   const second = await kartei('offices', 'add', 'Gesundheitsamt Nachbarkreis');
   assert.equal(second.code, 1);
   assert.match(second.stderr, /--host/);
@@ -81,6 +84,8 @@ test('the list: names, addresses, waiting for setup; `renew` gives a new link', 
   const renewed = await kartei('offices', 'renew', 'gesundheitsamt zwilling');
   assert.equal(renewed.code, 0, renewed.stderr);
   assert.match(renewed.stdout, LINK);
+  // The name as the operator gave it at `add`, however `renew` spelled it.
+  assert.equal(nameIn(renewed.stdout), 'Gesundheitsamt Zwilling');
   const unknown = await kartei('offices', 'renew', 'Gibt es nicht');
   assert.equal(unknown.code, 1);
 });

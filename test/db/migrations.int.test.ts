@@ -53,6 +53,8 @@ const SQLITE = [
   '034-key-rotation',
   // Issue 19: offices
   '037-offices',
+  // Issue 19: instances
+  '039-instances',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

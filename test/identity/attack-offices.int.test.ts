@@ -57,10 +57,10 @@ before(async () => {
     name: 'Gesundheitsamt Nachbarkreis',
     host: HOST_B,
   });
-  const link = setupLink('https://kartei.example', added.office.host, added.token);
+  const link = setupLink('https://kartei.example', added.office.host, added.token, added.office.name);
   const password = strongPassword();
   const done = await new At(h, HOST_B).post('/api/setup', {
-    token: new URL(link).hash.replace('#token=', ''),
+    token: new URLSearchParams(new URL(link).hash.slice(1)).get('token')!,
     tenant: { name: 'Amt B' },
     admin: { username: 'admin', password, displayName: 'Berta Verwaltung' },
   });

@@ -66,7 +66,8 @@ const setupBody = (token: string, username = 'admin') => ({
   admin: { username, password: strongPassword(), displayName: 'Berta Verwaltung' },
 });
 
-const tokenOf = (link: string) => new URL(link).hash.replace('#token=', '');
+/** The token of a setup link (its fragment: `token=…` and, from the CLI, `office=…`). */
+const tokenOf = (link: string) => new URLSearchParams(new URL(link).hash.slice(1)).get('token')!;
 
 before(async () => {
   h = await startHarness();
@@ -76,8 +77,13 @@ before(async () => {
     host: HOST_B.toUpperCase(),
   });
   assert.equal(added.office.host, HOST_B, 'the host is kept folded');
-  const link = setupLink('https://kartei.example:8443', added.office.host, added.token);
-  assert.equal(link, `https://${HOST_B}:8443/setup#token=${added.token}`);
+  const link = setupLink('https://kartei.example:8443', added.office.host, added.token, added.office.name);
+  assert.equal(
+    link,
+    `https://${HOST_B}:8443/setup#token=${added.token}&office=Gesundheitsamt%20Nachbarkreis`,
+    "the office's name rides in the fragment, for the wizard to show",
+  );
+  assert.equal(setupLink('https://kartei.example:8443', null, 'T'), 'https://kartei.example:8443/setup#token=T');
   const body = setupBody(tokenOf(link));
   const done = await new At(h, HOST_B).post('/api/setup', body);
   assert.equal(done.status, 201, JSON.stringify(done.body));

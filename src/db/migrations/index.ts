@@ -50,6 +50,8 @@ import { auditCheckpointDigest } from './033-audit-checkpoint-digest.ts';
 import { keyRotation } from './034-key-rotation.ts';
 // Issue 19: offices
 import { offices } from './037-offices.ts';
+// Issue 19: instances
+import { instances } from './039-instances.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -101,5 +103,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '034-key-rotation': keyRotation,
     // Issue 19: offices
     '037-offices': offices(dialect, appRole),
+    // Issue 19: instances
+    '039-instances': instances(dialect, appRole),
   };
 }

@@ -7,6 +7,10 @@
 // (nothing skipped, nothing lost; the error says which). Never two polls of an office at once;
 // failures (timeouts, 5xx, TLS, 401, …) back off exponentially with jitter; each poll is audited
 // in the office's chain with its outcome and count; `stop()` ends cleanly, waiting for a running poll.
+// Issue 19: instances — never two polls of an office across instances either: a poll first claims the
+// office's connection for its instance (`polled_by`, one conditional update: free, its own, or held by an
+// instance that is no longer live — src/db/instances.ts), and a scheduled poll only while it is still due,
+// so an instance that finds an office due just after another polled it leaves it alone.
 import type { Store } from '../../db/connect.ts';
 import { inTenantTransaction } from '../../db/connect.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -15,6 +19,9 @@ import { ClearingClient, DemisFailure, demisTrust, type FailureKind } from './cl
 import { openEnveloped } from './cms.ts';
 import { pkcs8Der } from './credentials.ts';
 import { dueConnections, loadConnection, recordPoll, savePosition } from './connection-settings.ts';
+// Issue 19: instances
+import { KarteiError } from '../../errors.ts';
+import { liveInstanceIds } from '../../db/instances.ts';
 
 /**
  * Hands one decrypted notification bundle to the inbox: its bytes, media type (application/fhir+xml
@@ -55,6 +62,9 @@ export interface PollerOptions {
   backoff?: Backoff;
   /** 0 ≤ r < 1, for the jitter (tests fix it). */
   random?: () => number;
+  // Issue 19: instances
+  /** This server's id in the instance registry: polls are claimed for it in the database (unset: in this process only). */
+  instanceId?: string;
 }
 
 export interface PollResult {
@@ -140,7 +150,30 @@ export class DemisPoller {
     return run;
   }
 
+  // Issue 19: instances
+  /** The poll, once the office is claimed for this instance; a scheduled poll another instance runs or ran is skipped. */
   private async run(tenantId: string, actorId: string | null): Promise<PollResult> {
+    const me = this.o.instanceId;
+    if (!me) return this.polled(tenantId, actorId);
+    const now = new Date().toISOString();
+    if (!(await claimPoll(this.o.store, tenantId, me, actorId === null ? now : null))) {
+      if (actorId !== null)
+        throw new KarteiError(
+          'conflict',
+          'A poll of this office is running on another Kartei instance; try again shortly',
+        );
+      return { ok: true, imported: 0, pages: 0, nextPollAt: now };
+    }
+    try {
+      return await this.polled(tenantId, actorId);
+    } finally {
+      await releasePoll(this.o.store, tenantId, me).catch((e) =>
+        this.o.log.error({ err: e, tenantId }, 'DEMIS: poll not released (free again once this instance is gone)'),
+      );
+    }
+  }
+
+  private async polled(tenantId: string, actorId: string | null): Promise<PollResult> {
     const o = this.o;
     const conn = await loadConnection(o.store, o.keyring, tenantId);
     if (!conn) throw new Error('no DEMIS connection for this office');
@@ -238,4 +271,39 @@ export class DemisPoller {
   private stoppedMidway(): boolean {
     return this.stopped;
   }
+}
+
+// Issue 19: instances
+/**
+ * Claims the office's poll for instance `me`: free, its own, or held by an instance that is not live;
+ * `dueAt`: only if the poll is due then (a scheduled poll). One conditional update, so of any number of
+ * instances at most one holds it (PostgreSQL evaluates the condition again on the locked row).
+ */
+async function claimPoll(store: Store, tenantId: string, me: string, dueAt: string | null): Promise<boolean> {
+  return inTenantTransaction(store, tenantId, async (tx) => {
+    let claim = tx
+      .updateTable('demis_connections')
+      .set({ polled_by: me })
+      .where('tenant_id', '=', tenantId)
+      .where((eb) =>
+        eb.or([eb('polled_by', 'is', null), eb('polled_by', '=', me), eb('polled_by', 'not in', liveInstanceIds(tx))]),
+      );
+    if (dueAt)
+      claim = claim
+        .where('enabled', '=', 1)
+        .where((eb) => eb.or([eb('next_poll_at', 'is', null), eb('next_poll_at', '<=', dueAt)]));
+    return Number((await claim.executeTakeFirst()).numUpdatedRows) === 1;
+  });
+}
+
+/** Lets go of the office's poll (after its outcome and next time are recorded). */
+async function releasePoll(store: Store, tenantId: string, me: string): Promise<void> {
+  await inTenantTransaction(store, tenantId, (tx) =>
+    tx
+      .updateTable('demis_connections')
+      .set({ polled_by: null })
+      .where('tenant_id', '=', tenantId)
+      .where('polled_by', '=', me)
+      .execute(),
+  );
 }

@@ -12,6 +12,7 @@ import { idParams, NO_NUL } from '../schemas.ts';
 import { registrationResponse } from '../webauthn-schemas.ts';
 import { noContent } from '../../contract/common.ts';
 import { passkey, passkeyOptions } from '../../contract/identity.ts';
+import { officeAddresses } from '../../identity/office-address.ts';
 
 function interactive(req: FastifyRequest) {
   if (req.auth!.csrfHash === null)
@@ -45,7 +46,9 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     async (req) => {
       interactive(req);
       const p = principalOf(req);
-      return s.passkeys.start(p.tenantId, p.userId, req.auth!.tokenHash, req.body.currentPassword, req.ip);
+      // The relying party is the office at the request's address (the only one its session is admitted at).
+      const at = await officeAddresses(s.store).at(req.hostname);
+      return s.passkeys.start(p.tenantId, p.userId, req.auth!.tokenHash, req.body.currentPassword, req.ip, at);
     },
   );
 
@@ -69,9 +72,10 @@ export function passkeyRoutes(app: FastifyInstance, s: Services) {
     async (req, reply) => {
       interactive(req);
       const p = principalOf(req);
+      const at = await officeAddresses(s.store).at(req.hostname);
       return reply
         .code(201)
-        .send(await s.passkeys.finish(p.tenantId, p.userId, req.auth!.tokenHash, req.body.name, req.body.response));
+        .send(await s.passkeys.finish(p.tenantId, p.userId, req.auth!.tokenHash, req.body.name, req.body.response, at));
     },
   );
 

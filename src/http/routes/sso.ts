@@ -22,6 +22,8 @@ import { setSessionCookie } from '../session-cookie.ts';
 import { checkedBy, id, NO_NUL } from '../schemas.ts';
 import { noContent } from '../../contract/common.ts';
 import { ssoAvailable, ssoLink, ssoSettings } from '../../contract/identity.ts';
+// Issue 19: offices — each office signs on at its own address (sso.ts says how).
+import { addressUrl, hostAt, officeAddresses } from '../../identity/office-address.ts';
 
 const claimValue = z
   .string()
@@ -34,6 +36,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const secure = servedOverHttps(s.config);
   const tenant = { kind: 'tenant' } as const;
+  const addressOf = (req: FastifyRequest) => officeAddresses(s.store).at(req.hostname);
 
   const setBrowserCookie = (reply: FastifyReply, value: string) =>
     reply.setCookie(SSO_COOKIE, value, {
@@ -47,11 +50,11 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
   r.get(
     '/api/auth/sso',
     {
-      config: { access: { public: 'whether single sign-on exists in this installation: one boolean, nothing else' } },
+      config: { access: { public: 'whether single sign-on exists at this address: one boolean, nothing else' } },
       schema: { response: { 200: ssoAvailable } },
     },
-    async () => ({
-      available: await s.sso.available(),
+    async (req) => ({
+      available: await s.sso.available(await addressOf(req)),
     }),
   );
 
@@ -65,7 +68,7 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       schema: { querystring: z.strictObject({ office: id.optional() }) },
     },
     async (req, reply) => {
-      const started = await s.sso.start(req.query.office, req.ip);
+      const started = await s.sso.start(req.query.office, req.ip, undefined, await addressOf(req));
       setBrowserCookie(reply, started.browserToken);
       return reply.redirect(started.location, 302);
     },
@@ -86,9 +89,11 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       const query = new URL(req.url, 'http://callback.invalid').searchParams;
       const browser = req.cookies[SSO_COOKIE];
       reply.clearCookie(SSO_COOKIE, { path: SSO_COOKIE_PATH, httpOnly: true, sameSite: 'lax', secure });
-      const web = s.config.publicUrl;
+      // Back into the web application at the address the callback came to: the flow's office's (checked).
+      const at = await addressOf(req);
+      const web = addressUrl(s.config.publicUrl, hostAt(at));
       try {
-        const outcome = await s.sso.callback(query, browser, req.ip);
+        const outcome = await s.sso.callback(query, browser, req.ip, at);
         if (outcome.kind === 'session') {
           setSessionCookie(reply, outcome.token, secure, false);
           return reply.redirect(`${web}/sso`, 302);
@@ -139,7 +144,14 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       const p = principalOf(req);
       if (req.auth!.csrfHash === null)
         throw new KarteiError('forbidden', 'An identity is linked in a signed-in session, not with an API token');
-      const started = await s.sso.startLink(p.tenantId, p.userId, req.auth!.tokenHash, req.body.code, req.ip);
+      const started = await s.sso.startLink(
+        p.tenantId,
+        p.userId,
+        req.auth!.tokenHash,
+        req.body.code,
+        req.ip,
+        await addressOf(req),
+      );
       setBrowserCookie(reply, started.browserToken);
       return { redirectTo: started.location };
     },
@@ -164,7 +176,11 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
       config: { access: { actions: ['admin.sso.read'], resource: 'tenant' } },
       schema: { response: { 200: ssoSettings } },
     },
-    async (req) => gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, s.sso.redirectUri)),
+    async (req) => {
+      // The office's own redirect URI: at its address, if it has one.
+      const redirectUri = await s.sso.redirectUriOf(principalOf(req).tenantId);
+      return gated(s, req, 'admin.sso.read', tenant, (ctx) => readSsoSettings(ctx, redirectUri));
+    },
   );
 
   r.put(
@@ -200,8 +216,12 @@ export function ssoRoutes(app: FastifyInstance, s: Services) {
         response: { 200: ssoSettings },
       },
     },
-    async (req) =>
-      gated(s, req, 'admin.sso.update', tenant, (ctx) => writeSsoSettings(ctx, s.keyring, req.body, s.sso.redirectUri)),
+    async (req) => {
+      const redirectUri = await s.sso.redirectUriOf(principalOf(req).tenantId);
+      return gated(s, req, 'admin.sso.update', tenant, (ctx) =>
+        writeSsoSettings(ctx, s.keyring, req.body, redirectUri),
+      );
+    },
   );
 }
 

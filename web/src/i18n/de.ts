@@ -1948,6 +1948,31 @@ export const de = {
     'Die Zugangsdaten-Datei des S3-Speichers {path} ist für andere lesbar (Modus {mode}): Kartei startet damit nicht',
   'finding.s3-credentials-readable.fix':
     'Führen Sie chmod 600 auf der Zugangsdaten-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
+  // Issue 19: instances
+  'finding.instances-versions-differ.title':
+    'Auf dieser Datenbank laufen Kartei-Instanzen verschiedener Versionen oder Schemastände: {instances}',
+  'finding.instances-versions-differ.fix':
+    'Überall dieselbe Version betreiben: die älteren Instanzen anhalten, auf die Version der neuesten bringen und wieder starten.',
+  'finding.instances-keys-differ.title':
+    'Auf dieser Datenbank laufen Kartei-Instanzen mit verschiedenen Schlüsselverzeichnissen; sie können die Daten der anderen nicht lesen: {instances}',
+  'finding.instances-keys-differ.fix':
+    'Allen Instanzen denselben Inhalt des Schlüsselverzeichnisses geben (von der Instanz, mit der das Amt eingerichtet wurde), die anderen neu starten und prüfen, was sie inzwischen geschrieben haben.',
+  'finding.instances-files-storage.title':
+    '{n} laufende Instanzen legen Bilder und Dokumente in ihrem eigenen Datenverzeichnis ab ({instances}); jede sieht nur, was sie selbst gespeichert hat',
+  'finding.instances-files-storage.fix':
+    'Auf jeder Instanz KARTEI_STORAGE=database (oder s3) setzen und neu starten; mit Dateiablage nur eine Instanz betreiben.',
+  'finding.instance-crashed.title':
+    'Die Kartei-Instanz auf {host} (PID {pid}) endete ohne geordnetes Anhalten; zuletzt gemeldet am {at} (wieder gestartet: {restarted})',
+  'finding.instance-crashed.fix':
+    'Die Ursache klären (ihr Protokoll, das Systemjournal: Absturz, Kill, Speichermangel, Stromausfall, Netz); sie wieder starten, wenn sie gebraucht wird. Was sie gerade tat, übernehmen die anderen Instanzen.',
+  'finding.witness-behind.title':
+    'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {signedAt}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
+  'finding.witness-behind.fix':
+    'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
+  'setup.officeGivenNote':
+    'Den Namen hat der Betrieb beim Anlegen des Amtes vergeben; er wird hier nicht geändert. Stimmt er nicht, wenden Sie sich an den Betrieb, bevor Sie weitermachen.',
 };
 
 export type Messages = Record<keyof typeof de, string>;

@@ -1908,4 +1908,29 @@ export const en: Messages = {
     'The S3 credentials file {path} is readable by others (mode {mode}): Kartei does not start with it',
   'finding.s3-credentials-readable.fix':
     'Run chmod 600 on the credentials file (owned by the user Kartei runs as) and restart.',
+  // Issue 19: instances
+  'finding.instances-versions-differ.title':
+    'Kartei instances of different versions or schema levels run on this database: {instances}',
+  'finding.instances-versions-differ.fix':
+    'Run one version everywhere: stop the older instances, update them to the version the newest one runs, and start them again.',
+  'finding.instances-keys-differ.title':
+    "Kartei instances with different key directories run on this database; they cannot read each other's data: {instances}",
+  'finding.instances-keys-differ.fix':
+    'Give every instance the same key directory contents (copy it from the instance that set the office up), then restart the others. Check what the others wrote meanwhile.',
+  'finding.instances-files-storage.title':
+    '{n} live instances keep images and documents in their own data directory ({instances}); each sees only what it stored itself',
+  'finding.instances-files-storage.fix':
+    'Set KARTEI_STORAGE=database (or s3) on every instance and restart them; with files storage run one instance only.',
+  'finding.instance-crashed.title':
+    'The Kartei instance on {host} (pid {pid}) stopped without an orderly stop; last heard of at {at} (started again: {restarted})',
+  'finding.instance-crashed.fix':
+    'Find out why it ended (its log, the system journal: crash, kill, out of memory, power, lost network); start it again if it is still needed. What it was doing is taken over by the other instances.',
+  'finding.witness-behind.title':
+    'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {signedAt}: a rollback of the database past them would not be seen from here',
+  'finding.witness-behind.fix':
+    'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
+  // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
+  'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
+  'setup.officeGivenNote':
+    'The name was given by the operators when they created the office; it is not changed here. If it is wrong, contact the operators before you go on.',
 };

@@ -1,7 +1,10 @@
 // First run: the setup link's token (from the URL fragment, which never reaches
 // a server log), the office, the first administrator, its second factor, and
 // the usual departments of a health office.
-import { useFragmentToken } from '../ui/fragment-token.ts';
+// Issue 19: office-hosts — the link of an office the operator added carries its
+// name in the fragment (`office=…`): the wizard shows it instead of asking (the
+// server keeps the operator's name whatever is sent).
+import { useFragmentToken, useFragmentValue } from '../ui/fragment-token.ts';
 import { useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
 import type { LoginStep } from '../api/types.ts';
@@ -24,9 +27,13 @@ type Step = 'office' | 'admin' | 'mfa' | 'departments' | 'done';
 export function SetupWizard({ onFinished }: { onFinished: () => void }) {
   const t = useT();
   const token = useFragmentToken();
+  // Issue 19: office-hosts — the operator's name of the office, if the link has one.
+  const given = useFragmentValue('office').trim();
+  const named = given.length >= 2 && given.length <= 200 ? given : '';
   const [step, setStep] = useState<Step>('office');
   const [login, setLogin] = useState<LoginStep | null>(null);
   const form = useForm({ office: '', displayName: '', username: '', password: '', repeat: '' });
+  const office = named || form.values.office;
   const [mismatch, setMismatch] = useState(false);
   const depts = useForm(Object.fromEntries(SUGGESTED.map((d) => [d.code, true])) as Record<string, boolean>);
   const v = form.values;
@@ -37,7 +44,7 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
     if (vals.password !== vals.repeat) return;
     await api('POST', '/api/setup', {
       token,
-      tenant: { name: vals.office },
+      tenant: { name: named || vals.office },
       admin: { username: vals.username, password: vals.password, displayName: vals.displayName },
     });
     history.replaceState(null, '', '/setup'); // the token is used up: off the address bar
@@ -77,16 +84,35 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
             setStep('admin');
           }}
         >
-          <p>{t('setup.officeIntro')}</p>
-          <TextField
-            label={t('setup.officeName')}
-            value={v.office}
-            onChange={(x) => form.set('office', x)}
-            error={officeError}
-            autoFocus
-            required
-          />
-          <button type="submit" className="primary" disabled={v.office.trim().length < 2}>
+          {named ? (
+            <>
+              <p>{t('setup.officeGivenIntro')}</p>
+              <dl className="facts">
+                <dt>{t('setup.officeName')}</dt>
+                <dd>{named}</dd>
+              </dl>
+              <p>{t('setup.officeGivenNote')}</p>
+            </>
+          ) : (
+            <>
+              <p>{t('setup.officeIntro')}</p>
+              <TextField
+                label={t('setup.officeName')}
+                value={v.office}
+                onChange={(x) => form.set('office', x)}
+                error={officeError}
+                autoFocus
+                required
+              />
+            </>
+          )}
+          <button
+            type="submit"
+            className="primary"
+            disabled={office.trim().length < 2}
+            // biome-ignore lint/a11y/noAutofocus: with the office named by the link, going on is the step's one action
+            autoFocus={!!named}
+          >
             {t('common.next')}
           </button>
         </form>
@@ -120,7 +146,7 @@ export function SetupWizard({ onFinished }: { onFinished: () => void }) {
             label={t('user.password')}
             value={v.password}
             onChange={(x) => form.set('password', x)}
-            context={[v.username, v.displayName, v.office]}
+            context={[v.username, v.displayName, office]}
             error={form.fieldError('password')}
           />
           <TextField
