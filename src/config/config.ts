@@ -54,6 +54,9 @@ export interface Config {
    * every instance), `files` (the data directory) or `s3`. Unset: `storageKind` decides by the database.
    */
   storage?: StorageKind;
+  // Issue 19: s3
+  /** The S3-compatible object store sealed files live in (`KARTEI_STORAGE=s3`, `KARTEI_S3_*`); absent otherwise. */
+  s3?: S3Config;
 }
 
 export interface DicomConfig {
@@ -118,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupMaxAgeHours: backupMaxAgeHours(env.KARTEI_BACKUP_MAX_AGE_HOURS),
     // Issue 19: storage-db
     storage: storageSetting(env.KARTEI_STORAGE),
+    // Issue 19: s3
+    ...loadS3Config(env),
   };
 }
 
@@ -136,6 +141,90 @@ function storageSetting(value: string | undefined): StorageKind | undefined {
 /** Where sealed files live: as set, else in the database with PostgreSQL and in files with SQLite. */
 export const storageKind = (c: Pick<Config, 'storage' | 'databaseUrl'>): StorageKind =>
   c.storage ?? (c.databaseUrl ? 'database' : 'files');
+
+// Issue 19: s3
+export interface S3Config {
+  /** `https://host[:port]`; `http://` only to a loopback address. */
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** Put before every object's name: '' or segments ending in '/'. */
+  prefix: string;
+  /** Access key id and secret, read at start (mode 600 or refused; `sealed-objects-s3.ts`). */
+  credentialsFile: string;
+}
+
+const S3_SETTINGS = ['ENDPOINT', 'BUCKET', 'REGION', 'PREFIX', 'CREDENTIALS_FILE'].map((s) => `KARTEI_S3_${s}`);
+
+/**
+ * The S3 settings when `KARTEI_STORAGE=s3`, refused when incomplete or unsafe: plain HTTP only to
+ * loopback, no secret in the environment (it would be readable in /proc and passed to children).
+ */
+function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
+  const stray = Object.keys(env).find((k) => k.startsWith('KARTEI_S3_') && !S3_SETTINGS.includes(k));
+  if (stray)
+    throw new ConfigError(
+      `${stray} is no setting of Kartei: the S3 credentials are read only from the file named by KARTEI_S3_CREDENTIALS_FILE (mode 600), never from the environment`,
+    );
+  const given = S3_SETTINGS.filter((k) => env[k]?.trim());
+  if (env.KARTEI_STORAGE?.trim() !== 's3') {
+    if (given.length > 0)
+      throw new ConfigError(
+        `${given.join(', ')} set, but KARTEI_STORAGE is not s3: set KARTEI_STORAGE=s3 or remove them`,
+      );
+    return {};
+  }
+  const missing = ['KARTEI_S3_ENDPOINT', 'KARTEI_S3_BUCKET', 'KARTEI_S3_REGION', 'KARTEI_S3_CREDENTIALS_FILE'].filter(
+    (k) => !env[k]?.trim(),
+  );
+  if (missing.length > 0) throw new ConfigError(`KARTEI_STORAGE=s3 needs ${missing.join(', ')}`);
+  const bucket = env.KARTEI_S3_BUCKET!.trim();
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError(
+      `KARTEI_S3_BUCKET must be a bucket name of 3 to 63 lower-case letters, digits, dots and hyphens (got "${bucket}")`,
+    );
+  const region = env.KARTEI_S3_REGION!.trim();
+  if (!/^[a-z0-9-]{1,64}$/.test(region))
+    throw new ConfigError(`KARTEI_S3_REGION must be a region name such as eu-central-1 (got "${region}")`);
+  const prefix = (env.KARTEI_S3_PREFIX ?? '').trim();
+  if (
+    prefix &&
+    !prefix.split('/').every((p) => /^[A-Za-z0-9_.-]+$/.test(p) && p !== '.' && p !== '..' && !p.includes('.tmp-'))
+  )
+    throw new ConfigError(
+      `KARTEI_S3_PREFIX must be names of letters, digits, '_', '.' and '-' separated by single slashes, without a leading or trailing slash (got "${prefix}")`,
+    );
+  return {
+    s3: {
+      endpoint: s3Endpoint(env.KARTEI_S3_ENDPOINT!.trim()),
+      bucket,
+      region,
+      prefix: prefix ? `${prefix}/` : '',
+      credentialsFile: path.resolve(env.KARTEI_S3_CREDENTIALS_FILE!.trim()),
+    },
+  };
+}
+
+/** `https://host[:port]`, or `http://` to loopback; nothing else (no path, no user in the address). */
+function s3Endpoint(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "${value}")`);
+  }
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
+    throw new ConfigError(
+      `KARTEI_S3_ENDPOINT must be scheme, host and port only, without user, path or query (got "${value}")`,
+    );
+  if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1')))
+    throw new ConfigError(
+      `Refusing KARTEI_S3_ENDPOINT ${value}: beyond loopback the object store is reached only over https (set an https:// address)`,
+    );
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`KARTEI_S3_ENDPOINT must start with https:// (got "${value}")`);
+  return url.origin;
+}
 
 // Issue 19: ops
 /** Whole megabytes from 0 (no warning) upwards; 1024 unless set. */

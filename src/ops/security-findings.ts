@@ -122,6 +122,8 @@ export const FINDING_CODES = [
   // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
   'department-key-rotation-pending',
   'department-key-versions-kept',
+  // Issue 19: s3 — the S3 store's credentials file readable by group or others (the store refuses it at start)
+  's3-credentials-readable',
   // Issue 19: instances — the instance set on one database (src/ops/instances.ts) and this key directory's witness
   'instances-versions-differ',
   'instances-keys-differ',
@@ -257,6 +259,19 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       params: { path: tokenFile, mode },
       title: `The metrics token file ${tokenFile} is readable by others (mode ${mode}): the metrics listener does not start`,
       fix: 'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
+    });
+  }
+  // Issue 19: s3 — credentials every local account may read let each of them remove or replace the
+  // sealed images and documents (not read them: they stay sealed); the store refuses them at start.
+  const s3Credentials = config.s3?.credentialsFile;
+  if (s3Credentials && fs.existsSync(s3Credentials) && fs.statSync(s3Credentials).mode & 0o077) {
+    const mode = (fs.statSync(s3Credentials).mode & 0o777).toString(8);
+    out.push({
+      severity: 'high',
+      code: 's3-credentials-readable',
+      params: { path: s3Credentials, mode },
+      title: `The S3 credentials file ${s3Credentials} is readable by others (mode ${mode}): Kartei does not start with it`,
+      fix: 'Run chmod 600 on the credentials file (owned by the user Kartei runs as) and restart.',
     });
   }
   if (isLoopback(config.host) && !config.tls) {

@@ -1957,6 +1957,11 @@ export const de = {
     'Die Abteilung {department} hat noch frühere Schlüsselversion(en) {versions}: Daten können noch darunter verschlüsselt sein',
   'finding.department-key-versions-kept.fix':
     'Führen Sie `kartei keys reencrypt-department {department}` aus: es verschlüsselt diese Daten unter der aktuellen Version neu und stellt die früheren still.',
+  // Issue 19: s3
+  'finding.s3-credentials-readable.title':
+    'Die Zugangsdaten-Datei des S3-Speichers {path} ist für andere lesbar (Modus {mode}): Kartei startet damit nicht',
+  'finding.s3-credentials-readable.fix':
+    'Führen Sie chmod 600 auf der Zugangsdaten-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
   // Issue 19: instances
   'finding.instances-versions-differ.title':
     'Auf dieser Datenbank laufen Kartei-Instanzen verschiedener Versionen oder Schemastände: {instances}',

@@ -1917,6 +1917,11 @@ export const en: Messages = {
     'Department {department} still keeps earlier key version(s) {versions}: data may be sealed under them',
   'finding.department-key-versions-kept.fix':
     'Run `kartei keys reencrypt-department {department}`: it seals that data under the current version and retires the earlier ones.',
+  // Issue 19: s3
+  'finding.s3-credentials-readable.title':
+    'The S3 credentials file {path} is readable by others (mode {mode}): Kartei does not start with it',
+  'finding.s3-credentials-readable.fix':
+    'Run chmod 600 on the credentials file (owned by the user Kartei runs as) and restart.',
   // Issue 19: instances
   'finding.instances-versions-differ.title':
     'Kartei instances of different versions or schema levels run on this database: {instances}',
