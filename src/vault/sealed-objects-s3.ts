@@ -25,18 +25,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type * as S3 from '@aws-sdk/client-s3';
 import { ConfigError, type S3Config } from '../config/config.ts';
 import { DecryptionError } from './aead.ts';
 import type { SealedStore, SealedWrite, StoredEntry } from './sealed-store.ts';
@@ -44,6 +34,14 @@ import { checkKey, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
 import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
 import { readPlainPieces } from './stream-open-pieces.ts';
 import { ChunkSealer } from './stream-seal.ts';
+
+type S3Client = S3.S3Client;
+/**
+ * The SDK, loaded when the first S3 store is made: ~30 MB of resident memory that a server keeping
+ * its sealed files in the database or the data directory never pays (issue 18: idle memory).
+ */
+let sdk: typeof S3 | undefined;
+const s3sdk = (): typeof S3 => (sdk ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as typeof S3);
 
 const SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const TMP_MARK = '.tmp-';
@@ -154,11 +152,11 @@ export class SealedObjectsS3 implements SealedStore {
   async remove(relPath: string): Promise<void> {
     const objectKey = this.resolve(relPath);
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+      await this.s3.send(new (s3sdk().HeadObjectCommand)({ Bucket: this.bucket, Key: objectKey }));
     } catch (e) {
       throw notFound(e, relPath);
     }
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    await this.s3.send(new (s3sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: objectKey }));
   }
 
   /** Every object under the prefix with a name this store could have written; markers of unfinished uploads as temporary. */
@@ -166,7 +164,7 @@ export class SealedObjectsS3 implements SealedStore {
     let token: string | undefined;
     do {
       const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }),
+        new (s3sdk().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }),
       );
       for (const o of page.Contents ?? []) {
         const relPath = o.Key?.slice(this.prefix.length) ?? '';
@@ -187,13 +185,13 @@ export class SealedObjectsS3 implements SealedStore {
     const marker = `${this.prefix}${relPath}`;
     let uploadId: string;
     try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: marker }));
+      const res = await this.s3.send(new (s3sdk().GetObjectCommand)({ Bucket: this.bucket, Key: marker }));
       uploadId = (await bodyBytes(res.Body, 1024)).toString('utf8');
     } catch (e) {
       throw notFound(e, relPath);
     }
     if (uploadId) await abortUpload(this.s3, this.bucket, objectKey, uploadId);
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: marker }));
+    await this.s3.send(new (s3sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: marker }));
   }
 
   /** The header and the object's size from one ranged GET, and the ETag that names this version of it. */
@@ -216,7 +214,7 @@ export class SealedObjectsS3 implements SealedStore {
   private async get(relPath: string, objectKey: string, range?: string, etag?: string) {
     try {
       return await this.s3.send(
-        new GetObjectCommand({
+        new (s3sdk().GetObjectCommand)({
           Bucket: this.bucket,
           Key: objectKey,
           ...(range ? { Range: range } : {}),
@@ -277,7 +275,7 @@ async function bodyBytes(body: unknown, max: number): Promise<Buffer> {
  */
 async function abortUpload(s3: S3Client, bucket: string, key: string, uploadId: string) {
   try {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    await s3.send(new (s3sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: uploadId }));
   } catch (e) {
     const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
     const status = err.$metadata?.httpStatusCode;
@@ -386,7 +384,7 @@ class UploadingWriter extends Writable {
       await finished(this);
       if (this.uploadId) {
         await this.s3.send(
-          new CompleteMultipartUploadCommand({
+          new (s3sdk().CompleteMultipartUploadCommand)({
             Bucket: this.bucket,
             Key: this.key,
             UploadId: this.uploadId,
@@ -396,7 +394,7 @@ class UploadingWriter extends Writable {
       } else {
         const body = Buffer.concat(this.pending, this.pendingBytes);
         this.release();
-        await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body }));
+        await this.s3.send(new (s3sdk().PutObjectCommand)({ Bucket: this.bucket, Key: this.key, Body: body }));
         releaseBody(body);
       }
     } catch (e) {
@@ -408,7 +406,8 @@ class UploadingWriter extends Writable {
     // The object is in place: a marker that stays (the store did not answer) is a leftover like any other.
     const marker = this.marker;
     this.marker = undefined;
-    if (marker) await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: marker })).catch(() => {});
+    if (marker)
+      await this.s3.send(new (s3sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: marker })).catch(() => {});
     return { size: this.size };
   }
 
@@ -431,13 +430,17 @@ class UploadingWriter extends Writable {
     const body = Buffer.concat(this.pending, this.pendingBytes);
     this.release();
     if (!this.uploadId) {
-      const started = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key }));
+      const started = await this.s3.send(
+        new (s3sdk().CreateMultipartUploadCommand)({ Bucket: this.bucket, Key: this.key }),
+      );
       if (!started.UploadId) throw new Error('the object store started an upload without an id');
       this.uploadId = started.UploadId;
       const marker = `${this.key}${TMP_MARK}${randomBytes(8).toString('hex')}`;
       this.marker = marker;
       const put = () =>
-        this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: Buffer.from(this.uploadId!) }));
+        this.s3.send(
+          new (s3sdk().PutObjectCommand)({ Bucket: this.bucket, Key: marker, Body: Buffer.from(this.uploadId!) }),
+        );
       await put();
       this.refresher = setInterval(() => {
         // A failed refresh is only a marker older than it might be.
@@ -450,7 +453,13 @@ class UploadingWriter extends Writable {
     const PartNumber = this.parts.length + 1;
     if (PartNumber > MAX_PARTS) throw new Error(`a sealed object has more than ${MAX_PARTS} parts`);
     const sent = await this.s3.send(
-      new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body }),
+      new (s3sdk().UploadPartCommand)({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        PartNumber,
+        Body: body,
+      }),
     );
     releaseBody(body);
     if (!sent.ETag) throw new Error('the object store took a part without an ETag');
@@ -472,7 +481,7 @@ class UploadingWriter extends Writable {
       this.pendingBytes = 0;
       await this.stopRefreshing();
       if (this.uploadId) await abortUpload(this.s3, this.bucket, this.key, this.uploadId);
-      if (this.marker) await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.marker }));
+      if (this.marker) await this.s3.send(new (s3sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key: this.marker }));
       this.marker = undefined;
     })();
     return this.cleaning;
@@ -546,7 +555,7 @@ const clients = new WeakMap<S3Config, S3Client>();
 export function s3SealedStore(config: S3Config, area: string): SealedObjectsS3 {
   let client = clients.get(config);
   if (!client) {
-    client = new S3Client({
+    client = new (s3sdk().S3Client)({
       endpoint: config.endpoint,
       region: config.region,
       credentials: readS3Credentials(config.credentialsFile),

@@ -3,17 +3,18 @@
 // `storageKind`): `database` — rows in PostgreSQL (sealed-rows.ts), the default
 // there and shared by every instance; `files` — the data directory
 // (sealed-files.ts), the default and only choice with SQLite; `s3` — an
-// S3-compatible object store, plugged in below once it exists.
+// S3-compatible object store (sealed-objects-s3.ts, KARTEI_S3_*), shared by every instance too.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import type { Store } from '../db/connect.ts';
 import { SealedFiles } from './sealed-files.ts';
+import { s3SealedStore } from './sealed-objects-s3.ts';
 import { type StorageArea, SealedRows } from './sealed-rows.ts';
 import type { SealedStore } from './sealed-store.ts';
 
 export function openSealedStore(
-  config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir'>,
+  config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir' | 's3'>,
   store: Store,
   area: StorageArea,
 ): SealedStore {
@@ -36,9 +37,17 @@ export function openSealedStore(
         );
       return new SealedRows(store, area);
     }
-    case 's3':
-      // The S3-compatible store (its own module and KARTEI_S3_* settings) is made here.
-      throw new ConfigError('KARTEI_STORAGE=s3 is not available in this version: use database or files.');
+    case 's3': {
+      if (!config.s3) throw new ConfigError('KARTEI_STORAGE=s3 needs the KARTEI_S3_* settings (config.ts)');
+      // Files from before, as for the database: the bucket would not have them.
+      const left = firstFile(path.join(config.dataDir, area));
+      if (left)
+        throw new ConfigError(
+          `Refusing to start: images and documents are kept in S3 (KARTEI_STORAGE=s3), ` +
+            `but the data directory holds ${area} as files (${left}). Set KARTEI_STORAGE=files to keep using them.`,
+        );
+      return s3SealedStore(config.s3, area);
+    }
   }
 }
 

@@ -21,6 +21,9 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { bindingBytes, DecryptionError } from '../../src/vault/aead.ts';
 import { SealedFiles } from '../../src/vault/sealed-files.ts';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { readS3Credentials, s3SealedStore } from '../../src/vault/sealed-objects-s3.ts';
+import { startS3Server } from '../helpers/s3-server.ts';
 import { SealedRows } from '../../src/vault/sealed-rows.ts';
 import type { SealedStore } from '../../src/vault/sealed-store.ts';
 import { openStore, type Store } from '../../src/db/connect.ts';
@@ -118,6 +121,41 @@ async function rowSubject(): Promise<Subject & { db: Store; admin: pg.Pool }> {
   };
 }
 
+async function s3Subject(): Promise<Subject> {
+  const server = await startS3Server();
+  const store = s3SealedStore(server.config, 'images');
+  const s3 = new S3Client({
+    endpoint: server.config.endpoint,
+    region: server.config.region,
+    credentials: readS3Credentials(server.config.credentialsFile),
+    forcePathStyle: true,
+  });
+  const objectKey = (relPath: string) => `${server.config.prefix}images/${relPath}`;
+  const under = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? under(p) : [p];
+    });
+  const module = new URL('../../src/vault/sealed-objects-s3.ts', import.meta.url).href;
+  return {
+    store,
+    async flip(relPath, at) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: server.config.bucket, Key: objectKey(relPath) }));
+      const bytes = Buffer.from(await res.Body!.transformToByteArray());
+      bytes[at + 48]! ^= 1;
+      await s3.send(new PutObjectCommand({ Bucket: server.config.bucket, Key: objectKey(relPath), Body: bytes }));
+    },
+    stored: async () => under(server.directory).map((f) => fs.readFileSync(f)),
+    childPrelude: `import { s3SealedStore } from ${JSON.stringify(module)};
+      const child = s3SealedStore(JSON.parse(process.env.S3), 'images');`,
+    childEnv: { S3: JSON.stringify(server.config) },
+    async close() {
+      s3.destroy();
+      await server.stop();
+    },
+  };
+}
+
 function* pieces(buf: Buffer, max: number) {
   for (let off = 0; off < buf.length; ) {
     const n = Math.min(buf.length - off, randomInt(1, max + 1));
@@ -147,6 +185,7 @@ async function entries(s: SealedStore) {
 const kinds: { name: string; make: () => Promise<Subject>; skip?: string }[] = [
   { name: 'files', make: async () => fileSubject() },
   { name: 'database', make: rowSubject, skip: PG_ADMIN ? undefined : 'needs KARTEI_TEST_PG' },
+  { name: 's3', make: s3Subject },
 ];
 
 for (const kind of kinds) {
@@ -198,7 +237,8 @@ for (const kind of kinds) {
 
     test('nothing under the final name before commit; abort and a failing source leave nothing; a commit onto a taken name replaces it whole', async () => {
       const w = s.store.create('t1/atomic/one', key, aad);
-      await pipeline(Readable.from(pieces(randomBytes(3_000_000), 100_000)), w.stream);
+      // More than one part of an S3 upload: a smaller object has no temporary entry there (it goes up whole at commit).
+      await pipeline(Readable.from(pieces(randomBytes(8_000_000), 100_000)), w.stream);
       const during = (await entries(s.store)).filter((e) => e.relPath.startsWith('t1/atomic/'));
       assert.equal(during.length, 1, 'a temporary entry while it is written');
       assert.equal(during[0]!.temporary, true);
@@ -253,7 +293,7 @@ for (const kind of kinds) {
     test('a process killed before commit leaves only a temporary entry, which removeLeftover takes', async () => {
       const script = `${s.childPrelude}
         const w = child.create('t1/crash/crashed.dcm', Buffer.alloc(32, 7), Buffer.from('aad'));
-        w.stream.write(Buffer.alloc(4 * 1024 * 1024, 0x41), () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300));`;
+        w.stream.write(Buffer.alloc(8 * 1024 * 1024, 0x41), () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300));`;
       const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
         env: { ...process.env, ...s.childEnv },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -371,8 +411,10 @@ for (const kind of kinds) {
       for (let m = 0; m < total; m += piece.length) want.update(piece);
       assert.equal(hash.digest('hex'), want.digest('hex'));
       // Bounded, not by the object: a few batches, and the database client's buffers, which grow per
-      // connection to the largest message it sent or received (a batch, four chunks) and are kept.
-      assert.ok(peak < 40 * 1024 * 1024, `at most ${(peak / 1048576).toFixed(1)} MB of buffers at once`);
+      // connection to the largest message it sent or received (a batch, four chunks) and are kept;
+      // Node's HTTP client holds up to 8 MB of a response it receives at times (a bare http.get too).
+      const bound = (s.store.kind === 's3' ? 24 : 40) * 1024 * 1024;
+      assert.ok(peak < bound, `at most ${(peak / 1048576).toFixed(1)} MB of buffers at once`);
       await s.store.remove('t1/large/object');
     });
 

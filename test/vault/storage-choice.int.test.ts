@@ -1,6 +1,6 @@
 // The storage choice (src/vault/storage.ts, `KARTEI_STORAGE`): files with SQLite and the database with
 // PostgreSQL unless set; `database` without PostgreSQL refused at start with a clear message; `s3`
-// refused clearly while no S3 store is built in; anything else refused when the configuration is read.
+// only with its KARTEI_S3_* settings; anything else refused when the configuration is read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -20,7 +20,14 @@ test('KARTEI_STORAGE: database with PostgreSQL and files with SQLite unless set;
     storageKind(loadConfig({ ...base, KARTEI_DATABASE_URL: 'postgres://k@db/k', KARTEI_STORAGE: 'files' })),
     'files',
   );
-  assert.equal(storageKind(loadConfig({ ...base, KARTEI_STORAGE: ' s3 ' })), 's3');
+  const s3 = {
+    KARTEI_S3_ENDPOINT: 'https://s3.example',
+    KARTEI_S3_BUCKET: 'kartei',
+    KARTEI_S3_REGION: 'eu-central-1',
+    KARTEI_S3_CREDENTIALS_FILE: '/etc/kartei/s3',
+  };
+  assert.equal(storageKind(loadConfig({ ...base, ...s3, KARTEI_STORAGE: ' s3 ' })), 's3');
+  assert.throws(() => loadConfig({ ...base, KARTEI_STORAGE: 's3' }), /KARTEI_STORAGE=s3 needs KARTEI_S3_ENDPOINT/);
   for (const bad of ['Database', 'disk', 'postgres'])
     assert.throws(
       () => loadConfig({ ...base, KARTEI_STORAGE: bad }),
@@ -41,7 +48,7 @@ test('database storage without PostgreSQL does not start, with a message that sa
     assert.throws(() => openSealedStore(config, store, 'images'), ConfigError);
     assert.throws(
       () => openSealedStore({ ...config, storage: 's3' }, store, 'images'),
-      /KARTEI_STORAGE=s3 is not available/,
+      /KARTEI_STORAGE=s3 needs the KARTEI_S3_\* settings/,
     );
     const files = openSealedStore({ ...config, storage: undefined, dataDir: dir }, store, 'documents');
     assert.equal(files.kind, 'files');
