@@ -145,6 +145,20 @@ export class InstanceRegistry {
   }
 }
 
+/**
+ * After a restore: the instances the backed-up database had on record were not running when it was
+ * restored (a restore runs with every server stopped), so none of them is live, crashed or holding
+ * anything; they are marked stopped as of now. Answers how many were.
+ */
+export async function stopRestoredInstances(db: Db, now = Date.now()): Promise<number> {
+  const r = await db
+    .updateTable('server_instances')
+    .set({ stopped_at: new Date(now).toISOString() })
+    .where('stopped_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /** Every instance on record, newest start first. */
 export async function listInstances(db: Db): Promise<InstanceRow[]> {
   const rows = await db.selectFrom('server_instances').selectAll().orderBy('started_at', 'desc').execute();

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config/config.ts';
+import { type Config, storageKind } from '../config/config.ts';
 import { isLive, listInstances, type InstanceFacts, type InstanceRow } from '../db/instances.ts';
 import { inTenantTransaction, type Store } from '../db/connect.ts';
 import { chainIds } from '../audit/audit-log.ts';
@@ -46,18 +46,6 @@ export function keyFingerprint(keyDir: string, keyring: Keyring, signer: Checkpo
   const index = keyring.globalIndex('audit-input', 'kartei/instance-fingerprint');
   const chain = keyId(Buffer.from(signer.chainKey.key));
   return createHash('sha256').update(`${master}\0${index}\0${chain}`).digest('hex').slice(0, 16);
-}
-
-/**
- * Where sealed files live, read defensively: the configuration's `storage` (KARTEI_STORAGE) where
- * this build has it, else `files` (the only kind a build without the setting knows).
- */
-function storageKind(config: Config): string {
-  const raw = (config as unknown as { storage?: unknown }).storage;
-  if (typeof raw === 'string') return raw;
-  if (raw && typeof raw === 'object' && typeof (raw as { kind?: unknown }).kind === 'string')
-    return (raw as { kind: string }).kind;
-  return 'files';
 }
 
 /** The addresses the configuration listens on: HTTP, DICOM, metrics. */

@@ -18,6 +18,7 @@ import pg from 'pg';
 import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { stopRestoredInstances } from '../db/instances.ts';
 import { withServicesOnly } from '../server.ts';
 import { lockDataDir } from './serve-lock.ts';
 import { BACKUP_LOCK_FILE, lockBackup, RESTORE_MARKER } from './backup-lock.ts';
@@ -350,6 +351,8 @@ export async function restoreData(
         await inTenantTransaction(s.store, t.id, (tx) => s.keyring.tenantKey(tx, t.id)).catch(() => {
           throw new ConfigError(KEYS_DO_NOT_OPEN);
         });
+      // Issue 19: instances — the backup's running servers are not running now (neither live nor crashed).
+      await stopRestoredInstances(s.store.db, now().getTime());
     });
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.
     let previousWitness: string | undefined;
