@@ -303,6 +303,29 @@ describe('sealed objects in PostgreSQL under attack', { skip }, () => {
     }
   });
 
+  test('a role of the cluster without grants on this database cannot list its offices', {
+    todo: 'hole: kartei_sealed_tenants (migration 038) is SECURITY DEFINER and keeps the default EXECUTE for PUBLIC: any role that may connect to the database lists the ids of every office holding images or documents, past the walls and without a grant on any table (REVOKE EXECUTE ON FUNCTION kartei_sealed_tenants(text) FROM PUBLIC; GRANT it to the application role)',
+  }, async () => {
+    await put(store, 'tA/listed/1', randomBytes(10));
+    const stranger = `${appUser}_stranger`;
+    await admin.query(`create role ${stranger} login`);
+    const u = new URL(urls.databaseUrl);
+    u.username = stranger;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    try {
+      await assert.rejects(c.query('select * from sealed_objects'), /permission denied/, 'the control: no table');
+      const listed = await c.query("select kartei_sealed_tenants('images') as t").then(
+        (r) => r.rows.map((x) => x.t as string),
+        (e: Error) => e.message,
+      );
+      assert.match(String(listed), /permission denied/, `offices listed to a stranger: ${listed}`);
+    } finally {
+      await c.end();
+      await admin.query(`drop role ${stranger}`);
+    }
+  });
+
   test("the application's role may not rewrite the migrations' record", {
     todo: "hole: postgresWalls (src/db/migrations/shared.ts:62-65) grants INSERT, UPDATE, DELETE on every table and revokes only SELECT on kysely_migration and kysely_migration_lock: the application's role can delete or forge migration rows and hold or clear the migration lock (revoke ALL on both)",
   }, async () => {
