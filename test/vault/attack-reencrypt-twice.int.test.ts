@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { bindingBytes } from '../../src/vault/aead.ts';
+import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
+import { recoverStore } from '../../src/imaging/store-recovery.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { reencryptDepartment } from '../../src/ops/department-reencrypt.ts';
 import { rotateDepartmentOnline } from '../../src/ops/department-rotation.ts';
@@ -92,4 +96,35 @@ test('two re-encryptions of one department at once lose no image', {
     [],
     `images that no longer open after two runs (${runs.map((r) => r.status).join(', ')}): ${broken.length}`,
   );
+});
+
+test("an image file under a re-encrypted name that no row names (a run killed before its switch) is an orphan to the store's recovery", {
+  todo: "hole: parseInstancePath (src/imaging/instance-store.ts:30) reads `<id>.k<v>.dcm` as the id `<id>.k<v>`, which is no UUID, so recoverStore (src/imaging/store-recovery.ts) leaves such files as 'not ours to judge': what a killed reencrypt-department left before its switch, or an image deleted meanwhile, stays in the store for good (accept an optional `.k<digits>` before `.dcm`)",
+}, async () => {
+  const TB = t.departments.TB!;
+  const key = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    h.services.keyring.departmentKey(tx, t.tenantId, TB),
+  );
+  const put = async (suffix: string) => {
+    const id = randomUUID();
+    const p = `${t.tenantId}/${TB}/${id.slice(0, 2)}/${id}${suffix}`;
+    const w = h.services.instances.files.create(p, key, bindingBytes(instanceFileBinding(t.tenantId, id)));
+    w.stream.end(Buffer.from('DICM'));
+    await w.commit();
+    return p;
+  };
+  const control = await put('.dcm');
+  const orphan = await put('.k2.dcm');
+  // Later than the shared store's grace: the writer is gone.
+  await recoverStore(
+    { store: h.services.store, images: h.services.images, audit: h.services.audit, dataDir: h.config.dataDir },
+    { now: new Date(Date.now() + 20 * 60_000) },
+  );
+  const gone = (p: string) =>
+    h.services.instances.files.plainSize(p).then(
+      () => false,
+      () => true,
+    );
+  assert.equal(await gone(control), true, 'the control: an orphan under the first name is removed');
+  assert.equal(await gone(orphan), true, 'the orphan under a re-encrypted name is removed too');
 });
