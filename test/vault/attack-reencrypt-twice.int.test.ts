@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { bindingBytes } from '../../src/vault/aead.ts';
 import { instanceFileBinding } from '../../src/imaging/instance-store.ts';
 import { recoverStore } from '../../src/imaging/store-recovery.ts';
+import { departmentKeyState } from '../../src/vault/department-versions.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { reencryptDepartment } from '../../src/ops/department-reencrypt.ts';
 import { rotateDepartmentOnline } from '../../src/ops/department-rotation.ts';
@@ -127,4 +128,38 @@ test("an image file under a re-encrypted name that no row names (a run killed be
     );
   assert.equal(await gone(control), true, 'the control: an orphan under the first name is removed');
   assert.equal(await gone(orphan), true, 'the orphan under a re-encrypted name is removed too');
+});
+
+let rotations: PromiseSettledResult<{ from: number; to: number }>[] = [];
+
+test('two rotations of one department at once: one new version, and everything opens', async () => {
+  const d = { tenantId: t.tenantId, id: t.departments.TB! };
+  const before = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    departmentKeyState(tx, d.tenantId, d.id),
+  );
+  rotations = await Promise.allSettled([rotateDepartmentOnline(h.services, d), rotateDepartmentOnline(h.services, d)]);
+  const after_ = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    departmentKeyState(tx, d.tenantId, d.id),
+  );
+  const outcomes = rotations.map((r) =>
+    r.status === 'fulfilled' ? `${r.value.from}→${r.value.to}` : String(r.reason),
+  );
+  assert.ok(
+    rotations.some((r) => r.status === 'fulfilled'),
+    outcomes.join(' | '),
+  );
+  assert.equal(after_.version, before.version + 1, JSON.stringify({ before, after_, outcomes }));
+  assert.equal(after_.pending, undefined);
+  await storeImages(2);
+  const broken = (await opening()).filter((r) => r.opens !== 'yes' && !/no sealed object|ENOENT/.test(r.opens));
+  assert.deepEqual(broken, [], 'every image that is there opens');
+});
+
+test('the rotation that lost the race says so in words', {
+  todo: 'hole (minor): addPendingVersion (src/vault/department-versions.ts) checks for a pending version and inserts one without a lock; the second of two rotations at once fails with PostgreSQL\'s raw "duplicate key value violates unique constraint data_keys_owner" (lock the department\'s key row first, as switchToPending does, or answer the unique violation with a ReencryptError-like message)',
+}, () => {
+  const refused = rotations
+    .filter((r) => r.status === 'rejected')
+    .map((r) => String((r as PromiseRejectedResult).reason));
+  for (const m of refused) assert.doesNotMatch(m, /duplicate key|unique constraint|violates|SQLITE/);
 });
