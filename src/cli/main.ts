@@ -136,9 +136,6 @@ async function withServicesFindings(config: Config) {
 
 /** Starts the server (src/server.ts) and stops it on SIGINT or SIGTERM. */
 async function serve(config: Config): Promise<number> {
-  // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts); on stderr,
-  // like the progress bar: stdout carries only the setup link.
-  process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const bar = progressBar('migrations');
   // A stop asked for while the server still starts (its HTTP listener may already answer) is kept
   // and carried out once the start is done, as an orderly stop; a second signal then ends it at once.
@@ -150,6 +147,10 @@ async function serve(config: Config): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts); on stderr,
+  // like the progress bar: stdout carries only the setup link. Written once the signals are handled:
+  // whoever waits for this line may stop the server at once.
+  process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) }).catch((e) => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

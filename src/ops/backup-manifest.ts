@@ -50,12 +50,14 @@ export interface DataManifest {
 }
 
 // Issue 19: storage-db
-/** The sealed objects the rows name, kept in PostgreSQL: how many, their sealed bytes, and how many are absent. */
+/** The sealed objects the rows name, kept in PostgreSQL or S3: how many, their sealed bytes, and how many are absent. */
 export interface StoredObjects {
-  storage: 'database';
+  /** `database`: in PostgreSQL (its dump holds them); `s3`: in the S3 bucket (its versioning holds them). */
+  storage: 'database' | 's3';
   images: number;
   documents: number;
-  bytes: number;
+  /** Their sealed bytes (the database's; the bucket is not asked). */
+  bytes?: number;
   missing: number;
 }
 

@@ -36,6 +36,7 @@ import { masterRotationState } from '../vault/master-rotation.ts';
 import { CHAIN_KEY_FILE, chainKeyFromKeyDir } from '../audit/chain-key.ts';
 import { withServicesOnly } from '../server.ts';
 import { lockBackup, refuseWhileRestoring } from './backup-lock.ts';
+import { bucketObjects } from './bucket-objects.ts';
 import {
   FORMAT,
   KEYS_MANIFEST_FILE,
@@ -309,6 +310,21 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
       const fd = fs.openSync(copy, 'r');
       fs.fsyncSync(fd);
       fs.closeSync(fd);
+    }
+    // Issue 19: s3 — the objects are in the bucket: checked there for the snapshot's rows, nothing to copy.
+    if (storageKind(config) === 's3') {
+      const o = await bucketObjects(config, facts.files);
+      if (o.missing > 0)
+        throw new ConfigError(
+          `${o.missing} image(s) or document(s) the database names are missing from the S3 bucket ${config.s3?.bucket}; the backup is incomplete — run \`kartei doctor\``,
+        );
+      facts = { ...facts, files: [], objects: o };
+      note =
+        `Images and documents are in the S3 bucket ${config.s3?.bucket} (${o.images} images, ${o.documents} document versions, ` +
+        'each checked there): they are not in this backup. Keep the bucket versioned or replicated (Kartei never overwrites ' +
+        'or removes an object a row names)' +
+        (config.databaseUrl ? '; take the database with `pg_dump -Fc` BEFORE each `kartei backup`' : '') +
+        ', and keep the key backup apart.';
     }
     const t1 = performance.now();
     // 3. Exactly the files the snapshot names: each is committed and never removed while named.

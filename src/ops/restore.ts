@@ -19,6 +19,7 @@ import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { stopRestoredInstances } from '../db/instances.ts';
+import { bucketObjects } from './bucket-objects.ts';
 import { withServicesOnly } from '../server.ts';
 import { lockDataDir } from './serve-lock.ts';
 import { BACKUP_LOCK_FILE, lockBackup, RESTORE_MARKER } from './backup-lock.ts';
@@ -93,9 +94,12 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
       `the backup is of a ${manifest.dialect} installation; this configuration uses ${config.databaseUrl ? 'postgres' : 'sqlite'}`,
     );
   // Issue 19: storage-db — images and documents in the database (its dump) or in files: as the backup was made.
-  if (!!manifest.objects !== (storageKind(config) === 'database' && !!config.databaseUrl))
+  // Issue 19: s3 — or in the S3 bucket.
+  const kept = { database: 'in the database', files: 'in files', s3: 'in S3' } as const;
+  const backupStorage = manifest.objects?.storage ?? 'files';
+  if (backupStorage !== storageKind(config))
     throw new ManifestError(
-      `the backup keeps images and documents ${manifest.objects ? 'in the database' : 'in files'}; this configuration keeps them ${storageKind(config) === 'database' ? 'in the database' : `in ${storageKind(config)}`} (KARTEI_STORAGE)`,
+      `the backup keeps images and documents ${kept[backupStorage]}; this configuration keeps them ${kept[storageKind(config)]} (KARTEI_STORAGE)`,
     );
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
   const present = listTree(dir).filter((f) => f !== MANIFEST_FILE);
@@ -128,7 +132,9 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
     const stored = manifest.files
       .map((f) => f.path)
       .filter((p) => p.startsWith('images/') || p.startsWith('documents/'));
-    if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
+    // Issue 19: s3 — the objects its database names are in the bucket, not in the backup.
+    if (backupStorage === 's3') await bucketHolds(config, facts.files);
+    else if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
       throw new ManifestError('the files of the backup are not the ones its database names');
     // Issue 19: backup2 — the key directory opens the backup's office keys (`restore --check` says it too).
     checkKeysOpenSqlite(config.keyDir, path.join(dir, DB_FILE));
@@ -252,9 +258,19 @@ async function checkKeysOpenPostgres(config: Config): Promise<void> {
   }
 }
 
+/** Issue 19: s3 — refuses a restore whose rows name objects the S3 bucket does not hold. */
+async function bucketHolds(config: Config, files: string[]): Promise<void> {
+  const o = await bucketObjects(config, files);
+  if (o.missing > 0)
+    throw new ManifestError(
+      `the S3 bucket ${config.s3?.bucket} lacks ${o.missing} image(s) or document(s) the database names: restore the bucket's objects (its versioning) first`,
+    );
+}
+
 async function postgresHeads(
   config: Config,
   inDatabase: boolean,
+  inBucket = false,
 ): Promise<{ heads: Record<string, number>; files: string[] }> {
   const client = new pg.Client({ connectionString: config.databaseAdminUrl ?? config.databaseUrl });
   await client.connect();
@@ -268,6 +284,11 @@ async function postgresHeads(
         throw new ConfigError(
           `the database names ${objects.missing} image(s) or document(s) its storage does not hold: restore a complete dump`,
         );
+      return { heads: facts.counts.chains, files: [] };
+    }
+    // Issue 19: s3 — the objects are in the bucket: every one the restored rows name must be there.
+    if (inBucket) {
+      await bucketHolds(config, facts.files);
       return { heads: facts.counts.chains, files: [] };
     }
     return { heads: facts.counts.chains, files: facts.files };
@@ -292,7 +313,10 @@ export async function restoreData(
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700);
   // What the database will hold: from the manifest (SQLite), or from the operator's restored dump (PostgreSQL).
-  const pgFacts = manifest.dialect === 'postgres' ? await postgresHeads(config, !!manifest.objects) : undefined;
+  const pgFacts =
+    manifest.dialect === 'postgres'
+      ? await postgresHeads(config, manifest.objects?.storage === 'database', manifest.objects?.storage === 's3')
+      : undefined;
   if (pgFacts) {
     const inBackup = new Set(manifest.files.map((f) => f.path));
     const absent = pgFacts.files.filter((f) => !inBackup.has(f));

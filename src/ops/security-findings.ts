@@ -324,7 +324,15 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
   const out: Finding[] = [];
   const db = s.store.db;
   if (!(await isSetUp(s.store))) {
-    const pending = fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE));
+    // A link this data directory's server printed, or (issue 19: instances) one any instance printed that is still valid.
+    const issued = await db
+      .selectFrom('setup_token')
+      .select(['expires_at', 'used_at'])
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    const pending =
+      fs.existsSync(path.join(s.config.dataDir, SETUP_TOKEN_FILE)) ||
+      (!!issued && !issued.used_at && Date.parse(issued.expires_at) > Date.now());
     out.push({
       severity: 'medium',
       code: pending ? 'setup-pending' : 'setup-not-started',
