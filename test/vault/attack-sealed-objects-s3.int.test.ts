@@ -155,4 +155,35 @@ describe('sealed objects in S3 under attack', () => {
     const leaked = walked.filter((p) => foreign.includes(p) || p.includes('..') || p.includes('%'));
     assert.deepEqual(leaked, []);
   });
+
+  test("the AWS SDK's environment does not redirect the store or replace its credentials", async () => {
+    const planted: Record<string, string> = {
+      AWS_ACCESS_KEY_ID: 'AKIAPLANTED',
+      AWS_SECRET_ACCESS_KEY: 'planted-secret',
+      AWS_SESSION_TOKEN: 'planted-token',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+      AWS_REGION: 'planted-region-1',
+      AWS_PROFILE: 'planted',
+      AWS_S3_DISABLE_MULTIREGION_ACCESS_POINTS: 'true',
+    };
+    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, planted);
+    try {
+      // A configuration of its own: a client made now, with the planted environment.
+      const store = s3SealedStore({ ...server.config }, 'images');
+      const plain = randomBytes(3000);
+      await put(store, 'tA/env/1', plain);
+      assert.deepEqual(
+        await read(store, 'tA/env/1'),
+        plain,
+        "written and read at the configured endpoint with the file's keys",
+      );
+      await store.close?.();
+    } finally {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+  });
 });
