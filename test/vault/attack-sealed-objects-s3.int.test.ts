@@ -179,7 +179,6 @@ describe('sealed objects in S3 under attack', () => {
         plain,
         "written and read at the configured endpoint with the file's keys",
       );
-      await store.close?.();
     } finally {
       for (const [k, v] of Object.entries(saved))
         if (v === undefined) delete process.env[k];
