@@ -25,9 +25,12 @@ const aad = (tenantId: string, instanceId: string) => bindingBytes(instanceFileB
 export const instancePath = (tenantId: string, departmentId: string, id: string) =>
   `${tenantId}/${departmentId}/${id.slice(0, 2)}/${id}.dcm`;
 
-/** The parts of a path `instancePath` made; undefined for anything else. */
+/**
+ * The parts of a path `instancePath` made — or a re-encryption made from it (`<id>.k<version>.dcm`,
+ * src/ops/department-reencrypt.ts); undefined for anything else.
+ */
 export function parseInstancePath(relPath: string): { tenantId: string; departmentId: string; id: string } | undefined {
-  const m = /^([^/]+)\/([^/]+)\/([^/]{2})\/([^/]+)\.dcm$/.exec(relPath);
+  const m = /^([^/]+)\/([^/]+)\/([^/]{2})\/([^/.]+)(?:\.k\d+)?\.dcm$/.exec(relPath);
   if (!m || m[4]!.slice(0, 2) !== m[3]) return undefined;
   return { tenantId: m[1]!, departmentId: m[2]!, id: m[4]! };
 }

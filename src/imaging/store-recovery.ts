@@ -71,8 +71,8 @@ async function recover(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number 
   const offices = new Map<string, RecoveryCounts>();
   const counts = (office: string) => offices.get(office) ?? offices.set(office, empty()).get(office)!;
 
-  // Sealed instance files per office, by instance id.
-  const sealed = new Map<string, Map<string, string>>();
+  // Sealed instance files per office, by instance id (two while a re-encryption was cut off: the old and the new).
+  const sealed = new Map<string, Map<string, string[]>>();
   for await (const f of d.images.walk()) {
     if (leftToWriter(d.images, f, now)) continue;
     if (f.temporary) {
@@ -82,7 +82,8 @@ async function recover(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number 
     }
     const ref = parseInstancePath(f.relPath);
     if (!ref || !tenants.has(ref.tenantId) || !UUID.test(ref.id)) continue; // not ours to judge
-    (sealed.get(ref.tenantId) ?? sealed.set(ref.tenantId, new Map()).get(ref.tenantId)!).set(ref.id, f.relPath);
+    const ofTenant = sealed.get(ref.tenantId) ?? sealed.set(ref.tenantId, new Map()).get(ref.tenantId)!;
+    ofTenant.set(ref.id, [...(ofTenant.get(ref.id) ?? []), f.relPath]);
   }
 
   const orphans: { office: string; relPath: string }[] = [];
@@ -99,7 +100,8 @@ async function recover(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number 
         for (const r of rows) named.set(r.id, r.file);
       }
     });
-    for (const [id, relPath] of files) if (named.get(id) !== relPath) orphans.push({ office: tenantId, relPath });
+    for (const [id, paths] of files)
+      for (const relPath of paths) if (named.get(id) !== relPath) orphans.push({ office: tenantId, relPath });
   }
   const remove = orphans.length <= (opts.maxOrphans ?? MAX_CRASH_ORPHANS);
   for (const o of orphans) {

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { sql } from 'kysely';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import { ifFree } from '../db/session-lock.ts';
 import { instanceFileBinding, type InstanceStore } from '../imaging/instance-store.ts';
 import { bindingBytes, DecryptionError, keyVersion, open, registerKeyVersions, seal } from '../vault/aead.ts';
 import { departmentKeyState } from '../vault/department-versions.ts';
@@ -59,6 +60,21 @@ export async function reencryptDepartment(
     /** Test hook: after each committed batch of a phase (1, 2, …). */
     step?: (phase: ReencryptPhase, batch: number) => void;
   } = {},
+): Promise<ReencryptCounts> {
+  // One run per department across every instance and process: two would reseal the same image, and
+  // one could remove the object the other has just switched the row to.
+  const run = await ifFree(s.store, `kartei:reencrypt:${d.tenantId}:${d.id}`, () => reencryptAlone(s, d, opts));
+  if (!run.ran)
+    throw new ReencryptError(
+      "another re-encryption of this department's key is running (on this or another instance): wait for it to end",
+    );
+  return run.value;
+}
+
+async function reencryptAlone(
+  s: ReencryptDeps,
+  d: { tenantId: string; id: string },
+  opts: Parameters<typeof reencryptDepartment>[2] = {},
 ): Promise<ReencryptCounts> {
   const batch = opts.batch ?? 200;
   const tx = <R>(fn: (t: Tx) => Promise<R>) => inTenantTransaction(s.store, d.tenantId, fn);
@@ -337,10 +353,13 @@ async function reseal(
   const files = s.instances.files;
   const next = reencryptedPath(ref.file, counts.version);
   const aad = bindingBytes(instanceFileBinding(d.tenantId, ref.id));
-  // What a run killed before its switch left under the new name is written again.
-  await files.remove(next).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  // What a run killed before its switch left under the new name is written again — unless a row names
+  // it already (never remove an object a row names).
+  if (!(await names(s, d.tenantId, ref.id, next)))
+    await files.remove(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  else return;
   const w = files.create(next, key, aad);
   try {
     for await (const chunk of s.instances.open(d.tenantId, ref, key))
@@ -362,7 +381,7 @@ async function reseal(
   });
   if (!switched) {
     counts.changed++;
-    await files.remove(next).catch(() => undefined);
+    if (!(await names(s, d.tenantId, ref.id, next))) await files.remove(next).catch(() => undefined);
     return;
   }
   counts.images++;
@@ -390,4 +409,12 @@ async function retire(t: Tx, d: { tenantId: string; id: string }, versions: numb
       .execute();
   }
   return versions;
+}
+
+/** Whether the instance's row names this object now (then it is never removed). */
+async function names(s: ReencryptDeps, tenantId: string, instanceId: string, file: string): Promise<boolean> {
+  const row = await inTenantTransaction(s.store, tenantId, (t) =>
+    t.selectFrom('instances').select('file').where('id', '=', instanceId).executeTakeFirst(),
+  );
+  return row?.file === file;
 }
