@@ -57,6 +57,8 @@ const SQLITE = [
   '038-sealed-objects',
   // Issue 19: instances
   '039-instances',
+  // Issue 19: attack on storage (nothing on SQLite)
+  '040-storage-walls',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

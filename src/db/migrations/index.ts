@@ -54,6 +54,8 @@ import { offices } from './037-offices.ts';
 import { sealedObjects } from './038-sealed-objects.ts';
 // Issue 19: instances
 import { instances } from './039-instances.ts';
+// Issue 19: attack on storage
+import { storageWalls } from './040-storage-walls.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -109,5 +111,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '038-sealed-objects': sealedObjects(dialect, appRole),
     // Issue 19: instances
     '039-instances': instances(dialect, appRole),
+    // Issue 19: attack on storage (nothing on SQLite)
+    '040-storage-walls': storageWalls(dialect, appRole),
   };
 }

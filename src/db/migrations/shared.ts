@@ -62,5 +62,6 @@ export async function postgresWalls(db: SchemaAtMigration, tables: readonly stri
   await sql`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`.execute(db);
   await sql`REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_checkpoints FROM ${role}`.execute(db);
   await sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`.execute(db);
-  await sql`REVOKE SELECT ON kysely_migration, kysely_migration_lock FROM ${role}`.execute(db);
+  // The migrations' record is the owner's alone (issue 19: migration 040 took back what earlier walls left).
+  await sql`REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${role}`.execute(db);
 }
