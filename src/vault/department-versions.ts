@@ -147,6 +147,15 @@ export async function addPendingVersion(
   departmentId: string,
   tenantKey: Buffer,
 ): Promise<{ from: number; to: number }> {
+  // The department's key row locked first (a write that changes nothing; on PostgreSQL a row lock until
+  // commit, SQLite has one writer): a second rotation at once waits, then finds this one's pending version.
+  await tx
+    .updateTable('data_keys')
+    .set((eb) => ({ key_version: eb.ref('key_version') }))
+    .where('tenant_id', '=', tenantId)
+    .where('scope', '=', 'department')
+    .where('owner_id', '=', departmentId)
+    .execute();
   const st = await departmentKeyState(tx, tenantId, departmentId);
   if (st.pending !== undefined) return { from: st.version, to: st.pending };
   const to = st.version + 1;
