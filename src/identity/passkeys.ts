@@ -24,18 +24,14 @@
 // - Names are sealed with the office's key; public keys and credential ids are
 //   not secrets and stay plain, so that a login finds its credential.
 import { randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  type VerifiedAuthenticationResponse,
-  type VerifiedRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { PasskeysTable } from '../db/schema.ts';
@@ -49,6 +45,13 @@ import { IdentityUseCase } from './identity-use-case.ts';
 import { tokenHash } from './tokens.ts';
 import { userBinding } from './users.ts';
 import { addressUrl, hostAt, type OfficeAddress } from './office-address.ts';
+
+/**
+ * @simplewebauthn/server, loaded at the first passkey ceremony of the process (issue 18: idle memory —
+ * a server whose users sign in without passkeys never pays for it).
+ */
+let webauthnLibrary: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (webauthnLibrary ??= import('@simplewebauthn/server'));
 
 const REGISTRATION_MS = 5 * 60_000;
 /** Enough for a few keys and devices; more is more to lose track of. */
@@ -94,7 +97,7 @@ export async function loginOptions(
     .orderBy('created_at')
     .execute();
   if (rows.length === 0) return null;
-  return generateAuthenticationOptions({
+  return (await webauthn()).generateAuthenticationOptions({
     rpID: rp.id,
     userVerification: 'required',
     timeout: TIMEOUT_MS,
@@ -134,7 +137,7 @@ export async function checkAssertion(
 ): Promise<CheckedAssertion | null> {
   let verified: VerifiedAuthenticationResponse;
   try {
-    verified = await verifyAuthenticationResponse({
+    verified = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge,
       expectedOrigin: rp.origin,
@@ -242,7 +245,7 @@ export class Passkeys extends IdentityUseCase {
         .where('user_id', '=', userId)
         .execute();
       if (existing.length >= MAX_PASSKEYS) throw tooManyPasskeys();
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: rp.name,
         rpID: rp.id,
         userID: new TextEncoder().encode(userId),
@@ -304,7 +307,7 @@ export class Passkeys extends IdentityUseCase {
     if (!row || row.used_at || Date.parse(row.expires_at) <= this.clock()) throw invalid();
     let info: (VerifiedRegistrationResponse & { verified: true })['registrationInfo'];
     try {
-      const verified = await verifyRegistrationResponse({
+      const verified = await (await webauthn()).verifyRegistrationResponse({
         response,
         expectedChallenge: row.challenge,
         expectedOrigin: rp.origin,
