@@ -56,18 +56,23 @@ export function useT(): typeof t {
   return t;
 }
 
-/** A date as ISO (`2024-03-01`, or an instant) or as DICOM writes it (`20240301`). */
+/**
+ * A date as ISO (`2024-03-01`, or an instant) or as DICOM writes it (`20240301`). Instants are shown
+ * as the office's day (Europe/Berlin, as the server counts days: src/infection/incubation.ts), whatever
+ * the browser machine's time zone; a calendar date is shown as it is.
+ */
 export function formatDate(iso: string): string {
   const day = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(iso);
-  const d = day ? new Date(`${day[1]}-${day[2]}-${day[3]}T00:00:00`) : new Date(iso);
+  // A calendar date at noon UTC is that same date in Berlin.
+  const d = day ? new Date(`${day[1]}-${day[2]}-${day[3]}T12:00:00Z`) : new Date(iso);
   return d.toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB', DAY);
 }
 
-/** One way everywhere, with four-digit years: 04.12.2026 18:40 (German), 04/12/2026, 18:40 (English). */
+/** One way everywhere, with four-digit years, in the office's time: 04.12.2026 18:40 (German), 04/12/2026, 18:40 (English). */
 export function formatDateTime(iso: string): string {
   return new Date(iso)
     .toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { ...DAY, hour: '2-digit', minute: '2-digit' })
     .replace(/^(\d{2}\.\d{2}\.\d{4}),/, '$1');
 }
 
-const DAY = { day: '2-digit', month: '2-digit', year: 'numeric' } as const;
+const DAY = { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/Berlin' } as const;

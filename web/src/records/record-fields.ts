@@ -1,6 +1,7 @@
 // The form of each record type. The server's schema (src/records/record-types.ts)
 // decides what is valid; this table only lays the fields out and labels them.
 import type { MessageKey } from '../i18n/i18n.ts';
+import { officeToday } from '../i18n/office-day.ts';
 
 type FieldKind = 'text' | 'long' | 'date' | 'bool' | 'codes' | { options: readonly string[] };
 
@@ -55,7 +56,7 @@ export const optionLabel = (option: string) => `option.${option}` as MessageKey;
 export type FormValues = Record<string, string | boolean>;
 
 export function emptyValues(type: string): FormValues {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = officeToday();
   return Object.fromEntries(
     (RECORD_FORMS[type] ?? []).map((f) => [
       f.name,

@@ -12,14 +12,12 @@ import { Checkbox, SaveOrCancel, SelectField, TextField, useForm } from '../../u
 import { useConfirm } from '../../ui/confirm.tsx';
 import { useLoad } from '../../ui/load.tsx';
 import { useNotify } from '../../ui/notice.tsx';
+import { officeToday } from '../../i18n/office-day.ts';
 
 export const taskTypeLabel = (type: string) => `tasks.type.${type}` as MessageKey;
 export const taskStateLabel = (state: string) => `tasks.state.${state}` as MessageKey;
 
 type TaskType = (typeof TASK_TYPES)[number];
-
-/** The office's day today as an ISO date (Europe/Berlin). */
-const officeToday = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin' }).format(new Date());
 
 /**
  * A new task (in a file, or for the department: `personId` null) or a change of `task`. The assignee is

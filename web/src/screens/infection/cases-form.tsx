@@ -6,6 +6,7 @@ import { useT } from '../../i18n/i18n.ts';
 import type { MessageKey } from '../../i18n/i18n.ts';
 import { Checkbox, SelectField, TextField, type FormState } from '../../ui/form.tsx';
 import { DateField } from '../../ui/date-field.tsx';
+import { officeToday } from '../../i18n/office-day.ts';
 
 export const STATUSES = ['suspected', 'probable', 'confirmed', 'not-a-case'] as const;
 const CATEGORIES = ['A', 'B', 'C', 'D', 'E'] as const;
@@ -67,7 +68,8 @@ export interface CaseValues {
   notes: string;
 }
 
-export const today = () => new Date().toLocaleDateString('sv-SE');
+/** The office's day (Europe/Berlin), as the server counts follow-ups and measures. */
+export const today = () => officeToday();
 
 export function caseValues(c?: CaseContent): CaseValues {
   return {

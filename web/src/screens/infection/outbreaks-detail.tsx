@@ -23,11 +23,12 @@ import {
   type OutbreakValues,
 } from './outbreaks-shared.tsx';
 import { OutbreakContacts } from './outbreaks-contacts.tsx';
+import { officeToday } from '../../i18n/office-day.ts';
 
 type T = ReturnType<typeof useT>;
 const span = (t: T, s: { first: string | null; last: string | null }) =>
   s.first && s.last ? t('outbreaks.span', { first: formatDate(s.first), last: formatDate(s.last) }) : '—';
-const today = () => new Date().toISOString().slice(0, 10);
+const today = () => officeToday();
 
 export function OutbreakDetail({ id }: { id: string }) {
   const t = useT();

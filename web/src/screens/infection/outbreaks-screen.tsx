@@ -22,6 +22,7 @@ import {
   useDepartmentChoice,
   type OutbreakValues,
 } from './outbreaks-shared.tsx';
+import { officeToday } from '../../i18n/office-day.ts';
 
 export function OutbreaksScreen({ rest }: { rest: string }) {
   if (rest) return <OutbreakDetail key={rest} id={rest} />;
@@ -92,7 +93,7 @@ function NewOutbreak({ departmentId, onCancel }: { departmentId: string; onCance
     name: '',
     description: '',
     setting: 'school',
-    periodFrom: new Date().toISOString().slice(0, 10),
+    periodFrom: officeToday(),
     periodUntil: '',
     state: 'open',
   });
