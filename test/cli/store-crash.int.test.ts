@@ -141,7 +141,9 @@ const associate = (port: number, inst: TestInstance) =>
 /** An office with a clerk's STOW-RS token and a device allowed to store, set up and stopped: servers are spawned on it. */
 async function crashOffice() {
   // --- The office, set up in this process and stopped: the servers below open the same installation.
-  const h = await startHarness();
+  // The files store, on either database: these crashes are judged by its files (the database store's cut-off
+  // writes are test/vault/sealed-store-contract.int.test.ts's).
+  const h = await startHarness({ env: { KARTEI_STORAGE: 'files' } });
   dirs.push(h.dir);
   const office = await setUpTenant(h, ['INF']);
   const departmentId = office.departments.INF!;
@@ -170,6 +172,7 @@ async function crashOffice() {
     KARTEI_DATA_DIR: h.config.dataDir,
     KARTEI_KEY_DIR: h.config.keyDir,
     KARTEI_LOG_LEVEL: 'info',
+    KARTEI_STORAGE: 'files',
     ...(databaseUrl ? { KARTEI_DATABASE_URL: databaseUrl, KARTEI_DATABASE_ADMIN_URL: databaseAdminUrl! } : {}),
   };
   const images = path.join(h.config.dataDir, 'images');

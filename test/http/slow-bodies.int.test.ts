@@ -15,7 +15,9 @@ let personId: string;
 before(async () => {
   h = await startHarness({
     listen: true,
-    env: { KARTEI_ATTACHMENT_MAX_MB: '8' },
+    // The files store: this test looks for its temporary files (the database store's cut-off writes are
+    // test/vault/sealed-store-contract.int.test.ts's).
+    env: { KARTEI_ATTACHMENT_MAX_MB: '8', KARTEI_STORAGE: 'files' },
     bodyRate: { windowMs: 500, minBytes: 4096 },
   });
   const t = await setUpTenant(h, ['INF']);
