@@ -376,7 +376,7 @@ export async function restoreData(
           throw new ConfigError(KEYS_DO_NOT_OPEN);
         });
       // Issue 19: instances — the backup's running servers are not running now (neither live nor crashed).
-      await stopRestoredInstances(s.store.db, now().getTime());
+      await stopRestoredInstances(s.store.db);
     });
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.
     let previousWitness: string | undefined;

@@ -1983,6 +1983,11 @@ export const de = {
     'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {signedAt}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
   'finding.witness-behind.fix':
     'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
+  // Issue 19: clock-pg — this host's clock far off the database's
+  'finding.instance-clock-skew.title':
+    'Die Uhr dieses Rechners ({host}) weicht {offset} s von der Uhr der Datenbank ab (+ vor, − nach; mehr als {bound} s)',
+  'finding.instance-clock-skew.fix':
+    'Die Uhr des Rechners mit NTP abgleichen (chrony, systemd-timesyncd), die des Datenbankservers ebenso. Welche Instanzen laufen, beurteilt Kartei nach der Uhr der Datenbank; die Zeiten von Protokolleinträgen, Prüfpunkten und Token-Abläufen nimmt jede Instanz aber von der Uhr ihres Rechners.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
   'setup.officeGivenNote':

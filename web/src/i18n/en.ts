@@ -1943,6 +1943,11 @@ export const en: Messages = {
     'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {signedAt}: a rollback of the database past them would not be seen from here',
   'finding.witness-behind.fix':
     'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
+  // Issue 19: clock-pg — this host's clock far off the database's
+  'finding.instance-clock-skew.title':
+    "The clock of this host ({host}) is {offset} s off the database's (+ ahead, − behind; more than {bound} s)",
+  'finding.instance-clock-skew.fix':
+    "Synchronise the host's clock with NTP (chrony, systemd-timesyncd), the database server's too. Kartei judges which instances are live by the database's clock, but records the times of audit events, checkpoints and tokens by each host's own.",
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
   'setup.officeGivenNote':
