@@ -43,6 +43,8 @@ cleanup() {
   "${P[@]}" rm -f -t 5 "$NAME" >/dev/null 2>&1
   "${P[@]}" volume rm -f "$VDATA" "$VKEYS" >/dev/null 2>&1
   [ -n "${KEEP:-}" ] || "${P[@]}" rmi -f "$IMAGE" >/dev/null 2>&1
+  # The build stages this run left untagged (a GB each); dangling images from before stay.
+  [ -n "${KEEP:-}" ] || comm -13 <(sort <<<"$DANGLING") <(dangling) | xargs -r "${P[@]}" rmi -f >/dev/null 2>&1
   rm -rf "$WORK"
 }
 finish() {
@@ -51,6 +53,9 @@ finish() {
   exit "$failed"
 }
 trap 'failed=1; finish' INT TERM
+
+dangling() { "${P[@]}" images -q --no-trunc --filter dangling=true 2>/dev/null | sort -u; }
+DANGLING=$(dangling)
 
 step "prerequisites"
 for tool in podman debootstrap openssl curl; do
