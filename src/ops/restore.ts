@@ -11,6 +11,7 @@
 // witness had seen beyond the backup — the gap — is named in a `system.restore` event on every
 // chain and in `kartei doctor`. An interrupted restore is completed by running it again with the
 // same backup; it never writes over a data directory it did not fill itself.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -20,6 +21,7 @@ import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { stopRestoredInstances } from '../db/instances.ts';
 import { bucketObjects } from './bucket-objects.ts';
+import { gapSince, heldHashes, type ChainGap, type Witnessed } from './restore-gap.ts';
 import { withServicesOnly } from '../server.ts';
 import type { Services } from '../services.ts';
 import { lockDataDir } from './serve-lock.ts';
@@ -50,13 +52,6 @@ const crashPoint = (step: string) => {
 /** What a restore itself puts into the data directory: the only entries a repeated restore removes. */
 const OWN_ENTRIES = new Set([DB_FILE, 'images', 'documents', STAGING, RESTORE_MARKER, BACKUP_LOCK_FILE, 'serve.lock']);
 
-/** Events a chain lost: witnessed before the restore, beyond the backup's head. */
-interface ChainGap {
-  from: number;
-  to: number;
-  witnessedAt: string;
-}
-
 interface Marker {
   manifestSha256: string;
   backupSnapshotAt: string;
@@ -69,20 +64,6 @@ export interface RestoreResult {
   gap: Record<string, ChainGap>;
   /** Where the key directory's witness from before the restore was kept. */
   previousWitness?: string;
-}
-
-interface Witnessed {
-  chains?: Record<string, { seq: number; hash: string; at: string; keyId?: string }>;
-  refused?: Record<string, unknown>;
-}
-
-// Issue 19: clock-pg
-/** Per chain the further of two witnesses' heads (what either had seen). */
-function furthest(a: Witnessed | undefined, b: Witnessed | undefined): Witnessed {
-  const chains = { ...(a?.chains ?? {}) };
-  for (const [chain, w] of Object.entries(b?.chains ?? {}))
-    if (!chains[chain] || w.seq > chains[chain].seq) chains[chain] = w;
-  return { chains };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -196,16 +177,6 @@ function writeMarker(dataDir: string, m: Marker) {
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(m), { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   syncDir(dataDir);
-}
-
-/** Each chain's events the key directory's witness saw beyond the heads the restored data holds. */
-function gapSince(witness: Witnessed | undefined, heads: Record<string, number>): Record<string, ChainGap> {
-  const gap: Record<string, ChainGap> = {};
-  for (const [chain, w] of Object.entries(witness?.chains ?? {})) {
-    const head = heads[chain] ?? 0;
-    if (w.seq > head) gap[chain] = { from: head + 1, to: w.seq, witnessedAt: w.at };
-  }
-  return gap;
 }
 
 // Issue 19: backup2
@@ -338,17 +309,24 @@ export async function restoreData(
   }
   const heads = pgFacts?.heads ?? manifest.counts!.chains;
   const witnessFile = path.join(config.keyDir, WITNESS_FILE);
-  const backupWitness = manifest.files.some((f) => f.path === WITNESS_FILE)
-    ? fs.readFileSync(path.join(dir, WITNESS_FILE))
-    : undefined;
+  // Issue 19: attack21 — the bytes read here are the ones checked: a witness swapped in the backup after
+  // checkBackup hashed it (by whoever can write where backups are kept) is refused, not installed.
+  const witnessEntry = manifest.files.find((f) => f.path === WITNESS_FILE);
+  const backupWitness = witnessEntry ? checkedBytes(dir, witnessEntry) : undefined;
   // Issue 19: clock-pg — on PostgreSQL the operator's database backup is taken before `kartei backup`
   // copies the witness, so a checkpoint signed between the two is witnessed beyond the restored heads:
   // lost as well (a key directory restored from its backup, older than both, saw none of it).
   const backupWitnessed = backupWitness ? (JSON.parse(backupWitness.toString('utf8')) as Witnessed) : undefined;
+  // Issue 19: attack21 — and witnessed heads the database holds other events under (a fork) are lost too.
+  const witnesses = [readJson<Witnessed>(witnessFile), backupWitnessed];
   const marker: Marker = resume ?? {
     manifestSha256: digest,
     backupSnapshotAt: manifest.snapshotAt,
-    gap: gapSince(furthest(readJson<Witnessed>(witnessFile), backupWitnessed), heads),
+    gap: gapSince(
+      witnesses,
+      heads,
+      await heldHashes(config, manifest.dialect === 'sqlite' ? path.join(dir, DB_FILE) : undefined, witnesses, heads),
+    ),
   };
   writeMarker(dataDir, marker);
   crashPoint('marked');
@@ -478,6 +456,15 @@ async function witnessWithin(s: Services, w: Witnessed, heads: Record<string, nu
     else delete chains[chain];
   }
   return changed ? Buffer.from(JSON.stringify({ ...w, chains }, null, 1)) : undefined;
+}
+
+// Issue 19: attack21
+/** A small file of the backup read once into memory and checked against its manifest entry there. */
+function checkedBytes(dir: string, entry: { path: string; size: number; sha256: string }): Buffer {
+  const bytes = fs.readFileSync(path.join(dir, entry.path));
+  if (bytes.length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256)
+    throw new ManifestError(`${entry.path} changed in the backup while it was restored`);
+  return bytes;
 }
 
 /** `chain events a–b; …`, or `none`. */
