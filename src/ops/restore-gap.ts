@@ -18,6 +18,20 @@ interface Head {
 export interface Witnessed {
   chains?: Record<string, Head & { keyId?: string }>;
   refused?: Record<string, unknown>;
+  /**
+   * In a witness a restore installed, until it completes: the heads the key directory had witnessed
+   * before it. A restore interrupted there and followed by another backup's still counts them.
+   */
+  beforeRestore?: Record<string, Head>;
+}
+
+/** Per chain the furthest head a key directory's witness names, its own or one a restore carried over. */
+export function priorHeads(w: Witnessed | undefined): Record<string, Head> {
+  const out: Record<string, Head> = {};
+  for (const h of [w?.beforeRestore ?? {}, w?.chains ?? {}])
+    for (const [chain, head] of Object.entries(h))
+      if (!out[chain] || head.seq > out[chain].seq) out[chain] = { seq: head.seq, hash: head.hash, at: head.at };
+  return out;
 }
 
 export interface ChainGap {

@@ -21,7 +21,7 @@ import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { stopRestoredInstances } from '../db/instances.ts';
 import { bucketObjects } from './bucket-objects.ts';
-import { gapSince, heldHashes, type ChainGap, type Witnessed } from './restore-gap.ts';
+import { gapSince, heldHashes, priorHeads, type ChainGap, type Witnessed } from './restore-gap.ts';
 import { withServicesOnly } from '../server.ts';
 import type { Services } from '../services.ts';
 import { lockDataDir } from './serve-lock.ts';
@@ -56,6 +56,8 @@ interface Marker {
   manifestSha256: string;
   backupSnapshotAt: string;
   gap: Record<string, ChainGap>;
+  /** Issue 19: attack21 — the heads the key directory had witnessed before this restore (carried in the installed witness). */
+  prior?: Record<string, { seq: number; hash: string; at: string }>;
 }
 
 export interface RestoreResult {
@@ -318,10 +320,13 @@ export async function restoreData(
   // lost as well (a key directory restored from its backup, older than both, saw none of it).
   const backupWitnessed = backupWitness ? (JSON.parse(backupWitness.toString('utf8')) as Witnessed) : undefined;
   // Issue 19: attack21 — and witnessed heads the database holds other events under (a fork) are lost too.
-  const witnesses = [readJson<Witnessed>(witnessFile), backupWitnessed];
+  // And what a restore interrupted after installing its witness had carried over from before it.
+  const keyWitness = readJson<Witnessed>(witnessFile);
+  const witnesses = [keyWitness, { chains: keyWitness?.beforeRestore }, backupWitnessed];
   const marker: Marker = resume ?? {
     manifestSha256: digest,
     backupSnapshotAt: manifest.snapshotAt,
+    prior: priorHeads(keyWitness),
     gap: gapSince(
       witnesses,
       heads,
@@ -382,19 +387,33 @@ export async function restoreData(
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.
     let previousWitness: string | undefined;
     const current = fs.existsSync(witnessFile) ? fs.readFileSync(witnessFile) : undefined;
-    const installing = witnessToInstall ?? backupWitness;
+    // Issue 19: attack21 — until the restore completes, the installed witness carries the heads the key
+    // directory had witnessed, and the key directory never lacks a witness: the earlier one is copied
+    // aside (once, however often the restore is run) before the new one is renamed over it.
+    const prior = marker.prior ?? {};
+    const data = witnessToInstall ?? backupWitness;
+    const installing =
+      Object.keys(prior).length > 0
+        ? Buffer.from(
+            JSON.stringify(
+              { ...(data ? JSON.parse(data.toString('utf8')) : { chains: {} }), beforeRestore: prior },
+              null,
+              1,
+            ),
+          )
+        : data;
+    const replace = !!installing && !current?.equals(installing);
+    if (replace) writeSynced(`${witnessFile}.restore.tmp`, installing!);
     if (current && !(installing && current.equals(installing))) {
-      previousWitness = path.join(
-        config.keyDir,
-        `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`,
-      );
-      fs.renameSync(witnessFile, previousWitness);
+      previousWitness =
+        keptAlready(config.keyDir, current) ??
+        path.join(config.keyDir, `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`);
+      if (!fs.existsSync(previousWitness)) writeSynced(previousWitness, current);
+      syncDir(config.keyDir);
       crashPoint('witness-moved');
     }
-    if (installing && !current?.equals(installing)) {
-      fs.writeFileSync(`${witnessFile}.restore.tmp`, installing, { mode: 0o600 });
-      fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
-    }
+    if (replace) fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
+    else if (current && !installing) fs.rmSync(witnessFile);
     syncDir(config.keyDir);
     crashPoint('witness-written');
     // 5. On the record of every chain: the restore, and what each chain lost since the backup.
@@ -419,6 +438,14 @@ export async function restoreData(
       },
     );
     crashPoint('recorded');
+    // Issue 19: attack21 — complete: the witness no longer carries the heads from before it.
+    const installed = readJson<Witnessed>(witnessFile);
+    if (installed?.beforeRestore) {
+      const { beforeRestore: _done, ...rest } = installed;
+      writeSynced(`${witnessFile}.restore.tmp`, Buffer.from(JSON.stringify(rest, null, 1)));
+      fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
+      syncDir(config.keyDir);
+    }
     fs.rmSync(path.join(dataDir, RESTORE_MARKER));
     syncDir(dataDir);
     return { backupSnapshotAt: marker.backupSnapshotAt, files, gap: marker.gap, previousWitness };
@@ -459,6 +486,26 @@ async function witnessWithin(s: Services, w: Witnessed, heads: Record<string, nu
 }
 
 // Issue 19: attack21
+/** Written and synced (mode 0600), over whatever was there. */
+function writeSynced(file: string, bytes: Buffer): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A witness kept aside by an earlier run of this restore, with these very bytes. */
+function keptAlready(keyDir: string, bytes: Buffer): string | undefined {
+  return fs
+    .readdirSync(keyDir)
+    .filter((f) => f.startsWith('audit-witness.before-restore-') && f.endsWith('.json'))
+    .map((f) => path.join(keyDir, f))
+    .find((f) => fs.readFileSync(f).equals(bytes));
+}
+
 /** A small file of the backup read once into memory and checked against its manifest entry there. */
 function checkedBytes(dir: string, entry: { path: string; size: number; sha256: string }): Buffer {
   const bytes = fs.readFileSync(path.join(dir, entry.path));

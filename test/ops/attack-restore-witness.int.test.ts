@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { backupData } from '../../src/ops/backup.ts';
-import { restoreData } from '../../src/ops/restore.ts';
+import { restoreData, TEST_CRASH_VARIABLE } from '../../src/ops/restore.ts';
 import { Client, DIALECT, PG_ADMIN, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
 
 const dirs: string[] = [];
@@ -140,3 +140,67 @@ test('PostgreSQL: a database rolled back and grown past the witness (a fork) —
   assert.equal(gap.to, witnessed.seq);
   assert.ok(gap.from <= witnessed.seq);
 });
+
+// 3. A restore of the newer backup killed after it installed that backup's witness; the operator then
+//    empties the data directory and restores an older backup instead. The key directory's own witness
+//    (ahead of both) was already moved aside: the gap must still reach the head it had witnessed.
+const ROOT = path.resolve(import.meta.dirname, '../..');
+for (const step of ['witness-moved', 'witness-written']) {
+  test(`a restore killed at ${step}, then another backup restored: the gap reaches the key directory's head`, {
+    skip: DIALECT === 'postgres' ? 'the crash runs on SQLite (test/ops/restore-crash.int.test.ts)' : false,
+    timeout: 300_000,
+  }, async () => {
+    const h = await startHarness();
+    dirs.push(h.dir);
+    const office = await setUpTenant(h, ['INF']);
+    const INF = office.departments.INF!;
+    const doc = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+    const add = async (n: string) => assert.equal((await doc.post('/api/persons', samplePerson(INF, n))).status, 201);
+    await add('Alt');
+    await h.services.audit.checkpointAll();
+    const older = path.join(h.dir, 'older');
+    await backupData(h.config, older, { nice: false });
+    await add('Mittel');
+    await h.services.audit.checkpointAll();
+    const newer = path.join(h.dir, 'newer');
+    await backupData(h.config, newer, { nice: false });
+    await add('Neu');
+    await h.services.audit.checkpointAll();
+    const witnessed = readWitness(path.join(h.config.keyDir, WITNESS)).chains[office.tenantId]!;
+    await h.stop();
+    const dataDir = path.join(h.dir, 'restored');
+    const env = {
+      ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
+        string,
+        string
+      >),
+      NODE_ENV: 'test',
+      KARTEI_DATA_DIR: dataDir,
+      KARTEI_KEY_DIR: h.config.keyDir,
+      KARTEI_LOG_LEVEL: 'warn',
+      [TEST_CRASH_VARIABLE]: step,
+    };
+    const crashed = spawnSync(process.execPath, [path.join(ROOT, 'bin/kartei.js'), 'restore', newer], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(crashed.signal, 'SIGKILL', `${crashed.stdout}${crashed.stderr}`);
+    fs.rmSync(dataDir, { recursive: true });
+    const restored = await restoreData({ ...h.config, dataDir }, older);
+    const gap = restored.gap[office.tenantId];
+    assert.ok(gap, JSON.stringify(restored.gap));
+    assert.equal(
+      gap.to,
+      witnessed.seq,
+      `the gap ends at the head the key directory had witnessed: ${JSON.stringify(gap)}`,
+    );
+    const kept = fs.readdirSync(h.config.keyDir).filter((f) => f.startsWith('audit-witness.before-restore-'));
+    assert.ok(
+      kept.some((f) => readWitness(path.join(h.config.keyDir, f)).chains[office.tenantId]!.hash === witnessed.hash),
+      `the key directory's own witness is kept: ${kept}`,
+    );
+    assert.ok(!('beforeRestore' in readWitness(path.join(h.config.keyDir, WITNESS))), 'complete: nothing carried over');
+  });
+}
