@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { backupData } from '../../src/ops/backup.ts';
 import { restoreData, TEST_CRASH_VARIABLE } from '../../src/ops/restore.ts';
+import { keyDirectoryOddities } from '../../src/vault/key-file.ts';
 import { Client, DIALECT, PG_ADMIN, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
 
 const dirs: string[] = [];
@@ -202,5 +203,7 @@ for (const step of ['witness-moved', 'witness-written']) {
       `the key directory's own witness is kept: ${kept}`,
     );
     assert.ok(!('beforeRestore' in readWitness(path.join(h.config.keyDir, WITNESS))), 'complete: nothing carried over');
+    // The witnesses the restore kept are its own, not a file planted in the key directory (`kartei doctor`).
+    assert.deepEqual(keyDirectoryOddities(h.config.keyDir).unknown, []);
   });
 }
