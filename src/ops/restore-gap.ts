@@ -4,6 +4,7 @@
 // is a database rolled back and grown again past the witness by a running server (a fork): counted by
 // sequence numbers alone it lost nothing, while the key directory had seen another history. Where no
 // witnessed head below the fork agrees with the database, the gap starts at the chain's first event.
+// A witnessed event missing under a head row that claims it (raised over a deleted tail) counts as other.
 import fs from 'node:fs';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -40,7 +41,12 @@ export interface ChainGap {
   witnessedAt: string;
 }
 
-/** The hash of each event the witnesses name at or below the database's head; absent: not visible. */
+/**
+ * The hash of each event the witnesses name at or below the database's head; undefined: the chain's events
+ * are not visible on this connection; ABSENT: they are, and this one is missing (a head row raised over a
+ * deleted tail), which no witnessed hash equals.
+ */
+const ABSENT = '';
 type HashAt = (chain: string, seq: number) => string | undefined;
 
 /** The (chain, seq) pairs whose hashes the database must be asked for. */
@@ -67,9 +73,11 @@ export async function heldHashes(
     const db = new SQLite(sqliteFile, { readonly: true, fileMustExist: true });
     try {
       const q = db.prepare('select hash from audit_events where tenant_id = ? and seq = ?');
+      const any = db.prepare('select 1 as x from audit_events where tenant_id = ? limit 1');
       for (const [chain, seq] of pairs) {
         const r = q.get(chain, seq) as { hash: string } | undefined;
         if (r) found.set(key(chain, seq), r.hash);
+        else if (any.get(chain)) found.set(key(chain, seq), ABSENT);
       }
     } finally {
       db.close();
@@ -84,6 +92,8 @@ export async function heldHashes(
           [chain, seq],
         );
         if (r.rows[0]) found.set(key(chain, seq), r.rows[0].hash);
+        else if ((await client.query('select 1 from audit_events where tenant_id = $1 limit 1', [chain])).rows[0])
+          found.set(key(chain, seq), ABSENT);
       }
     } finally {
       await client.end();

@@ -207,3 +207,48 @@ for (const step of ['witness-moved', 'witness-written']) {
     assert.deepEqual(keyDirectoryOddities(h.config.keyDir).unknown, []);
   });
 }
+
+// 4. PostgreSQL: the database's head row raised past the witness while its tail events are deleted. By
+//    the head row the database holds everything witnessed; the witnessed event itself is not there.
+test('PostgreSQL: a head row raised over a deleted tail — restore names the witnessed events the database lacks', {
+  skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG' : false,
+  timeout: 300_000,
+}, async () => {
+  const env = { KARTEI_STORAGE: 'files' };
+  const h = await startHarness({ env });
+  dirs.push(h.dir);
+  const office = await setUpTenant(h, ['INF']);
+  const INF = office.departments.INF!;
+  const doc = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  assert.equal((await doc.post('/api/persons', samplePerson(INF, 'Vorher'))).status, 201);
+  await h.services.audit.checkpointAll();
+  const dest = path.join(h.dir, 'backup');
+  await backupData(h.config, dest, { nice: false });
+  const inBackup = readWitness(path.join(dest, WITNESS)).chains[office.tenantId]!;
+  for (const name of ['Eins', 'Zwei'])
+    assert.equal((await doc.post('/api/persons', samplePerson(INF, name))).status, 201);
+  await h.services.audit.checkpointAll();
+  const witnessed = readWitness(path.join(h.config.keyDir, WITNESS)).chains[office.tenantId]!;
+  await h.stop();
+  const admin = new pg.Client({ connectionString: h.installation.database.databaseAdminUrl! });
+  await admin.connect();
+  try {
+    await admin.query('begin');
+    await admin.query('set local session_replication_role = replica');
+    await admin.query('delete from audit_events where tenant_id = $1 and seq > $2', [office.tenantId, inBackup.seq]);
+    await admin.query('delete from audit_checkpoints where tenant_id = $1 and seq > $2', [
+      office.tenantId,
+      inBackup.seq,
+    ]);
+    await admin.query('update audit_heads set seq = $2 where tenant_id = $1', [office.tenantId, witnessed.seq + 1000]);
+    await admin.query('commit');
+  } finally {
+    await admin.end();
+  }
+  const target = { ...h.config, dataDir: path.join(h.dir, 'restored', 'data') };
+  const restored = await restoreData(target, dest);
+  const gap = restored.gap[office.tenantId];
+  assert.ok(gap, `the witnessed events the database lacks are named: ${JSON.stringify(restored.gap)}`);
+  assert.equal(gap.to, witnessed.seq);
+  assert.ok(gap.from <= inBackup.seq + 1, JSON.stringify(gap));
+});
