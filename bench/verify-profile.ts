@@ -56,11 +56,17 @@ try {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
+  // VERIFY_TRUNCATE=1: the log checkpointed into the database and emptied first (what a restart leaves).
+  if (process.env.VERIFY_TRUNCATE) {
+    const db = new Database(store.file);
+    console.log(`checkpoint: ${JSON.stringify(db.pragma('wal_checkpoint(TRUNCATE)'))}`);
+    db.close();
+  }
   const fmt = (x: number) => Math.round(x).toLocaleString('en');
   const rows: string[] = [];
   const seen = { before: [] as number[], verify: [] as number[], one: [] as number[], threads: [] as number[] };
   for (let r = 1; r <= ROUNDS; r++) {
-    const load = os.loadavg()[0]!.toFixed(2);
+    const load = `${os.loadavg()[0]!.toFixed(2)}, WAL ${(walBytes(store.file) / 1048576).toFixed(1)} MiB`;
     let before = '';
     // The earlier verify runs first in odd rounds and after this one in even rounds: each then pays for the other's
     // garbage equally often. With --expose-gc every measure starts after a full collection.
@@ -138,6 +144,11 @@ try {
     fs.renameSync(h.dir, KEEP);
   } else if (KEEP) await h.stop();
   else await h.close();
+}
+
+/** The size of the database's write-ahead log: pages not yet checkpointed are read from it. */
+function walBytes(file: string): number {
+  return fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0;
 }
 
 /** A full garbage collection if the process was started with --expose-gc. */
