@@ -42,6 +42,8 @@ export interface InstanceRow {
   startedAt: string;
   heartbeatAt: string;
   stoppedAt: string | null;
+  /** How far its clock was surely off the database's at its last heartbeat, ms (> 0 ahead); null before. */
+  clockSkewMs: number | null;
 }
 
 /** A host clock further than this from the database's is worth a warning (a log line, a doctor finding). */
@@ -106,7 +108,13 @@ export async function measureSkew(
 
 /** Whether a measured skew is surely beyond CLOCK_SKEW_WARN_MS (the round trip's slack given to the host). */
 export function skewed(m: ClockSkew): boolean {
-  return Math.abs(m.ms) - m.within > CLOCK_SKEW_WARN_MS;
+  return Math.abs(surelyOff(m)) > CLOCK_SKEW_WARN_MS;
+}
+
+/** What a measurement says for sure: the skew less the round trip's slack, signed (0 within the slack). */
+export function surelyOff(m: ClockSkew): number {
+  const off = Math.max(0, Math.abs(m.ms) - m.within);
+  return m.ms < 0 && off > 0 ? -off : off;
 }
 
 /** Rows that stopped or were last heard of more than this long ago are forgotten at a start. */
@@ -187,7 +195,8 @@ export class InstanceRegistry {
     await this.measure(async () => {
       const row = await db
         .updateTable('server_instances')
-        .set({ heartbeat_at: databaseTime(db) })
+        // The skew measured at the beat before (each measurement needs the write's answer): kept for the doctor.
+        .set({ heartbeat_at: databaseTime(db), clock_skew_ms: this.clockSkew ? surelyOff(this.clockSkew) : null })
         .where('id', '=', this.facts.id)
         .returning('heartbeat_at')
         .executeTakeFirst();
@@ -251,6 +260,7 @@ function toRow(r: {
   started_at: string;
   heartbeat_at: string;
   stopped_at: string | null;
+  clock_skew_ms: number | null;
 }): InstanceRow {
   let listen: string[] = [];
   try {
@@ -271,5 +281,6 @@ function toRow(r: {
     startedAt: r.started_at,
     heartbeatAt: r.heartbeat_at,
     stoppedAt: r.stopped_at,
+    clockSkewMs: r.clock_skew_ms === null ? null : Number(r.clock_skew_ms),
   };
 }

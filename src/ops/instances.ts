@@ -17,8 +17,10 @@ import {
   databaseTime,
   isLive,
   listInstances,
+  liveInstanceIds,
   measureSkew,
   skewed,
+  surelyOff,
   type InstanceFacts,
   type InstanceRow,
 } from '../db/instances.ts';
@@ -175,11 +177,11 @@ export async function instanceFindings(store: Store): Promise<InstanceFinding[]>
 const WITNESS_GRACE_MS = 2 * 60_000;
 
 /**
- * Whether this host's clock (the one the doctor runs on) is more than CLOCK_SKEW_WARN_MS off the database's.
- * Which instance is live is judged by the database's clock alone; but the times Kartei records (audit
- * events, checkpoints, tokens' expiry) come from each host's clock, and the shared store's recovery
- * expects clocks within minutes. One round trip, the database's time against the middle of it; each
- * server also measures at every heartbeat and logs when its host's clock crosses the bound.
+ * Whether a clock is more than CLOCK_SKEW_WARN_MS off the database's: this host's (the one the doctor runs
+ * on, one round trip now) and every other live instance's (as its last heartbeat measured it, migration
+ * 041). Which instance is live is judged by the database's clock alone; but the times Kartei records
+ * (audit events, checkpoints, tokens' expiry) come from each host's clock, and the shared store's
+ * recovery expects clocks within minutes. Each server also logs when its host's clock crosses the bound.
  */
 export async function clockFindings(store: Store, clock: () => number = Date.now): Promise<InstanceFinding[]> {
   const db = store.db;
@@ -187,20 +189,32 @@ export async function clockFindings(store: Store, clock: () => number = Date.now
     const r = await db.selectNoFrom(databaseTime(db).as('now')).executeTakeFirstOrThrow();
     return r.now;
   });
-  if (!m || !skewed(m)) return [];
-  const seconds = Math.round(Math.abs(m.ms) / 1000);
-  // Signed: + the host's clock runs ahead, − behind.
-  const offset = `${m.ms > 0 ? '+' : '−'}${seconds}`;
-  const host = os.hostname();
-  return [
-    {
-      severity: 'medium',
-      code: 'instance-clock-skew',
+  const here = os.hostname();
+  const off = new Map<string, number>();
+  if (m && skewed(m)) off.set(here, surelyOff(m));
+  const peers = await db
+    .selectFrom('server_instances')
+    .select(['host', 'clock_skew_ms'])
+    .where('id', 'in', liveInstanceIds(db))
+    .where('host', '!=', here)
+    .where('clock_skew_ms', 'is not', null)
+    .orderBy('host')
+    .execute();
+  for (const p of peers) {
+    const ms = Number(p.clock_skew_ms);
+    if (Math.abs(ms) > CLOCK_SKEW_WARN_MS && !off.has(p.host)) off.set(p.host, ms);
+  }
+  return [...off].map(([host, ms]) => {
+    // Signed: + the host's clock runs ahead, − behind.
+    const offset = `${ms > 0 ? '+' : '−'}${Math.round(Math.abs(ms) / 1000)}`;
+    return {
+      severity: 'medium' as const,
+      code: 'instance-clock-skew' as const,
       params: { host, offset, bound: CLOCK_SKEW_WARN_MS / 1000 },
-      title: `The clock of this host (${host}) is ${offset} s off the database's (+ ahead, − behind; more than ${CLOCK_SKEW_WARN_MS / 1000} s)`,
+      title: `The clock of the host ${host} is ${offset} s off the database's (+ ahead, − behind; more than ${CLOCK_SKEW_WARN_MS / 1000} s)`,
       fix: "Synchronise the host's clock with NTP (chrony, systemd-timesyncd), the database server's too. Kartei judges which instances are live by the database's clock, but records the times of audit events, checkpoints and tokens by each host's own.",
-    },
-  ];
+    };
+  });
 }
 
 /**

@@ -11,6 +11,7 @@
 // witness had seen beyond the backup — the gap — is named in a `system.restore` event on every
 // chain and in `kartei doctor`. An interrupted restore is completed by running it again with the
 // same backup; it never writes over a data directory it did not fill itself.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -20,6 +21,7 @@ import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { stopRestoredInstances } from '../db/instances.ts';
 import { bucketObjects } from './bucket-objects.ts';
+import { gapSince, heldHashes, priorHeads, type ChainGap, type Witnessed } from './restore-gap.ts';
 import { withServicesOnly } from '../server.ts';
 import type { Services } from '../services.ts';
 import { lockDataDir } from './serve-lock.ts';
@@ -50,17 +52,12 @@ const crashPoint = (step: string) => {
 /** What a restore itself puts into the data directory: the only entries a repeated restore removes. */
 const OWN_ENTRIES = new Set([DB_FILE, 'images', 'documents', STAGING, RESTORE_MARKER, BACKUP_LOCK_FILE, 'serve.lock']);
 
-/** Events a chain lost: witnessed before the restore, beyond the backup's head. */
-interface ChainGap {
-  from: number;
-  to: number;
-  witnessedAt: string;
-}
-
 interface Marker {
   manifestSha256: string;
   backupSnapshotAt: string;
   gap: Record<string, ChainGap>;
+  /** Issue 19: attack21 — the heads the key directory had witnessed before this restore (carried in the installed witness). */
+  prior?: Record<string, { seq: number; hash: string; at: string }>;
 }
 
 export interface RestoreResult {
@@ -69,20 +66,6 @@ export interface RestoreResult {
   gap: Record<string, ChainGap>;
   /** Where the key directory's witness from before the restore was kept. */
   previousWitness?: string;
-}
-
-interface Witnessed {
-  chains?: Record<string, { seq: number; hash: string; at: string; keyId?: string }>;
-  refused?: Record<string, unknown>;
-}
-
-// Issue 19: clock-pg
-/** Per chain the further of two witnesses' heads (what either had seen). */
-function furthest(a: Witnessed | undefined, b: Witnessed | undefined): Witnessed {
-  const chains = { ...(a?.chains ?? {}) };
-  for (const [chain, w] of Object.entries(b?.chains ?? {}))
-    if (!chains[chain] || w.seq > chains[chain].seq) chains[chain] = w;
-  return { chains };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -196,16 +179,6 @@ function writeMarker(dataDir: string, m: Marker) {
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(m), { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   syncDir(dataDir);
-}
-
-/** Each chain's events the key directory's witness saw beyond the heads the restored data holds. */
-function gapSince(witness: Witnessed | undefined, heads: Record<string, number>): Record<string, ChainGap> {
-  const gap: Record<string, ChainGap> = {};
-  for (const [chain, w] of Object.entries(witness?.chains ?? {})) {
-    const head = heads[chain] ?? 0;
-    if (w.seq > head) gap[chain] = { from: head + 1, to: w.seq, witnessedAt: w.at };
-  }
-  return gap;
 }
 
 // Issue 19: backup2
@@ -338,17 +311,27 @@ export async function restoreData(
   }
   const heads = pgFacts?.heads ?? manifest.counts!.chains;
   const witnessFile = path.join(config.keyDir, WITNESS_FILE);
-  const backupWitness = manifest.files.some((f) => f.path === WITNESS_FILE)
-    ? fs.readFileSync(path.join(dir, WITNESS_FILE))
-    : undefined;
+  // Issue 19: attack21 — the bytes read here are the ones checked: a witness swapped in the backup after
+  // checkBackup hashed it (by whoever can write where backups are kept) is refused, not installed.
+  const witnessEntry = manifest.files.find((f) => f.path === WITNESS_FILE);
+  const backupWitness = witnessEntry ? checkedBytes(dir, witnessEntry) : undefined;
   // Issue 19: clock-pg — on PostgreSQL the operator's database backup is taken before `kartei backup`
   // copies the witness, so a checkpoint signed between the two is witnessed beyond the restored heads:
   // lost as well (a key directory restored from its backup, older than both, saw none of it).
   const backupWitnessed = backupWitness ? (JSON.parse(backupWitness.toString('utf8')) as Witnessed) : undefined;
+  // Issue 19: attack21 — and witnessed heads the database holds other events under (a fork) are lost too.
+  // And what a restore interrupted after installing its witness had carried over from before it.
+  const keyWitness = readJson<Witnessed>(witnessFile);
+  const witnesses = [keyWitness, { chains: keyWitness?.beforeRestore }, backupWitnessed];
   const marker: Marker = resume ?? {
     manifestSha256: digest,
     backupSnapshotAt: manifest.snapshotAt,
-    gap: gapSince(furthest(readJson<Witnessed>(witnessFile), backupWitnessed), heads),
+    prior: priorHeads(keyWitness),
+    gap: gapSince(
+      witnesses,
+      heads,
+      await heldHashes(config, manifest.dialect === 'sqlite' ? path.join(dir, DB_FILE) : undefined, witnesses, heads),
+    ),
   };
   writeMarker(dataDir, marker);
   crashPoint('marked');
@@ -404,19 +387,33 @@ export async function restoreData(
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.
     let previousWitness: string | undefined;
     const current = fs.existsSync(witnessFile) ? fs.readFileSync(witnessFile) : undefined;
-    const installing = witnessToInstall ?? backupWitness;
+    // Issue 19: attack21 — until the restore completes, the installed witness carries the heads the key
+    // directory had witnessed, and the key directory never lacks a witness: the earlier one is copied
+    // aside (once, however often the restore is run) before the new one is renamed over it.
+    const prior = marker.prior ?? {};
+    const data = witnessToInstall ?? backupWitness;
+    const installing =
+      Object.keys(prior).length > 0
+        ? Buffer.from(
+            JSON.stringify(
+              { ...(data ? JSON.parse(data.toString('utf8')) : { chains: {} }), beforeRestore: prior },
+              null,
+              1,
+            ),
+          )
+        : data;
+    const replace = !!installing && !current?.equals(installing);
+    if (replace) writeSynced(`${witnessFile}.restore.tmp`, installing!);
     if (current && !(installing && current.equals(installing))) {
-      previousWitness = path.join(
-        config.keyDir,
-        `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`,
-      );
-      fs.renameSync(witnessFile, previousWitness);
+      previousWitness =
+        keptAlready(config.keyDir, current) ??
+        path.join(config.keyDir, `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`);
+      if (!fs.existsSync(previousWitness)) writeSynced(previousWitness, current);
+      syncDir(config.keyDir);
       crashPoint('witness-moved');
     }
-    if (installing && !current?.equals(installing)) {
-      fs.writeFileSync(`${witnessFile}.restore.tmp`, installing, { mode: 0o600 });
-      fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
-    }
+    if (replace) fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
+    else if (current && !installing) fs.rmSync(witnessFile);
     syncDir(config.keyDir);
     crashPoint('witness-written');
     // 5. On the record of every chain: the restore, and what each chain lost since the backup.
@@ -441,6 +438,14 @@ export async function restoreData(
       },
     );
     crashPoint('recorded');
+    // Issue 19: attack21 — complete: the witness no longer carries the heads from before it.
+    const installed = readJson<Witnessed>(witnessFile);
+    if (installed?.beforeRestore) {
+      const { beforeRestore: _done, ...rest } = installed;
+      writeSynced(`${witnessFile}.restore.tmp`, Buffer.from(JSON.stringify(rest, null, 1)));
+      fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
+      syncDir(config.keyDir);
+    }
     fs.rmSync(path.join(dataDir, RESTORE_MARKER));
     syncDir(dataDir);
     return { backupSnapshotAt: marker.backupSnapshotAt, files, gap: marker.gap, previousWitness };
@@ -478,6 +483,35 @@ async function witnessWithin(s: Services, w: Witnessed, heads: Record<string, nu
     else delete chains[chain];
   }
   return changed ? Buffer.from(JSON.stringify({ ...w, chains }, null, 1)) : undefined;
+}
+
+// Issue 19: attack21
+/** Written and synced (mode 0600), over whatever was there. */
+function writeSynced(file: string, bytes: Buffer): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A witness kept aside by an earlier run of this restore, with these very bytes. */
+function keptAlready(keyDir: string, bytes: Buffer): string | undefined {
+  return fs
+    .readdirSync(keyDir)
+    .filter((f) => f.startsWith('audit-witness.before-restore-') && f.endsWith('.json'))
+    .map((f) => path.join(keyDir, f))
+    .find((f) => fs.readFileSync(f).equals(bytes));
+}
+
+/** A small file of the backup read once into memory and checked against its manifest entry there. */
+function checkedBytes(dir: string, entry: { path: string; size: number; sha256: string }): Buffer {
+  const bytes = fs.readFileSync(path.join(dir, entry.path));
+  if (bytes.length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256)
+    throw new ManifestError(`${entry.path} changed in the backup while it was restored`);
+  return bytes;
 }
 
 /** `chain events a–b; …`, or `none`. */

@@ -120,6 +120,9 @@ const KNOWN_KEY_FILES = [
   /^audit-signing(\.next)?\.key$/,
   /^audit-signing-retired\.json$/,
   /^audit-witness\.json$/,
+  // Issue 19: attack21 — what a restore keeps and writes there (src/ops/restore.ts).
+  /^audit-witness\.before-restore-[0-9T-]+Z\.json$/,
+  /^audit-witness\.json\.restore$/,
   /^kartei-keys-backup\.json$/,
 ];
 

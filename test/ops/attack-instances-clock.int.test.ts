@@ -79,6 +79,12 @@ test('an instance whose clock runs a minute behind is live to the others: its se
     assert.equal(told.length, 1);
     assert.equal(told[0]![1], true);
     assert.ok(b.clockSkew && Math.abs(b.clockSkew.ms) < CLOCK_SKEW_WARN_MS, 'b agrees with the database');
+    // The next beat keeps what a measured in its row: the doctor, run on any host, names a's host.
+    await a.beat();
+    const named = (await clockFindings(h.services.store)).filter((f) => f.params.host === 'langsam.example');
+    assert.equal(named.length, 1, 'the doctor names the slow peer');
+    assert.equal(named[0]!.params.offset, '−60');
+    assert.ok(!(await clockFindings(h.services.store)).some((f) => f.params.host === 'genau.example'));
     // a stops: its stop is the database's time too, and the link is free for b at once.
     await a.stop();
     const stopped = (await listInstances(h.services.store.db)).find((r) => r.id === a.id)!;
