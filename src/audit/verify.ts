@@ -65,6 +65,9 @@ export async function verifyAudit(
   { progress, only, split = SPLIT }: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const chains = (await chainIds(store)).filter((id) => !only || only.includes(id));
+  const source: RangeTask['source'] = store.file
+    ? { dialect: 'sqlite', file: store.file }
+    : { dialect: 'postgres', url: store.url! };
   const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
   for (const id of chains) states.set(id, await chainState(store, id));
@@ -82,22 +85,34 @@ export async function verifyAudit(
     const note = (seq: number, problem: string) => {
       if (!bad || seq < bad.seq) bad = { seq, problem };
     };
-    const holds = await Promise.all(
-      state.checkpoints.map((c) =>
-        signer.verifyAsync(
-          { tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) },
-          c.signature,
-          c.key_id,
+    // Hashes that must hold: the signed checkpoints, and the head witnessed outside the database.
+    const witnessed = witness[tenantId];
+    const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
+    if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
+    // The signatures are checked on libuv's threads while this thread reads the stretches the checkpoints claim, as
+    // if every one were genuine: whether a stretch's rows have a digest depends on the rows alone. Only stretches
+    // of checkpoints whose signatures hold are then taken (`verifySegments`); a forged one's is not.
+    const [holds, early] = await Promise.all([
+      Promise.all(
+        state.checkpoints.map((c) =>
+          signer.verifyAsync(
+            { tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) },
+            c.signature,
+            c.key_id,
+          ),
         ),
       ),
-    );
+      matchStretches(source, tenantId, byDigest(segmentsOf(state.lastSeq, state.checkpoints), pinned), tick),
+    ]);
     const genuine = state.checkpoints.filter((_, i) => holds[i]);
     const forged = state.checkpoints.find((c) => !genuine.includes(c));
     if (forged) note(forged.seq, 'checkpoint signature does not verify');
     // Keys only ever move forward within a chain: a retired key signing after its successor is a forgery.
     let generation = -1;
+    const generations = new Map<string, number>();
     for (const c of state.checkpoints) {
-      const g = signer.generation(c.key_id) ?? -1;
+      if (!generations.has(c.key_id)) generations.set(c.key_id, signer.generation(c.key_id) ?? -1);
+      const g = generations.get(c.key_id)!;
       if (g < generation) {
         note(c.seq, 'checkpoint signed by a retired key after its successor');
         break;
@@ -112,16 +127,12 @@ export async function verifyAudit(
         break;
       }
     }
-    // Hashes that must hold: the signed checkpoints, and the head witnessed outside the database.
-    const witnessed = witness[tenantId];
-    const pinned: [number, string][] = state.checkpoints.map((c) => [c.seq, c.hash]);
-    if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     if (witnessed && witnessed.seq > state.lastSeq)
       note(state.lastSeq + 1, 'events missing before the head witnessed outside the database');
     const atWitnessed = witnessed?.keyId && state.checkpoints.find((c) => c.seq === witnessed.seq);
     if (atWitnessed && atWitnessed.key_id !== witnessed?.keyId)
       note(atWitnessed.seq, 'checkpoint at the witnessed head signed by another key than the witness names');
-    const results = await verifySegments(store, signer, tenantId, state.lastSeq, genuine, pinned, tick, split);
+    const results = await verifySegments(source, signer, tenantId, state.lastSeq, genuine, pinned, early, tick, split);
     // Stitch: each range must start where the previous one ended.
     let prev = GENESIS_HASH;
     let linked = true;
@@ -205,33 +216,54 @@ function segmentsOf(lastSeq: number, genuine: readonly CheckpointRow[]): Segment
   return out;
 }
 
+/** The signed stretches verified by their digest: not those with a pinned hash inside (an overlapping checkpoint, a witnessed head), which are verified row by row. */
+const byDigest = (segments: readonly Segment[], pinned: readonly [number, string][]): Segment[] =>
+  segments.filter(
+    (s) =>
+      s.signed &&
+      !pinned.some(([seq, hash]) => seq >= s.first && seq <= s.last && (seq < s.last || hash !== s.signed!.hash)),
+  );
+
+/** What a stretch's match depends on: its rows and the digest claimed for them. */
+const stretchKey = (s: Segment) => `${s.first}:${s.last}:${s.signed!.digest}`;
+
+/** Whether each stretch's rows as stored now have its digest, by `stretchKey`. */
+async function matchStretches(
+  source: RangeTask['source'],
+  tenantId: string,
+  stretches: readonly Segment[],
+  tick: (rows: number) => void,
+): Promise<Map<string, boolean>> {
+  const matched = await stretchesMatch(
+    source,
+    tenantId,
+    stretches.map((s) => ({ from: s.first, to: s.last, digest: s.signed!.digest })),
+    tick,
+  );
+  return new Map(stretches.map((s, i) => [stretchKey(s), matched[i]!]));
+}
+
 async function verifySegments(
-  store: Store,
+  source: RangeTask['source'],
   signer: CheckpointSigner,
   tenantId: string,
   lastSeq: number,
   genuine: readonly CheckpointRow[],
   pinned: [number, string][],
+  early: ReadonlyMap<string, boolean>,
   tick: (rows: number) => void,
   split: NonNullable<VerifyOptions['split']>,
 ): Promise<{ task: { from: number }; result: RangeResult }[]> {
-  const source: RangeTask['source'] = store.file
-    ? { dialect: 'sqlite', file: store.file }
-    : { dialect: 'postgres', url: store.url! };
   const segments = segmentsOf(lastSeq, genuine);
-  // A signed stretch with a pinned hash inside (an overlapping checkpoint, a witnessed head) is verified row by row.
-  const byDigest = segments.filter(
-    (s) =>
-      s.signed &&
-      !pinned.some(([seq, hash]) => seq >= s.first && seq <= s.last && (seq < s.last || hash !== s.signed!.hash)),
-  );
-  const matched = await stretchesMatch(
+  const signed = byDigest(segments, pinned);
+  // Read already unless a forged checkpoint cut the chain differently.
+  const late = await matchStretches(
     source,
     tenantId,
-    byDigest.map((s) => ({ from: s.first, to: s.last, digest: s.signed!.digest })),
+    signed.filter((s) => !early.has(stretchKey(s))),
     tick,
   );
-  const held = new Set(byDigest.filter((_, i) => matched[i]));
+  const held = new Set(signed.filter((s) => early.get(stretchKey(s)) ?? late.get(stretchKey(s))));
   const results: { task: { from: number }; result: RangeResult }[] = [];
   for (const s of segments) {
     if (held.has(s)) {

@@ -6,12 +6,13 @@
 // signed before (v1, no digest) still verify, and the next one continues from them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, hash, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
+import { POSTGRES_STRETCH_SQL, SQLITE_STRETCH_SQL, serialiseRows } from '../../src/audit/batch-digest.ts';
 import { CheckpointSigner } from '../../src/audit/signing-key.ts';
 import { Witness } from '../../src/audit/witness.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness } from '../helpers/harness.ts';
@@ -181,6 +182,50 @@ test("a checkpoint's digest, stretch start or previous hash changed, or all thre
         );
         assert.ok((await verify(h)).ok, set);
       }
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+// audit verify reads the stretches while the signatures are still being checked (issue 18): a stretch whose
+// digest an attacker made match rewritten rows must still not pass, because its checkpoint's signature fails.
+test('rows rewritten and their checkpoint given the digest of the new rows: the forged stretch is not taken, the row is named', async () => {
+  const { h, t } = await fixture();
+  try {
+    await h.services.audit.checkpointAll();
+    const db = await attacker(h);
+    try {
+      const [cp] = await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId);
+      const target = 3;
+      assert.ok(Number(cp!.from_seq) < target && target < Number(cp!.seq));
+      await db.run(
+        `UPDATE audit_events SET detail = ? WHERE tenant_id = ? AND seq = ?`,
+        '{"count":9}',
+        t.tenantId,
+        target,
+      );
+      // The digest of the rows as they are now, exactly as verify computes it on this dialect.
+      const digest =
+        DIALECT === 'sqlite'
+          ? hash('sha256', (await db.all(SQLITE_STRETCH_SQL, t.tenantId, cp!.from_seq, cp!.seq))[0]!.rows, 'hex')
+          : hash(
+              'sha256',
+              serialiseRows(
+                (await db.all(POSTGRES_STRETCH_SQL, t.tenantId, cp!.from_seq, cp!.seq)).map((r) => Object.values(r)),
+              ),
+              'hex',
+            );
+      assert.notEqual(digest, cp!.digest);
+      await db.run(
+        `UPDATE audit_checkpoints SET digest = ? WHERE tenant_id = ? AND seq = ?`,
+        digest,
+        t.tenantId,
+        cp!.seq,
+      );
+      assertBroken(await verify(h), t.tenantId, target, /altered/);
     } finally {
       await db.close();
     }
