@@ -7,11 +7,7 @@ import type { Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
 import { CliError } from './device-commands.ts';
-
-export const OFFICES_USAGE = `  offices add NAME [--host HOST]   create an office and print its one-time setup link (24 h)
-  offices list                     the offices: name, address, set up or not
-  offices renew NAME               a new setup link for an office nobody has set up yet
-`;
+import { msg } from './messages.ts';
 
 type WithServices = (config: Config, run: (s: Services) => Promise<number>) => Promise<number>;
 
@@ -50,7 +46,7 @@ export async function officesCommand(config: Config, args: string[], withService
     if (e instanceof OfficeError) throw new CliError(e.message);
     throw e;
   }
-  throw new CliError(`usage:\n${OFFICES_USAGE}`);
+  throw new CliError(`usage:\n${msg('offices.usage')}`);
 }
 
 function parseAdd(args: string[]): { name: string; host?: string } {
@@ -63,6 +59,6 @@ function parseAdd(args: string[]): { name: string; host?: string } {
     } else if (args[i]!.startsWith('--')) throw new CliError(`unknown option ${args[i]}`);
     else names.push(args[i]!);
   }
-  if (names.length !== 1) throw new CliError(`usage:\n${OFFICES_USAGE}`);
+  if (names.length !== 1) throw new CliError(`usage:\n${msg('offices.usage')}`);
   return { name: names[0]!, ...(host !== undefined ? { host } : {}) };
 }

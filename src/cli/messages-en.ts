@@ -1,0 +1,48 @@
+// What the `kartei` command says, in English (KARTEI_LANG=en; src/cli/messages.ts chooses).
+// Complete by type: every key of the German (messages-de.ts).
+import type { CliMessageKey } from './messages-de.ts';
+
+export const MESSAGES_EN: Record<CliMessageKey, string> = {
+  usage: `usage: kartei <command>
+  serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
+  audit verify    recompute the audit chains and their signatures
+  audit rotate-key  replace the audit signing key (retired keys still verify); finishes an interrupted rotation
+  doctor          print the security report; exit 1 on a critical finding
+  devices ...     register, list and remove DICOM devices through the running server's API
+  keys ...        status, rotate-master (server stopped), reload-tls (running server)
+  backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
+  backup --keys DEST  back up the key directory, into a separate place
+  restore SRC     restore a data backup into an empty data directory (--check: only check it)
+  restore --keys SRC  restore a keys' backup into an empty key directory
+{offices}Language: English (KARTEI_LANG=en); without KARTEI_LANG, German.
+`,
+  'offices.usage': `  offices add NAME [--host HOST]   create an office and print its one-time setup link (24 h)
+  offices list                     the offices: name, address, set up or not
+  offices renew NAME               a new setup link for an office nobody has set up yet
+`,
+  'progress.migrations': 'migrations',
+  'progress.audit': 'verifying audit events',
+  'audit.broken': 'audit chain BROKEN: tenant {tenant}, first bad sequence number {seq}: {problem}',
+  'audit.ok': 'audit chain OK: {count} events verified in {secs} ({tail} after the last signed checkpoint)',
+  'audit.restored':
+    'restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap} (recorded as system.restore)',
+  'audit.restored.none': 'none',
+  'audit.rotated':
+    'rotated: audit signing key {current} replaces {retired} (kept as a retired key for verification); {audited} chain(s) recorded the rotation, every chain signed with the new key',
+  'audit.rotated.resumed':
+    'finished the interrupted rotation: audit signing key {current} replaces {retired} (kept as a retired key for verification); {audited} chain(s) recorded the rotation, every chain signed with the new key',
+  'doctor.runtime': 'runtime: Node.js {node}, OpenSSL {openssl}',
+  'doctor.allocator': 'allocator: {summary}',
+  'doctor.none': 'No findings.',
+  'doctor.fix': 'fix',
+  'doctor.reason': 'reason',
+  'severity.critical': 'CRITICAL',
+  'severity.high': 'HIGH',
+  'severity.medium': 'MEDIUM',
+  'severity.low': 'LOW',
+  'severity.info': 'INFO',
+  'serve.allocator': 'allocator: {summary}',
+  'serve.setup': 'Setup: {link}',
+  'serve.setupElsewhere':
+    "Setup: the setup link was printed by the Kartei instance on {host} (pid {pid}, running since {since}); see its output or its data directory's setup-token file. For a new link, restart that instance (the old link stops working).",
+};
