@@ -47,6 +47,27 @@ export const MESSAGES_DE = {
   'serve.setup': 'Einrichtung: {link}',
   'serve.setupElsewhere':
     'Einrichtung: Den Einrichtungslink hat die Kartei-Instanz auf {host} ausgegeben (Prozess {pid}, läuft seit {since}); siehe ihre Ausgabe oder die Datei setup-token in ihrem Datenverzeichnis. Für einen neuen Link diese Instanz neu starten (der alte Link gilt dann nicht mehr).',
+  // Issue 19: cli-german — kartei backup | restore (src/cli/backup-commands.ts)
+  'usage.line': 'Aufruf: {usage}',
+  'backup.usage': 'kartei backup [--keys] VERZEICHNIS',
+  'restore.usage': 'kartei restore [--check | --keys] VERZEICHNIS',
+  'backup.refused': 'abgelehnt: {reason}',
+  'backup.keys.done': 'Schlüssel gesichert: {files} Datei(en) nach {dest} (0700/0600) in {secs}',
+  'backup.keys.apart':
+    'Dieses Verzeichnis getrennt von den Datensicherungen aufbewahren: wer beides hat, kann alles lesen.',
+  'backup.done': 'Sicherung abgeschlossen: {files} Datei(en), {size}, in {secs} nach {dest}',
+  'backup.snapshot': 'Stand vom {at}; SHA-256 des Manifests {sha}',
+  'backup.steps': 'Schritte: Datenbank-Abzug {snapshot} ms, Dateien {files} ms, Protokolleintrag {record} ms',
+  'backup.counts':
+    'Umfang: {tenants} Amt/Ämter, {persons} Person(en), {records} Akteneintrag/-einträge, {instances} Bild(er), {documentVersions} Dokumentversion(en)',
+  'backup.noKeys': 'Die Schlüssel sind nicht darin: getrennt sichern mit `kartei backup --keys ZIEL`.',
+  'restore.keys.done': 'Schlüssel zurückgespielt: {files} Datei(en) in {keyDir} (0700/0600)',
+  'restore.check.ok': 'Sicherung in Ordnung: {files} Datei(en) stimmen mit dem Manifest überein; Stand vom {at}',
+  'restore.done': '{files} Datei(en) aus der Sicherung vom {at} in {dataDir} zurückgespielt',
+  'restore.noGap': 'Nach der Sicherung wurde nichts bezeugt: es fehlen keine Protokollereignisse',
+  'restore.gap':
+    'Protokollkette {chain}: die Ereignisse {from}–{to} (bezeugt bis {at}) geschahen nach der Sicherung und fehlen darin; protokolliert als system.restore',
+  'restore.witnessKept': 'Der bisherige Zeuge des Schlüsselverzeichnisses bleibt als {file} erhalten',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

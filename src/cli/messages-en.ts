@@ -45,4 +45,23 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'serve.setup': 'Setup: {link}',
   'serve.setupElsewhere':
     "Setup: the setup link was printed by the Kartei instance on {host} (pid {pid}, running since {since}); see its output or its data directory's setup-token file. For a new link, restart that instance (the old link stops working).",
+  'usage.line': 'usage: {usage}',
+  'backup.usage': 'kartei backup [--keys] DIRECTORY',
+  'restore.usage': 'kartei restore [--check | --keys] DIRECTORY',
+  'backup.refused': 'refused: {reason}',
+  'backup.keys.done': 'keys backed up: {files} file(s) to {dest} (0700/0600) in {secs}',
+  'backup.keys.apart': 'Keep this directory apart from the data backups: whoever holds both can read everything.',
+  'backup.done': 'backup complete: {files} file(s), {size}, in {secs} to {dest}',
+  'backup.snapshot': 'snapshot at {at}; manifest SHA-256 {sha}',
+  'backup.steps': 'steps: database snapshot {snapshot} ms, files {files} ms, audit record {record} ms',
+  'backup.counts':
+    'counts: {tenants} office(s), {persons} person(s), {records} record(s), {instances} image(s), {documentVersions} document version(s)',
+  'backup.noKeys': 'The keys are not in it: back them up separately with `kartei backup --keys DEST`.',
+  'restore.keys.done': 'keys restored: {files} file(s) into {keyDir} (0700/0600)',
+  'restore.check.ok': 'backup OK: {files} file(s) match the manifest; snapshot at {at}',
+  'restore.done': 'restored {files} file(s) from the backup of {at} into {dataDir}',
+  'restore.noGap': 'nothing was witnessed after the backup: no audit events are missing',
+  'restore.gap':
+    'audit chain {chain}: events {from}–{to} (witnessed up to {at}) happened after the backup and are not in it; recorded as system.restore',
+  'restore.witnessKept': "the key directory's previous witness is kept as {file}",
 };

@@ -79,6 +79,9 @@ function formatDecimal(n: number, digits = 1): string {
 /** Seconds from milliseconds: „1,5 s“. */
 export const formatSeconds = (ms: number) => `${formatDecimal(ms / 1000)} s`;
 
+/** Megabytes from bytes: „12,3 MB“. */
+export const formatMb = (bytes: number) => `${formatDecimal(bytes / 1024 / 1024)} MB`;
+
 /** The security report's texts (src/contract/finding-texts.ts) in the chosen language. */
 export function findingWording(): FindingWording {
   const texts: Record<string, string> = lang === 'en' ? FINDING_TEXTS_EN : FINDING_TEXTS_DE;
