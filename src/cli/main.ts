@@ -23,6 +23,7 @@ import { officesCommand } from './office-commands.ts';
 // Issue 19: cli-german — what the command prints, German first (KARTEI_LANG=en: English).
 import { cliLang, findingWording, formatMoment, formatSeconds, LangError, msg, setCliLang } from './messages.ts';
 import { wordFinding } from '../contract/finding-texts.ts';
+import { refusalText } from './refusals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -53,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError || e instanceof RotationError) {
-      process.stderr.write(`kartei: ${e.message}\n`);
+      // Issue 19: cli-german — a refusal with a code in German (src/cli/refusals.ts), else its message.
+      process.stderr.write(`kartei: ${refusalText(e)}\n`);
       return 1;
     }
     throw e;

@@ -68,6 +68,16 @@ export const MESSAGES_DE = {
   'restore.gap':
     'Protokollkette {chain}: die Ereignisse {from}–{to} (bezeugt bis {at}) geschahen nach der Sicherung und fehlen darin; protokolliert als system.restore',
   'restore.witnessKept': 'Der bisherige Zeuge des Schlüsselverzeichnisses bleibt als {file} erhalten',
+  // Issue 19: cli-german — kartei offices (src/cli/office-commands.ts)
+  'usage.block': 'Aufruf:\n{usage}',
+  'cli.unknownOption': 'unbekannte Option {option}',
+  'offices.created': 'Amt „{name}“ angelegt (ID {id}, Adresse {host})',
+  'offices.anyHost': '(jede)',
+  'offices.anyAddress': '(jede Adresse)',
+  'offices.none': 'Noch keine Ämter.',
+  'offices.setUp': 'eingerichtet',
+  'offices.waiting': 'wartet auf Einrichtung',
+  'offices.hostMissing': '--host braucht einen Rechnernamen',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

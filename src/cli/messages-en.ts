@@ -64,4 +64,13 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'restore.gap':
     'audit chain {chain}: events {from}–{to} (witnessed up to {at}) happened after the backup and are not in it; recorded as system.restore',
   'restore.witnessKept': "the key directory's previous witness is kept as {file}",
+  'usage.block': 'usage:\n{usage}',
+  'cli.unknownOption': 'unknown option {option}',
+  'offices.created': 'office "{name}" created (id {id}, address {host})',
+  'offices.anyHost': '(any)',
+  'offices.anyAddress': '(any address)',
+  'offices.none': 'No offices yet.',
+  'offices.setUp': 'set up',
+  'offices.waiting': 'waiting for setup',
+  'offices.hostMissing': '--host needs a host name',
 };

@@ -29,6 +29,10 @@ export function cliLang(env: NodeJS.ProcessEnv = process.env): CliLang {
 
 let lang: CliLang = 'de';
 
+export function currentCliLang(): CliLang {
+  return lang;
+}
+
 /** Sets the language of everything the command prints from now on (the `kartei` entry point, once). */
 export function setCliLang(l: CliLang): void {
   lang = l;
