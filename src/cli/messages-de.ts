@@ -78,6 +78,80 @@ export const MESSAGES_DE = {
   'offices.setUp': 'eingerichtet',
   'offices.waiting': 'wartet auf Einrichtung',
   'offices.hostMissing': '--host braucht einen Rechnernamen',
+  // Issue 19: cli-german — kartei devices (src/cli/device-commands.ts)
+  'devices.usage': `Aufruf: kartei devices <list | add | remove ID>
+  add --ae AE_TITEL --department KÜRZEL|ID --permissions store,find,retrieve
+      [--certificate geraet.pem] [--host 127.0.0.1] [--port 104]
+  Umgebung: KARTEI_API_TOKEN (das Token eines Verwaltungskontos mit dem Bereich admin: POST /api/auth/tokens), KARTEI_PUBLIC_URL
+`,
+  'devices.noToken':
+    'KARTEI_API_TOKEN auf das API-Token eines Verwaltungskontos mit dem Bereich admin setzen (POST /api/auth/tokens)',
+  'devices.certificate': 'Zertifikat',
+  'devices.host': 'Host {host}',
+  'devices.unreachable': 'Der Server unter {base} ist nicht erreichbar ({error}); läuft er? (KARTEI_PUBLIC_URL)',
+  'cli.noDepartment': 'keine Abteilung mit dem Kürzel oder der ID „{department}“',
+  // Issue 19: cli-german — kartei keys (src/cli/key-commands.ts)
+  'keys.usage': `Aufruf: kartei keys <status | rotate-master | rotate-department KÜRZEL|ID [--office ID]
+                     | rewrap-department KÜRZEL|ID [--office ID] [--batch N]
+                     | reencrypt-department KÜRZEL|ID [--office ID] [--batch N] [--keep-old] | reload-tls>
+  status          ID und Alter des Hauptschlüssels, und ob ein Wechsel im Gang ist
+  rotate-master   den Schlüssel jedes Amtes unter einen neuen Hauptschlüssel legen (erst den Server anhalten);
+                  nach einer Unterbrechung erneut ausgeführt, schließt es den Wechsel ab
+  rotate-department  eine neue Schlüsselversion für die Abteilung, bei laufenden Servern: jede Instanz
+                  verschlüsselt neue Daten binnen Sekunden darunter, alles zuvor Verschlüsselte lässt sich weiter öffnen
+  rewrap-department  danach die Schlüssel ihrer Personen unter der neuen Version neu verpacken, in Stapeln
+                  mit Fortschritt (Server dürfen laufen); unterbrochen, erneut ausführen, um fortzufahren
+  reencrypt-department  alles der Abteilung, das noch unter einer früheren Schlüsselversion liegt, unter
+                  der aktuellen neu versiegeln (Personenschlüssel, Felder, Bilder), bei laufenden Servern, mit
+                  Fortschritt; unterbrochen, erneut ausführen; danach werden die früheren Versionen stillgelegt (--keep-old: nicht)
+  reload-tls      den laufenden Server seine TLS-Zertifikate neu einlesen lassen (SIGHUP)
+`,
+  'keys.master': 'Hauptschlüssel {id}, in Gebrauch seit {since} ({days} Tage)',
+  'keys.index.stored':
+    'Index-Schlüssel der Installation: unter dem Hauptschlüssel gespeichert (schon einmal gewechselt)',
+  'keys.index.derived': 'Index-Schlüssel der Installation: vom Hauptschlüssel abgeleitet',
+  'keys.interrupted.before':
+    'WECHSEL UNTERBROCHEN vor der Umstellung (nächster Hauptschlüssel {next}): `kartei keys rotate-master` ausführen, um ihn abzuschließen',
+  'keys.interrupted.after':
+    'WECHSEL UNTERBROCHEN nach der Umstellung (stillgelegter Hauptschlüssel {retired}): `kartei keys rotate-master` ausführen, um ihn abzuschließen',
+  'keys.officeKeys': 'Amtsschlüssel unter {id}: {n}',
+  'keys.department': 'Abteilung {code} (Amt {office}): Schlüsselversion {version}',
+  'keys.department.earlier': ', frühere {earlier}',
+  'keys.department.retired': ' (stillgelegt)',
+  'keys.department.pending':
+    '; Version {pending} AUSSTEHEND: `kartei keys rotate-department {code}` ausführen, um den Wechsel abzuschließen',
+  'keys.masterServerRunning': 'Der Hauptschlüssel wird bei angehaltenem Server gewechselt: {reason}',
+  'keys.duringBackup.master': 'Der Hauptschlüssel wird nicht während einer Sicherung gewechselt: {reason}',
+  'keys.duringBackup.rotation': 'Kein Schlüsselwechsel einer Abteilung während einer Sicherung: {reason}',
+  'keys.duringBackup.rewrap': 'Kein Neuverpacken von Personenschlüsseln während einer Sicherung: {reason}',
+  'keys.duringBackup.reencrypt': 'Keine Neuverschlüsselung während einer Sicherung: {reason}',
+  'keys.department.prepared':
+    'Abteilung {code}: Schlüsselversion {to} vorbereitet; {secs} s warten, bis jede laufende Instanz sie kennt',
+  'keys.department.rotated':
+    'Abteilung {code} ({id}): Schlüsselversion {from} → {to}; jede Instanz verschlüsselt neue Daten binnen {secs} s unter Version {to}, frühere Daten lassen sich weiter öffnen',
+  'keys.departmentAmbiguous': '{n} Ämter haben eine Abteilung „{department}“: eines mit --office ID nennen',
+  'keys.rewrap.progress':
+    'Abteilung {code}: {done} von {total} Personenschlüsseln unter Schlüsselversion {version} ({now} jetzt neu verpackt)',
+  'keys.reencrypt.personKeys': 'Personenschlüssel',
+  'keys.reencrypt.fields': 'versiegelte Felder',
+  'keys.reencrypt.images': 'Bilder',
+  'keys.reencrypt.progress': 'Abteilung {code}: {what} {done}/{total} angesehen',
+  'keys.reencrypt.done':
+    'Abteilung {code}: jetzt unter Schlüsselversion {version} – {personKeys} Personenschlüssel, {fields} Feld(er), {images} Bild(er) neu versiegelt; {changed} zwischendurch geändert (so belassen, wie geschrieben)',
+  'keys.reencrypt.unreadable':
+    '{n} Element(e) unter einer früheren Version lassen sich mit dem Schlüssel der Abteilung nicht öffnen: nichts stillgelegt; siehe kartei doctor',
+  'keys.reencrypt.retired': 'Frühere Schlüsselversion(en) {versions} stillgelegt',
+  'keys.rotated':
+    'Hauptschlüssel gewechselt: {from} → {to}; {offices} Amtsschlüssel unter dem neuen Hauptschlüssel ({now} jetzt neu verpackt)',
+  'keys.rotated.resumed':
+    'Unterbrochenen Wechsel des Hauptschlüssels abgeschlossen: {from} → {to}; {offices} Amtsschlüssel unter dem neuen Hauptschlüssel ({now} jetzt neu verpackt)',
+  'keys.rotateAgain': 'Für einen neuen Wechsel `kartei keys rotate-master` erneut ausführen',
+  'keys.backupNow':
+    'Jetzt das Schlüsselverzeichnis sichern: der alte Hauptschlüssel öffnet die Amtsschlüssel nicht mehr',
+  'keys.noServer': 'Kein laufender Server: {lock} nennt kein laufendes kartei serve',
+  'keys.cannotSignal': 'Der Server (Prozess {pid}) lässt sich nicht benachrichtigen: {code}',
+  'keys.reloadAsked':
+    'Der Server (Prozess {pid}) liest seine TLS-Zertifikate neu ein; ob es gelang, steht in seinem Protokoll',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

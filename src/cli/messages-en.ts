@@ -73,4 +73,73 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'offices.setUp': 'set up',
   'offices.waiting': 'waiting for setup',
   'offices.hostMissing': '--host needs a host name',
+  'devices.usage': `usage: kartei devices <list | add | remove ID>
+  add --ae AE_TITLE --department CODE|ID --permissions store,find,retrieve
+      [--certificate device.pem] [--host 127.0.0.1] [--port 104]
+  env: KARTEI_API_TOKEN (an administrator's token with the admin scope: POST /api/auth/tokens), KARTEI_PUBLIC_URL
+`,
+  'devices.noToken':
+    "set KARTEI_API_TOKEN to an administrator's API token with the admin scope (POST /api/auth/tokens)",
+  'devices.certificate': 'certificate',
+  'devices.host': 'host {host}',
+  'devices.unreachable': 'cannot reach the server at {base} ({error}); is it running? (KARTEI_PUBLIC_URL)',
+  'cli.noDepartment': 'no department with code or id "{department}"',
+  'keys.usage': `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
+                     | rewrap-department CODE|ID [--office ID] [--batch N]
+                     | reencrypt-department CODE|ID [--office ID] [--batch N] [--keep-old] | reload-tls>
+  status          the master key's id and age, and whether a rotation is under way
+  rotate-master   wrap every office's key under a new master key (stop the server first);
+                  run again after an interruption, it completes the rotation
+  rotate-department  a new key version for the department, with the servers running: every
+                  instance seals new data under it within seconds, everything sealed before still opens
+  rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
+                  progress (servers may run); interrupted, run again to go on
+  reencrypt-department  everything of the department still under an earlier key version sealed
+                  again under the current one (persons' keys, fields, images), servers running, with
+                  progress; interrupted, run again; then the earlier versions are retired (--keep-old: not)
+  reload-tls      make the running server read its TLS certificates again (SIGHUP)
+`,
+  'keys.master': 'master key {id}, in use since {since} ({days} days)',
+  'keys.index.stored': 'deployment index key: stored under the master (rotated before)',
+  'keys.index.derived': 'deployment index key: derived from the master',
+  'keys.interrupted.before':
+    'ROTATION INTERRUPTED before its switch (next master {next}): run `kartei keys rotate-master` to complete it',
+  'keys.interrupted.after':
+    'ROTATION INTERRUPTED after its switch (retired master {retired}): run `kartei keys rotate-master` to complete it',
+  'keys.officeKeys': 'office keys wrapped under {id}: {n}',
+  'keys.department': 'department {code} (office {office}): key version {version}',
+  'keys.department.earlier': ', earlier {earlier}',
+  'keys.department.retired': ' (retired)',
+  'keys.department.pending':
+    '; version {pending} PENDING: run `kartei keys rotate-department {code}` to complete the rotation',
+  'keys.masterServerRunning': 'the master key is rotated with the server stopped: {reason}',
+  'keys.duringBackup.master': 'the master key is not rotated during a backup: {reason}',
+  'keys.duringBackup.rotation': 'no department key rotation during a backup: {reason}',
+  'keys.duringBackup.rewrap': 'no re-wrap of person keys during a backup: {reason}',
+  'keys.duringBackup.reencrypt': 'no re-encryption during a backup: {reason}',
+  'keys.department.prepared':
+    'department {code}: key version {to} prepared; waiting {secs} s until every running instance knows it',
+  'keys.department.rotated':
+    'department {code} ({id}): key version {from} → {to}; every instance seals new data under version {to} within {secs} s, earlier data keeps opening',
+  'keys.departmentAmbiguous': '{n} offices have a department "{department}": name one with --office ID',
+  'keys.rewrap.progress':
+    'department {code}: {done} of {total} person keys under key version {version} ({now} re-wrapped now)',
+  'keys.reencrypt.personKeys': 'person keys',
+  'keys.reencrypt.fields': 'sealed fields',
+  'keys.reencrypt.images': 'images',
+  'keys.reencrypt.progress': 'department {code}: {what} {done}/{total} looked at',
+  'keys.reencrypt.done':
+    'department {code}: under key version {version} now — {personKeys} person key(s), {fields} field(s), {images} image(s) sealed again; {changed} changed meanwhile (left as written)',
+  'keys.reencrypt.unreadable':
+    "{n} item(s) under an earlier version do not open with the department's key: nothing retired; see kartei doctor",
+  'keys.reencrypt.retired': 'earlier key version(s) {versions} retired',
+  'keys.rotated':
+    'master key rotated: {from} → {to}; {offices} office key(s) under the new master ({now} re-wrapped now)',
+  'keys.rotated.resumed':
+    'master key interrupted rotation completed: {from} → {to}; {offices} office key(s) under the new master ({now} re-wrapped now)',
+  'keys.rotateAgain': 'run `kartei keys rotate-master` again for a new rotation',
+  'keys.backupNow': 'back up the key directory now: the old master no longer opens the office keys',
+  'keys.noServer': 'no running server: {lock} names no running kartei serve',
+  'keys.cannotSignal': 'cannot signal the server (process {pid}): {code}',
+  'keys.reloadAsked': 'asked the server (process {pid}) to reload its TLS certificates; its log says the outcome',
 };

@@ -91,3 +91,23 @@ test('a KARTEI_LANG other than de or en is refused in both languages, before any
   assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'serve started');
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'serve created keys');
 });
+
+test("the commands' own refusals of wrong arguments: German first, English when asked", () => {
+  const keys = kartei(['keys']);
+  assert.equal(keys.status, 1);
+  assert.match(keys.stderr, /^kartei: Aufruf: kartei keys <status \| rotate-master/);
+  assert.match(
+    keys.stderr,
+    /^ {2}reload-tls {6}den laufenden Server seine TLS-Zertifikate neu einlesen lassen \(SIGHUP\)$/m,
+  );
+  const devices = kartei(['devices', 'list']);
+  assert.equal(devices.status, 1);
+  assert.equal(
+    devices.stderr,
+    'kartei: KARTEI_API_TOKEN auf das API-Token eines Verwaltungskontos mit dem Bereich admin setzen (POST /api/auth/tokens)\n',
+  );
+  const backup = kartei(['backup', 'a', 'b']);
+  assert.equal(backup.stderr, 'kartei: Aufruf: kartei backup [--keys] VERZEICHNIS\n');
+  const en = kartei(['backup', 'a', 'b'], { KARTEI_LANG: 'en' });
+  assert.equal(en.stderr, 'kartei: usage: kartei backup [--keys] DIRECTORY\n');
+});
