@@ -211,6 +211,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       log.fatal({ chain, seq: r.seq, problem: r.problem }, 'audit checkpoint refused: the chain does not verify');
     // Issue 19: instances — registered before its setup link is claimed; beats every 10 s until the stop.
     registry = new InstanceRegistry(s.store, instanceFacts(s.instanceId, config, s));
+    // Issue 19: clock-pg — this host's clock against the database's, measured at every heartbeat.
+    registry.onClockSkew = (skew, off) => {
+      if (off) log.warn({ skewMs: skew.ms, withinMs: skew.within }, "this host's clock is off the database's (NTP?)");
+      else log.info({ skewMs: skew.ms, withinMs: skew.within }, "this host's clock agrees with the database's again");
+    };
     await registry.register();
     // Runs and imports are claimed for this instance in the database.
     s.letterRunner.instanceId = s.instanceId;

@@ -1209,4 +1209,6 @@ interface ServerInstancesTable {
   heartbeat_at: string;
   /** Set by an orderly stop; null while it runs, or after a crash. */
   stopped_at: string | null;
+  /** Migration 041: the host's clock surely off the database's at the last heartbeat, ms (> 0 ahead); null before. */
+  clock_skew_ms: Generated<number | null>;
 }

@@ -242,7 +242,7 @@ export class Imports {
     const rows = await ctx.tx
       .selectFrom('import_jobs')
       .select(JOB_COLUMNS)
-      .select(runnerLive)
+      .select(runnerLive(ctx.tx))
       .where('tenant_id', '=', ctx.principal.tenantId)
       .where('department_id', '=', decidedDepartment(ctx))
       .orderBy('created_at', 'desc')
@@ -798,7 +798,7 @@ export class Imports {
     const job = await tx
       .selectFrom('import_jobs')
       .select(JOB_COLUMNS)
-      .select(runnerLive)
+      .select(runnerLive(tx))
       .where('id', '=', jobId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
@@ -976,18 +976,19 @@ function rowView(r: {
 }
 
 // Issue 19: instances
-/** Whether the job's runner is a live instance (src/db/instances.ts), as a column of the job's row. */
-function runnerLive(eb: ExpressionBuilder<Database, 'import_jobs'>) {
-  return eb
-    .exists(
-      eb
-        .selectFrom('server_instances')
-        .select('server_instances.id')
-        .whereRef('server_instances.id', '=', 'import_jobs.runner')
-        .where('server_instances.stopped_at', 'is', null)
-        .where('server_instances.heartbeat_at', '>=', liveSince()),
-    )
-    .as('runner_live');
+/** Whether the job's runner is a live instance (src/db/instances.ts, the database's clock), as a column of the job's row. */
+function runnerLive(db: Tx) {
+  return (eb: ExpressionBuilder<Database, 'import_jobs'>) =>
+    eb
+      .exists(
+        eb
+          .selectFrom('server_instances')
+          .select('server_instances.id')
+          .whereRef('server_instances.id', '=', 'import_jobs.runner')
+          .where('server_instances.stopped_at', 'is', null)
+          .where('server_instances.heartbeat_at', '>=', liveSince(db)),
+      )
+      .as('runner_live');
 }
 
 const truthy = (v: unknown) => v === true || Number(v) === 1;

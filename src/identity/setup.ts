@@ -71,7 +71,7 @@ export async function claimSetupToken(
         .selectFrom('server_instances')
         .select(['host', 'pid', 'started_at'])
         .where('id', '=', row.issued_by)
-        .where('id', 'in', liveInstanceIds(tx, now))
+        .where('id', 'in', liveInstanceIds(tx))
         // The same data directory: this instance's own earlier process, which cannot run (serve.lock).
         .where('data_dir_id', '!=', me.dataDirId)
         .executeTakeFirst();

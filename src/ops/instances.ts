@@ -3,14 +3,27 @@
 // directory, its storage kind and addresses — and what `kartei doctor` says of the set: instances
 // of different versions or schema levels, or with different keys (they cannot read each other's
 // data), instances that vanished without a stop, and more than one live instance keeping its
-// images and documents in its own data directory on a shared PostgreSQL.
+// images and documents in its own data directory on a shared PostgreSQL; and whether this host's
+// clock is far off the database's (the one the instance set is judged by).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, storageKind } from '../config/config.ts';
-import { isLive, listInstances, type InstanceFacts, type InstanceRow } from '../db/instances.ts';
+import {
+  CLOCK_SKEW_WARN_MS,
+  databaseNow,
+  databaseTime,
+  isLive,
+  listInstances,
+  liveInstanceIds,
+  measureSkew,
+  skewed,
+  surelyOff,
+  type InstanceFacts,
+  type InstanceRow,
+} from '../db/instances.ts';
 import { inTenantTransaction, type Store } from '../db/connect.ts';
 import { chainIds } from '../audit/audit-log.ts';
 import type { Services } from '../services.ts';
@@ -94,6 +107,7 @@ interface InstanceFinding {
     | 'instances-keys-differ'
     | 'instances-files-storage'
     | 'instance-crashed'
+    | 'instance-clock-skew'
     | 'witness-behind';
   params: Record<string, string | number>;
   title: string;
@@ -105,9 +119,10 @@ const CRASH_REPORTED_MS = 7 * 86_400_000;
 
 const who = (r: InstanceRow) => `${r.host} (pid ${r.pid})`;
 
-/** The doctor's findings on the instance set (deployment-wide: never in one office's report). */
-export async function instanceFindings(store: Store, now = Date.now()): Promise<InstanceFinding[]> {
+/** The doctor's findings on the instance set (deployment-wide: never in one office's report), by the database's clock. */
+export async function instanceFindings(store: Store): Promise<InstanceFinding[]> {
   const rows = await listInstances(store.db);
+  const now = await databaseNow(store.db);
   const live = rows.filter((r) => isLive(r, now));
   const out: InstanceFinding[] = [];
   const versions = new Set(live.map((r) => `${r.version}/${r.schemaLevel}`));
@@ -162,17 +177,59 @@ export async function instanceFindings(store: Store, now = Date.now()): Promise<
 const WITNESS_GRACE_MS = 2 * 60_000;
 
 /**
+ * Whether a clock is more than CLOCK_SKEW_WARN_MS off the database's: this host's (the one the doctor runs
+ * on, one round trip now) and every other live instance's (as its last heartbeat measured it, migration
+ * 041). Which instance is live is judged by the database's clock alone; but the times Kartei records
+ * (audit events, checkpoints, tokens' expiry) come from each host's clock, and the shared store's
+ * recovery expects clocks within minutes. Each server also logs when its host's clock crosses the bound.
+ */
+export async function clockFindings(store: Store, clock: () => number = Date.now): Promise<InstanceFinding[]> {
+  const db = store.db;
+  const m = await measureSkew(clock, async () => {
+    const r = await db.selectNoFrom(databaseTime(db).as('now')).executeTakeFirstOrThrow();
+    return r.now;
+  });
+  const here = os.hostname();
+  const off = new Map<string, number>();
+  if (m && skewed(m)) off.set(here, surelyOff(m));
+  const peers = await db
+    .selectFrom('server_instances')
+    .select(['host', 'clock_skew_ms'])
+    .where('id', 'in', liveInstanceIds(db))
+    .where('host', '!=', here)
+    .where('clock_skew_ms', 'is not', null)
+    .orderBy('host')
+    .execute();
+  for (const p of peers) {
+    const ms = Number(p.clock_skew_ms);
+    if (Math.abs(ms) > CLOCK_SKEW_WARN_MS && !off.has(p.host)) off.set(p.host, ms);
+  }
+  return [...off].map(([host, ms]) => {
+    // Signed: + the host's clock runs ahead, − behind.
+    const offset = `${ms > 0 ? '+' : '−'}${Math.round(Math.abs(ms) / 1000)}`;
+    return {
+      severity: 'medium' as const,
+      code: 'instance-clock-skew' as const,
+      params: { host, offset, bound: CLOCK_SKEW_WARN_MS / 1000 },
+      title: `The clock of the host ${host} is ${offset} s off the database's (+ ahead, − behind; more than ${CLOCK_SKEW_WARN_MS / 1000} s)`,
+      fix: "Synchronise the host's clock with NTP (chrony, systemd-timesyncd), the database server's too. Kartei judges which instances are live by the database's clock, but records the times of audit events, checkpoints and tokens by each host's own.",
+    };
+  });
+}
+
+/**
  * Whether this key directory's witness keeps up with the database's signed checkpoints. Each instance
  * records in its own key directory the heads of the rounds it runs (every minute; a round finds what
  * another instance signed already and records it too), so a witness is at most a round behind while
  * its instance runs. One that lags further belongs to an instance that is stopped or cannot write its
  * key directory: a rollback of the database to a point after its last head goes unseen by this copy.
  */
-export async function witnessFindings(s: Services, now = Date.now()): Promise<InstanceFinding[]> {
+export async function witnessFindings(s: Services, asOf?: number): Promise<InstanceFinding[]> {
   const witness = s.signer.witness;
   if (!witness) return [];
   const heads = witness.read();
-  const cutoff = new Date(now - WITNESS_GRACE_MS).toISOString();
+  // As of the database's clock (the checkpoints' times are their signers' clocks: see instance-clock-skew).
+  const cutoff = new Date((asOf ?? (await databaseNow(s.store.db))) - WITNESS_GRACE_MS).toISOString();
   let behind = 0;
   let oldest: string | undefined;
   for (const id of await chainIds(s.store)) {

@@ -21,6 +21,7 @@ import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { stopRestoredInstances } from '../db/instances.ts';
 import { bucketObjects } from './bucket-objects.ts';
 import { withServicesOnly } from '../server.ts';
+import type { Services } from '../services.ts';
 import { lockDataDir } from './serve-lock.ts';
 import { BACKUP_LOCK_FILE, lockBackup, RESTORE_MARKER } from './backup-lock.ts';
 import {
@@ -72,7 +73,17 @@ export interface RestoreResult {
 }
 
 interface Witnessed {
-  chains?: Record<string, { seq: number; hash: string; at: string }>;
+  chains?: Record<string, { seq: number; hash: string; at: string; keyId?: string }>;
+  refused?: Record<string, unknown>;
+}
+
+// Issue 19: clock-pg
+/** Per chain the further of two witnesses' heads (what either had seen). */
+function furthest(a: Witnessed | undefined, b: Witnessed | undefined): Witnessed {
+  const chains = { ...(a?.chains ?? {}) };
+  for (const [chain, w] of Object.entries(b?.chains ?? {}))
+    if (!chains[chain] || w.seq > chains[chain].seq) chains[chain] = w;
+  return { chains };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -336,10 +347,17 @@ export async function restoreData(
   }
   const heads = pgFacts?.heads ?? manifest.counts!.chains;
   const witnessFile = path.join(config.keyDir, WITNESS_FILE);
+  const backupWitness = manifest.files.some((f) => f.path === WITNESS_FILE)
+    ? fs.readFileSync(path.join(dir, WITNESS_FILE))
+    : undefined;
+  // Issue 19: clock-pg — on PostgreSQL the operator's database backup is taken before `kartei backup`
+  // copies the witness, so a checkpoint signed between the two is witnessed beyond the restored heads:
+  // lost as well (a key directory restored from its backup, older than both, saw none of it).
+  const backupWitnessed = backupWitness ? (JSON.parse(backupWitness.toString('utf8')) as Witnessed) : undefined;
   const marker: Marker = resume ?? {
     manifestSha256: digest,
     backupSnapshotAt: manifest.snapshotAt,
-    gap: gapSince(readJson<Witnessed>(witnessFile), heads),
+    gap: gapSince(furthest(readJson<Witnessed>(witnessFile), backupWitnessed), heads),
   };
   writeMarker(dataDir, marker);
   crashPoint('marked');
@@ -379,21 +397,24 @@ export async function restoreData(
     syncDir(dataDir);
     crashPoint('in-place');
     // 3. Checked again on the data in place (before step 1 on the backup's copy): every office's key unwraps.
+    let witnessToInstall: Buffer | undefined;
     await withServicesOnly(config, async (s) => {
       for (const t of await s.store.db.selectFrom('tenants').select('id').execute())
         await inTenantTransaction(s.store, t.id, (tx) => s.keyring.tenantKey(tx, t.id)).catch(() => {
           throw new ConfigError(KEYS_DO_NOT_OPEN, KEYS_REFUSAL);
         });
       // Issue 19: instances — the backup's running servers are not running now (neither live nor crashed).
-      await stopRestoredInstances(s.store.db, now().getTime());
+      await stopRestoredInstances(s.store.db);
+      // Issue 19: clock-pg — heads the backup's witness names beyond the restored database (PostgreSQL:
+      // signed after the operator's database backup) go back to the last checkpoint the database holds;
+      // the events between are the gap recorded below, and the restore's own events take their places.
+      if (backupWitnessed) witnessToInstall = await witnessWithin(s, backupWitnessed, heads);
     });
     // 4. The witness that belongs to the data; the key directory's own is kept beside it.
     let previousWitness: string | undefined;
-    const backupWitness = manifest.files.some((f) => f.path === WITNESS_FILE)
-      ? fs.readFileSync(path.join(dir, WITNESS_FILE))
-      : undefined;
     const current = fs.existsSync(witnessFile) ? fs.readFileSync(witnessFile) : undefined;
-    if (current && !(backupWitness && current.equals(backupWitness))) {
+    const installing = witnessToInstall ?? backupWitness;
+    if (current && !(installing && current.equals(installing))) {
       previousWitness = path.join(
         config.keyDir,
         `audit-witness.before-restore-${now().toISOString().replace(/[:.]/g, '-')}.json`,
@@ -401,8 +422,8 @@ export async function restoreData(
       fs.renameSync(witnessFile, previousWitness);
       crashPoint('witness-moved');
     }
-    if (backupWitness && !current?.equals(backupWitness)) {
-      fs.writeFileSync(`${witnessFile}.restore.tmp`, backupWitness, { mode: 0o600 });
+    if (installing && !current?.equals(installing)) {
+      fs.writeFileSync(`${witnessFile}.restore.tmp`, installing, { mode: 0o600 });
       fs.renameSync(`${witnessFile}.restore.tmp`, witnessFile);
     }
     syncDir(config.keyDir);
@@ -437,6 +458,35 @@ export async function restoreData(
     unlockBackup?.();
     unlockServe();
   }
+}
+
+// Issue 19: clock-pg
+/**
+ * The backup's witness as it may stand beside the restored database: a chain's head beyond the
+ * restored head becomes the database's last checkpoint at or below it (or is left out: the next
+ * round records it). Undefined when every head is within (the witness is installed as it is).
+ */
+async function witnessWithin(s: Services, w: Witnessed, heads: Record<string, number>): Promise<Buffer | undefined> {
+  const chains = { ...(w.chains ?? {}) };
+  let changed = false;
+  for (const [chain, head] of Object.entries(chains)) {
+    const restored = heads[chain] ?? 0;
+    if (head.seq <= restored) continue;
+    changed = true;
+    const last = await inTenantTransaction(s.store, chain, (tx) =>
+      tx
+        .selectFrom('audit_checkpoints')
+        .select(['seq', 'hash', 'at', 'key_id'])
+        .where('tenant_id', '=', chain)
+        .where('seq', '<=', restored)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    if (last) chains[chain] = { seq: Number(last.seq), hash: last.hash, at: last.at, keyId: last.key_id };
+    else delete chains[chain];
+  }
+  return changed ? Buffer.from(JSON.stringify({ ...w, chains }, null, 1)) : undefined;
 }
 
 /** `chain events a–b; …`, or `none`. */

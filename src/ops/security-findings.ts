@@ -33,6 +33,7 @@ import { metricsTokenFileProblem } from './metrics-listener.ts';
 import { keyVersionFindings } from './key-version-findings.ts';
 // Issue 19: instances
 import { instanceFindings, witnessFindings } from './instances.ts';
+import { clockFindings } from './instances.ts'; // Issue 19: clock-pg
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -130,6 +131,8 @@ export const FINDING_CODES = [
   'instances-files-storage',
   'instance-crashed',
   'witness-behind',
+  // Issue 19: clock-pg — this host's clock far off the database's (src/ops/instances.ts)
+  'instance-clock-skew',
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -423,6 +426,8 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     });
   // Issue 19: instances — the servers on this database, and whether this key directory's witness keeps up.
   if (!tenantId) out.push(...(await instanceFindings(s.store)), ...(await witnessFindings(s)));
+  // Issue 19: clock-pg — this host's clock against the database's, by which the instances are judged.
+  if (!tenantId) out.push(...(await clockFindings(s.store)));
   if (s.store.dialect === 'postgres') {
     const url = new URL(s.config.databaseUrl!);
     const admin = new URL(s.config.databaseAdminUrl!);

@@ -59,6 +59,8 @@ const SQLITE = [
   '039-instances',
   // Issue 19: attack on storage (nothing on SQLite)
   '040-storage-walls',
+  // Issue 19: instance clock
+  '041-instance-clock',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -65,10 +65,21 @@ async function walkWithTab(page: Page): Promise<{ unreached: string[]; unseen: s
     };
     w.__kbd = { before: document.activeElement, last: null, reached: new Set(), unseen: [] };
     (document.activeElement as HTMLElement | null)?.blur();
+    // The walk starts at the top of the screen (of the dialog, under a modal one), not where the focus was:
+    // a frame after the last control (a PDF's preview) may keep the Tab key inside it, and a walk that
+    // started below the first control would then never come round to it. A mark that takes the focus
+    // but no Tab stop is put first, focused and taken away again by the first Tab.
+    const scope = document.querySelector('dialog:modal') ?? document.body;
+    const mark = document.createElement('span');
+    mark.tabIndex = -1;
+    mark.dataset.kbdStart = '';
+    scope.prepend(mark);
+    mark.focus();
   });
   // From wherever the walk starts it goes on past the end and round again, until a control comes back.
   for (let i = 0, outside = 0; i < MAX_TAB_STOPS && outside < 5; i++) {
     await page.keyboard.press('Tab');
+    if (i === 0) await page.evaluate(() => document.querySelector('[data-kbd-start]')?.remove());
     const step = await page.evaluate(() => {
       const w = window as unknown as { __kbd: { last: Element | null; reached: Set<Element>; unseen: string[] } };
       const el = document.activeElement;

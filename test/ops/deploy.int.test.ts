@@ -3,17 +3,34 @@
 // environment make a configuration Kartei starts with (data and keys apart, 0700),
 // and its command with those settings serves, is ready, has its metrics on
 // loopback and stops cleanly on SIGTERM. The Dockerfile's settings start too, and
-// it builds on Debian with the Node.js major the package brings. (No container is
-// built here: the machine has no Docker daemon and no registry for base images.)
-import { test, after } from 'node:test';
+// it builds on Debian with the Node.js major the package brings (the image itself is
+// built and run by scripts/container-check.sh: minutes and downloads, not in CI).
+// Where Debian's nginx is installed, deploy/nginx/kartei.conf passes `nginx -t` and
+// proxies a Kartei test server over HTTPS: probes, the client's address (X-Forwarded-*
+// replaced, never the client's own), TLS 1.1 refused, a large upload streamed.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
+import { z } from 'zod';
 import { checkStartable, loadConfig } from '../../src/config/config.ts';
-import { freePort } from '../helpers/harness.ts';
+import { type TestCert, testCa, testCertificate } from '../helpers/certificates.ts';
+import { freePort, type Harness, startHarness, strongPassword } from '../helpers/harness.ts';
+import {
+  httpsRequest,
+  NGINX,
+  nginxPrefix,
+  nginxTest,
+  type RunningNginx,
+  startNginx,
+  type TlsAnswer,
+} from '../helpers/nginx.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const UNIT = path.join(ROOT, 'deploy/systemd/kartei.service');
@@ -161,4 +178,255 @@ test('the Dockerfile: Debian with the Node.js major the package brings, a dedica
   assert.equal(config.metrics?.host, '127.0.0.1');
   for (const p of ['node_modules/.bin/node', 'bin/kartei.js', 'scripts/build-web.ts'])
     assert.ok(fs.existsSync(path.join(ROOT, p)), p);
+});
+
+// --- deploy/nginx/kartei.conf loaded by Debian's nginx in front of a Kartei test server ---
+
+const NGINX_CONF = path.join(ROOT, 'deploy/nginx/kartei.conf');
+const noNginx = !NGINX && "nginx is not installed (Debian's `nginx`; .ci/run installs it)";
+/** A client address nobody else uses, so what Kartei sees can only have come from the connection. */
+const CLIENT = '127.0.0.2';
+const SPOOFED = '203.0.113.7';
+
+/** The operators' server blocks with only addresses and paths moved: loopback ports, the test certificate, Kartei's port. */
+function proxyConf(o: { http: number; https: number; upstream: number; cert: TestCert }): string {
+  const moved = fs
+    .readFileSync(NGINX_CONF, 'utf8')
+    .replace(/^\s*listen \[::\]:.*\n/gm, '')
+    .replace(/listen 80;/, `listen 127.0.0.1:${o.http};`)
+    .replace(/listen 443 ssl( http2)?;/, `listen 127.0.0.1:${o.https} ssl$1;`)
+    .replace(/server 127\.0\.0\.1:8080;/, `server 127.0.0.1:${o.upstream};`)
+    .replace(/ssl_certificate\s+\S+;/, `ssl_certificate ${o.cert.certFile};`)
+    .replace(/ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${o.cert.keyFile};`);
+  // Every rewrite hit: the file still has the shape this test knows.
+  for (const left of ['listen 80;', 'listen 443', 'server 127.0.0.1:8080', '/etc/kartei/tls'])
+    assert.ok(!moved.includes(left), left);
+  return moved;
+}
+
+const proxy = {} as {
+  h: Harness;
+  nginx: RunningNginx;
+  dir: string;
+  port: number;
+  http: number;
+  ca: string;
+  /** The addresses Kartei's login step was called with. */
+  logins: string[];
+  /** Bytes of the test upload Kartei has read so far. */
+  uploaded: number;
+};
+
+before(async () => {
+  if (!NGINX) return;
+  proxy.logins = [];
+  proxy.uploaded = 0;
+  proxy.h = await startHarness({
+    listen: true,
+    // As deploy/systemd/kartei.env.example sets it behind this proxy.
+    env: { KARTEI_TRUSTED_PROXY: '127.0.0.1' },
+    extraRoutes: (app) => {
+      app.get(
+        '/api/test/seen',
+        {
+          config: { access: { public: 'test route: what Kartei takes from the proxy' } },
+          schema: {
+            response: {
+              200: z.strictObject({
+                ip: z.string(),
+                forwardedFor: z.string(),
+                hostname: z.string(),
+                protocol: z.string(),
+              }),
+            },
+          },
+        },
+        async (req) => ({
+          ip: req.ip,
+          forwardedFor: String(req.headers['x-forwarded-for']),
+          hostname: req.hostname,
+          protocol: req.protocol,
+        }),
+      );
+      void app.register(async (raw) => {
+        raw.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+        raw.post(
+          '/api/test/upload',
+          {
+            config: { access: { public: 'test route: counts and hashes a streamed body' } },
+            schema: { response: { 200: z.strictObject({ bytes: z.number(), sha256: z.string() }) } },
+          },
+          async (req) => {
+            const hash = createHash('sha256');
+            for await (const chunk of req.body as AsyncIterable<Buffer>) {
+              hash.update(chunk);
+              proxy.uploaded += chunk.length;
+            }
+            return { bytes: proxy.uploaded, sha256: hash.digest('hex') };
+          },
+        );
+      });
+    },
+  });
+  const login = proxy.h.services.login;
+  const password = login.password.bind(login);
+  login.password = (username, pw, address, at) => {
+    proxy.logins.push(address);
+    return password(username, pw, address, at);
+  };
+  proxy.dir = path.join(tmp, 'nginx');
+  [proxy.port, proxy.http] = [await freePort(), await freePort()];
+  proxy.ca = testCa().cert;
+  const upstream = Number(new URL(proxy.h.url!).port);
+  nginxPrefix(
+    proxy.dir,
+    proxyConf({ http: proxy.http, https: proxy.port, upstream, cert: testCertificate('localhost') }),
+  );
+  const checked = nginxTest(proxy.dir);
+  assert.equal(checked.status, 0, checked.out);
+  proxy.nginx = await startNginx(proxy.dir, async () => (await viaProxy({ path: '/healthz' })).status === 200);
+});
+
+after(async () => {
+  if (!NGINX) return;
+  if (proxy.nginx) assert.equal(await proxy.nginx.stop(), 0, 'nginx stops cleanly');
+  await proxy.h?.close();
+});
+
+const viaProxy = (o: Omit<Parameters<typeof httpsRequest>[0], 'port' | 'ca'>) =>
+  httpsRequest({ port: proxy.port, ca: proxy.ca, ...o });
+
+test('nginx -t accepts deploy/nginx/kartei.conf as operators install it; a misspelled directive would not pass', {
+  skip: noNginx,
+}, () => {
+  const ok = nginxTest(proxy.dir);
+  assert.equal(ok.status, 0, ok.out);
+  assert.match(ok.out, /syntax is ok/);
+  const broken = path.join(tmp, 'nginx-broken');
+  nginxPrefix(
+    broken,
+    fs.readFileSync(path.join(proxy.dir, 'kartei.conf'), 'utf8').replace('proxy_pass ', 'proxy_pas '),
+  );
+  const typo = nginxTest(broken);
+  assert.notEqual(typo.status, 0);
+  assert.match(typo.out, /unknown directive "proxy_pas"/);
+});
+
+test('through nginx over HTTPS: /healthz and /readyz answer 200; plain HTTP is sent to HTTPS', {
+  skip: noNginx,
+}, async () => {
+  assert.equal((await viaProxy({ path: '/healthz' })).status, 200);
+  const ready = await viaProxy({ path: '/readyz' });
+  assert.equal(ready.status, 200, ready.body);
+  const plain = await fetch(`http://127.0.0.1:${proxy.http}/login`, { redirect: 'manual' });
+  assert.equal(plain.status, 301);
+  assert.match(plain.headers.get('location') ?? '', /^https:\/\//);
+});
+
+test("a login through nginx carries the client's address; its own X-Forwarded-For and X-Forwarded-Host change nothing", {
+  skip: noNginx,
+}, async () => {
+  const spoof = { 'x-forwarded-for': SPOOFED, 'x-forwarded-host': 'other-office.example', 'x-forwarded-proto': 'http' };
+  proxy.logins.length = 0;
+  const attempt = await viaProxy({
+    path: '/api/auth/login',
+    method: 'POST',
+    localAddress: CLIENT,
+    headers: { 'content-type': 'application/json', ...spoof },
+    body: JSON.stringify({ username: 'niemand', password: strongPassword() }),
+  });
+  assert.equal(attempt.status, 401, attempt.body);
+  assert.deepEqual(proxy.logins, [CLIENT], 'the address the throttle counts and the audit records');
+  const seen = await viaProxy({
+    path: '/api/test/seen',
+    localAddress: CLIENT,
+    headers: { host: 'kartei.gesundheitsamt.example', ...spoof },
+  });
+  // Replaced, not appended: with only the proxy trusted, an appended list would still end in the
+  // client's address, but one more trusted hop (a load balancer's range) would make the spoof count.
+  assert.deepEqual(JSON.parse(seen.body), {
+    ip: CLIENT,
+    forwardedFor: CLIENT,
+    hostname: 'kartei.gesundheitsamt.example',
+    protocol: 'https',
+  });
+  // Kartei believes X-Forwarded-For from the proxy's address: a proxy that passed or appended the
+  // client's own header would hand it the spoofed address (as a request from there does).
+  proxy.logins.length = 0;
+  await fetch(`${proxy.h.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...spoof },
+    body: JSON.stringify({ username: 'niemand', password: strongPassword() }),
+  });
+  assert.deepEqual(proxy.logins, [SPOOFED]);
+});
+
+test('nginx refuses TLS 1.1 and speaks TLS 1.2 and 1.3', { skip: noNginx }, async () => {
+  const handshake = (o: tls.ConnectionOptions) =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect(
+        { host: '127.0.0.1', port: proxy.port, servername: 'localhost', ca: proxy.ca, ...o },
+        () => {
+          resolve(s.getProtocol() ?? '');
+          s.end();
+        },
+      );
+      s.on('error', reject);
+    });
+  assert.equal(await handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLSv1.2');
+  assert.equal(await handshake({ minVersion: 'TLSv1.3' }), 'TLSv1.3');
+  // The client offers TLS 1.1 (its own floor lowered), so the refusal is the proxy's alert.
+  await assert.rejects(
+    handshake({ minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+    (e: NodeJS.ErrnoException) => /ALERT_PROTOCOL_VERSION|protocol version/i.test(`${e.code} ${e.message}`),
+  );
+});
+
+test('a large upload passes nginx unbuffered: Kartei reads its first bytes while the rest is still to come', {
+  skip: noNginx,
+}, async () => {
+  const MiB = 1024 * 1024;
+  const total = 48 * MiB;
+  const chunk = randomBytes(MiB);
+  const hash = createHash('sha256');
+  proxy.uploaded = 0;
+  const answer = new Promise<TlsAnswer>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        servername: 'localhost',
+        ca: proxy.ca,
+        agent: false,
+        method: 'POST',
+        path: '/api/test/upload',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(total) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    (async () => {
+      req.write(chunk);
+      hash.update(chunk);
+      // A buffering proxy would hold this first MiB until the body is complete: Kartei would see nothing.
+      for (const deadline = Date.now() + 10_000; proxy.uploaded === 0 && Date.now() < deadline; ) await sleep(20);
+      assert.ok(proxy.uploaded > 0, 'Kartei read nothing of the body before it was complete');
+      assert.ok(proxy.uploaded <= MiB);
+      for (let sent = MiB; sent < total; sent += MiB) {
+        hash.update(chunk);
+        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(reject);
+  });
+  const reply = await answer;
+  assert.equal(reply.status, 200, reply.body);
+  assert.deepEqual(JSON.parse(reply.body), { bytes: total, sha256: hash.digest('hex') });
+  // Nothing went to nginx's temp files on the way.
+  const temp = path.join(proxy.dir, 'client_body-temp');
+  assert.deepEqual(fs.existsSync(temp) ? fs.readdirSync(temp, { recursive: true }) : [], []);
 });

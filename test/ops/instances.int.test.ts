@@ -9,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openStore, type Store } from '../../src/db/connect.ts';
-import { InstanceRegistry, LIVE_WITHIN_MS, listInstances, type InstanceFacts } from '../../src/db/instances.ts';
+import {
+  databaseNow,
+  InstanceRegistry,
+  LIVE_WITHIN_MS,
+  listInstances,
+  type InstanceFacts,
+} from '../../src/db/instances.ts';
 import { claimSetupToken, SETUP_TOKEN_FILE, type SetupClaim } from '../../src/identity/setup.ts';
 import { instanceFindings, keyFingerprint, schemaLevel, witnessFindings } from '../../src/ops/instances.ts';
 import { Witness } from '../../src/audit/witness.ts';
@@ -72,16 +78,17 @@ test('the doctor: other versions, other keys and a crash are named; a stopped in
   const store = h.services.store;
   const now = Date.now();
   const old = new InstanceRegistry(store, facts({ version: '0.0.9', host: 'alt.example' }));
-  await old.register(now);
+  await old.register();
   const foreign = new InstanceRegistry(store, facts({ keyFingerprint: '0123456789abcdef', host: 'fremd.example' }));
-  await foreign.register(now);
+  await foreign.register();
   const gone = new InstanceRegistry(store, facts({ host: 'weg.example', pid: 77 }));
-  await gone.register(now - 5 * LIVE_WITHIN_MS);
+  await gone.register();
   const polite = new InstanceRegistry(store, facts({ host: 'still.example' }));
-  await polite.register(now - 5 * LIVE_WITHIN_MS);
-  await polite.stop(now - 4 * LIVE_WITHIN_MS);
+  await polite.register();
+  await polite.stop();
   for (const r of [old, foreign, gone]) await r.stop().catch(() => undefined);
-  // Undo the stops of the live two and of the crashed one (a crash writes no stop).
+  // Undo the stops of the live two and of the crashed one (a crash writes no stop); the crashed one and the
+  // stopped one were last heard of minutes ago (the database's clock is this machine's here).
   await store.db
     .updateTable('server_instances')
     .set({ stopped_at: null })
@@ -89,11 +96,16 @@ test('the doctor: other versions, other keys and a crash are named; a stopped in
     .execute();
   await store.db
     .updateTable('server_instances')
-    .set({ heartbeat_at: at(now) })
-    .where('id', 'in', [old.id, foreign.id])
+    .set({ started_at: at(now - 5 * LIVE_WITHIN_MS), heartbeat_at: at(now - 5 * LIVE_WITHIN_MS) })
+    .where('id', 'in', [gone.id, polite.id])
+    .execute();
+  await store.db
+    .updateTable('server_instances')
+    .set({ stopped_at: at(now - 4 * LIVE_WITHIN_MS) })
+    .where('id', '=', polite.id)
     .execute();
   try {
-    const found = await instanceFindings(store, now);
+    const found = await instanceFindings(store);
     assert.deepEqual(codes(found), ['instance-crashed', 'instances-keys-differ', 'instances-versions-differ']);
     const versions = found.find((f) => f.code === 'instances-versions-differ')!;
     assert.equal(versions.severity, 'critical');
@@ -229,13 +241,13 @@ test('the doctor: a witness more than a round behind the signed checkpoints is n
   const s = h.services;
   await s.audit.checkpointAll();
   const witness = s.signer.witness!;
-  const later = Date.now() + 3 * 60_000;
+  const later = (await databaseNow(s.store.db)) + 3 * 60_000;
   assert.deepEqual(codes(await witnessFindings(s, later)), []);
   // The copy of the key directory of an instance that ran no round since (stopped, or its own copy).
   const kept = fs.readFileSync(witness.file);
   fs.writeFileSync(witness.file, JSON.stringify({ chains: {} }), { mode: 0o600 });
   try {
-    assert.deepEqual(codes(await witnessFindings(s, Date.now())), [], 'within the grace of a round');
+    assert.deepEqual(codes(await witnessFindings(s)), [], 'within the grace of a round');
     const found = await witnessFindings(s, later);
     assert.deepEqual(codes(found), ['witness-behind']);
     assert.ok(Number(found[0]!.params.n) >= 1);

@@ -56,6 +56,8 @@ import { sealedObjects } from './038-sealed-objects.ts';
 import { instances } from './039-instances.ts';
 // Issue 19: attack on storage
 import { storageWalls } from './040-storage-walls.ts';
+// Issue 19: instance clock
+import { instanceClock } from './041-instance-clock.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -113,5 +115,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '039-instances': instances(dialect, appRole),
     // Issue 19: attack on storage (nothing on SQLite)
     '040-storage-walls': storageWalls(dialect, appRole),
+    // Issue 19: instance clock
+    '041-instance-clock': instanceClock,
   };
 }
