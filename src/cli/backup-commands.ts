@@ -2,7 +2,7 @@
 // arguments, run src/ops/backup.ts or src/ops/restore.ts, and say what was done in the operator's
 // language (src/cli/messages.ts). A refusal is one line on stderr and exit 1; nothing is left half-written.
 import type { Config } from '../config/config.ts';
-import { backupData, backupKeys } from '../ops/backup.ts';
+import { backupData, backupKeys, type BackupNotice } from '../ops/backup.ts';
 import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
 import { restoreKeys } from '../ops/restore-keys.ts';
@@ -42,10 +42,19 @@ export async function backupCommand(config: Config, args: string[]): Promise<num
       (c
         ? `${msg('backup.counts', Object.fromEntries(Object.entries(c).map(([k, v]) => [k, formatCount(v)])))}\n`
         : '') +
-      (r.note ? `${r.note}\n` : '') +
+      (r.notice ? `${noticeText(r.notice)}\n` : r.note ? `${r.note}\n` : '') +
       `${msg('backup.noKeys')}\n`,
   );
   return 0;
+}
+
+/** Where the images and documents are when they are not in this backup, in the operator's language. */
+function noticeText(n: BackupNotice): string {
+  if (n.kind === 'postgres') return msg('backup.notice.postgres');
+  const counts = { images: formatCount(n.images), documents: formatCount(n.documents) };
+  if (n.kind === 'postgres-database')
+    return msg('backup.notice.postgresDatabase', { ...counts, bytes: formatCount(n.bytes) });
+  return msg(n.postgres ? 'backup.notice.s3Postgres' : 'backup.notice.s3', { ...counts, bucket: n.bucket });
 }
 
 export async function restoreCommand(config: Config, args: string[]): Promise<number> {

@@ -61,6 +61,14 @@ export const MESSAGES_DE = {
   'backup.counts':
     'Umfang: {tenants} Amt/Ämter, {persons} Person(en), {records} Akteneintrag/-einträge, {instances} Bild(er), {documentVersions} Dokumentversion(en)',
   'backup.noKeys': 'Die Schlüssel sind nicht darin: getrennt sichern mit `kartei backup --keys ZIEL`.',
+  'backup.notice.postgres':
+    'PostgreSQL: Diese Sicherung enthält die Dateien und den Zeugen, nicht die Datenbank. Die Datenbank VOR jedem `kartei backup` mit `pg_dump -Fc` (oder `pg_basebackup`) sichern: jede Datei, die eine Zeile dieses Abzugs nennt, ist hier enthalten.',
+  'backup.notice.postgresDatabase':
+    'PostgreSQL mit Bildern und Dokumenten in der Datenbank ({images} Bilder, {documents} Dokumentversionen, {bytes} versiegelte Bytes): Sie stecken im Abzug der Datenbank, nicht hier; diese Sicherung enthält den Zeugen. Die Datenbank VOR jedem `kartei backup` mit `pg_dump -Fc` (oder `pg_basebackup`) sichern und die Schlüsselsicherung getrennt aufbewahren.',
+  'backup.notice.s3':
+    'Bilder und Dokumente liegen im S3-Bucket {bucket} ({images} Bilder, {documents} Dokumentversionen, jede dort geprüft): Sie sind nicht in dieser Sicherung. Den Bucket versioniert oder repliziert halten (Kartei überschreibt oder entfernt nie ein Objekt, das eine Zeile nennt) und die Schlüsselsicherung getrennt aufbewahren.',
+  'backup.notice.s3Postgres':
+    'Bilder und Dokumente liegen im S3-Bucket {bucket} ({images} Bilder, {documents} Dokumentversionen, jede dort geprüft): Sie sind nicht in dieser Sicherung. Den Bucket versioniert oder repliziert halten (Kartei überschreibt oder entfernt nie ein Objekt, das eine Zeile nennt), die Datenbank VOR jedem `kartei backup` mit `pg_dump -Fc` sichern und die Schlüsselsicherung getrennt aufbewahren.',
   'restore.keys.done': 'Schlüssel zurückgespielt: {files} Datei(en) in {keyDir} (0700/0600)',
   'restore.check.ok': 'Sicherung in Ordnung: {files} Datei(en) stimmen mit dem Manifest überein; Stand vom {at}',
   'restore.done': '{files} Datei(en) aus der Sicherung vom {at} in {dataDir} zurückgespielt',

@@ -57,6 +57,14 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'backup.counts':
     'counts: {tenants} office(s), {persons} person(s), {records} record(s), {instances} image(s), {documentVersions} document version(s)',
   'backup.noKeys': 'The keys are not in it: back them up separately with `kartei backup --keys DEST`.',
+  'backup.notice.postgres':
+    'PostgreSQL: this backup holds the files and the witness, not the database. Take the database with `pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`: every file a row of that dump names is in here.',
+  'backup.notice.postgresDatabase':
+    "PostgreSQL with images and documents in the database ({images} images, {documents} document versions, {bytes} sealed bytes): they are in the database's dump, not here; this backup holds the witness. Take the database with `pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`, and keep the key backup apart.",
+  'backup.notice.s3':
+    'Images and documents are in the S3 bucket {bucket} ({images} images, {documents} document versions, each checked there): they are not in this backup. Keep the bucket versioned or replicated (Kartei never overwrites or removes an object a row names), and keep the key backup apart.',
+  'backup.notice.s3Postgres':
+    'Images and documents are in the S3 bucket {bucket} ({images} images, {documents} document versions, each checked there): they are not in this backup. Keep the bucket versioned or replicated (Kartei never overwrites or removes an object a row names); take the database with `pg_dump -Fc` BEFORE each `kartei backup`, and keep the key backup apart.',
   'restore.keys.done': 'keys restored: {files} file(s) into {keyDir} (0700/0600)',
   'restore.check.ok': 'backup OK: {files} file(s) match the manifest; snapshot at {at}',
   'restore.done': 'restored {files} file(s) from the backup of {at} into {dataDir}',

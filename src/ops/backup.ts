@@ -70,9 +70,17 @@ export interface BackupResult {
   ms: number;
   /** PostgreSQL: what the operator's dump must be. */
   note?: string;
+  /** Issue 19: cli-german — the note's facts, for `kartei backup` to word in the operator's language. */
+  notice?: BackupNotice;
   /** Milliseconds per step: snapshot (database), files, record (the audit event). */
   steps?: { snapshot: number; files: number; record: number };
 }
+
+/** Issue 19: cli-german — where the images and documents are when they are not in the backup. */
+export type BackupNotice =
+  | { kind: 'postgres' }
+  | { kind: 'postgres-database'; images: number; documents: number; bytes: number }
+  | { kind: 's3'; bucket: string; images: number; documents: number; postgres: boolean };
 
 /** The chain key, read only: a backup never creates a key. */
 // Issue 19: backup2
@@ -302,6 +310,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
     const t0 = performance.now();
     let facts: { files: string[]; counts?: BackupCounts; objects?: StoredObjects };
     let note: string | undefined;
+    let notice: BackupNotice | undefined;
     // Issue 19: storage-db — the objects are in the database: the dump holds them, nothing to copy.
     if (config.databaseUrl && storageKind(config) === 'database') {
       facts = await postgresFacts(config);
@@ -315,11 +324,13 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
         `PostgreSQL with images and documents in the database (${o.images} images, ${o.documents} document versions, ` +
         `${o.bytes} sealed bytes): they are in the database's dump, not here; this backup holds the witness. Take the ` +
         'database with `pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`, and keep the key backup apart.';
+      notice = { kind: 'postgres-database', images: o.images, documents: o.documents, bytes: o.bytes ?? 0 };
     } else if (config.databaseUrl) {
       facts = await postgresFacts(config);
       note =
         'PostgreSQL: this backup holds the files and the witness, not the database. Take the database with ' +
         '`pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`: every file a row of that dump names is in here.';
+      notice = { kind: 'postgres' };
     } else {
       const copy = path.join(dir, DB_FILE);
       await snapshotSqlite(liveDb, copy);
@@ -349,6 +360,8 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
         'or removes an object a row names)' +
         (config.databaseUrl ? '; take the database with `pg_dump -Fc` BEFORE each `kartei backup`' : '') +
         ', and keep the key backup apart.';
+      const [images, documents] = [o.images, o.documents];
+      notice = { kind: 's3', bucket: String(config.s3?.bucket), images, documents, postgres: !!config.databaseUrl };
     }
     const t1 = performance.now();
     // 3. Exactly the files the snapshot names: each is committed and never removed while named.
@@ -415,6 +428,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
       snapshotAt,
       ms,
       note,
+      notice,
       steps: { snapshot: Math.round(t1 - t0), files: Math.round(t2 - t1), record: Math.round(performance.now() - t2) },
     };
   } catch (e) {
