@@ -1,76 +1,82 @@
 // `kartei backup [--keys] DEST` and `kartei restore [--check] SRC` (issue 19): parse the
-// arguments, run src/ops/backup.ts or src/ops/restore.ts, and say what was done in English,
-// like `kartei doctor`. A refusal is one line on stderr and exit 1; nothing is left half-written.
+// arguments, run src/ops/backup.ts or src/ops/restore.ts, and say what was done in the operator's
+// language (src/cli/messages.ts). A refusal is one line on stderr and exit 1; nothing is left half-written.
 import type { Config } from '../config/config.ts';
-import { backupData, backupKeys } from '../ops/backup.ts';
+import { backupData, backupKeys, type BackupNotice } from '../ops/backup.ts';
 import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
 import { restoreKeys } from '../ops/restore-keys.ts';
 import { CliError } from './device-commands.ts';
-
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+import { formatCount, formatMb, formatMoment, formatSeconds, msg } from './messages.ts';
 
 function parse(args: string[], flags: string[], usage: string): { on: Set<string>; path: string } {
   const on = new Set(args.filter((a) => flags.includes(a)));
   const rest = args.filter((a) => !flags.includes(a));
-  if (rest.length !== 1 || rest[0]!.startsWith('-') || on.size > 1) throw new CliError(`usage: ${usage}`);
+  if (rest.length !== 1 || rest[0]!.startsWith('-') || on.size > 1) throw new CliError(msg('usage.line', { usage }));
   return { on, path: rest[0]! };
 }
 
 const manifestRefusal = (e: unknown) => {
-  if (e instanceof ManifestError) throw new CliError(`refused: ${e.message}`);
+  if (e instanceof ManifestError) throw new CliError(msg('backup.refused', { reason: e.message }));
   throw e;
 };
 
 export async function backupCommand(config: Config, args: string[]): Promise<number> {
-  const { on, path } = parse(args, ['--keys'], 'kartei backup [--keys] DIRECTORY');
+  const { on, path } = parse(args, ['--keys'], msg('backup.usage'));
   if (on.has('--keys')) {
     const r = await backupKeys(config, path);
     process.stdout.write(
-      `keys backed up: ${r.files} file(s) to ${r.dest} (0700/0600) in ${(r.ms / 1000).toFixed(1)} s\n` +
-        'Keep this directory apart from the data backups: whoever holds both can read everything.\n',
+      `${msg('backup.keys.done', { files: formatCount(r.files), dest: r.dest, secs: formatSeconds(r.ms) })}\n` +
+        `${msg('backup.keys.apart')}\n`,
     );
     return 0;
   }
   const r = await backupData(config, path);
   const c = r.counts;
+  const steps = r.steps;
+  const done = { files: formatCount(r.files), size: formatMb(r.bytes), secs: formatSeconds(r.ms), dest: r.dest };
   process.stdout.write(
-    `backup complete: ${r.files} file(s), ${mb(r.bytes)}, in ${(r.ms / 1000).toFixed(1)} s to ${r.dest}\n` +
-      `snapshot at ${r.snapshotAt}; manifest SHA-256 ${r.manifestSha256}\n` +
-      (r.steps
-        ? `steps: database snapshot ${r.steps.snapshot} ms, files ${r.steps.files} ms, audit record ${r.steps.record} ms\n`
-        : '') +
+    `${msg('backup.done', done)}\n` +
+      `${msg('backup.snapshot', { at: formatMoment(r.snapshotAt), sha: r.manifestSha256 })}\n` +
+      (steps ? `${msg('backup.steps', { ...steps })}\n` : '') +
       (c
-        ? `counts: ${c.tenants} office(s), ${c.persons} person(s), ${c.records} record(s), ${c.instances} image(s), ${c.documentVersions} document version(s)\n`
+        ? `${msg('backup.counts', Object.fromEntries(Object.entries(c).map(([k, v]) => [k, formatCount(v)])))}\n`
         : '') +
-      (r.note ? `${r.note}\n` : '') +
-      'The keys are not in it: back them up separately with `kartei backup --keys DEST`.\n',
+      (r.notice ? `${noticeText(r.notice)}\n` : r.note ? `${r.note}\n` : '') +
+      `${msg('backup.noKeys')}\n`,
   );
   return 0;
 }
 
+/** Where the images and documents are when they are not in this backup, in the operator's language. */
+function noticeText(n: BackupNotice): string {
+  if (n.kind === 'postgres') return msg('backup.notice.postgres');
+  const counts = { images: formatCount(n.images), documents: formatCount(n.documents) };
+  if (n.kind === 'postgres-database')
+    return msg('backup.notice.postgresDatabase', { ...counts, bytes: formatCount(n.bytes) });
+  return msg(n.postgres ? 'backup.notice.s3Postgres' : 'backup.notice.s3', { ...counts, bucket: n.bucket });
+}
+
 export async function restoreCommand(config: Config, args: string[]): Promise<number> {
-  const { on, path } = parse(args, ['--check', '--keys'], 'kartei restore [--check | --keys] DIRECTORY');
+  const { on, path } = parse(args, ['--check', '--keys'], msg('restore.usage'));
   if (on.has('--keys')) {
     const r = await restoreKeys(config, path).catch(manifestRefusal);
-    process.stdout.write(`keys restored: ${r.files} file(s) into ${r.keyDir} (0700/0600)\n`);
+    process.stdout.write(`${msg('restore.keys.done', { files: formatCount(r.files), keyDir: r.keyDir })}\n`);
     return 0;
   }
   if (on.has('--check')) {
     const { manifest } = await checkBackup(config, path).catch(manifestRefusal);
-    process.stdout.write(
-      `backup OK: ${manifest.files.length} file(s) match the manifest; snapshot at ${manifest.snapshotAt}\n`,
-    );
+    const checked = { files: formatCount(manifest.files.length), at: formatMoment(manifest.snapshotAt) };
+    process.stdout.write(`${msg('restore.check.ok', checked)}\n`);
     return 0;
   }
   const r = await restoreData(config, path).catch(manifestRefusal);
-  process.stdout.write(`restored ${r.files} file(s) from the backup of ${r.backupSnapshotAt} into ${config.dataDir}\n`);
+  const restored = { files: formatCount(r.files), at: formatMoment(r.backupSnapshotAt), dataDir: config.dataDir };
+  process.stdout.write(`${msg('restore.done', restored)}\n`);
   const gaps = Object.entries(r.gap);
-  if (gaps.length === 0) process.stdout.write('nothing was witnessed after the backup: no audit events are missing\n');
+  if (gaps.length === 0) process.stdout.write(`${msg('restore.noGap')}\n`);
   for (const [chain, g] of gaps)
-    process.stdout.write(
-      `audit chain ${chain}: events ${g.from}–${g.to} (witnessed up to ${g.witnessedAt}) happened after the backup and are not in it; recorded as system.restore\n`,
-    );
-  if (r.previousWitness) process.stdout.write(`the key directory's previous witness is kept as ${r.previousWitness}\n`);
+    process.stdout.write(`${msg('restore.gap', { chain, from: g.from, to: g.to, at: formatMoment(g.witnessedAt) })}\n`);
+  if (r.previousWitness) process.stdout.write(`${msg('restore.witnessKept', { file: r.previousWitness })}\n`);
   return 0;
 }

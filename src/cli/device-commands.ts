@@ -1,15 +1,10 @@
 // `kartei devices add|list|remove`: a client of the running server's API,
 // authenticated by the operator's personal API token, so the registry changes
-// through the same gate, policy and audit as in the browser.
+// through the same gate, policy and audit as in the browser. A new device's id alone on stdout.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.ts';
-
-const DEVICES_USAGE = `usage: kartei devices <list | add | remove ID>
-  add --ae AE_TITLE --department CODE|ID --permissions store,find,retrieve
-      [--certificate device.pem] [--host 127.0.0.1] [--port 104]
-  env: KARTEI_API_TOKEN (an administrator's token with the admin scope: POST /api/auth/tokens), KARTEI_PUBLIC_URL
-`;
+import { msg } from './messages.ts';
 
 export class CliError extends Error {}
 
@@ -19,10 +14,7 @@ export async function devicesCommand(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const token = env.KARTEI_API_TOKEN;
-  if (!token)
-    throw new CliError(
-      "set KARTEI_API_TOKEN to an administrator's API token with the admin scope (POST /api/auth/tokens)",
-    );
+  if (!token) throw new CliError(msg('devices.noToken'));
   const api = client(config.publicUrl, token);
   const [sub, ...rest] = args;
   if (sub === 'list') {
@@ -35,7 +27,7 @@ export async function devicesCommand(
       host: string | null;
     }[];
     for (const d of devices) {
-      const proof = d.certificate ? 'certificate' : `host ${d.host}`;
+      const proof = d.certificate ? msg('devices.certificate') : msg('devices.host', { host: String(d.host) });
       process.stdout.write(
         `${d.id}  ${d.aeTitle.padEnd(16)}  ${d.departmentId}  ${d.permissions.join(',')}  ${proof}\n`,
       );
@@ -44,10 +36,10 @@ export async function devicesCommand(
   }
   if (sub === 'add') {
     const values = addOptions(rest);
-    if (!values.ae || !values.department || !values.permissions) throw new CliError(DEVICES_USAGE);
+    if (!values.ae || !values.department || !values.permissions) throw new CliError(msg('devices.usage'));
     const departments = (await api('GET', '/api/admin/departments')) as { id: string; code: string }[];
     const department = departments.find((d) => d.code === values.department || d.id === values.department);
-    if (!department) throw new CliError(`no department with code or id "${values.department}"`);
+    if (!department) throw new CliError(msg('cli.noDepartment', { department: values.department }));
     const body = {
       aeTitle: values.ae,
       departmentId: department.id,
@@ -64,7 +56,7 @@ export async function devicesCommand(
     await api('DELETE', `/api/admin/devices/${encodeURIComponent(rest[0]!)}`);
     return 0;
   }
-  throw new CliError(DEVICES_USAGE);
+  throw new CliError(msg('devices.usage'));
 }
 
 function addOptions(args: string[]) {
@@ -82,7 +74,7 @@ function addOptions(args: string[]) {
       strict: true,
     }).values;
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\n${DEVICES_USAGE}`);
+    throw new CliError(`${(e as Error).message}\n${msg('devices.usage')}`);
   }
 }
 
@@ -97,9 +89,7 @@ function client(base: string, token: string) {
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      throw new CliError(
-        `cannot reach the server at ${base} (${(e as Error).message}); is it running? (KARTEI_PUBLIC_URL)`,
-      );
+      throw new CliError(msg('devices.unreachable', { base, error: (e as Error).message }));
     }
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;

@@ -23,26 +23,14 @@ import {
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
 import { CliError } from './device-commands.ts';
+import { refusalText } from './refusals.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
 import { ReencryptError, reencryptDepartment } from '../ops/department-reencrypt.ts';
 import { departmentKeyState } from '../vault/department-versions.ts';
-
-const KEYS_USAGE = `usage: kartei keys <status | rotate-master | rotate-department CODE|ID [--office ID]
-                     | rewrap-department CODE|ID [--office ID] [--batch N]
-                     | reencrypt-department CODE|ID [--office ID] [--batch N] [--keep-old] | reload-tls>
-  status          the master key's id and age, and whether a rotation is under way
-  rotate-master   wrap every office's key under a new master key (stop the server first);
-                  run again after an interruption, it completes the rotation
-  rotate-department  a new key version for the department, with the servers running: every
-                  instance seals new data under it within seconds, everything sealed before still opens
-  rewrap-department  then its persons' keys re-wrapped under the new version, in batches with
-                  progress (servers may run); interrupted, run again to go on
-  reencrypt-department  everything of the department still under an earlier key version sealed
-                  again under the current one (persons' keys, fields, images), servers running, with
-                  progress; interrupted, run again; then the earlier versions are retired (--keep-old: not)
-  reload-tls      make the running server read its TLS certificates again (SIGHUP)
-`;
+// Issue 19: cli-german — what the key commands print, in the operator's language.
+import { formatCount, formatMoment, msg } from './messages.ts';
+import type { CliMessageKey } from './messages-de.ts';
 
 /** Test hook (NODE_ENV=test only): the rotation kills its own process after this step (`step` or `step:n`). */
 export const KEYS_CRASH_VARIABLE = 'KARTEI_TEST_KEYS_CRASH_AT';
@@ -59,28 +47,26 @@ export async function keysCommand(
   if (sub === 'rewrap-department') return rewrapDepartment(config, args.slice(1), withServices);
   if (sub === 'reencrypt-department') return reencrypt(config, args.slice(1), withServices); // Issue 19: keys-online
   if (sub === 'reload-tls') return reloadTls(config);
-  throw new CliError(KEYS_USAGE);
+  throw new CliError(msg('keys.usage'));
 }
 
 async function status(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
   const st = masterRotationState(config.keyDir);
   const days = Math.floor((Date.now() - st.since.getTime()) / 86_400_000);
-  process.stdout.write(`master key ${st.current}, in use since ${st.since.toISOString()} (${days} days)\n`);
   process.stdout.write(
-    `deployment index key: ${st.indexStored ? 'stored under the master (rotated before)' : 'derived from the master'}\n`,
+    `${msg('keys.master', { id: st.current, since: formatMoment(st.since), days: formatCount(days) })}\n`,
   );
+  process.stdout.write(`${msg(st.indexStored ? 'keys.index.stored' : 'keys.index.derived')}\n`);
   if (st.state === 'before-switch')
-    process.stdout.write(
-      `ROTATION INTERRUPTED before its switch (next master ${st.next}): run \`kartei keys rotate-master\` to complete it\n`,
-    );
+    process.stdout.write(`${msg('keys.interrupted.before', { next: String(st.next) })}\n`);
   if (st.state === 'after-switch')
-    process.stdout.write(
-      `ROTATION INTERRUPTED after its switch (retired master ${st.retired}): run \`kartei keys rotate-master\` to complete it\n`,
-    );
+    process.stdout.write(`${msg('keys.interrupted.after', { retired: String(st.retired) })}\n`);
   await withServices(config, async (s) => {
     const byMaster = await officeKeysByMaster(s.store);
     for (const [id, n] of Object.entries(byMaster))
-      process.stdout.write(`office keys wrapped under ${id === 'current' ? st.current : id}: ${n}\n`);
+      process.stdout.write(
+        `${msg('keys.officeKeys', { id: id === 'current' ? st.current : id, n: formatCount(n) })}\n`,
+      );
     // Issue 19: keys-online — departments whose key has rotated: the current version, earlier and pending ones.
     for (const { id: tenantId } of await s.store.db.selectFrom('tenants').select('id').execute()) {
       const lines = await inTenantTransaction(s.store, tenantId, async (tx) => {
@@ -93,9 +79,13 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
         for (const d of departments) {
           const k = await departmentKeyState(tx, tenantId, d.id);
           if (k.version === 1 && k.pending === undefined) continue;
-          const earlier = k.earlier.map((e) => `${e.version}${e.retired ? ' (retired)' : ''}`).join(', ');
+          const earlier = k.earlier
+            .map((e) => `${e.version}${e.retired ? msg('keys.department.retired') : ''}`)
+            .join(', ');
           out.push(
-            `department ${d.code} (office ${tenantId}): key version ${k.version}${earlier ? `, earlier ${earlier}` : ''}${k.pending ? `; version ${k.pending} PENDING: run \`kartei keys rotate-department ${d.code}\` to complete the rotation` : ''}`,
+            msg('keys.department', { code: d.code, office: tenantId, version: k.version }) +
+              (earlier ? msg('keys.department.earlier', { earlier }) : '') +
+              (k.pending ? msg('keys.department.pending', { pending: k.pending, code: d.code }) : ''),
           );
         }
         return out;
@@ -108,11 +98,11 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
 }
 
 /** The data directory's lock, or a refusal that says the server must be stopped first. */
-function lockForRotation(config: Config, what: string): () => void {
+function lockForRotation(config: Config): () => void {
   try {
     return lockDataDir(config.dataDir);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`${what} is rotated with the server stopped: ${e.message}`);
+    if (e instanceof ConfigError) throw new CliError(msg('keys.masterServerRunning', { reason: refusalText(e) }));
     throw e;
   }
 }
@@ -126,16 +116,16 @@ async function rotateDepartment(
 ): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { office: { type: 'string' } }, allowPositionals: true });
   const [wanted] = positionals;
-  if (!wanted || positionals.length > 1) throw new CliError(KEYS_USAGE);
+  if (!wanted || positionals.length > 1) throw new CliError(msg('keys.usage'));
   // Issue 19: keys-online — with the servers running; not during a backup (nor a backup during it).
-  const unlock = lockAgainstBackup(config, 'department key rotation');
+  const unlock = lockAgainstBackup(config, 'department key rotation', 'keys.duringBackup.rotation');
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
       const r = await rotateDepartmentOnline(s, d, {
         onPending: (p) =>
           process.stdout.write(
-            `department ${d.code}: key version ${p.to} prepared; waiting ${Math.ceil(p.waitMs / 1000)} s until every running instance knows it\n`,
+            `${msg('keys.department.prepared', { code: d.code, to: p.to, secs: Math.ceil(p.waitMs / 1000) })}\n`,
           ),
         step: (name) => {
           if (name === 'pending' && crashAt() === 'department-pending') process.kill(process.pid, 'SIGKILL');
@@ -143,8 +133,9 @@ async function rotateDepartment(
         },
       });
       if (crashAt() === 'department-committed') process.kill(process.pid, 'SIGKILL');
+      const secs = Math.ceil(s.keyring.refreshMs / 1000);
       process.stdout.write(
-        `department ${d.code} (${d.id}): key version ${r.from} → ${r.to}; every instance seals new data under version ${r.to} within ${Math.ceil(s.keyring.refreshMs / 1000)} s, earlier data keeps opening\n`,
+        `${msg('keys.department.rotated', { code: d.code, id: d.id, from: r.from, to: r.to, secs })}\n`,
       );
       return 0;
     });
@@ -154,11 +145,11 @@ async function rotateDepartment(
 }
 
 /** Issue 19: keys-online — the backup lock for a key operation, or a refusal naming the running backup. */
-function lockAgainstBackup(config: Config, what: string): () => void {
+function lockAgainstBackup(config: Config, what: string, refused: CliMessageKey): () => void {
   try {
     return lockBackup(config.dataDir, what);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`no ${what} during a backup: ${e.message}`);
+    if (e instanceof ConfigError) throw new CliError(msg(refused, { reason: refusalText(e) }));
     throw e;
   }
 }
@@ -178,9 +169,8 @@ async function findDepartment(s: Services, wanted: string, office: string | unde
     );
     found.push(...rows.map((r) => ({ tenantId, ...r })));
   }
-  if (found.length === 0) throw new CliError(`no department with code or id "${wanted}"`);
-  if (found.length > 1)
-    throw new CliError(`${found.length} offices have a department "${wanted}": name one with --office ID`);
+  if (found.length === 0) throw new CliError(msg('cli.noDepartment', { department: wanted }));
+  if (found.length > 1) throw new CliError(msg('keys.departmentAmbiguous', { n: found.length, department: wanted }));
   return found[0]!;
 }
 
@@ -201,8 +191,9 @@ async function rewrapDepartment(
   });
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 500);
-  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockAgainstBackup(config, 're-wrap of person keys'); // Issue 19: keys-online — servers may run
+  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
+  // Issue 19: keys-online — servers may run
+  const unlock = lockAgainstBackup(config, 're-wrap of person keys', 'keys.duringBackup.rewrap');
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
@@ -227,9 +218,8 @@ async function rewrapDepartment(
           return step;
         });
         done += r.rewrapped;
-        process.stdout.write(
-          `department ${d.code}: ${r.total - r.left} of ${r.total} person keys under key version ${r.version} (${done} re-wrapped now)\n`,
-        );
+        const counts = { done: formatCount(r.total - r.left), total: formatCount(r.total), now: formatCount(done) };
+        process.stdout.write(`${msg('keys.rewrap.progress', { code: d.code, version: r.version, ...counts })}\n`);
         if (crashAt() === `rewrap-batch:${round}`) process.kill(process.pid, 'SIGKILL');
         if (r.left === 0) return 0;
       }
@@ -252,19 +242,25 @@ async function reencrypt(
   });
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 200);
-  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(KEYS_USAGE);
-  const unlock = lockAgainstBackup(config, 're-encryption');
+  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
+  const unlock = lockAgainstBackup(config, 're-encryption', 'keys.duringBackup.reencrypt');
   try {
     return await withServices(config, async (s) => {
       const d = await findDepartment(s, wanted, values.office);
-      const names = { 'person-keys': 'person keys', fields: 'sealed fields', images: 'images' } as const;
+      const names = {
+        'person-keys': 'keys.reencrypt.personKeys',
+        fields: 'keys.reencrypt.fields',
+        images: 'keys.reencrypt.images',
+      } as const;
       let r: Awaited<ReturnType<typeof reencryptDepartment>>;
       try {
         r = await reencryptDepartment(s, d, {
           batch,
           retire: !values['keep-old'],
           progress: (phase, done, total) =>
-            process.stdout.write(`department ${d.code}: ${names[phase]} ${done}/${total} looked at\n`),
+            process.stdout.write(
+              `${msg('keys.reencrypt.progress', { code: d.code, what: msg(names[phase]), done, total })}\n`,
+            ),
           step: (phase, n) => {
             if (crashAt() === `reencrypt-${phase}:${n}`) process.kill(process.pid, 'SIGKILL');
           },
@@ -273,14 +269,13 @@ async function reencrypt(
         if (e instanceof ReencryptError) throw new CliError(e.message);
         throw e;
       }
-      process.stdout.write(
-        `department ${d.code}: under key version ${r.version} now — ${r.personKeys} person key(s), ${r.fields} field(s), ${r.images} image(s) sealed again; ${r.changed} changed meanwhile (left as written)\n`,
-      );
+      const counts = { personKeys: r.personKeys, fields: r.fields, images: r.images, changed: r.changed };
+      const done = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, formatCount(v)]));
+      process.stdout.write(`${msg('keys.reencrypt.done', { code: d.code, version: r.version, ...done })}\n`);
       if (r.unreadable > 0)
-        process.stdout.write(
-          `${r.unreadable} item(s) under an earlier version do not open with the department's key: nothing retired; see kartei doctor\n`,
-        );
-      if (r.retired.length > 0) process.stdout.write(`earlier key version(s) ${r.retired.join(', ')} retired\n`);
+        process.stdout.write(`${msg('keys.reencrypt.unreadable', { n: formatCount(r.unreadable) })}\n`);
+      if (r.retired.length > 0)
+        process.stdout.write(`${msg('keys.reencrypt.retired', { versions: r.retired.join(', ') })}\n`);
       return r.unreadable > 0 ? 1 : 0;
     });
   } finally {
@@ -289,14 +284,14 @@ async function reencrypt(
 }
 
 async function rotate(config: Config, withServices: Parameters<typeof keysCommand>[2]): Promise<number> {
-  const unlockServe = lockForRotation(config, 'the master key');
+  const unlockServe = lockForRotation(config);
   // Issue 19: backup2 — no backup (data or keys) during the rotation, nor a rotation during a backup.
   let unlockBackup: () => void;
   try {
     unlockBackup = lockBackup(config.dataDir, 'master key rotation');
   } catch (e) {
     unlockServe();
-    throw e instanceof ConfigError ? new CliError(`the master key is not rotated during a backup: ${e.message}`) : e;
+    throw e instanceof ConfigError ? new CliError(msg('keys.duringBackup.master', { reason: refusalText(e) })) : e;
   }
   const unlock = () => {
     unlockBackup();
@@ -325,12 +320,10 @@ async function rotate(config: Config, withServices: Parameters<typeof keysComman
         if (crashAt() === step || crashAt() === `${step}:${n}`) process.kill(process.pid, 'SIGKILL');
       });
       await audit('completed', r, { offices: r.offices, rewrapped: r.rewrapped });
-      const how = r.found === 'none' ? 'rotated' : 'interrupted rotation completed';
-      process.stdout.write(
-        `master key ${how}: ${r.from} → ${r.to}; ${r.offices} office key(s) under the new master (${r.rewrapped} re-wrapped now)\n`,
-      );
-      if (r.found !== 'none') process.stdout.write('run `kartei keys rotate-master` again for a new rotation\n');
-      process.stdout.write('back up the key directory now: the old master no longer opens the office keys\n');
+      const rotated = { from: r.from, to: r.to, offices: formatCount(r.offices), now: formatCount(r.rewrapped) };
+      process.stdout.write(`${msg(r.found === 'none' ? 'keys.rotated' : 'keys.rotated.resumed', rotated)}\n`);
+      if (r.found !== 'none') process.stdout.write(`${msg('keys.rotateAgain')}\n`);
+      process.stdout.write(`${msg('keys.backupNow')}\n`);
       return 0;
     });
   } finally {
@@ -344,12 +337,12 @@ function reloadTls(config: Config): number {
   // Only a running `kartei serve` is signalled: a stale lock (its pid reused) or a planted one names
   // another process, which SIGHUP would end.
   const pid = runningServer(config.dataDir);
-  if (pid === undefined) throw new CliError(`no running server: ${lock} names no running kartei serve`);
+  if (pid === undefined) throw new CliError(msg('keys.noServer', { lock }));
   try {
     process.kill(pid, 'SIGHUP');
   } catch (e) {
-    throw new CliError(`cannot signal the server (process ${pid}): ${(e as NodeJS.ErrnoException).code}`);
+    throw new CliError(msg('keys.cannotSignal', { pid, code: String((e as NodeJS.ErrnoException).code) }));
   }
-  process.stdout.write(`asked the server (process ${pid}) to reload its TLS certificates; its log says the outcome\n`);
+  process.stdout.write(`${msg('keys.reloadAsked', { pid })}\n`);
   return 0;
 }

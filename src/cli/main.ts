@@ -19,23 +19,22 @@ import { keysCommand } from './key-commands.ts';
 // Issue 19: backup
 import { backupCommand, restoreCommand } from './backup-commands.ts';
 // Issue 19: offices
-import { OFFICES_USAGE, officesCommand } from './office-commands.ts';
-
-const USAGE = `usage: kartei <command>
-  serve           start the server (env: KARTEI_LISTEN, KARTEI_DATA_DIR, KARTEI_KEY_DIR, KARTEI_DATABASE_URL, KARTEI_TLS_CERT/KEY)
-  audit verify    recompute the audit chains and their signatures
-  audit rotate-key  replace the audit signing key (retired keys still verify); finishes an interrupted rotation
-  doctor          print the security report; exit 1 on a critical finding
-  devices ...     register, list and remove DICOM devices through the running server's API
-  keys ...        status, rotate-master (server stopped), reload-tls (running server)
-  backup DEST     back up the data (database snapshot, images, documents, audit witness) while the server runs
-  backup --keys DEST  back up the key directory, into a separate place
-  restore SRC     restore a data backup into an empty data directory (--check: only check it)
-  restore --keys SRC  restore a keys' backup into an empty key directory
-${OFFICES_USAGE}`;
+import { officesCommand } from './office-commands.ts';
+// Issue 19: cli-german — what the command prints, German first (KARTEI_LANG=en: English).
+import { cliLang, findingWording, formatMoment, formatSeconds, LangError, msg, setCliLang } from './messages.ts';
+import { wordFinding } from '../contract/finding-texts.ts';
+import { refusalText } from './refusals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
+  // Issue 19: cli-german — the language first: a refusal of KARTEI_LANG is said in both.
+  try {
+    setCliLang(cliLang());
+  } catch (e) {
+    if (!(e instanceof LangError)) throw e;
+    process.stderr.write(`kartei: ${e.message}\n`);
+    return 1;
+  }
   try {
     const config = loadConfig();
     if (cmd === 'serve') return await serve(config);
@@ -51,11 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'restore') return await restoreCommand(config, sub ? [sub, ...rest] : []);
     // Issue 19: offices
     if (cmd === 'offices') return await officesCommand(config, sub ? [sub, ...rest] : [], withServices);
-    process.stderr.write(USAGE);
+    process.stderr.write(msg('usage', { offices: msg('offices.usage') }));
     return 2;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError || e instanceof RotationError) {
-      process.stderr.write(`kartei: ${e.message}\n`);
+      // Issue 19: cli-german — a refusal with a code in German (src/cli/refusals.ts), else its message.
+      process.stderr.write(`kartei: ${refusalText(e)}\n`);
       return 1;
     }
     throw e;
@@ -63,37 +63,36 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function withServices(config: Config, run: (s: Services) => Promise<number>): Promise<number> {
-  const bar = progressBar('migrations');
+  const bar = progressBar(msg('progress.migrations'));
   return withServicesOnly(config, run, (done, total) => bar.update(done, total));
 }
 
 async function auditVerify(s: Services): Promise<number> {
-  const bar = progressBar('verifying audit events');
+  const bar = progressBar(msg('progress.audit'));
   const started = performance.now();
   const r = await verifyAudit(s.store, s.signer, { progress: bar.update });
   bar.done();
-  const secs = (performance.now() - started) / 1000;
+  const secs = formatSeconds(performance.now() - started);
   if (!r.ok) {
-    process.stdout.write(
-      `audit chain BROKEN: tenant ${r.tenantId}, first bad sequence number ${r.seq}: ${r.problem}\n`,
-    );
+    process.stdout.write(`${msg('audit.broken', { tenant: r.tenantId, seq: r.seq, problem: r.problem })}\n`);
     return 1;
   }
-  process.stdout.write(
-    `audit chain OK: ${r.count} events verified in ${secs.toFixed(2)} s (${r.unsignedTail} after the last signed checkpoint)\n`,
-  );
+  process.stdout.write(`${msg('audit.ok', { count: r.count, secs, tail: r.unsignedTail })}\n`);
   // Issue 19: backup2 — the last restore's gap: events lost with it, on the record instead of a break.
   const restored = await lastRestoreNote(s.store);
-  if (restored) process.stdout.write(`${restored}\n`);
+  if (restored) {
+    const gap = restored.gap === undefined || restored.gap === 'none' ? msg('audit.restored.none') : restored.gap;
+    const params = { at: formatMoment(restored.at), backupAt: formatMoment(restored.backupAt), gap };
+    process.stdout.write(`${msg('audit.restored', params)}\n`);
+  }
   return 0;
 }
 
 // Issue 19: audit — `kartei audit rotate-key`: works beside a running server, which signs with the new key from its next checkpoint.
 async function auditRotateKey(s: Services): Promise<number> {
   const r = await rotateSigningKey(s.store, s.audit, s.signer);
-  process.stdout.write(
-    `${r.resumed ? 'finished the interrupted rotation' : 'rotated'}: audit signing key ${r.current} replaces ${r.retired} (kept as a retired key for verification); ${r.audited} chain(s) recorded the rotation, every chain signed with the new key\n`,
-  );
+  const words = { current: r.current, retired: r.retired, audited: r.audited };
+  process.stdout.write(`${msg(r.resumed ? 'audit.rotated.resumed' : 'audit.rotated', words)}\n`);
   return 0;
 }
 
@@ -114,13 +113,16 @@ async function doctor(config: Config): Promise<number> {
     findings.push({
       severity: 'critical',
       code: 'cannot-open',
+      params: { reason: (e as Error).message },
       title: `Cannot open the installation: ${(e as Error).message}`,
       fix: 'Fix the configuration named above.',
     });
   }
   const sorted = sortFindings(findings);
-  process.stdout.write(`runtime: Node.js ${process.versions.node}, OpenSSL ${process.versions.openssl}\n`);
-  process.stdout.write(`allocator: ${launchState().summary}\n`);
+  process.stdout.write(
+    `${msg('doctor.runtime', { node: process.versions.node, openssl: process.versions.openssl })}\n`,
+  );
+  process.stdout.write(`${msg('doctor.allocator', { summary: launchState().summary })}\n`);
   process.stdout.write(formatFindings(sorted));
   return sorted.some((f) => f.severity === 'critical') ? 1 : 0;
 }
@@ -136,7 +138,7 @@ async function withServicesFindings(config: Config) {
 
 /** Starts the server (src/server.ts) and stops it on SIGINT or SIGTERM. */
 async function serve(config: Config): Promise<number> {
-  const bar = progressBar('migrations');
+  const bar = progressBar(msg('progress.migrations'));
   // A stop asked for while the server still starts (its HTTP listener may already answer) is kept
   // and carried out once the start is done, as an orderly stop; a second signal then ends it at once.
   let stop: (() => void) | undefined;
@@ -150,7 +152,7 @@ async function serve(config: Config): Promise<number> {
   // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts); on stderr,
   // like the progress bar: stdout carries only the setup link. Written once the signals are handled:
   // whoever waits for this line may stop the server at once.
-  process.stderr.write(`kartei: allocator: ${launchState().summary}\n`);
+  process.stderr.write(`kartei: ${msg('serve.allocator', { summary: launchState().summary })}\n`);
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) }).catch((e) => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -164,17 +166,34 @@ async function serve(config: Config): Promise<number> {
     if (stopAsked) stop();
   });
   // Printed once a stop request is handled: whoever reads the link may stop the server at once.
-  if (server.setupToken) process.stdout.write(`Setup: ${config.publicUrl}/setup#token=${server.setupToken}\n`);
+  if (server.setupToken)
+    process.stdout.write(`${msg('serve.setup', { link: `${config.publicUrl}/setup#token=${server.setupToken}` })}\n`);
   // Issue 19: instances — another instance printed the link: say where, and how to get a new one.
   const elsewhere = server.setupLinkElsewhere;
   if (elsewhere)
     process.stdout.write(
-      `Setup: the setup link was printed by the Kartei instance on ${elsewhere.host} (pid ${elsewhere.pid}, running since ${elsewhere.startedAt}); see its output or its data directory's setup-token file. For a new link, restart that instance (the old link stops working).\n`,
+      `${msg('serve.setupElsewhere', { host: elsewhere.host, pid: elsewhere.pid, since: formatMoment(elsewhere.startedAt) })}\n`,
     );
   return stopped;
 }
 
+/**
+ * Issue 19: cli-german — each finding worded from its code and params (src/contract/finding-texts.ts,
+ * the web application's words) in the chosen language; its `title` and `fix` stay for the API.
+ */
 function formatFindings(findings: Finding[]): string {
-  if (findings.length === 0) return 'No findings.\n';
-  return findings.map((f) => `[${f.severity.toUpperCase()}] ${f.title}\n    fix: ${f.fix}\n`).join('');
+  if (findings.length === 0) return `${msg('doctor.none')}\n`;
+  const w = findingWording();
+  return findings
+    .map((f) => {
+      const { title, fix } = wordFinding(f, w);
+      // A reason the text does not name (the configuration's refusal) on a line of its own.
+      const reason = typeof f.params?.reason === 'string' && !title.includes(f.params.reason) ? f.params.reason : '';
+      return (
+        `[${msg(`severity.${f.severity}`)}] ${title}\n` +
+        (reason ? `    ${msg('doctor.reason')}: ${reason}\n` : '') +
+        `    ${msg('doctor.fix')}: ${fix}\n`
+      );
+    })
+    .join('');
 }

@@ -7,11 +7,8 @@ import type { Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
 import { CliError } from './device-commands.ts';
-
-export const OFFICES_USAGE = `  offices add NAME [--host HOST]   create an office and print its one-time setup link (24 h)
-  offices list                     the offices: name, address, set up or not
-  offices renew NAME               a new setup link for an office nobody has set up yet
-`;
+import { refusalText } from './refusals.ts';
+import { msg } from './messages.ts';
 
 type WithServices = (config: Config, run: (s: Services) => Promise<number>) => Promise<number>;
 
@@ -22,18 +19,21 @@ export async function officesCommand(config: Config, args: string[], withService
       const { name, host } = parseAdd(rest);
       return await withServices(config, async (s) => {
         const { office, token } = await addOffice(s.store, s.keyring, s.audit, { name, host });
-        process.stdout.write(`office "${office.name}" created (id ${office.id}, address ${office.host ?? '(any)'})\n`);
-        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token, office.name)}\n`);
+        const created = { name: office.name, id: office.id, host: office.host ?? msg('offices.anyHost') };
+        process.stdout.write(`${msg('offices.created', created)}\n`);
+        process.stdout.write(
+          `${msg('serve.setup', { link: setupLink(config.publicUrl, office.host, token, office.name) })}\n`,
+        );
         return 0;
       });
     }
     if (sub === 'list' && rest.length === 0)
       return await withServices(config, async (s) => {
         const offices = await listOffices(s.store);
-        if (offices.length === 0) process.stdout.write('No offices yet.\n');
+        if (offices.length === 0) process.stdout.write(`${msg('offices.none')}\n`);
         for (const o of offices)
           process.stdout.write(
-            `${o.id}  ${o.host ?? '(any address)'}  ${o.setUp ? 'set up' : 'waiting for setup'}  ${o.name}\n`,
+            `${o.id}  ${o.host ?? msg('offices.anyAddress')}  ${msg(o.setUp ? 'offices.setUp' : 'offices.waiting')}  ${o.name}\n`,
           );
         return 0;
       });
@@ -43,14 +43,16 @@ export async function officesCommand(config: Config, args: string[], withService
         const office = (await listOffices(s.store)).find(
           (o) => o.id === rest[0] || o.name.toLowerCase() === rest[0]!.toLowerCase(),
         )!;
-        process.stdout.write(`Setup: ${setupLink(config.publicUrl, office.host, token, office.name)}\n`);
+        process.stdout.write(
+          `${msg('serve.setup', { link: setupLink(config.publicUrl, office.host, token, office.name) })}\n`,
+        );
         return 0;
       });
   } catch (e) {
-    if (e instanceof OfficeError) throw new CliError(e.message);
+    if (e instanceof OfficeError) throw new CliError(refusalText(e));
     throw e;
   }
-  throw new CliError(`usage:\n${OFFICES_USAGE}`);
+  throw new CliError(msg('usage.block', { usage: msg('offices.usage') }));
 }
 
 function parseAdd(args: string[]): { name: string; host?: string } {
@@ -59,10 +61,10 @@ function parseAdd(args: string[]): { name: string; host?: string } {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--host') {
       host = args[++i];
-      if (host === undefined) throw new CliError('--host needs a host name');
-    } else if (args[i]!.startsWith('--')) throw new CliError(`unknown option ${args[i]}`);
+      if (host === undefined) throw new CliError(msg('offices.hostMissing'));
+    } else if (args[i]!.startsWith('--')) throw new CliError(msg('cli.unknownOption', { option: args[i]! }));
     else names.push(args[i]!);
   }
-  if (names.length !== 1) throw new CliError(`usage:\n${OFFICES_USAGE}`);
+  if (names.length !== 1) throw new CliError(msg('usage.block', { usage: msg('offices.usage') }));
   return { name: names[0]!, ...(host !== undefined ? { host } : {}) };
 }

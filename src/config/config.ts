@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { AE_TITLE } from '../imaging/dicom/uids.ts';
+import { refusal, type Refusal } from './refusal.ts'; // Issue 19: cli-german
 
 export interface Config {
   host: string;
@@ -71,7 +72,14 @@ export interface DicomConfig {
   maxAssociationsPerAddress?: number;
 }
 
-export class ConfigError extends Error {}
+// Issue 19: cli-german — a code and parameters beside the message, for `kartei` to say it in German (src/cli/refusals.ts).
+export class ConfigError extends Error {
+  readonly refusal?: Refusal;
+  constructor(message: string, refusal?: Refusal) {
+    super(message);
+    if (refusal) this.refusal = refusal;
+  }
+}
 
 function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -343,12 +351,14 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to listen on ${config.host}: a listener beyond loopback needs TLS ` +
         `(set KARTEI_TLS_CERT and KARTEI_TLS_KEY, or listen on 127.0.0.1).`,
+      refusal('listen-needs-tls', { host: config.host }),
     );
   }
   if (config.dicom && !isLoopback(config.dicom.host) && !config.dicom.tls) {
     throw new ConfigError(
       `Refusing to listen for DICOM on ${config.dicom.host}: beyond loopback the DICOM listener needs TLS with client certificates ` +
         `(set KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA, or KARTEI_DICOM_LISTEN=127.0.0.1:11112).`,
+      refusal('dicom-needs-tls', { host: config.dicom.host }),
     );
   }
   // Issue 19: ops — the metrics say how busy every route is: beyond loopback only over TLS and with a token.
@@ -356,6 +366,7 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to serve metrics on ${config.metrics.host}: beyond loopback the metrics listener needs TLS and a bearer token ` +
         `(set KARTEI_TLS_CERT, KARTEI_TLS_KEY and KARTEI_METRICS_TOKEN_FILE, or KARTEI_METRICS_LISTEN=127.0.0.1:9464).`,
+      refusal('metrics-needs-tls', { host: config.metrics.host }),
     );
   }
   // Issue 19: storage-db — the database keeps sealed files only with PostgreSQL.
@@ -363,6 +374,7 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       'Refusing to start: KARTEI_STORAGE=database keeps images and documents in PostgreSQL, and no KARTEI_DATABASE_URL ' +
         'is set (with SQLite they live in the data directory: unset KARTEI_STORAGE or set it to files).',
+      refusal('database-storage-needs-postgres'),
     );
   }
   const rel = path.relative(config.dataDir, config.keyDir);
@@ -370,6 +382,7 @@ export function checkStartable(config: Config): void {
     throw new ConfigError(
       `Refusing to start: the key directory (${config.keyDir}) lies inside the data directory ` +
         `(${config.dataDir}); a copy of the data would carry its own keys.`,
+      refusal('key-dir-inside-data-dir', { keyDir: config.keyDir, dataDir: config.dataDir }),
     );
   }
 }

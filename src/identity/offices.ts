@@ -16,6 +16,7 @@ import { inTenantTransaction, type Store } from '../db/connect.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
+import { refusal, type Refusal } from '../config/refusal.ts';
 
 const OFFICE_SETUP_TTL_MS = 24 * 3_600_000;
 
@@ -29,7 +30,14 @@ export interface OfficeSummary {
   setUp: boolean;
 }
 
-export class OfficeError extends Error {}
+/** A refused office command; `refusal`: its code and parameters, for `kartei` to say it in German. */
+export class OfficeError extends Error {
+  readonly refusal?: Refusal;
+  constructor(message: string, refusal?: Refusal) {
+    super(message);
+    if (refusal) this.refusal = refusal;
+  }
+}
 
 // A DNS name: labels of letters, digits and hyphens, not starting or ending with a hyphen.
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -45,7 +53,10 @@ function checkName(raw: string): string {
   const name = raw.trim();
   // Names are printed to the operator's terminal: no control characters.
   if (name.length < 2 || name.length > 200 || /\p{Cc}/u.test(name))
-    throw new OfficeError('an office name has 2 to 200 characters and no control characters');
+    throw new OfficeError(
+      'an office name has 2 to 200 characters and no control characters',
+      refusal('office-name-invalid'),
+    );
   return name;
 }
 
@@ -63,9 +74,13 @@ export async function addOffice(
 ): Promise<{ office: OfficeSummary; token: string }> {
   const name = checkName(input.name);
   const host = input.host === undefined ? null : normaliseHost(input.host);
-  if (input.host !== undefined && host === null) throw new OfficeError(`not a host name: ${input.host}`);
+  if (input.host !== undefined && host === null)
+    throw new OfficeError(`not a host name: ${input.host}`, refusal('office-host-invalid', { host: input.host }));
   if (host === null && (await store.db.selectFrom('tenants').select('id').limit(1).executeTakeFirst()))
-    throw new OfficeError('this deployment has an office already: give the new one its own address (--host)');
+    throw new OfficeError(
+      'this deployment has an office already: give the new one its own address (--host)',
+      refusal('office-host-needed'),
+    );
   const id = randomUUID();
   const token = newToken();
   const createdAt = new Date(now).toISOString();
@@ -103,8 +118,13 @@ export async function addOffice(
       .select(['name_key', 'host'])
       .where((w) => w.or([w('name_key', '=', name.toLowerCase()), ...(host ? [w('host', '=', host)] : [])]))
       .executeTakeFirst();
-    if (clash?.name_key === name.toLowerCase()) throw new OfficeError(`an office named "${name}" exists already`);
-    if (clash) throw new OfficeError(`an office at ${host} exists already`);
+    if (clash?.name_key === name.toLowerCase())
+      throw new OfficeError(`an office named "${name}" exists already`, refusal('office-name-taken', { name }));
+    if (clash)
+      throw new OfficeError(
+        `an office at ${host} exists already`,
+        refusal('office-host-taken', { host: String(host) }),
+      );
     throw e;
   }
   return { office: { id, name, host, createdAt, setUp: false }, token };
@@ -118,8 +138,9 @@ export async function renewOfficeSetup(store: Store, nameOrId: string, now = Dat
   const office = (await listOffices(store)).find(
     (o) => o.id === nameOrId || o.name.toLowerCase() === nameOrId.toLowerCase(),
   );
-  if (!office) throw new OfficeError(`no office named ${nameOrId}`);
-  if (office.setUp) throw new OfficeError(`office "${office.name}" is set up already`);
+  if (!office) throw new OfficeError(`no office named ${nameOrId}`, refusal('office-unknown', { name: nameOrId }));
+  if (office.setUp)
+    throw new OfficeError(`office "${office.name}" is set up already`, refusal('office-set-up', { name: office.name }));
   const token = newToken();
   await inTenantTransaction(store, office.id, async (tx) => {
     await tx.deleteFrom('office_setup_tokens').where('tenant_id', '=', office.id).execute();

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/config.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 
 export const BACKUP_LOCK_FILE = 'backup.lock';
 export const RESTORE_MARKER = 'restore-incomplete';
@@ -58,6 +59,7 @@ export function lockBackup(dataDir: string, what: string): () => void {
       if (holder && alive(holder.pid))
         throw new ConfigError(
           `another ${holder.what} (process ${holder.pid}, since ${holder.at}) is running on ${dataDir}; wait for it to end (lock: ${lock})`,
+          refusal('backup-running', { what: holder.what, pid: holder.pid, at: holder.at, dataDir, lock }),
         );
       fs.rmSync(lock, { force: true });
     }
@@ -74,5 +76,6 @@ export function refuseWhileRestoring(dataDir: string): void {
   if (fs.existsSync(path.join(dataDir, RESTORE_MARKER)))
     throw new ConfigError(
       `a restore into ${dataDir} has not finished (${RESTORE_MARKER}); run \`kartei restore\` with the same backup again to complete it`,
+      refusal('restore-unfinished', { dataDir, marker: RESTORE_MARKER }),
     );
 }

@@ -154,11 +154,14 @@ export async function backupFindings(
 // Issue 19: backup2
 /**
  * The last restore as `kartei audit verify` names it beside "audit chain OK": when, from which
- * backup, and the events each chain lost with it (on the record as `system.restore`, not a break).
+ * backup, and the events each chain lost with it (on the record as `system.restore`, not a break);
+ * the command words it in the operator's language.
  */
-export async function lastRestoreNote(store: Store): Promise<string | undefined> {
+export async function lastRestoreNote(
+  store: Store,
+): Promise<{ at: string; backupAt: string; gap: string | undefined } | undefined> {
   const restore = await lastEvent(store, DEPLOYMENT_CHAIN, 'system.restore');
   if (!restore) return undefined;
   const d = detailOf(restore);
-  return `restored on ${restore.at} from the backup of ${d.backupSnapshotAt}; audit events witnessed after the backup and not in it: ${d.gap ?? 'none'} (recorded as system.restore)`;
+  return { at: restore.at, backupAt: String(d.backupSnapshotAt), gap: d.gap === undefined ? undefined : String(d.gap) };
 }

@@ -37,6 +37,7 @@ import { CHAIN_KEY_FILE, chainKeyFromKeyDir } from '../audit/chain-key.ts';
 import { withServicesOnly } from '../server.ts';
 import { lockBackup, refuseWhileRestoring } from './backup-lock.ts';
 import { bucketObjects } from './bucket-objects.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 import {
   FORMAT,
   KEYS_MANIFEST_FILE,
@@ -69,9 +70,17 @@ export interface BackupResult {
   ms: number;
   /** PostgreSQL: what the operator's dump must be. */
   note?: string;
+  /** Issue 19: cli-german — the note's facts, for `kartei backup` to word in the operator's language. */
+  notice?: BackupNotice;
   /** Milliseconds per step: snapshot (database), files, record (the audit event). */
   steps?: { snapshot: number; files: number; record: number };
 }
+
+/** Issue 19: cli-german — where the images and documents are when they are not in the backup. */
+export type BackupNotice =
+  | { kind: 'postgres' }
+  | { kind: 'postgres-database'; images: number; documents: number; bytes: number }
+  | { kind: 's3'; bucket: string; images: number; documents: number; postgres: boolean };
 
 /** The chain key, read only: a backup never creates a key. */
 // Issue 19: backup2
@@ -81,6 +90,7 @@ function refuseDuringMasterRotation(keyDir: string): void {
   if (r.state !== 'none')
     throw new ConfigError(
       `a master key rotation is interrupted in ${keyDir} (${r.state}): the office keys are under two masters; complete it with \`kartei keys rotate-master\` first, then back up the data and the key directory`,
+      refusal('backup-master-rotation-interrupted', { keyDir, state: r.state }),
     );
 }
 
@@ -89,6 +99,7 @@ export function existingChainKey(keyDir: string): Uint8Array {
     if (!fs.existsSync(path.join(keyDir, f)))
       throw new ConfigError(
         `the key directory ${keyDir} has no ${f}: not an initialised Kartei key directory (restore the keys first)`,
+        refusal('key-dir-not-initialised', { keyDir, file: f }),
       );
   return chainKeyFromKeyDir(keyDir, {}).key;
 }
@@ -110,27 +121,41 @@ function checkDestination(config: Config, dest: string, kind: 'data' | 'keys'): 
   try {
     const st = fs.lstatSync(abs);
     if (st.isSymbolicLink())
-      throw new ConfigError(`the backup destination ${abs} is a symbolic link; name the directory itself`);
-    if (!st.isDirectory()) throw new ConfigError(`the backup destination ${abs} exists and is not a directory`);
+      throw new ConfigError(
+        `the backup destination ${abs} is a symbolic link; name the directory itself`,
+        refusal('backup-dest-link', { dest: abs }),
+      );
+    if (!st.isDirectory())
+      throw new ConfigError(
+        `the backup destination ${abs} exists and is not a directory`,
+        refusal('backup-dest-not-dir', { dest: abs }),
+      );
     if (fs.readdirSync(abs).length > 0)
-      throw new ConfigError(`the backup destination ${abs} is not empty; a backup never writes over another`);
+      throw new ConfigError(
+        `the backup destination ${abs} is not empty; a backup never writes over another`,
+        refusal('backup-dest-not-empty', { dest: abs }),
+      );
     existed = true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     if (!fs.existsSync(path.dirname(abs)))
-      throw new ConfigError(`the backup destination's parent ${path.dirname(abs)} does not exist`);
+      throw new ConfigError(
+        `the backup destination's parent ${path.dirname(abs)} does not exist`,
+        refusal('backup-dest-no-parent', { parent: path.dirname(abs) }),
+      );
   }
   const resolved = existed ? real(abs) : path.join(real(path.dirname(abs)), path.basename(abs));
-  const guarded: [string, string][] = [
-    [config.dataDir, 'the data directory'],
-    [config.keyDir, 'the key directory'],
+  const guarded: [string, string, string][] = [
+    [config.dataDir, 'the data directory', 'backup-dest-in-data-dir'],
+    [config.keyDir, 'the key directory', 'backup-dest-in-key-dir'],
   ];
-  for (const [dir, name] of guarded) {
+  for (const [dir, name, code] of guarded) {
     if (!fs.existsSync(dir)) continue;
     const r = real(dir);
     if (inside(resolved, r) || inside(r, resolved))
       throw new ConfigError(
         `the backup destination ${abs} is in or around ${name} (${dir}); choose a place outside it`,
+        refusal(code, { dest: abs, dir }),
       );
   }
   // No backup inside another: a data backup's directory (or one being written) never takes the keys, and back.
@@ -142,6 +167,10 @@ function checkDestination(config: Config, dest: string, kind: 'data' | 'keys'): 
           kind === 'keys'
             ? `the keys' backup destination ${abs} is inside a data backup (${d}); keep the keys in a separate place`
             : `the data backup destination ${abs} is inside a keys' backup (${d}); keep the keys in a separate place`,
+          refusal(kind === 'keys' ? 'keys-backup-in-data-backup' : 'data-backup-in-keys-backup', {
+            dest: abs,
+            backup: d,
+          }),
         );
     if (path.dirname(d) === d) break;
   }
@@ -256,7 +285,10 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
   refuseWhileRestoring(config.dataDir);
   const liveDb = path.join(config.dataDir, DB_FILE);
   if (!config.databaseUrl && !fs.existsSync(liveDb))
-    throw new ConfigError(`no database at ${liveDb}: nothing to back up (start the server once)`);
+    throw new ConfigError(
+      `no database at ${liveDb}: nothing to back up (start the server once)`,
+      refusal('backup-no-database', { db: liveDb }),
+    );
   const { dir, existed } = checkDestination(config, dest, 'data');
   if (opts.nice !== false) os.setPriority(10);
   const unlock = lockBackup(config.dataDir, 'backup');
@@ -278,6 +310,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
     const t0 = performance.now();
     let facts: { files: string[]; counts?: BackupCounts; objects?: StoredObjects };
     let note: string | undefined;
+    let notice: BackupNotice | undefined;
     // Issue 19: storage-db — the objects are in the database: the dump holds them, nothing to copy.
     if (config.databaseUrl && storageKind(config) === 'database') {
       facts = await postgresFacts(config);
@@ -291,11 +324,13 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
         `PostgreSQL with images and documents in the database (${o.images} images, ${o.documents} document versions, ` +
         `${o.bytes} sealed bytes): they are in the database's dump, not here; this backup holds the witness. Take the ` +
         'database with `pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`, and keep the key backup apart.';
+      notice = { kind: 'postgres-database', images: o.images, documents: o.documents, bytes: o.bytes ?? 0 };
     } else if (config.databaseUrl) {
       facts = await postgresFacts(config);
       note =
         'PostgreSQL: this backup holds the files and the witness, not the database. Take the database with ' +
         '`pg_dump -Fc` (or `pg_basebackup`) BEFORE each `kartei backup`: every file a row of that dump names is in here.';
+      notice = { kind: 'postgres' };
     } else {
       const copy = path.join(dir, DB_FILE);
       await snapshotSqlite(liveDb, copy);
@@ -325,6 +360,8 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
         'or removes an object a row names)' +
         (config.databaseUrl ? '; take the database with `pg_dump -Fc` BEFORE each `kartei backup`' : '') +
         ', and keep the key backup apart.';
+      const [images, documents] = [o.images, o.documents];
+      notice = { kind: 's3', bucket: String(config.s3?.bucket), images, documents, postgres: !!config.databaseUrl };
     }
     const t1 = performance.now();
     // 3. Exactly the files the snapshot names: each is committed and never removed while named.
@@ -391,6 +428,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
       snapshotAt,
       ms,
       note,
+      notice,
       steps: { snapshot: Math.round(t1 - t0), files: Math.round(t2 - t1), record: Math.round(performance.now() - t2) },
     };
   } catch (e) {

@@ -10,6 +10,7 @@ import { ConfigError, type Config } from '../config/config.ts';
 import { CHAIN_KEY_FILE, chainKeyFromKeyDir } from '../audit/chain-key.ts';
 import { hashFile } from './backup.ts';
 import { KEYS_MANIFEST_FILE, listTree, ManifestError, readManifest, syncDir } from './backup-manifest.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 
 export async function restoreKeys(config: Config, src: string): Promise<{ files: number; keyDir: string }> {
   const dir = path.resolve(src);
@@ -28,7 +29,10 @@ export async function restoreKeys(config: Config, src: string): Promise<{ files:
   const target = config.keyDir;
   const exists = fs.existsSync(target);
   if (exists && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0))
-    throw new ConfigError(`the key directory ${target} is not empty; a restore never writes over keys`);
+    throw new ConfigError(
+      `the key directory ${target} is not empty; a restore never writes over keys`,
+      refusal('restore-key-dir-not-empty', { keyDir: target }),
+    );
   const staging = `${target}.restoring-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { mode: 0o700 });

@@ -41,6 +41,7 @@ import { listTree, MANIFEST_FILE, ManifestError, readManifest, syncDir, type Dat
 import { bindingBytes, open } from '../vault/aead.ts';
 import { loadMasterKeys } from '../vault/master-keys.ts';
 import { Keyring, wrapBinding } from '../vault/keyring.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 
 const STAGING = '.restore-staging';
 /** Test only (NODE_ENV=test): the restore kills itself at this step, as a crash there would (test/ops/restore-crash.int.test.ts). */
@@ -148,7 +149,11 @@ function checkTarget(dataDir: string, digest: string): { resume: Marker | undefi
   let entries: string[];
   try {
     const st = fs.statSync(dataDir);
-    if (!st.isDirectory()) throw new ConfigError(`the data directory ${dataDir} is not a directory`);
+    if (!st.isDirectory())
+      throw new ConfigError(
+        `the data directory ${dataDir} is not a directory`,
+        refusal('restore-target-not-dir', { dataDir }),
+      );
     entries = fs.readdirSync(dataDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { resume: undefined };
@@ -159,10 +164,12 @@ function checkTarget(dataDir: string, digest: string): { resume: Marker | undefi
   if (!marker)
     throw new ConfigError(
       `the data directory ${dataDir} is not empty; a restore never writes over data — restore into an empty directory`,
+      refusal('restore-target-not-empty', { dataDir }),
     );
   if (marker.manifestSha256 !== digest)
     throw new ConfigError(
       `the data directory ${dataDir} holds an interrupted restore of another backup; run \`kartei restore\` with that one, or start from an empty directory`,
+      refusal('restore-other-backup', { dataDir }),
     );
   const foreign = entries.filter(
     (e) => !OWN_ENTRIES.has(e) && !e.startsWith(`${DB_FILE}-`) && !e.startsWith(`${BACKUP_LOCK_FILE}.`),
@@ -170,6 +177,7 @@ function checkTarget(dataDir: string, digest: string): { resume: Marker | undefi
   if (foreign.length > 0)
     throw new ConfigError(
       `the data directory ${dataDir} holds ${foreign.join(', ')} besides an interrupted restore; empty it first`,
+      refusal('restore-foreign-files', { dataDir, files: foreign.join(', ') }),
     );
   return { resume: marker };
 }
@@ -191,6 +199,7 @@ interface OfficeKeyRow {
 
 const KEYS_DO_NOT_OPEN =
   "the key directory's master key does not open this backup's data: restore the key directory that belongs to it (kartei backup --keys)";
+const KEYS_REFUSAL = refusal('restore-keys-do-not-open');
 
 /**
  * Before anything is written: every office's key in the data to be restored unwraps with the key
@@ -202,11 +211,11 @@ function checkKeysOpen(keyDir: string, offices: string[] | null, rows: OfficeKey
   const byOffice = new Map(rows.map((r) => [r.tenant_id, r]));
   for (const id of offices ?? [...byOffice.keys()]) {
     const row = byOffice.get(id);
-    if (!row) throw new ConfigError(`${KEYS_DO_NOT_OPEN} (an office has no key in it)`);
+    if (!row) throw new ConfigError(`${KEYS_DO_NOT_OPEN} (an office has no key in it)`, KEYS_REFUSAL);
     try {
       open(keyring.masterFor(row.wrapped_by), row.wrapped, bindingBytes(wrapBinding(id, 'tenant', id)));
     } catch {
-      throw new ConfigError(KEYS_DO_NOT_OPEN);
+      throw new ConfigError(KEYS_DO_NOT_OPEN, KEYS_REFUSAL);
     }
   }
 }
@@ -375,7 +384,7 @@ export async function restoreData(
     await withServicesOnly(config, async (s) => {
       for (const t of await s.store.db.selectFrom('tenants').select('id').execute())
         await inTenantTransaction(s.store, t.id, (tx) => s.keyring.tenantKey(tx, t.id)).catch(() => {
-          throw new ConfigError(KEYS_DO_NOT_OPEN);
+          throw new ConfigError(KEYS_DO_NOT_OPEN, KEYS_REFUSAL);
         });
       // Issue 19: instances — the backup's running servers are not running now (neither live nor crashed).
       await stopRestoredInstances(s.store.db);

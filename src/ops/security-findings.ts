@@ -1,6 +1,6 @@
 // The security report: every weakness of this installation that Kartei can
 // see, most severe first, each with its fix. Grows with every feature.
-// `kartei doctor` prints it (English); administrators and the DPO see their office's
+// `kartei doctor` prints it (worded like the web's, German first); administrators and the DPO see their office's
 // part in the web application (`GET /api/security-report`), worded in their language
 // from each finding's stable `code` and `params`.
 import fs from 'node:fs';
@@ -40,7 +40,7 @@ type Severity = (typeof SEVERITIES)[number];
 
 /**
  * One finding: `code` and `params` are stable, and the web application words them in the
- * user's language; `title` and `fix` are the English text for the CLI and API clients.
+ * user's language (and `kartei doctor` in the operator's); `title` and `fix` are English, for API clients.
  */
 export interface Finding {
   severity: Severity;
@@ -157,6 +157,7 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
     out.push({
       severity: 'critical',
       code: 'config-not-startable',
+      params: { reason: e.message }, // Issue 19: cli-german — `kartei doctor` names it beside the worded title
       title: e.message,
       fix: 'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory.',
     });

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/config.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 
 export const LOCK_FILE = 'serve.lock';
 
@@ -86,6 +87,7 @@ export function lockDataDir(dataDir: string): () => void {
       if (running(holder))
         throw new ConfigError(
           `another kartei server (process ${holder}) uses the data directory ${dataDir}; stop it first (lock: ${lock})`,
+          refusal('server-running', { pid: holder, dataDir, lock }),
         );
       fs.rmSync(lock, { force: true });
     }

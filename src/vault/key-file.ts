@@ -3,8 +3,16 @@
 // Kartei writes) when they are symbolic links; what the doctor lists about the directory.
 import fs from 'node:fs';
 import path from 'node:path';
+import { refusal, type Refusal } from '../config/refusal.ts';
 
-export class KeyFileError extends Error {}
+/** A key file or directory refused; `refusal`: its code and parameters, for `kartei` to say it in German. */
+export class KeyFileError extends Error {
+  readonly refusal?: Refusal;
+  constructor(message: string, refusal?: Refusal) {
+    super(message);
+    if (refusal) this.refusal = refusal;
+  }
+}
 
 export function ensureKeyDir(keyDir: string): void {
   fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 });
@@ -12,6 +20,7 @@ export function ensureKeyDir(keyDir: string): void {
   if (mode & 0o077) {
     throw new KeyFileError(
       `Refusing to start: key directory ${keyDir} is accessible by others (mode ${mode.toString(8)}); run chmod 700 on it.`,
+      refusal('key-dir-exposed', { keyDir, mode: mode.toString(8) }),
     );
   }
 }
@@ -46,6 +55,7 @@ export function readSecretIfPresent(file: string, opts: { links?: boolean } = {}
   if (st.isSymbolicLink() && opts.links === false)
     throw new KeyFileError(
       `Refusing ${file}: it is a symbolic link, and Kartei writes this file itself, never as a link; remove it.`,
+      refusal('key-file-own-link', { file }),
     );
   return readSecret(file, opts.links !== false);
 }
@@ -92,19 +102,25 @@ function readSecret(file: string, follow = true): Buffer {
     fd = fs.openSync(file, flags);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP')
-      throw new KeyFileError(`Refusing ${file}: it is a symbolic link; remove it.`);
+      throw new KeyFileError(`Refusing ${file}: it is a symbolic link; remove it.`, refusal('key-file-link', { file }));
     throw e;
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new KeyFileError(`Refusing ${file}: it is not a regular file.`);
+    if (!st.isFile())
+      throw new KeyFileError(`Refusing ${file}: it is not a regular file.`, refusal('key-file-not-file', { file }));
     const mode = st.mode & 0o777;
     if (mode & 0o077) {
       throw new KeyFileError(
         `Refusing to start: ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`,
+        refusal('key-file-exposed', { file, mode: mode.toString(8) }),
       );
     }
-    if (st.size > MAX_SECRET_BYTES) throw new KeyFileError(`Refusing ${file}: ${st.size} bytes is no key file.`);
+    if (st.size > MAX_SECRET_BYTES)
+      throw new KeyFileError(
+        `Refusing ${file}: ${st.size} bytes is no key file.`,
+        refusal('key-file-too-large', { file, size: st.size }),
+      );
     return fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);

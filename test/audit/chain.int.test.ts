@@ -220,6 +220,7 @@ function cli(h: Harness) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: h.config.dataDir,
     KARTEI_KEY_DIR: h.config.keyDir,
     KARTEI_LOG_LEVEL: 'silent',

@@ -64,6 +64,7 @@ function kartei(h: Harness, args: string[], extra: Record<string, string> = {}) 
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     NODE_ENV: 'test',
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: h.config.dataDir,
     KARTEI_KEY_DIR: h.config.keyDir,
     KARTEI_LOG_LEVEL: 'silent',

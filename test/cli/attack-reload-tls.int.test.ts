@@ -25,6 +25,7 @@ test('reload-tls does not signal a process that is not a kartei server', async (
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
+      KARTEI_LANG: 'en', // the command's English words: this test is about what it does
       KARTEI_DATA_DIR: data,
       KARTEI_KEY_DIR: path.join(work, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',

@@ -49,6 +49,8 @@ async function install(extra: Record<string, string> = {}): Promise<Install> {
     KARTEI_LISTEN: `127.0.0.1:${await freePort()}`,
     KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`,
     ...(PG_ADMIN ? await freshPostgresEnv() : {}),
+    // The behaviour, in English words (German is the default: cli-language.int.test.ts).
+    KARTEI_LANG: 'en',
     ...extra,
   };
   return { dir, dataDir, keyDir, env };
@@ -276,12 +278,14 @@ describe('kartei CLI', { concurrency: 2 }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const f = findings(r.stdout);
     assert.equal(f[0]!.severity, 'CRITICAL');
-    assert.match(f[0]!.title, /TLS/);
+    assert.match(f[0]!.title, /does not start with this configuration/);
+    // The refusal's reason beside it.
+    assert.match(r.stdout, /^ {4}reason: .*0\.0\.0\.0.*TLS/m);
   });
 
   test('an unknown command exits 2 with the usage', async () => {
     for (const args of [['frobnicate'], ['audit', 'vrfy']]) {
-      const r = await kartei(args, { PATH: process.env.PATH ?? '' });
+      const r = await kartei(args, { PATH: process.env.PATH ?? '', KARTEI_LANG: 'en' });
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, /^usage: kartei <command>/, args.join(' '));
       for (const cmd of ['serve', 'audit verify', 'doctor']) assert.ok(r.stderr.includes(cmd), r.stderr);

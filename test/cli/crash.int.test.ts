@@ -135,6 +135,7 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
   >;
   const env: Record<string, string> = {
     ...base,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',

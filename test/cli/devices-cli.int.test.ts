@@ -38,6 +38,7 @@ function kartei(args: string[], token?: string): Promise<{ code: number | null; 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     KARTEI_PUBLIC_URL: url,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: h.config.dataDir,
     KARTEI_KEY_DIR: h.config.keyDir,
   };

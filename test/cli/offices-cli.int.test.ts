@@ -23,6 +23,7 @@ before(async () => {
   >;
   env = {
     ...base,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',
@@ -33,6 +34,16 @@ before(async () => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function kartei(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return karteiIn(env, args);
+}
+
+/** Issue 19: cli-german — `kartei …` with no KARTEI_LANG: German. */
+const karteiGerman = (...args: string[]) => karteiIn({ ...env, KARTEI_LANG: '' }, args);
+
+function karteiIn(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -88,4 +99,21 @@ test('the list: names, addresses, waiting for setup; `renew` gives a new link', 
   assert.equal(nameIn(renewed.stdout), 'Gesundheitsamt Zwilling');
   const unknown = await kartei('offices', 'renew', 'Gibt es nicht');
   assert.equal(unknown.code, 1);
+});
+
+test('German without KARTEI_LANG: the list, the link and the refusals', async () => {
+  const list = await karteiGerman('offices', 'list');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /\(jede Adresse\)\s+wartet auf Einrichtung\s+Gesundheitsamt Musterstadt$/m);
+  const added = await karteiGerman('offices', 'add', 'Gesundheitsamt Drittkreis', '--host', 'dritt.example');
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /^Amt „Gesundheitsamt Drittkreis“ angelegt \(ID [0-9a-f-]+, Adresse dritt\.example\)$/m);
+  assert.match(added.stdout, /^Einrichtung: https:\/\/dritt\.example:8443\/setup#token=/m);
+  const bad = await karteiGerman('offices', 'add', 'Amt', '--host', 'not a host');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, 'kartei: Kein Rechnername: not a host\n');
+  const taken = await karteiGerman('offices', 'add', 'gesundheitsamt drittkreis', '--host', 'viert.example');
+  assert.equal(taken.stderr, 'kartei: Ein Amt mit dem Namen „gesundheitsamt drittkreis“ gibt es schon.\n');
+  const usage = await karteiGerman('offices', 'frobnicate');
+  assert.match(usage.stderr, /^kartei: Aufruf:\n {2}offices add NAME/);
 });

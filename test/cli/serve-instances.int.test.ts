@@ -30,6 +30,7 @@ async function serve(env: Record<string, string>, port: number, dataDir: string)
       ...env,
       KARTEI_LISTEN: `127.0.0.1:${port}`,
       KARTEI_DICOM_LISTEN: `127.0.0.1:${dicom}`,
+      KARTEI_LANG: 'en', // the command's English words: this test is about what it does
       KARTEI_DATA_DIR: dataDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

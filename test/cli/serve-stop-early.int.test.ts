@@ -22,6 +22,7 @@ async function environment(): Promise<Record<string, string>> {
   >;
   return {
     ...base,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',

@@ -16,6 +16,7 @@ export function kartei(i: Installation, args: string[], env: Record<string, stri
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
+      KARTEI_LANG: 'en', // the command's English words: this test is about what it does
       KARTEI_DATA_DIR: path.join(i.dir, 'data'),
       KARTEI_KEY_DIR: path.join(i.dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',

@@ -47,6 +47,7 @@ export function instanceEnv(set: InstanceSet, dataDir: string, extra: Record<str
   >;
   return {
     ...base,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: dataDir,
     KARTEI_KEY_DIR: set.keyDir,
     KARTEI_DATABASE_URL: set.databaseUrl,

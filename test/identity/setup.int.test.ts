@@ -261,6 +261,7 @@ test('`kartei serve` on an empty store prints one setup line whose token is the 
     ...base,
     KARTEI_LISTEN: `127.0.0.1:${port}`,
     KARTEI_DICOM_LISTEN: `127.0.0.1:${await freePort()}`,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: dataDir,
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',

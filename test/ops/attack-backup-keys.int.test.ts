@@ -28,6 +28,7 @@ function rotateMaster(dir: string, crashAt?: string): Promise<{ code: number | n
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
+      KARTEI_LANG: 'en', // the command's English words: this test is about what it does
       KARTEI_DATA_DIR: path.join(dir, 'data'),
       KARTEI_KEY_DIR: path.join(dir, 'keys'),
       KARTEI_LOG_LEVEL: 'silent',
@@ -59,6 +60,7 @@ test('a data backup from before a master rotation, restored next to the rotated 
   fs.cpSync(h.config.keyDir, path.join(target, 'keys'), { recursive: true });
   fs.chmodSync(path.join(target, 'keys'), 0o700);
   const config = loadConfig({
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(target, 'data'),
     KARTEI_KEY_DIR: path.join(target, 'keys'),
     KARTEI_LOG_LEVEL: 'silent',

@@ -40,6 +40,7 @@ if (isMainThread) {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: dir,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_DICOM_LISTEN: 'off',

@@ -108,6 +108,7 @@ test('the drill: writes under load, a backup in the middle, more writes, restore
   >;
   const env = {
     ...base,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: h.config.dataDir,
     KARTEI_KEY_DIR: h.config.keyDir,
     KARTEI_LOG_LEVEL: 'warn',

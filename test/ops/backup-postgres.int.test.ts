@@ -80,6 +80,7 @@ test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then k
   const dest = path.join(h.dir, 'files-backup');
   const r = await backupData(h.config, dest, { nice: false });
   assert.match(r.note!, /pg_dump/);
+  assert.deepEqual(r.notice, { kind: 'postgres' }); // Issue 19: cli-german — for `kartei backup` to word
   const lost = [await person('Nachpg')];
   await stow();
   await h.services.audit.checkpointAll();
@@ -156,6 +157,8 @@ test('PostgreSQL with images in the database: the dump holds them; kartei backup
   const dest = path.join(h.dir, 'witness-backup');
   const r = await backupData(h.config, dest, { nice: false });
   assert.match(r.note!, /images and documents in the database \(1 images, 0 document versions/);
+  const notice = r.notice?.kind === 'postgres-database' ? r.notice : undefined; // Issue 19: cli-german
+  assert.deepEqual([notice?.images, notice?.documents], [1, 0]);
   const manifest = JSON.parse(fs.readFileSync(path.join(dest, 'kartei-backup.json'), 'utf8'));
   assert.equal(manifest.objects.storage, 'database');
   assert.equal(manifest.objects.images, 1);

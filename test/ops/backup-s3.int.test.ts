@@ -94,6 +94,8 @@ test('S3 storage: the backup checks and counts the bucket’s objects; the resto
   const manifest = JSON.parse(fs.readFileSync(path.join(dest, 'kartei-backup.json'), 'utf8'));
   assert.deepEqual(manifest.objects, { storage: 's3', images: 1, documents: 1, missing: 0 });
   assert.match(made.note ?? '', /S3 bucket kartei .*not in this backup/);
+  // Issue 19: cli-german — the same facts for `kartei backup` to word in the operator's language.
+  assert.deepEqual(made.notice, { kind: 's3', bucket: 'kartei', images: 1, documents: 1, postgres: false });
 
   // A configuration keeping them in files is refused before anything is written.
   await assert.rejects(checkBackup(elsewhere('files', {}), dest), /keeps images and documents in S3; .* in files/);

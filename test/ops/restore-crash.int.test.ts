@@ -57,6 +57,7 @@ test('a restore killed at each step is refused by serve and completed by running
     const env = {
       ...base,
       NODE_ENV: 'test',
+      KARTEI_LANG: 'en', // the command's English words: this test is about what it does
       KARTEI_DATA_DIR: path.join(dir, 'data'),
       KARTEI_KEY_DIR: path.join(dir, 'keys'),
       KARTEI_LOG_LEVEL: 'warn',

@@ -45,6 +45,7 @@ test('Node.js 20 ended on 30.04.2026; 22 and 24 are supported today; odd majors 
 
 test('the doctor reports a runtime past its end of life, or not LTS, as critical, with version and date', () => {
   const config = loadConfig({
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(os.tmpdir(), 'kartei-rt-data'),
     KARTEI_KEY_DIR: path.join(os.tmpdir(), 'kartei-rt-keys'),
   });
@@ -76,6 +77,7 @@ test("`kartei doctor` started by the machine's older Node hands over to the bund
   const env = {
     PATH: '/usr/bin:/bin',
     HOME: dir,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
   };

@@ -176,6 +176,7 @@ test('kartei keys reload-tls: the running `kartei serve` reloads on SIGHUP', asy
   const port = await freePort();
   const env = {
     PATH: process.env.PATH,
+    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
     KARTEI_LISTEN: `127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 // German, the default language. Every key here must exist in en.ts (its type says so).
 import { NARRATIVE_DE } from '../../../src/audit/narrative-text.ts';
+import { FINDING_TEXTS_DE } from '../../../src/contract/finding-texts.ts';
 export const de = {
   'app.name': 'Kartei',
   'lang.switch': 'English',
@@ -729,113 +730,8 @@ export const de = {
   'password.suggestion.useWords': 'Mehrere Wörter verwenden, aber keine bekannten Redewendungen.',
   'password.suggestion.noNeed': 'Starke Passwörter gehen auch ohne Sonderzeichen, Ziffern oder Großbuchstaben.',
   'password.suggestion.pwned': 'Wenn Sie dieses Passwort anderswo verwenden, ändern Sie es dort.',
-  'finding.certificate-unreadable.title': 'Das {cert} ({file}) lässt sich nicht als PEM-Zertifikat lesen',
-  'finding.certificate-unreadable.fix':
-    'Zeigen Sie die Einstellung auf die PEM-Datei des Zertifikats; ohne sie startet der Server nicht.',
-  'finding.certificate-expired.title': 'Das {cert} ist am {date} abgelaufen',
-  'finding.certificate-expired.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-expires-soon.title': 'Das {cert} läuft innerhalb von {days} Tagen ab ({date})',
-  'finding.certificate-expires-soon.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-expires.title': 'Das {cert} läuft innerhalb von {days} Tagen ab ({date})',
-  'finding.certificate-expires.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-rsa-weak.title':
-    'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102: mindestens 3000 Bit, unter 2048 nicht hinnehmbar)',
-  'finding.certificate-rsa-weak.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-rsa-short.title':
-    'Das {cert} hat einen {type}-Schlüssel mit {bits} Bit (BSI TR-02102 empfiehlt mindestens 3000 Bit)',
-  'finding.certificate-rsa-short.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.certificate-curve-weak.title':
-    'Das {cert} hat einen Schlüssel auf der Kurve {curve} (BSI TR-02102: mindestens 250 Bit)',
-  'finding.certificate-curve-weak.fix':
-    'Erneuern Sie das {cert} (Schlüssel RSA ≥ 3072 Bit oder ECDSA P-256/P-384) und starten Sie den Server neu.',
-  'finding.config-not-startable.title': 'Mit dieser Konfiguration startet der Server nicht',
-  'finding.config-not-startable.fix':
-    'Nur auf 127.0.0.1 lauschen oder TLS einrichten; das Schlüsselverzeichnis außerhalb des Datenverzeichnisses halten („kartei doctor“ nennt den Grund).',
-  'finding.key-files-exposed.title': 'Schlüsselmaterial ist für andere lesbar: {path}',
-  'finding.key-files-exposed.fix': 'chmod 700 {keyDir} && chmod 600 {keyDir}/*',
-  'finding.data-dir-exposed.title': 'Das Datenverzeichnis {dataDir} ist für andere Benutzer zugänglich',
-  'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
-  'finding.dicom-loopback-plain.title': 'DICOM-Empfang nur auf diesem Rechner ({host}:{port}), ohne TLS',
-  'finding.dicom-loopback-plain.fix':
-    'Nur Geräte auf diesem Rechner erreichen ihn. Für Modalitäten im Netz KARTEI_DICOM_TLS_CERT, _KEY und _CA setzen (Client-Zertifikate nötig).',
-  'finding.public-url-ip.title':
-    'KARTEI_PUBLIC_URL nennt eine IP-Adresse ({publicUrl}): Passkeys können nicht funktionieren',
-  'finding.public-url-ip.fix':
-    'KARTEI_PUBLIC_URL auf die Adresse setzen, die die Nutzenden öffnen, mit Rechnernamen (z. B. https://kartei.gesundheitsamt.example, auf diesem Rechner http://localhost:8080).',
-  'finding.http-loopback-plain.title': 'Der Server lauscht nur auf diesem Rechner, ohne TLS',
-  'finding.http-loopback-plain.fix':
-    'In Ordnung hinter einem TLS-Proxy auf diesem Rechner; für TLS direkt KARTEI_TLS_CERT/KEY setzen.',
-  'finding.setup-pending.title': 'Die Ersteinrichtung ist nicht abgeschlossen',
-  'finding.setup-pending.fix':
-    'Öffnen Sie den Einrichtungslink, den der Server ausgegeben hat, oder starten Sie den Server für einen neuen neu.',
-  'finding.setup-not-started.title': 'Die Ersteinrichtung ist nicht abgeschlossen',
-  'finding.setup-not-started.fix': 'Starten Sie den Server, um einen Einrichtungslink zu erhalten.',
-  'finding.setup-token-left.title': 'Nach der Einrichtung liegt noch eine Einrichtungs-Token-Datei im Datenverzeichnis',
-  'finding.setup-token-left.fix': 'Löschen Sie {file}.',
-  'finding.accounts-without-mfa.title': '{n} aktive Konten ohne zweiten Faktor',
-  'finding.accounts-without-mfa.fix':
-    'Diese Personen richten bei der nächsten Anmeldung TOTP ein; nicht genutzte Konten deaktivieren.',
-  'finding.audit-chain-broken.title': 'Die Protokollkette ist ab Nr. {seq} verletzt ({problem})',
-  'finding.audit-chain-broken.fix':
-    'Als Sicherheitsvorfall behandeln: eine Kopie der Datenbank sichern, den Datenschutz informieren, „kartei audit verify“ für Einzelheiten ausführen.',
-  'finding.audit-unsigned-tail.title': '{n} Protokolleinträge nach dem letzten signierten Prüfpunkt',
-  'finding.audit-unsigned-tail.fix': 'Der laufende Server signiert jede Minute einen Prüfpunkt.',
-  'finding.audit-checkpoint-refused.title':
-    'Prüfpunkt am {at} verweigert: {chain} lässt sich ab Nr. {seq} nicht prüfen ({problem})',
-  'finding.audit-checkpoint-refused.fix':
-    'Jemand hat außerhalb von Kartei in das Protokoll geschrieben. Als Sicherheitsvorfall behandeln: Kopie von Datenbank und Schlüsselverzeichnis sichern, den Datenschutz informieren, „kartei audit verify“ ausführen. Bis die Kette wieder stimmt, signiert der Server keinen Prüfpunkt.',
-  'finding.postgres-schema-owner.title': 'Die Anwendung verbindet sich mit PostgreSQL als Eigentümerin des Schemas',
-  'finding.postgres-schema-owner.fix':
-    'KARTEI_DATABASE_URL auf eine Rolle ohne DDL-Rechte setzen und KARTEI_DATABASE_ADMIN_URL auf die Eigentümerin (siehe README).',
-  'finding.postgres-no-tls.title': 'PostgreSQL auf {host} wird ohne TLS erreicht',
-  'finding.postgres-no-tls.fix': 'sslmode=verify-full an KARTEI_DATABASE_URL anfügen.',
-  'finding.admins-are-members.title': '{n} Verwaltungskonten sind auch Mitglied einer Abteilung',
-  'finding.admins-are-members.fix':
-    'Verwaltung und Fallarbeit auf getrennte Konten verteilen, damit die Verwaltung keine Akten liest.',
-  'finding.admin-chosen-passwords.title': '{n} aktive Konten haben noch ein Passwort, das die Verwaltung gewählt hat',
-  'finding.admin-chosen-passwords.fix':
-    'Für jedes einen Link zum Neu-Einrichten anfordern (Benutzer → Zugang neu einrichten), von einer zweiten Person freigeben lassen und übergeben: die Person wählt dann ihr eigenes Passwort und ihren zweiten Faktor. Die Benutzerliste markiert diese Konten.',
-  'finding.no-dpo.title': 'Kein Konto mit der Rolle Datenschutz',
-  'finding.no-dpo.fix':
-    'Ein Konto mit der Amtsrolle Datenschutz anlegen: Notfallzugriffe warten auf Prüfung, und Auskunftsersuchen brauchen jemanden, der sie beantwortet.',
-  'finding.reviews-waiting.title': '{n} Notfallzugriffe seit mehr als {days} Tagen ungeprüft',
-  'finding.reviews-waiting.fix': 'Der Datenschutz oder die Abteilungsleitung prüft sie unter „Prüfungen“.',
-  'finding.legacy-tokens.title':
-    '{n} API-Tokens aus der Zeit vor den Berechtigungen dürfen nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
-  'finding.legacy-tokens.fix':
-    'Ihre Inhaber erstellen Tokens mit den Berechtigungen, die ihre Skripte brauchen (Mein Konto → API-Tokens; die Kommandozeile braucht admin), und widerrufen die alten.',
-  'finding.devices-by-host.title': '{n} DICOM-Geräte nur am Host dieses Rechners erkannt: {aeTitles}',
-  'finding.devices-by-host.fix':
-    'In Ordnung für Programme auf diesem Rechner; Geräte im Netz mit ihrem Client-Zertifikat registrieren.',
-  'finding.device-certificate-expired.title': 'Das Zertifikat des DICOM-Geräts {aeTitle} ist abgelaufen',
-  'finding.device-certificate-expired.fix':
-    'Das Gerät mit seinem erneuerten Zertifikat neu registrieren (kartei devices remove / add).',
-  'finding.device-certificate-expires.title':
-    'Das Zertifikat des DICOM-Geräts {aeTitle} läuft innerhalb von {days} Tagen ab',
-  'finding.device-certificate-expires.fix': 'Auf dem Gerät erneuern und das neue Zertifikat registrieren.',
-  'finding.not-initialised.title': 'Noch nicht eingerichtet: kein Hauptschlüssel',
-  'finding.not-initialised.fix': 'Den Server einmal starten (npm start); er legt Schlüssel und Datenbank an.',
-  'finding.cannot-open.title': 'Die Installation lässt sich nicht öffnen',
-  'finding.cannot-open.fix': 'Die Konfiguration berichtigen, die „kartei doctor“ nennt.',
-  'finding.cert.https': 'HTTPS-Serverzertifikat',
-  'finding.cert.dicom': 'DICOM-Serverzertifikat',
-  'finding.cert.dicom-ca': 'CA-Zertifikat der DICOM-Geräte',
-  'finding.chain.installation': 'die Kette der Installation',
-  'finding.chain.office': 'die Kette des Amts {id}',
-  'finding.accounts-without-mfa.title.one': '1 aktives Konto ohne zweiten Faktor',
-  'finding.admins-are-members.title.one': '1 Verwaltungskonto ist auch Mitglied einer Abteilung',
-  'finding.admin-chosen-passwords.title.one': '1 aktives Konto hat noch ein Passwort, das die Verwaltung gewählt hat',
-  'finding.reviews-waiting.title.one': '1 Notfallzugriff seit mehr als {days} Tagen ungeprüft',
-  'finding.legacy-tokens.title.one':
-    '1 API-Token aus der Zeit vor den Berechtigungen darf nur noch DICOMweb nutzen (dicomweb:read, dicomweb:store)',
-  'finding.devices-by-host.title.one': '1 DICOM-Gerät nur am Host dieses Rechners erkannt: {aeTitles}',
-  'finding.audit-unsigned-tail.title.one': '1 Protokolleintrag nach dem letzten signierten Prüfpunkt',
-  'finding.unknown': 'Befund {code}',
+  // The security report's findings: shared with `kartei doctor` (src/contract/finding-texts.ts).
+  ...FINDING_TEXTS_DE,
   // --- files and paging (issue 14) ---
   'records.newestFirst': 'Einträge, neueste zuerst',
   'records.by': 'von {name}',
@@ -864,29 +760,6 @@ export const de = {
   // --- issue 14 attacks ---
   'problem.field.different-persons':
     'Diese Akten gehören nicht zu einer Person (verschiedene Geburtsdaten); eine Auskunft umfasst nur die Akten einer Person.',
-  // --- image store recovery (issue 15) ---
-  'finding.store-recovered.title':
-    'Beim Start am {at} wurde ein unterbrochenes Speichern aufgeräumt: {partial} unfertige und {orphans} nicht indizierte Bilddateien entfernt',
-  'finding.store-recovered.fix':
-    'Nichts zu tun: Diese Bilder wurden dem Absender nie bestätigt, er sendet sie erneut. Geschieht es öfter, klären Sie, warum der Server anhält (Absturz, Abbruch, Stromausfall).',
-  'finding.store-orphans-kept.title':
-    'Beim Start am {at} hatten {n} Bilddateien keinen Eintrag in der Datenbank und wurden behalten: mehr, als ein Absturz hinterlässt',
-  'finding.store-orphans-kept.title.one':
-    'Beim Start am {at} hatte 1 Bilddatei keinen Eintrag in der Datenbank und wurde behalten: mehr, als ein Absturz hinterlässt',
-  'finding.store-orphans-kept.fix':
-    'Die Datenbank ist womöglich älter als das Bildverzeichnis (eine zurückgespielte Sicherung?). Nichts löschen: die passende Datenbank zurückspielen oder den Support fragen; solange es so viele sind, entfernt der Server keine dieser Dateien.',
-  'finding.test-hook-set.title': 'Die Testvariable {variable} ist gesetzt',
-  'finding.test-hook-set.fix':
-    'Entfernen Sie {variable} aus der Umgebung des Servers; sie ist nur für Tests und verzögert jedes gespeicherte Bild (wirksam nur mit NODE_ENV=test).',
-  // --- runtime (Node.js LTS) ---
-  'finding.runtime-end-of-life.title':
-    'Node.js {version} erhält seit dem {date} keine Sicherheitskorrekturen mehr (Ende der Unterstützung)',
-  'finding.runtime-end-of-life.fix':
-    'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
-  'finding.runtime-not-lts.title':
-    'Node.js {version} ist keine Version mit Langzeitunterstützung (LTS); ihre Unterstützung endet sechs Monate nach Erscheinen',
-  'finding.runtime-not-lts.fix':
-    'Betreiben Sie Kartei mit der mitgelieferten Node.js-LTS-Version: `npm ci`, dann `npm start` (oder node_modules/.bin/node bin/kartei.js serve).',
   // Issue 16: infection protection's hub
   'nav.infection': 'Infektionsschutz',
   'infection.title': 'Infektionsschutz',
@@ -1143,18 +1016,6 @@ export const de = {
   'problem.field.certificate-not-rsa': 'DEMIS verschlüsselt nur für RSA-Zertifikate.',
   'problem.field.key-unreadable': 'Der private Schlüssel ist kein PEM-Schlüssel, oder das Kennwort öffnet ihn nicht.',
   'problem.field.key-not-matching': 'Der private Schlüssel gehört nicht zu diesem Zertifikat.',
-  'finding.demis-certificate-expired.title': 'Das DEMIS-Zertifikat des Amtes ist abgelaufen',
-  'finding.demis-certificate-expired.fix':
-    'Ein neues Zertifikat im CSM-Portal beantragen und mit seinem Schlüssel unter Verwaltung → DEMIS hinterlegen.',
-  'finding.demis-certificate-expires.title': 'Das DEMIS-Zertifikat des Amtes läuft in {days} Tagen ab ({notAfter})',
-  'finding.demis-certificate-expires.fix':
-    'Rechtzeitig ein neues Zertifikat im CSM-Portal beantragen und unter Verwaltung → DEMIS hinterlegen.',
-  'finding.demis-failing.title': 'Der Abruf von DEMIS schlägt seit {failures} Versuchen fehl',
-  'finding.demis-failing.fix':
-    'Den letzten Fehler unter Verwaltung → DEMIS ansehen: Zertifikat, Client-Geheimnis und Adressen prüfen.',
-  'finding.demis-credentials-unreadable.title': 'Die versiegelten DEMIS-Zugangsdaten lassen sich nicht öffnen',
-  'finding.demis-credentials-unreadable.fix':
-    'Prüfen, ob der Schlüsselordner zur Datenbank gehört; sonst die DEMIS-Anbindung neu hinterlegen.',
   'problem.field.pkcs12-unreadable':
     'Keine lesbare PKCS#12-Datei (bei alter RC2/3DES-Verschlüsselung bitte mit PBES2 neu exportieren).',
   'problem.field.pkcs12-password': 'Das Kennwort öffnet die PKCS#12-Datei nicht.',
@@ -1874,120 +1735,11 @@ export const de = {
   'import.discarded': 'Der Import wurde verworfen.',
   // Issue 17: walk
   'common.department': 'Abteilung',
-  'finding.attachment-limit-high.title':
-    'KARTEI_ATTACHMENT_MAX_MB ist {mb}: ein einzelnes Dokument darf größer als 1 GB sein',
-  'finding.attachment-limit-high.fix':
-    'KARTEI_ATTACHMENT_MAX_MB auf das setzen, was Scans und Anhänge brauchen (Vorgabe 50, höchstens 1024), und den Server neu starten.',
   // Issue 17: attack
   'problem.field.run-running': 'Dieselben Briefe für dieselben Akten werden gerade schon erstellt.',
-  // Issue 18: runtime — the production start's allocator
-  'finding.allocator-not-applied.title': 'Der Speicher-Allokator ist nicht der des Produktionsstarts: {reason}',
-  'finding.allocator-not-applied.fix':
-    'Starten Sie Kartei über bin/kartei.js (npm start oder node_modules/.bin/node bin/kartei.js serve), mit KARTEI_ALLOCATOR ungesetzt (tuned) oder tuned, jemalloc (apt install libjemalloc2) oder system.',
   // Issue 19: ops
   'error.storage-full':
     'Der Speicher des Servers ist voll; es wurde nichts ausgeführt. Bitte wenden Sie sich an den Betrieb.',
-  'finding.storage-full.title': 'Das Dateisystem des Verzeichnisses {path} ist voll: {freeMb} MB frei',
-  'finding.storage-full.fix':
-    'Schaffen Sie sofort Platz oder vergrößern Sie das Dateisystem: bis dahin werden Änderungen, Bilder und jeder protokollierte Lesezugriff abgelehnt (503 storage-full). Bestätigtes geht nicht verloren; sobald Platz ist, geht es von selbst weiter.',
-  'finding.storage-low.title':
-    'Das Dateisystem des Verzeichnisses {path} hat nur noch {freeMb} MB frei (Warnschwelle {thresholdMb} MB)',
-  'finding.storage-low.fix':
-    'Schaffen Sie Platz oder vergrößern Sie das Dateisystem, bevor es voll ist; die Schwelle ist KARTEI_STORAGE_LOW_MB.',
-  // Issue 19: keys
-  'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
-  'finding.master-key-old.fix':
-    'Server anhalten, `kartei keys rotate-master` ausführen, Server wieder starten und das Schlüsselverzeichnis sichern (oder KARTEI_KEY_MAX_AGE_DAYS setzen).',
-  'finding.master-rotation-interrupted.title':
-    'Ein Wechsel des Hauptschlüssels wurde unterbrochen ({state}); alle Schlüssel lassen sich weiter öffnen',
-  'finding.master-rotation-interrupted.fix':
-    'Server anhalten und `kartei keys rotate-master` ausführen: der Wechsel wird abgeschlossen. Danach das Schlüsselverzeichnis sichern.',
-  // Issue 19: backup
-  'finding.backup-none.title': 'Es wurde noch keine Datensicherung angelegt',
-  'finding.backup-none.fix':
-    'Regelmäßig `kartei backup ZIEL` ausführen (z. B. mit einem systemd-Timer) und `kartei backup --keys ZIEL2` an einen getrennten Ort.',
-  'finding.backup-old.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
-  'finding.backup-old.fix':
-    '`kartei backup ZIEL` ausführen und klären, warum die geplante Sicherung nicht lief (KARTEI_BACKUP_MAX_AGE_HOURS legt die Grenze fest).',
-  'finding.backup-age.title': 'Die letzte Datensicherung ist {hours} Stunden alt (vom {at})',
-  'finding.backup-age.fix': 'Nichts zu tun.',
-  'finding.keys-backup-none.title':
-    'Das Schlüsselverzeichnis wurde nie mit `kartei backup --keys` gesichert; ohne es ist keine Sicherung lesbar',
-  'finding.keys-backup-none.fix':
-    '`kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen, und erneut nach jedem Schlüsselwechsel.',
-  'finding.backup-running.title': 'Seit {at} läuft eine Sicherung oder Wiederherstellung (Prozess {pid})',
-  'finding.backup-running.fix': 'Nichts zu tun; warten, bis sie endet.',
-  'finding.restored-from-backup.title':
-    'Am {at} aus der Sicherung vom {backupAt} wiederhergestellt; nach der Sicherung bezeugte Protokollereignisse, die darin fehlen: {gap}',
-  'finding.restored-from-backup.fix':
-    'Nichts zu reparieren: Die Wiederherstellung und diese Lücke stehen im Protokoll (system.restore). Was nach der Sicherung erfasst wurde, erneut erfassen.',
-  // Issue 19: audit
-  'finding.audit-key-rotation-unfinished.title':
-    'Die Rotation des Signaturschlüssels des Protokolls ist nicht abgeschlossen: {state}',
-  'finding.audit-key-rotation-unfinished.fix':
-    '„kartei audit rotate-key“ erneut ausführen: es schließt diese Rotation ab (und beginnt keine weitere).',
-  // Issue 19: keys2
-  'finding.key-file-link.title': 'Eine Schlüsseldatei, die Kartei selbst schreibt, ist ein symbolischer Link: {path}',
-  'finding.key-file-link.fix':
-    'Den Link {path} entfernen (Kartei schreibt ihn nie als Link) und klären, wer ihn angelegt hat.',
-  'finding.key-dir-unknown-file.title': 'Im Schlüsselverzeichnis liegt eine Datei, die Kartei nicht schreibt: {path}',
-  'finding.key-dir-unknown-file.fix':
-    'Herkunft von {path} prüfen und die Datei aus dem Schlüsselverzeichnis entfernen.',
-  // Issue 19: backup2
-  'finding.keys-backup-stale.title':
-    'Die letzte Sicherung des Schlüsselverzeichnisses (vom {at}) ist älter als der letzte Schlüsselwechsel (vom {rotatedAt}); mit ihr sind die seitdem angelegten Datensicherungen nicht lesbar',
-  'finding.keys-backup-stale.fix':
-    'Jetzt `kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen (die ältere Schlüsselsicherung aufbewahren, solange die Datensicherungen, die sie öffnet).',
-  // Issue 19: ops2
-  'finding.metrics-token-readable.title':
-    'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
-  'finding.metrics-token-readable.fix':
-    'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
-  // Issue 19: storage-db
-  'finding.storage-files-on-postgres.title':
-    'Bilder und Dokumente liegen als Dateien auf der Platte dieses Rechners (KARTEI_STORAGE=files), die Datenbank ist PostgreSQL',
-  'finding.storage-files-on-postgres.fix':
-    'Nur eine Instanz mit diesem Datenverzeichnis kann sie ausliefern; eine weitere Instanz an derselben Datenbank fände sie nicht. Betreiben Sie nur eine Instanz, oder legen Sie sie bei einer neuen Installation in der Datenbank (KARTEI_STORAGE=database) oder in S3 ab.',
-  // Issue 19: keys-online
-  'finding.department-key-rotation-pending.title':
-    'Ein Schlüsselwechsel der Abteilung {department} endete nach der Vorbereitung von Version {version}; alles lässt sich weiter öffnen',
-  'finding.department-key-rotation-pending.fix':
-    'Führen Sie `kartei keys rotate-department {department}` erneut aus, um ihn abzuschließen.',
-  'finding.department-key-versions-kept.title':
-    'Die Abteilung {department} hat noch frühere Schlüsselversion(en) {versions}: Daten können noch darunter verschlüsselt sein',
-  'finding.department-key-versions-kept.fix':
-    'Führen Sie `kartei keys reencrypt-department {department}` aus: es verschlüsselt diese Daten unter der aktuellen Version neu und stellt die früheren still.',
-  // Issue 19: s3
-  'finding.s3-credentials-readable.title':
-    'Die Zugangsdaten-Datei des S3-Speichers {path} ist für andere lesbar (Modus {mode}): Kartei startet damit nicht',
-  'finding.s3-credentials-readable.fix':
-    'Führen Sie chmod 600 auf der Zugangsdaten-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
-  // Issue 19: instances
-  'finding.instances-versions-differ.title':
-    'Auf dieser Datenbank laufen Kartei-Instanzen verschiedener Versionen oder Schemastände: {instances}',
-  'finding.instances-versions-differ.fix':
-    'Überall dieselbe Version betreiben: die älteren Instanzen anhalten, auf die Version der neuesten bringen und wieder starten.',
-  'finding.instances-keys-differ.title':
-    'Auf dieser Datenbank laufen Kartei-Instanzen mit verschiedenen Schlüsselverzeichnissen; sie können die Daten der anderen nicht lesen: {instances}',
-  'finding.instances-keys-differ.fix':
-    'Allen Instanzen denselben Inhalt des Schlüsselverzeichnisses geben (von der Instanz, mit der das Amt eingerichtet wurde), die anderen neu starten und prüfen, was sie inzwischen geschrieben haben.',
-  'finding.instances-files-storage.title':
-    '{n} laufende Instanzen legen Bilder und Dokumente in ihrem eigenen Datenverzeichnis ab ({instances}); jede sieht nur, was sie selbst gespeichert hat',
-  'finding.instances-files-storage.fix':
-    'Auf jeder Instanz KARTEI_STORAGE=database (oder s3) setzen und neu starten; mit Dateiablage nur eine Instanz betreiben.',
-  'finding.instance-crashed.title':
-    'Die Kartei-Instanz auf {host} (PID {pid}) endete ohne geordnetes Anhalten; zuletzt gemeldet am {at} (wieder gestartet: {restarted})',
-  'finding.instance-crashed.fix':
-    'Die Ursache klären (ihr Protokoll, das Systemjournal: Absturz, Kill, Speichermangel, Stromausfall, Netz); sie wieder starten, wenn sie gebraucht wird. Was sie gerade tat, übernehmen die anderen Instanzen.',
-  'finding.witness-behind.title':
-    'Dem Protokoll-Zeugen in diesem Schlüsselverzeichnis ({file}) fehlen Prüfpunkte von {n} Kette(n), signiert seit {signedAt}: ein Zurücksetzen der Datenbank hinter sie bliebe von hier aus unbemerkt',
-  'finding.witness-behind.fix':
-    'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
-  // Issue 19: clock-pg — this host's clock far off the database's
-  'finding.instance-clock-skew.title':
-    'Die Uhr dieses Rechners ({host}) weicht {offset} s von der Uhr der Datenbank ab (+ vor, − nach; mehr als {bound} s)',
-  'finding.instance-clock-skew.fix':
-    'Die Uhr des Rechners mit NTP abgleichen (chrony, systemd-timesyncd), die des Datenbankservers ebenso. Welche Instanzen laufen, beurteilt Kartei nach der Uhr der Datenbank; die Zeiten von Protokolleinträgen, Prüfpunkten und Token-Abläufen nimmt jede Instanz aber von der Uhr ihres Rechners.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
   'setup.officeGivenNote':

@@ -1,5 +1,6 @@
 // English. Loaded only when chosen; complete by type (Messages).
 import { NARRATIVE_EN } from '../../../src/audit/narrative-text.ts';
+import { FINDING_TEXTS_EN } from '../../../src/contract/finding-texts.ts';
 import type { Messages } from './de.ts';
 
 export const en: Messages = {
@@ -712,110 +713,8 @@ export const en: Messages = {
   'password.suggestion.useWords': 'Use multiple words, but avoid common phrases.',
   'password.suggestion.noNeed': 'You can create strong passwords without symbols, numbers or uppercase letters.',
   'password.suggestion.pwned': 'If you use this password elsewhere, change it there.',
-  'finding.certificate-unreadable.title': 'The {cert} ({file}) cannot be read as a PEM certificate',
-  'finding.certificate-unreadable.fix':
-    'Point the setting at the PEM file of the certificate; the server will not start without it.',
-  'finding.certificate-expired.title': 'The {cert} expired on {date}',
-  'finding.certificate-expired.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-expires-soon.title': 'The {cert} expires within {days} days ({date})',
-  'finding.certificate-expires-soon.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-expires.title': 'The {cert} expires within {days} days ({date})',
-  'finding.certificate-expires.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-rsa-weak.title':
-    'The {cert} has a {bits}-bit {type} key (BSI TR-02102: at least 3000 bits, under 2048 not acceptable)',
-  'finding.certificate-rsa-weak.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-rsa-short.title':
-    'The {cert} has a {bits}-bit {type} key (BSI TR-02102 recommends at least 3000 bits)',
-  'finding.certificate-rsa-short.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.certificate-curve-weak.title':
-    'The {cert} has an elliptic-curve key on {curve} (BSI TR-02102: at least 250 bits)',
-  'finding.certificate-curve-weak.fix':
-    'Renew the {cert} (with a key of RSA ≥ 3072 bits or ECDSA P-256/P-384) and restart the server.',
-  'finding.config-not-startable.title': 'The server does not start with this configuration',
-  'finding.config-not-startable.fix':
-    'Listen on 127.0.0.1 or configure TLS; keep the key directory outside the data directory ("kartei doctor" names the reason).',
-  'finding.key-files-exposed.title': 'Key material readable by others: {path}',
-  'finding.key-files-exposed.fix': 'chmod 700 {keyDir} && chmod 600 {keyDir}/*',
-  'finding.data-dir-exposed.title': 'Data directory {dataDir} is accessible by other users',
-  'finding.data-dir-exposed.fix': 'chmod 700 {dataDir}',
-  'finding.dicom-loopback-plain.title': 'DICOM listener on loopback ({host}:{port}) without TLS',
-  'finding.dicom-loopback-plain.fix':
-    'Only devices on this host can reach it. For modalities on the network set KARTEI_DICOM_TLS_CERT, _KEY and _CA (client certificates required).',
-  'finding.public-url-ip.title': 'KARTEI_PUBLIC_URL names an IP address ({publicUrl}): passkeys cannot work',
-  'finding.public-url-ip.fix':
-    'Set KARTEI_PUBLIC_URL to the address users open, with a host name (e.g. https://kartei.gesundheitsamt.example, or http://localhost:8080 on this machine).',
-  'finding.http-loopback-plain.title': 'Listening on loopback without TLS',
-  'finding.http-loopback-plain.fix':
-    'Fine behind a TLS-terminating proxy on this host; set KARTEI_TLS_CERT/KEY to serve TLS directly.',
-  'finding.setup-pending.title': 'First-run setup has not been completed',
-  'finding.setup-pending.fix': 'Open the setup link the server printed, or restart the server for a new one.',
-  'finding.setup-not-started.title': 'First-run setup has not been completed',
-  'finding.setup-not-started.fix': 'Start the server to get a setup link.',
-  'finding.setup-token-left.title': 'A setup token file remains in the data directory after setup',
-  'finding.setup-token-left.fix': 'Delete {file}.',
-  'finding.accounts-without-mfa.title': '{n} active accounts without a second factor',
-  'finding.accounts-without-mfa.fix':
-    'Each such user enrols TOTP at the next login; deactivate accounts that are not used.',
-  'finding.audit-chain-broken.title': 'Audit chain broken at sequence {seq} ({problem})',
-  'finding.audit-chain-broken.fix':
-    'Treat as a security incident: preserve a copy of the database and inform the DPO; run "kartei audit verify" for details.',
-  'finding.audit-unsigned-tail.title': '{n} audit events after the last signed checkpoint',
-  'finding.audit-unsigned-tail.fix': 'The running server signs a checkpoint every minute.',
-  'finding.audit-checkpoint-refused.title':
-    'Audit checkpoint refused at {at}: {chain} does not verify from sequence {seq} ({problem})',
-  'finding.audit-checkpoint-refused.fix':
-    'Someone wrote to the audit log outside Kartei. Treat as a security incident: preserve a copy of the database and the key directory, inform the DPO, run "kartei audit verify". The server signs no checkpoint of this chain until it verifies again.',
-  'finding.postgres-schema-owner.title': 'The application connects to PostgreSQL as the schema owner',
-  'finding.postgres-schema-owner.fix':
-    'Set KARTEI_DATABASE_URL to a role without DDL rights and KARTEI_DATABASE_ADMIN_URL to the owner (see README).',
-  'finding.postgres-no-tls.title': 'PostgreSQL at {host} is reached without TLS',
-  'finding.postgres-no-tls.fix': 'Add sslmode=verify-full to KARTEI_DATABASE_URL.',
-  'finding.admins-are-members.title': '{n} administrator accounts are also department members',
-  'finding.admins-are-members.fix':
-    'Give administration and casework to separate accounts, so an administrator reads no files.',
-  'finding.admin-chosen-passwords.title': '{n} active accounts still hold a password an administrator chose',
-  'finding.admin-chosen-passwords.fix':
-    'For each, ask for a reset link (Users → Set up access again), have it approved by a second person, and hand it over: the person then chooses their own password and second factor. The users list marks these accounts.',
-  'finding.no-dpo.title': 'No data-protection officer account',
-  'finding.no-dpo.fix':
-    "Create a user with the tenant role dpo: emergency accesses wait for review, and citizens' access reports need someone to answer them.",
-  'finding.reviews-waiting.title': '{n} emergency accesses unreviewed for more than {days} days',
-  'finding.reviews-waiting.fix': 'The DPO or the department head reviews them under Reviews.',
-  'finding.legacy-tokens.title':
-    '{n} API tokens from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
-  'finding.legacy-tokens.fix':
-    'Their owners create tokens with the scopes their scripts need (My account → API tokens; the CLI needs admin) and revoke the old ones.',
-  'finding.devices-by-host.title': '{n} DICOM devices recognised by loopback host only: {aeTitles}',
-  'finding.devices-by-host.fix':
-    'Fine for programs on this host; register devices on the network with their client certificate.',
-  'finding.device-certificate-expired.title': 'The certificate of DICOM device {aeTitle} has expired',
-  'finding.device-certificate-expired.fix':
-    'Register the device again with its renewed certificate (kartei devices remove / add).',
-  'finding.device-certificate-expires.title': 'The certificate of DICOM device {aeTitle} expires within {days} days',
-  'finding.device-certificate-expires.fix': 'Renew it on the device and register the new certificate.',
-  'finding.not-initialised.title': 'Not initialised yet: no master key',
-  'finding.not-initialised.fix': 'Start the server once (npm start); it creates the keys and the database.',
-  'finding.cannot-open.title': 'Cannot open the installation',
-  'finding.cannot-open.fix': 'Fix the configuration "kartei doctor" names.',
-  'finding.cert.https': 'HTTPS server certificate',
-  'finding.cert.dicom': 'DICOM server certificate',
-  'finding.cert.dicom-ca': 'DICOM device CA certificate',
-  'finding.chain.installation': "the installation's chain",
-  'finding.chain.office': 'the chain of office {id}',
-  'finding.accounts-without-mfa.title.one': '1 active account without a second factor',
-  'finding.admins-are-members.title.one': '1 administrator account is also a department member',
-  'finding.admin-chosen-passwords.title.one': '1 active account still holds a password an administrator chose',
-  'finding.reviews-waiting.title.one': '1 emergency access unreviewed for more than {days} days',
-  'finding.legacy-tokens.title.one':
-    '1 API token from before token scopes may now only use DICOMweb (dicomweb:read, dicomweb:store)',
-  'finding.devices-by-host.title.one': '1 DICOM device recognised by loopback host only: {aeTitles}',
-  'finding.audit-unsigned-tail.title.one': '1 audit event after the last signed checkpoint',
-  'finding.unknown': 'Finding {code}',
+  // The security report's findings: shared with `kartei doctor` (src/contract/finding-texts.ts).
+  ...FINDING_TEXTS_EN,
   // --- files and paging (issue 14) ---
   'records.newestFirst': 'Records, newest first',
   'records.by': 'by {name}',
@@ -844,28 +743,6 @@ export const en: Messages = {
   // --- issue 14 attacks ---
   'problem.field.different-persons':
     "These files are not one person's (different birth dates); a report covers one person's files only.",
-  // --- image store recovery (issue 15) ---
-  'finding.store-recovered.title':
-    'At the start on {at}, an interrupted store was cleaned up: {partial} unfinished and {orphans} unindexed image files removed',
-  'finding.store-recovered.fix':
-    'Nothing to do: these images were never confirmed to their sender, who sends them again. If it happens often, find out why the server stops (crash, kill, power loss).',
-  'finding.store-orphans-kept.title':
-    'At the start on {at}, {n} image files had no entry in the database and were kept: more than a crash leaves',
-  'finding.store-orphans-kept.title.one':
-    'At the start on {at}, 1 image file had no entry in the database and was kept: more than a crash leaves',
-  'finding.store-orphans-kept.fix':
-    'The database may be older than the image directory (a restored backup?). Delete nothing: restore the matching database or ask support; while there are this many, the server removes none of these files.',
-  'finding.test-hook-set.title': 'The test variable {variable} is set',
-  'finding.test-hook-set.fix':
-    "Remove {variable} from the server's environment; it is for tests only and delays every stored image (honoured only with NODE_ENV=test).",
-  // --- runtime (Node.js LTS) ---
-  'finding.runtime-end-of-life.title': 'Node.js {version} has had no security fixes since {date} (end of life)',
-  'finding.runtime-end-of-life.fix':
-    'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
-  'finding.runtime-not-lts.title':
-    'Node.js {version} is not a long-term-support (LTS) release; its support ends six months after release',
-  'finding.runtime-not-lts.fix':
-    'Run Kartei on the Node.js LTS it brings: `npm ci`, then `npm start` (or node_modules/.bin/node bin/kartei.js serve).',
   // Issue 16: infection protection's hub
   'nav.infection': 'Infection protection',
   'infection.title': 'Infection protection',
@@ -1120,18 +997,6 @@ export const en: Messages = {
   'problem.field.certificate-not-rsa': 'DEMIS encrypts for RSA certificates only.',
   'problem.field.key-unreadable': 'The private key is not a PEM key, or its passphrase does not open it.',
   'problem.field.key-not-matching': 'The private key does not belong to this certificate.',
-  'finding.demis-certificate-expired.title': "The office's DEMIS certificate has expired",
-  'finding.demis-certificate-expired.fix':
-    'Request a new certificate in the CSM portal and store it with its key under Administration → DEMIS.',
-  'finding.demis-certificate-expires.title': "The office's DEMIS certificate expires in {days} days ({notAfter})",
-  'finding.demis-certificate-expires.fix':
-    'Request a new certificate in the CSM portal in time and store it under Administration → DEMIS.',
-  'finding.demis-failing.title': 'Fetching from DEMIS has failed {failures} times in a row',
-  'finding.demis-failing.fix':
-    'See the last error under Administration → DEMIS: check the certificate, client secret and addresses.',
-  'finding.demis-credentials-unreadable.title': 'The sealed DEMIS credentials cannot be opened',
-  'finding.demis-credentials-unreadable.fix':
-    'Check that the key directory belongs to this database; otherwise store the DEMIS connection again.',
   'problem.field.pkcs12-unreadable':
     'Not a readable PKCS#12 file (with legacy RC2/3DES encryption, export it again with PBES2).',
   'problem.field.pkcs12-password': 'The password does not open the PKCS#12 file.',
@@ -1840,114 +1705,10 @@ export const en: Messages = {
   'import.discarded': 'The import was discarded.',
   // Issue 17: walk
   'common.department': 'Department',
-  'finding.attachment-limit-high.title': 'KARTEI_ATTACHMENT_MAX_MB is {mb}: one upload may be larger than 1 GB',
-  'finding.attachment-limit-high.fix':
-    'Set KARTEI_ATTACHMENT_MAX_MB to what scans and attachments need (the default 50, at most 1024) and restart the server.',
   // Issue 17: attack
   'problem.field.run-running': 'The same letters for the same files are being made already.',
-  // Issue 18: runtime — the production start's allocator
-  'finding.allocator-not-applied.title': "The memory allocator is not the production start's: {reason}",
-  'finding.allocator-not-applied.fix':
-    'Start Kartei through bin/kartei.js (npm start, or node_modules/.bin/node bin/kartei.js serve) with KARTEI_ALLOCATOR unset (tuned), or tuned, jemalloc (apt install libjemalloc2) or system.',
   // Issue 19: ops
   'error.storage-full': "The server's storage is full; nothing was done. Please tell the operations team.",
-  'finding.storage-full.title': 'The file system of the directory {path} is full: {freeMb} MB free',
-  'finding.storage-full.fix':
-    'Free space or grow the file system now: until then changes, images and every audited read are refused (503 storage-full). Nothing acknowledged is lost; it works again by itself once there is space.',
-  'finding.storage-low.title':
-    'The file system of the directory {path} has only {freeMb} MB free (warning threshold {thresholdMb} MB)',
-  'finding.storage-low.fix':
-    'Free space or grow the file system before it fills; the threshold is KARTEI_STORAGE_LOW_MB.',
-  // Issue 19: keys
-  'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
-  'finding.master-key-old.fix':
-    'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',
-  'finding.master-rotation-interrupted.title': 'A master key rotation was interrupted ({state}); every key still opens',
-  'finding.master-rotation-interrupted.fix':
-    'Stop the server and run `kartei keys rotate-master`: it completes the rotation. Then back up the key directory.',
-  // Issue 19: backup
-  'finding.backup-none.title': 'No data backup has been made',
-  'finding.backup-none.fix':
-    'Run `kartei backup DEST` regularly (e.g. a systemd timer) and `kartei backup --keys DEST2` to a separate place.',
-  'finding.backup-old.title': 'The last data backup is {hours} hour(s) old ({at})',
-  'finding.backup-old.fix':
-    'Run `kartei backup DEST`, and find out why the scheduled backup did not run (KARTEI_BACKUP_MAX_AGE_HOURS sets the limit).',
-  'finding.backup-age.title': 'The last data backup is {hours} hour(s) old ({at})',
-  'finding.backup-age.fix': 'Nothing to do.',
-  'finding.keys-backup-none.title':
-    'The key directory has never been backed up with `kartei backup --keys`; without it no backup can be read',
-  'finding.keys-backup-none.fix':
-    'Run `kartei backup --keys DEST2` to a place apart from the data backups, and again after each key rotation.',
-  'finding.backup-running.title': 'A backup or restore is running since {at} (process {pid})',
-  'finding.backup-running.fix': 'Nothing to do; wait for it to end.',
-  'finding.restored-from-backup.title':
-    'Restored on {at} from the backup of {backupAt}; audit events witnessed after the backup and not in it: {gap}',
-  'finding.restored-from-backup.fix':
-    'Nothing to repair: the restore and this gap are on the audit record (system.restore). Enter again what was done after the backup.',
-  // Issue 19: audit
-  'finding.audit-key-rotation-unfinished.title': 'The rotation of the audit signing key is unfinished: {state}',
-  'finding.audit-key-rotation-unfinished.fix':
-    'Run “kartei audit rotate-key” again: it finishes this rotation (it does not start another).',
-  // Issue 19: keys2
-  'finding.key-file-link.title': 'A key file Kartei writes itself is a symbolic link: {path}',
-  'finding.key-file-link.fix': 'Remove the link {path} (Kartei never writes it as a link) and find out who placed it.',
-  'finding.key-dir-unknown-file.title': 'A file Kartei does not write is in the key directory: {path}',
-  'finding.key-dir-unknown-file.fix': 'Check where {path} comes from; move it out of the key directory.',
-  // Issue 19: backup2
-  'finding.keys-backup-stale.title':
-    'The last backup of the key directory ({at}) is older than the last key rotation ({rotatedAt}); it cannot read the data backups taken since',
-  'finding.keys-backup-stale.fix':
-    "Run `kartei backup --keys DEST2` now, to a place apart from the data backups (keep the older keys' backup as long as the data backups it opens).",
-  // Issue 19: ops2
-  'finding.metrics-token-readable.title':
-    'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
-  'finding.metrics-token-readable.fix':
-    'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
-  // Issue 19: storage-db
-  'finding.storage-files-on-postgres.title':
-    "Images and documents are files on this machine's disk (KARTEI_STORAGE=files) while the database is PostgreSQL",
-  'finding.storage-files-on-postgres.fix':
-    'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
-  // Issue 19: keys-online
-  'finding.department-key-rotation-pending.title':
-    'A key rotation of department {department} stopped after preparing version {version}; everything still opens',
-  'finding.department-key-rotation-pending.fix':
-    'Run `kartei keys rotate-department {department}` again to complete it.',
-  'finding.department-key-versions-kept.title':
-    'Department {department} still keeps earlier key version(s) {versions}: data may be sealed under them',
-  'finding.department-key-versions-kept.fix':
-    'Run `kartei keys reencrypt-department {department}`: it seals that data under the current version and retires the earlier ones.',
-  // Issue 19: s3
-  'finding.s3-credentials-readable.title':
-    'The S3 credentials file {path} is readable by others (mode {mode}): Kartei does not start with it',
-  'finding.s3-credentials-readable.fix':
-    'Run chmod 600 on the credentials file (owned by the user Kartei runs as) and restart.',
-  // Issue 19: instances
-  'finding.instances-versions-differ.title':
-    'Kartei instances of different versions or schema levels run on this database: {instances}',
-  'finding.instances-versions-differ.fix':
-    'Run one version everywhere: stop the older instances, update them to the version the newest one runs, and start them again.',
-  'finding.instances-keys-differ.title':
-    "Kartei instances with different key directories run on this database; they cannot read each other's data: {instances}",
-  'finding.instances-keys-differ.fix':
-    'Give every instance the same key directory contents (copy it from the instance that set the office up), then restart the others. Check what the others wrote meanwhile.',
-  'finding.instances-files-storage.title':
-    '{n} live instances keep images and documents in their own data directory ({instances}); each sees only what it stored itself',
-  'finding.instances-files-storage.fix':
-    'Set KARTEI_STORAGE=database (or s3) on every instance and restart them; with files storage run one instance only.',
-  'finding.instance-crashed.title':
-    'The Kartei instance on {host} (pid {pid}) stopped without an orderly stop; last heard of at {at} (started again: {restarted})',
-  'finding.instance-crashed.fix':
-    'Find out why it ended (its log, the system journal: crash, kill, out of memory, power, lost network); start it again if it is still needed. What it was doing is taken over by the other instances.',
-  'finding.witness-behind.title':
-    'The audit witness in this key directory ({file}) lacks checkpoints of {n} chain(s) signed since {signedAt}: a rollback of the database past them would not be seen from here',
-  'finding.witness-behind.fix':
-    'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
-  // Issue 19: clock-pg — this host's clock far off the database's
-  'finding.instance-clock-skew.title':
-    "The clock of this host ({host}) is {offset} s off the database's (+ ahead, − behind; more than {bound} s)",
-  'finding.instance-clock-skew.fix':
-    "Synchronise the host's clock with NTP (chrony, systemd-timesyncd), the database server's too. Kartei judges which instances are live by the database's clock, but records the times of audit events, checkpoints and tokens by each host's own.",
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
   'setup.officeGivenNote':

@@ -4,6 +4,7 @@
 import type { ApiError } from '../api/client.ts';
 import type { Finding } from '../api/types.ts';
 import { formatDate, formatDateTime, t, type MessageKey } from '../i18n/i18n.ts';
+import { wordFinding } from '../../../src/contract/finding-texts.ts';
 
 export interface FieldProblem {
   field: string;
@@ -49,19 +50,12 @@ export function passwordFeedback(kind: 'warning' | 'suggestion', key: string): s
   return t(k as MessageKey) === k ? '' : t(k as MessageKey);
 }
 
-/** A finding's title and remedy in the user's language, its parameters written for the screen. */
+/** A finding's title and remedy in the user's language, its parameters written for the screen (src/contract/finding-texts.ts). */
 export function findingText(f: Finding): { title: string; fix: string } {
-  const params: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(f.params ?? {})) {
-    if (k === 'cert') params[k] = t(known(`finding.cert.${String(v)}`, 'finding.cert.https'));
-    else if (k === 'date') params[k] = formatDate(String(v));
-    // `at`, `backupAt`, `rotatedAt`: moments, shown as 04.12.2026 18:40 like every other.
-    else if (k === 'at' || /^[a-z]+At$/.test(k)) params[k] = formatDateTime(String(v));
-    else if (k === 'chain')
-      params[k] = v === 'installation' ? t('finding.chain.installation') : t('finding.chain.office', { id: String(v) });
-    else params[k] = typeof v === 'number' ? v : text(v);
-  }
-  const title = `finding.${f.code}.title`;
-  if (t(title as MessageKey) === title) return { title: t('finding.unknown', { code: f.code }), fix: '' };
-  return { title: t(title as MessageKey, params), fix: t(`finding.${f.code}.fix` as MessageKey, params) };
+  return wordFinding(f, {
+    text: (key) => (t(key as MessageKey) === key ? undefined : t(key as MessageKey)),
+    date: formatDate,
+    dateTime: formatDateTime,
+    count: String,
+  });
 }

@@ -1,0 +1,96 @@
+// The refusals an operator commonly meets, in German: an error that carries a `refusal` code
+// (src/config/refusal.ts) is said from here in German; in English, and for an error without a
+// known code, its own message is said (the English text lives where the refusal is made).
+import type { Refusal } from '../config/refusal.ts';
+import { fill } from '../contract/finding-texts.ts';
+import { currentCliLang, formatMoment } from './messages.ts';
+
+/** Each code's German text, `{name}` filled from the refusal's parameters. */
+export const REFUSALS_DE: Record<string, string> = {
+  // The configuration (src/config/config.ts, checkStartable).
+  'listen-needs-tls':
+    'Der Server lauscht nicht auf {host}: jenseits von 127.0.0.1 braucht er TLS (KARTEI_TLS_CERT und KARTEI_TLS_KEY setzen oder auf 127.0.0.1 lauschen).',
+  'dicom-needs-tls':
+    'Kein DICOM-Empfang auf {host}: jenseits von 127.0.0.1 braucht er TLS mit Client-Zertifikaten (KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY und KARTEI_DICOM_TLS_CA setzen oder KARTEI_DICOM_LISTEN=127.0.0.1:11112).',
+  'metrics-needs-tls':
+    'Keine Metriken auf {host}: jenseits von 127.0.0.1 braucht der Metriken-Listener TLS und ein Token (KARTEI_TLS_CERT, KARTEI_TLS_KEY und KARTEI_METRICS_TOKEN_FILE setzen oder KARTEI_METRICS_LISTEN=127.0.0.1:9464).',
+  'database-storage-needs-postgres':
+    'Start abgelehnt: KARTEI_STORAGE=database legt Bilder und Dokumente in PostgreSQL ab, aber KARTEI_DATABASE_URL ist nicht gesetzt (mit SQLite liegen sie im Datenverzeichnis: KARTEI_STORAGE entfernen oder auf files setzen).',
+  'key-dir-inside-data-dir':
+    'Start abgelehnt: Das Schlüsselverzeichnis ({keyDir}) liegt im Datenverzeichnis ({dataDir}); eine Kopie der Daten trüge ihre eigenen Schlüssel.',
+  // The key directory's files (src/vault/key-file.ts).
+  'key-dir-exposed':
+    'Start abgelehnt: Das Schlüsselverzeichnis {keyDir} ist für andere zugänglich (Modus {mode}); chmod 700 darauf ausführen.',
+  'key-file-exposed': 'Start abgelehnt: {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',
+  'key-file-link': '{file} abgelehnt: Die Datei ist ein symbolischer Link; entfernen.',
+  'key-file-own-link':
+    '{file} abgelehnt: Die Datei ist ein symbolischer Link, und Kartei schreibt sie selbst, nie als Link; entfernen.',
+  'key-file-not-file': '{file} abgelehnt: keine gewöhnliche Datei.',
+  'key-file-too-large': '{file} abgelehnt: {size} Byte sind keine Schlüsseldatei.',
+  // Locks (src/ops/serve-lock.ts, src/ops/backup-lock.ts).
+  'server-running':
+    'Ein anderer Kartei-Server (Prozess {pid}) verwendet das Datenverzeichnis {dataDir}; erst ihn anhalten (Sperre: {lock}).',
+  'backup-running':
+    'Auf {dataDir} läuft schon {what} (Prozess {pid}, seit {at}); warten, bis das endet (Sperre: {lock}).',
+  'restore-unfinished':
+    'Eine Wiederherstellung in {dataDir} ist nicht abgeschlossen ({marker}); `kartei restore` mit derselben Sicherung erneut ausführen, um sie abzuschließen.',
+  // kartei backup (src/ops/backup.ts).
+  'backup-master-rotation-interrupted':
+    'Ein Wechsel des Hauptschlüssels in {keyDir} ist unterbrochen ({state}): die Amtsschlüssel liegen unter zwei Hauptschlüsseln; erst mit `kartei keys rotate-master` abschließen, dann Daten und Schlüsselverzeichnis sichern.',
+  'key-dir-not-initialised':
+    'Dem Schlüsselverzeichnis {keyDir} fehlt {file}: kein eingerichtetes Kartei-Schlüsselverzeichnis (erst die Schlüssel zurückspielen).',
+  'backup-dest-link': 'Das Sicherungsziel {dest} ist ein symbolischer Link; das Verzeichnis selbst angeben.',
+  'backup-dest-not-dir': 'Das Sicherungsziel {dest} gibt es schon, und es ist kein Verzeichnis.',
+  'backup-dest-not-empty': 'Das Sicherungsziel {dest} ist nicht leer; eine Sicherung schreibt nie über eine andere.',
+  'backup-dest-no-parent': 'Das übergeordnete Verzeichnis {parent} des Sicherungsziels gibt es nicht.',
+  'backup-dest-in-data-dir':
+    'Das Sicherungsziel {dest} liegt im oder um das Datenverzeichnis ({dir}); einen Ort außerhalb wählen.',
+  'backup-dest-in-key-dir':
+    'Das Sicherungsziel {dest} liegt im oder um das Schlüsselverzeichnis ({dir}); einen Ort außerhalb wählen.',
+  'keys-backup-in-data-backup':
+    'Das Ziel der Schlüsselsicherung {dest} liegt in einer Datensicherung ({backup}); die Schlüssel an einem getrennten Ort aufbewahren.',
+  'data-backup-in-keys-backup':
+    'Das Ziel der Datensicherung {dest} liegt in einer Schlüsselsicherung ({backup}); die Schlüssel an einem getrennten Ort aufbewahren.',
+  'backup-no-database': 'Keine Datenbank unter {db}: nichts zu sichern (den Server einmal starten).',
+  // kartei restore (src/ops/restore.ts, src/ops/restore-keys.ts).
+  'restore-target-not-dir': 'Das Datenverzeichnis {dataDir} ist kein Verzeichnis.',
+  'restore-target-not-empty':
+    'Das Datenverzeichnis {dataDir} ist nicht leer; eine Wiederherstellung schreibt nie über Daten – in ein leeres Verzeichnis zurückspielen.',
+  'restore-other-backup':
+    'Im Datenverzeichnis {dataDir} liegt eine unterbrochene Wiederherstellung einer anderen Sicherung; `kartei restore` mit jener ausführen oder mit einem leeren Verzeichnis beginnen.',
+  'restore-foreign-files':
+    'Im Datenverzeichnis {dataDir} liegen neben einer unterbrochenen Wiederherstellung {files}; es erst leeren.',
+  'restore-keys-do-not-open':
+    'Der Hauptschlüssel des Schlüsselverzeichnisses öffnet die Daten dieser Sicherung nicht: das dazugehörige Schlüsselverzeichnis zurückspielen (kartei backup --keys).',
+  'restore-key-dir-not-empty':
+    'Das Schlüsselverzeichnis {keyDir} ist nicht leer; eine Wiederherstellung schreibt nie über Schlüssel.',
+  // kartei offices (src/identity/offices.ts).
+  'office-name-invalid': 'Der Name eines Amtes hat 2 bis 200 Zeichen und keine Steuerzeichen.',
+  'office-host-invalid': 'Kein Rechnername: {host}',
+  'office-host-needed': 'In dieser Installation gibt es schon ein Amt: dem neuen eine eigene Adresse geben (--host).',
+  'office-name-taken': 'Ein Amt mit dem Namen „{name}“ gibt es schon.',
+  'office-host-taken': 'Ein Amt unter {host} gibt es schon.',
+  'office-unknown': 'Kein Amt mit dem Namen {name}.',
+  'office-set-up': 'Das Amt „{name}“ ist schon eingerichtet.',
+};
+
+/** What holds the backup lock (src/ops/backup-lock.ts), in German. */
+const WORKS_DE: Record<string, string> = {
+  backup: 'eine Sicherung',
+  'keys backup': 'eine Schlüsselsicherung',
+  restore: 'eine Wiederherstellung',
+  'master key rotation': 'ein Wechsel des Hauptschlüssels',
+  'department key rotation': 'ein Schlüsselwechsel einer Abteilung',
+  're-wrap of person keys': 'ein Neuverpacken von Personenschlüsseln',
+  're-encryption': 'eine Neuverschlüsselung',
+};
+
+/** What a refusal says in the chosen language: German from its code where there is one, else its message. */
+export function refusalText(e: Error & { refusal?: Refusal }): string {
+  const german = e.refusal && currentCliLang() === 'de' ? REFUSALS_DE[e.refusal.code] : undefined;
+  if (german === undefined) return e.message;
+  const params = { ...e.refusal?.params };
+  if (typeof params.at === 'string') params.at = formatMoment(params.at);
+  if (typeof params.what === 'string') params.what = WORKS_DE[params.what] ?? params.what;
+  return fill(german, params);
+}
