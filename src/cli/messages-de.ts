@@ -44,7 +44,8 @@ export const MESSAGES_DE = {
   'severity.info': 'HINWEIS',
   // kartei serve
   'serve.allocator': 'Speicher-Allokator: {summary}',
-  'serve.setup': 'Einrichtung: {link}',
+  // The line of the core contract (API.md, "First run"): the same words in every language, scripts look for it.
+  'serve.setup': 'Setup: {link}',
   'serve.setupElsewhere':
     'Einrichtung: Den Einrichtungslink hat die Kartei-Instanz auf {host} ausgegeben (Prozess {pid}, läuft seit {since}); siehe ihre Ausgabe oder die Datei setup-token in ihrem Datenverzeichnis. Für einen neuen Link diese Instanz neu starten (der alte Link gilt dann nicht mehr).',
   // Issue 19: cli-german — kartei backup | restore (src/cli/backup-commands.ts)

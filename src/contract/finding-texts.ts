@@ -238,7 +238,7 @@ export const FINDING_TEXTS_DE = {
   'finding.witness-behind.fix':
     'Die Kartei-Instanz dieses Schlüsselverzeichnisses starten (jede Instanz trägt die Prüfpunkte jede Minute in ihr eigenes Schlüsselverzeichnis ein) und prüfen, ob sie dort schreiben kann; bei einem gemeinsamen Schlüsselverzeichnis die Einbindung prüfen.',
   'finding.instance-clock-skew.title':
-    'Die Uhr dieses Rechners ({host}) weicht {offset} s von der Uhr der Datenbank ab (+ vor, − nach; mehr als {bound} s)',
+    'Die Uhr des Rechners {host} weicht {offset} s von der Uhr der Datenbank ab (+ vor, − nach; mehr als {bound} s)',
   'finding.instance-clock-skew.fix':
     'Die Uhr des Rechners mit NTP abgleichen (chrony, systemd-timesyncd), die des Datenbankservers ebenso. Welche Instanzen laufen, beurteilt Kartei nach der Uhr der Datenbank; die Zeiten von Protokolleinträgen, Prüfpunkten und Token-Abläufen nimmt jede Instanz aber von der Uhr ihres Rechners.',
 };
@@ -473,7 +473,7 @@ export const FINDING_TEXTS_EN: Record<FindingTextKey, string> = {
   'finding.witness-behind.fix':
     'Start the Kartei instance of this key directory (each instance records the checkpoints in its own key directory every minute) and check that it can write there; with a shared key directory, check the mount.',
   'finding.instance-clock-skew.title':
-    "The clock of this host ({host}) is {offset} s off the database's (+ ahead, − behind; more than {bound} s)",
+    "The clock of the host {host} is {offset} s off the database's (+ ahead, − behind; more than {bound} s)",
   'finding.instance-clock-skew.fix':
     "Synchronise the host's clock with NTP (chrony, systemd-timesyncd), the database server's too. Kartei judges which instances are live by the database's clock, but records the times of audit events, checkpoints and tokens by each host's own.",
 };

@@ -171,8 +171,9 @@ describe('kartei CLI', { concurrency: 2 }, () => {
       assert.equal(fs.existsSync(other.dataDir), false, listen);
     }
 
-    // Control: the same installation on loopback starts, prints its setup link, and stops on SIGTERM.
-    const ok = await serveProbing({ ...inst.env, KARTEI_LISTEN: `127.0.0.1:${port}` }, port, (out) =>
+    // Control: the same installation on loopback starts, prints its setup link, and stops on SIGTERM. In the
+    // default language (German): the contract's `Setup:` line is the same in every language.
+    const ok = await serveProbing({ ...inst.env, KARTEI_LANG: '', KARTEI_LISTEN: `127.0.0.1:${port}` }, port, (out) =>
       out.includes('Setup:'),
     );
     assert.equal(ok.connected, true, ok.stderr);
