@@ -89,6 +89,18 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   };
 }
 
+/**
+ * A pool whose idle connections may end without the process ending: PostgreSQL restarted, an operator's
+ * `pg_terminate_backend` or `DROP DATABASE … WITH (FORCE)`, a network cut. pg then drops the connection
+ * from the pool and emits 'error' on the pool, which — without a listener — throws and ends the
+ * server. Nothing was in flight on an idle connection; the next query opens a new one (or fails and
+ * says so to its caller).
+ */
+export function idleErrorsHandled(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
@@ -100,7 +112,7 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   } finally {
     await admin.destroy();
   }
-  const pool = new pg.Pool({ connectionString: appUrl, max: 10 });
+  const pool = idleErrorsHandled(new pg.Pool({ connectionString: appUrl, max: 10 }));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', url: appUrl, close: () => db.destroy() };
 }
