@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
-import { makeInstance } from '../helpers/dicom-files.ts';
+import { makeInstance, stowFile } from '../helpers/dicom-files.ts';
 
 test('idle connections ended by PostgreSQL: the server keeps running and the next requests are answered', {
   skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG' : false,
@@ -20,18 +20,7 @@ test('idle connections ended by PostgreSQL: the server keeps running and the nex
     const created = await physician.post('/api/persons', samplePerson(INF, 'Abgerissen'));
     assert.equal(created.status, 201);
     const inst = makeInstance({ rows: 8, columns: 8 });
-    const b = 'cut';
-    const stow = await physician.call(
-      'POST',
-      '/dicom-web/studies',
-      Buffer.concat([
-        Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
-        inst.file,
-        Buffer.from(`\r\n--${b}--\r\n`),
-      ]),
-      { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
-    );
-    assert.equal(stow.status, 200);
+    assert.equal((await stowFile(physician, inst.file)).status, 200);
     const admin = new pg.Client({ connectionString: h.installation.database.databaseAdminUrl! });
     await admin.connect();
     let ended = 0;

@@ -222,3 +222,28 @@ export function makeJpegInstance(jpegFrames: Buffer[], o: InstanceOptions = {}):
     pixelDataLength: pixels.length,
   };
 }
+
+/** Stores one Part 10 file through STOW-RS as `client` (anything with the harness Client's `call`); answers the reply. */
+export function stowFile(
+  client: {
+    call(
+      method: string,
+      url: string,
+      body?: unknown,
+      headers?: Record<string, string>,
+    ): Promise<{ status: number; body: unknown }>;
+  },
+  file: Buffer,
+) {
+  const b = 'kartei-test-stow';
+  return client.call(
+    'POST',
+    '/dicom-web/studies',
+    Buffer.concat([
+      Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
+      file,
+      Buffer.from(`\r\n--${b}--\r\n`),
+    ]),
+    { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
+  );
+}

@@ -30,7 +30,7 @@ import {
   startHarness,
   type Harness,
 } from '../helpers/harness.ts';
-import { makeInstance, type TestInstance } from '../helpers/dicom-files.ts';
+import { makeInstance, stowFile, type TestInstance } from '../helpers/dicom-files.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const pgBins = fs.existsSync('/usr/lib/postgresql')
@@ -111,17 +111,7 @@ const urls = (port: number) => ({
 });
 
 async function stow(c: Client, inst: TestInstance) {
-  const b = 'pgbb';
-  const r = await c.call(
-    'POST',
-    '/dicom-web/studies',
-    Buffer.concat([
-      Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
-      inst.file,
-      Buffer.from(`\r\n--${b}--\r\n`),
-    ]),
-    { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
-  );
+  const r = await stowFile(c, inst.file);
   assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 

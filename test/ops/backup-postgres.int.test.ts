@@ -15,7 +15,7 @@ import { restoreData } from '../../src/ops/restore.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { Client, DIALECT, PG_ADMIN, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
-import { makeInstance } from '../helpers/dicom-files.ts';
+import { makeInstance, stowFile } from '../helpers/dicom-files.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -58,18 +58,7 @@ test('PostgreSQL: pg_dump, then kartei backup; after the loss pg_restore, then k
   };
   const stow = async () => {
     const inst = makeInstance({ rows: 8, columns: 8 });
-    const b = 'pgb';
-    const r = await physician.call(
-      'POST',
-      '/dicom-web/studies',
-      Buffer.concat([
-        Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
-        inst.file,
-        Buffer.from(`\r\n--${b}--\r\n`),
-      ]),
-      { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
-    );
-    assert.equal(r.status, 200);
+    assert.equal((await stowFile(physician, inst.file)).status, 200);
   };
   const kept = [await person('Vorpg')];
   await stow();
@@ -134,18 +123,7 @@ test('PostgreSQL with images in the database: the dump holds them; kartei backup
   const INF = office.departments.INF!;
   const physician = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
   const inst = makeInstance({ rows: 8, columns: 8 });
-  const b = 'pgd';
-  const stored = await physician.call(
-    'POST',
-    '/dicom-web/studies',
-    Buffer.concat([
-      Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
-      inst.file,
-      Buffer.from(`\r\n--${b}--\r\n`),
-    ]),
-    { 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
-  );
-  assert.equal(stored.status, 200);
+  assert.equal((await stowFile(physician, inst.file)).status, 200);
   await h.services.audit.checkpointAll();
   const adminUrl = h.installation.database.databaseAdminUrl!;
   const dump = path.join(h.dir, 'kartei.dump');
