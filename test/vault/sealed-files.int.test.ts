@@ -278,34 +278,37 @@ test("commit resolves only once the file's data and its new directory entry are 
   const root = path.join(tmp, 'order');
   const files = new SealedFiles(root);
   await store(files, 'o/first', randomBytes(1_000)); // the directory is known from here on: one sync for it
-  const probe = await fs.promises.open(path.join(root, 'o', 'first'), 'r');
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
-  await probe.close();
   const events: string[] = [];
   let running = 0;
   let together = 0;
-  const { sync, datasync } = proto;
-  const held = (name: string, real: () => Promise<void>) =>
-    async function (this: unknown) {
+  type Sync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => void;
+  const { fsync, fdatasync } = fs as unknown as { fsync: Sync; fdatasync: Sync };
+  const held =
+    (name: string, real: Sync): Sync =>
+    (fd, cb) => {
       running++;
       events.push(`${name} start`);
       // Both wait a while: if they ran one after the other, neither would see the other running.
-      await new Promise((r) => setTimeout(r, 50));
-      together = Math.max(together, running);
-      await real.call(this);
-      running--;
-      events.push(`${name} end`);
+      setTimeout(() => {
+        together = Math.max(together, running);
+        real(fd, (e) => {
+          running--;
+          events.push(`${name} end`);
+          cb(e);
+        });
+      }, 50);
     };
-  proto.sync = held('sync', sync);
-  proto.datasync = held('datasync', datasync);
+  const hooks = fs as unknown as { fsync: Sync; fdatasync: Sync };
+  hooks.fsync = held('sync', fsync);
+  hooks.fdatasync = held('datasync', fdatasync);
   try {
     const w = files.create('o/second', key, aad);
     w.stream.write(randomBytes(200_000));
     const committed = w.commit().then(() => events.push('committed'));
     await committed;
   } finally {
-    proto.sync = sync;
-    proto.datasync = datasync;
+    hooks.fsync = fsync;
+    hooks.fdatasync = fdatasync;
   }
   assert.deepEqual(events.slice(-1), ['committed']);
   assert.deepEqual(events.filter((e) => e.endsWith('start')).sort(), ['datasync start', 'sync start']);
