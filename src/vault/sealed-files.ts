@@ -220,7 +220,9 @@ class SealingWriter extends Writable {
     dirs: DurableDirs,
     pause: (() => Promise<void> | undefined) | undefined,
   ) {
-    super();
+    // Writes are synchronous, so nothing waits in the stream's buffer but the chunk being written: a
+    // mark above a received chunk's size spares each write the needless 'drain' round (issue 18).
+    super({ highWaterMark: 1024 * 1024 });
     this.file = file;
     this.tmp = tmp;
     this.sealer = sealer;
