@@ -3,8 +3,11 @@
 // digests, and the link to the person's file in the same department when
 // exactly one person matches by Patient ID, or else by name and birth date.
 import { randomUUID } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import type { GateContext } from '../access/gate.ts';
 import { serialise, type Tx } from '../db/connect.ts';
+import { prepared } from '../db/prepared.ts';
+import type { Database } from '../db/schema.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField } from '../vault/keyring.ts';
 import { digest, personDigests } from '../vault/blind-index.ts';
@@ -52,49 +55,92 @@ export const seriesBinding = (tenantId: string, seriesId: string) => ({
 export const isoDate = (da: string | undefined) =>
   da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : undefined;
 
+// Every stored instance runs these (issue 18, ingest): built and compiled once (src/db/prepared.ts).
+const storedInstance = prepared((db, departmentId: string, sopInstanceUid: string) =>
+  db
+    .selectFrom('instances')
+    .innerJoin('studies', 'studies.id', 'instances.study_id')
+    .select(['instances.id', 'instances.study_id', 'studies.person_id'])
+    .where('instances.department_id', '=', departmentId)
+    .where('instances.sop_instance_uid', '=', sopInstanceUid),
+);
+const studyByUid = prepared((db, departmentId: string, studyUid: string) =>
+  db
+    .selectFrom('studies')
+    .select(['id', 'person_id', 'modalities'])
+    .where('department_id', '=', departmentId)
+    .where('study_uid', '=', studyUid),
+);
+const seriesByUid = prepared((db, studyId: string, seriesUid: string) =>
+  db.selectFrom('series').select('id').where('study_id', '=', studyId).where('series_uid', '=', seriesUid),
+);
+const INSTANCE_COLUMNS = [
+  'id',
+  'tenant_id',
+  'department_id',
+  'study_id',
+  'series_id',
+  'sop_instance_uid',
+  'sop_class_uid',
+  'transfer_syntax_uid',
+  'instance_number',
+  'rows',
+  'columns',
+  'frames',
+  'bits_allocated',
+  'samples_per_pixel',
+  'pixel_offset',
+  'pixel_length',
+  'file',
+  'size',
+  'received_from',
+  'created_at',
+] as const;
+const insertInstance = prepared((db, ...values: unknown[]) =>
+  db
+    .insertInto('instances')
+    .values(
+      Object.fromEntries(INSTANCE_COLUMNS.map((c, i) => [c, values[i]])) as unknown as Insertable<
+        Database['instances']
+      >,
+    ),
+);
+
 export async function indexInstance(ctx: GateContext, keyring: Keyring, f: InstanceFacts): Promise<Indexed> {
   const { tx } = ctx;
   const tenantId = ctx.principal.tenantId;
   const el = f.elements;
   const sopInstanceUid = textValue(el, Tag.SopInstanceUid)!;
-  const existing = await tx
-    .selectFrom('instances')
-    .innerJoin('studies', 'studies.id', 'instances.study_id')
-    .select(['instances.id', 'instances.study_id', 'studies.person_id'])
-    .where('instances.department_id', '=', f.departmentId)
-    .where('instances.sop_instance_uid', '=', sopInstanceUid)
-    .executeTakeFirst();
+  const [existing] = await storedInstance(tx, f.departmentId, sopInstanceUid);
   if (existing)
     return { instanceId: existing.id, studyId: existing.study_id, personId: existing.person_id, duplicate: true };
 
   const key = await keyring.departmentKey(tx, tenantId, f.departmentId);
   const study = await findOrCreateStudy(ctx, keyring, key, f);
   const seriesId = await findOrCreateSeries(ctx, key, study.id, el);
-  await tx
-    .insertInto('instances')
-    .values({
-      id: f.id,
-      tenant_id: tenantId,
-      department_id: f.departmentId,
-      study_id: study.id,
-      series_id: seriesId,
-      sop_instance_uid: sopInstanceUid,
-      sop_class_uid: textValue(el, Tag.SopClassUid)!,
-      transfer_syntax_uid: f.transferSyntaxUid,
-      instance_number: numberValue(el, Tag.InstanceNumber) ?? null,
-      rows: numberValue(el, Tag.Rows) ?? null,
-      columns: numberValue(el, Tag.Columns) ?? null,
-      frames: numberValue(el, Tag.NumberOfFrames) ?? null,
-      bits_allocated: numberValue(el, Tag.BitsAllocated) ?? null,
-      samples_per_pixel: numberValue(el, Tag.SamplesPerPixel) ?? null,
-      pixel_offset: f.pixelData?.offset ?? null,
-      pixel_length: f.pixelData?.length ?? null,
-      file: f.file,
-      size: f.size,
-      received_from: f.receivedFrom,
-      created_at: ctx.now,
-    })
-    .execute();
+  const row: Record<(typeof INSTANCE_COLUMNS)[number], unknown> = {
+    id: f.id,
+    tenant_id: tenantId,
+    department_id: f.departmentId,
+    study_id: study.id,
+    series_id: seriesId,
+    sop_instance_uid: sopInstanceUid,
+    sop_class_uid: textValue(el, Tag.SopClassUid)!,
+    transfer_syntax_uid: f.transferSyntaxUid,
+    instance_number: numberValue(el, Tag.InstanceNumber) ?? null,
+    rows: numberValue(el, Tag.Rows) ?? null,
+    columns: numberValue(el, Tag.Columns) ?? null,
+    frames: numberValue(el, Tag.NumberOfFrames) ?? null,
+    bits_allocated: numberValue(el, Tag.BitsAllocated) ?? null,
+    samples_per_pixel: numberValue(el, Tag.SamplesPerPixel) ?? null,
+    pixel_offset: f.pixelData?.offset ?? null,
+    pixel_length: f.pixelData?.length ?? null,
+    file: f.file,
+    size: f.size,
+    received_from: f.receivedFrom,
+    created_at: ctx.now,
+  };
+  await insertInstance(tx, ...INSTANCE_COLUMNS.map((c) => row[c]));
   return { instanceId: f.id, studyId: study.id, personId: study.personId, duplicate: false };
 }
 
@@ -109,13 +155,7 @@ async function findOrCreateStudy(
   const el = f.elements;
   const studyUid = textValue(el, Tag.StudyInstanceUid)!;
   const modality = textValue(el, Tag.Modality) ?? '';
-  const lookUp = () =>
-    tx
-      .selectFrom('studies')
-      .select(['id', 'person_id', 'modalities'])
-      .where('department_id', '=', f.departmentId)
-      .where('study_uid', '=', studyUid)
-      .executeTakeFirst();
+  const lookUp = async () => (await studyByUid(tx, f.departmentId, studyUid))[0];
   let found = await lookUp();
   // Issue 19: two-instances — a new study stored on two associations at once (two modalities, two instances) is
   // made once: on PostgreSQL the second waits for the first's transaction and then finds its study.
@@ -178,13 +218,7 @@ async function findOrCreateStudy(
 
 async function findOrCreateSeries(ctx: GateContext, key: Buffer, studyId: string, el: Dataset): Promise<string> {
   const seriesUid = textValue(el, Tag.SeriesInstanceUid)!;
-  const lookUp = () =>
-    ctx.tx
-      .selectFrom('series')
-      .select('id')
-      .where('study_id', '=', studyId)
-      .where('series_uid', '=', seriesUid)
-      .executeTakeFirst();
+  const lookUp = async () => (await seriesByUid(ctx.tx, studyId, seriesUid))[0];
   let found = await lookUp();
   // Issue 19: two-instances — likewise a new series.
   if (!found) {
