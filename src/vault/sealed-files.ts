@@ -236,36 +236,30 @@ class SealingWriter extends Writable {
   }
 
   /**
-   * Opens the temporary file synchronously (issue 18, ingest: a file created in a directory the
-   * process knows is a few microseconds in the dentry cache, less than a hand-off to the thread
-   * pool and back costs the event loop); a directory new to the process is made first.
+   * Opens the temporary file on the thread pool, through the callback API: creating a file may wait
+   * for the file system's journal or read an inode bitmap (issue 18, ingest: 0.35 ms per file on
+   * average when opened synchronously), and the dataset's first bytes arrive meanwhile anyway (the
+   * stream holds them until the file is open). A directory new to the process is made first.
    */
   override _construct(done: (err?: Error | null) => void) {
     const dir = path.dirname(this.file);
-    const open = () => {
-      this.fd = fs.openSync(this.tmp, 'wx', 0o600);
-    };
+    const open = () =>
+      new Promise<void>((resolve, reject) =>
+        fs.open(this.tmp, 'wx', 0o600, (e, fd) => {
+          if (e) return reject(e);
+          this.fd = fd;
+          resolve();
+        }),
+      );
     // A directory removed behind our back is made again.
     const again = (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
       this.dirs.forget(dir);
-      return this.dirs.prepare(dir)?.then(open);
+      return (this.dirs.prepare(dir) ?? Promise.resolve()).then(open);
     };
-    const prepared = this.dirs.prepare(dir);
-    if (prepared)
-      return void prepared
-        .then(open)
-        .catch(again)
-        .then(() => done(), done);
-    let failure: NodeJS.ErrnoException | undefined;
-    try {
-      open();
-    } catch (e) {
-      failure = e as NodeJS.ErrnoException;
-    }
-    if (!failure) return done();
-    Promise.resolve(failure)
-      .then(again)
+    (this.dirs.prepare(dir) ?? Promise.resolve())
+      .then(open)
+      .catch(again)
       .then(() => done(), done);
   }
 
