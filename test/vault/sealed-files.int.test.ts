@@ -333,3 +333,54 @@ test('reading a file leaves no descriptor open: read to the end, stopped early, 
   files.openRead('g', key, aad); // never started: nothing is opened until the first read
   assert.equal(open(), before);
 });
+
+test('writing leaves no descriptor open and no file behind: committed, aborted at every step, failing to write or to sync, 50 at once', async () => {
+  const root = path.join(tmp, 'write-descriptors');
+  const files = new SealedFiles(root);
+  const open = () => fs.readdirSync('/proc/self/fd').length;
+  await store(files, 'w/warm', randomBytes(1_000)); // the directory is known from here on
+  const before = open();
+  // Committed, 50 side by side.
+  await Promise.all(Array.from({ length: 50 }, (_, i) => store(files, `w/c${i}`, randomBytes(70_000))));
+  assert.equal(open(), before, 'after 50 commits');
+  // Aborted before the file is open, mid-write, and after the last byte but before commit.
+  const early = files.create('w/a0', key, aad);
+  await early.abort();
+  const mid = files.create('w/a1', key, aad);
+  mid.stream.write(randomBytes(300_000));
+  await new Promise((r) => setImmediate(r));
+  await mid.abort();
+  const ended = files.create('w/a2', key, aad);
+  ended.stream.end(randomBytes(10_000));
+  await new Promise((r) => ended.stream.once('finish', r));
+  await ended.abort();
+  assert.equal(open(), before, 'after three aborts');
+  // A write that fails (the descriptor is taken away under it) and a sync that fails.
+  const failing = files.create('w/f0', key, aad);
+  failing.stream.write(randomBytes(10_000));
+  await new Promise((r) => setImmediate(r));
+  const { writevSync } = fs;
+  (fs as { writevSync: typeof fs.writevSync }).writevSync = () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+  };
+  try {
+    failing.stream.write(randomBytes(300_000));
+    await assert.rejects(failing.commit(), { code: 'ENOSPC' });
+  } finally {
+    (fs as { writevSync: typeof fs.writevSync }).writevSync = writevSync;
+  }
+  type Sync = (fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => void;
+  const hooks = fs as unknown as { fdatasync: Sync };
+  const { fdatasync } = hooks;
+  hooks.fdatasync = (_fd, cb) => setImmediate(() => cb(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })));
+  try {
+    const syncFails = files.create('w/f1', key, aad);
+    syncFails.stream.end(randomBytes(10_000));
+    await assert.rejects(syncFails.commit(), { code: 'EIO' });
+  } finally {
+    hooks.fdatasync = fdatasync;
+  }
+  assert.equal(open(), before, 'after a failed write and a failed sync');
+  const left = filesUnder(path.join(root, 'w')).map((f) => path.basename(f));
+  assert.deepEqual(left.sort(), ['warm', ...Array.from({ length: 50 }, (_, i) => `c${i}`)].sort());
+});
