@@ -123,7 +123,8 @@ export class AssociationHandler {
     } catch {
       // The connection failed or was cut (reset, timeout): the association ends here.
     } finally {
-      await this.message?.handler.end().catch(() => undefined);
+      // A dataset cut off is never finished: what arrived of it is dropped, not stored, queried or moved.
+      await this.message?.handler.abandon?.().catch(() => undefined);
       for (const [id, resolve] of this.awaiting)
         resolve({
           commandField: 0,
@@ -366,7 +367,11 @@ export class AssociationHandler {
       ? service.start(this.scope!, command, contextId)
       : unsupported(this.scope!, command, contextId);
     const finish = service?.alongside ? () => this.runAlongside(command.messageId ?? -1, handler) : () => handler.end();
-    if (command.hasDataset) this.message = { contextId, handler: { data: (c) => handler.data(c), end: finish } };
+    if (command.hasDataset)
+      this.message = {
+        contextId,
+        handler: { data: (c) => handler.data(c), end: finish, abandon: async () => handler.abandon?.() },
+      };
     else await finish();
   }
 

@@ -73,6 +73,12 @@ class StoreOperation implements MessageHandler {
     }
   }
 
+  /** The dataset never ended: nothing of it is kept, and nothing is answered. */
+  async abandon() {
+    if (this.refusal) return;
+    await (await this.incoming!).discard();
+  }
+
   async end() {
     let status: number = Status.Success;
     let comment = '';

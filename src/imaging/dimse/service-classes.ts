@@ -11,6 +11,11 @@ import type { AssociationScope } from './association-scope.ts';
 export interface MessageHandler {
   data(chunk: Buffer): Promise<void> | void;
   end(): Promise<void>;
+  /**
+   * The association ended before the dataset's last fragment: let go of what was received, answer
+   * and run nothing (bytes that stop on an element boundary still read as a whole, shorter dataset).
+   */
+  abandon?(): Promise<void>;
   /** A C-CANCEL for this request arrived: stop, and end with status Cancel (only operations that run alongside). */
   cancel?(): void;
 }
