@@ -1,0 +1,120 @@
+// Attacks on the index of a stored instance, its lookups and insert now
+// prepared statements (issue 18, ingest): one SOP instance sent on 6
+// associations at once is answered Success on each (a duplicate keeps the first
+// copy) and leaves one row and one file; a dataset without Rows, Columns,
+// Instance Number or Pixel Data is indexed with those columns empty (null, not
+// 0 or a string). Runs on PostgreSQL too with KARTEI_TEST_PG.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { inTenantTransaction } from '../../src/db/connect.ts';
+import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
+import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
+import { Tag } from '../../src/imaging/dicom/tags.ts';
+import { StorageSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
+import { setUpTenant, startHarness } from '../helpers/harness.ts';
+import { DimseClient } from '../helpers/dimse-client.ts';
+import { makeInstance, newUid } from '../helpers/dicom-files.ts';
+
+const h = await startHarness({ dicom: true });
+after(() => h.close());
+const t = await setUpTenant(h, ['INF']);
+const device = await t.admin.post('/api/admin/devices', {
+  aeTitle: 'DUPMOD',
+  departmentId: t.departments.INF,
+  permissions: ['store'],
+  host: '127.0.0.1',
+});
+assert.equal(device.status, 201, JSON.stringify(device.body));
+
+const associate = (sopClassUid: string, transferSyntax: string) =>
+  DimseClient.associate(h.dicom!.port, {
+    calling: 'DUPMOD',
+    called: 'KARTEI',
+    contexts: [{ id: 1, abstractSyntax: sopClassUid, transferSyntax }],
+  });
+const store = (c: DimseClient, sopClassUid: string, sopInstanceUid: string, dataset: Buffer) =>
+  c.send(
+    1,
+    {
+      commandField: CommandField.CStoreRq,
+      hasDataset: true,
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+      messageId: 1,
+      priority: 0,
+    },
+    dataset,
+  );
+const images = path.join(h.config.dataDir, 'images');
+const sealedFiles = () =>
+  fs.existsSync(images)
+    ? fs
+        .readdirSync(images, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.dcm') || f.includes('.tmp-'))
+    : [];
+
+test('attack: one SOP instance on 6 associations at once — every C-STORE succeeds, one row, one file', async () => {
+  const inst = makeInstance({ rows: 32, columns: 32 });
+  const filesBefore = sealedFiles().length;
+  const clients = await Promise.all(Array.from({ length: 6 }, () => associate(inst.sopClassUid, inst.transferSyntax)));
+  // All sent before any answer is read: the stores overlap in the server.
+  for (const c of clients) store(c, inst.sopClassUid, inst.sopInstanceUid, inst.dataset);
+  const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
+  await Promise.all(clients.map((c) => c.release()));
+  assert.deepEqual(
+    statuses,
+    clients.map(() => Status.Success),
+    'every C-STORE succeeded',
+  );
+  const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('instances').select(['id', 'file']).where('sop_instance_uid', '=', inst.sopInstanceUid).execute(),
+  );
+  assert.equal(rows.length, 1, 'one row');
+  const after = sealedFiles();
+  assert.equal(after.length, filesBefore + 1, `one file more, no copy or temporary file left: ${after.join(', ')}`);
+  assert.ok(
+    after.some((f) => f.endsWith(rows[0]!.file.split('/').at(-1)!)),
+    'the file is the row’s',
+  );
+});
+
+test('a dataset without Rows, Columns, Instance Number, frames or Pixel Data is indexed with those columns null', async () => {
+  const sopClassUid = StorageSopClass.Ct;
+  const sopInstanceUid = newUid();
+  const dataset = writeDataset(
+    [
+      { tag: Tag.SopClassUid, vr: 'UI', value: sopClassUid },
+      { tag: Tag.SopInstanceUid, vr: 'UI', value: sopInstanceUid },
+      { tag: Tag.Modality, vr: 'CS', value: 'CT' },
+      { tag: Tag.PatientName, vr: 'PN', value: 'Ohne^Bild' },
+      { tag: Tag.StudyInstanceUid, vr: 'UI', value: newUid() },
+      { tag: Tag.SeriesInstanceUid, vr: 'UI', value: newUid() },
+    ],
+    { encoding: 'explicit-le' },
+  );
+  const c = await associate(sopClassUid, TransferSyntax.ExplicitVrLittleEndian);
+  store(c, sopClassUid, sopInstanceUid, dataset);
+  assert.equal((await c.next()).command.status, Status.Success);
+  await c.release();
+  const row = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx.selectFrom('instances').selectAll().where('sop_instance_uid', '=', sopInstanceUid).executeTakeFirstOrThrow(),
+  );
+  for (const column of [
+    'instance_number',
+    'rows',
+    'columns',
+    'frames',
+    'bits_allocated',
+    'samples_per_pixel',
+    'pixel_offset',
+    'pixel_length',
+  ] as const)
+    assert.equal(row[column], null, column);
+  assert.equal(row.sop_class_uid, sopClassUid);
+  assert.equal(row.transfer_syntax_uid, TransferSyntax.ExplicitVrLittleEndian);
+  assert.equal(row.received_from, (device.body as { id: string }).id);
+  assert.ok(Number(row.size) > dataset.length);
+});
