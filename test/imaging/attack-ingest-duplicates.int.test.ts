@@ -6,8 +6,6 @@
 // 0 or a string). Runs on PostgreSQL too with KARTEI_TEST_PG.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
 import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
@@ -16,6 +14,7 @@ import { StorageSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts
 import { setUpTenant, startHarness } from '../helpers/harness.ts';
 import { DimseClient } from '../helpers/dimse-client.ts';
 import { makeInstance, newUid } from '../helpers/dicom-files.ts';
+import { storedObjects } from '../helpers/stored-objects.ts';
 
 const h = await startHarness({ dicom: true });
 after(() => h.close());
@@ -47,18 +46,12 @@ const store = (c: DimseClient, sopClassUid: string, sopInstanceUid: string, data
     },
     dataset,
   );
-const images = path.join(h.config.dataDir, 'images');
-const sealedFiles = () =>
-  fs.existsSync(images)
-    ? fs
-        .readdirSync(images, { recursive: true })
-        .map(String)
-        .filter((f) => f.endsWith('.dcm') || f.includes('.tmp-'))
-    : [];
+/** The image store's objects (files, or PostgreSQL's sealed objects), committed and temporary. */
+const sealedFiles = async () => (await storedObjects(h, 'images')).map((o) => o.path);
 
 test('attack: one SOP instance on 6 associations at once — every C-STORE succeeds, one row, one file', async () => {
   const inst = makeInstance({ rows: 32, columns: 32 });
-  const filesBefore = sealedFiles().length;
+  const filesBefore = (await sealedFiles()).length;
   const clients = await Promise.all(Array.from({ length: 6 }, () => associate(inst.sopClassUid, inst.transferSyntax)));
   // All sent before any answer is read: the stores overlap in the server.
   for (const c of clients) store(c, inst.sopClassUid, inst.sopInstanceUid, inst.dataset);
@@ -73,7 +66,7 @@ test('attack: one SOP instance on 6 associations at once — every C-STORE succe
     tx.selectFrom('instances').select(['id', 'file']).where('sop_instance_uid', '=', inst.sopInstanceUid).execute(),
   );
   assert.equal(rows.length, 1, 'one row');
-  const after = sealedFiles();
+  const after = await sealedFiles();
   assert.equal(after.length, filesBefore + 1, `one file more, no copy or temporary file left: ${after.join(', ')}`);
   assert.ok(
     after.some((f) => f.endsWith(rows[0]!.file.split('/').at(-1)!)),
