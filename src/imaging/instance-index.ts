@@ -103,7 +103,11 @@ const insertInstance = prepared((db, ...values: unknown[]) =>
       Object.fromEntries(INSTANCE_COLUMNS.map((c, i) => [c, values[i]])) as unknown as Insertable<
         Database['instances']
       >,
-    ),
+    )
+    // The same instance stored on another association at once: on PostgreSQL this waits for that
+    // store's transaction and, once it commits, inserts nothing (no row back) instead of failing.
+    .onConflict((oc) => oc.columns(['department_id', 'sop_instance_uid']).doNothing())
+    .returning('id'),
 );
 
 export async function indexInstance(ctx: GateContext, keyring: Keyring, f: InstanceFacts): Promise<Indexed> {
@@ -140,7 +144,13 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
     received_from: f.receivedFrom,
     created_at: ctx.now,
   };
-  await insertInstance(tx, ...INSTANCE_COLUMNS.map((c) => row[c]));
+  const [inserted] = await insertInstance(tx, ...INSTANCE_COLUMNS.map((c) => row[c]));
+  if (!inserted) {
+    // Its first copy, stored meanwhile, is kept: this one is a duplicate.
+    const [first] = await storedInstance(tx, f.departmentId, sopInstanceUid);
+    if (!first) throw new Error('instance neither inserted nor found');
+    return { instanceId: first.id, studyId: first.study_id, personId: first.person_id, duplicate: true };
+  }
   return { instanceId: f.id, studyId: study.id, personId: study.personId, duplicate: false };
 }
 
