@@ -185,7 +185,9 @@ class DurableDirs {
       d = path.dirname(d);
       dirs.push(d);
     }
-    await Promise.all(dirs.map(syncDir));
+    // All settle before the commit does: a sync that failed must not leave the others running, their directories open.
+    const synced = await Promise.allSettled(dirs.map(syncDir));
+    for (const r of synced) if (r.status === 'rejected') throw r.reason;
     this.known.add(dir);
     this.made.delete(dir);
   }
