@@ -90,7 +90,8 @@ export class InstanceWriter {
   async push(chunk: Buffer) {
     if (this.inflater) {
       if (this.inflateError) throw this.inflateError;
-      if (!this.inflater.write(chunk)) await once(this.inflater, 'drain');
+      if (!this.inflater.write(chunk)) await drainedOrClosed(this.inflater);
+      if (this.inflateError) throw this.inflateError;
     } else this.scanner.push(chunk);
     if (!this.write!.stream.write(chunk)) await once(this.write!.stream, 'drain');
   }
@@ -132,6 +133,22 @@ export class InstanceWriter {
     if (this.committed) await this.t.images.remove(this).catch(() => undefined);
     else await write?.abort().catch(() => undefined);
   }
+}
+
+/**
+ * At the stream's 'drain', or when it closes: an inflater destroyed at the first unreadable byte
+ * never drains, and a store waiting for that alone would wait for good.
+ */
+function drainedOrClosed(s: zlib.InflateRaw): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }
 
 /**
