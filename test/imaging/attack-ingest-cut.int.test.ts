@@ -1,4 +1,4 @@
-// A C-STORE whose connection is cut before the dataset's last fragment stores
+// A C-STORE whose connection is cut (or that is aborted by its sender) before the dataset's last fragment stores
 // nothing, even when the bytes received end on an element boundary (everything
 // up to the pixel data: a dataset the scanner reads as whole). Otherwise the
 // cut-off instance would be indexed unanswered, and the sender's retry would be
@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { CommandField, encodeCommand, Status } from '../../src/imaging/dicom/command.ts';
-import { pDataPdus } from '../../src/imaging/dicom/pdu.ts';
+import { encodeAbort, pDataPdus } from '../../src/imaging/dicom/pdu.ts';
 import { startDimseListener, type DimseListener } from '../../src/imaging/dimse/listener.ts';
 import { startHarness, setUpTenant, freePort, type Harness, type Tenant } from '../helpers/harness.ts';
 import { makeInstance, type TestInstance } from '../helpers/dicom-files.ts';
@@ -74,32 +74,34 @@ async function settled(probe: () => Promise<boolean> | boolean, ms = 10_000) {
   return true;
 }
 
-test('a C-STORE cut off before its last fragment, on an element boundary, stores nothing; the retry stores the whole image', async () => {
-  const inst = makeInstance({ rows: 128, columns: 128, pixels: 'random' });
-  const at = pixelDataAt(inst.dataset);
-  assert.ok(at > 0, 'the pixel data is found');
-  const cut = await associate(inst);
-  const temporaries = await temporary();
-  // Every byte before the pixel data, in PDVs none of which says it is the last.
-  const socket = (cut as unknown as { socket: import('node:net').Socket }).socket;
-  for (const b of pDataPdus(1, true, encodeCommand(storeCommand(inst, 1)), 1 << 20)) socket.write(b);
-  for (const pdu of pDataPdus(1, false, inst.dataset.subarray(0, at), 1 << 14)) {
-    pdu[11]! &= ~0x02; // PDU header (6), PDV length (4), context (1): the control byte
-    socket.write(pdu);
-  }
-  await sleep(200); // received (the database's store may hold a small write back until its commit)
-  socket.destroy();
-  // The server sees the close, ends the association and lets go of what it received.
-  assert.ok(await settled(async () => (await temporary()) === temporaries), 'the write was let go');
-  await sleep(300);
-  assert.deepEqual(await rows(inst.sopInstanceUid), [], 'nothing indexed for a dataset never finished');
+for (const ending of ['the connection closed', 'an A-ABORT'] as const)
+  test(`a C-STORE cut off before its last fragment (${ending}), on an element boundary, stores nothing; the retry stores the whole image`, async () => {
+    const inst = makeInstance({ rows: 128, columns: 128, pixels: 'random' });
+    const at = pixelDataAt(inst.dataset);
+    assert.ok(at > 0, 'the pixel data is found');
+    const cut = await associate(inst);
+    const temporaries = await temporary();
+    // Every byte before the pixel data, in PDVs none of which says it is the last.
+    const socket = (cut as unknown as { socket: import('node:net').Socket }).socket;
+    for (const b of pDataPdus(1, true, encodeCommand(storeCommand(inst, 1)), 1 << 20)) socket.write(b);
+    for (const pdu of pDataPdus(1, false, inst.dataset.subarray(0, at), 1 << 14)) {
+      pdu[11]! &= ~0x02; // PDU header (6), PDV length (4), context (1): the control byte
+      socket.write(pdu);
+    }
+    await sleep(200); // received (the database's store may hold a small write back until its commit)
+    if (ending === 'an A-ABORT') socket.write(encodeAbort(0, 0));
+    else socket.destroy();
+    // The server sees the close or the A-ABORT, ends the association and lets go of what it received.
+    assert.ok(await settled(async () => (await temporary()) === temporaries), 'the write was let go');
+    await sleep(300);
+    assert.deepEqual(await rows(inst.sopInstanceUid), [], 'nothing indexed for a dataset never finished');
 
-  // The sender retries on a new association: the whole image is what the archive keeps.
-  const retry = await associate(inst);
-  retry.send(1, storeCommand(inst, 1), inst.dataset);
-  assert.equal((await retry.next()).command.status, Status.Success);
-  await retry.release();
-  const [row] = await rows(inst.sopInstanceUid);
-  assert.ok(row, 'the retry is stored');
-  assert.ok(Number(row.size) > inst.dataset.length, `the stored file holds the whole dataset (${row.size} bytes)`);
-});
+    // The sender retries on a new association: the whole image is what the archive keeps.
+    const retry = await associate(inst);
+    retry.send(1, storeCommand(inst, 1), inst.dataset);
+    assert.equal((await retry.next()).command.status, Status.Success);
+    await retry.release();
+    const [row] = await rows(inst.sopInstanceUid);
+    assert.ok(row, 'the retry is stored');
+    assert.ok(Number(row.size) > inst.dataset.length, `the stored file holds the whole dataset (${row.size} bytes)`);
+  });
