@@ -31,6 +31,13 @@ before(async () => {
     host: '127.0.0.1',
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
+  const peeker = await t.admin.post('/api/admin/devices', {
+    aeTitle: 'PEEKER',
+    departmentId: t.departments.TB,
+    permissions: ['find'],
+    host: '127.0.0.1',
+  });
+  assert.equal(peeker.status, 201, JSON.stringify(peeker.body));
   listener = await startDimseListener(
     { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
     { deps: h.dimseDeps, log: () => undefined },
@@ -50,9 +57,9 @@ const storeCommand = (inst: TestInstance, messageId: number) => ({
   messageId,
   priority: 0,
 });
-const associate = (inst: TestInstance) =>
+const associate = (inst: TestInstance, calling = 'CUTTER') =>
   DimseClient.associate(listener.port, {
-    calling: 'CUTTER',
+    calling,
     called: 'KARTEI',
     contexts: [{ id: 1, abstractSyntax: inst.sopClassUid, transferSyntax: inst.transferSyntax }],
   });
@@ -105,3 +112,29 @@ for (const ending of ['the connection closed', 'an A-ABORT'] as const)
     assert.ok(row, 'the retry is stored');
     assert.ok(Number(row.size) > inst.dataset.length, `the stored file holds the whole dataset (${row.size} bytes)`);
   });
+
+test('a device that may not store, cutting its C-STORE off before the last fragment, is still on the record as denied', async () => {
+  const inst = makeInstance();
+  const denied = () =>
+    inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+      tx
+        .selectFrom('audit_events')
+        .select('seq')
+        .where('tenant_id', '=', t.tenantId)
+        .where('action', '=', 'dicom.store')
+        .where('outcome', '=', 'denied')
+        .execute(),
+    );
+  const before = (await denied()).length;
+  const cut = await associate(inst, 'PEEKER');
+  const socket = (cut as unknown as { socket: import('node:net').Socket }).socket;
+  for (const b of pDataPdus(1, true, encodeCommand(storeCommand(inst, 1)), 1 << 20)) socket.write(b);
+  for (const pdu of pDataPdus(1, false, inst.dataset.subarray(0, 200), 1 << 14)) {
+    pdu[11]! &= ~0x02; // not the last fragment
+    socket.write(pdu);
+  }
+  await sleep(200);
+  socket.destroy();
+  assert.ok(await settled(async () => (await denied()).length === before + 1), 'the refused attempt is audited');
+  assert.deepEqual(await rows(inst.sopInstanceUid), []);
+});
