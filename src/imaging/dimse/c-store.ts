@@ -73,10 +73,16 @@ class StoreOperation implements MessageHandler {
     }
   }
 
-  /** The dataset never ended: nothing of it is kept, and nothing is answered. */
+  /** The dataset never ended: nothing of it is kept, and nothing is answered; a refused device's attempt is still on the record. */
   async abandon() {
-    if (this.refusal) return;
+    if (this.refusal) return this.recordDenial(this.refusal.status);
     await (await this.incoming!).discard();
+  }
+
+  /** A refused device's attempt is on the record, as the gate's denial. */
+  private async recordDenial(status: number) {
+    if (status === Status.NotAuthorized)
+      await gatedService(this.scope, cStore, async () => undefined).catch(() => undefined);
   }
 
   async end() {
@@ -88,9 +94,7 @@ class StoreOperation implements MessageHandler {
     } catch (e) {
       ({ status, message: comment } = storeFailure(e));
     }
-    // A refused device's attempt is on the record, as the gate's denial.
-    if (status === Status.NotAuthorized)
-      await gatedService(this.scope, cStore, async () => undefined).catch(() => undefined);
+    await this.recordDenial(status);
     this.scope.send(this.contextId, {
       commandField: CommandField.CStoreRsp,
       hasDataset: false,
