@@ -55,6 +55,10 @@ test("kartei doctor: the findings in German by default, in English with KARTEI_L
   assert.match(de.stdout, /^Laufzeit: Node\.js \d+\.\d+\.\d+, OpenSSL /m);
   assert.match(de.stdout, /^\[KRITISCH\] Mit dieser Konfiguration startet der Server nicht$/m);
   assert.match(de.stdout, /^ {4}Grund: .*0\.0\.0\.0/m);
+  assert.match(
+    de.stdout,
+    /^ {4}Grund: Der Server lauscht nicht auf 0\.0\.0\.0: jenseits von 127\.0\.0\.1 braucht er TLS/m,
+  );
   assert.match(de.stdout, /^\[HINWEIS\] Noch nicht eingerichtet: kein Hauptschlüssel$/m);
   assert.match(
     de.stdout,
@@ -66,6 +70,7 @@ test("kartei doctor: the findings in German by default, in English with KARTEI_L
   assert.equal(en.status, 1, en.stdout + en.stderr);
   assert.match(en.stdout, /^runtime: Node\.js \d+\.\d+\.\d+, OpenSSL /m);
   assert.match(en.stdout, /^\[CRITICAL\] The server does not start with this configuration$/m);
+  assert.match(en.stdout, /^ {4}reason: Refusing to listen on 0\.0\.0\.0: a listener beyond loopback needs TLS/m);
   assert.match(en.stdout, /^\[INFO\] Not initialised yet: no master key$/m);
   assert.match(en.stdout, /^ {4}fix: Start the server once \(npm start\); it creates the keys and the database\.$/m);
   assert.doesNotMatch(en.stdout, /KRITISCH|HINWEIS|Abhilfe|eingerichtet/);
