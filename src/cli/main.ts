@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MASTER_KEY_FILE } from '../vault/keyring.ts';
-import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { checkStartable, ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { RotationError, rotateSigningKey } from '../audit/signing-key-rotation.ts';
@@ -96,8 +96,24 @@ async function auditRotateKey(s: Services): Promise<number> {
   return 0;
 }
 
+/** Why the configuration does not start, in the operator's language (the finding keeps the English message for the API). */
+function startableReason(config: Config): string | undefined {
+  try {
+    checkStartable(config);
+  } catch (e) {
+    if (e instanceof ConfigError) return refusalText(e);
+  }
+  return undefined;
+}
+
 async function doctor(config: Config): Promise<number> {
-  const findings = [...configFindings(config), ...allocatorFindings()];
+  const reason = startableReason(config);
+  const findings = [
+    ...configFindings(config).map((f) =>
+      f.code === 'config-not-startable' && reason ? { ...f, params: { ...f.params, reason } } : f,
+    ),
+    ...allocatorFindings(),
+  ];
   try {
     // The doctor only looks: it creates no keys and no database.
     if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
@@ -113,7 +129,7 @@ async function doctor(config: Config): Promise<number> {
     findings.push({
       severity: 'critical',
       code: 'cannot-open',
-      params: { reason: (e as Error).message },
+      params: { reason: refusalText(e as Error) },
       title: `Cannot open the installation: ${(e as Error).message}`,
       fix: 'Fix the configuration named above.',
     });
