@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { AE_TITLE } from '../imaging/dicom/uids.ts';
-import { refusal, type Refusal } from './refusal.ts'; // Issue 19: cli-german
+import { refusal, RefusalError } from './refusal.ts'; // Issue 19: cli-german
 
 export interface Config {
   host: string;
@@ -73,13 +73,7 @@ export interface DicomConfig {
 }
 
 // Issue 19: cli-german — a code and parameters beside the message, for `kartei` to say it in German (src/cli/refusals.ts).
-export class ConfigError extends Error {
-  readonly refusal?: Refusal;
-  constructor(message: string, refusal?: Refusal) {
-    super(message);
-    if (refusal) this.refusal = refusal;
-  }
-}
+export class ConfigError extends RefusalError {}
 
 function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());

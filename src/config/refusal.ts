@@ -10,3 +10,12 @@ export const refusal = (code: string, params?: Record<string, string | number>):
   code,
   ...(params ? { params } : {}),
 });
+
+/** An error that may carry a refusal: ConfigError, OfficeError and KeyFileError share it. */
+export class RefusalError extends Error {
+  readonly refusal?: Refusal;
+  constructor(message: string, refusal?: Refusal) {
+    super(message);
+    if (refusal) this.refusal = refusal;
+  }
+}

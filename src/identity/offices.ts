@@ -16,7 +16,7 @@ import { inTenantTransaction, type Store } from '../db/connect.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { newToken, tokenHash } from './tokens.ts';
-import { refusal, type Refusal } from '../config/refusal.ts';
+import { refusal, RefusalError } from '../config/refusal.ts';
 
 const OFFICE_SETUP_TTL_MS = 24 * 3_600_000;
 
@@ -31,13 +31,7 @@ export interface OfficeSummary {
 }
 
 /** A refused office command; `refusal`: its code and parameters, for `kartei` to say it in German. */
-export class OfficeError extends Error {
-  readonly refusal?: Refusal;
-  constructor(message: string, refusal?: Refusal) {
-    super(message);
-    if (refusal) this.refusal = refusal;
-  }
-}
+export class OfficeError extends RefusalError {}
 
 // A DNS name: labels of letters, digits and hyphens, not starting or ending with a hyphen.
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;

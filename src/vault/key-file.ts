@@ -3,16 +3,10 @@
 // Kartei writes) when they are symbolic links; what the doctor lists about the directory.
 import fs from 'node:fs';
 import path from 'node:path';
-import { refusal, type Refusal } from '../config/refusal.ts';
+import { refusal, RefusalError } from '../config/refusal.ts';
 
 /** A key file or directory refused; `refusal`: its code and parameters, for `kartei` to say it in German. */
-export class KeyFileError extends Error {
-  readonly refusal?: Refusal;
-  constructor(message: string, refusal?: Refusal) {
-    super(message);
-    if (refusal) this.refusal = refusal;
-  }
-}
+export class KeyFileError extends RefusalError {}
 
 export function ensureKeyDir(keyDir: string): void {
   fs.mkdirSync(keyDir, { recursive: true, mode: 0o700 });
