@@ -90,3 +90,26 @@ export function linkFloorPerSec(file: string, tenantId: string, keying: ChainKey
   if (same !== rows.length) throw new Error('a link did not verify in the link floor');
   return perSec;
 }
+
+/**
+ * The one-thread floor: the chain's first `n` rows read on this thread, BATCH at a time with the
+ * same statement, no hashing (rows per second). `npm run bench` and bench/verify-profile.ts both use it.
+ */
+export function readPerSec(file: string, tenantId: string, n: number): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`).raw();
+    let read = 0;
+    const t0 = performance.now();
+    for (let lo = 1; lo <= n; lo += BATCH) read += rows.all(tenantId, lo, lo + BATCH - 1).length;
+    return read / ((performance.now() - t0) / 1000);
+  } finally {
+    db.close();
+  }
+}
+
+/** CPU time of this thread so far, in µs. */
+export function threadCpuUs(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}

@@ -14,13 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import Database from 'better-sqlite3';
 import { DIALECT, startHarness } from '../test/helpers/harness.ts';
 import { inTenantTransaction } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
-import { CHAINED_COLUMNS } from '../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
-import { linkFloorPerSec, readFloorPerSec } from './audit-read-floor.ts';
+import { linkFloorPerSec, readFloorPerSec, readPerSec, threadCpuUs } from './audit-read-floor.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -206,7 +204,7 @@ async function auditBench() {
     const verifySecs = (performance.now() - t0) / 1000;
     if (!v.ok) throw new Error('verify failed in the benchmark');
     const readCpu0 = threadCpuUs();
-    const readRate = store.file ? readPerSec(store.file, total) : undefined;
+    const readRate = store.file ? readPerSec(store.file, DEPLOYMENT_CHAIN, total) : undefined;
     const readCpuUs = (threadCpuUs() - readCpu0) / total;
     const readFloor = store.file ? await readFloorPerSec(store.file, DEPLOYMENT_CHAIN, total) : undefined;
     const linkFloor = store.file
@@ -247,30 +245,6 @@ function syncsPerSec(dir: string, n = 2_000): number {
   } finally {
     fs.closeSync(fd);
     fs.rmSync(file);
-  }
-}
-
-/** CPU time of this thread so far, in µs. */
-const threadCpuUs = () => {
-  const u = process.threadCpuUsage();
-  return u.user + u.system;
-};
-
-/** The floor under `audit verify`: reading the same rows on one thread, without hashing them. */
-function readPerSec(file: string, n: number): number {
-  const db = new Database(file, { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        `SELECT ${[...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ')} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`,
-      )
-      .raw();
-    let read = 0;
-    const t0 = performance.now();
-    for (let lo = 1; lo <= n; lo += 2_000) read += rows.all(DEPLOYMENT_CHAIN, lo, lo + 1_999).length;
-    return read / ((performance.now() - t0) / 1000);
-  } finally {
-    db.close();
   }
 }
 

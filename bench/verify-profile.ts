@@ -13,9 +13,8 @@ import Database from 'better-sqlite3';
 import { startHarness } from '../test/helpers/harness.ts';
 import { inTenantTransaction } from '../src/db/connect.ts';
 import { verifyAudit } from '../src/audit/verify.ts';
-import { CHAINED_COLUMNS } from '../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../src/db/schema.ts';
-import { readFloorPerSec } from './audit-read-floor.ts';
+import { readFloorPerSec, readPerSec, threadCpuUs } from './audit-read-floor.ts';
 
 const TOTAL = Number(process.env.VERIFY_EVENTS ?? 300_000);
 const ROUNDS = Number(process.env.VERIFY_ROUNDS ?? 4);
@@ -101,7 +100,7 @@ try {
     settle();
     const cpu1 = threadCpuUs();
     const all1 = processCpuUs();
-    const one = readPerSec(store.file, n.n);
+    const one = readPerSec(store.file, DEPLOYMENT_CHAIN, n.n);
     const readCpu = (threadCpuUs() - cpu1) / n.n;
     const readAll = (processCpuUs() - all1) / n.n;
     settle();
@@ -160,28 +159,4 @@ function settle() {
 function processCpuUs() {
   const u = process.cpuUsage();
   return u.user + u.system;
-}
-
-/** CPU time of this thread so far, in µs. */
-function threadCpuUs() {
-  const u = process.threadCpuUsage();
-  return u.user + u.system;
-}
-
-/** The one-thread floor, as bench/run.ts measures it: the same rows read 2,000 at a time, no hashing. */
-function readPerSec(file: string, n: number): number {
-  const db = new Database(file, { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        `SELECT ${[...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ')} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ?`,
-      )
-      .raw();
-    let read = 0;
-    const t0 = performance.now();
-    for (let lo = 1; lo <= n; lo += 2_000) read += rows.all(DEPLOYMENT_CHAIN, lo, lo + 1_999).length;
-    return read / ((performance.now() - t0) / 1000);
-  } finally {
-    db.close();
-  }
 }
