@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 
 export const CHROMIUM = process.env.KARTEI_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results');
@@ -27,14 +27,37 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** The requests of each watched page still under way (for `quiet`). */
+const underWay = new WeakMap<Page, Set<Request>>();
+/** How long a page must have had no request under way to count as quiet. */
+const QUIET_MS = 400;
+
 /** Collects what the page complains about: CSP violations and uncaught errors must never happen. */
 export function watchPage(page: Page): string[] {
   const problems: string[] = [];
+  const pending = new Set<Request>();
+  underWay.set(page, pending);
+  page.on('request', (r) => pending.add(r));
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => pending.delete(r));
   page.on('console', (m) => {
     if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   return problems;
+}
+
+/**
+ * Waits until the (watched) page has had no request under way for a moment. Before a jump of a fake clock: a
+ * screen's part still loading would be answered after the jump, and the page would date that work after it.
+ */
+export async function quiet(page: Page): Promise<void> {
+  const pending = underWay.get(page);
+  assert.ok(pending, 'quiet(page) needs watchPage(page) first');
+  for (let since = Date.now(); Date.now() - since < QUIET_MS; ) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    if (pending.size > 0) since = Date.now();
+  }
 }
 
 /** Most Tab stops a screen may have before the walk gives up. */

@@ -18,7 +18,7 @@ import {
   type Harness,
   type Tenant,
 } from '../helpers/harness.ts';
-import { checkScreen, launchBrowser, watchPage } from '../helpers/browser.ts';
+import { checkScreen, launchBrowser, quiet, watchPage } from '../helpers/browser.ts';
 
 let h: Harness;
 let t: Tenant;
@@ -104,6 +104,7 @@ test('idle expiry takes the file off the page; signing in again brings it back w
   await page.getByLabel('Text').fill('Rückruf der Hausärztin, noch nicht gespeichert');
 
   // Thirty minutes without a request: the server has ended the session, and the page says so over nothing.
+  await quiet(page);
   await context.clock.fastForward('30:30');
   const dialog = page.getByRole('dialog', { name: 'Bitte erneut anmelden' });
   await dialog.waitFor();
