@@ -162,3 +162,20 @@ export async function serialise(tx: Tx, key: string): Promise<void> {
   if (tx.getExecutor().adapter instanceof PostgresAdapter)
     await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
 }
+
+/**
+ * A savepoint on PostgreSQL, where another transaction may do the same work at once and win (one
+ * SOP instance stored on two associations): what the loser made for it is rolled back, the rest
+ * of its transaction kept. SQLite writes one transaction at a time and never meets that twin, so
+ * there it costs nothing and both ends do nothing.
+ */
+export async function twinSavepoint(tx: Tx, name: 'index_instance'): Promise<{ undo(): Promise<void> }> {
+  if (!(tx.getExecutor().adapter instanceof PostgresAdapter)) return { undo: async () => {} };
+  await sql`savepoint ${sql.id(name)}`.execute(tx);
+  return {
+    async undo() {
+      await sql`rollback to savepoint ${sql.id(name)}`.execute(tx);
+      await sql`release savepoint ${sql.id(name)}`.execute(tx);
+    },
+  };
+}

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
 import type { GateContext } from '../access/gate.ts';
-import { serialise, type Tx } from '../db/connect.ts';
+import { serialise, twinSavepoint, type Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { Database } from '../db/schema.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -120,6 +120,9 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
     return { instanceId: existing.id, studyId: existing.study_id, personId: existing.person_id, duplicate: true };
 
   const key = await keyring.departmentKey(tx, tenantId, f.departmentId);
+  // Should another association store this instance meanwhile (PostgreSQL), the study, series and modality this
+  // copy made or added for it are undone with it: no study is left without an image.
+  const twin = await twinSavepoint(tx, 'index_instance');
   const study = await findOrCreateStudy(ctx, keyring, key, f);
   const seriesId = await findOrCreateSeries(ctx, key, study.id, el);
   const row: Record<(typeof INSTANCE_COLUMNS)[number], unknown> = {
@@ -147,6 +150,7 @@ export async function indexInstance(ctx: GateContext, keyring: Keyring, f: Insta
   const [inserted] = await insertInstance(tx, ...INSTANCE_COLUMNS.map((c) => row[c]));
   if (!inserted) {
     // Its first copy, stored meanwhile, is kept: this one is a duplicate.
+    await twin.undo();
     const [first] = await storedInstance(tx, f.departmentId, sopInstanceUid);
     if (!first) throw new Error('instance neither inserted nor found');
     return { instanceId: first.id, studyId: first.study_id, personId: first.person_id, duplicate: true };

@@ -74,6 +74,57 @@ test('attack: one SOP instance on 6 associations at once — every C-STORE succe
   );
 });
 
+test('one SOP instance on 6 associations at once, each copy naming another study — one row, no empty study or series', async () => {
+  const sopInstanceUid = newUid();
+  const copies = Array.from({ length: 6 }, () =>
+    makeInstance({ rows: 16, columns: 16, sopInstanceUid, modality: 'MR' }),
+  );
+  const clients = await Promise.all(copies.map((c) => associate(c.sopClassUid, c.transferSyntax)));
+  for (const [i, copy] of copies.entries()) store(clients[i]!, copy.sopClassUid, sopInstanceUid, copy.dataset);
+  const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
+  await Promise.all(clients.map((c) => c.release()));
+  assert.deepEqual(
+    statuses,
+    clients.map(() => Status.Success),
+  );
+  const { rows, studies, series } = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => ({
+    rows: await tx
+      .selectFrom('instances')
+      .select(['study_id', 'series_id'])
+      .where('sop_instance_uid', '=', sopInstanceUid)
+      .execute(),
+    studies: await tx
+      .selectFrom('studies')
+      .select('id')
+      .where(
+        'study_uid',
+        'in',
+        copies.map((c) => c.studyInstanceUid),
+      )
+      .execute(),
+    series: await tx
+      .selectFrom('series')
+      .select('id')
+      .where(
+        'series_uid',
+        'in',
+        copies.map((c) => c.seriesInstanceUid),
+      )
+      .execute(),
+  }));
+  assert.equal(rows.length, 1, 'one row');
+  assert.deepEqual(
+    studies.map((s) => s.id),
+    [rows[0]!.study_id],
+    'only the study of the copy kept: the others were not left empty',
+  );
+  assert.deepEqual(
+    series.map((s) => s.id),
+    [rows[0]!.series_id],
+    'only its series',
+  );
+});
+
 test('a dataset without Rows, Columns, Instance Number, frames or Pixel Data is indexed with those columns null', async () => {
   const sopClassUid = StorageSopClass.Ct;
   const sopInstanceUid = newUid();
