@@ -18,6 +18,42 @@ export const REFUSALS_DE: Record<string, string> = {
     'Start abgelehnt: KARTEI_STORAGE=database legt Bilder und Dokumente in PostgreSQL ab, aber KARTEI_DATABASE_URL ist nicht gesetzt (mit SQLite liegen sie im Datenverzeichnis: KARTEI_STORAGE entfernen oder auf files setzen).',
   'key-dir-inside-data-dir':
     'Start abgelehnt: Das Schlüsselverzeichnis ({keyDir}) liegt im Datenverzeichnis ({dataDir}); eine Kopie der Daten trüge ihre eigenen Schlüssel.',
+  // Issue 19: s23-german-cli — a malformed setting (src/config/config.ts loadConfig): its name and the value given.
+  'setting-listen-malformed':
+    '{name} muss die Form HOST:PORT haben, etwa 127.0.0.1:8080 (gesetzt: „{value}“); bitte {name} berichtigen.',
+  'setting-port-out-of-range':
+    'Der Port in {name} muss zwischen 1 und 65535 liegen (gesetzt: „{value}“); bitte {name} berichtigen.',
+  'setting-whole-number': '{name} muss eine ganze Zahl ab {min} sein (gesetzt: „{value}“); bitte {name} berichtigen.',
+  'storage-kind-unknown':
+    'KARTEI_STORAGE muss database, files oder s3 sein (gesetzt: „{value}“); ohne KARTEI_STORAGE wählt Kartei nach der Datenbank.',
+  's3-setting-unknown':
+    '{name} ist keine Einstellung von Kartei: die S3-Zugangsdaten liest Kartei nur aus der Datei, die KARTEI_S3_CREDENTIALS_FILE nennt (Modus 600), nie aus der Umgebung; bitte {name} entfernen.',
+  's3-settings-without-s3':
+    '{names} gesetzt, aber KARTEI_STORAGE ist nicht s3: KARTEI_STORAGE=s3 setzen oder diese Einstellungen entfernen.',
+  's3-settings-missing': 'KARTEI_STORAGE=s3 braucht auch {names}; bitte setzen.',
+  's3-bucket-invalid':
+    'KARTEI_S3_BUCKET muss ein Bucket-Name aus 3 bis 63 Kleinbuchstaben, Ziffern, Punkten und Bindestrichen sein (gesetzt: „{value}“).',
+  's3-region-invalid': 'KARTEI_S3_REGION muss ein Regionsname wie eu-central-1 sein (gesetzt: „{value}“).',
+  's3-prefix-invalid':
+    'KARTEI_S3_PREFIX muss aus Namen aus Buchstaben, Ziffern, „_“, „.“ und „-“ bestehen, getrennt durch einzelne Schrägstriche, ohne Schrägstrich am Anfang oder Ende (gesetzt: „{value}“).',
+  's3-endpoint-invalid': 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein (gesetzt: „{value}“).',
+  's3-endpoint-not-origin':
+    'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port, ohne Benutzer, Pfad oder Abfrage (gesetzt: „{value}“).',
+  's3-endpoint-plain-http':
+    'KARTEI_S3_ENDPOINT abgelehnt (gesetzt: „{value}“): jenseits von 127.0.0.1 erreicht Kartei den Objektspeicher nur über https; bitte eine https://-Adresse setzen.',
+  's3-endpoint-scheme': 'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: „{value}“).',
+  'storage-low-mb-invalid':
+    'KARTEI_STORAGE_LOW_MB muss eine ganze Zahl von Megabyte sein, 0 für keine Warnung (gesetzt: „{value}“).',
+  'backup-max-age-invalid':
+    'KARTEI_BACKUP_MAX_AGE_HOURS muss eine ganze Zahl von Stunden zwischen 1 und 8760 sein (gesetzt: „{value}“).',
+  'attachment-max-invalid':
+    'KARTEI_ATTACHMENT_MAX_MB muss eine ganze Zahl von Megabyte zwischen 1 und 2000 sein (gesetzt: „{value}“).',
+  'trusted-proxy-invalid':
+    'KARTEI_TRUSTED_PROXY muss IP-Adressen oder CIDR-Bereiche nennen, durch Kommas getrennt (nicht zu lesen: „{value}“).',
+  'dicom-aet-invalid':
+    'KARTEI_DICOM_AET muss 1 bis 16 Zeichen ohne umgekehrten Schrägstrich haben (gesetzt: „{value}“).',
+  'dicom-tls-incomplete':
+    'DICOM über TLS braucht alle drei: KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY und KARTEI_DICOM_TLS_CA (die CA, die die Gerätezertifikate signiert); bitte die fehlenden setzen oder alle drei entfernen.',
   // The key directory's files (src/vault/key-file.ts).
   'key-dir-exposed':
     'Start abgelehnt: Das Schlüsselverzeichnis {keyDir} ist für andere zugänglich (Modus {mode}); chmod 700 darauf ausführen.',

@@ -77,10 +77,18 @@ export class ConfigError extends RefusalError {}
 
 function parseListen(value: string, name = 'KARTEI_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  if (!m) throw new ConfigError(`${name} must look like HOST:PORT (got "${value}")`);
+  if (!m)
+    throw new ConfigError(
+      `${name} must look like HOST:PORT (got "${value}")`,
+      refusal('setting-listen-malformed', { name, value }),
+    );
   const host = (m[1] ?? m[2])!;
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw new ConfigError(`${name} port out of range: ${port}`);
+  if (port < 1 || port > 65535)
+    throw new ConfigError(
+      `${name} port out of range: ${port}`,
+      refusal('setting-port-out-of-range', { name, port, value }),
+    );
   return { host, port };
 }
 
@@ -136,7 +144,10 @@ function storageSetting(value: string | undefined): StorageKind | undefined {
   const v = value?.trim();
   if (!v) return undefined;
   if (!(STORAGE_KINDS as readonly string[]).includes(v))
-    throw new ConfigError(`KARTEI_STORAGE must be one of ${STORAGE_KINDS.join(', ')} (got "${value}")`);
+    throw new ConfigError(
+      `KARTEI_STORAGE must be one of ${STORAGE_KINDS.join(', ')} (got "${value}")`,
+      refusal('storage-kind-unknown', { value: String(value) }),
+    );
   return v as StorageKind;
 }
 
@@ -167,27 +178,37 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
   if (stray)
     throw new ConfigError(
       `${stray} is no setting of Kartei: the S3 credentials are read only from the file named by KARTEI_S3_CREDENTIALS_FILE (mode 600), never from the environment`,
+      refusal('s3-setting-unknown', { name: stray }),
     );
   const given = S3_SETTINGS.filter((k) => env[k]?.trim());
   if (env.KARTEI_STORAGE?.trim() !== 's3') {
     if (given.length > 0)
       throw new ConfigError(
         `${given.join(', ')} set, but KARTEI_STORAGE is not s3: set KARTEI_STORAGE=s3 or remove them`,
+        refusal('s3-settings-without-s3', { names: given.join(', ') }),
       );
     return {};
   }
   const missing = ['KARTEI_S3_ENDPOINT', 'KARTEI_S3_BUCKET', 'KARTEI_S3_REGION', 'KARTEI_S3_CREDENTIALS_FILE'].filter(
     (k) => !env[k]?.trim(),
   );
-  if (missing.length > 0) throw new ConfigError(`KARTEI_STORAGE=s3 needs ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new ConfigError(
+      `KARTEI_STORAGE=s3 needs ${missing.join(', ')}`,
+      refusal('s3-settings-missing', { names: missing.join(', ') }),
+    );
   const bucket = env.KARTEI_S3_BUCKET!.trim();
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
     throw new ConfigError(
       `KARTEI_S3_BUCKET must be a bucket name of 3 to 63 lower-case letters, digits, dots and hyphens (got "${bucket}")`,
+      refusal('s3-bucket-invalid', { value: bucket }),
     );
   const region = env.KARTEI_S3_REGION!.trim();
   if (!/^[a-z0-9-]{1,64}$/.test(region))
-    throw new ConfigError(`KARTEI_S3_REGION must be a region name such as eu-central-1 (got "${region}")`);
+    throw new ConfigError(
+      `KARTEI_S3_REGION must be a region name such as eu-central-1 (got "${region}")`,
+      refusal('s3-region-invalid', { value: region }),
+    );
   const prefix = (env.KARTEI_S3_PREFIX ?? '').trim();
   if (
     prefix &&
@@ -195,6 +216,7 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
   )
     throw new ConfigError(
       `KARTEI_S3_PREFIX must be names of letters, digits, '_', '.' and '-' separated by single slashes, without a leading or trailing slash (got "${prefix}")`,
+      refusal('s3-prefix-invalid', { value: prefix }),
     );
   return {
     s3: {
@@ -213,18 +235,26 @@ function s3Endpoint(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "${value}")`);
+    throw new ConfigError(
+      `KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "${value}")`,
+      refusal('s3-endpoint-invalid', { value }),
+    );
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
     throw new ConfigError(
       `KARTEI_S3_ENDPOINT must be scheme, host and port only, without user, path or query (got "${value}")`,
+      refusal('s3-endpoint-not-origin', { value }),
     );
   if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1')))
     throw new ConfigError(
       `Refusing KARTEI_S3_ENDPOINT ${value}: beyond loopback the object store is reached only over https (set an https:// address)`,
+      refusal('s3-endpoint-plain-http', { value }),
     );
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError(`KARTEI_S3_ENDPOINT must start with https:// (got "${value}")`);
+    throw new ConfigError(
+      `KARTEI_S3_ENDPOINT must start with https:// (got "${value}")`,
+      refusal('s3-endpoint-scheme', { value }),
+    );
   return url.origin;
 }
 
@@ -233,7 +263,10 @@ function s3Endpoint(value: string): string {
 function storageLowMb(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 1024;
   if (!/^\d{1,9}$/.test(value.trim()))
-    throw new ConfigError(`KARTEI_STORAGE_LOW_MB must be a whole number of megabytes (got "${value}")`);
+    throw new ConfigError(
+      `KARTEI_STORAGE_LOW_MB must be a whole number of megabytes (got "${value}")`,
+      refusal('storage-low-mb-invalid', { value }),
+    );
   return Number(value.trim());
 }
 
@@ -254,7 +287,10 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   const v = env[name]?.trim();
   if (!v) return fallback;
   if (!/^\d{1,6}$/.test(v) || Number(v) < min)
-    throw new ConfigError(`${name} must be a whole number from ${min} (got "${v}")`);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} (got "${v}")`,
+      refusal('setting-whole-number', { name, min, value: v }),
+    );
   return Number(v);
 }
 
@@ -266,6 +302,7 @@ function backupMaxAgeHours(value: string | undefined): number {
   if (!/^\d+$/.test(value.trim()) || h < 1 || h > 8760)
     throw new ConfigError(
       `KARTEI_BACKUP_MAX_AGE_HOURS must be a whole number of hours from 1 to 8760 (got "${value}")`,
+      refusal('backup-max-age-invalid', { value }),
     );
   return h;
 }
@@ -278,6 +315,7 @@ function attachmentMaxMb(value: string | undefined): number {
   if (!/^\d+$/.test(value.trim()) || mb < 1 || mb > 2000)
     throw new ConfigError(
       `KARTEI_ATTACHMENT_MAX_MB must be a whole number of megabytes from 1 to 2000 (got "${value}")`,
+      refusal('attachment-max-invalid', { value }),
     );
   return mb;
 }
@@ -298,6 +336,7 @@ function parseTrustedProxies(value: string | undefined): string[] {
     if (family === 0 || !prefixOk || rest.length > 0) {
       throw new ConfigError(
         `KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "${item}")`,
+        refusal('trusted-proxy-invalid', { value: item }),
       );
     }
     return item;
@@ -310,11 +349,15 @@ function loadDicomConfig(env: NodeJS.ProcessEnv): DicomConfig | null {
   const { host, port } = parseListen(listen, 'KARTEI_DICOM_LISTEN');
   const aeTitle = (env.KARTEI_DICOM_AET ?? 'KARTEI').trim();
   if (!AE_TITLE.test(aeTitle))
-    throw new ConfigError(`KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "${aeTitle}")`);
+    throw new ConfigError(
+      `KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "${aeTitle}")`,
+      refusal('dicom-aet-invalid', { value: aeTitle }),
+    );
   const [cert, key, ca] = [env.KARTEI_DICOM_TLS_CERT, env.KARTEI_DICOM_TLS_KEY, env.KARTEI_DICOM_TLS_CA];
   if ((cert || key || ca) && !(cert && key && ca)) {
     throw new ConfigError(
       'DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY and KARTEI_DICOM_TLS_CA (the CA that signs device certificates)',
+      refusal('dicom-tls-incomplete'),
     );
   }
   const tls =
@@ -335,7 +378,10 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefin
   const v = env[name]?.trim();
   if (!v) return undefined;
   if (!/^\d{1,6}$/.test(v) || Number(v) < 1)
-    throw new ConfigError(`${name} must be a whole number from 1 (got "${v}")`);
+    throw new ConfigError(
+      `${name} must be a whole number from 1 (got "${v}")`,
+      refusal('setting-whole-number', { name, min: 1, value: v }),
+    );
   return Number(v);
 }
 

@@ -116,3 +116,170 @@ test("the commands' own refusals of wrong arguments: German first, English when 
   const en = kartei(['backup', 'a', 'b'], { KARTEI_LANG: 'en' });
   assert.equal(en.stderr, 'kartei: usage: kartei backup [--keys] DIRECTORY\n');
 });
+
+// Issue 19: s23-german-cli — every malformed setting (src/config/config.ts) refused in German, naming the
+// variable and the value given, and in English with KARTEI_LANG=en.
+const S3 = {
+  KARTEI_STORAGE: 's3',
+  KARTEI_S3_ENDPOINT: 'https://s3.example.org',
+  KARTEI_S3_BUCKET: 'kartei-akten',
+  KARTEI_S3_REGION: 'eu-central-1',
+  KARTEI_S3_CREDENTIALS_FILE: '/etc/kartei/s3',
+};
+/** `shown`: what the German text must show besides the name (default: the value given); a secret is never shown. */
+const MALFORMED: {
+  env: Record<string, string>;
+  de: string;
+  en: string;
+  shown?: string;
+  secret?: true;
+}[] = [
+  {
+    env: { KARTEI_LISTEN: 'localhost' },
+    de: 'KARTEI_LISTEN muss die Form HOST:PORT haben',
+    en: 'KARTEI_LISTEN must look like HOST:PORT (got "localhost")',
+  },
+  {
+    env: { KARTEI_LISTEN: '127.0.0.1:70000' },
+    de: 'Der Port in KARTEI_LISTEN muss zwischen 1 und 65535 liegen (gesetzt: „127.0.0.1:70000“)',
+    en: 'KARTEI_LISTEN port out of range: 70000',
+  },
+  {
+    env: { KARTEI_DICOM_LISTEN: 'dicom' },
+    de: 'KARTEI_DICOM_LISTEN muss die Form HOST:PORT haben',
+    en: 'KARTEI_DICOM_LISTEN must look like HOST:PORT (got "dicom")',
+  },
+  {
+    env: { KARTEI_METRICS_LISTEN: '127.0.0.1:0:9' },
+    de: 'KARTEI_METRICS_LISTEN muss die Form HOST:PORT haben',
+    en: 'KARTEI_METRICS_LISTEN must look like HOST:PORT',
+  },
+  {
+    env: { KARTEI_STORAGE: 'tape' },
+    de: 'KARTEI_STORAGE muss database, files oder s3 sein (gesetzt: „tape“)',
+    en: 'KARTEI_STORAGE must be one of database, files, s3 (got "tape")',
+  },
+  {
+    env: { KARTEI_S3_SECRET_ACCESS_KEY: 'geheim' },
+    de: 'KARTEI_S3_SECRET_ACCESS_KEY ist keine Einstellung von Kartei',
+    en: 'KARTEI_S3_SECRET_ACCESS_KEY is no setting of Kartei',
+    secret: true,
+  },
+  {
+    env: { KARTEI_S3_BUCKET: 'akten' },
+    de: 'KARTEI_S3_BUCKET gesetzt, aber KARTEI_STORAGE ist nicht s3',
+    en: 'KARTEI_S3_BUCKET set, but KARTEI_STORAGE is not s3',
+    shown: 'KARTEI_STORAGE=s3',
+  },
+  {
+    env: { KARTEI_STORAGE: 's3', KARTEI_S3_BUCKET: 'kartei-akten' },
+    de: 'KARTEI_STORAGE=s3 braucht auch KARTEI_S3_ENDPOINT, KARTEI_S3_REGION, KARTEI_S3_CREDENTIALS_FILE',
+    en: 'KARTEI_STORAGE=s3 needs KARTEI_S3_ENDPOINT, KARTEI_S3_REGION, KARTEI_S3_CREDENTIALS_FILE',
+  },
+  {
+    env: { ...S3, KARTEI_S3_BUCKET: 'Akten_2026' },
+    de: 'KARTEI_S3_BUCKET muss ein Bucket-Name aus 3 bis 63 Kleinbuchstaben',
+    en: 'KARTEI_S3_BUCKET must be a bucket name',
+  },
+  {
+    env: { ...S3, KARTEI_S3_REGION: 'Frankfurt am Main' },
+    de: 'KARTEI_S3_REGION muss ein Regionsname wie eu-central-1 sein (gesetzt: „Frankfurt am Main“)',
+    en: 'KARTEI_S3_REGION must be a region name such as eu-central-1 (got "Frankfurt am Main")',
+  },
+  {
+    env: { ...S3, KARTEI_S3_PREFIX: '/akten/' },
+    de: 'KARTEI_S3_PREFIX muss aus Namen aus Buchstaben',
+    en: 'KARTEI_S3_PREFIX must be names of letters',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 's3 example' },
+    de: 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein (gesetzt: „s3 example“)',
+    en: 'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "s3 example")',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 'https://s3.example.org/akten' },
+    de: 'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port',
+    en: 'KARTEI_S3_ENDPOINT must be scheme, host and port only',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 'http://s3.example.org' },
+    de: 'KARTEI_S3_ENDPOINT abgelehnt (gesetzt: „http://s3.example.org“)',
+    en: 'Refusing KARTEI_S3_ENDPOINT http://s3.example.org',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 'ftp://s3.example.org' },
+    de: 'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: „ftp://s3.example.org“)',
+    en: 'KARTEI_S3_ENDPOINT must start with https:// (got "ftp://s3.example.org")',
+  },
+  {
+    env: { KARTEI_STORAGE_LOW_MB: '1,5' },
+    de: 'KARTEI_STORAGE_LOW_MB muss eine ganze Zahl von Megabyte sein, 0 für keine Warnung (gesetzt: „1,5“)',
+    en: 'KARTEI_STORAGE_LOW_MB must be a whole number of megabytes (got "1,5")',
+  },
+  {
+    env: { KARTEI_TLS_WATCH_SECONDS: 'oft' },
+    de: 'KARTEI_TLS_WATCH_SECONDS muss eine ganze Zahl ab 0 sein (gesetzt: „oft“)',
+    en: 'KARTEI_TLS_WATCH_SECONDS must be a whole number from 0 (got "oft")',
+  },
+  {
+    env: { KARTEI_KEY_MAX_AGE_DAYS: '0' },
+    de: 'KARTEI_KEY_MAX_AGE_DAYS muss eine ganze Zahl ab 1 sein (gesetzt: „0“)',
+    en: 'KARTEI_KEY_MAX_AGE_DAYS must be a whole number from 1 (got "0")',
+  },
+  {
+    env: { KARTEI_BACKUP_MAX_AGE_HOURS: '9000' },
+    de: 'KARTEI_BACKUP_MAX_AGE_HOURS muss eine ganze Zahl von Stunden zwischen 1 und 8760 sein (gesetzt: „9000“)',
+    en: 'KARTEI_BACKUP_MAX_AGE_HOURS must be a whole number of hours from 1 to 8760 (got "9000")',
+  },
+  {
+    env: { KARTEI_ATTACHMENT_MAX_MB: '5000' },
+    de: 'KARTEI_ATTACHMENT_MAX_MB muss eine ganze Zahl von Megabyte zwischen 1 und 2000 sein (gesetzt: „5000“)',
+    en: 'KARTEI_ATTACHMENT_MAX_MB must be a whole number of megabytes from 1 to 2000 (got "5000")',
+  },
+  {
+    env: { KARTEI_TRUSTED_PROXY: '10.0.0.5, proxy.amt' },
+    de: 'KARTEI_TRUSTED_PROXY muss IP-Adressen oder CIDR-Bereiche nennen, durch Kommas getrennt (nicht zu lesen: „proxy.amt“)',
+    en: 'KARTEI_TRUSTED_PROXY must list IP addresses or CIDR ranges, separated by commas (got "proxy.amt")',
+  },
+  {
+    env: { KARTEI_DICOM_AET: 'GESUNDHEITSAMT_MITTE' },
+    de: 'KARTEI_DICOM_AET muss 1 bis 16 Zeichen ohne umgekehrten Schrägstrich haben (gesetzt: „GESUNDHEITSAMT_MITTE“)',
+    en: 'KARTEI_DICOM_AET must be 1 to 16 characters without backslash (got "GESUNDHEITSAMT_MITTE")',
+  },
+  {
+    env: { KARTEI_DICOM_TLS_CERT: '/etc/kartei/dicom.pem' },
+    de: 'DICOM über TLS braucht alle drei: KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY und KARTEI_DICOM_TLS_CA',
+    en: 'DICOM TLS needs all three of KARTEI_DICOM_TLS_CERT',
+    shown: 'KARTEI_DICOM_TLS_KEY',
+  },
+  {
+    env: { KARTEI_DICOM_MAX_ASSOCIATIONS_PER_DEVICE: '-1' },
+    de: 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_DEVICE muss eine ganze Zahl ab 1 sein (gesetzt: „-1“)',
+    en: 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_DEVICE must be a whole number from 1 (got "-1")',
+  },
+  {
+    env: { KARTEI_DICOM_MAX_ASSOCIATIONS_PER_ADDRESS: 'viele' },
+    de: 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_ADDRESS muss eine ganze Zahl ab 1 sein (gesetzt: „viele“)',
+    en: 'KARTEI_DICOM_MAX_ASSOCIATIONS_PER_ADDRESS must be a whole number from 1 (got "viele")',
+  },
+];
+
+test('every malformed setting: German naming the variable and the value given, English with KARTEI_LANG=en', () => {
+  for (const { env, de, en, shown, secret } of MALFORMED) {
+    // The variable the case is about: the one that differs from a complete S3 configuration, else the first.
+    const [name, value] =
+      Object.entries(env).find(([k, v]) => S3[k as keyof typeof S3] !== v) ?? Object.entries(env)[0]!;
+    const german = kartei(['doctor'], env);
+    assert.equal(german.status, 1, `${name}: ${german.stdout}${german.stderr}`);
+    assert.equal(german.stdout, '');
+    assert.ok(german.stderr.startsWith(`kartei: ${de}`), `${name}: ${german.stderr}`);
+    assert.ok(german.stderr.includes(name), german.stderr);
+    if (secret) assert.ok(!german.stderr.includes(value), `${name}: the secret is shown`);
+    else assert.ok(german.stderr.includes(shown ?? value.split(', ').at(-1)!), german.stderr);
+    assert.doesNotMatch(german.stderr, /\b(must|got|needs|Refusing)\b/, name);
+    const english = kartei(['doctor'], { ...env, KARTEI_LANG: 'en' });
+    assert.equal(english.status, 1, `${name}: ${english.stdout}${english.stderr}`);
+    assert.ok(english.stderr.startsWith(`kartei: ${en}`), `${name}: ${english.stderr}`);
+  }
+  assert.equal(fs.existsSync(path.join(dir, 'keys')), false);
+});
