@@ -6,7 +6,7 @@ import { backupData, backupKeys, type BackupNotice } from '../ops/backup.ts';
 import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
 import { restoreKeys } from '../ops/restore-keys.ts';
-import { CliError } from './device-commands.ts';
+import { CliError } from './cli-error.ts';
 import { formatCount, formatMb, formatMoment, formatSeconds, msg } from './messages.ts';
 
 function parse(args: string[], flags: string[], usage: string): { on: Set<string>; path: string } {

@@ -2,11 +2,9 @@
 // authenticated by the operator's personal API token, so the registry changes
 // through the same gate, policy and audit as in the browser. A new device's id alone on stdout.
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import { CliError, parseCliArgs } from './cli-error.ts';
 import type { Config } from '../config/config.ts';
 import { msg } from './messages.ts';
-
-export class CliError extends Error {}
 
 export async function devicesCommand(
   config: Config,
@@ -60,8 +58,9 @@ export async function devicesCommand(
 }
 
 function addOptions(args: string[]) {
-  try {
-    return parseArgs({
+  // Issue 19: s23-german-cli — a refusal of the options in the operator's language (src/cli/cli-error.ts).
+  return parseCliArgs(
+    {
       args,
       options: {
         ae: { type: 'string' },
@@ -72,10 +71,9 @@ function addOptions(args: string[]) {
         port: { type: 'string' },
       },
       strict: true,
-    }).values;
-  } catch (e) {
-    throw new CliError(`${(e as Error).message}\n${msg('devices.usage')}`);
-  }
+    },
+    msg('devices.usage'),
+  ).values;
 }
 
 /** Calls the API; a problem+json answer becomes a CliError with its detail. */

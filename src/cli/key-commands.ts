@@ -8,8 +8,8 @@
 // server to read its certificates again (SIGHUP).
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.ts';
+import { parseCliArgs } from './cli-error.ts'; // Issue 19: s23-german-cli
 import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -22,7 +22,7 @@ import {
   rotateMaster,
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
-import { CliError } from './device-commands.ts';
+import { CliError } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
@@ -114,7 +114,10 @@ async function rotateDepartment(
   args: string[],
   withServices: Parameters<typeof keysCommand>[2],
 ): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { office: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseCliArgs(
+    { args, options: { office: { type: 'string' } }, allowPositionals: true },
+    msg('keys.usage'),
+  );
   const [wanted] = positionals;
   if (!wanted || positionals.length > 1) throw new CliError(msg('keys.usage'));
   // Issue 19: keys-online — with the servers running; not during a backup (nor a backup during it).
@@ -184,11 +187,10 @@ async function rewrapDepartment(
   args: string[],
   withServices: Parameters<typeof keysCommand>[2],
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { office: { type: 'string' }, batch: { type: 'string' } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCliArgs(
+    { args, options: { office: { type: 'string' }, batch: { type: 'string' } }, allowPositionals: true },
+    msg('keys.usage'),
+  );
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 500);
   if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
@@ -235,11 +237,14 @@ async function reencrypt(
   args: string[],
   withServices: Parameters<typeof keysCommand>[2],
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { office: { type: 'string' }, batch: { type: 'string' }, 'keep-old': { type: 'boolean' } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCliArgs(
+    {
+      args,
+      options: { office: { type: 'string' }, batch: { type: 'string' }, 'keep-old': { type: 'boolean' } },
+      allowPositionals: true,
+    },
+    msg('keys.usage'),
+  );
   const [wanted] = positionals;
   const batch = Number(values.batch ?? 200);
   if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));

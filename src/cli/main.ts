@@ -11,7 +11,8 @@ import { lastRestoreNote } from '../ops/backup-status.ts'; // Issue 19: backup2
 import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
-import { CliError, devicesCommand } from './device-commands.ts';
+import { devicesCommand } from './device-commands.ts';
+import { CliError } from './cli-error.ts'; // Issue 19: s23-german-cli
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchState } from '../ops/launch.ts';
 // Issue 19: keys

@@ -161,6 +161,11 @@ export const MESSAGES_DE = {
   'keys.cannotSignal': 'Der Server (Prozess {pid}) lässt sich nicht benachrichtigen: {code}',
   'keys.reloadAsked':
     'Der Server (Prozess {pid}) liest seine TLS-Zertifikate neu ein; ob es gelang, steht in seinem Protokoll',
+  // Issue 19: s23-german-cli — Node's parseArgs refusals (src/cli/cli-error.ts)
+  'cli.parse.unknownOption': 'Unbekannte Option {option}: bitte die Schreibweise prüfen (die Optionen stehen unten).',
+  'cli.parse.needsValue': 'Die Option {option} braucht einen Wert: {option} WERT angeben.',
+  'cli.parse.takesNoValue': 'Die Option {option} nimmt keinen Wert an: {option} ohne =… angeben.',
+  'cli.parse.unexpectedArgument': 'Unerwartetes Argument „{argument}“: dieser Befehl nimmt keines an.',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

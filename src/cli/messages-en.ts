@@ -150,4 +150,9 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'keys.noServer': 'no running server: {lock} names no running kartei serve',
   'keys.cannotSignal': 'cannot signal the server (process {pid}): {code}',
   'keys.reloadAsked': 'asked the server (process {pid}) to reload its TLS certificates; its log says the outcome',
+  // Issue 19: s23-german-cli — Node's parseArgs refusals (src/cli/cli-error.ts)
+  'cli.parse.unknownOption': 'unknown option {option}: check its spelling (the options are listed below)',
+  'cli.parse.needsValue': 'the option {option} needs a value: give {option} VALUE',
+  'cli.parse.takesNoValue': 'the option {option} takes no value: give {option} without =…',
+  'cli.parse.unexpectedArgument': 'unexpected argument "{argument}": this command takes none',
 };

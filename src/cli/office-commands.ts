@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
-import { CliError } from './device-commands.ts';
+import { CliError } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 import { msg } from './messages.ts';
 

@@ -283,3 +283,47 @@ test('every malformed setting: German naming the variable and the value given, E
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false);
 });
+
+// Issue 19: s23-german-cli — Node's parseArgs refusals, said in the chosen language with the command's usage.
+test("a wrong option or argument: Node's refusal said in German with the command's usage, in English when asked", () => {
+  const cases = [
+    {
+      args: ['keys', 'rotate-department', '--frob'],
+      de: 'kartei: Unbekannte Option --frob: bitte die Schreibweise prüfen',
+      en: 'kartei: unknown option --frob: check its spelling',
+      usage: ['Aufruf: kartei keys <status', 'usage: kartei keys <status'],
+    },
+    {
+      args: ['keys', 'rewrap-department', 'GES', '--batch'],
+      de: 'kartei: Die Option --batch braucht einen Wert: --batch WERT angeben.',
+      en: 'kartei: the option --batch needs a value: give --batch VALUE',
+      usage: ['Aufruf: kartei keys <status', 'usage: kartei keys <status'],
+    },
+    {
+      args: ['keys', 'reencrypt-department', 'GES', '--keep-old=ja'],
+      de: 'kartei: Die Option --keep-old nimmt keinen Wert an: --keep-old ohne =… angeben.',
+      en: 'kartei: the option --keep-old takes no value: give --keep-old without =…',
+      usage: ['Aufruf: kartei keys <status', 'usage: kartei keys <status'],
+    },
+    {
+      args: ['devices', 'add', 'CT1'],
+      de: 'kartei: Unerwartetes Argument „CT1“: dieser Befehl nimmt keines an.',
+      en: 'kartei: unexpected argument "CT1": this command takes none',
+      usage: ['Aufruf: kartei devices <list | add | remove ID>', 'usage: kartei devices <list | add | remove ID>'],
+    },
+  ];
+  for (const { args, de, en, usage } of cases) {
+    const german = kartei(args, { KARTEI_API_TOKEN: 'kein-token' });
+    assert.equal(german.status, 1, `${args.join(' ')}: ${german.stderr}`);
+    const [first, second] = german.stderr.split('\n');
+    assert.equal(first!.slice(0, de.length), de, german.stderr);
+    assert.ok(second!.startsWith(usage[0]!), german.stderr);
+    assert.doesNotMatch(german.stderr, /Unknown option|argument missing|does not take|Unexpected argument|at /);
+    const english = kartei(args, { KARTEI_API_TOKEN: 'kein-token', KARTEI_LANG: 'en' });
+    assert.equal(english.status, 1, `${args.join(' ')}: ${english.stderr}`);
+    const [line, next] = english.stderr.split('\n');
+    assert.equal(line!.slice(0, en.length), en, english.stderr);
+    assert.ok(next!.startsWith(usage[1]!), english.stderr);
+  }
+  assert.equal(fs.existsSync(path.join(dir, 'keys')), false);
+});

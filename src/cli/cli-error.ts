@@ -1,0 +1,33 @@
+// A refused command line: CliError, said by `kartei` as one line on stderr with exit 1; and (issue 19:
+// s23-german-cli) Node's parseArgs for the commands, its refusals said in the operator's language: an
+// unknown option, an option missing its value (or given one it does not take), an unexpected argument,
+// each followed by the command's usage. Node's own English never reaches the operator.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { msg } from './messages.ts';
+
+/** A refusal of the command line, in the operator's language already. */
+export class CliError extends Error {}
+
+/** What Node's message names in quotes: `'--office <value>'` → `--office`. */
+const named = (message: string) => /'([^' ]+)/.exec(message)?.[1] ?? '';
+
+/** parseArgs(config); a refusal of the arguments is a CliError in the chosen language, with `usage` below it. */
+export function parseCliArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    const { code, message } = e as NodeJS.ErrnoException;
+    const text =
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? msg('cli.parse.unknownOption', { option: named(message) })
+        : code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+          ? msg('cli.parse.unexpectedArgument', { argument: named(message) })
+          : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+            ? msg(/does not take an argument/.test(message) ? 'cli.parse.takesNoValue' : 'cli.parse.needsValue', {
+                option: named(message),
+              })
+            : undefined;
+    if (text === undefined) throw e;
+    throw new CliError(`${text}\n${usage.trimEnd()}`);
+  }
+}
