@@ -9,7 +9,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
-import { parseCliArgs } from './cli-error.ts'; // Issue 19: s23-german-cli
 import { ConfigError } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -22,7 +21,7 @@ import {
   rotateMaster,
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
-import { CliError } from './cli-error.ts';
+import { CliError, parseCliArgs } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
@@ -264,7 +263,12 @@ async function reencrypt(
           retire: !values['keep-old'],
           progress: (phase, done, total) =>
             process.stdout.write(
-              `${msg('keys.reencrypt.progress', { code: d.code, what: msg(names[phase]), done, total })}\n`,
+              `${msg('keys.reencrypt.progress', {
+                code: d.code,
+                what: msg(names[phase]),
+                done: formatCount(done),
+                total: formatCount(total),
+              })}\n`,
             ),
           step: (phase, n) => {
             if (crashAt() === `reencrypt-${phase}:${n}`) process.kill(process.pid, 'SIGKILL');

@@ -22,9 +22,19 @@ import { backupCommand, restoreCommand } from './backup-commands.ts';
 // Issue 19: offices
 import { officesCommand } from './office-commands.ts';
 // Issue 19: cli-german — what the command prints, German first (KARTEI_LANG=en: English).
-import { cliLang, findingWording, formatMoment, formatSeconds, LangError, msg, setCliLang } from './messages.ts';
+import {
+  cliLang,
+  findingWording,
+  formatCount,
+  formatMoment,
+  formatSeconds,
+  LangError,
+  msg,
+  setCliLang,
+} from './messages.ts';
 import { wordFinding } from '../contract/finding-texts.ts';
 import { refusalText } from './refusals.ts';
+import { auditProblemText } from './audit-problems.ts'; // Issue 19: s23-german-cli
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -75,10 +85,14 @@ async function auditVerify(s: Services): Promise<number> {
   bar.done();
   const secs = formatSeconds(performance.now() - started);
   if (!r.ok) {
-    process.stdout.write(`${msg('audit.broken', { tenant: r.tenantId, seq: r.seq, problem: r.problem })}\n`);
+    process.stdout.write(
+      `${msg('audit.broken', { tenant: r.tenantId, seq: r.seq, problem: auditProblemText(r.problem) })}\n`,
+    );
     return 1;
   }
-  process.stdout.write(`${msg('audit.ok', { count: r.count, secs, tail: r.unsignedTail })}\n`);
+  process.stdout.write(
+    `${msg('audit.ok', { count: formatCount(r.count), secs, tail: formatCount(r.unsignedTail) })}\n`,
+  );
   // Issue 19: backup2 — the last restore's gap: events lost with it, on the record instead of a break.
   const restored = await lastRestoreNote(s.store);
   if (restored) {
@@ -92,7 +106,7 @@ async function auditVerify(s: Services): Promise<number> {
 // Issue 19: audit — `kartei audit rotate-key`: works beside a running server, which signs with the new key from its next checkpoint.
 async function auditRotateKey(s: Services): Promise<number> {
   const r = await rotateSigningKey(s.store, s.audit, s.signer);
-  const words = { current: r.current, retired: r.retired, audited: r.audited };
+  const words = { current: r.current, retired: r.retired, audited: formatCount(r.audited) };
   process.stdout.write(`${msg(r.resumed ? 'audit.rotated.resumed' : 'audit.rotated', words)}\n`);
   return 0;
 }

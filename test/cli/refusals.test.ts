@@ -9,6 +9,7 @@ import { REFUSALS_DE, refusalText } from '../../src/cli/refusals.ts';
 import { setCliLang } from '../../src/cli/messages.ts';
 import { ConfigError, checkStartable, loadConfig } from '../../src/config/config.ts';
 import { refusal } from '../../src/config/refusal.ts';
+import { AUDIT_PROBLEMS_DE, auditProblemText } from '../../src/cli/audit-problems.ts';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
 
@@ -53,6 +54,31 @@ test('a refusal is said in German from its code, in English as its message; with
     setCliLang('en');
     assert.equal(refusalText(refused), refused.message);
     assert.match(refused.message, /^Refusing to listen on 0\.0\.0\.0/);
+  } finally {
+    setCliLang('de');
+  }
+});
+
+// Issue 19: s23-german-cli — `kartei audit verify` says a broken chain's problem in German
+// (src/cli/audit-problems.ts); the verifier's problem strings themselves stay English.
+test('every problem the audit verifier names has its German text, and no German text names a problem nobody makes', () => {
+  const problems = new Map<string, string>();
+  const dir = path.join(SRC, 'audit');
+  for (const f of fs.readdirSync(dir).filter((n) => /^verify.*\.ts$/.test(n))) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const m of text.matchAll(/\b(?:note|fail)\([^;]*?,\s*'([^']+)'\s*\)/g)) problems.set(m[1]!, f);
+    for (const m of text.matchAll(/\bproblem: '([^']+)'/g)) problems.set(m[1]!, f);
+  }
+  assert.ok(problems.size >= 15, `only ${problems.size} problems found: ${[...problems.keys()].join('; ')}`);
+  for (const [problem, file] of problems)
+    assert.ok(AUDIT_PROBLEMS_DE[problem], `"${problem}" (${file}) has no German text`);
+  for (const problem of Object.keys(AUDIT_PROBLEMS_DE)) assert.ok(problems.has(problem), `"${problem}": named nowhere`);
+  try {
+    setCliLang('de');
+    assert.equal(auditProblemText('event missing'), 'ein Ereignis fehlt');
+    assert.equal(auditProblemText('something new'), 'something new');
+    setCliLang('en');
+    assert.equal(auditProblemText('event missing'), 'event missing');
   } finally {
     setCliLang('de');
   }

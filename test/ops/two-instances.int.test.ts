@@ -403,7 +403,9 @@ test('A SIGKILLed in the middle of parallel writes: every write it acknowledged 
     });
   });
   assert.equal(verify.code, 0, `kartei audit verify:\n${verify.out}`);
-  const events = Number(/audit chain OK: (\d+) events verified/.exec(verify.out)?.[1]);
+  // The count as the command's language (KARTEI_LANG=en, instanceEnv) groups it: 1,234.
+  const counted = /audit chain OK: (\d{1,3}(?:,\d{3})*) events verified/.exec(verify.out)?.[1];
+  const events = Number(counted?.replaceAll(',', ''));
   assert.ok(
     events >= acked.records.size + acked.images.length,
     `audit verify checked ${events} events, fewer than the ${acked.records.size + acked.images.length} acknowledged writes audited:\n${verify.out}`,
