@@ -31,6 +31,7 @@ import {
   type CheckpointSigner,
   type RetiredKey,
 } from './signing-key.ts';
+import { refusal, RefusalError } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export const ROTATE_ACTION = 'audit.signing-key.rotate';
 const LOCK_FILE = 'audit-signing.rotation.lock';
@@ -38,7 +39,8 @@ export const TEST_CRASH_VARIABLE = 'KARTEI_TEST_ROTATION_CRASH';
 
 export type RotationStep = 'next-written' | 'retired' | 'switched' | 'one-chain-audited' | 'audited' | 'signed';
 
-export class RotationError extends Error {}
+// Issue 19: s23-german-cli — with a refusal code, for `kartei` to say it in German (src/cli/refusals.ts).
+export class RotationError extends RefusalError {}
 
 export interface RotationResult {
   retired: string;
@@ -63,7 +65,8 @@ export async function rotateSigningKey(
   signer: CheckpointSigner,
 ): Promise<RotationResult> {
   const keyDir = signer.keyDir;
-  if (!keyDir) throw new RotationError('the signing key does not come from a key directory');
+  if (!keyDir)
+    throw new RotationError('the signing key does not come from a key directory', refusal('audit-key-not-in-key-dir'));
   const unlock = lock(keyDir);
   try {
     return await rotate(store, audit, signer, keyDir);
@@ -90,6 +93,12 @@ async function rotate(
     if (open.successor !== currentId && !fs.existsSync(file(NEXT_SIGNING_KEY_FILE)))
       throw new RotationError(
         `${RETIRED_KEYS_FILE} names ${open.successor} as the successor of ${open.keyId}, but the signing key is ${currentId}`,
+        refusal('audit-key-successor-mismatch', {
+          file: RETIRED_KEYS_FILE,
+          successor: open.successor,
+          keyId: open.keyId,
+          current: currentId,
+        }),
       );
     entry = open;
   } else {
@@ -116,7 +125,10 @@ async function rotate(
   }
   signer.refresh();
   if (signer.keyId !== entry.successor)
-    throw new RotationError(`the signing key in place is ${signer.keyId}, expected ${entry.successor}`);
+    throw new RotationError(
+      `the signing key in place is ${signer.keyId}, expected ${entry.successor}`,
+      refusal('audit-key-unexpected', { current: signer.keyId, expected: entry.successor }),
+    );
   crashPoint('switched');
   // 4. One event per chain that has none for this rotation yet.
   let audited = 0;
@@ -188,11 +200,15 @@ function lock(keyDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(file, 'utf8'));
-      if (alive(pid)) throw new RotationError(`another rotation of the audit signing key is running (process ${pid})`);
+      if (alive(pid))
+        throw new RotationError(
+          `another rotation of the audit signing key is running (process ${pid})`,
+          refusal('audit-key-rotation-running', { pid }),
+        );
       fs.rmSync(file, { force: true });
     }
   }
-  throw new RotationError('could not take the rotation lock');
+  throw new RotationError('could not take the rotation lock', refusal('audit-key-rotation-lock'));
 }
 
 function alive(pid: number): boolean {

@@ -29,6 +29,7 @@ import { KeyFileError, readOrCreateSecret } from '../vault/key-file.ts';
 import { Witness } from './witness.ts';
 import { chainKeyFromKeyDir } from './chain-key.ts';
 import type { ChainKeying } from './chain.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export const SIGNING_KEY_FILE = 'audit-signing.key';
 /** A rotation's new key, written before it replaces the current one (`signing-key-rotation.ts`). */
@@ -73,6 +74,7 @@ export function readKeyDirFile(file: string): Buffer {
   if (mode & 0o077)
     throw new KeyFileError(
       `Refusing to use ${file}: it is accessible by others (mode ${mode.toString(8)}); run chmod 600 on it.`,
+      refusal('key-file-exposed', { file, mode: mode.toString(8) }),
     );
   return fs.readFileSync(file);
 }

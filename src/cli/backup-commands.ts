@@ -7,6 +7,7 @@ import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
 import { restoreKeys } from '../ops/restore-keys.ts';
 import { CliError } from './cli-error.ts';
+import { refusalText } from './refusals.ts'; // Issue 19: s23-german-cli
 import { formatCount, formatMb, formatMoment, formatSeconds, msg } from './messages.ts';
 
 function parse(args: string[], flags: string[], usage: string): { on: Set<string>; path: string } {
@@ -17,7 +18,7 @@ function parse(args: string[], flags: string[], usage: string): { on: Set<string
 }
 
 const manifestRefusal = (e: unknown) => {
-  if (e instanceof ManifestError) throw new CliError(msg('backup.refused', { reason: e.message }));
+  if (e instanceof ManifestError) throw new CliError(msg('backup.refused', { reason: refusalText(e) }));
   throw e;
 };
 

@@ -275,7 +275,7 @@ async function reencrypt(
           },
         });
       } catch (e) {
-        if (e instanceof ReencryptError) throw new CliError(e.message);
+        if (e instanceof ReencryptError) throw new CliError(refusalText(e));
         throw e;
       }
       const counts = { personKeys: r.personKeys, fields: r.fields, images: r.images, changed: r.changed };

@@ -100,6 +100,90 @@ export const REFUSALS_DE: Record<string, string> = {
     'Der Hauptschlüssel des Schlüsselverzeichnisses öffnet die Daten dieser Sicherung nicht: das dazugehörige Schlüsselverzeichnis zurückspielen (kartei backup --keys).',
   'restore-key-dir-not-empty':
     'Das Schlüsselverzeichnis {keyDir} ist nicht leer; eine Wiederherstellung schreibt nie über Schlüssel.',
+  // Issue 19: s23-german-cli — sealed files' storage and the S3 credentials file (src/vault/storage.ts, sealed-objects-s3.ts).
+  'storage-s3-unset':
+    'KARTEI_STORAGE=s3 braucht die Einstellungen KARTEI_S3_ENDPOINT, KARTEI_S3_BUCKET, KARTEI_S3_REGION und KARTEI_S3_CREDENTIALS_FILE; bitte setzen.',
+  'storage-database-sqlite':
+    'KARTEI_STORAGE=database legt Bilder und Dokumente in PostgreSQL ab; mit SQLite liegen sie im Datenverzeichnis: KARTEI_STORAGE=files setzen oder entfernen.',
+  'storage-files-left-database':
+    'Start abgelehnt: Bilder und Dokumente liegen in PostgreSQL (KARTEI_STORAGE=database oder nicht gesetzt), aber das Datenverzeichnis enthält {area} als Dateien ({left}). KARTEI_STORAGE=files setzen, um sie weiter zu verwenden.',
+  'storage-files-left-s3':
+    'Start abgelehnt: Bilder und Dokumente liegen in S3 (KARTEI_STORAGE=s3), aber das Datenverzeichnis enthält {area} als Dateien ({left}). KARTEI_STORAGE=files setzen, um sie weiter zu verwenden.',
+  's3-credentials-link': '{file} abgelehnt: Die S3-Zugangsdatei ist ein symbolischer Link; die Datei selbst nennen.',
+  's3-credentials-unreadable':
+    'KARTEI_S3_CREDENTIALS_FILE {file} lässt sich nicht lesen ({code}); bitte Pfad und Rechte prüfen.',
+  's3-credentials-not-file': '{file} abgelehnt: Die S3-Zugangsdatei ist keine gewöhnliche Datei.',
+  's3-credentials-exposed':
+    'Start abgelehnt: Die S3-Zugangsdatei {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',
+  's3-credentials-too-large': '{file} abgelehnt: {size} Byte sind keine S3-Zugangsdatei.',
+  's3-credentials-line':
+    '{file}, Zeile {line}: Eine S3-Zugangsdatei enthält die Zeilen aws_access_key_id = … und aws_secret_access_key = … (und wahlweise aws_session_token = …), jede einmal.',
+  's3-credentials-incomplete':
+    '{file} muss aws_access_key_id = … und aws_secret_access_key = … enthalten; bitte ergänzen.',
+  // Issue 19: s23-german-cli — the master key and the audit signing key (src/vault, src/audit/signing-key-rotation.ts).
+  'master-key-missing': 'Kein Hauptschlüssel in {keyDir}: den Server einmal starten, damit er ihn anlegt.',
+  'master-rotation-since-start':
+    'Seit dieser Prozess gestartet ist, wurde ein Wechsel des Hauptschlüssels begonnen oder abgeschlossen: ihn mit `kartei keys rotate-master` abschließen, dann erneut versuchen.',
+  'master-rotation-foreign':
+    'Das Schlüsselverzeichnis {keyDir} enthält {next} und {retired} eines anderen Hauptschlüssels: es aus der Schlüsselsicherung zurückspielen.',
+  'master-rotation-office-unwrapped':
+    'Der Schlüssel des Amtes {office} liegt nicht unter dem neuen Hauptschlüssel {master}; nichts wurde umgestellt.',
+  'audit-key-not-in-key-dir':
+    'Der Signaturschlüssel des Protokolls stammt nicht aus einem Schlüsselverzeichnis (KARTEI_KEY_DIR); so lässt er sich nicht wechseln.',
+  'audit-key-successor-mismatch':
+    '{file} nennt {successor} als Nachfolger von {keyId}, aber der Signaturschlüssel ist {current}; bitte das Schlüsselverzeichnis prüfen (oder aus der Schlüsselsicherung zurückspielen).',
+  'audit-key-unexpected':
+    'Der Signaturschlüssel in Gebrauch ist {current}, erwartet war {expected}; bitte das Schlüsselverzeichnis prüfen.',
+  'audit-key-rotation-running':
+    'Ein anderer Wechsel des Signaturschlüssels läuft schon (Prozess {pid}); warten, bis er endet.',
+  'audit-key-rotation-lock':
+    'Die Sperre für den Wechsel des Signaturschlüssels ließ sich nicht setzen; bitte erneut versuchen.',
+  // Issue 19: s23-german-cli — re-encryption of a department (src/ops/department-reencrypt.ts).
+  'reencrypt-running':
+    'Eine andere Neuverschlüsselung dieser Abteilung läuft schon (auf dieser oder einer anderen Instanz); warten, bis sie endet.',
+  'reencrypt-rotation-pending':
+    'Ein Schlüsselwechsel dieser Abteilung ist im Gang (Version {pending} ausstehend): erst mit `kartei keys rotate-department` abschließen.',
+  'reencrypt-rotated-meanwhile':
+    'Der Schlüssel der Abteilung wurde inzwischen erneut gewechselt: bitte erneut ausführen.',
+  // Issue 19: s23-german-cli — a backup's completeness and its manifest (src/ops/backup.ts, backup-manifest.ts, restore*.ts).
+  'backup-objects-missing':
+    '{missing} Bild(er) oder Dokument(e), die die Datenbank nennt, fehlen in ihrem Speicher; die Sicherung wäre unvollständig – bitte `kartei doctor` ausführen.',
+  'backup-s3-objects-missing':
+    '{missing} Bild(er) oder Dokument(e), die die Datenbank nennt, fehlen im S3-Bucket {bucket}; die Sicherung wäre unvollständig – bitte `kartei doctor` ausführen.',
+  'backup-files-missing':
+    '{missing} Datei(en), die die Datenbank nennt, fehlen im Datenverzeichnis (erste: {first}); die Sicherung wäre unvollständig – bitte `kartei doctor` ausführen.',
+  'restore-objects-missing':
+    'Die Datenbank nennt {missing} Bild(er) oder Dokument(e), die ihr Speicher nicht enthält: einen vollständigen Datenbank-Abzug zurückspielen.',
+  'restore-files-missing':
+    'Die Datenbank nennt {missing} Datei(en), die diese Sicherung nicht enthält (erste: {first}): den VOR dieser Sicherung gezogenen Datenbank-Abzug zurückspielen.',
+  'restore-s3-objects-missing':
+    'Dem S3-Bucket {bucket} fehlen {missing} Bild(er) oder Dokument(e), die die Datenbank nennt: erst die Objekte des Buckets (seine Versionierung) zurückspielen.',
+  'manifest-not-file': '{file} ist keine gewöhnliche Datei.',
+  'manifest-missing': 'Kein Sicherungsmanifest unter {file}: keine vollständige Kartei-Sicherung.',
+  'manifest-not-json': '{file} ist kein JSON: kein Manifest einer Kartei-Sicherung.',
+  'manifest-wrong-format': '{file} ist kein Manifest einer {kind} von Kartei (Format {format}).',
+  'manifest-not-authentic':
+    '{file} lässt sich mit dem Protokoll-Kettenschlüssel dieses Schlüsselverzeichnisses nicht bestätigen: verändert oder von einer anderen Installation; das passende Schlüsselverzeichnis verwenden.',
+  'manifest-foreign-file': '{file} nennt eine Datei, die Kartei nie schreibt: {path}',
+  'manifest-file-twice': '{file} nennt {path} zweimal.',
+  'manifest-no-database': 'Das Manifest nennt keine Datenbank.',
+  'backup-entry-not-file': '{path} ist weder eine gewöhnliche Datei noch ein Verzeichnis.',
+  'keys-backup-incomplete': '{dir} ist keine vollständige Kartei-Schlüsselsicherung (kein {file} oder kein Manifest).',
+  'keys-backup-extra-files': 'Die Schlüsselsicherung enthält andere Dateien, als ihr Manifest nennt.',
+  'keys-backup-file-differs': '{path} in der Schlüsselsicherung stimmt nicht mit ihrem Manifest überein.',
+  'backup-unfinished': '{dir} ist eine nie abgeschlossene Sicherung ({marker}); bitte eine andere verwenden.',
+  'backup-other-dialect':
+    'Die Sicherung stammt von einer Installation mit {backupDialect}; diese Konfiguration verwendet {dialect} (KARTEI_DATABASE_URL).',
+  'backup-other-storage':
+    'Die Sicherung hält Bilder und Dokumente {backupStorage}, diese Konfiguration {storage}: KARTEI_STORAGE wie bei der Sicherung setzen.',
+  'backup-extra-files': 'Die Sicherung enthält {n} Datei(en), die ihr Manifest nicht nennt (erste: {first}).',
+  'backup-files-absent': '{n} Datei(en) des Manifests fehlen in der Sicherung (erste: {first}).',
+  'backup-file-differs':
+    '{path} in der Sicherung stimmt nicht mit ihrem Manifest überein (Größe oder SHA-256 weicht ab).',
+  'backup-database-unreadable': 'Die Datenbank der Sicherung lässt sich nicht lesen: {reason}',
+  'backup-database-counts-differ': 'Die Datenbank der Sicherung enthält nicht die Anzahlen, die ihr Manifest nennt.',
+  'backup-files-not-database': 'Die Dateien der Sicherung sind nicht die, die ihre Datenbank nennt.',
+  'backup-changed-during-restore': '{path} hat sich in der Sicherung geändert, während sie zurückgespielt wurde.',
   // kartei offices (src/identity/offices.ts).
   'office-name-invalid': 'Der Name eines Amtes hat 2 bis 200 Zeichen und keine Steuerzeichen.',
   'office-host-invalid': 'Kein Rechnername: {host}',
@@ -121,6 +205,12 @@ const WORKS_DE: Record<string, string> = {
   're-encryption': 'eine Neuverschlüsselung',
 };
 
+/** What a backup holds (src/ops/backup-manifest.ts), in German. */
+const BACKUP_KINDS_DE: Record<string, string> = { data: 'Datensicherung', keys: 'Schlüsselsicherung' };
+
+/** Where images and documents are kept (KARTEI_STORAGE), in German. */
+const STORAGE_DE: Record<string, string> = { database: 'in der Datenbank', files: 'in Dateien', s3: 'in S3' };
+
 /** What a refusal says in the chosen language: German from its code where there is one, else its message. */
 export function refusalText(e: Error & { refusal?: Refusal }): string {
   const german = e.refusal && currentCliLang() === 'de' ? REFUSALS_DE[e.refusal.code] : undefined;
@@ -128,5 +218,9 @@ export function refusalText(e: Error & { refusal?: Refusal }): string {
   const params = { ...e.refusal?.params };
   if (typeof params.at === 'string') params.at = formatMoment(params.at);
   if (typeof params.what === 'string') params.what = WORKS_DE[params.what] ?? params.what;
+  // Issue 19: s23-german-cli — where a backup and this configuration keep images and documents.
+  if (typeof params.kind === 'string') params.kind = BACKUP_KINDS_DE[params.kind] ?? params.kind;
+  for (const k of ['backupStorage', 'storage'])
+    if (typeof params[k] === 'string') params[k] = STORAGE_DE[params[k]] ?? params[k];
   return fill(german, params);
 }

@@ -7,6 +7,7 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { refusal, RefusalError } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export const MANIFEST_FILE = 'kartei-backup.json';
 export const KEYS_MANIFEST_FILE = 'kartei-keys-backup.json';
@@ -76,7 +77,8 @@ export type Manifest = DataManifest | KeysManifest;
 const DATA_PATH = /^(kartei\.sqlite|audit-witness\.json|(images|documents)(\/[A-Za-z0-9_.-]+)+)$/;
 const KEYS_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
-export class ManifestError extends Error {}
+// Issue 19: s23-german-cli — with a refusal code, for `kartei` to say it in German (src/cli/refusals.ts).
+export class ManifestError extends RefusalError {}
 
 function macKey(chainKey: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', chainKey, Buffer.alloc(0), 'kartei/backup-manifest/v1', 32));
@@ -135,25 +137,32 @@ export function readManifest<K extends Manifest['kind']>(
   let text: string;
   try {
     const st = fs.lstatSync(file);
-    if (!st.isFile()) throw new ManifestError(`${file} is not a regular file`);
+    if (!st.isFile()) throw new ManifestError(`${file} is not a regular file`, refusal('manifest-not-file', { file }));
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     if (e instanceof ManifestError) throw e;
-    throw new ManifestError(`no backup manifest at ${file}: not a complete Kartei backup`);
+    throw new ManifestError(
+      `no backup manifest at ${file}: not a complete Kartei backup`,
+      refusal('manifest-missing', { file }),
+    );
   }
   let m: Manifest;
   try {
     m = JSON.parse(text) as Manifest;
   } catch {
-    throw new ManifestError(`${file} is not JSON`);
+    throw new ManifestError(`${file} is not JSON`, refusal('manifest-not-json', { file }));
   }
   if (m.format !== FORMAT || m.kind !== kind || !Array.isArray(m.files) || typeof m.mac !== 'string')
-    throw new ManifestError(`${file} is not a Kartei ${kind} backup manifest of format ${FORMAT}`);
+    throw new ManifestError(
+      `${file} is not a Kartei ${kind} backup manifest of format ${FORMAT}`,
+      refusal('manifest-wrong-format', { file, kind, format: FORMAT }),
+    );
   const { mac, ...body } = m;
   const expected = macOf(body, chainKey);
   if (mac.length !== expected.length || !timingSafeEqualHex(mac, expected))
     throw new ManifestError(
       `${file} does not authenticate with this key directory's audit chain key: altered, or made by another installation`,
+      refusal('manifest-not-authentic', { file }),
     );
   const allowed = kind === 'data' ? DATA_PATH : KEYS_PATH;
   const seen = new Set<string>();
@@ -166,8 +175,12 @@ export function readManifest<K extends Manifest['kind']>(
       f.size < 0 ||
       !/^[0-9a-f]{64}$/.test(f.sha256)
     )
-      throw new ManifestError(`${file} names a file Kartei never writes: ${JSON.stringify(f.path)}`);
-    if (seen.has(f.path)) throw new ManifestError(`${file} names ${f.path} twice`);
+      throw new ManifestError(
+        `${file} names a file Kartei never writes: ${JSON.stringify(f.path)}`,
+        refusal('manifest-foreign-file', { file, path: JSON.stringify(f.path) }),
+      );
+    if (seen.has(f.path))
+      throw new ManifestError(`${file} names ${f.path} twice`, refusal('manifest-file-twice', { file, path: f.path }));
     seen.add(f.path);
   }
   return { manifest: m as Extract<Manifest, { kind: K }>, digest: manifestDigest(text) };
@@ -187,7 +200,11 @@ export function listTree(root: string): string[] {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
       else if (e.isFile()) out.push(r);
-      else throw new ManifestError(`${path.join(root, r)} is not a regular file or directory`);
+      else
+        throw new ManifestError(
+          `${path.join(root, r)} is not a regular file or directory`,
+          refusal('backup-entry-not-file', { path: path.join(root, r) }),
+        );
     }
   };
   walk('');

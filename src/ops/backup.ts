@@ -318,6 +318,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
       if (o.missing > 0)
         throw new ConfigError(
           `${o.missing} image(s) or document(s) the database names are missing from its storage; the backup is incomplete — run \`kartei doctor\``,
+          refusal('backup-objects-missing', { missing: o.missing }),
         );
       facts = { files: [], objects: o };
       note =
@@ -352,6 +353,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
       if (o.missing > 0)
         throw new ConfigError(
           `${o.missing} image(s) or document(s) the database names are missing from the S3 bucket ${config.s3?.bucket}; the backup is incomplete — run \`kartei doctor\``,
+          refusal('backup-s3-objects-missing', { missing: o.missing, bucket: String(config.s3?.bucket) }),
         );
       facts = { ...facts, files: [], objects: o };
       note =
@@ -378,6 +380,7 @@ export async function backupData(config: Config, dest: string, opts: BackupOptio
     if (missing.length > 0)
       throw new ConfigError(
         `${missing.length} file(s) the database names are missing from the data directory (first: ${missing[0]}); the backup is incomplete — run \`kartei doctor\``,
+        refusal('backup-files-missing', { missing: missing.length, first: String(missing[0]) }),
       );
     // Synced after all are written (the kernel has written most back by then), several at a time.
     await pool(copied, COPY_PARALLEL * 2, async (f) => {

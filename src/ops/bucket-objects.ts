@@ -6,12 +6,14 @@
 import { ConfigError, type Config } from '../config/config.ts';
 import { s3SealedStore } from '../vault/sealed-objects-s3.ts';
 import type { StoredObjects } from './backup-manifest.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 const AREAS = ['images', 'documents'] as const;
 
 /** The objects `files` (paths under the data directory's layout: `images/…`, `documents/…`) name, checked in the bucket. */
 export async function bucketObjects(config: Pick<Config, 's3'>, files: string[]): Promise<StoredObjects> {
-  if (!config.s3) throw new ConfigError('KARTEI_STORAGE=s3 needs the KARTEI_S3_* settings');
+  if (!config.s3)
+    throw new ConfigError('KARTEI_STORAGE=s3 needs the KARTEI_S3_* settings', refusal('storage-s3-unset'));
   const present = new Set<string>();
   for (const area of AREAS)
     for await (const e of s3SealedStore(config.s3, area).walk()) if (!e.temporary) present.add(`${area}/${e.relPath}`);

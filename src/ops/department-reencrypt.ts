@@ -20,6 +20,7 @@ import { bindingBytes, DecryptionError, keyVersion, open, registerKeyVersions, s
 import { departmentKeyState } from '../vault/department-versions.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { DEPARTMENT_SEALED_COLUMNS, type SealedColumn } from './department-sealed-columns.ts';
+import { refusal, RefusalError } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export interface ReencryptDeps {
   store: Store;
@@ -43,7 +44,8 @@ export interface ReencryptCounts {
   retired: number[];
 }
 
-export class ReencryptError extends Error {}
+// Issue 19: s23-german-cli — with a refusal code, for `kartei` to say it in German (src/cli/refusals.ts).
+export class ReencryptError extends RefusalError {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long before the run an image may have begun arriving under a key fetched before the switch. */
@@ -67,6 +69,7 @@ export async function reencryptDepartment(
   if (!run.ran)
     throw new ReencryptError(
       "another re-encryption of this department's key is running (on this or another instance): wait for it to end",
+      refusal('reencrypt-running'),
     );
   return run.value;
 }
@@ -82,6 +85,7 @@ async function reencryptAlone(
   if (state.pending !== undefined)
     throw new ReencryptError(
       `a rotation of this department's key is under way (version ${state.pending} pending): complete it with \`kartei keys rotate-department\` first`,
+      refusal('reencrypt-rotation-pending', { pending: state.pending }),
     );
   // Every instance seals under the current version once it has looked again since the switch.
   const switchedAt = await tx((t) =>
@@ -216,7 +220,10 @@ async function fields(
       const n = await tx(async (t) => {
         const key = await s.keyring.departmentKey(t, d.tenantId, d.id);
         if (keyVersion(key) !== counts.version)
-          throw new ReencryptError('the department key rotated again meanwhile: run again');
+          throw new ReencryptError(
+            'the department key rotated again meanwhile: run again',
+            refusal('reencrypt-rotated-meanwhile'),
+          );
         const rows = await sql<
           Record<string, unknown> & { blob: Buffer }
         >`select ${picked}, ${sql.ref(`${c.table}.${c.column}`)} as blob
@@ -301,7 +308,10 @@ async function images(
         .execute(),
     }));
     if (keyVersion(key) !== counts.version)
-      throw new ReencryptError('the department key rotated again meanwhile: run again');
+      throw new ReencryptError(
+        'the department key rotated again meanwhile: run again',
+        refusal('reencrypt-rotated-meanwhile'),
+      );
     // The current version alone: a file under an earlier one does not open with it.
     const only = Buffer.from(key);
     registerKeyVersions(only, { version: counts.version, byVersion: new Map([[counts.version, only]]) });

@@ -15,16 +15,25 @@ import { refusal } from '../config/refusal.ts'; // Issue 19: cli-german
 export async function restoreKeys(config: Config, src: string): Promise<{ files: number; keyDir: string }> {
   const dir = path.resolve(src);
   if (!fs.existsSync(path.join(dir, CHAIN_KEY_FILE)) || !fs.existsSync(path.join(dir, KEYS_MANIFEST_FILE)))
-    throw new ManifestError(`${dir} is not a complete Kartei keys' backup (no ${CHAIN_KEY_FILE} or manifest)`);
+    throw new ManifestError(
+      `${dir} is not a complete Kartei keys' backup (no ${CHAIN_KEY_FILE} or manifest)`,
+      refusal('keys-backup-incomplete', { dir, file: CHAIN_KEY_FILE }),
+    );
   const { manifest } = readManifest(dir, 'keys', chainKeyFromKeyDir(dir, {}).key);
   const listed = new Set(manifest.files.map((f) => f.path));
   const present = listTree(dir).filter((f) => f !== KEYS_MANIFEST_FILE);
   if (present.length !== listed.size || present.some((f) => !listed.has(f)))
-    throw new ManifestError("the keys' backup holds other files than its manifest lists");
+    throw new ManifestError(
+      "the keys' backup holds other files than its manifest lists",
+      refusal('keys-backup-extra-files'),
+    );
   for (const f of manifest.files) {
     const got = await hashFile(path.join(dir, f.path));
     if (got.size !== f.size || got.sha256 !== f.sha256)
-      throw new ManifestError(`${f.path} in the keys' backup does not match its manifest`);
+      throw new ManifestError(
+        `${f.path} in the keys' backup does not match its manifest`,
+        refusal('keys-backup-file-differs', { path: f.path }),
+      );
   }
   const target = config.keyDir;
   const exists = fs.existsSync(target);

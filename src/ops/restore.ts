@@ -82,11 +82,18 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
   const chainKey = existingChainKey(config.keyDir);
   const dir = path.resolve(src);
   if (fs.existsSync(path.join(dir, IN_PROGRESS)))
-    throw new ManifestError(`${dir} is a backup that never finished (${IN_PROGRESS}); use another one`);
+    throw new ManifestError(
+      `${dir} is a backup that never finished (${IN_PROGRESS}); use another one`,
+      refusal('backup-unfinished', { dir, marker: IN_PROGRESS }),
+    );
   const { manifest, digest } = readManifest(dir, 'data', chainKey);
   if ((manifest.dialect === 'postgres') !== !!config.databaseUrl)
     throw new ManifestError(
       `the backup is of a ${manifest.dialect} installation; this configuration uses ${config.databaseUrl ? 'postgres' : 'sqlite'}`,
+      refusal('backup-other-dialect', {
+        backupDialect: manifest.dialect,
+        dialect: config.databaseUrl ? 'postgres' : 'sqlite',
+      }),
     );
   // Issue 19: storage-db — images and documents in the database (its dump) or in files: as the backup was made.
   // Issue 19: s3 — or in the S3 bucket.
@@ -95,42 +102,60 @@ export async function checkBackup(config: Config, src: string): Promise<{ manife
   if (backupStorage !== storageKind(config))
     throw new ManifestError(
       `the backup keeps images and documents ${kept[backupStorage]}; this configuration keeps them ${kept[storageKind(config)]} (KARTEI_STORAGE)`,
+      refusal('backup-other-storage', { backupStorage, storage: storageKind(config) }),
     );
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
   const present = listTree(dir).filter((f) => f !== MANIFEST_FILE);
   const extra = present.filter((f) => !listed.has(f));
   if (extra.length > 0)
-    throw new ManifestError(`the backup holds ${extra.length} file(s) its manifest does not list (first: ${extra[0]})`);
+    throw new ManifestError(
+      `the backup holds ${extra.length} file(s) its manifest does not list (first: ${extra[0]})`,
+      refusal('backup-extra-files', { n: extra.length, first: String(extra[0]) }),
+    );
   const absent = [...listed.keys()].filter((f) => !present.includes(f));
   if (absent.length > 0)
     throw new ManifestError(
       `${absent.length} file(s) of the manifest are missing from the backup (first: ${absent[0]})`,
+      refusal('backup-files-absent', { n: absent.length, first: String(absent[0]) }),
     );
   for (const f of manifest.files) {
     const got = await hashFile(path.join(dir, f.path));
     if (got.size !== f.size || got.sha256 !== f.sha256)
-      throw new ManifestError(`${f.path} in the backup does not match its manifest (size or SHA-256 differs)`);
+      throw new ManifestError(
+        `${f.path} in the backup does not match its manifest (size or SHA-256 differs)`,
+        refusal('backup-file-differs', { path: f.path }),
+      );
   }
   if (manifest.dialect === 'sqlite') {
-    if (!manifest.counts || !listed.has(DB_FILE)) throw new ManifestError('the manifest names no database');
+    if (!manifest.counts || !listed.has(DB_FILE))
+      throw new ManifestError('the manifest names no database', refusal('manifest-no-database'));
     const db = new SQLite(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
     let facts: Awaited<ReturnType<typeof snapshotFacts>>;
     try {
       facts = await snapshotFacts(sqliteQuery(db));
     } catch (e) {
-      throw new ManifestError(`the backup's database cannot be read: ${(e as Error).message}`);
+      throw new ManifestError(
+        `the backup's database cannot be read: ${(e as Error).message}`,
+        refusal('backup-database-unreadable', { reason: (e as Error).message }),
+      );
     } finally {
       db.close();
     }
     if (JSON.stringify(sortKeys(facts.counts)) !== JSON.stringify(sortKeys(manifest.counts)))
-      throw new ManifestError("the backup's database does not hold the counts its manifest names");
+      throw new ManifestError(
+        "the backup's database does not hold the counts its manifest names",
+        refusal('backup-database-counts-differ'),
+      );
     const stored = manifest.files
       .map((f) => f.path)
       .filter((p) => p.startsWith('images/') || p.startsWith('documents/'));
     // Issue 19: s3 — the objects its database names are in the bucket, not in the backup.
     if (backupStorage === 's3') await bucketHolds(config, facts.files);
     else if (JSON.stringify(facts.files) !== JSON.stringify(stored.sort()))
-      throw new ManifestError('the files of the backup are not the ones its database names');
+      throw new ManifestError(
+        'the files of the backup are not the ones its database names',
+        refusal('backup-files-not-database'),
+      );
     // Issue 19: backup2 — the key directory opens the backup's office keys (`restore --check` says it too).
     checkKeysOpenSqlite(config.keyDir, path.join(dir, DB_FILE));
   }
@@ -257,6 +282,7 @@ async function bucketHolds(config: Config, files: string[]): Promise<void> {
   if (o.missing > 0)
     throw new ManifestError(
       `the S3 bucket ${config.s3?.bucket} lacks ${o.missing} image(s) or document(s) the database names: restore the bucket's objects (its versioning) first`,
+      refusal('restore-s3-objects-missing', { missing: o.missing, bucket: String(config.s3?.bucket) }),
     );
 }
 
@@ -276,6 +302,7 @@ async function postgresHeads(
       if (objects.missing > 0)
         throw new ConfigError(
           `the database names ${objects.missing} image(s) or document(s) its storage does not hold: restore a complete dump`,
+          refusal('restore-objects-missing', { missing: objects.missing }),
         );
       return { heads: facts.counts.chains, files: [] };
     }
@@ -316,6 +343,7 @@ export async function restoreData(
     if (absent.length > 0)
       throw new ConfigError(
         `the database names ${absent.length} file(s) this backup does not hold (first: ${absent[0]}): restore the dump taken BEFORE this backup`,
+        refusal('restore-files-missing', { missing: absent.length, first: String(absent[0]) }),
       );
   }
   const heads = pgFacts?.heads ?? manifest.counts!.chains;
@@ -366,7 +394,10 @@ export async function restoreData(
       fs.chmodSync(to, 0o600);
       const got = await hashFile(to);
       if (got.size !== f.size || got.sha256 !== f.sha256)
-        throw new ManifestError(`${f.path} changed in the backup while it was restored`);
+        throw new ManifestError(
+          `${f.path} changed in the backup while it was restored`,
+          refusal('backup-changed-during-restore', { path: f.path }),
+        );
       const fd = fs.openSync(to, 'r');
       fs.fsyncSync(fd);
       fs.closeSync(fd);
@@ -519,7 +550,10 @@ function keptAlready(keyDir: string, bytes: Buffer): string | undefined {
 function checkedBytes(dir: string, entry: { path: string; size: number; sha256: string }): Buffer {
   const bytes = fs.readFileSync(path.join(dir, entry.path));
   if (bytes.length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256)
-    throw new ManifestError(`${entry.path} changed in the backup while it was restored`);
+    throw new ManifestError(
+      `${entry.path} changed in the backup while it was restored`,
+      refusal('backup-changed-during-restore', { path: entry.path }),
+    );
   return bytes;
 }
 

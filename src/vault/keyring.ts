@@ -21,6 +21,7 @@ import {
 import { KeyFileError } from './key-file.ts';
 // Issue 19: keys
 import { derive, derivedIndexKey, keyId, loadMasterKeys, type MasterKeys } from './master-keys.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 // Issue 19: keys — 'department-version': an earlier version of a rotated department key.
 export type KeyScope = 'tenant' | 'department' | 'person' | 'department-version';
@@ -77,6 +78,7 @@ export class Keyring {
       if (keyId(now.current) !== this.masterId || (now.others ?? []).length > 0)
         throw new KeyFileError(
           'a master key rotation is under way or finished since this process started: complete it (kartei keys rotate-master), then try again',
+          refusal('master-rotation-since-start'),
         );
     }
     await this.create(tx, tenantId, 'tenant', tenantId, this.master, this.masterId);

@@ -29,6 +29,7 @@ import {
   RETIRED_MASTER_FILE,
 } from './master-keys.ts';
 import { Keyring, wrapBinding } from './keyring.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export const MASTER_ROTATION_STEPS = ['prepared', 'indexed', 'rewrapped', 'linked', 'switched', 'finished'] as const;
 export type MasterRotationStep = (typeof MASTER_ROTATION_STEPS)[number];
@@ -64,7 +65,11 @@ const file = (keyDir: string, name: string) => path.join(keyDir, name);
 export function masterRotationState(keyDir: string): MasterRotationState {
   const currentFile = file(keyDir, MASTER_KEY_FILE);
   const current = readSecretIfPresent(currentFile);
-  if (!current) throw new KeyFileError(`no master key in ${keyDir}: start the server once to create it`);
+  if (!current)
+    throw new KeyFileError(
+      `no master key in ${keyDir}: start the server once to create it`,
+      refusal('master-key-missing', { keyDir }),
+    );
   const currentId = keyId(current);
   const next = readSecretIfPresent(file(keyDir, NEXT_MASTER_FILE), { links: false });
   const retired = readSecretIfPresent(file(keyDir, RETIRED_MASTER_FILE), { links: false });
@@ -95,6 +100,7 @@ export async function rotateMaster(
   if (before.state === 'after-switch' && fs.existsSync(file(keyDir, NEXT_MASTER_FILE)))
     throw new KeyFileError(
       `the key directory ${keyDir} holds both ${NEXT_MASTER_FILE} and ${RETIRED_MASTER_FILE} of another master: restore it from the key backup`,
+      refusal('master-rotation-foreign', { keyDir, next: NEXT_MASTER_FILE, retired: RETIRED_MASTER_FILE }),
     );
   const current = readSecretIfPresent(file(keyDir, MASTER_KEY_FILE))!;
   const offices = await officeIds(store);
@@ -185,7 +191,10 @@ async function finish(
           continue;
         }
         if (!retired || (row.wrapped_by !== null && row.wrapped_by !== ids.from))
-          throw new KeyFileError(`the key of office ${tenantId} is not wrapped under the new master ${ids.to}`);
+          throw new KeyFileError(
+            `the key of office ${tenantId} is not wrapped under the new master ${ids.to}`,
+            refusal('master-rotation-office-unwrapped', { office: tenantId, master: ids.to }),
+          );
         const key = open(retired, row.wrapped, binding);
         await tx
           .updateTable('data_keys')

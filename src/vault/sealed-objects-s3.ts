@@ -34,6 +34,7 @@ import { checkKey, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
 import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
 import { readPlainPieces } from './stream-open-pieces.ts';
 import { ChunkSealer } from './stream-seal.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 type S3Client = S3.S3Client;
 /**
@@ -512,19 +513,35 @@ export function readS3Credentials(file: string): {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new ConfigError(`Refusing ${file}: the S3 credentials file is a symbolic link`);
-    throw new ConfigError(`KARTEI_S3_CREDENTIALS_FILE ${file} cannot be read (${code})`);
+    if (code === 'ELOOP')
+      throw new ConfigError(
+        `Refusing ${file}: the S3 credentials file is a symbolic link`,
+        refusal('s3-credentials-link', { file }),
+      );
+    throw new ConfigError(
+      `KARTEI_S3_CREDENTIALS_FILE ${file} cannot be read (${code})`,
+      refusal('s3-credentials-unreadable', { file, code: String(code) }),
+    );
   }
   let text: string;
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new ConfigError(`Refusing ${file}: the S3 credentials file is not a regular file`);
+    if (!st.isFile())
+      throw new ConfigError(
+        `Refusing ${file}: the S3 credentials file is not a regular file`,
+        refusal('s3-credentials-not-file', { file }),
+      );
     const mode = st.mode & 0o777;
     if (mode & 0o077)
       throw new ConfigError(
         `Refusing to start: the S3 credentials file ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it`,
+        refusal('s3-credentials-exposed', { file, mode: mode.toString(8) }),
       );
-    if (st.size > 4096) throw new ConfigError(`Refusing ${file}: ${st.size} bytes is no S3 credentials file`);
+    if (st.size > 4096)
+      throw new ConfigError(
+        `Refusing ${file}: ${st.size} bytes is no S3 credentials file`,
+        refusal('s3-credentials-too-large', { file, size: st.size }),
+      );
     text = fs.readFileSync(fd, 'utf8');
   } finally {
     fs.closeSync(fd);
@@ -537,13 +554,17 @@ export function readS3Credentials(file: string): {
     if (!m || values.has(m[1]!))
       throw new ConfigError(
         `${file} line ${n + 1}: an S3 credentials file holds the lines aws_access_key_id = … and aws_secret_access_key = … (and optionally aws_session_token = …), each once`,
+        refusal('s3-credentials-line', { file, line: n + 1 }),
       );
     values.set(m[1]!, m[2]!);
   }
   const accessKeyId = values.get('aws_access_key_id');
   const secretAccessKey = values.get('aws_secret_access_key');
   if (!accessKeyId || !secretAccessKey)
-    throw new ConfigError(`${file} must hold both aws_access_key_id = … and aws_secret_access_key = …`);
+    throw new ConfigError(
+      `${file} must hold both aws_access_key_id = … and aws_secret_access_key = …`,
+      refusal('s3-credentials-incomplete', { file }),
+    );
   const sessionToken = values.get('aws_session_token');
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }

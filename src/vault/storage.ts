@@ -12,6 +12,7 @@ import { SealedFiles } from './sealed-files.ts';
 import { s3SealedStore } from './sealed-objects-s3.ts';
 import { type StorageArea, SealedRows } from './sealed-rows.ts';
 import type { SealedStore } from './sealed-store.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 export function openSealedStore(
   config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir' | 's3'>,
@@ -26,6 +27,7 @@ export function openSealedStore(
       if (store.dialect !== 'postgres')
         throw new ConfigError(
           'KARTEI_STORAGE=database keeps images and documents in PostgreSQL; with SQLite they live in the data directory (KARTEI_STORAGE=files).',
+          refusal('storage-database-sqlite'),
         );
       // Files from before (a PostgreSQL installation from before issue 19 kept them in the data directory):
       // the database would not know them, and every one would look lost. The operator decides.
@@ -34,17 +36,23 @@ export function openSealedStore(
         throw new ConfigError(
           `Refusing to start: images and documents are kept in PostgreSQL (KARTEI_STORAGE${config.storage ? '=database' : ' unset'}), ` +
             `but the data directory holds ${area} as files (${left}). Set KARTEI_STORAGE=files to keep using them.`,
+          refusal('storage-files-left-database', { area, left }),
         );
       return new SealedRows(store, area);
     }
     case 's3': {
-      if (!config.s3) throw new ConfigError('KARTEI_STORAGE=s3 needs the KARTEI_S3_* settings (config.ts)');
+      if (!config.s3)
+        throw new ConfigError(
+          'KARTEI_STORAGE=s3 needs the KARTEI_S3_* settings (config.ts)',
+          refusal('storage-s3-unset'),
+        );
       // Files from before, as for the database: the bucket would not have them.
       const left = firstFile(path.join(config.dataDir, area));
       if (left)
         throw new ConfigError(
           `Refusing to start: images and documents are kept in S3 (KARTEI_STORAGE=s3), ` +
             `but the data directory holds ${area} as files (${left}). Set KARTEI_STORAGE=files to keep using them.`,
+          refusal('storage-files-left-s3', { area, left }),
         );
       return s3SealedStore(config.s3, area);
     }

@@ -327,3 +327,42 @@ test("a wrong option or argument: Node's refusal said in German with the command
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false);
 });
+
+// Issue 19: s23-german-cli — a backup's refusals (its manifest) in German, in English when asked.
+test("a keys' backup that is none: its refusal in German naming the directory, in English with KARTEI_LANG=en", () => {
+  const backup = path.join(dir, 'keys-backup');
+  fs.mkdirSync(backup, { mode: 0o700 });
+  const incomplete = kartei(['restore', '--keys', backup]);
+  assert.equal(incomplete.status, 1, incomplete.stderr);
+  assert.equal(
+    incomplete.stderr,
+    `kartei: abgelehnt: ${backup} ist keine vollständige Kartei-Schlüsselsicherung (kein audit-chain.key oder kein Manifest).\n`,
+  );
+  const incompleteEn = kartei(['restore', '--keys', backup], { KARTEI_LANG: 'en' });
+  assert.equal(
+    incompleteEn.stderr,
+    `kartei: refused: ${backup} is not a complete Kartei keys' backup (no audit-chain.key or manifest)\n`,
+  );
+
+  const chainKey = JSON.stringify({ v: 1, key: Buffer.alloc(32, 7).toString('base64'), legacyUntil: {} });
+  fs.writeFileSync(path.join(backup, 'audit-chain.key'), chainKey, { mode: 0o600 });
+  const manifest = path.join(backup, 'kartei-keys-backup.json');
+  fs.writeFileSync(manifest, 'kein JSON', { mode: 0o600 });
+  const notJson = kartei(['restore', '--keys', backup]);
+  assert.equal(notJson.stderr, `kartei: abgelehnt: ${manifest} ist kein JSON: kein Manifest einer Kartei-Sicherung.\n`);
+  assert.equal(
+    kartei(['restore', '--keys', backup], { KARTEI_LANG: 'en' }).stderr,
+    `kartei: refused: ${manifest} is not JSON\n`,
+  );
+  fs.writeFileSync(manifest, '{}', { mode: 0o600 });
+  const format = kartei(['restore', '--keys', backup]);
+  assert.match(
+    format.stderr,
+    /^kartei: abgelehnt: .*kartei-keys-backup\.json ist kein Manifest einer Schlüsselsicherung von Kartei \(Format kartei-backup\/v1\)\.\n$/,
+  );
+  assert.match(
+    kartei(['restore', '--keys', backup], { KARTEI_LANG: 'en' }).stderr,
+    /^kartei: refused: .*kartei-keys-backup\.json is not a Kartei keys backup manifest of format kartei-backup\/v1\n$/,
+  );
+  assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'nothing restored');
+});
