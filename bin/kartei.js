@@ -31,7 +31,9 @@ if (!process.features.typescript) {
     } else process.exit(code ?? 1);
   });
 } else {
-  (await import('../src/ops/launch.ts')).launch();
+  // Issue 19: s23-german-cli — the start's warnings in the operator's language (src/cli/launch-words.ts).
+  const { launchWordsFromEnv } = await import('../src/cli/launch-words.ts');
+  (await import('../src/ops/launch.ts')).launch(launchWordsFromEnv());
   const { main } = await import('../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

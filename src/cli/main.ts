@@ -14,7 +14,7 @@ import { progressBar } from './progress.ts';
 import { devicesCommand } from './device-commands.ts';
 import { CliError } from './cli-error.ts'; // Issue 19: s23-german-cli
 import { startServer, withServicesOnly } from '../server.ts';
-import { allocatorFindings, launchState } from '../ops/launch.ts';
+import { allocatorFindings, launchPlan, launchState } from '../ops/launch.ts';
 // Issue 19: keys
 import { keysCommand } from './key-commands.ts';
 // Issue 19: backup
@@ -24,6 +24,7 @@ import { officesCommand } from './office-commands.ts';
 // Issue 19: cli-german — what the command prints, German first (KARTEI_LANG=en: English).
 import {
   cliLang,
+  currentCliLang,
   findingWording,
   formatCount,
   formatMoment,
@@ -35,6 +36,7 @@ import {
 import { wordFinding } from '../contract/finding-texts.ts';
 import { refusalText } from './refusals.ts';
 import { auditProblemText } from './audit-problems.ts'; // Issue 19: s23-german-cli
+import { launchText } from './launch-words.ts'; // Issue 19: s23-german-cli
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -127,7 +129,7 @@ async function doctor(config: Config): Promise<number> {
     ...configFindings(config).map((f) =>
       f.code === 'config-not-startable' && reason ? { ...f, params: { ...f.params, reason } } : f,
     ),
-    ...allocatorFindings(),
+    ...allocatorFindingsSaid(),
   ];
   try {
     // The doctor only looks: it creates no keys and no database.
@@ -153,7 +155,7 @@ async function doctor(config: Config): Promise<number> {
   process.stdout.write(
     `${msg('doctor.runtime', { node: process.versions.node, openssl: process.versions.openssl })}\n`,
   );
-  process.stdout.write(`${msg('doctor.allocator', { summary: launchState().summary })}\n`);
+  process.stdout.write(`${msg('doctor.allocator', { summary: allocatorSummary() })}\n`);
   process.stdout.write(formatFindings(sorted));
   return sorted.some((f) => f.severity === 'critical') ? 1 : 0;
 }
@@ -183,7 +185,7 @@ async function serve(config: Config): Promise<number> {
   // Issue 18: runtime — which allocator the production start applied (src/ops/launch.ts); on stderr,
   // like the progress bar: stdout carries only the setup link. Written once the signals are handled:
   // whoever waits for this line may stop the server at once.
-  process.stderr.write(`kartei: ${msg('serve.allocator', { summary: launchState().summary })}\n`);
+  process.stderr.write(`kartei: ${msg('serve.allocator', { summary: allocatorSummary() })}\n`);
   const server = await startServer(config, { progress: (done, total) => bar.update(done, total) }).catch((e) => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -227,4 +229,16 @@ function formatFindings(findings: Finding[]): string {
       );
     })
     .join('');
+}
+
+// Issue 19: s23-german-cli — the allocator in the operator's language (src/cli/launch-words.ts); the finding keeps its English title.
+function allocatorSummary(state = launchState()): string {
+  return launchText(state.said, state.summary, currentCliLang());
+}
+
+function allocatorFindingsSaid(): Finding[] {
+  const state = launchState();
+  const plan = launchPlan();
+  const reason = plan.warning ? launchText(plan.notice, plan.warning, currentCliLang()) : allocatorSummary(state);
+  return allocatorFindings(state, plan).map((f) => ({ ...f, params: { ...f.params, reason } }));
 }

@@ -54,6 +54,11 @@ export const REFUSALS_DE: Record<string, string> = {
     'KARTEI_DICOM_AET muss 1 bis 16 Zeichen ohne umgekehrten Schrägstrich haben (gesetzt: „{value}“).',
   'dicom-tls-incomplete':
     'DICOM über TLS braucht alle drei: KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY und KARTEI_DICOM_TLS_CA (die CA, die die Gerätezertifikate signiert); bitte die fehlenden setzen oder alle drei entfernen.',
+  // Issue 19: s23-german-cli — the metrics listener's token file (src/ops/metrics-listener.ts).
+  'metrics-token-exposed':
+    'Start abgelehnt: Die Token-Datei der Metriken {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',
+  'metrics-token-short':
+    'Start abgelehnt: Das Metriken-Token in {file} ist kürzer als 16 Zeichen; ein längeres hineinschreiben.',
   // The key directory's files (src/vault/key-file.ts).
   'key-dir-exposed':
     'Start abgelehnt: Das Schlüsselverzeichnis {keyDir} ist für andere zugänglich (Modus {mode}); chmod 700 darauf ausführen.',

@@ -54,12 +54,23 @@ interface Launched {
   restore: Record<string, string | null>;
 }
 
+/**
+ * Issue 19: s23-german-cli — what the start says, as a code and its parameters beside the English words,
+ * for `kartei` to say it in the operator's language (src/cli/launch-words.ts).
+ */
+export interface LaunchWords {
+  code: string;
+  params: Record<string, string>;
+}
+
 export interface LaunchPlan {
   allocator: Allocator;
   /** The environment to start the Kartei process with. */
   env: NodeJS.ProcessEnv;
   /** Why the request could not be honoured, if it could not. */
   warning?: string;
+  /** The warning as a code (issue 19: s23-german-cli). */
+  notice?: LaunchWords;
 }
 
 /** The environment a Kartei process is started with, from the operator's (KARTEI_ALLOCATOR). */
@@ -67,11 +78,15 @@ export function launchPlan(env: NodeJS.ProcessEnv = process.env, exists = fs.exi
   const requested = env.KARTEI_ALLOCATOR || DEFAULT_ALLOCATOR;
   let allocator = (ALLOCATORS as readonly string[]).includes(requested) ? (requested as Allocator) : DEFAULT_ALLOCATOR;
   let warning: string | undefined;
-  if (allocator !== requested)
+  let notice: LaunchWords | undefined;
+  if (allocator !== requested) {
     warning = `KARTEI_ALLOCATOR=${requested} names no allocator (${ALLOCATORS.join(', ')}); using ${allocator}`;
+    notice = { code: 'allocator-unknown', params: { requested, allocators: ALLOCATORS.join(', '), allocator } };
+  }
   if (allocator === 'jemalloc' && !exists(JEMALLOC_LIBRARY)) {
     allocator = DEFAULT_ALLOCATOR;
     warning = `KARTEI_ALLOCATOR=jemalloc, but ${JEMALLOC_LIBRARY} is absent (Debian: apt install libjemalloc2); using ${allocator}`;
+    notice = { code: 'jemalloc-absent', params: { library: JEMALLOC_LIBRARY, allocator } };
   }
   const set: Record<string, string> = {};
   // The operator's own value of either variable is kept.
@@ -85,7 +100,7 @@ export function launchPlan(env: NodeJS.ProcessEnv = process.env, exists = fs.exi
   return {
     allocator,
     env: { ...env, ...set, [LAUNCHED]: JSON.stringify(launched) },
-    ...(warning ? { warning } : {}),
+    ...(warning ? { warning, notice } : {}),
   };
 }
 
@@ -110,17 +125,20 @@ const started: Launched | null = ((): Launched | null => {
  * Re-executes this process under the production start, unless it runs under it already.
  * Returns only when it does (or where the platform cannot exec: then `launchState` says so).
  */
-export function launch(): void {
+export function launch(say: (words: LaunchWords, english: string) => string = (_, english) => english): void {
   // A worker thread (audit verify's, the WAL checkpointer's) runs in its process's start already; execve throws there.
   if (started || !isMainThread || typeof process.execve !== 'function') return;
   const plan = launchPlan();
-  if (plan.warning) process.stderr.write(`kartei: ${plan.warning}\n`);
+  if (plan.warning && plan.notice) process.stderr.write(`kartei: ${say(plan.notice, plan.warning)}\n`);
   const argv = [process.execPath, ...V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)];
   try {
     process.execve(process.execPath, argv, plan.env);
   } catch (e) {
     // Runs on as it is; the doctor reports the allocator as not applied.
-    process.stderr.write(`kartei: cannot apply the production start (${(e as Error).message}); running without it\n`);
+    const english = `cannot apply the production start (${(e as Error).message}); running without it`;
+    process.stderr.write(
+      `kartei: ${say({ code: 'start-not-applied', params: { reason: (e as Error).message } }, english)}\n`,
+    );
   }
 }
 
@@ -131,13 +149,17 @@ export interface LaunchState {
   inEffect: boolean;
   /** One line for the log and the doctor. */
   summary: string;
+  /** The summary as a code (issue 19: s23-german-cli). */
+  said?: LaunchWords;
 }
 
 /** The allocator this process runs with, checked against /proc/self, and V8's flags from the start. */
 export function launchState(): LaunchState {
   const state = allocatorState();
   const v8 = V8_FLAGS.filter((f) => process.execArgv.includes(f));
-  return v8.length > 0 ? { ...state, summary: `${state.summary}; V8 ${v8.join(' ')}` } : state;
+  if (v8.length === 0) return state;
+  const said = state.said && { ...state.said, params: { ...state.said.params, v8: v8.join(' ') } };
+  return { ...state, summary: `${state.summary}; V8 ${v8.join(' ')}`, ...(said ? { said } : {}) };
 }
 
 function allocatorState(): LaunchState {
@@ -146,6 +168,7 @@ function allocatorState(): LaunchState {
       allocator: null,
       inEffect: false,
       summary: 'not started through the production start (bin/kartei.js): glibc malloc with its defaults',
+      said: { code: 'not-launched', params: {} },
     };
   const procText = (file: string) => {
     try {
@@ -160,6 +183,9 @@ function allocatorState(): LaunchState {
       allocator: 'jemalloc',
       inEffect,
       summary: inEffect ? `jemalloc (${JEMALLOC_LIBRARY}, ${JEMALLOC_CONF})` : 'jemalloc requested, but not mapped',
+      said: inEffect
+        ? { code: 'jemalloc', params: { library: JEMALLOC_LIBRARY, conf: JEMALLOC_CONF } }
+        : { code: 'jemalloc-not-mapped', params: {} },
     };
   }
   if (started.allocator === 'tuned') {
@@ -177,9 +203,19 @@ function allocatorState(): LaunchState {
         : inEffect
           ? `tuned glibc malloc (${values.join(', ')})`
           : 'tuned glibc malloc requested, but not in the start environment',
+      said: tunables
+        ? { code: 'tuned-overridden', params: { tunables: tunables.slice(0, 80) } }
+        : inEffect
+          ? { code: 'tuned', params: { values: values.join(', ') } }
+          : { code: 'tuned-missing', params: {} },
     };
   }
-  return { allocator: 'system', inEffect: true, summary: 'system (the environment as given; KARTEI_ALLOCATOR=system)' };
+  return {
+    allocator: 'system',
+    inEffect: true,
+    summary: 'system (the environment as given; KARTEI_ALLOCATOR=system)',
+    said: { code: 'system', params: {} },
+  };
 }
 
 /**

@@ -13,7 +13,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config/config.ts';
+import { ConfigError, type Config } from '../config/config.ts';
+import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -45,10 +46,17 @@ export async function startMetricsListener(
   tls: Config['tls'],
 ): Promise<MetricsListener> {
   const problem = listen.tokenFile ? metricsTokenFileProblem(listen.tokenFile) : undefined;
-  if (problem) throw new Error(problem);
+  // Issue 19: s23-german-cli — refusals of the start with a code, for `kartei` to say them in German.
+  if (problem) {
+    const mode = (fs.statSync(listen.tokenFile!).mode & 0o777).toString(8);
+    throw new ConfigError(problem, refusal('metrics-token-exposed', { file: listen.tokenFile!, mode }));
+  }
   const token = listen.tokenFile ? fs.readFileSync(listen.tokenFile, 'utf8').trim() : undefined;
   if (token !== undefined && token.length < 16)
-    throw new Error(`the metrics token in ${listen.tokenFile} is shorter than 16 characters`);
+    throw new ConfigError(
+      `the metrics token in ${listen.tokenFile} is shorter than 16 characters`,
+      refusal('metrics-token-short', { file: String(listen.tokenFile) }),
+    );
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   let rendering: Promise<string> | undefined;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -366,3 +366,24 @@ test("a keys' backup that is none: its refusal in German naming the directory, i
   );
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'nothing restored');
 });
+
+// Issue 19: s23-german-cli — the production start's allocator warning and line (src/cli/launch-words.ts).
+test("the start's allocator warning and the allocator line in German, in English with KARTEI_LANG=en", () => {
+  const de = kartei(['doctor'], { KARTEI_ALLOCATOR: 'tcmalloc' });
+  assert.equal(
+    de.stderr.split('\n')[0],
+    'kartei: KARTEI_ALLOCATOR=tcmalloc nennt keinen Speicher-Allokator (tuned, jemalloc, system); Kartei verwendet tuned. Bitte KARTEI_ALLOCATOR berichtigen oder entfernen.',
+  );
+  assert.match(de.stdout, /^Speicher-Allokator: abgestimmtes glibc-malloc \(MALLOC_MMAP_THRESHOLD_=\d+/m);
+  assert.match(
+    de.stdout,
+    /^\[NIEDRIG\] Der Speicher-Allokator ist nicht der des Produktionsstarts: KARTEI_ALLOCATOR=tcmalloc nennt keinen Speicher-Allokator/m,
+  );
+  assert.doesNotMatch(de.stdout + de.stderr, /names no allocator|tuned glibc malloc|using tuned/);
+  const en = kartei(['doctor'], { KARTEI_ALLOCATOR: 'tcmalloc', KARTEI_LANG: 'en' });
+  assert.equal(
+    en.stderr.split('\n')[0],
+    'kartei: KARTEI_ALLOCATOR=tcmalloc names no allocator (tuned, jemalloc, system); using tuned',
+  );
+  assert.match(en.stdout, /^allocator: tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=\d+/m);
+});
