@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
@@ -16,11 +16,20 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** `kartei …` on a fresh installation (nothing created yet: the doctor only looks), with no KARTEI_* of the caller's. */
 function kartei(args: string[], extra: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: envOf(extra),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+function envOf(extra: Record<string, string>) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))) as Record<
     string,
     string
   >;
-  const env = {
+  return {
     ...base,
     KARTEI_DATA_DIR: path.join(dir, 'data'),
     KARTEI_KEY_DIR: path.join(dir, 'keys'),
@@ -28,7 +37,23 @@ function kartei(args: string[], extra: Record<string, string> = {}) {
     KARTEI_DATABASE_URL: '',
     ...extra,
   };
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** `kartei …` as `kartei` does it, without waiting: for many runs side by side. */
+function karteiLater(args: string[], extra: Record<string, string> = {}) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: envOf(extra) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 test('the usage: German without KARTEI_LANG, English with KARTEI_LANG=en', () => {
@@ -264,12 +289,27 @@ const MALFORMED: {
   },
 ];
 
-test('every malformed setting: German naming the variable and the value given, English with KARTEI_LANG=en', () => {
-  for (const { env, de, en, shown, secret } of MALFORMED) {
+test('every malformed setting: German naming the variable and the value given, English with KARTEI_LANG=en', async () => {
+  // Four runs at a time, each case in both languages.
+  const runs: { german: Awaited<ReturnType<typeof karteiLater>>; english: Awaited<ReturnType<typeof karteiLater>> }[] =
+    [];
+  for (let i = 0; i < MALFORMED.length; i += 2)
+    runs.push(
+      ...(await Promise.all(
+        MALFORMED.slice(i, i + 2).map(async ({ env }) => {
+          const [german, english] = await Promise.all([
+            karteiLater(['doctor'], env),
+            karteiLater(['doctor'], { ...env, KARTEI_LANG: 'en' }),
+          ]);
+          return { german, english };
+        }),
+      )),
+    );
+  for (const [i, { env, de, en, shown, secret }] of MALFORMED.entries()) {
     // The variable the case is about: the one that differs from a complete S3 configuration, else the first.
     const [name, value] =
       Object.entries(env).find(([k, v]) => S3[k as keyof typeof S3] !== v) ?? Object.entries(env)[0]!;
-    const german = kartei(['doctor'], env);
+    const { german, english } = runs[i]!;
     assert.equal(german.status, 1, `${name}: ${german.stdout}${german.stderr}`);
     assert.equal(german.stdout, '');
     assert.ok(german.stderr.startsWith(`kartei: ${de}`), `${name}: ${german.stderr}`);
@@ -277,7 +317,6 @@ test('every malformed setting: German naming the variable and the value given, E
     if (secret) assert.ok(!german.stderr.includes(value), `${name}: the secret is shown`);
     else assert.ok(german.stderr.includes(shown ?? value.split(', ').at(-1)!), german.stderr);
     assert.doesNotMatch(german.stderr, /\b(must|got|needs|Refusing)\b/, name);
-    const english = kartei(['doctor'], { ...env, KARTEI_LANG: 'en' });
     assert.equal(english.status, 1, `${name}: ${english.stdout}${english.stderr}`);
     assert.ok(english.stderr.startsWith(`kartei: ${en}`), `${name}: ${english.stderr}`);
   }

@@ -83,3 +83,26 @@ test('every problem the audit verifier names has its German text, and no German 
     setCliLang('de');
   }
 });
+
+// Issue 19: s23-german-cli — a refusal made without a code would be said in English again.
+test('every refusal an operator meets on the command line is made with a code (ConfigError, KeyFileError, …, RotationError)', () => {
+  const without: string[] = [];
+  let made = 0;
+  for (const f of fs.readdirSync(SRC, { recursive: true, encoding: 'utf8' })) {
+    if (!f.endsWith('.ts')) continue;
+    const text = fs.readFileSync(path.join(SRC, f), 'utf8');
+    for (const m of text.matchAll(
+      /new (ConfigError|KeyFileError|OfficeError|ManifestError|ReencryptError|RotationError)\(/g,
+    )) {
+      // The call's arguments, to its closing parenthesis.
+      let i = m.index + m[0].length;
+      for (let depth = 1; depth > 0 && i < text.length; i++) depth += text[i] === '(' ? 1 : text[i] === ')' ? -1 : 0;
+      const call = text.slice(m.index, i);
+      made++;
+      if (!/\brefusal\(|\b[A-Z_]+_REFUSAL\b/.test(call))
+        without.push(`${f}:${text.slice(0, m.index).split('\n').length}`);
+    }
+  }
+  assert.ok(made >= 100, `only ${made} refusals found`);
+  assert.deepEqual(without, [], 'made without a refusal code');
+});
