@@ -132,7 +132,7 @@ export const REFUSALS_DE: Record<string, string> = {
   'master-rotation-foreign':
     'Das Schlüsselverzeichnis {keyDir} enthält {next} und {retired} eines anderen Hauptschlüssels: es aus der Schlüsselsicherung zurückspielen.',
   'master-rotation-office-unwrapped':
-    'Der Schlüssel des Amtes {office} liegt nicht unter dem neuen Hauptschlüssel {master}; nichts wurde umgestellt.',
+    'Der Schlüssel des Amtes {office} liegt weder unter dem neuen Hauptschlüssel {master} noch unter dem bisherigen; bitte das Schlüsselverzeichnis prüfen (oder aus der Schlüsselsicherung zurückspielen).',
   'audit-key-not-in-key-dir':
     'Der Signaturschlüssel des Protokolls stammt nicht aus einem Schlüsselverzeichnis (KARTEI_KEY_DIR); so lässt er sich nicht wechseln.',
   'audit-key-successor-mismatch':

@@ -357,7 +357,7 @@ test("a wrong option or argument: Node's refusal said in German with the command
     const [first, second] = german.stderr.split('\n');
     assert.equal(first!.slice(0, de.length), de, german.stderr);
     assert.ok(second!.startsWith(usage[0]!), german.stderr);
-    assert.doesNotMatch(german.stderr, /Unknown option|argument missing|does not take|Unexpected argument|at /);
+    assert.doesNotMatch(german.stderr, /Unknown option|argument missing|does not take|Unexpected argument|\n\s+at /);
     const english = kartei(args, { KARTEI_API_TOKEN: 'kein-token', KARTEI_LANG: 'en' });
     assert.equal(english.status, 1, `${args.join(' ')}: ${english.stderr}`);
     const [line, next] = english.stderr.split('\n');
