@@ -6,6 +6,7 @@
 // pending version, then the switch with its audit event in the office's chain; a crash leaves
 // the old version (perhaps with the pending one) or the new one, all readable. `reload-tls` asks the running
 // server to read its certificates again (SIGHUP).
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
@@ -98,6 +99,8 @@ async function status(config: Config, withServices: Parameters<typeof keysComman
 
 /** The data directory's lock, or a refusal that says the server must be stopped first. */
 function lockForRotation(config: Config): () => void {
+  // No data directory: no installation yet, whose keys there would be nothing to rotate (not a stack trace).
+  if (!fs.existsSync(config.dataDir)) throw new CliError(msg('keys.noInstallation', { dataDir: config.dataDir }));
   try {
     return lockDataDir(config.dataDir);
   } catch (e) {

@@ -129,6 +129,8 @@ export const MESSAGES_DE = {
   'keys.department.retired': ' (stillgelegt)',
   'keys.department.pending':
     '; Version {pending} AUSSTEHEND: `kartei keys rotate-department {code}` ausführen, um den Wechsel abzuschließen',
+  'keys.noInstallation':
+    'Kein Datenverzeichnis unter {dataDir}: Hier ist noch nichts eingerichtet, also auch kein Hauptschlüssel zu wechseln (KARTEI_DATA_DIR prüfen).',
   'keys.masterServerRunning': 'Der Hauptschlüssel wird bei angehaltenem Server gewechselt: {reason}',
   'keys.duringBackup.master': 'Der Hauptschlüssel wird nicht während einer Sicherung gewechselt: {reason}',
   'keys.duringBackup.rotation': 'Kein Schlüsselwechsel einer Abteilung während einer Sicherung: {reason}',

@@ -120,6 +120,8 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'keys.department.retired': ' (retired)',
   'keys.department.pending':
     '; version {pending} PENDING: run `kartei keys rotate-department {code}` to complete the rotation',
+  'keys.noInstallation':
+    'no data directory at {dataDir}: nothing is set up here, so there is no master key to rotate (check KARTEI_DATA_DIR)',
   'keys.masterServerRunning': 'the master key is rotated with the server stopped: {reason}',
   'keys.duringBackup.master': 'the master key is not rotated during a backup: {reason}',
   'keys.duringBackup.rotation': 'no department key rotation during a backup: {reason}',

@@ -426,3 +426,19 @@ test("the start's allocator warning and the allocator line in German, in English
   );
   assert.match(en.stdout, /^allocator: tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=\d+/m);
 });
+
+test('rotating the master key where nothing is set up: said in German naming the directory, not a stack trace', () => {
+  const nowhere = path.join(dir, 'not-set-up', 'data');
+  const de = kartei(['keys', 'rotate-master'], { KARTEI_DATA_DIR: nowhere });
+  assert.equal(de.status, 1, de.stderr);
+  assert.equal(
+    de.stderr,
+    `kartei: Kein Datenverzeichnis unter ${nowhere}: Hier ist noch nichts eingerichtet, also auch kein Hauptschlüssel zu wechseln (KARTEI_DATA_DIR prüfen).\n`,
+  );
+  const en = kartei(['keys', 'rotate-master'], { KARTEI_DATA_DIR: nowhere, KARTEI_LANG: 'en' });
+  assert.equal(
+    en.stderr,
+    `kartei: no data directory at ${nowhere}: nothing is set up here, so there is no master key to rotate (check KARTEI_DATA_DIR)\n`,
+  );
+  assert.equal(fs.existsSync(nowhere), false, 'nothing made');
+});
