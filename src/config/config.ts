@@ -229,11 +229,19 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
   };
 }
 
+/**
+ * An address as a refusal may repeat it: a user and password in it, and its query (a presigned
+ * signature), are not repeated — the refusal may end up in a log.
+ */
+const withoutCredentials = (value: string) =>
+  value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/\?.*$/s, '?…');
+
 /** `https://host[:port]`, or `http://` to loopback; nothing else (no path, no user in the address). */
-function s3Endpoint(value: string): string {
+function s3Endpoint(given: string): string {
+  const value = withoutCredentials(given);
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(given);
   } catch {
     throw new ConfigError(
       `KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "${value}")`,

@@ -158,6 +158,8 @@ const MALFORMED: {
   en: string;
   shown?: string;
   secret?: true;
+  /** Part of the value that neither language may repeat (a password inside it). */
+  hidden?: string;
 }[] = [
   {
     env: { KARTEI_LISTEN: 'localhost' },
@@ -225,6 +227,20 @@ const MALFORMED: {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'https://s3.example.org/akten' },
     de: 'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port',
     en: 'KARTEI_S3_ENDPOINT must be scheme, host and port only',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 'https://AKIAKARTEI:geheim-2026@s3.example.org/?X-Amz-Signature=abc123' },
+    de: 'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port',
+    en: 'KARTEI_S3_ENDPOINT must be scheme, host and port only',
+    shown: 'https://***@s3.example.org/?…',
+    hidden: 'geheim-2026',
+  },
+  {
+    env: { ...S3, KARTEI_S3_ENDPOINT: 'https://AKIAKARTEI:geheim 2026@s3 example.org' },
+    de: 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein',
+    en: 'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org',
+    shown: 'https://***@s3 example.org',
+    hidden: 'geheim 2026',
   },
   {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'http://s3.example.org' },
@@ -305,7 +321,7 @@ test('every malformed setting: German naming the variable and the value given, E
         }),
       )),
     );
-  for (const [i, { env, de, en, shown, secret }] of MALFORMED.entries()) {
+  for (const [i, { env, de, en, shown, secret, hidden }] of MALFORMED.entries()) {
     // The variable the case is about: the one that differs from a complete S3 configuration, else the first.
     const [name, value] =
       Object.entries(env).find(([k, v]) => S3[k as keyof typeof S3] !== v) ?? Object.entries(env)[0]!;
@@ -319,6 +335,9 @@ test('every malformed setting: German naming the variable and the value given, E
     assert.doesNotMatch(german.stderr, /\b(must|got|needs|Refusing)\b/, name);
     assert.equal(english.status, 1, `${name}: ${english.stdout}${english.stderr}`);
     assert.ok(english.stderr.startsWith(`kartei: ${en}`), `${name}: ${english.stderr}`);
+    if (hidden)
+      for (const out of [german, english])
+        assert.ok(!`${out.stdout}${out.stderr}`.includes(hidden), `${name}: its password is repeated: ${out.stderr}`);
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false);
 });
