@@ -54,6 +54,9 @@ export const REFUSALS_DE: Record<string, string> = {
     'KARTEI_DICOM_AET muss 1 bis 16 Zeichen ohne umgekehrten Schrägstrich haben (gesetzt: „{value}“).',
   'dicom-tls-incomplete':
     'DICOM über TLS braucht alle drei: KARTEI_DICOM_TLS_CERT, KARTEI_DICOM_TLS_KEY und KARTEI_DICOM_TLS_CA (die CA, die die Gerätezertifikate signiert); bitte die fehlenden setzen oder alle drei entfernen.',
+  // Issue 19: s23-review — a database address that cannot be read (src/config/config.ts databaseAddress); never repeated.
+  'database-url-invalid':
+    '{name} muss eine Adresse wie postgres://kartei:PASSWORT@db.example.org:5432/kartei sein, Sonderzeichen im Passwort prozentkodiert (der Wert wird hier nicht wiederholt: er kann das Passwort enthalten); bitte {name} berichtigen.',
   // Issue 19: s23-german-cli — the metrics listener's token file (src/ops/metrics-listener.ts).
   'metrics-token-exposed':
     'Start abgelehnt: Die Token-Datei der Metriken {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',

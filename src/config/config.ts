@@ -111,8 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     dataDir: path.resolve(env.KARTEI_DATA_DIR ?? './data'),
     keyDir: path.resolve(env.KARTEI_KEY_DIR ?? './keys'),
-    databaseUrl: env.KARTEI_DATABASE_URL || undefined,
-    databaseAdminUrl: env.KARTEI_DATABASE_ADMIN_URL || env.KARTEI_DATABASE_URL || undefined,
+    // Issue 19: s23-review — a malformed address refused here, without repeating it (databaseAddress).
+    databaseUrl: databaseAddress(env, 'KARTEI_DATABASE_URL'),
+    databaseAdminUrl: databaseAddress(env, 'KARTEI_DATABASE_ADMIN_URL') ?? databaseAddress(env, 'KARTEI_DATABASE_URL'),
     tls,
     publicUrl: env.KARTEI_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
@@ -235,6 +236,24 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
  */
 const withoutCredentials = (value: string) =>
   value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/\?.*$/s, '?…');
+
+// Issue 19: s23-review — a database address the URL parser cannot read threw from deep in the start,
+// and Node printed that error with the whole address, password included, on stderr.
+/**
+ * A database address (`postgres://user:password@host:port/db?…`), or undefined when unset; one that
+ * cannot be read is refused naming the setting only: it nearly always holds a password, and where the
+ * parser gave up (a `#` or `/` in an unencoded password) says nothing about where it ends.
+ */
+function databaseAddress(env: NodeJS.ProcessEnv, name: 'KARTEI_DATABASE_URL' | 'KARTEI_DATABASE_ADMIN_URL') {
+  const value = env[name];
+  if (!value) return undefined;
+  if (!URL.canParse(value))
+    throw new ConfigError(
+      `${name} must be an address such as postgres://kartei:PASSWORD@db.example.org:5432/kartei, special characters of the password percent-encoded (the value is not repeated here: it may hold the password)`,
+      refusal('database-url-invalid', { name }),
+    );
+  return value;
+}
 
 /** `https://host[:port]`, or `http://` to loopback; nothing else (no path, no user in the address). */
 function s3Endpoint(given: string): string {
