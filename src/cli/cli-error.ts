@@ -31,3 +31,17 @@ export function parseCliArgs<T extends ParseArgsConfig>(config: T, usage: string
     throw new CliError(`${text}\n${usage.trimEnd()}`);
   }
 }
+
+/**
+ * (s23-review) A command that takes neither options nor arguments (serve, doctor, audit verify, keys
+ * rotate-master …): any word after it refused as parseCliArgs refuses one, with `usage` (the general one
+ * by default) below it. Before, such words were passed over and the command ran: `kartei keys
+ * rotate-master --help` rotated the master key.
+ */
+export function noArguments(
+  args: (string | undefined)[],
+  usage = msg('usage', { offices: msg('offices.usage') }),
+): void {
+  const given = args.filter((a): a is string => a !== undefined);
+  parseCliArgs({ args: given, options: {}, allowPositionals: false, strict: true }, usage);
+}

@@ -22,7 +22,7 @@ import {
   rotateMaster,
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
-import { CliError, parseCliArgs } from './cli-error.ts';
+import { CliError, noArguments, parseCliArgs } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
@@ -41,6 +41,9 @@ export async function keysCommand(
   withServices: (config: Config, run: (s: Services) => Promise<number>) => Promise<number>,
 ): Promise<number> {
   const [sub] = args;
+  // Issue 19: s23-review — `keys rotate-master --help` rotated the master key: these take no words after them.
+  if (sub === 'status' || sub === 'rotate-master' || sub === 'reload-tls')
+    noArguments(args.slice(1), msg('keys.usage'));
   if (sub === 'status') return status(config, withServices);
   if (sub === 'rotate-master') return rotate(config, withServices);
   if (sub === 'rotate-department') return rotateDepartment(config, args.slice(1), withServices);

@@ -12,7 +12,7 @@ import { KeyFileError } from '../vault/key-file.ts';
 import { configFindings, databaseFindings, sortFindings, type Finding } from '../ops/security-findings.ts';
 import { progressBar } from './progress.ts';
 import { devicesCommand } from './device-commands.ts';
-import { CliError } from './cli-error.ts'; // Issue 19: s23-german-cli
+import { CliError, noArguments } from './cli-error.ts'; // Issue 19: s23-german-cli, s23-review
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchPlan, launchState } from '../ops/launch.ts';
 // Issue 19: keys
@@ -50,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const config = loadConfig();
+    // Issue 19: s23-review — a command without options given a word anyway is refused before it runs.
+    if (cmd === 'serve' || cmd === 'doctor') noArguments([sub, ...rest]);
+    if (cmd === 'audit' && (sub === 'verify' || sub === 'rotate-key')) noArguments(rest);
     if (cmd === 'serve') return await serve(config);
     if (cmd === 'audit' && sub === 'verify') return await withServices(config, auditVerify);
     // Issue 19: audit — the signing key's rotation (src/audit/signing-key-rotation.ts).
