@@ -125,6 +125,66 @@ test('one SOP instance on 6 associations at once, each copy naming another study
   );
 });
 
+// s23-review: the losing copies' work on a study they share with the winner — a modality or a series added
+// to an existing study, or a new study made by whichever copy came first — must go with them.
+const MODALITIES = ['CT', 'US', 'XA', 'DX', 'CR', 'NM'];
+async function twinsNaming(studyInstanceUid: string) {
+  const sopInstanceUid = newUid();
+  const copies = MODALITIES.map((modality) =>
+    makeInstance({ rows: 16, columns: 16, sopInstanceUid, studyInstanceUid, modality }),
+  );
+  const clients = await Promise.all(copies.map((c) => associate(c.sopClassUid, c.transferSyntax)));
+  for (const [i, copy] of copies.entries()) store(clients[i]!, copy.sopClassUid, sopInstanceUid, copy.dataset);
+  const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
+  await Promise.all(clients.map((c) => c.release()));
+  assert.deepEqual(
+    statuses,
+    clients.map(() => Status.Success),
+  );
+  return inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+    const rows = await tx
+      .selectFrom('instances')
+      .innerJoin('series', 'series.id', 'instances.series_id')
+      .select(['instances.study_id', 'series.modality'])
+      .where('sop_instance_uid', '=', sopInstanceUid)
+      .execute();
+    const studies = await tx
+      .selectFrom('studies')
+      .select(['id', 'modalities'])
+      .where('study_uid', '=', studyInstanceUid)
+      .execute();
+    const series = await tx
+      .selectFrom('series')
+      .select('modality')
+      .where('study_id', 'in', studies.length ? studies.map((s) => s.id) : [''])
+      .orderBy('modality')
+      .execute();
+    return { rows, studies, series: series.map((s) => s.modality) };
+  });
+}
+
+test('one SOP instance on 6 associations at once, each copy another modality of an existing study — the study gains only the kept copy’s', async () => {
+  const first = makeInstance({ rows: 16, columns: 16, modality: 'MR' });
+  const c = await associate(first.sopClassUid, first.transferSyntax);
+  store(c, first.sopClassUid, first.sopInstanceUid, first.dataset);
+  assert.equal((await c.next()).command.status, Status.Success);
+  await c.release();
+  const { rows, studies, series } = await twinsNaming(first.studyInstanceUid);
+  assert.equal(rows.length, 1, 'one row');
+  const kept = rows[0]!.modality!;
+  assert.equal(studies.length, 1);
+  assert.equal(studies[0]!.modalities, `MR\\${kept}`, 'no losing copy’s modality on the study');
+  assert.deepEqual(series, ['MR', kept].sort(), 'no losing copy’s series');
+});
+
+test('one SOP instance on 6 associations at once, all naming one new study, each another modality — one study with the kept copy’s', async () => {
+  const { rows, studies, series } = await twinsNaming(newUid());
+  assert.equal(rows.length, 1, 'one row');
+  assert.equal(studies.length, 1, 'one study');
+  assert.equal(studies[0]!.modalities, rows[0]!.modality);
+  assert.deepEqual(series, [rows[0]!.modality]);
+});
+
 test('a dataset without Rows, Columns, Instance Number, frames or Pixel Data is indexed with those columns null', async () => {
   const sopClassUid = StorageSopClass.Ct;
   const sopInstanceUid = newUid();
