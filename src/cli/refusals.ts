@@ -57,6 +57,9 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-review — a database address that cannot be read (src/config/config.ts databaseAddress); never repeated.
   'database-url-invalid':
     '{name} muss eine Adresse wie postgres://kartei:PASSWORT@db.example.org:5432/kartei sein, Sonderzeichen im Passwort prozentkodiert (der Wert wird hier nicht wiederholt: er kann das Passwort enthalten); bitte {name} berichtigen.',
+  // Issue 19: s23-review — a file's content where its path belongs (src/config/config.ts refuseFileContent); never repeated.
+  'setting-file-content':
+    '{name} muss eine Datei nennen (ihren Pfad), nicht den Inhalt der Datei enthalten (er wird hier nicht wiederholt: er kann ein Schlüssel sein); bitte den Inhalt in eine Datei mit Modus 600 legen und {name} auf sie setzen.',
   // Issue 19: s23-german-cli — the metrics listener's token file (src/ops/metrics-listener.ts).
   'metrics-token-exposed':
     'Start abgelehnt: Die Token-Datei der Metriken {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',

@@ -100,6 +100,7 @@ export function isLoopback(host: string): boolean {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  refuseFileContent(env); // Issue 19: s23-review
   const { host, port } = parseListen(env.KARTEI_LISTEN ?? '127.0.0.1:8080');
   const tls =
     env.KARTEI_TLS_CERT && env.KARTEI_TLS_KEY
@@ -236,6 +237,33 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
  */
 const withoutCredentials = (value: string) =>
   value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/\?.*$/s, '?…');
+
+// Issue 19: s23-review — the settings that name a file holding a key, certificate, token or credentials.
+const FILE_SETTINGS = [
+  'KARTEI_TLS_CERT',
+  'KARTEI_TLS_KEY',
+  'KARTEI_DICOM_TLS_CERT',
+  'KARTEI_DICOM_TLS_KEY',
+  'KARTEI_DICOM_TLS_CA',
+  'KARTEI_METRICS_TOKEN_FILE',
+  'KARTEI_S3_CREDENTIALS_FILE',
+  'KARTEI_DEMIS_CA_FILE',
+] as const;
+
+/**
+ * The file's content given where its path belongs (a PEM key pasted into KARTEI_TLS_KEY): refused naming
+ * the setting only. Read as a path, it failed deep in the start, and Node's error repeated it — the key.
+ */
+function refuseFileContent(env: NodeJS.ProcessEnv): void {
+  for (const name of FILE_SETTINGS) {
+    const value = env[name];
+    if (value && (/[\r\n]/.test(value) || value.includes('-----BEGIN')))
+      throw new ConfigError(
+        `${name} must name a file (its path), not hold the file's content (which is not repeated here: it may be a key)`,
+        refusal('setting-file-content', { name }),
+      );
+  }
+}
 
 // Issue 19: s23-review — a database address the URL parser cannot read threw from deep in the start,
 // and Node printed that error with the whole address, password included, on stderr.

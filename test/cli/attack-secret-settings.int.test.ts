@@ -90,3 +90,61 @@ test('serve, audit verify and doctor with a malformed database address: exit 1, 
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'nothing was set up');
 });
+
+// A key pasted where its file's path belongs (as some hosts take PEM in the environment): the start read
+// the "file" and Node's ENOENT printed its name, the private key, with a stack.
+const PEM =
+  '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7geheim\n-----END PRIVATE KEY-----\n';
+const FILE_SETTINGS = [
+  'KARTEI_TLS_CERT',
+  'KARTEI_TLS_KEY',
+  'KARTEI_DICOM_TLS_CERT',
+  'KARTEI_DICOM_TLS_KEY',
+  'KARTEI_DICOM_TLS_CA',
+  'KARTEI_METRICS_TOKEN_FILE',
+  'KARTEI_S3_CREDENTIALS_FILE',
+  'KARTEI_DEMIS_CA_FILE',
+];
+
+test("a file's content where its path belongs is refused by loadConfig, naming the setting but not the content", () => {
+  const complete = {
+    KARTEI_TLS_CERT: '/etc/kartei/tls.pem',
+    KARTEI_TLS_KEY: '/etc/kartei/tls.key',
+    KARTEI_DICOM_TLS_CERT: '/etc/kartei/dicom.pem',
+    KARTEI_DICOM_TLS_KEY: '/etc/kartei/dicom.key',
+    KARTEI_DICOM_TLS_CA: '/etc/kartei/ca.pem',
+    KARTEI_STORAGE: 's3',
+    KARTEI_S3_ENDPOINT: 'https://s3.example.org',
+    KARTEI_S3_BUCKET: 'kartei-akten',
+    KARTEI_S3_REGION: 'eu-central-1',
+    KARTEI_S3_CREDENTIALS_FILE: '/etc/kartei/s3',
+  };
+  assert.doesNotThrow(() => loadConfig(complete));
+  for (const name of FILE_SETTINGS)
+    for (const content of [PEM, PEM.trim(), 'aws_access_key_id = AKIA\naws_secret_access_key = geheim'])
+      assert.throws(
+        () => loadConfig({ ...complete, [name]: content }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.includes(name) &&
+          !e.message.includes('geheim') &&
+          !JSON.stringify(e.refusal).includes('geheim'),
+        name,
+      );
+});
+
+test('serve with a private key in KARTEI_TLS_KEY: exit 1, said in German (English on request), no stack, no key', async () => {
+  const env = { KARTEI_TLS_CERT: '/etc/kartei/tls.pem', KARTEI_TLS_KEY: PEM };
+  const said = await Promise.all([kartei(['serve'], env), kartei(['serve'], { ...env, KARTEI_LANG: 'en' })]);
+  for (const [i, { status, out }] of said.entries()) {
+    const what = `${i ? 'en' : 'de'}: ${out}`;
+    assert.equal(status, 1, what);
+    assert.ok(!out.includes('geheim') && !out.includes('MIIE'), `the key is repeated: ${what}`);
+    assert.doesNotMatch(out, /^\s+at |ENOENT/m, what);
+    assert.match(
+      out,
+      i ? /^kartei: KARTEI_TLS_KEY must name a file/m : /^kartei: KARTEI_TLS_KEY muss eine Datei nennen/m,
+      what,
+    );
+  }
+});
