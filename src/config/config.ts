@@ -236,7 +236,8 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
  * signature), are not repeated — the refusal may end up in a log.
  */
 const withoutCredentials = (value: string) =>
-  value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/\?.*$/s, '?…');
+  // Issue 19: s23-review — a fragment (`#…`) is not repeated either.
+  value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/([?#]).*$/s, '$1…');
 
 // Issue 19: s23-review — the settings that name a file holding a key, certificate, token or credentials.
 const FILE_SETTINGS = [

@@ -148,3 +148,22 @@ test('serve with a private key in KARTEI_TLS_KEY: exit 1, said in German (Englis
     );
   }
 });
+
+test('a KARTEI_S3_ENDPOINT with a fragment: refused without repeating it (as its query is not repeated)', () => {
+  const s3 = {
+    KARTEI_STORAGE: 's3',
+    KARTEI_S3_BUCKET: 'kartei-akten',
+    KARTEI_S3_REGION: 'eu-central-1',
+    KARTEI_S3_CREDENTIALS_FILE: '/etc/kartei/s3',
+  };
+  for (const endpoint of ['https://s3.example.org/#X-Amz-Signature=geheim', 'https://s3.example.org#geheim'])
+    assert.throws(
+      () => loadConfig({ ...s3, KARTEI_S3_ENDPOINT: endpoint }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes('https://s3.example.org') &&
+        !e.message.includes('geheim') &&
+        !JSON.stringify(e.refusal).includes('geheim'),
+      endpoint,
+    );
+});
