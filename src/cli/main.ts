@@ -13,6 +13,7 @@ import { configFindings, databaseFindings, sortFindings, type Finding } from '..
 import { progressBar } from './progress.ts';
 import { devicesCommand } from './device-commands.ts';
 import { CliError, noArguments } from './cli-error.ts'; // Issue 19: s23-german-cli, s23-review
+import { DatabaseNotReached } from '../db/connect.ts'; // Issue 19: s23-review
 import { startServer, withServicesOnly } from '../server.ts';
 import { allocatorFindings, launchPlan, launchState } from '../ops/launch.ts';
 // Issue 19: keys
@@ -69,7 +70,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(msg('usage', { offices: msg('offices.usage') }));
     return 2;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof KeyFileError || e instanceof CliError || e instanceof RotationError) {
+    if (
+      e instanceof ConfigError ||
+      e instanceof KeyFileError ||
+      e instanceof CliError ||
+      e instanceof RotationError ||
+      e instanceof DatabaseNotReached // Issue 19: s23-review
+    ) {
       // Issue 19: cli-german — a refusal with a code in German (src/cli/refusals.ts), else its message.
       process.stderr.write(`kartei: ${refusalText(e)}\n`);
       return 1;

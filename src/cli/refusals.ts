@@ -60,6 +60,9 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-review — a file's content where its path belongs (src/config/config.ts refuseFileContent); never repeated.
   'setting-file-content':
     '{name} muss eine Datei nennen (ihren Pfad), nicht den Inhalt der Datei enthalten (er wird hier nicht wiederholt: er kann ein Schlüssel sein); bitte den Inhalt in eine Datei mit Modus 600 legen und {name} auf sie setzen.',
+  // Issue 19: s23-review — the database not reached when opened (src/db/connect.ts); the reason is pg's or Node's.
+  'database-not-reached':
+    'Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar ({reason}); läuft sie, und stimmen Adresse, Benutzer und Passwort?',
   // Issue 19: s23-german-cli — the metrics listener's token file (src/ops/metrics-listener.ts).
   'metrics-token-exposed':
     'Start abgelehnt: Die Token-Datei der Metriken {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',

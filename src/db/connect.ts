@@ -14,6 +14,7 @@ import { walSync } from './wal-sync.ts';
 import { fixedPlan } from './fixed-plans.ts';
 import type { Database, Dialect } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrate.ts';
+import { RefusalError, refusal } from '../config/refusal.ts'; // Issue 19: s23-review
 
 export type Db = Kysely<Database>;
 declare const inTransaction: unique symbol;
@@ -108,6 +109,10 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
   });
   try {
+    // Issue 19: s23-review — the database not reached at all: a refusal, not pg's error with a stack.
+    await sql`select 1`.execute(admin).catch((e: unknown) => {
+      throw notReached(e) ?? e;
+    });
     await migrate(admin, 'postgres', { appRole: appUser !== adminUser ? appUser : undefined, progress });
   } finally {
     await admin.destroy();
@@ -178,4 +183,21 @@ export async function twinSavepoint(tx: Tx, name: 'index_instance'): Promise<{ u
       await sql`release savepoint ${sql.id(name)}`.execute(tx);
     },
   };
+}
+
+// Issue 19: s23-review — the database of KARTEI_DATABASE_URL not reached when it is opened.
+/** Down or not found (Node's network codes), or the login refused / no such database (PostgreSQL's 28… and 3D000). */
+const NOT_REACHED =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|28[0-9A-Z]{3}|3D000)$/;
+
+/** Refused with a code for `kartei` to say (src/cli/refusals.ts); its reason names host, port or user, never the password. */
+export class DatabaseNotReached extends RefusalError {}
+
+function notReached(e: unknown): DatabaseNotReached | undefined {
+  const code = (e as { code?: unknown }).code;
+  if (!(e instanceof Error) || typeof code !== 'string' || !NOT_REACHED.test(code)) return undefined;
+  return new DatabaseNotReached(
+    `the database of KARTEI_DATABASE_URL cannot be reached (${e.message}); is it running, and are its address, user and password right?`,
+    refusal('database-not-reached', { reason: e.message }),
+  );
 }

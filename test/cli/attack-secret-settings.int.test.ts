@@ -167,3 +167,29 @@ test('a KARTEI_S3_ENDPOINT with a fragment: refused without repeating it (as its
       endpoint,
     );
 });
+
+// The database not reached (down, no such database): said in the operator's language, not thrown with a stack.
+test('audit verify and serve where the database is not reached: exit 1, said in German (English on request), no stack, no password', async () => {
+  const env = { KARTEI_DATABASE_URL: `postgres://kartei:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/kartei` };
+  const said = await Promise.all([
+    kartei(['audit', 'verify'], env),
+    kartei(['serve'], env),
+    kartei(['audit', 'verify'], { ...env, KARTEI_LANG: 'en' }),
+  ]);
+  for (const [i, { status, out }] of said.entries()) {
+    const what = `${i}: ${out}`;
+    assert.equal(status, 1, what);
+    assert.ok(
+      !out.includes(PASSWORD) && !out.includes(encodeURIComponent(PASSWORD)),
+      `the password is repeated: ${what}`,
+    );
+    assert.doesNotMatch(out, /^\s+at |node_modules/m, what);
+    assert.match(
+      out,
+      i === 2
+        ? /^kartei: the database of KARTEI_DATABASE_URL cannot be reached \(connect ECONNREFUSED 127\.0\.0\.1:1\)/m
+        : /^kartei: Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar \(connect ECONNREFUSED 127\.0\.0\.1:1\)/m,
+      what,
+    );
+  }
+});
