@@ -9,11 +9,9 @@
 // missing privileges stop the cheap version of each attack in the first place.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { inTenantTransaction } from '../../src/db/connect.ts';
@@ -21,9 +19,8 @@ import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { CHAINED_COLUMNS, canonicalValues, linkValues, GENESIS_HASH, type ChainKeying } from '../../src/audit/chain.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
+import { auditVerifyCli } from '../helpers/kartei-cli.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A plain connection to the database, beside the application: `?` placeholders on both dialects. */
 interface RawDb {
@@ -216,24 +213,8 @@ async function insertRow(db: RawDb, row: Record<string, any>) {
   );
 }
 
-function cli(h: Harness) {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    KARTEI_LANG: 'en', // the command's English words: this test is about what it does
-    KARTEI_DATA_DIR: h.config.dataDir,
-    KARTEI_KEY_DIR: h.config.keyDir,
-    KARTEI_LOG_LEVEL: 'silent',
-  };
-  if (h.config.databaseUrl) env.KARTEI_DATABASE_URL = h.config.databaseUrl;
-  if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
-  return spawnSync(process.execPath, ['bin/kartei.js', 'audit', 'verify'], {
-    cwd: ROOT,
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
+/** The command's English words: this test is about what it does. */
+const cli = (h: Harness) => auditVerifyCli(h, 'en');
 
 test('an untouched chain verifies, every event counted, and the CLI agrees', async () => {
   const f = await fixture();

@@ -3,17 +3,15 @@
 // said in German, while the problem string the verifier returns (and the witness keeps) stays English.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import { AUDIT_PROBLEMS_DE } from '../../src/cli/audit-problems.ts';
+import { auditVerifyCli } from '../helpers/kartei-cli.ts';
 import { DIALECT, startHarness, type Harness } from '../helpers/harness.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 /** More than a thousand events, so that the count is grouped. */
 const EVENTS = 1234;
 
@@ -35,24 +33,7 @@ before(async () => {
 });
 after(() => h.close());
 
-function verifyCli(lang?: 'en') {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    KARTEI_DATA_DIR: h.config.dataDir,
-    KARTEI_KEY_DIR: h.config.keyDir,
-    KARTEI_LOG_LEVEL: 'silent',
-    ...(lang ? { KARTEI_LANG: lang } : {}),
-  };
-  if (h.config.databaseUrl) env.KARTEI_DATABASE_URL = h.config.databaseUrl;
-  if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
-  return spawnSync(process.execPath, ['bin/kartei.js', 'audit', 'verify'], {
-    cwd: ROOT,
-    env,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-}
+const verifyCli = (lang?: 'en') => auditVerifyCli(h, lang);
 
 /** Runs `q` as the attacker who holds the database: the append-only guards switched off first. */
 async function asAttacker(q: string, ...params: unknown[]) {

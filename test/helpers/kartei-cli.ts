@@ -2,8 +2,8 @@
 // database (another instance, as far as the database is concerned), with the department keys'
 // refresh time shortened to 300 ms (a running test server sets its keyring's to the same).
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import type { Installation } from './harness.ts';
+import { spawn, spawnSync } from 'node:child_process';
+import type { Harness, Installation } from './harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/kartei.js');
@@ -33,4 +33,22 @@ export function kartei(i: Installation, args: string[], env: Record<string, stri
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, out })),
   );
+}
+
+/**
+ * `kartei audit verify` as its own process on a running harness's data, keys and database, waited for;
+ * `lang` as KARTEI_LANG (none: the command's default, German).
+ */
+export function auditVerifyCli(h: Harness, lang?: 'de' | 'en') {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    KARTEI_DATA_DIR: h.config.dataDir,
+    KARTEI_KEY_DIR: h.config.keyDir,
+    KARTEI_LOG_LEVEL: 'silent',
+    ...(lang ? { KARTEI_LANG: lang } : {}),
+  };
+  if (h.config.databaseUrl) env.KARTEI_DATABASE_URL = h.config.databaseUrl;
+  if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
+  return spawnSync(process.execPath, [BIN, 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
 }
