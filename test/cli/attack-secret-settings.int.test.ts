@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { karteiRun } from '../helpers/kartei-cli.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/kartei.js');
 const PASSWORD = 'Sommer-2026!geheim';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-secret-'));
@@ -26,18 +24,7 @@ function kartei(args: string[], extra: Record<string, string>) {
     KARTEI_LOG_LEVEL: 'info',
     ...extra,
   };
-  return new Promise<{ status: number | null; out: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, out });
-    });
-  });
+  return karteiRun(args, env).then(({ status, stdout, stderr }) => ({ status, out: stdout + stderr }));
 }
 
 /** Addresses an operator writes wrong: a port that is no number, a `#` or `/` in an unencoded password, no host. */

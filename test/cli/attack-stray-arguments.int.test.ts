@@ -7,10 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/kartei.js');
+import { karteiRun } from '../helpers/kartei-cli.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-stray-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -27,20 +24,8 @@ function kartei(args: string[], lang: 'de' | 'en') {
     KARTEI_METRICS_LISTEN: 'off',
     ...(lang === 'en' ? { KARTEI_LANG: 'en' } : {}),
   };
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // A server that started anyway is stopped: the assertions below then fail.
-    const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  // A server that started anyway is stopped: the assertions below then fail.
+  return karteiRun(args, env, { ms: 20_000, kill: 'SIGTERM' });
 }
 
 const CASES: { args: string[]; de: string; en: string }[] = [

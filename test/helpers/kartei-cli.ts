@@ -52,3 +52,27 @@ export function auditVerifyCli(h: Harness, lang?: 'de' | 'en') {
   if (h.config.databaseAdminUrl) env.KARTEI_DATABASE_ADMIN_URL = h.config.databaseAdminUrl;
   return spawnSync(process.execPath, [BIN, 'audit', 'verify'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
 }
+
+/**
+ * `kartei …` as its own process with exactly `env`, not waited for (for runs side by side): what it
+ * printed, and its exit status; killed with `kill` after `ms` should it still run (a server that started).
+ */
+export function karteiRun(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  { ms = 60_000, kill = 'SIGKILL' }: { ms?: number; kill?: NodeJS.Signals } = {},
+) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill(kill), ms);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
