@@ -49,18 +49,28 @@ const store = (c: DimseClient, sopClassUid: string, sopInstanceUid: string, data
 /** The image store's objects (files, or PostgreSQL's sealed objects), committed and temporary. */
 const sealedFiles = async () => (await storedObjects(h, 'images')).map((o) => o.path);
 
-test('attack: one SOP instance on 6 associations at once — every C-STORE succeeds, one row, one file', async () => {
-  const inst = makeInstance({ rows: 32, columns: 32 });
-  const filesBefore = (await sealedFiles()).length;
-  const clients = await Promise.all(Array.from({ length: 6 }, () => associate(inst.sopClassUid, inst.transferSyntax)));
-  // All sent before any answer is read: the stores overlap in the server.
-  for (const c of clients) store(c, inst.sopClassUid, inst.sopInstanceUid, inst.dataset);
+/**
+ * Each copy on an association of its own, all sent before any answer is read (the stores overlap in the
+ * server), then released: asserts that every C-STORE succeeded.
+ */
+async function storeAtOnce(copies: ReturnType<typeof makeInstance>[], sopInstanceUid: string) {
+  const clients = await Promise.all(copies.map((c) => associate(c.sopClassUid, c.transferSyntax)));
+  for (const [i, copy] of copies.entries()) store(clients[i]!, copy.sopClassUid, sopInstanceUid, copy.dataset);
   const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
   await Promise.all(clients.map((c) => c.release()));
   assert.deepEqual(
     statuses,
     clients.map(() => Status.Success),
     'every C-STORE succeeded',
+  );
+}
+
+test('attack: one SOP instance on 6 associations at once — every C-STORE succeeds, one row, one file', async () => {
+  const inst = makeInstance({ rows: 32, columns: 32 });
+  const filesBefore = (await sealedFiles()).length;
+  await storeAtOnce(
+    Array.from({ length: 6 }, () => inst),
+    inst.sopInstanceUid,
   );
   const rows = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
     tx.selectFrom('instances').select(['id', 'file']).where('sop_instance_uid', '=', inst.sopInstanceUid).execute(),
@@ -79,14 +89,7 @@ test('one SOP instance on 6 associations at once, each copy naming another study
   const copies = Array.from({ length: 6 }, () =>
     makeInstance({ rows: 16, columns: 16, sopInstanceUid, modality: 'MR' }),
   );
-  const clients = await Promise.all(copies.map((c) => associate(c.sopClassUid, c.transferSyntax)));
-  for (const [i, copy] of copies.entries()) store(clients[i]!, copy.sopClassUid, sopInstanceUid, copy.dataset);
-  const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
-  await Promise.all(clients.map((c) => c.release()));
-  assert.deepEqual(
-    statuses,
-    clients.map(() => Status.Success),
-  );
+  await storeAtOnce(copies, sopInstanceUid);
   const { rows, studies, series } = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => ({
     rows: await tx
       .selectFrom('instances')
@@ -133,14 +136,7 @@ async function twinsNaming(studyInstanceUid: string) {
   const copies = MODALITIES.map((modality) =>
     makeInstance({ rows: 16, columns: 16, sopInstanceUid, studyInstanceUid, modality }),
   );
-  const clients = await Promise.all(copies.map((c) => associate(c.sopClassUid, c.transferSyntax)));
-  for (const [i, copy] of copies.entries()) store(clients[i]!, copy.sopClassUid, sopInstanceUid, copy.dataset);
-  const statuses = await Promise.all(clients.map(async (c) => (await c.next()).command.status));
-  await Promise.all(clients.map((c) => c.release()));
-  assert.deepEqual(
-    statuses,
-    clients.map(() => Status.Success),
-  );
+  await storeAtOnce(copies, sopInstanceUid);
   return inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
     const rows = await tx
       .selectFrom('instances')
