@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { CliError, parseCliArgs } from './cli-error.ts';
 import type { Config } from '../config/config.ts';
 import { msg } from './messages.ts';
+import { withoutCredentials, withoutCredentialsIn } from '../config/shown-address.ts'; // s24: echo
 
 export async function devicesCommand(
   config: Config,
@@ -87,7 +88,11 @@ function client(base: string, token: string) {
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      throw new CliError(msg('devices.unreachable', { base, error: (e as Error).message }));
+      // s24: echo — the address without a user, password, query or fragment (src/config/shown-address.ts),
+      // and the reason (fetch's cause, else its message, which may quote the address) likewise.
+      const cause = (e as { cause?: unknown }).cause;
+      const error = withoutCredentialsIn(cause instanceof Error ? cause.message : (e as Error).message);
+      throw new CliError(msg('devices.unreachable', { base: withoutCredentials(base), error }));
     }
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;

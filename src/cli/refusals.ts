@@ -36,12 +36,15 @@ export const REFUSALS_DE: Record<string, string> = {
   's3-region-invalid': 'KARTEI_S3_REGION muss ein Regionsname wie eu-central-1 sein (gesetzt: „{value}“).',
   's3-prefix-invalid':
     'KARTEI_S3_PREFIX muss aus Namen aus Buchstaben, Ziffern, „_“, „.“ und „-“ bestehen, getrennt durch einzelne Schrägstriche, ohne Schrägstrich am Anfang oder Ende (gesetzt: „{value}“).',
-  's3-endpoint-invalid': 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein (gesetzt: „{value}“).',
+  // s24: echo — of the endpoint at most its origin or scheme is said (src/config/shown-address.ts).
+  's3-endpoint-invalid':
+    'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein: Schema, Rechner und wahlweise Port (der Wert wird hier nicht wiederholt: er kann ein Passwort enthalten).',
   's3-endpoint-not-origin':
-    'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port, ohne Benutzer, Pfad oder Abfrage (gesetzt: „{value}“).',
+    'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port, ohne Benutzer, Pfad oder Abfrage (gesetzt: {value} mit mehr, das hier nicht wiederholt wird: es kann ein Passwort oder eine Signatur sein).',
   's3-endpoint-plain-http':
     'KARTEI_S3_ENDPOINT abgelehnt (gesetzt: „{value}“): jenseits von 127.0.0.1 erreicht Kartei den Objektspeicher nur über https; bitte eine https://-Adresse setzen.',
-  's3-endpoint-scheme': 'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: „{value}“).',
+  's3-endpoint-scheme':
+    'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: eine Adresse, die mit {scheme} beginnt; der Rest wird hier nicht wiederholt: er kann ein Passwort enthalten).',
   'storage-low-mb-invalid':
     'KARTEI_STORAGE_LOW_MB muss eine ganze Zahl von Megabyte sein, 0 für keine Warnung (gesetzt: „{value}“).',
   'backup-max-age-invalid':
@@ -123,6 +126,9 @@ export const REFUSALS_DE: Record<string, string> = {
     'Start abgelehnt: Bilder und Dokumente liegen in PostgreSQL (KARTEI_STORAGE=database oder nicht gesetzt), aber das Datenverzeichnis enthält {area} als Dateien ({left}). KARTEI_STORAGE=files setzen, um sie weiter zu verwenden.',
   'storage-files-left-s3':
     'Start abgelehnt: Bilder und Dokumente liegen in S3 (KARTEI_STORAGE=s3), aber das Datenverzeichnis enthält {area} als Dateien ({left}). KARTEI_STORAGE=files setzen, um sie weiter zu verwenden.',
+  // s24: echo — the value is not repeated: it may be the key itself.
+  's3-credentials-missing':
+    'KARTEI_S3_CREDENTIALS_FILE nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel selbst sein); die Zeilen aws_access_key_id = … und aws_secret_access_key = … in eine Datei mit Modus 600 schreiben und KARTEI_S3_CREDENTIALS_FILE auf ihren Pfad setzen.',
   's3-credentials-link': '{file} abgelehnt: Die S3-Zugangsdatei ist ein symbolischer Link; die Datei selbst nennen.',
   's3-credentials-unreadable':
     'KARTEI_S3_CREDENTIALS_FILE {file} lässt sich nicht lesen ({code}); bitte Pfad und Rechte prüfen.',

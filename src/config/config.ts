@@ -4,6 +4,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { AE_TITLE } from '../imaging/dicom/uids.ts';
 import { refusal, RefusalError } from './refusal.ts'; // Issue 19: cli-german
+import { originOf, schemeOf } from './shown-address.ts'; // s24: echo
 
 export interface Config {
   host: string;
@@ -231,14 +232,6 @@ function loadS3Config(env: NodeJS.ProcessEnv): { s3?: S3Config } {
   };
 }
 
-/**
- * An address as a refusal may repeat it: a user and password in it, and its query (a presigned
- * signature), are not repeated — the refusal may end up in a log.
- */
-const withoutCredentials = (value: string) =>
-  // Issue 19: s23-review — a fragment (`#…`) is not repeated either.
-  value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@').replace(/([?#]).*$/s, '$1…');
-
 // Issue 19: s23-review — the settings that name a file holding a key, certificate, token or credentials.
 const FILE_SETTINGS = [
   'KARTEI_TLS_CERT',
@@ -286,30 +279,32 @@ function databaseAddress(env: NodeJS.ProcessEnv, name: 'KARTEI_DATABASE_URL' | '
 
 /** `https://host[:port]`, or `http://` to loopback; nothing else (no path, no user in the address). */
 function s3Endpoint(given: string): string {
-  const value = withoutCredentials(given);
-  let url: URL;
-  try {
-    url = new URL(given);
-  } catch {
+  // s24: echo — a refusal says at most the origin of an http(s) address, or the scheme written before
+  // `//` (src/config/shown-address.ts): `minio:geheim` is a "URL" whose path is the password, and a
+  // value that is no address may be the secret itself.
+  const origin = originOf(given);
+  if (origin === undefined) {
+    const scheme = schemeOf(given);
+    if (scheme && scheme !== 'http://' && scheme !== 'https://')
+      throw new ConfigError(
+        `KARTEI_S3_ENDPOINT must start with https:// (it starts with ${scheme}; the rest is not repeated here: it may hold a password)`,
+        refusal('s3-endpoint-scheme', { scheme }),
+      );
     throw new ConfigError(
-      `KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "${value}")`,
-      refusal('s3-endpoint-invalid', { value }),
+      'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org: scheme, host and optionally port (the value is not repeated here: it may hold a password)',
+      refusal('s3-endpoint-invalid'),
     );
   }
+  const url = new URL(given);
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== ''))
     throw new ConfigError(
-      `KARTEI_S3_ENDPOINT must be scheme, host and port only, without user, path or query (got "${value}")`,
-      refusal('s3-endpoint-not-origin', { value }),
+      `KARTEI_S3_ENDPOINT must be scheme, host and port only, without user, path or query (got ${origin} with more, which is not repeated here: it may hold a password or a signature)`,
+      refusal('s3-endpoint-not-origin', { value: origin }),
     );
   if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1')))
     throw new ConfigError(
-      `Refusing KARTEI_S3_ENDPOINT ${value}: beyond loopback the object store is reached only over https (set an https:// address)`,
-      refusal('s3-endpoint-plain-http', { value }),
-    );
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError(
-      `KARTEI_S3_ENDPOINT must start with https:// (got "${value}")`,
-      refusal('s3-endpoint-scheme', { value }),
+      `Refusing KARTEI_S3_ENDPOINT ${origin}: beyond loopback the object store is reached only over https (set an https:// address)`,
+      refusal('s3-endpoint-plain-http', { value: origin }),
     );
   return url.origin;
 }

@@ -513,6 +513,14 @@ export function readS3Credentials(file: string): {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // s24: echo — no such file: the value may be the key itself pasted in place of a file's name (one
+    // line, so not refused as a file's content at start); it is not repeated. A file that is there but
+    // cannot be read is named: its name is a path.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG')
+      throw new ConfigError(
+        'KARTEI_S3_CREDENTIALS_FILE names no existing file (the value is not repeated here: it may be the key itself); write the lines aws_access_key_id = … and aws_secret_access_key = … into a file of mode 600 and set KARTEI_S3_CREDENTIALS_FILE to its path',
+        refusal('s3-credentials-missing'),
+      );
     if (code === 'ELOOP')
       throw new ConfigError(
         `Refusing ${file}: the S3 credentials file is a symbolic link`,

@@ -208,27 +208,30 @@ const MALFORMED: {
     en: 'KARTEI_S3_PREFIX must be names of letters',
   },
   {
+    // s24: echo — a value that is no address is not repeated: it may be the password itself.
     env: { ...S3, KARTEI_S3_ENDPOINT: 's3 example' },
-    de: 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein (gesetzt: „s3 example“)',
-    en: 'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org (got "s3 example")',
+    de: 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein: Schema, Rechner und wahlweise Port',
+    en: 'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org: scheme, host and optionally port',
+    secret: true,
   },
   {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'https://s3.example.org/akten' },
     de: 'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port',
     en: 'KARTEI_S3_ENDPOINT must be scheme, host and port only',
+    shown: 'https://s3.example.org',
   },
   {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'https://AKIAKARTEI:geheim-2026@s3.example.org/?X-Amz-Signature=abc123' },
     de: 'KARTEI_S3_ENDPOINT nennt nur Schema, Rechner und Port',
     en: 'KARTEI_S3_ENDPOINT must be scheme, host and port only',
-    shown: 'https://***@s3.example.org/?…',
+    shown: 'https://s3.example.org',
     hidden: 'geheim-2026',
   },
   {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'https://AKIAKARTEI:geheim 2026@s3 example.org' },
     de: 'KARTEI_S3_ENDPOINT muss eine Adresse wie https://s3.example.org sein',
     en: 'KARTEI_S3_ENDPOINT must be an address such as https://s3.example.org',
-    shown: 'https://***@s3 example.org',
+    secret: true,
     hidden: 'geheim 2026',
   },
   {
@@ -238,8 +241,9 @@ const MALFORMED: {
   },
   {
     env: { ...S3, KARTEI_S3_ENDPOINT: 'ftp://s3.example.org' },
-    de: 'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: „ftp://s3.example.org“)',
-    en: 'KARTEI_S3_ENDPOINT must start with https:// (got "ftp://s3.example.org")',
+    de: 'KARTEI_S3_ENDPOINT muss mit https:// beginnen (gesetzt: eine Adresse, die mit ftp:// beginnt',
+    en: 'KARTEI_S3_ENDPOINT must start with https:// (it starts with ftp://',
+    shown: 'ftp://',
   },
   {
     env: { KARTEI_STORAGE_LOW_MB: '1,5' },
