@@ -117,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: databaseAddress(env, 'KARTEI_DATABASE_URL'),
     databaseAdminUrl: databaseAddress(env, 'KARTEI_DATABASE_ADMIN_URL') ?? databaseAddress(env, 'KARTEI_DATABASE_URL'),
     tls,
-    publicUrl: env.KARTEI_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
+    publicUrl: publicAddress(env.KARTEI_PUBLIC_URL) ?? `${tls ? 'https' : 'http'}://${shownHost}:${port}`, // s24: echo
     logLevel: env.KARTEI_LOG_LEVEL ?? 'info',
     dicom: loadDicomConfig(env),
     trustedProxies: parseTrustedProxies(env.KARTEI_TRUSTED_PROXY),
@@ -273,6 +273,22 @@ function databaseAddress(env: NodeJS.ProcessEnv, name: 'KARTEI_DATABASE_URL' | '
     throw new ConfigError(
       `${name} must be an address such as postgres://kartei:PASSWORD@db.example.org:5432/kartei, special characters of the password percent-encoded (the value is not repeated here: it may hold the password)`,
       refusal('database-url-invalid', { name }),
+    );
+  return value;
+}
+
+// s24: echo — the address users open is printed (the setup link), put into every enrolment link and sent
+// to the identity provider (SSO's redirect): a user and password in it would go everywhere with it.
+/**
+ * KARTEI_PUBLIC_URL as given, or undefined when unset; one the URL parser cannot read, or with a user or
+ * password in it, is refused naming the setting only (the value may hold the password).
+ */
+function publicAddress(value: string | undefined): string | undefined {
+  if (!value) return value;
+  if (!URL.canParse(value) || new URL(value).username || new URL(value).password)
+    throw new ConfigError(
+      'KARTEI_PUBLIC_URL must be the address users open, such as https://kartei.gesundheitsamt.example, without user or password (the value is not repeated here: it may hold a password)',
+      refusal('public-url-invalid'),
     );
   return value;
 }

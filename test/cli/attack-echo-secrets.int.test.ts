@@ -139,7 +139,19 @@ test('a KARTEI_S3_CREDENTIALS_FILE holding the key itself, or naming a file of o
   }
 });
 
+test('a KARTEI_PUBLIC_URL with a user and password, or that is no address: refused by every command naming the setting, the password nowhere', async () => {
+  const token = { KARTEI_API_TOKEN: 'kt_nicht-geheim' };
+  for (const url of [`https://admin:${SECRET}@kartei.amt.example`, `http://admin:${SECRET} x@127.0.0.1:1`])
+    for (const args of [['serve'], ['devices', 'list'], ['offices', 'list'], ['doctor']])
+      await refusedWithout(args, { ...token, KARTEI_PUBLIC_URL: url }, 'KARTEI_PUBLIC_URL', {
+        de: /KARTEI_PUBLIC_URL muss die Adresse sein, die die Nutzenden öffnen/,
+        en: /KARTEI_PUBLIC_URL must be the address users open/,
+      });
+  for (const lang of ['de', 'en']) assert.equal(fs.existsSync(path.join(dir, lang)), false, 'nothing was set up');
+});
+
 test('kartei devices where the server is not reached: the address said without its user, password or query', async () => {
+  // Refused as a setting before (above); here the command itself, given such an address, must not say it.
   const closed = await new Promise<number>((resolve) => {
     const s = http.createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
