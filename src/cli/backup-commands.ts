@@ -6,15 +6,19 @@ import { backupData, backupKeys, type BackupNotice } from '../ops/backup.ts';
 import { ManifestError } from '../ops/backup-manifest.ts';
 import { checkBackup, restoreData } from '../ops/restore.ts';
 import { restoreKeys } from '../ops/restore-keys.ts';
-import { CliError } from './cli-error.ts';
+import { CliError, oneArgument, parseCliArgs } from './cli-error.ts';
 import { refusalText } from './refusals.ts'; // Issue 19: s23-german-cli
 import { formatCount, formatMb, formatMoment, formatSeconds, msg } from './messages.ts';
 
+// s24: echo — Node's parseArgs (src/cli/cli-error.ts): an unknown option or a second directory is refused
+// naming it, with the usage below (before, with the usage alone).
 function parse(args: string[], flags: string[], usage: string): { on: Set<string>; path: string } {
-  const on = new Set(args.filter((a) => flags.includes(a)));
-  const rest = args.filter((a) => !flags.includes(a));
-  if (rest.length !== 1 || rest[0]!.startsWith('-') || on.size > 1) throw new CliError(msg('usage.line', { usage }));
-  return { on, path: rest[0]! };
+  const line = msg('usage.line', { usage });
+  const options = Object.fromEntries(flags.map((f) => [f.slice(2), { type: 'boolean' as const }]));
+  const { values, positionals } = parseCliArgs({ args, options, allowPositionals: true }, line);
+  const on = new Set(flags.filter((f) => values[f.slice(2)] === true));
+  if (on.size > 1) throw new CliError(line);
+  return { on, path: oneArgument(positionals, line) };
 }
 
 const manifestRefusal = (e: unknown) => {

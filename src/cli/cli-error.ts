@@ -45,3 +45,16 @@ export function noArguments(
   const given = args.filter((a): a is string => a !== undefined);
   parseCliArgs({ args: given, options: {}, allowPositionals: false, strict: true }, usage);
 }
+
+/**
+ * (s24-secrets-echo) The one word a command takes (an ID, a name, a directory), from parseCliArgs'
+ * positionals: none is refused with `usage`, a second one named above it (before, it was passed over or
+ * refused with the usage alone).
+ */
+export function oneArgument(positionals: string[], usage: string): string {
+  const [word, more] = positionals;
+  if (more !== undefined)
+    throw new CliError(`${msg('cli.parse.extraArgument', { argument: more })}\n${usage.trimEnd()}`);
+  if (word === undefined) throw new CliError(usage);
+  return word;
+}

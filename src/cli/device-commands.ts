@@ -2,7 +2,7 @@
 // authenticated by the operator's personal API token, so the registry changes
 // through the same gate, policy and audit as in the browser. A new device's id alone on stdout.
 import fs from 'node:fs';
-import { CliError, parseCliArgs } from './cli-error.ts';
+import { CliError, noArguments, oneArgument, parseCliArgs } from './cli-error.ts';
 import type { Config } from '../config/config.ts';
 import { msg } from './messages.ts';
 import { withoutCredentials, withoutCredentialsIn } from '../config/shown-address.ts'; // s24: echo
@@ -12,10 +12,22 @@ export async function devicesCommand(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  const [sub, ...rest] = args;
+  // s24: echo — every word is checked before the server is asked anything: one the command does not
+  // take is refused with the usage (`devices list extra` listed the devices, `remove --frob` asked to
+  // remove a device of that id).
+  const usage = msg('devices.usage');
+  if (sub === 'list') noArguments(rest, usage);
+  const values = sub === 'add' ? addOptions(rest) : undefined;
+  if (values && (!values.ae || !values.department || !values.permissions)) throw new CliError(usage);
+  const removed =
+    sub === 'remove'
+      ? oneArgument(parseCliArgs({ args: rest, options: {}, allowPositionals: true }, usage).positionals, usage)
+      : undefined;
+  if (sub !== 'list' && !values && removed === undefined) throw new CliError(usage);
   const token = env.KARTEI_API_TOKEN;
   if (!token) throw new CliError(msg('devices.noToken'));
   const api = client(config.publicUrl, token);
-  const [sub, ...rest] = args;
   if (sub === 'list') {
     const devices = (await api('GET', '/api/admin/devices')) as {
       id: string;
@@ -33,9 +45,7 @@ export async function devicesCommand(
     }
     return 0;
   }
-  if (sub === 'add') {
-    const values = addOptions(rest);
-    if (!values.ae || !values.department || !values.permissions) throw new CliError(msg('devices.usage'));
+  if (values?.ae && values.department && values.permissions) {
     const departments = (await api('GET', '/api/admin/departments')) as { id: string; code: string }[];
     const department = departments.find((d) => d.code === values.department || d.id === values.department);
     if (!department) throw new CliError(msg('cli.noDepartment', { department: values.department }));
@@ -51,11 +61,8 @@ export async function devicesCommand(
     process.stdout.write(`${id}\n`);
     return 0;
   }
-  if (sub === 'remove' && rest.length === 1) {
-    await api('DELETE', `/api/admin/devices/${encodeURIComponent(rest[0]!)}`);
-    return 0;
-  }
-  throw new CliError(msg('devices.usage'));
+  await api('DELETE', `/api/admin/devices/${encodeURIComponent(removed!)}`);
+  return 0;
 }
 
 function addOptions(args: string[]) {

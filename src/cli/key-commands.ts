@@ -22,7 +22,7 @@ import {
   rotateMaster,
   type MasterRotationStep,
 } from '../vault/master-rotation.ts';
-import { CliError, noArguments, parseCliArgs } from './cli-error.ts';
+import { CliError, noArguments, oneArgument, parseCliArgs } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 // Issue 19: keys-online
 import { rotateDepartmentOnline } from '../ops/department-rotation.ts';
@@ -123,8 +123,7 @@ async function rotateDepartment(
     { args, options: { office: { type: 'string' } }, allowPositionals: true },
     msg('keys.usage'),
   );
-  const [wanted] = positionals;
-  if (!wanted || positionals.length > 1) throw new CliError(msg('keys.usage'));
+  const wanted = oneArgument(positionals, msg('keys.usage')); // s24: echo — a second word named
   // Issue 19: keys-online — with the servers running; not during a backup (nor a backup during it).
   const unlock = lockAgainstBackup(config, 'department key rotation', 'keys.duringBackup.rotation');
   try {
@@ -196,9 +195,9 @@ async function rewrapDepartment(
     { args, options: { office: { type: 'string' }, batch: { type: 'string' } }, allowPositionals: true },
     msg('keys.usage'),
   );
-  const [wanted] = positionals;
+  const wanted = oneArgument(positionals, msg('keys.usage')); // s24: echo — a second word named
   const batch = Number(values.batch ?? 500);
-  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
+  if (!Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
   // Issue 19: keys-online — servers may run
   const unlock = lockAgainstBackup(config, 're-wrap of person keys', 'keys.duringBackup.rewrap');
   try {
@@ -250,9 +249,9 @@ async function reencrypt(
     },
     msg('keys.usage'),
   );
-  const [wanted] = positionals;
+  const wanted = oneArgument(positionals, msg('keys.usage')); // s24: echo — a second word named
   const batch = Number(values.batch ?? 200);
-  if (!wanted || positionals.length > 1 || !Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
+  if (!Number.isInteger(batch) || batch < 1) throw new CliError(msg('keys.usage'));
   const unlock = lockAgainstBackup(config, 're-encryption', 'keys.duringBackup.reencrypt');
   try {
     return await withServices(config, async (s) => {

@@ -79,14 +79,12 @@ export const MESSAGES_DE = {
   'restore.witnessKept': 'Der bisherige Zeuge des Schlüsselverzeichnisses bleibt als {file} erhalten',
   // Issue 19: cli-german — kartei offices (src/cli/office-commands.ts)
   'usage.block': 'Aufruf:\n{usage}',
-  'cli.unknownOption': 'unbekannte Option {option}',
   'offices.created': 'Amt „{name}“ angelegt (ID {id}, Adresse {host})',
   'offices.anyHost': '(jede)',
   'offices.anyAddress': '(jede Adresse)',
   'offices.none': 'Noch keine Ämter.',
   'offices.setUp': 'eingerichtet',
   'offices.waiting': 'wartet auf Einrichtung',
-  'offices.hostMissing': '--host braucht einen Rechnernamen',
   // Issue 19: cli-german — kartei devices (src/cli/device-commands.ts)
   'devices.usage': `Aufruf: kartei devices <list | add | remove ID>
   add --ae AE_TITEL --department KÜRZEL|ID --permissions store,find,retrieve
@@ -168,6 +166,8 @@ export const MESSAGES_DE = {
   'cli.parse.needsValue': 'Die Option {option} braucht einen Wert: {option} WERT angeben.',
   'cli.parse.takesNoValue': 'Die Option {option} nimmt keinen Wert an: {option} ohne =… angeben.',
   'cli.parse.unexpectedArgument': 'Unerwartetes Argument „{argument}“: dieser Befehl nimmt keines an.',
+  // s24: echo — a second word where a command takes one (src/cli/cli-error.ts oneArgument).
+  'cli.parse.extraArgument': 'Überzähliges Argument „{argument}“: dieser Befehl nimmt nur eines an.',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

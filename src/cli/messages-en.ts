@@ -73,14 +73,12 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
     'audit chain {chain}: events {from}–{to} (witnessed up to {at}) happened after the backup and are not in it; recorded as system.restore',
   'restore.witnessKept': "the key directory's previous witness is kept as {file}",
   'usage.block': 'usage:\n{usage}',
-  'cli.unknownOption': 'unknown option {option}',
   'offices.created': 'office "{name}" created (id {id}, address {host})',
   'offices.anyHost': '(any)',
   'offices.anyAddress': '(any address)',
   'offices.none': 'No offices yet.',
   'offices.setUp': 'set up',
   'offices.waiting': 'waiting for setup',
-  'offices.hostMissing': '--host needs a host name',
   'devices.usage': `usage: kartei devices <list | add | remove ID>
   add --ae AE_TITLE --department CODE|ID --permissions store,find,retrieve
       [--certificate device.pem] [--host 127.0.0.1] [--port 104]
@@ -157,4 +155,6 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'cli.parse.needsValue': 'the option {option} needs a value: give {option} VALUE',
   'cli.parse.takesNoValue': 'the option {option} takes no value: give {option} without =…',
   'cli.parse.unexpectedArgument': 'unexpected argument "{argument}": this command takes none',
+  // s24: echo — a second word where a command takes one (src/cli/cli-error.ts oneArgument).
+  'cli.parse.extraArgument': 'extra argument "{argument}": this command takes only one',
 };

@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import type { Services } from '../services.ts';
 import { addOffice, listOffices, OfficeError, renewOfficeSetup, setupLink } from '../identity/offices.ts';
-import { CliError } from './cli-error.ts';
+import { CliError, noArguments, oneArgument, parseCliArgs } from './cli-error.ts';
 import { refusalText } from './refusals.ts';
 import { msg } from './messages.ts';
 
@@ -14,9 +14,11 @@ type WithServices = (config: Config, run: (s: Services) => Promise<number>) => P
 
 export async function officesCommand(config: Config, args: string[], withServices: WithServices): Promise<number> {
   const [sub, ...rest] = args;
+  // s24: echo — a word or option a command does not take is refused, named, with the usage (src/cli/cli-error.ts).
+  const usage = msg('usage.block', { usage: msg('offices.usage') });
   try {
     if (sub === 'add') {
-      const { name, host } = parseAdd(rest);
+      const { name, host } = parseAdd(rest, usage);
       return await withServices(config, async (s) => {
         const { office, token } = await addOffice(s.store, s.keyring, s.audit, { name, host });
         const created = { name: office.name, id: office.id, host: office.host ?? msg('offices.anyHost') };
@@ -27,7 +29,8 @@ export async function officesCommand(config: Config, args: string[], withService
         return 0;
       });
     }
-    if (sub === 'list' && rest.length === 0)
+    if (sub === 'list') {
+      noArguments(rest, usage);
       return await withServices(config, async (s) => {
         const offices = await listOffices(s.store);
         if (offices.length === 0) process.stdout.write(`${msg('offices.none')}\n`);
@@ -37,34 +40,33 @@ export async function officesCommand(config: Config, args: string[], withService
           );
         return 0;
       });
-    if (sub === 'renew' && rest.length === 1)
+    }
+    if (sub === 'renew') {
+      const words = parseCliArgs({ args: rest, options: {}, allowPositionals: true }, usage).positionals;
+      const wanted = oneArgument(words, usage);
       return await withServices(config, async (s) => {
-        const token = await renewOfficeSetup(s.store, rest[0]!);
+        const token = await renewOfficeSetup(s.store, wanted);
         const office = (await listOffices(s.store)).find(
-          (o) => o.id === rest[0] || o.name.toLowerCase() === rest[0]!.toLowerCase(),
+          (o) => o.id === wanted || o.name.toLowerCase() === wanted.toLowerCase(),
         )!;
         process.stdout.write(
           `${msg('serve.setup', { link: setupLink(config.publicUrl, office.host, token, office.name) })}\n`,
         );
         return 0;
       });
+    }
   } catch (e) {
     if (e instanceof OfficeError) throw new CliError(refusalText(e));
     throw e;
   }
-  throw new CliError(msg('usage.block', { usage: msg('offices.usage') }));
+  throw new CliError(usage);
 }
 
-function parseAdd(args: string[]): { name: string; host?: string } {
-  let host: string | undefined;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--host') {
-      host = args[++i];
-      if (host === undefined) throw new CliError(msg('offices.hostMissing'));
-    } else if (args[i]!.startsWith('--')) throw new CliError(msg('cli.unknownOption', { option: args[i]! }));
-    else names.push(args[i]!);
-  }
-  if (names.length !== 1) throw new CliError(msg('usage.block', { usage: msg('offices.usage') }));
-  return { name: names[0]!, ...(host !== undefined ? { host } : {}) };
+function parseAdd(args: string[], usage: string): { name: string; host?: string } {
+  const { values, positionals } = parseCliArgs(
+    { args, options: { host: { type: 'string' } }, allowPositionals: true },
+    usage,
+  );
+  const name = oneArgument(positionals, usage);
+  return { name, ...(values.host !== undefined ? { host: values.host } : {}) };
 }

@@ -125,10 +125,17 @@ test("the commands' own refusals of wrong arguments: German first, English when 
     devices.stderr,
     'kartei: KARTEI_API_TOKEN auf das API-Token eines Verwaltungskontos mit dem Bereich admin setzen (POST /api/auth/tokens)\n',
   );
+  // s24: echo — the second directory named, the usage below it.
   const backup = kartei(['backup', 'a', 'b']);
-  assert.equal(backup.stderr, 'kartei: Aufruf: kartei backup [--keys] VERZEICHNIS\n');
+  assert.equal(
+    backup.stderr,
+    'kartei: Überzähliges Argument „b“: dieser Befehl nimmt nur eines an.\nAufruf: kartei backup [--keys] VERZEICHNIS\n',
+  );
   const en = kartei(['backup', 'a', 'b'], { KARTEI_LANG: 'en' });
-  assert.equal(en.stderr, 'kartei: usage: kartei backup [--keys] DIRECTORY\n');
+  assert.equal(
+    en.stderr,
+    'kartei: extra argument "b": this command takes only one\nusage: kartei backup [--keys] DIRECTORY\n',
+  );
 });
 
 // Issue 19: s23-german-cli — every malformed setting (src/config/config.ts) refused in German, naming the
