@@ -60,6 +60,19 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-review — a file's content where its path belongs (src/config/config.ts refuseFileContent); never repeated.
   'setting-file-content':
     '{name} muss eine Datei nennen (ihren Pfad), nicht den Inhalt der Datei enthalten (er wird hier nicht wiederholt: er kann ein Schlüssel sein); bitte den Inhalt in eine Datei mit Modus 600 legen und {name} auf sie setzen.',
+  // Issue 18: the listeners' files checked before anything listens (src/config/tls-start.ts).
+  'setting-file-unreadable':
+    'Start abgelehnt: {name} nennt {file}, aber die Datei lässt sich nicht lesen ({why}); bitte Pfad und Rechte prüfen.',
+  'tls-cert-not-pem':
+    'Start abgelehnt: {name} nennt {file}, aber darin steht kein Zertifikat im PEM-Format (-----BEGIN CERTIFICATE-----).',
+  'tls-key-unreadable':
+    'Start abgelehnt: {name} nennt {file}, aber darin steht kein lesbarer privater Schlüssel im PEM-Format (ein verschlüsselter Schlüssel wird nicht unterstützt).',
+  'tls-key-mismatch':
+    'Start abgelehnt: Der private Schlüssel in {file} ({name}) gehört nicht zum Zertifikat; Schlüssel und Zertifikat desselben Paars angeben.',
+  'tls-ca-not-pem': 'Start abgelehnt: {name} nennt {file}, aber darin steht kein CA-Zertifikat im PEM-Format.',
+  'tls-start-refused': 'Start abgelehnt: Das Zertifikat aus {name} ist nicht verwendbar ({reason}).',
+  'tls-library':
+    'Start abgelehnt: Die TLS-Bibliothek lehnt Zertifikat und Schlüssel aus {name} ab ({reason}); zu schwache Schlüssel (RSA unter 2048 Bit) werden nicht angenommen.',
   // Issue 19: s23-review — the database not reached when opened (src/db/connect.ts); the reason is pg's or Node's.
   'database-not-reached':
     'Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar ({reason}); läuft sie, und stimmen Adresse, Benutzer und Passwort?',
