@@ -88,6 +88,11 @@ export const REFUSALS_DE: Record<string, string> = {
   'key-file-link': '{file} abgelehnt: Die Datei ist ein symbolischer Link; entfernen.',
   'key-file-own-link':
     '{file} abgelehnt: Die Datei ist ein symbolischer Link, und Kartei schreibt sie selbst, nie als Link; entfernen.',
+  // Issue 18 (s24): a damaged audit chain key, never quoted (src/audit/chain-key.ts).
+  'chain-key-invalid':
+    '{file} abgelehnt: Die Datei ist kein Kartei-Kettenschlüssel (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
+  'key-list-invalid':
+    '{file} abgelehnt: Die Datei ist keine Kartei-Schlüsselliste (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
   'key-file-not-file': '{file} abgelehnt: keine gewöhnliche Datei.',
   'key-file-too-large': '{file} abgelehnt: {size} Byte sind keine Schlüsseldatei.',
   // Locks (src/ops/serve-lock.ts, src/ops/backup-lock.ts).
