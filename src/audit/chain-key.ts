@@ -39,7 +39,7 @@ function parse(raw: Buffer, file: string): ChainKeying {
     // Said below, without the content.
   }
   const key = typeof f?.key === 'string' ? Buffer.from(f.key, 'base64') : Buffer.alloc(0);
-  if (!f || f.v !== 1 || key.length !== 32)
+  if (f?.v !== 1 || key.length !== 32)
     throw new KeyFileError(
       `Refusing ${file}: it is not a Kartei chain key (damaged?); restore the key directory from its backup`,
       refusal('chain-key-invalid', { file }),

@@ -90,7 +90,7 @@ export function readRetiredKeys(keyDir: string): RetiredKey[] {
     if (e instanceof KeyFileError) throw e;
     // Said below: JSON.parse's message would quote the file.
   }
-  if (!f || f.v !== 1 || !Array.isArray(f.keys))
+  if (f?.v !== 1 || !Array.isArray(f.keys))
     throw new KeyFileError(
       `Refusing ${file}: it is not a Kartei key list (damaged?); restore the key directory from its backup`,
       refusal('key-list-invalid', { file }),
