@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { checkStartable, type Config } from './config/config.ts';
+import { refuseUnusableListenerFiles } from './config/tls-start.ts';
 import { inTenantTransaction } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { buildApp, type AppOptions } from './http/app.ts';
@@ -134,6 +135,8 @@ export async function withServicesOnly<T>(
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
   checkStartable(config);
+  // Issue 18: the certificates, keys and token the listeners read, refused before anything listens.
+  refuseUnusableListenerFiles(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Issue 19: backup — never on a data directory a restore has not finished filling.
   refuseWhileRestoring(config.dataDir);

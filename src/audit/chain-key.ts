@@ -5,7 +5,8 @@
 // and still verify as such; every later event of every chain needs the key.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { readOrCreateSecret } from '../vault/key-file.ts';
+import { KeyFileError, readOrCreateSecret } from '../vault/key-file.ts';
+import { refusal } from '../config/refusal.ts';
 import type { ChainKeying } from './chain.ts';
 
 export const CHAIN_KEY_FILE = 'audit-chain.key';
@@ -23,12 +24,25 @@ export function chainKeyFromKeyDir(keyDir: string, heads: Record<string, number>
       JSON.stringify({ v: 1, key: randomBytes(32).toString('base64'), legacyUntil: heads } satisfies ChainKeyFile),
     ),
   );
-  return parse(raw);
+  return parse(raw, path.join(keyDir, CHAIN_KEY_FILE));
 }
 
-function parse(raw: Buffer): ChainKeying {
-  const f = JSON.parse(raw.toString('utf8')) as ChainKeyFile;
-  const key = Buffer.from(f.key, 'base64');
-  if (f.v !== 1 || key.length !== 32) throw new Error(`${CHAIN_KEY_FILE} is not a Kartei chain key`);
+/**
+ * The file's key, or a refusal naming the file only: JSON.parse's own error quotes the file's first
+ * characters, which here are the secret (a damaged or hand-written chain key).
+ */
+function parse(raw: Buffer, file: string): ChainKeying {
+  let f: Partial<ChainKeyFile> | null = null;
+  try {
+    f = JSON.parse(raw.toString('utf8')) as Partial<ChainKeyFile>;
+  } catch {
+    // Said below, without the content.
+  }
+  const key = typeof f?.key === 'string' ? Buffer.from(f.key, 'base64') : Buffer.alloc(0);
+  if (f?.v !== 1 || key.length !== 32)
+    throw new KeyFileError(
+      `Refusing ${file}: it is not a Kartei chain key (damaged?); restore the key directory from its backup`,
+      refusal('chain-key-invalid', { file }),
+    );
   return { key, legacyUntil: f.legacyUntil ?? {} };
 }

@@ -83,8 +83,18 @@ export function readKeyDirFile(file: string): Buffer {
 export function readRetiredKeys(keyDir: string): RetiredKey[] {
   const file = path.join(keyDir, RETIRED_KEYS_FILE);
   if (!fs.existsSync(file)) return [];
-  const f = JSON.parse(readKeyDirFile(file).toString('utf8')) as RetiredKeysFile;
-  if (f.v !== 1 || !Array.isArray(f.keys)) throw new Error(`${RETIRED_KEYS_FILE} is not a Kartei key list`);
+  let f: Partial<RetiredKeysFile> | null = null;
+  try {
+    f = JSON.parse(readKeyDirFile(file).toString('utf8')) as Partial<RetiredKeysFile>;
+  } catch (e) {
+    if (e instanceof KeyFileError) throw e;
+    // Said below: JSON.parse's message would quote the file.
+  }
+  if (f?.v !== 1 || !Array.isArray(f.keys))
+    throw new KeyFileError(
+      `Refusing ${file}: it is not a Kartei key list (damaged?); restore the key directory from its backup`,
+      refusal('key-list-invalid', { file }),
+    );
   return f.keys;
 }
 

@@ -66,6 +66,19 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-review — a file's content where its path belongs (src/config/config.ts refuseFileContent); never repeated.
   'setting-file-content':
     '{name} muss eine Datei nennen (ihren Pfad), nicht den Inhalt der Datei enthalten (er wird hier nicht wiederholt: er kann ein Schlüssel sein); bitte den Inhalt in eine Datei mit Modus 600 legen und {name} auf sie setzen.',
+  // Issue 18: the listeners' files checked before anything listens (src/config/tls-start.ts).
+  'setting-file-unreadable':
+    'Start abgelehnt: {name} nennt {file}, aber die Datei lässt sich nicht lesen ({why}); bitte Pfad und Rechte prüfen.',
+  'tls-cert-not-pem':
+    'Start abgelehnt: {name} nennt {file}, aber darin steht kein Zertifikat im PEM-Format (-----BEGIN CERTIFICATE-----).',
+  'tls-key-unreadable':
+    'Start abgelehnt: {name} nennt {file}, aber darin steht kein lesbarer privater Schlüssel im PEM-Format (ein verschlüsselter Schlüssel wird nicht unterstützt).',
+  'tls-key-mismatch':
+    'Start abgelehnt: Der private Schlüssel in {file} ({name}) gehört nicht zum Zertifikat; Schlüssel und Zertifikat desselben Paars angeben.',
+  'tls-ca-not-pem': 'Start abgelehnt: {name} nennt {file}, aber darin steht kein CA-Zertifikat im PEM-Format.',
+  'tls-start-refused': 'Start abgelehnt: Das Zertifikat aus {name} ist nicht verwendbar ({reason}).',
+  'tls-library':
+    'Start abgelehnt: Die TLS-Bibliothek lehnt Zertifikat und Schlüssel aus {name} ab ({reason}); zu schwache Schlüssel (RSA unter 2048 Bit) werden nicht angenommen.',
   // Issue 19: s23-review — the database not reached when opened (src/db/connect.ts); the reason is pg's or Node's.
   'database-not-reached':
     'Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar ({reason}); läuft sie, und stimmen Adresse, Benutzer und Passwort?',
@@ -81,6 +94,11 @@ export const REFUSALS_DE: Record<string, string> = {
   'key-file-link': '{file} abgelehnt: Die Datei ist ein symbolischer Link; entfernen.',
   'key-file-own-link':
     '{file} abgelehnt: Die Datei ist ein symbolischer Link, und Kartei schreibt sie selbst, nie als Link; entfernen.',
+  // Issue 18 (s24): a damaged audit chain key, never quoted (src/audit/chain-key.ts).
+  'chain-key-invalid':
+    '{file} abgelehnt: Die Datei ist kein Kartei-Kettenschlüssel (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
+  'key-list-invalid':
+    '{file} abgelehnt: Die Datei ist keine Kartei-Schlüsselliste (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
   'key-file-not-file': '{file} abgelehnt: keine gewöhnliche Datei.',
   'key-file-too-large': '{file} abgelehnt: {size} Byte sind keine Schlüsseldatei.',
   // Locks (src/ops/serve-lock.ts, src/ops/backup-lock.ts).

@@ -28,7 +28,24 @@ export type TlsMaterial =
       /** Its subject alternative names (`certificateNames`). */
       names: string[];
     }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; refused: TlsRefusal };
+
+/** Why a certificate was refused, as a code and its facts (`kartei` says them in German; src/cli/refusals.ts). */
+export interface TlsRefusal {
+  code:
+    | 'tls-file-unreadable'
+    | 'tls-cert-not-pem'
+    | 'tls-cert-expired'
+    | 'tls-cert-not-yet-valid'
+    | 'tls-cert-names'
+    | 'tls-key-unreadable'
+    | 'tls-key-mismatch'
+    | 'tls-ca-not-pem'
+    | 'tls-library';
+  /** The file the refusal is about, where there is one. */
+  file?: string;
+  params: Record<string, string>;
+}
 
 /** Issue 19: keys2 — a certificate, key or CA file is small: larger is no such file. */
 const MAX_TLS_FILE_BYTES = 1024 * 1024;
@@ -72,7 +89,8 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: str
     try {
       return readTlsFile(file);
     } catch (e) {
-      throw new Refusal(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new Refusal(`cannot read ${file}: ${code}`, 'tls-file-unreadable', file, { code });
     }
   };
   try {
@@ -83,10 +101,21 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: str
     try {
       x509 = new X509Certificate(cert);
     } catch {
-      throw new Refusal(`${files.certFile} holds no PEM certificate`);
+      throw new Refusal(`${files.certFile} holds no PEM certificate`, 'tls-cert-not-pem', files.certFile);
     }
-    if (Date.parse(x509.validTo) <= now) throw new Refusal(`the certificate expired on ${x509.validTo}`);
-    if (Date.parse(x509.validFrom) > now) throw new Refusal(`the certificate is not valid before ${x509.validFrom}`);
+    if (Date.parse(x509.validTo) <= now)
+      throw new Refusal(`the certificate expired on ${x509.validTo}`, 'tls-cert-expired', files.certFile, {
+        at: x509.validTo,
+      });
+    if (Date.parse(x509.validFrom) > now)
+      throw new Refusal(
+        `the certificate is not valid before ${x509.validFrom}`,
+        'tls-cert-not-yet-valid',
+        files.certFile,
+        {
+          at: x509.validFrom,
+        },
+      );
     const has = certificateNames(x509);
     const covers = (n: string) =>
       has.includes(n) ||
@@ -97,27 +126,39 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: str
     if (missing.length)
       throw new Refusal(
         `the certificate does not cover ${missing.join(', ')}, which the running one covers (its names: ${has.join(', ') || 'none'})`,
+        'tls-cert-names',
+        files.certFile,
+        { missing: missing.join(', '), names: has.join(', ') || '–' },
       );
     let privateKey: ReturnType<typeof createPrivateKey>;
     try {
       privateKey = createPrivateKey(key);
     } catch {
-      throw new Refusal(`${files.keyFile} holds no readable private key (an encrypted key is not supported)`);
+      throw new Refusal(
+        `${files.keyFile} holds no readable private key (an encrypted key is not supported)`,
+        'tls-key-unreadable',
+        files.keyFile,
+      );
     }
     if (!x509.checkPrivateKey(privateKey))
-      throw new Refusal(`the private key in ${files.keyFile} does not belong to the certificate`);
+      throw new Refusal(
+        `the private key in ${files.keyFile} does not belong to the certificate`,
+        'tls-key-mismatch',
+        files.keyFile,
+      );
     if (ca) {
       try {
         new X509Certificate(ca);
       } catch {
-        throw new Refusal(`${files.caFile} holds no PEM certificate`);
+        throw new Refusal(`${files.caFile} holds no PEM certificate`, 'tls-ca-not-pem', files.caFile);
       }
     }
     const options: SecureContextOptions = { ...TLS_SERVER_POLICY, cert, key, ...(ca ? { ca } : {}) };
     try {
       tls.createSecureContext(options);
     } catch (e) {
-      throw new Refusal(`the TLS library refused it: ${(e as Error).message}`);
+      const reason = (e as Error).message;
+      throw new Refusal(`the TLS library refused it: ${reason}`, 'tls-library', undefined, { reason });
     }
     return {
       ok: true,
@@ -128,12 +169,27 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: str
       names: certificateNames(x509),
     };
   } catch (e) {
-    if (e instanceof Refusal) return { ok: false, reason: e.message };
+    if (e instanceof Refusal)
+      return {
+        ok: false,
+        reason: e.message,
+        refused: { code: e.code, ...(e.file ? { file: e.file } : {}), params: { ...e.params, file: e.file ?? '' } },
+      };
     throw e;
   }
 }
 
-class Refusal extends Error {}
+class Refusal extends Error {
+  readonly code: TlsRefusal['code'];
+  readonly file: string | undefined;
+  readonly params: Record<string, string>;
+  constructor(message: string, code: TlsRefusal['code'], file?: string, params: Record<string, string> = {}) {
+    super(message);
+    this.code = code;
+    this.file = file;
+    this.params = params;
+  }
+}
 
 /** What a listener that can change its certificate offers (an HTTPS server, the DICOM listener). */
 export interface SecureContextTarget {
