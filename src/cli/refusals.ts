@@ -69,6 +69,8 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 18: the listeners' files checked before anything listens (src/config/tls-start.ts).
   'setting-file-unreadable':
     'Start abgelehnt: {name} nennt {file}, aber die Datei lässt sich nicht lesen ({why}); bitte Pfad und Rechte prüfen.',
+  'secret-file-missing':
+    'Start abgelehnt: {name} nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel oder das Token selbst sein); {name} auf den Pfad der Datei setzen.',
   'tls-cert-not-pem':
     'Start abgelehnt: {name} nennt {file}, aber darin steht kein Zertifikat im PEM-Format (-----BEGIN CERTIFICATE-----).',
   'tls-key-unreadable':

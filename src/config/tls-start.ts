@@ -4,6 +4,7 @@
 // certificate is a refusal naming the setting and the file — said by `kartei` in German — where it used
 // to end the start with Node's stack, possibly after the HTTP listener was already up. A certificate
 // that expired or is not valid yet still starts (clients refuse it; `kartei doctor` says so critically).
+// A key's or token's setting that names no existing file is not repeated: it may be the secret, pasted.
 import fs from 'node:fs';
 import { ConfigError, type Config } from './config.ts';
 import { refusal } from './refusal.ts';
@@ -85,9 +86,17 @@ const WHY: Record<string, { de: string; en: string }> = {
   'not a regular file': { de: 'keine gewöhnliche Datei', en: 'not a regular file' },
 };
 
+/** Settings whose file holds a secret: a value that names no file may be the secret itself, pasted in. */
+const SECRET_FILES = new Set(['KARTEI_TLS_KEY', 'KARTEI_DICOM_TLS_KEY', 'KARTEI_METRICS_TOKEN_FILE']);
+
 function unreadable(name: string, file: string, code: string): ConfigError {
   const why =
     WHY[code] ?? (code.startsWith('larger than') ? { de: 'zu groß', en: 'too large' } : { de: code, en: code });
+  if (SECRET_FILES.has(name) && (code === 'ENOENT' || code === 'ENOTDIR'))
+    return new ConfigError(
+      `Refusing to start: ${name} names no file that exists (the value is not repeated here: it may be the key or token itself)`,
+      refusal('secret-file-missing', { name }),
+    );
   return new ConfigError(
     `Refusing to start: ${name} names ${file}, which cannot be read (${why.en})`,
     refusal('setting-file-unreadable', { name, file, why: why.de }),

@@ -86,8 +86,21 @@ const CASES: { what: string; env: Record<string, string>; de: RegExp; en: RegExp
   {
     what: 'the metrics token file does not exist',
     env: { KARTEI_METRICS_LISTEN: '127.0.0.1:59183', KARTEI_METRICS_TOKEN_FILE: path.join(dir, 'fehlt', 'token') },
-    de: /KARTEI_METRICS_TOKEN_FILE nennt .*fehlt\/token, aber die Datei lässt sich nicht lesen \(es gibt sie nicht\)/,
-    en: /KARTEI_METRICS_TOKEN_FILE names .*fehlt\/token, which cannot be read \(it does not exist\)/,
+    de: /KARTEI_METRICS_TOKEN_FILE nennt keine vorhandene Datei \(der Wert wird hier nicht wiederholt/,
+    en: /KARTEI_METRICS_TOKEN_FILE names no file that exists \(the value is not repeated here/,
+  },
+  {
+    // The token itself where its file's name belongs: never repeated (nor the path it was resolved to).
+    what: 'the metrics token pasted where its file belongs',
+    env: { KARTEI_METRICS_LISTEN: '127.0.0.1:59183', KARTEI_METRICS_TOKEN_FILE: 'GeheimesToken-4711-abcdefgh' },
+    de: /KARTEI_METRICS_TOKEN_FILE nennt keine vorhandene Datei/,
+    en: /KARTEI_METRICS_TOKEN_FILE names no file that exists/,
+  },
+  {
+    what: 'a private key pasted as one line where its file belongs',
+    env: { KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg' },
+    de: /KARTEI_TLS_KEY nennt keine vorhandene Datei/,
+    en: /KARTEI_TLS_KEY names no file that exists/,
   },
 ];
 
@@ -102,6 +115,7 @@ test('serve with a certificate, key, CA or token it cannot use: refused before a
     assert.equal(status, 1, what);
     assert.match(out, lang === 'de' ? c.de : c.en, what);
     assert.doesNotMatch(out, /^\s+at |node:internal|ENOENT:|error:[0-9A-F]{8}/m, what);
+    assert.doesNotMatch(out, /GeheimesToken|MIGHAgEAMBMG/, `a secret is repeated: ${what}`);
     // Refused before the data directory was made, the keys created or a setup link printed.
     const run = `${lang}-${Math.floor(n / 2)}`;
     assert.equal(fs.existsSync(path.join(dir, run, 'data')), false, `data directory made: ${what}`);
