@@ -13,7 +13,17 @@ import { loadTlsMaterial, type TlsFiles, type TlsRefusal } from './tls-reload.ts
 /** What the operator set for each file, so the refusal names the setting. */
 interface Listener {
   files: TlsFiles;
-  settings: Record<string, string>;
+  /** Each setting and the file it names (two settings may name the same). */
+  settings: [name: string, file: string][];
+}
+
+/**
+ * s24-review: the setting that names `file`; of two that name the same, the one holding a secret (its
+ * value is then not repeated): a key pasted into the key's and the CA's setting alike is a key.
+ */
+function settingOf(l: Listener, file: string | undefined): string {
+  const named = l.settings.filter(([, f]) => f === file).map(([n]) => n);
+  return named.find((n) => SECRET_FILES.has(n)) ?? named[0] ?? l.settings.map(([n]) => n).join(', ');
 }
 
 export function refuseUnusableListenerFiles(config: Config): void {
@@ -21,24 +31,27 @@ export function refuseUnusableListenerFiles(config: Config): void {
   if (config.tls)
     listeners.push({
       files: config.tls,
-      settings: { [config.tls.certFile]: 'KARTEI_TLS_CERT', [config.tls.keyFile]: 'KARTEI_TLS_KEY' },
+      settings: [
+        ['KARTEI_TLS_CERT', config.tls.certFile],
+        ['KARTEI_TLS_KEY', config.tls.keyFile],
+      ],
     });
   const dicom = config.dicom?.tls;
   if (dicom)
     listeners.push({
       files: dicom,
-      settings: {
-        [dicom.certFile]: 'KARTEI_DICOM_TLS_CERT',
-        [dicom.keyFile]: 'KARTEI_DICOM_TLS_KEY',
-        [dicom.caFile]: 'KARTEI_DICOM_TLS_CA',
-      },
+      settings: [
+        ['KARTEI_DICOM_TLS_CERT', dicom.certFile],
+        ['KARTEI_DICOM_TLS_KEY', dicom.keyFile],
+        ['KARTEI_DICOM_TLS_CA', dicom.caFile],
+      ],
     });
   for (const l of listeners) {
     const m = loadTlsMaterial(l.files);
     if (m.ok) continue;
     const { code, file, params } = m.refused;
     if (code === 'tls-cert-expired' || code === 'tls-cert-not-yet-valid') continue;
-    const name = (file && l.settings[file]) || Object.values(l.settings).join(', ');
+    const name = settingOf(l, file);
     if (code === 'tls-file-unreadable') throw unreadable(name, file ?? '', params.code ?? '');
     throw new ConfigError(
       `Refusing to start: ${name}: ${m.reason}`,
@@ -82,6 +95,7 @@ const WHY: Record<string, { de: string; en: string }> = {
   EPERM: { de: 'keine Leserechte', en: 'no permission to read it' },
   ENOTDIR: { de: 'ein Teil des Pfades ist kein Verzeichnis', en: 'a part of the path is not a directory' },
   ELOOP: { de: 'zu viele symbolische Links', en: 'too many symbolic links' },
+  ENAMETOOLONG: { de: 'der Name ist zu lang', en: 'the name is too long' },
   ENOTFILE: { de: 'keine gewöhnliche Datei', en: 'not a regular file' },
   'not a regular file': { de: 'keine gewöhnliche Datei', en: 'not a regular file' },
 };
@@ -92,7 +106,8 @@ const SECRET_FILES = new Set(['KARTEI_TLS_KEY', 'KARTEI_DICOM_TLS_KEY', 'KARTEI_
 function unreadable(name: string, file: string, code: string): ConfigError {
   const why =
     WHY[code] ?? (code.startsWith('larger than') ? { de: 'zu groß', en: 'too large' } : { de: code, en: code });
-  if (SECRET_FILES.has(name) && (code === 'ENOENT' || code === 'ENOTDIR'))
+  // s24-review: a long value (a key or token pasted) fails as ENAMETOOLONG, not ENOENT: not repeated either.
+  if (SECRET_FILES.has(name) && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG'))
     return new ConfigError(
       `Refusing to start: ${name} names no file that exists (the value is not repeated here: it may be the key or token itself)`,
       refusal('secret-file-missing', { name }),

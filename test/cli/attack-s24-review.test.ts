@@ -1,0 +1,77 @@
+// s24-review: an outsider's attack on the day's refusals (tls-start). A secret pasted where a file's name
+// belongs is never said back, however it fails to name a file — a long one fails with ENAMETOOLONG, not
+// ENOENT, and was repeated whole.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { refuseUnusableListenerFiles } from '../../src/config/tls-start.ts';
+import { refusalText } from '../../src/cli/refusals.ts';
+import { setCliLang } from '../../src/cli/messages.ts';
+import { testCertificate } from '../helpers/certificates.ts';
+
+/** The refusal's English message and German text. */
+function said(e: unknown): string {
+  assert.ok(e instanceof ConfigError, String(e));
+  try {
+    setCliLang('de');
+    const de = refusalText(e);
+    setCliLang('en');
+    return `${refusalText(e)}\n${de}\n${JSON.stringify(e.refusal)}`;
+  } finally {
+    setCliLang('de');
+  }
+}
+
+function refusedSaying(env: Record<string, string>): string {
+  try {
+    refuseUnusableListenerFiles(loadConfig({ KARTEI_DICOM_LISTEN: 'off', ...env }));
+  } catch (e) {
+    return said(e);
+  }
+  assert.fail(`not refused: ${JSON.stringify(env)}`);
+}
+
+// A 2048-bit RSA key's body as one line (no newline, no -----BEGIN): longer than a file name may be.
+const LONG_KEY = 'MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC7'.repeat(30);
+const LONG_TOKEN = 'GeheimesMetrikToken'.repeat(20);
+
+test('a long key or token pasted where its file belongs (ENAMETOOLONG) is not repeated, nor the path made of it', () => {
+  const good = testCertificate('s24-review-good');
+  const cases: Record<string, string>[] = [
+    { KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: LONG_KEY },
+    // Base64 has slashes: each piece shorter than a name may be, the whole longer than a path may be.
+    { KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: `${LONG_KEY.slice(0, 200)}/`.repeat(25) },
+    {
+      KARTEI_DICOM_LISTEN: '127.0.0.1:59184',
+      KARTEI_DICOM_TLS_CERT: good.certFile,
+      KARTEI_DICOM_TLS_KEY: LONG_KEY,
+      KARTEI_DICOM_TLS_CA: good.certFile,
+    },
+    { KARTEI_METRICS_LISTEN: '127.0.0.1:59185', KARTEI_METRICS_TOKEN_FILE: LONG_TOKEN },
+  ];
+  for (const env of cases) {
+    const text = refusedSaying(env);
+    assert.doesNotMatch(text, /MIIEvgIBADAN|GeheimesMetrik/, `the secret is repeated: ${text}`);
+    assert.match(text, /names no file that exists/, text);
+    assert.match(text, /nennt keine vorhandene Datei/, text);
+  }
+});
+
+test('a key pasted into the key and CA settings alike is named as the key, and not repeated', () => {
+  const good = testCertificate('s24-review-same');
+  const text = refusedSaying({
+    KARTEI_DICOM_LISTEN: '127.0.0.1:59184',
+    KARTEI_DICOM_TLS_CERT: good.certFile,
+    KARTEI_DICOM_TLS_KEY: 'GeheimerSchluessel4711',
+    KARTEI_DICOM_TLS_CA: 'GeheimerSchluessel4711',
+  });
+  assert.doesNotMatch(text, /GeheimerSchluessel/, text);
+  assert.match(text, /KARTEI_DICOM_TLS_KEY/, text);
+});
+
+test('a certificate whose name is too long is named (a path, not a secret) with a reason in words', () => {
+  const good = testCertificate('s24-review-long-cert');
+  const text = refusedSaying({ KARTEI_TLS_CERT: `/srv/${'x'.repeat(300)}.crt`, KARTEI_TLS_KEY: good.keyFile });
+  assert.match(text, /KARTEI_TLS_CERT names \/srv\/x+\.crt, which cannot be read \(the name is too long\)/, text);
+  assert.match(text, /\(der Name ist zu lang\)/, text);
+});
