@@ -62,7 +62,7 @@ export const REFUSALS_DE: Record<string, string> = {
     '{name} muss eine Adresse wie postgres://kartei:PASSWORT@db.example.org:5432/kartei sein, Sonderzeichen im Passwort prozentkodiert (der Wert wird hier nicht wiederholt: er kann das Passwort enthalten); bitte {name} berichtigen.',
   // s24: echo — KARTEI_PUBLIC_URL not readable or with a user and password (src/config/config.ts publicAddress); never repeated.
   'public-url-invalid':
-    'KARTEI_PUBLIC_URL muss die Adresse sein, die die Nutzenden öffnen, etwa https://kartei.gesundheitsamt.example, ohne Benutzer und Passwort (der Wert wird hier nicht wiederholt: er kann ein Passwort enthalten); bitte KARTEI_PUBLIC_URL berichtigen.',
+    'KARTEI_PUBLIC_URL muss die Adresse sein, die die Nutzenden öffnen, etwa https://kartei.gesundheitsamt.example: http(s), ohne Benutzer, Passwort, Abfrage (?) oder Fragment (#) (der Wert wird hier nicht wiederholt: er kann ein Passwort enthalten); bitte KARTEI_PUBLIC_URL berichtigen.',
   // Issue 19: s23-review — a file's content where its path belongs (src/config/config.ts refuseFileContent); never repeated.
   'setting-file-content':
     '{name} muss eine Datei nennen (ihren Pfad), nicht den Inhalt der Datei enthalten (er wird hier nicht wiederholt: er kann ein Schlüssel sein); bitte den Inhalt in eine Datei mit Modus 600 legen und {name} auf sie setzen.',

@@ -285,9 +285,13 @@ function databaseAddress(env: NodeJS.ProcessEnv, name: 'KARTEI_DATABASE_URL' | '
  */
 function publicAddress(value: string | undefined): string | undefined {
   if (!value) return value;
-  if (!URL.canParse(value) || new URL(value).username || new URL(value).password)
+  // s24-review: an http(s) address only (originOf), without a query or fragment: `minio:geheim` and
+  // `kartei.example:8443` parse as URLs of their own schemes and went into every link as written, and
+  // a query or fragment would (links are the address with a path appended).
+  const url = originOf(value) === undefined ? undefined : new URL(value);
+  if (!url || url.username || url.password || url.search || url.hash || /[?#]/.test(value))
     throw new ConfigError(
-      'KARTEI_PUBLIC_URL must be the address users open, such as https://kartei.gesundheitsamt.example, without user or password (the value is not repeated here: it may hold a password)',
+      'KARTEI_PUBLIC_URL must be the address users open, such as https://kartei.gesundheitsamt.example: http(s), without user, password, query or fragment (the value is not repeated here: it may hold a password)',
       refusal('public-url-invalid'),
     );
   return value;

@@ -1,6 +1,7 @@
-// s24-review: an outsider's attack on the day's refusals (tls-start). A secret pasted where a file's name
-// belongs is never said back, however it fails to name a file — a long one fails with ENAMETOOLONG, not
-// ENOENT, and was repeated whole.
+// s24-review: an outsider's attack on the day's refusals (tls-start, KARTEI_PUBLIC_URL). A secret pasted where
+// a file's name belongs is never said back, however it fails to name a file — a long one fails with
+// ENAMETOOLONG, not ENOENT, and was repeated whole; and KARTEI_PUBLIC_URL is an http(s) address or refused
+// without its value — `minio:geheim` or `kartei.example:8443` parse as URLs and rode in the setup link.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
@@ -74,4 +75,25 @@ test('a certificate whose name is too long is named (a path, not a secret) with 
   const text = refusedSaying({ KARTEI_TLS_CERT: `/srv/${'x'.repeat(300)}.crt`, KARTEI_TLS_KEY: good.keyFile });
   assert.match(text, /KARTEI_TLS_CERT names \/srv\/x+\.crt, which cannot be read \(the name is too long\)/, text);
   assert.match(text, /\(der Name ist zu lang\)/, text);
+});
+
+test('KARTEI_PUBLIC_URL that is no http(s) address is refused without its value; an address with a path starts', () => {
+  for (const value of [
+    'minio:geheimesPasswort',
+    'kartei.gesundheitsamt.example:8443',
+    'ftp://kartei.gesundheitsamt.example',
+    'https://kartei.gesundheitsamt.example/?token=geheimesPasswort',
+    'https://kartei.gesundheitsamt.example/#geheimesPasswort',
+  ]) {
+    let text = '';
+    try {
+      loadConfig({ KARTEI_PUBLIC_URL: value });
+    } catch (e) {
+      text = said(e);
+    }
+    assert.match(text, /public-url-invalid/, `${value} not refused`);
+    assert.doesNotMatch(text, /geheimesPasswort|gesundheitsamt\.example:8443|ftp:/, text);
+  }
+  for (const value of ['https://kartei.gesundheitsamt.example', 'HTTP://localhost:8080', 'https://amt.example/kartei'])
+    assert.equal(typeof loadConfig({ KARTEI_PUBLIC_URL: value }).publicUrl, 'string', value);
 });
