@@ -34,6 +34,14 @@ if (!process.features.typescript) {
   // Issue 19: s23-german-cli — the start's warnings in the operator's language (src/cli/launch-words.ts).
   const { launchWordsFromEnv } = await import('../src/cli/launch-words.ts');
   (await import('../src/ops/launch.ts')).launch(launchWordsFromEnv());
+  // s24-review: an error without a refusal is said without what it read (src/cli/unexpected-error.ts).
+  const { sayUncaughtErrors, unexpectedErrorText } = await import('../src/cli/unexpected-error.ts');
+  sayUncaughtErrors();
   const { main } = await import('../src/cli/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(unexpectedErrorText(e));
+    process.exitCode = 1;
+  }
 }

@@ -168,6 +168,10 @@ export const MESSAGES_DE = {
   'cli.parse.unexpectedArgument': 'Unerwartetes Argument „{argument}“: dieser Befehl nimmt keines an.',
   // s24: echo — a second word where a command takes one (src/cli/cli-error.ts oneArgument).
   'cli.parse.extraArgument': 'Überzähliges Argument „{argument}“: dieser Befehl nimmt nur eines an.',
+  // s24-review: an error kartei has no refusal for (src/cli/unexpected-error.ts); a text it read is not repeated.
+  'unexpected.error':
+    'Unerwarteter Fehler ({what}); bitte mit den Zeilen darunter melden (gelesene Inhalte werden hier nicht wiederholt):',
+  'unexpected.json': 'gelesener Text ist kein gültiges JSON',
 };
 
 export type CliMessageKey = keyof typeof MESSAGES_DE;

@@ -157,4 +157,8 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
   'cli.parse.unexpectedArgument': 'unexpected argument "{argument}": this command takes none',
   // s24: echo — a second word where a command takes one (src/cli/cli-error.ts oneArgument).
   'cli.parse.extraArgument': 'extra argument "{argument}": this command takes only one',
+  // s24-review: an error kartei has no refusal for (src/cli/unexpected-error.ts); a text it read is not repeated.
+  'unexpected.error':
+    'unexpected error ({what}); please report it with the lines below (what was read is not repeated here):',
+  'unexpected.json': 'a text read cannot be read as JSON',
 };

@@ -1,0 +1,61 @@
+// s24-review: an error `kartei` has no refusal for still ends as one line on stderr and exit 1 — never with
+// Node's display of an uncaught error, which for a SyntaxError of JSON.parse shows the text it read (the
+// source line of `<anonymous_script>`): a damaged file of the key directory, or what a server answered.
+// Here a damaged audit witness (before, its first line was printed whole) and `kartei devices` against an
+// address that answers with no JSON (its first line printed).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { karteiRun } from '../helpers/kartei-cli.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-unexpected-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const SECRET = 'GeheimerInhaltDerDatei4711';
+
+const env = (extra: Record<string, string> = {}) => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))),
+  KARTEI_DATA_DIR: path.join(dir, 'data'),
+  KARTEI_KEY_DIR: path.join(dir, 'keys'),
+  KARTEI_DICOM_LISTEN: 'off',
+  KARTEI_LOG_LEVEL: 'silent',
+  ...extra,
+});
+
+function assertPlain(r: { status: number | null; stdout: string; stderr: string }, what: string) {
+  const out = r.stdout + r.stderr;
+  assert.equal(r.status, 1, `${what}: ${out}`);
+  assert.ok(!out.includes(SECRET.slice(0, 8)), `${what}: the text read is repeated: ${out}`);
+  assert.doesNotMatch(out, /<anonymous_script>|^\s*\^\s*$|is not valid JSON/m, `${what}: ${out}`);
+  assert.match(r.stderr, /^kartei: /m, `${what}: ${out}`);
+}
+
+test('audit verify with a damaged witness: one line, exit 1, the file not shown', async () => {
+  const made = await karteiRun(['audit', 'verify'], env({ KARTEI_LANG: 'en' }));
+  assert.equal(made.status, 0, made.stdout + made.stderr);
+  const witness = path.join(dir, 'keys', 'audit-witness.json');
+  fs.writeFileSync(witness, `${SECRET}\n`, { mode: 0o600 });
+  for (const lang of ['de', 'en'])
+    assertPlain(await karteiRun(['audit', 'verify'], env({ KARTEI_LANG: lang })), `witness (${lang})`);
+  fs.rmSync(witness);
+});
+
+test('kartei devices against an address that answers no JSON: one line, exit 1, the answer not shown', async () => {
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(SECRET));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    for (const lang of ['de', 'en']) {
+      const r = await karteiRun(
+        ['devices', 'list'],
+        env({ KARTEI_LANG: lang, KARTEI_API_TOKEN: 'kt_test', KARTEI_PUBLIC_URL: `http://127.0.0.1:${port}` }),
+      );
+      assertPlain(r, `devices (${lang})`);
+    }
+  } finally {
+    server.close();
+  }
+});
