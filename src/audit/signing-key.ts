@@ -68,6 +68,21 @@ export const newSigningKey = (): Buffer =>
 export const privateKeyFromDer = (der: Buffer): KeyObject =>
   createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
 
+/**
+ * s24-review: the signing key `file` holds, or a refusal naming the file only (OpenSSL's error, with its
+ * stack, said nothing of which file was damaged).
+ */
+function signingKeyIn(file: string, der: Buffer): KeyObject {
+  try {
+    return privateKeyFromDer(der);
+  } catch {
+    throw new KeyFileError(
+      `Refusing ${file}: it is not a Kartei audit signing key (damaged?); restore the key directory from its backup`,
+      refusal('signing-key-invalid', { file }),
+    );
+  }
+}
+
 /** A file of the key directory that must exist, refused (like the secrets) when others may read or write it. */
 export function readKeyDirFile(file: string): Buffer {
   const mode = fs.statSync(file).mode & 0o777;
@@ -145,9 +160,9 @@ export class CheckpointSigner {
 
   /** `heads`: each chain's head now, recorded as the end of plain SHA-256 links if the chain key is created now. */
   static fromKeyDir(keyDir: string, heads: Record<string, number>): CheckpointSigner {
-    const der = readOrCreateSecret(path.join(keyDir, SIGNING_KEY_FILE), newSigningKey);
+    const file = path.join(keyDir, SIGNING_KEY_FILE);
     return new CheckpointSigner(
-      privateKeyFromDer(der),
+      signingKeyIn(file, readOrCreateSecret(file, newSigningKey)),
       chainKeyFromKeyDir(keyDir, heads),
       new Witness(path.join(keyDir, WITNESS_FILE)),
       keyDir,
@@ -208,7 +223,8 @@ export class CheckpointSigner {
     if (stamp === this.stamp) return;
     // The retired keys first: a switched key's predecessor is listed before the switch (signing-key-rotation.ts).
     this.loadRetired();
-    this.key = current(privateKeyFromDer(readKeyDirFile(path.join(this.keyDir, SIGNING_KEY_FILE))));
+    const file = path.join(this.keyDir, SIGNING_KEY_FILE);
+    this.key = current(signingKeyIn(file, readKeyDirFile(file)));
     this.stamp = stamp;
   }
 

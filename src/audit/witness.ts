@@ -17,6 +17,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { refusal } from '../config/refusal.ts';
+import { KeyFileError } from '../vault/key-file.ts';
 
 export interface WitnessedHead {
   seq: number;
@@ -71,7 +73,19 @@ export class Witness {
 
   private load(): WitnessFile {
     if (!fs.existsSync(this.file)) return { chains: {} };
-    const f = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<WitnessFile>;
+    const text = fs.readFileSync(this.file, 'utf8');
+    // s24-review: damaged, refused naming the file only (JSON.parse's error quoted it, Node showed its first line).
+    let f: Partial<WitnessFile> | null = null;
+    try {
+      f = JSON.parse(text) as Partial<WitnessFile>;
+    } catch {
+      // Said below.
+    }
+    if (!f || typeof f !== 'object')
+      throw new KeyFileError(
+        `Refusing ${this.file}: it is not a Kartei audit witness (damaged?); restore the key directory from its backup`,
+        refusal('witness-invalid', { file: this.file }),
+      );
     return { chains: f.chains ?? {}, ...(f.refused ? { refused: f.refused } : {}) };
   }
 

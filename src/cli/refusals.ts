@@ -101,6 +101,11 @@ export const REFUSALS_DE: Record<string, string> = {
     '{file} abgelehnt: Die Datei ist kein Kartei-Kettenschlüssel (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
   'key-list-invalid':
     '{file} abgelehnt: Die Datei ist keine Kartei-Schlüsselliste (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
+  // s24-review: the audit signing key and witness, damaged (src/audit/signing-key.ts, witness.ts); never quoted.
+  'signing-key-invalid':
+    '{file} abgelehnt: Die Datei ist kein Kartei-Signaturschlüssel des Protokolls (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
+  'witness-invalid':
+    '{file} abgelehnt: Die Datei ist kein Kartei-Protokollzeuge (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
   'key-file-not-file': '{file} abgelehnt: keine gewöhnliche Datei.',
   'key-file-too-large': '{file} abgelehnt: {size} Byte sind keine Schlüsseldatei.',
   // Locks (src/ops/serve-lock.ts, src/ops/backup-lock.ts).

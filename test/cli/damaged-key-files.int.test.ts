@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startHarness } from '../helpers/harness.ts';
 import { auditVerifyCli, karteiRun } from '../helpers/kartei-cli.ts';
 import { CHAIN_KEY_FILE } from '../../src/audit/chain-key.ts';
-import { RETIRED_KEYS_FILE } from '../../src/audit/signing-key.ts';
+import { RETIRED_KEYS_FILE, SIGNING_KEY_FILE } from '../../src/audit/signing-key.ts';
 
 /** What a damaged or hand-written key file might hold: raw base64 — its first characters would be quoted. */
 const SECRET = 'U2VocjBHZWhlaW1lclNjaGx1ZXNzZWwxMjM0NTY3OA==';
@@ -71,4 +71,36 @@ test('restore --keys from a backup whose chain key is damaged: refused naming th
     assertRefused({ status: r.status, out: r.stdout + r.stderr }, file, lang);
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'nothing restored');
+});
+
+// s24-review: the audit signing key and the witness, damaged, ended with OpenSSL's stack (the key) or
+// Node's display of the witness's first line; each is refused naming the file, never quoting it.
+test('audit verify with a damaged signing key or witness: refused naming the file, never quoting it', async () => {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
+  const env = (lang: string) => ({
+    ...base,
+    KARTEI_LANG: lang,
+    KARTEI_DATA_DIR: path.join(dir, 'fresh', 'data'),
+    KARTEI_KEY_DIR: path.join(dir, 'fresh', 'keys'),
+    KARTEI_DICOM_LISTEN: 'off',
+    KARTEI_LOG_LEVEL: 'silent',
+  });
+  const made = await karteiRun(['audit', 'verify'], env('en'));
+  assert.equal(made.status, 0, made.stdout + made.stderr);
+  for (const name of [SIGNING_KEY_FILE, 'audit-witness.json']) {
+    const file = path.join(dir, 'fresh', 'keys', name);
+    const kept = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+    fs.writeFileSync(file, SECRET, { mode: 0o600 });
+    try {
+      for (const lang of ['de', 'en'] as const) {
+        const r = await karteiRun(['audit', 'verify'], env(lang));
+        assertRefused({ status: r.status, out: r.stdout + r.stderr }, file, lang);
+      }
+    } finally {
+      if (kept) fs.writeFileSync(file, kept, { mode: 0o600 });
+      else fs.rmSync(file);
+    }
+  }
+  const ok = await karteiRun(['audit', 'verify'], env('en'));
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
 });
