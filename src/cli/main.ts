@@ -38,6 +38,7 @@ import { wordFinding } from '../contract/finding-texts.ts';
 import { refusalText } from './refusals.ts';
 import { auditProblemText } from './audit-problems.ts'; // Issue 19: s23-german-cli
 import { launchText } from './launch-words.ts'; // Issue 19: s23-german-cli
+import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-review
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -127,6 +128,7 @@ async function auditRotateKey(s: Services): Promise<number> {
 function startableReason(config: Config): string | undefined {
   try {
     checkStartable(config);
+    refuseUnusableListenerFiles(config); // s24-review: as configFindings, in the operator's language
   } catch (e) {
     if (e instanceof ConfigError) return refusalText(e);
   }

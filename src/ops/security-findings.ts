@@ -13,6 +13,7 @@ import { readTlsFile } from '../config/tls-reload.ts';
 import type { Services } from '../services.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-review
 import { keyDirectoryOddities, keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { unfinishedRotation } from '../audit/signing-key-rotation.ts';
@@ -152,6 +153,8 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
   const out: Finding[] = [...runtimeFindings(nodeVersion, now), ...certificateFindings(config, now)];
   try {
     checkStartable(config);
+    // s24-review: and the listeners' files as serve checks them (a key of another pair, a token missing).
+    refuseUnusableListenerFiles(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     out.push({

@@ -9,6 +9,7 @@ import { refuseUnusableListenerFiles } from '../../src/config/tls-start.ts';
 import { refusalText } from '../../src/cli/refusals.ts';
 import { setCliLang } from '../../src/cli/messages.ts';
 import { testCertificate } from '../helpers/certificates.ts';
+import { configFindings } from '../../src/ops/security-findings.ts';
 
 /** The refusal's English message and German text. */
 function said(e: unknown): string {
@@ -96,4 +97,25 @@ test('KARTEI_PUBLIC_URL that is no http(s) address is refused without its value;
   }
   for (const value of ['https://kartei.gesundheitsamt.example', 'HTTP://localhost:8080', 'https://amt.example/kartei'])
     assert.equal(typeof loadConfig({ KARTEI_PUBLIC_URL: value }).publicUrl, 'string', value);
+});
+
+test('kartei doctor says critically what serve refuses of the listeners files (a key of another pair, a token missing)', () => {
+  const good = testCertificate('s24-review-doctor');
+  const other = testCertificate('s24-review-doctor-other');
+  for (const env of [
+    { KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: other.keyFile },
+    { KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: '/nonexistent/s24-review/server.key' },
+    { KARTEI_METRICS_LISTEN: '127.0.0.1:59186', KARTEI_METRICS_TOKEN_FILE: LONG_TOKEN },
+  ]) {
+    const findings = configFindings(loadConfig({ KARTEI_DICOM_LISTEN: 'off', ...env }));
+    const f = findings.find((x) => x.code === 'config-not-startable');
+    assert.ok(f && f.severity === 'critical', `${JSON.stringify(env)}: ${JSON.stringify(findings.map((x) => x.code))}`);
+    assert.doesNotMatch(JSON.stringify(f), /GeheimesMetrik/, JSON.stringify(f));
+  }
+  // The same check lets a usable pair through: the finding above comes from the files.
+  const fine = configFindings(loadConfig({ KARTEI_TLS_CERT: good.certFile, KARTEI_TLS_KEY: good.keyFile }));
+  assert.equal(
+    fine.some((x) => x.code === 'config-not-startable'),
+    false,
+  );
 });
