@@ -10,7 +10,7 @@
 // `withServicesOnly` opens the services alone for the CLI's offline commands.
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { checkStartable, type Config } from './config/config.ts';
+import { checkStartable, ConfigError, type Config } from './config/config.ts';
 import { refuseUnusableListenerFiles } from './config/tls-start.ts';
 import { inTenantTransaction } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
@@ -242,10 +242,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // Issue 19: ops — its own listener; a port taken is logged, not fatal: metrics are not worth refusing service.
     if (metrics && config.metrics && opts.listen !== false)
       metricsListener = await startMetricsListener(metrics, config.metrics, config.tls).catch((e) => {
-        log.error(
-          { err: { code: (e as { code?: unknown }).code }, port: config.metrics!.port },
-          'metrics listener not started',
-        );
+        // s24-review: why, as `problem` (the logger redacts every `*.code`): the refusal's code (a token
+        // file others may read, a short token) or the system's (a port taken); never the token.
+        const problem = e instanceof ConfigError ? e.refusal?.code : (e as { code?: unknown }).code;
+        log.error({ problem: String(problem ?? 'error'), port: config.metrics!.port }, 'metrics listener not started');
         return undefined;
       });
     if (metricsListener) log.info({ url: metricsListener.url }, 'metrics listener started');

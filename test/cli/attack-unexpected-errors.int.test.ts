@@ -7,10 +7,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { karteiRun } from '../helpers/kartei-cli.ts';
 
+const BIN = path.resolve(import.meta.dirname, '../../bin/kartei.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-unexpected-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -58,4 +60,40 @@ test('kartei devices against an address that answers no JSON: one line, exit 1, 
   } finally {
     server.close();
   }
+});
+
+// s24-review: a metrics listener that does not start leaves the server running (metrics are not worth
+// refusing service), and its log line said why only as `err.code`, which the logger redacts: a token file
+// others may read was "[redacted]". The reason is logged by its refusal code (or the system's error code).
+test('serve with a metrics token file others may read: the log says why the metrics listener did not start', async () => {
+  const token = path.join(dir, 'metrics-token');
+  fs.writeFileSync(token, 'abcdefghijklmnopqrstuvwxyz012345');
+  fs.chmodSync(token, 0o644);
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: env({
+      KARTEI_LANG: 'en',
+      KARTEI_LOG_LEVEL: 'info',
+      KARTEI_LISTEN: '127.0.0.1:59211',
+      KARTEI_DATA_DIR: path.join(dir, 'metrics-data'),
+      KARTEI_METRICS_LISTEN: '127.0.0.1:59212',
+      KARTEI_METRICS_TOKEN_FILE: token,
+    }),
+  });
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  let out = '';
+  const line = await new Promise<string>((resolve) => {
+    const look = (d: Buffer) => {
+      out += d.toString('utf8');
+      const found = out.split('\n').find((l) => l.includes('metrics listener not started'));
+      if (found) resolve(found);
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    void closed.then(() => resolve(out));
+    setTimeout(() => resolve(out), 60_000).unref();
+  });
+  child.kill('SIGTERM');
+  await closed;
+  assert.match(line, /"problem":"metrics-token-exposed"/, line);
+  assert.doesNotMatch(line, /abcdefghijklmnop/, line);
 });
