@@ -18,6 +18,9 @@ export const REFUSALS_DE: Record<string, string> = {
     'Start abgelehnt: KARTEI_STORAGE=database legt Bilder und Dokumente in PostgreSQL ab, aber KARTEI_DATABASE_URL ist nicht gesetzt (mit SQLite liegen sie im Datenverzeichnis: KARTEI_STORAGE entfernen oder auf files setzen).',
   'key-dir-inside-data-dir':
     'Start abgelehnt: Das Schlüsselverzeichnis ({keyDir}) liegt im Datenverzeichnis ({dataDir}); eine Kopie der Daten trüge ihre eigenen Schlüssel.',
+  // s24-review: one of the server's certificate and key without the other (src/config/config.ts).
+  'tls-incomplete':
+    'HTTPS braucht KARTEI_TLS_CERT und KARTEI_TLS_KEY (nur eine der beiden ist gesetzt): die andere setzen oder beide entfernen (dann HTTP ohne TLS auf 127.0.0.1).',
   // Issue 19: s23-german-cli — a malformed setting (src/config/config.ts loadConfig): its name and the value given.
   'setting-listen-malformed':
     '{name} muss die Form HOST:PORT haben, etwa 127.0.0.1:8080 (gesetzt: „{value}“); bitte {name} berichtigen.',

@@ -103,6 +103,12 @@ export function isLoopback(host: string): boolean {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   refuseFileContent(env); // Issue 19: s23-review
   const { host, port } = parseListen(env.KARTEI_LISTEN ?? '127.0.0.1:8080');
+  // s24-review: one of the two without the other was served as plain HTTP (on loopback) without a word.
+  if (!env.KARTEI_TLS_CERT !== !env.KARTEI_TLS_KEY)
+    throw new ConfigError(
+      'HTTPS needs both KARTEI_TLS_CERT and KARTEI_TLS_KEY (one of them is set): set the other, or unset both for plain HTTP on loopback',
+      refusal('tls-incomplete'),
+    );
   const tls =
     env.KARTEI_TLS_CERT && env.KARTEI_TLS_KEY
       ? { certFile: path.resolve(env.KARTEI_TLS_CERT), keyFile: path.resolve(env.KARTEI_TLS_KEY) }

@@ -119,3 +119,18 @@ test('kartei doctor says critically what serve refuses of the listeners files (a
     false,
   );
 });
+
+test('KARTEI_TLS_CERT without KARTEI_TLS_KEY (or the key without the certificate) is refused, not served as plain HTTP', () => {
+  for (const env of [{ KARTEI_TLS_CERT: '/etc/kartei/tls.pem' }, { KARTEI_TLS_KEY: '/etc/kartei/tls.key' }]) {
+    let text = '';
+    try {
+      loadConfig(env);
+    } catch (e) {
+      text = said(e);
+    }
+    assert.match(text, /tls-incomplete/, `${JSON.stringify(env)} not refused`);
+    assert.match(text, /KARTEI_TLS_CERT und KARTEI_TLS_KEY/, text);
+  }
+  assert.ok(loadConfig({ KARTEI_TLS_CERT: '/etc/kartei/tls.pem', KARTEI_TLS_KEY: '/etc/kartei/tls.key' }).tls);
+  assert.equal(loadConfig({}).tls, undefined);
+});
