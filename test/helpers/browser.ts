@@ -31,6 +31,8 @@ export function launchBrowser(): Promise<Browser> {
 const underWay = new WeakMap<Page, Set<Request>>();
 /** How long a page must have had no request under way to count as quiet. */
 const QUIET_MS = 400;
+/** How long `quiet` waits at most: a screen that polls would never be quiet, and the walk should say so. */
+const QUIET_LIMIT_MS = 20_000;
 
 /** Collects what the page complains about: CSP violations and uncaught errors must never happen. */
 export function watchPage(page: Page): string[] {
@@ -54,9 +56,14 @@ export function watchPage(page: Page): string[] {
 export async function quiet(page: Page): Promise<void> {
   const pending = underWay.get(page);
   assert.ok(pending, 'quiet(page) needs watchPage(page) first');
-  for (let since = Date.now(); Date.now() - since < QUIET_MS; ) {
+  const start = Date.now();
+  for (let since = start; Date.now() - since < QUIET_MS; ) {
     await new Promise((resolve) => setTimeout(resolve, 25));
     if (pending.size > 0) since = Date.now();
+    if (Date.now() - start > QUIET_LIMIT_MS)
+      assert.fail(
+        `the page was not quiet for ${QUIET_MS} ms within ${QUIET_LIMIT_MS} ms; under way: ${[...pending].map((r) => `${r.method()} ${r.url()}`).join(', ')}`,
+      );
   }
 }
 
