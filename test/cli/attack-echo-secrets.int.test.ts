@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 import { devicesCommand } from '../../src/cli/device-commands.ts';
 import { CliError } from '../../src/cli/cli-error.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -23,18 +23,14 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** `kartei …` on `home`'s data and key directories (apart per language: the two run side by side). */
 function kartei(args: string[], extra: Record<string, string>, lang: 'de' | 'en', home = dir) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = {
-    ...base,
-    KARTEI_DATA_DIR: path.join(home, lang, 'data'),
-    KARTEI_KEY_DIR: path.join(home, lang, 'keys'),
+  const env = installationEnv(path.join(home, lang), {
     KARTEI_LOG_LEVEL: 'info',
     KARTEI_LISTEN: '127.0.0.1:18741',
     KARTEI_DICOM_LISTEN: 'off',
     KARTEI_METRICS_LISTEN: 'off',
     ...(lang === 'en' ? { KARTEI_LANG: 'en' } : {}),
     ...extra,
-  };
+  });
   // A server that started anyway is stopped: the assertions below then fail.
   return karteiRun(args, env, { ms: 20_000, kill: 'SIGTERM' });
 }

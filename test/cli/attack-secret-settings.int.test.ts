@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 
 const PASSWORD = 'Sommer-2026!geheim';
@@ -16,14 +16,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-secret-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function kartei(args: string[], extra: Record<string, string>) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = {
-    ...base,
-    KARTEI_DATA_DIR: path.join(dir, 'data'),
-    KARTEI_KEY_DIR: path.join(dir, 'keys'),
-    KARTEI_LOG_LEVEL: 'info',
-    ...extra,
-  };
+  const env = installationEnv(dir, { KARTEI_LOG_LEVEL: 'info', ...extra });
   return karteiRun(args, env).then(({ status, stdout, stderr }) => ({ status, out: stdout + stderr }));
 }
 

@@ -7,23 +7,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-stray-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function kartei(args: string[], lang: 'de' | 'en') {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = {
-    ...base,
-    KARTEI_DATA_DIR: path.join(dir, 'data'),
-    KARTEI_KEY_DIR: path.join(dir, 'keys'),
+  const env = installationEnv(dir, {
     KARTEI_LOG_LEVEL: 'silent',
     KARTEI_LISTEN: '127.0.0.1:18733',
     KARTEI_DICOM_LISTEN: 'off',
     KARTEI_METRICS_LISTEN: 'off',
     ...(lang === 'en' ? { KARTEI_LANG: 'en' } : {}),
-  };
+  });
   // A server that started anyway is stopped: the assertions below then fail.
   return karteiRun(args, env, { ms: 20_000, kill: 'SIGTERM' });
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-words-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -32,18 +32,14 @@ const listening = new Promise<number>((resolve) =>
 after(() => server.close());
 
 async function kartei(args: string[], lang: 'de' | 'en') {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = {
-    ...base,
-    KARTEI_DATA_DIR: path.join(dir, 'data'),
-    KARTEI_KEY_DIR: path.join(dir, 'keys'),
+  const env = installationEnv(dir, {
     KARTEI_LOG_LEVEL: 'silent',
     KARTEI_DICOM_LISTEN: 'off',
     KARTEI_METRICS_LISTEN: 'off',
     KARTEI_PUBLIC_URL: `http://127.0.0.1:${await listening}`,
     KARTEI_API_TOKEN: 'kt_stray',
     ...(lang === 'en' ? { KARTEI_LANG: 'en' } : {}),
-  };
+  });
   return karteiRun(args, env, { ms: 30_000 });
 }
 

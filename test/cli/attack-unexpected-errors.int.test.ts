@@ -10,7 +10,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/kartei.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-unexpected-'));
@@ -18,14 +18,8 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const SECRET = 'GeheimerInhaltDerDatei4711';
 
-const env = (extra: Record<string, string> = {}) => ({
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_'))),
-  KARTEI_DATA_DIR: path.join(dir, 'data'),
-  KARTEI_KEY_DIR: path.join(dir, 'keys'),
-  KARTEI_DICOM_LISTEN: 'off',
-  KARTEI_LOG_LEVEL: 'silent',
-  ...extra,
-});
+const env = (extra: Record<string, string> = {}) =>
+  installationEnv(dir, { KARTEI_DICOM_LISTEN: 'off', KARTEI_LOG_LEVEL: 'silent', ...extra });
 
 function assertPlain(r: { status: number | null; stdout: string; stderr: string }, what: string) {
   const out = r.stdout + r.stderr;

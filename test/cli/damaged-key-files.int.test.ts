@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startHarness } from '../helpers/harness.ts';
-import { auditVerifyCli, karteiRun } from '../helpers/kartei-cli.ts';
+import { auditVerifyCli, installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 import { CHAIN_KEY_FILE } from '../../src/audit/chain-key.ts';
 import { RETIRED_KEYS_FILE, SIGNING_KEY_FILE } from '../../src/audit/signing-key.ts';
 
@@ -59,15 +59,8 @@ test('restore --keys from a backup whose chain key is damaged: refused naming th
   const file = path.join(backup, CHAIN_KEY_FILE);
   fs.writeFileSync(file, SECRET, { mode: 0o600 });
   fs.writeFileSync(path.join(backup, 'kartei-keys-backup.json'), '{}', { mode: 0o600 });
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
   for (const lang of ['de', 'en'] as const) {
-    const env = {
-      ...base,
-      KARTEI_LANG: lang,
-      KARTEI_DATA_DIR: path.join(dir, 'data'),
-      KARTEI_KEY_DIR: path.join(dir, 'keys'),
-    };
-    const r = await karteiRun(['restore', '--keys', backup], env);
+    const r = await karteiRun(['restore', '--keys', backup], installationEnv(dir, { KARTEI_LANG: lang }));
     assertRefused({ status: r.status, out: r.stdout + r.stderr }, file, lang);
   }
   assert.equal(fs.existsSync(path.join(dir, 'keys')), false, 'nothing restored');
@@ -76,15 +69,12 @@ test('restore --keys from a backup whose chain key is damaged: refused naming th
 // s24-review: the audit signing key and the witness, damaged, ended with OpenSSL's stack (the key) or
 // Node's display of the witness's first line; each is refused naming the file, never quoting it.
 test('audit verify with a damaged signing key or witness: refused naming the file, never quoting it', async () => {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = (lang: string) => ({
-    ...base,
-    KARTEI_LANG: lang,
-    KARTEI_DATA_DIR: path.join(dir, 'fresh', 'data'),
-    KARTEI_KEY_DIR: path.join(dir, 'fresh', 'keys'),
-    KARTEI_DICOM_LISTEN: 'off',
-    KARTEI_LOG_LEVEL: 'silent',
-  });
+  const env = (lang: string) =>
+    installationEnv(path.join(dir, 'fresh'), {
+      KARTEI_LANG: lang,
+      KARTEI_DICOM_LISTEN: 'off',
+      KARTEI_LOG_LEVEL: 'silent',
+    });
   const made = await karteiRun(['audit', 'verify'], env('en'));
   assert.equal(made.status, 0, made.stdout + made.stderr);
   for (const name of [SIGNING_KEY_FILE, 'audit-witness.json']) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { karteiRun } from '../helpers/kartei-cli.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { refuseUnusableListenerFiles } from '../../src/config/tls-start.ts';
@@ -26,15 +26,8 @@ const aDirectory = path.join(dir, 'ein-verzeichnis');
 fs.mkdirSync(aDirectory);
 
 function kartei(extra: Record<string, string>, run: string) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
-  const env = {
-    ...base,
-    // Never bound when the check holds: the run is refused before anything listens.
-    KARTEI_LISTEN: '127.0.0.1:59181',
-    KARTEI_DATA_DIR: path.join(dir, run, 'data'),
-    KARTEI_KEY_DIR: path.join(dir, run, 'keys'),
-    ...extra,
-  };
+  // Never bound when the check holds: the run is refused before anything listens.
+  const env = installationEnv(path.join(dir, run), { KARTEI_LISTEN: '127.0.0.1:59181', ...extra });
   return karteiRun(['serve'], env, { ms: 30_000 }).then(({ status, stdout, stderr }) => ({
     status,
     out: stdout + stderr,

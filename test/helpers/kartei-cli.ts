@@ -76,3 +76,12 @@ export function karteiRun(
     });
   });
 }
+
+/**
+ * The environment of a `kartei` run on its own installation under `home` (`data/`, `keys/`): this process's
+ * environment without any KARTEI_ setting of its own, then `extra`.
+ */
+export function installationEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KARTEI_')));
+  return { ...base, KARTEI_DATA_DIR: path.join(home, 'data'), KARTEI_KEY_DIR: path.join(home, 'keys'), ...extra };
+}
