@@ -3,7 +3,7 @@
 // through the same gate, policy and audit as in the browser. A new device's id alone on stdout.
 import fs from 'node:fs';
 import { CliError, noArguments, oneArgument, parseCliArgs } from './cli-error.ts';
-import type { Config } from '../config/config.ts';
+import { isLoopback, type Config } from '../config/config.ts';
 import { msg } from './messages.ts';
 import { withoutCredentials, withoutCredentialsIn } from '../config/shown-address.ts'; // s24: echo
 
@@ -27,6 +27,10 @@ export async function devicesCommand(
   if (sub !== 'list' && !values && removed === undefined) throw new CliError(usage);
   const token = env.KARTEI_API_TOKEN;
   if (!token) throw new CliError(msg('devices.noToken'));
+  // s24: the administrator's token is never sent in the clear beyond this machine (http:// only to loopback).
+  const target = new URL(config.publicUrl);
+  if (target.protocol !== 'https:' && !isLoopback(target.hostname.replace(/^\[|\]$/g, '')))
+    throw new CliError(msg('devices.plainHttp', { base: withoutCredentials(config.publicUrl) }));
   const api = client(config.publicUrl, token);
   if (sub === 'list') {
     const devices = (await api('GET', '/api/admin/devices')) as {

@@ -93,6 +93,8 @@ export const MESSAGES_DE = {
 `,
   'devices.noToken':
     'KARTEI_API_TOKEN auf das API-Token eines Verwaltungskontos mit dem Bereich admin setzen (POST /api/auth/tokens)',
+  'devices.plainHttp':
+    'Das API-Token (KARTEI_API_TOKEN) wird nicht unverschlüsselt gesendet: {base} ist eine http://-Adresse außerhalb dieses Rechners; KARTEI_PUBLIC_URL auf die https://-Adresse des Servers setzen.',
   'devices.certificate': 'Zertifikat',
   'devices.host': 'Host {host}',
   'devices.unreachable': 'Der Server unter {base} ist nicht erreichbar ({error}); läuft er? (KARTEI_PUBLIC_URL)',

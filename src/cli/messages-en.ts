@@ -86,6 +86,8 @@ export const MESSAGES_EN: Record<CliMessageKey, string> = {
 `,
   'devices.noToken':
     "set KARTEI_API_TOKEN to an administrator's API token with the admin scope (POST /api/auth/tokens)",
+  'devices.plainHttp':
+    "the API token (KARTEI_API_TOKEN) is not sent unencrypted: {base} is an http:// address beyond this machine; set KARTEI_PUBLIC_URL to the server's https:// address",
   'devices.certificate': 'certificate',
   'devices.host': 'host {host}',
   'devices.unreachable': 'cannot reach the server at {base} ({error}); is it running? (KARTEI_PUBLIC_URL)',
