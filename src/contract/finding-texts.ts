@@ -158,6 +158,10 @@ export const FINDING_TEXTS_DE = {
     'Das Dateisystem des Verzeichnisses {path} hat nur noch {freeMb} MB frei (Warnschwelle {thresholdMb} MB)',
   'finding.storage-low.fix':
     'Schaffen Sie Platz oder vergrößern Sie das Dateisystem, bevor es voll ist; die Schwelle ist KARTEI_STORAGE_LOW_MB.',
+  'finding.master-key-short.title':
+    'Der Hauptschlüssel {path} hat nur {bytes} Byte, weniger als die 32 Zufallsbytes, die Kartei erzeugt',
+  'finding.master-key-short.fix':
+    'Mit `kartei keys rotate-master` wechseln (das erzeugt 32 Zufallsbytes); keine Passphrase als master.key verwenden.',
   'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
   'finding.master-key-old.fix':
     'Server anhalten, `kartei keys rotate-master` ausführen, Server wieder starten und das Schlüsselverzeichnis sichern (oder KARTEI_KEY_MAX_AGE_DAYS setzen).',
@@ -397,6 +401,10 @@ export const FINDING_TEXTS_EN: Record<FindingTextKey, string> = {
     'The file system of the directory {path} has only {freeMb} MB free (warning threshold {thresholdMb} MB)',
   'finding.storage-low.fix':
     'Free space or grow the file system before it fills; the threshold is KARTEI_STORAGE_LOW_MB.',
+  'finding.master-key-short.title':
+    'The master key {path} is {bytes} bytes, fewer than the 32 random bytes Kartei makes',
+  'finding.master-key-short.fix':
+    'Rotate it with `kartei keys rotate-master` (which makes 32 random bytes), and keep no passphrase as master.key.',
   'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
   'finding.master-key-old.fix':
     'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',

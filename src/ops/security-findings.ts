@@ -26,6 +26,7 @@ import { loadConnection } from '../demis/connection/connection-settings.ts';
 import { storageFindings } from './storage-space.ts';
 // Issue 19: keys
 import { masterRotationState } from '../vault/master-rotation.ts';
+import { MASTER_KEY_BYTES, MASTER_KEY_FILE } from '../vault/master-keys.ts'; // s24
 // Issue 19: backup
 import { backupFindings } from './backup-status.ts';
 // Issue 19: ops2
@@ -123,6 +124,8 @@ export const FINDING_CODES = [
   'storage-files-on-postgres',
   // Issue 19: keys-online — department key versions: a rotation stopped half-way, earlier versions kept
   'department-key-rotation-pending',
+  // s24: a master key shorter than the 32 random bytes Kartei makes (a passphrase mounted as master.key)
+  'master-key-short',
   'department-key-versions-kept',
   // Issue 19: s3 — the S3 store's credentials file readable by group or others (the store refuses it at start)
   's3-credentials-readable',
@@ -174,6 +177,17 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: `chmod 700 ${config.keyDir} && chmod 600 ${config.keyDir}/*`,
     });
   }
+  // s24: master.key may be a link (a container's secret): one shorter than the 32 random bytes Kartei makes
+  // is likely a passphrase, and every key of the installation derives from it.
+  const master = path.join(config.keyDir, MASTER_KEY_FILE);
+  if (fs.existsSync(master) && fs.statSync(master).size < MASTER_KEY_BYTES)
+    out.push({
+      severity: 'critical',
+      code: 'master-key-short',
+      params: { path: master, bytes: fs.statSync(master).size },
+      title: `The master key ${master} is ${fs.statSync(master).size} bytes, fewer than the 32 random bytes Kartei makes`,
+      fix: 'Rotate it with `kartei keys rotate-master` (which makes 32 random bytes), and keep no passphrase as master.key.',
+    });
   // Issue 19: keys2 — a link where Kartei writes a key itself is refused at start (planted); a file
   // Kartei does not write is worth a look.
   const odd = keyDirectoryOddities(config.keyDir);

@@ -12,6 +12,8 @@ import { readOrCreateSecret, readSecretIfPresent } from './key-file.ts';
 import { randomBytes } from 'node:crypto';
 
 export const MASTER_KEY_FILE = 'master.key';
+/** How many random bytes a master key Kartei makes has (a shorter one is a doctor's critical finding). */
+export const MASTER_KEY_BYTES = 32;
 export const NEXT_MASTER_FILE = 'master.next.key';
 export const RETIRED_MASTER_FILE = 'master.retired.key';
 export const indexKeyFile = (masterId: string) => `deployment-index.${masterId}.key`;
@@ -53,7 +55,7 @@ export function indexKeyOf(keyDir: string, current: Buffer): Buffer {
 
 /** The current master (created on first use) and whatever a rotation left beside it. */
 export function loadMasterKeys(keyDir: string): MasterKeys {
-  const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(32));
+  const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(MASTER_KEY_BYTES));
   const currentId = keyId(current);
   const others = [NEXT_MASTER_FILE, RETIRED_MASTER_FILE]
     .map((f) => readSecretIfPresent(path.join(keyDir, f), { links: false }))

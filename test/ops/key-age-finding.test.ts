@@ -49,3 +49,22 @@ test('a rotation stopped before or after its switch is a finding', () => {
   fs.rmSync(path.join(keyDir, 'master.retired.key'));
   assert.deepEqual(codes(), []);
 });
+
+// s24: master.key may be a link to a container's secret; a passphrase there becomes the root of every key.
+test('a master key shorter than 32 bytes (a passphrase) is a critical finding; 32 random bytes are none', () => {
+  const file = path.join(keyDir, 'master.key');
+  const kept = fs.readFileSync(file);
+  try {
+    fs.writeFileSync(file, 'Sommer2026!\n', { mode: 0o600 });
+    const short = configFindings(config()).find((f) => f.code === 'master-key-short');
+    assert.equal(short?.severity, 'critical');
+    assert.deepEqual(short?.params, { path: file, bytes: 12 });
+    assert.ok(!JSON.stringify(short).includes('Sommer2026'), 'the key is repeated');
+  } finally {
+    fs.writeFileSync(file, kept, { mode: 0o600 });
+  }
+  assert.equal(
+    configFindings(config()).some((f) => f.code === 'master-key-short'),
+    false,
+  );
+});
