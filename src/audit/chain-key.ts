@@ -5,7 +5,7 @@
 // and still verify as such; every later event of every chain needs the key.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { KeyFileError, readOrCreateSecret } from '../vault/key-file.ts';
+import { KeyFileError, keyFileJson, readOrCreateSecret } from '../vault/key-file.ts';
 import { refusal } from '../config/refusal.ts';
 import type { ChainKeying } from './chain.ts';
 
@@ -32,12 +32,7 @@ export function chainKeyFromKeyDir(keyDir: string, heads: Record<string, number>
  * characters, which here are the secret (a damaged or hand-written chain key).
  */
 function parse(raw: Buffer, file: string): ChainKeying {
-  let f: Partial<ChainKeyFile> | null = null;
-  try {
-    f = JSON.parse(raw.toString('utf8')) as Partial<ChainKeyFile>;
-  } catch {
-    // Said below, without the content.
-  }
+  const f = keyFileJson<ChainKeyFile>(raw.toString('utf8'));
   const key = typeof f?.key === 'string' ? Buffer.from(f.key, 'base64') : Buffer.alloc(0);
   if (f?.v !== 1 || key.length !== 32)
     throw new KeyFileError(

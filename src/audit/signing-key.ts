@@ -25,7 +25,7 @@ import {
 } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KeyFileError, readOrCreateSecret } from '../vault/key-file.ts';
+import { KeyFileError, keyFileJson, readOrCreateSecret } from '../vault/key-file.ts';
 import { Witness } from './witness.ts';
 import { chainKeyFromKeyDir } from './chain-key.ts';
 import type { ChainKeying } from './chain.ts';
@@ -98,13 +98,7 @@ export function readKeyDirFile(file: string): Buffer {
 export function readRetiredKeys(keyDir: string): RetiredKey[] {
   const file = path.join(keyDir, RETIRED_KEYS_FILE);
   if (!fs.existsSync(file)) return [];
-  let f: Partial<RetiredKeysFile> | null = null;
-  try {
-    f = JSON.parse(readKeyDirFile(file).toString('utf8')) as Partial<RetiredKeysFile>;
-  } catch (e) {
-    if (e instanceof KeyFileError) throw e;
-    // Said below: JSON.parse's message would quote the file.
-  }
+  const f = keyFileJson<RetiredKeysFile>(readKeyDirFile(file).toString('utf8'));
   if (f?.v !== 1 || !Array.isArray(f.keys))
     throw new KeyFileError(
       `Refusing ${file}: it is not a Kartei key list (damaged?); restore the key directory from its backup`,

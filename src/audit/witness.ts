@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusal } from '../config/refusal.ts';
-import { KeyFileError } from '../vault/key-file.ts';
+import { KeyFileError, keyFileJson } from '../vault/key-file.ts';
 
 export interface WitnessedHead {
   seq: number;
@@ -73,15 +73,9 @@ export class Witness {
 
   private load(): WitnessFile {
     if (!fs.existsSync(this.file)) return { chains: {} };
-    const text = fs.readFileSync(this.file, 'utf8');
     // s24-review: damaged, refused naming the file only (JSON.parse's error quoted it, Node showed its first line).
-    let f: Partial<WitnessFile> | null = null;
-    try {
-      f = JSON.parse(text) as Partial<WitnessFile>;
-    } catch {
-      // Said below.
-    }
-    if (!f || typeof f !== 'object')
+    const f = keyFileJson<WitnessFile>(fs.readFileSync(this.file, 'utf8'));
+    if (!f)
       throw new KeyFileError(
         `Refusing ${this.file}: it is not a Kartei audit witness (damaged?); restore the key directory from its backup`,
         refusal('witness-invalid', { file: this.file }),

@@ -3,7 +3,7 @@
 // through the same gate, policy and audit as in the browser. A new device's id alone on stdout.
 import fs from 'node:fs';
 import { CliError, noArguments, oneArgument, parseCliArgs } from './cli-error.ts';
-import { isLoopback, type Config } from '../config/config.ts';
+import { isLoopbackUrl, type Config } from '../config/config.ts';
 import { msg } from './messages.ts';
 import { withoutCredentials, withoutCredentialsIn } from '../config/shown-address.ts'; // s24: echo
 
@@ -29,7 +29,7 @@ export async function devicesCommand(
   if (!token) throw new CliError(msg('devices.noToken'));
   // s24: the administrator's token is never sent in the clear beyond this machine (http:// only to loopback).
   const target = new URL(config.publicUrl);
-  if (target.protocol !== 'https:' && !isLoopback(target.hostname.replace(/^\[|\]$/g, '')))
+  if (target.protocol !== 'https:' && !isLoopbackUrl(target))
     throw new CliError(msg('devices.plainHttp', { base: withoutCredentials(config.publicUrl) }));
   const api = client(config.publicUrl, token);
   if (sub === 'list') {

@@ -100,6 +100,9 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
+/** An address's host is loopback (a URL writes an IPv6 host in brackets: `http://[::1]:8080`). */
+export const isLoopbackUrl = (url: URL): boolean => isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   refuseFileContent(env); // Issue 19: s23-review
   const { host, port } = parseListen(env.KARTEI_LISTEN ?? '127.0.0.1:8080');
@@ -327,7 +330,7 @@ function s3Endpoint(given: string): string {
       `KARTEI_S3_ENDPOINT must be scheme, host and port only, without user, path or query (got ${origin} with more, which is not repeated here: it may hold a password or a signature)`,
       refusal('s3-endpoint-not-origin', { value: origin }),
     );
-  if (url.protocol === 'http:' && !isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1')))
+  if (url.protocol === 'http:' && !isLoopbackUrl(url))
     throw new ConfigError(
       `Refusing KARTEI_S3_ENDPOINT ${origin}: beyond loopback the object store is reached only over https (set an https:// address)`,
       refusal('s3-endpoint-plain-http', { value: origin }),

@@ -161,7 +161,7 @@ export const FINDING_TEXTS_DE = {
   'finding.master-key-short.title':
     'Der Hauptschlüssel {path} hat nur {bytes} Byte, weniger als die 32 Zufallsbytes, die Kartei erzeugt',
   'finding.master-key-short.fix':
-    'Mit `kartei keys rotate-master` wechseln (das erzeugt 32 Zufallsbytes); keine Passphrase als master.key verwenden.',
+    'Server anhalten, `kartei keys rotate-master` ausführen (das erzeugt 32 Zufallsbytes; ein als Container-Secret eingehängtes master.key durch die neue Datei ersetzen), Server wieder starten und das Schlüsselverzeichnis sichern; keine Passphrase als master.key verwenden.',
   'finding.master-key-old.title': 'Der Hauptschlüssel {keyId} ist {days} Tage alt (älter als {maxDays})',
   'finding.master-key-old.fix':
     'Server anhalten, `kartei keys rotate-master` ausführen, Server wieder starten und das Schlüsselverzeichnis sichern (oder KARTEI_KEY_MAX_AGE_DAYS setzen).',
@@ -404,7 +404,7 @@ export const FINDING_TEXTS_EN: Record<FindingTextKey, string> = {
   'finding.master-key-short.title':
     'The master key {path} is {bytes} bytes, fewer than the 32 random bytes Kartei makes',
   'finding.master-key-short.fix':
-    'Rotate it with `kartei keys rotate-master` (which makes 32 random bytes), and keep no passphrase as master.key.',
+    'Stop the server, run `kartei keys rotate-master` (it makes 32 random bytes; a master.key mounted as a container secret: put the new file there), start the server again and back up the key directory; keep no passphrase as master.key.',
   'finding.master-key-old.title': 'The master key {keyId} is {days} days old (older than {maxDays})',
   'finding.master-key-old.fix':
     'Stop the server, run `kartei keys rotate-master`, start it again and back up the key directory (or set KARTEI_KEY_MAX_AGE_DAYS).',

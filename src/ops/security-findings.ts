@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { checkStartable, ConfigError, isLoopback, storageKind, type Config } from '../config/config.ts';
+import { checkStartable, ConfigError, isLoopback, isLoopbackUrl, storageKind, type Config } from '../config/config.ts';
 import { readTlsFile } from '../config/tls-reload.ts';
 import type { Services } from '../services.ts';
 import { inTenantTransaction } from '../db/connect.ts';
@@ -180,13 +180,14 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
   // s24: master.key may be a link (a container's secret): one shorter than the 32 random bytes Kartei makes
   // is likely a passphrase, and every key of the installation derives from it.
   const master = path.join(config.keyDir, MASTER_KEY_FILE);
-  if (fs.existsSync(master) && fs.statSync(master).size < MASTER_KEY_BYTES)
+  const masterBytes = fs.existsSync(master) ? fs.statSync(master).size : MASTER_KEY_BYTES;
+  if (masterBytes < MASTER_KEY_BYTES)
     out.push({
       severity: 'critical',
       code: 'master-key-short',
-      params: { path: master, bytes: fs.statSync(master).size },
-      title: `The master key ${master} is ${fs.statSync(master).size} bytes, fewer than the 32 random bytes Kartei makes`,
-      fix: 'Rotate it with `kartei keys rotate-master` (which makes 32 random bytes), and keep no passphrase as master.key.',
+      params: { path: master, bytes: masterBytes },
+      title: `The master key ${master} is ${masterBytes} bytes, fewer than the 32 random bytes Kartei makes`,
+      fix: 'Stop the server, run `kartei keys rotate-master` (it makes 32 random bytes; a master.key mounted as a container secret: put the new file there), start the server again and back up the key directory; keep no passphrase as master.key.',
     });
   // Issue 19: keys2 — a link where Kartei writes a key itself is refused at start (planted); a file
   // Kartei does not write is worth a look.
@@ -458,7 +459,7 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
     }
     if (
       !['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '') &&
-      !isLoopback(url.hostname)
+      !isLoopbackUrl(url)
     ) {
       out.push({
         severity: 'critical',

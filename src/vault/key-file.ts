@@ -165,3 +165,17 @@ export function keyFileProblems(keyDir: string): string[] {
   for (const f of fs.readdirSync(keyDir)) check(path.join(keyDir, f));
   return problems;
 }
+
+/**
+ * A key directory file's JSON, or undefined when it is none (damaged): the caller refuses it naming the
+ * file only. JSON.parse's own error quotes the text's start, and Node shows the text whole when it is not
+ * caught — in a key file, the secret.
+ */
+export function keyFileJson<T>(text: string): Partial<T> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as Partial<T>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
