@@ -1,43 +1,17 @@
 // The fair floor under `audit verify` for `npm run bench`: the same rows read, without
 // hashing, by as many threads as verify uses (this one and workers), each claiming chunks
 // of the chain from a shared counter as verify's do, with the same statement and batch
-// size, worker start included. On one core it is the one-thread floor; on more it is
-// what reading alone could reach with every core, which verify's hashing must approach.
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+// size, worker start included (a worker that, like verify's stretch worker, loads nothing
+// else). On one core it is the one-thread floor; on more it is what reading alone could
+// reach with every core, which verify's hashing must approach.
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CHAINED_COLUMNS, linkValues, type ChainKeying } from '../src/audit/chain.ts';
 import { SPLIT, verifyThreads } from '../src/audit/verify.ts';
+import { type FloorPlan, readChunks } from './audit-read-floor-worker.ts';
 
 const COLUMNS = [...CHAINED_COLUMNS, 'prev_hash', 'hash'].join(', ');
 const BATCH = 2_000;
-
-interface Plan {
-  file: string;
-  tenantId: string;
-  n: number;
-  chunk: number;
-}
-
-/** Reads chunks until none is left to claim; returns the rows read. */
-function readChunks(plan: Plan, next: Int32Array): number {
-  const db = new Database(plan.file, { readonly: true, fileMustExist: true });
-  try {
-    const batch = db
-      .prepare(`SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`)
-      .raw();
-    let rows = 0;
-    const chunks = Math.max(1, Math.ceil(plan.n / plan.chunk));
-    for (let i = Atomics.add(next, 0, 1); i < chunks; i = Atomics.add(next, 0, 1)) {
-      const from = 1 + i * plan.chunk;
-      const to = Math.min(plan.n, from + plan.chunk - 1);
-      for (let lo = from; lo <= to; lo += BATCH)
-        rows += batch.all(plan.tenantId, lo, Math.min(to, lo + BATCH - 1)).length;
-    }
-    return rows;
-  } finally {
-    db.close();
-  }
-}
 
 /** Rows per second read by verify's number of threads over a chain of `n` events, and that number. */
 export async function readFloorPerSec(
@@ -46,25 +20,27 @@ export async function readFloorPerSec(
   n: number,
 ): Promise<{ perSec: number; threads: number; chunk: number }> {
   const threads = verifyThreads(n);
-  const plan: Plan = { file, tenantId, n, chunk: threads === 1 ? Math.max(n, 1) : SPLIT.chunk };
+  const plan: FloorPlan = {
+    file,
+    tenantId,
+    columns: COLUMNS,
+    batch: BATCH,
+    n,
+    chunk: threads === 1 ? Math.max(n, 1) : SPLIT.chunk,
+  };
   const next = new Int32Array(new SharedArrayBuffer(4));
   const t0 = performance.now();
   const workers = Array.from(
     { length: threads - 1 },
     () =>
       new Promise<number>((resolve, reject) => {
-        const w = new Worker(new URL(import.meta.url), { workerData: { plan, next } });
+        const w = new Worker(new URL('./audit-read-floor-worker.ts', import.meta.url), { workerData: { plan, next } });
         w.once('message', resolve);
         w.once('error', reject);
       }),
   );
   const rows = readChunks(plan, next) + (await Promise.all(workers)).reduce((a, b) => a + b, 0);
   return { perSec: rows / ((performance.now() - t0) / 1000), threads, chunk: plan.chunk };
-}
-
-if (!isMainThread && workerData?.plan) {
-  const { plan, next } = workerData as { plan: Plan; next: Int32Array };
-  parentPort!.postMessage(readChunks(plan, next));
 }
 
 /**

@@ -1,11 +1,15 @@
 // Verifies signed stretches of a chain by their digest (issue 18/19, `batch-digest.ts`):
 // the rows after one checkpoint up to the next, serialised and hashed once, against the
-// digest the later checkpoint signed. On SQLite SQLite serialises each stretch itself and
-// the hashing runs on libuv's threads (WebCrypto's digest) while this thread reads the next
-// stretch, so this thread does little more per row than SQLite's own reading. A stretch
-// whose digest differs is reported, not judged: the caller verifies it row by row.
-import Database from 'better-sqlite3';
-import { POSTGRES_STRETCH_SQL, SQLITE_STRETCH_SQL, serialiseRows } from './batch-digest.ts';
+// digest the later checkpoint signed. On SQLite SQLite serialises each stretch itself, and
+// the stretches are claimed from a shared counter by this thread and, for a long chain, by
+// worker threads (`stretch-claim.ts`): each reads and hashes what it claims, and a worker's
+// small heap pays little for the garbage collections the stretches' bytes set off. A
+// stretch whose digest differs is reported, not judged: the caller verifies it row by row.
+import { hash } from 'node:crypto';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { SQLITE_STRETCH_SQL, serialiseRows, POSTGRES_STRETCH_SQL } from './batch-digest.ts';
+import { HOLDS, type StretchBoard, type StretchPlan, stretchBoard, stretchClaimer } from './stretch-claim.ts';
 import type { RangeTask } from './verify-range.ts';
 
 export interface Stretch {
@@ -15,10 +19,22 @@ export interface Stretch {
   digest: string;
 }
 
-/** How many stretches are hashed at once while the next are read. */
-const IN_FLIGHT = 4;
+/** How the stretches are shared out: `threads` in all (this one included); `workersOnly` leaves them all to workers. */
+export interface StretchThreads {
+  threads: number;
+  workersOnly?: boolean;
+}
 
-const hex = (b: ArrayBuffer) => Buffer.from(b).toString('hex');
+/** Stretches this thread checks between two turns of its event loop (~1 ms each): a server stays responsive. */
+const PER_TURN = 4;
+
+/**
+ * Stretch workers running in this process: each verify may start its own, but never more than
+ * the cores beyond this one, so that many verifications at once (a flood of status requests)
+ * do not start a thread each; beyond that a verify checks its stretches on its own thread.
+ */
+let running = 0;
+const mostWorkers = () => Math.max(os.availableParallelism() - 1, 1);
 
 /** For each stretch, whether its rows as stored now have the signed digest (and are all there). */
 export async function stretchesMatch(
@@ -26,35 +42,23 @@ export async function stretchesMatch(
   tenantId: string,
   stretches: readonly Stretch[],
   progress?: (rows: number) => void,
+  split: StretchThreads = { threads: 1 },
 ): Promise<boolean[]> {
-  const out: boolean[] = [];
-  if (stretches.length === 0) return out;
+  if (stretches.length === 0) return [];
   if (source.dialect === 'sqlite') {
-    const db = new Database(source.file, { readonly: true, fileMustExist: true });
-    try {
-      const read = db.prepare(SQLITE_STRETCH_SQL).raw();
-      const pending: Promise<void>[] = [];
-      for (const [i, s] of stretches.entries()) {
-        const [bytes, n] = read.get(tenantId, s.from - 1, s.to) as [Uint8Array<ArrayBuffer>, number];
-        if (Number(n) !== s.to - s.from + 1) {
-          out[i] = false;
-          continue;
-        }
-        pending.push(
-          crypto.subtle.digest('SHA-256', bytes).then((d) => {
-            out[i] = hex(d) === s.digest;
-            // Rows of a stretch that does not match are counted when they are verified row by row.
-            if (out[i]) progress?.(Number(n));
-          }),
-        );
-        if (pending.length >= IN_FLIGHT) await pending.shift();
-      }
-      await Promise.all(pending);
-    } finally {
-      db.close();
-    }
-    return out;
+    const plan: StretchPlan = { file: source.file, tenantId, sql: SQLITE_STRETCH_SQL, stretches };
+    const board = stretchBoard(stretches.length);
+    const wanted = split.workersOnly ? Math.max(split.threads, 2) - 1 : split.threads - 1;
+    const workers: Promise<void>[] = [];
+    for (let i = 0; i < wanted && (running < mostWorkers() || split.workersOnly); i++)
+      workers.push(inWorker(plan, board, progress));
+    await Promise.all([
+      split.workersOnly && workers.length > 0 ? undefined : onThisThread(plan, board, progress),
+      ...workers,
+    ]);
+    return Array.from(board.verdicts.subarray(0, stretches.length), (v) => v === HOLDS);
   }
+  const out: boolean[] = [];
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: source.url });
   await client.connect();
@@ -66,12 +70,39 @@ export async function stretchesMatch(
         values: [tenantId, s.from - 1, s.to],
         rowMode: 'array',
       });
-      const bytes = new TextEncoder().encode(serialiseRows(res.rows as unknown[][]));
-      out[i] = res.rows.length === s.to - s.from + 1 && hex(await crypto.subtle.digest('SHA-256', bytes)) === s.digest;
+      out[i] =
+        res.rows.length === s.to - s.from + 1 &&
+        hash('sha256', serialiseRows(res.rows as unknown[][]), 'hex') === s.digest;
       if (out[i]) progress?.(res.rows.length);
     }
   } finally {
     await client.end();
   }
   return out;
+}
+
+/** Claims stretches on this thread, a few per turn of the event loop, until none is left. */
+async function onThisThread(plan: StretchPlan, board: StretchBoard, progress?: (rows: number) => void) {
+  const claimer = stretchClaimer(plan, board);
+  try {
+    for (let rows = claimer.claim(PER_TURN); rows >= 0; rows = claimer.claim(PER_TURN)) {
+      if (rows > 0) progress?.(rows);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    claimer.close();
+  }
+}
+
+function inWorker(plan: StretchPlan, board: StretchBoard, progress?: (rows: number) => void): Promise<void> {
+  running++;
+  return new Promise<void>((resolve, reject) => {
+    const worker = new Worker(new URL('./verify-stretch-worker.ts', import.meta.url), { workerData: { plan, board } });
+    worker.on('message', (m: number | 'finished') => {
+      if (m === 'finished') resolve();
+      else progress?.(m);
+    });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new Error('stretch worker stopped before it finished')));
+  }).finally(() => running--);
 }

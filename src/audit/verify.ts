@@ -102,7 +102,7 @@ export async function verifyAudit(
           ),
         ),
       ),
-      matchStretches(source, tenantId, byDigest(segmentsOf(state.lastSeq, state.checkpoints), pinned), tick),
+      matchStretches(source, tenantId, byDigest(segmentsOf(state.lastSeq, state.checkpoints), pinned), tick, split),
     ]);
     const genuine = state.checkpoints.filter((_, i) => holds[i]);
     const forged = state.checkpoints.find((c) => !genuine.includes(c));
@@ -227,18 +227,21 @@ const byDigest = (segments: readonly Segment[], pinned: readonly [number, string
 /** What a stretch's match depends on: its rows and the digest claimed for them. */
 const stretchKey = (s: Segment) => `${s.first}:${s.last}:${s.signed!.digest}`;
 
-/** Whether each stretch's rows as stored now have its digest, by `stretchKey`. */
+/** Whether each stretch's rows as stored now have its digest, by `stretchKey`; a long chain's on several threads. */
 async function matchStretches(
   source: RangeTask['source'],
   tenantId: string,
   stretches: readonly Segment[],
   tick: (rows: number) => void,
+  split: NonNullable<VerifyOptions['split']>,
 ): Promise<Map<string, boolean>> {
+  const rows = stretches.reduce((n, s) => n + s.last - s.first + 1, 0);
   const matched = await stretchesMatch(
     source,
     tenantId,
     stretches.map((s) => ({ from: s.first, to: s.last, digest: s.signed!.digest })),
     tick,
+    { threads: verifyThreads(rows, split), ...(split.workersOnly ? { workersOnly: true } : {}) },
   );
   return new Map(stretches.map((s, i) => [stretchKey(s), matched[i]!]));
 }
@@ -262,6 +265,7 @@ async function verifySegments(
     tenantId,
     signed.filter((s) => !early.has(stretchKey(s))),
     tick,
+    split,
   );
   const held = new Set(signed.filter((s) => early.get(stretchKey(s)) ?? late.get(stretchKey(s))));
   const results: { task: { from: number }; result: RangeResult }[] = [];

@@ -57,7 +57,19 @@ function assertBroken(r: VerifyResult, tenantId: string, seq: number, problem: R
   assert.match(r.problem, problem);
 }
 
-const verify = (h: Harness) => verifyAudit(h.services.store, h.services.signer);
+/**
+ * Verifies twice: on the calling thread, and with every stretch's digest checked by a worker thread
+ * (issue 18: a long chain's stretches are shared with workers); the two must agree.
+ */
+async function verify(h: Harness): Promise<VerifyResult> {
+  const here = await verifyAudit(h.services.store, h.services.signer);
+  const inWorkers = await verifyAudit(h.services.store, h.services.signer, {
+    split: { parallelFrom: 0, chunk: 7, workersOnly: true },
+  });
+  const verdict = (r: VerifyResult) => (r.ok ? r : { ...r, count: undefined });
+  assert.deepEqual(verdict(inWorkers), verdict(here), 'stretches checked on a worker thread agree with this thread');
+  return here;
+}
 const signingKey = (h: Harness) =>
   createPrivateKey({
     key: fs.readFileSync(path.join(h.config.keyDir, 'audit-signing.key')),
@@ -99,6 +111,10 @@ test('a signed stretch verifies by its digest: row links are needed only after t
       h.config.keyDir,
     );
     assert.ok((await verifyAudit(h.services.store, keyless)).ok, 'signed stretches are not re-linked');
+    assert.ok(
+      (await verifyAudit(h.services.store, keyless, { split: { parallelFrom: 0, chunk: 7, workersOnly: true } })).ok,
+      'nor when a worker thread checks their digests',
+    );
     // ...and fails on the first event after the last checkpoint, which only its link vouches for.
     await read(1);
     assertBroken(
