@@ -15,6 +15,7 @@ import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { POSTGRES_STRETCH_SQL, SQLITE_STRETCH_SQL, serialiseRows } from '../../src/audit/batch-digest.ts';
 import { CheckpointSigner } from '../../src/audit/signing-key.ts';
 import { Witness } from '../../src/audit/witness.ts';
+import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness } from '../helpers/harness.ts';
 
 interface RawDb {
@@ -282,6 +283,38 @@ test('checkpoints signed before the digests (v1) still verify, and the next chec
       // The old stretch is verified row by row: an edit there is named as before.
       await db.run(`UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = ? AND seq = 2`, t.tenantId);
       assertBroken(await verify(h), t.tenantId, 2, /altered/);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+// SQLite stores any type in any column once the triggers are gone: a BLOB in a chained text column makes SQLite's
+// json_array refuse the whole stretch. That stretch does not hold; verify, the status and the doctor name the row,
+// they do not fail with SQLite's error (an attacker's one write would otherwise silence every check of the chain).
+test('a BLOB written into a chained text column inside a signed stretch is named, not an error', {
+  skip: DIALECT !== 'sqlite' && 'only SQLite stores a BLOB in a text column',
+}, async () => {
+  const { h, t } = await fixture();
+  try {
+    const dpo = await t.user({ tenantRoles: ['dpo'] });
+    await h.services.audit.checkpointAll();
+    const db = await attacker(h);
+    try {
+      const target = 3;
+      await db.run(
+        `UPDATE audit_events SET detail = CAST(detail AS BLOB) WHERE tenant_id = ? AND seq = ?`,
+        t.tenantId,
+        target,
+      );
+      assertBroken(await verify(h), t.tenantId, target, /altered/);
+      const status = await dpo.get('/api/audit/status');
+      assert.equal(status.status, 200, JSON.stringify(status.body));
+      assert.equal(status.body.firstBad?.seq, target);
+      const findings = await databaseFindings(h.services);
+      assert.ok(findings.some((f) => f.code === 'audit-chain-broken' && f.params?.seq === target));
     } finally {
       await db.close();
     }
