@@ -6,11 +6,11 @@
 // small heap pays little for the garbage collections the stretches' bytes set off. A
 // stretch whose digest differs is reported, not judged: the caller verifies it row by row.
 import { hash } from 'node:crypto';
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SQLITE_STRETCH_SQL, serialiseRows, POSTGRES_STRETCH_SQL } from './batch-digest.ts';
 import { HOLDS, type StretchBoard, type StretchPlan, stretchBoard, stretchClaimer } from './stretch-claim.ts';
 import type { RangeTask } from './verify-range.ts';
+import { placedWorker, workerSpare } from './verify-slots.ts';
 
 export interface Stretch {
   /** The first and last sequence number of the stretch. */
@@ -28,14 +28,6 @@ export interface StretchThreads {
 /** Stretches this thread checks between two turns of its event loop (~1 ms each): a server stays responsive. */
 const PER_TURN = 4;
 
-/**
- * Stretch workers running in this process: each verify may start its own, but never more than
- * the cores beyond this one, so that many verifications at once (a flood of status requests)
- * do not start a thread each; beyond that a verify checks its stretches on its own thread.
- */
-let running = 0;
-const mostWorkers = () => Math.max(os.availableParallelism() - 1, 1);
-
 /** For each stretch, whether its rows as stored now have the signed digest (and are all there). */
 export async function stretchesMatch(
   source: RangeTask['source'],
@@ -50,8 +42,8 @@ export async function stretchesMatch(
     const board = stretchBoard(stretches.length);
     const wanted = split.workersOnly ? Math.max(split.threads, 2) - 1 : split.threads - 1;
     const workers: Promise<void>[] = [];
-    for (let i = 0; i < wanted && (running < mostWorkers() || split.workersOnly); i++)
-      workers.push(inWorker(plan, board, progress));
+    // At most one per spare core in the process, shared with every other verification (`verify-slots.ts`).
+    for (let i = 0; i < wanted && workerSpare(split.workersOnly); i++) workers.push(inWorker(plan, board, progress));
     await Promise.all([
       split.workersOnly && workers.length > 0 ? undefined : onThisThread(plan, board, progress),
       ...workers,
@@ -95,14 +87,15 @@ async function onThisThread(plan: StretchPlan, board: StretchBoard, progress?: (
 }
 
 function inWorker(plan: StretchPlan, board: StretchBoard, progress?: (rows: number) => void): Promise<void> {
-  running++;
   return new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL('./verify-stretch-worker.ts', import.meta.url), { workerData: { plan, board } });
+    const worker = placedWorker(
+      () => new Worker(new URL('./verify-stretch-worker.ts', import.meta.url), { workerData: { plan, board } }),
+    );
     worker.on('message', (m: number | 'finished') => {
       if (m === 'finished') resolve();
       else progress?.(m);
     });
     worker.once('error', reject);
     worker.once('exit', () => reject(new Error('stretch worker stopped before it finished')));
-  }).finally(() => running--);
+  });
 }

@@ -18,6 +18,7 @@ import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import { chunkTask, verifyChunks, type ChunkPlan, type RangeResult, type RangeTask } from './verify-range.ts';
 import { stretchesMatch } from './verify-stretch.ts';
+import { placedWorker, workerSpare } from './verify-slots.ts';
 import { stretchOf } from './verify-tail.ts';
 
 /** Below `parallelFrom` events a chain is verified on the calling thread; chunks are ~0.1 s of one core's work here. */
@@ -308,9 +309,16 @@ async function verifyRanges(
   const next = new Int32Array(new SharedArrayBuffer(4));
   const results: { task: RangeTask; result: RangeResult }[] = [];
   const done = (chunk: number, result: RangeResult) => (results[chunk] = { task: chunkTask(plan, chunk), result });
-  // This thread claims chunks too, while the workers start (~0.2 s each here).
-  const workers = Array.from({ length: threads - 1 }, () => inWorker(plan, next, done, tick));
-  await Promise.all([split.workersOnly ? undefined : verifyChunks(plan, next, done, tick), ...workers]);
+  // This thread claims chunks too, while the workers start (~0.2 s each here). Workers only while a place is
+  // spare in the process, shared with every other verification (`verify-slots.ts`): a flood of status requests
+  // on a chain verified row by row starts no more threads than the stretches' do.
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < threads - 1 && workerSpare(split.workersOnly); i++)
+    workers.push(inWorker(plan, next, done, tick));
+  await Promise.all([
+    split.workersOnly && workers.length > 0 ? undefined : verifyChunks(plan, next, done, tick),
+    ...workers,
+  ]);
   return results;
 }
 
@@ -322,7 +330,9 @@ function inWorker(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     // Node strips the worker's types itself, as it does the main thread's: no loader to register.
-    const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: { plan, next } });
+    const worker = placedWorker(
+      () => new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: { plan, next } }),
+    );
     worker.on('message', (m: { progress?: number; chunk?: number; result?: RangeResult; finished?: true }) => {
       if (m.progress) tick(m.progress);
       if (m.result) done(m.chunk!, m.result);

@@ -1,0 +1,119 @@
+// The worker threads of `audit verify` under attack (issue 18, s25): many verifications at once (a
+// flood of GET /api/audit/status, the doctor beside the CLI) start no more workers than the cores
+// beyond the event loop's — the stretches' workers and the row-by-row ranges' alike —; a worker that
+// cannot start or dies midway never lets a stretch count as holding, gives its place back, and leaves
+// no rejection unhandled. Worker is replaced in node:worker_threads (syncBuiltinESMExports) to count
+// the threads the verification starts, and to make them fail.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
+import threads from 'node:worker_threads';
+import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
+import { workersRunning } from '../../src/audit/verify-slots.ts';
+import { startHarness, setUpTenant, samplePerson } from '../helpers/harness.ts';
+
+const RealWorker = threads.Worker;
+const counted = { live: 0, most: 0, made: 0 };
+/** What a test does to each worker as it is made: nothing, refuse to make it, or stop it after its first message. */
+let sabotage: 'none' | 'refuse' | 'stop' = 'none';
+
+class CountedWorker extends RealWorker {
+  constructor(...args: ConstructorParameters<typeof RealWorker>) {
+    if (sabotage === 'refuse' && /verify/.test(String(args[0])))
+      throw Object.assign(new Error('Worker initialization failure'), { code: 'ERR_WORKER_INIT_FAILED' });
+    super(...args);
+    // The server's own workers (the WAL checkpoint's) are not the verification's.
+    if (!/verify/.test(String(args[0]))) return;
+    counted.made++;
+    counted.live++;
+    counted.most = Math.max(counted.most, counted.live);
+    this.once('exit', () => counted.live--);
+    if (sabotage === 'stop') this.once('message', () => void this.terminate());
+  }
+}
+(threads as { Worker: typeof RealWorker }).Worker = CountedWorker;
+syncBuiltinESMExports();
+
+const unhandled: unknown[] = [];
+process.on('unhandledRejection', (e) => unhandled.push(e));
+
+/** Below `parallelFrom` = 0 every chain is "long": its stretches and ranges are shared with workers. */
+const LONG = { parallelFrom: 0, chunk: 7 };
+const spareCores = Math.max(os.availableParallelism() - 1, 1);
+
+/** A chain of many signed stretches (a checkpoint after every few events) and an unsigned tail. */
+async function fixture() {
+  const h = await startHarness();
+  const t = await setUpTenant(h, ['INF']);
+  const clerk = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'clerk' }] });
+  const { body: p } = await clerk.post('/api/persons', samplePerson(t.departments.INF!));
+  const read = async (n: number) => {
+    for (let i = 0; i < n; i++) assert.equal((await clerk.get(`/api/persons/${p.id}`)).status, 200);
+  };
+  for (let i = 0; i < 12; i++) {
+    await read(2);
+    await h.services.audit.checkpointAll();
+  }
+  await read(30);
+  return { h, t };
+}
+
+/** Until every worker made so far has exited (a worker exits shortly after its last message). */
+async function settle() {
+  for (let waited = 0; counted.live > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+}
+
+test('a flood of verifications starts no more workers than the spare cores, row-by-row ranges included', async () => {
+  const { h } = await fixture();
+  try {
+    const alone = await verifyAudit(h.services.store, h.services.signer, { split: LONG });
+    assert.ok(alone.ok, JSON.stringify(alone));
+    await settle();
+    counted.most = counted.live;
+    const flood = await Promise.all(
+      Array.from({ length: 6 }, () => verifyAudit(h.services.store, h.services.signer, { split: LONG })),
+    );
+    for (const r of flood) assert.deepEqual(r, alone);
+    assert.ok(counted.most <= spareCores, `${counted.most} workers at once, ${spareCores} spare cores`);
+    assert.ok(counted.made > 0, 'the flood had workers to share');
+    await settle();
+    assert.equal(workersRunning(), 0, 'every place given back');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a worker that cannot start or is stopped midway fails the verification, never passes a stretch, and gives its place back', async () => {
+  const { h } = await fixture();
+  try {
+    const good = await verifyAudit(h.services.store, h.services.signer, { split: LONG });
+    assert.ok(good.ok);
+    const attempt = async (): Promise<VerifyResult | Error> => {
+      try {
+        return await verifyAudit(h.services.store, h.services.signer, { split: { ...LONG, workersOnly: true } });
+      } catch (e) {
+        return e as Error;
+      }
+    };
+    for (const how of ['refuse', 'stop'] as const) {
+      sabotage = how;
+      const r = await attempt();
+      sabotage = 'none';
+      // Fail closed: an error, or a verdict; an intact chain may also still be found intact — but never a
+      // different count (a verdict left unknown must not count as holding without its rows being checked).
+      if (!(r instanceof Error)) assert.deepEqual(r, good, how);
+      await settle();
+    }
+    // Every place was given back: a verification afterwards still gets its worker, and agrees.
+    const made = counted.made;
+    assert.deepEqual(await verifyAudit(h.services.store, h.services.signer, { split: LONG }), good);
+    assert.ok(counted.made > made, 'a worker was started again');
+    await settle();
+    assert.equal(counted.live, 0);
+    assert.equal(workersRunning(), 0, 'every place given back');
+    assert.deepEqual(unhandled, []);
+  } finally {
+    await h.close();
+  }
+});
