@@ -63,7 +63,7 @@ async function fixture() {
     await h.services.audit.checkpointAll();
   }
   await read(30);
-  return { h, t };
+  return { h, t, read, clerk, personId: p.id as string };
 }
 
 /** Until every worker made so far has exited (a worker exits shortly after its last message). */
@@ -188,6 +188,40 @@ test('a long stretch verified row by row on the event loop lets it turn between 
       longest < took / 3,
       `the loop waited ${longest.toFixed(0)} ms at once in a verification of ${took.toFixed(0)} ms`,
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('the chain grows and is signed while it is verified: every verification passes and counts what it read', async () => {
+  const { h, t, clerk, personId } = await fixture();
+  try {
+    const before = await verifyAudit(h.services.store, h.services.signer, { only: [t.tenantId] });
+    assert.ok(before.ok);
+    // The group committer appends (and a checkpoint round signs) while three verifications of the chain run.
+    const growing = (async () => {
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(
+          Array.from({ length: 10 }, async () =>
+            assert.equal((await clerk.get(`/api/persons/${personId}`)).status, 200),
+          ),
+        );
+        await h.services.audit.checkpointAll();
+      }
+    })();
+    const during = await Promise.all([
+      verifyAudit(h.services.store, h.services.signer, { only: [t.tenantId], split: LONG }),
+      verifyAudit(h.services.store, h.services.signer, { only: [t.tenantId], split: { ...LONG, workersOnly: true } }),
+      verifyAudit(h.services.store, h.services.signer, { only: [t.tenantId] }),
+    ]);
+    await growing;
+    const after = await verifyAudit(h.services.store, h.services.signer, { only: [t.tenantId], split: LONG });
+    assert.ok(after.ok);
+    assert.ok(after.count >= before.count + 40, 'forty reads, forty events at least');
+    for (const r of during) {
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.ok(r.count >= before.count && r.count <= after.count, `${r.count} in ${before.count}..${after.count}`);
+    }
   } finally {
     await h.close();
   }
