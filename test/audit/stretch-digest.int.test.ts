@@ -12,6 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { POSTGRES_STRETCH_SQL, SQLITE_STRETCH_SQL, serialiseRows } from '../../src/audit/batch-digest.ts';
 import { CheckpointSigner } from '../../src/audit/signing-key.ts';
 import { Witness } from '../../src/audit/witness.ts';
@@ -315,6 +316,47 @@ test('a BLOB written into a chained text column inside a signed stretch is named
       assert.equal(status.body.firstBad?.seq, target);
       const findings = await databaseFindings(h.services);
       assert.ok(findings.some((f) => f.code === 'audit-chain-broken' && f.params?.seq === target));
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+// The stretch's form writes reason_enc as hex, and SQLite's hex() of a TEXT is that of its bytes: the sealed reason
+// turned into a TEXT of the same bytes (an access report can no longer open it) must not leave the digest as signed.
+test("a sealed reason turned into a TEXT of the same bytes is named, the stretch's digest does not hold", {
+  skip: DIALECT !== 'sqlite' && 'only SQLite stores a TEXT in a BLOB column',
+}, async () => {
+  const { h, t } = await fixture();
+  try {
+    const seq = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+      h.services.audit.append(tx, {
+        tenantId: t.tenantId,
+        actorId: null,
+        action: 'test.emergency',
+        resourceType: 'test',
+        outcome: 'allowed',
+        reason: 'Notfall: bewusstlos eingeliefert',
+      }),
+    );
+    await h.services.audit.checkpointAll();
+    assert.ok((await verify(h)).ok);
+    const db = await attacker(h);
+    try {
+      await db.run(
+        `UPDATE audit_events SET reason_enc = CAST(reason_enc AS TEXT) WHERE tenant_id = ? AND seq = ?`,
+        t.tenantId,
+        seq,
+      );
+      const [row] = await db.all(
+        `SELECT typeof(reason_enc) AS type FROM audit_events WHERE tenant_id = ? AND seq = ?`,
+        t.tenantId,
+        seq,
+      );
+      assert.equal(row!.type, 'text');
+      assertBroken(await verify(h), t.tenantId, seq, /altered/);
     } finally {
       await db.close();
     }
