@@ -22,12 +22,13 @@ import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness } from '
 
 const RealWorker = threads.Worker;
 const counted = { live: 0, most: 0, made: 0 };
-/** What a test does to each worker as it is made: nothing, refuse to make it, or stop it after its first message. */
-let sabotage: 'none' | 'refuse' | 'stop' = 'none';
+/** What a test does to each worker of verification (`worker`: its file) as it is made: refuse to make it, or stop it at once or after its first message. */
+let sabotage: { how: 'refuse' | 'stop-at-once' | 'stop-midway'; worker: RegExp } | undefined;
 
 class CountedWorker extends RealWorker {
   constructor(...args: ConstructorParameters<typeof RealWorker>) {
-    if (sabotage === 'refuse' && /verify/.test(String(args[0])))
+    const mine = sabotage?.worker.test(String(args[0]));
+    if (mine && sabotage?.how === 'refuse')
       throw Object.assign(new Error('Worker initialization failure'), { code: 'ERR_WORKER_INIT_FAILED' });
     super(...args);
     // The server's own workers (the WAL checkpoint's) are not the verification's.
@@ -36,7 +37,8 @@ class CountedWorker extends RealWorker {
     counted.live++;
     counted.most = Math.max(counted.most, counted.live);
     this.once('exit', () => counted.live--);
-    if (sabotage === 'stop') this.once('message', () => void this.terminate());
+    if (mine && sabotage?.how === 'stop-at-once') void this.terminate();
+    if (mine && sabotage?.how === 'stop-midway') this.once('message', () => void this.terminate());
   }
 }
 (threads as { Worker: typeof RealWorker }).Worker = CountedWorker;
@@ -91,11 +93,15 @@ test('a flood of verifications starts no more workers than the spare cores, row-
   }
 });
 
-test('a worker that cannot start or is stopped midway fails the verification, never passes a stretch, and gives its place back', async () => {
-  const { h } = await fixture();
+test('a worker that cannot start or is stopped, at once or midway, never lets a changed stretch pass, and gives its place back', async () => {
+  const { h, t } = await fixture();
   try {
-    const good = await verifyAudit(h.services.store, h.services.signer, { split: LONG });
-    assert.ok(good.ok);
+    // The attacker changes an event inside the first signed stretch.
+    const target = 3;
+    await tamper(h, t.tenantId, target);
+    const verdict = (r: VerifyResult) => (r.ok ? r : { ...r, count: undefined });
+    const truth = verdict(await verifyAudit(h.services.store, h.services.signer));
+    assert.ok(!truth.ok && truth.seq === target, JSON.stringify(truth));
     const attempt = async (): Promise<VerifyResult | Error> => {
       try {
         return await verifyAudit(h.services.store, h.services.signer, { split: { ...LONG, workersOnly: true } });
@@ -103,18 +109,18 @@ test('a worker that cannot start or is stopped midway fails the verification, ne
         return e as Error;
       }
     };
-    for (const how of ['refuse', 'stop'] as const) {
-      sabotage = how;
-      const r = await attempt();
-      sabotage = 'none';
-      // Fail closed: an error, or a verdict; an intact chain may also still be found intact — but never a
-      // different count (a verdict left unknown must not count as holding without its rows being checked).
-      if (!(r instanceof Error)) assert.deepEqual(r, good, how);
-      await settle();
-    }
+    for (const worker of [/verify-stretch-worker/, /verify-worker/])
+      for (const how of ['refuse', 'stop-at-once', 'stop-midway'] as const) {
+        sabotage = { how, worker };
+        const r = await attempt();
+        sabotage = undefined;
+        // Fail closed: an error, or the same verdict — a stretch whose verdict was left unknown is never taken as holding.
+        if (!(r instanceof Error)) assert.deepEqual(verdict(r), truth, `${how} ${worker}`);
+        await settle();
+      }
     // Every place was given back: a verification afterwards still gets its worker, and agrees.
     const made = counted.made;
-    assert.deepEqual(await verifyAudit(h.services.store, h.services.signer, { split: LONG }), good);
+    assert.deepEqual(verdict(await verifyAudit(h.services.store, h.services.signer, { split: LONG })), truth);
     assert.ok(counted.made > made, 'a worker was started again');
     await settle();
     assert.equal(counted.live, 0);
@@ -124,6 +130,28 @@ test('a worker that cannot start or is stopped midway fails the verification, ne
     await h.close();
   }
 });
+
+/** The attacker changes the detail of an event (the append-only triggers dropped first on SQLite). */
+async function tamper(h: Harness, chain: string, seq: number) {
+  if (DIALECT === 'sqlite') {
+    const db = new Database(h.services.store.file!);
+    try {
+      db.exec('DROP TRIGGER IF EXISTS audit_events_no_update');
+      db.prepare(`UPDATE audit_events SET detail = '{"count":9}' WHERE tenant_id = ? AND seq = ?`).run(chain, seq);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const c = new pg.Client({ connectionString: h.config.databaseAdminUrl });
+  await c.connect();
+  try {
+    await c.query('SET session_replication_role = replica');
+    await c.query(`UPDATE audit_events SET detail = '{"count":9}' WHERE tenant_id = $1 AND seq = $2`, [chain, seq]);
+  } finally {
+    await c.end();
+  }
+}
 
 /** The attacker removes every signed checkpoint of a chain: all of it is then verified row by row. */
 async function deleteCheckpoints(h: Harness, chain: string) {
