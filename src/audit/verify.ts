@@ -12,7 +12,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
-import { inTenantTransaction, type Store } from '../db/connect.ts';
+import { inTenantSnapshot, type Store } from '../db/connect.ts';
 import { GENESIS_HASH } from './chain.ts';
 import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
@@ -164,8 +164,13 @@ export async function verifyAudit(
   return { ok: true, count, unsignedTail };
 }
 
+/**
+ * The head, the last event and the checkpoints as of one moment: read one statement after another while the server
+ * appends, the head could lag the events, and a sound chain was reported broken ("event beyond the head") by
+ * GET /api/audit/status and the doctor on PostgreSQL under load (s25).
+ */
 function chainState(store: Store, tenantId: string): Promise<ChainState> {
-  return inTenantTransaction(store, tenantId, async (tx) => {
+  return inTenantSnapshot(store, tenantId, async (tx) => {
     const head = await tx
       .selectFrom('audit_heads')
       .select(['seq', 'hash'])

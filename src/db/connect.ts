@@ -159,6 +159,23 @@ export function inTenantTransaction<T>(store: Store, tenantId: string, work: (tx
 }
 
 /**
+ * s25: `inTenantTransaction` in which every statement reads the same committed state, read only: on PostgreSQL
+ * REPEATABLE READ (under READ COMMITTED each statement reads anew, and rows committed between two are seen by the
+ * second only). On SQLite the group committer runs the work alone on the one writer: one state already.
+ */
+export function inTenantSnapshot<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (store.committer) return inTenantTransaction(store, tenantId, work);
+  return store.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (tx) => {
+      if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
+      return work(tx as unknown as Tx);
+    });
+}
+
+/**
  * Holds `key` until the transaction ends, so checks that read several rows and then
  * write (e.g. "another DPO remains") cannot interleave. SQLite runs one write
  * transaction at a time already; PostgreSQL takes a transaction-scoped advisory lock.
