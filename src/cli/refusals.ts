@@ -74,6 +74,9 @@ export const REFUSALS_DE: Record<string, string> = {
     'Start abgelehnt: {name} nennt {file}, aber die Datei lässt sich nicht lesen ({why}); bitte Pfad und Rechte prüfen.',
   'secret-file-missing':
     'Start abgelehnt: {name} nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel oder das Token selbst sein); {name} auf den Pfad der Datei setzen.',
+  // Issue 19: s25-start-files — the same, when the value starts with ~ or has a space at a start or end.
+  'secret-file-missing-hint':
+    'Start abgelehnt: {name} nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel oder das Token selbst sein); ~ wird nicht zum Home-Verzeichnis erweitert, und Leerzeichen am Anfang oder Ende gehören zum Pfad; {name} auf den vollständigen Pfad der Datei setzen.',
   'tls-cert-not-pem':
     'Start abgelehnt: {name} nennt {file}, aber darin steht kein Zertifikat im PEM-Format (-----BEGIN CERTIFICATE-----).',
   'tls-key-unreadable':
