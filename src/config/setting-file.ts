@@ -2,7 +2,8 @@
 // operator would put it, and — for a setting whose file holds a secret (a key, a token) — that it
 // names no file, without repeating the value (it may be the secret itself, pasted), with a hint when
 // the name starts with `~` (not expanded) or has spaces at a start or end (part of the path). Used by
-// the listeners' files (tls-start.ts) and the database address's files (config.ts). Never reads a file.
+// the listeners' files (tls-start.ts) and the database address's files (config.ts).
+import fs from 'node:fs';
 import { refusal, type Refusal } from './refusal.ts';
 
 /** Why a file cannot be read, as the operator would put it. */
@@ -47,4 +48,18 @@ export function unreadableSetting(name: string, file: string, code: string): [me
     `Refusing to start: ${name} names ${file}, which cannot be read (${why.en})`,
     refusal('setting-file-unreadable', { name, file, why: why.de }),
   ];
+}
+
+/**
+ * Why `file` could not be read, looked at without opening it (a FIFO is not opened), or undefined: a
+ * regular file this process may read. For files another library reads later (pg's SSL files).
+ */
+export function whyUnreadable(file: string): string | undefined {
+  try {
+    if (!fs.statSync(file).isFile()) return 'ENOTFILE';
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  }
 }
