@@ -247,8 +247,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         token: listenerFiles.metricsToken,
         tls: listenerFiles.https?.options,
       }).catch((e) => {
-        // s24-review: why, as `problem` (the logger redacts every `*.code`): the refusal's code (a token
-        // file others may read, a short token) or the system's (a port taken); never the token.
+        // s24-review: why, as `problem` (the logger redacts every `*.code`): the refusal's code or the
+        // system's (a port taken); never the token. (s25: the token's own refusals stop the start before.)
         const problem = e instanceof ConfigError ? e.refusal?.code : (e as { code?: unknown }).code;
         log.error({ problem: String(problem ?? 'error'), port: config.metrics!.port }, 'metrics listener not started');
         return undefined;

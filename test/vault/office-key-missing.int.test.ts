@@ -16,6 +16,7 @@ import { toKarteiError } from '../../src/http/problem.ts';
 import { refusalText } from '../../src/cli/refusals.ts';
 import { setCliLang } from '../../src/cli/messages.ts';
 import { samplePerson, setUpTenant, startHarness, type Harness } from '../helpers/harness.ts';
+import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 
 const open: Harness[] = [];
 after(async () => {
@@ -94,5 +95,36 @@ test('a request that meets an office key it cannot open answers office-key-unava
     assert.equal(answered.status, 500);
     // Nothing of the key directory or the office in the answer.
     assert.doesNotMatch(answered.detail ?? answered.title, /feedface|keys|tenant|[0-9a-f]{8}-/, change);
+  }
+});
+
+test('kartei serve and audit verify refuse it in German, the doctor calls it critical; no stack', async () => {
+  const { h } = await installation();
+  await h.stop();
+  fs.rmSync(path.join(h.config.keyDir, 'master.key'));
+  const env = {
+    ...(h.config.databaseUrl ? { KARTEI_DATABASE_URL: h.config.databaseUrl } : {}),
+    ...(h.config.databaseAdminUrl ? { KARTEI_DATABASE_ADMIN_URL: h.config.databaseAdminUrl } : {}),
+    KARTEI_LISTEN: '127.0.0.1:59193',
+    KARTEI_METRICS_LISTEN: 'off',
+  };
+  const runs = await Promise.all(
+    [['serve'], ['audit', 'verify'], ['doctor']].map((args) =>
+      karteiRun(args, installationEnv(h.dir, env), { ms: 60_000 }).then((r) => ({
+        args,
+        ...r,
+        out: r.stdout + r.stderr,
+      })),
+    ),
+  );
+  for (const { args, status, out } of runs) {
+    const what = `kartei ${args.join(' ')}: ${out}`;
+    assert.notEqual(status, 0, what);
+    assert.match(
+      out,
+      /Der Schlüssel des Amts „Gesundheitsamt Musterstadt“ lässt sich mit dem Hauptschlüssel .*master\.key nicht öffnen/,
+      what,
+    );
+    assert.doesNotMatch(out, /^\s+at |node:internal|no tenant key/m, what);
   }
 });
