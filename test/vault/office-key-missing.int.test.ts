@@ -98,7 +98,7 @@ test('a request that meets an office key it cannot open answers office-key-unava
   }
 });
 
-test('kartei serve and audit verify refuse it in German, the doctor calls it critical; no stack', async () => {
+test('kartei serve and audit verify refuse it in German, the doctor calls it critical (also before any start made a new master.key); no stack', async () => {
   const { h } = await installation();
   await h.stop();
   fs.rmSync(path.join(h.config.keyDir, 'master.key'));
@@ -108,15 +108,22 @@ test('kartei serve and audit verify refuse it in German, the doctor calls it cri
     KARTEI_LISTEN: '127.0.0.1:59193',
     KARTEI_METRICS_LISTEN: 'off',
   };
-  const runs = await Promise.all(
-    [['serve'], ['audit', 'verify'], ['doctor']].map((args) =>
-      karteiRun(args, installationEnv(h.dir, env), { ms: 60_000 }).then((r) => ({
-        args,
-        ...r,
-        out: r.stdout + r.stderr,
-      })),
-    ),
-  );
+  // The doctor first, alone: it creates no key, and a database without its master key is no new installation.
+  const dbFile = path.join(h.config.dataDir, 'kartei.sqlite');
+  if (!h.config.databaseUrl) {
+    const doctor = await karteiRun(['doctor'], installationEnv(h.dir, env), { ms: 60_000 });
+    const out = doctor.stdout + doctor.stderr;
+    assert.equal(doctor.status, 1, out);
+    assert.match(out, /Kein Hauptschlüssel .*master\.key, aber die Datenbank .*kartei\.sqlite ist da/, out);
+    assert.doesNotMatch(out, /Noch nicht eingerichtet/, out);
+    assert.equal(fs.existsSync(path.join(h.config.keyDir, 'master.key')), false, 'the doctor made a master key');
+    assert.ok(fs.existsSync(dbFile));
+  }
+  const runs = [];
+  for (const args of [['serve'], ['audit', 'verify'], ['doctor']]) {
+    const r = await karteiRun(args, installationEnv(h.dir, env), { ms: 60_000 });
+    runs.push({ args, ...r, out: r.stdout + r.stderr });
+  }
   for (const { args, status, out } of runs) {
     const what = `kartei ${args.join(' ')}: ${out}`;
     assert.notEqual(status, 0, what);
