@@ -30,6 +30,11 @@ export const ERROR_CATALOGUE = {
   'weak-password': { status: 422, title: 'Password too weak' },
   'rate-limited': { status: 429, title: 'Too many attempts' },
   'internal-error': { status: 500, title: 'Internal error' },
+  // Issue 19: s25-start-files
+  'office-key-unavailable': {
+    status: 500,
+    title: "The office's key does not open with this server's key directory; nothing was read or changed",
+  },
   // Issue 17: letters
   'letter-failed': { status: 500, title: 'The letter could not be made; nothing was stored' },
   'audit-unavailable': { status: 503, title: 'Audit log unavailable; the request was not carried out' },

@@ -136,7 +136,8 @@ export async function withServicesOnly<T>(
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
   checkStartable(config);
   // Issue 18: the certificates, keys and token the listeners read, refused before anything listens.
-  refuseUnusableListenerFiles(config);
+  // Issue 19: s25-start-files — read once: the listeners are given what was checked, never the files again.
+  const listenerFiles = refuseUnusableListenerFiles(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Issue 19: backup — never on a data directory a restore has not finished filling.
   refuseWhileRestoring(config.dataDir);
@@ -188,7 +189,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const metrics = config.metrics ? new Metrics({ storage, defaults: opts.listen !== false }) : undefined;
     s.ops = { storage, readiness: new ReadinessCheck(s.store, storage, config), metrics };
     if (metrics) observeForMetrics(s, metrics);
-    app = await buildApp(s, opts.app);
+    app = await buildApp(s, { ...opts.app, tls: listenerFiles.https?.options }); // Issue 19: s25-start-files
     const log = app.log;
     storage.start(log.child({ component: 'storage' }));
     if (process.env.NODE_ENV === 'test' && process.env[TEST_PAUSE_VARIABLE])
@@ -241,9 +242,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (metrics) deps.gate = timedGate(deps.gate, metrics);
     // Issue 19: ops — its own listener; a port taken is logged, not fatal: metrics are not worth refusing service.
     if (metrics && config.metrics && opts.listen !== false)
-      metricsListener = await startMetricsListener(metrics, config.metrics, config.tls).catch((e) => {
-        // s24-review: why, as `problem` (the logger redacts every `*.code`): the refusal's code (a token
-        // file others may read, a short token) or the system's (a port taken); never the token.
+      metricsListener = await startMetricsListener(metrics, config.metrics, config.tls, {
+        // Issue 19: s25-start-files
+        token: listenerFiles.metricsToken,
+        tls: listenerFiles.https?.options,
+      }).catch((e) => {
+        // s24-review: why, as `problem` (the logger redacts every `*.code`): the refusal's code or the
+        // system's (a port taken); never the token. (s25: the token's own refusals stop the start before.)
         const problem = e instanceof ConfigError ? e.refusal?.code : (e as { code?: unknown }).code;
         log.error({ problem: String(problem ?? 'error'), port: config.metrics!.port }, 'metrics listener not started');
         return undefined;
@@ -253,6 +258,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       dicom = await startDimseListener(config.dicom, {
         deps,
         log: (e) => log.error({ err: e }, 'association failed'),
+        tls: listenerFiles.dicom?.options, // Issue 19: s25-start-files
       });
       log.info({ aeTitle: config.dicom.aeTitle, port: dicom.port, tls: !!config.dicom.tls }, 'DICOM listener started');
     }
@@ -305,17 +311,22 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       );
     // Issue 19: keys — certificates reloaded on request (SIGHUP in `kartei serve`) and when their files change.
     const tlsReloader = new TlsReloader();
-    if (config.tls) tlsReloader.add('https', config.tls, app.server as unknown as SecureContextTarget);
+    // Issue 19: s25-start-files — each with the material it started with (the files are not read again).
+    const https = listenerFiles.https;
+    if (config.tls) tlsReloader.add('https', config.tls, app.server as unknown as SecureContextTarget, https);
     if (config.dicom?.tls && dicom?.setSecureContext)
-      tlsReloader.add('dicom', config.dicom.tls, { setSecureContext: dicom.setSecureContext });
+      tlsReloader.add('dicom', config.dicom.tls, { setSecureContext: dicom.setSecureContext }, listenerFiles.dicom);
     // Issue 19: ops2 — the metrics listener's HTTPS (beyond loopback) uses the server's certificate: reloaded with it.
     if (config.tls && metricsListener?.setSecureContext)
-      tlsReloader.add('metrics', config.tls, { setSecureContext: metricsListener.setSecureContext });
+      tlsReloader.add('metrics', config.tls, { setSecureContext: metricsListener.setSecureContext }, https);
     const reloadTls = async () => {
       const outcomes = tlsReloader.reload();
       for (const o of outcomes) {
         if (o.result === 'refused')
-          log.error({ listener: o.listener, reason: o.reason }, 'TLS certificate not reloaded: the old one stays');
+          log.error(
+            { listener: o.listener, problem: o.problem, reason: o.reason }, // Issue 19: s25-start-files: problem
+            'TLS certificate not reloaded: the old one stays',
+          );
         else log.info({ listener: o.listener, subject: o.subject, validTo: o.validTo }, `TLS certificate ${o.result}`);
         if (o.result === 'unchanged') continue;
         await inTenantTransaction(s.store, DEPLOYMENT_CHAIN, (tx) =>

@@ -7,6 +7,7 @@ import type { Config } from './config/config.ts';
 import { openStore, type Store } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { Keyring } from './vault/keyring.ts';
+import { refuseUnopenableOfficeKeys } from './vault/office-keys-check.ts'; // Issue 19: s25-start-files
 import { ensureKeyDir } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';
 import { AuditLog, chainHeads } from './audit/audit-log.ts';
@@ -177,6 +178,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const records = new Records(keyring, { 'ifsg-case': cases, 'ifsg-contact': new ContactIndex() }, [
     new TaskRules(keyring),
   ]);
+  // Issue 19: s25-start-files — an office key this key directory cannot open is refused naming master.key.
+  await refuseUnopenableOfficeKeys(store, keyring, config.keyDir).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
   await upgradePersonIndex(store, keyring, audit);
   // Issue 19: storage-db — where sealed images and documents live is the storage module's choice (KARTEI_STORAGE).
   const images = openSealedStore(config, store, 'images');

@@ -39,6 +39,8 @@ import { refusalText } from './refusals.ts';
 import { auditProblemText } from './audit-problems.ts'; // Issue 19: s23-german-cli
 import { launchText } from './launch-words.ts'; // Issue 19: s23-german-cli
 import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-review
+import { refusal } from '../config/refusal.ts'; // Issue 19: s25-start-files
+import { DB_FILE } from '../ops/backup.ts'; // Issue 19: s25-start-files
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -147,6 +149,15 @@ async function doctor(config: Config): Promise<number> {
     // The doctor only looks: it creates no keys and no database.
     if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
       findings.push(...(await withServicesFindings(config)));
+    // Issue 19: s25-start-files — a database without its master key is no new installation (cannot-open).
+    else if (!config.databaseUrl && fs.existsSync(path.join(config.dataDir, DB_FILE)))
+      throw new KeyFileError(
+        `There is no master key ${path.join(config.keyDir, MASTER_KEY_FILE)}, but the database ${path.join(config.dataDir, DB_FILE)} is there: its data opens only with the master key it was sealed with; put back the key directory that belongs to it (its backup: kartei backup --keys). Do not start the server before: it would make a new master key.`,
+        refusal('master-key-lost', {
+          file: path.join(config.keyDir, MASTER_KEY_FILE),
+          database: path.join(config.dataDir, DB_FILE),
+        }),
+      );
     else
       findings.push({
         severity: 'info',

@@ -74,6 +74,9 @@ export const REFUSALS_DE: Record<string, string> = {
     'Start abgelehnt: {name} nennt {file}, aber die Datei lässt sich nicht lesen ({why}); bitte Pfad und Rechte prüfen.',
   'secret-file-missing':
     'Start abgelehnt: {name} nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel oder das Token selbst sein); {name} auf den Pfad der Datei setzen.',
+  // Issue 19: s25-start-files — the same, when the value starts with ~ or has a space at a start or end.
+  'secret-file-missing-hint':
+    'Start abgelehnt: {name} nennt keine vorhandene Datei (der Wert wird hier nicht wiederholt: er kann der Schlüssel oder das Token selbst sein); ~ wird nicht zum Home-Verzeichnis erweitert, und Leerzeichen am Anfang oder Ende gehören zum Pfad; {name} auf den vollständigen Pfad der Datei setzen.',
   'tls-cert-not-pem':
     'Start abgelehnt: {name} nennt {file}, aber darin steht kein Zertifikat im PEM-Format (-----BEGIN CERTIFICATE-----).',
   'tls-key-unreadable':
@@ -172,6 +175,12 @@ export const REFUSALS_DE: Record<string, string> = {
   's3-credentials-incomplete':
     '{file} muss aws_access_key_id = … und aws_secret_access_key = … enthalten; bitte ergänzen.',
   // Issue 19: s23-german-cli — the master key and the audit signing key (src/vault, src/audit/signing-key-rotation.ts).
+  // Issue 19: s25-start-files — `kartei doctor`: a SQLite database whose master key is missing (src/cli/main.ts).
+  'master-key-lost':
+    'Kein Hauptschlüssel {file}, aber die Datenbank {database} ist da: ihre Daten öffnen sich nur mit dem Hauptschlüssel, mit dem sie versiegelt wurden; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys). Den Server vorher nicht starten: er legte einen neuen Hauptschlüssel an.',
+  // Issue 19: s25-start-files — an office's key the key directory cannot open (src/vault/office-keys-check.ts).
+  'office-key-unopenable':
+    'Start abgelehnt: Der Schlüssel des Amts „{office}“ lässt sich mit dem Hauptschlüssel {file} nicht öffnen: Dieses Schlüsselverzeichnis gehört nicht zu dieser Datenbank, oder sein Hauptschlüssel wurde ersetzt oder ging verloren; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys).',
   'master-key-missing': 'Kein Hauptschlüssel in {keyDir}: den Server einmal starten, damit er ihn anlegt.',
   'master-rotation-since-start':
     'Seit dieser Prozess gestartet ist, wurde ein Wechsel des Hauptschlüssels begonnen oder abgeschlossen: ihn mit `kartei keys rotate-master` abschließen, dann erneut versuchen.',

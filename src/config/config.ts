@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { AE_TITLE } from '../imaging/dicom/uids.ts';
 import { refusal, RefusalError } from './refusal.ts'; // Issue 19: cli-german
 import { originOf, schemeOf } from './shown-address.ts'; // s24: echo
+import { unreadableSetting, whyUnreadable } from './setting-file.ts'; // Issue 19: s25-start-files
 
 export interface Config {
   host: string;
@@ -283,6 +284,14 @@ function databaseAddress(env: NodeJS.ProcessEnv, name: 'KARTEI_DATABASE_URL' | '
       `${name} must be an address such as postgres://kartei:PASSWORD@db.example.org:5432/kartei, special characters of the password percent-encoded (the value is not repeated here: it may hold the password)`,
       refusal('database-url-invalid', { name }),
     );
+  // Issue 19: s25-start-files — pg reads these files when it connects: one it cannot read ended every
+  // command with pg's stack (a FIFO would hang it). Refused naming the parameter and file, never the address.
+  const params = new URL(value).searchParams;
+  for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = params.get(param);
+    const why = file === null ? undefined : whyUnreadable(file);
+    if (file !== null && why) throw new ConfigError(...unreadableSetting(`${name} (${param}=)`, file, why));
+  }
   return value;
 }
 

@@ -57,12 +57,20 @@ const MAX_TLS_FILE_BYTES = 1024 * 1024;
  * descriptor it was checked on.
  */
 export function readTlsFile(file: string): Buffer {
+  return readSmallFile(file, MAX_TLS_FILE_BYTES).bytes;
+}
+
+/**
+ * s25: a small file's bytes and mode, read as readTlsFile says (non-blocking, a regular file only, at
+ * most `maxBytes`, through the descriptor it was checked on): also the metrics token's.
+ */
+export function readSmallFile(file: string, maxBytes: number): { bytes: Buffer; mode: number } {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_TLS_FILE_BYTES) throw new Error(`larger than ${MAX_TLS_FILE_BYTES} bytes`);
-    return fs.readFileSync(fd);
+    if (st.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
+    return { bytes: fs.readFileSync(fd), mode: st.mode & 0o777 };
   } finally {
     fs.closeSync(fd);
   }
@@ -82,9 +90,15 @@ export function certificateNames(x509: X509Certificate): string[] {
 /**
  * Loads and checks a listener's certificate. `mustName` (the names the running certificate covers,
  * from `certificateNames`): a new certificate that does not cover each of them is refused — after
- * a renewal for the wrong host every client would fail.
+ * a renewal for the wrong host every client would fail. `anyTime` (the start): a certificate that
+ * expired or is not valid yet is taken (clients refuse it; `kartei doctor` says so critically).
  */
-export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: string[] = []): TlsMaterial {
+export function loadTlsMaterial(
+  files: TlsFiles,
+  now = Date.now(),
+  mustName: string[] = [],
+  anyTime = false,
+): TlsMaterial {
   const read = (file: string) => {
     try {
       return readTlsFile(file);
@@ -103,11 +117,11 @@ export function loadTlsMaterial(files: TlsFiles, now = Date.now(), mustName: str
     } catch {
       throw new Refusal(`${files.certFile} holds no PEM certificate`, 'tls-cert-not-pem', files.certFile);
     }
-    if (Date.parse(x509.validTo) <= now)
+    if (!anyTime && Date.parse(x509.validTo) <= now)
       throw new Refusal(`the certificate expired on ${x509.validTo}`, 'tls-cert-expired', files.certFile, {
         at: x509.validTo,
       });
-    if (Date.parse(x509.validFrom) > now)
+    if (!anyTime && Date.parse(x509.validFrom) > now)
       throw new Refusal(
         `the certificate is not valid before ${x509.validFrom}`,
         'tls-cert-not-yet-valid',
@@ -201,6 +215,8 @@ export interface TlsReloadOutcome {
   /** Reloaded, unchanged (same certificate as before), or refused (the old one stays). */
   result: 'reloaded' | 'unchanged' | 'refused';
   reason?: string;
+  /** s25: a refusal's code (TlsRefusal), for the log's `problem` (the logger redacts `*.code`). */
+  problem?: string;
   subject?: string;
   validTo?: string;
 }
@@ -216,8 +232,9 @@ export class TlsReloader {
     names: string[];
   }[] = [];
 
-  add(name: 'https' | 'dicom' | 'metrics', files: TlsFiles, target: SecureContextTarget): void {
-    const now = loadTlsMaterial(files);
+  /** s25: `started`, the material the listener was started with (its files are not read again here). */
+  add(name: 'https' | 'dicom' | 'metrics', files: TlsFiles, target: SecureContextTarget, started?: TlsMaterial): void {
+    const now = started ?? loadTlsMaterial(files);
     this.listeners.push({
       name,
       files,
@@ -238,8 +255,13 @@ export class TlsReloader {
   reload(now = Date.now()): TlsReloadOutcome[] {
     return this.listeners.map((l) => {
       const m = loadTlsMaterial(l.files, now, l.names);
-      if (!m.ok) return { listener: l.name, result: 'refused', reason: m.reason };
-      l.target.setSecureContext(m.options);
+      if (!m.ok) return { listener: l.name, result: 'refused', reason: m.reason, problem: m.refused.code };
+      // s25: checked by the same library call above; should the listener still refuse it, the old one stays.
+      try {
+        l.target.setSecureContext(m.options);
+      } catch (e) {
+        return { listener: l.name, result: 'refused', reason: (e as Error).message, problem: 'tls-library' };
+      }
       const result = m.fingerprint === l.fingerprint ? 'unchanged' : 'reloaded';
       l.fingerprint = m.fingerprint;
       return { listener: l.name, result, subject: m.subject, validTo: m.validTo };

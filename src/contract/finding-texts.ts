@@ -202,7 +202,7 @@ export const FINDING_TEXTS_DE = {
   'finding.keys-backup-stale.fix':
     'Jetzt `kartei backup --keys ZIEL2` an einen Ort getrennt von den Datensicherungen ausführen (die ältere Schlüsselsicherung aufbewahren, solange die Datensicherungen, die sie öffnet).',
   'finding.metrics-token-readable.title':
-    'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): der Metriken-Listener startet nicht',
+    'Die Token-Datei der Metriken {path} ist für andere lesbar (Modus {mode}): Kartei startet damit nicht',
   'finding.metrics-token-readable.fix':
     'Führen Sie chmod 600 auf der Token-Datei aus (Eigentümer: der Benutzer, unter dem Kartei läuft) und starten Sie neu.',
   'finding.storage-files-on-postgres.title':
@@ -441,7 +441,7 @@ export const FINDING_TEXTS_EN: Record<FindingTextKey, string> = {
   'finding.keys-backup-stale.fix':
     "Run `kartei backup --keys DEST2` now, to a place apart from the data backups (keep the older keys' backup as long as the data backups it opens).",
   'finding.metrics-token-readable.title':
-    'The metrics token file {path} is readable by others (mode {mode}): the metrics listener does not start',
+    'The metrics token file {path} is readable by others (mode {mode}): Kartei does not start with it',
   'finding.metrics-token-readable.fix':
     'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
   'finding.storage-files-on-postgres.title':

@@ -2,7 +2,6 @@
 // one error renderer, and the access declarations enforced on every route.
 import type { DestinationStream } from 'pino';
 import { servedOverHttps } from '../config/config.ts';
-import fs from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -45,7 +44,8 @@ import { personMergeRoutes } from './routes/person-merge.ts';
 import { transmissionRoutes } from './routes/infection-transmission.ts';
 // Issue 16: cases & contacts
 import { infectionCaseRoutes } from './routes/infection-cases.ts';
-import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
+import { httpsMaterial } from '../config/tls-start.ts'; // Issue 19: s25-start-files
+import type { SecureContextOptions } from 'node:tls';
 // Issue 16: inbox
 import { inboxRoutes } from './routes/infection-inbox.ts';
 // Issue 17: documents
@@ -69,6 +69,11 @@ export interface AppOptions {
   logDestination?: DestinationStream;
   /** The slow-body rule (src/http/slow-bodies.ts); tests shorten its window. */
   bodyRate?: BodyRate;
+  /**
+   * Issue 19: s25-start-files — the HTTPS certificate and key as the start checked them (tls-start.ts):
+   * not read again here. Without them (config.tls set): read and checked the same way.
+   */
+  tls?: SecureContextOptions;
 }
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -82,9 +87,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     routerOptions: { maxParamLength: 1_024 },
     // X-Forwarded-For counts only when the connection comes from a configured proxy (the login throttle's address).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    https: config.tls
-      ? { ...TLS_SERVER_POLICY, cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) }
-      : null,
+    https: config.tls ? (opts.tls ?? httpsMaterial(config.tls).options) : null,
   }) as unknown as FastifyInstance; // routes add the zod type provider themselves
   // JSON in and out: Fastify's default text/plain parser would let a plain-text body reach validation.
   app.removeContentTypeParser('text/plain');

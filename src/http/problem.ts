@@ -6,6 +6,7 @@ import { ZodError } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { fieldRefused, KarteiError, problemType, type ErrorCode } from '../errors.ts';
 import { fromZodError, fromZodIssues, type ValidationIssue } from '../field-issues.ts';
+import { OfficeKeyUnavailableError } from '../vault/keyring.ts'; // Issue 19: s25-start-files
 
 /** The neutral code for a client error Fastify raised itself, by status. */
 const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
@@ -23,6 +24,8 @@ const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
 /** Maps anything thrown to a KarteiError; unknown errors become internal-error. */
 export function toKarteiError(err: unknown): KarteiError {
   if (err instanceof KarteiError) return err;
+  // Issue 19: s25-start-files — the office's key gone or not opening under this key directory's master.
+  if (err instanceof OfficeKeyUnavailableError) return new KarteiError('office-key-unavailable');
   if (err instanceof ZodError) return fromZodError(err);
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe))

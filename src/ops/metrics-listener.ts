@@ -8,14 +8,15 @@
 // `FIRST_REQUEST_MS`), so a flood of requests or idle sockets costs the server
 // little, grows nothing and keeps Prometheus out for seconds at most. Its HTTPS
 // certificate is reloaded with the server's (`setSecureContext`, TlsReloader).
+// s25: the start hands it the token and certificate it checked (src/config/tls-start.ts): no file is
+// read again here; without them (a test's own listener) they are read and checked the same way.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, type Config } from '../config/config.ts';
-import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
-import { TLS_SERVER_POLICY } from '../config/tls-policy.ts';
+import type { Config } from '../config/config.ts';
+import { httpsMaterial, readMetricsToken } from '../config/tls-start.ts'; // Issue 19: s25-start-files
 import type { Metrics } from './metrics.ts';
 
 /** More scrapers than this at once are not served (Prometheus scrapes with one connection). */
@@ -44,19 +45,10 @@ export async function startMetricsListener(
   metrics: Metrics,
   listen: NonNullable<Config['metrics']>,
   tls: Config['tls'],
+  started?: { token?: string; tls?: import('node:tls').SecureContextOptions },
 ): Promise<MetricsListener> {
-  const problem = listen.tokenFile ? metricsTokenFileProblem(listen.tokenFile) : undefined;
-  // Issue 19: s23-german-cli — refusals of the start with a code, for `kartei` to say them in German.
-  if (problem) {
-    const mode = (fs.statSync(listen.tokenFile!).mode & 0o777).toString(8);
-    throw new ConfigError(problem, refusal('metrics-token-exposed', { file: listen.tokenFile!, mode }));
-  }
-  const token = listen.tokenFile ? fs.readFileSync(listen.tokenFile, 'utf8').trim() : undefined;
-  if (token !== undefined && token.length < 16)
-    throw new ConfigError(
-      `the metrics token in ${listen.tokenFile} is shorter than 16 characters`,
-      refusal('metrics-token-short', { file: String(listen.tokenFile) }),
-    );
+  // A token file others may read, a short token: refused (ConfigError with its code) by readMetricsToken.
+  const token = started ? started.token : listen.tokenFile ? readMetricsToken(listen.tokenFile) : undefined;
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   let rendering: Promise<string> | undefined;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -89,11 +81,10 @@ export async function startMetricsListener(
     ? https.createServer(
         {
           ...options,
-          ...TLS_SERVER_POLICY,
+          // The server's policy, certificate and key, as checked.
+          ...(started?.tls ?? httpsMaterial(tls).options),
           // A TLS handshake that does not finish is as idle as a silent socket.
           handshakeTimeout: FIRST_REQUEST_MS,
-          cert: fs.readFileSync(tls.certFile),
-          key: fs.readFileSync(tls.keyFile),
         },
         handler,
       )

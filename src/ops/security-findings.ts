@@ -272,14 +272,15 @@ export function configFindings(config: Config, now = Date.now(), nodeVersion = p
       fix: 'Only an instance with this data directory can serve them; another instance on the same database would miss them. Run one instance only, or keep them in the database (KARTEI_STORAGE=database) or in S3 for a new installation.',
     });
   // Issue 19: ops2 — a token every local account may read lets each of them scrape; the listener refuses to start.
+  // Issue 19: s25-start-files — and so does serve (tls-start.ts): critical, as config-not-startable beside it.
   const tokenFile = config.metrics?.tokenFile;
   if (tokenFile && fs.existsSync(tokenFile) && metricsTokenFileProblem(tokenFile)) {
     const mode = (fs.statSync(tokenFile).mode & 0o777).toString(8);
     out.push({
-      severity: 'high',
+      severity: 'critical',
       code: 'metrics-token-readable',
       params: { path: tokenFile, mode },
-      title: `The metrics token file ${tokenFile} is readable by others (mode ${mode}): the metrics listener does not start`,
+      title: `The metrics token file ${tokenFile} is readable by others (mode ${mode}): Kartei does not start with it`,
       fix: 'Run chmod 600 on the token file (owned by the user Kartei runs as) and restart.',
     });
   }

@@ -28,6 +28,13 @@ export type KeyScope = 'tenant' | 'department' | 'person' | 'department-version'
 
 const now = () => new Date().toISOString();
 
+/**
+ * Issue 19: s25-start-files — an office's key this key directory cannot open: its row is gone, or it is
+ * wrapped under a master the key directory does not hold. A request answers office-key-unavailable;
+ * the start refuses (office-keys-check.ts). A DecryptionError, as an unknown master always was.
+ */
+export class OfficeKeyUnavailableError extends DecryptionError {}
+
 export { MASTER_KEY_FILE } from './master-keys.ts';
 
 export class Keyring {
@@ -101,7 +108,7 @@ export class Keyring {
   masterFor(id: string | null): Buffer {
     if (id === null) return this.master;
     const key = this.masters.get(id);
-    if (!key) throw new DecryptionError(`wrapped under master key ${id}, which is not in the key directory`);
+    if (!key) throw new OfficeKeyUnavailableError(`wrapped under master key ${id}, which is not in the key directory`);
     return key;
   }
 
@@ -208,9 +215,21 @@ export class Keyring {
       .where('owner_id', '=', ownerId)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
+    // Issue 19: s25-start-files — an office's key gone, or not opening under this key directory's master.
+    if (scope === 'tenant' && (!row || row.destroyed_at))
+      throw new OfficeKeyUnavailableError(`no office key for ${ownerId}`);
     if (!row || row.destroyed_at) throw new Error(`no ${scope} key for ${ownerId}`);
     const parentKey = await parent(row.wrapped_by);
-    const key = open(parentKey, row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    let key: Buffer;
+    try {
+      key = open(parentKey, row.wrapped, bindingBytes(wrapBinding(tenantId, scope, ownerId)));
+    } catch (e) {
+      if (scope === 'tenant' && e instanceof DecryptionError && !(e instanceof OfficeKeyUnavailableError))
+        throw new OfficeKeyUnavailableError(
+          `the office key of ${ownerId} does not open under this key directory's master`,
+        );
+      throw e;
+    }
     this.remember(id, key);
     return key;
   }

@@ -57,12 +57,14 @@ test('kartei devices against an address that answers no JSON: one line, exit 1, 
 });
 
 // s24-review: a metrics listener that does not start leaves the server running (metrics are not worth
-// refusing service), and its log line said why only as `err.code`, which the logger redacts: a token file
-// others may read was "[redacted]". The reason is logged by its refusal code (or the system's error code).
-test('serve with a metrics token file others may read: the log says why the metrics listener did not start', async () => {
+// refusing service), and its log line said why only as `err.code`, which the logger redacts: "[redacted]".
+// The reason is logged by its refusal code or the system's error code (here: its port taken).
+// s25: a token file others may read no longer gets that far — serve refuses it (below).
+test('serve with the metrics port taken: the log says why the metrics listener did not start', async () => {
   const token = path.join(dir, 'metrics-token');
-  fs.writeFileSync(token, 'abcdefghijklmnopqrstuvwxyz012345');
-  fs.chmodSync(token, 0o644);
+  fs.writeFileSync(token, 'abcdefghijklmnopqrstuvwxyz012345', { mode: 0o600 });
+  const taken = http.createServer();
+  await new Promise<void>((resolve) => taken.listen(59212, '127.0.0.1', resolve));
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: env({
       KARTEI_LANG: 'en',
@@ -88,6 +90,37 @@ test('serve with a metrics token file others may read: the log says why the metr
   });
   child.kill('SIGTERM');
   await closed;
-  assert.match(line, /"problem":"metrics-token-exposed"/, line);
+  taken.close();
+  assert.match(line, /"problem":"EADDRINUSE"/, line);
   assert.doesNotMatch(line, /abcdefghijklmnop/, line);
+});
+
+test('serve with a metrics token file others may read is refused before anything listens, without the token', async () => {
+  const token = path.join(dir, 'metrics-token-exposed');
+  fs.writeFileSync(token, 'abcdefghijklmnopqrstuvwxyz012345');
+  fs.chmodSync(token, 0o644);
+  for (const lang of ['de', 'en']) {
+    const r = await karteiRun(
+      ['serve'],
+      env({
+        KARTEI_LANG: lang,
+        KARTEI_LISTEN: '127.0.0.1:59213',
+        KARTEI_DATA_DIR: path.join(dir, `metrics-exposed-${lang}`),
+        KARTEI_METRICS_LISTEN: '127.0.0.1:59214',
+        KARTEI_METRICS_TOKEN_FILE: token,
+      }),
+      { ms: 30_000 },
+    );
+    const out = r.stdout + r.stderr;
+    assert.equal(r.status, 1, out);
+    assert.match(
+      out,
+      lang === 'de'
+        ? /Token-Datei der Metriken .* ist für andere lesbar \(Modus 644\)/
+        : /readable by others \(mode 644\)/,
+      out,
+    );
+    assert.doesNotMatch(out, /abcdefghijklmnop|^\s+at /m, out);
+    assert.equal(fs.existsSync(path.join(dir, `metrics-exposed-${lang}`)), false, 'the data directory was made');
+  }
 });

@@ -163,7 +163,7 @@ test('kartei doctor names a metrics token file readable by others', () => {
   fs.chmodSync(tokenFile, 0o644);
   const config = loadConfig({ KARTEI_DATA_DIR: work, KARTEI_METRICS_TOKEN_FILE: tokenFile });
   const f = configFindings(config).find((x) => x.code === 'metrics-token-readable');
-  assert.equal(f?.severity, 'high');
+  assert.equal(f?.severity, 'critical'); // s25: serve refuses it (src/config/tls-start.ts)
   assert.match(f!.title, /mode 644/);
   fs.chmodSync(tokenFile, 0o600);
   assert.ok(!configFindings(config).some((x) => x.code === 'metrics-token-readable'));

@@ -42,4 +42,9 @@ export interface DimseListenerOptions {
   /** How long a new connection may take to ask for an association (default 30 s). */
   associationTimeoutMs?: number;
   log?: (e: unknown) => void;
+  /**
+   * Issue 19: s25-start-files — the certificate, key and device CA as the start checked them
+   * (src/config/tls-start.ts): not read again. Without them (config.tls set): read and checked the same way.
+   */
+  tls?: import('node:tls').SecureContextOptions;
 }

@@ -3,7 +3,6 @@
 // own certificate is then pinned by the registry). No Nagle delay, bounded
 // idle time, every association on its own handler, which reaches the rest of
 // Kartei only through the gate and use cases it is given (dimse-deps.ts).
-import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { DicomConfig } from '../../config/config.ts';
@@ -12,6 +11,7 @@ import { AssociationHandler, auditRefusedAssociation, LOCAL_LIMIT_EXCEEDED } fro
 import { AssociationLimits } from './association-limits.ts';
 import { encodeAssociateRj } from '../dicom/association.ts';
 import { TLS_SERVER_POLICY } from '../../config/tls-policy.ts';
+import { dicomMaterial } from '../../config/tls-start.ts'; // Issue 19: s25-start-files
 import { DEPLOYMENT_CHAIN } from '../../db/schema.ts';
 import { assertDeclaredService, type DimseService } from './service-classes.ts';
 import { cEcho } from './c-echo.ts';
@@ -100,9 +100,8 @@ export async function startDimseListener(
   const server = config.tls
     ? tls.createServer(
         {
-          cert: fs.readFileSync(config.tls.certFile),
-          key: fs.readFileSync(config.tls.keyFile),
-          ca: fs.readFileSync(config.tls.caFile),
+          // The certificate, key and CA as checked (s25: read once, at the start).
+          ...(opts.tls ?? dicomMaterial(config.tls).options),
           requestCert: true,
           rejectUnauthorized: true,
           // A handshake not finished by then ends (Node's default waits 120 s).

@@ -39,6 +39,9 @@ export const de = {
   'error.audit-unavailable':
     'Das Zugriffsprotokoll ist nicht erreichbar; aus Sicherheitsgründen wurde nichts ausgeführt.',
   'error.internal-error': 'Ein interner Fehler ist aufgetreten.',
+  // Issue 19: s25-start-files
+  'error.office-key-unavailable':
+    'Der Schlüssel Ihres Amts lässt sich auf dem Server nicht öffnen; es wurde nichts gelesen oder geändert. Bitte den Betrieb informieren.',
 
   'login.intro': 'Melden Sie sich mit Ihrem Benutzernamen, Ihrem Passwort und dem Code aus Ihrer Authenticator-App an.',
   'login.username': 'Benutzername',

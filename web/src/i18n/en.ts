@@ -39,6 +39,9 @@ export const en: Messages = {
   'error.conflict': 'Not possible: it contradicts the current state (exists already, already decided or ended).',
   'error.audit-unavailable': 'The access log cannot be written; for your security nothing was done.',
   'error.internal-error': 'An internal error occurred.',
+  // Issue 19: s25-start-files
+  'error.office-key-unavailable':
+    "Your office's key cannot be opened on the server; nothing was read or changed. Please tell the operations team.",
 
   'login.intro': 'Sign in with your username, your password and the code from your authenticator app.',
   'login.username': 'Username',
