@@ -8,6 +8,8 @@ import { openStore, type Store } from './db/connect.ts';
 import type { MigrationProgress } from './db/migrate.ts';
 import { Keyring } from './vault/keyring.ts';
 import { refuseUnopenableOfficeKeys } from './vault/office-keys-check.ts'; // Issue 19: s25-start-files
+import { refuseLostMasterKey } from './vault/master-key-lost.ts';
+import { MASTER_KEY_FILE } from './vault/master-keys.ts'; // s25: no new master key for a database with offices
 import { ensureKeyDir } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';
 import { AuditLog, chainHeads } from './audit/audit-log.ts';
@@ -161,13 +163,18 @@ export interface ServiceOptions {
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   ensureKeyDir(config.keyDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const keyring = Keyring.fromKeyDir(config.keyDir);
+  // An existing master key is read (and refused, if it is unsafe) before anything is opened; a new one is
+  // made only for a database that holds no offices (s25: no new master key for data sealed under another).
+  const masterFile = path.join(config.keyDir, MASTER_KEY_FILE);
+  const existing = fs.existsSync(masterFile) ? Keyring.fromKeyDir(config.keyDir) : undefined;
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     databaseAdminUrl: config.databaseAdminUrl,
     progress: opts.progress,
   });
+  if (!existing) await refuseLostMasterKey(store, masterFile, config.databaseUrl);
+  const keyring = existing ?? Keyring.fromKeyDir(config.keyDir);
   // The chain heads are read only when the chain key is created now: they end the plain SHA-256 links.
   const heads = fs.existsSync(path.join(config.keyDir, CHAIN_KEY_FILE)) ? {} : await chainHeads(store);
   const signer = CheckpointSigner.fromKeyDir(config.keyDir, heads);

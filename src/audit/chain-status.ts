@@ -6,12 +6,12 @@
 import type { GateContext } from '../access/gate.ts';
 import { inTenantTransaction, type Store } from '../db/connect.ts';
 import type { CheckpointSigner } from './signing-key.ts';
-import { verifyAudit } from './verify.ts';
+import { sharedVerify } from './verify-shared.ts';
 
 export function chainStatusReader(decided: GateContext, store: Store, signer: CheckpointSigner) {
   const tenantId = decided.principal.tenantId;
   return async () => {
-    const result = await verifyAudit(store, signer, { only: [tenantId] });
+    const result = await sharedVerify(store, signer, [tenantId]);
     const checkpoint = await inTenantTransaction(store, tenantId, (tx) =>
       tx
         .selectFrom('audit_checkpoints')

@@ -40,6 +40,8 @@ import { auditProblemText } from './audit-problems.ts'; // Issue 19: s23-german-
 import { launchText } from './launch-words.ts'; // Issue 19: s23-german-cli
 import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-review
 import { refusal } from '../config/refusal.ts'; // Issue 19: s25-start-files
+import { databaseHoldsOffices } from '../vault/master-key-lost.ts'; // s25: a lost master key on either dialect
+import { withoutCredentials } from '../config/shown-address.ts'; // s25
 import { DB_FILE } from '../ops/backup.ts'; // Issue 19: s25-start-files
 
 export async function main(argv: string[]): Promise<number> {
@@ -150,15 +152,14 @@ async function doctor(config: Config): Promise<number> {
     if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
       findings.push(...(await withServicesFindings(config)));
     // Issue 19: s25-start-files — a database without its master key is no new installation (cannot-open).
-    else if (!config.databaseUrl && fs.existsSync(path.join(config.dataDir, DB_FILE)))
+    // s25: on PostgreSQL too (one read-only query), and only when the database holds offices.
+    else if (await databaseHoldsOffices(path.join(config.dataDir, DB_FILE), config.databaseUrl)) {
+      const database = config.databaseUrl ? withoutCredentials(config.databaseUrl) : path.join(config.dataDir, DB_FILE);
       throw new KeyFileError(
-        `There is no master key ${path.join(config.keyDir, MASTER_KEY_FILE)}, but the database ${path.join(config.dataDir, DB_FILE)} is there: its data opens only with the master key it was sealed with; put back the key directory that belongs to it (its backup: kartei backup --keys). Do not start the server before: it would make a new master key.`,
-        refusal('master-key-lost', {
-          file: path.join(config.keyDir, MASTER_KEY_FILE),
-          database: path.join(config.dataDir, DB_FILE),
-        }),
+        `There is no master key ${path.join(config.keyDir, MASTER_KEY_FILE)}, but the database ${database} is there: its data opens only with the master key it was sealed with; put back the key directory that belongs to it (its backup: kartei backup --keys). Kartei does not start without it.`,
+        refusal('master-key-lost', { file: path.join(config.keyDir, MASTER_KEY_FILE), database }),
       );
-    else
+    } else
       findings.push({
         severity: 'info',
         code: 'not-initialised',

@@ -177,7 +177,7 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-german-cli — the master key and the audit signing key (src/vault, src/audit/signing-key-rotation.ts).
   // Issue 19: s25-start-files — `kartei doctor`: a SQLite database whose master key is missing (src/cli/main.ts).
   'master-key-lost':
-    'Kein Hauptschlüssel {file}, aber die Datenbank {database} ist da: ihre Daten öffnen sich nur mit dem Hauptschlüssel, mit dem sie versiegelt wurden; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys). Den Server vorher nicht starten: er legte einen neuen Hauptschlüssel an.',
+    'Kein Hauptschlüssel {file}, aber die Datenbank {database} ist da: ihre Daten öffnen sich nur mit dem Hauptschlüssel, mit dem sie versiegelt wurden; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys). Ohne ihn startet Kartei nicht.',
   // Issue 19: s25-start-files — an office's key the key directory cannot open (src/vault/office-keys-check.ts).
   'office-key-unopenable':
     'Start abgelehnt: Der Schlüssel des Amts „{office}“ lässt sich mit dem Hauptschlüssel {file} nicht öffnen: Dieses Schlüsselverzeichnis gehört nicht zu dieser Datenbank, oder sein Hauptschlüssel wurde ersetzt oder ging verloren; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys).',

@@ -16,6 +16,7 @@ import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
 import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-review
 import { keyDirectoryOddities, keyFileProblems } from '../vault/key-file.ts';
 import { verifyAudit } from '../audit/verify.ts';
+import { sharedVerify } from '../audit/verify-shared.ts';
 import { unfinishedRotation } from '../audit/signing-key-rotation.ts';
 import { SETUP_TOKEN_FILE, isSetUp } from '../identity/setup.ts';
 import { readRecoveryReport } from '../imaging/store-recovery.ts';
@@ -404,7 +405,8 @@ export async function databaseFindings(s: Services, tenantId?: string): Promise<
       fix: 'Each such user enrols TOTP at the next login; deactivate accounts that are not used.',
     });
   }
-  const audit = await verifyAudit(s.store, s.signer, { only: tenantId ? [tenantId] : undefined });
+  // s25: a request's verification waits its turn and shares one with requests for the same office (verify-shared.ts).
+  const audit = tenantId ? await sharedVerify(s.store, s.signer, [tenantId]) : await verifyAudit(s.store, s.signer);
   if (!audit.ok) {
     out.push({
       severity: 'critical',

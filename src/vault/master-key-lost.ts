@@ -1,0 +1,54 @@
+// Before a key directory's master key is made: a database that already holds offices was sealed
+// under a master key, and a new one would open none of it. Such a start is refused naming the
+// missing file, before anything is written into the key directory (s25: `serve` made a new
+// master.key, and only then refused the offices' keys it could not open).
+import fs from 'node:fs';
+import { withoutCredentials } from '../config/shown-address.ts';
+import { refusal } from '../config/refusal.ts';
+import type { Store } from '../db/connect.ts';
+import { KeyFileError } from './key-file.ts';
+
+/** Throws (after closing the store) when `file`, the absent master key, is needed by the data in `store`. */
+export async function refuseLostMasterKey(store: Store, file: string, databaseUrl?: string): Promise<void> {
+  const office = await store.db.selectFrom('tenants').select('id').limit(1).executeTakeFirst();
+  if (!office) return;
+  await store.close();
+  const database = store.file ?? withoutCredentials(databaseUrl ?? '');
+  throw new KeyFileError(
+    `There is no master key ${file}, but the database ${database} holds offices: their data opens only with the master key it was sealed with; put back the key directory that belongs to it (its backup: kartei backup --keys). Kartei does not start without it.`,
+    refusal('master-key-lost', { file, database }),
+  );
+}
+
+/**
+ * For `kartei doctor`, which only looks: whether the installation's database exists and holds offices,
+ * read without migrating or writing (SQLite opened read-only; PostgreSQL one query). A database that
+ * cannot be read, or has no table of offices yet, holds none.
+ */
+export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: string): Promise<boolean> {
+  const query = 'SELECT 1 FROM tenants LIMIT 1';
+  if (!databaseUrl) {
+    if (!fs.existsSync(sqliteFile)) return false;
+    const { default: Database } = await import('better-sqlite3');
+    try {
+      const db = new Database(sqliteFile, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(query).get() !== undefined;
+      } finally {
+        db.close();
+      }
+    } catch {
+      return false;
+    }
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    return (await client.query(query)).rowCount! > 0;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
