@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { withoutCredentials } from '../config/shown-address.ts';
 import { refusal } from '../config/refusal.ts';
-import type { Store } from '../db/connect.ts';
+import { DatabaseNotReached, type Store } from '../db/connect.ts';
 import { KeyFileError } from './key-file.ts';
 
 /** Throws (after closing the store) when `file`, the absent master key, is needed by the data in `store`. */
@@ -20,10 +20,14 @@ export async function refuseLostMasterKey(store: Store, file: string, databaseUr
   );
 }
 
+/** How long the doctor waits for PostgreSQL to connect, and then to answer. */
+const LOOK_MS = 10_000;
+
 /**
  * For `kartei doctor`, which only looks: whether the installation's database exists and holds offices,
  * read without migrating or writing (SQLite opened read-only; PostgreSQL one query). A database that
- * cannot be read, or has no table of offices yet, holds none.
+ * SQLite cannot read, or has no table of offices yet, holds none; a PostgreSQL not reached within LOOK_MS
+ * is refused (database-not-reached).
  */
 export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: string): Promise<boolean> {
   const query = 'SELECT 1 FROM tenants LIMIT 1';
@@ -41,13 +45,25 @@ export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: str
       return false;
     }
   }
+  // s25-review: a time limit (a server that accepts and never answers held the doctor forever), and a
+  // database that cannot be asked is a refusal, not "holds none" (that said "not initialised yet", exit 0).
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: LOOK_MS,
+    query_timeout: LOOK_MS,
+  });
   try {
     await client.connect();
     return (await client.query(query)).rowCount! > 0;
-  } catch {
-    return false;
+  } catch (e) {
+    // No table of offices yet (42P01): a setup that stopped before its first migration.
+    if ((e as { code?: unknown }).code === '42P01') return false;
+    const reason = (e as Error).message;
+    throw new DatabaseNotReached(
+      `the database of KARTEI_DATABASE_URL cannot be reached (${reason}); is it running, and are its address, user and password right?`,
+      refusal('database-not-reached', { reason }),
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

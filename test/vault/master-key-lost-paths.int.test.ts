@@ -1,0 +1,90 @@
+// s25-review: a lost master key on the paths past `createServices`. `kartei restore --check` and
+// `kartei restore` open the backup's office keys with the key directory's master, whose reader makes
+// one when there is none: they must refuse a key directory without master.key first (they do:
+// key-dir-not-initialised; this test keeps it so). The doctor's look at a PostgreSQL database had no
+// time limit: a server that accepts and never answers held it forever, and one it could not ask was
+// "holds no offices", which the doctor says as "not initialised yet" (exit 0).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { backupData } from '../../src/ops/backup.ts';
+import { checkBackup, restoreData } from '../../src/ops/restore.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { databaseHoldsOffices } from '../../src/vault/master-key-lost.ts';
+import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-master-key-lost-paths-'));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('restore --check and restore with the master key lost: refused, no new master.key', {
+  skip: DIALECT === 'postgres',
+}, async () => {
+  const h = await startHarness();
+  try {
+    const t = await setUpTenant(h, ['INF']);
+    const doc = await t.user({ memberships: [{ departmentId: t.departments.INF!, role: 'physician' }] });
+    assert.equal((await doc.post('/api/persons', samplePerson(t.departments.INF!))).status, 201);
+    const dest = path.join(work, 'data-backup');
+    await backupData(h.config, dest, { nice: false });
+    // A key directory that lost its master.key (the chain key and the rest are there).
+    const keys = path.join(work, 'keys');
+    fs.cpSync(h.config.keyDir, keys, { recursive: true });
+    fs.chmodSync(keys, 0o700);
+    fs.rmSync(path.join(keys, 'master.key'));
+    const config = loadConfig({
+      KARTEI_LANG: 'en',
+      KARTEI_DATA_DIR: path.join(work, 'data'),
+      KARTEI_KEY_DIR: keys,
+      KARTEI_LOG_LEVEL: 'silent',
+    });
+    for (const run of [() => checkBackup(config, dest), () => restoreData(config, dest)]) {
+      await assert.rejects(run(), (e: Error & { refusal?: { code: string; params?: Record<string, unknown> } }) => {
+        assert.equal(e.refusal?.code, 'key-dir-not-initialised', e.message);
+        assert.equal(e.refusal?.params?.file, 'master.key');
+        return true;
+      });
+      assert.equal(fs.existsSync(path.join(keys, 'master.key')), false, 'a new master.key was made');
+    }
+    const left = fs.existsSync(config.dataDir) ? fs.readdirSync(config.dataDir) : [];
+    assert.deepEqual(left, [], `left in the data directory: ${left.join(', ')}`);
+  } finally {
+    await h.close();
+  }
+});
+
+test("the doctor's look at a PostgreSQL that accepts and never answers ends, and is no 'holds none'", async () => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const started = Date.now();
+    const url = `postgres://kartei:geheim-pw@127.0.0.1:${port}/kartei`;
+    const look = databaseHoldsOffices(path.join(work, 'none.sqlite'), url);
+    const timer = new Promise((r) => setTimeout(() => r('hung'), 30_000).unref());
+    const outcome = await Promise.race([
+      look.then(
+        (v) => ({ v }),
+        (e: Error) => ({ e }),
+      ),
+      timer,
+    ]);
+    assert.notEqual(outcome, 'hung', 'the look did not end within 30 s');
+    assert.ok(Date.now() - started < 30_000);
+    const { v, e } = outcome as { v?: boolean; e?: Error };
+    // Not "holds no offices" (that would be "not initialised yet", exit 0): the look could not be made.
+    assert.notEqual(v, false, 'an unanswering database was taken for one without offices');
+    assert.ok(e, 'no error');
+    assert.doesNotMatch(e.message, /geheim-pw/, e.message);
+    // Refused with a catalogued code; the refusal names the database without its password.
+    const r = (e as Error & { refusal?: { code: string; params?: Record<string, unknown> } }).refusal;
+    assert.ok(r?.code, e.message);
+    assert.doesNotMatch(JSON.stringify(r), /geheim-pw/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
+});
