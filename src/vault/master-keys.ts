@@ -8,7 +8,8 @@ import { hkdfSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bindingBytes, open, type Binding } from './aead.ts';
-import { readOrCreateSecret, readSecretIfPresent } from './key-file.ts';
+import { KeyFileError, readOrCreateSecret, readSecretIfPresent } from './key-file.ts';
+import { refusal } from '../config/refusal.ts'; // s25-review
 import { randomBytes } from 'node:crypto';
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -56,6 +57,14 @@ export function indexKeyOf(keyDir: string, current: Buffer): Buffer {
 /** The current master (created on first use) and whatever a rotation left beside it. */
 export function loadMasterKeys(keyDir: string): MasterKeys {
   const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(MASTER_KEY_BYTES));
+  // s25-review: an empty master.key (truncated, or a `touch`) is no key: every key would derive from nothing.
+  if (current.length === 0) {
+    const file = path.join(keyDir, MASTER_KEY_FILE);
+    throw new KeyFileError(
+      `Refusing ${file}: it is empty, and every key of the installation would derive from nothing; put back the key directory's master key (its backup: kartei backup --keys), or for a new installation remove the empty file.`,
+      refusal('master-key-empty', { file }),
+    );
+  }
   const currentId = keyId(current);
   const others = [NEXT_MASTER_FILE, RETIRED_MASTER_FILE]
     .map((f) => readSecretIfPresent(path.join(keyDir, f), { links: false }))

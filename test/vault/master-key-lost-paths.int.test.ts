@@ -3,7 +3,8 @@
 // one when there is none: they must refuse a key directory without master.key first (they do:
 // key-dir-not-initialised; this test keeps it so). The doctor's look at a PostgreSQL database had no
 // time limit: a server that accepts and never answers held it forever, and one it could not ask was
-// "holds no offices", which the doctor says as "not initialised yet" (exit 0).
+// "holds no offices", which the doctor says as "not initialised yet" (exit 0). An empty master.key
+// was taken as the master key: a new installation sealed everything under keys derived from nothing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,6 +15,11 @@ import { backupData } from '../../src/ops/backup.ts';
 import { checkBackup, restoreData } from '../../src/ops/restore.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { databaseHoldsOffices } from '../../src/vault/master-key-lost.ts';
+import { KeyFileError } from '../../src/vault/key-file.ts';
+import { Keyring } from '../../src/vault/keyring.ts';
+import { createServices } from '../../src/services.ts';
+import { refusalText } from '../../src/cli/refusals.ts';
+import { setCliLang } from '../../src/cli/messages.ts';
 import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-master-key-lost-paths-'));
@@ -87,4 +93,30 @@ test("the doctor's look at a PostgreSQL that accepts and never answers ends, and
     for (const s of sockets) s.destroy();
     silent.close();
   }
+});
+
+test('an empty master.key is refused, not taken as a master key (every key would derive from nothing)', async () => {
+  const dir = fs.mkdtempSync(path.join(work, 'empty-master-'));
+  const keys = path.join(dir, 'keys');
+  fs.mkdirSync(keys, { mode: 0o700 });
+  fs.writeFileSync(path.join(keys, 'master.key'), '', { mode: 0o600 });
+  const config = loadConfig({
+    KARTEI_LANG: 'en',
+    KARTEI_DATA_DIR: path.join(dir, 'data'),
+    KARTEI_KEY_DIR: keys,
+    KARTEI_LOG_LEVEL: 'silent',
+  });
+  const refused = (e: Error & { refusal?: { code: string; params?: Record<string, unknown> } }) => {
+    assert.ok(e instanceof KeyFileError, String(e));
+    assert.equal(e.refusal?.code, 'master-key-empty', e.message);
+    assert.equal(e.refusal?.params?.file, path.join(keys, 'master.key'));
+    assert.ok(e.message.includes(path.join(keys, 'master.key')), e.message);
+    setCliLang('de');
+    assert.match(refusalText(e), /master\.key .*leer/);
+    return true;
+  };
+  assert.throws(() => Keyring.fromKeyDir(keys), refused);
+  await assert.rejects(createServices(config), refused);
+  assert.equal(fs.statSync(path.join(keys, 'master.key')).size, 0, 'the empty file was filled');
+  assert.equal(fs.existsSync(path.join(dir, 'data', 'kartei.sqlite')), false, 'a database was made');
 });
