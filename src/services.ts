@@ -10,7 +10,7 @@ import { Keyring } from './vault/keyring.ts';
 import { refuseUnopenableOfficeKeys } from './vault/office-keys-check.ts'; // Issue 19: s25-start-files
 import { refuseLostMasterKey } from './vault/master-key-lost.ts';
 import { MASTER_KEY_FILE } from './vault/master-keys.ts'; // s25: no new master key for a database with offices
-import { ensureKeyDir } from './vault/key-file.ts';
+import { ensureKeyDir, keyFilePresent } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';
 import { AuditLog, chainHeads } from './audit/audit-log.ts';
 import { CHAIN_KEY_FILE } from './audit/chain-key.ts';
@@ -166,7 +166,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   // An existing master key is read (and refused, if it is unsafe) before anything is opened; a new one is
   // made only for a database that holds no offices (s25: no new master key for data sealed under another).
   const masterFile = path.join(config.keyDir, MASTER_KEY_FILE);
-  const existing = fs.existsSync(masterFile) ? Keyring.fromKeyDir(config.keyDir) : undefined;
+  const existing = keyFilePresent(masterFile) ? Keyring.fromKeyDir(config.keyDir) : undefined; // s25-review: a link to nothing is read (and refused)
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,

@@ -1,6 +1,5 @@
 // The `kartei` command: parses the arguments and runs serve (the composition
 // root, src/server.ts), audit verify, doctor or devices.
-import fs from 'node:fs';
 import path from 'node:path';
 import { MASTER_KEY_FILE } from '../vault/keyring.ts';
 import { checkStartable, ConfigError, loadConfig, type Config } from '../config/config.ts';
@@ -42,6 +41,7 @@ import { refuseUnusableListenerFiles } from '../config/tls-start.ts'; // s24-rev
 import { refusal } from '../config/refusal.ts'; // Issue 19: s25-start-files
 import { databaseHoldsOffices } from '../vault/master-key-lost.ts'; // s25: a lost master key on either dialect
 import { withoutCredentials } from '../config/shown-address.ts'; // s25
+import { keyFilePresent } from '../vault/key-file.ts'; // s25-review
 import { DB_FILE } from '../ops/backup.ts'; // Issue 19: s25-start-files
 
 export async function main(argv: string[]): Promise<number> {
@@ -149,7 +149,8 @@ async function doctor(config: Config): Promise<number> {
   ];
   try {
     // The doctor only looks: it creates no keys and no database.
-    if (fs.existsSync(path.join(config.keyDir, MASTER_KEY_FILE)))
+    // s25-review: a master.key that links to nothing is looked at too (createServices refuses it, naming the link).
+    if (keyFilePresent(path.join(config.keyDir, MASTER_KEY_FILE)))
       findings.push(...(await withServicesFindings(config)));
     // Issue 19: s25-start-files — a database without its master key is no new installation (cannot-open).
     // s25: on PostgreSQL too (one read-only query), and only when the database holds offices.

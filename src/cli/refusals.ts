@@ -114,6 +114,9 @@ export const REFUSALS_DE: Record<string, string> = {
     '{file} abgelehnt: Die Datei ist kein Kartei-Protokollzeuge (beschädigt?); das Schlüsselverzeichnis aus seiner Sicherung zurückspielen.',
   'key-file-not-file': '{file} abgelehnt: keine gewöhnliche Datei.',
   'key-file-too-large': '{file} abgelehnt: {size} Byte sind keine Schlüsseldatei.',
+  // s25-review: a key file that is a link to nothing (src/vault/key-file.ts).
+  'key-file-dangling-link':
+    '{file} abgelehnt: Die Datei ist ein symbolischer Link auf {target}, das es nicht gibt (ein Laufwerk nicht eingehängt?); den Schlüssel dort erreichbar machen oder den Link entfernen.',
   // s25-review: an empty master.key (src/vault/master-keys.ts).
   'master-key-empty':
     '{file} abgelehnt: Die Datei ist leer, und jeder Schlüssel der Installation leitete sich aus nichts ab; den Hauptschlüssel des Schlüsselverzeichnisses zurücklegen (aus seiner Sicherung: kartei backup --keys), oder bei einer neuen Installation die leere Datei entfernen.',

@@ -22,6 +22,7 @@ export function ensureKeyDir(keyDir: string): void {
 /** Reads the secret at `file`, creating it with `create()` if absent. */
 export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
   ensureKeyDir(path.dirname(file));
+  refuseDanglingLink(file);
   if (!fs.existsSync(file)) {
     try {
       fs.writeFileSync(file, create(), { mode: 0o600, flag: 'wx' });
@@ -31,6 +32,30 @@ export function readOrCreateSecret(file: string, create: () => Buffer): Buffer {
     }
   }
   return readSecret(file);
+}
+
+/** Whether there is a file at `file`, or a link (one that points at nothing counts: it is not absent). */
+export const keyFilePresent = (file: string) => fs.existsSync(file) || isLink(file);
+
+const isLink = (file: string) => {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * s25-review: a key file that is a link to nothing (a secrets volume not mounted) is refused naming the
+ * link: it is neither a key to make (Kartei wrote none, and the link stays) nor a lost one (Node's ENOENT).
+ */
+function refuseDanglingLink(file: string): void {
+  if (fs.existsSync(file) || !isLink(file)) return;
+  const target = path.resolve(path.dirname(file), fs.readlinkSync(file));
+  throw new KeyFileError(
+    `Refusing ${file}: it is a symbolic link to ${target}, which does not exist (a volume not mounted?); make the key there reachable, or remove the link.`,
+    refusal('key-file-dangling-link', { file, target }),
+  );
 }
 
 /**

@@ -120,3 +120,43 @@ test('an empty master.key is refused, not taken as a master key (every key would
   assert.equal(fs.statSync(path.join(keys, 'master.key')).size, 0, 'the empty file was filled');
   assert.equal(fs.existsSync(path.join(dir, 'data', 'kartei.sqlite')), false, 'a database was made');
 });
+
+test('a master.key that links to nothing (a secrets volume not mounted) is refused naming the link, with or without offices; no key made', async () => {
+  const h = await startHarness();
+  try {
+    await setUpTenant(h, ['INF']);
+    await h.stop();
+    const master = path.join(h.config.keyDir, 'master.key');
+    const target = path.join(work, 'not-mounted', 'master.key');
+    const fresh = path.join(work, 'fresh-keys');
+    fs.mkdirSync(fresh, { mode: 0o700 });
+    fs.rmSync(master);
+    for (const link of [master, path.join(fresh, 'master.key')]) fs.symlinkSync(target, link);
+    const freshConfig = loadConfig({
+      KARTEI_LANG: 'en',
+      KARTEI_DATA_DIR: path.join(work, 'fresh-data'),
+      KARTEI_KEY_DIR: fresh,
+      KARTEI_LOG_LEVEL: 'silent',
+    });
+    for (const [what, config] of [
+      ['with offices', h.config],
+      ['new installation', freshConfig],
+    ] as const) {
+      const link = path.join(config.keyDir, 'master.key');
+      await assert.rejects(
+        createServices(config),
+        (e: Error & { refusal?: { code: string; params?: Record<string, string | number> } }) => {
+          assert.equal(e.refusal?.code, 'key-file-dangling-link', `${what}: ${e.message}`);
+          assert.deepEqual(e.refusal?.params, { file: link, target });
+          setCliLang('de');
+          assert.match(refusalText(e), /symbolischer Link auf .*not-mounted.*, das es nicht gibt/);
+          return true;
+        },
+      );
+      assert.ok(fs.lstatSync(link).isSymbolicLink(), what);
+      assert.equal(fs.existsSync(target), false, `${what}: a key was made where the link points`);
+    }
+  } finally {
+    await h.close();
+  }
+});
