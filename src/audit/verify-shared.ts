@@ -1,9 +1,11 @@
-// Verifications the server runs for requests (GET /api/audit/status, GET /api/security-report): at most
-// RUNNING_AT_ONCE run at a time in a process, each with its own database connections and perhaps a
-// worker; the others wait their turn. Requests for the same chains that wait together share the one
-// verification that starts next, which starts after each of them arrived: a flood of status requests
-// (a DPO's, an admin's) costs one verification per office at a time, not a connection per request,
-// and no request is answered with a verification that began before it (s25).
+// Verifications the server runs for requests (GET /api/audit/status, GET /api/security-report): at
+// most RUNNING_AT_ONCE run at a time per database (a server has one), each with its own database
+// connections and perhaps a worker; the others wait their turn. Requests for the same chains that
+// wait together share the one verification that starts next, which starts after each of them
+// arrived: a flood of status requests (a DPO's, an admin's) costs one verification per office at a
+// time, not a connection per request, and no request is answered with a verification that began
+// before it (s25). A verification that never ends (a database that stops answering) holds its turn:
+// the requests behind it wait, as they would on it.
 import type { Store } from '../db/connect.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import { verifyAudit, type VerifyResult } from './verify.ts';

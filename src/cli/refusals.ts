@@ -182,12 +182,16 @@ export const REFUSALS_DE: Record<string, string> = {
     '{file} muss aws_access_key_id = … und aws_secret_access_key = … enthalten; bitte ergänzen.',
   // Issue 19: s23-german-cli — the master key and the audit signing key (src/vault, src/audit/signing-key-rotation.ts).
   // Issue 19: s25-start-files — `kartei doctor`: a SQLite database whose master key is missing (src/cli/main.ts).
+  // s25: a master key gone while a process that read it runs (a new office's key is never wrapped under a new one).
+  'master-key-gone':
+    'Der Hauptschlüssel {file} ist nicht mehr da: das Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys).',
   'master-key-lost':
     'Kein Hauptschlüssel {file}, aber die Datenbank {database} ist da: ihre Daten öffnen sich nur mit dem Hauptschlüssel, mit dem sie versiegelt wurden; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys). Ohne ihn startet Kartei nicht.',
   // Issue 19: s25-start-files — an office's key the key directory cannot open (src/vault/office-keys-check.ts).
   'office-key-unopenable':
     'Start abgelehnt: Der Schlüssel des Amts „{office}“ lässt sich mit dem Hauptschlüssel {file} nicht öffnen: Dieses Schlüsselverzeichnis gehört nicht zu dieser Datenbank, oder sein Hauptschlüssel wurde ersetzt oder ging verloren; das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys).',
-  'master-key-missing': 'Kein Hauptschlüssel in {keyDir}: den Server einmal starten, damit er ihn anlegt.',
+  'master-key-missing':
+    'Kein Hauptschlüssel in {keyDir}: bei einer neuen Installation den Server einmal starten, damit er ihn anlegt; hält die Datenbank schon Ämter, das zugehörige Schlüsselverzeichnis zurücklegen (aus seiner Sicherung: kartei backup --keys).',
   'master-rotation-since-start':
     'Seit dieser Prozess gestartet ist, wurde ein Wechsel des Hauptschlüssels begonnen oder abgeschlossen: ihn mit `kartei keys rotate-master` abschließen, dann erneut versuchen.',
   'master-rotation-foreign':

@@ -81,7 +81,7 @@ export class Keyring {
     // (`kartei offices add` beside `kartei keys rotate-master`) would open under no master once the
     // rotation finished: refused while the key directory holds another master than this one alone.
     if (this.keyDir) {
-      const now = loadMasterKeys(this.keyDir);
+      const now = loadMasterKeys(this.keyDir, { create: false }); // s25: never a new master here
       if (keyId(now.current) !== this.masterId || (now.others ?? []).length > 0)
         throw new KeyFileError(
           'a master key rotation is under way or finished since this process started: complete it (kartei keys rotate-master), then try again',

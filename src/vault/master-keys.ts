@@ -54,9 +54,21 @@ export function indexKeyOf(keyDir: string, current: Buffer): Buffer {
   return stored ? open(current, stored, bindingBytes(indexBinding(id))) : derivedIndexKey(current);
 }
 
-/** The current master (created on first use) and whatever a rotation left beside it. */
-export function loadMasterKeys(keyDir: string): MasterKeys {
-  const current = readOrCreateSecret(path.join(keyDir, MASTER_KEY_FILE), () => randomBytes(MASTER_KEY_BYTES));
+/**
+ * The current master (created on first use, unless `create` is false: then its absence is refused) and
+ * whatever a rotation left beside it.
+ */
+export function loadMasterKeys(keyDir: string, { create = true }: { create?: boolean } = {}): MasterKeys {
+  const masterFile = path.join(keyDir, MASTER_KEY_FILE);
+  const current = create
+    ? readOrCreateSecret(masterFile, () => randomBytes(MASTER_KEY_BYTES))
+    : readSecretIfPresent(masterFile);
+  // s25: a key only looked at again (a new office's) is never made anew: one gone since the start is a lost key.
+  if (!current)
+    throw new KeyFileError(
+      `There is no master key ${masterFile} any more: put back the key directory (its backup: kartei backup --keys).`,
+      refusal('master-key-gone', { file: masterFile }),
+    );
   // s25-review: an empty master.key (truncated, or a `touch`) is no key: every key would derive from nothing.
   if (current.length === 0) {
     const file = path.join(keyDir, MASTER_KEY_FILE);

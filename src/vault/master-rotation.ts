@@ -67,7 +67,7 @@ export function masterRotationState(keyDir: string): MasterRotationState {
   const current = readSecretIfPresent(currentFile);
   if (!current)
     throw new KeyFileError(
-      `no master key in ${keyDir}: start the server once to create it`,
+      `no master key in ${keyDir}: for a new installation start the server once to create it; if the database holds offices already, put back the key directory that belongs to it (its backup: kartei backup --keys)`,
       refusal('master-key-missing', { keyDir }),
     );
   const currentId = keyId(current);

@@ -18,6 +18,7 @@ import { databaseHoldsOffices } from '../../src/vault/master-key-lost.ts';
 import { KeyFileError } from '../../src/vault/key-file.ts';
 import { Keyring } from '../../src/vault/keyring.ts';
 import { createServices } from '../../src/services.ts';
+import { inTenantTransaction } from '../../src/db/connect.ts';
 import { refusalText } from '../../src/cli/refusals.ts';
 import { setCliLang } from '../../src/cli/messages.ts';
 import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
@@ -156,6 +157,28 @@ test('a master.key that links to nothing (a secrets volume not mounted) is refus
       assert.ok(fs.lstatSync(link).isSymbolicLink(), what);
       assert.equal(fs.existsSync(target), false, `${what}: a key was made where the link points`);
     }
+  } finally {
+    await h.close();
+  }
+});
+
+test('a new office while master.key has gone since the start: refused, and no new master key is made', async () => {
+  const h = await startHarness();
+  try {
+    const master = path.join(h.config.keyDir, 'master.key');
+    fs.rmSync(master);
+    const tenantId = '00000000-0000-4000-8000-0000000000aa';
+    const thrown = await inTenantTransaction(h.services.store, tenantId, (tx) =>
+      h.services.keyring.createTenantKey(tx, tenantId),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(thrown instanceof KeyFileError, String(thrown));
+    assert.equal(thrown.refusal?.code, 'master-key-gone');
+    assert.equal(fs.existsSync(master), false, 'a new master key was made');
+    setCliLang('de');
+    assert.match(refusalText(thrown), /Der Hauptschlüssel .*master\.key ist nicht mehr da/);
   } finally {
     await h.close();
   }
