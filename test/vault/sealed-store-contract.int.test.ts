@@ -293,7 +293,8 @@ for (const kind of kinds) {
     test('a process killed before commit leaves only a temporary entry, which removeLeftover takes', async () => {
       const script = `${s.childPrelude}
         const w = child.create('t1/crash/crashed.dcm', Buffer.alloc(32, 7), Buffer.from('aad'));
-        w.stream.write(Buffer.alloc(8 * 1024 * 1024, 0x41), () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300));`;
+        w.stream.write(Buffer.alloc(8 * 1024 * 1024, 0x41));
+        setInterval(() => {}, 1000);`;
       const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
         env: { ...process.env, ...s.childEnv },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -302,9 +303,13 @@ for (const kind of kinds) {
       proc.stderr.on('data', (d) => {
         stderr += d;
       });
-      const [, signal] = await new Promise<[number | null, string | null]>((r) =>
-        proc.on('exit', (code, sig) => r([code, sig])),
-      );
+      const exited = new Promise<[number | null, string | null]>((r) => proc.on('exit', (code, sig) => r([code, sig])));
+      // Killed once its write shows as an entry (not after a fixed time: on a loaded machine an upload can take longer).
+      const crashEntries = async () => (await entries(s.store)).filter((e) => e.relPath.startsWith('t1/crash/'));
+      for (let waited = 0; waited < 30_000 && (await crashEntries()).length === 0; waited += 50)
+        await new Promise((r) => setTimeout(r, 50));
+      proc.kill('SIGKILL');
+      const [, signal] = await exited;
       assert.equal(signal, 'SIGKILL', stderr);
       const left = (await entries(s.store)).filter((e) => e.relPath.startsWith('t1/crash/'));
       assert.equal(left.length, 1, 'the write got as far as a temporary entry');
