@@ -12,8 +12,6 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { CHAINED_COLUMNS, canonicalValues, linkValues, GENESIS_HASH, type ChainKeying } from '../../src/audit/chain.ts';
@@ -21,48 +19,12 @@ import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
 import { auditVerifyCli } from '../helpers/kartei-cli.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
+import { attackerDb, openRawDb, type RawDb } from '../helpers/raw-db.ts';
 
 /** A plain connection to the database, beside the application: `?` placeholders on both dialects. */
-interface RawDb {
-  all(q: string, ...params: unknown[]): Promise<Record<string, any>[]>;
-  run(q: string, ...params: unknown[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function rawDb(h: Harness, pgUrl = h.config.databaseAdminUrl): Promise<RawDb> {
-  if (DIALECT === 'sqlite') {
-    const db = new Database(h.services.store.file!);
-    db.pragma('busy_timeout = 5000');
-    return {
-      all: async (q, ...p) => db.prepare(q).all(...p) as Record<string, any>[],
-      run: async (q, ...p) => void db.prepare(q).run(...p),
-      close: async () => void db.close(),
-    };
-  }
-  const c = new pg.Client({ connectionString: pgUrl });
-  await c.connect();
-  const numbered = (q: string) => {
-    let i = 0;
-    return q.replace(/\?/g, () => `$${++i}`);
-  };
-  return {
-    all: async (q, ...p) => (await c.query(numbered(q), p)).rows,
-    run: async (q, ...p) => void (await c.query(numbered(q), p)),
-    close: () => c.end(),
-  };
-}
-
+const rawDb = (h: Harness, url = h.config.databaseAdminUrl) => openRawDb(h, { url });
 /** The attacker: owns the database file / superuser, and switches the append-only triggers off first. */
-async function attacker(h: Harness): Promise<RawDb> {
-  const db = await rawDb(h);
-  if (DIALECT === 'sqlite') {
-    for (const t of ['audit_events', 'audit_checkpoints'])
-      for (const op of ['update', 'delete']) await db.run(`DROP TRIGGER ${t}_no_${op}`);
-  } else {
-    await db.run('SET session_replication_role = replica');
-  }
-  return db;
-}
+const attacker = attackerDb;
 
 /** A running installation with a realistic chain: a file created, read, denied to another department, signed, read again. */
 interface Fixture {

@@ -13,51 +13,19 @@ import { createPrivateKey, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { ROTATE_ACTION, TEST_CRASH_VARIABLE, type RotationStep } from '../../src/audit/signing-key-rotation.ts';
 import { keyIdOf } from '../../src/audit/signing-key.ts';
 import { CHAINED_COLUMNS, linkValues } from '../../src/audit/chain.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
-import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
+import { openRawDb } from '../helpers/raw-db.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-interface RawDb {
-  all(q: string, ...params: unknown[]): Promise<Record<string, any>[]>;
-  run(q: string, ...params: unknown[]): Promise<void>;
-  close(): Promise<void>;
-}
-
 /** The database beside the application, as its owner; `attack` switches the append-only triggers off. */
-async function rawDb(h: Harness, attack = false): Promise<RawDb> {
-  if (DIALECT === 'sqlite') {
-    const db = new Database(h.services.store.file!);
-    db.pragma('busy_timeout = 5000');
-    if (attack)
-      for (const t of ['audit_events', 'audit_checkpoints'])
-        for (const op of ['update', 'delete']) db.exec(`DROP TRIGGER IF EXISTS ${t}_no_${op}`);
-    return {
-      all: async (q, ...p) => db.prepare(q).all(...p) as Record<string, any>[],
-      run: async (q, ...p) => void db.prepare(q).run(...p),
-      close: async () => void db.close(),
-    };
-  }
-  const c = new pg.Client({ connectionString: h.config.databaseAdminUrl });
-  await c.connect();
-  if (attack) await c.query('SET session_replication_role = replica');
-  const numbered = (q: string) => {
-    let i = 0;
-    return q.replace(/\?/g, () => `$${++i}`);
-  };
-  return {
-    all: async (q, ...p) => (await c.query(numbered(q), p)).rows,
-    run: async (q, ...p) => void (await c.query(numbered(q), p)),
-    close: () => c.end(),
-  };
-}
+const rawDb = (h: Harness, attack = false) => openRawDb(h, { attack });
 
 function kartei(h: Harness, args: string[], extra: Record<string, string> = {}) {
   const env: Record<string, string> = {

@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, hash, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { POSTGRES_STRETCH_SQL, SQLITE_STRETCH_SQL, serialiseRows } from '../../src/audit/batch-digest.ts';
@@ -18,38 +16,7 @@ import { CheckpointSigner } from '../../src/audit/signing-key.ts';
 import { Witness } from '../../src/audit/witness.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness } from '../helpers/harness.ts';
-
-interface RawDb {
-  all(q: string, ...params: unknown[]): Promise<Record<string, any>[]>;
-  run(q: string, ...params: unknown[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function attacker(h: Harness): Promise<RawDb> {
-  if (DIALECT === 'sqlite') {
-    const db = new Database(h.services.store.file!);
-    db.pragma('busy_timeout = 5000');
-    for (const t of ['audit_events', 'audit_checkpoints'])
-      for (const op of ['update', 'delete']) db.exec(`DROP TRIGGER IF EXISTS ${t}_no_${op}`);
-    return {
-      all: async (q, ...p) => db.prepare(q).all(...p) as Record<string, any>[],
-      run: async (q, ...p) => void db.prepare(q).run(...p),
-      close: async () => void db.close(),
-    };
-  }
-  const c = new pg.Client({ connectionString: h.config.databaseAdminUrl });
-  await c.connect();
-  await c.query('SET session_replication_role = replica');
-  const numbered = (q: string) => {
-    let i = 0;
-    return q.replace(/\?/g, () => `$${++i}`);
-  };
-  return {
-    all: async (q, ...p) => (await c.query(numbered(q), p)).rows,
-    run: async (q, ...p) => void (await c.query(numbered(q), p)),
-    close: () => c.end(),
-  };
-}
+import { attackerDb } from '../helpers/raw-db.ts';
 
 function assertBroken(r: VerifyResult, tenantId: string, seq: number, problem: RegExp) {
   assert.equal(r.ok, false, `expected a broken chain, got ${JSON.stringify(r)}`);
@@ -95,7 +62,7 @@ test('a signed stretch verifies by its digest: row links are needed only after t
   const { h, t, read } = await fixture();
   try {
     await h.services.audit.checkpointAll();
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     const [cp] = await db.all(
       `SELECT * FROM audit_checkpoints WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`,
       t.tenantId,
@@ -135,7 +102,7 @@ test("a row changed inside a signed stretch fails the digest and is named row by
   const { h, t } = await fixture();
   try {
     await h.services.audit.checkpointAll();
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       const target = 3;
       const [row] = await db.all(`SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?`, t.tenantId, target);
@@ -173,7 +140,7 @@ test("a checkpoint's digest, stretch start or previous hash changed, or all thre
   const { h, t } = await fixture();
   try {
     await h.services.audit.checkpointAll();
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       const [cp] = await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId);
       const edits: [string, unknown[]][] = [
@@ -214,7 +181,7 @@ test('rows rewritten and their checkpoint given the digest of the new rows: the 
   const { h, t } = await fixture();
   try {
     await h.services.audit.checkpointAll();
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       const [cp] = await db.all(`SELECT * FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId);
       const target = 3;
@@ -255,7 +222,7 @@ test('rows rewritten and their checkpoint given the digest of the new rows: the 
 test('checkpoints signed before the digests (v1) still verify, and the next checkpoint continues from them', async () => {
   const { h, t, read } = await fixture();
   try {
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       // A checkpoint as the code before migration 033 signed it: the v1 claim, no stretch.
       const [head] = await db.all(`SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`, t.tenantId);
@@ -302,7 +269,7 @@ test('a BLOB written into a chained text column inside a signed stretch is named
   try {
     const dpo = await t.user({ tenantRoles: ['dpo'] });
     await h.services.audit.checkpointAll();
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       const target = 3;
       await db.run(
@@ -343,7 +310,7 @@ test("a sealed reason turned into a TEXT of the same bytes is named, the stretch
     );
     await h.services.audit.checkpointAll();
     assert.ok((await verify(h)).ok);
-    const db = await attacker(h);
+    const db = await attackerDb(h);
     try {
       await db.run(
         `UPDATE audit_events SET reason_enc = CAST(reason_enc AS TEXT) WHERE tenant_id = ? AND seq = ?`,

@@ -11,14 +11,13 @@ import assert from 'node:assert/strict';
 import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import threads from 'node:worker_threads';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { workersRunning } from '../../src/audit/verify-slots.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../../src/db/schema.ts';
-import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness } from '../helpers/harness.ts';
+import { startHarness, setUpTenant, samplePerson, type Harness } from '../helpers/harness.ts';
+import { asAttacker } from '../helpers/raw-db.ts';
 
 const RealWorker = threads.Worker;
 const counted = { live: 0, most: 0, made: 0 };
@@ -132,48 +131,12 @@ test('a worker that cannot start or is stopped, at once or midway, never lets a 
 });
 
 /** The attacker changes the detail of an event (the append-only triggers dropped first on SQLite). */
-async function tamper(h: Harness, chain: string, seq: number) {
-  if (DIALECT === 'sqlite') {
-    const db = new Database(h.services.store.file!);
-    try {
-      db.exec('DROP TRIGGER IF EXISTS audit_events_no_update');
-      db.prepare(`UPDATE audit_events SET detail = '{"count":9}' WHERE tenant_id = ? AND seq = ?`).run(chain, seq);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: h.config.databaseAdminUrl });
-  await c.connect();
-  try {
-    await c.query('SET session_replication_role = replica');
-    await c.query(`UPDATE audit_events SET detail = '{"count":9}' WHERE tenant_id = $1 AND seq = $2`, [chain, seq]);
-  } finally {
-    await c.end();
-  }
-}
+const tamper = (h: Harness, chain: string, seq: number) =>
+  asAttacker(h, `UPDATE audit_events SET detail = '{"count":9}' WHERE tenant_id = ? AND seq = ?`, chain, seq);
 
 /** The attacker removes every signed checkpoint of a chain: all of it is then verified row by row. */
-async function deleteCheckpoints(h: Harness, chain: string) {
-  if (DIALECT === 'sqlite') {
-    const db = new Database(h.services.store.file!);
-    try {
-      db.exec('DROP TRIGGER IF EXISTS audit_checkpoints_no_delete');
-      db.prepare('DELETE FROM audit_checkpoints WHERE tenant_id = ?').run(chain);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: h.config.databaseAdminUrl });
-  await c.connect();
-  try {
-    await c.query('SET session_replication_role = replica');
-    await c.query('DELETE FROM audit_checkpoints WHERE tenant_id = $1', [chain]);
-  } finally {
-    await c.end();
-  }
-}
+const deleteCheckpoints = (h: Harness, chain: string) =>
+  asAttacker(h, 'DELETE FROM audit_checkpoints WHERE tenant_id = ?', chain);
 
 test('a long stretch verified row by row on the event loop lets it turn between batches', async () => {
   const h = await startHarness();
