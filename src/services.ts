@@ -12,6 +12,7 @@ import { refuseLostMasterKey } from './vault/master-key-lost.ts';
 import { MASTER_KEY_FILE } from './vault/master-keys.ts'; // s25: no new master key for a database with offices
 import { ensureKeyDir, keyFilePresent } from './vault/key-file.ts';
 import { CheckpointSigner } from './audit/signing-key.ts';
+import { PrincipalCache } from './identity/principal-cache.ts';
 import { AuditLog, chainHeads } from './audit/audit-log.ts';
 import { CHAIN_KEY_FILE } from './audit/chain-key.ts';
 import { Gate } from './access/gate.ts';
@@ -151,6 +152,9 @@ export interface Services {
   // Issue 19: instances
   /** This process's id in the instance registry (src/db/instances.ts): new at each start; registered by the server only. */
   instanceId: string;
+  // Issue 18: principal cache
+  /** SQLite only: sessions' and API tokens' principals between requests, as long as none has changed (`principal-cache.ts`). */
+  principals?: PrincipalCache;
   close(): Promise<void>;
 }
 
@@ -211,6 +215,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       importFromConnection({ gate, keyring }, office.tenantId, office.departmentId, raw, mediaType),
     config,
     store,
+    ...(store.principalVersion ? { principals: new PrincipalCache(store.principalVersion) } : {}),
     keyring,
     signer,
     audit,

@@ -35,6 +35,12 @@ export interface Store {
   url?: string;
   /** SQLite only: concurrent transactions share one durable commit. */
   committer?: GroupCommitter;
+  /**
+   * SQLite only: the value every change to what a principal is made of sets anew (migration 042), read on the
+   * connection itself without waiting for it — inside a batch it includes the batch's changes so far, which
+   * only makes a cached principal miss more often (`principal-cache.ts`).
+   */
+  principalVersion?: () => bigint;
   close(): Promise<void>;
 }
 
@@ -74,10 +80,12 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   await migrate(db, 'sqlite', { progress });
   const wal = walSync(`${file}-wal`);
   const checkpoints = walCheckpointer(file);
+  const version = native.prepare('select v from principal_version where id = 1').pluck().safeIntegers();
   return {
     db,
     dialect: 'sqlite',
     file,
+    principalVersion: () => version.get() as bigint,
     committer: new GroupCommitter(db, wal.sync, {
       committed: () => checkpoints.committed(),
       statement: (text) => statements.prepare(text),

@@ -1212,3 +1212,14 @@ interface ServerInstancesTable {
   /** Migration 041: the host's clock surely off the database's at the last heartbeat, ms (> 0 ahead); null before. */
   clock_skew_ms: Generated<number | null>;
 }
+
+// Issue 18: principal cache
+export interface Database {
+  principal_version: PrincipalVersionTable;
+}
+
+/** Migration 042 (SQLite only): one row whose `v` every change to what a principal is made of sets anew (not a tenant table). */
+interface PrincipalVersionTable {
+  id: number;
+  v: number;
+}

@@ -109,9 +109,9 @@ async function selfWithToken(
 /** A bearer API token if the request carries one, else the session cookie. */
 function authenticateRequest(services: Services, req: FastifyRequest): Promise<Authenticated | null> | null {
   const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  if (bearer) return authenticateApiToken(services.store.db, bearer);
+  if (bearer) return authenticateApiToken(services.store.db, bearer, new Date(), services.principals);
   const token = req.cookies[SESSION_COOKIE];
-  return token ? authenticate(services.store.db, token) : null;
+  return token ? authenticate(services.store.db, token, new Date(), services.principals) : null;
 }
 
 /** The authenticated principal of a non-public route. */

@@ -11,6 +11,7 @@ import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { activeUsersWithRoles, revokeUserLive, toPrincipal, type Authenticated } from './sessions.ts';
+import { frozenPrincipal, type PrincipalCache } from './principal-cache.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
 import type { ApiToken } from '../contract/identity.ts';
@@ -230,23 +231,46 @@ const tokenByHash = prepared((db, hash: string) =>
     .where('users.totp_secret_enc', 'is not', null),
 );
 
-/** The principal behind a bearer token, or null. A bearer header is no ambient credential, so it needs no CSRF token. */
-export async function authenticateApiToken(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
+/**
+ * The principal behind a bearer token, or null. A bearer header is no ambient credential, so it needs no CSRF token.
+ * With `cache` (SQLite) the lookup's result is kept until anything a principal is made of changes (`principal-cache.ts`).
+ */
+export async function authenticateApiToken(
+  db: Db,
+  token: string,
+  now = new Date(),
+  cache?: PrincipalCache,
+): Promise<Authenticated | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const hash = tokenHash(token);
-  const rows = await tokenByHash(db, hash);
-  const row = rows[0];
-  if (!row || Date.parse(row.expires_at) <= now.getTime()) return null;
-  if (!row.last_used_at || Date.parse(row.last_used_at) + TOUCH_MS <= now.getTime()) {
+  let e = cache?.get(hash);
+  if (!e) {
+    const version = cache?.version();
+    const rows = await tokenByHash(db, hash);
+    const row = rows[0];
+    if (!row) return null;
+    e = {
+      version: version ?? 0n,
+      principal: frozenPrincipal(
+        toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }),
+      ),
+      csrfHash: null,
+      expiresAt: Date.parse(row.expires_at),
+      touchedAt: row.last_used_at ? Date.parse(row.last_used_at) : 0,
+    };
+    if (cache && version !== undefined) cache.keep(hash, e);
+  }
+  if (e.expiresAt <= now.getTime()) {
+    cache?.forget(hash);
+    return null;
+  }
+  if (e.touchedAt + TOUCH_MS <= now.getTime()) {
     await db
       .updateTable('api_tokens')
       .set({ last_used_at: now.toISOString() })
       .where('token_hash', '=', hash)
       .execute();
+    e.touchedAt = now.getTime();
   }
-  return {
-    principal: toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }),
-    tokenHash: hash,
-    csrfHash: null,
-  };
+  return { principal: e.principal, tokenHash: hash, csrfHash: null };
 }

@@ -5,6 +5,7 @@ import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole, TokenUse } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
+import { frozenPrincipal, type PrincipalCache } from './principal-cache.ts';
 
 const IDLE_MS = 30 * 60_000;
 export const ABSOLUTE_MS = 12 * 3_600_000;
@@ -69,18 +70,43 @@ const sessionByHash = prepared((db, hash: string) =>
     .where('sessions.revoked_at', 'is', null),
 );
 
-/** The principal behind a session token, or null if the session is unknown, ended or its user inactive. */
-export async function authenticate(db: Db, token: string, now = new Date()): Promise<Authenticated | null> {
+/**
+ * The principal behind a session token, or null if the session is unknown, ended or its user inactive. With
+ * `cache` (SQLite) the lookup's result is kept until anything a principal is made of changes (`principal-cache.ts`);
+ * expiry, idle time and the touch are checked on every request either way.
+ */
+export async function authenticate(
+  db: Db,
+  token: string,
+  now = new Date(),
+  cache?: PrincipalCache,
+): Promise<Authenticated | null> {
   const hash = tokenHash(token);
-  const rows = await sessionByHash(db, hash);
-  const row = rows[0];
-  if (!row) return null;
   const t = now.getTime();
-  if (Date.parse(row.expires_at) <= t || Date.parse(row.last_seen_at) + IDLE_MS <= t) return null;
-  if (Date.parse(row.last_seen_at) + TOUCH_MS <= t) {
-    await db.updateTable('sessions').set({ last_seen_at: now.toISOString() }).where('token_hash', '=', hash).execute();
+  let e = cache?.get(hash);
+  if (!e) {
+    const version = cache?.version();
+    const rows = await sessionByHash(db, hash);
+    const row = rows[0];
+    if (!row) return null;
+    e = {
+      version: version ?? 0n,
+      principal: frozenPrincipal(toPrincipal(row.tenant_id, row.user_id, rows)),
+      csrfHash: row.csrf_hash,
+      expiresAt: Date.parse(row.expires_at),
+      touchedAt: Date.parse(row.last_seen_at),
+    };
+    if (cache && version !== undefined) cache.keep(hash, e);
   }
-  return { principal: toPrincipal(row.tenant_id, row.user_id, rows), tokenHash: hash, csrfHash: row.csrf_hash };
+  if (e.expiresAt <= t || e.touchedAt + IDLE_MS <= t) {
+    cache?.forget(hash);
+    return null;
+  }
+  if (e.touchedAt + TOUCH_MS <= t) {
+    await db.updateTable('sessions').set({ last_seen_at: now.toISOString() }).where('token_hash', '=', hash).execute();
+    e.touchedAt = t;
+  }
+  return { principal: e.principal, tokenHash: hash, csrfHash: e.csrfHash };
 }
 
 export const csrfMatches = (a: Authenticated, header: string | undefined) =>

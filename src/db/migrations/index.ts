@@ -58,6 +58,8 @@ import { instances } from './039-instances.ts';
 import { storageWalls } from './040-storage-walls.ts';
 // Issue 19: instance clock
 import { instanceClock } from './041-instance-clock.ts';
+// Issue 18: principal cache
+import { principalVersion } from './042-principal-version.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -117,5 +119,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '040-storage-walls': storageWalls(dialect, appRole),
     // Issue 19: instance clock
     '041-instance-clock': instanceClock,
+    // Issue 18: principal cache (nothing on PostgreSQL)
+    '042-principal-version': principalVersion(dialect),
   };
 }

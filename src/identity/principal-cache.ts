@@ -1,0 +1,90 @@
+// Keeps the principal of a session or API token between requests (issue 18: the session's lookup, a join of
+// four tables through Kysely's executor, was ~8 % of a gated read's main thread on SQLite). An entry holds only
+// while the principal version (migration 042) is the value read before its lookup: any change to users, roles,
+// memberships, sessions or tokens — by this server, the command line or any statement — sets that value anew,
+// so a revocation, a deactivation or a removed role holds from the next request on, as without the cache. Each
+// request still reads the version (one row, but a read transaction of its own: ~5 µs under load). Expiry, idle
+// time and the touch stay with the caller, checked on every request. SQLite only: on PostgreSQL several
+// instances write, and reading the version would cost the round trip the lookup costs.
+import type { Principal } from '../access/policy.ts';
+
+export interface CachedPrincipal {
+  /** The principal version read before the lookup that made this entry. */
+  version: bigint;
+  principal: Principal;
+  csrfHash: string | null;
+  /** ms since the epoch. */
+  expiresAt: number;
+  /** The last touch (`last_seen_at` / `last_used_at`) known here, ms since the epoch; 0 if never. */
+  touchedAt: number;
+}
+
+/** A principal that requests share may not be changed by one of them. */
+export function frozenPrincipal(p: Principal): Principal {
+  for (const m of p.memberships) Object.freeze(m);
+  Object.freeze(p.memberships);
+  Object.freeze(p.tenantRoles);
+  if (p.token) Object.freeze(p.token.scopes);
+  if (p.token) Object.freeze(p.token);
+  return Object.freeze(p);
+}
+
+export class PrincipalCache {
+  private readonly entries = new Map<string, CachedPrincipal>();
+  private latest: bigint | undefined;
+  private readonly read: () => bigint;
+  private readonly max: number;
+
+  constructor(read: () => bigint, max = 10_000) {
+    this.read = read;
+    this.max = max;
+  }
+
+  /**
+   * The version now: read it before a lookup whose result `keep` is to store. Undefined if it cannot be read
+   * (the connection busy with a statement of its own): then nothing is taken from the cache or kept.
+   */
+  version(): bigint | undefined {
+    let v: bigint;
+    try {
+      v = this.read();
+    } catch {
+      this.entries.clear();
+      this.latest = undefined;
+      return undefined;
+    }
+    if (v !== this.latest) {
+      // Every entry is of an older version: none can be used again.
+      this.entries.clear();
+      this.latest = v;
+    }
+    return v;
+  }
+
+  /** The entry for a token's hash if nothing a principal is made of has changed since its lookup. */
+  get(hash: string): CachedPrincipal | undefined {
+    const e = this.entries.get(hash);
+    if (!e) return undefined;
+    const v = this.version();
+    if (v !== undefined && e.version === v) return e;
+    this.entries.delete(hash);
+    return undefined;
+  }
+
+  keep(hash: string, e: CachedPrincipal): void {
+    if (this.latest === undefined || e.version !== this.latest) return;
+    if (this.entries.size >= this.max && !this.entries.has(hash)) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(hash, e);
+  }
+
+  forget(hash: string): void {
+    this.entries.delete(hash);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
