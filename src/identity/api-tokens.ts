@@ -243,7 +243,9 @@ export async function authenticateApiToken(
 ): Promise<Authenticated | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const hash = tokenHash(token);
-  let e = cache?.get(hash);
+  // Kept apart from sessions' entries: a session's cookie that begins like a token is no bearer token.
+  const key = `api-token:${hash}`;
+  let e = cache?.get(key);
   if (!e) {
     const version = cache?.version();
     const rows = await tokenByHash(db, hash);
@@ -258,10 +260,10 @@ export async function authenticateApiToken(
       expiresAt: Date.parse(row.expires_at),
       touchedAt: row.last_used_at ? Date.parse(row.last_used_at) : 0,
     };
-    if (cache && version !== undefined) cache.keep(hash, e);
+    if (cache && version !== undefined) cache.keep(key, e);
   }
   if (e.expiresAt <= now.getTime()) {
-    cache?.forget(hash);
+    cache?.forget(key);
     return null;
   }
   if (e.touchedAt + TOUCH_MS <= now.getTime()) {

@@ -61,27 +61,30 @@ export class PrincipalCache {
     return v;
   }
 
-  /** The entry for a token's hash if nothing a principal is made of has changed since its lookup. */
-  get(hash: string): CachedPrincipal | undefined {
-    const e = this.entries.get(hash);
+  /**
+   * The entry for a key if nothing a principal is made of has changed since its lookup. A key names the kind of
+   * credential with its hash (`session:…`, `api-token:…`): one kind's entry never answers for the other.
+   */
+  get(key: string): CachedPrincipal | undefined {
+    const e = this.entries.get(key);
     if (!e) return undefined;
     const v = this.version();
     if (v !== undefined && e.version === v) return e;
-    this.entries.delete(hash);
+    this.entries.delete(key);
     return undefined;
   }
 
-  keep(hash: string, e: CachedPrincipal): void {
+  keep(key: string, e: CachedPrincipal): void {
     if (this.latest === undefined || e.version !== this.latest) return;
-    if (this.entries.size >= this.max && !this.entries.has(hash)) {
+    if (this.entries.size >= this.max && !this.entries.has(key)) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(hash, e);
+    this.entries.set(key, e);
   }
 
-  forget(hash: string): void {
-    this.entries.delete(hash);
+  forget(key: string): void {
+    this.entries.delete(key);
   }
 
   get size(): number {

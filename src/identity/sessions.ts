@@ -83,7 +83,9 @@ export async function authenticate(
 ): Promise<Authenticated | null> {
   const hash = tokenHash(token);
   const t = now.getTime();
-  let e = cache?.get(hash);
+  // Kept apart from API tokens' entries: an API token sent as the cookie is no session (nor free of the CSRF check).
+  const key = `session:${hash}`;
+  let e = cache?.get(key);
   if (!e) {
     const version = cache?.version();
     const rows = await sessionByHash(db, hash);
@@ -96,10 +98,10 @@ export async function authenticate(
       expiresAt: Date.parse(row.expires_at),
       touchedAt: Date.parse(row.last_seen_at),
     };
-    if (cache && version !== undefined) cache.keep(hash, e);
+    if (cache && version !== undefined) cache.keep(key, e);
   }
   if (e.expiresAt <= t || e.touchedAt + IDLE_MS <= t) {
-    cache?.forget(hash);
+    cache?.forget(key);
     return null;
   }
   if (e.touchedAt + TOUCH_MS <= t) {
