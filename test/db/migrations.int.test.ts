@@ -63,6 +63,8 @@ const SQLITE = [
   '041-instance-clock',
   // Issue 18: principal cache (nothing on PostgreSQL)
   '042-principal-version',
+  // Issue 18: s26-principal-attack (nothing on PostgreSQL)
+  '043-principal-version-replace',
 ];
 
 test('the migrations keep their names and order; 002 runs on PostgreSQL only', () => {

@@ -81,6 +81,32 @@ test('a session cookie is no bearer token, even one that begins like a token', a
   assert.equal((await withBearer(cookie, 'GET', '/api/me')).status, 401, 'and not as a bearer token');
 });
 
+test('a session or token row replaced whole (INSERT OR REPLACE) holds at once', sqliteOnly, async () => {
+  const u = await clerk();
+  assert.equal((await u.get('/api/me')).status, 200);
+  assert.equal((await u.get('/api/me')).status, 200);
+  await raw.run(
+    `insert or replace into sessions (token_hash, tenant_id, user_id, csrf_hash, created_at, last_seen_at, expires_at, revoked_at)
+     select token_hash, tenant_id, user_id, csrf_hash, created_at, last_seen_at, expires_at, ? from sessions where token_hash = ?`,
+    new Date().toISOString(),
+    tokenHash(u.cookie!),
+  );
+  assert.equal((await u.get('/api/me')).status, 401, 'the session replaced by a revoked one');
+
+  const v = await clerk();
+  const token = await mint(v, ['records:read']);
+  assert.equal((await withBearer(token, 'GET', '/api/me')).status, 200);
+  assert.equal((await withBearer(token, 'GET', '/api/me')).status, 200);
+  await raw.run(
+    `replace into api_tokens (id, tenant_id, user_id, name, token_hash, created_at, expires_at, last_used_at, revoked_at, scopes, legacy)
+     select id, tenant_id, user_id, name, token_hash, created_at, expires_at, last_used_at, ?, scopes, legacy
+     from api_tokens where token_hash = ?`,
+    new Date().toISOString(),
+    tokenHash(token),
+  );
+  assert.equal((await withBearer(token, 'GET', '/api/me')).status, 401, 'the token replaced by a revoked one');
+});
+
 test('many requests at once around a revocation: every one after it is refused', async () => {
   for (const by of ['server', 'another process'] as const) {
     const u = await clerk();
@@ -119,3 +145,24 @@ test('unknown bearer tokens are never kept', sqliteOnly, async () => {
   for (let i = 0; i < 12; i++) assert.equal((await withBearer(`kt_${newToken()}`, 'GET', '/api/me')).status, 401);
   assert.equal(cache.size, size);
 });
+
+test(
+  'every trigger that announces a change is there (a table rebuilt by a later migration drops its own)',
+  sqliteOnly,
+  async () => {
+    const names = (
+      await raw.all("select name from sqlite_master where type = 'trigger' and name like 'principal_version_%'")
+    )
+      .map((r) => r.name as string)
+      .sort();
+    const expected = [
+      ...['users', 'tenant_roles', 'memberships'].flatMap((x) =>
+        ['insert', 'update', 'delete'].map((e) => `${x}_${e}`),
+      ),
+      ...['sessions', 'api_tokens'].flatMap((x) =>
+        ['update', 'delete', 'touch_back', 'replace'].map((e) => `${x}_${e}`),
+      ),
+    ].map((n) => `principal_version_${n}`);
+    assert.deepEqual(names, expected.sort());
+  },
+);

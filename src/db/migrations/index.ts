@@ -60,6 +60,8 @@ import { storageWalls } from './040-storage-walls.ts';
 import { instanceClock } from './041-instance-clock.ts';
 // Issue 18: principal cache
 import { principalVersion } from './042-principal-version.ts';
+// Issue 18: s26-principal-attack
+import { principalVersionReplace } from './043-principal-version-replace.ts';
 
 /** Every migration by name, in order (tests migrate to one of them, then on). */
 export function migrationSet(dialect: Dialect, appRole: string | undefined): Record<string, Migration> {
@@ -121,5 +123,7 @@ export function migrationSet(dialect: Dialect, appRole: string | undefined): Rec
     '041-instance-clock': instanceClock,
     // Issue 18: principal cache (nothing on PostgreSQL)
     '042-principal-version': principalVersion(dialect),
+    // Issue 18: s26-principal-attack (nothing on PostgreSQL)
+    '043-principal-version-replace': principalVersionReplace(dialect),
   };
 }
