@@ -11,7 +11,7 @@ import { KarteiError, fieldRefused, fieldsRefused, type FieldProblem } from '../
 import { TOKEN_SCOPES, type TokenScope } from '../access/policy.ts';
 import { newToken, tokenHash } from './tokens.ts';
 import { activeUsersWithRoles, revokeUserLive, toPrincipal, type Authenticated } from './sessions.ts';
-import { frozenPrincipal, type PrincipalCache } from './principal-cache.ts';
+import { principalOf, type PrincipalCache } from './principal-cache.ts';
 import { succeeded } from './throttle.ts';
 import { IdentityUseCase, spendStep, type OwnCode } from './identity-use-case.ts';
 import type { ApiToken } from '../contract/identity.ts';
@@ -245,23 +245,18 @@ export async function authenticateApiToken(
   const hash = tokenHash(token);
   // Kept apart from sessions' entries: a session's cookie that begins like a token is no bearer token.
   const key = `api-token:${hash}`;
-  let e = cache?.get(key);
-  if (!e) {
-    const version = cache?.version();
+  const e = await principalOf(cache, key, async () => {
     const rows = await tokenByHash(db, hash);
     const row = rows[0];
     if (!row) return null;
-    e = {
-      version: version ?? 0n,
-      principal: frozenPrincipal(
-        toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }),
-      ),
+    return {
+      principal: toPrincipal(row.tenant_id, row.user_id, rows, { tokenId: row.id, scopes: parseScopes(row.scopes) }),
       csrfHash: null,
       expiresAt: Date.parse(row.expires_at),
       touchedAt: row.last_used_at ? Date.parse(row.last_used_at) : 0,
     };
-    if (cache && version !== undefined) cache.keep(key, e);
-  }
+  });
+  if (!e) return null;
   if (e.expiresAt <= now.getTime()) {
     cache?.forget(key);
     return null;

@@ -19,6 +19,25 @@ export interface CachedPrincipal {
   touchedAt: number;
 }
 
+/** What a lookup of a session or token found; the cache adds the version it was looked up under. */
+export type LookedUp = Omit<CachedPrincipal, 'version'>;
+
+/**
+ * The principal behind a credential: kept under `key` (the kind of credential with its hash, `session:…` or
+ * `api-token:…`: one kind's entry never answers for the other) while the version holds, else looked up by `load`
+ * (null: no such live credential) — with the version read before `load`, so a change made during it is never kept
+ * under a newer version. Without a cache (PostgreSQL), `load` every time. The one place that order is kept.
+ */
+export async function principalOf(
+  cache: PrincipalCache | undefined,
+  key: string,
+  load: () => Promise<LookedUp | null>,
+): Promise<CachedPrincipal | null> {
+  if (cache) return cache.lookUp(key, load);
+  const found = await load();
+  return found && { ...found, principal: frozenPrincipal(found.principal), version: 0n };
+}
+
 /** A principal that requests share may not be changed by one of them. */
 export function frozenPrincipal(p: Principal): Principal {
   for (const m of p.memberships) Object.freeze(m);
@@ -61,15 +80,27 @@ export class PrincipalCache {
     return v;
   }
 
-  /**
-   * The entry for a key if nothing a principal is made of has changed since its lookup. A key names the kind of
-   * credential with its hash (`session:…`, `api-token:…`): one kind's entry never answers for the other.
-   */
+  /** The entry for a key if nothing a principal is made of has changed since its lookup. */
   get(key: string): CachedPrincipal | undefined {
+    return this.entries.has(key) ? this.holding(key, this.version()) : undefined;
+  }
+
+  /** `principalOf` with this cache: one read of the version serves the check and, on a miss, the lookup. */
+  async lookUp(key: string, load: () => Promise<LookedUp | null>): Promise<CachedPrincipal | null> {
+    const version = this.version();
+    const kept = this.holding(key, version);
+    if (kept) return kept;
+    const found = await load();
+    if (!found) return null;
+    const e = { ...found, principal: frozenPrincipal(found.principal), version: version ?? 0n };
+    if (version !== undefined) this.keep(key, e);
+    return e;
+  }
+
+  private holding(key: string, version: bigint | undefined): CachedPrincipal | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    const v = this.version();
-    if (v !== undefined && e.version === v) return e;
+    if (version !== undefined && e.version === version) return e;
     this.entries.delete(key);
     return undefined;
   }

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../db/connect.ts';
 import { prepared } from '../db/prepared.ts';
 import type { DepartmentRole, Principal, TenantRole, TokenUse } from '../access/policy.ts';
 import { newToken, sameHash, tokenHash } from './tokens.ts';
-import { frozenPrincipal, type PrincipalCache } from './principal-cache.ts';
+import { principalOf, type PrincipalCache } from './principal-cache.ts';
 
 const IDLE_MS = 30 * 60_000;
 export const ABSOLUTE_MS = 12 * 3_600_000;
@@ -85,21 +85,18 @@ export async function authenticate(
   const t = now.getTime();
   // Kept apart from API tokens' entries: an API token sent as the cookie is no session (nor free of the CSRF check).
   const key = `session:${hash}`;
-  let e = cache?.get(key);
-  if (!e) {
-    const version = cache?.version();
+  const e = await principalOf(cache, key, async () => {
     const rows = await sessionByHash(db, hash);
     const row = rows[0];
     if (!row) return null;
-    e = {
-      version: version ?? 0n,
-      principal: frozenPrincipal(toPrincipal(row.tenant_id, row.user_id, rows)),
+    return {
+      principal: toPrincipal(row.tenant_id, row.user_id, rows),
       csrfHash: row.csrf_hash,
       expiresAt: Date.parse(row.expires_at),
       touchedAt: Date.parse(row.last_seen_at),
     };
-    if (cache && version !== undefined) cache.keep(key, e);
-  }
+  });
+  if (!e) return null;
   if (e.expiresAt <= t || e.touchedAt + IDLE_MS <= t) {
     cache?.forget(key);
     return null;
