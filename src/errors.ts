@@ -40,6 +40,11 @@ export const ERROR_CATALOGUE = {
   'audit-unavailable': { status: 503, title: 'Audit log unavailable; the request was not carried out' },
   // Issue 19: ops
   'storage-full': { status: 503, title: 'Storage full; the request was not carried out' },
+  // s27: the database (or the image store) did not answer a new connection in time, or refused it
+  'service-unavailable': {
+    status: 503,
+    title: 'The database or the image store cannot be reached; the request was not carried out',
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

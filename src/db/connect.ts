@@ -15,6 +15,7 @@ import { fixedPlan } from './fixed-plans.ts';
 import type { Database, Dialect } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrate.ts';
 import { RefusalError, refusal } from '../config/refusal.ts'; // Issue 19: s23-review
+import { isConnectTimeout, PG_CONNECT_TIMEOUT_MS, pgOptions } from './pg-connect.ts'; // s27
 
 export type Db = Kysely<Database>;
 declare const inTransaction: unique symbol;
@@ -99,14 +100,18 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
 }
 
 /**
- * A pool whose idle connections may end without the process ending: PostgreSQL restarted, an operator's
- * `pg_terminate_backend` or `DROP DATABASE … WITH (FORCE)`, a network cut. pg then drops the connection
- * from the pool and emits 'error' on the pool, which — without a listener — throws and ends the
- * server. Nothing was in flight on an idle connection; the next query opens a new one (or fails and
- * says so to its caller).
+ * A pool whose connections may end without the process ending: PostgreSQL restarted, an operator's
+ * `pg_terminate_backend` or `DROP DATABASE … WITH (FORCE)`, a network cut. For an idle connection pg
+ * drops it from the pool and emits 'error' on the pool; for one in use (a request's, between or during
+ * its queries) it emits 'error' on the connection itself, where pg-pool has taken its own listener off
+ * and Kysely adds none. Either, without a listener, is thrown and ends the server (s27: a request in
+ * flight while PostgreSQL went away ended `kartei serve`). The queries in flight fail to their callers
+ * (answered 503 `service-unavailable`), pg-pool does not take such a connection back, and the next
+ * query opens a new one.
  */
 export function idleErrorsHandled(pool: pg.Pool): pg.Pool {
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -114,7 +119,7 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
   const admin = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
+    dialect: new PostgresDialect({ pool: idleErrorsHandled(new pg.Pool({ ...pgOptions(adminUrl), max: 1 })) }),
   });
   try {
     // Issue 19: s23-review — the database not reached at all: a refusal, not pg's error with a stack.
@@ -125,7 +130,7 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   } finally {
     await admin.destroy();
   }
-  const pool = idleErrorsHandled(new pg.Pool({ connectionString: appUrl, max: 10 }));
+  const pool = idleErrorsHandled(new pg.Pool({ ...pgOptions(appUrl), max: 10 }));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', url: appUrl, close: () => db.destroy() };
 }
@@ -219,6 +224,14 @@ const NOT_REACHED =
 export class DatabaseNotReached extends RefusalError {}
 
 function notReached(e: unknown): DatabaseNotReached | undefined {
+  // s27: a database that accepts and never answers (or a network that drops what is sent) is not reached either.
+  if (isConnectTimeout(e)) {
+    const reason = `connect timeout ${PG_CONNECT_TIMEOUT_MS / 1000} s`;
+    return new DatabaseNotReached(
+      `the database of KARTEI_DATABASE_URL cannot be reached (${reason}); is it running, and are its address, user and password right?`,
+      refusal('database-not-reached', { reason }),
+    );
+  }
   const code = (e as { code?: unknown }).code;
   if (!(e instanceof Error) || typeof code !== 'string' || !NOT_REACHED.test(code)) return undefined;
   return new DatabaseNotReached(

@@ -7,6 +7,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { fieldRefused, KarteiError, problemType, type ErrorCode } from '../errors.ts';
 import { fromZodError, fromZodIssues, type ValidationIssue } from '../field-issues.ts';
 import { OfficeKeyUnavailableError } from '../vault/keyring.ts'; // Issue 19: s25-start-files
+import { isConnectTimeout } from '../db/pg-connect.ts'; // s27
 
 /** The neutral code for a client error Fastify raised itself, by status. */
 const GENERIC_BY_STATUS: Record<number, ErrorCode> = {
@@ -46,7 +47,30 @@ export function toKarteiError(err: unknown): KarteiError {
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new KarteiError(GENERIC_BY_STATUS[fe.statusCode] ?? 'bad-request');
   }
+  if (isServiceUnreachable(err))
+    return new KarteiError('service-unavailable', undefined, undefined, { 'retry-after': '30' });
   return new KarteiError('internal-error');
+}
+
+/**
+ * s27: the database (or the image store's S3) could not be reached or connected to: refused, closed, not
+ * answering within the connection's time limit (src/db/pg-connect.ts), shutting down, or out of connections —
+ * reset or closed under a query — anywhere in the error's chain of causes. Nothing was carried out; the same
+ * request may succeed later. (A client that went away mid-request, resetting its own connection, never
+ * reads the answer.)
+ */
+const UNREACHABLE_CODES =
+  /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|08[0-9A-Z]{3}|57P0[123]|53300)$/;
+const UNREACHABLE_MESSAGES = new Set(['Connection terminated unexpectedly']);
+function isServiceUnreachable(err: unknown): boolean {
+  let e = err;
+  for (let depth = 0; depth < 8 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.test(code)) return true;
+    if (isConnectTimeout(e) || (e instanceof Error && UNREACHABLE_MESSAGES.has(e.message))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 export function sendProblem(reply: FastifyReply, e: KarteiError) {

@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { installationEnv, karteiRun } from '../helpers/kartei-cli.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
@@ -171,5 +172,47 @@ test('audit verify and serve where the database is not reached: exit 1, said in 
         : /^kartei: Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar \(connect ECONNREFUSED 127\.0\.0\.1:1\)/m,
       what,
     );
+  }
+});
+
+// s27: a database that accepts the connection and never answers (a hung PostgreSQL, a proxy in front of a dead
+// one, a network that drops what is sent) held `kartei` forever: pg had no time limit on a new connection.
+test('serve, doctor and audit verify where the database accepts and never answers: refused within the time limit, in German', async () => {
+  const held: net.Socket[] = [];
+  const silent = net.createServer((s) => held.push(s.on('error', () => undefined)));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const { port } = silent.address() as net.AddressInfo;
+  try {
+    const env = { KARTEI_DATABASE_URL: `postgres://kartei:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/kartei` };
+    const started = performance.now();
+    const said = await Promise.all([
+      karteiRun(['serve'], installationEnv(dir, env), { ms: 40_000 }),
+      karteiRun(['audit', 'verify'], installationEnv(dir, env), { ms: 40_000 }),
+      karteiRun(['doctor'], installationEnv(dir, { ...env, KARTEI_LANG: 'en' }), { ms: 40_000 }),
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(held.length >= 3, `each command connected (${held.length})`);
+    for (const [i, { status, stdout, stderr }] of said.entries()) {
+      const out = stdout + stderr;
+      const what = `${i}: ${out}`;
+      assert.notEqual(status, null, `still waiting after 40 s: ${what}`);
+      assert.equal(status, 1, what);
+      assert.ok(!out.includes(PASSWORD) && !out.includes(encodeURIComponent(PASSWORD)), what);
+      assert.doesNotMatch(out, /^\s+at |node_modules/m, what);
+    }
+    const [serve, verify, doctor] = said.map((r) => r.stdout + r.stderr);
+    for (const out of [serve, verify])
+      assert.match(
+        out!,
+        /^kartei: Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar \(connect timeout 10 s\)/m,
+      );
+    assert.match(
+      doctor!,
+      /^\[CRITICAL\] Cannot open the installation\n\s+reason: the database of KARTEI_DATABASE_URL cannot be reached/m,
+    );
+    assert.ok(seconds < 35, `answered after ${seconds.toFixed(1)} s`);
+  } finally {
+    for (const s of held) s.destroy();
+    silent.close();
   }
 });

@@ -4,8 +4,12 @@
 // in CI, where a test's DROP DATABASE … WITH (FORCE) killed the test process).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
-import { DIALECT, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
+import { DIALECT, freshPostgres, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
 import { makeInstance, stowFile } from '../helpers/dicom-files.ts';
 
 test('idle connections ended by PostgreSQL: the server keeps running and the next requests are answered', {
@@ -43,6 +47,87 @@ test('idle connections ended by PostgreSQL: the server keeps running and the nex
     assert.equal(image.status, 200);
     assert.ok(image.raw.includes(inst.file.subarray(inst.file.length - 64)), 'the image reads back');
   } finally {
+    await h.close();
+  }
+});
+
+/** A TCP proxy to PostgreSQL that can fall silent: its connections ended, new ones accepted and never answered. */
+async function silencingProxy(to: number) {
+  let silent = false;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    open.add(client);
+    client.on('error', () => undefined).on('close', () => open.delete(client));
+    if (silent) return;
+    const upstream = net.connect(to, '127.0.0.1');
+    open.add(upstream);
+    upstream.on('error', () => client.destroy()).on('close', () => open.delete(upstream));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const end = () => {
+    for (const s of open) s.destroy();
+  };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    silence() {
+      silent = true;
+      end();
+    },
+    answer() {
+      silent = false;
+      end();
+    },
+    close: () => {
+      end();
+      server.close();
+    },
+  };
+}
+
+// s27: pg had no time limit on a new connection: with a database that accepts and never answers (hung, behind a
+// dead proxy, a network dropping packets) every request waited for good, and the waiting grew without a bound.
+test('a database that stops answering: requests are answered 503 service-unavailable within the time limit, then 200 again once it answers', {
+  skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG' : false,
+}, async () => {
+  const db = await freshPostgres();
+  const proxy = await silencingProxy(Number(new URL(db.databaseUrl).port || 5432));
+  const through = new URL(db.databaseUrl);
+  through.hostname = '127.0.0.1';
+  through.port = String(proxy.port);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-test-'));
+  const h = await startHarness({
+    reopen: { dir, database: { databaseUrl: through.toString(), databaseAdminUrl: db.databaseAdminUrl } },
+  });
+  try {
+    const office = await setUpTenant(h, ['INF']);
+    const INF = office.departments.INF!;
+    const physician = await office.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+    const created = await physician.post('/api/persons', samplePerson(INF, 'Stumm'));
+    assert.equal(created.status, 201);
+    const read = () => physician.get(`/api/persons/${created.body.id}`);
+    // Requests in flight when it falls silent (their connections end under them; pg's 'error' on a connection
+    // in use, without a listener, ended the process), then requests that need a new connection.
+    const inFlight = Array.from({ length: 12 }, read);
+    await new Promise((r) => setImmediate(r));
+    proxy.silence();
+    for (const r of await Promise.all(inFlight)) assert.ok([200, 503].includes(r.status), JSON.stringify(r.body));
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 12 }, read));
+    const seconds = (performance.now() - started) / 1000;
+    for (const r of answers) {
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'service-unavailable');
+      assert.equal(r.headers['retry-after'], '30');
+    }
+    assert.ok(seconds < 25, `answered after ${seconds.toFixed(1)} s`);
+    proxy.answer();
+    const again = await physician.get(`/api/persons/${created.body.id}`);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+  } finally {
+    proxy.close();
     await h.close();
   }
 });

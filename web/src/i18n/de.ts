@@ -1743,6 +1743,9 @@ export const de = {
   // Issue 19: ops
   'error.storage-full':
     'Der Speicher des Servers ist voll; es wurde nichts ausgeführt. Bitte wenden Sie sich an den Betrieb.',
+  // s27: the database or the image store not reached
+  'error.service-unavailable':
+    'Die Datenbank oder der Bildspeicher ist gerade nicht erreichbar; es wurde nichts ausgeführt. Bitte versuchen Sie es gleich noch einmal und wenden Sie sich an den Betrieb, wenn es so bleibt.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Willkommen. Dieser Link richtet das folgende Gesundheitsamt ein:',
   'setup.officeGivenNote':

@@ -1712,6 +1712,9 @@ export const en: Messages = {
   'problem.field.run-running': 'The same letters for the same files are being made already.',
   // Issue 19: ops
   'error.storage-full': "The server's storage is full; nothing was done. Please tell the operations team.",
+  // s27: the database or the image store not reached
+  'error.service-unavailable':
+    'The database or the image store cannot be reached right now; nothing was done. Please try again shortly, and tell the operations team if it persists.',
   // Issue 19: office-hosts — the setup wizard of an office the operator added (its name comes with the link)
   'setup.officeGivenIntro': 'Welcome. This link sets up the following health office:',
   'setup.officeGivenNote':

@@ -1,0 +1,28 @@
+// How every PostgreSQL connection of Kartei is opened: the pools of the server and of the sealed
+// objects, and the clients of verify's workers, backup, restore and the doctor. A new connection
+// that has not completed within PG_CONNECT_TIMEOUT_MS (a database that accepts and never answers,
+// a network that drops packets, every pooled connection held that long) fails instead of waiting
+// for good: `kartei` says the database is not reached, a request is answered 503
+// `service-unavailable`. No imports: verify's lean workers load it.
+
+/** The most a new connection (or a pool's wait for one) may take. */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** A pg.Client's or pg.Pool's options for `connectionString`, with the time limit. */
+export function pgOptions(connectionString: string | undefined): {
+  connectionString: string | undefined;
+  connectionTimeoutMillis: number;
+} {
+  return { connectionString, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS };
+}
+
+/** pg's own errors for a connection not made in time: the client's, and the pool's wait for a free one. */
+const TIMEOUT_MESSAGES = new Set([
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
+]);
+
+/** Whether `e` is pg's refusal of a connection not made within the time limit. */
+export function isConnectTimeout(e: unknown): boolean {
+  return e instanceof Error && TIMEOUT_MESSAGES.has(e.message);
+}
