@@ -1,5 +1,6 @@
 // Issue 17: letters — bulk runs: one template (its version pinned when the run starts) for a selection of a
-// department's files (person ids from a search, or every contact of an outbreak's cases). Starting a run is
+// department's files (person ids from a search, or every contact of an outbreak's cases the starter may see: a
+// restricted one only for whoever reads restricted records). Starting a run is
 // `letter.bulk` on the department; it writes the run and one item per file (run + person unique). The
 // server's LetterRunner then makes the letters in the background, each one `Gate.run('letter.generate')` on its
 // file as the person who started the run (with that person's roles as they are now), its item marked done in
@@ -17,6 +18,7 @@ import type { LetterRunListItem, LetterRunView } from '../contract/letters.ts';
 import { inTenantTransaction, serialise, type Store } from '../db/connect.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
+import { readsRestrictedIn } from '../infection/contact-index.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Letters } from './letters.ts';
 import { KIND_RECORDS } from './template-fields.ts';
@@ -59,7 +61,8 @@ export class LetterRuns {
       if (o.departmentId !== departmentId)
         throw fieldRefused('validation-failed', 'outbreakId', 'not-in-department', 'an outbreak of another department');
       outbreakId = selection.outbreakId;
-      // The contact persons of the outbreak's live cases (their files are this department's).
+      // The contact persons of the outbreak's live cases (their files are this department's); a restricted contact
+      // only for whoever reads restricted records here — the outbreak's own list leaves it out for the others too.
       const rows = await ctx.tx
         .selectFrom('ifsg_contacts as k')
         .innerJoin('ifsg_cases as c', 'c.record_id', 'k.case_record_id')
@@ -73,6 +76,7 @@ export class LetterRuns {
         .where('c.deleted_at', 'is', null)
         .where('p.department_id', '=', departmentId)
         .where('p.merged_into', 'is', null)
+        .$if(!readsRestrictedIn(ctx, departmentId), (q) => q.where('k.sensitivity', '=', 'normal'))
         .orderBy('k.person_id')
         .execute();
       personIds = rows.map((r) => r.person_id);

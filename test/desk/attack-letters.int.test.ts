@@ -1,5 +1,6 @@
 // Attacks on letters (issue 17): a bulk run started twice — a double click, or a retry after a timeout, at
-// the same moment or while the first still runs — must not make every file's letter twice.
+// the same moment or while the first still runs — must not make every file's letter twice; a clerk's run over an
+// outbreak must not reach (and name) the contacts the outbreak's list hides from a clerk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';
@@ -118,4 +119,73 @@ test('hostile template text: the opinion by odd spellings, prototype keys, contr
     assert.ok(r.status === 200 || r.status === 422, `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
     if (r.status === 200) assert.equal(r.raw.subarray(0, 5).toString('latin1'), '%PDF-');
   }
+});
+
+test("a clerk's bulk run over an outbreak leaves out restricted contacts, as the outbreak's own list does: no name of one in the run, no letter in its file", async () => {
+  const invitation = (await clerk.get(`/api/departments/${INF}/letter-templates`)).body.items.find(
+    (i: { kind: string }) => i.kind === 'invitation',
+  ).id as string;
+  const physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const outbreak = await clerk.post(`/api/departments/${INF}/outbreaks`, {
+    name: 'Wohngruppe Lindenhof',
+    setting: 'other',
+    periodFrom: '2026-11-25',
+  });
+  assert.equal(outbreak.status, 201, JSON.stringify(outbreak.body));
+  const [normalCase, restrictedCase] = await people(2, 'Ausbruchsfall');
+  const caseIn = async (personId: string, sensitivity: string) => {
+    const c = await physician.post(`/api/persons/${personId}/records`, {
+      type: 'ifsg-case',
+      sensitivity,
+      content: { disease: { code: 'nrvd', display: 'Norovirus' }, status: 'confirmed', notifiedOn: '2026-12-01' },
+    });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    const added = await physician.post(`/api/outbreaks/${outbreak.body.id}/cases`, {
+      caseId: c.body.id,
+      caseVersion: 1,
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    return c.body.id as string;
+  };
+  const contactOf = async (caseId: string, familyName: string) => {
+    const k = await physician.post(`/api/cases/${caseId}/contacts`, {
+      person: { familyName, givenName: 'Kunigunde', birthDate: '1975-05-05' },
+      category: 'close',
+      lastExposure: '2026-12-01',
+    });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    return k.body.personId as string;
+  };
+  await contactOf(await caseIn(normalCase!, 'normal'), 'Offenkontakt');
+  const hidden = await contactOf(await caseIn(restrictedCase!, 'restricted'), 'Geheimkontakt');
+  // The outbreak as the clerk sees it: the restricted contact is not listed.
+  const seen = await clerk.get(`/api/outbreaks/${outbreak.body.id}`);
+  assert.equal(seen.status, 200, JSON.stringify(seen.body));
+  assert.deepEqual(
+    seen.body.contactList.map((k: { familyName: string }) => k.familyName),
+    ['Offenkontakt'],
+  );
+  const run = await clerk.post(`/api/departments/${INF}/letter-runs`, {
+    templateId: invitation,
+    outbreakId: outbreak.body.id,
+  });
+  assert.equal(run.status, 201, JSON.stringify(run.body));
+  await h.services.letterRunner.idle();
+  const view = await clerk.get(`/api/letter-runs/${run.body.id}`);
+  assert.equal(view.status, 200, JSON.stringify(view.body));
+  assert.deepEqual(
+    view.body.items.map((i: { familyName: string }) => i.familyName),
+    ['Offenkontakt'],
+    'the run names a restricted contact to a clerk',
+  );
+  assert.equal(view.body.total, 1);
+  assert.deepEqual(await generationsOf([hidden]), []);
+  // A physician, who reads restricted records, reaches both.
+  const senior = await physician.post(`/api/departments/${INF}/letter-runs`, {
+    templateId: invitation,
+    outbreakId: outbreak.body.id,
+  });
+  assert.equal(senior.status, 201, JSON.stringify(senior.body));
+  await h.services.letterRunner.idle();
+  assert.equal((await physician.get(`/api/letter-runs/${senior.body.id}`)).body.total, 2);
 });
