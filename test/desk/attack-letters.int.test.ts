@@ -1,6 +1,7 @@
 // Attacks on letters (issue 17): a bulk run started twice — a double click, or a retry after a timeout, at
 // the same moment or while the first still runs — must not make every file's letter twice; a clerk's run over an
-// outbreak must not reach (and name) the contacts the outbreak's list hides from a clerk.
+// outbreak must not reach (and name) the contacts the outbreak's list hides from a clerk; a letter made from a
+// restricted record must not turn readable to a clerk when the record is relabelled and the letter made again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTenantTransaction } from '../../src/db/connect.ts';
@@ -188,4 +189,46 @@ test("a clerk's bulk run over an outbreak leaves out restricted contacts, as the
   assert.equal(senior.status, 201, JSON.stringify(senior.body));
   await h.services.letterRunner.idle();
   assert.equal((await physician.get(`/api/letter-runs/${senior.body.id}`)).body.total, 2);
+});
+
+test('a letter made from a restricted record stays restricted after the record is relabelled normal and the letter made again: a clerk reads no earlier version', async () => {
+  const physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const certificate = (await physician.get(`/api/departments/${INF}/letter-templates`)).body.items.find(
+    (i: { kind: string }) => i.kind === 'certificate-36',
+  ).id as string;
+  const [file] = await people(1, 'Umetikett');
+  const screening = await physician.post(`/api/persons/${file}/records`, {
+    type: 'tb-screening',
+    sensitivity: 'restricted',
+    content: { date: '2026-12-01', method: 'chest-x-ray', result: 'negative' },
+  });
+  assert.equal(screening.status, 201, JSON.stringify(screening.body));
+  const letter = () =>
+    physician.post(`/api/persons/${file}/letters`, {
+      templateId: certificate,
+      recordId: screening.body.id,
+      requestKey: crypto.randomUUID(),
+    });
+  const first = await letter();
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const restrictedLetter = `/api/documents/${first.body.documentId}/content?version=${first.body.documentVersion}`;
+  assert.notEqual((await clerk.get(restrictedLetter)).status, 200);
+  // The physician relabels the record normal; its restricted version stays the physicians' (records keep it so).
+  const relabelled = await physician.put(`/api/records/${screening.body.id}`, {
+    content: { date: '2026-12-01', method: 'chest-x-ray', result: 'negative' },
+    sensitivity: 'normal',
+    version: 1,
+  });
+  assert.equal(relabelled.status, 200, JSON.stringify(relabelled.body));
+  assert.equal((await clerk.get(`/api/records/${screening.body.id}/versions/1`)).status, 403);
+  const second = await letter();
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  // The letter made from the restricted version is not the clerk's either.
+  const read = await clerk.get(restrictedLetter);
+  assert.notEqual(read.status, 200, 'a clerk read the letter made from the restricted version');
+  // The new letter, made from the normal version, is.
+  const now = await clerk.get(
+    `/api/documents/${second.body.documentId}/content?version=${second.body.documentVersion}`,
+  );
+  assert.equal(now.status, 200);
 });
