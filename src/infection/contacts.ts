@@ -205,7 +205,8 @@ export class Contacts {
    * Turns the contact the gate decided on (`contact.convert` on its record) into a case in the same
    * file: the index case's disease, status suspected, a note where it came from; the contact is marked
    * converted with the case's id. Once only: a second request (parallel, or a double click) is refused,
-   * and a person who already has a case of that disease gets the contact pointed at it instead.
+   * and a person who already has a case of that disease gets the contact pointed at it instead — decided as a
+   * read of that case (a restricted one: physicians and heads), so a clerk learns of no case it may not read.
    */
   async convert(ctx: GateContext, contactId: string): Promise<{ caseRecordId: string; created: boolean }> {
     await serialise(ctx.tx, `contact:${contactId}`);
@@ -233,6 +234,8 @@ export class Contacts {
       .executeTakeFirstOrThrow();
     const disease = await this.cases.diseaseOf(ctx, index);
     const existing = await this.cases.findCase(ctx, row.person_id, disease.code);
+    // Pointing the contact at a case tells of it: one the caller may not read (restricted) is refused like a read of it.
+    if (existing) await ctx.also('record.read', { kind: 'record', recordId: existing });
     const today = officeDay(ctx.now);
     const caseContent: IfsgCaseContent = {
       disease,

@@ -387,6 +387,44 @@ test('a restricted case: its contacts are for physicians and heads; a clerk is r
   assert.equal((await clerk.post(`/api/contacts/${made.body.id}/convert`)).status, 403);
 });
 
+test("converting a clerk's contact whose person has a restricted case of the disease: refused, the contact stays active and the case's id is not told", async () => {
+  const person = (
+    await physician.post('/api/persons', { ...samplePerson(INF, 'Verborgenfall'), birthDate: '1969-09-09' })
+  ).body.id as string;
+  const secret = await physician.post(`/api/persons/${person}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'restricted',
+    content: {
+      disease: { code: 'msvd', display: 'Masernvirus-Erkrankung' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(secret.status, 201, JSON.stringify(secret.body));
+  // The clerk's own, normal work: the person is a contact of the (normal) measles case.
+  const contact = await clerk.post(`/api/cases/${measlesCase}/contacts`, {
+    personId: person,
+    category: 'close',
+    lastExposure: '2026-11-30',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const converted = await clerk.post(`/api/contacts/${contact.body.id}/convert`);
+  assert.notEqual(
+    converted.status,
+    200,
+    `a clerk was pointed at the restricted case: ${JSON.stringify(converted.body)}`,
+  );
+  assert.equal(converted.status, 403, JSON.stringify(converted.body));
+  assert.ok(!JSON.stringify(converted.body).includes(secret.body.id));
+  const still = await clerk.get(`/api/records/${contact.body.id}`);
+  assert.equal(still.body.content.state, 'active');
+  assert.equal(still.body.content.convertedCaseId, undefined);
+  // A physician, who reads the restricted case, converts the contact into it.
+  const byPhysician = await physician.post(`/api/contacts/${contact.body.id}/convert`);
+  assert.equal(byPhysician.status, 200, JSON.stringify(byPhysician.body));
+  assert.deepEqual(byPhysician.body, { caseRecordId: secret.body.id, created: false });
+});
+
 test('another department: 404 for cases and contacts, 403 for the worklist; tokens only within their scope', async () => {
   assert.equal((await other.get(`/api/cases/${measlesCase}/contacts`)).status, 404);
   assert.equal(
