@@ -1,6 +1,7 @@
 // Attacks on the DEMIS inbox: another department's notification and quarantine entry are 404, its
 // inbox 403; a token without records:write cannot change anything and no token uploads; parallel
-// accepts make one case, parallel uploads of one bundle one notification; oversized and wrong-typed
+// accepts make one case, parallel uploads of one bundle one notification, parallel bundles of one
+// NotificationId one notification with its versions (PostgreSQL: four, or a 500); oversized and wrong-typed
 // uploads are refused; nothing identifying or clinical is in the database files' bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,6 +145,33 @@ test('the same bundle uploaded in parallel is one notification; the rest are dup
     JSON.stringify(answers.map((a) => a.body)),
   );
   assert.equal(new Set(answers.map((a) => a.body.notificationId)).size, 1);
+});
+
+test('bundles of one NotificationId arriving at the same moment (the poller and a hand upload) are one notification with its versions', async () => {
+  const notificationId = randomUUID();
+  const bundles = [1, 2, 3, 4].map((i) =>
+    JSON.stringify(
+      laboratoryBundle({
+        familyName: 'Zeitgleich',
+        notificationId,
+        notifiedAt: `2026-12-0${i}T10:00:00+01:00`,
+      }),
+    ),
+  );
+  const answers = await Promise.all(bundles.map((b) => upload(clerk, INF, b)));
+  assert.deepEqual(
+    answers.map((a) => a.status).sort(),
+    [201, 201, 201, 201],
+    JSON.stringify(answers.map((a) => a.body)),
+  );
+  assert.deepEqual(
+    answers.map((a) => a.body.outcome).sort(),
+    ['created', 'version', 'version', 'version'],
+    JSON.stringify(answers.map((a) => a.body)),
+  );
+  assert.equal(new Set(answers.map((a) => a.body.notificationId)).size, 1);
+  const n = (await clerk.get(`/api/notifications/${answers[0]!.body.notificationId}`)).body;
+  assert.equal(n.versions.length, 4);
 });
 
 test('oversized, wrongly typed and unauthenticated uploads are refused and leave nothing behind', async () => {
