@@ -1,7 +1,8 @@
 // Attacks on the DEMIS inbox: another department's notification and quarantine entry are 404, its
 // inbox 403; a token without records:write cannot change anything and no token uploads; parallel
-// accepts make one case, parallel uploads of one bundle one notification, parallel bundles of one
-// NotificationId one notification with its versions (PostgreSQL: four, or a 500); oversized and wrong-typed
+// accepts make one case (of one notification, or of two of one person and disease), parallel uploads
+// of one bundle one notification, parallel bundles of one NotificationId one notification with its
+// versions (PostgreSQL: four, or a 500); oversized and wrong-typed
 // uploads are refused; nothing identifying or clinical is in the database files' bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,6 +134,33 @@ test('accepting twice at the same moment makes one case; the other is refused', 
     tx.selectFrom('ifsg_cases').select('record_id').where('person_id', '=', n.personId).execute(),
   );
   assert.equal(cases.length, 1);
+});
+
+test('two notifications of one person and disease accepted at the same moment make one case, never two', async () => {
+  const first = await linkedNotification('Zweimeldung');
+  const second = await upload(clerk, INF, diseaseBundle({ familyName: 'Zweimeldung' }));
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  const n2 = (await clerk.get(`/api/notifications/${second.body.notificationId}`)).body;
+  const linked = await clerk.post(`/api/notifications/${n2.id}/person`, {
+    personId: first.personId,
+    version: n2.version,
+  });
+  assert.equal(linked.status, 200, JSON.stringify(linked.body));
+  const clerk2 = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const answers = await Promise.all([
+    clerk.post(`/api/notifications/${first.id}/accept`, { status: 'confirmed', version: first.version }),
+    clerk2.post(`/api/notifications/${n2.id}/accept`, { status: 'confirmed', version: linked.body.version }),
+  ]);
+  for (const a of answers) assert.ok(a.status === 200 || a.status === 409, JSON.stringify(a.body));
+  const cases = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('ifsg_cases')
+      .select('record_id')
+      .where('person_id', '=', first.personId)
+      .where('deleted_at', 'is', null)
+      .execute(),
+  );
+  assert.equal(cases.length, 1, JSON.stringify(answers.map((a) => a.body)));
 });
 
 test('the same bundle uploaded in parallel is one notification; the rest are duplicates', async () => {
