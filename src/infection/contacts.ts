@@ -8,7 +8,7 @@ import { decide, type Sensitivity } from '../access/policy.ts';
 import { resolve } from '../access/resolve.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError, fieldRefused, fieldsRefused } from '../errors.ts';
-import type { PersonData, Persons } from '../records/persons.ts';
+import { lockFile, type PersonData, type Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import type { IfsgCaseContent, IfsgContactContent } from '../records/record-types.ts';
 import type { CaseIndex } from './case-index.ts';
@@ -233,6 +233,8 @@ export class Contacts {
       .where('tenant_id', '=', ctx.principal.tenantId)
       .executeTakeFirstOrThrow();
     const disease = await this.cases.diseaseOf(ctx, index);
+    // Looked for while holding the file's record writes: two contacts of the person converted at once make one case.
+    await lockFile(ctx, row.person_id);
     const existing = await this.cases.findCase(ctx, row.person_id, disease.code);
     // Pointing the contact at a case tells of it: one the caller may not read (restricted) is refused like a read of it.
     if (existing) await ctx.also('record.read', { kind: 'record', recordId: existing });

@@ -387,6 +387,44 @@ test('a restricted case: its contacts are for physicians and heads; a clerk is r
   assert.equal((await clerk.post(`/api/contacts/${made.body.id}/convert`)).status, 403);
 });
 
+test('two contacts of one person (of two cases of one disease) converted at the same moment make one case', async () => {
+  const secondIndex = (await physician.post('/api/persons', samplePerson(INF, 'Zweitindex'))).body.id as string;
+  const otherMeasles = await physician.post(`/api/persons/${secondIndex}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: {
+      disease: { code: 'msvd', display: 'Masernvirus-Erkrankung' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(otherMeasles.status, 201, JSON.stringify(otherMeasles.body));
+  const person = (await clerk.post('/api/persons', { ...samplePerson(INF, 'Doppelkontakt'), birthDate: '1977-07-07' }))
+    .body.id as string;
+  const contactIds: string[] = [];
+  for (const caseId of [measlesCase, otherMeasles.body.id]) {
+    const k = await clerk.post(`/api/cases/${caseId}/contacts`, {
+      personId: person,
+      category: 'close',
+      lastExposure: '2026-11-30',
+    });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    contactIds.push(k.body.id);
+  }
+  const answers = await Promise.all(contactIds.map((id) => clerk.post(`/api/contacts/${id}/convert`)));
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  const cases = await db((tx) =>
+    tx
+      .selectFrom('ifsg_cases')
+      .select('record_id')
+      .where('person_id', '=', person)
+      .where('deleted_at', 'is', null)
+      .execute(),
+  );
+  assert.equal(cases.length, 1, JSON.stringify(answers.map((a) => a.body)));
+  assert.equal(answers[0]!.body.caseRecordId, answers[1]!.body.caseRecordId);
+});
+
 test("converting a clerk's contact whose person has a restricted case of the disease: refused, the contact stays active and the case's id is not told", async () => {
   const person = (
     await physician.post('/api/persons', { ...samplePerson(INF, 'Verborgenfall'), birthDate: '1969-09-09' })
