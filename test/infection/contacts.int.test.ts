@@ -463,6 +463,56 @@ test("converting a clerk's contact whose person has a restricted case of the dis
   assert.deepEqual(byPhysician.body, { caseRecordId: secret.body.id, created: false });
 });
 
+test('a case with normal contacts is not relabelled restricted (its contacts would tell a clerk of it); once they are, it is', async () => {
+  const index = (await physician.post('/api/persons', samplePerson(INF, 'Spaetvertraulich'))).body.id as string;
+  const kase = await physician.post(`/api/persons/${index}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: {
+      disease: { code: 'cvdd', display: 'Coronavirus-Krankheit-2019' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(kase.status, 201, JSON.stringify(kase.body));
+  const contact = await clerk.post(`/api/cases/${kase.body.id}/contacts`, {
+    person: newPerson('Nachbarkontakt'),
+    category: 'close',
+    lastExposure: '2026-12-01',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const relabel = (version: number) =>
+    physician.put(`/api/records/${kase.body.id}`, {
+      content: {
+        disease: { code: 'cvdd', display: 'Coronavirus-Krankheit-2019' },
+        status: 'confirmed',
+        notifiedOn: '2026-12-01',
+      },
+      sensitivity: 'restricted',
+      version,
+    });
+  const refused = await relabel(1);
+  assert.equal(
+    refused.status,
+    422,
+    `the case became restricted with a normal contact: ${JSON.stringify(refused.body)}`,
+  );
+  assert.equal(refused.body.field, 'sensitivity');
+  assert.equal(refused.body.errors[0].code, 'contacts-not-restricted');
+  assert.equal((await physician.get(`/api/records/${kase.body.id}`)).body.sensitivity, 'normal');
+  // The contact relabelled first, the case follows.
+  const c = (await physician.get(`/api/records/${contact.body.id}`)).body;
+  const moved = await physician.put(`/api/records/${contact.body.id}`, {
+    content: c.content,
+    sensitivity: 'restricted',
+    version: c.version,
+  });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  assert.equal((await relabel(1)).status, 200);
+  const listed = (await clerk.get(`/api/departments/${INF}/follow-ups?when=today&on=2026-12-04`)).body;
+  assert.ok(!listed.some((x: { familyName: string }) => x.familyName === 'Nachbarkontakt'));
+});
+
 test('another department: 404 for cases and contacts, 403 for the worklist; tokens only within their scope', async () => {
   assert.equal((await other.get(`/api/cases/${measlesCase}/contacts`)).status, 404);
   assert.equal(
