@@ -189,6 +189,15 @@ test("a clerk's bulk run over an outbreak leaves out restricted contacts, as the
   assert.equal(senior.status, 201, JSON.stringify(senior.body));
   await h.services.letterRunner.idle();
   assert.equal((await physician.get(`/api/letter-runs/${senior.body.id}`)).body.total, 2);
+  // The physician's run, read by a clerk of the department: the restricted contact is not named there either.
+  const asClerk = await clerk.get(`/api/letter-runs/${senior.body.id}`);
+  assert.equal(asClerk.status, 200, JSON.stringify(asClerk.body));
+  assert.deepEqual(
+    asClerk.body.items.map((i: { familyName: string | null }) => i.familyName),
+    ['Offenkontakt'],
+    "a clerk read the restricted contact's name in a physician's run",
+  );
+  assert.ok(!asClerk.body.items.some((i: { personId: string }) => i.personId === hidden));
 });
 
 test('a letter made from a restricted record stays restricted after the record is relabelled normal and the letter made again: a clerk reads no earlier version', async () => {
