@@ -185,6 +185,7 @@ export const FIELD_CODES = [
   'nothing-to-transmit',
   // Issue 16: cases & contacts
   'case-unknown',
+  'contacts-not-restricted',
   'contact-is-case',
   'already-recorded',
   'already-converted',

@@ -110,7 +110,9 @@ export class Documents implements DocumentSink {
 
   /**
    * Issue 17: a generated letter or certificate into the file the gate decided on (a file action). The same
-   * template for the same file and record again is a new version of the same document.
+   * template for the same file and record again is a new version of the same document — at the record's
+   * sensitivity: one made after the record was relabelled is another document, so a letter made from a restricted
+   * version stays restricted with its versions (as the record's restricted versions stay).
    */
   async addGenerated(ctx: GateContext, doc: GeneratedDocument): Promise<{ documentId: string; version: number }> {
     const { tx, principal } = ctx;
@@ -138,6 +140,7 @@ export class Documents implements DocumentSink {
       .where('person_id', '=', personId)
       .where('kind', '=', 'generated')
       .where('template_id', '=', doc.template.id)
+      .where('sensitivity', '=', sensitivity)
       .where('deleted_at', 'is', null);
     q = doc.recordId ? q.where('record_id', '=', doc.recordId) : q.where('record_id', 'is', null);
     const existing = await q.executeTakeFirst();

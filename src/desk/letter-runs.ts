@@ -1,5 +1,6 @@
 // Issue 17: letters — bulk runs: one template (its version pinned when the run starts) for a selection of a
-// department's files (person ids from a search, or every contact of an outbreak's cases). Starting a run is
+// department's files (person ids from a search, or every contact of an outbreak's cases the starter may see: a
+// restricted one only for whoever reads restricted records, and only they see it in the run). Starting a run is
 // `letter.bulk` on the department; it writes the run and one item per file (run + person unique). The
 // server's LetterRunner then makes the letters in the background, each one `Gate.run('letter.generate')` on its
 // file as the person who started the run (with that person's roles as they are now), its item marked done in
@@ -17,6 +18,7 @@ import type { LetterRunListItem, LetterRunView } from '../contract/letters.ts';
 import { inTenantTransaction, serialise, type Store } from '../db/connect.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { activeUsersWithRoles, toPrincipal } from '../identity/sessions.ts';
+import { readsRestrictedIn } from '../infection/contact-index.ts';
 import type { Persons } from '../records/persons.ts';
 import type { Letters } from './letters.ts';
 import { KIND_RECORDS } from './template-fields.ts';
@@ -59,23 +61,9 @@ export class LetterRuns {
       if (o.departmentId !== departmentId)
         throw fieldRefused('validation-failed', 'outbreakId', 'not-in-department', 'an outbreak of another department');
       outbreakId = selection.outbreakId;
-      // The contact persons of the outbreak's live cases (their files are this department's).
-      const rows = await ctx.tx
-        .selectFrom('ifsg_contacts as k')
-        .innerJoin('ifsg_cases as c', 'c.record_id', 'k.case_record_id')
-        .innerJoin('persons as p', 'p.id', 'k.person_id')
-        .select('k.person_id')
-        .distinct()
-        .where('k.tenant_id', '=', tenantId)
-        .where('k.deleted_at', 'is', null)
-        .where('c.tenant_id', '=', tenantId)
-        .where('c.outbreak_id', '=', outbreakId)
-        .where('c.deleted_at', 'is', null)
-        .where('p.department_id', '=', departmentId)
-        .where('p.merged_into', 'is', null)
-        .orderBy('k.person_id')
-        .execute();
-      personIds = rows.map((r) => r.person_id);
+      // The contact persons of the outbreak's live cases (their files are this department's); a restricted contact
+      // only for whoever reads restricted records here — the outbreak's own list leaves it out for the others too.
+      personIds = await outbreakContacts(ctx, departmentId, outbreakId, !readsRestrictedIn(ctx, departmentId));
       if (personIds.length > MAX_RUN_FILES)
         throw fieldRefused('validation-failed', 'outbreakId', 'too-many', `more than ${MAX_RUN_FILES} files`, {
           max: MAX_RUN_FILES,
@@ -219,7 +207,7 @@ export class LetterRuns {
       .where('tenant_id', '=', ctx.principal.tenantId)
       .executeTakeFirst();
     if (!run) throw new KarteiError('not-found');
-    const items = await ctx.tx
+    let items = await ctx.tx
       .selectFrom('letter_run_items')
       .select(['person_id', 'state', 'document_id', 'error'])
       .where('run_id', '=', runId)
@@ -236,6 +224,15 @@ export class LetterRuns {
           .execute()
       ).map((g) => [g.person_id, g.document_version] as const),
     );
+    // A run over an outbreak, read by whoever may not read restricted records: the persons who are only restricted
+    // contacts of that outbreak are left out (their names and ids would tell of them, as the outbreak's list does not).
+    if (run.outbreak_id && !readsRestrictedIn(ctx, run.department_id)) {
+      const shown = new Set(await outbreakContacts(ctx, run.department_id, run.outbreak_id, true));
+      const hidden = new Set(
+        (await outbreakContacts(ctx, run.department_id, run.outbreak_id, false)).filter((id) => !shown.has(id)),
+      );
+      items = items.filter((i) => !hidden.has(i.person_id));
+    }
     // The names of the department's own files (the caller is a member): the result list a person works through.
     const people = new Map(
       (
@@ -297,6 +294,33 @@ export class LetterRuns {
       finishedAt: r.finished_at,
     };
   }
+}
+
+/** The persons who are live contacts of the outbreak's live cases, files of `departmentId`; normal contacts only if asked. */
+async function outbreakContacts(
+  ctx: GateContext,
+  departmentId: string,
+  outbreakId: string,
+  normalOnly: boolean,
+): Promise<string[]> {
+  const tenantId = ctx.principal.tenantId;
+  const rows = await ctx.tx
+    .selectFrom('ifsg_contacts as k')
+    .innerJoin('ifsg_cases as c', 'c.record_id', 'k.case_record_id')
+    .innerJoin('persons as p', 'p.id', 'k.person_id')
+    .select('k.person_id')
+    .distinct()
+    .where('k.tenant_id', '=', tenantId)
+    .where('k.deleted_at', 'is', null)
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.outbreak_id', '=', outbreakId)
+    .where('c.deleted_at', 'is', null)
+    .where('p.department_id', '=', departmentId)
+    .where('p.merged_into', 'is', null)
+    .$if(normalOnly, (q) => q.where('k.sensitivity', '=', 'normal'))
+    .orderBy('k.person_id')
+    .execute();
+  return rows.map((r) => r.person_id);
 }
 
 /**

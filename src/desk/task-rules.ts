@@ -3,7 +3,8 @@
 // rule, the record's file has one task of that rule, linked to the record, due the declared months after the
 // record's date; a later version that no longer matches, or deleting the record, cancels it while it is
 // open; matching again reopens it. Idempotent: one task per record and rule (`rule_key`, unique), so the same
-// record written again, or twice at once, makes no second task.
+// record written again, or twice at once, makes no second task. A record relabelled restricted makes every task
+// linked to it restricted, those made by hand too.
 import { randomUUID } from 'node:crypto';
 import type { GateContext } from '../access/gate.ts';
 import type { Sensitivity } from '../access/policy.ts';
@@ -41,6 +42,22 @@ export class TaskRules implements RecordIndexer {
       type?: RecordType;
     },
   ): Promise<void> {
+    // A restricted record's task is restricted (tasks-shared.ts `checkLink`): a record relabelled restricted takes
+    // the tasks linked to it along — those made by hand too, whose title and note a clerk would otherwise still read.
+    if (r.sensitivity === 'restricted')
+      await ctx.tx
+        .updateTable('tasks')
+        .set((eb) => ({
+          sensitivity: 'restricted',
+          version: eb('version', '+', 1),
+          updated_at: ctx.now,
+          updated_by: ctx.principal.userId,
+        }))
+        .where('tenant_id', '=', ctx.principal.tenantId)
+        .where('link_kind', '=', 'record')
+        .where('link_id', '=', r.recordId)
+        .where('sensitivity', '=', 'normal')
+        .execute();
     const type = r.type;
     const rules = type ? taskRulesOf(type) : [];
     if (!type || rules.length === 0) return;

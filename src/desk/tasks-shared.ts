@@ -174,3 +174,31 @@ export async function checkLink(
     }
   }
 }
+
+/**
+ * The sensitivity the task's current link brings (a record's or a document's, a deleted one's too): a change that
+ * does not name a new link keeps it, so a task of a restricted record is not made normal by asking.
+ */
+export async function linkedSensitivity(
+  ctx: GateContext,
+  task: { link_kind: string | null; link_id: string | null },
+): Promise<Sensitivity> {
+  const { link_kind: kind, link_id: id } = task;
+  if (!id || (kind !== 'record' && kind !== 'document')) return 'normal';
+  const tenantId = ctx.principal.tenantId;
+  const r =
+    kind === 'record'
+      ? await ctx.tx
+          .selectFrom('records')
+          .select('sensitivity')
+          .where('id', '=', id)
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirst()
+      : await ctx.tx
+          .selectFrom('documents')
+          .select('sensitivity')
+          .where('id', '=', id)
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirst();
+  return (r?.sensitivity as Sensitivity | undefined) ?? 'normal';
+}

@@ -13,7 +13,17 @@ import { restrictedListing } from '../identity/departments.ts';
 import { displayNames } from '../identity/users.ts';
 import { lockFile, refuseMerged, stale } from '../records/persons.ts';
 import type { Keyring } from '../vault/keyring.ts';
-import { checkAssignee, checkLink, openTask, sealTask, taskKey, today, viewOf, type TaskRow } from './tasks-shared.ts';
+import {
+  checkAssignee,
+  checkLink,
+  linkedSensitivity,
+  openTask,
+  sealTask,
+  taskKey,
+  today,
+  viewOf,
+  type TaskRow,
+} from './tasks-shared.ts';
 
 /** A title says what to do; longer text belongs in the note. */
 const TITLE_MAX = 200;
@@ -184,7 +194,7 @@ export class Tasks {
     await checkAssignee(ctx, row.department_id, patch.assigneeId);
     const linked = linkGiven
       ? await checkLink(ctx, { departmentId: row.department_id, personId: row.person_id }, patch.link)
-      : 'normal';
+      : await linkedSensitivity(ctx, row);
     const sensitivity = maxSensitivity(patch.sensitivity ?? (row.sensitivity as Sensitivity), linked);
     if (!ctx.may('task.update', sensitivity)) throw new KarteiError('forbidden');
     const key = await taskKey(this.keyring, ctx, row);

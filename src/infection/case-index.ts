@@ -77,6 +77,25 @@ export class CaseIndex implements RecordIndexer {
           "not an outbreak of the case's department",
         );
     }
+    // A restricted case's contacts are restricted (contact-index.ts): a case relabelled restricted while a contact of
+    // it is normal would be told of by that contact (in the worklist, the outbreak, the contact's record) to a clerk.
+    if (r.sensitivity === 'restricted' && r.version > 1) {
+      const open = await ctx.tx
+        .selectFrom('ifsg_contacts')
+        .select('record_id')
+        .where('tenant_id', '=', tenantId)
+        .where('case_record_id', '=', r.recordId)
+        .where('sensitivity', '=', 'normal')
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (open)
+        throw fieldRefused(
+          'validation-failed',
+          'sensitivity',
+          'contacts-not-restricted',
+          'the case has contacts that are not restricted: relabel them first',
+        );
+    }
     const facts = {
       disease_digest: await this.diseaseDigest(ctx, c.disease.code),
       disease_enc: sealField(key, diseaseBinding(tenantId, r.recordId), c.disease),

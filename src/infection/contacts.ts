@@ -8,7 +8,7 @@ import { decide, type Sensitivity } from '../access/policy.ts';
 import { resolve } from '../access/resolve.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError, fieldRefused, fieldsRefused } from '../errors.ts';
-import type { PersonData, Persons } from '../records/persons.ts';
+import { lockFile, type PersonData, type Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import type { IfsgCaseContent, IfsgContactContent } from '../records/record-types.ts';
 import type { CaseIndex } from './case-index.ts';
@@ -205,7 +205,8 @@ export class Contacts {
    * Turns the contact the gate decided on (`contact.convert` on its record) into a case in the same
    * file: the index case's disease, status suspected, a note where it came from; the contact is marked
    * converted with the case's id. Once only: a second request (parallel, or a double click) is refused,
-   * and a person who already has a case of that disease gets the contact pointed at it instead.
+   * and a person who already has a case of that disease gets the contact pointed at it instead — decided as a
+   * read of that case (a restricted one: physicians and heads), so a clerk learns of no case it may not read.
    */
   async convert(ctx: GateContext, contactId: string): Promise<{ caseRecordId: string; created: boolean }> {
     await serialise(ctx.tx, `contact:${contactId}`);
@@ -232,7 +233,11 @@ export class Contacts {
       .where('tenant_id', '=', ctx.principal.tenantId)
       .executeTakeFirstOrThrow();
     const disease = await this.cases.diseaseOf(ctx, index);
+    // Looked for while holding the file's record writes: two contacts of the person converted at once make one case.
+    await lockFile(ctx, row.person_id);
     const existing = await this.cases.findCase(ctx, row.person_id, disease.code);
+    // Pointing the contact at a case tells of it: one the caller may not read (restricted) is refused like a read of it.
+    if (existing) await ctx.also('record.read', { kind: 'record', recordId: existing });
     const today = officeDay(ctx.now);
     const caseContent: IfsgCaseContent = {
       disease,

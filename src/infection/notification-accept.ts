@@ -11,7 +11,7 @@ import type { ParsedNotification } from '../demis/codec/notification.ts';
 import { fieldRefused } from '../errors.ts';
 import type { IfsgCaseContent } from '../records/record-types.ts';
 import type { Records } from '../records/records.ts';
-import { stale } from '../records/persons.ts';
+import { lockFile, stale } from '../records/persons.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { CaseIndex } from './case-index.ts';
 import { caseAccepted, currentFacts, markAccepted } from './inbox.ts';
@@ -94,7 +94,9 @@ export async function acceptNotification(
     'record.create',
     { kind: 'person', personId: read.personId, sensitivity: 'normal' },
     async (ctx) => {
-      // A case of the disease made meanwhile (by hand or another notification): accept again, onto it.
+      // A case of the disease made meanwhile (by hand or another notification): accept again, onto it. Looked for
+      // while holding the file's record writes, so two notifications of the disease accepted at once make one case.
+      await lockFile(ctx, read.personId);
       if (await s.cases.findCase(ctx, read.personId, read.facts.disease.code))
         throw fieldRefused('conflict', 'state', 'notification-closed', 'A case of this disease was made meanwhile');
       const content = {

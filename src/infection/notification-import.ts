@@ -7,6 +7,7 @@ import type { Gate, GateContext } from '../access/gate.ts';
 import { decidedDepartment } from '../access/gate.ts';
 import type { Principal } from '../access/policy.ts';
 import { demisActorId } from '../contract/audit.ts';
+import { serialise } from '../db/connect.ts';
 import { parseNotificationBundle } from '../demis/codec/parse.ts';
 import type { BundleProblem, ParsedNotification } from '../demis/codec/notification.ts';
 import { digest } from '../vault/blind-index.ts';
@@ -54,6 +55,13 @@ async function importNotification(
   if (!parsed.ok) return quarantine(ctx, deps, departmentId, raw, mediaType, parsed.problems);
   const n = parsed.notification;
   const tenantId = ctx.principal.tenantId;
+  // The notification this bundle belongs to: the one it relates to, else an earlier bundle of its own NotificationId.
+  const target = n.relatesTo?.notificationId ?? n.notificationId;
+  // Bundles of one notification at the same moment (the poller and a hand upload, two instances) wait for each
+  // other here, so the second finds the first's row: one notification with its versions, not one each (PostgreSQL;
+  // SQLite writes one transaction at a time). Both NotificationIds, in order: a follow-up and its original meet.
+  for (const id of [...new Set([target, n.notificationId])].sort())
+    await serialise(ctx.tx, `kartei.demis-notification:${tenantId}:${departmentId}:${id}`);
 
   // A bundle is a duplicate only within its department: what another department received (a hand upload
   // with a chosen Bundle.identifier, say) neither swallows the real notification here nor tells that it exists.
@@ -69,8 +77,6 @@ async function importNotification(
     return { outcome: 'duplicate', notificationId: seen.notification_row_id };
   }
 
-  // The notification this bundle belongs to: the one it relates to, else an earlier bundle of its own NotificationId.
-  const target = n.relatesTo?.notificationId ?? n.notificationId;
   const earlier = await ctx.tx
     .selectFrom('demis_notification_versions')
     .select('notification_row_id')

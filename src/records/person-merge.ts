@@ -16,6 +16,10 @@ import { claim, fileCounts, lockBoth, moveRecords, moveStudies, type FileCounts 
 
 type MergeState = 'pending' | 'confirmed' | 'undone';
 
+/** Where the decided file's department hides restricted records from the caller, who may not read them: counted out too. */
+const normalOnly = async (ctx: GateContext) =>
+  !ctx.may('record.read', 'restricted') && (await restrictedListing(ctx, ctx.target.departmentId!)) === 'hidden';
+
 /** What a merge moved: exactly this goes back on undo. */
 interface Moved {
   records: string[];
@@ -255,10 +259,7 @@ export class PersonMerges {
       .limit(100)
       .execute();
     const merges = await this.views(ctx, rows);
-    // Where the department hides restricted records from whoever may not read them, they are not counted either.
-    const normalOnly =
-      !ctx.may('record.read', 'restricted') && (await restrictedListing(ctx, ctx.target.departmentId!)) === 'hidden';
-    const counts = await fileCounts(tx, principal.tenantId, personId, normalOnly);
+    const counts = await fileCounts(tx, principal.tenantId, personId, await normalOnly(ctx));
     ctx.audit.detail = { count: merges.length };
     return { merges, counts };
   }
@@ -293,6 +294,31 @@ export class PersonMerges {
     if (Number(done.numUpdatedRows) !== 1) throw staleMerge(m.version + 1);
   }
 
+  /**
+   * Where the department hides restricted records from the caller (normalOnly): per merge, how many of the records
+   * it moved are normal — the count a merge shows must not tell of what the file's list and comparison leave out.
+   */
+  private async recordsShown(ctx: GateContext, rows: MergeRow[]): Promise<Map<string, number> | null> {
+    if (rows.length === 0 || !(await normalOnly(ctx))) return null;
+    const shown = new Map<string, number>();
+    for (const m of rows) {
+      const ids = (JSON.parse(m.moved) as Moved).records;
+      let n = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const row = await ctx.tx
+          .selectFrom('records')
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('tenant_id', '=', ctx.principal.tenantId)
+          .where('id', 'in', ids.slice(i, i + 500))
+          .where('sensitivity', '=', 'normal')
+          .executeTakeFirst();
+        n += Number(row?.n ?? 0);
+      }
+      shown.set(m.id, n);
+    }
+    return shown;
+  }
+
   private key(tx: Tx, tenantId: string, departmentId: string, personId: string) {
     return this.keyring.personKey(tx, tenantId, departmentId, personId);
   }
@@ -314,6 +340,7 @@ export class PersonMerges {
 
   private async views(ctx: GateContext, rows: MergeRow[]): Promise<MergeView[]> {
     const me = ctx.principal.userId;
+    const recordsShown = await this.recordsShown(ctx, rows);
     const names = await displayNames(
       ctx,
       this.keyring,
@@ -329,7 +356,7 @@ export class PersonMerges {
         survivorId: m.survivor_id,
         absorbedId: m.absorbed_id,
         state: m.state as MergeState,
-        records: moved.records.length,
+        records: recordsShown?.get(m.id) ?? moved.records.length,
         studies: moved.studies.length,
         createdBy: m.created_by,
         createdByName: names.get(m.created_by) ?? null,

@@ -329,6 +329,51 @@ test('restricted tasks like restricted records: a clerk sees none of their title
   }
 });
 
+test('a task linked to a restricted record stays restricted when a change asks for normal: its title never reaches a clerk', async () => {
+  const personId = await newPerson();
+  const recordId = await newScreening(personId, 'follow-up', '2026-08-31', 'restricted');
+  const byPhysician = await physician.post(`/api/persons/${personId}/tasks`, {
+    title: 'Befund HIV-positiv besprechen',
+    dueDate: '2026-12-10',
+    type: 'other',
+    link: { kind: 'record', id: recordId },
+  });
+  assert.equal(byPhysician.status, 201, JSON.stringify(byPhysician.body));
+  const ruleTask = (await tasksOf(personId, physician)).find((x) => x.id !== byPhysician.body.id)!;
+  for (const task of [{ id: byPhysician.body.id as string, version: 1 }, ruleTask]) {
+    const relabelled = await physician.patch(`/api/tasks/${task.id}`, { version: task.version, sensitivity: 'normal' });
+    assert.ok(relabelled.status < 500, JSON.stringify(relabelled.body));
+    const seen = (await tasksOf(personId, clerk)).find((x) => x.id === task.id)!;
+    assert.equal(seen.sensitivity, 'restricted', 'a task of a restricted record was made normal');
+    assert.equal(seen.title, null);
+  }
+});
+
+test('a record relabelled restricted takes its tasks made by hand with it: their titles no longer reach a clerk', async () => {
+  const personId = await newPerson();
+  const recordId = await newScreening(personId, 'negative', '2026-08-31', 'normal');
+  const task = await clerk.post(`/api/persons/${personId}/tasks`, {
+    title: 'Befund mit Hausarzt besprechen',
+    dueDate: '2026-12-10',
+    type: 'other',
+    link: { kind: 'record', id: recordId },
+  });
+  assert.equal(task.status, 201, JSON.stringify(task.body));
+  const relabelled = await physician.put(`/api/records/${recordId}`, {
+    content: screening('positive'),
+    sensitivity: 'restricted',
+    version: 1,
+  });
+  assert.equal(relabelled.status, 200, JSON.stringify(relabelled.body));
+  const seen = (await tasksOf(personId, clerk)).find((x) => x.id === task.body.id)!;
+  assert.equal(seen.sensitivity, 'restricted', "the task of a restricted record stayed every clerk's");
+  assert.equal(seen.title, null);
+  assert.equal(
+    (await tasksOf(personId, physician)).find((x) => x.id === task.body.id)!.title,
+    'Befund mit Hausarzt besprechen',
+  );
+});
+
 test('the worklist: a clerk sees their own and the department’s tasks, a head all of them; sections by the office’s day, filters, pages', async () => {
   const personId = await newPerson();
   const day = officeDay(new Date().toISOString());

@@ -387,6 +387,132 @@ test('a restricted case: its contacts are for physicians and heads; a clerk is r
   assert.equal((await clerk.post(`/api/contacts/${made.body.id}/convert`)).status, 403);
 });
 
+test('two contacts of one person (of two cases of one disease) converted at the same moment make one case', async () => {
+  const secondIndex = (await physician.post('/api/persons', samplePerson(INF, 'Zweitindex'))).body.id as string;
+  const otherMeasles = await physician.post(`/api/persons/${secondIndex}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: {
+      disease: { code: 'msvd', display: 'Masernvirus-Erkrankung' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(otherMeasles.status, 201, JSON.stringify(otherMeasles.body));
+  const person = (await clerk.post('/api/persons', { ...samplePerson(INF, 'Doppelkontakt'), birthDate: '1977-07-07' }))
+    .body.id as string;
+  const contactIds: string[] = [];
+  for (const caseId of [measlesCase, otherMeasles.body.id]) {
+    const k = await clerk.post(`/api/cases/${caseId}/contacts`, {
+      personId: person,
+      category: 'close',
+      lastExposure: '2026-11-30',
+    });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    contactIds.push(k.body.id);
+  }
+  const answers = await Promise.all(contactIds.map((id) => clerk.post(`/api/contacts/${id}/convert`)));
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  const cases = await db((tx) =>
+    tx
+      .selectFrom('ifsg_cases')
+      .select('record_id')
+      .where('person_id', '=', person)
+      .where('deleted_at', 'is', null)
+      .execute(),
+  );
+  assert.equal(cases.length, 1, JSON.stringify(answers.map((a) => a.body)));
+  assert.equal(answers[0]!.body.caseRecordId, answers[1]!.body.caseRecordId);
+});
+
+test("converting a clerk's contact whose person has a restricted case of the disease: refused, the contact stays active and the case's id is not told", async () => {
+  const person = (
+    await physician.post('/api/persons', { ...samplePerson(INF, 'Verborgenfall'), birthDate: '1969-09-09' })
+  ).body.id as string;
+  const secret = await physician.post(`/api/persons/${person}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'restricted',
+    content: {
+      disease: { code: 'msvd', display: 'Masernvirus-Erkrankung' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(secret.status, 201, JSON.stringify(secret.body));
+  // The clerk's own, normal work: the person is a contact of the (normal) measles case.
+  const contact = await clerk.post(`/api/cases/${measlesCase}/contacts`, {
+    personId: person,
+    category: 'close',
+    lastExposure: '2026-11-30',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const converted = await clerk.post(`/api/contacts/${contact.body.id}/convert`);
+  assert.notEqual(
+    converted.status,
+    200,
+    `a clerk was pointed at the restricted case: ${JSON.stringify(converted.body)}`,
+  );
+  assert.equal(converted.status, 403, JSON.stringify(converted.body));
+  assert.ok(!JSON.stringify(converted.body).includes(secret.body.id));
+  const still = await clerk.get(`/api/records/${contact.body.id}`);
+  assert.equal(still.body.content.state, 'active');
+  assert.equal(still.body.content.convertedCaseId, undefined);
+  // A physician, who reads the restricted case, converts the contact into it.
+  const byPhysician = await physician.post(`/api/contacts/${contact.body.id}/convert`);
+  assert.equal(byPhysician.status, 200, JSON.stringify(byPhysician.body));
+  assert.deepEqual(byPhysician.body, { caseRecordId: secret.body.id, created: false });
+});
+
+test('a case with normal contacts is not relabelled restricted (its contacts would tell a clerk of it); once they are, it is', async () => {
+  const index = (await physician.post('/api/persons', samplePerson(INF, 'Spaetvertraulich'))).body.id as string;
+  const kase = await physician.post(`/api/persons/${index}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'normal',
+    content: {
+      disease: { code: 'cvdd', display: 'Coronavirus-Krankheit-2019' },
+      status: 'confirmed',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(kase.status, 201, JSON.stringify(kase.body));
+  const contact = await clerk.post(`/api/cases/${kase.body.id}/contacts`, {
+    person: newPerson('Nachbarkontakt'),
+    category: 'close',
+    lastExposure: '2026-12-01',
+  });
+  assert.equal(contact.status, 201, JSON.stringify(contact.body));
+  const relabel = (version: number) =>
+    physician.put(`/api/records/${kase.body.id}`, {
+      content: {
+        disease: { code: 'cvdd', display: 'Coronavirus-Krankheit-2019' },
+        status: 'confirmed',
+        notifiedOn: '2026-12-01',
+      },
+      sensitivity: 'restricted',
+      version,
+    });
+  const refused = await relabel(1);
+  assert.equal(
+    refused.status,
+    422,
+    `the case became restricted with a normal contact: ${JSON.stringify(refused.body)}`,
+  );
+  assert.equal(refused.body.field, 'sensitivity');
+  assert.equal(refused.body.errors[0].code, 'contacts-not-restricted');
+  assert.equal((await physician.get(`/api/records/${kase.body.id}`)).body.sensitivity, 'normal');
+  // The contact relabelled first, the case follows.
+  const c = (await physician.get(`/api/records/${contact.body.id}`)).body;
+  const moved = await physician.put(`/api/records/${contact.body.id}`, {
+    content: c.content,
+    sensitivity: 'restricted',
+    version: c.version,
+  });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  assert.equal((await relabel(1)).status, 200);
+  const listed = (await clerk.get(`/api/departments/${INF}/follow-ups?when=today&on=2026-12-04`)).body;
+  assert.ok(!listed.some((x: { familyName: string }) => x.familyName === 'Nachbarkontakt'));
+});
+
 test('another department: 404 for cases and contacts, 403 for the worklist; tokens only within their scope', async () => {
   assert.equal((await other.get(`/api/cases/${measlesCase}/contacts`)).status, 404);
   assert.equal(

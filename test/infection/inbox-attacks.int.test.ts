@@ -1,6 +1,8 @@
 // Attacks on the DEMIS inbox: another department's notification and quarantine entry are 404, its
 // inbox 403; a token without records:write cannot change anything and no token uploads; parallel
-// accepts make one case, parallel uploads of one bundle one notification; oversized and wrong-typed
+// accepts make one case (of one notification, or of two of one person and disease), parallel uploads
+// of one bundle one notification, parallel bundles of one NotificationId one notification with its
+// versions (PostgreSQL: four, or a 500); oversized and wrong-typed
 // uploads are refused; nothing identifying or clinical is in the database files' bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -134,6 +136,33 @@ test('accepting twice at the same moment makes one case; the other is refused', 
   assert.equal(cases.length, 1);
 });
 
+test('two notifications of one person and disease accepted at the same moment make one case, never two', async () => {
+  const first = await linkedNotification('Zweimeldung');
+  const second = await upload(clerk, INF, diseaseBundle({ familyName: 'Zweimeldung' }));
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  const n2 = (await clerk.get(`/api/notifications/${second.body.notificationId}`)).body;
+  const linked = await clerk.post(`/api/notifications/${n2.id}/person`, {
+    personId: first.personId,
+    version: n2.version,
+  });
+  assert.equal(linked.status, 200, JSON.stringify(linked.body));
+  const clerk2 = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const answers = await Promise.all([
+    clerk.post(`/api/notifications/${first.id}/accept`, { status: 'confirmed', version: first.version }),
+    clerk2.post(`/api/notifications/${n2.id}/accept`, { status: 'confirmed', version: linked.body.version }),
+  ]);
+  for (const a of answers) assert.ok(a.status === 200 || a.status === 409, JSON.stringify(a.body));
+  const cases = await inTenantTransaction(h.services.store, t.tenantId, (tx) =>
+    tx
+      .selectFrom('ifsg_cases')
+      .select('record_id')
+      .where('person_id', '=', first.personId)
+      .where('deleted_at', 'is', null)
+      .execute(),
+  );
+  assert.equal(cases.length, 1, JSON.stringify(answers.map((a) => a.body)));
+});
+
 test('the same bundle uploaded in parallel is one notification; the rest are duplicates', async () => {
   const bundle = JSON.stringify(laboratoryBundle({ familyName: 'Gleichzeitig' }));
   const answers = await Promise.all([1, 2, 3, 4].map(() => upload(clerk, INF, bundle)));
@@ -144,6 +173,33 @@ test('the same bundle uploaded in parallel is one notification; the rest are dup
     JSON.stringify(answers.map((a) => a.body)),
   );
   assert.equal(new Set(answers.map((a) => a.body.notificationId)).size, 1);
+});
+
+test('bundles of one NotificationId arriving at the same moment (the poller and a hand upload) are one notification with its versions', async () => {
+  const notificationId = randomUUID();
+  const bundles = [1, 2, 3, 4].map((i) =>
+    JSON.stringify(
+      laboratoryBundle({
+        familyName: 'Zeitgleich',
+        notificationId,
+        notifiedAt: `2026-12-0${i}T10:00:00+01:00`,
+      }),
+    ),
+  );
+  const answers = await Promise.all(bundles.map((b) => upload(clerk, INF, b)));
+  assert.deepEqual(
+    answers.map((a) => a.status).sort(),
+    [201, 201, 201, 201],
+    JSON.stringify(answers.map((a) => a.body)),
+  );
+  assert.deepEqual(
+    answers.map((a) => a.body.outcome).sort(),
+    ['created', 'version', 'version', 'version'],
+    JSON.stringify(answers.map((a) => a.body)),
+  );
+  assert.equal(new Set(answers.map((a) => a.body.notificationId)).size, 1);
+  const n = (await clerk.get(`/api/notifications/${answers[0]!.body.notificationId}`)).body;
+  assert.equal(n.versions.length, 4);
 });
 
 test('oversized, wrongly typed and unauthenticated uploads are refused and leave nothing behind', async () => {

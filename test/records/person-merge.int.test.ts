@@ -581,6 +581,29 @@ test('where a department hides restricted records from clerks, the comparison do
   assert.deepEqual((await tbPhysician.get(`/api/persons/${f}/merges`)).body.counts, { records: 2, studies: 0 });
 });
 
+test('where a department hides restricted records from clerks, the merge a clerk makes and lists does not count them either', async () => {
+  const tbHead = await t.user({ memberships: [{ departmentId: TB, role: 'head' }] });
+  const tbClerk = await t.user({ memberships: [{ departmentId: TB, role: 'clerk' }] });
+  assert.equal((await tbHead.put(`/api/departments/${TB}/settings`, { restrictedListing: 'hidden' })).status, 200);
+  const survivor = await file(undefined, {}, TB);
+  const absorbed = await file(undefined, {}, TB);
+  await record(absorbed, 'note', { text: 'offen' }, 'normal', tbPhysician);
+  await record(absorbed, 'note', { text: 'vertraulich' }, 'restricted', tbPhysician);
+  const version = async (id: string) => (await tbClerk.get(`/api/persons/${id}`)).body.version as number;
+  const merged = await tbClerk.post(`/api/persons/${survivor}/merge`, {
+    absorbedId: absorbed,
+    survivorVersion: await version(survivor),
+    absorbedVersion: await version(absorbed),
+  });
+  assert.equal(merged.status, 201, JSON.stringify(merged.body));
+  assert.equal(merged.body.records, 1, 'the merge told a clerk of a restricted record the department hides');
+  const listed = (await tbClerk.get(`/api/persons/${survivor}/merges`)).body;
+  assert.equal(listed.merges[0].records, 1);
+  assert.deepEqual(listed.counts, { records: 1, studies: 0 });
+  // A physician, who reads them, is told of both.
+  assert.equal((await tbPhysician.get(`/api/persons/${survivor}/merges`)).body.merges[0].records, 2);
+});
+
 test("another part's rows keyed by person (a registered participant) move in the merge and exactly those back on undo", async () => {
   const a = await file();
   const b = await file();

@@ -1160,6 +1160,8 @@ export const de = {
   'recordType.ifsg-case': 'IfSG-Fall',
   'recordType.ifsg-contact': 'Kontaktperson (IfSG)',
   'problem.field.case-unknown': 'Kein Fall bzw. keine Akte dieser Abteilung.',
+  'problem.field.contacts-not-restricted':
+    'Der Fall hat Kontaktpersonen, die nicht eingeschränkt sind: zuerst diese einschränken.',
   'problem.field.contact-is-case': 'Die Person des Falls kann nicht ihre eigene Kontaktperson sein.',
   'problem.field.already-recorded': 'Für diesen Tag ist bereits eine Nachverfolgung eingetragen.',
   'problem.field.already-converted': 'Diese Kontaktperson wurde bereits in einen Fall umgewandelt.',

@@ -1135,6 +1135,7 @@ export const en: Messages = {
   'recordType.ifsg-case': 'IfSG case',
   'recordType.ifsg-contact': 'Contact person (IfSG)',
   'problem.field.case-unknown': 'No case or file of this department.',
+  'problem.field.contacts-not-restricted': 'The case has contacts that are not restricted: restrict them first.',
   'problem.field.contact-is-case': "The case's own person cannot be its contact.",
   'problem.field.already-recorded': 'This day has a follow-up entry already.',
   'problem.field.already-converted': 'This contact has been converted into a case already.',
