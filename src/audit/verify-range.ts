@@ -6,7 +6,7 @@
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CHAINED_COLUMNS, linkValues, type ChainKeying } from './chain.ts';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 
 export interface RangeTask {
   source: { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
@@ -135,7 +135,7 @@ async function verifyRange(task: RangeTask, progress?: (rows: number) => void): 
   }
   // Loaded only for PostgreSQL: a worker thread verifying SQLite starts ~40 ms sooner without it.
   const { default: pg } = await import('pg');
-  const client = new pg.Client(pgOptions(task.source.url));
+  const client = lossTolerated(new pg.Client(pgOptions(task.source.url)));
   await client.connect();
   try {
     await client.query(`SELECT set_config('kartei.tenant', $1, false)`, [task.tenantId]);

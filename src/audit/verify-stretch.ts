@@ -11,7 +11,7 @@ import { SQLITE_STRETCH_SQL, serialiseRows, POSTGRES_STRETCH_SQL } from './batch
 import { HOLDS, type StretchBoard, type StretchPlan, stretchBoard, stretchClaimer } from './stretch-claim.ts';
 import type { RangeTask } from './verify-range.ts';
 import { placedWorker, workerSpare } from './verify-slots.ts';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 
 export interface Stretch {
   /** The first and last sequence number of the stretch. */
@@ -53,7 +53,7 @@ export async function stretchesMatch(
   }
   const out: boolean[] = [];
   const { default: pg } = await import('pg');
-  const client = new pg.Client(pgOptions(source.url));
+  const client = lossTolerated(new pg.Client(pgOptions(source.url)));
   await client.connect();
   try {
     await client.query(`SELECT set_config('kartei.tenant', $1, false)`, [tenantId]);

@@ -15,7 +15,7 @@ import { fixedPlan } from './fixed-plans.ts';
 import type { Database, Dialect } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrate.ts';
 import { RefusalError, refusal } from '../config/refusal.ts'; // Issue 19: s23-review
-import { isConnectTimeout, PG_CONNECT_TIMEOUT_MS, pgOptions } from './pg-connect.ts'; // s27
+import { isConnectTimeout, lossTolerated, PG_CONNECT_TIMEOUT_MS, pgOptions } from './pg-connect.ts'; // s27
 
 export type Db = Kysely<Database>;
 declare const inTransaction: unique symbol;
@@ -111,7 +111,7 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
  */
 export function idleErrorsHandled(pool: pg.Pool): pg.Pool {
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => lossTolerated(client));
   return pool;
 }
 

@@ -26,3 +26,13 @@ const TIMEOUT_MESSAGES = new Set([
 export function isConnectTimeout(e: unknown): boolean {
   return e instanceof Error && TIMEOUT_MESSAGES.has(e.message);
 }
+
+/**
+ * A client whose connection may end between (or under) its queries without ending the process: pg then emits
+ * 'error' on the client, which without a listener is thrown. The query in flight still fails to its caller, and a
+ * later one fails as not queryable.
+ */
+export function lossTolerated<T extends { on(event: 'error', listener: (e: Error) => void): unknown }>(client: T): T {
+  client.on('error', () => undefined);
+  return client;
+}

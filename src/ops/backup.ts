@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -451,7 +451,7 @@ function removeWritten(dir: string, existed: boolean) {
 
 /** PostgreSQL: what the rows name right now, read as the schema owner (row-level security walls the app role). */
 async function postgresFacts(config: Config): Promise<{ files: string[]; objects?: StoredObjects }> {
-  const client = new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl));
+  const client = lossTolerated(new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl)));
   await client.connect();
   try {
     await client.query('begin isolation level repeatable read read only');

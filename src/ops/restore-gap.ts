@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 import type { Config } from '../config/config.ts';
 
 interface Head {
@@ -84,7 +84,7 @@ export async function heldHashes(
       db.close();
     }
   } else if (pairs.length > 0 && !sqliteFile) {
-    const client = new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl));
+    const client = lossTolerated(new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl)));
     await client.connect();
     try {
       for (const [chain, seq] of pairs) {

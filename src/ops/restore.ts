@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 import { ConfigError, storageKind, type Config } from '../config/config.ts';
 import { inTenantTransaction } from '../db/connect.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
@@ -261,7 +261,7 @@ function checkKeysOpenSqlite(keyDir: string, dbFile: string): void {
 }
 
 async function checkKeysOpenPostgres(config: Config): Promise<void> {
-  const client = new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl));
+  const client = lossTolerated(new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl)));
   await client.connect();
   try {
     const rows = (await client.query<OfficeKeyRow>(OFFICE_KEYS_SQL)).rows;
@@ -292,7 +292,7 @@ async function postgresHeads(
   inDatabase: boolean,
   inBucket = false,
 ): Promise<{ heads: Record<string, number>; files: string[] }> {
-  const client = new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl));
+  const client = lossTolerated(new pg.Client(pgOptions(config.databaseAdminUrl ?? config.databaseUrl)));
   await client.connect();
   try {
     const q = async (text: string) => (await client.query(text)).rows;

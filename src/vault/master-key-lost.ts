@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { withoutCredentials } from '../config/shown-address.ts';
 import { refusal } from '../config/refusal.ts';
 import { DatabaseNotReached, type Store } from '../db/connect.ts';
+import { lossTolerated } from '../db/pg-connect.ts'; // s27
 import { KeyFileError } from './key-file.ts';
 
 /** Throws (after closing the store) when `file`, the absent master key, is needed by the data in `store`. */
@@ -48,11 +49,9 @@ export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: str
   // s25-review: a time limit (a server that accepts and never answers held the doctor forever), and a
   // database that cannot be asked is a refusal, not "holds none" (that said "not initialised yet", exit 0).
   const { default: pg } = await import('pg');
-  const client = new pg.Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: LOOK_MS,
-    query_timeout: LOOK_MS,
-  });
+  const client = lossTolerated(
+    new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: LOOK_MS, query_timeout: LOOK_MS }),
+  );
   try {
     await client.connect();
     return (await client.query(query)).rowCount! > 0;

@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { DIALECT, freshPostgres, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
+import { DIALECT, freshPostgres, PG_ADMIN, samplePerson, setUpTenant, startHarness } from '../helpers/harness.ts';
+import { lossTolerated, pgOptions } from '../../src/db/pg-connect.ts';
 import { makeInstance, stowFile } from '../helpers/dicom-files.ts';
 
 test('idle connections ended by PostgreSQL: the server keeps running and the next requests are answered', {
@@ -130,4 +131,25 @@ test('a database that stops answering: requests are answered 503 service-unavail
     proxy.close();
     await h.close();
   }
+});
+
+// s27: the one-off clients (verify's workers, backup, restore, the doctor's look) end the same way: a connection
+// ended between queries fails the next query, never the process.
+test('a client whose connection PostgreSQL ends between queries: the next query fails, the process goes on', {
+  skip: DIALECT !== 'postgres' ? 'runs with KARTEI_TEST_PG' : false,
+}, async () => {
+  const client = lossTolerated(new pg.Client(pgOptions(PG_ADMIN)));
+  await client.connect();
+  const pid = (await client.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  try {
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+  } finally {
+    await admin.end();
+  }
+  // Without a listener pg's 'error' here was thrown: the test process would end (an uncaught exception).
+  await new Promise((r) => setTimeout(r, 300));
+  await assert.rejects(client.query('select 1'));
+  await client.end().catch(() => undefined);
 });
