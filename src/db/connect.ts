@@ -15,7 +15,7 @@ import { fixedPlan } from './fixed-plans.ts';
 import type { Database, Dialect } from './schema.ts';
 import { migrate, type MigrationProgress } from './migrate.ts';
 import { RefusalError, refusal } from '../config/refusal.ts'; // Issue 19: s23-review
-import { isConnectTimeout, lossTolerated, PG_CONNECT_TIMEOUT_MS, pgOptions } from './pg-connect.ts'; // s27
+import { isConnectTimeout, lossTolerated, PG_CONNECT_TIMEOUT_MS } from './pg-connect.ts'; // s27
 
 export type Db = Kysely<Database>;
 declare const inTransaction: unique symbol;
@@ -115,11 +115,30 @@ export function idleErrorsHandled(pool: pg.Pool): pg.Pool {
   return pool;
 }
 
+/**
+ * s27: a pooled connection has PG_CONNECT_TIMEOUT_MS to connect (`pg-connect.ts`). Not pg-pool's own
+ * `connectionTimeoutMillis`, which would bound the wait for a free connection too: a busy pool is no unreachable
+ * database, and the letter runner or an import waiting its turn must not fail for it.
+ */
+class TimedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super({
+      ...(typeof config === 'string' ? { connectionString: config } : config),
+      connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    });
+  }
+}
+
+/** A pool of `max` connections to `url`, each with the time limit to connect, their errors handled (idleErrorsHandled). */
+export function pgPool(url: string, max: number): pg.Pool {
+  return idleErrorsHandled(new pg.Pool({ connectionString: url, max, Client: TimedClient }));
+}
+
 async function openPostgres(appUrl: string, adminUrl: string, progress?: MigrationProgress): Promise<Store> {
   const appUser = new URL(appUrl).username;
   const adminUser = new URL(adminUrl).username;
   const admin = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: idleErrorsHandled(new pg.Pool({ ...pgOptions(adminUrl), max: 1 })) }),
+    dialect: new PostgresDialect({ pool: pgPool(adminUrl, 1) }),
   });
   try {
     // Issue 19: s23-review — the database not reached at all: a refusal, not pg's error with a stack.
@@ -130,7 +149,7 @@ async function openPostgres(appUrl: string, adminUrl: string, progress?: Migrati
   } finally {
     await admin.destroy();
   }
-  const pool = idleErrorsHandled(new pg.Pool({ ...pgOptions(appUrl), max: 10 }));
+  const pool = pgPool(appUrl, 10);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', url: appUrl, close: () => db.destroy() };
 }

@@ -1,11 +1,11 @@
 // How every PostgreSQL connection of Kartei is opened: the pools of the server and of the sealed
-// objects, and the clients of verify's workers, backup, restore and the doctor. A new connection
-// that has not completed within PG_CONNECT_TIMEOUT_MS (a database that accepts and never answers,
-// a network that drops packets, every pooled connection held that long) fails instead of waiting
-// for good: `kartei` says the database is not reached, a request is answered 503
-// `service-unavailable`. No imports: verify's lean workers load it.
+// objects (`pgPool` in connect.ts), and the clients of verify's workers, backup, restore and the
+// doctor. A new connection that has not completed within PG_CONNECT_TIMEOUT_MS (a database that
+// accepts and never answers, a network that drops packets) fails instead of waiting for good:
+// `kartei` says the database is not reached, a request is answered 503 `service-unavailable`.
+// No imports: verify's lean workers load it.
 
-/** The most a new connection (or a pool's wait for one) may take. */
+/** The most a new connection may take. */
 export const PG_CONNECT_TIMEOUT_MS = 10_000;
 
 /** A pg.Client's or pg.Pool's options for `connectionString`, with the time limit. */
@@ -16,8 +16,12 @@ export function pgOptions(connectionString: string | undefined): {
   return { connectionString, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS };
 }
 
-/** pg's own errors for a connection not made in time: the client's, and the pool's wait for a free one. */
+/**
+ * pg's own errors for a connection not made in time: the client's (its socket ended with 'timeout expired'), and
+ * pg-pool's (were the pool's own limit set; Kartei's pools leave it unset, connect.ts `pgPool`).
+ */
 const TIMEOUT_MESSAGES = new Set([
+  'timeout expired',
   'Connection terminated due to connection timeout',
   'timeout exceeded when trying to connect',
 ]);

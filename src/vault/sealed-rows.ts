@@ -23,10 +23,8 @@ import os from 'node:os';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
-import { idleErrorsHandled, type Db, type Store } from '../db/connect.ts';
+import { pgPool, type Db, type Store } from '../db/connect.ts';
 import type { Database } from '../db/schema.ts';
-import { pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 import { DecryptionError } from './aead.ts';
 import { checkKey, DEFAULT_CHUNK_SIZE, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
 import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
@@ -63,7 +61,7 @@ function poolOf(store: Store): { db: Db; users: number } {
   let p = pools.get(store);
   if (!p) {
     if (!store.url) throw new Error('sealed objects in the database need the database URL');
-    const pool = idleErrorsHandled(new pg.Pool({ ...pgOptions(store.url), max: POOL_SIZE }));
+    const pool = pgPool(store.url, POOL_SIZE);
     p = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), users: 0 };
     pools.set(store, p);
   }

@@ -10,6 +10,7 @@ test('what says the database or image store was not reached is service-unavailab
   const unreachable = [
     new Error('Connection terminated due to connection timeout', { cause: new Error('timeout expired') }),
     new Error('timeout exceeded when trying to connect'),
+    new Error('timeout expired'),
     new Error('Connection terminated unexpectedly'),
     withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
     withCode('read ECONNRESET', 'ECONNRESET'),
