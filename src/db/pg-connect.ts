@@ -8,7 +8,7 @@
 /** The most a new connection may take. */
 export const PG_CONNECT_TIMEOUT_MS = 10_000;
 
-/** A pg.Client's or pg.Pool's options for `connectionString`, with the time limit. */
+/** A one-off pg.Client's options for `connectionString`, with the time limit (the pools: `pgPool` in connect.ts). */
 export function pgOptions(connectionString: string | undefined): {
   connectionString: string | undefined;
   connectionTimeoutMillis: number;
