@@ -1,6 +1,6 @@
 // Issue 17: letters — bulk runs: one template (its version pinned when the run starts) for a selection of a
 // department's files (person ids from a search, or every contact of an outbreak's cases the starter may see: a
-// restricted one only for whoever reads restricted records, and only they see it in the run). Starting a run is
+// restricted one only for whoever reads restricted records, and only they see it in the run, or count it). Starting a run is
 // `letter.bulk` on the department; it writes the run and one item per file (run + person unique). The
 // server's LetterRunner then makes the letters in the background, each one `Gate.run('letter.generate')` on its
 // file as the person who started the run (with that person's roles as they are now), its item marked done in
@@ -195,7 +195,7 @@ export class LetterRuns {
       .orderBy('created_at', 'desc')
       .limit(100)
       .execute();
-    return Promise.all(rows.map((r) => this.facts(ctx, r)));
+    return Promise.all(rows.map(async (r) => this.facts(ctx, await countedAsShown(ctx, r))));
   }
 
   /** One run (the gate decided on its department) with its items; names only of files the caller may read. */
@@ -224,15 +224,8 @@ export class LetterRuns {
           .execute()
       ).map((g) => [g.person_id, g.document_version] as const),
     );
-    // A run over an outbreak, read by whoever may not read restricted records: the persons who are only restricted
-    // contacts of that outbreak are left out (their names and ids would tell of them, as the outbreak's list does not).
-    if (run.outbreak_id && !readsRestrictedIn(ctx, run.department_id)) {
-      const shown = new Set(await outbreakContacts(ctx, run.department_id, run.outbreak_id, true));
-      const hidden = new Set(
-        (await outbreakContacts(ctx, run.department_id, run.outbreak_id, false)).filter((id) => !shown.has(id)),
-      );
-      items = items.filter((i) => !hidden.has(i.person_id));
-    }
+    const shown = await shownOf(ctx, run);
+    if (shown) items = items.filter((i) => shown.has(i.person_id));
     // The names of the department's own files (the caller is a member): the result list a person works through.
     const people = new Map(
       (
@@ -247,7 +240,7 @@ export class LetterRuns {
     ctx.audit.hits = [...people.values()].map((p) => ({ personId: p.id, departmentId: p.departmentId }));
     ctx.audit.detail = { runId, files: items.length };
     return {
-      ...(await this.facts(ctx, run)),
+      ...(await this.facts(ctx, shown ? { ...run, ...countsOf(items) } : run)),
       items: items.map((i) => ({
         personId: i.person_id,
         state: i.state as 'pending' | 'done' | 'failed',
@@ -294,6 +287,44 @@ export class LetterRuns {
       finishedAt: r.finished_at,
     };
   }
+}
+
+/**
+ * A run over an outbreak, read by whoever may not read restricted records: the persons it shows them — those who are a
+ * normal contact of the outbreak now, as the outbreak's own list shows them. Not a person who is only a restricted
+ * contact (their name and id would tell of them), nor one whose contact has ended since (it may have been a restricted
+ * one). Null: the run shows everything to this reader.
+ */
+async function shownOf(
+  ctx: GateContext,
+  run: { outbreak_id: string | null; department_id: string },
+): Promise<Set<string> | null> {
+  if (!run.outbreak_id || readsRestrictedIn(ctx, run.department_id)) return null;
+  return new Set(await outbreakContacts(ctx, run.department_id, run.outbreak_id, true));
+}
+
+/** A run's counts over the items a reader is shown (the run's own counts would tell how many are left out). */
+function countsOf(items: { state: string }[]) {
+  return {
+    total: items.length,
+    done: items.filter((i) => i.state === 'done').length,
+    failed: items.filter((i) => i.state === 'failed').length,
+  };
+}
+
+/** A run of the department's list, its counts over what this reader is shown. */
+async function countedAsShown<
+  R extends { id: string; tenant_id: string; outbreak_id: string | null; department_id: string },
+>(ctx: GateContext, run: R): Promise<R> {
+  const shown = await shownOf(ctx, run);
+  if (!shown) return run;
+  const items = await ctx.tx
+    .selectFrom('letter_run_items')
+    .select(['person_id', 'state'])
+    .where('run_id', '=', run.id)
+    .where('tenant_id', '=', run.tenant_id)
+    .execute();
+  return { ...run, ...countsOf(items.filter((i) => shown.has(i.person_id))) };
 }
 
 /** The persons who are live contacts of the outbreak's live cases, files of `departmentId`; normal contacts only if asked. */

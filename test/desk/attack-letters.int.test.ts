@@ -155,8 +155,10 @@ test("a clerk's bulk run over an outbreak leaves out restricted contacts, as the
       lastExposure: '2026-12-01',
     });
     assert.equal(k.status, 201, JSON.stringify(k.body));
+    contactRecords.set(k.body.personId, k.body.id);
     return k.body.personId as string;
   };
+  const contactRecords = new Map<string, string>();
   await contactOf(await caseIn(normalCase!, 'normal'), 'Offenkontakt');
   const hidden = await contactOf(await caseIn(restrictedCase!, 'restricted'), 'Geheimkontakt');
   // The outbreak as the clerk sees it: the restricted contact is not listed.
@@ -198,6 +200,20 @@ test("a clerk's bulk run over an outbreak leaves out restricted contacts, as the
     "a clerk read the restricted contact's name in a physician's run",
   );
   assert.ok(!asClerk.body.items.some((i: { personId: string }) => i.personId === hidden));
+  // Nor counted for the clerk (total 2 against one item shown would tell of one hidden contact), in the run or the list.
+  assert.deepEqual([asClerk.body.total, asClerk.body.done, asClerk.body.failed], [1, 1, 0]);
+  const listed = await clerk.get(`/api/departments/${INF}/letter-runs`);
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  const inList = listed.body.items.find((r: { id: string }) => r.id === senior.body.id);
+  assert.deepEqual([inList.total, inList.done], [1, 1]);
+  // The restricted contact ended since (removed): the run still does not name them to a clerk.
+  const removed = await physician.call('DELETE', `/api/records/${contactRecords.get(hidden)}`, {
+    reason: 'Kontakt irrtümlich erfasst',
+  });
+  assert.equal(removed.status, 204, JSON.stringify(removed.body));
+  const later = await clerk.get(`/api/letter-runs/${senior.body.id}`);
+  assert.ok(!later.body.items.some((i: { personId: string }) => i.personId === hidden), 'named once its contact ended');
+  assert.equal(later.body.total, 1);
 });
 
 test('a letter made from a restricted record stays restricted after the record is relabelled normal and the letter made again: a clerk reads no earlier version', async () => {
