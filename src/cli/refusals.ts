@@ -90,6 +90,9 @@ export const REFUSALS_DE: Record<string, string> = {
   // Issue 19: s23-review — the database not reached when opened (src/db/connect.ts); the reason is pg's or Node's.
   'database-not-reached':
     'Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar ({reason}); läuft sie, und stimmen Adresse, Benutzer und Passwort?',
+  // s27: a PostgreSQL that accepts and never answers (src/db/pg-connect.ts's time limit).
+  'database-no-answer':
+    'Die Datenbank von KARTEI_DATABASE_URL antwortet nicht: keine Verbindung binnen {seconds} s; läuft sie, und ist sie von hier aus erreichbar?',
   // Issue 19: s23-german-cli — the metrics listener's token file (src/ops/metrics-listener.ts).
   'metrics-token-exposed':
     'Start abgelehnt: Die Token-Datei der Metriken {file} ist für andere lesbar (Modus {mode}); chmod 600 darauf ausführen.',

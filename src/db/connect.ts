@@ -243,16 +243,24 @@ const NOT_REACHED =
 export class DatabaseNotReached extends RefusalError {}
 
 function notReached(e: unknown): DatabaseNotReached | undefined {
-  // s27: a database that accepts and never answers (or a network that drops what is sent) is not reached either.
+  const code = (e as { code?: unknown }).code;
+  if (!(e instanceof Error) || !(isConnectTimeout(e) || (typeof code === 'string' && NOT_REACHED.test(code))))
+    return undefined;
+  return databaseNotReached(e);
+}
+
+/**
+ * The refusal for a PostgreSQL that could not be asked, as `kartei` says it: one that accepts and never answers (s27:
+ * no connection within the time limit, `pg-connect.ts`) in words of its own, else with pg's or Node's reason.
+ */
+export function databaseNotReached(e: Error): DatabaseNotReached {
   if (isConnectTimeout(e)) {
-    const reason = `connect timeout ${PG_CONNECT_TIMEOUT_MS / 1000} s`;
+    const seconds = PG_CONNECT_TIMEOUT_MS / 1000;
     return new DatabaseNotReached(
-      `the database of KARTEI_DATABASE_URL cannot be reached (${reason}); is it running, and are its address, user and password right?`,
-      refusal('database-not-reached', { reason }),
+      `the database of KARTEI_DATABASE_URL does not answer: no connection within ${seconds} s; is it running, and reachable from here?`,
+      refusal('database-no-answer', { seconds }),
     );
   }
-  const code = (e as { code?: unknown }).code;
-  if (!(e instanceof Error) || typeof code !== 'string' || !NOT_REACHED.test(code)) return undefined;
   return new DatabaseNotReached(
     `the database of KARTEI_DATABASE_URL cannot be reached (${e.message}); is it running, and are its address, user and password right?`,
     refusal('database-not-reached', { reason: e.message }),

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import { withoutCredentials } from '../config/shown-address.ts';
 import { refusal } from '../config/refusal.ts';
-import { DatabaseNotReached, type Store } from '../db/connect.ts';
-import { lossTolerated } from '../db/pg-connect.ts'; // s27
+import { databaseNotReached, type Store } from '../db/connect.ts';
+import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27
 import { KeyFileError } from './key-file.ts';
 
 /** Throws (after closing the store) when `file`, the absent master key, is needed by the data in `store`. */
@@ -21,14 +21,14 @@ export async function refuseLostMasterKey(store: Store, file: string, databaseUr
   );
 }
 
-/** How long the doctor waits for PostgreSQL to connect, and then to answer. */
+/** How long the doctor waits for its one query's answer (for the connection: pg-connect.ts's limit). */
 const LOOK_MS = 10_000;
 
 /**
  * For `kartei doctor`, which only looks: whether the installation's database exists and holds offices,
  * read without migrating or writing (SQLite opened read-only; PostgreSQL one query). A database that
- * SQLite cannot read, or has no table of offices yet, holds none; a PostgreSQL not reached within LOOK_MS
- * is refused (database-not-reached).
+ * SQLite cannot read, or has no table of offices yet, holds none; a PostgreSQL not reached in time
+ * is refused (database-not-reached, or database-no-answer).
  */
 export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: string): Promise<boolean> {
   const query = 'SELECT 1 FROM tenants LIMIT 1';
@@ -49,20 +49,14 @@ export async function databaseHoldsOffices(sqliteFile: string, databaseUrl?: str
   // s25-review: a time limit (a server that accepts and never answers held the doctor forever), and a
   // database that cannot be asked is a refusal, not "holds none" (that said "not initialised yet", exit 0).
   const { default: pg } = await import('pg');
-  const client = lossTolerated(
-    new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: LOOK_MS, query_timeout: LOOK_MS }),
-  );
+  const client = lossTolerated(new pg.Client({ ...pgOptions(databaseUrl), query_timeout: LOOK_MS }));
   try {
     await client.connect();
     return (await client.query(query)).rowCount! > 0;
   } catch (e) {
     // No table of offices yet (42P01): a setup that stopped before its first migration.
     if ((e as { code?: unknown }).code === '42P01') return false;
-    const reason = (e as Error).message;
-    throw new DatabaseNotReached(
-      `the database of KARTEI_DATABASE_URL cannot be reached (${reason}); is it running, and are its address, user and password right?`,
-      refusal('database-not-reached', { reason }),
-    );
+    throw databaseNotReached(e as Error);
   } finally {
     await client.end().catch(() => undefined);
   }

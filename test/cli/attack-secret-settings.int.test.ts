@@ -204,11 +204,11 @@ test('serve, doctor and audit verify where the database accepts and never answer
     for (const out of [serve, verify])
       assert.match(
         out!,
-        /^kartei: Die Datenbank von KARTEI_DATABASE_URL ist nicht erreichbar \(connect timeout 10 s\)/m,
+        /^kartei: Die Datenbank von KARTEI_DATABASE_URL antwortet nicht: keine Verbindung binnen 10 s; läuft sie/m,
       );
     assert.match(
       doctor!,
-      /^\[CRITICAL\] Cannot open the installation\n\s+reason: the database of KARTEI_DATABASE_URL cannot be reached/m,
+      /^\[CRITICAL\] Cannot open the installation\n\s+reason: the database of KARTEI_DATABASE_URL does not answer: no connection within 10 s/m,
     );
     assert.ok(seconds < 35, `answered after ${seconds.toFixed(1)} s`);
   } finally {
