@@ -68,3 +68,56 @@ test('a kept principal cannot be changed by the request that uses it', () => {
   assert.throws(() => ((p.memberships[0] as { role: string }).role = 'head'));
   assert.throws(() => ((p as { userId: string }).userId = 'x'));
 });
+
+test('the callers of one turn share one read of the version, taken after the last of them asked', async () => {
+  let v = 1n;
+  let reads = 0;
+  const c = new PrincipalCache(() => {
+    reads++;
+    return v;
+  });
+  const first = c.askedThisTurn();
+  // A change between two callers of the same turn: both are judged by the version after it, never before.
+  v = 2n;
+  const second = c.askedThisTurn();
+  assert.equal(reads, 0, 'nothing is read while callers may still ask');
+  assert.deepEqual(await Promise.all([first, second]), [2n, 2n]);
+  assert.equal(reads, 1);
+  // A caller asking after the read was taken waits for a read of its own.
+  v = 3n;
+  assert.equal(await c.askedThisTurn(), 3n);
+  assert.equal(reads, 2);
+});
+
+test('a shared read that cannot be taken keeps nothing for any of its callers', async () => {
+  let broken = false;
+  const c = new PrincipalCache(() => {
+    if (broken) throw new Error('busy');
+    return 1n;
+  });
+  c.keep('a', entry(c.version()!));
+  broken = true;
+  const looked = await Promise.all(
+    ['a', 'b'].map((k) => c.lookUp(k, async () => ({ ...entry(1n, k), version: undefined }) as never)),
+  );
+  assert.deepEqual(
+    looked.map((e) => e?.principal.userId),
+    ['a', 'b'],
+    'looked up anew',
+  );
+  assert.equal(c.size, 0);
+});
+
+test('a lookup is judged by the version read after it asked: a change made meanwhile in the same turn holds', async () => {
+  let v = 1n;
+  const c = new PrincipalCache(() => v);
+  c.keep('a', entry(c.version()!));
+  let loads = 0;
+  const looked = c.lookUp('a', async () => {
+    loads++;
+    return null;
+  });
+  v = 2n;
+  assert.equal(await looked, null, 'the kept principal of version 1 is not used');
+  assert.equal(loads, 1);
+});
