@@ -7,12 +7,14 @@ import { decidedDepartment } from '../access/gate.ts';
 import type { ParsedNotification } from '../demis/codec/notification.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
+import { restrictedListing } from '../identity/departments.ts';
 import { decodeCursor, pageOf } from '../records/page-cursor.ts';
 import { refuseMerged, stale, type PersonData, type Persons } from '../records/persons.ts';
 import type { DemisNotificationsTable } from '../db/schema.ts';
 import { digest } from '../vault/blind-index.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { InboxSeal, versionRowId } from './notification-seal.ts';
+import { readsRestrictedIn } from './contact-index.ts';
 
 type NotificationState = 'new' | 'assigned' | 'matched' | 'closed';
 
@@ -40,7 +42,7 @@ const notifiedPerson = (n: ParsedNotification) => ({
   ...(n.person.birthDate ? { birthDate: n.person.birthDate } : {}),
 });
 
-function itemOf(r: Row, n: ParsedNotification, names: Map<string, string>) {
+function itemOf(r: Row, n: ParsedNotification, names: Map<string, string>, hidden: Set<string>) {
   return {
     id: r.id,
     departmentId: r.department_id,
@@ -56,9 +58,35 @@ function itemOf(r: Row, n: ParsedNotification, names: Map<string, string>) {
     assigneeName: r.assignee_id ? (names.get(r.assignee_id) ?? null) : null,
     person: notifiedPerson(n),
     personId: r.person_id,
-    caseRecordId: r.case_record_id,
+    caseRecordId: shownCase(r.case_record_id, hidden),
     version: r.version,
   };
+}
+
+const shownCase = (id: string | null, hidden: Set<string>) => (id && !hidden.has(id) ? id : null);
+
+/**
+ * s28: the cases a notification's reader is not told of. A notification accepted into a restricted case names that
+ * case; where the case's department hides restricted records from whoever may not read them (`restricted_listing`
+ * 'hidden'), the case answers such a reader 404, like a missing one — its id in the inbox would tell of it. Such a
+ * reader is shown no case (null), as before the accept. Where restricted records are listed, the id is shown.
+ */
+async function hiddenCases(ctx: GateContext, ids: (string | null)[]): Promise<Set<string>> {
+  const wanted = [...new Set(ids.filter((x): x is string => x !== null))];
+  if (wanted.length === 0) return new Set();
+  const rows = await ctx.tx
+    .selectFrom('records')
+    .innerJoin('persons', 'persons.id', 'records.person_id')
+    .select(['records.id', 'persons.department_id'])
+    .where('records.tenant_id', '=', ctx.principal.tenantId)
+    .where('records.id', 'in', wanted)
+    .where('records.sensitivity', '=', 'restricted')
+    .execute();
+  const hidden = new Set<string>();
+  for (const r of rows)
+    if (!readsRestrictedIn(ctx, r.department_id) && (await restrictedListing(ctx, r.department_id)) === 'hidden')
+      hidden.add(r.id);
+  return hidden;
 }
 
 const BERLIN = new Intl.DateTimeFormat('en-GB', {
@@ -126,8 +154,12 @@ export async function listNotifications(ctx: GateContext, deps: InboxDeps, f: In
     deps.keyring,
     shown.map((r) => r.assignee_id),
   );
+  const hidden = await hiddenCases(
+    ctx,
+    shown.map((r) => r.case_record_id),
+  );
   const items = shown.map((r) =>
-    itemOf(r, seal.openParsed(versionRowId(r.id, r.current_version), r.parsed_enc), names),
+    itemOf(r, seal.openParsed(versionRowId(r.id, r.current_version), r.parsed_enc), names, hidden),
   );
   ctx.audit.detail = { count: items.length, ...(f.before ? { paged: true } : {}) };
   // A notification linked to a file shows that file's person: on the person's access report.
@@ -189,7 +221,7 @@ export async function notificationDetail(ctx: GateContext, deps: InboxDeps & { p
   const linked = row.person_id ? (await deps.persons.identify(ctx, [row.person_id]))[0] : undefined;
   ctx.audit.detail = { versions: versions.length };
   return {
-    ...itemOf(row, current, names),
+    ...itemOf(row, current, names, await hiddenCases(ctx, [row.case_record_id])),
     notificationId: row.notification_id,
     facts: current,
     versions: versions
@@ -262,7 +294,7 @@ async function edit(ctx: GateContext, row: Row, version: number, set: Partial<Ro
     version: next.version,
     state: next.state as NotificationState,
     personId: next.person_id,
-    caseRecordId: next.case_record_id,
+    caseRecordId: shownCase(next.case_record_id, await hiddenCases(ctx, [next.case_record_id])),
   };
 }
 

@@ -247,6 +247,56 @@ test('an accept the file refuses (a restricted case, a clerk) writes nothing: th
   assert.equal(accepted.body.caseRecordId, restricted.body.id);
 });
 
+test("where the department hides restricted records, a clerk's inbox does not name the restricted case a notification went into", async () => {
+  const physician = await t.user({ memberships: [{ departmentId: INF, role: 'physician' }] });
+  const head = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
+  const n = await linkedNotification('Verborgenfall');
+  const restricted = await physician.post(`/api/persons/${n.personId}/records`, {
+    type: 'ifsg-case',
+    sensitivity: 'restricted',
+    content: {
+      disease: { system: 'https://demis.rki.de/fhir/CodeSystem/notificationDiseaseCategory', code: 'cvdd' },
+      status: 'suspected',
+      notifiedOn: '2026-12-01',
+    },
+  });
+  assert.equal(restricted.status, 201, JSON.stringify(restricted.body));
+  const accepted = await physician.post(`/api/notifications/${n.id}/accept`, {
+    status: 'confirmed',
+    version: n.version,
+  });
+  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  const caseId = restricted.body.id as string;
+  const inList = async (c: Client) => {
+    const page = (await c.get(`/api/departments/${INF}/notifications?limit=200`)).body as {
+      id: string;
+      caseRecordId: string | null;
+    }[];
+    return page.find((i) => i.id === n.id)!.caseRecordId;
+  };
+  const listing = (restrictedListing: string) =>
+    head.put(`/api/departments/${INF}/settings`, { restrictedListing }).then((r) => assert.equal(r.status, 200));
+  try {
+    // Listed (the default): the clerk knows a restricted case is there, as the file's record list shows it.
+    assert.equal(await inList(clerk), caseId);
+    await listing('hidden');
+    assert.equal((await clerk.get(`/api/records/${caseId}`)).status, 404, 'the case is hidden from the clerk');
+    assert.equal(await inList(clerk), null, 'the list names the hidden case');
+    assert.equal((await clerk.get(`/api/notifications/${n.id}`)).body.caseRecordId, null, 'the detail names it');
+    const assigned = await clerk.put(`/api/notifications/${n.id}/assignee`, {
+      assigneeId: clerk.id,
+      version: accepted.body.version,
+    });
+    assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+    assert.equal(assigned.body.caseRecordId, null, 'the answer to an assignment names it');
+    // Whoever reads restricted records is told as before.
+    assert.equal(await inList(physician), caseId);
+    assert.equal((await physician.get(`/api/notifications/${n.id}`)).body.caseRecordId, caseId);
+  } finally {
+    await listing('shown');
+  }
+});
+
 test('a clerk does the daily work: assign to self, create the file, accept, close', async () => {
   const n = await linkedNotification('Tagesgeschaeft');
   const assigned = await clerk.put(`/api/notifications/${n.id}/assignee`, { assigneeId: clerk.id, version: n.version });
