@@ -9,7 +9,8 @@ import { prepared } from '../db/prepared.ts';
 import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { sealField, openField } from '../vault/keyring.ts';
-import { link, GENESIS_HASH, type ChainedFields } from './chain.ts';
+import { CHAINED_COLUMNS, GENESIS_HASH, linkMaterial, linkOfMaterial, type ChainedFields } from './chain.ts';
+import { LinksMade } from './links-made.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import type { Refusal, WitnessedHead } from './witness.ts';
 import { verifyTail } from './verify-tail.ts';
@@ -101,6 +102,8 @@ export class AuditLog {
   private readonly store: Store;
   private readonly keyring: Keyring;
   private readonly signer: CheckpointSigner;
+  /** The links this process made since each chain's last checkpoint: checked, not computed again, when it is signed. */
+  readonly linksMade = new LinksMade(4 * CHECKPOINT_EVERY);
   constructor(store: Store, keyring: Keyring, signer: CheckpointSigner) {
     this.store = store;
     this.keyring = keyring;
@@ -137,7 +140,12 @@ export class AuditLog {
         : null,
       detail: e.detail ? JSON.stringify(e.detail) : null,
     };
-    const hash = link(this.signer.chainKey, head.hash, fields);
+    const material = linkMaterial(
+      head.hash,
+      CHAINED_COLUMNS.map((c) => fields[c]),
+    );
+    const hash = linkOfMaterial(this.signer.chainKey, e.tenantId, seq, material);
+    this.linksMade.made(e.tenantId, seq, material, hash);
     await insertEvent(
       tx,
       fields.tenant_id,
@@ -203,8 +211,15 @@ export class AuditLog {
     chainId: string,
     head: { seq: number; hash: string },
   ): Promise<{ at: string; keyId: string } | undefined> {
-    const checked = await verifyTail(tx, this.signer, chainId, head);
-    if (checked.ok) return this.writeCheckpoint(tx, chainId, head, checked);
+    const checked = await verifyTail(tx, this.signer, chainId, head, (seq, material) =>
+      this.linksMade.linkOf(chainId, seq, material),
+    );
+    if (checked.ok) {
+      const signed = await this.writeCheckpoint(tx, chainId, head, checked);
+      // Forgotten once signed; were the checkpoint's transaction rolled back, the next one links those events anew.
+      this.linksMade.signedUpTo(chainId, head.seq);
+      return signed;
+    }
     const refusal: Refusal = { seq: checked.seq, problem: checked.problem, at: new Date().toISOString() };
     this.signer.witness?.refuse(chainId, refusal);
     this.alarm(chainId, refusal);

@@ -63,16 +63,16 @@ const SEQ = CHAINED_COLUMNS.indexOf('seq');
 /** Whether the event at `seq` of `chainId` was linked before the chain key existed. */
 const isLegacyLink = (k: ChainKeying, chainId: string, seq: number): boolean => seq <= (k.legacyUntil[chainId] ?? 0);
 
-/** The link of an event given as its chained values in canonical order. */
-export function linkValues(k: ChainKeying, prevHash: string, values: readonly unknown[]): string {
-  const material = `${prevHash}\n${canonicalValues(values)}`;
-  if (isLegacyLink(k, values[TENANT] as string, Number(values[SEQ]))) return hash('sha256', material, 'hex');
+/** What an event's link is computed over: the previous link and the event's chained values in canonical order. */
+export const linkMaterial = (prevHash: string, values: readonly unknown[]): string =>
+  `${prevHash}\n${canonicalValues(values)}`;
+
+/** The link over `material` (`linkMaterial`) of the event at `seq` of `chainId`. */
+export function linkOfMaterial(k: ChainKeying, chainId: string, seq: number, material: string): string {
+  if (isLegacyLink(k, chainId, seq)) return hash('sha256', material, 'hex');
   return hmacSha256Hex(k.key, material) ?? createHmac('sha256', keyObject(k.key)).update(material).digest('hex');
 }
 
-export const link = (k: ChainKeying, prevHash: string, e: ChainedFields): string =>
-  linkValues(
-    k,
-    prevHash,
-    CHAINED_COLUMNS.map((c) => e[c]),
-  );
+/** The link of an event given as its chained values in canonical order. */
+export const linkValues = (k: ChainKeying, prevHash: string, values: readonly unknown[]): string =>
+  linkOfMaterial(k, values[TENANT] as string, Number(values[SEQ]), linkMaterial(prevHash, values));

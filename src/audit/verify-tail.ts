@@ -3,7 +3,7 @@
 // hold), in the signing transaction. A checkpoint then only ever signs a
 // chain the server has verified; what does not verify stays unsigned.
 import type { Tx } from '../db/connect.ts';
-import { CHAINED_COLUMNS, GENESIS_HASH, linkValues } from './chain.ts';
+import { CHAINED_COLUMNS, GENESIS_HASH, linkMaterial, linkOfMaterial } from './chain.ts';
 import type { CheckpointClaim, CheckpointSigner } from './signing-key.ts';
 
 /** `from`: the last signed checkpoint's sequence number (0 if none), `prevHash` its hash: where the verified stretch starts. */
@@ -16,6 +16,8 @@ export async function verifyTail(
   signer: CheckpointSigner,
   chainId: string,
   head: { seq: number; hash: string },
+  /** The link this process made over exactly `material` at `seq`, if it made one (`links-made.ts`). */
+  made?: (seq: number, material: string) => string | undefined,
 ): Promise<TailResult> {
   const last = await tx
     .selectFrom('audit_checkpoints')
@@ -57,14 +59,13 @@ export async function verifyTail(
       const seq = Number(row.seq);
       if (seq !== expected) return { ok: false, seq: expected, problem: 'event missing' };
       if (row.prev_hash !== prev) return { ok: false, seq, problem: 'link to previous event broken' };
-      if (
-        linkValues(
-          signer.chainKey,
-          prev,
-          CHAINED_COLUMNS.map((c) => row[c]),
-        ) !== row.hash
-      )
-        return { ok: false, seq, problem: 'event altered or made without the chain key' };
+      // The row as stored now, linked: by this process's own link over the same material, or anew.
+      const material = linkMaterial(
+        prev,
+        CHAINED_COLUMNS.map((c) => row[c]),
+      );
+      const linked = made?.(seq, material) ?? linkOfMaterial(signer.chainKey, chainId, seq, material);
+      if (linked !== row.hash) return { ok: false, seq, problem: 'event altered or made without the chain key' };
       prev = row.hash;
       expected++;
     }

@@ -16,7 +16,7 @@ import { inTenantTransaction } from '../../src/db/connect.ts';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.ts';
 import { CHAINED_COLUMNS, canonicalValues, linkValues, GENESIS_HASH, type ChainKeying } from '../../src/audit/chain.ts';
 import { databaseFindings } from '../../src/ops/security-findings.ts';
-import { CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
+import { AuditLog, CHECKPOINT_EVERY } from '../../src/audit/audit-log.ts';
 import { auditVerifyCli } from '../helpers/kartei-cli.ts';
 import { DIALECT, startHarness, setUpTenant, samplePerson, type Harness, type Tenant } from '../helpers/harness.ts';
 import { attackerDb, openRawDb, type RawDb } from '../helpers/raw-db.ts';
@@ -623,6 +623,98 @@ test('the checkpoint of every 1000th event is not signed over a forged event bef
     } finally {
       await db.close();
     }
+  } finally {
+    await h.close();
+  }
+});
+
+// Issue 18: the checkpoint takes the links this server made itself (links-made.ts) instead of computing each HMAC
+// again — only for a row whose stored values give exactly what it linked. Two ways that could go wrong:
+test('an event this server appended and linked, altered in the database before its checkpoint (its link kept), is not signed', async () => {
+  const h = await startHarness();
+  const alarms: number[] = [];
+  h.services.audit.alarm = (_chain, r) => alarms.push(r.seq);
+  try {
+    const t = await setUpTenant(h, ['INF']);
+    const audit = h.services.audit;
+    const event = {
+      tenantId: t.tenantId,
+      actorId: t.adminId,
+      action: 'person.read',
+      resourceType: 'person',
+      outcome: 'allowed',
+    } as const;
+    const head = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+      let seq = 0;
+      while (seq < CHECKPOINT_EVERY - 10) seq = await audit.append(tx, event);
+      return seq;
+    });
+    assert.ok(audit.linksMade.size(t.tenantId) >= CHECKPOINT_EVERY - 10, 'the links are kept for the checkpoint');
+    const altered = head - 500;
+    const db = await attacker(h);
+    try {
+      // An alibi written behind Kartei's back into an event it linked itself: the link stays, the action changes.
+      await db.run(`UPDATE audit_events SET outcome = 'denied' WHERE tenant_id = ? AND seq = ?`, t.tenantId, altered);
+      await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+        for (let i = 0; i < 20; i++) await audit.append(tx, event);
+      });
+      assert.deepEqual(
+        (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq)),
+        [],
+      );
+      assert.deepEqual(alarms, [altered]);
+      assertBroken(await verify(h), t.tenantId, altered, /altered/);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+test('an append rolled back and its sequence number used by another process: the checkpoint is signed over the event that stayed', async () => {
+  const h = await startHarness();
+  const alarms: number[] = [];
+  h.services.audit.alarm = (_chain, r) => alarms.push(r.seq);
+  try {
+    const t = await setUpTenant(h, ['INF']);
+    const audit = h.services.audit;
+    const event = (action: string) =>
+      ({ tenantId: t.tenantId, actorId: t.adminId, action, resourceType: 'person', outcome: 'allowed' }) as const;
+    const head = await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+      let seq = 0;
+      while (seq < CHECKPOINT_EVERY - 10) seq = await audit.append(tx, event('person.read'));
+      return seq;
+    });
+    // Linked in memory, then rolled back with the work it recorded.
+    await assert.rejects(
+      inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+        assert.equal(await audit.append(tx, event('person.update')), head + 1);
+        throw new Error('the work failed');
+      }),
+      /the work failed/,
+    );
+    // The sequence number is used by another process on the database (as `kartei` on the command line appends):
+    // this server's link of the rolled-back event is still in its memory, and must not be taken for that event's.
+    const elsewhere = new AuditLog(h.services.store, h.services.keyring, h.services.signer);
+    await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+      assert.equal(await elsewhere.append(tx, event('person.read')), head + 1);
+    });
+    await inTenantTransaction(h.services.store, t.tenantId, async (tx) => {
+      for (let i = 0; i < 20; i++) await audit.append(tx, event('person.read'));
+    });
+    const db = await openRawDb(h);
+    try {
+      assert.deepEqual(
+        (await db.all(`SELECT seq FROM audit_checkpoints WHERE tenant_id = ?`, t.tenantId)).map((r) => Number(r.seq)),
+        [CHECKPOINT_EVERY],
+      );
+    } finally {
+      await db.close();
+    }
+    assert.deepEqual(alarms, []);
+    assert.ok(audit.linksMade.size(t.tenantId) <= 20, 'the signed links are let go');
+    await assertIntact(h);
   } finally {
     await h.close();
   }
