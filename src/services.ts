@@ -31,7 +31,7 @@ import { Outbreaks } from './infection/outbreaks.ts';
 // Issue 16: transmission
 import { Transmissions } from './infection/transmission.ts';
 // Issue 16: cases & contacts
-import { ContactIndex, contactsMerge } from './infection/contact-index.ts';
+import { ContactIndex, contactTwinsMerge, contactsMerge } from './infection/contact-index.ts';
 import { CaseList } from './infection/case-list.ts';
 import { Contacts } from './infection/contacts.ts';
 import { FollowUps } from './infection/follow-ups.ts';
@@ -237,6 +237,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Issue 17: documents (a merge moves the file's documents too, re-wrapping their data keys)
     merges: new PersonMerges(keyring, persons, {
       contacts: contactsMerge,
+      // One contact per person and case: where both files were contacts of one case, one is kept (after `contacts`)
+      contactTwins: contactTwinsMerge(keyring),
       notifications: notificationsMerge,
       documents: new DocumentsMerge(documents),
       // Issue 17: tasks (a file's tasks move with it)

@@ -2,13 +2,15 @@
 // what a case's contact list and the department's follow-up worklist select by. A contact names an
 // index case of its own department that its writer may read, or it is refused with the field named.
 // A person merge moves the rows with the contacts' records (`contactsMerge`); the index case is
-// named by its record id, which a merge keeps.
+// named by its record id, which a merge keeps. Where both files were contacts of one case, the merge
+// keeps one of them and removes the other (`contactTwinsMerge`); its undo brings that one back.
 import type { GateContext } from '../access/gate.ts';
 import { decide, type Sensitivity } from '../access/policy.ts';
 import { fieldRefused } from '../errors.ts';
 import type { MergeParticipant } from '../records/person-merge.ts';
-import type { RecordIndexer } from '../records/records.ts';
-import type { IfsgContactContent } from '../records/record-types.ts';
+import { deleteReasonBinding, type RecordIndexer } from '../records/records.ts';
+import { retainUntil, type IfsgContactContent } from '../records/record-types.ts';
+import { sealField, type Keyring } from '../vault/keyring.ts';
 
 /** Whether the caller may read restricted records of files owned by `departmentId` (as a member there). */
 export function readsRestrictedIn(ctx: GateContext, departmentId: string): boolean {
@@ -158,3 +160,86 @@ export const contactsMerge: MergeParticipant = {
       .execute();
   },
 };
+
+/** How far a contact got: converted before ended before active. */
+const progress: Record<string, number> = { converted: 0, ended: 1, active: 2 };
+
+/**
+ * Person merge × one contact per person and case: where both files were live contacts of one case, the
+ * merged file keeps one and the other is removed (its record deleted like a removal by hand, with a reason
+ * naming the one kept, its versions and follow-up entries kept with it); undo brings it back. Kept is a
+ * normal contact over a restricted one (what whoever may not read restricted records saw stays as it was,
+ * and nothing restricted becomes visible), then the one further along (converted, ended, active), then the
+ * longer follow-up (a follow-up never ends before one of the two said), then the earlier one. Registered
+ * after `contacts`, which has moved the absorbed file's contacts to `to` by then.
+ */
+export const contactTwinsMerge = (keyring: Keyring): MergeParticipant => ({
+  audited: 'contactsRemoved',
+  async move(ctx, _from, to) {
+    const { tx } = ctx;
+    const tenantId = ctx.principal.tenantId;
+    const rows = await tx
+      .selectFrom('ifsg_contacts')
+      .select(['record_id', 'case_record_id', 'sensitivity', 'state', 'follow_up_until', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('person_id', '=', to)
+      .where('deleted_at', 'is', null)
+      .orderBy('record_id')
+      .execute();
+    const byCase = new Map<string, typeof rows>();
+    for (const r of rows) byCase.set(r.case_record_id, [...(byCase.get(r.case_record_id) ?? []), r]);
+    const removed: string[] = [];
+    let key: Buffer | null = null;
+    for (const twins of byCase.values()) {
+      if (twins.length < 2) continue;
+      twins.sort(
+        (a, b) =>
+          Number(a.sensitivity !== 'normal') - Number(b.sensitivity !== 'normal') ||
+          (progress[a.state] ?? 3) - (progress[b.state] ?? 3) ||
+          b.follow_up_until.localeCompare(a.follow_up_until) ||
+          a.created_at.localeCompare(b.created_at) ||
+          a.record_id.localeCompare(b.record_id),
+      );
+      const kept = twins[0]!.record_id;
+      key ??= await keyring.personKey(tx, tenantId, ctx.target.departmentId!, to);
+      for (const { record_id: id } of twins.slice(1)) {
+        const reason = `Doppelt nach Zusammenführung der Akten: Kontaktperson dieses Falls bleibt ${kept}.`;
+        await tx
+          .updateTable('records')
+          .set({
+            deleted_at: ctx.now,
+            deleted_by: ctx.principal.userId,
+            delete_reason_enc: sealField(key, deleteReasonBinding(tenantId, id), reason),
+            retain_until: retainUntil('ifsg-contact', new Date(ctx.now)),
+          })
+          .where('id', '=', id)
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        await tx
+          .updateTable('ifsg_contacts')
+          .set({ deleted_at: ctx.now, changed_at: ctx.now })
+          .where('record_id', '=', id)
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        removed.push(id);
+      }
+    }
+    return removed;
+  },
+  async moveBack(ctx, ids) {
+    if (ids.length === 0) return;
+    const tenantId = ctx.principal.tenantId;
+    await ctx.tx
+      .updateTable('records')
+      .set({ deleted_at: null, deleted_by: null, delete_reason_enc: null, retain_until: null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', ids)
+      .execute();
+    await ctx.tx
+      .updateTable('ifsg_contacts')
+      .set({ deleted_at: null, changed_at: ctx.now })
+      .where('tenant_id', '=', tenantId)
+      .where('record_id', 'in', ids)
+      .execute();
+  },
+});

@@ -8,6 +8,7 @@ import { decide, type Sensitivity } from '../access/policy.ts';
 import { resolve } from '../access/resolve.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError, fieldRefused, fieldsRefused } from '../errors.ts';
+import { restrictedListing } from '../identity/departments.ts';
 import { lockFile, type PersonData, type Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import type { IfsgCaseContent, IfsgContactContent } from '../records/record-types.ts';
@@ -86,7 +87,7 @@ export class Contacts {
         throw new KarteiError('forbidden');
       // A double click would make the same new person twice: one already a contact of this case is refused.
       await serialise(ctx.tx, `contact-new:${caseId}`);
-      const twin = await this.contactNamed(ctx, caseId, input.person);
+      const twin = await this.contactNamed(ctx, caseId, departmentId, input.person);
       if (twin)
         throw fieldsRefused(
           'conflict',
@@ -137,14 +138,26 @@ export class Contacts {
     return { id, personId, followUpUntil };
   }
 
-  /** A live contact of the case whose file has the same name and birth date as `person`, if any. */
-  private async contactNamed(ctx: GateContext, caseId: string, person: PersonData): Promise<string | undefined> {
+  /**
+   * A live contact of the case whose file has the same name and birth date as `person`, if any. Where the
+   * department hides restricted records from the caller, a restricted contact is none to them (hidden = missing):
+   * the new person is made as for someone who is no contact (a second file, which a merge joins later, keeping one
+   * contact of the case), never answered with the hidden contact's file.
+   */
+  private async contactNamed(
+    ctx: GateContext,
+    caseId: string,
+    departmentId: string,
+    person: PersonData,
+  ): Promise<string | undefined> {
+    const hidden = !readsRestrictedIn(ctx, departmentId) && (await restrictedListing(ctx, departmentId)) === 'hidden';
     const rows = await ctx.tx
       .selectFrom('ifsg_contacts')
       .select('person_id')
       .where('tenant_id', '=', ctx.principal.tenantId)
       .where('case_record_id', '=', caseId)
       .where('deleted_at', 'is', null)
+      .$if(hidden, (q) => q.where('sensitivity', '=', 'normal'))
       .limit(500)
       .execute();
     const same = (a: string, b: string) => a.trim().toLocaleLowerCase('de') === b.trim().toLocaleLowerCase('de');

@@ -9,7 +9,7 @@ import { fieldRefused, KarteiError } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
 import { restrictedListing } from '../identity/departments.ts';
 import { decodeCursor, pageOf } from '../records/page-cursor.ts';
-import { refuseMerged, stale, type PersonData, type Persons } from '../records/persons.ts';
+import { lockFile, refuseMerged, stale, type PersonData, type Persons } from '../records/persons.ts';
 import type { DemisNotificationsTable } from '../db/schema.ts';
 import { digest } from '../vault/blind-index.ts';
 import type { Keyring } from '../vault/keyring.ts';
@@ -391,6 +391,9 @@ export async function linkPerson(
         "must be a file of the notification's department",
       );
     // Issue 16: seams — a file merged into another takes no notification (410 naming where it went).
+    // Looked at while holding the file's writes, as a merge does: a merge at the same moment either
+    // finds the notification linked and moves it to the survivor, or has ended and is seen here (PostgreSQL).
+    await lockFile(ctx, input.personId);
     await refuseMerged(ctx, input.personId);
     personId = input.personId;
   }

@@ -37,6 +37,8 @@ export interface MergeParticipant {
   move(ctx: GateContext, from: string, to: string): Promise<string[]>;
   /** Moves exactly these rows back from `from` to `to` (the undo). */
   moveBack(ctx: GateContext, ids: string[], from: string, to: string): Promise<void>;
+  /** If set, the merge's and the undo's audit events name the rows it moved under this key. */
+  audited?: string;
 }
 
 export interface MergeView {
@@ -184,6 +186,7 @@ export class PersonMerges {
       records: moved.records.length,
       versions,
       studies: moved.studies.length,
+      ...this.audited(others),
     };
     return this.view(ctx, await this.row(tx, tenantId, id));
   }
@@ -242,6 +245,7 @@ export class PersonMerges {
       records: moved.records.length,
       versions,
       studies,
+      ...this.audited(moved.others ?? {}),
     };
     return this.view(ctx, await this.row(tx, tenantId, m.id));
   }
@@ -317,6 +321,16 @@ export class PersonMerges {
       shown.set(m.id, n);
     }
     return shown;
+  }
+
+  /** The rows of parts that name them in the audit event (`MergeParticipant.audited`), where there are any. */
+  private audited(others: Record<string, string[]>): Record<string, string[]> {
+    const named: Record<string, string[]> = {};
+    for (const [name, ids] of Object.entries(others)) {
+      const as = this.participants[name]?.audited;
+      if (as && ids.length) named[as] = ids;
+    }
+    return named;
   }
 
   private key(tx: Tx, tenantId: string, departmentId: string, personId: string) {

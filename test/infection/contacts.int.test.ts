@@ -560,6 +560,42 @@ test('another department: 404 for cases and contacts, 403 for the worklist; toke
   );
 });
 
+test('where restricted records are hidden from clerks, a restricted contact is not told by a new person of the same name: the clerk gets the answer of a person who is no contact', async () => {
+  const head = await t.user({ memberships: [{ departmentId: INF, role: 'head' }] });
+  assert.equal((await head.put(`/api/departments/${INF}/settings`, { restrictedListing: 'hidden' })).status, 200);
+  const person = (familyName: string) => ({ familyName, givenName: 'Ilse', birthDate: '1977-07-07' });
+  const hiddenContact = await physician.post(`/api/cases/${covidCase}/contacts`, {
+    person: person('Sperrvermerkt'),
+    sensitivity: 'restricted',
+    category: 'close',
+    lastExposure: '2026-12-02',
+  });
+  assert.equal(hiddenContact.status, 201, JSON.stringify(hiddenContact.body));
+  const asClerk = (familyName: string) =>
+    clerk.post(`/api/cases/${covidCase}/contacts`, {
+      person: person(familyName),
+      category: 'close',
+      lastExposure: '2026-12-02',
+    });
+  const shape = (r: { status: number; body: Record<string, unknown> }) => [r.status, Object.keys(r.body).sort()];
+  const noContact = await asClerk('Freivermerkt');
+  const twin = await asClerk('Sperrvermerkt');
+  assert.deepEqual(shape(twin), shape(noContact), `the hidden contact was told: ${JSON.stringify(twin.body)}`);
+  assert.notEqual(twin.body.personId, hiddenContact.body.personId);
+  // A second click of the clerk's own is still refused: its contact is one the clerk sees.
+  const again = await asClerk('Sperrvermerkt');
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(again.body.personId, twin.body.personId);
+  // The physician's restricted contact is untouched, and not listed to the clerk.
+  const record = await physician.get(`/api/records/${hiddenContact.body.id}`);
+  assert.equal(record.status, 200);
+  assert.equal(record.body.version, 1);
+  assert.equal(record.body.sensitivity, 'restricted');
+  const listed = (await clerk.get(`/api/cases/${covidCase}/contacts`)).body.contacts as { personId: string }[];
+  assert.ok(!listed.some((c) => c.personId === hiddenContact.body.personId));
+  assert.equal((await head.put(`/api/departments/${INF}/settings`, { restrictedListing: 'shown' })).status, 200);
+});
+
 test('nothing readable at rest: names, disease, symptoms, notes', { skip: DIALECT === 'postgres' }, async () => {
   await h.stop();
   stopped = true;

@@ -2,7 +2,8 @@
 // inbox 403; a token without records:write cannot change anything and no token uploads; parallel
 // accepts make one case (of one notification, or of two of one person and disease), parallel uploads
 // of one bundle one notification, parallel bundles of one NotificationId one notification with its
-// versions (PostgreSQL: four, or a 500); oversized and wrong-typed
+// versions (PostgreSQL: four, or a 500); a link to a file merged away at that moment ends on the
+// surviving file or is refused 410; oversized and wrong-typed
 // uploads are refused; nothing identifying or clinical is in the database files' bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -161,6 +162,39 @@ test('two notifications of one person and disease accepted at the same moment ma
       .execute(),
   );
   assert.equal(cases.length, 1, JSON.stringify(answers.map((a) => a.body)));
+});
+
+test('linking a notification to a file while that file is merged away, at the same moment: it ends on the surviving file, or the link is refused naming it', async () => {
+  const clerk2 = await t.user({ memberships: [{ departmentId: INF, role: 'clerk' }] });
+  const file = async (familyName: string) => {
+    const r = await clerk.post('/api/persons', {
+      departmentId: INF,
+      familyName,
+      givenName: 'Gisela',
+      birthDate: '1966-06-06',
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id as string;
+  };
+  for (let round = 0; round < 6; round++) {
+    const survivor = await file('Eilverbund');
+    const absorbed = await file('Eilverbund');
+    const up = await upload(clerk, INF, diseaseBundle({ familyName: 'Eilverbund' }));
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    const n = (await clerk.get(`/api/notifications/${up.body.notificationId}`)).body;
+    const [link, merge] = await Promise.all([
+      clerk.post(`/api/notifications/${n.id}/person`, { personId: absorbed, version: n.version }),
+      clerk2.post(`/api/persons/${survivor}/merge`, { absorbedId: absorbed, survivorVersion: 1, absorbedVersion: 1 }),
+    ]);
+    assert.equal(merge.status, 201, JSON.stringify(merge.body));
+    const now = (await clerk.get(`/api/notifications/${n.id}`)).body;
+    if (link.status === 200) assert.equal(now.personId, survivor, `round ${round}: left on the absorbed file`);
+    else {
+      assert.equal(link.status, 410, JSON.stringify(link.body));
+      assert.equal(link.body.mergedInto, survivor);
+      assert.equal(now.personId, null);
+    }
+  }
 });
 
 test('the same bundle uploaded in parallel is one notification; the rest are duplicates', async () => {

@@ -250,3 +250,98 @@ test('§11 after a merge: a case of the absorbed file sent before is "changed" o
   );
   assert.ok(kSame);
 });
+
+test('both files contacts of one case: the merge keeps one contact per case (the one further along, normal over restricted), undo brings both back', async () => {
+  const indexPerson = await file('Doppelindex');
+  const kase = await caseOf(indexPerson, 'msvd', 'Masernvirus-Erkrankung');
+  const exposure = addDays(today, -4);
+  const live = async (personId: string) =>
+    db((tx) =>
+      tx
+        .selectFrom('ifsg_contacts')
+        .select(['record_id', 'state', 'sensitivity'])
+        .where('tenant_id', '=', t.tenantId)
+        .where('case_record_id', '=', kase)
+        .where('person_id', '=', personId)
+        .where('deleted_at', 'is', null)
+        .orderBy('record_id')
+        .execute(),
+    );
+  const listed = async (by: Client) => {
+    const r = await by.get(`/api/cases/${kase}/contacts`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body.contacts as { recordId: string; personId: string }[]).map((c) => [c.recordId, c.personId]);
+  };
+
+  // Same sensitivity: the absorbed file's contact has ended, the survivor's is still open — the ended one stays.
+  const survivor = await file('Doppelkontakt');
+  const absorbed = await file('Doppelkontakt');
+  const open = await contact(kase, survivor, exposure);
+  const done = await contact(kase, absorbed, addDays(exposure, -1));
+  const rec = (await clerk.get(`/api/records/${done}`)).body;
+  const ended = await clerk.put(`/api/records/${done}`, { content: { ...rec.content, state: 'ended' }, version: 1 });
+  assert.equal(ended.status, 200, JSON.stringify(ended.body));
+  const m = await merge(clerk, survivor, absorbed);
+  assert.equal(m.status, 201, JSON.stringify(m.body));
+  assert.equal(m.body.records, 1, 'the merge moved one record');
+  assert.deepEqual(await live(survivor), [{ record_id: done, state: 'ended', sensitivity: 'normal' }]);
+  assert.deepEqual(await listed(clerk), [[done, survivor]]);
+  assert.equal((await clerk.get(`/api/records/${open}`)).status, 404, 'the other contact is removed');
+  const again = await clerk.post(`/api/cases/${kase}/contacts`, {
+    personId: survivor,
+    category: 'close',
+    lastExposure: exposure,
+  });
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  const event = await db((tx) =>
+    tx
+      .selectFrom('audit_events')
+      .select('detail')
+      .where('tenant_id', '=', t.tenantId)
+      .where('action', '=', 'person.merge')
+      .where('outcome', '=', 'allowed')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow(),
+  );
+  assert.match(String(event.detail), new RegExp(open), 'the merge event names the contact it removed');
+  // Undo: both contacts back, each in its own file.
+  const u = await clerk.post(`/api/person-merges/${m.body.id}/undo`, { version: 1 });
+  assert.equal(u.status, 200, JSON.stringify(u.body));
+  assert.deepEqual(await live(survivor), [{ record_id: open, state: 'active', sensitivity: 'normal' }]);
+  assert.deepEqual(await live(absorbed), [{ record_id: done, state: 'ended', sensitivity: 'normal' }]);
+  assert.equal((await clerk.get(`/api/records/${open}`)).status, 200);
+  // Merged again and confirmed: one contact stays.
+  const m2 = await merge(physician, survivor, absorbed);
+  assert.equal(m2.status, 201, JSON.stringify(m2.body));
+  assert.equal((await head.post(`/api/person-merges/${m2.body.id}/confirm`, { version: 1 })).status, 200);
+  assert.deepEqual(await live(survivor), [{ record_id: done, state: 'ended', sensitivity: 'normal' }]);
+
+  // A restricted contact beside a normal one, merged by a clerk where restricted records are hidden from clerks:
+  // the normal one stays (what the clerk sees does not change), the restricted one is removed, never shown.
+  const hidden = await head.put(`/api/departments/${INF}/settings`, { restrictedListing: 'hidden' });
+  assert.ok([200, 204].includes(hidden.status), JSON.stringify(hidden.body));
+  const s2 = await file('Sperrkontakt');
+  const a2 = await file('Sperrkontakt');
+  const restricted = await physician.post(`/api/cases/${kase}/contacts`, {
+    personId: s2,
+    category: 'close',
+    lastExposure: exposure,
+    sensitivity: 'restricted',
+  });
+  assert.equal(restricted.status, 201, JSON.stringify(restricted.body));
+  const normal = await contact(kase, a2, addDays(exposure, -2));
+  const clerkBefore = await listed(clerk);
+  const m3 = await merge(clerk, s2, a2);
+  assert.equal(m3.status, 201, JSON.stringify(m3.body));
+  assert.equal(m3.body.records, 1);
+  assert.deepEqual(await live(s2), [{ record_id: normal, state: 'active', sensitivity: 'normal' }]);
+  assert.deepEqual(
+    await listed(clerk),
+    clerkBefore.map(([r, p]) => [r, r === normal ? s2 : p]),
+  );
+  assert.deepEqual(await listed(physician), await listed(clerk));
+  const back = await clerk.post(`/api/person-merges/${m3.body.id}/undo`, { version: 1 });
+  assert.equal(back.status, 200, JSON.stringify(back.body));
+  assert.deepEqual(await live(s2), [{ record_id: restricted.body.id, state: 'active', sensitivity: 'restricted' }]);
+  assert.equal((await head.put(`/api/departments/${INF}/settings`, { restrictedListing: 'shown' })).status < 300, true);
+});
