@@ -222,3 +222,39 @@ test('prepared queries inside a batch run in the job’s savepoint: they see its
   await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the savepoints of a batch keep what they must undo in memory: no file outside the data directory', {
+  skip,
+}, async () => {
+  const { store, dir } = await freshStore();
+  try {
+    const big = 'x'.repeat(4000);
+    await store.committer!.run(async (tx) => {
+      for (let i = 0; i < 100; i++) await sql`insert into t (id, v) values (${i}, ${big})`.execute(tx);
+    });
+    // Each job rewrites the same 100 pages inside one transaction: every savepoint must be able to undo ~400 KB,
+    // more than SQLite keeps in memory by default before it spills to a temporary file.
+    const outside = new Set<string>();
+    await Promise.all(
+      Array.from({ length: 6 }, (_, j) =>
+        store.committer!.run(async (tx) => {
+          await sql`update t set v = ${`${j}${big}`}`.execute(tx);
+          for (const fd of fs.readdirSync('/proc/self/fd')) {
+            let target: string;
+            try {
+              target = fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'utf8' });
+            } catch {
+              continue; // the listing's own descriptor, closed by now
+            }
+            if (target.startsWith('/') && /deleted|^\/(var\/)?tmp\/#/.test(target) && !target.startsWith(dir))
+              outside.add(target);
+          }
+        }),
+      ),
+    );
+    assert.deepEqual([...outside], []);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
