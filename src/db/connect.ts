@@ -87,16 +87,20 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   const wal = walSync(`${file}-wal`);
   const checkpoints = walCheckpointer(file);
   const version = native.prepare('select v from principal_version where id = 1').pluck().safeIntegers();
+  const committer = new GroupCommitter(db, wal.sync, {
+    committed: () => checkpoints.committed(),
+    statement: (text) => statements.prepare(text),
+  });
   return {
     db,
     dialect: 'sqlite',
     file,
     principalVersion: () => version.get() as bigint,
-    committer: new GroupCommitter(db, wal.sync, {
-      committed: () => checkpoints.committed(),
-      statement: (text) => statements.prepare(text),
-    }),
+    committer,
     async close() {
+      // What is queued is written and answered first; what comes after is refused (`StoreClosed`), never run on a
+      // connection already gone (s28: a job queued during a stop crashed the process from the committer's drain).
+      await committer.close();
       await checkpoints.close();
       await db.destroy();
       await wal.close();

@@ -28,9 +28,23 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+/** A job asked for after the store began to close: refused, never queued (a request during shutdown answers 503). */
+export class StoreClosed extends Error {
+  readonly code = 'KARTEI_STORE_CLOSED';
+  constructor() {
+    super('the database is closing: nothing more is written');
+  }
+}
+
 export class GroupCommitter {
   private readonly queue: Job[] = [];
   private draining = false;
+  /** Set by `close`: later jobs are refused. */
+  private closing = false;
+  /** The running drain, until the queue is empty (`close` waits for it). */
+  private drained: Promise<void> = Promise.resolve();
+  /** Batches committed and waiting for their sync (`close` waits for them). */
+  private readonly answering = new Set<Promise<void>>();
 
   private readonly db: Conn;
   /** Makes every commit so far durable (syncs the write-ahead log). */
@@ -59,22 +73,43 @@ export class GroupCommitter {
   }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new StoreClosed());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) {
         this.draining = true;
         // Let the requests that arrived with this one reach the queue first, so they share the commit.
-        setImmediate(() => void this.drain());
+        this.drained = new Promise<void>((r) => setImmediate(() => void this.drain().finally(r)));
       }
     });
+  }
+
+  /**
+   * Refuses every job asked for from now on (`StoreClosed`), runs those already queued and waits until the last
+   * batch is committed and answered: then the connection may be closed under nothing that still uses it.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.drained;
+    await Promise.allSettled([...this.answering]);
   }
 
   private async drain() {
     try {
       while (this.queue.length > 0) {
-        const committed = await this.db.connection().execute((conn) => this.batch(conn));
+        let committed: { job: Job; value: unknown }[];
+        try {
+          committed = await this.db.connection().execute((conn) => this.batch(conn));
+        } catch (e) {
+          // No connection to be had, or no transaction to begin (the store closed under it): every job still
+          // waiting fails with that error — none is left unanswered, and nothing is thrown where no one listens.
+          for (const job of this.queue.splice(0)) job.reject(e);
+          return;
+        }
         // The next batch runs while this one's sync is on its way.
-        void this.answerWhenDurable(committed);
+        const answered = this.answerWhenDurable(committed);
+        this.answering.add(answered);
+        void answered.finally(() => this.answering.delete(answered));
         if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
@@ -108,23 +143,30 @@ export class GroupCommitter {
     if (this.statement) runDirectly(conn, this.statement);
     const exec = (q: CompiledQuery) => this.exec(conn, q);
     await exec(BEGIN);
-    for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
-      const job = this.queue.shift()!;
-      await exec(SAVEPOINT);
-      try {
-        const value = await job.work(conn);
-        await exec(RELEASE);
-        pending.push({ job, value });
-      } catch (e) {
-        await exec(ROLLBACK_TO);
-        await exec(RELEASE);
-        job.reject(e);
-      }
-    }
     try {
+      for (let n = 0; n < this.maxBatch && this.queue.length > 0; n++) {
+        const job = this.queue.shift()!;
+        try {
+          await exec(SAVEPOINT);
+        } catch (e) {
+          job.reject(e);
+          throw e;
+        }
+        try {
+          const value = await job.work(conn);
+          await exec(RELEASE);
+          pending.push({ job, value });
+        } catch (e) {
+          job.reject(e);
+          // Its work undone alone; should even that fail, the whole batch is (below).
+          await exec(ROLLBACK_TO);
+          await exec(RELEASE);
+        }
+      }
       await exec(COMMIT);
       this.committed();
     } catch (e) {
+      // A statement of the batch's own failed (the commit, or a savepoint's): nothing of it stays.
       await exec(ROLLBACK).catch(() => {});
       for (const p of pending) p.job.reject(e);
       return [];

@@ -54,13 +54,14 @@ export function toKarteiError(err: unknown): KarteiError {
 
 /**
  * s27: the database (or the image store's S3) could not be reached or connected to: refused, closed, not
- * answering within the connection's time limit (src/db/pg-connect.ts), shutting down, or out of connections —
+ * answering within the connection's time limit (src/db/pg-connect.ts), shutting down (the SQLite store closing:
+ * `StoreClosed` in src/db/group-commit.ts), or out of connections —
  * reset or closed under a query — anywhere in the error's chain of causes. Nothing was carried out; the same
  * request may succeed later. (A client that went away mid-request, resetting its own connection, never
  * reads the answer.)
  */
 const UNREACHABLE_CODES =
-  /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|08[0-9A-Z]{3}|57P0[123]|53300)$/;
+  /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|08[0-9A-Z]{3}|57P0[123]|53300|KARTEI_STORE_CLOSED)$/;
 const UNREACHABLE_MESSAGES = new Set(['Connection terminated unexpectedly']);
 function isServiceUnreachable(err: unknown): boolean {
   let e = err;

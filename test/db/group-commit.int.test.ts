@@ -258,3 +258,75 @@ test('the savepoints of a batch keep what they must undo in memory: no file outs
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a store closing: what was queued is written and answered, what comes after is refused, nothing is thrown elsewhere', {
+  skip,
+}, async () => {
+  const { store, dir } = await freshStore();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const committer = store.committer!;
+    const queued = Array.from({ length: 10 }, (_, i) =>
+      committer.run(async (tx) => {
+        await sql`insert into t (id, v) values (${i}, ${`q${i}`})`.execute(tx);
+        return i;
+      }),
+    );
+    const closed = store.close();
+    // Asked for while the store closes (a request's audit during a stop): refused at once, with the 503 code.
+    const late = await committer
+      .run(async () => 'ran')
+      .then(
+        () => 'ran',
+        (e: { code?: string }) => e.code,
+      );
+    assert.equal(late, 'KARTEI_STORE_CLOSED');
+    assert.deepEqual(await Promise.all(queued), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await closed;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(unhandled, []);
+    const reopened = await openStore({ dataDir: dir });
+    try {
+      const rows = await sql<{ n: number }>`select count(*) as n from t`.execute(reopened.db);
+      assert.equal(Number(rows.rows[0]!.n), 10, 'every queued job is on disk');
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a committer whose connection is gone answers every waiting job with the error; none hangs, nothing is thrown elsewhere', {
+  skip,
+}, async () => {
+  const { store, dir } = await freshStore();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // The same database through a committer of its own, whose Kysely is destroyed under it (as a stop did, s28).
+    const { Kysely, SqliteDialect } = await import('kysely');
+    const { default: SQLite } = await import('better-sqlite3');
+    const db = new Kysely<never>({
+      dialect: new SqliteDialect({ database: new SQLite(path.join(dir, 'other.sqlite')) }),
+    });
+    const committer = new GroupCommitter(db as never, async () => {});
+    assert.equal(await committer.run(async () => 'ran'), 'ran');
+    await db.destroy();
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => committer.run(async () => 'ran')));
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected', 'rejected', 'rejected', 'rejected'],
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

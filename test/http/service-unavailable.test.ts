@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toKarteiError } from '../../src/http/problem.ts';
+import { StoreClosed } from '../../src/db/group-commit.ts';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -20,6 +21,8 @@ test('what says the database or image store was not reached is service-unavailab
     withCode('connection failure', '08006'),
     withCode('sorry, too many clients already', '53300'),
     new Error('query failed', { cause: withCode('getaddrinfo ENOTFOUND db.amt', 'ENOTFOUND') }),
+    // s28: a request's work asked for while the SQLite store closes (a stop).
+    new StoreClosed(),
   ];
   for (const e of unreachable) {
     const k = toKarteiError(e);
