@@ -11,6 +11,7 @@ import type { MergeParticipant } from '../records/person-merge.ts';
 import { deleteReasonBinding, type RecordIndexer } from '../records/records.ts';
 import { retainUntil, type IfsgContactContent } from '../records/record-types.ts';
 import { sealField, type Keyring } from '../vault/keyring.ts';
+import { restrictedListing } from '../identity/departments.ts';
 
 /** Whether the caller may read restricted records of files owned by `departmentId` (as a member there). */
 export function readsRestrictedIn(ctx: GateContext, departmentId: string): boolean {
@@ -23,6 +24,14 @@ export function readsRestrictedIn(ctx: GateContext, departmentId: string): boole
       sensitivity: 'restricted',
     }) === 'allow'
   );
+}
+
+/**
+ * Whether restricted records of `departmentId`'s files are hidden from the caller: they may not read them and the
+ * department does not list them (`restrictedListing` 'hidden'), so such a record answers them 404, like a missing one.
+ */
+export async function restrictedHiddenFrom(ctx: GateContext, departmentId: string): Promise<boolean> {
+  return !readsRestrictedIn(ctx, departmentId) && (await restrictedListing(ctx, departmentId)) === 'hidden';
 }
 
 /** The live index case a contact names, if it is a case of `departmentId` the caller may read. */

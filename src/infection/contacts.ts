@@ -8,12 +8,11 @@ import { decide, type Sensitivity } from '../access/policy.ts';
 import { resolve } from '../access/resolve.ts';
 import { serialise } from '../db/connect.ts';
 import { KarteiError, fieldRefused, fieldsRefused } from '../errors.ts';
-import { restrictedListing } from '../identity/departments.ts';
 import { lockFile, type PersonData, type Persons } from '../records/persons.ts';
 import type { Records } from '../records/records.ts';
 import type { IfsgCaseContent, IfsgContactContent } from '../records/record-types.ts';
 import type { CaseIndex } from './case-index.ts';
-import { indexCaseOf, readsRestrictedIn } from './contact-index.ts';
+import { indexCaseOf, readsRestrictedIn, restrictedHiddenFrom } from './contact-index.ts';
 import { addDays, followUpDays, officeDay } from './incubation.ts';
 
 /** What a new contact says; `followUpUntil` defaults to the last exposure plus the disease's longest incubation. */
@@ -150,7 +149,7 @@ export class Contacts {
     departmentId: string,
     person: PersonData,
   ): Promise<string | undefined> {
-    const hidden = !readsRestrictedIn(ctx, departmentId) && (await restrictedListing(ctx, departmentId)) === 'hidden';
+    const hidden = await restrictedHiddenFrom(ctx, departmentId);
     const rows = await ctx.tx
       .selectFrom('ifsg_contacts')
       .select('person_id')

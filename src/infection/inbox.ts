@@ -7,14 +7,13 @@ import { decidedDepartment } from '../access/gate.ts';
 import type { ParsedNotification } from '../demis/codec/notification.ts';
 import { fieldRefused, KarteiError } from '../errors.ts';
 import { displayNames } from '../identity/users.ts';
-import { restrictedListing } from '../identity/departments.ts';
 import { decodeCursor, pageOf } from '../records/page-cursor.ts';
 import { lockFile, refuseMerged, stale, type PersonData, type Persons } from '../records/persons.ts';
 import type { DemisNotificationsTable } from '../db/schema.ts';
 import { digest } from '../vault/blind-index.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { InboxSeal, versionRowId } from './notification-seal.ts';
-import { readsRestrictedIn } from './contact-index.ts';
+import { restrictedHiddenFrom } from './contact-index.ts';
 
 type NotificationState = 'new' | 'assigned' | 'matched' | 'closed';
 
@@ -83,9 +82,12 @@ async function hiddenCases(ctx: GateContext, ids: (string | null)[]): Promise<Se
     .where('records.sensitivity', '=', 'restricted')
     .execute();
   const hidden = new Set<string>();
-  for (const r of rows)
-    if (!readsRestrictedIn(ctx, r.department_id) && (await restrictedListing(ctx, r.department_id)) === 'hidden')
-      hidden.add(r.id);
+  const byDepartment = new Map<string, boolean>();
+  for (const r of rows) {
+    if (!byDepartment.has(r.department_id))
+      byDepartment.set(r.department_id, await restrictedHiddenFrom(ctx, r.department_id));
+    if (byDepartment.get(r.department_id)) hidden.add(r.id);
+  }
   return hidden;
 }
 
