@@ -145,6 +145,8 @@ test('SIGKILL under concurrent writes loses no acknowledged write and leaves no 
   // --- First run: set up through HTTP, as an office would.
   const first = await serve(env);
   const token = fs.readFileSync(path.join(env.KARTEI_DATA_DIR!, SETUP_TOKEN_FILE), 'utf8').trim();
+  // The link is printed once the listener is up, so it can reach this pipe just after /healthz answered.
+  for (let i = 0; i < 50 && !first.output().includes(`#token=${token}`); i++) await sleep(100);
   assert.ok(first.output().includes(`#token=${token}`), first.output());
   const adminPassword = strongPassword();
   const setup = await expect(
