@@ -199,15 +199,25 @@ export class CheckpointSigner {
     return verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'));
   }
 
-  /** The same on libuv's threads: `audit verify` checks a chain's checkpoints there while this thread reads. */
-  verifyAsync(c: CheckpointClaim, signature: string, keyId?: string): Promise<boolean> {
+  /**
+   * The same on libuv's threads, under the keys as read now: `audit verify` checks a chain's checkpoints there while
+   * this thread reads. It takes one after reading the checkpoints (so it knows every key that signed them) and looks
+   * at the key files once, not twice per checkpoint (600 stat calls on 300,000 events, issue 18).
+   */
+  asyncVerifier(): (c: CheckpointClaim, signature: string, keyId?: string) => Promise<boolean> {
     this.refresh();
-    const id = keyId ?? this.key.keyId;
-    const key = id === this.key.keyId ? this.key.publicKey : this.retiredPublic.get(id);
-    if (!key) return Promise.resolve(false);
-    return new Promise((resolve, reject) =>
-      verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'), (e, ok) => (e ? reject(e) : resolve(ok))),
-    );
+    const current = this.key;
+    const retired = new Map(this.retiredPublic);
+    return (c, signature, keyId) => {
+      const id = keyId ?? current.keyId;
+      const key = id === current.keyId ? current.publicKey : retired.get(id);
+      if (!key) return Promise.resolve(false);
+      return new Promise((resolve, reject) =>
+        verify(null, claimBytes(c, id), key, Buffer.from(signature, 'base64'), (e, ok) =>
+          e ? reject(e) : resolve(ok),
+        ),
+      );
+    };
   }
 
   /** Re-reads the signing key and the retired keys if their files changed since they were read. */

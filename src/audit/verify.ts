@@ -72,6 +72,8 @@ export async function verifyAudit(
   const witness = signer.witness?.read() ?? {};
   const states = new Map<string, ChainState>();
   for (const id of chains) states.set(id, await chainState(store, id));
+  // After the checkpoints are read: every key that signed one is in the key directory by now.
+  const verifySignature = signer.asyncVerifier();
   const total = [...states.values()].reduce((n, s) => n + s.lastSeq, 0);
   let count = 0;
   let unsignedTail = 0;
@@ -92,18 +94,26 @@ export async function verifyAudit(
     if (witnessed) pinned.push([witnessed.seq, witnessed.hash]);
     // The signatures are checked on libuv's threads while this thread reads the stretches the checkpoints claim, as
     // if every one were genuine: whether a stretch's rows have a digest depends on the rows alone. Only stretches
-    // of checkpoints whose signatures hold are then taken (`verifySegments`); a forged one's is not.
+    // of checkpoints whose signatures hold are then taken (`verifySegments`); a forged one's is not. The stretches'
+    // worker is started first: handed out before it, the signature checks kept both cores busy while it started.
+    const matching = matchStretches(
+      source,
+      tenantId,
+      byDigest(segmentsOf(state.lastSeq, state.checkpoints), pinned),
+      tick,
+      split,
+    );
     const [holds, early] = await Promise.all([
       Promise.all(
         state.checkpoints.map((c) =>
-          signer.verifyAsync(
+          verifySignature(
             { tenantId, seq: c.seq, hash: c.hash, at: c.at, stretch: stretchOf(c) },
             c.signature,
             c.key_id,
           ),
         ),
       ),
-      matchStretches(source, tenantId, byDigest(segmentsOf(state.lastSeq, state.checkpoints), pinned), tick, split),
+      matching,
     ]);
     const genuine = state.checkpoints.filter((_, i) => holds[i]);
     const forged = state.checkpoints.find((c) => !genuine.includes(c));
