@@ -3,11 +3,18 @@
 // each worker it starts, for its stretches (`verify-stretch.ts`) and for its row-by-row ranges
 // (`verify.ts`) alike, and the place is given back when the thread has exited, however it ended (or
 // at once when it could not be made). Never more than the cores beyond this one: a flood of status
-// requests starts no more threads; beyond that a verification does its work on its own thread.
+// requests starts no more threads; beyond that a verification does its work on its own thread. A worker
+// that has sent its last message still holds its place for the few milliseconds it takes to exit (6–8 ms
+// here): a verification right after another waits for that place (`laterWorker`) instead of working alone,
+// which every other of `npm run bench`'s back-to-back verifications did (issue 18).
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 
 let running = 0;
+/** Workers whose work is done (`workDone`), exiting: their places come free within milliseconds. */
+const done = new WeakSet<Worker>();
+let leaving = 0;
+let waiting: (() => void)[] = [];
 
 /** Whether another worker may start now; `always` for tests that leave all work to workers. */
 export const workerSpare = (always = false): boolean => always || running < Math.max(os.availableParallelism() - 1, 1);
@@ -22,8 +29,33 @@ export function placedWorker(make: () => Worker): Worker {
     running--;
     throw e;
   }
-  worker.once('exit', () => running--);
+  worker.once('exit', () => {
+    running--;
+    if (done.has(worker)) leaving--;
+    const woken = waiting;
+    waiting = [];
+    for (const wake of woken) wake();
+  });
   return worker;
+}
+
+/** The caller's worker has sent its last message: it does no more work and gives its place back as it exits. */
+export function workDone(worker: Worker): void {
+  if (done.has(worker)) return;
+  done.add(worker);
+  leaving++;
+}
+
+/**
+ * A worker started as soon as a place is spare, waiting only for the places of workers whose work is done; started
+ * only if `stillUseful()` then (work is left to claim). Resolves when that worker has finished, or at once without one.
+ */
+export async function laterWorker(stillUseful: () => boolean, start: () => Promise<void>): Promise<void> {
+  while (!workerSpare()) {
+    if (leaving === 0) return;
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  if (stillUseful()) await start();
 }
 
 /** The worker threads of verification alive now (tests: every place given back). */

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { SQLITE_STRETCH_SQL, serialiseRows, POSTGRES_STRETCH_SQL } from './batch-digest.ts';
 import { HOLDS, type StretchBoard, type StretchPlan, stretchBoard, stretchClaimer } from './stretch-claim.ts';
 import type { RangeTask } from './verify-range.ts';
-import { placedWorker, workerSpare } from './verify-slots.ts';
+import { laterWorker, placedWorker, workDone, workerSpare } from './verify-slots.ts';
 import { lossTolerated, pgOptions } from '../db/pg-connect.ts'; // s27: a time limit on new connections
 
 export interface Stretch {
@@ -45,6 +45,10 @@ export async function stretchesMatch(
     const workers: Promise<void>[] = [];
     // At most one per spare core in the process, shared with every other verification (`verify-slots.ts`).
     for (let i = 0; i < wanted && workerSpare(split.workersOnly); i++) workers.push(inWorker(plan, board, progress));
+    // A verification just before may hold a place for the few milliseconds its finished worker takes to exit.
+    const left = () => Atomics.load(board.next, 0) < stretches.length;
+    for (let i = workers.length; i < wanted && !split.workersOnly; i++)
+      workers.push(laterWorker(left, () => inWorker(plan, board, progress)));
     await Promise.all([
       split.workersOnly && workers.length > 0 ? undefined : onThisThread(plan, board, progress),
       ...workers,
@@ -93,8 +97,10 @@ function inWorker(plan: StretchPlan, board: StretchBoard, progress?: (rows: numb
       () => new Worker(new URL('./verify-stretch-worker.ts', import.meta.url), { workerData: { plan, board } }),
     );
     worker.on('message', (m: number | 'finished') => {
-      if (m === 'finished') resolve();
-      else progress?.(m);
+      if (m === 'finished') {
+        workDone(worker);
+        resolve();
+      } else progress?.(m);
     });
     worker.once('error', reject);
     worker.once('exit', () => reject(new Error('stretch worker stopped before it finished')));

@@ -18,7 +18,7 @@ import { chainIds, CHECKPOINT_EVERY } from './audit-log.ts';
 import type { CheckpointSigner } from './signing-key.ts';
 import { chunkTask, verifyChunks, type ChunkPlan, type RangeResult, type RangeTask } from './verify-range.ts';
 import { stretchesMatch } from './verify-stretch.ts';
-import { placedWorker, workerSpare } from './verify-slots.ts';
+import { laterWorker, placedWorker, workDone, workerSpare } from './verify-slots.ts';
 import { stretchOf } from './verify-tail.ts';
 
 /** Below `parallelFrom` events a chain is verified on the calling thread; chunks are ~0.1 s of one core's work here. */
@@ -330,6 +330,10 @@ async function verifyRanges(
   const workers: Promise<void>[] = [];
   for (let i = 0; i < threads - 1 && workerSpare(split.workersOnly); i++)
     workers.push(inWorker(plan, next, done, tick));
+  // A verification just before may hold a place for the few milliseconds its finished worker takes to exit.
+  const left = () => Atomics.load(next, 0) < Math.ceil(n / plan.size);
+  for (let i = workers.length; i < threads - 1 && !split.workersOnly; i++)
+    workers.push(laterWorker(left, () => inWorker(plan, next, done, tick)));
   await Promise.all([
     split.workersOnly && workers.length > 0 ? undefined : verifyChunks(plan, next, done, tick),
     ...workers,
@@ -351,7 +355,10 @@ function inWorker(
     worker.on('message', (m: { progress?: number; chunk?: number; result?: RangeResult; finished?: true }) => {
       if (m.progress) tick(m.progress);
       if (m.result) done(m.chunk!, m.result);
-      if (m.finished) resolve();
+      if (m.finished) {
+        workDone(worker);
+        resolve();
+      }
     });
     worker.once('error', reject);
     worker.once('exit', () => reject(new Error('verify worker stopped before it finished')));

@@ -91,6 +91,35 @@ test('a flood of verifications starts no more workers than the spare cores, row-
   }
 });
 
+// Issue 18: a worker that has sent its last message exits some milliseconds later; until then it holds its place.
+// A verification started in that moment (npm run bench verifies back to back; a status request after another) worked
+// alone where the one before had a worker.
+test('a verification right after another waits the milliseconds for the places of its finished workers, instead of working alone', async () => {
+  const { h } = await fixture();
+  try {
+    await settle();
+    const before = counted.made;
+    const first = await verifyAudit(h.services.store, h.services.signer, { split: LONG });
+    assert.ok(first.ok, JSON.stringify(first));
+    const firstMade = counted.made - before;
+    const stillExiting = counted.live;
+    counted.most = counted.live;
+    const second = await verifyAudit(h.services.store, h.services.signer, { split: LONG });
+    assert.ok(firstMade > 0, 'the first verification had workers');
+    assert.ok(
+      stillExiting > 0,
+      "the first one's workers were still exiting when the second began: the case under test",
+    );
+    assert.deepEqual(second, first);
+    assert.equal(counted.made - before - firstMade, firstMade, 'the second started as many workers as the first');
+    assert.ok(counted.most <= spareCores, `${counted.most} workers at once, ${spareCores} spare cores`);
+    await settle();
+    assert.equal(workersRunning(), 0, 'every place given back');
+  } finally {
+    await h.close();
+  }
+});
+
 test('a worker that cannot start or is stopped, at once or midway, never lets a changed stretch pass, and gives its place back', async () => {
   const { h, t } = await fixture();
   try {
