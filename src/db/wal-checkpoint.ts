@@ -48,7 +48,7 @@ export function walCheckpointer(file: string, options: { retryMs?: number } = {}
     process.emitWarning(`WAL checkpoint failed (${why}); SQLite checkpoints in the commits until it works again`);
   };
   const start = () => {
-    const w = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file } });
+    const w = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), { workerData: { file } });
     worker = w;
     alive = true;
     running = false;
