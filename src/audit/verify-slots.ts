@@ -13,6 +13,8 @@ import type { Worker } from 'node:worker_threads';
 let running = 0;
 /** Workers whose work is done (`workDone`), exiting: their places come free within milliseconds. */
 const done = new WeakSet<Worker>();
+/** Workers that have exited (a last message read after the exit must not count a place as coming free). */
+const gone = new WeakSet<Worker>();
 let leaving = 0;
 let waiting: (() => void)[] = [];
 
@@ -31,6 +33,7 @@ export function placedWorker(make: () => Worker): Worker {
   }
   worker.once('exit', () => {
     running--;
+    gone.add(worker);
     if (done.has(worker)) leaving--;
     const woken = waiting;
     waiting = [];
@@ -41,21 +44,33 @@ export function placedWorker(make: () => Worker): Worker {
 
 /** The caller's worker has sent its last message: it does no more work and gives its place back as it exits. */
 export function workDone(worker: Worker): void {
-  if (done.has(worker)) return;
+  if (done.has(worker) || gone.has(worker)) return;
   done.add(worker);
   leaving++;
 }
 
 /**
- * A worker started as soon as a place is spare, waiting only for the places of workers whose work is done; started
- * only if `stillUseful()` then (work is left to claim). Resolves when that worker has finished, or at once without one.
+ * A worker started as soon as a place is spare, waiting only for the places of workers whose work is done, and no
+ * longer than `mine` (the calling thread's own share of the work) runs: started only if `stillUseful()` then (work is
+ * left to claim). Resolves when that worker has finished, or without one.
  */
-export async function laterWorker(stillUseful: () => boolean, start: () => Promise<void>): Promise<void> {
+export async function laterWorker(
+  stillUseful: () => boolean,
+  start: () => Promise<void>,
+  mine?: Promise<unknown>,
+): Promise<void> {
+  let over = false;
+  // Settled either way: the caller answers for `mine`'s failure.
+  const end = () => {
+    over = true;
+  };
+  const ended = mine?.then(end, end);
   while (!workerSpare()) {
-    if (leaving === 0) return;
-    await new Promise<void>((resolve) => waiting.push(resolve));
+    if (leaving === 0 || over || !stillUseful()) return;
+    const placeFreed = new Promise<void>((resolve) => waiting.push(resolve));
+    await (ended ? Promise.race([placeFreed, ended]) : placeFreed);
   }
-  if (stillUseful()) await start();
+  if (!over && stillUseful()) await start();
 }
 
 /** The worker threads of verification alive now (tests: every place given back). */

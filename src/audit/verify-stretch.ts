@@ -47,12 +47,10 @@ export async function stretchesMatch(
     for (let i = 0; i < wanted && workerSpare(split.workersOnly); i++) workers.push(inWorker(plan, board, progress));
     // A verification just before may hold a place for the few milliseconds its finished worker takes to exit.
     const left = () => Atomics.load(board.next, 0) < stretches.length;
+    const mine = split.workersOnly && workers.length > 0 ? undefined : onThisThread(plan, board, progress);
     for (let i = workers.length; i < wanted && !split.workersOnly; i++)
-      workers.push(laterWorker(left, () => inWorker(plan, board, progress)));
-    await Promise.all([
-      split.workersOnly && workers.length > 0 ? undefined : onThisThread(plan, board, progress),
-      ...workers,
-    ]);
+      workers.push(laterWorker(left, () => inWorker(plan, board, progress), mine));
+    await Promise.all([mine, ...workers]);
     return Array.from(board.verdicts.subarray(0, stretches.length), (v) => v === HOLDS);
   }
   const out: boolean[] = [];

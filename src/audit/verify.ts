@@ -332,12 +332,10 @@ async function verifyRanges(
     workers.push(inWorker(plan, next, done, tick));
   // A verification just before may hold a place for the few milliseconds its finished worker takes to exit.
   const left = () => Atomics.load(next, 0) < Math.ceil(n / plan.size);
+  const mine = split.workersOnly && workers.length > 0 ? undefined : verifyChunks(plan, next, done, tick);
   for (let i = workers.length; i < threads - 1 && !split.workersOnly; i++)
-    workers.push(laterWorker(left, () => inWorker(plan, next, done, tick)));
-  await Promise.all([
-    split.workersOnly && workers.length > 0 ? undefined : verifyChunks(plan, next, done, tick),
-    ...workers,
-  ]);
+    workers.push(laterWorker(left, () => inWorker(plan, next, done, tick), mine));
+  await Promise.all([mine, ...workers]);
   return results;
 }
 
