@@ -177,6 +177,24 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     databaseAdminUrl: config.databaseAdminUrl,
     progress: opts.progress,
   });
+  // A start refused from here on closes the store first: its WAL checkpoint thread, still loading SQLite's addon
+  // while the process ended on the refusal, crashed it (a FATAL ERROR instead of the refusal's words).
+  try {
+    return await servicesOn(config, opts, store, existing, masterFile);
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The services on an open store (`createServices`). */
+async function servicesOn(
+  config: Config,
+  opts: ServiceOptions,
+  store: Store,
+  existing: Keyring | undefined,
+  masterFile: string,
+): Promise<Services> {
   if (!existing) await refuseLostMasterKey(store, masterFile, config.databaseUrl);
   const keyring = existing ?? Keyring.fromKeyDir(config.keyDir);
   // The chain heads are read only when the chain key is created now: they end the plain SHA-256 links.
@@ -190,10 +208,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     new TaskRules(keyring),
   ]);
   // Issue 19: s25-start-files — an office key this key directory cannot open is refused naming master.key.
-  await refuseUnopenableOfficeKeys(store, keyring, config.keyDir).catch(async (e: unknown) => {
-    await store.close();
-    throw e;
-  });
+  await refuseUnopenableOfficeKeys(store, keyring, config.keyDir);
   await upgradePersonIndex(store, keyring, audit);
   // Issue 19: storage-db — where sealed images and documents live is the storage module's choice (KARTEI_STORAGE).
   const images = openSealedStore(config, store, 'images');
@@ -278,6 +293,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       await audit.attempts.flush(true);
       // Issue 19: storage-db — the stores' own connections (the database's store), before the database's.
       await Promise.all([images.close?.(), documentStore.close?.()]);
+      // Audited reads' events still on their way off the event loop are written before the store closes.
+      await audit.close();
       await store.close();
     },
   };
