@@ -2,9 +2,9 @@
 // resource, asks the policy, runs the work if allowed, and appends the audit
 // event; if the event cannot be written the whole transaction, and so the
 // access, is undone. Denials are audited too, then answered 404 or 403.
-import { inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
+import { inTenantRead, inTenantTransaction, type Store, type Tx } from '../db/connect.ts';
 import { KarteiError } from '../errors.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
 import {
   ACTION_SCOPE,
   decide,
@@ -86,17 +86,8 @@ export class Gate {
         resolved = target;
         const decision = target ? decide(principal, action, target.resource) : 'hidden';
         if (decision !== 'allow') {
-          // Forbidden for want of a scope (never hidden: that the owner may not see it either stays a 404).
           const scope = decision === 'forbidden' && !tokenCovers(principal, action) ? ACTION_SCOPE[action] : undefined;
-          denial =
-            scope === undefined
-              ? new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden')
-              : new KarteiError(
-                  'token-scope',
-                  scope
-                    ? `This API token lacks the scope ${scope}; create a token with it`
-                    : 'This is done in a signed-in session, not with an API token',
-                );
+          denial = refusalOf(principal, action, decision);
           await this.record(
             tx,
             principal,
@@ -147,6 +138,88 @@ export class Gate {
     }
   }
 
+  /**
+   * As `run`, for work that only reads (the connection it gets is read-only on SQLite): the resource is
+   * resolved, decided and read in one read transaction, not queued behind other requests' writes, and
+   * its event is appended in a transaction of its own (`AuditLog.appendAlone`: on SQLite off the event
+   * loop). Nothing is answered before that event is on disk; if it cannot be written, the read is
+   * refused (`AuditWriteError`) as in `run`. The work may not decide a second resource (`ctx.also`).
+   * Without a read connection of its own (PostgreSQL) it is `run`.
+   */
+  async read<T>(
+    principal: Principal,
+    action: Action,
+    ref: ResourceRef,
+    work: (ctx: GateContext) => Promise<T>,
+  ): Promise<T> {
+    // Without a connection of its own for reads (PostgreSQL: a pool), one transaction for both is cheaper.
+    if (!this.store.reader) return this.run(principal, action, ref, work);
+    const now = new Date().toISOString();
+    let denial: KarteiError | undefined;
+    let audited: GateContext['audit'] = {};
+    let resolved: Resolved | null = null;
+    let value: T | undefined;
+    try {
+      value = await inTenantRead(this.store, principal.tenantId, async (tx) => {
+        const target = await resolve(tx, principal, ref, now);
+        resolved = target;
+        const decision = target ? decide(principal, action, target.resource) : 'hidden';
+        if (decision !== 'allow') {
+          denial = refusalOf(principal, action, decision);
+          return undefined;
+        }
+        const ctx: GateContext = {
+          tx,
+          principal,
+          target: target!,
+          now,
+          audit: {},
+          may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow',
+          also: () => {
+            throw new Error(`Gate.read: ${action} may not decide a second resource`);
+          },
+        };
+        audited = ctx.audit;
+        return work(ctx);
+      });
+    } catch (e) {
+      await this.recordError(principal, action, ref, resolved, audited, e);
+      throw e;
+    }
+    const scope = denial?.code === 'token-scope' ? ACTION_SCOPE[action] : undefined;
+    const events = denial
+      ? [
+          this.event(
+            principal,
+            action,
+            ref,
+            resolved,
+            'denied',
+            scope === undefined ? {} : { detail: { missingScope: scope ?? 'session' } },
+          ),
+        ]
+      : [
+          this.event(principal, action, ref, resolved, 'allowed', audited),
+          ...(audited.hits ?? []).map((hit) =>
+            this.event(
+              principal,
+              action,
+              { kind: 'person', personId: hit.personId },
+              { resource: { kind: 'tenant' }, resourceId: hit.personId, ...hit },
+              'allowed',
+              {},
+            ),
+          ),
+        ];
+    try {
+      await Promise.all(events.map((e) => this.auditLog.appendAlone(e)));
+    } catch (e) {
+      throw new AuditWriteError(e);
+    }
+    if (denial) throw denial;
+    return value as T;
+  }
+
   private record(
     tx: Tx,
     p: Principal,
@@ -156,22 +229,32 @@ export class Gate {
     outcome: 'allowed' | 'denied',
     extra: GateContext['audit'],
   ) {
-    return this.auditLog
-      .append(tx, {
-        tenantId: p.tenantId,
-        actorId: p.userId,
-        action,
-        resourceType: ref.kind,
-        resourceId: extra.resourceId ?? target?.resourceId ?? refId(ref),
-        personId: extra.personId ?? target?.personId ?? null,
-        departmentId: target?.departmentId ?? null,
-        outcome,
-        reason: extra.reason,
-        detail: viaOf(p, extra.detail),
-      })
-      .catch((e: unknown) => {
-        throw new AuditWriteError(e);
-      });
+    return this.auditLog.append(tx, this.event(p, action, ref, target, outcome, extra)).catch((e: unknown) => {
+      throw new AuditWriteError(e);
+    });
+  }
+
+  /** The event of an access the gate decided. */
+  private event(
+    p: Principal,
+    action: Action,
+    ref: ResourceRef,
+    target: Resolved | null | undefined,
+    outcome: 'allowed' | 'denied',
+    extra: GateContext['audit'],
+  ): AuditEvent {
+    return {
+      tenantId: p.tenantId,
+      actorId: p.userId,
+      action,
+      resourceType: ref.kind,
+      resourceId: extra.resourceId ?? target?.resourceId ?? refId(ref),
+      personId: extra.personId ?? target?.personId ?? null,
+      departmentId: target?.departmentId ?? null,
+      outcome,
+      reason: extra.reason,
+      detail: viaOf(p, extra.detail),
+    };
   }
 
   /** The work failed and was rolled back; record that it was attempted. */
@@ -217,6 +300,18 @@ export class Gate {
       // The request fails anyway and nothing was accessed.
     }
   }
+}
+
+/** The refusal of a denied access: forbidden for want of a scope (never hidden: that the owner may not see it either stays a 404). */
+function refusalOf(p: Principal, action: Action, decision: 'hidden' | 'forbidden'): KarteiError {
+  const scope = decision === 'forbidden' && !tokenCovers(p, action) ? ACTION_SCOPE[action] : undefined;
+  if (scope === undefined) return new KarteiError(decision === 'hidden' ? 'not-found' : 'forbidden');
+  return new KarteiError(
+    'token-scope',
+    scope
+      ? `This API token lacks the scope ${scope}; create a token with it`
+      : 'This is done in a signed-in session, not with an API token',
+  );
 }
 
 /** A second resource the work decided on (`GateContext.also`), and how. */

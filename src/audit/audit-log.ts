@@ -18,6 +18,8 @@ import { stretchDigest } from './batch-digest.ts';
 import { auditableId } from './audit-ids.ts';
 import { AttemptLog } from './attempts.ts';
 import { DEPLOYMENT_CHAIN } from '../db/schema.ts';
+import { AppendThread } from './append-thread.ts';
+import { FALLBACK_PAGES } from '../db/wal-checkpoint.ts';
 
 export const CHECKPOINT_EVERY = 1000;
 
@@ -166,6 +168,52 @@ export class AuditLog {
     await moveHead(tx, seq, hash, e.tenantId);
     if (seq % CHECKPOINT_EVERY === 0) await this.checkpoint(tx, e.tenantId, { seq, hash });
     return seq;
+  }
+
+  /**
+   * Appends an audited read's event in a transaction of its own, on SQLite off the event loop
+   * (`append-thread.ts`); resolves once it is on disk. An event with a reason (sealed under a binding
+   * that names its sequence number), a chain's every-CHECKPOINT_EVERY-th event and every event on
+   * PostgreSQL go the usual way (`append` in a transaction).
+   */
+  async appendAlone(e: AuditEvent): Promise<number> {
+    const thread = e.reason ? undefined : this.appendThread();
+    if (thread) {
+      const seq = await thread.append([
+        e.tenantId,
+        new Date().toISOString(),
+        e.actorId,
+        e.action,
+        e.resourceType,
+        auditableId(this.keyring, e.resourceId),
+        auditableId(this.keyring, e.personId),
+        auditableId(this.keyring, e.departmentId),
+        e.outcome,
+        e.detail ? JSON.stringify(e.detail) : null,
+      ]);
+      if (seq !== null) return seq;
+    }
+    return inTenantTransaction(this.store, e.tenantId, (tx) => this.append(tx, e));
+  }
+
+  private thread: AppendThread | undefined;
+  private appendThread(): AppendThread | undefined {
+    const { file, writeTurn, walCommitted } = this.store;
+    if (!file || !writeTurn || !walCommitted) return undefined;
+    this.thread ??= new AppendThread({
+      file,
+      keying: this.signer.chainKey,
+      turn: writeTurn,
+      checkpointEvery: CHECKPOINT_EVERY,
+      fallbackPages: FALLBACK_PAGES,
+      committed: walCommitted,
+    });
+    return this.thread;
+  }
+
+  /** Waits for the events sent off the event loop and ends their thread (before the store closes). */
+  async close(): Promise<void> {
+    await this.thread?.close();
   }
 
   async decryptReason(tx: Tx, tenantId: string, seq: number, blob: Buffer | null): Promise<string | null> {

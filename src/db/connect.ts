@@ -9,6 +9,8 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { GroupCommitter } from './group-commit.ts';
+import { ReadBatcher } from './read-batch.ts';
+import { newWriteTurn, type WriteTurn } from './write-turn.ts';
 import { FALLBACK_PAGES, walCheckpointer } from './wal-checkpoint.ts';
 import { walSync } from './wal-sync.ts';
 import { fixedPlan } from './fixed-plans.ts';
@@ -36,6 +38,12 @@ export interface Store {
   url?: string;
   /** SQLite only: concurrent transactions share one durable commit. */
   committer?: GroupCommitter;
+  /** SQLite only: read transactions on a read-only connection of their own (`inTenantRead`). */
+  reader?: ReadBatcher;
+  /** SQLite only: the turn this process's writers take before they write (`write-turn.ts`). */
+  writeTurn?: WriteTurn;
+  /** SQLite only: told after a commit made on another connection of this process (the WAL's checkpoints). */
+  walCommitted?: () => void;
   /**
    * SQLite only: the value every change to what a principal is made of sets anew (migration 042), read on the
    * connection itself without waiting for it — inside a batch it includes the batch's changes so far, which
@@ -87,21 +95,35 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   const wal = walSync(`${file}-wal`);
   const checkpoints = walCheckpointer(file);
   const version = native.prepare('select v from principal_version where id = 1').pluck().safeIntegers();
+  const writeTurn = newWriteTurn();
   const committer = new GroupCommitter(db, wal.sync, {
     committed: () => checkpoints.committed(),
     statement: (text) => statements.prepare(text),
+    turn: writeTurn,
   });
+  const readOnly = new SQLite(file, { readonly: true });
+  readOnly.pragma('cache_size = -65536');
+  const readStatements = cachingStatements(readOnly);
+  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: readStatements }) });
+  const reader = new ReadBatcher(readDb, (text) => readStatements.prepare(text));
   return {
     db,
     dialect: 'sqlite',
     file,
+    reader,
+    writeTurn,
+    walCommitted: () => checkpoints.committed(),
     principalVersion: () => version.get() as bigint,
     committer,
     async close() {
       // What is queued is written and answered first; what comes after is refused (`StoreClosed`), never run on a
       // connection already gone (s28: a job queued during a stop crashed the process from the committer's drain).
       await committer.close();
+      await reader.close();
       await checkpoints.close();
+      await readDb.destroy();
+      // Kysely closes it only if it was ever used.
+      if (readOnly.open) readOnly.close();
       await db.destroy();
       await wal.close();
     },
@@ -197,6 +219,16 @@ export function inTenantTransaction<T>(store: Store, tenantId: string, work: (tx
     if (store.dialect === 'postgres') await sql`select set_config('kartei.tenant', ${tenantId}, true)`.execute(tx);
     return work(tx as unknown as Tx);
   });
+}
+
+/**
+ * Runs `work`, which only reads, in one read transaction on behalf of a tenant: on SQLite on the read-only
+ * connection (`read-batch.ts`), not queued behind the writer's batches; elsewhere as `inTenantSnapshot`.
+ * A write inside it fails on SQLite (the connection is read-only).
+ */
+export function inTenantRead<T>(store: Store, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (store.reader) return store.reader.run((conn) => work(conn as Tx));
+  return inTenantSnapshot(store, tenantId, work);
 }
 
 /**

@@ -11,6 +11,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { runDirectly, type DirectStatement } from './prepared.ts';
+import { EVENT_LOOP, giveTurn, takeTurn, type WriteTurn } from './write-turn.ts';
 
 type Conn = Kysely<Database>;
 
@@ -55,6 +56,8 @@ export class GroupCommitter {
   private readonly committed: () => void;
   /** The connection's own statements, for prepared queries inside a batch (`prepared.ts`). */
   private readonly statement: ((sql: string) => DirectStatement) | undefined;
+  /** Taken before each batch's BEGIN, given back after its end: the process's other writer waits meanwhile. */
+  private readonly turn: WriteTurn | undefined;
   // Issue 19: ops — told once per durable batch (its size, the WAL sync's seconds); the metrics read `waiting`.
   observe?: (jobs: number, syncSeconds: number) => void;
   get waiting(): number {
@@ -63,13 +66,19 @@ export class GroupCommitter {
   constructor(
     db: Conn,
     durable: () => Promise<void>,
-    opts: { maxBatch?: number; committed?: () => void; statement?: (sql: string) => DirectStatement } = {},
+    opts: {
+      maxBatch?: number;
+      committed?: () => void;
+      statement?: (sql: string) => DirectStatement;
+      turn?: WriteTurn;
+    } = {},
   ) {
     this.db = db;
     this.durable = durable;
     this.maxBatch = opts.maxBatch ?? 64;
     this.committed = opts.committed ?? (() => {});
     this.statement = opts.statement;
+    this.turn = opts.turn;
   }
 
   run<T>(work: (tx: Conn) => Promise<T>): Promise<T> {
@@ -99,7 +108,7 @@ export class GroupCommitter {
       while (this.queue.length > 0) {
         let committed: { job: Job; value: unknown }[];
         try {
-          committed = await this.db.connection().execute((conn) => this.batch(conn));
+          committed = await this.db.connection().execute((conn) => this.inTurn(() => this.batch(conn)));
         } catch (e) {
           // No connection to be had, or no transaction to begin (the store closed under it): every job still
           // waiting fails with that error — none is left unanswered, and nothing is thrown where no one listens.
@@ -128,6 +137,17 @@ export class GroupCommitter {
       return;
     }
     for (const p of committed) p.job.resolve(p.value);
+  }
+
+  /** Runs `batch` in this process's write turn (`write-turn.ts`), if it has writers on other threads. */
+  private async inTurn<T>(batch: () => Promise<T>): Promise<T> {
+    if (!this.turn) return batch();
+    await takeTurn(this.turn, EVENT_LOOP);
+    try {
+      return await batch();
+    } finally {
+      giveTurn(this.turn, EVENT_LOOP);
+    }
   }
 
   /** One of the batch's own statements, on the connection itself when the committer has it. */

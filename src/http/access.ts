@@ -128,9 +128,25 @@ export function gated<T>(
   ref: ResourceRef,
   work: (ctx: GateContext) => Promise<T>,
 ): Promise<T> {
+  declared(req, action, ref);
+  return services.gate.run(principalOf(req), action, ref, work);
+}
+
+/** As `gated`, for work that only reads (`Gate.read`: a read transaction, its event appended on its own). */
+export function gatedRead<T>(
+  services: Services,
+  req: FastifyRequest,
+  action: Action,
+  ref: ResourceRef,
+  work: (ctx: GateContext) => Promise<T>,
+): Promise<T> {
+  declared(req, action, ref);
+  return services.gate.read(principalOf(req), action, ref, work);
+}
+
+function declared(req: FastifyRequest, action: Action, ref: ResourceRef) {
   const access = req.routeOptions.config?.access;
   if (!access || !('actions' in access) || !access.actions.includes(action) || access.resource !== ref.kind) {
     throw new Error(`route ${req.routeOptions.url} used undeclared ${action} on ${ref.kind}`);
   }
-  return services.gate.run(principalOf(req), action, ref, work);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
-import { gated } from '../access.ts';
+import { gated, gatedRead } from '../access.ts';
 import { idParams, reason, sensitivity, version } from '../schemas.ts';
 import { noContent } from '../../contract/common.ts';
 import { recordUpdated, recordVersion, recordVersionContent, recordView } from '../../contract/records.ts';
@@ -23,7 +23,7 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
       schema: { params: idParams, response: { 200: recordView } },
     },
     async (req) =>
-      gated(s, req, 'record.read', ref(req.params.id), async (ctx) => ({
+      gatedRead(s, req, 'record.read', ref(req.params.id), async (ctx) => ({
         ...(await s.records.get(ctx, req.params.id)),
         permissions: {
           update: ctx.may('record.update'),
@@ -78,7 +78,7 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req) =>
-      gated(s, req, 'record.read', ref(req.params.id), (ctx) =>
+      gatedRead(s, req, 'record.read', ref(req.params.id), (ctx) =>
         s.records.version(ctx, req.params.id, req.params.version),
       ),
   );
