@@ -12,13 +12,15 @@ import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { linkMaterial, linkOfMaterial, type ChainKeying } from './chain.ts';
-import { APPENDER, giveTurn, takeTurnBlocking, type WriteTurn } from '../db/write-turn.ts';
+import { giveTurn, takeTurnBlocking, type WriteTurn } from '../db/write-turn.ts';
 import type { AppendBatch, AppendReply, OffThreadRow } from './append-thread.ts';
 
-const { file, keying, turn, checkpointEvery, fallbackPages } = workerData as {
+const { file, keying, turn, me, checkpointEvery, fallbackPages } = workerData as {
   file: string;
   keying: ChainKeying;
   turn: WriteTurn;
+  /** This thread's name for the write turn (`appenderName`). */
+  me: number;
   checkpointEvery: number;
   fallbackPages: number;
 };
@@ -43,6 +45,9 @@ const begin = db.prepare('begin immediate');
 const commit = db.prepare('commit');
 const rollback = db.prepare('rollback');
 let wal: number | undefined;
+process.on('exit', () => {
+  if (wal !== undefined) fs.closeSync(wal);
+});
 
 /** Appends the rows; per row its sequence number, or null where it is left to the event loop. */
 function append(rows: OffThreadRow[]): (number | null)[] {
@@ -75,10 +80,18 @@ function append(rows: OffThreadRow[]): (number | null)[] {
   return seqs;
 }
 
+/** Answers the batches' events as not written, with the cause. */
+function fail(batches: AppendBatch[], e: unknown) {
+  // The code is kept (SQLITE_FULL, ENOSPC): a full disk is answered `storage-full`, as on the event loop's way.
+  const code = (e as { code?: unknown }).code;
+  const error = e instanceof Error ? e.message : String(e);
+  for (const b of batches)
+    port.postMessage({ batch: b.batch, error, ...(typeof code === 'string' ? { code } : {}) } satisfies AppendReply);
+}
+
 port.on('message', (first: AppendBatch | 'close') => {
   if (first === 'close') {
     db.close();
-    if (wal !== undefined) fs.closeSync(wal);
     port.close();
     return;
   }
@@ -87,28 +100,29 @@ port.on('message', (first: AppendBatch | 'close') => {
   const rows = batches.flatMap((b) => b.rows);
   let seqs: (number | null)[];
   try {
-    takeTurnBlocking(turn, APPENDER);
+    takeTurnBlocking(turn, me);
     try {
       begin.run();
+      seqs = append(rows);
+      commit.run();
+    } catch (e) {
       try {
-        seqs = append(rows);
-        commit.run();
-      } catch (e) {
         if (db.inTransaction) rollback.run();
-        throw e;
+      } catch {
+        // Left inside its transaction, the connection would hold the file's write lock for good: this thread ends,
+        // and with it the connection; the turn is given back when it has ended (`append-thread.ts`).
+        fail(batches, e);
+        process.exit(1);
       }
+      throw e;
     } finally {
-      giveTurn(turn, APPENDER);
+      if (!db.inTransaction) giveTurn(turn, me);
     }
     // Nobody is answered before the commit is on disk (as the group committer's `durable`).
     wal ??= fs.openSync(`${file}-wal`, 'r');
     fs.fdatasyncSync(wal);
   } catch (e) {
-    // The code is kept (SQLITE_FULL, ENOSPC): a full disk is answered `storage-full`, as on the event loop's way.
-    const code = (e as { code?: unknown }).code;
-    const error = e instanceof Error ? e.message : String(e);
-    for (const b of batches)
-      port.postMessage({ batch: b.batch, error, ...(typeof code === 'string' ? { code } : {}) } satisfies AppendReply);
+    fail(batches, e);
     return;
   }
   let at = 0;

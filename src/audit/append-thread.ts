@@ -10,7 +10,7 @@
 // first such read and ends after IDLE_MS without one (memory at rest).
 import { Worker } from 'node:worker_threads';
 import type { ChainKeying } from './chain.ts';
-import { APPENDER, giveTurn, type WriteTurn } from '../db/write-turn.ts';
+import { appenderName, giveTurn, type WriteTurn } from '../db/write-turn.ts';
 
 /**
  * An event's chained values but its sequence number and reason, which only its chain's head gives (the thread's):
@@ -71,6 +71,8 @@ export class AppendThread {
   private waiters: Waiter[] = [];
   private readonly sent = new Map<number, Waiter[]>();
   private next = 0;
+  /** Threads started so far (each names itself in the write turn: `appenderName`). */
+  private started = 0;
   private flushing = false;
   private closing = false;
   private idle: NodeJS.Timeout | undefined;
@@ -119,14 +121,19 @@ export class AppendThread {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const { file, keying, turn, checkpointEvery, fallbackPages } = this.opts;
+    const me = appenderName(this.started++);
     const w = new Worker(new URL('./append-thread-worker.ts', import.meta.url), {
-      workerData: { file, keying, turn, checkpointEvery, fallbackPages },
+      workerData: { file, keying, turn, me, checkpointEvery, fallbackPages },
     });
     this.worker = w;
     this.ended = new Promise<void>((resolve) => w.once('exit', () => resolve()));
     w.on('message', (m: AppendReply) => this.answer(m));
     w.on('error', (e) => this.lost(w, e));
-    w.once('exit', (code) => this.lost(w, new AppendThreadError(`thread ended (exit code ${code})`)));
+    w.once('exit', (code) => {
+      // A thread that ended while it had the write turn gives it back now that its connection is closed.
+      giveTurn(turn, me);
+      this.lost(w, new AppendThreadError(`thread ended (exit code ${code})`));
+    });
     // The thread must not keep the process alive on its own.
     w.unref();
     return w;
@@ -152,8 +159,6 @@ export class AppendThread {
   private lost(w: Worker, e: unknown) {
     if (this.worker !== w) return;
     this.worker = undefined;
-    // A thread that ended while it had the write turn gives it back (its transaction ended with its connection).
-    giveTurn(this.opts.turn, APPENDER);
     for (const waiters of this.sent.values()) for (const x of waiters) x.reject(e);
     this.sent.clear();
     this.settled();

@@ -11,6 +11,7 @@ import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'ky
 import { GroupCommitter } from './group-commit.ts';
 import { ReadBatcher } from './read-batch.ts';
 import { newWriteTurn, type WriteTurn } from './write-turn.ts';
+import { TurnTakingSqliteDialect } from './turn-taking-dialect.ts';
 import { FALLBACK_PAGES, walCheckpointer } from './wal-checkpoint.ts';
 import { walSync } from './wal-sync.ts';
 import { fixedPlan } from './fixed-plans.ts';
@@ -90,12 +91,19 @@ async function openSqlite(dataDir: string, progress?: MigrationProgress): Promis
   // Checkpoints run on a thread of their own (wal-checkpoint.ts); this connection only if that one falls behind.
   native.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const statements = cachingStatements(native);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  const writeTurn = newWriteTurn();
+  const db = new Kysely<Database>({
+    dialect: new TurnTakingSqliteDialect(
+      { database: statements },
+      native,
+      (text) => !statements.prepare(text).reader,
+      writeTurn,
+    ),
+  });
   await migrate(db, 'sqlite', { progress });
   const wal = walSync(`${file}-wal`);
   const checkpoints = walCheckpointer(file);
   const version = native.prepare('select v from principal_version where id = 1').pluck().safeIntegers();
-  const writeTurn = newWriteTurn();
   const committer = new GroupCommitter(db, wal.sync, {
     committed: () => checkpoints.committed(),
     statement: (text) => statements.prepare(text),

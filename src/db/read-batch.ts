@@ -14,6 +14,7 @@ type Conn = Kysely<Database>;
 
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 /** As many jobs share one read transaction, at most (the next batch sees later commits). */
 const MAX_BATCH = 64;
 
@@ -75,16 +76,19 @@ export class ReadBatcher {
     // This batch holds the connection alone until it returns: its prepared queries may skip Kysely's executor.
     runDirectly(conn, this.statement);
     this.statement(BEGIN.sql).run([]);
-    try {
-      for (const job of jobs) {
-        try {
-          job.resolve(await job.work(conn));
-        } catch (e) {
-          job.reject(e);
-        }
+    for (const job of jobs) {
+      try {
+        job.resolve(await job.work(conn));
+      } catch (e) {
+        job.reject(e);
       }
-    } finally {
+    }
+    try {
       this.statement(COMMIT.sql).run([]);
+    } catch (e) {
+      // Never left inside the transaction: the next batch would fail to begin, or read an old state.
+      this.statement(ROLLBACK.sql).run([]);
+      throw e;
     }
   }
 }

@@ -11,9 +11,15 @@
 /** The shared word: 0 free, else who has the turn. Handed to the appender's thread as is (shared memory). */
 export type WriteTurn = Int32Array;
 
+/** The event loop's name for the turn; each appender thread has one of its own (`appenderName`). */
 export const EVENT_LOOP = 1;
-export const APPENDER = 2;
-type Who = typeof EVENT_LOOP | typeof APPENDER;
+type Who = number;
+
+/**
+ * The name of the n-th appender thread started in this process: a thread that ended gives back only a turn
+ * it holds itself, never the turn of the thread started after it.
+ */
+export const appenderName = (n: number): Who => 2 + (n % 0x3fff_fff0);
 
 /** ES2024's `Atomics.waitAsync` (Node has it; the project's TypeScript library is ES2022's). */
 const waitAsync = (

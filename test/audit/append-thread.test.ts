@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppendThread, AppendThreadError, type OffThreadRow } from '../../src/audit/append-thread.ts';
-import { APPENDER, newWriteTurn } from '../../src/db/write-turn.ts';
+import { appenderName, newWriteTurn } from '../../src/db/write-turn.ts';
 
 const row = (): OffThreadRow => [
   'tenant',
@@ -22,7 +22,7 @@ const row = (): OffThreadRow => [
 test('a thread that cannot open its database refuses the events waiting for it and frees the write turn', async () => {
   const turn = newWriteTurn();
   // As if the thread had ended while it held the turn.
-  Atomics.store(turn, 0, APPENDER);
+  Atomics.store(turn, 0, appenderName(0));
   const thread = new AppendThread({
     file: '/nonexistent-kartei-dir/kartei.sqlite',
     keying: { key: new Uint8Array(32), legacyUntil: {} },
@@ -36,6 +36,9 @@ test('a thread that cannot open its database refuses the events waiting for it a
     assert.equal(r.status, 'rejected');
     assert.ok((r as PromiseRejectedResult).reason instanceof Error);
   }
+  // Given back once the thread has ended (its connection closed with it).
+  for (const until = Date.now() + 5_000; Atomics.load(turn, 0) !== 0 && Date.now() < until; )
+    await new Promise((r) => setTimeout(r, 5));
   assert.equal(Atomics.load(turn, 0), 0, 'the turn is free again');
   // The next event starts a new thread, which fails the same way: refused, not hung.
   await assert.rejects(thread.append(row()));
