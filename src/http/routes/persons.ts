@@ -9,7 +9,7 @@ import { fileHints } from '../../records/file-hints.ts';
 import { RECORD_TYPES, recordTypeNames } from '../../records/record-types.ts';
 import { MIN_REASON } from '../../records/reason-text.ts';
 import { queryAudit } from '../../audit/audit-query.ts';
-import { gated } from '../access.ts';
+import { gated, gatedRead } from '../access.ts';
 import { id, idParams, nameAndBirthDate, reasonText, sensitivity, version } from '../schemas.ts';
 import { auditQuery } from './audit.ts';
 import { answerPage, auditPage, linkNext } from '../paging.ts';
@@ -83,7 +83,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
     },
     async (req, reply) => {
       const { q, limit, after } = req.query;
-      const found = await gated(s, req, 'person.search', { kind: 'tenant' }, async (ctx) => {
+      const found = await gatedRead(s, req, 'person.search', { kind: 'tenant' }, async (ctx) => {
         const rows = await s.persons.search(ctx, q, limit + 1, after);
         const page = rows.slice(0, limit);
         ctx.audit.detail = { results: page.length, ...(after ? { paged: true } : {}) };
