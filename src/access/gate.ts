@@ -99,21 +99,13 @@ export class Gate {
           );
           return undefined;
         }
-        const ctx: GateContext = {
-          tx,
-          principal,
-          target: target!,
-          now,
-          audit: {},
-          may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow',
-          also: async (a, r) => {
-            const t = await resolve(tx, principal, r, now);
-            const d = t ? decide(principal, a, t.resource) : 'hidden';
-            seconds.push({ action: a, ref: r, target: t, outcome: d === 'allow' ? 'allowed' : 'denied' });
-            if (d !== 'allow') throw new KarteiError(d === 'hidden' ? 'not-found' : 'forbidden');
-            return t!;
-          },
-        };
+        const ctx = contextOf(tx, principal, target!, now, async (a, r) => {
+          const t = await resolve(tx, principal, r, now);
+          const d = t ? decide(principal, a, t.resource) : 'hidden';
+          seconds.push({ action: a, ref: r, target: t, outcome: d === 'allow' ? 'allowed' : 'denied' });
+          if (d !== 'allow') throw new KarteiError(d === 'hidden' ? 'not-found' : 'forbidden');
+          return t!;
+        });
         audited = ctx.audit;
         const value = await work(ctx);
         await this.record(tx, principal, action, ref, target, 'allowed', ctx.audit);
@@ -168,17 +160,9 @@ export class Gate {
           denial = refusalOf(principal, action, decision);
           return undefined;
         }
-        const ctx: GateContext = {
-          tx,
-          principal,
-          target: target!,
-          now,
-          audit: {},
-          may: (a, sensitivity) => decide(principal, a, atSensitivity(target!.resource, sensitivity)) === 'allow',
-          also: () => {
-            throw new Error(`Gate.read: ${action} may not decide a second resource`);
-          },
-        };
+        const ctx = contextOf(tx, principal, target!, now, () => {
+          throw new Error(`Gate.read: ${action} may not decide a second resource`);
+        });
         audited = ctx.audit;
         return work(ctx);
       });
@@ -300,6 +284,25 @@ export class Gate {
       // The request fails anyway and nothing was accessed.
     }
   }
+}
+
+/** The context the gate hands the work of an allowed access (`also`: how it decides a second resource). */
+function contextOf(
+  tx: Tx,
+  principal: Principal,
+  target: Resolved,
+  now: string,
+  also: GateContext['also'],
+): GateContext {
+  return {
+    tx,
+    principal,
+    target,
+    now,
+    audit: {},
+    may: (a, sensitivity) => decide(principal, a, atSensitivity(target.resource, sensitivity)) === 'allow',
+    also,
+  };
 }
 
 /** The refusal of a denied access: forbidden for want of a scope (never hidden: that the owner may not see it either stays a 404). */
