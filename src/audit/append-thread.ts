@@ -100,6 +100,8 @@ export class AppendThread {
   async close(): Promise<void> {
     this.closing = true;
     this.flush();
+    // Held by the process until it has ended: a server shutting down has nothing else left to wait for.
+    this.worker?.ref();
     while (this.sent.size > 0) await new Promise<void>((r) => this.quiet.push(r));
     clearTimeout(this.idle);
     this.end();
@@ -115,7 +117,20 @@ export class AppendThread {
     this.rows = [];
     this.waiters = [];
     clearTimeout(this.idle);
-    this.thread().postMessage({ batch, rows } satisfies AppendBatch);
+    try {
+      const w = this.thread();
+      w.postMessage({ batch, rows } satisfies AppendBatch);
+      // Held by the process while events wait for it (not only while a server listens: a process whose last work is
+      // an audited read would otherwise exit under it); let go again when nothing waits (`answer`).
+      w.ref();
+    } catch (e) {
+      // No thread to take them (it could not start): these events are not written, and their reads are refused.
+      const waiters = this.sent.get(batch) ?? [];
+      this.sent.delete(batch);
+      const why = new AppendThreadError(`not handed over: ${e instanceof Error ? e.message : String(e)}`);
+      for (const w of waiters) w.reject(why);
+      this.settled();
+    }
   }
 
   private thread(): Worker {
@@ -134,8 +149,6 @@ export class AppendThread {
       giveTurn(turn, me);
       this.lost(w, new AppendThreadError(`thread ended (exit code ${code})`));
     });
-    // The thread must not keep the process alive on its own.
-    w.unref();
     return w;
   }
 
@@ -149,6 +162,8 @@ export class AppendThread {
     }
     this.settled();
     if (this.sent.size === 0 && this.rows.length === 0 && !this.closing) {
+      // Idle, the thread must not keep the process alive on its own.
+      this.worker?.unref();
       clearTimeout(this.idle);
       this.idle = setTimeout(() => this.end(), this.opts.idleMs ?? IDLE_MS);
       this.idle.unref();
