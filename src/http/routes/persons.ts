@@ -140,7 +140,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       schema: { params: idParams, response: { 200: personFileView } },
     },
     async (req) =>
-      gated(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
+      gatedRead(s, req, 'person.read', { kind: 'person', personId: req.params.id }, async (ctx) => ({
         ...(await s.persons.get(ctx, req.params.id)),
         permissions: {
           update: ctx.may('person.update'),
@@ -214,7 +214,7 @@ export function personRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req, reply) => {
-      const page = await gated(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) =>
+      const page = await gatedRead(s, req, 'record.list', { kind: 'person', personId: req.params.id }, (ctx) =>
         s.records.list(ctx, req.params.id, req.query),
       );
       return answerPage(req, reply, page);

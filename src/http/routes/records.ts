@@ -62,7 +62,7 @@ export function recordRoutes(app: FastifyInstance, s: Services) {
       },
     },
     async (req) =>
-      gated(s, req, 'record.versions', ref(req.params.id), (ctx) => s.records.versions(ctx, req.params.id)),
+      gatedRead(s, req, 'record.versions', ref(req.params.id), (ctx) => s.records.versions(ctx, req.params.id)),
   );
 
   // An earlier version's content, for the diff of a change: a record read of that version (decided at its own sensitivity).
