@@ -86,6 +86,8 @@ export class AppendThread {
   /** Resolves with the event's sequence number once it is on disk, or null: left to the event loop's way. */
   append(row: OffThreadRow): Promise<number | null> {
     if (this.closing) return Promise.reject(new AppendThreadError('closing'));
+    // Not ended for idleness while this event waits for its turn's message.
+    clearTimeout(this.idle);
     this.rows.push(row);
     const p = new Promise<number | null>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) {
@@ -130,6 +132,8 @@ export class AppendThread {
       const why = new AppendThreadError(`not handed over: ${e instanceof Error ? e.message : String(e)}`);
       for (const w of waiters) w.reject(why);
       this.settled();
+      // A thread that started but took nothing must not hold the process.
+      if (this.sent.size === 0) this.worker?.unref();
     }
   }
 
@@ -186,8 +190,10 @@ export class AppendThread {
 
   private end() {
     const w = this.worker;
-    if (!w || this.sent.size > 0) return;
+    if (!w || this.sent.size > 0 || this.rows.length > 0) return;
     this.worker = undefined;
     w.postMessage('close');
+    // Held until it has closed its connection and ended (milliseconds): a stop meanwhile waits for it (`close`).
+    w.ref();
   }
 }
