@@ -2,9 +2,10 @@
 //   node --import ./bench/production-start.ts bench/dicom/retrieval-profile.ts
 // Kartei's retrieval server (retrieval-server.ts, under the production start) holding only the
 // bench's largest CT study; after two warm-up retrievals of each kind, BENCH_RETRIEVE_RUNS
-// (default 10) C-GETs by getscu and as many C-MOVEs to a storescp by the bench's requester, each
-// kind timed by the server's CPU (utime + stime, all threads) and minor page faults per study,
-// read from /proc/<pid>/stat. With BENCH_RETRIEVE_PROFILE=1 the server's V8 CPU profile of each
+// (default 10) C-GETs by getscu, as many C-MOVEs to a storescp and C-GETs over TLS by the bench's
+// requester (BENCH_RETRIEVE_KINDS=TLS: only the kinds whose name holds it), each kind timed by the
+// server's CPU (utime + stime, all threads; each run's and the mean) and minor page faults per
+// study, read from /proc/<pid>/stat. With BENCH_RETRIEVE_PROFILE=1 the server's V8 CPU profile of each
 // kind is written to the temp dir and summed up (cpu-profile.ts). Prints the load average.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,10 +17,12 @@ import { generateCorpus } from './corpus.ts';
 import { summarize } from './cpu-profile.ts';
 import { getStudy, MB, retrieveByClient, startStoreScp, storeFiles, type DicomTarget } from './dcmtk.ts';
 import { startKarteiRetrieval } from './kartei-retrieval.ts';
-import { benchTls } from './kartei.ts';
+import { benchTls, clientTls } from './kartei.ts';
 
 const RUNS = Number(process.env.BENCH_RETRIEVE_RUNS ?? 10);
 const PROFILE = !!process.env.BENCH_RETRIEVE_PROFILE;
+/** Only the kinds whose name contains this (e.g. `TLS`). */
+const ONLY = process.env.BENCH_RETRIEVE_KINDS ?? '';
 const CALLING_AET = 'KARTEIBENCH';
 
 const corpus = await generateCorpus();
@@ -34,6 +37,13 @@ const server = await startKarteiRetrieval({
   moveDestTls: { aet: 'BENCHDESTTLS', port: await freePort(), cert: testCertificate('BENCHDESTTLS').cert },
 });
 const target: DicomTarget = { host: '127.0.0.1', port: server.info.port, calledAet: 'KARTEI', callingAet: CALLING_AET };
+const tlsTarget: DicomTarget = {
+  host: '127.0.0.1',
+  port: server.info.tlsPort,
+  calledAet: 'KARTEI',
+  callingAet: 'BENCHTLS',
+  tls: clientTls(benchTls()),
+};
 await storeFiles(
   target,
   instances.map((i) => i.file),
@@ -66,19 +76,33 @@ const kinds = {
     });
     if (moveDest.take().instances !== r.completed) throw new Error('C-MOVE: not every instance arrived');
   },
+  'C-GET over TLS (requester, datasets written to a temp dir)': async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-get-'));
+    try {
+      await retrieveByClient(tlsTarget, { op: 'get', studyUid: study.studyUid, storage, outDir });
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  },
 };
 const load = os.loadavg();
 for (const [name, run] of Object.entries(kinds)) {
+  if (!name.includes(ONLY)) continue;
   await run();
   await run();
   const file = path.join(os.tmpdir(), `kartei-${name.split(' ')[0]}-${Date.now()}.cpuprofile`);
   if (PROFILE) await server.ask('profile');
   const before = usage();
-  for (let i = 0; i < RUNS; i++) await run();
+  const each: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = usage().ticks;
+    await run();
+    each.push((usage().ticks - t) * tick);
+  }
   const after = usage();
   if (PROFILE) await server.ask(`profile-stop ${file}`);
   process.stdout.write(
-    `${name}: ${((after.ticks - before.ticks) * tick) / RUNS} ms CPU, ${(after.faults - before.faults) / RUNS} faults per study of ${(study.bytes / MB).toFixed(0)} MB (${RUNS} runs)\n`,
+    `${name}: ${((after.ticks - before.ticks) * tick) / RUNS} ms CPU, ${(after.faults - before.faults) / RUNS} faults per study of ${(study.bytes / MB).toFixed(0)} MB (${RUNS} runs: ${each.join(', ')} ms)\n`,
   );
   if (PROFILE) process.stdout.write(`profile ${file}\n${summarize(file)}\n`);
 }
