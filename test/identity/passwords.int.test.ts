@@ -149,3 +149,30 @@ test("the estimator's dictionaries are let go after a while unused, and the verd
     mock.timers.reset();
   }
 });
+
+test('once let go, the dictionaries are garbage: nothing the load put into require’s cache is left to hold them', () => {
+  // A process of its own, with the garbage collector at hand; this file's tests load the estimator themselves.
+  const probe = `
+    import { createRequire } from 'node:module';
+    const { passwordStrength, releaseEstimator, estimatorLoaded } = await import('./src/identity/password-estimator.ts');
+    const cache = createRequire(import.meta.url).cache;
+    const before = new Set(Object.keys(cache));
+    passwordStrength('Trommel-Wiesel-Kompass-Laterne', []);
+    const added = Object.keys(cache).filter((id) => !before.has(id));
+    const de = added.find((id) => id.includes('/@zxcvbn-ts/language-de/'));
+    const dictionary = new WeakRef(cache[de].exports.dictionary);
+    releaseEstimator();
+    const left = added.filter((id) => id in cache);
+    await new Promise((r) => setTimeout(r, 10));
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 10));
+    globalThis.gc();
+    process.stdout.write(JSON.stringify({
+      added: added.some((id) => id.includes('fastest-levenshtein')),
+      left,
+      loaded: estimatorLoaded(),
+      collected: dictionary.deref() === undefined,
+    }));`;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), { added: true, left: [], loaded: false, collected: true });
+});
