@@ -12,6 +12,7 @@
 // CPU profiler in this process; "profile-stop <file>" → writes the profile there (cpu-profile.ts).
 import readline from 'node:readline';
 import { startDimseListener } from '../../src/imaging/dimse/listener.ts';
+import { releaseEstimator } from '../../src/identity/password-estimator.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { inTenantTransaction } from '../../src/db/connect.ts';
 import { startHarness, setUpTenant, freePort } from '../../test/helpers/harness.ts';
@@ -70,6 +71,8 @@ for (const d of devices) {
 const staff = await t.user({ memberships: [{ departmentId: RAD, role: 'physician' }] });
 const token = await staff.post('/api/auth/tokens', { name: 'bench', scopes: ['dicomweb:read'], expiresInDays: 1 });
 if (token.status !== 201) throw new Error(`token: ${JSON.stringify(token.body)}`);
+// Measured as a server runs once its accounts are set up: the password checker's dictionaries let go (bench/server.ts).
+releaseEstimator();
 
 const listener = await startDimseListener(
   { host: '127.0.0.1', port: await freePort(), aeTitle: 'KARTEI' },
