@@ -47,6 +47,9 @@ import path from 'node:path';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
+/** Image files the server keeps open ahead (spare-files.ts): one per association storing at once, up to four. */
+const IMAGE_SPARES = 4;
+
 interface ServerOptions {
   /** Progress of the database migrations (the CLI's bar). */
   progress?: MigrationProgress;
@@ -182,7 +185,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
   };
   try {
-    services = await createServices(config, { progress: opts.progress, clock: opts.clock });
+    services = await createServices(config, { progress: opts.progress, clock: opts.clock, imageSpares: IMAGE_SPARES });
     const s = services;
     // Issue 19: ops — free space watched, readiness, and metrics (hooked in here, in the composition root).
     const storage = new StorageSpace(config);

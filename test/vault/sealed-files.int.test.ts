@@ -384,3 +384,135 @@ test('writing leaves no descriptor open and no file behind: committed, aborted a
   const left = filesUnder(path.join(root, 'w')).map((f) => path.basename(f));
   assert.deepEqual(left.sort(), ['warm', ...Array.from({ length: 50 }, (_, i) => `c${i}`)].sort());
 });
+
+/** Waits (up to 5 s) until `ok` holds: the spares are opened on the thread pool, in the background. */
+async function until(ok: () => boolean) {
+  for (const end = Date.now() + 5_000; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(ok(), 'in time');
+}
+
+test('with spares, a write takes a file opened ahead and commits it under its final name; nothing is left but the spares held, and closing removes those', async () => {
+  const root = path.join(tmp, 'spares');
+  const files = new SealedFiles(root, { spares: 2 });
+  const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+  const before = descriptors();
+  // Kept per top-level directory (an office's), in its `.spare`.
+  const spareDir = path.join(root, 't', '.spare');
+  const inSpareDir = () =>
+    fs
+      .readdirSync(spareDir)
+      .map((n) => `t/.spare/${n}`)
+      .sort();
+
+  // The first write into a new directory finds none and makes none (spares never make a store's directories);
+  // the next one has two opened for the writes after it.
+  const first = randomBytes(100_000);
+  await store(files, 't/a/b/first', first);
+  await store(files, 't/a/b/first-again', first);
+  await until(() => files.sparesHeld(true).length === 2);
+  for (const f of files.sparesHeld()) {
+    assert.match(f, /^t\/\.spare\/spare\.tmp-[0-9a-f]{16}$/);
+    const st = fs.statSync(path.join(root, f));
+    assert.equal(st.size, 0, 'empty until taken');
+    assert.equal(st.mode & 0o777, 0o600);
+  }
+  assert.equal(fs.statSync(spareDir).mode & 0o777, 0o700);
+
+  // Taken: written at once in the spare's place, under its final name only on commit (a directory new to the store).
+  const ready = files.sparesHeld(true);
+  const second = randomBytes(300_000);
+  const w = files.create('t/c/d/second', key, aad);
+  const taken = ready.find((f) => !files.sparesHeld().includes(f));
+  assert.ok(taken, 'one of the ready spares was taken');
+  w.stream.write(second);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(fs.statSync(path.join(root, taken)).size > 0, 'the spare holds the sealed bytes');
+  assert.equal(fs.existsSync(path.join(root, 't/c/d/second')), false);
+  await w.commit();
+  assert.equal(fs.existsSync(path.join(root, taken)), false, 'renamed away');
+  assert.deepEqual(await readAll(files.openRead('t/c/d/second', key, aad)), second);
+  assert.deepEqual(await readAll(files.openRead('t/a/b/first', key, aad)), first);
+
+  // Taken and aborted: removed like any temporary file.
+  await until(() => files.sparesHeld(true).length === 2);
+  const held = files.sparesHeld(true);
+  const ab = files.create('t/c/d/third', key, aad);
+  const abortedSpare = held.find((f) => !files.sparesHeld().includes(f))!;
+  assert.ok(abortedSpare, 'one of the ready spares was taken');
+  ab.stream.write(randomBytes(1_000));
+  await ab.abort();
+  assert.equal(fs.existsSync(path.join(root, abortedSpare)), false);
+  assert.equal(fs.existsSync(path.join(root, 't/c/d/third')), false);
+
+  // A final directory removed behind the writer's back is made again for the rename.
+  await until(() => files.sparesHeld(true).length === 2);
+  fs.rmSync(path.join(root, 't', 'c'), { recursive: true });
+  const fourth = randomBytes(10_000);
+  await store(files, 't/c/d/fourth', fourth);
+  assert.deepEqual(await readAll(files.openRead('t/c/d/fourth', key, aad)), fourth);
+
+  // The spares' own directory removed behind the writer's back: a spare whose name is gone is not handed out (its
+  // bytes could not be renamed into place); the write opens its own, and new spares are made.
+  await until(() => files.sparesHeld(true).length === 2);
+  fs.rmSync(spareDir, { recursive: true });
+  const fifth = randomBytes(10_000);
+  await store(files, 't/c/d/after-spares-removed', fifth);
+  assert.deepEqual(await readAll(files.openRead('t/c/d/after-spares-removed', key, aad)), fifth);
+  await until(() => files.sparesHeld(true).length === 2 && fs.existsSync(spareDir));
+
+  // What is in the spares' directory is what the store holds; `walk` names them spares (and temporary).
+  assert.deepEqual(inSpareDir(), files.sparesHeld().sort());
+  const walked: { relPath: string; temporary: boolean; spare?: boolean }[] = [];
+  for await (const e of files.walk()) walked.push(e);
+  assert.deepEqual(
+    walked.filter((e) => e.temporary).sort((a, b) => a.relPath.localeCompare(b.relPath)),
+    files
+      .sparesHeld()
+      .sort()
+      .map((relPath) => ({ relPath, temporary: true, spare: true })),
+  );
+
+  // Closed: the spares are gone with their descriptors; later writes open their own.
+  await files.close();
+  assert.deepEqual(inSpareDir(), []);
+  assert.equal(descriptors(), before, 'no descriptor left open');
+  await store(files, 't/c/d/sixth', randomBytes(1_000));
+  assert.deepEqual(inSpareDir(), []);
+  assert.equal(descriptors(), before);
+});
+
+test('spares a killed process held are temporary files its successor removes; one a write had filled is a cut-off write', async () => {
+  const root = path.join(tmp, 'spares-crash');
+  const module = new URL('../../src/vault/sealed-files.ts', import.meta.url).href;
+  const script = `
+    import { SealedFiles } from ${JSON.stringify(module)};
+    const files = new SealedFiles(process.env.ROOT, { spares: 3 });
+    for (const name of ['x/y/first.dcm', 'x/y/second.dcm']) {
+      const w = files.create(name, Buffer.alloc(32, 7), Buffer.from('aad'));
+      w.stream.end(Buffer.alloc(1000, 0x41));
+      await w.commit();
+    }
+    while (files.sparesHeld(true).length < 3) await new Promise((r) => setTimeout(r, 5));
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ROOT: root },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  // As a write that had taken a spare leaves it: bytes in it, a cut-off write (not a spare).
+  const cut = `x/.spare/spare.tmp-${'cd'.repeat(8)}`;
+  fs.writeFileSync(path.join(root, cut), 'sealed bytes');
+  const successor = new SealedFiles(root, { spares: 3 });
+  const left: { relPath: string; temporary: boolean; spare?: boolean }[] = [];
+  for await (const e of successor.walk()) if (e.temporary) left.push(e);
+  assert.equal(left.length, 4);
+  assert.deepEqual(
+    left.filter((e) => !e.spare),
+    [{ relPath: cut, temporary: true }],
+  );
+  for (const e of left) await successor.removeLeftover(e.relPath);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'x', '.spare')), []);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'x', 'y')).sort(), ['first.dcm', 'second.dcm']);
+});
