@@ -84,12 +84,10 @@ export class SealedFiles implements SealedStore {
     opts: { chunkSize?: number; renamed?: () => Promise<void> | undefined } = {},
   ): SealedWrite {
     const file = this.resolve(relPath);
-    // The sealer first: a key it refuses must not leave a taken spare open.
-    const sealer = new ChunkSealer(key, aad, opts.chunkSize);
     const writer = new SealingWriter(
       file,
       this.spareFor(relPath) ?? { tmp: `${file}${TMP_MARK}${randomBytes(8).toString('hex')}` },
-      sealer,
+      new ChunkSealer(key, aad, opts.chunkSize),
       this.dirs,
       opts.renamed,
     );
