@@ -47,9 +47,6 @@ import path from 'node:path';
 
 const CHECKPOINT_INTERVAL_MS = 60_000;
 
-/** Image files the server keeps open ahead (spare-files.ts): one per association storing at once, up to four. */
-const IMAGE_SPARES = 4;
-
 interface ServerOptions {
   /** Progress of the database migrations (the CLI's bar). */
   progress?: MigrationProgress;
@@ -185,7 +182,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
   };
   try {
-    services = await createServices(config, { progress: opts.progress, clock: opts.clock, imageSpares: IMAGE_SPARES });
+    services = await createServices(config, { progress: opts.progress, clock: opts.clock });
     const s = services;
     // Issue 19: ops — free space watched, readiness, and metrics (hooked in here, in the composition root).
     const storage = new StorageSpace(config);

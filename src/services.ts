@@ -162,12 +162,6 @@ export interface ServiceOptions {
   progress?: MigrationProgress;
   /** The login clock (TOTP time steps); tests move it forward. */
   clock?: () => number;
-  /**
-   * Empty image files kept open for the next stores (spare-files.ts): the server's alone. A command run beside a
-   * server keeps none, so a server's start, whose recovery removes what no process of its own holds, never takes
-   * files from under it.
-   */
-  imageSpares?: number;
 }
 
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
@@ -217,7 +211,7 @@ async function servicesOn(
   await refuseUnopenableOfficeKeys(store, keyring, config.keyDir);
   await upgradePersonIndex(store, keyring, audit);
   // Issue 19: storage-db — where sealed images and documents live is the storage module's choice (KARTEI_STORAGE).
-  const images = openSealedStore(config, store, 'images', { spares: opts.imageSpares });
+  const images = openSealedStore(config, store, 'images');
   const gate = new Gate(store, audit);
   // Issue 17: documents
   // Issue 19: storage-db (the documents' store, as the images')

@@ -73,13 +73,11 @@ async function recover(d: RecoveryDeps, opts: { now?: Date; maxOrphans?: number 
 
   // Sealed instance files per office, by instance id (two while a re-encryption was cut off: the old and the new).
   const sealed = new Map<string, Map<string, string[]>>();
-  const held = new Set(d.images.sparesHeld?.() ?? []);
   for await (const f of d.images.walk()) {
-    if (leftToWriter(d.images, f, now) || held.has(f.relPath)) continue;
+    if (leftToWriter(d.images, f, now)) continue;
     if (f.temporary) {
       await d.images.removeLeftover(f.relPath);
-      // A spare no write took is no cut-off write (spare-files.ts).
-      if (!f.spare) counts(officeOf(f.relPath)).partial++;
+      counts(officeOf(f.relPath)).partial++;
       continue;
     }
     const ref = parseInstancePath(f.relPath);

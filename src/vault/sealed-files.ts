@@ -8,9 +8,6 @@
 // between — a whole file under its final name that nothing names yet — is
 // its owner's orphan to remove at the next start (store-recovery.ts,
 // documents-recovery.ts), as a file committed but never indexed always was.
-// A store may keep temporary files open ahead (`spares`, spare-files.ts), per
-// top-level directory (an office's): a write that takes one writes at once
-// and renames it from the spares' directory into its final one at commit.
 import { randomBytes } from 'node:crypto';
 import fs, { type Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -19,7 +16,6 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { readLayout, readPlainChunks, readPlainRange } from './stream-open.ts';
 import { ChunkSealer } from './stream-seal.ts';
-import { SPARE_DIR, SpareFiles, type Spare } from './spare-files.ts';
 import type { SealedStore, SealedWrite, StoredEntry } from './sealed-store.ts';
 
 /** On the thread pool, through the callback API (no FileHandle), looked up at each call. */
@@ -38,42 +34,9 @@ export class SealedFiles implements SealedStore {
   private readonly root: string;
   private readonly dirs: DurableDirs;
 
-  /** Spares kept per top-level directory (so a leftover names its office), how many each. */
-  private spareCount: number;
-  private readonly spares = new Map<string, SpareFiles>();
-
-  /** `spares`: how many empty temporary files to keep open for the next writes (spare-files.ts); none by default. */
-  constructor(root: string, opts: { spares?: number } = {}) {
+  constructor(root: string) {
     this.root = path.resolve(root);
     this.dirs = new DurableDirs(this.root);
-    this.spareCount = opts.spares ?? 0;
-  }
-
-  /** The spares held or being made now, relative to the root (no write's leftovers); `readyOnly`: those ready. */
-  sparesHeld(readyOnly = false): string[] {
-    return [...this.spares.values()].flatMap((s) =>
-      s.held(readyOnly).map((f) => path.relative(this.root, f).split(path.sep).join('/')),
-    );
-  }
-
-  /** Removes the spares not taken, and keeps none from now on (a server's stop). */
-  async close(): Promise<void> {
-    this.spareCount = 0;
-    for (const s of this.spares.values()) s.close();
-    this.spares.clear();
-  }
-
-  /** A spare for a write of `relPath` (in `<top>/.spare/`), if one is ready; none for a file at the root. */
-  private spareFor(relPath: string): Spare | undefined {
-    const slash = relPath.indexOf('/');
-    if (this.spareCount === 0 || slash < 0) return undefined;
-    const top = relPath.slice(0, slash);
-    let spares = this.spares.get(top);
-    if (!spares) {
-      spares = new SpareFiles(path.join(this.root, top), this.spareCount, TMP_MARK);
-      this.spares.set(top, spares);
-    }
-    return spares.take();
   }
 
   /** `renamed` (tests only) is awaited between the rename into place and the syncs. */
@@ -86,12 +49,11 @@ export class SealedFiles implements SealedStore {
     const file = this.resolve(relPath);
     const writer = new SealingWriter(
       file,
-      this.spareFor(relPath) ?? { tmp: `${file}${TMP_MARK}${randomBytes(8).toString('hex')}` },
+      `${file}${TMP_MARK}${randomBytes(8).toString('hex')}`,
       new ChunkSealer(key, aad, opts.chunkSize),
       this.dirs,
       opts.renamed,
     );
-    writer.onSpareUnusable = () => void this.close();
     return { stream: writer, commit: () => writer.commit(), abort: () => writer.abort() };
   }
 
@@ -149,14 +111,7 @@ export class SealedFiles implements SealedStore {
       for (const e of entries) {
         const relPath = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) dirs.push(relPath);
-        else if (e.isFile()) {
-          const temporary = e.name.includes(TMP_MARK);
-          // A spare no write took is empty; one with bytes was a write's, cut off (a leftover like any other).
-          const size =
-            temporary && path.basename(rel) === SPARE_DIR ? await sizeOf(path.join(this.root, relPath)) : undefined;
-          if (size === null) continue; // gone meanwhile
-          yield { relPath, temporary, ...(size === 0 ? { spare: true } : {}) };
-        }
+        else if (e.isFile()) yield { relPath, temporary: e.name.includes(TMP_MARK) };
       }
     }
   }
@@ -256,20 +211,13 @@ class SealingWriter extends Writable {
   private renamed = false;
 
   private readonly file: string;
-  /** The temporary file: beside the final one, or a spare opened ahead in the spares' directory. */
   private readonly tmp: string;
-  /** Whether `tmp` is a spare (spare-files.ts), opened before this write began. */
-  private readonly spare: boolean;
-  /** Told when a spare cannot be renamed into place at all (the store then stops using them). */
-  onSpareUnusable: (() => void) | undefined;
-  /** A spare's: its final directory made (if new to us) before the rename, not before the writes. */
-  private dirReady: Promise<void> | undefined;
   private readonly sealer: ChunkSealer;
   private readonly dirs: DurableDirs;
   private readonly pause: (() => Promise<void> | undefined) | undefined;
   constructor(
     file: string,
-    temporary: { tmp: string; fd?: number } | Spare,
+    tmp: string,
     sealer: ChunkSealer,
     dirs: DurableDirs,
     pause: (() => Promise<void> | undefined) | undefined,
@@ -278,9 +226,7 @@ class SealingWriter extends Writable {
     // mark above a received chunk's size spares each write the needless 'drain' round (issue 18).
     super({ highWaterMark: 1024 * 1024 });
     this.file = file;
-    this.tmp = temporary.tmp;
-    this.fd = temporary.fd;
-    this.spare = temporary.fd !== undefined;
+    this.tmp = tmp;
     this.sealer = sealer;
     this.dirs = dirs;
     this.pause = pause;
@@ -299,12 +245,6 @@ class SealingWriter extends Writable {
    */
   override _construct(done: (err?: Error | null) => void) {
     const dir = path.dirname(this.file);
-    if (this.spare) {
-      // A spare, open already: the writes start now; its final directory must be there only for the rename.
-      this.dirReady = this.dirs.prepare(dir);
-      this.dirReady?.catch(() => undefined);
-      return done();
-    }
     const open = () =>
       new Promise<void>((resolve, reject) =>
         fs.open(this.tmp, 'wx', 0o600, (e, fd) => {
@@ -398,13 +338,7 @@ class SealingWriter extends Writable {
       await finished(this);
       const fd = this.fd;
       if (fd === undefined) throw new Error('sealed write was aborted');
-      await this.dirReady;
-      try {
-        fs.renameSync(this.tmp, this.file);
-      } catch (e) {
-        if (!this.spare) throw e;
-        await this.spareNotRenamed(e as NodeJS.ErrnoException, fd);
-      }
+      fs.renameSync(this.tmp, this.file);
       this.renamed = true;
       await this.pause?.();
       // Both settle before the descriptor is closed: a sync still running must not outlive it.
@@ -418,25 +352,6 @@ class SealingWriter extends Writable {
     } finally {
       this.closeFile();
     }
-  }
-
-  /**
-   * A spare that would not rename into place: its final directory removed behind our back is made again (as
-   * `_construct` does for the others); a spare whose own name is gone fails with an error of its own (not ENOENT,
-   * which callers take for a file removed on purpose); one the file system will not move (EXDEV) makes the store
-   * stop using spares.
-   */
-  private async spareNotRenamed(e: NodeJS.ErrnoException, fd: number) {
-    if (e.code === 'EXDEV') {
-      this.onSpareUnusable?.();
-      throw e;
-    }
-    if (e.code !== 'ENOENT') throw e;
-    if (fs.fstatSync(fd).nlink === 0)
-      throw new Error(`the spare file ${this.tmp} was removed before its write committed`);
-    this.dirs.forget(path.dirname(this.file));
-    await this.dirs.prepare(path.dirname(this.file));
-    fs.renameSync(this.tmp, this.file);
   }
 
   /** Writes the sealed pieces in calls that stay within one aligned WRITE_PIECE of the file each. */
@@ -482,16 +397,6 @@ export function writeGroups(out: Buffer[], offset: number): Buffer[][] {
   }
   if (group.length > 0) groups.push(group);
   return groups;
-}
-
-/** A file's size; null if it is gone. */
-async function sizeOf(file: string): Promise<number | null> {
-  try {
-    return (await fsp.stat(file)).size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
 }
 
 /** A directory's entries made durable: opened and closed synchronously (a lookup in the dentry cache), synced on the pool. */

@@ -22,8 +22,6 @@ export interface SealedWrite {
 export interface StoredEntry {
   relPath: string;
   temporary: boolean;
-  /** A temporary file opened ahead that no write took (spare-files.ts): removed like a leftover, not one. */
-  spare?: boolean;
   /** When it was last written, given by shared stores: recovery leaves recent entries to their live writer. */
   modifiedAt?: Date;
 }
@@ -71,8 +69,6 @@ export interface SealedStore {
   walk(): AsyncGenerator<StoredEntry>;
   /** Removes a temporary entry a cut-off write left behind (named as `walk` gave it). */
   removeLeftover(relPath: string): Promise<void>;
-  /** The spares this process holds open for its next writes (spare-files.ts), relative paths: no one's leftovers. */
-  sparesHeld?(): string[];
   /** Issue 19: storage-db — lets go of what the store holds open (the database's own connections), at shutdown. */
   close?(): Promise<void>;
 }

@@ -18,13 +18,11 @@ export function openSealedStore(
   config: Pick<Config, 'storage' | 'databaseUrl' | 'dataDir' | 's3'>,
   store: Store,
   area: StorageArea,
-  /** `spares`: empty files kept open for the next writes (files only: spare-files.ts); the server's image store. */
-  opts: { spares?: number } = {},
 ): SealedStore {
   const kind = storageKind(config);
   switch (kind) {
     case 'files':
-      return new SealedFiles(path.join(config.dataDir, area), { spares: opts.spares });
+      return new SealedFiles(path.join(config.dataDir, area));
     case 'database': {
       if (store.dialect !== 'postgres')
         throw new ConfigError(

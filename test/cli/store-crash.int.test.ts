@@ -94,16 +94,7 @@ function imageFiles(root: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 }
-/** A write's temporary files: not the empty spares a server holds open for its next writes (src/vault/spare-files.ts). */
-const temporary = (root: string) => imageFiles(root).filter((f) => f.includes('.tmp-') && !emptySpare(root, f));
-function emptySpare(root: string, f: string): boolean {
-  if (path.basename(path.dirname(f)) !== '.spare') return false;
-  try {
-    return fs.statSync(path.join(root, f)).size === 0;
-  } catch {
-    return true; // gone meanwhile
-  }
-}
+const temporary = (root: string) => imageFiles(root).filter((f) => f.includes('.tmp-'));
 const sealed = (root: string) => imageFiles(root).filter((f) => f.endsWith('.dcm'));
 
 const BOUNDARY = 'kartei-crash-boundary';

@@ -22,13 +22,9 @@ export async function storedObjects(h: Harness, area: 'images' | 'documents'): P
             .readdirSync(dir, { withFileTypes: true })
             .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
         : [];
-    // The empty spares the store holds open for its next writes are no write's objects (src/vault/spare-files.ts);
-    // a spare a write took, and any it left behind, are listed like every temporary file.
-    const held = new Set(area === 'images' ? (h.services.images.sparesHeld?.() ?? []) : []);
     return walk(root)
       .sort()
-      .map((f) => ({ path: path.relative(root, f), temporary: f.includes('.tmp-'), bytes: fs.readFileSync(f) }))
-      .filter((o) => !held.has(o.path));
+      .map((f) => ({ path: path.relative(root, f), temporary: f.includes('.tmp-'), bytes: fs.readFileSync(f) }));
   }
   const client = new pg.Client({ connectionString: h.installation.database.databaseAdminUrl });
   await client.connect();

@@ -35,12 +35,10 @@ before(async () => {
 after(() => h.close());
 
 const images = () => path.join(h.config.dataDir, 'images');
-// Without the empty spares the store holds open for its next writes (no write's files: src/vault/spare-files.ts).
 const files = () =>
   (fs.readdirSync(images(), { recursive: true, withFileTypes: true }) as fs.Dirent[])
     .filter((e) => e.isFile())
     .map((e) => path.relative(images(), path.join(e.parentPath, e.name)))
-    .filter((f) => !(h.services.images.sparesHeld?.() ?? []).includes(f))
     .sort();
 const recover = (maxOrphans?: number) =>
   recoverStore(
@@ -104,14 +102,7 @@ test('recovery removes leftovers and orphans, keeps indexed and foreign files, a
   // Not an instance file Kartei writes: not its to judge.
   const foreign = `${t.tenantId}/README.txt`;
   fs.writeFileSync(path.join(images(), foreign), 'x');
-  // An empty spare a crashed process left (spare-files.ts): removed, but no cut-off write. The spares this store
-  // holds open now are left alone.
-  const spare = `${t.tenantId}/.spare/spare.tmp-${'ab'.repeat(8)}`;
-  fs.mkdirSync(path.join(images(), t.tenantId, '.spare'), { recursive: true });
-  fs.writeFileSync(path.join(images(), spare), '');
-  const held = h.services.images.sparesHeld?.() ?? [];
-  assert.ok(held.length > 0, 'the store holds spares once it has stored');
-  assert.deepEqual(files(), [indexed, ...orphans, partial, foreign, spare].sort());
+  assert.deepEqual(files(), [indexed, ...orphans, partial, foreign].sort());
 
   const report = await recover();
   assert.deepEqual(
@@ -120,7 +111,6 @@ test('recovery removes leftovers and orphans, keeps indexed and foreign files, a
   );
   assert.deepEqual(report.offices[t.tenantId], { partial: 1, orphans: 2, kept: 0 });
   assert.deepEqual(files(), [indexed, foreign].sort());
-  for (const f of held) assert.ok(fs.existsSync(path.join(images(), f)), `${f} held open, not removed`);
   assert.deepEqual(readRecoveryReport(h.config.dataDir), report);
   const events = await recoveryEvents();
   assert.equal(events.length, 1);
