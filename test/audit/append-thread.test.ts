@@ -6,21 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AppendThread, AppendThreadError, type OffThreadRow } from '../../src/audit/append-thread.ts';
+import { AppendThread, AppendThreadError } from '../../src/audit/append-thread.ts';
+import { sampleRow } from '../fixtures/append-thread-row.ts';
 import { appenderName, newWriteTurn } from '../../src/db/write-turn.ts';
 
-const row = (): OffThreadRow => [
-  'tenant',
-  new Date().toISOString(),
-  'actor',
-  'record.read',
-  'record',
-  'r1',
-  'p1',
-  'd1',
-  'allowed',
-  null,
-];
+const row = sampleRow;
 
 test('a thread that cannot open its database refuses the events waiting for it and frees the write turn', async () => {
   const turn = newWriteTurn();
