@@ -40,8 +40,17 @@ export const TUNED: Readonly<Record<string, string>> = {
  * server whose young objects live for one request needs a fraction of that. Capped at 2 × 8 MiB,
  * measured: 20–30 MB less resident memory at idle, and less CPU per stored instance, not more
  * (bench/RESULTS.md, issue 18).
+ *
+ * --heap-growing-percent=100: after each full collection V8 sets the old generation's next limit at
+ * twice what survived, instead of a factor it derives from how fast the old generation grew over
+ * the last seconds. After a quiet spell that rate is near zero and the factor falls to its minimum
+ * (1.1): a retrieval that follows then meets a full collection for every ~4 MB it promotes — 20 to
+ * 40 of them per study in the retrieval bench, twice to three times the server's CPU per C-GET or
+ * C-MOVE. Measured (bench/RESULTS.md, issue 18): 35–47 full collections per bench run → 5–6, C-GET
+ * over TLS 190–197 → 60–70 ms of CPU per study; the four-association ingest, the gated read and
+ * memory at rest and at peak as before.
  */
-export const V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const V8_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
 export const JEMALLOC_LIBRARY = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 /** jemalloc's purging on a thread of its own, not in the allocating thread. */
 const JEMALLOC_CONF = 'background_thread:true';
