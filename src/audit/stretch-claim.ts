@@ -42,7 +42,23 @@ function stretchHolds(read: Statement, tenantId: string, s: StretchPlan['stretch
   } catch {
     return false;
   }
-  return Number(n) === s.to - s.from + 1 && bytes !== null && hash('sha256', bytes, 'hex') === s.digest;
+  const holds = Number(n) === s.to - s.from + 1 && bytes !== null && hash('sha256', bytes, 'hex') === s.digest;
+  if (bytes) free(bytes);
+  return holds;
+}
+
+/**
+ * Gives a stretch's bytes back as soon as they are hashed (ES2024 `transfer(0)` detaches and frees them): ~300 KB a
+ * stretch, ~90 MB over a verification of 300,000 events, which V8 would otherwise count towards a full collection
+ * (it starts one per ~64 MiB of fresh ArrayBuffers) in the middle of the next verification (issue 18).
+ */
+function free(bytes: Uint8Array): void {
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) return;
+  try {
+    (bytes.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  } catch {
+    // Not detachable: left to the garbage collector.
+  }
 }
 
 /** Opens the database for claiming; `claim` checks up to `most` stretches and returns the rows that held (-1: none left). */
