@@ -44,11 +44,12 @@ export const TUNED: Readonly<Record<string, string>> = {
  * --heap-growing-percent=100: after each full collection V8 sets the old generation's next limit at
  * twice what survived, instead of a factor it derives from how fast the old generation grew over
  * the last seconds. After a quiet spell that rate is near zero and the factor falls to its minimum
- * (1.1): a retrieval that follows then meets a full collection for every ~4 MB it promotes — 20 to
- * 40 of them per study in the retrieval bench, twice to three times the server's CPU per C-GET or
- * C-MOVE. Measured (bench/RESULTS.md, issue 18): 35–47 full collections per bench run → 5–6, C-GET
- * over TLS 190–197 → 60–70 ms of CPU per study; the four-association ingest, the gated read and
- * memory at rest and at peak as before.
+ * (1.1): a retrieval that follows then meets a full collection for every ~4 MB it promotes, twice
+ * to three times the server's CPU per C-GET or C-MOVE. It also replaces V8's smaller factors under
+ * memory pressure and near the heap's limit; the next limit stays capped halfway to the heap's
+ * maximum. Measured (bench/RESULTS.md, issue 18): 35–47 full collections per retrieval bench run →
+ * 5–6, C-GET over TLS 190–197 → 60–70 ms of CPU per study; one-association ingest, WADO-RS, the
+ * gated read and memory at rest as before, the 10-minute soak's peak lower (542 against 657–699 MB).
  */
 export const V8_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
 export const JEMALLOC_LIBRARY = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';

@@ -67,7 +67,7 @@ test("`kartei serve` runs with tuned glibc malloc by default (its variables in i
   assert.doesNotMatch(maps, /libjemalloc/);
   assert.match(
     line,
-    /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432, MALLOC_TRIM_THRESHOLD_=67108864, MALLOC_ARENA_MAX=2\); V8 --max-semi-space-size=8/,
+    /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432, MALLOC_TRIM_THRESHOLD_=67108864, MALLOC_ARENA_MAX=2\); V8 --max-semi-space-size=8 --heap-growing-percent=100/,
   );
   for (const flag of V8_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in /proc/<pid>/cmdline`);
 });
