@@ -5,11 +5,13 @@
 // read path marks here are ever freed: each owns its whole ArrayBuffer, and
 // nothing else keeps it.
 
+import { freeBuffer, ownsWholeBuffer } from '../vault/free-buffer.ts';
+
 const releasable = new WeakSet<Buffer>();
 
 /** Marks a piece the sender may free once written (if it owns its whole ArrayBuffer). */
 export function markReleasable(b: Buffer): Buffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) releasable.add(b);
+  if (ownsWholeBuffer(b)) releasable.add(b);
   return b;
 }
 
@@ -30,11 +32,7 @@ export const isReleasable = (b: Buffer) => releasable.has(b);
 export function releasePiece(b: Buffer): void {
   if (!releasable.delete(b)) return;
   b.fill(0);
-  try {
-    (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-  } catch {
-    // Not detachable: left to the garbage collector.
-  }
+  freeBuffer(b);
 }
 
 /**

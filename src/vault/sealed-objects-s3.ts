@@ -34,6 +34,7 @@ import { checkKey, fileKey, HEADER_LEN, TAG_LEN } from './stream-format.ts';
 import { copyRange, openStoredChunk, rangeChunks, type SealedLayout, sealedLayout } from './stream-open.ts';
 import { readPlainPieces } from './stream-open-pieces.ts';
 import { ChunkSealer } from './stream-seal.ts';
+import { freeBuffer } from './free-buffer.ts';
 import { refusal } from '../config/refusal.ts'; // Issue 19: s23-german-cli
 
 type S3Client = S3.S3Client;
@@ -490,17 +491,12 @@ class UploadingWriter extends Writable {
 }
 
 /**
- * A body made here (Buffer.concat) that the store took gives its memory back now: the HTTP client
- * keeps the last body it sent reachable until its socket's next request, which would hold a third
- * part. Only after success: the store answered for all of it, so every byte was written out (after
- * a failure the socket might still be writing, so the collector frees it). Its ArrayBuffer is
- * detached (ES2024 `transfer(0)`), so only one that is the whole of its ArrayBuffer, never a slice
- * of Node's shared pool.
+ * A body made here (Buffer.concat) that the store took gives its memory back now (free-buffer.ts):
+ * the HTTP client keeps the last body it sent reachable until its socket's next request, which would
+ * hold a third part. Only after success: the store answered for all of it, so every byte was written
+ * out (after a failure the socket might still be writing, so the collector frees it).
  */
-function releaseBody(b: Buffer) {
-  if (b.length > 0 && b.byteOffset === 0 && b.buffer.byteLength === b.length)
-    (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-}
+const releaseBody = freeBuffer;
 
 /** The access key id and secret from their file: a regular file of mode 600 (or stricter), else refused. */
 export function readS3Credentials(file: string): {

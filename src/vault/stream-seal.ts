@@ -2,9 +2,10 @@
 // pieces of any size comes out as header and sealed chunks, each chunk sealed
 // once more input shows whether it is the last. The large buffers it makes (the
 // held-back chunk, each sealed chunk) are given back as soon as they are no
-// longer needed (`release`) instead of waiting for the garbage collector, which
+// longer needed (`freeBuffer`, free-buffer.ts) instead of waiting for the garbage collector, which
 // V8 otherwise runs as a full collection every few instances of an ingest just
 // to free them (bench/RESULTS.md, 2026-12-05 03:45).
+import { freeBuffer, ownsWholeBuffer } from './free-buffer.ts';
 import {
   checkKey,
   DEFAULT_CHUNK_SIZE,
@@ -95,7 +96,7 @@ export class ChunkSealer {
     const out = this.start();
     this.seal(this.chunks.rest(), true, out);
     // The held-back chunk was read by the cipher, which wrote into buffers of its own.
-    release(this.chunks.pending);
+    freeBuffer(this.chunks.pending);
     return out;
   }
 
@@ -107,7 +108,7 @@ export class ChunkSealer {
     for (const b of out) {
       if (!this.made.has(b.buffer)) continue;
       this.made.delete(b.buffer);
-      release(b);
+      freeBuffer(b);
     }
   }
 
@@ -121,18 +122,6 @@ export class ChunkSealer {
     const from = out.length;
     sealChunk(this.file, this.index++, last, plain, out);
     // The cipher's output for this chunk: a buffer of its own (the tag is too small to matter).
-    for (const b of out.slice(from)) if (b.length === plain.length && ownsWhole(b)) this.made.add(b.buffer);
+    for (const b of out.slice(from)) if (b.length === plain.length && ownsWholeBuffer(b)) this.made.add(b.buffer);
   }
-}
-
-/** A buffer that is the whole of its ArrayBuffer (not a slice of Node's pool or of a larger buffer). */
-const ownsWhole = (b: Buffer) => b.length > 0 && b.byteOffset === 0 && b.buffer.byteLength === b.length;
-
-/**
- * Frees a large buffer's memory now: its ArrayBuffer is detached (ES2024
- * `transfer(0)`), so every view of it reads as empty from here on and malloc
- * gets the memory back at once. Only for a buffer made here that nobody else holds.
- */
-function release(b: Buffer): void {
-  if (ownsWhole(b)) (b.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }
