@@ -2,7 +2,7 @@
 // starts a full garbage collection per ~64 MiB of fresh ArrayBuffers, so the bulk paths free
 // what they made and nobody else holds. A buffer is freed by detaching its ArrayBuffer (ES2024
 // `transfer(0)`): malloc gets the memory back at once and every view of it reads as empty from
-// then on. Imports nothing, so a worker thread (audit verify's stretch worker) loads it at no cost.
+// then on. Imports nothing, so a worker thread (audit verify's stretch worker) loads little with it.
 
 /** A buffer that is the whole of its ArrayBuffer: not empty, not a slice of Node's pool or of a larger buffer. */
 export const ownsWholeBuffer = (b: Uint8Array): boolean =>
