@@ -15,11 +15,6 @@ export function markReleasable(b: Buffer): Buffer {
   return b;
 }
 
-/** The pieces of a decrypted instance, each marked releasable as it is handed on. */
-export async function* releasablePieces(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  for await (const piece of source) yield markReleasable(piece);
-}
-
 export const isReleasable = (b: Buffer) => releasable.has(b);
 
 /**

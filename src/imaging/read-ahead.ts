@@ -44,17 +44,34 @@ export class ReadAhead implements AsyncIterable<Buffer> {
     });
   }
 
+  /**
+   * The next chunk read ahead, without waiting for one: the chunk, `'wait'` when none is read yet
+   * (`ready` tells when to ask again) or `'end'`. The source's failure is thrown here, after the
+   * chunks read before it.
+   */
+  take(): Buffer | 'wait' | 'end' {
+    this.start();
+    const chunk = this.queue.shift();
+    if (chunk) {
+      this.queued -= chunk.length;
+      this.start();
+      return chunk;
+    }
+    if (this.failure) throw this.failure.error;
+    return this.ended ? 'end' : 'wait';
+  }
+
+  /** Resolves once the read in flight has finished (`take` then has something new to say). */
+  ready(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
   async *[Symbol.asyncIterator]() {
     for (;;) {
-      this.start();
-      const chunk = this.queue.shift();
-      if (chunk) {
-        this.queued -= chunk.length;
-        this.start();
-        yield chunk;
-      } else if (this.failure) throw this.failure.error;
-      else if (this.ended) return;
-      else await new Promise<void>((resolve) => (this.wake = resolve));
+      const next = this.take();
+      if (next === 'end') return;
+      if (next === 'wait') await this.ready();
+      else yield next;
     }
   }
 

@@ -14,7 +14,6 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { multipartRelated, type Part } from '../../src/imaging/dicomweb-codec/multipart.ts';
-import { releasablePieces } from '../../src/imaging/plaintext-pieces.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 
 function pattern(size: number, seed: number): Buffer {
@@ -23,7 +22,7 @@ function pattern(size: number, seed: number): Buffer {
   return b;
 }
 
-/** A study's parts as the route makes them: decrypted pieces of their own, marked releasable. */
+/** A study's parts as the route makes them: decrypted pieces of their own, releasable. */
 function study(id: number, instances = 3, pieces = 9) {
   const bodies = Array.from({ length: instances }, (_, i) =>
     Array.from({ length: pieces }, (_, k) => pattern(k === 0 ? 4097 : 262_144 + k, id * 1000 + i * 10 + k)),
@@ -43,16 +42,15 @@ function study(id: number, instances = 3, pieces = 9) {
   const parts = (): Part[] =>
     copies.map((b) => ({
       contentType: 'application/dicom',
-      body: releasablePieces(
-        (async function* () {
-          for (const c of b) {
-            const p = Buffer.allocUnsafeSlow(c.length);
-            c.copy(p);
-            yield p;
-            await sleep(0);
-          }
-        })(),
-      ),
+      body: (async function* () {
+        for (const c of b) {
+          const p = Buffer.allocUnsafeSlow(c.length);
+          c.copy(p);
+          yield p;
+          await sleep(0);
+        }
+      })(),
+      releasable: true,
     }));
   return { expected, parts };
 }

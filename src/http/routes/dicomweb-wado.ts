@@ -25,7 +25,6 @@ import {
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb-codec/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb-codec/media-types.ts';
 import { multipartRelated, type Multipart } from '../../imaging/dicomweb-codec/multipart.ts';
-import { releasablePieces } from '../../imaging/plaintext-pieces.ts';
 import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb-codec/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { numberValue } from '../../imaging/dicom/values.ts';
@@ -146,7 +145,8 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
         'application/dicom',
         sealed.map((x) => ({
           contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`,
-          body: releasablePieces(openInstance(x)),
+          body: openInstance(x),
+          releasable: true,
         })),
         { pending: () => (res.destroyed ? Infinity : res.writableLength) },
       ),
