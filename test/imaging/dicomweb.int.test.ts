@@ -260,6 +260,16 @@ function parts(r: { headers: Record<string, unknown>; raw: Buffer }): { type: st
 
 const instanceUrl = (i: TestInstance) =>
   `/dicom-web/studies/${i.studyInstanceUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}`;
+/** The app's address, listening once for the tests that need a real socket. */
+let address: Promise<string> | undefined;
+const listening = () => (address ??= h.app.listen({ host: '127.0.0.1', port: 0 }));
+
+/** Every file under `dir`. */
+const walk = (dir: string) =>
+  fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
 const DICOM = { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
 
 test('WADO-RS sends an instance, a series and a study as stored: the dataset byte for byte as it arrived', async () => {
@@ -329,7 +339,7 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
         return false;
       }
     }).length;
-  const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = await listening();
   const whileStalled = await new Promise<number>((resolve, reject) => {
     const req = http.get(
       `${base}/dicom-web/studies/${study}`,
@@ -352,6 +362,83 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
   assert.ok(whileStalled >= 1, 'stalled mid-study, the server holds the file it is sending');
   for (let i = 0; i < 50 && openImages() > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(openImages(), 0, 'every file it opened, the one being sent and the one read ahead, is closed');
+});
+
+test('a stored file altered on disk mid-study: the response ends there, unfinished, and every file is closed', async (c) => {
+  if (h.services.images.kind !== 'files') return c.skip('images are not files here');
+  const study = newUid();
+  const series = newUid();
+  const files = Array.from({ length: 4 }, (_, i) => {
+    const file = path.join(h.dir, `altered-${i}.dcm`);
+    fs.writeFileSync(
+      file,
+      makeInstance({
+        patientName: 'Verändert^Vera',
+        birthDate: '19710101',
+        patientId: 'PID-ALTERED',
+        studyInstanceUid: study,
+        seriesInstanceUid: series,
+        instanceNumber: i + 1,
+        rows: 512,
+        columns: 512,
+        modality: 'CT',
+        seed: 40 + i,
+        undefinedLengthSequences: false,
+      }).file,
+    );
+    return file;
+  });
+  const images = path.join(h.config.dataDir, 'images');
+  const before = new Set(walk(images));
+  await storescu(files);
+  const stored = walk(images).filter((f) => !before.has(f));
+  assert.equal(stored.length, 4);
+  // One byte flipped in the middle of one stored file: its chunk no longer authenticates.
+  const victim = stored[2]!;
+  const sealed = fs.readFileSync(victim);
+  const middle = sealed.length >> 1;
+  sealed.writeUInt8(sealed.readUInt8(middle) ^ 0x01, middle);
+  fs.writeFileSync(victim, sealed);
+  const base = await listening();
+  const got = await new Promise<{ status: number; type: string; body: Buffer; complete: boolean }>(
+    (resolve, reject) => {
+      http
+        .get(
+          `${base}/dicom-web/studies/${study}`,
+          { headers: { cookie: `kartei_session=${tbClerk.cookie}`, ...DICOM } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            const done = () =>
+              resolve({
+                status: res.statusCode!,
+                type: String(res.headers['content-type']),
+                body: Buffer.concat(chunks),
+                complete: res.complete,
+              });
+            res.on('end', done);
+            res.on('error', done);
+            res.on('aborted', done);
+          },
+        )
+        .on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+    },
+  );
+  assert.equal(got.status, 200, 'decided and audited, the study started');
+  const boundary = /boundary=([^;\s]+)/.exec(got.type)![1]!;
+  assert.equal(got.complete, false, 'the response is cut off, not finished');
+  assert.ok(!got.body.includes(`--${boundary}--`), 'no closing boundary: a client cannot take it for the whole study');
+  assert.ok(got.body.toString('latin1').split(`--${boundary}`).length - 1 <= 4, 'no more parts than instances');
+  const openImages = () =>
+    fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(images);
+      } catch {
+        return false;
+      }
+    }).length;
+  for (let i = 0; i < 50 && openImages() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(openImages(), 0, 'the altered file and those read ahead are closed');
 });
 
 test('WADO-RS metadata is DICOM JSON of the stored attributes, pixel data by reference', async () => {
