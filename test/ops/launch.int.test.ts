@@ -10,7 +10,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { allocatorFindings, JEMALLOC_LIBRARY, launchPlan, TUNED, V8_FLAGS } from '../../src/ops/launch.ts';
+import {
+  allocatorFindings,
+  JEMALLOC_LIBRARY,
+  launchPlan,
+  TUNED,
+  V8_FLAGS,
+  v8FlagsInEffect,
+} from '../../src/ops/launch.ts';
 import { freePort } from '../helpers/harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,10 +39,10 @@ function installationEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pro
 }
 
 /** Starts `kartei serve`, waits for its allocator line, and returns what /proc shows of the process. */
-async function serveAndLook(extra: NodeJS.ProcessEnv) {
+async function serveAndLook(extra: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kartei-launch-'));
   const env = installationEnv(dir, { KARTEI_LISTEN: `127.0.0.1:${await freePort()}`, ...extra });
-  const child = spawn(process.execPath, [kartei, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, kartei, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   try {
     const line = await new Promise<string>((resolve, reject) => {
@@ -70,6 +77,25 @@ test("`kartei serve` runs with tuned glibc malloc by default (its variables in i
     /tuned glibc malloc \(MALLOC_MMAP_THRESHOLD_=33554432, MALLOC_TRIM_THRESHOLD_=67108864, MALLOC_ARENA_MAX=2\); V8 --max-semi-space-size=8 --heap-growing-percent=100/,
   );
   for (const flag of V8_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in /proc/<pid>/cmdline`);
+});
+
+test("the operator's own V8 flag wins over the start's, and the allocator line names the value in effect", async () => {
+  const { line, cmdline } = await serveAndLook({}, ['--heap-growing-percent=50']);
+  assert.match(line, /V8 --max-semi-space-size=8 --heap-growing-percent=50$/);
+  // V8 takes the last of a flag given twice: the start puts its own first.
+  assert.ok(
+    cmdline.lastIndexOf('--heap-growing-percent=50') > cmdline.indexOf('--heap-growing-percent=100'),
+    cmdline.join(' '),
+  );
+});
+
+test('the V8 flags in effect: the last of each, in any spelling V8 reads; none the start does not set', () => {
+  assert.deepEqual(v8FlagsInEffect([...V8_FLAGS]), [...V8_FLAGS]);
+  assert.deepEqual(
+    v8FlagsInEffect([...V8_FLAGS, '--heap_growing_percent=30', '--max-semi-space-size', '16', '--expose-gc']),
+    ['--max-semi-space-size=16', '--heap_growing_percent=30'],
+  );
+  assert.deepEqual(v8FlagsInEffect(['--import', './x.ts', '--stack-size=2000']), []);
 });
 
 test('KARTEI_ALLOCATOR=jemalloc maps libjemalloc into the server', {
