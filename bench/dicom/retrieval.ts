@@ -436,14 +436,15 @@ const latencyRow = (what: string, pick: (x: Round) => number, goalText: string) 
   );
   if (ratio > 1) shortfalls.push(`${what}: Kartei takes ${fmt(ratio, 2)}× Orthanc's time, goal ≤ 1×.`);
 };
-const throughputRow = (what: string, pick: (x: Round) => number) => {
+/** `goal`: the least ratio to Orthanc's rate (issue 18: WADO-RS, which decrypts what Orthanc sends as it is, 0.7×). */
+const throughputRow = (what: string, pick: (x: Round) => number, goal = 1) => {
   const kv = Math.max(...k.map(pick));
   const ov = Math.max(...o.map(pick));
   const ratio = kv / ov;
   rows.push(
-    `| ${what} | ${fmt(kv)} MB/s (rounds: ${k.map((x) => fmt(pick(x))).join(', ')}) | ${fmt(ov)} MB/s (rounds: ${o.map((x) => fmt(pick(x))).join(', ')}) | **${fmt(ratio, 2)}×** | ≥ 1× | ${ok(ratio >= 1)} |`,
+    `| ${what} | ${fmt(kv)} MB/s (rounds: ${k.map((x) => fmt(pick(x))).join(', ')}) | ${fmt(ov)} MB/s (rounds: ${o.map((x) => fmt(pick(x))).join(', ')}) | **${fmt(ratio, 2)}×** | ≥ ${goal}× | ${ok(ratio >= goal)} |`,
   );
-  if (ratio < 1) shortfalls.push(`${what}: Kartei reaches ${fmt(ratio, 2)}× Orthanc, goal ≥ 1×.`);
+  if (ratio < goal) shortfalls.push(`${what}: Kartei reaches ${fmt(ratio, 2)}× Orthanc, goal ≥ ${goal}×.`);
 };
 latencyRow(
   `C-FIND STUDY level by PatientID, findscu per run (process start + association + query; ${FIND_RUNS} runs per round, p50)`,
@@ -478,8 +479,9 @@ latencyRow(
 throughputRow(
   `WADO-RS of the study (${study.instances} instances, ${fmt(study.bytes / MB)} MB, multipart/related; curl)`,
   (x) => x.wado,
+  0.7,
 );
-throughputRow('WADO-RS of the study over HTTPS (curl)', (x) => x.wadoTls);
+throughputRow('WADO-RS of the study over HTTPS (curl)', (x) => x.wadoTls, 0.7);
 throughputRow('C-GET of the study (getscu, files written to a temp dir)', (x) => x.cget);
 throughputRow(
   "C-GET of the study over TLS with client certificates (the bench's requester, datasets written to a temp dir; association to final response)",

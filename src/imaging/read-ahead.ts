@@ -75,6 +75,13 @@ export class ReadAhead implements AsyncIterable<Buffer> {
     }
   }
 
+  /** Takes every chunk read ahead and not yet taken, for a consumer that will not send them (it stopped). */
+  drop(): Buffer[] {
+    const dropped = this.queue.splice(0);
+    this.queued = 0;
+    return dropped;
+  }
+
   /** Ends the source (closing what it opened), after the read in flight. */
   async stop() {
     this.stopped = true;

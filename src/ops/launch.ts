@@ -165,23 +165,17 @@ export interface LaunchState {
 
 /**
  * The start's V8 flags as this process runs with them: V8 takes the last of a flag given twice, and
- * the start puts its own before the operator's (`node --heap-growing-percent=50 bin/kartei.js`), so
- * a flag the operator set again is named with the operator's value. V8 reads `_` in a flag's name as
- * `-`. Flags the start does not set are not named.
+ * the start puts its own before the operator's on node's command line (`node
+ * --heap-growing-percent=50 bin/kartei.js serve`), so a flag the operator set there again is named
+ * with the operator's value. V8 reads `_` in a flag's name as `-`; node takes these flags only as
+ * `--flag=value`. Flags the start does not set are not named.
  */
 export function v8FlagsInEffect(execArgv: readonly string[]): string[] {
   const name = (flag: string) => flag.split('=')[0]!.replaceAll('_', '-');
-  return V8_FLAGS.flatMap((flag) => {
-    let at = execArgv.length - 1;
-    while (at >= 0 && name(execArgv[at]!) !== name(flag)) at--;
-    if (at < 0) return [];
-    const given = execArgv[at]!;
-    // `--flag value` as well as `--flag=value`.
-    return [given.includes('=') || at + 1 >= execArgv.length ? given : `${given}=${execArgv[at + 1]}`];
-  });
+  return V8_FLAGS.flatMap((flag) => execArgv.filter((a) => name(a) === name(flag)).slice(-1));
 }
 
-/** The allocator this process runs with, checked against /proc/self, and V8's flags from the start. */
+/** The allocator this process runs with, checked against /proc/self, and the start's V8 flags as in effect. */
 export function launchState(): LaunchState {
   const state = allocatorState();
   const v8 = v8FlagsInEffect(process.execArgv);

@@ -38,6 +38,8 @@ function study(id: number, instances = 3, pieces = 9) {
       ]),
       Buffer.from(`--${boundary}--\r\n`),
     ]);
+  /** Every piece the responses were given: each must end up freed (its memory detached). */
+  const made: Buffer[] = [];
   // Each response decrypts afresh, as the route does: pieces of its own, never shared between responses.
   const parts = (): Part[] =>
     copies.map((b) => ({
@@ -46,13 +48,14 @@ function study(id: number, instances = 3, pieces = 9) {
         for (const c of b) {
           const p = Buffer.allocUnsafeSlow(c.length);
           c.copy(p);
+          made.push(p);
           yield p;
           await sleep(0);
         }
       })(),
       releasable: true,
     }));
-  return { expected, parts };
+  return { expected, parts, made };
 }
 
 type Study = ReturnType<typeof study>;
@@ -64,8 +67,16 @@ function handler(studies: Map<string, Study>) {
       pending: () => (res.destroyed ? Infinity : res.writableLength),
     });
     res.setHeader('content-type', m.contentType);
+    res.once('finish', m.sent);
     m.stream.pipe(res);
   };
+}
+
+/** Every piece of the study's responses has been wiped and freed (waits for the responses' 'finish'). */
+async function allFreed(s: Study, what: string) {
+  for (let i = 0; i < 100 && s.made.some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
+  const left = s.made.filter((p) => p.buffer.byteLength > 0).length;
+  assert.equal(left, 0, `${what}: ${left} of ${s.made.length} decrypted pieces not freed after the response`);
 }
 
 const boundaryOf = (contentType: string) => /boundary=([^;]+)/.exec(contentType)![1]!;
@@ -113,6 +124,8 @@ for (const secure of [false, true])
       const [a, b] = await Promise.all([slowGet(`${base}/a`, secure), slowGet(`${base}/b`, secure)]);
       assert.ok(a.body.equals(studies.get('/a')!.expected(boundaryOf(a.type))), 'study a');
       assert.ok(b.body.equals(studies.get('/b')!.expected(boundaryOf(b.type))), 'study b');
+      await allFreed(studies.get('/a')!, 'study a');
+      await allFreed(studies.get('/b')!, 'study b');
     } finally {
       server.close();
     }
@@ -162,6 +175,8 @@ test('attack: two requests pipelined on one connection: the second response is b
     assert.equal(bodies.length, 2);
     assert.ok(bodies[0]!.body.equals(studies.get('/a')!.expected(boundaryOf(bodies[0]!.type))), 'first response');
     assert.ok(bodies[1]!.body.equals(studies.get('/b')!.expected(boundaryOf(bodies[1]!.type))), 'second response');
+    await allFreed(studies.get('/a')!, 'first response');
+    await allFreed(studies.get('/b')!, 'second response');
   } finally {
     server.close();
   }
@@ -192,6 +207,7 @@ test('attack: a client gone mid-study, then the next study is whole; HEAD sends 
     await once(head, 'end');
     const b = await slowGet(`${base}/b`, true);
     assert.ok(b.body.equals(studies.get('/b')!.expected(boundaryOf(b.type))), 'study b after a client went away');
+    await allFreed(studies.get('/b')!, 'study b, its HEAD and its GET');
     void port;
   } finally {
     server.close();

@@ -114,3 +114,36 @@ test('pieces of releasable parts are wiped and freed once written, as the respon
     'no piece of a part not marked releasable is freed',
   );
 });
+
+test('a body stopped mid-way (the client went away) wipes and frees the pieces it read ahead for later parts', async () => {
+  const made: Buffer[][] = [];
+  const body = async function* (part: number) {
+    made[part] = [];
+    for (let k = 0; k < 3; k++) {
+      const piece = Buffer.allocUnsafeSlow(64 * 1024).fill(9);
+      made[part]!.push(piece);
+      yield piece;
+    }
+  };
+  const m = multipartRelated(
+    'application/dicom',
+    Array.from({ length: 6 }, (_, i) => ({ contentType: 'application/dicom', body: body(i), releasable: true })),
+    { pending: () => Infinity },
+  );
+  // The client reads the first part's head and no more; the next three parts are read ahead meanwhile.
+  await new Promise((resolve) => m.stream.once('readable', resolve));
+  m.stream.read(10);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(
+    made.map((pieces) => pieces.length),
+    [3, 3, 3, 3],
+    'part 0 and the three after it were read; the rest never started',
+  );
+  m.stream.destroy();
+  await new Promise((resolve) => m.stream.once('close', resolve));
+  const kept = made
+    .slice(1)
+    .flat()
+    .filter((p) => p.buffer.byteLength > 0).length;
+  assert.equal(kept, 0, `${kept} of 9 pieces read ahead for later parts still hold their plaintext`);
+});

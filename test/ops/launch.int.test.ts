@@ -92,7 +92,7 @@ test("the operator's own V8 flag wins over the start's, and the allocator line n
 test('the V8 flags in effect: the last of each, in any spelling V8 reads; none the start does not set', () => {
   assert.deepEqual(v8FlagsInEffect([...V8_FLAGS]), [...V8_FLAGS]);
   assert.deepEqual(
-    v8FlagsInEffect([...V8_FLAGS, '--heap_growing_percent=30', '--max-semi-space-size', '16', '--expose-gc']),
+    v8FlagsInEffect([...V8_FLAGS, '--heap_growing_percent=30', '--max-semi-space-size=16', '--expose-gc']),
     ['--max-semi-space-size=16', '--heap_growing_percent=30'],
   );
   assert.deepEqual(v8FlagsInEffect(['--import', './x.ts', '--stack-size=2000']), []);

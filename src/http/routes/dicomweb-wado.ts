@@ -137,20 +137,20 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
         );
       }
     });
-    // The decrypted pieces are this response's alone: freed as soon as the socket has written them.
+    // The decrypted pieces are this response's alone: freed as soon as the socket has written them,
+    // the last ones once the response has finished.
     const res = reply.raw;
-    return send(
-      reply,
-      multipartRelated(
-        'application/dicom',
-        sealed.map((x) => ({
-          contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`,
-          body: openInstance(x),
-          releasable: true,
-        })),
-        { pending: () => (res.destroyed ? Infinity : res.writableLength) },
-      ),
+    const body = multipartRelated(
+      'application/dicom',
+      sealed.map((x) => ({
+        contentType: `application/dicom; transfer-syntax=${x.instance.transferSyntaxUid}`,
+        body: openInstance(x),
+        releasable: true,
+      })),
+      { pending: () => (res.destroyed ? Infinity : res.writableLength) },
     );
+    res.once('finish', body.sent);
+    return send(reply, body);
   };
 
   const meta = async (req: FastifyRequest<{ Params: Target }>, reply: FastifyReply) => {

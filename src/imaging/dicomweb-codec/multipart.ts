@@ -5,14 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
-import { markReleasable, PiecesInFlight } from '../plaintext-pieces.ts';
+import { markReleasable, PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
 
 export interface Part {
   contentType: string;
   body: Buffer | AsyncIterable<Buffer>;
   /**
-   * Every piece of `body` is this response's alone (decrypted for it): each is marked releasable
-   * (plaintext-pieces.ts) as it is handed on, and freed once written when the caller can tell.
+   * Every piece read from `body` (an iterable; a Buffer body is left alone) is this response's alone
+   * (decrypted for it): each is marked releasable (plaintext-pieces.ts) as it is handed on, and wiped
+   * and freed once written when the caller can tell; pieces read ahead and never sent are wiped and
+   * freed when the body stops.
    */
   releasable?: boolean;
 }
@@ -20,6 +22,11 @@ export interface Part {
 export interface Multipart {
   contentType: string;
   stream: Readable;
+  /**
+   * Tells the body that the response has written all of it to its socket (the response's 'finish'):
+   * the releasable pieces still held are wiped and freed. Only with `pending`.
+   */
+  sent(): void;
 }
 
 /**
@@ -44,9 +51,11 @@ export function multipartRelated(
   opts: { pending?: () => number } = {},
 ): Multipart {
   const boundary = randomBytes(18).toString('base64url');
+  const stream = new MultipartStream([...parts], boundary, opts.pending);
   return {
     contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
-    stream: new MultipartStream([...parts], boundary, opts.pending),
+    stream,
+    sent: () => stream.sent(),
   };
 }
 
@@ -144,11 +153,29 @@ class MultipartStream extends Readable {
     this.inFlight.releaseUpTo(this.inFlight.handed - this.readableLength - this.unwritten());
   }
 
+  /** All of the body has been written: every releasable piece handed on is freed. */
+  sent(): void {
+    if (this.unwritten) this.inFlight.releaseUpTo(this.inFlight.handed);
+  }
+
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    // A client that goes away leaves started parts behind: they close their files.
+    // A client that goes away leaves started parts behind: they close their files, and what they read
+    // ahead for it, never handed to the response, is wiped and freed now.
+    const wipe = () =>
+      this.bodies.forEach((b, i) => {
+        if (b && this.parts[i]!.releasable) for (const piece of b.drop()) releasePiece(markReleasable(piece));
+      });
+    wipe();
     Promise.all(this.bodies.map((b) => b?.stop())).then(
-      () => done(error),
-      (e: unknown) => done(error ?? (e as Error)),
+      () => {
+        // A read in flight at the stop has queued its piece since.
+        wipe();
+        done(error);
+      },
+      (e: unknown) => {
+        wipe();
+        done(error ?? (e as Error));
+      },
     );
   }
 }
