@@ -75,8 +75,9 @@ export class ReadAhead implements AsyncIterable<Buffer> {
     }
   }
 
-  /** Takes every chunk read ahead and not yet taken, for a consumer that will not send them (it stopped). */
+  /** Takes every chunk read ahead and not yet taken, for a consumer that will take nothing more: no read starts after. */
   drop(): Buffer[] {
+    this.stopped = true;
     const dropped = this.queue.splice(0);
     this.queued = 0;
     return dropped;

@@ -13,6 +13,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify from 'fastify';
 import { multipartRelated, type Part } from '../../src/imaging/dicomweb-codec/multipart.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 
@@ -211,5 +212,38 @@ test('attack: a client gone mid-study, then the next study is whole; HEAD sends 
     void port;
   } finally {
     server.close();
+  }
+});
+
+test('attack: HEAD through Fastify (which ends the response at once and drains the body unread) reads little and frees all', {
+  timeout: 60_000,
+}, async () => {
+  // As the WADO-RS route wires it: the body told when the response has finished.
+  const app = Fastify();
+  const s = study(7, 12);
+  app.get('/s', async (_req, reply) => {
+    const res = reply.raw;
+    const m = multipartRelated('application/dicom', s.parts(), {
+      pending: () => (res.destroyed ? Infinity : res.writableLength),
+    });
+    res.once('finish', m.sent);
+    return reply.type(m.contentType).send(m.stream);
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const head = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.request(`${base}/s`, { method: 'HEAD', agent: false }, resolve).on('error', reject).end(),
+    );
+    head.resume();
+    await once(head, 'end');
+    assert.equal(head.statusCode, 200);
+    await sleep(200);
+    assert.ok(s.made.length < 12 * 9, `the study is not decrypted for a HEAD (${s.made.length} of ${12 * 9} pieces)`);
+    await allFreed(s, 'HEAD');
+    const get = await slowGet(`${base}/s`, false);
+    assert.ok(get.body.equals(s.expected(boundaryOf(get.type))), 'a GET after it is whole');
+    await allFreed(s, 'HEAD and GET');
+  } finally {
+    await app.close();
   }
 });

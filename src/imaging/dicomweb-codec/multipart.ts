@@ -153,9 +153,15 @@ class MultipartStream extends Readable {
     this.inFlight.releaseUpTo(this.inFlight.handed - this.readableLength - this.unwritten());
   }
 
-  /** All of the body has been written: every releasable piece handed on is freed. */
+  /**
+   * The response has finished: nothing more can be written to it, and all it was given is written.
+   * Every releasable piece handed on is freed, and a body not yet at its end stops (a HEAD request:
+   * Fastify ends the response at once and drains the body unread), wiping what it read ahead.
+   */
   sent(): void {
-    if (this.unwritten) this.inFlight.releaseUpTo(this.inFlight.handed);
+    if (!this.unwritten) return;
+    this.inFlight.releaseUpTo(this.inFlight.handed);
+    if (!this.readableEnded) this.destroy();
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
@@ -166,16 +172,11 @@ class MultipartStream extends Readable {
         if (b && this.parts[i]!.releasable) for (const piece of b.drop()) releasePiece(markReleasable(piece));
       });
     wipe();
-    Promise.all(this.bodies.map((b) => b?.stop())).then(
-      () => {
-        // A read in flight at the stop has queued its piece since.
-        wipe();
-        done(error);
-      },
-      (e: unknown) => {
-        wipe();
-        done(error ?? (e as Error));
-      },
-    );
+    void Promise.allSettled(this.bodies.map((b) => b?.stop())).then((stopped) => {
+      // A read in flight at the stop has queued its piece since.
+      wipe();
+      const failed = stopped.find((r) => r.status === 'rejected');
+      done(error ?? (failed && (failed.reason as Error)));
+    });
   }
 }
