@@ -264,6 +264,16 @@ const instanceUrl = (i: TestInstance) =>
 let address: Promise<string> | undefined;
 const listening = () => (address ??= h.app.listen({ host: '127.0.0.1', port: 0 }));
 
+/** How many descriptors this process holds on files under `dir`. */
+const openUnder = (dir: string) =>
+  fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  }).length;
+
 /** Every file under `dir`. */
 const walk = (dir: string) =>
   fs
@@ -331,14 +341,7 @@ test('a WADO-RS client that goes away mid-study leaves no stored file open', asy
   });
   await storescu(files);
   const images = path.join(h.config.dataDir, 'images');
-  const openImages = () =>
-    fs.readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(images);
-      } catch {
-        return false;
-      }
-    }).length;
+  const openImages = () => openUnder(images);
   const base = await listening();
   const whileStalled = await new Promise<number>((resolve, reject) => {
     const req = http.get(
@@ -430,14 +433,7 @@ test('a stored file altered on disk mid-study: the response ends there, unfinish
   assert.equal(got.complete, false, 'the response is cut off, not finished');
   assert.ok(!got.body.includes(`--${boundary}--`), 'no closing boundary: a client cannot take it for the whole study');
   assert.ok(got.body.toString('latin1').split(`--${boundary}`).length - 1 <= 4, 'no more parts than instances');
-  const openImages = () =>
-    fs.readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(images);
-      } catch {
-        return false;
-      }
-    }).length;
+  const openImages = () => openUnder(images);
   for (let i = 0; i < 50 && openImages() > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(openImages(), 0, 'the altered file and those read ahead are closed');
 });
