@@ -23,8 +23,9 @@ export interface Multipart {
   contentType: string;
   stream: Readable;
   /**
-   * Tells the body that the response has written all of it to its socket (the response's 'finish'):
-   * the releasable pieces still held are wiped and freed. Only with `pending`.
+   * Tells the body that the response has finished (its 'finish'): all it was given is written and
+   * nothing more will be. The releasable pieces still held are wiped and freed, and a body not at
+   * its end (a HEAD request) stops. Only with `pending`.
    */
   sent(): void;
 }
