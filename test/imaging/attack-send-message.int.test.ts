@@ -121,34 +121,100 @@ for (const secure of [false, true])
     }
   });
 
-test('attack: a peer that goes away mid-message: nothing is freed under a write, the next message is whole', {
+for (const secure of [false, true])
+  test(`attack: a peer that goes away mid-message: its pieces are freed once the socket has closed, the next message is whole (${secure ? 'TLS' : 'TCP'})`, {
+    timeout: 60_000,
+  }, async () => {
+    const gone = await pair(secure);
+    const big = Array.from({ length: 40 }, (_, i) => patterned(262_144, 500 + i));
+    const handed: Buffer[] = [];
+    const sending = sendMessage(
+      gone.client,
+      1,
+      Buffer.from('c'),
+      (async function* () {
+        for (const p of big) {
+          handed.push(p);
+          yield markReleasable(p);
+        }
+      })(),
+      16_384,
+    );
+    try {
+      gone.server.pause();
+      await sleep(50);
+      gone.server.destroy();
+      await sending.catch(() => undefined);
+      // Every piece the sender took is wiped and freed once its socket has closed, not left to the garbage
+      // collector (before, a failed write freed nothing).
+      if (!gone.client.closed) await once(gone.client, 'close');
+      await sleep(20);
+      const left = handed.filter((p) => p.buffer.byteLength > 0).length;
+      assert.ok(handed.length > 1, 'the message was under way when its peer went away');
+      assert.equal(left, 0, `${left} of ${handed.length} pieces taken for a peer gone away not freed`);
+    } finally {
+      gone.close();
+    }
+    const ok = await pair(true);
+    try {
+      const d = pieces(9);
+      const expected = Buffer.from(d.all);
+      const receiving = receive(ok.server);
+      await sendMessage(ok.client, 3, Buffer.from('c'), d.gen(), 16_384);
+      assert.ok((await receiving).equals(expected));
+    } finally {
+      ok.close();
+    }
+  });
+
+test('attack: the sender’s socket ended mid-message (as an association closing would): the peer gets only the message’s bytes, and every piece is freed once the socket has closed', {
   timeout: 60_000,
 }, async () => {
-  const gone = await pair(false);
-  const big = Array.from({ length: 40 }, (_, i) => patterned(262_144, 500 + i));
-  const sending = sendMessage(
-    gone.client,
-    1,
-    Buffer.from('c'),
-    (async function* () {
-      for (const p of big) yield markReleasable(p);
-    })(),
-    16_384,
-  );
-  gone.server.pause();
-  await sleep(50);
-  gone.server.destroy();
-  await sending.catch(() => undefined);
-  gone.close();
-  const ok = await pair(true);
+  const c = await pair(false);
   try {
-    const d = pieces(9);
-    const expected = Buffer.from(d.all);
-    const receiving = receive(ok.server);
-    await sendMessage(ok.client, 3, Buffer.from('c'), d.gen(), 16_384);
-    assert.ok((await receiving).equals(expected));
+    const list = Array.from({ length: 40 }, (_, i) => patterned(262_144, 700 + i));
+    const expected = Buffer.concat(list);
+    // The peer reads everything that arrives, slowly, until the connection ends.
+    const reader = new PduReader(1024 * 1024);
+    const got: Buffer[] = [];
+    c.server.pause();
+    c.server.on('data', (chunk: Buffer) => {
+      for (const pdu of reader.push(chunk))
+        if (pdu.type === 'p-data') for (const pdv of pdu.pdvs) if (!pdv.isCommand) got.push(Buffer.from(pdv.data));
+      c.server.pause();
+      setTimeout(() => c.server.resume(), 1);
+    });
+    const ended = new Promise((r) => c.server.once('close', r));
+    c.server.on('error', () => undefined);
+    c.client.on('error', () => undefined); // a write after the end fails, and the socket with it
+    const sending = sendMessage(
+      c.client,
+      1,
+      Buffer.from('c'),
+      (async function* () {
+        for (const [i, p] of list.entries()) {
+          // Ended while megabytes of earlier writes still wait in the socket: every later write fails.
+          if (i === 20) c.client.end();
+          yield markReleasable(p);
+        }
+      })(),
+      16_384,
+    );
+    await sleep(100); // the sender's writes back up before the peer reads
+    c.server.resume();
+    await sending.catch(() => undefined);
+    await ended;
+    const body = Buffer.concat(got);
+    assert.ok(body.length > 262_144, `the peer got some of what was written before the end (${body.length} bytes)`);
+    assert.ok(
+      body.equals(expected.subarray(0, body.length)),
+      'every byte the peer got is the message’s, none wiped under a write',
+    );
+    if (!c.client.closed) await once(c.client, 'close');
+    await sleep(20);
+    assert.equal(list.filter((p) => p.buffer.byteLength > 0).length, 0, 'all freed once the socket has closed');
   } finally {
-    ok.close();
+    c.close();
   }
 });
 

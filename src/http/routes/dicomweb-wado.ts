@@ -138,7 +138,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
       }
     });
     // The decrypted pieces are this response's alone: freed as soon as the socket has written them,
-    // the last ones once the response has finished.
+    // the last ones once the response has closed (finished, or its client gone).
     const res = reply.raw;
     const body = multipartRelated(
       'application/dicom',
@@ -149,7 +149,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
       })),
       { pending: () => (res.destroyed ? Infinity : res.writableLength) },
     );
-    res.once('finish', body.sent);
+    res.once('close', body.closed);
     return send(reply, body);
   };
 

@@ -23,11 +23,13 @@ export interface Multipart {
   contentType: string;
   stream: Readable;
   /**
-   * Tells the body that the response has finished (its 'finish'): all it was given is written and
-   * nothing more will be. The releasable pieces still held are wiped and freed, and a body not at
-   * its end (a HEAD request) stops. Only with `pending`.
+   * Tells the body that the response has closed (its 'close'): it finished, so all it was given is
+   * written, or its connection went away, so none of it will be (by the socket's close, libuv has
+   * cancelled every write still queued and holds no piece). The releasable pieces handed on are
+   * wiped and freed, and a body not at its end (a HEAD request, a client gone) stops. Only with
+   * `pending`.
    */
-  sent(): void;
+  closed(): void;
 }
 
 /**
@@ -56,7 +58,7 @@ export function multipartRelated(
   return {
     contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
     stream,
-    sent: () => stream.sent(),
+    closed: () => stream.responseClosed(),
   };
 }
 
@@ -155,11 +157,12 @@ class MultipartStream extends Readable {
   }
 
   /**
-   * The response has finished: nothing more can be written to it, and all it was given is written.
-   * Every releasable piece handed on is freed, and a body not yet at its end stops (a HEAD request:
-   * Fastify ends the response at once and drains the body unread), wiping what it read ahead.
+   * The response has closed: nothing more will be written to it, and nothing holds what it was
+   * given (written, or cancelled with its connection). Every releasable piece handed on is freed,
+   * and a body not yet at its end stops (a HEAD request: Fastify ends the response at once and
+   * drains the body unread; a client gone mid-study), wiping what it read ahead.
    */
-  sent(): void {
+  responseClosed(): void {
     if (!this.unwritten) return;
     this.inFlight.releaseUpTo(this.inFlight.handed);
     if (!this.readableEnded) this.destroy();

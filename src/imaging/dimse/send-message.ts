@@ -3,11 +3,12 @@
 // the peer's size. The PDUs made from one piece of the dataset go out in one
 // write (corked), not one system call per PDU header and per data slice.
 // Pieces marked releasable (plaintext-pieces.ts: decrypted for this message
-// alone) are freed as soon as the socket has written every byte of them.
+// alone) are freed as soon as the socket has written every byte of them, or,
+// after a write failed, once the socket has closed.
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
-import { PiecesInFlight } from '../plaintext-pieces.ts';
+import { PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
 
 export async function sendMessage(
   socket: Socket,
@@ -20,7 +21,13 @@ export async function sendMessage(
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
   const sent = new WrittenPieces();
   for await (const chunk of dataset) {
-    if (socket.writableNeedDrain) await once(socket, 'drain');
+    try {
+      if (socket.writableNeedDrain) await once(socket, 'drain');
+    } catch (e) {
+      // The connection failed while this piece waited: it never reaches the socket.
+      releasePiece(chunk);
+      throw e;
+    }
     sent.add(chunk);
     writeAll(socket, writer.push(chunk), sent);
   }
@@ -34,9 +41,7 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
   if (sent) {
     // Writes finish in order: when the last one has, so have all bytes of these PDUs.
     const upTo = sent.out(pdus);
-    socket.write(pdus.at(-1)!, (error) => {
-      if (!error) sent.release(upTo);
-    });
+    socket.write(pdus.at(-1)!, (error) => (error ? sent.releaseAtClose(socket) : sent.release(upTo)));
   } else socket.write(pdus.at(-1)!);
   socket.uncork();
 }
@@ -44,8 +49,8 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
 /**
  * The dataset's pieces by where they end in the dataset, and how many dataset bytes have been
  * handed to the socket: a piece is freed once a write that covers its last byte has finished
- * (the P-DATA writer may hold a piece's tail back for the next PDU). A write that fails frees
- * nothing: the garbage collector does, once the socket lets go.
+ * (the P-DATA writer may hold a piece's tail back for the next PDU), or after a failed write
+ * once the socket has closed.
  */
 class WrittenPieces {
   private readonly inFlight = new PiecesInFlight();
@@ -68,4 +73,18 @@ class WrittenPieces {
   release(upTo: number) {
     this.inFlight.releaseUpTo(upTo);
   }
+
+  /**
+   * A write failed (the socket is destroyed with it, and the writes queued behind it cancelled): once
+   * the socket has closed, every piece handed to it is freed. By the socket's 'close' libuv has
+   * finished or cancelled every write it queued and holds no piece, whatever the failure was.
+   */
+  releaseAtClose(socket: Socket) {
+    const all = () => this.inFlight.releaseUpTo(Number.POSITIVE_INFINITY);
+    if (socket.closed) return all();
+    if (this.atClose) return;
+    this.atClose = true;
+    socket.once('close', all);
+  }
+  private atClose = false;
 }
