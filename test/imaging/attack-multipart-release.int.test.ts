@@ -14,7 +14,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
-import { multipartRelated, type Part } from '../../src/imaging/dicomweb-codec/multipart.ts';
+import { freeWhenSent, multipartRelated, type Part } from '../../src/imaging/dicomweb-codec/multipart.ts';
 import { testCertificate } from '../helpers/certificates.ts';
 
 function pattern(size: number, seed: number): Buffer {
@@ -68,7 +68,7 @@ function handler(studies: Map<string, Study>) {
       pending: () => (res.destroyed ? Infinity : res.writableLength),
     });
     res.setHeader('content-type', m.contentType);
-    res.once('close', m.closed);
+    freeWhenSent(res, m);
     m.stream.pipe(res);
   };
 }
@@ -230,7 +230,7 @@ test('attack: HEAD through Fastify (which ends the response at once and drains t
     const m = multipartRelated('application/dicom', s.parts(), {
       pending: () => (res.destroyed ? Infinity : res.writableLength),
     });
-    res.once('close', m.closed);
+    freeWhenSent(res, m);
     return reply.type(m.contentType).send(m.stream);
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -250,4 +250,84 @@ test('attack: HEAD through Fastify (which ends the response at once and drains t
   } finally {
     await app.close();
   }
+});
+
+test('attack: a pipelined response destroyed while it waits for the connection (a part fails): the client gets its first part as it was, and every piece is freed when the connection closes', {
+  timeout: 60_000,
+}, async () => {
+  // Fastify destroys a response whose body fails once its head is out; a pipelined one still waiting
+  // for the connection emits 'close' at once, yet Node writes what it buffered when the connection is
+  // free. Freed at that 'close', the first part's piece went out wiped (as nothing: detached).
+  const made: Buffer[] = [];
+  const piece = (size: number, seed: number) => {
+    const b = pattern(size, seed);
+    made.push(b);
+    return b;
+  };
+  const first = pattern(200_000, 99);
+  const parts = (which: string): Part[] =>
+    which === 'a'
+      ? Array.from({ length: 3 }, (_, i) => ({
+          contentType: 'application/dicom',
+          body: (async function* () {
+            for (let k = 0; k < 8; k++) {
+              yield piece(262_144, i * 10 + k);
+              await sleep(0);
+            }
+          })(),
+          releasable: true,
+        }))
+      : [
+          {
+            contentType: 'application/dicom',
+            body: (async function* () {
+              const p = piece(200_000, 99);
+              yield p;
+            })(),
+            releasable: true,
+          },
+          {
+            contentType: 'application/dicom',
+            body: {
+              [Symbol.asyncIterator]: () => ({
+                next: async (): Promise<IteratorResult<Buffer>> => {
+                  await sleep(5);
+                  throw new Error('a stored file that does not authenticate');
+                },
+              }),
+            },
+            releasable: true,
+          },
+        ];
+  const app = Fastify();
+  app.get('/:s', async (req, reply) => {
+    const res = reply.raw;
+    const m = multipartRelated('application/dicom', parts((req.params as { s: string }).s), {
+      pending: () => (res.destroyed ? Infinity : res.writableLength),
+    });
+    freeWhenSent(res, m);
+    return reply.type(m.contentType).send(m.stream);
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const client = net.connect(Number(new URL(base).port), '127.0.0.1');
+  client.on('error', () => undefined);
+  try {
+    await once(client, 'connect');
+    client.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+    client.pause(); // /b waits for the connection while /a is sent; its second part fails meanwhile
+    await sleep(500);
+    const chunks: Buffer[] = [];
+    client.on('data', (d: Buffer) => chunks.push(d));
+    client.resume();
+    await sleep(1500);
+    const raw = Buffer.concat(chunks);
+    const second = raw.indexOf('HTTP/1.1 200', 10);
+    assert.ok(second > 0, 'the second response began');
+    assert.ok(raw.indexOf(first, second) > 0, 'its first part arrived as it was, not wiped');
+  } finally {
+    client.destroy();
+  }
+  for (let i = 0; i < 100 && made.some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
+  assert.equal(made.filter((p) => p.buffer.byteLength > 0).length, 0, 'every piece freed once the connection closed');
+  await app.close();
 });

@@ -122,52 +122,108 @@ for (const secure of [false, true])
   });
 
 for (const secure of [false, true])
-  test(`attack: a peer that goes away mid-message: its pieces are freed once the socket has closed, the next message is whole (${secure ? 'TLS' : 'TCP'})`, {
-    timeout: 60_000,
-  }, async () => {
-    const gone = await pair(secure);
-    const big = Array.from({ length: 40 }, (_, i) => patterned(262_144, 500 + i));
+  for (const size of [262_144, 16_384 * 3 + 5])
+    test(`attack: a peer that goes away mid-message (${secure ? 'TLS' : 'TCP'}, pieces of ${size} bytes): the sending stops with an error, its pieces are freed once the socket has closed, the next message is whole`, {
+      timeout: 60_000,
+    }, async () => {
+      const gone = await pair(secure);
+      gone.client.on('error', () => undefined);
+      const handed: Buffer[] = [];
+      let atGone = 0;
+      const sending = sendMessage(
+        gone.client,
+        1,
+        Buffer.from('c'),
+        (async function* () {
+          // Pieces that the PDUs cut anywhere (the writer holds a piece's tail for the next PDU), arriving
+          // now and then as from the disk.
+          for (let i = 0; i < 60; i++) {
+            const p = patterned(size, 500 + i);
+            handed.push(p);
+            yield markReleasable(p);
+            if (i % 2) await sleep(1);
+          }
+        })(),
+        16_384,
+      );
+      try {
+        gone.server.pause();
+        await sleep(50);
+        atGone = handed.length;
+        gone.server.destroy();
+        const outcome = await sending.then(
+          () => 'sent',
+          (e: Error) => e.message,
+        );
+        assert.ok(!/undefined|TypeError/.test(outcome), `the sending ends cleanly: ${outcome}`);
+        // Every piece the sender took is wiped and freed once its socket has closed, not left to the garbage
+        // collector (before, a failed write freed nothing, and the piece whose tail the writer held stayed).
+        if (!gone.client.closed) await new Promise((r) => gone.client.once('close', r));
+        await sleep(20);
+        const left = handed.filter((p) => p.buffer.byteLength > 0).length;
+        assert.ok(atGone > 1, 'the message was under way when its peer went away');
+        assert.equal(left, 0, `${left} of ${handed.length} pieces taken for a peer gone away not freed`);
+        assert.ok(handed.length <= atGone + 3, `no more pieces read for a peer gone (${atGone} → ${handed.length})`);
+      } finally {
+        gone.close();
+      }
+      const ok = await pair(true);
+      try {
+        const d = pieces(9);
+        const expected = Buffer.from(d.all);
+        const receiving = receive(ok.server);
+        await sendMessage(ok.client, 3, Buffer.from('c'), d.gen(), 16_384);
+        assert.ok((await receiving).equals(expected));
+      } finally {
+        ok.close();
+      }
+    });
+
+test('attack: our side closes the connection without an error while the sender waits for it to drain (an idle timeout, the listener closing): the sending ends, its source is closed and every piece freed', {
+  timeout: 60_000,
+}, async () => {
+  const c = await pair(false);
+  try {
     const handed: Buffer[] = [];
+    let sourceClosed = false;
     const sending = sendMessage(
-      gone.client,
+      c.client,
       1,
       Buffer.from('c'),
       (async function* () {
-        for (const p of big) {
-          handed.push(p);
-          yield markReleasable(p);
+        try {
+          for (let i = 0; i < 40; i++) {
+            const p = patterned(262_144, 800 + i);
+            handed.push(p);
+            yield markReleasable(p);
+          }
+        } finally {
+          sourceClosed = true; // the read-ahead and the open file go with it
         }
       })(),
       16_384,
     );
-    try {
-      gone.server.pause();
-      await sleep(50);
-      gone.server.destroy();
-      await sending.catch(() => undefined);
-      // Every piece the sender took is wiped and freed once its socket has closed, not left to the garbage
-      // collector (before, a failed write freed nothing).
-      if (!gone.client.closed) await once(gone.client, 'close');
-      await sleep(20);
-      const left = handed.filter((p) => p.buffer.byteLength > 0).length;
-      assert.ok(handed.length > 1, 'the message was under way when its peer went away');
-      assert.equal(left, 0, `${left} of ${handed.length} pieces taken for a peer gone away not freed`);
-    } finally {
-      gone.close();
-    }
-    const ok = await pair(true);
-    try {
-      const d = pieces(9);
-      const expected = Buffer.from(d.all);
-      const receiving = receive(ok.server);
-      await sendMessage(ok.client, 3, Buffer.from('c'), d.gen(), 16_384);
-      assert.ok((await receiving).equals(expected));
-    } finally {
-      ok.close();
-    }
-  });
+    c.server.pause();
+    await sleep(100);
+    assert.ok(c.client.writableNeedDrain, 'the sender waits for the socket to drain');
+    c.client.destroy(); // no error: a closed socket never drains
+    const outcome = await Promise.race([
+      sending.then(
+        () => 'sent',
+        () => 'refused',
+      ),
+      sleep(5_000).then(() => 'still waiting'),
+    ]);
+    assert.equal(outcome, 'refused');
+    assert.equal(sourceClosed, true, 'the dataset’s source was closed');
+    await sleep(20);
+    assert.equal(handed.filter((p) => p.buffer.byteLength > 0).length, 0, 'every piece freed');
+  } finally {
+    c.close();
+  }
+});
 
-test('attack: the sender’s socket ended mid-message (as an association closing would): the peer gets only the message’s bytes, and every piece is freed once the socket has closed', {
+test('attack: the sender’s socket ended mid-message (as an association closing would): the sending ends, the peer gets only the message’s bytes, and every piece is freed once the socket has closed', {
   timeout: 60_000,
 }, async () => {
   const c = await pair(false);
@@ -187,6 +243,7 @@ test('attack: the sender’s socket ended mid-message (as an association closing
     const ended = new Promise((r) => c.server.once('close', r));
     c.server.on('error', () => undefined);
     c.client.on('error', () => undefined); // a write after the end fails, and the socket with it
+    const handed: Buffer[] = [];
     const sending = sendMessage(
       c.client,
       1,
@@ -195,6 +252,7 @@ test('attack: the sender’s socket ended mid-message (as an association closing
         for (const [i, p] of list.entries()) {
           // Ended while megabytes of earlier writes still wait in the socket: every later write fails.
           if (i === 20) c.client.end();
+          handed.push(p);
           yield markReleasable(p);
         }
       })(),
@@ -210,9 +268,14 @@ test('attack: the sender’s socket ended mid-message (as an association closing
       body.equals(expected.subarray(0, body.length)),
       'every byte the peer got is the message’s, none wiped under a write',
     );
-    if (!c.client.closed) await once(c.client, 'close');
+    if (!c.client.closed) await new Promise((r) => c.client.once('close', r));
     await sleep(20);
-    assert.equal(list.filter((p) => p.buffer.byteLength > 0).length, 0, 'all freed once the socket has closed');
+    assert.ok(handed.length < list.length, 'the sending stopped once its socket was gone');
+    assert.equal(
+      handed.filter((p) => p.buffer.byteLength > 0).length,
+      0,
+      'all it took freed once the socket has closed',
+    );
   } finally {
     c.close();
   }

@@ -24,7 +24,7 @@ import {
 } from '../../imaging/stored-instance.ts';
 import { datasetToJson, jsonTag } from '../../imaging/dicomweb-codec/dicom-json.ts';
 import { acceptMultipart, negotiate } from '../../imaging/dicomweb-codec/media-types.ts';
-import { multipartRelated, type Multipart } from '../../imaging/dicomweb-codec/multipart.ts';
+import { freeWhenSent, multipartRelated, type Multipart } from '../../imaging/dicomweb-codec/multipart.ts';
 import { renderFrame, renderKind, RENDERED_TYPES } from '../../imaging/dicomweb-codec/render.ts';
 import { Tag } from '../../imaging/dicom/tags.ts';
 import { numberValue } from '../../imaging/dicom/values.ts';
@@ -138,7 +138,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
       }
     });
     // The decrypted pieces are this response's alone: freed as soon as the socket has written them,
-    // the last ones once the response has closed (finished, or its client gone).
+    // the last ones once the response has finished or its connection has closed (a client gone).
     const res = reply.raw;
     const body = multipartRelated(
       'application/dicom',
@@ -149,7 +149,7 @@ export function wadoRoutes(app: FastifyInstance, s: Services) {
       })),
       { pending: () => (res.destroyed ? Infinity : res.writableLength) },
     );
-    res.once('close', body.closed);
+    freeWhenSent(res, body);
     return send(reply, body);
   };
 

@@ -3,6 +3,8 @@
 // Pieces of parts marked releasable (plaintext-pieces.ts) are freed once the response
 // has written them, when the caller can tell (`pending`).
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
 import { markReleasable, PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
@@ -23,13 +25,38 @@ export interface Multipart {
   contentType: string;
   stream: Readable;
   /**
-   * Tells the body that the response has closed (its 'close'): it finished, so all it was given is
-   * written, or its connection went away, so none of it will be (by the socket's close, libuv has
-   * cancelled every write still queued and holds no piece). The releasable pieces handed on are
-   * wiped and freed, and a body not at its end (a HEAD request, a client gone) stops. Only with
-   * `pending`.
+   * Tells the body that nothing holds what it handed on: the response has finished (all of it
+   * written), or the connection it was written to has closed (libuv has finished or cancelled
+   * every write). The releasable pieces handed on are wiped and freed, and a body not at its end
+   * (a HEAD request, a client gone) stops. Only with `pending`; `freeWhenSent` calls it.
    */
   closed(): void;
+}
+
+/**
+ * Frees a body's pieces when its response is done with them: at the response's 'finish' (all of
+ * it written), or at the close of the connection it is written to (libuv has then finished or
+ * cancelled every write: a client gone mid-study). Not at the response's own 'close': a pipelined
+ * response destroyed while it waits for the connection (Fastify does so when a part fails) emits
+ * it at once, and Node still writes what the response buffered once the connection is free
+ * (found by a review: the client received a wiped piece's place in the body). The listeners go
+ * with it, so a kept-alive connection does not gather one per response.
+ */
+export function freeWhenSent(res: ServerResponse, body: Multipart): void {
+  let socket: Socket | undefined;
+  const done = () => {
+    res.off('finish', done);
+    res.off('socket', attach);
+    socket?.off('close', done);
+    body.closed();
+  };
+  const attach = (s: Socket) => {
+    socket = s;
+    s.once('close', done);
+  };
+  res.once('finish', done);
+  if (res.socket) attach(res.socket);
+  else res.once('socket', attach);
 }
 
 /**

@@ -3,9 +3,10 @@
 // the peer's size. The PDUs made from one piece of the dataset go out in one
 // write (corked), not one system call per PDU header and per data slice.
 // Pieces marked releasable (plaintext-pieces.ts: decrypted for this message
-// alone) are freed as soon as the socket has written every byte of them, or,
-// after a write failed, once the socket has closed.
-import { once } from 'node:events';
+// alone) are freed as soon as the socket has written every byte of them; what
+// a message that did not get through still holds, once the socket has closed.
+// A connection that closes mid-message ends the sending (no piece more is
+// read or decrypted for it) with an error.
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
 import { PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
@@ -19,19 +20,45 @@ export async function sendMessage(
 ): Promise<void> {
   writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
-  const sent = new WrittenPieces();
-  for await (const chunk of dataset) {
-    try {
-      if (socket.writableNeedDrain) await once(socket, 'drain');
-    } catch (e) {
-      // The connection failed while this piece waited: it never reaches the socket.
-      releasePiece(chunk);
-      throw e;
+  const sent = new WrittenPieces(socket);
+  try {
+    for await (const chunk of dataset) {
+      try {
+        if (socket.writableNeedDrain || socket.destroyed) await drained(socket);
+      } catch (e) {
+        // The connection closed while this piece waited: it never reaches the socket.
+        releasePiece(chunk);
+        throw e;
+      }
+      sent.add(chunk);
+      writeAll(socket, writer.push(chunk), sent);
     }
-    sent.add(chunk);
-    writeAll(socket, writer.push(chunk), sent);
+    if (socket.destroyed) throw closedMidMessage();
+    writeAll(socket, writer.end(), sent);
+  } finally {
+    sent.ended();
   }
-  writeAll(socket, writer.end(), sent);
+}
+
+const closedMidMessage = () => new Error('the connection closed while a message was being sent');
+
+/** Until the socket can take more; refused once it has closed or failed (a closed socket never drains). */
+function drained(socket: Socket): Promise<void> {
+  if (socket.destroyed) return Promise.reject(closedMidMessage());
+  return new Promise<void>((resolve, reject) => {
+    const settle = (e?: Error) => {
+      socket.off('drain', ok);
+      socket.off('close', gone);
+      socket.off('error', settle);
+      if (e) reject(e);
+      else resolve();
+    };
+    const ok = () => settle();
+    const gone = () => settle(closedMidMessage());
+    socket.on('drain', ok);
+    socket.on('close', gone);
+    socket.on('error', settle);
+  });
 }
 
 function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
@@ -41,7 +68,9 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
   if (sent) {
     // Writes finish in order: when the last one has, so have all bytes of these PDUs.
     const upTo = sent.out(pdus);
-    socket.write(pdus.at(-1)!, (error) => (error ? sent.releaseAtClose(socket) : sent.release(upTo)));
+    socket.write(pdus.at(-1)!, (error) => {
+      if (!error) sent.release(upTo);
+    });
   } else socket.write(pdus.at(-1)!);
   socket.uncork();
 }
@@ -49,12 +78,21 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
 /**
  * The dataset's pieces by where they end in the dataset, and how many dataset bytes have been
  * handed to the socket: a piece is freed once a write that covers its last byte has finished
- * (the P-DATA writer may hold a piece's tail back for the next PDU), or after a failed write
- * once the socket has closed.
+ * (the P-DATA writer may hold a piece's tail back for the next PDU). When the message is over,
+ * whatever its writes have not freed is freed once the socket has closed (a write that failed,
+ * or one the socket's destruction overtook, frees nothing itself): by then libuv has finished or
+ * cancelled every write it queued and holds no piece. A socket that stays open frees the rest
+ * through its writes, and the wait for its close is dropped then.
  */
 class WrittenPieces {
   private readonly inFlight = new PiecesInFlight();
   private bytesOut = 0;
+  private atClose: (() => void) | undefined;
+
+  private readonly socket: Socket;
+  constructor(socket: Socket) {
+    this.socket = socket;
+  }
 
   add(piece: Buffer) {
     this.inFlight.add(piece);
@@ -72,19 +110,19 @@ class WrittenPieces {
 
   release(upTo: number) {
     this.inFlight.releaseUpTo(upTo);
+    if (this.atClose && this.inFlight.empty) {
+      this.socket.off('close', this.atClose);
+      this.atClose = undefined;
+    }
   }
 
-  /**
-   * A write failed (the socket is destroyed with it, and the writes queued behind it cancelled): once
-   * the socket has closed, every piece handed to it is freed. By the socket's 'close' libuv has
-   * finished or cancelled every write it queued and holds no piece, whatever the failure was.
-   */
-  releaseAtClose(socket: Socket) {
+  /** The message is sent or given up: what is still held is freed by its writes, or at the socket's close. */
+  ended() {
+    if (this.inFlight.empty) return;
     const all = () => this.inFlight.releaseUpTo(Number.POSITIVE_INFINITY);
-    if (socket.closed) return all();
-    if (this.atClose) return;
-    this.atClose = true;
-    socket.once('close', all);
+    // `closed` is set in `destroy()` itself, which closes the descriptor at once: no write can follow.
+    if (this.socket.closed) return all();
+    this.atClose = all;
+    this.socket.once('close', all);
   }
-  private atClose = false;
 }
