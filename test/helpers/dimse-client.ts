@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { encodeAssociateRq, type RoleSelection } from '../../src/imaging/dicom/association.ts';
-import { decodeCommand, encodeCommand, type Command } from '../../src/imaging/dicom/command.ts';
+import { CommandField, decodeCommand, encodeCommand, Status, type Command } from '../../src/imaging/dicom/command.ts';
+import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
+import { Tag } from '../../src/imaging/dicom/tags.ts';
 import { encodeReleaseRq, PDataWriter, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
-import { APPLICATION_CONTEXT } from '../../src/imaging/dicom/uids.ts';
+import { APPLICATION_CONTEXT, QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 
 export interface Message {
   contextId: number;
@@ -133,4 +135,59 @@ export class DimseClient {
     await this.nextPdu().catch(() => undefined);
     this.socket.destroy();
   }
+}
+
+/**
+ * Associates as a C-GET requester that takes the study's instances itself (its storage SOP class as
+ * SCP on context 3) and asks for the whole study on context 1.
+ */
+export async function getStudy(
+  port: number,
+  first: { sopClassUid: string; transferSyntax: string; studyInstanceUid: string },
+  o: { calling: string; messageId?: number },
+): Promise<DimseClient> {
+  const c = await DimseClient.associate(port, {
+    calling: o.calling,
+    called: 'KARTEI',
+    contexts: [
+      {
+        id: 1,
+        abstractSyntax: QueryRetrieveSopClass.StudyRootGet,
+        transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
+      },
+      { id: 3, abstractSyntax: first.sopClassUid, transferSyntax: first.transferSyntax },
+    ],
+    roles: new Map([[first.sopClassUid, { scu: false, scp: true }]]),
+  });
+  const identifier = writeDataset(
+    [
+      { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
+      { tag: Tag.StudyInstanceUid, vr: 'UI', value: first.studyInstanceUid },
+    ],
+    { encoding: 'explicit-le' },
+  );
+  c.send(
+    1,
+    {
+      commandField: CommandField.CGetRq,
+      hasDataset: true,
+      affectedSopClassUid: QueryRetrieveSopClass.StudyRootGet,
+      messageId: o.messageId ?? 1,
+      priority: 0,
+    },
+    identifier,
+  );
+  return c;
+}
+
+/** Answers a C-STORE sub-operation the requester received, with success unless told otherwise. */
+export function answerStore(c: DimseClient, sub: Message, status: number = Status.Success): void {
+  c.send(sub.contextId, {
+    commandField: CommandField.CStoreRsp,
+    hasDataset: false,
+    messageIdBeingRespondedTo: sub.command.messageId,
+    affectedSopClassUid: sub.command.affectedSopClassUid,
+    affectedSopInstanceUid: sub.command.affectedSopInstanceUid,
+    status,
+  });
 }

@@ -252,6 +252,20 @@ test('attack: HEAD through Fastify (which ends the response at once and drains t
   }
 });
 
+/** A Fastify app whose GET /:s sends `parts(s)` as the WADO-RS route does (pending bytes, `freeWhenSent`). */
+async function serveParts(parts: (which: string) => Part[]) {
+  const app = Fastify();
+  app.get('/:s', async (req, reply) => {
+    const res = reply.raw;
+    const m = multipartRelated('application/dicom', parts((req.params as { s: string }).s), {
+      pending: () => (res.destroyed ? Infinity : res.writableLength),
+    });
+    freeWhenSent(res, m);
+    return reply.type(m.contentType).send(m.stream);
+  });
+  return { app, base: await app.listen({ host: '127.0.0.1', port: 0 }) };
+}
+
 test('attack: a pipelined response destroyed while it waits for the connection (a part fails): the client gets its first part as it was, and every piece is freed when the connection closes', {
   timeout: 60_000,
 }, async () => {
@@ -299,16 +313,7 @@ test('attack: a pipelined response destroyed while it waits for the connection (
             releasable: true,
           },
         ];
-  const app = Fastify();
-  app.get('/:s', async (req, reply) => {
-    const res = reply.raw;
-    const m = multipartRelated('application/dicom', parts((req.params as { s: string }).s), {
-      pending: () => (res.destroyed ? Infinity : res.writableLength),
-    });
-    freeWhenSent(res, m);
-    return reply.type(m.contentType).send(m.stream);
-  });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { app, base } = await serveParts(parts);
   const client = net.connect(Number(new URL(base).port), '127.0.0.1');
   client.on('error', () => undefined);
   try {
@@ -330,4 +335,43 @@ test('attack: a pipelined response destroyed while it waits for the connection (
   for (let i = 0; i < 100 && made.some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
   assert.equal(made.filter((p) => p.buffer.byteLength > 0).length, 0, 'every piece freed once the connection closed');
   await app.close();
+});
+
+test('attack: a client gone while a pipelined response still waits for the connection: the queued response’s pieces are freed too', {
+  timeout: 60_000,
+}, async () => {
+  // Node destroys a queued response when its connection closes: it emits 'close', but neither 'socket'
+  // nor 'finish'; its pieces go with the connection's close.
+  const made: Record<string, Buffer[]> = { a: [], b: [] };
+  const parts = (which: string): Part[] =>
+    Array.from({ length: 3 }, (_, i) => ({
+      contentType: 'application/dicom',
+      body: (async function* () {
+        for (let k = 0; k < 8; k++) {
+          const p = pattern(262_144, i * 10 + k);
+          made[which]!.push(p);
+          yield p;
+          await sleep(0);
+        }
+      })(),
+      releasable: true,
+    }));
+  const { app, base } = await serveParts(parts);
+  try {
+    const client = net.connect(Number(new URL(base).port), '127.0.0.1');
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    client.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+    client.pause();
+    await sleep(500); // /a waits for the paused client; /b buffers in its queued response
+    assert.ok(made.b!.length > 0, 'the queued response had decrypted pieces');
+    client.destroy();
+    for (let i = 0; i < 100 && [...made.a!, ...made.b!].some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
+    for (const w of ['a', 'b'] as const) {
+      const left = made[w]!.filter((p) => p.buffer.byteLength > 0).length;
+      assert.equal(left, 0, `/${w}: ${left} of ${made[w]!.length} pieces not freed after the client went away`);
+    }
+  } finally {
+    await app.close();
+  }
 });

@@ -281,6 +281,41 @@ test('attack: the sender’s socket ended mid-message (as an association closing
   }
 });
 
+test('attack: files that fail mid-message on a live association (a chunk that does not authenticate): each message frees what it took at once, and nothing waits on the socket', {
+  timeout: 60_000,
+}, async () => {
+  const c = await pair(false);
+  try {
+    c.server.on('data', () => undefined); // the peer reads everything
+    const closeListeners = c.client.listenerCount('close');
+    const taken: Buffer[] = [];
+    for (let m = 0; m < 15; m++) {
+      const sending = sendMessage(
+        c.client,
+        1,
+        Buffer.from('c'),
+        (async function* () {
+          // Pieces the PDUs cut anywhere: the writer holds the last one's tail when the file fails.
+          for (let i = 0; i < 3; i++) {
+            const p = patterned(16_384 * 3 + 5, m * 10 + i);
+            taken.push(p);
+            yield markReleasable(p);
+          }
+          throw new Error('chunk 3 does not authenticate');
+        })(),
+        16_384,
+      );
+      await assert.rejects(sending, /does not authenticate/);
+    }
+    assert.equal(c.client.listenerCount('close'), closeListeners, 'no listener left per message');
+    for (let i = 0; i < 100 && taken.some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
+    assert.equal(c.client.destroyed, false, 'the association is still open');
+    assert.equal(taken.filter((p) => p.buffer.byteLength > 0).length, 0, 'every piece freed while the socket is open');
+  } finally {
+    c.close();
+  }
+});
+
 test('attack: slices of Node’s shared pool, strings and views are never freed, so their neighbours keep their bytes', () => {
   const cases: Buffer[] = [
     Buffer.allocUnsafe(100),

@@ -23,7 +23,7 @@ import { startHarness, setUpTenant, samplePerson, freePort, type Harness, type T
 import { storedObjects } from '../helpers/stored-objects.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 import { testCa, testCertificate } from '../helpers/certificates.ts';
-import { DimseClient } from '../helpers/dimse-client.ts';
+import { answerStore, DimseClient, getStudy } from '../helpers/dimse-client.ts';
 import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
 import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { Tag } from '../../src/imaging/dicom/tags.ts';
@@ -472,48 +472,11 @@ test('a C-CANCEL stops a C-GET between sub-operations; the final response says C
   const files = [first, ...rest].map((inst, i) => writeFile(`cancel-get${i}.dcm`, inst.file));
   assert.equal((await dcmtk('storescu', [...at(plain, 'STORESCU'), ...files])).code, 0);
 
-  const c = await DimseClient.associate(plain.port, {
-    calling: 'CANCELGET',
-    called: 'KARTEI',
-    contexts: [
-      {
-        id: 1,
-        abstractSyntax: QueryRetrieveSopClass.StudyRootGet,
-        transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
-      },
-      { id: 3, abstractSyntax: first.sopClassUid, transferSyntax: first.transferSyntax },
-    ],
-    roles: new Map([[first.sopClassUid, { scu: false, scp: true }]]),
-  });
-  const identifier = writeDataset(
-    [
-      { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
-      { tag: Tag.StudyInstanceUid, vr: 'UI', value: first.studyInstanceUid },
-    ],
-    { encoding: 'explicit-le' },
-  );
-  c.send(
-    1,
-    {
-      commandField: CommandField.CGetRq,
-      hasDataset: true,
-      affectedSopClassUid: QueryRetrieveSopClass.StudyRootGet,
-      messageId: 7,
-      priority: 0,
-    },
-    identifier,
-  );
+  const c = await getStudy(plain.port, first, { calling: 'CANCELGET', messageId: 7 });
   const sub = await c.next();
   assert.equal(sub.command.commandField, CommandField.CStoreRq);
   c.send(1, { commandField: CommandField.CCancelRq, hasDataset: false, messageIdBeingRespondedTo: 7 });
-  c.send(sub.contextId, {
-    commandField: CommandField.CStoreRsp,
-    hasDataset: false,
-    messageIdBeingRespondedTo: sub.command.messageId,
-    affectedSopClassUid: sub.command.affectedSopClassUid,
-    affectedSopInstanceUid: sub.command.affectedSopInstanceUid,
-    status: Status.Success,
-  });
+  answerStore(c, sub);
   let final = await c.next();
   while (final.command.status === Status.Pending) final = await c.next();
   assert.equal(final.command.commandField, CommandField.CGetRsp);

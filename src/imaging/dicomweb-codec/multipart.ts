@@ -4,7 +4,6 @@
 // has written them, when the caller can tell (`pending`).
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ReadAhead } from '../read-ahead.ts';
 import { markReleasable, PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
@@ -35,28 +34,24 @@ export interface Multipart {
 
 /**
  * Frees a body's pieces when its response is done with them: at the response's 'finish' (all of
- * it written), or at the close of the connection it is written to (libuv has then finished or
- * cancelled every write: a client gone mid-study). Not at the response's own 'close': a pipelined
- * response destroyed while it waits for the connection (Fastify does so when a part fails) emits
- * it at once, and Node still writes what the response buffered once the connection is free
- * (found by a review: the client received a wiped piece's place in the body). The listeners go
- * with it, so a kept-alive connection does not gather one per response.
+ * it written), or at the close of the connection the request came on (libuv has then finished or
+ * cancelled every write: a client gone mid-study, or before a pipelined response's turn). Not at
+ * the response's own 'close': a pipelined response destroyed while it waits for the connection
+ * (Fastify does so when a part fails) emits it at once, and Node still writes what the response
+ * buffered once the connection is free (found by a review: the client received a wiped piece's
+ * place in the body). The listeners go with it, so a kept-alive connection does not gather one per
+ * response.
  */
 export function freeWhenSent(res: ServerResponse, body: Multipart): void {
-  let socket: Socket | undefined;
+  const socket = res.req.socket;
   const done = () => {
     res.off('finish', done);
-    res.off('socket', attach);
-    socket?.off('close', done);
+    socket.off('close', done);
     body.closed();
   };
-  const attach = (s: Socket) => {
-    socket = s;
-    s.once('close', done);
-  };
   res.once('finish', done);
-  if (res.socket) attach(res.socket);
-  else res.once('socket', attach);
+  if (socket.closed) done();
+  else socket.once('close', done);
 }
 
 /**

@@ -11,7 +11,8 @@ import { ReadAhead } from '../read-ahead.ts';
 import type { InstanceMatch } from '../study-query.ts';
 import { openInstance, type SealedInstance } from '../stored-instance.ts';
 import { refusalStatus } from './c-find.ts';
-import { markReleasable } from '../plaintext-pieces.ts';
+import { markReleasable, releasePiece } from '../plaintext-pieces.ts';
+import { ConnectionClosed } from './send-message.ts';
 import { MAX_MATCHES } from '../search-archive.ts';
 import { IdentifierMessage, queryOf } from './identifier-message.ts';
 import type { Level } from '../match-attributes.ts';
@@ -65,6 +66,7 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     };
     // The next instance is read while this one is sent and its response awaited.
     let next = open(0);
+    let gone = false;
     try {
       for (let i = 0; i < instances.length; i++) {
         if (this.cancelled) break;
@@ -73,15 +75,24 @@ export abstract class RetrieveOperation extends IdentifierMessage {
         next = open(i + 1);
         next?.start();
         const status = await this.deliver(instances[i]!, datasetOf(file))
-          .catch(() => Status.ProcessingFailure)
-          .finally(() => file.stop());
+          .catch((e: unknown) => {
+            gone = e instanceof ConnectionClosed;
+            return Status.ProcessingFailure;
+          })
+          .finally(() => stopFile(file));
         if (status === Status.Success) counts.completedSuboperations!++;
         else if ((status & 0xf000) === 0xb000) counts.warningSuboperations!++;
         else counts.failedSuboperations!++;
+        // The connection the instances go to is gone: none of the rest can be delivered, nor read for it.
+        if (gone) {
+          counts.failedSuboperations! += counts.remainingSuboperations!;
+          counts.remainingSuboperations = 0;
+          break;
+        }
         if (counts.remainingSuboperations! > 0) this.answer(Status.Pending, '', undefined, counts);
       }
     } finally {
-      await next?.stop();
+      if (next) await stopFile(next);
       await this.done();
     }
     if (this.cancelled) return this.answer(Status.Cancel, '', undefined, counts);
@@ -93,6 +104,19 @@ export abstract class RetrieveOperation extends IdentifierMessage {
       { ...counts, remainingSuboperations: undefined },
     );
   }
+}
+
+/**
+ * Ends a file's reading; what it read ahead and nobody took (decrypted for this delivery alone)
+ * is wiped and freed, before and after the read in flight.
+ */
+async function stopFile(file: ReadAhead) {
+  const wipe = () => {
+    for (const piece of file.drop()) releasePiece(markReleasable(piece));
+  };
+  wipe();
+  await file.stop();
+  wipe();
 }
 
 /**

@@ -6,7 +6,7 @@
 // alone) are freed as soon as the socket has written every byte of them; what
 // a message that did not get through still holds, once the socket has closed.
 // A connection that closes mid-message ends the sending (no piece more is
-// read or decrypted for it) with an error.
+// read or decrypted for it) with `ConnectionClosed`.
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
 import { PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
@@ -18,6 +18,7 @@ export async function sendMessage(
   dataset: AsyncIterable<Buffer>,
   peerMaxPdu: number,
 ): Promise<void> {
+  if (socket.destroyed) throw new ConnectionClosed();
   writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
   const sent = new WrittenPieces(socket);
@@ -33,31 +34,37 @@ export async function sendMessage(
       sent.add(chunk);
       writeAll(socket, writer.push(chunk), sent);
     }
-    if (socket.destroyed) throw closedMidMessage();
+    if (socket.destroyed) throw new ConnectionClosed();
     writeAll(socket, writer.end(), sent);
   } finally {
     sent.ended();
   }
 }
 
-const closedMidMessage = () => new Error('the connection closed while a message was being sent');
+/** The connection closed (or failed) while a message was being sent: nothing more can be sent on it. */
+export class ConnectionClosed extends Error {
+  constructor(cause?: unknown) {
+    super('the connection closed while a message was being sent', cause === undefined ? {} : { cause });
+  }
+}
 
 /** Until the socket can take more; refused once it has closed or failed (a closed socket never drains). */
 function drained(socket: Socket): Promise<void> {
-  if (socket.destroyed) return Promise.reject(closedMidMessage());
+  if (socket.destroyed) return Promise.reject(new ConnectionClosed());
   return new Promise<void>((resolve, reject) => {
     const settle = (e?: Error) => {
       socket.off('drain', ok);
       socket.off('close', gone);
-      socket.off('error', settle);
-      if (e) reject(e);
+      socket.off('error', failed);
+      if (e) reject(new ConnectionClosed(e));
       else resolve();
     };
     const ok = () => settle();
-    const gone = () => settle(closedMidMessage());
+    const gone = () => settle(new Error('closed'));
+    const failed = (e: Error) => settle(e);
     socket.on('drain', ok);
     socket.on('close', gone);
-    socket.on('error', settle);
+    socket.on('error', failed);
   });
 }
 
@@ -68,9 +75,7 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
   if (sent) {
     // Writes finish in order: when the last one has, so have all bytes of these PDUs.
     const upTo = sent.out(pdus);
-    socket.write(pdus.at(-1)!, (error) => {
-      if (!error) sent.release(upTo);
-    });
+    socket.write(pdus.at(-1)!, (error) => (error ? sent.failed() : sent.release(upTo)));
   } else socket.write(pdus.at(-1)!);
   socket.uncork();
 }
@@ -78,16 +83,19 @@ function writeAll(socket: Socket, pdus: Buffer[], sent?: WrittenPieces) {
 /**
  * The dataset's pieces by where they end in the dataset, and how many dataset bytes have been
  * handed to the socket: a piece is freed once a write that covers its last byte has finished
- * (the P-DATA writer may hold a piece's tail back for the next PDU). When the message is over,
- * whatever its writes have not freed is freed once the socket has closed (a write that failed,
- * or one the socket's destruction overtook, frees nothing itself): by then libuv has finished or
- * cancelled every write it queued and holds no piece. A socket that stays open frees the rest
- * through its writes, and the wait for its close is dropped then.
+ * (the P-DATA writer may hold a piece's tail back for the next PDU). When the message is over
+ * (sent, or given up), what no write will cover is freed as soon as every byte handed on is
+ * written; on a connection that failed or closed, once the socket has closed — by then libuv has
+ * finished or cancelled every write it queued and holds no piece. Nothing waits on a socket that
+ * stays open (no listener per message on a long association).
  */
 class WrittenPieces {
   private readonly inFlight = new PiecesInFlight();
+  /** Dataset bytes handed to writes, and those whose writes have finished. */
   private bytesOut = 0;
-  private atClose: (() => void) | undefined;
+  private written = 0;
+  private over = false;
+  private waitingForClose = false;
 
   private readonly socket: Socket;
   constructor(socket: Socket) {
@@ -108,21 +116,31 @@ class WrittenPieces {
     return this.bytesOut;
   }
 
+  /** A write has finished: the pieces that end within it are freed, and at the end of a message all the rest. */
   release(upTo: number) {
+    this.written = upTo;
     this.inFlight.releaseUpTo(upTo);
-    if (this.atClose && this.inFlight.empty) {
-      this.socket.off('close', this.atClose);
-      this.atClose = undefined;
-    }
+    if (this.over && this.written >= this.bytesOut) this.all();
   }
 
-  /** The message is sent or given up: what is still held is freed by its writes, or at the socket's close. */
+  /** A write failed, and the socket is destroyed with it: everything is freed once it has closed. */
+  failed() {
+    if (this.waitingForClose) return;
+    this.waitingForClose = true;
+    this.socket.once('close', () => this.all());
+  }
+
+  /** The message is sent or given up. */
   ended() {
+    this.over = true;
     if (this.inFlight.empty) return;
-    const all = () => this.inFlight.releaseUpTo(Number.POSITIVE_INFINITY);
     // `closed` is set in `destroy()` itself, which closes the descriptor at once: no write can follow.
-    if (this.socket.closed) return all();
-    this.atClose = all;
-    this.socket.once('close', all);
+    if (this.socket.closed || this.written >= this.bytesOut) return this.all();
+    // A write still in flight frees the rest when it finishes, or, failing, at the socket's close.
+    if (this.socket.destroyed) this.failed();
+  }
+
+  private all() {
+    this.inFlight.releaseUpTo(Number.POSITIVE_INFINITY);
   }
 }
