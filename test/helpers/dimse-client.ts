@@ -8,7 +8,15 @@ import { encodeAssociateRq, type RoleSelection } from '../../src/imaging/dicom/a
 import { CommandField, decodeCommand, encodeCommand, Status, type Command } from '../../src/imaging/dicom/command.ts';
 import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { Tag } from '../../src/imaging/dicom/tags.ts';
-import { encodeReleaseRq, PDataWriter, pDataPdus, PduReader, type Pdu } from '../../src/imaging/dicom/pdu.ts';
+import {
+  encodeAbort,
+  encodeReleaseRq,
+  PDataWriter,
+  pDataPdus,
+  PduReader,
+  type Pdu,
+} from '../../src/imaging/dicom/pdu.ts';
+import { AbortSource } from '../../src/imaging/dicom/pdu-frame.ts';
 import { APPLICATION_CONTEXT, QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 
 export interface Message {
@@ -128,6 +136,27 @@ export class DimseClient {
       const m = this.messages.shift();
       if (m) return m;
     }
+  }
+
+  /** An A-ABORT of ours, the connection left open: closing it is the server's to do (PS3.8). */
+  abort() {
+    this.socket.write(encodeAbort(AbortSource.ServiceUser, 0));
+  }
+
+  /** Bytes as they are, e.g. a PDU out of turn. */
+  writeRaw(bytes: Buffer) {
+    this.socket.write(bytes);
+  }
+
+  /** Lets go of the connection at once, without a release. */
+  destroy() {
+    this.socket.destroy();
+  }
+
+  /** Resolves once the connection has closed (by either side). */
+  closed(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
   }
 
   async release() {

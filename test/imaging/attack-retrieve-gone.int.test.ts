@@ -1,8 +1,10 @@
-// Attack on a C-GET whose requester goes away mid-study (issue 18, a review's finding): the
-// retrieval must stop at once — no further file opened or decrypted for a connection that is gone —
-// and every piece decrypted for it, those read ahead included, must be wiped and freed. A real
-// association handler and C-GET service run over a real socket; the archive behind them is a fake
-// whose "sealed files" hand out fresh pieces, as the decipher does, so the test can count them.
+// Attack on a C-GET or C-MOVE whose requester goes away mid-study (issue 18, reviews' findings): the
+// retrieval must stop at once — no further file opened or decrypted for a connection that is gone,
+// or for a requester that sent an A-ABORT and kept its TCP connection open — and every piece
+// decrypted for it, those read ahead included, must be wiped and freed. A real association handler
+// and C-GET/C-MOVE services run over real sockets; the archive behind them is a fake whose "sealed
+// files" hand out fresh pieces, as the decipher does, so the test can count them; a C-MOVE's
+// destination is a second association handler whose storage answers each instance after 20 ms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -10,10 +12,15 @@ import { once } from 'node:events';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { AssociationHandler } from '../../src/imaging/dimse/association-handler.ts';
 import { cGet } from '../../src/imaging/dimse/c-get.ts';
+import { cMove } from '../../src/imaging/dimse/c-move.ts';
 import { cStore } from '../../src/imaging/dimse/c-store.ts';
-import { CommandField } from '../../src/imaging/dicom/command.ts';
+import type { DimseService } from '../../src/imaging/dimse/service-classes.ts';
+import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
+import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { parsePart10Header } from '../../src/imaging/dicom/part10.ts';
-import { answerStore, getStudy } from '../helpers/dimse-client.ts';
+import { Tag } from '../../src/imaging/dicom/tags.ts';
+import { QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
+import { answerStore, DimseClient, getStudy } from '../helpers/dimse-client.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
 const PIECE = 65_536;
@@ -40,7 +47,19 @@ async function archive(instances: number) {
       }
     },
   };
+  let destinationPort = 0;
   const deps = {
+    deviceByAeTitle: async (_tenant: string, ae: string) =>
+      ae === 'DEST'
+        ? {
+            id: 'dest',
+            aeTitle: 'KARTEI',
+            departmentId: 'dep1',
+            permissions: ['retrieve'],
+            host: '127.0.0.1',
+            port: destinationPort,
+          }
+        : undefined,
     gate: {
       run: (principal: unknown, _a: unknown, _r: unknown, work: (ctx: unknown) => unknown) => work({ principal }),
     },
@@ -61,20 +80,106 @@ async function archive(instances: number) {
         instance: { sopClassUid: x.sopClassUid, sopInstanceUid: x.sopInstanceUid, transferSyntaxUid: x.transferSyntax },
       })),
   };
+  const listen = async (services: DimseService[], runs: Promise<void>[]) => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      const handler = new AssociationHandler(
+        socket,
+        { deps: deps as never, aeTitle: 'KARTEI' },
+        new Map(services.map((s) => [s.command, s])) as never,
+      );
+      runs.push(handler.run());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return server;
+  };
   const runs: Promise<void>[] = [];
-  const server = net.createServer((socket) => {
-    socket.on('error', () => socket.destroy());
-    const handler = new AssociationHandler(
-      socket,
-      { deps: deps as never, aeTitle: 'KARTEI' },
-      // C-STORE declared too: its SOP classes are what C-GET's storage contexts are accepted for.
-      new Map([cGet, cStore].map((s) => [s.command, s])) as never,
-    );
-    runs.push(handler.run());
+  // C-STORE declared too: its SOP classes are what C-GET's storage contexts are accepted for.
+  const server = await listen([cGet, cMove, cStore], runs);
+  const destination = await listen([slowStore], []);
+  destinationPort = (destination.address() as net.AddressInfo).port;
+  return {
+    study,
+    made,
+    opened: () => opened,
+    runs,
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      server.close();
+      destination.close();
+    },
+  };
+}
+
+/** A move destination's storage: takes each instance's dataset, answers success 20 ms after its end. */
+const slowStore: DimseService = {
+  command: CommandField.CStoreRq,
+  access: { action: 'dicom.store', resource: 'department' },
+  sopClasses: () => true,
+  start: (scope, command, contextId) => ({
+    data() {},
+    async end() {
+      await sleep(20);
+      scope.send(contextId, {
+        commandField: CommandField.CStoreRsp,
+        hasDataset: false,
+        messageIdBeingRespondedTo: command.messageId,
+        affectedSopClassUid: command.affectedSopClassUid,
+        affectedSopInstanceUid: command.affectedSopInstanceUid,
+        status: Status.Success,
+      });
+    },
+  }),
+};
+
+/** Asks for the whole study to be moved to DEST. */
+async function moveStudy(port: number, studyInstanceUid: string) {
+  const c = await DimseClient.associate(port, {
+    calling: 'MOVER',
+    called: 'KARTEI',
+    contexts: [
+      {
+        id: 1,
+        abstractSyntax: QueryRetrieveSopClass.StudyRootMove,
+        transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
+      },
+    ],
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { study, made, opened: () => opened, runs, port: (server.address() as net.AddressInfo).port, server };
+  const identifier = writeDataset(
+    [
+      { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
+      { tag: Tag.StudyInstanceUid, vr: 'UI', value: studyInstanceUid },
+    ],
+    { encoding: 'explicit-le' },
+  );
+  c.send(
+    1,
+    {
+      commandField: CommandField.CMoveRq,
+      hasDataset: true,
+      affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove,
+      messageId: 1,
+      priority: 0,
+      moveDestination: 'DEST',
+    },
+    identifier,
+  );
+  return c;
+}
+
+/** The requester's association ended, no further file was opened for it, and every decrypted piece is wiped. */
+async function assertStopped(a: Awaited<ReturnType<typeof archive>>, openedBefore: number) {
+  const ended = await Promise.race([a.runs[0]!.then(() => 'ended'), sleep(10_000).then(() => 'still running')]);
+  assert.equal(ended, 'ended', 'the association ended');
+  await sleep(50);
+  assert.ok(openedBefore < 5, `the retrieval was under way, not done (${openedBefore} files opened)`);
+  assert.ok(
+    a.opened() <= openedBefore + 1,
+    `no file opened for a requester gone (${openedBefore} → ${a.opened()} of 20)`,
+  );
+  const left = a.made.filter((p) => p.buffer.byteLength > 0).length;
+  assert.equal(left, 0, `${left} of ${a.made.length} decrypted pieces not wiped`);
 }
 
 for (const how of ['destroy', 'resetAndDestroy'] as const)
@@ -97,17 +202,60 @@ for (const how of ['destroy', 'resetAndDestroy'] as const)
       const openedBefore = a.opened();
       const socket = (c as unknown as { socket: net.Socket }).socket;
       socket[how]();
-      const ended = await Promise.race([a.runs[0]!.then(() => 'ended'), sleep(10_000).then(() => 'still running')]);
-      assert.equal(ended, 'ended', 'the association ended');
-      await sleep(50);
-      assert.ok(openedBefore < 5, `the retrieval was under way, not done (${openedBefore} files opened)`);
-      assert.ok(
-        a.opened() <= openedBefore + 1,
-        `no file opened for a requester gone (${openedBefore} → ${a.opened()} of 20)`,
-      );
-      const left = a.made.filter((p) => p.buffer.byteLength > 0).length;
-      assert.equal(left, 0, `${left} of ${a.made.length} decrypted pieces not wiped`);
+      await assertStopped(a, openedBefore);
     } finally {
-      a.server.close();
+      a.close();
     }
   });
+
+// The requester ends the association while its C-GET runs — by its A-ABORT, or by a PDU out of turn that we answer
+// with ours — and keeps the TCP connection open: the server must close it and stop.
+const ends = {
+  'sends an A-ABORT': (c: DimseClient) => c.abort(),
+  'sends a PDU of no known type (aborted by us)': (c: DimseClient) => c.writeRaw(Buffer.of(0x0a, 0, 0, 0, 0, 2, 0, 0)),
+};
+for (const [how, end] of Object.entries(ends))
+  test(`attack: a C-GET requester ${how} mid-study and keeps its connection open: the server closes it, the retrieval stops, every piece is wiped`, {
+    timeout: 60_000,
+  }, async () => {
+    const a = await archive(20);
+    let c: DimseClient | undefined;
+    try {
+      const first = a.study[0]!;
+      c = await getStudy(a.port, first, { calling: 'GETTER' });
+      const sub = await c.next();
+      answerStore(c, sub);
+      assert.equal((await c.next()).command.commandField, CommandField.CGetRsp, 'a pending response');
+      assert.equal((await c.next()).command.commandField, CommandField.CStoreRq, 'the second sub-operation arrives');
+      await sleep(20);
+      const openedBefore = a.opened();
+      end(c);
+      const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(5_000).then(() => 'open')]);
+      assert.equal(closed, 'closed', 'the server closed the connection');
+      await assertStopped(a, openedBefore);
+    } finally {
+      c?.destroy();
+      a.close();
+    }
+  });
+
+test('attack: a C-MOVE requester sends an A-ABORT mid-study and keeps its connection open: the move stops, every piece is wiped', {
+  timeout: 60_000,
+}, async () => {
+  const a = await archive(20);
+  let c: DimseClient | undefined;
+  try {
+    c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
+    const pending = await c.next();
+    assert.equal(pending.command.commandField, CommandField.CMoveRsp);
+    assert.equal(pending.command.status, Status.Pending, 'the first instance was moved');
+    const openedBefore = a.opened();
+    c.abort();
+    const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(5_000).then(() => 'open')]);
+    assert.equal(closed, 'closed', 'the server closed the connection after the A-ABORT');
+    await assertStopped(a, openedBefore);
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});

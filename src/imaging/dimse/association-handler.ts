@@ -125,13 +125,9 @@ export class AssociationHandler {
     } finally {
       // A dataset cut off is never finished: what arrived of it is dropped, not stored, queried or moved.
       await this.message?.handler.abandon?.().catch(() => undefined);
-      for (const [id, resolve] of this.awaiting)
-        resolve({
-          commandField: 0,
-          hasDataset: false,
-          messageIdBeingRespondedTo: id,
-          status: Status.ProcessingFailure,
-        });
+      // Nothing is read any more: what waits for an answer fails now (a later request finds the connection ended).
+      for (const [id, resolve] of this.awaiting) resolve(failedAnswer(id));
+      this.awaiting.clear();
       await this.background?.done;
       this.close();
     }
@@ -178,7 +174,7 @@ export class AssociationHandler {
   private close() {
     // What still arrives is read and dropped, so the peer's close is seen at once and no reset overtakes our last PDU.
     this.socket.resume();
-    if (!this.socket.writableEnded) this.socket.end();
+    if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
@@ -195,7 +191,13 @@ export class AssociationHandler {
         await this.background?.done;
         return this.last(encodeReleaseRp());
       case 'abort':
+        // PS3.8 (AA-3): the peer's A-ABORT ends the association and we close the connection, whether or not the
+        // peer does. What runs alongside stops: a C-GET finds the connection gone, a C-MOVE is cancelled, and no
+        // further file is opened or decrypted for a requester that has left (before, a peer that kept its TCP
+        // connection open after an A-ABORT left a C-GET waiting forever for an answer, with the next file read ahead).
         this.done = true;
+        this.background?.handler.cancel?.();
+        this.socket.destroy();
         return;
       default:
         return this.abort(AbortReason.UnexpectedPdu);
@@ -311,13 +313,19 @@ export class AssociationHandler {
         this.lastMessageId = (this.lastMessageId % 0xffff) + 1;
         const messageId = this.lastMessageId;
         const answered = new Promise<Command>((resolve) => this.awaiting.set(messageId, resolve));
-        await sendMessage(
-          this.socket,
-          contextId,
-          encodeCommand({ ...command, messageId, hasDataset: true }),
-          dataset,
-          this.peerMaxPdu,
-        );
+        try {
+          await sendMessage(
+            this.socket,
+            contextId,
+            encodeCommand({ ...command, messageId, hasDataset: true }),
+            dataset,
+            this.peerMaxPdu,
+          );
+        } catch (e) {
+          // Not sent whole: no answer is awaited for it.
+          this.awaiting.delete(messageId);
+          throw e;
+        }
         return answered;
       },
     };
@@ -409,6 +417,11 @@ export class AssociationHandler {
     this.done = true;
     return new Promise((resolve) => this.socket.end(pdu, () => resolve()));
   }
+}
+
+/** What a request of ours waiting for its answer gets when none can come any more. */
+function failedAnswer(messageId: number): Command {
+  return { commandField: 0, hasDataset: false, messageIdBeingRespondedTo: messageId, status: Status.ProcessingFailure };
 }
 
 /** An association accepted or refused, on the device's tenant chain (the deployment's when no device is known). */
