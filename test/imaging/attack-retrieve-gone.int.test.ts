@@ -19,13 +19,15 @@ import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
 import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { parsePart10Header } from '../../src/imaging/dicom/part10.ts';
 import { Tag } from '../../src/imaging/dicom/tags.ts';
+import { encodeReleaseRq } from '../../src/imaging/dicom/pdu.ts';
 import { QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
 import { answerStore, DimseClient, getStudy } from '../helpers/dimse-client.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
 const PIECE = 65_536;
 
-async function archive(instances: number) {
+/** `laterAnswerMs`: how long the move destination takes to answer each instance after the first (20 ms for the first). */
+async function archive(instances: number, laterAnswerMs = 20) {
   const studyInstanceUid = makeInstance().studyInstanceUid;
   const study = Array.from({ length: instances }, (_, i) =>
     makeInstance({ studyInstanceUid, rows: 1024, columns: 1024, seed: i + 1, undefinedLengthSequences: false }),
@@ -97,7 +99,7 @@ async function archive(instances: number) {
   const runs: Promise<void>[] = [];
   // C-STORE declared too: its SOP classes are what C-GET's storage contexts are accepted for.
   const server = await listen([cGet, cMove, cStore], runs);
-  const destination = await listen([slowStore], []);
+  const destination = await listen([slowStore(laterAnswerMs)], []);
   destinationPort = (destination.address() as net.AddressInfo).port;
   return {
     study,
@@ -112,26 +114,29 @@ async function archive(instances: number) {
   };
 }
 
-/** A move destination's storage: takes each instance's dataset, answers success 20 ms after its end. */
-const slowStore: DimseService = {
-  command: CommandField.CStoreRq,
-  access: { action: 'dicom.store', resource: 'department' },
-  sopClasses: () => true,
-  start: (scope, command, contextId) => ({
-    data() {},
-    async end() {
-      await sleep(20);
-      scope.send(contextId, {
-        commandField: CommandField.CStoreRsp,
-        hasDataset: false,
-        messageIdBeingRespondedTo: command.messageId,
-        affectedSopClassUid: command.affectedSopClassUid,
-        affectedSopInstanceUid: command.affectedSopInstanceUid,
-        status: Status.Success,
-      });
-    },
-  }),
-};
+/** A move destination's storage: takes each instance's dataset, answers success 20 ms after the first one's end, `laterMs` after the others'. */
+function slowStore(laterMs: number): DimseService {
+  let stored = 0;
+  return {
+    command: CommandField.CStoreRq,
+    access: { action: 'dicom.store', resource: 'department' },
+    sopClasses: () => true,
+    start: (scope, command, contextId) => ({
+      data() {},
+      async end() {
+        await sleep(stored++ === 0 ? 20 : laterMs);
+        scope.send(contextId, {
+          commandField: CommandField.CStoreRsp,
+          hasDataset: false,
+          messageIdBeingRespondedTo: command.messageId,
+          affectedSopClassUid: command.affectedSopClassUid,
+          affectedSopInstanceUid: command.affectedSopInstanceUid,
+          status: Status.Success,
+        });
+      },
+    }),
+  };
+}
 
 /** Asks for the whole study to be moved to DEST. */
 async function moveStudy(port: number, studyInstanceUid: string) {
@@ -208,14 +213,17 @@ for (const how of ['destroy', 'resetAndDestroy'] as const)
     }
   });
 
-// The requester ends the association while its C-GET runs — by its A-ABORT, or by a PDU out of turn that we answer
-// with ours — and keeps the TCP connection open: the server must close it and stop.
+// The requester ends the association while its C-GET waits for a sub-operation's answer — by its A-ABORT (keeping its
+// TCP connection open), by a PDU out of turn that we answer with ours, or by asking to release it: the server must
+// close the connection and stop the retrieval (a release used to wait for the C-GET, which waited for an answer that
+// nothing read: both for good).
 const ends = {
-  'sends an A-ABORT': (c: DimseClient) => c.abort(),
-  'sends a PDU of no known type (aborted by us)': (c: DimseClient) => c.writeRaw(Buffer.of(0x0a, 0, 0, 0, 0, 2, 0, 0)),
+  'sends an A-ABORT and keeps its connection open': (c: DimseClient) => c.abort(),
+  'sends a PDU of no known type': (c: DimseClient) => c.writeRaw(Buffer.of(0x0a, 0, 0, 0, 0, 2, 0, 0)),
+  'asks to release the association': (c: DimseClient) => c.writeRaw(encodeReleaseRq()),
 };
 for (const [how, end] of Object.entries(ends))
-  test(`attack: a C-GET requester ${how} mid-study and keeps its connection open: the server closes it, the retrieval stops, every piece is wiped`, {
+  test(`attack: a C-GET requester ${how} mid-study: the server closes the connection, the retrieval stops, every piece is wiped`, {
     timeout: 60_000,
   }, async () => {
     const a = await archive(20);
@@ -239,23 +247,28 @@ for (const [how, end] of Object.entries(ends))
     }
   });
 
-test('attack: a C-MOVE requester sends an A-ABORT mid-study and keeps its connection open: the move stops, every piece is wiped', {
-  timeout: 60_000,
-}, async () => {
-  const a = await archive(20);
-  let c: DimseClient | undefined;
-  try {
-    c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
-    const pending = await c.next();
-    assert.equal(pending.command.commandField, CommandField.CMoveRsp);
-    assert.equal(pending.command.status, Status.Pending, 'the first instance was moved');
-    const openedBefore = a.opened();
-    c.abort();
-    const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(5_000).then(() => 'open')]);
-    assert.equal(closed, 'closed', 'the server closed the connection after the A-ABORT');
-    await assertStopped(a, openedBefore);
-  } finally {
-    c?.destroy();
-    a.close();
-  }
-});
+// A C-MOVE whose requester leaves — by an A-ABORT with the connection kept open, or by closing it — stops moving;
+// the destination here takes 3 s for each instance after the first, so the A-ABORT's connection must close before
+// the instance in flight is answered.
+for (const how of ['abort', 'destroy'] as const)
+  test(`attack: a C-MOVE requester leaves mid-study (${how}): the connection closes at once, the move stops, every piece is wiped`, {
+    timeout: 60_000,
+  }, async () => {
+    const a = await archive(20, 3_000);
+    let c: DimseClient | undefined;
+    try {
+      c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
+      const pending = await c.next();
+      assert.equal(pending.command.commandField, CommandField.CMoveRsp);
+      assert.equal(pending.command.status, Status.Pending, 'the first instance was moved');
+      await sleep(20);
+      const openedBefore = a.opened();
+      c[how]();
+      const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(1_000).then(() => 'open')]);
+      assert.equal(closed, 'closed', 'the connection closed before the instance in flight was answered');
+      await assertStopped(a, openedBefore);
+    } finally {
+      c?.destroy();
+      a.close();
+    }
+  });

@@ -125,9 +125,8 @@ export class AssociationHandler {
     } finally {
       // A dataset cut off is never finished: what arrived of it is dropped, not stored, queried or moved.
       await this.message?.handler.abandon?.().catch(() => undefined);
-      // Nothing is read any more: what waits for an answer fails now (a later request finds the connection ended).
-      for (const [id, resolve] of this.awaiting) resolve(failedAnswer(id));
-      this.awaiting.clear();
+      // Nothing is read any more, and nobody is left to answer: what runs alongside stops.
+      this.stopAlongside();
       await this.background?.done;
       this.close();
     }
@@ -188,15 +187,16 @@ export class AssociationHandler {
         for (const pdv of pdu.pdvs) await this.onPdv(pdv);
         return;
       case 'release-rq':
+        // The requester leaves while its query or retrieval runs: it stops first. Nothing is read while we wait
+        // here, so a C-GET waiting for a sub-operation's answer would otherwise wait for good.
+        this.stopAlongside();
         await this.background?.done;
         return this.last(encodeReleaseRp());
       case 'abort':
-        // PS3.8 (AA-3): the peer's A-ABORT ends the association and we close the connection, whether or not the
-        // peer does. What runs alongside stops: a C-GET finds the connection gone, a C-MOVE is cancelled, and no
-        // further file is opened or decrypted for a requester that has left (before, a peer that kept its TCP
-        // connection open after an A-ABORT left a C-GET waiting forever for an answer, with the next file read ahead).
+        // PS3.8 (AA-3): the peer's A-ABORT ends the association and we close the connection at once, whether or not
+        // the peer does; what runs alongside stops (`stopAlongside`, again when the read loop ends).
         this.done = true;
-        this.background?.handler.cancel?.();
+        this.stopAlongside();
         this.socket.destroy();
         return;
       default:
@@ -381,6 +381,16 @@ export class AssociationHandler {
         handler: { data: (c) => handler.data(c), end: finish, abandon: async () => handler.abandon?.() },
       };
     else await finish();
+  }
+
+  /**
+   * The requester is gone or leaving: the query or retrieval running alongside is cancelled (it stops before its next
+   * instance, which is neither opened nor decrypted), and what waits for an answer from the requester fails now.
+   */
+  private stopAlongside() {
+    this.background?.handler.cancel?.();
+    for (const [id, resolve] of this.awaiting) resolve(failedAnswer(id));
+    this.awaiting.clear();
   }
 
   /** One operation at a time runs alongside (no asynchronous operations are negotiated). */

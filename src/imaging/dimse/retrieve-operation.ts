@@ -51,6 +51,8 @@ export abstract class RetrieveOperation extends IdentifierMessage {
     } catch (e) {
       return this.answer(refusalStatus(e), 'retrieval refused or failed');
     }
+    // The requester left or cancelled while the retrieval was decided: nothing is delivered (no destination contacted).
+    if (this.cancelled) return this.answer(Status.Cancel, '');
     const instances = sealed.map((s) => s.instance);
     const refused = await this.prepare(instances);
     if (refused !== undefined) return this.answer(refused, 'cannot deliver');

@@ -84,6 +84,8 @@ export class StoreScu {
     if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
     if (!reachableDestination(device))
       throw new StoreScuError('destination is neither on loopback nor known by a pinned certificate');
+    const unique = [...new Map(offers.map((o) => [`${o.sopClass} ${o.transferSyntax}`, o])).values()];
+    if (unique.length > 128) throw new StoreScuError('more than 128 kinds of instance in one move');
     const socket = device.certificate
       ? tls.connect({
           host: device.host,
@@ -103,10 +105,18 @@ export class StoreScu {
               : new StoreScuError('destination certificate is not the registered one'),
         })
       : net.connect({ host: device.host, port: device.port });
-    await once(socket, device.certificate ? 'secureConnect' : 'connect');
+    // A destination that does not accept the connection or finish its handshake in time is given up, like one that
+    // stops answering later (the StoreScu's own timeout).
+    const connecting = setTimeout(
+      () => socket.destroy(new StoreScuError('destination did not connect in time')),
+      TIMEOUT_MS,
+    );
+    try {
+      await once(socket, device.certificate ? 'secureConnect' : 'connect');
+    } finally {
+      clearTimeout(connecting);
+    }
     const scu = new StoreScu(socket);
-    const unique = [...new Map(offers.map((o) => [`${o.sopClass} ${o.transferSyntax}`, o])).values()];
-    if (unique.length > 128) throw new StoreScuError('more than 128 kinds of instance in one move');
     const rq = encodeAssociateRq({
       protocolVersion: 1,
       calledAeTitle: device.aeTitle,
