@@ -80,6 +80,8 @@ export class StoreScu {
     device: Device,
     ours: { aeTitle: string; tls?: DicomConfig['tls'] },
     offers: { sopClass: string; transferSyntax: string }[],
+    /** How long connecting and the TLS handshake may take (tests shorten it). */
+    connectTimeoutMs = TIMEOUT_MS,
   ): Promise<StoreScu> {
     if (!device.host || !device.port) throw new StoreScuError('destination has no host and port');
     if (!reachableDestination(device))
@@ -109,7 +111,7 @@ export class StoreScu {
     // stops answering later (the StoreScu's own timeout).
     const connecting = setTimeout(
       () => socket.destroy(new StoreScuError('destination did not connect in time')),
-      TIMEOUT_MS,
+      connectTimeoutMs,
     );
     try {
       await once(socket, device.certificate ? 'secureConnect' : 'connect');
