@@ -21,13 +21,17 @@ import { parsePart10Header } from '../../src/imaging/dicom/part10.ts';
 import { Tag } from '../../src/imaging/dicom/tags.ts';
 import { encodeReleaseRq } from '../../src/imaging/dicom/pdu.ts';
 import { QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
-import { answerStore, DimseClient, getStudy } from '../helpers/dimse-client.ts';
+import { answerStore, DimseClient, getStudy, type Message } from '../helpers/dimse-client.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
 const PIECE = 65_536;
 
-/** `laterAnswerMs`: how long the move destination takes to answer each instance after the first (20 ms for the first). */
-async function archive(instances: number, laterAnswerMs = 20) {
+/**
+ * `laterAnswerMs`: how long the move destination takes to answer each instance after the first (20 ms for the first);
+ * `failing`: the instance (by its place in the study) whose sealed file fails to authenticate before its piece
+ * `atPiece` (0: before its first, as a file that cannot be read at all).
+ */
+async function archive(instances: number, laterAnswerMs = 20, failing?: { instance: number; atPiece: number }) {
   const studyInstanceUid = makeInstance().studyInstanceUid;
   const study = Array.from({ length: instances }, (_, i) =>
     makeInstance({ studyInstanceUid, rows: 1024, columns: 1024, seed: i + 1, undefinedLengthSequences: false }),
@@ -36,12 +40,16 @@ async function archive(instances: number, laterAnswerMs = 20) {
   let opened = 0;
   const images = {
     async *open(_tenant: string, instance: { sopInstanceUid: string }) {
-      const file = study.find((x) => x.sopInstanceUid === instance.sopInstanceUid)!.file;
+      const place = study.findIndex((x) => x.sopInstanceUid === instance.sopInstanceUid);
+      const file = study[place]!.file;
+      const fails = failing?.instance === place ? failing.atPiece : -1;
       opened++;
+      if (fails === 0) throw new Error('sealed stream chunk 0 does not authenticate');
       const cut = parsePart10Header(file)!.datasetOffset + 100;
       yield Buffer.from(file.subarray(0, cut));
-      for (let at = cut; at < file.length; at += PIECE) {
+      for (let at = cut, piece = 1; at < file.length; at += PIECE, piece++) {
         await tick();
+        if (piece === fails) throw new Error(`sealed stream chunk ${piece} does not authenticate`);
         const p = Buffer.allocUnsafeSlow(Math.min(PIECE, file.length - at));
         file.copy(p, 0, at, at + p.length);
         made.push(p);
@@ -272,3 +280,78 @@ for (const how of ['abort', 'destroy'] as const)
       a.close();
     }
   });
+
+// A stored file that fails to authenticate mid-way (altered on disk) after part of its dataset went out: DICOM has
+// no way to drop half a message, so the requester must get an A-ABORT — never our next command read as the rest of
+// that dataset — and the retrieval must stop there.
+test('attack: a C-GET whose second file fails mid-way: the requester gets an A-ABORT, not a next command, and the retrieval stops', {
+  timeout: 60_000,
+}, async () => {
+  const a = await archive(20, 20, { instance: 1, atPiece: 3 });
+  let c: DimseClient | undefined;
+  try {
+    c = await getStudy(a.port, a.study[0]!, { calling: 'GETTER' });
+    answerStore(c, await c.next());
+    assert.equal((await c.next()).command.commandField, CommandField.CGetRsp, 'a pending response');
+    // The second sub-operation's dataset never ends: what comes after it must be the association's end.
+    await assert.rejects(c.next(), /unexpected abort|connection closed/);
+    const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(8_000).then(() => 'open')]);
+    assert.equal(closed, 'closed', 'the connection closed');
+    await assertStopped(a, 3);
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});
+
+test('a C-GET whose second file cannot be read at all goes on: that instance is counted failed, the rest delivered', {
+  timeout: 60_000,
+}, async () => {
+  const a = await archive(5, 20, { instance: 1, atPiece: 0 });
+  let c: DimseClient | undefined;
+  try {
+    c = await getStudy(a.port, a.study[0]!, { calling: 'GETTER' });
+    let final: Message | undefined;
+    let stored = 0;
+    while (!final) {
+      const m = await c.next();
+      if (m.command.commandField === CommandField.CStoreRq) {
+        stored++;
+        answerStore(c, m);
+      } else if (m.command.status !== Status.Pending) final = m;
+    }
+    assert.equal(stored, 4, 'the four readable instances arrived');
+    assert.equal(final.command.status, Status.SubOperationsCompleteWithFailures);
+    assert.equal(final.command.failedSuboperations, 1);
+    assert.equal(final.command.completedSuboperations, 4);
+    await c.release();
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});
+
+test('attack: a C-MOVE whose second file fails mid-way: the destination association is aborted, the move stops and says so', {
+  timeout: 60_000,
+}, async () => {
+  const a = await archive(20, 20, { instance: 1, atPiece: 3 });
+  let c: DimseClient | undefined;
+  try {
+    c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
+    let final: Message | undefined;
+    while (!final) {
+      const m = await c.next();
+      if (m.command.status !== Status.Pending) final = m;
+    }
+    assert.equal(final.command.status, Status.SubOperationsCompleteWithFailures);
+    assert.equal(final.command.completedSuboperations, 1, 'the first instance was moved');
+    assert.equal(final.command.failedSuboperations, 19, 'the cut one and the rest failed: none sent after it');
+    assert.ok(a.opened() <= 3, `no file opened after the cut (${a.opened()} of 20)`);
+    const left = a.made.filter((p) => p.buffer.byteLength > 0).length;
+    assert.equal(left, 0, `${left} of ${a.made.length} decrypted pieces not wiped`);
+    await c.release();
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});

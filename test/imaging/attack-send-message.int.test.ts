@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sendMessage } from '../../src/imaging/dimse/send-message.ts';
+import { MessageCut, sendMessage } from '../../src/imaging/dimse/send-message.ts';
 import { PduReader } from '../../src/imaging/dicom/pdu.ts';
 import { isReleasable, markReleasable, releasePiece } from '../../src/imaging/plaintext-pieces.ts';
 import { testCertificate } from '../helpers/certificates.ts';
@@ -305,12 +305,51 @@ test('attack: files that fail mid-message on a live association (a chunk that do
         })(),
         16_384,
       );
-      await assert.rejects(sending, /does not authenticate/);
+      // Half the message went out: the caller learns that it must end the association.
+      await assert.rejects(
+        sending,
+        (e) => e instanceof MessageCut && /does not authenticate/.test((e.cause as Error).message),
+      );
     }
     assert.equal(c.client.listenerCount('close'), closeListeners, 'no listener left per message');
     for (let i = 0; i < 100 && taken.some((p) => p.buffer.byteLength > 0); i++) await sleep(10);
     assert.equal(c.client.destroyed, false, 'the association is still open');
     assert.equal(taken.filter((p) => p.buffer.byteLength > 0).length, 0, 'every piece freed while the socket is open');
+  } finally {
+    c.close();
+  }
+});
+
+test('a file that cannot be read at all fails before the command goes out: nothing of the message is sent', {
+  timeout: 60_000,
+}, async () => {
+  const c = await pair(false);
+  try {
+    let received = 0;
+    c.server.on('data', (d: Buffer) => (received += d.length));
+    const sending = sendMessage(
+      c.client,
+      1,
+      Buffer.from('command'),
+      (async function* () {
+        yield* [];
+        throw new Error('the file is gone');
+      })(),
+      16_384,
+    );
+    await assert.rejects(sending, /the file is gone/);
+    await sendMessage(
+      c.client,
+      1,
+      Buffer.from('c'),
+      (async function* () {
+        yield Buffer.from('next');
+      })(),
+      16_384,
+    );
+    for (let i = 0; i < 100 && received < 29; i++) await sleep(10);
+    // Only the next message: its command PDU (6 + 6 + 1 bytes) and its dataset's (6 + 6 + 4).
+    assert.equal(received, 29, 'the failed message sent nothing');
   } finally {
     c.close();
   }

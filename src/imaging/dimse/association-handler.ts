@@ -29,7 +29,7 @@ import { AbortReason, AbortSource, LimitExceeded, PduError } from '../dicom/pdu-
 import { isStorageSopClass, TransferSyntax } from '../dicom/uids.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';
 import type { AssociationScope } from './association-scope.ts';
-import { sendMessage } from './send-message.ts';
+import { ConnectionClosed, MessageCut, sendMessage } from './send-message.ts';
 import type { DimseService, MessageHandler } from './service-classes.ts';
 import type { DimseDeps, DimseListenerOptions } from './dimse-deps.ts';
 import type { DicomConfig } from '../../config/config.ts';
@@ -324,7 +324,14 @@ export class AssociationHandler {
         } catch (e) {
           // Not sent whole: no answer is awaited for it.
           this.awaiting.delete(messageId);
-          throw e;
+          if (!(e instanceof MessageCut)) throw e;
+          // Half a message went out (a stored file failed mid-way): the requester would read our next command as
+          // the rest of it. The association ends with our A-ABORT, and what runs on it stops.
+          this.opts.log?.(e);
+          void this.abort(AbortReason.NotSpecified).then(() =>
+            setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref(),
+          );
+          throw new ConnectionClosed(e);
         }
         return answered;
       },

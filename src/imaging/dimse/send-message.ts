@@ -6,7 +6,11 @@
 // alone) are freed as soon as the socket has written every byte of them; what
 // a message that did not get through still holds, once the socket has closed.
 // A connection that closes mid-message ends the sending (no piece more is
-// read or decrypted for it) with `ConnectionClosed`.
+// read or decrypted for it) with `ConnectionClosed`. The dataset's first piece
+// is read before the command goes out, so a file that cannot be read at all
+// fails with nothing sent; one that fails later leaves the message half-sent,
+// which PS3.8 has no way to take back: `MessageCut`, and the caller must end
+// the association.
 import type { Socket } from 'node:net';
 import { pDataPdus, PDataWriter } from '../dicom/pdu.ts';
 import { PiecesInFlight, releasePiece } from '../plaintext-pieces.ts';
@@ -19,11 +23,19 @@ export async function sendMessage(
   peerMaxPdu: number,
 ): Promise<void> {
   if (socket.destroyed) throw new ConnectionClosed();
+  const pieces = dataset[Symbol.asyncIterator]();
+  // A file that cannot be opened or read fails here: nothing of the message has gone out, the association goes on.
+  const first = await pieces.next();
+  if (socket.destroyed) {
+    if (!first.done) releasePiece(first.value);
+    await pieces.return?.();
+    throw new ConnectionClosed();
+  }
   writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
   const writer = new PDataWriter(contextId, false, peerMaxPdu);
   const sent = new WrittenPieces(socket);
   try {
-    for await (const chunk of dataset) {
+    for await (const chunk of startingWith(first, pieces)) {
       try {
         if (socket.writableNeedDrain || socket.destroyed) await drained(socket);
       } catch (e) {
@@ -36,8 +48,35 @@ export async function sendMessage(
     }
     if (socket.destroyed) throw new ConnectionClosed();
     writeAll(socket, writer.end(), sent);
+  } catch (e) {
+    if (e instanceof ConnectionClosed) throw e;
+    throw new MessageCut(e);
   } finally {
     sent.ended();
+  }
+}
+
+/** The rest of an iteration whose first result was taken already; closing it closes the source. */
+function startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIterable<T> {
+  let pending: IteratorResult<T> | undefined = first;
+  const iterator: AsyncIterator<T> = {
+    next: () => {
+      const r = pending;
+      pending = undefined;
+      return r ? Promise.resolve(r) : rest.next();
+    },
+    return: async (value?: unknown) => (rest.return ? rest.return(value) : { done: true, value: value as T }),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+/**
+ * The dataset failed after the command (and maybe part of the dataset) went out: the peer waits for the rest of a
+ * message that will not come. The association cannot carry another message; its owner aborts it.
+ */
+export class MessageCut extends Error {
+  constructor(cause: unknown) {
+    super('a message was cut off mid-way: its dataset failed after the command went out', { cause });
   }
 }
 

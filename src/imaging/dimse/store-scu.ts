@@ -17,7 +17,8 @@ import {
   Status,
   type Command,
 } from '../dicom/command.ts';
-import { encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
+import { encodeAbort, encodeReleaseRq, PduReader, type Pdu } from '../dicom/pdu.ts';
+import { AbortSource } from '../dicom/pdu-frame.ts';
 import { APPLICATION_CONTEXT } from '../dicom/uids.ts';
 import type { DicomConfig } from '../../config/config.ts';
 import type { Device } from '../device-registry.ts';
@@ -25,7 +26,7 @@ import { TLS_POLICY } from '../../config/tls-policy.ts';
 import { isLoopback } from '../../config/config.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.ts';
 import { OUR_MAX_PDU_LENGTH } from './association-handler.ts';
-import { sendMessage } from './send-message.ts';
+import { ConnectionClosed, MessageCut, sendMessage } from './send-message.ts';
 
 const TIMEOUT_MS = 30_000;
 /** A destination answers each C-STORE with one small response: more PDUs waiting than this is a flood, not an answer. */
@@ -171,7 +172,14 @@ export class StoreScu {
       messageId: ++this.messageId,
       priority: Priority.Medium,
     };
-    await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
+    try {
+      await sendMessage(this.socket, contextId, encodeCommand(command), dataset, this.peerMaxPdu);
+    } catch (e) {
+      if (!(e instanceof MessageCut)) throw e;
+      // Half a message went out (a stored file failed mid-way): this association cannot carry another one.
+      this.abort();
+      throw new ConnectionClosed(e);
+    }
     const parts: Buffer[] = [];
     let size = 0;
     for (;;) {
@@ -197,8 +205,10 @@ export class StoreScu {
     this.socket.destroy();
   }
 
+  /** Ends the association with an A-ABORT of ours, and lets go of the socket soon after. */
   abort() {
-    this.socket.destroy();
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end(encodeAbort(AbortSource.ServiceUser, 0));
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
   }
 
   private async next(): Promise<Pdu> {
