@@ -119,6 +119,8 @@ export class DimseClient {
       if (pdu.type !== 'p-data') throw new Error(`unexpected ${pdu.type}`);
       for (const pdv of pdu.pdvs) {
         if (pdv.isCommand) {
+          // A peer that sends a command while a dataset is still due has cut that message off (PS3.7 forbids it).
+          if (this.pending) throw new Error('a command arrived while a dataset was still due');
           this.commandParts.push(pdv.data);
           if (!pdv.isLast) continue;
           const command = decodeCommand(Buffer.concat(this.commandParts));
@@ -146,6 +148,15 @@ export class DimseClient {
   /** Bytes as they are, e.g. a PDU out of turn. */
   writeRaw(bytes: Buffer) {
     this.socket.write(bytes);
+  }
+
+  /** Stops reading what the server sends (its writes back up); `resumeReading` goes on. */
+  pauseReading() {
+    this.socket.pause();
+  }
+
+  resumeReading() {
+    this.socket.resume();
   }
 
   /** Lets go of the connection at once, without a release. */

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { AssociationHandler } from '../../src/imaging/dimse/association-handler.ts';
 import { cGet } from '../../src/imaging/dimse/c-get.ts';
+import { AssociationLimits } from '../../src/imaging/dimse/association-limits.ts';
 import { cMove } from '../../src/imaging/dimse/c-move.ts';
 import { cStore } from '../../src/imaging/dimse/c-store.ts';
 import type { DimseService } from '../../src/imaging/dimse/service-classes.ts';
@@ -31,10 +32,19 @@ const PIECE = 65_536;
  * `failing`: the instance (by its place in the study) whose sealed file fails to authenticate before its piece
  * `atPiece` (0: before its first, as a file that cannot be read at all).
  */
-async function archive(instances: number, laterAnswerMs = 20, failing?: { instance: number; atPiece: number }) {
+async function archive(
+  instances: number,
+  o: {
+    laterAnswerMs?: number;
+    failing?: { instance: number; atPiece: number };
+    side?: number;
+    limits?: AssociationLimits;
+  } = {},
+) {
+  const { laterAnswerMs = 20, failing, side = 1024 } = o;
   const studyInstanceUid = makeInstance().studyInstanceUid;
   const study = Array.from({ length: instances }, (_, i) =>
-    makeInstance({ studyInstanceUid, rows: 1024, columns: 1024, seed: i + 1, undefinedLengthSequences: false }),
+    makeInstance({ studyInstanceUid, rows: side, columns: side, seed: i + 1, undefinedLengthSequences: false }),
   );
   const made: Buffer[] = [];
   let opened = 0;
@@ -90,12 +100,12 @@ async function archive(instances: number, laterAnswerMs = 20, failing?: { instan
         instance: { sopClassUid: x.sopClassUid, sopInstanceUid: x.sopInstanceUid, transferSyntaxUid: x.transferSyntax },
       })),
   };
-  const listen = async (services: DimseService[], runs: Promise<void>[]) => {
+  const listen = async (services: DimseService[], runs: Promise<void>[], limits?: AssociationLimits) => {
     const server = net.createServer((socket) => {
       socket.on('error', () => socket.destroy());
       const handler = new AssociationHandler(
         socket,
-        { deps: deps as never, aeTitle: 'KARTEI' },
+        { deps: deps as never, aeTitle: 'KARTEI', ...(limits ? { limits } : {}) },
         new Map(services.map((s) => [s.command, s])) as never,
       );
       runs.push(handler.run());
@@ -106,7 +116,7 @@ async function archive(instances: number, laterAnswerMs = 20, failing?: { instan
   };
   const runs: Promise<void>[] = [];
   // C-STORE declared too: its SOP classes are what C-GET's storage contexts are accepted for.
-  const server = await listen([cGet, cMove, cStore], runs);
+  const server = await listen([cGet, cMove, cStore], runs, o.limits);
   const destination = await listen([slowStore(laterAnswerMs)], []);
   destinationPort = (destination.address() as net.AddressInfo).port;
   return {
@@ -262,7 +272,7 @@ for (const how of ['abort', 'destroy'] as const)
   test(`attack: a C-MOVE requester leaves mid-study (${how}): the connection closes at once, the move stops, every piece is wiped`, {
     timeout: 60_000,
   }, async () => {
-    const a = await archive(20, 3_000);
+    const a = await archive(20, { laterAnswerMs: 3_000 });
     let c: DimseClient | undefined;
     try {
       c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
@@ -287,14 +297,14 @@ for (const how of ['abort', 'destroy'] as const)
 test('attack: a C-GET whose second file fails mid-way: the requester gets an A-ABORT, not a next command, and the retrieval stops', {
   timeout: 60_000,
 }, async () => {
-  const a = await archive(20, 20, { instance: 1, atPiece: 3 });
+  const a = await archive(20, { failing: { instance: 1, atPiece: 3 } });
   let c: DimseClient | undefined;
   try {
     c = await getStudy(a.port, a.study[0]!, { calling: 'GETTER' });
     answerStore(c, await c.next());
     assert.equal((await c.next()).command.commandField, CommandField.CGetRsp, 'a pending response');
-    // The second sub-operation's dataset never ends: what comes after it must be the association's end.
-    await assert.rejects(c.next(), /unexpected abort|connection closed/);
+    // The second sub-operation's dataset never ends: what comes after it must be our A-ABORT.
+    await assert.rejects(c.next(), /unexpected abort/);
     const closed = await Promise.race([c.closed().then(() => 'closed'), sleep(8_000).then(() => 'open')]);
     assert.equal(closed, 'closed', 'the connection closed');
     await assertStopped(a, 3);
@@ -307,7 +317,7 @@ test('attack: a C-GET whose second file fails mid-way: the requester gets an A-A
 test('a C-GET whose second file cannot be read at all goes on: that instance is counted failed, the rest delivered', {
   timeout: 60_000,
 }, async () => {
-  const a = await archive(5, 20, { instance: 1, atPiece: 0 });
+  const a = await archive(5, { failing: { instance: 1, atPiece: 0 } });
   let c: DimseClient | undefined;
   try {
     c = await getStudy(a.port, a.study[0]!, { calling: 'GETTER' });
@@ -334,7 +344,7 @@ test('a C-GET whose second file cannot be read at all goes on: that instance is 
 test('attack: a C-MOVE whose second file fails mid-way: the destination association is aborted, the move stops and says so', {
   timeout: 60_000,
 }, async () => {
-  const a = await archive(20, 20, { instance: 1, atPiece: 3 });
+  const a = await archive(20, { failing: { instance: 1, atPiece: 3 } });
   let c: DimseClient | undefined;
   try {
     c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
@@ -350,6 +360,62 @@ test('attack: a C-MOVE whose second file fails mid-way: the destination associat
     const left = a.made.filter((p) => p.buffer.byteLength > 0).length;
     assert.equal(left, 0, `${left} of ${a.made.length} decrypted pieces not wiped`);
     await c.release();
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});
+
+// A requester that stops reading while an instance is sent (the sender waits for the socket to drain) and then
+// sends a PDU of no known type: our A-ABORT cannot be flushed to it, and an ended socket never drains — the
+// association must still end (the socket let go after the grace time), not hold its place and decrypted pieces
+// for as long as the peer keeps the connection.
+test('attack: a C-GET requester that stops reading and then breaks the protocol: the association still ends, every piece is wiped', {
+  timeout: 60_000,
+}, async () => {
+  // Instances of 32 MiB: more than the loopback connection's buffers hold.
+  const a = await archive(3, { side: 4096 });
+  let c: DimseClient | undefined;
+  try {
+    c = await getStudy(a.port, a.study[0]!, { calling: 'GETTER' });
+    c.pauseReading();
+    await sleep(1_000);
+    c.writeRaw(Buffer.of(0x0a, 0, 0, 0, 0, 2, 0, 0));
+    const ended = await Promise.race([a.runs[0]!.then(() => 'ended'), sleep(15_000).then(() => 'still running')]);
+    assert.equal(ended, 'ended', 'the association ended');
+    assert.ok(a.opened() <= 2, `no file opened after the first and the one read ahead (${a.opened()} of 3)`);
+    const left = a.made.filter((p) => p.buffer.byteLength > 0).length;
+    assert.equal(left, 0, `${left} of ${a.made.length} decrypted pieces not wiped`);
+  } finally {
+    c?.destroy();
+    a.close();
+  }
+});
+
+// A device's association limit holds while what it asked for still runs: a requester that aborts its C-MOVE and
+// associates again at once is refused until the instance in flight (the destination takes 3 s) has been answered.
+test('attack: a device that aborts its C-MOVE and reconnects at once cannot run more than its limit', {
+  timeout: 60_000,
+}, async () => {
+  const a = await archive(20, { laterAnswerMs: 3_000, limits: new AssociationLimits(1, 10) });
+  let c: DimseClient | undefined;
+  try {
+    c = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
+    assert.equal((await c.next()).command.status, Status.Pending, 'the first instance was moved');
+    c.abort();
+    await c.closed();
+    const second = await moveStudy(a.port, a.study[0]!.studyInstanceUid).then(
+      (x) => {
+        x.destroy();
+        return 'accepted';
+      },
+      (e: Error) => e.message,
+    );
+    assert.match(second, /not accepted: associate-rj/, 'the device already runs its one association');
+    await a.runs[0];
+    // Once the move has stopped, the device's place is free again.
+    const again = await moveStudy(a.port, a.study[0]!.studyInstanceUid);
+    again.destroy();
   } finally {
     c?.destroy();
     a.close();

@@ -109,10 +109,7 @@ export class AssociationHandler {
   async run(): Promise<void> {
     // PS3.8's ARTIM: an association request must arrive soon after the connection.
     this.artim = setTimeout(() => this.socket.destroy(), this.opts.associationTimeoutMs ?? ASSOCIATION_TIMEOUT_MS);
-    this.socket.once('close', () => {
-      clearTimeout(this.artim);
-      this.releaseDevice?.();
-    });
+    this.socket.once('close', () => clearTimeout(this.artim));
     try {
       // Leaving the loop must not destroy the socket: an A-ABORT or A-RELEASE-RP just written would be lost to a reset
       // when unread input is still queued (a flooding peer). close() below lets it go after reading out the rest.
@@ -128,6 +125,9 @@ export class AssociationHandler {
       // Nothing is read any more, and nobody is left to answer: what runs alongside stops.
       this.stopAlongside();
       await this.background?.done;
+      // The device's place is given back once nothing runs for it any more (a C-MOVE's instance in flight included),
+      // not at the socket's close: a device that aborts and reconnects cannot run more than its limit at once.
+      this.releaseDevice?.();
       this.close();
     }
   }
@@ -298,6 +298,9 @@ export class AssociationHandler {
         return key;
       },
       send: (contextId: number, command: Command, dataset?: Buffer) => {
+        // After our last PDU (an A-ABORT, A-RELEASE-RP) nothing more goes out: a write after it would also destroy
+        // the socket before that PDU reached a peer that reads slowly.
+        if (this.done || this.socket.writableEnded || this.socket.destroyed) return;
         this.socket.cork();
         for (const b of pDataPdus(
           contextId,
@@ -328,9 +331,7 @@ export class AssociationHandler {
           // Half a message went out (a stored file failed mid-way): the requester would read our next command as
           // the rest of it. The association ends with our A-ABORT, and what runs on it stops.
           this.opts.log?.(e);
-          void this.abort(AbortReason.NotSpecified).then(() =>
-            setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref(),
-          );
+          void this.abort(AbortReason.NotSpecified);
           throw new ConnectionClosed(e);
         }
         return answered;
@@ -432,7 +433,13 @@ export class AssociationHandler {
   private last(pdu: Buffer): Promise<void> {
     if (this.done) return Promise.resolve();
     this.done = true;
-    return new Promise((resolve) => this.socket.end(pdu, () => resolve()));
+    // A peer that does not read would keep it from ever being flushed (and a sender waiting to drain waiting for
+    // good): the socket goes after the grace time whether or not it was.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end(pdu, () => resolve());
+    });
   }
 }
 

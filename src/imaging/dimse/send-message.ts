@@ -22,22 +22,24 @@ export async function sendMessage(
   dataset: AsyncIterable<Buffer>,
   peerMaxPdu: number,
 ): Promise<void> {
-  if (socket.destroyed) throw new ConnectionClosed();
+  if (socket.destroyed || socket.writableEnded) throw new ConnectionClosed();
+  // Built before a piece is taken: a PDU size they refuse fails with nothing read or sent.
+  const commandPdus = pDataPdus(contextId, true, command, peerMaxPdu);
+  const writer = new PDataWriter(contextId, false, peerMaxPdu);
   const pieces = dataset[Symbol.asyncIterator]();
   // A file that cannot be opened or read fails here: nothing of the message has gone out, the association goes on.
   const first = await pieces.next();
-  if (socket.destroyed) {
+  if (socket.destroyed || socket.writableEnded) {
     if (!first.done) releasePiece(first.value);
-    await pieces.return?.();
+    await pieces.return?.().catch(() => undefined);
     throw new ConnectionClosed();
   }
-  writeAll(socket, pDataPdus(contextId, true, command, peerMaxPdu));
-  const writer = new PDataWriter(contextId, false, peerMaxPdu);
+  writeAll(socket, commandPdus);
   const sent = new WrittenPieces(socket);
   try {
     for await (const chunk of startingWith(first, pieces)) {
       try {
-        if (socket.writableNeedDrain || socket.destroyed) await drained(socket);
+        if (socket.writableNeedDrain || socket.destroyed || socket.writableEnded) await drained(socket);
       } catch (e) {
         // The connection closed while this piece waited: it never reaches the socket.
         releasePiece(chunk);
@@ -46,7 +48,7 @@ export async function sendMessage(
       sent.add(chunk);
       writeAll(socket, writer.push(chunk), sent);
     }
-    if (socket.destroyed) throw new ConnectionClosed();
+    if (socket.destroyed || socket.writableEnded) throw new ConnectionClosed();
     writeAll(socket, writer.end(), sent);
   } catch (e) {
     if (e instanceof ConnectionClosed) throw e;
@@ -89,7 +91,8 @@ export class ConnectionClosed extends Error {
 
 /** Until the socket can take more; refused once it has closed or failed (a closed socket never drains). */
 function drained(socket: Socket): Promise<void> {
-  if (socket.destroyed) return Promise.reject(new ConnectionClosed());
+  // An ended socket never emits 'drain' again: our side has sent its last PDU.
+  if (socket.destroyed || socket.writableEnded) return Promise.reject(new ConnectionClosed());
   return new Promise<void>((resolve, reject) => {
     const settle = (e?: Error) => {
       socket.off('drain', ok);

@@ -183,8 +183,18 @@ export class StoreScu {
     const parts: Buffer[] = [];
     let size = 0;
     for (;;) {
-      const pdu = await this.next();
-      if (pdu.type !== 'p-data') throw new StoreScuError(`unexpected ${pdu.type} from the destination`);
+      // A destination that aborted, closed or stopped answering takes no further instance: the move stops there.
+      let pdu: Pdu;
+      try {
+        pdu = await this.next();
+      } catch (e) {
+        this.socket.destroy();
+        throw new ConnectionClosed(e);
+      }
+      if (pdu.type !== 'p-data') {
+        this.socket.destroy();
+        throw new ConnectionClosed(new StoreScuError(`unexpected ${pdu.type} from the destination`));
+      }
       for (const pdv of pdu.pdvs) {
         if (pdv.isCommand) size += pdv.data.length;
         if (!pdv.isCommand || size > MAX_COMMAND_LENGTH) {
@@ -200,6 +210,8 @@ export class StoreScu {
   }
 
   async release(): Promise<void> {
+    // Aborted or gone: nothing more is said (the A-ABORT's own timer lets go of the socket).
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     this.socket.write(encodeReleaseRq());
     await this.next().catch(() => undefined);
     this.socket.destroy();
