@@ -190,34 +190,66 @@ export async function getStudy(
     calling: o.calling,
     called: 'KARTEI',
     contexts: [
-      {
-        id: 1,
-        abstractSyntax: QueryRetrieveSopClass.StudyRootGet,
-        transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
-      },
+      studyRootContext(QueryRetrieveSopClass.StudyRootGet),
       { id: 3, abstractSyntax: first.sopClassUid, transferSyntax: first.transferSyntax },
     ],
     roles: new Map([[first.sopClassUid, { scu: false, scp: true }]]),
   });
-  const identifier = writeDataset(
+  askForStudy(c, CommandField.CGetRq, QueryRetrieveSopClass.StudyRootGet, first.studyInstanceUid, {
+    messageId: o.messageId ?? 1,
+  });
+  return c;
+}
+
+/** Associates as a C-MOVE requester and asks for the whole study to be moved to `destination`. */
+export async function moveStudy(
+  port: number,
+  studyInstanceUid: string,
+  o: { calling: string; destination: string },
+): Promise<DimseClient> {
+  const c = await DimseClient.associate(port, {
+    calling: o.calling,
+    called: 'KARTEI',
+    contexts: [studyRootContext(QueryRetrieveSopClass.StudyRootMove)],
+  });
+  askForStudy(c, CommandField.CMoveRq, QueryRetrieveSopClass.StudyRootMove, studyInstanceUid, {
+    messageId: 1,
+    moveDestination: o.destination,
+  });
+  return c;
+}
+
+/** Context 1: a Study Root query/retrieve SOP class in Explicit VR Little Endian. */
+const studyRootContext = (abstractSyntax: string) => ({
+  id: 1,
+  abstractSyntax,
+  transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
+});
+
+/** Sends a C-GET or C-MOVE request for the whole study on context 1. */
+function askForStudy(
+  c: DimseClient,
+  commandField: number,
+  sopClass: string,
+  studyInstanceUid: string,
+  o: { messageId: number; moveDestination?: string },
+) {
+  c.send(
+    1,
+    { commandField, hasDataset: true, affectedSopClassUid: sopClass, priority: 0, ...o },
+    studyIdentifier(studyInstanceUid),
+  );
+}
+
+/** A STUDY-level identifier naming one study. */
+function studyIdentifier(studyInstanceUid: string): Buffer {
+  return writeDataset(
     [
       { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
-      { tag: Tag.StudyInstanceUid, vr: 'UI', value: first.studyInstanceUid },
+      { tag: Tag.StudyInstanceUid, vr: 'UI', value: studyInstanceUid },
     ],
     { encoding: 'explicit-le' },
   );
-  c.send(
-    1,
-    {
-      commandField: CommandField.CGetRq,
-      hasDataset: true,
-      affectedSopClassUid: QueryRetrieveSopClass.StudyRootGet,
-      messageId: o.messageId ?? 1,
-      priority: 0,
-    },
-    identifier,
-  );
-  return c;
 }
 
 /** Answers a C-STORE sub-operation the requester received, with success unless told otherwise. */

@@ -17,12 +17,15 @@ import { cMove } from '../../src/imaging/dimse/c-move.ts';
 import { cStore } from '../../src/imaging/dimse/c-store.ts';
 import type { DimseService } from '../../src/imaging/dimse/service-classes.ts';
 import { CommandField, Status } from '../../src/imaging/dicom/command.ts';
-import { writeDataset } from '../../src/imaging/dicom/dataset-writer.ts';
 import { parsePart10Header } from '../../src/imaging/dicom/part10.ts';
-import { Tag } from '../../src/imaging/dicom/tags.ts';
 import { encodeReleaseRq } from '../../src/imaging/dicom/pdu.ts';
-import { QueryRetrieveSopClass, TransferSyntax } from '../../src/imaging/dicom/uids.ts';
-import { answerStore, DimseClient, getStudy, type Message } from '../helpers/dimse-client.ts';
+import {
+  answerStore,
+  type DimseClient,
+  getStudy,
+  type Message,
+  moveStudy as moveStudyTo,
+} from '../helpers/dimse-client.ts';
 import { makeInstance } from '../helpers/dicom-files.ts';
 
 const PIECE = 65_536;
@@ -157,39 +160,8 @@ function slowStore(laterMs: number): DimseService {
 }
 
 /** Asks for the whole study to be moved to DEST. */
-async function moveStudy(port: number, studyInstanceUid: string) {
-  const c = await DimseClient.associate(port, {
-    calling: 'MOVER',
-    called: 'KARTEI',
-    contexts: [
-      {
-        id: 1,
-        abstractSyntax: QueryRetrieveSopClass.StudyRootMove,
-        transferSyntax: TransferSyntax.ExplicitVrLittleEndian,
-      },
-    ],
-  });
-  const identifier = writeDataset(
-    [
-      { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: 'STUDY' },
-      { tag: Tag.StudyInstanceUid, vr: 'UI', value: studyInstanceUid },
-    ],
-    { encoding: 'explicit-le' },
-  );
-  c.send(
-    1,
-    {
-      commandField: CommandField.CMoveRq,
-      hasDataset: true,
-      affectedSopClassUid: QueryRetrieveSopClass.StudyRootMove,
-      messageId: 1,
-      priority: 0,
-      moveDestination: 'DEST',
-    },
-    identifier,
-  );
-  return c;
-}
+const moveStudy = (port: number, studyInstanceUid: string) =>
+  moveStudyTo(port, studyInstanceUid, { calling: 'MOVER', destination: 'DEST' });
 
 /** The requester's association ended, no further file was opened for it, and every decrypted piece is wiped. */
 async function assertStopped(a: Awaited<ReturnType<typeof archive>>, openedBefore: number) {
